@@ -1,0 +1,100 @@
+"""The audit trail: append rows chained by hash, and verify the chain."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from engine import clock
+from engine.actors import Actor
+from models import AuditEvent, AuditHead
+
+GENESIS = "0" * 64
+_HEAD_KEY = "sijosku_audit_head"
+
+
+def _canonical(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str)) if value is not None else None
+
+
+def _digest(row: AuditEvent) -> str:
+    body = {
+        "seq": row.seq, "at": row.at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "actor": row.actor,
+        "action": row.action, "subject_type": row.subject_type, "subject_id": row.subject_id,
+        "before": row.before, "after": row.after, "instance_id": row.instance_id,
+        "human_task_id": row.human_task_id, "reason": row.reason, "prev_hash": row.prev_hash,
+    }
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _locked_head(session: Session) -> AuditHead:
+    """The chain head, locked for the rest of the transaction (a row lock on PostgreSQL;
+    SQLite's write transactions are already serialised)."""
+    head = session.info.get(_HEAD_KEY)
+    if head is None:
+        head = session.scalar(select(AuditHead).where(AuditHead.id == 1).with_for_update()
+                              .execution_options(populate_existing=True))
+        if head is None:
+            raise RuntimeError("kepala rantai audit tidak ada; skema belum dimigrasikan")
+        session.info[_HEAD_KEY] = head
+    return head
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_head(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:  # the outermost transaction ended: the lock is gone
+        session.info.pop(_HEAD_KEY, None)
+
+
+def record(session: Session, actor: Actor, action: str, subject_type: str, subject_id: Any, *,
+           before: dict[str, Any] | None = None, after: dict[str, Any] | None = None,
+           instance_id: int | None = None, human_task_id: int | None = None,
+           reason: str | None = None) -> AuditEvent:
+    head = _locked_head(session)
+    row = AuditEvent(
+        seq=head.last_seq + 1, at=clock.now(), actor=actor.name, action=action,
+        subject_type=subject_type, subject_id=str(subject_id), before=_canonical(before),
+        after=_canonical(after), instance_id=instance_id, human_task_id=human_task_id,
+        reason=reason, prev_hash=head.last_hash,
+    )
+    row.hash = _digest(row)
+    session.add(row)
+    head.last_seq, head.last_hash = row.seq, row.hash
+    return row
+
+
+@dataclass
+class ChainReport:
+    ok: bool
+    rows: int
+    first_bad_seq: int | None = None
+    message: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def verify_chain(session: Session) -> ChainReport:
+    expected_prev, expected_seq, rows = GENESIS, 1, 0
+    for row in session.scalars(select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=2000)):
+        if row.seq != expected_seq:
+            return ChainReport(False, rows, expected_seq,
+                               f"baris audit {expected_seq} hilang (berikutnya yang ada: {row.seq})")
+        if row.prev_hash != expected_prev:
+            return ChainReport(False, rows, row.seq, f"baris audit {row.seq} tidak tersambung ke baris sebelumnya")
+        if _digest(row) != row.hash:
+            return ChainReport(False, rows, row.seq, f"isi baris audit {row.seq} telah diubah")
+        expected_prev, expected_seq, rows = row.hash, expected_seq + 1, rows + 1
+    head = session.get(AuditHead, 1)
+    if head is None or head.last_seq != rows or head.last_hash != expected_prev:
+        last = head.last_seq if head else "?"
+        return ChainReport(False, rows, rows + 1,
+                           f"rantai berakhir di baris {rows}, tetapi kepala rantai mencatat baris {last}: "
+                           "baris terakhir dihapus")
+    return ChainReport(True, rows, None, f"rantai audit utuh: {rows} baris")

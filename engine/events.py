@@ -1,0 +1,69 @@
+"""Domain events: written to the outbox with their cause, delivered to subscribers after commit.
+
+A subscriber that fails never undoes the change; the event stays undelivered with its error
+and is tried again by `deliver_pending`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine import clock
+from models import OutboxEvent
+
+log = logging.getLogger(__name__)
+
+Subscriber = Callable[[Session, OutboxEvent], None]
+_subscribers: dict[str, list[Subscriber]] = defaultdict(list)
+PUBLISHED_KEY = "sijosku_published"
+
+# The event types the engine publishes.
+TASK_CREATED = "task.created"
+TASK_COMPLETED = "task.completed"
+TASK_OVERDUE = "task.overdue"
+SUBMISSION_SUBMITTED = "submission.submitted"
+SUBMISSION_RETURNED = "submission.returned"
+SUBMISSION_VERIFIED = "submission.verified"
+
+
+def subscribe(event_type: str, subscriber: Subscriber) -> None:
+    """`event_type` "*" receives every event."""
+    if subscriber not in _subscribers[event_type]:
+        _subscribers[event_type].append(subscriber)
+
+
+def unsubscribe_all() -> None:
+    _subscribers.clear()
+
+
+def publish(session: Session, event_type: str, payload: dict[str, Any], human_task_id: int | None = None) -> None:
+    session.add(OutboxEvent(event_type=event_type, payload=payload, created_at=clock.now(),
+                            human_task_id=human_task_id))
+    session.info[PUBLISHED_KEY] = True
+
+
+def deliver_pending(session_factory: sessionmaker[Session], limit: int = 500) -> int:
+    """Hand undelivered events to their subscribers; returns how many were delivered."""
+    delivered = 0
+    with session_factory() as session:
+        pending = session.scalars(select(OutboxEvent).where(OutboxEvent.delivered_at.is_(None))
+                                  .order_by(OutboxEvent.id).limit(limit)).all()
+        for event in pending:
+            try:
+                with session.begin_nested():
+                    for subscriber in _subscribers[event.event_type] + _subscribers["*"]:
+                        subscriber(session, event)
+                event.delivered_at = clock.now()
+                delivered += 1
+            except Exception as exc:  # a subscriber's failure is recorded, never raised
+                log.exception("pengiriman peristiwa %s gagal", event.id)
+                event.attempts += 1
+                event.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        session.commit()
+    return delivered

@@ -1,0 +1,216 @@
+"""Use cases of a desa's submission: open it, import items into it, submit it."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import audit, checks, clock, definitions, events, runtime
+from engine.actors import Actor
+from engine.errors import Conflict, Forbidden, Invalid, NotFound, Problem
+from engine.periods import validate_period
+from models import (
+    Category,
+    HumanTask,
+    ItemAction,
+    Record,
+    RecordStatus,
+    Region,
+    Submission,
+    SubmissionItem,
+    SubmissionStatus,
+    TaskStatus,
+    Tier,
+    contains,
+)
+
+PROCESS_KEY = "verifikasi_berjenjang"
+IMPORT_COLUMNS = ["nik", "no_kk", "nama", "jenis_kelamin", "tanggal_lahir", "alamat", "kategori", "keterangan"]
+EDITABLE = (SubmissionStatus.DRAF, SubmissionStatus.DIKEMBALIKAN)
+
+
+def get_submission(session: Session, submission_id: int) -> Submission:
+    submission = session.get(Submission, submission_id)
+    if submission is None:
+        raise NotFound(f"Pengajuan {submission_id} tidak ada")
+    return submission
+
+
+def _authorize_operator(actor: Actor, submission: Submission) -> None:
+    """The desa's operator, or a system job (the CLI without --user, the scheduler)."""
+    if actor.user is None:
+        return
+    if not actor.can_work(Tier.DESA, submission.kode_desa):
+        raise Forbidden(f"{actor.name} bukan operator desa {submission.kode_desa}")
+
+
+@dataclass
+class Opened:
+    submission: Submission
+    created: bool
+
+
+def open_submission(session: Session, actor: Actor, kode_desa: str, periode: str, province: str,
+                    default_sla: str = "P14D") -> Opened:
+    """Open the desa's submission for the period and start its verification process.
+
+    Idempotent: when it exists already, it is returned unchanged.
+    """
+    validate_period(periode)
+    region = session.get(Region, kode_desa)
+    if region is None or region.tingkat != Tier.DESA:
+        raise Invalid(f"Kode desa/kelurahan {kode_desa!r} tidak dikenal",
+                      [Problem("gunakan kode Kemendagri bertitik, mis. 65.01.01.2005")])
+    if not contains(province, kode_desa):
+        raise Invalid(f"Desa {kode_desa} berada di luar provinsi {province}")
+    existing = session.scalar(select(Submission).where(Submission.kode_desa == kode_desa,
+                                                       Submission.periode == periode))
+    if existing is not None:
+        return Opened(existing, created=False)
+    submission = Submission(kode_desa=kode_desa, periode=periode, status=SubmissionStatus.DRAF,
+                            tahap=Tier.DESA, putaran=0, created_at=clock.now())
+    session.add(submission)
+    session.flush()
+    definition = definitions.current(session, PROCESS_KEY)
+    running = runtime.start(session, actor, definition, f"{kode_desa}/{periode}", kode_desa, periode, {
+        "kode_desa": kode_desa, "periode": periode, "submission_id": submission.id, "sla_durasi": default_sla,
+    })
+    submission.instance_id = running.row.id
+    session.flush()
+    runtime.save(running)
+    audit.record(session, actor, "SUBMISSION_OPENED", "submission", submission.id,
+                 after={"kode_desa": kode_desa, "periode": periode, "definition_version": definition.version},
+                 instance_id=running.row.id)
+    return Opened(submission, created=True)
+
+
+@dataclass
+class ImportReport:
+    submission_id: int
+    rows: int = 0
+    added: int = 0
+    updated: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"submission_id": self.submission_id, "rows": self.rows, "added": self.added,
+                "updated": self.updated, "problems": [p.to_dict() for p in self.problems]}
+
+
+def _read_csv(content: str) -> tuple[list[str], list[dict[str, str]]]:
+    reader = csv.DictReader(io.StringIO(content.lstrip("\ufeff")))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    missing = [c for c in IMPORT_COLUMNS if c not in header]
+    if missing:
+        raise Invalid("Kolom berkas tidak lengkap", [Problem(
+            f"kolom wajib tidak ada: {', '.join(missing)}; urutan kolom: {','.join(IMPORT_COLUMNS)}", row=1)])
+    reader.fieldnames = header
+    return header, [{k: (v or "").strip() for k, v in row.items() if k} for row in reader]
+
+
+def _editable(session: Session, submission: Submission) -> None:
+    if submission.status not in EDITABLE:
+        raise Conflict(f"Pengajuan {submission.id} berstatus {submission.status.value} di tingkat "
+                       f"{submission.tahap.value}; tidak dapat diubah sekarang")
+
+
+def import_items(session: Session, actor: Actor, submission_id: int, content: str) -> ImportReport:
+    """Import CSV rows as items: every row valid, or nothing written (the report names each bad cell)."""
+    submission = get_submission(session, submission_id)
+    _authorize_operator(actor, submission)
+    _editable(session, submission)
+    _, rows = _read_csv(content)
+    known = set(session.scalars(select(Category.kode)))
+    report = ImportReport(submission.id, rows=len(rows))
+    seen: dict[tuple[str, str], int] = {}
+    for number, row in enumerate(rows, start=2):
+        for finding in checks.check_values(row, known, date.today()):
+            if finding.severity == checks.SEVERITY_ERROR:
+                report.problems.append(Problem(finding.message, row=number, column=finding.field))
+        key = (row.get("nik", ""), row.get("kategori", ""))
+        if key[0] and key in seen:
+            report.problems.append(Problem(f"NIK dan kategori sama dengan baris {seen[key]}", row=number,
+                                           column="nik"))
+        seen.setdefault(key, number)
+    if report.problems:
+        raise Invalid(f"Impor ditolak: {len(report.problems)} masalah pada {report.rows} baris; "
+                      "tidak ada baris yang disimpan", report.problems)
+    existing_items = {(i.nik, i.kategori): i for i in session.scalars(
+        select(SubmissionItem).where(SubmissionItem.submission_id == submission.id))}
+    records = {(r.nik, r.kategori): r.id for r in session.scalars(select(Record).where(
+        Record.kode_desa == submission.kode_desa, Record.status == RecordStatus.AKTIF))}
+    for number, row in enumerate(rows, start=2):
+        data = {k: row.get(k, "") for k in IMPORT_COLUMNS}
+        key = (data["nik"], data["kategori"])
+        item = existing_items.get(key)
+        if item is not None:
+            item.data, item.baris, item.masalah, item.updated_at = data, number, [], clock.now()
+            report.updated += 1
+            continue
+        record_id = records.get(key)
+        session.add(SubmissionItem(
+            submission_id=submission.id, aksi=ItemAction.UBAH if record_id else ItemAction.TAMBAH,
+            record_id=record_id, kategori=data["kategori"], nik=data["nik"], data=data, source="import",
+            baris=number, masalah=[], updated_at=clock.now()))
+        report.added += 1
+    audit.record(session, actor, "SUBMISSION_IMPORTED", "submission", submission.id,
+                 after={"rows": report.rows, "added": report.added, "updated": report.updated},
+                 instance_id=submission.instance_id)
+    return report
+
+
+def check_submission(session: Session, submission: Submission) -> list[Problem]:
+    """Run the record checks on every item, store their findings, and return the errors."""
+    known = set(session.scalars(select(Category.kode)))
+    errors = []
+    items = session.scalars(select(SubmissionItem).where(SubmissionItem.submission_id == submission.id)
+                            .order_by(SubmissionItem.id))
+    for item in items:
+        findings = checks.check_values(item.data, known, date.today())
+        item.masalah = [f.to_dict() for f in findings]
+        errors += [Problem(f"item {item.id} ({item.data.get('nama')}): {f.message}", row=item.baris,
+                           column=f.field) for f in findings if f.severity == checks.SEVERITY_ERROR]
+    return errors
+
+
+def open_desa_task(session: Session, submission: Submission) -> HumanTask:
+    task = session.scalar(select(HumanTask).where(HumanTask.submission_id == submission.id,
+                                                  HumanTask.tingkat == Tier.DESA,
+                                                  HumanTask.status == TaskStatus.TERBUKA))
+    if task is None:
+        raise Conflict(f"Pengajuan {submission.id} tidak sedang menunggu desa "
+                       f"(status {submission.status.value}, tahap {submission.tahap.value})")
+    return task
+
+
+def submit(session: Session, actor: Actor, submission_id: int) -> Submission:
+    """The operator submits: record errors block it; otherwise verification starts."""
+    from engine import tasks  # tasks imports this module's helpers
+
+    submission = get_submission(session, submission_id)
+    if actor.user is None:
+        raise Forbidden("Pengajuan harus diajukan oleh operator desa (--user)")
+    _authorize_operator(actor, submission)
+    task = open_desa_task(session, submission)
+    errors = check_submission(session, submission)
+    if errors:
+        raise Invalid(f"Pengajuan {submission.id} belum dapat diajukan: {len(errors)} kesalahan data", errors)
+    tasks.complete_task(session, actor, task.id, decision="ajukan")
+    return submission
+
+
+def mark_submitted(session: Session, actor: Actor, submission: Submission) -> None:
+    submission.status = SubmissionStatus.DIAJUKAN
+    submission.putaran += 1
+    submission.submitted_by_id = actor.user_id
+    submission.submitted_at = clock.now()
+    submission.alasan_terakhir = None
+    events.publish(session, events.SUBMISSION_SUBMITTED, {
+        "submission_id": submission.id, "kode_desa": submission.kode_desa, "periode": submission.periode,
+        "putaran": submission.putaran})

@@ -1,0 +1,224 @@
+"""Use cases of the task inbox: list, claim, unclaim and complete human tasks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.orm import Session
+
+from engine import audit, clock, events, runtime
+from engine.actors import Actor
+from engine.errors import Conflict, Forbidden, Invalid, NotFound, Problem
+from engine.submissions import mark_submitted
+from models import (
+    WORK_ROLES,
+    HumanTask,
+    ItemVerdict,
+    Submission,
+    SubmissionItem,
+    SubmissionStatus,
+    TaskStatus,
+    Tier,
+    User,
+    Verdict,
+)
+
+APPROVE, RETURN, SUBMIT = "setuju", "kembalikan", "ajukan"
+DECISIONS = {"approve": APPROVE, "setuju": APPROVE, "return": RETURN, "kembalikan": RETURN,
+             "submit": SUBMIT, "ajukan": SUBMIT}
+
+
+def _task(session: Session, task_id: int) -> HumanTask:
+    task = session.get(HumanTask, task_id)
+    if task is None:
+        raise NotFound(f"Tugas {task_id} tidak ada")
+    return task
+
+
+def _authorize(session: Session, actor: Actor, task: HumanTask) -> None:
+    if actor.user is None:
+        raise Forbidden("Tugas hanya dapat dikerjakan oleh pengguna (--user)")
+    if not actor.can_work(task.tingkat, task.region_kode):
+        raise Forbidden(f"Tugas {task.id} ({task.tingkat.value} {task.region_kode}) berada di luar "
+                        f"tingkat atau wilayah {actor.name}")
+    _four_eyes(session, actor, task)
+
+
+def _four_eyes(session: Session, actor: Actor, task: HumanTask) -> None:
+    """The submitter cannot verify, and no one acts at two tiers of the same submission."""
+    submission = session.get(Submission, task.submission_id) if task.submission_id else None
+    if task.tingkat != Tier.DESA and submission and submission.submitted_by_id == actor.user_id:
+        raise Forbidden(f"{actor.name} mengajukan pengajuan ini; verifikasinya harus oleh orang lain "
+                        "(prinsip empat mata)")
+    other_tier = session.scalar(select(HumanTask.tingkat).where(
+        HumanTask.instance_id == task.instance_id, HumanTask.completed_by_id == actor.user_id,
+        HumanTask.tingkat != task.tingkat, HumanTask.status == TaskStatus.SELESAI).limit(1))
+    if other_tier is not None:
+        raise Forbidden(f"{actor.name} sudah bertindak di tingkat {other_tier.value} pada pengajuan ini; "
+                        "satu orang tidak boleh bertindak di dua tingkat")
+
+
+def _ensure_open(session: Session, task: HumanTask, actor: Actor) -> None:
+    if task.status != TaskStatus.TERBUKA:
+        by = session.get(User, task.completed_by_id) if task.completed_by_id else None
+        who = f" oleh {by.username}" if by else ""
+        raise Conflict(f"Tugas {task.id} sudah {task.status.value}{who}; tidak ada yang diubah")
+    if task.assignee_id not in (None, actor.user_id):
+        holder = session.get(User, task.assignee_id)
+        raise Conflict(f"Tugas {task.id} sedang diklaim oleh {holder.username if holder else '?'}")
+
+
+def claim(session: Session, actor: Actor, task_id: int) -> HumanTask:
+    task = _task(session, task_id)
+    _authorize(session, actor, task)
+    _ensure_open(session, task, actor)
+    result = session.execute(update(HumanTask).where(
+        HumanTask.id == task.id, HumanTask.status == TaskStatus.TERBUKA,
+        or_(HumanTask.assignee_id.is_(None), HumanTask.assignee_id == actor.user_id),
+    ).values(assignee_id=actor.user_id).execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        raise Conflict(f"Tugas {task.id} baru saja diambil orang lain")
+    session.refresh(task)
+    audit.record(session, actor, "TASK_CLAIMED", "human_task", task.id, after={"assignee": actor.name},
+                 instance_id=task.instance_id, human_task_id=task.id)
+    return task
+
+
+def unclaim(session: Session, actor: Actor, task_id: int) -> HumanTask:
+    task = _task(session, task_id)
+    _authorize(session, actor, task)
+    _ensure_open(session, task, actor)
+    if task.assignee_id is None:
+        raise Conflict(f"Tugas {task.id} tidak sedang diklaim")
+    task.assignee_id = None
+    audit.record(session, actor, "TASK_UNCLAIMED", "human_task", task.id, before={"assignee": actor.name},
+                 instance_id=task.instance_id, human_task_id=task.id)
+    return task
+
+
+def _decision(task: HumanTask, decision: str, reason: str | None) -> str:
+    value = DECISIONS.get((decision or "").lower())
+    allowed = {SUBMIT} if task.tingkat == Tier.DESA else {APPROVE, RETURN}
+    if value not in allowed:
+        words = "ajukan" if task.tingkat == Tier.DESA else "approve (setuju) atau return (kembalikan)"
+        raise Invalid(f"Keputusan {decision!r} tidak berlaku untuk tugas {task.nama}; gunakan {words}")
+    if value == RETURN and not (reason or "").strip():
+        raise Invalid("Alasan wajib diisi saat mengembalikan pengajuan", [Problem("isi alasan", column="alasan")])
+    return value
+
+
+def _record_verdicts(session: Session, actor: Actor, task: HumanTask, submission: Submission,
+                     decision: str, not_matching: dict[int, str]) -> None:
+    items = {i.id: i for i in session.scalars(select(SubmissionItem).where(
+        SubmissionItem.submission_id == submission.id))}
+    problems = [Problem(f"item {item_id} bukan bagian dari pengajuan {submission.id}")
+                for item_id in not_matching if item_id not in items]
+    problems += [Problem(f"item {item_id}: alasan tidak sesuai wajib diisi")
+                 for item_id, why in not_matching.items() if not (why or "").strip()]
+    if decision == APPROVE and not_matching:
+        problems.append(Problem("ada item tidak sesuai: kembalikan pengajuan, jangan setujui"))
+    if problems:
+        raise Invalid("Putusan per item tidak dapat disimpan", problems)
+    for item_id in items:
+        why = not_matching.get(item_id)
+        session.add(ItemVerdict(item_id=item_id, tingkat=task.tingkat, putaran=submission.putaran,
+                                verdict=Verdict.TIDAK_SESUAI if why else Verdict.SESUAI, alasan=why,
+                                user_id=actor.user_id, human_task_id=task.id, created_at=clock.now()))
+
+
+def complete_task(session: Session, actor: Actor, task_id: int, decision: str, reason: str | None = None,
+                  verdicts: dict[int, str] | None = None, expected_revision: int | None = None) -> HumanTask:
+    """Complete a human task with a decision; the process runs on to its next wait state.
+
+    `verdicts` maps item ids to the reason each is `tidak sesuai`; the other items are `sesuai`.
+    `expected_revision` is the instance revision the person's form was built from.
+    """
+    task = _task(session, task_id)
+    _authorize(session, actor, task)
+    value = _decision(task, decision, reason)
+    running = runtime.load(session, actor, task.instance_id, human_task_id=task.id)  # locks the instance
+    session.refresh(task)
+    _ensure_open(session, task, actor)
+    if expected_revision is not None and running.row.revision != expected_revision:
+        raise Conflict("Formulir sudah usang: pengajuan ini berubah sejak halaman dibuka; muat ulang")
+    spiff_task = runtime.ready_task(running, task.spiff_task_id)
+    submission = session.get(Submission, task.submission_id) if task.submission_id else None
+    if submission is not None and value != SUBMIT:
+        _record_verdicts(session, actor, task, submission, value, verdicts or {})
+    result = session.execute(update(HumanTask).where(
+        HumanTask.id == task.id, HumanTask.status == TaskStatus.TERBUKA
+    ).values(status=TaskStatus.SELESAI, completed_at=clock.now(), completed_by_id=actor.user_id,
+             assignee_id=actor.user_id, decision=value, reason=(reason or None),
+             data={"verdicts": {str(k): v for k, v in (verdicts or {}).items()}})
+    .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        raise Conflict(f"Tugas {task.id} baru saja diselesaikan orang lain; tidak ada yang diubah")
+    session.refresh(task)
+    if submission is not None and value == SUBMIT:
+        mark_submitted(session, actor, submission)
+    runtime.complete(running, spiff_task, {"keputusan": value, "alasan": reason or ""})
+    created = runtime.save(running)
+    audit.record(session, actor, "TASK_COMPLETED", "human_task", task.id,
+                 before={"status": TaskStatus.TERBUKA.value},
+                 after={"status": task.status.value, "keputusan": value, "tingkat": task.tingkat.value,
+                        "tidak_sesuai": {str(k): v for k, v in (verdicts or {}).items()}},
+                 reason=reason, instance_id=task.instance_id, human_task_id=task.id)
+    events.publish(session, events.TASK_COMPLETED, {"task_id": task.id, "keputusan": value,
+                                                    "tingkat": task.tingkat.value}, human_task_id=task.id)
+    if submission is not None:
+        _after_step(session, actor, task, submission, value, reason, created)
+    return task
+
+
+def _after_step(session: Session, actor: Actor, task: HumanTask, submission: Submission, decision: str,
+                reason: str | None, created: list[HumanTask]) -> None:
+    if created:
+        submission.tahap = created[0].tingkat
+    if decision == RETURN:
+        submission.status = SubmissionStatus.DIKEMBALIKAN
+        submission.alasan_terakhir = f"{task.tingkat.label}: {reason}"
+        audit.record(session, actor, "SUBMISSION_RETURNED", "submission", submission.id,
+                     after={"tingkat": task.tingkat.value, "putaran": submission.putaran}, reason=reason,
+                     instance_id=submission.instance_id, human_task_id=task.id)
+        events.publish(session, events.SUBMISSION_RETURNED, {
+            "submission_id": submission.id, "kode_desa": submission.kode_desa, "periode": submission.periode,
+            "tingkat": task.tingkat.value, "alasan": reason}, human_task_id=task.id)
+
+
+def _scope(actor: Actor) -> Any:
+    """Rows of the tiers and regions where the actor holds a working role."""
+    if actor.user is None:
+        return HumanTask.id.is_(None)
+    clauses = [and_(HumanTask.tingkat == a.tingkat, HumanTask.region_kode == a.region_kode)
+               for a in actor.user.roles if a.role in WORK_ROLES]
+    return or_(*clauses) if clauses else HumanTask.id.is_(None)
+
+
+def inbox(session: Session, actor: Actor, periode: str | None = None, status: str = "terbuka",
+          limit: int = 200) -> list[HumanTask]:
+    query = select(HumanTask).where(_scope(actor))
+    if status != "semua":
+        query = query.where(HumanTask.status == TaskStatus(status))
+    if periode:
+        query = query.where(HumanTask.periode == periode)
+    # tasks the actor may not take (four-eyes) still show, so the person knows they exist
+    query = query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id).limit(limit)
+    return list(session.scalars(query))
+
+
+def has_acted_elsewhere(session: Session, actor: Actor, task: HumanTask) -> bool:
+    return bool(session.scalar(select(exists().where(
+        HumanTask.instance_id == task.instance_id, HumanTask.completed_by_id == actor.user_id,
+        HumanTask.tingkat != task.tingkat))))
+
+
+def task_view(task: HumanTask, tz: Any) -> dict[str, Any]:
+    def local(value: Any) -> str | None:
+        return value.astimezone(tz).isoformat() if value else None
+
+    return {"id": task.id, "nama": task.nama, "bpmn_id": task.bpmn_id, "tingkat": task.tingkat.value,
+            "region_kode": task.region_kode, "kode_desa": task.kode_desa, "periode": task.periode,
+            "status": task.status.value, "due_at": local(task.due_at), "overdue": task.overdue,
+            "assignee_id": task.assignee_id, "submission_id": task.submission_id,
+            "created_at": local(task.created_at), "keputusan": task.decision, "alasan": task.reason}

@@ -1,0 +1,74 @@
+"""PPKS records and their append-only versions.
+
+The record row holds the current values (for search and counting); every change is a new
+`RecordVersion` that keeps the values, the change from the previous version, who made it,
+from which source and in which process task. Versions are never updated or deleted.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Date, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, utcnow
+
+
+class RecordStatus(enum.StrEnum):
+    AKTIF = "aktif"
+    DIHAPUS = "dihapus"  # no longer in need, died, moved away: kept for history
+
+
+class Source(enum.StrEnum):
+    IMPORT = "import"
+    FORM = "form"
+    TASK = "task"
+    API = "api"
+
+
+class Record(Base):
+    __tablename__ = "ppks_record"
+    __table_args__ = (
+        Index("ix_ppks_record_desa_kategori", "kode_desa", "kategori"),
+        Index("ix_ppks_record_nik", "nik"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kode_desa: Mapped[str] = mapped_column(ForeignKey("region.kode"))
+    kategori: Mapped[str] = mapped_column(ForeignKey("category.kode"))
+    nik: Mapped[str | None] = mapped_column(String(16))
+    no_kk: Mapped[str | None] = mapped_column(String(16))
+    nama: Mapped[str] = mapped_column(String(160))
+    jenis_kelamin: Mapped[str | None] = mapped_column(String(1))
+    tanggal_lahir: Mapped[date | None] = mapped_column(Date)
+    alamat: Mapped[str] = mapped_column(Text, default="")
+    keterangan: Mapped[str] = mapped_column(Text, default="")
+    atribut: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[RecordStatus] = mapped_column(
+        Enum(RecordStatus, native_enum=False, length=10), default=RecordStatus.AKTIF
+    )
+    versi: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RecordVersion(Base):
+    __tablename__ = "ppks_record_version"
+    __table_args__ = (UniqueConstraint("record_id", "versi", name="uq_record_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("ppks_record.id"), index=True)
+    versi: Mapped[int] = mapped_column(Integer)
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("ppks_record_version.id"))
+    nilai: Mapped[dict[str, Any]] = mapped_column(JSON)
+    perubahan: Mapped[dict[str, Any]] = mapped_column(JSON)  # field -> [before, after]
+    status: Mapped[RecordStatus] = mapped_column(Enum(RecordStatus, native_enum=False, length=10))
+    actor: Mapped[str] = mapped_column(String(80))
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    source: Mapped[Source] = mapped_column(Enum(Source, native_enum=False, length=10))
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submission.id"))
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("submission_item.id"))
+    human_task_id: Mapped[int | None] = mapped_column(ForeignKey("human_task.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,80 @@
+"""Kemendagri regions (provinsi → kabupaten/kota → kecamatan → desa/kelurahan) and their population."""
+
+from __future__ import annotations
+
+import enum
+
+from sqlalchemy import Enum, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base
+
+
+class Tier(enum.StrEnum):
+    """A level of the administrative hierarchy, which is also a verification tier."""
+
+    PROVINSI = "provinsi"
+    KABUPATEN = "kabupaten"
+    KECAMATAN = "kecamatan"
+    DESA = "desa"
+
+    @property
+    def depth(self) -> int:
+        return TIER_ORDER.index(self)
+
+    @property
+    def label(self) -> str:
+        return {"provinsi": "provinsi", "kabupaten": "kabupaten/kota",
+                "kecamatan": "kecamatan", "desa": "desa/kelurahan"}[self.value]
+
+
+TIER_ORDER = [Tier.PROVINSI, Tier.KABUPATEN, Tier.KECAMATAN, Tier.DESA]
+# Where a late task escalates: the tier above it.
+TIER_ORDER_UP = {Tier.DESA: Tier.KECAMATAN, Tier.KECAMATAN: Tier.KABUPATEN,
+                 Tier.KABUPATEN: Tier.PROVINSI, Tier.PROVINSI: Tier.PROVINSI}
+
+
+def tier_of_code(code: str) -> Tier:
+    """`65` provinsi, `65.01` kabupaten/kota, `65.01.01` kecamatan, `65.01.01.2005` desa."""
+    parts = code.split(".")
+    if not 1 <= len(parts) <= 4:
+        raise ValueError(f"kode wilayah tidak sah: {code!r}")
+    return TIER_ORDER[len(parts) - 1]
+
+
+def ancestor_code(code: str, tier: Tier) -> str:
+    """The code of the region at `tier` that contains `code` (itself when already at that tier)."""
+    parts = code.split(".")
+    if tier.depth >= len(parts):
+        raise ValueError(f"{code} tidak berada di bawah tingkat {tier.value}")
+    return ".".join(parts[: tier.depth + 1])
+
+
+def parent_code(code: str) -> str | None:
+    parts = code.split(".")
+    return ".".join(parts[:-1]) if len(parts) > 1 else None
+
+
+def contains(ancestor: str, code: str) -> bool:
+    return code == ancestor or code.startswith(ancestor + ".")
+
+
+class Region(Base):
+    __tablename__ = "region"
+
+    kode: Mapped[str] = mapped_column(String(13), primary_key=True)
+    nama: Mapped[str] = mapped_column(String(120))
+    tingkat: Mapped[Tier] = mapped_column(Enum(Tier, native_enum=False, length=10), index=True)
+    induk: Mapped[str | None] = mapped_column(ForeignKey("region.kode"), index=True)
+
+
+class Population(Base):
+    """Population by sex (Dukcapil, semester II 2024); `0` is Indonesia."""
+
+    __tablename__ = "population"
+
+    kode: Mapped[str] = mapped_column(String(13), primary_key=True)
+    laki_laki: Mapped[int] = mapped_column(Integer)
+    perempuan: Mapped[int] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(Integer)
+    periode: Mapped[str] = mapped_column(String(20), default="2024-S2")

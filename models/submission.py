@@ -1,0 +1,82 @@
+"""A desa's submission for one period, its items and each tier's verdict on them."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, utcnow
+from .region import Tier
+
+
+class SubmissionStatus(enum.StrEnum):
+    DRAF = "draf"  # the operator is preparing it
+    DIAJUKAN = "diajukan"  # in verification at `tahap`
+    DIKEMBALIKAN = "dikembalikan"  # sent back to the operator with a reason
+    TERVERIFIKASI = "terverifikasi"  # applied to the records
+    TIDAK_MELAPOR = "tidak_melapor"  # closed without a submission: never a silent zero
+
+
+class ItemAction(enum.StrEnum):
+    TAMBAH = "tambah"
+    UBAH = "ubah"
+    HAPUS = "hapus"
+
+
+class Verdict(enum.StrEnum):
+    SESUAI = "sesuai"
+    TIDAK_SESUAI = "tidak_sesuai"
+
+
+class Submission(Base):
+    __tablename__ = "submission"
+    __table_args__ = (UniqueConstraint("kode_desa", "periode", name="uq_submission_desa_periode"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kode_desa: Mapped[str] = mapped_column(ForeignKey("region.kode"), index=True)
+    periode: Mapped[str] = mapped_column(String(10), index=True)
+    status: Mapped[SubmissionStatus] = mapped_column(
+        Enum(SubmissionStatus, native_enum=False, length=14), default=SubmissionStatus.DRAF
+    )
+    tahap: Mapped[Tier] = mapped_column(Enum(Tier, native_enum=False, length=10), default=Tier.DESA)
+    putaran: Mapped[int] = mapped_column(Integer, default=0)  # how many times it was submitted
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"))
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    submitted_at: Mapped[datetime | None] = mapped_column()
+    alasan_terakhir: Mapped[str | None] = mapped_column(Text)  # the last return's reason
+    berita_acara: Mapped[str | None] = mapped_column(String(300))  # attachment reference
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SubmissionItem(Base):
+    __tablename__ = "submission_item"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), index=True)
+    aksi: Mapped[ItemAction] = mapped_column(Enum(ItemAction, native_enum=False, length=8))
+    record_id: Mapped[int | None] = mapped_column(ForeignKey("ppks_record.id"))
+    kategori: Mapped[str] = mapped_column(ForeignKey("category.kode"))
+    nik: Mapped[str | None] = mapped_column(String(16), index=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    source: Mapped[str] = mapped_column(String(10), default="import")
+    baris: Mapped[int | None] = mapped_column(Integer)  # row in the imported file
+    masalah: Mapped[list[Any]] = mapped_column(JSON, default=list)  # automatic-check findings
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ItemVerdict(Base):
+    __tablename__ = "item_verdict"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("submission_item.id"), index=True)
+    tingkat: Mapped[Tier] = mapped_column(Enum(Tier, native_enum=False, length=10))
+    putaran: Mapped[int] = mapped_column(Integer)
+    verdict: Mapped[Verdict] = mapped_column(Enum(Verdict, native_enum=False, length=12))
+    alasan: Mapped[str | None] = mapped_column(Text)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    human_task_id: Mapped[int] = mapped_column(ForeignKey("human_task.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

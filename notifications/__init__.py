@@ -1,0 +1,1 @@
+"""Notification channels subscribed to the engine's domain events (engine.events)."""
