@@ -81,20 +81,28 @@ class ChainReport:
 
 
 def verify_chain(session: Session) -> ChainReport:
-    expected_prev, expected_seq, rows = GENESIS, 1, 0
-    for row in session.scalars(select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=2000)):
+    rows = session.scalars(select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=2000))
+    try:
+        return _walk(session, rows)
+    finally:
+        rows.close()  # a server-side cursor on PostgreSQL: close it even when stopping early
+
+
+def _walk(session: Session, rows: Any) -> ChainReport:
+    expected_prev, expected_seq, count = GENESIS, 1, 0
+    for row in rows:
         if row.seq != expected_seq:
-            return ChainReport(False, rows, expected_seq,
+            return ChainReport(False, count, expected_seq,
                                f"baris audit {expected_seq} hilang (berikutnya yang ada: {row.seq})")
         if row.prev_hash != expected_prev:
-            return ChainReport(False, rows, row.seq, f"baris audit {row.seq} tidak tersambung ke baris sebelumnya")
+            return ChainReport(False, count, row.seq, f"baris audit {row.seq} tidak tersambung ke baris sebelumnya")
         if _digest(row) != row.hash:
-            return ChainReport(False, rows, row.seq, f"isi baris audit {row.seq} telah diubah")
-        expected_prev, expected_seq, rows = row.hash, expected_seq + 1, rows + 1
+            return ChainReport(False, count, row.seq, f"isi baris audit {row.seq} telah diubah")
+        expected_prev, expected_seq, count = row.hash, expected_seq + 1, count + 1
     head = session.get(AuditHead, 1)
-    if head is None or head.last_seq != rows or head.last_hash != expected_prev:
+    if head is None or head.last_seq != count or head.last_hash != expected_prev:
         last = head.last_seq if head else "?"
-        return ChainReport(False, rows, rows + 1,
-                           f"rantai berakhir di baris {rows}, tetapi kepala rantai mencatat baris {last}: "
+        return ChainReport(False, count, count + 1,
+                           f"rantai berakhir di baris {count}, tetapi kepala rantai mencatat baris {last}: "
                            "baris terakhir dihapus")
-    return ChainReport(True, rows, None, f"rantai audit utuh: {rows} baris")
+    return ChainReport(True, count, None, f"rantai audit utuh: {count} baris")

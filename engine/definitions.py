@@ -43,7 +43,8 @@ class ParsedDefinition:
 def _owner_id(node: etree._Element) -> str | None:
     """The id of the nearest BPMN element that holds `node` (the flow, task or event)."""
     while node is not None:
-        if node.get("id") and etree.QName(node).namespace == NS["bpmn"]:
+        qname = etree.QName(node)
+        if node.get("id") and qname.namespace == NS["bpmn"] and not qname.localname.endswith("EventDefinition"):
             return node.get("id")
         node = node.getparent()
     return None
@@ -53,7 +54,11 @@ def _check_timer(expression: str) -> None:
     sandbox.compile_expression(expression)
     literal = ast.parse(expression, mode="eval").body
     if isinstance(literal, ast.Constant) and isinstance(literal.value, str):
-        TimerEventDefinition.parse_time_or_duration(literal.value)
+        try:
+            TimerEventDefinition.parse_time_or_duration(literal.value)
+        except Exception as exc:
+            raise sandbox.SandboxError(f"{literal.value!r} bukan durasi atau waktu ISO 8601 "
+                                       "(mis. \"P14D\" untuk 14 hari)") from exc
 
 
 def _expression_problems(root: etree._Element) -> list[Problem]:
@@ -143,16 +148,17 @@ def parse_definition(xml: str) -> ParsedDefinition:
     return ParsedDefinition(key, spec.description or key, spec, subprocess_specs)
 
 
-_cache: dict[int, ParsedDefinition] = {}
+_cache: dict[tuple[int, str], ParsedDefinition] = {}
 _cache_lock = threading.Lock()
 
 
 def parsed(definition: ProcessDefinition) -> ParsedDefinition:
     """The parsed spec of a stored version; parsed once per process, then shared."""
+    key = (definition.id, definition.sha256)
     with _cache_lock:
-        hit = _cache.get(definition.id)
-        if hit is None or hit.process_key != definition.process_key:
-            hit = _cache[definition.id] = parse_definition(definition.bpmn_xml)
+        hit = _cache.get(key)
+        if hit is None:
+            hit = _cache[key] = parse_definition(definition.bpmn_xml)
         return hit
 
 

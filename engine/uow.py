@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from engine import events
 from engine.config import Settings, load_settings
-from models.db import make_engine, make_session_factory
+from models.db import READ_ONLY_OPTION, make_engine, make_session_factory
 
 
 @dataclass
@@ -38,7 +38,9 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
+        """A session for queries only; on SQLite it does not take the write lock."""
         with self.sessions() as session:
+            session.connection(execution_options={READ_ONLY_OPTION: True})
             yield session
 
     def dispose(self) -> None:

@@ -22,6 +22,9 @@ def is_postgresql(engine_or_session: Engine | Session) -> bool:
     return bind.dialect.name == "postgresql"
 
 
+READ_ONLY_OPTION = "sijosku_read_only"
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -36,9 +39,11 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        # Every transaction takes the write lock up front: a deferred transaction that reads and
-        # then writes can fail with "database is locked" instead of waiting its turn.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A transaction takes the write lock up front: a deferred transaction that reads and then
+        # writes can fail with "database is locked" instead of waiting its turn. Sessions opened
+        # for reading only say so and start deferred, so they never hold writers back.
+        read_only = conn.get_execution_options().get(READ_ONLY_OPTION, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

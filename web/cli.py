@@ -44,6 +44,7 @@ def _db(ctx: click.Context) -> Database:
     if "db" not in ctx.obj:
         with _errors():
             ctx.obj["db"] = Database.connect(load_settings())
+        ctx.find_root().call_on_close(ctx.obj["db"].dispose)
     return ctx.obj["db"]
 
 

@@ -1,0 +1,43 @@
+"""Run in a separate process by the concurrency tests: one node acting on a shared database."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+def complete(url: str, username: str, task_id: int, barrier, results) -> None:
+    from engine import tasks, users
+    from engine.actors import Actor
+    from engine.config import load_settings
+    from engine.errors import Conflict
+    from engine.uow import Database
+
+    db = Database.connect(load_settings({"DATABASE_URL": url, "SECRET_KEY": "test",
+                                         "SIJOSKU_INSTANCE_DIR": "/tmp"}))
+    try:
+        barrier.wait(timeout=60)
+        with db.transaction() as session:
+            tasks.complete_task(session, Actor.of(users.find_user(session, username)), task_id, "approve")
+        results.put("ok")
+    except Conflict as exc:
+        results.put(f"conflict: {exc}")
+    except Exception as exc:  # reported to the test, which fails on it
+        results.put(f"error: {type(exc).__name__}: {exc}")
+    finally:
+        db.dispose()
+
+
+def fire(url: str, now: str, barrier, results) -> None:
+    from engine import timers
+    from engine.config import load_settings
+    from engine.uow import Database
+
+    db = Database.connect(load_settings({"DATABASE_URL": url, "SECRET_KEY": "test",
+                                         "SIJOSKU_INSTANCE_DIR": "/tmp"}))
+    try:
+        barrier.wait(timeout=60)
+        results.put(timers.fire_due_timers(db, datetime.fromisoformat(now)))
+    except Exception as exc:
+        results.put(f"error: {type(exc).__name__}: {exc}")
+    finally:
+        db.dispose()

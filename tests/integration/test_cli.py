@@ -1,0 +1,159 @@
+"""The `sijosku` command-line contract: names, --json output, exit status and messages."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import text
+
+from engine.config import DEFAULT_BPMN_DIR
+from tests.factories import PERIOD, csv_of, person_row
+
+DESA = "65.01.01.2005"
+
+
+@pytest.fixture
+def cli(db, instance_dir):
+    from web.cli import main
+
+    runner = CliRunner()
+    env = {"DATABASE_URL": db.engine.url.render_as_string(hide_password=False),
+           "SIJOSKU_INSTANCE_DIR": str(instance_dir), "SECRET_KEY": "test"}
+
+    def invoke(*args, input=None, ok=True):
+        result = runner.invoke(main, list(args), env=env, input=input, catch_exceptions=False)
+        if ok:
+            assert result.exit_code == 0, result.output + result.stderr
+        else:
+            assert result.exit_code != 0, result.output
+        return result
+
+    return invoke
+
+
+def as_json(result):
+    return json.loads(result.stdout)
+
+
+def _team(cli):
+    cli("user", "add", "op.desa", "--role", "operator", "--region", DESA, "--password-stdin",
+        input="kata-sandi-operator\n")
+    cli("user", "add", "verif.kec", "--role", "verifier", "--region", "65.01.01")
+    cli("user", "add", "verif.kab", "--role", "verifier", "--region", "65.01")
+    cli("user", "add", "valid.prov", "--role", "validator", "--region", "65")
+
+
+def test_init_is_idempotent(cli):
+    first = as_json(cli("init", "--json"))
+    assert first["ditambahkan"] == {"wilayah": 0, "penduduk": 0, "kategori": 0}
+    assert first["definisi"][0]["created"] is False
+
+
+def test_the_whole_path_through_the_command_line(cli, tmp_path):
+    _team(cli)
+    opened = as_json(cli("submission", "open", "--desa", DESA, "--period", PERIOD, "--json"))
+    again = as_json(cli("submission", "open", "--desa", DESA, "--period", PERIOD, "--json"))
+    assert again["submission_id"] == opened["submission_id"] and again["created"] is False
+    sid = str(opened["submission_id"])
+    assert cli("submission", "open", "--desa", DESA, "--period", PERIOD).stdout.strip() == sid
+    data = tmp_path / "data.csv"
+    data.write_text(csv_of([person_row(1), person_row(2)]))
+    report = as_json(cli("submission", "import", sid, str(data), "--json"))
+    assert report["rows"] == 2 and report["added"] == 2
+
+    op_tasks = as_json(cli("tasks", "--user", "op.desa", "--json"))
+    assert [(t["nama"], t["tingkat"], t["region_kode"], t["periode"]) for t in op_tasks] == [
+        ("Siapkan dan ajukan data desa", "desa", DESA, PERIOD)]
+    assert as_json(cli("submission", "submit", sid, "--user", "op.desa", "--json"))["tahap"] == "kecamatan"
+
+    task = as_json(cli("tasks", "--user", "verif.kec", "--json"))[0]
+    assert task["tingkat"] == "kecamatan" and task["region_kode"] == "65.01.01" and task["due_at"]
+    cli("task", "claim", str(task["id"]), "--user", "verif.kec")
+    cli("task", "complete", str(task["id"]), "--user", "verif.kec", "--decision", "approve")
+    for user in ("verif.kab", "valid.prov"):
+        tid = str(as_json(cli("tasks", "--user", user, "--json"))[0]["id"])
+        done = as_json(cli("task", "complete", tid, "--user", user, "--decision", "approve", "--json"))
+        assert done["status"] == "selesai" and done["keputusan"] == "setuju"
+
+    history = as_json(cli("records", "history", person_row(1)["nik"], "--json"))
+    assert len(history) == 1
+    version = history[0]
+    assert version["actor"] == "valid.prov" and version["tingkat"] == "provinsi" and version["task_id"]
+    assert version["perubahan"]["nama"] == [None, "Maria Ingan 1"]
+    assert [t["tingkat"] for t in version["verifikasi"]] == ["desa", "kecamatan", "kabupaten", "provinsi"]
+    assert "kecamatan: setuju oleh verif.kec" in cli("records", "history", person_row(1)["nik"]).stdout
+    assert as_json(cli("audit", "verify", "--json"))["ok"] is True
+    listed = as_json(cli("definitions", "list", "--json"))
+    assert listed[0]["instances_running"] == 0 and listed[0]["is_current"]
+
+
+def test_import_reports_every_bad_row_and_writes_nothing(cli, tmp_path):
+    sid = as_json(cli("submission", "open", "--desa", DESA, "--period", PERIOD, "--json"))["submission_id"]
+    bad = tmp_path / "bad.csv"
+    bad.write_text(csv_of([person_row(1), person_row(2, nik="65010112"), person_row(3, jenis_kelamin="X",
+                                                                                   kategori="ZZZ")]))
+    result = cli("submission", "import", str(sid), str(bad), "--json", ok=False)
+    problems = as_json(result)["problems"]
+    assert {(p["row"], p["column"]) for p in problems} == {(3, "nik"), (4, "jenis_kelamin"), (4, "kategori")}
+    assert "baris 3, kolom nik" in result.stderr
+    good = tmp_path / "good.csv"
+    good.write_text(csv_of([person_row(1)]))
+    assert as_json(cli("submission", "import", str(sid), str(good), "--json"))["added"] == 1  # nothing left over
+    missing = tmp_path / "missing.csv"
+    missing.write_text("nik,nama\n1,2\n")
+    assert "kolom wajib tidak ada" in cli("submission", "import", str(sid), str(missing), ok=False).stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (("submission", "open", "--desa", "65.99.99.9999", "--period", PERIOD), "tidak dikenal"),
+    (("submission", "open", "--desa", DESA, "--period", "2026-Q5"), "Periode"),
+    (("submission", "open", "--desa", "11.01.01.2001", "--period", PERIOD), "luar provinsi"),
+    (("user", "add", "x.y.z", "--role", "operator", "--region", "65.01"), "tingkat"),
+    (("user", "add", "x.y.z", "--role", "bupati", "--region", "65"), "Peran"),
+    (("task", "complete", "999", "--user", "nobody", "--decision", "approve"), "tidak ada"),
+    (("records", "history", "6501010101010001"), "Tidak ada catatan"),
+    (("definitions", "deploy", "/nonexistent.bpmn"), "tidak dapat dibaca"),
+    (("timers", "fire", "--now", "kemarin"), "ISO 8601"),
+])
+def test_errors_exit_non_zero_with_a_clear_message(cli, args, message):
+    result = cli(*args, ok=False)
+    assert message in result.stderr
+
+
+def test_deploy_prints_errors_per_element(cli, tmp_path):
+    bad = tmp_path / "bad.bpmn"
+    xml = (DEFAULT_BPMN_DIR / "verifikasi_berjenjang.bpmn").read_text()
+    bad.write_text(xml.replace('hasil_pemeriksaan["lolos"]', '__import__("os")'))
+    result = cli("definitions", "deploy", str(bad), "--json", ok=False)
+    assert as_json(result)["problems"][0]["element"] == "f_pemeriksaan_lolos"
+    good = tmp_path / "new.bpmn"
+    good.write_text(xml.replace("sla_durasi</bpmn:timeDuration>", '"P21D"</bpmn:timeDuration>'))
+    assert as_json(cli("definitions", "deploy", str(good), "--json"))["version"] == 2
+    assert as_json(cli("definitions", "deploy", str(good), "--json"))["created"] is False
+
+
+def test_audit_verify_exits_1_naming_the_altered_row(cli, db):
+    _team(cli)
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_event SET actor = 'penyusup' WHERE seq = 2"))
+    result = cli("audit", "verify", ok=False)
+    assert "baris audit 2" in result.stderr
+
+
+def test_timers_fire_with_a_controlled_clock(cli):
+    _team(cli)
+    sid = str(as_json(cli("submission", "open", "--desa", DESA, "--period", PERIOD, "--json"))["submission_id"])
+    cli("submission", "submit", sid, "--user", "op.desa")
+    assert as_json(cli("timers", "fire", "--json"))["fired"] == 0
+    assert as_json(cli("timers", "fire", "--now", "2099-01-01T08:00:00+08:00", "--json"))["fired"] == 1
+    assert as_json(cli("tasks", "--user", "verif.kec", "--json"))[0]["overdue"] is True
+
+
+def test_demo_creates_users_and_valid_submissions(cli):
+    result = as_json(cli("demo", "--desa", "2", "--records-per-desa", "4", "--json"))
+    assert len(result["pengajuan"]) == 2 and "operator.6501011001" in result["pengguna_baru"]
+    sid = str(result["pengajuan"][0]["submission_id"])
+    assert as_json(cli("submission", "submit", sid, "--user", "operator.6501011001", "--json"))["tahap"] == \
+        "kecamatan"

@@ -1,0 +1,75 @@
+"""Region codes, periods, record checks and the controllable clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from engine import checks, clock
+from engine.demo import nik_for
+from engine.errors import Invalid
+from engine.periods import reference_date, validate_period
+from models import Tier, ancestor_code, contains, tier_of_code
+
+
+@pytest.mark.parametrize("code, tier", [("65", Tier.PROVINSI), ("65.01", Tier.KABUPATEN),
+                                        ("65.71", Tier.KABUPATEN), ("65.01.01", Tier.KECAMATAN),
+                                        ("65.01.01.2005", Tier.DESA)])
+def test_the_tier_follows_from_the_code(code, tier):
+    assert tier_of_code(code) == tier
+
+
+def test_ancestors_and_containment():
+    assert ancestor_code("65.01.01.2005", Tier.KECAMATAN) == "65.01.01"
+    assert ancestor_code("65.01.01.2005", Tier.KABUPATEN) == "65.01"
+    assert ancestor_code("65.01.01.2005", Tier.PROVINSI) == "65"
+    assert contains("65.01", "65.01.01.2005") and not contains("65.01", "65.010.1")
+    with pytest.raises(ValueError):
+        ancestor_code("65.01", Tier.DESA)
+
+
+@pytest.mark.parametrize("period, last_day", [("2026-Q1", date(2026, 3, 31)), ("2026-Q4", date(2026, 12, 31)),
+                                              ("2026-S1", date(2026, 6, 30)), ("2024-Q1", date(2024, 3, 31))])
+def test_reference_date_is_the_last_day_of_the_period(period, last_day):
+    assert reference_date(validate_period(period)) == last_day
+
+
+@pytest.mark.parametrize("period", ["2026-Q5", "2026-S3", "2026", "26-Q1", "2026-q1", ""])
+def test_bad_periods_are_refused(period):
+    with pytest.raises(Invalid):
+        validate_period(period)
+
+
+def test_women_have_forty_added_to_the_day_of_their_nik():
+    assert nik_for("65.01.01.2005", date(1950, 5, 17), "P", 1) == "6501015705500001"
+    assert nik_for("65.01.01.2005", date(1950, 5, 17), "L", 12) == "6501011705500012"
+
+
+def _fields(values):
+    return {f.field for f in checks.check_values(values, {"LUT"}, date(2026, 11, 1))}
+
+
+def test_record_checks_name_each_bad_field():
+    good = {"nik": "6501015705500001", "no_kk": "6501011705500001", "nama": "Maria", "jenis_kelamin": "P",
+            "tanggal_lahir": "1950-05-17", "kategori": "LUT"}
+    assert _fields(good) == set()
+    assert _fields({**good, "nik": "650101"}) == {"nik"}
+    assert _fields({**good, "no_kk": "12"}) == {"no_kk"}
+    assert _fields({**good, "jenis_kelamin": "W", "kategori": "XX"}) == {"jenis_kelamin", "kategori"}
+    assert _fields({**good, "tanggal_lahir": "17-05-1950"}) == {"tanggal_lahir"}
+    assert _fields({**good, "tanggal_lahir": "2030-01-01"}) == {"tanggal_lahir"}
+    assert _fields({**good, "nama": " "}) == {"nama"}
+
+
+def test_the_clock_can_be_frozen_and_reaches_spiffworkflow_timers():
+    from SpiffWorkflow.bpmn.specs.event_definitions import timer
+
+    moment = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
+    with clock.frozen_at(moment):
+        assert clock.now() == moment
+        assert timer.datetime.now(UTC) == moment
+    assert abs(clock.now() - datetime.now(UTC)) < timedelta(minutes=1)
+    with pytest.raises(ValueError):
+        with clock.frozen_at(datetime(2030, 1, 1)):
+            pass
