@@ -38,7 +38,8 @@ def person(rng: random.Random, kode_desa: str, category: Category, on: date, ser
     age_days = rng.randint(low * 365 + 1, high * 365 + 300)
     born = on - timedelta(days=age_days)
     first = rng.choice(FIRST_MALE if sex == "L" else FIRST_FEMALE)
-    kk = f"{kode_desa[:8].replace('.', '')}{rng.randint(10, 28):02d}{rng.randint(1, 12):02d}{rng.randint(0, 24):02d}{rng.randint(1, 9999):04d}"
+    kk_date = f"{rng.randint(10, 28):02d}{rng.randint(1, 12):02d}{rng.randint(0, 24):02d}"  # date of issue
+    kk = f"{kode_desa[:8].replace('.', '')}{kk_date}{rng.randint(1, 9999):04d}"
     return {
         "nik": nik_for(kode_desa, born, sex, serial), "no_kk": kk, "nama": f"{first} {rng.choice(LAST)}",
         "jenis_kelamin": sex, "tanggal_lahir": born.isoformat(),
@@ -68,6 +69,11 @@ def _users(session: Session, desa: list[Region], province: str) -> list[str]:
             created.append(username)
         users.add_user(session, actor, username, role, code, password=DEMO_PASSWORD)
     return created
+
+
+def has_users(db: Database) -> bool:
+    with db.read() as session:
+        return session.scalar(select(User.id).limit(1)) is not None
 
 
 def create_demo(db: Database, desa_count: int = 3, records_per_desa: int = 10, periode: str | None = None,

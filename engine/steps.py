@@ -9,7 +9,7 @@ from sqlalchemy import select
 from engine import audit, events, records
 from engine.handlers import StepContext, service_handler
 from engine.submissions import check_submission
-from models import HumanTask, Submission, SubmissionItem, SubmissionStatus, TaskStatus, Tier, TIER_ORDER_UP
+from models import TIER_ORDER_UP, HumanTask, Submission, SubmissionItem, SubmissionStatus, TaskStatus, Tier
 
 
 def _submission(ctx: StepContext) -> Submission:

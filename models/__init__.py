@@ -5,7 +5,17 @@ from .base import Base, utcnow
 from .category import Category
 from .process import HumanTask, InstanceStatus, ProcessDefinition, ProcessInstance, TaskStatus
 from .record import Record, RecordStatus, RecordVersion, Source
-from .region import TIER_ORDER, TIER_ORDER_UP, Population, Region, Tier, ancestor_code, contains, parent_code, tier_of_code
+from .region import (
+    TIER_ORDER,
+    TIER_ORDER_UP,
+    Population,
+    Region,
+    Tier,
+    ancestor_code,
+    contains,
+    parent_code,
+    tier_of_code,
+)
 from .submission import ItemAction, ItemVerdict, Submission, SubmissionItem, SubmissionStatus, Verdict
 from .user import ROLE_TIERS, WORK_ROLES, Role, RoleAssignment, User
 
@@ -13,6 +23,7 @@ __all__ = [
     "AuditEvent", "AuditHead", "Base", "Category", "HumanTask", "InstanceStatus", "ItemAction",
     "ItemVerdict", "OutboxEvent", "Population", "ProcessDefinition", "ProcessInstance", "ROLE_TIERS",
     "Record", "RecordStatus", "RecordVersion", "Region", "Role", "RoleAssignment", "Source",
-    "Submission", "SubmissionItem", "TIER_ORDER", "TIER_ORDER_UP", "SubmissionStatus", "TaskStatus", "Tier", "User", "Verdict",
+    "Submission", "SubmissionItem", "TIER_ORDER", "TIER_ORDER_UP", "SubmissionStatus", "TaskStatus", "Tier",
+    "User", "Verdict",
     "WORK_ROLES", "ancestor_code", "contains", "parent_code", "tier_of_code", "utcnow",
 ]

@@ -336,13 +336,18 @@ def timers_fire(ctx: click.Context, now_text: str | None, as_json: bool) -> None
 @click.option("--desa", "desa_count", default=3, show_default=True, type=click.IntRange(1, 500))
 @click.option("--records-per-desa", default=10, show_default=True, type=click.IntRange(0, 5000))
 @click.option("--period")
+@click.option("--if-empty", is_flag=True, help="hanya bila belum ada pengguna (untuk make run)")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-def demo(ctx: click.Context, desa_count: int, records_per_desa: int, period: str | None, as_json: bool) -> None:
+def demo(ctx: click.Context, desa_count: int, records_per_desa: int, period: str | None, if_empty: bool,
+         as_json: bool) -> None:
     """Pengguna dan pengajuan contoh dengan data yang sah."""
-    from engine.demo import create_demo
+    from engine.demo import create_demo, has_users
 
     with _errors(as_json):
+        if if_empty and has_users(_db(ctx)):
+            _emit(as_json, {"dilewati": True}, "Data demo dilewati: basis data sudah berisi pengguna")
+            return
         result = create_demo(_db(ctx), desa_count, records_per_desa, period)
     _emit(as_json, result, lambda: (
         f"Periode {result['periode']}: {len(result['pengajuan'])} pengajuan desa; pengguna baru: "
