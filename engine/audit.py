@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import event, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine import clock
@@ -16,6 +16,7 @@ from models import AuditEvent, AuditHead
 
 GENESIS = "0" * 64
 _HEAD_KEY = "sijosku_audit_head"
+_COLUMNS = [c.key for c in AuditEvent.__table__.columns]
 
 
 def _canonical(value: Any) -> Any:
@@ -33,39 +34,51 @@ def _digest(row: AuditEvent) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _locked_head(session: Session) -> AuditHead:
+@dataclass
+class _Head:
+    seq: int
+    hash: str
+
+
+def _locked_head(session: Session) -> _Head:
     """The chain head, locked for the rest of the transaction (a row lock on PostgreSQL;
     SQLite's write transactions are already serialised)."""
     head = session.info.get(_HEAD_KEY)
     if head is None:
-        head = session.scalar(select(AuditHead).where(AuditHead.id == 1).with_for_update()
-                              .execution_options(populate_existing=True))
-        if head is None:
+        row = session.connection().execute(
+            select(AuditHead.last_seq, AuditHead.last_hash).where(AuditHead.id == 1).with_for_update()).first()
+        if row is None:
             raise RuntimeError("kepala rantai audit tidak ada; skema belum dimigrasikan")
-        session.info[_HEAD_KEY] = head
+        head = session.info[_HEAD_KEY] = _Head(row.last_seq, row.last_hash)
     return head
 
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget_head(session: Session, transaction: Any) -> None:
-    if transaction.parent is None:  # the outermost transaction ended: the lock is gone
-        session.info.pop(_HEAD_KEY, None)
+    # Outermost end: the lock is gone. A savepoint's end may be a rollback that took rows with it:
+    # read the head again from the database next time.
+    session.info.pop(_HEAD_KEY, None)
 
 
 def record(session: Session, actor: Actor, action: str, subject_type: str, subject_id: Any, *,
            before: dict[str, Any] | None = None, after: dict[str, Any] | None = None,
            instance_id: int | None = None, human_task_id: int | None = None,
            reason: str | None = None) -> AuditEvent:
+    """Append a row chained to the previous one, in the caller's transaction."""
     head = _locked_head(session)
     row = AuditEvent(
-        seq=head.last_seq + 1, at=clock.now(), actor=actor.name, action=action,
+        seq=head.seq + 1, at=clock.now(), actor=actor.name, action=action,
         subject_type=subject_type, subject_id=str(subject_id), before=_canonical(before),
         after=_canonical(after), instance_id=instance_id, human_task_id=human_task_id,
-        reason=reason, prev_hash=head.last_hash,
+        reason=reason, prev_hash=head.hash,
     )
     row.hash = _digest(row)
-    session.add(row)
-    head.last_seq, head.last_hash = row.seq, row.hash
+    # Core statements: the trail is written on every change, and the ORM's bookkeeping is not needed.
+    values = {c: getattr(row, c) for c in _COLUMNS}
+    connection = session.connection()
+    connection.execute(insert(AuditEvent), values)
+    connection.execute(update(AuditHead).where(AuditHead.id == 1).values(last_seq=row.seq, last_hash=row.hash))
+    head.seq, head.hash = row.seq, row.hash
     return row
 
 

@@ -148,18 +148,34 @@ def parse_definition(xml: str) -> ParsedDefinition:
     return ParsedDefinition(key, spec.description or key, spec, subprocess_specs)
 
 
-_cache: dict[tuple[int, str], ParsedDefinition] = {}
+# Stored versions never change, so a version's parsed spec is shared by every instance on it.
+_cache: dict[int, ParsedDefinition] = {}
 _cache_lock = threading.Lock()
 
 
 def parsed(definition: ProcessDefinition) -> ParsedDefinition:
     """The parsed spec of a stored version; parsed once per process, then shared."""
-    key = (definition.id, definition.sha256)
     with _cache_lock:
-        hit = _cache.get(key)
+        hit = _cache.get(definition.id)
         if hit is None:
-            hit = _cache[key] = parse_definition(definition.bpmn_xml)
+            hit = _cache[definition.id] = parse_definition(definition.bpmn_xml)
         return hit
+
+
+def parsed_by_id(session: Session, definition_id: int) -> ParsedDefinition:
+    hit = _cache.get(definition_id)
+    if hit is not None:
+        return hit
+    definition = session.get(ProcessDefinition, definition_id)
+    if definition is None:
+        raise NotFound(f"Definisi proses {definition_id} tidak ada")
+    return parsed(definition)
+
+
+def forget_parsed() -> None:
+    """Drop the cache; for a database whose definitions were deleted (tests only)."""
+    with _cache_lock:
+        _cache.clear()
 
 
 @dataclass

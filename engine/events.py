@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine import clock
@@ -43,9 +43,15 @@ def unsubscribe_all() -> None:
 
 
 def publish(session: Session, event_type: str, payload: dict[str, Any], human_task_id: int | None = None) -> None:
-    session.add(OutboxEvent(event_type=event_type, payload=payload, created_at=clock.now(),
-                            human_task_id=human_task_id))
-    session.info[PUBLISHED_KEY] = True
+    """Record the event with its cause. With no subscriber for it, it is kept as already delivered,
+    so that a subscriber added later does not receive stale events."""
+    interested = bool(_subscribers.get(event_type) or _subscribers.get("*"))
+    now = clock.now()
+    session.connection().execute(insert(OutboxEvent), {
+        "event_type": event_type, "payload": payload, "created_at": now, "human_task_id": human_task_id,
+        "delivered_at": None if interested else now, "attempts": 0})
+    if interested:
+        session.info[PUBLISHED_KEY] = True
 
 
 def deliver_pending(session_factory: sessionmaker[Session], limit: int = 500) -> int:

@@ -26,6 +26,7 @@ class StepContext:
     actor: Actor
     instance: ProcessInstance
     human_task_id: int | None = None  # the human task whose completion triggered the step
+    submission_id: int | None = None  # when known to the caller, saves looking it up
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
 

@@ -19,6 +19,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from engine import clock, definitions, events
 from engine.actors import Actor
@@ -53,13 +54,13 @@ def _workflow_for(definition: ProcessDefinition, context: StepContext) -> BpmnWo
 
 
 def start(session: Session, actor: Actor, definition: ProcessDefinition, business_key: str,
-          region_kode: str, periode: str, data: dict[str, Any]) -> Running:
+          region_kode: str, periode: str, data: dict[str, Any], submission_id: int | None = None) -> Running:
     row = ProcessInstance(definition_id=definition.id, business_key=business_key, region_kode=region_kode,
                           periode=periode, state="", serializer_version=SERIALIZER_VERSION, revision=0,
                           created_at=clock.now(), updated_at=clock.now())
     session.add(row)
     session.flush()
-    context = StepContext(session, actor, row)
+    context = StepContext(session, actor, row, submission_id=submission_id)
     workflow = _workflow_for(definition, context)
     workflow.get_tasks(state=TaskState.READY)[0].data.update(data)  # the start event's data
     running = Running(row, workflow, context)
@@ -67,15 +68,14 @@ def start(session: Session, actor: Actor, definition: ProcessDefinition, busines
     return running
 
 
-def load(session: Session, actor: Actor, instance_id: int, human_task_id: int | None = None) -> Running:
+def load(session: Session, actor: Actor, instance_id: int, human_task_id: int | None = None,
+         submission_id: int | None = None) -> Running:
     row = session.scalar(select(ProcessInstance).where(ProcessInstance.id == instance_id)
                          .with_for_update().execution_options(populate_existing=True))
     if row is None:
         raise NotFound(f"Instans proses {instance_id} tidak ada")
-    definition = session.get(ProcessDefinition, row.definition_id)
-    assert definition is not None
-    context = StepContext(session, actor, row, human_task_id=human_task_id)
-    parsed = definitions.parsed(definition)
+    context = StepContext(session, actor, row, human_task_id=human_task_id, submission_id=submission_id)
+    parsed = definitions.parsed_by_id(session, row.definition_id)
     workflow = load_state(row.state, row.serializer_version, parsed.spec, parsed.subprocess_specs)
     workflow.script_engine = SandboxScriptEngine(context)
     return Running(row, workflow, context)
@@ -133,7 +133,9 @@ def _sync_inbox(running: Running) -> list[HumanTask]:
     open_rows = {t.spiff_task_id: t for t in session.scalars(select(HumanTask).where(
         HumanTask.instance_id == row.id, HumanTask.status == TaskStatus.TERBUKA))}
     ready = {str(t.id): t for t in running.workflow.get_tasks(state=TaskState.READY, manual=True)}
-    submission_id = session.scalar(select(Submission.id).where(Submission.instance_id == row.id))
+    submission_id = running.context.submission_id
+    if submission_id is None and ready.keys() - open_rows.keys():
+        submission_id = session.scalar(select(Submission.id).where(Submission.instance_id == row.id))
     created = []
     for spiff_id, task in ready.items():
         if spiff_id in open_rows:
@@ -165,16 +167,18 @@ def _sync_inbox(running: Running) -> list[HumanTask]:
 def save(running: Running) -> list[HumanTask]:
     """Persist the workflow with a revision check; returns the human tasks it created."""
     session, row, workflow = running.context.session, running.row, running.workflow
-    status = InstanceStatus.SELESAI if workflow.completed else InstanceStatus.BERJALAN
-    result = session.execute(
+    values = {
+        "state": dump_state(workflow), "serializer_version": SERIALIZER_VERSION, "revision": row.revision + 1,
+        "status": InstanceStatus.SELESAI if workflow.completed else InstanceStatus.BERJALAN,
+        "next_timer_at": _next_timer(workflow), "updated_at": clock.now(),
+    }
+    result = session.connection().execute(
         update(ProcessInstance)
         .where(ProcessInstance.id == row.id, ProcessInstance.revision == row.revision)
-        .values(state=dump_state(workflow), serializer_version=SERIALIZER_VERSION,
-                revision=row.revision + 1, status=status, next_timer_at=_next_timer(workflow),
-                updated_at=clock.now())
-        .execution_options(synchronize_session=False)
+        .values(**values)
     )
     if result.rowcount != 1:
         raise Conflict("Instans proses telah diubah oleh tindakan lain; muat ulang dan coba lagi")
-    session.refresh(row)
+    for name, value in values.items():
+        set_committed_value(row, name, value)
     return _sync_inbox(running)

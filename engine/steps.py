@@ -13,7 +13,10 @@ from models import TIER_ORDER_UP, HumanTask, Submission, SubmissionItem, Submiss
 
 
 def _submission(ctx: StepContext) -> Submission:
-    submission = ctx.session.scalar(select(Submission).where(Submission.instance_id == ctx.instance.id))
+    if ctx.submission_id is not None:
+        submission = ctx.session.get(Submission, ctx.submission_id)
+    else:
+        submission = ctx.session.scalar(select(Submission).where(Submission.instance_id == ctx.instance.id))
     if submission is None:
         raise LookupError(f"instans {ctx.instance.id} tidak terkait dengan pengajuan")
     return submission

@@ -80,7 +80,7 @@ def open_submission(session: Session, actor: Actor, kode_desa: str, periode: str
     definition = definitions.current(session, PROCESS_KEY)
     running = runtime.start(session, actor, definition, f"{kode_desa}/{periode}", kode_desa, periode, {
         "kode_desa": kode_desa, "periode": periode, "submission_id": submission.id, "sla_durasi": default_sla,
-    })
+    }, submission_id=submission.id)
     submission.instance_id = running.row.id
     session.flush()
     runtime.save(running)

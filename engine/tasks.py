@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from engine import audit, clock, events, runtime
 from engine.actors import Actor
@@ -36,18 +37,20 @@ def _task(session: Session, task_id: int) -> HumanTask:
     return task
 
 
-def _authorize(session: Session, actor: Actor, task: HumanTask) -> None:
+def _authorize(session: Session, actor: Actor, task: HumanTask) -> Submission | None:
+    """Refuse unless the actor works at the task's tier and region; returns the task's submission."""
     if actor.user is None:
         raise Forbidden("Tugas hanya dapat dikerjakan oleh pengguna (--user)")
     if not actor.can_work(task.tingkat, task.region_kode):
         raise Forbidden(f"Tugas {task.id} ({task.tingkat.value} {task.region_kode}) berada di luar "
                         f"tingkat atau wilayah {actor.name}")
-    _four_eyes(session, actor, task)
-
-
-def _four_eyes(session: Session, actor: Actor, task: HumanTask) -> None:
-    """The submitter cannot verify, and no one acts at two tiers of the same submission."""
     submission = session.get(Submission, task.submission_id) if task.submission_id else None
+    _four_eyes(session, actor, task, submission)
+    return submission
+
+
+def _four_eyes(session: Session, actor: Actor, task: HumanTask, submission: Submission | None) -> None:
+    """The submitter cannot verify, and no one acts at two tiers of the same submission."""
     if task.tingkat != Tier.DESA and submission and submission.submitted_by_id == actor.user_id:
         raise Forbidden(f"{actor.name} mengajukan pengajuan ini; verifikasinya harus oleh orang lain "
                         "(prinsip empat mata)")
@@ -135,26 +138,27 @@ def complete_task(session: Session, actor: Actor, task_id: int, decision: str, r
     `expected_revision` is the instance revision the person's form was built from.
     """
     task = _task(session, task_id)
-    _authorize(session, actor, task)
+    submission = _authorize(session, actor, task)
     value = _decision(task, decision, reason)
-    running = runtime.load(session, actor, task.instance_id, human_task_id=task.id)  # locks the instance
-    session.refresh(task)
     _ensure_open(session, task, actor)
+    # The instance lock is taken here; a rival that completed the task meanwhile shows up below as a
+    # task that is no longer ready, or as the guarded UPDATE matching no row.
+    running = runtime.load(session, actor, task.instance_id, human_task_id=task.id,
+                           submission_id=task.submission_id)
     if expected_revision is not None and running.row.revision != expected_revision:
         raise Conflict("Formulir sudah usang: pengajuan ini berubah sejak halaman dibuka; muat ulang")
     spiff_task = runtime.ready_task(running, task.spiff_task_id)
-    submission = session.get(Submission, task.submission_id) if task.submission_id else None
     if submission is not None and value != SUBMIT:
         _record_verdicts(session, actor, task, submission, value, verdicts or {})
-    result = session.execute(update(HumanTask).where(
-        HumanTask.id == task.id, HumanTask.status == TaskStatus.TERBUKA
-    ).values(status=TaskStatus.SELESAI, completed_at=clock.now(), completed_by_id=actor.user_id,
-             assignee_id=actor.user_id, decision=value, reason=(reason or None),
-             data={"verdicts": {str(k): v for k, v in (verdicts or {}).items()}})
-    .execution_options(synchronize_session=False))
+    done = {"status": TaskStatus.SELESAI, "completed_at": clock.now(), "completed_by_id": actor.user_id,
+            "assignee_id": actor.user_id, "decision": value, "reason": reason or None,
+            "data": {"verdicts": {str(k): v for k, v in (verdicts or {}).items()}}}
+    result = session.execute(update(HumanTask).where(HumanTask.id == task.id, HumanTask.status == TaskStatus.TERBUKA)
+                             .values(**done).execution_options(synchronize_session=False))
     if result.rowcount != 1:
         raise Conflict(f"Tugas {task.id} baru saja diselesaikan orang lain; tidak ada yang diubah")
-    session.refresh(task)
+    for name, field_value in done.items():
+        set_committed_value(task, name, field_value)
     if submission is not None and value == SUBMIT:
         mark_submitted(session, actor, submission)
     runtime.complete(running, spiff_task, {"keputusan": value, "alasan": reason or ""})

@@ -7,7 +7,7 @@ import re
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from engine import audit
 from engine.actors import Actor
@@ -35,7 +35,7 @@ def check_password(user: User, password: str) -> bool:
 
 
 def find_user(session: Session, username: str) -> User:
-    user = session.scalar(select(User).where(User.username == username))
+    user = session.scalar(select(User).where(User.username == username).options(joinedload(User.roles)))
     if user is None:
         raise NotFound(f"Pengguna {username!r} tidak ada")
     return user

@@ -71,6 +71,7 @@ def seeded(backend_url: str, instance_dir: Path) -> Iterator[Database]:
 
 
 def _empty_written_tables(db: Database) -> None:
+    definitions.forget_parsed()  # ids are reused once the rows are gone
     tables = [t for t in reversed(Base.metadata.sorted_tables) if t.name not in SEEDED | {"audit_head"}]
     with db.engine.begin() as conn:
         if db.engine.dialect.name == "postgresql":
