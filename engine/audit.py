@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import bindparam, event, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine import clock
@@ -16,22 +16,29 @@ from models import AuditEvent, AuditHead
 
 GENESIS = "0" * 64
 _HEAD_KEY = "sijosku_audit_head"
-_COLUMNS = [c.key for c in AuditEvent.__table__.columns]
+_READ_HEAD = select(AuditHead.last_seq, AuditHead.last_hash).where(AuditHead.id == 1).with_for_update()
+_INSERT_ROW = insert(AuditEvent)
+_ADVANCE_HEAD = update(AuditHead).where(AuditHead.id == 1).values(
+    last_seq=bindparam("new_seq"), last_hash=bindparam("new_hash"))
 
 
 def _canonical(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str)) if value is not None else None
 
 
-def _digest(row: AuditEvent) -> str:
-    body = {
-        "seq": row.seq, "at": row.at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "actor": row.actor,
-        "action": row.action, "subject_type": row.subject_type, "subject_id": row.subject_id,
-        "before": row.before, "after": row.after, "instance_id": row.instance_id,
-        "human_task_id": row.human_task_id, "reason": row.reason, "prev_hash": row.prev_hash,
-    }
+_HASHED = ("seq", "actor", "action", "subject_type", "subject_id", "before", "after", "instance_id",
+           "human_task_id", "reason", "prev_hash")
+
+
+def _digest_values(values: dict[str, Any]) -> str:
+    body = {name: values[name] for name in _HASHED}
+    body["at"] = values["at"].strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _digest(row: AuditEvent) -> str:
+    return _digest_values({name: getattr(row, name) for name in (*_HASHED, "at")})
 
 
 @dataclass
@@ -45,8 +52,7 @@ def _locked_head(session: Session) -> _Head:
     SQLite's write transactions are already serialised)."""
     head = session.info.get(_HEAD_KEY)
     if head is None:
-        row = session.connection().execute(
-            select(AuditHead.last_seq, AuditHead.last_hash).where(AuditHead.id == 1).with_for_update()).first()
+        row = session.connection().execute(_READ_HEAD).first()
         if row is None:
             raise RuntimeError("kepala rantai audit tidak ada; skema belum dimigrasikan")
         head = session.info[_HEAD_KEY] = _Head(row.last_seq, row.last_hash)
@@ -63,23 +69,22 @@ def _forget_head(session: Session, transaction: Any) -> None:
 def record(session: Session, actor: Actor, action: str, subject_type: str, subject_id: Any, *,
            before: dict[str, Any] | None = None, after: dict[str, Any] | None = None,
            instance_id: int | None = None, human_task_id: int | None = None,
-           reason: str | None = None) -> AuditEvent:
-    """Append a row chained to the previous one, in the caller's transaction."""
+           reason: str | None = None) -> int:
+    """Append a row chained to the previous one, in the caller's transaction; returns its sequence."""
     head = _locked_head(session)
-    row = AuditEvent(
-        seq=head.seq + 1, at=clock.now(), actor=actor.name, action=action,
-        subject_type=subject_type, subject_id=str(subject_id), before=_canonical(before),
-        after=_canonical(after), instance_id=instance_id, human_task_id=human_task_id,
-        reason=reason, prev_hash=head.hash,
-    )
-    row.hash = _digest(row)
-    # Core statements: the trail is written on every change, and the ORM's bookkeeping is not needed.
-    values = {c: getattr(row, c) for c in _COLUMNS}
+    values = {
+        "seq": head.seq + 1, "at": clock.now(), "actor": actor.name, "action": action,
+        "subject_type": subject_type, "subject_id": str(subject_id), "before": _canonical(before),
+        "after": _canonical(after), "instance_id": instance_id, "human_task_id": human_task_id,
+        "reason": reason, "prev_hash": head.hash,
+    }
+    values["hash"] = _digest_values(values)
+    # Prebuilt Core statements: the trail is written on every change and needs no ORM bookkeeping.
     connection = session.connection()
-    connection.execute(insert(AuditEvent), values)
-    connection.execute(update(AuditHead).where(AuditHead.id == 1).values(last_seq=row.seq, last_hash=row.hash))
-    head.seq, head.hash = row.seq, row.hash
-    return row
+    connection.execute(_INSERT_ROW, values)
+    connection.execute(_ADVANCE_HEAD, {"new_seq": values["seq"], "new_hash": values["hash"]})
+    head.seq, head.hash = values["seq"], values["hash"]
+    return head.seq
 
 
 @dataclass

@@ -16,7 +16,7 @@ from SpiffWorkflow.bpmn.specs.mixins.service_task import ServiceTask
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from engine import audit, sandbox
 from engine.actors import Actor
@@ -209,8 +209,10 @@ def deploy(session: Session, actor: Actor, xml: str) -> DeployResult:
 
 
 def current(session: Session, process_key: str) -> ProcessDefinition:
+    """The version new instances use; its XML is loaded only when the spec is not cached yet."""
     definition = session.scalar(select(ProcessDefinition).where(
-        ProcessDefinition.process_key == process_key, ProcessDefinition.is_current.is_(True)))
+        ProcessDefinition.process_key == process_key, ProcessDefinition.is_current.is_(True))
+        .options(defer(ProcessDefinition.bpmn_xml)))
     if definition is None:
         raise NotFound(f"Definisi proses {process_key!r} belum dipasang; jalankan `sijosku init`")
     return definition

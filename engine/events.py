@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 Subscriber = Callable[[Session, OutboxEvent], None]
 _subscribers: dict[str, list[Subscriber]] = defaultdict(list)
 PUBLISHED_KEY = "sijosku_published"
+_INSERT_EVENT = insert(OutboxEvent)
 
 # The event types the engine publishes.
 TASK_CREATED = "task.created"
@@ -47,7 +48,7 @@ def publish(session: Session, event_type: str, payload: dict[str, Any], human_ta
     so that a subscriber added later does not receive stale events."""
     interested = bool(_subscribers.get(event_type) or _subscribers.get("*"))
     now = clock.now()
-    session.connection().execute(insert(OutboxEvent), {
+    session.connection().execute(_INSERT_EVENT, {
         "event_type": event_type, "payload": payload, "created_at": now, "human_task_id": human_task_id,
         "delivered_at": None if interested else now, "attempts": 0})
     if interested:

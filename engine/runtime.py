@@ -17,7 +17,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -70,8 +70,7 @@ def start(session: Session, actor: Actor, definition: ProcessDefinition, busines
 
 def load(session: Session, actor: Actor, instance_id: int, human_task_id: int | None = None,
          submission_id: int | None = None) -> Running:
-    row = session.scalar(select(ProcessInstance).where(ProcessInstance.id == instance_id)
-                         .with_for_update().execution_options(populate_existing=True))
+    row = session.scalar(_LOCK_INSTANCE, {"instance_id": instance_id})
     if row is None:
         raise NotFound(f"Instans proses {instance_id} tidak ada")
     context = StepContext(session, actor, row, human_task_id=human_task_id, submission_id=submission_id)
@@ -127,44 +126,64 @@ def _next_timer(workflow: BpmnWorkflow) -> datetime | None:
     return min(dues) if dues else None
 
 
-def _sync_inbox(running: Running) -> list[HumanTask]:
+@dataclass(frozen=True)
+class NewTask:
+    """A human task the step created, as written to the inbox table."""
+
+    id: int
+    tingkat: Tier
+    region_kode: str
+
+
+# Prebuilt statements: these run on every step of every instance.
+_LOCK_INSTANCE = (select(ProcessInstance).where(ProcessInstance.id == bindparam("instance_id"))
+                  .with_for_update().execution_options(populate_existing=True))
+_OPEN_TASKS = select(HumanTask.id, HumanTask.spiff_task_id).where(
+    HumanTask.instance_id == bindparam("instance_id"), HumanTask.status == TaskStatus.TERBUKA)
+_INSERT_TASK = insert(HumanTask).returning(HumanTask.id)
+_CANCEL_TASK = update(HumanTask).where(HumanTask.id == bindparam("task_id")).values(
+    status=TaskStatus.DIBATALKAN, completed_at=bindparam("at"))
+_SAVED_COLUMNS = ("state", "serializer_version", "revision", "status", "next_timer_at", "updated_at")
+_SAVE_STATE = update(ProcessInstance).where(
+    ProcessInstance.id == bindparam("instance_id"), ProcessInstance.revision == bindparam("seen_revision")
+).values({name: bindparam(f"new_{name}") for name in _SAVED_COLUMNS})
+
+
+def _sync_inbox(running: Running) -> list[NewTask]:
     """Write a row for each new ready human task; cancel rows whose task is gone."""
     session, row = running.context.session, running.row
-    open_rows = {t.spiff_task_id: t for t in session.scalars(select(HumanTask).where(
-        HumanTask.instance_id == row.id, HumanTask.status == TaskStatus.TERBUKA))}
+    connection = session.connection()
+    open_ids = {spiff_id: task_id for task_id, spiff_id in connection.execute(_OPEN_TASKS, {"instance_id": row.id})}
     ready = {str(t.id): t for t in running.workflow.get_tasks(state=TaskState.READY, manual=True)}
     submission_id = running.context.submission_id
-    if submission_id is None and ready.keys() - open_rows.keys():
+    if submission_id is None and ready.keys() - open_ids.keys():
         submission_id = session.scalar(select(Submission.id).where(Submission.instance_id == row.id))
+    now = clock.now()
+    for spiff_id, task_id in open_ids.items():
+        if spiff_id not in ready:
+            connection.execute(_CANCEL_TASK, {"task_id": task_id, "at": now})
     created = []
     for spiff_id, task in ready.items():
-        if spiff_id in open_rows:
+        if spiff_id in open_ids:
             continue
         tier = Tier(task.task_spec.lane)
-        human = HumanTask(
-            instance_id=row.id, spiff_task_id=spiff_id, bpmn_id=task.task_spec.bpmn_id,
-            nama=task.task_spec.bpmn_name or task.task_spec.bpmn_id, tingkat=tier,
-            region_kode=ancestor_code(row.region_kode, tier), kode_desa=row.region_kode,
-            periode=row.periode, business_key=row.business_key, submission_id=submission_id,
-            due_at=_due_of(task), created_at=clock.now(), status=TaskStatus.TERBUKA, data={},
-        )
-        session.add(human)
-        created.append(human)
-    for spiff_id, stale in open_rows.items():
-        if spiff_id not in ready:
-            stale.status = TaskStatus.DIBATALKAN
-            stale.completed_at = clock.now()
-    session.flush()
-    for human in created:
+        values = {
+            "instance_id": row.id, "spiff_task_id": spiff_id, "bpmn_id": task.task_spec.bpmn_id,
+            "nama": task.task_spec.bpmn_name or task.task_spec.bpmn_id, "tingkat": tier,
+            "region_kode": ancestor_code(row.region_kode, tier), "kode_desa": row.region_kode,
+            "periode": row.periode, "business_key": row.business_key, "submission_id": submission_id,
+            "due_at": _due_of(task), "created_at": now, "status": TaskStatus.TERBUKA, "data": {},
+        }
+        task_id = connection.execute(_INSERT_TASK, values).scalar_one()
+        created.append(NewTask(task_id, tier, values["region_kode"]))
         events.publish(session, events.TASK_CREATED, {
-            "task_id": human.id, "nama": human.nama, "tingkat": human.tingkat.value,
-            "region_kode": human.region_kode, "periode": human.periode,
-            "due_at": human.due_at.isoformat() if human.due_at else None,
-            "submission_id": submission_id}, human_task_id=human.id)
+            "task_id": task_id, "nama": values["nama"], "tingkat": tier.value, "region_kode": values["region_kode"],
+            "periode": row.periode, "due_at": values["due_at"].isoformat() if values["due_at"] else None,
+            "submission_id": submission_id}, human_task_id=task_id)
     return created
 
 
-def save(running: Running) -> list[HumanTask]:
+def save(running: Running) -> list[NewTask]:
     """Persist the workflow with a revision check; returns the human tasks it created."""
     session, row, workflow = running.context.session, running.row, running.workflow
     values = {
@@ -172,11 +191,9 @@ def save(running: Running) -> list[HumanTask]:
         "status": InstanceStatus.SELESAI if workflow.completed else InstanceStatus.BERJALAN,
         "next_timer_at": _next_timer(workflow), "updated_at": clock.now(),
     }
-    result = session.connection().execute(
-        update(ProcessInstance)
-        .where(ProcessInstance.id == row.id, ProcessInstance.revision == row.revision)
-        .values(**values)
-    )
+    session.flush()  # what the step's handlers changed through the ORM goes first
+    result = session.connection().execute(_SAVE_STATE, {
+        "instance_id": row.id, "seen_revision": row.revision, **{f"new_{k}": v for k, v in values.items()}})
     if result.rowcount != 1:
         raise Conflict("Instans proses telah diubah oleh tindakan lain; muat ulang dan coba lagi")
     for name, value in values.items():

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from engine import audit, checks, clock, definitions, events, runtime
@@ -125,6 +125,7 @@ def import_items(session: Session, actor: Actor, submission_id: int, content: st
     submission = get_submission(session, submission_id)
     _authorize_operator(actor, submission)
     _editable(session, submission)
+    session.info.get(_CHECKED, {}).pop(submission.id, None)  # the items are about to change
     _, rows = _read_csv(content)
     known = set(session.scalars(select(Category.kode)))
     report = ImportReport(submission.id, rows=len(rows))
@@ -165,17 +166,33 @@ def import_items(session: Session, actor: Actor, submission_id: int, content: st
     return report
 
 
+_CHECKED = "sijosku_checked_submissions"
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_checks(session: Session, transaction: Any) -> None:
+    session.info.pop(_CHECKED, None)
+
+
 def check_submission(session: Session, submission: Submission) -> list[Problem]:
-    """Run the record checks on every item, store their findings, and return the errors."""
-    known = set(session.scalars(select(Category.kode)))
-    errors = []
+    """Run the record checks on every item, store their findings, and return the errors.
+
+    The result is kept for the rest of the transaction: `submit` checks before it completes the
+    task, and the process's automatic-check step then finds the same items unchanged.
+    """
+    checked = session.info.setdefault(_CHECKED, {})
+    if submission.id in checked:
+        return checked[submission.id]
+    errors: list[Problem] = []
     items = session.scalars(select(SubmissionItem).where(SubmissionItem.submission_id == submission.id)
-                            .order_by(SubmissionItem.id))
+                            .order_by(SubmissionItem.id)).all()
+    known = set(session.scalars(select(Category.kode))) if items else set()
     for item in items:
         findings = checks.check_values(item.data, known, date.today())
         item.masalah = [f.to_dict() for f in findings]
         errors += [Problem(f"item {item.id} ({item.data.get('nama')}): {f.message}", row=item.baris,
                            column=f.field) for f in findings if f.severity == checks.SEVERITY_ERROR]
+    checked[submission.id] = errors
     return errors
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, bindparam, exists, insert, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -26,6 +26,16 @@ from models import (
 )
 
 APPROVE, RETURN, SUBMIT = "setuju", "kembalikan", "ajukan"
+
+# Prebuilt statements of the completion path, which runs for every task of every submission.
+_OTHER_TIER = select(HumanTask.tingkat).where(
+    HumanTask.instance_id == bindparam("instance_id"), HumanTask.completed_by_id == bindparam("user_id"),
+    HumanTask.tingkat != bindparam("tier"), HumanTask.status == TaskStatus.SELESAI).limit(1)
+_ITEM_IDS = select(SubmissionItem.id).where(SubmissionItem.submission_id == bindparam("submission_id"))
+_CLOSE_TASK = update(HumanTask).where(
+    HumanTask.id == bindparam("task_id"), HumanTask.status == TaskStatus.TERBUKA
+).values({name: bindparam(f"new_{name}") for name in (
+    "status", "completed_at", "completed_by_id", "assignee_id", "decision", "reason", "data")})
 DECISIONS = {"approve": APPROVE, "setuju": APPROVE, "return": RETURN, "kembalikan": RETURN,
              "submit": SUBMIT, "ajukan": SUBMIT}
 
@@ -54,9 +64,8 @@ def _four_eyes(session: Session, actor: Actor, task: HumanTask, submission: Subm
     if task.tingkat != Tier.DESA and submission and submission.submitted_by_id == actor.user_id:
         raise Forbidden(f"{actor.name} mengajukan pengajuan ini; verifikasinya harus oleh orang lain "
                         "(prinsip empat mata)")
-    other_tier = session.scalar(select(HumanTask.tingkat).where(
-        HumanTask.instance_id == task.instance_id, HumanTask.completed_by_id == actor.user_id,
-        HumanTask.tingkat != task.tingkat, HumanTask.status == TaskStatus.SELESAI).limit(1))
+    other_tier = session.connection().execute(_OTHER_TIER, {
+        "instance_id": task.instance_id, "user_id": actor.user_id, "tier": task.tingkat}).scalar()
     if other_tier is not None:
         raise Forbidden(f"{actor.name} sudah bertindak di tingkat {other_tier.value} pada pengajuan ini; "
                         "satu orang tidak boleh bertindak di dua tingkat")
@@ -113,8 +122,8 @@ def _decision(task: HumanTask, decision: str, reason: str | None) -> str:
 
 def _record_verdicts(session: Session, actor: Actor, task: HumanTask, submission: Submission,
                      decision: str, not_matching: dict[int, str]) -> None:
-    items = {i.id: i for i in session.scalars(select(SubmissionItem).where(
-        SubmissionItem.submission_id == submission.id))}
+    connection = session.connection()
+    items = connection.execute(_ITEM_IDS, {"submission_id": submission.id}).scalars().all()
     problems = [Problem(f"item {item_id} bukan bagian dari pengajuan {submission.id}")
                 for item_id in not_matching if item_id not in items]
     problems += [Problem(f"item {item_id}: alasan tidak sesuai wajib diisi")
@@ -123,11 +132,12 @@ def _record_verdicts(session: Session, actor: Actor, task: HumanTask, submission
         problems.append(Problem("ada item tidak sesuai: kembalikan pengajuan, jangan setujui"))
     if problems:
         raise Invalid("Putusan per item tidak dapat disimpan", problems)
-    for item_id in items:
-        why = not_matching.get(item_id)
-        session.add(ItemVerdict(item_id=item_id, tingkat=task.tingkat, putaran=submission.putaran,
-                                verdict=Verdict.TIDAK_SESUAI if why else Verdict.SESUAI, alasan=why,
-                                user_id=actor.user_id, human_task_id=task.id, created_at=clock.now()))
+    rows = [{"item_id": item_id, "tingkat": task.tingkat, "putaran": submission.putaran,
+             "verdict": Verdict.TIDAK_SESUAI if not_matching.get(item_id) else Verdict.SESUAI,
+             "alasan": not_matching.get(item_id), "user_id": actor.user_id, "human_task_id": task.id,
+             "created_at": clock.now()} for item_id in items]
+    if rows:
+        connection.execute(insert(ItemVerdict), rows)
 
 
 def complete_task(session: Session, actor: Actor, task_id: int, decision: str, reason: str | None = None,
@@ -153,8 +163,8 @@ def complete_task(session: Session, actor: Actor, task_id: int, decision: str, r
     done = {"status": TaskStatus.SELESAI, "completed_at": clock.now(), "completed_by_id": actor.user_id,
             "assignee_id": actor.user_id, "decision": value, "reason": reason or None,
             "data": {"verdicts": {str(k): v for k, v in (verdicts or {}).items()}}}
-    result = session.execute(update(HumanTask).where(HumanTask.id == task.id, HumanTask.status == TaskStatus.TERBUKA)
-                             .values(**done).execution_options(synchronize_session=False))
+    result = session.connection().execute(_CLOSE_TASK, {"task_id": task.id,
+                                                        **{f"new_{k}": v for k, v in done.items()}})
     if result.rowcount != 1:
         raise Conflict(f"Tugas {task.id} baru saja diselesaikan orang lain; tidak ada yang diubah")
     for name, field_value in done.items():
@@ -176,7 +186,7 @@ def complete_task(session: Session, actor: Actor, task_id: int, decision: str, r
 
 
 def _after_step(session: Session, actor: Actor, task: HumanTask, submission: Submission, decision: str,
-                reason: str | None, created: list[HumanTask]) -> None:
+                reason: str | None, created: list[runtime.NewTask]) -> None:
     if created:
         submission.tahap = created[0].tingkat
     if decision == RETURN:
