@@ -62,8 +62,9 @@ def _locked_head(session: Session) -> _Head:
 @event.listens_for(Session, "after_transaction_end")
 def _forget_head(session: Session, transaction: Any) -> None:
     # Outermost end: the lock is gone. A savepoint's end may be a rollback that took rows with it:
-    # read the head again from the database next time.
-    session.info.pop(_HEAD_KEY, None)
+    # read the head again from the database next time. (A flush's own subtransaction changes nothing.)
+    if transaction.parent is None or transaction.nested:
+        session.info.pop(_HEAD_KEY, None)
 
 
 def record(session: Session, actor: Actor, action: str, subject_type: str, subject_id: Any, *,

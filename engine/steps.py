@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from engine import audit, events, records
+from engine import audit, events, persist, records
 from engine.handlers import StepContext, service_handler
 from engine.submissions import check_submission
 from models import TIER_ORDER_UP, HumanTask, Submission, SubmissionItem, SubmissionStatus, TaskStatus, Tier
@@ -28,8 +28,8 @@ def run_quality_checks(ctx: StepContext, params: dict[str, Any], data: dict[str,
     submission = _submission(ctx)
     errors = check_submission(ctx.session, submission)
     if errors:
-        submission.status = SubmissionStatus.DIKEMBALIKAN
-        submission.alasan_terakhir = f"pemeriksaan otomatis: {len(errors)} kesalahan data"
+        persist.write(ctx.session, submission, status=SubmissionStatus.DIKEMBALIKAN,
+                      alasan_terakhir=f"pemeriksaan otomatis: {len(errors)} kesalahan data")
         audit.record(ctx.session, ctx.actor, "SUBMISSION_CHECK_FAILED", "submission", submission.id,
                      after={"kesalahan": [str(e) for e in errors[:100]]}, instance_id=ctx.instance.id)
     return {"lolos": not errors, "jumlah_error": len(errors)}
@@ -63,7 +63,7 @@ def apply_verified_items(ctx: StepContext, params: dict[str, Any], data: dict[st
                                 .order_by(SubmissionItem.id)).all()
     for item in items:
         records.apply_item(ctx.session, ctx.actor, submission, item, ctx.human_task_id)
-    submission.status = SubmissionStatus.TERVERIFIKASI
+    persist.write(ctx.session, submission, status=SubmissionStatus.TERVERIFIKASI)
     audit.record(ctx.session, ctx.actor, "SUBMISSION_VERIFIED", "submission", submission.id,
                  after={"items": len(items), "putaran": submission.putaran}, instance_id=ctx.instance.id,
                  human_task_id=ctx.human_task_id)

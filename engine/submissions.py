@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.orm import Session
 
-from engine import audit, checks, clock, definitions, events, runtime
+from engine import audit, checks, clock, definitions, events, persist, runtime
 from engine.actors import Actor
 from engine.errors import Conflict, Forbidden, Invalid, NotFound, Problem
 from engine.periods import validate_period
@@ -33,6 +33,9 @@ from models import (
 PROCESS_KEY = "verifikasi_berjenjang"
 IMPORT_COLUMNS = ["nik", "no_kk", "nama", "jenis_kelamin", "tanggal_lahir", "alamat", "kategori", "keterangan"]
 EDITABLE = (SubmissionStatus.DRAF, SubmissionStatus.DIKEMBALIKAN)
+_REGION_TIER = select(Region.tingkat).where(Region.kode == bindparam("kode"))
+_SUBMISSION_OF = select(Submission.id).where(Submission.kode_desa == bindparam("kode"),
+                                             Submission.periode == bindparam("periode"))
 
 
 def get_submission(session: Session, submission_id: int) -> Submission:
@@ -63,16 +66,14 @@ def open_submission(session: Session, actor: Actor, kode_desa: str, periode: str
     Idempotent: when it exists already, it is returned unchanged.
     """
     validate_period(periode)
-    region = session.get(Region, kode_desa)
-    if region is None or region.tingkat != Tier.DESA:
+    if session.scalar(_REGION_TIER, {"kode": kode_desa}) != Tier.DESA:
         raise Invalid(f"Kode desa/kelurahan {kode_desa!r} tidak dikenal",
                       [Problem("gunakan kode Kemendagri bertitik, mis. 65.01.01.2005")])
     if not contains(province, kode_desa):
         raise Invalid(f"Desa {kode_desa} berada di luar provinsi {province}")
-    existing = session.scalar(select(Submission).where(Submission.kode_desa == kode_desa,
-                                                       Submission.periode == periode))
-    if existing is not None:
-        return Opened(existing, created=False)
+    existing_id = session.scalar(_SUBMISSION_OF, {"kode": kode_desa, "periode": periode})
+    if existing_id is not None:
+        return Opened(get_submission(session, existing_id), created=False)
     submission = Submission(kode_desa=kode_desa, periode=periode, status=SubmissionStatus.DRAF,
                             tahap=Tier.DESA, putaran=0, created_at=clock.now())
     session.add(submission)
@@ -171,7 +172,8 @@ _CHECKED = "sijosku_checked_submissions"
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget_checks(session: Session, transaction: Any) -> None:
-    session.info.pop(_CHECKED, None)
+    if transaction.parent is None or transaction.nested:
+        session.info.pop(_CHECKED, None)
 
 
 def check_submission(session: Session, submission: Submission) -> list[Problem]:
@@ -223,11 +225,8 @@ def submit(session: Session, actor: Actor, submission_id: int) -> Submission:
 
 
 def mark_submitted(session: Session, actor: Actor, submission: Submission) -> None:
-    submission.status = SubmissionStatus.DIAJUKAN
-    submission.putaran += 1
-    submission.submitted_by_id = actor.user_id
-    submission.submitted_at = clock.now()
-    submission.alasan_terakhir = None
+    persist.write(session, submission, status=SubmissionStatus.DIAJUKAN, putaran=submission.putaran + 1,
+                  submitted_by_id=actor.user_id, submitted_at=clock.now(), alasan_terakhir=None)
     events.publish(session, events.SUBMISSION_SUBMITTED, {
         "submission_id": submission.id, "kode_desa": submission.kode_desa, "periode": submission.periode,
         "putaran": submission.putaran})

@@ -8,7 +8,7 @@ from sqlalchemy import and_, bindparam, exists, insert, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from engine import audit, clock, events, runtime
+from engine import audit, clock, events, persist, runtime
 from engine.actors import Actor
 from engine.errors import Conflict, Forbidden, Invalid, NotFound, Problem
 from engine.submissions import mark_submitted
@@ -31,6 +31,8 @@ APPROVE, RETURN, SUBMIT = "setuju", "kembalikan", "ajukan"
 _OTHER_TIER = select(HumanTask.tingkat).where(
     HumanTask.instance_id == bindparam("instance_id"), HumanTask.completed_by_id == bindparam("user_id"),
     HumanTask.tingkat != bindparam("tier"), HumanTask.status == TaskStatus.SELESAI).limit(1)
+_TASK_WITH_SUBMISSION = select(HumanTask, Submission).outerjoin(
+    Submission, Submission.id == HumanTask.submission_id).where(HumanTask.id == bindparam("task_id"))
 _ITEM_IDS = select(SubmissionItem.id).where(SubmissionItem.submission_id == bindparam("submission_id"))
 _CLOSE_TASK = update(HumanTask).where(
     HumanTask.id == bindparam("task_id"), HumanTask.status == TaskStatus.TERBUKA
@@ -40,23 +42,22 @@ DECISIONS = {"approve": APPROVE, "setuju": APPROVE, "return": RETURN, "kembalika
              "submit": SUBMIT, "ajukan": SUBMIT}
 
 
-def _task(session: Session, task_id: int) -> HumanTask:
-    task = session.get(HumanTask, task_id)
-    if task is None:
+def _task(session: Session, task_id: int) -> tuple[HumanTask, Submission | None]:
+    """The task and the submission it is about, in one query."""
+    found = session.execute(_TASK_WITH_SUBMISSION, {"task_id": task_id}).first()
+    if found is None:
         raise NotFound(f"Tugas {task_id} tidak ada")
-    return task
+    return found[0], found[1]
 
 
-def _authorize(session: Session, actor: Actor, task: HumanTask) -> Submission | None:
-    """Refuse unless the actor works at the task's tier and region; returns the task's submission."""
+def _authorize(session: Session, actor: Actor, task: HumanTask, submission: Submission | None) -> None:
+    """Refuse unless the actor works at the task's tier and region, under the four-eyes rule."""
     if actor.user is None:
         raise Forbidden("Tugas hanya dapat dikerjakan oleh pengguna (--user)")
     if not actor.can_work(task.tingkat, task.region_kode):
         raise Forbidden(f"Tugas {task.id} ({task.tingkat.value} {task.region_kode}) berada di luar "
                         f"tingkat atau wilayah {actor.name}")
-    submission = session.get(Submission, task.submission_id) if task.submission_id else None
     _four_eyes(session, actor, task, submission)
-    return submission
 
 
 def _four_eyes(session: Session, actor: Actor, task: HumanTask, submission: Submission | None) -> None:
@@ -82,8 +83,8 @@ def _ensure_open(session: Session, task: HumanTask, actor: Actor) -> None:
 
 
 def claim(session: Session, actor: Actor, task_id: int) -> HumanTask:
-    task = _task(session, task_id)
-    _authorize(session, actor, task)
+    task, submission = _task(session, task_id)
+    _authorize(session, actor, task, submission)
     _ensure_open(session, task, actor)
     result = session.execute(update(HumanTask).where(
         HumanTask.id == task.id, HumanTask.status == TaskStatus.TERBUKA,
@@ -98,8 +99,8 @@ def claim(session: Session, actor: Actor, task_id: int) -> HumanTask:
 
 
 def unclaim(session: Session, actor: Actor, task_id: int) -> HumanTask:
-    task = _task(session, task_id)
-    _authorize(session, actor, task)
+    task, submission = _task(session, task_id)
+    _authorize(session, actor, task, submission)
     _ensure_open(session, task, actor)
     if task.assignee_id is None:
         raise Conflict(f"Tugas {task.id} tidak sedang diklaim")
@@ -147,8 +148,8 @@ def complete_task(session: Session, actor: Actor, task_id: int, decision: str, r
     `verdicts` maps item ids to the reason each is `tidak sesuai`; the other items are `sesuai`.
     `expected_revision` is the instance revision the person's form was built from.
     """
-    task = _task(session, task_id)
-    submission = _authorize(session, actor, task)
+    task, submission = _task(session, task_id)
+    _authorize(session, actor, task, submission)
     value = _decision(task, decision, reason)
     _ensure_open(session, task, actor)
     # The instance lock is taken here; a rival that completed the task meanwhile shows up below as a
@@ -188,10 +189,10 @@ def complete_task(session: Session, actor: Actor, task_id: int, decision: str, r
 def _after_step(session: Session, actor: Actor, task: HumanTask, submission: Submission, decision: str,
                 reason: str | None, created: list[runtime.NewTask]) -> None:
     if created:
-        submission.tahap = created[0].tingkat
+        persist.write(session, submission, tahap=created[0].tingkat)
     if decision == RETURN:
-        submission.status = SubmissionStatus.DIKEMBALIKAN
-        submission.alasan_terakhir = f"{task.tingkat.label}: {reason}"
+        persist.write(session, submission, status=SubmissionStatus.DIKEMBALIKAN,
+                      alasan_terakhir=f"{task.tingkat.label}: {reason}")
         audit.record(session, actor, "SUBMISSION_RETURNED", "submission", submission.id,
                      after={"tingkat": task.tingkat.value, "putaran": submission.putaran}, reason=reason,
                      instance_id=submission.instance_id, human_task_id=task.id)
