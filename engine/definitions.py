@@ -15,8 +15,8 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.specs.mixins.service_task import ServiceTask
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session, defer
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.orm import Session
 
 from engine import audit, sandbox
 from engine.actors import Actor
@@ -208,14 +208,22 @@ def deploy(session: Session, actor: Actor, xml: str) -> DeployResult:
     return DeployResult(definition, created=True)
 
 
-def current(session: Session, process_key: str) -> ProcessDefinition:
-    """The version new instances use; its XML is loaded only when the spec is not cached yet."""
-    definition = session.scalar(select(ProcessDefinition).where(
-        ProcessDefinition.process_key == process_key, ProcessDefinition.is_current.is_(True))
-        .options(defer(ProcessDefinition.bpmn_xml)))
+@dataclass(frozen=True)
+class VersionRef:
+    id: int
+    version: int
+
+
+_CURRENT = select(ProcessDefinition.id, ProcessDefinition.version).where(
+    ProcessDefinition.process_key == bindparam("key"), ProcessDefinition.is_current.is_(True))
+
+
+def current(session: Session, process_key: str) -> VersionRef:
+    """The version new instances use."""
+    definition = session.execute(_CURRENT, {"key": process_key}).first()
     if definition is None:
         raise NotFound(f"Definisi proses {process_key!r} belum dipasang; jalankan `sijosku init`")
-    return definition
+    return VersionRef(definition.id, definition.version)
 
 
 def list_definitions(session: Session) -> list[dict[str, Any]]:

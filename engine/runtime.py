@@ -30,7 +30,6 @@ from engine.state import SERIALIZER_VERSION, dump_state, load_state
 from models import (
     HumanTask,
     InstanceStatus,
-    ProcessDefinition,
     ProcessInstance,
     Submission,
     TaskStatus,
@@ -48,20 +47,16 @@ class Running:
     context: StepContext
 
 
-def _workflow_for(definition: ProcessDefinition, context: StepContext) -> BpmnWorkflow:
-    parsed = definitions.parsed(definition)
-    return BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=SandboxScriptEngine(context))
-
-
-def start(session: Session, actor: Actor, definition: ProcessDefinition, business_key: str,
+def start(session: Session, actor: Actor, definition_id: int, business_key: str,
           region_kode: str, periode: str, data: dict[str, Any], submission_id: int | None = None) -> Running:
-    row = ProcessInstance(definition_id=definition.id, business_key=business_key, region_kode=region_kode,
+    row = ProcessInstance(definition_id=definition_id, business_key=business_key, region_kode=region_kode,
                           periode=periode, state="", serializer_version=SERIALIZER_VERSION, revision=0,
                           created_at=clock.now(), updated_at=clock.now())
     session.add(row)
     session.flush()
     context = StepContext(session, actor, row, submission_id=submission_id)
-    workflow = _workflow_for(definition, context)
+    parsed = definitions.parsed_by_id(session, definition_id)
+    workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=SandboxScriptEngine(context))
     workflow.get_tasks(state=TaskState.READY)[0].data.update(data)  # the start event's data
     running = Running(row, workflow, context)
     workflow.do_engine_steps()
@@ -153,7 +148,8 @@ def _sync_inbox(running: Running) -> list[NewTask]:
     """Write a row for each new ready human task; cancel rows whose task is gone."""
     session, row = running.context.session, running.row
     connection = session.connection()
-    open_ids = {spiff_id: task_id for task_id, spiff_id in connection.execute(_OPEN_TASKS, {"instance_id": row.id})}
+    open_ids = {} if row.revision == 1 else {  # a new instance has no rows yet
+        spiff_id: task_id for task_id, spiff_id in connection.execute(_OPEN_TASKS, {"instance_id": row.id})}
     ready = {str(t.id): t for t in running.workflow.get_tasks(state=TaskState.READY, manual=True)}
     submission_id = running.context.submission_id
     if submission_id is None and ready.keys() - open_ids.keys():

@@ -34,6 +34,8 @@ PROCESS_KEY = "verifikasi_berjenjang"
 IMPORT_COLUMNS = ["nik", "no_kk", "nama", "jenis_kelamin", "tanggal_lahir", "alamat", "kategori", "keterangan"]
 EDITABLE = (SubmissionStatus.DRAF, SubmissionStatus.DIKEMBALIKAN)
 _REGION_TIER = select(Region.tingkat).where(Region.kode == bindparam("kode"))
+_OPEN_DESA_TASK = select(HumanTask.id).where(HumanTask.submission_id == bindparam("submission_id"),
+                                             HumanTask.tingkat == Tier.DESA, HumanTask.status == TaskStatus.TERBUKA)
 _SUBMISSION_OF = select(Submission.id).where(Submission.kode_desa == bindparam("kode"),
                                              Submission.periode == bindparam("periode"))
 
@@ -79,7 +81,7 @@ def open_submission(session: Session, actor: Actor, kode_desa: str, periode: str
     session.add(submission)
     session.flush()
     definition = definitions.current(session, PROCESS_KEY)
-    running = runtime.start(session, actor, definition, f"{kode_desa}/{periode}", kode_desa, periode, {
+    running = runtime.start(session, actor, definition.id, f"{kode_desa}/{periode}", kode_desa, periode, {
         "kode_desa": kode_desa, "periode": periode, "submission_id": submission.id, "sla_durasi": default_sla,
     }, submission_id=submission.id)
     submission.instance_id = running.row.id
@@ -198,14 +200,13 @@ def check_submission(session: Session, submission: Submission) -> list[Problem]:
     return errors
 
 
-def open_desa_task(session: Session, submission: Submission) -> HumanTask:
-    task = session.scalar(select(HumanTask).where(HumanTask.submission_id == submission.id,
-                                                  HumanTask.tingkat == Tier.DESA,
-                                                  HumanTask.status == TaskStatus.TERBUKA))
-    if task is None:
+def open_desa_task(session: Session, submission: Submission) -> int:
+    """The id of the desa's open task on this submission."""
+    task_id = session.scalar(_OPEN_DESA_TASK, {"submission_id": submission.id})
+    if task_id is None:
         raise Conflict(f"Pengajuan {submission.id} tidak sedang menunggu desa "
                        f"(status {submission.status.value}, tahap {submission.tahap.value})")
-    return task
+    return task_id
 
 
 def submit(session: Session, actor: Actor, submission_id: int) -> Submission:
@@ -216,11 +217,11 @@ def submit(session: Session, actor: Actor, submission_id: int) -> Submission:
     if actor.user is None:
         raise Forbidden("Pengajuan harus diajukan oleh operator desa (--user)")
     _authorize_operator(actor, submission)
-    task = open_desa_task(session, submission)
+    task_id = open_desa_task(session, submission)
     errors = check_submission(session, submission)
     if errors:
         raise Invalid(f"Pengajuan {submission.id} belum dapat diajukan: {len(errors)} kesalahan data", errors)
-    tasks.complete_task(session, actor, task.id, decision="ajukan")
+    tasks.complete_task(session, actor, task_id, decision="ajukan")
     return submission
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, bindparam, exists, insert, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
 from engine import audit, clock, events, persist, runtime
@@ -28,10 +29,13 @@ from models import (
 APPROVE, RETURN, SUBMIT = "setuju", "kembalikan", "ajukan"
 
 # Prebuilt statements of the completion path, which runs for every task of every submission.
-_OTHER_TIER = select(HumanTask.tingkat).where(
-    HumanTask.instance_id == bindparam("instance_id"), HumanTask.completed_by_id == bindparam("user_id"),
-    HumanTask.tingkat != bindparam("tier"), HumanTask.status == TaskStatus.SELESAI).limit(1)
-_TASK_WITH_SUBMISSION = select(HumanTask, Submission).outerjoin(
+_EARLIER = aliased(HumanTask)
+# The tier at which the acting user already completed a task of the same instance, if any.
+_OTHER_TIER = select(_EARLIER.tingkat).where(
+    _EARLIER.instance_id == HumanTask.instance_id, _EARLIER.completed_by_id == bindparam("user_id"),
+    _EARLIER.tingkat != HumanTask.tingkat, _EARLIER.status == TaskStatus.SELESAI,
+).limit(1).scalar_subquery()
+_TASK_WITH_SUBMISSION = select(HumanTask, Submission, _OTHER_TIER).outerjoin(
     Submission, Submission.id == HumanTask.submission_id).where(HumanTask.id == bindparam("task_id"))
 _ITEM_IDS = select(SubmissionItem.id).where(SubmissionItem.submission_id == bindparam("submission_id"))
 _CLOSE_TASK = update(HumanTask).where(
@@ -42,31 +46,38 @@ DECISIONS = {"approve": APPROVE, "setuju": APPROVE, "return": RETURN, "kembalika
              "submit": SUBMIT, "ajukan": SUBMIT}
 
 
-def _task(session: Session, task_id: int) -> tuple[HumanTask, Submission | None]:
-    """The task and the submission it is about, in one query."""
-    found = session.execute(_TASK_WITH_SUBMISSION, {"task_id": task_id}).first()
+@dataclass(frozen=True)
+class _Found:
+    task: HumanTask
+    submission: Submission | None
+    other_tier: Tier | None  # where the actor already acted on this instance
+
+
+def _task(session: Session, actor: Actor, task_id: int) -> _Found:
+    """The task, its submission and the four-eyes fact, in one query."""
+    found = session.execute(_TASK_WITH_SUBMISSION, {"task_id": task_id, "user_id": actor.user_id}).first()
     if found is None:
         raise NotFound(f"Tugas {task_id} tidak ada")
-    return found[0], found[1]
+    return _Found(found[0], found[1], Tier(found[2]) if found[2] else None)
 
 
-def _authorize(session: Session, actor: Actor, task: HumanTask, submission: Submission | None) -> None:
+def _authorize(actor: Actor, found: _Found) -> None:
     """Refuse unless the actor works at the task's tier and region, under the four-eyes rule."""
+    task = found.task
     if actor.user is None:
         raise Forbidden("Tugas hanya dapat dikerjakan oleh pengguna (--user)")
     if not actor.can_work(task.tingkat, task.region_kode):
         raise Forbidden(f"Tugas {task.id} ({task.tingkat.value} {task.region_kode}) berada di luar "
                         f"tingkat atau wilayah {actor.name}")
-    _four_eyes(session, actor, task, submission)
+    _four_eyes(actor, found)
 
 
-def _four_eyes(session: Session, actor: Actor, task: HumanTask, submission: Submission | None) -> None:
+def _four_eyes(actor: Actor, found: _Found) -> None:
     """The submitter cannot verify, and no one acts at two tiers of the same submission."""
+    task, submission, other_tier = found.task, found.submission, found.other_tier
     if task.tingkat != Tier.DESA and submission and submission.submitted_by_id == actor.user_id:
         raise Forbidden(f"{actor.name} mengajukan pengajuan ini; verifikasinya harus oleh orang lain "
                         "(prinsip empat mata)")
-    other_tier = session.connection().execute(_OTHER_TIER, {
-        "instance_id": task.instance_id, "user_id": actor.user_id, "tier": task.tingkat}).scalar()
     if other_tier is not None:
         raise Forbidden(f"{actor.name} sudah bertindak di tingkat {other_tier.value} pada pengajuan ini; "
                         "satu orang tidak boleh bertindak di dua tingkat")
@@ -83,8 +94,9 @@ def _ensure_open(session: Session, task: HumanTask, actor: Actor) -> None:
 
 
 def claim(session: Session, actor: Actor, task_id: int) -> HumanTask:
-    task, submission = _task(session, task_id)
-    _authorize(session, actor, task, submission)
+    found = _task(session, actor, task_id)
+    task = found.task
+    _authorize(actor, found)
     _ensure_open(session, task, actor)
     result = session.execute(update(HumanTask).where(
         HumanTask.id == task.id, HumanTask.status == TaskStatus.TERBUKA,
@@ -99,8 +111,9 @@ def claim(session: Session, actor: Actor, task_id: int) -> HumanTask:
 
 
 def unclaim(session: Session, actor: Actor, task_id: int) -> HumanTask:
-    task, submission = _task(session, task_id)
-    _authorize(session, actor, task, submission)
+    found = _task(session, actor, task_id)
+    task = found.task
+    _authorize(actor, found)
     _ensure_open(session, task, actor)
     if task.assignee_id is None:
         raise Conflict(f"Tugas {task.id} tidak sedang diklaim")
@@ -148,8 +161,9 @@ def complete_task(session: Session, actor: Actor, task_id: int, decision: str, r
     `verdicts` maps item ids to the reason each is `tidak sesuai`; the other items are `sesuai`.
     `expected_revision` is the instance revision the person's form was built from.
     """
-    task, submission = _task(session, task_id)
-    _authorize(session, actor, task, submission)
+    found = _task(session, actor, task_id)
+    task, submission = found.task, found.submission
+    _authorize(actor, found)
     value = _decision(task, decision, reason)
     _ensure_open(session, task, actor)
     # The instance lock is taken here; a rival that completed the task meanwhile shows up below as a

@@ -27,7 +27,7 @@ def _stored():
 def test_state_written_by_the_pinned_version_loads_and_runs_on(db):
     stored = _stored()
     with db.read() as session:
-        parsed = definitions.parsed(definitions.current(session, "verifikasi_berjenjang"))
+        parsed = definitions.parsed_by_id(session, definitions.current(session, "verifikasi_berjenjang").id)
     workflow = load_state(json.dumps(stored["state"]), stored["serializer_version"], parsed.spec,
                           parsed.subprocess_specs)
     ready = workflow.get_tasks(state=TaskState.READY, manual=True)
@@ -43,7 +43,7 @@ def test_state_written_by_the_pinned_version_loads_and_runs_on(db):
 def test_state_of_another_serializer_version_is_refused_with_a_message(db):
     stored = _stored()
     with db.read() as session:
-        parsed = definitions.parsed(definitions.current(session, "verifikasi_berjenjang"))
+        parsed = definitions.parsed_by_id(session, definitions.current(session, "verifikasi_berjenjang").id)
     with pytest.raises(RuntimeError, match="migrasi"):
         load_state(json.dumps(stored["state"]), "0.9", parsed.spec, parsed.subprocess_specs)
 
