@@ -7,7 +7,8 @@ Both run the default four-user-task process (operator, kecamatan, kabupaten, pro
   state, revision checks, inbox rows, audit chain and outbox written in each transaction.
 
 Usage: python bench/engine.py [--instances N] [--database-url URL]
-The default database is a fresh SQLite file (the embedded default). The target ratio is >= 0.5.
+The default database is a fresh SQLite file (the embedded default); --database-url must name an
+empty database that may be filled. The target ratio is >= 0.5 on SQLite.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from engine.actors import Actor
 from engine.config import DEFAULT_BPMN_DIR, load_settings
 from engine.setup import initialise
 from engine.uow import Database
-from models import HumanTask, TaskStatus
+from models import HumanTask, Submission, TaskStatus
 
 BPMN = DEFAULT_BPMN_DIR / "verifikasi_berjenjang.bpmn"
 DESA = "65.01.01.2005"
@@ -124,6 +125,9 @@ def main() -> None:
         url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
         db = Database.connect(load_settings({"DATABASE_URL": url, "SIJOSKU_INSTANCE_DIR": tmp, "SECRET_KEY": "b"}))
         initialise(db)
+        with db.read() as session:
+            if session.scalar(select(Submission.id).limit(1)) is not None:
+                sys.exit(f"{url} sudah berisi pengajuan; beri basis data kosong yang boleh diisi")
         actors = make_team(db)
         raw_spiff(10), product(db, actors, _periods(0, 10))  # warm-up: imports, caches
         raw_times, product_times = [], []
