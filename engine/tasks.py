@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, insert, or_, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -14,7 +13,6 @@ from engine.actors import Actor
 from engine.errors import Conflict, Forbidden, Invalid, NotFound, Problem
 from engine.submissions import mark_submitted
 from models import (
-    WORK_ROLES,
     HumanTask,
     ItemVerdict,
     Submission,
@@ -213,41 +211,3 @@ def _after_step(session: Session, actor: Actor, task: HumanTask, submission: Sub
         events.publish(session, events.SUBMISSION_RETURNED, {
             "submission_id": submission.id, "kode_desa": submission.kode_desa, "periode": submission.periode,
             "tingkat": task.tingkat.value, "alasan": reason}, human_task_id=task.id)
-
-
-def _scope(actor: Actor) -> Any:
-    """Rows of the tiers and regions where the actor holds a working role."""
-    if actor.user is None:
-        return HumanTask.id.is_(None)
-    clauses = [and_(HumanTask.tingkat == a.tingkat, HumanTask.region_kode == a.region_kode)
-               for a in actor.user.roles if a.role in WORK_ROLES]
-    return or_(*clauses) if clauses else HumanTask.id.is_(None)
-
-
-def inbox(session: Session, actor: Actor, periode: str | None = None, status: str = "terbuka",
-          limit: int = 200) -> list[HumanTask]:
-    query = select(HumanTask).where(_scope(actor))
-    if status != "semua":
-        query = query.where(HumanTask.status == TaskStatus(status))
-    if periode:
-        query = query.where(HumanTask.periode == periode)
-    # tasks the actor may not take (four-eyes) still show, so the person knows they exist
-    query = query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id).limit(limit)
-    return list(session.scalars(query))
-
-
-def has_acted_elsewhere(session: Session, actor: Actor, task: HumanTask) -> bool:
-    return bool(session.scalar(select(exists().where(
-        HumanTask.instance_id == task.instance_id, HumanTask.completed_by_id == actor.user_id,
-        HumanTask.tingkat != task.tingkat))))
-
-
-def task_view(task: HumanTask, tz: Any) -> dict[str, Any]:
-    def local(value: Any) -> str | None:
-        return value.astimezone(tz).isoformat() if value else None
-
-    return {"id": task.id, "nama": task.nama, "bpmn_id": task.bpmn_id, "tingkat": task.tingkat.value,
-            "region_kode": task.region_kode, "kode_desa": task.kode_desa, "periode": task.periode,
-            "status": task.status.value, "due_at": local(task.due_at), "overdue": task.overdue,
-            "assignee_id": task.assignee_id, "submission_id": task.submission_id,
-            "created_at": local(task.created_at), "keputusan": task.decision, "alasan": task.reason}

@@ -18,6 +18,7 @@ from .region import (
 )
 from .submission import ItemAction, ItemVerdict, Submission, SubmissionItem, SubmissionStatus, Verdict
 from .user import ROLE_TIERS, WORK_ROLES, Role, RoleAssignment, User
+from .web import ImportJob, LoginAttempt, SavedFilter
 
 __all__ = [
     "AuditEvent", "AuditHead", "Base", "Category", "HumanTask", "InstanceStatus", "ItemAction",
@@ -25,5 +26,6 @@ __all__ = [
     "Record", "RecordStatus", "RecordVersion", "Region", "Role", "RoleAssignment", "Source",
     "Submission", "SubmissionItem", "TIER_ORDER", "TIER_ORDER_UP", "SubmissionStatus", "TaskStatus", "Tier",
     "User", "Verdict",
-    "WORK_ROLES", "ancestor_code", "contains", "parent_code", "tier_of_code", "utcnow",
+    "WORK_ROLES", "ImportJob", "LoginAttempt", "SavedFilter", "ancestor_code", "contains", "parent_code",
+    "tier_of_code", "utcnow",
 ]

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from engine import audit, definitions, records, submissions, tasks, timers, users
+from engine import audit, definitions, inbox, records, submissions, tasks, timers, users
 from engine.actors import Actor
 from engine.config import ConfigError, load_settings
 from engine.errors import Invalid, Problem, SijoskuError
@@ -206,8 +206,8 @@ def tasks_list(ctx: click.Context, username: str, period: str | None, status: st
     """Kotak tugas pengguna."""
     db = _db(ctx)
     with _errors(as_json), db.read() as session:
-        rows = [tasks.task_view(t, db.settings.tz)
-                for t in tasks.inbox(session, _actor(session, username), period, status)]
+        rows = [inbox.task_view(t, db.settings.tz)
+                for t in inbox.inbox(session, _actor(session, username), period, status)]
     _emit(as_json, rows, lambda: "\n".join(
         f"{r['id']}\t{r['nama']}\t{r['tingkat']}\t{r['region_kode']}\t{r['periode']}\t"
         f"{r['due_at'] or '-'}\t{r['status']}{' TERLAMBAT' if r['overdue'] else ''}" for r in rows)

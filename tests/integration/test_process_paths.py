@@ -163,7 +163,7 @@ def test_a_verifier_of_another_region_can_neither_see_nor_act(db):
         users.add_user(session, SYSTEM, "verif.lain", "verifier", "65.02.01")
     submission_id = open_with_items(db)
     submit(db, team.operator, submission_id)
-    from engine import tasks
+    from engine import inbox as tasks
     from tests.factories import actor
 
     with db.read() as session:
