@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import submissions, users
+from engine import imports, submissions, users
 from engine.actors import Actor
 from engine.periods import reference_date
 from engine.uow import Database
@@ -49,8 +49,8 @@ def person(rng: random.Random, kode_desa: str, category: Category, on: date, ser
 
 
 def demo_csv(rows: list[dict[str, Any]]) -> str:
-    lines = [",".join(submissions.IMPORT_COLUMNS)]
-    lines += [",".join(str(r[c]).replace(",", " ") for c in submissions.IMPORT_COLUMNS) for r in rows]
+    lines = [",".join(imports.IMPORT_COLUMNS)]
+    lines += [",".join(str(r[c]).replace(",", " ") for c in imports.IMPORT_COLUMNS) for r in rows]
     return "\n".join(lines) + "\n"
 
 
@@ -99,7 +99,7 @@ def create_demo(db: Database, desa_count: int = 3, records_per_desa: int = 10, p
                 first = index * records_per_desa + 1  # serials unique across desa of one kecamatan
                 rows = [person(rng, region.kode, rng.choice(categories), on, serial % 10000 or 1)
                         for serial in range(first, first + records_per_desa)]
-                submissions.import_items(session, Actor.system("demo"), result.submission.id, demo_csv(rows))
+                imports.import_items(session, Actor.system("demo"), result.submission.id, demo_csv(rows))
             opened.append({"submission_id": result.submission.id, "kode_desa": region.kode,
                            "created": result.created})
     return {"periode": periode, "pengguna_baru": created_users, "pengajuan": opened,

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -18,9 +16,6 @@ from engine.periods import validate_period
 from models import (
     Category,
     HumanTask,
-    ItemAction,
-    Record,
-    RecordStatus,
     Region,
     Submission,
     SubmissionItem,
@@ -31,7 +26,6 @@ from models import (
 )
 
 PROCESS_KEY = "verifikasi_berjenjang"
-IMPORT_COLUMNS = ["nik", "no_kk", "nama", "jenis_kelamin", "tanggal_lahir", "alamat", "kategori", "keterangan"]
 EDITABLE = (SubmissionStatus.DRAF, SubmissionStatus.DIKEMBALIKAN)
 _REGION_TIER = select(Region.tingkat).where(Region.kode == bindparam("kode"))
 _OPEN_DESA_TASK = select(HumanTask.id).where(HumanTask.submission_id == bindparam("submission_id"),
@@ -47,7 +41,7 @@ def get_submission(session: Session, submission_id: int) -> Submission:
     return submission
 
 
-def _authorize_operator(actor: Actor, submission: Submission) -> None:
+def authorize_operator(actor: Actor, submission: Submission) -> None:
     """The desa's operator, or a system job (the CLI without --user, the scheduler)."""
     if actor.user is None:
         return
@@ -93,80 +87,15 @@ def open_submission(session: Session, actor: Actor, kode_desa: str, periode: str
     return Opened(submission, created=True)
 
 
-@dataclass
-class ImportReport:
-    submission_id: int
-    rows: int = 0
-    added: int = 0
-    updated: int = 0
-    problems: list[Problem] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"submission_id": self.submission_id, "rows": self.rows, "added": self.added,
-                "updated": self.updated, "problems": [p.to_dict() for p in self.problems]}
-
-
-def _read_csv(content: str) -> tuple[list[str], list[dict[str, str]]]:
-    reader = csv.DictReader(io.StringIO(content.lstrip("\ufeff")))
-    header = [h.strip() for h in (reader.fieldnames or [])]
-    missing = [c for c in IMPORT_COLUMNS if c not in header]
-    if missing:
-        raise Invalid("Kolom berkas tidak lengkap", [Problem(
-            f"kolom wajib tidak ada: {', '.join(missing)}; urutan kolom: {','.join(IMPORT_COLUMNS)}", row=1)])
-    reader.fieldnames = header
-    return header, [{k: (v or "").strip() for k, v in row.items() if k} for row in reader]
-
-
-def _editable(session: Session, submission: Submission) -> None:
+def ensure_editable(submission: Submission) -> None:
     if submission.status not in EDITABLE:
         raise Conflict(f"Pengajuan {submission.id} berstatus {submission.status.value} di tingkat "
                        f"{submission.tahap.value}; tidak dapat diubah sekarang")
 
 
-def import_items(session: Session, actor: Actor, submission_id: int, content: str) -> ImportReport:
-    """Import CSV rows as items: every row valid, or nothing written (the report names each bad cell)."""
-    submission = get_submission(session, submission_id)
-    _authorize_operator(actor, submission)
-    _editable(session, submission)
-    session.info.get(_CHECKED, {}).pop(submission.id, None)  # the items are about to change
-    _, rows = _read_csv(content)
-    known = set(session.scalars(select(Category.kode)))
-    report = ImportReport(submission.id, rows=len(rows))
-    seen: dict[tuple[str, str], int] = {}
-    for number, row in enumerate(rows, start=2):
-        for finding in checks.check_values(row, known, date.today()):
-            if finding.severity == checks.SEVERITY_ERROR:
-                report.problems.append(Problem(finding.message, row=number, column=finding.field))
-        key = (row.get("nik", ""), row.get("kategori", ""))
-        if key[0] and key in seen:
-            report.problems.append(Problem(f"NIK dan kategori sama dengan baris {seen[key]}", row=number,
-                                           column="nik"))
-        seen.setdefault(key, number)
-    if report.problems:
-        raise Invalid(f"Impor ditolak: {len(report.problems)} masalah pada {report.rows} baris; "
-                      "tidak ada baris yang disimpan", report.problems)
-    existing_items = {(i.nik, i.kategori): i for i in session.scalars(
-        select(SubmissionItem).where(SubmissionItem.submission_id == submission.id))}
-    records = {(r.nik, r.kategori): r.id for r in session.scalars(select(Record).where(
-        Record.kode_desa == submission.kode_desa, Record.status == RecordStatus.AKTIF))}
-    for number, row in enumerate(rows, start=2):
-        data = {k: row.get(k, "") for k in IMPORT_COLUMNS}
-        key = (data["nik"], data["kategori"])
-        item = existing_items.get(key)
-        if item is not None:
-            item.data, item.baris, item.masalah, item.updated_at = data, number, [], clock.now()
-            report.updated += 1
-            continue
-        record_id = records.get(key)
-        session.add(SubmissionItem(
-            submission_id=submission.id, aksi=ItemAction.UBAH if record_id else ItemAction.TAMBAH,
-            record_id=record_id, kategori=data["kategori"], nik=data["nik"], data=data, source="import",
-            baris=number, masalah=[], updated_at=clock.now()))
-        report.added += 1
-    audit.record(session, actor, "SUBMISSION_IMPORTED", "submission", submission.id,
-                 after={"rows": report.rows, "added": report.added, "updated": report.updated},
-                 instance_id=submission.instance_id)
-    return report
+def forget_check(session: Session, submission_id: int) -> None:
+    """The submission's items are about to change: a check made earlier in this transaction is stale."""
+    session.info.get(_CHECKED, {}).pop(submission_id, None)
 
 
 _CHECKED = "sijosku_checked_submissions"
@@ -216,7 +145,7 @@ def submit(session: Session, actor: Actor, submission_id: int) -> Submission:
     submission = get_submission(session, submission_id)
     if actor.user is None:
         raise Forbidden("Pengajuan harus diajukan oleh operator desa (--user)")
-    _authorize_operator(actor, submission)
+    authorize_operator(actor, submission)
     task_id = open_desa_task(session, submission)
     errors = check_submission(session, submission)
     if errors:

@@ -211,3 +211,10 @@ def _after_step(session: Session, actor: Actor, task: HumanTask, submission: Sub
         events.publish(session, events.SUBMISSION_RETURNED, {
             "submission_id": submission.id, "kode_desa": submission.kode_desa, "periode": submission.periode,
             "tingkat": task.tingkat.value, "alasan": reason}, human_task_id=task.id)
+
+
+def ensure_can_act(session: Session, actor: Actor, task_id: int) -> None:
+    """Raise the refusal that completing this task would meet now (region, four eyes, taken)."""
+    found = _task(session, actor, task_id)
+    _authorize(actor, found)
+    _ensure_open(session, found.task, actor)

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from engine import submissions, tasks, users
+from engine import imports, submissions, tasks, users
 from engine.actors import Actor
 from engine.demo import demo_csv, nik_for
 from engine.uow import Database
@@ -63,7 +63,7 @@ def open_with_items(db: Database, rows: list[dict[str, Any]] | None = None, desa
         if rows is None:
             rows = [person_row(1), person_row(2)]
         if rows:
-            submissions.import_items(session, SYSTEM, submission_id, csv_of(rows))
+            imports.import_items(session, SYSTEM, submission_id, csv_of(rows))
     return submission_id
 
 

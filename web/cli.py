@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from engine import audit, definitions, inbox, records, submissions, tasks, timers, users
+from engine import audit, definitions, imports, inbox, records, submissions, tasks, timers, users
 from engine.actors import Actor
 from engine.config import ConfigError, load_settings
 from engine.errors import Invalid, Problem, SijoskuError
@@ -177,7 +177,7 @@ def submission_import(ctx: click.Context, submission_id: int, file: Path, userna
         except (OSError, UnicodeDecodeError) as exc:
             raise Invalid(f"Berkas {file} tidak dapat dibaca sebagai CSV UTF-8", [Problem(str(exc))]) from exc
         with _db(ctx).transaction() as session:
-            report = submissions.import_items(session, _actor(session, username), submission_id, content)
+            report = imports.import_items(session, _actor(session, username), submission_id, content)
     _emit(as_json, report.to_dict(),
           f"{report.rows} baris diimpor ke pengajuan {submission_id}: {report.added} baru, {report.updated} diperbarui")
 
