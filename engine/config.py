@@ -27,6 +27,7 @@ class Settings:
     timezone: str
     instance_dir: Path
     default_sla: str
+    https: bool = False  # served over HTTPS: session cookies are sent only over it
 
     @property
     def tz(self) -> ZoneInfo:
@@ -71,4 +72,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         timezone=timezone,
         instance_dir=instance_dir,
         default_sla=env.get("SIJOSKU_DEFAULT_SLA", "P14D"),
+        https=env.get("SIJOSKU_HTTPS", "0").lower() in ("1", "true", "ya", "yes"),
     )

@@ -236,3 +236,10 @@ def list_definitions(session: Session) -> list[dict[str, Any]]:
              "sha256": d.sha256, "is_current": d.is_current, "deployed_by": d.deployed_by,
              "deployed_at": d.deployed_at.isoformat(), "instances_running": counts.get(d.id, 0)}
             for d in rows]
+
+
+def xml_of(session: Session, definition_id: int) -> str:
+    xml = session.scalar(select(ProcessDefinition.bpmn_xml).where(ProcessDefinition.id == definition_id))
+    if xml is None:
+        raise NotFound(f"Definisi proses {definition_id} tidak ada")
+    return xml

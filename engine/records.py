@@ -35,6 +35,8 @@ def _values(record: Record) -> dict[str, Any]:
 
 
 def _assign(record: Record, data: dict[str, Any]) -> None:
+    if isinstance(data.get("atribut"), dict):
+        record.atribut = dict(data["atribut"])
     for name in FIELDS:
         if name in data:
             value = data[name]

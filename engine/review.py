@@ -59,7 +59,7 @@ def _names(session: Session, ids: set[int | None]) -> dict[int, str]:
     return dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).all()) if ids else {}
 
 
-def _items(session: Session, viewer: Actor, submission: Submission) -> list[ItemRow]:
+def items_of(session: Session, viewer: Actor, submission: Submission) -> list[ItemRow]:
     items = session.scalars(select(SubmissionItem).where(SubmissionItem.submission_id == submission.id)
                             .order_by(SubmissionItem.id)).all()
     verdicts = session.scalars(select(ItemVerdict).where(ItemVerdict.item_id.in_([i.id for i in items]))
@@ -121,7 +121,7 @@ def task_page(session: Session, actor: Actor, task_id: int) -> TaskPage:
     return TaskPage(
         task=task, submission=submission, desa=session.scalar(select(Region.nama).where(
             Region.kode == task.kode_desa)) or task.kode_desa,
-        items=_items(session, actor, submission) if submission else [],
+        items=items_of(session, actor, submission) if submission else [],
         decisions=decisions(session, task.instance_id), revision=instance.revision,
         can_act=why_not is None, why_not=why_not, definition_id=instance.definition_id, path=path,
         current=current)

@@ -1,0 +1,121 @@
+"""The access matrix: every role against every route, and against a region that is not theirs.
+
+A page of the wrong role answers 403; an object of another region or tier answers 404, whether
+it is reached by link, by a guessed id or by a form post. Nothing changes on a refused post.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from models import AuditEvent
+from tests.web.world import build
+
+ROLES = ["op.desa", "op.lain", "verif.kec", "verif.kec.lain", "verif.kab", "verif.kab.lain", "valid.prov",
+         "admin.prov", "auditor.prov", "auditor.kab.lain"]
+
+# route -> the people who get 200 (or a redirect after a post); the rest get 403 (wrong role) or 404.
+MATRIX = [
+    ("GET", "/desa/", {"op.desa", "op.lain"}),
+    ("GET", "/desa/pengajuan/{draft}", {"op.desa"}),
+    ("GET", "/desa/pengajuan/{draft}/item/baru?kategori=LUT", {"op.desa"}),
+    ("GET", "/desa/pengajuan/{draft}/impor", {"op.desa"}),
+    ("GET", "/desa/pengajuan/{draft}/catatan", {"op.desa"}),
+    ("POST", "/desa/pengajuan/{draft}/ajukan", {"op.desa"}),
+    ("GET", "/tugas/", {"verif.kec", "verif.kec.lain", "verif.kab", "verif.kab.lain", "valid.prov"}),
+    ("GET", "/tugas/{kab_task}", {"verif.kab"}),
+    ("POST", "/tugas/{kab_task}/klaim", {"verif.kab"}),
+    ("POST", "/tugas/{kab_task}/selesai", {"verif.kab"}),
+    ("GET", "/admin/", {"admin.prov"}),
+    ("GET", "/admin/pengguna", {"admin.prov"}),
+    ("GET", "/admin/definisi/1/ubah", {"admin.prov"}),
+    ("GET", "/admin/wilayah?q=tanjung", {"admin.prov"}),
+    ("GET", "/audit/", {"auditor.prov", "auditor.kab.lain"}),
+    ("GET", "/audit/catatan/{record}", {"auditor.prov"}),
+    ("GET", "/audit/instans/{instance}", {"auditor.prov"}),
+    ("GET", "/audit/ekspor.csv", {"auditor.prov"}),
+]
+ROLE_OF = {"op": "operator", "verif": "verifier", "valid": "validator", "admin": "admin", "auditor": "auditor"}
+PAGE_ROLES = {"/desa": {"op"}, "/tugas": {"verif", "valid"}, "/admin": {"admin"}, "/audit": {"auditor"}}
+
+
+@pytest.fixture
+def world(db, people):
+    return build(db)
+
+
+def _expected_refusal(path: str, username: str) -> set[int]:
+    prefix = "/" + path.split("/")[1]
+    allowed_kinds = PAGE_ROLES[prefix]
+    # the right kind of person for another region or tier: the object does not exist for them (404), or
+    # the page is for a higher tier of the same role (403); the wrong kind of person: 403
+    return {403, 404} if username.split(".")[0] in allowed_kinds else {403}
+
+
+@pytest.mark.parametrize("method, template, allowed", MATRIX, ids=[f"{m} {t}" for m, t, _ in MATRIX])
+def test_access_matrix(app, db, world, method, template, allowed):
+    path = template.format(**world.__dict__)
+    for username in ROLES:
+        with app.test_client() as client:
+            from tests.web.conftest import Browser
+
+            browser = Browser(client)
+            assert browser.login(username).status_code == 302
+            with db.read() as s:
+                before = s.scalar(select(func.count()).select_from(AuditEvent))
+            if method == "GET":
+                response = browser.get(path)
+            else:
+                response = browser.post(path, {"keputusan": "setuju", "revisi": ""})
+            status = response.status_code
+            if username in allowed:
+                assert status in (200, 302, 303, 400), (username, path, status)
+            else:
+                assert status in _expected_refusal(path, username), (username, path, status)
+                with db.read() as s:
+                    after = s.scalar(select(func.count()).select_from(AuditEvent))
+                assert after == before, f"{username} changed something through {method} {path}"
+
+
+def test_a_post_without_csrf_token_is_refused_and_changes_nothing(browser, db, world):
+    browser.login("verif.kab")
+    with db.read() as s:
+        before = s.scalar(select(func.count()).select_from(AuditEvent))
+    refused = browser.client.post(f"/tugas/{world.kab_task}/selesai", data={"keputusan": "setuju"})
+    assert refused.status_code == 400 and "kedaluwarsa" in refused.get_data(as_text=True)
+    with db.read() as s:
+        assert s.scalar(select(func.count()).select_from(AuditEvent)) == before
+
+
+def test_pages_need_a_signed_in_person(browser, world):
+    for path in ("/desa/", "/tugas/", f"/tugas/{world.kab_task}", "/admin/", "/audit/"):
+        response = browser.get(path)
+        assert response.status_code == 302 and "/masuk" in response.headers["Location"]
+
+
+def test_a_deactivated_person_is_signed_out_at_once(app, browser, db, world):
+    from engine import admin
+    from engine.actors import Actor
+
+    browser.login("verif.kab")
+    assert browser.get("/tugas/").status_code == 200
+    with db.transaction() as s:
+        from engine.users import find_user
+
+        admin.set_active(s, Actor.system("test"), find_user(s, "verif.kab").id, False)
+    assert browser.get("/tugas/").status_code == 302
+
+
+def test_login_attempts_are_throttled(browser, people):
+    for _ in range(5):
+        assert browser.login("verif.kab", "bukan-sandinya").status_code == 401
+    throttled = browser.login("verif.kab")  # even the right password waits now
+    assert throttled.status_code == 429 and "Terlalu banyak" in throttled.get_data(as_text=True)
+
+
+def test_session_cookie_is_http_only_and_same_site(browser, people):
+    response = browser.login("verif.kab")
+    cookie = response.headers.get("Set-Cookie", "")
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]

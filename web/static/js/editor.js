@@ -1,0 +1,727 @@
+/*
+ * SIJOSKU: penyunting definisi proses BPMN.
+ *
+ * Halaman memuat bundle bpmn-js "modeler" (global BpmnJS) lalu skrip ini, dan memuat:
+ *   <div id="bpmn-editor" data-xml-url="..." data-deploy-url="..." data-csrf="..."></div>
+ *   <aside id="bpmn-props" aria-label="Properti elemen"></aside>
+ *   <button id="bpmn-deploy" type="button">Pasang sebagai versi baru</button>
+ *   <div id="bpmn-status" role="status" aria-live="polite"></div>
+ *
+ * Panel properti di sini ditulis sendiri (panel resmi bpmn-js memerlukan bundler).
+ * Setelah diagram dimuat, #bpmn-editor diberi data-state="ready" (atau "error") dan
+ * instans modeler tersedia sebagai properti #bpmn-editor.sjModeler.
+ * Setelah setiap percobaan pemasangan, #bpmn-status diberi data-state="done" atau "error".
+ */
+(function () {
+  'use strict';
+
+  var TIERS = [
+    ['desa', 'Desa/kelurahan'],
+    ['kecamatan', 'Kecamatan'],
+    ['kabupaten', 'Kabupaten/kota'],
+    ['provinsi', 'Provinsi']
+  ];
+
+  // Durasi ISO 8601 literal (P7D, P1DT12H, PT30M, ...); disimpan sebagai string Python bertanda kutip.
+  var ISO_DURATION = /^P(?=\d|T\d)[0-9YMWD]*(T[0-9HMS.]*)?$/i;
+
+  var TYPE_NAMES = {
+    'bpmn:UserTask': 'Tugas pengguna',
+    'bpmn:ServiceTask': 'Tugas layanan',
+    'bpmn:ScriptTask': 'Tugas skrip',
+    'bpmn:ManualTask': 'Tugas manual',
+    'bpmn:BusinessRuleTask': 'Tugas aturan bisnis',
+    'bpmn:SendTask': 'Tugas kirim',
+    'bpmn:ReceiveTask': 'Tugas terima',
+    'bpmn:Task': 'Tugas',
+    'bpmn:SubProcess': 'Subproses',
+    'bpmn:CallActivity': 'Aktivitas pemanggil',
+    'bpmn:StartEvent': 'Peristiwa awal',
+    'bpmn:EndEvent': 'Peristiwa akhir',
+    'bpmn:BoundaryEvent': 'Peristiwa batas',
+    'bpmn:IntermediateCatchEvent': 'Peristiwa antara (menangkap)',
+    'bpmn:IntermediateThrowEvent': 'Peristiwa antara (melempar)',
+    'bpmn:ExclusiveGateway': 'Gerbang eksklusif',
+    'bpmn:ParallelGateway': 'Gerbang paralel',
+    'bpmn:InclusiveGateway': 'Gerbang inklusif',
+    'bpmn:EventBasedGateway': 'Gerbang berbasis peristiwa',
+    'bpmn:ComplexGateway': 'Gerbang kompleks',
+    'bpmn:SequenceFlow': 'Alur urutan',
+    'bpmn:MessageFlow': 'Alur pesan',
+    'bpmn:Association': 'Asosiasi',
+    'bpmn:DataInputAssociation': 'Asosiasi data',
+    'bpmn:DataOutputAssociation': 'Asosiasi data',
+    'bpmn:Lane': 'Lane (tingkat)',
+    'bpmn:Participant': 'Pool',
+    'bpmn:TextAnnotation': 'Anotasi teks',
+    'bpmn:Group': 'Grup',
+    'bpmn:DataObjectReference': 'Objek data',
+    'bpmn:DataStoreReference': 'Penyimpanan data'
+  };
+
+  var HINT_NONE = 'Pilih elemen untuk mengubah propertinya';
+  var TIMER_HINT = 'Durasi ISO 8601, mis. P7D (7 hari) atau P1DT12H; atau nama variabel proses seperti sla_durasi';
+
+  function isA(bo, type) {
+    return !!(bo && typeof bo.$instanceOf === 'function' && bo.$instanceOf(type));
+  }
+
+  function escapeHtml(value) {
+    return String(value == null ? '' : value)
+      .replace(/&/g, '&amp;')
+      .replace(/</g, '&lt;')
+      .replace(/>/g, '&gt;')
+      .replace(/"/g, '&quot;')
+      .replace(/'/g, '&#39;');
+  }
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    if (attrs) {
+      Object.keys(attrs).forEach(function (key) {
+        if (attrs[key] !== undefined && attrs[key] !== null) {
+          node.setAttribute(key, attrs[key]);
+        }
+      });
+    }
+    if (text !== undefined && text !== null) {
+      node.textContent = text;
+    }
+    return node;
+  }
+
+  /* ---- Ekspresi timer ------------------------------------------------- */
+
+  // Nilai tersimpan -> nilai yang ditampilkan: "P14D" -> P14D; sla_durasi tetap.
+  // Hanya string yang isinya durasi ISO yang dilepas kutipnya, agar tampil -> simpan tidak mengubah makna.
+  function timerDisplay(body) {
+    var text = (body || '').trim();
+    var m = /^"([^"\\]*)"$/.exec(text) || /^'([^'\\]*)'$/.exec(text);
+    if (m && ISO_DURATION.test(m[1].trim())) {
+      return m[1].trim();
+    }
+    return text;
+  }
+
+  // Nilai masukan -> nilai tersimpan: P7D -> "P7D"; nama variabel / ekspresi lain disimpan apa adanya.
+  function timerStore(input) {
+    var text = (input || '').trim();
+    if (ISO_DURATION.test(text)) {
+      return '"' + text.toUpperCase() + '"';
+    }
+    return text;
+  }
+
+  function timerDefinitionOf(bo) {
+    var defs = (bo && bo.get && isA(bo, 'bpmn:Event')) ? (bo.get('eventDefinitions') || []) : [];
+    for (var i = 0; i < defs.length; i++) {
+      if (isA(defs[i], 'bpmn:TimerEventDefinition')) {
+        return defs[i];
+      }
+    }
+    return null;
+  }
+
+  /* ---- Editor --------------------------------------------------------- */
+
+  function init() {
+    var container = document.getElementById('bpmn-editor');
+    if (!container) {
+      return;
+    }
+    var panel = document.getElementById('bpmn-props');
+    var deployBtn = document.getElementById('bpmn-deploy');
+    var statusEl = document.getElementById('bpmn-status');
+
+    function setStatus(kind, state, content) {
+      if (!statusEl) {
+        return;
+      }
+      statusEl.classList.remove('sj-ok', 'sj-error', 'sj-pending');
+      if (kind) {
+        statusEl.classList.add(kind);
+      }
+      statusEl.textContent = '';
+      if (typeof content === 'string') {
+        statusEl.appendChild(el('p', null, content));
+      } else if (content) {
+        statusEl.appendChild(content);
+      }
+      if (state) {
+        statusEl.dataset.state = state;
+      } else {
+        delete statusEl.dataset.state;
+      }
+    }
+
+    if (typeof window.BpmnJS !== 'function') {
+      setStatus('sj-error', null, 'Penyunting tidak dapat dimulai: pustaka bpmn-js belum dimuat.');
+      container.dataset.state = 'error';
+      if (deployBtn) {
+        deployBtn.disabled = true;
+      }
+      return;
+    }
+
+    // bpmn-js 18 mengikat papan ketik secara implisit ke kanvas (keyboard.bindTo sudah dihapus).
+    var modeler = new window.BpmnJS({ container: container, keyboard: { bind: true } });
+    container.sjModeler = modeler;
+
+    var eventBus = modeler.get('eventBus');
+    var modeling = modeler.get('modeling');
+    var moddle = modeler.get('moddle');
+    var overlays = modeler.get('overlays');
+    var canvas = modeler.get('canvas');
+    var registry = modeler.get('elementRegistry');
+    var selection = modeler.get('selection');
+
+    var loaded = false;
+    var deploying = false;
+
+    /* -- Pelacakan perubahan yang belum dipasang -- */
+    var stackPos = 0;
+    var savedPos = 0;
+
+    eventBus.on('commandStack.changed', function (event) {
+      switch (event.trigger) {
+      case 'execute':
+        if (savedPos > stackPos) {
+          savedPos = -1; // keadaan tersimpan ada di tumpukan redo yang baru saja dibuang
+        }
+        stackPos += 1;
+        break;
+      case 'undo':
+        stackPos -= 1;
+        break;
+      case 'redo':
+        stackPos += 1;
+        break;
+      case 'clear':
+        stackPos = 0;
+        savedPos = 0;
+        break;
+      default:
+        stackPos += 1;
+      }
+    });
+
+    function isDirty() {
+      return loaded && stackPos !== savedPos;
+    }
+
+    function markSaved() {
+      savedPos = stackPos;
+    }
+
+    window.addEventListener('beforeunload', function (event) {
+      if (isDirty()) {
+        event.preventDefault();
+        event.returnValue = '';
+        return '';
+      }
+      return undefined;
+    });
+
+    /* -- Panel properti -- */
+    var current = null; // { element, fields: [{input, get}] }
+
+    function showHint(text) {
+      current = null;
+      if (!panel) {
+        return;
+      }
+      panel.textContent = '';
+      panel.appendChild(el('h2', { 'class': 'sj-props-title' }, 'Properti'));
+      panel.appendChild(el('p', { 'class': 'sj-props-hint' }, text));
+    }
+
+    function fieldsFor(element) {
+      var bo = element.businessObject;
+      var fields = [];
+
+      if (isA(bo, 'bpmn:Lane')) {
+        fields.push({
+          key: 'tier',
+          label: 'Tingkat',
+          kind: 'select',
+          options: TIERS,
+          hint: 'Nama lane menentukan tingkat petugas yang mengerjakan tugas di dalamnya.',
+          get: function () { return bo.get('name') || ''; },
+          set: function (value) {
+            modeling.updateProperties(element, { name: value || undefined });
+          }
+        });
+      } else if (isA(bo, 'bpmn:TextAnnotation')) {
+        fields.push({
+          key: 'text',
+          label: 'Teks',
+          kind: 'textarea',
+          get: function () { return bo.get('text') || ''; },
+          set: function (value) { modeling.updateLabel(element, value || null); }
+        });
+      } else if (isA(bo, 'bpmn:Group')) {
+        fields.push({
+          key: 'name',
+          label: 'Nama',
+          kind: 'text',
+          get: function () {
+            var cv = bo.get('categoryValueRef');
+            return (cv && cv.value) || '';
+          },
+          set: function (value) { modeling.updateLabel(element, value || null); }
+        });
+      } else {
+        fields.push({
+          key: 'name',
+          label: 'Nama',
+          kind: 'text',
+          get: function () { return bo.get('name') || ''; },
+          set: function (value) {
+            modeling.updateProperties(element, { name: value || undefined });
+          }
+        });
+      }
+
+      if (isA(bo, 'bpmn:SequenceFlow')) {
+        fields.push({
+          key: 'condition',
+          label: 'Kondisi (ekspresi Python terbatas)',
+          kind: 'textarea',
+          code: true,
+          hint: 'Kosongkan untuk alur tanpa kondisi.',
+          get: function () {
+            var expr = bo.get('conditionExpression');
+            return (expr && expr.get('body')) || '';
+          },
+          set: function (value) {
+            var body = value.trim();
+            var expr = bo.get('conditionExpression');
+            if (!body) {
+              if (expr) {
+                modeling.updateProperties(element, { conditionExpression: undefined });
+              }
+            } else if (expr && isA(expr, 'bpmn:FormalExpression')) {
+              modeling.updateModdleProperties(element, expr, { body: body });
+            } else {
+              modeling.updateProperties(element, {
+                conditionExpression: moddle.create('bpmn:FormalExpression', { body: body })
+              });
+            }
+          }
+        });
+      }
+
+      var timer = timerDefinitionOf(bo);
+      if (timer) {
+        fields.push({
+          key: 'timer',
+          label: 'Batas waktu',
+          kind: 'text',
+          code: true,
+          hint: TIMER_HINT,
+          get: function () {
+            var duration = timer.get('timeDuration');
+            return timerDisplay(duration && duration.get('body'));
+          },
+          set: function (value) {
+            var body = timerStore(value);
+            var duration = timer.get('timeDuration');
+            if (!body) {
+              if (duration) {
+                modeling.updateModdleProperties(element, timer, { timeDuration: undefined });
+              }
+            } else if (duration && isA(duration, 'bpmn:FormalExpression')) {
+              modeling.updateModdleProperties(element, duration, { body: body });
+            } else {
+              var props = { timeDuration: moddle.create('bpmn:FormalExpression', { body: body }) };
+              // Timer hanya boleh punya satu jenis waktu.
+              if (timer.get('timeDate')) {
+                props.timeDate = undefined;
+              }
+              if (timer.get('timeCycle')) {
+                props.timeCycle = undefined;
+              }
+              modeling.updateModdleProperties(element, timer, props);
+            }
+          }
+        });
+      }
+
+      if (isA(bo, 'bpmn:UserTask')) {
+        fields.push({
+          key: 'documentation',
+          label: 'Dokumentasi',
+          kind: 'textarea',
+          rows: 5,
+          get: function () {
+            var docs = bo.get('documentation') || [];
+            return (docs[0] && docs[0].get('text')) || '';
+          },
+          set: function (value) {
+            var docs = (bo.get('documentation') || []).slice();
+            if (!value.trim()) {
+              if (docs.length) {
+                modeling.updateModdleProperties(element, bo, { documentation: docs.slice(1) });
+              }
+            } else if (docs[0]) {
+              modeling.updateModdleProperties(element, docs[0], { text: value });
+            } else {
+              modeling.updateModdleProperties(element, bo, {
+                documentation: [moddle.create('bpmn:Documentation', { text: value })]
+              });
+            }
+          }
+        });
+      }
+
+      return fields;
+    }
+
+    function fillSelect(select, options, value) {
+      select.textContent = '';
+      var known = options.some(function (opt) { return opt[0] === value; });
+      if (!known) {
+        select.appendChild(el('option', { value: value },
+          value ? value + ' (bukan tingkat yang dikenal)' : '(pilih tingkat)'));
+      }
+      options.forEach(function (opt) {
+        select.appendChild(el('option', { value: opt[0] }, opt[1]));
+      });
+      select.value = value;
+    }
+
+    // Nilai dari model yang terakhir ditampilkan di tiap input (untuk mengenali suntingan yang belum diterapkan).
+    function setInputValue(field, input) {
+      var value = field.get();
+      if (field.kind === 'select') {
+        fillSelect(input, field.options, value);
+      } else if (input.value !== value) {
+        input.value = value;
+      }
+      input.sjShown = input.value;
+    }
+
+    function renderPanel(element) {
+      if (!panel) {
+        return;
+      }
+      var bo = element.businessObject;
+      panel.textContent = '';
+      panel.appendChild(el('h2', { 'class': 'sj-props-title' }, 'Properti'));
+
+      var meta = el('p', { 'class': 'sj-props-meta' });
+      meta.appendChild(el('span', { 'class': 'sj-props-type' }, TYPE_NAMES[bo.$type] || bo.$type.replace(/^bpmn:/, '')));
+      meta.appendChild(document.createTextNode(' · ID '));
+      meta.appendChild(el('code', null, bo.id || element.id));
+      panel.appendChild(meta);
+
+      var form = el('form', { 'class': 'sj-props-form', novalidate: 'novalidate' });
+      form.addEventListener('submit', function (event) { event.preventDefault(); });
+
+      var entries = [];
+      fieldsFor(element).forEach(function (field) {
+        var id = 'sj-prop-' + field.key;
+        var hintId = field.hint ? id + '-hint' : null;
+        var row = el('div', { 'class': 'sj-field' });
+        row.appendChild(el('label', { 'for': id }, field.label));
+        var input;
+        if (field.kind === 'select') {
+          input = el('select', { id: id, name: field.key });
+        } else if (field.kind === 'textarea') {
+          input = el('textarea', { id: id, name: field.key, rows: String(field.rows || 3), spellcheck: field.code ? 'false' : null });
+        } else {
+          input = el('input', { id: id, name: field.key, type: 'text', autocomplete: 'off', spellcheck: field.code ? 'false' : null });
+        }
+        if (field.code) {
+          input.classList.add('sj-code');
+        }
+        if (hintId) {
+          input.setAttribute('aria-describedby', hintId);
+        }
+        setInputValue(field, input);
+        input.addEventListener('change', function () {
+          // Tetap terapkan ke elemen asal walau pilihan sudah berpindah (blur saat klik kanvas).
+          if (registry.get(element.id) !== element) {
+            return;
+          }
+          try {
+            field.set(input.value);
+          } catch (err) {
+            if (window.console) {
+              console.error(err);
+            }
+            setStatus('sj-error', null, 'Perubahan tidak dapat diterapkan: ' + (err && err.message ? err.message : err));
+          }
+          setInputValue(field, input);
+        });
+        row.appendChild(input);
+        if (hintId) {
+          row.appendChild(el('p', { id: hintId, 'class': 'sj-field-hint' }, field.hint));
+        }
+        form.appendChild(row);
+        entries.push({ field: field, input: input });
+      });
+      panel.appendChild(form);
+      current = { element: element, entries: entries };
+    }
+
+    // Sinkronkan nilai formulir setelah undo/redo atau perubahan lewat kanvas.
+    function syncPanel() {
+      if (!current) {
+        return;
+      }
+      current.entries.forEach(function (entry) {
+        // Jangan timpa input yang sedang disunting pengguna dan belum diterapkan.
+        var editing = entry.input === document.activeElement && entry.input.value !== entry.input.sjShown;
+        if (!editing) {
+          setInputValue(entry.field, entry.input);
+        }
+      });
+    }
+
+    function targetOf(element) {
+      return (element && element.labelTarget) ? element.labelTarget : element;
+    }
+
+    eventBus.on('selection.changed', function (event) {
+      var selected = event.newSelection || [];
+      if (selected.length === 1) {
+        renderPanel(targetOf(selected[0]));
+      } else if (selected.length > 1) {
+        showHint(selected.length + ' elemen dipilih. ' + HINT_NONE + ' (pilih satu elemen saja).');
+      } else {
+        showHint(HINT_NONE);
+      }
+    });
+
+    eventBus.on('elements.changed', function (event) {
+      if (!current) {
+        return;
+      }
+      var target = current.element;
+      var touched = (event.elements || []).some(function (changed) {
+        return changed === target || targetOf(changed) === target;
+      });
+      if (!touched) {
+        return;
+      }
+      if (registry.get(target.id) !== target) {
+        showHint(HINT_NONE);
+        return;
+      }
+      syncPanel();
+    });
+
+    showHint(HINT_NONE);
+
+    /* -- Pemasangan -- */
+
+    function problemList(problems) {
+      var list = el('ul', { 'class': 'sj-problems' });
+      problems.forEach(function (problem) {
+        var item = el('li');
+        var elementId = problem && problem.element;
+        var shape = elementId ? registry.get(elementId) : null;
+        if (shape) {
+          var link = el('button', { type: 'button', 'class': 'sj-problem-link', title: 'Tampilkan elemen di diagram' });
+          link.appendChild(el('code', null, elementId));
+          link.addEventListener('click', function () {
+            selection.select(shape);
+            if (typeof canvas.scrollToElement === 'function') {
+              canvas.scrollToElement(shape);
+            }
+          });
+          item.appendChild(link);
+          item.appendChild(document.createTextNode(': '));
+        } else if (elementId) {
+          item.appendChild(el('code', null, elementId));
+          item.appendChild(document.createTextNode(' (tidak ada di diagram): '));
+        }
+        item.appendChild(document.createTextNode((problem && problem.message) || 'Masalah tanpa keterangan'));
+        list.appendChild(item);
+      });
+      return list;
+    }
+
+    function showRefusal(data) {
+      var problems = Array.isArray(data.problems) ? data.problems : [];
+      var byElement = {};
+      problems.forEach(function (problem) {
+        var id = problem && problem.element;
+        if (id && registry.get(id)) {
+          (byElement[id] = byElement[id] || []).push(problem.message || '');
+        }
+      });
+      Object.keys(byElement).forEach(function (id) {
+        var text = byElement[id].join('\n');
+        overlays.add(id, 'sj-error', {
+          position: { top: -12, right: 12 },
+          html: '<div class="sj-error-badge" title="' + escapeHtml(text) + '" aria-label="' +
+            escapeHtml('Masalah: ' + text) + '">!</div>'
+        });
+      });
+      var box = document.createDocumentFragment();
+      box.appendChild(el('p', null, data.message || 'Definisi ditolak.'));
+      if (problems.length) {
+        box.appendChild(problemList(problems));
+      }
+      setStatus('sj-error', 'error', box);
+    }
+
+    function showSuccess(data) {
+      var box = document.createDocumentFragment();
+      var message = data.message;
+      if (!message) {
+        message = data.created === false
+          ? 'Tidak ada perubahan; versi ' + data.version + ' tetap dipakai.'
+          : 'Definisi dipasang sebagai versi ' + data.version + '.';
+      }
+      var p = el('p', null, message);
+      if (data.definition_id !== undefined && data.definition_id !== null) {
+        p.appendChild(document.createTextNode(' '));
+        var label = data.created === false && data.version !== undefined
+          ? 'Buka versi ' + data.version
+          : 'Buka versi baru';
+        p.appendChild(el('a', { href: '/admin/definisi/' + encodeURIComponent(data.definition_id) + '/ubah' }, label));
+      }
+      box.appendChild(p);
+      setStatus('sj-ok', 'done', box);
+    }
+
+    function httpFailureMessage(status, data) {
+      var detail = data && data.message ? ' ' + data.message : '';
+      if (status === 401 || status === 403) {
+        return 'Pemasangan ditolak (HTTP ' + status + '): sesi Anda mungkin telah berakhir atau Anda tidak ' +
+          'berwenang. Muat ulang halaman lalu coba lagi.' + detail;
+      }
+      if (status === 400 && !data) {
+        return 'Pemasangan ditolak (HTTP 400). Token keamanan mungkin kedaluwarsa; muat ulang halaman lalu coba lagi.';
+      }
+      if (status >= 500) {
+        return 'Terjadi kesalahan pada server (HTTP ' + status + '). Coba lagi nanti.' + detail;
+      }
+      return 'Pemasangan gagal (HTTP ' + status + ').' + detail;
+    }
+
+    function deploy() {
+      if (deploying || !loaded) {
+        return;
+      }
+      deploying = true;
+      deployBtn.disabled = true;
+      deployBtn.setAttribute('aria-busy', 'true');
+      overlays.remove({ type: 'sj-error' });
+      setStatus('sj-pending', 'pending', 'Memasang definisi…');
+
+      var url = container.dataset.deployUrl;
+      var csrf = container.dataset.csrf || '';
+
+      modeler.saveXML({ format: true })
+        .catch(function (err) {
+          var wrapped = new Error('Diagram tidak dapat diubah menjadi XML: ' + (err && err.message ? err.message : err));
+          wrapped.sjHandled = true;
+          throw wrapped;
+        })
+        .then(function (result) {
+          return fetch(url, {
+            method: 'POST',
+            credentials: 'same-origin',
+            headers: {
+              'Content-Type': 'application/json',
+              'X-CSRFToken': csrf,
+              'Accept': 'application/json'
+            },
+            body: JSON.stringify({ xml: result.xml })
+          });
+        })
+        .then(function (res) {
+          return res.text().then(function (text) {
+            var data = null;
+            try {
+              data = text ? JSON.parse(text) : null;
+            } catch (ignored) {
+              data = null;
+            }
+            if (data !== null && typeof data !== 'object') {
+              data = null;
+            }
+            return { status: res.status, ok: res.ok, data: data };
+          });
+        })
+        .then(function (reply) {
+          var data = reply.data;
+          if (reply.ok && data && data.ok) {
+            markSaved();
+            showSuccess(data);
+          } else if (data && data.ok === false && (reply.status === 400 || reply.status === 409 || reply.ok)) {
+            showRefusal(data);
+          } else {
+            setStatus('sj-error', 'error', httpFailureMessage(reply.status, data));
+          }
+        })
+        .catch(function (err) {
+          if (err && err.sjHandled) {
+            setStatus('sj-error', 'error', err.message);
+          } else {
+            if (window.console) {
+              console.error(err);
+            }
+            setStatus('sj-error', 'error', 'Server tidak dapat dihubungi. Periksa koneksi lalu coba lagi.');
+          }
+        })
+        .then(function () {
+          deploying = false;
+          deployBtn.disabled = false;
+          deployBtn.removeAttribute('aria-busy');
+        });
+    }
+
+    if (deployBtn) {
+      deployBtn.disabled = true; // aktif setelah diagram dimuat
+      deployBtn.addEventListener('click', deploy);
+    }
+
+    /* -- Memuat diagram -- */
+    container.dataset.state = 'loading';
+    fetch(container.dataset.xmlUrl, {
+      method: 'GET',
+      credentials: 'same-origin',
+      headers: { 'Accept': 'application/xml, text/xml, */*' }
+    })
+      .catch(function () {
+        throw new Error('server tidak dapat dihubungi');
+      })
+      .then(function (res) {
+        if (!res.ok) {
+          throw new Error('server menjawab HTTP ' + res.status);
+        }
+        return res.text();
+      })
+      .then(function (xml) {
+        return modeler.importXML(xml);
+      })
+      .then(function (result) {
+        if (result && result.warnings && result.warnings.length && window.console) {
+          console.warn('Peringatan impor BPMN', result.warnings);
+        }
+        canvas.zoom('fit-viewport');
+        stackPos = 0;
+        savedPos = 0;
+        loaded = true;
+        container.dataset.state = 'ready';
+        if (deployBtn) {
+          deployBtn.disabled = false;
+        }
+      })
+      .catch(function (err) {
+        container.dataset.state = 'error';
+        setStatus('sj-error', null, 'Diagram tidak dapat dimuat: ' + (err && err.message ? err.message : err));
+      });
+  }
+
+  if (document.readyState === 'loading') {
+    document.addEventListener('DOMContentLoaded', init);
+  } else {
+    init();
+  }
+})();

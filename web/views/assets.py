@@ -1,0 +1,20 @@
+"""Front-end packages installed from the npm registry (node_modules), served read-only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, send_from_directory
+
+from web.app import NODE_MODULES
+
+bp = Blueprint("assets", __name__)
+# Only the built files of the packages the pages use.
+ALLOWED = ("bpmn-js/dist/", "htmx.org/dist/")
+
+
+@bp.get("/vendor/<path:filename>")
+def vendor(filename: str) -> Any:
+    if not filename.startswith(ALLOWED) or ".." in filename:
+        abort(404)
+    return send_from_directory(NODE_MODULES, filename, max_age=86400)
