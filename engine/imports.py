@@ -71,8 +71,9 @@ def _cell(name: str, value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, int) and name in ("nik", "no_kk"):
-        # A 16-digit number kept as a number has lost its last digits in the spreadsheet.
-        return f"{value}" if len(str(value)) == 16 else f"angka:{value}"
+        # Spreadsheets keep 15 significant digits of a number: a 16-digit NIK typed as a number has
+        # already lost its last digit, so it cannot be trusted whatever it looks like now.
+        return f"angka:{value}"
     return str(value).strip()
 
 

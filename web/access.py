@@ -10,7 +10,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import abort, current_app, g
+from flask import abort, current_app
 from flask_login import current_user, login_required
 
 from engine.actors import Actor
@@ -25,10 +25,8 @@ def db() -> Database:
 
 
 def actor() -> Actor:
-    """The signed-in person as the engine's actor."""
-    if "actor" not in g:
-        g.actor = Actor.of(current_user.user)
-    return g.actor
+    """The signed-in person as the engine's actor (built per call: cheap, and never stale)."""
+    return Actor.of(current_user.user)
 
 
 def roles_required(*roles: Role) -> Callable[[F], F]:

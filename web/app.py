@@ -16,7 +16,7 @@ from engine.actors import Actor
 from engine.config import PROJECT_ROOT, Settings, load_settings
 from engine.uow import Database
 from models import WORK_ROLES, Region, User
-from web import errors
+from web import errors, i18n
 from web.extensions import babel, csrf, login_manager
 
 LANGUAGES = ("id", "en")
@@ -116,6 +116,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, tes
     login_manager.login_message = None
     login_manager.session_protection = "strong"
     login_manager.user_loader(lambda user_id: _load_user(database, user_id))
+    i18n.compile_catalogs(Path(app.config["BABEL_TRANSLATION_DIRECTORIES"]))
     _template_helpers(app, settings)
     _security_headers(app)
     errors.register(app)

@@ -78,11 +78,14 @@ def init(ctx: click.Context, as_json: bool) -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.pass_context
 def run(ctx: click.Context, host: str, port: int) -> None:
-    """Menjalankan aplikasi web."""
+    """Menjalankan aplikasi web (server WSGI waitress)."""
+    from waitress import serve
+
     from web.app import create_app
 
     app = create_app(db=_db(ctx))
-    app.run(host=host, port=port, debug=False)
+    click.echo(f"SIJOSKU melayani di http://{host}:{port}")
+    serve(app, host=host, port=port, threads=8, ident="SIJOSKU")
 
 
 @main.group()

@@ -47,8 +47,15 @@ def app(db, instance_dir):
 
 @pytest.fixture
 def browser(app) -> Iterator[Browser]:
-    with app.test_client() as client:
-        yield Browser(client)
+    # Not `with app.test_client()`: that keeps each request's app context alive, and a second
+    # client would then see the first one's signed-in user in `g`.
+    yield Browser(app.test_client())
+
+
+def browser_for(app, username: str) -> Browser:
+    other = Browser(app.test_client())
+    assert other.login(username).status_code == 302, username
+    return other
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from models import AuditEvent
+from tests.web.conftest import browser_for
 from tests.web.world import build
 
 ROLES = ["op.desa", "op.lain", "verif.kec", "verif.kec.lain", "verif.kab", "verif.kab.lain", "valid.prov",
@@ -57,25 +58,22 @@ def _expected_refusal(path: str, username: str) -> set[int]:
 def test_access_matrix(app, db, world, method, template, allowed):
     path = template.format(**world.__dict__)
     for username in ROLES:
-        with app.test_client() as client:
-            from tests.web.conftest import Browser
-
-            browser = Browser(client)
-            assert browser.login(username).status_code == 302
+        browser = browser_for(app, username)  # one fresh client per person
+        with db.read() as s:
+            before = s.scalar(select(func.count()).select_from(AuditEvent))
+        if method == "GET":
+            response = browser.get(path)
+        else:
+            response = browser.post(path, {"keputusan": "setuju", "revisi": ""})
+        status = response.status_code
+        response.close()
+        if username in allowed:
+            assert status in (200, 302, 303, 400), (username, path, status)
+        else:
+            assert status in _expected_refusal(path, username), (username, path, status)
             with db.read() as s:
-                before = s.scalar(select(func.count()).select_from(AuditEvent))
-            if method == "GET":
-                response = browser.get(path)
-            else:
-                response = browser.post(path, {"keputusan": "setuju", "revisi": ""})
-            status = response.status_code
-            if username in allowed:
-                assert status in (200, 302, 303, 400), (username, path, status)
-            else:
-                assert status in _expected_refusal(path, username), (username, path, status)
-                with db.read() as s:
-                    after = s.scalar(select(func.count()).select_from(AuditEvent))
-                assert after == before, f"{username} changed something through {method} {path}"
+                after = s.scalar(select(func.count()).select_from(AuditEvent))
+            assert after == before, f"{username} changed something through {method} {path}"
 
 
 def test_a_post_without_csrf_token_is_refused_and_changes_nothing(browser, db, world):
