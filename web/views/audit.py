@@ -17,10 +17,11 @@ def _province() -> str:
     return current_app.extensions["sijosku_settings"].province
 
 
-@bp.get("/")
+@bp.route("/", methods=["GET", "POST"])
 @auditor_only
 def index() -> Any:
-    args = {k: request.args.get(k, "") for k in ("nik", "nama", "wilayah", "kategori")}
+    # Posted, not in the URL: a NIK in a query string ends up in logs and browser history.
+    args = {k: request.form.get(k, "").strip() for k in ("nik", "nama", "wilayah", "kategori")}
     with db().read() as s:
         found = trail.search_records(s, actor(), **args) if any(args.values()) else []
     return render_template("audit/search.html", found=found, args=args, searched=any(args.values()))

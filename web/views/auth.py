@@ -31,7 +31,10 @@ def login() -> Any:
             user = auth.authenticate(s, request.form.get("username", ""), request.form.get("password", ""),
                                      request.remote_addr or "-")
         if user is not None:
-            session.clear()
+            lang = session.get("lang")
+            session.clear()  # a fresh session on sign-in; only the chosen language carries over
+            if lang:
+                session["lang"] = lang
             login_user(SessionUser(user))
             return redirect(_safe_next(request.args.get("next")))
         error = _("Nama pengguna atau kata sandi salah")

@@ -1,0 +1,108 @@
+"""Administrators: deploying from the editor, comparing versions, managing people."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from engine.config import DEFAULT_BPMN_DIR
+from models import ProcessDefinition, RoleAssignment, User
+
+XML = (DEFAULT_BPMN_DIR / "verifikasi_berjenjang.bpmn").read_text()
+
+
+def _deploy(browser, xml):
+    token = browser.token("/admin/definisi/1/ubah")
+    return browser.client.post("/admin/definisi/pasang", json={"xml": xml},
+                               headers={"X-CSRFToken": token, "Accept": "application/json"})
+
+
+def _versions(db):
+    with db.read() as s:
+        return s.scalar(select(func.count()).select_from(ProcessDefinition))
+
+
+def test_the_editor_page_carries_the_modeler_and_the_deploy_endpoint(browser, people):
+    browser.login("admin.prov")
+    page = browser.get("/admin/definisi/1/ubah").get_data(as_text=True)
+    assert 'id="bpmn-editor"' in page and 'data-deploy-url="/admin/definisi/pasang"' in page
+    assert "bpmn-modeler.production.min.js" in page
+    assert browser.get("/admin/definisi/1/xml").get_data(as_text=True).startswith("<?xml")
+
+
+def test_a_refused_deploy_names_elements_and_changes_nothing(browser, db, people):
+    browser.login("admin.prov")
+    bad = XML.replace("sla_durasi</bpmn:timeDuration>", "__import__('os')</bpmn:timeDuration>", 1)
+    refused = _deploy(browser, bad)
+    assert refused.status_code == 400
+    body = refused.get_json()
+    assert body["ok"] is False and body["problems"][0]["element"] == "sla_kecamatan"
+    assert _versions(db) == 1
+
+
+def test_a_changed_diagram_becomes_a_new_version_and_unchanged_is_not(browser, db, people):
+    browser.login("admin.prov")
+    changed = XML.replace("sla_durasi</bpmn:timeDuration>", '"P7D"</bpmn:timeDuration>', 1)
+    first = _deploy(browser, changed).get_json()
+    assert first["ok"] and first["created"] and first["version"] == 2
+    again = _deploy(browser, changed).get_json()
+    assert again["ok"] and not again["created"] and _versions(db) == 2
+    listing = browser.get("/admin/").get_data(as_text=True)
+    assert "Ubah di editor" in listing
+
+
+def test_deploy_needs_the_csrf_header(browser, db, people):
+    browser.login("admin.prov")
+    refused = browser.client.post("/admin/definisi/pasang", json={"xml": XML}, headers={"Accept": "application/json"})
+    assert refused.status_code == 400 and _versions(db) == 1
+
+
+def test_comparing_two_versions_marks_changed_elements(browser, db, people):
+    browser.login("admin.prov")
+    new_id = _deploy(browser, XML.replace('name="Verifikasi kecamatan"', 'name="Verifikasi TKSK"', 1)).get_json()
+    page = browser.get(f"/admin/definisi/banding?kiri=1&kanan={new_id['definition_id']}").get_data(as_text=True)
+    assert """data-changed='["verifikasi_kecamatan"]'""" in page and "TKSK" in page
+
+
+def test_managing_people_and_their_roles(browser, db, people):
+    browser.login("admin.prov")
+    token_page = "/admin/pengguna"
+    created = browser.post("/admin/pengguna", {"username": "tksk.peso", "nama": "Yohanes", "email": "",
+                                               "password": "sandi-awal-123", "role": "verifier",
+                                               "region": "65.01.01"}, token_from=token_page)
+    assert created.status_code == 302
+    with db.read() as s:
+        user = s.scalar(select(User).where(User.username == "tksk.peso"))
+        assert [(a.role.value, a.region_kode) for a in user.roles] == [("verifier", "65.01.01")]
+    wrong = browser.post("/admin/pengguna", {"username": "x.y.z", "password": "sandi-awal-123", "role": "operator",
+                                             "region": "65.01"}, token_from=token_page)
+    assert wrong.status_code == 400 and "tidak dapat diberikan di tingkat" in wrong.get_data(as_text=True)
+    browser.post(f"/admin/pengguna/{user.id}/peran", {"role": "auditor", "region": "65"},
+                 token_from=f"/admin/pengguna/{user.id}")
+    with db.read() as s:
+        roles = s.scalars(select(RoleAssignment).where(RoleAssignment.user_id == user.id)).all()
+    assert {a.role.value for a in roles} == {"verifier", "auditor"}
+    auditor = next(a for a in roles if a.role.value == "auditor")
+    browser.post(f"/admin/pengguna/{user.id}/peran/{auditor.id}/hapus", token_from=f"/admin/pengguna/{user.id}")
+    browser.post(f"/admin/pengguna/{user.id}/aktif", {"aktif": "0"}, token_from=f"/admin/pengguna/{user.id}")
+    with db.read() as s:
+        user = s.get(User, user.id)
+        assert not user.aktif and [a.role.value for a in user.roles] == ["verifier"]
+
+
+def test_an_admin_cannot_lock_themself_out(browser, db, people):
+    browser.login("admin.prov")
+    with db.read() as s:
+        me = s.scalar(select(User).where(User.username == "admin.prov"))
+    refused = browser.post(f"/admin/pengguna/{me.id}/aktif", {"aktif": "0"}, token_from=f"/admin/pengguna/{me.id}")
+    assert refused.status_code == 409
+
+
+def test_region_search_by_name_or_code(browser, people):
+    browser.login("admin.prov")
+    by_name = browser.get("/admin/wilayah?q=tanjung palas").get_json()["regions"]
+    assert any(r["kode"] == "65.01.01" for r in by_name)
+    by_code = browser.get("/admin/wilayah?q=65.01.01.20").get_json()["regions"]
+    assert by_code and all(r["kode"].startswith("65.01.01.20") for r in by_code)
+    assert browser.get("/admin/wilayah?q=11.01").get_json()["regions"] == []  # outside the province
+    fragment = browser.get("/admin/wilayah?q=tanjung", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert 'class="link region-pick"' in fragment

@@ -1,0 +1,76 @@
+"""Auditors: records and their four-tier timelines, NIK privacy, chain integrity, export."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from sqlalchemy import func, select, text
+
+from models import AuditEvent
+from tests.factories import person_row
+from tests.web.conftest import browser_for
+from tests.web.world import build
+
+
+def test_searching_records_masks_the_nik(browser, db, people):
+    build(db)
+    browser.login("auditor.prov")
+    found = browser.post("/audit/", {"nik": person_row(7)["nik"]}, token_from="/audit/").get_data(as_text=True)
+    assert person_row(7)["nama"] in found and '<td class="mono">6501********0007</td>' in found
+    assert f'<td class="mono">{person_row(7)["nik"]}' not in found
+    assert person_row(7)["nama"] in browser.post("/audit/", {"nama": "ingan 7"}, token_from="/audit/").get_data(
+        as_text=True)
+    by_region = browser.post("/audit/", {"wilayah": "65.01.01", "kategori": "LUT"}, token_from="/audit/")
+    assert person_row(7)["nama"] in by_region.get_data(as_text=True)
+
+
+def test_a_record_timeline_shows_every_version_and_all_four_tiers(browser, db, people):
+    world = build(db)
+    browser.login("auditor.prov")
+    page = browser.get(f"/audit/catatan/{world.record}").get_data(as_text=True)
+    assert "Versi 1" in page and "valid.prov" in page and "sumber" in page
+    for tier in ("desa", "kecamatan", "kabupaten", "provinsi"):
+        assert f'data-tingkat="{tier}"' in page
+    assert "Maria Ingan 7" in page and "—" in page  # before → after
+
+
+def test_looking_up_a_full_nik_is_recorded(browser, db, people):
+    world = build(db)
+    browser.login("auditor.prov")
+    page = browser.post(f"/audit/catatan/{world.record}/nik", {"alasan": "pemeriksaan BPK 2026"},
+                        token_from=f"/audit/catatan/{world.record}").get_data(as_text=True)
+    assert person_row(7)["nik"] in page
+    with db.read() as s:
+        event = s.scalar(select(AuditEvent).where(AuditEvent.action == "NIK_VIEWED"))
+    assert event.actor == "auditor.prov" and event.reason == "pemeriksaan BPK 2026"
+
+
+def test_the_integrity_button_reports_an_intact_and_a_broken_chain(browser, db, people):
+    build(db)
+    browser.login("auditor.prov")
+    ok = browser.post("/audit/verifikasi", token_from="/audit/").get_data(as_text=True)
+    assert "Rantai utuh" in ok
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_event SET reason = 'diubah' WHERE seq = 5"))
+    broken = browser.post("/audit/verifikasi", token_from="/audit/").get_data(as_text=True)
+    assert "Rantai rusak" in broken and "baris audit 5" in broken
+
+
+def test_the_trail_exports_as_csv_with_hashes(browser, db, people):
+    build(db)
+    browser.login("auditor.prov")
+    response = browser.get("/audit/ekspor.csv")
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    with db.read() as s:
+        count = s.scalar(select(func.count()).select_from(AuditEvent))
+    assert rows[0][:4] == ["seq", "at", "actor", "action"] and len(rows) == count + 1
+    assert rows[1][-2] == "0" * 64  # the first row chains to the genesis hash
+
+
+def test_an_instance_timeline_with_its_diagram(browser, db, people, app):
+    world = build(db)
+    browser.login("auditor.prov")
+    page = browser.get(f"/audit/instans/{world.instance}").get_data(as_text=True)
+    assert "TASK_COMPLETED" in page and "SUBMISSION_VERIFIED" in page and 'class="bpmn-viewer"' in page
+    assert browser_for(app, "auditor.kab.lain").get(f"/audit/instans/{world.instance}").status_code == 404
