@@ -82,8 +82,8 @@ def inbox_page(session: Session, actor: Actor, f: InboxFilter | None = None) -> 
     query = _filtered(actor, f)
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     order = {
-        "tenggat": (HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id),
-        "prioritas": (HumanTask.priority.desc(), HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id),
+        "tenggat": (HumanTask.due_at.asc().nulls_last(), HumanTask.id),
+        "prioritas": (HumanTask.priority.desc(), HumanTask.due_at.asc().nulls_last(), HumanTask.id),
         "terbaru": (HumanTask.created_at.desc(), HumanTask.id.desc()),
     }[f.urut]
     rows = session.scalars(query.order_by(*order).offset((f.halaman - 1) * f.per_halaman).limit(f.per_halaman))

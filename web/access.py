@@ -6,22 +6,42 @@ NotFound or Forbidden; `web/errors.py` turns those into 404 and 403 pages.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import abort, current_app
+from flask import abort, current_app, g
 from flask_login import current_user, login_required
+from sqlalchemy.orm import Session
 
 from engine.actors import Actor
 from engine.uow import Database
 from models import Role
+from models.db import READ_ONLY_OPTION
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def db() -> Database:
     return current_app.extensions["sijosku_db"]
+
+
+@contextmanager
+def reading() -> Iterator[Session]:
+    """The request's read-only session: the user loader, the page header and the view share one
+    connection and one transaction, instead of one each. Closed when the request ends."""
+    session = g.get("_read_session")
+    if session is None:
+        session = g._read_session = db().sessions()
+        session.connection(execution_options={READ_ONLY_OPTION: True})
+    yield session
+
+
+def close_reading(_exc: BaseException | None = None) -> None:
+    session = g.pop("_read_session", None)
+    if session is not None:
+        session.close()
 
 
 def actor() -> Actor:

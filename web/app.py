@@ -17,6 +17,7 @@ from engine.config import PROJECT_ROOT, Settings, load_settings
 from engine.uow import Database
 from models import WORK_ROLES, Region, User
 from web import errors, i18n
+from web.access import close_reading, reading
 from web.extensions import babel, csrf, login_manager
 
 LANGUAGES = ("id", "en")
@@ -31,10 +32,10 @@ class SessionUser(UserMixin):
         self.id = str(user.id)
 
 
-def _load_user(db: Database, user_id: str) -> SessionUser | None:
+def _load_user(user_id: str) -> SessionUser | None:
     if not user_id.isdigit():
         return None
-    with db.read() as s:
+    with reading() as s:
         user = s.scalar(select(User).where(User.id == int(user_id)).options(joinedload(User.roles)))
     return SessionUser(user) if user is not None and user.aktif else None
 
@@ -72,13 +73,14 @@ def _template_helpers(app: Flask, settings: Settings) -> None:
         local = value.astimezone(tz)
         return local.strftime("%d-%m-%Y %H:%M WITA" if with_time else "%d-%m-%Y")
 
+    app.jinja_env.globals["status_word"] = i18n.status_label
+
     @app.context_processor
     def who() -> dict[str, Any]:
         if not current_user.is_authenticated:
             return {"lang": _locale()}
         actor = Actor.of(current_user.user)
-        db: Database = app.extensions["sijosku_db"]
-        with db.read() as s:
+        with reading() as s:
             names = dict(s.execute(select(Region.kode, Region.nama).where(
                 Region.kode.in_([a.region_kode for a in actor.user.roles]))).all())
             open_tasks = inbox.open_count(s, actor) if any(a.role in WORK_ROLES for a in actor.user.roles) else 0
@@ -107,7 +109,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, tes
     settings = settings or load_settings()
     app = Flask(__name__)
     _configure(app, settings, testing)
-    app.extensions["sijosku_db"] = database = db or Database.connect(settings)
+    app.extensions["sijosku_db"] = db or Database.connect(settings)
     app.extensions["sijosku_settings"] = settings
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_locale, timezone_selector=lambda: settings.timezone)
@@ -115,7 +117,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None, tes
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
     login_manager.session_protection = "strong"
-    login_manager.user_loader(lambda user_id: _load_user(database, user_id))
+    login_manager.user_loader(_load_user)
+    app.teardown_appcontext(close_reading)
     i18n.compile_catalogs(Path(app.config["BABEL_TRANSLATION_DIRECTORIES"]))
     _template_helpers(app, settings)
     _security_headers(app)

@@ -6,6 +6,20 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask_babel import lazy_gettext as _l
 
+# Status and decision words as pages show them; lazy, so that each is translated only when shown.
+STATUS_LABELS = {
+    "draf": _l("draf"), "diajukan": _l("diajukan"), "dikembalikan": _l("dikembalikan"),
+    "terverifikasi": _l("terverifikasi"), "tidak_melapor": _l("tidak melapor"), "terbuka": _l("terbuka"),
+    "selesai": _l("selesai"), "dibatalkan": _l("dibatalkan"), "setuju": _l("disetujui"),
+    "kembalikan": _l("dikembalikan"), "ajukan": _l("diajukan"), "sesuai": _l("sesuai"),
+    "tidak_sesuai": _l("tidak sesuai"),
+}
+
+
+def status_label(value: str | None) -> str:
+    return str(STATUS_LABELS.get(value or "", value or ""))
+
+
 WORDS = [
     _l("operator"), _l("verifier"), _l("validator"), _l("admin"), _l("auditor"),
     _l("desa/kelurahan"), _l("kecamatan"), _l("kabupaten/kota"), _l("provinsi"),

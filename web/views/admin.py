@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from engine import admin, definitions
 from engine.errors import Invalid
 from models import Role
-from web.access import actor, admin_only, db
+from web.access import actor, admin_only, db, reading
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -18,7 +18,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 @bp.get("/")
 @admin_only
 def index() -> Any:
-    with db().read() as s:
+    with reading() as s:
         rows = definitions.list_definitions(s)
     return render_template("admin/definitions.html", definitions=rows)
 
@@ -26,7 +26,7 @@ def index() -> Any:
 @bp.get("/definisi/<int:definition_id>/ubah")
 @admin_only
 def editor(definition_id: int) -> Any:
-    with db().read() as s:
+    with reading() as s:
         found = admin.definition(s, actor(), definition_id)
     return render_template("admin/editor.html", definition=found)
 
@@ -34,7 +34,7 @@ def editor(definition_id: int) -> Any:
 @bp.get("/definisi/<int:definition_id>/xml")
 @admin_only
 def xml(definition_id: int) -> Any:
-    with db().read() as s:
+    with reading() as s:
         found = admin.definition(s, actor(), definition_id)
         return Response(found.bpmn_xml, mimetype="application/xml")
 
@@ -64,7 +64,7 @@ def deploy() -> Any:
 @admin_only
 def compare() -> Any:
     left, right = request.args.get("kiri", type=int), request.args.get("kanan", type=int)
-    with db().read() as s:
+    with reading() as s:
         listed = definitions.list_definitions(s)
         result = admin.compare(s, actor(), left, right) if left and right else None
     return render_template("admin/compare.html", definitions=listed, result=result, left=left, right=right)
@@ -73,7 +73,7 @@ def compare() -> Any:
 @bp.get("/pengguna")
 @admin_only
 def people() -> Any:
-    with db().read() as s:
+    with reading() as s:
         found = admin.list_users(s, actor(), request.args.get("q", ""))
     return render_template("admin/people.html", users=found, q=request.args.get("q", ""), roles=list(Role),
                            problems={}, values={})
@@ -92,7 +92,7 @@ def create_person() -> Any:
         flash(_("Pengguna dibuat."), "ok")
         return redirect(url_for("admin.person", user_id=user_id))
     except Invalid as exc:
-        with db().read() as s:
+        with reading() as s:
             found = admin.list_users(s, actor())
         return render_template("admin/people.html", users=found, q="", roles=list(Role), values=form,
                                problems={"form": exc.summary}), 400
@@ -101,7 +101,7 @@ def create_person() -> Any:
 @bp.get("/pengguna/<int:user_id>")
 @admin_only
 def person(user_id: int) -> Any:
-    with db().read() as s:
+    with reading() as s:
         user = admin.get_user(s, actor(), user_id)
         names = {r["kode"]: r for code in [a.region_kode for a in user.roles]
                  for r in admin.search_regions(s, code, code[:2], limit=1)}
@@ -144,7 +144,7 @@ def activate(user_id: int) -> Any:
 def regions() -> Any:
     """Regions matching a name or code, for the role form's search."""
     province = current_app.extensions["sijosku_settings"].province
-    with db().read() as s:
+    with reading() as s:
         found = admin.search_regions(s, request.args.get("q", ""), province)
     if request.headers.get("HX-Request"):
         return render_template("admin/_regions.html", regions=found)

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, current_app, render_template, request
 
 from engine import audit as chain
 from engine import trail
-from web.access import actor, auditor_only, db
+from web.access import actor, auditor_only, db, reading
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -22,7 +22,7 @@ def _province() -> str:
 def index() -> Any:
     # Posted, not in the URL: a NIK in a query string ends up in logs and browser history.
     args = {k: request.form.get(k, "").strip() for k in ("nik", "nama", "wilayah", "kategori")}
-    with db().read() as s:
+    with reading() as s:
         found = trail.search_records(s, actor(), **args) if any(args.values()) else []
     return render_template("audit/search.html", found=found, args=args, searched=any(args.values()))
 
@@ -30,7 +30,7 @@ def index() -> Any:
 @bp.get("/catatan/<int:record_id>")
 @auditor_only
 def record(record_id: int) -> Any:
-    with db().read() as s:
+    with reading() as s:
         found, versions = trail.record_timeline(s, actor(), record_id)
     return render_template("audit/record.html", record=found, versions=versions, revealed=None)
 
@@ -40,7 +40,7 @@ def record(record_id: int) -> Any:
 def reveal(record_id: int) -> Any:
     with db().transaction() as s:
         nik = trail.reveal_nik(s, actor(), record_id, request.form.get("alasan", ""))
-    with db().read() as s:
+    with reading() as s:
         found, versions = trail.record_timeline(s, actor(), record_id)
     return render_template("audit/record.html", record=found, versions=versions, revealed=nik)
 
@@ -48,7 +48,7 @@ def reveal(record_id: int) -> Any:
 @bp.get("/instans/<int:instance_id>")
 @auditor_only
 def instance(instance_id: int) -> Any:
-    with db().read() as s:
+    with reading() as s:
         data = trail.instance_timeline(s, actor(), instance_id)
     return render_template("audit/instance.html", **data)
 
@@ -57,7 +57,7 @@ def instance(instance_id: int) -> Any:
 @auditor_only
 def verify() -> Any:
     trail.require_province_auditor(actor(), _province())
-    with db().read() as s:
+    with reading() as s:
         report = chain.verify_chain(s)
     return render_template("audit/verify.html", report=report)
 

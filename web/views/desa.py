@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from engine import desa, imports, submissions
 from engine.errors import Invalid
 from engine.inbox import sub_region_allowed
-from web.access import actor, anyone_signed_in, db, operator_only
+from web.access import actor, anyone_signed_in, db, operator_only, reading
 
 bp = Blueprint("desa", __name__, url_prefix="/desa")
 
@@ -19,7 +19,7 @@ bp = Blueprint("desa", __name__, url_prefix="/desa")
 @bp.get("/")
 @operator_only
 def index() -> Any:
-    with db().read() as s:
+    with reading() as s:
         rows = desa.my_submissions(s, actor())
     return render_template("desa/index.html", submissions=rows)
 
@@ -27,7 +27,7 @@ def index() -> Any:
 @bp.get("/pengajuan/<int:submission_id>")
 @operator_only
 def submission(submission_id: int) -> Any:
-    with db().read() as s:
+    with reading() as s:
         page = desa.submission_page(s, actor(), submission_id)
         kinds = desa.categories(s)
     return render_template("desa/submission.html", page=page, categories=kinds)
@@ -37,7 +37,7 @@ def _item_form(submission_id: int, item_id: int | None) -> Any:
     kode = request.values.get("kategori", "")
     values: dict[str, Any] = {}
     problems: dict[str, str] = {}
-    with db().read() as s:
+    with reading() as s:
         page = desa.submission_page(s, actor(), submission_id)
         if item_id:
             row = next((r for r in page.items if r.item.id == item_id), None)
@@ -86,7 +86,7 @@ def delete_item(submission_id: int, item_id: int) -> Any:
 @operator_only
 def records(submission_id: int) -> Any:
     query = request.args.get("q", "")
-    with db().read() as s:
+    with reading() as s:
         page = desa.submission_page(s, actor(), submission_id)
         found = desa.desa_records(s, actor(), submission_id, query)
     return render_template("desa/records.html", page=page, records=found, q=query)
@@ -108,7 +108,7 @@ def propose_removal(submission_id: int, record_id: int) -> Any:
 @bp.route("/pengajuan/<int:submission_id>/impor", methods=["GET", "POST"])
 @operator_only
 def import_file(submission_id: int) -> Any:
-    with db().read() as s:
+    with reading() as s:
         page = desa.submission_page(s, actor(), submission_id)
     if request.method == "GET":
         return render_template("desa/import.html", page=page, error=None)
@@ -133,7 +133,7 @@ def import_file(submission_id: int) -> Any:
 @bp.get("/impor/<int:job_id>")
 @operator_only
 def import_status(job_id: int) -> Any:
-    with db().read() as s:
+    with reading() as s:
         job = imports.get_job(s, actor(), job_id)
     template = "desa/_import_progress.html" if request.headers.get("HX-Request") else "desa/import_status.html"
     return render_template(template, job=job)
@@ -164,7 +164,7 @@ def submit(submission_id: int) -> Any:
             tahap = done.tahap.label
         flash(_("Pengajuan diajukan; sekarang menunggu verifikasi %(tahap)s.", tahap=tahap), "ok")
     except Invalid as exc:
-        with db().read() as s:
+        with reading() as s:
             page = desa.submission_page(s, actor(), submission_id)
             kinds = desa.categories(s)
         return render_template("desa/submission.html", page=page, categories=kinds, refusal=exc), 400
@@ -175,7 +175,7 @@ def submit(submission_id: int) -> Any:
 @anyone_signed_in
 def minutes_file(submission_id: int) -> Any:
     """The signed minutes, for the desa's operator and for the people who verify or audit it."""
-    with db().read() as s:
+    with reading() as s:
         found = submissions.get_submission(s, submission_id)
         if not found.berita_acara or not sub_region_allowed(actor(), found.kode_desa):
             return render_template("error.html", status=404, title=_("Tidak ditemukan"),

@@ -9,7 +9,7 @@ from flask_login import login_required
 
 from engine import definitions
 from models import Role
-from web.access import actor, anyone_signed_in, db
+from web.access import actor, anyone_signed_in, reading
 
 bp = Blueprint("home", __name__)
 
@@ -29,7 +29,7 @@ def index() -> Any:
 @anyone_signed_in
 def definition_xml(definition_id: int) -> Any:
     """The diagram of a deployed version, for the viewers on task, instance and compare pages."""
-    with db().read() as s:
+    with reading() as s:
         xml = definitions.xml_of(s, definition_id)
     return Response(xml, mimetype="application/xml")
 

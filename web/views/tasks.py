@@ -10,7 +10,7 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 
 from engine import inbox, review, tasks
 from engine.errors import Invalid
-from web.access import actor, db, verifiers_only
+from web.access import actor, db, reading, verifiers_only
 
 bp = Blueprint("tasks", __name__, url_prefix="/tugas")
 
@@ -37,7 +37,7 @@ def _filter() -> inbox.InboxFilter:
 @verifiers_only
 def inbox_page() -> Any:
     chosen = _filter()
-    with db().read() as s:
+    with reading() as s:
         page = inbox.inbox_page(s, actor(), chosen)
         saved = inbox.saved_filters(s, actor())
     return render_template("tasks/inbox.html", page=page, saved=saved, f=page.filter)
@@ -83,7 +83,7 @@ def delete_filter(filter_id: int) -> Any:
 @bp.get("/<int:task_id>")
 @verifiers_only
 def task_page(task_id: int) -> Any:
-    with db().read() as s:
+    with reading() as s:
         page = review.task_page(s, actor(), task_id)
     return render_template("tasks/task.html", page=page, problems={})
 
@@ -129,7 +129,7 @@ def complete(task_id: int) -> Any:
             tasks.complete_task(s, actor(), task_id, decision, request.form.get("alasan", "").strip() or None,
                                 _verdicts(request.form), int(revision) if revision.isdigit() else None)
     except Invalid as exc:
-        with db().read() as s:
+        with reading() as s:
             page = review.task_page(s, actor(), task_id)
         return render_template("tasks/task.html", page=page, refusal=exc, form=request.form,
                                problems={p.column: p.message for p in exc.problems if p.column}), 400
