@@ -146,7 +146,7 @@ def main() -> None:
         started = time.perf_counter()
         fill_records(db, args.records, desa, rng)
         fill_tasks(db, args.tasks, args.elsewhere, desa, rng)
-        with db.engine.connect() as conn:  # fresh planner statistics, as autovacuum would gather
+        with db.engine.begin() as conn:  # fresh planner statistics, as autovacuum would gather
             conn.exec_driver_sql("ANALYZE")
         print(f"filled in {time.perf_counter() - started:.0f} s")
         timings = measure(db, args.requests)
