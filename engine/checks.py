@@ -1,7 +1,9 @@
-"""Checks on a submission's items before they reach a verifier.
+"""The shape of one item's values: required fields, 16-digit numbers, sex, dates, a known category.
 
-For now: required fields, the shape of the NIK and KK numbers, sex, birth date and category.
-Each finding names the field and has a severity; an `error` blocks submission.
+These need nothing but the values; the rules that need the region table, the category's criteria
+or other records live in `engine/quality/records.py`, which runs these first. Each finding names
+the field and has a severity: an `error` blocks submission, a `warning` must be acknowledged by a
+verifier, an `info` is shown only.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 REQUIRED = ("nama", "kategori")
 SEVERITY_ERROR = "error"
 SEVERITY_WARNING = "warning"
+SEVERITY_INFO = "info"
 
 
 @dataclass(frozen=True)
@@ -20,9 +23,12 @@ class Finding:
     field: str
     message: str
     severity: str = SEVERITY_ERROR
+    rule: str = "bentuk_data"
+    observed: Any = None
+    expected: Any = None
 
-    def to_dict(self) -> dict[str, str]:
-        return {"kolom": self.field, "pesan": self.message, "tingkat": self.severity}
+    def to_dict(self) -> dict[str, Any]:
+        return {"kolom": self.field, "pesan": self.message, "tingkat": self.severity, "aturan": self.rule}
 
 
 def _digits16(value: str) -> bool:

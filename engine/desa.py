@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from sqlalchemy.orm import Session
 from engine import audit, checks, clock, imports, review
 from engine.actors import Actor
 from engine.errors import Invalid, NotFound, Problem
+from engine.quality import records as quality
 from engine.submissions import authorize_operator, ensure_editable, forget_check, get_submission
 from models import (
     Category,
@@ -97,10 +97,9 @@ def save_item(session: Session, actor: Actor, submission_id: int, values: dict[s
     kind = category(session, values.get("kategori") or "")
     data = {k: str(values.get(k) or "").strip() for k in imports.IMPORT_COLUMNS}
     attributes = {name: str(values.get(f"atribut_{name}") or "").strip() for name in kind.atribut_wajib}
-    problems = [Problem(f.message, column=f.field)
-                for f in checks.check_values(data, {kind.kode}, date.today()) if f.severity == checks.SEVERITY_ERROR]
-    problems += [Problem("wajib diisi untuk kategori ini", column=f"atribut_{n}") for n, v in attributes.items()
-                 if not v]
+    ctx = quality.Context.load(session, submission.periode)
+    found = quality.check_rows(session, [{**data, "atribut": attributes}], ctx, submission.kode_desa, submission.id)
+    problems = [Problem(f.message, column=f.field) for f in found[0] if f.severity == checks.SEVERITY_ERROR]
     clash = session.scalar(select(SubmissionItem.id).where(
         SubmissionItem.submission_id == submission.id, SubmissionItem.nik == data["nik"],
         SubmissionItem.kategori == kind.kode, SubmissionItem.id != (item_id or 0)))

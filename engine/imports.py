@@ -21,14 +21,14 @@ from sqlalchemy.orm import Session
 from engine import audit, checks, clock
 from engine.actors import Actor
 from engine.errors import Invalid, Problem, SijoskuError
+from engine.quality import records as quality
 from engine.submissions import authorize_operator, ensure_editable, forget_check, get_submission
 from engine.uow import Database
-from models import Category, ImportJob, ItemAction, Record, RecordStatus, SubmissionItem, User
+from models import ImportJob, ItemAction, Record, RecordStatus, Submission, SubmissionItem, User
 
 log = logging.getLogger(__name__)
 IMPORT_COLUMNS = ["nik", "no_kk", "nama", "jenis_kelamin", "tanggal_lahir", "alamat", "kategori", "keterangan"]
 MAX_BYTES = 20 * 1024 * 1024
-PROGRESS_EVERY = 500
 
 
 @dataclass
@@ -105,31 +105,22 @@ def read_table(filename: str, content: bytes) -> list[dict[str, str]]:
     raise Invalid(f"Jenis berkas {filename!r} tidak didukung; unggah .xlsx atau .csv")
 
 
-def validate_rows(rows: list[dict[str, str]], known: set[str],
+def validate_rows(session: Session, submission: Submission, rows: list[dict[str, str]],
                   progress: Callable[[int], None] | None = None) -> list[Problem]:
+    """Errors of the rows, by row and column (header = row 1); warnings wait for the verifiers."""
     problems: list[Problem] = []
-    seen: dict[tuple[str, str], int] = {}
     for index, row in enumerate(rows):
-        number = index + 2  # the header is row 1
         for column in ("nik", "no_kk"):
             if row.get(column, "").startswith("angka:"):
                 problems.append(Problem("nomor tersimpan sebagai angka dan kehilangan digit; format kolom "
-                                        "sebagai Teks lalu ketik ulang", row=number, column=column))
+                                        "sebagai Teks lalu ketik ulang", row=index + 2, column=column))
                 row[column] = ""
-        for finding in checks.check_values(row, known, date.today()):
-            if finding.severity == checks.SEVERITY_ERROR:
-                problems.append(Problem(finding.message, row=number, column=finding.field))
-        key = (row.get("nik", ""), row.get("kategori", ""))
-        if key[0] and key in seen:
-            problems.append(Problem(f"NIK dan kategori sama dengan baris {seen[key]}", row=number, column="nik"))
-        seen.setdefault(key, number)
-        if progress and index % PROGRESS_EVERY == 0:
-            progress(index)
-    return problems
-
-
-def known_categories(session: Session) -> set[str]:
-    return set(session.scalars(select(Category.kode)))
+    ctx = quality.Context.load(session, submission.periode)
+    findings = quality.check_rows(session, rows, ctx, submission.kode_desa, submission.id, progress)
+    for index, found in enumerate(findings):
+        problems += [Problem(f.message, row=index + 2, column=f.field) for f in found
+                     if f.severity == checks.SEVERITY_ERROR]
+    return sorted(problems, key=lambda p: (p.row or 0, p.column or ""))
 
 
 def import_rows(session: Session, actor: Actor, submission_id: int, rows: list[dict[str, str]],
@@ -141,7 +132,7 @@ def import_rows(session: Session, actor: Actor, submission_id: int, rows: list[d
     forget_check(session, submission.id)
     report = ImportReport(submission.id, rows=len(rows))
     if not checked:
-        report.problems = validate_rows(rows, known_categories(session))
+        report.problems = validate_rows(session, submission, rows)
     if report.problems:
         raise Invalid(f"Impor ditolak: {len(report.problems)} masalah pada {report.rows} baris; "
                       "tidak ada baris yang disimpan", report.problems)
@@ -197,12 +188,12 @@ def _update_job(db: Database, job_id: int, **values: Any) -> None:
 def run_job(db: Database, job_id: int, rows: list[dict[str, str]]) -> None:
     """Validate with progress, then write everything in one transaction; the job keeps the report."""
     try:
+        _update_job(db, job_id, status="berjalan")
         with db.read() as session:
             job = session.get(ImportJob, job_id)
             actor = Actor.of(session.get(User, job.user_id)) if job.user_id else Actor.system("import")
-            known = known_categories(session)
-        _update_job(db, job_id, status="berjalan")
-        problems = validate_rows(rows, known, lambda done: _update_job(db, job_id, rows_done=done))
+            problems = validate_rows(session, get_submission(session, job.submission_id), rows,
+                                     lambda done: _update_job(db, job_id, rows_done=done))
         if problems:
             report = ImportReport(job.submission_id, rows=len(rows), problems=problems)
             _update_job(db, job_id, status="gagal", rows_done=len(rows), report=report.to_dict(),

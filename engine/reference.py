@@ -24,6 +24,11 @@ def _int_or_none(value: str) -> int | None:
     return int(value) if value.strip() else None
 
 
+def _uncertain(criteria: str) -> bool:
+    text = criteria.lower()
+    return "diperdebatkan" in text or "belum terverifikasi" in text
+
+
 def load_regions(session: Session) -> int:
     """Insert the regions not yet present (parents first); returns how many were added."""
     present = set(session.scalars(select(Region.kode)))
@@ -57,7 +62,7 @@ def load_categories(session: Session) -> int:
     new = [{"kode": r["kode"], "nama": r["nama"], "jenis": r["jenis"], "satuan": r["satuan"],
             "usia_min": _int_or_none(r["usia_min"]), "usia_max": _int_or_none(r["usia_max"]),
             "jenis_kelamin": r["jenis_kelamin"] or None, "kriteria": r["kriteria_ringkas"],
-            "atribut_wajib": []}
+            "atribut_wajib": [], "usia_tidak_pasti": _uncertain(r["kriteria_ringkas"])}
            for r in _rows("ppks_kategori.tsv") if r["kode"] not in present]
     if new:
         session.execute(insert(Category), new)

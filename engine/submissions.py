@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from sqlalchemy import bindparam, event, select
@@ -13,9 +12,11 @@ from engine import audit, checks, clock, definitions, events, persist, runtime
 from engine.actors import Actor
 from engine.errors import Conflict, Forbidden, Invalid, NotFound, Problem
 from engine.periods import validate_period
+from engine.quality import flags
+from engine.quality import records as quality
 from models import (
-    Category,
     HumanTask,
+    ItemAction,
     Region,
     Submission,
     SubmissionItem,
@@ -108,7 +109,7 @@ def _forget_checks(session: Session, transaction: Any) -> None:
 
 
 def check_submission(session: Session, submission: Submission) -> list[Problem]:
-    """Run the record checks on every item, store their findings, and return the errors.
+    """Run the record checks on every item, store what they found as flags, and return the errors.
 
     The result is kept for the rest of the transaction: `submit` checks before it completes the
     task, and the process's automatic-check step then finds the same items unchanged.
@@ -116,15 +117,19 @@ def check_submission(session: Session, submission: Submission) -> list[Problem]:
     checked = session.info.setdefault(_CHECKED, {})
     if submission.id in checked:
         return checked[submission.id]
-    errors: list[Problem] = []
     items = session.scalars(select(SubmissionItem).where(SubmissionItem.submission_id == submission.id)
                             .order_by(SubmissionItem.id)).all()
-    known = set(session.scalars(select(Category.kode))) if items else set()
-    for item in items:
-        findings = checks.check_values(item.data, known, date.today())
-        item.masalah = [f.to_dict() for f in findings]
-        errors += [Problem(f"item {item.id} ({item.data.get('nama')}): {f.message}", row=item.baris,
-                           column=f.field) for f in findings if f.severity == checks.SEVERITY_ERROR]
+    errors: list[Problem] = []
+    items = [i for i in items if i.aksi != ItemAction.HAPUS]  # a removal carries only a name and a reason
+    if items:
+        ctx = quality.Context.load(session, submission.periode)
+        rows = [dict(i.data, kategori=i.kategori) for i in items]
+        findings = quality.check_rows(session, rows, ctx, submission.kode_desa, submission.id)
+        for item, found in zip(items, findings, strict=True):
+            item.masalah = [f.to_dict() for f in found]
+            errors += [Problem(f"item {item.id} ({item.data.get('nama')}): {f.message}", row=item.baris,
+                               column=f.field) for f in found if f.severity == checks.SEVERITY_ERROR]
+        flags.store_item_flags(session, submission, items, findings)
     checked[submission.id] = errors
     return errors
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from engine import audit, clock, events, persist, runtime
 from engine.actors import Actor
 from engine.errors import Conflict, Forbidden, Invalid, NotFound, Problem
+from engine.quality import flags
 from engine.submissions import mark_submitted
 from models import (
     HumanTask,
@@ -153,11 +154,14 @@ def _record_verdicts(session: Session, actor: Actor, task: HumanTask, submission
 
 
 def complete_task(session: Session, actor: Actor, task_id: int, decision: str, reason: str | None = None,
-                  verdicts: dict[int, str] | None = None, expected_revision: int | None = None) -> HumanTask:
+                  verdicts: dict[int, str] | None = None, expected_revision: int | None = None,
+                  acknowledgements: dict[int, str] | None = None) -> HumanTask:
     """Complete a human task with a decision; the process runs on to its next wait state.
 
     `verdicts` maps item ids to the reason each is `tidak sesuai`; the other items are `sesuai`.
     `expected_revision` is the instance revision the person's form was built from.
+    `acknowledgements` maps quality-flag ids to the note that accepts each flagged value; an
+    approval needs every warning of the submission acknowledged (at this tier or an earlier one).
     """
     found = _task(session, actor, task_id)
     task, submission = found.task, found.submission
@@ -173,6 +177,9 @@ def complete_task(session: Session, actor: Actor, task_id: int, decision: str, r
     spiff_task = runtime.ready_task(running, task.spiff_task_id)
     if submission is not None and value != SUBMIT:
         _record_verdicts(session, actor, task, submission, value, verdicts or {})
+        flags.acknowledge(session, actor, task.tingkat.value, submission.id, acknowledgements or {})
+        if value == APPROVE:
+            _ensure_acknowledged(session, submission)
     done = {"status": TaskStatus.SELESAI, "completed_at": clock.now(), "completed_by_id": actor.user_id,
             "assignee_id": actor.user_id, "decision": value, "reason": reason or None,
             "data": {"verdicts": {str(k): v for k, v in (verdicts or {}).items()}}}
@@ -196,6 +203,14 @@ def complete_task(session: Session, actor: Actor, task_id: int, decision: str, r
     if submission is not None:
         _after_step(session, actor, task, submission, value, reason, created)
     return task
+
+
+def _ensure_acknowledged(session: Session, submission: Submission) -> None:
+    waiting = flags.unacknowledged_warnings(session, submission.id)
+    if waiting:
+        raise Invalid(f"{len(waiting)} peringatan mutu data belum diakui: tulis catatan untuk setiap peringatan "
+                      "sebelum menyetujui, atau kembalikan pengajuan",
+                      [Problem(f"item {f.item_id}: {f.message}", column=f"ack_{f.id}") for f in waiting])
 
 
 def _after_step(session: Session, actor: Actor, task: HumanTask, submission: Submission, decision: str,

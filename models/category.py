@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
@@ -22,3 +22,5 @@ class Category(Base):
     jenis_kelamin: Mapped[str | None] = mapped_column(String(1))  # L, P or none
     kriteria: Mapped[str] = mapped_column(Text, default="")
     atribut_wajib: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # The regulation's age band is disputed or unverified: outside it is a warning, not an error.
+    usia_tidak_pasti: Mapped[bool] = mapped_column(Boolean, default=False)

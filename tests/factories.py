@@ -60,8 +60,9 @@ def open_with_items(db: Database, rows: list[dict[str, Any]] | None = None, desa
     with db.transaction() as session:
         opened = submissions.open_submission(session, SYSTEM, desa, PERIOD, "65")
         submission_id = opened.submission.id
-        if rows is None:
-            rows = [person_row(1), person_row(2)]
+        if rows is None:  # two people per desa, with NIKs of their own
+            base = 0 if desa == DESA else int(desa[-4:]) % 1000 * 10
+            rows = [person_row(base + 1), person_row(base + 2)]
         if rows:
             imports.import_items(session, SYSTEM, submission_id, csv_of(rows))
     return submission_id

@@ -1,0 +1,68 @@
+"""The NIK (Nomor Induk Kependudukan): `PP KK CC DD MM YY SSSS`.
+
+`PPKKCC` is the kecamatan where the number was first issued (it never changes when the person
+moves, and may be a code that no longer exists, such as Kalimantan Timur's 64.xx codes that
+Kalimantan Utara's regencies carried before 2012). `DDMMYY` is the birth date, with 40 added to
+the day for women. `SSSS` is a serial from 0001. There is no check digit: offline, only the shape,
+the date, the sex and the region can be checked.
+
+python-stdnum's `id.nik` is not used: its region table lacks province 65 and it guesses 19xx first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+
+@dataclass(frozen=True)
+class Nik:
+    kecamatan: str  # dotted Kemendagri code of first issue, e.g. 65.01.01
+    birth_date: date
+    sex: str  # L or P
+    serial: int
+
+
+class NikError(ValueError):
+    """The number cannot be a NIK; the message says why, in Indonesian."""
+
+
+def _century(yy: int, day: int, month: int, birth_hint: date | None, today: date) -> int:
+    """The year: from the record's own birth date when it agrees, else the most recent plausible one."""
+    if birth_hint is not None and birth_hint.year % 100 == yy:
+        return birth_hint.year
+    year = 2000 + yy
+    try:
+        if date(year, month, day) > today:
+            year -= 100
+    except ValueError:
+        year -= 100  # 29 February of a year that was not a leap year in this century
+    return year
+
+
+def parse(number: str, birth_hint: date | None = None, today: date | None = None) -> Nik:
+    today = today or date.today()
+    if len(number) != 16 or not number.isdigit():
+        raise NikError(f"NIK harus 16 angka, bukan {len(number)} karakter")
+    day, month, yy = int(number[6:8]), int(number[8:10]), int(number[10:12])
+    sex = "P" if day > 40 else "L"
+    if day > 40:
+        day -= 40
+    if not (1 <= month <= 12 and 1 <= day <= 31):
+        raise NikError(f"bagian tanggal lahir NIK ({number[6:12]}) bukan tanggal yang sah")
+    year = _century(yy, day, month, birth_hint, today)
+    try:
+        born = date(year, month, day)
+    except ValueError as exc:
+        raise NikError(f"bagian tanggal lahir NIK ({number[6:12]}) bukan tanggal yang sah") from exc
+    serial = int(number[12:])
+    if serial == 0:
+        raise NikError("nomor urut NIK (4 angka terakhir) dimulai dari 0001")
+    kecamatan = f"{number[0:2]}.{number[2:4]}.{number[4:6]}"
+    return Nik(kecamatan, born, sex, serial)
+
+
+def compose(kecamatan: str, born: date, sex: str, serial: int) -> str:
+    """The NIK of a person: the inverse of `parse`."""
+    day = born.day + (40 if sex == "P" else 0)
+    return f"{kecamatan.replace('.', '')}{day:02d}{born.month:02d}{born.year % 100:02d}{serial:04d}"
