@@ -35,12 +35,17 @@ def _digits16(value: str) -> bool:
     return len(value) == 16 and value.isdigit()
 
 
-def check_values(values: dict[str, Any], known_categories: set[str], today: date) -> list[Finding]:
-    """Findings for one item's values, as stored in a submission item."""
+def check_values(values: dict[str, Any], known_categories: set[str], today: date,
+                 nik_required: bool = True) -> list[Finding]:
+    """Findings for one item's values, as stored in a submission item.
+
+    A NIK is required of a person; families are recorded by their KK and communities by name.
+    """
     findings = [Finding(name, "wajib diisi") for name in REQUIRED if not str(values.get(name) or "").strip()]
     nik = str(values.get("nik") or "")
     if not nik:
-        findings.append(Finding("nik", "wajib diisi"))
+        if nik_required:
+            findings.append(Finding("nik", "wajib diisi"))
     elif not _digits16(nik):
         findings.append(Finding("nik", f"NIK harus 16 angka, bukan {len(nik)} karakter"))
     kk = str(values.get("no_kk") or "")

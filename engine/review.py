@@ -17,12 +17,14 @@ from engine.actors import Actor
 from engine.definitions import NS
 from engine.errors import SijoskuError
 from engine.inbox import task_in_scope
+from engine.quality import flags as quality_flags
 from engine.state import load_state
 from models import (
     HumanTask,
     ItemVerdict,
     ProcessDefinition,
     ProcessInstance,
+    QualityFlag,
     Region,
     Submission,
     SubmissionItem,
@@ -37,6 +39,7 @@ class ItemRow:
     nik: str  # masked unless the viewer needs the full number
     verdicts: dict[str, dict[str, Any]] = field(default_factory=dict)  # tier -> this round's verdict
     earlier: list[dict[str, Any]] = field(default_factory=list)  # verdicts of earlier rounds
+    flags: list[QualityFlag] = field(default_factory=list)  # what the checks found, with acknowledgements
 
 
 @dataclass
@@ -69,9 +72,10 @@ def items_of(session: Session, viewer: Actor, submission: Submission) -> list[It
     for verdict in verdicts:
         by_item[verdict.item_id].append(verdict)
     full_nik = privacy.sees_full_nik(viewer, submission.kode_desa)
+    found = quality_flags.item_flags(session, submission.id)
     rows = []
     for item in items:
-        row = ItemRow(item, item.nik if full_nik else privacy.mask_nik(item.nik))
+        row = ItemRow(item, item.nik if full_nik else privacy.mask_nik(item.nik), flags=found.get(item.id, []))
         for v in by_item[item.id]:
             entry = {"tingkat": v.tingkat.value, "putaran": v.putaran, "verdict": v.verdict.value,
                      "alasan": v.alasan, "oleh": names.get(v.user_id), "waktu": v.created_at}

@@ -122,10 +122,10 @@ def _category_findings(values: dict[str, Any], kind: Kind, ctx: Context, born: d
 
 def check_row(values: dict[str, Any], ctx: Context) -> list[Finding]:
     """Every rule that needs only this row and the context."""
-    found = check_values(values, set(ctx.kinds), ctx.today)
+    kind = ctx.kinds.get(values.get("kategori") or "")
+    found = check_values(values, set(ctx.kinds), ctx.today, nik_required=kind is None or kind.satuan == "individu")
     born = _date(values.get("tanggal_lahir"))
     found += _nik_findings(values, ctx, born)
-    kind = ctx.kinds.get(values.get("kategori") or "")
     if kind is not None:
         found += _category_findings(values, kind, ctx, born)
     kk = str(values.get("no_kk") or "")

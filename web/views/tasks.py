@@ -108,6 +108,12 @@ def unclaim(task_id: int) -> Any:
     return redirect(url_for("tasks.task_page", task_id=task_id))
 
 
+def _acknowledgements(form: Any) -> dict[int, str]:
+    """Notes typed beside flagged values: each one accepts its warning, on the record."""
+    return {int(key[4:]): value.strip() for key, value in form.items()
+            if key.startswith("ack_") and key[4:].isdigit() and value.strip()}
+
+
 def _verdicts(form: Any) -> dict[int, str]:
     """Items marked `tidak sesuai`, with the reason typed beside each."""
     marked = {}
@@ -127,7 +133,8 @@ def complete(task_id: int) -> Any:
         with db().transaction() as s:
             inbox.task_in_scope(s, actor(), task_id)
             tasks.complete_task(s, actor(), task_id, decision, request.form.get("alasan", "").strip() or None,
-                                _verdicts(request.form), int(revision) if revision.isdigit() else None)
+                                _verdicts(request.form), int(revision) if revision.isdigit() else None,
+                                _acknowledgements(request.form))
     except Invalid as exc:
         with reading() as s:
             page = review.task_page(s, actor(), task_id)

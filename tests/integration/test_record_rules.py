@@ -1,0 +1,140 @@
+"""Each record rule, through the import path: an error refuses the file naming the cell; a warning
+passes the import and becomes a flag that a verifier must acknowledge before approving."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from engine import imports, submissions
+from engine.actors import Actor
+from engine.errors import Invalid
+from engine.quality.nik import compose
+from models import AuditEvent, QualityFlag
+from tests.factories import SYSTEM, csv_of, decide, make_team, person_row
+
+DESA = "65.01.01.2005"
+
+
+def person(serial=1, born=date(1950, 5, 17), sex="P", kategori="LUT", **overrides):
+    row = person_row(serial, nik=compose("65.01.01", born, sex, serial), tanggal_lahir=born.isoformat(),
+                     jenis_kelamin=sex, kategori=kategori)
+    row.update(overrides)
+    return row
+
+
+def _open(db, desa=DESA, period="2026-Q4"):
+    with db.transaction() as s:
+        return submissions.open_submission(s, SYSTEM, desa, period, "65").submission.id
+
+
+def _import(db, sid, rows):
+    with db.transaction() as s:
+        return imports.import_items(s, SYSTEM, sid, csv_of(rows))
+
+
+ERRORS = [
+    ("nik_tanggal", [person(nik="6501013213500001")], (2, "nik")),
+    ("nik_jenis_kelamin", [person(sex="P", jenis_kelamin="L")], (2, "jenis_kelamin")),
+    ("nik_tanggal_lahir", [person(tanggal_lahir="1950-05-18")], (2, "tanggal_lahir")),
+    ("kategori_usia", [person(born=date(1986, 5, 17))], (2, "tanggal_lahir")),  # 40 is not lanjut usia
+    ("kategori_jenis_kelamin", [person(born=date(1990, 1, 2), sex="L", kategori="PRSE")], (2, "jenis_kelamin")),
+    ("kategori_satuan", [person(kategori="FM", no_kk="")], (2, "no_kk")),
+    ("duplikat_nik", [person(1), person(1)], (3, "nik")),
+    ("duplikat_kategori", [person(1, born=date(2023, 1, 5), kategori="ABT"),
+                           person(1, born=date(2023, 1, 5), kategori="PD")], (3, "kategori")),
+    ("nik_wajib", [person(nik="")], (2, "nik")),
+]
+
+
+@pytest.mark.parametrize("rule, rows, cell", ERRORS, ids=[e[0] for e in ERRORS])
+def test_an_error_refuses_the_import_naming_the_cell(db, rule, rows, cell):
+    sid = _open(db)
+    with pytest.raises(Invalid) as refused:
+        _import(db, sid, rows)
+    assert cell in {(p.row, p.column) for p in refused.value.problems}, refused.value
+
+
+WARNINGS = [
+    ("nik_wilayah", [person(nik=compose("99.99.99", date(1950, 5, 17), "P", 1))], "tidak dikenal sebagai kecamatan"),
+    ("kategori_usia", [person(born=date(2019, 1, 5), kategori="ABT")], "diperdebatkan"),  # 7, an uncertain band
+    ("kk_wilayah", [person(no_kk="9999991705500001")], "kode wilayah KK"),
+    ("kk_alamat", [person(1, no_kk="6501011705500001", alamat="Jl. A"),
+                   person(2, no_kk="6501011705500001", alamat="Jl. B")], "alamat berbeda"),
+]
+
+
+@pytest.mark.parametrize("rule, rows, text", WARNINGS, ids=[w[0] for w in WARNINGS])
+def test_a_warning_becomes_a_flag_to_acknowledge_before_approval(db, rule, rows, text):
+    make_team(db)
+    sid = _open(db)
+    _import(db, sid, rows)
+    from tests.factories import submit
+
+    submit(db, "op.desa", sid)
+    with db.read() as s:
+        flags = s.scalars(select(QualityFlag).where(QualityFlag.submission_id == sid, QualityFlag.rule == rule)).all()
+    assert flags and all(f.severity == "warning" for f in flags) and text in flags[0].message
+    with pytest.raises(Invalid, match="belum diakui"):
+        decide(db, "verif.kec", sid, "approve")
+    with db.read() as s:
+        waiting = s.scalars(select(QualityFlag.id).where(QualityFlag.submission_id == sid,
+                                                         QualityFlag.severity == "warning")).all()
+    from engine import tasks, users
+    from tests.factories import open_task
+
+    task = open_task(db, sid, "kecamatan")
+    with pytest.raises(Invalid, match="catatan wajib"), db.transaction() as s:
+        tasks.complete_task(s, Actor.of(users.find_user(s, "verif.kec")),
+                            task.id, "approve", acknowledgements={waiting[0]: "  "})
+    with db.transaction() as s:
+        tasks.complete_task(s, Actor.of(users.find_user(s, "verif.kec")),
+                            task.id, "approve", acknowledgements={i: "dicek dengan KTP asli" for i in waiting})
+    with db.read() as s:
+        acked = s.scalars(select(QualityFlag).where(QualityFlag.id.in_(waiting))).all()
+        assert {(f.status, f.ack_by, f.ack_tier) for f in acked} == {("diakui", "verif.kec", "kecamatan")}
+        assert s.scalar(select(AuditEvent).where(AuditEvent.action == "FLAG_ACKNOWLEDGED")).reason == \
+            "dicek dengan KTP asli"
+    assert open_task(db, sid, "kabupaten")  # the next tier does not need to acknowledge again
+
+
+def test_the_same_nik_in_another_desa_in_the_period_is_a_warning_naming_it(db):
+    first, second = _open(db), _open(db, "65.01.01.2006")
+    _import(db, first, [person(1)])
+    _import(db, second, [person(1)])
+    with db.transaction() as s:
+        submissions.check_submission(s, submissions.get_submission(s, second))
+    with db.read() as s:
+        flag = s.scalar(select(QualityFlag).where(QualityFlag.submission_id == second))
+    assert flag.rule == "duplikat_nik" and flag.severity == "warning" and "65.01.01.2005" in flag.message
+
+
+def test_overlapping_categories_for_one_person_are_only_noted(db):
+    sid = _open(db)
+    _import(db, sid, [person(1), person(1, kategori="PD")])  # an elder with a disability: both may apply
+    with db.transaction() as s:
+        errors = submissions.check_submission(s, submissions.get_submission(s, sid))
+    assert errors == []
+    with db.read() as s:
+        assert {f.severity for f in s.scalars(select(QualityFlag).where(QualityFlag.submission_id == sid))} == {"info"}
+
+
+def test_a_probable_duplicate_without_a_nik(db):
+    make_team(db)
+    verified = _open(db, period="2026-Q3")
+    _import(db, verified, [person(5, nama="Siti Aminah")])
+    from tests.factories import submit
+
+    submit(db, "op.desa", verified)
+    for user in ("verif.kec", "verif.kab", "valid.prov"):
+        decide(db, user, verified, "approve")
+    sid = _open(db)
+    _import(db, sid, [person(6, nik="", nama="Siti Aminah", kategori="FM", no_kk="6501011705500001")])
+    with db.transaction() as s:
+        submissions.check_submission(s, submissions.get_submission(s, sid))
+    with db.read() as s:
+        flag = s.scalar(select(QualityFlag).where(QualityFlag.submission_id == sid,
+                                                  QualityFlag.rule == "duplikat_mirip"))
+    assert flag.severity == "warning" and "100%" in flag.message and flag.expected == person(5)["nik"]
