@@ -1,0 +1,45 @@
+"""Thresholds of the aggregate rules: defaults here (justified in docs/data-quality.md), and per
+category overrides an administrator keeps in the `quality_setting` table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import QualitySetting
+
+DEFAULTS: dict[str, dict[str, float]] = {
+    # period over period: a ratio outside [low, high], only when the change is at least min_change
+    "rasio": {"low": 0.5, "high": 2.0, "min_change": 10},
+    # a drop to zero from at least min_before, or a rise from zero to at least min_after
+    "nol": {"min_before": 5, "min_after": 5},
+    # the same value for `periods` periods in a row (at least min_value)
+    "tetap": {"periods": 3, "min_value": 1},
+    # modified z (median/MAD of the earlier values), |z| above threshold and a change of min_change
+    "z_robust": {"threshold": 3.5, "min_history": 3, "min_change": 10},
+    # the same value (at least min_value) in at least min_regions sibling regions and min_share of them
+    "salin": {"min_regions": 3, "min_share": 0.3, "min_value": 5},
+    # a rate per 1,000 inhabitants more than `factor` times above or below the peers' median
+    "rate": {"factor": 3.0, "min_peers": 3, "min_value": 10},
+    # a parent total that differs from the sum of its children by more than `tolerance`
+    "total": {"tolerance": 0},
+    # another agency's figure differs from ours by more than both tolerances
+    "instansi": {"relative": 0.1, "absolute": 5},
+}
+
+
+@dataclass
+class Thresholds:
+    overrides: dict[tuple[str, str, str], float] = field(default_factory=dict)
+
+    def get(self, rule: str, name: str, kategori: str = "") -> float:
+        for key in ((rule, kategori, name), (rule, "", name)):
+            if key in self.overrides:
+                return self.overrides[key]
+        return DEFAULTS[rule][name]
+
+    @classmethod
+    def load(cls, session: Session) -> Thresholds:
+        return cls({(s.rule, s.kategori, s.name): s.value for s in session.scalars(select(QualitySetting))})
