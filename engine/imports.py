@@ -44,21 +44,21 @@ class ImportReport:
                 "updated": self.updated, "problems": [p.to_dict() for p in self.problems]}
 
 
-def _header(names: list[str]) -> list[str]:
+def _header(names: list[Any], columns: list[str]) -> list[str]:
     header = [str(h or "").strip().lower() for h in names]
-    missing = [c for c in IMPORT_COLUMNS if c not in header]
+    missing = [c for c in columns if c not in header]
     if missing:
         raise Invalid("Kolom berkas tidak lengkap", [Problem(
-            f"kolom wajib tidak ada: {', '.join(missing)}; urutan kolom: {','.join(IMPORT_COLUMNS)}", row=1)])
+            f"kolom wajib tidak ada: {', '.join(missing)}; urutan kolom: {','.join(columns)}", row=1)])
     return header
 
 
-def read_csv(content: str) -> list[dict[str, str]]:
+def read_csv(content: str, columns: list[str] = IMPORT_COLUMNS) -> list[dict[str, str]]:
     text = content.lstrip("\ufeff")
     first = text.split("\n", 1)[0]
     delimiter = ";" if first.count(";") > first.count(",") else ","  # spreadsheets set to Indonesian use ;
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    header = _header(next(reader, []))
+    header = _header(next(reader, []), columns)
     return [{k: (v or "").strip() for k, v in zip(header, row, strict=False) if k}
             for row in reader if any(cell.strip() for cell in row)]
 
@@ -77,29 +77,30 @@ def _cell(name: str, value: Any) -> str:
     return str(value).strip()
 
 
-def read_xlsx(content: bytes) -> list[dict[str, str]]:
+def read_xlsx(content: bytes, columns: list[str] = IMPORT_COLUMNS) -> list[dict[str, str]]:
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
         raise Invalid("Berkas XLSX tidak dapat dibaca", [Problem(f"{type(exc).__name__}: {exc}")]) from exc
     sheet = workbook.worksheets[0]
     rows = sheet.iter_rows(values_only=True)
-    header = _header(list(next(rows, [])))
+    header = _header(list(next(rows, [])), columns)
     result = [{k: _cell(k, v) for k, v in zip(header, row, strict=False) if k}
               for row in rows if any(v not in (None, "") for v in row)]
     workbook.close()
     return result
 
 
-def read_table(filename: str, content: bytes) -> list[dict[str, str]]:
+def read_table(filename: str, content: bytes, columns: list[str] = IMPORT_COLUMNS) -> list[dict[str, str]]:
+    """Rows of a CSV or XLSX file whose first row names at least `columns`."""
     if len(content) > MAX_BYTES:
         raise Invalid(f"Berkas terlalu besar: paling besar {MAX_BYTES // (1024 * 1024)} MB")
     name = (filename or "").lower()
     if name.endswith(".xlsx"):
-        return read_xlsx(content)
+        return read_xlsx(content, columns)
     if name.endswith(".csv"):
         try:
-            return read_csv(content.decode("utf-8-sig"))
+            return read_csv(content.decode("utf-8-sig"), columns)
         except UnicodeDecodeError as exc:
             raise Invalid("Berkas CSV harus bersandi UTF-8", [Problem(str(exc))]) from exc
     raise Invalid(f"Jenis berkas {filename!r} tidak didukung; unggah .xlsx atau .csv")

@@ -355,3 +355,78 @@ def demo(ctx: click.Context, desa_count: int, records_per_desa: int, period: str
     _emit(as_json, result, lambda: (
         f"Periode {result['periode']}: {len(result['pengajuan'])} pengajuan desa; pengguna baru: "
         f"{', '.join(result['pengguna_baru']) or '-'} (kata sandi demo: {result['kata_sandi']})"))
+
+
+@main.group(name="quality")
+def quality_group() -> None:
+    """Mutu data: angka agregat, data historis, padu padan antarinstansi."""
+
+
+def _read_file(file: Path) -> bytes:
+    try:
+        return file.read_bytes()
+    except OSError as exc:
+        raise Invalid(f"Berkas {file} tidak dapat dibaca", [Problem(str(exc))]) from exc
+
+
+def _print_flags(as_json: bool, flags: list[Any]) -> None:
+    rows = [f.to_dict() for f in flags]
+    _emit(as_json, rows, lambda: "\n".join(
+        f"[{r['severity']}] {r['rule']}: {r['message']}" for r in rows) or "Tidak ada yang ditandai")
+
+
+@quality_group.command("scan")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--store", is_flag=True, help="simpan angka dan tandanya; periksa bersama riwayat yang tersimpan")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def quality_scan(ctx: click.Context, file: Path, store: bool, as_json: bool) -> None:
+    """Periksa angka agregat historis (kode_wilayah,kategori,periode,nilai,sumber)."""
+    from engine.quality import aggregates
+
+    with _errors(as_json):
+        content = _read_file(file)
+        with _db(ctx).transaction() as session:
+            values = aggregates.read_baseline(session, file.name, content)
+            if store:
+                aggregates.store(session, CLI_ACTOR, values, "BASELINE_IMPORTED")
+                flags = aggregates.rescan(session, CLI_ACTOR, values)
+            else:
+                context = aggregates.Context.load(session)
+                flags = aggregates.scan_values(values, context) + aggregates.compare_agencies(values, context)
+    _print_flags(as_json, flags)
+
+
+@quality_group.command("agency")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--agency", help="nama instansi bila berkas tidak punya kolom instansi, mis. DP3AP2KB")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def quality_agency(ctx: click.Context, file: Path, agency: str | None, as_json: bool) -> None:
+    """Impor angka instansi lain (instansi,kategori,kode_wilayah,periode,nilai) dan bandingkan."""
+    from engine.quality import aggregates
+
+    with _errors(as_json):
+        content = _read_file(file)
+        with _db(ctx).transaction() as session:
+            values = aggregates.read_agency(session, file.name, content, agency)
+            aggregates.store(session, CLI_ACTOR, values, "AGENCY_FIGURES_IMPORTED")
+            flags = [f for f in aggregates.rescan(session, CLI_ACTOR, values) if f.rule == "instansi"]
+    _print_flags(as_json, flags)
+
+
+@quality_group.command("snapshot")
+@click.argument("period")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def quality_snapshot(ctx: click.Context, period: str, as_json: bool) -> None:
+    """Hitung angka Dinas Sosial untuk PERIODE dari catatan terverifikasi, lalu periksa."""
+    from engine.quality import aggregates
+
+    db = _db(ctx)
+    with _errors(as_json), db.transaction() as session:
+        try:
+            count = aggregates.snapshot_records(session, CLI_ACTOR, period, db.settings.province)
+        except ValueError as exc:
+            raise Invalid(str(exc)) from exc
+    _emit(as_json, {"angka": count}, f"{count} angka wilayah × kategori disimpan untuk {period}")
