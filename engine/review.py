@@ -17,6 +17,7 @@ from engine.actors import Actor
 from engine.definitions import NS
 from engine.errors import SijoskuError
 from engine.inbox import task_in_scope
+from engine.quality import aggregates
 from engine.quality import flags as quality_flags
 from engine.state import load_state
 from models import (
@@ -29,6 +30,7 @@ from models import (
     Submission,
     SubmissionItem,
     TaskStatus,
+    Tier,
     User,
 )
 
@@ -55,6 +57,7 @@ class TaskPage:
     definition_id: int
     path: list[str]
     current: list[str]
+    region_flags: list[QualityFlag] = field(default_factory=list)  # aggregate flags on the task's region
 
 
 def _names(session: Session, ids: set[int | None]) -> dict[int, str]:
@@ -122,10 +125,16 @@ def task_page(session: Session, actor: Actor, task_id: int) -> TaskPage:
     except SijoskuError as exc:
         why_not = str(exc)
     path, current = process_path(session, instance)
+    region_flags = []
+    if task.tingkat in (Tier.KABUPATEN, Tier.PROVINSI):  # the tiers that look at totals and trends
+        kinds = {row.item.kategori for row in items_of(session, actor, submission)} if submission else set()
+        region_flags = [f for f in aggregates.open_flags(session, [task.region_kode], limit=200)
+                        if f.region_kode.count(".") <= task.region_kode.count(".") + 1
+                        and (not kinds or f.kategori in kinds)][:30]
     return TaskPage(
         task=task, submission=submission, desa=session.scalar(select(Region.nama).where(
             Region.kode == task.kode_desa)) or task.kode_desa,
         items=items_of(session, actor, submission) if submission else [],
         decisions=decisions(session, task.instance_id), revision=instance.revision,
         can_act=why_not is None, why_not=why_not, definition_id=instance.definition_id, path=path,
-        current=current)
+        current=current, region_flags=region_flags)

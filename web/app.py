@@ -123,8 +123,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None, tes
     _template_helpers(app, settings)
     _security_headers(app)
     errors.register(app)
-    from web.views import admin, assets, audit, auth, desa, home, tasks
+    from web.views import admin, assets, audit, auth, desa, home, quality, tasks
 
-    for module in (assets, auth, home, desa, tasks, admin, audit):
+    for module in (assets, auth, home, desa, tasks, admin, audit, quality):
         app.register_blueprint(module.bp)
     return app

@@ -36,9 +36,12 @@ MATRIX = [
     ("GET", "/audit/catatan/{record}", {"auditor.prov"}),
     ("GET", "/audit/instans/{instance}", {"auditor.prov"}),
     ("GET", "/audit/ekspor.csv", {"auditor.prov"}),
+    ("GET", "/mutu/", {"verif.kab", "verif.kab.lain", "valid.prov", "admin.prov", "auditor.prov", "auditor.kab.lain"}),
+    ("GET", "/mutu/seri?wilayah=65.01&kategori=LUT", {"verif.kab", "valid.prov", "admin.prov", "auditor.prov"}),
 ]
 ROLE_OF = {"op": "operator", "verif": "verifier", "valid": "validator", "admin": "admin", "auditor": "auditor"}
-PAGE_ROLES = {"/desa": {"op"}, "/tugas": {"verif", "valid"}, "/admin": {"admin"}, "/audit": {"auditor"}}
+PAGE_ROLES = {"/desa": {"op"}, "/tugas": {"verif", "valid"}, "/admin": {"admin"}, "/audit": {"auditor"},
+              "/mutu": {"verif", "valid", "admin", "auditor"}}
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from web.app import NODE_MODULES
 
 bp = Blueprint("assets", __name__)
 # Only the built files of the packages the pages use.
-ALLOWED = ("bpmn-js/dist/", "htmx.org/dist/")
+ALLOWED = ("bpmn-js/dist/", "htmx.org/dist/", "chart.js/dist/")
 
 
 @bp.get("/vendor/<path:filename>")
