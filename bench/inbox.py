@@ -18,50 +18,25 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from sqlalchemy import func, insert, select
 
+from bench.fixtures import fill_records, province_desa
 from engine import users
 from engine.actors import Actor
 from engine.config import load_settings
 from engine.setup import initialise
 from engine.uow import Database
-from models import Category, HumanTask, ProcessDefinition, ProcessInstance, Record, Region, Tier
+from models import HumanTask, ProcessDefinition, ProcessInstance, Record, Tier
 from web.app import create_app
 
 KECAMATAN = "65.01.01"
 PASSWORD = "sandi-bench-123"
 BATCH = 20_000
-
-
-def _desa(db: Database) -> list[str]:
-    with db.read() as s:
-        return list(s.scalars(select(Region.kode).where(Region.tingkat == Tier.DESA, Region.kode.like("65.%"))))
-
-
-def fill_records(db: Database, count: int, desa: list[str], rng: random.Random) -> None:
-    names = ["Maria", "Yohanes", "Siti", "Ahmad", "Dewi", "Budi", "Agustina", "Markus", "Halimah", "Rudi"]
-    with db.read() as s:
-        kinds = list(s.scalars(select(Category.kode).where(Category.jenis == "PPKS")))
-    born = date(1940, 1, 1)
-    for start in range(0, count, BATCH):
-        rows = []
-        for i in range(start, min(count, start + BATCH)):
-            code = desa[i % len(desa)]
-            rows.append({"kode_desa": code, "kategori": kinds[i % len(kinds)],
-                         "nik": f"{code[:8].replace('.', '')}{i % 28 + 1:02d}{i % 12 + 1:02d}{i % 90 + 10:02d}"
-                                f"{i % 9999 + 1:04d}",
-                         "no_kk": None, "nama": f"{rng.choice(names)} {i}", "jenis_kelamin": "LP"[i % 2],
-                         "tanggal_lahir": born + timedelta(days=i % 25000), "alamat": "", "keterangan": "",
-                         "atribut": {}, "status": "aktif", "versi": 1, "updated_at": datetime.now(UTC)})
-        with db.transaction() as s:
-            s.execute(insert(Record), rows)
-        print(f"  catatan {min(count, start + BATCH):>9,}", end="\r", flush=True)
-    print()
 
 
 def fill_tasks(db: Database, in_region: int, elsewhere: int, desa: list[str], rng: random.Random) -> None:
@@ -142,7 +117,7 @@ def main() -> None:
                 sys.exit(f"{url} sudah berisi catatan; beri basis data kosong yang boleh diisi")
         with db.transaction() as s:
             users.add_user(s, Actor.system("bench"), "verif.bench", "verifier", KECAMATAN, password=PASSWORD)
-        desa = _desa(db)
+        desa = province_desa(db)
         started = time.perf_counter()
         fill_records(db, args.records, desa, rng)
         fill_tasks(db, args.tasks, args.elsewhere, desa, rng)

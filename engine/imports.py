@@ -15,7 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from engine import audit, checks, clock
@@ -143,6 +143,7 @@ def import_rows(session: Session, actor: Actor, submission_id: int, rows: list[d
                                                                   .where(Record.kode_desa == submission.kode_desa,
                                                                          Record.status == RecordStatus.AKTIF))}
     now = clock.now()
+    new_items = []
     for number, row in enumerate(rows, start=2):
         data = {k: row.get(k, "") for k in IMPORT_COLUMNS}
         key = (data["nik"], data["kategori"])
@@ -152,11 +153,13 @@ def import_rows(session: Session, actor: Actor, submission_id: int, rows: list[d
             report.updated += 1
             continue
         record_id = records.get(key)
-        session.add(SubmissionItem(
-            submission_id=submission.id, aksi=ItemAction.UBAH if record_id else ItemAction.TAMBAH,
-            record_id=record_id, kategori=data["kategori"], nik=data["nik"], data=data, source="import",
-            baris=number, masalah=[], updated_at=now))
-        report.added += 1
+        new_items.append({
+            "submission_id": submission.id, "aksi": ItemAction.UBAH if record_id else ItemAction.TAMBAH,
+            "record_id": record_id, "kategori": data["kategori"], "nik": data["nik"] or None, "data": data,
+            "source": "import", "baris": number, "masalah": [], "updated_at": now})
+    for start in range(0, len(new_items), 5000):  # a large file goes in as batched multi-row inserts
+        session.execute(insert(SubmissionItem), new_items[start:start + 5000])
+    report.added = len(new_items)
     audit.record(session, actor, "SUBMISSION_IMPORTED", "submission", submission.id,
                  after={"rows": report.rows, "added": report.added, "updated": report.updated},
                  instance_id=submission.instance_id)
