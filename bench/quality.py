@@ -50,7 +50,8 @@ def make_file(rows: int, existing: list[str], rng: random.Random) -> bytes:
         else:
             sex = "LP"[i % 2]
             born = date(1940, 1, 1) + timedelta(days=rng.randint(0, 9000))
-            nik = compose("65.01.01", born, sex, i % 9999 + 1)
+            kecamatan = f"65.01.{i // 9999 % 12 + 1:02d}"  # the NIK's region of first issue varies
+            nik = compose(kecamatan, born, sex, i % 9999 + 1)
         age = 2026 - born.year
         kategori = "LUT" if age >= 61 else "PD" if age >= 19 else "ADK"  # a category that fits the age
         lines.append(",".join([nik, f"650101{i % 999999:010d}", f"Warga Uji {i}", sex, born.isoformat(),

@@ -147,3 +147,23 @@ def test_the_submitter_sees_why_they_cannot_verify(browser, db, people):
     browser.login("op.desa")
     page = browser.get(f"/tugas/{_open_task(db, sid)}").get_data(as_text=True)
     assert "empat mata" in page and 'id="kirim-keputusan"' not in page
+
+
+def test_warnings_are_acknowledged_with_a_note_on_the_task_page(browser, db, people):
+    from models import QualityFlag
+    from tests.integration.test_record_rules import person
+
+    sid = _submitted(db, rows=[person(1, no_kk="9999991705500001")])  # a KK of no known region: a warning
+    task_id = _open_task(db, sid)
+    with db.read() as s:
+        flag_id = s.scalar(select(QualityFlag.id).where(QualityFlag.submission_id == sid))
+    browser.login("verif.kec")
+    page = browser.get(f"/tugas/{task_id}").get_data(as_text=True)
+    assert f'name="ack_{flag_id}"' in page and "kode wilayah KK" in page
+    refused = browser.post(f"/tugas/{task_id}/selesai", {"keputusan": "setuju"}, token_from=f"/tugas/{task_id}")
+    assert refused.status_code == 400 and "belum diakui" in refused.get_data(as_text=True)
+    done = browser.post(f"/tugas/{task_id}/selesai", {"keputusan": "setuju", f"ack_{flag_id}": "KK lama, sudah dicek"},
+                        token_from=f"/tugas/{task_id}")
+    assert done.status_code == 302
+    with db.read() as s:
+        assert s.get(QualityFlag, flag_id).ack_note == "KK lama, sudah dicek"
