@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+from datetime import date, timedelta
 
 from openpyxl import Workbook
 from sqlalchemy import select
 
 from engine import submissions
+from engine.quality.nik import compose
 from models import HumanTask, ProcessDefinition, ProcessInstance, Submission
 from tests.factories import SYSTEM, open_with_items, person_row
 from tests.web.conftest import PASSWORD, people  # noqa: F401 - the same people as the page tests
@@ -78,7 +79,7 @@ def test_a_submission_travels_every_tier_in_the_browser(db, people, sign_in, tmp
     operator.shot("operator-dikembalikan")
     page.goto(f"{operator.base}/desa/pengajuan/{sid}/item/{wrong}")
     page.get_by_label("Tanggal lahir").fill("1952-05-17")
-    page.get_by_label("NIK").fill(rows[1]["nik"][:8] + "170552" + rows[1]["nik"][-2:].rjust(4, "0"))
+    page.get_by_label("NIK").fill(compose("65.01.01", date(1952, 5, 17), "P", 2))  # the NIK on her KTP
     page.get_by_role("button", name="Simpan").click()
     assert "Data tersimpan" in page.content()
     page.get_by_role("button", name="Ajukan untuk verifikasi").click()
