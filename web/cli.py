@@ -430,3 +430,18 @@ def quality_snapshot(ctx: click.Context, period: str, as_json: bool) -> None:
         except ValueError as exc:
             raise Invalid(str(exc)) from exc
     _emit(as_json, {"angka": count}, f"{count} angka wilayah × kategori disimpan untuk {period}")
+
+
+@quality_group.command("set")
+@click.argument("rule")
+@click.argument("name")
+@click.argument("value", type=float)
+@click.option("--category", "kategori", default="", help="hanya untuk kategori ini (bawaan: semua)")
+@click.pass_context
+def quality_set(ctx: click.Context, rule: str, name: str, value: float, kategori: str) -> None:
+    """Ubah ambang aturan agregat, mis. `sijosku quality set rasio high 3 --category ODHA`."""
+    from engine.quality.settings import set_threshold
+
+    with _errors(), _db(ctx).transaction() as session:
+        set_threshold(session, CLI_ACTOR, rule, name, value, kategori)
+    click.echo(f"{rule}.{name} = {value:g} untuk {kategori or 'semua kategori'}")

@@ -92,3 +92,9 @@ def completeness(session: Session, actor: Actor, parent: str, periode: str) -> l
         counts["not_reported"] += status == SubmissionStatus.TIDAK_MELAPOR
     return [Completeness(c.kode, c.nama, expected[c.kode], tally[c.kode]["opened"], tally[c.kode]["submitted"],
                          tally[c.kode]["verified"], tally[c.kode]["not_reported"]) for c in children]
+
+
+def latest_period(session: Session) -> str:
+    """The newest period with submissions: what the completeness table shows first."""
+    periods = list(session.scalars(select(Submission.periode).distinct()))
+    return max(periods, key=period_key) if periods else ""

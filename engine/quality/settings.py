@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine import audit
+from engine.actors import Actor
+from engine.errors import Invalid
 from models import QualitySetting
 
 DEFAULTS: dict[str, dict[str, float]] = {
@@ -43,3 +46,20 @@ class Thresholds:
     @classmethod
     def load(cls, session: Session) -> Thresholds:
         return cls({(s.rule, s.kategori, s.name): s.value for s in session.scalars(select(QualitySetting))})
+
+
+def set_threshold(session: Session, actor: Actor, rule: str, name: str, value: float, kategori: str = "") -> None:
+    """Set one threshold (for one category, or for all with an empty category); audited."""
+    if rule not in DEFAULTS or name not in DEFAULTS[rule]:
+        known = "; ".join(f"{r}: {', '.join(names)}" for r, names in DEFAULTS.items())
+        raise Invalid(f"Ambang {rule}.{name} tidak dikenal; yang ada: {known}")
+    row = session.scalar(select(QualitySetting).where(QualitySetting.rule == rule, QualitySetting.name == name,
+                                                      QualitySetting.kategori == kategori))
+    before = row.value if row else DEFAULTS[rule][name]
+    if row is None:
+        row = QualitySetting(rule=rule, name=name, kategori=kategori, value=value)
+        session.add(row)
+    row.value = value
+    session.flush()
+    audit.record(session, actor, "QUALITY_THRESHOLD_SET", "quality_setting", f"{rule}.{name}.{kategori or '*'}",
+                 before={"nilai": before}, after={"nilai": value})

@@ -87,3 +87,14 @@ def test_a_snapshot_counts_verified_records_at_every_level(cli, db):  # noqa: F8
     with db.read() as s:
         values = dict(s.execute(select(AggregateValue.kode_wilayah, AggregateValue.nilai)).all())
     assert values == {"65.01.01.2005": 2, "65.01.01": 2, "65.01": 2, "65": 2}
+
+
+def test_thresholds_are_set_per_category_and_used(cli, tmp_path, db):  # noqa: F811
+    path = tmp_path / "dua.csv"
+    path.write_text("kode_wilayah,kategori,periode,nilai,sumber\n65.01,ODHA,2024,100,dinsos\n"
+                    "65.01,ODHA,2025,130,dinsos\n65.01,LUT,2024,100,dinsos\n65.01,LUT,2025,130,dinsos\n")
+    assert as_json(cli("quality", "scan", str(path), "--json")) == []
+    cli("quality", "set", "rasio", "high", "1.2", "--category", "ODHA")
+    flags = as_json(cli("quality", "scan", str(path), "--json"))
+    assert [(f["rule"], f["category"]) for f in flags] == [("rasio", "ODHA")]
+    assert "tidak dikenal" in cli("quality", "set", "rasio", "tinggi", "3", ok=False).stderr

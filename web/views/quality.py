@@ -22,8 +22,8 @@ def index() -> Any:
     args = {k: request.args.get(k, "").strip() for k in ("wilayah", "kategori", "rule", "severity", "periode")}
     scope = [args["wilayah"]] if args["wilayah"] and any(args["wilayah"].startswith(r) for r in regions) else regions
     parent = request.args.get("induk", "").strip() or regions[0] or current_app.extensions["sijosku_settings"].province
-    periode = request.args.get("periode_lengkap", "").strip()
     with reading() as s:
+        periode = request.args.get("periode_lengkap", "").strip() or dashboard.latest_period(s)
         flags = aggregates.open_flags(s, scope, args["rule"], args["kategori"], args["periode"], args["severity"])
         rows = dashboard.completeness(s, me, parent, periode) if periode else []
     return render_template("quality/index.html", flags=flags, args=args, regions=regions, rows=rows, parent=parent,
