@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import random
+import sys
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
+from engine.config import load_settings
+from engine.setup import initialise
 from engine.uow import Database
 from models import Category, Record, Region, Tier
 
@@ -39,3 +43,14 @@ def fill_records(db: Database, count: int, desa: list[str], rng: random.Random) 
             s.execute(insert(Record), rows)
         print(f"  catatan {min(count, start + BATCH):>9,}", end="\r", flush=True)
     print()
+
+
+def empty_database(url: str | None, tmp: str, name: str) -> Database:
+    """A migrated, seeded database that holds no records yet: `url`, or a fresh SQLite file in `tmp`."""
+    url = url or f"sqlite:///{Path(tmp) / f'{name}.db'}"
+    db = Database.connect(load_settings({"DATABASE_URL": url, "SIJOSKU_INSTANCE_DIR": tmp, "SECRET_KEY": "bench"}))
+    initialise(db)
+    with db.read() as s:
+        if s.scalar(select(func.count()).select_from(Record)):
+            sys.exit(f"{url} sudah berisi catatan; beri basis data kosong yang boleh diisi")
+    return db

@@ -23,15 +23,13 @@ from pathlib import Path
 
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 
-from bench.fixtures import fill_records, province_desa
+from bench.fixtures import empty_database, fill_records, province_desa
 from engine import users
 from engine.actors import Actor
-from engine.config import load_settings
-from engine.setup import initialise
 from engine.uow import Database
-from models import HumanTask, ProcessDefinition, ProcessInstance, Record, Tier
+from models import HumanTask, ProcessDefinition, ProcessInstance, Tier
 from web.app import create_app
 
 KECAMATAN = "65.01.01"
@@ -109,12 +107,7 @@ def main() -> None:
     args = parser.parse_args()
     rng = random.Random(65)
     with tempfile.TemporaryDirectory() as tmp:
-        url = args.database_url or f"sqlite:///{Path(tmp) / 'inbox.db'}"
-        db = Database.connect(load_settings({"DATABASE_URL": url, "SIJOSKU_INSTANCE_DIR": tmp, "SECRET_KEY": "b"}))
-        initialise(db)
-        with db.read() as s:
-            if s.scalar(select(func.count()).select_from(Record)):
-                sys.exit(f"{url} sudah berisi catatan; beri basis data kosong yang boleh diisi")
+        db = empty_database(args.database_url, tmp, "inbox")
         with db.transaction() as s:
             users.add_user(s, Actor.system("bench"), "verif.bench", "verifier", KECAMATAN, password=PASSWORD)
         desa = province_desa(db)

@@ -25,13 +25,10 @@ sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from sqlalchemy import func, select
 
-from bench.fixtures import fill_records, province_desa
+from bench.fixtures import empty_database, fill_records, province_desa
 from engine import imports, submissions
 from engine.actors import Actor
-from engine.config import load_settings
 from engine.quality.nik import compose
-from engine.setup import initialise
-from engine.uow import Database
 from models import Record, SubmissionItem
 
 DESA = "65.01.01.2005"
@@ -67,12 +64,7 @@ def main() -> None:
     args = parser.parse_args()
     rng = random.Random(65)
     with tempfile.TemporaryDirectory() as tmp:
-        url = args.database_url or f"sqlite:///{Path(tmp) / 'quality.db'}"
-        db = Database.connect(load_settings({"DATABASE_URL": url, "SIJOSKU_INSTANCE_DIR": tmp, "SECRET_KEY": "b"}))
-        initialise(db)
-        with db.read() as s:
-            if s.scalar(select(func.count()).select_from(Record)):
-                sys.exit(f"{url} sudah berisi catatan; beri basis data kosong yang boleh diisi")
+        db = empty_database(args.database_url, tmp, "quality")
         fill_records(db, args.records, province_desa(db), rng)
         with db.engine.begin() as conn:
             conn.exec_driver_sql("ANALYZE")
