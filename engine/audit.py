@@ -125,3 +125,29 @@ def _walk(session: Session, rows: Any) -> ChainReport:
                            f"rantai berakhir di baris {count}, tetapi kepala rantai mencatat baris {last}: "
                            "baris terakhir dihapus")
     return ChainReport(True, count, None, f"rantai audit utuh: {count} baris")
+
+
+def record_many(session: Session, actor: Actor, entries: list[dict[str, Any]]) -> None:
+    """Append many rows at once (bulk use cases): one chained insert and one head update.
+
+    Each entry has `action`, `subject_type`, `subject_id` and optionally `before`, `after`,
+    `instance_id`, `human_task_id`, `reason`.
+    """
+    if not entries:
+        return
+    head = _locked_head(session)
+    now, rows = clock.now(), []
+    for entry in entries:
+        values = {
+            "seq": head.seq + 1, "at": now, "actor": actor.name, "action": entry["action"],
+            "subject_type": entry["subject_type"], "subject_id": str(entry["subject_id"]),
+            "before": _canonical(entry.get("before")), "after": _canonical(entry.get("after")),
+            "instance_id": entry.get("instance_id"), "human_task_id": entry.get("human_task_id"),
+            "reason": entry.get("reason"), "prev_hash": head.hash,
+        }
+        values["hash"] = _digest_values(values)
+        rows.append(values)
+        head.seq, head.hash = values["seq"], values["hash"]
+    connection = session.connection()
+    connection.execute(_INSERT_ROW, rows)
+    connection.execute(_ADVANCE_HEAD, {"new_seq": head.seq, "new_hash": head.hash})

@@ -4,6 +4,7 @@ from .audit import AuditEvent, AuditHead, OutboxEvent
 from .base import Base, utcnow
 from .category import Category
 from .process import HumanTask, InstanceStatus, ProcessDefinition, ProcessInstance, TaskStatus
+from .cycle import Cycle, CycleRhythm, EmailMessage, JobRun, Notification, NotificationPreference, SchedulerJob
 from .quality import AggregateValue, QualityFlag, QualitySetting
 from .record import Record, RecordStatus, RecordVersion, Source
 from .region import (
@@ -22,6 +23,7 @@ from .user import ROLE_TIERS, WORK_ROLES, Role, RoleAssignment, User
 from .web import ImportJob, LoginAttempt, SavedFilter
 
 __all__ = [
+    "Cycle", "CycleRhythm", "EmailMessage", "JobRun", "Notification", "NotificationPreference", "SchedulerJob",
     "AggregateValue", "QualityFlag", "QualitySetting",
     "AuditEvent", "AuditHead", "Base", "Category", "HumanTask", "InstanceStatus", "ItemAction",
     "ItemVerdict", "OutboxEvent", "Population", "ProcessDefinition", "ProcessInstance", "ROLE_TIERS",

@@ -445,3 +445,52 @@ def quality_set(ctx: click.Context, rule: str, name: str, value: float, kategori
     with _errors(), _db(ctx).transaction() as session:
         set_threshold(session, CLI_ACTOR, rule, name, value, kategori)
     click.echo(f"{rule}.{name} = {value:g} untuk {kategori or 'semua kategori'}")
+
+
+@main.group(name="cycle")
+def cycle_group() -> None:
+    """Siklus pemutakhiran: buka, tutup, status."""
+
+
+@cycle_group.command("open")
+@click.argument("period")
+@click.option("--region", help="hanya wilayah ini (bawaan: seluruh provinsi)")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def cycle_open(ctx: click.Context, period: str, region: str | None, as_json: bool) -> None:
+    from engine import cycles
+
+    with _errors(as_json):
+        result = cycles.open_cycle(_db(ctx), CLI_ACTOR, period, region)
+    _emit(as_json, result.to_dict(), f"Siklus {period}: {result.opened} desa dibuka, {result.already} sudah ada "
+          f"(dari {result.expected})")
+
+
+@cycle_group.command("close")
+@click.argument("period")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def cycle_close(ctx: click.Context, period: str, as_json: bool) -> None:
+    from engine import cycles
+
+    with _errors(as_json):
+        result = cycles.close_cycle(_db(ctx), CLI_ACTOR, period)
+    _emit(as_json, result, f"Siklus {period} ditutup: {result['tidak_melapor']} desa tidak melapor, "
+          f"{result['eskalasi']} tugas terlambat dieskalasi")
+
+
+@cycle_group.command("status")
+@click.argument("period")
+@click.option("--region", help="wilayah induk (bawaan: provinsi)")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def cycle_status(ctx: click.Context, period: str, region: str | None, as_json: bool) -> None:
+    from engine import cycles
+
+    db = _db(ctx)
+    with _errors(as_json), db.read() as session:
+        rows = [r.to_dict() for r in cycles.status(session, period, region or db.settings.province)]
+    _emit(as_json, rows, lambda: "\n".join(
+        f"{r['kode']} {r['nama']}: {r['submitted']}/{r['expected']} mengajukan ({r['on_time']} tepat waktu, "
+        f"{r['late']} terlambat), terverifikasi kec {r['verified']['kecamatan']}, kab {r['verified']['kabupaten']}, "
+        f"prov {r['verified']['provinsi']}, tidak melapor {r['not_reported']}" for r in rows))
