@@ -1,0 +1,128 @@
+"""Update cycles: every desa opened exactly once (even run twice or after a crash), closing, status."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from engine import audit, bulk_open, clock, cycles
+from engine.errors import Invalid
+from models import AuditEvent, HumanTask, OutboxEvent, ProcessInstance, Submission, SubmissionStatus
+from tests.factories import SYSTEM, decide, make_team, submit
+
+PERIOD = "2026-Q4"
+
+
+def _count(db, model, *where):
+    with db.read() as s:
+        return s.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def test_a_cycle_opens_every_desa_of_the_province_exactly_once(db):
+    first = cycles.open_cycle(db, SYSTEM, PERIOD)
+    assert (first.expected, first.opened, first.already) == (482, 482, 0)
+    again = cycles.open_cycle(db, SYSTEM, PERIOD)
+    assert (again.opened, again.already) == (0, 482)
+    assert _count(db, Submission, Submission.periode == PERIOD) == 482
+    assert _count(db, ProcessInstance) == 482
+    assert _count(db, HumanTask, HumanTask.status == "terbuka") == 482
+    assert _count(db, OutboxEvent, OutboxEvent.event_type == "task.created") == 482
+    with db.read() as s:
+        assert audit.verify_chain(s).ok
+        assert s.scalar(select(func.count()).select_from(AuditEvent)
+                        .where(AuditEvent.action == "SUBMISSION_OPENED")) == 482
+
+
+def test_a_crash_halfway_is_resumed_without_opening_a_desa_twice(db, monkeypatch):
+    real, calls = bulk_open.open_many, []
+
+    def crash_on_third_batch(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("listrik padam")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cycles, "BATCH", 100)
+    monkeypatch.setattr(bulk_open, "open_many", crash_on_third_batch)
+    with pytest.raises(RuntimeError):
+        cycles.open_cycle(db, SYSTEM, PERIOD)
+    assert _count(db, Submission) == 200  # two whole batches, nothing of the third
+    monkeypatch.setattr(bulk_open, "open_many", real)
+    resumed = cycles.open_cycle(db, SYSTEM, PERIOD)
+    assert (resumed.opened, resumed.already) == (282, 200)
+    assert _count(db, Submission) == 482 and _count(db, ProcessInstance) == 482
+
+
+def test_a_bulk_opened_submission_runs_the_whole_process(db):
+    team = make_team(db)
+    cycles.open_cycle(db, SYSTEM, PERIOD, region="65.01.01")
+    with db.read() as s:
+        sid = s.scalar(select(Submission.id).where(Submission.kode_desa == "65.01.01.2005"))
+    from engine import imports
+    from tests.factories import csv_of, person_row
+
+    with db.transaction() as s:
+        imports.import_items(s, SYSTEM, sid, csv_of([person_row(1)]))
+    submit(db, team.operator, sid)
+    for user in (team.kecamatan, team.kabupaten, team.provinsi):
+        decide(db, user, sid, "approve")
+    with db.read() as s:
+        assert s.get(Submission, sid).status == SubmissionStatus.TERVERIFIKASI
+
+
+def test_closing_marks_silent_desa_as_not_reported_and_escalates_late_tasks(db):
+    team = make_team(db)
+    cycles.open_cycle(db, SYSTEM, PERIOD, region="65.01.01")
+    with db.read() as s:
+        sid = s.scalar(select(Submission.id).where(Submission.kode_desa == "65.01.01.2005"))
+    from engine import imports
+    from tests.factories import csv_of, person_row
+
+    with db.transaction() as s:
+        imports.import_items(s, SYSTEM, sid, csv_of([person_row(1)]))
+    submit(db, team.operator, sid)
+    with db.read() as s:
+        due = s.scalar(select(HumanTask.due_at).where(HumanTask.submission_id == sid, HumanTask.status == "terbuka"))
+    with clock.frozen_at(due + timedelta(hours=1)):
+        result = cycles.close_cycle(db, SYSTEM, PERIOD)
+    silent = _count(db, Submission, Submission.status == SubmissionStatus.TIDAK_MELAPOR)
+    assert result == {"tidak_melapor": silent, "eskalasi": 1} and silent == _count(db, Submission) - 1
+    with db.read() as s:
+        example = s.scalar(select(Submission).where(Submission.status == SubmissionStatus.TIDAK_MELAPOR).limit(1))
+        assert "tidak mengajukan" in example.alasan_terakhir
+        assert s.get(Submission, sid).status == SubmissionStatus.DIAJUKAN  # the one that reported goes on
+        assert s.scalar(select(func.count()).select_from(HumanTask).where(
+            HumanTask.status == "terbuka", HumanTask.tingkat == "desa")) == 0
+        assert s.scalar(select(HumanTask.overdue).where(HumanTask.submission_id == sid,
+                                                        HumanTask.status == "terbuka")) is True
+        assert audit.verify_chain(s).ok
+
+
+def test_status_counts_expected_submitted_on_time_and_verified(db):
+    team = make_team(db)
+    cycles.open_cycle(db, SYSTEM, PERIOD, region="65.01.01")
+    with db.read() as s:
+        sid = s.scalar(select(Submission.id).where(Submission.kode_desa == "65.01.01.2005"))
+    from engine import imports
+    from tests.factories import csv_of, person_row
+
+    with db.transaction() as s:
+        imports.import_items(s, SYSTEM, sid, csv_of([person_row(1)]))
+    submit(db, team.operator, sid)
+    decide(db, team.kecamatan, sid, "approve")
+    with db.read() as s:
+        rows = {r.kode: r for r in cycles.status(s, PERIOD, "65.01")}
+    row = rows["65.01.01"]
+    assert row.expected == 9 and row.submitted == 1 and row.on_time + row.late == 1
+    assert row.verified == {"kecamatan": 1, "kabupaten": 0, "provinsi": 0}
+    assert rows["65.01.02"].submitted == 0
+
+
+@pytest.mark.parametrize("period, region, message", [
+    ("2026-Q5", None, "Periode"), (PERIOD, "65.99", "tidak dikenal"), (PERIOD, "11.01", "luar provinsi")])
+def test_bad_periods_and_regions_are_refused(db, period, region, message):
+    with pytest.raises(Invalid, match=message):
+        cycles.open_cycle(db, SYSTEM, period, region)
+    assert _count(db, Submission) == 0
