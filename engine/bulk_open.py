@@ -99,11 +99,10 @@ def open_many(session: Session, actor: Actor, t: Template, desa_codes: list[str]
                 "priority": 0, "overdue": False, "due_at": None, "created_at": now, "data": {}})
     task_ids = connection.execute(insert(HumanTask).returning(HumanTask.id, sort_by_parameter_order=True),
                                   task_rows).scalars().all()
-    for row, task_id in zip(task_rows, task_ids, strict=True):
-        events.publish(session, events.TASK_CREATED, {
-            "task_id": task_id, "nama": row["nama"], "tingkat": row["tingkat"].value,
-            "region_kode": row["region_kode"], "periode": periode, "due_at": None,
-            "submission_id": row["submission_id"]}, human_task_id=task_id)
+    events.publish_many(session, events.TASK_CREATED, [
+        ({"task_id": task_id, "nama": row["nama"], "tingkat": row["tingkat"].value, "region_kode": row["region_kode"],
+          "periode": periode, "due_at": None, "submission_id": row["submission_id"]}, task_id)
+        for row, task_id in zip(task_rows, task_ids, strict=True)])
     audit.record_many(session, actor, [
         {"action": "SUBMISSION_OPENED", "subject_type": "submission", "subject_id": sid, "instance_id": iid,
          "after": {"kode_desa": code, "periode": periode, "massal": True}}

@@ -37,6 +37,7 @@ from models import (
 BATCH = 500
 TIERS = ("desa", "kecamatan", "kabupaten", "provinsi")
 CYCLE_OPENED, CYCLE_CLOSED, CYCLE_CLOSING_SOON = "cycle.opened", "cycle.closed", "cycle.closing_soon"
+TASK_DUE_SOON = "task.due_soon"
 
 
 def rhythm(session: Session) -> CycleRhythm:
@@ -129,16 +130,23 @@ def open_cycle(db: Database, actor: Actor, periode: str, region: str | None = No
         template = bulk_open.template(s, definition_id, db.settings.default_sla)
         cycle.expected = s.scalar(select(func.count()).select_from(Region).where(
             Region.tingkat == Tier.DESA, Region.kode.like(f"{province}.%"))) or 0
-    todo = [code for code in desa if code not in already]
-    opened = 0
-    for start in range(0, len(todo), BATCH):
-        with db.transaction() as s:
-            chunk = [c for c in todo[start:start + BATCH] if c not in bulk_open.existing_desa(s, periode, region)]
-            opened += bulk_open.open_many(s, actor, template, chunk, periode)
+    opened = open_desa(db, actor, periode, [code for code in desa if code not in already], template)
     if opened:
         with db.transaction() as s:
             events.publish(s, CYCLE_OPENED, {"periode": periode, "wilayah": region, "dibuka": opened})
     return Opened(periode, len(desa), opened, len(already))
+
+
+def open_desa(db: Database, actor: Actor, periode: str, desa: list[str], template: bulk_open.Template) -> int:
+    """Open the given desa in batches, each its own transaction; a desa opened meanwhile is skipped."""
+    opened = 0
+    for start in range(0, len(desa), BATCH):
+        chunk = desa[start:start + BATCH]
+        with db.transaction() as s:
+            done = set(s.scalars(select(Submission.kode_desa).where(Submission.periode == periode,
+                                                                    Submission.kode_desa.in_(chunk))))
+            opened += bulk_open.open_many(s, actor, template, [c for c in chunk if c not in done], periode)
+    return opened
 
 
 def close_cycle(db: Database, actor: Actor, periode: str) -> dict[str, int]:
@@ -247,3 +255,53 @@ def status(session: Session, periode: str, parent: str) -> list[Status]:
             row.verified[tier] += tier in approvals[sid]
     return list(rows.values())
 
+
+
+def calendar_day(db: Database, actor: Actor, now: datetime) -> str:
+    """The scheduler's daily look at the calendar: open, remind, close."""
+    tz = db.settings.tz
+    today = now.astimezone(tz).date()
+    done = []
+    with db.read() as s:
+        r = rhythm(s)
+        ritme, day, remind = r.ritme, r.hari_buka, r.pengingat_hari
+        open_cycles = [(c.periode, dict(c.batas)) for c in s.scalars(select(Cycle).where(Cycle.status == "dibuka"))]
+    periode = period_starting(today, ritme)
+    if periode and today.day >= day:
+        result = open_cycle(db, actor, periode)
+        if result.opened:
+            done.append(f"{periode}: {result.opened} desa dibuka")
+    for periode, batas in open_cycles:
+        last = datetime.fromisoformat(batas["provinsi"])
+        if now >= last:
+            closed = close_cycle(db, actor, periode)
+            done.append(f"{periode} ditutup ({closed['tidak_melapor']} tidak melapor)")
+            continue
+        desa_deadline = datetime.fromisoformat(batas["desa"])
+        if timedelta(0) <= desa_deadline - now <= timedelta(days=remind):
+            with db.transaction() as s:
+                events.publish(s, CYCLE_CLOSING_SOON, {"periode": periode, "batas": batas["desa"]})
+            done.append(f"{periode}: pengingat batas desa")
+    with db.transaction() as s:
+        reminded = remind_due_tasks(s, now, timedelta(days=remind))
+        late = escalate_late(s, actor, now)
+    done.append(f"{reminded} pengingat tugas, {late} eskalasi")
+    return "; ".join(done)
+
+
+def remind_due_tasks(session: Session, now: datetime, ahead: timedelta) -> int:
+    """Tasks due within `ahead` get one reminder each (`task.due_soon`)."""
+    soon = session.scalars(select(HumanTask).where(HumanTask.status == TaskStatus.TERBUKA,
+                                                   HumanTask.due_at.is_not(None), HumanTask.due_at > now,
+                                                   HumanTask.due_at <= now + ahead)).all()
+    count = 0
+    for task in soon:
+        if (task.data or {}).get("diingatkan"):
+            continue
+        task.data = {**(task.data or {}), "diingatkan": now.isoformat()}
+        events.publish(session, TASK_DUE_SOON, {
+            "task_id": task.id, "nama": task.nama, "tingkat": task.tingkat.value, "region_kode": task.region_kode,
+            "kode_desa": task.kode_desa, "periode": task.periode, "due_at": task.due_at.isoformat()},
+            human_task_id=task.id)
+        count += 1
+    return count

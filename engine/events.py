@@ -55,12 +55,36 @@ def publish(session: Session, event_type: str, payload: dict[str, Any], human_ta
         session.info[PUBLISHED_KEY] = True
 
 
+def publish_many(session: Session, event_type: str, payloads: list[tuple[dict[str, Any], int | None]]) -> None:
+    """Many events of one type in one statement (bulk use cases): (payload, human_task_id) pairs."""
+    if not payloads:
+        return
+    interested = bool(_subscribers.get(event_type) or _subscribers.get("*"))
+    now = clock.now()
+    session.connection().execute(_INSERT_EVENT, [
+        {"event_type": event_type, "payload": payload, "created_at": now, "human_task_id": task_id,
+         "delivered_at": None if interested else now, "attempts": 0} for payload, task_id in payloads])
+    if interested:
+        session.info[PUBLISHED_KEY] = True
+
+
 def deliver_pending(session_factory: sessionmaker[Session], limit: int = 500) -> int:
-    """Hand undelivered events to their subscribers; returns how many were delivered."""
+    """Hand undelivered events to their subscribers, `limit` per transaction until none are left."""
+    total = 0
+    for _ in range(10_000):
+        delivered, seen = _deliver_batch(session_factory, limit)
+        total += delivered
+        if seen < limit:
+            return total
+    return total
+
+
+def _deliver_batch(session_factory: sessionmaker[Session], limit: int) -> tuple[int, int]:
     delivered = 0
     with session_factory() as session:
-        pending = session.scalars(select(OutboxEvent).where(OutboxEvent.delivered_at.is_(None))
-                                  .order_by(OutboxEvent.id).limit(limit)).all()
+        pending = session.scalars(select(OutboxEvent).where(OutboxEvent.delivered_at.is_(None),
+                                                            OutboxEvent.attempts < 5)
+                                  .order_by(OutboxEvent.id).limit(limit).with_for_update(skip_locked=True)).all()
         for event in pending:
             try:
                 with session.begin_nested():
@@ -73,4 +97,4 @@ def deliver_pending(session_factory: sessionmaker[Session], limit: int = 500) ->
                 event.attempts += 1
                 event.last_error = f"{type(exc).__name__}: {exc}"[:2000]
         session.commit()
-    return delivered
+    return delivered, len(pending)
