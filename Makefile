@@ -27,7 +27,7 @@ browser:
 run: install
 	$(BIN)/sijosku init
 	$(BIN)/sijosku demo --if-empty
-	$(BIN)/sijosku run --host 127.0.0.1 --port 5000
+	$(BIN)/sijosku run --host 127.0.0.1 --port 5000 --with-scheduler
 
 lint: install
 	$(BIN)/ruff check .

@@ -305,3 +305,7 @@ def remind_due_tasks(session: Session, now: datetime, ahead: timedelta) -> int:
             human_task_id=task.id)
         count += 1
     return count
+
+
+def known_periods(session: Session) -> list[str]:
+    return list(session.scalars(select(Cycle.periode).order_by(Cycle.periode.desc())))

@@ -34,6 +34,16 @@ _db: Database | None = None
 _jobs: dict[str, Callable[..., str]] = {}
 
 
+def use(db: Database) -> None:
+    """The database the jobs work on (the scheduler process's own)."""
+    global _db
+    _db = db
+
+
+def job_ids() -> list[str]:
+    return sorted(_jobs)
+
+
 def database() -> Database:
     if _db is None:
         raise RuntimeError("penjadwal belum dibangun (build)")
@@ -104,8 +114,7 @@ def cycle_calendar(db: Database, now: datetime) -> str:
 
 def build(db: Database, background: bool = False) -> BaseScheduler:
     """The scheduler with every registered job (callers register other packages' jobs first)."""
-    global _db
-    _db = db
+    use(db)
     scheduler_class = BackgroundScheduler if background else BlockingScheduler
     scheduler = scheduler_class(
         jobstores={"default": SQLAlchemyJobStore(engine=db.engine, tablename="apscheduler_jobs")},

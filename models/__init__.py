@@ -3,8 +3,8 @@
 from .audit import AuditEvent, AuditHead, OutboxEvent
 from .base import Base, utcnow
 from .category import Category
-from .process import HumanTask, InstanceStatus, ProcessDefinition, ProcessInstance, TaskStatus
 from .cycle import Cycle, CycleRhythm, EmailMessage, JobRun, Notification, NotificationPreference, SchedulerJob
+from .process import HumanTask, InstanceStatus, ProcessDefinition, ProcessInstance, TaskStatus
 from .quality import AggregateValue, QualityFlag, QualitySetting
 from .record import Record, RecordStatus, RecordVersion, Source
 from .region import (

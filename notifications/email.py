@@ -83,7 +83,8 @@ def deliver_pending(db: Database, settings: SmtpSettings | None = None, now: dat
         for message in due:
             message.attempts += 1
             message.next_attempt_at = now + CLAIM  # no other node sends it meanwhile
-        s.expunge_all()
+        s.flush()
+        s.expunge_all()  # the messages are read again below, after sending
     outcomes: dict[int, str | None] = {}
     for message in due:
         try:

@@ -16,6 +16,7 @@ from engine.actors import Actor
 from engine.config import PROJECT_ROOT, Settings, load_settings
 from engine.uow import Database
 from models import WORK_ROLES, Region, User
+from notifications import inapp
 from web import errors, i18n
 from web.access import close_reading, reading
 from web.extensions import babel, csrf, login_manager
@@ -84,10 +85,11 @@ def _template_helpers(app: Flask, settings: Settings) -> None:
             names = dict(s.execute(select(Region.kode, Region.nama).where(
                 Region.kode.in_([a.region_kode for a in actor.user.roles]))).all())
             open_tasks = inbox.open_count(s, actor) if any(a.role in WORK_ROLES for a in actor.user.roles) else 0
+            unread = inapp.unread_count(s, actor.user.id)
         return {"lang": _locale(), "me": actor.user, "my_roles": [
             {"role": a.role.value, "tingkat": a.tingkat.label, "kode": a.region_kode,
              "wilayah": names.get(a.region_kode, a.region_kode)} for a in actor.user.roles],
-            "open_tasks": open_tasks}
+            "open_tasks": open_tasks, "unread": unread}
 
 
 def _security_headers(app: Flask) -> None:
@@ -123,8 +125,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None, tes
     _template_helpers(app, settings)
     _security_headers(app)
     errors.register(app)
-    from web.views import admin, assets, audit, auth, desa, home, quality, tasks
+    import notifications
+    from web.views import admin, assets, audit, auth, cycle, desa, home, notify, quality, tasks
 
-    for module in (assets, auth, home, desa, tasks, admin, audit, quality):
+    notifications.register(app.extensions["sijosku_db"])
+    for module in (assets, auth, home, desa, tasks, admin, audit, quality, notify, cycle):
         app.register_blueprint(module.bp)
     return app

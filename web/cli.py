@@ -42,9 +42,12 @@ def _errors(as_json: bool = False) -> Iterator[None]:
 
 def _db(ctx: click.Context) -> Database:
     if "db" not in ctx.obj:
+        import notifications
+
         with _errors():
             ctx.obj["db"] = Database.connect(load_settings())
         ctx.find_root().call_on_close(ctx.obj["db"].dispose)
+        notifications.register(ctx.obj["db"])  # events from commands reach the bell and email too
     return ctx.obj["db"]
 
 
@@ -76,14 +79,20 @@ def init(ctx: click.Context, as_json: bool) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--with-scheduler", is_flag=True, help="jalankan penjadwal di proses yang sama (satu mesin)")
 @click.pass_context
-def run(ctx: click.Context, host: str, port: int) -> None:
+def run(ctx: click.Context, host: str, port: int, with_scheduler: bool) -> None:
     """Menjalankan aplikasi web (server WSGI waitress)."""
     from waitress import serve
 
     from web.app import create_app
 
     app = create_app(db=_db(ctx))
+    if with_scheduler:
+        from engine import scheduler as jobs
+
+        jobs.build(_db(ctx), background=True).start()
+        click.echo("Penjadwal berjalan di latar belakang")
     click.echo(f"SIJOSKU melayani di http://{host}:{port}")
     serve(app, host=host, port=port, threads=8, ident="SIJOSKU")
 
@@ -494,3 +503,61 @@ def cycle_status(ctx: click.Context, period: str, region: str | None, as_json: b
         f"{r['kode']} {r['nama']}: {r['submitted']}/{r['expected']} mengajukan ({r['on_time']} tepat waktu, "
         f"{r['late']} terlambat), terverifikasi kec {r['verified']['kecamatan']}, kab {r['verified']['kabupaten']}, "
         f"prov {r['verified']['provinsi']}, tidak melapor {r['not_reported']}" for r in rows))
+
+
+@main.command()
+@click.pass_context
+def scheduler(ctx: click.Context) -> None:
+    """Menjalankan penjadwal (siklus, timer BPMN, surel, ringkasan) sebagai proses sendiri."""
+    from engine import scheduler as jobs
+
+    click.echo("Penjadwal SIJOSKU berjalan; hentikan dengan Ctrl+C")
+    try:
+        jobs.build(_db(ctx)).start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+
+
+@main.group(name="jobs")
+def jobs_group() -> None:
+    """Riwayat tugas terjadwal."""
+
+
+@jobs_group.command("run")
+@click.argument("job_id")
+@click.option("--now", "now_text", help="waktu ISO 8601, mis. 2027-01-01T00:05:00+08:00")
+@click.pass_context
+def jobs_run(ctx: click.Context, job_id: str, now_text: str | None) -> None:
+    """Jalankan satu tugas terjadwal sekarang (sekali per kunci jalannya, seperti penjadwal)."""
+    from engine import clock
+    from engine import scheduler as jobs
+
+    with _errors():
+        jobs.use(_db(ctx))
+        if job_id not in jobs.job_ids():
+            raise Invalid(f"Tugas {job_id!r} tidak dikenal; yang ada: {', '.join(jobs.job_ids())}")
+        moment = datetime.fromisoformat(now_text) if now_text else clock.now()
+        with clock.frozen_at(moment):
+            jobs.trigger(job_id)
+    click.echo(f"{job_id} dijalankan")
+
+
+@cycle_group.command("rhythm")
+@click.option("--ritme", type=click.Choice(["triwulan", "semester"]), required=True)
+@click.option("--opening-day", type=int, default=1, show_default=True, help="hari pembukaan di bulan pertama")
+@click.option("--deadlines", default="30,45,60,75", show_default=True,
+              help="batas desa,kecamatan,kabupaten,provinsi dalam hari setelah pembukaan")
+@click.option("--reminder", type=int, default=3, show_default=True, help="pengingat, hari sebelum batas")
+@click.pass_context
+def cycle_rhythm(ctx: click.Context, ritme: str, opening_day: int, deadlines: str, reminder: int) -> None:
+    """Atur ritme pemutakhiran provinsi."""
+    from engine import cycles
+
+    with _errors():
+        try:
+            days = dict(zip(cycles.TIERS, [int(d) for d in deadlines.split(",")], strict=True))
+        except ValueError as exc:
+            raise Invalid("--deadlines harus empat bilangan: desa,kecamatan,kabupaten,provinsi") from exc
+        with _db(ctx).transaction() as session:
+            cycles.set_rhythm(session, CLI_ACTOR, ritme, opening_day, days, reminder)
+    click.echo(f"Ritme {ritme}, dibuka hari ke-{opening_day}, batas {deadlines} hari, pengingat {reminder} hari")

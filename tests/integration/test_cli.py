@@ -157,3 +157,17 @@ def test_demo_creates_users_and_valid_submissions(cli):
     sid = str(result["pengajuan"][0]["submission_id"])
     assert as_json(cli("submission", "submit", sid, "--user", "operator.6501011001", "--json"))["tahap"] == \
         "kecamatan"
+
+
+def test_cycle_commands(cli):
+    opened = as_json(cli("cycle", "open", "2027-Q1", "--region", "65.01.01", "--json"))
+    assert opened["opened"] == 9 and opened["already"] == 0
+    assert as_json(cli("cycle", "open", "2027-Q1", "--region", "65.01.01", "--json"))["opened"] == 0
+    status = as_json(cli("cycle", "status", "2027-Q1", "--json"))
+    assert status[0]["kode"] == "65.01" and {"expected", "submitted", "on_time", "late", "verified",
+                                             "not_reported"} <= status[0].keys()
+    closed = as_json(cli("cycle", "close", "2027-Q1", "--json"))
+    assert closed["tidak_melapor"] == 9
+    assert "Periode" in cli("cycle", "open", "2027-Q9", ok=False).stderr
+    assert "belum dibuka" in cli("cycle", "close", "2031-Q1", ok=False).stderr
+    assert "tidak dikenal" in cli("jobs", "run", "tidak-ada", ok=False).stderr

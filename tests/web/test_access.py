@@ -16,6 +16,8 @@ from tests.web.world import build
 ROLES = ["op.desa", "op.lain", "verif.kec", "verif.kec.lain", "verif.kab", "verif.kab.lain", "valid.prov",
          "admin.prov", "auditor.prov", "auditor.kab.lain"]
 
+OVERSEERS = {"verif.kab", "verif.kab.lain", "valid.prov", "admin.prov", "auditor.prov", "auditor.kab.lain"}
+
 # route -> the people who get 200 (or a redirect after a post); the rest get 403 (wrong role) or 404.
 MATRIX = [
     ("GET", "/desa/", {"op.desa", "op.lain"}),
@@ -36,12 +38,16 @@ MATRIX = [
     ("GET", "/audit/catatan/{record}", {"auditor.prov"}),
     ("GET", "/audit/instans/{instance}", {"auditor.prov"}),
     ("GET", "/audit/ekspor.csv", {"auditor.prov"}),
-    ("GET", "/mutu/", {"verif.kab", "verif.kab.lain", "valid.prov", "admin.prov", "auditor.prov", "auditor.kab.lain"}),
+    ("GET", "/mutu/", OVERSEERS),
     ("GET", "/mutu/seri?wilayah=65.01&kategori=LUT", {"verif.kab", "valid.prov", "admin.prov", "auditor.prov"}),
+    ("GET", "/siklus/", OVERSEERS),
+    ("GET", "/admin/jadwal", {"admin.prov"}),
+    ("GET", "/notifikasi/", set(ROLES)),
 ]
 ROLE_OF = {"op": "operator", "verif": "verifier", "valid": "validator", "admin": "admin", "auditor": "auditor"}
 PAGE_ROLES = {"/desa": {"op"}, "/tugas": {"verif", "valid"}, "/admin": {"admin"}, "/audit": {"auditor"},
-              "/mutu": {"verif", "valid", "admin", "auditor"}}
+              "/mutu": {"verif", "valid", "admin", "auditor"}, "/siklus": {"verif", "valid", "admin", "auditor"},
+              "/notifikasi": {"op", "verif", "valid", "admin", "auditor"}}
 
 
 @pytest.fixture

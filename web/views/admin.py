@@ -149,3 +149,13 @@ def regions() -> Any:
     if request.headers.get("HX-Request"):
         return render_template("admin/_regions.html", regions=found)
     return {"regions": found}
+
+
+@bp.get("/jadwal")
+@admin_only
+def schedule() -> Any:
+    """Scheduled jobs' runs, failures included, and emails that could not be sent."""
+    from engine import scheduler as jobs
+    from notifications import email
+
+    return render_template("admin/schedule.html", runs=jobs.history(db()), failures=email.failures(db()))

@@ -1,0 +1,22 @@
+"""The bell in a browser: a new task appears after a cycle opens."""
+
+from __future__ import annotations
+
+from engine import cycles
+from tests.factories import SYSTEM
+from tests.web.conftest import PASSWORD, people  # noqa: F401
+
+
+def test_the_bell_shows_a_new_task_after_a_cycle_opens(db, people, sign_in):  # noqa: F811
+    operator = sign_in("op.desa", PASSWORD)
+    page = operator.go("/desa/")
+    assert page.locator("#unread-count").inner_text() == "0"
+    cycles.open_cycle(db, SYSTEM, "2027-Q1", region="65.01.01")
+    page.reload()
+    assert int(page.locator("#unread-count").inner_text()) >= 1
+    page.locator("#bell").click()
+    assert page.locator(".notifications li.unread").count() >= 1
+    assert "Siklus pemutakhiran 2027-Q1 dibuka" in page.content() or "Tugas baru" in page.content()
+    operator.shot("pemberitahuan")
+    page.get_by_role("button", name="Tandai semua sudah dibaca").click()
+    assert page.locator("#unread-count").inner_text() == "0"

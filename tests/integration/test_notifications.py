@@ -1,0 +1,152 @@
+"""Notifications: in the app, by email through a real SMTP server, digests, retries, preferences."""
+
+from __future__ import annotations
+
+import email
+import socket
+from datetime import timedelta
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import func, select
+
+from engine import clock, events
+from models import EmailMessage, Notification, User
+from notifications import delivery, inapp
+from notifications import email as mail
+from tests.factories import decide, make_team, open_with_items, submit
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[email.message.Message] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        self.messages.append(email.message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp():
+    inbox, port = Inbox(), _free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield inbox, mail.SmtpSettings("127.0.0.1", port, "none", "", "", "sijosku@dinsos.kaltaraprov.go.id")
+    controller.stop()
+
+
+@pytest.fixture
+def subscribed(db):
+    import notifications
+
+    notifications.register(db)
+    yield db
+    events.unsubscribe_all()
+
+
+def _with_email(db, username, address):
+    with db.transaction() as s:
+        s.scalar(select(User).where(User.username == username)).email = address
+
+
+def test_a_return_reaches_the_operator_in_the_app_and_by_email(subscribed, smtp):
+    db = subscribed
+    inbox, settings = smtp
+    team = make_team(db)
+    _with_email(db, team.operator, "operator@desa.id")
+    sid = open_with_items(db)
+    submit(db, team.operator, sid)
+    decide(db, team.kecamatan, sid, "return", "Tanggal lahir Maria tidak cocok dengan KK")
+    with db.read() as s:
+        operator = s.scalar(select(User).where(User.username == team.operator))
+        unread = inapp.unread_count(s, operator.id)
+        titles = [n.judul for n in inapp.latest(s, operator.id)]
+    assert unread >= 2 and any("dikembalikan oleh kecamatan" in t for t in titles)
+    assert mail.deliver_pending(db, settings) == 1
+    message = inbox.messages[0]
+    assert message["To"] == "operator@desa.id" and "dikembalikan" in message["Subject"]
+    parts = {p.get_content_type(): p.get_payload(decode=True).decode() for p in message.walk()
+             if not p.is_multipart()}
+    assert "Tanggal lahir Maria tidak cocok dengan KK" in parts["text/plain"]
+    assert "<a href=" in parts["text/html"] and "Yth." in parts["text/html"]
+    assert mail.deliver_pending(db, settings) == 0  # sent once
+
+
+def test_a_failed_delivery_is_kept_retried_and_never_undoes_the_change(subscribed, smtp):
+    db = subscribed
+    inbox, settings = smtp
+    team = make_team(db)
+    _with_email(db, team.operator, "operator@desa.id")
+    sid = open_with_items(db)
+    submit(db, team.operator, sid)
+    decide(db, team.kecamatan, sid, "return", "Perbaiki alamat")
+    down = mail.SmtpSettings("127.0.0.1", _free_port(), "none", "", "", "x@y")
+    assert mail.deliver_pending(db, down) == 0
+    with db.read() as s:
+        failed = s.scalar(select(EmailMessage))
+    assert failed.last_error and failed.attempts == 1 and failed.sent_at is None
+    assert mail.failures(db)[0].id == failed.id  # what the admins see
+    assert mail.deliver_pending(db, settings) == 0  # not yet due again
+    assert mail.deliver_pending(db, settings, now=clock.now() + timedelta(minutes=3)) == 1
+    assert len(inbox.messages) == 1
+
+
+def test_a_daily_digest_replaces_one_email_per_task(subscribed, smtp):
+    db = subscribed
+    inbox, settings = smtp
+    team = make_team(db)
+    _with_email(db, team.kecamatan, "tksk@kecamatan.id")
+    for desa in ("65.01.01.2005", "65.01.01.2006", "65.01.01.2007"):
+        from engine import users
+        from tests.factories import SYSTEM
+
+        if desa != "65.01.01.2005":
+            with db.transaction() as s:
+                users.add_user(s, SYSTEM, f"op.{desa}", "operator", desa)
+        sid = open_with_items(db, desa=desa)
+        submit(db, team.operator if desa == "65.01.01.2005" else f"op.{desa}", sid)
+    with db.read() as s:
+        assert s.scalar(select(func.count()).select_from(EmailMessage)) == 0  # no email per task
+    assert mail.queue_digests(db) >= 1
+    mail.deliver_pending(db, settings)
+    digest = next(m for m in inbox.messages if m["To"] == "tksk@kecamatan.id")
+    assert "3 pemberitahuan" in digest["Subject"]
+    assert mail.queue_digests(db) == 0  # nothing new since
+
+
+def test_preferences_per_event_and_channel(subscribed):
+    db = subscribed
+    team = make_team(db)
+    with db.transaction() as s:
+        me = s.scalar(select(User).where(User.username == team.kecamatan))
+        delivery.set_preferences(s, me, {("task.created", "app"): False})
+    sid = open_with_items(db)
+    submit(db, team.operator, sid)
+    with db.read() as s:
+        me = s.scalar(select(User).where(User.username == team.kecamatan))
+        assert s.scalar(select(func.count()).select_from(Notification).where(Notification.user_id == me.id)) == 0
+        assert delivery.preferences(s, me)["task.created"] == {"app": False, "email": False, "ringkasan": True}
+
+
+def test_a_failing_subscriber_never_blocks_the_change(subscribed):
+    db = subscribed
+
+    def broken(session, event):
+        raise RuntimeError("layanan surel mati")
+
+    events.subscribe("task.created", broken)
+    team = make_team(db)
+    sid = open_with_items(db)
+    submit(db, team.operator, sid)  # commits despite the subscriber
+    from models import OutboxEvent, Submission
+
+    with db.read() as s:
+        assert s.get(Submission, sid).status.value == "diajukan"
+        stuck = s.scalars(select(OutboxEvent).where(OutboxEvent.delivered_at.is_(None))).all()
+    assert stuck and "layanan surel mati" in stuck[0].last_error

@@ -1,0 +1,143 @@
+"""The scheduler's jobs under a controlled clock: each run once, cycles opened and closed on their
+days, reminders and escalations at the right moments, and two nodes running each job once."""
+
+from __future__ import annotations
+
+import multiprocessing
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from engine import clock, cycles
+from engine import scheduler as jobs
+from models import Cycle, HumanTask, JobRun, OutboxEvent, Submission, SubmissionStatus
+from tests.factories import SYSTEM, make_team, submit
+
+WITA = "+08:00"
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text + WITA)
+
+
+@pytest.fixture
+def scheduled(db):
+    import notifications
+    from engine import events
+
+    notifications.register(db)
+    jobs.use(db)
+    yield db
+    events.unsubscribe_all()
+
+
+def fire(db, job_id: str, moment: datetime) -> None:
+    with clock.frozen_at(moment):
+        jobs.trigger(job_id)
+
+
+def _count(db, model, *where):
+    with db.read() as s:
+        return s.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def test_a_run_key_runs_once_and_a_lapsed_lease_is_taken_over(db):
+    calls = []
+    now = at("2027-01-01T00:05")
+    assert jobs.run_once(db, "uji", "2027-01-01", lambda: calls.append(1) or "ok", now)
+    assert not jobs.run_once(db, "uji", "2027-01-01", lambda: calls.append(2) or "ok", now)
+    assert calls == [1]
+    with db.transaction() as s:  # a node took a run and crashed: its lease lapses
+        s.add(JobRun(job_id="uji", run_key="2027-01-02", holder="mati:1", status="berjalan", started_at=now,
+                     lease_until=now + timedelta(minutes=10)))
+    assert not jobs.run_once(db, "uji", "2027-01-02", lambda: calls.append(3) or "ok", now + timedelta(minutes=5))
+    assert jobs.run_once(db, "uji", "2027-01-02", lambda: calls.append(4) or "ok", now + timedelta(minutes=11))
+    assert calls == [1, 4]
+
+
+def test_a_failing_job_is_recorded_for_the_admins(db):
+    def broken() -> str:
+        raise RuntimeError("SMTP mati")
+
+    assert not jobs.run_once(db, "uji", "k", broken)
+    with db.read() as s:
+        run = s.scalar(select(JobRun))
+    assert run.status == "gagal" and "SMTP mati" in run.message
+
+
+def test_the_cycle_opens_on_its_day_for_all_482_desa_exactly_once(scheduled):
+    db = scheduled
+    fire(db, "siklus", at("2026-12-31T00:05"))
+    assert _count(db, Submission) == 0  # not yet
+    fire(db, "siklus", at("2027-01-01T00:05"))
+    fire(db, "siklus", at("2027-01-01T13:00"))  # the same day again: the run key is taken
+    assert _count(db, Submission, Submission.periode == "2027-Q1") == 482
+    assert _count(db, JobRun, JobRun.job_id == "siklus") == 2
+    fire(db, "siklus", at("2027-01-02T00:05"))  # the next day: opening again finds every desa open
+    assert _count(db, Submission) == 482
+
+
+def test_reminders_escalations_and_closing_at_the_right_moments(scheduled):
+    db = scheduled
+    team = make_team(db)
+    fire(db, "siklus", at("2027-01-01T00:05"))
+    with db.read() as s:
+        sid = s.scalar(select(Submission.id).where(Submission.kode_desa == "65.01.01.2005"))
+        batas = s.scalar(select(Cycle.batas))
+    from engine import imports
+    from tests.factories import csv_of, person_row
+
+    with db.transaction() as s:
+        imports.import_items(s, SYSTEM, sid, csv_of([person_row(1)]))
+    with clock.frozen_at(at("2027-01-10T09:00")):
+        submit(db, team.operator, sid)
+    fire(db, "siklus", at("2027-01-20T00:05"))
+    assert _count(db, OutboxEvent, OutboxEvent.event_type == "cycle.closing_soon") == 0
+    fire(db, "siklus", at("2027-01-29T00:05"))  # 3 days before the desa deadline (31 January)
+    assert _count(db, OutboxEvent, OutboxEvent.event_type == "cycle.closing_soon") == 1
+    fire(db, "siklus", at("2027-01-22T00:05"))  # the kecamatan task is due 24 January: reminded once
+    assert _count(db, OutboxEvent, OutboxEvent.event_type == "task.due_soon") == 1
+    fire(db, "siklus", at("2027-01-23T00:05"))
+    assert _count(db, OutboxEvent, OutboxEvent.event_type == "task.due_soon") == 1
+    fire(db, "siklus", at("2027-01-25T00:05"))  # now late: escalated to the kabupaten
+    with db.read() as s:
+        task = s.scalar(select(HumanTask).where(HumanTask.submission_id == sid, HumanTask.status == "terbuka"))
+        assert task.overdue and task.tingkat.value == "kecamatan"
+        escalation = s.scalar(select(OutboxEvent).where(OutboxEvent.event_type == "task.overdue"))
+        assert escalation.payload["eskalasi_ke"] == "kabupaten"
+    assert datetime.fromisoformat(batas["provinsi"]) < at("2027-03-18T00:05")
+    fire(db, "siklus", at("2027-03-18T00:05"))  # after the last deadline: closed
+    assert _count(db, Submission, Submission.status == SubmissionStatus.TIDAK_MELAPOR) == 481
+    with db.read() as s:
+        assert s.scalar(select(Cycle.status)) == "ditutup"
+        assert s.get(Submission, sid).status == SubmissionStatus.DIAJUKAN
+
+
+@pytest.mark.postgresql_only
+def test_two_scheduler_processes_run_each_job_once(scheduled, is_postgresql):
+    if not is_postgresql:
+        pytest.skip("several nodes share a PostgreSQL database")
+    from tests.integration import scheduler_worker
+
+    db = scheduled
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(2), ctx.Queue()
+    url = db.engine.url.render_as_string(hide_password=False)
+    procs = [ctx.Process(target=scheduler_worker.fire, args=(url, "siklus", "2027-01-01T00:05:00+08:00",
+                                                              barrier, results)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    outcomes = sorted(str(results.get(timeout=180)) for _ in procs)
+    for p in procs:
+        p.join(30)
+    assert outcomes == ["False", "True"], outcomes
+    assert _count(db, Submission) == 482
+    assert _count(db, JobRun) == 1
+
+
+def test_open_cycle_status_through_the_cli_contract(scheduled):
+    cycles.open_cycle(scheduled, SYSTEM, "2026-Q4", region="65.01.01")
+    with scheduled.read() as s:
+        rows = cycles.status(s, "2026-Q4", "65")
+    assert rows[0].kode == "65.01" and rows[0].expected == 81

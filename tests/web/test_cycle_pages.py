@@ -1,0 +1,65 @@
+"""Cycles, notifications and scheduled jobs in the browser's place."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from engine import cycles
+from engine import scheduler as jobs
+from models import CycleRhythm
+from tests.factories import SYSTEM, open_with_items, submit
+from tests.web.conftest import browser_for
+
+
+def test_cycle_status_drills_down_from_province_to_desa(app, db, people):
+    cycles.open_cycle(db, SYSTEM, "2027-Q1", region="65.01.01")
+    browser = browser_for(app, "valid.prov")
+    page = browser.get("/siklus/").get_data(as_text=True)
+    assert "2027-Q1" in page and "65.01 Kabupaten Bulungan" in page
+    desa = browser.get("/siklus/?periode=2027-Q1&induk=65.01.01").get_data(as_text=True)
+    assert "65.01.01.2005" in desa
+    regency = browser_for(app, "verif.kab.lain").get("/siklus/?induk=65").get_data(as_text=True)
+    assert "65.02.01" in regency and "65.01 Kabupaten Bulungan" not in regency  # kept to its own region
+
+
+def test_an_admin_sets_the_rhythm_and_bad_values_are_refused(app, db, people):
+    admin = browser_for(app, "admin.prov")
+    form = {"ritme": "semester", "hari_buka": "5", "batas_desa": "20", "batas_kecamatan": "30",
+            "batas_kabupaten": "40", "batas_provinsi": "50", "pengingat_hari": "2"}
+    admin.post("/siklus/ritme", form, token_from="/siklus/")
+    with db.read() as s:
+        rhythm = s.scalar(select(CycleRhythm))
+    assert (rhythm.ritme, rhythm.hari_buka, rhythm.batas_provinsi) == ("semester", 5, 50)
+    admin.post("/siklus/ritme", {**form, "batas_kecamatan": "10"}, token_from="/siklus/")
+    assert "berurutan" in admin.get("/siklus/").get_data(as_text=True)
+    assert browser_for(app, "valid.prov").post("/siklus/ritme", form, token_from="/siklus/").status_code == 403
+
+
+def test_the_bell_list_mark_read_and_preferences(app, db, people):
+    import notifications
+
+    notifications.register(db)
+    sid = open_with_items(db)
+    submit(db, "op.desa", sid)
+    verifier = browser_for(app, "verif.kec")
+    assert 'id="unread-count">1<' in verifier.get("/tugas/").get_data(as_text=True)
+    listing = verifier.get("/notifikasi/").get_data(as_text=True)
+    assert "Tugas baru: Verifikasi kecamatan" in listing
+    verifier.post("/notifikasi/baca", token_from="/notifikasi/")
+    assert 'id="unread-count">0<' in verifier.get("/tugas/").get_data(as_text=True)
+    verifier.post("/notifikasi/preferensi", {"task.created:email": "1"}, token_from="/notifikasi/preferensi")
+    page = verifier.get("/notifikasi/preferensi").get_data(as_text=True)
+    assert 'name="task.created:email" value="1" checked' in page
+    assert 'name="task.created:app" value="1" checked' not in page
+
+
+def test_admins_see_job_history_with_failures(app, db, people):
+    jobs.run_once(db, "surel", "2027-01-01T00:00", lambda: "3 surel terkirim")
+
+    def broken() -> str:
+        raise RuntimeError("server SMTP menolak")
+
+    jobs.run_once(db, "ringkasan_harian", "2027-01-01", broken)
+    page = browser_for(app, "admin.prov").get("/admin/jadwal").get_data(as_text=True)
+    assert "3 surel terkirim" in page and "server SMTP menolak" in page and "gagal" in page
+    assert browser_for(app, "valid.prov").get("/admin/jadwal").status_code == 403
