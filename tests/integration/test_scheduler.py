@@ -141,3 +141,23 @@ def test_open_cycle_status_through_the_cli_contract(scheduled):
     with scheduled.read() as s:
         rows = cycles.status(s, "2026-Q4", "65")
     assert rows[0].kode == "65.01" and rows[0].expected == 81
+
+
+def test_a_run_missed_while_down_is_caught_up_once(scheduled):
+    import time
+
+    db = scheduled
+    scheduler = jobs.build(db, background=True)
+    scheduler.start(paused=True)
+    try:
+        missed = clock.now() - timedelta(minutes=3)  # three minutely runs missed
+        scheduler.modify_job("timer_bpmn", next_run_time=missed)
+        scheduler.resume()
+        for _ in range(50):
+            if _count(db, JobRun, JobRun.job_id == "timer_bpmn"):
+                break
+            time.sleep(0.1)
+        time.sleep(0.5)
+    finally:
+        scheduler.shutdown(wait=True)
+    assert _count(db, JobRun, JobRun.job_id == "timer_bpmn") == 1
