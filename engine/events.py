@@ -98,3 +98,10 @@ def _deliver_batch(session_factory: sessionmaker[Session], limit: int) -> tuple[
                 event.last_error = f"{type(exc).__name__}: {exc}"[:2000]
         session.commit()
     return delivered, len(pending)
+
+
+def failures(session: Session, limit: int = 100) -> list[OutboxEvent]:
+    """Events a subscriber could not take (visible to admins; retried up to five times)."""
+    return list(session.scalars(select(OutboxEvent).where(OutboxEvent.delivered_at.is_(None),
+                                                          OutboxEvent.last_error.is_not(None))
+                                .order_by(OutboxEvent.id.desc()).limit(limit)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,9 @@ def render(event_type: str, payload: dict[str, Any], user: User) -> Message:
               "nama": payload.get("nama", "")}
     subject = SUBJECTS.get(event_type, event_type).format(**values)
     link = _link(event_type, payload)
-    context = {"event": event_type, "p": values, "user": user, "link": link, "subject": subject}
+    base = os.environ.get("SIJOSKU_BASE_URL", "http://127.0.0.1:5000").rstrip("/")  # emails need whole addresses
+    context = {"event": event_type, "p": values, "user": user, "link": f"{base}{link}" if link else None,
+               "subject": subject}
     text = _env.get_template("event.txt").render(**context)
     html = _env.get_template("event.html").render(**context)
     body = _env.get_template("body.txt").render(**context).strip()

@@ -60,6 +60,16 @@ def test_admins_see_job_history_with_failures(app, db, people):
         raise RuntimeError("server SMTP menolak")
 
     jobs.run_once(db, "ringkasan_harian", "2027-01-01", broken)
+    from engine import events
+
+    def refusing(session, event):
+        raise RuntimeError("kotak surat penuh")
+
+    events.subscribe("cycle.closed", refusing)
+    with db.transaction() as s:
+        events.publish(s, "cycle.closed", {"periode": "2027-Q1", "tidak_melapor": 0})
+    events.unsubscribe_all()
     page = browser_for(app, "admin.prov").get("/admin/jadwal").get_data(as_text=True)
     assert "3 surel terkirim" in page and "server SMTP menolak" in page and "gagal" in page
+    assert "kotak surat penuh" in page  # an event a subscriber could not take
     assert browser_for(app, "valid.prov").get("/admin/jadwal").status_code == 403

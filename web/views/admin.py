@@ -155,7 +155,11 @@ def regions() -> Any:
 @admin_only
 def schedule() -> Any:
     """Scheduled jobs' runs, failures included, and emails that could not be sent."""
+    from engine import events
     from engine import scheduler as jobs
     from notifications import email
 
-    return render_template("admin/schedule.html", runs=jobs.history(db()), failures=email.failures(db()))
+    with reading() as s:
+        stuck = events.failures(s)
+    return render_template("admin/schedule.html", runs=jobs.history(db()), failures=email.failures(db()),
+                           stuck=stuck)
