@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from engine import audit, bulk_open, clock, cycles
+from engine import audit, bulk_open, clock, cycles, imports
 from engine.errors import Invalid
 from models import AuditEvent, HumanTask, OutboxEvent, ProcessInstance, Submission, SubmissionStatus
-from tests.factories import SYSTEM, decide, make_team, submit
+from tests.factories import SYSTEM, csv_of, decide, make_team, person_row, submit
 
 PERIOD = "2026-Q4"
 
@@ -18,6 +18,18 @@ PERIOD = "2026-Q4"
 def _count(db, model, *where):
     with db.read() as s:
         return s.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def _submitted_in_cycle(db):
+    """The kecamatan's cycle opened, and Gunung Putih's submission imported and submitted."""
+    team = make_team(db)
+    cycles.open_cycle(db, SYSTEM, PERIOD, region="65.01.01")
+    with db.read() as s:
+        sid = s.scalar(select(Submission.id).where(Submission.kode_desa == "65.01.01.2005"))
+    with db.transaction() as s:
+        imports.import_items(s, SYSTEM, sid, csv_of([person_row(1)]))
+    submit(db, team.operator, sid)
+    return team, sid
 
 
 def test_a_cycle_opens_every_desa_of_the_province_exactly_once(db):
@@ -56,16 +68,7 @@ def test_a_crash_halfway_is_resumed_without_opening_a_desa_twice(db, monkeypatch
 
 
 def test_a_bulk_opened_submission_runs_the_whole_process(db):
-    team = make_team(db)
-    cycles.open_cycle(db, SYSTEM, PERIOD, region="65.01.01")
-    with db.read() as s:
-        sid = s.scalar(select(Submission.id).where(Submission.kode_desa == "65.01.01.2005"))
-    from engine import imports
-    from tests.factories import csv_of, person_row
-
-    with db.transaction() as s:
-        imports.import_items(s, SYSTEM, sid, csv_of([person_row(1)]))
-    submit(db, team.operator, sid)
+    team, sid = _submitted_in_cycle(db)
     for user in (team.kecamatan, team.kabupaten, team.provinsi):
         decide(db, user, sid, "approve")
     with db.read() as s:
@@ -73,16 +76,7 @@ def test_a_bulk_opened_submission_runs_the_whole_process(db):
 
 
 def test_closing_marks_silent_desa_as_not_reported_and_escalates_late_tasks(db):
-    team = make_team(db)
-    cycles.open_cycle(db, SYSTEM, PERIOD, region="65.01.01")
-    with db.read() as s:
-        sid = s.scalar(select(Submission.id).where(Submission.kode_desa == "65.01.01.2005"))
-    from engine import imports
-    from tests.factories import csv_of, person_row
-
-    with db.transaction() as s:
-        imports.import_items(s, SYSTEM, sid, csv_of([person_row(1)]))
-    submit(db, team.operator, sid)
+    team, sid = _submitted_in_cycle(db)
     with db.read() as s:
         due = s.scalar(select(HumanTask.due_at).where(HumanTask.submission_id == sid, HumanTask.status == "terbuka"))
     with clock.frozen_at(due + timedelta(hours=1)):
@@ -101,16 +95,7 @@ def test_closing_marks_silent_desa_as_not_reported_and_escalates_late_tasks(db):
 
 
 def test_status_counts_expected_submitted_on_time_and_verified(db):
-    team = make_team(db)
-    cycles.open_cycle(db, SYSTEM, PERIOD, region="65.01.01")
-    with db.read() as s:
-        sid = s.scalar(select(Submission.id).where(Submission.kode_desa == "65.01.01.2005"))
-    from engine import imports
-    from tests.factories import csv_of, person_row
-
-    with db.transaction() as s:
-        imports.import_items(s, SYSTEM, sid, csv_of([person_row(1)]))
-    submit(db, team.operator, sid)
+    team, sid = _submitted_in_cycle(db)
     decide(db, team.kecamatan, sid, "approve")
     with db.read() as s:
         rows = {r.kode: r for r in cycles.status(s, PERIOD, "65.01")}

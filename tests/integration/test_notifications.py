@@ -55,14 +55,20 @@ def _with_email(db, username, address):
         s.scalar(select(User).where(User.username == username)).email = address
 
 
-def test_a_return_reaches_the_operator_in_the_app_and_by_email(subscribed, smtp):
-    db = subscribed
-    inbox, settings = smtp
+def _returned(db, reason):
+    """A submission returned by the kecamatan to an operator who has an email address."""
     team = make_team(db)
     _with_email(db, team.operator, "operator@desa.id")
     sid = open_with_items(db)
     submit(db, team.operator, sid)
-    decide(db, team.kecamatan, sid, "return", "Tanggal lahir Maria tidak cocok dengan KK")
+    decide(db, team.kecamatan, sid, "return", reason)
+    return team
+
+
+def test_a_return_reaches_the_operator_in_the_app_and_by_email(subscribed, smtp):
+    db = subscribed
+    inbox, settings = smtp
+    team = _returned(db, "Tanggal lahir Maria tidak cocok dengan KK")
     with db.read() as s:
         operator = s.scalar(select(User).where(User.username == team.operator))
         unread = inapp.unread_count(s, operator.id)
@@ -81,11 +87,7 @@ def test_a_return_reaches_the_operator_in_the_app_and_by_email(subscribed, smtp)
 def test_a_failed_delivery_is_kept_retried_and_never_undoes_the_change(subscribed, smtp):
     db = subscribed
     inbox, settings = smtp
-    team = make_team(db)
-    _with_email(db, team.operator, "operator@desa.id")
-    sid = open_with_items(db)
-    submit(db, team.operator, sid)
-    decide(db, team.kecamatan, sid, "return", "Perbaiki alamat")
+    _returned(db, "Perbaiki alamat")
     down = mail.SmtpSettings("127.0.0.1", _free_port(), "none", "", "", "x@y")
     assert mail.deliver_pending(db, down) == 0
     with db.read() as s:
