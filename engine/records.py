@@ -87,8 +87,9 @@ def _trail(session: Session, submission_id: int | None) -> list[dict[str, Any]]:
         return []
     rows = session.scalars(select(HumanTask).where(HumanTask.submission_id == submission_id,
                                                    HumanTask.status == TaskStatus.SELESAI)
-                           .order_by(HumanTask.completed_at, HumanTask.id))
-    names = {u.id: u.username for u in session.scalars(select(User))} if rows else {}
+                           .order_by(HumanTask.completed_at, HumanTask.id)).all()
+    ids = {t.completed_by_id for t in rows if t.completed_by_id}
+    names = dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).all()) if ids else {}
     return [{"tingkat": t.tingkat.value, "tugas": t.nama, "task_id": t.id,
              "oleh": names.get(t.completed_by_id), "keputusan": t.decision, "alasan": t.reason,
              "waktu": t.completed_at.isoformat() if t.completed_at else None} for t in rows]

@@ -125,16 +125,17 @@ def task_page(session: Session, actor: Actor, task_id: int) -> TaskPage:
     except SijoskuError as exc:
         why_not = str(exc)
     path, current = process_path(session, instance)
+    items = items_of(session, actor, submission) if submission else []
     region_flags = []
     if task.tingkat in (Tier.KABUPATEN, Tier.PROVINSI):  # the tiers that look at totals and trends
-        kinds = {row.item.kategori for row in items_of(session, actor, submission)} if submission else set()
+        kinds = {row.item.kategori for row in items}
         region_flags = [f for f in aggregates.open_flags(session, [task.region_kode], limit=200)
                         if f.region_kode.count(".") <= task.region_kode.count(".") + 1
                         and (not kinds or f.kategori in kinds)][:30]
     return TaskPage(
         task=task, submission=submission, desa=session.scalar(select(Region.nama).where(
             Region.kode == task.kode_desa)) or task.kode_desa,
-        items=items_of(session, actor, submission) if submission else [],
+        items=items,
         decisions=decisions(session, task.instance_id), revision=instance.revision,
         can_act=why_not is None, why_not=why_not, definition_id=instance.definition_id, path=path,
         current=current, region_flags=region_flags)

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine import audit, clock
@@ -24,7 +23,6 @@ from models import (
     Record,
     RecordStatus,
     Region,
-    contains,
     parent_code,
 )
 
@@ -207,13 +205,11 @@ def open_flags(session: Session, regions: list[str], rule: str = "", kategori: s
                severity: str = "", limit: int = 500) -> list[QualityFlag]:
     """Open aggregate flags within the given regions (a kabupaten sees its own; the province all)."""
     query = select(QualityFlag).where(QualityFlag.item_id.is_(None), QualityFlag.status == "terbuka")
+    if "" not in regions:  # "" is the command line's: every region
+        query = query.where(or_(*[or_(QualityFlag.region_kode == r, QualityFlag.region_kode.like(f"{r}.%"))
+                                  for r in regions]))
     for name, value in (("rule", rule), ("kategori", kategori), ("periode", periode), ("severity", severity)):
         if value:
             query = query.where(getattr(QualityFlag, name) == value)
-    found = session.scalars(query.order_by(QualityFlag.region_kode, QualityFlag.kategori, QualityFlag.periode)
-                            .limit(limit * 4))
-    return [f for f in found if any(contains(r, f.region_kode) for r in regions)][:limit]
-
-
-def flag_summary(flags: list[QualityFlag]) -> dict[str, Any]:
-    return {"jumlah": len(flags), "aturan": Counter(f.rule for f in flags)}
+    return list(session.scalars(query.order_by(QualityFlag.region_kode, QualityFlag.kategori, QualityFlag.periode)
+                                .limit(limit)))
