@@ -5,7 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: install run test lint browser bench clean
+.PHONY: install run test lint browser bench clean translations manual screenshots
+# Test workers: one per core of the standard machine; the browser tests share one of them.
+WORKERS ?= 2
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,11 +31,31 @@ run: install
 	$(BIN)/sijosku demo --if-empty
 	$(BIN)/sijosku run --host 127.0.0.1 --port 5000 --with-scheduler
 
+# Style, formatting, the dependency rule (import-linter contracts in pyproject.toml) and types
+# (mypy against the recorded baseline in mypy-baseline.txt, which may only shrink).
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy | $(BIN)/mypy-baseline filter --baseline-path mypy-baseline.txt
 
 test: install lint browser
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(WORKERS) --dist loadgroup
+
+# After adding or changing a page's words: extract them, update the English catalog, then fill in
+# the new English strings in web/translations/en/LC_MESSAGES/messages.po (a test checks it is complete).
+translations: install
+	$(BIN)/pybabel extract --no-wrap -F babel.cfg -k _l -o web/translations/messages.pot .
+	$(BIN)/pybabel update --no-wrap --no-fuzzy-matching -i web/translations/messages.pot -d web/translations
+	$(BIN)/python -m web.engine_messages
+
+# The operator manual (docs/panduan) as build/panduan/panduan.html and panduan.pdf, printed by Chromium.
+manual: install browser
+	SECRET_KEY=$${SECRET_KEY:-manual} DATABASE_URL=$${DATABASE_URL:-sqlite:///build/manual.db} $(BIN)/sijosku manual --out build/panduan
+
+# The manual's screenshots, taken by the end-to-end suite on the current screens.
+screenshots: install browser
+	SIJOSKU_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/e2e -p no:randomly -k sqlite
 
 bench: install
 	$(BIN)/python bench/engine.py

@@ -9,9 +9,10 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select
 
-from engine.config import load_settings
-from engine.setup import initialise
-from engine.uow import Database
+from engine.bootstrap import bootstrap
+from engine.core.config import load_settings
+from engine.core.uow import Database
+from engine.setup.initialise import initialise
 from models import Category, Record, Region, Tier
 
 BATCH = 20_000
@@ -20,8 +21,9 @@ NAMES = ["Maria", "Yohanes", "Siti", "Ahmad", "Dewi", "Budi", "Agustina", "Marku
 
 def province_desa(db: Database, province: str = "65") -> list[str]:
     with db.read() as s:
-        return list(s.scalars(select(Region.kode).where(Region.tingkat == Tier.DESA,
-                                                        Region.kode.like(f"{province}.%"))))
+        return list(
+            s.scalars(select(Region.kode).where(Region.tingkat == Tier.DESA, Region.kode.like(f"{province}.%")))
+        )
 
 
 def fill_records(db: Database, count: int, desa: list[str], rng: random.Random) -> None:
@@ -33,12 +35,24 @@ def fill_records(db: Database, count: int, desa: list[str], rng: random.Random) 
         rows = []
         for i in range(start, min(count, start + BATCH)):
             code = desa[i % len(desa)]
-            rows.append({"kode_desa": code, "kategori": kinds[i % len(kinds)],
-                         "nik": f"{code[:8].replace('.', '')}{i % 28 + 1:02d}{i % 12 + 1:02d}{i % 90 + 10:02d}"
-                                f"{i % 9999 + 1:04d}",
-                         "no_kk": None, "nama": f"{rng.choice(NAMES)} {i}", "jenis_kelamin": "LP"[i % 2],
-                         "tanggal_lahir": born + timedelta(days=i % 25000), "alamat": "", "keterangan": "",
-                         "atribut": {}, "status": "aktif", "versi": 1, "updated_at": datetime.now(UTC)})
+            rows.append(
+                {
+                    "kode_desa": code,
+                    "kategori": kinds[i % len(kinds)],
+                    "nik": f"{code[:8].replace('.', '')}{i % 28 + 1:02d}{i % 12 + 1:02d}{i % 90 + 10:02d}"
+                    f"{i % 9999 + 1:04d}",
+                    "no_kk": None,
+                    "nama": f"{rng.choice(NAMES)} {i}",
+                    "jenis_kelamin": "LP"[i % 2],
+                    "tanggal_lahir": born + timedelta(days=i % 25000),
+                    "alamat": "",
+                    "keterangan": "",
+                    "atribut": {},
+                    "status": "aktif",
+                    "versi": 1,
+                    "updated_at": datetime.now(UTC),
+                }
+            )
         with db.transaction() as s:
             s.execute(insert(Record), rows)
         print(f"  catatan {min(count, start + BATCH):>9,}", end="\r", flush=True)
@@ -48,7 +62,9 @@ def fill_records(db: Database, count: int, desa: list[str], rng: random.Random) 
 def empty_database(url: str | None, tmp: str, name: str) -> Database:
     """A migrated, seeded database that holds no records yet: `url`, or a fresh SQLite file in `tmp`."""
     url = url or f"sqlite:///{Path(tmp) / f'{name}.db'}"
-    db = Database.connect(load_settings({"DATABASE_URL": url, "SIJOSKU_INSTANCE_DIR": tmp, "SECRET_KEY": "bench"}))
+    db = bootstrap(
+        Database.connect(load_settings({"DATABASE_URL": url, "SIJOSKU_INSTANCE_DIR": tmp, "SECRET_KEY": "bench"}))
+    )
     initialise(db)
     with db.read() as s:
         if s.scalar(select(func.count()).select_from(Record)):

@@ -26,9 +26,9 @@ sys.path[0] = str(Path(__file__).resolve().parent.parent)
 from sqlalchemy import insert, select
 
 from bench.fixtures import empty_database, fill_records, province_desa
-from engine import users
-from engine.actors import Actor
-from engine.uow import Database
+from engine.core.actors import Actor
+from engine.core.uow import Database
+from engine.people import users
 from models import HumanTask, ProcessDefinition, ProcessInstance, Tier
 from web.app import create_app
 
@@ -46,20 +46,48 @@ def fill_tasks(db: Database, in_region: int, elsewhere: int, desa: list[str], rn
         definition_id = s.scalar(select(ProcessDefinition.id))
     plan = [local[i % len(local)] for i in range(in_region)] + [other[i % len(other)] for i in range(elsewhere)]
     for start in range(0, len(plan), 5_000):
-        chunk = plan[start:start + 5_000]
+        chunk = plan[start : start + 5_000]
         with db.transaction() as s:
-            instances = [{"definition_id": definition_id, "business_key": f"bench/{start + i}", "region_kode": code,
-                          "periode": f"2026-Q{(start + i) % 4 + 1}", "status": "berjalan", "state": "{}",
-                          "serializer_version": "1.5", "revision": 1, "created_at": now, "updated_at": now}
-                         for i, code in enumerate(chunk)]
+            instances = [
+                {
+                    "definition_id": definition_id,
+                    "business_key": f"bench/{start + i}",
+                    "region_kode": code,
+                    "periode": f"2026-Q{(start + i) % 4 + 1}",
+                    "status": "berjalan",
+                    "state": "{}",
+                    "serializer_version": "1.5",
+                    "revision": 1,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for i, code in enumerate(chunk)
+            ]
             ids = s.scalars(insert(ProcessInstance).returning(ProcessInstance.id), instances).all()
-            s.execute(insert(HumanTask), [{
-                "instance_id": instance_id, "spiff_task_id": f"bench-{instance_id}", "bpmn_id": "verifikasi_kecamatan",
-                "nama": "Verifikasi kecamatan", "tingkat": Tier.KECAMATAN, "region_kode": code[:8], "kode_desa": code,
-                "periode": f"2026-Q{(start + i) % 4 + 1}", "business_key": f"bench/{start + i}", "submission_id": None,
-                "status": "terbuka", "priority": rng.randint(0, 3), "overdue": rng.random() < 0.1,
-                "due_at": now + timedelta(hours=rng.randint(-200, 600)), "created_at": now, "data": {}}
-                for i, (instance_id, code) in enumerate(zip(ids, chunk, strict=True))])
+            s.execute(
+                insert(HumanTask),
+                [
+                    {
+                        "instance_id": instance_id,
+                        "spiff_task_id": f"bench-{instance_id}",
+                        "bpmn_id": "verifikasi_kecamatan",
+                        "nama": "Verifikasi kecamatan",
+                        "tingkat": Tier.KECAMATAN,
+                        "region_kode": code[:8],
+                        "kode_desa": code,
+                        "periode": f"2026-Q{(start + i) % 4 + 1}",
+                        "business_key": f"bench/{start + i}",
+                        "submission_id": None,
+                        "status": "terbuka",
+                        "priority": rng.randint(0, 3),
+                        "overdue": rng.random() < 0.1,
+                        "due_at": now + timedelta(hours=rng.randint(-200, 600)),
+                        "created_at": now,
+                        "data": {},
+                    }
+                    for i, (instance_id, code) in enumerate(zip(ids, chunk, strict=True))
+                ],
+            )
         print(f"  tugas {start + len(chunk):>9,}", end="\r", flush=True)
     print()
 
@@ -79,8 +107,10 @@ def measure(db: Database, requests: int) -> dict[str, list[float]]:
     client = app.test_client()
     page = client.get("/masuk").get_data(as_text=True)
     token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-    assert client.post("/masuk", data={"username": "verif.bench", "password": PASSWORD,
-                                       "csrf_token": token}).status_code == 302
+    assert (
+        client.post("/masuk", data={"username": "verif.bench", "password": PASSWORD, "csrf_token": token}).status_code
+        == 302
+    )
     timings: dict[str, list[float]] = {name: [] for name, _ in SCENARIOS}
     for name, path in SCENARIOS:  # warm-up
         assert client.get(path).status_code == 200, name
@@ -120,13 +150,17 @@ def main() -> None:
         timings = measure(db, args.requests)
         db.dispose()
     everything = [t for values in timings.values() for t in values]
-    print(f"machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}, "
-          f"database: {db.engine.dialect.name}; {args.records:,} records, {args.tasks:,} open tasks in "
-          f"{KECAMATAN}, {args.elsewhere:,} elsewhere")
+    print(
+        f"machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}, "
+        f"database: {db.engine.dialect.name}; {args.records:,} records, {args.tasks:,} open tasks in "
+        f"{KECAMATAN}, {args.elsewhere:,} elsewhere"
+    )
     for name, values in timings.items():
         print(f"  {name:20s} median {statistics.median(values):6.1f} ms   p95 {p95(values):6.1f} ms")
-    print(f"all requests ({len(everything)}): median {statistics.median(everything):.1f} ms, "
-          f"p95 {p95(everything):.1f} ms (target p95 <= 50 ms)")
+    print(
+        f"all requests ({len(everything)}): median {statistics.median(everything):.1f} ms, "
+        f"p95 {p95(everything):.1f} ms (target p95 <= 50 ms)"
+    )
 
 
 if __name__ == "__main__":

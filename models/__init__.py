@@ -1,15 +1,25 @@
-"""SQLAlchemy models of SIJOSKU. Nothing here imports the web layer."""
+"""SQLAlchemy models of SIJOSKU, a file per aggregate; everything is re-exported here.
 
-from .audit import AuditEvent, AuditHead, OutboxEvent
+Nothing here imports the web layer or the engine.
+"""
+
+from .audit import AuditEvent, AuditHead
 from .base import Base, utcnow
-from .category import Category
-from .cycle import Cycle, CycleRhythm, EmailMessage, JobRun, Notification, NotificationPreference, SchedulerJob
-from .process import HumanTask, InstanceStatus, ProcessDefinition, ProcessInstance, TaskStatus
-from .quality import AggregateValue, QualityFlag, QualitySetting
+from .category import Category, Unit
+from .cycle import Cycle, CycleRhythm, CycleStatus, Rhythm
+from .determination import Determination, ForumVerdict
+from .import_job import ImportJob, ImportStatus
+from .inbox import SavedFilter
+from .interop import AgencyToken, ApiResource, DtsenEntry, NikCheck, NikStatus
+from .notification import Channel, EmailKind, EmailMessage, Notification, NotificationPreference
+from .outbox import OutboxEvent
+from .process import Decision, HumanTask, InstanceStatus, ProcessDefinition, ProcessInstance, TaskStatus
+from .quality import AgencyIndicator, AggregateValue, FlagStatus, QualityFlag, QualitySetting, Severity
 from .record import Record, RecordStatus, RecordVersion, Source
 from .region import (
     TIER_ORDER,
     TIER_ORDER_UP,
+    FormerRegionCode,
     Population,
     Region,
     Tier,
@@ -18,18 +28,102 @@ from .region import (
     parent_code,
     tier_of_code,
 )
-from .submission import ItemAction, ItemVerdict, Submission, SubmissionItem, SubmissionStatus, Verdict
-from .user import ROLE_TIERS, WORK_ROLES, Role, RoleAssignment, User
-from .web import ImportJob, LoginAttempt, SavedFilter
+from .scheduler import JobRun, JobStatus, SchedulerJob
+from .submission import (
+    FROM_REGISTER,
+    ItemAction,
+    ItemVerdict,
+    Submission,
+    SubmissionItem,
+    SubmissionStatus,
+    Verdict,
+    VervalStatus,
+)
+from .user import (
+    LANE_ROLES,
+    ROLE_TIERS,
+    TASK_ROLES,
+    WORK_ROLE_OF_TIER,
+    WORK_ROLES,
+    LoginAttempt,
+    Role,
+    RoleAssignment,
+    User,
+    parse_lane,
+)
 
 __all__ = [
-    "Cycle", "CycleRhythm", "EmailMessage", "JobRun", "Notification", "NotificationPreference", "SchedulerJob",
-    "AggregateValue", "QualityFlag", "QualitySetting",
-    "AuditEvent", "AuditHead", "Base", "Category", "HumanTask", "InstanceStatus", "ItemAction",
-    "ItemVerdict", "OutboxEvent", "Population", "ProcessDefinition", "ProcessInstance", "ROLE_TIERS",
-    "Record", "RecordStatus", "RecordVersion", "Region", "Role", "RoleAssignment", "Source",
-    "Submission", "SubmissionItem", "TIER_ORDER", "TIER_ORDER_UP", "SubmissionStatus", "TaskStatus", "Tier",
-    "User", "Verdict",
-    "WORK_ROLES", "ImportJob", "LoginAttempt", "SavedFilter", "ancestor_code", "contains", "parent_code",
-    "tier_of_code", "utcnow",
+    "TIER_ORDER",
+    "TIER_ORDER_UP",
+    "LANE_ROLES",
+    "ROLE_TIERS",
+    "TASK_ROLES",
+    "WORK_ROLES",
+    "WORK_ROLE_OF_TIER",
+    "AgencyIndicator",
+    "AgencyToken",
+    "AggregateValue",
+    "ApiResource",
+    "AuditEvent",
+    "AuditHead",
+    "Base",
+    "Category",
+    "FormerRegionCode",
+    "ForumVerdict",
+    "Unit",
+    "Channel",
+    "Cycle",
+    "CycleRhythm",
+    "CycleStatus",
+    "Decision",
+    "Determination",
+    "DtsenEntry",
+    "EmailKind",
+    "EmailMessage",
+    "FlagStatus",
+    "HumanTask",
+    "ImportJob",
+    "ImportStatus",
+    "InstanceStatus",
+    "ItemAction",
+    "ItemVerdict",
+    "JobRun",
+    "JobStatus",
+    "LoginAttempt",
+    "NikCheck",
+    "NikStatus",
+    "Notification",
+    "NotificationPreference",
+    "OutboxEvent",
+    "Population",
+    "ProcessDefinition",
+    "ProcessInstance",
+    "QualityFlag",
+    "QualitySetting",
+    "Record",
+    "RecordStatus",
+    "RecordVersion",
+    "Region",
+    "Rhythm",
+    "Role",
+    "RoleAssignment",
+    "SavedFilter",
+    "SchedulerJob",
+    "Severity",
+    "Source",
+    "Submission",
+    "FROM_REGISTER",
+    "SubmissionItem",
+    "SubmissionStatus",
+    "TaskStatus",
+    "Tier",
+    "User",
+    "Verdict",
+    "VervalStatus",
+    "ancestor_code",
+    "contains",
+    "parent_code",
+    "parse_lane",
+    "tier_of_code",
+    "utcnow",
 ]

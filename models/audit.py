@@ -1,27 +1,28 @@
-"""The append-only, hash-chained audit trail and the outbox of domain events."""
+"""The append-only, hash-chained audit trail."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, utcnow
+from .base import Base
 
 
 class AuditEvent(Base):
     """One row per recorded change; `hash` chains it to the row before it.
 
     Written in the same transaction as the change it records. Any edit or deletion of a row
-    breaks the chain, which `verify_audit_chain` reports.
+    breaks the chain, which `engine.core.audit.verify_chain` reports.
     """
 
     __tablename__ = "audit_event"
 
-    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-                                     autoincrement=False)
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
     at: Mapped[datetime] = mapped_column()
     actor: Mapped[str] = mapped_column(String(80), index=True)
     action: Mapped[str] = mapped_column(String(40), index=True)
@@ -47,18 +48,5 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     last_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     last_hash: Mapped[str] = mapped_column(String(64))
-
-
-class OutboxEvent(Base):
-    """A domain event written with its cause and delivered to subscribers after commit."""
-
-    __tablename__ = "outbox_event"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    event_type: Mapped[str] = mapped_column(String(40), index=True)
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    delivered_at: Mapped[datetime | None] = mapped_column(index=True)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    human_task_id: Mapped[int | None] = mapped_column(ForeignKey("human_task.id"))
+    # The time of the last row: a row appended after the clock was set back keeps this time.
+    last_at: Mapped[datetime | None] = mapped_column()

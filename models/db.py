@@ -6,7 +6,6 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, sessionmaker
 
 
 def normalise_url(url: str) -> str:
@@ -15,11 +14,6 @@ def normalise_url(url: str) -> str:
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed.render_as_string(hide_password=False)
-
-
-def is_postgresql(engine_or_session: Engine | Session) -> bool:
-    bind = engine_or_session.get_bind() if isinstance(engine_or_session, Session) else engine_or_session
-    return bind.dialect.name == "postgresql"
 
 
 READ_ONLY_OPTION = "sijosku_read_only"
@@ -46,15 +40,31 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def postgresql_timeouts(connect_timeout: int, statement_timeout: int) -> dict[str, Any]:
+    """libpq settings so that an unreachable or silent server fails a request instead of hanging it.
+
+    `connect_timeout` bounds connecting; `statement_timeout` makes the server cancel a long
+    statement; when packets are dropped the server's answer never arrives, so TCP itself gives up:
+    on data not acknowledged (`tcp_user_timeout`) and on a silent peer (keepalives).
+    """
+    return {
+        "connect_timeout": connect_timeout,
+        "options": f"-c statement_timeout={statement_timeout * 1000}",
+        "tcp_user_timeout": (statement_timeout + 5) * 1000,
+        "keepalives": 1,
+        "keepalives_idle": 10,
+        "keepalives_interval": 5,
+        "keepalives_count": 3,
+    }
+
+
+def make_engine(url: str, connect_timeout: int = 5, statement_timeout: int = 30, **kwargs: Any) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         _configure_sqlite(engine)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_pre_ping", True)  # a connection broken by an outage is replaced, not used
+    kwargs.setdefault("pool_timeout", connect_timeout * 2)
+    kwargs.setdefault("connect_args", postgresql_timeouts(connect_timeout, statement_timeout))
     return create_engine(url, **kwargs)
-
-
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)

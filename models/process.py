@@ -64,8 +64,20 @@ class ProcessInstance(Base):
     serializer_version: Mapped[str] = mapped_column(String(10))
     revision: Mapped[int] = mapped_column(Integer, default=0)
     next_timer_at: Mapped[datetime | None] = mapped_column()  # earliest waiting timer
+    # why its last step failed (a timer's service task, say): the admin's list of stuck instances;
+    # cleared by the next step that saves
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    failed_at: Mapped[datetime | None] = mapped_column(nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Decision(enum.StrEnum):
+    """What a person decides on a human task."""
+
+    AJUKAN = "ajukan"  # the desa submits
+    SETUJU = "setuju"  # a verifier approves
+    KEMBALIKAN = "kembalikan"  # a verifier returns it to the desa, with a reason
 
 
 class TaskStatus(enum.StrEnum):
@@ -85,8 +97,9 @@ class HumanTask(Base):
         # The inbox reads a region's open tasks in due order (or priority order), 50 at a time: these
         # indexes give them in that order, so no query sorts a region's thousands of tasks.
         Index("ix_human_task_inbox", "tingkat", "region_kode", "status", "due_at", "id"),
-        Index("ix_human_task_inbox_priority", "tingkat", "region_kode", "status", text("priority DESC"), "due_at",
-              "id"),
+        Index(
+            "ix_human_task_inbox_priority", "tingkat", "region_kode", "status", text("priority DESC"), "due_at", "id"
+        ),
         Index("ix_human_task_instance", "instance_id", "status"),
         Index("ix_human_task_assignee", "assignee_id", "status"),
         UniqueConstraint("spiff_task_id", name="uq_human_task_spiff_task"),
@@ -98,6 +111,8 @@ class HumanTask(Base):
     bpmn_id: Mapped[str] = mapped_column(String(100))
     nama: Mapped[str] = mapped_column(String(200))
     tingkat: Mapped[Tier] = mapped_column(Enum(Tier, native_enum=False, length=10))
+    # the role a `tier:role` lane names (a Role value); none: the tier's working role
+    peran: Mapped[str | None] = mapped_column(String(12))
     region_kode: Mapped[str] = mapped_column(String(13))
     kode_desa: Mapped[str] = mapped_column(String(13), index=True)
     periode: Mapped[str] = mapped_column(String(10), index=True)
@@ -113,6 +128,6 @@ class HumanTask(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column()
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
-    decision: Mapped[str | None] = mapped_column(String(12))
-    reason: Mapped[str | None] = mapped_column(Text)
+    keputusan: Mapped[str | None] = mapped_column(String(12))  # a Decision
+    alasan: Mapped[str | None] = mapped_column(Text)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # what the person entered

@@ -27,6 +27,7 @@ class Source(enum.StrEnum):
     FORM = "form"
     TASK = "task"
     API = "api"
+    VERVAL = "verval"  # a record re-verified unchanged in a period
 
 
 class Record(Base):

@@ -24,14 +24,22 @@ class Tier(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return {"provinsi": "provinsi", "kabupaten": "kabupaten/kota",
-                "kecamatan": "kecamatan", "desa": "desa/kelurahan"}[self.value]
+        return {
+            "provinsi": "provinsi",
+            "kabupaten": "kabupaten/kota",
+            "kecamatan": "kecamatan",
+            "desa": "desa/kelurahan",
+        }[self.value]
 
 
 TIER_ORDER = [Tier.PROVINSI, Tier.KABUPATEN, Tier.KECAMATAN, Tier.DESA]
 # Where a late task escalates: the tier above it.
-TIER_ORDER_UP = {Tier.DESA: Tier.KECAMATAN, Tier.KECAMATAN: Tier.KABUPATEN,
-                 Tier.KABUPATEN: Tier.PROVINSI, Tier.PROVINSI: Tier.PROVINSI}
+TIER_ORDER_UP = {
+    Tier.DESA: Tier.KECAMATAN,
+    Tier.KECAMATAN: Tier.KABUPATEN,
+    Tier.KABUPATEN: Tier.PROVINSI,
+    Tier.PROVINSI: Tier.PROVINSI,
+}
 
 
 def tier_of_code(code: str) -> Tier:
@@ -78,3 +86,18 @@ class Population(Base):
     perempuan: Mapped[int] = mapped_column(Integer)
     total: Mapped[int] = mapped_column(Integer)
     periode: Mapped[str] = mapped_column(String(20), default="2024-S2")
+
+
+class FormerRegionCode(Base):
+    """A region code no longer in use and the region that carries on from it.
+
+    NIKs keep the code of the kecamatan of first issue: people registered in Kalimantan Utara's
+    regencies before the province was formed in 2012 hold Kalimantan Timur's `64.xx` codes.
+    """
+
+    __tablename__ = "region_former_code"
+
+    kode_lama: Mapped[str] = mapped_column(String(13), primary_key=True)
+    region_kode: Mapped[str] = mapped_column(ForeignKey("region.kode"))
+    nama: Mapped[str] = mapped_column(String(120))
+    sampai: Mapped[int] = mapped_column(Integer)  # the last year the code was in use

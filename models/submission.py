@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, utcnow
@@ -15,7 +15,7 @@ from .region import Tier
 
 class SubmissionStatus(enum.StrEnum):
     DRAF = "draf"  # the operator is preparing it
-    DIAJUKAN = "diajukan"  # in verification at `tahap`
+    DIAJUKAN = "diajukan"  # in verification at `tingkat`
     DIKEMBALIKAN = "dikembalikan"  # sent back to the operator with a reason
     TERVERIFIKASI = "terverifikasi"  # applied to the records
     TIDAK_MELAPOR = "tidak_melapor"  # closed without a submission: never a silent zero
@@ -25,6 +25,18 @@ class ItemAction(enum.StrEnum):
     TAMBAH = "tambah"
     UBAH = "ubah"
     HAPUS = "hapus"
+    PERIKSA = "periksa"  # a record of the standing register, re-verified this period unchanged
+
+
+class VervalStatus(enum.StrEnum):
+    """What the operator found when re-verifying a record of the register (verifikasi dan validasi)."""
+
+    LAYAK = "layak"  # ditemukan, masih layak
+    TIDAK_LAYAK = "tidak_layak"  # ditemukan, tidak layak lagi
+    MENINGGAL = "meninggal"
+    PINDAH = "pindah"
+    TIDAK_DITEMUKAN = "tidak_ditemukan"
+    GANDA = "ganda"  # the same entry twice on the register
 
 
 class Verdict(enum.StrEnum):
@@ -42,14 +54,21 @@ class Submission(Base):
     status: Mapped[SubmissionStatus] = mapped_column(
         Enum(SubmissionStatus, native_enum=False, length=14), default=SubmissionStatus.DRAF
     )
-    tahap: Mapped[Tier] = mapped_column(Enum(Tier, native_enum=False, length=10), default=Tier.DESA)
+    tingkat: Mapped[Tier] = mapped_column(Enum(Tier, native_enum=False, length=10), default=Tier.DESA)  # where it is
     putaran: Mapped[int] = mapped_column(Integer, default=0)  # how many times it was submitted
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"))
     submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     submitted_at: Mapped[datetime | None] = mapped_column()
     alasan_terakhir: Mapped[str | None] = mapped_column(Text)  # the last return's reason
     berita_acara: Mapped[str | None] = mapped_column(String(300))  # attachment reference
+    # the desa has no PPKS at all this period: an explicit report, never an empty submission
+    nihil: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # the operator's statement, with its reason, that the register could not be re-verified
+    tidak_diperiksa: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+FROM_REGISTER = "register"  # the source of an item that carries a register record into a period
 
 
 class SubmissionItem(Base):
@@ -61,8 +80,13 @@ class SubmissionItem(Base):
     record_id: Mapped[int | None] = mapped_column(ForeignKey("ppks_record.id"))
     kategori: Mapped[str] = mapped_column(ForeignKey("category.kode"))
     nik: Mapped[str | None] = mapped_column(String(16), index=True)
+    no_kk: Mapped[str | None] = mapped_column(String(16), index=True)  # a family's key in per-family categories
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
-    source: Mapped[str] = mapped_column(String(10), default="import")
+    # a register record's re-verification: its status and, unless still eligible, the reason
+    verval: Mapped[VervalStatus | None] = mapped_column(Enum(VervalStatus, native_enum=False, length=16))
+    verval_alasan: Mapped[str | None] = mapped_column(Text)
+    dibuang: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # undone while a draft
+    source: Mapped[str] = mapped_column(String(10), default="import")  # import, form, api, or FROM_REGISTER
     baris: Mapped[int | None] = mapped_column(Integer)  # row in the imported file
     masalah: Mapped[list[Any]] = mapped_column(JSON, default=list)  # automatic-check findings
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

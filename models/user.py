@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, Enum, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, utcnow
@@ -18,6 +18,10 @@ class Role(enum.StrEnum):
     VALIDATOR = "validator"  # provinsi
     ADMIN = "admin"
     AUDITOR = "auditor"
+    # Roles of the annual reconciliation, acting in lanes named `tier:role` (`provinsi:forum_sdi`).
+    WALIDATA = "walidata"  # the Satu Data steward of a kabupaten/kota or the province
+    FORUM_SDI = "forum_sdi"  # the province's Forum Satu Data Indonesia
+    KEPALA_DINAS = "kepala_dinas"  # the head of the provincial Dinas Sosial, who signs the determination
 
 
 # The tiers at which each role may be bound; admin and auditor may sit anywhere.
@@ -27,9 +31,44 @@ ROLE_TIERS: dict[Role, set[Tier]] = {
     Role.VALIDATOR: {Tier.PROVINSI},
     Role.ADMIN: set(Tier),
     Role.AUDITOR: set(Tier),
+    Role.WALIDATA: {Tier.KABUPATEN, Tier.PROVINSI},
+    Role.FORUM_SDI: {Tier.PROVINSI},
+    Role.KEPALA_DINAS: {Tier.PROVINSI},
 }
 
+# Roles a process lane may name after its tier; a task in such a lane is worked by that role only.
+LANE_ROLES = {Role.WALIDATA, Role.FORUM_SDI, Role.KEPALA_DINAS}
 WORK_ROLES = {Role.OPERATOR, Role.VERIFIER, Role.VALIDATOR}
+# Everyone who works tasks in an inbox: the tiers' working roles and the lane roles.
+TASK_ROLES = WORK_ROLES | LANE_ROLES
+# The working role that acts at each verification tier.
+WORK_ROLE_OF_TIER: dict[Tier, Role] = {
+    Tier.DESA: Role.OPERATOR,
+    Tier.KECAMATAN: Role.VERIFIER,
+    Tier.KABUPATEN: Role.VERIFIER,
+    Tier.PROVINSI: Role.VALIDATOR,
+}
+
+
+def parse_lane(name: str | None) -> tuple[Tier, Role | None]:
+    """A lane's tier and role: `kabupaten` is the tier's working role, `provinsi:forum_sdi` a named
+    role at a tier. Raises `ValueError` naming what is wrong."""
+    tier_name, _, role_name = (name or "").partition(":")
+    try:
+        tier = Tier(tier_name)
+    except ValueError:
+        raise ValueError(f"{tier_name!r} bukan tingkat") from None
+    if not role_name:
+        return tier, None
+    try:
+        role = Role(role_name)
+    except ValueError:
+        raise ValueError(f"{role_name!r} bukan peran") from None
+    if role not in LANE_ROLES:
+        raise ValueError(f"peran {role.value} tidak dapat menjadi lane")
+    if tier not in ROLE_TIERS[role]:
+        raise ValueError(f"peran {role.value} tidak ada di tingkat {tier.value}")
+    return tier, role
 
 
 class User(Base):
@@ -42,6 +81,9 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))
     aktif: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Part of every session cookie; raising it ends every session of the person at once (sign-out,
+    # new password, deactivation, change of roles), copies of the cookie included.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     roles: Mapped[list[RoleAssignment]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
@@ -59,3 +101,18 @@ class RoleAssignment(Base):
     tingkat: Mapped[Tier] = mapped_column(Enum(Tier, native_enum=False, length=10))
 
     user: Mapped[User] = relationship(back_populates="roles")
+
+
+class LoginAttempt(Base):
+    """One failed sign-in; recent failures per username or address slow the next attempt down."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (
+        Index("ix_login_attempt_username_at", "username", "at"),
+        Index("ix_login_attempt_address_at", "address", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -2,46 +2,53 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import clock
-from models import EmailMessage, Notification, NotificationPreference, OutboxEvent, User
+from engine.core import clock, events
+from engine.core.config import Settings
+from models import Channel, EmailKind, EmailMessage, Notification, NotificationPreference, User
 from notifications import recipients
 from notifications.templates import render
 
-# Defaults per event type: whether to show it in the app, email it at once, or put it in the digest.
-DEFAULTS: dict[str, dict[str, bool]] = {
-    "task.created": {"app": True, "email": False, "ringkasan": True},
-    "task.due_soon": {"app": True, "email": False, "ringkasan": True},
-    "task.overdue": {"app": True, "email": True, "ringkasan": False},
-    "submission.returned": {"app": True, "email": True, "ringkasan": False},
-    "submission.verified": {"app": True, "email": False, "ringkasan": True},
-    "cycle.opened": {"app": True, "email": True, "ringkasan": False},
-    "cycle.closing_soon": {"app": True, "email": True, "ringkasan": False},
-    "cycle.closed": {"app": True, "email": False, "ringkasan": True},
+# Defaults per event: whether to show it in the app, email it at once, or put it in the digest.
+DEFAULTS: dict[str, dict[Channel, bool]] = {
+    events.TaskCreated.name: {Channel.APP: True, Channel.EMAIL: False, Channel.RINGKASAN: True},
+    events.TaskDueSoon.name: {Channel.APP: True, Channel.EMAIL: False, Channel.RINGKASAN: True},
+    events.TaskOverdue.name: {Channel.APP: True, Channel.EMAIL: True, Channel.RINGKASAN: False},
+    events.SubmissionReturned.name: {Channel.APP: True, Channel.EMAIL: True, Channel.RINGKASAN: False},
+    events.SubmissionVerified.name: {Channel.APP: True, Channel.EMAIL: False, Channel.RINGKASAN: True},
+    events.CycleOpened.name: {Channel.APP: True, Channel.EMAIL: True, Channel.RINGKASAN: False},
+    events.CycleClosingSoon.name: {Channel.APP: True, Channel.EMAIL: True, Channel.RINGKASAN: False},
+    events.CycleClosed.name: {Channel.APP: True, Channel.EMAIL: False, Channel.RINGKASAN: True},
 }
-CHANNELS = ("app", "email", "ringkasan")
+CHANNELS = tuple(Channel)
 
 
-def wants(session: Session, user: User, event_type: str, channel: str) -> bool:
-    chosen = session.scalar(select(NotificationPreference.enabled).where(
-        NotificationPreference.user_id == user.id, NotificationPreference.event_type == event_type,
-        NotificationPreference.channel == channel))
-    return DEFAULTS.get(event_type, {}).get(channel, False) if chosen is None else chosen
+def wants(session: Session, user: User, event_name: str, channel: Channel) -> bool:
+    chosen = session.scalar(
+        select(NotificationPreference.enabled).where(
+            NotificationPreference.user_id == user.id,
+            NotificationPreference.event_type == event_name,
+            NotificationPreference.channel == channel,
+        )
+    )
+    return DEFAULTS.get(event_name, {}).get(channel, False) if chosen is None else chosen
 
 
 def preferences(session: Session, user: User) -> dict[str, dict[str, bool]]:
-    return {event: {channel: wants(session, user, event, channel) for channel in CHANNELS} for event in DEFAULTS}
+    return {event: {channel.value: wants(session, user, event, channel) for channel in CHANNELS} for event in DEFAULTS}
 
 
 def set_preferences(session: Session, user: User, chosen: dict[tuple[str, str], bool]) -> None:
-    existing = {(p.event_type, p.channel): p for p in session.scalars(
-        select(NotificationPreference).where(NotificationPreference.user_id == user.id))}
+    existing = {
+        (p.event_type, p.channel): p
+        for p in session.scalars(select(NotificationPreference).where(NotificationPreference.user_id == user.id))
+    }
     for (event, channel), enabled in chosen.items():
-        if event not in DEFAULTS or channel not in CHANNELS:
+        if event not in DEFAULTS or channel not in set(Channel):
             continue
         row = existing.get((event, channel))
         if row is None:
@@ -50,15 +57,37 @@ def set_preferences(session: Session, user: User, chosen: dict[tuple[str, str], 
             row.enabled = enabled
 
 
-def on_event(session: Session, event: OutboxEvent) -> None:
+def subscriber(settings: Settings) -> Callable[[Session, events.DomainEvent], None]:
     """The outbox subscriber: one notification per person, and an email where they want one now."""
-    payload: dict[str, Any] = dict(event.payload)
-    for user in recipients.for_event(session, event.event_type, payload):
-        message = render(event.event_type, payload, user)
-        if wants(session, user, event.event_type, "app"):
-            session.add(Notification(user_id=user.id, event_type=event.event_type, judul=message.subject,
-                                     isi=message.text_body, tautan=message.link, created_at=clock.now()))
-        if user.email and wants(session, user, event.event_type, "email"):
-            session.add(EmailMessage(user_id=user.id, to_address=user.email, subject=message.subject,
-                                     text=message.text, html=message.html, kind="segera", created_at=clock.now(),
-                                     next_attempt_at=clock.now(), attempts=0))
+
+    def on_event(session: Session, event: events.DomainEvent) -> None:
+        place = recipients.place_name(session, event)
+        for user in recipients.for_event(session, event):
+            message = render(event, user, settings.base_url, place)
+            if wants(session, user, event.name, Channel.APP):
+                session.add(
+                    Notification(
+                        user_id=user.id,
+                        event_type=event.name,
+                        judul=message.subject,
+                        isi=message.text_body,
+                        tautan=message.link,
+                        created_at=clock.now(),
+                    )
+                )
+            if user.email and wants(session, user, event.name, Channel.EMAIL):
+                session.add(
+                    EmailMessage(
+                        user_id=user.id,
+                        to_address=user.email,
+                        subject=message.subject,
+                        text=message.text,
+                        html=message.html,
+                        kind=EmailKind.SEGERA,
+                        created_at=clock.now(),
+                        next_attempt_at=clock.now(),
+                        attempts=0,
+                    )
+                )
+
+    return on_event

@@ -1,24 +1,23 @@
 """Sending email over SMTP: immediate messages and the daily digest, with retries.
 
-Settings (environment): SIJOSKU_SMTP_HOST (empty: email is kept queued, not sent),
-SIJOSKU_SMTP_PORT (587), SIJOSKU_SMTP_TLS (starttls, ssl or none), SIJOSKU_SMTP_USER,
-SIJOSKU_SMTP_PASSWORD, SIJOSKU_SMTP_FROM.
+The SMTP settings are part of the product's settings (`engine.core.config.SmtpSettings`); without a
+host, email is kept queued, not sent.
 """
 
 from __future__ import annotations
 
-import os
 import smtplib
 import ssl
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage as MimeMessage
 
 from sqlalchemy import func, select
 
-from engine import clock, scheduler
-from engine.uow import Database
-from models import EmailMessage, Notification, User
+from engine.core import clock, events
+from engine.core.config import SmtpSettings
+from engine.core.registry import Job, Registry
+from engine.core.uow import Database
+from models import Channel, EmailKind, EmailMessage, Notification, User
 from notifications.delivery import wants
 from notifications.templates import render_digest
 
@@ -27,34 +26,15 @@ BACKOFF = timedelta(minutes=2)
 CLAIM = timedelta(minutes=5)
 
 
-@dataclass(frozen=True)
-class SmtpSettings:
-    host: str
-    port: int
-    tls: str
-    user: str
-    password: str
-    sender: str
-
-    @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> SmtpSettings:
-        env = dict(os.environ if env is None else env)
-        tls = env.get("SIJOSKU_SMTP_TLS", "starttls")
-        if tls not in ("starttls", "ssl", "none"):
-            raise ValueError(f"SIJOSKU_SMTP_TLS harus starttls, ssl atau none, bukan {tls!r}")
-        return cls(env.get("SIJOSKU_SMTP_HOST", ""), int(env.get("SIJOSKU_SMTP_PORT", "587")), tls,
-                   env.get("SIJOSKU_SMTP_USER", ""), env.get("SIJOSKU_SMTP_PASSWORD", ""),
-                   env.get("SIJOSKU_SMTP_FROM", "sijosku@localhost"))
-
-
 def _send(settings: SmtpSettings, message: EmailMessage) -> None:
     mime = MimeMessage()
     mime["From"], mime["To"], mime["Subject"] = settings.sender, message.to_address, message.subject
     mime.set_content(message.text)
     mime.add_alternative(message.html, subtype="html")
     if settings.tls == "ssl":
-        server: smtplib.SMTP = smtplib.SMTP_SSL(settings.host, settings.port, timeout=30,
-                                                context=ssl.create_default_context())
+        server: smtplib.SMTP = smtplib.SMTP_SSL(
+            settings.host, settings.port, timeout=30, context=ssl.create_default_context()
+        )
     else:
         server = smtplib.SMTP(settings.host, settings.port, timeout=30)
     with server:
@@ -71,15 +51,22 @@ def deliver_pending(db: Database, settings: SmtpSettings | None = None, now: dat
     Messages are claimed in a short transaction, sent outside it (SMTP may be slow; SQLite writers
     must not wait on it), and their outcome written in another.
     """
-    settings = settings or SmtpSettings.from_env()
+    settings = settings or db.settings.smtp
     now = now or clock.now()
     if not settings.host:
         return 0
     with db.transaction() as s:
-        due = s.scalars(select(EmailMessage).where(EmailMessage.sent_at.is_(None),
-                                                   EmailMessage.attempts < MAX_ATTEMPTS,
-                                                   EmailMessage.next_attempt_at <= now)
-                        .order_by(EmailMessage.id).limit(200).with_for_update(skip_locked=True)).all()
+        due = s.scalars(
+            select(EmailMessage)
+            .where(
+                EmailMessage.sent_at.is_(None),
+                EmailMessage.attempts < MAX_ATTEMPTS,
+                EmailMessage.next_attempt_at <= now,
+            )
+            .order_by(EmailMessage.id)
+            .limit(200)
+            .with_for_update(skip_locked=True)
+        ).all()
         for message in due:
             message.attempts += 1
             message.next_attempt_at = now + CLAIM  # no other node sends it meanwhile
@@ -110,36 +97,63 @@ def queue_digests(db: Database, now: datetime | None = None) -> int:
     queued = 0
     with db.transaction() as s:
         for user in s.scalars(select(User).where(User.aktif.is_(True), User.email.is_not(None))):
-            since = s.scalar(select(func.max(EmailMessage.created_at)).where(
-                EmailMessage.user_id == user.id, EmailMessage.kind == "ringkasan")) or datetime.min.replace(
-                tzinfo=now.tzinfo)
-            items = [n for n in s.scalars(select(Notification).where(
-                Notification.user_id == user.id, Notification.created_at > since, Notification.created_at <= now)
-                .order_by(Notification.id)) if wants(s, user, n.event_type, "ringkasan")]
+            since = s.scalar(
+                select(func.max(EmailMessage.created_at)).where(
+                    EmailMessage.user_id == user.id, EmailMessage.kind == EmailKind.RINGKASAN
+                )
+            ) or datetime.min.replace(tzinfo=now.tzinfo)
+            items = [
+                n
+                for n in s.scalars(
+                    select(Notification)
+                    .where(
+                        Notification.user_id == user.id, Notification.created_at > since, Notification.created_at <= now
+                    )
+                    .order_by(Notification.id)
+                )
+                if wants(s, user, n.event_type, Channel.RINGKASAN)
+            ]
             if not items:
                 continue
             subject, text, html = render_digest(user, [{"judul": n.judul, "isi": n.isi} for n in items])
-            s.add(EmailMessage(user_id=user.id, to_address=user.email, subject=subject, text=text, html=html,
-                               kind="ringkasan", created_at=now, next_attempt_at=now, attempts=0))
+            s.add(
+                EmailMessage(
+                    user_id=user.id,
+                    to_address=user.email,
+                    subject=subject,
+                    text=text,
+                    html=html,
+                    kind=EmailKind.RINGKASAN,
+                    created_at=now,
+                    next_attempt_at=now,
+                    attempts=0,
+                )
+            )
             queued += 1
     return queued
 
 
 def failures(db: Database, limit: int = 100) -> list[EmailMessage]:
     with db.read() as s:
-        return list(s.scalars(select(EmailMessage).where(EmailMessage.sent_at.is_(None),
-                                                         EmailMessage.last_error.is_not(None))
-                              .order_by(EmailMessage.id.desc()).limit(limit)))
+        return list(
+            s.scalars(
+                select(EmailMessage)
+                .where(EmailMessage.sent_at.is_(None), EmailMessage.last_error.is_not(None))
+                .order_by(EmailMessage.id.desc())
+                .limit(limit)
+            )
+        )
 
 
-def register_jobs() -> None:
-    @scheduler.job("surel", "minute")
-    def send_email(db: Database, now: datetime) -> str:
-        from engine import events
+def send_email(db: Database, now: datetime) -> str:
+    delivered = events.deliver_pending(db.sessions)
+    return f"{delivered} peristiwa, {deliver_pending(db, now=now)} surel terkirim"
 
-        delivered = events.deliver_pending(db.sessions)
-        return f"{delivered} peristiwa, {deliver_pending(db, now=now)} surel terkirim"
 
-    @scheduler.job("ringkasan_harian", "day")
-    def daily_digest(db: Database, now: datetime) -> str:
-        return f"{queue_digests(db, now)} ringkasan disiapkan"
+def daily_digest(db: Database, now: datetime) -> str:
+    return f"{queue_digests(db, now)} ringkasan disiapkan"
+
+
+def add_jobs(registry: Registry) -> None:
+    registry.add_job(Job("surel", "minute", send_email))
+    registry.add_job(Job("ringkasan_harian", "day", daily_digest))

@@ -5,22 +5,31 @@ from __future__ import annotations
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from engine import clock
+from engine.core import clock, rows
 from models import Notification
 
 
 def unread_count(session: Session, user_id: int) -> int:
-    return session.scalar(select(func.count()).select_from(Notification).where(
-        Notification.user_id == user_id, Notification.read_at.is_(None))) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        )
+        or 0
+    )
 
 
 def latest(session: Session, user_id: int, limit: int = 100) -> list[Notification]:
-    return list(session.scalars(select(Notification).where(Notification.user_id == user_id)
-                                .order_by(Notification.id.desc()).limit(limit)))
+    return list(
+        session.scalars(
+            select(Notification).where(Notification.user_id == user_id).order_by(Notification.id.desc()).limit(limit)
+        )
+    )
 
 
 def mark_read(session: Session, user_id: int, notification_id: int | None = None) -> int:
     query = update(Notification).where(Notification.user_id == user_id, Notification.read_at.is_(None))
     if notification_id is not None:
         query = query.where(Notification.id == notification_id)
-    return session.execute(query.values(read_at=clock.now())).rowcount
+    return rows.affected(session.execute(query.values(read_at=clock.now())))

@@ -2,27 +2,31 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from engine.core import events
 from models import User
 
-_env = Environment(loader=FileSystemLoader(Path(__file__).parent / "mail"),
-                   autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+_env = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "mail"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 
 SUBJECTS = {
-    "task.created": "Tugas baru: {nama} ({kode}, {periode})",
-    "task.due_soon": "Segera jatuh tempo: {nama} ({kode}, {periode})",
-    "task.overdue": "Terlambat dan dieskalasi: {nama} ({kode})",
-    "submission.returned": "Pengajuan {periode} dikembalikan oleh {tingkat}",
-    "submission.verified": "Pengajuan {periode} terverifikasi",
-    "cycle.opened": "Siklus pemutakhiran {periode} dibuka",
-    "cycle.closing_soon": "Batas pengajuan siklus {periode} segera tiba",
-    "cycle.closed": "Siklus pemutakhiran {periode} ditutup",
+    events.TaskCreated.name: "Tugas baru: {nama}, {tempat}, periode {periode}",
+    events.TaskDueSoon.name: "Segera jatuh tempo: {nama}, {tempat}, periode {periode}",
+    events.TaskOverdue.name: "Terlambat dan dieskalasi: {nama}, {tempat}, periode {periode}",
+    events.SubmissionReturned.name: "Pengajuan {tempat} periode {periode} dikembalikan oleh {tingkat}",
+    events.SubmissionVerified.name: "Pengajuan {tempat} periode {periode} terverifikasi",
+    events.CycleOpened.name: "Siklus pemutakhiran {periode} dibuka",
+    events.CycleClosingSoon.name: "Batas pengajuan siklus {periode} segera tiba",
+    events.CycleClosed.name: "Siklus pemutakhiran {periode} ditutup",
 }
 
 
@@ -35,25 +39,41 @@ class Message:
     link: str | None
 
 
-def _link(event_type: str, payload: dict[str, Any]) -> str | None:
-    if event_type.startswith("task.") and payload.get("tingkat") == "desa" and payload.get("submission_id"):
-        return f"/desa/pengajuan/{payload['submission_id']}"
-    if event_type.startswith("task.") and payload.get("task_id"):
-        return f"/tugas/{payload['task_id']}"
-    if event_type.startswith("submission.") and payload.get("submission_id"):
-        return f"/desa/pengajuan/{payload['submission_id']}"
-    return "/desa/" if event_type.startswith("cycle.") else None
+def _link(event: events.DomainEvent) -> str | None:
+    if isinstance(event, events.TaskCreated | events.TaskDueSoon | events.TaskOverdue):
+        submission_id = getattr(event, "submission_id", None)
+        if event.tingkat == "desa" and submission_id:
+            return f"/desa/pengajuan/{submission_id}"
+        return f"/tugas/{event.task_id}"
+    if isinstance(event, events.SubmissionReturned | events.SubmissionVerified):
+        return f"/desa/pengajuan/{event.submission_id}"
+    if isinstance(event, events.CycleOpened | events.CycleClosingSoon | events.CycleClosed):
+        return "/desa/"
+    return None
 
 
-def render(event_type: str, payload: dict[str, Any], user: User) -> Message:
-    values = {**payload, "kode": payload.get("kode_desa") or payload.get("region_kode") or payload.get("wilayah", ""),
-              "periode": payload.get("periode", ""), "tingkat": payload.get("tingkat", ""),
-              "nama": payload.get("nama", "")}
-    subject = SUBJECTS.get(event_type, event_type).format(**values)
-    link = _link(event_type, payload)
-    base = os.environ.get("SIJOSKU_BASE_URL", "http://127.0.0.1:5000").rstrip("/")  # emails need whole addresses
-    context = {"event": event_type, "p": values, "user": user, "link": f"{base}{link}" if link else None,
-               "subject": subject}
+def render(event: events.DomainEvent, user: User, base_url: str, place: str = "") -> Message:
+    """The subject, the email in text and HTML, the short text for the bell, and the link; `place`
+    is the name of the desa (or region) the event is about."""
+    payload = event.payload()
+    code = payload.get("kode_desa") or payload.get("region_kode") or ""
+    values = {
+        **payload,
+        "kode": code,
+        "tempat": f"{place} ({code})" if place else code,
+        "periode": payload.get("periode", ""),
+        "tingkat": payload.get("tingkat", ""),
+        "nama": payload.get("nama", ""),
+    }
+    subject = SUBJECTS.get(event.name, event.name).format(**values)
+    link = _link(event)
+    context = {
+        "event": event.name,
+        "p": values,
+        "user": user,
+        "link": f"{base_url}{link}" if link else None,
+        "subject": subject,
+    }
     text = _env.get_template("event.txt").render(**context)
     html = _env.get_template("event.html").render(**context)
     body = _env.get_template("body.txt").render(**context).strip()

@@ -1,35 +1,62 @@
 """Test databases: every integration test runs once on SQLite and once on PostgreSQL.
 
-Each backend's database is migrated and seeded once per run; after each test the tables that
-tests write to are emptied and the default process is deployed again. PostgreSQL is not
-optional: when it cannot be reached the run fails with a message (set SIJOSKU_TEST_BACKENDS=sqlite
-to choose SQLite alone on a machine without it).
+Each backend's database is migrated and seeded once per run; before each test the tables that
+tests write to are emptied, the registry is built afresh by the composition root, and the default
+process is deployed again. PostgreSQL is not optional: when it cannot be reached the run fails
+with a message (set SIJOSKU_TEST_BACKENDS=sqlite to choose SQLite alone on a machine without it).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import delete, text, update
+from sqlalchemy.engine import make_url
 
-from engine import definitions
-from engine.actors import Actor
-from engine.config import DEFAULT_BPMN_DIR, load_settings
-from engine.setup import initialise
-from engine.uow import Database
-from models import AuditHead, Base
-from models.db import make_engine
+from engine.bootstrap import bootstrap
+from engine.bpmn import definitions
+from engine.core.actors import Actor
+from engine.core.config import DEFAULT_BPMN_DIR, load_settings
+from engine.core.uow import Database
+from engine.people import users
+from engine.setup.initialise import initialise
+from models import AuditHead, Base, CycleRhythm
+from models.db import make_engine, normalise_url
+from notifications.plugin import plugin as notifications_plugin
+from tests.factories import PASSWORD
 
-SEEDED = {"region", "population", "category", "alembic_version"}
+SEEDED = {"region", "population", "category", "region_former_code", "alembic_version"}
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
 BACKENDS = [b.strip() for b in os.environ.get("SIJOSKU_TEST_BACKENDS", "sqlite,postgresql").split(",")]
+# Cheap argon2 parameters for test passwords: verification reads them from the hash, so signing in
+# costs microseconds instead of the production hash's tens of milliseconds.
+CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 
 def pg_url() -> str:
-    return os.environ.get("TEST_DATABASE_URL", PG_DEFAULT)
+    """The PostgreSQL test database; with several test workers (pytest -n), one database each."""
+    url = os.environ.get("TEST_DATABASE_URL", PG_DEFAULT)
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return _worker_database(url, worker) if worker else url
+
+
+def _worker_database(url: str, worker: str) -> str:
+    base = make_url(normalise_url(url))
+    name = f"{base.database}_{worker}"
+    engine = make_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is None:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        pytest.exit(f"PostgreSQL tidak dapat dihubungi di {url}: {exc}", returncode=3)
+    finally:
+        engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 def _reset_postgresql(url: str) -> None:
@@ -39,9 +66,12 @@ def _reset_postgresql(url: str) -> None:
             conn.execute(text("DROP SCHEMA public CASCADE"))
             conn.execute(text("CREATE SCHEMA public"))
     except Exception as exc:
-        pytest.exit(f"PostgreSQL tidak dapat dihubungi di {url}: {exc}\n"
-                    "Jalankan server PostgreSQL atau setel TEST_DATABASE_URL "
-                    "(SIJOSKU_TEST_BACKENDS=sqlite hanya untuk mesin tanpa PostgreSQL).", returncode=3)
+        pytest.exit(
+            f"PostgreSQL tidak dapat dihubungi di {url}: {exc}\n"
+            "Jalankan server PostgreSQL atau setel TEST_DATABASE_URL "
+            "(SIJOSKU_TEST_BACKENDS=sqlite hanya untuk mesin tanpa PostgreSQL).",
+            returncode=3,
+        )
     finally:
         engine.dispose()
 
@@ -62,16 +92,21 @@ def instance_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def seeded(backend_url: str, instance_dir: Path) -> Iterator[Database]:
-    settings = load_settings({"DATABASE_URL": backend_url, "SIJOSKU_INSTANCE_DIR": str(instance_dir),
-                              "SECRET_KEY": "test"})
-    db = Database.connect(settings)
+    settings = load_settings(
+        {
+            "DATABASE_URL": backend_url,
+            "SIJOSKU_INSTANCE_DIR": str(instance_dir),
+            "SECRET_KEY": "test",
+            "SIJOSKU_IMPORT_POLL": "0",  # the scheduled import job runs what waits, then returns
+        }
+    )
+    db = bootstrap(Database.connect(settings))
     initialise(db)
     yield db
     db.dispose()
 
 
 def _empty_written_tables(db: Database) -> None:
-    definitions.forget_parsed()  # ids are reused once the rows are gone
     tables = [t for t in reversed(Base.metadata.sorted_tables) if t.name not in SEEDED | {"audit_head"}]
     with db.engine.begin() as conn:
         if db.engine.dialect.name == "postgresql":
@@ -79,18 +114,66 @@ def _empty_written_tables(db: Database) -> None:
         else:
             for table in tables:
                 conn.execute(delete(table))
-        conn.execute(update(AuditHead).values(last_seq=0, last_hash="0" * 64))
+        conn.execute(update(AuditHead).values(last_seq=0, last_hash="0" * 64, last_at=None))
 
 
 @pytest.fixture
 def db(seeded: Database) -> Iterator[Database]:
     _empty_written_tables(seeded)
+    bootstrap(seeded)  # the registry afresh: no subscriber or job left over from another test
     with seeded.transaction() as session:
-        definitions.deploy(session, Actor.system("test"),
-                           (DEFAULT_BPMN_DIR / "verifikasi_berjenjang.bpmn").read_text(encoding="utf-8"))
+        # every default process, as `sijosku init` deploys them; the tiered verification first (id 1)
+        for path in sorted(DEFAULT_BPMN_DIR.glob("*.bpmn"), key=lambda p: p.name != "verifikasi_berjenjang.bpmn"):
+            definitions.deploy(session, Actor.system("test"), path.read_text(encoding="utf-8"))
+        # The product requires the signed minutes before a submission goes up; tests of other
+        # features submit without them, and tests of the minutes rule turn it on (`minutes_required`).
+        session.add(CycleRhythm(berita_acara_wajib=False))
     yield seeded
+
+
+@pytest.fixture
+def minutes_required(db: Database) -> Database:
+    with db.transaction() as session:
+        session.execute(update(CycleRhythm).values(berita_acara_wajib=True))
+    return db
 
 
 @pytest.fixture
 def is_postgresql(db: Database) -> bool:
     return db.engine.dialect.name == "postgresql"
+
+
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    """The test password, hashed once per run with cheap parameters."""
+    return CHEAP_HASHER.hash(PASSWORD)
+
+
+@pytest.fixture
+def with_notifications(db: Database) -> Callable[[], Database]:
+    """Register the notifications package too, as the app and the command line do."""
+    return lambda: bootstrap(db, notifications_plugin(db.settings))
+
+
+# One person per role around Desa Gunung Putih (65.01.01.2005), plus one of a neighbouring region each.
+PEOPLE = [
+    ("op.desa", "operator", "65.01.01.2005"),
+    ("op.lain", "operator", "65.01.01.2006"),
+    ("verif.kec", "verifier", "65.01.01"),
+    ("verif.kec.lain", "verifier", "65.01.02"),
+    ("verif.kab", "verifier", "65.01"),
+    ("verif.kab.lain", "verifier", "65.02"),
+    ("valid.prov", "validator", "65"),
+    ("admin.prov", "admin", "65"),
+    ("auditor.prov", "auditor", "65"),
+    ("auditor.kab.lain", "auditor", "65.02"),
+]
+
+
+@pytest.fixture
+def people(db: Database, password_hash: str) -> dict[str, str]:
+    """The people above, each signing in with PASSWORD; returns username -> region."""
+    with db.transaction() as session:
+        for username, role, region in PEOPLE:
+            users.add_user(session, Actor.system("test"), username, role, region).password_hash = password_hash
+    return {username: region for username, _, region in PEOPLE}

@@ -7,17 +7,20 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from engine import imports, submissions, tasks, users
-from engine.actors import Actor
-from engine.demo import demo_csv, nik_for
-from engine.uow import Database
-from models import HumanTask, TaskStatus, User
+from engine.core.actors import Actor
+from engine.core.uow import Database
+from engine.people import users
+from engine.setup.demo import demo_csv, nik_for
+from engine.verification import decisions, imports, register, submissions
+from models import HumanTask, Record, Submission, SubmissionItem, TaskStatus, User, VervalStatus
 
 DESA = "65.01.01.2005"  # Gunung Putih, Kecamatan Tanjung Palas, Kabupaten Bulungan
 KECAMATAN, KABUPATEN, PROVINSI = "65.01.01", "65.01", "65"
 PERIOD = "2026-Q4"
 SYSTEM = Actor.system("test")
+PASSWORD = "kata-sandi-uji-123"  # every test person's password (hashed cheaply by the `people` fixture)
 
 
 @dataclass
@@ -40,9 +43,16 @@ def make_team(db: Database, desa: str = DESA) -> Team:
 
 def person_row(serial: int = 1, **overrides: Any) -> dict[str, Any]:
     born = date(1950, 5, 17)
-    row = {"nik": nik_for(DESA, born, "P", serial), "no_kk": "6501011705500001", "nama": f"Maria Ingan {serial}",
-           "jenis_kelamin": "P", "tanggal_lahir": born.isoformat(), "alamat": "Jl. Sengkawit No. 3",
-           "kategori": "LUT", "keterangan": "musdes 2026"}
+    row = {
+        "nik": nik_for(DESA, born, "P", serial),
+        "no_kk": "6501011705500001",
+        "nama": f"Maria Ingan {serial}",
+        "jenis_kelamin": "P",
+        "tanggal_lahir": born.isoformat(),
+        "alamat": "Jl. Sengkawit No. 3",
+        "kategori": "LUT",
+        "keterangan": "musdes 2026",
+    }
     row.update(overrides)
     return row
 
@@ -70,8 +80,9 @@ def open_with_items(db: Database, rows: list[dict[str, Any]] | None = None, desa
 
 def open_task(db: Database, submission_id: int, tier: str | None = None) -> HumanTask:
     with db.read() as session:
-        query = select(HumanTask).where(HumanTask.submission_id == submission_id,
-                                        HumanTask.status == TaskStatus.TERBUKA)
+        query = select(HumanTask).where(
+            HumanTask.submission_id == submission_id, HumanTask.status == TaskStatus.TERBUKA
+        )
         found = session.scalars(query).all()
     assert len(found) == 1, f"expected one open task, found {[(t.bpmn_id, t.status) for t in found]}"
     if tier:
@@ -79,14 +90,170 @@ def open_task(db: Database, submission_id: int, tier: str | None = None) -> Huma
     return found[0]
 
 
-def submit(db: Database, username: str, submission_id: int) -> None:
+def submit(db: Database, username: str, submission_id: int, reverify: bool = True) -> None:
+    """The operator submits; unless told otherwise, having found every register record still eligible."""
     with db.transaction() as session:
-        submissions.submit(session, Actor.of(users.find_user(session, username)), submission_id)
+        operator = Actor.of(users.find_user(session, username))
+        if reverify:
+            confirm_register(session, operator, submission_id)
+        submissions.submit(session, operator, submission_id)
 
 
-def decide(db: Database, username: str, submission_id: int, decision: str, reason: str | None = None,
-           verdicts: dict[int, str] | None = None) -> HumanTask:
+def confirm_register(session: Session, operator: Actor, submission_id: int) -> None:
+    """Mark every register record still without a status as found and still eligible."""
+    register.prefill(session, {s.kode_desa: s.id for s in [submissions.get_submission(session, submission_id)]})
+    waiting = session.scalars(
+        select(SubmissionItem.id).where(
+            SubmissionItem.submission_id == submission_id,
+            SubmissionItem.source == register.SOURCE,
+            SubmissionItem.verval.is_(None),
+        )
+    ).all()
+    if waiting:
+        register.set_status(session, operator, submission_id, list(waiting), VervalStatus.LAYAK)
+
+
+def decide(
+    db: Database,
+    username: str,
+    submission_id: int,
+    decision: str,
+    reason: str | None = None,
+    verdicts: dict[int, str] | None = None,
+) -> HumanTask:
     task = open_task(db, submission_id)
     with db.transaction() as session:
-        return tasks.complete_task(session, Actor.of(users.find_user(session, username)), task.id, decision,
-                                   reason, verdicts)
+        return decide_task(session, username, task.id, decision, reason, verdicts)
+
+
+def decide_task(
+    session: Any,
+    username: str,
+    task_id: int,
+    decision: str,
+    reason: str | None = None,
+    verdicts: dict[int, str] | None = None,
+    revision: int | None = None,
+    acknowledgements: dict[int, str] | None = None,
+) -> HumanTask:
+    """One person's decision on a task, as the task page or `sijosku task complete` sends it."""
+    command = decisions.DecisionCommand(
+        task_id=task_id,
+        keputusan=decision,
+        alasan=reason,
+        tidak_sesuai=verdicts or {},
+        revisi=revision,
+        pengakuan=acknowledgements or {},
+        semua_sesuai=True,  # the other items judged in order, as a person would after looking
+    )
+    return decisions.decide(session, Actor.of(users.find_user(session, username)), command)
+
+
+@dataclass
+class World:
+    draft: int  # Gunung Putih's draft submission (2026-Q4), two items
+    other_draft: int  # the neighbouring desa's draft
+    kab_task: int  # an open kabupaten task for Gunung Putih (2026-Q3)
+    record: int  # a verified record of Gunung Putih
+    instance: int  # the verified submission's process instance
+    verified: int
+
+
+def build_world(db: Database) -> World:
+    draft = open_with_items(db)  # Gunung Putih's draft of PERIOD
+    other = open_with_items(db, desa="65.01.01.2006")
+    verified = open_period(db, "2026-Q2", [person_row(7)])
+    submit(db, "op.desa", verified)
+    for user in ("verif.kec", "verif.kab", "valid.prov"):
+        decide(db, user, verified, "approve")
+    waiting = open_period(db, "2026-Q3", [person_row(8)])
+    submit(db, "op.desa", waiting)
+    decide(db, "verif.kec", waiting, "approve")
+    with db.read() as s:
+        kab_task = s.scalar(
+            select(HumanTask.id).where(HumanTask.submission_id == waiting, HumanTask.status == TaskStatus.TERBUKA)
+        )
+        record = s.scalar(select(Record.id).where(Record.nik == person_row(7)["nik"]))
+        instance = s.get(Submission, verified).instance_id
+    return World(draft, other, kab_task, record, instance, verified)
+
+
+def open_period(db: Database, period: str, rows: list[dict[str, Any]]) -> int:
+    """Gunung Putih's submission of `period` with these rows."""
+    with db.transaction() as s:
+        sid = submissions.open_submission(s, SYSTEM, "65.01.01.2005", period, "65").submission.id
+        imports.import_items(s, SYSTEM, sid, csv_of(rows))
+    return sid
+
+
+# A regency's historic figures: LUT the same three years, then a fourfold jump; an agency disagrees.
+HISTORY = """kode_wilayah,kategori,periode,nilai,sumber
+65.01,LUT,2022,17,dinsos
+65.01,LUT,2023,17,dinsos
+65.01,LUT,2024,17,dinsos
+65.01,LUT,2025,68,dinsos
+65.01,LUT,2025,30,DP3AP2KB
+"""
+
+
+# The annual reconciliation of 2026: three LUT records and one ODHA record verified in Gunung Putih
+# (Bulungan). DP3AP2KB counted about as many LUT as we did in earlier years and now counts 30: a real
+# discrepancy (a changed ratio). Dinkes has no history and counts the ODHA it treats: a level gap.
+RECONCILIATION_YEAR = 2026
+RECONCILIATION_HISTORY = """kode_wilayah,kategori,periode,nilai,sumber
+65.01,LUT,2022,3,dinsos
+65.01,LUT,2023,3,dinsos
+65.01,LUT,2024,4,dinsos
+65.01,LUT,2025,3,dinsos
+65.01,LUT,2022,3,DP3AP2KB
+65.01,LUT,2023,3,DP3AP2KB
+65.01,LUT,2024,4,DP3AP2KB
+65.01,LUT,2025,3,DP3AP2KB
+"""
+RECONCILIATION_AGENCIES = """instansi,kategori,kode_wilayah,periode,nilai
+DP3AP2KB,LUT,65.01,2026,30
+Dinkes,ODHA,65.01,2026,40
+"""
+RECONCILIATION_PEOPLE = [
+    ("walidata.prov", "walidata", "65"),
+    ("walidata.kab", "walidata", "65.01"),
+    ("walidata.kab.lain", "walidata", "65.02"),
+    ("forum.sdi", "forum_sdi", "65"),
+    ("kepala.dinas", "kepala_dinas", "65"),
+]
+
+
+def reconciliation_year(db: Database, password_hash: str | None = None, team: bool = True) -> None:
+    """Records verified, history and agency figures stored, the process deployed, its people named."""
+    from engine.bpmn import definitions
+    from engine.core.audit import AuditAction
+    from engine.core.config import DEFAULT_BPMN_DIR
+    from engine.quality import aggregates
+
+    xml = (DEFAULT_BPMN_DIR / "rekonsiliasi_tahunan.bpmn").read_text("utf-8")
+    with db.transaction() as session:
+        definitions.deploy(session, SYSTEM, xml)
+        for username, role, region in RECONCILIATION_PEOPLE:
+            person = users.add_user(session, SYSTEM, username, role, region)
+            if password_hash:
+                person.password_hash = password_hash
+    if team:
+        make_team(db)
+    rows = [person_row(1), person_row(2), person_row(3), person_row(4, kategori="ODHA")]
+    submission = open_period(db, f"{RECONCILIATION_YEAR}-Q4", rows)
+    submit(db, "op.desa", submission)
+    for user in ("verif.kec", "verif.kab", "valid.prov"):
+        decide(db, user, submission, "approve")
+    with db.transaction() as session:
+        history = aggregates.read_baseline(session, "riwayat.csv", RECONCILIATION_HISTORY.encode())
+        aggregates.store(session, SYSTEM, history, AuditAction.BASELINE_IMPORTED)
+        agencies = aggregates.read_agency(session, "instansi.csv", RECONCILIATION_AGENCIES.encode())
+        aggregates.store(session, SYSTEM, agencies, AuditAction.AGENCY_FIGURES_IMPORTED)
+
+
+def finish_as_system(session: Session, task: HumanTask) -> None:
+    """A regency with nothing to explain goes up (the system completes it, for tests)."""
+    from engine.bpmn import human_tasks
+
+    step = human_tasks.begin(session, SYSTEM, task)
+    human_tasks.finish(step, SYSTEM, "ajukan", None, {}, audit_after={})

@@ -1,7 +1,8 @@
-"""Who may open which page: the one place where web routes are tied to roles.
+"""What every view uses: the database and settings, the request's read session, the signed-in
+person as an actor, who may open which page, and reading an uploaded file.
 
-Region and tier checks on the data itself live in the engine's use cases, which refuse with
-NotFound or Forbidden; `web/errors.py` turns those into 404 and 403 pages.
+Region and tier checks on the data itself live in the engine's use cases (one `Scope`), which
+refuse with NotFound or Forbidden; `web/errors.py` turns those into 404 and 403 pages.
 """
 
 from __future__ import annotations
@@ -10,21 +11,54 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
-from flask import abort, current_app, g
-from flask_login import current_user, login_required
+from flask import abort, current_app, g, request, url_for
+from flask_login import UserMixin, current_user, login_required
 from sqlalchemy.orm import Session
+from werkzeug.routing import IntegerConverter
 
-from engine.actors import Actor
-from engine.uow import Database
-from models import Role
+from engine.core.actors import Actor
+from engine.core.config import Settings
+from engine.core.errors import Invalid
+from engine.core.uow import Database
+from models import LANE_ROLES, Role, User
 from models.db import READ_ONLY_OPTION
 
 F = TypeVar("F", bound=Callable[..., Any])
+MAX_ID = 2**31 - 1  # the largest id PostgreSQL's integer columns hold
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in every route: ASCII digits only (`²` is a digit to Python), at most the columns'
+    largest id; anything else is a 404, the same on SQLite and PostgreSQL, never a database error."""
+
+    regex = r"[0-9]{1,10}"
+
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
+
+
+LANGUAGES = ("id", "en")
+
+
+class SessionUser(UserMixin):
+    """The signed-in person, reloaded from the database on every request (a deactivation bites at once)."""
+
+    def __init__(self, user: User) -> None:
+        self.user = user
+        # The cookie names the person and their session version: raising the version in the
+        # database (sign-out, new password, deactivation, roles) ends every copy of the cookie.
+        self.id = f"{user.id}.{user.session_version or 0}"
 
 
 def db() -> Database:
     return current_app.extensions["sijosku_db"]
+
+
+def settings() -> Settings:
+    return db().settings
 
 
 @contextmanager
@@ -69,4 +103,27 @@ operator_only = roles_required(Role.OPERATOR)
 verifiers_only = roles_required(Role.VERIFIER, Role.VALIDATOR)
 admin_only = roles_required(Role.ADMIN)
 auditor_only = roles_required(Role.AUDITOR)
+overseers = roles_required(Role.VERIFIER, Role.VALIDATOR, Role.ADMIN, Role.AUDITOR, *LANE_ROLES)
+# The inbox: the tiers' verifiers and validators, and the reconciliation's lane roles.
+task_workers = roles_required(Role.VERIFIER, Role.VALIDATOR, *LANE_ROLES)
 anyone_signed_in = roles_required(*Role)
+
+
+def local_target(target: str | None, fallback: str = "home.index") -> str:
+    """`target` when it is a path of this site; otherwise the fallback page (never another site)."""
+    parts = urlsplit(target or "")
+    # Browsers read `/\host` as `//host`, and drop tabs and newlines inside a URL: neither is a local path.
+    odd = any(c == "\\" or ord(c) < 32 or ord(c) == 127 for c in target or "")
+    if target and not odd and not parts.netloc and not parts.scheme and target.startswith("/") and "//" not in target:
+        return target
+    return url_for(fallback)
+
+
+def uploaded(field: str, missing: str) -> tuple[str, bytes]:
+    """The name and content of an uploaded file; `Invalid` with `missing` when none was chosen.
+    Its size is bounded by the app's MAX_CONTENT_LENGTH before it reaches here."""
+    upload = request.files.get(field)
+    if upload is None or not upload.filename:
+        raise Invalid(missing, [])
+    upload.stream.seek(0)  # a view run again after a lost race reads the file again
+    return upload.filename, upload.read()

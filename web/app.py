@@ -3,42 +3,60 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import wraps
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request, session
-from flask_login import UserMixin, current_user
+from flask import Flask, g, request, session
+from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from engine import inbox
-from engine.actors import Actor
-from engine.config import PROJECT_ROOT, Settings, load_settings
-from engine.uow import Database
-from models import WORK_ROLES, Region, User
+from engine.bootstrap import bootstrap
+from engine.core import clock, retry
+from engine.core.actors import Actor
+from engine.core.config import Settings, load_settings
+from engine.core.uow import Database
+from engine.verification import inbox
+from models import TASK_ROLES, Region, User
 from notifications import inapp
+from notifications.plugin import plugin as notifications_plugin
 from web import errors, i18n
-from web.access import close_reading, reading
+from web.access import LANGUAGES, IdConverter, SessionUser, close_reading, reading
+from web.api import init_api
 from web.extensions import babel, csrf, login_manager
+from web.views import (
+    admin,
+    assets,
+    audit,
+    auth,
+    cycle,
+    desa,
+    health,
+    help,
+    home,
+    notify,
+    quality,
+    reconciliation,
+    tasks,
+)
 
-LANGUAGES = ("id", "en")
-NODE_MODULES = PROJECT_ROOT / "node_modules"
+BLUEPRINTS = (assets, health, auth, home, desa, tasks, admin, audit, quality, notify, cycle, reconciliation, help)
 
 
-class SessionUser(UserMixin):
-    """The signed-in person, reloaded from the database on every request (a deactivation bites at once)."""
-
-    def __init__(self, user: User) -> None:
-        self.user = user
-        self.id = str(user.id)
-
-
-def _load_user(user_id: str) -> SessionUser | None:
-    if not user_id.isdigit():
+def _load_user(session_id: str) -> SessionUser | None:
+    """The person of a session cookie (`<user id>.<session version>`), if that session is still theirs."""
+    user_id, _, version = session_id.partition(".")
+    if g.get("database_down"):  # the error page must not ask the database again
+        return None
+    if not all(part.isascii() and part.isdigit() and len(part) < 10 for part in (user_id, version)):
         return None
     with reading() as s:
         user = s.scalar(select(User).where(User.id == int(user_id)).options(joinedload(User.roles)))
-    return SessionUser(user) if user is not None and user.aktif else None
+    if user is None or not user.aktif or (user.session_version or 0) != int(version):
+        return None
+    return SessionUser(user)
 
 
 def _locale() -> str:
@@ -60,7 +78,6 @@ def _configure(app: Flask, settings: Settings, testing: bool) -> None:
         BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
         WTF_CSRF_TIME_LIMIT=8 * 3600,
         TESTING=testing,
-        UPLOAD_DIR=settings.instance_dir / "uploads",
     )
 
 
@@ -74,34 +91,74 @@ def _template_helpers(app: Flask, settings: Settings) -> None:
         local = value.astimezone(tz)
         return local.strftime("%d-%m-%Y %H:%M WITA" if with_time else "%d-%m-%Y")
 
-    app.jinja_env.globals["status_word"] = i18n.status_label
+    app.jinja_env.filters["said"] = i18n.said  # an engine message in the page's language
+
+    @app.template_filter("days_left")
+    def days_left(value: datetime | None) -> int | None:
+        """Whole days from now until `value` (negative when past), in the office's time zone."""
+        if value is None:
+            return None
+        return (value.astimezone(tz).date() - clock.now().astimezone(tz).date()).days
+
+    app.jinja_env.globals.update(
+        status_word=i18n.status_label,
+        rule_word=i18n.rule_label,
+        severity_word=i18n.severity_label,
+        figure=i18n.figure,
+        unit_word=i18n.unit_label,
+        verval_word=i18n.verval_label,
+        action_word=i18n.action_label,
+        role_word=i18n.role_label,
+        field_word=i18n.field_label,
+        attribute_word=i18n.attribute_label,
+        field_help=help.field_help,
+        flag_action_word=lambda action: str(i18n.FLAG_ACTION_LABELS[action]),
+    )
 
     @app.context_processor
     def who() -> dict[str, Any]:
-        if not current_user.is_authenticated:
-            return {"lang": _locale()}
+        if g.get("database_down") or not current_user.is_authenticated:
+            return {"lang": _locale(), "help_link": help.help_url(request.endpoint, ())}
         actor = Actor.of(current_user.user)
         with reading() as s:
-            names = dict(s.execute(select(Region.kode, Region.nama).where(
-                Region.kode.in_([a.region_kode for a in actor.user.roles]))).all())
-            open_tasks = inbox.open_count(s, actor) if any(a.role in WORK_ROLES for a in actor.user.roles) else 0
-            unread = inapp.unread_count(s, actor.user.id)
-        return {"lang": _locale(), "me": actor.user, "my_roles": [
-            {"role": a.role.value, "tingkat": a.tingkat.label, "kode": a.region_kode,
-             "wilayah": names.get(a.region_kode, a.region_kode)} for a in actor.user.roles],
-            "open_tasks": open_tasks, "unread": unread}
+            names = dict(
+                s.execute(
+                    select(Region.kode, Region.nama).where(Region.kode.in_([a.region_kode for a in actor.roles]))
+                ).all()
+            )
+            open_tasks = inbox.open_count(s, actor) if any(a.role in TASK_ROLES for a in actor.roles) else 0
+            unread = inapp.unread_count(s, current_user.user.id)
+        return {
+            "lang": _locale(),
+            "me": current_user.user,
+            "my_roles": [
+                {
+                    "role": a.role.value,
+                    "tingkat": a.tingkat.label,
+                    "kode": a.region_kode,
+                    "wilayah": names.get(a.region_kode, a.region_kode),
+                }
+                for a in actor.roles
+            ],
+            "open_tasks": open_tasks,
+            "unread": unread,
+            "help_link": help.help_url(request.endpoint, [a.tingkat.value for a in actor.roles]),
+        }
 
 
-def _security_headers(app: Flask) -> None:
+def _security_headers(app: Flask, https: bool) -> None:
     @app.after_request
     def headers(response: Any) -> Any:
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-            "font-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'self'")
+            "font-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'self'",
+        )
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if https:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         if request.path.startswith(("/tugas", "/desa", "/audit", "/admin")):
             response.headers.setdefault("Cache-Control", "no-store")  # personal data stays off shared caches
         return response
@@ -110,11 +167,14 @@ def _security_headers(app: Flask) -> None:
 def create_app(settings: Settings | None = None, db: Database | None = None, testing: bool = False) -> Flask:
     settings = settings or load_settings()
     app = Flask(__name__)
+    app.url_map.converters["int"] = IdConverter
     _configure(app, settings, testing)
-    app.extensions["sijosku_db"] = db or Database.connect(settings)
-    app.extensions["sijosku_settings"] = settings
+    database = db or Database.connect(settings)
+    bootstrap(database, notifications_plugin(settings))
+    app.extensions["sijosku_db"] = database
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_locale, timezone_selector=lambda: settings.timezone)
+    i18n.install_fast_gettext(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
@@ -123,12 +183,31 @@ def create_app(settings: Settings | None = None, db: Database | None = None, tes
     app.teardown_appcontext(close_reading)
     i18n.compile_catalogs(Path(app.config["BABEL_TRANSLATION_DIRECTORIES"]))
     _template_helpers(app, settings)
-    _security_headers(app)
+    _security_headers(app, settings.https)
+    if settings.proxy_hops:
+        # The client's address and scheme as the configured number of proxies report them.
+        n = settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
     errors.register(app)
-    import notifications
-    from web.views import admin, assets, audit, auth, cycle, desa, home, notify, quality, tasks
-
-    notifications.register(app.extensions["sijosku_db"])
-    for module in (assets, auth, home, desa, tasks, admin, audit, quality, notify, cycle):
+    for module in BLUEPRINTS:
         app.register_blueprint(module.bp)
+    for blueprint in init_api(app, settings):
+        csrf.exempt(blueprint)  # the API reads no session cookie, so it needs no CSRF token
+    _retry_lost_races(app)
     return app
+
+
+def _retry_lost_races(app: Flask) -> None:
+    """A view whose transaction lost a race at the database (a deadlock) runs again, a few times;
+    then the person gets a 409 page. Views own their transactions, so a rerun repeats nothing."""
+    for name, view in list(app.view_functions.items()):
+        if name != "static":
+            app.view_functions[name] = _retried(view)
+
+
+def _retried(view: Any) -> Any:
+    @wraps(view)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        return retry.retrying(lambda: view(*args, **kwargs))
+
+    return run

@@ -1,28 +1,208 @@
 """Words the pages show from data (role names, tiers), marked here so that they are translated."""
 
 from pathlib import Path
+from typing import Any
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from flask import Flask, g, has_app_context
+from flask_babel import get_locale, get_translations
 from flask_babel import lazy_gettext as _l
+
+from web import engine_messages
 
 # Status and decision words as pages show them; lazy, so that each is translated only when shown.
 STATUS_LABELS = {
-    "draf": _l("draf"), "diajukan": _l("diajukan"), "dikembalikan": _l("dikembalikan"),
-    "terverifikasi": _l("terverifikasi"), "tidak_melapor": _l("tidak melapor"), "terbuka": _l("terbuka"),
-    "selesai": _l("selesai"), "dibatalkan": _l("dibatalkan"), "setuju": _l("disetujui"),
-    "kembalikan": _l("dikembalikan"), "ajukan": _l("diajukan"), "sesuai": _l("sesuai"),
+    "draf": _l("draf"),
+    "diajukan": _l("diajukan"),
+    "dikembalikan": _l("dikembalikan"),
+    "terverifikasi": _l("terverifikasi"),
+    "tidak_melapor": _l("tidak melapor"),
+    "terbuka": _l("terbuka"),
+    "selesai": _l("selesai"),
+    "dibatalkan": _l("dibatalkan"),
+    "setuju": _l("disetujui"),
+    "kembalikan": _l("dikembalikan"),
+    "ajukan": _l("diajukan"),
+    "sesuai": _l("sesuai"),
     "tidak_sesuai": _l("tidak sesuai"),
+    "diakui": _l("diakui"),
+    "dijelaskan": _l("dijelaskan"),
+    "padan": _l("padan"),
+    "tidak_padan": _l("tidak padan"),
+    "meninggal": _l("meninggal"),
+    "belum_dicek": _l("belum dicek"),
+    "aktif": _l("aktif"),
+    "dicabut": _l("dicabut"),
+    "kedaluwarsa": _l("kedaluwarsa"),
+}
+
+# What each check is called on a page; a rule's id never reaches one.
+RULE_LABELS = {
+    "lonjakan": _l("lonjakan"),
+    "penurunan": _l("penurunan tajam"),
+    "turun_ke_nol": _l("turun ke nol"),
+    "naik_dari_nol": _l("naik dari nol"),
+    "tetap": _l("angka tidak berubah"),
+    "salin": _l("angka kembar antarwilayah"),
+    "porsi": _l("porsi wilayah bergeser"),
+    "total": _l("jumlah tidak cocok"),
+    "instansi": _l("rasio dengan instansi lain berubah"),
+    "selisih_instansi": _l("selisih dengan instansi lain"),
+    "periode_hilang": _l("periode tidak ada"),
+    # rules of earlier releases, while their flags remain
+    "rasio": _l("perubahan antarperiode"),
+    "z_robust": _l("pencilan"),
+    "rate": _l("angka per penduduk"),
+    "nol": _l("angka nol"),
+    # what other registers said
+    "dukcapil": _l("tidak padan dengan Dukcapil"),
+    "dtsen_fm_tidak_ada": _l("fakir miskin tidak ada di DTSEN"),
+    "dtsen_desil_tinggi": _l("desil DTSEN tinggi"),
+    "dtsen_desil_rendah": _l("desil DTSEN rendah tanpa kategori"),
+}
+
+SEVERITY_LABELS = {"error": _l("galat"), "warning": _l("peringatan"), "info": _l("informasi")}
+
+VERVAL_LABELS = {
+    "layak": _l("ditemukan, masih layak"),
+    "tidak_layak": _l("ditemukan, tidak layak lagi"),
+    "meninggal": _l("meninggal"),
+    "pindah": _l("pindah"),
+    "tidak_ditemukan": _l("tidak ditemukan"),
+    "ganda": _l("ganda"),
+}
+
+# What an item does to the register, in the operator's words.
+ACTION_LABELS = {
+    "tambah": _l("baru"),
+    "ubah": _l("perbaikan"),
+    "hapus": _l("dihapus dari register"),
+    "periksa": _l("diperiksa ulang"),
+}
+
+ROLE_LABELS = {
+    "operator": _l("operator desa"),
+    "verifier": _l("verifikator"),
+    "validator": _l("validator"),
+    "admin": _l("admin"),
+    "auditor": _l("auditor"),
+}
+
+# The fields people fill, by the names problems carry (never shown as keys).
+FIELD_LABELS = {
+    "nik": _l("NIK"),
+    "no_kk": _l("Nomor KK"),
+    "nama": _l("Nama"),
+    "jenis_kelamin": _l("Jenis kelamin"),
+    "tanggal_lahir": _l("Tanggal lahir"),
+    "alamat": _l("Alamat"),
+    "kategori": _l("Kategori"),
+    "keterangan": _l("Keterangan"),
+    "alasan": _l("Alasan"),
+    "tujuan": _l("Tujuan pindah"),
+    "verval": _l("Verval register"),
+    "nihil": _l("Laporan nihil"),
+    "berita_acara": _l("Berita acara"),
+    "berkas": _l("Berkas"),
+    "catatan": _l("Catatan"),
+    "baris": _l("Baris"),
+    "tidak_diperiksa": _l("Pernyataan tidak diperiksa"),
+}
+
+UNIT_LABELS = {
+    "individu": _l("perorangan"),
+    "keluarga": _l("keluarga (dicatat per KK)"),
+    "lembaga": _l("lembaga"),
+    "komunitas": _l("komunitas"),
+}
+
+ATTRIBUTE_LABELS = {"jumlah_anggota": _l("Jumlah anggota"), "nama_ketua": _l("Nama ketua")}
+
+FLAG_ACTION_LABELS = {
+    "jelaskan": _l("Jelaskan: angkanya benar"),
+    "akui": _l("Akui: masalah diketahui dan ditangani"),
+    "tutup": _l("Tutup: sudah diperbaiki"),
+    "buka": _l("Buka lagi"),
 }
 
 
+def _shown(label: Any) -> str:
+    """A lazy word in the request's language, translated once per request: a page of 50 inbox rows
+    showed the same status word 50 times, each through Flask-Babel's context lookups."""
+    if isinstance(label, str) or not has_app_context():
+        return str(label)
+    words = g.setdefault("_sijosku_words", {})
+    found = words.get(id(label))  # the labels are module constants: their ids are stable
+    if found is None:
+        found = words[id(label)] = str(label)
+    return str(found)
+
+
 def status_label(value: str | None) -> str:
-    return str(STATUS_LABELS.get(value or "", value or ""))
+    return _shown(STATUS_LABELS.get(value or "", value or ""))
+
+
+def rule_label(rule: str) -> str:
+    return _shown(RULE_LABELS.get(rule, _l("pemeriksaan lain")))
+
+
+def severity_label(severity: str) -> str:
+    return _shown(SEVERITY_LABELS.get(severity, severity))
+
+
+def verval_label(status: str | None) -> str:
+    return _shown(VERVAL_LABELS.get(status or "", _l("belum diperiksa")))
+
+
+def action_label(action: str) -> str:
+    return _shown(ACTION_LABELS.get(action, action))
+
+
+def role_label(role: str) -> str:
+    return _shown(ROLE_LABELS.get(role, role))
+
+
+def field_label(name: str | None) -> str:
+    """A problem's field as people know it: `ack_12` is the note on warning 12, `atribut_x` an attribute."""
+    if not name:
+        return ""
+    if name.startswith("ack_"):
+        return str(_l("Catatan peringatan"))
+    if name.startswith("atribut_"):
+        return attribute_label(name[len("atribut_") :])
+    return _shown(FIELD_LABELS.get(name, name.replace("_", " ")))
+
+
+def unit_label(unit: str) -> str:
+    return _shown(UNIT_LABELS.get(unit, unit))
+
+
+def attribute_label(name: str) -> str:
+    return _shown(ATTRIBUTE_LABELS.get(name, name.replace("_", " ")))
+
+
+def figure(value: Any) -> str:
+    """A flag's figure as people read it: a number, a range "12–30", or a word."""
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        return "–".join(figure(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}" if value != int(value) else str(int(value))
+    return str(value)
 
 
 WORDS = [
-    _l("operator"), _l("verifier"), _l("validator"), _l("admin"), _l("auditor"),
-    _l("desa/kelurahan"), _l("kecamatan"), _l("kabupaten/kota"), _l("provinsi"),
+    _l("operator"),
+    _l("verifier"),
+    _l("validator"),
+    _l("admin"),
+    _l("auditor"),
+    _l("desa/kelurahan"),
+    _l("kecamatan"),
+    _l("kabupaten/kota"),
+    _l("provinsi"),
 ]
 
 
@@ -39,3 +219,29 @@ def compile_catalogs(directory: Path) -> None:
         with tmp.open("wb") as target:
             write_mo(target, catalog)
         tmp.replace(mo_path)
+
+
+def _request_translations() -> Any:
+    """The request's catalog, looked up once per request: Flask-Babel's own lookup goes through
+    several context proxies on every word, which was a fifth of the inbox page's time."""
+    found = g.get("_sijosku_translations")
+    if found is None:
+        found = g._sijosku_translations = get_translations()
+    return found
+
+
+def install_fast_gettext(app: Flask) -> None:
+    """The pages' `_()` and `ngettext()` read the request's catalog once (see above)."""
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]  # added by jinja2.ext.i18n
+        gettext=lambda s: _request_translations().ugettext(s),
+        ngettext=lambda s, p, n: _request_translations().ungettext(s, p, n),
+        newstyle=True,
+    )
+
+
+def said(text: Any) -> Any:
+    """A message the engine wrote (in Indonesian), in the page's language; see web/engine_messages.py."""
+    locale = get_locale()
+    if not text or locale is None or locale.language != "en":
+        return text
+    return engine_messages.english().translate(str(text))

@@ -4,21 +4,25 @@ aggregate rules raise on them."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from engine import audit, clock
-from engine.actors import Actor
-from engine.errors import Invalid, Problem
-from engine.imports import read_table
-from engine.quality import series
-from engine.quality.settings import Thresholds
+from engine.core import audit, clock
+from engine.core.actors import Actor
+from engine.core.audit import AuditAction
+from engine.core.errors import Invalid, Problem
+from engine.core.periods import period_key
+from engine.core.tables import read_table
+from engine.quality import agencies, agency_indicators, series
+from engine.quality.thresholds import Thresholds
 from models import (
     AggregateValue,
     Category,
-    Population,
+    FlagStatus,
     QualityFlag,
     Record,
     RecordStatus,
@@ -31,30 +35,34 @@ BASELINE_COLUMNS = ["kode_wilayah", "kategori", "periode", "nilai", "sumber"]
 AGENCY_COLUMNS = ["instansi", "kategori", "kode_wilayah", "periode", "nilai"]
 
 
-def _parse_rows(session: Session, rows: list[dict[str, str]], source_column: str) -> list[series.Value]:
+def _parse_rows(
+    session: Session, rows: list[dict[str, str]], source_column: str, first_row: int = 2
+) -> list[series.Value]:
+    """Every row valid, or `Invalid` naming each fault by row (`first_row` is the first row's number)."""
     regions = set(session.scalars(select(Region.kode)))
     kinds = set(session.scalars(select(Category.kode)))
     problems, values = [], []
-    for number, row in enumerate(rows, start=2):
+    for number, row in enumerate(rows, start=first_row):
         code, kategori, periode = row.get("kode_wilayah", ""), row.get("kategori", ""), row.get("periode", "")
         if code not in regions:
             problems.append(Problem(f"kode wilayah {code!r} tidak dikenal", row=number, column="kode_wilayah"))
         if kategori not in kinds:
             problems.append(Problem(f"kode kategori {kategori!r} tidak dikenal", row=number, column="kategori"))
         try:
-            series.period_key(periode)
+            period_key(periode)
         except ValueError as exc:
             problems.append(Problem(str(exc), row=number, column="periode"))
         text = str(row.get("nilai", "")).replace(".", "").strip()
-        if not text.isdigit():
-            problems.append(Problem(f"nilai {row.get('nilai')!r} bukan bilangan bulat 0 atau lebih", row=number,
-                                    column="nilai"))
+        if not (text.isascii() and text.isdigit()):
+            problems.append(
+                Problem(f"nilai {row.get('nilai')!r} bukan bilangan bulat 0 atau lebih", row=number, column="nilai")
+            )
         source = (row.get(source_column) or "").strip()
         if not source:
             problems.append(Problem("wajib diisi", row=number, column=source_column))
         if not problems or problems[-1].row != number:
             values.append(series.Value(code, kategori, periode, int(text), source))
-    keys = Counter((v.region, v.kategori, v.periode, v.sumber) for v in values)
+    keys = Counter((v.region_kode, v.kategori, v.periode, v.sumber) for v in values)
     problems += [Problem(f"{k[0]} {k[1]} {k[2]} ({k[3]}) muncul {n} kali") for k, n in keys.items() if n > 1]
     if problems:
         raise Invalid(f"Berkas ditolak: {len(problems)} masalah; tidak ada yang disimpan", problems)
@@ -67,59 +75,91 @@ def read_baseline(session: Session, filename: str, content: bytes) -> list[serie
 
 
 def read_agency(session: Session, filename: str, content: bytes, agency: str | None = None) -> list[series.Value]:
-    """Another agency's figures: instansi, kategori, kode_wilayah, periode, nilai."""
-    required = AGENCY_COLUMNS if agency is None else [c for c in AGENCY_COLUMNS if c != "instansi"]
+    """Another agency's figures: instansi, kategori (or the agency's `indikator`, mapped to a category by
+    configured data), kode_wilayah, periode, nilai."""
+    named_by_indicator = b"indikator" in content[:2048] or filename.lower().endswith(".xlsx")
+    required = [
+        c for c in AGENCY_COLUMNS if not (c == "instansi" and agency) and not (c == "kategori" and named_by_indicator)
+    ]
     rows = read_table(filename, content, required)
     if agency:
         rows = [{**r, "instansi": agency} for r in rows]
-    return _parse_rows(session, rows, "instansi")
+    rows, unmapped = agency_indicators.translate(session, rows)
+    without_category = {p.row for p in unmapped}
+    try:
+        values = _parse_rows(session, rows, "instansi")
+    except Invalid as exc:
+        found = [p for p in exc.problems if not (p.row in without_category and p.column == "kategori")]
+        unmapped = sorted(unmapped + found, key=lambda p: p.row or 0)
+    if unmapped:
+        raise Invalid(f"Berkas ditolak: {len(unmapped)} masalah; tidak ada yang disimpan", unmapped)
+    return values
+
+
+def agency_values(session: Session, rows: list[dict[str, str]], agency: str) -> list[series.Value]:
+    """An agency's figures sent as rows (the API): row numbers count from 1."""
+    return _parse_rows(session, [{**r, "instansi": agency} for r in rows], "instansi", first_row=1)
 
 
 @dataclass
 class Context:
+    """Thresholds, the categories stable by nature, each region's number of children, and the
+    agency gaps already explained; each category's dispersion comes from the figures scanned."""
+
     thresholds: Thresholds
-    population: dict[str, int]
+    stable: frozenset[str]
     child_counts: dict[str, int]
+    explained: frozenset[tuple[str, str, str]]
+    different: frozenset[tuple[str, str]] = frozenset()  # (agency, category) known to count something else
 
     @classmethod
     def load(cls, session: Session) -> Context:
-        counts = {parent: n for parent, n in session.execute(
-            select(Region.induk, func.count()).where(Region.induk.is_not(None)).group_by(Region.induk))}
-        population = {code: total for code, total in session.execute(select(Population.kode, Population.total))}
-        return cls(Thresholds.load(session), population, counts)
+        child_counts = {
+            parent: n
+            for parent, n in session.execute(
+                select(Region.induk, func.count()).where(Region.induk.is_not(None)).group_by(Region.induk)
+            )
+        }
+        stable = frozenset(session.scalars(select(Category.kode).where(Category.stabil.is_(True))))
+        different = agency_indicators.counts_something_else(session)
+        return cls(Thresholds.load(session), stable, child_counts, _explained_gaps(session), different)
+
+    def for_series(self, values: list[series.Value]) -> series.Context:
+        return series.Context(self.thresholds, series.dispersions(values), self.stable, self.child_counts)
+
+
+def _explained_gaps(session: Session) -> frozenset[tuple[str, str, str]]:
+    """(agency, region, category) whose level gap someone has explained."""
+    found = session.scalars(
+        select(QualityFlag).where(QualityFlag.rule == "selisih_instansi", QualityFlag.status != FlagStatus.TERBUKA)
+    )
+    return frozenset((str(f.sources.get("instansi")), f.region_kode, f.kategori or "") for f in found)
+
+
+def _ours(values: list[series.Value]) -> list[series.Value]:
+    return [v for v in values if v.sumber == OURS]
 
 
 def scan_values(values: list[series.Value], ctx: Context) -> list[series.Flag]:
-    """The aggregate rules, source by source: one agency's series is never mixed with another's."""
+    """The series rules, source by source: one agency's series is never mixed with another's. Each
+    category's dispersion is estimated from our own figures (an agency's may count something else)."""
     by_source: dict[str, list[series.Value]] = defaultdict(list)
     for v in values:
         by_source[v.sumber].append(v)
+    dispersion = series.dispersions(_ours(values) or values)
     flags = []
     for source, own in sorted(by_source.items()):
-        for flag in series.scan(own, ctx.population, ctx.thresholds, ctx.child_counts):
-            flag.sources = {"sumber": source}
+        scanned = series.Context(ctx.thresholds, dispersion, ctx.stable, ctx.child_counts)
+        for flag in series.scan(own, scanned):
+            flag.sources = {**flag.sources, "sumber": source}
             flags.append(flag)
     return flags
 
 
 def compare_agencies(values: list[series.Value], ctx: Context) -> list[series.Flag]:
-    """Padu padan: each agency figure against ours for the same category, region and period."""
-    ours = {(v.region, v.kategori, v.periode): v.nilai for v in values if v.sumber == OURS}
-    flags = []
-    for v in values:
-        if v.sumber == OURS or (v.region, v.kategori, v.periode) not in ours:
-            continue
-        mine = ours[(v.region, v.kategori, v.periode)]
-        gap = abs(mine - v.nilai)
-        relative = gap / max(mine, v.nilai) if max(mine, v.nilai) else 0
-        if gap > ctx.thresholds.get("instansi", "absolute", v.kategori) and \
-                relative > ctx.thresholds.get("instansi", "relative", v.kategori):
-            flags.append(series.Flag(
-                "instansi", "warning", v.region, v.kategori, v.periode, mine, v.nilai,
-                f"{v.kategori} di {v.region} periode {v.periode}: Dinas Sosial mencatat {mine}, {v.sumber} "
-                f"mencatat {v.nilai} (selisih {gap}, {relative:.0%})",
-                {"sumber": OURS, "instansi": v.sumber, "nilai_kita": mine, "nilai_instansi": v.nilai}))
-    return flags
+    """Padu padan: each agency's figures against ours, by the change of their ratio."""
+    scanned = series.Context(ctx.thresholds, series.dispersions(_ours(values)), ctx.stable, ctx.child_counts)
+    return agencies.compare(values, agencies.AgencyContext(scanned, ctx.explained, ctx.different))
 
 
 def stored_values(session: Session, keys: set[tuple[str, str]] | None = None) -> list[series.Value]:
@@ -128,88 +168,171 @@ def stored_values(session: Session, keys: set[tuple[str, str]] | None = None) ->
     if keys:
         query = query.where(AggregateValue.kategori.in_({k for k, _ in keys}))
     rows = session.scalars(query)
-    return [series.Value(r.kode_wilayah, r.kategori, r.periode, r.nilai, r.sumber) for r in rows
-            if keys is None or (r.kategori, r.kode_wilayah) in keys]
+    return [
+        series.Value(r.region_kode, r.kategori, r.periode, r.nilai, r.sumber)
+        for r in rows
+        if keys is None or (r.kategori, r.region_kode) in keys
+    ]
 
 
-def store(session: Session, actor: Actor, values: list[series.Value], action: str) -> int:
+def store(session: Session, actor: Actor, values: list[series.Value], action: AuditAction) -> int:
     """Upsert the figures; returns how many were new."""
-    existing = {(r.kode_wilayah, r.kategori, r.periode, r.sumber): r for r in session.scalars(
-        select(AggregateValue).where(AggregateValue.kategori.in_({v.kategori for v in values})))}
+    existing = {
+        (r.region_kode, r.kategori, r.periode, r.sumber): r
+        for r in session.scalars(
+            select(AggregateValue).where(AggregateValue.kategori.in_({v.kategori for v in values}))
+        )
+    }
     added = 0
     for v in values:
-        row = existing.get((v.region, v.kategori, v.periode, v.sumber))
+        row = existing.get((v.region_kode, v.kategori, v.periode, v.sumber))
         if row is None:
-            session.add(AggregateValue(kode_wilayah=v.region, kategori=v.kategori, periode=v.periode, nilai=v.nilai,
-                                       sumber=v.sumber, imported_at=clock.now()))
+            session.add(
+                AggregateValue(
+                    region_kode=v.region_kode,
+                    kategori=v.kategori,
+                    periode=v.periode,
+                    nilai=v.nilai,
+                    sumber=v.sumber,
+                    imported_at=clock.now(),
+                )
+            )
             added += 1
         else:
             row.nilai, row.imported_at = v.nilai, clock.now()
     session.flush()
-    audit.record(session, actor, action, "aggregate_value", "-",
-                 after={"nilai": len(values), "baru": added, "sumber": sorted({v.sumber for v in values})})
+    audit.record(
+        session,
+        actor,
+        action,
+        "aggregate_value",
+        "-",
+        after={"nilai": len(values), "baru": added, "sumber": sorted({v.sumber for v in values})},
+    )
     return added
 
 
+def _flag_key(rule: str, region: str, kategori: str | None, periode: str | None, sources: dict[str, Any]) -> tuple:
+    return rule, region, kategori, periode, sources.get("sumber"), sources.get("instansi")
+
+
+def _settled(session: Session, keys: set[tuple[str, str]]) -> dict[tuple, Any]:
+    """Flags someone has already explained or closed, by what they are about, with the figure they saw."""
+    kinds = {k for k, _ in keys}
+    found = session.scalars(
+        select(QualityFlag).where(
+            QualityFlag.item_id.is_(None), QualityFlag.status != FlagStatus.TERBUKA, QualityFlag.kategori.in_(kinds)
+        )
+    )
+    return {
+        _flag_key(f.rule, f.region_kode, f.kategori, f.periode, f.sources): f.observed
+        for f in found
+        if (f.kategori, f.region_kode) in keys
+    }
+
+
 def store_flags(session: Session, flags: list[series.Flag], rules: set[str], keys: set[tuple[str, str]]) -> None:
-    """Replace the open aggregate flags of these rules on these (kategori, region) series."""
+    """Replace the open aggregate flags of these rules on these (kategori, region) series. A flag that
+    someone explained or closed is not raised again while the figure it is about stays the same."""
+    settled = _settled(session, keys)
     for kategori, region in keys:
-        session.execute(delete(QualityFlag).where(
-            QualityFlag.item_id.is_(None), QualityFlag.status == "terbuka", QualityFlag.rule.in_(rules),
-            QualityFlag.kategori == kategori, QualityFlag.region_kode == region))
+        session.execute(
+            delete(QualityFlag).where(
+                QualityFlag.item_id.is_(None),
+                QualityFlag.status == FlagStatus.TERBUKA,
+                QualityFlag.rule.in_(rules),
+                QualityFlag.kategori == kategori,
+                QualityFlag.region_kode == region,
+            )
+        )
     for f in flags:
-        session.add(QualityFlag(rule=f.rule, severity=f.severity, message=f.message, level=f.level,
-                                region_kode=f.region, kategori=f.kategori, periode=f.periode, observed=f.observed,
-                                expected=f.expected, sources=f.sources, status="terbuka", created_at=clock.now()))
+        key = _flag_key(f.rule, f.region_kode, f.kategori, f.periode, f.sources)
+        if key in settled and settled[key] == f.observed:
+            continue
+        session.add(
+            QualityFlag(
+                rule=f.rule,
+                severity=f.severity,
+                message=f.message,
+                tingkat=f.tingkat,
+                region_kode=f.region_kode,
+                kategori=f.kategori,
+                periode=f.periode,
+                observed=f.observed,
+                expected=f.expected,
+                sources=f.sources,
+                skor=round(f.score, 2),
+                status=FlagStatus.TERBUKA,
+                created_at=clock.now(),
+            )
+        )
     session.flush()
 
 
-AGGREGATE_RULES = {"periode_hilang", "rasio", "turun_ke_nol", "naik_dari_nol", "tetap", "z_robust", "salin",
-                   "rate", "total"}
+SERIES_RULES = {
+    "periode_hilang",
+    "lonjakan",
+    "penurunan",
+    "turun_ke_nol",
+    "naik_dari_nol",
+    "tetap",
+    "salin",
+    "porsi",
+    "total",
+}
+AGENCY_RULES = {"instansi", "selisih_instansi"}
+# Rules of earlier releases: their open flags are replaced too when a series is checked again.
+RETIRED_RULES = {"rasio", "z_robust", "rate"}
 
 
 def rescan(session: Session, actor: Actor, values: list[series.Value]) -> list[series.Flag]:
     """Store new figures, then check the whole stored series they belong to (history included)."""
     ctx = Context.load(session)
-    keys = {(v.kategori, v.region) for v in values}
+    keys = {(v.kategori, v.region_kode) for v in values}
     # siblings matter to the copied-value and rate rules: check the parents' children too
-    parents = {parent_code(v.region) for v in values}
-    siblings = {(k, r.kode) for k in {v.kategori for v in values}
-                for r in session.scalars(select(Region).where(Region.induk.in_(parents)))} if parents else set()
+    parents = {parent_code(v.region_kode) for v in values}
+    siblings = (
+        {
+            (k, r.kode)
+            for k in {v.kategori for v in values}
+            for r in session.scalars(select(Region).where(Region.induk.in_(parents)))
+        }
+        if parents
+        else set()
+    )
     history = stored_values(session, keys | siblings)
     flags = scan_values(history, ctx) + compare_agencies(history, ctx)
-    store_flags(session, flags, AGGREGATE_RULES | {"instansi"}, keys | siblings)
+    store_flags(session, flags, SERIES_RULES | AGENCY_RULES | RETIRED_RULES, keys | siblings)
     return flags
+
+
+def roll_up(counted: Iterable[tuple[str, str, int]]) -> Counter[tuple[str, str]]:
+    """Counts per (desa, kategori) summed into every level above: kecamatan, kabupaten/kota, province."""
+    counts: Counter[tuple[str, str]] = Counter()
+    for desa, kategori, n in counted:
+        code: str | None = desa
+        while code:
+            counts[(code, kategori)] += n
+            code = parent_code(code)
+    return counts
+
+
+def count_records(session: Session, province: str) -> Counter[tuple[str, str]]:
+    """Active verified records counted by category at every level of the province."""
+    rows = session.execute(
+        select(Record.kode_desa, Record.kategori, func.count())
+        .where(Record.status == RecordStatus.AKTIF, Record.kode_desa.like(f"{province}.%"))
+        .group_by(Record.kode_desa, Record.kategori)
+    )
+    return roll_up((desa, kategori, n) for desa, kategori, n in rows)
 
 
 def snapshot_records(session: Session, actor: Actor, periode: str, province: str) -> int:
     """Our own figures for a period: active verified records counted by category at every level."""
-    series.period_key(periode)
-    counts: Counter[tuple[str, str]] = Counter()
-    rows = session.execute(select(Record.kode_desa, Record.kategori, func.count()).where(
-        Record.status == RecordStatus.AKTIF, Record.kode_desa.like(f"{province}.%"))
-        .group_by(Record.kode_desa, Record.kategori))
-    for desa, kategori, n in rows:
-        code = desa
-        while code:
-            counts[(code, kategori)] += n
-            code = parent_code(code)
+    period_key(periode)
+    counts = count_records(session, province)
     values = [series.Value(code, kategori, periode, n, OURS) for (code, kategori), n in counts.items()]
     if values:
-        store(session, actor, values, "FIGURES_SNAPSHOT_TAKEN")
+        store(session, actor, values, AuditAction.FIGURES_SNAPSHOT_TAKEN)
         rescan(session, actor, values)
     return len(values)
-
-
-def open_flags(session: Session, regions: list[str], rule: str = "", kategori: str = "", periode: str = "",
-               severity: str = "", limit: int = 500) -> list[QualityFlag]:
-    """Open aggregate flags within the given regions (a kabupaten sees its own; the province all)."""
-    query = select(QualityFlag).where(QualityFlag.item_id.is_(None), QualityFlag.status == "terbuka")
-    if "" not in regions:  # "" is the command line's: every region
-        query = query.where(or_(*[or_(QualityFlag.region_kode == r, QualityFlag.region_kode.like(f"{r}.%"))
-                                  for r in regions]))
-    for name, value in (("rule", rule), ("kategori", kategori), ("periode", periode), ("severity", severity)):
-        if value:
-            query = query.where(getattr(QualityFlag, name) == value)
-    return list(session.scalars(query.order_by(QualityFlag.region_kode, QualityFlag.kategori, QualityFlag.periode)
-                                .limit(limit)))

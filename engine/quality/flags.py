@@ -2,80 +2,142 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from engine import audit, clock
-from engine.actors import Actor
-from engine.checks import SEVERITY_WARNING, Finding
-from engine.errors import Invalid, Problem
-from models import QualityFlag, Submission, SubmissionItem
+from engine.core import audit, clock
+from engine.core.actors import Actor
+from engine.core.audit import AuditAction
+from engine.core.errors import Invalid, Problem
+from engine.quality.findings import Finding
+from models import FlagStatus, QualityFlag, Severity, Submission, SubmissionItem
 
-OPEN, ACKNOWLEDGED = "terbuka", "diakui"
-
-
-def _key(item_id: int | None, rule: str, field: str | None, message: str) -> tuple[Any, ...]:
-    return item_id, rule, field, message
+# Flags another register raised (Dukcapil, DTSEN): their own jobs replace them, the record checks never do.
+EXTERNAL_RULES = frozenset({"dukcapil", "dtsen_fm_tidak_ada", "dtsen_desil_tinggi", "dtsen_desil_rendah"})
 
 
-def store_item_flags(session: Session, submission: Submission, items: list[SubmissionItem],
-                     findings: list[list[Finding]]) -> None:
+def _key(
+    item_id: int | None, rule: str, field: str | None, message: str, detail: dict[str, Any] | None
+) -> tuple[Any, ...]:
+    return item_id, rule, field, message, json.dumps(detail or {}, sort_keys=True)
+
+
+def store_item_flags(
+    session: Session, submission: Submission, items: list[SubmissionItem], findings: list[list[Finding]]
+) -> None:
     """Replace the items' flags with these findings, keeping an acknowledgement whose flag is unchanged."""
     ids = [i.id for i in items]
-    old = {_key(f.item_id, f.rule, f.field, f.message): f for f in session.scalars(
-        select(QualityFlag).where(QualityFlag.item_id.in_(ids)))} if ids else {}
+    old = (
+        {
+            _key(f.item_id, f.rule, f.field, f.message, f.sources): f
+            for f in session.scalars(
+                select(QualityFlag).where(QualityFlag.item_id.in_(ids), QualityFlag.rule.not_in(EXTERNAL_RULES))
+            )
+        }
+        if ids
+        else {}
+    )
     keep = set()
     for item, found in zip(items, findings, strict=True):
         for finding in found:
-            key = _key(item.id, finding.rule, finding.field, finding.message)
+            key = _key(item.id, finding.rule, finding.field, finding.message, finding.detail)
             if key in old:
                 keep.add(old[key].id)
                 continue
-            session.add(QualityFlag(
-                rule=finding.rule, severity=finding.severity, message=finding.message, level="item",
-                region_kode=submission.kode_desa, kategori=item.kategori, periode=submission.periode,
-                field=finding.field, observed=finding.observed, expected=finding.expected, sources={},
-                submission_id=submission.id, item_id=item.id, status=OPEN, created_at=clock.now()))
+            session.add(
+                QualityFlag(
+                    rule=finding.rule,
+                    severity=finding.severity,
+                    message=finding.message,
+                    tingkat=None,
+                    region_kode=submission.kode_desa,
+                    kategori=item.kategori,
+                    periode=submission.periode,
+                    field=finding.field,
+                    observed=finding.observed,
+                    expected=finding.expected,
+                    sources=finding.detail or {},
+                    submission_id=submission.id,
+                    item_id=item.id,
+                    status=FlagStatus.TERBUKA,
+                    created_at=clock.now(),
+                )
+            )
     stale = [f.id for f in old.values() if f.id not in keep]
     if stale:
         session.execute(delete(QualityFlag).where(QualityFlag.id.in_(stale)))
     session.flush()
 
 
-def item_flags(session: Session, submission_id: int) -> dict[int, list[QualityFlag]]:
+def item_flags(session: Session, submission_id: int, item_ids: list[int]) -> dict[int, list[QualityFlag]]:
     by_item: dict[int, list[QualityFlag]] = defaultdict(list)
-    for flag in session.scalars(select(QualityFlag).where(QualityFlag.submission_id == submission_id,
-                                                          QualityFlag.item_id.is_not(None))
-                                .order_by(QualityFlag.id)):
+    if not item_ids:
+        return by_item
+    for flag in session.scalars(
+        select(QualityFlag)
+        .where(QualityFlag.submission_id == submission_id, QualityFlag.item_id.in_(item_ids))
+        .order_by(QualityFlag.id)
+    ):
         by_item[flag.item_id].append(flag)
     return by_item
 
 
-def acknowledge(session: Session, actor: Actor, tier: str, submission_id: int, notes: dict[int, str]) -> None:
+def acknowledge(session: Session, actor: Actor, tingkat: str, submission_id: int, notes: dict[int, str]) -> None:
     """The verifier accepts flagged values and says why, on the record."""
-    flags = {f.id: f for f in session.scalars(select(QualityFlag).where(
-        QualityFlag.submission_id == submission_id, QualityFlag.id.in_(list(notes))))} if notes else {}
+    flags = (
+        {
+            f.id: f
+            for f in session.scalars(
+                select(QualityFlag).where(QualityFlag.submission_id == submission_id, QualityFlag.id.in_(list(notes)))
+            )
+        }
+        if notes
+        else {}
+    )
     problems = [Problem(f"tanda {flag_id} bukan milik pengajuan ini") for flag_id in notes if flag_id not in flags]
-    problems += [Problem("catatan wajib diisi untuk mengakui peringatan", column=f"ack_{flag_id}")
-                 for flag_id, note in notes.items() if flag_id in flags and not note.strip()]
+    problems += [
+        Problem("catatan wajib diisi untuk mengakui peringatan", column=f"ack_{flag_id}")
+        for flag_id, note in notes.items()
+        if flag_id in flags and not note.strip()
+    ]
     if problems:
         raise Invalid("Pengakuan peringatan tidak dapat disimpan", problems)
     for flag_id, note in notes.items():
         flag = flags[flag_id]
-        if flag.status == ACKNOWLEDGED:
+        if flag.status == FlagStatus.DIAKUI:
             continue
-        flag.status, flag.ack_by, flag.ack_tier, flag.ack_note, flag.ack_at = (
-            ACKNOWLEDGED, actor.name, tier, note.strip(), clock.now())
-        audit.record(session, actor, "FLAG_ACKNOWLEDGED", "quality_flag", flag.id,
-                     before={"status": OPEN}, after={"status": ACKNOWLEDGED, "aturan": flag.rule,
-                                                     "pesan": flag.message, "tingkat": tier},
-                     reason=note.strip())
+        flag.status, flag.ack_by, flag.ack_tingkat, flag.ack_note, flag.ack_at = (
+            FlagStatus.DIAKUI,
+            actor.name,
+            tingkat,
+            note.strip(),
+            clock.now(),
+        )
+        audit.record(
+            session,
+            actor,
+            AuditAction.FLAG_ACKNOWLEDGED,
+            "quality_flag",
+            flag.id,
+            before={"status": FlagStatus.TERBUKA.value},
+            after={"status": FlagStatus.DIAKUI.value, "aturan": flag.rule, "pesan": flag.message, "tingkat": tingkat},
+            reason=note.strip(),
+        )
 
 
 def unacknowledged_warnings(session: Session, submission_id: int) -> list[QualityFlag]:
-    return list(session.scalars(select(QualityFlag).where(
-        QualityFlag.submission_id == submission_id, QualityFlag.severity == SEVERITY_WARNING,
-        QualityFlag.status == OPEN).order_by(QualityFlag.id)))
+    return list(
+        session.scalars(
+            select(QualityFlag)
+            .where(
+                QualityFlag.submission_id == submission_id,
+                QualityFlag.severity == Severity.WARNING,
+                QualityFlag.status == FlagStatus.TERBUKA,
+            )
+            .order_by(QualityFlag.id)
+        )
+    )

@@ -7,12 +7,19 @@ the day for women. `SSSS` is a serial from 0001. There is no check digit: offlin
 the date, the sex and the region can be checked.
 
 python-stdnum's `id.nik` is not used: its region table lacks province 65 and it guesses 19xx first.
+
+Only the ASCII digits 0-9 make a NIK. Python's `str.isdigit` also accepts full-width (`１`),
+Arabic-Indic (`١`) and superscript (`²`) digits, which `int()` then either accepts (and a NIK typed
+with them escapes every duplicate check) or refuses with a crash; neither may happen here.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
+
+_SIXTEEN_DIGITS = re.compile(r"[0-9]{16}")
 
 
 @dataclass(frozen=True)
@@ -40,10 +47,31 @@ def _century(yy: int, day: int, month: int, birth_hint: date | None, today: date
     return year
 
 
+def is_sixteen_digits(value: str) -> bool:
+    """The shape of a NIK and of a KK number: exactly sixteen of the ASCII digits 0-9."""
+    return _SIXTEEN_DIGITS.fullmatch(value) is not None
+
+
+def shape_problem(value: str, what: str = "NIK") -> str | None:
+    """Why `value` cannot be a NIK (or KK number), in words an operator can act on; None when it can."""
+    if is_sixteen_digits(value):
+        return None
+    odd = next((i for i, c in enumerate(value) if c not in "0123456789"), None)
+    if odd is None:
+        return f"{what} harus 16 angka, bukan {len(value)}"
+    if value[odd].isdigit() or value[odd].isnumeric():
+        return (
+            f"{what} memuat angka yang bukan 0-9 (karakter ke-{odd + 1}, mis. angka lebar penuh, Arab atau "
+            "pangkat); ketik ulang dengan angka biasa"
+        )
+    return f"{what} hanya boleh berisi angka 0-9; karakter ke-{odd + 1} bukan angka"
+
+
 def parse(number: str, birth_hint: date | None = None, today: date | None = None) -> Nik:
     today = today or date.today()
-    if len(number) != 16 or not number.isdigit():
-        raise NikError(f"NIK harus 16 angka, bukan {len(number)} karakter")
+    problem = shape_problem(number)
+    if problem is not None:
+        raise NikError(problem)
     day, month, yy = int(number[6:8]), int(number[8:10]), int(number[10:12])
     sex = "P" if day > 40 else "L"
     if day > 40:

@@ -1,49 +1,41 @@
 """Checks over compiled counts: region × category × period, at any level, on short series.
 
-Yearly PPKS counts per region are four or five values. A z-score with the tested value included
-can never exceed √(n−1), and a median/MAD score is undefined when most values are equal, so the
-rules here are explicit (ratio bands with a minimum change, zeros, unchanged runs, copied values,
-rates against peers, totals) with robust statistics only where they are defined, and a stated
-behaviour where they are not. Everything here is pure: values in, flags out.
+Yearly PPKS counts per region are four or five values, and they are counts of people: their noise
+grows with their size. Every rule here asks how surprising a figure is under that noise
+(`engine/quality/counts.py`), not how far it lies from a spread of three or four earlier values:
+
+- a figure far outside the predictive interval of its own earlier figures (a jump, a fall, a drop
+  to zero, a rise from zero);
+- the same figure repeated, when such a repeat is improbable under counting noise (a repeated 2 is
+  normal, a repeated 1,873 is not), except in categories stable by nature;
+- the same figure in sibling regions, when that coincidence is improbable;
+- a region's share of its siblings' total moving away from its own history;
+- a total that is not the sum of its parts.
+
+Everything here is pure: values in, flags out. The rules, their defaults and why are in
+docs/data-quality.md.
 """
 
 from __future__ import annotations
 
-import math
-import re
 import statistics
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.quality.settings import Thresholds
-from models import parent_code, tier_of_code
+from engine.core.periods import next_period, period_key
+from engine.quality import counts
+from engine.quality.thresholds import Thresholds
+from models import Severity, parent_code, tier_of_code
 
-_PERIOD = re.compile(r"^(\d{4})(?:-(Q[1-4]|S[12]))?$")
-LEVEL_LABEL = {"provinsi": "provinsi", "kabupaten": "kabupaten/kota", "kecamatan": "kecamatan",
-               "desa": "desa/kelurahan"}
-
-
-def period_key(periode: str) -> tuple[int, str, int]:
-    """`2026` → (2026, 'Y', 0); `2026-Q3` → (2026, 'Q', 3); `2026-S2` → (2026, 'S', 2)."""
-    match = _PERIOD.match(periode or "")
-    if not match:
-        raise ValueError(f"periode {periode!r} tidak sah: gunakan YYYY, YYYY-Qn atau YYYY-Sn")
-    part = match.group(2)
-    return int(match.group(1)), part[0] if part else "Y", int(part[1]) if part else 0
-
-
-def next_period(periode: str) -> str:
-    year, kind, n = period_key(periode)
-    size = {"Y": 1, "Q": 4, "S": 2}[kind]
-    if kind == "Y":
-        return str(year + 1)
-    return f"{year + 1}-{kind}1" if n == size else f"{year}-{kind}{n + 1}"
+HISTORY = 4  # earlier figures a prediction uses: older ones say less about this year
+UNKNOWN_DISPERSION = counts.Dispersion(0.02)
 
 
 @dataclass(frozen=True)
 class Value:
-    region: str
+    region_kode: str
     kategori: str
     periode: str
     nilai: int
@@ -53,40 +45,76 @@ class Value:
 @dataclass
 class Flag:
     rule: str
-    severity: str
-    region: str
+    severity: Severity
+    region_kode: str
     kategori: str
     periode: str
     observed: Any
     expected: Any
     message: str
     sources: dict[str, Any] = field(default_factory=dict)
+    score: float = 0.0  # how surprising: −log10 of the probability under counting noise
 
     @property
-    def level(self) -> str:
-        return tier_of_code(self.region).value
+    def tingkat(self) -> str:
+        return tier_of_code(self.region_kode).value
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rule": self.rule, "severity": self.severity, "level": self.level, "region": self.region,
-                "category": self.kategori, "period": self.periode, "observed": self.observed,
-                "expected": self.expected, "message": self.message, "sources": self.sources}
+        return {
+            "rule": self.rule,
+            "severity": self.severity.value,
+            "tingkat": self.tingkat,
+            "region_kode": self.region_kode,
+            "kategori": self.kategori,
+            "periode": self.periode,
+            "observed": self.observed,
+            "expected": self.expected,
+            "message": self.message,
+            "sources": self.sources,
+            "score": round(self.score, 2),
+        }
 
 
-def _where(region: str, kategori: str, periode: str) -> str:
-    return f"{kategori} di {LEVEL_LABEL[tier_of_code(region).value]} {region} periode {periode}"
+@dataclass(frozen=True)
+class Context:
+    """What the rules need besides the values: thresholds, each category's dispersion, the
+    categories stable by nature, and how many children each region has."""
+
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    dispersion: dict[str, counts.Dispersion] = field(default_factory=dict)
+    stable: frozenset[str] = frozenset()
+    child_counts: dict[str, int] = field(default_factory=dict)
+
+    def phi(self, kategori: str) -> float:
+        """The dispersion for judging surprises (wide)."""
+        return self.dispersion.get(kategori, UNKNOWN_DISPERSION).wide
+
+    def phi_narrow(self, kategori: str) -> float:
+        """The dispersion for judging coincidences (narrow)."""
+        return self.dispersion.get(kategori, UNKNOWN_DISPERSION).narrow
 
 
-def _series(values: list[Value]) -> dict[tuple[str, str, str], list[Value]]:
+def where(region_kode: str, kategori: str, periode: str) -> str:
+    return f"{kategori} di {tier_of_code(region_kode).label} {region_kode} periode {periode}"
+
+
+def _series(values: Iterable[Value]) -> dict[tuple[str, str, str], list[Value]]:
     """Values by region, category and kind of period (years, quarters, semesters), in period order."""
     grouped: dict[tuple[str, str, str], list[Value]] = defaultdict(list)
     for v in values:
-        grouped[(v.region, v.kategori, period_key(v.periode)[1])].append(v)
+        grouped[(v.region_kode, v.kategori, period_key(v.periode)[1])].append(v)
     return {k: sorted(vs, key=lambda v: period_key(v.periode)) for k, vs in grouped.items()}
 
 
-def _adjacent(series: list[Value]) -> list[tuple[Value, Value]]:
-    """Consecutive pairs with no period missing between them."""
-    return [(a, b) for a, b in zip(series, series[1:], strict=False) if next_period(a.periode) == b.periode]
+def dispersions(values: Iterable[Value]) -> dict[str, counts.Dispersion]:
+    """Each category's dispersion, estimated from the history of all its series in `values`: each
+    series without its newest figure, which is the one being judged (an anomaly there must not widen
+    the interval it is judged against)."""
+    by_category: dict[str, list[list[int]]] = defaultdict(list)
+    for (_, kategori, _), series in _series(values).items():
+        history = series[:-1] if len(series) > 3 else series
+        by_category[kategori].append([v.nilai for v in history])
+    return {kategori: counts.category_dispersion(series) for kategori, series in by_category.items()}
 
 
 def check_gaps(series: list[Value]) -> list[Flag]:
@@ -97,170 +125,292 @@ def check_gaps(series: list[Value]) -> list[Flag]:
             missing.append(p)
             p = next_period(p)
         if missing:
-            flags.append(Flag("periode_hilang", "info", b.region, b.kategori, b.periode, None, missing,
-                              f"{_where(b.region, b.kategori, b.periode)}: tidak ada nilai untuk "
-                              f"{', '.join(missing)}; bandingkan dengan hati-hati"))
+            flags.append(
+                Flag(
+                    "periode_hilang",
+                    Severity.INFO,
+                    b.region_kode,
+                    b.kategori,
+                    b.periode,
+                    None,
+                    len(missing),
+                    f"{where(b.region_kode, b.kategori, b.periode)}: tidak ada nilai untuk "
+                    f"{', '.join(missing)}; bandingkan dengan hati-hati",
+                )
+            )
     return flags
 
 
-def check_ratio(series: list[Value], t: Thresholds) -> list[Flag]:
+def _level_rule(earlier: list[int], x: int, p_up: float, p_down: float) -> str:
+    if x == 0 and p_down <= p_up:
+        return "turun_ke_nol"
+    if not any(earlier) and p_up < p_down:
+        return "naik_dari_nol"
+    return "lonjakan" if p_up < p_down else "penurunan"
+
+
+def _level_message(rule: str, v: Value, prediction: counts.Prediction, interval: tuple[int, int]) -> str:
+    place = where(v.region_kode, v.kategori, v.periode)
+    expected = f"diharapkan sekitar {prediction.mean:.0f} (antara {interval[0]} dan {interval[1]})"
+    if rule == "turun_ke_nol":
+        return f"{place}: turun ke 0, {expected}; nol yang senyap sering berarti data tidak dilaporkan"
+    if rule == "naik_dari_nol":
+        return f"{place}: {v.nilai}, padahal periode sebelumnya 0"
+    word = "lebih tinggi" if rule == "lonjakan" else "lebih rendah"
+    return f"{place}: {v.nilai}, jauh {word} dari periode sebelumnya; {expected}"
+
+
+def check_level(series: list[Value], ctx: Context) -> list[Flag]:
+    """Each figure against the predictive interval of its series' earlier figures."""
     flags = []
-    for a, b in _adjacent(series):
-        if a.nilai <= 0 or b.nilai <= 0:
-            continue  # zeros have their own rule
-        low, high = t.get("rasio", "low", b.kategori), t.get("rasio", "high", b.kategori)
-        ratio = b.nilai / a.nilai
-        if (ratio < low or ratio > high) and abs(b.nilai - a.nilai) >= t.get("rasio", "min_change", b.kategori):
-            bounds = [math.ceil(a.nilai * low), math.floor(a.nilai * high)]
-            flags.append(Flag("rasio", "warning", b.region, b.kategori, b.periode, b.nilai, bounds,
-                              f"{_where(b.region, b.kategori, b.periode)}: {b.nilai}, {ratio:.1f} kali periode "
-                              f"{a.periode} ({a.nilai}); diharapkan antara {bounds[0]} dan {bounds[1]}"))
+    for i, v in enumerate(series):
+        t = ctx.thresholds
+        earlier = [p.nilai for p in series[max(0, i - HISTORY) : i]]
+        if len(earlier) < t.get("lonjakan", "min_history", v.kategori):
+            continue
+        alpha = t.get("lonjakan", "alpha", v.kategori)
+        prediction = counts.predict(earlier, ctx.phi(v.kategori))
+        p_up, p_down = prediction.upper_tail(v.nilai), prediction.lower_tail(v.nilai)
+        if min(p_up, p_down) >= alpha:
+            continue
+        rule = _level_rule(earlier, v.nilai, p_up, p_down)
+        interval = prediction.interval(alpha)
+        flags.append(
+            Flag(
+                rule,
+                Severity.WARNING,
+                v.region_kode,
+                v.kategori,
+                v.periode,
+                v.nilai,
+                list(interval),
+                _level_message(rule, v, prediction, interval),
+                score=counts.surprise(min(p_up, p_down)),
+            )
+        )
     return flags
 
 
-def check_zeros(series: list[Value], t: Thresholds) -> list[Flag]:
-    flags = []
-    for a, b in _adjacent(series):
-        if b.nilai == 0 and a.nilai >= t.get("nol", "min_before", b.kategori):
-            flags.append(Flag("turun_ke_nol", "warning", b.region, b.kategori, b.periode, 0, a.nilai,
-                              f"{_where(b.region, b.kategori, b.periode)}: turun ke 0 dari {a.nilai} pada "
-                              f"{a.periode}; nol yang senyap sering berarti data tidak dilaporkan"))
-        elif a.nilai == 0 and b.nilai >= t.get("nol", "min_after", b.kategori):
-            flags.append(Flag("naik_dari_nol", "warning", b.region, b.kategori, b.periode, b.nilai, 0,
-                              f"{_where(b.region, b.kategori, b.periode)}: naik ke {b.nilai} dari 0 pada "
-                              f"{a.periode}"))
-    return flags
-
-
-def check_stale(series: list[Value], t: Thresholds) -> list[Flag]:
-    """A value unchanged for k consecutive periods: flagged once, at the end of the run."""
-    k, minimum = int(t.get("tetap", "periods")), t.get("tetap", "min_value")
-    flags, run = [], [series[0]] if series else []
+def _runs(series: list[Value]) -> list[list[Value]]:
+    """Maximal runs of equal figures in consecutive periods."""
+    runs, run = [], series[:1]
     for a, b in zip(series, series[1:], strict=False):
         if next_period(a.periode) == b.periode and b.nilai == a.nilai:
             run.append(b)
-            continue
-        flags += _stale_run(run, k, minimum)
-        run = [b]
-    return flags + _stale_run(run, k, minimum)
+        else:
+            runs.append(run)
+            run = [b]
+    return [r for r in [*runs, run] if len(r) >= 2]
 
 
-def _stale_run(run: list[Value], k: int, minimum: float) -> list[Flag]:
-    if len(run) < k or run[-1].nilai < minimum:
+def check_repeats(series: list[Value], ctx: Context) -> list[Flag]:
+    """A figure repeated exactly, flagged at the end of its run when such a repeat is improbable."""
+    if not series or series[0].kategori in ctx.stable:
         return []
-    last = run[-1]
-    return [Flag("tetap", "warning", last.region, last.kategori, last.periode, last.nilai, "berubah",
-                 f"{_where(last.region, last.kategori, last.periode)}: nilai {last.nilai} sama persis selama "
-                 f"{len(run)} periode ({run[0].periode}–{last.periode}); mungkin disalin dari periode sebelumnya")]
-
-
-def robust_z(value: float, history: list[float]) -> float:
-    """Modified z (Iglewicz-Hoaglin) of `value` against `history`, which excludes it.
-
-    With MAD = 0 (the history is constant), a value equal to the median scores 0 and any other
-    value scores ±inf: departing from a series that never moved is exactly what must be seen.
-    """
-    median = statistics.median(history)
-    mad = statistics.median(abs(x - median) for x in history)
-    if mad == 0:
-        return 0.0 if value == median else math.copysign(math.inf, value - median)
-    return 0.6745 * (value - median) / mad
-
-
-def check_robust_z(series: list[Value], t: Thresholds) -> list[Flag]:
+    t, kategori = ctx.thresholds, series[0].kategori
     flags = []
-    for i, v in enumerate(series):
-        history = [p.nilai for p in series[:i]]
-        if len(history) < t.get("z_robust", "min_history", v.kategori):
+    for run in _runs(series):
+        v = run[-1]
+        if v.nilai < t.get("tetap", "min_value", kategori):
             continue
-        z, median = robust_z(v.nilai, history), statistics.median(history)
-        if abs(z) > t.get("z_robust", "threshold", v.kategori) and \
-                abs(v.nilai - median) >= t.get("z_robust", "min_change", v.kategori):
-            how = "tidak pernah berubah" if math.isinf(z) else f"z robust {z:.1f}"
-            flags.append(Flag("z_robust", "warning", v.region, v.kategori, v.periode, v.nilai, median,
-                              f"{_where(v.region, v.kategori, v.periode)}: {v.nilai} jauh dari median periode "
-                              f"sebelumnya {median:g} ({how}, batas {t.get('z_robust', 'threshold'):g})"))
+        # the chance of such a run anywhere in the series: each place it could start
+        places = len(series) - len(run) + 1
+        chance = min(1.0, counts.repeat_chance(v.nilai, len(run), ctx.phi_narrow(kategori)) * places)
+        if chance < t.get("tetap", "alpha", kategori):
+            flags.append(
+                Flag(
+                    "tetap",
+                    Severity.WARNING,
+                    v.region_kode,
+                    kategori,
+                    v.periode,
+                    v.nilai,
+                    "berubah",
+                    f"{where(v.region_kode, kategori, v.periode)}: nilai {v.nilai} sama persis selama "
+                    f"{len(run)} periode ({run[0].periode}–{v.periode}); peluang kebetulan seperti ini "
+                    f"{_odds(chance)}, mungkin disalin dari periode sebelumnya",
+                    score=counts.surprise(chance),
+                )
+            )
     return flags
 
 
-def check_copied(values: list[Value], t: Thresholds) -> list[Flag]:
-    """The same value in many sibling regions in one period: a sign of a figure copied across."""
-    groups: dict[tuple[str | None, str, str], list[Value]] = defaultdict(list)
+def _odds(probability: float) -> str:
+    return f"sekitar 1 banding {1 / probability:,.0f}".replace(",", ".") if probability > 0 else "hampir nol"
+
+
+def _predictions(values: Iterable[Value], ctx: Context) -> dict[tuple[str, str, str], counts.Prediction]:
+    """Each figure's prediction from its series' earlier figures (where there are any), read narrowly:
+    these judge coincidences."""
+    found = {}
+    for series in _series(values).values():
+        for i, v in enumerate(series):
+            earlier = [p.nilai for p in series[max(0, i - HISTORY) : i]]
+            if earlier:
+                found[(v.region_kode, v.kategori, v.periode)] = counts.predict(earlier, ctx.phi_narrow(v.kategori))
+    return found
+
+
+def _siblings(values: Iterable[Value]) -> dict[tuple[str, str, str], list[Value]]:
+    groups: dict[tuple[str, str, str], list[Value]] = defaultdict(list)
     for v in values:
-        groups[(parent_code(v.region), v.kategori, v.periode)].append(v)
-    flags = []
-    for (_, kategori, periode), members in groups.items():
-        counts: dict[int, list[Value]] = defaultdict(list)
-        for v in members:
-            counts[v.nilai].append(v)
-        for nilai, same in counts.items():
-            enough = len(same) >= t.get("salin", "min_regions", kategori) and \
-                len(same) / len(members) >= t.get("salin", "min_share", kategori)
-            if nilai >= t.get("salin", "min_value", kategori) and enough:
-                regions = sorted(v.region for v in same)
-                flags += [Flag("salin", "warning", v.region, kategori, periode, nilai, "berbeda antarwilayah",
-                               f"{_where(v.region, kategori, periode)}: nilai {nilai} sama di {len(same)} dari "
-                               f"{len(members)} wilayah setingkat ({', '.join(regions)})") for v in same]
-    return flags
-
-
-def check_rates(values: list[Value], population: dict[str, int], t: Thresholds) -> list[Flag]:
-    """A rate per 1,000 inhabitants far from the sibling regions' median rate."""
-    groups: dict[tuple[str | None, str, str], list[Value]] = defaultdict(list)
-    for v in values:
-        if population.get(v.region):
-            groups[(parent_code(v.region), v.kategori, v.periode)].append(v)
-    flags = []
-    for (_, kategori, periode), members in groups.items():
-        if len(members) < t.get("rate", "min_peers", kategori) + 1:
-            continue
-        rates = {v.region: v.nilai / population[v.region] * 1000 for v in members}
-        factor = t.get("rate", "factor", kategori)
-        for v in members:
-            peers = [r for region, r in rates.items() if region != v.region]
-            median = statistics.median(peers)
-            rate = rates[v.region]
-            if v.nilai < t.get("rate", "min_value", kategori) and median * population[v.region] / 1000 < \
-                    t.get("rate", "min_value", kategori):
-                continue  # too few people on both sides for a rate to mean anything
-            low, high = median / factor, median * factor
-            if (median > 0 and not low <= rate <= high) or (median == 0 and rate > 0):
-                flags.append(Flag("rate", "warning", v.region, kategori, periode, round(rate, 3),
-                                  [round(low, 3), round(high, 3)],
-                                  f"{_where(v.region, kategori, periode)}: {rate:.2f} per 1.000 penduduk, median "
-                                  f"wilayah setingkat {median:.2f}; diharapkan antara {low:.2f} dan {high:.2f}"))
-    return flags
-
-
-def check_totals(values: list[Value], t: Thresholds, child_counts: dict[str, int] | None = None) -> list[Flag]:
-    """A parent figure that is not the sum of its children's, when every child has one
-    (`child_counts` says how many children a region has; without it, the children present count)."""
-    by_key = {(v.region, v.kategori, v.periode): v for v in values}
-    children: dict[tuple[str, str, str], list[Value]] = defaultdict(list)
-    for v in values:
-        parent = parent_code(v.region)
+        parent = parent_code(v.region_kode)
         if parent:
-            children[(parent, v.kategori, v.periode)].append(v)
+            groups[(parent, v.kategori, v.periode)].append(v)
+    return groups
+
+
+def check_copied(values: list[Value], ctx: Context) -> list[Flag]:
+    """The same figure in sibling regions in one period, when such a coincidence is improbable."""
+    predictions = _predictions(values, ctx)
     flags = []
-    for key, kids in children.items():
+    for (_, kategori, periode), members in _siblings(values).items():
+        by_value: dict[int, list[Value]] = defaultdict(list)
+        for v in members:
+            by_value[v.nilai].append(v)
+        for nilai, same in by_value.items():
+            if len(same) < 2 or nilai < ctx.thresholds.get("salin", "min_value", kategori):
+                continue
+            flags += _copied(same, nilai, kategori, periode, predictions, ctx)
+    return flags
+
+
+def _copied(
+    same: list[Value],
+    nilai: int,
+    kategori: str,
+    periode: str,
+    predictions: dict[tuple[str, str, str], counts.Prediction],
+    ctx: Context,
+) -> list[Flag]:
+    chances = sorted(
+        predictions.get(
+            (v.region_kode, kategori, periode), counts.level(nilai, ctx.phi_narrow(kategori))
+        ).probability_of(nilai)
+        for v in same
+    )
+    chance = 1.0
+    for c in chances[:-1]:  # the likeliest one may be the original; the others equal it by chance
+        chance *= c
+    if chance >= ctx.thresholds.get("salin", "alpha", kategori):
+        return []
+    regions = sorted(v.region_kode for v in same)
+    return [
+        Flag(
+            "salin",
+            Severity.WARNING,
+            v.region_kode,
+            kategori,
+            periode,
+            nilai,
+            "berbeda antarwilayah",
+            f"{where(v.region_kode, kategori, periode)}: nilai {nilai} sama persis di {len(same)} wilayah "
+            f"setingkat ({', '.join(regions)}); peluang kebetulan {_odds(chance)}",
+            score=counts.surprise(chance),
+        )
+        for v in same
+    ]
+
+
+def _complete_sets(values: Iterable[Value], ctx: Context) -> dict[tuple[str, str], dict[str, dict[str, int]]]:
+    """(parent, kategori) -> periode -> child -> figure, for periods where every child has a figure."""
+    table: dict[tuple[str, str], dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
+    for (parent, kategori, periode), members in _siblings(values).items():
+        table[(parent, kategori)][periode] = {v.region_kode: v.nilai for v in members}
+    for key, periods in table.items():
+        wanted = ctx.child_counts.get(key[0]) or max(len(children) for children in periods.values())
+        table[key] = {p: children for p, children in periods.items() if len(children) >= wanted}
+    return table
+
+
+def check_share(values: list[Value], ctx: Context) -> list[Flag]:
+    """A region's figure against its own history, scaled by how its sibling regions moved.
+
+    The scale is the median of the siblings' ratios of this period to their own history, so a change
+    that all regions share (a new definition, a province-wide programme) is not flagged, and one
+    region's anomaly neither hides itself nor makes its siblings look anomalous.
+    """
+    flags = []
+    for (_, kategori), periods in _complete_sets(values, ctx).items():
+        ordered = sorted(periods, key=period_key)
+        for i, periode in enumerate(ordered):
+            earlier = ordered[max(0, i - HISTORY) : i]
+            if len(earlier) < ctx.thresholds.get("porsi", "min_history", kategori):
+                continue
+            flags += _share_flags(kategori, periode, periods, earlier, ctx)
+    return flags
+
+
+def _share_flags(
+    kategori: str, periode: str, periods: dict[str, dict[str, int]], earlier: list[str], ctx: Context
+) -> list[Flag]:
+    now = periods[periode]
+    base = {r: sum(periods[p].get(r, 0) for p in earlier) / len(earlier) for r in now}
+    ratios = [(now[r] + 0.5) / (base[r] + 0.5) for r in now if base[r] >= 1]
+    if len(ratios) < 3:
+        return []
+    scale = statistics.median(ratios)
+    alpha, phi = ctx.thresholds.get("porsi", "alpha", kategori), ctx.phi(kategori)
+    flags = []
+    for region, nilai in now.items():
+        expected = max(scale * base[region], 0.5)
+        prediction = counts.Prediction(expected, (expected + phi * expected * expected) * (1 + 1 / len(earlier)))
+        p_up, p_down = prediction.upper_tail(nilai), prediction.lower_tail(nilai)
+        if min(p_up, p_down) >= alpha:
+            continue
+        low, high = prediction.interval(alpha)
+        flags.append(
+            Flag(
+                "porsi",
+                Severity.WARNING,
+                region,
+                kategori,
+                periode,
+                nilai,
+                [low, high],
+                f"{where(region, kategori, periode)}: {nilai}; wilayah setingkat rata-rata berubah "
+                f"{scale:.2f} kali dari periode sebelumnya, maka wilayah ini diharapkan antara {low} dan "
+                f"{high}",
+                score=counts.surprise(min(p_up, p_down)),
+            )
+        )
+    return flags
+
+
+def check_totals(values: list[Value], ctx: Context) -> list[Flag]:
+    """A parent figure that is not the sum of its children's, when every child has one."""
+    by_key = {(v.region_kode, v.kategori, v.periode): v for v in values}
+    flags = []
+    for key, kids in _siblings(values).items():
         parent = by_key.get(key)
-        if parent is None or (child_counts and len(kids) < child_counts.get(key[0], 0)):
+        if parent is None or (ctx.child_counts and len(kids) < ctx.child_counts.get(key[0], 0)):
             continue
         total = sum(k.nilai for k in kids)
-        if abs(parent.nilai - total) > t.get("total", "tolerance", parent.kategori):
-            flags.append(Flag("total", "error", parent.region, parent.kategori, parent.periode, parent.nilai, total,
-                              f"{_where(parent.region, parent.kategori, parent.periode)}: total {parent.nilai}, "
-                              f"jumlah {len(kids)} wilayah di bawahnya {total}"))
+        if abs(parent.nilai - total) > ctx.thresholds.get("total", "tolerance", parent.kategori):
+            flags.append(
+                Flag(
+                    "total",
+                    Severity.ERROR,
+                    parent.region_kode,
+                    parent.kategori,
+                    parent.periode,
+                    parent.nilai,
+                    total,
+                    f"{where(parent.region_kode, parent.kategori, parent.periode)}: "
+                    f"total {parent.nilai}, jumlah {len(kids)} wilayah di bawahnya {total}",
+                    score=10.0,
+                )
+            )
     return flags
 
 
-def scan(values: list[Value], population: dict[str, int], t: Thresholds | None = None,
-         child_counts: dict[str, int] | None = None) -> list[Flag]:
-    """Every aggregate rule over the values; flags sorted by region, category and period."""
-    t = t or Thresholds()
+def scan(values: list[Value], ctx: Context) -> list[Flag]:
+    """Every rule over one source's values; a figure already flagged for its level is not flagged again
+    for its share. Sorted by region, category and period."""
     flags: list[Flag] = []
     for series in _series(values).values():
-        flags += check_gaps(series) + check_ratio(series, t) + check_zeros(series, t) + check_stale(series, t)
-        flags += check_robust_z(series, t)
-    flags += check_copied(values, t) + check_rates(values, population, t) + check_totals(values, t, child_counts)
-    return sorted(flags, key=lambda f: (f.region, f.kategori, period_key(f.periode), f.rule))
+        flags += check_gaps(series) + check_level(series, ctx) + check_repeats(series, ctx)
+    leveled = {(f.region_kode, f.kategori, f.periode) for f in flags if f.severity != Severity.INFO}
+    flags += [f for f in check_share(values, ctx) if (f.region_kode, f.kategori, f.periode) not in leveled]
+    flags += check_copied(values, ctx) + check_totals(values, ctx)
+    return sorted(flags, key=lambda f: (f.region_kode, f.kategori, period_key(f.periode), f.rule))

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from engine import cycles
-from tests.factories import SYSTEM
-from tests.web.conftest import PASSWORD, people  # noqa: F401
+from engine.verification import cycles
+from tests.factories import PASSWORD, SYSTEM
 
 
 def test_the_bell_shows_a_new_task_after_a_cycle_opens(db, people, sign_in):  # noqa: F811

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from engine.quality import aggregates
-from tests.factories import SYSTEM
-from tests.web.conftest import PASSWORD, people  # noqa: F401
-from tests.web.test_quality_pages import HISTORY
+from tests.factories import HISTORY, PASSWORD, SYSTEM
 
 
 def test_the_trend_marks_and_explains_flagged_points(db, people, sign_in):  # noqa: F811
@@ -27,6 +25,29 @@ def test_the_trend_marks_and_explains_flagged_points(db, people, sign_in):  # no
     }""")
     assert chart["labels"] == ["2022", "2023", "2024", "2025"]
     assert chart["colours"][3] == "#b3261e" and chart["colours"][0] != "#b3261e"
-    assert "4.0 kali" in chart["footer"] and "DP3AP2KB" in chart["footer"]
+    assert "diharapkan sekitar 17" in chart["footer"] and "DP3AP2KB mencatat 30" in chart["footer"]
     assert "periode ditandai" in page.locator("#trend-note").inner_text()
+    rows = page.locator("#trend-table tbody tr")  # the same figures as a table beside the chart
+    assert rows.count() == 4 and rows.nth(3).locator("th").inner_text() == "2025"
+    assert "68" in rows.nth(3).inner_text() and "diharapkan sekitar 17" in rows.nth(3).inner_text()
+    province.check()
     province.shot("mutu-data")
+
+
+def test_a_regency_verifier_explains_a_flag_in_the_browser(db, people, sign_in):  # noqa: F811
+    with db.transaction() as s:
+        values = aggregates.read_baseline(s, "historis.csv", HISTORY.encode())
+        aggregates.store(s, SYSTEM, values, "BASELINE_IMPORTED")
+        aggregates.rescan(s, SYSTEM, values)
+    regency = sign_in("verif.kab", PASSWORD)
+    page = regency.go("/mutu/?rule=selisih_instansi")
+    row = page.locator("#tanda tbody tr").first
+    row.get_by_text("Tindak lanjuti").click()
+    row.get_by_label("Jelaskan: angkanya benar").check()
+    row.get_by_label("Catatan (wajib)").fill("DP3AP2KB menghitung korban yang ditangani")
+    row.get_by_role("button", name="Simpan").click()
+    page.wait_for_load_state()
+    assert "Tindak lanjut tanda tersimpan" in page.content()
+    assert "Tidak ada tanda dengan saringan ini" in page.locator("#tanda").inner_text()
+    page = regency.go("/mutu/?rule=selisih_instansi&status=dijelaskan")
+    assert "DP3AP2KB menghitung korban yang ditangani" in page.locator("#tanda").inner_text()

@@ -8,11 +8,10 @@ from datetime import date, timedelta
 from openpyxl import Workbook
 from sqlalchemy import select
 
-from engine import submissions
 from engine.quality.nik import compose
+from engine.verification import imports, submissions
 from models import HumanTask, ProcessDefinition, ProcessInstance, Submission
-from tests.factories import SYSTEM, open_with_items, person_row
-from tests.web.conftest import PASSWORD, people  # noqa: F401 - the same people as the page tests
+from tests.factories import PASSWORD, SYSTEM, csv_of, open_with_items, person_row
 
 
 def _spreadsheet(tmp_path, rows):
@@ -35,11 +34,16 @@ def _decide(person, task_name, approve=True, reason=None, item_reason=None):
     page = person.go("/tugas/")
     page.get_by_role("link", name=task_name).first.click()
     page.wait_for_selector(".bpmn-viewer[data-state=done]")
+    page.get_by_role("button", name="Klaim tugas").click()
+    if approve:  # every item looked at and found in order
+        for in_order in page.locator("input[type=radio][value=sesuai]").all():
+            in_order.check()
     if item_reason:
         item_id, why = item_reason
         page.locator(f"#v-{item_id}-no").check()
         page.locator(f"#alasan-{item_id}").fill(why)
-    page.get_by_label("Setujui dan teruskan" if approve else "Kembalikan ke desa", exact=False).check()
+    choice = page.get_by_label("Setujui dan teruskan" if approve else "Kembalikan ke desa", exact=False)
+    choice.check()
     if reason:
         page.get_by_label("Alasan (wajib bila dikembalikan)").fill(reason)
     return page
@@ -66,17 +70,21 @@ def test_a_submission_travels_every_tier_in_the_browser(db, people, sign_in, tmp
     with db.read() as s:
         from models import SubmissionItem
 
-        wrong = s.scalar(select(SubmissionItem.id).where(SubmissionItem.submission_id == sid,
-                                                         SubmissionItem.nik == rows[1]["nik"]))
-    page = _decide(kecamatan, "Verifikasi kecamatan", approve=False, reason="Satu tanggal lahir salah",
-                   item_reason=(wrong, "lahir 1952 menurut KK"))
-    kecamatan.shot("halaman-tugas")
+        wrong = s.scalar(
+            select(SubmissionItem.id).where(SubmissionItem.submission_id == sid, SubmissionItem.nik == rows[1]["nik"])
+        )
+    page = _decide(
+        kecamatan,
+        "Verifikasi kecamatan",
+        approve=False,
+        reason="Satu tanggal lahir salah",
+        item_reason=(wrong, "lahir 1952 menurut KK"),
+    )
     page.get_by_role("button", name="Kirim keputusan").click()
     assert "Keputusan tersimpan" in page.content()
 
     page = operator.go(f"/desa/pengajuan/{sid}")
     assert "Satu tanggal lahir salah" in page.content() and "lahir 1952 menurut KK" in page.content()
-    operator.shot("operator-dikembalikan")
     page.goto(f"{operator.base}/desa/pengajuan/{sid}/item/{wrong}")
     page.get_by_label("Tanggal lahir").fill("1952-05-17")
     page.get_by_label("NIK").fill(compose("65.01.01", date(1952, 5, 17), "P", 2))  # the NIK on her KTP
@@ -85,8 +93,11 @@ def test_a_submission_travels_every_tier_in_the_browser(db, people, sign_in, tmp
     page.get_by_role("button", name="Ajukan untuk verifikasi").click()
     assert "menunggu verifikasi kecamatan" in page.content()
 
-    for username, task in (("verif.kec", "Verifikasi kecamatan"), ("verif.kab", "Verifikasi kabupaten/kota"),
-                           ("valid.prov", "Validasi provinsi")):
+    for username, task in (
+        ("verif.kec", "Verifikasi kecamatan"),
+        ("verif.kab", "Verifikasi kabupaten/kota"),
+        ("valid.prov", "Validasi provinsi"),
+    ):
         person = kecamatan if username == "verif.kec" else sign_in(username, PASSWORD)
         page = _decide(person, task)
         page.get_by_role("button", name="Kirim keputusan").click()
@@ -129,18 +140,23 @@ def test_an_admin_changes_an_sla_in_the_editor_and_the_next_instance_uses_it(db,
     assert page.locator(".sj-error-badge").count() == 1 and "sla_kabupaten" in page.locator("#bpmn-status").inner_text()
 
     with db.read() as s:
-        assert s.scalar(select(ProcessDefinition.version).where(ProcessDefinition.is_current.is_(True))) == 2
+        current = select(ProcessDefinition.version).where(
+            ProcessDefinition.is_current.is_(True), ProcessDefinition.process_key == "verifikasi_berjenjang"
+        )
+        assert s.scalar(current) == 2
     with db.transaction() as s:
         opened = submissions.open_submission(s, SYSTEM, "65.01.01.2007", "2026-Q4", "65")
+        imports.import_items(s, SYSTEM, opened.submission.id, csv_of([person_row(71)]))
         instance = s.get(ProcessInstance, opened.submission.instance_id)
         assert s.get(ProcessDefinition, instance.definition_id).version == 2
-    from engine import users
+    from engine.people import users
     from tests.factories import submit
 
     with db.transaction() as s:
         users.add_user(s, SYSTEM, "op.2007", "operator", "65.01.01.2007")
     submit(db, "op.2007", opened.submission.id)
     with db.read() as s:
-        task = s.scalar(select(HumanTask).where(HumanTask.submission_id == opened.submission.id,
-                                                HumanTask.status == "terbuka"))
+        task = s.scalar(
+            select(HumanTask).where(HumanTask.submission_id == opened.submission.id, HumanTask.status == "terbuka")
+        )
     assert timedelta(days=6, hours=23) < task.due_at - task.created_at <= timedelta(days=7, seconds=5)

@@ -4,20 +4,26 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from engine.bootstrap import bootstrap
+from engine.bpmn import timers
+from engine.core.config import load_settings
+from engine.core.errors import Conflict
+from engine.core.uow import Database
+from tests.factories import decide_task
+
+
+def _node(url: str) -> Database:
+    return bootstrap(
+        Database.connect(load_settings({"DATABASE_URL": url, "SECRET_KEY": "test", "SIJOSKU_INSTANCE_DIR": "/tmp"}))
+    )
+
 
 def complete(url: str, username: str, task_id: int, barrier, results) -> None:
-    from engine import tasks, users
-    from engine.actors import Actor
-    from engine.config import load_settings
-    from engine.errors import Conflict
-    from engine.uow import Database
-
-    db = Database.connect(load_settings({"DATABASE_URL": url, "SECRET_KEY": "test",
-                                         "SIJOSKU_INSTANCE_DIR": "/tmp"}))
+    db = _node(url)
     try:
         barrier.wait(timeout=60)
         with db.transaction() as session:
-            tasks.complete_task(session, Actor.of(users.find_user(session, username)), task_id, "approve")
+            decide_task(session, username, task_id, "approve")
         results.put("ok")
     except Conflict as exc:
         results.put(f"conflict: {exc}")
@@ -28,12 +34,7 @@ def complete(url: str, username: str, task_id: int, barrier, results) -> None:
 
 
 def fire(url: str, now: str, barrier, results) -> None:
-    from engine import timers
-    from engine.config import load_settings
-    from engine.uow import Database
-
-    db = Database.connect(load_settings({"DATABASE_URL": url, "SECRET_KEY": "test",
-                                         "SIJOSKU_INSTANCE_DIR": "/tmp"}))
+    db = _node(url)
     try:
         barrier.wait(timeout=60)
         results.put(timers.fire_due_timers(db, datetime.fromisoformat(now)))

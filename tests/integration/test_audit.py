@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import delete, func, select, text, update
 
-from engine import audit
+from engine.core import audit
 from models import AuditEvent
 from tests.factories import make_team, open_with_items, submit
 

@@ -5,32 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import text
 
-from engine.config import DEFAULT_BPMN_DIR
+from engine.core.config import DEFAULT_BPMN_DIR
 from tests.factories import PERIOD, csv_of, person_row
 
 DESA = "65.01.01.2005"
-
-
-@pytest.fixture
-def cli(db, instance_dir):
-    from web.cli import main
-
-    runner = CliRunner()
-    env = {"DATABASE_URL": db.engine.url.render_as_string(hide_password=False),
-           "SIJOSKU_INSTANCE_DIR": str(instance_dir), "SECRET_KEY": "test"}
-
-    def invoke(*args, input=None, ok=True):
-        result = runner.invoke(main, list(args), env=env, input=input, catch_exceptions=False)
-        if ok:
-            assert result.exit_code == 0, result.output + result.stderr
-        else:
-            assert result.exit_code != 0, result.output
-        return result
-
-    return invoke
 
 
 def as_json(result):
@@ -38,8 +18,17 @@ def as_json(result):
 
 
 def _team(cli):
-    cli("user", "add", "op.desa", "--role", "operator", "--region", DESA, "--password-stdin",
-        input="kata-sandi-operator\n")
+    cli(
+        "user",
+        "add",
+        "op.desa",
+        "--role",
+        "operator",
+        "--region",
+        DESA,
+        "--password-stdin",
+        input="kata-sandi-operator\n",
+    )
     cli("user", "add", "verif.kec", "--role", "verifier", "--region", "65.01.01")
     cli("user", "add", "verif.kab", "--role", "verifier", "--region", "65.01")
     cli("user", "add", "valid.prov", "--role", "validator", "--region", "65")
@@ -47,8 +36,8 @@ def _team(cli):
 
 def test_init_is_idempotent(cli):
     first = as_json(cli("init", "--json"))
-    assert first["ditambahkan"] == {"wilayah": 0, "penduduk": 0, "kategori": 0}
-    assert first["definisi"][0]["created"] is False
+    assert first["ditambahkan"] == {"wilayah": 0, "penduduk": 0, "kategori": 0, "kode_lama": 0}
+    assert [d["created"] for d in first["definisi"]] == [False, False]
 
 
 def test_the_whole_path_through_the_command_line(cli, tmp_path):
@@ -65,13 +54,16 @@ def test_the_whole_path_through_the_command_line(cli, tmp_path):
 
     op_tasks = as_json(cli("tasks", "--user", "op.desa", "--json"))
     assert [(t["nama"], t["tingkat"], t["region_kode"], t["periode"]) for t in op_tasks] == [
-        ("Siapkan dan ajukan data desa", "desa", DESA, PERIOD)]
-    assert as_json(cli("submission", "submit", sid, "--user", "op.desa", "--json"))["tahap"] == "kecamatan"
+        ("Siapkan dan ajukan data desa", "desa", DESA, PERIOD)
+    ]
+    assert as_json(cli("submission", "submit", sid, "--user", "op.desa", "--json"))["tingkat"] == "kecamatan"
 
     task = as_json(cli("tasks", "--user", "verif.kec", "--json"))[0]
     assert task["tingkat"] == "kecamatan" and task["region_kode"] == "65.01.01" and task["due_at"]
     cli("task", "claim", str(task["id"]), "--user", "verif.kec")
-    cli("task", "complete", str(task["id"]), "--user", "verif.kec", "--decision", "approve")
+    unjudged = cli("task", "complete", str(task["id"]), "--user", "verif.kec", "--decision", "approve", ok=False)
+    assert unjudged.exit_code == 1 and "belum diberi putusan" in unjudged.output + unjudged.stderr
+    cli("task", "complete", str(task["id"]), "--user", "verif.kec", "--decision", "approve", "--all-in-order")
     for user in ("verif.kab", "valid.prov"):
         tid = str(as_json(cli("tasks", "--user", user, "--json"))[0]["id"])
         done = as_json(cli("task", "complete", tid, "--user", user, "--decision", "approve", "--json"))
@@ -92,8 +84,9 @@ def test_the_whole_path_through_the_command_line(cli, tmp_path):
 def test_import_reports_every_bad_row_and_writes_nothing(cli, tmp_path):
     sid = as_json(cli("submission", "open", "--desa", DESA, "--period", PERIOD, "--json"))["submission_id"]
     bad = tmp_path / "bad.csv"
-    bad.write_text(csv_of([person_row(1), person_row(2, nik="65010112"), person_row(3, jenis_kelamin="X",
-                                                                                   kategori="ZZZ")]))
+    bad.write_text(
+        csv_of([person_row(1), person_row(2, nik="65010112"), person_row(3, jenis_kelamin="X", kategori="ZZZ")])
+    )
     result = cli("submission", "import", str(sid), str(bad), "--json", ok=False)
     problems = as_json(result)["problems"]
     assert {(p["row"], p["column"]) for p in problems} == {(3, "nik"), (4, "jenis_kelamin"), (4, "kategori")}
@@ -106,17 +99,20 @@ def test_import_reports_every_bad_row_and_writes_nothing(cli, tmp_path):
     assert "kolom wajib tidak ada" in cli("submission", "import", str(sid), str(missing), ok=False).stderr
 
 
-@pytest.mark.parametrize("args, message", [
-    (("submission", "open", "--desa", "65.99.99.9999", "--period", PERIOD), "tidak dikenal"),
-    (("submission", "open", "--desa", DESA, "--period", "2026-Q5"), "Periode"),
-    (("submission", "open", "--desa", "11.01.01.2001", "--period", PERIOD), "luar provinsi"),
-    (("user", "add", "x.y.z", "--role", "operator", "--region", "65.01"), "tingkat"),
-    (("user", "add", "x.y.z", "--role", "bupati", "--region", "65"), "Peran"),
-    (("task", "complete", "999", "--user", "nobody", "--decision", "approve"), "tidak ada"),
-    (("records", "history", "6501010101010001"), "Tidak ada catatan"),
-    (("definitions", "deploy", "/nonexistent.bpmn"), "tidak dapat dibaca"),
-    (("timers", "fire", "--now", "kemarin"), "ISO 8601"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("submission", "open", "--desa", "65.99.99.9999", "--period", PERIOD), "tidak dikenal"),
+        (("submission", "open", "--desa", DESA, "--period", "2026-Q5"), "Periode"),
+        (("submission", "open", "--desa", "11.01.01.2001", "--period", PERIOD), "luar provinsi"),
+        (("user", "add", "x.y.z", "--role", "operator", "--region", "65.01"), "tingkat"),
+        (("user", "add", "x.y.z", "--role", "bupati", "--region", "65"), "Peran"),
+        (("task", "complete", "999", "--user", "nobody", "--decision", "approve"), "tidak ada"),
+        (("records", "history", "6501010101010001"), "Tidak ada catatan"),
+        (("definitions", "deploy", "/nonexistent.bpmn"), "tidak dapat dibaca"),
+        (("timers", "fire", "--now", "kemarin"), "ISO 8601"),
+    ],
+)
 def test_errors_exit_non_zero_with_a_clear_message(cli, args, message):
     result = cli(*args, ok=False)
     assert message in result.stderr
@@ -145,6 +141,9 @@ def test_audit_verify_exits_1_naming_the_altered_row(cli, db):
 def test_timers_fire_with_a_controlled_clock(cli):
     _team(cli)
     sid = str(as_json(cli("submission", "open", "--desa", DESA, "--period", PERIOD, "--json"))["submission_id"])
+    refused = cli("submission", "submit", sid, "--user", "op.desa", ok=False)
+    assert "laporkan nihil" in refused.stderr  # an empty submission is never a silent "no change"
+    cli("submission", "declare", sid, "--user", "op.desa", "--nihil")
     cli("submission", "submit", sid, "--user", "op.desa")
     assert as_json(cli("timers", "fire", "--json"))["fired"] == 0
     assert as_json(cli("timers", "fire", "--now", "2099-01-01T08:00:00+08:00", "--json"))["fired"] == 1
@@ -155,8 +154,9 @@ def test_demo_creates_users_and_valid_submissions(cli):
     result = as_json(cli("demo", "--desa", "2", "--records-per-desa", "4", "--json"))
     assert len(result["pengajuan"]) == 2 and "operator.6501011001" in result["pengguna_baru"]
     sid = str(result["pengajuan"][0]["submission_id"])
-    assert as_json(cli("submission", "submit", sid, "--user", "operator.6501011001", "--json"))["tahap"] == \
-        "kecamatan"
+    assert (
+        as_json(cli("submission", "submit", sid, "--user", "operator.6501011001", "--json"))["tingkat"] == "kecamatan"
+    )
 
 
 def test_cycle_commands(cli):
@@ -164,10 +164,53 @@ def test_cycle_commands(cli):
     assert opened["opened"] == 9 and opened["already"] == 0
     assert as_json(cli("cycle", "open", "2027-Q1", "--region", "65.01.01", "--json"))["opened"] == 0
     status = as_json(cli("cycle", "status", "2027-Q1", "--json"))
-    assert status[0]["kode"] == "65.01" and {"expected", "submitted", "on_time", "late", "verified",
-                                             "not_reported"} <= status[0].keys()
+    first = status["wilayah"][0]
+    assert (
+        first["kode"] == "65.01"
+        and {
+            "expected",
+            "submitted",
+            "on_time",
+            "late",
+            "verified",
+            "not_reported",
+            "nihil",
+            "unchecked_statement",
+            "reverified_percent",
+        }
+        <= first.keys()
+    )
+    assert status["jumlah"]["kode"] == "65" and status["jumlah"]["expected"] == sum(
+        r["expected"] for r in status["wilayah"]
+    )
+    assert "Jumlah 65 " in cli("cycle", "status", "2027-Q1").output
     closed = as_json(cli("cycle", "close", "2027-Q1", "--json"))
     assert closed["tidak_melapor"] == 9
     assert "Periode" in cli("cycle", "open", "2027-Q9", ok=False).stderr
     assert "belum dibuka" in cli("cycle", "close", "2031-Q1", ok=False).stderr
     assert "tidak dikenal" in cli("jobs", "run", "tidak-ada", ok=False).stderr
+
+
+def test_token_create_list_revoke(cli):
+    made = as_json(
+        cli("token", "create", "--agency", "DP3AP2KB", "--region", "65.01", "--resources", "agregat,status", "--json")
+    )
+    assert made["token"].startswith("sjk_") and made["wilayah"] == "65.01"
+    listed = as_json(cli("token", "list", "--json"))
+    assert [t["prefix"] for t in listed] == [made["prefix"]] and "token" not in listed[0]
+    assert as_json(cli("token", "revoke", str(made["id"]), "--json"))["status"] == "dicabut"
+    refused = cli("token", "create", "--agency", "dinsos", "--region", "65", "--resources", "catatan", ok=False)
+    assert "sumber angka Dinas Sosial" in refused.stderr
+
+
+def test_dukcapil_sync_without_a_registry_says_so(cli):
+    result = as_json(cli("dukcapil", "sync", "--limit", "5", "--json"))
+    assert result["hasil"] == "selesai" and "belum dikonfigurasi" in result["message"]
+
+
+def test_dtsen_import_reports_links_and_flags(cli, tmp_path):
+    extract = tmp_path / "dtsen.csv"
+    extract.write_text("nik,no_kk,desil,program\n" + f"{person_row(1)['nik']},,1,PKH\n")
+    assert as_json(cli("dtsen", "import", str(extract), "--json"))["rows"] == 1
+    extract.write_text("nik,no_kk,desil,program\n123,,1,PKH\n")
+    assert "NIK harus 16 angka" in cli("dtsen", "import", str(extract), ok=False).stderr

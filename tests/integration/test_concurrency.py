@@ -10,11 +10,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from engine import runtime, tasks, users
-from engine.actors import Actor
-from engine.errors import Conflict
-from models import HumanTask, OutboxEvent, TaskStatus
-from tests.factories import SYSTEM, make_team, open_task, open_with_items, submit
+from engine.bpmn import runtime
+from engine.core.actors import Actor
+from engine.core.errors import Conflict
+from engine.people import users
+from engine.verification import claims
+from models import HumanTask, OutboxEvent, ProcessInstance, TaskStatus
+from tests.factories import SYSTEM, decide_task, make_team, open_task, open_with_items, submit
 from tests.integration import concurrency_worker
 
 
@@ -30,7 +32,7 @@ def _kecamatan_pair(db):
 def _complete(db, username, task_id, results):
     try:
         with db.transaction() as session:
-            tasks.complete_task(session, Actor.of(users.find_user(session, username)), task_id, "approve")
+            decide_task(session, username, task_id, "approve")
         results.append("ok")
     except Conflict as exc:
         results.append(f"conflict: {exc}")
@@ -52,8 +54,14 @@ def test_two_verifiers_completing_one_task_at_once_one_wins(db):
         t.join(60)
     assert sorted(r.split(":")[0] for r in results) == ["conflict", "ok"], results
     with db.read() as session:
-        assert session.scalar(select(func.count()).select_from(HumanTask).where(
-            HumanTask.submission_id == submission_id, HumanTask.tingkat == "kabupaten")) == 1
+        assert (
+            session.scalar(
+                select(func.count())
+                .select_from(HumanTask)
+                .where(HumanTask.submission_id == submission_id, HumanTask.tingkat == "kabupaten")
+            )
+            == 1
+        )
 
 
 def test_a_completion_waits_for_the_instance_lock_then_reports_a_conflict(db, is_postgresql):
@@ -67,7 +75,7 @@ def test_a_completion_waits_for_the_instance_lock_then_reports_a_conflict(db, is
         rival.start()
         time.sleep(0.5)
         assert rival.is_alive() and results == [], "the rival must wait for the lock"
-        tasks.complete_task(holder, Actor.of(users.find_user(holder, "verif.kec")), task.id, "approve")
+        decide_task(holder, "verif.kec", task.id, "approve")
     rival.join(60)
     assert len(results) == 1 and results[0].startswith("conflict"), results
 
@@ -75,26 +83,23 @@ def test_a_completion_waits_for_the_instance_lock_then_reports_a_conflict(db, is
 def test_a_stale_form_is_refused(db):
     submission_id, task = _kecamatan_pair(db)
     with db.read() as session:
-        from models import ProcessInstance
-
         seen = session.get(ProcessInstance, task.instance_id).revision
     with db.transaction() as session:
-        tasks.claim(session, Actor.of(users.find_user(session, "verif.kec")), task.id)
+        claims.claim(session, Actor.of(users.find_user(session, "verif.kec")), task.id)
     with db.transaction() as session:  # something else advances the instance meanwhile
         running = runtime.load(session, SYSTEM, task.instance_id)
         runtime.save(running)
     with pytest.raises(Conflict, match="usang"), db.transaction() as session:
-        tasks.complete_task(session, Actor.of(users.find_user(session, "verif.kec")), task.id, "approve",
-                            expected_revision=seen)
+        decide_task(session, "verif.kec", task.id, "approve", revision=seen)
     assert open_task(db, submission_id).status == TaskStatus.TERBUKA
 
 
 def test_a_task_claimed_by_another_cannot_be_taken(db):
     _, task = _kecamatan_pair(db)
     with db.transaction() as session:
-        tasks.claim(session, Actor.of(users.find_user(session, "verif.kec")), task.id)
+        claims.claim(session, Actor.of(users.find_user(session, "verif.kec")), task.id)
     with pytest.raises(Conflict, match="diklaim oleh verif.kec"), db.transaction() as session:
-        tasks.complete_task(session, Actor.of(users.find_user(session, "verif.kec2")), task.id, "approve")
+        decide_task(session, "verif.kec2", task.id, "approve")
 
 
 def _spawn(target, args_list):
@@ -120,8 +125,14 @@ def test_two_processes_complete_the_same_task_exactly_one_succeeds(db, is_postgr
     with db.read() as session:
         done = session.scalars(select(HumanTask).where(HumanTask.id == task.id)).one()
         assert done.status == TaskStatus.SELESAI
-        assert session.scalar(select(func.count()).select_from(HumanTask).where(
-            HumanTask.submission_id == submission_id, HumanTask.tingkat == "kabupaten")) == 1
+        assert (
+            session.scalar(
+                select(func.count())
+                .select_from(HumanTask)
+                .where(HumanTask.submission_id == submission_id, HumanTask.tingkat == "kabupaten")
+            )
+            == 1
+        )
 
 
 @pytest.mark.postgresql_only
@@ -143,5 +154,6 @@ def test_two_processes_firing_timers_fire_each_instance_once(db, is_postgresql):
     assert all(isinstance(o, int) for o in out), out
     assert sum(out) == len(desa)
     with db.read() as session:
-        assert session.scalar(select(func.count()).select_from(OutboxEvent)
-                              .where(OutboxEvent.event_type == "task.overdue")) == len(desa)
+        assert session.scalar(
+            select(func.count()).select_from(OutboxEvent).where(OutboxEvent.event_type == "task.overdue")
+        ) == len(desa)

@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from engine import audit, bulk_open, clock, cycles, imports
-from engine.errors import Invalid
+from engine.core import audit, clock
+from engine.core.errors import Invalid
+from engine.verification import cycles, imports
 from models import AuditEvent, HumanTask, OutboxEvent, ProcessInstance, Submission, SubmissionStatus
 from tests.factories import SYSTEM, csv_of, decide, make_team, person_row, submit
 
@@ -43,12 +44,14 @@ def test_a_cycle_opens_every_desa_of_the_province_exactly_once(db):
     assert _count(db, OutboxEvent, OutboxEvent.event_type == "task.created") == 482
     with db.read() as s:
         assert audit.verify_chain(s).ok
-        assert s.scalar(select(func.count()).select_from(AuditEvent)
-                        .where(AuditEvent.action == "SUBMISSION_OPENED")) == 482
+        assert (
+            s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "SUBMISSION_OPENED"))
+            == 482
+        )
 
 
 def test_a_crash_halfway_is_resumed_without_opening_a_desa_twice(db, monkeypatch):
-    real, calls = bulk_open.open_many, []
+    real, calls = cycles._open_many, []
 
     def crash_on_third_batch(*args, **kwargs):
         calls.append(1)
@@ -57,11 +60,11 @@ def test_a_crash_halfway_is_resumed_without_opening_a_desa_twice(db, monkeypatch
         return real(*args, **kwargs)
 
     monkeypatch.setattr(cycles, "BATCH", 100)
-    monkeypatch.setattr(bulk_open, "open_many", crash_on_third_batch)
+    monkeypatch.setattr(cycles, "_open_many", crash_on_third_batch)
     with pytest.raises(RuntimeError):
         cycles.open_cycle(db, SYSTEM, PERIOD)
     assert _count(db, Submission) == 200  # two whole batches, nothing of the third
-    monkeypatch.setattr(bulk_open, "open_many", real)
+    monkeypatch.setattr(cycles, "_open_many", real)
     resumed = cycles.open_cycle(db, SYSTEM, PERIOD)
     assert (resumed.opened, resumed.already) == (282, 200)
     assert _count(db, Submission) == 482 and _count(db, ProcessInstance) == 482
@@ -87,10 +90,18 @@ def test_closing_marks_silent_desa_as_not_reported_and_escalates_late_tasks(db):
         example = s.scalar(select(Submission).where(Submission.status == SubmissionStatus.TIDAK_MELAPOR).limit(1))
         assert "tidak mengajukan" in example.alasan_terakhir
         assert s.get(Submission, sid).status == SubmissionStatus.DIAJUKAN  # the one that reported goes on
-        assert s.scalar(select(func.count()).select_from(HumanTask).where(
-            HumanTask.status == "terbuka", HumanTask.tingkat == "desa")) == 0
-        assert s.scalar(select(HumanTask.overdue).where(HumanTask.submission_id == sid,
-                                                        HumanTask.status == "terbuka")) is True
+        assert (
+            s.scalar(
+                select(func.count())
+                .select_from(HumanTask)
+                .where(HumanTask.status == "terbuka", HumanTask.tingkat == "desa")
+            )
+            == 0
+        )
+        assert (
+            s.scalar(select(HumanTask.overdue).where(HumanTask.submission_id == sid, HumanTask.status == "terbuka"))
+            is True
+        )
         assert audit.verify_chain(s).ok
 
 
@@ -98,15 +109,17 @@ def test_status_counts_expected_submitted_on_time_and_verified(db):
     team, sid = _submitted_in_cycle(db)
     decide(db, team.kecamatan, sid, "approve")
     with db.read() as s:
-        rows = {r.kode: r for r in cycles.status(s, PERIOD, "65.01")}
+        rows = {r.kode: r for r in cycles.status(s, SYSTEM, PERIOD, "65.01")}
     row = rows["65.01.01"]
     assert row.expected == 9 and row.submitted == 1 and row.on_time + row.late == 1
     assert row.verified == {"kecamatan": 1, "kabupaten": 0, "provinsi": 0}
     assert rows["65.01.02"].submitted == 0
 
 
-@pytest.mark.parametrize("period, region, message", [
-    ("2026-Q5", None, "Periode"), (PERIOD, "65.99", "tidak dikenal"), (PERIOD, "11.01", "luar provinsi")])
+@pytest.mark.parametrize(
+    "period, region, message",
+    [("2026-Q5", None, "Periode"), (PERIOD, "65.99", "tidak dikenal"), (PERIOD, "11.01", "luar provinsi")],
+)
 def test_bad_periods_and_regions_are_refused(db, period, region, message):
     with pytest.raises(Invalid, match=message):
         cycles.open_cycle(db, SYSTEM, period, region)

@@ -10,11 +10,13 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
-from engine import clock, events
-from models import EmailMessage, Notification, User
+from engine.core import clock
+from engine.core.config import SmtpSettings
+from engine.people import users
+from models import EmailMessage, Notification, OutboxEvent, Submission, User
 from notifications import delivery, inapp
 from notifications import email as mail
-from tests.factories import decide, make_team, open_with_items, submit
+from tests.factories import SYSTEM, decide, make_team, open_with_items, submit
 
 
 class Inbox:
@@ -37,17 +39,13 @@ def smtp():
     inbox, port = Inbox(), _free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
-    yield inbox, mail.SmtpSettings("127.0.0.1", port, "none", "", "", "sijosku@dinsos.kaltaraprov.go.id")
+    yield inbox, SmtpSettings("127.0.0.1", port, "none", "", "", "sijosku@dinsos.kaltaraprov.go.id")
     controller.stop()
 
 
 @pytest.fixture
-def subscribed(db):
-    import notifications
-
-    notifications.register(db)
-    yield db
-    events.unsubscribe_all()
+def subscribed(db, with_notifications):
+    return with_notifications()
 
 
 def _with_email(db, username, address):
@@ -77,8 +75,7 @@ def test_a_return_reaches_the_operator_in_the_app_and_by_email(subscribed, smtp)
     assert mail.deliver_pending(db, settings) == 1
     message = inbox.messages[0]
     assert message["To"] == "operator@desa.id" and "dikembalikan" in message["Subject"]
-    parts = {p.get_content_type(): p.get_payload(decode=True).decode() for p in message.walk()
-             if not p.is_multipart()}
+    parts = {p.get_content_type(): p.get_payload(decode=True).decode() for p in message.walk() if not p.is_multipart()}
     assert "Tanggal lahir Maria tidak cocok dengan KK" in parts["text/plain"]
     assert "<a href=" in parts["text/html"] and "Yth." in parts["text/html"]
     assert mail.deliver_pending(db, settings) == 0  # sent once
@@ -88,7 +85,7 @@ def test_a_failed_delivery_is_kept_retried_and_never_undoes_the_change(subscribe
     db = subscribed
     inbox, settings = smtp
     _returned(db, "Perbaiki alamat")
-    down = mail.SmtpSettings("127.0.0.1", _free_port(), "none", "", "", "x@y")
+    down = SmtpSettings("127.0.0.1", _free_port(), "none", "", "", "x@y")
     assert mail.deliver_pending(db, down) == 0
     with db.read() as s:
         failed = s.scalar(select(EmailMessage))
@@ -105,9 +102,6 @@ def test_a_daily_digest_replaces_one_email_per_task(subscribed, smtp):
     team = make_team(db)
     _with_email(db, team.kecamatan, "tksk@kecamatan.id")
     for desa in ("65.01.01.2005", "65.01.01.2006", "65.01.01.2007"):
-        from engine import users
-        from tests.factories import SYSTEM
-
         if desa != "65.01.01.2005":
             with db.transaction() as s:
                 users.add_user(s, SYSTEM, f"op.{desa}", "operator", desa)
@@ -142,12 +136,10 @@ def test_a_failing_subscriber_never_blocks_the_change(subscribed):
     def broken(session, event):
         raise RuntimeError("layanan surel mati")
 
-    events.subscribe("task.created", broken)
+    db.registry.subscribe("task.created", broken)
     team = make_team(db)
     sid = open_with_items(db)
     submit(db, team.operator, sid)  # commits despite the subscriber
-    from models import OutboxEvent, Submission
-
     with db.read() as s:
         assert s.get(Submission, sid).status.value == "diajukan"
         stuck = s.scalars(select(OutboxEvent).where(OutboxEvent.delivered_at.is_(None))).all()

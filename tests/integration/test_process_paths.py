@@ -7,8 +7,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from engine import audit, timers, users
-from engine.errors import Forbidden, Invalid
+from engine.bpmn import timers
+from engine.core import audit
+from engine.core.errors import Forbidden, Invalid, NotFound
+from engine.people import users
+from engine.verification import inbox
 from models import (
     AuditEvent,
     HumanTask,
@@ -24,6 +27,7 @@ from models import (
 )
 from tests.factories import (
     SYSTEM,
+    actor,
     decide,
     make_team,
     open_task,
@@ -54,8 +58,10 @@ def test_approval_at_every_tier_applies_items_as_new_record_versions(db):
         versions = session.scalars(select(RecordVersion)).all()
         assert {v.versi for v in versions} == {1}
         assert all(v.actor == team.provinsi and v.human_task_id for v in versions)
-        assert session.scalar(select(func.count()).select_from(HumanTask)
-                              .where(HumanTask.status == TaskStatus.TERBUKA)) == 0
+        assert (
+            session.scalar(select(func.count()).select_from(HumanTask).where(HumanTask.status == TaskStatus.TERBUKA))
+            == 0
+        )
         verdict_tiers = {v.tingkat.value for v in session.scalars(select(ItemVerdict))}
         assert verdict_tiers == set(TIERS)
         assert audit.verify_chain(session).ok
@@ -70,19 +76,31 @@ def test_return_at_each_tier_goes_back_to_the_operator_then_passes_all_tiers_aga
     for tier in TIERS[: TIERS.index(returning_tier)]:
         decide(db, users_by_tier[tier], submission_id, "approve")
     with db.read() as session:
-        item_id = session.scalars(select(SubmissionItem.id).where(
-            SubmissionItem.submission_id == submission_id)).first()
-    decide(db, users_by_tier[returning_tier], submission_id, "return", "umur tidak sesuai kategori",
-           {item_id: "tanggal lahir salah"})
+        item_id = session.scalars(
+            select(SubmissionItem.id).where(SubmissionItem.submission_id == submission_id)
+        ).first()
+    decide(
+        db,
+        users_by_tier[returning_tier],
+        submission_id,
+        "return",
+        "umur tidak sesuai kategori",
+        {item_id: "tanggal lahir salah"},
+    )
     with db.read() as session:
         submission = session.get(Submission, submission_id)
         assert submission.status == SubmissionStatus.DIKEMBALIKAN
         assert "umur tidak sesuai kategori" in submission.alasan_terakhir
-        bad = session.scalar(select(ItemVerdict).where(ItemVerdict.item_id == item_id,
-                                                       ItemVerdict.verdict == Verdict.TIDAK_SESUAI))
+        bad = session.scalar(
+            select(ItemVerdict).where(ItemVerdict.item_id == item_id, ItemVerdict.verdict == Verdict.TIDAK_SESUAI)
+        )
         assert bad.alasan == "tanggal lahir salah" and bad.tingkat.value == returning_tier
-        assert session.scalar(select(func.count()).select_from(OutboxEvent)
-                              .where(OutboxEvent.event_type == "submission.returned")) == 1
+        assert (
+            session.scalar(
+                select(func.count()).select_from(OutboxEvent).where(OutboxEvent.event_type == "submission.returned")
+            )
+            == 1
+        )
     assert open_task(db, submission_id, "desa").bpmn_id == "siapkan_pengajuan"
     submit(db, team.operator, submission_id)
     _approve_all(db, team, submission_id)
@@ -108,7 +126,7 @@ def test_automatic_check_sends_a_bad_item_back_to_the_desa(db):
     with db.transaction() as session:
         item = session.scalars(select(SubmissionItem).where(SubmissionItem.submission_id == submission_id)).first()
         item.data = {**item.data, "nik": "12345"}
-    with pytest.raises(Invalid, match="kesalahan data") as refused:
+    with pytest.raises(Invalid, match="perlu dibereskan") as refused:
         submit(db, team.operator, submission_id)
     assert any(p.column == "nik" for p in refused.value.problems)
     assert open_task(db, submission_id, "desa")
@@ -163,14 +181,12 @@ def test_a_verifier_of_another_region_can_neither_see_nor_act(db):
         users.add_user(session, SYSTEM, "verif.lain", "verifier", "65.02.01")
     submission_id = open_with_items(db)
     submit(db, team.operator, submission_id)
-    from engine import inbox as tasks
-    from tests.factories import actor
-
     with db.read() as session:
-        assert tasks.inbox(session, actor(db, "verif.lain")) == []
-        assert [t.id for t in tasks.inbox(session, actor(db, team.kecamatan))] == [
-            open_task(db, submission_id).id]
-    with pytest.raises(Forbidden, match="luar"):
+        assert inbox.inbox_page(session, actor(db, "verif.lain")).tasks == []
+        assert [t.id for t in inbox.inbox_page(session, actor(db, team.kecamatan)).tasks] == [
+            open_task(db, submission_id).id
+        ]
+    with pytest.raises(NotFound, match="tidak ada"):
         decide(db, "verif.lain", submission_id, "approve")
 
 

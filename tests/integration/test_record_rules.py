@@ -8,19 +8,24 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from engine import imports, submissions
-from engine.actors import Actor
-from engine.errors import Invalid
+import models
+from engine.core.errors import Invalid
 from engine.quality.nik import compose
+from engine.verification import imports, item_checks, submissions
 from models import AuditEvent, QualityFlag
-from tests.factories import SYSTEM, csv_of, decide, make_team, person_row
+from tests.factories import SYSTEM, csv_of, decide, decide_task, make_team, open_task, person_row
 
 DESA = "65.01.01.2005"
 
 
 def person(serial=1, born=date(1950, 5, 17), sex="P", kategori="LUT", **overrides):
-    row = person_row(serial, nik=compose("65.01.01", born, sex, serial), tanggal_lahir=born.isoformat(),
-                     jenis_kelamin=sex, kategori=kategori)
+    row = person_row(
+        serial,
+        nik=compose("65.01.01", born, sex, serial),
+        tanggal_lahir=born.isoformat(),
+        jenis_kelamin=sex,
+        kategori=kategori,
+    )
     row.update(overrides)
     return row
 
@@ -43,9 +48,19 @@ ERRORS = [
     ("kategori_jenis_kelamin", [person(born=date(1990, 1, 2), sex="L", kategori="PRSE")], (2, "jenis_kelamin")),
     ("kategori_satuan", [person(kategori="FM", no_kk="")], (2, "no_kk")),
     ("duplikat_nik", [person(1), person(1)], (3, "nik")),
-    ("duplikat_kategori", [person(1, born=date(2023, 1, 5), kategori="ABT"),
-                           person(1, born=date(2023, 1, 5), kategori="PD")], (3, "kategori")),
+    (
+        "duplikat_kategori",
+        [person(1, born=date(2023, 1, 5), kategori="ABT"), person(1, born=date(2023, 1, 5), kategori="PD")],
+        (3, "kategori"),
+    ),
     ("nik_wajib", [person(nik="")], (2, "nik")),
+    ("nik_pangkat", [person(nik="650101570550000²")], (2, "nik")),  # once a crash of the whole import
+    ("nik_lebar_penuh", [person(nik="６５０１０１５７０５５０００１")], (2, "nik")),
+    (
+        "duplikat_kk",
+        [person(1, kategori="FM", nik="", nama="Keluarga A"), person(2, kategori="FM", nik="", nama="Keluarga B")],
+        (3, "no_kk"),
+    ),
 ]
 
 
@@ -61,8 +76,17 @@ WARNINGS = [
     ("nik_wilayah", [person(nik=compose("99.99.99", date(1950, 5, 17), "P", 1))], "tidak dikenal sebagai kecamatan"),
     ("kategori_usia", [person(born=date(2019, 1, 5), kategori="ABT")], "diperdebatkan"),  # 7, an uncertain band
     ("kk_wilayah", [person(no_kk="9999991705500001")], "kode wilayah KK"),
-    ("kk_alamat", [person(1, no_kk="6501011705500001", alamat="Jl. A"),
-                   person(2, no_kk="6501011705500001", alamat="Jl. B")], "alamat berbeda"),
+    (
+        "kk_alamat",
+        [person(1, no_kk="6501011705500001", alamat="Jl. A"), person(2, no_kk="6501011705500001", alamat="Jl. B")],
+        "alamat berbeda",
+    ),
+    (
+        "nik_salah_ketik",
+        [person(1, nama="Siti Aminah"), person(7, nama="St. Aminah", alamat="Jl. Sengkawit No. 3")],
+        "berbeda satu angka",
+    ),
+    ("usia_tidak_wajar", [person(born=date(1919, 5, 17))], "periksa lagi"),
 ]
 
 
@@ -80,42 +104,95 @@ def test_a_warning_becomes_a_flag_to_acknowledge_before_approval(db, rule, rows,
     with pytest.raises(Invalid, match="belum diakui"):
         decide(db, "verif.kec", sid, "approve")
     with db.read() as s:
-        waiting = s.scalars(select(QualityFlag.id).where(QualityFlag.submission_id == sid,
-                                                         QualityFlag.severity == "warning")).all()
-    from engine import tasks, users
-    from tests.factories import open_task
-
+        waiting = s.scalars(
+            select(QualityFlag.id).where(QualityFlag.submission_id == sid, QualityFlag.severity == "warning")
+        ).all()
     task = open_task(db, sid, "kecamatan")
     with pytest.raises(Invalid, match="catatan wajib"), db.transaction() as s:
-        tasks.complete_task(s, Actor.of(users.find_user(s, "verif.kec")),
-                            task.id, "approve", acknowledgements={waiting[0]: "  "})
+        decide_task(s, "verif.kec", task.id, "approve", acknowledgements={waiting[0]: "  "})
     with db.transaction() as s:
-        tasks.complete_task(s, Actor.of(users.find_user(s, "verif.kec")),
-                            task.id, "approve", acknowledgements={i: "dicek dengan KTP asli" for i in waiting})
+        decide_task(s, "verif.kec", task.id, "approve", acknowledgements={i: "dicek dengan KTP asli" for i in waiting})
     with db.read() as s:
         acked = s.scalars(select(QualityFlag).where(QualityFlag.id.in_(waiting))).all()
-        assert {(f.status, f.ack_by, f.ack_tier) for f in acked} == {("diakui", "verif.kec", "kecamatan")}
-        assert s.scalar(select(AuditEvent).where(AuditEvent.action == "FLAG_ACKNOWLEDGED")).reason == \
-            "dicek dengan KTP asli"
+        assert {(f.status, f.ack_by, f.ack_tingkat) for f in acked} == {("diakui", "verif.kec", "kecamatan")}
+        assert (
+            s.scalar(select(AuditEvent).where(AuditEvent.action == "FLAG_ACKNOWLEDGED")).reason
+            == "dicek dengan KTP asli"
+        )
     assert open_task(db, sid, "kabupaten")  # the next tier does not need to acknowledge again
 
 
-def test_the_same_nik_in_another_desa_in_the_period_is_a_warning_naming_it(db):
-    first, second = _open(db), _open(db, "65.01.01.2006")
-    _import(db, first, [person(1)])
+def test_the_same_nik_in_another_desa_is_a_warning_that_does_not_say_where(db):
+    first, second = _open(db), _open(db, "65.01.02.2001")
+    _import(db, first, [person(1, kategori="NAPZA")])
     _import(db, second, [person(1)])
     with db.transaction() as s:
-        submissions.check_submission(s, submissions.get_submission(s, second))
+        item_checks.check_submission(s, submissions.get_submission(s, second))
     with db.read() as s:
         flag = s.scalar(select(QualityFlag).where(QualityFlag.submission_id == second))
-    assert flag.rule == "duplikat_nik" and flag.severity == "warning" and "65.01.01.2005" in flag.message
+    assert (flag.rule, flag.severity) == ("duplikat_nik_tempat_lain", "warning")
+    assert flag.message == "NIK ini sudah terdaftar di tempat lain; kecamatan akan memeriksanya"
+    assert flag.sources == {"tempat": "65.01.01.2005", "kategori": "NAPZA", "sumber": "pengajuan"}
+    assert flag.observed is None and flag.expected is None
+
+
+def test_a_family_is_re_verified_by_its_kk_not_added_again(db):
+    make_team(db)
+    family = person(1, kategori="FM", nik="", nama="Keluarga Ingan", no_kk="6501011705500009")
+    first = _open(db, period="2026-Q3")
+    _import(db, first, [family])
+    from tests.factories import submit
+
+    submit(db, "op.desa", first)
+    for user in ("verif.kec", "verif.kab", "valid.prov"):
+        decide(db, user, first, "approve")
+    sid = _open(db)
+    _import(db, sid, [family])
+    _import(db, sid, [{**family, "alamat": "Jl. Baru"}])  # the same file again updates, never doubles
+    with db.transaction() as s:
+        errors = item_checks.check_submission(s, submissions.get_submission(s, sid))
+        items = s.scalars(select(models.SubmissionItem).where(models.SubmissionItem.submission_id == sid)).all()
+    assert errors == [] and len(items) == 1
+    assert items[0].aksi == "ubah" and items[0].record_id is not None and items[0].data["alamat"] == "Jl. Baru"
+
+
+def test_a_community_is_imported_with_its_members_and_leader(db):
+    sid = _open(db)
+    header = "nik,no_kk,nama,jenis_kelamin,tanggal_lahir,alamat,kategori,keterangan,jumlah_anggota,nama_ketua\n"
+    with db.transaction() as s:
+        report = imports.import_items(s, SYSTEM, sid, header + ",,Punan Adiu,,,Long Adiu,KAT,,48,Lawing\n")
+    assert report.added == 1
+    with db.transaction() as s:
+        assert item_checks.check_submission(s, submissions.get_submission(s, sid)) == []
+        item = s.scalar(select(models.SubmissionItem).where(models.SubmissionItem.submission_id == sid))
+    assert item.data["atribut"] == {"jumlah_anggota": "48", "nama_ketua": "Lawing"}
+    with pytest.raises(Invalid) as refused, db.transaction() as s:
+        imports.import_items(s, SYSTEM, sid, header + ",,Punan Tubu,L,1980-01-01,,KAT,,empat,\n")
+    cells = {(p.row, p.column) for p in refused.value.problems}
+    assert cells == {
+        (2, "jenis_kelamin"),
+        (2, "tanggal_lahir"),
+        (2, "atribut_jumlah_anggota"),
+        (2, "atribut_nama_ketua"),
+    }
+
+
+def test_a_pre_2012_nik_needs_no_acknowledgement(db):
+    make_team(db)
+    sid = _open(db)
+    _import(db, sid, [person(1, nik=compose("64.04.01", date(1950, 5, 17), "P", 1))])
+    with db.transaction() as s:
+        assert item_checks.check_submission(s, submissions.get_submission(s, sid)) == []
+    with db.read() as s:
+        flag = s.scalar(select(QualityFlag).where(QualityFlag.submission_id == sid))
+    assert (flag.rule, flag.severity) == ("nik_kode_lama", "info") and "Kabupaten Bulungan" in flag.message
 
 
 def test_overlapping_categories_for_one_person_are_only_noted(db):
     sid = _open(db)
     _import(db, sid, [person(1), person(1, kategori="PD")])  # an elder with a disability: both may apply
     with db.transaction() as s:
-        errors = submissions.check_submission(s, submissions.get_submission(s, sid))
+        errors = item_checks.check_submission(s, submissions.get_submission(s, sid))
     assert errors == []
     with db.read() as s:
         assert {f.severity for f in s.scalars(select(QualityFlag).where(QualityFlag.submission_id == sid))} == {"info"}
@@ -133,8 +210,9 @@ def test_a_probable_duplicate_without_a_nik(db):
     sid = _open(db)
     _import(db, sid, [person(6, nik="", nama="Siti Aminah", kategori="FM", no_kk="6501011705500001")])
     with db.transaction() as s:
-        submissions.check_submission(s, submissions.get_submission(s, sid))
+        item_checks.check_submission(s, submissions.get_submission(s, sid))
     with db.read() as s:
-        flag = s.scalar(select(QualityFlag).where(QualityFlag.submission_id == sid,
-                                                  QualityFlag.rule == "duplikat_mirip"))
-    assert flag.severity == "warning" and "100%" in flag.message and flag.expected == person(5)["nik"]
+        flag = s.scalar(
+            select(QualityFlag).where(QualityFlag.submission_id == sid, QualityFlag.rule == "duplikat_mirip")
+        )
+    assert flag.severity == "warning" and "Siti Aminah" in flag.message and flag.expected == person(5)["nik"]

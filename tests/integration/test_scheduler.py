@@ -9,10 +9,12 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from engine import clock, cycles
-from engine import scheduler as jobs
+from engine.core import clock, jobs
+from engine.core.jobs import Outcome
+from engine.verification import cycles, imports
 from models import Cycle, HumanTask, JobRun, OutboxEvent, Submission, SubmissionStatus
-from tests.factories import SYSTEM, make_team, submit
+from tests.factories import SYSTEM, csv_of, make_team, person_row, submit
+from tests.integration import scheduler_worker
 
 WITA = "+08:00"
 
@@ -22,19 +24,12 @@ def at(text: str) -> datetime:
 
 
 @pytest.fixture
-def scheduled(db):
-    import notifications
-    from engine import events
-
-    notifications.register(db)
-    jobs.use(db)
-    yield db
-    events.unsubscribe_all()
+def scheduled(db, with_notifications):
+    return with_notifications()
 
 
 def fire(db, job_id: str, moment: datetime) -> None:
-    with clock.frozen_at(moment):
-        jobs.trigger(job_id)
+    jobs.run_job(db, job_id, moment)
 
 
 def _count(db, model, *where):
@@ -45,14 +40,24 @@ def _count(db, model, *where):
 def test_a_run_key_runs_once_and_a_lapsed_lease_is_taken_over(db):
     calls = []
     now = at("2027-01-01T00:05")
-    assert jobs.run_once(db, "uji", "2027-01-01", lambda: calls.append(1) or "ok", now)
-    assert not jobs.run_once(db, "uji", "2027-01-01", lambda: calls.append(2) or "ok", now)
+    assert jobs.run_once(db, "uji", "2027-01-01", lambda: calls.append(1) or "ok", now) == Outcome.SELESAI
+    assert jobs.run_once(db, "uji", "2027-01-01", lambda: calls.append(2) or "ok", now) == Outcome.DILEWATI
     assert calls == [1]
     with db.transaction() as s:  # a node took a run and crashed: its lease lapses
-        s.add(JobRun(job_id="uji", run_key="2027-01-02", holder="mati:1", status="berjalan", started_at=now,
-                     lease_until=now + timedelta(minutes=10)))
-    assert not jobs.run_once(db, "uji", "2027-01-02", lambda: calls.append(3) or "ok", now + timedelta(minutes=5))
-    assert jobs.run_once(db, "uji", "2027-01-02", lambda: calls.append(4) or "ok", now + timedelta(minutes=11))
+        s.add(
+            JobRun(
+                job_id="uji",
+                run_key="2027-01-02",
+                holder="mati:1",
+                status="berjalan",
+                started_at=now,
+                lease_until=now + timedelta(minutes=10),
+            )
+        )
+    late = now + timedelta(minutes=5)
+    assert jobs.run_once(db, "uji", "2027-01-02", lambda: calls.append(3) or "ok", late) == Outcome.DILEWATI
+    later = now + timedelta(minutes=11)
+    assert jobs.run_once(db, "uji", "2027-01-02", lambda: calls.append(4) or "ok", later) == Outcome.SELESAI
     assert calls == [1, 4]
 
 
@@ -60,7 +65,7 @@ def test_a_failing_job_is_recorded_for_the_admins(db):
     def broken() -> str:
         raise RuntimeError("SMTP mati")
 
-    assert not jobs.run_once(db, "uji", "k", broken)
+    assert jobs.run_once(db, "uji", "k", broken) == Outcome.GAGAL
     with db.read() as s:
         run = s.scalar(select(JobRun))
     assert run.status == "gagal" and "SMTP mati" in run.message
@@ -85,9 +90,6 @@ def test_reminders_escalations_and_closing_at_the_right_moments(scheduled):
     with db.read() as s:
         sid = s.scalar(select(Submission.id).where(Submission.kode_desa == "65.01.01.2005"))
         batas = s.scalar(select(Cycle.batas))
-    from engine import imports
-    from tests.factories import csv_of, person_row
-
     with db.transaction() as s:
         imports.import_items(s, SYSTEM, sid, csv_of([person_row(1)]))
     with clock.frozen_at(at("2027-01-10T09:00")):
@@ -118,14 +120,14 @@ def test_reminders_escalations_and_closing_at_the_right_moments(scheduled):
 def test_two_scheduler_processes_run_each_job_once(scheduled, is_postgresql):
     if not is_postgresql:
         pytest.skip("several nodes share a PostgreSQL database")
-    from tests.integration import scheduler_worker
-
     db = scheduled
     ctx = multiprocessing.get_context("spawn")
     barrier, results = ctx.Barrier(2), ctx.Queue()
     url = db.engine.url.render_as_string(hide_password=False)
-    procs = [ctx.Process(target=scheduler_worker.fire, args=(url, "siklus", "2027-01-01T00:05:00+08:00",
-                                                              barrier, results)) for _ in range(2)]
+    procs = [
+        ctx.Process(target=scheduler_worker.fire, args=(url, "siklus", "2027-01-01T00:05:00+08:00", barrier, results))
+        for _ in range(2)
+    ]
     for p in procs:
         p.start()
     outcomes = sorted(str(results.get(timeout=180)) for _ in procs)
@@ -139,7 +141,7 @@ def test_two_scheduler_processes_run_each_job_once(scheduled, is_postgresql):
 def test_open_cycle_status_through_the_cli_contract(scheduled):
     cycles.open_cycle(scheduled, SYSTEM, "2026-Q4", region="65.01.01")
     with scheduled.read() as s:
-        rows = cycles.status(s, "2026-Q4", "65")
+        rows = cycles.status(s, SYSTEM, "2026-Q4", "65")
     assert rows[0].kode == "65.01" and rows[0].expected == 81
 
 

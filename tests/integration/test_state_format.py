@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from SpiffWorkflow.util.task import TaskState
 
-from engine import definitions, runtime
-from engine.state import SERIALIZER_VERSION, dump_state, load_state
+from engine.bpmn import definitions, runtime
+from engine.bpmn.state import SERIALIZER_VERSION, dump_state, load_state
 from models import ProcessInstance, Submission
 from tests.factories import SYSTEM, decide, make_team, open_task, open_with_items, submit
 
@@ -28,8 +28,9 @@ def test_state_written_by_the_pinned_version_loads_and_runs_on(db):
     stored = _stored()
     with db.read() as session:
         parsed = definitions.parsed_by_id(session, definitions.current(session, "verifikasi_berjenjang").id)
-    workflow = load_state(json.dumps(stored["state"]), stored["serializer_version"], parsed.spec,
-                          parsed.subprocess_specs)
+    workflow = load_state(
+        json.dumps(stored["state"]), stored["serializer_version"], parsed.spec, parsed.subprocess_specs
+    )
     ready = workflow.get_tasks(state=TaskState.READY, manual=True)
     assert [t.task_spec.bpmn_id for t in ready] == [stored["waiting_at"]]
     for expected in ("verifikasi_kabupaten", "validasi_provinsi"):

@@ -12,7 +12,8 @@ from engine.quality.nik import NikError, compose, parse
 
 TODAY = date(2026, 11, 27)
 kecamatan = st.tuples(st.integers(11, 94), st.integers(1, 99), st.integers(1, 99)).map(
-    lambda t: f"{t[0]:02d}.{t[1]:02d}.{t[2]:02d}")
+    lambda t: f"{t[0]:02d}.{t[1]:02d}.{t[2]:02d}"
+)
 born = st.dates(min_value=date(1927, 1, 1), max_value=TODAY)
 sex = st.sampled_from("LP")
 serial = st.integers(1, 9999)
@@ -43,13 +44,16 @@ def test_anything_but_sixteen_digits_is_refused(text):
         parse(text)
 
 
-@pytest.mark.parametrize("number, why", [
-    ("6501013213500001", "tanggal"),  # day 32
-    ("6501017213500001", "tanggal"),  # day 72 (32 + 40)
-    ("6501011513500001", "tanggal"),  # month 13
-    ("6501013102500001", "tanggal"),  # 31 February
-    ("6501011705500000", "0001"),
-])
+@pytest.mark.parametrize(
+    "number, why",
+    [
+        ("6501013213500001", "tanggal"),  # day 32
+        ("6501017213500001", "tanggal"),  # day 72 (32 + 40)
+        ("6501011513500001", "tanggal"),  # month 13
+        ("6501013102500001", "tanggal"),  # 31 February
+        ("6501011705500000", "0001"),
+    ],
+)
 def test_impossible_dates_and_serials(number, why):
     with pytest.raises(NikError, match=why):
         parse(number, today=TODAY)

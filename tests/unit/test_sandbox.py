@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine import sandbox
+from engine.bpmn import sandbox
 
 
 def test_conditions_see_task_data():
@@ -18,11 +18,25 @@ def test_scripts_write_their_variables_back():
     assert data == {"a": 3, "b": 6, "c": [1, 2, 3], "x": 1}
 
 
-@pytest.mark.parametrize("source", [
-    "__import__('os')", "().__class__", "x.__dict__", "getattr(x, 'y')", "eval('1')", "exec('1')",
-    "open('/etc/passwd')", "globals()", "vars()", "type(x)", "'{0.__class__}'.format(x)", "_x",
-    "compile('1', 'f', 'eval')", "breakpoint()",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "__import__('os')",
+        "().__class__",
+        "x.__dict__",
+        "getattr(x, 'y')",
+        "eval('1')",
+        "exec('1')",
+        "open('/etc/passwd')",
+        "globals()",
+        "vars()",
+        "type(x)",
+        "'{0.__class__}'.format(x)",
+        "_x",
+        "compile('1', 'f', 'eval')",
+        "breakpoint()",
+    ],
+)
 def test_escapes_are_refused_at_compile_time(source):
     with pytest.raises(sandbox.SandboxError):
         sandbox.compile_expression(source)

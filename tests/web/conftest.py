@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
-from engine import users
-from tests.factories import SYSTEM
+from engine.people import tokens
+from models import ApiResource
+from tests.factories import PASSWORD, SYSTEM, World, build_world
 from web.app import create_app
 
-PASSWORD = "kata-sandi-uji-123"
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -27,8 +29,7 @@ class Browser:
         return found.group(1)
 
     def login(self, username: str, password: str = PASSWORD) -> object:
-        return self.client.post("/masuk", data={"username": username, "password": password,
-                                                "csrf_token": self.token()})
+        return self.client.post("/masuk", data={"username": username, "password": password, "csrf_token": self.token()})
 
     def get(self, path: str, **kw: object) -> object:
         return self.client.get(path, **kw)
@@ -40,9 +41,8 @@ class Browser:
 
 
 @pytest.fixture
-def app(db, instance_dir):
-    application = create_app(db.settings, db, testing=True)
-    yield application
+def app(db, instance_dir) -> Flask:
+    return create_app(db.settings, db, testing=True)
 
 
 @pytest.fixture
@@ -52,33 +52,45 @@ def browser(app) -> Iterator[Browser]:
     yield Browser(app.test_client())
 
 
-def browser_for(app, username: str) -> Browser:
-    other = Browser(app.test_client())
-    assert other.login(username).status_code == 302, username
-    return other
+@pytest.fixture
+def signed_in(app) -> Callable[[str], Browser]:
+    """A fresh client signed in as the named person (one client per person)."""
+
+    def sign_in(username: str) -> Browser:
+        other = Browser(app.test_client())
+        assert other.login(username).status_code == 302, username
+        return other
+
+    return sign_in
 
 
 @pytest.fixture
-def people(db):
-    """One person per role around Desa Gunung Putih (65.01.01.2005), plus one of a neighbouring region each."""
-    plan = [
-        ("op.desa", "operator", "65.01.01.2005"), ("op.lain", "operator", "65.01.01.2006"),
-        ("verif.kec", "verifier", "65.01.01"), ("verif.kec.lain", "verifier", "65.01.02"),
-        ("verif.kab", "verifier", "65.01"), ("verif.kab.lain", "verifier", "65.02"),
-        ("valid.prov", "validator", "65"), ("admin.prov", "admin", "65"),
-        ("auditor.prov", "auditor", "65"), ("auditor.kab.lain", "auditor", "65.02"),
-    ]
-    with db.transaction() as session:
-        for username, role, region in plan:
-            users.add_user(session, SYSTEM, username, role, region).password_hash = _password_hash()
-    return {username: region for username, _, region in plan}
+def world(db, people) -> World:
+    return build_world(db)
 
 
-_HASH: list[str] = []
+@pytest.fixture
+def issue_token(db) -> Callable[..., str]:
+    """A new agency token (the secret, as the agency would send it)."""
+
+    def issue(region: str = "65.01", resources: tuple[str, ...] = tuple(r.value for r in ApiResource), **kw) -> str:
+        agency = kw.pop("instansi", "DP3AP2KB")
+        request = tokens.TokenRequest(instansi=agency, region_kode=region, resources=resources, **kw)
+        with db.transaction() as session:
+            return tokens.create_token(session, SYSTEM, request).secret
+
+    return issue
 
 
-def _password_hash() -> str:
-    """Hashed once per run: argon2 is slow on purpose, and every test creates ten people."""
-    if not _HASH:
-        _HASH.append(users.hash_password(PASSWORD))
-    return _HASH[0]
+@pytest.fixture
+def api(app) -> Callable[..., Any]:
+    """A call to the API with a token: api("GET", "/api/v1/aggregates", token, query_string=...)."""
+    client = app.test_client()
+
+    def call(method: str, path: str, token: str | None = None, **kw: Any) -> Any:
+        headers = dict(kw.pop("headers", {}))
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return client.open(path, method=method, headers=headers, **kw)
+
+    return call

@@ -8,25 +8,24 @@ import io
 from sqlalchemy import func, select, text
 
 from models import AuditEvent
-from tests.factories import person_row
-from tests.web.conftest import browser_for
-from tests.web.world import build
+from tests.factories import build_world, person_row
 
 
 def test_searching_records_masks_the_nik(browser, db, people):
-    build(db)
+    build_world(db)
     browser.login("auditor.prov")
     found = browser.post("/audit/", {"nik": person_row(7)["nik"]}, token_from="/audit/").get_data(as_text=True)
     assert person_row(7)["nama"] in found and '<td class="mono">6501********0007</td>' in found
     assert f'<td class="mono">{person_row(7)["nik"]}' not in found
     assert person_row(7)["nama"] in browser.post("/audit/", {"nama": "ingan 7"}, token_from="/audit/").get_data(
-        as_text=True)
+        as_text=True
+    )
     by_region = browser.post("/audit/", {"wilayah": "65.01.01", "kategori": "LUT"}, token_from="/audit/")
     assert person_row(7)["nama"] in by_region.get_data(as_text=True)
 
 
 def test_a_record_timeline_shows_every_version_and_all_four_tiers(browser, db, people):
-    world = build(db)
+    world = build_world(db)
     browser.login("auditor.prov")
     page = browser.get(f"/audit/catatan/{world.record}").get_data(as_text=True)
     assert "Versi 1" in page and "valid.prov" in page and "sumber" in page
@@ -36,10 +35,13 @@ def test_a_record_timeline_shows_every_version_and_all_four_tiers(browser, db, p
 
 
 def test_looking_up_a_full_nik_is_recorded(browser, db, people):
-    world = build(db)
+    world = build_world(db)
     browser.login("auditor.prov")
-    page = browser.post(f"/audit/catatan/{world.record}/nik", {"alasan": "pemeriksaan BPK 2026"},
-                        token_from=f"/audit/catatan/{world.record}").get_data(as_text=True)
+    page = browser.post(
+        f"/audit/catatan/{world.record}/nik",
+        {"alasan": "pemeriksaan BPK 2026"},
+        token_from=f"/audit/catatan/{world.record}",
+    ).get_data(as_text=True)
     assert person_row(7)["nik"] in page
     with db.read() as s:
         event = s.scalar(select(AuditEvent).where(AuditEvent.action == "NIK_VIEWED"))
@@ -47,7 +49,7 @@ def test_looking_up_a_full_nik_is_recorded(browser, db, people):
 
 
 def test_the_integrity_button_reports_an_intact_and_a_broken_chain(browser, db, people):
-    build(db)
+    build_world(db)
     browser.login("auditor.prov")
     ok = browser.post("/audit/verifikasi", token_from="/audit/").get_data(as_text=True)
     assert "Rantai utuh" in ok
@@ -58,9 +60,9 @@ def test_the_integrity_button_reports_an_intact_and_a_broken_chain(browser, db, 
 
 
 def test_the_trail_exports_as_csv_with_hashes(browser, db, people):
-    build(db)
+    build_world(db)
     browser.login("auditor.prov")
-    response = browser.get("/audit/ekspor.csv")
+    response = browser.post("/audit/ekspor.csv", {"alasan": "pemeriksaan BPK 2026"}, token_from="/audit/")
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
     with db.read() as s:
         count = s.scalar(select(func.count()).select_from(AuditEvent))
@@ -68,9 +70,9 @@ def test_the_trail_exports_as_csv_with_hashes(browser, db, people):
     assert rows[1][-2] == "0" * 64  # the first row chains to the genesis hash
 
 
-def test_an_instance_timeline_with_its_diagram(browser, db, people, app):
-    world = build(db)
+def test_an_instance_timeline_with_its_diagram(browser, db, people, app, signed_in):
+    world = build_world(db)
     browser.login("auditor.prov")
     page = browser.get(f"/audit/instans/{world.instance}").get_data(as_text=True)
     assert "TASK_COMPLETED" in page and "SUBMISSION_VERIFIED" in page and 'class="bpmn-viewer"' in page
-    assert browser_for(app, "auditor.kab.lain").get(f"/audit/instans/{world.instance}").status_code == 404
+    assert signed_in("auditor.kab.lain").get(f"/audit/instans/{world.instance}").status_code == 404

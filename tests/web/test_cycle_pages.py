@@ -4,44 +4,47 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from engine import cycles
-from engine import scheduler as jobs
+from engine.core import events, jobs
+from engine.verification import cycles
 from models import CycleRhythm
 from tests.factories import SYSTEM, open_with_items, submit
-from tests.web.conftest import browser_for
 
 
-def test_cycle_status_drills_down_from_province_to_desa(app, db, people):
+def test_cycle_status_drills_down_from_province_to_desa(app, db, people, signed_in):
     cycles.open_cycle(db, SYSTEM, "2027-Q1", region="65.01.01")
-    browser = browser_for(app, "valid.prov")
+    browser = signed_in("valid.prov")
     page = browser.get("/siklus/").get_data(as_text=True)
     assert "2027-Q1" in page and "65.01 Kabupaten Bulungan" in page
     desa = browser.get("/siklus/?periode=2027-Q1&induk=65.01.01").get_data(as_text=True)
     assert "65.01.01.2005" in desa
-    regency = browser_for(app, "verif.kab.lain").get("/siklus/?induk=65").get_data(as_text=True)
+    regency = signed_in("verif.kab.lain").get("/siklus/?induk=65").get_data(as_text=True)
     assert "65.02.01" in regency and "65.01 Kabupaten Bulungan" not in regency  # kept to its own region
 
 
-def test_an_admin_sets_the_rhythm_and_bad_values_are_refused(app, db, people):
-    admin = browser_for(app, "admin.prov")
-    form = {"ritme": "semester", "hari_buka": "5", "batas_desa": "20", "batas_kecamatan": "30",
-            "batas_kabupaten": "40", "batas_provinsi": "50", "pengingat_hari": "2"}
+def test_an_admin_sets_the_rhythm_and_bad_values_are_refused(app, db, people, signed_in):
+    admin = signed_in("admin.prov")
+    form = {
+        "ritme": "semester",
+        "hari_buka": "5",
+        "batas_desa": "20",
+        "batas_kecamatan": "30",
+        "batas_kabupaten": "40",
+        "batas_provinsi": "50",
+        "pengingat_hari": "2",
+    }
     admin.post("/siklus/ritme", form, token_from="/siklus/")
     with db.read() as s:
         rhythm = s.scalar(select(CycleRhythm))
     assert (rhythm.ritme, rhythm.hari_buka, rhythm.batas_provinsi) == ("semester", 5, 50)
     admin.post("/siklus/ritme", {**form, "batas_kecamatan": "10"}, token_from="/siklus/")
     assert "berurutan" in admin.get("/siklus/").get_data(as_text=True)
-    assert browser_for(app, "valid.prov").post("/siklus/ritme", form, token_from="/siklus/").status_code == 403
+    assert signed_in("valid.prov").post("/siklus/ritme", form, token_from="/siklus/").status_code == 403
 
 
-def test_the_bell_list_mark_read_and_preferences(app, db, people):
-    import notifications
-
-    notifications.register(db)
+def test_the_bell_list_mark_read_and_preferences(app, db, people, signed_in):
     sid = open_with_items(db)
     submit(db, "op.desa", sid)
-    verifier = browser_for(app, "verif.kec")
+    verifier = signed_in("verif.kec")
     assert 'id="unread-count">1<' in verifier.get("/tugas/").get_data(as_text=True)
     listing = verifier.get("/notifikasi/").get_data(as_text=True)
     assert "Tugas baru: Verifikasi kecamatan" in listing
@@ -53,23 +56,21 @@ def test_the_bell_list_mark_read_and_preferences(app, db, people):
     assert 'name="task.created:app" value="1" checked' not in page
 
 
-def test_admins_see_job_history_with_failures(app, db, people):
+def test_admins_see_job_history_with_failures(app, db, people, signed_in):
     jobs.run_once(db, "surel", "2027-01-01T00:00", lambda: "3 surel terkirim")
 
     def broken() -> str:
         raise RuntimeError("server SMTP menolak")
 
     jobs.run_once(db, "ringkasan_harian", "2027-01-01", broken)
-    from engine import events
 
     def refusing(session, event):
         raise RuntimeError("kotak surat penuh")
 
-    events.subscribe("cycle.closed", refusing)
+    db.registry.subscribe("cycle.closed", refusing)
     with db.transaction() as s:
-        events.publish(s, "cycle.closed", {"periode": "2027-Q1", "tidak_melapor": 0})
-    events.unsubscribe_all()
-    page = browser_for(app, "admin.prov").get("/admin/jadwal").get_data(as_text=True)
+        events.publish(s, events.CycleClosed(periode="2027-Q1", tidak_melapor=0))
+    page = signed_in("admin.prov").get("/admin/jadwal").get_data(as_text=True)
     assert "3 surel terkirim" in page and "server SMTP menolak" in page and "gagal" in page
     assert "kotak surat penuh" in page  # an event a subscriber could not take
-    assert browser_for(app, "valid.prov").get("/admin/jadwal").status_code == 403
+    assert signed_in("valid.prov").get("/admin/jadwal").status_code == 403

@@ -30,9 +30,14 @@ def test_every_template_string_is_in_the_catalog():
     root = Path(__file__).resolve().parents[2]
     with CATALOG.open("rb") as handle:
         known = {m.id for m in read_po(handle) if m.id}
-    found = {msg for _, _, msg, *_ in extract_from_dir(
-        root / "web", method_map=[("**.py", "python"), ("templates/**.html", "jinja2")],
-        keywords={"_": None, "_l": None, "gettext": None})}
+    found = {
+        msg
+        for _, _, msg, *_ in extract_from_dir(
+            root / "web",
+            method_map=[("**.py", "python"), ("templates/**.html", "jinja2")],
+            keywords={"_": None, "_l": None, "gettext": None},
+        )
+    }
     missing = {m for m in found if isinstance(m, str)} - known
     assert not missing, f"run pybabel extract/update: {sorted(missing)[:10]}"
 
@@ -45,6 +50,16 @@ def test_switching_to_english(browser, people):
     browser.login("verif.kec")
     inbox = browser.get("/tugas/").get_data(as_text=True)
     assert "Task inbox" in inbox and "Kotak tugas" not in inbox
+
+
+def test_the_engines_refusals_are_english_in_english(browser, people):
+    """A message the engine writes in Indonesian reaches an English page in English, with its pieces."""
+    browser.login("verif.kec")
+    assert "Tugas 999999 tidak ada" in browser.get("/tugas/999999").get_data(as_text=True)
+    browser.post("/bahasa", {"lang": "en", "next": "/tugas/"}, token_from="/tugas/")
+    page = browser.get("/tugas/999999").get_data(as_text=True)
+    lead = re.search(r'<p class="lead">(.*?)</p>', page).group(1)
+    assert lead == "Task 999999 is not in your inbox", lead
 
 
 def test_times_are_shown_in_wita(browser, db, people):

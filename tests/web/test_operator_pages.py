@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import io
+from datetime import date
 
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from models import AuditEvent, ImportJob, SubmissionItem
-from tests.factories import csv_of, decide, open_with_items, person_row, submit
+from tests.factories import csv_of, decide, open_period, open_with_items, person_row, submit
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 def _items(db, submission_id):
     with db.read() as s:
-        return s.scalars(select(SubmissionItem).where(SubmissionItem.submission_id == submission_id)
-                         .order_by(SubmissionItem.id)).all()
+        return s.scalars(
+            select(SubmissionItem).where(SubmissionItem.submission_id == submission_id).order_by(SubmissionItem.id)
+        ).all()
 
 
 def test_adding_a_person_through_the_category_form(browser, db, people):
@@ -30,6 +32,35 @@ def test_adding_a_person_through_the_category_form(browser, db, people):
     assert [i.nik for i in _items(db, sid)] == [row["nik"]]
 
 
+def test_a_community_is_entered_with_its_members_and_leader(browser, db, people):
+    sid = open_with_items(db, rows=[])
+    browser.login("op.desa")
+    form = browser.get(f"/desa/pengajuan/{sid}/item/baru?kategori=KAT").get_data(as_text=True)
+    assert "Nama komunitas" in form and "Jumlah anggota" in form and "Nama ketua" in form
+    assert 'id="f-nik"' not in form and 'id="f-jenis_kelamin"' not in form and 'id="f-tanggal_lahir"' not in form
+    community = {"kategori": "KAT", "nama": "Punan Adiu", "alamat": "Long Adiu"}
+    refused = browser.post(
+        f"/desa/pengajuan/{sid}/item/baru?kategori=KAT", {**community, "atribut_jumlah_anggota": "0"}
+    )
+    assert refused.status_code == 400 and 'id="e-atribut_jumlah_anggota"' in refused.get_data(as_text=True)
+    saved = browser.post(
+        f"/desa/pengajuan/{sid}/item/baru?kategori=KAT",
+        {**community, "atribut_jumlah_anggota": "48", "atribut_nama_ketua": "Lawing"},
+    )
+    assert saved.status_code == 302
+    [item] = _items(db, sid)
+    assert item.nik is None and item.data["atribut"] == {"jumlah_anggota": "48", "nama_ketua": "Lawing"}
+
+
+def test_a_family_form_asks_for_the_kk(browser, db, people):
+    sid = open_with_items(db, rows=[])
+    browser.login("op.desa")
+    form = browser.get(f"/desa/pengajuan/{sid}/item/baru?kategori=FM").get_data(as_text=True)
+    assert "Nama kepala keluarga" in form and "NIK kepala keluarga" in form
+    refused = browser.post(f"/desa/pengajuan/{sid}/item/baru?kategori=FM", {"kategori": "FM", "nama": "Keluarga Ingan"})
+    assert refused.status_code == 400 and 'id="e-no_kk"' in refused.get_data(as_text=True)
+
+
 def test_field_errors_appear_at_the_field_and_nothing_is_saved(browser, db, people):
     sid = open_with_items(db, rows=[])
     browser.login("op.desa")
@@ -40,7 +71,7 @@ def test_field_errors_appear_at_the_field_and_nothing_is_saved(browser, db, peop
     assert _items(db, sid) == []
 
 
-def test_editing_and_dropping_an_item(browser, db, people):
+def test_editing_setting_aside_and_bringing_back_an_item(browser, db, people):
     sid = open_with_items(db, rows=[person_row(1)])
     item = _items(db, sid)[0]
     browser.login("op.desa")
@@ -49,13 +80,22 @@ def test_editing_and_dropping_an_item(browser, db, people):
     edited = browser.post(f"/desa/pengajuan/{sid}/item/{item.id}", {**person_row(1), "alamat": "Jl. Baru 9"})
     assert edited.status_code == 302
     assert _items(db, sid)[0].data["alamat"] == "Jl. Baru 9"
-    assert browser.post(f"/desa/pengajuan/{sid}/item/{item.id}/hapus").status_code == 302
-    assert _items(db, sid) == []
+    page = browser.get(f"/desa/pengajuan/{sid}").get_data(as_text=True)
+    assert "data-confirm=" in page.split(f"item/{item.id}/buang", 1)[1][:600]  # a question before it goes
+    assert browser.post(f"/desa/pengajuan/{sid}/item/{item.id}/buang").status_code == 302
+    assert [i.dibuang for i in _items(db, sid)] == [True]
+    page = browser.get(f"/desa/pengajuan/{sid}").get_data(as_text=True)
+    assert "Disisihkan dari pengajuan (1)" in page and "Data baru dan perubahan (0)" in page
+    browser.post(f"/desa/pengajuan/{sid}/item/{item.id}/kembalikan")
+    assert [i.dibuang for i in _items(db, sid)] == [False]
+    with db.read() as s:
+        assert s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "ITEM_RESTORED")) == 1
 
 
 def _upload(browser, sid, name, content):
-    return browser.post(f"/desa/pengajuan/{sid}/impor", {"berkas": (io.BytesIO(content), name)},
-                        content_type="multipart/form-data")
+    return browser.post(
+        f"/desa/pengajuan/{sid}/impor", {"berkas": (io.BytesIO(content), name)}, content_type="multipart/form-data"
+    )
 
 
 def test_csv_import_runs_as_a_job_and_reports_progress(browser, db, people):
@@ -73,11 +113,11 @@ def test_csv_import_runs_as_a_job_and_reports_progress(browser, db, people):
 def test_a_bad_spreadsheet_names_each_row_and_column_and_writes_nothing(browser, db, people):
     sid = open_with_items(db, rows=[])
     browser.login("op.desa")
-    rows = [person_row(1), person_row(2, tanggal_lahir="17/05/1950"), person_row(3, kategori="XYZ")]
+    rows = [person_row(1), person_row(2, tanggal_lahir="31/02/1950"), person_row(3, kategori="XYZ")]
     done = _upload(browser, sid, "data.csv", csv_of(rows).encode())
     status = browser.get(done.headers["Location"]).get_data(as_text=True)
     assert 'data-status="gagal"' in status
-    assert "Baris 3, kolom tanggal_lahir" in status and "Baris 4, kolom kategori" in status
+    assert "Baris 3, Tanggal lahir" in status and "Baris 4, Kategori" in status  # field names, not keys
     assert _items(db, sid) == []
     with db.read() as s:
         assert s.scalar(select(ImportJob.status)) == "gagal"
@@ -111,16 +151,20 @@ def test_unsupported_or_broken_files_are_refused_with_a_message(browser, db, peo
     broken = _upload(browser, sid, "data.xlsx", b"bukan zip")
     assert broken.status_code == 400 and "XLSX tidak dapat dibaca" in broken.get_data(as_text=True)
     missing = _upload(browser, sid, "data.csv", b"nik,nama\n1,2\n")
-    assert "kolom wajib tidak ada" in missing.get_data(as_text=True)
+    assert "kolom wajib tidak ada: kategori" in missing.get_data(as_text=True).lower()
 
 
-def test_minutes_must_be_a_pdf_and_reach_only_people_of_the_region(app, browser, db, people):
+def test_minutes_must_be_a_pdf_and_reach_only_people_of_the_region(app, browser, db, people, signed_in):
     sid = open_with_items(db)
     browser.login("op.desa")
 
     def upload(name, content):
-        return browser.post(f"/desa/pengajuan/{sid}/berita-acara", {"berkas": (io.BytesIO(content), name)},
-                            content_type="multipart/form-data", token_from=f"/desa/pengajuan/{sid}")
+        return browser.post(
+            f"/desa/pengajuan/{sid}/berita-acara",
+            {"berkas": (io.BytesIO(content), name)},
+            content_type="multipart/form-data",
+            token_from=f"/desa/pengajuan/{sid}",
+        )
 
     upload("foto.jpg", b"\xff\xd8\xff")
     assert "harus berkas PDF" in browser.get(f"/desa/pengajuan/{sid}").get_data(as_text=True)
@@ -128,10 +172,9 @@ def test_minutes_must_be_a_pdf_and_reach_only_people_of_the_region(app, browser,
     own = browser.get(f"/desa/berita-acara/{sid}")
     assert own.data == PDF
     own.close()
-    from tests.web.conftest import browser_for
 
     for username, status in (("verif.kec", 200), ("verif.kec.lain", 404), ("op.lain", 404)):
-        response = browser_for(app, username).get(f"/desa/berita-acara/{sid}")
+        response = signed_in(username).get(f"/desa/berita-acara/{sid}")
         assert response.status_code == status, username
         response.close()
 
@@ -145,7 +188,12 @@ def test_submitting_and_seeing_a_return_with_its_reasons(browser, db, people):
     decide(db, "verif.kec", sid, "return", "Tanggal lahir tidak cocok dengan KK", {item.id: "lahir 1951, bukan 1950"})
     page = browser.get(f"/desa/pengajuan/{sid}").get_data(as_text=True)
     assert "Dikembalikan untuk diperbaiki" in page and "Tanggal lahir tidak cocok dengan KK" in page
-    assert "lahir 1951, bukan 1950" in page and f'id="item-{item.id}" class="not-matching"' in page
+    assert "lahir 1951, bukan 1950" in page and f'class="card returned" id="item-{item.id}"' in page
+    edit = browser.get(f"/desa/pengajuan/{sid}/item/{item.id}").get_data(as_text=True)
+    assert "Dikembalikan oleh kecamatan" in edit and "lahir 1951, bukan 1950" in edit  # the reason where it is fixed
+    browser.post(f"/desa/pengajuan/{sid}/item/{item.id}", {**person_row(1), "tanggal_lahir": "1950-05-17"})
+    assert browser.post(f"/desa/pengajuan/{sid}/ajukan").status_code == 302
+    assert "Dikembalikan untuk diperbaiki" not in browser.get(f"/desa/pengajuan/{sid}").get_data(as_text=True)
 
 
 def test_submit_with_bad_data_is_refused_with_the_problems(browser, db, people):
@@ -158,25 +206,145 @@ def test_submit_with_bad_data_is_refused_with_the_problems(browser, db, people):
     assert refused.status_code == 400 and "belum dapat diajukan" in refused.get_data(as_text=True)
 
 
-def test_proposing_the_removal_of_a_verified_record(browser, db, people):
-    first = open_with_items(db, rows=[person_row(1)])
+def _verified_register(db, rows):
+    first = open_with_items(db, rows=rows)
     submit(db, "op.desa", first)
     for user in ("verif.kec", "verif.kab", "valid.prov"):
         decide(db, user, first, "approve")
-    from tests.web.world import _open
+    return open_period(db, "2027-Q1", [])
 
-    sid = _open(db, "2027-Q1", [])
+
+def test_the_next_period_starts_from_the_register_and_each_record_gets_a_status(browser, db, people):
+    sid = _verified_register(db, [person_row(1), person_row(2), person_row(3)])
     browser.login("op.desa")
-    listing = browser.get(f"/desa/pengajuan/{sid}/catatan?q=Maria").get_data(as_text=True)
-    assert person_row(1)["nama"] in listing
-    from models import Record
+    page = browser.get(f"/desa/pengajuan/{sid}").get_data(as_text=True)
+    assert "0 dari 3 catatan sudah diperiksa" in page and "Periksa 3 catatan yang belum" in page
+    listing = browser.get(f"/desa/pengajuan/{sid}/register").get_data(as_text=True)
+    assert all(person_row(n)["nama"] in listing for n in (1, 2, 3))
+    ids = [i.id for i in _items(db, sid)]
+    # still eligible: one tap; any other status needs its reason
+    browser.post(
+        f"/desa/pengajuan/{sid}/register", {"item_id": ids[0], "status": "layak"}, token_from=f"/desa/pengajuan/{sid}"
+    )
+    refused = browser.post(
+        f"/desa/pengajuan/{sid}/register",
+        {"item_id": ids[1], "status": "meninggal", "alasan": ""},
+        token_from=f"/desa/pengajuan/{sid}",
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "tuliskan alasannya" in refused
+    browser.post(
+        f"/desa/pengajuan/{sid}/register",
+        {"item_id": ids[1], "status": "pindah", "alasan": "ikut anak", "tujuan": "Tarakan"},
+        token_from=f"/desa/pengajuan/{sid}",
+    )
+    items = {i.id: i for i in _items(db, sid)}
+    assert (items[ids[0]].aksi.value, items[ids[0]].verval.value) == ("periksa", "layak")
+    assert (items[ids[1]].aksi.value, items[ids[1]].verval.value) == ("hapus", "pindah")
+    assert items[ids[1]].data["tujuan_pindah"] == "Tarakan" and "ikut anak" in items[ids[1]].data["alasan_hapus"]
+    # the third is unchecked: the submission does not go up
+    refused = browser.post(f"/desa/pengajuan/{sid}/ajukan", {}, token_from=f"/desa/pengajuan/{sid}")
+    assert refused.status_code == 400 and "1 dari 3 catatan register belum diberi status" in refused.get_data(
+        as_text=True
+    )
+    browser.post(
+        f"/desa/pengajuan/{sid}/register", {"item_id": [ids[2]], "status": "layak"}, token_from=f"/desa/pengajuan/{sid}"
+    )
+    assert browser.post(f"/desa/pengajuan/{sid}/ajukan", {}, token_from=f"/desa/pengajuan/{sid}").status_code == 302
+    with db.read() as s:
+        assert s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "ITEM_VERVAL_SET")) == 3
 
-    with db.read() as s:
-        record_id = s.scalar(select(Record.id))
-    refused = browser.post(f"/desa/pengajuan/{sid}/catatan/{record_id}/hapus", {"alasan": ""})
-    assert refused.status_code == 302 and _items(db, sid) == []
-    browser.post(f"/desa/pengajuan/{sid}/catatan/{record_id}/hapus", {"alasan": "meninggal dunia"})
-    assert [i.aksi.value for i in _items(db, sid)] == ["hapus"]
-    with db.read() as s:
-        assert s.scalar(select(func.count()).select_from(AuditEvent)
-                        .where(AuditEvent.action == "ITEM_REMOVAL_PROPOSED")) == 1
+
+def test_a_register_that_could_not_be_checked_is_stated_with_its_reason(browser, db, people):
+    sid = _verified_register(db, [person_row(1)])
+    browser.login("op.desa")
+    refused = browser.post(
+        f"/desa/pengajuan/{sid}/pernyataan",
+        {"aksi": "tidak_diperiksa", "alasan": ""},
+        token_from=f"/desa/pengajuan/{sid}",
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "Tuliskan mengapa" in refused
+    browser.post(
+        f"/desa/pengajuan/{sid}/pernyataan",
+        {"aksi": "tidak_diperiksa", "alasan": "banjir, akses putus"},
+        token_from=f"/desa/pengajuan/{sid}",
+    )
+    page = browser.get(f"/desa/pengajuan/{sid}").get_data(as_text=True)
+    assert "register tidak dapat diperiksa periode ini" in page and "banjir, akses putus" in page
+    assert browser.post(f"/desa/pengajuan/{sid}/ajukan", {}, token_from=f"/desa/pengajuan/{sid}").status_code == 302
+
+
+def test_an_empty_submission_is_refused_unless_reported_nihil(browser, db, people):
+    sid = open_with_items(db, rows=[])
+    browser.login("op.desa")
+    refused = browser.post(f"/desa/pengajuan/{sid}/ajukan", {}, token_from=f"/desa/pengajuan/{sid}")
+    assert refused.status_code == 400 and "laporkan nihil" in refused.get_data(as_text=True)
+    browser.post(f"/desa/pengajuan/{sid}/pernyataan", {"aksi": "nihil"}, token_from=f"/desa/pengajuan/{sid}")
+    assert "Dilaporkan nihil" in browser.get(f"/desa/pengajuan/{sid}").get_data(as_text=True)
+    assert browser.post(f"/desa/pengajuan/{sid}/ajukan", {}, token_from=f"/desa/pengajuan/{sid}").status_code == 302
+
+
+def test_nihil_cannot_be_reported_with_data_in_the_submission(browser, db, people):
+    sid = open_with_items(db, rows=[person_row(1)])
+    browser.login("op.desa")
+    page = browser.post(
+        f"/desa/pengajuan/{sid}/pernyataan",
+        {"aksi": "nihil"},
+        token_from=f"/desa/pengajuan/{sid}",
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "nihil hanya untuk desa tanpa PPKS" in page
+
+
+def test_a_template_per_category_lists_its_columns_with_an_example(browser, db, people):
+    from openpyxl import load_workbook
+
+    browser.login("op.desa")
+    for kode, wanted, absent in (
+        ("LUT", "nik", None),
+        ("FM", "no_kk", None),
+        ("KAT", "jumlah_anggota", "nik"),
+        ("LKS", "nama", "tanggal_lahir"),
+    ):
+        response = browser.get(f"/desa/templat?kategori={kode}")
+        assert response.status_code == 200 and response.mimetype.endswith("spreadsheetml.sheet")
+        book = load_workbook(io.BytesIO(response.data))
+        header = [c.value for c in book["Data"][1]]
+        example = [c.value for c in book["Data"][2]]
+        assert wanted in header and (absent is None or absent not in header), kode
+        assert example[header.index("kategori")] == kode and "Petunjuk" in book.sheetnames
+        if "nik" in header:
+            assert book["Data"].cell(row=5, column=header.index("nik") + 1).number_format == "@"
+    assert browser.get("/desa/templat?kategori=ZZZ").status_code == 404
+
+
+def test_a_filled_template_imports_with_day_first_dates(browser, db, people):
+    from openpyxl import load_workbook
+
+    sid = open_with_items(db, rows=[])
+    browser.login("op.desa")
+    book = load_workbook(io.BytesIO(browser.get("/desa/templat?kategori=LUT").data))
+    sheet = book["Data"]
+    header = [c.value for c in sheet[1]]
+    row = person_row(4, tanggal_lahir="17/05/1950")
+    for column, name in enumerate(header, start=1):
+        sheet.cell(row=2, column=column, value=row.get(name, ""))
+    out = io.BytesIO()
+    book.save(out)
+    status = _upload(browser, sid, "isian.xlsx", out.getvalue())
+    assert status.status_code == 302
+    [item] = _items(db, sid)
+    assert item.data["tanggal_lahir"] == "1950-05-17"
+
+
+def test_warnings_show_while_the_submission_is_a_draft(browser, db, people):
+    from engine.quality.nik import compose
+
+    sid = open_with_items(db, rows=[person_row(1, nik=compose("99.99.99", date(1950, 5, 17), "P", 1))])
+    browser.login("op.desa")
+    page = browser.get(f"/desa/pengajuan/{sid}").get_data(as_text=True)
+    assert "kode wilayah NIK 99.99.99 tidak dikenal" in page  # kept from the import, before submitting
+    browser.post(f"/desa/pengajuan/{sid}/periksa", {}, token_from=f"/desa/pengajuan/{sid}")
+    page = browser.get(f"/desa/pengajuan/{sid}").get_data(as_text=True)
+    assert "Pemeriksaan selesai: tidak ada kesalahan" in page

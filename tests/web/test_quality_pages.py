@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from engine.quality import aggregates
 from tests.factories import SYSTEM, decide, open_with_items, submit
-from tests.web.conftest import browser_for
 
 HISTORY = """kode_wilayah,kategori,periode,nilai,sumber
 65.01,LUT,2022,17,dinsos
@@ -22,37 +21,59 @@ def _store(db):
         aggregates.rescan(s, SYSTEM, values)
 
 
-def test_who_sees_the_dashboard(app, people):
-    for username, status in (("verif.kab", 200), ("valid.prov", 200), ("admin.prov", 200), ("auditor.prov", 200),
-                             ("verif.kec", 403), ("op.desa", 403)):
-        assert browser_for(app, username).get("/mutu/").status_code == status, username
+def test_who_sees_the_dashboard(app, people, signed_in):
+    for username, status in (
+        ("verif.kab", 200),
+        ("valid.prov", 200),
+        ("admin.prov", 200),
+        ("auditor.prov", 200),
+        ("verif.kec", 403),
+        ("op.desa", 403),
+    ):
+        assert signed_in(username).get("/mutu/").status_code == status, username
 
 
-def test_open_flags_are_listed_for_the_province_and_the_regency_concerned(app, db, people):
+def test_flags_are_listed_in_indonesian_most_serious_first(app, db, people, signed_in):
     _store(db)
-    page = browser_for(app, "valid.prov").get("/mutu/").get_data(as_text=True)
-    assert "tetap" in page and "rasio" in page and "DP3AP2KB mencatat 30" in page
-    regency = browser_for(app, "verif.kab").get("/mutu/?rule=instansi").get_data(as_text=True)
-    assert "DP3AP2KB mencatat 30" in regency
-    other = browser_for(app, "verif.kab.lain").get("/mutu/").get_data(as_text=True)
-    assert "DP3AP2KB" not in other and "Tidak ada tanda terbuka" in other
+    page = signed_in("valid.prov").get("/mutu/").get_data(as_text=True)
+    table = page.split('id="tanda"', 1)[1].split("</table>", 1)[0]
+    assert "lonjakan" in table and "angka tidak berubah" in table and "selisih dengan instansi lain" in table
+    assert "peringatan" in table and "informasi" in table
+    # no rule ids, severities in English, or Python lists on the page
+    for raw in ("selisih_instansi", ">tetap<", ">warning<", ">info<", "[3, 41]", "["):
+        assert raw not in table, raw
+    assert "3–41" in table
+    # warnings (the jump scores higher than the repeat) before information
+    assert table.index("lonjakan") < table.index("angka tidak berubah") < table.index("selisih dengan instansi")
+    regency = signed_in("verif.kab").get("/mutu/?rule=selisih_instansi").get_data(as_text=True)
+    assert "DP3AP2KB mencatat 30" in regency and "lonjakan" not in regency.split('id="tanda"', 1)[1]
+    other = signed_in("verif.kab.lain").get("/mutu/").get_data(as_text=True)
+    assert "DP3AP2KB" not in other and "Tidak ada tanda dengan saringan ini" in other
 
 
-def test_the_trend_series_carries_each_source_and_the_flags_explained(app, db, people):
+def test_an_unknown_filter_value_is_refused_beside_its_field(app, people, signed_in):
+    response = signed_in("valid.prov").get("/mutu/?rule=%3Cscript%3E&status=x")
+    assert response.status_code == 400
+    assert "<script>" not in response.get_data(as_text=True)
+
+
+def test_the_trend_series_carries_each_source_and_the_flags_explained(app, db, people, signed_in):
     _store(db)
-    data = browser_for(app, "verif.kab").get("/mutu/seri?wilayah=65.01&kategori=LUT").get_json()
+    data = signed_in("verif.kab").get("/mutu/seri?wilayah=65.01&kategori=LUT").get_json()
     assert data["labels"] == ["2022", "2023", "2024", "2025"]
     assert {d["sumber"]: d["values"] for d in data["datasets"]} == {
-        "DP3AP2KB": [None, None, None, 30], "dinsos": [17, 17, 17, 68]}
-    assert any("4.0 kali" in m for m in data["flags"]["2025"]) and data["flags"]["2024"]
-    assert browser_for(app, "verif.kab.lain").get("/mutu/seri?wilayah=65.01&kategori=LUT").status_code == 404
+        "DP3AP2KB": [None, None, None, 30],
+        "dinsos": [17, 17, 17, 68],
+    }
+    assert any("DP3AP2KB mencatat 30" in m for m in data["flags"]["2025"]) and data["flags"]["2024"]
+    assert signed_in("verif.kab.lain").get("/mutu/seri?wilayah=65.01&kategori=LUT").status_code == 404
 
 
-def test_completeness_per_region_drills_down(app, db, people):
+def test_completeness_per_region_drills_down(app, db, people, signed_in):
     sid = open_with_items(db)
     submit(db, "op.desa", sid)
     open_with_items(db, desa="65.01.01.2006")
-    browser = browser_for(app, "valid.prov")
+    browser = signed_in("valid.prov")
     page = browser.get("/mutu/?induk=65&periode_lengkap=2026-Q4").get_data(as_text=True)
     assert "65.01 Bulungan" in page or "65.01 Kabupaten Bulungan" in page
     kecamatan = browser.get("/mutu/?induk=65.01.01&periode_lengkap=2026-Q4").get_data(as_text=True)
@@ -63,24 +84,124 @@ def test_completeness_per_region_drills_down(app, db, people):
     assert cells[1:5] == ["2", "1", "0", "0"]  # opened, submitted, verified, not reported
 
 
-def test_the_kabupaten_task_shows_the_regions_aggregate_flags(app, db, people):
-    _store(db)
-    sid = open_with_items(db)
-    submit(db, "op.desa", sid)
-    decide(db, "verif.kec", sid, "approve")
+def _open_task(db, sid, tier_user):
     from sqlalchemy import select
 
     from models import HumanTask
 
     with db.read() as s:
-        task_id = s.scalar(select(HumanTask.id).where(HumanTask.submission_id == sid, HumanTask.status == "terbuka"))
-    page = browser_for(app, "verif.kab").get(f"/tugas/{task_id}").get_data(as_text=True)
-    assert "Tanda angka agregat wilayah ini" in page and "DP3AP2KB mencatat 30" in page
+        return s.scalar(select(HumanTask.id).where(HumanTask.submission_id == sid, HumanTask.status == "terbuka"))
 
 
-def test_the_dashboard_page_loads_its_chart_from_the_npm_package(app, people):
-    page = browser_for(app, "valid.prov").get("/mutu/").get_data(as_text=True)
+def _flag(s, region, severity, skor, message, rule="lonjakan"):
+    from engine.core import clock
+    from models import QualityFlag
+
+    s.add(
+        QualityFlag(
+            rule=rule,
+            severity=severity,
+            message=message,
+            region_kode=region,
+            kategori="LUT",
+            periode="2025",
+            observed=5,
+            expected=[1, 2],
+            sources={},
+            skor=skor,
+            status="terbuka",
+            created_at=clock.now(),
+        )
+    )
+
+
+def test_the_task_shows_the_flags_of_its_desa_and_the_regions_above_ranked(app, db, people, signed_in):
+    sid = open_with_items(db)  # desa 65.01.01.2005
+    submit(db, "op.desa", sid)
+    decide(db, "verif.kec", sid, "approve")
+    with db.transaction() as s:
+        _flag(s, "65.01.01.2005", "info", 0.5, "info-desa")
+        _flag(s, "65.01.01", "warning", 3.0, "kecamatan-biasa")
+        _flag(s, "65.01", "warning", 9.0, "kabupaten-mengejutkan")
+        _flag(s, "65.01", "error", 10.0, "kabupaten-total", rule="total")
+        _flag(s, "65.01.02", "error", 12.0, "kecamatan-lain")  # not this desa's lineage
+        _flag(s, "65.02", "error", 12.0, "kabupaten-lain")
+        for n in range(12):
+            _flag(s, "65.01.01.2005", "info", 0.1, f"kecil-{n}")
+    page = signed_in("verif.kab").get(f"/tugas/{_open_task(db, sid, 'verif.kab')}").get_data(as_text=True)
+    section = page.split('id="h-region-flags"', 1)[1].split("</section>", 1)[0]
+    shown = ["kabupaten-total", "kabupaten-mengejutkan", "kecamatan-biasa", "info-desa"]
+    positions = [section.index(m) for m in shown]
+    assert positions == sorted(positions)
+    assert "kecamatan-lain" not in section and "kabupaten-lain" not in section
+    assert section.count('class="flag ') == 10 and "6 tanda lainnya" in section
+    assert "galat · jumlah tidak cocok" in section
+
+
+def test_a_flag_is_explained_from_the_dashboard_and_stays_settled(app, db, people, signed_in):
+    from sqlalchemy import select
+
+    from models import AuditEvent, QualityFlag
+
+    _store(db)
+    with db.read() as s:
+        flag = s.scalar(select(QualityFlag).where(QualityFlag.rule == "selisih_instansi"))
+    regency = signed_in("verif.kab")
+    form = {"aksi": "jelaskan", "status_dilihat": "terbuka", "kembali": "/mutu/?status=terbuka"}
+    refused = regency.post(f"/mutu/tanda/{flag.id}", {**form, "catatan": "  "}, token_from="/mutu/")
+    assert refused.status_code == 302
+    assert "Catatan wajib diisi" in regency.get("/mutu/").get_data(as_text=True)
+    note = "DP3AP2KB menghitung korban yang ditangani, Dinas Sosial yang membutuhkan layanan"
+    done = regency.post(f"/mutu/tanda/{flag.id}", {**form, "catatan": note}, token_from="/mutu/")
+    assert done.headers["Location"].endswith("/mutu/?status=terbuka")
+    with db.read() as s:
+        settled = s.get(QualityFlag, flag.id)
+        assert (settled.status, settled.ack_by, settled.ack_note, settled.ack_tingkat) == (
+            "dijelaskan",
+            "verif.kab",
+            note,
+            "kabupaten",
+        )
+        event = s.scalar(select(AuditEvent).where(AuditEvent.action == "FLAG_EXPLAINED"))
+        assert event.actor == "verif.kab" and event.reason == note
+    # a second click from the same stale page changes nothing and says why
+    regency.post(f"/mutu/tanda/{flag.id}", {**form, "catatan": "lagi"}, token_from="/mutu/")
+    assert "sudah ditindaklanjuti" in regency.get("/mutu/").get_data(as_text=True)
+    # checking the series again does not raise the explained gap again
+    _store(db)
+    with db.read() as s:
+        again = s.scalars(select(QualityFlag).where(QualityFlag.rule == "selisih_instansi")).all()
+        assert [f.status for f in again] == ["dijelaskan"]
+    listed = signed_in("valid.prov").get("/mutu/?status=dijelaskan").get_data(as_text=True)
+    assert note in listed and "Buka lagi" in listed
+
+
+def test_only_reviewers_of_the_region_settle_a_flag(app, db, people, signed_in):
+    from sqlalchemy import select
+
+    from models import QualityFlag
+
+    _store(db)
+    with db.read() as s:
+        flag_id = s.scalar(select(QualityFlag.id).where(QualityFlag.rule == "lonjakan"))
+    form = {"aksi": "tutup", "status_dilihat": "terbuka", "catatan": "dicoba"}
+    for username, message in (
+        ("auditor.prov", "ditindaklanjuti oleh verifikator"),
+        ("verif.kab.lain", "tidak ada di wilayah Anda"),
+    ):
+        browser = signed_in(username)
+        browser.post(f"/mutu/tanda/{flag_id}", form, token_from="/mutu/")
+        assert message in browser.get("/mutu/").get_data(as_text=True), username
+    assert signed_in("op.desa").post(f"/mutu/tanda/{flag_id}", form, token_from="/akun/sandi").status_code == 403
+    with db.read() as s:
+        assert s.get(QualityFlag, flag_id).status == "terbuka"
+    page = signed_in("auditor.prov").get("/mutu/").get_data(as_text=True)
+    assert "Tindak lanjuti" not in page
+
+
+def test_the_dashboard_page_loads_its_chart_from_the_npm_package(app, people, signed_in):
+    page = signed_in("valid.prov").get("/mutu/").get_data(as_text=True)
     assert "/vendor/chart.js/dist/chart.umd.min.js" in page
-    response = browser_for(app, "valid.prov").get("/vendor/chart.js/dist/chart.umd.min.js")
+    response = signed_in("valid.prov").get("/vendor/chart.js/dist/chart.umd.min.js")
     assert response.status_code == 200 and len(response.data) > 100_000
     response.close()

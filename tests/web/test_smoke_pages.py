@@ -13,12 +13,15 @@ def test_login_page_and_bad_password(browser, people):
     assert refused.status_code == 401 and "kata sandi salah" in refused.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("username, start, text", [
-    ("op.desa", "/desa/", "Pengajuan desa"),
-    ("verif.kec", "/tugas/", "Kotak tugas"),
-    ("admin.prov", "/admin/", "Definisi proses"),
-    ("auditor.prov", "/audit/", "Audit catatan"),
-])
+@pytest.mark.parametrize(
+    "username, start, text",
+    [
+        ("op.desa", "/desa/", "Pengajuan desa"),
+        ("verif.kec", "/tugas/", "Kotak tugas"),
+        ("admin.prov", "/admin/", "Definisi proses"),
+        ("auditor.prov", "/audit/", "Audit catatan"),
+    ],
+)
 def test_each_role_lands_on_its_work(browser, people, username, start, text, db):
     submission_id = open_with_items(db)
     submit(db, "op.desa", submission_id)

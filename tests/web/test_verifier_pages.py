@@ -6,10 +6,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from engine import timers
+from engine.bpmn import timers
 from models import HumanTask, Submission, SubmissionItem, SubmissionStatus
 from tests.factories import decide, open_with_items, person_row, submit
-from tests.web.conftest import browser_for
 
 
 def _submitted(db, desa="65.01.01.2005", operator="op.desa", rows=None):
@@ -23,11 +22,24 @@ def _open_task(db, sid):
         return s.scalar(select(HumanTask.id).where(HumanTask.submission_id == sid, HumanTask.status == "terbuka"))
 
 
-def test_the_inbox_lists_my_region_with_filters_and_sorting(browser, db, people):
+def _claimed(browser, task_id):
+    """The verifier claims the task first, as the task page asks before deciding."""
+    browser.post(f"/tugas/{task_id}/klaim", token_from=f"/tugas/{task_id}")
+    return task_id
+
+
+def _all_in_order(db, sid):
+    with db.read() as s:
+        ids = s.scalars(select(SubmissionItem.id).where(SubmissionItem.submission_id == sid)).all()
+    return {f"verdict_{i}": "sesuai" for i in ids}
+
+
+def test_the_inbox_lists_my_region_with_filters_and_sorting(browser, db, people, signed_in):
     mine, neighbour = _submitted(db), _submitted(db, "65.01.01.2006", "op.lain")
     browser.login("verif.kec")
     page = browser.get("/tugas/").get_data(as_text=True)
     assert f"#{_open_task(db, mine)}" in page and f"#{_open_task(db, neighbour)}" in page and "2 tugas" in page
+    assert "Gunung Putih, Tanjung Palas" in page  # names beside the codes
     only = browser.get("/tugas/?wilayah=65.01.01.2006").get_data(as_text=True)
     assert f"#{_open_task(db, neighbour)}" in only and f"#{_open_task(db, mine)}" not in only
     assert "0 tugas" in browser.get("/tugas/?periode=2025-Q1").get_data(as_text=True)
@@ -37,32 +49,36 @@ def test_the_inbox_lists_my_region_with_filters_and_sorting(browser, db, people)
     timers.fire_due_timers(db, due + timedelta(minutes=1))
     late = browser.get("/tugas/?terlambat=true&urut=prioritas").get_data(as_text=True)
     assert "2 tugas" in late and "terlambat" in late
-    other = browser_for(browser.client.application, "verif.kec.lain").get("/tugas/").get_data(as_text=True)
+    other = signed_in("verif.kec.lain").get("/tugas/").get_data(as_text=True)
     assert "0 tugas" in other
 
 
-def test_saved_filters_and_bulk_claims(browser, db, people):
+def test_saved_filters_and_bulk_claims(browser, db, people, signed_in):
     first, second = _submitted(db), _submitted(db, "65.01.01.2006", "op.lain")
     browser.login("verif.kec")
-    browser.post("/tugas/filter", {"nama": "Gunung Putih", "wilayah": "65.01.01.2005", "status": "terbuka"},
-                 token_from="/tugas/")
+    browser.post(
+        "/tugas/filter", {"nama": "Gunung Putih", "wilayah": "65.01.01.2005", "status": "terbuka"}, token_from="/tugas/"
+    )
     page = browser.get("/tugas/").get_data(as_text=True)
     assert "Gunung Putih" in page and "wilayah=65.01.01.2005" in page
     ids = [str(_open_task(db, first)), str(_open_task(db, second))]
     browser.post("/tugas/klaim", {"task_id": ids, "aksi": "klaim"}, token_from="/tugas/")
     with db.read() as s:
-        assert {t.assignee_id is not None for t in s.scalars(select(HumanTask).where(
-            HumanTask.id.in_([int(i) for i in ids])))} == {True}
-    taken = browser_for(browser.client.application, "verif.kec")
+        assert {
+            t.assignee_id is not None
+            for t in s.scalars(select(HumanTask).where(HumanTask.id.in_([int(i) for i in ids])))
+        } == {True}
+    taken = signed_in("verif.kec")
     taken.post("/tugas/klaim", {"task_id": ids, "aksi": "lepas"}, token_from="/tugas/")
     with db.read() as s:
-        assert {t.assignee_id for t in s.scalars(select(HumanTask).where(
-            HumanTask.id.in_([int(i) for i in ids])))} == {None}
+        assert {t.assignee_id for t in s.scalars(select(HumanTask).where(HumanTask.id.in_([int(i) for i in ids])))} == {
+            None
+        }
 
 
-def test_the_task_page_shows_items_earlier_verdicts_the_minutes_and_the_path(browser, db, people, app):
+def test_the_task_page_shows_items_earlier_verdicts_the_minutes_and_the_path(browser, db, people, app, signed_in):
     sid = _submitted(db)
-    kec_page = browser_for(app, "verif.kec").get(f"/tugas/{_open_task(db, sid)}").get_data(as_text=True)
+    kec_page = signed_in("verif.kec").get(f"/tugas/{_open_task(db, sid)}").get_data(as_text=True)
     assert person_row(1)["nik"] in kec_page  # the kecamatan checks people against their documents
     decide(db, "verif.kec", sid, "approve")
     task_id = _open_task(db, sid)
@@ -80,8 +96,13 @@ def test_returning_with_item_verdicts_and_a_reason(browser, db, people):
     with db.read() as s:
         item_id = s.scalar(select(SubmissionItem.id).where(SubmissionItem.submission_id == sid))
     browser.login("verif.kec")
-    form = {"keputusan": "kembalikan", "alasan": "Cek ulang umur", f"verdict_{item_id}": "tidak_sesuai",
-            f"alasan_{item_id}": "umur 58, bukan lansia"}
+    _claimed(browser, task_id)
+    form = {
+        "keputusan": "kembalikan",
+        "alasan": "Cek ulang umur",
+        f"verdict_{item_id}": "tidak_sesuai",
+        f"alasan_{item_id}": "umur 58, bukan lansia",
+    }
     done = browser.post(f"/tugas/{task_id}/selesai", form, token_from=f"/tugas/{task_id}")
     assert done.status_code == 302
     with db.read() as s:
@@ -93,8 +114,10 @@ def test_a_return_without_reason_is_refused_at_the_field(browser, db, people):
     sid = _submitted(db)
     task_id = _open_task(db, sid)
     browser.login("verif.kec")
-    refused = browser.post(f"/tugas/{task_id}/selesai", {"keputusan": "kembalikan", "alasan": ""},
-                           token_from=f"/tugas/{task_id}")
+    _claimed(browser, task_id)
+    refused = browser.post(
+        f"/tugas/{task_id}/selesai", {"keputusan": "kembalikan", "alasan": ""}, token_from=f"/tugas/{task_id}"
+    )
     assert refused.status_code == 400 and "Alasan wajib" in refused.get_data(as_text=True)
     assert _open_task(db, sid) == task_id
 
@@ -103,34 +126,41 @@ def test_a_stale_form_gets_a_conflict_and_no_double_action(browser, db, people, 
     sid = _submitted(db)
     task_id = _open_task(db, sid)
     browser.login("verif.kec")
+    _claimed(browser, task_id)
     page = browser.get(f"/tugas/{task_id}").get_data(as_text=True)
     import re
 
     revision = re.search(r'name="revisi" value="(\d+)"', page).group(1)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    first = browser.client.post(f"/tugas/{task_id}/selesai", data={"keputusan": "setuju", "revisi": revision,
-                                                                   "csrf_token": token})
+    form = {"keputusan": "setuju", "revisi": revision, "csrf_token": token, **_all_in_order(db, sid)}
+    first = browser.client.post(f"/tugas/{task_id}/selesai", data=form)
     assert first.status_code == 302
-    again = browser.client.post(f"/tugas/{task_id}/selesai", data={"keputusan": "setuju", "revisi": revision,
-                                                                   "csrf_token": token})
+    again = browser.client.post(f"/tugas/{task_id}/selesai", data=form)
     assert again.status_code == 409 and "sudah selesai" in again.get_data(as_text=True)
     with db.read() as s:
-        assert len(s.scalars(select(HumanTask).where(HumanTask.submission_id == sid,
-                                                     HumanTask.tingkat == "kabupaten")).all()) == 1
+        assert (
+            len(
+                s.scalars(
+                    select(HumanTask).where(HumanTask.submission_id == sid, HumanTask.tingkat == "kabupaten")
+                ).all()
+            )
+            == 1
+        )
 
 
-def test_a_task_claimed_by_someone_else_cannot_be_completed(browser, db, people, app):
-    from engine import users
+def test_a_task_claimed_by_someone_else_cannot_be_completed(browser, db, people, app, signed_in):
+    from engine.people import users
     from tests.factories import SYSTEM
 
     with db.transaction() as s:
-        users.add_user(s, SYSTEM, "verif.kec2", "verifier", "65.01.01").password_hash = \
-            users.find_user(s, "verif.kec").password_hash
+        users.add_user(s, SYSTEM, "verif.kec2", "verifier", "65.01.01").password_hash = users.find_user(
+            s, "verif.kec"
+        ).password_hash
     sid = _submitted(db)
     task_id = _open_task(db, sid)
     browser.login("verif.kec")
     browser.post(f"/tugas/{task_id}/klaim", token_from=f"/tugas/{task_id}")
-    rival = browser_for(app, "verif.kec2")
+    rival = signed_in("verif.kec2")
     page = rival.get(f"/tugas/{task_id}").get_data(as_text=True)
     assert "diklaim oleh verif.kec" in page
     refused = rival.post(f"/tugas/{task_id}/selesai", {"keputusan": "setuju"}, token_from=f"/tugas/{task_id}")
@@ -138,7 +168,7 @@ def test_a_task_claimed_by_someone_else_cannot_be_completed(browser, db, people,
 
 
 def test_the_submitter_sees_why_they_cannot_verify(browser, db, people):
-    from engine import users
+    from engine.people import users
     from tests.factories import SYSTEM
 
     with db.transaction() as s:
@@ -158,12 +188,19 @@ def test_warnings_are_acknowledged_with_a_note_on_the_task_page(browser, db, peo
     with db.read() as s:
         flag_id = s.scalar(select(QualityFlag.id).where(QualityFlag.submission_id == sid))
     browser.login("verif.kec")
+    _claimed(browser, task_id)
     page = browser.get(f"/tugas/{task_id}").get_data(as_text=True)
     assert f'name="ack_{flag_id}"' in page and "kode wilayah KK" in page
-    refused = browser.post(f"/tugas/{task_id}/selesai", {"keputusan": "setuju"}, token_from=f"/tugas/{task_id}")
+    judged = _all_in_order(db, sid)
+    refused = browser.post(
+        f"/tugas/{task_id}/selesai", {"keputusan": "setuju", **judged}, token_from=f"/tugas/{task_id}"
+    )
     assert refused.status_code == 400 and "belum diakui" in refused.get_data(as_text=True)
-    done = browser.post(f"/tugas/{task_id}/selesai", {"keputusan": "setuju", f"ack_{flag_id}": "KK lama, sudah dicek"},
-                        token_from=f"/tugas/{task_id}")
+    done = browser.post(
+        f"/tugas/{task_id}/selesai",
+        {"keputusan": "setuju", f"ack_{flag_id}": "KK lama, sudah dicek", **judged},
+        token_from=f"/tugas/{task_id}",
+    )
     assert done.status_code == 302
     with db.read() as s:
         assert s.get(QualityFlag, flag_id).ack_note == "KK lama, sudah dicek"

@@ -1,25 +1,44 @@
-"""Administrators' pages: process definitions (list, editor, deploy, compare) and people."""
+"""Administrators' pages: process definitions (list, editor, deploy, compare), people, scheduled jobs."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import admin, definitions
-from engine.errors import Invalid
-from models import Role
-from web.access import actor, admin_only, db, reading
+from engine.core import events, jobs
+from engine.core.errors import Invalid, NeedsConfirmation
+from engine.people import administration, sign_in, tokens
+from engine.verification import claims, processes
+from models import ApiResource, Role
+from notifications import email
+from web.access import actor, admin_only, db, local_target, reading, settings
+from web.errors import field_problems, flash_refusal, problem_dicts, problem_texts
+from web.forms import (
+    ActiveForm,
+    CompareForm,
+    MigrationForm,
+    NextForm,
+    RetryForm,
+    RevokeForm,
+    RoleForm,
+    SearchForm,
+    TokenForm,
+    UserForm,
+    parse,
+)
+from web.i18n import said
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+MAX_BPMN_CHARS = 2 * 1024 * 1024
 
 
 @bp.get("/")
 @admin_only
 def index() -> Any:
     with reading() as s:
-        rows = definitions.list_definitions(s)
+        rows = processes.list_definitions(s, actor())
     return render_template("admin/definitions.html", definitions=rows)
 
 
@@ -27,7 +46,7 @@ def index() -> Any:
 @admin_only
 def editor(definition_id: int) -> Any:
     with reading() as s:
-        found = admin.definition(s, actor(), definition_id)
+        found = processes.definition(s, actor(), definition_id)
     return render_template("admin/editor.html", definition=found)
 
 
@@ -35,88 +54,220 @@ def editor(definition_id: int) -> Any:
 @admin_only
 def xml(definition_id: int) -> Any:
     with reading() as s:
-        found = admin.definition(s, actor(), definition_id)
+        found = processes.definition(s, actor(), definition_id)
         return Response(found.bpmn_xml, mimetype="application/xml")
+
+
+def _deploy_message(result: Any) -> str:
+    found = result.definition
+    if result.created:
+        return _("Versi %(v)s dipasang; instans baru memakainya.", v=found.version)
+    if result.reactivated:
+        return _(
+            "Isi sama dengan versi %(v)s: versi %(v)s kini dipakai instans baru lagi (sebelumnya versi %(p)s).",
+            v=found.version,
+            p=result.previous_version,
+        )
+    return _("Isi tidak berubah; tetap versi %(v)s.", v=found.version)
 
 
 @bp.post("/definisi/pasang")
 @admin_only
 def deploy() -> Any:
-    """Deploy the editor's XML: JSON in, JSON out, with per-element problems on refusal."""
-    payload = request.get_json(silent=True) or {}
+    """Deploy the editor's XML: JSON in, JSON out, with per-element problems on refusal and the
+    lint's warnings held for confirmation (`confirm: true` deploys despite them)."""
+    payload = request.get_json(silent=True)
     xml_text = payload.get("xml") if isinstance(payload, dict) else None
     if not isinstance(xml_text, str) or not xml_text.strip():
         return {"ok": False, "message": _("Tidak ada XML BPMN yang dikirim"), "problems": []}, 400
+    if len(xml_text) > MAX_BPMN_CHARS:
+        return {"ok": False, "message": _("Diagram terlalu besar (paling besar 2 MB)"), "problems": []}, 400
+    confirmed = bool(payload.get("confirm")) if isinstance(payload, dict) else False
     try:
         with db().transaction() as s:
-            admin.require_admin(actor())
-            result = definitions.deploy(s, actor(), xml_text)
+            result = processes.deploy(s, actor(), xml_text, confirmed=confirmed)
             found = result.definition
-            body = {"ok": True, "created": result.created, "version": found.version, "definition_id": found.id,
-                    "message": _("Versi %(v)s dipasang; instans baru memakainya.", v=found.version) if result.created
-                    else _("Isi tidak berubah; tetap versi %(v)s.", v=found.version)}
+            body = {
+                "ok": True,
+                "created": result.created,
+                "reactivated": result.reactivated,
+                "version": found.version,
+                "definition_id": found.id,
+                "message": _deploy_message(result),
+                "problems": problem_dicts(result.warnings),
+            }
+    except NeedsConfirmation as exc:
+        return {
+            "ok": False,
+            "confirm": True,
+            "message": said(exc.summary),
+            "problems": problem_dicts(exc.problems),
+        }, 409
     except Invalid as exc:
-        return {"ok": False, "message": exc.summary, "problems": [p.to_dict() for p in exc.problems]}, 400
+        return {"ok": False, "message": said(exc.summary), "problems": problem_dicts(exc.problems)}, 400
     return body
+
+
+@bp.post("/definisi/<int:definition_id>/aktifkan")
+@admin_only
+def activate_version(definition_id: int) -> Any:
+    """Make this stored version current again (a rollback)."""
+    with db().transaction() as s:
+        found = processes.definition(s, actor(), definition_id)
+        result = processes.activate(s, actor(), found.process_key, found.version)
+        message = _deploy_message(result) if result.reactivated else _("Versi %(v)s sudah dipakai.", v=found.version)
+    flash(message, "ok")
+    return redirect(url_for("admin.index"))
 
 
 @bp.get("/definisi/banding")
 @admin_only
 def compare() -> Any:
-    left, right = request.args.get("kiri", type=int), request.args.get("kanan", type=int)
+    chosen = parse(CompareForm, request.args)
+    left, right = chosen["kiri"], chosen["kanan"]
     with reading() as s:
-        listed = definitions.list_definitions(s)
-        result = admin.compare(s, actor(), left, right) if left and right else None
+        listed = processes.list_definitions(s, actor())
+        result = processes.compare(s, actor(), left, right) if left and right else None
     return render_template("admin/compare.html", definitions=listed, result=result, left=left, right=right)
+
+
+MAX_MAPPING_FIELDS = 2000
+
+
+def _mapping_of(form: Any) -> dict[str, str]:
+    """The step mapping the migration page sends: one `peta-<old id>` select per old step."""
+    chosen = {k[5:]: v for k, v in form.items() if k.startswith("peta-")}
+    if len(chosen) > MAX_MAPPING_FIELDS or any(len(k) > 200 or len(v) > 200 for k, v in chosen.items()):
+        raise Invalid(_("Peta langkah terlalu besar"))
+    return chosen
+
+
+def _migration_page(source_id: int | None, target_id: int | None, report: Any = None, mapping: Any = None) -> Any:
+    with reading() as s:
+        listed = processes.list_definitions(s, actor())
+        plan = None
+        if source_id and target_id:
+            source, target = processes.definition(s, actor(), source_id), processes.definition(s, actor(), target_id)
+            if source.process_key != target.process_key:
+                raise Invalid(_("Kedua versi harus dari proses yang sama"))
+            plan = processes.migration_plan(s, actor(), source.process_key, source.version, target.version)
+    return render_template(
+        "admin/migrate.html",
+        definitions=listed,
+        plan=plan,
+        report=report,
+        mapping=mapping or (plan.proposal if plan else {}),
+        source_id=source_id,
+        target_id=target_id,
+    )
+
+
+@bp.get("/migrasi")
+@admin_only
+def migrate_page() -> Any:
+    chosen = parse(CompareForm, request.args)
+    return _migration_page(chosen["kiri"], chosen["kanan"])
+
+
+@bp.post("/migrasi")
+@admin_only
+def migrate() -> Any:
+    """Move the running instances of one version to another: a dry run first, then for real."""
+    form = parse(MigrationForm, request.form)
+    mapping = _mapping_of(request.form)
+    with reading() as s:
+        source = processes.definition(s, actor(), form["dari"])
+        target = processes.definition(s, actor(), form["ke"])
+        key, versions = source.process_key, (source.version, target.version)
+    report = processes.migrate_instances(db(), actor(), key, *versions, mapping, dry_run=form["coba"])
+    if not form["coba"]:
+        flash(_("%(n)s instans dipindah, %(r)s ditolak.", n=report.moved, r=report.refused), "ok")
+    return _migration_page(form["dari"], form["ke"], report, mapping)
+
+
+@bp.get("/macet")
+@admin_only
+def stuck() -> Any:
+    """Instances whose last step failed, with the error; retried here after a fix or a rollback."""
+    with reading() as s:
+        rows = processes.stuck_instances(s, actor())
+    return render_template("admin/stuck.html", instances=rows)
+
+
+@bp.post("/macet/coba-lagi")
+@admin_only
+def retry() -> Any:
+    instance_id = parse(RetryForm, request.form)["instans"]
+    try:
+        with db().transaction() as s:
+            processes.retry_instance(s, actor(), instance_id)
+        flash(_("Instans %(i)s berjalan lagi.", i=instance_id), "ok")
+    except Invalid as exc:
+        flash_refusal(exc)
+    return redirect(url_for("admin.stuck"))
+
+
+def _people_page(query: str = "", values: Any = None, problems: dict[str, str] | None = None) -> Any:
+    with reading() as s:
+        found = administration.list_users(s, actor(), query)
+    return render_template(
+        "admin/people.html", users=found, q=query, roles=list(Role), values=values or {}, problems=problems or {}
+    )
 
 
 @bp.get("/pengguna")
 @admin_only
 def people() -> Any:
-    with reading() as s:
-        found = admin.list_users(s, actor(), request.args.get("q", ""))
-    return render_template("admin/people.html", users=found, q=request.args.get("q", ""), roles=list(Role),
-                           problems={}, values={})
+    return _people_page(parse(SearchForm, request.args)["q"])
 
 
 @bp.post("/pengguna")
 @admin_only
 def create_person() -> Any:
-    form = request.form
     try:
+        form = parse(UserForm, request.form)
         with db().transaction() as s:
-            user = admin.create_user(s, actor(), form.get("username", ""), form.get("nama", ""),
-                                     form.get("email", ""), form.get("role", ""), form.get("region", ""),
-                                     form.get("password", ""))
-            user_id = user.id
+            user_id = administration.create_user(
+                s,
+                actor(),
+                form["username"],
+                form["nama"],
+                form["email"],
+                form["role"],
+                form["region"],
+                form["password"],
+            ).id
         flash(_("Pengguna dibuat."), "ok")
         return redirect(url_for("admin.person", user_id=user_id))
     except Invalid as exc:
-        with reading() as s:
-            found = admin.list_users(s, actor())
-        return render_template("admin/people.html", users=found, q="", roles=list(Role), values=form,
-                               problems={"form": exc.summary}), 400
+        summary = "; ".join([said(exc.summary)] + problem_texts(exc, 3))
+        return _people_page(values=request.form, problems={**field_problems(exc), "form": summary}), 400
 
 
 @bp.get("/pengguna/<int:user_id>")
 @admin_only
 def person(user_id: int) -> Any:
     with reading() as s:
-        user = admin.get_user(s, actor(), user_id)
-        names = {r["kode"]: r for code in [a.region_kode for a in user.roles]
-                 for r in admin.search_regions(s, code, code[:2], limit=1)}
-    return render_template("admin/person.html", user=user, roles=list(Role), regions=names)
+        user = administration.get_user(s, actor(), user_id)
+        names = {
+            r["kode"]: r
+            for code in [a.region_kode for a in user.roles]
+            for r in administration.search_regions(s, actor(), code, code[:2], limit=1)
+        }
+        held = claims.held_by(s, actor(), user.id)
+    return render_template("admin/person.html", user=user, roles=list(Role), regions=names, held=held)
 
 
 @bp.post("/pengguna/<int:user_id>/peran")
 @admin_only
 def assign(user_id: int) -> Any:
     try:
+        form = parse(RoleForm, request.form)
         with db().transaction() as s:
-            admin.assign_role(s, actor(), user_id, request.form.get("role", ""), request.form.get("region", ""))
+            administration.assign_role(s, actor(), user_id, form["role"], form["region"])
         flash(_("Peran ditambahkan."), "ok")
     except Invalid as exc:
-        flash(exc.summary, "error")
+        flash_refusal(exc)
     return redirect(url_for("admin.person", user_id=user_id))
 
 
@@ -124,7 +275,7 @@ def assign(user_id: int) -> Any:
 @admin_only
 def unassign(user_id: int, assignment_id: int) -> Any:
     with db().transaction() as s:
-        admin.remove_role(s, actor(), assignment_id)
+        administration.remove_role(s, actor(), assignment_id)
     flash(_("Peran dicabut."), "ok")
     return redirect(url_for("admin.person", user_id=user_id))
 
@@ -132,20 +283,41 @@ def unassign(user_id: int, assignment_id: int) -> Any:
 @bp.post("/pengguna/<int:user_id>/aktif")
 @admin_only
 def activate(user_id: int) -> Any:
-    aktif = request.form.get("aktif") == "1"
+    aktif = parse(ActiveForm, request.form)["aktif"]
     with db().transaction() as s:
-        admin.set_active(s, actor(), user_id, aktif)
+        administration.set_active(s, actor(), user_id, aktif)
     flash(_("Pengguna diaktifkan.") if aktif else _("Pengguna dinonaktifkan."), "ok")
     return redirect(url_for("admin.person", user_id=user_id))
+
+
+@bp.post("/pengguna/<int:user_id>/buka-kunci")
+@admin_only
+def unlock(user_id: int) -> Any:
+    """Failed sign-ins of this person's username are cleared, so the back-off ends at once."""
+    with db().transaction() as s:
+        user = administration.get_user(s, actor(), user_id)
+        cleared = sign_in.unlock(s, actor(), user.username)
+    flash(_("Percobaan masuk yang gagal dihapus: %(n)s.", n=cleared), "ok")
+    return redirect(url_for("admin.person", user_id=user_id))
+
+
+@bp.post("/tugas/<int:task_id>/lepas")
+@admin_only
+def release_claim(task_id: int) -> Any:
+    """A claim its holder cannot release (away, deactivated) is freed by an administrator."""
+    with db().transaction() as s:
+        claims.release(s, actor(), task_id)
+    flash(_("Klaim tugas dilepas."), "ok")
+    return redirect(local_target(parse(NextForm, request.form)["next"], "admin.people"))
 
 
 @bp.get("/wilayah")
 @admin_only
 def regions() -> Any:
     """Regions matching a name or code, for the role form's search."""
-    province = current_app.extensions["sijosku_settings"].province
+    query = parse(SearchForm, request.args)["q"]
     with reading() as s:
-        found = admin.search_regions(s, request.args.get("q", ""), province)
+        found = administration.search_regions(s, actor(), query, settings().province)
     if request.headers.get("HX-Request"):
         return render_template("admin/_regions.html", regions=found)
     return {"regions": found}
@@ -155,11 +327,60 @@ def regions() -> Any:
 @admin_only
 def schedule() -> Any:
     """Scheduled jobs' runs, failures included, and emails that could not be sent."""
-    from engine import events
-    from engine import scheduler as jobs
-    from notifications import email
-
     with reading() as s:
+        administration.require_admin(actor())
         stuck = events.failures(s)
-    return render_template("admin/schedule.html", runs=jobs.history(db()), failures=email.failures(db()),
-                           stuck=stuck)
+    return render_template("admin/schedule.html", runs=jobs.history(db()), failures=email.failures(db()), stuck=stuck)
+
+
+def _tokens_page(values: Any = None, problems: dict[str, str] | None = None, issued: Any = None) -> Any:
+    with reading() as s:
+        found = [tokens.describe(t) for t in tokens.list_tokens(s, actor())]
+    return render_template(
+        "admin/tokens.html",
+        tokens=found,
+        resources=[r.value for r in ApiResource],
+        values=values or {},
+        problems=problems or {},
+        issued=issued,
+    )
+
+
+@bp.get("/token")
+@admin_only
+def agency_tokens() -> Any:
+    return _tokens_page()
+
+
+@bp.post("/token")
+@admin_only
+def create_token() -> Any:
+    """The secret is in this response only; the page says so, and it is never stored."""
+    try:
+        form = parse(TokenForm, request.form)
+        request_ = tokens.TokenRequest(
+            instansi=form["instansi"],
+            region_kode=form["wilayah"],
+            resources=tuple(form["sumber_daya"]),
+            can_write=form["tulis"],
+            sees_nik=form["nik_lengkap"],
+            days=form["hari"],
+            rate_limit=form["batas_laju"] or "120/minute",
+            keterangan=form["keterangan"],
+        )
+        with db().transaction() as s:
+            issued = tokens.create_token(s, actor(), request_).to_dict()
+    except Invalid as exc:
+        summary = "; ".join([said(exc.summary)] + problem_texts(exc, 3))
+        return _tokens_page(request.form, {**field_problems(exc), "form": summary}), 400
+    return _tokens_page(issued=issued), 201
+
+
+@bp.post("/token/<int:token_id>/cabut")
+@admin_only
+def revoke_token(token_id: int) -> Any:
+    with db().transaction() as s:
+        revoked = tokens.revoke_token(s, actor(), token_id, parse(RevokeForm, request.form)["alasan"])
+        prefix = revoked.prefix
+    flash(_("Token %(p)s dicabut.", p=prefix), "ok")
+    return redirect(url_for("admin.agency_tokens"))

@@ -4,24 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, render_template, request
 
-from engine import audit as chain
-from engine import trail
-from web.access import actor, auditor_only, db, reading
+from engine.verification import trail
+from web.access import actor, auditor_only, db, reading, settings
+from web.forms import ReasonForm, RecordSearchForm, parse
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
-
-
-def _province() -> str:
-    return current_app.extensions["sijosku_settings"].province
 
 
 @bp.route("/", methods=["GET", "POST"])
 @auditor_only
 def index() -> Any:
     # Posted, not in the URL: a NIK in a query string ends up in logs and browser history.
-    args = {k: request.form.get(k, "").strip() for k in ("nik", "nama", "wilayah", "kategori")}
+    args = parse(RecordSearchForm, request.form)
     with reading() as s:
         found = trail.search_records(s, actor(), **args) if any(args.values()) else []
     return render_template("audit/search.html", found=found, args=args, searched=any(args.values()))
@@ -32,23 +28,25 @@ def index() -> Any:
 def record(record_id: int) -> Any:
     with reading() as s:
         found, versions = trail.record_timeline(s, actor(), record_id)
-    return render_template("audit/record.html", record=found, versions=versions, revealed=None)
+        links = trail.record_links(s, actor(), record_id)
+    return render_template("audit/record.html", record=found, versions=versions, revealed=None, row=links)
 
 
 @bp.post("/catatan/<int:record_id>/nik")
 @auditor_only
 def reveal(record_id: int) -> Any:
     with db().transaction() as s:
-        nik = trail.reveal_nik(s, actor(), record_id, request.form.get("alasan", ""))
+        nik = trail.reveal_nik(s, actor(), record_id, parse(ReasonForm, request.form)["alasan"])
     with reading() as s:
         found, versions = trail.record_timeline(s, actor(), record_id)
-    return render_template("audit/record.html", record=found, versions=versions, revealed=nik)
+        links = trail.record_links(s, actor(), record_id)
+    return render_template("audit/record.html", record=found, versions=versions, revealed=nik, row=links)
 
 
 @bp.get("/instans/<int:instance_id>")
 @auditor_only
 def instance(instance_id: int) -> Any:
-    with reading() as s:
+    with db().transaction() as s:  # the look is recorded on the trail
         data = trail.instance_timeline(s, actor(), instance_id)
     return render_template("audit/instance.html", **data)
 
@@ -56,21 +54,22 @@ def instance(instance_id: int) -> Any:
 @bp.post("/verifikasi")
 @auditor_only
 def verify() -> Any:
-    trail.require_province_auditor(actor(), _province())
     with reading() as s:
-        report = chain.verify_chain(s)
+        report = trail.verify_trail(s, actor(), settings().province)
     return render_template("audit/verify.html", report=report)
 
 
-@bp.get("/ekspor.csv")
+@bp.post("/ekspor.csv")
 @auditor_only
 def export() -> Any:
-    me, province, database = actor(), _province(), db()
-    trail.require_province_auditor(me, province)
+    me, province, database, settings_tz = actor(), settings().province, db(), settings().tz
+    with database.transaction() as s:  # refused, or recorded with its reason, before the download starts
+        trail.record_export(s, me, province, parse(ReasonForm, request.form)["alasan"])
 
     def rows() -> Any:  # streamed: the trail can be long; it needs no request context
         with database.read() as s:
-            yield from trail.export_csv(s, me, province)
+            yield from trail.export_csv(s, me, province, settings_tz)
 
-    return Response(rows(), mimetype="text/csv",
-                    headers={"Content-Disposition": "attachment; filename=jejak-audit.csv"})
+    return Response(
+        rows(), mimetype="text/csv", headers={"Content-Disposition": "attachment; filename=jejak-audit.csv"}
+    )

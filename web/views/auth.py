@@ -3,40 +3,34 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import login_required, login_user, logout_user
 
-from engine import auth
-from engine.errors import Invalid
-from web.access import actor, db
-from web.app import LANGUAGES, SessionUser
+from engine.core.errors import Invalid
+from engine.people import sign_in
+from web.access import SessionUser, actor, db, local_target
+from web.errors import field_problems
+from web.forms import LanguageForm, LoginForm, NextForm, PasswordForm, parse
 
 bp = Blueprint("auth", __name__)
-
-
-def _safe_next(target: str | None) -> str:
-    parts = urlsplit(target or "")
-    local = target and not parts.netloc and not parts.scheme and target.startswith("/") and "//" not in target
-    return target if local else url_for("home.index")
 
 
 @bp.route("/masuk", methods=["GET", "POST"])
 def login() -> Any:
     error = None
     if request.method == "POST":
+        form = parse(LoginForm, request.form)
         with db().transaction() as s:
-            user = auth.authenticate(s, request.form.get("username", ""), request.form.get("password", ""),
-                                     request.remote_addr or "-")
+            user = sign_in.authenticate(s, form["username"], form["password"], request.remote_addr or "-")
         if user is not None:
             lang = session.get("lang")
             session.clear()  # a fresh session on sign-in; only the chosen language carries over
             if lang:
                 session["lang"] = lang
             login_user(SessionUser(user))
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(local_target(parse(NextForm, request.args)["next"]))
         error = _("Nama pengguna atau kata sandi salah")
     return render_template("auth/login.html", error=error), 200 if error is None else 401
 
@@ -44,6 +38,8 @@ def login() -> Any:
 @bp.post("/keluar")
 @login_required
 def logout() -> Any:
+    with db().transaction() as s:
+        sign_in.sign_out_everywhere(s, actor())  # a copy of this cookie stops working too
     logout_user()
     session.clear()
     flash(_("Anda sudah keluar."), "info")
@@ -53,21 +49,23 @@ def logout() -> Any:
 @bp.route("/akun/sandi", methods=["GET", "POST"])
 @login_required
 def password() -> Any:
-    problems: list[Any] = []
+    problems: dict[str, str] = {}
     if request.method == "POST":
+        form = parse(PasswordForm, request.form)
         try:
             with db().transaction() as s:
-                auth.change_password(s, actor(), request.form.get("current", ""), request.form.get("new", ""),
-                                     request.form.get("repeat", ""))
+                user = sign_in.change_password(s, actor(), form["current"], form["new"], form["repeat"])
+                s.flush()
+                login_user(SessionUser(user))  # this session goes on under the new version; others end
             flash(_("Kata sandi sudah diganti."), "ok")
             return redirect(url_for("home.index"))
         except Invalid as exc:
-            problems = exc.problems
-    return render_template("auth/password.html", problems={p.column: p.message for p in problems})
+            problems = field_problems(exc)
+    return render_template("auth/password.html", problems=problems)
 
 
 @bp.post("/bahasa")
 def language() -> Any:
-    chosen = request.form.get("lang", "id")
-    session["lang"] = chosen if chosen in LANGUAGES else "id"
-    return redirect(_safe_next(request.form.get("next")))
+    form = parse(LanguageForm, request.form)
+    session["lang"] = form["lang"]
+    return redirect(local_target(form["next"]))

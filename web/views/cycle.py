@@ -4,46 +4,46 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import cycles
-from engine.errors import Invalid
-from engine.quality import dashboard
+from engine.core.errors import Invalid
+from engine.verification import cycles
 from models import Role
-from web.access import actor, admin_only, db, reading, roles_required
+from web.access import actor, admin_only, db, overseers, reading, settings
+from web.errors import flash_refusal
+from web.forms import CycleStatusForm, RhythmForm, parse
 
 bp = Blueprint("cycle", __name__, url_prefix="/siklus")
-overseers = roles_required(Role.VERIFIER, Role.VALIDATOR, Role.ADMIN, Role.AUDITOR)
 
 
 @bp.get("/")
 @overseers
 def index() -> Any:
-    regions = dashboard.quality_regions(actor())
-    province = current_app.extensions["sijosku_settings"].province
-    parent = request.args.get("induk", "").strip() or (regions[0] or province)
-    if not any(r == "" or parent == r or parent.startswith(r + ".") for r in regions):
-        parent = regions[0] or province
+    args = parse(CycleStatusForm, request.args)
     with reading() as s:
-        known = cycles.known_periods(s)
-        periode = request.args.get("periode", "").strip() or (known[0] if known else "")
-        rows = cycles.status(s, periode, parent) if periode else []
-        rhythm = cycles.rhythm(s)
-    return render_template("cycle/index.html", rows=rows, periode=periode, parent=parent, known=known,
-                           rhythm=rhythm, is_admin=actor().has_role(Role.ADMIN))
+        page = cycles.status_page(s, actor(), args["periode"], args["induk"], settings().province)
+    return render_template(
+        "cycle/index.html",
+        rows=page.rows,
+        total=page.total,
+        periode=page.periode,
+        parent=page.induk,
+        known=page.known,
+        rhythm=page.rhythm,
+        is_admin=actor().has_role(Role.ADMIN),
+    )
 
 
 @bp.post("/ritme")
 @admin_only
 def set_rhythm() -> Any:
-    form = request.form
     try:
-        days = {tier: int(form.get(f"batas_{tier}", "0") or 0) for tier in cycles.TIERS}
+        form = parse(RhythmForm, request.form)
+        days = {tier.value: form[f"batas_{tier.value}"] for tier in cycles.TIERS}
         with db().transaction() as s:
-            cycles.set_rhythm(s, actor(), form.get("ritme", ""), int(form.get("hari_buka", "0") or 0), days,
-                              int(form.get("pengingat_hari", "3") or 3))
+            cycles.set_rhythm(s, actor(), form["ritme"], form["hari_buka"], days, form["pengingat_hari"])
         flash(_("Ritme pemutakhiran tersimpan."), "ok")
-    except (Invalid, ValueError) as exc:
-        flash(str(exc).split("\n")[0], "error")
+    except Invalid as exc:
+        flash_refusal(exc)
     return redirect(url_for("cycle.index"))

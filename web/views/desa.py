@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
-import threading
+import io
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, send_from_directory, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    send_from_directory,
+    url_for,
+)
 from flask_babel import gettext as _
 
-from engine import desa, imports, submissions
-from engine.errors import Invalid
-from engine.inbox import sub_region_allowed
-from web.access import actor, anyone_signed_in, db, operator_only, reading
+from engine.core import clock
+from engine.core.errors import Conflict, Invalid
+from engine.verification import dtsen, imports, instruments, items, minutes, register, submissions
+from models import VervalStatus
+from web.access import actor, anyone_signed_in, db, local_target, operator_only, reading, settings, uploaded
+from web.errors import field_problems, flash_refusal
+from web.forms import CategoryChoiceForm, DeclareForm, ItemForm, PageForm, RegisterFilterForm, VervalForm, parse
+from web.i18n import verval_label as verval_word
 
 bp = Blueprint("desa", __name__, url_prefix="/desa")
 
@@ -20,45 +34,64 @@ bp = Blueprint("desa", __name__, url_prefix="/desa")
 @operator_only
 def index() -> Any:
     with reading() as s:
-        rows = desa.my_submissions(s, actor())
+        rows = submissions.my_submissions(s, actor())
     return render_template("desa/index.html", submissions=rows)
+
+
+def _submission_page(submission_id: int, refusal: Invalid | None = None) -> Any:
+    halaman = parse(PageForm, request.args)["halaman"]
+    with reading() as s:
+        page = submissions.submission_page(s, actor(), submission_id, halaman)
+        kinds = items.categories(s)
+        poor = dtsen.desa_information(s, actor(), page.submission.kode_desa)
+    return render_template(
+        "desa/submission.html",
+        page=page,
+        categories=kinds,
+        kind_names={c.kode: c.nama for c in kinds},
+        refusal=refusal,
+        dtsen_poor=poor,
+    )
 
 
 @bp.get("/pengajuan/<int:submission_id>")
 @operator_only
 def submission(submission_id: int) -> Any:
-    with reading() as s:
-        page = desa.submission_page(s, actor(), submission_id)
-        kinds = desa.categories(s)
-    return render_template("desa/submission.html", page=page, categories=kinds)
+    return _submission_page(submission_id)
 
 
 def _item_form(submission_id: int, item_id: int | None) -> Any:
-    kode = request.values.get("kategori", "")
+    kode = parse(CategoryChoiceForm, request.values)["kategori"]
     values: dict[str, Any] = {}
     problems: dict[str, str] = {}
+    row = None
     with reading() as s:
-        page = desa.submission_page(s, actor(), submission_id)
+        page = submissions.submission_page(s, actor(), submission_id)
         if item_id:
-            row = next((r for r in page.items if r.item.id == item_id), None)
-            if row is None:
-                return render_template("error.html", status=404, title=_("Tidak ditemukan"),
-                                       message=_("Item ini tidak ada."), problems=[]), 404
+            row = items.item_row(s, actor(), submission_id, item_id)
             values = {**row.item.data, **{f"atribut_{k}": v for k, v in row.item.data.get("atribut", {}).items()}}
             kode = kode or row.item.kategori
-        kind = desa.category(s, kode) if kode else None
-        kinds = desa.categories(s)
+        kind = items.category(s, kode) if kode else None
+        kinds = items.categories(s)
     if request.method == "POST":
         values = request.form.to_dict()
         try:
             with db().transaction() as s:
-                desa.save_item(s, actor(), submission_id, values, item_id)
+                items.save_item(s, actor(), submission_id, parse(ItemForm, request.form), item_id)
             flash(_("Data tersimpan."), "ok")
             return redirect(url_for("desa.submission", submission_id=submission_id))
         except Invalid as exc:
-            problems = {p.column or "": p.message for p in exc.problems}
-    return render_template("desa/item.html", page=page, kind=kind, categories=kinds, values=values,
-                           problems=problems, item_id=item_id), 400 if problems else 200
+            problems = field_problems(exc)
+    return render_template(
+        "desa/item.html",
+        page=page,
+        kind=kind,
+        categories=kinds,
+        values=values,
+        problems=problems,
+        item_id=item_id,
+        row=row,
+    ), 400 if problems else 200
 
 
 @bp.route("/pengajuan/<int:submission_id>/item/baru", methods=["GET", "POST"])
@@ -73,60 +106,121 @@ def edit_item(submission_id: int, item_id: int) -> Any:
     return _item_form(submission_id, item_id)
 
 
-@bp.post("/pengajuan/<int:submission_id>/item/<int:item_id>/hapus")
+@bp.post("/pengajuan/<int:submission_id>/item/<int:item_id>/buang")
 @operator_only
-def delete_item(submission_id: int, item_id: int) -> Any:
-    with db().transaction() as s:
-        desa.delete_item(s, actor(), submission_id, item_id)
-    flash(_("Item dihapus dari pengajuan."), "ok")
-    return redirect(url_for("desa.submission", submission_id=submission_id))
-
-
-@bp.get("/pengajuan/<int:submission_id>/catatan")
-@operator_only
-def records(submission_id: int) -> Any:
-    query = request.args.get("q", "")
-    with reading() as s:
-        page = desa.submission_page(s, actor(), submission_id)
-        found = desa.desa_records(s, actor(), submission_id, query)
-    return render_template("desa/records.html", page=page, records=found, q=query)
-
-
-@bp.post("/pengajuan/<int:submission_id>/catatan/<int:record_id>/hapus")
-@operator_only
-def propose_removal(submission_id: int, record_id: int) -> Any:
+def discard_item(submission_id: int, item_id: int) -> Any:
     try:
         with db().transaction() as s:
-            desa.propose_removal(s, actor(), submission_id, record_id, request.form.get("alasan", ""))
-        flash(_("Usulan penghapusan ditambahkan ke pengajuan."), "ok")
-    except Invalid as exc:
-        flash(str(exc.problems[0] if exc.problems else exc.summary), "error")
-        return redirect(url_for("desa.records", submission_id=submission_id))
+            items.discard_item(s, actor(), submission_id, item_id)
+        flash(_("Item disisihkan. Anda dapat mengembalikannya selama pengajuan belum diajukan."), "ok")
+    except (Invalid, Conflict) as exc:
+        flash_refusal(exc)
+    return redirect(url_for("desa.submission", submission_id=submission_id, _anchor="disisihkan"))
+
+
+@bp.post("/pengajuan/<int:submission_id>/item/<int:item_id>/kembalikan")
+@operator_only
+def restore_item(submission_id: int, item_id: int) -> Any:
+    try:
+        with db().transaction() as s:
+            items.restore_item(s, actor(), submission_id, item_id)
+        flash(_("Item dikembalikan ke pengajuan."), "ok")
+    except (Invalid, Conflict) as exc:
+        flash_refusal(exc)
     return redirect(url_for("desa.submission", submission_id=submission_id))
+
+
+@bp.get("/pengajuan/<int:submission_id>/register")
+@operator_only
+def register_page(submission_id: int) -> Any:
+    chosen = parse(RegisterFilterForm, request.args)
+    with reading() as s:
+        page = register.register_page(s, actor(), submission_id, chosen["status"], chosen["q"], chosen["halaman"])
+    return render_template("desa/register.html", page=page, statuses=list(VervalStatus))
+
+
+@bp.post("/pengajuan/<int:submission_id>/register")
+@operator_only
+def set_verval(submission_id: int) -> Any:
+    back = url_for("desa.register_page", submission_id=submission_id)
+    try:
+        form = parse(VervalForm, request.form)
+        back = local_target(form["kembali"]) if form["kembali"] else back
+        with db().transaction() as s:
+            changed = register.set_status(
+                s, actor(), submission_id, form["item_id"], VervalStatus(form["status"]), form["alasan"], form["tujuan"]
+            )
+        flash(_("%(n)d catatan diberi status: %(status)s.", n=changed, status=verval_word(form["status"])), "ok")
+    except (Invalid, Conflict) as exc:
+        flash_refusal(exc)
+    return redirect(back)
+
+
+@bp.post("/pengajuan/<int:submission_id>/pernyataan")
+@operator_only
+def declare(submission_id: int) -> Any:
+    try:
+        form = parse(DeclareForm, request.form)
+        nihil = {"nihil": True, "bukan_nihil": False}.get(form["aksi"])
+        unchecked = {"tidak_diperiksa": form["alasan"], "tarik": ""}.get(form["aksi"])
+        if form["aksi"] == "tidak_diperiksa" and not form["alasan"]:
+            raise Invalid(_("Tuliskan mengapa register tidak dapat diperiksa periode ini"))
+        with db().transaction() as s:
+            register.declare(s, actor(), submission_id, nihil, unchecked)
+        flash(_("Pernyataan tersimpan."), "ok")
+    except (Invalid, Conflict) as exc:
+        flash_refusal(exc)
+    return redirect(url_for("desa.submission", submission_id=submission_id))
+
+
+@bp.post("/pengajuan/<int:submission_id>/periksa")
+@operator_only
+def check_now(submission_id: int) -> Any:
+    try:
+        with db().transaction() as s:
+            errors = submissions.check_draft(s, actor(), submission_id)
+        if errors:
+            flash(_("Pemeriksaan selesai: %(n)d kesalahan harus diperbaiki sebelum diajukan.", n=len(errors)), "error")
+        else:
+            flash(_("Pemeriksaan selesai: tidak ada kesalahan. Peringatan (bila ada) tampil di setiap item."), "ok")
+    except (Invalid, Conflict) as exc:
+        flash_refusal(exc)
+    return redirect(url_for("desa.submission", submission_id=submission_id))
+
+
+@bp.get("/templat")
+@operator_only
+def template_for() -> Any:
+    """The XLSX template of one category: its columns, their formats and a filled example."""
+    kode = parse(CategoryChoiceForm, request.args)["kategori"]
+    if not kode:
+        raise Invalid(_("Pilih kategori templat yang akan diunduh"))
+    with reading() as s:
+        content = instruments.template(s, kode)
+    return send_file(
+        io.BytesIO(content),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        as_attachment=True,
+        download_name=f"templat-{kode}.xlsx",
+    )
 
 
 @bp.route("/pengajuan/<int:submission_id>/impor", methods=["GET", "POST"])
 @operator_only
 def import_file(submission_id: int) -> Any:
     with reading() as s:
-        page = desa.submission_page(s, actor(), submission_id)
+        page = submissions.submission_page(s, actor(), submission_id)
     if request.method == "GET":
         return render_template("desa/import.html", page=page, error=None)
-    upload = request.files.get("berkas")
     try:
-        if upload is None or not upload.filename:
-            raise Invalid(_("Pilih berkas XLSX atau CSV"))
-        rows = imports.read_table(upload.filename, upload.read())
+        filename, content = uploaded("berkas", _("Pilih berkas XLSX atau CSV"))
+        rows = imports.read_file(filename, content)
         with db().transaction() as s:
-            job = imports.create_job(s, actor(), submission_id, upload.filename, len(rows))
-            job_id = job.id
+            job_id = imports.create_job(s, actor(), submission_id, filename, rows).id
     except Invalid as exc:
         return render_template("desa/import.html", page=page, error=exc), 400
-    runner = threading.Thread(target=imports.run_job, args=(db(), job_id, rows), daemon=True,
-                              name=f"impor-{job_id}")
-    runner.start()
-    if current_app.testing:
-        runner.join()  # tests read the outcome straight after the request
+    if current_app.testing:  # no scheduler in tests: they read the outcome straight after the request
+        imports.run_waiting_jobs(db(), clock.now(), poll=0)
     return redirect(url_for("desa.import_status", job_id=job_id))
 
 
@@ -139,18 +233,16 @@ def import_status(job_id: int) -> Any:
     return render_template(template, job=job)
 
 
-@bp.post("/pengajuan/<int:submission_id>/berita-acara")
+@bp.post("/pengajuan/<int:submission_id>/berita-acara", endpoint="minutes")
 @operator_only
-def minutes(submission_id: int) -> Any:
-    upload = request.files.get("berkas")
+def attach_minutes(submission_id: int) -> Any:
     try:
+        filename, content = uploaded("berkas", _("Pilih berkas PDF berita acara"))
         with db().transaction() as s:
-            desa.operator_submission(s, actor(), submission_id)
-            desa.attach_minutes(s, actor(), submission_id, upload.filename if upload else "",
-                                upload.read() if upload else b"", current_app.config["UPLOAD_DIR"])
+            minutes.attach_minutes(s, actor(), submission_id, filename, content, settings().upload_dir)
         flash(_("Berita acara tersimpan."), "ok")
-    except Invalid as exc:
-        flash(exc.summary, "error")
+    except (Invalid, Conflict) as exc:
+        flash_refusal(exc)
     return redirect(url_for("desa.submission", submission_id=submission_id))
 
 
@@ -159,15 +251,10 @@ def minutes(submission_id: int) -> Any:
 def submit(submission_id: int) -> Any:
     try:
         with db().transaction() as s:
-            desa.operator_submission(s, actor(), submission_id)
-            done = submissions.submit(s, actor(), submission_id)
-            tahap = done.tahap.label
-        flash(_("Pengajuan diajukan; sekarang menunggu verifikasi %(tahap)s.", tahap=tahap), "ok")
+            tingkat = submissions.submit(s, actor(), submission_id).tingkat.label
+        flash(_("Pengajuan diajukan; sekarang menunggu verifikasi %(tahap)s.", tahap=tingkat), "ok")
     except Invalid as exc:
-        with reading() as s:
-            page = desa.submission_page(s, actor(), submission_id)
-            kinds = desa.categories(s)
-        return render_template("desa/submission.html", page=page, categories=kinds, refusal=exc), 400
+        return _submission_page(submission_id, refusal=exc), 400
     return redirect(url_for("desa.submission", submission_id=submission_id))
 
 
@@ -176,10 +263,9 @@ def submit(submission_id: int) -> Any:
 def minutes_file(submission_id: int) -> Any:
     """The signed minutes, for the desa's operator and for the people who verify or audit it."""
     with reading() as s:
-        found = submissions.get_submission(s, submission_id)
-        if not found.berita_acara or not sub_region_allowed(actor(), found.kode_desa):
-            return render_template("error.html", status=404, title=_("Tidak ditemukan"),
-                                   message=_("Berita acara tidak ada."), problems=[]), 404
-        name = found.berita_acara
-    return send_from_directory(current_app.config["UPLOAD_DIR"], name, mimetype="application/pdf",
-                               download_name=f"berita-acara-{submission_id}.pdf")
+        name = minutes.minutes_file(s, actor(), submission_id)
+    response = send_from_directory(
+        settings().upload_dir, name, mimetype="application/pdf", download_name=f"berita-acara-{submission_id}.pdf"
+    )
+    response.headers["Cache-Control"] = "no-store"  # signatures and names stay off every cache
+    return response

@@ -1,37 +1,48 @@
-"""The quality dashboard: trends with their flags, open flags, completeness per region."""
+"""The quality dashboard: trends with their flags, the flags ranked and settled, completeness per region."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
-from engine.quality import aggregates, dashboard
-from models import Role
-from web.access import actor, reading, roles_required
+from engine.core.errors import SijoskuError
+from engine.quality import dashboard, review
+from web.access import actor, db, local_target, overseers, reading, settings
+from web.errors import flash_refusal
+from web.forms import DashboardForm, FlagActionForm, SeriesForm, parse
 
 bp = Blueprint("quality", __name__, url_prefix="/mutu")
-overseers = roles_required(Role.VERIFIER, Role.VALIDATOR, Role.ADMIN, Role.AUDITOR)
 
 
 @bp.get("/")
 @overseers
 def index() -> Any:
-    me = actor()
-    regions = dashboard.quality_regions(me)
-    args = {k: request.args.get(k, "").strip() for k in ("wilayah", "kategori", "rule", "severity", "periode")}
-    scope = [args["wilayah"]] if args["wilayah"] and any(args["wilayah"].startswith(r) for r in regions) else regions
-    parent = request.args.get("induk", "").strip() or regions[0] or current_app.extensions["sijosku_settings"].province
+    chosen = parse(DashboardForm, request.args)
     with reading() as s:
-        periode = request.args.get("periode_lengkap", "").strip() or dashboard.latest_period(s)
-        flags = aggregates.open_flags(s, scope, args["rule"], args["kategori"], args["periode"], args["severity"])
-        rows = dashboard.completeness(s, me, parent, periode) if periode else []
-    return render_template("quality/index.html", flags=flags, args=args, regions=regions, rows=rows, parent=parent,
-                           periode=periode)
+        page = dashboard.dashboard(s, actor(), chosen, settings().province)
+    return render_template("quality/index.html", page=page, chosen=chosen, rules=review.RULES)
+
+
+@bp.post("/tanda/<int:flag_id>")
+@overseers
+def settle(flag_id: int) -> Any:
+    back = url_for("quality.index")
+    try:
+        form = parse(FlagActionForm, request.form)
+        back = local_target(form["kembali"], "quality.index")
+        with db().transaction() as s:
+            review.settle(s, actor(), flag_id, form["aksi"], form["catatan"], form["status_dilihat"])
+        flash(_("Tindak lanjut tanda tersimpan."), "ok")
+    except SijoskuError as exc:
+        flash_refusal(exc)
+    return redirect(back)
 
 
 @bp.get("/seri")
 @overseers
 def series() -> Any:
+    args = parse(SeriesForm, request.args)
     with reading() as s:
-        return dashboard.series_for(s, actor(), request.args.get("wilayah", ""), request.args.get("kategori", ""))
+        return dashboard.series_for(s, actor(), args["wilayah"], args["kategori"])

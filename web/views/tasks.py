@@ -4,39 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from marshmallow import EXCLUDE, Schema, fields, validate
 
-from engine import inbox, review, tasks
-from engine.errors import Invalid
-from web.access import actor, db, reading, verifiers_only
+from engine.core.errors import Invalid
+from engine.verification import bulk_approval, claims, decisions, inbox, items, task_page, verdicts
+from models import Decision, Verdict
+from web.access import actor, db, local_target, reading, task_workers, verifiers_only
+from web.errors import field_problems, flash_refusal, problem_texts
+from web.forms import BulkApprovalForm, ClaimForm, DecisionForm, FilterNameForm, InboxFilterForm, VerdictsForm, parse
+from web.i18n import said
 
 bp = Blueprint("tasks", __name__, url_prefix="/tugas")
 
 
-class FilterSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    periode = fields.Str(load_default="", validate=validate.Length(max=10))
-    wilayah = fields.Str(load_default="", validate=validate.Length(max=13))
-    status = fields.Str(load_default="terbuka", validate=validate.OneOf(inbox.STATUSES))
-    terlambat = fields.Bool(load_default=False)
-    urut = fields.Str(load_default="tenggat", validate=validate.OneOf(inbox.SORTS))
-    halaman = fields.Int(load_default=1, validate=validate.Range(min=1, max=100000))
-
-
-def _filter() -> inbox.InboxFilter:
-    errors = FilterSchema().validate(request.args)
-    args = {k: v for k, v in request.args.items() if k not in errors}
-    return inbox.InboxFilter(**FilterSchema().load(args))
-
-
 @bp.get("/")
-@verifiers_only
+@task_workers
 def inbox_page() -> Any:
-    chosen = _filter()
+    chosen = parse(InboxFilterForm, request.args)
     with reading() as s:
         page = inbox.inbox_page(s, actor(), chosen)
         saved = inbox.saved_filters(s, actor())
@@ -46,28 +31,58 @@ def inbox_page() -> Any:
 @bp.post("/klaim")
 @verifiers_only
 def claim_many() -> Any:
-    ids = [int(i) for i in request.form.getlist("task_id") if i.isdigit()]
-    if not ids:
+    form = parse(ClaimForm, request.form)
+    if not form["task_id"]:
         flash(_("Pilih setidaknya satu tugas."), "error")
     else:
         with db().transaction() as s:
-            outcome = inbox.claim_many(s, actor(), ids, release=request.form.get("aksi") == "lepas")
+            outcome = claims.claim_many(s, actor(), form["task_id"], release=form["aksi"] == "lepas")
         for task_id, what in outcome.items():
             flash(f"#{task_id}: {what}", "ok" if what in ("diklaim", "dilepas") else "error")
-    return redirect(request.form.get("kembali") or url_for("tasks.inbox_page"))
+    return redirect(local_target(form["kembali"], "tasks.inbox_page"))
+
+
+@bp.post("/setujui")
+@verifiers_only
+def approve_many() -> Any:
+    """The kabupaten/kota or province approves the chosen tasks, or every open task of a region and
+    period; each is decided and audited on its own, and what could not be approved is listed."""
+    form = parse(BulkApprovalForm, request.form)
+    chosen = form["task_id"] or None
+    with db().transaction() as s:
+        outcome = bulk_approval.approve_many(
+            s,
+            actor(),
+            task_ids=chosen,
+            region=form["wilayah"],
+            periode=form["periode"],
+            alasan=form["alasan"] or None,
+            keputusan=Decision(form["keputusan"]),
+        )
+    returned = form["keputusan"] == Decision.KEMBALIKAN
+    flash(
+        _("%(n)d tugas dikembalikan.", n=len(outcome.approved))
+        if returned
+        else _("%(n)d tugas disetujui.", n=len(outcome.approved)),
+        "ok",
+    )
+    for task_id, why in list(outcome.refused.items())[:50]:
+        flash(_("Tugas #%(id)d tidak diputus: %(why)s", id=task_id, why=why), "error")
+    if len(outcome.refused) > 50:
+        flash(_("... dan %(n)d tugas lain tidak diputus.", n=len(outcome.refused) - 50), "error")
+    return redirect(local_target(form["kembali"], "tasks.inbox_page"))
 
 
 @bp.post("/filter")
 @verifiers_only
 def save_filter() -> Any:
-    chosen = inbox.InboxFilter(**FilterSchema().load({k: v for k, v in request.form.items()
-                                                      if k in FilterSchema().fields}))
+    chosen = parse(InboxFilterForm, request.form)
     try:
         with db().transaction() as s:
-            inbox.save_filter(s, actor(), request.form.get("nama", ""), chosen)
+            inbox.save_filter(s, actor(), parse(FilterNameForm, request.form)["nama"], chosen)
         flash(_("Filter tersimpan."), "ok")
     except Invalid as exc:
-        flash(exc.summary, "error")
+        flash_refusal(exc)
     return redirect(url_for("tasks.inbox_page", **chosen.params()))
 
 
@@ -80,20 +95,55 @@ def delete_filter(filter_id: int) -> Any:
     return redirect(url_for("tasks.inbox_page"))
 
 
-@bp.get("/<int:task_id>")
+def _kind_names(session: Any) -> dict[str, str]:
+    return {c.kode: c.nama for c in items.categories(session)}
+
+
+def _page_args() -> tuple[str | None, int]:
+    view = request.args.get("tampil") or None
+    page = request.args.get("halaman", "1")
+    return view, int(page) if page.isdigit() else 1
+
+
+@bp.get("/<int:task_id>", endpoint="task_page")
 @verifiers_only
-def task_page(task_id: int) -> Any:
+def show_task(task_id: int) -> Any:
+    view, page_no = _page_args()
     with reading() as s:
-        page = review.task_page(s, actor(), task_id)
-    return render_template("tasks/task.html", page=page, problems={})
+        page = task_page.task_page(s, actor(), task_id, view, page_no)
+        kinds = _kind_names(s)
+    return render_template("tasks/task.html", page=page, problems={}, kind_names=kinds)
+
+
+@bp.post("/<int:task_id>/putusan")
+@verifiers_only
+def save_verdicts(task_id: int) -> Any:
+    """Keep the verdicts of the page's items; the task page's script sends one item at a time."""
+    form = parse(VerdictsForm, request.form)
+    judged = {i: (Verdict.SESUAI, "") for i in form["sesuai"]}
+    judged |= {i: (Verdict.TIDAK_SESUAI, why) for i, why in form["tidak_sesuai"].items()}
+    wants_json = request.accept_mimetypes.best == "application/json"
+    try:
+        with db().transaction() as s:
+            saved = verdicts.save(s, actor(), task_id, judged)
+    except Invalid as exc:
+        if wants_json:
+            return jsonify(pesan=said(exc.summary), masalah=problem_texts(exc)), 400
+        flash_refusal(exc)
+        return redirect(
+            url_for("tasks.task_page", task_id=task_id, tampil=form["tampil"] or None, halaman=form["halaman"])
+        )
+    if wants_json:
+        return jsonify(tersimpan=saved)
+    flash(_("%(n)d putusan item tersimpan.", n=saved), "ok")
+    return redirect(url_for("tasks.task_page", task_id=task_id, tampil=form["tampil"] or None, halaman=form["halaman"]))
 
 
 @bp.post("/<int:task_id>/klaim")
 @verifiers_only
 def claim(task_id: int) -> Any:
     with db().transaction() as s:
-        inbox.task_in_scope(s, actor(), task_id)
-        tasks.claim(s, actor(), task_id)
+        claims.claim(s, actor(), task_id)
     flash(_("Tugas diklaim; orang lain tidak dapat mengerjakannya sampai Anda melepasnya."), "ok")
     return redirect(url_for("tasks.task_page", task_id=task_id))
 
@@ -102,44 +152,46 @@ def claim(task_id: int) -> Any:
 @verifiers_only
 def unclaim(task_id: int) -> Any:
     with db().transaction() as s:
-        inbox.task_in_scope(s, actor(), task_id)
-        tasks.unclaim(s, actor(), task_id)
+        claims.unclaim(s, actor(), task_id)
     flash(_("Tugas dilepas."), "ok")
     return redirect(url_for("tasks.task_page", task_id=task_id))
-
-
-def _acknowledgements(form: Any) -> dict[int, str]:
-    """Notes typed beside flagged values: each one accepts its warning, on the record."""
-    return {int(key[4:]): value.strip() for key, value in form.items()
-            if key.startswith("ack_") and key[4:].isdigit() and value.strip()}
-
-
-def _verdicts(form: Any) -> dict[int, str]:
-    """Items marked `tidak sesuai`, with the reason typed beside each."""
-    marked = {}
-    for key, value in form.items():
-        if key.startswith("verdict_") and value == "tidak_sesuai" and key[8:].isdigit():
-            item_id = int(key[8:])
-            marked[item_id] = form.get(f"alasan_{item_id}", "").strip()
-    return marked
 
 
 @bp.post("/<int:task_id>/selesai")
 @verifiers_only
 def complete(task_id: int) -> Any:
-    decision = request.form.get("keputusan", "")
-    revision = request.form.get("revisi", "")
+    form = parse(DecisionForm, request.form)
+    command = decisions.DecisionCommand(
+        task_id=task_id,
+        keputusan=form["keputusan"],
+        alasan=form["alasan"] or None,
+        tidak_sesuai=form["tidak_sesuai"],
+        sesuai=frozenset(form["sesuai"]),
+        revisi=form["revisi"],
+        pengakuan=form["pengakuan"],
+        perlu_klaim=True,
+    )
     try:
         with db().transaction() as s:
-            inbox.task_in_scope(s, actor(), task_id)
-            tasks.complete_task(s, actor(), task_id, decision, request.form.get("alasan", "").strip() or None,
-                                _verdicts(request.form), int(revision) if revision.isdigit() else None,
-                                _acknowledgements(request.form))
+            decisions.decide(s, actor(), command)
     except Invalid as exc:
+        view, page_no = _page_args()
         with reading() as s:
-            page = review.task_page(s, actor(), task_id)
-        return render_template("tasks/task.html", page=page, refusal=exc, form=request.form,
-                               problems={p.column: p.message for p in exc.problems if p.column}), 400
-    flash(_("Keputusan tersimpan: %(keputusan)s.", keputusan=_("disetujui") if decision == "setuju"
-            else _("dikembalikan")), "ok")
+            page = task_page.task_page(s, actor(), task_id, view, page_no)
+            kinds = _kind_names(s)
+        return render_template(
+            "tasks/task.html",
+            page=page,
+            refusal=exc,
+            form=request.form,
+            problems=field_problems(exc),
+            kind_names=kinds,
+        ), 400
+    flash(
+        _(
+            "Keputusan tersimpan: %(keputusan)s.",
+            keputusan=_("disetujui") if form["keputusan"] == Decision.SETUJU else _("dikembalikan"),
+        ),
+        "ok",
+    )
     return redirect(url_for("tasks.inbox_page"))

@@ -10,7 +10,8 @@
  * Panel properti di sini ditulis sendiri (panel resmi bpmn-js memerlukan bundler).
  * Setelah diagram dimuat, #bpmn-editor diberi data-state="ready" (atau "error") dan
  * instans modeler tersedia sebagai properti #bpmn-editor.sjModeler.
- * Setelah setiap percobaan pemasangan, #bpmn-status diberi data-state="done" atau "error".
+ * Setelah setiap percobaan pemasangan, #bpmn-status diberi data-state="done", "error" atau "confirm"
+ * (hanya peringatan: tombol #bpmn-confirm memasang juga). Kesalahan dan peringatan ditandai pada elemennya.
  */
 (function () {
   'use strict';
@@ -537,33 +538,57 @@
           item.appendChild(el('code', null, elementId));
           item.appendChild(document.createTextNode(' (tidak ada di diagram): '));
         }
+        if (problem && problem.severity === 'warning') {
+          item.classList.add('sj-warning');
+          item.appendChild(el('strong', null, 'Peringatan: '));
+        } else if (problem && problem.severity === 'error') {
+          item.appendChild(el('strong', null, 'Kesalahan: '));
+        }
         item.appendChild(document.createTextNode((problem && problem.message) || 'Masalah tanpa keterangan'));
         list.appendChild(item);
       });
       return list;
     }
 
-    function showRefusal(data) {
-      var problems = Array.isArray(data.problems) ? data.problems : [];
+    // Tanda pada elemen: merah untuk kesalahan (menolak pemasangan), kuning untuk peringatan.
+    function markElements(problems) {
       var byElement = {};
       problems.forEach(function (problem) {
         var id = problem && problem.element;
         if (id && registry.get(id)) {
-          (byElement[id] = byElement[id] || []).push(problem.message || '');
+          var entry = byElement[id] = byElement[id] || { texts: [], error: false };
+          entry.texts.push(problem.message || '');
+          entry.error = entry.error || problem.severity !== 'warning';
         }
       });
       Object.keys(byElement).forEach(function (id) {
-        var text = byElement[id].join('\n');
+        var entry = byElement[id];
+        var text = entry.texts.join('\n');
+        var kind = entry.error ? 'sj-error-badge' : 'sj-warning-badge';
         overlays.add(id, 'sj-error', {
           position: { top: -12, right: 12 },
-          html: '<div class="sj-error-badge" title="' + escapeHtml(text) + '" aria-label="' +
-            escapeHtml('Masalah: ' + text) + '">!</div>'
+          html: '<div class="' + kind + '" data-element="' + escapeHtml(id) + '" title="' + escapeHtml(text) +
+            '" aria-label="' + escapeHtml((entry.error ? 'Kesalahan: ' : 'Peringatan: ') + text) + '">' +
+            (entry.error ? '!' : '?') + '</div>'
         });
       });
+    }
+
+    function showRefusal(data) {
+      var problems = Array.isArray(data.problems) ? data.problems : [];
+      markElements(problems);
       var box = document.createDocumentFragment();
       box.appendChild(el('p', null, data.message || 'Definisi ditolak.'));
       if (problems.length) {
         box.appendChild(problemList(problems));
+      }
+      if (data.confirm) {
+        // Hanya peringatan: orang yang memasang melihat ringkasannya lalu memutuskan.
+        var again = el('button', { type: 'button', id: 'bpmn-confirm', 'class': 'primary' }, 'Pasang juga');
+        again.addEventListener('click', function () { deploy(true); });
+        box.appendChild(again);
+        setStatus('sj-error', 'confirm', box);
+        return;
       }
       setStatus('sj-error', 'error', box);
     }
@@ -603,7 +628,7 @@
       return 'Pemasangan gagal (HTTP ' + status + ').' + detail;
     }
 
-    function deploy() {
+    function deploy(confirmed) {
       if (deploying || !loaded) {
         return;
       }
@@ -631,7 +656,7 @@
               'X-CSRFToken': csrf,
               'Accept': 'application/json'
             },
-            body: JSON.stringify({ xml: result.xml })
+            body: JSON.stringify({ xml: result.xml, confirm: confirmed === true })
           });
         })
         .then(function (res) {
@@ -678,7 +703,7 @@
 
     if (deployBtn) {
       deployBtn.disabled = true; // aktif setelah diagram dimuat
-      deployBtn.addEventListener('click', deploy);
+      deployBtn.addEventListener('click', function () { deploy(false); });
     }
 
     /* -- Memuat diagram -- */

@@ -41,24 +41,59 @@
         }
       }
     });
+    table(data, flagged);
     var count = Object.keys(flagged).length;
-    note.textContent = data.labels.length ? (count + " periode ditandai untuk " + data.kategori + " di " + data.region) :
-      "Belum ada angka untuk " + data.kategori + " di " + data.region + ".";
+    note.textContent = data.labels.length ? (count + " periode ditandai untuk " + data.kategori + " di " + data.region_kode) :
+      "Belum ada angka untuk " + data.kategori + " di " + data.region_kode + ".";
     canvas.dataset.state = "done";
   }
 
+  // The same figures as a table beside the chart, for screen readers and for reading exact values.
+  function table(data, flagged) {
+    var box = document.getElementById("trend-table");
+    if (!box) { return; }
+    box.textContent = "";
+    var t = document.createElement("table");
+    var caption = t.createCaption();
+    caption.textContent = "Angka " + data.kategori + " di " + data.region_kode + " per periode";
+    var head = t.createTHead().insertRow();
+    ["Periode"].concat(data.datasets.map(function (set) { return set.sumber; }), ["Tanda"]).forEach(function (name) {
+      var th = document.createElement("th");
+      th.scope = "col";
+      th.textContent = name;
+      head.appendChild(th);
+    });
+    var body = t.createTBody();
+    data.labels.forEach(function (period, index) {
+      var row = body.insertRow();
+      var th = document.createElement("th");
+      th.scope = "row";
+      th.textContent = period;
+      row.appendChild(th);
+      data.datasets.forEach(function (set) {
+        row.insertCell().textContent = set.values[index] === null ? "–" : String(set.values[index]);
+      });
+      row.insertCell().textContent = (flagged[period] || []).join("; ");
+    });
+    box.appendChild(t);
+  }
+
+  var latest = 0;  // only the newest request draws: an earlier answer arriving late is dropped
   function load(event) {
     if (event) { event.preventDefault(); }
+    var mine = ++latest;
+    canvas.dataset.state = "loading";
     var params = new URLSearchParams(new FormData(form));
     fetch(form.dataset.url + "?" + params.toString(), { credentials: "same-origin", headers: { "Accept": "application/json" } })
       .then(function (response) {
         return response.json().then(function (body) { return { ok: response.ok, body: body }; });
       })
       .then(function (result) {
+        if (mine !== latest) { return; }
         if (!result.ok) { note.textContent = result.body.message || "Tren tidak dapat dimuat."; canvas.dataset.state = "error"; return; }
         draw(result.body);
       })
-      .catch(function () { note.textContent = "Tren tidak dapat dimuat."; canvas.dataset.state = "error"; });
+      .catch(function () { if (mine !== latest) { return; } note.textContent = "Tren tidak dapat dimuat."; canvas.dataset.state = "error"; });
   }
 
   form.addEventListener("submit", load);

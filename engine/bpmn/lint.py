@@ -1,0 +1,263 @@
+"""Checking a diagram before it is deployed, in words an administrator understands.
+
+Each finding names its BPMN element and has a severity: an error refuses the deploy, a warning
+is shown and must be confirmed. The checks read the XML only (structure, diagram geometry,
+expressions); `definitions.validate` runs them before SpiffWorkflow parses the diagram.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from lxml import etree
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+
+from engine.bpmn import sandbox
+from engine.bpmn.diagram import NS, attribute, label, nodes
+from engine.bpmn.diagram import kind as _kind
+from engine.core.errors import Problem
+from models import Severity
+
+FLOW_NODES = (
+    "task userTask serviceTask scriptTask manualTask businessRuleTask sendTask receiveTask subProcess callActivity "
+    "startEvent endEvent intermediateCatchEvent intermediateThrowEvent boundaryEvent "
+    "exclusiveGateway parallelGateway inclusiveGateway eventBasedGateway complexGateway"
+).split()
+TASKS = {n for n in FLOW_NODES if n.endswith("Task") or n in ("task", "subProcess", "callActivity")}
+# Expression-bearing elements: what they are called for a person, and how they are compiled.
+EXPRESSIONS = (
+    (".//bpmn:conditionExpression", "Kondisi", "eval"),
+    (".//bpmn:loopCondition", "Kondisi pengulangan", "eval"),
+    (".//bpmn:loopCardinality", "Jumlah pengulangan", "eval"),
+    (".//bpmn:completionCondition", "Kondisi selesai pengulangan", "eval"),
+    (".//bpmn:timeDuration|.//bpmn:timeDate|.//bpmn:timeCycle", "Batas waktu", "timer"),
+    (".//bpmn:scriptTask/bpmn:script", "Skrip", "exec"),
+    (".//spiffworkflow:preScript|.//spiffworkflow:postScript", "Skrip", "exec"),
+)
+ERROR, WARNING = Severity.ERROR.value, Severity.WARNING.value
+
+
+@dataclass(frozen=True)
+class Rect:
+    x: float
+    y: float
+    w: float
+    h: float
+
+    def overlap(self, other: Rect) -> float:
+        dx = min(self.x + self.w, other.x + other.w) - max(self.x, other.x)
+        dy = min(self.y + self.h, other.y + other.h) - max(self.y, other.y)
+        return dx * dy if dx > 0 and dy > 0 else 0.0
+
+
+def _owner(node: etree._Element | None) -> etree._Element | None:
+    """The nearest BPMN element that holds `node` (the flow, task or event)."""
+    while node is not None:
+        qname = etree.QName(node)
+        if node.get("id") and qname.namespace == NS["bpmn"] and not qname.localname.endswith("EventDefinition"):
+            return node
+        node = node.getparent()
+    return None
+
+
+def _problem(message: str, node: etree._Element | None, severity: str) -> Problem:
+    return Problem(message, element=attribute(node, "id") if node is not None else None, severity=severity)
+
+
+def _flow_nodes(root: etree._Element) -> dict[str, etree._Element]:
+    xpath = "|".join(f".//bpmn:process//bpmn:{kind}" for kind in FLOW_NODES)
+    return {attribute(n, "id"): n for n in nodes(root, xpath)}
+
+
+def connection_problems(root: etree._Element) -> list[Problem]:
+    """Elements with no flow at all, and elements no start event leads to."""
+    found = _flow_nodes(root)
+    edges: dict[str, set[str]] = {key: set() for key in found}
+    touched: set[str] = set()
+    for flow in nodes(root, ".//bpmn:sequenceFlow"):
+        source, target = attribute(flow, "sourceRef"), attribute(flow, "targetRef")
+        edges.setdefault(source, set()).add(target)
+        touched |= {source, target}
+    for key, node in found.items():
+        if _kind(node) == "boundaryEvent":
+            edges.setdefault(attribute(node, "attachedToRef"), set()).add(key)
+            touched.add(key)
+    reached, todo = set(), [k for k, n in found.items() if _kind(n) == "startEvent"]
+    while todo:
+        key = todo.pop()
+        if key not in reached:
+            reached.add(key)
+            todo.extend(edges.get(key, ()))
+    problems = []
+    for key, node in found.items():
+        if key not in touched:
+            problems.append(_problem(f"{label(node)} tidak terhubung dengan alur mana pun", node, ERROR))
+        elif key not in reached:
+            problems.append(_problem(f"{label(node)} tidak dapat dicapai dari peristiwa awal mana pun", node, ERROR))
+    return problems
+
+
+def _bounds(root: etree._Element) -> dict[str, Rect]:
+    dc = "http://www.omg.org/spec/DD/20100524/DC"
+    shapes = {}
+    for shape in root.iter("{http://www.omg.org/spec/BPMN/20100524/DI}BPMNShape"):
+        box = shape.find(f"{{{dc}}}Bounds")
+        if box is not None:
+            try:
+                shapes[attribute(shape, "bpmnElement")] = Rect(
+                    *(float(box.get(k) or 0) for k in ("x", "y", "width", "height"))
+                )
+            except ValueError:
+                continue
+    return shapes
+
+
+def lane_problems(root: etree._Element) -> list[Problem]:
+    """A task drawn across two lanes: its tier is not what a reader of the diagram sees."""
+    shapes, found = _bounds(root), _flow_nodes(root)
+    lanes = [
+        (attribute(lane, "name"), shapes[attribute(lane, "id")])
+        for lane in nodes(root, ".//bpmn:lane")
+        if attribute(lane, "id") in shapes and not nodes(lane, "./bpmn:childLaneSet")
+    ]
+    problems = []
+    for key, node in found.items():
+        if _kind(node) not in TASKS or key not in shapes:
+            continue
+        crossed = [name for name, rect in lanes if rect.overlap(shapes[key]) > 0]
+        if len(crossed) > 1:
+            problems.append(
+                _problem(
+                    f"{label(node)} melintasi lane {' dan '.join(crossed)}; letakkan seluruhnya di dalam satu lane",
+                    node,
+                    ERROR,
+                )
+            )
+    return problems
+
+
+def gateway_problems(root: etree._Element) -> list[Problem]:
+    """Exclusive and inclusive gateways with several ways out and no default: a case no condition fits stops."""
+    problems = []
+    for gateway in nodes(root, ".//bpmn:exclusiveGateway|.//bpmn:inclusiveGateway"):
+        outgoing = nodes(root, f".//bpmn:sequenceFlow[@sourceRef='{attribute(gateway, 'id')}']")
+        if len(outgoing) > 1 and not attribute(gateway, "default"):
+            problems.append(
+                _problem(
+                    f"{label(gateway)} tidak punya alur bawaan; bila tidak ada kondisi yang terpenuhi, proses berhenti",
+                    gateway,
+                    WARNING,
+                )
+            )
+    return problems
+
+
+def _plain(exc: Exception) -> str:
+    """A sandbox refusal in words for a person who does not program."""
+    text = str(exc)
+    if "sintaks" in text or isinstance(exc, SyntaxError):
+        return "penulisannya tidak dapat dibaca; periksa tanda kutip, tanda kurung dan pembanding (==, !=, <, >)"
+    if "tidak diizinkan" in text:
+        return f"memakai sesuatu yang tidak diizinkan demi keamanan ({text})"
+    return text
+
+
+def _timer_text(source: str) -> str | None:
+    """The timer's literal text when it is one ("P14D"), else None (a variable or an expression)."""
+    tree = ast.parse(source, mode="eval").body
+    return tree.value if isinstance(tree, ast.Constant) and isinstance(tree.value, str) else None
+
+
+def _names_read(source: str, mode: str) -> tuple[set[str], set[str]]:
+    """Names an expression or script reads, and names a script assigns."""
+    tree = ast.parse(source, mode=mode)
+    read: set[str] = set()
+    written: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (written if isinstance(node.ctx, ast.Store) else read).add(node.id)
+        elif isinstance(node, ast.comprehension):
+            written |= {n.id for n in ast.walk(node.target) if isinstance(n, ast.Name)}
+        elif isinstance(node, ast.Lambda):
+            written |= {a.arg for a in node.args.args}
+    return read, written
+
+
+def _defined_in_diagram(root: etree._Element) -> set[str]:
+    names = {attribute(n, "resultVariable") for n in nodes(root, ".//spiffworkflow:serviceTaskOperator")}
+    names |= {attribute(n, "name") for n in nodes(root, ".//bpmn:dataObject|.//bpmn:dataObjectReference")}
+    names |= {attribute(n, "id") for n in nodes(root, ".//bpmn:dataObject")}
+    for kind in ("loopDataInputRef", "loopDataOutputRef", "inputDataItem", "outputDataItem"):
+        names |= {(n.text or "").strip() or attribute(n, "name") for n in nodes(root, f".//bpmn:{kind}")}
+    for node in nodes(root, ".//bpmn:script|.//spiffworkflow:preScript|.//spiffworkflow:postScript"):
+        try:
+            names |= _names_read(node.text or "", "exec")[1]
+        except SyntaxError:
+            continue
+    return {n for n in names if n}
+
+
+def expression_problems(root: etree._Element, known: Iterable[str]) -> list[Problem]:
+    """Every expression compiled in the sandbox; timer texts read as ISO 8601; unknown names warned."""
+    defined = set(known) | _defined_in_diagram(root) | set(sandbox.SAFE_BUILTINS) | {"True", "False", "None"}
+    problems = []
+    for xpath, what, mode in EXPRESSIONS:
+        for node in nodes(root, xpath):
+            owner, source = _owner(node), (node.text or "").strip()
+            where = f"{what} pada {label(owner)}" if owner is not None else what
+            if not source:
+                problems.append(_problem(f"{where} kosong", owner, ERROR))
+                continue
+            try:
+                if mode == "exec":
+                    sandbox.compile_script(source)
+                else:
+                    sandbox.compile_expression(source)
+            except (sandbox.SandboxError, SyntaxError, ValueError) as exc:
+                problems.append(_problem(f"{where}: {_plain(exc)}", owner, ERROR))
+                continue
+            if mode == "timer" and (text := _timer_text(source)) is not None:
+                try:
+                    TimerEventDefinition.parse_time_or_duration(text)
+                except Exception:  # SpiffWorkflow raises bare exceptions on unreadable texts
+                    problems.append(
+                        _problem(
+                            f'{where}: "{text}" bukan durasi atau tanggal ISO 8601; tulis mis. "P14D" untuk 14 hari, '
+                            '"PT12H" untuk 12 jam, atau "2026-12-31T17:00:00+08:00"',
+                            owner,
+                            ERROR,
+                        )
+                    )
+                continue
+            unknown = sorted(_names_read(source, "exec" if mode == "exec" else "eval")[0] - defined)
+            if mode == "exec":
+                unknown = [n for n in unknown if n not in _names_read(source, "exec")[1]]
+            if unknown:
+                problems.append(
+                    _problem(
+                        f"{where} memakai {', '.join(repr(n) for n in unknown)} yang tidak ditetapkan oleh variabel "
+                        "proses atau isian formulir mana pun; periksa ejaannya",
+                        owner,
+                        WARNING,
+                    )
+                )
+    return problems
+
+
+def lint(root: etree._Element, known_names: Iterable[str]) -> list[Problem]:
+    """Every finding on the diagram, errors first."""
+    found = (
+        connection_problems(root)
+        + lane_problems(root)
+        + expression_problems(root, known_names)
+        + gateway_problems(root)
+    )
+    return sorted(found, key=lambda p: p.severity != ERROR)
+
+
+def summary(problems: list[Problem]) -> str:
+    errors = sum(p.severity == ERROR for p in problems)
+    warnings = sum(p.severity == WARNING for p in problems)
+    return f"Pemeriksaan diagram: {errors} kesalahan, {warnings} peringatan"

@@ -1,0 +1,292 @@
+"""The limits of a BPMN expression or script and the guards that keep it within them at run time:
+the operations that build big values in one C call (`**`, `<<`, `*`, `+`, `%`, `range`, `str`,
+padding methods) check the size of what they would build first. Used by `engine.bpmn.sandbox`.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getiter
+from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence, safer_getattr
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The work one evaluation may do; see docs/security.md."""
+
+    steps: int = 500_000  # lines run, each pass of a loop counted (comprehensions included)
+    seconds: float = 1.0  # CPU time of the evaluating thread
+    items: int = 100_000  # characters of a string, elements of a list, tuple, range (counted deep)
+    int_bits: int = 4_096  # bits of an integer built by `**`, `<<` or `*`
+
+
+LIMITS = Limits()
+
+
+class SandboxError(ValueError):
+    """The expression or script is not allowed; the message says why, in Indonesian."""
+
+
+class OverBudget(SandboxError):
+    """An evaluation would do more work than `LIMITS` allows."""
+
+
+def _builtin(name: str) -> Any:
+    return __builtins__[name] if isinstance(__builtins__, dict) else getattr(__builtins__, name)
+
+
+FORBIDDEN_NAMES = frozenset(
+    {
+        "__import__",
+        "breakpoint",
+        "compile",
+        "delattr",
+        "dir",
+        "eval",
+        "exec",
+        "exit",
+        "getattr",
+        "globals",
+        "help",
+        "input",
+        "locals",
+        "memoryview",
+        "object",
+        "open",
+        "quit",
+        "setattr",
+        "super",
+        "type",
+        "vars",
+        "classmethod",
+        "staticmethod",
+        "property",
+        "bytearray",
+    }
+)
+
+# ---------------------------------------------------------------- sizes
+
+
+_TEXT = (str, bytes)
+_COLLECTIONS = (list, tuple, set, frozenset)
+_NESTED = frozenset({str, bytes, list, tuple, set, frozenset, dict, range})
+
+
+def deep_size(value: Any, cap: int) -> int:
+    """Characters and elements reachable from `value`, shared ones counted each time, stopping past `cap`."""
+    total, pending = 0, [value]
+    while pending and total <= cap:
+        item = pending.pop()
+        kind = type(item)
+        if kind in _TEXT:
+            total += len(item)
+        elif kind is dict:
+            total += len(item)
+            pending.extend([v for v in (*item.keys(), *item.values()) if type(v) in _NESTED])
+        elif kind in _COLLECTIONS:
+            total += len(item)
+            pending.extend([v for v in item if type(v) in _NESTED])
+        elif kind is range:
+            total += range_length(item)
+        else:
+            total += 1
+    return total
+
+
+def range_length(r: range) -> int:
+    try:
+        return len(r)
+    except OverflowError:
+        return sys.maxsize
+
+
+def refuse_size(size: int) -> None:
+    if size > LIMITS.items:
+        raise OverBudget(f"nilai terlalu besar: lebih dari {LIMITS.items} unsur atau karakter")
+
+
+def _refuse_bits(bits: int) -> None:
+    if bits > LIMITS.int_bits:
+        raise OverBudget(f"bilangan terlalu besar: lebih dari {LIMITS.int_bits} bit")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int)
+
+
+def _is_sequence(value: Any) -> bool:
+    return isinstance(value, str | bytes | list | tuple)
+
+
+def _check_power(base: Any, exponent: Any) -> None:
+    if _is_int(base) and _is_int(exponent) and exponent > 0 and abs(base) > 1:
+        _refuse_bits(base.bit_length() * min(exponent, sys.maxsize))
+
+
+def _check_shift(value: Any, count: Any) -> None:
+    if _is_int(value) and _is_int(count) and count > 0 and value:
+        _refuse_bits(value.bit_length() + count)
+
+
+def _check_repeat(left: Any, right: Any) -> None:
+    if _is_int(left) and _is_int(right):
+        _refuse_bits(left.bit_length() + right.bit_length())
+        return
+    sequence, count = (left, right) if _is_sequence(left) else (right, left)
+    if _is_sequence(sequence) and _is_int(count) and count > 1:
+        refuse_size(deep_size(sequence, LIMITS.items) * count)
+
+
+def _check_concat(left: Any, right: Any) -> None:
+    if _is_sequence(left) and _is_sequence(right):
+        refuse_size(deep_size(left, LIMITS.items) + deep_size(right, LIMITS.items))
+
+
+_PERCENT_WIDTH = re.compile(r"%[-+ #0]*(\*|\d+)?(?:\.(\*|\d+))?")
+
+
+def check_format(template: Any, _args: Any) -> None:
+    if isinstance(template, str):
+        for match in _PERCENT_WIDTH.finditer(template):
+            for part in match.groups():
+                if part == "*" or (part and int(part) > LIMITS.items):
+                    raise OverBudget("lebar format terlalu besar")
+
+
+CHECKS: dict[str, Callable[[Any, Any], None]] = {
+    "**": _check_power,
+    "<<": _check_shift,
+    "*": _check_repeat,
+    "+": _check_concat,
+    "%": check_format,
+}
+OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
+    "**": operator.pow,
+    "<<": operator.lshift,
+    "*": operator.mul,
+    "+": operator.add,
+    "%": operator.mod,
+    "-": operator.sub,
+    "/": operator.truediv,
+    "//": operator.floordiv,
+    ">>": operator.rshift,
+    "&": operator.and_,
+    "|": operator.or_,
+    "^": operator.xor,
+    "@": operator.matmul,
+}
+AST_OPERATORS = {
+    ast.Pow: "**",
+    ast.LShift: "<<",
+    ast.Mult: "*",
+    ast.Add: "+",
+    ast.Mod: "%",
+}
+
+
+def _binop(symbol: str, left: Any, right: Any) -> Any:
+    CHECKS[symbol](left, right)
+    return OPERATORS[symbol](left, right)
+
+
+def _inplacevar(symbol: str, left: Any, right: Any) -> Any:
+    """`x += y` and friends, compiled by RestrictedPython to `x = _inplacevar_("+=", x, y)`."""
+    plain = symbol[:-1]
+    if plain in CHECKS:
+        CHECKS[plain](left, right)
+    if plain not in OPERATORS:
+        raise SandboxError(f"operator {symbol} tidak diizinkan")
+    return OPERATORS[plain](left, right)
+
+
+def _range(*args: int) -> range:
+    result = range(*args)
+    refuse_size(range_length(result))
+    return result
+
+
+def _str(*args: Any) -> str:
+    if args:
+        refuse_size(deep_size(args[0], LIMITS.items))
+    return str(*args)
+
+
+def _sum(values: Any, start: Any = 0) -> Any:
+    if not isinstance(start, int | float):
+        raise SandboxError("sum() hanya untuk angka")
+    return sum(values, start)
+
+
+_PADDING_METHODS = frozenset({"ljust", "rjust", "center", "zfill", "expandtabs"})
+
+
+def _sized_method(method: Callable[..., Any]) -> Callable[..., Any]:
+    def bounded(*args: Any) -> Any:
+        for arg in args:
+            if _is_int(arg):
+                refuse_size(arg)
+        return method(*args)
+
+    return bounded
+
+
+def _getattr(obj: Any, name: str, default: Any = None) -> Any:
+    value = safer_getattr(obj, name, default)
+    if isinstance(obj, str | bytes) and name in _PADDING_METHODS:
+        return _sized_method(value)
+    if isinstance(obj, str | bytes) and name == "replace":
+        return _sized_replace(obj)
+    return value
+
+
+def _sized_replace(text: Any) -> Callable[..., Any]:
+    def replace(old: Any, new: Any, count: int = -1) -> Any:
+        hits = text.count(old) if count < 0 else min(count, text.count(old))
+        refuse_size(len(text) + hits * max(0, len(new) - len(old)))
+        return text.replace(old, new, count)
+
+    return replace
+
+
+SAFE_BUILTINS: dict[str, Any] = {
+    name: _builtin(name)
+    for name in (
+        "abs",
+        "all",
+        "any",
+        "bool",
+        "dict",
+        "enumerate",
+        "float",
+        "int",
+        "len",
+        "list",
+        "max",
+        "min",
+        "round",
+        "set",
+        "sorted",
+        "tuple",
+        "zip",
+        "isinstance",
+    )
+} | {"range": _range, "str": _str, "sum": _sum, "True": True, "False": False, "None": None}
+
+GUARDS: dict[str, Any] = {
+    "_getattr_": _getattr,
+    "_getitem_": default_guarded_getitem,
+    "_getiter_": default_guarded_getiter,
+    "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
+    "_unpack_sequence_": guarded_unpack_sequence,
+    "_write_": lambda obj: obj,
+    "_binop_": _binop,
+    "_inplacevar_": _inplacevar,
+}

@@ -1,0 +1,171 @@
+"""Backups: a consistent copy of the database, the uploaded minutes and the secret key, and
+restoring it into an empty database.
+
+- SQLite: the online backup API copies the database page by page under its own read transaction,
+  so writers may go on meanwhile and the copy is one moment of the database (a plain file copy
+  under load can be torn).
+- PostgreSQL: `pg_dump` in its custom format, which reads one snapshot (REPEATABLE READ).
+
+The uploads are copied after the database: files are only ever added (named by their content's
+hash), so every file the copy refers to exists in the backup. `manifest.json` says what was taken.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import sqlite3
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import inspect
+from sqlalchemy.engine import make_url
+
+from engine.core import clock
+from engine.core.errors import Invalid
+from engine.core.uow import Database
+
+SQLITE_FILE = "sijosku.db"
+PG_FILE = "sijosku.dump"
+MANIFEST = "manifest.json"
+
+
+@dataclass
+class Taken:
+    directory: Path
+    database: str
+    files: dict[str, str]  # name -> sha256
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"directory": str(self.directory), "database": self.database, "files": self.files}
+
+
+def _libpq_url(db: Database) -> str:
+    """The URL as pg_dump and pg_restore read it (without SQLAlchemy's driver name)."""
+    return db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _sqlite_path(db: Database) -> Path:
+    database = make_url(str(db.engine.url)).database
+    if not database:
+        raise Invalid("Basis data SQLite di memori tidak dapat dicadangkan")
+    return Path(database)
+
+
+def _dump_sqlite(db: Database, target: Path) -> None:
+    source = sqlite3.connect(_sqlite_path(db), timeout=30)
+    copy = sqlite3.connect(target)
+    try:
+        with copy:
+            source.backup(copy)  # in one step: one read transaction, writers go on (WAL)
+    finally:
+        copy.close()
+        source.close()
+
+
+def _dump_postgresql(db: Database, target: Path) -> None:
+    _run(["pg_dump", "--format=custom", "--no-owner", "--no-privileges", f"--file={target}", _libpq_url(db)])
+
+
+def _run(command: list[str]) -> None:
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+    except FileNotFoundError as exc:
+        raise Invalid(f"{command[0]} tidak terpasang (paket postgresql-client)") from exc
+    if done.returncode != 0:
+        raise Invalid(f"{command[0]} gagal: {done.stderr.strip()[:500]}")
+
+
+def backup(db: Database, directory: Path) -> Taken:
+    """Take a backup into `directory` (new, or empty)."""
+    if directory.exists() and any(directory.iterdir()):
+        raise Invalid(f"Folder cadangan {directory} tidak kosong; pilih folder baru")
+    directory.mkdir(parents=True, exist_ok=True)
+    dialect = db.engine.dialect.name
+    started = clock.now()
+    if dialect == "sqlite":
+        _dump_sqlite(db, directory / SQLITE_FILE)
+    else:
+        _dump_postgresql(db, directory / PG_FILE)
+    uploads = db.settings.upload_dir
+    if uploads.exists():
+        shutil.copytree(uploads, directory / "uploads")
+    key_file = db.settings.instance_dir / "secret_key"
+    if key_file.exists():
+        shutil.copy2(key_file, directory / "secret_key")
+        (directory / "secret_key").chmod(0o600)
+    files = {str(p.relative_to(directory)): _sha256(p) for p in sorted(directory.rglob("*")) if p.is_file()}
+    manifest = {
+        "sijosku_backup": 1,
+        "database": dialect,
+        "taken_at": started.isoformat(),
+        "secret_key": "secret_key" if key_file.exists() else "dari lingkungan (SECRET_KEY), tidak disalin",
+        "files": files,
+    }
+    (directory / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+    return Taken(directory, dialect, files)
+
+
+def _manifest(directory: Path) -> dict[str, Any]:
+    path = directory / MANIFEST
+    if not path.exists():
+        raise Invalid(f"{directory} bukan cadangan SIJOSKU ({MANIFEST} tidak ada)")
+    manifest: dict[str, Any] = json.loads(path.read_text())
+    for name, digest in manifest["files"].items():
+        if not (directory / name).exists() or _sha256(directory / name) != digest:
+            raise Invalid(f"Cadangan rusak: berkas {name} hilang atau berubah")
+    return manifest
+
+
+def _require_empty(db: Database) -> None:
+    tables = inspect(db.engine).get_table_names()
+    if tables:
+        raise Invalid(f"Basis data tujuan tidak kosong ({len(tables)} tabel); pulihkan ke basis data baru")
+
+
+def restore(db: Database, directory: Path) -> None:
+    """Restore the backup in `directory` into the (empty) database of `db` and its instance folder."""
+    manifest = _manifest(directory)
+    dialect = db.engine.dialect.name
+    if manifest["database"] != dialect:
+        raise Invalid(f"Cadangan ini dari {manifest['database']}; basis data tujuan adalah {dialect}")
+    _require_empty(db)
+    db.engine.dispose()
+    if dialect == "sqlite":
+        target = _sqlite_path(db)
+        source = sqlite3.connect(directory / SQLITE_FILE)
+        copy = sqlite3.connect(target)
+        try:
+            with copy:
+                source.backup(copy)
+        finally:
+            copy.close()
+            source.close()
+    else:
+        _run(
+            [
+                "pg_restore",
+                "--no-owner",
+                "--no-privileges",
+                "--exit-on-error",
+                f"--dbname={_libpq_url(db)}",
+                str(directory / PG_FILE),
+            ]
+        )
+    if (directory / "uploads").exists():
+        shutil.copytree(directory / "uploads", db.settings.upload_dir, dirs_exist_ok=True)
+    key_file = db.settings.instance_dir / "secret_key"
+    if (directory / "secret_key").exists() and not key_file.exists():
+        shutil.copy2(directory / "secret_key", key_file)
+        key_file.chmod(0o600)

@@ -1,0 +1,48 @@
+"""Periods: update periods of a cycle (`2026-Q4` triwulan, `2026-S2` semester) and the years of
+compiled figures (`2024`)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from engine.core.errors import Invalid, Problem
+
+_UPDATE_PERIOD = re.compile(r"^(\d{4})-(Q[1-4]|S[12])$")
+_ANY_PERIOD = re.compile(r"^(\d{4})(?:-(Q[1-4]|S[12]))?$")
+
+
+def validate_period(periode: str) -> str:
+    """An update period, or `Invalid` saying how to write one."""
+    match = _UPDATE_PERIOD.match(periode or "")
+    if not match or not 2000 <= int(match.group(1)) <= 2100:
+        raise Invalid(
+            f"Periode {periode!r} tidak sah",
+            [Problem("gunakan TAHUN-Qn untuk triwulan (mis. 2026-Q4) atau TAHUN-Sn untuk semester (mis. 2026-S2)")],
+        )
+    return periode
+
+
+def reference_date(periode: str) -> date:
+    """The last day of the period: ages and categories are judged on this date."""
+    year, kind, n = period_key(periode)
+    month = 12 if kind == "Y" else n * (3 if kind == "Q" else 6)
+    next_month = date(year + (month == 12), month % 12 + 1, 1)
+    return date.fromordinal(next_month.toordinal() - 1)
+
+
+def period_key(periode: str) -> tuple[int, str, int]:
+    """`2026` → (2026, 'Y', 0); `2026-Q3` → (2026, 'Q', 3); `2026-S2` → (2026, 'S', 2)."""
+    match = _ANY_PERIOD.match(periode or "")
+    if not match:
+        raise ValueError(f"periode {periode!r} tidak sah: gunakan YYYY, YYYY-Qn atau YYYY-Sn")
+    part = match.group(2)
+    return int(match.group(1)), part[0] if part else "Y", int(part[1]) if part else 0
+
+
+def next_period(periode: str) -> str:
+    year, kind, n = period_key(periode)
+    if kind == "Y":
+        return str(year + 1)
+    size = {"Q": 4, "S": 2}[kind]
+    return f"{year + 1}-{kind}1" if n == size else f"{year}-{kind}{n + 1}"

@@ -1,0 +1,147 @@
+"""Calling a service that may be slow or down: retries with exponential backoff, and a circuit
+breaker that stops calling for a while after repeated failures.
+
+The breaker, as documented in docs/api.md:
+- closed (`tertutup`): calls go through; each call that fails after all its retries counts one
+  failure, a success resets the count;
+- after `failures_to_open` failures in a row it opens (`terbuka`): calls fail at once, without
+  touching the network, for `reset_after` seconds;
+- then it is half-open (`setengah_terbuka`): one trial call goes through; success closes it,
+  failure opens it again for another `reset_after`.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import httpx
+
+from engine.core.config import ServiceSettings
+
+T = TypeVar("T")
+
+
+class BreakerState(enum.StrEnum):
+    TERTUTUP = "tertutup"
+    TERBUKA = "terbuka"
+    SETENGAH_TERBUKA = "setengah_terbuka"
+
+
+class CircuitOpen(Exception):
+    """The breaker is open: the call was not made."""
+
+
+class Transient(Exception):
+    """A failure worth retrying (timeout, dropped connection, 5xx)."""
+
+
+@dataclass
+class CircuitBreaker:
+    failures_to_open: int = 5
+    reset_after: float = 60.0
+    monotonic: Callable[[], float] = time.monotonic
+    state: BreakerState = BreakerState.TERTUTUP
+    failures: int = 0
+    opened_at: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def before_call(self) -> None:
+        with self._lock:
+            if self.state == BreakerState.TERBUKA:
+                if self.monotonic() - self.opened_at < self.reset_after:
+                    raise CircuitOpen("pemutus sirkuit terbuka")
+                self.state = BreakerState.SETENGAH_TERBUKA
+
+    def succeeded(self) -> None:
+        with self._lock:
+            self.state, self.failures = BreakerState.TERTUTUP, 0
+
+    def failed(self) -> None:
+        with self._lock:
+            self.failures += 1
+            if self.state == BreakerState.SETENGAH_TERBUKA or self.failures >= self.failures_to_open:
+                self.state, self.opened_at = BreakerState.TERBUKA, self.monotonic()
+
+    def call(self, fn: Callable[[], T]) -> T:
+        self.before_call()
+        try:
+            result = fn()
+        except Exception:
+            self.failed()
+            raise
+        self.succeeded()
+        return result
+
+
+def with_retries(fn: Callable[[], T], attempts: int, backoff: float, sleep: Callable[[float], None] = time.sleep) -> T:
+    """`fn`, tried up to `attempts` times while it raises `Transient`, waiting backoff, 2×backoff, ..."""
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except Transient:
+            if attempt == attempts - 1:
+                raise
+            sleep(backoff * 2**attempt)
+    raise AssertionError("unreachable")  # attempts >= 1
+
+
+class ServiceUnavailable(Exception):
+    """Another system gave no usable answer after the retries, or its circuit breaker is open."""
+
+
+class ServiceBreakerOpen(ServiceUnavailable):
+    """The circuit breaker is open: no call was made."""
+
+
+class ServiceClient:
+    """The shape every HTTP adapter to another system shares (Dukcapil, DTSEN): a base URL, HTTP basic
+    credentials, a timeout per call, retries with backoff for what is worth retrying (refused, dropped,
+    timed out, 5xx, 429), and one circuit breaker for the client's life."""
+
+    def __init__(self, settings: ServiceSettings, name: str, transport: Any = None, sleep: Any = None) -> None:
+        self.settings, self.name = settings, name
+        self.breaker = CircuitBreaker(settings.breaker_failures, settings.breaker_reset)
+        self._sleep = sleep
+        self._client = httpx.Client(
+            base_url=settings.base_url,
+            auth=(settings.user, settings.password) if settings.user else None,
+            timeout=settings.timeout,
+            transport=transport,
+        )
+
+    def _once(self, method: str, path: str, read: Callable[[httpx.Response], T], **kw: Any) -> T:
+        try:
+            answer = self._client.request(method, path, **kw)
+        except httpx.TransportError as exc:  # refused, dropped, timed out
+            raise Transient(f"{type(exc).__name__}: {exc}") from exc
+        if answer.status_code >= 500 or answer.status_code == 429:
+            raise Transient(f"HTTP {answer.status_code}")
+        if answer.status_code != 200:
+            raise ServiceUnavailable(f"{self.name} menolak permintaan: HTTP {answer.status_code}")
+        try:
+            return read(answer)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise Transient(f"jawaban {self.name} tidak terbaca: {exc}") from exc
+
+    def call(self, method: str, path: str, read: Callable[[httpx.Response], T], **kw: Any) -> T:
+        """`read(answer)` of one request, through the breaker and the retries."""
+        retries = self.settings.retries
+        extra = {"sleep": self._sleep} if self._sleep else {}
+        try:
+            return self.breaker.call(
+                lambda: with_retries(
+                    lambda: self._once(method, path, read, **kw), retries, self.settings.backoff, **extra
+                )
+            )
+        except CircuitOpen as exc:
+            raise ServiceBreakerOpen(f"pemutus sirkuit terbuka: {self.name} sedang tidak dihubungi") from exc
+        except Transient as exc:
+            raise ServiceUnavailable(f"{self.name} tidak menjawab setelah {retries} percobaan: {exc}") from exc
+
+    def close(self) -> None:
+        self._client.close()

@@ -1,0 +1,173 @@
+"""Reading a table from a spreadsheet file (CSV or XLSX) whose first row names its columns.
+
+Used for a desa's import, historic baselines and other agencies' figures. Every failure is an
+`Invalid` naming the row and column, never a crash.
+
+A small file can expand to a huge table (an XLSX is a zip of XML), so the work is bounded before and
+while reading: the file's size, the XLSX's uncompressed size (from the zip directory, before any XML
+is parsed), then rows, columns and characters per cell counted as the rows stream in (openpyxl's
+read-only mode). Reading stops at the first limit passed. Limits are in `TABLE_LIMITS`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from openpyxl import load_workbook
+
+from engine.core.errors import Invalid, Problem
+
+MAX_BYTES = 20 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class TableLimits:
+    """How big a table may be; see docs/security.md."""
+
+    file_bytes: int = MAX_BYTES
+    uncompressed_bytes: int = 100 * 1024 * 1024  # an XLSX's XML, all parts together
+    zip_entries: int = 1_000
+    rows: int = 50_000  # data rows, not counting the header
+    blank_rows: int = 10_000  # empty rows skipped before the table is refused
+    columns: int = 64
+    cell_chars: int = 2_000
+
+
+TABLE_LIMITS = TableLimits()
+
+
+def _refuse(message: str, row: int | None = None) -> Invalid:
+    return Invalid("Berkas melampaui batas", [Problem(message, row=row)])
+
+
+def _header(names: list[Any], columns: list[str]) -> list[str]:
+    if len(names) > TABLE_LIMITS.columns and any(str(n or "").strip() for n in names[TABLE_LIMITS.columns :]):
+        raise _refuse(f"lebih dari {TABLE_LIMITS.columns} kolom", row=1)
+    header = [str(h or "").strip().lower() for h in names]
+    repeated = sorted({h for h in header if h and header.count(h) > 1})
+    if repeated:
+        raise Invalid(
+            "Kolom berkas berulang",
+            [Problem(f"nama kolom muncul lebih dari sekali: {', '.join(repeated)}", row=1)],
+        )
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise Invalid(
+            "Kolom berkas tidak lengkap",
+            [Problem(f"kolom wajib tidak ada: {', '.join(missing)}; urutan kolom: {','.join(columns)}", row=1)],
+        )
+    return header
+
+
+def read_csv(content: str, columns: list[str]) -> list[dict[str, str]]:
+    text = content.lstrip("\ufeff")
+    first = text.split("\n", 1)[0]
+    delimiter = ";" if first.count(";") > first.count(",") else ","  # spreadsheets set to Indonesian use ;
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    try:
+        header = _header(next(reader, []), columns)
+        return [
+            {k: (v or "").strip() for k, v in zip(header, row, strict=False) if k}
+            for row in _bounded_rows(reader, lambda cell: (cell or "").strip())
+        ]
+    except csv.Error as exc:  # e.g. a field beyond the csv module's own size limit
+        raise Invalid("Berkas CSV tidak dapat dibaca", [Problem(str(exc), row=reader.line_num)]) from exc
+
+
+def _bounded_rows(rows: Iterable[Any], text_of: Any) -> Iterator[Any]:
+    """The non-empty rows after the header, refusing the table at the first limit it passes."""
+    limits = TABLE_LIMITS
+    data_rows = blank_rows = 0
+    for number, row in enumerate(rows, start=2):
+        cells = [text_of(cell) for cell in row]
+        if not any(cells):
+            blank_rows += 1
+            if blank_rows > limits.blank_rows:
+                raise _refuse(f"lebih dari {limits.blank_rows} baris kosong", row=number)
+            continue
+        data_rows += 1
+        if data_rows > limits.rows:
+            raise _refuse(f"lebih dari {limits.rows} baris data; bagi berkas menjadi beberapa impor", row=number)
+        if len(cells) > limits.columns and any(cells[limits.columns :]):
+            raise _refuse(f"lebih dari {limits.columns} kolom", row=number)
+        longest = max((len(c) for c in cells), default=0)
+        if longest > limits.cell_chars:
+            raise _refuse(f"sel berisi lebih dari {limits.cell_chars} karakter", row=number)
+        yield row
+
+
+def _cell(name: str, value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime | date):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and name in ("nik", "no_kk"):
+        # Spreadsheets keep 15 significant digits of a number: a 16-digit NIK typed as a number has
+        # already lost its last digit, so it cannot be trusted whatever it looks like now.
+        return f"angka:{value}"
+    return str(value).strip()
+
+
+def _check_zip(content: bytes) -> None:
+    """An XLSX's parts and their uncompressed sizes, from the zip directory alone."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise Invalid("Berkas XLSX tidak dapat dibaca", [Problem(f"bukan berkas XLSX (zip): {exc}")]) from exc
+    if len(parts) > TABLE_LIMITS.zip_entries:
+        raise _refuse(f"berkas XLSX berisi lebih dari {TABLE_LIMITS.zip_entries} bagian")
+    expanded = sum(part.file_size for part in parts)
+    if expanded > TABLE_LIMITS.uncompressed_bytes:
+        megabytes = TABLE_LIMITS.uncompressed_bytes // (1024 * 1024)
+        raise _refuse(f"isi berkas XLSX lebih dari {megabytes} MB setelah diekstrak")
+
+
+def _xlsx_text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def read_xlsx(content: bytes, columns: list[str]) -> list[dict[str, str]]:
+    _check_zip(content)
+    try:
+        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a damaged file
+        raise Invalid("Berkas XLSX tidak dapat dibaca", [Problem(f"{type(exc).__name__}: {exc}")]) from exc
+    try:
+        sheet = workbook.worksheets[0]
+        sheet.reset_dimensions()  # the declared size may lie either way; the rows are counted instead
+        # One column past the limit is read, so that a wider table is seen and refused.
+        rows = sheet.iter_rows(values_only=True, max_col=TABLE_LIMITS.columns + 1)
+        header = _header(list(next(rows, [])), columns)
+        return [
+            {k: _cell(k, v) for k, v in zip(header, row, strict=False) if k} for row in _bounded_rows(rows, _xlsx_text)
+        ]
+    except Invalid:
+        raise
+    except Exception as exc:  # a damaged part found while streaming
+        raise Invalid("Berkas XLSX tidak dapat dibaca", [Problem(f"{type(exc).__name__}: {exc}")]) from exc
+    finally:
+        workbook.close()
+
+
+def read_table(filename: str, content: bytes, columns: list[str]) -> list[dict[str, str]]:
+    """Rows of a CSV or XLSX file whose first row names at least `columns`."""
+    if len(content) > MAX_BYTES:
+        raise Invalid(f"Berkas terlalu besar: paling besar {MAX_BYTES // (1024 * 1024)} MB")
+    name = (filename or "").lower()
+    if name.endswith(".xlsx"):
+        return read_xlsx(content, columns)
+    if name.endswith(".csv"):
+        try:
+            return read_csv(content.decode("utf-8-sig"), columns)
+        except UnicodeDecodeError as exc:
+            raise Invalid("Berkas CSV harus bersandi UTF-8", [Problem(str(exc))]) from exc
+    raise Invalid(f"Jenis berkas {filename!r} tidak didukung; unggah .xlsx atau .csv")

@@ -1,0 +1,156 @@
+"""Administrators' use cases on people: accounts, their roles, and regions to pick from."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from engine.core import audit
+from engine.core.actors import Actor
+from engine.core.audit import AuditAction
+from engine.core.errors import Conflict, Invalid, NotFound
+from engine.people import users
+from engine.people.scope import Scope
+from models import HumanTask, Region, Role, RoleAssignment, TaskStatus, User
+
+
+def require_admin(actor: Actor) -> Scope:
+    return Scope.administering(actor).require_any()
+
+
+def list_users(session: Session, actor: Actor, query: str = "") -> list[User]:
+    require_admin(actor)
+    q = select(User).options(selectinload(User.roles)).order_by(User.username)
+    if query.strip():
+        like = f"%{query.strip().lower()}%"
+        q = q.where(or_(func.lower(User.username).like(like), func.lower(User.nama).like(like)))
+    return list(session.scalars(q.limit(500)))
+
+
+def get_user(session: Session, actor: Actor, user_id: int) -> User:
+    require_admin(actor)
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"Pengguna {user_id} tidak ada")
+    return user
+
+
+def create_user(
+    session: Session, actor: Actor, username: str, nama: str, email: str, role: str, region_kode: str, password: str
+) -> User:
+    require_admin(actor)
+    if not password:
+        raise Invalid("Kata sandi awal wajib diisi")
+    user = users.add_user(
+        session,
+        actor,
+        username.strip().lower(),
+        role,
+        region_kode.strip(),
+        password=password,
+        nama=nama.strip() or None,
+    )
+    user.email = email.strip() or None
+    return user
+
+
+def assign_role(session: Session, actor: Actor, user_id: int, role: str, region_kode: str) -> User:
+    user = get_user(session, actor, user_id)
+    changed = users.add_user(session, actor, user.username, role, region_kode.strip())
+    changed.session_version = (changed.session_version or 0) + 1  # sessions carry the roles they began with
+    return changed
+
+
+def remove_role(session: Session, actor: Actor, assignment_id: int) -> None:
+    require_admin(actor)
+    assignment = session.get(RoleAssignment, assignment_id)
+    if assignment is None:
+        raise NotFound(f"Peran {assignment_id} tidak ada")
+    if assignment.user_id == actor.user_id and assignment.role == Role.ADMIN:
+        raise Conflict("Anda tidak dapat mencabut peran admin Anda sendiri")
+    audit.record(
+        session,
+        actor,
+        AuditAction.ROLE_REMOVED,
+        "user",
+        assignment.user_id,
+        before={"role": assignment.role.value, "region_kode": assignment.region_kode},
+    )
+    holder = session.get(User, assignment.user_id)
+    if holder is not None:
+        holder.session_version = (holder.session_version or 0) + 1  # the role ends in open sessions too
+    session.delete(assignment)
+
+
+def set_active(session: Session, actor: Actor, user_id: int, aktif: bool) -> User:
+    user = get_user(session, actor, user_id)
+    if user.id == actor.user_id and not aktif:
+        raise Conflict("Anda tidak dapat menonaktifkan akun Anda sendiri")
+    if user.aktif != aktif:
+        audit.record(
+            session,
+            actor,
+            AuditAction.USER_ACTIVATED if aktif else AuditAction.USER_DEACTIVATED,
+            "user",
+            user.id,
+            before={"aktif": user.aktif},
+            after={"aktif": aktif},
+        )
+        user.aktif = aktif
+        user.session_version = (user.session_version or 0) + 1
+        if not aktif:
+            _release_claims(session, actor, user)
+    return user
+
+
+def _release_claims(session: Session, actor: Actor, user: User) -> None:
+    """A deactivated person's open tasks go back to their colleagues instead of staying held."""
+    held = session.scalars(
+        select(HumanTask).where(HumanTask.assignee_id == user.id, HumanTask.status == TaskStatus.TERBUKA)
+    ).all()
+    for task in held:
+        task.assignee_id = None
+        audit.record(
+            session,
+            actor,
+            AuditAction.TASK_RELEASED,
+            "human_task",
+            task.id,
+            before={"assignee": user.username},
+            instance_id=task.instance_id,
+            human_task_id=task.id,
+        )
+
+
+def search_regions(session: Session, actor: Actor, query: str, province: str, limit: int = 20) -> list[dict[str, Any]]:
+    """Regions of the province whose code starts with, or whose name contains, the query."""
+    require_admin(actor)
+    text = (query or "").strip()
+    if len(text) < 2:
+        return []
+    q = select(Region).where(or_(Region.kode == province, Region.kode.like(f"{province}.%")))
+    if text[0].isdigit():
+        q = q.where(Region.kode.like(f"{text}%"))
+    else:
+        q = q.where(func.lower(Region.nama).like(f"%{text.lower()}%"))
+    found = list(session.scalars(q.order_by(func.length(Region.kode), Region.kode).limit(limit)))
+    parents = {
+        r.kode: r.nama
+        for r in session.scalars(select(Region).where(Region.kode.in_({p for r in found for p in _ancestors(r.kode)})))
+    }
+    return [
+        {
+            "kode": r.kode,
+            "nama": r.nama,
+            "tingkat": r.tingkat.value,
+            "di": ", ".join(parents[p] for p in reversed(_ancestors(r.kode)) if p in parents),
+        }
+        for r in found
+    ]
+
+
+def _ancestors(code: str) -> list[str]:
+    parts = code.split(".")
+    return [".".join(parts[:i]) for i in range(len(parts) - 1, 0, -1)]

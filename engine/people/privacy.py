@@ -1,0 +1,84 @@
+"""Personal data (Law 27/2022): who sees a full NIK, and recording who looked one up."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from engine.core import audit
+from engine.core.actors import Actor
+from engine.core.audit import AuditAction
+from engine.core.errors import Invalid, Problem
+from models import Role, Tier, contains
+
+MIN_REASON = 5  # characters of a stated reason for seeing personal data
+# Keys under which event data holds a NIK or a family card number, and the 16-digit number itself
+# wherever else it appears (a message, a list of values).
+_PERSONAL_KEYS = re.compile(r"(^|_)(nik|no_kk|kk)($|_)")
+_SIXTEEN_DIGITS = re.compile(r"(?<!\d)(\d{4})\d{8}(\d{4})(?!\d)")
+
+
+def mask_nik(nik: str | None) -> str:
+    """`6501015705500001` → `6501********0001`: the region of issue and the serial stay readable."""
+    if not nik:
+        return ""
+    return nik[:4] + "*" * max(0, len(nik) - 8) + nik[-4:] if len(nik) > 8 else "*" * len(nik)
+
+
+def sees_full_nik(actor: Actor, kode_desa: str) -> bool:
+    """Those who check people against documents: the desa's operator and the kecamatan verifier."""
+    if actor.is_system:
+        return True  # the command line runs on the server, by its administrators
+    return any(
+        contains(a.region_kode, kode_desa)
+        and (a.role == Role.OPERATOR or (a.role == Role.VERIFIER and a.tingkat == Tier.KECAMATAN))
+        for a in actor.roles
+    )
+
+
+def sees_other_place(actor: Actor, here: str, there: str) -> bool:
+    """Where else (and as what) an entry is registered: for verifiers above the desa whose region
+    covers both places, and for auditors covering both; never for an operator."""
+    if actor.is_system:
+        return True
+    return any(
+        contains(a.region_kode, here)
+        and contains(a.region_kode, there)
+        and (a.role == Role.AUDITOR or (a.role in (Role.VERIFIER, Role.VALIDATOR) and a.tingkat != Tier.DESA))
+        for a in actor.roles
+    )
+
+
+def require_reason(reason: str | None) -> str:
+    """The reason a person gives for seeing personal data: required, whatever the form said."""
+    stated = " ".join((reason or "").split())
+    if len(stated) < MIN_REASON:
+        raise Invalid(
+            "Alasan wajib diisi",
+            [Problem(f"tuliskan alasan, paling sedikit {MIN_REASON} karakter", column="alasan")],
+        )
+    return stated
+
+
+def reveal_nik(session: Session, actor: Actor, record_id: int, nik: str, reason: str) -> str:
+    """A full NIK shown on request, for a stated reason: the lookup itself goes on the audit trail."""
+    stated = require_reason(reason)
+    audit.record(session, actor, AuditAction.NIK_VIEWED, "ppks_record", record_id, reason=stated)
+    return nik
+
+
+def mask_personal(value: Any, key: str = "") -> Any:
+    """Event data with every NIK and family card number masked, at any depth."""
+    if isinstance(value, dict):
+        return {k: mask_personal(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [mask_personal(v, key) for v in value]
+    if isinstance(value, str):
+        if _PERSONAL_KEYS.search(key.lower()):
+            return mask_nik(value)
+        return _SIXTEEN_DIGITS.sub(lambda m: m.group(1) + "*" * 8 + m.group(2), value)
+    if isinstance(value, int) and not isinstance(value, bool) and len(str(abs(value))) == 16:
+        return mask_nik(str(value))
+    return value

@@ -1,0 +1,105 @@
+"""Use cases for people: add a user or a role, check a password."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from functools import lru_cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from engine.core import audit
+from engine.core.actors import Actor
+from engine.core.audit import AuditAction
+from engine.core.errors import Invalid, NotFound, Problem
+from models import ROLE_TIERS, Region, Role, RoleAssignment, User
+
+_hasher = PasswordHasher()  # production parameters; verification reads each hash's own
+_USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
+MIN_PASSWORD = 10
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise Invalid(f"Kata sandi terlalu pendek: minimal {MIN_PASSWORD} karakter")
+    return _hasher.hash(password)
+
+
+@lru_cache(maxsize=1)
+def dummy_hash() -> str:
+    """A hash with the production parameters, checked when there is no user: the same work either way."""
+    return _hasher.hash(secrets.token_hex(16))
+
+
+def check_password(user: User | None, password: str) -> bool:
+    stored = user.password_hash if user is not None else None
+    try:
+        return _hasher.verify(stored or dummy_hash(), password) and stored is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def find_user(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username).options(joinedload(User.roles)))
+    if user is None:
+        raise NotFound(f"Pengguna {username!r} tidak ada")
+    return user
+
+
+def add_user(
+    session: Session,
+    actor: Actor,
+    username: str,
+    role: str,
+    region_kode: str,
+    password: str | None = None,
+    nama: str | None = None,
+) -> User:
+    """Create the user if new, and bind the role to the region (idempotent)."""
+    if not _USERNAME.match(username or ""):
+        raise Invalid(
+            f"Nama pengguna {username!r} tidak sah",
+            [Problem("3-64 karakter: huruf kecil, angka, titik, garis bawah atau tanda hubung")],
+        )
+    try:
+        role_value = Role(role)
+    except ValueError as exc:
+        raise Invalid(f"Peran {role!r} tidak dikenal; gunakan {', '.join(r.value for r in Role)}") from exc
+    region = session.get(Region, region_kode)
+    if region is None:
+        raise Invalid(f"Kode wilayah {region_kode!r} tidak dikenal")
+    if region.tingkat not in ROLE_TIERS[role_value]:
+        allowed = ", ".join(t.value for t in ROLE_TIERS[role_value])
+        raise Invalid(
+            f"Peran {role_value.value} tidak dapat diberikan di tingkat {region.tingkat.value}; "
+            f"tingkat yang boleh: {allowed}"
+        )
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        user = User(
+            username=username,
+            nama=nama or username,
+            aktif=True,
+            password_hash=hash_password(password) if password else None,
+        )
+        session.add(user)
+        session.flush()
+        audit.record(session, actor, AuditAction.USER_CREATED, "user", user.id, after={"username": username})
+    elif password:
+        user.password_hash = hash_password(password)
+        audit.record(session, actor, AuditAction.USER_PASSWORD_SET, "user", user.id)
+    if not any(a.role == role_value and a.region_kode == region_kode for a in user.roles):
+        user.roles.append(RoleAssignment(role=role_value, region_kode=region_kode, tingkat=region.tingkat))
+        session.flush()
+        audit.record(
+            session,
+            actor,
+            AuditAction.ROLE_ASSIGNED,
+            "user",
+            user.id,
+            after={"role": role_value.value, "region_kode": region_kode, "tingkat": region.tingkat.value},
+        )
+    return user

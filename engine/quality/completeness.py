@@ -1,0 +1,180 @@
+"""Completeness and timeliness of a period per region (DHIS2-style): how many desa were expected,
+submitted (on time or late, as a nil report, or with the register unchecked), how much of the
+register each re-verified, and how many each tier approved. The cycle status and the quality
+dashboard both read it; each checks its own scope first."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models import (
+    FROM_REGISTER,
+    TIER_ORDER,
+    Cycle,
+    Decision,
+    HumanTask,
+    Region,
+    Submission,
+    SubmissionItem,
+    SubmissionStatus,
+    TaskStatus,
+    Tier,
+)
+
+CHECKING_TIERS = [t for t in reversed(TIER_ORDER) if t != Tier.DESA]  # kecamatan, kabupaten, provinsi
+
+
+@dataclass
+class Status:
+    kode: str
+    nama: str
+    expected: int = 0  # desa and kelurahan in the region
+    opened: int = 0  # with a submission in the period
+    submitted: int = 0  # submitted at least once
+    on_time: int = 0
+    late: int = 0
+    verified: dict[str, int] = field(default_factory=lambda: {t.value: 0 for t in CHECKING_TIERS})
+    not_reported: int = 0
+    nihil: int = 0  # submitted as an explicit nil report
+    unchecked_statement: int = 0  # submitted with the statement that the register could not be checked
+    register_total: int = 0  # register records carried into the period
+    register_checked: int = 0  # of which the desa gave a status
+
+    @property
+    def percent(self) -> int:
+        """The share of the expected desa that submitted."""
+        return round(100 * self.submitted / self.expected) if self.expected else 0
+
+    @property
+    def reverified_percent(self) -> int | None:
+        """The share of the register re-verified in the period, or None where there is no register."""
+        return round(100 * self.register_checked / self.register_total) if self.register_total else None
+
+    def add(self, other: Status) -> None:
+        for name in (
+            "expected",
+            "opened",
+            "submitted",
+            "on_time",
+            "late",
+            "not_reported",
+            "nihil",
+            "unchecked_statement",
+            "register_total",
+            "register_checked",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for tier, n in other.verified.items():
+            self.verified[tier] += n
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.__dict__,
+            "verified": dict(self.verified),
+            "percent": self.percent,
+            "reverified_percent": self.reverified_percent,
+        }
+
+
+def _approvals(session: Session, periode: str) -> dict[int, set[str]]:
+    approvals: dict[int, set[str]] = defaultdict(set)
+    for sid, tier in session.execute(
+        select(HumanTask.submission_id, HumanTask.tingkat).where(
+            HumanTask.periode == periode, HumanTask.status == TaskStatus.SELESAI, HumanTask.keputusan == Decision.SETUJU
+        )
+    ):
+        if sid is not None:
+            approvals[sid].add(tier.value)
+    return approvals
+
+
+def total(session: Session, rows: list[Status], parent: str) -> Status:
+    """The region's own total: the sum of its children's rows."""
+    whole = Status(parent, session.scalar(select(Region.nama).where(Region.kode == parent)) or parent)
+    for row in rows:
+        whole.add(row)
+    return whole
+
+
+def _register_counts(session: Session, periode: str, parent: str) -> dict[int, tuple[int, int]]:
+    """Submission id -> (register records carried in, of which given a status)."""
+    found = session.execute(
+        select(
+            SubmissionItem.submission_id,
+            func.count(),
+            func.count(SubmissionItem.verval),
+        )
+        .join(Submission, Submission.id == SubmissionItem.submission_id)
+        .where(
+            Submission.periode == periode,
+            Submission.kode_desa.like(f"{parent}.%"),
+            SubmissionItem.source == FROM_REGISTER,
+            SubmissionItem.dibuang.is_(False),
+        )
+        .group_by(SubmissionItem.submission_id)
+    )
+    return {sid: (n, checked) for sid, n, checked in found}
+
+
+def tally(session: Session, periode: str, parent: str) -> list[Status]:
+    """The counts behind `status`, for a caller that has checked its own scope."""
+    cycle = session.scalar(select(Cycle).where(Cycle.periode == periode))
+    deadline = datetime.fromisoformat(cycle.batas[Tier.DESA.value]) if cycle else None
+    children = list(session.scalars(select(Region).where(Region.induk == parent).order_by(Region.kode)))
+    rows = {c.kode: Status(c.kode, c.nama) for c in children}
+    depth = parent.count(".") + 2
+
+    def child(code: str) -> str:
+        return ".".join(code.split(".")[:depth])
+
+    desa = session.scalars(select(Region.kode).where(Region.tingkat == Tier.DESA, Region.kode.like(f"{parent}.%")))
+    for code in desa:
+        if child(code) in rows:
+            rows[child(code)].expected += 1
+    subs = session.execute(
+        select(
+            Submission.id,
+            Submission.kode_desa,
+            Submission.status,
+            Submission.putaran,
+            Submission.nihil,
+            Submission.tidak_diperiksa,
+        ).where(Submission.periode == periode, Submission.kode_desa.like(f"{parent}.%"))
+    ).all()
+    first_submit = dict(
+        session.execute(
+            select(HumanTask.submission_id, func.min(HumanTask.completed_at))
+            .where(HumanTask.periode == periode, HumanTask.tingkat == Tier.DESA, HumanTask.status == TaskStatus.SELESAI)
+            .group_by(HumanTask.submission_id)
+        ).all()
+    )
+    approvals = _approvals(session, periode)
+    register_counts = _register_counts(session, periode, parent)
+    for sid, code, state, putaran, nihil, unchecked in subs:
+        row = rows.get(child(code))
+        if row is None:
+            continue
+        row.opened += 1
+        if state == SubmissionStatus.TIDAK_MELAPOR:
+            row.not_reported += 1
+        carried, checked = register_counts.get(sid, (0, 0))
+        row.register_total += carried
+        row.register_checked += checked
+        if putaran > 0:
+            row.submitted += 1
+            row.nihil += bool(nihil)
+            row.unchecked_statement += bool(unchecked)
+            first = first_submit.get(sid)
+            if deadline and first and first <= deadline:
+                row.on_time += 1
+            else:
+                row.late += 1 if deadline else 0
+        for tier in CHECKING_TIERS:
+            row.verified[tier.value] += tier.value in approvals[sid]
+    return list(rows.values())

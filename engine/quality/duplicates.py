@@ -1,0 +1,311 @@
+"""The same entry twice: within the rows, in other submissions of the period, among the records.
+
+- the same NIK (in one category an error in one desa, a question across desa; in two categories
+  whose age bands exclude each other an error);
+- the same KK twice in one per-family category, the same name twice for an institution or a
+  community;
+- the same person without a NIK (same desa and birth date, the same normalised name), and a NIK
+  one digit away from another with the same name and birth date (a typing slip).
+
+What is registered in another desa is none of an operator's business: the operator is told only
+that the entry "is already registered elsewhere". The place and category go into the finding's
+`detail`, which the task page shows to verifiers whose region covers both places, and to auditors.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.quality import identity, names
+from engine.quality.findings import Finding
+from engine.quality.nik import is_sixteen_digits
+from engine.quality.row_rules import Context, Kind, as_date
+from models import Record, RecordStatus, Severity, Submission, SubmissionItem, Unit
+
+BATCH = 1000
+ELSEWHERE = "sudah terdaftar di tempat lain; kecamatan akan memeriksanya"
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where else an entry is: an item of another submission of the period, or an active record."""
+
+    source: str  # "pengajuan" or "catatan"
+    desa: str
+    kategori: str
+
+    @property
+    def words(self) -> str:
+        return f"{'pengajuan periode ini' if self.source == 'pengajuan' else 'data terverifikasi'} desa {self.desa}"
+
+    def detail(self) -> dict[str, Any]:
+        return {"tempat": self.desa, "kategori": self.kategori, "sumber": self.source}
+
+
+def _nik(row: dict[str, Any]) -> str:
+    nik = str(row.get("nik") or "").strip()
+    return nik if is_sixteen_digits(nik) else ""
+
+
+def _kk(row: dict[str, Any]) -> str:
+    kk = str(row.get("no_kk") or "").strip()
+    return kk if is_sixteen_digits(kk) else ""
+
+
+def _chunks(values: list[str]) -> Iterable[list[str]]:
+    return (values[i : i + BATCH] for i in range(0, len(values), BATCH))
+
+
+def _places(
+    session: Session, column: str, values: list[str], ctx: Context, submission_id: int | None
+) -> dict[str, list[Place]]:
+    """The same NIKs (or KKs) in other submissions of the period and among the active records."""
+    seen: dict[str, list[Place]] = defaultdict(list)
+    item_column, record_column = getattr(SubmissionItem, column), getattr(Record, column)
+    for chunk in _chunks(values):
+        if ctx.periode:
+            rows = session.execute(
+                select(item_column, SubmissionItem.kategori, Submission.kode_desa)
+                .join(Submission, Submission.id == SubmissionItem.submission_id)
+                .where(Submission.periode == ctx.periode, item_column.in_(chunk), Submission.id != (submission_id or 0))
+            )
+            for value, kategori, desa in rows:
+                seen[value].append(Place("pengajuan", desa, kategori))
+        for value, kategori, desa in session.execute(
+            select(record_column, Record.kategori, Record.kode_desa).where(
+                record_column.in_(chunk), Record.status == RecordStatus.AKTIF
+            )
+        ):
+            seen[value].append(Place("catatan", desa, kategori))
+    return seen
+
+
+def _bands_overlap(a: Kind, b: Kind) -> bool:
+    low = max(a.usia_min or 0, b.usia_min or 0)
+    high = min(a.usia_max if a.usia_max is not None else 200, b.usia_max if b.usia_max is not None else 200)
+    return low <= high
+
+
+def same_nik(row: dict[str, Any], other_kind: str, ctx: Context, where: str) -> Finding:
+    """The same NIK in this desa: the place and category are the operator's own to see."""
+    kind, other = ctx.kinds.get(row.get("kategori") or ""), ctx.kinds.get(other_kind)
+    if other_kind == row.get("kategori"):
+        return Finding(
+            "nik",
+            f"NIK yang sama sudah ada pada kategori yang sama di {where}",
+            Severity.ERROR,
+            "duplikat_nik",
+            row.get("nik"),
+        )
+    if kind and other and not _bands_overlap(kind, other):
+        return Finding(
+            "kategori",
+            f"NIK yang sama tercatat sebagai {other.nama} di {where}; {kind.nama} dan "
+            f"{other.nama} tidak mungkin berlaku bersamaan (batas usia tidak beririsan)",
+            Severity.ERROR,
+            "duplikat_kategori",
+            row.get("kategori"),
+            other_kind,
+        )
+    return Finding(
+        "nik",
+        f"NIK yang sama juga tercatat sebagai {other.nama if other else other_kind} di {where}",
+        Severity.INFO,
+        "duplikat_nik_kategori_lain",
+        row.get("kategori"),
+        other_kind,
+    )
+
+
+def registered_elsewhere(field: str, what: str, rule: str, place: Place) -> Finding:
+    """The same entry in another desa: a question for the kecamatan, told without the place."""
+    return Finding(field, f"{what} ini {ELSEWHERE}", Severity.WARNING, rule, detail=place.detail())
+
+
+def nik_findings(
+    session: Session,
+    rows: list[dict[str, Any]],
+    ctx: Context,
+    kode_desa: str,
+    submission_id: int | None,
+    findings: list[list[Finding]],
+) -> None:
+    by_nik: dict[str, list[int]] = defaultdict(list)
+    for index, row in enumerate(rows):
+        if _nik(row):
+            by_nik[_nik(row)].append(index)
+    for indexes in by_nik.values():
+        for n, j in enumerate(indexes):
+            for i in indexes[:n]:
+                findings[j].append(same_nik(rows[j], rows[i].get("kategori") or "", ctx, f"baris/item lain ({i + 2})"))
+    for nik, places in _places(session, "nik", list(by_nik), ctx, submission_id).items():
+        for index in by_nik[nik]:
+            for place in places:
+                if (
+                    place.source == "catatan"
+                    and place.desa == kode_desa
+                    and place.kategori == rows[index].get("kategori")
+                ):
+                    continue  # the record this row re-verifies
+                findings[index].append(
+                    same_nik(rows[index], place.kategori, ctx, place.words)
+                    if place.desa == kode_desa
+                    else registered_elsewhere("nik", "NIK", "duplikat_nik_tempat_lain", place)
+                )
+
+
+def _family_rows(rows: list[dict[str, Any]], ctx: Context) -> dict[tuple[str, str], list[int]]:
+    grouped: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for index, row in enumerate(rows):
+        kategori = row.get("kategori") or ""
+        if ctx.unit_of(kategori) == Unit.KELUARGA and _kk(row):
+            grouped[(kategori, _kk(row))].append(index)
+    return grouped
+
+
+def kk_findings(
+    session: Session,
+    rows: list[dict[str, Any]],
+    ctx: Context,
+    kode_desa: str,
+    submission_id: int | None,
+    findings: list[list[Finding]],
+) -> None:
+    """One family once per per-family category: the same KK twice is an error."""
+    grouped = _family_rows(rows, ctx)
+    for (_, kk), indexes in grouped.items():
+        for n, j in enumerate(indexes):
+            if n:
+                findings[j].append(
+                    Finding(
+                        "no_kk",
+                        f"nomor KK {kk} sudah ada pada kategori yang sama (baris/item lain ({indexes[0] + 2}))",
+                        Severity.ERROR,
+                        "duplikat_kk",
+                    )
+                )
+    wanted = sorted({kk for _, kk in grouped})
+    for kk, places in _places(session, "no_kk", wanted, ctx, submission_id).items():
+        for place in places:
+            for index in grouped.get((place.kategori, kk), []):
+                if place.desa != kode_desa:
+                    findings[index].append(registered_elsewhere("no_kk", "Nomor KK", "duplikat_kk_tempat_lain", place))
+                elif place.source == "pengajuan":
+                    findings[index].append(
+                        Finding(
+                            "no_kk",
+                            f"nomor KK {kk} sudah ada pada kategori yang sama di {place.words}",
+                            Severity.ERROR,
+                            "duplikat_kk",
+                        )
+                    )
+
+
+def named_entry_findings(rows: list[dict[str, Any]], ctx: Context, findings: list[list[Finding]]) -> None:
+    """An institution or a community once per category and file."""
+    seen: dict[tuple[str, str], int] = {}
+    for index, row in enumerate(rows):
+        kategori = row.get("kategori") or ""
+        unit = ctx.unit_of(kategori)
+        if unit not in (Unit.LEMBAGA, Unit.KOMUNITAS):
+            continue
+        key = (kategori, identity.key(unit, row))
+        if not key[1]:
+            continue
+        if key in seen:
+            findings[index].append(
+                Finding(
+                    "nama",
+                    f"{row.get('nama')} sudah ada pada kategori yang sama (baris/item lain ({seen[key] + 2}))",
+                    Severity.ERROR,
+                    "duplikat_nama",
+                )
+            )
+        else:
+            seen[key] = index
+
+
+def _one_digit_apart(a: str, b: str) -> bool:
+    return len(a) == len(b) and sum(x != y for x, y in zip(a, b, strict=True)) == 1
+
+
+def _person_pair(person: tuple[str, str], other: tuple[str, str, str], born: str) -> Finding | None:
+    """(name, NIK) against (name, NIK, where) of someone born the same day in the same desa."""
+    (name, nik), (other_name, other_nik, where) = person, other
+    if nik and other_nik:
+        # two NIKs: the NIK rules speak for them (twins share a birth date), unless one is a slip
+        if not _one_digit_apart(nik, other_nik) or not names.same_person(name, other_name):
+            return None
+        return Finding(
+            "nik",
+            f"NIK berbeda satu angka dengan {other_name} ({where}, NIK {other_nik}) yang nama dan "
+            f"tanggal lahirnya sama: mungkin salah ketik",
+            Severity.WARNING,
+            "nik_salah_ketik",
+            nik,
+            other_nik,
+        )
+    if not names.same_person(name, other_name):
+        return None
+    return Finding(
+        "nama",
+        f"kemungkinan orang yang sama dengan {other_name} ({where}, lahir {born}, NIK {other_nik or 'kosong'})",
+        Severity.WARNING,
+        "duplikat_mirip",
+        names.canonical(name),
+        other_nik,
+    )
+
+
+def person_findings(
+    session: Session, rows: list[dict[str, Any]], kode_desa: str, findings: list[list[Finding]]
+) -> None:
+    """The same person written twice in one desa: same birth date, the same normalised name."""
+    births = {born.isoformat() for r in rows if (born := as_date(r.get("tanggal_lahir")))}
+    block: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+    if births:
+        for nama, nik, born in session.execute(
+            select(Record.nama, Record.nik, Record.tanggal_lahir).where(
+                Record.kode_desa == kode_desa, Record.status == RecordStatus.AKTIF
+            )
+        ):
+            if born and born.isoformat() in births:
+                block[born.isoformat()].append((nama, nik or "", "data terverifikasi"))
+    for index, row in enumerate(rows):
+        born = as_date(row.get("tanggal_lahir"))
+        name = str(row.get("nama") or "")[: names.MAX_LENGTH]
+        if born is None or not name.strip():
+            continue
+        key, nik = born.isoformat(), _nik(row)
+        for other in block[key]:
+            if nik and other[1] == nik:
+                continue  # the same NIK: the NIK rules speak for it
+            found = _person_pair((name, nik), other, key)
+            if found is not None:
+                findings[index].append(found)
+        block[key].append((name, nik, f"baris/item {index + 2}"))
+
+
+def household_findings(rows: list[dict[str, Any]], findings: list[list[Finding]]) -> None:
+    """Members of one family card share its address: a KK with several addresses in one file is suspect."""
+    addresses: dict[str, set[str]] = defaultdict(set)
+    for row in rows:
+        if _kk(row):
+            addresses[_kk(row)].add(str(row.get("alamat") or "").strip().lower())
+    for index, row in enumerate(rows):
+        seen = addresses.get(_kk(row), set()) - {""}
+        if len(seen) > 1:
+            findings[index].append(
+                Finding(
+                    "alamat",
+                    f"anggota KK {_kk(row)} tercatat dengan {len(seen)} alamat berbeda",
+                    Severity.WARNING,
+                    "kk_alamat",
+                )
+            )

@@ -1,0 +1,1 @@
+"""Preparing a database: schema, reference data, default processes, and demo data."""

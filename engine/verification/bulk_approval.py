@@ -1,0 +1,98 @@
+"""Approval of many submissions at once, by the kabupaten/kota and the province.
+
+A province with hundreds of desa cannot open each one; like DHIS2's approval by region and period,
+the higher tiers approve every open task of a region and period, or a chosen list, in one action.
+Each task is still decided on its own (four-eyes, acknowledged warnings, stale forms, claims held by
+others), in its own savepoint and audit row; those that cannot be approved are listed with the
+reason and stay in the inbox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from engine.core.actors import Actor
+from engine.core.errors import Forbidden, Invalid, Problem, SijoskuError
+from engine.people.scope import Scope
+from engine.verification import decisions
+from models import WORK_ROLES, Decision, HumanTask, TaskStatus, Tier
+
+BULK_LIMIT = 500  # tasks per action: bounded work, and a result list a person can still read
+BULK_TIERS = (Tier.KABUPATEN, Tier.PROVINSI)  # the kecamatan judges each item itself
+
+
+@dataclass
+class BulkOutcome:
+    approved: list[int] = field(default_factory=list)
+    refused: dict[int, str] = field(default_factory=dict)  # task id -> why it was not approved
+
+
+def may_approve_many(actor: Actor) -> bool:
+    return any(a.tingkat in BULK_TIERS and a.role in WORK_ROLES for a in actor.roles)
+
+
+def _chosen(session: Session, actor: Actor, task_ids: list[int] | None, region: str, periode: str) -> list[int]:
+    """The open tasks to approve, in id order (rows are locked in one order, so two bulk actions
+    never wait on each other in a circle)."""
+    query = select(HumanTask.id).where(
+        Scope.working(actor).where_tasks(HumanTask.tingkat, HumanTask.region_kode, HumanTask.peran),
+        HumanTask.tingkat.in_(BULK_TIERS),
+        HumanTask.status == TaskStatus.TERBUKA,
+    )
+    if task_ids is not None:
+        if len(set(task_ids)) > BULK_LIMIT:
+            raise Invalid(f"Paling banyak {BULK_LIMIT} tugas sekali setuju", [Problem("pilih lebih sedikit tugas")])
+        query = query.where(HumanTask.id.in_(sorted(set(task_ids)) or [0]))
+    else:
+        if not (region and periode):
+            raise Invalid("Pilih wilayah dan periode", [Problem("wajib diisi", column="wilayah")])
+        query = query.where(
+            HumanTask.periode == periode, or_(HumanTask.kode_desa == region, HumanTask.kode_desa.like(f"{region}.%"))
+        )
+    found = list(session.scalars(query.order_by(HumanTask.id).limit(BULK_LIMIT + 1)))
+    if len(found) > BULK_LIMIT:
+        raise Invalid(
+            f"Lebih dari {BULK_LIMIT} tugas terbuka di pilihan ini",
+            [Problem("pilih wilayah yang lebih kecil, lalu ulangi", column="wilayah")],
+        )
+    return found
+
+
+def approve_many(
+    session: Session,
+    actor: Actor,
+    *,
+    task_ids: list[int] | None = None,
+    region: str = "",
+    periode: str = "",
+    alasan: str | None = None,
+    keputusan: Decision = Decision.SETUJU,
+) -> BulkOutcome:
+    """Approve (or, with `keputusan` KEMBALIKAN, return with one reason for all) the chosen open
+    tasks, a list or a region and period, at the person's kabupaten or province tier; on approval
+    every item not judged otherwise is taken as in order."""
+    actor.require_person("Persetujuan massal hanya oleh pengguna (--user)")
+    if not may_approve_many(actor):
+        raise Forbidden("Persetujuan massal hanya untuk verifikator kabupaten/kota dan provinsi")
+    if keputusan not in (Decision.SETUJU, Decision.KEMBALIKAN):
+        raise Invalid("Keputusan massal hanya setuju atau kembalikan")
+    if keputusan == Decision.KEMBALIKAN and not (alasan or "").strip():
+        raise Invalid("Alasan pengembalian wajib diisi", [Problem("satu alasan untuk semua tugas", column="alasan")])
+    chosen = set(_chosen(session, actor, task_ids, region.strip(), periode.strip()))
+    outcome = BulkOutcome()
+    for task_id in sorted(set(task_ids or []) | chosen):
+        if task_id not in chosen:
+            outcome.refused[task_id] = "bukan tugas terbuka tingkat kabupaten/kota atau provinsi di wilayah Anda"
+            continue
+        command = decisions.DecisionCommand(
+            task_id, keputusan.value, alasan=alasan, semua_sesuai=keputusan == Decision.SETUJU
+        )
+        try:
+            with session.begin_nested():
+                decisions.decide(session, actor, command)
+            outcome.approved.append(task_id)
+        except SijoskuError as exc:
+            outcome.refused[task_id] = str(exc).replace("\n", " ")
+    return outcome

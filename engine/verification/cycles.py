@@ -1,0 +1,480 @@
+"""Update cycles: the province's rhythm, opening a period for every desa, closing it, its status.
+
+Opening is idempotent and resumable: desa are opened in batches, each its own transaction, and a
+desa that already has a submission for the period is skipped (a unique constraint guards the rest),
+so running it twice, or again after a crash halfway, never opens a desa twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from engine.bpmn import bulk_start, definitions
+from engine.core import audit, clock, events
+from engine.core.actors import Actor
+from engine.core.audit import AuditAction
+from engine.core.errors import Invalid, NotFound
+from engine.core.periods import validate_period
+from engine.core.uow import Database
+from engine.people.scope import Scope
+from engine.quality import completeness
+from engine.verification import register
+from engine.verification import status as submission_status
+from engine.verification.submissions import PROCESS_KEY
+from models import (
+    TIER_ORDER,
+    Cycle,
+    CycleRhythm,
+    CycleStatus,
+    HumanTask,
+    InstanceStatus,
+    ProcessInstance,
+    Region,
+    Rhythm,
+    Submission,
+    SubmissionStatus,
+    TaskStatus,
+    Tier,
+)
+
+BATCH = 500
+TIERS = list(reversed(TIER_ORDER))  # desa first: the order of the deadlines
+START_VARIABLES = ["kode_desa", "periode", "submission_id"]
+
+
+def rhythm(session: Session) -> CycleRhythm:
+    found = session.scalar(select(CycleRhythm).limit(1))
+    if found is None:
+        found = CycleRhythm(
+            ritme=Rhythm.TRIWULAN,
+            hari_buka=1,
+            batas_desa=30,
+            batas_kecamatan=45,
+            batas_kabupaten=60,
+            batas_provinsi=75,
+            pengingat_hari=3,
+        )
+        session.add(found)
+        session.flush()
+    return found
+
+
+def _deadline_days(r: CycleRhythm) -> dict[Tier, int]:
+    return {
+        Tier.DESA: r.batas_desa,
+        Tier.KECAMATAN: r.batas_kecamatan,
+        Tier.KABUPATEN: r.batas_kabupaten,
+        Tier.PROVINSI: r.batas_provinsi,
+    }
+
+
+def set_rhythm(
+    session: Session, actor: Actor, ritme: str, hari_buka: int, batas: dict[str, int], pengingat_hari: int
+) -> CycleRhythm:
+    Scope.administering(actor).require_any()
+    if ritme not in set(Rhythm):
+        raise Invalid("Ritme harus triwulan atau semester")
+    if not 1 <= hari_buka <= 28:
+        raise Invalid("Hari pembukaan harus 1 sampai 28 (ada di setiap bulan)")
+    days = [batas.get(t.value, 0) for t in TIERS]
+    if any(d <= 0 for d in days) or days != sorted(days):
+        raise Invalid("Batas waktu harus hari setelah pembukaan, berurutan desa ≤ kecamatan ≤ kabupaten ≤ provinsi")
+    current = rhythm(session)
+    before = {"ritme": current.ritme, "hari_buka": current.hari_buka}
+    current.ritme, current.hari_buka, current.pengingat_hari = ritme, hari_buka, pengingat_hari
+    current.batas_desa, current.batas_kecamatan, current.batas_kabupaten, current.batas_provinsi = days
+    audit.record(
+        session,
+        actor,
+        AuditAction.CYCLE_RHYTHM_SET,
+        "cycle_rhythm",
+        current.id,
+        before=before,
+        after={
+            "ritme": ritme,
+            "hari_buka": hari_buka,
+            "batas": {t.value: d for t, d in zip(TIERS, days, strict=True)},
+            "pengingat_hari": pengingat_hari,
+        },
+    )
+    return current
+
+
+def period_starting(day: date, ritme: str) -> str | None:
+    """The period that opens in the month of `day`, if one does (quarters open in Jan, Apr, Jul, Oct)."""
+    months = (1, 4, 7, 10) if ritme == Rhythm.TRIWULAN else (1, 7)
+    if day.month not in months:
+        return None
+    index = months.index(day.month) + 1
+    return f"{day.year}-{'Q' if ritme == Rhythm.TRIWULAN else 'S'}{index}"
+
+
+def opening_day(periode: str, r: CycleRhythm, tz: Any) -> datetime:
+    year, part = int(periode[:4]), periode[5:]
+    month = (int(part[1]) - 1) * (3 if part[0] == "Q" else 6) + 1
+    return datetime.combine(date(year, month, r.hari_buka), time(0, 0), tz).astimezone(UTC)
+
+
+@dataclass
+class Opened:
+    periode: str
+    expected: int
+    opened: int
+    already: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _cycle(session: Session, actor: Actor, periode: str, province: str, tz: Any) -> Cycle:
+    found = session.scalar(select(Cycle).where(Cycle.periode == periode))
+    if found is not None:
+        return found
+    r = rhythm(session)
+    start = opening_day(periode, r, tz)
+    found = Cycle(
+        periode=periode,
+        region_kode=province,
+        status=CycleStatus.DIBUKA,
+        opened_at=clock.now(),
+        expected=0,
+        batas={t.value: (start + timedelta(days=d)).isoformat() for t, d in _deadline_days(r).items()},
+        announced=[],
+    )
+    try:
+        with session.begin_nested():
+            session.add(found)
+    except IntegrityError:  # another run opened the period a moment ago: use theirs
+        return session.scalars(select(Cycle).where(Cycle.periode == periode)).one()
+    audit.record(
+        session,
+        actor,
+        AuditAction.CYCLE_OPENED,
+        "update_cycle",
+        periode,
+        after={"region_kode": province, "batas": found.batas},
+    )
+    return found
+
+
+def open_cycle(db: Database, actor: Actor, periode: str, region: str | None = None) -> Opened:
+    """Open the period for every desa and kelurahan of the region (the province by default).
+
+    Safe to run twice at once (from two nodes, or the calendar and a person): each batch locks the
+    cycle's row first, so the second run waits for it and skips the desa the first has opened.
+    """
+    validate_period(periode)
+    province = db.settings.province
+    region = region or province
+    with db.transaction() as s:
+        Scope.administering(actor).require_any()
+        if s.scalar(select(Region.tingkat).where(Region.kode == region)) is None:
+            raise Invalid(f"Kode wilayah {region!r} tidak dikenal")
+        if not (region == province or region.startswith(province + ".")):
+            raise Invalid(f"Wilayah {region} berada di luar provinsi {province}")
+        cycle = _cycle(s, actor, periode, province, db.settings.tz)
+        desa = list(
+            s.scalars(
+                select(Region.kode)
+                .where(Region.tingkat == Tier.DESA, Region.kode.like(f"{region}.%"))
+                .order_by(Region.kode)
+            )
+        )
+        already = set(
+            s.scalars(
+                select(Submission.kode_desa).where(
+                    Submission.periode == periode, Submission.kode_desa.like(f"{region}.%")
+                )
+            )
+        )
+        definition = definitions.current(s, PROCESS_KEY)
+        template = bulk_start.template(s, definition, {"sla_durasi": db.settings.default_sla}, START_VARIABLES)
+        cycle.expected = (
+            s.scalar(
+                select(func.count())
+                .select_from(Region)
+                .where(Region.tingkat == Tier.DESA, Region.kode.like(f"{province}.%"))
+            )
+            or 0
+        )
+    opened = open_desa(db, actor, periode, [code for code in desa if code not in already], template)
+    _announce(db, periode, region, len(desa))
+    return Opened(periode, len(desa), opened, len(desa) - opened)
+
+
+def _announce(db: Database, periode: str, region: str, expected: int) -> None:
+    """`cycle.opened` once per region, when all its desa are open: written by whichever run finishes
+    the region, including a rerun after a crash that came between the last batch and this."""
+    with db.transaction() as s:
+        cycle = _locked_cycle(s, periode)
+        if cycle is None or region in (cycle.announced or []):
+            return
+        count = (
+            s.scalar(
+                select(func.count())
+                .select_from(Submission)
+                .where(Submission.periode == periode, Submission.kode_desa.like(f"{region}.%"))
+            )
+            or 0
+        )
+        if count < expected:
+            return  # another run is still opening this region: it will announce
+        cycle.announced = [*(cycle.announced or []), region]
+        events.publish(s, events.CycleOpened(periode=periode, region_kode=region, dibuka=count))
+
+
+_LOCK_CYCLE = select(Cycle).where(Cycle.periode == bindparam("periode")).with_for_update()
+
+
+def _locked_cycle(session: Session, periode: str) -> Cycle | None:
+    return session.scalars(_LOCK_CYCLE.execution_options(populate_existing=True), {"periode": periode}).first()
+
+
+def open_desa(db: Database, actor: Actor, periode: str, desa: list[str], template: bulk_start.Template) -> int:
+    """Open the given desa in batches, each its own transaction; a desa opened meanwhile is skipped."""
+    opened = 0
+    for start in range(0, len(desa), BATCH):
+        chunk = desa[start : start + BATCH]
+        with db.transaction() as s:
+            _locked_cycle(s, periode)  # one batch of one period at a time, across nodes (when it has a cycle)
+            done = set(
+                s.scalars(
+                    select(Submission.kode_desa).where(Submission.periode == periode, Submission.kode_desa.in_(chunk))
+                )
+            )
+            opened += _open_many(s, actor, template, [c for c in chunk if c not in done], periode)
+    return opened
+
+
+def _open_many(session: Session, actor: Actor, template: bulk_start.Template, desa: list[str], periode: str) -> int:
+    """A submission for each desa, with its process started from the template."""
+    if not desa:
+        return 0
+    connection = session.connection()
+    submission_ids = (
+        connection.execute(
+            insert(Submission).returning(Submission.id, sort_by_parameter_order=True),
+            [
+                {
+                    "kode_desa": code,
+                    "periode": periode,
+                    "status": SubmissionStatus.DRAF,
+                    "tingkat": Tier.DESA,
+                    "putaran": 0,
+                    "created_at": clock.now(),
+                }
+                for code in desa
+            ],
+        )
+        .scalars()
+        .all()
+    )
+    starts = [
+        bulk_start.Start(
+            code, periode, f"{code}/{periode}", {"kode_desa": code, "periode": periode, "submission_id": sid}
+        )
+        for code, sid in zip(desa, submission_ids, strict=True)
+    ]
+    instance_ids = bulk_start.start_many(session, template, starts)
+    register.prefill(session, dict(zip(desa, submission_ids, strict=True)))
+    connection.execute(
+        update(Submission)
+        .where(Submission.id == bindparam("sid"))
+        .values(instance_id=bindparam("iid"))
+        .execution_options(synchronize_session=False),
+        [{"sid": s, "iid": i} for s, i in zip(submission_ids, instance_ids, strict=True)],
+    )
+    audit.record_many(
+        session,
+        actor,
+        [
+            {
+                "action": AuditAction.SUBMISSION_OPENED,
+                "subject_type": "submission",
+                "subject_id": sid,
+                "instance_id": iid,
+                "after": {"kode_desa": code, "periode": periode, "massal": True},
+            }
+            for code, sid, iid in zip(desa, submission_ids, instance_ids, strict=True)
+        ],
+    )
+    return len(desa)
+
+
+def close_cycle(db: Database, actor: Actor, periode: str) -> dict[str, int]:
+    """Desa that submitted nothing become `tidak melapor` (never zero); late tasks are escalated."""
+    now = clock.now()
+    with db.transaction() as s:
+        Scope.administering(actor).require_any()
+        cycle = s.scalar(select(Cycle).where(Cycle.periode == periode))
+        if cycle is None:
+            raise NotFound(f"Siklus {periode} belum dibuka")
+        silent = list(
+            s.scalars(
+                select(Submission).where(
+                    Submission.periode == periode, Submission.status == SubmissionStatus.DRAF, Submission.putaran == 0
+                )
+            )
+        )
+        deadline = datetime.fromisoformat(cycle.batas[Tier.DESA.value])
+        reason = f"tidak mengajukan data sampai batas {deadline.astimezone(db.settings.tz):%d-%m-%Y} (siklus ditutup)"
+        _cancel_processes(s, [x.instance_id for x in silent if x.instance_id], now)
+        submission_status.not_reported(s, actor, silent, reason)
+        late = escalate_late(s, actor, now)
+        cycle.status, cycle.closed_at = CycleStatus.DITUTUP, now
+        audit.record(
+            s,
+            actor,
+            AuditAction.CYCLE_CLOSED,
+            "update_cycle",
+            periode,
+            after={"tidak_melapor": len(silent), "eskalasi": late},
+        )
+        events.publish(s, events.CycleClosed(periode=periode, tidak_melapor=len(silent)))
+    return {"tidak_melapor": len(silent), "eskalasi": late}
+
+
+def _cancel_processes(session: Session, instance_ids: list[int], now: datetime) -> None:
+    if not instance_ids:
+        return
+    # The instances first, in id order: a completion locks its instance before its task, so this
+    # bulk close takes its locks in the same order and never deadlocks with one.
+    session.execute(
+        select(ProcessInstance.id)
+        .where(ProcessInstance.id.in_(instance_ids))
+        .order_by(ProcessInstance.id)
+        .with_for_update()
+    ).all()
+    session.execute(
+        update(HumanTask)
+        .where(HumanTask.instance_id.in_(instance_ids), HumanTask.status == TaskStatus.TERBUKA)
+        .values(status=TaskStatus.DIBATALKAN, completed_at=now)
+    )
+    session.execute(
+        update(ProcessInstance)
+        .where(ProcessInstance.id.in_(instance_ids))
+        .values(status=InstanceStatus.DIBATALKAN, next_timer_at=None, updated_at=now)
+    )
+
+
+def escalate_late(session: Session, actor: Actor, now: datetime) -> int:
+    """Open tasks past their due time that were not escalated yet: overdue, and up a tier."""
+    late = session.scalars(
+        select(HumanTask)
+        .where(HumanTask.status == TaskStatus.TERBUKA, HumanTask.overdue.is_(False), HumanTask.due_at < now)
+        .order_by(HumanTask.id)  # bulk work locks rows in id order
+    ).all()
+    return sum(submission_status.mark_overdue(session, actor, task) for task in late)
+
+
+def status(session: Session, actor: Actor, periode: str, parent: str) -> list[completeness.Status]:
+    """Completeness and timeliness per child region of `parent` (DHIS2-style), for the people who
+    follow the cycle there: the kecamatan for its desa, and every tier above."""
+    Scope.following(actor).require_any().require(parent, f"Wilayah {parent}")
+    return completeness.tally(session, periode, parent)
+
+
+@dataclass
+class StatusPage:
+    rows: list[completeness.Status]
+    total: completeness.Status | None
+    periode: str
+    induk: str
+    known: list[str]
+    rhythm: CycleRhythm
+
+
+def status_page(session: Session, actor: Actor, periode: str, induk: str, province: str) -> StatusPage:
+    """The cycle status a person follows: their own region first, a child region when they drill down."""
+    scope = Scope.following(actor).require_any()
+    parent = induk if induk and scope.contains(induk) else (scope.regions[0] if scope.regions else province)
+    known = known_periods(session)
+    periode = periode or (known[0] if known else "")
+    rows = status(session, actor, periode, parent) if periode else []
+    return StatusPage(
+        rows, completeness.total(session, rows, parent) if periode else None, periode, parent, known, rhythm(session)
+    )
+
+
+def calendar_day(db: Database, actor: Actor, now: datetime) -> str:
+    """The scheduler's daily look at the calendar: open, remind, close."""
+    today = now.astimezone(db.settings.tz).date()
+    done = []
+    with db.read() as s:
+        r = rhythm(s)
+        ritme, day, remind = r.ritme, r.hari_buka, r.pengingat_hari
+        open_cycles = [
+            (c.periode, dict(c.batas)) for c in s.scalars(select(Cycle).where(Cycle.status == CycleStatus.DIBUKA))
+        ]
+    periode = period_starting(today, ritme)
+    if periode and today.day >= day:
+        result = open_cycle(db, actor, periode)
+        if result.opened:
+            done.append(f"{periode}: {result.opened} desa dibuka")
+    for periode, batas in open_cycles:
+        done += _look_at_cycle(db, actor, now, periode, batas, remind)
+    with db.transaction() as s:
+        reminded = remind_due_tasks(s, now, timedelta(days=remind))
+        late = escalate_late(s, actor, now)
+    done.append(f"{reminded} pengingat tugas, {late} eskalasi")
+    return "; ".join(done)
+
+
+def _look_at_cycle(
+    db: Database, actor: Actor, now: datetime, periode: str, batas: dict[str, str], remind: int
+) -> list[str]:
+    """Close a cycle past its last deadline, or remind the desa of theirs."""
+    if now >= datetime.fromisoformat(batas[Tier.PROVINSI.value]):
+        closed = close_cycle(db, actor, periode)
+        return [f"{periode} ditutup ({closed['tidak_melapor']} tidak melapor)"]
+    desa_deadline = datetime.fromisoformat(batas[Tier.DESA.value])
+    if timedelta(0) <= desa_deadline - now <= timedelta(days=remind):
+        with db.transaction() as s:
+            events.publish(s, events.CycleClosingSoon(periode=periode, batas=batas[Tier.DESA.value]))
+        return [f"{periode}: pengingat batas desa"]
+    return []
+
+
+def remind_due_tasks(session: Session, now: datetime, ahead: timedelta) -> int:
+    """Tasks due within `ahead` get one reminder each (`task.due_soon`)."""
+    soon = session.scalars(
+        select(HumanTask)
+        .where(
+            HumanTask.status == TaskStatus.TERBUKA,
+            HumanTask.due_at.is_not(None),
+            HumanTask.due_at > now,
+            HumanTask.due_at <= now + ahead,
+        )
+        .order_by(HumanTask.id)
+    ).all()
+    count = 0
+    for task in soon:
+        if (task.data or {}).get("diingatkan"):
+            continue
+        task.data = {**(task.data or {}), "diingatkan": now.isoformat()}
+        events.publish(
+            session,
+            events.TaskDueSoon(
+                task_id=task.id,
+                nama=task.nama,
+                tingkat=task.tingkat.value,
+                region_kode=task.region_kode,
+                kode_desa=task.kode_desa,
+                periode=task.periode,
+                due_at=task.due_at.isoformat() if task.due_at else None,
+            ),
+        )
+        count += 1
+    return count
+
+
+def known_periods(session: Session) -> list[str]:
+    """The periods in use: opened cycles and the periods of submissions, newest first."""
+    used = set(session.scalars(select(Cycle.periode))) | set(session.scalars(select(Submission.periode).distinct()))
+    return sorted(used, reverse=True)

@@ -1,0 +1,139 @@
+"""A determination exported for Satu Data Indonesia: CSV and XLSX with their metadata (title,
+producer, period, unit, reference codes, each category's definition, the decree and the hash), and
+a PDF annex with the tables and the decree details.
+
+Every export is made from the frozen content alone, so the hash it carries is the determination's,
+however often it is exported.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from fpdf import FPDF
+from openpyxl import Workbook
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.core.actors import Actor
+from engine.core.errors import Invalid
+from engine.verification import determinations
+from models import Category, Determination, Region
+
+FORMATS = ("csv", "xlsx", "pdf")
+PRODUCER = "Dinas Sosial Provinsi Kalimantan Utara"
+COLUMNS = ["kode_wilayah", "nama_wilayah", "kategori", "nama_kategori", "satuan", "nilai"]
+
+
+def metadata(session: Session, d: Determination) -> list[tuple[str, str]]:
+    return [
+        ("judul", f"Data PPKS dan PSKS resmi tahun {d.tahun}"),
+        ("produsen_data", PRODUCER),
+        ("periode", str(d.tahun)),
+        ("wilayah", d.region_kode),
+        ("satuan", "jumlah (individu, keluarga, lembaga atau komunitas sesuai kategori)"),
+        ("kode_referensi", "kode wilayah Kemendagri; kode kategori PPKS/PSKS Permensos 8/2012"),
+        ("nomor_sk", d.nomor_sk),
+        ("tanggal_sk", d.tanggal_sk.isoformat()),
+        ("revisi", str(d.revisi)),
+        ("disetujui_oleh", d.approved_by),
+        ("disetujui_pada", d.approved_at.isoformat()),
+        ("hash_sha256", d.content_hash),
+    ]
+
+
+def _rows(session: Session, d: Determination) -> tuple[list[list[Any]], dict[str, Category]]:
+    categories = {c.kode: c for c in session.scalars(select(Category))}
+    names = dict(session.execute(select(Region.kode, Region.nama)).all())
+    rows = []
+    for code, kategori, n in d.content["angka"]:
+        category = categories.get(kategori)
+        rows.append(
+            [
+                code,
+                names.get(code, code),
+                kategori,
+                category.nama if category else "",
+                category.satuan if category else "",
+                n,
+            ]
+        )
+    return rows, categories
+
+
+def _definitions(categories: dict[str, Category], d: Determination) -> list[tuple[str, str, str]]:
+    used = sorted({k for _, k, _ in d.content["angka"]})
+    return [(k, categories[k].nama, categories[k].kriteria) for k in used if k in categories]
+
+
+def to_csv(session: Session, d: Determination) -> bytes:
+    """Metadata lines (`# key: value`), the definitions, then the table."""
+    rows, categories = _rows(session, d)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for key, value in metadata(session, d):
+        writer.writerow([f"# {key}", value])
+    for kode, nama, kriteria in _definitions(categories, d):
+        writer.writerow([f"# definisi {kode}", f"{nama}: {kriteria}"])
+    writer.writerow(COLUMNS)
+    writer.writerows(rows)
+    return out.getvalue().encode("utf-8")
+
+
+def to_xlsx(session: Session, d: Determination) -> bytes:
+    rows, categories = _rows(session, d)
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None  # a new workbook has one sheet
+    sheet.title = "angka"
+    sheet.append(COLUMNS)
+    for row in rows:
+        sheet.append(row)
+    meta = book.create_sheet("metadata")
+    for key, value in metadata(session, d):
+        meta.append([key, value])
+    definitions = book.create_sheet("definisi")
+    definitions.append(["kategori", "nama", "definisi"])
+    for kode, nama, kriteria in _definitions(categories, d):
+        definitions.append([kode, nama, kriteria])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _latin(text: str) -> str:
+    """The PDF's core fonts carry Latin-1; other characters are shown as `?` rather than refused."""
+    return str(text).encode("latin-1", "replace").decode("latin-1")
+
+
+def to_pdf(session: Session, d: Determination) -> bytes:
+    """The annex: the decree details, then the province's figures per category and each regency's."""
+    rows, categories = _rows(session, d)
+    pdf = FPDF(orientation="P", unit="mm", format="A4")
+    pdf.set_auto_page_break(auto=True, margin=15)
+    pdf.add_page()
+    pdf.set_font("Helvetica", "B", 14)
+    pdf.multi_cell(0, 8, _latin(f"Lampiran Penetapan Data PPKS/PSKS Tahun {d.tahun}"), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", size=10)
+    for key, value in metadata(session, d):
+        pdf.multi_cell(0, 5, _latin(f"{key.replace('_', ' ')}: {value}"), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
+    level = {code for code, *_ in d.content["angka"] if code.count(".") <= 1}
+    table = [r for r in rows if r[0] in level]
+    with pdf.table(col_widths=(18, 40, 18, 70, 20, 14), text_align="LEFT") as grid:
+        grid.row([_latin(c) for c in ("kode", "wilayah", "kategori", "nama kategori", "satuan", "nilai")])
+        for row in table:
+            grid.row([_latin(str(c)) for c in row])
+    return bytes(pdf.output())
+
+
+def export(session: Session, actor: Actor, tahun: int, fmt: str, by_token: bool = False) -> tuple[bytes, str]:
+    """The file and its name; the export is recorded on the audit trail."""
+    if fmt not in FORMATS:
+        raise Invalid(f"Format {fmt!r} tidak dikenal; gunakan {', '.join(FORMATS)}")
+    d = determinations.published_whole(session, actor, tahun) if by_token else determinations.get(session, actor, tahun)
+    content = {"csv": to_csv, "xlsx": to_xlsx, "pdf": to_pdf}[fmt](session, d)
+    determinations.record_export(session, actor, d, fmt)
+    return content, f"penetapan-{d.tahun}-r{d.revisi}.{fmt}"

@@ -1,0 +1,374 @@
+"""Determinations (penetapan): the frozen official figures of a year, read, compared and traced.
+
+The content of a determination is the figures per region × category and the record set behind
+them (each record's id, version, desa and category), made when the head approves. Its hash is the
+SHA-256 of the canonical serialisation (JSON, keys sorted, no spaces, UTF-8), so recomputing it
+from the stored content, or from any export, gives the same value. The decree, the approver and
+the time are kept beside the content; a later correction is a new revision naming the one it
+replaces.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine.core import audit, clock
+from engine.core.actors import Actor
+from engine.core.audit import AuditAction
+from engine.core.errors import NotFound
+from engine.people.scope import Scope
+from engine.quality import aggregates
+from models import (
+    ApiResource,
+    AuditEvent,
+    Category,
+    Determination,
+    HumanTask,
+    QualityFlag,
+    Record,
+    RecordStatus,
+    Region,
+    contains,
+)
+
+
+def canonical(content: dict[str, Any]) -> bytes:
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def content_hash(content: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical(content)).hexdigest()
+
+
+def build_content(session: Session, province: str, tahun: int) -> dict[str, Any]:
+    """The figures of the province's active verified records, and those records' ids and versions."""
+    counts = aggregates.count_records(session, province)
+    records = session.execute(
+        select(Record.id, Record.versi, Record.kode_desa, Record.kategori)
+        .where(Record.status == RecordStatus.AKTIF, Record.kode_desa.like(f"{province}.%"))
+        .order_by(Record.id)
+    )
+    return {
+        "tahun": tahun,
+        "wilayah": province,
+        "angka": sorted([code, kategori, n] for (code, kategori), n in counts.items()),
+        "catatan": [[rid, versi, desa, kategori] for rid, versi, desa, kategori in records],
+    }
+
+
+def latest(session: Session, tahun: int) -> Determination | None:
+    return session.scalar(
+        select(Determination).where(Determination.tahun == tahun).order_by(Determination.revisi.desc()).limit(1)
+    )
+
+
+@dataclass(frozen=True)
+class Approval:
+    """What the head approved: the year, the decree, and the reconciliation it ends."""
+
+    province: str
+    tahun: int
+    nomor_sk: str
+    tanggal_sk: date
+    instance_id: int | None = None
+    human_task_id: int | None = None
+    alasan_revisi: str | None = None
+
+
+def freeze(session: Session, actor: Actor, approval: Approval) -> Determination:
+    """Store the year's determination; a year already determined gets the next revision."""
+    tahun, province = approval.tahun, approval.province
+    nomor_sk, tanggal_sk, alasan_revisi = approval.nomor_sk, approval.tanggal_sk, approval.alasan_revisi
+    content = build_content(session, province, tahun)
+    previous = latest(session, tahun)
+    determination = Determination(
+        tahun=tahun,
+        revisi=previous.revisi + 1 if previous else 0,
+        region_kode=province,
+        replaces_id=previous.id if previous else None,
+        alasan_revisi=alasan_revisi,
+        nomor_sk=nomor_sk,
+        tanggal_sk=tanggal_sk,
+        approved_by=actor.name,
+        approved_by_id=actor.user_id,
+        approved_at=clock.now(),
+        instance_id=approval.instance_id,
+        content_hash=content_hash(content),
+        content=content,
+    )
+    session.add(determination)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        AuditAction.DETERMINATION_APPROVED,
+        "determination",
+        determination.id,
+        after={
+            "tahun": tahun,
+            "revisi": determination.revisi,
+            "hash": determination.content_hash,
+            "nomor_sk": nomor_sk,
+            "tanggal_sk": tanggal_sk.isoformat(),
+            "angka": len(content["angka"]),
+            "catatan": len(content["catatan"]),
+        },
+        instance_id=approval.instance_id,
+        human_task_id=approval.human_task_id,
+    )
+    return determination
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+
+def totals(d: Determination) -> dict[str, int]:
+    """The province's figure per category, and their sum (`jumlah`)."""
+    by_category = {kategori: n for code, kategori, n in d.content["angka"] if code == d.region_kode}
+    return {**dict(sorted(by_category.items())), "jumlah": sum(by_category.values())}
+
+
+def summary(d: Determination) -> dict[str, Any]:
+    return {
+        "id": d.id,
+        "tahun": d.tahun,
+        "revisi": d.revisi,
+        "wilayah": d.region_kode,
+        "hash": d.content_hash,
+        "hash_sah": content_hash(d.content) == d.content_hash,
+        "decree": {"nomor": d.nomor_sk, "tanggal": d.tanggal_sk.isoformat()},
+        "approved_by": d.approved_by,
+        "approved_at": d.approved_at.isoformat(),
+        "menggantikan": d.replaces_id,
+        "alasan_revisi": d.alasan_revisi,
+        "jumlah_catatan": len(d.content["catatan"]),
+        "totals": totals(d),
+    }
+
+
+def _readable(actor: Actor) -> Scope:
+    return Scope.overseeing(actor).require_any()
+
+
+def list_determinations(session: Session, actor: Actor) -> list[dict[str, Any]]:
+    _readable(actor)
+    rows = session.scalars(select(Determination).order_by(Determination.tahun.desc(), Determination.revisi.desc()))
+    return [summary(d) for d in rows]
+
+
+def get(session: Session, actor: Actor, tahun: int, revisi: int | None = None) -> Determination:
+    """A year's determination (its latest revision unless one is named)."""
+    _readable(actor)
+    query = select(Determination).where(Determination.tahun == tahun)
+    if revisi is not None:
+        query = query.where(Determination.revisi == revisi)
+    found = session.scalar(query.order_by(Determination.revisi.desc()).limit(1))
+    if found is None:
+        raise NotFound(f"Belum ada penetapan untuk tahun {tahun}")
+    return found
+
+
+def show(session: Session, actor: Actor, tahun: int) -> dict[str, Any]:
+    return summary(get(session, actor, tahun))
+
+
+def figures(d: Determination, scope: Scope | None = None) -> list[dict[str, Any]]:
+    return [
+        {"wilayah": code, "kategori": kategori, "nilai": n}
+        for code, kategori, n in d.content["angka"]
+        if scope is None or scope.contains(code)
+    ]
+
+
+# -- year on year -----------------------------------------------------------------------------
+
+
+@dataclass
+class Change:
+    wilayah: str
+    kategori: str
+    sebelum: int | None
+    sesudah: int | None
+    tanda: list[dict[str, Any]]
+
+    @property
+    def selisih(self) -> int | None:
+        return None if self.sebelum is None or self.sesudah is None else self.sesudah - self.sebelum
+
+    @property
+    def persen(self) -> float | None:
+        if self.selisih is None or not self.sebelum:
+            return None
+        return round(100 * self.selisih / self.sebelum, 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "wilayah": self.wilayah,
+            "kategori": self.kategori,
+            "sebelum": self.sebelum,
+            "sesudah": self.sesudah,
+            "selisih": self.selisih,
+            "persen": self.persen,
+            "tanda": self.tanda,
+        }
+
+
+def diff(session: Session, actor: Actor, tahun_a: int, tahun_b: int) -> dict[str, Any]:
+    """Year B's determination against year A's, per region and category, with year B's flags."""
+    a, b = get(session, actor, tahun_a), get(session, actor, tahun_b)
+    before = {(code, kategori): n for code, kategori, n in a.content["angka"]}
+    after = {(code, kategori): n for code, kategori, n in b.content["angka"]}
+    flags: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for f in session.scalars(
+        select(QualityFlag).where(
+            QualityFlag.periode == str(tahun_b), QualityFlag.item_id.is_(None), QualityFlag.record_id.is_(None)
+        )
+    ):
+        flags.setdefault((f.region_kode, f.kategori or ""), []).append(
+            {"aturan": f.rule, "tingkat": f.severity, "status": f.status, "pesan": f.message}
+        )
+    changes = [
+        Change(
+            code, kategori, before.get((code, kategori)), after.get((code, kategori)), flags.get((code, kategori), [])
+        )
+        for code, kategori in sorted(before.keys() | after.keys())
+    ]
+    return {
+        "dari": summary(a),
+        "ke": summary(b),
+        "perubahan": [c.to_dict() for c in changes],
+    }
+
+
+# -- how a figure was reached -----------------------------------------------------------------
+
+
+def trail(session: Session, actor: Actor, tahun: int, wilayah: str, kategori: str) -> dict[str, Any]:
+    """For an auditor: the records behind one official figure, the flags on it with their
+    explanations, and the decisions of the year's reconciliation."""
+    scope = Scope.auditing(actor).require_any()
+    scope.require(wilayah, f"Wilayah {wilayah}")
+    d = get(session, Actor.system("audit"), tahun)
+    value = next((n for code, k, n in d.content["angka"] if code == wilayah and k == kategori), None)
+    if value is None:
+        raise NotFound(f"Penetapan {tahun} tidak memuat angka {kategori} untuk {wilayah}")
+    records = [
+        {"id": rid, "versi": versi, "kode_desa": desa}
+        for rid, versi, desa, k in d.content["catatan"]
+        if k == kategori and contains(wilayah, desa)
+    ]
+    flags = session.scalars(
+        select(QualityFlag)
+        .where(
+            QualityFlag.periode == str(tahun),
+            QualityFlag.region_kode == wilayah,
+            QualityFlag.kategori == kategori,
+            QualityFlag.item_id.is_(None),
+        )
+        .order_by(QualityFlag.id)
+    )
+    flag_rows = [
+        {
+            "id": f.id,
+            "aturan": f.rule,
+            "tingkat": f.severity,
+            "status": f.status,
+            "pesan": f.message,
+            "catatan": f.ack_note,
+            "oleh": f.ack_by,
+        }
+        for f in flags
+    ]
+    flag_history = _flag_history(session, [int(str(f["id"])) for f in flag_rows])
+    tasks = session.scalars(
+        select(HumanTask)
+        .where(HumanTask.instance_id == d.instance_id, HumanTask.completed_at.is_not(None))
+        .order_by(HumanTask.completed_at, HumanTask.id)
+    )
+    decisions = [
+        {
+            "tugas": t.nama,
+            "wilayah": t.region_kode,
+            "keputusan": t.keputusan,
+            "alasan": t.alasan,
+            "waktu": t.completed_at.isoformat() if t.completed_at else None,
+            "status": t.status.value,
+        }
+        for t in tasks
+    ]
+    nama = session.scalar(select(Category.nama).where(Category.kode == kategori)) or kategori
+    region = session.scalar(select(Region.nama).where(Region.kode == wilayah)) or wilayah
+    return {
+        "penetapan": summary(d),
+        "wilayah": wilayah,
+        "nama_wilayah": region,
+        "kategori": kategori,
+        "nama_kategori": nama,
+        "nilai": value,
+        "catatan": records,
+        "tanda": flag_rows,
+        "riwayat_tanda": flag_history,
+        "keputusan": decisions,
+    }
+
+
+def _flag_history(session: Session, flag_ids: list[int]) -> list[dict[str, Any]]:
+    if not flag_ids:
+        return []
+    rows = session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.subject_type == "quality_flag", AuditEvent.subject_id.in_([str(i) for i in flag_ids]))
+        .order_by(AuditEvent.seq)
+    )
+    return [
+        {"tanda": e.subject_id, "aksi": e.action, "oleh": e.actor, "alasan": e.reason, "waktu": e.at.isoformat()}
+        for e in rows
+    ]
+
+
+# -- for other agencies (the API) -------------------------------------------------------------
+
+
+def published(session: Session, actor: Actor) -> list[dict[str, Any]]:
+    """Every determination, for a token that holds the `penetapan` resource."""
+    Scope.exchanging(actor, ApiResource.PENETAPAN).require_any()
+    rows = session.scalars(select(Determination).order_by(Determination.tahun.desc(), Determination.revisi.desc()))
+    return [summary(d) for d in rows]
+
+
+def published_year(session: Session, actor: Actor, tahun: int) -> dict[str, Any]:
+    """A year's determination with its figures in the token's region."""
+    scope = Scope.exchanging(actor, ApiResource.PENETAPAN).require_any()
+    d = get(session, Actor.system("api"), tahun)
+    return {**summary(d), "data": figures(d, scope)}
+
+
+def published_whole(session: Session, actor: Actor, tahun: int) -> Determination:
+    """The whole determination (its exports): for a token whose region is the determination's province."""
+    scope = Scope.exchanging(actor, ApiResource.PENETAPAN).require_any()
+    d = get(session, Actor.system("api"), tahun)
+    if not scope.everything and d.region_kode not in scope.regions:
+        raise NotFound(f"Ekspor penetapan {tahun} hanya untuk token tingkat provinsi {d.region_kode}")
+    return d
+
+
+def record_export(session: Session, actor: Actor, d: Determination, fmt: str) -> None:
+    audit.record(
+        session,
+        actor,
+        AuditAction.DETERMINATION_EXPORTED,
+        "determination",
+        d.id,
+        after={"tahun": d.tahun, "revisi": d.revisi, "format": fmt, "hash": d.content_hash},
+    )
+
+
+def count(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(Determination)) or 0

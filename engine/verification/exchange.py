@@ -1,0 +1,333 @@
+"""What other agencies' systems read and write through the API, each use case checking the token's
+scope itself (`Scope.exchanging`): compiled figures in Satu Data form, the verification status of a
+period, PPKS records (NIKs masked unless the token may see them, every full NIK read on the audit
+trail), the agency's own figures, and items for a desa's draft submission."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar, cast
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from engine.core import audit
+from engine.core.actors import Actor
+from engine.core.audit import AuditAction
+from engine.core.errors import Conflict, Forbidden, Invalid, NotFound, Problem
+from engine.people import privacy
+from engine.people.scope import Scope
+from engine.quality import aggregates, completeness
+from engine.verification import determinations, imports, linkage
+from engine.verification.status import EDITABLE
+from models import (
+    AggregateValue,
+    ApiResource,
+    Category,
+    Record,
+    RecordStatus,
+    Region,
+    Source,
+    Submission,
+)
+
+T = TypeVar("T")
+MAX_ROWS = 5000  # rows in one POST: an agency's yearly table, or a desa's whole register
+
+
+class FigureStatus(enum.StrEnum):
+    """How far a published figure has come: computed from verified records, or the year's official
+    figure, as the latest determination of that year froze it."""
+
+    TERVERIFIKASI = "terverifikasi"
+    DITETAPKAN = "ditetapkan"
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    page: int = 1
+    page_size: int = 100
+
+
+@dataclass
+class Page(Generic[T]):
+    items: list[T]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return (self.total + self.page_size - 1) // self.page_size
+
+
+def _page(session: Session, query: Select[Any], req: PageRequest) -> tuple[list[Any], int]:
+    # the count reads only the filter's columns (an index), not every column of every matching row
+    total = session.scalar(query.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)) or 0
+    rows = session.execute(query.limit(req.page_size).offset((req.page - 1) * req.page_size)).all()
+    return list(rows), total
+
+
+def within(column: Any, code: str) -> Any:
+    return or_(column == code, column.like(f"{code}.%"))
+
+
+@dataclass(frozen=True)
+class FigureFilter:
+    wilayah: str = ""
+    kategori: str = ""
+    periode: str = ""
+    tingkat: str = ""
+
+
+@dataclass
+class Figure:
+    """One figure in Satu Data form: reference codes with their labels, unit, source and status."""
+
+    kode_wilayah: str
+    nama_wilayah: str
+    tingkat: str
+    kode_kategori: str
+    nama_kategori: str
+    jenis: str
+    satuan: str
+    periode: str
+    nilai: int
+    sumber: str
+    status: str
+    diperbarui: datetime
+
+
+def figures(session: Session, actor: Actor, f: FigureFilter, req: PageRequest) -> Page[Figure]:
+    """The province's compiled figures (source `dinsos`) within the token's region."""
+    scope = Scope.exchanging(actor, ApiResource.AGREGAT).require_any()
+    query = (
+        select(AggregateValue, Region.nama, Region.tingkat, Category.nama, Category.jenis, Category.satuan)
+        .join(Region, Region.kode == AggregateValue.region_kode)
+        .join(Category, Category.kode == AggregateValue.kategori)
+        .where(AggregateValue.sumber == aggregates.OURS, scope.where(AggregateValue.region_kode))
+    )
+    if f.wilayah:
+        scope.require(f.wilayah, f"Wilayah {f.wilayah}")
+        query = query.where(within(AggregateValue.region_kode, f.wilayah))
+    if f.kategori:
+        query = query.where(AggregateValue.kategori == f.kategori)
+    if f.periode:
+        query = query.where(AggregateValue.periode == f.periode)
+    if f.tingkat:
+        query = query.where(Region.tingkat == f.tingkat)
+    query = query.order_by(AggregateValue.region_kode, AggregateValue.kategori, AggregateValue.periode)
+    rows, total = _page(session, cast(Select[Any], query), req)
+    official = _determined(session, {v.periode for v, *_ in rows})
+    items = [
+        Figure(
+            v.region_kode,
+            nama,
+            tingkat.value,
+            v.kategori,
+            kategori,
+            jenis,
+            satuan,
+            v.periode,
+            v.nilai,
+            "Dinas Sosial",
+            _status(official, v),
+            v.imported_at,
+        )
+        for v, nama, tingkat, kategori, jenis, satuan in rows
+    ]
+    return Page(items, total, req.page, req.page_size)
+
+
+def _determined(session: Session, periods: set[str]) -> dict[tuple[str, str, str], int]:
+    """(year, region, category) -> the official figure, for the years among `periods` that have a
+    determination (its latest revision)."""
+    official: dict[tuple[str, str, str], int] = {}
+    for periode in sorted(p for p in periods if p.isdigit() and len(p) == 4):
+        frozen = determinations.latest(session, int(periode))
+        if frozen is not None:
+            official.update({(periode, code, kategori): n for code, kategori, n in frozen.content["angka"]})
+    return official
+
+
+def _status(official: dict[tuple[str, str, str], int], v: AggregateValue) -> str:
+    determined = official.get((v.periode, v.region_kode, v.kategori)) == v.nilai
+    return (FigureStatus.DITETAPKAN if determined else FigureStatus.TERVERIFIKASI).value
+
+
+def verification_status(session: Session, actor: Actor, periode: str, wilayah: str = "") -> list[completeness.Status]:
+    """Per child region of `wilayah` (the token's own region by default): expected, submitted, on
+    time, verified at each tier, not reported."""
+    scope = Scope.exchanging(actor, ApiResource.STATUS).require_any()
+    parent = wilayah or (scope.regions[0] if scope.regions else "")
+    if not parent:
+        raise Invalid("Wilayah wajib diisi", [Problem("kode wilayah Kemendagri, mis. 65.01", column="wilayah")])
+    scope.require(parent, f"Wilayah {parent}")
+    if session.get(Region, parent) is None:
+        raise NotFound(f"Wilayah {parent} tidak dikenal")
+    return completeness.tally(session, periode, parent)
+
+
+@dataclass(frozen=True)
+class RecordFilter:
+    wilayah: str = ""
+    kategori: str = ""
+    status: str = RecordStatus.AKTIF.value
+    nik: str = ""
+    diperbarui_sejak: datetime | None = None
+
+
+@dataclass
+class RecordView:
+    id: int
+    kode_desa: str
+    kategori: str
+    nik: str
+    nik_lengkap: bool
+    no_kk: str
+    nama: str
+    jenis_kelamin: str | None
+    tanggal_lahir: str | None
+    alamat: str
+    status: str
+    versi: int
+    diperbarui: datetime
+    status_nik: linkage.NikView
+    dtsen: linkage.DtsenView | None
+
+
+def _sees_nik(actor: Actor) -> bool:
+    return actor.is_system or (actor.token is not None and actor.token.sees_nik)
+
+
+def _view(record: Record, full: bool, nik: linkage.NikView, dtsen: linkage.DtsenView | None) -> RecordView:
+    shown = (lambda v: v or "") if full else privacy.mask_nik
+    return RecordView(
+        record.id,
+        record.kode_desa,
+        record.kategori,
+        shown(record.nik),
+        full,
+        shown(record.no_kk),
+        record.nama,
+        record.jenis_kelamin,
+        record.tanggal_lahir.isoformat() if record.tanggal_lahir else None,
+        record.alamat or "",
+        record.status.value,
+        record.versi,
+        record.updated_at,
+        nik,
+        dtsen,
+    )
+
+
+def _views(session: Session, actor: Actor, records: list[Record], why: str) -> list[RecordView]:
+    """The records as the token may see them; each full NIK shown goes on the audit trail."""
+    full = _sees_nik(actor)
+    if full and not actor.is_system and records:
+        audit.record_many(
+            session,
+            actor,
+            [
+                {"action": AuditAction.NIK_VIEWED, "subject_type": "ppks_record", "subject_id": r.id, "reason": why}
+                for r in records
+                if r.nik
+            ],
+        )
+    checks = linkage.nik_statuses(session, [r.id for r in records])
+    dtsen = linkage.dtsen_for(session, [(r.nik, r.no_kk) for r in records])
+    return [_view(r, full, checks.get(r.id, linkage.NikView.unchecked()), dtsen.get((r.nik, r.no_kk))) for r in records]
+
+
+def records(session: Session, actor: Actor, f: RecordFilter, req: PageRequest) -> Page[RecordView]:
+    scope = Scope.exchanging(actor, ApiResource.CATATAN).require_any()
+    if f.nik and not _sees_nik(actor):
+        raise Forbidden("Pencarian menurut NIK hanya untuk token yang boleh melihat NIK lengkap")
+    query = select(Record).where(scope.where(Record.kode_desa))
+    if f.wilayah:
+        scope.require(f.wilayah, f"Wilayah {f.wilayah}")
+        query = query.where(within(Record.kode_desa, f.wilayah))
+    if f.kategori:
+        query = query.where(Record.kategori == f.kategori)
+    if f.status:
+        query = query.where(Record.status == RecordStatus(f.status))
+    if f.nik:
+        query = query.where(Record.nik == f.nik)
+    if f.diperbarui_sejak is not None:
+        query = query.where(Record.updated_at >= f.diperbarui_sejak)
+    rows, total = _page(session, query.order_by(Record.id), req)
+    found = [row[0] for row in rows]
+    return Page(_views(session, actor, found, "API: daftar catatan"), total, req.page, req.page_size)
+
+
+def record(session: Session, actor: Actor, record_id: int) -> RecordView:
+    scope = Scope.exchanging(actor, ApiResource.CATATAN).require_any()
+    found = session.get(Record, record_id)
+    if found is None or not scope.contains(found.kode_desa):
+        raise NotFound(f"Catatan {record_id} tidak ada di wilayah token ini")
+    return _views(session, actor, [found], "API: satu catatan")[0]
+
+
+@dataclass
+class FiguresReport:
+    instansi: str
+    rows: int
+    added: int
+    flags: list[dict[str, Any]]
+
+
+def _bounded(rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        raise Invalid("Tidak ada baris yang dikirim", [Problem("kirim 1 baris atau lebih", column="baris")])
+    if len(rows) > MAX_ROWS:
+        raise Invalid(f"Paling banyak {MAX_ROWS} baris sekali kirim", [Problem("bagi menjadi beberapa kiriman")])
+
+
+def post_agency_figures(session: Session, actor: Actor, rows: list[dict[str, Any]], agency: str = "") -> FiguresReport:
+    """The agency's figures for comparison with ours: every row valid and within the token's region,
+    or nothing stored."""
+    scope = Scope.exchanging(actor, ApiResource.ANGKA_INSTANSI, write=True).require_any()
+    agency = actor.token.instansi if actor.token is not None else agency.strip()
+    if not agency or agency.lower() == aggregates.OURS:
+        raise Forbidden("Angka instansi harus atas nama instansi lain, bukan Dinas Sosial")
+    _bounded(rows)
+    text_rows = [{k: str(v) for k, v in row.items()} for row in rows]
+    outside = [
+        Problem(f"wilayah {row.get('kode_wilayah')} di luar wilayah token ini", row=number, column="kode_wilayah")
+        for number, row in enumerate(text_rows, start=1)
+        if not scope.contains(row.get("kode_wilayah", ""))
+    ]
+    try:
+        values = aggregates.agency_values(session, text_rows, agency)
+    except Invalid as exc:
+        found = sorted(exc.problems + outside, key=lambda p: p.row or 0)
+        raise Invalid(f"Kiriman ditolak: {len(found)} masalah; tidak ada yang disimpan", found) from exc
+    if outside:
+        raise Invalid(f"Kiriman ditolak: {len(outside)} masalah; tidak ada yang disimpan", outside)
+    added = aggregates.store(session, actor, values, AuditAction.AGENCY_FIGURES_IMPORTED)
+    flags = [f.to_dict() for f in aggregates.rescan(session, actor, values) if f.rule == "instansi"]
+    return FiguresReport(agency, len(values), added, flags)
+
+
+def post_items(
+    session: Session, actor: Actor, kode_desa: str, periode: str, rows: list[dict[str, Any]]
+) -> imports.ImportReport:
+    """Items for the desa's draft (or returned) submission of the period, with the import's checks:
+    every row valid, or none written."""
+    scope = Scope.exchanging(actor, ApiResource.PENGAJUAN, write=True).require_any()
+    scope.require(kode_desa, f"Desa {kode_desa}")
+    _bounded(rows)
+    submission = session.scalar(
+        select(Submission).where(Submission.kode_desa == kode_desa, Submission.periode == periode)
+    )
+    if submission is None:
+        raise NotFound(f"Belum ada pengajuan desa {kode_desa} untuk periode {periode}")
+    if submission.status not in EDITABLE:
+        raise Conflict(
+            f"Pengajuan {submission.id} berstatus {submission.status.value}; hanya draf atau yang dikembalikan "
+            "yang dapat diubah"
+        )
+    text_rows = [{k: str(v) for k, v in row.items()} for row in rows]
+    return imports.write_rows(session, actor, submission, text_rows, source=Source.API, first_row=1)

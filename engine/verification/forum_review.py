@@ -1,0 +1,150 @@
+"""The Forum Satu Data's review in the annual reconciliation: the discrepancies of the year, one by
+one, each explanation accepted or sent back to its regency with a reason."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.bpmn import human_tasks
+from engine.core import audit
+from engine.core.actors import Actor
+from engine.core.audit import AuditAction
+from engine.core.errors import Invalid, Problem
+from engine.quality import review
+from engine.verification import reconciliation
+from models import (
+    Decision,
+    FlagStatus,
+    ForumVerdict,
+    HumanTask,
+    ProcessInstance,
+    QualityFlag,
+    Severity,
+    TaskStatus,
+    Tier,
+    ancestor_code,
+)
+
+
+def _accepted_before(session: Session, instance_id: int) -> dict[int, Any]:
+    """Flags the Forum accepted in earlier rounds of this instance, with when."""
+    accepted: dict[int, Any] = {}
+    for task in session.scalars(
+        select(HumanTask).where(
+            HumanTask.instance_id == instance_id,
+            HumanTask.bpmn_id == reconciliation.FORUM_TASK,
+            HumanTask.status == TaskStatus.SELESAI,
+        )
+    ):
+        for flag_id in (task.data or {}).get("diterima", []):
+            accepted[int(flag_id)] = task.completed_at
+    return accepted
+
+
+def discrepancies(session: Session, instance: ProcessInstance) -> list[QualityFlag]:
+    """What the Forum reviews: every flag a region settled and the Forum has not accepted since, and
+    every error or warning still open."""
+    accepted = _accepted_before(session, instance.id)
+
+    def pending(flag: QualityFlag) -> bool:
+        if flag.status == FlagStatus.TERBUKA:
+            return flag.severity in (Severity.ERROR, Severity.WARNING)
+        when = accepted.get(flag.id)
+        return when is None or (flag.ack_at is not None and flag.ack_at > when)
+
+    return [f for f in reconciliation.year_flags(session, instance.region_kode, int(instance.periode)) if pending(f)]
+
+
+@dataclass(frozen=True)
+class ForumReview:
+    """The Forum's word on each discrepancy: flag id -> (`terima` | `kembalikan`, reason)."""
+
+    task_id: int
+    verdicts: dict[int, tuple[str, str]]
+
+
+def _forum_problems(listed: list[QualityFlag], verdicts: dict[int, tuple[str, str]]) -> list[Problem]:
+    by_id = {f.id: f for f in listed}
+    problems = [
+        Problem(f"tanda {i} tidak ada dalam daftar selisih", column=f"tanda_{i}") for i in verdicts if i not in by_id
+    ]
+    for flag in listed:
+        verdict, reason = verdicts.get(flag.id, ("", ""))
+        if verdict not in (ForumVerdict.ACCEPT, ForumVerdict.RETURN):
+            problems.append(Problem(f"pilih terima atau kembalikan: {flag.message}", column=f"tanda_{flag.id}"))
+        elif verdict == ForumVerdict.ACCEPT and flag.status == FlagStatus.TERBUKA:
+            problems.append(
+                Problem(f"belum dijelaskan, tidak dapat diterima: {flag.message}", column=f"tanda_{flag.id}")
+            )
+        elif verdict == ForumVerdict.RETURN and not reason.strip():
+            problems.append(
+                Problem(f"alasan wajib diisi saat mengembalikan: {flag.message}", column=f"alasan_{flag.id}")
+            )
+        elif verdict == ForumVerdict.RETURN and ancestor_or_none(flag.region_kode) is None:
+            problems.append(
+                Problem(
+                    f"tanda tingkat provinsi dijelaskan oleh Forum sendiri: {flag.message}", column=f"tanda_{flag.id}"
+                )
+            )
+    return problems
+
+
+def ancestor_or_none(code: str) -> str | None:
+    return ancestor_code(code, Tier.KABUPATEN) if code.count(".") >= 1 else None
+
+
+def forum_review(session: Session, actor: Actor, cmd: ForumReview) -> HumanTask:
+    """Accept each explanation, or send it back to its regency with a reason. Anything sent back
+    reopens the flag and starts another round for those regencies."""
+    found = reconciliation.review_task(session, actor, cmd.task_id, reconciliation.FORUM_TASK)
+    instance = reconciliation.instance_of_task(session, found.task)
+    listed = discrepancies(session, instance)
+    verdicts = {int(k): (v[0], reconciliation.note(v[1])) for k, v in cmd.verdicts.items()}
+    problems = _forum_problems(listed, verdicts)
+    if problems:
+        raise Invalid("Tinjauan Forum SDI belum lengkap", problems)
+    step = human_tasks.begin(session, actor, found.task)
+    accepted, returned = [], {}
+    for flag in listed:
+        verdict, reason = verdicts[flag.id]
+        if verdict == ForumVerdict.ACCEPT:
+            accepted.append(flag.id)
+            _record_verdict(session, actor, found.task, flag, AuditAction.EXPLANATION_ACCEPTED, None)
+            continue
+        returned[str(flag.id)] = reason
+        if flag.status != FlagStatus.TERBUKA:
+            review.settle(session, actor, flag.id, review.FlagAction.REOPEN, reason, flag.status)
+        _record_verdict(session, actor, found.task, flag, AuditAction.EXPLANATION_RETURNED, reason)
+    regencies_back = sorted({ancestor_code(f.region_kode, Tier.KABUPATEN) for f in listed if str(f.id) in returned})
+    keputusan = Decision.KEMBALIKAN if returned else Decision.SETUJU
+    alasan = "; ".join(returned.values()) if returned else None
+    human_tasks.finish(
+        step,
+        actor,
+        keputusan,
+        alasan,
+        {"diterima": accepted, "dikembalikan": returned},
+        audit_after={"diterima": len(accepted), "dikembalikan": sorted(returned)},
+        variables={"kabupaten_dikembalikan": regencies_back},
+    )
+    return found.task
+
+
+def _record_verdict(
+    session: Session, actor: Actor, task: HumanTask, flag: QualityFlag, action: AuditAction, reason: str | None
+) -> None:
+    audit.record(
+        session,
+        actor,
+        action,
+        "quality_flag",
+        flag.id,
+        after={"aturan": flag.rule, "wilayah": flag.region_kode, "periode": flag.periode, "catatan": flag.ack_note},
+        reason=reason,
+        instance_id=task.instance_id,
+        human_task_id=task.id,
+    )

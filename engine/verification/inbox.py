@@ -1,0 +1,180 @@
+"""Reading the task inbox: a person's tasks by tier and region, filtered, sorted and paged.
+
+Every query here reads the indexed columns of `human_task` only; none deserializes a workflow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.orm import Session
+
+from engine.core import audit, clock, rows
+from engine.core.actors import Actor
+from engine.core.audit import AuditAction
+from engine.core.errors import Invalid, NotFound, Problem
+from engine.people.scope import Scope
+from engine.verification import bulk_approval
+from models import HumanTask, Region, SavedFilter, TaskStatus, User
+
+ALL = "semua"
+STATUSES = (*(s.value for s in TaskStatus), ALL)
+SORTS = ("tenggat", "prioritas", "terbaru")
+
+
+@dataclass
+class InboxFilter:
+    periode: str = ""
+    wilayah: str = ""  # a sub-region: kecamatan or desa code within the person's region
+    status: str = "terbuka"
+    terlambat: bool = False
+    urut: str = "tenggat"
+    halaman: int = 1
+    per_halaman: int = 50
+
+    def normalised(self) -> InboxFilter:
+        """The filter with its words checked (an unknown status or order is refused, not guessed)."""
+        problems = []
+        if self.status not in STATUSES:
+            problems.append(
+                Problem(f"status {self.status!r} tidak dikenal; gunakan {', '.join(STATUSES)}", column="status")
+            )
+        if self.urut not in SORTS:
+            problems.append(Problem(f"urutan {self.urut!r} tidak dikenal; gunakan {', '.join(SORTS)}", column="urut"))
+        if problems:
+            raise Invalid("Filter kotak tugas tidak sah", problems)
+        return InboxFilter(
+            periode=self.periode.strip(),
+            wilayah=self.wilayah.strip(),
+            status=self.status,
+            terlambat=bool(self.terlambat),
+            urut=self.urut,
+            halaman=max(1, int(self.halaman or 1)),
+            per_halaman=min(200, max(10, int(self.per_halaman or 50))),
+        )
+
+    def params(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if k not in ("halaman", "per_halaman")}
+
+
+@dataclass
+class InboxPage:
+    tasks: list[HumanTask]
+    total: int
+    filter: InboxFilter
+    claimants: dict[int, str] = field(default_factory=dict)  # user id -> name, of those holding a claim
+    bulk: bool = False  # the person may approve many tasks at once (kabupaten/kota, province)
+    places: dict[str, str] = field(default_factory=dict)  # desa code -> "Desa, Kecamatan": names beside codes
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.filter.per_halaman))
+
+
+def _in_scope(actor: Actor) -> Any:
+    """Rows of the tiers and regions where the person holds a working role (nothing for others)."""
+    return Scope.working(actor).where_tasks(HumanTask.tingkat, HumanTask.region_kode, HumanTask.peran)
+
+
+def _filtered(actor: Actor, f: InboxFilter) -> Any:
+    query = select(HumanTask).where(_in_scope(actor))
+    if f.status != ALL:
+        query = query.where(HumanTask.status == TaskStatus(f.status))
+    if f.periode:
+        query = query.where(HumanTask.periode == f.periode)
+    if f.wilayah:
+        query = query.where(or_(HumanTask.kode_desa == f.wilayah, HumanTask.kode_desa.like(f"{f.wilayah}.%")))
+    if f.terlambat:
+        query = query.where(or_(HumanTask.overdue.is_(True), HumanTask.due_at < clock.now()))
+    return query
+
+
+def inbox_page(session: Session, actor: Actor, f: InboxFilter | None = None) -> InboxPage:
+    f = (f or InboxFilter()).normalised()
+    query = _filtered(actor, f)
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    order = {
+        "tenggat": (HumanTask.due_at.asc().nulls_last(), HumanTask.id),
+        "prioritas": (HumanTask.priority.desc(), HumanTask.due_at.asc().nulls_last(), HumanTask.id),
+        "terbaru": (HumanTask.created_at.desc(), HumanTask.id.desc()),
+    }[f.urut]
+    rows = list(session.scalars(query.order_by(*order).offset((f.halaman - 1) * f.per_halaman).limit(f.per_halaman)))
+    holders = {t.assignee_id for t in rows if t.assignee_id}
+    claimants = (
+        dict(session.execute(select(User.id, User.username).where(User.id.in_(holders))).all()) if holders else {}
+    )
+    return InboxPage(rows, total, f, claimants, bulk_approval.may_approve_many(actor), _places(session, rows))
+
+
+def _places(session: Session, tasks: list[HumanTask]) -> dict[str, str]:
+    """The desa and kecamatan names of a page's tasks, in one query."""
+    desa = {t.kode_desa for t in tasks if t.kode_desa}
+    kecamatan = {code.rsplit(".", 1)[0] for code in desa}
+    if not desa:
+        return {}
+    names = dict(session.execute(select(Region.kode, Region.nama).where(Region.kode.in_(desa | kecamatan))).all())
+    return {code: ", ".join(n for n in (names.get(code), names.get(code.rsplit(".", 1)[0])) if n) for code in desa}
+
+
+def open_count(session: Session, actor: Actor) -> int:
+    return (
+        session.scalar(
+            select(func.count()).select_from(HumanTask).where(_in_scope(actor), HumanTask.status == TaskStatus.TERBUKA)
+        )
+        or 0
+    )
+
+
+def task_view(task: HumanTask, tz: Any) -> dict[str, Any]:
+    def local(value: Any) -> str | None:
+        return value.astimezone(tz).isoformat() if value else None
+
+    return {
+        "id": task.id,
+        "nama": task.nama,
+        "bpmn_id": task.bpmn_id,
+        "tingkat": task.tingkat.value,
+        "region_kode": task.region_kode,
+        "kode_desa": task.kode_desa,
+        "periode": task.periode,
+        "status": task.status.value,
+        "due_at": local(task.due_at),
+        "overdue": task.overdue,
+        "assignee_id": task.assignee_id,
+        "submission_id": task.submission_id,
+        "created_at": local(task.created_at),
+        "keputusan": task.keputusan,
+        "alasan": task.alasan,
+    }
+
+
+def save_filter(session: Session, actor: Actor, nama: str, f: InboxFilter) -> SavedFilter:
+    nama = (nama or "").strip()
+    if not nama or len(nama) > 80:
+        raise Invalid("Nama filter wajib diisi (paling banyak 80 karakter)")
+    user = actor.require_person("Filter hanya dapat disimpan oleh pengguna")
+    saved = SavedFilter(user_id=user.id, nama=nama, params=f.normalised().params())
+    session.add(saved)
+    session.flush()
+    audit.record(
+        session, actor, AuditAction.FILTER_SAVED, "saved_filter", saved.id, after={"nama": nama, **saved.params}
+    )
+    return saved
+
+
+def saved_filters(session: Session, actor: Actor) -> list[SavedFilter]:
+    if actor.is_system:
+        return []
+    return list(
+        session.scalars(select(SavedFilter).where(SavedFilter.user_id == actor.user_id).order_by(SavedFilter.nama))
+    )
+
+
+def delete_filter(session: Session, actor: Actor, filter_id: int) -> None:
+    result = session.execute(
+        delete(SavedFilter).where(SavedFilter.id == filter_id, SavedFilter.user_id == actor.user_id)
+    )
+    if rows.affected(result) != 1:
+        raise NotFound(f"Filter {filter_id} tidak ada")

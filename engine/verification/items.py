@@ -1,0 +1,199 @@
+"""The village operator's items: one person at a time from the form, removal of a record, and
+the desa's records to choose from."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from engine.core import audit, clock
+from engine.core.actors import Actor
+from engine.core.audit import AuditAction
+from engine.core.errors import Conflict, Invalid, NotFound, Problem
+from engine.quality import identity, record_rules, row_rules
+from engine.verification import item_checks, register, submission_view
+from engine.verification.drafts import editable_submission, operator_submission
+from models import Category, ItemAction, Record, RecordStatus, Severity, Submission, SubmissionItem, Unit
+
+# The columns of one person's values, in the form and in an import file.
+ITEM_COLUMNS = ["nik", "no_kk", "nama", "jenis_kelamin", "tanggal_lahir", "alamat", "kategori", "keterangan"]
+
+
+def category(session: Session, kode: str) -> Category:
+    found = session.get(Category, kode)
+    if found is None:
+        raise NotFound(f"Kategori {kode!r} tidak dikenal")
+    return found
+
+
+def categories(session: Session) -> list[Category]:
+    return list(session.scalars(select(Category).order_by(Category.jenis.desc(), Category.nama)))
+
+
+def save_item(
+    session: Session, actor: Actor, submission_id: int, values: dict[str, Any], item_id: int | None = None
+) -> SubmissionItem:
+    """Add or correct one person's item from the form; faults are reported per field.
+
+    `values` holds the item columns and `atribut`, the category's extra attributes by name.
+    """
+    submission = editable_submission(session, actor, submission_id)
+    kind = category(session, values.get("kategori") or "")
+    data: dict[str, Any] = {k: str(values.get(k) or "").strip() for k in ITEM_COLUMNS}
+    data["tanggal_lahir"] = row_rules.normalise_date(data["tanggal_lahir"])
+    given = values.get("atribut") or {}
+    attributes = {name: str(given.get(name) or "").strip() for name in kind.atribut_wajib}
+    ctx = record_rules.Context.load(session, submission.periode)
+    found = record_rules.check_rows(
+        session, [{**data, "atribut": attributes}], ctx, submission.kode_desa, submission.id
+    )
+    problems = [Problem(f.message, column=f.field) for f in found[0] if f.severity == Severity.ERROR]
+    key = identity.key(Unit(kind.satuan), data)
+    clash = _same_entry(session, submission, kind, key, item_id)
+    if key and clash:
+        problems.append(
+            Problem(
+                f"sudah ada di pengajuan ini untuk kategori yang sama (item {clash})",
+                column=IDENTITY_FIELD[Unit(kind.satuan)],
+            )
+        )
+    if problems:
+        raise Invalid("Data belum dapat disimpan", problems)
+    data["atribut"] = attributes
+    item_checks.forget(session, submission.id)
+    if item_id:
+        item = _item(session, submission, item_id)
+        before = dict(item.data)
+        item.data, item.nik, item.no_kk, item.kategori = data, data["nik"] or None, data["no_kk"] or None, kind.kode
+        item.masalah, item.updated_at = [f.to_dict() for f in found[0]], clock.now()
+        register.found_with_changes(item)
+        action = AuditAction.ITEM_UPDATED
+    else:
+        record_id = _record_of(session, submission, kind, key)
+        item = SubmissionItem(
+            submission_id=submission.id,
+            aksi=ItemAction.UBAH if record_id else ItemAction.TAMBAH,
+            record_id=record_id,
+            kategori=kind.kode,
+            nik=data["nik"] or None,
+            no_kk=data["no_kk"] or None,
+            data=data,
+            source="form",
+            masalah=[f.to_dict() for f in found[0]],
+            updated_at=clock.now(),
+        )
+        session.add(item)
+        session.flush()
+        before, action = None, AuditAction.ITEM_ADDED
+    audit.record(
+        session,
+        actor,
+        action,
+        "submission_item",
+        item.id,
+        before=before,
+        after=data,
+        instance_id=submission.instance_id,
+    )
+    return item
+
+
+IDENTITY_FIELD = {Unit.INDIVIDU: "nik", Unit.KELUARGA: "no_kk", Unit.LEMBAGA: "nama", Unit.KOMUNITAS: "nama"}
+
+
+def _same_entry(session: Session, submission: Submission, kind: Category, key: str, item_id: int | None) -> int | None:
+    """Another item of the submission for the same entry of this category (same NIK, KK or name)."""
+    unit = Unit(kind.satuan)
+    for other in session.scalars(
+        select(SubmissionItem).where(
+            SubmissionItem.submission_id == submission.id,
+            SubmissionItem.kategori == kind.kode,
+            SubmissionItem.id != (item_id or 0),
+        )
+    ):
+        if identity.key(unit, other.data) == key:
+            return other.id
+    return None
+
+
+def _record_of(session: Session, submission: Submission, kind: Category, key: str) -> int | None:
+    """The desa's active record of this entry, which the item re-verifies."""
+    if not key:
+        return None
+    unit = Unit(kind.satuan)
+    for record in session.execute(
+        select(Record.id, Record.nik, Record.no_kk, Record.nama).where(
+            Record.kode_desa == submission.kode_desa, Record.kategori == kind.kode, Record.status == RecordStatus.AKTIF
+        )
+    ):
+        if identity.key(unit, {"nik": record.nik, "no_kk": record.no_kk, "nama": record.nama}) == key:
+            return record.id
+    return None
+
+
+def _item(session: Session, submission: Submission, item_id: int) -> SubmissionItem:
+    item = session.get(SubmissionItem, item_id)
+    if item is None or item.submission_id != submission.id:
+        raise NotFound(f"Item {item_id} tidak ada di pengajuan {submission.id}")
+    return item
+
+
+def discard_item(session: Session, actor: Actor, submission_id: int, item_id: int) -> None:
+    """Set an added or corrected item aside; it can be brought back while the submission is a draft
+    and is dropped when the submission goes up. A register record is never discarded: it gets a
+    re-verification status instead."""
+    submission = editable_submission(session, actor, submission_id)
+    item = _item(session, submission, item_id)
+    if item.source == register.SOURCE:
+        raise Conflict("Catatan register tidak dibuang: beri status verval (mis. meninggal, pindah, tidak ditemukan)")
+    if item.dibuang:
+        return
+    item_checks.forget(session, submission.id)
+    item.dibuang = True
+    audit.record(
+        session,
+        actor,
+        AuditAction.ITEM_DISCARDED,
+        "submission_item",
+        item.id,
+        before=item.data,
+        instance_id=submission.instance_id,
+    )
+
+
+def restore_item(session: Session, actor: Actor, submission_id: int, item_id: int) -> None:
+    """Bring back an item set aside in this draft."""
+    submission = editable_submission(session, actor, submission_id)
+    item = _item(session, submission, item_id)
+    if not item.dibuang:
+        return
+    item_checks.forget(session, submission.id)
+    item.dibuang = False
+    audit.record(
+        session,
+        actor,
+        AuditAction.ITEM_RESTORED,
+        "submission_item",
+        item.id,
+        after=item.data,
+        instance_id=submission.instance_id,
+    )
+
+
+def drop_discarded(session: Session, submission: Submission) -> None:
+    """Items set aside do not go up: they leave the submission (each was audited when set aside)."""
+    session.execute(
+        delete(SubmissionItem).where(SubmissionItem.submission_id == submission.id, SubmissionItem.dibuang.is_(True))
+    )
+
+
+def item_row(session: Session, actor: Actor, submission_id: int, item_id: int) -> submission_view.ItemRow:
+    """One item of the operator's submission as its edit page shows it, with the tiers' verdicts and
+    reasons (why it was returned)."""
+    submission = operator_submission(session, actor, submission_id)
+    rows = submission_view.items_of(session, actor, submission, [SubmissionItem.id == item_id])
+    if not rows:
+        raise NotFound(f"Item {item_id} tidak ada di pengajuan {submission_id}")
+    return rows[0]

@@ -1,0 +1,109 @@
+"""What other registers say about a person, as the task page, the record page and the API show it:
+the Dukcapil answer for a record or an item (only while it is newer than the values it checked),
+and the DTSEN decile and programmes, found by NIK or else by family card (KK)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from models import DtsenEntry, NikCheck, NikStatus, Record, SubmissionItem
+
+CHUNK = 500  # bound every IN list
+
+
+@dataclass(frozen=True)
+class NikView:
+    status: str
+    checked_at: datetime | None = None
+    berbeda: tuple[str, ...] = ()
+
+    @classmethod
+    def unchecked(cls) -> NikView:
+        return cls(NikStatus.BELUM_DICEK.value)
+
+
+@dataclass(frozen=True)
+class DtsenView:
+    desil: int
+    program: tuple[str, ...]
+    via: str  # "nik", or "kk" when only the family card matched
+
+
+def _chunks(values: list[Any]) -> Iterable[list[Any]]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start : start + CHUNK]
+
+
+def _view(check: NikCheck, changed_at: datetime) -> NikView:
+    if check.checked_at is None or check.checked_at < changed_at:
+        return NikView.unchecked()  # no answer yet, or the values changed after it
+    return NikView(check.status.value, check.checked_at, tuple(check.berbeda or ()))
+
+
+def nik_statuses(session: Session, record_ids: list[int]) -> dict[int, NikView]:
+    found: dict[int, NikView] = {}
+    for ids in _chunks(record_ids):
+        for check, changed in session.execute(
+            select(NikCheck, Record.updated_at).join(Record, Record.id == NikCheck.record_id).where(Record.id.in_(ids))
+        ):
+            if check.record_id is not None:
+                found[check.record_id] = _view(check, changed)
+    return found
+
+
+def item_nik_statuses(session: Session, item_ids: list[int]) -> dict[int, NikView]:
+    found: dict[int, NikView] = {}
+    for ids in _chunks(item_ids):
+        for check, changed in session.execute(
+            select(NikCheck, SubmissionItem.updated_at)
+            .join(SubmissionItem, SubmissionItem.id == NikCheck.item_id)
+            .where(SubmissionItem.id.in_(ids))
+        ):
+            if check.item_id is not None:
+                found[check.item_id] = _view(check, changed)
+    return found
+
+
+@dataclass
+class _Family:
+    desil: int
+    program: set[str] = field(default_factory=set)
+
+
+def dtsen_for(session: Session, people: list[tuple[str | None, str | None]]) -> dict[tuple[Any, Any], DtsenView]:
+    """(nik, no_kk) → the DTSEN entry of that NIK, else of that family card."""
+    niks = sorted({n for n, _ in people if n})
+    kks = sorted({k for _, k in people if k})
+    by_nik: dict[str, DtsenEntry] = {}
+    by_kk: dict[str, _Family] = {}
+    for part in _chunks(niks):
+        for entry in session.scalars(select(DtsenEntry).where(DtsenEntry.nik.in_(part))):
+            by_nik[entry.nik] = entry
+    for part in _chunks(kks):
+        for entry in session.scalars(select(DtsenEntry).where(DtsenEntry.no_kk.in_(part))):
+            family = by_kk.setdefault(entry.no_kk or "", _Family(entry.desil))
+            family.desil = min(family.desil, entry.desil)
+            family.program.update(entry.program or [])
+    found: dict[tuple[Any, Any], DtsenView] = {}
+    for nik, kk in people:
+        if nik and nik in by_nik:
+            e = by_nik[nik]
+            found[(nik, kk)] = DtsenView(e.desil, tuple(e.program or ()), "nik")
+        elif kk and kk in by_kk:
+            family = by_kk[kk]
+            found[(nik, kk)] = DtsenView(family.desil, tuple(sorted(family.program)), "kk")
+    return found
+
+
+def in_dtsen_query(nik_column: Any, kk_column: Any) -> Any:
+    """SQL: the person is in DTSEN by NIK or by family card."""
+    return or_(
+        nik_column.in_(select(DtsenEntry.nik)),
+        kk_column.in_(select(DtsenEntry.no_kk).where(DtsenEntry.no_kk.is_not(None))),
+    )

@@ -1,0 +1,89 @@
+"""The signed minutes (berita acara) of the village deliberation: attached by the operator, read by
+the people who verify or audit the desa."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.core import audit
+from engine.core.actors import Actor
+from engine.core.audit import AuditAction
+from engine.core.errors import Conflict, Invalid, NotFound, Problem
+from engine.verification.drafts import get_submission, operator_submission
+from engine.verification.status import EDITABLE
+from models import CycleRhythm, Role, Submission, SubmissionStatus, Tier, contains
+
+MINUTES_MAX_BYTES = 10 * 1024 * 1024
+
+
+def attach_minutes(
+    session: Session, actor: Actor, submission_id: int, filename: str, content: bytes, upload_dir: Path
+) -> str:
+    """Keep the signed minutes (berita acara) of the village deliberation: a PDF of at most 10 MB,
+    attached while a draft, or after submitting until the kecamatan decides."""
+    submission = operator_submission(session, actor, submission_id)
+    if not attachable(submission):
+        raise Conflict("Berita acara tidak dapat dilampirkan lagi: kecamatan sudah memutuskan pengajuan ini")
+    if not (filename or "").lower().endswith(".pdf") or not content.startswith(b"%PDF-"):
+        raise Invalid(
+            "Berita acara harus berkas PDF", [Problem("pindai atau simpan dokumen sebagai PDF", column="berkas")]
+        )
+    if len(content) > MINUTES_MAX_BYTES:
+        raise Invalid(
+            f"Berkas terlalu besar: paling besar {MINUTES_MAX_BYTES // (1024 * 1024)} MB",
+            [Problem("kecilkan resolusi pindaian", column="berkas")],
+        )
+    digest = hashlib.sha256(content).hexdigest()
+    upload_dir.mkdir(parents=True, exist_ok=True)
+    (upload_dir / f"{digest}.pdf").write_bytes(content)
+    before = submission.berita_acara
+    submission.berita_acara = f"{digest}.pdf"
+    audit.record(
+        session,
+        actor,
+        AuditAction.MINUTES_ATTACHED,
+        "submission",
+        submission.id,
+        before={"berkas": before},
+        after={"berkas": submission.berita_acara, "nama_asli": filename[:200]},
+        instance_id=submission.instance_id,
+    )
+    return submission.berita_acara
+
+
+def attachable(submission: Submission) -> bool:
+    return submission.status in EDITABLE or (
+        submission.status == SubmissionStatus.DIAJUKAN and submission.tingkat == Tier.KECAMATAN
+    )
+
+
+def required(session: Session) -> bool:
+    """Whether a submission needs its minutes (a setting, on unless an administrator turned it off)."""
+    setting = session.scalar(select(CycleRhythm.berita_acara_wajib).limit(1))
+    return True if setting is None else bool(setting)
+
+
+def missing(session: Session, submission: Submission) -> Problem | None:
+    """The refusal when the minutes are required and not attached."""
+    if submission.berita_acara or not required(session):
+        return None
+    return Problem(
+        "lampirkan berita acara musyawarah desa (PDF bertanda tangan) sebelum diajukan atau disetujui",
+        column="berita_acara",
+    )
+
+
+def minutes_file(session: Session, actor: Actor, submission_id: int) -> str:
+    """The stored file name of a submission's minutes, for those whose work or audit covers the desa:
+    its operator, the verifiers and validators above it, auditors; not administrators."""
+    submission = get_submission(session, submission_id)
+    if not submission.berita_acara or not (
+        actor.is_system
+        or any(contains(a.region_kode, submission.kode_desa) and a.role != Role.ADMIN for a in actor.roles)
+    ):
+        raise NotFound("Berita acara tidak ada")
+    return submission.berita_acara

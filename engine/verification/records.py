@@ -1,0 +1,220 @@
+"""PPKS records: applying verified items as new versions, and reading a record's history."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.core import audit, clock
+from engine.core.actors import Actor
+from engine.core.audit import AuditAction
+from engine.core.errors import NotFound
+from engine.people.scope import Scope
+from models import (
+    HumanTask,
+    ItemAction,
+    Record,
+    RecordStatus,
+    RecordVersion,
+    Source,
+    Submission,
+    SubmissionItem,
+    TaskStatus,
+    User,
+)
+
+FIELDS = ("nik", "no_kk", "nama", "jenis_kelamin", "tanggal_lahir", "alamat", "kategori", "keterangan")
+
+
+def _values(record: Record) -> dict[str, Any]:
+    values = {name: getattr(record, name) for name in FIELDS}
+    values["tanggal_lahir"] = record.tanggal_lahir.isoformat() if record.tanggal_lahir else None
+    values["kode_desa"] = record.kode_desa
+    return values
+
+
+def as_item_values(record: Record) -> dict[str, Any]:
+    """A record's values as an item carries them (the columns of the form and the import)."""
+    return {
+        "nik": record.nik or "",
+        "no_kk": record.no_kk or "",
+        "nama": record.nama,
+        "jenis_kelamin": record.jenis_kelamin or "",
+        "tanggal_lahir": record.tanggal_lahir.isoformat() if record.tanggal_lahir else "",
+        "alamat": record.alamat or "",
+        "kategori": record.kategori,
+        "keterangan": record.keterangan or "",
+        "atribut": dict(record.atribut or {}),
+    }
+
+
+def _assign(record: Record, data: dict[str, Any]) -> None:
+    if isinstance(data.get("atribut"), dict):
+        record.atribut = dict(data["atribut"])
+    for name in FIELDS:
+        if name in data:
+            value = data[name]
+            if name == "tanggal_lahir" and value:
+                value = date.fromisoformat(value)
+            setattr(record, name, value if value != "" or name in ("alamat", "keterangan") else None)
+
+
+def apply_items(
+    session: Session, actor: Actor, submission: Submission, items: list[SubmissionItem], human_task_id: int | None
+) -> list[RecordVersion]:
+    """Write verified items to their records as new versions, numbered under a lock on each record.
+
+    Two approvals of different submissions may change the same record: each takes the records' row
+    locks first, all in id order (so two approvals never wait on each other in a circle), and reads
+    the version number only once it holds them, so the second numbers its version after the first.
+    """
+    _lock(session, sorted({item.record_id for item in items if item.record_id}))
+    return [apply_item(session, actor, submission, item, human_task_id) for item in items]
+
+
+def _lock(session: Session, record_ids: list[int]) -> None:
+    if record_ids:
+        session.scalars(
+            select(Record)
+            .where(Record.id.in_(record_ids))
+            .order_by(Record.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).all()
+
+
+def _source(item: SubmissionItem) -> Source:
+    if item.aksi == ItemAction.PERIKSA:
+        return Source.VERVAL
+    return Source(item.source) if item.source in Source.__members__.values() else Source.TASK
+
+
+def apply_item(
+    session: Session, actor: Actor, submission: Submission, item: SubmissionItem, human_task_id: int | None
+) -> RecordVersion:
+    """Write one verified item to its record as a new version (never an overwrite); the caller holds
+    the record's lock (`apply_items`)."""
+    record = session.get(Record, item.record_id) if item.record_id else None
+    before = _values(record) if record else None
+    if record is None:
+        record = Record(kode_desa=submission.kode_desa, kategori=item.kategori, nama="", versi=0, atribut={})
+        session.add(record)
+    if item.aksi == ItemAction.HAPUS:
+        record.status = RecordStatus.DIHAPUS
+    else:
+        _assign(record, item.data)
+        record.status = RecordStatus.AKTIF
+    record.versi += 1
+    record.updated_at = clock.now()
+    session.flush()
+    after = _values(record)
+    change = {
+        k: [before.get(k) if before else None, v] for k, v in after.items() if before is None or before.get(k) != v
+    }
+    previous = session.scalar(
+        select(RecordVersion.id)
+        .where(RecordVersion.record_id == record.id)
+        .order_by(RecordVersion.versi.desc())
+        .limit(1)
+    )
+    version = RecordVersion(
+        record_id=record.id,
+        versi=record.versi,
+        replaces_id=previous,
+        nilai=after,
+        perubahan=change,
+        status=record.status,
+        actor=actor.name,
+        actor_user_id=actor.user_id,
+        source=_source(item),
+        submission_id=submission.id,
+        item_id=item.id,
+        human_task_id=human_task_id,
+        created_at=clock.now(),
+    )
+    session.add(version)
+    item.record_id = record.id
+    action = {
+        ItemAction.TAMBAH: AuditAction.RECORD_CREATED,
+        ItemAction.UBAH: AuditAction.RECORD_UPDATED,
+        ItemAction.HAPUS: AuditAction.RECORD_REMOVED,
+        ItemAction.PERIKSA: AuditAction.RECORD_REVERIFIED,
+    }[item.aksi]
+    audit.record(
+        session,
+        actor,
+        action,
+        "ppks_record",
+        record.id,
+        before=before,
+        after=after,
+        instance_id=submission.instance_id,
+        human_task_id=human_task_id,
+    )
+    return version
+
+
+def _trail(session: Session, submission_id: int | None) -> list[dict[str, Any]]:
+    """Who acted at each tier on the submission that produced a version."""
+    if submission_id is None:
+        return []
+    rows = session.scalars(
+        select(HumanTask)
+        .where(HumanTask.submission_id == submission_id, HumanTask.status == TaskStatus.SELESAI)
+        .order_by(HumanTask.completed_at, HumanTask.id)
+    ).all()
+    ids = {t.completed_by_id for t in rows if t.completed_by_id}
+    names = dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).all()) if ids else {}
+    return [
+        {
+            "tingkat": t.tingkat.value,
+            "tugas": t.nama,
+            "task_id": t.id,
+            "oleh": names.get(t.completed_by_id),
+            "keputusan": t.keputusan,
+            "alasan": t.alasan,
+            "waktu": t.completed_at.isoformat() if t.completed_at else None,
+        }
+        for t in rows
+    ]
+
+
+def history(session: Session, actor: Actor, nik: str) -> list[dict[str, Any]]:
+    """Every version of every record with this NIK in the auditor's regions, oldest first, with the
+    tiers that verified it."""
+    scope = Scope.auditing(actor).require_any()
+    records = session.scalars(
+        select(Record).where(Record.nik == nik, scope.where(Record.kode_desa)).order_by(Record.id)
+    ).all()
+    if not records:
+        raise NotFound(f"Tidak ada catatan dengan NIK {nik}")
+    result = []
+    for record in records:
+        versions = session.scalars(
+            select(RecordVersion).where(RecordVersion.record_id == record.id).order_by(RecordVersion.versi)
+        ).all()
+        for v in versions:
+            task = session.get(HumanTask, v.human_task_id) if v.human_task_id else None
+            result.append(
+                {
+                    "record_id": record.id,
+                    "kategori": record.kategori,
+                    "kode_desa": record.kode_desa,
+                    "versi": v.versi,
+                    "status": v.status.value,
+                    "nilai": v.nilai,
+                    "perubahan": v.perubahan,
+                    "actor": v.actor,
+                    "tingkat": task.tingkat.value if task else None,
+                    "task_id": v.human_task_id,
+                    "tugas": task.nama if task else None,
+                    "sumber": v.source.value,
+                    "submission_id": v.submission_id,
+                    "waktu": v.created_at.isoformat(),
+                    "verifikasi": _trail(session, v.submission_id),
+                }
+            )
+    return result

@@ -1,0 +1,364 @@
+"""Re-verification of the standing register (verifikasi dan validasi, verval) in every period.
+
+A period's submission starts from the desa's current verified records: one item per record, which
+the operator marks with what was found. "Still eligible" keeps the record (re-verified, as a new
+version when the province approves); every other status needs a reason and becomes a removal. A
+submission goes up only when every record has a status, or with the operator's statement, and its
+reason, that the register could not be checked this period; a desa with no PPKS at all reports
+"nihil" explicitly. So "nothing changed" can be told apart from "nobody looked".
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, insert, or_, select
+from sqlalchemy.orm import Session
+
+from engine.core import audit, clock
+from engine.core.actors import Actor
+from engine.core.audit import AuditAction
+from engine.core.errors import Invalid, NotFound, Problem
+from engine.verification import item_checks, records, submission_view
+from engine.verification.drafts import editable_submission, operator_submission
+from engine.verification.status import EDITABLE
+from models import FROM_REGISTER, ItemAction, Record, RecordStatus, Region, Submission, SubmissionItem, VervalStatus
+
+REASON_LIMIT = 1000
+DESTINATION_LIMIT = 160
+SOURCE = FROM_REGISTER
+FOUND = {VervalStatus.LAYAK}  # what keeps a record on the register
+
+
+def prefill(session: Session, by_desa: dict[str, int]) -> int:
+    """An item for each active record of each desa (desa code -> its submission's id) that has none
+    yet: the register the operator re-verifies. Idempotent, so records verified since the period
+    opened join it too."""
+    if not by_desa:
+        return 0
+    carried = set(
+        session.scalars(
+            select(SubmissionItem.record_id).where(
+                SubmissionItem.submission_id.in_(list(by_desa.values())),
+                SubmissionItem.record_id.is_not(None),
+            )
+        )
+    )
+    now = clock.now()
+    rows: list[dict[str, Any]] = [
+        {
+            "submission_id": by_desa[r.kode_desa],
+            "aksi": ItemAction.PERIKSA,
+            "record_id": r.id,
+            "kategori": r.kategori,
+            "nik": r.nik,
+            "no_kk": r.no_kk,
+            "data": records.as_item_values(r),
+            "source": SOURCE,
+            "masalah": [],
+            "dibuang": False,
+            "updated_at": now,
+        }
+        for r in session.scalars(
+            select(Record)
+            .where(Record.kode_desa.in_(list(by_desa)), Record.status == RecordStatus.AKTIF)
+            .order_by(Record.id)
+        )
+        if r.id not in carried
+    ]
+    for start in range(0, len(rows), 5000):
+        session.execute(insert(SubmissionItem), rows[start : start + 5000])
+    return len(rows)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far the register's re-verification has come."""
+
+    total: int  # register records carried into the period
+    by_status: dict[str, int]
+    missing: int  # active records not yet carried in (verified since the period opened)
+
+    @property
+    def checked(self) -> int:
+        return sum(self.by_status.values())
+
+    @property
+    def unchecked(self) -> int:
+        return self.total - self.checked
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.checked / self.total) if self.total else 100
+
+
+def progress(session: Session, submission: Submission) -> Progress:
+    counts: Counter[str] = Counter()
+    total = 0
+    for status, n in session.execute(
+        select(SubmissionItem.verval, func.count())
+        .where(
+            SubmissionItem.submission_id == submission.id,
+            SubmissionItem.source == SOURCE,
+            SubmissionItem.dibuang.is_(False),
+        )
+        .group_by(SubmissionItem.verval)
+    ):
+        total += n
+        if status is not None:
+            counts[VervalStatus(status).value] += n
+    carried = select(SubmissionItem.record_id).where(
+        SubmissionItem.submission_id == submission.id, SubmissionItem.record_id.is_not(None)
+    )
+    missing = session.scalar(
+        select(func.count())
+        .select_from(Record)
+        .where(Record.kode_desa == submission.kode_desa, Record.status == RecordStatus.AKTIF, Record.id.not_in(carried))
+    )
+    return Progress(total, dict(counts), missing or 0)
+
+
+def _register_item(session: Session, submission: Submission, item_id: int) -> SubmissionItem:
+    item = session.get(SubmissionItem, item_id)
+    if item is None or item.submission_id != submission.id or item.source != SOURCE or item.dibuang:
+        raise NotFound(f"Catatan register {item_id} tidak ada di pengajuan ini")
+    return item
+
+
+def _checked_reason(status: VervalStatus, reason: str, destination: str) -> Problem | None:
+    if status not in FOUND and not reason:
+        return Problem("tuliskan alasannya (mis. tanggal meninggal, ke mana pindah)", column="alasan")
+    if len(reason) > REASON_LIMIT:
+        return Problem(f"alasan paling banyak {REASON_LIMIT} karakter", column="alasan")
+    if len(destination) > DESTINATION_LIMIT:
+        return Problem(f"tujuan pindah paling banyak {DESTINATION_LIMIT} karakter", column="tujuan")
+    return None
+
+
+def set_status(
+    session: Session,
+    actor: Actor,
+    submission_id: int,
+    item_ids: list[int],
+    status: VervalStatus,
+    reason: str = "",
+    destination: str = "",
+) -> int:
+    """Mark register records with what the operator found; every status but "still eligible" needs
+    a reason and makes the item a removal. Returns how many changed; audited one by one."""
+    submission = editable_submission(session, actor, submission_id)
+    reason, destination = reason.strip(), destination.strip()
+    problem = _checked_reason(status, reason, destination)
+    if problem is not None:
+        raise Invalid("Status verval belum dapat disimpan", [problem])
+    if not item_ids:
+        raise Invalid("Pilih setidaknya satu catatan")
+    item_checks.forget(session, submission.id)
+    changed = 0
+    for item_id in item_ids:
+        changed += _mark(
+            session, actor, submission, _register_item(session, submission, item_id), status, reason, destination
+        )
+    return changed
+
+
+def _mark(
+    session: Session,
+    actor: Actor,
+    submission: Submission,
+    item: SubmissionItem,
+    status: VervalStatus,
+    reason: str,
+    destination: str,
+) -> int:
+    before = {
+        "verval": item.verval.value if item.verval else None,
+        "aksi": item.aksi.value,
+        "alasan": item.verval_alasan,
+    }
+    data = {k: v for k, v in item.data.items() if k not in ("alasan_hapus", "tujuan_pindah")}
+    if status in FOUND:
+        aksi = ItemAction.UBAH if item.aksi == ItemAction.UBAH else ItemAction.PERIKSA
+    else:
+        aksi = ItemAction.HAPUS
+        data["alasan_hapus"] = f"{status_words(status)}: {reason}"
+        if status == VervalStatus.PINDAH and destination:
+            data["tujuan_pindah"] = destination
+    after = {"verval": status.value, "aksi": aksi.value, "alasan": reason or None}
+    if after == before and data == item.data:
+        return 0
+    item.verval, item.verval_alasan, item.aksi, item.data = status, reason or None, aksi, data
+    item.updated_at = clock.now()
+    audit.record(
+        session,
+        actor,
+        AuditAction.ITEM_VERVAL_SET,
+        "submission_item",
+        item.id,
+        before=before,
+        after=after,
+        reason=reason or None,
+        instance_id=submission.instance_id,
+    )
+    return 1
+
+
+STATUS_WORDS = {
+    VervalStatus.LAYAK: "ditemukan, masih layak",
+    VervalStatus.TIDAK_LAYAK: "ditemukan, tidak layak lagi",
+    VervalStatus.MENINGGAL: "meninggal",
+    VervalStatus.PINDAH: "pindah",
+    VervalStatus.TIDAK_DITEMUKAN: "tidak ditemukan",
+    VervalStatus.GANDA: "ganda",
+}
+
+
+def status_words(status: VervalStatus) -> str:
+    return STATUS_WORDS[status]
+
+
+def found_with_changes(item: SubmissionItem) -> None:
+    """A register record the operator entered again (corrected on the form, or a row of an import)
+    was found: still eligible, with the values given. The latest entry wins over an earlier status."""
+    if item.source == SOURCE:
+        item.aksi, item.verval, item.verval_alasan = ItemAction.UBAH, VervalStatus.LAYAK, None
+
+
+def declare(
+    session: Session, actor: Actor, submission_id: int, nihil: bool | None = None, unchecked: str | None = None
+) -> Submission:
+    """The operator's statements: the desa has no PPKS this period (nihil), or the register could not
+    be re-verified this period (with the reason; an empty reason withdraws it). Audited."""
+    submission = editable_submission(session, actor, submission_id)
+    before = {"nihil": submission.nihil, "tidak_diperiksa": submission.tidak_diperiksa}
+    if nihil is not None:
+        if nihil and _entries(session, submission):
+            raise Invalid("Pengajuan ini berisi data; nihil hanya untuk desa tanpa PPKS sama sekali")
+        submission.nihil = nihil
+    if unchecked is not None:
+        text = unchecked.strip()
+        if len(text) > REASON_LIMIT:
+            raise Invalid(
+                "Alasan terlalu panjang", [Problem(f"paling banyak {REASON_LIMIT} karakter", column="tidak_diperiksa")]
+            )
+        submission.tidak_diperiksa = text or None
+    after = {"nihil": submission.nihil, "tidak_diperiksa": submission.tidak_diperiksa}
+    if after != before:
+        audit.record(
+            session,
+            actor,
+            AuditAction.SUBMISSION_DECLARED,
+            "submission",
+            submission.id,
+            before=before,
+            after=after,
+            reason=submission.tidak_diperiksa,
+            instance_id=submission.instance_id,
+        )
+    return submission
+
+
+def _entries(session: Session, submission: Submission) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(SubmissionItem)
+            .where(SubmissionItem.submission_id == submission.id, SubmissionItem.dibuang.is_(False))
+        )
+        or 0
+    )
+
+
+def readiness(session: Session, submission: Submission) -> list[Problem]:
+    """Why the submission cannot go up yet as far as the register is concerned (empty when it can)."""
+    prefill(session, {submission.kode_desa: submission.id})  # records verified since the period opened too
+    state = progress(session, submission)
+    problems = []
+    if state.unchecked and not submission.tidak_diperiksa:
+        problems.append(
+            Problem(
+                f"{state.unchecked} dari {state.total} catatan register belum diberi status verval; beri status "
+                "setiap catatan, atau nyatakan dengan alasan bahwa register tidak dapat diperiksa periode ini",
+                column="verval",
+            )
+        )
+    if not _entries(session, submission) and not submission.nihil:
+        problems.append(
+            Problem(
+                "pengajuan kosong: tambahkan data, atau laporkan nihil bila desa tidak memiliki PPKS sama sekali",
+                column="nihil",
+            )
+        )
+    return problems
+
+
+PAGE_SIZE = 25
+QUERY_LIMIT = 80
+FILTERS = ("belum", "semua", *(s.value for s in VervalStatus))
+
+
+@dataclass
+class RegisterPage:
+    """One page of the register the operator re-verifies, with how far it has come."""
+
+    submission: Submission
+    desa: str
+    progress: Progress
+    rows: list[submission_view.ItemRow]
+    total: int  # records matching the filter
+    page: int
+    pages: int
+    status_filter: str
+    query: str
+    editable: bool
+
+
+def _filter(status_filter: str) -> list[ColumnElement[bool]]:
+    if status_filter == "belum":
+        return [SubmissionItem.verval.is_(None)]
+    if status_filter == "semua":
+        return []
+    return [SubmissionItem.verval == VervalStatus(status_filter)]
+
+
+def _search(submission: Submission, query: str) -> list[ColumnElement[bool]]:
+    if not query:
+        return []
+    matching = select(Record.id).where(
+        Record.kode_desa == submission.kode_desa,
+        or_(Record.nama.ilike(f"%{query}%"), Record.nik.startswith(query), Record.no_kk.startswith(query)),
+    )
+    return [SubmissionItem.record_id.in_(matching)]
+
+
+def register_page(
+    session: Session, actor: Actor, submission_id: int, status_filter: str = "belum", query: str = "", page: int = 1
+) -> RegisterPage:
+    """The register records of the operator's submission, those still without a status first."""
+    submission = operator_submission(session, actor, submission_id)
+    if status_filter not in FILTERS:
+        raise Invalid("Saringan tidak dikenal", [Problem(f"pilih salah satu: {', '.join(FILTERS)}", column="status")])
+    query = query.strip()[:QUERY_LIMIT]
+    where = [
+        SubmissionItem.source == SOURCE,
+        SubmissionItem.dibuang.is_(False),
+        *_filter(status_filter),
+        *_search(submission, query),
+    ]
+    total = submission_view.count_items(session, submission, where)
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(1, page), pages)
+    return RegisterPage(
+        submission=submission,
+        desa=session.scalar(select(Region.nama).where(Region.kode == submission.kode_desa)) or submission.kode_desa,
+        progress=progress(session, submission),
+        rows=submission_view.items_of(session, actor, submission, where, ((page - 1) * PAGE_SIZE, PAGE_SIZE)),
+        total=total,
+        page=page,
+        pages=pages,
+        status_filter=status_filter,
+        query=query,
+        editable=submission.status in EDITABLE,
+    )

@@ -1,0 +1,200 @@
+"""What a submission looks like to the people who read it: its items with the checks' flags and
+every tier's verdicts, and the decisions taken on it so far."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.orm import Session
+
+from engine.core.actors import Actor
+from engine.people import privacy
+from engine.quality import flags as quality_flags
+from engine.verification import linkage, records
+from models import (
+    Category,
+    HumanTask,
+    ItemAction,
+    ItemVerdict,
+    QualityFlag,
+    Record,
+    Region,
+    Submission,
+    SubmissionItem,
+    TaskStatus,
+    User,
+)
+
+
+@dataclass
+class ItemRow:
+    item: SubmissionItem
+    nik: str  # masked unless the viewer needs the full number
+    verdicts: dict[str, dict[str, Any]] = field(default_factory=dict)  # tier -> this round's verdict
+    earlier: list[dict[str, Any]] = field(default_factory=list)  # verdicts of earlier rounds
+    flags: list[QualityFlag] = field(default_factory=list)  # what the checks found, with acknowledgements
+    # for a correction: (field, the record's value, the new value) of each field it changes
+    changes: list[tuple[str, Any, Any]] = field(default_factory=list)
+    disclosed: dict[int, str] = field(default_factory=dict)  # flag id -> where else the entry is, if the viewer may see
+    nik_check: linkage.NikView = field(default_factory=linkage.NikView.unchecked)  # Dukcapil's answer
+    dtsen: linkage.DtsenView | None = None  # decile and programmes, by NIK or KK
+
+
+def user_names(session: Session, ids: set[int | None]) -> dict[int, str]:
+    wanted = {i for i in ids if i}
+    return dict(session.execute(select(User.id, User.username).where(User.id.in_(wanted))).all()) if wanted else {}
+
+
+def _disclosures(session: Session, viewer: Actor, here: str, flags: list[QualityFlag]) -> dict[int, str]:
+    """Flag id -> the other place and category behind a "registered elsewhere" flag, for those who may know."""
+    shown = [
+        f for f in flags if f.sources.get("tempat") and privacy.sees_other_place(viewer, here, f.sources["tempat"])
+    ]
+    if not shown:
+        return {}
+    kinds = dict(session.execute(select(Category.kode, Category.nama)).all())
+    wanted = {f.sources["tempat"] for f in shown}
+    places = dict(session.execute(select(Region.kode, Region.nama).where(Region.kode.in_(wanted))).all())
+    return {
+        f.id: f"tercatat di desa {f.sources['tempat']} {places.get(f.sources['tempat'], '')} sebagai "
+        f"{kinds.get(str(f.sources.get('kategori')), f.sources.get('kategori'))} "
+        f"({'pengajuan periode ini' if f.sources.get('sumber') == 'pengajuan' else 'data terverifikasi'})"
+        for f in shown
+    }
+
+
+def item_query(submission: Submission, where: Sequence[ColumnElement[bool]] = ()) -> Select[SubmissionItem]:
+    return select(SubmissionItem).where(SubmissionItem.submission_id == submission.id, *where)
+
+
+def count_items(session: Session, submission: Submission, where: Sequence[ColumnElement[bool]] = ()) -> int:
+    return session.scalar(select(func.count()).select_from(item_query(submission, where).subquery())) or 0
+
+
+def items_of(
+    session: Session,
+    viewer: Actor,
+    submission: Submission,
+    where: Sequence[ColumnElement[bool]] = (),
+    page: tuple[int, int] | None = None,
+) -> list[ItemRow]:
+    """The submission's items (those matching `where`; one page of (offset, limit) when given) with
+    what each viewer may see of them."""
+    query = item_query(submission, where).order_by(SubmissionItem.id)
+    if page is not None:
+        query = query.offset(page[0]).limit(page[1])
+    return rows_of(session, viewer, submission, session.scalars(query).all())
+
+
+def _changes(session: Session, items: Sequence[SubmissionItem]) -> dict[int, list[tuple[str, Any, Any]]]:
+    """Item id -> (field, record's value, item's value) for each field a correction changes."""
+    corrected = {i.record_id: i for i in items if i.aksi == ItemAction.UBAH and i.record_id}
+    if not corrected:
+        return {}
+    changes = {}
+    for record in session.scalars(select(Record).where(Record.id.in_(list(corrected)))):
+        item, before = corrected[record.id], records.as_item_values(record)
+        changes[item.id] = [
+            (name, before.get(name), item.data.get(name))
+            for name in CHANGE_FIELDS
+            if (before.get(name) or "") != (item.data.get(name) or "")
+        ]
+    return changes
+
+
+CHANGE_FIELDS = (
+    "nik",
+    "no_kk",
+    "nama",
+    "jenis_kelamin",
+    "tanggal_lahir",
+    "alamat",
+    "kategori",
+    "keterangan",
+    "atribut",
+)
+
+
+def rows_of(session: Session, viewer: Actor, submission: Submission, items: Sequence[SubmissionItem]) -> list[ItemRow]:
+    verdicts = (
+        session.scalars(
+            select(ItemVerdict)
+            .join(HumanTask, HumanTask.id == ItemVerdict.human_task_id)
+            # verdicts saved on a task still being worked are the person's draft, not yet a tier's word
+            .where(ItemVerdict.item_id.in_([i.id for i in items]), HumanTask.status == TaskStatus.SELESAI)
+            .order_by(ItemVerdict.putaran, ItemVerdict.id)
+        ).all()
+        if items
+        else []
+    )
+    names = user_names(session, {v.user_id for v in verdicts})
+    by_item: dict[int, list[ItemVerdict]] = defaultdict(list)
+    for verdict in verdicts:
+        by_item[verdict.item_id].append(verdict)
+    full_nik = privacy.sees_full_nik(viewer, submission.kode_desa)
+    found = quality_flags.item_flags(session, submission.id, [i.id for i in items])
+    changes = _changes(session, items)
+    checks, record_checks = _nik_checks(session, items)
+    dtsen = linkage.dtsen_for(session, [(i.nik, i.data.get("no_kk") or None) for i in items])
+    rows = []
+    for item in items:
+        flags = found.get(item.id, [])
+        row = ItemRow(
+            item,
+            item.nik if full_nik else privacy.mask_nik(item.nik),
+            flags=flags,
+            disclosed=_disclosures(session, viewer, submission.kode_desa, flags),
+        )
+        row.nik_check = checks.get(item.id) or record_checks.get(item.record_id or 0) or linkage.NikView.unchecked()
+        row.dtsen = dtsen.get((item.nik, item.data.get("no_kk") or None))
+        row.changes = changes.get(item.id, [])
+        for v in by_item[item.id]:
+            entry = {
+                "tingkat": v.tingkat.value,
+                "putaran": v.putaran,
+                "verdict": v.verdict.value,
+                "alasan": v.alasan,
+                "oleh": names.get(v.user_id),
+                "waktu": v.created_at,
+            }
+            if v.putaran == submission.putaran:
+                row.verdicts[v.tingkat.value] = entry
+            else:
+                row.earlier.append(entry)
+        rows.append(row)
+    return rows
+
+
+def _nik_checks(
+    session: Session, items: Sequence[SubmissionItem]
+) -> tuple[dict[int, linkage.NikView], dict[int, linkage.NikView]]:
+    """Dukcapil's answers on the items, and on the records that unchanged items refer to."""
+    by_item = linkage.item_nik_statuses(session, [i.id for i in items])
+    by_record = linkage.nik_statuses(session, [i.record_id for i in items if i.record_id and i.id not in by_item])
+    return by_item, {k: v for k, v in by_record.items() if v.status != "belum_dicek"}
+
+
+def decisions(session: Session, instance_id: int) -> list[dict[str, Any]]:
+    """The completed tasks of an instance, oldest first: who decided what, at which tier, why."""
+    done = session.scalars(
+        select(HumanTask)
+        .where(HumanTask.instance_id == instance_id, HumanTask.status == TaskStatus.SELESAI)
+        .order_by(HumanTask.completed_at, HumanTask.id)
+    ).all()
+    names = user_names(session, {t.completed_by_id for t in done})
+    return [
+        {
+            "tingkat": t.tingkat.value,
+            "tugas": t.nama,
+            "task_id": t.id,
+            "keputusan": t.keputusan,
+            "alasan": t.alasan,
+            "oleh": names.get(t.completed_by_id),
+            "waktu": t.completed_at,
+        }
+        for t in done
+    ]

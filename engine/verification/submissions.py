@@ -1,0 +1,224 @@
+"""A desa's submission for a period: opening it with its verification process, the operator's
+view of it, and submitting it to the tiers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, or_, select
+from sqlalchemy.orm import Session
+
+from engine.bpmn import definitions, runtime
+from engine.core import audit, clock
+from engine.core.actors import Actor
+from engine.core.audit import AuditAction
+from engine.core.errors import Conflict, Invalid, Problem
+from engine.core.periods import validate_period
+from engine.people.scope import Scope
+from engine.verification import decisions, item_checks, items, minutes, register, submission_view
+from engine.verification.drafts import editable_submission, get_submission, operator_submission
+from engine.verification.status import EDITABLE
+from models import (
+    Cycle,
+    Decision,
+    HumanTask,
+    ImportJob,
+    ItemAction,
+    Region,
+    Submission,
+    SubmissionItem,
+    SubmissionStatus,
+    TaskStatus,
+    Tier,
+    contains,
+)
+
+PROCESS_KEY = "verifikasi_berjenjang"
+_REGION_TIER = select(Region.tingkat).where(Region.kode == bindparam("kode"))
+_OPEN_DESA_TASK = select(HumanTask.id).where(
+    HumanTask.submission_id == bindparam("submission_id"),
+    HumanTask.tingkat == Tier.DESA,
+    HumanTask.status == TaskStatus.TERBUKA,
+)
+_SUBMISSION_OF = select(Submission.id).where(
+    Submission.kode_desa == bindparam("kode"), Submission.periode == bindparam("periode")
+)
+
+
+@dataclass
+class Opened:
+    submission: Submission
+    created: bool
+
+
+def open_submission(
+    session: Session, actor: Actor, kode_desa: str, periode: str, province: str, default_sla: str = "P14D"
+) -> Opened:
+    """Open the desa's submission for the period and start its verification process.
+
+    Idempotent: when it exists already, it is returned unchanged.
+    """
+    validate_period(periode)
+    if session.scalar(_REGION_TIER, {"kode": kode_desa}) != Tier.DESA:
+        raise Invalid(
+            f"Kode desa/kelurahan {kode_desa!r} tidak dikenal",
+            [Problem("gunakan kode Kemendagri bertitik, mis. 65.01.01.2005")],
+        )
+    if not contains(province, kode_desa):
+        raise Invalid(f"Desa {kode_desa} berada di luar provinsi {province}")
+    Scope.working(actor).require(kode_desa, f"Desa {kode_desa}", Tier.DESA)
+    existing_id = session.scalar(_SUBMISSION_OF, {"kode": kode_desa, "periode": periode})
+    if existing_id is not None:
+        return Opened(get_submission(session, existing_id), created=False)
+    submission = Submission(
+        kode_desa=kode_desa,
+        periode=periode,
+        status=SubmissionStatus.DRAF,
+        tingkat=Tier.DESA,
+        putaran=0,
+        created_at=clock.now(),
+    )
+    session.add(submission)
+    session.flush()
+    definition = definitions.current(session, PROCESS_KEY)
+    running = runtime.start(
+        session,
+        actor,
+        definition,
+        f"{kode_desa}/{periode}",
+        kode_desa,
+        periode,
+        {
+            "kode_desa": kode_desa,
+            "periode": periode,
+            "submission_id": submission.id,
+            "sla_durasi": default_sla,
+        },
+    )
+    submission.instance_id = running.row.id
+    session.flush()
+    register.prefill(session, {kode_desa: submission.id})
+    runtime.save(running)
+    audit.record(
+        session,
+        actor,
+        AuditAction.SUBMISSION_OPENED,
+        "submission",
+        submission.id,
+        after={"kode_desa": kode_desa, "periode": periode, "definition_version": definition.version},
+        instance_id=running.row.id,
+    )
+    return Opened(submission, created=True)
+
+
+def my_submissions(session: Session, actor: Actor) -> list[Submission]:
+    desa = [g.region_kode for g in Scope.working(actor).grants if g.tier == Tier.DESA]
+    if not desa:
+        return []
+    return list(
+        session.scalars(
+            select(Submission)
+            .where(Submission.kode_desa.in_(desa))
+            .order_by(Submission.periode.desc(), Submission.kode_desa)
+        )
+    )
+
+
+PAGE_SIZE = 100  # items per page of the operator's submission page
+
+
+@dataclass
+class SubmissionPage:
+    submission: Submission
+    desa: str
+    items: list[submission_view.ItemRow]  # what the operator added or changed (register records changed too)
+    discarded: list[submission_view.ItemRow]  # set aside in this draft; can be brought back
+    decisions: list[dict[str, Any]]
+    returns: list[dict[str, Any]]  # each return with its tier and reason, newest first
+    editable: bool
+    jobs: list[ImportJob]
+    register: register.Progress
+    deadline: datetime | None  # of the step the submission is at (the desa's while a draft)
+    minutes_required: bool
+    minutes_attachable: bool
+    item_total: int = 0  # all the operator's items, of which `items` is one page
+    discarded_total: int = 0
+    halaman: int = 1
+    pages: int = 1
+
+
+def deadline_of(session: Session, submission: Submission) -> datetime | None:
+    """When the submission's current step is due in its period's cycle (none without a cycle)."""
+    batas = session.scalar(select(Cycle.batas).where(Cycle.periode == submission.periode))
+    tier = Tier.DESA if submission.status in EDITABLE else submission.tingkat
+    return datetime.fromisoformat(batas[tier.value]) if batas and batas.get(tier.value) else None
+
+
+def submission_page(session: Session, actor: Actor, submission_id: int, halaman: int = 1) -> SubmissionPage:
+    """The operator's submission with one page of its items (`PAGE_SIZE` each), so a submission of any
+    size renders in bounded time; set-aside items are listed up to one page, with their count."""
+    submission = operator_submission(session, actor, submission_id)
+    history = submission_view.decisions(session, submission.instance_id) if submission.instance_id else []
+    entered = or_(
+        SubmissionItem.source != register.SOURCE, SubmissionItem.aksi.in_([ItemAction.UBAH, ItemAction.HAPUS])
+    )
+    live = [entered, SubmissionItem.dibuang.is_(False)]
+    set_aside = [entered, SubmissionItem.dibuang.is_(True)]
+    item_total = submission_view.count_items(session, submission, live)
+    pages = max(1, -(-item_total // PAGE_SIZE))
+    halaman = min(max(1, halaman), pages)
+    shown = submission_view.items_of(session, actor, submission, live, page=((halaman - 1) * PAGE_SIZE, PAGE_SIZE))
+    discarded = submission_view.items_of(session, actor, submission, set_aside, page=(0, PAGE_SIZE))
+    returned = submission.status == SubmissionStatus.DIKEMBALIKAN
+    return SubmissionPage(
+        submission=submission,
+        desa=session.scalar(select(Region.nama).where(Region.kode == submission.kode_desa)) or "",
+        items=shown,
+        discarded=discarded,
+        decisions=history,
+        returns=[d for d in reversed(history) if d["keputusan"] == Decision.KEMBALIKAN][:1] if returned else [],
+        editable=submission.status in EDITABLE,
+        jobs=list(
+            session.scalars(
+                select(ImportJob).where(ImportJob.submission_id == submission.id).order_by(ImportJob.id.desc()).limit(5)
+            )
+        ),
+        register=register.progress(session, submission),
+        deadline=deadline_of(session, submission),
+        minutes_required=minutes.required(session),
+        minutes_attachable=minutes.attachable(submission),
+        item_total=item_total,
+        discarded_total=submission_view.count_items(session, submission, set_aside),
+        halaman=halaman,
+        pages=pages,
+    )
+
+
+def check_draft(session: Session, actor: Actor, submission_id: int) -> list[Problem]:
+    """Run the record checks on a draft now, so the operator sees errors and warnings before submitting;
+    what they find is kept on the items."""
+    submission = editable_submission(session, actor, submission_id)
+    return item_checks.check_submission(session, submission)
+
+
+def submit(session: Session, actor: Actor, submission_id: int) -> Submission:
+    """The operator submits: record errors block it; otherwise verification starts."""
+    actor.require_person("Pengajuan harus diajukan oleh operator desa (--user)")
+    submission = operator_submission(session, actor, submission_id)
+    task_id = session.scalar(_OPEN_DESA_TASK, {"submission_id": submission.id})
+    if task_id is None:
+        raise Conflict(
+            f"Pengajuan {submission.id} tidak sedang menunggu desa "
+            f"(status {submission.status.value}, tingkat {submission.tingkat.value})"
+        )
+    problems = register.readiness(session, submission)
+    minutes_problem = minutes.missing(session, submission)
+    problems += [minutes_problem] if minutes_problem else []
+    problems += item_checks.check_submission(session, submission)
+    if problems:
+        raise Invalid(f"Pengajuan {submission.id} belum dapat diajukan: {len(problems)} hal perlu dibereskan", problems)
+    items.drop_discarded(session, submission)
+    decisions.decide(session, actor, decisions.DecisionCommand(task_id=task_id, keputusan=Decision.AJUKAN))
+    return submission

@@ -1,0 +1,139 @@
+"""What a verifier sees on a task page: the submission, its items with flags and every tier's
+verdicts, the decisions so far, and where the process stands."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import Session
+
+from engine.bpmn import runtime
+from engine.core.actors import Actor
+from engine.core.errors import Invalid, Problem, SijoskuError
+from engine.people.scope import Scope
+from engine.quality import review
+from engine.verification import decisions, minutes, submission_view
+from models import (
+    HumanTask,
+    ItemAction,
+    ItemVerdict,
+    ProcessInstance,
+    Region,
+    Submission,
+    SubmissionItem,
+    Tier,
+    User,
+    Verdict,
+)
+
+REGION_FLAGS_SHOWN = 10
+PAGE_SIZE = 20  # item cards per page: a phone on a weak connection loads a page, not the whole desa
+# What the item list can show: the changes the desa proposes (judged one by one), the records it
+# confirmed unchanged (judged by sampling), the changes this task has not judged yet, and all.
+VIEWS = ("perubahan", "belum", "dikonfirmasi", "semua")
+
+
+@dataclass(frozen=True)
+class ItemsShown:
+    """One page of the submission's items in one view, with how many each view holds."""
+
+    view: str
+    page: int
+    pages: int
+    counts: dict[str, int]
+    # this task's saved verdicts (the person's work so far): item id -> (verdict, reason)
+    mine: dict[int, tuple[Verdict, str | None]]
+
+
+@dataclass
+class TaskPage:
+    task: HumanTask
+    submission: Submission | None
+    desa: str
+    items: list[submission_view.ItemRow]
+    decisions: list[dict[str, Any]]
+    revision: int
+    can_act: bool
+    why_not: str | None
+    definition_id: int
+    path: list[str]
+    current: list[str]
+    # aggregate flags of the desa and its parents, most serious first; the rest on the dashboard
+    region_flags: review.FlagList = field(default_factory=lambda: review.FlagList([], 0))
+    oversees_region: bool = False  # the quality dashboard of the task's region is open to the person
+    shown: ItemsShown | None = None
+    claimant: str | None = None  # who holds the task's claim
+    minutes_missing: bool = False  # required minutes not attached: the kecamatan cannot approve
+
+
+def _region_flags(session: Session, actor: Actor, task: HumanTask) -> review.FlagList:
+    """Verifiers weigh a submission against the figures of its desa and of the regions above it."""
+    if task.tingkat == Tier.DESA:
+        return review.FlagList([], 0)
+    return review.around(session, Scope.working(actor), task.kode_desa, REGION_FLAGS_SHOWN)
+
+
+def _view_filter(view: str, task: HumanTask) -> list[ColumnElement[bool]]:
+    if view == "perubahan":
+        return [SubmissionItem.aksi.in_(decisions.CHANGES)]
+    if view == "dikonfirmasi":
+        return [SubmissionItem.aksi == ItemAction.PERIKSA]
+    if view == "belum":
+        judged = select(ItemVerdict.item_id).where(ItemVerdict.human_task_id == task.id)
+        return [SubmissionItem.aksi.in_(decisions.CHANGES), SubmissionItem.id.not_in(judged)]
+    return []
+
+
+def _items(
+    session: Session, actor: Actor, task: HumanTask, submission: Submission, view: str | None, page: int
+) -> tuple[list[submission_view.ItemRow], ItemsShown]:
+    kept = [SubmissionItem.dibuang.is_(False)]
+    counts = {v: submission_view.count_items(session, submission, [*kept, *_view_filter(v, task)]) for v in VIEWS}
+    if view is None:
+        view = "perubahan" if counts["perubahan"] else "semua"
+    if view not in VIEWS:
+        raise Invalid("Tampilan tidak dikenal", [Problem(f"pilih salah satu: {', '.join(VIEWS)}", column="tampil")])
+    pages = max(1, -(-counts[view] // PAGE_SIZE))
+    page = min(max(1, page), pages)
+    where = [*kept, *_view_filter(view, task)]
+    rows = submission_view.items_of(session, actor, submission, where, ((page - 1) * PAGE_SIZE, PAGE_SIZE))
+    mine = decisions.saved_verdicts(session, task)
+    return rows, ItemsShown(view, page, pages, counts, {r.item.id: mine[r.item.id] for r in rows if r.item.id in mine})
+
+
+def task_page(session: Session, actor: Actor, task_id: int, view: str | None = None, page: int = 1) -> TaskPage:
+    """The task as the person judges it: one page of items in the chosen view (the desa's changes
+    first), with everything known about each, and whether and why the person may act."""
+    task = decisions.find(session, actor, task_id).task
+    submission = session.get(Submission, task.submission_id) if task.submission_id else None
+    instance = session.get(ProcessInstance, task.instance_id)
+    assert instance is not None
+    why_not = None
+    try:
+        decisions.may_act(session, actor, task.id)  # the same rules that guard completion
+    except SijoskuError as exc:
+        why_not = str(exc)
+    path, current = runtime.path_taken(session, instance)
+    items, shown = _items(session, actor, task, submission, view, page) if submission else ([], None)
+    return TaskPage(
+        task=task,
+        submission=submission,
+        desa=session.scalar(select(Region.nama).where(Region.kode == task.kode_desa)) or task.kode_desa,
+        items=items,
+        decisions=submission_view.decisions(session, task.instance_id),
+        revision=instance.revision,
+        can_act=why_not is None,
+        why_not=why_not,
+        definition_id=instance.definition_id,
+        path=path,
+        current=current,
+        region_flags=_region_flags(session, actor, task),
+        oversees_region=Scope.overseeing(actor).contains(task.region_kode),
+        shown=shown,
+        claimant=session.scalar(select(User.username).where(User.id == task.assignee_id)) if task.assignee_id else None,
+        minutes_missing=bool(
+            submission and task.tingkat == Tier.KECAMATAN and minutes.missing(session, submission) is not None
+        ),
+    )

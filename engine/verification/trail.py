@@ -1,0 +1,238 @@
+"""Auditors' use cases: find records, read a record's or an instance's whole history, verify and
+export the trail. Auditors read everything in their region and change nothing."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine.bpmn import runtime
+from engine.core import audit
+from engine.core.actors import Actor
+from engine.core.audit import AuditAction
+from engine.core.errors import Forbidden, NotFound
+from engine.people import privacy
+from engine.people.scope import Scope
+from engine.verification import linkage, submission_view
+from models import WORK_ROLE_OF_TIER, AuditEvent, HumanTask, ProcessInstance, Record, RecordVersion, Submission
+
+WITA = ZoneInfo("Asia/Makassar")
+
+
+def _auditing(actor: Actor) -> Scope:
+    return Scope.auditing(actor).require_any()
+
+
+@dataclass
+class Found:
+    record: Record
+    nik: str
+
+
+def search_records(
+    session: Session,
+    actor: Actor,
+    nik: str = "",
+    nama: str = "",
+    wilayah: str = "",
+    kategori: str = "",
+    limit: int = 100,
+) -> list[Found]:
+    scope = _auditing(actor)
+    q = select(Record).where(scope.where(Record.kode_desa))
+    if nik.strip():
+        q = q.where(Record.nik == nik.strip())
+    if nama.strip():
+        q = q.where(func.lower(Record.nama).like(f"%{nama.strip().lower()}%"))
+    if wilayah.strip():
+        code = wilayah.strip()
+        q = q.where((Record.kode_desa == code) | Record.kode_desa.like(f"{code}.%"))
+    if kategori.strip():
+        q = q.where(Record.kategori == kategori.strip())
+    return [
+        Found(r, r.nik if privacy.sees_full_nik(actor, r.kode_desa) else privacy.mask_nik(r.nik))
+        for r in session.scalars(q.order_by(Record.nama, Record.id).limit(limit))
+    ]
+
+
+def _record(session: Session, actor: Actor, record_id: int) -> Record:
+    scope = _auditing(actor)
+    record = session.get(Record, record_id)
+    if record is None or not scope.contains(record.kode_desa):
+        raise NotFound(f"Catatan {record_id} tidak ada")
+    return record
+
+
+@dataclass
+class Version:
+    version: RecordVersion
+    changes: list[tuple[str, Any, Any]]
+    role: str
+    tier: str | None
+    task: str | None
+    trail: list[dict[str, Any]]
+    instance_id: int | None
+
+
+def record_timeline(session: Session, actor: Actor, record_id: int) -> tuple[Record, list[Version]]:
+    record = _record(session, actor, record_id)
+    masked = not privacy.sees_full_nik(actor, record.kode_desa)
+    versions = session.scalars(
+        select(RecordVersion).where(RecordVersion.record_id == record.id).order_by(RecordVersion.versi)
+    ).all()
+    result = []
+    for v in versions:
+        task = session.get(HumanTask, v.human_task_id) if v.human_task_id else None
+        changes = [(name, *_shown(name, before, after, masked)) for name, (before, after) in v.perubahan.items()]
+        result.append(
+            Version(
+                v,
+                changes,
+                WORK_ROLE_OF_TIER[task.tingkat].value if task else v.source.value,
+                task.tingkat.value if task else None,
+                task.nama if task else None,
+                submission_view.decisions(session, task.instance_id) if task else [],
+                task.instance_id if task else None,
+            )
+        )
+    return record, result
+
+
+@dataclass
+class Links:
+    """What other registers say about the record's person (`_linkage.html` shows it)."""
+
+    nik_check: linkage.NikView
+    dtsen: linkage.DtsenView | None
+
+
+def record_links(session: Session, actor: Actor, record_id: int) -> Links:
+    record = _record(session, actor, record_id)
+    checks = linkage.nik_statuses(session, [record.id])
+    found = linkage.dtsen_for(session, [(record.nik, record.no_kk)])
+    return Links(checks.get(record.id, linkage.NikView.unchecked()), found.get((record.nik, record.no_kk)))
+
+
+def _shown(name: str, before: Any, after: Any, masked: bool) -> tuple[Any, Any]:
+    if masked and name == "nik":
+        return privacy.mask_nik(before), privacy.mask_nik(after)
+    return before, after
+
+
+def reveal_nik(session: Session, actor: Actor, record_id: int, reason: str) -> str:
+    record = _record(session, actor, record_id)
+    return privacy.reveal_nik(session, actor, record.id, record.nik or "", reason)
+
+
+def _event_shown(event: AuditEvent, masked: bool) -> dict[str, Any]:
+    """An event as a page shows it: the values before and after with NIK and KK masked."""
+    shown = {c: getattr(event, c) for c in EXPORT_COLUMNS}
+    if masked:
+        shown["before"] = privacy.mask_personal(event.before)
+        shown["after"] = privacy.mask_personal(event.after)
+        shown["reason"] = privacy.mask_personal(event.reason)
+    return shown
+
+
+def instance_timeline(session: Session, actor: Actor, instance_id: int) -> dict[str, Any]:
+    """An instance's whole history; the look itself goes on the trail (session use case: it writes)."""
+    scope = _auditing(actor)
+    instance = session.get(ProcessInstance, instance_id)
+    if instance is None or not scope.contains(instance.region_kode):
+        raise NotFound(f"Instans {instance_id} tidak ada")
+    rows = session.scalars(
+        select(AuditEvent).where(AuditEvent.instance_id == instance.id).order_by(AuditEvent.seq)
+    ).all()
+    masked = not privacy.sees_full_nik(actor, instance.region_kode)
+    events = [_event_shown(row, masked) for row in rows]
+    audit.record(session, actor, AuditAction.TRAIL_VIEWED, "process_instance", instance.id, instance_id=instance.id)
+    path, current = runtime.path_taken(session, instance)
+    submission = session.scalar(select(Submission).where(Submission.instance_id == instance.id))
+    return {
+        "instance": instance,
+        "events": events,
+        "path": path,
+        "current": current,
+        "decisions": submission_view.decisions(session, instance.id),
+        "items": submission_view.items_of(session, actor, submission) if submission else [],
+    }
+
+
+EXPORT_COLUMNS = [
+    "seq",
+    "at",
+    "actor",
+    "action",
+    "subject_type",
+    "subject_id",
+    "before",
+    "after",
+    "reason",
+    "instance_id",
+    "human_task_id",
+    "prev_hash",
+    "hash",
+]
+
+
+def require_province_auditor(actor: Actor, province: str) -> None:
+    """The whole trail spans every region: only an auditor of the province reads or checks all of it."""
+    if not _auditing(actor).contains(province):
+        raise Forbidden("Seluruh jejak audit hanya untuk auditor tingkat provinsi")
+
+
+def verify_trail(session: Session, actor: Actor, province: str) -> audit.ChainReport:
+    """The hash chain checked from its first row to its head."""
+    require_province_auditor(actor, province)
+    return audit.verify_chain(session)
+
+
+def record_export(session: Session, actor: Actor, province: str, reason: str) -> None:
+    """The export holds every NIK on the trail: it is made for a stated reason, which is recorded."""
+    require_province_auditor(actor, province)
+    stated = privacy.require_reason(reason)
+    audit.record(session, actor, AuditAction.TRAIL_EXPORTED, "audit_event", "*", reason=stated)
+
+
+# A cell a spreadsheet would run as a formula begins with one of these; such cells get a leading '.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(column: str, value: Any, tz: tzinfo) -> Any:
+    if value is None:
+        return ""
+    if column == "at":
+        return value.astimezone(tz).isoformat()  # e.g. 2026-11-30T09:00:00+08:00: WITA, zone stated
+    if column in ("before", "after"):
+        return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def export_csv(session: Session, actor: Actor, province: str, tz: tzinfo = WITA) -> Iterator[str]:
+    """The whole trail as CSV, streamed in sequence order, with the hashes to check it elsewhere:
+    times in WITA with their offset, values before and after as canonical JSON, no cell a formula."""
+    require_province_auditor(actor, province)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(EXPORT_COLUMNS)
+    rows = session.scalars(select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=1000))
+    try:
+        for row in rows:
+            writer.writerow([_cell(c, getattr(row, c), tz) for c in EXPORT_COLUMNS])
+            if buffer.tell() > 64_000:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+    finally:
+        rows.close()

@@ -1,0 +1,69 @@
+"""A verifier's verdicts on items, saved one by one while the task is worked (on a phone, a page
+at a time), and counted when the task is decided. Judging takes the task's claim, so that two
+people never judge the same submission at once."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from engine.core import clock
+from engine.core.actors import Actor
+from engine.core.errors import Invalid, Problem
+from engine.verification import claims, decisions
+from models import ItemVerdict, Submission, SubmissionItem, Verdict
+
+REASON_LIMIT = 1000
+
+
+def save(session: Session, actor: Actor, task_id: int, judged: dict[int, tuple[Verdict, str]]) -> int:
+    """Keep the person's verdicts on some items of the task's submission (replacing earlier ones);
+    a verdict "not in order" needs its reason. Returns how many were saved."""
+    found = decisions.may_act(session, actor, task_id)
+    task, submission = found.task, found.submission
+    if submission is None:
+        raise Invalid("Tugas ini tidak memiliki item untuk diputus")
+    problems = _problems(session, submission, judged)
+    if problems:
+        raise Invalid("Putusan belum dapat disimpan", problems)
+    if task.assignee_id is None:
+        claims.claim(session, actor, task.id)
+    if not judged:
+        return 0
+    session.execute(
+        delete(ItemVerdict).where(ItemVerdict.human_task_id == task.id, ItemVerdict.item_id.in_(list(judged)))
+    )
+    session.execute(
+        insert(ItemVerdict),
+        [
+            {
+                "item_id": item_id,
+                "tingkat": task.tingkat,
+                "putaran": submission.putaran,
+                "verdict": verdict,
+                "alasan": why.strip() or None if verdict == Verdict.TIDAK_SESUAI else None,
+                "user_id": actor.user_id,
+                "human_task_id": task.id,
+                "created_at": clock.now(),
+            }
+            for item_id, (verdict, why) in sorted(judged.items())
+        ],
+    )
+    return len(judged)
+
+
+def _problems(session: Session, submission: Submission, judged: dict[int, tuple[Verdict, str]]) -> list[Problem]:
+    ours = set(
+        session.scalars(
+            select(SubmissionItem.id).where(
+                SubmissionItem.submission_id == submission.id, SubmissionItem.id.in_(list(judged) or [0])
+            )
+        )
+    )
+    problems = [Problem(f"item {i} bukan bagian dari pengajuan ini") for i in judged if i not in ours]
+    for item_id, (verdict, why) in judged.items():
+        if verdict == Verdict.TIDAK_SESUAI and not why.strip():
+            problems.append(Problem("tuliskan mengapa item ini tidak sesuai", column=f"alasan_{item_id}"))
+        if len(why) > REASON_LIMIT:
+            problems.append(Problem(f"alasan paling banyak {REASON_LIMIT} karakter", column=f"alasan_{item_id}"))
+    return problems

@@ -1,0 +1,114 @@
+"""A year's reconciliation in a browser: the province opens it, Bulungan's walidata explains its
+flags, the Forum returns the real discrepancy and then accepts it, the head is refused without a
+decree and then determines, and the frozen figures page shows the hash, also on a phone."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from models import HumanTask, TaskStatus
+from tests.factories import PASSWORD, finish_as_system, reconciliation_year
+
+YEAR = 2026
+
+
+@pytest.fixture
+def year(db, people, password_hash):
+    reconciliation_year(db, password_hash, team=False)
+    return db
+
+
+def _explain_everything(regency, note):
+    page = regency.go("/tugas/")
+    page.get_by_role("link", name="Tinjauan kabupaten/kota").first.click()
+    page.wait_for_load_state()
+    while page.locator("#tanda-kabupaten form").count():
+        card = page.locator("#tanda-kabupaten li:has(form)").first
+        card.get_by_label("Catatan").fill(note)
+        card.get_by_role("button", name="Jelaskan").click()
+        page.wait_for_load_state()
+    page.get_by_role("button", name="Kirim ke Forum SDI").click()
+    page.wait_for_load_state()
+    assert "Keputusan tersimpan" in page.content()
+
+
+def _other_regencies_go_up(db):
+    with db.transaction() as session:
+        waiting = session.scalars(
+            select(HumanTask).where(
+                HumanTask.bpmn_id == "tinjauan_kabupaten",
+                HumanTask.status == TaskStatus.TERBUKA,
+                HumanTask.region_kode != "65.01",
+            )
+        ).all()
+        for task in waiting:
+            finish_as_system(session, task)
+
+
+def _forum(forum, returning: bool):
+    page = forum.go("/tugas/")
+    page.get_by_role("link", name="Tinjauan Forum Satu Data").first.click()
+    page.wait_for_load_state()
+    forum.shot("forum-sdi-selisih")
+    for card in page.locator("#selisih li").all():
+        if returning and "DP3AP2KB mencatat 30" in card.inner_text():
+            card.get_by_label("Kembalikan ke kabupaten/kota").check()
+            card.get_by_label("Alasan bila dikembalikan").fill("Rasio DP3AP2KB naik sepuluh kali; periksa ulang")
+        else:
+            card.get_by_label("Terima penjelasan").check()
+    page.get_by_role("button", name="Simpan telaah Forum").click()
+    page.wait_for_load_state()
+    assert "Keputusan tersimpan" in page.content()
+
+
+def test_a_year_from_opening_to_the_frozen_figures(year, sign_in, chromium, live_server):
+    db = year
+    province = sign_in("walidata.prov", PASSWORD)
+    page = province.go(f"/rekonsiliasi/{YEAR}")
+    page.get_by_role("button", name=f"Buka rekonsiliasi {YEAR}").click()
+    page.wait_for_load_state()
+    assert page.locator("#status-rekonsiliasi").inner_text() == "berjalan"
+    assert "Kabupaten Bulungan" in page.locator("#kemajuan").inner_text()
+    province.shot("rekonsiliasi-kemajuan")
+
+    regency = sign_in("walidata.kab", PASSWORD)
+    _explain_everything(regency, "DP3AP2KB menghitung semua lansia, bukan hanya yang terlantar")
+    _other_regencies_go_up(db)
+
+    forum = sign_in("forum.sdi", PASSWORD)
+    _forum(forum, returning=True)
+    _explain_everything(regency, "Dikonfirmasi dengan DP3AP2KB: cakupan mereka termasuk lansia di panti")
+    _forum(forum, returning=False)
+
+    head = sign_in("kepala.dinas", PASSWORD)
+    page = head.go("/tugas/")
+    page.get_by_role("link", name="Penetapan oleh kepala dinas").first.click()
+    page.wait_for_load_state()
+    page.get_by_role("button", name="Simpan keputusan").click()  # no decree yet
+    page.wait_for_load_state()
+    assert "Surat keputusan penetapan belum lengkap" in page.locator("#penolakan").inner_text()
+    page.get_by_label("Nomor surat keputusan").fill("188.44/123/DINSOS/2027")
+    page.get_by_label("Tanggal surat keputusan (DD/MM/YYYY)").fill("15/01/2027")
+    head.shot("penetapan-kepala-dinas")
+    page.get_by_role("button", name="Simpan keputusan").click()
+    page.wait_for_load_state()
+    assert "Keputusan tersimpan" in page.content()
+
+    page = province.go(f"/penetapan/{YEAR}")
+    assert "188.44/123/DINSOS/2027" in page.locator("#nomor-sk").inner_text()
+    digest = page.locator("#hash").inner_text()
+    assert len(digest) == 64
+    province.shot("penetapan-angka-resmi")
+
+    phone = chromium.new_context(viewport={"width": 360, "height": 740}, locale="id-ID")
+    small = phone.new_page()
+    small.goto(f"{live_server}/masuk")
+    small.get_by_label("Nama pengguna").fill("kepala.dinas")
+    small.get_by_label("Kata sandi").fill(PASSWORD)
+    small.get_by_role("button", name="Masuk").click()
+    small.wait_for_load_state()
+    small.goto(f"{live_server}/penetapan/{YEAR}")
+    assert small.locator("#hash").inner_text() == digest
+    assert small.evaluate("() => document.documentElement.scrollWidth") <= 360 + 1
+    phone.close()

@@ -1,0 +1,87 @@
+"""The wall clock jumps (a wrong NTP server, a VM resumed, a person setting it by hand): deadlines
+are not fired by a clock that ran ahead, a correction back does not stall the scheduler, and audit
+times never run backwards along the chain."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import select
+
+from engine.core import audit, clock, jobs
+from engine.core.actors import Actor
+from engine.core.audit import AuditAction
+from engine.core.jobs import Outcome
+from models import AuditEvent, JobRun
+
+WITA = "+08:00"
+
+
+def _noop() -> None:
+    pass
+
+
+def test_audit_times_never_run_backwards_when_the_clock_is_set_back(db):
+    ahead = datetime.now(UTC) + timedelta(minutes=30)
+    with clock.frozen_at(ahead), db.transaction() as s:  # the clock ran 30 minutes ahead
+        audit.record(s, Actor.system("uji"), AuditAction.CYCLE_RHYTHM_SET, "uji", 1)
+    with clock.frozen_at(ahead - timedelta(minutes=30)), db.transaction() as s:  # and was corrected
+        audit.record(s, Actor.system("uji"), AuditAction.CYCLE_RHYTHM_SET, "uji", 2)
+        audit.record_many(
+            s, Actor.system("uji"), [{"action": AuditAction.CYCLE_RHYTHM_SET, "subject_type": "uji", "subject_id": 3}]
+        )
+    with db.read() as s:
+        times = list(s.scalars(select(AuditEvent.at).order_by(AuditEvent.seq)))
+        assert times == sorted(times)
+        assert len(s.scalars(select(AuditEvent.at).where(AuditEvent.subject_type == "uji")).all()) == 3
+        assert audit.verify_chain(s).ok
+
+
+def test_a_minute_that_comes_round_again_after_a_correction_runs_again(db):
+    ahead = datetime.fromisoformat("2027-01-01T10:30" + WITA)
+    calls: list[int] = []
+    with clock.frozen_at(ahead):  # the clock was 30 minutes ahead at 10:00: the 10:30 run happened
+        assert jobs.run_once(db, "timer", "2027-01-01T10:30", lambda: calls.append(1) or "", ahead) == Outcome.SELESAI
+    real = ahead - timedelta(seconds=5)  # corrected; 10:30 comes round for real (a little earlier)
+    with clock.frozen_at(real):
+        assert jobs.run_once(db, "timer", "2027-01-01T10:30", lambda: calls.append(2) or "", real) == Outcome.SELESAI
+    assert calls == [1, 2]
+    later = ahead + timedelta(seconds=30)  # another node in the same minute, clocks agreeing: once
+    with clock.frozen_at(later):
+        assert jobs.run_once(db, "timer", "2027-01-01T10:30", lambda: calls.append(3) or "", later) == Outcome.DILEWATI
+
+
+def test_a_correction_back_does_not_stall_the_scheduler():
+    scheduler = BackgroundScheduler(timezone="UTC")
+    scheduler.start(paused=True)
+    try:
+        # The clock ran 30 minutes ahead while the job last ran: its next run lies 30 minutes out.
+        stalled = datetime.now(UTC) + timedelta(minutes=30, seconds=30)
+        job = scheduler.add_job(_noop, "interval", minutes=1, next_run_time=stalled)
+        jobs.realign(scheduler)
+        assert job.next_run_time - datetime.now(UTC) <= timedelta(minutes=1)
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+def test_the_watch_notices_a_jump_either_way():
+    watch = jobs.ClockWatch(threshold=30)
+    wall, mono = time.time(), time.monotonic()
+    watch.offset = wall - mono
+    assert watch.jumped(wall + 10, mono + 10) == 0
+    assert watch.jumped(wall + 10 + 1800, mono + 20) == pytest.approx(1790)
+    assert watch.jumped(wall + 30, mono + 30) == pytest.approx(-1790)
+
+
+def test_a_node_whose_clock_ran_ahead_fires_no_deadline(db, is_postgresql):
+    if not is_postgresql:
+        pytest.skip("the shared clock is the database server's")
+    with clock.frozen_at(datetime.now(UTC) + timedelta(minutes=30)):
+        assert jobs.run_job(db, "timer_bpmn") == Outcome.GAGAL
+    with db.read() as s:
+        run = s.scalar(select(JobRun).where(JobRun.job_id == "timer_bpmn"))
+    assert "berbeda" in run.message and "NTP" in run.message
+    assert jobs.run_job(db, "timer_bpmn") == Outcome.SELESAI  # with the clock right, it runs

@@ -1,0 +1,101 @@
+"""DTSEN linkage: an extract replaces the previous one whole, records link by NIK then KK, and the
+three flags are raised where they should be and nowhere else."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from engine.core import clock
+from engine.core.errors import Invalid
+from engine.verification import dtsen, linkage
+from models import DtsenEntry, QualityFlag, Record, RecordStatus
+from tests.factories import DESA, SYSTEM, person_row
+
+HEADER = "nik,no_kk,desil,program,kode_wilayah\n"
+
+
+def _record(db, serial, kategori, no_kk="6501011705500001"):
+    row = person_row(serial)
+    with db.transaction() as s:
+        record = Record(
+            kode_desa=DESA,
+            kategori=kategori,
+            nik=row["nik"],
+            no_kk=no_kk,
+            nama=row["nama"],
+            jenis_kelamin="P",
+            tanggal_lahir=date(1950, 5, 17),
+            alamat="",
+            keterangan="",
+            atribut={},
+            status=RecordStatus.AKTIF,
+            versi=1,
+            updated_at=clock.now(),
+        )
+        s.add(record)
+    return record
+
+
+def _import(db, text):
+    with db.transaction() as s:
+        return dtsen.import_extract(s, SYSTEM, dtsen.read_extract("dtsen.csv", text.encode()), "65")
+
+
+def test_records_link_by_nik_then_by_family_card_and_the_flags_fall_where_they_should(db):
+    poor_in_dtsen = _record(db, 1, "FM", no_kk="6501010000000001")
+    poor_by_kk = _record(db, 2, "FM", no_kk="6501010000000002")
+    poor_missing = _record(db, 3, "FM", no_kk="6501010000000003")
+    rich_prse = _record(db, 4, "PRSE", no_kk="6501010000000004")
+    elderly = _record(db, 5, "LUT", no_kk="6501010000000005")
+    unregistered = "6501010101900009"
+    report = _import(
+        db,
+        HEADER
+        + f"{poor_in_dtsen.nik},6501010000000001,1,PKH|BPNT,{DESA}\n"
+        + f"6501010101800001,6501010000000002,2,PKH,{DESA}\n"  # another member of the second family
+        + f"{rich_prse.nik},6501010000000004,9,,{DESA}\n"
+        + f"{unregistered},6501010000000009,1,BPNT,{DESA}\n",
+    )
+    assert (report.rows, report.linked_nik, report.linked_kk) == (4, 2, 1)
+    assert report.flags == {"dtsen_fm_tidak_ada": 1, "dtsen_desil_tinggi": 1, "dtsen_desil_rendah": 1}
+    with db.read() as s:
+        flags = {(f.rule, f.record_id) for f in s.scalars(select(QualityFlag))}
+        found = linkage.dtsen_for(s, [(r.nik, r.no_kk) for r in (poor_in_dtsen, poor_by_kk, elderly)])
+        information = dtsen.desa_information(s, SYSTEM, DESA)
+    assert flags == {
+        ("dtsen_fm_tidak_ada", poor_missing.id),
+        ("dtsen_desil_tinggi", rich_prse.id),
+        ("dtsen_desil_rendah", None),
+    }
+    assert found[(poor_in_dtsen.nik, poor_in_dtsen.no_kk)] == linkage.DtsenView(1, ("PKH", "BPNT"), "nik")
+    assert found[(poor_by_kk.nik, poor_by_kk.no_kk)] == linkage.DtsenView(2, ("PKH",), "kk")
+    assert (elderly.nik, elderly.no_kk) not in found
+    assert [e.nik for e in information] == [unregistered]
+
+
+def test_a_new_extract_replaces_the_old_one_and_its_flags(db):
+    _record(db, 3, "FM")
+    assert _import(db, HEADER + f"{person_row(9)['nik']},,5,,\n").flags == {"dtsen_fm_tidak_ada": 1}
+    assert _import(db, HEADER + f"{person_row(3)['nik']},,1,PKH,\n").flags == {}
+    with db.read() as s:
+        assert s.scalar(select(func.count()).select_from(DtsenEntry)) == 1
+        assert s.scalar(select(func.count()).select_from(QualityFlag)) == 0
+
+
+def test_a_wrong_extract_is_refused_whole_with_a_problem_per_row(db):
+    _import(db, HEADER + f"{person_row(3)['nik']},,1,PKH,\n")
+    with pytest.raises(Invalid) as refused:
+        _import(
+            db, HEADER + "123,,1,,\n" + f"{person_row(4)['nik']},,11,PKH,\n" + f"{person_row(5)['nik']},,3,<x>,99\n"
+        )
+    assert [(p.row, p.column) for p in refused.value.problems] == [
+        (2, "nik"),
+        (3, "desil"),
+        (4, "program"),
+        (4, "kode_wilayah"),
+    ]
+    with db.read() as s:  # the earlier extract is untouched
+        assert s.scalar(select(func.count()).select_from(DtsenEntry)) == 1

@@ -1,0 +1,79 @@
+"""The built wheel is complete: installed without the source tree, it deploys the default process
+and renders email."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> str:
+    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, f"{' '.join(args)}\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+def test_the_wheel_installs_without_the_source_tree_and_works(tmp_path):
+    dist = tmp_path / "dist"
+    _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(ROOT), cwd=tmp_path)
+    wheel = next(dist.glob("sijosku-*.whl"))
+    fresh = tmp_path / "fresh"
+    _run(sys.executable, "-m", "venv", "--without-pip", str(fresh), cwd=tmp_path)
+    site = Path(
+        _run(
+            str(fresh / "bin" / "python"),
+            "-c",
+            "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+            cwd=tmp_path,
+        ).strip()
+    )
+    # The dependencies come from this environment's site-packages, added as a plain path: its own .pth
+    # files (among them the editable install pointing at the source tree) are not read from there.
+    (site / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    _run(sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site), str(wheel), cwd=tmp_path)
+    work = tmp_path / "work"
+    work.mkdir()
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "SIJOSKU_INSTANCE_DIR": str(work / "instance")}
+    python = str(fresh / "bin" / "python")
+    where = _run(python, "-c", "import engine, notifications, workflows; print(engine.__file__)", cwd=work, env=env)
+    assert str(site) in where and str(ROOT) not in where
+
+    result = json.loads(_run(python, "-m", "web.cli", "init", "--json", cwd=work, env=env))
+    assert result["definisi"] == [
+        {
+            "file": "rekonsiliasi_tahunan.bpmn",
+            "process_key": "rekonsiliasi_tahunan",
+            "version": 1,
+            "created": True,
+            "reactivated": False,
+            "previous_version": None,
+        },
+        {
+            "file": "verifikasi_berjenjang.bpmn",
+            "process_key": "verifikasi_berjenjang",
+            "version": 1,
+            "created": True,
+            "reactivated": False,
+            "previous_version": None,
+        },
+    ]
+    rendered = _run(
+        python,
+        "-c",
+        (
+            "from engine.core import events\n"
+            "from models import User\n"
+            "from notifications.templates import render\n"
+            "m = render(events.CycleOpened(periode='2027-Q1', region_kode='65', dibuka=482), User(username='op'), 'https://x')\n"
+            "print(m.subject); print(m.html)"
+        ),
+        cwd=work,
+        env=env,
+    )
+    assert "Siklus pemutakhiran 2027-Q1 dibuka" in rendered and "https://x/desa/" in rendered

@@ -1,0 +1,203 @@
+"""Races that used to end in a 500 or a lost update: many people on the same rows at once.
+
+Each scenario runs several threads against one database; on PostgreSQL they are real concurrent
+transactions with row locks. A deadlock or a unique-key violation surfaces as a DBAPIError, which
+these tests count as a failure."""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
+
+from engine.bpmn import timers
+from engine.core import audit, clock
+from engine.core.actors import Actor
+from engine.core.errors import Conflict
+from engine.people import users
+from engine.verification import claims, cycles
+from models import AuditEvent, HumanTask, OutboxEvent, Record, RecordVersion, TaskStatus
+from tests.factories import (
+    SYSTEM,
+    decide,
+    decide_task,
+    make_team,
+    open_period,
+    open_task,
+    open_with_items,
+    person_row,
+    submit,
+)
+
+DESA = [f"65.01.01.{2005 + i}" for i in range(5)]
+
+
+def _race(work: list[Callable[[], object]]) -> list[str]:
+    """Run each callable in its own thread, all released at once; returns each outcome."""
+    barrier, outcomes = threading.Barrier(len(work)), []
+
+    def run(job: Callable[[], object]) -> None:
+        barrier.wait(30)
+        try:
+            job()
+            outcomes.append("ok")
+        except Conflict as exc:
+            outcomes.append(f"conflict: {exc}")
+        except DBAPIError as exc:
+            outcomes.append(f"database error: {type(exc.orig).__name__}: {exc.orig}")
+
+    threads = [threading.Thread(target=run, args=(job,)) for job in work]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    return outcomes
+
+
+def _kecamatan_tasks(db) -> list[int]:
+    make_team(db)
+    with db.transaction() as s:
+        users.add_user(s, SYSTEM, "verif.kec2", "verifier", "65.01.01")
+    for code in DESA:
+        with db.transaction() as s:
+            if code != "65.01.01.2005":
+                users.add_user(s, SYSTEM, f"op.{code}", "operator", code)
+        sid = open_with_items(db, desa=code)
+        submit(db, "op.desa" if code == "65.01.01.2005" else f"op.{code}", sid)
+    with db.read() as s:
+        return list(s.scalars(select(HumanTask.id).where(HumanTask.status == TaskStatus.TERBUKA)))
+
+
+def _bulk(db, username: str, task_ids: list[int], release: bool) -> Callable[[], object]:
+    def work() -> object:
+        with db.transaction() as s:
+            return claims.claim_many(s, Actor.of(users.find_user(s, username)), task_ids, release=release)
+
+    return work
+
+
+def test_shuffled_bulk_claims_by_two_people_never_deadlock(db):
+    task_ids = _kecamatan_tasks(db)
+    rng = random.Random(15)
+    for _round in range(4):
+        work = []
+        for i in range(6):
+            chosen = rng.sample(task_ids, len(task_ids))
+            work.append(_bulk(db, ("verif.kec", "verif.kec2")[i % 2], chosen, release=_round % 2 == 1 and i < 2))
+        outcomes = _race(work)
+        assert outcomes == ["ok"] * 6, outcomes
+    with db.read() as s:
+        assert audit.verify_chain(s).ok
+
+
+def test_a_claim_is_honoured_while_someone_else_completes(db):
+    """Whoever claims first wins the task: the other's completion finds it claimed, never completes it."""
+    task_ids = _kecamatan_tasks(db)
+    with db.read() as s:
+        kec, kec2 = users.find_user(s, "verif.kec"), users.find_user(s, "verif.kec2")
+        kec_actor, kec2_actor = Actor.of(kec), Actor.of(kec2)
+
+    def claim(task_id: int) -> Callable[[], object]:
+        def work() -> object:
+            with db.transaction() as s:
+                return claims.claim(s, kec_actor, task_id)
+
+        return work
+
+    def complete(task_id: int) -> Callable[[], object]:
+        def work() -> object:
+            with db.transaction() as s:
+                return decide_task(s, "verif.kec2", task_id, "approve")
+
+        return work
+
+    for task_id in task_ids:
+        outcomes = _race([claim(task_id), complete(task_id)])
+        assert sorted(o.split(":")[0] for o in outcomes) == ["conflict", "ok"], outcomes
+        with db.read() as s:
+            task = s.get(HumanTask, task_id)
+            if task.status == TaskStatus.SELESAI:  # the completion came first: the claim was refused
+                assert task.completed_by_id == kec2_actor.user_id
+            else:  # the claim came first: the task waits for its holder
+                assert task.assignee_id == kec_actor.user_id and task.status == TaskStatus.TERBUKA
+
+
+def test_two_approvals_changing_the_same_record_number_its_versions_in_turn(db):
+    make_team(db)
+    with db.transaction() as s:
+        users.add_user(s, SYSTEM, "valid.prov2", "validator", "65")
+    first = open_period(db, "2026-Q2", [person_row(7)])
+    submit(db, "op.desa", first)
+    for user in ("verif.kec", "verif.kab", "valid.prov"):
+        decide(db, user, first, "approve")
+    pairs = []
+    for period, alamat in (("2026-Q3", "Jl. Baru 1"), ("2026-Q4", "Jl. Baru 2")):
+        sid = open_period(db, period, [person_row(7, alamat=alamat)])
+        submit(db, "op.desa", sid)
+        decide(db, "verif.kec", sid, "approve")
+        decide(db, "verif.kab", sid, "approve")
+        pairs.append(open_task(db, sid, "provinsi").id)
+
+    def approve(username: str, task_id: int) -> Callable[[], object]:
+        def work() -> object:
+            with db.transaction() as s:
+                return decide_task(s, username, task_id, "approve")
+
+        return work
+
+    outcomes = _race([approve("valid.prov", pairs[0]), approve("valid.prov2", pairs[1])])
+    assert outcomes == ["ok", "ok"], outcomes
+    with db.read() as s:
+        record = s.scalar(select(Record).where(Record.nik == person_row(7)["nik"]))
+        versions = list(s.scalars(select(RecordVersion.versi).where(RecordVersion.record_id == record.id)))
+        assert sorted(versions) == [1, 2, 3] and record.versi == 3
+        assert audit.verify_chain(s).ok
+
+
+def test_a_task_the_calendar_escalated_is_not_escalated_again_by_its_timer(db):
+    """One owner of "overdue": the cycle calendar sees the late task first, then its BPMN timer fires."""
+    make_team(db)
+    for code in DESA[:3]:
+        with db.transaction() as s:
+            if code != "65.01.01.2005":
+                users.add_user(s, SYSTEM, f"op.{code}", "operator", code)
+        submit(db, "op.desa" if code == "65.01.01.2005" else f"op.{code}", open_with_items(db, desa=code))
+    with db.read() as s:
+        due = max(s.scalars(select(HumanTask.due_at).where(HumanTask.status == TaskStatus.TERBUKA)))
+    late = due + timedelta(minutes=5)
+    with clock.frozen_at(late), db.transaction() as s:
+        assert cycles.escalate_late(s, Actor.system("penjadwal"), late) == 3
+    assert timers.fire_due_timers(db, late + timedelta(minutes=1)) == 3
+    with db.read() as s:
+        overdue_rows = s.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == audit.AuditAction.TASK_OVERDUE)
+        )
+        overdue_events = s.scalar(
+            select(func.count()).select_from(OutboxEvent).where(OutboxEvent.event_type == "task.overdue")
+        )
+    assert overdue_rows == 3 and overdue_events == 3
+
+
+@pytest.mark.parametrize("first", ["timer", "calendar"])
+def test_the_timer_and_the_calendar_racing_escalate_each_task_once(db, first):
+    make_team(db)
+    submit(db, "op.desa", open_with_items(db))
+    with db.read() as s:
+        due = s.scalar(select(HumanTask.due_at).where(HumanTask.status == TaskStatus.TERBUKA))
+    late = due + timedelta(minutes=5)
+
+    def calendar() -> object:
+        with clock.frozen_at(late), db.transaction() as s:
+            return cycles.escalate_late(s, Actor.system("penjadwal"), late)
+
+    outcomes = _race([calendar, lambda: timers.fire_due_timers(db, late)][:: 1 if first == "calendar" else -1])
+    assert outcomes == ["ok", "ok"], outcomes
+    with db.read() as s:
+        assert (
+            s.scalar(select(func.count()).select_from(OutboxEvent).where(OutboxEvent.event_type == "task.overdue")) == 1
+        )

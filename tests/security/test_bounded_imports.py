@@ -1,0 +1,153 @@
+"""A spreadsheet cannot make the server read, store or show an unbounded amount."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import zipfile
+
+import pytest
+from openpyxl import Workbook
+from sqlalchemy import select
+
+from engine.core import tables
+from engine.core.errors import Invalid
+from engine.verification import imports
+from models import ImportJob, SubmissionItem
+from tests.factories import csv_of, open_with_items, person_row
+
+HEADER = ["nik", "no_kk", "nama", "jenis_kelamin", "tanggal_lahir", "alamat", "kategori", "keterangan"]
+
+
+def xlsx(rows: list[list[object]]) -> bytes:
+    book = Workbook()
+    for row in rows:
+        book.active.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def row_bomb(rows: int) -> bytes:
+    """A small file whose sheet expands to `rows` rows: the sheet's XML replaced, compressed."""
+    source = zipfile.ZipFile(io.BytesIO(xlsx([HEADER])))
+    body = "".join(f'<row r="{n}"><c r="C{n}" t="inlineStr"><is><t>x</t></is></c></row>' for n in range(2, rows + 2))
+    sheet = source.read("xl/worksheets/sheet1.xml").decode()
+    sheet = sheet.replace("</row></sheetData>", "</row>" + body + "</sheetData>")
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = sheet.encode() if info.filename == "xl/worksheets/sheet1.xml" else source.read(info)
+            target.writestr(info.filename, data)
+    return out.getvalue()
+
+
+def test_an_xlsx_row_bomb_is_refused_while_streaming(monkeypatch):
+    monkeypatch.setattr(tables, "TABLE_LIMITS", dataclasses.replace(tables.TABLE_LIMITS, rows=2_000))
+    bomb = row_bomb(100_000)
+    assert len(bomb) < 1024 * 1024  # small on the wire, whatever its sheet declares
+    with pytest.raises(Invalid) as refused:
+        imports.read_file("bom.xlsx", bomb)
+    assert "2000 baris data" in str(refused.value) and "baris 2002" in str(refused.value)
+
+
+def test_an_xlsx_that_expands_beyond_the_limit_is_refused_before_parsing(monkeypatch):
+    monkeypatch.setattr(tables, "TABLE_LIMITS", dataclasses.replace(tables.TABLE_LIMITS, uncompressed_bytes=50_000))
+    with pytest.raises(Invalid, match="melampaui batas") as refused:
+        imports.read_file("besar.xlsx", row_bomb(2_000))
+    assert "setelah diekstrak" in str(refused.value)
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_too_many_columns_a_long_cell_or_blank_rows_are_refused(kind):
+    def read(rows):
+        if kind == "csv":
+            return imports.read_file("a.csv", "\n".join(",".join(map(str, r)) for r in rows).encode())
+        return imports.read_file("a.xlsx", xlsx(rows))
+
+    wide = HEADER + [f"extra{i}" for i in range(70)]
+    with pytest.raises(Invalid, match="melampaui batas"):
+        read([wide, ["x"] * len(wide)])
+    with pytest.raises(Invalid, match="melampaui batas"):
+        read([HEADER, ["", "", "x" * 3000, "", "", "", "LUT", ""]])
+    with pytest.raises(Invalid, match="melampaui batas"):
+        read([HEADER] + [["", ""]] * 10_001 + [["", "", "Ani", "", "", "", "LUT", ""]])
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_repeated_header_columns_are_refused(kind):
+    header = ["nama", "kategori", "nama"]
+    content = b"nama,kategori,nama\nAni,LUT,Budi\n" if kind == "csv" else xlsx([header, ["Ani", "LUT", "Budi"]])
+    with pytest.raises(Invalid, match="berulang") as refused:
+        imports.read_file(f"a.{kind}", content)
+    assert "nama" in str(refused.value)
+
+
+def test_a_csv_beyond_the_row_limit_is_refused(monkeypatch):
+    monkeypatch.setattr(tables, "TABLE_LIMITS", dataclasses.replace(tables.TABLE_LIMITS, rows=100))
+    content = csv_of([person_row(i) for i in range(1, 102)]).encode()
+    with pytest.raises(Invalid, match="100 baris data"):
+        imports.read_file("a.csv", content)
+
+
+def test_a_job_keeps_and_shows_only_the_first_problems(browser, db, people):
+    sid = open_with_items(db, rows=[])
+    browser.login("op.desa")
+    rows = [person_row(i, kategori="XYZ") for i in range(1, 451)]
+    done = browser.post(
+        f"/desa/pengajuan/{sid}/impor",
+        {"berkas": (io.BytesIO(csv_of(rows).encode()), "data.csv")},
+        content_type="multipart/form-data",
+    )
+    page = browser.get(done.headers["Location"]).get_data(as_text=True)
+    assert 'data-status="gagal"' in page and "200 pertama dari 450" in page
+    with db.read() as s:
+        report = s.scalar(select(ImportJob.report))
+        assert s.scalar(select(SubmissionItem.id)) is None
+    assert len(report["problems"]) == imports.PROBLEMS_KEPT and report["problems_total"] == 450
+    assert report["problems_per_column"] == {"kategori": 450}
+
+
+def test_a_job_left_running_by_a_dead_process_is_marked_failed(db):
+    from datetime import timedelta
+
+    from engine.core import clock
+    from models import ImportStatus
+    from tests.factories import SYSTEM
+
+    sid = open_with_items(db, rows=[])
+    with db.transaction() as s:
+        job_id = imports.create_job(s, SYSTEM, sid, "a.csv", [{"nama": "x"}] * 10).id
+        s.get(ImportJob, job_id).status = ImportStatus.BERJALAN
+    now = clock.now()
+    assert imports.fail_stale_jobs(db, now).startswith("0 ")  # still young
+    assert imports.fail_stale_jobs(db, now + imports.STALE_AFTER + timedelta(minutes=1)).startswith("1 ")
+    with db.read() as s:
+        job = s.get(ImportJob, job_id)
+        assert job.status == ImportStatus.GAGAL and "unggah lagi" in job.message
+    assert "impor_macet" in db.registry.jobs
+
+
+def test_uploads_wait_for_the_scheduled_import_job_and_each_runs_once(db):
+    from engine.core import clock, jobs
+    from models import ImportStatus
+    from tests.factories import SYSTEM, csv_of, person_row
+
+    sid = open_with_items(db, rows=[])
+    with db.transaction() as s:
+        first = imports.create_job(
+            s, SYSTEM, sid, "a.csv", imports.read_file("a.csv", csv_of([person_row(1)]).encode())
+        )
+        second = imports.create_job(
+            s, SYSTEM, sid, "b.csv", imports.read_file("b.csv", csv_of([person_row(2)]).encode())
+        )
+        first, second = first.id, second.id
+    with db.read() as s:  # nothing runs in the request: both wait, with their rows
+        assert {j.status for j in s.scalars(select(ImportJob))} == {ImportStatus.MENUNGGU}
+    assert jobs.run_job(db, "impor", clock.now()) == jobs.Outcome.SELESAI  # under the scheduler's lease
+    with db.read() as s:
+        done = {j.id: j for j in s.scalars(select(ImportJob))}
+        assert [done[first].status, done[second].status] == [ImportStatus.SELESAI, ImportStatus.SELESAI]
+        assert done[first].pending_rows is None and done[second].pending_rows is None
+        assert len(s.scalars(select(SubmissionItem.id).where(SubmissionItem.submission_id == sid)).all()) == 2
+    assert imports.run_waiting_jobs(db, clock.now(), poll=0) == "0 impor dijalankan"  # nothing runs twice

@@ -1,0 +1,62 @@
+"""The diagram lint on expression-bearing elements the default process does not use: a loop
+condition, a multi-instance cardinality and completion condition, a script, a timer date."""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from engine.bpmn import lint
+
+BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+
+
+def _diagram(body: str) -> etree._Element:
+    xml = (
+        f'<bpmn:definitions xmlns:bpmn="{BPMN}" id="d"><bpmn:process id="p" isExecutable="true">'
+        '<bpmn:startEvent id="mulai" /><bpmn:sequenceFlow id="f1" sourceRef="mulai" targetRef="ulang" />'
+        f"{body}"
+        '<bpmn:sequenceFlow id="f2" sourceRef="ulang" targetRef="skrip" />'
+        '<bpmn:sequenceFlow id="f3" sourceRef="skrip" targetRef="tunggu" />'
+        '<bpmn:sequenceFlow id="f4" sourceRef="tunggu" targetRef="banyak" />'
+        '<bpmn:sequenceFlow id="f5" sourceRef="banyak" targetRef="selesai" />'
+        '<bpmn:endEvent id="selesai" /></bpmn:process></bpmn:definitions>'
+    )
+    return etree.fromstring(xml.encode())
+
+
+def _tasks(loop: str, script: str, when: str, cardinality: str, completion: str) -> str:
+    return (
+        f'<bpmn:userTask id="ulang" name="Periksa ulang"><bpmn:standardLoopCharacteristics>'
+        f"<bpmn:loopCondition>{loop}</bpmn:loopCondition></bpmn:standardLoopCharacteristics></bpmn:userTask>"
+        f'<bpmn:scriptTask id="skrip" name="Hitung"><bpmn:script>{script}</bpmn:script></bpmn:scriptTask>'
+        f'<bpmn:intermediateCatchEvent id="tunggu" name="Tunggu tanggal"><bpmn:timerEventDefinition>'
+        f"<bpmn:timeDate>{when}</bpmn:timeDate></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>"
+        f'<bpmn:userTask id="banyak" name="Periksa tiap anggota"><bpmn:multiInstanceLoopCharacteristics>'
+        f"<bpmn:loopCardinality>{cardinality}</bpmn:loopCardinality>"
+        f"<bpmn:completionCondition>{completion}</bpmn:completionCondition>"
+        "</bpmn:multiInstanceLoopCharacteristics></bpmn:userTask>"
+    )
+
+
+def test_sound_expressions_pass():
+    root = _diagram(
+        _tasks("putaran &lt; 3", "putaran = 0\njumlah = putaran + 1", '"2026-12-31T17:00:00+08:00"', "jumlah", "False")
+    )
+    assert lint.lint(root, {"putaran"}) == []
+
+
+def test_each_broken_expression_is_an_error_on_its_element():
+    root = _diagram(_tasks("putaran &lt;", "jumlah = (", '"akhir tahun"', "len(anggota", "selesai ==="))
+    problems = {(p.element, p.severity) for p in lint.lint(root, {"putaran", "anggota", "selesai"})}
+    assert ("ulang", lint.ERROR) in problems  # the loop condition that never compiles
+    assert ("skrip", lint.ERROR) in problems
+    assert ("tunggu", lint.ERROR) in problems  # a date that is not ISO 8601
+    messages = [p.message for p in lint.lint(root, {"putaran", "anggota", "selesai"}) if p.element == "banyak"]
+    assert any("Jumlah pengulangan" in m for m in messages) and any("Kondisi selesai" in m for m in messages)
+    assert all("sintaks" not in m and "invalid syntax" not in m for m in messages)
+
+
+def test_a_name_nothing_defines_is_a_warning():
+    root = _diagram(_tasks("putaraan &lt; 3", "jumlah = 1", '"2026-12-31T17:00:00+08:00"', "jumlah", "False"))
+    found = [p for p in lint.lint(root, {"putaran"}) if p.element == "ulang"]
+    assert [p.severity for p in found] == [lint.WARNING] and "putaraan" in found[0].message

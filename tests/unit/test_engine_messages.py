@@ -1,0 +1,54 @@
+"""The engine's Indonesian messages and their English: every one the source writes is translated
+with the same pieces, and a message is found whole or by its template."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from web import engine_messages
+from web.engine_messages import PLACEHOLDER, Translations
+
+
+def test_every_message_the_engine_writes_has_its_english_with_the_same_pieces():
+    english = {m.id: m.string for m in engine_messages._read(engine_messages.CATALOG) if m.id}
+    written = engine_messages.extract()
+    assert len(written) > 250
+    missing = sorted(set(written) - set(english))
+    assert not missing, f"run `make translations` and write the English of: {missing[:10]}"
+    for text in written:
+        assert english[text], f"no English for {text!r}"
+        assert sorted(PLACEHOLDER.findall(text)) == sorted(PLACEHOLDER.findall(english[text])), text
+
+
+@pytest.mark.parametrize(
+    ("indonesian", "english"),
+    [
+        ("Tugas 12 tidak ada", "Task 12 does not exist"),
+        (
+            "Pengajuan 7 berstatus diajukan; hanya draf atau yang dikembalikan yang dapat diubah",
+            "Submission 7 is diajukan; only a draft or a returned submission can be changed",
+        ),
+        ("baris 3: NIK harus 16 angka", "row 3: A NIK must be 16 digits"),  # pieces are translated too
+        (
+            'Peta langkah JSON harus berbentuk {"langkah_lama": "langkah_baru"}',
+            'A JSON step map must have the form {"old_step": "new_step"}',
+        ),
+        ("Kalimat yang tidak dikenal tetap seperti adanya", "Kalimat yang tidak dikenal tetap seperti adanya"),
+        ("", ""),
+    ],
+)
+def test_a_message_is_translated_whole_or_by_its_template(indonesian, english):
+    assert engine_messages.english().translate(indonesian) == english
+
+
+def test_the_most_literal_template_wins_and_huge_texts_are_left_alone():
+    found = Translations(patterns=[])
+    found.patterns = [
+        (re.compile("(.+?) tidak ada"), "{0} is missing"),
+        (re.compile("Tugas (.+?) tidak ada"), "Task {0} does not exist"),
+    ]
+    found.patterns.sort(key=lambda p: -len(PLACEHOLDER.sub("", p[0].pattern)))
+    assert found.translate("Tugas 5 tidak ada") == "Task 5 does not exist"
+    assert found.translate("x" * (engine_messages.LONGEST + 1)) == "x" * (engine_messages.LONGEST + 1)

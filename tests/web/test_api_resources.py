@@ -1,0 +1,171 @@
+"""The API's resources as an agency's system uses them: figures in Satu Data form, paging, ETags,
+records with masked or audited NIKs, all-or-nothing writes, and bad input answered with problems."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from engine.core.audit import AuditAction
+from engine.quality import aggregates
+from models import AggregateValue, AuditEvent, SubmissionItem
+from tests.factories import HISTORY, SYSTEM, person_row
+
+
+def _store_history(db):
+    with db.transaction() as s:
+        values = aggregates.read_baseline(s, "h.csv", HISTORY.encode())
+        aggregates.store(s, SYSTEM, values, AuditAction.BASELINE_IMPORTED)
+
+
+def test_figures_in_satu_data_form_paged_and_filtered(db, issue_token, api):
+    _store_history(db)
+    token = issue_token("65.01", ("agregat",))
+    first = api("GET", "/api/v1/aggregates", token, query_string={"page_size": 3})
+    body = first.get_json()
+    assert first.status_code == 200 and body["halaman"] == {"page": 1, "page_size": 3, "total": 4, "pages": 2}
+    row = body["data"][0]
+    assert row["kode_wilayah"] == "65.01" and row["nama_wilayah"] and row["tingkat"] == "kabupaten"
+    assert (row["kode_kategori"], row["nama_kategori"], row["satuan"]) == ("LUT", "Lanjut Usia Terlantar", "individu")
+    assert row["status"] == "terverifikasi" and row["sumber"] == "Dinas Sosial"
+    second = api("GET", "/api/v1/aggregates", token, query_string={"page_size": 3, "page": 2}).get_json()
+    assert len(second["data"]) == 1  # the agency's own figure (DP3AP2KB) is not published as ours
+    only = api("GET", "/api/v1/aggregates", token, query_string={"periode": "2025"}).get_json()
+    assert [r["nilai"] for r in only["data"]] == [68]
+
+
+def test_an_unchanged_read_answers_304_to_its_etag(db, issue_token, api):
+    _store_history(db)
+    token = issue_token()
+    first = api("GET", "/api/v1/aggregates", token)
+    again = api("GET", "/api/v1/aggregates", token, headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and not again.data
+    with db.transaction() as s:
+        s.execute(AggregateValue.__table__.update().values(nilai=AggregateValue.nilai + 1))
+    changed = api("GET", "/api/v1/aggregates", token, headers={"If-None-Match": first.headers["ETag"]})
+    assert changed.status_code == 200 and changed.headers["ETag"] != first.headers["ETag"]
+
+
+def test_records_mask_the_nik_unless_the_token_sees_it_and_each_full_read_is_audited(world, db, issue_token, api):
+    masked = api("GET", "/api/v1/records", issue_token("65.01", ("catatan",))).get_json()["data"][0]
+    assert "*" in masked["nik"] and "*" in masked["no_kk"] and masked["nik_lengkap"] is False
+    assert masked["status_nik"]["status"] == "belum_dicek"
+    assert _nik_reads(db) == 0
+    token = issue_token("65.01", ("catatan",), sees_nik=True)
+    full = api("GET", "/api/v1/records", token).get_json()["data"][0]
+    assert full["nik"] == person_row(7)["nik"] and full["nik_lengkap"] is True
+    assert api("GET", f"/api/v1/records/{full['id']}", token).status_code == 200
+    assert _nik_reads(db) == 2
+    answer = api("GET", "/api/v1/records", issue_token("65.01", ("catatan",)), query_string={"nik": full["nik"]})
+    assert answer.status_code == 403  # a masked token cannot test whether a NIK is on the register
+
+
+def _nik_reads(db):
+    with db.read() as s:
+        return s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == AuditAction.NIK_VIEWED))
+
+
+def test_agency_figures_are_all_or_nothing_with_a_problem_per_row(db, issue_token, api):
+    token = issue_token("65", ("angka-instansi",), can_write=True)
+    rows = [
+        {"kategori": "LUT", "kode_wilayah": "65.01", "periode": "2025", "nilai": 30},
+        {"kategori": "XXX", "kode_wilayah": "65.01", "periode": "2025", "nilai": 3},
+        {"kategori": "LUT", "kode_wilayah": "65.01", "periode": "kemarin", "nilai": 3},
+    ]
+    refused = api("POST", "/api/v1/agency-figures", token, json={"baris": rows})
+    problem = refused.get_json()
+    assert refused.status_code == 400 and refused.content_type == "application/problem+json"
+    assert [(p["baris"], p["kolom"]) for p in problem["masalah"]] == [(2, "kategori"), (3, "periode")]
+    with db.read() as s:
+        assert s.scalar(select(func.count()).select_from(AggregateValue)) == 0
+    stored = api("POST", "/api/v1/agency-figures", token, json={"baris": rows[:1]})
+    assert stored.status_code == 201 and stored.get_json()["instansi"] == "DP3AP2KB"
+
+
+def test_desa_items_pass_the_import_checks_and_land_in_the_draft(world, db, issue_token, api):
+    token = issue_token("65.01.01.2005", ("pengajuan",), can_write=True)
+    path = "/api/v1/submissions/65.01.01.2005/2026-Q4/items"
+    wrong = api("POST", path, token, json={"baris": [person_row(40, jenis_kelamin="L")]})
+    assert wrong.status_code == 400 and wrong.get_json()["masalah"][0]["baris"] == 1
+    added = api("POST", path, token, json={"baris": [person_row(40), person_row(41)]})
+    assert added.status_code == 201 and added.get_json()["baru"] == 2
+    with db.read() as s:
+        sources = s.scalars(select(SubmissionItem.source).where(SubmissionItem.submission_id == world.draft)).all()
+    assert sorted(sources).count("api") == 2
+    with db.read() as s:  # the token is the actor of the write
+        actors = s.scalars(select(AuditEvent.actor).where(AuditEvent.action == AuditAction.SUBMISSION_IMPORTED)).all()
+    assert f"token:{token.split('_')[1]}" in actors
+    closed = api("POST", "/api/v1/submissions/65.01.01.2005/2026-Q3/items", token, json={"baris": [person_row(42)]})
+    assert closed.status_code == 409
+    missing = api("POST", "/api/v1/submissions/65.01.01.2005/2030-Q1/items", token, json={"baris": [person_row(42)]})
+    assert missing.status_code == 404
+
+
+def test_bad_input_is_a_problem_never_a_server_error(world, issue_token, api):
+    token = issue_token(can_write=True)
+    cases = [
+        ("GET", "/api/v1/aggregates", {"query_string": {"page": 0}}, 400),
+        ("GET", "/api/v1/aggregates", {"query_string": {"page_size": 100000}}, 400),
+        ("GET", "/api/v1/aggregates", {"query_string": {"page": "dua"}}, 400),
+        ("GET", "/api/v1/aggregates", {"query_string": {"halaman": 1}}, 400),
+        ("GET", "/api/v1/aggregates", {"query_string": {"wilayah": "65\x00"}}, 400),
+        ("POST", "/api/v1/agency-figures", {"json": {"baris": [], "lain": 1}}, 400),
+        ("POST", "/api/v1/agency-figures", {"json": {"baris": [{"nilai": "tiga"}]}}, 400),
+        ("POST", "/api/v1/agency-figures", {"data": "{not json", "content_type": "application/json"}, 400),
+        ("POST", "/api/v1/agency-figures", {"data": b"x" * (3 * 1024 * 1024), "content_type": "application/json"}, 413),
+        ("DELETE", "/api/v1/aggregates", {}, 405),
+        ("GET", "/api/v1/records/99999999", {}, 404),
+    ]
+    for method, path, kw, status in cases:
+        answer = api(method, path, token, **kw)
+        body = answer.get_json()
+        assert (answer.status_code, answer.content_type) == (status, "application/problem+json"), (path, kw, body)
+        assert body["status"] == status and body["title"] and body["detail"]
+    unknown = api("GET", "/api/v1/aggregates", token, query_string={"halaman": 1}).get_json()
+    assert unknown["masalah"] == [{"pesan": "kolom tidak dikenal", "lokasi": "query", "kolom": "halaman"}]
+
+
+def test_the_openapi_document_and_its_docs_page(app, api):
+    spec = api("GET", "/api/v1/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.") and "/api/v1/aggregates" in spec["paths"]
+    page = api("GET", "/api/v1/docs")
+    assert page.status_code == 200 and b"swagger-ui-dist/swagger-ui-bundle.js" in page.data
+    bundle = api("GET", "/vendor/swagger-ui-dist/swagger-ui-bundle.js")
+    assert bundle.status_code == 200
+    bundle.close()
+
+
+def _determine(db, world):
+    from datetime import date
+
+    from engine.verification import determinations
+
+    with db.transaction() as s:
+        aggregates.snapshot_records(s, SYSTEM, "2026", "65")  # the year's figures, as the reconciliation stores them
+        approval = determinations.Approval("65", 2026, "188.44/1/2027", date(2027, 1, 15))
+        return determinations.freeze(s, SYSTEM, approval).content_hash
+
+
+def test_determinations_are_published_with_their_hash_figures_in_the_token_region_and_exports(
+    world, db, issue_token, api
+):
+    digest = _determine(db, world)
+    regency = issue_token("65.01", ("penetapan",))
+    listed = api("GET", "/api/v1/determinations", regency)
+    assert listed.status_code == 200
+    (first,) = listed.get_json()["data"]
+    assert first["hash"] == digest and first["decree"] == {"nomor": "188.44/1/2027", "tanggal": "2027-01-15"}
+    again = api("GET", "/api/v1/determinations", regency, headers={"If-None-Match": listed.headers["ETag"]})
+    assert again.status_code == 304
+    year = api("GET", "/api/v1/determinations/2026", regency).get_json()
+    assert year["data"] and all(f["wilayah"].startswith("65.01") for f in year["data"])
+    assert {"wilayah": "65.01", "kategori": "LUT", "nilai": 1} in year["data"]
+    published = api("GET", "/api/v1/aggregates", issue_token("65.01", ("agregat",)), query_string={"periode": "2026"})
+    statuses = {(f["kode_wilayah"], f["kode_kategori"]): f["status"] for f in published.get_json()["data"]}
+    assert statuses[("65.01", "LUT")] == "ditetapkan", statuses
+    refused = api("GET", "/api/v1/determinations/2026/export/csv", regency)  # the whole province: not its region
+    assert refused.status_code == 404 and refused.mimetype == "application/problem+json"
+    province = issue_token("65", ("penetapan",))
+    exported = api("GET", "/api/v1/determinations/2026/export/csv", province)
+    assert exported.status_code == 200 and digest in exported.get_data(as_text=True)
+    assert api("GET", "/api/v1/determinations/2031", province).status_code == 404
+    assert api("GET", "/api/v1/determinations", issue_token("65", ("agregat",))).status_code == 403

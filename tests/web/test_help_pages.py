@@ -1,0 +1,127 @@
+"""The manual inside the app: every page links to its section, the section exists, the chapters'
+own links resolve, form fields carry their explanation, and the manual prints to PDF."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+
+from web.views import help as manual
+
+# Endpoints that answer with something other than a page a person reads (files, XML, JSON, redirects).
+NOT_PAGES = {
+    "static",
+    "assets.vendor",
+    "health.healthz",
+    "health.readyz",
+    "health.metrics",
+    "home.health",
+    "home.definition_xml",
+    "admin.xml",
+    "admin.regions",
+    "audit.export",
+    "desa.template_for",
+    "desa.minutes_file",
+    "help.index",
+    "help.chapter",
+    "help.screenshot",
+}
+_LINK = re.compile(r'<a class="help-link" id="bantuan" href="([^"]+)"')
+
+
+def _page_endpoints(app) -> set[str]:
+    return {
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if "GET" in (rule.methods or set()) and not rule.rule.startswith("/api") and rule.endpoint not in NOT_PAGES
+    }
+
+
+def test_every_page_has_a_section_of_the_manual_and_the_section_exists(app):
+    endpoints = _page_endpoints(app)
+    missing = sorted(endpoints - manual.PAGES.keys())
+    assert not missing, f"pages without a help section: {missing}"
+    stale = sorted(k for k in manual.PAGES if k not in {r.endpoint for r in app.url_map.iter_rules()})
+    assert not stale, f"help sections of pages that do not exist: {stale}"
+    with app.test_request_context("/"):
+        for endpoint in manual.PAGES:
+            for tiers in (["kecamatan"], ["kabupaten"], ["provinsi"], []):
+                chapter, section = manual.target(endpoint, tiers)
+                html = manual.render_chapter(chapter)
+                assert html is not None, (endpoint, chapter)
+                assert not section or section in manual.anchors(html), (endpoint, chapter, section)
+
+
+@pytest.mark.parametrize(
+    ("username", "path", "chapter"),
+    [
+        ("op.desa", "/desa/", "operator-desa"),
+        ("verif.kec", "/tugas/", "kecamatan"),
+        ("verif.kab", "/tugas/", "kabupaten"),
+        ("valid.prov", "/tugas/", "provinsi"),
+        ("admin.prov", "/admin/", "admin"),
+        ("admin.prov", "/admin/macet", "admin"),
+        ("auditor.prov", "/audit/", "auditor"),
+        (None, "/masuk", "index"),
+    ],
+)
+def test_the_help_link_of_a_page_opens_its_section(app, signed_in, browser, people, username, path, chapter):
+    person = signed_in(username) if username else browser
+    page = person.get(path)
+    assert page.status_code == 200, path
+    href = _LINK.search(page.get_data(as_text=True))
+    assert href, f"no help link on {path}"
+    url, _, section = href.group(1).partition("#")
+    assert url == f"/bantuan/{chapter}"
+    opened = person.get(url)
+    assert opened.status_code == 200
+    assert f'id="{section}"' in opened.get_data(as_text=True)
+
+
+def test_links_inside_the_manual_resolve(app, browser):
+    declared = {c.slug for c in manual.CHAPTERS}
+    for chapter in manual.written():
+        html = browser.get(f"/bantuan/{chapter.slug}").get_data(as_text=True)
+        for target in re.findall(r'href="(/bantuan/[^"]+)"', html):
+            url, _, section = target.partition("#")
+            slug = url.removeprefix("/bantuan/")
+            if slug.startswith("gambar/"):
+                continue  # screenshots are taken by the end-to-end suite (make screenshots)
+            assert slug in declared, target
+            found = browser.get(url)
+            if found.status_code == 404:
+                assert slug == "walidata-forum-sdi", target  # the only chapter written separately
+                continue
+            assert not section or f'id="{section}"' in found.get_data(as_text=True), target
+    assert browser.get("/bantuan/tidak-ada").status_code == 404
+    assert browser.get("/bantuan/gambar/..%2Fpanduan%2Findex.md").status_code == 404
+
+
+def test_nik_kk_and_category_carry_their_explanation(app):
+    with app.test_request_context("/"):
+        template = app.jinja_env.from_string(
+            "{% from 'macros.html' import field, category_select %}{{ field('nik', 'NIK') }}"
+            "{{ field('no_kk', 'KK') }}{{ category_select([], 'k') }}"
+        )
+        html = template.render()
+    assert "Nomor Induk Kependudukan" in html and "kartu keluarga" in html and "Kategori PPKS/PSKS" in html
+    assert html.count('href="/bantuan/operator-desa#nik-kk-dan-kategori"') == 3
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Chromium is installed by `make test` (make browser)")
+def test_the_manual_prints_to_a_pdf_with_every_chapter(app, tmp_path):
+    with app.test_request_context("/"):
+        html = manual.printable()
+    for chapter in manual.written():
+        assert f'id="bab-{chapter.slug}"' in html
+    page = tmp_path / "panduan.html"
+    page.write_text(html, encoding="utf-8")
+    from web.cli.manual import _print_pdf
+
+    pdf = tmp_path / "panduan.pdf"
+    _print_pdf(page, pdf)
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF")
+    assert len(re.findall(rb"/Type\s*/Page[^s]", data)) >= len(manual.written())

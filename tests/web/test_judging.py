@@ -1,0 +1,197 @@
+"""Verifiers see everything they judge and judge it themselves: no verdict chosen for them, a claim
+before deciding, every change judged at the kecamatan, the minutes when required, bulk decisions at
+the kabupaten/kota and the province, and the cycle's progress for the kecamatan too."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from models import AuditEvent, FlagStatus, HumanTask, ItemVerdict, Submission, SubmissionItem, SubmissionStatus, Verdict
+from tests.factories import decide, decide_task, open_with_items, person_row, submit
+
+
+def _submitted(db, desa="65.01.01.2005", operator="op.desa", rows=None):
+    sid = open_with_items(db, rows=rows, desa=desa)
+    submit(db, operator, sid)
+    return sid
+
+
+def _task(db, sid):
+    with db.read() as s:
+        return s.scalar(select(HumanTask.id).where(HumanTask.submission_id == sid, HumanTask.status == "terbuka"))
+
+
+def _items(db, sid):
+    with db.read() as s:
+        return list(s.scalars(select(SubmissionItem.id).where(SubmissionItem.submission_id == sid).order_by("id")))
+
+
+def test_no_verdict_is_chosen_for_the_verifier_and_every_field_is_shown(browser, db, people):
+    sid = _submitted(db, rows=[person_row(1, alamat="RT 03 Dusun Ilir", keterangan="musdes 2026")])
+    task_id = _task(db, sid)
+    browser.login("verif.kec")
+    page = browser.get(f"/tugas/{task_id}").get_data(as_text=True)
+    assert "RT 03 Dusun Ilir" in page and "musdes 2026" in page and person_row(1)["no_kk"] in page
+    assert re.search(r'name="verdict_\d+" value="sesuai" checked', page) is None
+    assert "Klaim tugas" in page
+
+
+def test_deciding_needs_the_claim_and_a_verdict_on_every_change(browser, db, people):
+    sid = _submitted(db)
+    task_id = _task(db, sid)
+    first, second = _items(db, sid)
+    browser.login("verif.kec")
+    unclaimed = browser.post(f"/tugas/{task_id}/selesai", {"keputusan": "setuju"}, token_from=f"/tugas/{task_id}")
+    assert unclaimed.status_code == 409 and "Klaim tugas" in unclaimed.get_data(as_text=True)
+    browser.post(f"/tugas/{task_id}/klaim", token_from=f"/tugas/{task_id}")
+    half = browser.post(
+        f"/tugas/{task_id}/selesai",
+        {"keputusan": "setuju", f"verdict_{first}": "sesuai"},
+        token_from=f"/tugas/{task_id}",
+    )
+    assert half.status_code == 400 and "1 item belum diberi putusan" in half.get_data(as_text=True)
+    done = browser.post(
+        f"/tugas/{task_id}/selesai",
+        {"keputusan": "setuju", f"verdict_{first}": "sesuai", f"verdict_{second}": "sesuai"},
+        token_from=f"/tugas/{task_id}",
+    )
+    assert done.status_code == 302
+    with db.read() as s:
+        assert s.get(Submission, sid).tingkat.value == "kabupaten"
+
+
+def test_verdicts_saved_item_by_item_claim_the_task_and_stay_the_persons_draft(browser, db, people, signed_in):
+    sid = _submitted(db)
+    task_id = _task(db, sid)
+    first, second = _items(db, sid)
+    browser.login("verif.kec")
+    missing_reason = browser.post(
+        f"/tugas/{task_id}/putusan",
+        {f"verdict_{first}": "tidak_sesuai", f"alasan_{first}": ""},
+        token_from=f"/tugas/{task_id}",
+        headers={"Accept": "application/json"},
+    )
+    assert missing_reason.status_code == 400 and "alasan" in missing_reason.get_json()["masalah"][0]
+    saved = browser.post(
+        f"/tugas/{task_id}/putusan",
+        {f"verdict_{first}": "tidak_sesuai", f"alasan_{first}": "umur tidak sesuai KTP"},
+        token_from=f"/tugas/{task_id}",
+        headers={"Accept": "application/json"},
+    )
+    assert saved.get_json() == {"tersimpan": 1}
+    with db.read() as s:
+        assert s.get(HumanTask, task_id).assignee_id is not None  # judging took the claim
+        verdict = s.scalar(select(ItemVerdict).where(ItemVerdict.item_id == first))
+        assert verdict.verdict == Verdict.TIDAK_SESUAI and verdict.human_task_id == task_id
+    page = browser.get(f"/tugas/{task_id}").get_data(as_text=True)
+    assert f'id="v-{first}-no" name="verdict_{first}" value="tidak_sesuai" checked' in page
+    assert "umur tidak sesuai KTP" in page and "(tersimpan)" in page
+    # another verifier of the kecamatan sees who works the task, not the draft as a tier's verdict
+    other = signed_in("verif.kec")
+    assert "kecamatan: tidak sesuai" not in other.get(f"/tugas/{task_id}").get_data(as_text=True)
+    # the whole page saved without scripts, then the return carries the saved verdict
+    browser.post(
+        f"/tugas/{task_id}/putusan", {f"verdict_{second}": "sesuai", "tampil": "semua"}, token_from=f"/tugas/{task_id}"
+    )
+    done = browser.post(
+        f"/tugas/{task_id}/selesai", {"keputusan": "kembalikan", "alasan": "cek umur"}, token_from=f"/tugas/{task_id}"
+    )
+    assert done.status_code == 302
+    with db.read() as s:
+        assert s.get(Submission, sid).status == SubmissionStatus.DIKEMBALIKAN
+        kept = dict(s.execute(select(ItemVerdict.item_id, ItemVerdict.verdict)).all())
+    assert kept == {first: Verdict.TIDAK_SESUAI, second: Verdict.SESUAI}
+
+
+def test_verdicts_on_items_of_another_submission_are_refused(browser, db, people):
+    sid, other = _submitted(db), _submitted(db, "65.01.01.2006", "op.lain")
+    foreign = _items(db, other)[0]
+    browser.login("verif.kec")
+    refused = browser.post(
+        f"/tugas/{_task(db, sid)}/putusan",
+        {f"verdict_{foreign}": "sesuai"},
+        token_from=f"/tugas/{_task(db, sid)}",
+        headers={"Accept": "application/json"},
+    )
+    assert refused.status_code == 400 and "bukan bagian" in refused.get_json()["masalah"][0]
+
+
+def test_the_kecamatan_cannot_approve_without_required_minutes(browser, db, people, minutes_required):
+    sid = open_with_items(db)
+    with db.transaction() as s:  # submitted with its minutes waived at the time, as after a setting change
+        s.get(Submission, sid).berita_acara = "x.pdf"
+    submit(db, "op.desa", sid)
+    with db.transaction() as s:
+        s.get(Submission, sid).berita_acara = None
+    task_id = _task(db, sid)
+    browser.login("verif.kec")
+    page = browser.get(f"/tugas/{task_id}").get_data(as_text=True)
+    assert "tidak dapat disetujui sebelum dilampirkan" in page
+    browser.post(f"/tugas/{task_id}/klaim", token_from=f"/tugas/{task_id}")
+    judged = {f"verdict_{i}": "sesuai" for i in _items(db, sid)}
+    refused = browser.post(
+        f"/tugas/{task_id}/selesai", {"keputusan": "setuju", **judged}, token_from=f"/tugas/{task_id}"
+    )
+    assert refused.status_code == 400 and "berita acara" in refused.get_data(as_text=True)
+
+
+def test_the_kabupaten_approves_a_region_and_period_at_once_and_hears_what_was_not(browser, db, people):
+    from models import QualityFlag
+    from tests.integration.test_record_rules import person
+
+    clean = _submitted(db)
+    warned = _submitted(db, "65.01.01.2006", "op.lain", rows=[person(31, no_kk="9999991705500001")])
+    decide(db, "verif.kec", clean, "approve")
+    with db.transaction() as s:
+        flags = s.scalars(select(QualityFlag.id).where(QualityFlag.submission_id == warned)).all()
+        decide_task(s, "verif.kec", _task(db, warned), "approve", acknowledgements=dict.fromkeys(flags, "dicek"))
+    with db.transaction() as s:  # the acknowledgement is withdrawn: the warning stands again
+        for flag in s.scalars(select(QualityFlag).where(QualityFlag.submission_id == warned)):
+            flag.status, flag.ack_note = FlagStatus.TERBUKA, None
+    browser.login("verif.kab")
+    inbox = browser.get("/tugas/").get_data(as_text=True)
+    assert "Setujui semua" in inbox
+    done = browser.post(
+        "/tugas/setujui", {"wilayah": "65.01.01", "periode": "2026-Q4"}, token_from="/tugas/", follow_redirects=True
+    )
+    text = done.get_data(as_text=True)
+    assert "1 tugas disetujui" in text and f"#{_task(db, warned)} tidak diputus" in text and "belum diakui" in text
+    with db.read() as s:
+        assert s.get(Submission, clean).tingkat.value == "provinsi"
+        assert s.get(Submission, warned).tingkat.value == "kabupaten"
+        by_kab = s.scalars(
+            select(AuditEvent).where(AuditEvent.action == "TASK_COMPLETED", AuditEvent.actor == "verif.kab")
+        ).all()
+    assert len(by_kab) == 1  # the approved task is its own audited decision
+
+
+def test_bulk_return_takes_one_reason_and_the_kecamatan_cannot_bulk_approve(browser, db, people, signed_in):
+    sid = _submitted(db)
+    decide(db, "verif.kec", sid, "approve")
+    kec = signed_in("verif.kec")
+    assert kec.post("/tugas/setujui", {"task_id": [str(_task(db, sid))]}, token_from="/tugas/").status_code == 403
+    browser.login("verif.kab")
+    no_reason = browser.post(
+        "/tugas/setujui", {"task_id": [str(_task(db, sid))], "keputusan": "kembalikan"}, token_from="/tugas/"
+    )
+    assert no_reason.status_code == 400
+    browser.post(
+        "/tugas/setujui",
+        {"task_id": [str(_task(db, sid))], "keputusan": "kembalikan", "alasan": "angka lansia tidak wajar"},
+        token_from="/tugas/",
+    )
+    with db.read() as s:
+        submission = s.get(Submission, sid)
+        assert submission.status == SubmissionStatus.DIKEMBALIKAN
+        assert submission.alasan_terakhir.endswith("angka lansia tidak wajar")
+
+
+def test_the_kecamatan_follows_its_desa_in_the_cycle_status_with_a_total(browser, db, people):
+    _submitted(db)
+    browser.login("verif.kec")
+    page = browser.get("/siklus/").get_data(as_text=True)
+    assert "65.01.01.2005" in page and "Jumlah 65.01.01" in page and "2026-Q4" in page
+    assert browser.get("/siklus/?induk=65.01.02").status_code in (200, 404)
+    assert "65.01.02.2" not in browser.get("/siklus/?induk=65.01.02").get_data(as_text=True)

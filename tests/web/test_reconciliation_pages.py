@@ -1,0 +1,98 @@
+"""The reconciliation's pages as people use them: the province opens the year, a regency explains its
+flags, the Forum reviews, the head refuses without a decree and then determines; the figures page,
+its downloads and the auditor's trail."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from models import FlagStatus, HumanTask, TaskStatus
+from tests.factories import RECONCILIATION_YEAR as YEAR
+from tests.factories import finish_as_system, reconciliation_year
+
+
+@pytest.fixture
+def year(db, people, password_hash):
+    reconciliation_year(db, password_hash, team=False)
+    return db
+
+
+def open_task(db, bpmn_id, region=None):
+    with db.read() as session:
+        query = select(HumanTask).where(HumanTask.bpmn_id == bpmn_id, HumanTask.status == TaskStatus.TERBUKA)
+        if region:
+            query = query.where(HumanTask.region_kode == region)
+        return session.scalars(query.order_by(HumanTask.region_kode)).all()
+
+
+def test_a_year_through_the_pages(year, signed_in):
+    db = year
+    province = signed_in("walidata.prov")
+    opened = province.post("/rekonsiliasi/buka", {"tahun": str(YEAR)})
+    assert opened.status_code == 302
+    progress = province.get(f"/rekonsiliasi/{YEAR}").get_data(as_text=True)
+    assert "Kabupaten Bulungan" in progress and "berjalan" in progress
+
+    regency = signed_in("walidata.kab")
+    (task,) = open_task(db, "tinjauan_kabupaten", "65.01")
+    assert f"/rekonsiliasi/tugas/{task.id}" in regency.get("/tugas/").get_data(as_text=True)
+    page = regency.get(f"/rekonsiliasi/tugas/{task.id}").get_data(as_text=True)
+    assert "DP3AP2KB" in page
+    refused = regency.post(f"/rekonsiliasi/tugas/{task.id}", {"catatan": ""})
+    assert refused.status_code == 400 and "belum dijelaskan" in refused.get_data(as_text=True)
+    with db.read() as session:
+        from engine.verification import reconciliation
+
+        flags = reconciliation.year_flags(session, "65", YEAR, "65.01")
+    for flag in flags:
+        if flag.status == FlagStatus.TERBUKA:
+            done = regency.post(
+                f"/rekonsiliasi/tugas/{task.id}/tanda/{flag.id}",
+                {"aksi": "jelaskan", "catatan": "cakupan DP3AP2KB lebih luas", "status_dilihat": "terbuka"},
+            )
+            assert done.status_code == 302
+    assert regency.post(f"/rekonsiliasi/tugas/{task.id}", {"catatan": "semua dijelaskan"}).status_code == 302
+    # the other regency's walidata does not see Bulungan's task; the Forum's page is not the regency's
+    assert signed_in("walidata.kab.lain").get(f"/rekonsiliasi/tugas/{task.id}").status_code == 404
+    with db.transaction() as session:
+        for other in open_task(db, "tinjauan_kabupaten"):
+            finish_as_system(session, session.get(HumanTask, other.id))
+
+    forum = signed_in("forum.sdi")
+    (forum_task,) = open_task(db, "tinjauan_forum")
+    assert regency.get(f"/rekonsiliasi/tugas/{forum_task.id}").status_code == 404
+    listed = forum.get(f"/rekonsiliasi/tugas/{forum_task.id}").get_data(as_text=True)
+    assert "cakupan DP3AP2KB lebih luas" in listed
+    ids = [f.id for f in flags]
+    missing = forum.post(f"/rekonsiliasi/tugas/{forum_task.id}", {})
+    assert missing.status_code == 400 and "terima atau kembalikan" in missing.get_data(as_text=True)
+    verdicts = {f"putusan_{i}": "terima" for i in ids}
+    assert forum.post(f"/rekonsiliasi/tugas/{forum_task.id}", verdicts).status_code == 302
+
+    head = signed_in("kepala.dinas")
+    (head_task,) = open_task(db, "penetapan_kepala")
+    no_decree = head.post(f"/rekonsiliasi/tugas/{head_task.id}", {"keputusan": "setuju"})
+    assert no_decree.status_code == 400 and "surat keputusan" in no_decree.get_data(as_text=True).lower()
+    approved = head.post(
+        f"/rekonsiliasi/tugas/{head_task.id}",
+        {"keputusan": "setuju", "nomor_sk": "188.44/7/2027", "tanggal_sk": "15/01/2027"},
+    )
+    assert approved.status_code == 302
+
+    shown = province.get(f"/penetapan/{YEAR}").get_data(as_text=True)
+    assert "188.44/7/2027" in shown
+    with db.read() as session:
+        from engine.verification import determinations
+
+        frozen = determinations.get(session, determinations.Actor.system("uji"), YEAR)
+    assert frozen.content_hash in shown
+    download = province.get(f"/penetapan/{YEAR}/unduh/csv")
+    assert download.status_code == 200 and frozen.content_hash in download.get_data(as_text=True)
+    assert province.get(f"/penetapan/{YEAR}/unduh/doc").status_code == 404
+
+    auditor = signed_in("auditor.prov")
+    trail = auditor.get(f"/penetapan/{YEAR}/jejak?wilayah=65.01&kategori=LUT").get_data(as_text=True)
+    assert "cakupan DP3AP2KB lebih luas" in trail and ">3<" in trail
+    assert signed_in("op.desa").get("/penetapan/").status_code == 403
+    assert province.get(f"/penetapan/{YEAR}/jejak?wilayah=65.01&kategori=LUT").status_code == 403

@@ -1,0 +1,241 @@
+"""The API's resources under /api/v1: thin views that parse with marshmallow, call one use case and
+dump the answer. Reads carry an ETag (a repeated read with If-None-Match gets 304)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from flask import Response, request
+from flask_smorest import Blueprint as SmorestBlueprint
+from webargs.flaskparser import FlaskParser
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import BaseConverter
+
+from engine.core.errors import SijoskuError
+from engine.verification import determination_exports, determinations, exchange
+from web.access import db, reading
+from web.api import auth, problems
+from web.api.schemas import (
+    AgencyFiguresIn,
+    AgencyFiguresOut,
+    DeterminationDetail,
+    DeterminationList,
+    FigureArgs,
+    FigurePage,
+    ItemsIn,
+    ItemsOut,
+    RecordArgs,
+    RecordOut,
+    RecordPage,
+    StatusArgs,
+    StatusList,
+)
+
+PREFIX = "/api/v1"
+MAX_BODY = 2 * 1024 * 1024  # a POST of 5,000 rows fits; anything larger is refused before it is read
+
+
+class _Parser(FlaskParser):
+    """A bad query or body is a 400 (not webargs' 422), and unknown query parameters are refused too."""
+
+    DEFAULT_VALIDATION_STATUS = 400
+    DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": None, "querystring": None}
+
+
+class Blueprint(SmorestBlueprint):
+    ARGUMENTS_PARSER = _Parser()
+
+
+class DesaConverter(BaseConverter):
+    """A desa/kelurahan code in a path: anything else is not an address of the API (404)."""
+
+    regex = r"\d{2}\.\d{2}\.\d{2}\.\d{4}"
+
+
+class PeriodConverter(BaseConverter):
+    regex = r"\d{4}(?:-(?:Q[1-4]|S[12]))?"
+
+
+CONVERTERS = {"desa": DesaConverter, "periode": PeriodConverter}
+
+
+def _guarded(blp: Blueprint) -> Blueprint:
+    """Every resource: a token first, bodies bounded, refusals as problem details."""
+
+    @blp.before_request
+    def _token() -> None:
+        request.max_content_length = MAX_BODY
+        auth.require_token()
+
+    @blp.after_request
+    def _no_shared_cache(response: Any) -> Any:
+        response.headers.setdefault("Cache-Control", "private, no-cache")
+        return response
+
+    blp.register_error_handler(SijoskuError, problems.refused)
+    blp.register_error_handler(HTTPException, problems.http_error)
+    blp.register_error_handler(Exception, problems.crashed)
+    return blp
+
+
+def _session() -> Any:
+    """Full NIKs are written to the audit trail as they are read, which needs a write transaction;
+    masked reads only read (on SQLite a write transaction would queue them behind each other)."""
+    token = auth.actor().token
+    return db().transaction() if token is not None and token.sees_nik else reading()
+
+
+def _page(page: exchange.Page[Any]) -> dict[str, Any]:
+    return {
+        "data": [asdict(item) for item in page.items],
+        "halaman": {"page": page.page, "page_size": page.page_size, "total": page.total, "pages": page.pages},
+    }
+
+
+def _paging(args: dict[str, Any]) -> exchange.PageRequest:
+    return exchange.PageRequest(args.pop("page"), args.pop("page_size"))
+
+
+def figures_blueprint() -> Blueprint:
+    blp = _guarded(Blueprint("agregat", __name__, url_prefix=PREFIX, description="Angka agregat (Satu Data)"))
+
+    @blp.get("/aggregates")
+    @blp.etag
+    @blp.arguments(FigureArgs, location="query")
+    @blp.response(200, FigurePage)
+    def aggregates(args: dict[str, Any]) -> Any:
+        """Angka PPKS/PSKS per wilayah, kategori dan periode, dalam bentuk Satu Data."""
+        paging = _paging(args)
+        with reading() as s:
+            return _page(exchange.figures(s, auth.actor(), exchange.FigureFilter(**args), paging))
+
+    @blp.post("/agency-figures")
+    @blp.arguments(AgencyFiguresIn)
+    @blp.response(201, AgencyFiguresOut)
+    @blp.alt_response(409, response="CONFLICT")
+    def agency_figures(body: dict[str, Any]) -> Any:
+        """Angka instansi ini untuk padu padan: semua baris sah, atau tidak ada yang disimpan."""
+        with db().transaction() as s:
+            report = exchange.post_agency_figures(s, auth.actor(), body["baris"])
+            return {"instansi": report.instansi, "baris": report.rows, "baru": report.added, "tanda": report.flags}
+
+    return blp
+
+
+def status_blueprint() -> Blueprint:
+    blp = _guarded(Blueprint("status-verifikasi", __name__, url_prefix=PREFIX, description="Status verifikasi"))
+
+    @blp.get("/verification-status")
+    @blp.etag
+    @blp.arguments(StatusArgs, location="query")
+    @blp.response(200, StatusList)
+    def verification_status(args: dict[str, Any]) -> Any:
+        """Per wilayah di bawahnya: wajib melapor, mengajukan, tepat waktu, terverifikasi per tingkat."""
+        with reading() as s:
+            rows = exchange.verification_status(s, auth.actor(), args["periode"], args["wilayah"])
+        token = auth.actor().token
+        parent = args["wilayah"] or (token.region_kode if token is not None else "")
+        return {"periode": args["periode"], "wilayah": parent, "data": [r.to_dict() for r in rows]}
+
+    return blp
+
+
+def records_blueprint() -> Blueprint:
+    blp = _guarded(Blueprint("catatan", __name__, url_prefix=PREFIX, description="Catatan PPKS (terbatas)"))
+
+    @blp.after_request
+    def _personal(response: Any) -> Any:
+        response.headers["Cache-Control"] = "no-store"  # personal data stays off every cache
+        return response
+
+    @blp.get("/records")
+    @blp.etag
+    @blp.arguments(RecordArgs, location="query")
+    @blp.response(200, RecordPage)
+    def records(args: dict[str, Any]) -> Any:
+        """Catatan PPKS di wilayah token; NIK disamarkan kecuali token boleh melihatnya (tercatat di jejak audit)."""
+        paging = _paging(args)
+        with _session() as s:
+            return _page(exchange.records(s, auth.actor(), exchange.RecordFilter(**args), paging))
+
+    @blp.get("/records/<int(min=1, max=2147483647):record_id>")
+    @blp.etag
+    @blp.response(200, RecordOut)
+    def record(record_id: int) -> Any:
+        """Satu catatan PPKS."""
+        with _session() as s:
+            return asdict(exchange.record(s, auth.actor(), record_id))
+
+    return blp
+
+
+def submissions_blueprint() -> Blueprint:
+    blp = _guarded(Blueprint("pengajuan", __name__, url_prefix=PREFIX, description="Pengajuan desa"))
+
+    @blp.post("/submissions/<desa:kode_desa>/<periode:periode>/items")
+    @blp.arguments(ItemsIn)
+    @blp.response(201, ItemsOut)
+    @blp.alt_response(409, response="CONFLICT")
+    def items(body: dict[str, Any], kode_desa: str, periode: str) -> Any:
+        """Item untuk draf pengajuan desa, dengan pemeriksaan yang sama seperti impor: semua baris sah,
+        atau tidak ada yang disimpan."""
+        with db().transaction() as s:
+            report = exchange.post_items(s, auth.actor(), kode_desa, periode, body["baris"])
+            return {
+                "pengajuan": report.submission_id,
+                "baris": report.rows,
+                "baru": report.added,
+                "diperbarui": report.updated,
+            }
+
+    return blp
+
+
+YEAR = "int(min=2000, max=2100)"
+EXPORT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
+}
+
+
+def determinations_blueprint() -> Blueprint:
+    blp = _guarded(Blueprint("penetapan", __name__, url_prefix=PREFIX, description="Penetapan angka resmi"))
+
+    @blp.get("/determinations")
+    @blp.etag
+    @blp.response(200, DeterminationList)
+    def determination_list() -> Any:
+        """Semua penetapan, yang terbaru dahulu: hash, surat keputusan, yang menyetujui, total."""
+        with reading() as s:
+            return {"data": determinations.published(s, auth.actor())}
+
+    @blp.get(f"/determinations/<{YEAR}:tahun>")
+    @blp.etag
+    @blp.response(200, DeterminationDetail)
+    def determination(tahun: int) -> Any:
+        """Penetapan satu tahun (revisi terakhir) dengan angkanya di wilayah token."""
+        with reading() as s:
+            return determinations.published_year(s, auth.actor(), tahun)
+
+    @blp.get(f"/determinations/<{YEAR}:tahun>/export/<any(csv, xlsx, pdf):fmt>")
+    @blp.response(200, description="Berkas CSV, XLSX (dengan metadata) atau PDF (lampiran)")
+    def determination_export(tahun: int, fmt: str) -> Any:
+        """Ekspor penetapan untuk Satu Data Indonesia; untuk token tingkat provinsi."""
+        with db().transaction() as s:
+            content, name = determination_exports.export(s, auth.actor(), tahun, fmt, by_token=True)
+        headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+        return Response(content, mimetype=EXPORT_TYPES[fmt], headers=headers)
+
+    return blp
+
+
+def blueprints() -> list[Blueprint]:
+    return [
+        figures_blueprint(),
+        status_blueprint(),
+        records_blueprint(),
+        submissions_blueprint(),
+        determinations_blueprint(),
+    ]

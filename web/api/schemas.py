@@ -1,0 +1,273 @@
+"""The API's request and response bodies, as marshmallow schemas (the OpenAPI document is made from
+them). Requests refuse unknown fields; every text is bounded and has a shape, so that nothing odd
+reaches the database."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from engine.verification.exchange import MAX_ROWS
+from models import NikStatus, RecordStatus, Tier
+
+MAX_PAGE = 100_000
+MAX_PAGE_SIZE = 500
+
+
+class Pattern(validate.Regexp):
+    """A regular expression the whole value must match (`re.match` would let a trailing newline through).
+    The OpenAPI document shows it as the field's `pattern`."""
+
+    def __call__(self, value: Any) -> Any:
+        if not isinstance(value, str) or re.fullmatch(str(self.regex.pattern), value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
+
+
+def _no_control(value: str) -> None:
+    if any(ord(c) < 32 and c not in "\t" for c in value):
+        raise ValidationError("tidak boleh berisi karakter kendali")
+
+
+REGION = Pattern(
+    r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$", error="kode wilayah Kemendagri, mis. 65.01 atau 65.01.01.2005"
+)
+PERIOD = Pattern(r"^\d{4}(-(Q[1-4]|S[12]))?$", error="periode YYYY, YYYY-Qn atau YYYY-Sn, mis. 2026-Q4")
+CATEGORY = Pattern(r"^[A-Z0-9]{1,10}$", error="kode kategori, mis. LUT")
+
+
+def text(max_length: int, required: bool = False, pattern: Pattern | None = None, **kw: Any) -> fields.Str:
+    checks: list[Any] = [validate.Length(max=max_length, error=f"paling banyak {max_length} karakter"), _no_control]
+    if pattern is not None:
+        checks.append(pattern)
+    if required:
+        return fields.Str(required=True, validate=checks, **kw)
+    return fields.Str(load_default="", validate=checks, **kw)
+
+
+class Request(Schema):
+    """A request's query or body: unknown fields are refused, not ignored."""
+
+    class Meta:
+        unknown = RAISE
+
+
+class PageArgs(Request):
+    page = fields.Int(
+        load_default=1,
+        validate=validate.Range(1, MAX_PAGE, error=f"halaman 1 sampai {MAX_PAGE}"),
+        metadata={"description": "halaman, mulai dari 1"},
+    )
+    page_size = fields.Int(
+        load_default=100,
+        validate=validate.Range(1, MAX_PAGE_SIZE, error=f"1 sampai {MAX_PAGE_SIZE} baris per halaman"),
+        metadata={"description": f"baris per halaman (paling banyak {MAX_PAGE_SIZE})"},
+    )
+
+
+class FigureArgs(PageArgs):
+    wilayah = text(13, pattern=REGION, metadata={"description": "wilayah dan wilayah di bawahnya"})
+    kategori = text(10, pattern=CATEGORY)
+    periode = text(10, pattern=PERIOD)
+    tingkat = fields.Str(load_default="", validate=validate.OneOf(["", *[t.value for t in Tier]]))
+
+
+class StatusArgs(Request):
+    periode = text(10, required=True, pattern=PERIOD)
+    wilayah = text(13, pattern=REGION, metadata={"description": "bawaan: wilayah token"})
+
+
+class RecordArgs(PageArgs):
+    wilayah = text(13, pattern=REGION)
+    kategori = text(10, pattern=CATEGORY)
+    status = fields.Str(load_default=RecordStatus.AKTIF.value, validate=validate.OneOf([s.value for s in RecordStatus]))
+    nik = text(16, pattern=Pattern(r"^\d{16}$", error="16 angka"), metadata={"description": "hanya token NIK lengkap"})
+    diperbarui_sejak = fields.AwareDateTime(
+        load_default=None, metadata={"description": "ISO 8601 dengan zona waktu, mis. 2026-10-01T00:00:00+08:00"}
+    )
+
+
+class PageInfo(Schema):
+    page = fields.Int(required=True)
+    page_size = fields.Int(required=True)
+    total = fields.Int(required=True)
+    pages = fields.Int(required=True)
+
+
+class FigureOut(Schema):
+    kode_wilayah = fields.Str(required=True)
+    nama_wilayah = fields.Str(required=True)
+    tingkat = fields.Str(required=True)
+    kode_kategori = fields.Str(required=True)
+    nama_kategori = fields.Str(required=True)
+    jenis = fields.Str(required=True, metadata={"description": "PPKS atau PSKS"})
+    satuan = fields.Str(required=True, metadata={"description": "individu, keluarga, komunitas, lembaga"})
+    periode = fields.Str(required=True)
+    nilai = fields.Int(required=True)
+    sumber = fields.Str(required=True)
+    status = fields.Str(
+        required=True,
+        metadata={"description": "ditetapkan (the year's official figure) or terverifikasi"},
+        validate=validate.OneOf(["terverifikasi", "ditetapkan"]),
+    )
+    diperbarui = fields.AwareDateTime(required=True)
+
+
+class FigurePage(Schema):
+    data = fields.List(fields.Nested(FigureOut), required=True)
+    halaman = fields.Nested(PageInfo, required=True)
+
+
+class StatusOut(Schema):
+    kode = fields.Str(required=True)
+    nama = fields.Str(required=True)
+    expected = fields.Int(required=True, metadata={"description": "desa/kelurahan yang wajib melapor"})
+    submitted = fields.Int(required=True)
+    on_time = fields.Int(required=True)
+    late = fields.Int(required=True)
+    verified = fields.Dict(keys=fields.Str(), values=fields.Int(), required=True)
+    not_reported = fields.Int(required=True)
+
+
+class StatusList(Schema):
+    periode = fields.Str(required=True)
+    wilayah = fields.Str(required=True)
+    data = fields.List(fields.Nested(StatusOut), required=True)
+
+
+class NikOut(Schema):
+    status = fields.Str(required=True, validate=validate.OneOf([s.value for s in NikStatus]))
+    checked_at = fields.AwareDateTime(allow_none=True, required=True)
+    berbeda = fields.List(fields.Str(), required=True)
+
+
+class DtsenOut(Schema):
+    desil = fields.Int(required=True)
+    program = fields.List(fields.Str(), required=True)
+    via = fields.Str(required=True, metadata={"description": "nik, atau kk bila hanya kartu keluarga yang cocok"})
+
+
+class RecordOut(Schema):
+    id = fields.Int(required=True)
+    kode_desa = fields.Str(required=True)
+    kategori = fields.Str(required=True)
+    nik = fields.Str(required=True, metadata={"description": "disamarkan kecuali token boleh melihat NIK lengkap"})
+    nik_lengkap = fields.Bool(required=True)
+    no_kk = fields.Str(required=True)
+    nama = fields.Str(required=True)
+    jenis_kelamin = fields.Str(allow_none=True, required=True)
+    tanggal_lahir = fields.Str(allow_none=True, required=True)
+    alamat = fields.Str(required=True)
+    status = fields.Str(required=True)
+    versi = fields.Int(required=True)
+    diperbarui = fields.AwareDateTime(required=True)
+    status_nik = fields.Nested(NikOut, required=True)
+    dtsen = fields.Nested(DtsenOut, allow_none=True, required=True)
+
+
+class RecordPage(Schema):
+    data = fields.List(fields.Nested(RecordOut), required=True)
+    halaman = fields.Nested(PageInfo, required=True)
+
+
+class AgencyRow(Request):
+    kategori = text(10, required=True)
+    kode_wilayah = text(13, required=True)
+    periode = text(10, required=True)
+    nilai = fields.Int(required=True, strict=True, validate=validate.Range(0, 10_000_000, error="0 sampai 10.000.000"))
+
+
+def _rows(nested: type[Schema]) -> fields.List:
+    return fields.List(
+        fields.Nested(nested),
+        required=True,
+        validate=validate.Length(1, MAX_ROWS, error=f"1 sampai {MAX_ROWS} baris"),
+    )
+
+
+class AgencyFiguresIn(Request):
+    baris = _rows(AgencyRow)
+
+
+class AgencyFiguresOut(Schema):
+    instansi = fields.Str(required=True)
+    baris = fields.Int(required=True)
+    baru = fields.Int(required=True)
+    tanda = fields.List(fields.Dict(), required=True, metadata={"description": "selisih dengan angka Dinas Sosial"})
+
+
+class ItemRow(Request):
+    nik = text(16, required=True)
+    no_kk = text(16)
+    nama = text(160, required=True)
+    jenis_kelamin = text(1)
+    tanggal_lahir = text(10, metadata={"description": "YYYY-MM-DD"})
+    alamat = text(500)
+    kategori = text(10, required=True)
+    keterangan = text(500)
+
+
+class ItemsIn(Request):
+    baris = _rows(ItemRow)
+
+
+class ItemsOut(Schema):
+    pengajuan = fields.Int(required=True)
+    baris = fields.Int(required=True)
+    baru = fields.Int(required=True)
+    diperbarui = fields.Int(required=True)
+
+
+class ProblemDetail(Schema):
+    pesan = fields.Str(required=True)
+    lokasi = fields.Str()
+    kolom = fields.Str()
+    baris = fields.Int()
+
+
+class ProblemOut(Schema):
+    """RFC 9457 problem details; `masalah` names each fault (field, row) when there are several."""
+
+    type = fields.Str(required=True)
+    title = fields.Str(required=True)
+    status = fields.Int(required=True)
+    detail = fields.Str(required=True)
+    instance = fields.Str()
+    masalah = fields.List(fields.Nested(ProblemDetail))
+
+
+class DecreeOut(Schema):
+    nomor = fields.Str(required=True, metadata={"description": "nomor surat keputusan penetapan"})
+    tanggal = fields.Str(required=True, metadata={"description": "tanggal surat keputusan, YYYY-MM-DD"})
+
+
+class DeterminationOut(Schema):
+    id = fields.Int(required=True)
+    tahun = fields.Int(required=True)
+    revisi = fields.Int(required=True, metadata={"description": "0 penetapan pertama; n revisi ke-n"})
+    wilayah = fields.Str(required=True)
+    hash = fields.Str(required=True, metadata={"description": "SHA-256 atas serialisasi kanonik isi penetapan"})
+    hash_sah = fields.Bool(required=True)
+    decree = fields.Nested(DecreeOut, required=True)
+    approved_by = fields.Str(required=True)
+    approved_at = fields.Str(required=True)
+    menggantikan = fields.Int(allow_none=True, required=True)
+    alasan_revisi = fields.Str(allow_none=True, required=True)
+    jumlah_catatan = fields.Int(required=True)
+    totals = fields.Dict(keys=fields.Str(), values=fields.Int(), required=True)
+
+
+class DeterminationList(Schema):
+    data = fields.List(fields.Nested(DeterminationOut), required=True)
+
+
+class DeterminedFigure(Schema):
+    wilayah = fields.Str(required=True)
+    kategori = fields.Str(required=True)
+    nilai = fields.Int(required=True)
+
+
+class DeterminationDetail(DeterminationOut):
+    data = fields.List(fields.Nested(DeterminedFigure), required=True, metadata={"description": "di wilayah token"})

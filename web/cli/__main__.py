@@ -1,0 +1,5 @@
+"""`python -m web.cli` is the `sijosku` command."""
+
+from web.cli import main
+
+main()

@@ -1,0 +1,194 @@
+"""`sijosku reconciliation` and `sijosku determination`: the year's reconciliation and its frozen
+official figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from engine.quality import agency_indicators
+from engine.verification import determination_exports, determinations, reconciliation, reconciliation_progress
+from web.cli.common import acting, database, emit, json_option, refusals
+
+user_option = click.option("--user", "username", help="bertindak sebagai pengguna ini (bawaan: baris perintah)")
+
+
+@click.group(name="reconciliation")
+def reconciliation_group() -> None:
+    """Rekonsiliasi tahunan dengan instansi lain dan Forum Satu Data."""
+
+
+@reconciliation_group.command("open")
+@click.argument("year")
+@click.option("--force", is_flag=True, help="buka walau masih ada tugas verifikasi tahun itu yang terbuka")
+@click.option("--revision", "alasan", help="tahun yang sudah ditetapkan: buka revisi bernomor dengan alasan ini")
+@user_option
+@json_option
+@click.pass_context
+def reconciliation_open(
+    ctx: click.Context, year: str, force: bool, alasan: str | None, username: str | None, as_json: bool
+) -> None:
+    """Buka rekonsiliasi TAHUN; membuka lagi tidak membuat apa pun yang baru."""
+    db = database(ctx)
+    with refusals(as_json), db.transaction() as session:
+        who = acting(session, username)
+        opened = reconciliation.open_year(session, who, db.settings.province, year, force, alasan)
+    emit(
+        as_json,
+        opened.to_dict(),
+        lambda: (
+            f"Rekonsiliasi {opened.tahun} dibuka (instans {opened.instance_id})"
+            if opened.created
+            else f"Rekonsiliasi {opened.tahun} sudah dibuka (instans {opened.instance_id}); tidak ada yang baru"
+        ),
+    )
+
+
+def _progress_text(p: reconciliation_progress.Progress) -> str:
+    lines = [f"Rekonsiliasi {p.tahun}: {p.status}" + (f" (menunggu: {', '.join(p.tahap)})" if p.tahap else "")]
+    for r in p.kabupaten:
+        lines.append(f"  {r.kode} {r.nama}: tugas {r.status}, {r.tanda} tanda, {r.belum} belum dijelaskan")
+    if p.penetapan:
+        lines.append(f"Ditetapkan: SK {p.penetapan['decree']['nomor']} hash {p.penetapan['hash']}")
+    return "\n".join(lines)
+
+
+@reconciliation_group.command("status")
+@click.argument("year")
+@user_option
+@json_option
+@click.pass_context
+def reconciliation_status(ctx: click.Context, year: str, username: str | None, as_json: bool) -> None:
+    """Kemajuan rekonsiliasi TAHUN per kabupaten/kota."""
+    db = database(ctx)
+    with refusals(as_json), db.read() as session:
+        found = reconciliation_progress.progress(session, acting(session, username), db.settings.province, year)
+    emit(as_json, found.to_dict(), lambda: _progress_text(found))
+
+
+@click.group(name="determination")
+def determination_group() -> None:
+    """Penetapan: angka resmi yang dibekukan."""
+
+
+def _summary_text(d: dict[str, Any]) -> str:
+    lines = [
+        f"Penetapan {d['tahun']} revisi {d['revisi']}: SK {d['decree']['nomor']} tanggal {d['decree']['tanggal']}",
+        f"  disetujui oleh {d['approved_by']} pada {d['approved_at']}",
+        f"  hash {d['hash']} ({'sah' if d['hash_sah'] else 'TIDAK SAH'})",
+        f"  jumlah {d['totals']['jumlah']} dari {d['jumlah_catatan']} catatan",
+    ]
+    return "\n".join(lines)
+
+
+@determination_group.command("list")
+@user_option
+@json_option
+@click.pass_context
+def determination_list(ctx: click.Context, username: str | None, as_json: bool) -> None:
+    """Semua penetapan, yang terbaru dahulu."""
+    with refusals(as_json), database(ctx).read() as session:
+        found = determinations.list_determinations(session, acting(session, username))
+    emit(as_json, found, lambda: "\n".join(_summary_text(d) for d in found) or "Belum ada penetapan")
+
+
+@determination_group.command("show")
+@click.argument("year", type=int)
+@user_option
+@json_option
+@click.pass_context
+def determination_show(ctx: click.Context, year: int, username: str | None, as_json: bool) -> None:
+    """Penetapan TAHUN: hash, SK, yang menyetujui, waktunya dan totalnya."""
+    with refusals(as_json), database(ctx).read() as session:
+        found = determinations.show(session, acting(session, username), year)
+    emit(as_json, found, lambda: _summary_text(found))
+
+
+@determination_group.command("export")
+@click.argument("year", type=int)
+@click.option("--format", "fmt", type=click.Choice(determination_exports.FORMATS), required=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@user_option
+@click.pass_context
+def determination_export(ctx: click.Context, year: int, fmt: str, out: Path, username: str | None) -> None:
+    """Ekspor penetapan TAHUN untuk Satu Data Indonesia (CSV, XLSX dengan metadata; PDF lampiran)."""
+    with refusals(), database(ctx).transaction() as session:
+        content, _name = determination_exports.export(session, acting(session, username), year, fmt)
+    out.write_bytes(content)
+    click.echo(f"{out} ditulis ({len(content)} bita)")
+
+
+def _diff_text(found: dict[str, Any]) -> str:
+    lines = [f"Penetapan {found['dari']['tahun']} → {found['ke']['tahun']}"]
+    for c in found["perubahan"]:
+        change = "baru" if c["sebelum"] is None else ("hilang" if c["sesudah"] is None else f"{c['selisih']:+d}")
+        flags = f" [{', '.join(f['aturan'] for f in c['tanda'])}]" if c["tanda"] else ""
+        lines.append(f"  {c['wilayah']} {c['kategori']}: {c['sebelum']} → {c['sesudah']} ({change}){flags}")
+    return "\n".join(lines)
+
+
+@determination_group.command("diff")
+@click.argument("year_a", type=int)
+@click.argument("year_b", type=int)
+@user_option
+@json_option
+@click.pass_context
+def determination_diff(ctx: click.Context, year_a: int, year_b: int, username: str | None, as_json: bool) -> None:
+    """Perbandingan penetapan TAHUN_A dengan TAHUN_B per wilayah dan kategori."""
+    with refusals(as_json), database(ctx).read() as session:
+        found = determinations.diff(session, acting(session, username), year_a, year_b)
+    emit(as_json, found, lambda: _diff_text(found))
+
+
+@click.group(name="agency")
+def agency_group() -> None:
+    """Indikator instansi lain dan kategori padanannya."""
+
+
+@agency_group.command("map")
+@click.argument("instansi")
+@click.argument("indikator")
+@click.argument("kategori")
+@click.option("--different", is_flag=True, help="indikator ini menghitung hal yang berbeda dari kategori kita")
+@click.option("--note", "keterangan", default="", help="keterangan, mis. definisi indikator instansi")
+@user_option
+@click.pass_context
+def agency_map(
+    ctx: click.Context,
+    instansi: str,
+    indikator: str,
+    kategori: str,
+    different: bool,
+    keterangan: str,
+    username: str | None,
+) -> None:
+    """Petakan INDIKATOR dari INSTANSI ke KATEGORI kita."""
+    with refusals(), database(ctx).transaction() as session:
+        mapping = agency_indicators.Mapping(instansi, indikator, kategori, not different, keterangan)
+        agency_indicators.set_mapping(session, acting(session, username), mapping)
+    click.echo(f"{instansi} {indikator} → {kategori}" + (" (menghitung hal berbeda)" if different else ""))
+
+
+@agency_group.command("list")
+@json_option
+@click.pass_context
+def agency_list(ctx: click.Context, as_json: bool) -> None:
+    """Pemetaan indikator instansi yang tersimpan."""
+    with refusals(as_json), database(ctx).read() as session:
+        found = agency_indicators.mappings(session)
+    emit(
+        as_json,
+        found,
+        lambda: (
+            "\n".join(
+                f"{m['instansi']} {m['indikator']} → {m['kategori']}" + ("" if m["sama"] else " (berbeda)")
+                for m in found
+            )
+            or "Belum ada pemetaan"
+        ),
+    )
+
+
+COMMANDS = [reconciliation_group, determination_group, agency_group]

@@ -1,0 +1,140 @@
+"""`sijosku` commands that set a server up: init, run, demo, and people."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from waitress import serve as waitress_serve
+
+from engine.core import jobs
+from engine.people import users
+from engine.setup import demo as demo_data
+from engine.setup.initialise import initialise
+from web.app import create_app
+from web.cli.common import CLI_ACTOR, database, emit, json_option, refusals
+
+
+@click.command()
+@json_option
+@click.pass_context
+def init(ctx: click.Context, as_json: bool) -> None:
+    """Skema, data rujukan dan definisi BPMN bawaan (aman diulang)."""
+    with refusals(as_json):
+        result = initialise(database(ctx))
+    emit(
+        as_json,
+        result,
+        lambda: (
+            "Basis data siap. Ditambahkan: "
+            + ", ".join(f"{k} {v}" for k, v in result["ditambahkan"].items())
+            + ". Definisi: "
+            + ", ".join(
+                f"{d['process_key']} v{d['version']}{' (baru)' if d['created'] else ''}"
+                + (f" (dipakai lagi; sebelumnya v{d['previous_version']})" if d["reactivated"] else "")
+                for d in result["definisi"]
+            )
+        ),
+    )
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--with-scheduler", is_flag=True, help="jalankan penjadwal di proses yang sama (satu mesin)")
+@click.pass_context
+def run(ctx: click.Context, host: str, port: int, with_scheduler: bool) -> None:
+    """Menjalankan aplikasi web (server WSGI waitress)."""
+    db = database(ctx)
+    app = create_app(db.settings, db=db)
+    if with_scheduler:
+        jobs.build(db, background=True).start()
+        click.echo("Penjadwal berjalan di latar belakang")
+    click.echo(f"SIJOSKU melayani di http://{host}:{port}")
+    waitress_serve(app, host=host, port=port, threads=8, ident="SIJOSKU")
+
+
+@click.command()
+@click.option("--bind", default="127.0.0.1:8000", show_default=True, help="alamat:port (SIJOSKU_BIND)")
+@click.option("--workers", type=int, help="proses pekerja (SIJOSKU_WEB_WORKERS; bawaan: jumlah inti)")
+def serve(bind: str, workers: int | None) -> None:
+    """Menjalankan aplikasi web untuk produksi: gunicorn, beberapa proses pekerja (web/gunicorn_conf.py)."""
+    os.environ.setdefault("SIJOSKU_BIND", bind)
+    if workers:
+        os.environ["SIJOSKU_WEB_WORKERS"] = str(workers)
+    os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "-c", "python:web.gunicorn_conf", "web.wsgi:app"])
+
+
+@click.command()
+@click.option("--desa", "desa_count", default=3, show_default=True, type=click.IntRange(1, 500))
+@click.option("--records-per-desa", default=10, show_default=True, type=click.IntRange(0, 5000))
+@click.option("--period")
+@click.option("--if-empty", is_flag=True, help="hanya bila belum ada pengguna (untuk make run)")
+@click.option(
+    "--population-out",
+    type=click.Path(dir_okay=False, writable=True),
+    help="tulis penduduk demo sebagai populasi untuk `sijosku dukcapil-sim --population`",
+)
+@json_option
+@click.pass_context
+def demo(
+    ctx: click.Context,
+    desa_count: int,
+    records_per_desa: int,
+    period: str | None,
+    if_empty: bool,
+    population_out: str | None,
+    as_json: bool,
+) -> None:
+    """Pengguna dan pengajuan contoh dengan data yang sah."""
+    with refusals(as_json):
+        if if_empty and demo_data.has_users(database(ctx)):
+            emit(as_json, {"dilewati": True}, "Data demo dilewati: basis data sudah berisi pengguna")
+            return
+        people: list[dict[str, Any]] = []
+        result = demo_data.create_demo(database(ctx), desa_count, records_per_desa, period, people=people)
+        if population_out:
+            Path(population_out).write_text(demo_data.population_csv(people), encoding="utf-8")
+            result["populasi"] = {"berkas": population_out, "penduduk": len(people)}
+    emit(
+        as_json,
+        result,
+        lambda: (
+            f"Periode {result['periode']}: {len(result['pengajuan'])} pengajuan desa; pengguna baru: "
+            f"{', '.join(result['pengguna_baru']) or '-'} (kata sandi demo: {result['kata_sandi']})"
+        ),
+    )
+
+
+@click.group()
+def user() -> None:
+    """Pengguna dan perannya."""
+
+
+@user.command("add")
+@click.argument("username")
+@click.option(
+    "--role", required=True, help="operator, verifier, validator, admin, auditor, walidata, forum_sdi, kepala_dinas"
+)
+@click.option("--region", required=True, help="kode wilayah Kemendagri, mis. 65.01.01")
+@click.option("--password-stdin", is_flag=True, help="baca kata sandi dari masukan standar")
+@json_option
+@click.pass_context
+def user_add(ctx: click.Context, username: str, role: str, region: str, password_stdin: bool, as_json: bool) -> None:
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    with refusals(as_json), database(ctx).transaction() as session:
+        account = users.add_user(session, CLI_ACTOR, username, role, region, password=password)
+        data = {
+            "id": account.id,
+            "username": account.username,
+            "roles": [
+                {"role": a.role.value, "region": a.region_kode, "tingkat": a.tingkat.value} for a in account.roles
+            ],
+        }
+    emit(as_json, data, f"Pengguna {username}: {role} di {region}")
+
+
+COMMANDS = [init, run, serve, demo, user]

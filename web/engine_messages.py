@@ -1,0 +1,177 @@
+"""The engine's messages in the reader's language.
+
+The engine speaks Indonesian: its refusals, problems and quality flags are Indonesian sentences,
+most of them built with f-strings, and flags and import reports are stored that way. A page in
+English translates them where it shows them. `python -m web.engine_messages` (run by
+`make translations`) reads every such sentence from the engine's source as a template ("Tugas {0}
+tidak ada") into `translations/en/LC_MESSAGES/engine.po`; a test checks each has its English. At
+run time a message is looked up whole, or matched against the templates, and the English template
+is filled with the pieces the Indonesian one carried (codes, names, numbers).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import read_po, write_po
+
+CATALOG = Path(__file__).resolve().parent / "translations" / "en" / "LC_MESSAGES" / "engine.po"
+ENGINE = Path(__file__).resolve().parents[1] / "engine"
+# Calls whose string arguments are messages a person reads.
+MESSAGE_CALLS = {
+    "Invalid",
+    "NotFound",
+    "Conflict",
+    "Forbidden",
+    "Problem",
+    "NeedsConfirmation",
+    "Finding",
+    "Flag",
+    "QualityFlag",
+    "_problem",
+    "_refuse",
+}
+MESSAGE_KEYWORDS = {"message", "summary"}
+PLACEHOLDER = re.compile(r"\{(\d+)\}")
+LONGEST = 2000  # characters of a message worth matching; longer ones are shown as they are
+
+
+# -- reading the templates from the source ------------------------------------------------------
+
+
+def template(node: ast.AST) -> str | None:
+    """A string literal as it is, an f-string with `{0}`, `{1}` ... for its pieces; else None."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        parts, n = [], 0
+        for value in node.values:
+            if isinstance(value, ast.Constant):
+                parts.append(str(value.value).replace("{", "{{").replace("}", "}}"))
+            else:
+                parts.append(f"{{{n}}}")
+                n += 1
+        return "".join(parts)
+    return None
+
+
+def _is_sentence(text: str) -> bool:
+    return " " in text and len(PLACEHOLDER.sub("", text).strip()) >= 4 and not text.startswith(SQL)
+
+
+SQL = ("SELECT ", "INSERT ", "UPDATE ", "DELETE ")
+
+
+def _called(node: ast.Call) -> str:
+    return node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
+
+
+def _messages_of(node: ast.AST) -> list[ast.expr]:
+    if isinstance(node, ast.Call):
+        chosen = [k.value for k in node.keywords if k.arg in MESSAGE_KEYWORDS]
+        return list(node.args) + chosen if _called(node) in MESSAGE_CALLS else chosen
+    if isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) and t.id.isupper() for t in node.targets):
+        return [node.value]  # a message kept in a constant (BUSY)
+    if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and "REFUSAL" in t.id for t in node.targets):
+        return list(node.value.values) if isinstance(node.value, ast.Dict) else []
+    return []
+
+
+def extract(root: Path = ENGINE) -> dict[str, str]:
+    """Every message template of the engine's source, with where it is first written."""
+    found: dict[str, str] = {}
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            for argument in _messages_of(node):
+                text = template(argument)
+                if text and _is_sentence(text):
+                    found.setdefault(text, f"{path.relative_to(root.parent)}:{getattr(node, 'lineno', 0)}")
+    return found
+
+
+def update(catalog_path: Path = CATALOG, root: Path = ENGINE) -> list[str]:
+    """Bring the catalog in line with the source: keep translations, add new templates, drop gone
+    ones. Returns the templates still without English."""
+    old = {m.id: m.string for m in _read(catalog_path) if m.id} if catalog_path.exists() else {}
+    catalog = Catalog(locale="en", project="SIJOSKU", fuzzy=False)
+    for text, where in sorted(extract(root).items()):
+        catalog.add(text, old.get(text, ""), locations=[(where.rsplit(":", 1)[0], int(where.rsplit(":", 1)[1]))])
+    with catalog_path.open("wb") as out:
+        write_po(out, catalog, width=0, sort_output=True)
+    return [str(m.id) for m in catalog if m.id and not m.string]
+
+
+def _read(path: Path) -> Catalog:
+    with path.open("rb") as stream:
+        return read_po(stream)
+
+
+# -- translating at run time -------------------------------------------------------------------
+
+
+@dataclass
+class Translations:
+    """Indonesian template -> English, looked up whole or matched with its pieces."""
+
+    whole: dict[str, str] = field(default_factory=dict)
+    patterns: list[tuple[re.Pattern[str], str]] = field(default_factory=list)
+
+    @classmethod
+    def read(cls, path: Path = CATALOG) -> Translations:
+        found = cls()
+        if not path.exists():
+            return found
+        for message in _read(path):
+            if not (message.id and message.string):
+                continue
+            indonesian, english = str(message.id), str(message.string)
+            if PLACEHOLDER.search(indonesian):
+                found.patterns.append((_pattern(indonesian), english))
+            else:
+                found.whole[indonesian.replace("{{", "{").replace("}}", "}")] = english
+        # the most literal text first: "Tugas {0} tidak ada" before "{0} tidak ada"
+        found.patterns.sort(key=lambda p: -len(PLACEHOLDER.sub("", p[0].pattern)))
+        return found
+
+    def translate(self, text: str) -> str:
+        if not text or len(text) > LONGEST:
+            return text
+        if text in self.whole:
+            return self.whole[text]
+        for pattern, english in self.patterns:
+            matched = pattern.fullmatch(text)
+            if matched:
+                pieces = [self.translate(piece) for piece in matched.groups()]
+                return english.format(*pieces)
+        return text
+
+
+def _pattern(template_text: str) -> re.Pattern[str]:
+    parts = PLACEHOLDER.split(template_text)  # literal, number, literal, number, ...
+    regex = "".join(
+        re.escape(part.replace("{{", "{").replace("}}", "}")) if i % 2 == 0 else "(.+?)" for i, part in enumerate(parts)
+    )
+    return re.compile(regex, re.DOTALL)
+
+
+@cache
+def english() -> Translations:
+    return Translations.read()
+
+
+def main() -> None:
+    missing = update()
+    print(f"{CATALOG.name}: {len(missing)} pesan mesin belum berbahasa Inggris")
+    for text in missing[:50]:
+        print(f"  - {text}")
+
+
+if __name__ == "__main__":
+    main()
+    sys.exit(0)

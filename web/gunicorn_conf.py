@@ -1,0 +1,54 @@
+"""gunicorn settings for SIJOSKU (`sijosku serve` uses them; docs/deployment.md explains them).
+
+The pages are CPU-bound Python: one worker process per core does the work in parallel, and a few
+threads per worker overlap the waits on the database. Every value can be set in the environment.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from typing import Any
+
+from prometheus_client import multiprocess
+
+bind = os.environ.get("SIJOSKU_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("SIJOSKU_WEB_WORKERS", str(os.cpu_count() or 2)))
+worker_class = "gthread"
+threads = int(os.environ.get("SIJOSKU_WEB_THREADS", "4"))
+timeout = int(os.environ.get("SIJOSKU_WEB_TIMEOUT", "60"))  # a worker silent this long is restarted
+graceful_timeout = 30
+keepalive = 5
+max_requests = 2000  # workers are recycled now and then, spreading any slow leak
+max_requests_jitter = 200
+# The reverse proxy that terminates TLS: only its X-Forwarded-* headers are believed.
+forwarded_allow_ips = os.environ.get("SIJOSKU_TRUSTED_PROXIES", "127.0.0.1")
+accesslog = os.environ.get("SIJOSKU_ACCESS_LOG", "-")
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+if os.environ.get("SIJOSKU_LOG_JSON", "0").lower() in ("1", "true", "ya", "yes"):
+    access_log_format = json.dumps(
+        {"remote": "%(h)s", "request": "%(r)s", "status": "%(s)s", "bytes": "%(b)s", "ms": "%(M)s"}
+    )
+
+
+def when_ready(server: Any) -> None:
+    """Per-process rate-limit counters multiply a token's limit by the number of workers."""
+    storage = os.environ.get("SIJOSKU_RATELIMIT_STORAGE", "memory://")
+    if workers > 1 and storage.startswith("memory://"):
+        server.log.warning(
+            "SIJOSKU_RATELIMIT_STORAGE is memory://: each of the %d workers counts the API's limits apart; "
+            "set a shared store (redis://...) to hold tokens to their limit",
+            workers,
+        )
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A worker's Prometheus figures leave with it (multiprocess mode)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.mark_process_dead(worker.pid)
+
+
+def on_starting(server: Any) -> None:
+    logging.Formatter.converter = time.gmtime

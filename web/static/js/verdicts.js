@@ -1,0 +1,71 @@
+/* Task page: each item's verdict is saved as soon as it is given, so a weak connection or a closed
+   tab loses nothing. Keys: j/k move between items, s = sesuai, t = tidak sesuai (then type the
+   reason). Without this file the "Simpan putusan halaman ini" button saves the page. */
+(function () {
+  "use strict";
+  var form = document.getElementById("keputusan-form");
+  if (!form || !form.dataset.verdictUrl) { return; }
+  var token = form.querySelector("input[name=csrf_token]").value;
+
+  function send(box) {
+    var id = box.dataset.item;
+    var chosen = box.querySelector("input[type=radio]:checked");
+    var reason = box.querySelector("input[name=alasan_" + id + "]");
+    var state = box.querySelector(".verdict-state");
+    if (!chosen) { return; }
+    if (chosen.value === "tidak_sesuai" && !reason.value.trim()) {
+      state.textContent = "Tulis alasannya dulu.";  // one short line: nothing moves under a finger
+      reason.focus();
+      return;
+    }
+    var body = new URLSearchParams();
+    body.append("csrf_token", token);
+    body.append("verdict_" + id, chosen.value);
+    body.append("alasan_" + id, reason.value);
+    state.textContent = "Menyimpan…";
+    fetch(form.dataset.verdictUrl, {
+      method: "POST", body: body, credentials: "same-origin",
+      headers: {"Accept": "application/json"}
+    }).then(function (response) {
+      var json = (response.headers.get("Content-Type") || "").indexOf("json") >= 0;
+      if (!json) {
+        state.textContent = "Tidak tersimpan (" + response.status + "): muat ulang halaman.";
+        return;
+      }
+      return response.json().then(function (data) {
+        state.textContent = response.ok ? "Tersimpan." : (data.pesan + (data.masalah.length ? ": " + data.masalah[0] : ""));
+      });
+    }).catch(function () {
+      state.textContent = "Belum tersimpan: koneksi terputus.";
+    });
+  }
+
+  form.querySelectorAll("fieldset.verdict-choice").forEach(function (box) {
+    box.addEventListener("change", function (event) {
+      if (event.target.type === "radio") { send(box); }
+    });
+    var reason = box.querySelector("input[name^=alasan_]");
+    reason.addEventListener("change", function () { send(box); });
+  });
+
+  var cards = Array.prototype.slice.call(document.querySelectorAll("li.card[id^=item-]"));
+  var current = -1;
+  function focusCard(index) {
+    if (!cards.length) { return; }
+    current = Math.max(0, Math.min(cards.length - 1, index));
+    cards[current].setAttribute("tabindex", "-1");
+    cards[current].focus();
+  }
+  document.addEventListener("keydown", function (event) {
+    var tag = (event.target.tagName || "").toLowerCase();
+    if (tag === "input" && event.target.type !== "radio" || tag === "textarea" || tag === "select") { return; }
+    if (event.ctrlKey || event.metaKey || event.altKey) { return; }
+    if (event.key === "j") { focusCard(current + 1); }
+    else if (event.key === "k") { focusCard(current - 1); }
+    else if ((event.key === "s" || event.key === "t") && current >= 0) {
+      var radio = cards[current].querySelector("input[value=" + (event.key === "s" ? "sesuai" : "tidak_sesuai") + "]");
+      if (radio) { radio.checked = true; radio.dispatchEvent(new Event("change", {bubbles: true})); }
+    } else { return; }
+    event.preventDefault();
+  });
+})();

@@ -1,0 +1,188 @@
+"""The annual reconciliation and the determination: the year's progress per regency, the review
+tasks (regency, Forum SDI, the head), the determination page with its downloads and the comparison
+with last year, and the auditor's view of how a figure was reached."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from engine.core.errors import Conflict, Invalid, NotFound
+from engine.verification import (
+    determination_exports,
+    determinations,
+    forum_review,
+    reconciliation,
+    reconciliation_progress,
+)
+from web.access import actor, auditor_only, db, overseers, reading, settings, task_workers
+from web.errors import field_problems, flash_refusal
+from web.forms import (
+    FlagActionForm,
+    HeadDecisionForm,
+    ReconciliationOpenForm,
+    RegencyReviewForm,
+    forum_verdicts,
+    parse,
+)
+
+bp = Blueprint("reconciliation", __name__)
+TASK_TEMPLATES = {
+    reconciliation.REGENCY_TASK: "reconciliation/regency.html",
+    reconciliation.FORUM_TASK: "reconciliation/forum.html",
+    reconciliation.HEAD_TASK: "reconciliation/head.html",
+}
+MIME = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
+}
+
+
+@bp.get("/rekonsiliasi/")
+@overseers
+def index() -> Any:
+    chosen = request.args.get("tahun", "")
+    year = int(chosen) if chosen.isdigit() and len(chosen) == 4 else date.today().year - 1
+    return redirect(url_for("reconciliation.progress_page", tahun=year))
+
+
+@bp.get("/rekonsiliasi/<int:tahun>")
+@overseers
+def progress_page(tahun: int) -> Any:
+    with reading() as s:
+        page = reconciliation_progress.progress(s, actor(), settings().province, tahun)
+    return render_template("reconciliation/progress.html", page=page)
+
+
+@bp.post("/rekonsiliasi/buka")
+@overseers
+def open_year() -> Any:
+    form = parse(ReconciliationOpenForm, request.form)
+    try:
+        with db().transaction() as s:
+            opened = reconciliation.open_year(s, actor(), settings().province, form["tahun"], form["paksa"])
+        flash(_("Rekonsiliasi dibuka.") if opened.created else _("Rekonsiliasi tahun ini sudah dibuka."), "ok")
+        return redirect(url_for("reconciliation.progress_page", tahun=opened.tahun))
+    except (Invalid, Conflict) as exc:  # a refusal of the person's right (403) is not flashed
+        flash_refusal(exc)
+        year = form["tahun"] if form["tahun"].isdigit() else str(date.today().year - 1)
+        return redirect(url_for("reconciliation.progress_page", tahun=year))
+
+
+def _task_context(task_id: int) -> dict[str, Any]:
+    with reading() as s:
+        task, instance = reconciliation.task_of(s, actor(), task_id)
+        context: dict[str, Any] = {"task": task, "tahun": instance.periode}
+        if task.bpmn_id == reconciliation.REGENCY_TASK:
+            context["flags"] = reconciliation.year_flags(
+                s, instance.region_kode, int(instance.periode), task.region_kode
+            )
+        elif task.bpmn_id == reconciliation.FORUM_TASK:
+            context["flags"] = forum_review.discrepancies(s, instance)
+        else:
+            flags = reconciliation.year_flags(s, instance.region_kode, int(instance.periode))
+            context["flags"] = flags
+            context["blocking"] = [f for f in flags if reconciliation.blocks_determination(f)]
+    return context
+
+
+@bp.get("/rekonsiliasi/tugas/<int:task_id>", endpoint="task_page")
+@task_workers
+def task_page(task_id: int) -> Any:
+    context = _task_context(task_id)
+    return render_template(TASK_TEMPLATES[context["task"].bpmn_id], problems={}, form={}, **context)
+
+
+def _refused(task_id: int, exc: Invalid) -> Any:
+    context = _task_context(task_id)
+    template = TASK_TEMPLATES[context["task"].bpmn_id]
+    return render_template(template, refusal=exc, problems=field_problems(exc), form=request.form, **context), 400
+
+
+@bp.post("/rekonsiliasi/tugas/<int:task_id>/tanda/<int:flag_id>")
+@task_workers
+def explain(task_id: int, flag_id: int) -> Any:
+    try:
+        form = parse(FlagActionForm, request.form)
+        with db().transaction() as s:
+            reconciliation.explain_flag(s, actor(), task_id, flag_id, form["aksi"], form["catatan"])
+        flash(_("Tindak lanjut tanda tersimpan."), "ok")
+    except (Invalid, NotFound) as exc:
+        flash_refusal(exc)
+    return redirect(url_for("reconciliation.task_page", task_id=task_id) + f"#tanda-{flag_id}")
+
+
+@bp.post("/rekonsiliasi/tugas/<int:task_id>")
+@task_workers
+def complete(task_id: int) -> Any:
+    with reading() as s:
+        task, _instance = reconciliation.task_of(s, actor(), task_id)
+    try:
+        with db().transaction() as s:
+            _decide(s, task.bpmn_id, task_id)
+    except Invalid as exc:
+        return _refused(task_id, exc)
+    flash(_("Keputusan tersimpan."), "ok")
+    return redirect(url_for("tasks.inbox_page"))
+
+
+def _decide(session: Any, bpmn_id: str, task_id: int) -> None:
+    if bpmn_id == reconciliation.REGENCY_TASK:
+        form = parse(RegencyReviewForm, request.form)
+        reconciliation.submit_regency_review(session, actor(), task_id, form["catatan"])
+    elif bpmn_id == reconciliation.FORUM_TASK:
+        review = forum_review.ForumReview(task_id, forum_verdicts(request.form))
+        forum_review.forum_review(session, actor(), review)
+    else:
+        form = parse(HeadDecisionForm, request.form)
+        decision = reconciliation.HeadDecision(
+            task_id, form["keputusan"], form["alasan"], form["nomor_sk"], form["tanggal_sk"]
+        )
+        reconciliation.decide_determination(session, actor(), decision)
+
+
+@bp.get("/penetapan/", endpoint="determinations")
+@overseers
+def determinations_page() -> Any:
+    with reading() as s:
+        found = determinations.list_determinations(s, actor())
+    return render_template("reconciliation/determinations.html", determinations=found)
+
+
+@bp.get("/penetapan/<int:tahun>")
+@overseers
+def determination_page(tahun: int) -> Any:
+    with reading() as s:
+        frozen = determinations.get(s, actor(), tahun)
+        summary = determinations.summary(frozen)
+        try:
+            comparison = determinations.diff(s, actor(), tahun - 1, tahun)
+        except NotFound:
+            comparison = None
+    return render_template(
+        "reconciliation/determination.html", d=summary, approved_at=frozen.approved_at, comparison=comparison
+    )
+
+
+@bp.get("/penetapan/<int:tahun>/unduh/<fmt>")
+@overseers
+def download(tahun: int, fmt: str) -> Any:
+    if fmt not in determination_exports.FORMATS:
+        raise NotFound(_("Format unduhan tidak dikenal"))
+    with db().transaction() as s:
+        content, name = determination_exports.export(s, actor(), tahun, fmt)
+    return Response(content, mimetype=MIME[fmt], headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.get("/penetapan/<int:tahun>/jejak")
+@auditor_only
+def trail(tahun: int) -> Any:
+    wilayah = request.args.get("wilayah", "")[:13]
+    kategori = request.args.get("kategori", "")[:10]
+    with reading() as s:
+        found = determinations.trail(s, actor(), tahun, wilayah, kategori)
+    return render_template("reconciliation/trail.html", t=found)

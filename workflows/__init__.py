@@ -1,0 +1,1 @@
+"""The BPMN process definitions SIJOSKU ships and `sijosku init` deploys (in `bpmn/`)."""
