@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 from waitress.server import create_server
 
 from engine.core import clock
@@ -40,6 +40,14 @@ WIDE = """() => Array.from(document.querySelectorAll('body *'))
 AXE_RUN = """() => axe.run(document, {resultTypes: ['violations']}).then(r => r.violations
   .filter(v => v.impact === 'serious' || v.impact === 'critical')
   .map(v => v.id + ' (' + v.impact + '): ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | ')))"""
+
+
+def shows(page: Page, *texts: str) -> None:
+    """The page, once it has finished loading after a click, says each text. A form's answer arrives
+    by navigation, and reading the page mid-way finds it empty: waiting for the words is what a
+    person does too."""
+    for text in texts:
+        expect(page.locator("body")).to_contain_text(text, timeout=20_000)
 
 
 @pytest.fixture

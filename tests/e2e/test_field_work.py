@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from engine.verification import submissions
 from models import HumanTask, Record, RecordStatus, Submission, SubmissionItem, SubmissionStatus
+from tests.e2e.conftest import shows
 from tests.factories import (
     DESA,
     PASSWORD,
@@ -71,7 +72,7 @@ def _reverify(operator, sid: int, tmp_path) -> None:
     operator.shot("operator-register")
     died.get_by_role("button", name="Simpan status").click()
     card(STANDING[2]).get_by_role("button", name="Masih layak").click()
-    assert "3 dari 3 catatan sudah diperiksa" in page.content()
+    shows(page, "3 dari 3 catatan sudah diperiksa")
 
     upload = tmp_path / "baru.csv"
     upload.write_text(csv_of([NEW]))
@@ -89,7 +90,7 @@ def _submit(operator) -> None:
     button = page.get_by_role("button", name="Ajukan untuk verifikasi")
     operator.visible(button)
     button.click()
-    assert "menunggu verifikasi kecamatan" in page.content()
+    shows(page, "menunggu verifikasi kecamatan")
     operator.check()
 
 
@@ -104,7 +105,7 @@ def _open(person, task_id: int):
 
 def _claim(person) -> None:
     person.page.get_by_role("button", name="Klaim tugas").click()
-    assert "Anda memegang tugas ini" in person.page.content()
+    shows(person.page, "Anda memegang tugas ini")
 
 
 def _decide(person, approve: bool, reason: str | None = None) -> None:
@@ -115,12 +116,12 @@ def _decide(person, approve: bool, reason: str | None = None) -> None:
     button = page.get_by_role("button", name="Kirim keputusan")
     person.visible(button)
     button.click()
-    assert "Keputusan tersimpan" in page.content(), page.content()[:3000]
+    shows(page, "Keputusan tersimpan")
 
 
 def _kecamatan_returns_the_new_entry(kecamatan, db, sid: int) -> None:
     page = _open(kecamatan, _open_task(db, sid))
-    assert "Perubahan (2)" in page.content() and "meninggal 12-03-2026" in page.content()
+    shows(page, "Perubahan (2)", "meninggal 12-03-2026")
     assert page.locator("input[type=radio][name^=verdict_]:checked").count() == 0  # nothing chosen for them
     _claim(kecamatan)
     new = _new_item(db, sid)
@@ -137,21 +138,21 @@ def _kecamatan_returns_the_new_entry(kecamatan, db, sid: int) -> None:
 
 def _operator_fixes(operator, db, sid: int) -> None:
     page = operator.go(f"/desa/pengajuan/{sid}")
-    assert "alamat belum lengkap" in page.content() and "Satu data baru perlu dilengkapi" in page.content()
+    shows(page, "alamat belum lengkap", "Satu data baru perlu dilengkapi")
     operator.check()
     operator.shot("operator-dikembalikan")
     page = operator.go(f"/desa/pengajuan/{sid}/item/{_new_item(db, sid)}")
-    assert "alamat belum lengkap" in page.content()  # the reason beside the form
+    shows(page, "alamat belum lengkap")  # the reason beside the form
     operator.check()
     page.get_by_label("Alamat").fill("RT 04 RW 02 Dusun Hulu")
     page.get_by_role("button", name="Simpan").click()
-    assert "Data tersimpan" in page.content()
+    shows(page, "Data tersimpan")
     _submit(operator)
 
 
 def _kecamatan_approves_by_keyboard(kecamatan, db, sid: int) -> None:
     page = _open(kecamatan, _open_task(db, sid))
-    assert "putaran 1" in page.content()  # the earlier round's verdicts beside each item
+    shows(page, "putaran 1")  # the earlier round's verdicts beside each item
     _claim(kecamatan)
     for _ in range(2):  # next item, then "sesuai"
         page.keyboard.press("j")
@@ -169,7 +170,7 @@ def _kabupaten_approves_its_region(kabupaten) -> None:
     page.get_by_label("Periode yang disetujui").fill(PERIOD)
     kabupaten.shot("persetujuan-massal")
     page.get_by_role("button", name="Setujui semua").click()
-    assert "2 tugas disetujui" in page.content()
+    shows(page, "2 tugas disetujui")
 
 
 @pytest.mark.parametrize("phone", [False, True], ids=["desktop", "ponsel"])

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from models import HumanTask, TaskStatus
+from tests.e2e.conftest import shows
 from tests.factories import PASSWORD, finish_as_system, reconciliation_year
 
 YEAR = 2026
@@ -30,7 +31,7 @@ def _explain_everything(regency, note):
         page.wait_for_load_state()
     page.get_by_role("button", name="Kirim ke Forum SDI").click()
     page.wait_for_load_state()
-    assert "Keputusan tersimpan" in page.content()
+    shows(page, "Keputusan tersimpan")
 
 
 def _other_regencies_go_up(db):
@@ -59,7 +60,7 @@ def _forum(forum, returning: bool):
             card.get_by_label("Terima penjelasan").check()
     page.get_by_role("button", name="Simpan telaah Forum").click()
     page.wait_for_load_state()
-    assert "Keputusan tersimpan" in page.content()
+    shows(page, "Keputusan tersimpan")
 
 
 def test_a_year_from_opening_to_the_frozen_figures(year, sign_in, chromium, live_server):
@@ -93,7 +94,7 @@ def test_a_year_from_opening_to_the_frozen_figures(year, sign_in, chromium, live
     head.shot("penetapan-kepala-dinas")
     page.get_by_role("button", name="Simpan keputusan").click()
     page.wait_for_load_state()
-    assert "Keputusan tersimpan" in page.content()
+    shows(page, "Keputusan tersimpan")
 
     page = province.go(f"/penetapan/{YEAR}")
     assert "188.44/123/DINSOS/2027" in page.locator("#nomor-sk").inner_text()

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from engine.quality.nik import compose
 from engine.verification import imports, submissions
 from models import HumanTask, ProcessDefinition, ProcessInstance, Submission
+from tests.e2e.conftest import shows
 from tests.factories import PASSWORD, SYSTEM, csv_of, open_with_items, person_row
 
 
@@ -58,11 +59,11 @@ def test_a_submission_travels_every_tier_in_the_browser(db, people, sign_in, tmp
     page.get_by_label("Berkas (.xlsx atau .csv", exact=False).set_input_files(str(_spreadsheet(tmp_path, rows)))
     page.get_by_role("button", name="Impor").click()
     page.wait_for_selector("#import-progress[data-status=selesai]")
-    assert "3 baris baru" in page.content()
+    shows(page, "3 baris baru")
     page.get_by_role("link", name="Lihat item pengajuan").click()
     operator.shot("operator-pengajuan")
     page.get_by_role("button", name="Ajukan untuk verifikasi").click()
-    assert "menunggu verifikasi kecamatan" in page.content()
+    shows(page, "menunggu verifikasi kecamatan")
 
     kecamatan = sign_in("verif.kec", PASSWORD)
     kecamatan.go("/tugas/")
@@ -81,17 +82,17 @@ def test_a_submission_travels_every_tier_in_the_browser(db, people, sign_in, tmp
         item_reason=(wrong, "lahir 1952 menurut KK"),
     )
     page.get_by_role("button", name="Kirim keputusan").click()
-    assert "Keputusan tersimpan" in page.content()
+    shows(page, "Keputusan tersimpan")
 
     page = operator.go(f"/desa/pengajuan/{sid}")
-    assert "Satu tanggal lahir salah" in page.content() and "lahir 1952 menurut KK" in page.content()
+    shows(page, "Satu tanggal lahir salah", "lahir 1952 menurut KK")
     page.goto(f"{operator.base}/desa/pengajuan/{sid}/item/{wrong}")
     page.get_by_label("Tanggal lahir").fill("1952-05-17")
     page.get_by_label("NIK").fill(compose("65.01.01", date(1952, 5, 17), "P", 2))  # the NIK on her KTP
     page.get_by_role("button", name="Simpan").click()
-    assert "Data tersimpan" in page.content()
+    shows(page, "Data tersimpan")
     page.get_by_role("button", name="Ajukan untuk verifikasi").click()
-    assert "menunggu verifikasi kecamatan" in page.content()
+    shows(page, "menunggu verifikasi kecamatan")
 
     for username, task in (
         ("verif.kec", "Verifikasi kecamatan"),
@@ -101,7 +102,7 @@ def test_a_submission_travels_every_tier_in_the_browser(db, people, sign_in, tmp
         person = kecamatan if username == "verif.kec" else sign_in(username, PASSWORD)
         page = _decide(person, task)
         page.get_by_role("button", name="Kirim keputusan").click()
-        assert "Keputusan tersimpan" in page.content(), username
+        shows(page, "Keputusan tersimpan")
     with db.read() as s:
         assert s.get(Submission, sid).status.value == "terverifikasi"
 
