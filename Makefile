@@ -49,13 +49,13 @@ translations: install
 	$(BIN)/pybabel update --no-wrap --no-fuzzy-matching -i web/translations/messages.pot -d web/translations
 	$(BIN)/python -m web.engine_messages
 
-# The operator manual (docs/panduan) as build/panduan/panduan.html and panduan.pdf, printed by Chromium.
+# The operator manual (web/manual/panduan) as build/panduan/panduan.html and panduan.pdf, printed by Chromium.
 manual: install browser
 	SECRET_KEY=$${SECRET_KEY:-manual} DATABASE_URL=$${DATABASE_URL:-sqlite:///build/manual.db} $(BIN)/sijosku manual --out build/panduan
 
 # The manual's screenshots, taken by the end-to-end suite on the current screens.
 screenshots: install browser
-	SIJOSKU_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/e2e -p no:randomly -k sqlite
+	SIJOSKU_SCREENSHOTS=web/manual/screenshots $(BIN)/pytest -q tests/e2e -p no:randomly -k sqlite
 
 bench: install
 	$(BIN)/python bench/engine.py

@@ -26,7 +26,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SHOTS = os.environ.get("SIJOSKU_SCREENSHOTS")  # a folder: save the key pages there (docs/screenshots)
+SHOTS = os.environ.get("SIJOSKU_SCREENSHOTS")  # a folder: save the key pages there (web/manual/screenshots)
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 360, "height": 740}  # a village operator's phone
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"

@@ -1,5 +1,5 @@
-"""The built wheel is complete: installed without the source tree, it deploys the default process
-and renders email."""
+"""The built wheel is complete: installed without the source tree, it deploys the default process,
+renders email and serves the manual with its screenshots."""
 
 from __future__ import annotations
 
@@ -77,3 +77,18 @@ def test_the_wheel_installs_without_the_source_tree_and_works(tmp_path):
         env=env,
     )
     assert "Siklus pemutakhiran 2027-Q1 dibuka" in rendered and "https://x/desa/" in rendered
+
+    served = _run(
+        python,
+        "-c",
+        (
+            "from web.app import create_app\n"
+            "client = create_app().test_client()\n"
+            "page = client.get('/bantuan/admin'); shot = client.get('/bantuan/gambar/admin-migrasi.png')\n"
+            "print(page.status_code, shot.status_code, shot.mimetype, len(shot.data))\n"
+            "print('admin-migrasi.png' in page.get_data(as_text=True))"
+        ),
+        cwd=work,
+        env=env,
+    ).split()
+    assert served[:3] == ["200", "200", "image/png"] and int(served[3]) > 1000 and served[4] == "True", served

@@ -1,4 +1,4 @@
-"""`sijosku manual`: the operator manual (docs/panduan) as one printable HTML page and a PDF."""
+"""`sijosku manual`: the operator manual (web/manual/panduan) as one printable HTML page and a PDF."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def _print_pdf(html: Path, pdf: Path) -> None:
 )
 @click.option("--no-pdf", is_flag=True, help="hanya HTML")
 def manual(out: Path, no_pdf: bool) -> None:
-    """Susun panduan (docs/panduan) menjadi panduan.html dan panduan.pdf di --out."""
+    """Susun panduan (web/manual/panduan) menjadi panduan.html dan panduan.pdf di --out."""
     from web.app import create_app  # the templates and the Markdown rendering are the app's
     from web.views import help as manual_pages
 

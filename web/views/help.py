@@ -1,9 +1,9 @@
-"""The operator manual (docs/panduan, in Indonesian) served inside the app, and the help link of
+"""The operator manual (web/manual/panduan, in Indonesian) served inside the app, and the help link of
 every page: which chapter and section speak of the page the person is on.
 
 The manual is Markdown, one chapter per role; it is rendered here with markdown-it-py, and the
 same rendering makes the printable manual (`sijosku manual`). Screenshots come from the
-end-to-end suite (docs/screenshots), so the manual shows the screens as they are.
+end-to-end suite (web/manual/screenshots), so the manual shows the screens as they are.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from markupsafe import Markup
 
 bp = Blueprint("help", __name__, url_prefix="/bantuan")
 
-ROOT = Path(__file__).resolve().parents[2] / "docs"
+ROOT = Path(__file__).resolve().parents[1] / "manual"  # package data: the manual ships in the wheel
 MANUAL = ROOT / "panduan"
 SCREENSHOTS = ROOT / "screenshots"
 
