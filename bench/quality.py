@@ -1,11 +1,13 @@
-"""Import validation throughput: a 100,000-row file checked against 1,000,000 existing records.
+"""Import validation throughput: the largest file an upload may hold (50,000 rows) checked against
+1,000,000 existing records.
 
-Fills an empty database with 1,000,000 records spread over the province, then imports a
-100,000-row CSV into one desa's submission end to end: parsing, every record rule (NIK against the
-record, category criteria, family card), duplicate detection (within the file, in other
-submissions of the period, among the records, and probable duplicates by name and birth date), and
-writing the items. 1 % of the rows reuse a NIK already recorded elsewhere. Prints rows per second
-for validation and for the whole import. Target: >= 10,000 rows/s end to end on PostgreSQL.
+Fills an empty database with 1,000,000 records spread over the province, then imports a CSV of
+`--rows` rows (by default the upload limit, `TABLE_LIMITS.rows`) into one desa's submission end
+to end: parsing, every record rule (NIK against the record, category criteria, family card),
+duplicate detection (within the file, in other submissions of the period, among the records, and
+probable duplicates by name and birth date), and writing the items. 1 % of the rows reuse a NIK
+already recorded elsewhere. Prints rows per second for validation and for the whole import.
+Target: >= 10,000 rows/s end to end on PostgreSQL.
 
 Usage: python bench/quality.py [--database-url URL] [--records N] [--rows N]
 """
@@ -27,6 +29,7 @@ from sqlalchemy import func, select
 
 from bench.fixtures import empty_database, fill_records, province_desa
 from engine.core.actors import Actor
+from engine.core.tables import TABLE_LIMITS
 from engine.core.uow import Database
 from engine.quality.nik import compose
 from engine.verification import imports, submissions
@@ -65,8 +68,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url")
     parser.add_argument("--records", type=int, default=1_000_000)
-    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--rows", type=int, default=TABLE_LIMITS.rows)
     args = parser.parse_args()
+    if not 0 < args.rows <= TABLE_LIMITS.rows:
+        parser.error(f"--rows: 1 to {TABLE_LIMITS.rows:,}, the most an uploaded file may hold")
     rng = random.Random(65)
     with tempfile.TemporaryDirectory() as tmp:
         db = empty_database(args.database_url, tmp, "quality")
