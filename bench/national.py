@@ -8,6 +8,7 @@ upload may be (50,000 rows) into one desa's submission, checked against every ex
 Targets: inbox p95 <= 50 ms, import >= 10,000 rows/s.
 
 Usage: python bench/national.py --database-url postgresql://.../EMPTY [--records N] [--tasks N]
+       python bench/national.py --database-url postgresql://.../FILLED --again   (measure only)
 PostgreSQL only (COPY); the database must be empty. The scale is a parameter: on a small machine
 start with --records 200000 --tasks 20000.
 """
@@ -35,11 +36,13 @@ from sqlalchemy import Table, func, select
 from bench.fixtures import NAMES, empty_database
 from bench.inbox import KECAMATAN, PASSWORD, measure, p95
 from bench.quality import import_once
+from engine.bootstrap import bootstrap
 from engine.core.actors import Actor
+from engine.core.config import load_settings
 from engine.core.tables import TABLE_LIMITS
 from engine.core.uow import Database
 from engine.people import users
-from models import Category, HumanTask, ProcessDefinition, ProcessInstance, Record, Region, Tier, ancestor_code
+from models import Category, HumanTask, ProcessDefinition, ProcessInstance, Record, Region, Tier, User, ancestor_code
 
 TIERS = [Tier.DESA, Tier.KECAMATAN, Tier.KECAMATAN, Tier.KABUPATEN, Tier.PROVINSI]
 CHUNK = 100_000
@@ -194,6 +197,46 @@ def fill_tasks(db: Database, plan: list[tuple[str, Tier]], rng: random.Random) -
             conn.exec_driver_sql(f"SELECT setval({sequence}, (SELECT max(id) FROM {table}))")
 
 
+def load(db: Database, args: argparse.Namespace, rng: random.Random) -> dict[str, float]:
+    """The country: its records by COPY, its open tasks and their instances; seconds per part."""
+    with db.transaction() as s:
+        users.add_user(s, Actor.system("bench"), "verif.bench", "verifier", KECAMATAN, password=PASSWORD)
+    with db.read() as s:
+        desa = list(s.scalars(select(Region.kode).where(Region.tingkat == Tier.DESA).order_by(Region.kode)))
+        kinds = list(s.scalars(select(Category.kode).where(Category.jenis == "PPKS")))
+    start = time.perf_counter()
+    loaded = 0
+    for first in range(0, args.records, CHUNK):  # one transaction per chunk: bounded memory and WAL
+        loaded += copy_rows(
+            db,
+            Record.__table__,  # type: ignore[arg-type]
+            RECORD_COLUMNS,
+            records(desa, kinds, min(CHUNK, args.records - first), rng, offset=first),
+        )
+        print(f"  catatan {loaded:>10,}", end="\r", flush=True)
+    seconds = {"records": time.perf_counter() - start}
+    start = time.perf_counter()
+    fill_tasks(db, task_plan(desa, args.local, args.tasks), rng)
+    seconds["tasks"] = time.perf_counter() - start
+    start = time.perf_counter()
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
+        conn.exec_driver_sql("ANALYZE")
+    seconds["analyse"] = time.perf_counter() - start
+    return seconds
+
+
+def loaded_database(url: str, tmp: str) -> Database:
+    """A database `bench/national.py` has filled before (`--again`): measured as it is."""
+    db = bootstrap(
+        Database.connect(load_settings({"DATABASE_URL": url, "SIJOSKU_INSTANCE_DIR": tmp, "SECRET_KEY": "b"}))
+    )
+    with db.read() as s:
+        if not s.scalar(select(func.count()).select_from(User).where(User.username == "verif.bench")):
+            sys.exit(f"{url}: belum diisi oleh bench/national.py; jalankan tanpa --again")
+    return db
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", required=True, help="an empty PostgreSQL database")
@@ -202,6 +245,7 @@ def main() -> None:
     parser.add_argument("--local", type=int, default=10_000, help="of them, in the measured kecamatan")
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--rows", type=int, default=TABLE_LIMITS.rows, help="rows of the imported file")
+    parser.add_argument("--again", action="store_true", help="measure a database this script has already filled")
     args = parser.parse_args()
     if not 0 < args.rows <= TABLE_LIMITS.rows:
         parser.error(f"--rows: 1 to {TABLE_LIMITS.rows:,}, the most an uploaded file may hold")
@@ -209,35 +253,16 @@ def main() -> None:
         sys.exit("COPY: hanya PostgreSQL")
     rng = random.Random(65)
     with tempfile.TemporaryDirectory() as tmp:
-        db = empty_database(args.database_url, tmp, "national")
-        with db.transaction() as s:
-            users.add_user(s, Actor.system("bench"), "verif.bench", "verifier", KECAMATAN, password=PASSWORD)
-        with db.read() as s:
-            desa = list(s.scalars(select(Region.kode).where(Region.tingkat == Tier.DESA).order_by(Region.kode)))
-            kinds = list(s.scalars(select(Category.kode).where(Category.jenis == "PPKS")))
-        start = time.perf_counter()
-        loaded = 0
-        for first in range(0, args.records, CHUNK):  # one transaction per chunk: bounded memory and WAL
-            loaded += copy_rows(
-                db,
-                Record.__table__,  # type: ignore[arg-type]
-                RECORD_COLUMNS,
-                records(desa, kinds, min(CHUNK, args.records - first), rng, offset=first),
-            )
-            print(f"  catatan {loaded:>10,}", end="\r", flush=True)
-        record_seconds = time.perf_counter() - start
-        start = time.perf_counter()
-        fill_tasks(db, task_plan(desa, args.local, args.tasks), rng)
-        task_seconds = time.perf_counter() - start
-        start = time.perf_counter()
-        with db.engine.begin() as conn:
-            conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
-            conn.exec_driver_sql("ANALYZE")
-        analyse_seconds = time.perf_counter() - start
+        if args.again:
+            db, seconds = loaded_database(args.database_url, tmp), {}
+        else:
+            db = empty_database(args.database_url, tmp, "national")
+            seconds = load(db, args, rng)
         with db.read() as s:
             counted = (
-                s.scalar(select(func.count()).select_from(Record)),
-                s.scalar(select(func.count()).select_from(HumanTask).where(HumanTask.status == "terbuka")),
+                s.scalar(select(func.count()).select_from(Record)) or 0,
+                s.scalar(select(func.count()).select_from(HumanTask).where(HumanTask.status == "terbuka")) or 0,
+                s.scalar(select(func.count()).select_from(Region).where(Region.tingkat == Tier.DESA)) or 0,
             )
         timings = measure(db, args.requests)
         figures = import_once(db, args.rows, rng)
@@ -247,11 +272,14 @@ def main() -> None:
         f"machine: {platform.machine()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}, "
         f"{platform.python_implementation()} {platform.python_version()}, PostgreSQL"
     )
-    print(
-        f"loaded with COPY: {len(desa):,} desa, {counted[0]:,} records in {record_seconds:.0f} s "
-        f"({counted[0] / record_seconds:,.0f} rows/s), {counted[1]:,} open tasks (and their instances) in "
-        f"{task_seconds:.0f} s, ANALYZE {analyse_seconds:.0f} s"
-    )
+    if seconds:
+        print(
+            f"loaded with COPY: {counted[2]:,} desa, {counted[0]:,} records in {seconds['records']:.0f} s "
+            f"({counted[0] / seconds['records']:,.0f} rows/s), {counted[1]:,} open tasks (and their instances) in "
+            f"{seconds['tasks']:.0f} s, ANALYZE {seconds['analyse']:.0f} s"
+        )
+    else:
+        print(f"measured again: {counted[2]:,} desa, {counted[0]:,} records, {counted[1]:,} open tasks")
     for name, values in timings.items():
         print(f"  inbox {name:20s} median {statistics.median(values):6.1f} ms   p95 {p95(values):6.1f} ms")
     print(

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import delete, text, update
+from sqlalchemy import delete, event, text, update
 from sqlalchemy.engine import make_url
 
 from engine.bootstrap import bootstrap
@@ -177,3 +177,16 @@ def people(db: Database, password_hash: str) -> dict[str, str]:
         for username, role, region in PEOPLE:
             users.add_user(session, Actor.system("test"), username, role, region).password_hash = password_hash
     return {username: region for username, _, region in PEOPLE}
+
+
+@pytest.fixture
+def statements(db: Database) -> Iterator[list[str]]:
+    """Every SQL statement sent to the database while the test runs, whitespace folded."""
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        seen.append(" ".join(statement.split()))
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    yield seen
+    event.remove(db.engine, "before_cursor_execute", count)

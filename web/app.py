@@ -126,7 +126,9 @@ def _template_helpers(app: Flask, settings: Settings) -> None:
                     select(Region.kode, Region.nama).where(Region.kode.in_([a.region_kode for a in actor.roles]))
                 ).all()
             )
-            open_tasks = inbox.open_count(s, actor) if any(a.role in TASK_ROLES for a in actor.roles) else 0
+            open_tasks = g.get("open_tasks")
+            if open_tasks is None:
+                open_tasks = inbox.open_count(s, actor) if any(a.role in TASK_ROLES for a in actor.roles) else 0
             unread = inapp.unread_count(s, current_user.user.id)
         return {
             "lang": _locale(),

@@ -72,6 +72,15 @@ class InboxPage:
     def pages(self) -> int:
         return max(1, -(-self.total // self.filter.per_halaman))
 
+    @property
+    def open_count(self) -> int | None:
+        """`open_count` of the same person, when this page has counted it already (every open task,
+        unfiltered): the page header shows it, and at national scale the count is the dearest query."""
+        f = self.filter
+        if f.status == TaskStatus.TERBUKA.value and not (f.periode or f.wilayah or f.terlambat):
+            return self.total
+        return None
+
 
 def _in_scope(actor: Actor) -> Any:
     """Rows of the tiers and regions where the person holds a working role (nothing for others)."""

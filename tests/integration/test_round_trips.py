@@ -3,24 +3,11 @@ instance's open inbox rows come with its lock, and what is stored is the same as
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from engine.core import audit
 from models import AuditEvent, HumanTask, OutboxEvent, TaskStatus
 from tests.factories import decide, make_team, open_task, open_with_items, submit
-
-
-@pytest.fixture
-def statements(db):
-    seen: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        seen.append(" ".join(statement.split()))
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    yield seen
-    event.remove(db.engine, "before_cursor_execute", count)
 
 
 def test_a_step_writes_its_events_and_audit_rows_in_two_statements(db, statements, is_postgresql):

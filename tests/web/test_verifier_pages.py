@@ -53,6 +53,19 @@ def test_the_inbox_lists_my_region_with_filters_and_sorting(browser, db, people,
     assert "0 tugas" in other
 
 
+def test_the_header_counts_every_open_task_once_on_any_inbox_view(browser, db, people, statements):
+    for desa, operator in (("65.01.01.2005", "op.desa"), ("65.01.01.2006", "op.lain")):
+        _submitted(db, desa, operator)
+    browser.login("verif.kec")
+    counts = []
+    for path in ("/tugas/", "/tugas/?halaman=2", "/tugas/?wilayah=65.01.01.2006", "/tugas/?status=semua", "/siklus/"):
+        statements.clear()
+        page = browser.get(path).get_data(as_text=True)
+        counts.append(sum("human_task" in statement and "count(" in statement for statement in statements))
+        assert '<strong id="open-count">2</strong>' in page, path  # the filter narrows the list, not the header
+    assert counts[:2] == [1, 1] and counts[2] == 2 and counts[3] == 2, counts
+
+
 def test_saved_filters_and_bulk_claims(browser, db, people, signed_in):
     first, second = _submitted(db), _submitted(db, "65.01.01.2006", "op.lain")
     browser.login("verif.kec")

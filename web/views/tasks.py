@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from engine.core.errors import Invalid
@@ -25,6 +25,7 @@ def inbox_page() -> Any:
     with reading() as s:
         page = inbox.inbox_page(s, actor(), chosen)
         saved = inbox.saved_filters(s, actor())
+    g.open_tasks = page.open_count  # counted once per request: the header needs the same number
     return render_template("tasks/inbox.html", page=page, saved=saved, f=page.filter)
 
 
