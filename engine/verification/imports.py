@@ -65,10 +65,13 @@ class ImportReport:
         }
 
     def summary(self) -> str:
-        text = f"{self.added} baris baru, {self.updated} diperbarui"
+        # whole sentences, so that a page in another language finds each one (web/engine_messages.py)
         if self.warnings:
-            text += f"; {len(self.warnings)} peringatan akan diperiksa verifikator"
-        return text
+            return (
+                f"{self.added} baris baru, {self.updated} diperbarui; "
+                f"{len(self.warnings)} peringatan akan diperiksa verifikator"
+            )
+        return f"{self.added} baris baru, {self.updated} diperbarui"
 
 
 WARNINGS_SHOWN = 500

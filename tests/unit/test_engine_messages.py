@@ -35,6 +35,11 @@ def test_every_message_the_engine_writes_has_its_english_with_the_same_pieces():
             'Peta langkah JSON harus berbentuk {"langkah_lama": "langkah_baru"}',
             'A JSON step map must have the form {"old_step": "new_step"}',
         ),
+        ("3 baris baru, 0 diperbarui", "3 new rows, 0 updated"),  # an import's summary of what it did
+        (
+            "3 baris baru, 1 diperbarui; 2 peringatan akan diperiksa verifikator",
+            "3 new rows, 1 updated; 2 warnings will be checked by the verifier",
+        ),
         ("Kalimat yang tidak dikenal tetap seperti adanya", "Kalimat yang tidak dikenal tetap seperti adanya"),
         ("", ""),
     ],
