@@ -112,6 +112,28 @@ def test_an_unreachable_database_fails_a_request_in_seconds_not_for_the_outage(d
         assert time.monotonic() - started < 10
 
 
+def test_connections_the_server_ended_are_replaced_unseen(db, people, signed_in, is_postgresql):
+    """A restart of PostgreSQL, a failover or an idle timeout ends the pool's connections; the pool
+    tests each one as it lends it (pool_pre_ping), so the next request opens a new one instead of
+    failing on the dead one."""
+    if not is_postgresql:
+        pytest.skip("SQLite is a file: no server ends its connections")
+    verifier = signed_in("verif.kec")
+    assert verifier.get("/tugas/").status_code == 200  # the pool now holds connections
+    killer = make_engine(db.engine.url.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
+    with killer.connect() as conn:
+        ended = conn.execute(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalar()
+    killer.dispose()
+    assert ended >= 1
+    for _ in range(3):  # every pooled connection was ended: each is replaced in turn
+        assert verifier.get("/tugas/").status_code == 200
+
+
 def test_a_statement_that_runs_too_long_is_cancelled(db, is_postgresql, tmp_path):
     if not is_postgresql:
         pytest.skip("statement_timeout is PostgreSQL's")
