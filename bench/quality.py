@@ -37,6 +37,7 @@ from engine.verification.items import ITEM_COLUMNS
 from models import Record, SubmissionItem
 
 DESA = "65.01.01.2005"
+PERIOD = "2026-Q4"
 SYSTEM = Actor.system("bench")
 
 
@@ -100,7 +101,7 @@ def import_once(db: Database, count: int, rng: random.Random, desa: str = DESA) 
         existing = list(s.scalars(select(Record.nik).where(Record.kode_desa != desa).limit(2000)))
     content = make_file(count, existing, rng)
     with db.transaction() as s:
-        sid = submissions.open_submission(s, SYSTEM, desa, "2026-Q4", "65").submission.id
+        sid = submissions.open_submission(s, SYSTEM, desa, PERIOD, "65").submission.id
     start = time.perf_counter()
     rows = imports.read_file("impor.csv", content)
     parsed = time.perf_counter()

@@ -20,6 +20,7 @@ from engine.verification import bulk_approval
 from models import HumanTask, Region, SavedFilter, TaskStatus, User
 
 ALL = "semua"
+DESA_DOTS = 3  # 65.01.01.2005
 STATUSES = (*(s.value for s in TaskStatus), ALL)
 SORTS = ("tenggat", "prioritas", "terbaru")
 
@@ -93,8 +94,9 @@ def _filtered(actor: Actor, f: InboxFilter) -> Any:
         query = query.where(HumanTask.status == TaskStatus(f.status))
     if f.periode:
         query = query.where(HumanTask.periode == f.periode)
-    if f.wilayah:
-        query = query.where(or_(HumanTask.kode_desa == f.wilayah, HumanTask.kode_desa.like(f"{f.wilayah}.%")))
+    if f.wilayah:  # a desa by its own code (its index), a larger region by the prefix of its desa
+        below = HumanTask.kode_desa.like(f"{f.wilayah}.%")
+        query = query.where(HumanTask.kode_desa == f.wilayah if f.wilayah.count(".") == DESA_DOTS else below)
     if f.terlambat:
         query = query.where(or_(HumanTask.overdue.is_(True), HumanTask.due_at < clock.now()))
     return query

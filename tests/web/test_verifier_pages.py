@@ -42,6 +42,8 @@ def test_the_inbox_lists_my_region_with_filters_and_sorting(browser, db, people,
     assert "Gunung Putih, Tanjung Palas" in page  # names beside the codes
     only = browser.get("/tugas/?wilayah=65.01.01.2006").get_data(as_text=True)
     assert f"#{_open_task(db, neighbour)}" in only and f"#{_open_task(db, mine)}" not in only
+    assert "2 tugas" in browser.get("/tugas/?wilayah=65.01.01").get_data(as_text=True)  # a kecamatan: its desa
+    assert "0 tugas" in browser.get("/tugas/?wilayah=65.01.01.20").get_data(as_text=True)  # no code's prefix
     assert "0 tugas" in browser.get("/tugas/?periode=2025-Q1").get_data(as_text=True)
     assert "0 tugas" in browser.get("/tugas/?terlambat=true").get_data(as_text=True)
     with db.read() as s:
