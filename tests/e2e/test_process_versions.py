@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from models import ProcessDefinition, ProcessInstance, Submission
@@ -83,7 +84,7 @@ def test_an_admin_takes_a_bad_version_back_and_moves_its_instance(db, people, si
     # rollback from the list
     page = admin.go("/admin/")
     page.get_by_role("button", name="Jadikan versi 1 dipakai instans baru").click()
-    assert "versi 1 kini dipakai instans baru lagi" in page.locator(".flashes").inner_text()
+    expect(page.locator(".flashes")).to_contain_text("versi 1 kini dipakai instans baru lagi")
 
     # the instance goes back to version 1: a dry run first, then for real
     page = admin.go(f"/admin/migrasi?kiri={_definition_id(db, 2)}&kanan={_definition_id(db, 1)}")
@@ -98,7 +99,7 @@ def test_an_admin_takes_a_bad_version_back_and_moves_its_instance(db, people, si
     admin.shot("admin-migrasi")
     assert _serious_violations(page) == []
     page.get_by_role("button", name="Pindahkan instans").click()
-    assert "1 instans dipindah, 0 ditolak" in page.locator(".flashes").inner_text()
+    expect(page.locator(".flashes")).to_contain_text("1 instans dipindah, 0 ditolak")
     with db.read() as s:
         assert s.get(ProcessInstance, instance_id).definition_id == _definition_id(db, 1)
 
