@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.core import audit, clock, rows
@@ -68,19 +68,13 @@ class InboxPage:
     claimants: dict[int, str] = field(default_factory=dict)  # user id -> name, of those holding a claim
     bulk: bool = False  # the person may approve many tasks at once (kabupaten/kota, province)
     places: dict[str, str] = field(default_factory=dict)  # desa code -> "Desa, Kecamatan": names beside codes
+    # `open_count` of the same person when the page counted it on the way (a view of open tasks):
+    # the page header shows it, and at national scale counting is the dearest part of the page
+    open_count: int | None = None
 
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.filter.per_halaman))
-
-    @property
-    def open_count(self) -> int | None:
-        """`open_count` of the same person, when this page has counted it already (every open task,
-        unfiltered): the page header shows it, and at national scale the count is the dearest query."""
-        f = self.filter
-        if f.status == TaskStatus.TERBUKA.value and not (f.periode or f.wilayah or f.terlambat):
-            return self.total
-        return None
 
 
 def _in_scope(actor: Actor) -> Any:
@@ -88,24 +82,41 @@ def _in_scope(actor: Actor) -> Any:
     return Scope.working(actor).where_tasks(HumanTask.tingkat, HumanTask.region_kode, HumanTask.peran)
 
 
-def _filtered(actor: Actor, f: InboxFilter) -> Any:
-    query = select(HumanTask).where(_in_scope(actor))
-    if f.status != ALL:
-        query = query.where(HumanTask.status == TaskStatus(f.status))
+def _narrowing(f: InboxFilter) -> list[Any]:
+    """The filter's conditions beyond the person's scope and the status."""
+    found = []
     if f.periode:
-        query = query.where(HumanTask.periode == f.periode)
+        found.append(HumanTask.periode == f.periode)
     if f.wilayah:  # a desa by its own code (its index), a larger region by the prefix of its desa
         below = HumanTask.kode_desa.like(f"{f.wilayah}.%")
-        query = query.where(HumanTask.kode_desa == f.wilayah if f.wilayah.count(".") == DESA_DOTS else below)
+        found.append(HumanTask.kode_desa == f.wilayah if f.wilayah.count(".") == DESA_DOTS else below)
     if f.terlambat:
-        query = query.where(or_(HumanTask.overdue.is_(True), HumanTask.due_at < clock.now()))
-    return query
+        found.append(or_(HumanTask.overdue.is_(True), HumanTask.due_at < clock.now()))
+    return found
+
+
+def _shown(actor: Actor, f: InboxFilter) -> list[Any]:
+    """The person's scope and the view's status."""
+    found = [_in_scope(actor)]
+    if f.status != ALL:
+        found.append(HumanTask.status == TaskStatus(f.status))
+    return found
+
+
+def _counts(session: Session, shown: list[Any], narrowing: list[Any], f: InboxFilter) -> tuple[int, int | None]:
+    """The tasks the view shows in all, and the person's open tasks when the same scan finds both."""
+    if f.status != TaskStatus.TERBUKA.value:
+        return session.scalar(select(func.count()).select_from(HumanTask).where(*shown, *narrowing)) or 0, None
+    total = func.count().filter(and_(*narrowing)) if narrowing else func.count()
+    everything, in_view = session.execute(select(func.count(), total).select_from(HumanTask).where(*shown)).one()
+    return in_view or 0, everything or 0
 
 
 def inbox_page(session: Session, actor: Actor, f: InboxFilter | None = None) -> InboxPage:
     f = (f or InboxFilter()).normalised()
-    query = _filtered(actor, f)
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    shown, narrowing = _shown(actor, f), _narrowing(f)
+    total, open_tasks = _counts(session, shown, narrowing, f)
+    query = select(HumanTask).where(*shown, *narrowing)
     order = {
         "tenggat": (HumanTask.due_at.asc().nulls_last(), HumanTask.id),
         "prioritas": (HumanTask.priority.desc(), HumanTask.due_at.asc().nulls_last(), HumanTask.id),
@@ -116,7 +127,8 @@ def inbox_page(session: Session, actor: Actor, f: InboxFilter | None = None) -> 
     claimants = (
         dict(session.execute(select(User.id, User.username).where(User.id.in_(holders))).all()) if holders else {}
     )
-    return InboxPage(rows, total, f, claimants, bulk_approval.may_approve_many(actor), _places(session, rows))
+    may_bulk = bulk_approval.may_approve_many(actor)
+    return InboxPage(rows, total, f, claimants, may_bulk, _places(session, rows), open_tasks)
 
 
 def _places(session: Session, tasks: list[HumanTask]) -> dict[str, str]:
