@@ -106,6 +106,7 @@ def _open(person, task_id: int):
 def _claim(person) -> None:
     person.page.get_by_role("button", name="Klaim tugas").click()
     shows(person.page, "Anda memegang tugas ini")
+    person.page.wait_for_load_state("load")  # the page's scripts too: its keyboard shortcuts come next
 
 
 def _decide(person, approve: bool, reason: str | None = None) -> None:
