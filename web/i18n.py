@@ -1,5 +1,6 @@
 """Words the pages show from data (role names, tiers), marked here so that they are translated."""
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -215,10 +216,11 @@ def compile_catalogs(directory: Path) -> None:
             continue
         with po_path.open("rb") as source:
             catalog = read_po(source)
-        tmp = mo_path.with_suffix(".mo.tmp")
-        with tmp.open("wb") as target:
+        # A temporary file of this process's own: the server and the tests' processes start
+        # together on a fresh clone, and a shared temporary name was taken from under one of them.
+        with tempfile.NamedTemporaryFile(dir=mo_path.parent, suffix=".mo.tmp", delete=False) as target:
             write_mo(target, catalog)
-        tmp.replace(mo_path)
+        Path(target.name).replace(mo_path)
 
 
 def _request_translations() -> Any:

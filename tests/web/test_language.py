@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+import shutil
+import threading
 from pathlib import Path
 
 from babel.messages.pofile import read_po
 
 from tests.factories import open_with_items, submit
+from web.i18n import compile_catalogs
 
 CATALOG = Path(__file__).resolve().parents[2] / "web" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
 
@@ -21,6 +24,34 @@ def test_the_english_catalog_is_complete_and_keeps_placeholders():
         assert message.string, f"not translated: {message.id!r}"
         assert not message.fuzzy, message.id
         assert set(re.findall(r"%\(\w+\)s", message.id)) == set(re.findall(r"%\(\w+\)s", message.string))
+
+
+def test_processes_starting_together_compile_the_catalog_without_tripping_on_each_other(tmp_path):
+    """On a fresh clone the server and the tests start at once, and each compiles the catalog."""
+    directory = tmp_path / "translations"
+    shutil.copytree(CATALOG.parents[2], directory, ignore=shutil.ignore_patterns("*.mo"))
+    errors: list[BaseException] = []
+    for _round in range(5):
+        for mo in directory.glob("*/LC_MESSAGES/*.mo"):
+            mo.unlink()
+        start = threading.Barrier(8)
+
+        def compile_at_once() -> None:
+            start.wait()
+            try:
+                compile_catalogs(directory)
+            except BaseException as error:  # noqa: BLE001  # collected for the assertion below
+                errors.append(error)
+
+        threads = [threading.Thread(target=compile_at_once) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert not errors
+    messages = directory / "en" / "LC_MESSAGES"
+    assert not [p.name for p in messages.iterdir() if p.name.endswith(".tmp")]
+    assert (messages / "messages.mo").stat().st_size > 1000
 
 
 def test_every_template_string_is_in_the_catalog():
