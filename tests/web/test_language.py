@@ -36,7 +36,7 @@ def test_processes_starting_together_compile_the_catalog_without_tripping_on_eac
             mo.unlink()
         start = threading.Barrier(8)
 
-        def compile_at_once() -> None:
+        def compile_at_once(start: threading.Barrier = start) -> None:
             start.wait()
             try:
                 compile_catalogs(directory)
