@@ -16,7 +16,6 @@ start with --records 200000 --tasks 20000.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import random
@@ -37,6 +36,7 @@ from bench.fixtures import NAMES, empty_database
 from bench.inbox import KECAMATAN, PASSWORD, measure, p95
 from bench.quality import PERIOD, import_once
 from engine.bootstrap import bootstrap
+from engine.core import rows as rows_written
 from engine.core.actors import Actor
 from engine.core.config import load_settings
 from engine.core.tables import TABLE_LIMITS
@@ -59,26 +59,11 @@ TIERS = [Tier.DESA, Tier.KECAMATAN, Tier.KECAMATAN, Tier.KABUPATEN, Tier.PROVINS
 CHUNK = 100_000
 
 
-def _value(convert: Any, value: Any) -> Any:
-    if isinstance(value, dict | list):  # JSON columns: psycopg's dialect leaves them to the driver
-        return json.dumps(value)
-    return convert(value) if convert and value is not None else value
-
-
 def copy_rows(db: Database, table: Table, columns: list[str], rows: Iterable[tuple[Any, ...]]) -> int:
-    """COPY `rows` into `table`, each value through its column's own SQLAlchemy conversion (enum
-    names, JSON text), so the rows are what the ORM would have written."""
-    dialect = db.engine.dialect
-    convert = [table.c[name].type.bind_processor(dialect) for name in columns]
-    count = 0
+    """COPY `rows` into `table` in a transaction of their own, as the product's import writes items."""
     with db.engine.begin() as conn:
         conn.exec_driver_sql("SET LOCAL statement_timeout = 0")  # a bulk load, not a request
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([_value(f, v) for f, v in zip(convert, row, strict=True)])
-                count += 1
-    return count
+        return rows_written.copy_rows(conn, table, columns, rows)
 
 
 def records(
@@ -263,6 +248,11 @@ def unopened_desa(db: Database) -> str:
     return found
 
 
+def earlier_imports(db: Database) -> int:
+    with db.read() as s:
+        return s.scalar(select(func.count()).select_from(Submission).where(Submission.periode == PERIOD)) or 0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", required=True, help="an empty PostgreSQL database")
@@ -291,6 +281,8 @@ def main() -> None:
                 s.scalar(select(func.count()).select_from(Region).where(Region.tingkat == Tier.DESA)) or 0,
             )
         timings = measure(db, args.requests)
+        if args.again:  # a file of other people than the earlier runs' files, as another desa's would be
+            rng = random.Random(65 + earlier_imports(db))
         figures = import_once(db, args.rows, rng, desa=unopened_desa(db))
         db.dispose()
     everything = [t for values in timings.values() for t in values]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import String, select
@@ -106,6 +107,11 @@ _DAY_FIRST = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 def as_date(value: Any) -> date | None:
     """A date written YYYY-MM-DD, or DD/MM/YYYY as Indonesian forms and spreadsheets write it."""
     text = str(value or "").strip()
+    return _read_date(text) if len(text) <= 10 else None
+
+
+@lru_cache(maxsize=65_536)  # each row's date is read by several rules; a file holds few distinct dates
+def _read_date(text: str) -> date | None:
     if not text or not text.isascii():
         return None
     day_first = _DAY_FIRST.fullmatch(text)

@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine.core import audit, clock, rows, tables
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
 from engine.core.errors import Forbidden, Invalid, NotFound, Problem, SijoskuError
+from engine.core.rows import insert_many
 from engine.core.tables import TABLE_LIMITS
 from engine.core.uow import Database
 from engine.quality import identity, record_rules, row_rules
@@ -224,8 +225,7 @@ def write_rows(
                 "updated_at": now,
             }
         )
-    for start in range(0, len(new_items), 5000):  # a large file goes in as batched multi-row inserts
-        session.execute(insert(SubmissionItem), new_items[start : start + 5000])
+    insert_many(session, SubmissionItem.__table__, new_items)  # type: ignore[arg-type]
     report.added = len(new_items)
     audit.record(
         session,

@@ -6,8 +6,9 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from engine.core import audit
-from models import AuditEvent, HumanTask, OutboxEvent, TaskStatus
-from tests.factories import decide, make_team, open_task, open_with_items, submit
+from engine.verification import imports
+from models import AuditEvent, HumanTask, ItemAction, OutboxEvent, SubmissionItem, TaskStatus
+from tests.factories import SYSTEM, csv_of, decide, make_team, open_task, open_with_items, person_row, submit
 
 
 def test_a_step_writes_its_events_and_audit_rows_in_two_statements(db, statements, is_postgresql):
@@ -43,3 +44,33 @@ def test_a_step_writes_its_events_and_audit_rows_in_two_statements(db, statement
         ).all()
         assert [t.tingkat.value for t in created] == ["kabupaten"]
         assert s.get(HumanTask, task.id).status == TaskStatus.SELESAI  # closed, not cancelled by the save
+
+
+def test_an_imports_items_go_in_at_once_and_read_back_as_entered(db, statements, is_postgresql):
+    """PostgreSQL takes an import's items by one COPY (no INSERT per row or batch); every column
+    reads back as the rows said, on either database."""
+    submission_id = open_with_items(db, rows=[])
+    rows = [
+        person_row(1),
+        person_row(2, alamat="Jl. Lain No. 9"),  # the same KK at two addresses: a warning on both
+        person_row(3, no_kk="", keterangan=""),
+    ]
+    statements.clear()
+    with db.transaction() as s:
+        report = imports.import_items(s, SYSTEM, submission_id, csv_of(rows))
+    assert (report.added, report.updated) == (3, 0)
+    inserts = [q for q in statements if q.startswith("INSERT INTO submission_item")]
+    assert inserts == [] if is_postgresql else len(inserts) == 1
+    with db.read() as s:
+        items = s.scalars(
+            select(SubmissionItem).where(SubmissionItem.submission_id == submission_id).order_by(SubmissionItem.baris)
+        ).all()
+    assert [i.baris for i in items] == [2, 3, 4]
+    assert {i.aksi for i in items} == {ItemAction.TAMBAH} and {i.source for i in items} == {"import"}
+    assert [i.nik for i in items] == [r["nik"] for r in rows]
+    assert [i.no_kk for i in items] == [rows[0]["no_kk"], rows[1]["no_kk"], None]
+    assert items[1].data["alamat"] == "Jl. Lain No. 9" and items[2].data["keterangan"] == ""
+    assert items[0].data["atribut"] == {} and items[0].data["tanggal_lahir"] == "1950-05-17"
+    assert [[f["aturan"] for f in i.masalah] for i in items] == [["kk_alamat"], ["kk_alamat"], []]
+    assert not any(i.dibuang for i in items) and all(i.record_id is None for i in items)
+    assert all(i.updated_at.tzinfo is not None for i in items)
