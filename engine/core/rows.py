@@ -42,8 +42,8 @@ def among(session: Session, column: Any, values: list[Any]) -> ColumnElement[boo
     same whatever the values, so it is compiled and prepared once, where an IN list of a thousand
     parameters was compiled again for every batch of an import's duplicate checks."""
     if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))  # type: ignore[no-any-return]
-    return column.in_(values)  # type: ignore[no-any-return]
+        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
+    return column.in_(values)
 
 
 def affected(result: Result[Any]) -> int:
@@ -86,4 +86,4 @@ def _converter(column_type: Any, dialect: Dialect) -> Callable[[Any], Any] | Non
     # psycopg's dialect leaves JSON to the driver, whose COPY needs it as text
     if isinstance(column_type, JSON):
         return json.dumps
-    return column_type.bind_processor(dialect)  # type: ignore[no-any-return]
+    return column_type.bind_processor(dialect)
