@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -240,41 +241,47 @@ def open_desa(db: Database, actor: Actor, periode: str, desa: list[str], templat
     """Open the given desa in batches, each its own transaction; a desa opened meanwhile is skipped."""
     opened = 0
     for start in range(0, len(desa), BATCH):
-        chunk = desa[start : start + BATCH]
         with db.transaction() as s:
             _locked_cycle(s, periode)  # one batch of one period at a time, across nodes (when it has a cycle)
-            done = set(
-                s.scalars(
-                    select(Submission.kode_desa).where(Submission.periode == periode, Submission.kode_desa.in_(chunk))
-                )
-            )
-            opened += _open_many(s, actor, template, [c for c in chunk if c not in done], periode)
+            opened += _open_many(s, actor, template, desa[start : start + BATCH], periode)
     return opened
 
 
-def _open_many(session: Session, actor: Actor, template: bulk_start.Template, desa: list[str], periode: str) -> int:
-    """A submission for each desa, with its process started from the template."""
+def _new_submissions(session: Session, desa: list[str], periode: str) -> dict[str, int]:
+    """A draft submission for each desa without one for the period: desa -> its id. The unique key
+    (desa, period) decides which are new. Reading them first made the planner guess: a new period
+    is one its statistics have never seen, and it read every submission of the period for each
+    batch, each batch slower than the last (docs/benchmarks.md)."""
+    connection = session.connection()
+    dialect_insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    statement = (
+        dialect_insert(Submission)
+        .on_conflict_do_nothing(index_elements=["kode_desa", "periode"])
+        .returning(Submission.kode_desa, Submission.id)
+    )
+    now = clock.now()
+    values = [
+        {
+            "kode_desa": code,
+            "periode": periode,
+            "status": SubmissionStatus.DRAF,
+            "tingkat": Tier.DESA,
+            "putaran": 0,
+            "created_at": now,
+        }
+        for code in desa
+    ]
+    return {code: sid for code, sid in connection.execute(statement, values)}
+
+
+def _open_many(session: Session, actor: Actor, template: bulk_start.Template, batch: list[str], periode: str) -> int:
+    """A submission for each desa of the batch that has none yet, with its process started from the template."""
+    created = _new_submissions(session, batch, periode) if batch else {}
+    desa = [code for code in batch if code in created]
     if not desa:
         return 0
     connection = session.connection()
-    submission_ids = (
-        connection.execute(
-            insert(Submission).returning(Submission.id, sort_by_parameter_order=True),
-            [
-                {
-                    "kode_desa": code,
-                    "periode": periode,
-                    "status": SubmissionStatus.DRAF,
-                    "tingkat": Tier.DESA,
-                    "putaran": 0,
-                    "created_at": clock.now(),
-                }
-                for code in desa
-            ],
-        )
-        .scalars()
-        .all()
-    )
+    submission_ids = [created[code] for code in desa]
     starts = [
         bulk_start.Start(
             code, periode, f"{code}/{periode}", {"kode_desa": code, "periode": periode, "submission_id": sid}

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from engine.core import audit, clock
 from engine.core.errors import Invalid
-from engine.verification import cycles, imports
+from engine.verification import cycles, imports, submissions
 from models import AuditEvent, HumanTask, OutboxEvent, ProcessInstance, Submission, SubmissionStatus
 from tests.factories import SYSTEM, csv_of, decide, make_team, person_row, submit
 
@@ -68,6 +68,31 @@ def test_a_crash_halfway_is_resumed_without_opening_a_desa_twice(db, monkeypatch
     resumed = cycles.open_cycle(db, SYSTEM, PERIOD)
     assert (resumed.opened, resumed.already) == (282, 200)
     assert _count(db, Submission) == 482 and _count(db, ProcessInstance) == 482
+
+
+def test_a_desa_opened_meanwhile_is_skipped_by_its_key_not_by_reading_first(db, statements, monkeypatch):
+    """A desa an operator opened after the cycle's first look is left as it is; the batch does not
+    read the period's submissions first (on a new period PostgreSQL's planner read all of them)."""
+    real_open_desa = cycles.open_desa
+
+    def operator_opens_one_first(db_, actor, periode, desa, template):
+        with db_.transaction() as s:
+            submissions.open_submission(s, SYSTEM, desa[1], periode, "65")
+        statements.clear()
+        return real_open_desa(db_, actor, periode, desa, template)
+
+    monkeypatch.setattr(cycles, "open_desa", operator_opens_one_first)
+    opened = cycles.open_cycle(db, SYSTEM, PERIOD, region="65.01.01")
+    assert opened.opened == opened.expected - 1
+    assert not [q for q in statements if q.startswith("SELECT submission.kode_desa FROM submission")]
+    with db.read() as s:
+        per_desa = s.execute(
+            select(Submission.kode_desa, func.count()).where(Submission.periode == PERIOD).group_by(Submission.kode_desa)
+        ).all()
+        instances = s.scalar(select(func.count()).select_from(ProcessInstance))
+    assert len(per_desa) == opened.expected and {n for _, n in per_desa} == {1}
+    assert instances == opened.expected  # the operator's own, and one for each desa the cycle opened
+    assert _count(db, HumanTask, HumanTask.status == "terbuka") == opened.expected
 
 
 def test_a_bulk_opened_submission_runs_the_whole_process(db):
