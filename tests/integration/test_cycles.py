@@ -87,7 +87,9 @@ def test_a_desa_opened_meanwhile_is_skipped_by_its_key_not_by_reading_first(db, 
     assert not [q for q in statements if q.startswith("SELECT submission.kode_desa FROM submission")]
     with db.read() as s:
         per_desa = s.execute(
-            select(Submission.kode_desa, func.count()).where(Submission.periode == PERIOD).group_by(Submission.kode_desa)
+            select(Submission.kode_desa, func.count())
+            .where(Submission.periode == PERIOD)
+            .group_by(Submission.kode_desa)
         ).all()
         instances = s.scalar(select(func.count()).select_from(ProcessInstance))
     assert len(per_desa) == opened.expected and {n for _, n in per_desa} == {1}
