@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from engine.core import audit, clock
 from engine.core.errors import Invalid
@@ -95,6 +96,28 @@ def test_a_desa_opened_meanwhile_is_skipped_by_its_key_not_by_reading_first(db, 
     assert len(per_desa) == opened.expected and {n for _, n in per_desa} == {1}
     assert instances == opened.expected  # the operator's own, and one for each desa the cycle opened
     assert _count(db, HumanTask, HumanTask.status == "terbuka") == opened.expected
+
+
+def test_opening_renews_postgresql_statistics_as_the_tables_grow(db, is_postgresql, monkeypatch):
+    """After batches 1, 2, 4 … the tables a cycle fills are analysed, so that plans made while they
+    were small (a foreign-key check reading every task, per new row) do not outlive their size."""
+    if not is_postgresql:
+        pytest.skip("planner statistics are PostgreSQL's; SQLite plans each statement afresh")
+
+    def analysed() -> int:
+        with db.read() as s:
+            s.execute(text("SELECT pg_stat_clear_snapshot()"))
+            return s.scalar(text("SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'human_task'"))
+
+    before = analysed()
+    monkeypatch.setattr(cycles, "BATCH", 100)
+    opened = cycles.open_cycle(db, SYSTEM, PERIOD)
+    assert opened.opened == 482  # five batches: statistics renewed after the first, second and fourth
+    for _ in range(200):  # a backend publishes its counters when idle, at least a second apart (up to 10 s)
+        if analysed() - before >= 3:
+            break
+        time.sleep(0.1)
+    assert analysed() - before >= 3  # more only if an earlier test's analyses were published late
 
 
 def test_a_bulk_opened_submission_runs_the_whole_process(db):
