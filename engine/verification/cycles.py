@@ -249,7 +249,7 @@ def open_desa(db: Database, actor: Actor, periode: str, desa: list[str], templat
     return opened
 
 
-GROWN_TABLES = "submission, submission_item, process_instance, human_task, outbox_event, audit_event"
+GROWN_TABLES = ("submission", "submission_item", "process_instance", "human_task", "outbox_event", "audit_event")
 
 
 def _refresh_statistics(db: Database) -> None:
@@ -261,7 +261,7 @@ def _refresh_statistics(db: Database) -> None:
     if db.engine.dialect.name != "postgresql":
         return
     with db.transaction() as s:
-        s.execute(text(f"ANALYZE {GROWN_TABLES}"))
+        s.execute(text(f"ANALYZE {', '.join(GROWN_TABLES)}"))
 
 
 def _new_submissions(session: Session, desa: list[str], periode: str) -> dict[str, int]:
