@@ -56,9 +56,17 @@ def live_server(db) -> Iterator[str]:
     other scheduled jobs would move the tests' clock-bound work on their own)."""
     app = create_app(db.settings, db)
     server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
     stop = threading.Event()
+
+    def serve() -> None:
+        try:
+            server.run()
+        except OSError:  # the socket closed under the loop's select() at the end (EBADF): expected then
+            if not stop.is_set():
+                raise
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
 
     def import_node() -> None:
         while not stop.wait(0.2):
