@@ -219,7 +219,11 @@ def compile_catalogs(directory: Path) -> None:
         # A temporary file of this process's own: the server and the tests' processes start
         # together on a fresh clone, and a shared temporary name was taken from under one of them.
         with tempfile.NamedTemporaryFile(dir=mo_path.parent, suffix=".mo.tmp", delete=False) as target:
-            write_mo(target, catalog)
+            try:
+                write_mo(target, catalog)
+            except BaseException:
+                Path(target.name).unlink()  # nothing half-written is left beside the catalog
+                raise
         Path(target.name).replace(mo_path)
 
 
