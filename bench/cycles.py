@@ -25,7 +25,7 @@ from engine.bpmn import bulk_start, definitions
 from engine.core import audit
 from engine.core.actors import Actor
 from engine.core.uow import Database
-from engine.verification import cycles, submissions
+from engine.verification import cycle_batches, cycles, submissions
 from models import Region, Submission, Tier
 
 SYSTEM = Actor.system("bench")
@@ -38,7 +38,7 @@ def open_national(db: Database, period: str = "2027-Q1") -> tuple[int, float, in
         current = definitions.current(s, submissions.PROCESS_KEY)
         template = bulk_start.template(s, current, {"sla_durasi": "P14D"}, cycles.START_VARIABLES)
     start = time.perf_counter()
-    opened = cycles.open_desa(db, SYSTEM, period, desa, template)
+    opened = cycle_batches.open_desa(db, SYSTEM, period, desa, template)
     seconds = time.perf_counter() - start
     with db.read() as s:
         count = s.scalar(select(func.count()).select_from(Submission).where(Submission.periode == period)) or 0

@@ -1,8 +1,8 @@
 """Update cycles: the province's rhythm, opening a period for every desa, closing it, its status.
 
-Opening is idempotent and resumable: desa are opened in batches, each its own transaction, and a
-desa that already has a submission for the period is skipped (a unique constraint guards the rest),
-so running it twice, or again after a crash halfway, never opens a desa twice.
+Opening is idempotent and resumable: desa are opened in batches (`cycle_batches`), each its own
+transaction, and a desa that already has a submission for the period is skipped, so running it
+twice, or again after a crash halfway, never opens a desa twice.
 """
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,8 +24,8 @@ from engine.core.periods import validate_period
 from engine.core.uow import Database
 from engine.people.scope import Scope
 from engine.quality import completeness
-from engine.verification import register
 from engine.verification import status as submission_status
+from engine.verification.cycle_batches import locked_cycle, open_desa
 from engine.verification.submissions import PROCESS_KEY
 from models import (
     TIER_ORDER,
@@ -44,7 +43,6 @@ from models import (
     Tier,
 )
 
-BATCH = 500
 TIERS = list(reversed(TIER_ORDER))  # desa first: the order of the deadlines
 START_VARIABLES = ["kode_desa", "periode", "submission_id"]
 
@@ -213,7 +211,7 @@ def _announce(db: Database, periode: str, region: str, expected: int) -> None:
     """`cycle.opened` once per region, when all its desa are open: written by whichever run finishes
     the region, including a rerun after a crash that came between the last batch and this."""
     with db.transaction() as s:
-        cycle = _locked_cycle(s, periode)
+        cycle = locked_cycle(s, periode)
         if cycle is None or region in (cycle.announced or []):
             return
         count = (
@@ -228,107 +226,6 @@ def _announce(db: Database, periode: str, region: str, expected: int) -> None:
             return  # another run is still opening this region: it will announce
         cycle.announced = [*(cycle.announced or []), region]
         events.publish(s, events.CycleOpened(periode=periode, region_kode=region, dibuka=count))
-
-
-_LOCK_CYCLE = select(Cycle).where(Cycle.periode == bindparam("periode")).with_for_update()
-
-
-def _locked_cycle(session: Session, periode: str) -> Cycle | None:
-    return session.scalars(_LOCK_CYCLE.execution_options(populate_existing=True), {"periode": periode}).first()
-
-
-def open_desa(db: Database, actor: Actor, periode: str, desa: list[str], template: bulk_start.Template) -> int:
-    """Open the given desa in batches, each its own transaction; a desa opened meanwhile is skipped."""
-    opened = 0
-    for number, start in enumerate(range(0, len(desa), BATCH), start=1):
-        with db.transaction() as s:
-            _locked_cycle(s, periode)  # one batch of one period at a time, across nodes (when it has a cycle)
-            opened += _open_many(s, actor, template, desa[start : start + BATCH], periode)
-        if number & (number - 1) == 0:  # after batches 1, 2, 4, 8 …: each time the tables have doubled
-            _refresh_statistics(db)
-    return opened
-
-
-GROWN_TABLES = ("submission", "submission_item", "process_instance", "human_task", "outbox_event", "audit_event")
-
-
-def _refresh_statistics(db: Database) -> None:
-    """PostgreSQL's statistics of the tables a cycle fills, as after any bulk load. A national cycle
-    multiplies their rows many times over in a minute, faster than autovacuum looks; plans made for
-    the small tables (a foreign-key check reading the whole task table, once per new row) made each
-    batch slower than the last. ANALYZE renews them and the plans cached on them. It reads a sample,
-    not the tables; a database user who does not own them gets a warning, not an error."""
-    if db.engine.dialect.name != "postgresql":
-        return
-    with db.transaction() as s:
-        s.execute(text(f"ANALYZE {', '.join(GROWN_TABLES)}"))
-
-
-def _new_submissions(session: Session, desa: list[str], periode: str) -> dict[str, int]:
-    """A draft submission for each desa without one for the period: desa -> its id. The unique key
-    (desa, period) decides which are new. Reading them first made the planner guess: a new period
-    is one its statistics have never seen, and it read every submission of the period for each
-    batch, each batch slower than the last (docs/benchmarks.md)."""
-    connection = session.connection()
-    dialect_insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    statement = (
-        dialect_insert(Submission)
-        .on_conflict_do_nothing(index_elements=["kode_desa", "periode"])
-        .returning(Submission.kode_desa, Submission.id)
-    )
-    now = clock.now()
-    values = [
-        {
-            "kode_desa": code,
-            "periode": periode,
-            "status": SubmissionStatus.DRAF,
-            "tingkat": Tier.DESA,
-            "putaran": 0,
-            "created_at": now,
-        }
-        for code in desa
-    ]
-    return {code: sid for code, sid in connection.execute(statement, values)}
-
-
-def _open_many(session: Session, actor: Actor, template: bulk_start.Template, batch: list[str], periode: str) -> int:
-    """A submission for each desa of the batch that has none yet, with its process started from the template."""
-    created = _new_submissions(session, batch, periode) if batch else {}
-    desa = [code for code in batch if code in created]
-    if not desa:
-        return 0
-    connection = session.connection()
-    submission_ids = [created[code] for code in desa]
-    starts = [
-        bulk_start.Start(
-            code, periode, f"{code}/{periode}", {"kode_desa": code, "periode": periode, "submission_id": sid}
-        )
-        for code, sid in zip(desa, submission_ids, strict=True)
-    ]
-    instance_ids = bulk_start.start_many(session, template, starts)
-    register.prefill(session, dict(zip(desa, submission_ids, strict=True)))
-    connection.execute(
-        update(Submission)
-        .where(Submission.id == bindparam("sid"))
-        .values(instance_id=bindparam("iid"))
-        .execution_options(synchronize_session=False),
-        [{"sid": s, "iid": i} for s, i in zip(submission_ids, instance_ids, strict=True)],
-    )
-    audit.record_many(
-        session,
-        actor,
-        [
-            {
-                "action": AuditAction.SUBMISSION_OPENED,
-                "subject_type": "submission",
-                "subject_id": sid,
-                "instance_id": iid,
-                "after": {"kode_desa": code, "periode": periode, "massal": True},
-            }
-            for code, sid, iid in zip(desa, submission_ids, instance_ids, strict=True)
-        ],
-    )
-    return len(desa)
 
 
 def close_cycle(db: Database, actor: Actor, periode: str) -> dict[str, int]:

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, text
 
 from engine.core import audit, clock
 from engine.core.errors import Invalid
-from engine.verification import cycles, imports, submissions
+from engine.verification import cycle_batches, cycles, imports, submissions
 from models import AuditEvent, HumanTask, OutboxEvent, ProcessInstance, Submission, SubmissionStatus
 from tests.factories import SYSTEM, csv_of, decide, make_team, person_row, submit
 
@@ -52,7 +52,7 @@ def test_a_cycle_opens_every_desa_of_the_province_exactly_once(db):
 
 
 def test_a_crash_halfway_is_resumed_without_opening_a_desa_twice(db, monkeypatch):
-    real, calls = cycles._open_many, []
+    real, calls = cycle_batches._open_many, []
 
     def crash_on_third_batch(*args, **kwargs):
         calls.append(1)
@@ -60,12 +60,12 @@ def test_a_crash_halfway_is_resumed_without_opening_a_desa_twice(db, monkeypatch
             raise RuntimeError("listrik padam")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(cycles, "BATCH", 100)
-    monkeypatch.setattr(cycles, "_open_many", crash_on_third_batch)
+    monkeypatch.setattr(cycle_batches, "BATCH", 100)
+    monkeypatch.setattr(cycle_batches, "_open_many", crash_on_third_batch)
     with pytest.raises(RuntimeError):
         cycles.open_cycle(db, SYSTEM, PERIOD)
     assert _count(db, Submission) == 200  # two whole batches, nothing of the third
-    monkeypatch.setattr(cycles, "_open_many", real)
+    monkeypatch.setattr(cycle_batches, "_open_many", real)
     resumed = cycles.open_cycle(db, SYSTEM, PERIOD)
     assert (resumed.opened, resumed.already) == (282, 200)
     assert _count(db, Submission) == 482 and _count(db, ProcessInstance) == 482
@@ -110,7 +110,7 @@ def test_opening_renews_postgresql_statistics_as_the_tables_grow(db, is_postgres
             return s.scalar(text("SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'human_task'"))
 
     before = analysed()
-    monkeypatch.setattr(cycles, "BATCH", 100)
+    monkeypatch.setattr(cycle_batches, "BATCH", 100)
     opened = cycles.open_cycle(db, SYSTEM, PERIOD)
     assert opened.opened == 482  # five batches: statistics renewed after the first, second and fourth
     for _ in range(200):  # a backend publishes its counters when idle, at least a second apart (up to 10 s)
