@@ -24,7 +24,7 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from engine.bpmn import lint, sandbox
+from engine.bpmn import diagram, lint, sandbox
 from engine.bpmn.diagram import NS, attribute, nodes
 from engine.bpmn.handlers import handler_names
 from engine.core import audit
@@ -43,6 +43,8 @@ class ParsedDefinition:
     nama: str
     spec: Any
     subprocess_specs: dict[str, Any]
+    # Its sequence flows, read once with the spec: a task page draws the path taken on every request.
+    flows: tuple[diagram.Flow, ...] = ()
 
 
 def _owner_id(node: etree._Element | None) -> str | None:
@@ -176,7 +178,7 @@ def parse_definition(xml: str) -> ParsedDefinition:
     except ValidationException as exc:
         problems.append(Problem(str(exc).split("\n")[0], element=exc.id or None))
         raise Invalid("Berkas BPMN tidak dapat diurai", problems) from exc
-    parsed = ParsedDefinition(key, spec.description or key, spec, subprocess_specs)
+    parsed = ParsedDefinition(key, spec.description or key, spec, subprocess_specs, diagram.sequence_flows(root))
     problems += _lane_of_tasks(parsed)
     if problems:
         raise Invalid(f"Definisi BPMN ditolak: {len(problems)} masalah", problems)

@@ -65,13 +65,25 @@ def elements(xml: str) -> dict[str, str]:
     }
 
 
-def flows_between(xml: str, done: set[str], reached: set[str]) -> list[str]:
+@dataclass(frozen=True)
+class Flow:
+    """A sequence flow: its id and the elements it joins."""
+
+    id: str
+    source: str
+    target: str
+
+
+def sequence_flows(root: etree._Element) -> tuple[Flow, ...]:
+    return tuple(
+        Flow(attribute(f, "id"), attribute(f, "sourceRef"), attribute(f, "targetRef"))
+        for f in nodes(root, ".//bpmn:sequenceFlow")
+    )
+
+
+def flows_between(flows: tuple[Flow, ...], done: set[str], reached: set[str]) -> list[str]:
     """Sequence flows that leave a completed element towards a reached one: the path taken."""
-    return [
-        attribute(f, "id")
-        for f in nodes(_root(xml), ".//bpmn:sequenceFlow")
-        if attribute(f, "sourceRef") in done and attribute(f, "targetRef") in reached
-    ]
+    return [f.id for f in flows if f.source in done and f.target in reached]
 
 
 @dataclass(frozen=True)

@@ -378,5 +378,4 @@ def path_taken(session: Session, instance: ProcessInstance) -> tuple[list[str], 
             if t.task_spec.bpmn_id
         }
     )
-    xml = definitions.xml_of(session, instance.definition_id)
-    return sorted(done) + diagram.flows_between(xml, done, done | set(current)), current
+    return sorted(done) + diagram.flows_between(parsed.flows, done, done | set(current)), current

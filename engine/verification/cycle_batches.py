@@ -100,7 +100,7 @@ def _open_many(session: Session, actor: Actor, template: bulk_start.Template, ba
         for code, sid in zip(desa, submission_ids, strict=True)
     ]
     instance_ids = bulk_start.start_many(session, template, starts)
-    register.prefill(session, dict(zip(desa, submission_ids, strict=True)))
+    register.prefill(session, dict(zip(desa, submission_ids, strict=True)), new=True)
     connection.execute(
         update(Submission)
         .where(Submission.id == bindparam("sid"))

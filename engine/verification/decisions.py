@@ -138,13 +138,23 @@ def check_open(session: Session, actor: Actor, task: HumanTask) -> None:
         raise Conflict(f"Tugas {task.id} sedang diklaim oleh {holder.username if holder else '?'}")
 
 
+def _require_person(actor: Actor) -> None:
+    actor.require_person("Tugas hanya dapat dikerjakan oleh pengguna (--user)")
+
+
 def may_act(session: Session, actor: Actor, task_id: int) -> Found:
     """The task when the person may act on it now; otherwise the refusal they would meet."""
-    actor.require_person("Tugas hanya dapat dikerjakan oleh pengguna (--user)")
+    _require_person(actor)
     found = find(session, actor, task_id)
+    check_may_act(session, actor, found)
+    return found
+
+
+def check_may_act(session: Session, actor: Actor, found: Found) -> None:
+    """`may_act` for a task already found: the refusal the person would meet, if any."""
+    _require_person(actor)
     check_four_eyes(actor, found)
     check_open(session, actor, found.task)
-    return found
 
 
 def _decision_of(task: HumanTask, cmd: DecisionCommand) -> Decision:
@@ -167,10 +177,10 @@ def saved_verdicts(session: Session, task: HumanTask) -> dict[int, tuple[Verdict
 
 
 def _verdicts(
-    session: Session, task: HumanTask, items: dict[int, ItemAction], cmd: DecisionCommand
+    saved: dict[int, tuple[Verdict, str | None]], items: dict[int, ItemAction], cmd: DecisionCommand
 ) -> dict[int, tuple[Verdict, str | None]]:
     """Each judged item's verdict: saved earlier, then as the decision sends it."""
-    judged = saved_verdicts(session, task)
+    judged = dict(saved)
     judged.update({item_id: (Verdict.SESUAI, None) for item_id in cmd.sesuai})
     judged.update({item_id: (Verdict.TIDAK_SESUAI, why) for item_id, why in cmd.tidak_sesuai.items()})
     if cmd.semua_sesuai:
@@ -213,14 +223,17 @@ def _record_verdicts(
     submission: Submission,
     keputusan: Decision,
     cmd: DecisionCommand,
-) -> None:
+) -> dict[int, tuple[Verdict, str | None]]:
+    """Store the task's verdicts as the decision leaves them; returns them."""
     connection = session.connection()
     items = {row.id: row.aksi for row in connection.execute(_ITEMS, {"submission_id": submission.id})}
-    judged = _verdicts(session, task, items, cmd)
+    saved = saved_verdicts(session, task)
+    judged = _verdicts(saved, items, cmd)
     problems = _verdict_problems(session, task, submission, keputusan, items, judged)
     if problems:
         raise Invalid("Putusan per item tidak dapat disimpan", problems)
-    session.execute(delete(ItemVerdict).where(ItemVerdict.human_task_id == task.id))
+    if saved:  # replaced below; with nothing saved there is nothing to delete (a round trip less)
+        session.execute(delete(ItemVerdict).where(ItemVerdict.human_task_id == task.id))
     rows = [
         {
             "item_id": item_id,
@@ -236,6 +249,7 @@ def _record_verdicts(
     ]
     if rows:
         connection.execute(insert(ItemVerdict), rows)
+    return judged
 
 
 def _ensure_acknowledged(session: Session, submission: Submission) -> None:
@@ -248,15 +262,35 @@ def _ensure_acknowledged(session: Session, submission: Submission) -> None:
         )
 
 
-def _judge_items(session: Session, actor: Actor, found: Found, keputusan: Decision, cmd: DecisionCommand) -> None:
-    """A verifier's verdict on each item and acknowledgement of each warning, before the step runs."""
+def _judge_items(
+    session: Session, actor: Actor, found: Found, keputusan: Decision, cmd: DecisionCommand
+) -> dict[int, tuple[Verdict, str | None]] | None:
+    """A verifier's verdict on each item and acknowledgement of each warning, before the step runs;
+    the task's verdicts as stored, or None where no verifier judged (a desa's own task)."""
     submission = found.submission
     if submission is None or keputusan == Decision.AJUKAN:
-        return
-    _record_verdicts(session, actor, found.task, submission, keputusan, cmd)
+        return None
+    judged = _record_verdicts(session, actor, found.task, submission, keputusan, cmd)
     flags.acknowledge(session, actor, found.task.tingkat.value, submission.id, cmd.pengakuan)
     if keputusan == Decision.SETUJU:
         _ensure_acknowledged(session, submission)
+    return judged
+
+
+def _not_matching(
+    session: Session, task: HumanTask, judged: dict[int, tuple[Verdict, str | None]] | None
+) -> dict[str, str | None]:
+    """The items judged "not in order", with their reasons: what the step records and passes on."""
+    if judged is None:
+        verdicts = session.scalars(
+            select(ItemVerdict).where(ItemVerdict.human_task_id == task.id, ItemVerdict.verdict == Verdict.TIDAK_SESUAI)
+        )
+        return {str(v.item_id): v.alasan for v in verdicts}
+    return {
+        str(item_id): why or None
+        for item_id, (verdict, why) in sorted(judged.items())
+        if verdict == Verdict.TIDAK_SESUAI
+    }
 
 
 def _after_step(
@@ -278,17 +312,10 @@ def decide(session: Session, actor: Actor, cmd: DecisionCommand) -> HumanTask:
         raise Conflict(f"Klaim tugas {found.task.id} lebih dulu, supaya tidak dikerjakan dua orang sekaligus")
     keputusan = _decision_of(found.task, cmd)
     step = human_tasks.begin(session, actor, found.task, cmd.revisi)
-    _judge_items(session, actor, found, keputusan, cmd)
+    judged = _judge_items(session, actor, found, keputusan, cmd)
     if found.submission is not None and keputusan == Decision.AJUKAN:
         status.submitted(session, actor, found.submission)
-    not_matching = {
-        str(v.item_id): v.alasan
-        for v in session.scalars(
-            select(ItemVerdict).where(
-                ItemVerdict.human_task_id == found.task.id, ItemVerdict.verdict == Verdict.TIDAK_SESUAI
-            )
-        )
-    }
+    not_matching = _not_matching(session, found.task, judged)
     created = human_tasks.finish(
         step, actor, keputusan, cmd.alasan, {"verdicts": not_matching}, audit_after={"tidak_sesuai": not_matching}
     )

@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, insert, or_, select
+from sqlalchemy import ColumnElement, bindparam, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from engine.core import audit, clock
@@ -32,17 +32,21 @@ SOURCE = FROM_REGISTER
 FOUND = {VervalStatus.LAYAK}  # what keeps a record on the register
 
 
-def prefill(session: Session, by_desa: dict[str, int]) -> int:
+def prefill(session: Session, by_desa: dict[str, int], new: bool = False) -> int:
     """An item for each active record of each desa (desa code -> its submission's id) that has none
     yet: the register the operator re-verifies. Idempotent, so records verified since the period
-    opened join it too."""
+    opened join it too. `new` submissions, created in this transaction, carry nothing yet."""
     if not by_desa:
         return 0
-    carried = set(
-        session.scalars(
-            select(SubmissionItem.record_id).where(
-                SubmissionItem.submission_id.in_(list(by_desa.values())),
-                SubmissionItem.record_id.is_not(None),
+    carried = (
+        set()
+        if new
+        else set(
+            session.scalars(
+                select(SubmissionItem.record_id).where(
+                    SubmissionItem.submission_id.in_(list(by_desa.values())),
+                    SubmissionItem.record_id.is_not(None),
+                )
             )
         )
     )
@@ -94,21 +98,38 @@ class Progress:
         return round(100 * self.checked / self.total) if self.total else 100
 
 
-def progress(session: Session, submission: Submission) -> Progress:
-    counts: Counter[str] = Counter()
-    total = 0
-    for status, n in session.execute(
-        select(SubmissionItem.verval, func.count())
-        .where(
-            SubmissionItem.submission_id == submission.id,
-            SubmissionItem.source == SOURCE,
-            SubmissionItem.dibuang.is_(False),
-        )
-        .group_by(SubmissionItem.verval)
-    ):
-        total += n
+@dataclass(frozen=True)
+class _Counts:
+    """A submission's live items: all of them, and the register's records by verval status."""
+
+    entries: int
+    register: int
+    by_status: dict[str, int]
+
+
+_COUNTS = (
+    select(SubmissionItem.source, SubmissionItem.verval, func.count())
+    .where(SubmissionItem.submission_id == bindparam("submission_id"), SubmissionItem.dibuang.is_(False))
+    .group_by(SubmissionItem.source, SubmissionItem.verval)
+)
+
+
+def _counts(session: Session, submission: Submission) -> _Counts:
+    """One grouped count for what `progress` and `readiness` both need."""
+    by_status: Counter[str] = Counter()
+    entries = register = 0
+    for source, status, n in session.execute(_COUNTS, {"submission_id": submission.id}):
+        entries += n
+        if source != SOURCE:
+            continue
+        register += n
         if status is not None:
-            counts[VervalStatus(status).value] += n
+            by_status[VervalStatus(status).value] += n
+    return _Counts(entries, register, dict(by_status))
+
+
+def progress(session: Session, submission: Submission) -> Progress:
+    counts = _counts(session, submission)
     carried = select(SubmissionItem.record_id).where(
         SubmissionItem.submission_id == submission.id, SubmissionItem.record_id.is_not(None)
     )
@@ -117,7 +138,7 @@ def progress(session: Session, submission: Submission) -> Progress:
         .select_from(Record)
         .where(Record.kode_desa == submission.kode_desa, Record.status == RecordStatus.AKTIF, Record.id.not_in(carried))
     )
-    return Progress(total, dict(counts), missing or 0)
+    return Progress(counts.register, counts.by_status, missing or 0)
 
 
 def _register_item(session: Session, submission: Submission, item_id: int) -> SubmissionItem:
@@ -274,17 +295,18 @@ def _entries(session: Session, submission: Submission) -> int:
 def readiness(session: Session, submission: Submission) -> list[Problem]:
     """Why the submission cannot go up yet as far as the register is concerned (empty when it can)."""
     prefill(session, {submission.kode_desa: submission.id})  # records verified since the period opened too
-    state = progress(session, submission)
+    counts = _counts(session, submission)
+    unchecked = counts.register - sum(counts.by_status.values())
     problems = []
-    if state.unchecked and not submission.tidak_diperiksa:
+    if unchecked and not submission.tidak_diperiksa:
         problems.append(
             Problem(
-                f"{state.unchecked} dari {state.total} catatan register belum diberi status verval; beri status "
+                f"{unchecked} dari {counts.register} catatan register belum diberi status verval; beri status "
                 "setiap catatan, atau nyatakan dengan alasan bahwa register tidak dapat diperiksa periode ini",
                 column="verval",
             )
         )
-    if not _entries(session, submission) and not submission.nihil:
+    if not counts.entries and not submission.nihil:
         problems.append(
             Problem(
                 "pengajuan kosong: tambahkan data, atau laporkan nihil bila desa tidak memiliki PPKS sama sekali",

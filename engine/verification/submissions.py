@@ -99,7 +99,7 @@ def open_submission(
     )
     submission.instance_id = running.row.id
     session.flush()
-    register.prefill(session, {kode_desa: submission.id})
+    register.prefill(session, {kode_desa: submission.id}, new=True)
     runtime.save(running)
     audit.record(
         session,

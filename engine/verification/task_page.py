@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
 from engine.bpmn import runtime
@@ -86,11 +86,22 @@ def _view_filter(view: str, task: HumanTask) -> list[ColumnElement[bool]]:
     return []
 
 
+def _view_counts(session: Session, task: HumanTask, submission: Submission) -> dict[str, int]:
+    """How many live items each view holds, counted in one scan of the submission's items."""
+    counted = [
+        func.count().filter(and_(*where)) if where else func.count() for where in (_view_filter(v, task) for v in VIEWS)
+    ]
+    found = session.execute(
+        select(*counted).where(SubmissionItem.submission_id == submission.id, SubmissionItem.dibuang.is_(False))
+    ).one()
+    return dict(zip(VIEWS, (n or 0 for n in found), strict=True))
+
+
 def _items(
     session: Session, actor: Actor, task: HumanTask, submission: Submission, view: str | None, page: int
 ) -> tuple[list[submission_view.ItemRow], ItemsShown]:
     kept = [SubmissionItem.dibuang.is_(False)]
-    counts = {v: submission_view.count_items(session, submission, [*kept, *_view_filter(v, task)]) for v in VIEWS}
+    counts = _view_counts(session, task, submission)
     if view is None:
         view = "perubahan" if counts["perubahan"] else "semua"
     if view not in VIEWS:
@@ -106,13 +117,13 @@ def _items(
 def task_page(session: Session, actor: Actor, task_id: int, view: str | None = None, page: int = 1) -> TaskPage:
     """The task as the person judges it: one page of items in the chosen view (the desa's changes
     first), with everything known about each, and whether and why the person may act."""
-    task = decisions.find(session, actor, task_id).task
-    submission = session.get(Submission, task.submission_id) if task.submission_id else None
+    found = decisions.find(session, actor, task_id)
+    task, submission = found.task, found.submission
     instance = session.get(ProcessInstance, task.instance_id)
     assert instance is not None
     why_not = None
     try:
-        decisions.may_act(session, actor, task.id)  # the same rules that guard completion
+        decisions.check_may_act(session, actor, found)  # the same rules that guard completion
     except SijoskuError as exc:
         why_not = str(exc)
     path, current = runtime.path_taken(session, instance)

@@ -6,9 +6,21 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from engine.core import audit
-from engine.verification import imports
-from models import AuditEvent, HumanTask, ItemAction, OutboxEvent, SubmissionItem, TaskStatus
-from tests.factories import SYSTEM, csv_of, decide, make_team, open_task, open_with_items, person_row, submit
+from engine.core.actors import Actor
+from engine.people import users
+from engine.verification import imports, verdicts
+from models import AuditEvent, HumanTask, ItemAction, ItemVerdict, OutboxEvent, SubmissionItem, TaskStatus, Verdict
+from tests.factories import (
+    SYSTEM,
+    confirm_register,
+    csv_of,
+    decide,
+    make_team,
+    open_task,
+    open_with_items,
+    person_row,
+    submit,
+)
 
 
 def test_a_step_writes_its_events_and_audit_rows_in_two_statements(db, statements, is_postgresql):
@@ -74,3 +86,69 @@ def test_an_imports_items_go_in_at_once_and_read_back_as_entered(db, statements,
     assert [[f["aturan"] for f in i.masalah] for i in items] == [["kk_alamat"], ["kk_alamat"], []]
     assert not any(i.dibuang for i in items) and all(i.record_id is None for i in items)
     assert all(i.updated_at.tzinfo is not None for i in items)
+
+
+def test_a_return_reads_the_items_verdicts_once_and_records_each_reason(db, statements):
+    """The verdicts a decision sends are stored and passed on as they are: no delete when nothing
+    was saved before, no second read of what was just written."""
+    team = make_team(db)
+    submission_id = open_with_items(db)
+    submit(db, team.operator, submission_id)
+    task = open_task(db, submission_id, "kecamatan")
+    with db.read() as s:
+        item_ids = s.scalars(
+            select(SubmissionItem.id)
+            .where(SubmissionItem.submission_id == submission_id, SubmissionItem.aksi == ItemAction.TAMBAH)
+            .order_by(SubmissionItem.id)
+        ).all()
+    statements.clear()
+    decide(db, team.kecamatan, submission_id, "return", "NIK salah", {item_ids[1]: "lahir 1951"})
+    verdict_reads = [q for q in statements if q.startswith("SELECT") and "FROM item_verdict" in q]
+    assert len(verdict_reads) == 1, verdict_reads
+    assert not [q for q in statements if q.startswith("DELETE FROM item_verdict")]
+    with db.read() as s:
+        row = s.scalars(
+            select(AuditEvent).where(AuditEvent.human_task_id == task.id, AuditEvent.action == "TASK_COMPLETED")
+        ).one()
+        assert row.after["tidak_sesuai"] == {str(item_ids[1]): "lahir 1951"}
+        stored = s.scalars(select(ItemVerdict).where(ItemVerdict.human_task_id == task.id)).all()
+        assert {v.item_id: (v.verdict, v.alasan) for v in stored} == {
+            item_ids[0]: (Verdict.SESUAI, None),
+            item_ids[1]: (Verdict.TIDAK_SESUAI, "lahir 1951"),
+        }
+
+
+def test_verdicts_saved_before_the_decision_are_replaced_by_it(db, statements):
+    team = make_team(db)
+    submission_id = open_with_items(db)
+    submit(db, team.operator, submission_id)
+    task = open_task(db, submission_id, "kecamatan")
+    with db.read() as s:
+        first = s.scalars(select(SubmissionItem.id).where(SubmissionItem.submission_id == submission_id)).first()
+    with db.transaction() as s:
+        verdicts.save(s, Actor.of(users.find_user(s, team.kecamatan)), task.id, {first: (Verdict.TIDAK_SESUAI, "cek")})
+    statements.clear()
+    decide(db, team.kecamatan, submission_id, "return", "periksa lagi")
+    assert [q for q in statements if q.startswith("DELETE FROM item_verdict")]
+    with db.read() as s:
+        row = s.scalars(
+            select(AuditEvent).where(AuditEvent.human_task_id == task.id, AuditEvent.action == "TASK_COMPLETED")
+        ).one()
+        assert row.after["tidak_sesuai"] == {str(first): "cek"}
+        assert s.scalar(
+            select(func.count()).select_from(ItemVerdict).where(ItemVerdict.human_task_id == task.id)
+        ) == s.scalar(
+            select(func.count()).select_from(SubmissionItem).where(SubmissionItem.submission_id == submission_id)
+        )
+
+
+def test_submitting_counts_the_register_and_the_entries_in_one_statement(db, statements):
+    team = make_team(db)
+    submission_id = open_with_items(db)
+    with db.transaction() as s:
+        confirm_register(s, Actor.of(users.find_user(s, team.operator)), submission_id)
+    statements.clear()
+    submit(db, team.operator, submission_id, reverify=False)
+    counts = [q for q in statements if q.startswith("SELECT") and "count(" in q and "submission_item" in q]
+    assert len(counts) == 1, counts
+    assert open_task(db, submission_id, "kecamatan")

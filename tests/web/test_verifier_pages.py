@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import json
+import re
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -219,3 +222,22 @@ def test_warnings_are_acknowledged_with_a_note_on_the_task_page(browser, db, peo
     assert done.status_code == 302
     with db.read() as s:
         assert s.get(QualityFlag, flag_id).ack_note == "KK lama, sudah dicek"
+
+
+def test_the_task_page_counts_its_views_in_one_scan_and_reads_the_task_once(browser, db, people, statements):
+    sid = _submitted(db)
+    task_id = _open_task(db, sid)
+    browser.login("verif.kec")
+    _claimed(browser, task_id)
+    with db.read() as s:
+        first = s.scalars(select(SubmissionItem.id).where(SubmissionItem.submission_id == sid)).first()
+    browser.post(f"/tugas/{task_id}/putusan", {f"verdict_{first}": "sesuai"}, token_from=f"/tugas/{task_id}")
+    statements.clear()
+    page = browser.get(f"/tugas/{task_id}").get_data(as_text=True)
+    item_counts = [q for q in statements if "count(" in q and "FROM submission_item" in q]
+    task_reads = [q for q in statements if q.startswith("SELECT human_task.id") and "LEFT OUTER JOIN submission" in q]
+    assert len(item_counts) == 1 and len(task_reads) == 1, (item_counts, task_reads)
+    assert not [q for q in statements if "bpmn_xml" in q]  # the path taken comes from the parsed definition
+    assert "Perubahan (2)" in page and "Belum diputus (1)" in page and "Semua (2)" in page, page
+    done = json.loads(html.unescape(re.search(r"data-done='([^']*)'", page).group(1)))
+    assert {"f_mulai", "f_ajukan"} <= set(done), done  # the path taken, flows included
