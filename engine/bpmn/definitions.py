@@ -44,7 +44,7 @@ class ParsedDefinition:
     spec: Any
     subprocess_specs: dict[str, Any]
     # Its sequence flows, read once with the spec: a task page draws the path taken on every request.
-    flows: tuple[diagram.Flow, ...] = ()
+    flows: tuple[diagram.Flow, ...]
 
 
 def _owner_id(node: etree._Element | None) -> str | None:

@@ -32,24 +32,24 @@ SOURCE = FROM_REGISTER
 FOUND = {VervalStatus.LAYAK}  # what keeps a record on the register
 
 
+def _carried(session: Session, submission_ids: list[int]) -> set[int]:
+    """The register records these submissions already carry."""
+    return set(
+        session.scalars(
+            select(SubmissionItem.record_id).where(
+                SubmissionItem.submission_id.in_(submission_ids), SubmissionItem.record_id.is_not(None)
+            )
+        )
+    )
+
+
 def prefill(session: Session, by_desa: dict[str, int], new: bool = False) -> int:
     """An item for each active record of each desa (desa code -> its submission's id) that has none
     yet: the register the operator re-verifies. Idempotent, so records verified since the period
     opened join it too. `new` submissions, created in this transaction, carry nothing yet."""
     if not by_desa:
         return 0
-    carried = (
-        set()
-        if new
-        else set(
-            session.scalars(
-                select(SubmissionItem.record_id).where(
-                    SubmissionItem.submission_id.in_(list(by_desa.values())),
-                    SubmissionItem.record_id.is_not(None),
-                )
-            )
-        )
-    )
+    carried: set[int] = set() if new else _carried(session, list(by_desa.values()))
     now = clock.now()
     rows: list[dict[str, Any]] = [
         {
