@@ -50,7 +50,7 @@ def _other_regencies_go_up(db):
 def _forum(forum, returning: bool):
     page = forum.go("/tugas/")
     page.get_by_role("link", name="Tinjauan Forum Satu Data").first.click()
-    page.wait_for_load_state()
+    page.wait_for_selector("#selisih li")  # the task's page, not the inbox still showing: its cards are read next
     forum.shot("forum-sdi-selisih")
     for card in page.locator("#selisih li").all():
         if returning and "DP3AP2KB mencatat 30" in card.inner_text():

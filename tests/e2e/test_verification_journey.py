@@ -36,6 +36,8 @@ def _decide(person, task_name, approve=True, reason=None, item_reason=None):
     page.get_by_role("link", name=task_name).first.click()
     page.wait_for_selector(".bpmn-viewer[data-state=done]")
     page.get_by_role("button", name="Klaim tugas").click()
+    shows(page, "Anda memegang tugas ini")  # the claimed page has loaded: its verdict radios are the live ones
+    page.wait_for_load_state("load")
     if approve:  # every item looked at and found in order
         for in_order in page.locator("input[type=radio][value=sesuai]").all():
             in_order.check()
