@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 from waitress.server import create_server
 
 from engine.core import clock
@@ -40,6 +40,14 @@ WIDE = """() => Array.from(document.querySelectorAll('body *'))
 AXE_RUN = """() => axe.run(document, {resultTypes: ['violations']}).then(r => r.violations
   .filter(v => v.impact === 'serious' || v.impact === 'critical')
   .map(v => v.id + ' (' + v.impact + '): ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | ')))"""
+
+
+def follow(page: Page, target: Locator) -> Page:
+    """Click what takes the page elsewhere (a link, a form's button) and wait until the page it leads
+    to has loaded: read straight after the click, the page being left may still be the one shown."""
+    with page.expect_navigation():
+        target.click()
+    return page
 
 
 def shows(page: Page, *texts: str) -> None:
@@ -109,8 +117,7 @@ class Person:
         self.page.goto(f"{base}/masuk")
         self.page.get_by_label("Nama pengguna").fill(username)
         self.page.get_by_label("Kata sandi").fill(password)
-        self.page.get_by_role("button", name="Masuk").click()
-        self.page.wait_for_load_state()
+        follow(self.page, self.page.get_by_role("button", name="Masuk"))
         assert "/masuk" not in self.page.url, f"{username} could not sign in"
 
     def go(self, path: str) -> Page:

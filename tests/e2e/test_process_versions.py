@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from models import ProcessDefinition, ProcessInstance, Submission
+from tests.e2e.conftest import follow
 from tests.factories import PASSWORD, open_with_items
 
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
@@ -116,12 +117,10 @@ def test_the_manual_is_reachable_from_a_page_and_readable_on_a_phone(db, people,
     page.goto(f"{live_server}/masuk")
     page.get_by_label("Nama pengguna").fill("op.desa")
     page.get_by_label("Kata sandi").fill(PASSWORD)
-    page.get_by_role("button", name="Masuk").click()
-    page.wait_for_load_state()
+    follow(page, page.get_by_role("button", name="Masuk"))
     page.goto(f"{live_server}/desa/")
     page.locator("#menu-toggle").click()
-    page.locator("#bantuan").click()
-    page.wait_for_load_state()
+    follow(page, page.locator("#bantuan"))
     assert page.url.endswith("/bantuan/operator-desa#pengajuan-desa")
     assert page.locator("#pengajuan-desa").is_visible()
     for slug in ("index", "operator-desa", "kecamatan", "kabupaten", "provinsi", "admin", "auditor"):

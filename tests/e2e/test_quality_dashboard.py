@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from engine.quality import aggregates
-from tests.e2e.conftest import shows
+from tests.e2e.conftest import follow, shows
 from tests.factories import HISTORY, PASSWORD, SYSTEM
 
 
@@ -46,8 +46,7 @@ def test_a_regency_verifier_explains_a_flag_in_the_browser(db, people, sign_in):
     row.get_by_text("Tindak lanjuti").click()
     row.get_by_label("Jelaskan: angkanya benar").check()
     row.get_by_label("Catatan (wajib)").fill("DP3AP2KB menghitung korban yang ditangani")
-    row.get_by_role("button", name="Simpan").click()
-    page.wait_for_load_state()
+    follow(page, row.get_by_role("button", name="Simpan"))
     shows(page, "Tindak lanjut tanda tersimpan")
     assert "Tidak ada tanda dengan saringan ini" in page.locator("#tanda").inner_text()
     page = regency.go("/mutu/?rule=selisih_instansi&status=dijelaskan")

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from models import HumanTask, TaskStatus
-from tests.e2e.conftest import shows
+from tests.e2e.conftest import follow, shows
 from tests.factories import PASSWORD, finish_as_system, reconciliation_year
 
 YEAR = 2026
@@ -22,15 +22,12 @@ def year(db, people, password_hash):
 
 def _explain_everything(regency, note):
     page = regency.go("/tugas/")
-    page.get_by_role("link", name="Tinjauan kabupaten/kota").first.click()
-    page.wait_for_load_state()
+    follow(page, page.get_by_role("link", name="Tinjauan kabupaten/kota").first)
     while page.locator("#tanda-kabupaten form").count():
         card = page.locator("#tanda-kabupaten li:has(form)").first
         card.get_by_label("Catatan").fill(note)
-        card.get_by_role("button", name="Jelaskan").click()
-        page.wait_for_load_state()
-    page.get_by_role("button", name="Kirim ke Forum SDI").click()
-    page.wait_for_load_state()
+        follow(page, card.get_by_role("button", name="Jelaskan"))
+    follow(page, page.get_by_role("button", name="Kirim ke Forum SDI"))
     shows(page, "Keputusan tersimpan")
 
 
@@ -58,8 +55,7 @@ def _forum(forum, returning: bool):
             card.get_by_label("Alasan bila dikembalikan").fill("Rasio DP3AP2KB naik sepuluh kali; periksa ulang")
         else:
             card.get_by_label("Terima penjelasan").check()
-    page.get_by_role("button", name="Simpan telaah Forum").click()
-    page.wait_for_load_state()
+    follow(page, page.get_by_role("button", name="Simpan telaah Forum"))
     shows(page, "Keputusan tersimpan")
 
 
@@ -67,8 +63,7 @@ def test_a_year_from_opening_to_the_frozen_figures(year, sign_in, chromium, live
     db = year
     province = sign_in("walidata.prov", PASSWORD)
     page = province.go(f"/rekonsiliasi/{YEAR}")
-    page.get_by_role("button", name=f"Buka rekonsiliasi {YEAR}").click()
-    page.wait_for_load_state()
+    follow(page, page.get_by_role("button", name=f"Buka rekonsiliasi {YEAR}"))
     assert page.locator("#status-rekonsiliasi").inner_text() == "berjalan"
     assert "Kabupaten Bulungan" in page.locator("#kemajuan").inner_text()
     province.shot("rekonsiliasi-kemajuan")
@@ -84,16 +79,13 @@ def test_a_year_from_opening_to_the_frozen_figures(year, sign_in, chromium, live
 
     head = sign_in("kepala.dinas", PASSWORD)
     page = head.go("/tugas/")
-    page.get_by_role("link", name="Penetapan oleh kepala dinas").first.click()
-    page.wait_for_load_state()
-    page.get_by_role("button", name="Simpan keputusan").click()  # no decree yet
-    page.wait_for_load_state()
+    follow(page, page.get_by_role("link", name="Penetapan oleh kepala dinas").first)
+    follow(page, page.get_by_role("button", name="Simpan keputusan"))  # no decree yet
     assert "Surat keputusan penetapan belum lengkap" in page.locator("#penolakan").inner_text()
     page.get_by_label("Nomor surat keputusan").fill("188.44/123/DINSOS/2027")
     page.get_by_label("Tanggal surat keputusan (DD/MM/YYYY)").fill("15/01/2027")
     head.shot("penetapan-kepala-dinas")
-    page.get_by_role("button", name="Simpan keputusan").click()
-    page.wait_for_load_state()
+    follow(page, page.get_by_role("button", name="Simpan keputusan"))
     shows(page, "Keputusan tersimpan")
 
     page = province.go(f"/penetapan/{YEAR}")
@@ -107,8 +99,7 @@ def test_a_year_from_opening_to_the_frozen_figures(year, sign_in, chromium, live
     small.goto(f"{live_server}/masuk")
     small.get_by_label("Nama pengguna").fill("kepala.dinas")
     small.get_by_label("Kata sandi").fill(PASSWORD)
-    small.get_by_role("button", name="Masuk").click()
-    small.wait_for_load_state()
+    follow(small, small.get_by_role("button", name="Masuk"))
     small.goto(f"{live_server}/penetapan/{YEAR}")
     assert small.locator("#hash").inner_text() == digest
     assert small.evaluate("() => document.documentElement.scrollWidth") <= 360 + 1

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from engine.quality.nik import compose
 from engine.verification import imports, submissions
 from models import HumanTask, ProcessDefinition, ProcessInstance, Submission
-from tests.e2e.conftest import shows
+from tests.e2e.conftest import follow, shows
 from tests.factories import PASSWORD, SYSTEM, csv_of, open_with_items, person_row
 
 
@@ -112,7 +112,7 @@ def test_a_submission_travels_every_tier_in_the_browser(db, people, sign_in, tmp
     page = auditor.go("/audit/")
     page.get_by_label("Nama").fill("Maria Ingan 1")
     page.get_by_role("button", name="Cari").click()
-    page.get_by_role("link", name="Maria Ingan 1").click()
+    follow(page, page.get_by_role("link", name="Maria Ingan 1"))
     for tier in ("desa", "kecamatan", "kabupaten", "provinsi"):
         assert page.locator(f'.trail li[data-tingkat="{tier}"]').count() >= 1, tier
     auditor.shot("audit-linimasa")
