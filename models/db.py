@@ -7,6 +7,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from models.pg_cursor import LazyDescriptionCursor
+
 
 def normalise_url(url: str) -> str:
     """`postgresql://` means psycopg 3 here; SQLAlchemy would otherwise pick psycopg2."""
@@ -66,5 +68,8 @@ def make_engine(url: str, connect_timeout: int = 5, statement_timeout: int = 30,
         return engine
     kwargs.setdefault("pool_pre_ping", True)  # a connection broken by an outage is replaced, not used
     kwargs.setdefault("pool_timeout", connect_timeout * 2)
-    kwargs.setdefault("connect_args", postgresql_timeouts(connect_timeout, statement_timeout))
+    kwargs.setdefault(
+        "connect_args",
+        {**postgresql_timeouts(connect_timeout, statement_timeout), "cursor_factory": LazyDescriptionCursor},
+    )
     return create_engine(url, **kwargs)

@@ -1,7 +1,11 @@
 """gunicorn settings for SIJOSKU (`sijosku serve` uses them; docs/deployment.md explains them).
 
-The pages are CPU-bound Python: one worker process per core does the work in parallel, and a few
-threads per worker overlap the waits on the database. Every value can be set in the environment.
+The pages are CPU-bound Python: one worker process per core does the work in parallel. One thread
+per worker by default: a page waits on the database for a small part of its time, and more threads
+in one process only contend for its interpreter lock (measured in docs/benchmarks.md: with four,
+fewer pages a second and a longer tail). Slow clients (a phone uploading over a weak connection) are
+absorbed by the reverse proxy, which buffers requests and answers (docs/deployment.md). Every value
+can be set in the environment.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from prometheus_client import multiprocess
 bind = os.environ.get("SIJOSKU_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("SIJOSKU_WEB_WORKERS", str(os.cpu_count() or 2)))
 worker_class = "gthread"
-threads = int(os.environ.get("SIJOSKU_WEB_THREADS", "4"))
+threads = int(os.environ.get("SIJOSKU_WEB_THREADS", "1"))
 timeout = int(os.environ.get("SIJOSKU_WEB_TIMEOUT", "60"))  # a worker silent this long is restarted
 graceful_timeout = 30
 keepalive = 5
