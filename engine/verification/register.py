@@ -296,12 +296,12 @@ def readiness(session: Session, submission: Submission) -> list[Problem]:
     """Why the submission cannot go up yet as far as the register is concerned (empty when it can)."""
     prefill(session, {submission.kode_desa: submission.id})  # records verified since the period opened too
     counts = _counts(session, submission)
-    unchecked = counts.register - sum(counts.by_status.values())
+    state = Progress(counts.register, counts.by_status, missing=0)  # prefill has just carried every record in
     problems = []
-    if unchecked and not submission.tidak_diperiksa:
+    if state.unchecked and not submission.tidak_diperiksa:
         problems.append(
             Problem(
-                f"{unchecked} dari {counts.register} catatan register belum diberi status verval; beri status "
+                f"{state.unchecked} dari {state.total} catatan register belum diberi status verval; beri status "
                 "setiap catatan, atau nyatakan dengan alasan bahwa register tidak dapat diperiksa periode ini",
                 column="verval",
             )
