@@ -6,6 +6,13 @@ in one process only contend for its interpreter lock (measured in docs/benchmark
 fewer pages a second and a longer tail). Slow clients (a phone uploading over a weak connection) are
 absorbed by the reverse proxy, which buffers requests and answers (docs/deployment.md). Every value
 can be set in the environment.
+
+A worker takes a connection only when one of its threads is free to serve it, and serves one
+request per connection: waiting requests stay in the listening socket's queue, oldest first, for
+whichever worker frees up next. A worker that took connections while busy (gthread's default) kept
+them behind its current page while the other worker idled, which doubled the tail at 32
+connections. Workers are not recycled by default: a new worker imports the whole application for
+a second or two, and the requests waiting meanwhile took that as their latency.
 """
 
 from __future__ import annotations
@@ -20,13 +27,16 @@ from prometheus_client import multiprocess
 
 bind = os.environ.get("SIJOSKU_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("SIJOSKU_WEB_WORKERS", str(os.cpu_count() or 2)))
+# gthread, even with one thread: its main thread tells the master it is alive while a long answer
+# (the audit export) streams, where a sync worker would be killed as silent.
 worker_class = "gthread"
 threads = int(os.environ.get("SIJOSKU_WEB_THREADS", "1"))
+worker_connections = threads  # a connection is accepted only when a thread can serve it (see above)
+keepalive = 0  # one request per connection; the reverse proxy keeps the clients' connections alive
 timeout = int(os.environ.get("SIJOSKU_WEB_TIMEOUT", "60"))  # a worker silent this long is restarted
 graceful_timeout = 30
-keepalive = 5
-max_requests = 2000  # workers are recycled now and then, spreading any slow leak
-max_requests_jitter = 200
+max_requests = int(os.environ.get("SIJOSKU_WEB_MAX_REQUESTS", "0"))  # 0: never recycled (see above)
+max_requests_jitter = max_requests // 10
 # The reverse proxy that terminates TLS: only its X-Forwarded-* headers are believed.
 forwarded_allow_ips = os.environ.get("SIJOSKU_TRUSTED_PROXIES", "127.0.0.1")
 accesslog = os.environ.get("SIJOSKU_ACCESS_LOG", "-")

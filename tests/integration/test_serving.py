@@ -1,0 +1,90 @@
+"""The production server's settings (`web/gunicorn_conf.py`) as a client sees them: a request never
+waits behind another worker's page while a worker is free, and each answer closes its connection."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from engine.core.config import PROJECT_ROOT
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def server(tmp_path: Path):
+    """gunicorn with SIJOSKU's settings and two workers, serving the probe application."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SIJOSKU_", "PROMETHEUS_"))}
+    env |= {
+        "SIJOSKU_BIND": f"127.0.0.1:{port}",
+        "SIJOSKU_WEB_WORKERS": "2",
+        "SIJOSKU_ACCESS_LOG": "/dev/null",
+        "PROBE_HELD": str(tmp_path / "held"),
+        "PROBE_RELEASE": str(tmp_path / "release"),
+    }
+    command = [sys.executable, "-m", "gunicorn", "-c", "python:web.gunicorn_conf"]
+    process = subprocess.Popen(
+        [*command, "tests.integration.serving_probe:app"], cwd=PROJECT_ROOT, env=env, start_new_session=True
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                requests.get(f"{base}/", timeout=2)
+                break
+            except requests.RequestException:
+                assert time.monotonic() < deadline, "gunicorn did not answer within a minute"
+                time.sleep(0.1)
+        yield base, tmp_path
+    finally:
+        (tmp_path / "release").touch()
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(30)
+
+
+def test_a_busy_worker_leaves_new_requests_to_the_free_one(server):
+    """While one worker is busy with a page, every request that arrives meanwhile is answered by the
+    other one at once. With gunicorn's gthread defaults the busy worker took about half of them and
+    kept them waiting until its page was done."""
+    base, folder = server
+    held = threading.Thread(target=requests.get, args=(f"{base}/tahan",), kwargs={"timeout": 60})
+    held.start()
+    deadline = time.monotonic() + 30
+    while not (folder / "held").exists():
+        assert time.monotonic() < deadline, "the held request never reached a worker"
+        time.sleep(0.02)
+    busy = (folder / "held").read_text()
+    answered_by = []
+    for _ in range(12):
+        try:
+            answered_by.append(requests.get(f"{base}/", timeout=5).text)
+        except requests.Timeout:
+            answered_by.append("kept waiting behind the busy worker")
+    (folder / "release").touch()
+    held.join(60)
+    assert busy not in answered_by
+    assert len(set(answered_by)) == 1 and answered_by[0].isdigit(), answered_by
+
+
+def test_each_answer_closes_its_connection(server):
+    """No connection is held open between requests: an idle kept-alive connection would take the
+    worker's only place, and the reverse proxy keeps the clients' connections alive."""
+    base, _ = server
+    with requests.Session() as session:
+        answer = session.get(f"{base}/", timeout=10)
+    assert answer.headers["Connection"].lower() == "close"
