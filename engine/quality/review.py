@@ -123,9 +123,11 @@ def around(session: Session, scope: Scope, region_kode: str, limit: int = 10) ->
         QualityFlag.status == FlagStatus.TERBUKA,
         QualityFlag.region_kode.in_(lineage(region_kode)),
     ]
-    total = session.scalar(select(func.count()).select_from(QualityFlag).where(*conditions)) or 0
-    rows = session.scalars(select(QualityFlag).where(*conditions).order_by(*RANK).limit(limit))
-    return FlagList(list(rows), total, 1, limit)
+    # The window counts every matching flag before the limit applies: the first page and the total
+    # in one read (a page that finds no flag has a total of none).
+    ranked = session.execute(select(QualityFlag, func.count().over()).where(*conditions).order_by(*RANK).limit(limit))
+    shown = ranked.all()
+    return FlagList([flag for flag, _ in shown], shown[0][1] if shown else 0, 1, limit)
 
 
 def settle(

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import zip_longest
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -82,14 +83,18 @@ def dtsen_for(session: Session, people: list[tuple[str | None, str | None]]) -> 
     kks = sorted({k for _, k in people if k})
     by_nik: dict[str, DtsenEntry] = {}
     by_kk: dict[str, _Family] = {}
-    for part in _chunks(niks):
-        for entry in session.scalars(select(DtsenEntry).where(DtsenEntry.nik.in_(part))):
-            by_nik[entry.nik] = entry
-    for part in _chunks(kks):
-        for entry in session.scalars(select(DtsenEntry).where(DtsenEntry.no_kk.in_(part))):
-            family = by_kk.setdefault(entry.no_kk or "", _Family(entry.desil))
-            family.desil = min(family.desil, entry.desil)
-            family.program.update(entry.program or [])
+    # One read per chunk for both keys. An entry may come back in two reads (by its NIK in one, by
+    # its card in another); keeping it twice changes nothing below.
+    for nik_part, kk_part in zip_longest(_chunks(niks), _chunks(kks), fillvalue=[]):
+        matching = or_(DtsenEntry.nik.in_(nik_part), DtsenEntry.no_kk.in_(kk_part))
+        asked_niks, asked_kks = set(nik_part), set(kk_part)
+        for entry in session.scalars(select(DtsenEntry).where(matching)):
+            if entry.nik in asked_niks:
+                by_nik[entry.nik] = entry
+            if entry.no_kk in asked_kks:
+                family = by_kk.setdefault(entry.no_kk, _Family(entry.desil))
+                family.desil = min(family.desil, entry.desil)
+                family.program.update(entry.program or [])
     found: dict[tuple[Any, Any], DtsenView] = {}
     for nik, kk in people:
         if nik and nik in by_nik:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.core.actors import Actor
@@ -27,6 +27,7 @@ from models import (
     SubmissionItem,
     TaskStatus,
     User,
+    Verdict,
 )
 
 
@@ -42,6 +43,7 @@ class ItemRow:
     disclosed: dict[int, str] = field(default_factory=dict)  # flag id -> where else the entry is, if the viewer may see
     nik_check: linkage.NikView = field(default_factory=linkage.NikView.unchecked)  # Dukcapil's answer
     dtsen: linkage.DtsenView | None = None  # decile and programmes, by NIK or KK
+    draft: tuple[Verdict, str | None] | None = None  # the verdict saved on the task being worked, if asked
 
 
 def user_names(session: Session, ids: set[int | None]) -> dict[int, str]:
@@ -81,13 +83,14 @@ def items_of(
     submission: Submission,
     where: Sequence[ColumnElement[bool]] = (),
     page: tuple[int, int] | None = None,
+    draft_of: int | None = None,
 ) -> list[ItemRow]:
     """The submission's items (those matching `where`; one page of (offset, limit) when given) with
-    what each viewer may see of them."""
+    what each viewer may see of them, and the verdicts saved on task `draft_of` when given."""
     query = item_query(submission, where).order_by(SubmissionItem.id)
     if page is not None:
         query = query.offset(page[0]).limit(page[1])
-    return rows_of(session, viewer, submission, session.scalars(query).all())
+    return rows_of(session, viewer, submission, session.scalars(query).all(), draft_of)
 
 
 def _changes(session: Session, items: Sequence[SubmissionItem]) -> dict[int, list[tuple[str, Any, Any]]]:
@@ -119,18 +122,36 @@ CHANGE_FIELDS = (
 )
 
 
-def rows_of(session: Session, viewer: Actor, submission: Submission, items: Sequence[SubmissionItem]) -> list[ItemRow]:
-    verdicts = (
-        session.scalars(
-            select(ItemVerdict)
-            .join(HumanTask, HumanTask.id == ItemVerdict.human_task_id)
-            # verdicts saved on a task still being worked are the person's draft, not yet a tier's word
-            .where(ItemVerdict.item_id.in_([i.id for i in items]), HumanTask.status == TaskStatus.SELESAI)
-            .order_by(ItemVerdict.putaran, ItemVerdict.id)
-        ).all()
-        if items
-        else []
-    )
+def _verdicts(
+    session: Session, items: Sequence[SubmissionItem], draft_of: int | None
+) -> tuple[list[ItemVerdict], dict[int, tuple[Verdict, str | None]]]:
+    """The tiers' verdicts on the items, oldest first, and item id -> the verdict saved on task
+    `draft_of`, in one read. Verdicts saved on a task still being worked are the person's draft, not
+    yet a tier's word."""
+    if not items:
+        return [], {}
+    decided = HumanTask.status == TaskStatus.SELESAI
+    found = session.execute(
+        select(ItemVerdict, decided)
+        .join(HumanTask, HumanTask.id == ItemVerdict.human_task_id)
+        .where(
+            ItemVerdict.item_id.in_([i.id for i in items]),
+            or_(decided, ItemVerdict.human_task_id == draft_of) if draft_of else decided,
+        )
+        .order_by(ItemVerdict.putaran, ItemVerdict.id)
+    ).all()
+    drafts = {v.item_id: (v.verdict, v.alasan) for v, _ in found if v.human_task_id == draft_of}
+    return [v for v, is_decided in found if is_decided], drafts
+
+
+def rows_of(
+    session: Session,
+    viewer: Actor,
+    submission: Submission,
+    items: Sequence[SubmissionItem],
+    draft_of: int | None = None,
+) -> list[ItemRow]:
+    verdicts, drafts = _verdicts(session, items, draft_of)
     names = user_names(session, {v.user_id for v in verdicts})
     by_item: dict[int, list[ItemVerdict]] = defaultdict(list)
     for verdict in verdicts:
@@ -140,6 +161,8 @@ def rows_of(session: Session, viewer: Actor, submission: Submission, items: Sequ
     changes = _changes(session, items)
     checks, record_checks = _nik_checks(session, items)
     dtsen = linkage.dtsen_for(session, [(i.nik, i.data.get("no_kk") or None) for i in items])
+    # the places behind every flag of the page, read once (not once per item that has one)
+    disclosed = _disclosures(session, viewer, submission.kode_desa, [f for fs in found.values() for f in fs])
     rows = []
     for item in items:
         flags = found.get(item.id, [])
@@ -147,11 +170,12 @@ def rows_of(session: Session, viewer: Actor, submission: Submission, items: Sequ
             item,
             item.nik if full_nik else privacy.mask_nik(item.nik),
             flags=flags,
-            disclosed=_disclosures(session, viewer, submission.kode_desa, flags),
+            disclosed={f.id: disclosed[f.id] for f in flags if f.id in disclosed},
         )
         row.nik_check = checks.get(item.id) or record_checks.get(item.record_id or 0) or linkage.NikView.unchecked()
         row.dtsen = dtsen.get((item.nik, item.data.get("no_kk") or None))
         row.changes = changes.get(item.id, [])
+        row.draft = drafts.get(item.id)
         for v in by_item[item.id]:
             entry = {
                 "tingkat": v.tingkat.value,

@@ -109,9 +109,9 @@ def _items(
     pages = max(1, -(-counts[view] // PAGE_SIZE))
     page = min(max(1, page), pages)
     where = [*kept, *_view_filter(view, task)]
-    rows = submission_view.items_of(session, actor, submission, where, ((page - 1) * PAGE_SIZE, PAGE_SIZE))
-    mine = decisions.saved_verdicts(session, task)
-    return rows, ItemsShown(view, page, pages, counts, {r.item.id: mine[r.item.id] for r in rows if r.item.id in mine})
+    offset = ((page - 1) * PAGE_SIZE, PAGE_SIZE)
+    rows = submission_view.items_of(session, actor, submission, where, offset, draft_of=task.id)
+    return rows, ItemsShown(view, page, pages, counts, {r.item.id: r.draft for r in rows if r.draft})
 
 
 def task_page(session: Session, actor: Actor, task_id: int, view: str | None = None, page: int = 1) -> TaskPage:

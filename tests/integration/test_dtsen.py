@@ -99,3 +99,30 @@ def test_a_wrong_extract_is_refused_whole_with_a_problem_per_row(db):
     ]
     with db.read() as s:  # the earlier extract is untouched
         assert s.scalar(select(func.count()).select_from(DtsenEntry)) == 1
+
+
+def test_people_are_found_by_nik_or_card_in_one_read_per_chunk_across_chunks(db, statements, monkeypatch):
+    """Both keys are asked in one read per chunk; a person whose NIK is asked in one chunk and whose
+    family card is asked in another is still found by NIK, and a family's members by their card."""
+    entries = [
+        (f"650101010190000{i}", f"650101000000000{i}", i, "PKH" if i % 2 else "BPNT") for i in range(1, 6)
+    ] + [("6501010101800009", "6501010000000003", 1, "PENA")]  # another member of family 3
+    _import(db, HEADER + "".join(f"{n},{k},{d},{p},{DESA}\n" for n, k, d, p in entries))
+    people = [
+        ("6501010101900001", None),  # by NIK
+        ("6501010101900005", "6501010000000001"),  # by NIK, though another family's card is asked too
+        ("6501019999999999", "6501010000000003"),  # not in DTSEN: by card, the family's lowest decile
+        ("6501019999999998", "6501010000000004"),
+        ("6501019999999997", "6501010000000099"),  # neither
+    ]
+    monkeypatch.setattr(linkage, "CHUNK", 2)
+    statements.clear()
+    with db.read() as s:
+        found = linkage.dtsen_for(s, people)
+    assert len([q for q in statements if "FROM dtsen_entry" in q]) == 3  # 4 NIKs and 4 cards, 2 at a time
+    assert found == {
+        people[0]: linkage.DtsenView(1, ("PKH",), "nik"),
+        people[1]: linkage.DtsenView(5, ("PKH",), "nik"),
+        people[2]: linkage.DtsenView(1, ("PENA", "PKH"), "kk"),
+        people[3]: linkage.DtsenView(4, ("BPNT",), "kk"),
+    }

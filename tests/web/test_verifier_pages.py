@@ -237,6 +237,12 @@ def test_the_task_page_counts_its_views_in_one_scan_and_reads_the_task_once(brow
     item_counts = [q for q in statements if "count(" in q and "FROM submission_item" in q]
     task_reads = [q for q in statements if q.startswith("SELECT human_task.id") and "LEFT OUTER JOIN submission" in q]
     assert len(item_counts) == 1 and len(task_reads) == 1, (item_counts, task_reads)
+    # the tiers' verdicts and the person's saved ones, DTSEN by NIK and by card, the region's flags
+    # and their total: one read each
+    for read in ("SELECT item_verdict.", "SELECT dtsen_entry.", "FROM quality_flag WHERE quality_flag.item_id IS NULL"):
+        reads = [q for q in statements if q.startswith(read) or read.startswith("FROM") and read in q]
+        assert len(reads) == 1, (read, reads)
+    assert page.count("(tersimpan)") == 1 and f'value="sesuai" checked' in page  # the saved verdict shows
     assert not [q for q in statements if "bpmn_xml" in q]  # the path taken comes from the parsed definition
     assert "Perubahan (2)" in page and "Belum diputus (1)" in page and "Semua (2)" in page, page
     done = json.loads(html.unescape(re.search(r"data-done='([^']*)'", page).group(1)))
