@@ -104,9 +104,9 @@ def test_a_wrong_extract_is_refused_whole_with_a_problem_per_row(db):
 def test_people_are_found_by_nik_or_card_in_one_read_per_chunk_across_chunks(db, statements, monkeypatch):
     """Both keys are asked in one read per chunk; a person whose NIK is asked in one chunk and whose
     family card is asked in another is still found by NIK, and a family's members by their card."""
-    entries = [
-        (f"650101010190000{i}", f"650101000000000{i}", i, "PKH" if i % 2 else "BPNT") for i in range(1, 6)
-    ] + [("6501010101800009", "6501010000000003", 1, "PENA")]  # another member of family 3
+    entries = [(f"650101010190000{i}", f"650101000000000{i}", i, "PKH" if i % 2 else "BPNT") for i in range(1, 6)] + [
+        ("6501010101800009", "6501010000000003", 1, "PENA")
+    ]  # another member of family 3
     _import(db, HEADER + "".join(f"{n},{k},{d},{p},{DESA}\n" for n, k, d, p in entries))
     people = [
         ("6501010101900001", None),  # by NIK
