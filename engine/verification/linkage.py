@@ -85,13 +85,14 @@ def dtsen_for(session: Session, people: list[tuple[str | None, str | None]]) -> 
     by_kk: dict[str, _Family] = {}
     # One read per chunk for both keys. An entry may come back in two reads (by its NIK in one, by
     # its card in another); keeping it twice changes nothing below.
-    for nik_part, kk_part in zip_longest(_chunks(niks), _chunks(kks), fillvalue=[]):
+    none: list[str] = []
+    for nik_part, kk_part in zip_longest(_chunks(niks), _chunks(kks), fillvalue=none):
         matching = or_(DtsenEntry.nik.in_(nik_part), DtsenEntry.no_kk.in_(kk_part))
         asked_niks, asked_kks = set(nik_part), set(kk_part)
         for entry in session.scalars(select(DtsenEntry).where(matching)):
             if entry.nik in asked_niks:
                 by_nik[entry.nik] = entry
-            if entry.no_kk in asked_kks:
+            if entry.no_kk and entry.no_kk in asked_kks:
                 family = by_kk.setdefault(entry.no_kk, _Family(entry.desil))
                 family.desil = min(family.desil, entry.desil)
                 family.program.update(entry.program or [])
