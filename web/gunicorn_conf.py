@@ -17,6 +17,7 @@ a second or two, and the requests waiting meanwhile took that as their latency.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -66,3 +67,10 @@ def child_exit(server: Any, worker: Any) -> None:
 
 def on_starting(server: Any) -> None:
     logging.Formatter.converter = time.gmtime
+
+
+def post_worker_init(worker: Any) -> None:
+    """The application a worker has just loaded (about 230,000 objects: modules, templates, parsed
+    definitions) lives as long as the worker: frozen, the collector's full passes no longer walk it.
+    One such pass took 62 ms, which a request caught behind it added to its latency."""
+    gc.freeze()

@@ -1,5 +1,6 @@
 """The production server's settings (`web/gunicorn_conf.py`) as a client sees them: a request never
-waits behind another worker's page while a worker is free, and each answer closes its connection."""
+waits behind another worker's page while a worker is free, each answer closes its connection, and
+the loaded application is kept out of the garbage collector's passes."""
 
 from __future__ import annotations
 
@@ -18,29 +19,31 @@ import requests
 from engine.core.config import PROJECT_ROOT
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def server(tmp_path: Path):
-    """gunicorn with SIJOSKU's settings and two workers, serving the probe application."""
-    port = _free_port()
+    """gunicorn with SIJOSKU's settings and two workers, serving the probe application. It listens on
+    a socket this test opened and hands over, so no other process can take the port in between."""
+    listener = socket.create_server(("127.0.0.1", 0), backlog=64)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SIJOSKU_", "PROMETHEUS_"))}
     env |= {
-        "SIJOSKU_BIND": f"127.0.0.1:{port}",
+        "SIJOSKU_BIND": f"fd://{listener.fileno()}",
         "SIJOSKU_WEB_WORKERS": "2",
         "SIJOSKU_ACCESS_LOG": "/dev/null",
         "PROBE_HELD": str(tmp_path / "held"),
         "PROBE_RELEASE": str(tmp_path / "release"),
     }
     command = [sys.executable, "-m", "gunicorn", "-c", "python:web.gunicorn_conf"]
-    process = subprocess.Popen(
-        [*command, "tests.integration.serving_probe:app"], cwd=PROJECT_ROOT, env=env, start_new_session=True
-    )
-    base = f"http://127.0.0.1:{port}"
+    with (tmp_path / "gunicorn.err").open("wb") as said:
+        process = subprocess.Popen(
+            [*command, "tests.integration.serving_probe:app"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stderr=said,
+            pass_fds=(listener.fileno(),),
+            start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    listener.close()  # gunicorn holds its own copy
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -48,12 +51,14 @@ def server(tmp_path: Path):
                 requests.get(f"{base}/", timeout=2)
                 break
             except requests.RequestException:
+                assert process.poll() is None, (tmp_path / "gunicorn.err").read_text()
                 assert time.monotonic() < deadline, "gunicorn did not answer within a minute"
                 time.sleep(0.1)
         yield base, tmp_path
     finally:
         (tmp_path / "release").touch()
-        os.killpg(process.pid, signal.SIGTERM)
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
         process.wait(30)
 
 
@@ -88,3 +93,10 @@ def test_each_answer_closes_its_connection(server):
     with requests.Session() as session:
         answer = session.get(f"{base}/", timeout=10)
     assert answer.headers["Connection"].lower() == "close"
+
+
+def test_a_worker_keeps_the_loaded_application_out_of_the_collectors_passes(server):
+    """Everything loaded before the first request is frozen (gc.freeze): a full collection no
+    longer walks it in the middle of someone's request."""
+    base, _ = server
+    assert int(requests.get(f"{base}/beku", timeout=10).text) > 10_000
