@@ -9,7 +9,7 @@ from sqlalchemy import Boolean, Enum, ForeignKey, Index, Integer, String, Unique
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, utcnow
-from .region import Tier
+from .region import Region, Tier
 
 
 class Role(enum.StrEnum):
@@ -101,6 +101,9 @@ class RoleAssignment(Base):
     tingkat: Mapped[Tier] = mapped_column(Enum(Tier, native_enum=False, length=10))
 
     user: Mapped[User] = relationship(back_populates="roles")
+    # The region's name comes with the role wherever roles are read (one join on the key): the page
+    # header names the person's regions on every page without a read of its own.
+    region: Mapped[Region] = relationship(viewonly=True, lazy="joined")
 
 
 class LoginAttempt(Base):

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from engine.core import clock, rows
 from models import Notification
 
 
-def unread_count(session: Session, user_id: int) -> int:
+def unread_query(user_id: int) -> Select[int]:
+    """How many of the person's notifications are unread, as a query (the page header asks it
+    together with other figures)."""
     return (
-        session.scalar(
-            select(func.count())
-            .select_from(Notification)
-            .where(Notification.user_id == user_id, Notification.read_at.is_(None))
-        )
-        or 0
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
     )
+
+
+def unread_count(session: Session, user_id: int) -> int:
+    return session.scalar(unread_query(user_id)) or 0
 
 
 def latest(session: Session, user_id: int, limit: int = 100) -> list[Notification]:

@@ -19,7 +19,7 @@ from engine.core.actors import Actor
 from engine.core.config import Settings, load_settings
 from engine.core.uow import Database
 from engine.verification import inbox
-from models import TASK_ROLES, Region, User
+from models import TASK_ROLES, User
 from notifications import inapp
 from notifications.plugin import plugin as notifications_plugin
 from web import errors, i18n
@@ -120,16 +120,8 @@ def _template_helpers(app: Flask, settings: Settings) -> None:
         if g.get("database_down") or not current_user.is_authenticated:
             return {"lang": _locale(), "help_link": help.help_url(request.endpoint, ())}
         actor = Actor.of(current_user.user)
-        with reading() as s:
-            names = dict(
-                s.execute(
-                    select(Region.kode, Region.nama).where(Region.kode.in_([a.region_kode for a in actor.roles]))
-                ).all()
-            )
-            open_tasks = g.get("open_tasks")
-            if open_tasks is None:
-                open_tasks = inbox.open_count(s, actor) if any(a.role in TASK_ROLES for a in actor.roles) else 0
-            unread = inapp.unread_count(s, current_user.user.id)
+        names = {role.region_kode: role.region.nama for role in current_user.user.roles}
+        open_tasks, unread = _header_counts(actor, current_user.user.id)
         return {
             "lang": _locale(),
             "me": current_user.user,
@@ -146,6 +138,20 @@ def _template_helpers(app: Flask, settings: Settings) -> None:
             "unread": unread,
             "help_link": help.help_url(request.endpoint, [a.tingkat.value for a in actor.roles]),
         }
+
+
+def _header_counts(actor: Actor, user_id: int) -> tuple[int, int]:
+    """The header's open tasks and unread notifications in one read; the open tasks only when the
+    page has not counted them already (an inbox view of open tasks has)."""
+    asked = [inapp.unread_query(user_id)]
+    open_tasks = g.get("open_tasks")
+    if open_tasks is None and any(a.role in TASK_ROLES for a in actor.roles):
+        asked.append(inbox.open_query(actor))
+    with reading() as s:
+        unread, *counted = s.execute(select(*(q.scalar_subquery() for q in asked))).one()
+    if open_tasks is None:
+        open_tasks = counted[0] if counted else 0
+    return open_tasks, unread or 0
 
 
 def _security_headers(app: Flask, https: bool) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import Select, and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.core import audit, clock, rows
@@ -141,13 +141,14 @@ def _places(session: Session, tasks: list[HumanTask]) -> dict[str, str]:
     return {code: ", ".join(n for n in (names.get(code), names.get(code.rsplit(".", 1)[0])) if n) for code in desa}
 
 
+def open_query(actor: Actor) -> Select[int]:
+    """How many open tasks the person's inbox holds, as a query (the page header asks it together
+    with other figures)."""
+    return select(func.count()).select_from(HumanTask).where(_in_scope(actor), HumanTask.status == TaskStatus.TERBUKA)
+
+
 def open_count(session: Session, actor: Actor) -> int:
-    return (
-        session.scalar(
-            select(func.count()).select_from(HumanTask).where(_in_scope(actor), HumanTask.status == TaskStatus.TERBUKA)
-        )
-        or 0
-    )
+    return session.scalar(open_query(actor)) or 0
 
 
 def task_view(task: HumanTask, tz: Any) -> dict[str, Any]:

@@ -71,6 +71,19 @@ def test_the_header_counts_every_open_task_once_on_any_inbox_view(browser, db, p
     assert counts[:4] == [1, 1, 1, 2], counts  # a view of open tasks counts both in one scan
 
 
+def test_the_header_reads_its_figures_in_one_statement_and_no_region_of_its_own(browser, db, people, statements):
+    """Open tasks and unread notifications in one read; the names of the person's regions come with
+    the person, on every page."""
+    _submitted(db)
+    browser.login("verif.kec")
+    statements.clear()
+    page = browser.get("/siklus/").get_data(as_text=True)
+    header = [q for q in statements if "FROM notification" in q]
+    assert len(header) == 1 and "FROM human_task" in header[0], header
+    assert not [q for q in statements if q.startswith("SELECT region.kode, region.nama FROM region")]
+    assert '<strong id="open-count">1</strong>' in page and "Gunung Putih" in page
+
+
 def test_saved_filters_and_bulk_claims(browser, db, people, signed_in):
     first, second = _submitted(db), _submitted(db, "65.01.01.2006", "op.lain")
     browser.login("verif.kec")
