@@ -364,11 +364,22 @@ def ready_human_task_ids(session: Session, definition_id: int, state: str, seria
     return {str(t.id) for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
 
 
-def path_taken(session: Session, instance: ProcessInstance) -> tuple[list[str], list[str]]:
-    """BPMN element ids the instance has passed (nodes and the flows between them), and where it waits."""
+_READ_INSTANCE = select(ProcessInstance, _SHA_OF_INSTANCE).where(ProcessInstance.id == bindparam("instance_id"))
+
+
+def read(session: Session, instance_id: int) -> tuple[ProcessInstance, str] | None:
+    """An instance as shown (not locked) and the content hash of its definition, in one read: what
+    drawing the path it has taken needs."""
+    found = session.execute(_READ_INSTANCE, {"instance_id": instance_id}).first()
+    return (found[0], found[1]) if found else None
+
+
+def path_taken(session: Session, instance: ProcessInstance, sha: str) -> tuple[list[str], list[str]]:
+    """BPMN element ids the instance has passed (nodes and the flows between them), and where it
+    waits; `sha` is its definition's content hash (`read`)."""
     if not instance.state:  # cleared after its definition's retention period: the diagram without the path
         return [], []
-    parsed = definitions.parsed_by_id(session, instance.definition_id)
+    parsed = definitions.parsed_by_sha(session, sha)
     workflow = load_state(instance.state, instance.serializer_version, parsed.spec, parsed.subprocess_specs)
     done = {t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.COMPLETED) if t.task_spec.bpmn_id}
     current = sorted(

@@ -19,7 +19,6 @@ from models import (
     HumanTask,
     ItemAction,
     ItemVerdict,
-    ProcessInstance,
     Region,
     Submission,
     SubmissionItem,
@@ -119,14 +118,15 @@ def task_page(session: Session, actor: Actor, task_id: int, view: str | None = N
     first), with everything known about each, and whether and why the person may act."""
     found = decisions.find(session, actor, task_id)
     task, submission = found.task, found.submission
-    instance = session.get(ProcessInstance, task.instance_id)
-    assert instance is not None
+    found_instance = runtime.read(session, task.instance_id)
+    assert found_instance is not None
+    instance, definition_sha = found_instance
     why_not = None
     try:
         decisions.check_may_act(session, actor, found)  # the same rules that guard completion
     except SijoskuError as exc:
         why_not = str(exc)
-    path, current = runtime.path_taken(session, instance)
+    path, current = runtime.path_taken(session, instance, definition_sha)
     items, shown = _items(session, actor, task, submission, view, page) if submission else ([], None)
     return TaskPage(
         task=task,

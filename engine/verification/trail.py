@@ -23,7 +23,7 @@ from engine.core.errors import Forbidden, NotFound
 from engine.people import privacy
 from engine.people.scope import Scope
 from engine.verification import linkage, submission_view
-from models import WORK_ROLE_OF_TIER, AuditEvent, HumanTask, ProcessInstance, Record, RecordVersion, Submission
+from models import WORK_ROLE_OF_TIER, AuditEvent, HumanTask, Record, RecordVersion, Submission
 
 WITA = ZoneInfo("Asia/Makassar")
 
@@ -146,16 +146,17 @@ def _event_shown(event: AuditEvent, masked: bool) -> dict[str, Any]:
 def instance_timeline(session: Session, actor: Actor, instance_id: int) -> dict[str, Any]:
     """An instance's whole history; the look itself goes on the trail (session use case: it writes)."""
     scope = _auditing(actor)
-    instance = session.get(ProcessInstance, instance_id)
-    if instance is None or not scope.contains(instance.region_kode):
+    found = runtime.read(session, instance_id)
+    if found is None or not scope.contains(found[0].region_kode):
         raise NotFound(f"Instans {instance_id} tidak ada")
+    instance, definition_sha = found
     rows = session.scalars(
         select(AuditEvent).where(AuditEvent.instance_id == instance.id).order_by(AuditEvent.seq)
     ).all()
     masked = not privacy.sees_full_nik(actor, instance.region_kode)
     events = [_event_shown(row, masked) for row in rows]
     audit.record(session, actor, AuditAction.TRAIL_VIEWED, "process_instance", instance.id, instance_id=instance.id)
-    path, current = runtime.path_taken(session, instance)
+    path, current = runtime.path_taken(session, instance, definition_sha)
     submission = session.scalar(select(Submission).where(Submission.instance_id == instance.id))
     return {
         "instance": instance,

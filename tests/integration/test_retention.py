@@ -71,9 +71,9 @@ def test_prune_clears_only_finished_instances_past_retention_and_keeps_history(d
         assert audit.verify_chain(s).ok
         assert consistency.check(s).ok
         assert s.scalar(select(func.count()).select_from(Record)) == 1  # the verified record stays
-        instance = s.get(ProcessInstance, finished)
+        instance, sha = runtime.read(s, finished)
         assert instance.status == InstanceStatus.SELESAI
-        assert runtime.path_taken(s, instance) == ([], [])  # the auditor's diagram, without the path
+        assert runtime.path_taken(s, instance, sha) == ([], [])  # the auditor's diagram, without the path
 
 
 def test_a_pruned_instance_is_never_advanced(db):

@@ -257,6 +257,7 @@ def test_the_task_page_counts_its_views_in_one_scan_and_reads_the_task_once(brow
         assert len(reads) == 1, (read, reads)
     assert page.count("(tersimpan)") == 1 and 'value="sesuai" checked' in page  # the saved verdict shows
     assert not [q for q in statements if "bpmn_xml" in q]  # the path taken comes from the parsed definition
+    assert not [q for q in statements if q.startswith("SELECT process_definition")]  # read with the instance
     assert "Perubahan (2)" in page and "Belum diputus (1)" in page and "Semua (2)" in page, page
     done = json.loads(html.unescape(re.search(r"data-done='([^']*)'", page).group(1)))
     assert {"f_mulai", "f_ajukan"} <= set(done), done  # the path taken, flows included
