@@ -51,6 +51,11 @@ def user_names(session: Session, ids: set[int | None]) -> dict[int, str]:
     return dict(session.execute(select(User.id, User.username).where(User.id.in_(wanted))).all()) if wanted else {}
 
 
+def category_names(session: Session) -> dict[str, str]:
+    """Code -> name of every category, for pages that name an item's category."""
+    return dict(session.execute(select(Category.kode, Category.nama)).tuples().all())
+
+
 def _disclosures(session: Session, viewer: Actor, here: str, flags: list[QualityFlag]) -> dict[int, str]:
     """Flag id -> the other place and category behind a "registered elsewhere" flag, for those who may know."""
     shown = [
@@ -58,7 +63,7 @@ def _disclosures(session: Session, viewer: Actor, here: str, flags: list[Quality
     ]
     if not shown:
         return {}
-    kinds = dict(session.execute(select(Category.kode, Category.nama)).all())
+    kinds = category_names(session)
     wanted = {f.sources["tempat"] for f in shown}
     places = dict(session.execute(select(Region.kode, Region.nama).where(Region.kode.in_(wanted))).all())
     return {

@@ -8,7 +8,7 @@ from flask import Blueprint, flash, g, jsonify, redirect, render_template, reque
 from flask_babel import gettext as _
 
 from engine.core.errors import Invalid
-from engine.verification import bulk_approval, claims, decisions, inbox, items, task_page, verdicts
+from engine.verification import bulk_approval, claims, decisions, inbox, submission_view, task_page, verdicts
 from models import Decision, Verdict
 from web.access import actor, db, local_target, reading, task_workers, verifiers_only
 from web.errors import field_problems, flash_refusal, problem_texts
@@ -96,10 +96,6 @@ def delete_filter(filter_id: int) -> Any:
     return redirect(url_for("tasks.inbox_page"))
 
 
-def _kind_names(session: Any) -> dict[str, str]:
-    return {c.kode: c.nama for c in items.categories(session)}
-
-
 def _page_args() -> tuple[str | None, int]:
     view = request.args.get("tampil") or None
     page = request.args.get("halaman", "1")
@@ -112,7 +108,7 @@ def show_task(task_id: int) -> Any:
     view, page_no = _page_args()
     with reading() as s:
         page = task_page.task_page(s, actor(), task_id, view, page_no)
-        kinds = _kind_names(s)
+        kinds = submission_view.category_names(s)
     return render_template("tasks/task.html", page=page, problems={}, kind_names=kinds)
 
 
@@ -179,7 +175,7 @@ def complete(task_id: int) -> Any:
         view, page_no = _page_args()
         with reading() as s:
             page = task_page.task_page(s, actor(), task_id, view, page_no)
-            kinds = _kind_names(s)
+            kinds = submission_view.category_names(s)
         return render_template(
             "tasks/task.html",
             page=page,
