@@ -53,7 +53,7 @@ def user_names(session: Session, ids: set[int | None]) -> dict[int, str]:
 
 def category_names(session: Session) -> dict[str, str]:
     """Code -> name of every category, for pages that name an item's category."""
-    return dict(session.execute(select(Category.kode, Category.nama)).tuples().all())
+    return {kode: nama for kode, nama in session.execute(select(Category.kode, Category.nama))}
 
 
 def _disclosures(session: Session, viewer: Actor, here: str, flags: list[QualityFlag]) -> dict[int, str]:
