@@ -32,8 +32,12 @@ workers = int(os.environ.get("SIJOSKU_WEB_WORKERS", str(os.cpu_count() or 2)))
 # (the audit export) streams, where a sync worker would be killed as silent.
 worker_class = "gthread"
 threads = int(os.environ.get("SIJOSKU_WEB_THREADS", "1"))
-worker_connections = threads  # a connection is accepted only when a thread can serve it (see above)
-keepalive = 0  # one request per connection; the reverse proxy keeps the clients' connections alive
+# A connection is accepted only when a thread can serve it (see above). Threads are set here, from
+# the environment, and never on gunicorn's command line, so the two stay equal.
+worker_connections = threads
+# One request per connection; the reverse proxy keeps the clients' connections alive. A connection
+# that has sent nothing after gunicorn's 5 s wait is closed at once rather than kept 5 s more.
+keepalive = 0
 timeout = int(os.environ.get("SIJOSKU_WEB_TIMEOUT", "60"))  # a worker silent this long is restarted
 graceful_timeout = 30
 max_requests = int(os.environ.get("SIJOSKU_WEB_MAX_REQUESTS", "0"))  # 0: never recycled (see above)
@@ -70,7 +74,9 @@ def on_starting(server: Any) -> None:
 
 
 def post_worker_init(worker: Any) -> None:
-    """The application a worker has just loaded (about 230,000 objects: modules, templates, parsed
-    definitions) lives as long as the worker: frozen, the collector's full passes no longer walk it.
-    One such pass took 62 ms, which a request caught behind it added to its latency."""
+    """What a worker has just loaded (about 230,000 objects: modules, the application, its
+    configuration) lives as long as the worker: frozen, the collector's full passes no longer walk
+    it. One such pass took 62 ms, which a request caught behind it added to its latency. Templates
+    and parsed definitions, made on first use, are not frozen."""
+    gc.collect()  # what loading left behind is freed, not frozen for good
     gc.freeze()

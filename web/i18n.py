@@ -248,9 +248,10 @@ def _fixed_text(catalog: Any, text: str) -> Markup:
 
 
 @pass_context
-def _page_gettext(context: Context, text: str, **variables: Any) -> str:
+def _page_gettext(context: Context, text: str, /, **variables: Any) -> str:
     """Jinja's `_()` and `gettext()` (new style: variables are formatted in, escaped), called
-    directly rather than through Jinja's two wrappers."""
+    directly rather than through Jinja's two wrappers. Positional-only, as Jinja's own: a text's
+    variable may be called `text` or `num`."""
     catalog = _request_translations()
     if not context.eval_ctx.autoescape:
         return str(catalog.ugettext(text)) % variables
@@ -260,7 +261,7 @@ def _page_gettext(context: Context, text: str, **variables: Any) -> str:
 
 
 @pass_context
-def _page_ngettext(context: Context, singular: str, plural: str, num: int, **variables: Any) -> str:
+def _page_ngettext(context: Context, singular: str, plural: str, num: int, /, **variables: Any) -> str:
     variables.setdefault("num", num)
     text = _request_translations().ungettext(singular, plural, num)
     return (Markup(text) if context.eval_ctx.autoescape else str(text)) % variables

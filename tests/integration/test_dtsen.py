@@ -119,7 +119,7 @@ def test_people_are_found_by_nik_or_card_in_one_read_per_chunk_across_chunks(db,
     statements.clear()
     with db.read() as s:
         found = linkage.dtsen_for(s, people)
-    assert len([q for q in statements if "FROM dtsen_entry" in q]) == 3  # 4 NIKs and 4 cards, 2 at a time
+    assert len([q for q in statements if "FROM dtsen_entry" in q]) == 3  # 5 NIKs and 4 cards, 2 at a time
     assert found == {
         people[0]: linkage.DtsenView(1, ("PKH",), "nik"),
         people[1]: linkage.DtsenView(5, ("PKH",), "nik"),
