@@ -120,9 +120,7 @@ def _template_helpers(app: Flask, settings: Settings) -> None:
         if g.get("database_down") or not current_user.is_authenticated:
             return {"lang": _locale(), "help_link": help.help_url(request.endpoint, ())}
         actor = Actor.of(current_user.user)
-        names = {
-            role.region_kode: role.region.nama if role.region else role.region_kode for role in current_user.user.roles
-        }
+        names = {role.region_kode: role.region.nama for role in current_user.user.roles}
         open_tasks, unread = _header_counts(actor, current_user.user.id)
         return {
             "lang": _locale(),
