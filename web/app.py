@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Flask, g, request, session
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -45,6 +45,10 @@ from web.views import (
 BLUEPRINTS = (assets, health, auth, home, desa, tasks, admin, audit, quality, notify, cycle, reconciliation, help)
 
 
+# Built once: every signed-in request loads its person.
+_USER_WITH_ROLES = select(User).where(User.id == bindparam("id")).options(joinedload(User.roles))
+
+
 def _load_user(session_id: str) -> SessionUser | None:
     """The person of a session cookie (`<user id>.<session version>`), if that session is still theirs."""
     user_id, _, version = session_id.partition(".")
@@ -53,7 +57,7 @@ def _load_user(session_id: str) -> SessionUser | None:
     if not all(part.isascii() and part.isdigit() and len(part) < 10 for part in (user_id, version)):
         return None
     with reading() as s:
-        user = s.scalar(select(User).where(User.id == int(user_id)).options(joinedload(User.roles)))
+        user = s.scalar(_USER_WITH_ROLES, {"id": int(user_id)})
     if user is None or not user.aktif or (user.session_version or 0) != int(version):
         return None
     return SessionUser(user)

@@ -6,7 +6,7 @@ import json
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from engine.core import audit, clock
@@ -73,15 +73,22 @@ def store_item_flags(
     session.flush()
 
 
+# Built once: every task page asks it (building a statement costs the client more than the answer).
+_ITEM_FLAGS = (
+    select(QualityFlag)
+    .where(
+        QualityFlag.submission_id == bindparam("submission_id"),
+        QualityFlag.item_id.in_(bindparam("ids", expanding=True)),
+    )
+    .order_by(QualityFlag.id)
+)
+
+
 def item_flags(session: Session, submission_id: int, item_ids: list[int]) -> dict[int, list[QualityFlag]]:
     by_item: dict[int, list[QualityFlag]] = defaultdict(list)
     if not item_ids:
         return by_item
-    for flag in session.scalars(
-        select(QualityFlag)
-        .where(QualityFlag.submission_id == submission_id, QualityFlag.item_id.in_(item_ids))
-        .order_by(QualityFlag.id)
-    ):
+    for flag in session.scalars(_ITEM_FLAGS, {"submission_id": submission_id, "ids": item_ids}):
         by_item[flag.item_id].append(flag)
     return by_item
 
@@ -129,15 +136,16 @@ def acknowledge(session: Session, actor: Actor, tingkat: str, submission_id: int
         )
 
 
-def unacknowledged_warnings(session: Session, submission_id: int) -> list[QualityFlag]:
-    return list(
-        session.scalars(
-            select(QualityFlag)
-            .where(
-                QualityFlag.submission_id == submission_id,
-                QualityFlag.severity == Severity.WARNING,
-                QualityFlag.status == FlagStatus.TERBUKA,
-            )
-            .order_by(QualityFlag.id)
-        )
+_UNACKNOWLEDGED = (
+    select(QualityFlag)
+    .where(
+        QualityFlag.submission_id == bindparam("submission_id"),
+        QualityFlag.severity == Severity.WARNING,
+        QualityFlag.status == FlagStatus.TERBUKA,
     )
+    .order_by(QualityFlag.id)
+)
+
+
+def unacknowledged_warnings(session: Session, submission_id: int) -> list[QualityFlag]:
+    return list(session.scalars(_UNACKNOWLEDGED, {"submission_id": submission_id}))

@@ -168,12 +168,12 @@ def _decision_of(task: HumanTask, cmd: DecisionCommand) -> Decision:
     return value
 
 
+_SAVED_VERDICTS = select(ItemVerdict).where(ItemVerdict.human_task_id == bindparam("task_id"))
+
+
 def saved_verdicts(session: Session, task: HumanTask) -> dict[int, tuple[Verdict, str | None]]:
     """The verdicts the person saved on this task before deciding it."""
-    return {
-        v.item_id: (v.verdict, v.alasan)
-        for v in session.scalars(select(ItemVerdict).where(ItemVerdict.human_task_id == task.id))
-    }
+    return {v.item_id: (v.verdict, v.alasan) for v in session.scalars(_SAVED_VERDICTS, {"task_id": task.id})}
 
 
 def _verdicts(

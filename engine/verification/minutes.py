@@ -61,9 +61,12 @@ def attachable(submission: Submission) -> bool:
     )
 
 
+_MINUTES_REQUIRED = select(CycleRhythm.berita_acara_wajib).limit(1)  # built once: asked on every step and task page
+
+
 def required(session: Session) -> bool:
     """Whether a submission needs its minutes (a setting, on unless an administrator turned it off)."""
-    setting = session.scalar(select(CycleRhythm.berita_acara_wajib).limit(1))
+    setting = session.scalar(_MINUTES_REQUIRED)
     return True if setting is None else bool(setting)
 
 

@@ -8,9 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
+from engine.core import transaction_cache
 from engine.core.actors import Actor
 from engine.people import privacy
 from engine.quality import flags as quality_flags
@@ -46,14 +47,23 @@ class ItemRow:
     draft: tuple[Verdict, str | None] | None = None  # the verdict saved on the task being worked, if asked
 
 
+_USER_NAMES = select(User.id, User.username).where(User.id.in_(bindparam("ids", expanding=True)))
+
+
 def user_names(session: Session, ids: set[int | None]) -> dict[int, str]:
-    wanted = {i for i in ids if i}
-    return dict(session.execute(select(User.id, User.username).where(User.id.in_(wanted))).all()) if wanted else {}
+    wanted = [i for i in ids if i]
+    return dict(session.execute(_USER_NAMES, {"ids": wanted}).all()) if wanted else {}
+
+
+_CATEGORY_NAMES = select(Category.kode, Category.nama)
 
 
 def category_names(session: Session) -> dict[str, str]:
-    """Code -> name of every category, for pages that name an item's category."""
-    return {kode: nama for kode, nama in session.execute(select(Category.kode, Category.nama))}
+    """Code -> name of every category, for pages that name an item's category; read once per
+    transaction (a task page asks for its cards and again for its "registered elsewhere" notes)."""
+    return transaction_cache.get(session, "category_names") or transaction_cache.put(
+        session, "category_names", {kode: nama for kode, nama in session.execute(_CATEGORY_NAMES)}
+    )
 
 
 def _disclosures(session: Session, viewer: Actor, here: str, flags: list[QualityFlag]) -> dict[int, str]:
@@ -127,6 +137,20 @@ CHANGE_FIELDS = (
 )
 
 
+_DECIDED = HumanTask.status == TaskStatus.SELESAI
+# Built once (the task page asks on every request): the verdicts on items `ids`, each with whether
+# its task is decided, those of unfinished tasks only for task `draft_of`.
+_VERDICTS = (
+    select(ItemVerdict, _DECIDED)
+    .join(HumanTask, HumanTask.id == ItemVerdict.human_task_id)
+    .where(
+        ItemVerdict.item_id.in_(bindparam("ids", expanding=True)),
+        or_(_DECIDED, ItemVerdict.human_task_id == bindparam("draft_of")),
+    )
+    .order_by(ItemVerdict.putaran, ItemVerdict.id)
+)
+
+
 def _verdicts(
     session: Session, items: Sequence[SubmissionItem], draft_of: int | None
 ) -> tuple[list[ItemVerdict], dict[int, tuple[Verdict, str | None]]]:
@@ -135,16 +159,8 @@ def _verdicts(
     yet a tier's word."""
     if not items:
         return [], {}
-    decided = HumanTask.status == TaskStatus.SELESAI
-    found = session.execute(
-        select(ItemVerdict, decided)
-        .join(HumanTask, HumanTask.id == ItemVerdict.human_task_id)
-        .where(
-            ItemVerdict.item_id.in_([i.id for i in items]),
-            or_(decided, ItemVerdict.human_task_id == draft_of) if draft_of else decided,
-        )
-        .order_by(ItemVerdict.putaran, ItemVerdict.id)
-    ).all()
+    # No task has id 0: without a task being worked, only the tiers' verdicts are read.
+    found = session.execute(_VERDICTS, {"ids": [i.id for i in items], "draft_of": draft_of or 0}).all()
     drafts = {v.item_id: (v.verdict, v.alasan) for v, _ in found if v.human_task_id == draft_of}
     return [v for v, is_decided in found if is_decided], drafts
 
@@ -207,13 +223,16 @@ def _nik_checks(
     return by_item, {k: v for k, v in by_record.items() if v.status != "belum_dicek"}
 
 
+_DECISIONS = (
+    select(HumanTask)
+    .where(HumanTask.instance_id == bindparam("instance_id"), HumanTask.status == TaskStatus.SELESAI)
+    .order_by(HumanTask.completed_at, HumanTask.id)
+)
+
+
 def decisions(session: Session, instance_id: int) -> list[dict[str, Any]]:
     """The completed tasks of an instance, oldest first: who decided what, at which tier, why."""
-    done = session.scalars(
-        select(HumanTask)
-        .where(HumanTask.instance_id == instance_id, HumanTask.status == TaskStatus.SELESAI)
-        .order_by(HumanTask.completed_at, HumanTask.id)
-    ).all()
+    done = session.scalars(_DECISIONS, {"instance_id": instance_id}).all()
     names = user_names(session, {t.completed_by_id for t in done})
     return [
         {

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from engine.bpmn import runtime
@@ -74,42 +74,50 @@ def _region_flags(session: Session, actor: Actor, task: HumanTask) -> review.Fla
     return review.around(session, Scope.working(actor), task.kode_desa, REGION_FLAGS_SHOWN)
 
 
-def _view_filter(view: str, task: HumanTask) -> list[ColumnElement[bool]]:
+def _view_filter(view: str) -> list[ColumnElement[bool]]:
+    """What a view shows of a submission's live items; the task being worked is the `task_id` parameter."""
     if view == "perubahan":
         return [SubmissionItem.aksi.in_(decisions.CHANGES)]
     if view == "dikonfirmasi":
         return [SubmissionItem.aksi == ItemAction.PERIKSA]
     if view == "belum":
-        judged = select(ItemVerdict.item_id).where(ItemVerdict.human_task_id == task.id)
+        judged = select(ItemVerdict.item_id).where(ItemVerdict.human_task_id == bindparam("task_id"))
         return [SubmissionItem.aksi.in_(decisions.CHANGES), SubmissionItem.id.not_in(judged)]
     return []
 
 
-def _view_counts(session: Session, task: HumanTask, submission: Submission) -> dict[str, int]:
-    """How many live items each view holds, counted in one scan of the submission's items."""
-    counted = [
-        func.count().filter(and_(*where)) if where else func.count() for where in (_view_filter(v, task) for v in VIEWS)
-    ]
-    found = session.execute(
-        select(*counted).where(SubmissionItem.submission_id == submission.id, SubmissionItem.dibuang.is_(False))
-    ).one()
-    return dict(zip(VIEWS, (n or 0 for n in found), strict=True))
+# Built once: every task page asks them, and building a statement costs the client more time than
+# the database takes to answer it. Parameters: submission_id, task_id (and offset, limit).
+_LIVE = [SubmissionItem.submission_id == bindparam("submission_id"), SubmissionItem.dibuang.is_(False)]
+# How many live items each view holds, counted in one scan of the submission's items.
+_VIEW_COUNTS = select(
+    *(func.count().filter(and_(*where)) if where else func.count() for where in map(_view_filter, VIEWS))
+).where(*_LIVE)
+_REGION_NAME = select(Region.nama).where(Region.kode == bindparam("kode"))
+_USERNAME = select(User.username).where(User.id == bindparam("id"))
+_VIEW_PAGE = {
+    view: select(SubmissionItem)
+    .where(*_LIVE, *_view_filter(view))
+    .order_by(SubmissionItem.id)
+    .offset(bindparam("offset"))
+    .limit(bindparam("limit"))
+    for view in VIEWS
+}
 
 
 def _items(
     session: Session, actor: Actor, task: HumanTask, submission: Submission, view: str | None, page: int
 ) -> tuple[list[submission_view.ItemRow], ItemsShown]:
-    kept = [SubmissionItem.dibuang.is_(False)]
-    counts = _view_counts(session, task, submission)
+    asked = {"submission_id": submission.id, "task_id": task.id}
+    counts = dict(zip(VIEWS, (n or 0 for n in session.execute(_VIEW_COUNTS, asked).one()), strict=True))
     if view is None:
         view = "perubahan" if counts["perubahan"] else "semua"
     if view not in VIEWS:
         raise Invalid("Tampilan tidak dikenal", [Problem(f"pilih salah satu: {', '.join(VIEWS)}", column="tampil")])
     pages = max(1, -(-counts[view] // PAGE_SIZE))
     page = min(max(1, page), pages)
-    where = [*kept, *_view_filter(view, task)]
-    offset = ((page - 1) * PAGE_SIZE, PAGE_SIZE)
-    rows = submission_view.items_of(session, actor, submission, where, offset, draft_of=task.id)
+    shown = session.scalars(_VIEW_PAGE[view], {**asked, "offset": (page - 1) * PAGE_SIZE, "limit": PAGE_SIZE}).all()
+    rows = submission_view.rows_of(session, actor, submission, shown, draft_of=task.id)
     return rows, ItemsShown(view, page, pages, counts, {r.item.id: r.draft for r in rows if r.draft})
 
 
@@ -131,7 +139,7 @@ def task_page(session: Session, actor: Actor, task_id: int, view: str | None = N
     return TaskPage(
         task=task,
         submission=submission,
-        desa=session.scalar(select(Region.nama).where(Region.kode == task.kode_desa)) or task.kode_desa,
+        desa=session.scalar(_REGION_NAME, {"kode": task.kode_desa}) or task.kode_desa,
         items=items,
         decisions=submission_view.decisions(session, task.instance_id),
         revision=instance.revision,
@@ -143,7 +151,7 @@ def task_page(session: Session, actor: Actor, task_id: int, view: str | None = N
         region_flags=_region_flags(session, actor, task),
         oversees_region=Scope.overseeing(actor).contains(task.region_kode),
         shown=shown,
-        claimant=session.scalar(select(User.username).where(User.id == task.assignee_id)) if task.assignee_id else None,
+        claimant=session.scalar(_USERNAME, {"id": task.assignee_id}) if task.assignee_id else None,
         minutes_missing=bool(
             submission and task.tingkat == Tier.KECAMATAN and minutes.missing(session, submission) is not None
         ),

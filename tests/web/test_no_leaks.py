@@ -49,7 +49,7 @@ def _assert_secret_free(text):
         assert secret not in text, secret
 
 
-def test_the_operator_sees_only_that_the_nik_is_registered_elsewhere(app, db, people, signed_in):
+def test_the_operator_sees_only_that_the_nik_is_registered_elsewhere(app, db, people, signed_in, statements):
     sid = _registered_elsewhere(db)
     operator = signed_in("op.desa")
     upload = {"berkas": (io.BytesIO(csv_of([_row()]).encode()), "warga.csv")}
@@ -85,8 +85,12 @@ def test_the_operator_sees_only_that_the_nik_is_registered_elsewhere(app, db, pe
 
     # the kabupaten verifier covers both desa, and the province's auditor reads both
     task = open_task(db, sid, "kabupaten")
-    kabupaten = signed_in("verif.kab").get(f"/tugas/{task.id}").get_data(as_text=True)
+    verifier = signed_in("verif.kab")
+    statements.clear()
+    kabupaten = verifier.get(f"/tugas/{task.id}").get_data(as_text=True)
     assert f"tercatat di desa {ELSEWHERE} Long Beluah sebagai Korban Penyalahgunaan NAPZA" in kabupaten
+    # the category names serve the cards and the note: read once
+    assert len([q for q in statements if q.startswith("SELECT category.kode, category.nama")]) == 1
     with db.read() as s:
         instance_id = s.scalar(select(Submission.instance_id).where(Submission.id == sid))
     audit_page = signed_in("auditor.prov").get(f"/audit/instans/{instance_id}").get_data(as_text=True)
