@@ -15,10 +15,12 @@ processes >= 3x one (`--workers 4`), and a cycle opened for all 83,762 desa in <
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import multiprocessing
 import os
 import platform
+import pstats
 import statistics
 import sys
 import tempfile
@@ -159,6 +161,15 @@ def breakdown(db: Database, actors: dict[str, Actor], periods: list[str]) -> tup
     return sent[0] / n, wall / n * 1000, (os.times().user - before.user) / n * 1000
 
 
+def calls_per_instance(run: Any, n: int = 10) -> float:
+    """Python function calls per instance of `run(n)`: unlike time, the same on a busy machine."""
+    profile = cProfile.Profile()
+    profile.enable()
+    run(n)
+    profile.disable()
+    return pstats.Stats(profile).total_calls / n  # type: ignore[attr-defined, no-any-return]
+
+
 def _connect(url: str, tmp: str) -> Database:
     return bootstrap(
         Database.connect(load_settings({"DATABASE_URL": url, "SIJOSKU_INSTANCE_DIR": tmp, "SECRET_KEY": "b"}))
@@ -245,8 +256,12 @@ def main() -> None:
         print(f"raw SpiffWorkflow (parse once, serialize between tasks): {raw:8.1f} instances/s")
         print(f"SIJOSKU services (state, inbox, audit, outbox, commits):   {ours:8.1f} instances/s")
         print(f"ratio product/raw: {ours / raw:.2f} (target >= 0.5)")
-        statements, wall, cpu = breakdown(db, actors, _periods(10 + args.rounds * per_round, per_round))
+        next_period = 10 + args.rounds * per_round
+        statements, wall, cpu = breakdown(db, actors, _periods(next_period, per_round))
         print(f"per instance: {statements:.0f} statements, {wall:.1f} ms, of which {cpu:.1f} ms this process's CPU")
+        raw_calls = calls_per_instance(raw_spiff)
+        our_calls = calls_per_instance(lambda n: product(db, actors, _periods(next_period + per_round, n)))
+        print(f"Python function calls per instance: raw {raw_calls:,.0f}, SIJOSKU {our_calls:,.0f}")
         if args.workers > 1:
             scale = ScaleOut(db, url, tmp, args.workers)
             one, many = [], []
