@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, func, or_, select
+from sqlalchemy import Select, and_, bindparam, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.core import audit, clock, rows
@@ -16,8 +16,8 @@ from engine.core.actors import Actor
 from engine.core.audit import AuditAction
 from engine.core.errors import Invalid, NotFound, Problem
 from engine.people.scope import Scope
-from engine.verification import bulk_approval
-from models import HumanTask, Region, SavedFilter, TaskStatus, User
+from engine.verification import bulk_approval, submission_view
+from models import HumanTask, Region, SavedFilter, TaskStatus
 
 ALL = "semua"
 DESA_DOTS = 3  # 65.01.01.2005
@@ -112,6 +112,11 @@ def _counts(session: Session, shown: list[Any], narrowing: list[Any], f: InboxFi
     return in_view or 0, everything or 0
 
 
+# Built once: every inbox page asks them (the view's own query depends on the person and the filter).
+_REGION_NAMES = select(Region.kode, Region.nama).where(Region.kode.in_(bindparam("codes", expanding=True)))
+_SAVED_FILTERS = select(SavedFilter).where(SavedFilter.user_id == bindparam("user_id")).order_by(SavedFilter.nama)
+
+
 def inbox_page(session: Session, actor: Actor, f: InboxFilter | None = None) -> InboxPage:
     f = (f or InboxFilter()).normalised()
     shown, narrowing = _shown(actor, f), _narrowing(f)
@@ -124,9 +129,7 @@ def inbox_page(session: Session, actor: Actor, f: InboxFilter | None = None) -> 
     }[f.urut]
     rows = list(session.scalars(query.order_by(*order).offset((f.halaman - 1) * f.per_halaman).limit(f.per_halaman)))
     holders = {t.assignee_id for t in rows if t.assignee_id}
-    claimants = (
-        dict(session.execute(select(User.id, User.username).where(User.id.in_(holders))).all()) if holders else {}
-    )
+    claimants = submission_view.user_names(session, holders)
     may_bulk = bulk_approval.may_approve_many(actor)
     return InboxPage(rows, total, f, claimants, may_bulk, _places(session, rows), open_tasks)
 
@@ -137,7 +140,7 @@ def _places(session: Session, tasks: list[HumanTask]) -> dict[str, str]:
     kecamatan = {code.rsplit(".", 1)[0] for code in desa}
     if not desa:
         return {}
-    names = dict(session.execute(select(Region.kode, Region.nama).where(Region.kode.in_(desa | kecamatan))).all())
+    names = dict(session.execute(_REGION_NAMES, {"codes": list(desa | kecamatan)}).all())
     return {code: ", ".join(n for n in (names.get(code), names.get(code.rsplit(".", 1)[0])) if n) for code in desa}
 
 
@@ -191,9 +194,7 @@ def save_filter(session: Session, actor: Actor, nama: str, f: InboxFilter) -> Sa
 def saved_filters(session: Session, actor: Actor) -> list[SavedFilter]:
     if actor.is_system:
         return []
-    return list(
-        session.scalars(select(SavedFilter).where(SavedFilter.user_id == actor.user_id).order_by(SavedFilter.nama))
-    )
+    return list(session.scalars(_SAVED_FILTERS, {"user_id": actor.user_id}))
 
 
 def delete_filter(session: Session, actor: Actor, filter_id: int) -> None:

@@ -4,7 +4,7 @@ every tier's verdicts, and the decisions taken on it so far."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,7 +50,7 @@ class ItemRow:
 _USER_NAMES = select(User.id, User.username).where(User.id.in_(bindparam("ids", expanding=True)))
 
 
-def user_names(session: Session, ids: set[int | None]) -> dict[int, str]:
+def user_names(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
     wanted = [i for i in ids if i]
     return dict(session.execute(_USER_NAMES, {"ids": wanted}).all()) if wanted else {}
 
