@@ -15,12 +15,10 @@ processes >= 3x one (`--workers 4`), and a cycle opened for all 83,762 desa in <
 from __future__ import annotations
 
 import argparse
-import cProfile
 import json
 import multiprocessing
 import os
 import platform
-import pstats
 import statistics
 import sys
 import tempfile
@@ -41,6 +39,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, event, select
 
 from bench.cycles import open_national
+from bench.fixtures import python_calls
 from engine.bootstrap import bootstrap
 from engine.core.actors import Actor
 from engine.core.config import DEFAULT_BPMN_DIR, load_settings
@@ -161,15 +160,6 @@ def breakdown(db: Database, actors: dict[str, Actor], periods: list[str]) -> tup
     return sent[0] / n, wall / n * 1000, (os.times().user - before.user) / n * 1000
 
 
-def calls_per_instance(run: Any, n: int = 10) -> float:
-    """Python function calls per instance of `run(n)`: unlike time, the same on a busy machine."""
-    profile = cProfile.Profile()
-    profile.enable()
-    run(n)
-    profile.disable()
-    return pstats.Stats(profile).total_calls / n  # type: ignore[attr-defined, no-any-return]
-
-
 def _connect(url: str, tmp: str) -> Database:
     return bootstrap(
         Database.connect(load_settings({"DATABASE_URL": url, "SIJOSKU_INSTANCE_DIR": tmp, "SECRET_KEY": "b"}))
@@ -259,8 +249,8 @@ def main() -> None:
         next_period = 10 + args.rounds * per_round
         statements, wall, cpu = breakdown(db, actors, _periods(next_period, per_round))
         print(f"per instance: {statements:.0f} statements, {wall:.1f} ms, of which {cpu:.1f} ms this process's CPU")
-        raw_calls = calls_per_instance(raw_spiff)
-        our_calls = calls_per_instance(lambda n: product(db, actors, _periods(next_period + per_round, n)))
+        raw_calls = python_calls(raw_spiff, 10)
+        our_calls = python_calls(lambda n: product(db, actors, _periods(next_period + per_round, n)), 10)
         print(f"Python function calls per instance: raw {raw_calls:,.0f}, SIJOSKU {our_calls:,.0f}")
         if args.workers > 1:
             scale = ScaleOut(db, url, tmp, args.workers)

@@ -16,9 +16,7 @@ The default database is a fresh SQLite file; --database-url must name an empty d
 from __future__ import annotations
 
 import argparse
-import cProfile
 import os
-import pstats
 import re
 import statistics
 import sys
@@ -31,7 +29,7 @@ sys.path[0] = str(Path(__file__).resolve().parent.parent)
 from flask.testing import FlaskClient
 from sqlalchemy import event
 
-from bench.fixtures import empty_database
+from bench.fixtures import empty_database, python_calls
 from bench.http import prepare
 from bench.inbox import PASSWORD
 from engine.core.config import load_settings
@@ -67,12 +65,7 @@ def measure(client: FlaskClient, path: str, requests: int, rounds: int, engine) 
     event.listen(engine, "before_cursor_execute", count)
     client.get(path)
     event.remove(engine, "before_cursor_execute", count)
-    profile = cProfile.Profile()
-    profile.enable()
-    for _ in range(20):
-        client.get(path)
-    profile.disable()
-    calls = pstats.Stats(profile).total_calls / 20  # type: ignore[attr-defined]
+    calls = python_calls(lambda n: [client.get(path) for _ in range(n)], 20)
     return {"cpu": statistics.median(cpu), "wall": statistics.median(wall), "statements": sent[0], "calls": calls}
 
 

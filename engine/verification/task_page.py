@@ -23,7 +23,6 @@ from models import (
     Submission,
     SubmissionItem,
     Tier,
-    User,
     Verdict,
 )
 
@@ -94,7 +93,6 @@ _VIEW_COUNTS = select(
     *(func.count().filter(and_(*where)) if where else func.count() for where in map(_view_filter, VIEWS))
 ).where(*_LIVE)
 _REGION_NAME = select(Region.nama).where(Region.kode == bindparam("kode"))
-_USERNAME = select(User.username).where(User.id == bindparam("id"))
 _VIEW_PAGE = {
     view: select(SubmissionItem)
     .where(*_LIVE, *_view_filter(view))
@@ -151,7 +149,7 @@ def task_page(session: Session, actor: Actor, task_id: int, view: str | None = N
         region_flags=_region_flags(session, actor, task),
         oversees_region=Scope.overseeing(actor).contains(task.region_kode),
         shown=shown,
-        claimant=session.scalar(_USERNAME, {"id": task.assignee_id}) if task.assignee_id else None,
+        claimant=submission_view.user_names(session, [task.assignee_id]).get(task.assignee_id or 0),
         minutes_missing=bool(
             submission and task.tingkat == Tier.KECAMATAN and minutes.missing(session, submission) is not None
         ),

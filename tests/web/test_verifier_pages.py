@@ -194,6 +194,7 @@ def test_a_task_claimed_by_someone_else_cannot_be_completed(browser, db, people,
     rival = signed_in("verif.kec2")
     page = rival.get(f"/tugas/{task_id}").get_data(as_text=True)
     assert "diklaim oleh verif.kec" in page
+    assert "Sedang dikerjakan oleh verif.kec." in page  # who holds the claim, by name
     refused = rival.post(f"/tugas/{task_id}/selesai", {"keputusan": "setuju"}, token_from=f"/tugas/{task_id}")
     assert refused.status_code == 409 and "diklaim oleh verif.kec" in refused.get_data(as_text=True)
 
