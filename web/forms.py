@@ -183,7 +183,7 @@ class VerdictsForm(Form):
         data = dict(data)
         data["tidak_sesuai"] = _verdicts_of(data, "tidak_sesuai")
         data["sesuai"] = list(_verdicts_of(data, "sesuai"))
-        if not str(data.get("halaman", "1")).isdigit():
+        if not is_id(data.get("halaman", "1")):
             data["halaman"] = 1
         return data
 
@@ -238,7 +238,7 @@ class BulkApprovalForm(Form):
 
     @pre_load
     def _ids(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
-        return {**data, "task_id": [i for i in data.get("task_id", []) if str(i).isdigit()]}
+        return {**data, "task_id": [i for i in data.get("task_id", []) if is_id(i)]}
 
 
 class InboxFilterForm(Form):
@@ -430,7 +430,7 @@ def forum_verdicts(form: Any) -> dict[int, tuple[str, str]]:
     """`putusan_<id>` (terima / kembalikan) and `alasan_<id>` of each discrepancy on the Forum's form."""
     verdicts: dict[int, tuple[str, str]] = {}
     for key in list(form.keys())[: 2 * FORUM_LIMIT + 10]:
-        if key.startswith("putusan_") and key[8:].isdigit():
+        if key.startswith("putusan_") and is_id(key[8:]):
             flag_id = int(key[8:])
             verdicts[flag_id] = (str(form.get(key, ""))[:20], str(form.get(f"alasan_{flag_id}", ""))[:2000])
     return verdicts

@@ -77,6 +77,18 @@ def test_form_keys_and_ids_that_are_not_plain_digits_are_not_errors(db, world, s
     assert answer.status_code < 500
 
 
+def test_page_numbers_and_years_that_are_not_plain_digits_are_not_errors(db, world, signed_in):
+    """`²` passes Python's isdigit() but not int(), and int() refuses more than 4,300 digits: the
+    task page shows its first page, the reconciliation its last year, instead of a 500."""
+    kab = signed_in("verif.kab")
+    for page in ("%C2%B2", "9" * 5000, "99999999999999999999"):
+        answer = kab.get(f"/tugas/{world.kab_task}?halaman={page}")
+        assert answer.status_code == 200, page
+    province = signed_in("valid.prov")
+    answer = province.get("/rekonsiliasi/?tahun=%C2%B2%C2%B2%C2%B2%C2%B2")
+    assert answer.status_code == 302 and "%C2%B2" not in answer.headers["Location"]
+
+
 @pytest.mark.parametrize(
     "target", ["https://contoh.jahat/", "//contoh.jahat/", "/\\contoh.jahat/", "/\tcontoh", "javascript:alert(1)"]
 )

@@ -46,7 +46,7 @@ MIME = {
 @overseers
 def index() -> Any:
     chosen = request.args.get("tahun", "")
-    year = int(chosen) if chosen.isdigit() and len(chosen) == 4 else date.today().year - 1
+    year = int(chosen) if chosen.isascii() and chosen.isdigit() and len(chosen) == 4 else date.today().year - 1
     return redirect(url_for("reconciliation.progress_page", tahun=year))
 
 

@@ -12,7 +12,16 @@ from engine.verification import bulk_approval, claims, decisions, inbox, submiss
 from models import Decision, Verdict
 from web.access import actor, db, local_target, reading, task_workers, verifiers_only
 from web.errors import field_problems, flash_refusal, problem_texts
-from web.forms import BulkApprovalForm, ClaimForm, DecisionForm, FilterNameForm, InboxFilterForm, VerdictsForm, parse
+from web.forms import (
+    BulkApprovalForm,
+    ClaimForm,
+    DecisionForm,
+    FilterNameForm,
+    InboxFilterForm,
+    VerdictsForm,
+    is_id,
+    parse,
+)
 from web.i18n import said
 
 bp = Blueprint("tasks", __name__, url_prefix="/tugas")
@@ -99,7 +108,7 @@ def delete_filter(filter_id: int) -> Any:
 def _page_args() -> tuple[str | None, int]:
     view = request.args.get("tampil") or None
     page = request.args.get("halaman", "1")
-    return view, int(page) if page.isdigit() else 1
+    return view, int(page) if is_id(page) else 1
 
 
 @bp.get("/<int:task_id>", endpoint="task_page")
