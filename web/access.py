@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, g, request, url_for
+from flask_babel import gettext as _
 from flask_login import UserMixin, current_user, login_required
 from sqlalchemy.orm import Session
 from werkzeug.routing import IntegerConverter
@@ -117,6 +118,21 @@ def local_target(target: str | None, fallback: str = "home.index") -> str:
     if target and not odd and not parts.netloc and not parts.scheme and target.startswith("/") and "//" not in target:
         return target
     return url_for(fallback)
+
+
+def refuse_nul_characters() -> None:
+    """Refuse a request whose query, form or uploaded file name carries a NUL character.
+
+    No page or link of SIJOSKU sends one, and PostgreSQL's text cannot hold one: a value that
+    reached a query would fail there as a database error. Checked once, before any view reads the
+    request. The API's JSON bodies are checked by their schemas, and are not parsed here, before
+    the API has bounded their size."""
+    pairs = list(request.args.items(multi=True))
+    if not request.path.startswith("/api/"):
+        pairs += request.form.items(multi=True)
+        pairs += [(name, upload.filename or "") for name, upload in request.files.items(multi=True)]
+    if any("\x00" in name or "\x00" in value for name, value in pairs):
+        raise Invalid(_("Isian berisi karakter NUL (kode 0), yang tidak dapat disimpan; hapus lalu kirim lagi"))
 
 
 def uploaded(field: str, missing: str) -> tuple[str, bytes]:

@@ -23,7 +23,7 @@ from models import TASK_ROLES, User
 from notifications import inapp
 from notifications.plugin import plugin as notifications_plugin
 from web import errors, i18n
-from web.access import LANGUAGES, IdConverter, SessionUser, close_reading, reading
+from web.access import LANGUAGES, IdConverter, SessionUser, close_reading, reading, refuse_nul_characters
 from web.api import init_api
 from web.extensions import babel, csrf, login_manager
 from web.views import (
@@ -201,6 +201,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, tes
         n = settings.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
     errors.register(app)
+    app.before_request(refuse_nul_characters)
     for module in BLUEPRINTS:
         app.register_blueprint(module.bp)
     for blueprint in init_api(app, settings):
