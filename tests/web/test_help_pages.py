@@ -17,7 +17,6 @@ NOT_PAGES = {
     "health.healthz",
     "health.readyz",
     "health.metrics",
-    "home.health",
     "home.definition_xml",
     "admin.xml",
     "admin.regions",

@@ -38,8 +38,3 @@ def definition_xml(definition_id: int) -> Any:
     with reading() as s:
         xml = processes.diagram_xml(s, actor(), definition_id)
     return Response(xml, mimetype="application/xml")
-
-
-@bp.get("/healthz")
-def health() -> Any:
-    return {"status": "ok"}
