@@ -8,8 +8,9 @@ from sqlalchemy.orm import Session
 from engine.core import audit, rows
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
-from engine.core.errors import Conflict, Forbidden, NotFound, SijoskuError
+from engine.core.errors import Conflict, Forbidden, Invalid, NotFound, Problem, SijoskuError
 from engine.people.scope import Scope
+from engine.verification.bulk_approval import BULK_LIMIT
 from engine.verification.decisions import may_act
 from models import HumanTask, TaskStatus, User
 
@@ -65,8 +66,11 @@ def claim_many(session: Session, actor: Actor, task_ids: list[int], release: boo
 
     Tasks are taken in id order whatever order they were chosen in, so two people claiming
     overlapping sets lock the rows in the same order and never wait on each other in a circle."""
+    chosen = sorted(set(task_ids))
+    if len(chosen) > BULK_LIMIT:
+        raise Invalid(f"Paling banyak {BULK_LIMIT} tugas sekali klaim", [Problem("pilih lebih sedikit tugas")])
     outcome = {}
-    for task_id in sorted(set(task_ids)):
+    for task_id in chosen:
         try:
             with session.begin_nested():
                 (unclaim if release else claim)(session, actor, task_id)

@@ -28,6 +28,7 @@ from models import FROM_REGISTER, ItemAction, Record, RecordStatus, Region, Subm
 
 REASON_LIMIT = 1000
 DESTINATION_LIMIT = 160
+MARK_LIMIT = 500  # records marked in one action: bounded work (a page of the register shows 25)
 SOURCE = FROM_REGISTER
 FOUND = {VervalStatus.LAYAK}  # what keeps a record on the register
 
@@ -174,11 +175,14 @@ def set_status(
     problem = _checked_reason(status, reason, destination)
     if problem is not None:
         raise Invalid("Status verval belum dapat disimpan", [problem])
-    if not item_ids:
+    chosen = sorted(set(item_ids))
+    if not chosen:
         raise Invalid("Pilih setidaknya satu catatan")
+    if len(chosen) > MARK_LIMIT:
+        raise Invalid(f"Paling banyak {MARK_LIMIT} catatan sekali tandai", [Problem("pilih lebih sedikit catatan")])
     item_checks.forget(session, submission.id)
     changed = 0
-    for item_id in item_ids:
+    for item_id in chosen:
         changed += _mark(
             session, actor, submission, _register_item(session, submission, item_id), status, reason, destination
         )

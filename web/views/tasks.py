@@ -47,8 +47,15 @@ def claim_many() -> Any:
     else:
         with db().transaction() as s:
             outcome = claims.claim_many(s, actor(), form["task_id"], release=form["aksi"] == "lepas")
-        for task_id, what in outcome.items():
-            flash(f"#{task_id}: {what}", "ok" if what in ("diklaim", "dilepas") else "error")
+        done = [task_id for task_id, what in outcome.items() if what in ("diklaim", "dilepas")]
+        if done:
+            flash(
+                _("%(n)d tugas dilepas.", n=len(done))
+                if form["aksi"] == "lepas"
+                else _("%(n)d tugas diklaim.", n=len(done)),
+                "ok",
+            )
+        _flash_refused({task_id: what for task_id, what in outcome.items() if task_id not in done})
     return redirect(local_target(form["kembali"], "tasks.inbox_page"))
 
 
@@ -76,11 +83,21 @@ def approve_many() -> Any:
         else _("%(n)d tugas disetujui.", n=len(outcome.approved)),
         "ok",
     )
-    for task_id, why in list(outcome.refused.items())[:50]:
-        flash(_("Tugas #%(id)d tidak diputus: %(why)s", id=task_id, why=why), "error")
-    if len(outcome.refused) > 50:
-        flash(_("... dan %(n)d tugas lain tidak diputus.", n=len(outcome.refused) - 50), "error")
+    _flash_refused(outcome.refused, decided=True)
     return redirect(local_target(form["kembali"], "tasks.inbox_page"))
+
+
+# A session cookie holds about 4 KB, flashed messages included: the rest are counted, not listed.
+LISTED_REFUSALS = 10
+
+
+def _flash_refused(refused: dict[int, str], decided: bool = False) -> None:
+    """Why each task of a bulk action was not taken (decided, or claimed), the first few listed."""
+    for task_id, why in list(refused.items())[:LISTED_REFUSALS]:
+        line = _("Tugas #%(id)d tidak diputus: %(why)s") if decided else _("Tugas #%(id)d: %(why)s")
+        flash(line % {"id": task_id, "why": said(why)}, "error")
+    if len(refused) > LISTED_REFUSALS:
+        flash(_("... dan %(n)d tugas lain tidak dapat diproses.", n=len(refused) - LISTED_REFUSALS), "error")
 
 
 @bp.post("/filter")
