@@ -83,6 +83,28 @@ def test_no_route_answers_odd_input_with_a_server_error(db, world, signed_in, br
     assert failures == []
 
 
+def test_each_field_alone_with_a_digit_that_is_not_ascii_is_not_a_server_error(db, world, signed_in):
+    """One field at a time, so that no other field's refusal stops the request before it is read."""
+    app = signed_in("valid.prov").client.application
+    province = signed_in("valid.prov")
+    token = province.token("/akun/sandi")
+    with db.read() as s:
+        item_id = s.scalar(select(SubmissionItem.id).where(SubmissionItem.submission_id == world.draft).limit(1))
+    failures = []
+    for path, methods in paths(app, world, item_id):
+        if "999999" in path:  # the world's own ids are enough here
+            continue
+        for name in field_names():
+            if "GET" in methods and province.get(path, query_string={name: "²"}).status_code >= 500:
+                failures.append(("GET", path, name))
+            if (
+                "POST" in methods
+                and province.client.post(path, data={name: "²", "csrf_token": token}).status_code >= 500
+            ):
+                failures.append(("POST", path, name))
+    assert failures == []
+
+
 @pytest.mark.parametrize("where", ["query", "form", "file name"])
 def test_a_nul_character_is_refused_with_a_message_before_any_view_reads_it(db, world, signed_in, where):
     operator = signed_in("op.desa")
@@ -121,3 +143,18 @@ def test_the_api_refuses_a_nul_in_any_text_of_a_body(world, api, issue_token, pa
                 name,
                 answer.status_code,
             )
+
+
+@pytest.mark.parametrize("name", ["²", "9" * 5000, "2"])
+def test_an_unknown_field_named_like_a_number_is_a_problem_on_its_row(world, api, issue_token, name):
+    token = issue_token("65", ("angka-instansi",), can_write=True)
+    row = {"kategori": "LUT", "kode_wilayah": "65.01", "periode": "2025", "nilai": 3, name: 1}
+    answer = api("POST", "/api/v1/agency-figures", token, json={"baris": [row]})
+    assert answer.status_code == 400
+    assert [(p["baris"], p["kolom"]) for p in answer.get_json()["masalah"]] == [(1, f"baris.{name}")]
+
+
+def test_opening_a_reconciliation_with_a_year_that_is_not_plain_digits_is_refused_on_a_page(db, world, signed_in):
+    for year in ("²", "9" * 5000):
+        answer = signed_in("valid.prov").post("/rekonsiliasi/buka", {"tahun": year})
+        assert answer.status_code in (302, 400), year

@@ -76,16 +76,18 @@ def _word(message: Any) -> str:
     return text
 
 
-def _flatten(messages: Any, location: str, path: list[str]) -> list[dict[str, Any]]:
-    """webargs' nested messages ({"json": {"baris": {0: {"nilai": [...]}}}}) as one list."""
+def _flatten(messages: Any, location: str, path: list[int | str]) -> list[dict[str, Any]]:
+    """webargs' nested messages ({"json": {"baris": {0: {"nilai": [...]}}}}) as one list. A row is
+    a list position (an int key); any text key is a field's name, even one like "2" or "²" that a
+    client sent as an unknown field."""
     if isinstance(messages, dict):
         found = []
         for key, value in messages.items():
-            found += _flatten(value, location, [*path, str(key)])
+            found += _flatten(value, location, [*path, key])
         return found
     entries = messages if isinstance(messages, list) else [messages]
-    row = next((int(p) + 1 for p in path if p.isdigit()), None)
-    column = ".".join(p for p in path if not p.isdigit() and p != "_schema") or None
+    row = next((p + 1 for p in path if isinstance(p, int)), None)
+    column = ".".join(p for p in path if isinstance(p, str) and p != "_schema") or None
     return [
         {k: v for k, v in {"pesan": _word(m), "lokasi": location, "kolom": column, "baris": row}.items() if v}
         for m in entries

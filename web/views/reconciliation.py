@@ -26,6 +26,7 @@ from web.forms import (
     ReconciliationOpenForm,
     RegencyReviewForm,
     forum_verdicts,
+    is_id,
     parse,
 )
 
@@ -69,7 +70,7 @@ def open_year() -> Any:
         return redirect(url_for("reconciliation.progress_page", tahun=opened.tahun))
     except (Invalid, Conflict) as exc:  # a refusal of the person's right (403) is not flashed
         flash_refusal(exc)
-        year = form["tahun"] if form["tahun"].isdigit() else str(date.today().year - 1)
+        year = form["tahun"] if is_id(form["tahun"]) else str(date.today().year - 1)
         return redirect(url_for("reconciliation.progress_page", tahun=year))
 
 
