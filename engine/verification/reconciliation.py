@@ -61,8 +61,8 @@ def business_key(tahun: int, revisi: int = 0) -> str:
 def check_year(tahun: Any) -> int:
     """A year as people type it; anything else is refused."""
     text = str(tahun).strip()
-    if not (text.isascii() and text.isdigit() and FIRST_YEAR <= int(text) <= LAST_YEAR):
-        raise Invalid(f"Tahun {tahun!r} tidak sah; tulis empat angka antara {FIRST_YEAR} dan {LAST_YEAR}")
+    if not (len(text) == 4 and text.isascii() and text.isdigit() and FIRST_YEAR <= int(text) <= LAST_YEAR):
+        raise Invalid(f"Tahun {text[:12]!r} tidak sah; tulis empat angka antara {FIRST_YEAR} dan {LAST_YEAR}")
     return int(text)
 
 

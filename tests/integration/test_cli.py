@@ -111,6 +111,8 @@ def test_import_reports_every_bad_row_and_writes_nothing(cli, tmp_path):
         (("records", "history", "6501010101010001"), "Tidak ada catatan"),
         (("definitions", "deploy", "/nonexistent.bpmn"), "tidak dapat dibaca"),
         (("timers", "fire", "--now", "kemarin"), "ISO 8601"),
+        (("reconciliation", "open", "9" * 5000), "tidak sah"),  # beyond int()'s digits: not a fault
+        (("reconciliation", "status", "²"), "tidak sah"),
     ],
 )
 def test_errors_exit_non_zero_with_a_clear_message(cli, args, message):
@@ -214,3 +216,35 @@ def test_dtsen_import_reports_links_and_flags(cli, tmp_path):
     assert as_json(cli("dtsen", "import", str(extract), "--json"))["rows"] == 1
     extract.write_text("nik,no_kk,desil,program\n123,,1,PKH\n")
     assert "NIK harus 16 angka" in cli("dtsen", "import", str(extract), ok=False).stderr
+
+
+# Commands that serve, wait, write files or fill the database; the rest are asked below.
+NOT_SWEPT = {"run", "serve", "scheduler", "dukcapil-sim", "manual", "backup", "restore", "demo", "init"}
+
+
+def _commands(group, path=()):
+    import click
+
+    for name, command in group.commands.items():
+        if path or name not in NOT_SWEPT:
+            if isinstance(command, click.Group):
+                yield from _commands(command, (*path, name))
+            else:
+                yield (*path, name), command
+
+
+def test_no_command_meets_odd_arguments_with_an_unforeseen_fault(cli):
+    """Every command, each argument given a digit that is not ASCII or 5,000 digits: a refusal in
+    Indonesian, never "Galat tak terduga" (which names a fault the command did not foresee)."""
+    import click
+
+    from web.cli import main
+
+    faults = []
+    for path, command in _commands(main):
+        arguments = [p for p in command.params if isinstance(p, click.Argument)]
+        for odd in ("²", "9" * 5000):
+            result = cli(*path, *[odd] * len(arguments), ok=None)
+            if "tak terduga" in result.output + result.stderr:
+                faults.append((" ".join(path), odd[:8]))
+    assert faults == []
