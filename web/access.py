@@ -120,6 +120,10 @@ def local_target(target: str | None, fallback: str = "home.index") -> str:
     return url_for(fallback)
 
 
+def is_api_request() -> bool:
+    return request.path.startswith("/api/")
+
+
 def refuse_nul_characters() -> None:
     """Refuse a request whose query, form or uploaded file name carries a NUL character.
 
@@ -128,7 +132,7 @@ def refuse_nul_characters() -> None:
     request. The API's JSON bodies are checked by their schemas, and are not parsed here, before
     the API has bounded their size."""
     pairs = list(request.args.items(multi=True))
-    if not request.path.startswith("/api/"):
+    if not is_api_request():
         pairs += request.form.items(multi=True)
         pairs += [(name, upload.filename or "") for name, upload in request.files.items(multi=True)]
     if any("\x00" in name or "\x00" in value for name, value in pairs):

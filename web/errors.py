@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from engine.core import retry
 from engine.core.errors import Invalid, Problem, SijoskuError
+from web.access import is_api_request
 from web.api import problems as api_problems
 from web.i18n import said
 
@@ -23,12 +24,8 @@ log = logging.getLogger(__name__)
 UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)
 
 
-def _is_api() -> bool:
-    return request.path.startswith("/api/")
-
-
 def _wants_json() -> bool:
-    return _is_api() or request.accept_mimetypes.best == "application/json"
+    return is_api_request() or request.accept_mimetypes.best == "application/json"
 
 
 def _page(status: int, title: str, message: str, problems: list[Any] | None = None) -> Any:
@@ -85,7 +82,7 @@ def problem_dicts(problems: list[Problem]) -> list[dict[str, Any]]:
 def register(app: Flask) -> None:
     @app.errorhandler(SijoskuError)
     def refused(exc: SijoskuError) -> Any:
-        if _is_api():
+        if is_api_request():
             return api_problems.refused(exc)
         titles = {
             400: _("Data belum benar"),
@@ -111,13 +108,13 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(403)
     def forbidden(exc: Any) -> Any:
-        if _is_api():
+        if is_api_request():
             return api_problems.http_error(exc)
         return _page(403, _("Tidak diizinkan"), _("Peran Anda tidak membuka halaman ini."))
 
     @app.errorhandler(404)
     def not_found(exc: Any) -> Any:
-        if _is_api():
+        if is_api_request():
             return api_problems.http_error(exc)
         return _page(404, _("Tidak ditemukan"), _("Halaman atau data ini tidak ada di wilayah Anda."))
 
@@ -150,14 +147,14 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(413)
     def too_large(exc: Any) -> Any:
-        if _is_api():
+        if is_api_request():
             return api_problems.http_error(exc)
         return _page(413, _("Berkas terlalu besar"), _("Berkas melebihi batas unggahan (20 MB)."))
 
     @app.errorhandler(HTTPException)
     def other_http(exc: HTTPException) -> Any:
         """The API answers every refusal as problem details; pages keep werkzeug's own."""
-        if _is_api() and (exc.code or 500) >= 400:
+        if is_api_request() and (exc.code or 500) >= 400:
             return api_problems.http_error(exc)
         return exc
 

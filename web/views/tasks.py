@@ -47,15 +47,14 @@ def claim_many() -> Any:
     else:
         with db().transaction() as s:
             outcome = claims.claim_many(s, actor(), form["task_id"], release=form["aksi"] == "lepas")
-        done = [task_id for task_id, what in outcome.items() if what in ("diklaim", "dilepas")]
+        refused = {task_id: what for task_id, what in outcome.items() if what not in ("diklaim", "dilepas")}
+        done = len(outcome) - len(refused)
         if done:
             flash(
-                _("%(n)d tugas dilepas.", n=len(done))
-                if form["aksi"] == "lepas"
-                else _("%(n)d tugas diklaim.", n=len(done)),
+                _("%(n)d tugas dilepas.", n=done) if form["aksi"] == "lepas" else _("%(n)d tugas diklaim.", n=done),
                 "ok",
             )
-        _flash_refused({task_id: what for task_id, what in outcome.items() if task_id not in done})
+        _flash_refused(refused)
     return redirect(local_target(form["kembali"], "tasks.inbox_page"))
 
 
