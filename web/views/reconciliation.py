@@ -46,8 +46,10 @@ MIME = {
 @bp.get("/rekonsiliasi/")
 @overseers
 def index() -> Any:
-    chosen = request.args.get("tahun", "")
-    year = int(chosen) if chosen.isascii() and chosen.isdigit() and len(chosen) == 4 else date.today().year - 1
+    try:
+        year = reconciliation.check_year(request.args.get("tahun", ""))
+    except Invalid:  # none chosen, or not a year: last year, the one reconciled now
+        year = date.today().year - 1
     return redirect(url_for("reconciliation.progress_page", tahun=year))
 
 
