@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 from engine.core import audit
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
-from engine.core.errors import Conflict, Invalid, NotFound
+from engine.core.errors import Conflict, Invalid, NotFound, Problem
 from engine.people import users
 from engine.people.scope import Scope
 from models import HumanTask, Region, Role, RoleAssignment, TaskStatus, User
@@ -40,13 +40,21 @@ def get_user(session: Session, actor: Actor, user_id: int) -> User:
 def create_user(
     session: Session, actor: Actor, username: str, nama: str, email: str, role: str, region_kode: str, password: str
 ) -> User:
-    require_admin(actor)
+    scope = require_admin(actor)
     if not password:
         raise Invalid("Kata sandi awal wajib diisi")
+    username = username.strip().lower()
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        # Creating is not updating: an existing account keeps its password, roles and e-mail.
+        raise Invalid(
+            f"Nama pengguna {username} sudah dipakai",
+            [Problem("pilih nama lain, atau tambahkan peran di halaman pengguna itu", column="username")],
+        )
+    _require_region(scope, region_kode)
     user = users.add_user(
         session,
         actor,
-        username.strip().lower(),
+        username,
         role,
         region_kode.strip(),
         password=password,
@@ -56,8 +64,19 @@ def create_user(
     return user
 
 
+def _require_region(scope: Scope, region_kode: str) -> None:
+    """A role is given only within the regions the administrator administers."""
+    code = region_kode.strip()
+    if code and not scope.contains(code):
+        raise Invalid(
+            f"Wilayah {code} di luar wilayah yang Anda kelola",
+            [Problem("pilih wilayah di dalam wilayah peran admin Anda", column="region")],
+        )
+
+
 def assign_role(session: Session, actor: Actor, user_id: int, role: str, region_kode: str) -> User:
     user = get_user(session, actor, user_id)
+    _require_region(require_admin(actor), region_kode)
     changed = users.add_user(session, actor, user.username, role, region_kode.strip())
     changed.session_version = (changed.session_version or 0) + 1  # sessions carry the roles they began with
     return changed

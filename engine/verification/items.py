@@ -15,7 +15,17 @@ from engine.core.errors import Conflict, Invalid, NotFound, Problem
 from engine.quality import identity, record_rules, row_rules
 from engine.verification import item_checks, register, submission_view
 from engine.verification.drafts import editable_submission, operator_submission
-from models import Category, ItemAction, Record, RecordStatus, Severity, Submission, SubmissionItem, Unit
+from models import (
+    Category,
+    ItemAction,
+    ItemVerdict,
+    Record,
+    RecordStatus,
+    Severity,
+    Submission,
+    SubmissionItem,
+    Unit,
+)
 
 # The columns of one person's values, in the form and in an import file.
 ITEM_COLUMNS = ["nik", "no_kk", "nama", "jenis_kelamin", "tanggal_lahir", "alamat", "kategori", "keterangan"]
@@ -183,9 +193,15 @@ def restore_item(session: Session, actor: Actor, submission_id: int, item_id: in
 
 
 def drop_discarded(session: Session, submission: Submission) -> None:
-    """Items set aside do not go up: they leave the submission (each was audited when set aside)."""
+    """Items set aside do not go up: they leave the submission (each was audited when set aside).
+
+    An item a tier already judged, in a round that came back, keeps its row, set aside: its verdicts
+    are part of the submission's history and point to it."""
+    judged = select(ItemVerdict.id).where(ItemVerdict.item_id == SubmissionItem.id).exists()
     session.execute(
-        delete(SubmissionItem).where(SubmissionItem.submission_id == submission.id, SubmissionItem.dibuang.is_(True))
+        delete(SubmissionItem).where(
+            SubmissionItem.submission_id == submission.id, SubmissionItem.dibuang.is_(True), ~judged
+        )
     )
 
 

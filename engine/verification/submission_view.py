@@ -36,6 +36,7 @@ from models import (
 class ItemRow:
     item: SubmissionItem
     nik: str  # masked unless the viewer needs the full number
+    no_kk: str = ""  # the family card number, masked like the NIK
     verdicts: dict[str, dict[str, Any]] = field(default_factory=dict)  # tier -> this round's verdict
     earlier: list[dict[str, Any]] = field(default_factory=list)  # verdicts of earlier rounds
     flags: list[QualityFlag] = field(default_factory=list)  # what the checks found, with acknowledgements
@@ -187,15 +188,17 @@ def rows_of(
     rows = []
     for item in items:
         flags = found.get(item.id, [])
+        kk = item.data.get("no_kk") or ""
         row = ItemRow(
             item,
             item.nik if full_nik else privacy.mask_nik(item.nik),
+            kk if full_nik else privacy.mask_nik(kk),
             flags=flags,
             disclosed={f.id: disclosed[f.id] for f in flags if f.id in disclosed},
         )
         row.nik_check = checks.get(item.id) or record_checks.get(item.record_id or 0) or linkage.NikView.unchecked()
         row.dtsen = dtsen.get((item.nik, item.data.get("no_kk") or None))
-        row.changes = changes.get(item.id, [])
+        row.changes = changes.get(item.id, []) if full_nik else _masked(changes.get(item.id, []))
         row.draft = drafts.get(item.id)
         for v in by_item[item.id]:
             entry = {
@@ -212,6 +215,14 @@ def rows_of(
                 row.earlier.append(entry)
         rows.append(row)
     return rows
+
+
+def _masked(changes: list[tuple[str, Any, Any]]) -> list[tuple[str, Any, Any]]:
+    """A correction's NIK and family card number as a viewer who does not need them reads them."""
+    return [
+        (name, privacy.mask_personal(before, name), privacy.mask_personal(after, name))
+        for name, before, after in changes
+    ]
 
 
 def _nik_checks(

@@ -11,7 +11,7 @@ from engine.bpmn import timers
 from engine.core import audit
 from engine.core.errors import Forbidden, Invalid, NotFound
 from engine.people import users
-from engine.verification import inbox
+from engine.verification import inbox, items
 from models import (
     AuditEvent,
     HumanTask,
@@ -107,6 +107,46 @@ def test_return_at_each_tier_goes_back_to_the_operator_then_passes_all_tiers_aga
     with db.read() as session:
         assert session.get(Submission, submission_id).putaran == 2
         assert session.get(Submission, submission_id).status == SubmissionStatus.TERVERIFIKASI
+
+
+def test_an_item_set_aside_after_a_return_stays_out_and_keeps_its_verdicts(db):
+    """The operator sets aside the entry the kecamatan found wrong and submits again: the
+    submission goes up without it, and the verdict that sent it back stays in the history."""
+    team = make_team(db)
+    submission_id = open_with_items(db, [person_row(1), person_row(2)])
+    submit(db, team.operator, submission_id)
+    with db.read() as session:
+        wrong, kept = session.scalars(
+            select(SubmissionItem.id).where(SubmissionItem.submission_id == submission_id).order_by(SubmissionItem.id)
+        ).all()
+    decide(db, team.kecamatan, submission_id, "return", "satu orang salah", {wrong: "bukan warga desa ini"})
+    with db.transaction() as session:
+        items.discard_item(session, actor(db, team.operator), submission_id, wrong)
+    submit(db, team.operator, submission_id)
+    _approve_all(db, team, submission_id)
+    with db.read() as session:
+        assert session.get(Submission, submission_id).status == SubmissionStatus.TERVERIFIKASI
+        assert session.scalar(select(func.count()).select_from(Record)) == 1
+        assert session.get(SubmissionItem, wrong).dibuang
+        first_round = session.scalar(select(ItemVerdict).where(ItemVerdict.item_id == wrong))
+        assert (first_round.verdict, first_round.alasan) == (Verdict.TIDAK_SESUAI, "bukan warga desa ini")
+        later = session.scalars(select(ItemVerdict.item_id).where(ItemVerdict.putaran == 2)).all()
+        assert set(later) == {kept}
+        assert audit.verify_chain(session).ok
+
+
+def test_a_discarded_item_no_tier_judged_leaves_the_submission_when_it_goes_up(db):
+    team = make_team(db)
+    submission_id = open_with_items(db, [person_row(1), person_row(2)])
+    with db.read() as session:
+        dropped = session.scalars(
+            select(SubmissionItem.id).where(SubmissionItem.submission_id == submission_id).order_by(SubmissionItem.id)
+        ).first()
+    with db.transaction() as session:
+        items.discard_item(session, actor(db, team.operator), submission_id, dropped)
+    submit(db, team.operator, submission_id)
+    with db.read() as session:
+        assert session.get(SubmissionItem, dropped) is None
 
 
 def test_return_without_reason_is_refused_and_changes_nothing(db):

@@ -107,6 +107,37 @@ def test_managing_people_and_their_roles(browser, db, people):
         assert not user.aktif and [a.role.value for a in user.roles] == ["verifier"]
 
 
+def test_creating_a_person_with_a_taken_username_changes_nothing_of_theirs(browser, db, people):
+    browser.login("admin.prov")
+    with db.read() as s:
+        before = s.scalar(select(User).where(User.username == "op.desa"))
+        held = (before.password_hash, before.email, [(a.role.value, a.region_kode) for a in before.roles])
+    taken = {"username": "op.desa", "nama": "", "email": "", "password": "sandi-baru-123", "role": "verifier"}
+    refused = browser.post("/admin/pengguna", {**taken, "region": "65.01"}, token_from="/admin/pengguna")
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and "sudah dipakai" in page and 'value="op.desa"' in page
+    with db.read() as s:
+        after = s.scalar(select(User).where(User.username == "op.desa"))
+        assert (after.password_hash, after.email, [(a.role.value, a.region_kode) for a in after.roles]) == held
+    signed = browser.login("op.desa")  # the old password still signs in
+    assert signed.status_code == 302 and "/masuk" not in signed.headers["Location"]
+
+
+def test_an_admin_gives_roles_only_within_their_region(browser, db, people):
+    browser.login("admin.prov")
+    outside = {"username": "kaltim.satu", "password": "sandi-awal-123", "role": "verifier", "region": "64.01"}
+    refused = browser.post("/admin/pengguna", outside, token_from="/admin/pengguna")
+    assert refused.status_code == 400 and "di luar wilayah" in refused.get_data(as_text=True)
+    with db.read() as s:
+        assert s.scalar(select(User).where(User.username == "kaltim.satu")) is None
+        me = s.scalar(select(User).where(User.username == "verif.kec"))
+    browser.post(
+        f"/admin/pengguna/{me.id}/peran", {"role": "verifier", "region": "64.01"}, token_from=f"/admin/pengguna/{me.id}"
+    )
+    with db.read() as s:
+        assert "64.01" not in [a.region_kode for a in s.get(User, me.id).roles]
+
+
 def test_an_admin_cannot_lock_themself_out(browser, db, people):
     browser.login("admin.prov")
     with db.read() as s:

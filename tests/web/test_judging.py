@@ -73,7 +73,9 @@ def test_verdicts_saved_item_by_item_claim_the_task_and_stay_the_persons_draft(b
         token_from=f"/tugas/{task_id}",
         headers={"Accept": "application/json"},
     )
-    assert missing_reason.status_code == 400 and "alasan" in missing_reason.get_json()["masalah"][0]
+    refusal = missing_reason.get_json()
+    assert missing_reason.status_code == 400 and refusal["ok"] is False and refusal["message"]
+    assert refusal["problems"][0]["message"] == "tuliskan mengapa item ini tidak sesuai"
     saved = browser.post(
         f"/tugas/{task_id}/putusan",
         {f"verdict_{first}": "tidak_sesuai", f"alasan_{first}": "umur tidak sesuai KTP"},
@@ -115,7 +117,7 @@ def test_verdicts_on_items_of_another_submission_are_refused(browser, db, people
         token_from=f"/tugas/{_task(db, sid)}",
         headers={"Accept": "application/json"},
     )
-    assert refused.status_code == 400 and "bukan bagian" in refused.get_json()["masalah"][0]
+    assert refused.status_code == 400 and "bukan bagian" in refused.get_json()["problems"][0]["message"]
 
 
 def test_the_kecamatan_cannot_approve_without_required_minutes(browser, db, people, minutes_required):

@@ -11,7 +11,7 @@ from engine.core.errors import Invalid
 from engine.verification import bulk_approval, claims, decisions, inbox, submission_view, task_page, verdicts
 from models import Decision, Verdict
 from web.access import actor, db, local_target, reading, task_workers, verifiers_only
-from web.errors import field_problems, flash_refusal, problem_texts
+from web.errors import field_problems, flash_refusal
 from web.forms import (
     BulkApprovalForm,
     ClaimForm,
@@ -150,7 +150,7 @@ def save_verdicts(task_id: int) -> Any:
             saved = verdicts.save(s, actor(), task_id, judged)
     except Invalid as exc:
         if wants_json:
-            return jsonify(pesan=said(exc.summary), masalah=problem_texts(exc)), 400
+            raise  # the script reads the same refusal as every other JSON answer (web.errors)
         flash_refusal(exc)
         return redirect(
             url_for("tasks.task_page", task_id=task_id, tampil=form["tampil"] or None, halaman=form["halaman"])

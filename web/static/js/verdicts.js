@@ -6,6 +6,7 @@
   var form = document.getElementById("keputusan-form");
   if (!form || !form.dataset.verdictUrl) { return; }
   var token = form.querySelector("input[name=csrf_token]").value;
+  var say = form.dataset;  // the page's words, in its language (data-say-*)
 
   function send(box) {
     var id = box.dataset.item;
@@ -14,7 +15,7 @@
     var state = box.querySelector(".verdict-state");
     if (!chosen) { return; }
     if (chosen.value === "tidak_sesuai" && !reason.value.trim()) {
-      state.textContent = "Tulis alasannya dulu.";  // one short line: nothing moves under a finger
+      state.textContent = say.sayReasonFirst;  // one short line: nothing moves under a finger
       reason.focus();
       return;
     }
@@ -22,21 +23,23 @@
     body.append("csrf_token", token);
     body.append("verdict_" + id, chosen.value);
     body.append("alasan_" + id, reason.value);
-    state.textContent = "Menyimpan…";
+    state.textContent = say.saySaving;
     fetch(form.dataset.verdictUrl, {
       method: "POST", body: body, credentials: "same-origin",
       headers: {"Accept": "application/json"}
     }).then(function (response) {
       var json = (response.headers.get("Content-Type") || "").indexOf("json") >= 0;
       if (!json) {
-        state.textContent = "Tidak tersimpan (" + response.status + "): muat ulang halaman.";
+        state.textContent = say.sayReload + " (" + response.status + ")";
         return;
       }
       return response.json().then(function (data) {
-        state.textContent = response.ok ? "Tersimpan." : (data.pesan + (data.masalah.length ? ": " + data.masalah[0] : ""));
+        // A refusal (stale page, a claim held by someone else, a missing reason) says why.
+        var first = (data.problems || [])[0];
+        state.textContent = response.ok ? say.saySaved : data.message + (first ? ": " + first.message : "");
       });
     }).catch(function () {
-      state.textContent = "Belum tersimpan: koneksi terputus.";
+      state.textContent = say.sayOffline;
     });
   }
 

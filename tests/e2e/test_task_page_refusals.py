@@ -1,0 +1,50 @@
+"""What a verifier reads when an item's verdict, saved as it is given, is refused: the reason, in
+the page's language, never "the connection dropped"."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from engine.people import users
+from engine.verification import claims
+from models import HumanTask, SubmissionItem
+from tests.e2e.conftest import shows
+from tests.factories import PASSWORD, SYSTEM, actor, open_with_items, submit
+
+
+def _task_claimed_by_a_colleague(db) -> tuple[int, int]:
+    sid = open_with_items(db)
+    submit(db, "op.desa", sid)
+    with db.transaction() as s:
+        users.add_user(s, SYSTEM, "verif.kec.dua", "verifier", "65.01.01")
+    with db.read() as s:
+        task_id = s.scalar(select(HumanTask.id).where(HumanTask.submission_id == sid, HumanTask.status == "terbuka"))
+        item_id = s.scalar(select(SubmissionItem.id).where(SubmissionItem.submission_id == sid))
+    return task_id, item_id
+
+
+def test_a_verdict_on_a_task_a_colleague_claimed_says_who_holds_it(db, people, sign_in):
+    task_id, item_id = _task_claimed_by_a_colleague(db)
+    kecamatan = sign_in("verif.kec", PASSWORD, phone=True)
+    page = kecamatan.go(f"/tugas/{task_id}")
+    with db.transaction() as s:  # meanwhile a colleague claims it
+        claims.claim(s, actor(db, "verif.kec.dua"), task_id)
+    page.locator(f"label[for=v-{item_id}-ok]").click()
+    state = page.locator(f"#item-{item_id} .verdict-state")
+    state.filter(has_text="diklaim oleh verif.kec.dua").wait_for()
+    assert "koneksi" not in state.inner_text()
+    kecamatan.check()
+
+
+def test_the_verdict_states_speak_the_pages_language(db, people, sign_in):
+    task_id, item_id = _task_claimed_by_a_colleague(db)
+    kecamatan = sign_in("verif.kec", PASSWORD)
+    page = kecamatan.go(f"/tugas/{task_id}")
+    page.locator("#lang-select").select_option("en")
+    page.get_by_role("button", name="Ganti bahasa").click()
+    page.wait_for_url(f"**/tugas/{task_id}*")
+    page.locator(f"label[for=v-{item_id}-no]").click()
+    shows(page, "Write the reason first.")
+    page.locator(f"#alasan-{item_id}").fill("born 1951, not 1950")
+    page.locator(f"#alasan-{item_id}").press("Tab")
+    page.locator(f"#item-{item_id} .verdict-state").filter(has_text="Saved.").wait_for()
