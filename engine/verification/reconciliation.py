@@ -155,7 +155,7 @@ def open_year(
         raise Conflict(
             f"Masih ada {waiting} tugas verifikasi tahun {year} yang terbuka: "
             + ", ".join(f"#{t['id']} {t['nama']} {t['wilayah']} {t['periode']}" for t in listed)
-            + ". Selesaikan dahulu, atau konfirmasi pembukaan (--force)"
+            + ". Selesaikan dahulu, atau konfirmasi bahwa rekonsiliasi tetap dibuka"
         )
     definition = definitions.current(session, PROCESS_KEY)
     running = runtime.start(

@@ -38,6 +38,7 @@ class Progress:
     forum_tugas_id: int | None
     kepala_tugas_id: int | None
     penetapan: dict[str, Any] | None
+    may_open: bool = False  # the person may open the year (the province's walidata, validator or admin)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -67,7 +68,8 @@ def progress(session: Session, actor: Actor, province: str, tahun: Any) -> Progr
     frozen = determinations.latest(session, year)
     summary = determinations.summary(frozen) if frozen else None
     if instance is None:
-        return Progress(year, None, "belum dibuka", [], [], None, None, summary)
+        may_open = Scope.reconciling(actor).contains(province)
+        return Progress(year, None, "belum dibuka", [], [], None, None, summary, may_open)
     tasks = list(session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id).order_by(HumanTask.id)))
     flags = reconciliation.year_flags(session, province, year)
     names = {

@@ -123,8 +123,9 @@ def record_links(session: Session, actor: Actor, record_id: int) -> Links:
 
 
 def _shown(name: str, before: Any, after: Any, masked: bool) -> tuple[Any, Any]:
-    if masked and name == "nik":
-        return privacy.mask_nik(before), privacy.mask_nik(after)
+    """A version's change as the viewer reads it: NIK and family card number masked, anywhere."""
+    if masked:
+        return privacy.mask_personal(before, name), privacy.mask_personal(after, name)
     return before, after
 
 

@@ -37,6 +37,18 @@ WIDE = """() => Array.from(document.querySelectorAll('body *'))
   .slice(0, 5).map(e => e.tagName + (e.id ? '#' + e.id : '') + '.' + e.className + ' ' +
     Math.round(e.getBoundingClientRect().right) + ': ' + (e.textContent || '').trim().slice(0, 40))"""
 # axe-core's findings that would stop a person: serious and critical ones
+# table headings broken inside a word (a word whose text spans more than one line box): unreadable
+BROKEN_WORDS = """() => Array.from(document.querySelectorAll('table th')).flatMap(th => {
+  const text = th.firstChild;
+  if (!text || text.nodeType !== Node.TEXT_NODE) { return []; }
+  const broken = [];
+  for (const m of text.data.matchAll(/\\S+/g)) {
+    const range = document.createRange();
+    range.setStart(text, m.index); range.setEnd(text, m.index + m[0].length);
+    if (new Set(Array.from(range.getClientRects()).map(r => Math.round(r.top))).size > 1) { broken.push(m[0]); }
+  }
+  return broken;
+}).slice(0, 5)"""
 AXE_RUN = """() => axe.run(document, {resultTypes: ['violations']}).then(r => r.violations
   .filter(v => v.impact === 'serious' || v.impact === 'critical')
   .map(v => v.id + ' (' + v.impact + '): ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | ')))"""
@@ -137,6 +149,8 @@ class Person:
         if self.phone:
             width = self.page.evaluate("document.documentElement.scrollWidth")
             assert width <= PHONE["width"], f"{self.page.url}: {width} px wide on a phone: {self.page.evaluate(WIDE)}"
+            broken = self.page.evaluate(BROKEN_WORDS)
+            assert not broken, f"{self.page.url}: table headings broken inside a word on a phone: {broken}"
             header = self.page.evaluate("document.querySelector('header.top').getBoundingClientRect().height")
             assert header <= PHONE["height"] / 5, f"{self.page.url}: the header takes {header} px of the phone"
         if not self.page.evaluate("typeof axe !== 'undefined'"):

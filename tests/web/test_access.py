@@ -159,3 +159,19 @@ def test_session_cookie_is_http_only_and_same_site(browser, people):
     cookie = response.headers.get("Set-Cookie", "")
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+
+
+def test_every_role_starts_where_its_work_is(browser, db, people, password_hash):
+    from engine.people import users
+    from tests.factories import RECONCILIATION_PEOPLE, SYSTEM
+
+    with db.transaction() as s:
+        for username, role, region in RECONCILIATION_PEOPLE:
+            users.add_user(s, SYSTEM, username, role, region).password_hash = password_hash
+    starts = {"op.desa": "/desa/", "verif.kec": "/tugas/", "admin.prov": "/admin/", "auditor.prov": "/audit/"}
+    starts |= {username: "/tugas/" for username, _, _ in RECONCILIATION_PEOPLE}
+    for username, start in starts.items():
+        browser.login(username)
+        landed = browser.get("/")
+        assert landed.status_code == 302 and landed.headers["Location"].endswith(start), (username, landed.headers)
+        assert browser.get(start).status_code == 200

@@ -32,6 +32,8 @@ def test_a_record_timeline_shows_every_version_and_all_four_tiers(browser, db, p
     for tier in ("desa", "kecamatan", "kabupaten", "provinsi"):
         assert f'data-tingkat="{tier}"' in page
     assert "Maria Ingan 7" in page and "—" in page  # before → after
+    kk = person_row(7)["no_kk"]  # the family card number is masked like the NIK
+    assert kk not in page and f"{kk[:4]}********{kk[-4:]}" in page and person_row(7)["nik"] not in page
 
 
 def test_looking_up_a_full_nik_is_recorded(browser, db, people):

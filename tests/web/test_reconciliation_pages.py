@@ -28,7 +28,10 @@ def open_task(db, bpmn_id, region=None):
 
 def test_a_year_through_the_pages(year, signed_in):
     db = year
+    for onlooker in ("walidata.kab", "forum.sdi", "kepala.dinas", "auditor.prov"):  # none of them may open it
+        assert "Buka rekonsiliasi" not in signed_in(onlooker).get(f"/rekonsiliasi/{YEAR}").get_data(as_text=True)
     province = signed_in("walidata.prov")
+    assert f"Buka rekonsiliasi {YEAR}" in province.get(f"/rekonsiliasi/{YEAR}").get_data(as_text=True)
     opened = province.post("/rekonsiliasi/buka", {"tahun": str(YEAR)})
     assert opened.status_code == 302
     progress = province.get(f"/rekonsiliasi/{YEAR}").get_data(as_text=True)

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, redirect, render_template, url_for
 from flask_login import login_required
 
 from engine.verification import processes
-from models import Role
+from models import LANE_ROLES, Role
 from web.access import actor, anyone_signed_in, reading
 
 bp = Blueprint("home", __name__)
@@ -18,6 +18,8 @@ START_PAGE = (
     (Role.OPERATOR, "desa.index"),
     (Role.ADMIN, "admin.index"),
     (Role.AUDITOR, "audit.index"),
+    # the reconciliation's people: their steps wait in the inbox like the tiers' tasks
+    *((role, "tasks.inbox_page") for role in LANE_ROLES),
 )
 
 
