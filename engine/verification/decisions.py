@@ -97,6 +97,10 @@ _ITEMS = select(SubmissionItem.id, SubmissionItem.aksi).where(
 CHANGES = (ItemAction.TAMBAH, ItemAction.UBAH, ItemAction.HAPUS)
 
 
+class ClaimRequired(Conflict):
+    """The task page decides only on a claimed task; the person claims it and sends the same decision."""
+
+
 @dataclass(frozen=True)
 class Found:
     task: HumanTask
@@ -309,7 +313,7 @@ def decide(session: Session, actor: Actor, cmd: DecisionCommand) -> HumanTask:
     """Complete a human task with a decision; the process runs on to its next wait state."""
     found = may_act(session, actor, cmd.task_id)
     if cmd.perlu_klaim and found.task.tingkat != Tier.DESA and found.task.assignee_id != actor.user_id:
-        raise Conflict(f"Klaim tugas {found.task.id} lebih dulu, supaya tidak dikerjakan dua orang sekaligus")
+        raise ClaimRequired(f"Klaim tugas {found.task.id} lebih dulu, supaya tidak dikerjakan dua orang sekaligus")
     keputusan = _decision_of(found.task, cmd)
     step = human_tasks.begin(session, actor, found.task, cmd.revisi)
     judged = _judge_items(session, actor, found, keputusan, cmd)

@@ -25,7 +25,7 @@ from engine.core.rows import insert_many
 from engine.core.tables import TABLE_LIMITS
 from engine.core.uow import Database
 from engine.quality import identity, record_rules, row_rules
-from engine.verification import item_checks, register
+from engine.verification import instruments, item_checks, register
 from engine.verification.drafts import editable_submission, operator_submission
 from engine.verification.items import ITEM_COLUMNS
 from models import (
@@ -118,6 +118,14 @@ def check_rows(
     row is 2; rows sent through the API count from 1); warnings wait for the verifiers."""
     errors: list[Problem] = []
     for index, row in enumerate(rows):
+        if instruments.is_example(row):
+            errors.append(
+                Problem(
+                    "baris contoh templat masih ada; timpa dengan data sebenarnya atau hapus barisnya",
+                    row=index + first_row,
+                    column="nama",
+                )
+            )
         for column in ("nik", "no_kk"):
             if row.get(column, "").startswith("angka:"):
                 errors.append(
@@ -206,7 +214,7 @@ def write_rows(
         if item is not None:
             item.data, item.baris, item.masalah, item.updated_at = data, number, masalah, now
             item.nik, item.no_kk, item.dibuang = data["nik"] or None, data["no_kk"] or None, False
-            register.found_with_changes(item)
+            register.found_with_changes(session, actor, submission, item)
             report.updated += 1
             continue
         record_id = records.get(key)

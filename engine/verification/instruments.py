@@ -77,6 +77,14 @@ def _name_example(unit: Unit) -> str:
     }[unit]
 
 
+EXAMPLE_NAMES = {_name_example(unit) for unit in Unit}
+
+
+def is_example(row: dict[str, str]) -> bool:
+    """The template's filled example row, left in the file: its invented name at its invented address."""
+    return (row.get("nama") or "").strip() in EXAMPLE_NAMES and (row.get("alamat") or "").strip() == ADDRESS.example
+
+
 def template(session: Session, kode: str) -> bytes:
     """An XLSX with the category's columns (number columns formatted as text, sex as a list), a filled
     example row, and a sheet explaining each column and the category's criteria."""
@@ -115,7 +123,12 @@ def _guide(book: Workbook, kind: Category, cols: list[Column]) -> None:
     for c in cols:
         guide.append([c.name, c.meaning, c.form, "ya" if c.required else "tidak"])
     guide.append([])
-    guide.append(["Baris contoh di lembar Data boleh ditimpa. Satu baris satu data; jangan menggabungkan sel."])
+    guide.append(
+        [
+            "Timpa atau hapus baris contoh di lembar Data: bila tertinggal, impor ditolak. Satu baris satu data; "
+            "jangan menggabungkan sel."
+        ]
+    )
     guide.column_dimensions["A"].width = 18
     guide.column_dimensions["B"].width = 48
     guide.column_dimensions["C"].width = 32

@@ -3,6 +3,7 @@ the desa's records to choose from."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -25,6 +26,7 @@ from models import (
     Submission,
     SubmissionItem,
     Unit,
+    VervalStatus,
 )
 
 # The columns of one person's values, in the form and in an import file.
@@ -42,9 +44,17 @@ def categories(session: Session) -> list[Category]:
     return list(session.scalars(select(Category).order_by(Category.jenis.desc(), Category.nama)))
 
 
+@dataclass(frozen=True)
+class Saved:
+    item: SubmissionItem
+    # a register record's removal (died, moved, not found ...) the correction replaced: the person
+    # corrected was found, still eligible; the operator is told, in case that was not meant
+    replaced: VervalStatus | None = None
+
+
 def save_item(
     session: Session, actor: Actor, submission_id: int, values: dict[str, Any], item_id: int | None = None
-) -> SubmissionItem:
+) -> Saved:
     """Add or correct one person's item from the form; faults are reported per field.
 
     `values` holds the item columns and `atribut`, the category's extra attributes by name.
@@ -78,7 +88,7 @@ def save_item(
         before = dict(item.data)
         item.data, item.nik, item.no_kk, item.kategori = data, data["nik"] or None, data["no_kk"] or None, kind.kode
         item.masalah, item.updated_at = [f.to_dict() for f in found[0]], clock.now()
-        register.found_with_changes(item)
+        replaced = register.found_with_changes(session, actor, submission, item)
         action = AuditAction.ITEM_UPDATED
     else:
         record_id = _record_of(session, submission, kind, key)
@@ -96,7 +106,7 @@ def save_item(
         )
         session.add(item)
         session.flush()
-        before, action = None, AuditAction.ITEM_ADDED
+        before, action, replaced = None, AuditAction.ITEM_ADDED, None
     audit.record(
         session,
         actor,
@@ -107,7 +117,7 @@ def save_item(
         after=data,
         instance_id=submission.instance_id,
     )
-    return item
+    return Saved(item, replaced)
 
 
 IDENTITY_FIELD = {Unit.INDIVIDU: "nik", Unit.KELUARGA: "no_kk", Unit.LEMBAGA: "nama", Unit.KOMUNITAS: "nama"}

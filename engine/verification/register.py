@@ -244,11 +244,30 @@ def status_words(status: VervalStatus) -> str:
     return STATUS_WORDS[status]
 
 
-def found_with_changes(item: SubmissionItem) -> None:
+def found_with_changes(
+    session: Session, actor: Actor, submission: Submission, item: SubmissionItem
+) -> VervalStatus | None:
     """A register record the operator entered again (corrected on the form, or a row of an import)
-    was found: still eligible, with the values given. The latest entry wins over an earlier status."""
-    if item.source == SOURCE:
-        item.aksi, item.verval, item.verval_alasan = ItemAction.UBAH, VervalStatus.LAYAK, None
+    was found: still eligible, with the values given. The latest entry wins over an earlier status;
+    a removal it replaces (died, moved, not found ...) is recorded and returned, so the operator is told."""
+    if item.source != SOURCE:
+        return None
+    earlier, reason = item.verval, item.verval_alasan
+    item.aksi, item.verval, item.verval_alasan = ItemAction.UBAH, VervalStatus.LAYAK, None
+    if earlier is None or earlier in FOUND:
+        return None
+    audit.record(
+        session,
+        actor,
+        AuditAction.ITEM_VERVAL_SET,
+        "submission_item",
+        item.id,
+        before={"verval": earlier.value, "alasan": reason},
+        after={"verval": VervalStatus.LAYAK.value, "aksi": ItemAction.UBAH.value, "alasan": None},
+        reason="data diperbaiki",
+        instance_id=submission.instance_id,
+    )
+    return earlier
 
 
 def declare(

@@ -43,8 +43,12 @@ def test_deciding_needs_the_claim_and_a_verdict_on_every_change(browser, db, peo
     task_id = _task(db, sid)
     first, second = _items(db, sid)
     browser.login("verif.kec")
-    unclaimed = browser.post(f"/tugas/{task_id}/selesai", {"keputusan": "setuju"}, token_from=f"/tugas/{task_id}")
-    assert unclaimed.status_code == 409 and "Klaim tugas" in unclaimed.get_data(as_text=True)
+    unclaimed = browser.post(
+        f"/tugas/{task_id}/selesai", {"keputusan": "kembalikan", "alasan": "cek umur"}, token_from=f"/tugas/{task_id}"
+    )
+    page = unclaimed.get_data(as_text=True)  # the task page again, with what was chosen and written
+    assert unclaimed.status_code == 409 and "Klaim tugas" in page and 'role="alert"' in page
+    assert 'value="kembalikan" checked' in page and ">cek umur</textarea>" in page
     browser.post(f"/tugas/{task_id}/klaim", token_from=f"/tugas/{task_id}")
     half = browser.post(
         f"/tugas/{task_id}/selesai",

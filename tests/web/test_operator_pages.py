@@ -255,6 +255,29 @@ def test_the_next_period_starts_from_the_register_and_each_record_gets_a_status(
         assert s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "ITEM_VERVAL_SET")) == 3
 
 
+def test_correcting_a_record_reported_not_found_says_it_is_now_found_and_records_it(browser, db, people):
+    sid = _verified_register(db, [person_row(1)])
+    (item_id,) = [i.id for i in _items(db, sid)]
+    browser.login("op.desa")
+    browser.post(
+        f"/desa/pengajuan/{sid}/register",
+        {"item_id": item_id, "status": "tidak_ditemukan", "alasan": "tidak ada di alamat"},
+        token_from=f"/desa/pengajuan/{sid}",
+    )
+    corrected = {**person_row(1), "alamat": "RT 02 Dusun Baru"}
+    page = browser.post(
+        f"/desa/pengajuan/{sid}/item/{item_id}", corrected, token_from=f"/desa/pengajuan/{sid}", follow_redirects=True
+    ).get_data(as_text=True)
+    assert "Data tersimpan" in page and "Status register &#34;tidak ditemukan&#34; diganti" in page
+    (item,) = _items(db, sid)
+    assert (item.aksi.value, item.verval.value, item.data["alamat"]) == ("ubah", "layak", "RT 02 Dusun Baru")
+    with db.read() as s:
+        last = s.scalars(
+            select(AuditEvent).where(AuditEvent.action == "ITEM_VERVAL_SET").order_by(AuditEvent.seq.desc())
+        ).first()
+        assert (last.before["verval"], last.after["verval"]) == ("tidak_ditemukan", "layak")
+
+
 def test_a_register_that_could_not_be_checked_is_stated_with_its_reason(browser, db, people):
     sid = _verified_register(db, [person_row(1)])
     browser.login("op.desa")
@@ -336,6 +359,16 @@ def test_a_filled_template_imports_with_day_first_dates(browser, db, people):
     assert status.status_code == 302
     [item] = _items(db, sid)
     assert item.data["tanggal_lahir"] == "1950-05-17"
+
+
+def test_the_templates_example_row_left_in_the_file_is_refused_not_imported(browser, db, people):
+    sid = open_with_items(db, rows=[])
+    browser.login("op.desa")
+    template = browser.get("/desa/templat?kategori=LUT").data
+    done = _upload(browser, sid, "templat.xlsx", template)
+    page = browser.get(done.headers["Location"]).get_data(as_text=True)
+    assert "Baris 2, Nama: Baris contoh templat masih ada" in page
+    assert _items(db, sid) == []
 
 
 def test_warnings_show_while_the_submission_is_a_draft(browser, db, people):

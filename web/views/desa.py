@@ -77,8 +77,18 @@ def _item_form(submission_id: int, item_id: int | None) -> Any:
         values = request.form.to_dict()
         try:
             with db().transaction() as s:
-                items.save_item(s, actor(), submission_id, parse(ItemForm, request.form), item_id)
+                saved = items.save_item(s, actor(), submission_id, parse(ItemForm, request.form), item_id)
             flash(_("Data tersimpan."), "ok")
+            if saved.replaced:  # a correction means the person was found: say what it replaced
+                said_status = verval_word(saved.replaced.value)
+                flash(
+                    _(
+                        'Status register "%(status)s" diganti: data yang diperbaiki berarti orangnya ditemukan '
+                        "dan masih layak. Bila tidak, beri lagi statusnya di halaman register.",
+                        status=said_status,
+                    ),
+                    "info",
+                )
             return redirect(url_for("desa.submission", submission_id=submission_id))
         except Invalid as exc:
             problems = field_problems(exc)

@@ -196,7 +196,7 @@ def complete(task_id: int) -> Any:
     try:
         with db().transaction() as s:
             decisions.decide(s, actor(), command)
-    except Invalid as exc:
+    except (Invalid, decisions.ClaimRequired) as exc:  # the page again, with what the person chose and wrote
         view, page_no = _page_args()
         with reading() as s:
             page = task_page.task_page(s, actor(), task_id, view, page_no)
@@ -206,9 +206,9 @@ def complete(task_id: int) -> Any:
             page=page,
             refusal=exc,
             form=request.form,
-            problems=field_problems(exc),
+            problems=field_problems(exc) if isinstance(exc, Invalid) else {},
             kind_names=kinds,
-        ), 400
+        ), exc.http_status
     flash(
         _(
             "Keputusan tersimpan: %(keputusan)s.",

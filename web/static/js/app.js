@@ -21,8 +21,35 @@
       event.preventDefault();
     }
   });
+  /* What was typed on an entry form outlives the reload that another category brings: it waits in
+     this tab's sessionStorage (never in the address, where a NIK would reach history and logs) and
+     fills the same fields of the new form, once. */
+  var entry = document.querySelector("form[data-keep-entry]");
+  var kept = "sijosku-entry:" + location.pathname;
+  function typed(field) {
+    return field.name && field.name !== "csrf_token" && field.name !== "kategori" && field.type !== "hidden";
+  }
+  if (entry) {
+    var saved = sessionStorage.getItem(kept);
+    sessionStorage.removeItem(kept);
+    if (saved) {
+      var values = JSON.parse(saved);
+      Array.prototype.forEach.call(entry.elements, function (field) {
+        if (typed(field) && Object.prototype.hasOwnProperty.call(values, field.name)) { field.value = values[field.name]; }
+      });
+    }
+  }
   document.querySelectorAll("select[data-navigate]").forEach(function (select) {
     /* choosing a category reloads the form for it; without scripts the button next to it does */
-    select.addEventListener("change", function () { select.form.submit(); });
+    select.addEventListener("change", function () {
+      if (entry) {
+        var values = {};
+        Array.prototype.forEach.call(entry.elements, function (field) {
+          if (typed(field)) { values[field.name] = field.value; }
+        });
+        sessionStorage.setItem(kept, JSON.stringify(values));
+      }
+      select.form.submit();
+    });
   });
 })();
