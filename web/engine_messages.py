@@ -85,12 +85,20 @@ def _messages_of(node: ast.AST) -> list[ast.expr]:
     return []
 
 
+def _branches(arguments: list[ast.expr]) -> list[ast.expr]:
+    """A message chosen by a condition (`a if ... else b`) is two messages."""
+    found: list[ast.expr] = []
+    for argument in arguments:
+        found += _branches([argument.body, argument.orelse]) if isinstance(argument, ast.IfExp) else [argument]
+    return found
+
+
 def extract(root: Path = ENGINE) -> dict[str, str]:
     """Every message template of the engine's source, with where it is first written."""
     found: dict[str, str] = {}
     for path in sorted(root.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            for argument in _messages_of(node):
+            for argument in _branches(_messages_of(node)):
                 text = template(argument)
                 if text and _is_sentence(text):
                     found.setdefault(text, f"{path.relative_to(root.parent)}:{getattr(node, 'lineno', 0)}")
@@ -156,8 +164,11 @@ class Translations:
 
 def _pattern(template_text: str) -> re.Pattern[str]:
     parts = PLACEHOLDER.split(template_text)  # literal, number, literal, number, ...
+    # a piece that ends the message may be empty (an optional note such as "{4}" after the sentence)
+    last = len(parts) - 2 if len(parts) > 1 and parts[-1] == "" else -1
     regex = "".join(
-        re.escape(part.replace("{{", "{").replace("}}", "}")) if i % 2 == 0 else "(.+?)" for i, part in enumerate(parts)
+        re.escape(part.replace("{{", "{").replace("}}", "}")) if i % 2 == 0 else ("(.*?)" if i == last else "(.+?)")
+        for i, part in enumerate(parts)
     )
     return re.compile(regex, re.DOTALL)
 

@@ -36,6 +36,16 @@ def _text(max_length: int = 200, strip: bool = True, **kw: Any) -> fields.Str:
     )
 
 
+PAGES = 100000  # the highest page number a list accepts
+
+
+def _page_number() -> fields.Int:
+    """A list's page number, refused in the page's language (marshmallow's own message is English)."""
+    return _int(
+        load_default=1, validate=validate.Range(min=1, max=PAGES, error=f"harus bilangan bulat 1 sampai {PAGES}")
+    )
+
+
 def is_id(text: Any) -> bool:
     """An id as a form or a URL may carry one: ASCII digits (not `²`), within the columns' range."""
     text = str(text)
@@ -128,7 +138,7 @@ class VervalForm(Form):
 class RegisterFilterForm(Form):
     status = _one_of(register.FILTERS, "belum")
     q = _text(register.QUERY_LIMIT)
-    halaman = _int(load_default=1, validate=validate.Range(min=1, max=100000))
+    halaman = _page_number()
 
 
 class DeclareForm(Form):
@@ -247,7 +257,7 @@ class InboxFilterForm(Form):
     status = _one_of(inbox.STATUSES, "terbuka")
     terlambat = fields.Bool(load_default=False)
     urut = _one_of(inbox.SORTS, "tenggat")
-    halaman = _int(load_default=1, validate=validate.Range(min=1, max=100000))
+    halaman = _page_number()
 
     @post_load
     def _filter(self, data: dict[str, Any], **_: Any) -> inbox.InboxFilter:
@@ -268,7 +278,9 @@ class TokenForm(Form):
     instansi = _text(80)
     keterangan = _text(200)
     wilayah = _text(13)
-    sumber_daya = fields.List(fields.Str(validate=validate.Length(max=40)), load_default=list)
+    sumber_daya = fields.List(
+        fields.Str(validate=validate.Length(max=40, error="paling banyak 40 karakter")), load_default=list
+    )
     tulis = fields.Bool(load_default=False)
     nik_lengkap = fields.Bool(load_default=False)
     hari = _int(load_default=365)
@@ -324,7 +336,7 @@ class DashboardForm(Form):
     severity = _one_of(("", *(s.value for s in Severity)), "")
     status = _one_of((*(s.value for s in FlagStatus), "semua"), FlagStatus.TERBUKA.value)
     periode = _text(10)
-    halaman = _int(load_default=1, validate=validate.Range(min=1, max=100000))
+    halaman = _page_number()
     induk = _text(13)
     periode_lengkap = _text(10)
 
@@ -382,7 +394,7 @@ class SearchForm(Form):
 
 
 class PageForm(Form):
-    halaman = _int(load_default=1, validate=validate.Range(min=1, max=100000))
+    halaman = _page_number()
 
 
 class NextForm(Form):

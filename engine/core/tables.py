@@ -122,7 +122,11 @@ def _check_zip(content: bytes) -> None:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             parts = archive.infolist()
     except (zipfile.BadZipFile, ValueError) as exc:
-        raise Invalid("Berkas XLSX tidak dapat dibaca", [Problem(f"bukan berkas XLSX (zip): {exc}")]) from exc
+        # the library's own words (English, about zip internals) stay in the log, not on the page
+        raise Invalid(
+            "Berkas XLSX tidak dapat dibaca",
+            [Problem("bukan berkas XLSX: simpan ulang dari Excel atau LibreOffice sebagai .xlsx")],
+        ) from exc
     if len(parts) > TABLE_LIMITS.zip_entries:
         raise _refuse(f"berkas XLSX berisi lebih dari {TABLE_LIMITS.zip_entries} bagian")
     expanded = sum(part.file_size for part in parts)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 from engine.core import audit
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
-from engine.core.errors import Conflict, Invalid, NotFound, Problem
+from engine.core.errors import Forbidden, Invalid, NotFound, Problem
 from engine.people import users
 from engine.people.scope import Scope
 from models import HumanTask, Region, Role, RoleAssignment, TaskStatus, User
@@ -88,7 +88,7 @@ def remove_role(session: Session, actor: Actor, assignment_id: int) -> None:
     if assignment is None:
         raise NotFound(f"Peran {assignment_id} tidak ada")
     if assignment.user_id == actor.user_id and assignment.role == Role.ADMIN:
-        raise Conflict("Anda tidak dapat mencabut peran admin Anda sendiri")
+        raise Forbidden("Anda tidak dapat mencabut peran admin Anda sendiri")
     audit.record(
         session,
         actor,
@@ -106,7 +106,7 @@ def remove_role(session: Session, actor: Actor, assignment_id: int) -> None:
 def set_active(session: Session, actor: Actor, user_id: int, aktif: bool) -> User:
     user = get_user(session, actor, user_id)
     if user.id == actor.user_id and not aktif:
-        raise Conflict("Anda tidak dapat menonaktifkan akun Anda sendiri")
+        raise Forbidden("Anda tidak dapat menonaktifkan akun Anda sendiri")
     if user.aktif != aktif:
         audit.record(
             session,

@@ -254,8 +254,9 @@ def _nik_findings(values: dict[str, Any], ctx: Context, born: date | None) -> li
         found.append(
             Finding(
                 "jenis_kelamin",
-                f"NIK menunjukkan {'perempuan' if parsed.sex == 'P' else 'laki-laki'} "
-                f"(tanggal {'lebih' if parsed.sex == 'P' else 'kurang'} dari 40), isian {sex}",
+                f"NIK menunjukkan perempuan (tanggal di NIK lebih dari 40), isian {sex}"
+                if parsed.sex == "P"
+                else f"NIK menunjukkan laki-laki (tanggal di NIK kurang dari 40), isian {sex}",
                 rule="nik_jenis_kelamin",
                 observed=sex,
                 expected=parsed.sex,
@@ -299,12 +300,14 @@ def _age_findings(kind: Kind | None, ctx: Context, born: date | None) -> list[Fi
         return found
     low, high = kind.usia_min if kind.usia_min is not None else 0, kind.usia_max
     if years < low or (high is not None and years > high):
-        band = f"{low}-{high}" if high is not None else f"{low} ke atas"
         note = " (batas usia kategori ini masih diperdebatkan)" if kind.uncertain else ""
+        on = ctx.reference.isoformat()
         found.append(
             Finding(
                 "tanggal_lahir",
-                f"usia {years} tahun pada {ctx.reference.isoformat()} di luar batas {kind.nama} ({band} tahun){note}",
+                f"usia {years} tahun pada {on} di luar batas {kind.nama} ({low}-{high} tahun){note}"
+                if high is not None
+                else f"usia {years} tahun pada {on} di luar batas {kind.nama} ({low} tahun ke atas){note}",
                 Severity.WARNING if kind.uncertain else Severity.ERROR,
                 "kategori_usia",
                 years,

@@ -28,7 +28,13 @@ def attach_minutes(
     submission = operator_submission(session, actor, submission_id)
     if not attachable(submission):
         raise Conflict("Berita acara tidak dapat dilampirkan lagi: kecamatan sudah memutuskan pengajuan ini")
-    if not (filename or "").lower().endswith(".pdf") or not content.startswith(b"%PDF-"):
+    # A PDF begins with its version and ends with its end-of-file marker; a file cut short (a weak
+    # connection, a scan saved half-way) has the first and not the second.
+    if (
+        not (filename or "").lower().endswith(".pdf")
+        or not content.startswith(b"%PDF-")
+        or b"%%EOF" not in content[-1024:]
+    ):
         raise Invalid(
             "Berita acara harus berkas PDF", [Problem("pindai atau simpan dokumen sebagai PDF", column="berkas")]
         )

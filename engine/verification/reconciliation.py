@@ -313,8 +313,10 @@ def _decree(cmd: HeadDecision) -> tuple[str, date]:
             Problem(f"nomor surat keputusan wajib diisi (paling banyak {DECREE_LIMIT} karakter)", column="nomor_sk")
         )
     tanggal = row_rules.as_date(cmd.tanggal_sk)
-    if tanggal is None:
+    if tanggal is None and not cmd.tanggal_sk.strip():
         problems.append(Problem("tanggal surat keputusan wajib diisi: DD/MM/YYYY", column="tanggal_sk"))
+    elif tanggal is None:
+        problems.append(Problem("tanggal surat keputusan bukan tanggal yang ada: DD/MM/YYYY", column="tanggal_sk"))
     if problems or tanggal is None:
         raise Invalid("Surat keputusan penetapan belum lengkap", problems)
     return nomor, tanggal

@@ -23,3 +23,28 @@ def test_another_category_keeps_what_was_typed_and_leaves_no_nik_in_the_address(
     operator.check()
     page.reload()  # kept once: a later visit starts empty
     assert page.get_by_label("NIK").input_value() == ""
+
+
+def test_a_double_tap_on_save_sends_the_entry_once(db, people, sign_in):
+    sid = open_with_items(db, rows=[])
+    operator = sign_in("op.desa", PASSWORD, phone=True)
+    page = operator.go(f"/desa/pengajuan/{sid}/item/baru?kategori=LUT")
+    row = person_row(6)
+    page.get_by_label("NIK").fill(row["nik"])
+    page.get_by_label("Nama lengkap").fill(row["nama"])
+    page.get_by_label("Jenis kelamin").select_option("P")
+    page.get_by_label("Tanggal lahir").fill(row["tanggal_lahir"])
+    # The page's own answer would come back fast here; on a village's connection it does not. So the
+    # sending is counted where the browser would start it, and held there while the person taps again.
+    sent = page.evaluate(
+        """() => {
+          const sent = [];
+          window.addEventListener("submit", e => { sent.push(!e.defaultPrevented); e.preventDefault(); });
+          const save = document.querySelector("form[data-keep-entry] button[type=submit]");
+          save.click();
+          save.click();
+          return sent;
+        }"""
+    )
+    assert sent == [True, False]  # the second tap sends nothing
+    operator.visible(page.get_by_role("button", name="Simpan"))

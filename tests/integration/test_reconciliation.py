@@ -161,6 +161,10 @@ def test_a_year_from_opening_to_the_frozen_determination(year):
     kepala = reconciliation.HeadDecision(head.id, "setuju", nomor_sk="", tanggal_sk="")
     with db.transaction() as session, pytest.raises(Invalid):
         reconciliation.decide_determination(session, person(db, "kepala.dinas"), kepala)
+    no_such_day = reconciliation.HeadDecision(head.id, "setuju", nomor_sk="188.44/123/2027", tanggal_sk="31/02/2027")
+    with db.transaction() as session, pytest.raises(Invalid) as refused:
+        reconciliation.decide_determination(session, person(db, "kepala.dinas"), no_such_day)
+    assert [p.message for p in refused.value.problems] == ["tanggal surat keputusan bukan tanggal yang ada: DD/MM/YYYY"]
     approve = reconciliation.HeadDecision(head.id, "setuju", nomor_sk="188.44/123/DINSOS/2027", tanggal_sk="15/01/2027")
     with db.transaction() as session:
         reconciliation.decide_determination(session, person(db, "kepala.dinas"), approve)

@@ -40,6 +40,14 @@ def test_every_message_the_engine_writes_has_its_english_with_the_same_pieces():
             "3 baris baru, 1 diperbarui; 2 peringatan akan diperiksa verifikator",
             "3 new rows, 1 updated; 2 warnings will be checked by the verifier",
         ),
+        (  # a message chosen by a condition is translated whole, not with Indonesian pieces
+            "NIK menunjukkan laki-laki (tanggal di NIK kurang dari 40), isian P",
+            "the NIK says male (its day is under 40), the entry says P",
+        ),
+        (
+            "usia 31 tahun pada 2026-06-30 di luar batas Lanjut Usia Terlantar (60 tahun ke atas)",
+            "age 31 on 2026-06-30 is outside the limit of Lanjut Usia Terlantar (60 years and over)",
+        ),
         ("Kalimat yang tidak dikenal tetap seperti adanya", "Kalimat yang tidak dikenal tetap seperti adanya"),
         ("", ""),
     ],

@@ -167,5 +167,6 @@ def test_determinations_are_published_with_their_hash_figures_in_the_token_regio
     province = issue_token("65", ("penetapan",))
     exported = api("GET", "/api/v1/determinations/2026/export/csv", province)
     assert exported.status_code == 200 and digest in exported.get_data(as_text=True)
+    assert exported.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert api("GET", "/api/v1/determinations/2031", province).status_code == 404
     assert api("GET", "/api/v1/determinations", issue_token("65", ("agregat",))).status_code == 403

@@ -8,7 +8,7 @@ from datetime import date
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from models import AuditEvent, ImportJob, SubmissionItem
+from models import AuditEvent, ImportJob, Submission, SubmissionItem
 from tests.factories import csv_of, decide, open_period, open_with_items, person_row, submit
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -168,6 +168,10 @@ def test_minutes_must_be_a_pdf_and_reach_only_people_of_the_region(app, browser,
 
     upload("foto.jpg", b"\xff\xd8\xff")
     assert "harus berkas PDF" in browser.get(f"/desa/pengajuan/{sid}").get_data(as_text=True)
+    upload("terpotong.pdf", PDF[:20])  # cut short on the way: no end-of-file marker
+    assert "harus berkas PDF" in browser.get(f"/desa/pengajuan/{sid}").get_data(as_text=True)
+    with db.read() as s:
+        assert s.get(Submission, sid).berita_acara is None
     upload("ba.pdf", PDF)
     own = browser.get(f"/desa/berita-acara/{sid}")
     assert own.data == PDF

@@ -92,6 +92,7 @@ def test_a_year_through_the_pages(year, signed_in):
     assert frozen.content_hash in shown
     download = province.get(f"/penetapan/{YEAR}/unduh/csv")
     assert download.status_code == 200 and frozen.content_hash in download.get_data(as_text=True)
+    assert download.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert province.get(f"/penetapan/{YEAR}/unduh/doc").status_code == 404
 
     auditor = signed_in("auditor.prov")

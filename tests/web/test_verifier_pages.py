@@ -274,3 +274,10 @@ def test_the_task_page_counts_its_views_in_one_scan_and_reads_the_task_once(brow
     assert "Perubahan (2)" in page and "Belum diputus (1)" in page and "Semua (2)" in page, page
     done = json.loads(html.unescape(re.search(r"data-done='([^']*)'", page).group(1)))
     assert {"f_mulai", "f_ajukan"} <= set(done), done  # the path taken, flows included
+
+
+def test_a_page_number_out_of_range_is_refused_in_the_pages_language(browser, people):
+    browser.login("verif.kec")
+    refused = browser.get("/tugas/?halaman=-1")
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and "bilangan bulat 1 sampai 100000" in page and "Must be" not in page

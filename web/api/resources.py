@@ -194,7 +194,7 @@ def submissions_blueprint() -> Blueprint:
 
 YEAR = "int(min=2000, max=2100)"
 EXPORT_TYPES = {
-    "csv": "text/csv; charset=utf-8",
+    "csv": "text/csv",  # Flask adds the charset
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "pdf": "application/pdf",
 }

@@ -37,7 +37,7 @@ TASK_TEMPLATES = {
     reconciliation.HEAD_TASK: "reconciliation/head.html",
 }
 MIME = {
-    "csv": "text/csv; charset=utf-8",
+    "csv": "text/csv",  # Flask adds the charset
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "pdf": "application/pdf",
 }

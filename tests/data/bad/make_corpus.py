@@ -113,7 +113,7 @@ def import_cases() -> dict[str, tuple[bytes, str]]:
     good_xlsx = xlsx_bytes([HEADER, GOOD])
     return {
         "01_not_a_table.pdf": (b"%PDF-1.4\n%%EOF\n", "tidak didukung"),
-        "02_not_a_zip.xlsx": (b"bukan zip", "XLSX tidak dapat dibaca"),
+        "02_not_a_zip.xlsx": (b"bukan zip", "simpan ulang dari Excel atau LibreOffice"),
         "03_latin1.csv": (csv_bytes([HEADER, row(nama="José Ñ")], "latin-1"), "UTF-8"),
         "04_missing_category.csv": (csv_bytes([HEADER[:6], GOOD[:6]]), "kolom wajib tidak ada"),
         "05_repeated_header.csv": (csv_bytes([[*HEADER, "nama"], [*GOOD, "Budi"]]), "berulang"),

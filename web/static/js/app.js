@@ -19,7 +19,19 @@
     var question = (button && button.getAttribute("data-confirm-button")) || form.getAttribute("data-confirm");
     if (question && !window.confirm(question)) {
       event.preventDefault();
+      return;
     }
+    /* a second click while the page is on its way sends nothing twice (a slow connection invites it) */
+    if (form.method.toLowerCase() === "post") {
+      if (form.dataset.sending) { event.preventDefault(); return; }
+      form.dataset.sending = "1";
+      // a form whose answer is a download leaves the page where it is: it may be sent again later
+      setTimeout(function () { delete form.dataset.sending; }, 10000);
+    }
+  });
+  /* back to a page kept by the browser: its forms may be sent again */
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("form[data-sending]").forEach(function (form) { delete form.dataset.sending; });
   });
   /* What was typed on an entry form outlives the reload that another category brings: it waits in
      this tab's sessionStorage (never in the address, where a NIK would reach history and logs) and
