@@ -245,6 +245,7 @@ class BulkApprovalForm(Form):
     alasan = _text(2000)
     keputusan = _one_of(("setuju", "kembalikan"), "setuju")
     kembali = _text(500)
+    pilihan = _text(10)  # "dipilih": the ticked tasks, even none; otherwise a region and period
 
     @pre_load
     def _ids(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:

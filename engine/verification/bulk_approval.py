@@ -42,6 +42,8 @@ def _chosen(session: Session, actor: Actor, task_ids: list[int] | None, region: 
         HumanTask.status == TaskStatus.TERBUKA,
     )
     if task_ids is not None:
+        if not task_ids:
+            raise Invalid("Belum ada tugas yang dipilih", [Problem("centang paling sedikit satu tugas")])
         if len(set(task_ids)) > BULK_LIMIT:
             raise Invalid(f"Paling banyak {BULK_LIMIT} tugas sekali setuju", [Problem("pilih lebih sedikit tugas")])
         query = query.where(HumanTask.id.in_(sorted(set(task_ids)) or [0]))
@@ -52,6 +54,11 @@ def _chosen(session: Session, actor: Actor, task_ids: list[int] | None, region: 
             HumanTask.periode == periode, or_(HumanTask.kode_desa == region, HumanTask.kode_desa.like(f"{region}.%"))
         )
     found = list(session.scalars(query.order_by(HumanTask.id).limit(BULK_LIMIT + 1)))
+    if task_ids is None and not found:  # a region outside the person's, a code mistyped, another period
+        raise Invalid(
+            f"Tidak ada tugas terbuka yang dapat Anda setujui di wilayah {region[:20]} periode {periode[:10]}",
+            [Problem("periksa kode wilayah (mis. 65.01.01) dan periode (mis. 2026-Q4)", column="wilayah")],
+        )
     if len(found) > BULK_LIMIT:
         raise Invalid(
             f"Lebih dari {BULK_LIMIT} tugas terbuka di pilihan ini",

@@ -67,7 +67,8 @@ class InboxPage:
     filter: InboxFilter
     claimants: dict[int, str] = field(default_factory=dict)  # user id -> name, of those holding a claim
     bulk: bool = False  # the person may approve many tasks at once (kabupaten/kota, province)
-    places: dict[str, str] = field(default_factory=dict)  # desa code -> "Desa, Kecamatan": names beside codes
+    # task id -> (its place's code, "Desa, Kecamatan" or the regency's name): names beside codes
+    places: dict[int, tuple[str, str]] = field(default_factory=dict)
     # `open_count` of the same person when the page counted it on the way (a view of open tasks):
     # the page header shows it, and at national scale counting is the dearest part of the page
     open_count: int | None = None
@@ -134,14 +135,25 @@ def inbox_page(session: Session, actor: Actor, f: InboxFilter | None = None) -> 
     return InboxPage(rows, total, f, claimants, may_bulk, _places(session, rows), open_tasks)
 
 
-def _places(session: Session, tasks: list[HumanTask]) -> dict[str, str]:
-    """The desa and kecamatan names of a page's tasks, in one query."""
-    desa = {t.kode_desa for t in tasks if t.kode_desa}
-    kecamatan = {code.rsplit(".", 1)[0] for code in desa}
-    if not desa:
+def place_of(task: HumanTask) -> str:
+    """Where a task is about: a tier's task, its desa; a reconciliation step, its region (a regency,
+    or the province)."""
+    return task.region_kode if task.peran else task.kode_desa
+
+
+def _places(session: Session, tasks: list[HumanTask]) -> dict[int, tuple[str, str]]:
+    """The names of a page's tasks' places with their parents' (desa, kecamatan), in one query."""
+    codes = {place_of(t) for t in tasks if place_of(t)}
+    parents = {code.rsplit(".", 1)[0] for code in codes if "." in code}
+    if not codes:
         return {}
-    names = dict(session.execute(_REGION_NAMES, {"codes": list(desa | kecamatan)}).all())
-    return {code: ", ".join(n for n in (names.get(code), names.get(code.rsplit(".", 1)[0])) if n) for code in desa}
+    names = dict(session.execute(_REGION_NAMES, {"codes": list(codes | parents)}).all())
+
+    def named(code: str) -> str:
+        parent = code.rsplit(".", 1)[0] if "." in code else None
+        return ", ".join(n for n in (names.get(code), names.get(parent) if parent else None) if n)
+
+    return {t.id: (place_of(t), named(place_of(t))) for t in tasks if place_of(t)}
 
 
 def open_query(actor: Actor) -> Select[int]:

@@ -180,9 +180,21 @@ def test_bulk_return_takes_one_reason_and_the_kecamatan_cannot_bulk_approve(brow
     assert kec.post("/tugas/setujui", {"task_id": [str(_task(db, sid))]}, token_from="/tugas/").status_code == 403
     browser.login("verif.kab")
     no_reason = browser.post(
-        "/tugas/setujui", {"task_id": [str(_task(db, sid))], "keputusan": "kembalikan"}, token_from="/tugas/"
+        "/tugas/setujui",
+        {"task_id": [str(_task(db, sid))], "keputusan": "kembalikan", "pilihan": "dipilih"},
+        token_from="/tugas/",
+        follow_redirects=True,
     )
-    assert no_reason.status_code == 400
+    assert "Alasan pengembalian wajib diisi" in no_reason.get_data(as_text=True)  # said on the inbox itself
+    none_ticked = browser.post("/tugas/setujui", {"pilihan": "dipilih"}, token_from="/tugas/", follow_redirects=True)
+    assert "Belum ada tugas yang dipilih" in none_ticked.get_data(as_text=True)
+    for region in ("65.02", "zzz"):  # another kabupaten's, or no region at all
+        nothing = browser.post(
+            "/tugas/setujui", {"wilayah": region, "periode": "2026-Q4"}, token_from="/tugas/", follow_redirects=True
+        ).get_data(as_text=True)
+        assert "Tidak ada tugas terbuka yang dapat Anda setujui" in nothing and "0 tugas disetujui" not in nothing
+    with db.read() as s:
+        assert s.get(Submission, sid).status != SubmissionStatus.DIKEMBALIKAN
     browser.post(
         "/tugas/setujui",
         {"task_id": [str(_task(db, sid))], "keputusan": "kembalikan", "alasan": "angka lansia tidak wajar"},

@@ -39,7 +39,9 @@ def test_a_year_through_the_pages(year, signed_in):
 
     regency = signed_in("walidata.kab")
     (task,) = open_task(db, "tinjauan_kabupaten", "65.01")
-    assert f"/rekonsiliasi/tugas/{task.id}" in regency.get("/tugas/").get_data(as_text=True)
+    inbox = regency.get("/tugas/").get_data(as_text=True)
+    assert f"/rekonsiliasi/tugas/{task.id}" in inbox
+    assert '<td>Kabupaten Bulungan, Kalimantan Utara <span class="code">65.01</span></td>' in inbox  # its regency
     page = regency.get(f"/rekonsiliasi/tugas/{task.id}").get_data(as_text=True)
     assert "DP3AP2KB" in page
     refused = regency.post(f"/rekonsiliasi/tugas/{task.id}", {"catatan": ""})

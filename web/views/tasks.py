@@ -64,17 +64,21 @@ def approve_many() -> Any:
     """The kabupaten/kota or province approves the chosen tasks, or every open task of a region and
     period; each is decided and audited on its own, and what could not be approved is listed."""
     form = parse(BulkApprovalForm, request.form)
-    chosen = form["task_id"] or None
-    with db().transaction() as s:
-        outcome = bulk_approval.approve_many(
-            s,
-            actor(),
-            task_ids=chosen,
-            region=form["wilayah"],
-            periode=form["periode"],
-            alasan=form["alasan"] or None,
-            keputusan=Decision(form["keputusan"]),
-        )
+    chosen = form["task_id"] if form["pilihan"] == "dipilih" else (form["task_id"] or None)
+    try:
+        with db().transaction() as s:
+            outcome = bulk_approval.approve_many(
+                s,
+                actor(),
+                task_ids=chosen,
+                region=form["wilayah"],
+                periode=form["periode"],
+                alasan=form["alasan"] or None,
+                keputusan=Decision(form["keputusan"]),
+            )
+    except Invalid as exc:  # back to the inbox, which says why (nothing was decided)
+        flash_refusal(exc)
+        return redirect(local_target(form["kembali"], "tasks.inbox_page"))
     returned = form["keputusan"] == Decision.KEMBALIKAN
     flash(
         _("%(n)d tugas dikembalikan.", n=len(outcome.approved))
