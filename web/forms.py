@@ -162,6 +162,7 @@ class ItemForm(Form):
     kategori = _text(10)
     keterangan = _text(1000)
     atribut = fields.Dict(keys=fields.Str(), values=fields.Str(), load_default=dict)
+    versi = _text(40)  # when the item last changed, as the form was opened (a stale tab is refused)
 
     @pre_load
     def _attributes(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:

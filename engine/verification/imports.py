@@ -102,6 +102,8 @@ def item_values(row: dict[str, str], ctx: record_rules.Context) -> dict[str, Any
     columns named after them (e.g. jumlah_anggota, nama_ketua for a community)."""
     values: dict[str, Any] = {k: row.get(k, "") for k in ITEM_COLUMNS}
     values["tanggal_lahir"] = row_rules.normalise_date(values["tanggal_lahir"])
+    for coded in ("kategori", "jenis_kelamin"):  # codes as typed: `lut`, `p`
+        values[coded] = str(values[coded] or "").strip().upper()
     kind = ctx.kinds.get(values["kategori"])
     values["atribut"] = {name: row.get(name, "") for name in (kind.attributes if kind else ())}
     return values
@@ -141,9 +143,12 @@ def check_rows(
     values = [item_values(row, ctx) for row in rows]
     findings = record_rules.check_rows(session, values, ctx, submission.kode_desa, submission.id, progress)
     warnings = []
+    told = {(p.row, p.column) for p in errors}  # a number stored as a figure is said once, not also "required"
     for index, found in enumerate(findings):
         for f in found:
             problem = Problem(f.message, row=index + first_row, column=f.field)
+            if (problem.row, problem.column) in told:
+                continue
             if f.severity == Severity.ERROR:
                 errors.append(problem)
             elif f.severity == Severity.WARNING:

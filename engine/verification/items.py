@@ -85,6 +85,10 @@ def save_item(
     item_checks.forget(session, submission.id)
     if item_id:
         item = _item(session, submission, item_id)
+        if values.get("versi") and values["versi"] != item.updated_at.isoformat():
+            raise Conflict(
+                "Data ini sudah diubah di halaman lain sejak formulir dibuka; muat ulang untuk melihat yang terbaru"
+            )
         before = dict(item.data)
         item.data, item.nik, item.no_kk, item.kategori = data, data["nik"] or None, data["no_kk"] or None, kind.kode
         item.masalah, item.updated_at = [f.to_dict() for f in found[0]], clock.now()

@@ -47,3 +47,24 @@ def test_each_bad_import_is_refused_with_its_message_and_writes_nothing(db, name
     assert IMPORTS[name] in str(refused.value), str(refused.value)
     with db.read() as s:
         assert s.scalar(select(SubmissionItem.id).where(SubmissionItem.submission_id == sid)) is None
+
+
+def test_a_nik_stored_as_a_figure_is_said_once_for_its_cell(db):
+    sid = open_with_items(db, rows=[])
+    content = (BAD / "imports" / "24_nik_as_number.xlsx").read_bytes()
+    with pytest.raises(Invalid) as refused, db.transaction() as s:
+        imports.import_rows(s, SYSTEM, sid, imports.read_file("24_nik_as_number.xlsx", content))
+    on_the_cell = [p.message for p in refused.value.problems if (p.row, p.column) == (2, "nik")]
+    assert len(on_the_cell) == 1 and "format" in on_the_cell[0], on_the_cell
+
+
+def test_codes_typed_in_lower_case_are_read_as_their_codes(db):
+    from tests.factories import csv_of, person_row
+
+    sid = open_with_items(db, rows=[])
+    with db.transaction() as s:
+        report = imports.import_items(s, SYSTEM, sid, csv_of([person_row(1, kategori="lut", jenis_kelamin="p")]))
+    assert report.added == 1
+    with db.read() as s:
+        item = s.scalar(select(SubmissionItem).where(SubmissionItem.submission_id == sid))
+        assert (item.kategori, item.data["kategori"], item.data["jenis_kelamin"]) == ("LUT", "LUT", "P")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 
 from openpyxl import Workbook
@@ -280,6 +281,22 @@ def test_correcting_a_record_reported_not_found_says_it_is_now_found_and_records
             select(AuditEvent).where(AuditEvent.action == "ITEM_VERVAL_SET").order_by(AuditEvent.seq.desc())
         ).first()
         assert (last.before["verval"], last.after["verval"]) == ("tidak_ditemukan", "layak")
+
+
+def test_an_entry_changed_in_another_tab_is_not_overwritten_by_an_older_form(browser, db, people):
+    sid = open_with_items(db, rows=[person_row(1)])
+    (item,) = _items(db, sid)
+    browser.login("op.desa")
+    old_tab = browser.get(f"/desa/pengajuan/{sid}/item/{item.id}").get_data(as_text=True)
+    opened_at = re.search(r'name="versi" value="([^"]+)"', old_tab).group(1)
+    newer = {**person_row(1), "alamat": "RT 05 Dusun Baru", "versi": opened_at}
+    assert browser.post(f"/desa/pengajuan/{sid}/item/{item.id}", newer, token_from="/akun/sandi").status_code == 302
+    older = {**person_row(1), "keterangan": "dari tab lama", "versi": opened_at}
+    refused = browser.post(f"/desa/pengajuan/{sid}/item/{item.id}", older, token_from="/akun/sandi")
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and "sudah diubah di halaman lain" in page and "dari tab lama" in page
+    (item,) = _items(db, sid)
+    assert item.data["alamat"] == "RT 05 Dusun Baru" and item.data["keterangan"] != "dari tab lama"
 
 
 def test_a_register_that_could_not_be_checked_is_stated_with_its_reason(browser, db, people):

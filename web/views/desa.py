@@ -25,6 +25,7 @@ from models import VervalStatus
 from web.access import actor, anyone_signed_in, db, local_target, operator_only, reading, settings, uploaded
 from web.errors import field_problems, flash_refusal
 from web.forms import CategoryChoiceForm, DeclareForm, ItemForm, PageForm, RegisterFilterForm, VervalForm, parse
+from web.i18n import said
 from web.i18n import verval_label as verval_word
 
 bp = Blueprint("desa", __name__, url_prefix="/desa")
@@ -92,6 +93,8 @@ def _item_form(submission_id: int, item_id: int | None) -> Any:
             return redirect(url_for("desa.submission", submission_id=submission_id))
         except Invalid as exc:
             problems = field_problems(exc)
+        except Conflict as exc:  # changed in another tab meanwhile: nothing written, what was typed stays
+            problems = {"": said(str(exc))}
     return render_template(
         "desa/item.html",
         page=page,
