@@ -213,7 +213,10 @@ def blocks_determination(flag: QualityFlag) -> bool:
 
 
 def _flag_problem(flag: QualityFlag) -> Problem:
-    return Problem(f"[{flag.severity}] {flag.message}", column=f"tanda_{flag.id}")
+    return Problem(
+        f"galat: {flag.message}" if flag.severity == Severity.ERROR else f"peringatan: {flag.message}",
+        column=f"tanda_{flag.id}",
+    )
 
 
 # -- the service task -------------------------------------------------------------------------

@@ -166,6 +166,12 @@ def _kecamatan_approves_by_keyboard(kecamatan, db, sid: int) -> None:
 def _kabupaten_approves_its_region(kabupaten) -> None:
     page = kabupaten.go("/tugas/")
     kabupaten.check()
+    if kabupaten.phone:  # a card per task: each value says what it is
+        labels = page.evaluate(
+            """() => Array.from(document.querySelectorAll('table.inbox tbody tr:first-child td[data-label]'))
+                .map(td => getComputedStyle(td, '::before').content)"""
+        )
+        assert labels == ['"Desa: "', '"Periode: "', '"Tenggat: "', '"Status: "', '"Diklaim: "'], labels
     page.get_by_text("Setujui semua tugas terbuka satu wilayah dan periode").click()
     page.get_by_label("Wilayah yang disetujui (kode)").fill("65.01.01")
     page.get_by_label("Periode yang disetujui").fill(PERIOD)

@@ -41,11 +41,13 @@ def test_a_year_through_the_pages(year, signed_in):
     (task,) = open_task(db, "tinjauan_kabupaten", "65.01")
     inbox = regency.get("/tugas/").get_data(as_text=True)
     assert f"/rekonsiliasi/tugas/{task.id}" in inbox
-    assert '<td>Kabupaten Bulungan, Kalimantan Utara <span class="code">65.01</span></td>' in inbox  # its regency
+    assert 'Kabupaten Bulungan, Kalimantan Utara <span class="code">65.01</span></td>' in inbox  # its regency
     page = regency.get(f"/rekonsiliasi/tugas/{task.id}").get_data(as_text=True)
     assert "DP3AP2KB" in page
-    refused = regency.post(f"/rekonsiliasi/tugas/{task.id}", {"catatan": ""})
-    assert refused.status_code == 400 and "belum dijelaskan" in refused.get_data(as_text=True)
+    refused = regency.post(f"/rekonsiliasi/tugas/{task.id}", {"catatan": "menunggu data dinas"})
+    text = refused.get_data(as_text=True)  # the note written for the Forum stays; the flag's kind in words
+    assert refused.status_code == 400 and "belum dijelaskan" in text and ">menunggu data dinas</textarea>" in text
+    assert "[warning]" not in text and "[error]" not in text
     with db.read() as session:
         from engine.verification import reconciliation
 

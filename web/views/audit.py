@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Response, render_template, request
 
+from engine.core.errors import Invalid
 from engine.verification import trail
 from web.access import actor, auditor_only, db, reading, settings
 from web.forms import ReasonForm, RecordSearchForm, parse
@@ -26,21 +27,26 @@ def index() -> Any:
 @bp.get("/catatan/<int:record_id>")
 @auditor_only
 def record(record_id: int) -> Any:
-    with reading() as s:
-        found, versions = trail.record_timeline(s, actor(), record_id)
-        links = trail.record_links(s, actor(), record_id)
-    return render_template("audit/record.html", record=found, versions=versions, revealed=None, row=links)
+    return _record_page(record_id)
 
 
 @bp.post("/catatan/<int:record_id>/nik")
 @auditor_only
 def reveal(record_id: int) -> Any:
-    with db().transaction() as s:
-        nik = trail.reveal_nik(s, actor(), record_id, parse(ReasonForm, request.form)["alasan"])
+    reason = parse(ReasonForm, request.form)["alasan"]
+    try:
+        with db().transaction() as s:
+            nik = trail.reveal_nik(s, actor(), record_id, reason)
+    except Invalid as exc:  # the record again, saying what the reason lacks, with what was written
+        return _record_page(record_id, refusal=exc, reason=reason), 400
+    return _record_page(record_id, revealed=nik)
+
+
+def _record_page(record_id: int, **shown: Any) -> str:
     with reading() as s:
         found, versions = trail.record_timeline(s, actor(), record_id)
         links = trail.record_links(s, actor(), record_id)
-    return render_template("audit/record.html", record=found, versions=versions, revealed=nik, row=links)
+    return render_template("audit/record.html", record=found, versions=versions, row=links, **shown)
 
 
 @bp.get("/instans/<int:instance_id>")
