@@ -187,12 +187,12 @@ def discard_item(session: Session, actor: Actor, submission_id: int, item_id: in
     )
 
 
-def restore_item(session: Session, actor: Actor, submission_id: int, item_id: int) -> None:
-    """Bring back an item set aside in this draft."""
+def restore_item(session: Session, actor: Actor, submission_id: int, item_id: int) -> bool:
+    """Bring back an item set aside in this draft; False when it was not set aside (nothing to do)."""
     submission = editable_submission(session, actor, submission_id)
     item = _item(session, submission, item_id)
     if not item.dibuang:
-        return
+        return False
     item_checks.forget(session, submission.id)
     item.dibuang = False
     audit.record(
@@ -204,6 +204,7 @@ def restore_item(session: Session, actor: Actor, submission_id: int, item_id: in
         after=item.data,
         instance_id=submission.instance_id,
     )
+    return True
 
 
 def drop_discarded(session: Session, submission: Submission) -> None:

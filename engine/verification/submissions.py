@@ -197,10 +197,19 @@ def submission_page(session: Session, actor: Actor, submission_id: int, halaman:
 
 
 def check_draft(session: Session, actor: Actor, submission_id: int) -> list[Problem]:
-    """Run the record checks on a draft now, so the operator sees errors and warnings before submitting;
-    what they find is kept on the items."""
+    """Check a draft now as submitting would, so the operator sees what blocks it before submitting;
+    what the record checks find is kept on the items."""
     submission = editable_submission(session, actor, submission_id)
-    return item_checks.check_submission(session, submission)
+    return _blockers(session, submission)
+
+
+def _blockers(session: Session, submission: Submission) -> list[Problem]:
+    """What keeps a submission from going up: register records without a status, missing minutes,
+    record errors (kept on the items)."""
+    problems = register.readiness(session, submission)
+    minutes_problem = minutes.missing(session, submission)
+    problems += [minutes_problem] if minutes_problem else []
+    return problems + item_checks.check_submission(session, submission)
 
 
 def submit(session: Session, actor: Actor, submission_id: int) -> Submission:
@@ -213,10 +222,7 @@ def submit(session: Session, actor: Actor, submission_id: int) -> Submission:
             f"Pengajuan {submission.id} tidak sedang menunggu desa "
             f"(status {submission.status.value}, tingkat {submission.tingkat.value})"
         )
-    problems = register.readiness(session, submission)
-    minutes_problem = minutes.missing(session, submission)
-    problems += [minutes_problem] if minutes_problem else []
-    problems += item_checks.check_submission(session, submission)
+    problems = _blockers(session, submission)
     if problems:
         raise Invalid(f"Pengajuan {submission.id} belum dapat diajukan: {len(problems)} hal perlu dibereskan", problems)
     items.drop_discarded(session, submission)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import re
 from datetime import date
@@ -402,3 +403,26 @@ def test_warnings_show_while_the_submission_is_a_draft(browser, db, people):
     browser.post(f"/desa/pengajuan/{sid}/periksa", {}, token_from=f"/desa/pengajuan/{sid}")
     page = browser.get(f"/desa/pengajuan/{sid}").get_data(as_text=True)
     assert "Pemeriksaan selesai: tidak ada kesalahan" in page
+
+
+def test_checking_a_draft_names_what_would_block_submitting_it(browser, db, people, minutes_required):
+    sid = open_with_items(db)
+    browser.login("op.desa")
+    browser.post(f"/desa/pengajuan/{sid}/periksa", {}, token_from=f"/desa/pengajuan/{sid}")
+    page = html.unescape(browser.get(f"/desa/pengajuan/{sid}").get_data(as_text=True))
+    assert "1 kesalahan harus diperbaiki" in page and "berita acara" in page.lower()
+    refused = browser.post(f"/desa/pengajuan/{sid}/ajukan", {}, token_from=f"/desa/pengajuan/{sid}")
+    assert refused.status_code == 400  # the same reason keeps it from going up
+
+
+def test_bringing_back_an_entry_that_was_not_set_aside_says_nothing_changed(browser, db, people):
+    sid = open_with_items(db)
+    item_id = _items(db, sid)[0].id
+    browser.login("op.desa")
+    page = browser.post(
+        f"/desa/pengajuan/{sid}/item/{item_id}/kembalikan",
+        {},
+        token_from=f"/desa/pengajuan/{sid}",
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "tidak sedang disisihkan" in page and "Item dikembalikan ke pengajuan" not in page

@@ -23,7 +23,7 @@ from engine.core.errors import Conflict, Invalid
 from engine.verification import dtsen, imports, instruments, items, minutes, register, submissions
 from models import VervalStatus
 from web.access import actor, anyone_signed_in, db, local_target, operator_only, reading, settings, uploaded
-from web.errors import field_problems, flash_refusal
+from web.errors import field_problems, flash_refusal, said_problem
 from web.forms import CategoryChoiceForm, DeclareForm, ItemForm, PageForm, RegisterFilterForm, VervalForm, parse
 from web.i18n import said
 from web.i18n import verval_label as verval_word
@@ -136,8 +136,11 @@ def discard_item(submission_id: int, item_id: int) -> Any:
 def restore_item(submission_id: int, item_id: int) -> Any:
     try:
         with db().transaction() as s:
-            items.restore_item(s, actor(), submission_id, item_id)
-        flash(_("Item dikembalikan ke pengajuan."), "ok")
+            restored = items.restore_item(s, actor(), submission_id, item_id)
+        if restored:
+            flash(_("Item dikembalikan ke pengajuan."), "ok")
+        else:
+            flash(_("Item ini tidak sedang disisihkan; tidak ada yang diubah."), "info")
     except (Invalid, Conflict) as exc:
         flash_refusal(exc)
     return redirect(url_for("desa.submission", submission_id=submission_id))
@@ -194,6 +197,8 @@ def check_now(submission_id: int) -> Any:
             errors = submissions.check_draft(s, actor(), submission_id)
         if errors:
             flash(_("Pemeriksaan selesai: %(n)d kesalahan harus diperbaiki sebelum diajukan.", n=len(errors)), "error")
+            for problem in errors[:3]:
+                flash(said_problem(problem), "error")
         else:
             flash(_("Pemeriksaan selesai: tidak ada kesalahan. Peringatan (bila ada) tampil di setiap item."), "ok")
     except (Invalid, Conflict) as exc:
