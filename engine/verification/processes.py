@@ -72,6 +72,11 @@ class Comparison:
 
 def compare(session: Session, actor: Actor, left_id: int, right_id: int) -> Comparison:
     left, right = definition(session, actor, left_id), definition(session, actor, right_id)
+    if left.process_key != right.process_key:  # every element would read as added: say why instead
+        raise Invalid(
+            f"Versi yang dibandingkan harus dari proses yang sama: {left.process_key} dan {right.process_key} berbeda",
+            [Problem("pilih dua versi dari satu proses", column="kanan")],
+        )
     return Comparison(
         left, right, diagram.compare(left.bpmn_xml, right.bpmn_xml, f"versi {left.version}", f"versi {right.version}")
     )

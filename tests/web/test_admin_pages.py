@@ -66,6 +66,11 @@ def test_comparing_two_versions_marks_changed_elements(browser, db, people):
     new_id = _deploy(browser, XML.replace('name="Verifikasi kecamatan"', 'name="Verifikasi TKSK"', 1)).get_json()
     page = browser.get(f"/admin/definisi/banding?kiri=1&kanan={new_id['definition_id']}").get_data(as_text=True)
     assert """data-changed='["verifikasi_kecamatan"]'""" in page and "TKSK" in page
+    with db.read() as s:
+        other = s.scalar(select(ProcessDefinition.id).where(ProcessDefinition.process_key != "verifikasi_berjenjang"))
+    refused = browser.get(f"/admin/definisi/banding?kiri=1&kanan={other}")
+    text = refused.get_data(as_text=True)  # two different processes: said, not listed as all new
+    assert refused.status_code == 400 and "harus dari proses yang sama" in text and "data-changed" not in text
 
 
 def test_managing_people_and_their_roles(browser, db, people):

@@ -125,10 +125,17 @@ def activate_version(definition_id: int) -> Any:
 def compare() -> Any:
     chosen = parse(CompareForm, request.args)
     left, right = chosen["kiri"], chosen["kanan"]
+    refusal = None
     with reading() as s:
         listed = processes.list_definitions(s, actor())
-        result = processes.compare(s, actor(), left, right) if left and right else None
-    return render_template("admin/compare.html", definitions=listed, result=result, left=left, right=right)
+        try:
+            result = processes.compare(s, actor(), left, right) if left and right else None
+        except Invalid as exc:  # the choice again, with why it cannot be compared
+            result, refusal = None, exc
+    page = render_template(
+        "admin/compare.html", definitions=listed, result=result, left=left, right=right, refusal=refusal
+    )
+    return page, 400 if refusal else 200
 
 
 MAX_MAPPING_FIELDS = 2000
