@@ -235,7 +235,7 @@ def _record_verdicts(
     judged = _verdicts(saved, items, cmd)
     problems = _verdict_problems(session, task, submission, keputusan, items, judged)
     if problems:
-        raise Invalid("Putusan per item tidak dapat disimpan", problems)
+        raise Invalid("Keputusan belum dapat dikirim: putusan per item belum lengkap", problems)
     if saved:  # replaced below; with nothing saved there is nothing to delete (a round trip less)
         session.execute(delete(ItemVerdict).where(ItemVerdict.human_task_id == task.id))
     rows = [

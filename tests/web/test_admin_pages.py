@@ -136,9 +136,12 @@ def test_an_admin_gives_roles_only_within_their_region(browser, db, people):
     with db.read() as s:
         assert s.scalar(select(User).where(User.username == "kaltim.satu")) is None
         me = s.scalar(select(User).where(User.username == "verif.kec"))
-    browser.post(
-        f"/admin/pengguna/{me.id}/peran", {"role": "verifier", "region": "64.01"}, token_from=f"/admin/pengguna/{me.id}"
+    again = browser.post(
+        f"/admin/pengguna/{me.id}/peran", {"role": "auditor", "region": "64.01"}, token_from=f"/admin/pengguna/{me.id}"
     )
+    page = again.get_data(as_text=True)  # the person's page again, the choice kept, and why
+    assert again.status_code == 400 and "di luar wilayah" in page
+    assert 'value="auditor" selected' in page and 'value="64.01"' in page
     with db.read() as s:
         assert "64.01" not in [a.region_kode for a in s.get(User, me.id).roles]
 

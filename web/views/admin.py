@@ -254,6 +254,10 @@ def create_person() -> Any:
 @bp.get("/pengguna/<int:user_id>")
 @admin_only
 def person(user_id: int) -> Any:
+    return _person_page(user_id)
+
+
+def _person_page(user_id: int, values: Any = None, refusal: Invalid | None = None) -> str:
     with reading() as s:
         user = administration.get_user(s, actor(), user_id)
         names = {
@@ -262,7 +266,9 @@ def person(user_id: int) -> Any:
             for r in administration.search_regions(s, actor(), code, code[:2], limit=1)
         }
         held = claims.held_by(s, actor(), user.id)
-    return render_template("admin/person.html", user=user, roles=list(Role), regions=names, held=held)
+    return render_template(
+        "admin/person.html", user=user, roles=list(Role), regions=names, held=held, values=values, refusal=refusal
+    )
 
 
 @bp.post("/pengguna/<int:user_id>/peran")
@@ -272,9 +278,9 @@ def assign(user_id: int) -> Any:
         form = parse(RoleForm, request.form)
         with db().transaction() as s:
             administration.assign_role(s, actor(), user_id, form["role"], form["region"])
-        flash(_("Peran ditambahkan."), "ok")
-    except Invalid as exc:
-        flash_refusal(exc)
+    except Invalid as exc:  # the person's page again, with the role and region chosen, and why
+        return _person_page(user_id, values=request.form, refusal=exc), 400
+    flash(_("Peran ditambahkan."), "ok")
     return redirect(url_for("admin.person", user_id=user_id))
 
 
