@@ -113,7 +113,21 @@ FIELD_LABELS = {
     "catatan": _l("Catatan"),
     "baris": _l("Baris"),
     "tidak_diperiksa": _l("Pernyataan tidak diperiksa"),
+    "nomor_sk": _l("Nomor SK"),
+    "tanggal_sk": _l("Tanggal SK"),
+    "sumber_daya": _l("Jenis data"),
+    "wilayah": _l("Wilayah"),
+    "region": _l("Wilayah"),
+    "username": _l("Nama pengguna"),
+    "password": _l("Kata sandi"),
+    "role": _l("Peran"),
+    "instansi": _l("Instansi"),
+    "periode": _l("Periode"),
+    "halaman": _l("Halaman"),
+    "putusan": _l("Putusan item"),
 }
+# fields named after a row of the page: the reason for discrepancy 12, the note on flag 12
+NUMBERED_FIELDS = {"alasan_": _l("Alasan"), "putusan_": _l("Putusan"), "tanda_": _l("Tanda"), "verdict_": _l("Putusan")}
 
 UNIT_LABELS = {
     "individu": _l("perorangan"),
@@ -176,6 +190,9 @@ def field_label(name: str | None) -> str:
         return str(_l("Catatan peringatan"))
     if name.startswith("atribut_"):
         return attribute_label(name[len("atribut_") :])
+    prefix, _sep, number = name.rpartition("_")
+    if number.isdigit() and f"{prefix}_" in NUMBERED_FIELDS:
+        return f"{_shown(NUMBERED_FIELDS[prefix + '_'])} #{number}"
     return _shown(FIELD_LABELS.get(name, name.replace("_", " ")))
 
 

@@ -26,6 +26,11 @@ def test_an_admin_makes_a_token_sees_it_once_and_revokes_it(db, people, signed_i
     assert api("GET", "/api/v1/aggregates", secret).status_code == 401
     wrong = admin.post("/admin/token", {"instansi": "", "wilayah": "99"}, token_from="/admin/token")
     assert wrong.status_code == 400 and "Token belum dapat dibuat" in wrong.get_data(as_text=True)
+    outside = {**form, "wilayah": "64.01", "tulis": "1", "nik_lengkap": "1"}  # another province's region
+    refused = admin.post("/admin/token", outside, token_from="/admin/token")
+    text = refused.get_data(as_text=True)  # the form again, every choice kept, and why
+    assert refused.status_code == 400 and "di luar wilayah yang Anda kelola" in text
+    assert 'name="tulis" value="1" checked' in text and 'name="nik_lengkap" value="1" checked' in text
 
 
 def test_only_admins_open_the_token_page(db, people, signed_in):

@@ -98,3 +98,16 @@ def test_times_are_shown_in_wita(browser, db, people):
     submit(db, "op.desa", sid)
     browser.login("verif.kec")
     assert "WITA" in browser.get("/tugas/").get_data(as_text=True)
+
+
+def test_a_problems_field_is_named_as_people_know_it(app):
+    from web.i18n import field_label
+
+    with app.test_request_context("/"):
+        assert [field_label(n) for n in ("nomor_sk", "sumber_daya", "alasan_12", "tanda_3", "atribut_nama_ketua")] == [
+            "Nomor SK",
+            "Jenis data",
+            "Alasan #12",
+            "Tanda #3",
+            "Nama ketua",
+        ]
