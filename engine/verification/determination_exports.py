@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import tzinfo
 from typing import Any
 
 from fpdf import FPDF
@@ -27,7 +28,8 @@ PRODUCER = "Dinas Sosial Provinsi Kalimantan Utara"
 COLUMNS = ["kode_wilayah", "nama_wilayah", "kategori", "nama_kategori", "satuan", "nilai"]
 
 
-def metadata(session: Session, d: Determination) -> list[tuple[str, str]]:
+def metadata(session: Session, d: Determination, tz: tzinfo) -> list[tuple[str, str]]:
+    """The file's description; times in the province's zone, with their offset (as every page shows them)."""
     return [
         ("judul", f"Data PPKS dan PSKS resmi tahun {d.tahun}"),
         ("produsen_data", PRODUCER),
@@ -39,7 +41,7 @@ def metadata(session: Session, d: Determination) -> list[tuple[str, str]]:
         ("tanggal_sk", d.tanggal_sk.isoformat()),
         ("revisi", str(d.revisi)),
         ("disetujui_oleh", d.approved_by),
-        ("disetujui_pada", d.approved_at.isoformat()),
+        ("disetujui_pada", d.approved_at.astimezone(tz).isoformat()),
         ("hash_sha256", d.content_hash),
     ]
 
@@ -68,12 +70,12 @@ def _definitions(categories: dict[str, Category], d: Determination) -> list[tupl
     return [(k, categories[k].nama, categories[k].kriteria) for k in used if k in categories]
 
 
-def to_csv(session: Session, d: Determination) -> bytes:
+def to_csv(session: Session, d: Determination, tz: tzinfo) -> bytes:
     """Metadata lines (`# key: value`), the definitions, then the table."""
     rows, categories = _rows(session, d)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    for key, value in metadata(session, d):
+    for key, value in metadata(session, d, tz):
         writer.writerow([f"# {key}", value])
     for kode, nama, kriteria in _definitions(categories, d):
         writer.writerow([f"# definisi {kode}", f"{nama}: {kriteria}"])
@@ -82,7 +84,7 @@ def to_csv(session: Session, d: Determination) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-def to_xlsx(session: Session, d: Determination) -> bytes:
+def to_xlsx(session: Session, d: Determination, tz: tzinfo) -> bytes:
     rows, categories = _rows(session, d)
     book = Workbook()
     sheet = book.active
@@ -92,7 +94,7 @@ def to_xlsx(session: Session, d: Determination) -> bytes:
     for row in rows:
         sheet.append(row)
     meta = book.create_sheet("metadata")
-    for key, value in metadata(session, d):
+    for key, value in metadata(session, d, tz):
         meta.append([key, value])
     definitions = book.create_sheet("definisi")
     definitions.append(["kategori", "nama", "definisi"])
@@ -108,7 +110,7 @@ def _latin(text: str) -> str:
     return str(text).encode("latin-1", "replace").decode("latin-1")
 
 
-def to_pdf(session: Session, d: Determination) -> bytes:
+def to_pdf(session: Session, d: Determination, tz: tzinfo) -> bytes:
     """The annex: the decree details, then the province's figures per category and each regency's."""
     rows, categories = _rows(session, d)
     pdf = FPDF(orientation="P", unit="mm", format="A4")
@@ -117,7 +119,7 @@ def to_pdf(session: Session, d: Determination) -> bytes:
     pdf.set_font("Helvetica", "B", 14)
     pdf.multi_cell(0, 8, _latin(f"Lampiran Penetapan Data PPKS/PSKS Tahun {d.tahun}"), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", size=10)
-    for key, value in metadata(session, d):
+    for key, value in metadata(session, d, tz):
         pdf.multi_cell(0, 5, _latin(f"{key.replace('_', ' ')}: {value}"), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
     level = {code for code, *_ in d.content["angka"] if code.count(".") <= 1}
@@ -129,11 +131,13 @@ def to_pdf(session: Session, d: Determination) -> bytes:
     return bytes(pdf.output())
 
 
-def export(session: Session, actor: Actor, tahun: int, fmt: str, by_token: bool = False) -> tuple[bytes, str]:
+def export(
+    session: Session, actor: Actor, tahun: int, fmt: str, tz: tzinfo, by_token: bool = False
+) -> tuple[bytes, str]:
     """The file and its name; the export is recorded on the audit trail."""
     if fmt not in FORMATS:
         raise Invalid(f"Format {fmt!r} tidak dikenal; gunakan {', '.join(FORMATS)}")
     d = determinations.published_whole(session, actor, tahun) if by_token else determinations.get(session, actor, tahun)
-    content = {"csv": to_csv, "xlsx": to_xlsx, "pdf": to_pdf}[fmt](session, d)
+    content = {"csv": to_csv, "xlsx": to_xlsx, "pdf": to_pdf}[fmt](session, d, tz)
     determinations.record_export(session, actor, d, fmt)
     return content, f"penetapan-{d.tahun}-r{d.revisi}.{fmt}"

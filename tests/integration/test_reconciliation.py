@@ -248,6 +248,8 @@ def test_exports_carry_one_hash_and_the_next_year_shows_the_change(year, cli, tm
         cli("determination", "export", str(YEAR), "--format", fmt, "--out", str(tmp_path / f"p.{fmt}"))
     rows = list(csv.reader(io.StringIO((tmp_path / "p.csv").read_text("utf-8"))))
     assert ["# hash_sha256", first["hash"]] in rows and ["# nomor_sk", "SK-1/2027"] in rows
+    approved = dict(r for r in rows if len(r) == 2)["# disetujui_pada"]
+    assert approved.endswith("+08:00")  # in WITA, as every page shows times, with its offset
     assert ["65.01", "Kabupaten Bulungan", "LUT", "Lanjut Usia Terlantar", "individu", "3"] in rows
     book = openpyxl.load_workbook(tmp_path / "p.xlsx")
     assert dict(book["metadata"].iter_rows(values_only=True))["hash_sha256"] == first["hash"]

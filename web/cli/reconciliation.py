@@ -114,8 +114,9 @@ def determination_show(ctx: click.Context, year: int, username: str | None, as_j
 @click.pass_context
 def determination_export(ctx: click.Context, year: int, fmt: str, out: Path, username: str | None) -> None:
     """Ekspor penetapan TAHUN untuk Satu Data Indonesia (CSV, XLSX dengan metadata; PDF lampiran)."""
-    with refusals(), database(ctx).transaction() as session:
-        content, _name = determination_exports.export(session, acting(session, username), year, fmt)
+    db = database(ctx)
+    with refusals(), db.transaction() as session:
+        content, _name = determination_exports.export(session, acting(session, username), year, fmt, db.settings.tz)
     out.write_bytes(content)
     click.echo(f"{out} ditulis ({len(content)} bita)")
 

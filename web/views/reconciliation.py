@@ -177,7 +177,7 @@ def download(tahun: int, fmt: str) -> Any:
     if fmt not in determination_exports.FORMATS:
         raise NotFound(_("Format unduhan tidak dikenal"))
     with db().transaction() as s:
-        content, name = determination_exports.export(s, actor(), tahun, fmt)
+        content, name = determination_exports.export(s, actor(), tahun, fmt, settings().tz)
     return Response(content, mimetype=MIME[fmt], headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
