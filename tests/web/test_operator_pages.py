@@ -227,6 +227,7 @@ def test_the_next_period_starts_from_the_register_and_each_record_gets_a_status(
     assert "0 dari 3 catatan sudah diperiksa" in page and "Periksa 3 catatan yang belum" in page
     listing = browser.get(f"/desa/pengajuan/{sid}/register").get_data(as_text=True)
     assert all(person_row(n)["nama"] in listing for n in (1, 2, 3))
+    assert 'Lanjut Usia Terlantar <span class="code">LUT</span>' in listing  # the category by its name
     ids = [i.id for i in _items(db, sid)]
     # still eligible: one tap; any other status needs its reason
     browser.post(

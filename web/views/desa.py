@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 
 from engine.core import clock
 from engine.core.errors import Conflict, Invalid
-from engine.verification import dtsen, imports, instruments, items, minutes, register, submissions
+from engine.verification import dtsen, imports, instruments, items, minutes, register, submission_view, submissions
 from models import VervalStatus
 from web.access import actor, anyone_signed_in, db, local_target, operator_only, reading, settings, uploaded
 from web.errors import field_problems, flash_refusal, said_problem
@@ -152,7 +152,8 @@ def register_page(submission_id: int) -> Any:
     chosen = parse(RegisterFilterForm, request.args)
     with reading() as s:
         page = register.register_page(s, actor(), submission_id, chosen["status"], chosen["q"], chosen["halaman"])
-    return render_template("desa/register.html", page=page, statuses=list(VervalStatus))
+        kinds = submission_view.category_names(s)
+    return render_template("desa/register.html", page=page, statuses=list(VervalStatus), kind_names=kinds)
 
 
 @bp.post("/pengajuan/<int:submission_id>/register")
