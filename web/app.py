@@ -112,6 +112,7 @@ def _template_helpers(app: Flask, settings: Settings) -> None:
         unit_word=i18n.unit_label,
         verval_word=i18n.verval_label,
         action_word=i18n.action_label,
+        audit_action_word=i18n.audit_action_label,
         role_word=i18n.role_label,
         field_word=i18n.field_label,
         attribute_word=i18n.attribute_label,

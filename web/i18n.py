@@ -129,6 +129,76 @@ FIELD_LABELS = {
 # fields named after a row of the page: the reason for discrepancy 12, the note on flag 12
 NUMBERED_FIELDS = {"alasan_": _l("Alasan"), "putusan_": _l("Putusan"), "tanda_": _l("Tanda"), "verdict_": _l("Putusan")}
 
+# what each audited action was, in words beside its code (the code is what the export and the chain carry)
+AUDIT_ACTION_LABELS = {
+    "USER_CREATED": _l("pengguna dibuat"),
+    "USER_PASSWORD_SET": _l("kata sandi ditetapkan"),
+    "USER_PASSWORD_CHANGED": _l("kata sandi diganti"),
+    "USER_LOGGED_IN": _l("masuk"),
+    "USER_ACTIVATED": _l("pengguna diaktifkan"),
+    "USER_DEACTIVATED": _l("pengguna dinonaktifkan"),
+    "USER_LOGGED_OUT": _l("keluar"),
+    "USER_UNLOCKED": _l("kunci masuk dibuka"),
+    "ROLE_ASSIGNED": _l("peran diberikan"),
+    "ROLE_REMOVED": _l("peran dicabut"),
+    "DEFINITION_DEPLOYED": _l("versi proses dipasang"),
+    "DEFINITION_ACTIVATED": _l("versi proses diaktifkan"),
+    "INSTANCE_MIGRATED": _l("instans dipindah versi"),
+    "INSTANCE_RETRIED": _l("instans dicoba lagi"),
+    "SUBMISSION_OPENED": _l("pengajuan dibuka"),
+    "SUBMISSION_IMPORTED": _l("pengajuan diimpor"),
+    "SUBMISSION_CHECK_FAILED": _l("pemeriksaan otomatis gagal"),
+    "SUBMISSION_RETURNED": _l("pengajuan dikembalikan"),
+    "SUBMISSION_VERIFIED": _l("pengajuan terverifikasi"),
+    "SUBMISSION_NOT_REPORTED": _l("pengajuan tidak dilaporkan"),
+    "ITEM_ADDED": _l("item ditambahkan"),
+    "ITEM_UPDATED": _l("item diubah"),
+    "ITEM_DELETED": _l("item dihapus"),
+    "ITEM_REMOVAL_PROPOSED": _l("penghapusan catatan diusulkan"),
+    "ITEM_VERVAL_SET": _l("status verval ditetapkan"),
+    "ITEM_DISCARDED": _l("item disisihkan"),
+    "ITEM_RESTORED": _l("item dikembalikan"),
+    "SUBMISSION_DECLARED": _l("pernyataan desa"),
+    "MINUTES_ATTACHED": _l("berita acara dilampirkan"),
+    "TASK_CLAIMED": _l("tugas diklaim"),
+    "TASK_UNCLAIMED": _l("klaim dilepas"),
+    "TASK_RELEASED": _l("klaim dibebaskan"),
+    "TASK_COMPLETED": _l("tugas diselesaikan"),
+    "TASK_OVERDUE": _l("tugas terlambat"),
+    "TIMER_FAILED": _l("pewaktu gagal"),
+    "RECORD_CREATED": _l("catatan dibuat"),
+    "RECORD_UPDATED": _l("catatan diubah"),
+    "RECORD_REMOVED": _l("catatan dikeluarkan"),
+    "RECORD_REVERIFIED": _l("catatan diverifikasi ulang"),
+    "NIK_VIEWED": _l("NIK lengkap dilihat"),
+    "TRAIL_VIEWED": _l("riwayat dilihat"),
+    "TRAIL_EXPORTED": _l("jejak audit diekspor"),
+    "FLAG_ACKNOWLEDGED": _l("tanda diakui"),
+    "FLAG_EXPLAINED": _l("tanda dijelaskan"),
+    "FLAG_CLOSED": _l("tanda ditutup"),
+    "FLAG_REOPENED": _l("tanda dibuka lagi"),
+    "FILTER_SAVED": _l("filter disimpan"),
+    "QUALITY_THRESHOLD_SET": _l("ambang mutu ditetapkan"),
+    "BASELINE_IMPORTED": _l("riwayat angka diimpor"),
+    "AGENCY_FIGURES_IMPORTED": _l("angka instansi diimpor"),
+    "FIGURES_SNAPSHOT_TAKEN": _l("potret angka diambil"),
+    "CYCLE_OPENED": _l("siklus dibuka"),
+    "CYCLE_CLOSED": _l("siklus ditutup"),
+    "CYCLE_RHYTHM_SET": _l("irama siklus ditetapkan"),
+    "TOKEN_CREATED": _l("token dibuat"),
+    "TOKEN_REVOKED": _l("token dicabut"),
+    "NIK_CHECKED": _l("NIK diperiksa ke Dukcapil"),
+    "DTSEN_IMPORTED": _l("DTSEN diimpor"),
+    "INSTANCE_STATE_PRUNED": _l("status instans dipangkas"),
+    "RECONCILIATION_OPENED": _l("rekonsiliasi dibuka"),
+    "EXPLANATION_ACCEPTED": _l("penjelasan diterima"),
+    "EXPLANATION_RETURNED": _l("penjelasan dikembalikan"),
+    "DETERMINATION_REFUSED": _l("penetapan ditolak"),
+    "DETERMINATION_APPROVED": _l("penetapan disetujui"),
+    "DETERMINATION_EXPORTED": _l("penetapan diekspor"),
+    "AGENCY_INDICATOR_SET": _l("indikator instansi ditetapkan"),
+}
+
 UNIT_LABELS = {
     "individu": _l("perorangan"),
     "keluarga": _l("keluarga (dicatat per KK)"),
@@ -296,3 +366,7 @@ def said(text: Any) -> Any:
     if not text or locale is None or locale.language != "en":
         return text
     return engine_messages.english().translate(str(text))
+
+
+def audit_action_label(action: str) -> str:
+    return _shown(AUDIT_ACTION_LABELS[action]) if action in AUDIT_ACTION_LABELS else action

@@ -83,4 +83,5 @@ def test_an_instance_timeline_with_its_diagram(browser, db, people, app, signed_
     browser.login("auditor.prov")
     page = browser.get(f"/audit/instans/{world.instance}").get_data(as_text=True)
     assert "TASK_COMPLETED" in page and "SUBMISSION_VERIFIED" in page and 'class="bpmn-viewer"' in page
+    assert "tugas diselesaikan <code>TASK_COMPLETED</code>" in page  # in words, beside the exact code
     assert signed_in("auditor.kab.lain").get(f"/audit/instans/{world.instance}").status_code == 404

@@ -111,3 +111,12 @@ def test_a_problems_field_is_named_as_people_know_it(app):
             "Tanda #3",
             "Nama ketua",
         ]
+
+
+def test_every_audited_action_has_its_words(app):
+    from engine.core.audit import AuditAction
+    from web.i18n import audit_action_label
+
+    with app.test_request_context("/"):
+        assert all(audit_action_label(a.value) != a.value for a in AuditAction)
+        assert audit_action_label("SUBMISSION_OPENED") == "pengajuan dibuka"
