@@ -17,7 +17,7 @@ from engine.core import retry
 from engine.core.errors import Invalid, Problem, SijoskuError
 from web.access import is_api_request
 from web.api import problems as api_problems
-from web.i18n import said
+from web.i18n import field_label, said
 
 log = logging.getLogger(__name__)
 # The database is down, unreachable or too slow: the request can be tried again later.
@@ -67,7 +67,10 @@ def problem_texts(exc: SijoskuError, limit: int = 20) -> list[str]:
 
 
 def said_problem(problem: Problem) -> str:
-    """A problem with where it is (element, row, column), in the page's language."""
+    """A problem with where it is, in the page's language: a file's row and column by the file's own
+    header (`baris 3, kolom nik`), a form's field by its label (`Nama pengguna`)."""
+    if problem.row is None and problem.column and not problem.element:
+        return f"{field_label(problem.column)}: {said(problem.message)}"
     labels = ((_("elemen"), problem.element), (_("baris"), problem.row), (_("kolom"), problem.column))
     where = [f"{label} {value}" for label, value in labels if value not in (None, "")]
     text = said(problem.message)

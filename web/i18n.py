@@ -125,6 +125,9 @@ FIELD_LABELS = {
     "periode": _l("Periode"),
     "halaman": _l("Halaman"),
     "putusan": _l("Putusan item"),
+    "kode_desa": _l("Kode desa"),
+    "status": _l("Status"),
+    "atribut": _l("Atribut kategori"),
 }
 # fields named after a row of the page: the reason for discrepancy 12, the note on flag 12
 NUMBERED_FIELDS = {"alasan_": _l("Alasan"), "putusan_": _l("Putusan"), "tanda_": _l("Tanda"), "verdict_": _l("Putusan")}

@@ -56,7 +56,7 @@ def require_reason(reason: str | None) -> str:
     stated = " ".join((reason or "").split())
     if len(stated) < MIN_REASON:
         raise Invalid(
-            "Alasan wajib diisi",
+            "Alasan wajib diisi" if not stated else "Alasan terlalu pendek",
             [Problem(f"tuliskan alasan, paling sedikit {MIN_REASON} karakter", column="alasan")],
         )
     return stated

@@ -50,6 +50,12 @@ def _chosen(session: Session, actor: Actor, task_ids: list[int] | None, region: 
     else:
         if not (region and periode):
             raise Invalid("Pilih wilayah dan periode", [Problem("wajib diisi", column="wilayah")])
+        working = Scope.working(actor)
+        if not working.contains(region):
+            raise Invalid(
+                f"Wilayah {region[:20]} di luar wilayah kerja Anda ({', '.join(working.regions)})",
+                [Problem("pilih wilayah di dalam wilayah kerja Anda", column="wilayah")],
+            )
         query = query.where(
             HumanTask.periode == periode, or_(HumanTask.kode_desa == region, HumanTask.kode_desa.like(f"{region}.%"))
         )

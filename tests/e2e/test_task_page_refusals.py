@@ -31,7 +31,7 @@ def test_a_verdict_on_a_task_a_colleague_claimed_says_who_holds_it(db, people, s
         claims.claim(s, actor(db, "verif.kec.dua"), task_id)
     page.locator(f"label[for=v-{item_id}-ok]").click()
     state = page.locator(f"#item-{item_id} .verdict-state")
-    state.filter(has_text="diklaim oleh verif.kec.dua").wait_for()
+    state.filter(has_text="Tidak tersimpan: ").filter(has_text="diklaim oleh verif.kec.dua").wait_for()
     assert "koneksi" not in state.inner_text()
     kecamatan.check()
 

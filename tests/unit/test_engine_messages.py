@@ -65,3 +65,20 @@ def test_the_most_literal_template_wins_and_huge_texts_are_left_alone():
     found.patterns.sort(key=lambda p: -len(PLACEHOLDER.sub("", p[0].pattern)))
     assert found.translate("Tugas 5 tidak ada") == "Task 5 does not exist"
     assert found.translate("x" * (engine_messages.LONGEST + 1)) == "x" * (engine_messages.LONGEST + 1)
+
+
+def test_every_kind_of_refusal_is_read_for_its_message():
+    """A refusal of a kind the extractor does not know would reach English pages in Indonesian."""
+    import importlib
+    import pkgutil
+
+    import engine
+    from engine.core.errors import SijoskuError
+
+    for module in pkgutil.walk_packages(engine.__path__, "engine."):
+        importlib.import_module(module.name)
+
+    def kinds(cls: type) -> set[str]:
+        return {sub.__name__ for sub in cls.__subclasses__()} | {k for sub in cls.__subclasses__() for k in kinds(sub)}
+
+    assert kinds(SijoskuError) <= engine_messages.MESSAGE_CALLS

@@ -121,6 +121,7 @@ def test_creating_a_person_with_a_taken_username_changes_nothing_of_theirs(brows
     refused = browser.post("/admin/pengguna", {**taken, "region": "65.01"}, token_from="/admin/pengguna")
     page = refused.get_data(as_text=True)
     assert refused.status_code == 400 and "sudah dipakai" in page and 'value="op.desa"' in page
+    assert "Nama pengguna: pilih nama lain" in page and "kolom username" not in page  # the field as labelled
     with db.read() as s:
         after = s.scalar(select(User).where(User.username == "op.desa"))
         assert (after.password_hash, after.email, [(a.role.value, a.region_kode) for a in after.roles]) == held

@@ -43,7 +43,7 @@ def test_looking_up_a_full_nik_is_recorded(browser, db, people):
         f"/audit/catatan/{world.record}/nik", {"alasan": "cek"}, token_from=f"/audit/catatan/{world.record}"
     )
     refused = short.get_data(as_text=True)  # the record again, saying what the reason lacks
-    assert short.status_code == 400 and "Alasan wajib diisi" in refused and 'value="cek"' in refused
+    assert short.status_code == 400 and "Alasan terlalu pendek" in refused and 'value="cek"' in refused
     assert "Linimasa versi" in refused and person_row(7)["nik"] not in refused
     page = browser.post(
         f"/audit/catatan/{world.record}/nik",

@@ -188,11 +188,11 @@ def test_bulk_return_takes_one_reason_and_the_kecamatan_cannot_bulk_approve(brow
     assert "Alasan pengembalian wajib diisi" in no_reason.get_data(as_text=True)  # said on the inbox itself
     none_ticked = browser.post("/tugas/setujui", {"pilihan": "dipilih"}, token_from="/tugas/", follow_redirects=True)
     assert "Belum ada tugas yang dipilih" in none_ticked.get_data(as_text=True)
-    for region in ("65.02", "zzz"):  # another kabupaten's, or no region at all
-        nothing = browser.post(
-            "/tugas/setujui", {"wilayah": region, "periode": "2026-Q4"}, token_from="/tugas/", follow_redirects=True
+    for region, said in (("65.02", "di luar wilayah kerja Anda (65.01)"), ("65.01.01", "Tidak ada tugas terbuka")):
+        nothing = browser.post(  # another kabupaten's; its own, in a period without open tasks
+            "/tugas/setujui", {"wilayah": region, "periode": "2027-Q1"}, token_from="/tugas/", follow_redirects=True
         ).get_data(as_text=True)
-        assert "Tidak ada tugas terbuka yang dapat Anda setujui" in nothing and "0 tugas disetujui" not in nothing
+        assert said in nothing and "0 tugas disetujui" not in nothing
     with db.read() as s:
         assert s.get(Submission, sid).status != SubmissionStatus.DIKEMBALIKAN
     browser.post(

@@ -36,7 +36,8 @@
       return response.json().then(function (data) {
         // A refusal (stale page, a claim held by someone else, a missing reason) says why.
         var first = (data.problems || [])[0];
-        state.textContent = response.ok ? say.saySaved : data.message + (first ? ": " + first.message : "");
+        state.textContent = response.ok ? say.saySaved
+          : say.sayRefused + ": " + data.message + (first ? ": " + first.message : "");
       });
     }).catch(function () {
       state.textContent = say.sayOffline;
