@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -162,6 +162,11 @@ def _cycle(session: Session, actor: Actor, periode: str, province: str, tz: Any)
     return found
 
 
+def within(column: Any, region: str) -> Any:
+    """The region itself (a single desa may be opened) or any region under it."""
+    return or_(column == region, column.like(f"{region}.%"))
+
+
 def open_cycle(db: Database, actor: Actor, periode: str, region: str | None = None) -> Opened:
     """Open the period for every desa and kelurahan of the region (the province by default).
 
@@ -181,15 +186,13 @@ def open_cycle(db: Database, actor: Actor, periode: str, region: str | None = No
         desa = list(
             s.scalars(
                 select(Region.kode)
-                .where(Region.tingkat == Tier.DESA, Region.kode.like(f"{region}.%"))
+                .where(Region.tingkat == Tier.DESA, within(Region.kode, region))
                 .order_by(Region.kode)
             )
         )
         already = set(
             s.scalars(
-                select(Submission.kode_desa).where(
-                    Submission.periode == periode, Submission.kode_desa.like(f"{region}.%")
-                )
+                select(Submission.kode_desa).where(Submission.periode == periode, within(Submission.kode_desa, region))
             )
         )
         definition = definitions.current(s, PROCESS_KEY)
@@ -218,7 +221,7 @@ def _announce(db: Database, periode: str, region: str, expected: int) -> None:
             s.scalar(
                 select(func.count())
                 .select_from(Submission)
-                .where(Submission.periode == periode, Submission.kode_desa.like(f"{region}.%"))
+                .where(Submission.periode == periode, within(Submission.kode_desa, region))
             )
             or 0
         )

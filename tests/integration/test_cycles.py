@@ -174,3 +174,10 @@ def test_bad_periods_and_regions_are_refused(db, period, region, message):
     with pytest.raises(Invalid, match=message):
         cycles.open_cycle(db, SYSTEM, period, region)
     assert _count(db, Submission) == 0
+
+
+def test_a_single_desa_can_be_opened_by_its_own_code(db):
+    opened = cycles.open_cycle(db, SYSTEM, PERIOD, region="65.01.01.2005")
+    assert (opened.opened, opened.already) == (1, 0)
+    assert _count(db, Submission, Submission.periode == PERIOD) == 1
+    assert cycles.open_cycle(db, SYSTEM, PERIOD, region="65.01.01.2005").already == 1
