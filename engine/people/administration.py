@@ -50,7 +50,7 @@ def create_user(
             f"Nama pengguna {username} sudah dipakai",
             [Problem("pilih nama lain, atau tambahkan peran di halaman pengguna itu", column="username")],
         )
-    _require_region(scope, region_kode)
+    scope.require_field(region_kode.strip(), "region")  # roles only within the admin's regions
     user = users.add_user(
         session,
         actor,
@@ -64,19 +64,9 @@ def create_user(
     return user
 
 
-def _require_region(scope: Scope, region_kode: str) -> None:
-    """A role is given only within the regions the administrator administers."""
-    code = region_kode.strip()
-    if code and not scope.contains(code):
-        raise Invalid(
-            f"Wilayah {code} di luar wilayah yang Anda kelola",
-            [Problem("pilih wilayah di dalam wilayah peran admin Anda", column="region")],
-        )
-
-
 def assign_role(session: Session, actor: Actor, user_id: int, role: str, region_kode: str) -> User:
     user = get_user(session, actor, user_id)
-    _require_region(require_admin(actor), region_kode)
+    require_admin(actor).require_field(region_kode.strip(), "region")
     changed = users.add_user(session, actor, user.username, role, region_kode.strip())
     changed.session_version = (changed.session_version or 0) + 1  # sessions carry the roles they began with
     return changed

@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, false, or_, true
 
 from engine.core.actors import Actor
-from engine.core.errors import Forbidden, NotFound
+from engine.core.errors import Forbidden, Invalid, NotFound, Problem
 from models import LANE_ROLES, TASK_ROLES, ApiResource, Role, Tier, contains
 
 
@@ -184,6 +184,15 @@ class Scope:
         """The tier of the narrowest grant containing `code` (the tier a person acts at there)."""
         fitting = [g for g in self.grants if g.tier is not None and contains(g.region_kode, code)]
         return max(fitting, key=lambda g: g.region_kode.count(".")).tier if fitting else None
+
+    def require_field(self, code: str, column: str) -> None:
+        """Refuse (`Invalid`, on the form's field) a region the person chose outside the scope: a
+        choice to correct, not a page that is not there."""
+        if code and not self.contains(code):
+            raise Invalid(
+                f"Wilayah {code} di luar wilayah yang Anda kelola",
+                [Problem("pilih wilayah di dalam wilayah peran admin Anda", column=column)],
+            )
 
     def require(self, code: str, what: str, tier: Tier | None = None) -> None:
         """Refuse with `NotFound` ("... tidak ada") when `code` lies outside the scope."""

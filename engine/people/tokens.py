@@ -115,11 +115,7 @@ def create_token(session: Session, actor: Actor, req: TokenRequest) -> Issued:
     problems = _problems(session, req)
     if problems:
         raise Invalid("Token belum dapat dibuat", problems)
-    if not scope.contains(req.region_kode):  # a field to correct on the form, not a page that is not there
-        raise Invalid(
-            f"Wilayah {req.region_kode} di luar wilayah yang Anda kelola",
-            [Problem("pilih wilayah di dalam wilayah peran admin Anda", column="wilayah")],
-        )
+    scope.require_field(req.region_kode, "wilayah")
     prefix = secrets.token_hex(4)
     secret = f"{SCHEME}_{prefix}_{secrets.token_urlsafe(32)}"
     now = clock.now()

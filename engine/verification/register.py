@@ -216,6 +216,20 @@ def _mark(
         return 0
     item.verval, item.verval_alasan, item.aksi, item.data = status, reason or None, aksi, data
     item.updated_at = clock.now()
+    _record_status(session, actor, submission, item, before, after, reason or None)
+    return 1
+
+
+def _record_status(
+    session: Session,
+    actor: Actor,
+    submission: Submission,
+    item: SubmissionItem,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    reason: str | None,
+) -> None:
+    """A register record's verval status changed: one audit row, whichever way it changed."""
     audit.record(
         session,
         actor,
@@ -224,10 +238,9 @@ def _mark(
         item.id,
         before=before,
         after=after,
-        reason=reason or None,
+        reason=reason,
         instance_id=submission.instance_id,
     )
-    return 1
 
 
 STATUS_WORDS = {
@@ -256,16 +269,9 @@ def found_with_changes(
     item.aksi, item.verval, item.verval_alasan = ItemAction.UBAH, VervalStatus.LAYAK, None
     if earlier is None or earlier in FOUND:
         return None
-    audit.record(
-        session,
-        actor,
-        AuditAction.ITEM_VERVAL_SET,
-        "submission_item",
-        item.id,
-        before={"verval": earlier.value, "alasan": reason},
-        after={"verval": VervalStatus.LAYAK.value, "aksi": ItemAction.UBAH.value, "alasan": None},
-        reason="data diperbaiki",
-        instance_id=submission.instance_id,
+    after = {"verval": VervalStatus.LAYAK.value, "aksi": ItemAction.UBAH.value, "alasan": None}
+    _record_status(
+        session, actor, submission, item, {"verval": earlier.value, "alasan": reason}, after, "data diperbaiki"
     )
     return earlier
 

@@ -5,13 +5,19 @@ from __future__ import annotations
 from tests.factories import PASSWORD, open_with_items, person_row
 
 
-def test_another_category_keeps_what_was_typed_and_leaves_no_nik_in_the_address(db, people, sign_in):
+def _typed(db, sign_in, serial: int):
+    """The operator, on a phone, has typed a new person's NIK and name into the form."""
     sid = open_with_items(db, rows=[])
     operator = sign_in("op.desa", PASSWORD, phone=True)
     page = operator.go(f"/desa/pengajuan/{sid}/item/baru?kategori=LUT")
-    row = person_row(5)
+    row = person_row(serial)
     page.get_by_label("NIK").fill(row["nik"])
     page.get_by_label("Nama lengkap").fill(row["nama"])
+    return operator, page, row
+
+
+def test_another_category_keeps_what_was_typed_and_leaves_no_nik_in_the_address(db, people, sign_in):
+    operator, page, row = _typed(db, sign_in, 5)
     page.get_by_label("Alamat").fill(row["alamat"])
     with page.expect_navigation():
         page.locator("#ganti-kategori").select_option("PD")
@@ -26,12 +32,7 @@ def test_another_category_keeps_what_was_typed_and_leaves_no_nik_in_the_address(
 
 
 def test_a_double_tap_on_save_sends_the_entry_once(db, people, sign_in):
-    sid = open_with_items(db, rows=[])
-    operator = sign_in("op.desa", PASSWORD, phone=True)
-    page = operator.go(f"/desa/pengajuan/{sid}/item/baru?kategori=LUT")
-    row = person_row(6)
-    page.get_by_label("NIK").fill(row["nik"])
-    page.get_by_label("Nama lengkap").fill(row["nama"])
+    operator, page, row = _typed(db, sign_in, 6)
     page.get_by_label("Jenis kelamin").select_option("P")
     page.get_by_label("Tanggal lahir").fill(row["tanggal_lahir"])
     # The page's own answer would come back fast here; on a village's connection it does not. So the
