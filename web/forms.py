@@ -405,6 +405,7 @@ class NextForm(Form):
 
 class CategoryChoiceForm(Form):
     kategori = _text(10)
+    kembali = _text(500)  # the page the form was opened from (the register's page and filter), to go back to
 
 
 class FilterNameForm(Form):

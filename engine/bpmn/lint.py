@@ -96,6 +96,10 @@ def connection_problems(root: etree._Element) -> list[Problem]:
             problems.append(_problem(f"{label(node)} tidak terhubung dengan alur mana pun", node, ERROR))
         elif key not in reached:
             problems.append(_problem(f"{label(node)} tidak dapat dicapai dari peristiwa awal mana pun", node, ERROR))
+        elif not edges.get(key) and _kind(node) != "endEvent":
+            # BPMN lets a path end at any element, but a tier's work that leads nowhere is nearly always a
+            # flow forgotten: the instance ends there, silently, and the next tier never receives it.
+            problems.append(_problem(f"{label(node)} tidak punya alur keluar; proses berakhir di sini", node, WARNING))
     return problems
 
 

@@ -60,3 +60,17 @@ def test_a_name_nothing_defines_is_a_warning():
     root = _diagram(_tasks("putaraan &lt; 3", "jumlah = 1", '"2026-12-31T17:00:00+08:00"', "jumlah", "False"))
     found = [p for p in lint.lint(root, {"putaran"}) if p.element == "ulang"]
     assert [p.severity for p in found] == [lint.WARNING] and "putaraan" in found[0].message
+
+
+def test_a_task_that_leads_nowhere_is_a_warning_on_it():
+    xml = (
+        f'<bpmn:definitions xmlns:bpmn="{BPMN}" id="d"><bpmn:process id="p" isExecutable="true">'
+        '<bpmn:startEvent id="mulai" /><bpmn:sequenceFlow id="f1" sourceRef="mulai" targetRef="kec" />'
+        '<bpmn:userTask id="kec" name="Verifikasi kecamatan" />'
+        '<bpmn:sequenceFlow id="f2" sourceRef="kec" targetRef="kab" />'
+        '<bpmn:userTask id="kab" name="Verifikasi kabupaten" />'
+        '<bpmn:endEvent id="selesai" /><bpmn:sequenceFlow id="f3" sourceRef="mulai" targetRef="selesai" />'
+        "</bpmn:process></bpmn:definitions>"
+    )
+    problems = [(p.element, p.severity) for p in lint.lint(etree.fromstring(xml.encode()), set())]
+    assert problems == [("kab", lint.WARNING)]  # the end event and the task with a way out are not flagged

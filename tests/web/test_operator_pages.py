@@ -427,3 +427,20 @@ def test_bringing_back_an_entry_that_was_not_set_aside_says_nothing_changed(brow
         follow_redirects=True,
     ).get_data(as_text=True)
     assert "tidak sedang disisihkan" in page and "Item dikembalikan ke pengajuan" not in page
+
+
+def test_correcting_a_record_from_the_register_returns_to_the_register_where_it_was(browser, db, people):
+    sid = _verified_register(db, [person_row(1), person_row(2)])
+    item_id = _items(db, sid)[1].id
+    browser.login("op.desa")
+    register = browser.get(f"/desa/pengajuan/{sid}/register?status=belum").get_data(as_text=True)
+    link = html.unescape(re.search(rf'href="(/desa/pengajuan/{sid}/item/{item_id}\?kembali=[^"]+)"', register).group(1))
+    form = browser.get(link).get_data(as_text=True)
+    assert "Kembali ke register" in form and 'name="kembali"' in form
+    where = f"/desa/pengajuan/{sid}/register?status=belum#catatan-{item_id}"
+    corrected = {**person_row(2), "alamat": "RT 03", "kembali": where}
+    saved = browser.post(f"/desa/pengajuan/{sid}/item/{item_id}", corrected, token_from=link)
+    assert saved.status_code == 302
+    assert saved.headers["Location"] == where
+    elsewhere = {**person_row(2), "alamat": "RT 04", "kembali": "https://contoh.example/"}
+    assert browser.post(f"/desa/pengajuan/{sid}/item/{item_id}", elsewhere, token_from=link).headers["Location"] == "/"

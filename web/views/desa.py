@@ -62,7 +62,10 @@ def submission(submission_id: int) -> Any:
 
 
 def _item_form(submission_id: int, item_id: int | None) -> Any:
-    kode = parse(CategoryChoiceForm, request.values)["kategori"]
+    chosen = parse(CategoryChoiceForm, request.values)
+    kode = chosen["kategori"]
+    back = url_for("desa.submission", submission_id=submission_id)
+    back = local_target(chosen["kembali"]) if chosen["kembali"] else back
     values: dict[str, Any] = {}
     problems: dict[str, str] = {}
     row = None
@@ -90,7 +93,7 @@ def _item_form(submission_id: int, item_id: int | None) -> Any:
                     ),
                     "info",
                 )
-            return redirect(url_for("desa.submission", submission_id=submission_id))
+            return redirect(back)
         except Invalid as exc:
             problems = field_problems(exc)
         except Conflict as exc:  # changed in another tab meanwhile: nothing written, what was typed stays
@@ -104,6 +107,8 @@ def _item_form(submission_id: int, item_id: int | None) -> Any:
         problems=problems,
         item_id=item_id,
         row=row,
+        back=back,
+        kembali=chosen["kembali"],
     ), 400 if problems else 200
 
 
