@@ -8,6 +8,7 @@ expressions); `definitions.validate` runs them before SpiffWorkflow parses the d
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -25,6 +26,7 @@ FLOW_NODES = (
     "startEvent endEvent intermediateCatchEvent intermediateThrowEvent boundaryEvent "
     "exclusiveGateway parallelGateway inclusiveGateway eventBasedGateway complexGateway"
 ).split()
+LIKE_DURATION = re.compile(r"PT?\d", re.IGNORECASE)  # how an ISO 8601 duration starts
 TASKS = {n for n in FLOW_NODES if n.endswith("Task") or n in ("task", "subProcess", "callActivity")}
 # Expression-bearing elements: what they are called for a person, and how they are compiled.
 EXPRESSIONS = (
@@ -174,6 +176,23 @@ def _timer_text(source: str) -> str | None:
     return tree.value if isinstance(tree, ast.Constant) and isinstance(tree.value, str) else None
 
 
+def _unquoted_duration(source: str) -> str | None:
+    """A bare name written like a duration (P14D, or the typo P14X): meant as a text, it would be read as a
+    variable nothing defines, only warned about, and the instance would fail when its timer starts."""
+    tree = ast.parse(source, mode="eval").body
+    return tree.id if isinstance(tree, ast.Name) and LIKE_DURATION.match(tree.id) else None
+
+
+def _timer_problem(where: str, text: str, quoted: bool) -> str | None:
+    """What is wrong with a timer's text, or None when it reads as ISO 8601 and is written as a text."""
+    example = '"P14D" untuk 14 hari, "PT12H" untuk 12 jam, atau "2026-12-31T17:00:00+08:00"'
+    try:
+        TimerEventDefinition.parse_time_or_duration(text)
+    except Exception:  # SpiffWorkflow raises bare exceptions on unreadable texts
+        return f'{where}: "{text}" bukan durasi atau tanggal ISO 8601; tulis mis. {example}'
+    return None if quoted else f'{where}: {text} harus ditulis di antara tanda kutip: "{text}"'
+
+
 def _names_read(source: str, mode: str) -> tuple[set[str], set[str]]:
     """Names an expression or script reads, and names a script assigns."""
     tree = ast.parse(source, mode=mode)
@@ -222,18 +241,9 @@ def expression_problems(root: etree._Element, known: Iterable[str]) -> list[Prob
             except (sandbox.SandboxError, SyntaxError, ValueError) as exc:
                 problems.append(_problem(f"{where}: {_plain(exc)}", owner, ERROR))
                 continue
-            if mode == "timer" and (text := _timer_text(source)) is not None:
-                try:
-                    TimerEventDefinition.parse_time_or_duration(text)
-                except Exception:  # SpiffWorkflow raises bare exceptions on unreadable texts
-                    problems.append(
-                        _problem(
-                            f'{where}: "{text}" bukan durasi atau tanggal ISO 8601; tulis mis. "P14D" untuk 14 hari, '
-                            '"PT12H" untuk 12 jam, atau "2026-12-31T17:00:00+08:00"',
-                            owner,
-                            ERROR,
-                        )
-                    )
+            if mode == "timer" and (text := _timer_text(source) or _unquoted_duration(source)) is not None:
+                if said := _timer_problem(where, text, quoted=_timer_text(source) is not None):
+                    problems.append(_problem(said, owner, ERROR))
                 continue
             unknown = sorted(_names_read(source, "exec" if mode == "exec" else "eval")[0] - defined)
             if mode == "exec":

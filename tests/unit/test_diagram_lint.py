@@ -74,3 +74,25 @@ def test_a_task_that_leads_nowhere_is_a_warning_on_it():
     )
     problems = [(p.element, p.severity) for p in lint.lint(etree.fromstring(xml.encode()), set())]
     assert problems == [("kab", lint.WARNING)]  # the end event and the task with a way out are not flagged
+
+
+def _timer(body: str) -> etree._Element:
+    return etree.fromstring(
+        (
+            f'<bpmn:definitions xmlns:bpmn="{BPMN}" id="d"><bpmn:process id="p" isExecutable="true">'
+            '<bpmn:startEvent id="mulai" /><bpmn:sequenceFlow id="f1" sourceRef="mulai" targetRef="tunggu" />'
+            '<bpmn:intermediateCatchEvent id="tunggu" name="Tunggu"><bpmn:timerEventDefinition>'
+            f"<bpmn:timeDuration>{body}</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>"
+            '<bpmn:sequenceFlow id="f2" sourceRef="tunggu" targetRef="selesai" /><bpmn:endEvent id="selesai" />'
+            "</bpmn:process></bpmn:definitions>"
+        ).encode()
+    )
+
+
+def test_a_duration_written_without_quotes_is_an_error_not_an_unknown_name():
+    # As a name, P14X was only a warning; deployed, every instance failed when its timer started.
+    [typo] = lint.lint(_timer("P14X"), {"sla_durasi"})
+    assert (typo.element, typo.severity) == ("tunggu", lint.ERROR) and "bukan durasi" in typo.message
+    [unquoted] = lint.lint(_timer("P14D"), {"sla_durasi"})
+    assert unquoted.severity == lint.ERROR and 'tanda kutip: "P14D"' in unquoted.message
+    assert lint.lint(_timer("&quot;P14D&quot;"), set()) == [] and lint.lint(_timer("sla_durasi"), {"sla_durasi"}) == []

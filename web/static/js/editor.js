@@ -24,7 +24,9 @@
   ];
 
   // Durasi ISO 8601 literal (P7D, P1DT12H, PT30M, ...); disimpan sebagai string Python bertanda kutip.
-  var ISO_DURATION = /^P(?=\d|T\d)[0-9YMWD]*(T[0-9HMS.]*)?$/i;
+  /* Anything that starts like a duration (P then a digit, or PT then a digit) is kept as a text, even when
+     mistyped (P14X): the server then refuses it as "not ISO 8601" instead of reading it as a variable name. */
+  var LIKE_DURATION = /^PT?\d/i;
 
   var TYPE_NAMES = {
     'bpmn:UserTask': 'Tugas pengguna',
@@ -98,7 +100,7 @@
   function timerDisplay(body) {
     var text = (body || '').trim();
     var m = /^"([^"\\]*)"$/.exec(text) || /^'([^'\\]*)'$/.exec(text);
-    if (m && ISO_DURATION.test(m[1].trim())) {
+    if (m && LIKE_DURATION.test(m[1].trim())) {
       return m[1].trim();
     }
     return text;
@@ -107,7 +109,7 @@
   // Nilai masukan -> nilai tersimpan: P7D -> "P7D"; nama variabel / ekspresi lain disimpan apa adanya.
   function timerStore(input) {
     var text = (input || '').trim();
-    if (ISO_DURATION.test(text)) {
+    if (LIKE_DURATION.test(text) && text.indexOf('"') < 0 && text.indexOf("'") < 0) {
       return '"' + text.toUpperCase() + '"';
     }
     return text;
