@@ -34,12 +34,16 @@ MESSAGE_CALLS = {
     "Throttled",
     "Problem",
     "NeedsConfirmation",
+    "phrase",
     "Finding",
     "Flag",
     "QualityFlag",
     "_problem",
     "_refuse",
+    "SandboxError",
+    "OverBudget",
 }
+PHRASE_CALLS = {"phrase"}  # a word or clause built into a sentence: taken even when it is one word
 MESSAGE_KEYWORDS = {"message", "summary"}
 PLACEHOLDER = re.compile(r"\{(\d+)\}")
 LONGEST = 2000  # characters of a message worth matching; longer ones are shown as they are
@@ -69,6 +73,10 @@ def _is_sentence(text: str) -> bool:
 
 
 SQL = ("SELECT ", "INSERT ", "UPDATE ", "DELETE ")
+
+
+def _is_phrase(node: ast.AST, text: str) -> bool:
+    return isinstance(node, ast.Call) and _called(node) in PHRASE_CALLS and any(c.isalpha() for c in text)
 
 
 def _called(node: ast.Call) -> str:
@@ -103,7 +111,7 @@ def extract(root: Path = ENGINE) -> dict[str, str]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             for argument in _branches(_messages_of(node)):
                 text = template(argument)
-                if text and _is_sentence(text):
+                if text and (_is_sentence(text) or _is_phrase(node, text)):
                     found.setdefault(text, f"{path.relative_to(root.parent)}:{getattr(node, 'lineno', 0)}")
     return found
 

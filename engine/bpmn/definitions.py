@@ -30,7 +30,7 @@ from engine.bpmn.handlers import handler_names
 from engine.core import audit
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
-from engine.core.errors import Invalid, NeedsConfirmation, NotFound, Problem
+from engine.core.errors import Invalid, NeedsConfirmation, NotFound, Problem, phrase
 from engine.core.registry import registry_of
 from models import LANE_ROLES, ROLE_TIERS, InstanceStatus, ProcessDefinition, ProcessInstance, Tier, parse_lane
 
@@ -96,7 +96,7 @@ def _expression_problems(root: etree._Element) -> list[Problem]:
     return problems
 
 
-LANE_HINT = (
+LANE_HINT = phrase(
     f"gunakan tingkat ({', '.join(t.value for t in Tier)}) atau peran di tingkat "
     f"({', '.join(f'{tier.value}:{role.value}' for role in sorted(LANE_ROLES) for tier in sorted(ROLE_TIERS[role]))})"
 )
@@ -114,7 +114,7 @@ def _lane_problem(name: str | None) -> str | None:
     try:
         parse_lane(name)
     except ValueError as exc:
-        return f"lane {name!r} tidak dikenal ({exc}); {LANE_HINT}"
+        return phrase(f"lane {name!r} tidak dikenal ({exc}); {LANE_HINT}")
     return None
 
 
@@ -294,12 +294,33 @@ def activate(session: Session, actor: Actor, process_key: str, version: int) -> 
     return DeployResult(found, created=False, reactivated=True, previous_version=previous)
 
 
+def _overtaken(current: ProcessDefinition | None, based_on: int | None) -> list[Problem]:
+    """The diagram was edited from a version that is no longer the current one: deploying it would undo
+    what the current version changed (another admin's deploy meanwhile, or an old version reopened)."""
+    if based_on is None or current is None or current.version == based_on:
+        return []
+    return [
+        Problem(
+            f"Diagram ini diubah dari versi {based_on}, sedangkan yang dipakai sekarang versi {current.version} "
+            f"(dipasang oleh {current.deployed_by or '-'}); memasangnya membatalkan perubahan versi "
+            f"{current.version}. Buka versi {current.version} di editor bila perubahan itu harus tetap ada.",
+            severity=lint.WARNING,
+        )
+    ]
+
+
 def deploy(
-    session: Session, actor: Actor, xml: str, known_names: Iterable[str] = (), confirmed: bool = False
+    session: Session,
+    actor: Actor,
+    xml: str,
+    known_names: Iterable[str] = (),
+    confirmed: bool = False,
+    based_on: int | None = None,
 ) -> DeployResult:
     """Store a new version; content identical to a stored version makes that version current.
 
-    Warnings from the lint refuse the deploy with `NeedsConfirmation` unless `confirmed`.
+    Warnings from the lint, and a diagram edited from a version that is no longer current (`based_on`),
+    refuse the deploy with `NeedsConfirmation` unless `confirmed`.
     """
     result, warnings = validate(session, xml, known_names)
     digest = _digest(xml)
@@ -313,6 +334,10 @@ def deploy(
             return DeployResult(existing, created=False, previous_version=existing.version, warnings=warnings)
         previous = _make_current(session, actor, existing, "isi sama")
         return DeployResult(existing, created=False, reactivated=True, previous_version=previous, warnings=warnings)
+    before = _current_version(session, result.process_key)
+    overtaken = _overtaken(before, based_on)
+    if overtaken and not confirmed:
+        raise NeedsConfirmation(f"Ada versi yang lebih baru dari yang Anda ubah. {lint.summary(warnings)}", overtaken + warnings)
     if warnings and not confirmed:
         raise NeedsConfirmation(f"{lint.summary(warnings)}. Periksa, lalu pasang juga bila memang benar.", warnings)
     latest = (
@@ -321,7 +346,6 @@ def deploy(
         )
         or 0
     )
-    before = _current_version(session, result.process_key)
     session.execute(
         update(ProcessDefinition).where(ProcessDefinition.process_key == result.process_key).values(is_current=False)
     )
@@ -348,7 +372,7 @@ def deploy(
             "process_key": definition.process_key,
             "version": definition.version,
             "sha256": digest,
-            "peringatan_dikonfirmasi": [str(w) for w in warnings],
+            "peringatan_dikonfirmasi": [str(w) for w in overtaken + warnings],
         },
     )
     return DeployResult(

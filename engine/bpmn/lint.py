@@ -18,7 +18,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from engine.bpmn import sandbox
 from engine.bpmn.diagram import NS, attribute, label, nodes
 from engine.bpmn.diagram import kind as _kind
-from engine.core.errors import Problem
+from engine.core.errors import Problem, phrase
 from models import Severity
 
 FLOW_NODES = (
@@ -30,13 +30,13 @@ LIKE_DURATION = re.compile(r"PT?\d", re.IGNORECASE)  # how an ISO 8601 duration 
 TASKS = {n for n in FLOW_NODES if n.endswith("Task") or n in ("task", "subProcess", "callActivity")}
 # Expression-bearing elements: what they are called for a person, and how they are compiled.
 EXPRESSIONS = (
-    (".//bpmn:conditionExpression", "Kondisi", "eval"),
-    (".//bpmn:loopCondition", "Kondisi pengulangan", "eval"),
-    (".//bpmn:loopCardinality", "Jumlah pengulangan", "eval"),
-    (".//bpmn:completionCondition", "Kondisi selesai pengulangan", "eval"),
-    (".//bpmn:timeDuration|.//bpmn:timeDate|.//bpmn:timeCycle", "Batas waktu", "timer"),
-    (".//bpmn:scriptTask/bpmn:script", "Skrip", "exec"),
-    (".//spiffworkflow:preScript|.//spiffworkflow:postScript", "Skrip", "exec"),
+    (".//bpmn:conditionExpression", phrase("Kondisi"), "eval"),
+    (".//bpmn:loopCondition", phrase("Kondisi pengulangan"), "eval"),
+    (".//bpmn:loopCardinality", phrase("Jumlah pengulangan"), "eval"),
+    (".//bpmn:completionCondition", phrase("Kondisi selesai pengulangan"), "eval"),
+    (".//bpmn:timeDuration|.//bpmn:timeDate|.//bpmn:timeCycle", phrase("Batas waktu"), "timer"),
+    (".//bpmn:scriptTask/bpmn:script", phrase("Skrip"), "exec"),
+    (".//spiffworkflow:preScript|.//spiffworkflow:postScript", phrase("Skrip"), "exec"),
 )
 ERROR, WARNING = Severity.ERROR.value, Severity.WARNING.value
 
@@ -164,9 +164,9 @@ def _plain(exc: Exception) -> str:
     """A sandbox refusal in words for a person who does not program."""
     text = str(exc)
     if "sintaks" in text or isinstance(exc, SyntaxError):
-        return "penulisannya tidak dapat dibaca; periksa tanda kutip, tanda kurung dan pembanding (==, !=, <, >)"
+        return phrase("penulisannya tidak dapat dibaca; periksa tanda kutip, tanda kurung dan pembanding (==, !=, <, >)")
     if "tidak diizinkan" in text:
-        return f"memakai sesuatu yang tidak diizinkan demi keamanan ({text})"
+        return phrase(f"memakai sesuatu yang tidak diizinkan demi keamanan ({text})")
     return text
 
 
@@ -185,12 +185,14 @@ def _unquoted_duration(source: str) -> str | None:
 
 def _timer_problem(where: str, text: str, quoted: bool) -> str | None:
     """What is wrong with a timer's text, or None when it reads as ISO 8601 and is written as a text."""
-    example = '"P14D" untuk 14 hari, "PT12H" untuk 12 jam, atau "2026-12-31T17:00:00+08:00"'
     try:
         TimerEventDefinition.parse_time_or_duration(text)
     except Exception:  # SpiffWorkflow raises bare exceptions on unreadable texts
-        return f'{where}: "{text}" bukan durasi atau tanggal ISO 8601; tulis mis. {example}'
-    return None if quoted else f'{where}: {text} harus ditulis di antara tanda kutip: "{text}"'
+        return phrase(
+            f'{where}: "{text}" bukan durasi atau tanggal ISO 8601; tulis mis. "P14D" untuk 14 hari, "PT12H" untuk '
+            '12 jam, atau "2026-12-31T17:00:00+08:00"'
+        )
+    return None if quoted else phrase(f'{where}: {text} harus ditulis di antara tanda kutip: "{text}"')
 
 
 def _names_read(source: str, mode: str) -> tuple[set[str], set[str]]:
@@ -229,7 +231,8 @@ def expression_problems(root: etree._Element, known: Iterable[str]) -> list[Prob
     for xpath, what, mode in EXPRESSIONS:
         for node in nodes(root, xpath):
             owner, source = _owner(node), (node.text or "").strip()
-            where = f"{what} pada {label(owner)}" if owner is not None else what
+            place = label(owner) if owner is not None else "diagram"
+            where = phrase(f"{what} pada {place}")
             if not source:
                 problems.append(_problem(f"{where} kosong", owner, ERROR))
                 continue
@@ -239,7 +242,7 @@ def expression_problems(root: etree._Element, known: Iterable[str]) -> list[Prob
                 else:
                     sandbox.compile_expression(source)
             except (sandbox.SandboxError, SyntaxError, ValueError) as exc:
-                problems.append(_problem(f"{where}: {_plain(exc)}", owner, ERROR))
+                problems.append(_problem(phrase(f"{what} pada {place}: {_plain(exc)}"), owner, ERROR))
                 continue
             if mode == "timer" and (text := _timer_text(source) or _unquoted_duration(source)) is not None:
                 if said := _timer_problem(where, text, quoted=_timer_text(source) is not None):

@@ -6,6 +6,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+def phrase(text: str) -> str:
+    """A piece of a message that is built into a sentence (a word such as "Kondisi", or a clause), marked
+    so that the pages in English find it and translate it with the sentence around it."""
+    return text
+
+
 class SijoskuError(Exception):
     """Base of every refusal; `str(err)` is the message shown to the person."""
 

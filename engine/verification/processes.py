@@ -36,12 +36,15 @@ def definition(session: Session, actor: Actor, definition_id: int) -> ProcessDef
     return found
 
 
-def deploy(session: Session, actor: Actor, xml: str, confirmed: bool = False) -> definitions.DeployResult:
+def deploy(
+    session: Session, actor: Actor, xml: str, confirmed: bool = False, based_on: int | None = None
+) -> definitions.DeployResult:
     """A new version from the editor or a file; refused with a problem per element when invalid,
-    held for confirmation when the lint only warns, and an earlier version made current again when
-    the content is identical to it."""
+    held for confirmation when the lint only warns or when the diagram was edited from a version that
+    is no longer current (`based_on`), and an earlier version made current again when the content is
+    identical to it."""
     _administering(actor)
-    return definitions.deploy(session, actor, xml, confirmed=confirmed)
+    return definitions.deploy(session, actor, xml, confirmed=confirmed, based_on=based_on)
 
 
 def activate(session: Session, actor: Actor, process_key: str, version: int) -> definitions.DeployResult:

@@ -10,10 +10,12 @@ from models import ProcessDefinition, RoleAssignment, User
 XML = (DEFAULT_BPMN_DIR / "verifikasi_berjenjang.bpmn").read_text()
 
 
-def _deploy(browser, xml):
+def _deploy(browser, xml, **sent):
     token = browser.token("/admin/definisi/1/ubah")
     return browser.client.post(
-        "/admin/definisi/pasang", json={"xml": xml}, headers={"X-CSRFToken": token, "Accept": "application/json"}
+        "/admin/definisi/pasang",
+        json={"xml": xml, **sent},
+        headers={"X-CSRFToken": token, "Accept": "application/json"},
     )
 
 
@@ -53,6 +55,21 @@ def test_a_changed_diagram_becomes_a_new_version_and_unchanged_is_not(browser, d
     assert again["ok"] and not again["created"] and _versions(db) == 2
     listing = browser.get("/admin/").get_data(as_text=True)
     assert "Ubah di editor" in listing
+
+
+def test_two_admins_editing_the_same_version_the_second_is_asked_before_undoing_the_first(browser, db, people):
+    browser.login("admin.prov")
+    page = browser.get("/admin/definisi/1/ubah").get_data(as_text=True)
+    assert 'data-base-version="1"' in page  # both editors opened version 1
+    first = XML.replace('name="Validasi provinsi"', 'name="Validasi provinsi (Dinsos)"', 1)
+    assert _deploy(browser, first, base=1).get_json()["version"] == 2
+    second = XML.replace('name="Verifikasi kecamatan"', 'name="Verifikasi TKSK"', 1)
+    held = _deploy(browser, second, base=1)
+    body = held.get_json()
+    assert held.status_code == 409 and body["confirm"] is True and _versions(db) == 2
+    assert "diubah dari versi 1" in body["problems"][0]["message"] and "versi 2" in body["problems"][0]["message"]
+    assert _deploy(browser, second, base=1, confirm=True).get_json()["version"] == 3  # the admin meant it
+    assert _deploy(browser, first.replace("Dinsos", "Dinas Sosial"), base=3).get_json()["version"] == 4
 
 
 def test_deploy_needs_the_csrf_header(browser, db, people):

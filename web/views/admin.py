@@ -83,9 +83,11 @@ def deploy() -> Any:
     if len(xml_text) > MAX_BPMN_CHARS:
         return {"ok": False, "message": _("Diagram terlalu besar (paling besar 2 MB)"), "problems": []}, 400
     confirmed = bool(payload.get("confirm")) if isinstance(payload, dict) else False
+    based_on = payload.get("base") if isinstance(payload, dict) else None  # the version the editor opened
+    based_on = based_on if isinstance(based_on, int) and not isinstance(based_on, bool) else None
     try:
         with db().transaction() as s:
-            result = processes.deploy(s, actor(), xml_text, confirmed=confirmed)
+            result = processes.deploy(s, actor(), xml_text, confirmed=confirmed, based_on=based_on)
             found = result.definition
             body = {
                 "ok": True,

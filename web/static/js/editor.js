@@ -658,7 +658,8 @@
               'X-CSRFToken': csrf,
               'Accept': 'application/json'
             },
-            body: JSON.stringify({ xml: result.xml, confirm: confirmed === true })
+            // the version this diagram was opened from: the server asks before undoing a newer one
+            body: JSON.stringify({ xml: result.xml, confirm: confirmed === true, base: Number(container.dataset.baseVersion) || null })
           });
         })
         .then(function (res) {
@@ -679,6 +680,7 @@
           var data = reply.data;
           if (reply.ok && data && data.ok) {
             markSaved();
+            container.dataset.baseVersion = String(data.version);  // what is deployed now is what this editor holds
             showSuccess(data);
           } else if (data && data.ok === false && (reply.status === 400 || reply.status === 409 || reply.ok)) {
             showRefusal(data);
