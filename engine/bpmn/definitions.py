@@ -337,7 +337,8 @@ def deploy(
     before = _current_version(session, result.process_key)
     overtaken = _overtaken(before, based_on)
     if overtaken and not confirmed:
-        raise NeedsConfirmation(f"Ada versi yang lebih baru dari yang Anda ubah. {lint.summary(warnings)}", overtaken + warnings)
+        newer = f"Ada versi yang lebih baru dari yang Anda ubah. {lint.summary(warnings)}"
+        raise NeedsConfirmation(newer, overtaken + warnings)
     if warnings and not confirmed:
         raise NeedsConfirmation(f"{lint.summary(warnings)}. Periksa, lalu pasang juga bila memang benar.", warnings)
     latest = (

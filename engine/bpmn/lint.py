@@ -164,7 +164,9 @@ def _plain(exc: Exception) -> str:
     """A sandbox refusal in words for a person who does not program."""
     text = str(exc)
     if "sintaks" in text or isinstance(exc, SyntaxError):
-        return phrase("penulisannya tidak dapat dibaca; periksa tanda kutip, tanda kurung dan pembanding (==, !=, <, >)")
+        return phrase(
+            "penulisannya tidak dapat dibaca; periksa tanda kutip, tanda kurung dan pembanding (==, !=, <, >)"
+        )
     if "tidak diizinkan" in text:
         return phrase(f"memakai sesuatu yang tidak diizinkan demi keamanan ({text})")
     return text

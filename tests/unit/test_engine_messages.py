@@ -49,7 +49,8 @@ def test_every_message_the_engine_writes_has_its_english_with_the_same_pieces():
             "age 31 on 2026-06-30 is outside the limit of Lanjut Usia Terlantar (60 years and over)",
         ),
         (  # the diagram check's sentences are built of marked pieces: the element's word, the sandbox's refusal
-            "Kondisi pada «Disetujui»: memakai sesuatu yang tidak diizinkan demi keamanan (nama 'open' tidak diizinkan)",
+            "Kondisi pada «Disetujui»: memakai sesuatu yang tidak diizinkan demi keamanan "
+            "(nama 'open' tidak diizinkan)",
             "Condition on «Disetujui»: uses something not allowed for security (name 'open' is not allowed)",
         ),
         (
