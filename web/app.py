@@ -118,6 +118,7 @@ def _template_helpers(app: Flask, settings: Settings) -> None:
         attribute_word=i18n.attribute_label,
         field_help=help.field_help,
         flag_action_word=lambda action: str(i18n.FLAG_ACTION_LABELS[action]),
+        script_words=i18n.script_words,
     )
 
     @app.context_processor

@@ -5,6 +5,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from babel.messages.extract import extract_javascript
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, g, has_app_context
@@ -361,6 +362,22 @@ def install_fast_gettext(app: Flask) -> None:
     """The pages' `_()`, `gettext()` and `ngettext()` read the request's catalog once (see above)."""
     app.jinja_env.newstyle_gettext = True  # type: ignore[attr-defined]  # {% trans %} passes its variables
     app.jinja_env.globals.update(_=_page_gettext, gettext=_page_gettext, ngettext=_page_ngettext)
+
+
+SCRIPTS = Path(__file__).resolve().parent / "static" / "js"
+
+
+@lru_cache(maxsize=16)
+def _script_texts(name: str) -> tuple[str, ...]:
+    """The texts a script of ours writes through its `_()`, read from its source as `make translations` reads them."""
+    with (SCRIPTS / name).open("rb") as source:
+        return tuple(dict.fromkeys(m for _, _, m, _ in extract_javascript(source, ["_"], [], {}) if isinstance(m, str)))
+
+
+def script_words(name: str) -> dict[str, str]:
+    """Each text of the script `name`, in the request's language: what its `_()` looks up."""
+    catalog = _request_translations()
+    return {text: catalog.ugettext(text) for text in _script_texts(name)}
 
 
 def said(text: Any) -> Any:

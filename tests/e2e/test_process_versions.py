@@ -131,3 +131,20 @@ def test_the_manual_is_reachable_from_a_page_and_readable_on_a_phone(db, people,
     assert _serious_violations(page) == []
     assert not errors, errors
     context.close()
+
+
+def test_the_editor_speaks_english_and_refuses_a_mistyped_deadline(db, people, sign_in):
+    admin = sign_in("admin.prov", PASSWORD)
+    page = admin.go("/admin/definisi/1/ubah")
+    page.locator("#lang-select").select_option("en")
+    page.get_by_role("button", name="Ganti bahasa").click()
+    page.wait_for_selector("#bpmn-editor[data-state=ready]")
+    expect(page.locator(".sj-props-title")).to_have_text("Properties")
+    _set_property(page, "sla_kecamatan", "timer", "P14X")  # a typo of P14D: it was deployed with a warning
+    page.locator("#bpmn-deploy").click()
+    page.wait_for_selector("#bpmn-status[data-state=error]")
+    said = page.locator("#bpmn-status").inner_text()
+    assert "Error:" in said and '"P14X" is not an ISO 8601 duration' in said and "Deadline on" in said
+    assert page.locator('.sj-error-badge[data-element="sla_kecamatan"]').count() == 1
+    with db.read() as s:  # nothing deployed
+        assert s.scalar(select(ProcessDefinition.id).where(ProcessDefinition.version == 2)) is None

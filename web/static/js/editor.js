@@ -16,11 +16,29 @@
 (function () {
   'use strict';
 
+  /* Texts in the reader's language: the editor page gives each Indonesian text of this file (found by
+     `make translations`, as in the templates) in the page's language, as JSON in #sj-words. */
+  var WORDS = (function () {
+    var node = document.getElementById('sj-words');
+    try {
+      return node ? JSON.parse(node.textContent) : {};
+    } catch (ignored) {
+      return {};
+    }
+  }());
+
+  function _(text, values) {
+    var said = WORDS[text] || text;
+    return values ? said.replace(/\{(\w+)\}/g, function (whole, key) {
+      return values[key] !== undefined && values[key] !== null ? String(values[key]) : whole;
+    }) : said;
+  }
+
   var TIERS = [
-    ['desa', 'Desa/kelurahan'],
-    ['kecamatan', 'Kecamatan'],
-    ['kabupaten', 'Kabupaten/kota'],
-    ['provinsi', 'Provinsi']
+    ['desa', _('Desa/kelurahan')],
+    ['kecamatan', _('Kecamatan')],
+    ['kabupaten', _('Kabupaten/kota')],
+    ['provinsi', _('Provinsi')]
   ];
 
   // Durasi ISO 8601 literal (P7D, P1DT12H, PT30M, ...); disimpan sebagai string Python bertanda kutip.
@@ -29,41 +47,41 @@
   var LIKE_DURATION = /^PT?\d/i;
 
   var TYPE_NAMES = {
-    'bpmn:UserTask': 'Tugas pengguna',
-    'bpmn:ServiceTask': 'Tugas layanan',
-    'bpmn:ScriptTask': 'Tugas skrip',
-    'bpmn:ManualTask': 'Tugas manual',
-    'bpmn:BusinessRuleTask': 'Tugas aturan bisnis',
-    'bpmn:SendTask': 'Tugas kirim',
-    'bpmn:ReceiveTask': 'Tugas terima',
-    'bpmn:Task': 'Tugas',
-    'bpmn:SubProcess': 'Subproses',
-    'bpmn:CallActivity': 'Aktivitas pemanggil',
-    'bpmn:StartEvent': 'Peristiwa awal',
-    'bpmn:EndEvent': 'Peristiwa akhir',
-    'bpmn:BoundaryEvent': 'Peristiwa batas',
-    'bpmn:IntermediateCatchEvent': 'Peristiwa antara (menangkap)',
-    'bpmn:IntermediateThrowEvent': 'Peristiwa antara (melempar)',
-    'bpmn:ExclusiveGateway': 'Gerbang eksklusif',
-    'bpmn:ParallelGateway': 'Gerbang paralel',
-    'bpmn:InclusiveGateway': 'Gerbang inklusif',
-    'bpmn:EventBasedGateway': 'Gerbang berbasis peristiwa',
-    'bpmn:ComplexGateway': 'Gerbang kompleks',
-    'bpmn:SequenceFlow': 'Alur urutan',
-    'bpmn:MessageFlow': 'Alur pesan',
-    'bpmn:Association': 'Asosiasi',
-    'bpmn:DataInputAssociation': 'Asosiasi data',
-    'bpmn:DataOutputAssociation': 'Asosiasi data',
-    'bpmn:Lane': 'Lane (tingkat)',
-    'bpmn:Participant': 'Pool',
-    'bpmn:TextAnnotation': 'Anotasi teks',
-    'bpmn:Group': 'Grup',
-    'bpmn:DataObjectReference': 'Objek data',
-    'bpmn:DataStoreReference': 'Penyimpanan data'
+    'bpmn:UserTask': _('Tugas pengguna'),
+    'bpmn:ServiceTask': _('Tugas layanan'),
+    'bpmn:ScriptTask': _('Tugas skrip'),
+    'bpmn:ManualTask': _('Tugas manual'),
+    'bpmn:BusinessRuleTask': _('Tugas aturan bisnis'),
+    'bpmn:SendTask': _('Tugas kirim'),
+    'bpmn:ReceiveTask': _('Tugas terima'),
+    'bpmn:Task': _('Tugas'),
+    'bpmn:SubProcess': _('Subproses'),
+    'bpmn:CallActivity': _('Aktivitas pemanggil'),
+    'bpmn:StartEvent': _('Peristiwa awal'),
+    'bpmn:EndEvent': _('Peristiwa akhir'),
+    'bpmn:BoundaryEvent': _('Peristiwa batas'),
+    'bpmn:IntermediateCatchEvent': _('Peristiwa antara (menangkap)'),
+    'bpmn:IntermediateThrowEvent': _('Peristiwa antara (melempar)'),
+    'bpmn:ExclusiveGateway': _('Gerbang eksklusif'),
+    'bpmn:ParallelGateway': _('Gerbang paralel'),
+    'bpmn:InclusiveGateway': _('Gerbang inklusif'),
+    'bpmn:EventBasedGateway': _('Gerbang berbasis peristiwa'),
+    'bpmn:ComplexGateway': _('Gerbang kompleks'),
+    'bpmn:SequenceFlow': _('Alur urutan'),
+    'bpmn:MessageFlow': _('Alur pesan'),
+    'bpmn:Association': _('Asosiasi'),
+    'bpmn:DataInputAssociation': _('Asosiasi data'),
+    'bpmn:DataOutputAssociation': _('Asosiasi data'),
+    'bpmn:Lane': _('Lane (tingkat)'),
+    'bpmn:Participant': _('Pool'),
+    'bpmn:TextAnnotation': _('Anotasi teks'),
+    'bpmn:Group': _('Grup'),
+    'bpmn:DataObjectReference': _('Objek data'),
+    'bpmn:DataStoreReference': _('Penyimpanan data')
   };
 
-  var HINT_NONE = 'Pilih elemen untuk mengubah propertinya';
-  var TIMER_HINT = 'Durasi ISO 8601, mis. P7D (7 hari) atau P1DT12H; atau nama variabel proses seperti sla_durasi';
+  var HINT_NONE = _('Pilih elemen untuk mengubah propertinya');
+  var TIMER_HINT = _('Durasi ISO 8601, mis. P7D (7 hari) atau P1DT12H; atau nama variabel proses seperti sla_durasi');
 
   function isA(bo, type) {
     return !!(bo && typeof bo.$instanceOf === 'function' && bo.$instanceOf(type));
@@ -158,7 +176,7 @@
     }
 
     if (typeof window.BpmnJS !== 'function') {
-      setStatus('sj-error', null, 'Penyunting tidak dapat dimulai: pustaka bpmn-js belum dimuat.');
+      setStatus('sj-error', null, _('Penyunting tidak dapat dimulai: pustaka bpmn-js belum dimuat.'));
       container.dataset.state = 'error';
       if (deployBtn) {
         deployBtn.disabled = true;
@@ -234,7 +252,7 @@
         return;
       }
       panel.textContent = '';
-      panel.appendChild(el('h2', { 'class': 'sj-props-title' }, 'Properti'));
+      panel.appendChild(el('h2', { 'class': 'sj-props-title' }, _('Properti')));
       panel.appendChild(el('p', { 'class': 'sj-props-hint' }, text));
     }
 
@@ -245,10 +263,10 @@
       if (isA(bo, 'bpmn:Lane')) {
         fields.push({
           key: 'tier',
-          label: 'Tingkat',
+          label: _('Tingkat petugas'),
           kind: 'select',
           options: TIERS,
-          hint: 'Nama lane menentukan tingkat petugas yang mengerjakan tugas di dalamnya.',
+          hint: _('Nama lane menentukan tingkat petugas yang mengerjakan tugas di dalamnya.'),
           get: function () { return bo.get('name') || ''; },
           set: function (value) {
             modeling.updateProperties(element, { name: value || undefined });
@@ -257,7 +275,7 @@
       } else if (isA(bo, 'bpmn:TextAnnotation')) {
         fields.push({
           key: 'text',
-          label: 'Teks',
+          label: _('Teks'),
           kind: 'textarea',
           get: function () { return bo.get('text') || ''; },
           set: function (value) { modeling.updateLabel(element, value || null); }
@@ -265,7 +283,7 @@
       } else if (isA(bo, 'bpmn:Group')) {
         fields.push({
           key: 'name',
-          label: 'Nama',
+          label: _('Nama'),
           kind: 'text',
           get: function () {
             var cv = bo.get('categoryValueRef');
@@ -276,7 +294,7 @@
       } else {
         fields.push({
           key: 'name',
-          label: 'Nama',
+          label: _('Nama'),
           kind: 'text',
           get: function () { return bo.get('name') || ''; },
           set: function (value) {
@@ -288,10 +306,10 @@
       if (isA(bo, 'bpmn:SequenceFlow')) {
         fields.push({
           key: 'condition',
-          label: 'Kondisi (ekspresi Python terbatas)',
+          label: _('Kondisi (ekspresi Python terbatas)'),
           kind: 'textarea',
           code: true,
-          hint: 'Kosongkan untuk alur tanpa kondisi.',
+          hint: _('Kosongkan untuk alur tanpa kondisi.'),
           get: function () {
             var expr = bo.get('conditionExpression');
             return (expr && expr.get('body')) || '';
@@ -318,7 +336,7 @@
       if (timer) {
         fields.push({
           key: 'timer',
-          label: 'Batas waktu',
+          label: _('Batas waktu'),
           kind: 'text',
           code: true,
           hint: TIMER_HINT,
@@ -353,7 +371,7 @@
       if (isA(bo, 'bpmn:UserTask')) {
         fields.push({
           key: 'documentation',
-          label: 'Dokumentasi',
+          label: _('Dokumentasi'),
           kind: 'textarea',
           rows: 5,
           get: function () {
@@ -410,7 +428,7 @@
       }
       var bo = element.businessObject;
       panel.textContent = '';
-      panel.appendChild(el('h2', { 'class': 'sj-props-title' }, 'Properti'));
+      panel.appendChild(el('h2', { 'class': 'sj-props-title' }, _('Properti')));
 
       var meta = el('p', { 'class': 'sj-props-meta' });
       meta.appendChild(el('span', { 'class': 'sj-props-type' }, TYPE_NAMES[bo.$type] || bo.$type.replace(/^bpmn:/, '')));
@@ -453,7 +471,7 @@
             if (window.console) {
               console.error(err);
             }
-            setStatus('sj-error', null, 'Perubahan tidak dapat diterapkan: ' + (err && err.message ? err.message : err));
+            setStatus('sj-error', null, _('Perubahan tidak dapat diterapkan: {why}', { why: err && err.message ? err.message : err }));
           }
           setInputValue(field, input);
         });
@@ -526,7 +544,7 @@
         var elementId = problem && problem.element;
         var shape = elementId ? registry.get(elementId) : null;
         if (shape) {
-          var link = el('button', { type: 'button', 'class': 'sj-problem-link', title: 'Tampilkan elemen di diagram' });
+          var link = el('button', { type: 'button', 'class': 'sj-problem-link', title: _('Tampilkan elemen di diagram') });
           link.appendChild(el('code', null, elementId));
           link.addEventListener('click', function () {
             selection.select(shape);
@@ -538,15 +556,15 @@
           item.appendChild(document.createTextNode(': '));
         } else if (elementId) {
           item.appendChild(el('code', null, elementId));
-          item.appendChild(document.createTextNode(' (tidak ada di diagram): '));
+          item.appendChild(document.createTextNode(' ' + _('(tidak ada di diagram)') + ': '));
         }
         if (problem && problem.severity === 'warning') {
           item.classList.add('sj-warning');
-          item.appendChild(el('strong', null, 'Peringatan: '));
+          item.appendChild(el('strong', null, _('Peringatan:') + ' '));
         } else if (problem && problem.severity === 'error') {
-          item.appendChild(el('strong', null, 'Kesalahan: '));
+          item.appendChild(el('strong', null, _('Kesalahan:') + ' '));
         }
-        item.appendChild(document.createTextNode((problem && problem.message) || 'Masalah tanpa keterangan'));
+        item.appendChild(document.createTextNode((problem && problem.message) || _('Masalah tanpa keterangan')));
         list.appendChild(item);
       });
       return list;
@@ -570,7 +588,7 @@
         overlays.add(id, 'sj-error', {
           position: { top: -12, right: 12 },
           html: '<div class="' + kind + '" data-element="' + escapeHtml(id) + '" title="' + escapeHtml(text) +
-            '" aria-label="' + escapeHtml((entry.error ? 'Kesalahan: ' : 'Peringatan: ') + text) + '">' +
+            '" aria-label="' + escapeHtml((entry.error ? _('Kesalahan:') : _('Peringatan:')) + ' ' + text) + '">' +
             (entry.error ? '!' : '?') + '</div>'
         });
       });
@@ -580,13 +598,13 @@
       var problems = Array.isArray(data.problems) ? data.problems : [];
       markElements(problems);
       var box = document.createDocumentFragment();
-      box.appendChild(el('p', null, data.message || 'Definisi ditolak.'));
+      box.appendChild(el('p', null, data.message || _('Definisi ditolak.')));
       if (problems.length) {
         box.appendChild(problemList(problems));
       }
       if (data.confirm) {
         // Hanya peringatan: orang yang memasang melihat ringkasannya lalu memutuskan.
-        var again = el('button', { type: 'button', id: 'bpmn-confirm', 'class': 'primary' }, 'Pasang juga');
+        var again = el('button', { type: 'button', id: 'bpmn-confirm', 'class': 'primary' }, _('Pasang juga'));
         again.addEventListener('click', function () { deploy(true); });
         box.appendChild(again);
         setStatus('sj-error', 'confirm', box);
@@ -600,15 +618,15 @@
       var message = data.message;
       if (!message) {
         message = data.created === false
-          ? 'Tidak ada perubahan; versi ' + data.version + ' tetap dipakai.'
-          : 'Definisi dipasang sebagai versi ' + data.version + '.';
+          ? _('Tidak ada perubahan; versi {v} tetap dipakai.', { v: data.version })
+          : _('Definisi dipasang sebagai versi {v}.', { v: data.version });
       }
       var p = el('p', null, message);
       if (data.definition_id !== undefined && data.definition_id !== null) {
         p.appendChild(document.createTextNode(' '));
         var label = data.created === false && data.version !== undefined
-          ? 'Buka versi ' + data.version
-          : 'Buka versi baru';
+          ? _('Buka versi {v}', { v: data.version })
+          : _('Buka versi baru');
         p.appendChild(el('a', { href: '/admin/definisi/' + encodeURIComponent(data.definition_id) + '/ubah' }, label));
       }
       box.appendChild(p);
@@ -618,16 +636,15 @@
     function httpFailureMessage(status, data) {
       var detail = data && data.message ? ' ' + data.message : '';
       if (status === 401 || status === 403) {
-        return 'Pemasangan ditolak (HTTP ' + status + '): sesi Anda mungkin telah berakhir atau Anda tidak ' +
-          'berwenang. Muat ulang halaman lalu coba lagi.' + detail;
+        return _('Pemasangan ditolak (HTTP {status}): sesi Anda mungkin telah berakhir atau Anda tidak berwenang. Muat ulang halaman lalu coba lagi.', { status: status }) + detail;
       }
       if (status === 400 && !data) {
-        return 'Pemasangan ditolak (HTTP 400). Token keamanan mungkin kedaluwarsa; muat ulang halaman lalu coba lagi.';
+        return _('Pemasangan ditolak (HTTP 400). Token keamanan mungkin kedaluwarsa; muat ulang halaman lalu coba lagi.');
       }
       if (status >= 500) {
-        return 'Terjadi kesalahan pada server (HTTP ' + status + '). Coba lagi nanti.' + detail;
+        return _('Terjadi kesalahan pada server (HTTP {status}). Coba lagi nanti.', { status: status }) + detail;
       }
-      return 'Pemasangan gagal (HTTP ' + status + ').' + detail;
+      return _('Pemasangan gagal (HTTP {status}).', { status: status }) + detail;
     }
 
     function deploy(confirmed) {
@@ -638,14 +655,14 @@
       deployBtn.disabled = true;
       deployBtn.setAttribute('aria-busy', 'true');
       overlays.remove({ type: 'sj-error' });
-      setStatus('sj-pending', 'pending', 'Memasang definisi…');
+      setStatus('sj-pending', 'pending', _('Memasang definisi…'));
 
       var url = container.dataset.deployUrl;
       var csrf = container.dataset.csrf || '';
 
       modeler.saveXML({ format: true })
         .catch(function (err) {
-          var wrapped = new Error('Diagram tidak dapat diubah menjadi XML: ' + (err && err.message ? err.message : err));
+          var wrapped = new Error(_('Diagram tidak dapat diubah menjadi XML: {why}', { why: err && err.message ? err.message : err }));
           wrapped.sjHandled = true;
           throw wrapped;
         })
@@ -695,7 +712,7 @@
             if (window.console) {
               console.error(err);
             }
-            setStatus('sj-error', 'error', 'Server tidak dapat dihubungi. Periksa koneksi lalu coba lagi.');
+            setStatus('sj-error', 'error', _('Server tidak dapat dihubungi. Periksa koneksi lalu coba lagi.'));
           }
         })
         .then(function () {
@@ -744,7 +761,7 @@
       })
       .catch(function (err) {
         container.dataset.state = 'error';
-        setStatus('sj-error', null, 'Diagram tidak dapat dimuat: ' + (err && err.message ? err.message : err));
+        setStatus('sj-error', null, _('Diagram tidak dapat dimuat: {why}', { why: err && err.message ? err.message : err }));
       });
   }
 
