@@ -19,7 +19,7 @@ from engine.bpmn import bulk_start, definitions
 from engine.core import audit, clock, events
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
-from engine.core.errors import Invalid, NotFound
+from engine.core.errors import Invalid, NotFound, Problem
 from engine.core.periods import validate_period
 from engine.core.uow import Database
 from engine.people.scope import Scope
@@ -73,17 +73,36 @@ def _deadline_days(r: CycleRhythm) -> dict[Tier, int]:
     }
 
 
+def _first_out_of_order(days: list[int]) -> str | None:
+    """The first tier whose deadline is not a day after opening or comes before the tier below it."""
+    for n, (tier, day) in enumerate(zip(TIERS, days, strict=True)):
+        if day <= 0 or (n and day < days[n - 1]):
+            return tier.value
+    return None
+
+
 def set_rhythm(
     session: Session, actor: Actor, ritme: str, hari_buka: int, batas: dict[str, int], pengingat_hari: int
 ) -> CycleRhythm:
     Scope.administering(actor).require_any()
     if ritme not in set(Rhythm):
-        raise Invalid("Ritme harus triwulan atau semester")
+        raise Invalid("Ritme belum benar", [Problem("Ritme harus triwulan atau semester", column="ritme")])
     if not 1 <= hari_buka <= 28:
-        raise Invalid("Hari pembukaan harus 1 sampai 28 (ada di setiap bulan)")
+        raise Invalid(
+            "Ritme belum benar",
+            [Problem("Hari pembukaan harus 1 sampai 28 (ada di setiap bulan)", column="hari_buka")],
+        )
     days = [batas.get(t.value, 0) for t in TIERS]
-    if any(d <= 0 for d in days) or days != sorted(days):
-        raise Invalid("Batas waktu harus hari setelah pembukaan, berurutan desa ≤ kecamatan ≤ kabupaten ≤ provinsi")
+    if wrong := _first_out_of_order(days):
+        raise Invalid(
+            "Ritme belum benar",
+            [
+                Problem(
+                    "Batas waktu harus hari setelah pembukaan, berurutan desa ≤ kecamatan ≤ kabupaten ≤ provinsi",
+                    column=f"batas_{wrong}",
+                )
+            ],
+        )
     current = rhythm(session)
     before = {"ritme": current.ritme, "hari_buka": current.hari_buka}
     current.ritme, current.hari_buka, current.pengingat_hari = ritme, hari_buka, pengingat_hari

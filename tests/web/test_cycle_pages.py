@@ -36,8 +36,16 @@ def test_an_admin_sets_the_rhythm_and_bad_values_are_refused(app, db, people, si
     with db.read() as s:
         rhythm = s.scalar(select(CycleRhythm))
     assert (rhythm.ritme, rhythm.hari_buka, rhythm.batas_provinsi) == ("semester", 5, 50)
-    admin.post("/siklus/ritme", {**form, "batas_kecamatan": "10"}, token_from="/siklus/")
-    assert "berurutan" in admin.get("/siklus/").get_data(as_text=True)
+    refused = admin.post(
+        "/siklus/ritme", {**form, "batas_kecamatan": "10", "pengingat_hari": "4"}, token_from="/siklus/"
+    )
+    page = refused.get_data(as_text=True)  # the page again: what was typed stays, the tier at fault is marked
+    assert refused.status_code == 400 and "berurutan" in page and 'id="e-batas_kecamatan"' in page
+    assert 'name="batas_kecamatan" type="number" min="1" value="10"' in page and 'value="4"' in page
+    with db.read() as s:
+        assert s.scalar(select(CycleRhythm)).batas_kecamatan == 30  # nothing written
+    not_a_number = admin.post("/siklus/ritme", {**form, "hari_buka": "lima"}, token_from="/siklus/")
+    assert not_a_number.status_code == 400 and 'id="e-hari_buka"' in not_a_number.get_data(as_text=True)
     assert signed_in("valid.prov").post("/siklus/ritme", form, token_from="/siklus/").status_code == 403
 
 

@@ -11,7 +11,7 @@ from engine.core.errors import Invalid
 from engine.verification import cycles
 from models import Role
 from web.access import actor, admin_only, db, overseers, reading, settings
-from web.errors import flash_refusal
+from web.errors import field_problems
 from web.forms import CycleStatusForm, RhythmForm, parse
 
 bp = Blueprint("cycle", __name__, url_prefix="/siklus")
@@ -20,7 +20,13 @@ bp = Blueprint("cycle", __name__, url_prefix="/siklus")
 @bp.get("/")
 @overseers
 def index() -> Any:
-    args = parse(CycleStatusForm, request.args)
+    return _status_page(parse(CycleStatusForm, request.args))
+
+
+def _status_page(
+    args: dict[str, Any], typed: dict[str, str] | None = None, problems: dict[str, str] | None = None
+) -> str:
+    """The cycle's status; after a refused rhythm, the rhythm form as it was typed, its faults marked."""
     with reading() as s:
         page = cycles.status_page(s, actor(), args["periode"], args["induk"], settings().province)
     return render_template(
@@ -32,6 +38,8 @@ def index() -> Any:
         known=page.known,
         rhythm=page.rhythm,
         is_admin=actor().has_role(Role.ADMIN),
+        typed=typed or {},
+        problems=problems or {},
     )
 
 
@@ -43,7 +51,8 @@ def set_rhythm() -> Any:
         days = {tier.value: form[f"batas_{tier.value}"] for tier in cycles.TIERS}
         with db().transaction() as s:
             cycles.set_rhythm(s, actor(), form["ritme"], form["hari_buka"], days, form["pengingat_hari"])
-        flash(_("Ritme pemutakhiran tersimpan."), "ok")
-    except Invalid as exc:
-        flash_refusal(exc)
+    except Invalid as exc:  # the page again, with what was typed and the field at fault marked
+        status = parse(CycleStatusForm, {})
+        return _status_page(status, request.form.to_dict(), field_problems(exc)), 400
+    flash(_("Ritme pemutakhiran tersimpan."), "ok")
     return redirect(url_for("cycle.index"))
