@@ -119,6 +119,7 @@ def _template_helpers(app: Flask, settings: Settings) -> None:
         field_help=help.field_help,
         flag_action_word=lambda action: str(i18n.FLAG_ACTION_LABELS[action]),
         script_words=i18n.script_words,
+        job_word=i18n.job_label,
     )
 
     @app.context_processor

@@ -41,6 +41,20 @@ STATUS_LABELS = {
     "aktif": _l("aktif"),
     "dicabut": _l("dicabut"),
     "kedaluwarsa": _l("kedaluwarsa"),
+    "berjalan": _l("berjalan"),
+    "gagal": _l("gagal"),
+}
+# The scheduled jobs, as the admin's job history names them beside their codes.
+JOB_LABELS = {
+    "timer_bpmn": _l("Batas waktu tugas (timer BPMN)"),
+    "siklus": _l("Kalender siklus pemutakhiran"),
+    "rekonsiliasi": _l("Kalender rekonsiliasi tahunan"),
+    "dukcapil": _l("Pemadanan Dukcapil"),
+    "percobaan_masuk": _l("Pembersihan percobaan masuk"),
+    "impor": _l("Impor berkas"),
+    "impor_macet": _l("Impor yang macet"),
+    "surel": _l("Pengiriman surel"),
+    "ringkasan_harian": _l("Ringkasan harian"),
 }
 
 # What each check is called on a page; a rule's id never reaches one.
@@ -230,6 +244,10 @@ def _shown(label: Any) -> str:
     if found is None:
         found = words[id(label)] = str(label)
     return str(found)
+
+
+def job_label(job_id: str) -> str:
+    return _shown(JOB_LABELS[job_id]) if job_id in JOB_LABELS else job_id
 
 
 def status_label(value: str | None) -> str:

@@ -72,6 +72,15 @@ def test_two_admins_editing_the_same_version_the_second_is_asked_before_undoing_
     assert _deploy(browser, first.replace("Dinsos", "Dinas Sosial"), base=3).get_json()["version"] == 4
 
 
+def test_the_comparison_offers_at_first_the_latest_version_and_the_one_before_it(browser, db, people):
+    browser.login("admin.prov")
+    new_id = _deploy(browser, XML.replace('name="Verifikasi kecamatan"', 'name="Verifikasi TKSK"', 1)).get_json()
+    listing = browser.get("/admin/").get_data(as_text=True)
+    assert '<option value="1" selected>verifikasi_berjenjang v1</option>' in listing
+    assert f'<option value="{new_id["definition_id"]}" selected>verifikasi_berjenjang v2</option>' in listing
+    assert "Jadikan versi" not in listing or 'aria-label="Jadikan' not in listing  # the button's name is its text
+
+
 def test_deploy_needs_the_csrf_header(browser, db, people):
     browser.login("admin.prov")
     refused = browser.client.post("/admin/definisi/pasang", json={"xml": XML}, headers={"Accept": "application/json"})
