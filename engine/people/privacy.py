@@ -21,10 +21,14 @@ _SIXTEEN_DIGITS = re.compile(r"(?<!\d)(\d{4})\d{8}(\d{4})(?!\d)")
 
 
 def mask_nik(nik: str | None) -> str:
-    """`6501015705500001` → `6501********0001`: the region of issue and the serial stay readable."""
+    """`6501015705500001` → `650101**********`: only the region of issue stays readable.
+
+    The serial is hidden with the birth date: the other ten digits are the desa's kecamatan and the
+    birth date (women's day + 40), which a masked answer shows beside the NIK, so a mask that showed
+    the serial would let anyone rebuild the whole number."""
     if not nik:
         return ""
-    return nik[:4] + "*" * max(0, len(nik) - 8) + nik[-4:] if len(nik) > 8 else "*" * len(nik)
+    return nik[:6] + "*" * (len(nik) - 6) if len(nik) > 8 else "*" * len(nik)
 
 
 def sees_full_nik(actor: Actor, kode_desa: str) -> bool:

@@ -48,6 +48,8 @@ def test_an_unchanged_read_answers_304_to_its_etag(db, issue_token, api):
 def test_records_mask_the_nik_unless_the_token_sees_it_and_each_full_read_is_audited(world, db, issue_token, api):
     masked = api("GET", "/api/v1/records", issue_token("65.01", ("catatan",))).get_json()["data"][0]
     assert "*" in masked["nik"] and "*" in masked["no_kk"] and masked["nik_lengkap"] is False
+    # the answer gives the desa, birth date and sex, which are the NIK's other digits: the serial stays hidden
+    assert masked["tanggal_lahir"] and masked["nik"][6:] == "*" * 10 and masked["no_kk"][6:] == "*" * 10
     assert masked["status_nik"]["status"] == "belum_dicek"
     assert _nik_reads(db) == 0
     token = issue_token("65.01", ("catatan",), sees_nik=True)

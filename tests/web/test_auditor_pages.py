@@ -15,7 +15,7 @@ def test_searching_records_masks_the_nik(browser, db, people):
     build_world(db)
     browser.login("auditor.prov")
     found = browser.post("/audit/", {"nik": person_row(7)["nik"]}, token_from="/audit/").get_data(as_text=True)
-    assert person_row(7)["nama"] in found and '<td class="mono">6501********0007</td>' in found
+    assert person_row(7)["nama"] in found and '<td class="mono">650101**********</td>' in found
     assert f'<td class="mono">{person_row(7)["nik"]}' not in found
     assert person_row(7)["nama"] in browser.post("/audit/", {"nama": "ingan 7"}, token_from="/audit/").get_data(
         as_text=True
@@ -33,7 +33,7 @@ def test_a_record_timeline_shows_every_version_and_all_four_tiers(browser, db, p
         assert f'data-tingkat="{tier}"' in page
     assert "Maria Ingan 7" in page and "—" in page  # before → after
     kk = person_row(7)["no_kk"]  # the family card number is masked like the NIK
-    assert kk not in page and f"{kk[:4]}********{kk[-4:]}" in page and person_row(7)["nik"] not in page
+    assert kk not in page and f"{kk[:6]}**********" in page and person_row(7)["nik"] not in page
 
 
 def test_looking_up_a_full_nik_is_recorded(browser, db, people):
