@@ -183,7 +183,7 @@ def store(session: Session, actor: Actor, values: list[series.Value], action: Au
             select(AggregateValue).where(AggregateValue.kategori.in_({v.kategori for v in values}))
         )
     }
-    added = 0
+    added, changes = 0, []  # each figure that is new or changed: region, category, period, source, before, after
     for v in values:
         row = existing.get((v.region_kode, v.kategori, v.periode, v.sumber))
         if row is None:
@@ -198,16 +198,25 @@ def store(session: Session, actor: Actor, values: list[series.Value], action: Au
                 )
             )
             added += 1
+            changes.append([v.region_kode, v.kategori, v.periode, v.sumber, None, v.nilai])
         else:
+            if row.nilai != v.nilai:
+                changes.append([v.region_kode, v.kategori, v.periode, v.sumber, row.nilai, v.nilai])
             row.nilai, row.imported_at = v.nilai, clock.now()
     session.flush()
-    audit.record(
+    audit.record(  # the figures replaced are kept here: the table holds only the latest of each
         session,
         actor,
         action,
         "aggregate_value",
         "-",
-        after={"nilai": len(values), "baru": added, "sumber": sorted({v.sumber for v in values})},
+        after={
+            "nilai": len(values),
+            "baru": added,
+            "diubah": len(changes) - added,
+            "sumber": sorted({v.sumber for v in values}),
+            "perubahan": changes,
+        },
     )
     return added
 

@@ -307,7 +307,7 @@ def post_agency_figures(session: Session, actor: Actor, rows: list[dict[str, Any
     if outside:
         raise Invalid(f"Kiriman ditolak: {len(outside)} masalah; tidak ada yang disimpan", outside)
     added = aggregates.store(session, actor, values, AuditAction.AGENCY_FIGURES_IMPORTED)
-    flags = [f.to_dict() for f in aggregates.rescan(session, actor, values) if f.rule == "instansi"]
+    flags = [f.to_dict() for f in aggregates.rescan(session, actor, values) if f.rule in aggregates.AGENCY_RULES]
     return FiguresReport(agency, len(values), added, flags)
 
 

@@ -83,6 +83,26 @@ def test_agency_figures_are_all_or_nothing_with_a_problem_per_row(db, issue_toke
     assert stored.status_code == 201 and stored.get_json()["instansi"] == "DP3AP2KB"
 
 
+def test_agency_figures_answer_with_the_gaps_flagged_and_the_trail_keeps_the_figure_replaced(db, issue_token, api):
+    with db.transaction() as s:  # our own figure for the same region, category and period
+        s.add(AggregateValue(region_kode="65.01", kategori="LUT", periode="2025", nilai=2, sumber="dinsos"))
+    token = issue_token("65", ("angka-instansi",), can_write=True)
+    row = {"kategori": "LUT", "kode_wilayah": "65.01", "periode": "2025", "nilai": 41}
+    first = api("POST", "/api/v1/agency-figures", token, json={"baris": [row]}).get_json()
+    assert [f["rule"] for f in first["tanda"]] == ["selisih_instansi"]  # 41 against 2: the gap is named
+    api("POST", "/api/v1/agency-figures", token, json={"baris": [{**row, "nilai": 50}]})
+    with db.read() as s:
+        trail = s.scalars(
+            select(AuditEvent.after)
+            .where(AuditEvent.action == AuditAction.AGENCY_FIGURES_IMPORTED)
+            .order_by(AuditEvent.seq)
+        ).all()
+    assert [t["perubahan"] for t in trail] == [
+        [["65.01", "LUT", "2025", "DP3AP2KB", None, 41]],
+        [["65.01", "LUT", "2025", "DP3AP2KB", 41, 50]],
+    ]
+
+
 def test_desa_items_pass_the_import_checks_and_land_in_the_draft(world, db, issue_token, api):
     token = issue_token("65.01.01.2005", ("pengajuan",), can_write=True)
     path = "/api/v1/submissions/65.01.01.2005/2026-Q4/items"
@@ -113,6 +133,13 @@ def test_bad_input_is_a_problem_never_a_server_error(world, issue_token, api):
         ("POST", "/api/v1/agency-figures", {"json": {"baris": [], "lain": 1}}, 400),
         ("POST", "/api/v1/agency-figures", {"json": {"baris": [{"nilai": "tiga"}]}}, 400),
         ("POST", "/api/v1/agency-figures", {"data": "{not json", "content_type": "application/json"}, 400),
+        (
+            "POST",
+            "/api/v1/agency-figures",
+            {"data": '{"baris":' + "[" * 1000 + "]" * 1000 + "}", "content_type": "application/json"},
+            400,
+        ),  # nested past the stack
+        ("POST", "/api/v1/agency-figures", {"data": {"baris": "1"}}, 415),  # a form is not an empty body
         ("POST", "/api/v1/agency-figures", {"data": b"x" * (3 * 1024 * 1024), "content_type": "application/json"}, 413),
         ("DELETE", "/api/v1/aggregates", {}, 405),
         ("GET", "/api/v1/records/99999999", {}, 404),

@@ -3,13 +3,14 @@ dump the answer. Reads carry an ETag (a repeated read with If-None-Match gets 30
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from typing import Any
 
 from flask import Response, request
 from flask_smorest import Blueprint as SmorestBlueprint
-from webargs.flaskparser import FlaskParser
-from werkzeug.exceptions import HTTPException
+from webargs.flaskparser import FlaskParser, is_json_request
+from werkzeug.exceptions import HTTPException, UnsupportedMediaType
 from werkzeug.routing import BaseConverter
 
 from engine.core.errors import SijoskuError
@@ -41,6 +42,14 @@ class _Parser(FlaskParser):
 
     DEFAULT_VALIDATION_STATUS = 400
     DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": None, "querystring": None}
+
+    def _raw_load_json(self, req: Any) -> Any:
+        if not is_json_request(req) and req.get_data(cache=True):
+            raise UnsupportedMediaType()  # a form or a file is not read as an empty body ("baris: wajib diisi")
+        try:
+            return super()._raw_load_json(req)
+        except RecursionError as exc:  # nested beyond Python's stack: malformed as far as this API is concerned
+            raise json.JSONDecodeError("terlalu dalam bersarang", "", 0) from exc
 
 
 class Blueprint(SmorestBlueprint):
