@@ -38,7 +38,9 @@ def test_an_unchanged_read_answers_304_to_its_etag(db, issue_token, api):
     token = issue_token()
     first = api("GET", "/api/v1/aggregates", token)
     again = api("GET", "/api/v1/aggregates", token, headers={"If-None-Match": first.headers["ETag"]})
-    assert again.status_code == 304 and not again.data
+    assert again.status_code == 304 and not again.data and again.headers["ETag"] == first.headers["ETag"]
+    weak = api("GET", "/api/v1/aggregates", token, headers={"If-None-Match": "W/" + first.headers["ETag"]})
+    assert weak.status_code == 304  # If-None-Match compares weakly
     with db.transaction() as s:
         s.execute(AggregateValue.__table__.update().values(nilai=AggregateValue.nilai + 1))
     changed = api("GET", "/api/v1/aggregates", token, headers={"If-None-Match": first.headers["ETag"]})

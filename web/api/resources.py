@@ -9,8 +9,10 @@ from typing import Any
 
 from flask import Response, request
 from flask_smorest import Blueprint as SmorestBlueprint
+from flask_smorest.exceptions import NotModified
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException, UnsupportedMediaType
+from werkzeug.http import quote_etag
 from werkzeug.routing import BaseConverter
 
 from engine.core.errors import SijoskuError
@@ -52,8 +54,24 @@ class _Parser(FlaskParser):
             raise json.JSONDecodeError("terlalu dalam bersarang", "", 0) from exc
 
 
+class _NotModified(NotModified):
+    """A 304 that knows its ETag: RFC 9110 has a 304 carry the tag a 200 would have carried."""
+
+    def __init__(self, etag: str) -> None:
+        super().__init__()
+        self.etag = etag
+
+    def get_response(self, environ: Any = None, scope: Any = None) -> Response:
+        return Response(status=304, headers={"ETag": quote_etag(self.etag)})
+
+
 class Blueprint(SmorestBlueprint):
     ARGUMENTS_PARSER = _Parser()
+
+    def _check_not_modified(self, etag: str) -> None:
+        # If-None-Match compares weakly (RFC 9110 13.1.2): W/"x" matches "x"
+        if request.method in self.METHODS_CHECKING_NOT_MODIFIED and request.if_none_match.contains_weak(etag):
+            raise _NotModified(etag)
 
 
 class DesaConverter(BaseConverter):
@@ -82,6 +100,7 @@ def _guarded(blp: Blueprint) -> Blueprint:
         response.headers.setdefault("Cache-Control", "private, no-cache")
         return response
 
+    blp.register_error_handler(_NotModified, lambda exc: exc.get_response())  # not a problem: nothing to say
     blp.register_error_handler(SijoskuError, problems.refused)
     blp.register_error_handler(HTTPException, problems.http_error)
     blp.register_error_handler(Exception, problems.crashed)
