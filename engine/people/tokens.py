@@ -89,6 +89,9 @@ def describe(token: AgencyToken) -> dict[str, Any]:
     }
 
 
+WRITTEN = {ApiResource.ANGKA_INSTANSI, ApiResource.PENGAJUAN}  # the resources an agency sends data to
+
+
 def _problems(session: Session, req: TokenRequest) -> list[Problem]:
     problems = []
     if not 1 <= len(req.instansi.strip()) <= 80:
@@ -100,6 +103,11 @@ def _problems(session: Session, req: TokenRequest) -> list[Problem]:
     known = {r.value for r in ApiResource}
     if not req.resources or not set(req.resources) <= known:
         problems.append(Problem(f"pilih satu atau lebih dari: {', '.join(sorted(known))}", column="sumber_daya"))
+    chosen = set(req.resources)
+    if req.sees_nik and ApiResource.CATATAN not in chosen:  # a right that reaches nothing is a mistake
+        problems.append(Problem("NIK lengkap hanya berlaku bersama sumber daya catatan", column="nik_lengkap"))
+    if req.can_write and not chosen & WRITTEN:
+        problems.append(Problem("hak mengirim hanya berlaku bersama angka-instansi atau pengajuan", column="tulis"))
     if not RATE.fullmatch(req.rate_limit):
         problems.append(Problem("mis. 120/minute (per second, minute, hour atau day)", column="batas_laju"))
     if not 1 <= req.days <= MAX_DAYS:

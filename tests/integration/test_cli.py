@@ -200,6 +200,9 @@ def test_token_create_list_revoke(cli):
     assert made["token"].startswith("sjk_") and made["wilayah"] == "65.01"
     listed = as_json(cli("token", "list", "--json"))
     assert [t["prefix"] for t in listed] == [made["prefix"]] and "token" not in listed[0]
+    cli("token", "create", "--agency", "Dinkes", "--region", "65.01", "--resources", "catatan", "--full-nik")
+    shown = cli("token", "list").stdout  # the text names the rights and the expiry too
+    assert "NIK-lengkap" in shown and "berlaku s.d. " in shown
     assert as_json(cli("token", "revoke", str(made["id"]), "--json"))["status"] == "dicabut"
     refused = cli("token", "create", "--agency", "dinsos", "--region", "65", "--resources", "catatan", ok=False)
     assert "sumber angka Dinas Sosial" in refused.stderr

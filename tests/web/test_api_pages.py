@@ -26,7 +26,11 @@ def test_an_admin_makes_a_token_sees_it_once_and_revokes_it(db, people, signed_i
     assert api("GET", "/api/v1/aggregates", secret).status_code == 401
     wrong = admin.post("/admin/token", {"instansi": "", "wilayah": "99"}, token_from="/admin/token")
     assert wrong.status_code == 400 and "Token belum dapat dibuat" in wrong.get_data(as_text=True)
-    outside = {**form, "wilayah": "64.01", "tulis": "1", "nik_lengkap": "1"}  # another province's region
+    pointless = admin.post("/admin/token", {**form, "tulis": "1", "nik_lengkap": "1"}, token_from="/admin/token")
+    said = pointless.get_data(as_text=True)  # rights that reach none of the chosen resources
+    assert pointless.status_code == 400 and "bersama sumber daya catatan" in said and "angka-instansi atau" in said
+    rights = {"sumber_daya": ["catatan", "angka-instansi"], "tulis": "1", "nik_lengkap": "1"}
+    outside = {**form, **rights, "wilayah": "64.01"}  # another province's region
     refused = admin.post("/admin/token", outside, token_from="/admin/token")
     text = refused.get_data(as_text=True)  # the form again, every choice kept, and why
     assert refused.status_code == 400 and "di luar wilayah yang Anda kelola" in text

@@ -87,7 +87,8 @@ def token_list(ctx: click.Context, as_json: bool) -> None:
             "\n".join(
                 f"{r['id']:>4} {r['prefix']} {r['status']:<11} {r['instansi']:<20} {r['wilayah']:<13} "
                 f"{','.join(r['sumber_daya'])} {'tulis ' if r['tulis'] else ''}"
-                f"terakhir dipakai: {r['terakhir_dipakai'] or '-'}"
+                f"{'NIK-lengkap ' if r['nik_lengkap'] else ''}"
+                f"berlaku s.d. {r['kedaluwarsa'][:10]} terakhir dipakai: {r['terakhir_dipakai'] or '-'}"
                 for r in rows
             )
             or "Belum ada token"
