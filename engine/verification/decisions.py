@@ -312,6 +312,10 @@ def _after_step(
 def decide(session: Session, actor: Actor, cmd: DecisionCommand) -> HumanTask:
     """Complete a human task with a decision; the process runs on to its next wait state."""
     found = may_act(session, actor, cmd.task_id)
+    if found.task.peran is not None:  # a lane role's step has its own use case and its own data to pass on
+        raise Invalid(
+            f"Tugas {found.task.nama} adalah langkah rekonsiliasi tahunan; selesaikan di halaman Rekonsiliasi"
+        )
     if cmd.perlu_klaim and found.task.tingkat != Tier.DESA and found.task.assignee_id != actor.user_id:
         raise ClaimRequired(f"Klaim tugas {found.task.id} lebih dulu, supaya tidak dikerjakan dua orang sekaligus")
     keputusan = _decision_of(found.task, cmd)

@@ -11,7 +11,7 @@ from engine.core.config import DEFAULT_BPMN_DIR
 from engine.core.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.people import users
 from engine.quality import aggregates, review
-from engine.verification import determinations, forum_review, inbox, reconciliation
+from engine.verification import decisions, determinations, forum_review, inbox, reconciliation
 from models import Determination, FlagStatus, HumanTask, ProcessInstance, Severity, TaskStatus
 from tests.factories import (
     RECONCILIATION_YEAR,
@@ -417,6 +417,21 @@ def test_one_person_acts_in_one_lane_of_a_year(year):
     (forum_task,) = open_tasks(db, "tinjauan_forum")
     with db.transaction() as session, pytest.raises(Forbidden, match="empat mata|dua tingkat"):
         forum_review.forum_review(session, person(db, "forum.sdi"), forum_review.ForumReview(forum_task.id, {}))
+
+
+def test_a_lane_role_step_is_not_completed_as_a_verification_decision(year):
+    # `sijosku task complete --decision approve` on the regency's review left the year stuck before the Forum
+    db = year
+    with db.transaction() as session:
+        reconciliation.open_year(session, SYSTEM, "65", YEAR)
+    (bulungan,) = [t for t in open_tasks(db, "tinjauan_kabupaten") if t.region_kode == "65.01"]
+    with db.transaction() as session, pytest.raises(Invalid, match="langkah rekonsiliasi"):
+        decisions.decide(
+            session,
+            person(db, "walidata.kab"),
+            decisions.DecisionCommand(task_id=bulungan.id, keputusan="setuju", semua_sesuai=True),
+        )
+    assert bulungan.id in [t.id for t in open_tasks(db, "tinjauan_kabupaten")]
 
 
 def test_the_head_cannot_determine_while_a_warning_is_unexplained(year):
