@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from engine.core import audit, clock
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
-from engine.core.errors import Invalid, Problem
+from engine.core.errors import Invalid, Problem, phrase
 from engine.core.periods import period_key
 from engine.core.tables import read_table
 from engine.quality import agencies, agency_indicators, series
@@ -39,19 +39,17 @@ def _parse_rows(
     session: Session, rows: list[dict[str, str]], source_column: str, first_row: int = 2
 ) -> list[series.Value]:
     """Every row valid, or `Invalid` naming each fault by row (`first_row` is the first row's number)."""
-    regions = set(session.scalars(select(Region.kode)))
+    regions = _known_regions(session, {row.get("kode_wilayah", "") for row in rows})
     kinds = set(session.scalars(select(Category.kode)))
-    problems, values = [], []
+    problems, values, rows_of = [], [], defaultdict(list)
     for number, row in enumerate(rows, start=first_row):
         code, kategori, periode = row.get("kode_wilayah", ""), row.get("kategori", ""), row.get("periode", "")
         if code not in regions:
             problems.append(Problem(f"kode wilayah {code!r} tidak dikenal", row=number, column="kode_wilayah"))
         if kategori not in kinds:
             problems.append(Problem(f"kode kategori {kategori!r} tidak dikenal", row=number, column="kategori"))
-        try:
-            period_key(periode)
-        except ValueError as exc:
-            problems.append(Problem(str(exc), row=number, column="periode"))
+        if said := _period_problem(periode):
+            problems.append(Problem(said, row=number, column="periode"))
         text = str(row.get("nilai", "")).replace(".", "").strip()
         if not (text.isascii() and text.isdigit()):
             problems.append(
@@ -62,11 +60,37 @@ def _parse_rows(
             problems.append(Problem("wajib diisi", row=number, column=source_column))
         if not problems or problems[-1].row != number:
             values.append(series.Value(code, kategori, periode, int(text), source))
-    keys = Counter((v.region_kode, v.kategori, v.periode, v.sumber) for v in values)
-    problems += [Problem(f"{k[0]} {k[1]} {k[2]} ({k[3]}) muncul {n} kali") for k, n in keys.items() if n > 1]
+            rows_of[(code, kategori, periode, source)].append(number)
+    problems += [
+        Problem(f"{k[0]} {k[1]} {k[2]} ({k[3]}) sudah ada di baris {numbers[0]}", row=again, column="periode")
+        for k, numbers in rows_of.items()
+        for again in numbers[1:]
+    ]
     if problems:
         raise Invalid(f"Berkas ditolak: {len(problems)} masalah; tidak ada yang disimpan", problems)
     return values
+
+
+FIRST_YEAR = 1990  # the oldest figures a regency's archive holds; the determinations start in 2000
+
+
+def _period_problem(periode: str) -> str | None:
+    """What is wrong with a figure's period: its form, or a year no figure can be of (before the
+    archives, or after next year)."""
+    try:
+        year = period_key(periode)[0]
+    except ValueError as exc:
+        return str(exc)
+    last = clock.now().year + 1
+    return None if FIRST_YEAR <= year <= last else phrase(f"tahun {year} di luar {FIRST_YEAR}–{last}")
+
+
+def _known_regions(session: Session, codes: set[str]) -> set[str]:
+    """Which of `codes` are regions: asked for those codes, in chunks, not by reading all 91,599."""
+    wanted, found = sorted(c for c in codes if c), set()
+    for start in range(0, len(wanted), 1000):
+        found |= set(session.scalars(select(Region.kode).where(Region.kode.in_(wanted[start : start + 1000]))))
+    return found
 
 
 def read_baseline(session: Session, filename: str, content: bytes) -> list[series.Value]:

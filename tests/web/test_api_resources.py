@@ -85,6 +85,15 @@ def test_agency_figures_are_all_or_nothing_with_a_problem_per_row(db, issue_toke
     assert stored.status_code == 201 and stored.get_json()["instansi"] == "DP3AP2KB"
 
 
+def test_agency_figures_of_no_possible_year_or_sent_twice_are_refused_on_their_rows(db, issue_token, api):
+    token = issue_token("65", ("angka-instansi",), can_write=True)
+    row = {"kategori": "LUT", "kode_wilayah": "65.01", "periode": "2025", "nilai": 30}
+    rows = [{**row, "periode": "1900"}, {**row, "periode": "9999"}, row, {**row, "nilai": 31}]
+    problem = api("POST", "/api/v1/agency-figures", token, json={"baris": rows}).get_json()
+    assert [(p["baris"], p["kolom"]) for p in problem["masalah"]] == [(1, "periode"), (2, "periode"), (4, "periode")]
+    assert "sudah ada di baris 3" in problem["masalah"][2]["pesan"]
+
+
 def test_agency_figures_answer_with_the_gaps_flagged_and_the_trail_keeps_the_figure_replaced(db, issue_token, api):
     with db.transaction() as s:  # our own figure for the same region, category and period
         s.add(AggregateValue(region_kode="65.01", kategori="LUT", periode="2025", nilai=2, sumber="dinsos"))
