@@ -107,6 +107,9 @@ ROLE_LABELS = {
     "validator": _l("validator"),
     "admin": _l("admin"),
     "auditor": _l("auditor"),
+    "walidata": _l("walidata"),
+    "forum_sdi": _l("Forum Satu Data"),
+    "kepala_dinas": _l("kepala dinas"),
 }
 
 # The fields people fill, by the names problems carry (never shown as keys).

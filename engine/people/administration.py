@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -41,15 +42,10 @@ def create_user(
     session: Session, actor: Actor, username: str, nama: str, email: str, role: str, region_kode: str, password: str
 ) -> User:
     scope = require_admin(actor)
-    if not password:
-        raise Invalid("Kata sandi awal wajib diisi")
     username = username.strip().lower()
-    if session.scalar(select(User.id).where(User.username == username)) is not None:
-        # Creating is not updating: an existing account keeps its password, roles and e-mail.
-        raise Invalid(
-            f"Nama pengguna {username} sudah dipakai",
-            [Problem("pilih nama lain, atau tambahkan peran di halaman pengguna itu", column="username")],
-        )
+    problems = _new_person_problems(session, username, email, region_kode, password)
+    if problems:
+        raise Invalid("Pengguna belum dapat dibuat", problems)
     scope.require_field(region_kode.strip(), "region")  # roles only within the admin's regions
     user = users.add_user(
         session,
@@ -64,12 +60,43 @@ def create_user(
     return user
 
 
-def assign_role(session: Session, actor: Actor, user_id: int, role: str, region_kode: str) -> User:
+EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}")  # the shape of an address; delivery proves the rest
+
+
+def _new_person_problems(session: Session, username: str, email: str, region_kode: str, password: str) -> list[Problem]:
+    """Every fault of the new person's form at once, each on its field (the role's own checks follow)."""
+    problems = []
+    if not users.USERNAME.match(username):
+        problems.append(
+            Problem("3-64 karakter: huruf kecil, angka, titik, garis bawah atau tanda hubung", column="username")
+        )
+    elif session.scalar(select(User.id).where(User.username == username)) is not None:
+        # Creating is not updating: an existing account keeps its password, roles and e-mail.
+        problems.append(
+            Problem(
+                f"{username} sudah dipakai: pilih nama lain, atau tambahkan peran di halaman pengguna itu",
+                column="username",
+            )
+        )
+    if email.strip() and not EMAIL.fullmatch(email.strip()):
+        problems.append(Problem("bukan alamat surel, mis. nama@dinsos.kaltaraprov.go.id", column="email"))
+    if len(password) < users.MIN_PASSWORD:
+        problems.append(Problem(f"minimal {users.MIN_PASSWORD} karakter", column="password"))
+    if not region_kode.strip():
+        problems.append(Problem("wajib diisi: pilih wilayah peran ini", column="region"))
+    return problems
+
+
+def assign_role(session: Session, actor: Actor, user_id: int, role: str, region_kode: str) -> bool:
+    """Give the person a role in a region; False when they already hold it (nothing changes)."""
     user = get_user(session, actor, user_id)
     require_admin(actor).require_field(region_kode.strip(), "region")
+    held = {(a.role.value, a.region_kode) for a in user.roles}
     changed = users.add_user(session, actor, user.username, role, region_kode.strip())
+    if (role, region_kode.strip()) in held:
+        return False
     changed.session_version = (changed.session_version or 0) + 1  # sessions carry the roles they began with
-    return changed
+    return True
 
 
 def remove_role(session: Session, actor: Actor, assignment_id: int) -> None:

@@ -18,7 +18,7 @@ from engine.core.errors import Invalid, NotFound, Problem
 from models import ROLE_TIERS, Region, Role, RoleAssignment, User
 
 _hasher = PasswordHasher()  # production parameters; verification reads each hash's own
-_USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 MIN_PASSWORD = 10
 
 
@@ -59,7 +59,7 @@ def add_user(
     nama: str | None = None,
 ) -> User:
     """Create the user if new, and bind the role to the region (idempotent)."""
-    if not _USERNAME.match(username or ""):
+    if not USERNAME.match(username or ""):
         raise Invalid(
             f"Nama pengguna {username!r} tidak sah",
             [Problem("3-64 karakter: huruf kecil, angka, titik, garis bawah atau tanda hubung")],

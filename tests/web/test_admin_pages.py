@@ -130,6 +130,13 @@ def test_managing_people_and_their_roles(browser, db, people):
     with db.read() as s:
         roles = s.scalars(select(RoleAssignment).where(RoleAssignment.user_id == user.id)).all()
     assert {a.role.value for a in roles} == {"verifier", "auditor"}
+    again = browser.post(
+        f"/admin/pengguna/{user.id}/peran",
+        {"role": "auditor", "region": "65"},
+        token_from=f"/admin/pengguna/{user.id}",
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "sudah memegang peran itu" in again and "Peran ditambahkan" not in again
     auditor = next(a for a in roles if a.role.value == "auditor")
     browser.post(f"/admin/pengguna/{user.id}/peran/{auditor.id}/hapus", token_from=f"/admin/pengguna/{user.id}")
     browser.post(f"/admin/pengguna/{user.id}/aktif", {"aktif": "0"}, token_from=f"/admin/pengguna/{user.id}")
@@ -147,12 +154,23 @@ def test_creating_a_person_with_a_taken_username_changes_nothing_of_theirs(brows
     refused = browser.post("/admin/pengguna", {**taken, "region": "65.01"}, token_from="/admin/pengguna")
     page = refused.get_data(as_text=True)
     assert refused.status_code == 400 and "sudah dipakai" in page and 'value="op.desa"' in page
-    assert "Nama pengguna: pilih nama lain" in page and "kolom username" not in page  # the field as labelled
+    assert "Nama pengguna: op.desa sudah dipakai" in page and "kolom username" not in page  # the field as labelled
+    assert 'id="e-username"' in page  # and marked on the field itself
     with db.read() as s:
         after = s.scalar(select(User).where(User.username == "op.desa"))
         assert (after.password_hash, after.email, [(a.role.value, a.region_kode) for a in after.roles]) == held
     signed = browser.login("op.desa")  # the old password still signs in
     assert signed.status_code == 302 and "/masuk" not in signed.headers["Location"]
+
+
+def test_every_fault_of_a_new_person_is_said_on_its_field_at_once(browser, db, people):
+    browser.login("admin.prov")
+    wrong = {"username": "A", "email": "bukan-surel", "password": "pendek", "role": "verifier", "region": ""}
+    refused = browser.post("/admin/pengguna", wrong, token_from="/admin/pengguna")
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 400
+    assert all(f'id="e-{name}"' in page for name in ("username", "email", "password", "region")), page
+    assert "verifikator" in page and ">verifier<" not in page  # roles by name, not by code
 
 
 def test_an_admin_gives_roles_only_within_their_region(browser, db, people):

@@ -279,10 +279,13 @@ def assign(user_id: int) -> Any:
     try:
         form = parse(RoleForm, request.form)
         with db().transaction() as s:
-            administration.assign_role(s, actor(), user_id, form["role"], form["region"])
+            added = administration.assign_role(s, actor(), user_id, form["role"], form["region"])
     except Invalid as exc:  # the person's page again, with the role and region chosen, and why
         return _person_page(user_id, values=request.form, refusal=exc), 400
-    flash(_("Peran ditambahkan."), "ok")
+    if added:
+        flash(_("Peran ditambahkan."), "ok")
+    else:
+        flash(_("Pengguna ini sudah memegang peran itu di wilayah itu; tidak ada yang diubah."), "info")
     return redirect(url_for("admin.person", user_id=user_id))
 
 
