@@ -19,7 +19,7 @@ from engine.bpmn import bulk_start, definitions
 from engine.core import audit, clock, events
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
-from engine.core.errors import Invalid, NotFound, Problem
+from engine.core.errors import Invalid, NotFound, Problem, phrase
 from engine.core.periods import validate_period
 from engine.core.uow import Database
 from engine.people.scope import Scope
@@ -331,18 +331,36 @@ class StatusPage:
     induk: str
     known: list[str]
     rhythm: CycleRhythm
+    notes: list[str]  # what was asked for and not shown, and what is shown instead
+
+
+def _parent_shown(session: Session, scope: Scope, induk: str, province: str) -> tuple[str, list[str]]:
+    """The region whose children are listed: the one asked for when the person follows it; a desa's
+    kecamatan (a desa has no children to count); else the person's own region, saying why."""
+    own = scope.regions[0] if scope.regions else province
+    if not induk:
+        return own, []
+    tier = session.scalar(select(Region.tingkat).where(Region.kode == induk))
+    if tier is None or not scope.contains(induk):
+        return own, [phrase(f"Wilayah {induk} tidak dikenal atau di luar wilayah Anda; ditampilkan {own}")]
+    if tier == Tier.DESA:
+        return induk[:8], [phrase(f"{induk} adalah desa/kelurahan; ditampilkan kecamatannya, {induk[:8]}")]
+    return induk, []
 
 
 def status_page(session: Session, actor: Actor, periode: str, induk: str, province: str) -> StatusPage:
     """The cycle status a person follows: their own region first, a child region when they drill down."""
     scope = Scope.following(actor).require_any()
-    parent = induk if induk and scope.contains(induk) else (scope.regions[0] if scope.regions else province)
+    parent, notes = _parent_shown(session, scope, induk, province)
     known = known_periods(session)
+    if periode and periode not in known:
+        shown = known[0] if known else "-"
+        notes.append(phrase(f"Periode {periode} belum pernah dibuka; ditampilkan {shown}"))
+        periode = ""
     periode = periode or (known[0] if known else "")
     rows = status(session, actor, periode, parent) if periode else []
-    return StatusPage(
-        rows, completeness.total(session, rows, parent) if periode else None, periode, parent, known, rhythm(session)
-    )
+    total = completeness.total(session, rows, parent) if periode else None
+    return StatusPage(rows, total, periode, parent, known, rhythm(session), notes)
 
 
 def calendar_day(db: Database, actor: Actor, now: datetime) -> str:

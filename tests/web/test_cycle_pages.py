@@ -19,6 +19,11 @@ def test_cycle_status_drills_down_from_province_to_desa(app, db, people, signed_
     assert "65.01.01.2005" in desa
     regency = signed_in("verif.kab.lain").get("/siklus/?induk=65").get_data(as_text=True)
     assert "65.02.01" in regency and "65.01 Kabupaten Bulungan" not in regency  # kept to its own region
+    assert "Wilayah 65 tidak dikenal atau di luar wilayah Anda; ditampilkan 65.02" in regency  # and says so
+    odd = browser.get("/siklus/?periode=xx&induk=abc").get_data(as_text=True)
+    assert "Periode xx belum pernah dibuka; ditampilkan 2027-Q1" in odd and "Wilayah abc tidak dikenal" in odd
+    a_desa = browser.get("/siklus/?periode=2027-Q1&induk=65.01.01.2005").get_data(as_text=True)
+    assert "ditampilkan kecamatannya, 65.01.01" in a_desa and "65.01.01.2005" in a_desa
 
 
 def test_an_admin_sets_the_rhythm_and_bad_values_are_refused(app, db, people, signed_in):

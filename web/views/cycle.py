@@ -37,6 +37,7 @@ def _status_page(
         parent=page.induk,
         known=page.known,
         rhythm=page.rhythm,
+        notes=page.notes,
         is_admin=actor().has_role(Role.ADMIN),
         typed=typed or {},
         problems=problems or {},
