@@ -291,3 +291,14 @@ def test_a_decision_on_a_broken_version_is_refused_in_plain_words_and_changes_no
     assert processes.migrate_instances(db, SYSTEM, KEY, 2, 1).moved == 1
     decide(db, "verif.kec", submission_id, "approve")
     assert open_task(db, submission_id, "kabupaten").bpmn_id == "verifikasi_kabupaten"
+
+
+def test_a_step_left_without_a_place_is_named_once_by_its_element(db):
+    tiers = _waiting_at_each_tier(db)
+    _deploy(db, RENAMED)  # verifikasi_kecamatan is verifikasi_kec in version 2; mapped to nothing here
+    report = processes.migrate_instances(db, SYSTEM, KEY, 1, 2, {"verifikasi_kecamatan": ""}, dry_run=True)
+    (refused,) = [r for r in report.results if r.instance_id == _instance(db, tiers["kecamatan"]).id]
+    said = [p.message for p in refused.problems]
+    assert said == [
+        "instans sedang menunggu di «Verifikasi kecamatan», yang tidak ada di versi tujuan; petakan ke langkah yang ada"
+    ]
