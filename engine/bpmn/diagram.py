@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from engine.core.errors import phrase
+
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
     "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core",
@@ -146,20 +148,22 @@ def _properties(node: etree._Element, lanes: dict[str, str]) -> dict[str, str]:
     timer = _text(node, "./bpmn:timerEventDefinition/*")
     operator = nodes(node, "./bpmn:extensionElements/spiffworkflow:serviceTaskOperator")
     return {
-        "Nama": attribute(node, "name"),
-        "Lane": lanes.get(key, ""),
-        "Batas waktu": duration_words(timer) if timer else "",
-        "Kondisi": _text(node, "./bpmn:conditionExpression"),
-        "Alur bawaan": attribute(node, "default"),
-        "Dari": attribute(node, "sourceRef"),
-        "Ke": attribute(node, "targetRef"),
-        "Layanan": attribute(operator[0], "id") if operator else "",
-        "Parameter": ", ".join(
+        phrase("Nama"): attribute(node, "name"),
+        phrase("Lane"): lanes.get(key, ""),
+        phrase("Batas waktu"): duration_words(timer) if timer else "",
+        phrase("Kondisi"): _text(node, "./bpmn:conditionExpression"),
+        phrase("Alur bawaan"): attribute(node, "default"),
+        phrase("Dari"): attribute(node, "sourceRef"),
+        phrase("Ke"): attribute(node, "targetRef"),
+        phrase("Layanan"): attribute(operator[0], "id") if operator else "",
+        phrase("Parameter"): ", ".join(
             f"{attribute(p, 'id')}={attribute(p, 'value')}" for p in nodes(node, ".//spiffworkflow:parameter")
         ),
-        "Skrip": _text(node, "./bpmn:script"),
-        "Dokumentasi": _text(node, "./bpmn:documentation"),
-        "Pengulangan": _text(node, "./bpmn:standardLoopCharacteristics/*|./bpmn:multiInstanceLoopCharacteristics/*"),
+        phrase("Skrip"): _text(node, "./bpmn:script"),
+        phrase("Dokumentasi"): _text(node, "./bpmn:documentation"),
+        phrase("Pengulangan"): _text(
+            node, "./bpmn:standardLoopCharacteristics/*|./bpmn:multiInstanceLoopCharacteristics/*"
+        ),
     }
 
 
