@@ -110,7 +110,7 @@ def figures(session: Session, actor: Actor, f: FigureFilter, req: PageRequest) -
         .where(AggregateValue.sumber == aggregates.OURS, scope.where(AggregateValue.region_kode))
     )
     if f.wilayah:
-        scope.require(f.wilayah, f"Wilayah {f.wilayah}")
+        _known_region(session, scope, f.wilayah)
         query = query.where(within(AggregateValue.region_kode, f.wilayah))
     if f.kategori:
         query = query.where(AggregateValue.kategori == f.kategori)
@@ -164,10 +164,16 @@ def verification_status(session: Session, actor: Actor, periode: str, wilayah: s
     parent = wilayah or (scope.regions[0] if scope.regions else "")
     if not parent:
         raise Invalid("Wilayah wajib diisi", [Problem("kode wilayah Kemendagri, mis. 65.01", column="wilayah")])
-    scope.require(parent, f"Wilayah {parent}")
-    if session.get(Region, parent) is None:
-        raise NotFound(f"Wilayah {parent} tidak dikenal")
+    _known_region(session, scope, parent)
     return completeness.tally(session, periode, parent)
+
+
+def _known_region(session: Session, scope: Scope, code: str) -> None:
+    """A region asked for by code: within the token's region, and one that exists (404 otherwise, on
+    every resource alike: an empty answer would read as a region with nothing in it)."""
+    scope.require(code, f"Wilayah {code}")
+    if session.get(Region, code) is None:
+        raise NotFound(f"Wilayah {code} tidak dikenal")
 
 
 @dataclass(frozen=True)
@@ -247,7 +253,7 @@ def records(session: Session, actor: Actor, f: RecordFilter, req: PageRequest) -
         raise Forbidden("Pencarian menurut NIK hanya untuk token yang boleh melihat NIK lengkap")
     query = select(Record).where(scope.where(Record.kode_desa))
     if f.wilayah:
-        scope.require(f.wilayah, f"Wilayah {f.wilayah}")
+        _known_region(session, scope, f.wilayah)
         query = query.where(within(Record.kode_desa, f.wilayah))
     if f.kategori:
         query = query.where(Record.kategori == f.kategori)

@@ -154,6 +154,7 @@ def test_bad_input_is_a_problem_never_a_server_error(world, issue_token, api):
         ("POST", "/api/v1/agency-figures", {"data": b"x" * (3 * 1024 * 1024), "content_type": "application/json"}, 413),
         ("DELETE", "/api/v1/aggregates", {}, 405),
         ("GET", "/api/v1/records/99999999", {}, 404),
+        ("GET", "/api/v1/aggregates", {"query_string": {"wilayah": "65.99"}}, 404),  # as verification-status says
     ]
     for method, path, kw, status in cases:
         answer = api(method, path, token, **kw)
