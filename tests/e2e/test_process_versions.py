@@ -148,3 +148,11 @@ def test_the_editor_speaks_english_and_refuses_a_mistyped_deadline(db, people, s
     assert page.locator('.sj-error-badge[data-element="sla_kecamatan"]').count() == 1
     with db.read() as s:  # nothing deployed
         assert s.scalar(select(ProcessDefinition.id).where(ProcessDefinition.version == 2)) is None
+
+
+def test_a_table_wider_than_the_phone_says_it_scrolls(db, people, sign_in):
+    phone = sign_in("admin.prov", PASSWORD, phone=True)
+    page = phone.go("/admin/")
+    expect(page.locator(".scroll-hint").first).to_have_text("Geser tabel ke samping untuk melihat semua kolom →")
+    desktop = sign_in("admin.prov", PASSWORD)
+    assert desktop.go("/admin/").locator(".scroll-hint").count() == 0  # the table fits: nothing to say

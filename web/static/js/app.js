@@ -13,6 +13,25 @@
       menu.classList.toggle("open", open);
     });
   }
+  /* a table wider than the phone says so above it: its last columns (often the actions) are off-screen */
+  function hintWideTables() {
+    document.querySelectorAll(".table-wrap").forEach(function (wrap) {
+      var hint = wrap.previousElementSibling;
+      var has = hint && hint.classList.contains("scroll-hint");
+      var wide = wrap.scrollWidth > wrap.clientWidth + 2;
+      if (wide && !has) {
+        hint = document.createElement("p");
+        hint.className = "scroll-hint";
+        hint.setAttribute("aria-hidden", "true");  // the table's region already says it scrolls
+        hint.textContent = document.body.getAttribute("data-say-scroll") || "";
+        wrap.parentNode.insertBefore(hint, wrap);
+      } else if (!wide && has) {
+        hint.remove();
+      }
+    });
+  }
+  hintWideTables();
+  window.addEventListener("resize", hintWideTables);
   document.addEventListener("submit", function (event) {
     var form = event.target;
     var button = event.submitter;
