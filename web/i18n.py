@@ -5,7 +5,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from babel.messages.extract import extract_javascript
+from babel.messages.extract import extract
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, g, has_app_context
@@ -392,7 +392,8 @@ SCRIPTS = Path(__file__).resolve().parent / "static" / "js"
 def _script_texts(name: str) -> tuple[str, ...]:
     """The texts a script of ours writes through its `_()`, read from its source as `make translations` reads them."""
     with (SCRIPTS / name).open("rb") as source:
-        return tuple(dict.fromkeys(m for _, _, m, _ in extract_javascript(source, ["_"], [], {}) if isinstance(m, str)))
+        found = extract("javascript", source, keywords={"_": None})
+        return tuple(dict.fromkeys(text for _line, text, _notes, _context in found if isinstance(text, str)))
 
 
 def script_words(name: str) -> dict[str, str]:
