@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -42,14 +43,38 @@ class TableLimits:
 TABLE_LIMITS = TableLimits()
 
 
+DAMAGED = "berkas rusak atau bukan XLSX: buka di Excel atau LibreOffice lalu simpan ulang sebagai .xlsx"
+log = logging.getLogger(__name__)
+
+
 def _refuse(message: str, row: int | None = None) -> Invalid:
     return Invalid("Berkas melampaui batas", [Problem(message, row=row)])
+
+
+# Headers as people write them, read as the column they mean ("No. KK", "Tgl lahir", "L/P").
+HEADER_WORDS = {
+    "nomor_kk": "no_kk",
+    "kk": "no_kk",
+    "no_kartu_keluarga": "no_kk",
+    "nomor_kartu_keluarga": "no_kk",
+    "nama_lengkap": "nama",
+    "tgl_lahir": "tanggal_lahir",
+    "jk": "jenis_kelamin",
+    "l/p": "jenis_kelamin",
+    "kode_kategori": "kategori",
+}
+
+
+def column_name(text: Any) -> str:
+    """A header cell as a column name: `Jenis Kelamin` and `jenis-kelamin` are `jenis_kelamin`."""
+    name = "_".join(str(text or "").strip().lower().replace(".", " ").replace("-", " ").split())
+    return HEADER_WORDS.get(name, name)
 
 
 def _header(names: list[Any], columns: list[str]) -> list[str]:
     if len(names) > TABLE_LIMITS.columns and any(str(n or "").strip() for n in names[TABLE_LIMITS.columns :]):
         raise _refuse(f"lebih dari {TABLE_LIMITS.columns} kolom", row=1)
-    header = [str(h or "").strip().lower() for h in names]
+    header = [column_name(h) for h in names]
     repeated = sorted({h for h in header if h and header.count(h) > 1})
     if repeated:
         raise Invalid(
@@ -60,7 +85,13 @@ def _header(names: list[Any], columns: list[str]) -> list[str]:
     if missing:
         raise Invalid(
             "Kolom berkas tidak lengkap",
-            [Problem(f"kolom wajib tidak ada: {', '.join(missing)}; urutan kolom: {','.join(columns)}", row=1)],
+            [
+                Problem(
+                    f"kolom wajib tidak ada: {', '.join(missing)} (baris judul berisi: "
+                    f"{', '.join(h for h in header if h) or 'kosong'}); pakai templat XLSX kategori ini",
+                    row=1,
+                )
+            ],
         )
     return header
 
@@ -143,8 +174,9 @@ def read_xlsx(content: bytes, columns: list[str]) -> list[dict[str, str]]:
     _check_zip(content)
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a damaged file
-        raise Invalid("Berkas XLSX tidak dapat dibaca", [Problem(f"{type(exc).__name__}: {exc}")]) from exc
+    except Exception as exc:  # openpyxl raises many kinds for a damaged file; their words stay in the log
+        log.info("XLSX tidak terbaca: %s: %s", type(exc).__name__, exc)
+        raise Invalid("Berkas XLSX tidak dapat dibaca", [Problem(DAMAGED)]) from exc
     try:
         sheet = workbook.worksheets[0]
         sheet.reset_dimensions()  # the declared size may lie either way; the rows are counted instead
@@ -157,7 +189,8 @@ def read_xlsx(content: bytes, columns: list[str]) -> list[dict[str, str]]:
     except Invalid:
         raise
     except Exception as exc:  # a damaged part found while streaming
-        raise Invalid("Berkas XLSX tidak dapat dibaca", [Problem(f"{type(exc).__name__}: {exc}")]) from exc
+        log.info("XLSX rusak di tengah: %s: %s", type(exc).__name__, exc)
+        raise Invalid("Berkas XLSX tidak dapat dibaca", [Problem(DAMAGED)]) from exc
     finally:
         workbook.close()
 
@@ -168,10 +201,26 @@ def read_table(filename: str, content: bytes, columns: list[str]) -> list[dict[s
         raise Invalid(f"Berkas terlalu besar: paling besar {MAX_BYTES // (1024 * 1024)} MB")
     name = (filename or "").lower()
     if name.endswith(".xlsx"):
-        return read_xlsx(content, columns)
-    if name.endswith(".csv"):
-        try:
-            return read_csv(content.decode("utf-8-sig"), columns)
-        except UnicodeDecodeError as exc:
-            raise Invalid("Berkas CSV harus bersandi UTF-8", [Problem(str(exc))]) from exc
-    raise Invalid(f"Jenis berkas {filename!r} tidak didukung; unggah .xlsx atau .csv")
+        rows = read_xlsx(content, columns)
+    elif name.endswith(".csv"):
+        rows = read_csv(_csv_text(content), columns)
+    else:
+        raise Invalid(f"Jenis berkas {filename!r} tidak didukung; unggah .xlsx atau .csv")
+    if not rows:  # a header alone is a template not filled in, not an import of nothing
+        raise Invalid("Berkas tidak berisi data", [Problem("isi data mulai baris kedua, di bawah judul kolom", row=2)])
+    return rows
+
+
+def _csv_text(content: bytes) -> str:
+    """UTF-8, or Windows-1252: what Excel writes for "CSV (dipisahkan koma)" on an office computer."""
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return content.decode("cp1252")
+    except UnicodeDecodeError as exc:
+        raise Invalid(
+            "Berkas CSV tidak dapat dibaca",
+            [Problem('simpan ulang dari Excel sebagai "CSV UTF-8", atau unggah berkas .xlsx')],
+        ) from exc

@@ -114,7 +114,7 @@ def import_cases() -> dict[str, tuple[bytes, str]]:
     return {
         "01_not_a_table.pdf": (b"%PDF-1.4\n%%EOF\n", "tidak didukung"),
         "02_not_a_zip.xlsx": (b"bukan zip", "simpan ulang dari Excel atau LibreOffice"),
-        "03_latin1.csv": (csv_bytes([HEADER, row(nama="José Ñ")], "latin-1"), "UTF-8"),
+        "03_header_only.csv": (csv_bytes([HEADER]), "tidak berisi data"),
         "04_missing_category.csv": (csv_bytes([HEADER[:6], GOOD[:6]]), "kolom wajib tidak ada"),
         "05_repeated_header.csv": (csv_bytes([[*HEADER, "nama"], [*GOOD, "Budi"]]), "berulang"),
         "06_too_many_columns.csv": (csv_bytes([HEADER + [f"x{i}" for i in range(70)], GOOD + ["1"] * 70]), "64 kolom"),
