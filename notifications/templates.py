@@ -75,8 +75,10 @@ def render(event: events.DomainEvent, user: User, base_url: str, place: str = ""
         "subject": subject,
     }
     text = _env.get_template("event.txt").render(**context)
-    html = _env.get_template("event.html").render(**context)
     body = _env.get_template("body.txt").render(**context).strip()
+    # the HTML carries the body as a value, so it is escaped: an included .txt template is not, and a
+    # reason a verifier typed (`<a href=...>`) would become a live link in the operator's mail
+    html = _env.get_template("event.html").render(**context, body=body)
     return Message(subject, text, html, body, link)
 
 

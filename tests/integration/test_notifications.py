@@ -81,6 +81,21 @@ def test_a_return_reaches_the_operator_in_the_app_and_by_email(subscribed, smtp)
     assert mail.deliver_pending(db, settings) == 0  # sent once
 
 
+def test_a_reason_with_markup_reaches_the_mail_as_text_never_as_a_link(subscribed, smtp):
+    db = subscribed
+    inbox, settings = smtp
+    _returned(db, 'Lihat <a href="http://phish.example/login">petunjuk</a> <b>umur</b>')
+    assert mail.deliver_pending(db, settings) == 1
+    parts = {
+        p.get_content_type(): p.get_payload(decode=True).decode()
+        for p in inbox.messages[0].walk()
+        if not p.is_multipart()
+    }
+    html = parts["text/html"]
+    assert 'href="http://phish.example' not in html and "<b>umur</b>" not in html
+    assert "&lt;a href=&#34;http://phish.example/login&#34;&gt;" in html  # shown as the verifier typed it
+
+
 def test_a_failed_delivery_is_kept_retried_and_never_undoes_the_change(subscribed, smtp):
     db = subscribed
     inbox, settings = smtp
