@@ -64,7 +64,8 @@ def subscriber(settings: Settings) -> Callable[[Session, events.DomainEvent], No
         place = recipients.place_name(session, event)
         for user in recipients.for_event(session, event):
             message = render(event, user, settings.base_url, place)
-            if wants(session, user, event.name, Channel.APP):
+            in_app = wants(session, user, event.name, Channel.APP)
+            if in_app or wants(session, user, event.name, Channel.RINGKASAN):  # the digest is built from these
                 session.add(
                     Notification(
                         user_id=user.id,
@@ -73,6 +74,7 @@ def subscriber(settings: Settings) -> Callable[[Session, events.DomainEvent], No
                         isi=message.text_body,
                         tautan=message.link,
                         created_at=clock.now(),
+                        di_aplikasi=in_app,
                     )
                 )
             if user.email and wants(session, user, event.name, Channel.EMAIL):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage as MimeMessage
 
 from sqlalchemy import func, select
@@ -91,17 +91,23 @@ def deliver_pending(db: Database, settings: SmtpSettings | None = None, now: dat
     return sum(1 for error in outcomes.values() if error is None)
 
 
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)  # before any notification: a person's first digest has them all
+
+
 def queue_digests(db: Database, now: datetime | None = None) -> int:
     """One email per person with what happened since their last digest, for the events they chose."""
     now = now or clock.now()
     queued = 0
     with db.transaction() as s:
         for user in s.scalars(select(User).where(User.aktif.is_(True), User.email.is_not(None))):
-            since = s.scalar(
-                select(func.max(EmailMessage.created_at)).where(
-                    EmailMessage.user_id == user.id, EmailMessage.kind == EmailKind.RINGKASAN
+            since = (
+                s.scalar(
+                    select(func.max(EmailMessage.created_at)).where(
+                        EmailMessage.user_id == user.id, EmailMessage.kind == EmailKind.RINGKASAN
+                    )
                 )
-            ) or datetime.min.replace(tzinfo=now.tzinfo)
+                or EARLIEST
+            )  # (datetime.min in WITA overflows when the database converts it to UTC)
             items = [
                 n
                 for n in s.scalars(

@@ -15,7 +15,7 @@ def unread_query(user_id: int) -> Select[int]:
     return (
         select(func.count())
         .select_from(Notification)
-        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        .where(Notification.user_id == user_id, Notification.di_aplikasi.is_(True), Notification.read_at.is_(None))
     )
 
 
@@ -26,13 +26,18 @@ def unread_count(session: Session, user_id: int) -> int:
 def latest(session: Session, user_id: int, limit: int = 100) -> list[Notification]:
     return list(
         session.scalars(
-            select(Notification).where(Notification.user_id == user_id).order_by(Notification.id.desc()).limit(limit)
+            select(Notification)
+            .where(Notification.user_id == user_id, Notification.di_aplikasi.is_(True))
+            .order_by(Notification.id.desc())
+            .limit(limit)
         )
     )
 
 
 def mark_read(session: Session, user_id: int, notification_id: int | None = None) -> int:
-    query = update(Notification).where(Notification.user_id == user_id, Notification.read_at.is_(None))
+    query = update(Notification).where(
+        Notification.user_id == user_id, Notification.di_aplikasi.is_(True), Notification.read_at.is_(None)
+    )
     if notification_id is not None:
         query = query.where(Notification.id == notification_id)
     return rows.affected(session.execute(query.values(read_at=clock.now())))

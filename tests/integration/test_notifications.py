@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import email
 import socket
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from engine.core import clock
 from engine.core.config import SmtpSettings
 from engine.people import users
-from models import EmailMessage, Notification, OutboxEvent, Submission, User
+from models import EmailMessage, OutboxEvent, Submission, User
 from notifications import delivery, inapp
 from notifications import email as mail
 from tests.factories import SYSTEM, decide, make_team, open_with_items, submit
@@ -141,8 +141,15 @@ def test_preferences_per_event_and_channel(subscribed):
     submit(db, team.operator, sid)
     with db.read() as s:
         me = s.scalar(select(User).where(User.username == team.kecamatan))
-        assert s.scalar(select(func.count()).select_from(Notification).where(Notification.user_id == me.id)) == 0
+        assert inapp.unread_count(s, me.id) == 0 and inapp.latest(s, me.id) == []  # not in the bell
         assert delivery.preferences(s, me)["task.created"] == {"app": False, "email": False, "ringkasan": True}
+    _with_email(db, team.kecamatan, "tksk@kecamatan.id")
+    # but in the digest the person kept: it was dropped with the bell; and a WITA time runs the job
+    wita = clock.now().astimezone(timezone(timedelta(hours=8)))
+    assert mail.queue_digests(db, now=wita + timedelta(minutes=1)) == 1
+    with db.read() as s:
+        digest = s.scalar(select(EmailMessage).where(EmailMessage.to_address == "tksk@kecamatan.id"))
+        assert "1 pemberitahuan" in digest.subject and "Tugas baru" in digest.text
 
 
 def test_a_failing_subscriber_never_blocks_the_change(subscribed):
