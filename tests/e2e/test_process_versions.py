@@ -84,7 +84,7 @@ def test_an_admin_takes_a_bad_version_back_and_moves_its_instance(db, people, si
 
     # rollback from the list
     page = admin.go("/admin/")
-    page.get_by_role("button", name="Jadikan versi 1 dipakai instans baru").click()
+    page.get_by_role("button", name="Pakai versi ini lagi (v1)").click()
     expect(page.locator(".flashes")).to_contain_text("versi 1 kini dipakai instans baru lagi")
 
     # the instance goes back to version 1: a dry run first, then for real

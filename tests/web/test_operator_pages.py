@@ -299,6 +299,14 @@ def test_an_entry_changed_in_another_tab_is_not_overwritten_by_an_older_form(bro
     assert refused.status_code == 400 and "sudah diubah di halaman lain" in page and "dari tab lama" in page
     (item,) = _items(db, sid)
     assert item.data["alamat"] == "RT 05 Dusun Baru" and item.data["keterangan"] != "dari tab lama"
+    # the form again shows what is stored now, with its time, and what was typed beside it to copy
+    assert 'value="RT 05 Dusun Baru"' in page and "Keterangan: dari tab lama" in page
+    now_at = re.search(r'name="versi" value="([^"]+)"', page).group(1)
+    assert now_at != opened_at
+    retyped = {**person_row(1), "alamat": "RT 05 Dusun Baru", "keterangan": "dari tab lama", "versi": now_at}
+    assert browser.post(f"/desa/pengajuan/{sid}/item/{item.id}", retyped, token_from="/akun/sandi").status_code == 302
+    (item,) = _items(db, sid)
+    assert (item.data["alamat"], item.data["keterangan"]) == ("RT 05 Dusun Baru", "dari tab lama")
 
 
 def test_a_register_that_could_not_be_checked_is_stated_with_its_reason(browser, db, people):

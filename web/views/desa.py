@@ -61,6 +61,12 @@ def submission(submission_id: int) -> Any:
     return _submission_page(submission_id)
 
 
+def values_of(row: Any) -> dict[str, Any]:
+    """An entry's stored values as its form names them (attributes as `atribut_<name>`)."""
+    data = row.item.data
+    return {**data, **{f"atribut_{k}": v for k, v in data.get("atribut", {}).items()}}
+
+
 def _item_form(submission_id: int, item_id: int | None) -> Any:
     chosen = parse(CategoryChoiceForm, request.values)
     kode = chosen["kategori"]
@@ -68,12 +74,13 @@ def _item_form(submission_id: int, item_id: int | None) -> Any:
     back = local_target(chosen["kembali"]) if chosen["kembali"] else back
     values: dict[str, Any] = {}
     problems: dict[str, str] = {}
+    unsaved: dict[str, str] = {}
     row = None
     with reading() as s:
         page = submissions.submission_page(s, actor(), submission_id)
         if item_id:
             row = items.item_row(s, actor(), submission_id, item_id)
-            values = {**row.item.data, **{f"atribut_{k}": v for k, v in row.item.data.get("atribut", {}).items()}}
+            values = values_of(row)
             kode = kode or row.item.kategori
         kind = items.category(s, kode) if kode else None
         kinds = items.categories(s)
@@ -96,8 +103,12 @@ def _item_form(submission_id: int, item_id: int | None) -> Any:
             return redirect(back)
         except Invalid as exc:
             problems = field_problems(exc)
-        except Conflict as exc:  # changed in another tab meanwhile: nothing written, what was typed stays
-            problems = {"": said(str(exc))}
+        except Conflict as exc:  # changed in another tab meanwhile: nothing written
+            # the form again with what is stored now (and its time), and what was typed beside it to copy
+            stored = values_of(row) if row is not None else {}
+            typed = {k: v for k, v in values.items() if k in items.ITEM_COLUMNS or k.startswith("atribut_")}
+            unsaved = {k: v for k, v in typed.items() if k != "kategori" and v.strip() != str(stored.get(k, ""))}
+            values, problems = stored, {"": said(str(exc))}
     return render_template(
         "desa/item.html",
         page=page,
@@ -107,6 +118,7 @@ def _item_form(submission_id: int, item_id: int | None) -> Any:
         problems=problems,
         item_id=item_id,
         row=row,
+        unsaved=unsaved,
         back=back,
         kembali=chosen["kembali"],
     ), 400 if problems else 200
