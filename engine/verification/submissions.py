@@ -3,7 +3,7 @@ view of it, and submitting it to the tiers."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -26,12 +26,14 @@ from models import (
     HumanTask,
     ImportJob,
     ItemAction,
+    ItemVerdict,
     Region,
     Submission,
     SubmissionItem,
     SubmissionStatus,
     TaskStatus,
     Tier,
+    Verdict,
     contains,
 )
 
@@ -147,6 +149,8 @@ class SubmissionPage:
     discarded_total: int = 0
     halaman: int = 1
     pages: int = 1
+    returned_items: list[submission_view.ItemRow] = field(default_factory=list)  # judged not matching, first page
+    returned_total: int = 0
 
 
 def deadline_of(session: Session, submission: Submission) -> datetime | None:
@@ -172,6 +176,17 @@ def submission_page(session: Session, actor: Actor, submission_id: int, halaman:
     shown = submission_view.items_of(session, actor, submission, live, page=((halaman - 1) * PAGE_SIZE, PAGE_SIZE))
     discarded = submission_view.items_of(session, actor, submission, set_aside, page=(0, PAGE_SIZE))
     returned = submission.status == SubmissionStatus.DIKEMBALIKAN
+    # what the tiers judged not matching in the round just returned: listed first with a way to each,
+    # wherever it sits in the items (a register record confirmed unchanged is not among them at all)
+    judged_wrong = [
+        SubmissionItem.dibuang.is_(False),
+        SubmissionItem.id.in_(
+            select(ItemVerdict.item_id).where(
+                ItemVerdict.verdict == Verdict.TIDAK_SESUAI, ItemVerdict.putaran == submission.putaran
+            )
+        ),
+    ]
+    returned_items = submission_view.items_of(session, actor, submission, judged_wrong, page=(0, PAGE_SIZE))
     return SubmissionPage(
         submission=submission,
         desa=session.scalar(select(Region.nama).where(Region.kode == submission.kode_desa)) or "",
@@ -193,6 +208,8 @@ def submission_page(session: Session, actor: Actor, submission_id: int, halaman:
         discarded_total=submission_view.count_items(session, submission, set_aside),
         halaman=halaman,
         pages=pages,
+        returned_items=returned_items if returned else [],
+        returned_total=submission_view.count_items(session, submission, judged_wrong) if returned else 0,
     )
 
 

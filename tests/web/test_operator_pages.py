@@ -202,6 +202,19 @@ def test_submitting_and_seeing_a_return_with_its_reasons(browser, db, people):
     assert "Dikembalikan untuk diperbaiki" not in browser.get(f"/desa/pengajuan/{sid}").get_data(as_text=True)
 
 
+def test_a_returned_entry_on_a_later_page_is_listed_first_with_a_way_to_it(browser, db, people):
+    from engine.verification.submissions import PAGE_SIZE
+
+    sid = open_with_items(db, rows=[person_row(n) for n in range(1, PAGE_SIZE + 6)])
+    browser.login("op.desa")
+    assert browser.post(f"/desa/pengajuan/{sid}/ajukan").status_code == 302
+    last = _items(db, sid)[-1]
+    decide(db, "verif.kec", sid, "return", "Satu data salah", {last.id: "KK tidak cocok"})
+    page = browser.get(f"/desa/pengajuan/{sid}").get_data(as_text=True)
+    assert "1 data ditandai tidak sesuai" in page and f'id="item-{last.id}"' not in page  # not on page 1
+    assert f'href="/desa/pengajuan/{sid}/item/{last.id}"' in page and "kecamatan: KK tidak cocok" in page
+
+
 def test_submit_with_bad_data_is_refused_with_the_problems(browser, db, people):
     sid = open_with_items(db)
     with db.transaction() as s:
