@@ -89,6 +89,8 @@ def save_item(
             raise Conflict(
                 "Data ini sudah diubah di halaman lain sejak formulir dibuka; muat ulang untuk melihat yang terbaru"
             )
+        if item.dibuang:  # a correction kept on an entry set aside would go nowhere, silently
+            raise Conflict("Data ini sedang disisihkan dari pengajuan; kembalikan dulu di halaman pengajuan")
         before = dict(item.data)
         item.data, item.nik, item.no_kk, item.kategori = data, data["nik"] or None, data["no_kk"] or None, kind.kode
         item.masalah, item.updated_at = [f.to_dict() for f in found[0]], clock.now()
@@ -175,7 +177,7 @@ def discard_item(session: Session, actor: Actor, submission_id: int, item_id: in
     if item.dibuang:
         return
     item_checks.forget(session, submission.id)
-    item.dibuang = True
+    item.dibuang, item.updated_at = True, clock.now()  # a form opened before is stale now
     audit.record(
         session,
         actor,
@@ -194,7 +196,7 @@ def restore_item(session: Session, actor: Actor, submission_id: int, item_id: in
     if not item.dibuang:
         return False
     item_checks.forget(session, submission.id)
-    item.dibuang = False
+    item.dibuang, item.updated_at = False, clock.now()
     audit.record(
         session,
         actor,

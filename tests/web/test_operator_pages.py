@@ -322,6 +322,23 @@ def test_an_entry_changed_in_another_tab_is_not_overwritten_by_an_older_form(bro
     assert (item.data["alamat"], item.data["keterangan"]) == ("RT 05 Dusun Baru", "dari tab lama")
 
 
+def test_an_entry_set_aside_in_another_tab_is_not_silently_edited(browser, db, people):
+    sid = open_with_items(db, rows=[person_row(1)])
+    (item,) = _items(db, sid)
+    browser.login("op.desa")
+    form = browser.get(f"/desa/pengajuan/{sid}/item/{item.id}").get_data(as_text=True)
+    opened_at = re.search(r'name="versi" value="([^"]+)"', form).group(1)
+    browser.post(f"/desa/pengajuan/{sid}/item/{item.id}/buang", {}, token_from=f"/desa/pengajuan/{sid}")
+    edited = {**person_row(1), "keterangan": "diubah", "versi": opened_at}
+    refused = browser.post(f"/desa/pengajuan/{sid}/item/{item.id}", edited, token_from="/akun/sandi")
+    assert refused.status_code == 400 and "Data tersimpan" not in refused.get_data(as_text=True)
+    fresh = {**person_row(1), "keterangan": "diubah"}  # even without the form's time: it is set aside
+    again = browser.post(f"/desa/pengajuan/{sid}/item/{item.id}", fresh, token_from="/akun/sandi")
+    assert again.status_code == 400 and "sedang disisihkan" in again.get_data(as_text=True)
+    (item,) = _items(db, sid)
+    assert item.dibuang and item.data.get("keterangan") != "diubah"
+
+
 def test_a_register_that_could_not_be_checked_is_stated_with_its_reason(browser, db, people):
     sid = _verified_register(db, [person_row(1)])
     browser.login("op.desa")
