@@ -120,6 +120,14 @@ def local_target(target: str | None, fallback: str = "home.index") -> str:
     return url_for(fallback)
 
 
+def referring_path() -> str:
+    """The path (and query) of the page this request came from, when it is a page of this site."""
+    parts = urlsplit(request.referrer or "")
+    if not parts.path or parts.netloc != request.host:
+        return ""
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
 def is_api_request() -> bool:
     return request.path.startswith("/api/")
 

@@ -148,6 +148,17 @@ def register(app: Flask) -> None:
             _("Terjadi kesalahan di server SIJOSKU dan sudah dicatat. Tidak ada yang diubah; coba lagi nanti."),
         )
 
+    @app.errorhandler(405)
+    def post_only(exc: Any) -> Any:
+        if is_api_request():
+            return api_problems.http_error(exc)
+        body, status = _page(
+            405,
+            _("Alamat ini untuk mengirim formulir"),
+            _("Halaman ini tidak dapat dibuka langsung; kembali ke halaman sebelumnya dan pakai tombolnya."),
+        )
+        return body, status, {"Allow": exc.get_response().headers.get("Allow", "POST")}  # as HTTP asks of a 405
+
     @app.errorhandler(413)
     def too_large(exc: Any) -> Any:
         if is_api_request():

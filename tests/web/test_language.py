@@ -8,7 +8,9 @@ import threading
 from pathlib import Path
 
 from babel.messages.pofile import read_po
+from sqlalchemy import select
 
+from models import CycleRhythm
 from tests.factories import open_with_items, submit
 from web.i18n import compile_catalogs
 
@@ -81,6 +83,27 @@ def test_switching_to_english(browser, people):
     browser.login("verif.kec")
     inbox = browser.get("/tugas/").get_data(as_text=True)
     assert "Task inbox" in inbox and "Kotak tugas" not in inbox
+
+
+def test_switching_language_on_a_page_that_answered_a_form_returns_to_the_page_before(browser, db, people):
+    sid = open_with_items(db)
+    browser.login("op.desa")
+    with db.transaction() as s:  # the minutes are required: submitting is refused on the form's answer
+        rhythm = s.scalar(select(CycleRhythm)) or CycleRhythm()
+        rhythm.berita_acara_wajib = True
+        s.add(rhythm)
+    answer = browser.post(f"/desa/pengajuan/{sid}/ajukan", {}, token_from=f"/desa/pengajuan/{sid}")
+    assert answer.status_code == 400 and 'name="next" value=""' in answer.get_data(as_text=True)
+    switched = browser.post(
+        "/bahasa",
+        {"lang": "en", "next": ""},
+        token_from="/akun/sandi",
+        headers={"Referer": f"http://localhost/desa/pengajuan/{sid}"},
+    )
+    assert switched.headers["Location"] == f"/desa/pengajuan/{sid}"
+    typed = browser.get(f"/desa/pengajuan/{sid}/ajukan")  # a form's address typed in: the product's own page
+    page = typed.get_data(as_text=True)
+    assert typed.status_code == 405 and "This address is for sending a form" in page and "SIJOSKU" in page
 
 
 def test_the_engines_refusals_are_english_in_english(browser, people):

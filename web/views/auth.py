@@ -10,7 +10,7 @@ from flask_login import login_required, login_user, logout_user
 
 from engine.core.errors import Invalid
 from engine.people import sign_in
-from web.access import SessionUser, actor, db, local_target
+from web.access import SessionUser, actor, db, local_target, referring_path
 from web.errors import field_problems
 from web.forms import LanguageForm, LoginForm, NextForm, PasswordForm, parse
 
@@ -68,4 +68,5 @@ def password() -> Any:
 def language() -> Any:
     form = parse(LanguageForm, request.form)
     session["lang"] = form["lang"]
-    return redirect(local_target(form["next"]))
+    # a page answering a form has no address to show again (it takes posts only): the page before it
+    return redirect(local_target(form["next"] or referring_path()))
