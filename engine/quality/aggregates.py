@@ -55,9 +55,15 @@ def _parse_rows(
             problems.append(
                 Problem(f"nilai {row.get('nilai')!r} bukan bilangan bulat 0 atau lebih", row=number, column="nilai")
             )
-        source = (row.get(source_column) or "").strip()
+        source = _source(row.get(source_column))
         if not source:
             problems.append(Problem("wajib diisi", row=number, column=source_column))
+        elif source == OURS and source_column == "instansi":  # another agency's file never replaces ours
+            problems.append(
+                Problem(
+                    "angka instansi harus atas nama instansi lain, bukan Dinas Sosial", row=number, column="instansi"
+                )
+            )
         if not problems or problems[-1].row != number:
             values.append(series.Value(code, kategori, periode, int(text), source))
             rows_of[(code, kategori, periode, source)].append(number)
@@ -69,6 +75,16 @@ def _parse_rows(
     if problems:
         raise Invalid(f"Berkas ditolak: {len(problems)} masalah; tidak ada yang disimpan", problems)
     return values
+
+
+OUR_NAMES = {"dinsos", "dinas sosial", "dinas sosial provinsi kalimantan utara"}
+
+
+def _source(text: Any) -> str:
+    """Whose figure a row is: Dinas Sosial's own however it is written ("Dinas Sosial", "DINSOS"), else
+    the agency as written."""
+    name = " ".join(str(text or "").split())
+    return OURS if name.lower() in OUR_NAMES else name
 
 
 FIRST_YEAR = 1990  # the oldest figures a regency's archive holds; the determinations start in 2000

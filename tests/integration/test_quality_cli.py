@@ -70,6 +70,20 @@ def test_agency_figures_are_compared_with_ours(cli, tmp_path, db):  # noqa: F811
     assert "68" in flag["message"] and "30" in flag["message"]
 
 
+def test_our_own_figures_are_ours_however_written_and_never_replaced_as_an_agency_s(cli, tmp_path, db):  # noqa: F811
+    ours = tmp_path / "dinsos.csv"
+    ours.write_text("kode_wilayah,kategori,periode,nilai,sumber\n65.01,AKTK,2024,68,Dinas Sosial\n")
+    cli("quality", "scan", str(ours), "--store")
+    with db.read() as s:
+        assert s.scalars(select(AggregateValue.sumber)).all() == ["dinsos"]  # compared as ours
+    theirs = tmp_path / "bukan.csv"
+    theirs.write_text("kategori,kode_wilayah,periode,nilai\nAKTK,65.01,2024,5\n")
+    refused = cli("quality", "agency", str(theirs), "--agency", "dinsos", ok=False)
+    assert "bukan Dinas Sosial" in refused.stderr + refused.stdout
+    with db.read() as s:
+        assert s.scalar(select(AggregateValue.nilai)) == 68  # not overwritten
+
+
 def test_an_agency_ratio_that_moves_is_a_warning(cli, tmp_path, db):  # noqa: F811
     ours = tmp_path / "dinsos.csv"
     theirs = tmp_path / "dinkes.csv"
