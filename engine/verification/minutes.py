@@ -30,13 +30,14 @@ def attach_minutes(
         raise Conflict("Berita acara tidak dapat dilampirkan lagi: kecamatan sudah memutuskan pengajuan ini")
     # A PDF begins with its version and ends with its end-of-file marker; a file cut short (a weak
     # connection, a scan saved half-way) has the first and not the second.
-    if (
-        not (filename or "").lower().endswith(".pdf")
-        or not content.startswith(b"%PDF-")
-        or b"%%EOF" not in content[-1024:]
-    ):
+    if not (filename or "").lower().endswith(".pdf") or not content.startswith(b"%PDF-"):
         raise Invalid(
             "Berita acara harus berkas PDF", [Problem("pindai atau simpan dokumen sebagai PDF", column="berkas")]
+        )
+    if b"%%EOF" not in content[-1024:]:
+        raise Invalid(
+            "Berkas PDF tidak lengkap",
+            [Problem("terputus saat diunggah atau disimpan; unggah lagi berkas yang utuh", column="berkas")],
         )
     if len(content) > MINUTES_MAX_BYTES:
         raise Invalid(

@@ -49,3 +49,13 @@ def test_a_double_tap_on_save_sends_the_entry_once(db, people, sign_in):
     )
     assert sent == [True, False]  # the second tap sends nothing
     operator.visible(page.get_by_role("button", name="Simpan"))
+
+
+def test_minutes_over_their_limit_are_said_when_chosen_not_after_the_upload(db, people, sign_in):
+    sid = open_with_items(db, rows=[])
+    operator = sign_in("op.desa", PASSWORD, phone=True)
+    page = operator.go(f"/desa/pengajuan/{sid}")
+    chosen = {"name": "ba.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4\n" + b"0" * (11 * 1024 * 1024)}
+    page.locator("#berkas-ba").set_input_files(chosen)
+    said = page.locator("#berkas-ba").evaluate("input => input.validationMessage")
+    assert "lebih dari 10 MB" in said  # the form will not send it: the browser holds it back

@@ -171,7 +171,7 @@ def test_minutes_must_be_a_pdf_and_reach_only_people_of_the_region(app, browser,
     upload("foto.jpg", b"\xff\xd8\xff")
     assert "harus berkas PDF" in browser.get(f"/desa/pengajuan/{sid}").get_data(as_text=True)
     upload("terpotong.pdf", PDF[:20])  # cut short on the way: no end-of-file marker
-    assert "harus berkas PDF" in browser.get(f"/desa/pengajuan/{sid}").get_data(as_text=True)
+    assert "tidak lengkap" in browser.get(f"/desa/pengajuan/{sid}").get_data(as_text=True)  # upload it again
     with db.read() as s:
         assert s.get(Submission, sid).berita_acara is None
     upload("ba.pdf", PDF)
@@ -200,6 +200,21 @@ def test_submitting_and_seeing_a_return_with_its_reasons(browser, db, people):
     browser.post(f"/desa/pengajuan/{sid}/item/{item.id}", {**person_row(1), "tanggal_lahir": "1950-05-17"})
     assert browser.post(f"/desa/pengajuan/{sid}/ajukan").status_code == 302
     assert "Dikembalikan untuk diperbaiki" not in browser.get(f"/desa/pengajuan/{sid}").get_data(as_text=True)
+
+
+def test_an_import_to_a_submission_gone_up_meanwhile_is_said_on_the_import_page(browser, db, people):
+    sid = open_with_items(db)
+    browser.login("op.desa")
+    opened = f"/desa/pengajuan/{sid}/impor"
+    token = browser.token(opened)  # the import page was opened while a draft
+    submit(db, "op.desa", sid)
+    sent = browser.client.post(
+        opened,
+        data={"berkas": (io.BytesIO(csv_of([person_row(1)]).encode()), "data.csv"), "csrf_token": token},
+        content_type="multipart/form-data",
+    )
+    page = sent.get_data(as_text=True)
+    assert sent.status_code == 409 and 'role="alert"' in page and "Impor" in page  # the import page, saying why
 
 
 def test_a_returned_entry_on_a_later_page_is_listed_first_with_a_way_to_it(browser, db, people):

@@ -31,6 +31,15 @@
     });
   }
   hintWideTables();
+  /* a file over its limit is said when it is chosen, not after minutes of uploading it */
+  document.querySelectorAll("input[type=file][data-max-bytes]").forEach(function (input) {
+    input.addEventListener("change", function () {
+      var file = input.files && input.files[0];
+      var tooBig = file && file.size > Number(input.getAttribute("data-max-bytes"));
+      input.setCustomValidity(tooBig ? input.getAttribute("data-say-too-big") || "" : "");
+      if (tooBig) { input.reportValidity(); }
+    });
+  });
   window.addEventListener("resize", hintWideTables);
   document.addEventListener("submit", function (event) {
     var form = event.target;
@@ -44,6 +53,15 @@
     if (form.method.toLowerCase() === "post") {
       if (form.dataset.sending) { event.preventDefault(); return; }
       form.dataset.sending = "1";
+      if (form.enctype === "multipart/form-data") {
+        /* an upload on a slow line takes minutes: say it is going, and never start it again meanwhile */
+        var going = document.createElement("p");
+        going.className = "upload-state";
+        going.setAttribute("role", "status");
+        going.textContent = document.body.getAttribute("data-say-uploading") || "";
+        form.appendChild(going);
+        return;
+      }
       // a form whose answer is a download leaves the page where it is: it may be sent again later
       setTimeout(function () { delete form.dataset.sending; }, 10000);
     }
@@ -51,6 +69,7 @@
   /* back to a page kept by the browser: its forms may be sent again */
   window.addEventListener("pageshow", function () {
     document.querySelectorAll("form[data-sending]").forEach(function (form) { delete form.dataset.sending; });
+    document.querySelectorAll(".upload-state").forEach(function (said) { said.remove(); });
   });
   /* What was typed on an entry form outlives the reload that another category brings: it waits in
      this tab's sessionStorage (never in the address, where a NIK would reach history and logs) and
