@@ -14,7 +14,7 @@ from engine.bpmn import definitions, runtime
 from engine.core import audit, clock
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
-from engine.core.errors import Conflict, Invalid, Problem
+from engine.core.errors import Conflict, Invalid, Problem, phrase
 from engine.core.periods import validate_period
 from engine.people.scope import Scope
 from engine.verification import decisions, item_checks, items, minutes, register, submission_view
@@ -235,10 +235,12 @@ def submit(session: Session, actor: Actor, submission_id: int) -> Submission:
     submission = operator_submission(session, actor, submission_id)
     task_id = session.scalar(_OPEN_DESA_TASK, {"submission_id": submission.id})
     if task_id is None:
-        raise Conflict(
-            f"Pengajuan {submission.id} tidak sedang menunggu desa "
-            f"(status {submission.status.value}, tingkat {submission.tingkat.value})"
+        where = (
+            phrase("sudah terverifikasi")
+            if submission.status == SubmissionStatus.TERVERIFIKASI
+            else phrase(f"sudah diajukan dan sedang diperiksa di tingkat {submission.tingkat.value}")
         )
+        raise Conflict(f"Pengajuan periode {submission.periode} {where}; tidak ada yang perlu diajukan lagi")
     problems = _blockers(session, submission)
     if problems:
         raise Invalid(f"Pengajuan {submission.id} belum dapat diajukan: {len(problems)} hal perlu dibereskan", problems)

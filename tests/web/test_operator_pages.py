@@ -215,6 +215,14 @@ def test_an_import_to_a_submission_gone_up_meanwhile_is_said_on_the_import_page(
     )
     page = sent.get_data(as_text=True)
     assert sent.status_code == 409 and 'role="alert"' in page and "Impor" in page  # the import page, saying why
+    for form_page in (opened, f"/desa/pengajuan/{sid}/item/baru?kategori=LUT"):  # and no form to fill in vain
+        shown = browser.get(form_page).get_data(as_text=True)
+        assert "sudah diajukan; datanya tidak dapat diubah" in shown and 'type="file"' not in shown
+        assert 'name="nik"' not in shown
+    again = browser.post(
+        f"/desa/pengajuan/{sid}/ajukan", {}, token_from=f"/desa/pengajuan/{sid}", follow_redirects=True
+    )
+    assert "sudah diajukan dan sedang diperiksa di tingkat kecamatan" in again.get_data(as_text=True)
 
 
 def test_a_returned_entry_on_a_later_page_is_listed_first_with_a_way_to_it(browser, db, people):

@@ -246,15 +246,17 @@ def template_for() -> Any:
 def import_file(submission_id: int) -> Any:
     with reading() as s:
         page = submissions.submission_page(s, actor(), submission_id)
+        kinds = items.categories(s)
     if request.method == "GET":
-        return render_template("desa/import.html", page=page, error=None)
+        return render_template("desa/import.html", page=page, error=None, categories=kinds)
     try:
         filename, content = uploaded("berkas", _("Pilih berkas XLSX atau CSV"))
         rows = imports.read_file(filename, content)
         with db().transaction() as s:
             job_id = imports.create_job(s, actor(), submission_id, filename, rows).id
     except (Invalid, Conflict) as exc:  # a submission gone up meanwhile is said on the import page too
-        return render_template("desa/import.html", page=page, error=exc), 400 if isinstance(exc, Invalid) else 409
+        status = 400 if isinstance(exc, Invalid) else 409
+        return render_template("desa/import.html", page=page, error=exc, categories=kinds), status
     if current_app.testing:  # no scheduler in tests: they read the outcome straight after the request
         imports.run_waiting_jobs(db(), clock.now(), poll=0)
     return redirect(url_for("desa.import_status", job_id=job_id))
