@@ -57,6 +57,15 @@ def _int(**kw: Any) -> fields.Int:
     return fields.Int(error_messages={**_MESSAGES, "invalid": "harus bilangan bulat"}, **kw)
 
 
+def _period() -> fields.Str:
+    """A period filter: empty, or a period as the product writes them (a typo shows no table of zeros)."""
+    return _Text(
+        load_default="",
+        validate=validate.Regexp(r"^(\d{4}(-(Q[1-4]|S[12]))?)?$", error="periode seperti 2026-Q4, 2026-S2 atau 2026"),
+        error_messages=_MESSAGES,
+    )
+
+
 def _one_of(choices: tuple[str, ...] | list[str], default: str) -> fields.Str:
     return fields.Str(
         load_default=default,
@@ -337,10 +346,10 @@ class DashboardForm(Form):
     rule = _one_of(("", *review.RULES), "")
     severity = _one_of(("", *(s.value for s in Severity)), "")
     status = _one_of((*(s.value for s in FlagStatus), "semua"), FlagStatus.TERBUKA.value)
-    periode = _text(10)
+    periode = _period()
     halaman = _page_number()
     induk = _text(13)
-    periode_lengkap = _text(10)
+    periode_lengkap = _period()
 
     @post_load
     def _filter(self, data: dict[str, Any], **_: Any) -> dashboard.DashboardFilter:

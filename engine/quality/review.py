@@ -148,6 +148,8 @@ def settle(
         raise NotFound("Tanda ini tidak ada di wilayah Anda, atau sudah diganti hasil pemeriksaan yang lebih baru")
     status, action_name = _OUTCOME[action]
     if (action == FlagAction.REOPEN) == (flag.status == FlagStatus.TERBUKA):
+        if action != FlagAction.REOPEN and flag.ack_by and flag.status != seen_status:  # acted on meanwhile
+            raise Conflict(f"Tanda ini sudah ditindaklanjuti oleh {flag.ack_by}; muat ulang halaman")
         raise Conflict("Tanda ini sudah terbuka" if action == FlagAction.REOPEN else "Tanda ini sudah ditindaklanjuti")
     tingkat = scope.tier_at(flag.region_kode)
     changed = session.execute(

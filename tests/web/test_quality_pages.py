@@ -166,7 +166,7 @@ def test_a_flag_is_explained_from_the_dashboard_and_stays_settled(app, db, peopl
         assert event.actor == "verif.kab" and event.reason == note
     # a second click from the same stale page changes nothing and says why
     regency.post(f"/mutu/tanda/{flag.id}", {**form, "catatan": "lagi"}, token_from="/mutu/")
-    assert "sudah ditindaklanjuti" in regency.get("/mutu/").get_data(as_text=True)
+    assert "sudah ditindaklanjuti oleh verif.kab" in regency.get("/mutu/").get_data(as_text=True)  # and by whom
     # checking the series again does not raise the explained gap again
     _store(db)
     with db.read() as s:
@@ -205,3 +205,11 @@ def test_the_dashboard_page_loads_its_chart_from_the_npm_package(app, people, si
     response = signed_in("valid.prov").get("/vendor/chart.js/dist/chart.umd.min.js")
     assert response.status_code == 200 and len(response.data) > 100_000
     response.close()
+
+
+def test_a_period_that_is_not_one_is_refused_not_shown_as_zeros(db, people, signed_in):
+    regency = signed_in("verif.kab")
+    for odd in ("zzz", "2026-Q9"):
+        refused = regency.get(f"/mutu/?periode_lengkap={odd}")
+        assert refused.status_code == 400 and "seperti 2026-Q4, 2026-S2 atau 2026" in refused.get_data(as_text=True)
+    assert regency.get("/mutu/?periode_lengkap=2026-Q4").status_code == 200
