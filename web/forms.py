@@ -284,6 +284,10 @@ class UserForm(Form):
     password = _text(1000, strip=False)
 
 
+class EmailForm(Form):
+    email = _text(200)
+
+
 class TokenForm(Form):
     LISTS: ClassVar[set[str]] = {"sumber_daya"}
     instansi = _text(80)

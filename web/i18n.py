@@ -160,6 +160,7 @@ AUDIT_ACTION_LABELS = {
     "USER_DEACTIVATED": _l("pengguna dinonaktifkan"),
     "USER_LOGGED_OUT": _l("keluar"),
     "USER_UNLOCKED": _l("kunci masuk dibuka"),
+    "USER_EMAIL_SET": _l("alamat surel diubah"),
     "ROLE_ASSIGNED": _l("peran diberikan"),
     "ROLE_REMOVED": _l("peran dicabut"),
     "DEFINITION_DEPLOYED": _l("versi proses dipasang"),

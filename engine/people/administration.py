@@ -87,6 +87,29 @@ def _new_person_problems(session: Session, username: str, email: str, region_kod
     return problems
 
 
+def set_email(session: Session, actor: Actor, user_id: int, email: str) -> User:
+    """The address e-mails go to (empty: none); a person without one gets no e-mail at all."""
+    user = get_user(session, actor, user_id)
+    address = email.strip()
+    if address and not EMAIL.fullmatch(address):
+        raise Invalid(
+            "Alamat surel belum benar",
+            [Problem("bukan alamat surel, mis. nama@dinsos.kaltaraprov.go.id", column="email")],
+        )
+    if (user.email or "") != address:
+        audit.record(
+            session,
+            actor,
+            AuditAction.USER_EMAIL_SET,
+            "user",
+            user.id,
+            before={"email": user.email},
+            after={"email": address or None},
+        )
+        user.email = address or None
+    return user
+
+
 def assign_role(session: Session, actor: Actor, user_id: int, role: str, region_kode: str) -> bool:
     """Give the person a role in a region; False when they already hold it (nothing changes)."""
     user = get_user(session, actor, user_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from engine.core.config import DEFAULT_BPMN_DIR
-from models import ProcessDefinition, RoleAssignment, User
+from models import AuditEvent, ProcessDefinition, RoleAssignment, User
 
 XML = (DEFAULT_BPMN_DIR / "verifikasi_berjenjang.bpmn").read_text()
 
@@ -171,6 +171,22 @@ def test_every_fault_of_a_new_person_is_said_on_its_field_at_once(browser, db, p
     assert refused.status_code == 400
     assert all(f'id="e-{name}"' in page for name in ("username", "email", "password", "region")), page
     assert "verifikator" in page and ">verifier<" not in page  # roles by name, not by code
+
+
+def test_an_admin_sets_a_person_s_e_mail_and_the_person_is_told_when_there_is_none(browser, db, people):
+    with db.read() as s:
+        user = s.scalar(select(User).where(User.username == "verif.kab"))
+    browser.login("admin.prov")
+    page = f"/admin/pengguna/{user.id}"
+    wrong = browser.post(f"{page}/surel", {"email": "bukan surel"}, token_from=page)
+    assert wrong.status_code == 400 and "Bukan alamat surel" in wrong.get_data(as_text=True)
+    assert browser.post(f"{page}/surel", {"email": "tksk@bulungan.go.id"}, token_from=page).status_code == 302
+    with db.read() as s:
+        assert s.get(User, user.id).email == "tksk@bulungan.go.id"
+        changed = s.scalar(select(AuditEvent).where(AuditEvent.action == "USER_EMAIL_SET"))
+        assert changed.after == {"email": "tksk@bulungan.go.id"}
+    browser.login("verif.kec")  # no address: the preferences page says why no e-mail comes
+    assert "belum punya alamat surel" in browser.get("/notifikasi/preferensi").get_data(as_text=True)
 
 
 def test_an_admin_gives_roles_only_within_their_region(browser, db, people):

@@ -11,7 +11,7 @@ import click
 from waitress import serve as waitress_serve
 
 from engine.core import jobs
-from engine.people import users
+from engine.people import administration, users
 from engine.setup import demo as demo_data
 from engine.setup.initialise import initialise
 from web.app import create_app
@@ -121,15 +121,21 @@ def user() -> None:
 )
 @click.option("--region", required=True, help="kode wilayah Kemendagri, mis. 65.01.01")
 @click.option("--password-stdin", is_flag=True, help="baca kata sandi dari masukan standar")
+@click.option("--email", default=None, help="alamat surel untuk pemberitahuan (kosong: hapus)")
 @json_option
 @click.pass_context
-def user_add(ctx: click.Context, username: str, role: str, region: str, password_stdin: bool, as_json: bool) -> None:
+def user_add(
+    ctx: click.Context, username: str, role: str, region: str, password_stdin: bool, email: str | None, as_json: bool
+) -> None:
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
     with refusals(as_json), database(ctx).transaction() as session:
         account = users.add_user(session, CLI_ACTOR, username, role, region, password=password)
+        if email is not None:
+            administration.set_email(session, CLI_ACTOR, account.id, email)
         data = {
             "id": account.id,
             "username": account.username,
+            "email": account.email,
             "roles": [
                 {"role": a.role.value, "region": a.region_kode, "tingkat": a.tingkat.value} for a in account.roles
             ],

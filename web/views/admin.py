@@ -18,6 +18,7 @@ from web.errors import field_problems, flash_refusal, problem_dicts, problem_tex
 from web.forms import (
     ActiveForm,
     CompareForm,
+    EmailForm,
     MigrationForm,
     NextForm,
     RetryForm,
@@ -286,6 +287,19 @@ def assign(user_id: int) -> Any:
         flash(_("Peran ditambahkan."), "ok")
     else:
         flash(_("Pengguna ini sudah memegang peran itu di wilayah itu; tidak ada yang diubah."), "info")
+    return redirect(url_for("admin.person", user_id=user_id))
+
+
+@bp.post("/pengguna/<int:user_id>/surel")
+@admin_only
+def set_email(user_id: int) -> Any:
+    try:
+        address = parse(EmailForm, request.form)["email"]
+        with db().transaction() as s:
+            administration.set_email(s, actor(), user_id, address)
+    except Invalid as exc:  # the person's page again, with the address typed, and why
+        return _person_page(user_id, values=request.form, refusal=exc), 400
+    flash(_("Alamat surel tersimpan.") if address else _("Alamat surel dihapus; orang ini tidak menerima surel."), "ok")
     return redirect(url_for("admin.person", user_id=user_id))
 
 

@@ -51,4 +51,6 @@ def preferences() -> Any:
         return redirect(url_for("notify.preferences"))
     with reading() as s:
         current = delivery.preferences(s, me)
-    return render_template("notify/preferences.html", current=current, channels=[c.value for c in Channel])
+    return render_template(
+        "notify/preferences.html", current=current, channels=[c.value for c in Channel], has_email=bool(me.email)
+    )
