@@ -61,6 +61,16 @@ def csv_of(rows: list[dict[str, Any]]) -> str:
     return demo_csv(rows)
 
 
+def items_of(db: Database, submission_id: int) -> list[SubmissionItem]:
+    """The submission's items as stored, in the order they were entered."""
+    with db.read() as session:
+        return list(
+            session.scalars(
+                select(SubmissionItem).where(SubmissionItem.submission_id == submission_id).order_by(SubmissionItem.id)
+            )
+        )
+
+
 def actor(db: Database, username: str) -> Actor:
     with db.read() as session:
         return Actor.of(session.scalar(select(User).where(User.username == username)))

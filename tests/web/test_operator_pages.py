@@ -11,16 +11,9 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from models import AuditEvent, ImportJob, Submission, SubmissionItem
-from tests.factories import csv_of, decide, open_period, open_with_items, person_row, submit
+from tests.factories import csv_of, decide, items_of, open_with_items, person_row, submit
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-
-
-def _items(db, submission_id):
-    with db.read() as s:
-        return s.scalars(
-            select(SubmissionItem).where(SubmissionItem.submission_id == submission_id).order_by(SubmissionItem.id)
-        ).all()
 
 
 def test_adding_a_person_through_the_category_form(browser, db, people):
@@ -31,7 +24,7 @@ def test_adding_a_person_through_the_category_form(browser, db, people):
     row = person_row(3)
     saved = browser.post(f"/desa/pengajuan/{sid}/item/baru?kategori=LUT", {**row})
     assert saved.status_code == 302
-    assert [i.nik for i in _items(db, sid)] == [row["nik"]]
+    assert [i.nik for i in items_of(db, sid)] == [row["nik"]]
 
 
 def test_a_community_is_entered_with_its_members_and_leader(browser, db, people):
@@ -50,7 +43,7 @@ def test_a_community_is_entered_with_its_members_and_leader(browser, db, people)
         {**community, "atribut_jumlah_anggota": "48", "atribut_nama_ketua": "Lawing"},
     )
     assert saved.status_code == 302
-    [item] = _items(db, sid)
+    [item] = items_of(db, sid)
     assert item.nik is None and item.data["atribut"] == {"jumlah_anggota": "48", "nama_ketua": "Lawing"}
 
 
@@ -70,26 +63,26 @@ def test_field_errors_appear_at_the_field_and_nothing_is_saved(browser, db, peop
     body = refused.get_data(as_text=True)
     assert refused.status_code == 400
     assert 'id="e-nik"' in body and "16 angka" in body and 'id="e-jenis_kelamin"' in body
-    assert _items(db, sid) == []
+    assert items_of(db, sid) == []
 
 
 def test_editing_setting_aside_and_bringing_back_an_item(browser, db, people):
     sid = open_with_items(db, rows=[person_row(1)])
-    item = _items(db, sid)[0]
+    item = items_of(db, sid)[0]
     browser.login("op.desa")
     page = browser.get(f"/desa/pengajuan/{sid}/item/{item.id}").get_data(as_text=True)
     assert person_row(1)["nama"] in page
     edited = browser.post(f"/desa/pengajuan/{sid}/item/{item.id}", {**person_row(1), "alamat": "Jl. Baru 9"})
     assert edited.status_code == 302
-    assert _items(db, sid)[0].data["alamat"] == "Jl. Baru 9"
+    assert items_of(db, sid)[0].data["alamat"] == "Jl. Baru 9"
     page = browser.get(f"/desa/pengajuan/{sid}").get_data(as_text=True)
     assert "data-confirm=" in page.split(f"item/{item.id}/buang", 1)[1][:600]  # a question before it goes
     assert browser.post(f"/desa/pengajuan/{sid}/item/{item.id}/buang").status_code == 302
-    assert [i.dibuang for i in _items(db, sid)] == [True]
+    assert [i.dibuang for i in items_of(db, sid)] == [True]
     page = browser.get(f"/desa/pengajuan/{sid}").get_data(as_text=True)
     assert "Disisihkan dari pengajuan (1)" in page and "Data baru dan perubahan (0)" in page
     browser.post(f"/desa/pengajuan/{sid}/item/{item.id}/kembalikan")
-    assert [i.dibuang for i in _items(db, sid)] == [False]
+    assert [i.dibuang for i in items_of(db, sid)] == [False]
     with db.read() as s:
         assert s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "ITEM_RESTORED")) == 1
 
@@ -109,7 +102,7 @@ def test_csv_import_runs_as_a_job_and_reports_progress(browser, db, people):
     assert 'data-status="selesai"' in status and "5 baris baru" in status
     fragment = browser.get(done.headers["Location"], headers={"HX-Request": "true"}).get_data(as_text=True)
     assert fragment.startswith('\n<div id="import-progress"') or 'id="import-progress"' in fragment
-    assert len(_items(db, sid)) == 5
+    assert len(items_of(db, sid)) == 5
 
 
 def test_a_bad_spreadsheet_names_each_row_and_column_and_writes_nothing(browser, db, people):
@@ -120,7 +113,7 @@ def test_a_bad_spreadsheet_names_each_row_and_column_and_writes_nothing(browser,
     status = browser.get(done.headers["Location"]).get_data(as_text=True)
     assert 'data-status="gagal"' in status
     assert "Baris 3, Tanggal lahir" in status and "Baris 4, Kategori" in status  # field names, not keys
-    assert _items(db, sid) == []
+    assert items_of(db, sid) == []
     with db.read() as s:
         assert s.scalar(select(ImportJob.status)) == "gagal"
 
@@ -143,7 +136,7 @@ def test_xlsx_import_and_a_nik_kept_as_a_number(browser, db, people):
     done = _upload(browser, sid, "data2.xlsx", buffer.getvalue())
     page = browser.get(done.headers["Location"]).get_data(as_text=True)
     assert 'data-status="gagal"' in page and "format kolom" in page
-    assert len(_items(db, sid)) == 1
+    assert len(items_of(db, sid)) == 1
 
 
 def test_unsupported_or_broken_files_are_refused_with_a_message(browser, db, people):
@@ -190,7 +183,7 @@ def test_submitting_and_seeing_a_return_with_its_reasons(browser, db, people):
     browser.login("op.desa")
     assert browser.post(f"/desa/pengajuan/{sid}/ajukan").status_code == 302
     assert "diajukan" in browser.get(f"/desa/pengajuan/{sid}").get_data(as_text=True)
-    item = _items(db, sid)[0]
+    item = items_of(db, sid)[0]
     decide(db, "verif.kec", sid, "return", "Tanggal lahir tidak cocok dengan KK", {item.id: "lahir 1951, bukan 1950"})
     page = browser.get(f"/desa/pengajuan/{sid}").get_data(as_text=True)
     assert "Dikembalikan untuk diperbaiki" in page and "Tanggal lahir tidak cocok dengan KK" in page
@@ -231,7 +224,7 @@ def test_a_returned_entry_on_a_later_page_is_listed_first_with_a_way_to_it(brows
     sid = open_with_items(db, rows=[person_row(n) for n in range(1, PAGE_SIZE + 6)])
     browser.login("op.desa")
     assert browser.post(f"/desa/pengajuan/{sid}/ajukan").status_code == 302
-    last = _items(db, sid)[-1]
+    last = items_of(db, sid)[-1]
     decide(db, "verif.kec", sid, "return", "Satu data salah", {last.id: "KK tidak cocok"})
     page = browser.get(f"/desa/pengajuan/{sid}").get_data(as_text=True)
     assert "1 data ditandai tidak sesuai" in page and f'id="item-{last.id}"' not in page  # not on page 1
@@ -248,109 +241,39 @@ def test_submit_with_bad_data_is_refused_with_the_problems(browser, db, people):
     assert refused.status_code == 400 and "belum dapat diajukan" in refused.get_data(as_text=True)
 
 
-def _verified_register(db, rows):
-    first = open_with_items(db, rows=rows)
-    submit(db, "op.desa", first)
-    for user in ("verif.kec", "verif.kab", "valid.prov"):
-        decide(db, user, first, "approve")
-    return open_period(db, "2027-Q1", [])
-
-
-def test_the_next_period_starts_from_the_register_and_each_record_gets_a_status(browser, db, people):
-    sid = _verified_register(db, [person_row(1), person_row(2), person_row(3)])
-    browser.login("op.desa")
-    page = browser.get(f"/desa/pengajuan/{sid}").get_data(as_text=True)
-    assert "0 dari 3 catatan sudah diperiksa" in page and "Periksa 3 catatan yang belum" in page
-    listing = browser.get(f"/desa/pengajuan/{sid}/register").get_data(as_text=True)
-    assert all(person_row(n)["nama"] in listing for n in (1, 2, 3))
-    assert 'Lanjut Usia Terlantar <span class="code">LUT</span>' in listing  # the category by its name
-    ids = [i.id for i in _items(db, sid)]
-    # still eligible: one tap; any other status needs its reason
-    browser.post(
-        f"/desa/pengajuan/{sid}/register", {"item_id": ids[0], "status": "layak"}, token_from=f"/desa/pengajuan/{sid}"
-    )
-    refused = browser.post(
-        f"/desa/pengajuan/{sid}/register",
-        {"item_id": ids[1], "status": "meninggal", "alasan": ""},
-        token_from=f"/desa/pengajuan/{sid}",
-        follow_redirects=True,
-    ).get_data(as_text=True)
-    assert "tuliskan alasannya" in refused
-    browser.post(
-        f"/desa/pengajuan/{sid}/register",
-        {"item_id": ids[1], "status": "pindah", "alasan": "ikut anak", "tujuan": "Tarakan"},
-        token_from=f"/desa/pengajuan/{sid}",
-    )
-    items = {i.id: i for i in _items(db, sid)}
-    assert (items[ids[0]].aksi.value, items[ids[0]].verval.value) == ("periksa", "layak")
-    assert (items[ids[1]].aksi.value, items[ids[1]].verval.value) == ("hapus", "pindah")
-    assert items[ids[1]].data["tujuan_pindah"] == "Tarakan" and "ikut anak" in items[ids[1]].data["alasan_hapus"]
-    # the third is unchecked: the submission does not go up
-    refused = browser.post(f"/desa/pengajuan/{sid}/ajukan", {}, token_from=f"/desa/pengajuan/{sid}")
-    assert refused.status_code == 400 and "1 dari 3 catatan register belum diberi status" in refused.get_data(
-        as_text=True
-    )
-    browser.post(
-        f"/desa/pengajuan/{sid}/register", {"item_id": [ids[2]], "status": "layak"}, token_from=f"/desa/pengajuan/{sid}"
-    )
-    assert browser.post(f"/desa/pengajuan/{sid}/ajukan", {}, token_from=f"/desa/pengajuan/{sid}").status_code == 302
-    with db.read() as s:
-        assert s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "ITEM_VERVAL_SET")) == 3
-
-
-def test_correcting_a_record_reported_not_found_says_it_is_now_found_and_records_it(browser, db, people):
-    sid = _verified_register(db, [person_row(1)])
-    (item_id,) = [i.id for i in _items(db, sid)]
-    browser.login("op.desa")
-    browser.post(
-        f"/desa/pengajuan/{sid}/register",
-        {"item_id": item_id, "status": "tidak_ditemukan", "alasan": "tidak ada di alamat"},
-        token_from=f"/desa/pengajuan/{sid}",
-    )
-    corrected = {**person_row(1), "alamat": "RT 02 Dusun Baru"}
-    page = browser.post(
-        f"/desa/pengajuan/{sid}/item/{item_id}", corrected, token_from=f"/desa/pengajuan/{sid}", follow_redirects=True
-    ).get_data(as_text=True)
-    assert "Data tersimpan" in page and "Status register &#34;tidak ditemukan&#34; diganti" in page
-    (item,) = _items(db, sid)
-    assert (item.aksi.value, item.verval.value, item.data["alamat"]) == ("ubah", "layak", "RT 02 Dusun Baru")
-    with db.read() as s:
-        last = s.scalars(
-            select(AuditEvent).where(AuditEvent.action == "ITEM_VERVAL_SET").order_by(AuditEvent.seq.desc())
-        ).first()
-        assert (last.before["verval"], last.after["verval"]) == ("tidak_ditemukan", "layak")
+def _form_time(page: str) -> str:
+    """When the entry had last changed as the form was opened (the form sends it back)."""
+    return re.search(r'name="versi" value="([^"]+)"', page).group(1)
 
 
 def test_an_entry_changed_in_another_tab_is_not_overwritten_by_an_older_form(browser, db, people):
     sid = open_with_items(db, rows=[person_row(1)])
-    (item,) = _items(db, sid)
+    (item,) = items_of(db, sid)
     browser.login("op.desa")
-    old_tab = browser.get(f"/desa/pengajuan/{sid}/item/{item.id}").get_data(as_text=True)
-    opened_at = re.search(r'name="versi" value="([^"]+)"', old_tab).group(1)
+    opened_at = _form_time(browser.get(f"/desa/pengajuan/{sid}/item/{item.id}").get_data(as_text=True))
     newer = {**person_row(1), "alamat": "RT 05 Dusun Baru", "versi": opened_at}
     assert browser.post(f"/desa/pengajuan/{sid}/item/{item.id}", newer, token_from="/akun/sandi").status_code == 302
     older = {**person_row(1), "keterangan": "dari tab lama", "versi": opened_at}
     refused = browser.post(f"/desa/pengajuan/{sid}/item/{item.id}", older, token_from="/akun/sandi")
     page = refused.get_data(as_text=True)
     assert refused.status_code == 400 and "sudah diubah di halaman lain" in page and "dari tab lama" in page
-    (item,) = _items(db, sid)
+    (item,) = items_of(db, sid)
     assert item.data["alamat"] == "RT 05 Dusun Baru" and item.data["keterangan"] != "dari tab lama"
     # the form again shows what is stored now, with its time, and what was typed beside it to copy
     assert 'value="RT 05 Dusun Baru"' in page and "Keterangan: dari tab lama" in page
-    now_at = re.search(r'name="versi" value="([^"]+)"', page).group(1)
+    now_at = _form_time(page)
     assert now_at != opened_at
     retyped = {**person_row(1), "alamat": "RT 05 Dusun Baru", "keterangan": "dari tab lama", "versi": now_at}
     assert browser.post(f"/desa/pengajuan/{sid}/item/{item.id}", retyped, token_from="/akun/sandi").status_code == 302
-    (item,) = _items(db, sid)
+    (item,) = items_of(db, sid)
     assert (item.data["alamat"], item.data["keterangan"]) == ("RT 05 Dusun Baru", "dari tab lama")
 
 
 def test_an_entry_set_aside_in_another_tab_is_not_silently_edited(browser, db, people):
     sid = open_with_items(db, rows=[person_row(1)])
-    (item,) = _items(db, sid)
+    (item,) = items_of(db, sid)
     browser.login("op.desa")
-    form = browser.get(f"/desa/pengajuan/{sid}/item/{item.id}").get_data(as_text=True)
-    opened_at = re.search(r'name="versi" value="([^"]+)"', form).group(1)
+    opened_at = _form_time(browser.get(f"/desa/pengajuan/{sid}/item/{item.id}").get_data(as_text=True))
     browser.post(f"/desa/pengajuan/{sid}/item/{item.id}/buang", {}, token_from=f"/desa/pengajuan/{sid}")
     edited = {**person_row(1), "keterangan": "diubah", "versi": opened_at}
     refused = browser.post(f"/desa/pengajuan/{sid}/item/{item.id}", edited, token_from="/akun/sandi")
@@ -358,28 +281,8 @@ def test_an_entry_set_aside_in_another_tab_is_not_silently_edited(browser, db, p
     fresh = {**person_row(1), "keterangan": "diubah"}  # even without the form's time: it is set aside
     again = browser.post(f"/desa/pengajuan/{sid}/item/{item.id}", fresh, token_from="/akun/sandi")
     assert again.status_code == 400 and "sedang disisihkan" in again.get_data(as_text=True)
-    (item,) = _items(db, sid)
+    (item,) = items_of(db, sid)
     assert item.dibuang and item.data.get("keterangan") != "diubah"
-
-
-def test_a_register_that_could_not_be_checked_is_stated_with_its_reason(browser, db, people):
-    sid = _verified_register(db, [person_row(1)])
-    browser.login("op.desa")
-    refused = browser.post(
-        f"/desa/pengajuan/{sid}/pernyataan",
-        {"aksi": "tidak_diperiksa", "alasan": ""},
-        token_from=f"/desa/pengajuan/{sid}",
-        follow_redirects=True,
-    ).get_data(as_text=True)
-    assert "Tuliskan mengapa" in refused
-    browser.post(
-        f"/desa/pengajuan/{sid}/pernyataan",
-        {"aksi": "tidak_diperiksa", "alasan": "banjir, akses putus"},
-        token_from=f"/desa/pengajuan/{sid}",
-    )
-    page = browser.get(f"/desa/pengajuan/{sid}").get_data(as_text=True)
-    assert "register tidak dapat diperiksa periode ini" in page and "banjir, akses putus" in page
-    assert browser.post(f"/desa/pengajuan/{sid}/ajukan", {}, token_from=f"/desa/pengajuan/{sid}").status_code == 302
 
 
 def test_an_empty_submission_is_refused_unless_reported_nihil(browser, db, people):
@@ -441,7 +344,7 @@ def test_a_filled_template_imports_with_day_first_dates(browser, db, people):
     book.save(out)
     status = _upload(browser, sid, "isian.xlsx", out.getvalue())
     assert status.status_code == 302
-    [item] = _items(db, sid)
+    [item] = items_of(db, sid)
     assert item.data["tanggal_lahir"] == "1950-05-17"
 
 
@@ -452,7 +355,7 @@ def test_the_templates_example_row_left_in_the_file_is_refused_not_imported(brow
     done = _upload(browser, sid, "templat.xlsx", template)
     page = browser.get(done.headers["Location"]).get_data(as_text=True)
     assert "Baris 2, Nama: Baris contoh templat masih ada" in page
-    assert _items(db, sid) == []
+    assert items_of(db, sid) == []
 
 
 def test_warnings_show_while_the_submission_is_a_draft(browser, db, people):
@@ -479,7 +382,7 @@ def test_checking_a_draft_names_what_would_block_submitting_it(browser, db, peop
 
 def test_bringing_back_an_entry_that_was_not_set_aside_says_nothing_changed(browser, db, people):
     sid = open_with_items(db)
-    item_id = _items(db, sid)[0].id
+    item_id = items_of(db, sid)[0].id
     browser.login("op.desa")
     page = browser.post(
         f"/desa/pengajuan/{sid}/item/{item_id}/kembalikan",
@@ -488,20 +391,3 @@ def test_bringing_back_an_entry_that_was_not_set_aside_says_nothing_changed(brow
         follow_redirects=True,
     ).get_data(as_text=True)
     assert "tidak sedang disisihkan" in page and "Item dikembalikan ke pengajuan" not in page
-
-
-def test_correcting_a_record_from_the_register_returns_to_the_register_where_it_was(browser, db, people):
-    sid = _verified_register(db, [person_row(1), person_row(2)])
-    item_id = _items(db, sid)[1].id
-    browser.login("op.desa")
-    register = browser.get(f"/desa/pengajuan/{sid}/register?status=belum").get_data(as_text=True)
-    link = html.unescape(re.search(rf'href="(/desa/pengajuan/{sid}/item/{item_id}\?kembali=[^"]+)"', register).group(1))
-    form = browser.get(link).get_data(as_text=True)
-    assert "Kembali ke register" in form and 'name="kembali"' in form
-    where = f"/desa/pengajuan/{sid}/register?status=belum#catatan-{item_id}"
-    corrected = {**person_row(2), "alamat": "RT 03", "kembali": where}
-    saved = browser.post(f"/desa/pengajuan/{sid}/item/{item_id}", corrected, token_from=link)
-    assert saved.status_code == 302
-    assert saved.headers["Location"] == where
-    elsewhere = {**person_row(2), "alamat": "RT 04", "kembali": "https://contoh.example/"}
-    assert browser.post(f"/desa/pengajuan/{sid}/item/{item_id}", elsewhere, token_from=link).headers["Location"] == "/"

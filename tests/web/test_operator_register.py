@@ -1,0 +1,122 @@
+"""The village operator's register in the browser's place: every record re-verified each period,
+corrected where it is wrong, or the register stated as not checkable, with the reason."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from sqlalchemy import func, select
+
+from models import AuditEvent
+from tests.factories import decide, items_of, open_period, open_with_items, person_row, submit
+
+
+def _verified_register(db, rows):
+    first = open_with_items(db, rows=rows)
+    submit(db, "op.desa", first)
+    for user in ("verif.kec", "verif.kab", "valid.prov"):
+        decide(db, user, first, "approve")
+    return open_period(db, "2027-Q1", [])
+
+
+def test_the_next_period_starts_from_the_register_and_each_record_gets_a_status(browser, db, people):
+    sid = _verified_register(db, [person_row(1), person_row(2), person_row(3)])
+    browser.login("op.desa")
+    page = browser.get(f"/desa/pengajuan/{sid}").get_data(as_text=True)
+    assert "0 dari 3 catatan sudah diperiksa" in page and "Periksa 3 catatan yang belum" in page
+    listing = browser.get(f"/desa/pengajuan/{sid}/register").get_data(as_text=True)
+    assert all(person_row(n)["nama"] in listing for n in (1, 2, 3))
+    assert 'Lanjut Usia Terlantar <span class="code">LUT</span>' in listing  # the category by its name
+    ids = [i.id for i in items_of(db, sid)]
+    # still eligible: one tap; any other status needs its reason
+    browser.post(
+        f"/desa/pengajuan/{sid}/register", {"item_id": ids[0], "status": "layak"}, token_from=f"/desa/pengajuan/{sid}"
+    )
+    refused = browser.post(
+        f"/desa/pengajuan/{sid}/register",
+        {"item_id": ids[1], "status": "meninggal", "alasan": ""},
+        token_from=f"/desa/pengajuan/{sid}",
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "tuliskan alasannya" in refused
+    browser.post(
+        f"/desa/pengajuan/{sid}/register",
+        {"item_id": ids[1], "status": "pindah", "alasan": "ikut anak", "tujuan": "Tarakan"},
+        token_from=f"/desa/pengajuan/{sid}",
+    )
+    items = {i.id: i for i in items_of(db, sid)}
+    assert (items[ids[0]].aksi.value, items[ids[0]].verval.value) == ("periksa", "layak")
+    assert (items[ids[1]].aksi.value, items[ids[1]].verval.value) == ("hapus", "pindah")
+    assert items[ids[1]].data["tujuan_pindah"] == "Tarakan" and "ikut anak" in items[ids[1]].data["alasan_hapus"]
+    # the third is unchecked: the submission does not go up
+    refused = browser.post(f"/desa/pengajuan/{sid}/ajukan", {}, token_from=f"/desa/pengajuan/{sid}")
+    assert refused.status_code == 400 and "1 dari 3 catatan register belum diberi status" in refused.get_data(
+        as_text=True
+    )
+    browser.post(
+        f"/desa/pengajuan/{sid}/register", {"item_id": [ids[2]], "status": "layak"}, token_from=f"/desa/pengajuan/{sid}"
+    )
+    assert browser.post(f"/desa/pengajuan/{sid}/ajukan", {}, token_from=f"/desa/pengajuan/{sid}").status_code == 302
+    with db.read() as s:
+        assert s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "ITEM_VERVAL_SET")) == 3
+
+
+def test_correcting_a_record_reported_not_found_says_it_is_now_found_and_records_it(browser, db, people):
+    sid = _verified_register(db, [person_row(1)])
+    (item_id,) = [i.id for i in items_of(db, sid)]
+    browser.login("op.desa")
+    browser.post(
+        f"/desa/pengajuan/{sid}/register",
+        {"item_id": item_id, "status": "tidak_ditemukan", "alasan": "tidak ada di alamat"},
+        token_from=f"/desa/pengajuan/{sid}",
+    )
+    corrected = {**person_row(1), "alamat": "RT 02 Dusun Baru"}
+    page = browser.post(
+        f"/desa/pengajuan/{sid}/item/{item_id}", corrected, token_from=f"/desa/pengajuan/{sid}", follow_redirects=True
+    ).get_data(as_text=True)
+    assert "Data tersimpan" in page and "Status register &#34;tidak ditemukan&#34; diganti" in page
+    (item,) = items_of(db, sid)
+    assert (item.aksi.value, item.verval.value, item.data["alamat"]) == ("ubah", "layak", "RT 02 Dusun Baru")
+    with db.read() as s:
+        last = s.scalars(
+            select(AuditEvent).where(AuditEvent.action == "ITEM_VERVAL_SET").order_by(AuditEvent.seq.desc())
+        ).first()
+        assert (last.before["verval"], last.after["verval"]) == ("tidak_ditemukan", "layak")
+
+
+def test_a_register_that_could_not_be_checked_is_stated_with_its_reason(browser, db, people):
+    sid = _verified_register(db, [person_row(1)])
+    browser.login("op.desa")
+    refused = browser.post(
+        f"/desa/pengajuan/{sid}/pernyataan",
+        {"aksi": "tidak_diperiksa", "alasan": ""},
+        token_from=f"/desa/pengajuan/{sid}",
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "Tuliskan mengapa" in refused
+    browser.post(
+        f"/desa/pengajuan/{sid}/pernyataan",
+        {"aksi": "tidak_diperiksa", "alasan": "banjir, akses putus"},
+        token_from=f"/desa/pengajuan/{sid}",
+    )
+    page = browser.get(f"/desa/pengajuan/{sid}").get_data(as_text=True)
+    assert "register tidak dapat diperiksa periode ini" in page and "banjir, akses putus" in page
+    assert browser.post(f"/desa/pengajuan/{sid}/ajukan", {}, token_from=f"/desa/pengajuan/{sid}").status_code == 302
+
+
+def test_correcting_a_record_from_the_register_returns_to_the_register_where_it_was(browser, db, people):
+    sid = _verified_register(db, [person_row(1), person_row(2)])
+    item_id = items_of(db, sid)[1].id
+    browser.login("op.desa")
+    register = browser.get(f"/desa/pengajuan/{sid}/register?status=belum").get_data(as_text=True)
+    link = html.unescape(re.search(rf'href="(/desa/pengajuan/{sid}/item/{item_id}\?kembali=[^"]+)"', register).group(1))
+    form = browser.get(link).get_data(as_text=True)
+    assert "Kembali ke register" in form and 'name="kembali"' in form
+    where = f"/desa/pengajuan/{sid}/register?status=belum#catatan-{item_id}"
+    corrected = {**person_row(2), "alamat": "RT 03", "kembali": where}
+    saved = browser.post(f"/desa/pengajuan/{sid}/item/{item_id}", corrected, token_from=link)
+    assert saved.status_code == 302
+    assert saved.headers["Location"] == where
+    elsewhere = {**person_row(2), "alamat": "RT 04", "kembali": "https://contoh.example/"}
+    assert browser.post(f"/desa/pengajuan/{sid}/item/{item_id}", elsewhere, token_from=link).headers["Location"] == "/"
