@@ -17,7 +17,7 @@ MIN_REASON = 5  # characters of a stated reason for seeing personal data
 # Keys under which event data holds a NIK or a family card number, and the 16-digit number itself
 # wherever else it appears (a message, a list of values).
 _PERSONAL_KEYS = re.compile(r"(^|_)(nik|no_kk|kk)($|_)")
-_SIXTEEN_DIGITS = re.compile(r"(?<!\d)(\d{4})\d{8}(\d{4})(?!\d)")
+_SIXTEEN_DIGITS = re.compile(r"(?<!\d)\d{16}(?!\d)")
 
 
 def mask_nik(nik: str | None) -> str:
@@ -82,7 +82,7 @@ def mask_personal(value: Any, key: str = "") -> Any:
     if isinstance(value, str):
         if _PERSONAL_KEYS.search(key.lower()):
             return mask_nik(value)
-        return _SIXTEEN_DIGITS.sub(lambda m: m.group(1) + "*" * 8 + m.group(2), value)
+        return _SIXTEEN_DIGITS.sub(lambda m: mask_nik(m.group(0)), value)  # one mask, in a text too
     if isinstance(value, int) and not isinstance(value, bool) and len(str(abs(value))) == 16:
         return mask_nik(str(value))
     return value

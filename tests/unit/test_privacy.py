@@ -1,0 +1,14 @@
+"""One mask for a NIK or family card number, wherever it stands: its serial hidden with its birth date."""
+
+from __future__ import annotations
+
+from engine.people.privacy import mask_nik, mask_personal
+
+NIK = "6501015705500001"
+
+
+def test_a_number_in_a_field_and_in_a_text_are_masked_alike():
+    assert mask_nik(NIK) == "650101**********"
+    said = mask_personal({"nik": NIK, "alasan": f"NIK {NIK} tertukar dengan 65010157055000019"})
+    assert said["nik"] == "650101**********"
+    assert said["alasan"] == "NIK 650101********** tertukar dengan 65010157055000019"  # 17 digits: not a NIK
