@@ -246,10 +246,13 @@ def expression_problems(root: etree._Element, known: Iterable[str]) -> list[Prob
             except (sandbox.SandboxError, SyntaxError, ValueError) as exc:
                 problems.append(_problem(phrase(f"{what} pada {place}: {_plain(exc)}"), owner, ERROR))
                 continue
-            if mode == "timer" and (text := _timer_text(source) or _unquoted_duration(source)) is not None:
-                if said := _timer_problem(where, text, quoted=_timer_text(source) is not None):
-                    problems.append(_problem(said, owner, ERROR))
-                continue
+            if mode == "timer":
+                quoted = _timer_text(source)
+                text = quoted if quoted is not None else _unquoted_duration(source)
+                if text is not None:
+                    if said := _timer_problem(where, text, quoted=quoted is not None):
+                        problems.append(_problem(said, owner, ERROR))
+                    continue
             unknown = sorted(_names_read(source, "exec" if mode == "exec" else "eval")[0] - defined)
             if mode == "exec":
                 unknown = [n for n in unknown if n not in _names_read(source, "exec")[1]]

@@ -63,6 +63,13 @@ def create_user(
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}")  # the shape of an address; delivery proves the rest
 
 
+def _email_problems(address: str) -> list[Problem]:
+    """An address is optional; one given has the shape of an address."""
+    if not address or EMAIL.fullmatch(address):
+        return []
+    return [Problem("bukan alamat surel, mis. nama@dinsos.kaltaraprov.go.id", column="email")]
+
+
 def _new_person_problems(session: Session, username: str, email: str, region_kode: str, password: str) -> list[Problem]:
     """Every fault of the new person's form at once, each on its field (the role's own checks follow)."""
     problems = []
@@ -78,8 +85,7 @@ def _new_person_problems(session: Session, username: str, email: str, region_kod
                 column="username",
             )
         )
-    if email.strip() and not EMAIL.fullmatch(email.strip()):
-        problems.append(Problem("bukan alamat surel, mis. nama@dinsos.kaltaraprov.go.id", column="email"))
+    problems += _email_problems(email.strip())
     if len(password) < users.MIN_PASSWORD:
         problems.append(Problem(f"minimal {users.MIN_PASSWORD} karakter", column="password"))
     if not region_kode.strip():
@@ -91,11 +97,8 @@ def set_email(session: Session, actor: Actor, user_id: int, email: str) -> User:
     """The address e-mails go to (empty: none); a person without one gets no e-mail at all."""
     user = get_user(session, actor, user_id)
     address = email.strip()
-    if address and not EMAIL.fullmatch(address):
-        raise Invalid(
-            "Alamat surel belum benar",
-            [Problem("bukan alamat surel, mis. nama@dinsos.kaltaraprov.go.id", column="email")],
-        )
+    if problems := _email_problems(address):
+        raise Invalid("Alamat surel belum benar", problems)
     if (user.email or "") != address:
         audit.record(
             session,
