@@ -16,6 +16,7 @@ from engine.core.actors import Actor
 from engine.core.audit import AuditAction
 from engine.core.errors import Invalid, Problem, phrase
 from engine.core.periods import period_key
+from engine.core.rows import among
 from engine.core.tables import read_table
 from engine.quality import agencies, agency_indicators, series
 from engine.quality.thresholds import Thresholds
@@ -105,7 +106,8 @@ def _known_regions(session: Session, codes: set[str]) -> set[str]:
     """Which of `codes` are regions: asked for those codes, in chunks, not by reading all 91,599."""
     wanted, found = sorted(c for c in codes if c), set()
     for start in range(0, len(wanted), 1000):
-        found |= set(session.scalars(select(Region.kode).where(Region.kode.in_(wanted[start : start + 1000]))))
+        batch = wanted[start : start + 1000]
+        found |= set(session.scalars(select(Region.kode).where(among(session, Region.kode, batch))))
     return found
 
 

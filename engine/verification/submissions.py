@@ -186,7 +186,9 @@ def submission_page(session: Session, actor: Actor, submission_id: int, halaman:
             )
         ),
     ]
-    returned_items = submission_view.items_of(session, actor, submission, judged_wrong, page=(0, PAGE_SIZE))
+    returned_items = (
+        submission_view.items_of(session, actor, submission, judged_wrong, page=(0, PAGE_SIZE)) if returned else []
+    )
     return SubmissionPage(
         submission=submission,
         desa=session.scalar(select(Region.nama).where(Region.kode == submission.kode_desa)) or "",
@@ -208,7 +210,7 @@ def submission_page(session: Session, actor: Actor, submission_id: int, halaman:
         discarded_total=submission_view.count_items(session, submission, set_aside),
         halaman=halaman,
         pages=pages,
-        returned_items=returned_items if returned else [],
+        returned_items=returned_items,
         returned_total=submission_view.count_items(session, submission, judged_wrong) if returned else 0,
     )
 
