@@ -23,6 +23,8 @@ from babel.messages.pofile import read_po, write_po
 
 CATALOG = Path(__file__).resolve().parent / "translations" / "en" / "LC_MESSAGES" / "engine.po"
 ENGINE = Path(__file__).resolve().parents[1] / "engine"
+FORMS = Path(__file__).resolve().parent / "forms.py"  # the forms' refusals, written beside their fields
+SOURCES = (ENGINE, FORMS)
 # Calls whose string arguments are messages a person reads.
 MESSAGE_CALLS = {
     "Invalid",
@@ -104,24 +106,28 @@ def _branches(arguments: list[ast.expr]) -> list[ast.expr]:
     return found
 
 
-def extract(root: Path = ENGINE) -> dict[str, str]:
-    """Every message template of the engine's source, with where it is first written."""
+def _files(sources: tuple[Path, ...]) -> list[Path]:
+    return [p for source in sources for p in (sorted(source.rglob("*.py")) if source.is_dir() else [source])]
+
+
+def extract(sources: tuple[Path, ...] = SOURCES) -> dict[str, str]:
+    """Every message template of the engine's source (and the forms'), with where it is first written."""
     found: dict[str, str] = {}
-    for path in sorted(root.rglob("*.py")):
+    for path in _files(sources):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             for argument in _branches(_messages_of(node)):
                 text = template(argument)
                 if text and (_is_sentence(text) or _is_phrase(node, text)):
-                    found.setdefault(text, f"{path.relative_to(root.parent)}:{getattr(node, 'lineno', 0)}")
+                    found.setdefault(text, f"{path.relative_to(ENGINE.parent)}:{getattr(node, 'lineno', 0)}")
     return found
 
 
-def update(catalog_path: Path = CATALOG, root: Path = ENGINE) -> list[str]:
+def update(catalog_path: Path = CATALOG, sources: tuple[Path, ...] = SOURCES) -> list[str]:
     """Bring the catalog in line with the source: keep translations, add new templates, drop gone
     ones. Returns the templates still without English."""
     old = {m.id: m.string for m in _read(catalog_path) if m.id} if catalog_path.exists() else {}
     catalog = Catalog(locale="en", project="SIJOSKU", fuzzy=False)
-    for text, where in sorted(extract(root).items()):
+    for text, where in sorted(extract(sources).items()):
         catalog.add(text, old.get(text, ""), locations=[(where.rsplit(":", 1)[0], int(where.rsplit(":", 1)[1]))])
     with catalog_path.open("wb") as out:
         write_po(out, catalog, width=0, sort_output=True)

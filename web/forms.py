@@ -10,13 +10,19 @@ from typing import Any, ClassVar
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre_load, validate
 
-from engine.core.errors import Invalid, Problem
+from engine.core.errors import Invalid, Problem, phrase
 from engine.quality import dashboard, review
 from engine.verification import inbox, register
 from models import FlagStatus, Severity, VervalStatus
 from web.access import MAX_ID
 
-_MESSAGES: dict[str, Any] = {"required": "wajib diisi", "null": "wajib diisi", "invalid": "nilai tidak sah"}
+# marshmallow's own messages are English; every field here says its refusal in Indonesian, marked
+# with `phrase` so that the pages in English find them (web/engine_messages.py reads this file too)
+_MESSAGES: dict[str, Any] = {
+    "required": phrase("wajib diisi"),
+    "null": phrase("wajib diisi"),
+    "invalid": phrase("nilai tidak sah"),
+}
 
 
 class _Text(fields.Str):
@@ -30,7 +36,7 @@ def _text(max_length: int = 200, strip: bool = True, **kw: Any) -> fields.Str:
     kind = _Text if strip else fields.Str
     return kind(
         load_default="",
-        validate=validate.Length(max=max_length, error=f"paling banyak {max_length} karakter"),
+        validate=validate.Length(max=max_length, error=phrase(f"paling banyak {max_length} karakter")),
         error_messages=_MESSAGES,
         **kw,
     )
@@ -42,7 +48,8 @@ PAGES = 100000  # the highest page number a list accepts
 def _page_number() -> fields.Int:
     """A list's page number, refused in the page's language (marshmallow's own message is English)."""
     return _int(
-        load_default=1, validate=validate.Range(min=1, max=PAGES, error=f"harus bilangan bulat 1 sampai {PAGES}")
+        load_default=1,
+        validate=validate.Range(min=1, max=PAGES, error=phrase(f"harus bilangan bulat 1 sampai {PAGES}")),
     )
 
 
@@ -53,24 +60,31 @@ def is_id(text: Any) -> bool:
 
 
 def _int(**kw: Any) -> fields.Int:
-    kw.setdefault("validate", validate.Range(min=-MAX_ID, max=MAX_ID, error="di luar rentang"))
-    return fields.Int(error_messages={**_MESSAGES, "invalid": "harus bilangan bulat"}, **kw)
+    kw.setdefault("validate", validate.Range(min=-MAX_ID, max=MAX_ID, error=phrase("di luar rentang")))
+    return fields.Int(error_messages={**_MESSAGES, "invalid": phrase("harus bilangan bulat")}, **kw)
 
 
 def _period() -> fields.Str:
     """A period filter: empty, or a period as the product writes them (a typo shows no table of zeros)."""
     return _Text(
         load_default="",
-        validate=validate.Regexp(r"^(\d{4}(-(Q[1-4]|S[12]))?)?$", error="periode seperti 2026-Q4, 2026-S2 atau 2026"),
+        validate=validate.Regexp(
+            r"^(\d{4}(-(Q[1-4]|S[12]))?)?$", error=phrase("periode seperti 2026-Q4, 2026-S2 atau 2026")
+        ),
         error_messages=_MESSAGES,
     )
+
+
+def _flag() -> fields.Bool:
+    """A check box: ticked or not."""
+    return fields.Bool(load_default=False, error_messages={**_MESSAGES, "invalid": phrase("harus ya atau tidak")})
 
 
 def _one_of(choices: tuple[str, ...] | list[str], default: str) -> fields.Str:
     return fields.Str(
         load_default=default,
         error_messages=_MESSAGES,
-        validate=validate.OneOf(choices, error=f"pilih salah satu dari: {', '.join(choices)}"),
+        validate=validate.OneOf(choices, error=phrase(f"pilih salah satu dari: {', '.join(choices)}")),
     )
 
 
@@ -133,7 +147,7 @@ class VervalForm(Form):
     status = fields.Str(
         required=True,
         error_messages=_MESSAGES,
-        validate=validate.OneOf([s.value for s in VervalStatus], error="pilih status verval"),
+        validate=validate.OneOf([s.value for s in VervalStatus], error=phrase("pilih status verval")),
     )
     alasan = _text(register.REASON_LIMIT)
     tujuan = _text(register.DESTINATION_LIMIT)
@@ -154,7 +168,7 @@ class DeclareForm(Form):
     aksi = fields.Str(
         required=True,
         error_messages=_MESSAGES,
-        validate=validate.OneOf(("nihil", "bukan_nihil", "tidak_diperiksa", "tarik"), error="pilih pernyataan"),
+        validate=validate.OneOf(("nihil", "bukan_nihil", "tidak_diperiksa", "tarik"), error=phrase("pilih pernyataan")),
     )
     alasan = _text(register.REASON_LIMIT)
 
@@ -266,7 +280,7 @@ class InboxFilterForm(Form):
     periode = _text(10)
     wilayah = _text(13)
     status = _one_of(inbox.STATUSES, "terbuka")
-    terlambat = fields.Bool(load_default=False)
+    terlambat = _flag()
     urut = _one_of(inbox.SORTS, "tenggat")
     halaman = _page_number()
 
@@ -294,10 +308,12 @@ class TokenForm(Form):
     keterangan = _text(200)
     wilayah = _text(13)
     sumber_daya = fields.List(
-        fields.Str(validate=validate.Length(max=40, error="paling banyak 40 karakter")), load_default=list
+        fields.Str(validate=validate.Length(max=40, error=phrase("paling banyak 40 karakter"))),
+        load_default=list,
+        error_messages=_MESSAGES,
     )
-    tulis = fields.Bool(load_default=False)
-    nik_lengkap = fields.Bool(load_default=False)
+    tulis = _flag()
+    nik_lengkap = _flag()
     hari = _int(load_default=365)
     batas_laju = _text(40)
 
@@ -312,7 +328,7 @@ class RoleForm(Form):
 
 
 class ActiveForm(Form):
-    aktif = fields.Bool(load_default=False)
+    aktif = _flag()
 
 
 class RhythmForm(Form):
@@ -369,7 +385,12 @@ class DashboardForm(Form):
 
 
 class FlagActionForm(Form):
-    aksi = fields.Enum(review.FlagAction, by_value=True, required=True, error_messages=_MESSAGES)
+    aksi = fields.Enum(
+        review.FlagAction,
+        by_value=True,
+        required=True,
+        error_messages={**_MESSAGES, "unknown": "pilih salah satu dari: {choices}"},  # marshmallow fills it
+    )
     catatan = _text(review.NOTE_LIMIT)
     status_dilihat = _one_of(tuple(s.value for s in FlagStatus), FlagStatus.TERBUKA.value)
     kembali = _text(500)
@@ -392,7 +413,7 @@ class MigrationForm(Form):
     dari = _int(required=True)
     ke = _int(required=True)
     peta = _text(20_000, strip=False)
-    coba = fields.Bool(load_default=False)
+    coba = _flag()
 
 
 class RetryForm(Form):
@@ -437,7 +458,7 @@ class PreferencesForm(Form):
 
 class ReconciliationOpenForm(Form):
     tahun = _text(4)
-    paksa = fields.Bool(load_default=False)
+    paksa = _flag()
 
 
 class RegencyReviewForm(Form):

@@ -91,3 +91,28 @@ def test_every_kind_of_refusal_is_read_for_its_message():
         return {sub.__name__ for sub in cls.__subclasses__()} | {k for sub in cls.__subclasses__() for k in kinds(sub)}
 
     assert kinds(SijoskuError) <= engine_messages.MESSAGE_CALLS
+
+
+def test_every_refusal_a_form_gives_is_indonesian_with_its_english():
+    """marshmallow's own messages are English: each field says its refusal in Indonesian, and an English
+    page finds the English of it (the forms' file is read for messages as the engine is)."""
+    import inspect
+
+    from engine.core.errors import Invalid
+    from web import forms
+
+    said: set[str] = set()
+    for _name, form in inspect.getmembers(forms, inspect.isclass):
+        if not issubclass(form, forms.Form) or form is forms.Form:
+            continue
+        for field in form._declared_fields:
+            for odd in ("x" * 21_000, "zz", "-1", "99999999999", "²"):
+                try:
+                    forms.parse(form, {field: odd})
+                except Invalid as refusal:
+                    said |= {refusal.summary} | {p.message for p in refusal.problems}
+    assert {"nilai tidak sah", "harus ya atau tidak", "pilih status verval"} <= said
+    english = engine_messages.english()
+    for text in said:
+        assert not text.startswith(("Not a valid", "Must be", "Field may")), text
+        assert english.translate(text) != text, f"no English for the form's refusal {text!r}"

@@ -143,3 +143,11 @@ def test_every_audited_action_has_its_words(app):
     with app.test_request_context("/"):
         assert all(audit_action_label(a.value) != a.value for a in AuditAction)
         assert audit_action_label("SUBMISSION_OPENED") == "pengajuan dibuka"
+
+
+def test_a_forms_refusal_is_english_in_english(browser, people):
+    browser.login("verif.kab")
+    assert "Periode seperti 2026-Q4" in browser.get("/mutu/?periode_lengkap=zzz").get_data(as_text=True)
+    browser.post("/bahasa", {"lang": "en", "next": "/mutu/"}, token_from="/mutu/")
+    page = browser.get("/mutu/?periode_lengkap=zzz").get_data(as_text=True)
+    assert "A period such as 2026-Q4, 2026-S2 or 2026" in page and "eriode seperti" not in page
