@@ -18,6 +18,7 @@ from datetime import datetime
 
 from engine.bpmn import timers
 from engine.core.actors import Actor
+from engine.core.errors import phrase
 from engine.core.registry import Job, Registry
 from engine.core.uow import Database
 from engine.people import sign_in
@@ -27,7 +28,7 @@ Plugin = Callable[[Registry], None]
 
 
 def fire_timers(db: Database, now: datetime) -> str:
-    return f"{timers.fire_due_timers(db, now)} instans maju"
+    return phrase(f"{timers.fire_due_timers(db, now)} instans maju")
 
 
 def cycle_calendar(db: Database, now: datetime) -> str:

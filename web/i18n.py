@@ -397,10 +397,10 @@ def _script_texts(name: str) -> tuple[str, ...]:
         return tuple(dict.fromkeys(text for _line, text, _notes, _context in found if isinstance(text, str)))
 
 
-def script_words(name: str) -> dict[str, str]:
-    """Each text of the script `name`, in the request's language: what its `_()` looks up."""
+def script_words(*names: str) -> dict[str, str]:
+    """Each text of the page's scripts `names`, in the request's language: what their `_()` looks up."""
     catalog = _request_translations()
-    return {text: catalog.ugettext(text) for text in _script_texts(name)}
+    return {text: catalog.ugettext(text) for name in names for text in _script_texts(name)}
 
 
 def said(text: Any) -> Any:

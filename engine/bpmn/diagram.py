@@ -101,9 +101,9 @@ class Change:
 
     def __str__(self) -> str:
         if self.kind == "tambah":
-            return f"Langkah baru: {self.label}"
+            return phrase(f"Langkah baru: {self.label}")
         if self.kind == "hapus":
-            return f"Langkah dihapus: {self.label}"
+            return phrase(f"Langkah dihapus: {self.label}")
         return f"{self.label} · {self.prop}: {self.before or '-'} → {self.after or '-'}"
 
 

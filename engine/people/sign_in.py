@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from engine.core import audit, clock, rows
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
-from engine.core.errors import Forbidden, Invalid, Problem
+from engine.core.errors import Forbidden, Invalid, Problem, phrase
 from engine.core.uow import Database
 from engine.people import users
 from engine.people.scope import Scope
@@ -116,7 +116,7 @@ def purge_attempts(db: Database, now: datetime) -> str:
     """The scheduled purge of failed attempts that no longer count."""
     with db.transaction() as session:
         gone = rows.affected(session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - WINDOW)))
-    return f"{gone} percobaan masuk lama dihapus"
+    return phrase(f"{gone} percobaan masuk lama dihapus")
 
 
 def end_sessions(user: User) -> None:

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.core.errors import phrase
 from engine.core.rows import among
 from engine.quality import identity, names
 from engine.quality.findings import Finding
@@ -45,7 +46,8 @@ class Place:
 
     @property
     def words(self) -> str:
-        return f"{'pengajuan periode ini' if self.source == 'pengajuan' else 'data terverifikasi'} desa {self.desa}"
+        source = phrase("pengajuan periode ini") if self.source == "pengajuan" else phrase("data terverifikasi")
+        return phrase(f"{source} desa {self.desa}")
 
     def detail(self) -> dict[str, Any]:
         return {"tempat": self.desa, "kategori": self.kategori, "sumber": self.source}

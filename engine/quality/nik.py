@@ -19,6 +19,8 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from engine.core.errors import phrase
+
 _SIXTEEN_DIGITS = re.compile(r"[0-9]{16}")
 
 
@@ -58,13 +60,13 @@ def shape_problem(value: str, what: str = "NIK") -> str | None:
         return None
     odd = next((i for i, c in enumerate(value) if c not in "0123456789"), None)
     if odd is None:
-        return f"{what} harus 16 angka, bukan {len(value)}"
+        return phrase(f"{what} harus 16 angka, bukan {len(value)}")
     if value[odd].isdigit() or value[odd].isnumeric():
-        return (
+        return phrase(
             f"{what} memuat angka yang bukan 0-9 (karakter ke-{odd + 1}, mis. angka lebar penuh, Arab atau "
             "pangkat); ketik ulang dengan angka biasa"
         )
-    return f"{what} hanya boleh berisi angka 0-9; karakter ke-{odd + 1} bukan angka"
+    return phrase(f"{what} hanya boleh berisi angka 0-9; karakter ke-{odd + 1} bukan angka")
 
 
 def parse(number: str, birth_hint: date | None = None, today: date | None = None) -> Nik:

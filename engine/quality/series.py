@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.core.errors import phrase
 from engine.core.periods import next_period, period_key
 from engine.quality import counts
 from engine.quality.thresholds import Thresholds
@@ -95,7 +96,7 @@ class Context:
 
 
 def where(region_kode: str, kategori: str, periode: str) -> str:
-    return f"{kategori} di {tier_of_code(region_kode).label} {region_kode} periode {periode}"
+    return phrase(f"{kategori} di {tier_of_code(region_kode).label} {region_kode} periode {periode}")
 
 
 def _series(values: Iterable[Value]) -> dict[tuple[str, str, str], list[Value]]:
@@ -151,13 +152,13 @@ def _level_rule(earlier: list[int], x: int, p_up: float, p_down: float) -> str:
 
 def _level_message(rule: str, v: Value, prediction: counts.Prediction, interval: tuple[int, int]) -> str:
     place = where(v.region_kode, v.kategori, v.periode)
-    expected = f"diharapkan sekitar {prediction.mean:.0f} (antara {interval[0]} dan {interval[1]})"
+    expected = phrase(f"diharapkan sekitar {prediction.mean:.0f} (antara {interval[0]} dan {interval[1]})")
     if rule == "turun_ke_nol":
-        return f"{place}: turun ke 0, {expected}; nol yang senyap sering berarti data tidak dilaporkan"
+        return phrase(f"{place}: turun ke 0, {expected}; nol yang senyap sering berarti data tidak dilaporkan")
     if rule == "naik_dari_nol":
-        return f"{place}: {v.nilai}, padahal periode sebelumnya 0"
-    word = "lebih tinggi" if rule == "lonjakan" else "lebih rendah"
-    return f"{place}: {v.nilai}, jauh {word} dari periode sebelumnya; {expected}"
+        return phrase(f"{place}: {v.nilai}, padahal periode sebelumnya 0")
+    word = phrase("lebih tinggi") if rule == "lonjakan" else phrase("lebih rendah")
+    return phrase(f"{place}: {v.nilai}, jauh {word} dari periode sebelumnya; {expected}")
 
 
 def check_level(series: list[Value], ctx: Context) -> list[Flag]:
@@ -236,7 +237,10 @@ def check_repeats(series: list[Value], ctx: Context) -> list[Flag]:
 
 
 def _odds(probability: float) -> str:
-    return f"sekitar 1 banding {1 / probability:,.0f}".replace(",", ".") if probability > 0 else "hampir nol"
+    if probability <= 0:
+        return phrase("hampir nol")
+    odds = f"{1 / probability:,.0f}".replace(",", ".")
+    return phrase(f"sekitar 1 banding {odds}")
 
 
 def _predictions(values: Iterable[Value], ctx: Context) -> dict[tuple[str, str, str], counts.Prediction]:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from engine.core import audit, clock, rows, tables
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
-from engine.core.errors import Forbidden, Invalid, NotFound, Problem, SijoskuError
+from engine.core.errors import Forbidden, Invalid, NotFound, Problem, SijoskuError, phrase
 from engine.core.rows import insert_many
 from engine.core.tables import TABLE_LIMITS
 from engine.core.uow import Database
@@ -306,7 +306,7 @@ def run_waiting_jobs(db: Database, now: datetime, poll: float | None = None) -> 
         elif time.monotonic() < deadline:
             time.sleep(POLL_EVERY)
         if job_id is None and time.monotonic() >= deadline:
-            return f"{done} impor dijalankan"
+            return phrase(f"{done} impor dijalankan")
 
 
 POLL_EVERY = 1.0  # seconds between two looks for a waiting upload
@@ -418,7 +418,7 @@ def fail_stale_jobs(db: Database, now: datetime) -> str:
                 pending_rows=None,
             )
         )
-    return f"{rows.affected(result)} impor macet ditandai gagal"
+    return phrase(f"{rows.affected(result)} impor macet ditandai gagal")
 
 
 def get_job(session: Session, actor: Actor, job_id: int) -> ImportJob:

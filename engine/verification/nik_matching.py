@@ -24,6 +24,7 @@ from engine.core import audit, clock, resilience
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
 from engine.core.config import DukcapilSettings
+from engine.core.errors import phrase
 from engine.core.uow import Database
 from models import (
     FlagStatus,
@@ -151,10 +152,10 @@ def compare(values: dict[str, Any], kode_desa: str, person: Person | None) -> tu
 
 def message(status: NikStatus, differing: list[str]) -> str:
     if status == NikStatus.MENINGGAL:
-        return "Dukcapil mencatat orang dengan NIK ini telah meninggal dunia"
+        return phrase("Dukcapil mencatat orang dengan NIK ini telah meninggal dunia")
     if differing == ["nik"]:
-        return "Dukcapil: NIK tidak ditemukan"
-    return "Dukcapil: tidak padan pada " + ", ".join(LABELS[f] for f in differing)
+        return phrase("Dukcapil: NIK tidak ditemukan")
+    return phrase(f"Dukcapil: tidak padan pada {', '.join(LABELS[f] for f in differing)}")
 
 
 # --- what to check --------------------------------------------------------------------------------

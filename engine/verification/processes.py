@@ -13,7 +13,7 @@ from engine.bpmn import definitions, diagram, migration, runtime
 from engine.core import audit
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
-from engine.core.errors import Conflict, Invalid, NotFound, Problem, SijoskuError
+from engine.core.errors import Conflict, Invalid, NotFound, Problem, SijoskuError, phrase
 from engine.core.uow import Database
 from engine.people.scope import Scope
 from models import InstanceStatus, ProcessDefinition, ProcessInstance
@@ -57,13 +57,13 @@ def outcome(result: definitions.DeployResult) -> str:
     """What a deploy or an activation did, said to the administrator (the page and the CLI alike)."""
     d = result.definition
     if result.created:
-        return f"{d.nama}: versi {d.version} dipasang; instans baru memakainya."
+        return phrase(f"{d.nama}: versi {d.version} dipasang; instans baru memakainya.")
     if result.reactivated:
-        return (
+        return phrase(
             f"{d.nama}: versi {d.version} kini dipakai instans baru lagi (sebelumnya versi {result.previous_version}). "
             "Instans yang berjalan tetap pada versinya; pindahkan lewat migrasi instans bila perlu."
         )
-    return f"{d.nama}: isi tidak berubah; tetap versi {d.version}."
+    return phrase(f"{d.nama}: isi tidak berubah; tetap versi {d.version}.")
 
 
 @dataclass

@@ -35,6 +35,30 @@ def test_the_trend_marks_and_explains_flagged_points(db, people, sign_in):  # no
     province.shot("mutu-data")
 
 
+def test_the_trend_speaks_english_on_an_english_page(db, people, sign_in):  # noqa: F811
+    """The chart's note, table and tooltip are written by its script: in English, they are English."""
+    with db.transaction() as s:
+        values = aggregates.read_baseline(s, "historis.csv", HISTORY.encode())
+        aggregates.store(s, SYSTEM, values, "BASELINE_IMPORTED")
+        aggregates.rescan(s, SYSTEM, values)
+    province = sign_in("valid.prov", PASSWORD)
+    page = province.go("/mutu/")
+    page.locator("#lang-select").select_option("en")
+    follow(page, page.get_by_role("button", name="Ganti bahasa"))
+    page.locator("#trend-wilayah").fill("65.01")
+    page.locator("#trend-kategori").fill("LUT")
+    page.get_by_role("button", name="Show trend").click()
+    page.wait_for_selector("#trend[data-state=done]")
+    assert "periods flagged for LUT in 65.01" in page.locator("#trend-note").inner_text()
+    table = page.locator("#trend-table table")
+    assert "Figures of LUT in 65.01 per period" in table.locator("caption").inner_text()
+    assert table.locator("thead th").first.inner_text() == "Period"
+    footer = page.evaluate("""() => Chart.getChart(document.getElementById('trend'))
+        .options.plugins.tooltip.callbacks.footer([{dataIndex: 3}])""")
+    assert footer and "diharapkan" not in footer and "DP3AP2KB" in footer
+    province.check()
+
+
 def test_a_regency_verifier_explains_a_flag_in_the_browser(db, people, sign_in):  # noqa: F811
     with db.transaction() as s:
         values = aggregates.read_baseline(s, "historis.csv", HISTORY.encode())

@@ -57,6 +57,14 @@ def test_every_message_the_engine_writes_has_its_english_with_the_same_pieces():
             'Batas waktu pada «Tunggu»: P14D harus ditulis di antara tanda kutip: "P14D"',
             'Deadline on «Tunggu»: P14D must be written between quotes: "P14D"',
         ),
+        (  # a flag's sentence built by a function of its own, its place and expectation pieces marked
+            "LUT di kabupaten/kota 65.01 periode 2025: 68, jauh lebih tinggi dari periode sebelumnya; "
+            "diharapkan sekitar 17 (antara 3 dan 41)",
+            "LUT in kabupaten/kota 65.01, period 2025: 68, far higher than the periods before; "
+            "expected about 17 (between 3 and 41)",
+        ),
+        ("NIK harus 16 angka, bukan 15", "NIK must be 16 digits, not 15"),
+        ("3 instans maju", "3 instances moved on"),  # a scheduled job's report on the schedule page
         ("Kalimat yang tidak dikenal tetap seperti adanya", "Kalimat yang tidak dikenal tetap seperti adanya"),
         ("", ""),
     ],

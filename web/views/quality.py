@@ -12,6 +12,7 @@ from engine.quality import dashboard, review
 from web.access import actor, db, local_target, overseers, reading, settings
 from web.errors import flash_refusal
 from web.forms import DashboardForm, FlagActionForm, SeriesForm, parse
+from web.i18n import said
 
 bp = Blueprint("quality", __name__, url_prefix="/mutu")
 
@@ -45,4 +46,6 @@ def settle(flag_id: int) -> Any:
 def series() -> Any:
     args = parse(SeriesForm, request.args)
     with reading() as s:
-        return dashboard.series_for(s, actor(), args["wilayah"], args["kategori"])
+        found = dashboard.series_for(s, actor(), args["wilayah"], args["kategori"])
+    # the flags' explanations, shown in the chart's tooltip and table, in the page's language
+    return {**found, "flags": {period: [said(m) for m in messages] for period, messages in found["flags"].items()}}

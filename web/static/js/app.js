@@ -3,6 +3,25 @@
 (function () {
   "use strict";
   document.documentElement.classList.add("js");
+  /* The texts of a page's own scripts in the reader's language: the page gives each Indonesian text its
+     scripts ask for (found by `make translations`, as in the templates) as JSON in #sj-words, and a
+     script says one with `window.sijoskuSay(text, {name: value})`. */
+  var words = null;  // read at the first text asked: the page's scripts and their words come after this file
+  function pageWords() {
+    var node = document.getElementById("sj-words");
+    try {
+      return node ? JSON.parse(node.textContent) : {};
+    } catch (ignored) {
+      return {};
+    }
+  }
+  window.sijoskuSay = function (text, values) {
+    words = words || pageWords();
+    var said = words[text] || text;
+    return values ? said.replace(/\{(\w+)\}/g, function (whole, key) {
+      return values[key] !== undefined && values[key] !== null ? String(values[key]) : whole;
+    }) : said;
+  };
   var toggle = document.getElementById("menu-toggle");
   var menu = document.getElementById("menu");
   if (toggle && menu) {

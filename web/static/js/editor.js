@@ -16,23 +16,7 @@
 (function () {
   'use strict';
 
-  /* Texts in the reader's language: the editor page gives each Indonesian text of this file (found by
-     `make translations`, as in the templates) in the page's language, as JSON in #sj-words. */
-  var WORDS = (function () {
-    var node = document.getElementById('sj-words');
-    try {
-      return node ? JSON.parse(node.textContent) : {};
-    } catch (ignored) {
-      return {};
-    }
-  }());
-
-  function _(text, values) {
-    var said = WORDS[text] || text;
-    return values ? said.replace(/\{(\w+)\}/g, function (whole, key) {
-      return values[key] !== undefined && values[key] !== null ? String(values[key]) : whole;
-    }) : said;
-  }
+  var _ = window.sijoskuSay || function (text) { return text; };  // the page's words (app.js)
 
   var TIERS = [
     ['desa', _('Desa/kelurahan')],

@@ -6,6 +6,7 @@
   var canvas = document.getElementById("trend");
   var note = document.getElementById("trend-note");
   if (!form || !canvas || typeof Chart === "undefined") { return; }
+  var _ = window.sijoskuSay || function (text) { return text; };  // the page's words (app.js)
   var chart = null;
   var COLOURS = ["#0b5d7a", "#9a6200", "#6b3fa0", "#1d7a3a"];
 
@@ -43,8 +44,9 @@
     });
     table(data, flagged);
     var count = Object.keys(flagged).length;
-    note.textContent = data.labels.length ? (count + " periode ditandai untuk " + data.kategori + " di " + data.region_kode) :
-      "Belum ada angka untuk " + data.kategori + " di " + data.region_kode + ".";
+    var where = { n: count, kategori: data.kategori, wilayah: data.region_kode };
+    note.textContent = data.labels.length ? _("{n} periode ditandai untuk {kategori} di {wilayah}", where) :
+      _("Belum ada angka untuk {kategori} di {wilayah}.", where);
     canvas.dataset.state = "done";
   }
 
@@ -55,9 +57,9 @@
     box.textContent = "";
     var t = document.createElement("table");
     var caption = t.createCaption();
-    caption.textContent = "Angka " + data.kategori + " di " + data.region_kode + " per periode";
+    caption.textContent = _("Angka {kategori} di {wilayah} per periode", { kategori: data.kategori, wilayah: data.region_kode });
     var head = t.createTHead().insertRow();
-    ["Periode"].concat(data.datasets.map(function (set) { return set.sumber; }), ["Tanda"]).forEach(function (name) {
+    [_("Periode")].concat(data.datasets.map(function (set) { return set.sumber; }), [_("Tanda")]).forEach(function (name) {
       var th = document.createElement("th");
       th.scope = "col";
       th.textContent = name;
@@ -90,10 +92,10 @@
       })
       .then(function (result) {
         if (mine !== latest) { return; }
-        if (!result.ok) { note.textContent = result.body.message || "Tren tidak dapat dimuat."; canvas.dataset.state = "error"; return; }
+        if (!result.ok) { note.textContent = result.body.message || _("Tren tidak dapat dimuat."); canvas.dataset.state = "error"; return; }
         draw(result.body);
       })
-      .catch(function () { if (mine !== latest) { return; } note.textContent = "Tren tidak dapat dimuat."; canvas.dataset.state = "error"; });
+      .catch(function () { if (mine !== latest) { return; } note.textContent = _("Tren tidak dapat dimuat."); canvas.dataset.state = "error"; });
   }
 
   form.addEventListener("submit", load);

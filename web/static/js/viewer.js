@@ -13,6 +13,8 @@
 (function () {
   'use strict';
 
+  var _ = window.sijoskuSay || function (text) { return text; };  // the page's words (app.js)
+
   var MARKERS = [
     ['done', 'sj-done'],
     ['current', 'sj-current'],
@@ -45,7 +47,7 @@
     var p = document.createElement('p');
     p.className = 'sj-load-error';
     p.setAttribute('role', 'alert');
-    p.textContent = 'Diagram tidak dapat dimuat: ' + message;
+    p.textContent = _('Diagram tidak dapat dimuat: {alasan}', { alasan: message });
     el.appendChild(p);
     el.dataset.state = 'error';
   }
@@ -56,10 +58,10 @@
       credentials: 'same-origin',
       headers: { 'Accept': 'application/xml, text/xml, */*' }
     }).catch(function () {
-      throw new Error('server tidak dapat dihubungi');
+      throw new Error(_('server tidak dapat dihubungi'));
     }).then(function (res) {
       if (!res.ok) {
-        throw new Error('server menjawab HTTP ' + res.status);
+        throw new Error(_('server menjawab HTTP {status}', { status: res.status }));
       }
       return res.text();
     });
@@ -88,11 +90,11 @@
   function initViewer(el) {
     var url = el.dataset.xmlUrl;
     if (!url) {
-      showError(el, new Error('atribut data-xml-url tidak ada'));
+      showError(el, new Error(_('atribut data-xml-url tidak ada')));
       return;
     }
     if (typeof window.BpmnJS !== 'function') {
-      showError(el, new Error('pustaka bpmn-js belum dimuat'));
+      showError(el, new Error(_('pustaka bpmn-js belum dimuat')));
       return;
     }
 
