@@ -22,19 +22,40 @@ def require_admin(actor: Actor) -> Scope:
 
 
 def list_users(session: Session, actor: Actor, query: str = "") -> list[User]:
-    require_admin(actor)
+    """The people an admin sees: those holding a role in the admin's regions (a province admin: all)."""
+    scope = require_admin(actor)
     q = select(User).options(selectinload(User.roles)).order_by(User.username)
     if query.strip():
         like = f"%{query.strip().lower()}%"
         q = q.where(or_(func.lower(User.username).like(like), func.lower(User.nama).like(like)))
+    if not scope.whole_province:
+        q = q.where(User.id.in_(select(RoleAssignment.user_id).where(scope.where(RoleAssignment.region_kode))))
     return list(session.scalars(q.limit(500)))
 
 
+def _seen(scope: Scope, user: User) -> bool:
+    """An admin sees a person holding a role in one of the admin's regions; a province admin, everyone."""
+    return scope.whole_province or any(scope.contains(a.region_kode) for a in user.roles)
+
+
 def get_user(session: Session, actor: Actor, user_id: int) -> User:
-    require_admin(actor)
+    """A person the admin sees (else "not there", as any page outside a person's regions)."""
+    scope = require_admin(actor)
     user = session.get(User, user_id)
-    if user is None:
+    if user is None or not _seen(scope, user):
         raise NotFound(f"Pengguna {user_id} tidak ada")
+    return user
+
+
+def _user_in_care(session: Session, actor: Actor, user_id: int) -> User:
+    """An admin changes an account (its address, whether it may sign in) only when every role of the
+    person lies in the admin's regions: a regency's admin cannot shut out the province's people, or
+    send another regency's mail elsewhere."""
+    user = get_user(session, actor, user_id)
+    if not require_admin(actor).manages([a.region_kode for a in user.roles]):
+        raise Forbidden(
+            f"{user.username} memegang peran di luar wilayah Anda; hanya admin provinsi yang dapat mengubah akunnya"
+        )
     return user
 
 
@@ -95,7 +116,7 @@ def _new_person_problems(session: Session, username: str, email: str, region_kod
 
 def set_email(session: Session, actor: Actor, user_id: int, email: str) -> User:
     """The address e-mails go to (empty: none); a person without one gets no e-mail at all."""
-    user = get_user(session, actor, user_id)
+    user = _user_in_care(session, actor, user_id)
     address = email.strip()
     if problems := _email_problems(address):
         raise Invalid("Alamat surel belum benar", problems)
@@ -126,9 +147,9 @@ def assign_role(session: Session, actor: Actor, user_id: int, role: str, region_
 
 
 def remove_role(session: Session, actor: Actor, assignment_id: int) -> None:
-    require_admin(actor)
+    scope = require_admin(actor)
     assignment = session.get(RoleAssignment, assignment_id)
-    if assignment is None:
+    if assignment is None or not scope.contains(assignment.region_kode):
         raise NotFound(f"Peran {assignment_id} tidak ada")
     if assignment.user_id == actor.user_id and assignment.role == Role.ADMIN:
         raise Forbidden("Anda tidak dapat mencabut peran admin Anda sendiri")
@@ -147,7 +168,7 @@ def remove_role(session: Session, actor: Actor, assignment_id: int) -> None:
 
 
 def set_active(session: Session, actor: Actor, user_id: int, aktif: bool) -> User:
-    user = get_user(session, actor, user_id)
+    user = _user_in_care(session, actor, user_id)
     if user.id == actor.user_id and not aktif:
         raise Forbidden("Anda tidak dapat menonaktifkan akun Anda sendiri")
     if user.aktif != aktif:

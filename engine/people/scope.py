@@ -164,6 +164,23 @@ class Scope:
             raise Forbidden(_REFUSAL[self.purpose])
         return self
 
+    @property
+    def whole_province(self) -> bool:
+        """A role of this purpose at the province itself (a code without a dot), or the system."""
+        return self.everything or any("." not in g.region_kode for g in self.grants)
+
+    def manages(self, codes: list[str]) -> bool:
+        """Every one of `codes` (a person's roles) lies in the scope; a person without roles is the
+        province's alone."""
+        return self.whole_province or (bool(codes) and all(self.contains(code) for code in codes))
+
+    def require_province(self) -> Scope:
+        """Refuse (403) what applies to the whole province (the process, the cycles, retention) to a
+        person whose roles of this purpose cover only a part of it."""
+        if not self.whole_province:
+            raise Forbidden("Hanya admin provinsi yang dapat melakukan ini: berlakunya untuk seluruh provinsi")
+        return self
+
     def contains(self, code: str, tier: Tier | None = None) -> bool:
         """True when `code` lies in a region of the scope (and, for working, at that tier)."""
         if self.everything:

@@ -21,11 +21,11 @@ from sqlalchemy.orm import Session
 from engine.core import audit, clock, rows
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
-from engine.core.errors import Forbidden, Invalid, Problem, phrase
+from engine.core.errors import Forbidden, Invalid, NotFound, Problem, phrase
 from engine.core.uow import Database
 from engine.people import users
 from engine.people.scope import Scope
-from models import LoginAttempt, User
+from models import LoginAttempt, RoleAssignment, User
 
 WINDOW = timedelta(minutes=15)  # failures older than this no longer count, and are purged
 USERNAME_CHARS: int = LoginAttempt.__table__.c.username.type.length  # type: ignore[attr-defined]
@@ -105,8 +105,15 @@ def authenticate(session: Session, username: str, password: str, address: str) -
 
 def unlock(session: Session, actor: Actor, username: str) -> int:
     """An administrator clears a username's failed attempts, so it may sign in at once."""
-    Scope.administering(actor).require_any()
+    scope = Scope.administering(actor).require_any()
     username = (username or "").strip().lower()[:USERNAME_CHARS]
+    held = session.scalars(
+        select(RoleAssignment.region_kode)
+        .join(User, User.id == RoleAssignment.user_id)
+        .where(User.username == username)
+    ).all()
+    if not scope.manages(list(held)):
+        raise NotFound(f"Pengguna {username} tidak ada di wilayah Anda")
     cleared = rows.affected(session.execute(delete(LoginAttempt).where(LoginAttempt.username == username)))
     audit.record(session, actor, AuditAction.USER_UNLOCKED, "user", username, after={"attempts_cleared": cleared})
     return cleared

@@ -84,7 +84,7 @@ def _first_out_of_order(days: list[int]) -> str | None:
 def set_rhythm(
     session: Session, actor: Actor, ritme: str, hari_buka: int, batas: dict[str, int], pengingat_hari: int
 ) -> CycleRhythm:
-    Scope.administering(actor).require_any()
+    Scope.administering(actor).require_any().require_province()
     if ritme not in set(Rhythm):
         raise Invalid("Ritme belum benar", [Problem("Ritme harus triwulan atau semester", column="ritme")])
     if not 1 <= hari_buka <= 28:
@@ -196,11 +196,12 @@ def open_cycle(db: Database, actor: Actor, periode: str, region: str | None = No
     province = db.settings.province
     region = region or province
     with db.transaction() as s:
-        Scope.administering(actor).require_any()
+        scope = Scope.administering(actor).require_any()
         if s.scalar(select(Region.tingkat).where(Region.kode == region)) is None:
             raise Invalid(f"Kode wilayah {region!r} tidak dikenal")
         if not (region == province or region.startswith(province + ".")):
             raise Invalid(f"Wilayah {region} berada di luar provinsi {province}")
+        scope.require(region, f"Wilayah {region}")  # an admin of a regency opens its own desa only
         cycle = _cycle(s, actor, periode, province, db.settings.tz)
         desa = list(
             s.scalars(
@@ -254,7 +255,7 @@ def close_cycle(db: Database, actor: Actor, periode: str) -> dict[str, int]:
     """Desa that submitted nothing become `tidak melapor` (never zero); late tasks are escalated."""
     now = clock.now()
     with db.transaction() as s:
-        Scope.administering(actor).require_any()
+        Scope.administering(actor).require_any().require_province()
         cycle = s.scalar(select(Cycle).where(Cycle.periode == periode))
         if cycle is None:
             raise NotFound(f"Siklus {periode} belum dibuka")

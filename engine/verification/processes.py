@@ -23,6 +23,11 @@ def _administering(actor: Actor) -> Scope:
     return Scope.administering(actor).require_any()
 
 
+def _changing(actor: Actor) -> Scope:
+    """The process is the province's: only an admin of the whole province changes or runs it."""
+    return Scope.administering(actor).require_any().require_province()
+
+
 def list_definitions(session: Session, actor: Actor) -> list[dict[str, Any]]:
     _administering(actor)
     return definitions.list_definitions(session)
@@ -43,13 +48,13 @@ def deploy(
     held for confirmation when the lint only warns or when the diagram was edited from a version that
     is no longer current (`based_on`), and an earlier version made current again when the content is
     identical to it."""
-    _administering(actor)
+    _changing(actor)
     return definitions.deploy(session, actor, xml, confirmed=confirmed, based_on=based_on)
 
 
 def activate(session: Session, actor: Actor, process_key: str, version: int) -> definitions.DeployResult:
     """Make a stored version the one new instances use (a rollback); audited."""
-    _administering(actor)
+    _changing(actor)
     return definitions.activate(session, actor, process_key, version)
 
 
@@ -122,7 +127,7 @@ def _named(parsed: definitions.ParsedDefinition) -> list[tuple[str, str]]:
 
 def migration_plan(session: Session, actor: Actor, process_key: str, source: int, target: int) -> MigrationPlan:
     """The proposed mapping between two versions and how many instances run on the source."""
-    _administering(actor)
+    _changing(actor)
     if source == target:
         raise Invalid("Versi asal dan tujuan sama; pilih dua versi yang berbeda")
     old, new = _version(session, process_key, source), _version(session, process_key, target)
@@ -204,7 +209,7 @@ def migrate_instances(
 
 def stuck_instances(session: Session, actor: Actor, limit: int = 200) -> list[dict[str, Any]]:
     """Running instances whose last step failed, newest failure first, with the error."""
-    _administering(actor)
+    _changing(actor)
     rows = session.execute(
         select(ProcessInstance, ProcessDefinition.process_key, ProcessDefinition.version)
         .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
@@ -231,7 +236,7 @@ def retry_instance(session: Session, actor: Actor, instance_id: int) -> None:
 
     A failure again is a refusal: nothing is written, and the instance stays listed.
     """
-    _administering(actor)
+    _changing(actor)
     try:
         with session.begin_nested():
             running = runtime.load(session, actor, instance_id)

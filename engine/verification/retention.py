@@ -67,7 +67,7 @@ def _due(process_key: str, cutoff: datetime) -> Any:
 
 def count_due(session: Session, actor: Actor, process_key: str, days: int, now: datetime) -> int:
     """How many instances a prune would clear (the dry run)."""
-    Scope.administering(actor).require_any()
+    Scope.administering(actor).require_any().require_province()
     check_rule(process_key, days)
     due = _due(process_key, now - timedelta(days=days)).subquery()
     return session.scalar(select(func.count()).select_from(due)) or 0
@@ -75,7 +75,7 @@ def count_due(session: Session, actor: Actor, process_key: str, days: int, now: 
 
 def prune_batch(session: Session, actor: Actor, process_key: str, days: int, now: datetime) -> int:
     """Clear the state of up to `BATCH` instances past retention; the number cleared (0 when done)."""
-    Scope.administering(actor).require_any()
+    Scope.administering(actor).require_any().require_province()
     check_rule(process_key, days)
     cutoff = now - timedelta(days=days)
     ids = list(session.scalars(_due(process_key, cutoff).order_by(ProcessInstance.id).limit(BATCH)))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from engine.core.actors import Actor
 from engine.core.config import DEFAULT_BPMN_DIR
+from engine.people import users
 from models import AuditEvent, ProcessDefinition, RoleAssignment, User
 
 XML = (DEFAULT_BPMN_DIR / "verifikasi_berjenjang.bpmn").read_text()
@@ -225,3 +227,38 @@ def test_region_search_by_name_or_code(browser, people):
     assert browser.get("/admin/wilayah?q=11.01").get_json()["regions"] == []  # outside the province
     fragment = browser.get("/admin/wilayah?q=tanjung", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert 'class="link region-pick"' in fragment
+
+
+def test_an_admin_of_a_regency_manages_its_people_only_and_not_the_provinces_process(
+    browser, db, people, password_hash
+):
+    """A regency's admin sees and changes the people whose roles lie in the regency; the province's
+    people, another regency's, and what applies to the whole province (the process, the cycles'
+    rhythm, the job history) are the province admin's."""
+    with db.transaction() as s:
+        users.add_user(s, Actor.system("test"), "admin.kab.lain", "admin", "65.02").password_hash = password_hash
+        ids = {u.username: u.id for u in s.scalars(select(User))}
+        theirs = s.scalar(select(RoleAssignment.id).where(RoleAssignment.user_id == ids["verif.kec"]))
+    browser.login("admin.kab.lain")
+    listed = browser.get("/admin/pengguna").get_data(as_text=True)
+    assert "verif.kab.lain" in listed and "verif.kec" not in listed.replace("verif.kec.lain", "")
+    for name in ("verif.kec", "admin.prov"):
+        page = f"/admin/pengguna/{ids[name]}"
+        assert browser.get(page).status_code == 404
+        token = browser.token("/admin/pengguna")
+        assert browser.client.post(f"{page}/aktif", data={"aktif": "0", "csrf_token": token}).status_code == 404
+        assert browser.client.post(f"{page}/surel", data={"email": "x@y.id", "csrf_token": token}).status_code == 404
+    token = browser.token("/admin/pengguna")
+    removing = f"/admin/pengguna/{ids['verif.kec']}/peran/{theirs}/hapus"
+    assert browser.client.post(removing, data={"csrf_token": token}).status_code == 404
+    mine = f"/admin/pengguna/{ids['verif.kab.lain']}"
+    assert browser.post(f"{mine}/surel", {"email": "kab@malinau.go.id"}, token_from=mine).status_code == 302
+    assert browser.post(f"{mine}/aktif", {"aktif": "0"}, token_from=mine).status_code == 302
+    assert _deploy(browser, XML.replace("P14D", "P10D")).status_code == 403
+    assert browser.post("/admin/definisi/1/aktifkan", {}, token_from="/admin/pengguna").status_code == 403
+    assert browser.get("/admin/jadwal").status_code == 403
+    with db.read() as s:
+        assert s.get(User, ids["admin.prov"]).aktif and s.get(User, ids["verif.kec"]).email is None
+        assert s.get(RoleAssignment, theirs) is not None
+        assert s.get(User, ids["verif.kab.lain"]).aktif is False
+    assert _versions(db) == 1

@@ -360,7 +360,7 @@ def regions() -> Any:
 def schedule() -> Any:
     """Scheduled jobs' runs, failures included, and emails that could not be sent."""
     with reading() as s:
-        administration.require_admin(actor())
+        administration.require_admin(actor()).require_province()  # the jobs and e-mails of the whole province
         stuck = events.failures(s)
     return render_template("admin/schedule.html", runs=jobs.history(db()), failures=email.failures(db()), stuck=stuck)
 
