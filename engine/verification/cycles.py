@@ -48,20 +48,19 @@ START_VARIABLES = ["kode_desa", "periode", "submission_id"]
 
 
 def rhythm(session: Session) -> CycleRhythm:
+    """The stored rhythm, or the default one, not stored: a page that reads it writes nothing (on
+    SQLite a write in a read would wait for, and fail behind, every other person's write)."""
     found = session.scalar(select(CycleRhythm).limit(1))
-    if found is None:
-        found = CycleRhythm(
-            ritme=Rhythm.TRIWULAN,
-            hari_buka=1,
-            batas_desa=30,
-            batas_kecamatan=45,
-            batas_kabupaten=60,
-            batas_provinsi=75,
-            pengingat_hari=3,
-        )
-        session.add(found)
-        session.flush()
-    return found
+    return found or CycleRhythm(
+        ritme=Rhythm.TRIWULAN,
+        hari_buka=1,
+        batas_desa=30,
+        batas_kecamatan=45,
+        batas_kabupaten=60,
+        batas_provinsi=75,
+        pengingat_hari=3,
+        berita_acara_wajib=True,
+    )
 
 
 def _deadline_days(r: CycleRhythm) -> dict[Tier, int]:
@@ -107,6 +106,8 @@ def set_rhythm(
     before = {"ritme": current.ritme, "hari_buka": current.hari_buka}
     current.ritme, current.hari_buka, current.pengingat_hari = ritme, hari_buka, pengingat_hari
     current.batas_desa, current.batas_kecamatan, current.batas_kabupaten, current.batas_provinsi = days
+    session.add(current)  # the default, stored at its first change
+    session.flush()
     audit.record(
         session,
         actor,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from engine.core import events, jobs
 from engine.verification import cycles
@@ -24,6 +24,22 @@ def test_cycle_status_drills_down_from_province_to_desa(app, db, people, signed_
     assert "Periode xx belum pernah dibuka; ditampilkan 2027-Q1" in odd and "Wilayah abc tidak dikenal" in odd
     a_desa = browser.get("/siklus/?periode=2027-Q1&induk=65.01.01.2005").get_data(as_text=True)
     assert "ditampilkan kecamatannya, 65.01.01" in a_desa and "65.01.01.2005" in a_desa
+
+
+def test_reading_the_cycle_page_writes_nothing(app, db, people, signed_in, statements):
+    """The default rhythm is shown, not stored by a reader: on SQLite a write in a page view waits for
+    every other person's write, and failed behind one (a 500 under load)."""
+    cycles.open_cycle(db, SYSTEM, "2027-Q1", region="65.01.01")
+    with db.transaction() as s:  # a product whose rhythm was never set
+        s.execute(delete(CycleRhythm))
+    browser = signed_in("verif.kab")
+    statements.clear()
+    page = browser.get("/siklus/?periode=2027-Q1&induk=65.01.01")
+    assert page.status_code == 200 and "65.01.01.2005" in page.get_data(as_text=True)
+    writes = [q for q in statements if q.split()[0].upper() in ("INSERT", "UPDATE", "DELETE")]
+    assert not [q for q in writes if "cycle_rhythm" in q], writes
+    with db.read() as s:
+        assert s.scalar(select(CycleRhythm)) is None
 
 
 def test_an_admin_sets_the_rhythm_and_bad_values_are_refused(app, db, people, signed_in):
