@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -71,6 +72,12 @@ def reveal_nik(session: Session, actor: Actor, record_id: int, nik: str, reason:
     stated = require_reason(reason)
     audit.record(session, actor, AuditAction.NIK_VIEWED, "ppks_record", record_id, reason=stated)
     return nik
+
+
+def shown_to(full_nik: bool) -> Callable[[Any], Any]:
+    """A text (a reason, a flag's message) as a viewer reads it: whole for those who see full NIKs,
+    with every NIK and family card number masked for the others."""
+    return (lambda text: text) if full_nik else mask_personal
 
 
 def mask_personal(value: Any, key: str = "") -> Any:

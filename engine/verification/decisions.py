@@ -17,6 +17,7 @@ from engine.bpmn.runtime import NewTask
 from engine.core import clock
 from engine.core.actors import Actor
 from engine.core.errors import Conflict, Forbidden, Invalid, NotFound, Problem
+from engine.people import privacy
 from engine.people.scope import Scope
 from engine.quality import flags
 from engine.verification import minutes, status
@@ -256,13 +257,14 @@ def _record_verdicts(
     return judged
 
 
-def _ensure_acknowledged(session: Session, submission: Submission) -> None:
+def _ensure_acknowledged(session: Session, actor: Actor, submission: Submission) -> None:
     waiting = flags.unacknowledged_warnings(session, submission.id)
+    shown = privacy.shown_to(privacy.sees_full_nik(actor, submission.kode_desa))
     if waiting:
         raise Invalid(
             f"{len(waiting)} peringatan mutu data belum diakui: tulis catatan untuk setiap peringatan "
             "sebelum menyetujui, atau kembalikan pengajuan",
-            [Problem(f"item {f.item_id}: {f.message}", column=f"ack_{f.id}") for f in waiting],
+            [Problem(f"item {f.item_id}: {shown(f.message)}", column=f"ack_{f.id}") for f in waiting],
         )
 
 
@@ -277,7 +279,7 @@ def _judge_items(
     judged = _record_verdicts(session, actor, found.task, submission, keputusan, cmd)
     flags.acknowledge(session, actor, found.task.tingkat.value, submission.id, cmd.pengakuan)
     if keputusan == Decision.SETUJU:
-        _ensure_acknowledged(session, submission)
+        _ensure_acknowledged(session, actor, submission)
     return judged
 
 

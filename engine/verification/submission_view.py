@@ -40,6 +40,8 @@ class ItemRow:
     verdicts: dict[str, dict[str, Any]] = field(default_factory=dict)  # tier -> this round's verdict
     earlier: list[dict[str, Any]] = field(default_factory=list)  # verdicts of earlier rounds
     flags: list[QualityFlag] = field(default_factory=list)  # what the checks found, with acknowledgements
+    # flag id -> its message as the viewer reads it (another person's NIK in it masked, as the fields are)
+    flag_messages: dict[int, str] = field(default_factory=dict)
     # for a correction: (field, the record's value, the new value) of each field it changes
     changes: list[tuple[str, Any, Any]] = field(default_factory=list)
     disclosed: dict[int, str] = field(default_factory=dict)  # flag id -> where else the entry is, if the viewer may see
@@ -179,6 +181,7 @@ def rows_of(
     for verdict in verdicts:
         by_item[verdict.item_id].append(verdict)
     full_nik = privacy.sees_full_nik(viewer, submission.kode_desa)
+    shown = privacy.shown_to(full_nik)
     found = quality_flags.item_flags(session, submission.id, [i.id for i in items])
     changes = _changes(session, items)
     checks, record_checks = _nik_checks(session, items)
@@ -194,6 +197,7 @@ def rows_of(
             item.nik if full_nik else privacy.mask_nik(item.nik),
             kk if full_nik else privacy.mask_nik(kk),
             flags=flags,
+            flag_messages={f.id: shown(f.message) for f in flags},
             disclosed={f.id: disclosed[f.id] for f in flags if f.id in disclosed},
         )
         row.nik_check = checks.get(item.id) or record_checks.get(item.record_id or 0) or linkage.NikView.unchecked()
@@ -205,7 +209,7 @@ def rows_of(
                 "tingkat": v.tingkat.value,
                 "putaran": v.putaran,
                 "verdict": v.verdict.value,
-                "alasan": v.alasan,
+                "alasan": shown(v.alasan),
                 "oleh": names.get(v.user_id),
                 "waktu": v.created_at,
             }
@@ -241,17 +245,19 @@ _DECISIONS = (
 )
 
 
-def decisions(session: Session, instance_id: int) -> list[dict[str, Any]]:
-    """The completed tasks of an instance, oldest first: who decided what, at which tier, why."""
+def decisions(session: Session, instance_id: int, full_nik: bool = False) -> list[dict[str, Any]]:
+    """The completed tasks of an instance, oldest first: who decided what, at which tier, why (a NIK
+    written in a reason masked unless the viewer needs the full number)."""
     done = session.scalars(_DECISIONS, {"instance_id": instance_id}).all()
     names = user_names(session, {t.completed_by_id for t in done})
+    shown = privacy.shown_to(full_nik)
     return [
         {
             "tingkat": t.tingkat.value,
             "tugas": t.nama,
             "task_id": t.id,
             "keputusan": t.keputusan,
-            "alasan": t.alasan,
+            "alasan": shown(t.alasan),
             "oleh": names.get(t.completed_by_id),
             "waktu": t.completed_at,
         }

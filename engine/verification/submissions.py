@@ -164,7 +164,9 @@ def submission_page(session: Session, actor: Actor, submission_id: int, halaman:
     """The operator's submission with one page of its items (`PAGE_SIZE` each), so a submission of any
     size renders in bounded time; set-aside items are listed up to one page, with their count."""
     submission = operator_submission(session, actor, submission_id)
-    history = submission_view.decisions(session, submission.instance_id) if submission.instance_id else []
+    history = (  # the operator's own desa: reasons as written
+        submission_view.decisions(session, submission.instance_id, full_nik=True) if submission.instance_id else []
+    )
     entered = or_(
         SubmissionItem.source != register.SOURCE, SubmissionItem.aksi.in_([ItemAction.UBAH, ItemAction.HAPUS])
     )

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from engine.bpmn import runtime
 from engine.core.actors import Actor
 from engine.core.errors import Invalid, Problem, SijoskuError
+from engine.people import privacy
 from engine.people.scope import Scope
 from engine.quality import review
 from engine.verification import decisions, minutes, submission_view
@@ -139,7 +140,7 @@ def task_page(session: Session, actor: Actor, task_id: int, view: str | None = N
         submission=submission,
         desa=session.scalar(_REGION_NAME, {"kode": task.kode_desa}) or task.kode_desa,
         items=items,
-        decisions=submission_view.decisions(session, task.instance_id),
+        decisions=submission_view.decisions(session, task.instance_id, privacy.sees_full_nik(actor, task.kode_desa)),
         revision=instance.revision,
         can_act=why_not is None,
         why_not=why_not,

@@ -281,3 +281,42 @@ def test_a_page_number_out_of_range_is_refused_in_the_pages_language(browser, pe
     refused = browser.get("/tugas/?halaman=-1")
     page = refused.get_data(as_text=True)
     assert refused.status_code == 400 and "bilangan bulat 1 sampai 100000" in page and "Must be" not in page
+
+
+def test_a_nik_written_in_a_flag_or_a_reason_is_masked_where_the_fields_are(db, people, signed_in):
+    """Another person's NIK in a flag's message, and a NIK or family card number a verifier typed into a
+    reason, read as the NIK fields do: whole for the kecamatan, masked above it and for the auditor."""
+    from engine.core import clock
+    from models import QualityFlag
+
+    other, card = "6501010707700021", "6501012222220021"
+    sid = _submitted(db)
+    with db.read() as s:
+        item = s.scalars(select(SubmissionItem).where(SubmissionItem.submission_id == sid)).first()
+    decide(db, "verif.kec", sid, "return", reason=f"cek KK {card}", verdicts={item.id: f"NIK benar {other}"})
+    submit(db, "op.desa", sid)
+    with db.transaction() as s:  # what the checks found on the submission sent again
+        s.add(
+            QualityFlag(
+                rule="duplikat_mirip",
+                severity="info",
+                message=f"kemungkinan orang yang sama dengan Agus (NIK {other}, anggota KK {card})",
+                region_kode="65.01.01.2005",
+                submission_id=sid,
+                item_id=item.id,
+                sources={},
+                status="terbuka",
+                created_at=clock.now(),
+            )
+        )
+    kec_page = signed_in("verif.kec").get(f"/tugas/{_open_task(db, sid)}").get_data(as_text=True)
+    assert other in kec_page and card in kec_page
+    decide(db, "verif.kec", sid, "approve")
+    kab = signed_in("verif.kab")
+    page = kab.get(f"/tugas/{_open_task(db, sid)}?tampil=semua").get_data(as_text=True)
+    assert "kemungkinan orang yang sama" in page and "cek KK" in page and "NIK benar" in page
+    assert other not in page and card not in page and "650101**********" in page
+    with db.read() as s:
+        instance = s.get(Submission, sid).instance_id
+    trail = signed_in("auditor.prov").get(f"/audit/instans/{instance}").get_data(as_text=True)
+    assert "kemungkinan orang yang sama" in trail and other not in trail and card not in trail
