@@ -145,6 +145,7 @@ def nik_findings(
     kode_desa: str,
     submission_id: int | None,
     findings: list[list[Finding]],
+    new: list[bool] | None = None,
 ) -> None:
     by_nik: dict[str, list[int]] = defaultdict(list)
     for index, row in enumerate(rows):
@@ -161,6 +162,7 @@ def nik_findings(
                     place.source == "catatan"
                     and place.desa == kode_desa
                     and place.kategori == rows[index].get("kategori")
+                    and not (new and new[index])
                 ):
                     continue  # the record this row re-verifies
                 findings[index].append(

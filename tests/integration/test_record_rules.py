@@ -156,6 +156,29 @@ def test_a_family_is_re_verified_by_its_kk_not_added_again(db):
     assert items[0].aksi == "ubah" and items[0].record_id is not None and items[0].data["alamat"] == "Jl. Baru"
 
 
+def test_a_new_entry_of_a_person_already_on_the_register_is_refused_at_submission(db):
+    """The next period's draft was begun before the person's record was approved: its entry names the
+    same NIK and category as the record now on the register. Sent up, it would register the person
+    twice and double-count them in every figure."""
+    from tests.factories import submit
+
+    make_team(db)
+    first = _open(db, period="2026-Q3")
+    _import(db, first, [person(1)])
+    draft = _open(db)
+    _import(db, draft, [person(1)])  # entered while the first was still being verified
+    submit(db, "op.desa", first)
+    for user in ("verif.kec", "verif.kab", "valid.prov"):
+        decide(db, user, first, "approve")
+    with db.transaction() as s:
+        errors = item_checks.check_submission(s, submissions.get_submission(s, draft))
+    assert [e.message for e in errors if "kategori yang sama" in e.message], errors
+    with pytest.raises(Invalid):
+        submit(db, "op.desa", draft)
+    with db.read() as s:
+        assert s.scalar(select(models.Submission.status).where(models.Submission.id == draft)) == "draf"
+
+
 def test_a_community_is_imported_with_its_members_and_leader(db):
     sid = _open(db)
     header = "nik,no_kk,nama,jenis_kelamin,tanggal_lahir,alamat,kategori,keterangan,jumlah_anggota,nama_ketua\n"
