@@ -156,3 +156,21 @@ def test_a_table_wider_than_the_phone_says_it_scrolls(db, people, sign_in):
     expect(page.locator(".scroll-hint").first).to_have_text("Geser tabel ke samping untuk melihat semua kolom →")
     desktop = sign_in("admin.prov", PASSWORD)
     assert desktop.go("/admin/").locator(".scroll-hint").count() == 0  # the table fits: nothing to say
+
+
+def test_each_default_process_deploys_again_from_the_editor_unchanged(db, people, sign_in):
+    """What the editor saves of a stored diagram deploys: a reference the editor cannot resolve (the
+    reconciliation's loop over the regencies) was dropped on saving, and the diagram refused."""
+    with db.read() as s:
+        stored = s.execute(select(ProcessDefinition.id, ProcessDefinition.process_key)).all()
+    assert {key for _, key in stored} == {"verifikasi_berjenjang", "rekonsiliasi_tahunan"}
+    admin = sign_in("admin.prov", PASSWORD)
+    for definition_id, key in stored:
+        page = admin.go(f"/admin/definisi/{definition_id}/ubah")
+        page.wait_for_selector("#bpmn-editor[data-state=ready]")
+        page.locator("#bpmn-deploy").click()
+        page.wait_for_selector(
+            "#bpmn-status[data-state=done], #bpmn-status[data-state=confirm], #bpmn-status[data-state=error]"
+        )
+        said = page.locator("#bpmn-status")
+        assert said.get_attribute("data-state") != "error", f"{key}: {said.inner_text()}"
