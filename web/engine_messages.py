@@ -91,10 +91,10 @@ def _messages_of(node: ast.AST) -> list[ast.expr]:
         return list(node.args) + chosen if _called(node) in MESSAGE_CALLS else chosen
     if isinstance(node, ast.FunctionDef) and node.name == "summary":  # a report's summary of what was done
         return [r.value for r in ast.walk(node) if isinstance(r, ast.Return) and r.value is not None]
+    if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and "REFUSAL" in t.id for t in node.targets):
+        return list(node.value.values) if isinstance(node.value, ast.Dict) else []  # refusals by purpose
     if isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) and t.id.isupper() for t in node.targets):
         return [node.value]  # a message kept in a constant (BUSY)
-    if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and "REFUSAL" in t.id for t in node.targets):
-        return list(node.value.values) if isinstance(node.value, ast.Dict) else []
     return []
 
 

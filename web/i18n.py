@@ -43,6 +43,7 @@ STATUS_LABELS = {
     "kedaluwarsa": _l("kedaluwarsa"),
     "berjalan": _l("berjalan"),
     "gagal": _l("gagal"),
+    "belum dibuka": _l("belum dibuka"),  # a year's reconciliation not yet opened
 }
 # The scheduled jobs, as the admin's job history names them beside their codes.
 JOB_LABELS = {

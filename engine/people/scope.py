@@ -53,7 +53,8 @@ REVIEWERS = {Role.VERIFIER, Role.VALIDATOR, Role.WALIDATA, Role.FORUM_SDI}
 OVERSEEING_TIERS = {Tier.PROVINSI, Tier.KABUPATEN}
 _REFUSAL = {
     Purpose.WORKING: "Halaman ini untuk operator, verifikator, validator, walidata, Forum SDI dan kepala dinas",
-    Purpose.OVERSEEING: "Dasbor ini untuk verifikator kabupaten/kota, provinsi, walidata, admin dan auditor",
+    Purpose.OVERSEEING: "Halaman ini untuk kabupaten/kota dan provinsi: verifikator, validator, walidata, Forum SDI, "
+    "kepala dinas, admin dan auditor",
     Purpose.FOLLOWING: "Status siklus ini untuk verifikator kecamatan ke atas, walidata, admin dan auditor",
     Purpose.REVIEWING: "Tanda angka agregat ditindaklanjuti oleh verifikator dan walidata kabupaten/kota dan provinsi",
     Purpose.AUDITING: "Halaman ini untuk auditor",

@@ -151,3 +151,15 @@ def test_a_forms_refusal_is_english_in_english(browser, people):
     browser.post("/bahasa", {"lang": "en", "next": "/mutu/"}, token_from="/mutu/")
     page = browser.get("/mutu/?periode_lengkap=zzz").get_data(as_text=True)
     assert "A period such as 2026-Q4, 2026-S2 or 2026" in page and "eriode seperti" not in page
+
+
+def test_a_refusal_by_role_is_english_and_the_menu_offers_only_pages_the_person_may_open(browser, people):
+    browser.login("verif.kec")
+    home = browser.get("/tugas/").get_data(as_text=True)
+    assert "/penetapan/" not in home and "/mutu/" not in home  # the figures' pages are the regency's and up
+    browser.post("/bahasa", {"lang": "en", "next": "/tugas/"}, token_from="/tugas/")
+    refused = browser.get("/penetapan/")
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 403 and "This page is for the kabupaten/kota and the province" in page
+    browser.login("verif.kab")
+    assert "/penetapan/" in browser.get("/tugas/").get_data(as_text=True)
