@@ -44,6 +44,7 @@ MESSAGE_CALLS = {
     "_refuse",
     "SandboxError",
     "OverBudget",
+    "ChainReport",
 }
 PHRASE_CALLS = {"phrase"}  # a word or clause built into a sentence: taken even when it is one word
 MESSAGE_KEYWORDS = {"message", "summary"}

@@ -425,6 +425,10 @@ class SeriesForm(Form):
     kategori = _text(10)
 
 
+class PublishedHeadForm(Form):
+    kepala = _text(100)  # a head published earlier, BARIS:HASH
+
+
 class SearchForm(Form):
     q = _text(160)
 

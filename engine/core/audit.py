@@ -8,6 +8,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from engine.core import clock, deferred
 from engine.core.actors import Actor
+from engine.core.errors import Invalid
 from models import AuditEvent, AuditHead
 
 
@@ -230,20 +232,44 @@ class ChainReport:
     rows: int
     first_bad_seq: int | None = None
     message: str = ""
+    head_hash: str | None = None  # the last row's hash: what to publish elsewhere, and check against later
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
 
-def verify_chain(session: Session) -> ChainReport:
+@dataclass(frozen=True)
+class Published:
+    """A head published earlier (row `seq` had `hash`): a chain rewritten since, its hashes all
+    recomputed, no longer passes through it."""
+
+    seq: int
+    hash: str
+
+    @classmethod
+    def parse(cls, text: str) -> Published:
+        seq, _, digest = text.strip().partition(":")
+        if not (seq.isascii() and seq.isdigit() and len(seq) <= 12 and re.fullmatch(r"[0-9a-f]{64}", digest)):
+            raise Invalid(
+                "Kepala rantai yang diterbitkan ditulis BARIS:HASH, mis. 1200:3f5a… (hash 64 huruf heksadesimal)"
+            )
+        return cls(int(seq), digest)
+
+
+def verify_chain(session: Session, published: Published | None = None) -> ChainReport:
     rows = session.scalars(select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=2000))
     try:
-        return _walk(session, rows)
+        report = _walk(session, rows, published)
     finally:
         rows.close()  # a server-side cursor on PostgreSQL: close it even when stopping early
+    if report.ok and published is not None and published.seq > report.rows:
+        return ChainReport(
+            False, report.rows, published.seq, f"baris audit {published.seq} yang kepalanya diterbitkan tidak ada lagi"
+        )
+    return report
 
 
-def _walk(session: Session, rows: Any) -> ChainReport:
+def _walk(session: Session, rows: Any, published: Published | None = None) -> ChainReport:
     expected_prev, expected_seq, count = GENESIS, 1, 0
     for row in rows:
         if row.seq != expected_seq:
@@ -254,6 +280,13 @@ def _walk(session: Session, rows: Any) -> ChainReport:
             return ChainReport(False, count, row.seq, f"baris audit {row.seq} tidak tersambung ke baris sebelumnya")
         if _digest(row) != row.hash:
             return ChainReport(False, count, row.seq, f"isi baris audit {row.seq} telah diubah")
+        if published is not None and row.seq == published.seq and row.hash != published.hash:
+            return ChainReport(
+                False,
+                count,
+                row.seq,
+                f"baris audit {row.seq} tidak sama dengan kepala yang diterbitkan: rantai sampai di situ ditulis ulang",
+            )
         expected_prev, expected_seq, count = row.hash, expected_seq + 1, count + 1
     head = session.get(AuditHead, 1)
     if head is None or head.last_seq != count or head.last_hash != expected_prev:
@@ -264,4 +297,4 @@ def _walk(session: Session, rows: Any) -> ChainReport:
             count + 1,
             f"rantai berakhir di baris {count}, tetapi kepala rantai mencatat baris {last}: baris terakhir dihapus",
         )
-    return ChainReport(True, count, None, f"rantai audit utuh: {count} baris")
+    return ChainReport(True, count, None, f"rantai audit utuh: {count} baris", head_hash=expected_prev)

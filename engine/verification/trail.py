@@ -192,10 +192,11 @@ def require_province_auditor(actor: Actor, province: str) -> None:
         raise Forbidden("Seluruh jejak audit hanya untuk auditor tingkat provinsi")
 
 
-def verify_trail(session: Session, actor: Actor, province: str) -> audit.ChainReport:
-    """The hash chain checked from its first row to its head."""
+def verify_trail(session: Session, actor: Actor, province: str, published: str = "") -> audit.ChainReport:
+    """The hash chain checked from its first row to its head, and through a head published earlier
+    (`BARIS:HASH`) when one is given."""
     require_province_auditor(actor, province)
-    return audit.verify_chain(session)
+    return audit.verify_chain(session, audit.Published.parse(published) if published.strip() else None)
 
 
 def record_export(session: Session, actor: Actor, province: str, reason: str) -> None:
@@ -206,7 +207,9 @@ def record_export(session: Session, actor: Actor, province: str, reason: str) ->
 
 
 # A cell a spreadsheet would run as a formula begins with one of these; such cells get a leading '.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# So does a cell that begins with ' itself: a reader removes exactly one leading ' from every cell
+# that has one and reads the exact value each hash was computed over.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
 
 
 def _cell(column: str, value: Any, tz: tzinfo) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import delete, func, select, text, update
 
+import models
 from engine.core import audit
 from models import AuditEvent
 from tests.factories import make_team, open_with_items, submit
@@ -44,6 +45,32 @@ def test_a_rewritten_row_with_a_recomputed_hash_breaks_the_next_link(db):
         row.hash = audit._digest(row)
     report = _verify(db)
     assert not report.ok and report.first_bad_seq == 5
+
+
+def test_a_whole_chain_rewritten_passes_alone_but_not_through_a_head_published_before(db):
+    """Someone who can write the table rewrites a row and recomputes every hash after it: the chain
+    alone still verifies; the head published earlier no longer lies on it."""
+    _history(db)
+    published = _verify(db)
+    anchor = audit.Published(published.rows, published.head_hash)
+    with db.read() as session:
+        assert audit.verify_chain(session, anchor).ok
+    with db.transaction() as session:
+        prev = audit.GENESIS
+        for row in session.scalars(select(AuditEvent).order_by(AuditEvent.seq)):
+            if row.seq == 2:
+                row.reason = "ditulis ulang"
+            row.prev_hash = prev
+            row.hash = audit._digest(row)
+            prev = row.hash
+        session.execute(update(models.AuditHead).values(last_hash=prev))
+    assert _verify(db).ok  # the rewrite is invisible to the chain alone
+    with db.read() as session:
+        report = audit.verify_chain(session, anchor)
+    assert not report.ok and report.first_bad_seq == published.rows and "diterbitkan" in report.message
+    with db.read() as session:
+        beyond = audit.verify_chain(session, audit.Published(published.rows + 50, "0" * 64))
+    assert not beyond.ok and "tidak ada lagi" in beyond.message
 
 
 def test_a_deleted_middle_row_is_detected(db):

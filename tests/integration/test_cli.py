@@ -132,6 +132,17 @@ def test_deploy_prints_errors_per_element(cli, tmp_path):
     assert as_json(cli("definitions", "deploy", str(good), "--json"))["created"] is False
 
 
+def test_audit_verify_prints_the_head_to_publish_and_checks_a_published_one(cli, db):
+    _team(cli)
+    said = cli("audit", "verify").stdout
+    head = said.rsplit("kepala untuk diterbitkan: ", 1)[1].strip()
+    assert as_json(cli("audit", "verify", "--json"))["head_hash"] == head.split(":")[1]
+    assert "rantai audit utuh" in cli("audit", "verify", "--published", head).stdout
+    wrong = head.split(":")[0] + ":" + "a" * 64
+    assert "diterbitkan" in cli("audit", "verify", "--published", wrong, ok=False).stderr
+    assert "BARIS:HASH" in cli("audit", "verify", "--published", "kemarin", ok=False).stderr
+
+
 def test_audit_verify_exits_1_naming_the_altered_row(cli, db):
     _team(cli)
     with db.engine.begin() as conn:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 from sqlalchemy import func, select, text
 
 from models import AuditEvent
-from tests.factories import build_world, person_row
+from tests.factories import build_world, decide, open_with_items, person_row, submit
 
 
 def test_searching_records_masks_the_nik(browser, db, people):
@@ -61,6 +62,11 @@ def test_the_integrity_button_reports_an_intact_and_a_broken_chain(browser, db, 
     browser.login("auditor.prov")
     ok = browser.post("/audit/verifikasi", token_from="/audit/").get_data(as_text=True)
     assert "Rantai utuh" in ok
+    head = re.search(r'id="kepala-rantai">(\d+:[0-9a-f]{64})<', ok).group(1)  # to publish elsewhere
+    through = browser.post("/audit/verifikasi", {"kepala": head}, token_from="/audit/").get_data(as_text=True)
+    assert "Rantai utuh" in through and "Kepala yang diterbitkan ada di dalamnya" in through
+    odd = browser.post("/audit/verifikasi", {"kepala": "kemarin"}, token_from="/audit/")
+    assert odd.status_code == 400 and "BARIS:HASH" in odd.get_data(as_text=True)
     with db.engine.begin() as conn:
         conn.execute(text("UPDATE audit_event SET reason = 'diubah' WHERE seq = 5"))
     broken = browser.post("/audit/verifikasi", token_from="/audit/").get_data(as_text=True)
@@ -76,6 +82,26 @@ def test_the_trail_exports_as_csv_with_hashes(browser, db, people):
         count = s.scalar(select(func.count()).select_from(AuditEvent))
     assert rows[0][:4] == ["seq", "at", "actor", "action"] and len(rows) == count + 1
     assert rows[1][-2] == "0" * 64  # the first row chains to the genesis hash
+
+
+def test_the_export_escapes_formulas_so_that_every_value_reads_back_exactly(browser, db, people):
+    """A reason beginning like a formula gets a leading ', and so does one beginning with ' itself: one
+    leading ' removed from each cell gives the stored value, which the hashes were computed over."""
+    sid = open_with_items(db)
+    submit(db, "op.desa", sid)
+    decide(db, "verif.kec", sid, "return", reason="-umur tidak sesuai kategori")
+    submit(db, "op.desa", sid)
+    decide(db, "verif.kec", sid, "return", reason="'kutip di awal alasan")
+    browser.login("auditor.prov")
+    response = browser.post("/audit/ekspor.csv", {"alasan": "pemeriksaan BPK 2026"}, token_from="/audit/")
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    column = rows[0].index("reason")
+    exported = {int(r[0]): r[column] for r in rows[1:]}
+    assert "'-umur tidak sesuai kategori" in exported.values() and "''kutip di awal alasan" in exported.values()
+    with db.read() as s:
+        stored = {e.seq: e.reason or "" for e in s.scalars(select(AuditEvent))}
+    read_back = {seq: text[1:] if text.startswith("'") else text for seq, text in exported.items()}
+    assert {seq: read_back[seq] for seq in stored} == stored
 
 
 def test_an_instance_timeline_with_its_diagram(browser, db, people, app, signed_in):

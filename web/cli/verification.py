@@ -319,13 +319,19 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
+@click.option(
+    "--published",
+    default="",
+    help="kepala yang diterbitkan sebelumnya, BARIS:HASH (dari keluaran perintah ini): rantai harus melewatinya",
+)
 @json_option
 @click.pass_context
-def audit_verify(ctx: click.Context, as_json: bool) -> None:
+def audit_verify(ctx: click.Context, published: str, as_json: bool) -> None:
     db = database(ctx)
     with refusals(as_json), db.read() as session:
-        report = trail.verify_trail(session, CLI_ACTOR, db.settings.province)
-    emit(as_json, report.to_dict(), report.message)
+        report = trail.verify_trail(session, CLI_ACTOR, db.settings.province, published)
+    head = f"\nkepala untuk diterbitkan: {report.rows}:{report.head_hash}" if report.ok else ""
+    emit(as_json, report.to_dict(), report.message + head)
     if not report.ok:
         click.echo(f"Galat: {report.message}", err=True)
         raise SystemExit(1)

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, render_template, request
 from engine.core.errors import Invalid
 from engine.verification import trail
 from web.access import actor, auditor_only, db, reading, settings
-from web.forms import ReasonForm, RecordSearchForm, parse
+from web.forms import PublishedHeadForm, ReasonForm, RecordSearchForm, parse
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -60,9 +60,13 @@ def instance(instance_id: int) -> Any:
 @bp.post("/verifikasi")
 @auditor_only
 def verify() -> Any:
-    with reading() as s:
-        report = trail.verify_trail(s, actor(), settings().province)
-    return render_template("audit/verify.html", report=report)
+    published = parse(PublishedHeadForm, request.form)["kepala"]
+    try:
+        with reading() as s:
+            report = trail.verify_trail(s, actor(), settings().province, published)
+    except Invalid as refusal:
+        return render_template("audit/verify.html", report=None, refusal=refusal, published=published), 400
+    return render_template("audit/verify.html", report=report, published=published)
 
 
 @bp.post("/ekspor.csv")
