@@ -3,6 +3,7 @@ aggregate rules raise on them."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -36,6 +37,16 @@ BASELINE_COLUMNS = ["kode_wilayah", "kategori", "periode", "nilai", "sumber"]
 AGENCY_COLUMNS = ["instansi", "kategori", "kode_wilayah", "periode", "nilai"]
 
 
+# A count as people write it: 1250, or 1.250 with a dot between groups of three (Indonesian style).
+# A dot anywhere else (1.5, 12.50) is a decimal: refused, never read as 15 or 1250.
+WHOLE = re.compile(r"\d+|\d{1,3}(?:\.\d{3})+")
+
+
+def _count(value: Any) -> int | None:
+    text = str(value).strip()
+    return int(text.replace(".", "")) if text.isascii() and WHOLE.fullmatch(text) else None
+
+
 def _parse_rows(
     session: Session, rows: list[dict[str, str]], source_column: str, first_row: int = 2
 ) -> list[series.Value]:
@@ -51,10 +62,15 @@ def _parse_rows(
             problems.append(Problem(f"kode kategori {kategori!r} tidak dikenal", row=number, column="kategori"))
         if said := _period_problem(periode):
             problems.append(Problem(said, row=number, column="periode"))
-        text = str(row.get("nilai", "")).replace(".", "").strip()
-        if not (text.isascii() and text.isdigit()):
+        count = _count(row.get("nilai", ""))
+        if count is None:
             problems.append(
-                Problem(f"nilai {row.get('nilai')!r} bukan bilangan bulat 0 atau lebih", row=number, column="nilai")
+                Problem(
+                    f"nilai {row.get('nilai')!r} bukan bilangan bulat 0 atau lebih "
+                    "(titik hanya pemisah ribuan, mis. 1.250)",
+                    row=number,
+                    column="nilai",
+                )
             )
         source = _source(row.get(source_column))
         if not source:
@@ -66,7 +82,7 @@ def _parse_rows(
                 )
             )
         if not problems or problems[-1].row != number:
-            values.append(series.Value(code, kategori, periode, int(text), source))
+            values.append(series.Value(code, kategori, periode, count, source))
             rows_of[(code, kategori, periode, source)].append(number)
     problems += [
         Problem(f"{k[0]} {k[1]} {k[2]} ({k[3]}) sudah ada di baris {numbers[0]}", row=again, column="periode")

@@ -84,6 +84,21 @@ def test_our_own_figures_are_ours_however_written_and_never_replaced_as_an_agenc
         assert s.scalar(select(AggregateValue.nilai)) == 68  # not overwritten
 
 
+def test_a_figure_with_a_decimal_is_refused_and_a_dot_between_thousands_is_read(cli, tmp_path, db):  # noqa: F811
+    """A count is whole: 1.5 is refused (it was read as 15), and 1.250 is Indonesian for 1250."""
+    theirs = tmp_path / "dp3ap2kb.csv"
+    theirs.write_text("kategori,kode_wilayah,periode,nilai\nKTR,65.02,2024,1.5\nKTR,65.01,2024,12.50\n")
+    refused = cli("quality", "agency", str(theirs), "--agency", "DP3AP2KB", ok=False)
+    said = refused.stderr + refused.stdout
+    assert "'1.5' bukan bilangan bulat" in said and "'12.50' bukan bilangan bulat" in said
+    with db.read() as s:
+        assert s.scalar(select(AggregateValue.nilai)) is None  # nothing written
+    theirs.write_text("kategori,kode_wilayah,periode,nilai\nKTR,65.02,2024,1.250\n")
+    cli("quality", "agency", str(theirs), "--agency", "DP3AP2KB")
+    with db.read() as s:
+        assert s.scalar(select(AggregateValue.nilai)) == 1250
+
+
 def test_an_agency_ratio_that_moves_is_a_warning(cli, tmp_path, db):  # noqa: F811
     ours = tmp_path / "dinsos.csv"
     theirs = tmp_path / "dinkes.csv"
