@@ -19,7 +19,7 @@ from engine.bpmn import bulk_start, definitions
 from engine.core import audit, clock, events
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
-from engine.core.errors import Invalid, NotFound, Problem, phrase
+from engine.core.errors import Conflict, Invalid, NotFound, Problem, phrase
 from engine.core.periods import validate_period
 from engine.core.uow import Database
 from engine.people.scope import Scope
@@ -204,6 +204,8 @@ def open_cycle(db: Database, actor: Actor, periode: str, region: str | None = No
             raise Invalid(f"Wilayah {region} berada di luar provinsi {province}")
         scope.require(region, f"Wilayah {region}")  # an admin of a regency opens its own desa only
         cycle = _cycle(s, actor, periode, province, db.settings.tz)
+        if cycle.status == CycleStatus.DITUTUP:
+            raise Conflict(f"Siklus {periode} sudah ditutup; desa tidak dapat dibuka lagi di dalamnya")
         desa = list(
             s.scalars(
                 select(Region.kode)
@@ -252,14 +254,19 @@ def _announce(db: Database, periode: str, region: str, expected: int) -> None:
         events.publish(s, events.CycleOpened(periode=periode, region_kode=region, dibuka=count))
 
 
-def close_cycle(db: Database, actor: Actor, periode: str) -> dict[str, int]:
-    """Desa that submitted nothing become `tidak melapor` (never zero); late tasks are escalated."""
+def close_cycle(db: Database, actor: Actor, periode: str, early: bool = False) -> dict[str, int]:
+    """Desa that submitted nothing become `tidak melapor` (never zero); late tasks are escalated.
+
+    Before the desa's deadline that would record desa as having missed a deadline still ahead:
+    refused unless asked for (`early`). A closed cycle stays closed."""
     now = clock.now()
     with db.transaction() as s:
         Scope.administering(actor).require_any().require_province()
-        cycle = s.scalar(select(Cycle).where(Cycle.periode == periode))
+        cycle = s.scalar(select(Cycle).where(Cycle.periode == periode).with_for_update())
         if cycle is None:
             raise NotFound(f"Siklus {periode} belum dibuka")
+        if cycle.status == CycleStatus.DITUTUP:
+            raise Conflict(f"Siklus {periode} sudah ditutup pada {cycle.closed_at.astimezone(db.settings.tz):%d-%m-%Y}")
         silent = list(
             s.scalars(
                 select(Submission).where(
@@ -268,6 +275,12 @@ def close_cycle(db: Database, actor: Actor, periode: str) -> dict[str, int]:
             )
         )
         deadline = datetime.fromisoformat(cycle.batas[Tier.DESA.value])
+        if now < deadline and not early:
+            raise Conflict(
+                f"Batas pengajuan desa siklus {periode} baru {deadline.astimezone(db.settings.tz):%d-%m-%Y}: menutup "
+                "sekarang mencatat desa yang belum mengajukan sebagai tidak melapor sebelum batasnya. Tutup lebih "
+                "awal hanya bila memang dimaksud (--lebih-awal)"
+            )
         reason = f"tidak mengajukan data sampai batas {deadline.astimezone(db.settings.tz):%d-%m-%Y} (siklus ditutup)"
         _cancel_processes(s, [x.instance_id for x in silent if x.instance_id], now)
         submission_status.not_reported(s, actor, silent, reason)

@@ -197,8 +197,13 @@ def test_cycle_commands(cli):
         r["expected"] for r in status["wilayah"]
     )
     assert "Jumlah 65 " in cli("cycle", "status", "2027-Q1").output
-    closed = as_json(cli("cycle", "close", "2027-Q1", "--json"))
+    early = cli("cycle", "close", "2027-Q1", ok=False).stderr  # the desa's deadline is still ahead
+    assert "Batas pengajuan desa siklus 2027-Q1 baru" in early and "--lebih-awal" in early
+    closed = as_json(cli("cycle", "close", "2027-Q1", "--lebih-awal", "--json"))
     assert closed["tidak_melapor"] == 9
+    assert "sudah ditutup" in cli("cycle", "close", "2027-Q1", "--lebih-awal", ok=False).stderr  # once only
+    reopened = cli("cycle", "open", "2027-Q1", "--region", "65.01.02", ok=False).stderr
+    assert "sudah ditutup; desa tidak dapat dibuka lagi" in reopened
     assert "Periode" in cli("cycle", "open", "2027-Q9", ok=False).stderr
     assert "belum dibuka" in cli("cycle", "close", "2031-Q1", ok=False).stderr
     assert "tidak dikenal" in cli("jobs", "run", "tidak-ada", ok=False).stderr

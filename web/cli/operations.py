@@ -117,11 +117,17 @@ def cycle_open(ctx: click.Context, period: str, region: str | None, as_json: boo
 
 @cycle_group.command("close")
 @click.argument("period")
+@click.option(
+    "--lebih-awal",
+    "early",
+    is_flag=True,
+    help="tutup sebelum batas pengajuan desa (desa yang belum mengajukan dicatat tidak melapor)",
+)
 @json_option
 @click.pass_context
-def cycle_close(ctx: click.Context, period: str, as_json: bool) -> None:
+def cycle_close(ctx: click.Context, period: str, early: bool, as_json: bool) -> None:
     with refusals(as_json):
-        result = cycles.close_cycle(database(ctx), CLI_ACTOR, period)
+        result = cycles.close_cycle(database(ctx), CLI_ACTOR, period, early=early)
     emit(
         as_json,
         result,
