@@ -81,7 +81,7 @@ def _parse_rows(
                     "angka instansi harus atas nama instansi lain, bukan Dinas Sosial", row=number, column="instansi"
                 )
             )
-        if not problems or problems[-1].row != number:
+        if count is not None and (not problems or problems[-1].row != number):
             values.append(series.Value(code, kategori, periode, count, source))
             rows_of[(code, kategori, periode, source)].append(number)
     problems += [

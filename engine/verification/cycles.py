@@ -265,7 +265,7 @@ def close_cycle(db: Database, actor: Actor, periode: str, early: bool = False) -
         cycle = s.scalar(select(Cycle).where(Cycle.periode == periode).with_for_update())
         if cycle is None:
             raise NotFound(f"Siklus {periode} belum dibuka")
-        if cycle.status == CycleStatus.DITUTUP:
+        if cycle.status == CycleStatus.DITUTUP and cycle.closed_at is not None:
             raise Conflict(f"Siklus {periode} sudah ditutup pada {cycle.closed_at.astimezone(db.settings.tz):%d-%m-%Y}")
         silent = list(
             s.scalars(
