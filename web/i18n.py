@@ -186,6 +186,7 @@ AUDIT_ACTION_LABELS = {
     "TASK_CLAIMED": _l("tugas diklaim"),
     "TASK_UNCLAIMED": _l("klaim dilepas"),
     "TASK_RELEASED": _l("klaim dibebaskan"),
+    "VERDICTS_SAVED": _l("putusan item disimpan"),
     "TASK_COMPLETED": _l("tugas diselesaikan"),
     "TASK_OVERDUE": _l("tugas terlambat"),
     "TIMER_FAILED": _l("pewaktu gagal"),

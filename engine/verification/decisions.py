@@ -176,9 +176,9 @@ def _decision_of(task: HumanTask, cmd: DecisionCommand) -> Decision:
 _SAVED_VERDICTS = select(ItemVerdict).where(ItemVerdict.human_task_id == bindparam("task_id"))
 
 
-def saved_verdicts(session: Session, task: HumanTask) -> dict[int, tuple[Verdict, str | None]]:
-    """The verdicts the person saved on this task before deciding it."""
-    return {v.item_id: (v.verdict, v.alasan) for v in session.scalars(_SAVED_VERDICTS, {"task_id": task.id})}
+def saved_verdicts(session: Session, task: HumanTask) -> dict[int, ItemVerdict]:
+    """The verdicts saved on this task before deciding it, by item (each with who saved it, and when)."""
+    return {v.item_id: v for v in session.scalars(_SAVED_VERDICTS, {"task_id": task.id})}
 
 
 def _verdicts(
@@ -232,13 +232,15 @@ def _record_verdicts(
     """Store the task's verdicts as the decision leaves them; returns them."""
     connection = session.connection()
     items = {row.id: row.aksi for row in connection.execute(_ITEMS, {"submission_id": submission.id})}
-    saved = saved_verdicts(session, task)
+    kept = saved_verdicts(session, task)
+    saved = {item_id: (v.verdict, v.alasan) for item_id, v in kept.items()}
     judged = _verdicts(saved, items, cmd)
     problems = _verdict_problems(session, task, submission, keputusan, items, judged)
     if problems:
         raise Invalid("Keputusan belum dapat dikirim: putusan per item belum lengkap", problems)
     if saved:  # replaced below; with nothing saved there is nothing to delete (a round trip less)
         session.execute(delete(ItemVerdict).where(ItemVerdict.human_task_id == task.id))
+    now = clock.now()
     rows = [
         {
             "item_id": item_id,
@@ -246,9 +248,11 @@ def _record_verdicts(
             "putaran": submission.putaran,
             "verdict": verdict,
             "alasan": (why or None) if verdict == Verdict.TIDAK_SESUAI else None,
-            "user_id": actor.user_id,
+            # a verdict saved earlier and left as it was stays the one who gave it (a colleague may
+            # have judged it before releasing the task); one given or changed now is the actor's
+            "user_id": kept[item_id].user_id if saved.get(item_id) == (verdict, why) else actor.user_id,
             "human_task_id": task.id,
-            "created_at": clock.now(),
+            "created_at": kept[item_id].created_at if saved.get(item_id) == (verdict, why) else now,
         }
         for item_id, (verdict, why) in sorted(judged.items())
     ]

@@ -7,8 +7,9 @@ from __future__ import annotations
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from engine.core import clock
+from engine.core import audit, clock
 from engine.core.actors import Actor
+from engine.core.audit import AuditAction
 from engine.core.errors import Invalid, Problem
 from engine.verification import claims, decisions
 from models import ItemVerdict, Submission, SubmissionItem, Verdict
@@ -48,6 +49,19 @@ def save(session: Session, actor: Actor, task_id: int, judged: dict[int, tuple[V
             }
             for item_id, (verdict, why) in sorted(judged.items())
         ],
+    )
+    audit.record(  # a colleague's verdicts before a release stay theirs on the trail, too
+        session,
+        actor,
+        AuditAction.VERDICTS_SAVED,
+        "human_task",
+        task.id,
+        after={
+            str(item_id): {"putusan": v.value, "alasan": (why.strip() or None) if v == Verdict.TIDAK_SESUAI else None}
+            for item_id, (v, why) in sorted(judged.items())
+        },
+        instance_id=task.instance_id,
+        human_task_id=task.id,
     )
     return len(judged)
 

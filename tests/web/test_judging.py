@@ -213,3 +213,41 @@ def test_the_kecamatan_follows_its_desa_in_the_cycle_status_with_a_total(browser
     assert "65.01.01.2005" in page and "Jumlah 65.01.01" in page and "2026-Q4" in page
     assert browser.get("/siklus/?induk=65.01.02").status_code in (200, 404)
     assert "65.01.02.2" not in browser.get("/siklus/?induk=65.01.02").get_data(as_text=True)
+
+
+def test_a_colleagues_verdicts_stay_theirs_after_the_task_changes_hands(browser, db, people, signed_in, password_hash):
+    """A verifier judges an item and releases the task; a colleague takes it, judges another and
+    returns it. Each verdict carries who gave it, on the record and on the trail."""
+    from engine.core.actors import Actor
+    from engine.people import users
+    from models import User
+
+    with db.transaction() as s:
+        users.add_user(s, Actor.system("test"), "verif.kec.dua", "verifier", "65.01.01").password_hash = password_hash
+    sid = _submitted(db)
+    task_id = _task(db, sid)
+    first, second = _items(db, sid)
+    page = f"/tugas/{task_id}"
+    json = {"Accept": "application/json"}
+    browser.login("verif.kec")
+    browser.post(
+        f"{page}/putusan",
+        {f"verdict_{first}": "tidak_sesuai", f"alasan_{first}": "oleh A"},
+        token_from=page,
+        headers=json,
+    )
+    assert browser.post(f"{page}/lepas", {}, token_from=page).status_code == 302
+    colleague = signed_in("verif.kec.dua")
+    colleague.post(f"{page}/klaim", {}, token_from=page)
+    colleague.post(f"{page}/putusan", {f"verdict_{second}": "sesuai"}, token_from=page, headers=json)
+    done = colleague.post(f"{page}/selesai", {"keputusan": "kembalikan", "alasan": "cek umur"}, token_from=page)
+    assert done.status_code == 302
+    with db.read() as s:
+        names = dict(s.execute(select(User.id, User.username)).all())
+        by = {v.item_id: names[v.user_id] for v in s.scalars(select(ItemVerdict))}
+        saved = [
+            (e.actor, sorted(e.after))
+            for e in s.scalars(select(AuditEvent).where(AuditEvent.action == "VERDICTS_SAVED"))
+        ]
+    assert by == {first: "verif.kec", second: "verif.kec.dua"}
+    assert saved == [("verif.kec", [str(first)]), ("verif.kec.dua", [str(second)])]
