@@ -195,6 +195,7 @@ AUDIT_ACTION_LABELS = {
     "RECORD_REMOVED": _l("catatan dikeluarkan"),
     "RECORD_REVERIFIED": _l("catatan diverifikasi ulang"),
     "NIK_VIEWED": _l("NIK lengkap dilihat"),
+    "NIK_SEARCHED": _l("catatan dicari dengan NIK"),
     "TRAIL_VIEWED": _l("riwayat dilihat"),
     "TRAIL_EXPORTED": _l("jejak audit diekspor"),
     "FLAG_ACKNOWLEDGED": _l("tanda diakui"),

@@ -8,7 +8,7 @@ import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import tzinfo
+from datetime import timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,11 +16,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.bpmn import runtime
-from engine.core import audit
+from engine.core import audit, clock
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
 from engine.core.errors import Forbidden, NotFound
-from engine.people import privacy
+from engine.people import privacy, sign_in
 from engine.people.scope import Scope
 from engine.verification import linkage, submission_view
 from models import WORK_ROLE_OF_TIER, AuditEvent, HumanTask, Record, RecordVersion, Submission
@@ -50,6 +50,7 @@ def search_records(
     scope = _auditing(actor)
     q = select(Record).where(scope.where(Record.kode_desa))
     if nik.strip():
+        _allow_nik_search(session, actor)
         q = q.where(Record.nik == nik.strip())
     if nama.strip():
         q = q.where(func.lower(Record.nama).like(f"%{nama.strip().lower()}%"))
@@ -58,10 +59,40 @@ def search_records(
         q = q.where((Record.kode_desa == code) | Record.kode_desa.like(f"{code}.%"))
     if kategori.strip():
         q = q.where(Record.kategori == kategori.strip())
-    return [
+    found = [
         Found(r, r.nik if privacy.sees_full_nik(actor, r.kode_desa) else privacy.mask_nik(r.nik))
         for r in session.scalars(q.order_by(Record.nama, Record.id).limit(limit))
     ]
+    if nik.strip():  # a search by NIK answers whether a number is on the register: on the trail
+        audit.record(
+            session,
+            actor,
+            AuditAction.NIK_SEARCHED,
+            "ppks_record",
+            "*",
+            after={"nik": nik.strip(), "ditemukan": len(found)},
+        )
+    return found
+
+
+# Searches by NIK a person may make in an hour. A masked NIK shows the region of issue, and a record
+# beside it the birth date: only the four-digit serial is unknown, and guessing it by searching would
+# take thousands of searches. These are bounded, and each is on the trail.
+NIK_SEARCHES_PER_HOUR = 60
+
+
+def _allow_nik_search(session: Session, actor: Actor) -> None:
+    since = clock.now() - timedelta(hours=1)
+    made = session.scalar(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.actor == actor.name, AuditEvent.action == AuditAction.NIK_SEARCHED, AuditEvent.at >= since)
+    )
+    if (made or 0) >= NIK_SEARCHES_PER_HOUR:
+        raise sign_in.Throttled(
+            f"Sudah {NIK_SEARCHES_PER_HOUR} pencarian dengan NIK dalam satu jam terakhir; coba lagi nanti, "
+            "atau cari dengan nama dan wilayah"
+        )
 
 
 def _record(session: Session, actor: Actor, record_id: int) -> Record:

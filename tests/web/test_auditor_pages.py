@@ -25,6 +25,25 @@ def test_searching_records_masks_the_nik(browser, db, people):
     assert person_row(7)["nama"] in by_region.get_data(as_text=True)
 
 
+def test_searches_by_nik_are_on_the_trail_and_bounded(browser, db, people, monkeypatch):
+    """A masked NIK leaves only its serial unknown: guessing it by searching is bounded per hour, and
+    every search by NIK is recorded (a search by name is not a look at a number)."""
+    from engine.verification import trail
+
+    monkeypatch.setattr(trail, "NIK_SEARCHES_PER_HOUR", 2)
+    build_world(db)
+    browser.login("auditor.prov")
+    guess = person_row(7)["nik"][:12]
+    for serial in ("0001", "0002"):
+        assert browser.post("/audit/", {"nik": guess + serial}, token_from="/audit/").status_code == 200
+    browser.post("/audit/", {"nama": "ingan"}, token_from="/audit/")
+    third = browser.post("/audit/", {"nik": guess + "0003"}, token_from="/audit/")
+    assert third.status_code == 429 and "pencarian dengan NIK" in third.get_data(as_text=True)
+    with db.read() as s:
+        searched = [e.after for e in s.scalars(select(AuditEvent).where(AuditEvent.action == "NIK_SEARCHED"))]
+    assert [a["nik"][-4:] for a in searched] == ["0001", "0002"] and {"ditemukan"} < set(searched[0])
+
+
 def test_a_record_timeline_shows_every_version_and_all_four_tiers(browser, db, people):
     world = build_world(db)
     browser.login("auditor.prov")

@@ -19,7 +19,7 @@ bp = Blueprint("audit", __name__, url_prefix="/audit")
 def index() -> Any:
     # Posted, not in the URL: a NIK in a query string ends up in logs and browser history.
     args = parse(RecordSearchForm, request.form)
-    with reading() as s:
+    with db().transaction() as s:  # a search by NIK is recorded on the trail
         found = trail.search_records(s, actor(), **args) if any(args.values()) else []
     return render_template("audit/search.html", found=found, args=args, searched=any(args.values()))
 
