@@ -146,6 +146,7 @@ FIELD_LABELS = {
     "putusan": _l("Putusan item"),
     "kode_desa": _l("Kode desa"),
     "status": _l("Status"),
+    "alasan_hapus": _l("Alasan dihapus dari register"),
     "atribut": _l("Atribut kategori"),
 }
 # fields named after a row of the page: the reason for discrepancy 12, the note on flag 12

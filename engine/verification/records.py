@@ -99,6 +99,7 @@ def apply_item(
     the record's lock (`apply_items`)."""
     record = session.get(Record, item.record_id) if item.record_id else None
     before = _values(record) if record else None
+    was = record.status.value if record else None
     if record is None:
         record = Record(kode_desa=submission.kode_desa, kategori=item.kategori, nama="", versi=0, atribut={})
         session.add(record)
@@ -114,6 +115,12 @@ def apply_item(
     change = {
         k: [before.get(k) if before else None, v] for k, v in after.items() if before is None or before.get(k) != v
     }
+    # a removal changes no value but the record's standing: the version says so, and why
+    removal = item.data.get("alasan_hapus") if item.aksi == ItemAction.HAPUS else None
+    if record.status.value != was:
+        change["status"] = [was, record.status.value]
+    if removal:
+        change["alasan_hapus"] = [None, removal]
     previous = session.scalar(
         select(RecordVersion.id)
         .where(RecordVersion.record_id == record.id)
@@ -149,8 +156,9 @@ def apply_item(
         action,
         "ppks_record",
         record.id,
-        before=before,
-        after=after,
+        before={**before, "status": was} if before else None,
+        after={**after, "status": record.status.value},
+        reason=removal,
         instance_id=submission.instance_id,
         human_task_id=human_task_id,
     )

@@ -130,3 +130,38 @@ def test_an_instance_timeline_with_its_diagram(browser, db, people, app, signed_
     assert "TASK_COMPLETED" in page and "SUBMISSION_VERIFIED" in page and 'class="bpmn-viewer"' in page
     assert "tugas diselesaikan <code>TASK_COMPLETED</code>" in page  # in words, beside the exact code
     assert signed_in("auditor.kab.lain").get(f"/audit/instans/{world.instance}").status_code == 404
+
+
+def test_a_removal_is_a_version_saying_the_standing_and_why(browser, db, people):
+    """A person found to have died leaves the register: the version and the trail say the record was
+    removed, and why, where before they showed no change at all."""
+    from engine.core.actors import Actor
+    from engine.people import users
+    from engine.verification import register
+    from models import RecordVersion, SubmissionItem, VervalStatus
+
+    world = build_world(db)
+    with db.transaction() as s:
+        operator = Actor.of(users.find_user(s, "op.desa"))
+        register.prefill(s, {"65.01.01.2005": world.draft})
+        item = s.scalar(
+            select(SubmissionItem.id).where(
+                SubmissionItem.submission_id == world.draft, SubmissionItem.record_id == world.record
+            )
+        )
+        register.set_status(
+            s, operator, world.draft, [item], VervalStatus.MENINGGAL, "wafat 3 Maret, akta kematian ada"
+        )
+    submit(db, "op.desa", world.draft)
+    for user in ("verif.kec", "verif.kab", "valid.prov"):
+        decide(db, user, world.draft, "approve")
+    with db.read() as s:
+        last = s.scalar(
+            select(RecordVersion).where(RecordVersion.record_id == world.record).order_by(RecordVersion.versi.desc())
+        )
+        removed = s.scalar(select(AuditEvent).where(AuditEvent.action == "RECORD_REMOVED"))
+    assert last.perubahan["status"] == ["aktif", "dihapus"] and "wafat 3 Maret" in last.perubahan["alasan_hapus"][1]
+    assert removed.before["status"] == "aktif" and removed.after["status"] == "dihapus" and "wafat" in removed.reason
+    browser.login("auditor.prov")
+    page = browser.get(f"/audit/catatan/{world.record}").get_data(as_text=True)
+    assert "Alasan dihapus dari register" in page and "wafat 3 Maret" in page
