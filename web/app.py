@@ -86,14 +86,14 @@ def _configure(app: Flask, settings: Settings, testing: bool) -> None:
 
 
 def _template_helpers(app: Flask, settings: Settings) -> None:
-    tz = settings.tz
+    tz, zone = settings.tz, settings.zone_name
 
     @app.template_filter("wita")
     def wita(value: datetime | None, with_time: bool = True) -> str:
         if value is None:
             return "-"
         local = value.astimezone(tz)
-        return local.strftime("%d-%m-%Y %H:%M WITA" if with_time else "%d-%m-%Y")
+        return local.strftime("%d-%m-%Y %H:%M " + zone if with_time else "%d-%m-%Y")
 
     app.jinja_env.filters["said"] = i18n.said  # an engine message in the page's language
 
@@ -120,6 +120,8 @@ def _template_helpers(app: Flask, settings: Settings) -> None:
         flag_action_word=lambda action: str(i18n.FLAG_ACTION_LABELS[action]),
         script_words=i18n.script_words,
         job_word=i18n.job_label,
+        zone_name=zone,
+        zone_key=settings.timezone,
     )
 
     @app.context_processor

@@ -369,6 +369,7 @@ def deploy(
         AuditAction.DEFINITION_DEPLOYED,
         "process_definition",
         definition.id,
+        before={"version": before.version} if before is not None else None,  # the version it replaces as current
         after={
             "process_key": definition.process_key,
             "version": definition.version,

@@ -24,6 +24,15 @@ class ConfigError(RuntimeError):
     """A setting is missing or wrong; the message names it."""
 
 
+# The zones of Indonesia as people name them; a deployment elsewhere shows the zone's own name.
+INDONESIAN_ZONES = {
+    "Asia/Jakarta": "WIB",
+    "Asia/Pontianak": "WIB",
+    "Asia/Makassar": "WITA",
+    "Asia/Jayapura": "WIT",
+}
+
+
 @dataclass(frozen=True)
 class SmtpSettings:
     """Outgoing email; without a host, email waits in its outbox."""
@@ -96,6 +105,11 @@ class Settings:
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def zone_name(self) -> str:
+        """How people in Indonesia name the zone times are shown in (WIB, WITA, WIT); else its name."""
+        return INDONESIAN_ZONES.get(self.timezone, self.timezone)
 
     @property
     def upload_dir(self) -> Path:

@@ -77,6 +77,8 @@ def create_user(
         password=password,
         nama=nama.strip() or None,
     )
+    if email.strip():  # the address is part of the account as created: on the trail as its later changes are
+        audit.record(session, actor, AuditAction.USER_EMAIL_SET, "user", user.id, after={"email": email.strip()})
     user.email = email.strip() or None
     return user
 

@@ -87,7 +87,9 @@ def add_user(
         )
         session.add(user)
         session.flush()
-        audit.record(session, actor, AuditAction.USER_CREATED, "user", user.id, after={"username": username})
+        audit.record(
+            session, actor, AuditAction.USER_CREATED, "user", user.id, after={"username": username, "nama": user.nama}
+        )
     elif password:
         user.password_hash = hash_password(password)
         audit.record(session, actor, AuditAction.USER_PASSWORD_SET, "user", user.id)

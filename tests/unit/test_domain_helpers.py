@@ -101,3 +101,20 @@ def test_the_clock_can_be_frozen_and_reaches_spiffworkflow_timers():
     with pytest.raises(ValueError):
         with clock.frozen_at(datetime(2030, 1, 1)):
             pass
+
+
+def test_times_are_labelled_with_the_zone_the_product_is_set_to(tmp_path):
+    from engine.core.config import load_settings
+
+    named = {
+        zone: load_settings(
+            {"SIJOSKU_TIMEZONE": zone, "SIJOSKU_INSTANCE_DIR": str(tmp_path), "SECRET_KEY": "k"}
+        ).zone_name
+        for zone in ("Asia/Makassar", "Asia/Jakarta", "Asia/Jayapura", "Europe/Amsterdam")
+    }
+    assert named == {
+        "Asia/Makassar": "WITA",
+        "Asia/Jakarta": "WIB",
+        "Asia/Jayapura": "WIT",
+        "Europe/Amsterdam": "Europe/Amsterdam",
+    }

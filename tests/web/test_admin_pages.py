@@ -262,3 +262,25 @@ def test_an_admin_of_a_regency_manages_its_people_only_and_not_the_provinces_pro
         assert s.get(RoleAssignment, theirs) is not None
         assert s.get(User, ids["verif.kab.lain"]).aktif is False
     assert _versions(db) == 1
+
+
+def test_what_an_admin_creates_and_deploys_is_on_the_trail_whole(browser, db, people):
+    """A person created with a name and an address, and a version deployed over the current one: the
+    trail keeps the name, the address and which version was replaced."""
+    browser.login("admin.prov")
+    made = {
+        "username": "tksk.baru",
+        "nama": "Rina Tksk",
+        "email": "rina@bulungan.go.id",
+        "password": "sandi-awal-123",
+        "role": "operator",
+        "region": "65.01.01.2005",
+    }
+    assert browser.post("/admin/pengguna", made, token_from="/admin/pengguna").status_code == 302
+    changed = XML.replace("sla_durasi</bpmn:timeDuration>", '"P7D"</bpmn:timeDuration>', 1)
+    assert _deploy(browser, changed).get_json()["created"]
+    with db.read() as s:
+        trail = {e.action: e for e in s.scalars(select(AuditEvent).order_by(AuditEvent.seq))}
+    assert trail["USER_CREATED"].after == {"username": "tksk.baru", "nama": "Rina Tksk"}
+    assert trail["USER_EMAIL_SET"].after == {"email": "rina@bulungan.go.id"}
+    assert trail["DEFINITION_DEPLOYED"].before == {"version": 1} and trail["DEFINITION_DEPLOYED"].after["version"] == 2
