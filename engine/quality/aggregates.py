@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, delete, func, select
 from sqlalchemy.orm import Session
 
 from engine.core import audit, clock
@@ -28,7 +28,9 @@ from models import (
     QualityFlag,
     Record,
     RecordStatus,
+    RecordVersion,
     Region,
+    Submission,
     parent_code,
 )
 
@@ -384,20 +386,46 @@ def roll_up(counted: Iterable[tuple[str, str, int]]) -> Counter[tuple[str, str]]
     return counts
 
 
-def count_records(session: Session, province: str) -> Counter[tuple[str, str]]:
-    """Active verified records counted by category at every level of the province."""
-    rows = session.execute(
-        select(Record.kode_desa, Record.kategori, func.count())
-        .where(Record.status == RecordStatus.AKTIF, Record.kode_desa.like(f"{province}.%"))
-        .group_by(Record.kode_desa, Record.kategori)
+def standing_records(session: Session, province: str, periode: str) -> list[Any]:
+    """The province's records active on the register as it stood at the end of `periode` (a year, or
+    a period of the province's rhythm): each record as its last version verified in a submission of
+    that period or before left it. A record verified in a later cycle does not count for this one, and
+    one removed later still does. Rows of (id, versi, kode_desa, kategori), by id."""
+    period_key(periode)
+    in_time = func.substr(Submission.periode, 1, 4) <= periode if len(periode) == 4 else Submission.periode <= periode
+    last = (
+        select(RecordVersion.record_id, func.max(RecordVersion.versi).label("versi"))
+        .join(Submission, Submission.id == RecordVersion.submission_id)
+        .where(in_time)
+        .group_by(RecordVersion.record_id)
+        .subquery()
     )
-    return roll_up((desa, kategori, n) for desa, kategori, n in rows)
+    return list(
+        session.execute(
+            select(Record.id, last.c.versi, Record.kode_desa, Record.kategori)
+            .join(last, last.c.record_id == Record.id)
+            .join(RecordVersion, and_(RecordVersion.record_id == Record.id, RecordVersion.versi == last.c.versi))
+            .where(RecordVersion.status == RecordStatus.AKTIF, Record.kode_desa.like(f"{province}.%"))
+            .order_by(Record.id)
+        )
+    )
+
+
+def counted(records: Iterable[Any]) -> Counter[tuple[str, str]]:
+    """Records (id, versi, kode_desa, kategori) counted by category at every level of the province."""
+    per_desa = Counter((desa, kategori) for _, _, desa, kategori in records)
+    return roll_up((desa, kategori, n) for (desa, kategori), n in per_desa.items())
+
+
+def count_records(session: Session, province: str, periode: str) -> Counter[tuple[str, str]]:
+    """The records standing at the end of `periode`, counted by category at every level of the province."""
+    return counted(standing_records(session, province, periode))
 
 
 def snapshot_records(session: Session, actor: Actor, periode: str, province: str) -> int:
-    """Our own figures for a period: active verified records counted by category at every level."""
-    period_key(periode)
-    counts = count_records(session, province)
+    """Our own figures for a period: the records standing at its end counted by category at every level
+    (taken again later, a period's figures stay its own, not today's)."""
+    counts = count_records(session, province, periode)
     values = [series.Value(code, kategori, periode, n, OURS) for (code, kategori), n in counts.items()]
     if values:
         store(session, actor, values, AuditAction.FIGURES_SNAPSHOT_TAKEN)

@@ -32,8 +32,6 @@ from models import (
     Determination,
     HumanTask,
     QualityFlag,
-    Record,
-    RecordStatus,
     Region,
     contains,
 )
@@ -48,13 +46,10 @@ def content_hash(content: dict[str, Any]) -> str:
 
 
 def build_content(session: Session, province: str, tahun: int) -> dict[str, Any]:
-    """The figures of the province's active verified records, and those records' ids and versions."""
-    counts = aggregates.count_records(session, province)
-    records = session.execute(
-        select(Record.id, Record.versi, Record.kode_desa, Record.kategori)
-        .where(Record.status == RecordStatus.AKTIF, Record.kode_desa.like(f"{province}.%"))
-        .order_by(Record.id)
-    )
+    """The figures of the year: the province's records standing at the end of its cycles (not those
+    verified in a later year's), and those records' ids and the versions counted."""
+    records = aggregates.standing_records(session, province, str(tahun))
+    counts = aggregates.counted(records)
     return {
         "tahun": tahun,
         "wilayah": province,

@@ -12,7 +12,7 @@ from engine.core.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.people import users
 from engine.quality import aggregates, review
 from engine.verification import decisions, determinations, forum_review, inbox, reconciliation
-from models import Determination, FlagStatus, HumanTask, ProcessInstance, Severity, TaskStatus
+from models import Determination, FlagStatus, HumanTask, ProcessInstance, Record, Severity, TaskStatus
 from tests.factories import (
     RECONCILIATION_YEAR,
     SYSTEM,
@@ -229,6 +229,23 @@ def _determine(db, year, decree, alasan_revisi=None):
             person(db, "kepala.dinas"),
             reconciliation.HeadDecision(head.id, "approve", "", decree, "2027-01-20"),
         )
+
+
+def test_a_years_determination_counts_the_register_as_its_cycles_left_it(year):
+    """A record verified in the next year's first cycle, while this year is still being reconciled,
+    is not one of this year's figures; this year's count stays what its cycles verified."""
+    later = open_period(year, f"{YEAR + 1}-Q1", [person_row(9)])
+    submit(year, "op.desa", later)
+    for user in ("verif.kec", "verif.kab", "valid.prov"):
+        decide(year, user, later, "approve")
+    _determine(year, YEAR, "SK/2027/001")
+    with year.read() as session:
+        frozen = session.scalar(select(Determination).where(Determination.tahun == YEAR))
+        counted = {r[0] for r in frozen.content["catatan"]}
+        ninth = session.scalar(select(Record.id).where(Record.nik == person_row(9)["nik"]))
+        lut = {(code, kategori): n for code, kategori, n in frozen.content["angka"]}
+    assert ninth not in counted and len(counted) == 4
+    assert lut[("65", "LUT")] == 3 and lut[("65", "ODHA")] == 1
 
 
 def test_exports_carry_one_hash_and_the_next_year_shows_the_change(year, cli, tmp_path):
