@@ -24,7 +24,17 @@ from engine.core.errors import Invalid, NotFound, Problem
 from engine.verification import item_checks, records, submission_view
 from engine.verification.drafts import editable_submission, operator_submission
 from engine.verification.status import EDITABLE
-from models import FROM_REGISTER, ItemAction, Record, RecordStatus, Region, Submission, SubmissionItem, VervalStatus
+from models import (
+    FROM_REGISTER,
+    ItemAction,
+    Record,
+    RecordStatus,
+    Region,
+    Submission,
+    SubmissionItem,
+    SubmissionStatus,
+    VervalStatus,
+)
 
 REASON_LIMIT = 1000
 DESTINATION_LIMIT = 160
@@ -42,6 +52,20 @@ def _carried(session: Session, submission_ids: list[int]) -> set[int]:
             )
         )
     )
+
+
+def join_later_drafts(session: Session, submission: Submission) -> int:
+    """Records just verified join the register of the desa's submissions still being worked on (a
+    draft begun before they were approved), so they are re-verified there, and an entry of the same
+    person in that draft is seen as the second registration it would be."""
+    drafts = session.scalars(
+        select(Submission.id).where(
+            Submission.kode_desa == submission.kode_desa,
+            Submission.id != submission.id,
+            Submission.status.in_([SubmissionStatus.DRAF, SubmissionStatus.DIKEMBALIKAN]),
+        )
+    ).all()
+    return sum(prefill(session, {submission.kode_desa: draft}) for draft in drafts)
 
 
 def prefill(session: Session, by_desa: dict[str, int], new: bool = False) -> int:
