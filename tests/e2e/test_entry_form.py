@@ -31,6 +31,22 @@ def test_another_category_keeps_what_was_typed_and_leaves_no_nik_in_the_address(
     assert page.get_by_label("NIK").input_value() == ""
 
 
+def test_the_category_list_is_walked_by_keyboard_without_a_reload_per_step(db, people, sign_in):
+    """Arrow keys move through the categories; Enter goes to the one chosen, what was typed kept."""
+    operator, page, row = _typed(db, sign_in, 6)
+    choice = page.locator("#ganti-kategori")
+    choice.focus()
+    for _ in range(3):
+        choice.press("ArrowDown")
+    assert "kategori=LUT" in page.url and page.get_by_label("NIK").input_value() == row["nik"]
+    chosen = choice.input_value()
+    assert chosen != "LUT"
+    with page.expect_navigation():
+        choice.press("Enter")
+    page.wait_for_url(f"**kategori={chosen}**")
+    assert page.get_by_label("NIK").input_value() == row["nik"]
+
+
 def test_a_double_tap_on_save_sends_the_entry_once(db, people, sign_in):
     operator, page, row = _typed(db, sign_in, 6)
     page.get_by_label("Jenis kelamin").select_option("P")

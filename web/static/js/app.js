@@ -109,8 +109,13 @@
     }
   }
   document.querySelectorAll("select[data-navigate]").forEach(function (select) {
-    /* choosing a category reloads the form for it; without scripts the button next to it does */
-    select.addEventListener("change", function () {
+    /* choosing a category reloads the form for it; without scripts the button next to it does.
+       A keyboard walks the list with its arrows without a reload per step: Enter, or leaving the
+       list, goes to the one chosen. */
+    var was = select.value;
+    var byKeys = false;
+    function go() {
+      if (select.value === was) { return; }
       if (entry) {
         var values = {};
         Array.prototype.forEach.call(entry.elements, function (field) {
@@ -118,7 +123,18 @@
         });
         sessionStorage.setItem(kept, JSON.stringify(values));
       }
+      was = select.value;
       select.form.submit();
+    }
+    select.addEventListener("keydown", function (event) {
+      if (event.key === "Enter") {
+        byKeys = false;
+        if (select.value !== was) { event.preventDefault(); go(); }
+        return;
+      }
+      byKeys = event.key !== "Tab";
     });
+    select.addEventListener("change", function () { if (!byKeys) { go(); } });
+    select.addEventListener("blur", function () { if (byKeys) { byKeys = false; go(); } });
   });
 })();
