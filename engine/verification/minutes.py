@@ -89,11 +89,17 @@ def missing(session: Session, submission: Submission) -> Problem | None:
 
 def minutes_file(session: Session, actor: Actor, submission_id: int) -> str:
     """The stored file name of a submission's minutes, for those whose work or audit covers the desa:
-    its operator, the verifiers and validators above it, auditors; not administrators."""
+    its operator, the verifiers and validators above it, auditors (`MINUTES_READERS`)."""
     submission = get_submission(session, submission_id)
     if not submission.berita_acara or not (
         actor.is_system
-        or any(contains(a.region_kode, submission.kode_desa) and a.role != Role.ADMIN for a in actor.roles)
+        or any(contains(a.region_kode, submission.kode_desa) and a.role in MINUTES_READERS for a in actor.roles)
     ):
         raise NotFound("Berita acara tidak ada")
     return submission.berita_acara
+
+
+# The minutes name the people of a village deliberation: read by those who check the desa's
+# submission or audit it, not by those whose work is the compiled figures (walidata, the Forum SDI,
+# the head of the dinas) nor by administrators.
+MINUTES_READERS = {Role.OPERATOR, Role.VERIFIER, Role.VALIDATOR, Role.AUDITOR}
