@@ -182,6 +182,28 @@ def import_rows(
     return write_rows(session, actor, editable_submission(session, actor, submission_id), rows, checked)
 
 
+def _trace_update(
+    session: Session, actor: Actor, submission: Submission, item: SubmissionItem, data: dict[str, Any]
+) -> None:
+    """An item the file changes, or brings back from the set-aside, is on the trail as the form's
+    change is: what a verifier judged stays readable after the file corrects it."""
+    if item.dibuang:
+        audit.record(
+            session, actor, AuditAction.ITEM_RESTORED, "submission_item", item.id, instance_id=submission.instance_id
+        )
+    if item.data != data:
+        audit.record(
+            session,
+            actor,
+            AuditAction.ITEM_UPDATED,
+            "submission_item",
+            item.id,
+            before=item.data,
+            after=data,
+            instance_id=submission.instance_id,
+        )
+
+
 def write_rows(
     session: Session,
     actor: Actor,
@@ -217,6 +239,7 @@ def write_rows(
         key = (identity.key(ctx.unit_of(data["kategori"]), data), data["kategori"])
         item = existing.get(key)
         if item is not None:
+            _trace_update(session, actor, submission, item, data)
             item.data, item.baris, item.masalah, item.updated_at = data, number, masalah, now
             item.nik, item.no_kk, item.dibuang = data["nik"] or None, data["no_kk"] or None, False
             register.found_with_changes(session, actor, submission, item)
