@@ -17,6 +17,7 @@ from engine.core.errors import Invalid, Problem
 from engine.quality import review
 from engine.verification import reconciliation
 from models import (
+    AuditEvent,
     Decision,
     FlagStatus,
     ForumVerdict,
@@ -27,6 +28,7 @@ from models import (
     TaskStatus,
     Tier,
     ancestor_code,
+    contains,
 )
 
 
@@ -132,6 +134,21 @@ def forum_review(session: Session, actor: Actor, cmd: ForumReview) -> HumanTask:
         variables={"kabupaten_dikembalikan": regencies_back},
     )
     return found.task
+
+
+def returns_to(session: Session, instance: ProcessInstance, regency: str) -> list[dict[str, Any]]:
+    """What the Forum sent back to this regency in the year's rounds, newest first, with its reason:
+    a recount replaces the flags, so the regency reads the Forum's word here, not on a fresh flag."""
+    returned = session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.instance_id == instance.id, AuditEvent.action == AuditAction.EXPLANATION_RETURNED)
+        .order_by(AuditEvent.seq.desc())
+    )
+    return [
+        {**(e.after or {}), "alasan": e.reason, "oleh": e.actor, "waktu": e.at}
+        for e in returned
+        if contains(regency, str((e.after or {}).get("wilayah") or ""))
+    ]
 
 
 def _record_verdict(

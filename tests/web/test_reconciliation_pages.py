@@ -104,3 +104,35 @@ def test_a_year_through_the_pages(year, signed_in):
     assert "cakupan DP3AP2KB lebih luas" in trail and ">3<" in trail
     assert signed_in("op.desa").get("/penetapan/").status_code == 403
     assert province.get(f"/penetapan/{YEAR}/jejak?wilayah=65.01&kategori=LUT").status_code == 403
+
+
+def test_the_forums_reason_for_sending_an_explanation_back_reaches_the_regency(year, signed_in):
+    """The recount after a return replaces the flags: the regency's next task shows what the Forum
+    sent back and why, not a fresh flag with no word of it."""
+    from engine.verification import reconciliation
+
+    db = year
+    signed_in("walidata.prov").post("/rekonsiliasi/buka", {"tahun": str(YEAR)})
+    regency = signed_in("walidata.kab")
+    (task,) = open_task(db, "tinjauan_kabupaten", "65.01")
+    with db.read() as session:
+        flags = reconciliation.year_flags(session, "65", YEAR, "65.01")
+    for flag in flags:
+        if flag.status == FlagStatus.TERBUKA:
+            regency.post(
+                f"/rekonsiliasi/tugas/{task.id}/tanda/{flag.id}",
+                {"aksi": "jelaskan", "catatan": "cakupan DP3AP2KB lebih luas", "status_dilihat": "terbuka"},
+            )
+    regency.post(f"/rekonsiliasi/tugas/{task.id}", {"catatan": "semua dijelaskan"})
+    with db.transaction() as session:
+        for other in open_task(db, "tinjauan_kabupaten"):
+            finish_as_system(session, session.get(HumanTask, other.id))
+    (forum_task,) = open_task(db, "tinjauan_forum")
+    verdicts = {f"putusan_{f.id}": "terima" for f in flags}
+    returned = flags[0].id
+    verdicts |= {f"putusan_{returned}": "kembalikan", f"alasan_{returned}": "Selisih perlu dicek dengan UPTD PPA"}
+    assert signed_in("forum.sdi").post(f"/rekonsiliasi/tugas/{forum_task.id}", verdicts).status_code == 302
+    (again,) = open_task(db, "tinjauan_kabupaten", "65.01")
+    page = regency.get(f"/rekonsiliasi/tugas/{again.id}").get_data(as_text=True)
+    assert 'id="dikembalikan-forum"' in page and "Selisih perlu dicek dengan UPTD PPA" in page
+    assert "cakupan DP3AP2KB lebih luas" in page  # the explanation that was sent back

@@ -84,6 +84,7 @@ def _task_context(task_id: int) -> dict[str, Any]:
             context["flags"] = reconciliation.year_flags(
                 s, instance.region_kode, int(instance.periode), task.region_kode
             )
+            context["forum_returns"] = forum_review.returns_to(s, instance, task.region_kode)
         elif task.bpmn_id == reconciliation.FORUM_TASK:
             context["flags"] = forum_review.discrepancies(s, instance)
         else:
