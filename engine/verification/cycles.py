@@ -286,16 +286,13 @@ def close_cycle(db: Database, actor: Actor, periode: str, early: bool = False) -
         submission_status.not_reported(s, actor, silent, reason)
         late = escalate_late(s, actor, now)
         cycle.status, cycle.closed_at = CycleStatus.DITUTUP, now
-        audit.record(
-            s,
-            actor,
-            AuditAction.CYCLE_CLOSED,
-            "update_cycle",
-            periode,
-            after={"tidak_melapor": len(silent), "eskalasi": late},
-        )
+        # desa never opened in this cycle were not asked, so they did not fail to report: they are
+        # counted, said and kept on the trail, so that a total over part of the province is read as such
+        opened = s.scalar(select(func.count()).select_from(Submission).where(Submission.periode == periode)) or 0
+        outcome = {"tidak_melapor": len(silent), "eskalasi": late, "tidak_dibuka": max(cycle.expected - opened, 0)}
+        audit.record(s, actor, AuditAction.CYCLE_CLOSED, "update_cycle", periode, after=outcome)
         events.publish(s, events.CycleClosed(periode=periode, tidak_melapor=len(silent)))
-    return {"tidak_melapor": len(silent), "eskalasi": late}
+    return outcome
 
 
 def _cancel_processes(session: Session, instance_ids: list[int], now: datetime) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, text
 from engine.core import audit, clock
 from engine.core.errors import Invalid
 from engine.verification import cycle_batches, cycles, imports, submissions
-from models import AuditEvent, HumanTask, OutboxEvent, ProcessInstance, Submission, SubmissionStatus
+from models import AuditEvent, Cycle, HumanTask, OutboxEvent, ProcessInstance, Submission, SubmissionStatus
 from tests.factories import SYSTEM, csv_of, decide, make_team, person_row, submit
 
 PERIOD = "2026-Q4"
@@ -135,7 +135,10 @@ def test_closing_marks_silent_desa_as_not_reported_and_escalates_late_tasks(db):
     with clock.frozen_at(due + timedelta(hours=1)):
         result = cycles.close_cycle(db, SYSTEM, PERIOD)
     silent = _count(db, Submission, Submission.status == SubmissionStatus.TIDAK_MELAPOR)
-    assert result == {"tidak_melapor": silent, "eskalasi": 1} and silent == _count(db, Submission) - 1
+    assert (result["tidak_melapor"], result["eskalasi"]) == (silent, 1) and silent == _count(db, Submission) - 1
+    with db.read() as s:  # the province's other desa were never opened: counted apart, not as silent
+        expected = s.scalar(select(Cycle.expected).where(Cycle.periode == PERIOD))
+    assert result["tidak_dibuka"] == expected - _count(db, Submission) > 0
     with db.read() as s:
         example = s.scalar(select(Submission).where(Submission.status == SubmissionStatus.TIDAK_MELAPOR).limit(1))
         assert "tidak mengajukan" in example.alasan_terakhir

@@ -132,7 +132,12 @@ def cycle_close(ctx: click.Context, period: str, early: bool, as_json: bool) -> 
         as_json,
         result,
         f"Siklus {period} ditutup: {result['tidak_melapor']} desa tidak melapor, "
-        f"{result['eskalasi']} tugas terlambat dieskalasi",
+        f"{result['eskalasi']} tugas terlambat dieskalasi"
+        + (
+            f"; {result['tidak_dibuka']} desa provinsi tidak pernah dibuka dalam siklus ini"
+            if result["tidak_dibuka"]
+            else ""
+        ),
     )
 
 
