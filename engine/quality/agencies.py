@@ -46,12 +46,15 @@ class AgencyContext:
 
 
 def _pairs(values: Iterable[Value]) -> dict[tuple[str, str, str], list[Pair]]:
-    """(agency, region, category) -> the periods where both we and the agency have a figure."""
+    """(agency, region, category) -> the periods where both we and the agency have a figure. Where our
+    figures of a region and period exist but name no one of a category, ours is 0: the agency's people
+    we have none of are the gap the Forum is for, not a pair to skip."""
     values = list(values)
     ours = {(v.region_kode, v.kategori, v.periode): v.nilai for v in values if v.sumber == OURS}
+    reported = {(region, periode) for region, _, periode in ours}
     grouped: dict[tuple[str, str, str], list[Pair]] = defaultdict(list)
     for v in values:
-        mine = ours.get((v.region_kode, v.kategori, v.periode))
+        mine = ours.get((v.region_kode, v.kategori, v.periode), 0 if (v.region_kode, v.periode) in reported else None)
         if v.sumber != OURS and mine is not None:
             grouped[(v.sumber, v.region_kode, v.kategori)].append(Pair(v.periode, mine, v.nilai))
     return {k: sorted(ps, key=lambda p: period_key(p.periode)) for k, ps in grouped.items()}

@@ -184,6 +184,18 @@ def test_a_change_in_the_ratio_is_flagged():
     assert flagged(flags) == [("instansi", "2024")] and "rasio" in flags[0].message
 
 
+def test_an_agency_counting_people_where_we_count_none_is_compared():
+    """Our figures of the region and period name nobody of the category: ours is 0 there, and the
+    agency's four are a gap to explain, not a pair skipped; a region we gave no figures for is not."""
+    values = series(12, 14, kategori="LUT") + series(4, 5, kategori="ODHA", sumber="Dinkes")
+    values += series(7, region="65.02", kategori="ODHA", sumber="Dinkes")  # a region we reported nothing for
+    flags = compare(values, AgencyContext(QUIET))
+    assert [(f.rule, f.region_kode, f.kategori, f.observed, f.expected) for f in flags] == [
+        ("selisih_instansi", KAB, "ODHA", 4, 0),
+        ("selisih_instansi", KAB, "ODHA", 5, 0),
+    ]
+
+
 def test_an_explained_gap_is_not_raised_again():
     values = _agency((40, 44), (120, 130))
     explained = frozenset({("Dinkes", KAB, "ODHA")})
