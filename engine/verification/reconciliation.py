@@ -12,7 +12,7 @@ regency), `provinsi:forum_sdi` and `provinsi:kepala_dinas`. The service tasks ar
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_, select
@@ -320,6 +320,12 @@ def _decree(cmd: HeadDecision) -> tuple[str, date]:
         problems.append(Problem("tanggal surat keputusan wajib diisi: DD/MM/YYYY", column="tanggal_sk"))
     elif tanggal is None:
         problems.append(Problem("tanggal surat keputusan bukan tanggal yang ada: DD/MM/YYYY", column="tanggal_sk"))
+    elif tanggal > clock.now().date() + timedelta(days=1):  # a day's grace: today in WITA is ahead of UTC
+        problems.append(
+            Problem(
+                "tanggal surat keputusan belum tiba: tulis tanggal SK yang sudah ditandatangani", column="tanggal_sk"
+            )
+        )
     if problems or tanggal is None:
         raise Invalid("Surat keputusan penetapan belum lengkap", problems)
     return nomor, tanggal

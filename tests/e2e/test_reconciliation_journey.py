@@ -83,7 +83,7 @@ def test_a_year_from_opening_to_the_frozen_figures(year, sign_in, chromium, live
     follow(page, page.get_by_role("button", name="Simpan keputusan"))  # no decree yet
     assert "Surat keputusan penetapan belum lengkap" in page.locator("#penolakan").inner_text()
     page.get_by_label("Nomor surat keputusan").fill("188.44/123/DINSOS/2027")
-    page.get_by_label("Tanggal surat keputusan (DD/MM/YYYY)").fill("15/01/2027")
+    page.get_by_label("Tanggal surat keputusan (DD/MM/YYYY)").fill("20/11/2026")
     head.shot("penetapan-kepala-dinas")
     follow(page, page.get_by_role("button", name="Simpan keputusan"))
     shows(page, "Keputusan tersimpan")

@@ -165,7 +165,12 @@ def test_a_year_from_opening_to_the_frozen_determination(year):
     with db.transaction() as session, pytest.raises(Invalid) as refused:
         reconciliation.decide_determination(session, person(db, "kepala.dinas"), no_such_day)
     assert [p.message for p in refused.value.problems] == ["tanggal surat keputusan bukan tanggal yang ada: DD/MM/YYYY"]
-    approve = reconciliation.HeadDecision(head.id, "setuju", nomor_sk="188.44/123/DINSOS/2027", tanggal_sk="15/01/2027")
+    ahead = reconciliation.HeadDecision(head.id, "setuju", nomor_sk="", tanggal_sk="15/01/2099")  # both at once
+    with db.transaction() as session, pytest.raises(Invalid) as refused:
+        reconciliation.decide_determination(session, person(db, "kepala.dinas"), ahead)
+    assert [p.column for p in refused.value.problems] == ["nomor_sk", "tanggal_sk"]
+    assert "belum tiba" in refused.value.problems[1].message
+    approve = reconciliation.HeadDecision(head.id, "setuju", nomor_sk="188.44/123/DINSOS/2027", tanggal_sk="20/11/2026")
     with db.transaction() as session:
         reconciliation.decide_determination(session, person(db, "kepala.dinas"), approve)
 
@@ -173,7 +178,7 @@ def test_a_year_from_opening_to_the_frozen_determination(year):
         shown = determinations.show(session, SYSTEM, YEAR)
         frozen = session.scalar(select(Determination))
         assert determinations.content_hash(frozen.content) == frozen.content_hash == shown["hash"]
-    assert shown["decree"] == {"nomor": "188.44/123/DINSOS/2027", "tanggal": "2027-01-15"}
+    assert shown["decree"] == {"nomor": "188.44/123/DINSOS/2027", "tanggal": "2026-11-20"}
     assert shown["approved_by"] == "kepala.dinas"
     assert shown["totals"]["LUT"] == 3 and shown["totals"]["ODHA"] == 2 and shown["jumlah_catatan"] == 5
 
@@ -227,7 +232,7 @@ def _determine(db, year, decree, alasan_revisi=None):
         reconciliation.decide_determination(
             session,
             person(db, "kepala.dinas"),
-            reconciliation.HeadDecision(head.id, "approve", "", decree, "2027-01-20"),
+            reconciliation.HeadDecision(head.id, "approve", "", decree, "2026-11-25"),
         )
 
 
@@ -322,7 +327,7 @@ def test_a_crash_while_computing_or_freezing_leaves_nothing_half_made(year, monk
         reconciliation.decide_determination(
             session,
             person(db, "kepala.dinas"),
-            reconciliation.HeadDecision(head.id, "setuju", "", "SK-9/2027", "2027-01-20"),
+            reconciliation.HeadDecision(head.id, "setuju", "", "SK-9/2027", "2026-11-25"),
         )
     with db.read() as session:
         assert determinations.show(session, SYSTEM, YEAR)["decree"]["nomor"] == "SK-9/2027"
@@ -354,7 +359,7 @@ def test_a_determined_year_is_corrected_only_by_a_numbered_revision_with_its_rea
         reconciliation.decide_determination(
             session,
             person(db, "kepala.dinas"),
-            reconciliation.HeadDecision(head.id, "setuju", "", "SK-1a/2027", "2027-02-01"),
+            reconciliation.HeadDecision(head.id, "setuju", "", "SK-1a/2027", "2026-11-27"),
         )
     with db.read() as session:
         first, revision = session.scalars(select(Determination).order_by(Determination.revisi)).all()
@@ -481,7 +486,7 @@ def test_the_head_cannot_determine_while_a_warning_is_unexplained(year):
             warning.status,
         )
     (head,) = open_tasks(db, "penetapan_kepala")
-    approve = reconciliation.HeadDecision(head.id, "setuju", "", "SK-5/2027", "2027-01-20")
+    approve = reconciliation.HeadDecision(head.id, "setuju", "", "SK-5/2027", "2026-11-25")
     with db.transaction() as session, pytest.raises(Invalid) as refused:
         reconciliation.decide_determination(session, person(db, "kepala.dinas"), approve)
     assert "Penetapan ditolak" in str(refused.value)

@@ -83,7 +83,7 @@ def test_a_year_through_the_pages(year, signed_in):
     assert no_decree.status_code == 400 and "surat keputusan" in no_decree.get_data(as_text=True).lower()
     approved = head.post(
         f"/rekonsiliasi/tugas/{head_task.id}",
-        {"keputusan": "setuju", "nomor_sk": "188.44/7/2027", "tanggal_sk": "15/01/2027"},
+        {"keputusan": "setuju", "nomor_sk": "188.44/7/2027", "tanggal_sk": "20/11/2026"},
     )
     assert approved.status_code == 302
 
