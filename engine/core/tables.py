@@ -88,7 +88,8 @@ def _header(names: list[Any], columns: list[str]) -> list[str]:
             [
                 Problem(
                     f"kolom wajib tidak ada: {', '.join(missing)} (baris judul berisi: "
-                    f"{', '.join(h for h in header if h) or 'kosong'}); pakai templat XLSX kategori ini",
+                    f"{', '.join(h for h in header if h) or 'kosong'}); baris pertama berkas harus berisi "
+                    "nama kolom (templat XLSX memuatnya)",
                     row=1,
                 )
             ],
