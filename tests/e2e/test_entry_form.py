@@ -75,3 +75,15 @@ def test_minutes_over_their_limit_are_said_when_chosen_not_after_the_upload(db, 
     page.locator("#berkas-ba").set_input_files(chosen)
     said = page.locator("#berkas-ba").evaluate("input => input.validationMessage")
     assert "lebih dari 10 MB" in said  # the form will not send it: the browser holds it back
+
+
+def test_an_open_menu_scrolls_away_on_a_phone_held_sideways(db, people, sign_in):
+    """Held sideways a phone is 360 px tall: the open menu goes up with the page instead of covering it."""
+    operator = sign_in("op.desa", PASSWORD, phone=True)
+    page = operator.go("/desa/")
+    page.set_viewport_size({"width": 740, "height": 360})
+    page.get_by_role("button", name="Menu").click()
+    header = "getComputedStyle(document.querySelector('header.top')).position"
+    assert page.evaluate(header) == "static"
+    page.get_by_role("button", name="Menu").click()
+    assert page.evaluate(header) == "sticky"

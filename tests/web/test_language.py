@@ -10,7 +10,7 @@ from pathlib import Path
 from babel.messages.pofile import read_po
 from sqlalchemy import select
 
-from models import CycleRhythm
+from models import CycleRhythm, HumanTask
 from tests.factories import open_with_items, submit
 from web.i18n import compile_catalogs
 
@@ -163,3 +163,14 @@ def test_a_refusal_by_role_is_english_and_the_menu_offers_only_pages_the_person_
     assert refused.status_code == 403 and "This page is for the kabupaten/kota and the province" in page
     browser.login("verif.kab")
     assert "/penetapan/" in browser.get("/tugas/").get_data(as_text=True)
+
+
+def test_a_persons_sex_is_a_word_in_the_pages_language(browser, db, people):
+    sid = open_with_items(db)
+    submit(db, "op.desa", sid)
+    browser.login("verif.kec")
+    with db.read() as s:
+        task = s.scalar(select(HumanTask.id).where(HumanTask.submission_id == sid, HumanTask.status == "terbuka"))
+    assert "perempuan</dd>" in browser.get(f"/tugas/{task}").get_data(as_text=True)
+    browser.post("/bahasa", {"lang": "en", "next": "/tugas/"}, token_from="/tugas/")
+    assert "female</dd>" in browser.get(f"/tugas/{task}").get_data(as_text=True)
