@@ -257,6 +257,7 @@ def test_an_admin_of_a_regency_manages_its_people_only_and_not_the_provinces_pro
     assert _deploy(browser, XML.replace("P14D", "P10D")).status_code == 403
     assert browser.post("/admin/definisi/1/aktifkan", {}, token_from="/admin/pengguna").status_code == 403
     assert browser.get("/admin/jadwal").status_code == 403
+    assert "/admin/jadwal" not in listed  # nor is it offered in the menu
     with db.read() as s:
         assert s.get(User, ids["admin.prov"]).aktif and s.get(User, ids["verif.kec"]).email is None
         assert s.get(RoleAssignment, theirs) is not None
