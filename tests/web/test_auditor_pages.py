@@ -40,7 +40,10 @@ def test_searches_by_nik_are_on_the_trail_and_bounded(browser, db, people, monke
     third = browser.post("/audit/", {"nik": guess + "0003"}, token_from="/audit/")
     assert third.status_code == 429 and "pencarian dengan NIK" in third.get_data(as_text=True)
     with db.read() as s:
-        searched = [e.after for e in s.scalars(select(AuditEvent).where(AuditEvent.action == "NIK_SEARCHED"))]
+        searched = [
+            e.after
+            for e in s.scalars(select(AuditEvent).where(AuditEvent.action == "NIK_SEARCHED").order_by(AuditEvent.seq))
+        ]
     assert [a["nik"][-4:] for a in searched] == ["0001", "0002"] and {"ditemukan"} < set(searched[0])
 
 

@@ -247,7 +247,7 @@ def test_a_colleagues_verdicts_stay_theirs_after_the_task_changes_hands(browser,
         by = {v.item_id: names[v.user_id] for v in s.scalars(select(ItemVerdict))}
         saved = [
             (e.actor, sorted(e.after))
-            for e in s.scalars(select(AuditEvent).where(AuditEvent.action == "VERDICTS_SAVED"))
+            for e in s.scalars(select(AuditEvent).where(AuditEvent.action == "VERDICTS_SAVED").order_by(AuditEvent.seq))
         ]
     assert by == {first: "verif.kec", second: "verif.kec.dua"}
     assert saved == [("verif.kec", [str(first)]), ("verif.kec.dua", [str(second)])]
