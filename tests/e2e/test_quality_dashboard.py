@@ -7,17 +7,27 @@ from tests.e2e.conftest import follow, shows
 from tests.factories import HISTORY, PASSWORD, SYSTEM
 
 
-def test_the_trend_marks_and_explains_flagged_points(db, people, sign_in):  # noqa: F811
+def _history_flagged(db) -> None:
+    """A regency's history with a jump and an agency that disagrees, checked as the import does."""
     with db.transaction() as s:
         values = aggregates.read_baseline(s, "historis.csv", HISTORY.encode())
         aggregates.store(s, SYSTEM, values, "BASELINE_IMPORTED")
         aggregates.rescan(s, SYSTEM, values)
-    province = sign_in("valid.prov", PASSWORD)
-    page = province.go("/mutu/")
+
+
+def _show_trend(page, button: str) -> None:
+    """Bulungan's LUT series drawn by the page's script."""
     page.locator("#trend-wilayah").fill("65.01")
     page.locator("#trend-kategori").fill("LUT")
-    page.get_by_role("button", name="Tampilkan tren").click()
+    page.get_by_role("button", name=button).click()
     page.wait_for_selector("#trend[data-state=done]")
+
+
+def test_the_trend_marks_and_explains_flagged_points(db, people, sign_in):  # noqa: F811
+    _history_flagged(db)
+    province = sign_in("valid.prov", PASSWORD)
+    page = province.go("/mutu/")
+    _show_trend(page, "Tampilkan tren")
     chart = page.evaluate("""() => {
         const c = Chart.getChart(document.getElementById('trend'));
         const dinsos = c.data.datasets.find(d => d.label === 'dinsos');
@@ -37,18 +47,12 @@ def test_the_trend_marks_and_explains_flagged_points(db, people, sign_in):  # no
 
 def test_the_trend_speaks_english_on_an_english_page(db, people, sign_in):  # noqa: F811
     """The chart's note, table and tooltip are written by its script: in English, they are English."""
-    with db.transaction() as s:
-        values = aggregates.read_baseline(s, "historis.csv", HISTORY.encode())
-        aggregates.store(s, SYSTEM, values, "BASELINE_IMPORTED")
-        aggregates.rescan(s, SYSTEM, values)
+    _history_flagged(db)
     province = sign_in("valid.prov", PASSWORD)
     page = province.go("/mutu/")
     page.locator("#lang-select").select_option("en")
     follow(page, page.get_by_role("button", name="Ganti bahasa"))
-    page.locator("#trend-wilayah").fill("65.01")
-    page.locator("#trend-kategori").fill("LUT")
-    page.get_by_role("button", name="Show trend").click()
-    page.wait_for_selector("#trend[data-state=done]")
+    _show_trend(page, "Show trend")
     assert "periods flagged for LUT in 65.01" in page.locator("#trend-note").inner_text()
     table = page.locator("#trend-table table")
     assert "Figures of LUT in 65.01 per period" in table.locator("caption").inner_text()
@@ -60,10 +64,7 @@ def test_the_trend_speaks_english_on_an_english_page(db, people, sign_in):  # no
 
 
 def test_a_regency_verifier_explains_a_flag_in_the_browser(db, people, sign_in):  # noqa: F811
-    with db.transaction() as s:
-        values = aggregates.read_baseline(s, "historis.csv", HISTORY.encode())
-        aggregates.store(s, SYSTEM, values, "BASELINE_IMPORTED")
-        aggregates.rescan(s, SYSTEM, values)
+    _history_flagged(db)
     regency = sign_in("verif.kab", PASSWORD)
     page = regency.go("/mutu/?rule=selisih_instansi")
     row = page.locator("#tanda tbody tr").first
