@@ -24,17 +24,7 @@ from engine.core.errors import Invalid, NotFound, Problem
 from engine.verification import item_checks, records, submission_view
 from engine.verification.drafts import editable_submission, operator_submission
 from engine.verification.status import EDITABLE
-from models import (
-    FROM_REGISTER,
-    ItemAction,
-    Record,
-    RecordStatus,
-    Region,
-    Submission,
-    SubmissionItem,
-    SubmissionStatus,
-    VervalStatus,
-)
+from models import FROM_REGISTER, ItemAction, Record, RecordStatus, Region, Submission, SubmissionItem, VervalStatus
 
 REASON_LIMIT = 1000
 DESTINATION_LIMIT = 160
@@ -62,7 +52,7 @@ def join_later_drafts(session: Session, submission: Submission) -> int:
         select(Submission.id).where(
             Submission.kode_desa == submission.kode_desa,
             Submission.id != submission.id,
-            Submission.status.in_([SubmissionStatus.DRAF, SubmissionStatus.DIKEMBALIKAN]),
+            Submission.status.in_(EDITABLE),
         )
     ).all()
     return sum(prefill(session, {submission.kode_desa: draft}) for draft in drafts)
