@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, func, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.core import audit, clock
@@ -422,11 +422,46 @@ def count_records(session: Session, province: str, periode: str) -> Counter[tupl
     return counted(standing_records(session, province, periode))
 
 
+def counted_before(session: Session, province: str, periode: str) -> dict[tuple[str, str], int]:
+    """Our own figures of a period as its last count stored them, at every level of the province."""
+    rows = session.execute(
+        select(AggregateValue.region_kode, AggregateValue.kategori, AggregateValue.nilai).where(
+            AggregateValue.sumber == OURS,
+            AggregateValue.periode == periode,
+            or_(AggregateValue.region_kode == province, AggregateValue.region_kode.like(f"{province}.%")),
+        )
+    )
+    return {(code, kategori): n for code, kategori, n in rows}
+
+
+@dataclass(frozen=True)
+class Drift:
+    """One of our figures the register no longer gives: as last counted, and as the records stand now."""
+
+    wilayah: str
+    kategori: str
+    dihitung: int
+    sekarang: int
+
+
+def drift(session: Session, province: str, periode: str, now: Counter[tuple[str, str]]) -> list[Drift]:
+    """The figures that changed since the period was last counted (records verified or removed since)."""
+    before = counted_before(session, province, periode)
+    return [
+        Drift(code, kategori, before.get((code, kategori), 0), now.get((code, kategori), 0))
+        for code, kategori in sorted(before.keys() | now.keys())
+        if before.get((code, kategori), 0) != now.get((code, kategori), 0)
+    ]
+
+
 def snapshot_records(session: Session, actor: Actor, periode: str, province: str) -> int:
     """Our own figures for a period: the records standing at its end counted by category at every level
-    (taken again later, a period's figures stay its own, not today's)."""
+    (taken again later, a period's figures stay its own, not today's). A figure counted before that
+    no record gives any more is stored as 0: the last record of a category removed is a drop to zero,
+    not the old figure kept."""
     counts = count_records(session, province, periode)
-    values = [series.Value(code, kategori, periode, n, OURS) for (code, kategori), n in counts.items()]
+    gone = {key: 0 for key, n in counted_before(session, province, periode).items() if n and key not in counts}
+    values = [series.Value(code, kategori, periode, n, OURS) for (code, kategori), n in {**gone, **counts}.items()]
     if values:
         store(session, actor, values, AuditAction.FIGURES_SNAPSHOT_TAKEN)
         rescan(session, actor, values)

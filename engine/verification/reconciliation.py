@@ -51,6 +51,7 @@ FIRST_YEAR, LAST_YEAR = 2000, 2100
 NOTE_LIMIT = review.NOTE_LIMIT
 DECREE_LIMIT = 100
 LISTED_OPEN_TASKS = 20
+LISTED_CHANGES = 20  # a refusal names the first changed figures, the province's and regencies' first
 
 
 def business_key(tahun: int, revisi: int = 0) -> str:
@@ -353,6 +354,13 @@ def decide_determination(session: Session, actor: Actor, cmd: HeadDecision) -> H
             f"Penetapan ditolak: masih ada {len(blocking)} tanda kesalahan atau peringatan yang belum dijelaskan",
             [_flag_problem(f) for f in blocking],
         )
+    changed = proposal(session, instance).berubah
+    if changed:
+        raise Invalid(
+            f"Penetapan ditolak: {len(changed)} angka berubah sejak dihitung ulang untuk Forum; "
+            "kembalikan agar angka dihitung ulang dan ditelaah Forum lagi",
+            [_drift_problem(d) for d in changed[:LISTED_CHANGES]],
+        )
     step = human_tasks.begin(session, actor, found.task)
     human_tasks.finish(
         step,
@@ -364,6 +372,39 @@ def decide_determination(session: Session, actor: Actor, cmd: HeadDecision) -> H
         variables={"nomor_sk": nomor, "tanggal_sk": tanggal.isoformat()},
     )
     return found.task
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """What the head is asked to determine: each category's figure for the province and for each
+    regency as the records stand now (what approval freezes), and the figures that changed since
+    they were counted for the Forum, by level from the province down."""
+
+    kabupaten: list[tuple[str, str]]  # code and name
+    baris: list[tuple[str, int, list[int]]]  # kategori, the province's figure, each regency's
+    berubah: list[aggregates.Drift]
+
+    @property
+    def jumlah(self) -> tuple[int, list[int]]:
+        per_regency = [sum(row[2][i] for row in self.baris) for i in range(len(self.kabupaten))]
+        return sum(row[1] for row in self.baris), per_regency
+
+
+def proposal(session: Session, instance: ProcessInstance) -> Proposal:
+    province, periode = instance.region_kode, instance.periode
+    now = aggregates.count_records(session, province, periode)
+    changed = sorted(
+        aggregates.drift(session, province, periode, now), key=lambda d: (d.wilayah.count("."), d.wilayah, d.kategori)
+    )
+    columns = regencies(session, province)
+    names = dict(session.execute(select(Region.kode, Region.nama).where(Region.kode.in_(columns))).all())
+    categories = sorted({kategori for _, kategori in now} | {d.kategori for d in changed})
+    rows = [(k, now.get((province, k), 0), [now.get((code, k), 0) for code in columns]) for k in categories]
+    return Proposal([(code, names.get(code, code)) for code in columns], rows, changed)
+
+
+def _drift_problem(d: aggregates.Drift) -> Problem:
+    return Problem(f"{d.wilayah} {d.kategori}: {d.dihitung} menjadi {d.sekarang}", column=f"angka_{d.wilayah}")
 
 
 def freeze_determination(ctx: StepContext, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:

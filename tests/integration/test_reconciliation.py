@@ -11,8 +11,18 @@ from engine.core.config import DEFAULT_BPMN_DIR
 from engine.core.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.people import users
 from engine.quality import aggregates, review
-from engine.verification import decisions, determinations, forum_review, inbox, reconciliation
-from models import Determination, FlagStatus, HumanTask, ProcessInstance, Record, Severity, TaskStatus
+from engine.verification import decisions, determinations, forum_review, inbox, reconciliation, register
+from models import (
+    Determination,
+    FlagStatus,
+    HumanTask,
+    ProcessInstance,
+    Record,
+    Severity,
+    SubmissionItem,
+    TaskStatus,
+    VervalStatus,
+)
 from tests.factories import (
     RECONCILIATION_YEAR,
     SYSTEM,
@@ -209,8 +219,8 @@ def test_only_the_province_opens_a_year(year):
         reconciliation.open_year(session, SYSTEM, "65", "20x6")
 
 
-def _determine(db, year, decree, alasan_revisi=None):
-    """Run a year through every task at once: explanations, the Forum's acceptance, the decree."""
+def _to_the_head(db, year, alasan_revisi=None):
+    """Run a year through the regencies' and the Forum's tasks at once: explanations, acceptance."""
     with db.transaction() as session:
         reconciliation.open_year(session, SYSTEM, "65", year, force=True, alasan_revisi=alasan_revisi)
     for task in open_tasks(db, "tinjauan_kabupaten"):
@@ -228,12 +238,83 @@ def _determine(db, year, decree, alasan_revisi=None):
         verdicts = {f.id: ("terima", "") for f in listed}
         forum_review.forum_review(session, person(db, "forum.sdi"), forum_review.ForumReview(forum.id, verdicts))
     (head,) = open_tasks(db, "penetapan_kepala")
+    return head
+
+
+def _determine(db, year, decree, alasan_revisi=None):
+    """Run a year through every task at once: explanations, the Forum's acceptance, the decree."""
+    head = _to_the_head(db, year, alasan_revisi)
     with db.transaction() as session:
         reconciliation.decide_determination(
             session,
             person(db, "kepala.dinas"),
             reconciliation.HeadDecision(head.id, "approve", "", decree, "2026-11-25"),
         )
+
+
+def test_figures_changed_after_the_forum_are_counted_again_before_they_are_determined(year):
+    """A record verified between the Forum's review and the head's approval changes the figures: the
+    head sees which, approval is refused, and a return counts them again for the Forum."""
+    head = _to_the_head(year, YEAR)
+    late = open_period(year, f"{YEAR}-Q3", [person_row(5, kategori="ODHA")])
+    submit(year, "op.desa", late)
+    for user in ("verif.kec", "verif.kab", "valid.prov"):
+        decide(year, user, late, "approve")
+    with year.read() as session:
+        shown = reconciliation.proposal(session, session.get(ProcessInstance, head.instance_id))
+    assert ("ODHA", 2, [2, 0, 0, 0, 0]) in shown.baris  # what approval would freeze: the records now
+    assert [(d.wilayah, d.kategori, d.dihitung, d.sekarang) for d in shown.berubah[:2]] == [
+        ("65", "ODHA", 1, 2),
+        ("65.01", "ODHA", 1, 2),
+    ]
+    approve = reconciliation.HeadDecision(head.id, "setuju", "", "SK-9/2027", "2026-11-25")
+    with year.transaction() as session, pytest.raises(Invalid) as refused:
+        reconciliation.decide_determination(session, person(year, "kepala.dinas"), approve)
+    assert "berubah sejak dihitung ulang" in str(refused.value)
+    assert refused.value.problems[0].message == "65 ODHA: 1 menjadi 2"
+    with year.read() as session:
+        assert session.scalar(select(func.count()).select_from(Determination)) == 0
+
+    back = reconciliation.HeadDecision(head.id, "kembalikan", "ada ODHA yang baru diverifikasi")
+    with year.transaction() as session:
+        reconciliation.decide_determination(session, person(year, "kepala.dinas"), back)
+    (forum,) = open_tasks(year, "tinjauan_forum")  # counted again on the way back to the Forum
+    with year.read() as session:
+        instance = session.get(ProcessInstance, forum.instance_id)
+        assert reconciliation.proposal(session, instance).berubah == []
+        listed = forum_review.discrepancies(session, instance)
+    with year.transaction() as session:
+        verdicts = {f.id: ("terima", "") for f in listed}
+        forum_review.forum_review(session, person(year, "forum.sdi"), forum_review.ForumReview(forum.id, verdicts))
+    (again,) = open_tasks(year, "penetapan_kepala")
+    approve = reconciliation.HeadDecision(again.id, "setuju", "", "SK-9/2027", "2026-11-25")
+    with year.transaction() as session:
+        reconciliation.decide_determination(session, person(year, "kepala.dinas"), approve)
+    with year.read() as session:
+        frozen = session.scalar(select(Determination))
+    assert ["65", "ODHA", 2] in frozen.content["angka"]
+
+
+def test_a_category_whose_last_record_is_gone_is_counted_as_zero(year):
+    """Counted again, a figure no record gives any more is stored as 0, not kept at its old value."""
+    with year.transaction() as session:
+        assert aggregates.snapshot_records(session, SYSTEM, str(YEAR), "65")
+    removal = open_period(year, f"{YEAR}-Q3", [])  # the desa's register, re-verified once more
+    with year.transaction() as session:
+        operator = person(year, "op.desa")
+        register.prefill(session, {"65.01.01.2005": removal})
+        odha = session.scalar(
+            select(SubmissionItem.id).where(SubmissionItem.submission_id == removal, SubmissionItem.kategori == "ODHA")
+        )
+        register.set_status(session, operator, removal, [odha], VervalStatus.MENINGGAL, "meninggal Oktober")
+    submit(year, "op.desa", removal)
+    for user in ("verif.kec", "verif.kab", "valid.prov"):
+        decide(year, user, removal, "approve")
+    with year.transaction() as session:
+        aggregates.snapshot_records(session, SYSTEM, str(YEAR), "65")
+        before = aggregates.counted_before(session, "65", str(YEAR))
+    assert before[("65", "ODHA")] == 0 and before[("65.01.01.2005", "ODHA")] == 0
+    assert before[("65", "LUT")] == 3
 
 
 def test_a_years_determination_counts_the_register_as_its_cycles_left_it(year):

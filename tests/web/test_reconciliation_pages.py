@@ -79,6 +79,11 @@ def test_a_year_through_the_pages(year, signed_in):
 
     head = signed_in("kepala.dinas")
     (head_task,) = open_task(db, "penetapan_kepala")
+    asked = head.get(f"/rekonsiliasi/tugas/{head_task.id}").get_data(as_text=True)
+    start = asked.index('id="angka-ditetapkan"')
+    figures = asked[start : asked.index("</table>", start)]
+    assert "Bulungan" in figures and '<th scope="row">LUT</th><td>3</td><td>3</td>' in figures
+    assert 'id="angka-berubah"' not in asked  # nothing changed since the Forum's recount
     no_decree = head.post(f"/rekonsiliasi/tugas/{head_task.id}", {"keputusan": "setuju"})
     assert no_decree.status_code == 400 and "surat keputusan" in no_decree.get_data(as_text=True).lower()
     approved = head.post(

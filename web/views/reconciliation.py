@@ -91,6 +91,7 @@ def _task_context(task_id: int) -> dict[str, Any]:
             flags = reconciliation.year_flags(s, instance.region_kode, int(instance.periode))
             context["flags"] = flags
             context["blocking"] = [f for f in flags if reconciliation.blocks_determination(f)]
+            context["proposal"] = reconciliation.proposal(s, instance)
     return context
 
 
