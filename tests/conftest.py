@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import delete, event, text, update
 from sqlalchemy.engine import make_url
 
@@ -28,6 +29,11 @@ from models import AuditHead, Base, CycleRhythm
 from models.db import make_engine, normalise_url
 from notifications.plugin import plugin as notifications_plugin
 from tests.factories import PASSWORD
+
+# Property tests check what is computed, not how fast: a shared machine's pause of a few hundred
+# milliseconds must not fail an example that normally takes microseconds.
+hypothesis_settings.register_profile("sijosku", deadline=None)
+hypothesis_settings.load_profile("sijosku")
 
 SEEDED = {"region", "population", "category", "region_former_code", "alembic_version"}
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"

@@ -137,7 +137,7 @@ def test_the_editor_speaks_english_and_refuses_a_mistyped_deadline(db, people, s
     admin = sign_in("admin.prov", PASSWORD)
     page = admin.go("/admin/definisi/1/ubah")
     page.locator("#lang-select").select_option("en")
-    page.get_by_role("button", name="Ganti bahasa").click()
+    follow(page, page.get_by_role("button", name="Ganti bahasa"))  # the English page, not the one left
     page.wait_for_selector("#bpmn-editor[data-state=ready]")
     expect(page.locator(".sj-props-title")).to_have_text("Properties")
     _set_property(page, "sla_kecamatan", "timer", "P14X")  # a typo of P14D: it was deployed with a warning

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
 
+from engine.core import clock
 from engine.core.config import DEFAULT_BPMN_DIR
 from tests.factories import PERIOD, csv_of, person_row
 
@@ -197,7 +199,8 @@ def test_cycle_commands(cli):
         r["expected"] for r in status["wilayah"]
     )
     assert "Jumlah 65 " in cli("cycle", "status", "2027-Q1").output
-    early = cli("cycle", "close", "2027-Q1", ok=False).stderr  # the desa's deadline is still ahead
+    with clock.frozen_at(datetime(2026, 12, 1, tzinfo=UTC)):  # the desa's deadline is still ahead
+        early = cli("cycle", "close", "2027-Q1", ok=False).stderr
     assert "Batas pengajuan desa siklus 2027-Q1 baru" in early and "--lebih-awal" in early
     closed = as_json(cli("cycle", "close", "2027-Q1", "--lebih-awal", "--json"))
     assert closed["tidak_melapor"] == 9  # the desa opened; the rest of the province was never asked

@@ -155,7 +155,7 @@ def test_a_run_missed_while_down_is_caught_up_once(scheduled):
         missed = clock.now() - timedelta(minutes=3)  # three minutely runs missed
         scheduler.modify_job("timer_bpmn", next_run_time=missed)
         scheduler.resume()
-        for _ in range(50):
+        for _ in range(300):  # up to 30 s for the scheduler's thread on a loaded machine
             if _count(db, JobRun, JobRun.job_id == "timer_bpmn"):
                 break
             time.sleep(0.1)

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 
 from engine.verification import task_page
 from models import SubmissionItem
 from tests.factories import open_task, open_with_items, submit
 
 MANY = 100_000
+GROWTH = 20  # how much slower the page of a thousand times the items may be
 
 
 def _grow(db, submission_id: int, total: int) -> None:
@@ -24,9 +25,12 @@ def _grow(db, submission_id: int, total: int) -> None:
         for start in range(len(items), total, 10_000):
             count = min(10_000, total - start)
             s.execute(insert(SubmissionItem), [{**row, "baris": last + start + i + 1} for i in range(count)])
+    if db.engine.dialect.name == "postgresql":  # as autovacuum would soon: plans for the table's new size
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("ANALYZE submission_item"))
 
 
-def _fastest(client, path: str, runs: int = 3) -> float:
+def _fastest(client, path: str, runs: int = 5) -> float:
     times = []
     for _ in range(runs):
         started = time.perf_counter()
@@ -47,8 +51,9 @@ def test_a_submission_of_100000_items_renders_one_page_quickly(db, people, signe
     large = _fastest(operator, f"/desa/pengajuan/{sid}")
     html = operator.get(f"/desa/pengajuan/{sid}").get_data(as_text=True)
     assert html.count('id="item-') == 100 and f"({MANY})" in html and "1 / 1000" in html
-    # A thousand times the items, one page each: the page must not grow with the submission.
-    assert len(html) < 1_000_000 and large < 10 * small, (len(html), small, large)
+    # A thousand times the items, one page each: the page must not grow with the submission (drawing
+    # every item would take hundreds of times as long; the bound leaves room for a noisy machine).
+    assert len(html) < 1_000_000 and large < GROWTH * small, (len(html), small, large)
     last = operator.get(f"/desa/pengajuan/{sid}?halaman=1000").get_data(as_text=True)
     assert last.count('id="item-') == 100 and "1000 / 1000" in last
     assert operator.get(f"/desa/pengajuan/{sid}?halaman=abc").status_code == 400
@@ -69,5 +74,5 @@ def test_the_task_page_of_a_100000_item_submission_shows_one_page_of_cards(db, p
     large = _fastest(verifier, f"/tugas/{task_id}")
     html = verifier.get(f"/tugas/{task_id}").get_data(as_text=True)
     assert html.count('id="item-') == task_page.PAGE_SIZE
-    assert len(html) < 1_000_000 and large < 10 * small, (len(html), small, large)
+    assert len(html) < 1_000_000 and large < GROWTH * small, (len(html), small, large)
     assert verifier.get(f"/tugas/{task_id}?halaman=abc").status_code in (200, 400)  # never a 500
