@@ -17,14 +17,13 @@ from typing import Any
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.service_task import ServiceTask
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from engine.bpmn import diagram, lint, sandbox
+from engine.bpmn import diagram, limits, lint, sandbox
 from engine.bpmn.diagram import NS, attribute, nodes
 from engine.bpmn.handlers import handler_names
 from engine.core import audit
@@ -57,16 +56,24 @@ def _owner_id(node: etree._Element | None) -> str | None:
     return None
 
 
+def _literal(expression: str) -> Any:
+    """The value of an expression written as a plain constant, else None (computed when it runs)."""
+    node = ast.parse(expression, mode="eval").body
+    return node.value if isinstance(node, ast.Constant) else None
+
+
 def _check_timer(expression: str) -> None:
     sandbox.compile_expression(expression)
-    literal = ast.parse(expression, mode="eval").body
-    if isinstance(literal, ast.Constant) and isinstance(literal.value, str):
-        try:
-            TimerEventDefinition.parse_time_or_duration(literal.value)
-        except Exception as exc:
-            raise sandbox.SandboxError(
-                f'{literal.value!r} bukan durasi atau waktu ISO 8601 (mis. "P14D" untuk 14 hari)'
-            ) from exc
+    value = _literal(expression)
+    if isinstance(value, str):
+        limits.check_timer(value)
+
+
+def _check_cardinality(expression: str) -> None:
+    sandbox.compile_expression(expression)
+    value = _literal(expression)
+    if value is not None:
+        limits.check_cardinality(value)
 
 
 def _expression_problems(root: etree._Element) -> list[Problem]:
@@ -76,7 +83,8 @@ def _expression_problems(root: etree._Element) -> list[Problem]:
         (".//bpmn:timeDuration|.//bpmn:timeDate|.//bpmn:timeCycle", _check_timer),
         (".//bpmn:scriptTask/bpmn:script", sandbox.compile_script),
         (".//spiffworkflow:preScript|.//spiffworkflow:postScript", sandbox.compile_script),
-        (".//bpmn:loopCardinality|.//bpmn:completionCondition", sandbox.compile_expression),
+        (".//bpmn:loopCardinality", _check_cardinality),
+        (".//bpmn:completionCondition", sandbox.compile_expression),
     ]
     problems = []
     for xpath, check in checks:
@@ -329,16 +337,16 @@ def deploy(
             ProcessDefinition.process_key == result.process_key, ProcessDefinition.sha256 == digest
         )
     )
-    if existing is not None:
-        if existing.is_current:
-            return DeployResult(existing, created=False, previous_version=existing.version, warnings=warnings)
-        previous = _make_current(session, actor, existing, "isi sama")
-        return DeployResult(existing, created=False, reactivated=True, previous_version=previous, warnings=warnings)
+    if existing is not None and existing.is_current:
+        return DeployResult(existing, created=False, previous_version=existing.version, warnings=warnings)
     before = _current_version(session, result.process_key)
     overtaken = _overtaken(before, based_on)
-    if overtaken and not confirmed:
+    if overtaken and not confirmed:  # a stale tab, edited or not, would undo the newer version
         newer = f"Ada versi yang lebih baru dari yang Anda ubah. {lint.summary(warnings)}"
         raise NeedsConfirmation(newer, overtaken + warnings)
+    if existing is not None:
+        previous = _make_current(session, actor, existing, "isi sama")
+        return DeployResult(existing, created=False, reactivated=True, previous_version=previous, warnings=warnings)
     if warnings and not confirmed:
         raise NeedsConfirmation(f"{lint.summary(warnings)}. Periksa, lalu pasang juga bila memang benar.", warnings)
     latest = (

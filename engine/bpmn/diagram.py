@@ -109,11 +109,12 @@ class Change:
 
 @dataclass
 class Changes:
-    diff_html: str
+    diff_html: str  # empty when too many lines changed to show side by side
     added: list[str]
     removed: list[str]
     changed: list[str]
     readable: list[Change] = field(default_factory=list)
+    lines_changed: int = 0
 
 
 _DURATION = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
@@ -188,14 +189,41 @@ def readable_changes(left_xml: str, right_xml: str) -> list[Change]:
     return sorted(found, key=lambda c: (order[c.kind], kind(both[c.element]) == "sequenceFlow"))
 
 
+DIFF_LINE_CHARS = 400  # difflib wraps a long line recursively: a minified export would overflow the stack
+DIFF_CHANGED_LINES = 2000
+# difflib pairs the lines of a replaced block by similarity, in time growing with the cube of its
+# size (50 lines against 50: 0.7 s; 300 against 300: two minutes): the product of each block's sides, summed
+DIFF_PAIRING = 2500
+
+
+def _xml_lines(xml: str) -> list[str]:
+    return [line if len(line) <= DIFF_LINE_CHARS else line[:DIFF_LINE_CHARS] + " …" for line in xml.splitlines()]
+
+
+def xml_diff(left_xml: str, right_xml: str, left_label: str, right_label: str) -> tuple[str, int]:
+    """The XML side by side, changed lines only, and how many lines changed; when too many changed to
+    pair them quickly, no table (the readable changes say what changed)."""
+    left, right = _xml_lines(left_xml), _xml_lines(right_xml)
+    blocks = [
+        (tag, i2 - i1, j2 - j1)
+        for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, left, right, autojunk=False).get_opcodes()
+        if tag != "equal"
+    ]
+    changed = sum(max(a, b) for _, a, b in blocks)
+    pairing = sum(a * b for tag, a, b in blocks if tag == "replace")
+    if changed > DIFF_CHANGED_LINES or pairing > DIFF_PAIRING:
+        return "", changed
+    table = difflib.HtmlDiff(wrapcolumn=90).make_table(left, right, left_label, right_label, context=True, numlines=2)
+    return table, changed
+
+
 def compare(left_xml: str, right_xml: str, left_label: str, right_label: str) -> Changes:
     """Elements added, removed and changed, in words, and the XML side by side (changed lines only)."""
     a, b = elements(left_xml), elements(right_xml)
-    diff = difflib.HtmlDiff(wrapcolumn=90).make_table(
-        left_xml.splitlines(), right_xml.splitlines(), left_label, right_label, context=True, numlines=2
-    )
+    table, lines = xml_diff(left_xml, right_xml, left_label, right_label)
     return Changes(
-        diff,
+        table,
+        lines_changed=lines,
         added=sorted(b.keys() - a.keys()),
         removed=sorted(a.keys() - b.keys()),
         changed=sorted(k for k in a.keys() & b.keys() if a[k] != b[k]),

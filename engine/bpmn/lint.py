@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from lxml import etree
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
-from engine.bpmn import sandbox
+from engine.bpmn import limits, sandbox
 from engine.bpmn.diagram import NS, attribute, label, nodes
 from engine.bpmn.diagram import kind as _kind
+from engine.bpmn.sandbox import SandboxError
 from engine.core.errors import Problem, phrase
 from models import Severity
 
@@ -194,6 +195,10 @@ def _timer_problem(where: str, text: str, quoted: bool) -> str | None:
             f'{where}: "{text}" bukan durasi atau tanggal ISO 8601; tulis mis. "P14D" untuk 14 hari, "PT12H" untuk '
             '12 jam, atau "2026-12-31T17:00:00+08:00"'
         )
+    try:
+        limits.check_timer(text)
+    except SandboxError as exc:
+        return phrase(f"{where}: {exc}")
     return None if quoted else phrase(f'{where}: {text} harus ditulis di antara tanda kutip: "{text}"')
 
 

@@ -8,8 +8,9 @@ from typing import Any
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
-from engine.bpmn import sandbox
+from engine.bpmn import limits, sandbox
 from engine.bpmn.handlers import StepContext, handler_of
 
 
@@ -28,6 +29,21 @@ class SandboxScriptEngine(PythonScriptEngine):
     def __init__(self, context: StepContext | None = None) -> None:
         super().__init__(environment=_SandboxEnvironment())
         self.context = context
+
+    def evaluate(self, task: Any, expression: str, external_context: Any = None) -> Any:
+        """A value as SpiffWorkflow asks for it; a timer's wait and a task's number of instances,
+        computed from the process's data, are checked against the limits before it uses them."""
+        value = super().evaluate(task, expression, external_context)
+        spec = task.task_spec
+        timer = getattr(spec, "event_definition", None)
+        try:
+            if isinstance(timer, TimerEventDefinition) and expression == timer.expression:
+                limits.check_timer(value)
+            elif expression == getattr(spec, "cardinality", None):
+                limits.check_cardinality(value)
+        except sandbox.SandboxError as exc:
+            raise WorkflowTaskException(str(exc), task=task) from exc
+        return value
 
     def call_service(self, task: Any, operation_name: str = "", operation_params: Any = None, **_: Any) -> str:
         if self.context is None:

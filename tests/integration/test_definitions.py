@@ -155,6 +155,33 @@ def test_a_timer_that_is_not_an_iso_duration_is_refused(db):
     assert [p.element for p in problems] == ["sla_kecamatan"]
 
 
+def test_a_wait_of_millions_of_years_is_refused_where_written_and_where_computed(db):
+    """SpiffWorkflow adds a duration month by month: P9999999Y would hold the worker for minutes."""
+    problems = refused(db, variant(("sla_durasi</bpmn:timeDuration>", '"P9999999Y"</bpmn:timeDuration>')))
+    assert [p.element for p in problems] == ["sla_kecamatan"] and "lebih dari 5 tahun" in problems[0].message
+    assert refused(db, variant(("sla_durasi</bpmn:timeDuration>", '"P61M"</bpmn:timeDuration>')))
+    deploy(db, variant(("sla_durasi</bpmn:timeDuration>", '"P5Y"</bpmn:timeDuration>')))  # five years is allowed
+    computed = variant(("sla_durasi</bpmn:timeDuration>", '"P" + "9999999Y"</bpmn:timeDuration>'))
+    with db.transaction() as session:
+        definitions.deploy(session, SYSTEM, computed, confirmed=True)
+    make_team(db)
+    submission_id = open_with_items(db)
+    with pytest.raises(Invalid, match="lebih dari 5 tahun"):
+        submit(db, "op.desa", submission_id)
+    with db.read() as session:
+        assert session.get(Submission, submission_id).status.value == "draf"  # nothing went up
+
+
+def test_a_task_that_would_start_a_million_instances_is_refused(db):
+    outgoing = "<bpmn:outgoing>f_ke_gw_kecamatan</bpmn:outgoing>"
+    cardinality = (
+        f"{outgoing}<bpmn:multiInstanceLoopCharacteristics>"
+        "<bpmn:loopCardinality>1000000</bpmn:loopCardinality></bpmn:multiInstanceLoopCharacteristics>"
+    )
+    problems = refused(db, variant((outgoing, cardinality)))
+    assert [p.element for p in problems] == ["verifikasi_kecamatan"] and "sampai 1000" in problems[0].message, problems
+
+
 def test_malformed_xml_and_missing_process_are_refused(db):
     assert refused(db, "<bpmn:definitions")
     with pytest.raises(Invalid, match="tepat satu proses"):

@@ -72,6 +72,16 @@ def test_two_admins_editing_the_same_version_the_second_is_asked_before_undoing_
     assert "diubah dari versi 1" in body["problems"][0]["message"] and "versi 2" in body["problems"][0]["message"]
     assert _deploy(browser, second, base=1, confirm=True).get_json()["version"] == 3  # the admin meant it
     assert _deploy(browser, first.replace("Dinsos", "Dinas Sosial"), base=3).get_json()["version"] == 4
+    # a stale tab of version 1 saved unchanged would make version 1 current again: asked too
+    stale = _deploy(browser, XML, base=1)
+    assert stale.status_code == 409 and stale.get_json()["confirm"] is True
+    with db.read() as s:
+        current = s.scalar(
+            select(ProcessDefinition.version).where(
+                ProcessDefinition.is_current, ProcessDefinition.process_key == "verifikasi_berjenjang"
+            )
+        )
+    assert current == 4
 
 
 def test_the_comparison_offers_at_first_the_latest_version_and_the_one_before_it(browser, db, people):

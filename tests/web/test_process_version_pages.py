@@ -3,11 +3,11 @@ a version made current again, the readable comparison, moving instances, stuck i
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from engine.core import clock
 from engine.core.config import DEFAULT_BPMN_DIR
-from models import ProcessDefinition, ProcessInstance
+from models import AuditEvent, ProcessDefinition, ProcessInstance
 from tests.factories import open_with_items
 
 XML = (DEFAULT_BPMN_DIR / "verifikasi_berjenjang.bpmn").read_text()
@@ -95,3 +95,17 @@ def test_moving_instances_previews_then_moves_and_stuck_instances_are_listed(bro
     stuck = browser.get("/admin/macet").get_data(as_text=True)
     assert "layanan mati" in stuck and "Jalankan lagi" in stuck
     assert f'href="/admin/migrasi?kiri={new_id}"' in stuck, "a stuck instance can be moved from the list"
+
+
+def test_moving_instances_to_another_process_is_refused_before_anything_moves(browser, db, people):
+    open_with_items(db)
+    browser.login("admin.prov")
+    _deploy(browser, TEN_DAYS)  # verifikasi_berjenjang v2
+    reconciliation = (DEFAULT_BPMN_DIR / "rekonsiliasi_tahunan.bpmn").read_text()
+    other_id = _deploy(browser, reconciliation.replace('name="Bekukan penetapan"', 'name="Bekukan"', 1)).get_json()
+    form = {"dari": "1", "ke": str(other_id["definition_id"]), "coba": "0"}  # rekonsiliasi_tahunan v2
+    refused = browser.post("/admin/migrasi", form, token_from="/admin/migrasi")
+    assert refused.status_code == 400 and "proses yang sama" in refused.get_data(as_text=True)
+    with db.read() as s:
+        assert s.scalar(select(ProcessInstance.definition_id)) == 1
+        assert s.scalar(select(func.count()).where(AuditEvent.action == "INSTANCE_MIGRATED")) == 0

@@ -189,6 +189,8 @@ def migrate() -> Any:
         source = processes.definition(s, actor(), form["dari"])
         target = processes.definition(s, actor(), form["ke"])
         key, versions = source.process_key, (source.version, target.version)
+    if target.process_key != key:  # refused before anything moves: the versions name another process's
+        raise Invalid(_("Kedua versi harus dari proses yang sama"))
     report = processes.migrate_instances(db(), actor(), key, *versions, mapping, dry_run=form["coba"])
     if not form["coba"]:
         flash(_("%(n)s instans dipindah, %(r)s ditolak.", n=report.moved, r=report.refused), "ok")
