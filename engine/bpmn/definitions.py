@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -155,7 +156,17 @@ def handler_problems(parsed: ParsedDefinition, handlers: list[str]) -> list[Prob
     ]
 
 
+_DECLARED_ENCODING = re.compile(r"""\s*<\?xml[^>]*\bencoding\s*=\s*["']([^"']*)["']""")
+
+
 def _parse_xml(xml: str) -> etree._Element:
+    declared = _DECLARED_ENCODING.match(xml[:500])
+    if declared and declared.group(1).lower().replace("_", "-") not in ("utf-8", "utf8"):
+        # the text arrives as Unicode and is parsed as UTF-8: another declared encoding garbles its names
+        raise Invalid(
+            "Berkas BPMN harus ditulis dalam UTF-8",
+            [Problem(f"deklarasi encoding={declared.group(1)[:20]!r}; simpan berkas sebagai UTF-8")],
+        )
     try:
         root = etree.fromstring(xml.encode("utf-8"))
     except etree.XMLSyntaxError as exc:
@@ -324,13 +335,21 @@ def deploy(
     known_names: Iterable[str] = (),
     confirmed: bool = False,
     based_on: int | None = None,
+    for_process: str | None = None,
 ) -> DeployResult:
     """Store a new version; content identical to a stored version makes that version current.
 
     Warnings from the lint, and a diagram edited from a version that is no longer current (`based_on`),
-    refuse the deploy with `NeedsConfirmation` unless `confirmed`.
+    refuse the deploy with `NeedsConfirmation` unless `confirmed`. A diagram edited as one process
+    (`for_process`) is refused when its XML names another: it would replace that one unasked.
     """
     result, warnings = validate(session, xml, known_names)
+    if for_process is not None and result.process_key != for_process:
+        raise Invalid(
+            f"Diagram ini memasang proses {result.process_key}, bukan {for_process} yang dibuka di editor; "
+            "tidak ada yang dipasang",
+            [Problem(f"id proses harus tetap {for_process}", element=result.process_key)],
+        )
     digest = _digest(xml)
     existing = session.scalar(
         select(ProcessDefinition).where(

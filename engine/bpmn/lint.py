@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -38,6 +39,7 @@ EXPRESSIONS = (
     (".//bpmn:timeDuration|.//bpmn:timeDate|.//bpmn:timeCycle", phrase("Batas waktu"), "timer"),
     (".//bpmn:scriptTask/bpmn:script", phrase("Skrip"), "exec"),
     (".//spiffworkflow:preScript|.//spiffworkflow:postScript", phrase("Skrip"), "exec"),
+    (".//spiffworkflow:parameter", phrase("Parameter layanan"), "parameter"),  # its value attribute
 )
 ERROR, WARNING = Severity.ERROR.value, Severity.WARNING.value
 
@@ -79,8 +81,13 @@ def connection_problems(root: etree._Element) -> list[Problem]:
     found = _flow_nodes(root)
     edges: dict[str, set[str]] = {key: set() for key in found}
     touched: set[str] = set()
+    problems = []
     for flow in nodes(root, ".//bpmn:sequenceFlow"):
         source, target = attribute(flow, "sourceRef"), attribute(flow, "targetRef")
+        missing = [ref for ref in (source, target) if ref not in found]
+        if missing:  # SpiffWorkflow would drop such a flow silently
+            names = ", ".join(repr(m) for m in missing)
+            problems.append(_problem(f"{label(flow)} menunjuk elemen {names} yang tidak ada di diagram", flow, ERROR))
         edges.setdefault(source, set()).add(target)
         touched |= {source, target}
     for key, node in found.items():
@@ -93,7 +100,6 @@ def connection_problems(root: etree._Element) -> list[Problem]:
         if key not in reached:
             reached.add(key)
             todo.extend(edges.get(key, ()))
-    problems = []
     for key, node in found.items():
         if key not in touched:
             problems.append(_problem(f"{label(node)} tidak terhubung dengan alur mana pun", node, ERROR))
@@ -148,9 +154,9 @@ def lane_problems(root: etree._Element) -> list[Problem]:
 def gateway_problems(root: etree._Element) -> list[Problem]:
     """Exclusive and inclusive gateways with several ways out and no default: a case no condition fits stops."""
     problems = []
+    ways_out = Counter(attribute(flow, "sourceRef") for flow in nodes(root, ".//bpmn:sequenceFlow"))  # read once
     for gateway in nodes(root, ".//bpmn:exclusiveGateway|.//bpmn:inclusiveGateway"):
-        outgoing = nodes(root, f".//bpmn:sequenceFlow[@sourceRef='{attribute(gateway, 'id')}']")
-        if len(outgoing) > 1 and not attribute(gateway, "default"):
+        if ways_out[attribute(gateway, "id")] > 1 and not attribute(gateway, "default"):
             problems.append(
                 _problem(
                     f"{label(gateway)} tidak punya alur bawaan; bila tidak ada kondisi yang terpenuhi, proses berhenti",
@@ -237,7 +243,8 @@ def expression_problems(root: etree._Element, known: Iterable[str]) -> list[Prob
     problems = []
     for xpath, what, mode in EXPRESSIONS:
         for node in nodes(root, xpath):
-            owner, source = _owner(node), (node.text or "").strip()
+            owner = _owner(node)
+            source = ((node.get("value") if mode == "parameter" else node.text) or "").strip()
             place = label(owner) if owner is not None else "diagram"
             where = phrase(f"{what} pada {place}")
             if not source:
@@ -258,9 +265,8 @@ def expression_problems(root: etree._Element, known: Iterable[str]) -> list[Prob
                     if said := _timer_problem(where, text, quoted=quoted is not None):
                         problems.append(_problem(said, owner, ERROR))
                     continue
-            unknown = sorted(_names_read(source, "exec" if mode == "exec" else "eval")[0] - defined)
-            if mode == "exec":
-                unknown = [n for n in unknown if n not in _names_read(source, "exec")[1]]
+            read, bound = _names_read(source, "exec" if mode == "exec" else "eval")
+            unknown = sorted(read - defined - bound)  # a script's own variables, a comprehension's names
             if unknown:
                 problems.append(
                     _problem(

@@ -270,9 +270,16 @@ def _task_region(row: ProcessInstance, task: Task, tier: Tier) -> str:
     """The region of the task's tier: the one containing the instance's region, or, for a task that
     names its region (one per regency), that region when it lies within the instance's."""
     named = task.data.get(TASK_REGION)
-    if isinstance(named, str) and contains(row.region_kode, named):
-        return ancestor_code(named, tier)
-    return ancestor_code(row.region_kode, tier)
+    region = named if isinstance(named, str) and contains(row.region_kode, named) else row.region_kode
+    if region.count(".") < tier.depth:  # a lane below the region the process runs for: no one region fits
+        name = task.task_spec.bpmn_name or task.task_spec.bpmn_id
+        problem = Problem(
+            f"lane tingkat {tier.value} berada di bawah wilayah {region} tempat proses ini berjalan; "
+            "ubah lane tugas ini di editor",
+            element=task.task_spec.bpmn_id,
+        )
+        raise Invalid(f"Tugas «{name}» tidak dapat ditempatkan di kotak tugas mana pun", [problem])
+    return ancestor_code(region, tier)
 
 
 def _inbox_row(running: Running, spiff_id: str, task: Task, now: datetime) -> dict[str, Any]:

@@ -42,14 +42,19 @@ def definition(session: Session, actor: Actor, definition_id: int) -> ProcessDef
 
 
 def deploy(
-    session: Session, actor: Actor, xml: str, confirmed: bool = False, based_on: int | None = None
+    session: Session,
+    actor: Actor,
+    xml: str,
+    confirmed: bool = False,
+    based_on: int | None = None,
+    for_process: str | None = None,
 ) -> definitions.DeployResult:
-    """A new version from the editor or a file; refused with a problem per element when invalid,
-    held for confirmation when the lint only warns or when the diagram was edited from a version that
-    is no longer current (`based_on`), and an earlier version made current again when the content is
-    identical to it."""
+    """A new version from the editor or a file; refused with a problem per element when invalid or
+    when the editor opened another process (`for_process`), held for confirmation when the lint only
+    warns or when the diagram was edited from a version that is no longer current (`based_on`), and an
+    earlier version made current again when the content is identical to it."""
     _changing(actor)
-    return definitions.deploy(session, actor, xml, confirmed=confirmed, based_on=based_on)
+    return definitions.deploy(session, actor, xml, confirmed=confirmed, based_on=based_on, for_process=for_process)
 
 
 def activate(session: Session, actor: Actor, process_key: str, version: int) -> definitions.DeployResult:

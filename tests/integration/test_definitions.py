@@ -182,6 +182,14 @@ def test_a_task_that_would_start_a_million_instances_is_refused(db):
     assert [p.element for p in problems] == ["verifikasi_kecamatan"] and "sampai 1000" in problems[0].message, problems
 
 
+def test_a_diagram_declared_in_another_encoding_than_utf8_is_refused(db):
+    latin = DEFAULT.replace('encoding="UTF-8"', 'encoding="ISO-8859-1"', 1)
+    assert latin != DEFAULT
+    with pytest.raises(Invalid, match="UTF-8"):
+        deploy(db, latin.replace('name="Verifikasi kecamatan"', 'name="Verifikasi kecamatan é"'))
+    assert deploy(db, DEFAULT.replace('encoding="UTF-8"', "encoding='utf-8'", 1)).definition.version == 2
+
+
 def test_malformed_xml_and_missing_process_are_refused(db):
     assert refused(db, "<bpmn:definitions")
     with pytest.raises(Invalid, match="tepat satu proses"):

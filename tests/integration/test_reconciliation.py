@@ -575,3 +575,18 @@ def test_the_head_cannot_determine_while_a_warning_is_unexplained(year):
     with db.read() as session:
         assert session.scalar(select(func.count()).select_from(Determination)) == 0
     assert [t.id for t in open_tasks(db, "penetapan_kepala")] == [head.id]  # the head's task still waits
+
+
+def test_a_lane_below_the_years_region_is_refused_with_its_task_named(year):
+    """A regency's review moved to a kecamatan lane: no kecamatan holds a regency's task."""
+    xml = (DEFAULT_BPMN_DIR / "rekonsiliasi_tahunan.bpmn").read_text("utf-8")
+    with year.transaction() as session:
+        definitions.deploy(
+            session, SYSTEM, xml.replace('name="kabupaten:walidata"', 'name="kecamatan"'), confirmed=True
+        )
+    with pytest.raises(Invalid) as refused, year.transaction() as session:
+        reconciliation.open_year(session, person(year, "walidata.prov"), "65", YEAR, force=True)
+    assert "Tinjauan kabupaten/kota" in str(refused.value)
+    assert [p.element for p in refused.value.problems] == ["tinjauan_kabupaten"]
+    with year.read() as session:  # nothing half-opened
+        assert reconciliation.instance_of(session, YEAR) is None

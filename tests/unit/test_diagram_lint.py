@@ -96,3 +96,23 @@ def test_a_duration_written_without_quotes_is_an_error_not_an_unknown_name():
     [unquoted] = lint.lint(_timer("P14D"), {"sla_durasi"})
     assert unquoted.severity == lint.ERROR and 'tanda kutip: "P14D"' in unquoted.message
     assert lint.lint(_timer("&quot;P14D&quot;"), set()) == [] and lint.lint(_timer("sla_durasi"), {"sla_durasi"}) == []
+
+
+def test_a_comprehensions_own_name_is_not_unknown_and_a_service_parameters_name_is():
+    body = _tasks("putaran &lt; 3", "jumlah = 1", '"2026-12-31T17:00:00+08:00"', "jumlah", "all(x for x in [1])")
+    parameter = (
+        '<bpmn:extensionElements><spiffworkflow:parameters xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/'
+        'schema/1.0/core"><spiffworkflow:parameter id="elemen" value="verifikasi_kecamatan_x" />'
+        "</spiffworkflow:parameters></bpmn:extensionElements>"
+    )
+    root = _diagram(body.replace('name="Hitung">', f'name="Hitung">{parameter}'))
+    problems = lint.lint(root, {"putaran"})
+    assert [(p.element, p.severity) for p in problems] == [("skrip", lint.WARNING)], problems
+    assert "'verifikasi_kecamatan_x'" in problems[0].message and "Parameter layanan" in problems[0].message
+
+
+def test_a_flow_from_an_element_that_does_not_exist_is_an_error_on_the_flow():
+    body = _tasks("putaran &lt; 3", "jumlah = 1", '"2026-12-31T17:00:00+08:00"', "jumlah", "False")
+    root = _diagram(body + '<bpmn:sequenceFlow id="hilang" sourceRef="hantu" targetRef="selesai" />')
+    problems = [p for p in lint.lint(root, {"putaran"}) if p.severity == lint.ERROR]
+    assert [p.element for p in problems] == ["hilang"] and "'hantu'" in problems[0].message

@@ -84,6 +84,20 @@ def test_two_admins_editing_the_same_version_the_second_is_asked_before_undoing_
     assert current == 4
 
 
+def test_the_editor_of_one_process_cannot_replace_another(browser, db, people):
+    browser.login("admin.prov")
+    assert 'data-process-key="verifikasi_berjenjang"' in browser.get("/admin/definisi/1/ubah").get_data(as_text=True)
+    renamed = XML.replace('id="verifikasi_berjenjang"', 'id="rekonsiliasi_tahunan"').replace(
+        'processRef="verifikasi_berjenjang"', 'processRef="rekonsiliasi_tahunan"'
+    )
+    refused = _deploy(browser, renamed, base=1, process="verifikasi_berjenjang")
+    body = refused.get_json()
+    assert refused.status_code == 400 and "bukan verifikasi_berjenjang" in body["message"], body
+    with db.read() as s:
+        versions = s.scalar(select(func.count()).where(ProcessDefinition.process_key == "rekonsiliasi_tahunan"))
+    assert versions == 1  # the reconciliation's own, deployed at start, and nothing else
+
+
 def test_the_comparison_offers_at_first_the_latest_version_and_the_one_before_it(browser, db, people):
     browser.login("admin.prov")
     new_id = _deploy(browser, XML.replace('name="Verifikasi kecamatan"', 'name="Verifikasi TKSK"', 1)).get_json()

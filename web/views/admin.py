@@ -86,9 +86,13 @@ def deploy() -> Any:
     confirmed = bool(payload.get("confirm")) if isinstance(payload, dict) else False
     based_on = payload.get("base") if isinstance(payload, dict) else None  # the version the editor opened
     based_on = based_on if isinstance(based_on, int) and not isinstance(based_on, bool) else None
+    for_process = payload.get("process") if isinstance(payload, dict) else None  # the process the editor opened
+    for_process = for_process[:100] if isinstance(for_process, str) and for_process else None
     try:
         with db().transaction() as s:
-            result = processes.deploy(s, actor(), xml_text, confirmed=confirmed, based_on=based_on)
+            result = processes.deploy(
+                s, actor(), xml_text, confirmed=confirmed, based_on=based_on, for_process=for_process
+            )
             found = result.definition
             body = {
                 "ok": True,

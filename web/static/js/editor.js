@@ -660,7 +660,7 @@
               'Accept': 'application/json'
             },
             // the version this diagram was opened from: the server asks before undoing a newer one
-            body: JSON.stringify({ xml: result.xml, confirm: confirmed === true, base: Number(container.dataset.baseVersion) || null })
+            body: JSON.stringify({ xml: result.xml, confirm: confirmed === true, base: Number(container.dataset.baseVersion) || null, process: container.dataset.processKey || null })
           });
         })
         .then(function (res) {
