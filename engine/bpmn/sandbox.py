@@ -41,6 +41,7 @@ from engine.bpmn.sandbox_guards import (  # noqa: F401  # the errors and limits 
     OverBudget,
     SandboxError,
     check_format,
+    counting_made,
     range_length,
     refuse_size,
 )
@@ -225,7 +226,8 @@ def _run_bounded(code: CodeType, namespace: dict[str, Any]) -> Any:
     previous = sys.gettrace()
     sys.settrace(_StepBudget(LIMITS).on_call)
     try:
-        return eval(code, namespace)  # noqa: S307 - restricted, bounded code
+        with counting_made():
+            return eval(code, namespace)  # noqa: S307 - restricted, bounded code
     finally:
         sys.settrace(previous)
 

@@ -1,6 +1,7 @@
 """The limits of a BPMN expression or script and the guards that keep it within them at run time:
 the operations that build big values in one C call (`**`, `<<`, `*`, `+`, `%`, `range`, `str`,
-padding methods) check the size of what they would build first. Used by `engine.bpmn.sandbox`.
+padding, `replace`, `expandtabs`, `join`, `translate`, a list's `extend`) check the size of what they
+would build first, and what one evaluation builds is counted all told. Used by `engine.bpmn.sandbox`.
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ import ast
 import operator
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +28,7 @@ class Limits:
     seconds: float = 1.0  # CPU time of the evaluating thread
     items: int = 100_000  # characters of a string, elements of a list, tuple, range (counted deep)
     int_bits: int = 4_096  # bits of an integer built by `**`, `<<` or `*`
+    made: int = 2_000_000  # characters and elements built by those operations in one evaluation, all told
 
 
 LIMITS = Limits()
@@ -108,9 +112,28 @@ def range_length(r: range) -> int:
         return sys.maxsize
 
 
+# What the running evaluation has built so far: each value within `items` is allowed, but a
+# comprehension of many such values would fill the memory one allowed value at a time.
+_made: ContextVar[list[int] | None] = ContextVar("sandbox_made", default=None)
+
+
+@contextmanager
+def counting_made() -> Iterator[None]:
+    token = _made.set([0])
+    try:
+        yield
+    finally:
+        _made.reset(token)
+
+
 def refuse_size(size: int) -> None:
     if size > LIMITS.items:
         raise OverBudget(f"nilai terlalu besar: lebih dari {LIMITS.items} unsur atau karakter")
+    made = _made.get()
+    if made is not None:
+        made[0] += size
+        if made[0] > LIMITS.made:
+            raise OverBudget(f"terlalu banyak nilai dibuat: lebih dari {LIMITS.made} unsur atau karakter seluruhnya")
 
 
 def _refuse_bits(bits: int) -> None:
@@ -225,7 +248,7 @@ def _sum(values: Any, start: Any = 0) -> Any:
     return sum(values, start)
 
 
-_PADDING_METHODS = frozenset({"ljust", "rjust", "center", "zfill", "expandtabs"})
+_PADDING_METHODS = frozenset({"ljust", "rjust", "center", "zfill"})
 
 
 def _sized_method(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -240,13 +263,17 @@ def _sized_method(method: Callable[..., Any]) -> Callable[..., Any]:
 
 def _getattr(obj: Any, name: str, default: Any = None) -> Any:
     value = safer_getattr(obj, name, default)
-    if isinstance(obj, str | bytes) and name in _PADDING_METHODS:
-        return _sized_method(value)
-    if isinstance(obj, str | bytes) and name == "replace":
-        return _sized_replace(obj)
+    if isinstance(obj, str | bytes):
+        if name in _PADDING_METHODS:
+            return _sized_method(value)
+        if name in _GROWING_TEXT:
+            return _GROWING_TEXT[name](obj)
+    if isinstance(obj, list) and name == "extend":
+        return _sized_extend(obj)
     return value
 
 
+# Text methods whose result can be far longer than their arguments: each checks the size it would make.
 def _sized_replace(text: Any) -> Callable[..., Any]:
     def replace(old: Any, new: Any, count: int = -1) -> Any:
         hits = text.count(old) if count < 0 else min(count, text.count(old))
@@ -254,6 +281,51 @@ def _sized_replace(text: Any) -> Callable[..., Any]:
         return text.replace(old, new, count)
 
     return replace
+
+
+def _sized_expandtabs(text: Any) -> Callable[..., Any]:
+    def expandtabs(tabsize: int = 8) -> Any:
+        refuse_size(len(text) + text.count("\t" if isinstance(text, str) else b"\t") * max(0, tabsize))
+        return text.expandtabs(tabsize)
+
+    return expandtabs
+
+
+def _sized_join(separator: Any) -> Callable[..., Any]:
+    def join(parts: Any) -> Any:
+        parts = list(parts)
+        refuse_size(len(parts))
+        refuse_size(sum(len(p) for p in parts if isinstance(p, str | bytes)) + len(separator) * len(parts))
+        return separator.join(parts)
+
+    return join
+
+
+def _sized_translate(text: Any) -> Callable[..., Any]:
+    def translate(table: Any, *rest: Any) -> Any:
+        values = table.values() if isinstance(table, dict) else ()
+        longest = max((len(v) for v in values if isinstance(v, str | bytes)), default=1)
+        refuse_size(len(text) * max(1, longest))
+        return text.translate(table, *rest)
+
+    return translate
+
+
+def _sized_extend(items: list[Any]) -> Callable[..., Any]:
+    def extend(more: Any) -> None:
+        more = list(more)
+        refuse_size(len(items) + len(more))
+        items.extend(more)
+
+    return extend
+
+
+_GROWING_TEXT: dict[str, Callable[[Any], Callable[..., Any]]] = {
+    "replace": _sized_replace,
+    "expandtabs": _sized_expandtabs,
+    "join": _sized_join,
+    "translate": _sized_translate,
+}
 
 
 SAFE_BUILTINS: dict[str, Any] = {

@@ -62,6 +62,10 @@ def test_scripts_over_budget_are_refused_at_deploy(script):
         ("len([1 for i in range(n) for j in range(n)])", {"n": 100_000}),  # CPU in bytecode
         ("sorted(range(n), key=lambda v: [w for w in range(n)])", {"n": 100_000}),
         ("sum(xs, [])", {"xs": [[1]] * 10}),
+        ("len(s.expandtabs(n))", {"s": "\t" * 5000, "n": 99_999}),  # tabs times the tab's width
+        ("len(','.join(['a' * n for i in range(3)]))", {"n": 60_000}),
+        ("len(s.translate({97: 'b' * n}))", {"s": "a" * 5000, "n": 99_999}),
+        ("len(['a' * n for i in range(5000)])", {"n": 99_999}),  # each allowed, all together not
     ],
 )
 def test_evaluations_over_budget_are_stopped_at_run_time(source, context):
@@ -76,6 +80,7 @@ def test_evaluations_over_budget_are_stopped_at_run_time(source, context):
         "s = 'ab'\nfor i in range(n):\n    s += s",
         "a = [0]\nfor i in range(n):\n    a = [a, a]\nb = str(a)",  # shared references
         "t = 0\nfor i in range(n * 1000):\n    for j in range(n * 1000):\n        t += 1",
+        "x = [1] * 1000\nfor i in range(n):\n    x.extend(x)",  # doubling a list in place
     ],
 )
 def test_scripts_over_budget_are_stopped_at_run_time(script):
