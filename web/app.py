@@ -89,10 +89,10 @@ def _template_helpers(app: Flask, settings: Settings) -> None:
     tz, zone = settings.tz, settings.zone_name
 
     @app.template_filter("wita")
-    def wita(value: datetime | None, with_time: bool = True) -> str:
+    def wita(value: datetime | str | None, with_time: bool = True) -> str:
         if value is None:
             return "-"
-        local = value.astimezone(tz)
+        local = (datetime.fromisoformat(value) if isinstance(value, str) else value).astimezone(tz)
         return local.strftime("%d-%m-%Y %H:%M " + zone if with_time else "%d-%m-%Y")
 
     app.jinja_env.filters["said"] = i18n.said  # an engine message in the page's language

@@ -13,14 +13,10 @@ from engine.bpmn import definitions, diagram, migration, runtime
 from engine.core import audit
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
-from engine.core.errors import Conflict, Invalid, NotFound, Problem, SijoskuError, phrase
+from engine.core.errors import Conflict, Forbidden, Invalid, NotFound, Problem, SijoskuError, phrase
 from engine.core.uow import Database
 from engine.people.scope import Scope
 from models import InstanceStatus, ProcessDefinition, ProcessInstance
-
-
-def _administering(actor: Actor) -> Scope:
-    return Scope.administering(actor).require_any()
 
 
 def _changing(actor: Actor) -> Scope:
@@ -28,13 +24,20 @@ def _changing(actor: Actor) -> Scope:
     return Scope.administering(actor).require_any().require_province()
 
 
+def _reading(actor: Actor) -> None:
+    """Administrators, and auditors, who trace what the process was when a decision was made: every
+    stored version, its diagram and what changed between two (no personal data is in them)."""
+    if Scope.administering(actor).empty and Scope.auditing(actor).empty:
+        raise Forbidden("Definisi proses dibaca oleh admin dan auditor")
+
+
 def list_definitions(session: Session, actor: Actor) -> list[dict[str, Any]]:
-    _administering(actor)
+    _reading(actor)
     return definitions.list_definitions(session)
 
 
 def definition(session: Session, actor: Actor, definition_id: int) -> ProcessDefinition:
-    _administering(actor)
+    _reading(actor)
     found = session.get(ProcessDefinition, definition_id)
     if found is None:
         raise NotFound(f"Definisi {definition_id} tidak ada")
@@ -98,7 +101,8 @@ def compare(session: Session, actor: Actor, left_id: int, right_id: int) -> Comp
 def diagram_xml(session: Session, actor: Actor, definition_id: int) -> str:
     """The diagram of a deployed version, for the viewers on task, instance and compare pages."""
     actor.require_person("Diagram dibuka oleh pengguna")
-    if Scope.administering(actor).empty and not _used_in_scope(session, actor, definition_id):
+    readers = Scope.administering(actor).empty and Scope.auditing(actor).empty
+    if readers and not _used_in_scope(session, actor, definition_id):
         raise NotFound(f"Definisi proses {definition_id} tidak ada")
     return definitions.xml_of(session, definition_id)
 

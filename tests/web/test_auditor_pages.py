@@ -168,3 +168,24 @@ def test_a_removal_is_a_version_saying_the_standing_and_why(browser, db, people)
     browser.login("auditor.prov")
     page = browser.get(f"/audit/catatan/{world.record}").get_data(as_text=True)
     assert "Alasan dihapus dari register" in page and "wafat 3 Maret" in page
+
+
+def test_every_version_of_a_process_and_what_changed_are_open_to_the_auditor(browser, db, people, signed_in):
+    from engine.bpmn import definitions
+    from engine.core.config import DEFAULT_BPMN_DIR
+    from tests.factories import SYSTEM
+
+    xml = (DEFAULT_BPMN_DIR / "verifikasi_berjenjang.bpmn").read_text()
+    with db.transaction() as s:  # version 2, which no instance has ever run
+        second = definitions.deploy(
+            s, SYSTEM, xml.replace("sla_durasi</bpmn:timeDuration>", '"P7D"</bpmn:timeDuration>')
+        )
+    browser.login("auditor.prov")
+    listed = browser.get("/audit/").get_data(as_text=True)
+    link = f"/admin/definisi/banding?kiri=1&amp;kanan={second.definition.id}"
+    assert 'id="versi-definisi"' in listed and link in listed and second.definition.sha256[:12] in listed
+    compared = browser.get(link.replace("&amp;", "&")).get_data(as_text=True)
+    assert "«Batas waktu kecamatan»" in compared and "7 hari" in compared and 'href="/audit/"' in compared
+    assert browser.get(f"/definisi/{second.definition.id}/xml").status_code == 200
+    assert signed_in("op.desa").get(f"/definisi/{second.definition.id}/xml").status_code == 404
+    assert signed_in("verif.kec").get(link.replace("&amp;", "&")).status_code == 403

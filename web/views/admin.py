@@ -13,7 +13,7 @@ from engine.people import administration, sign_in, tokens
 from engine.verification import claims, processes
 from models import ApiResource, Role
 from notifications import email
-from web.access import actor, admin_only, db, local_target, reading, settings
+from web.access import actor, admin_only, db, local_target, reading, roles_required, settings
 from web.errors import field_problems, flash_refusal, problem_dicts, problem_texts
 from web.forms import (
     ActiveForm,
@@ -128,7 +128,7 @@ def activate_version(definition_id: int) -> Any:
 
 
 @bp.get("/definisi/banding")
-@admin_only
+@roles_required(Role.ADMIN, Role.AUDITOR)  # the auditor reads what changed between two versions
 def compare() -> Any:
     chosen = parse(CompareForm, request.args)
     left, right = chosen["kiri"], chosen["kanan"]
@@ -139,8 +139,9 @@ def compare() -> Any:
             result = processes.compare(s, actor(), left, right) if left and right else None
         except Invalid as exc:  # the choice again, with why it cannot be compared
             result, refusal = None, exc
+    back = "admin.index" if actor().has_role(Role.ADMIN) else "audit.index"
     page = render_template(
-        "admin/compare.html", definitions=listed, result=result, left=left, right=right, refusal=refusal
+        "admin/compare.html", definitions=listed, result=result, left=left, right=right, refusal=refusal, back=back
     )
     return page, 400 if refusal else 200
 

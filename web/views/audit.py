@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, render_template, request
 
 from engine.core.errors import Invalid
-from engine.verification import trail
+from engine.verification import processes, trail
 from web.access import actor, auditor_only, db, reading, settings
 from web.forms import PublishedHeadForm, ReasonForm, RecordSearchForm, parse
 
@@ -21,7 +21,8 @@ def index() -> Any:
     args = parse(RecordSearchForm, request.form)
     with db().transaction() as s:  # a search by NIK is recorded on the trail
         found = trail.search_records(s, actor(), **args) if any(args.values()) else []
-    return render_template("audit/search.html", found=found, args=args, searched=any(args.values()))
+        versions = processes.list_definitions(s, actor())
+    return render_template("audit/search.html", found=found, args=args, searched=any(args.values()), versions=versions)
 
 
 @bp.get("/catatan/<int:record_id>")
