@@ -14,14 +14,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 
 from engine.core import clock
@@ -43,9 +46,12 @@ class Taken:
         return {"directory": str(self.directory), "database": self.database, "files": self.files}
 
 
-def _libpq_url(db: Database) -> str:
-    """The URL as pg_dump and pg_restore read it (without SQLAlchemy's driver name)."""
-    return db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+def _libpq(db: Database) -> tuple[str, dict[str, str]]:
+    """The URL as pg_dump and pg_restore read it (without SQLAlchemy's driver name), and the password
+    in their environment: on the command line, any user of the machine could read it."""
+    url = db.engine.url.set(drivername="postgresql")
+    env = {**os.environ, "PGPASSWORD": url.password} if url.password else dict(os.environ)
+    return url.set(password=None).render_as_string(hide_password=False), env
 
 
 def _sha256(path: Path) -> str:
@@ -64,7 +70,7 @@ def _sqlite_path(db: Database) -> Path:
 
 
 def _dump_sqlite(db: Database, target: Path) -> None:
-    source = sqlite3.connect(_sqlite_path(db), timeout=30)
+    source = sqlite3.connect(f"file:{_sqlite_path(db)}?mode=ro", uri=True, timeout=30)  # never created here
     copy = sqlite3.connect(target)
     try:
         with copy:
@@ -75,23 +81,50 @@ def _dump_sqlite(db: Database, target: Path) -> None:
 
 
 def _dump_postgresql(db: Database, target: Path) -> None:
-    _run(["pg_dump", "--format=custom", "--no-owner", "--no-privileges", f"--file={target}", _libpq_url(db)])
+    url, env = _libpq(db)
+    _run(["pg_dump", "--format=custom", "--no-owner", "--no-privileges", f"--file={target}", url], env)
 
 
-def _run(command: list[str]) -> None:
+def _run(command: list[str], env: dict[str, str]) -> None:
     try:
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     except FileNotFoundError as exc:
         raise Invalid(f"{command[0]} tidak terpasang (paket postgresql-client)") from exc
     if done.returncode != 0:
         raise Invalid(f"{command[0]} gagal: {done.stderr.strip()[:500]}")
 
 
+def _require_sijosku(db: Database) -> None:
+    """A backup of a database that is not SIJOSKU's (a mistyped path, a job started in the wrong
+    folder) would be an empty copy reported as taken."""
+    if db.engine.dialect.name == "sqlite" and not _sqlite_path(db).exists():
+        raise Invalid(f"Basis data {_sqlite_path(db)} tidak ada; periksa DATABASE_URL dan folder kerja")
+    if not inspect(db.engine).has_table("alembic_version"):
+        raise Invalid("Basis data ini belum diinisialisasi SIJOSKU (sijosku init); periksa DATABASE_URL")
+
+
+@contextmanager
+def _private() -> Iterator[None]:
+    """What a backup writes is readable by its owner only: it holds every NIK and family card number."""
+    previous = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
 def backup(db: Database, directory: Path) -> Taken:
     """Take a backup into `directory` (new, or empty)."""
     if directory.exists() and any(directory.iterdir()):
         raise Invalid(f"Folder cadangan {directory} tidak kosong; pilih folder baru")
+    _require_sijosku(db)
+    with _private():
+        return _take(db, directory)
+
+
+def _take(db: Database, directory: Path) -> Taken:
     directory.mkdir(parents=True, exist_ok=True)
+    directory.chmod(0o700)
     dialect = db.engine.dialect.name
     started = clock.now()
     if dialect == "sqlite":
@@ -100,11 +133,10 @@ def backup(db: Database, directory: Path) -> Taken:
         _dump_postgresql(db, directory / PG_FILE)
     uploads = db.settings.upload_dir
     if uploads.exists():
-        shutil.copytree(uploads, directory / "uploads")
+        shutil.copytree(uploads, directory / "uploads", copy_function=shutil.copyfile)  # the umask's modes
     key_file = db.settings.instance_dir / "secret_key"
     if key_file.exists():
-        shutil.copy2(key_file, directory / "secret_key")
-        (directory / "secret_key").chmod(0o600)
+        shutil.copyfile(key_file, directory / "secret_key")
     files = {str(p.relative_to(directory)): _sha256(p) for p in sorted(directory.rglob("*")) if p.is_file()}
     manifest = {
         "sijosku_backup": 1,
@@ -121,17 +153,32 @@ def _manifest(directory: Path) -> dict[str, Any]:
     path = directory / MANIFEST
     if not path.exists():
         raise Invalid(f"{directory} bukan cadangan SIJOSKU ({MANIFEST} tidak ada)")
-    manifest: dict[str, Any] = json.loads(path.read_text())
-    for name, digest in manifest["files"].items():
-        if not (directory / name).exists() or _sha256(directory / name) != digest:
+    try:
+        manifest: dict[str, Any] = json.loads(path.read_text())
+        files = dict(manifest["files"])
+        database = str(manifest["database"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise Invalid(f"Cadangan rusak: {MANIFEST} tidak dapat dibaca") from exc
+    for name, digest in files.items():
+        if not (directory / name).is_file() or _sha256(directory / name) != digest:
             raise Invalid(f"Cadangan rusak: berkas {name} hilang atau berubah")
-    return manifest
+    return {**manifest, "files": files, "database": database}
+
+
+_PG_OBJECTS = text(
+    "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'"
+)
 
 
 def _require_empty(db: Database) -> None:
-    tables = inspect(db.engine).get_table_names()
-    if tables:
-        raise Invalid(f"Basis data tujuan tidak kosong ({len(tables)} tabel); pulihkan ke basis data baru")
+    if db.engine.dialect.name == "postgresql":  # sequences and views too, left by a restore cut short
+        with db.engine.connect() as connection:
+            found = connection.execute(_PG_OBJECTS).scalar_one()
+    else:
+        found = len(inspect(db.engine).get_table_names())
+    if found:
+        raise Invalid(f"Basis data tujuan tidak kosong ({found} objek); pulihkan ke basis data baru")
 
 
 def restore(db: Database, directory: Path) -> None:
@@ -153,19 +200,15 @@ def restore(db: Database, directory: Path) -> None:
             copy.close()
             source.close()
     else:
-        _run(
-            [
-                "pg_restore",
-                "--no-owner",
-                "--no-privileges",
-                "--exit-on-error",
-                f"--dbname={_libpq_url(db)}",
-                str(directory / PG_FILE),
-            ]
-        )
+        url, env = _libpq(db)
+        restore_command = ["pg_restore", "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction"]
+        _run([*restore_command, f"--dbname={url}", str(directory / PG_FILE)], env)  # all or nothing
     if (directory / "uploads").exists():
         shutil.copytree(directory / "uploads", db.settings.upload_dir, dirs_exist_ok=True)
-    key_file = db.settings.instance_dir / "secret_key"
-    if (directory / "secret_key").exists() and not key_file.exists():
-        shutil.copy2(directory / "secret_key", key_file)
+    if (directory / "secret_key").exists():
+        # The backup's key replaces one this instance folder holds (the restored database is the
+        # backup's, and the command's own start may just have made a key): sessions stay valid.
+        key_file = db.settings.instance_dir / "secret_key"
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(directory / "secret_key", key_file)
         key_file.chmod(0o600)

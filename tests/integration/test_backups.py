@@ -3,6 +3,7 @@ verifies, every instance agrees with its inbox, and the uploaded minutes and the
 
 from __future__ import annotations
 
+import shutil
 import threading
 from pathlib import Path
 
@@ -124,15 +125,74 @@ def test_backup_restore_and_check_from_the_command_line(db, tmp_path, instance_d
     from web.cli import main
 
     _prepare(db)
+    (instance_dir / "secret_key").write_text("kunci-yang-dicadangkan")
     live = {"DATABASE_URL": db.settings.database_url, "SIJOSKU_INSTANCE_DIR": str(instance_dir), "SECRET_KEY": "x"}
     runner = CliRunner()
     taken = runner.invoke(main, ["backup", str(tmp_path / "cadangan")], env=live, catch_exceptions=False)
     assert taken.exit_code == 0 and "tersimpan" in taken.stdout, taken.output
+    # it holds every NIK: readable by its owner only
+    assert (tmp_path / "cadangan").stat().st_mode & 0o777 == 0o700
+    assert all(p.stat().st_mode & 0o077 == 0 for p in (tmp_path / "cadangan").rglob("*") if p.is_file())
     target = _restore_target(db, tmp_path)
     url = target.engine.url.render_as_string(hide_password=False)
     target.dispose()
-    restored_env = {**live, "DATABASE_URL": url, "SIJOSKU_INSTANCE_DIR": str(tmp_path / "pulih")}
+    # a new instance folder, whose key the command's own start makes: the backup's replaces it
+    restored_env = {"DATABASE_URL": url, "SIJOSKU_INSTANCE_DIR": str(tmp_path / "pulih"), "SECRET_KEY": ""}
     restored = runner.invoke(main, ["restore", str(tmp_path / "cadangan")], env=restored_env, catch_exceptions=False)
     assert restored.exit_code == 0 and "utuh" in restored.stdout, restored.output
+    assert (tmp_path / "pulih" / "secret_key").read_text() == "kunci-yang-dicadangkan"
     checked = runner.invoke(main, ["check"], env=restored_env, catch_exceptions=False)
     assert checked.exit_code == 0, checked.output
+
+
+def test_a_backup_of_a_database_that_is_not_sijoskus_is_refused(db, tmp_path):
+    """A nightly job started in the wrong folder, or a mistyped path, must not report an empty copy."""
+    if db.engine.dialect.name == "sqlite":
+        missing = tmp_path / "salah-ketik.db"
+        settings = load_settings({"DATABASE_URL": f"sqlite:///{missing}", "SIJOSKU_INSTANCE_DIR": str(tmp_path)})
+        wrong = Database.connect(settings)
+        with pytest.raises(Invalid, match="tidak ada"):
+            backup.backup(wrong, tmp_path / "cadangan")
+        assert not missing.exists()  # not created by the attempt
+        wrong.dispose()
+    empty = _restore_target(db, tmp_path)  # a database of the right kind that was never initialised
+    try:
+        with empty.engine.connect():  # it exists (SQLite: the file is made)
+            pass
+        with pytest.raises(Invalid, match="belum diinisialisasi"):
+            backup.backup(empty, tmp_path / "cadangan-kosong")
+    finally:
+        empty.dispose()
+
+
+def test_a_restore_cut_short_leaves_nothing_that_blocks_the_next_try(db, tmp_path):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("pg_restore's single transaction; SQLite restores one file in one step")
+    import json
+
+    make_team(db)
+    backup.backup(db, tmp_path / "cadangan")
+    cut = tmp_path / "terpotong"  # as a full disk or a dropped copy leaves it, with a manifest to match
+    shutil.copytree(tmp_path / "cadangan", cut)
+    dump = cut / backup.PG_FILE
+    dump.write_bytes(dump.read_bytes()[: dump.stat().st_size * 2 // 3])
+    manifest = json.loads((cut / backup.MANIFEST).read_text())
+    manifest["files"][backup.PG_FILE] = backup._sha256(dump)
+    (cut / backup.MANIFEST).write_text(json.dumps(manifest))
+    target = _restore_target(db, tmp_path)
+    try:
+        with pytest.raises(Invalid, match="pg_restore gagal"):
+            backup.restore(target, cut)
+        target.engine.dispose()
+        backup.restore(target, tmp_path / "cadangan")  # nothing half-made stands in the way
+        with target.read() as s:
+            assert consistency.check(s).ok
+    finally:
+        target.dispose()
+
+
+def test_a_damaged_manifest_is_said_plainly(db, tmp_path):
+    backup.backup(db, tmp_path / "cadangan")
+    (tmp_path / "cadangan" / backup.MANIFEST).write_text("{bukan json")
+    with pytest.raises(Invalid, match="tidak dapat dibaca"):
+        backup.restore(db, tmp_path / "cadangan")

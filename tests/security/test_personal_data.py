@@ -73,3 +73,24 @@ def test_the_export_neutralises_formulas_and_writes_json_with_wita_times(browser
             if row[column]:
                 json.loads(row[column])  # every value is JSON, none a Python repr
         assert row["at"].endswith("+08:00")
+
+
+def test_a_failed_statements_nik_is_kept_out_of_errors_logs_and_the_job_history(db, caplog):
+    """A job whose statement fails stores and logs the error: its values (a NIK here) are not in it."""
+    from sqlalchemy import text
+
+    from engine.core import jobs
+    from models import JobRun
+
+    nik = person_row(7)["nik"]
+
+    def failing() -> str:
+        with db.transaction() as s:
+            s.execute(text("SELECT nik FROM tabel_yang_tidak_ada WHERE nik = :nik"), {"nik": nik})
+        return "tidak sampai"
+
+    assert jobs.run_once(db, "uji_gagal", "satu", failing) == jobs.Outcome.GAGAL
+    with db.read() as s:
+        stored = s.scalar(select(JobRun.message).where(JobRun.job_id == "uji_gagal"))
+    assert "tabel_yang_tidak_ada" in stored and nik not in stored
+    assert caplog.records and nik not in caplog.text
