@@ -22,33 +22,44 @@ import json
 import logging
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 from prometheus_client import multiprocess
 
+
+def _whole(name: str, default: int) -> int:
+    """A whole-number setting, refused by its name when it is not one (`60s`, `dua`)."""
+    text = os.environ.get(name, str(default)).strip()
+    if not (text.isascii() and text.isdigit()):
+        raise SystemExit(f"{name} harus bilangan bulat, bukan {text[:20]!r}")
+    return int(text)
+
+
 bind = os.environ.get("SIJOSKU_BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("SIJOSKU_WEB_WORKERS", str(os.cpu_count() or 2)))
+workers = _whole("SIJOSKU_WEB_WORKERS", os.cpu_count() or 2)
 # gthread, even with one thread: its main thread tells the master it is alive while a long answer
 # (the audit export) streams, where a sync worker would be killed as silent.
 worker_class = "gthread"
-threads = int(os.environ.get("SIJOSKU_WEB_THREADS", "1"))
+threads = _whole("SIJOSKU_WEB_THREADS", 1)
 # A connection is accepted only when a thread can serve it (see above). Threads are set here, from
 # the environment, and never on gunicorn's command line, so the two stay equal.
 worker_connections = threads
 # One request per connection; the reverse proxy keeps the clients' connections alive. A connection
 # that has sent nothing after gunicorn's 5 s wait is closed at once rather than kept 5 s more.
 keepalive = 0
-timeout = int(os.environ.get("SIJOSKU_WEB_TIMEOUT", "60"))  # a worker silent this long is restarted
+timeout = _whole("SIJOSKU_WEB_TIMEOUT", 60)  # a worker silent this long is restarted
 graceful_timeout = 30
-max_requests = int(os.environ.get("SIJOSKU_WEB_MAX_REQUESTS", "0"))  # 0: never recycled (see above)
+max_requests = _whole("SIJOSKU_WEB_MAX_REQUESTS", 0)  # 0: never recycled (see above)
 max_requests_jitter = max_requests // 10
 # The reverse proxy that terminates TLS: only its X-Forwarded-* headers are believed.
 forwarded_allow_ips = os.environ.get("SIJOSKU_TRUSTED_PROXIES", "127.0.0.1")
 accesslog = os.environ.get("SIJOSKU_ACCESS_LOG", "-")
-access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+# The path without its query: a search by NIK (the register's, the API's `?nik=`) stays out of the log.
+access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
 if os.environ.get("SIJOSKU_LOG_JSON", "0").lower() in ("1", "true", "ya", "yes"):
     access_log_format = json.dumps(
-        {"remote": "%(h)s", "request": "%(r)s", "status": "%(s)s", "bytes": "%(b)s", "ms": "%(M)s"}
+        {"remote": "%(h)s", "request": "%(m)s %(U)s", "status": "%(s)s", "bytes": "%(b)s", "ms": "%(M)s"}
     )
 
 
@@ -71,6 +82,11 @@ def child_exit(server: Any, worker: Any) -> None:
 
 def on_starting(server: Any) -> None:
     logging.Formatter.converter = time.gmtime
+    metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if metrics_dir:  # made, and emptied of the last run's figures: a missing folder fails every request
+        Path(metrics_dir).mkdir(parents=True, exist_ok=True)
+        for stale in Path(metrics_dir).glob("*.db"):
+            stale.unlink()
 
 
 def post_worker_init(worker: Any) -> None:

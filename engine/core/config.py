@@ -6,6 +6,7 @@ Bad combinations fail here, at start, with a message naming the variable.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -221,12 +222,34 @@ def _retention(env: dict[str, str]) -> tuple[tuple[str, int], ...]:
     return tuple(rules)
 
 
+LONGEST_SLA_DAYS = 366
+_ISO_DURATION = re.compile(r"P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?")
+_DAYS_PER = (366, 31, 7, 1, 1 / 24, 1 / 1440, 1 / 86400)
+
+
+def _duration(env: dict[str, str], name: str, default: str) -> str:
+    """An ISO 8601 duration (P14D, P2W, PT36H): written into every instance a cycle opens, a wrong
+    one would stop each of them at its first deadline."""
+    written = env.get(name, default).strip()
+    value = written.upper()
+    match = _ISO_DURATION.fullmatch(value)
+    if match is None or value in ("P", "PT") or value.endswith("T"):
+        raise ConfigError(
+            f"{name} harus durasi ISO 8601 seperti P14D (14 hari), P2W atau PT36H, bukan {written[:20]!r}"
+        )
+    days = sum(int(n) * per for n, per in zip(match.groups(), _DAYS_PER, strict=True) if n)
+    if not 0 < days <= LONGEST_SLA_DAYS:
+        raise ConfigError(f"{name} harus lebih dari nol dan paling lama {LONGEST_SLA_DAYS} hari, bukan {value!r}")
+    return value
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     instance_dir = _instance_dir(env)
     database_url = env.get("DATABASE_URL") or f"sqlite:///{instance_dir / 'sijosku.db'}"
     if not database_url.startswith(("sqlite", "postgresql")):
-        raise ConfigError(f"DATABASE_URL harus sqlite:/// atau postgresql://, bukan {database_url!r}")
+        scheme = database_url.split(":", 1)[0][:20]  # the rest may hold a password
+        raise ConfigError(f"DATABASE_URL harus sqlite:/// atau postgresql://, bukan {scheme}://…")
     province = env.get("SIJOSKU_PROVINCE", "65")
     if not (province.isascii() and province.isdigit() and len(province) == 2):
         raise ConfigError(f"SIJOSKU_PROVINCE harus kode provinsi dua angka (mis. 65), bukan {province!r}")
@@ -241,7 +264,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         province=province,
         timezone=timezone,
         instance_dir=instance_dir,
-        default_sla=env.get("SIJOSKU_DEFAULT_SLA", "P14D"),
+        default_sla=_duration(env, "SIJOSKU_DEFAULT_SLA", "P14D"),
         https=_flag(env, "SIJOSKU_HTTPS"),
         proxy_hops=_int(env, "SIJOSKU_PROXY_HOPS", 0),
         base_url=env.get("SIJOSKU_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),

@@ -36,6 +36,18 @@ def _team(cli):
     cli("user", "add", "valid.prov", "--role", "validator", "--region", "65")
 
 
+def test_an_empty_password_on_standard_input_creates_no_one(cli, db):
+    from engine.core.errors import NotFound
+    from engine.people import users
+
+    refused = cli(
+        "user", "add", "admin.kosong", "--role", "admin", "--region", "65", "--password-stdin", input="\n", ok=False
+    )
+    assert "kosong" in refused.stderr
+    with db.read() as s, pytest.raises(NotFound):
+        users.find_user(s, "admin.kosong")
+
+
 def test_init_is_idempotent(cli):
     first = as_json(cli("init", "--json"))
     assert first["ditambahkan"] == {"wilayah": 0, "penduduk": 0, "kategori": 0, "kode_lama": 0}

@@ -28,7 +28,8 @@ def server(tmp_path: Path):
     env |= {
         "SIJOSKU_BIND": f"fd://{listener.fileno()}",
         "SIJOSKU_WEB_WORKERS": "2",
-        "SIJOSKU_ACCESS_LOG": "/dev/null",
+        "SIJOSKU_ACCESS_LOG": str(tmp_path / "access.log"),
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrik" / "belum-ada"),
         "PROBE_HELD": str(tmp_path / "held"),
         "PROBE_RELEASE": str(tmp_path / "release"),
     }
@@ -107,3 +108,17 @@ def test_a_worker_keeps_the_loaded_application_out_of_the_collectors_passes(serv
     longer walks it in the middle of someone's request."""
     base, _ = server
     assert int(httpx.get(f"{base}/beku", timeout=10).text) > 10_000
+
+
+def test_the_access_log_leaves_out_queries_and_the_metrics_folder_is_made(server):
+    """A search by NIK travels in a query string; the log keeps the path only. A metrics folder that
+    does not exist yet is made at start (missing, every request would fail)."""
+    base, folder = server
+    assert httpx.get(f"{base}/cari?nik=6501010603970011", timeout=10).status_code == 200
+    assert (folder / "metrik" / "belum-ada").is_dir()
+    deadline = time.monotonic() + 10
+    while "/cari" not in (folder / "access.log").read_text():
+        assert time.monotonic() < deadline, "the request never reached the access log"
+        time.sleep(0.05)
+    logged = (folder / "access.log").read_text()
+    assert "6501010603970011" not in logged and "GET /cari" in logged

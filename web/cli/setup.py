@@ -11,6 +11,7 @@ import click
 from waitress import serve as waitress_serve
 
 from engine.core import jobs
+from engine.core.errors import Invalid
 from engine.people import administration, users
 from engine.setup import demo as demo_data
 from engine.setup.initialise import initialise
@@ -58,11 +59,13 @@ def run(ctx: click.Context, host: str, port: int, with_scheduler: bool) -> None:
 
 
 @click.command()
-@click.option("--bind", default="127.0.0.1:8000", show_default=True, help="alamat:port (SIJOSKU_BIND)")
+@click.option("--bind", help="alamat:port (bawaan: SIJOSKU_BIND, atau 127.0.0.1:8000)")
 @click.option("--workers", type=int, help="proses pekerja (SIJOSKU_WEB_WORKERS; bawaan: jumlah inti)")
-def serve(bind: str, workers: int | None) -> None:
+def serve(bind: str | None, workers: int | None) -> None:
     """Menjalankan aplikasi web untuk produksi: gunicorn, beberapa proses pekerja (web/gunicorn_conf.py)."""
-    os.environ.setdefault("SIJOSKU_BIND", bind)
+    if bind:  # written on the command line, it wins over the environment file
+        os.environ["SIJOSKU_BIND"] = bind
+    os.environ.setdefault("SIJOSKU_BIND", "127.0.0.1:8000")
     if workers:
         os.environ["SIJOSKU_WEB_WORKERS"] = str(workers)
     os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "-c", "python:web.gunicorn_conf", "web.wsgi:app"])
@@ -128,6 +131,9 @@ def user_add(
     ctx: click.Context, username: str, role: str, region: str, password_stdin: bool, email: str | None, as_json: bool
 ) -> None:
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    with refusals(as_json):
+        if password_stdin and not password:  # an empty pipe would make an account no one can sign in to
+            raise Invalid("Kata sandi dari masukan standar kosong; tidak ada pengguna yang dibuat")
     with refusals(as_json), database(ctx).transaction() as session:
         account = users.add_user(session, CLI_ACTOR, username, role, region, password=password)
         if email is not None:

@@ -1,0 +1,44 @@
+"""Settings read from the environment: a wrong one is refused at start by its name, and what a
+person writes on the command line wins over the environment file."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from click.testing import CliRunner
+
+from engine.core.config import ConfigError, load_settings
+
+
+@pytest.fixture
+def env(tmp_path):
+    return {"SECRET_KEY": "uji", "SIJOSKU_INSTANCE_DIR": str(tmp_path)}
+
+
+@pytest.mark.parametrize("written", ["P14D", "P2W", "PT36H", "P1M", "p7d"])
+def test_a_deadline_written_as_iso_8601_is_taken(env, written):
+    assert load_settings({**env, "SIJOSKU_DEFAULT_SLA": written}).default_sla == written.upper()
+
+
+@pytest.mark.parametrize("written", ["14 hari", "P", "PT", "P14", "P0D", "P9999999Y"])
+def test_a_wrong_deadline_is_refused_at_start_not_in_every_instance_later(env, written):
+    with pytest.raises(ConfigError, match="SIJOSKU_DEFAULT_SLA"):
+        load_settings({**env, "SIJOSKU_DEFAULT_SLA": written})
+
+
+def test_a_refused_database_url_does_not_repeat_its_password(env):
+    with pytest.raises(ConfigError) as refused:
+        load_settings({**env, "DATABASE_URL": "mysql://sijosku:Sangat-Rahasia-123@db/sijosku"})
+    assert "Sangat-Rahasia-123" not in str(refused.value) and "mysql" in str(refused.value)
+
+
+def test_the_address_written_on_the_command_line_wins_over_the_environment(monkeypatch):
+    from web.cli import main, setup
+
+    started = []
+    monkeypatch.setattr(setup.os, "execvp", lambda *args: started.append(os.environ["SIJOSKU_BIND"]))
+    monkeypatch.setenv("SIJOSKU_BIND", "0.0.0.0:8000")
+    CliRunner().invoke(main, ["serve", "--bind", "127.0.0.1:8765"], catch_exceptions=False)
+    CliRunner().invoke(main, ["serve"], catch_exceptions=False)  # unset on the command line: the file's
+    assert started == ["127.0.0.1:8765", "127.0.0.1:8765"]
