@@ -41,6 +41,10 @@ HOLDER = f"{socket.gethostname()}:{os.getpid()}"
 # APScheduler's job store keeps a reference to `trigger`, not the database: this process's scheduler
 # tells it which database its jobs work on.
 _db: Database | None = None
+# Set when the scheduler's process is asked to stop (SIGTERM, as `systemctl restart` sends): a job
+# that waits for work (the import's poll) ends its run early, and is recorded as finished, not as a
+# run that died.
+STOPPING = threading.Event()
 
 
 class Outcome(enum.StrEnum):

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from engine.core import audit, clock, rows, tables
+from engine.core import audit, clock, jobs, rows, tables
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
 from engine.core.errors import Forbidden, Invalid, NotFound, Problem, SijoskuError, phrase
@@ -322,13 +322,12 @@ def run_waiting_jobs(db: Database, now: datetime, poll: float | None = None) -> 
     deadline = time.monotonic() + (db.settings.import_poll if poll is None else poll)
     done = 0
     while True:
-        job_id = _take_waiting(db)
+        job_id = None if jobs.STOPPING.is_set() else _take_waiting(db)
         if job_id is not None:
             run_job(db, job_id)
             done += 1
-        elif time.monotonic() < deadline:
-            time.sleep(POLL_EVERY)
-        if job_id is None and time.monotonic() >= deadline:
+            continue
+        if time.monotonic() >= deadline or jobs.STOPPING.wait(POLL_EVERY):  # a stop ends the wait at once
             return phrase(f"{done} impor dijalankan")
 
 

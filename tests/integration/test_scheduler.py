@@ -163,3 +163,52 @@ def test_a_run_missed_while_down_is_caught_up_once(scheduled):
     finally:
         scheduler.shutdown(wait=True)
     assert _count(db, JobRun, JobRun.job_id == "timer_bpmn") == 1
+
+
+def test_a_stop_ends_the_imports_wait_at_once_and_its_run_is_recorded_as_finished(db):
+    """SIGTERM (systemctl restart) sets the stop: the import's minute-long look for uploads ends, so
+    its run finishes instead of being left to lapse into a failed one."""
+    import threading
+
+    finished: list[str] = []
+    looking = threading.Thread(target=lambda: finished.append(imports.run_waiting_jobs(db, clock.now(), poll=120)))
+    try:
+        looking.start()
+        jobs.STOPPING.set()
+        looking.join(60)  # far less than the poll of two minutes
+        assert finished == ["0 impor dijalankan"]
+    finally:
+        jobs.STOPPING.clear()
+
+
+def test_the_scheduler_process_stops_cleanly_on_sigterm(db, instance_dir, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from engine.core.config import PROJECT_ROOT
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": db.engine.url.render_as_string(hide_password=False),
+        "SIJOSKU_INSTANCE_DIR": str(instance_dir),
+        "SECRET_KEY": "uji",
+    }
+    said = tmp_path / "penjadwal.out"
+    with said.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "web.cli", "scheduler"], cwd=PROJECT_ROOT, env=env, stdout=out, stderr=out
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while "berjalan" not in said.read_text():
+            assert process.poll() is None and time.monotonic() < deadline, said.read_text()
+            time.sleep(0.1)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(60) == 0, said.read_text()
+        assert "Penjadwal berhenti" in said.read_text()
+    finally:
+        if process.poll() is None:
+            process.kill()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -199,11 +200,21 @@ def cycle_rhythm(ctx: click.Context, ritme: str, opening_day: int, deadlines: st
 @click.pass_context
 def scheduler(ctx: click.Context) -> None:
     """Menjalankan penjadwal (siklus, timer BPMN, surel, ringkasan) sebagai proses sendiri."""
+    running = jobs.build(database(ctx))
+
+    def stop(*_: Any) -> None:  # SIGTERM, as systemctl stop and restart send it
+        jobs.STOPPING.set()
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
     click.echo("Penjadwal SIJOSKU berjalan; hentikan dengan Ctrl+C")
     try:
-        jobs.build(database(ctx)).start()
+        running.start()
     except (KeyboardInterrupt, SystemExit):
-        pass
+        jobs.STOPPING.set()
+        if running.running:
+            running.shutdown(wait=True)  # the runs in hand finish and are recorded as finished
+        click.echo("Penjadwal berhenti")
 
 
 @click.group(name="jobs")
