@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from engine.core import audit
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
-from engine.core.errors import Invalid
+from engine.core.errors import Invalid, NotFound
 from engine.people.scope import Scope
 from models import InstanceStatus, ProcessDefinition, ProcessInstance
 
@@ -51,6 +51,13 @@ def check_rule(process_key: str, days: int) -> None:
         raise Invalid(f"masa simpan harus 1 sampai {MAX_DAYS} hari, bukan {days}")
 
 
+def _require_known(session: Session, process_key: str) -> None:
+    """A mistyped key would clear nothing and say so as if all were well."""
+    known = sorted(session.scalars(select(ProcessDefinition.process_key).distinct()))
+    if process_key not in known:
+        raise NotFound(f"Proses {process_key!r} tidak dikenal; yang ada: {', '.join(known)}")
+
+
 def _due(process_key: str, cutoff: datetime) -> Any:
     """Finished instances of this process key, finished before the cutoff, whose state is still kept."""
     return (
@@ -69,6 +76,7 @@ def count_due(session: Session, actor: Actor, process_key: str, days: int, now: 
     """How many instances a prune would clear (the dry run)."""
     Scope.administering(actor).require_any().require_province()
     check_rule(process_key, days)
+    _require_known(session, process_key)
     due = _due(process_key, now - timedelta(days=days)).subquery()
     return session.scalar(select(func.count()).select_from(due)) or 0
 
@@ -77,6 +85,7 @@ def prune_batch(session: Session, actor: Actor, process_key: str, days: int, now
     """Clear the state of up to `BATCH` instances past retention; the number cleared (0 when done)."""
     Scope.administering(actor).require_any().require_province()
     check_rule(process_key, days)
+    _require_known(session, process_key)
     cutoff = now - timedelta(days=days)
     ids = list(session.scalars(_due(process_key, cutoff).order_by(ProcessInstance.id).limit(BATCH)))
     if not ids:

@@ -96,6 +96,12 @@ def test_prune_is_for_administrators_only_and_rules_are_bounded(db):
             retention.count_due(s, SYSTEM, "", 30, clock.now())
 
 
+def test_a_mistyped_process_key_is_refused_not_reported_as_nothing_to_prune(db, cli):
+    _finished_and_running(db)
+    result = cli("instances", "prune", "--definition", "verifikasi_berjenjan", "--days", "30", ok=False)
+    assert "tidak dikenal" in result.stderr and "verifikasi_berjenjang" in result.stderr
+
+
 def test_without_a_period_nothing_is_pruned_and_the_command_says_why(db, cli):
     _finished_and_running(db)
     before = _states(db)

@@ -141,6 +141,10 @@ def test_the_command_line_answers_in_indonesian_without_a_traceback(tmp_path):
     result = CliRunner().invoke(main, ["check"], env={**env, "SECRET_KEY": "t"})
     assert result.exit_code == 2
     assert "Galat: Basis data tidak dapat dihubungi" in result.output and "Traceback" not in result.output
+    assert "refused" in result.output  # the cause the operator fixes, in the driver's words
+    never_made = {**env, "DATABASE_URL": f"sqlite:///{tmp_path / 'baru.db'}", "SECRET_KEY": "t"}
+    result = CliRunner().invoke(main, ["cycle", "status", "2026-Q4"], env=never_made)
+    assert result.exit_code == 2 and "jalankan sijosku init" in result.output
 
 
 def test_another_desas_import_job_answers_like_a_missing_one(browser, db, people, signed_in):

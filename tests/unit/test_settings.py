@@ -33,12 +33,24 @@ def test_a_refused_database_url_does_not_repeat_its_password(env):
     assert "Sangat-Rahasia-123" not in str(refused.value) and "mysql" in str(refused.value)
 
 
-def test_the_address_written_on_the_command_line_wins_over_the_environment(monkeypatch):
+def test_the_address_written_on_the_command_line_wins_over_the_environment(monkeypatch, tmp_path):
     from web.cli import main, setup
 
     started = []
     monkeypatch.setattr(setup.os, "execvp", lambda *args: started.append(os.environ["SIJOSKU_BIND"]))
     monkeypatch.setenv("SIJOSKU_BIND", "0.0.0.0:8000")
+    monkeypatch.setenv("SIJOSKU_INSTANCE_DIR", str(tmp_path))
+    monkeypatch.setenv("SECRET_KEY", "uji")
     CliRunner().invoke(main, ["serve", "--bind", "127.0.0.1:8765"], catch_exceptions=False)
     CliRunner().invoke(main, ["serve"], catch_exceptions=False)  # unset on the command line: the file's
     assert started == ["127.0.0.1:8765", "127.0.0.1:8765"]
+
+
+def test_serve_says_a_wrong_setting_once_before_starting_any_worker(monkeypatch, tmp_path):
+    from web.cli import main, setup
+
+    started = []
+    monkeypatch.setattr(setup.os, "execvp", lambda *args: started.append(args))
+    env = {"SIJOSKU_DEFAULT_SLA": "14 hari", "SECRET_KEY": "uji", "SIJOSKU_INSTANCE_DIR": str(tmp_path)}
+    result = CliRunner().invoke(main, ["serve"], env=env)
+    assert result.exit_code == 1 and "SIJOSKU_DEFAULT_SLA" in result.output and started == []

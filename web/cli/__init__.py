@@ -6,10 +6,11 @@ Each module holds a family of commands; this one gathers them under `main`.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import click
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 
 from web.cli import interop, manual, operations, processes, reconciliation, setup, verification
 
@@ -25,15 +26,30 @@ class _Commands(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
             raise
-        except OperationalError as exc:
+        except (OperationalError, ProgrammingError) as exc:
             log.debug("basis data", exc_info=exc)
-            raise _Failure("Basis data tidak dapat dihubungi atau menolak perintah; periksa DATABASE_URL") from exc
+            cause = _first_line(exc.orig)
+            if _NOT_INITIALISED.search(cause):
+                raise _Failure("Basis data belum diinisialisasi; jalankan sijosku init") from exc
+            if isinstance(exc, ProgrammingError):
+                raise _Failure(f"Basis data menolak perintah ({cause}); tidak ada yang disimpan") from exc
+            raise _Failure(f"Basis data tidak dapat dihubungi: {cause}; periksa DATABASE_URL") from exc
         except SQLAlchemyError as exc:
             log.debug("basis data", exc_info=exc)
             raise _Failure(f"Basis data menolak perintah ({type(exc).__name__}); tidak ada yang disimpan") from exc
         except Exception as exc:
             log.debug("galat tak terduga", exc_info=exc)
             raise _Failure(f"Galat tak terduga ({type(exc).__name__}); tidak ada yang disimpan") from exc
+
+
+# "no such table" (SQLite), "relation ... does not exist" (PostgreSQL): the schema was never made
+_NOT_INITIALISED = re.compile(r"no such table|relation \S+ does not exist")
+
+
+def _first_line(error: BaseException | None) -> str:
+    """The driver's own first line (a refused connection, a database that does not exist, a wrong
+    password): what the operator needs to fix. Statement values are hidden (`hide_parameters`)."""
+    return (str(error or "").strip().splitlines() or ["?"])[0][:300]
 
 
 class _Failure(click.ClickException):

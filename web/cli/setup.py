@@ -11,6 +11,7 @@ import click
 from waitress import serve as waitress_serve
 
 from engine.core import jobs
+from engine.core.config import load_settings
 from engine.core.errors import Invalid
 from engine.people import administration, users
 from engine.setup import demo as demo_data
@@ -63,6 +64,8 @@ def run(ctx: click.Context, host: str, port: int, with_scheduler: bool) -> None:
 @click.option("--workers", type=int, help="proses pekerja (SIJOSKU_WEB_WORKERS; bawaan: jumlah inti)")
 def serve(bind: str | None, workers: int | None) -> None:
     """Menjalankan aplikasi web untuk produksi: gunicorn, beberapa proses pekerja (web/gunicorn_conf.py)."""
+    with refusals():
+        load_settings()  # a wrong setting said once, here, rather than by every worker as it dies
     if bind:  # written on the command line, it wins over the environment file
         os.environ["SIJOSKU_BIND"] = bind
     os.environ.setdefault("SIJOSKU_BIND", "127.0.0.1:8000")
