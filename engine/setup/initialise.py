@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+
+from sqlalchemy import text
 
 from engine.bpmn import definitions
 from engine.core.actors import Actor
@@ -11,8 +15,32 @@ from engine.core.uow import Database
 from engine.setup import reference
 from models import schema
 
+INIT_LOCK = 6_500_001  # PostgreSQL advisory lock: one `sijosku init` at a time on a database
+
+
+@contextmanager
+def _one_at_a_time(db: Database) -> Iterator[None]:
+    """Several nodes may run `init` as they start (a unit's ExecStartPre): the second waits for the
+    first and then finds nothing to do, instead of failing on the tables the first is making."""
+    if db.engine.dialect.name != "postgresql":
+        yield
+        return
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("SET statement_timeout = 0"))  # the first node's migrations may take a while
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": INIT_LOCK})
+        try:
+            yield
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": INIT_LOCK})
+            connection.execute(text("RESET statement_timeout"))
+
 
 def initialise(db: Database) -> dict[str, Any]:
+    with _one_at_a_time(db):
+        return _initialise(db)
+
+
+def _initialise(db: Database) -> dict[str, Any]:
     schema.upgrade(db.engine)
     actor = Actor.system("init")
     with db.transaction() as session:

@@ -60,3 +60,44 @@ def test_postgresql_knows_how_the_inbox_columns_go_together(db, is_postgresql):
     with db.read() as s:
         kinds = s.execute(text("SELECT stxkind FROM pg_statistic_ext WHERE stxname = 'st_human_task_inbox'")).scalar()
     assert kinds is not None and set(kinds) >= {"m", "f"}  # most common values and dependencies
+
+
+def test_two_nodes_initialising_one_new_database_at_once_both_succeed(db, is_postgresql, tmp_path):
+    """The documented unit runs `sijosku init` before each node starts: two at once must not collide."""
+    if not is_postgresql:
+        pytest.skip("several nodes share a PostgreSQL database")
+    import os
+    import subprocess
+    import sys
+
+    from engine.core.config import PROJECT_ROOT
+    from models.db import make_engine
+
+    name = f"{db.engine.url.database}_dua_simpul"
+    admin = make_engine(db.settings.database_url, statement_timeout=600, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    env = {
+        **os.environ,
+        "DATABASE_URL": db.engine.url.set(database=name).render_as_string(hide_password=False),
+        "SIJOSKU_INSTANCE_DIR": str(tmp_path),
+        "SECRET_KEY": "uji",
+    }
+    try:
+        nodes = [
+            subprocess.Popen(
+                [sys.executable, "-m", "web.cli", "init"],
+                cwd=PROJECT_ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
+            for _ in range(2)
+        ]
+        said = [node.communicate(timeout=300)[0].decode() for node in nodes]
+        assert [node.returncode for node in nodes] == [0, 0], said
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
