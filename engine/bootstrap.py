@@ -17,6 +17,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from engine.bpmn import timers
+from engine.core import jobs
 from engine.core.actors import Actor
 from engine.core.errors import phrase
 from engine.core.registry import Job, Registry
@@ -59,6 +60,7 @@ def bootstrap(db: Database, *plugins: Plugin) -> Database:
     registry.add_job(Job("rekonsiliasi", "day", reconciliation_calendar))
     registry.add_job(Job("dukcapil", "minute", dukcapil_sync))
     registry.add_job(Job("percobaan_masuk", "day", sign_in.purge_attempts))
+    registry.add_job(Job("riwayat_tugas", "day", jobs.purge_runs))
     registry.add_job(Job("impor", "minute", imports.run_waiting_jobs))
     registry.add_job(Job("impor_macet", "minute", imports.fail_stale_jobs))
     if db.settings.dukcapil.base_url:

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from engine.core import clock, events
 from engine.core.config import SmtpSettings
+from engine.core.errors import Unavailable
 from engine.core.registry import Job, Registry
 from engine.core.uow import Database
 from models import Channel, EmailKind, EmailMessage, Notification, User
@@ -46,7 +47,13 @@ def _send(settings: SmtpSettings, message: EmailMessage) -> None:
 
 
 def deliver_pending(db: Database, settings: SmtpSettings | None = None, now: datetime | None = None) -> int:
+    """Send what is due; the number sent (see `_deliver`)."""
+    return _deliver(db, settings, now)[0]
+
+
+def _deliver(db: Database, settings: SmtpSettings | None = None, now: datetime | None = None) -> tuple[int, int]:
     """Send what is due; a failure is kept on the message and tried again later (visible to admins).
+    The numbers sent and failed.
 
     Messages are claimed in a short transaction, sent outside it (SMTP may be slow; SQLite writers
     must not wait on it), and their outcome written in another.
@@ -54,7 +61,7 @@ def deliver_pending(db: Database, settings: SmtpSettings | None = None, now: dat
     settings = settings or db.settings.smtp
     now = now or clock.now()
     if not settings.host:
-        return 0
+        return 0, 0
     with db.transaction() as s:
         due = s.scalars(
             select(EmailMessage)
@@ -88,7 +95,8 @@ def deliver_pending(db: Database, settings: SmtpSettings | None = None, now: dat
             else:
                 row.last_error = error
                 row.next_attempt_at = now + BACKOFF * (2 ** (row.attempts - 1))
-    return sum(1 for error in outcomes.values() if error is None)
+    sent = sum(1 for error in outcomes.values() if error is None)
+    return sent, len(outcomes) - sent
 
 
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)  # before any notification: a person's first digest has them all
@@ -152,8 +160,13 @@ def failures(db: Database, limit: int = 100) -> list[EmailMessage]:
 
 
 def send_email(db: Database, now: datetime) -> str:
+    """The scheduled job. When every e-mail it tried failed, the run fails too: the job history and
+    the failed-run alert show a mail server that refuses or is away, not a quiet "0 sent"."""
     delivered = events.deliver_pending(db.sessions)
-    return f"{delivered} peristiwa, {deliver_pending(db, now=now)} surel terkirim"
+    sent, failed = _deliver(db, now=now)
+    if failed and not sent:
+        raise Unavailable(f"Server surel tidak menerima: {failed} surel gagal dikirim; dicoba lagi nanti")
+    return f"{delivered} peristiwa, {sent} surel terkirim" + (f", {failed} gagal (dicoba lagi nanti)" if failed else "")
 
 
 def daily_digest(db: Database, now: datetime) -> str:

@@ -53,4 +53,8 @@ class DatabaseCollector(Collector):
             runs.add_metric([job, status], count)
         backlog = GaugeMetricFamily("sijosku_outbox_backlog", "Peristiwa yang belum diantar ke pelanggannya")
         backlog.add_metric([], self.figures.outbox_backlog)
-        yield from (open_tasks, overdue, runs, backlog)
+        failing = GaugeMetricFamily(
+            "sijosku_email_failing", "Surel yang belum terkirim karena percobaan terakhirnya gagal"
+        )
+        failing.add_metric([], self.figures.email_failing)
+        yield from (open_tasks, overdue, runs, backlog, failing)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import HumanTask, JobRun, OutboxEvent, TaskStatus
+from models import EmailMessage, HumanTask, JobRun, OutboxEvent, TaskStatus
 
 
 @dataclass
@@ -17,6 +17,7 @@ class Gauges:
     overdue_tasks: dict[str, int] = field(default_factory=dict)  # tier -> open tasks past their due time
     job_runs: dict[tuple[str, str], int] = field(default_factory=dict)  # (job, status) -> runs
     outbox_backlog: int = 0
+    email_failing: int = 0  # e-mails not sent whose last try failed (the mail server refused or was away)
 
 
 def read(session: Session) -> Gauges:
@@ -35,5 +36,13 @@ def read(session: Session) -> Gauges:
     gauges.job_runs = {(job, status): count for job, status, count in runs}
     gauges.outbox_backlog = (
         session.scalar(select(func.count()).select_from(OutboxEvent).where(OutboxEvent.delivered_at.is_(None))) or 0
+    )
+    gauges.email_failing = (
+        session.scalar(
+            select(func.count())
+            .select_from(EmailMessage)
+            .where(EmailMessage.sent_at.is_(None), EmailMessage.last_error.is_not(None))
+        )
+        or 0
     )
     return gauges

@@ -111,6 +111,24 @@ def test_a_failed_delivery_is_kept_retried_and_never_undoes_the_change(subscribe
     assert len(inbox.messages) == 1
 
 
+def test_a_mail_server_that_refuses_everything_fails_the_job_run_and_shows_in_the_metrics(subscribed, monkeypatch):
+    """A quiet "0 sent" would hide a mail server that is away; the failed run raises the alert."""
+    import dataclasses
+
+    from engine.core import jobs
+    from engine.verification import gauges
+    from models import JobRun
+
+    db = subscribed
+    _returned(db, "Perbaiki alamat")
+    down = SmtpSettings("127.0.0.1", _free_port(), "none", "", "", "x@y")
+    monkeypatch.setattr(db, "settings", dataclasses.replace(db.settings, smtp=down))
+    assert jobs.run_once(db, "surel", "uji", lambda: mail.send_email(db, clock.now())) == jobs.Outcome.GAGAL
+    with db.read() as s:
+        assert "Server surel tidak menerima" in s.scalar(select(JobRun.message).where(JobRun.job_id == "surel"))
+        assert gauges.read(s).email_failing == 1
+
+
 def test_a_daily_digest_replaces_one_email_per_task(subscribed, smtp):
     db = subscribed
     inbox, settings = smtp

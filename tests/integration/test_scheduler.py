@@ -212,3 +212,20 @@ def test_the_scheduler_process_stops_cleanly_on_sigterm(db, instance_dir, tmp_pa
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_the_job_history_keeps_ninety_days(db):
+    from models import JobStatus
+
+    now = clock.now()
+    runs = (("lama", 200, JobStatus.SELESAI, now), ("gagal", 100, JobStatus.GAGAL, now), ("baru", 10, "selesai", now))
+    runs += (("jalan", 100, JobStatus.BERJALAN, now + timedelta(minutes=5)),)  # still held: never purged
+    with db.transaction() as s:
+        for key, days, status, lease in runs:
+            moment = now - timedelta(days=days)
+            s.add(JobRun(job_id="uji", run_key=key, holder="h", status=status, started_at=moment, lease_until=lease))
+    assert jobs.purge_runs(db, now) == "2 jalan tugas lama dihapus"
+    with db.read() as s:
+        kept = sorted(s.scalars(select(JobRun.run_key).where(JobRun.job_id == "uji")))
+    assert kept == ["baru", "jalan"]
+    assert "riwayat_tugas" in db.registry.jobs
