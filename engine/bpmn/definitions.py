@@ -178,6 +178,27 @@ def _parse_xml(xml: str) -> etree._Element:
     return root
 
 
+# SpiffWorkflow's parser speaks English; what an administrator's diagram commonly trips over, said in
+# Indonesian (anything else is shown as the parser wrote it).
+PARSER_WORDS = {
+    "No start event found": phrase("diagram tidak punya peristiwa awal (start event)"),
+    "Multiple outgoing flows are not supported for tasks of type": phrase(
+        "tugas hanya boleh punya satu alur keluar; bercabanglah lewat gerbang (gateway)"
+    ),
+    "Non-default exclusive outgoing sequence flow without condition": phrase(
+        "alur keluar gerbang eksklusif yang bukan alur bawaan harus punya kondisi"
+    ),
+    "There is no support implemented for this task type.": phrase("jenis tugas ini tidak didukung"),
+    "A SubWorkflow Must contain an End event": phrase("subproses harus punya peristiwa akhir (end event)"),
+    "Unknown Time Specification": phrase("batas waktu tidak dikenal; tulis durasi atau tanggal ISO 8601"),
+}
+
+
+def _parser_words(text: str) -> str:
+    said = next((words for english, words in PARSER_WORDS.items() if text.startswith(english)), None)
+    return said or text
+
+
 def parse_definition(xml: str) -> ParsedDefinition:
     """Parse and validate the diagram on its own; raise `Invalid` naming every faulty element."""
     root = _parse_xml(xml)
@@ -195,7 +216,7 @@ def parse_definition(xml: str) -> ParsedDefinition:
         spec = parser.get_spec(key)
         subprocess_specs = parser.get_subprocess_specs(key)
     except ValidationException as exc:
-        problems.append(Problem(str(exc).split("\n")[0], element=exc.id or None))
+        problems.append(Problem(_parser_words(str(exc).split("\n")[0]), element=exc.id or None))
         raise Invalid("Berkas BPMN tidak dapat diurai", problems) from exc
     parsed = ParsedDefinition(key, spec.description or key, spec, subprocess_specs, diagram.sequence_flows(root))
     problems += _lane_of_tasks(parsed)

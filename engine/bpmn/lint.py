@@ -95,6 +95,9 @@ def connection_problems(root: etree._Element) -> list[Problem]:
             edges.setdefault(attribute(node, "attachedToRef"), set()).add(key)
             touched.add(key)
     reached, todo = set(), [k for k, n in found.items() if _kind(n) == "startEvent"]
+    if not todo and found:  # said once, rather than every element "not reachable"
+        problems.append(_problem("diagram tidak punya peristiwa awal (start event)", None, ERROR))
+        reached = set(found)
     while todo:
         key = todo.pop()
         if key not in reached:

@@ -116,3 +116,21 @@ def test_a_flow_from_an_element_that_does_not_exist_is_an_error_on_the_flow():
     root = _diagram(body + '<bpmn:sequenceFlow id="hilang" sourceRef="hantu" targetRef="selesai" />')
     problems = [p for p in lint.lint(root, {"putaran"}) if p.severity == lint.ERROR]
     assert [p.element for p in problems] == ["hilang"] and "'hantu'" in problems[0].message
+
+
+def test_a_diagram_without_a_start_event_is_told_so_once():
+    body = _tasks("putaran &lt; 3", "jumlah = 1", '"2026-12-31T17:00:00+08:00"', "jumlah", "False")
+    root = _diagram(body)
+    start = root.find(f".//{{{BPMN}}}startEvent")
+    start.getparent().remove(start)
+    errors = [p.message for p in lint.lint(root, {"putaran"}) if p.severity == lint.ERROR]
+    assert errors.count("diagram tidak punya peristiwa awal (start event)") == 1
+    assert not [m for m in errors if "tidak dapat dicapai" in m]
+
+
+def test_the_parsers_common_complaints_are_said_in_indonesian():
+    from engine.bpmn import definitions
+
+    said = definitions._parser_words("Multiple outgoing flows are not supported for tasks of type userTask")
+    assert said.startswith("tugas hanya boleh punya satu alur keluar")
+    assert definitions._parser_words("Something new") == "Something new"  # shown as the parser wrote it
