@@ -48,6 +48,12 @@ class ItemRow:
     nik_check: linkage.NikView = field(default_factory=linkage.NikView.unchecked)  # Dukcapil's answer
     dtsen: linkage.DtsenView | None = None  # decile and programmes, by NIK or KK
     draft: tuple[Verdict, str | None] | None = None  # the verdict saved on the task being worked, if asked
+    full_nik: bool = True  # whether the viewer reads NIKs and family card numbers whole
+
+    def shown(self, text: Any) -> Any:
+        """A free text of the entry (a check's message, a reason, an address, a note, an
+        acknowledgement) as the viewer reads it: another person's numbers in it masked like the fields."""
+        return privacy.shown_to(self.full_nik)(text)
 
 
 _USER_NAMES = select(User.id, User.username).where(User.id.in_(bindparam("ids", expanding=True)))
@@ -199,6 +205,7 @@ def rows_of(
             flags=flags,
             flag_messages={f.id: shown(f.message) for f in flags},
             disclosed={f.id: disclosed[f.id] for f in flags if f.id in disclosed},
+            full_nik=full_nik,
         )
         row.nik_check = checks.get(item.id) or record_checks.get(item.record_id or 0) or linkage.NikView.unchecked()
         row.dtsen = dtsen.get((item.nik, item.data.get("no_kk") or None))

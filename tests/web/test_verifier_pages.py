@@ -305,16 +305,26 @@ def test_a_nik_written_in_a_flag_or_a_reason_is_masked_where_the_fields_are(db, 
                 submission_id=sid,
                 item_id=item.id,
                 sources={},
-                status="terbuka",
+                status="diakui",
+                ack_by="verif.kec",
+                ack_tingkat="kecamatan",
+                ack_note=f"sudah dicek, KK {card} benar",
                 created_at=clock.now(),
             )
         )
+        # what the import's checks wrote on the entry, and a free text the operator typed
+        entry = s.get(SubmissionItem, item.id)
+        entry.masalah = [
+            {"kolom": "nik", "tingkat": "warning", "pesan": f"NIK berbeda satu angka dengan Agus (NIK {other})"}
+        ]
+        entry.data = {**entry.data, "alamat": f"RT 02, menumpang di KK {card}"}
     kec_page = signed_in("verif.kec").get(f"/tugas/{_open_task(db, sid)}").get_data(as_text=True)
     assert other in kec_page and card in kec_page
     decide(db, "verif.kec", sid, "approve")
     kab = signed_in("verif.kab")
     page = kab.get(f"/tugas/{_open_task(db, sid)}?tampil=semua").get_data(as_text=True)
     assert "kemungkinan orang yang sama" in page and "cek KK" in page and "NIK benar" in page
+    assert "berbeda satu angka" in page and "menumpang di KK" in page and "sudah dicek" in page
     assert other not in page and card not in page and "650101**********" in page
     with db.read() as s:
         instance = s.get(Submission, sid).instance_id
