@@ -140,6 +140,8 @@ def assign_role(session: Session, actor: Actor, user_id: int, role: str, region_
     """Give the person a role in a region; False when they already hold it (nothing changes)."""
     user = get_user(session, actor, user_id)
     require_admin(actor).require_field(region_kode.strip(), "region")
+    if user.id == actor.user_id:  # an admin who could give themselves a working or auditing role would read every NIK
+        raise Forbidden("Anda tidak dapat memberi peran kepada diri sendiri; minta admin lain")
     held = {(a.role.value, a.region_kode) for a in user.roles}
     changed = users.add_user(session, actor, user.username, role, region_kode.strip())
     if (role, region_kode.strip()) in held:

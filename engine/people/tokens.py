@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from engine.core import audit, clock
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
-from engine.core.errors import Conflict, Invalid, NotFound, Problem
+from engine.core.errors import Conflict, Forbidden, Invalid, NotFound, Problem
 from engine.people.scope import Scope
 from models import AgencyToken, ApiResource, Region
 
@@ -124,6 +124,8 @@ def create_token(session: Session, actor: Actor, req: TokenRequest) -> Issued:
     if problems:
         raise Invalid("Token belum dapat dibuat", problems)
     scope.require_field(req.region_kode, "wilayah")
+    if req.sees_nik and not scope.whole_province:  # full NIKs for an agency: the province decides
+        raise Forbidden("Token dengan NIK lengkap hanya dibuat oleh admin tingkat provinsi")
     prefix = secrets.token_hex(4)
     secret = f"{SCHEME}_{prefix}_{secrets.token_urlsafe(32)}"
     now = clock.now()

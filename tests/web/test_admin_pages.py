@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from engine.core.actors import Actor
 from engine.core.config import DEFAULT_BPMN_DIR
 from engine.people import users
-from models import AuditEvent, ProcessDefinition, RoleAssignment, User
+from models import AgencyToken, AuditEvent, ProcessDefinition, RoleAssignment, User
 
 XML = (DEFAULT_BPMN_DIR / "verifikasi_berjenjang.bpmn").read_text()
 
@@ -287,6 +287,25 @@ def test_an_admin_of_a_regency_manages_its_people_only_and_not_the_provinces_pro
         assert s.get(RoleAssignment, theirs) is not None
         assert s.get(User, ids["verif.kab.lain"]).aktif is False
     assert _versions(db) == 1
+    # nor may it reach full NIKs: by giving itself an auditor's or an operator's role, or by a token
+    me = f"/admin/pengguna/{ids['admin.kab.lain']}"
+    for role, region in (("auditor", "65.02"), ("operator", "65.02.01.2005")):
+        given = browser.post(f"{me}/peran", {"role": role, "region": region}, token_from=me)
+        assert given.status_code == 403, role
+    form = {
+        "instansi": "DP3AP2KB",
+        "wilayah": "65.02",
+        "sumber_daya": "catatan",
+        "hari": "30",
+        "batas_laju": "60/minute",
+    }
+    full = browser.post("/admin/token", {**form, "nik_lengkap": "1"}, token_from="/admin/token")
+    assert full.status_code == 403
+    with db.read() as s:
+        assert {a.role.value for a in s.get(User, ids["admin.kab.lain"]).roles} == {"admin"}
+        assert s.scalar(select(func.count()).select_from(AgencyToken)) == 0
+    masked = browser.post("/admin/token", form, token_from="/admin/token")
+    assert masked.status_code == 201  # a token with NIKs masked is the regency's own to give
 
 
 def test_what_an_admin_creates_and_deploys_is_on_the_trail_whole(browser, db, people):
