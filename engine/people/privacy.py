@@ -56,6 +56,12 @@ def sees_other_place(actor: Actor, here: str, there: str) -> bool:
     )
 
 
+def told_of_elsewhere(actor: Actor) -> bool:
+    """Whether an entry is on the register somewhere else at all: for those who weigh it (verifiers,
+    validators, auditors), never for a desa's operator (see `duplicates.ELSEWHERE_RULES`)."""
+    return actor.is_system or any(a.role != Role.OPERATOR for a in actor.roles)
+
+
 def require_reason(reason: str | None) -> str:
     """The reason a person gives for seeing personal data: required, whatever the form said."""
     stated = " ".join((reason or "").split())

@@ -34,6 +34,10 @@ from models import Record, RecordStatus, Severity, Submission, SubmissionItem, U
 BATCH = 1000  # values in one IN list
 ARRAY_BATCH = 10_000  # values in one PostgreSQL array parameter
 ELSEWHERE = "sudah terdaftar di tempat lain; kecamatan akan memeriksanya"
+# Whether a number is on the register somewhere else is for the verifiers to weigh. The desa's operator
+# is never told: an import would otherwise tell them, row by row, which of any NIKs they typed belong to
+# people receiving social-welfare services anywhere in the province.
+ELSEWHERE_RULES = frozenset({"duplikat_nik_tempat_lain", "duplikat_kk_tempat_lain"})
 
 
 @dataclass(frozen=True)
@@ -168,7 +172,7 @@ def nik_findings(
                 findings[index].append(
                     same_nik(rows[index], place.kategori, ctx, place.words)
                     if place.desa == kode_desa
-                    else registered_elsewhere("nik", "NIK", "duplikat_nik_tempat_lain", place)
+                    else registered_elsewhere("nik", "NIK", "duplikat_nik_tempat_lain", place)  # ELSEWHERE_RULES
                 )
 
 

@@ -24,7 +24,7 @@ from engine.core.errors import Forbidden, Invalid, NotFound, Problem, SijoskuErr
 from engine.core.rows import insert_many
 from engine.core.tables import TABLE_LIMITS
 from engine.core.uow import Database
-from engine.quality import identity, record_rules, row_rules
+from engine.quality import duplicates, identity, record_rules, row_rules
 from engine.verification import instruments, item_checks, register
 from engine.verification.drafts import editable_submission, operator_submission
 from engine.verification.items import ITEM_COLUMNS
@@ -151,7 +151,7 @@ def check_rows(
                 continue
             if f.severity == Severity.ERROR:
                 errors.append(problem)
-            elif f.severity == Severity.WARNING:
+            elif f.severity == Severity.WARNING and f.rule not in duplicates.ELSEWHERE_RULES:  # kept for verifiers
                 warnings.append(problem)
     kept = [[f.to_dict() for f in found] for found in findings]
     return RowCheck(sorted(errors, key=_position), sorted(warnings, key=_position), kept)

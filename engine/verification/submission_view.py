@@ -15,6 +15,7 @@ from engine.core import transaction_cache
 from engine.core.actors import Actor
 from engine.people import privacy
 from engine.quality import flags as quality_flags
+from engine.quality.duplicates import ELSEWHERE_RULES
 from engine.verification import linkage, records
 from models import (
     Category,
@@ -49,6 +50,7 @@ class ItemRow:
     dtsen: linkage.DtsenView | None = None  # decile and programmes, by NIK or KK
     draft: tuple[Verdict, str | None] | None = None  # the verdict saved on the task being worked, if asked
     full_nik: bool = True  # whether the viewer reads NIKs and family card numbers whole
+    checks: list[dict[str, Any]] = field(default_factory=list)  # what the import's checks found, as the viewer may read
 
     def shown(self, text: Any) -> Any:
         """A free text of the entry (a check's message, a reason, an address, a note, an
@@ -188,6 +190,7 @@ def rows_of(
         by_item[verdict.item_id].append(verdict)
     full_nik = privacy.sees_full_nik(viewer, submission.kode_desa)
     shown = privacy.shown_to(full_nik)
+    elsewhere_told = privacy.told_of_elsewhere(viewer)
     found = quality_flags.item_flags(session, submission.id, [i.id for i in items])
     changes = _changes(session, items)
     checks, record_checks = _nik_checks(session, items)
@@ -206,6 +209,7 @@ def rows_of(
             flag_messages={f.id: shown(f.message) for f in flags},
             disclosed={f.id: disclosed[f.id] for f in flags if f.id in disclosed},
             full_nik=full_nik,
+            checks=[m for m in item.masalah or [] if elsewhere_told or m.get("aturan") not in ELSEWHERE_RULES],
         )
         row.nik_check = checks.get(item.id) or record_checks.get(item.record_id or 0) or linkage.NikView.unchecked()
         row.dtsen = dtsen.get((item.nik, item.data.get("no_kk") or None))
