@@ -38,6 +38,10 @@ class TableLimits:
     blank_rows: int = 10_000  # empty rows skipped before the table is refused
     columns: int = 64
     cell_chars: int = 2_000
+    # An XLSX part that expands more than this many times: spreadsheets compress about ten times; a
+    # file built to expand (a few hundred kilobytes of millions of repeated strings) would cost a
+    # minute of CPU and half a gigabyte of memory to parse.
+    expansion: int = 200
 
 
 TABLE_LIMITS = TableLimits()
@@ -162,6 +166,14 @@ def _check_zip(content: bytes) -> None:
     if len(parts) > TABLE_LIMITS.zip_entries:
         raise _refuse(f"berkas XLSX berisi lebih dari {TABLE_LIMITS.zip_entries} bagian")
     expanded = sum(part.file_size for part in parts)
+    swollen = [
+        p for p in parts if p.file_size > 1024 * 1024 and p.file_size > TABLE_LIMITS.expansion * max(p.compress_size, 1)
+    ]
+    if swollen:
+        raise _refuse(
+            f"bagian {swollen[0].filename[:60]} berkas XLSX mengembang lebih dari {TABLE_LIMITS.expansion} kali; "
+            "simpan ulang dari Excel atau LibreOffice"
+        )
     if expanded > TABLE_LIMITS.uncompressed_bytes:
         megabytes = TABLE_LIMITS.uncompressed_bytes // (1024 * 1024)
         raise _refuse(f"isi berkas XLSX lebih dari {megabytes} MB setelah diekstrak")

@@ -41,3 +41,17 @@ def test_a_damaged_workbook_is_said_without_the_library_s_words():
         tables.read_table("data.xlsx", out.getvalue(), COLUMNS)
     said = refused.value.problems[0].message
     assert "simpan ulang sebagai .xlsx" in said and "KeyError" not in said and "Content_Types" not in said
+
+
+def test_a_workbook_built_to_expand_is_refused_before_it_is_parsed():
+    """A few hundred kilobytes of repeated strings that would take a minute and half a gigabyte to read."""
+    import io
+    import zipfile
+
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/sharedStrings.xml", "<sst>" + "<si><t>a</t></si>" * 1_500_000 + "</sst>")
+    with pytest.raises(Invalid) as refused:
+        tables.read_table("warga.xlsx", packed.getvalue(), ["nik"])
+    assert "mengembang" in refused.value.problems[0].message
