@@ -46,6 +46,16 @@ class TableLimits:
 
 TABLE_LIMITS = TableLimits()
 
+# A cell a spreadsheet would run as a formula begins with one of these; such cells get a leading '.
+# So does a cell that begins with ' itself: a reader removes exactly one leading ' from every cell
+# that has one and reads the exact value written.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
+def neutralised(text: str) -> str:
+    """A text as an exported cell holds it: never run as a formula by the spreadsheet that opens it."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
 
 DAMAGED = "berkas rusak atau bukan XLSX: buka di Excel atau LibreOffice lalu simpan ulang sebagai .xlsx"
 log = logging.getLogger(__name__)

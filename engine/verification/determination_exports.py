@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from engine.core.actors import Actor
 from engine.core.errors import Invalid
+from engine.core.tables import neutralised
 from engine.verification import determinations
 from models import Category, Determination, Region
 
@@ -70,17 +71,22 @@ def _definitions(categories: dict[str, Category], d: Determination) -> list[tupl
     return [(k, categories[k].nama, categories[k].kriteria) for k in used if k in categories]
 
 
+def _cells(row: list[Any]) -> list[Any]:
+    """Texts that a spreadsheet would run as formulas are written so that it shows them (numbers stay numbers)."""
+    return [neutralised(v) if isinstance(v, str) else v for v in row]
+
+
 def to_csv(session: Session, d: Determination, tz: tzinfo) -> bytes:
     """Metadata lines (`# key: value`), the definitions, then the table."""
     rows, categories = _rows(session, d)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     for key, value in metadata(session, d, tz):
-        writer.writerow([f"# {key}", value])
+        writer.writerow([f"# {key}", neutralised(value)])
     for kode, nama, kriteria in _definitions(categories, d):
-        writer.writerow([f"# definisi {kode}", f"{nama}: {kriteria}"])
+        writer.writerow([f"# definisi {kode}", neutralised(f"{nama}: {kriteria}")])
     writer.writerow(COLUMNS)
-    writer.writerows(rows)
+    writer.writerows(_cells(row) for row in rows)
     return out.getvalue().encode("utf-8")
 
 
@@ -92,14 +98,14 @@ def to_xlsx(session: Session, d: Determination, tz: tzinfo) -> bytes:
     sheet.title = "angka"
     sheet.append(COLUMNS)
     for row in rows:
-        sheet.append(row)
+        sheet.append(_cells(row))
     meta = book.create_sheet("metadata")
     for key, value in metadata(session, d, tz):
-        meta.append([key, value])
+        meta.append([key, neutralised(value)])
     definitions = book.create_sheet("definisi")
     definitions.append(["kategori", "nama", "definisi"])
     for kode, nama, kriteria in _definitions(categories, d):
-        definitions.append([kode, nama, kriteria])
+        definitions.append(_cells([kode, nama, kriteria]))
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

