@@ -86,8 +86,8 @@ def claim_many(session: Session, actor: Actor, task_ids: list[int], release: boo
 def release(session: Session, actor: Actor, task_id: int) -> HumanTask:
     """An administrator of the task's region frees a claim its holder cannot release (away, deactivated)."""
     task = session.get(HumanTask, task_id)
-    if task is None:
-        raise NotFound(f"Tugas {task_id} tidak ada")
+    if task is None:  # the same words as for a task in another region: neither exists for this admin
+        raise NotFound(f"Tugas {task_id} tidak ada di wilayah Anda")
     Scope.administering(actor).require_any().require(task.region_kode, f"Tugas {task_id}")
     if task.assignee_id is None or task.status != TaskStatus.TERBUKA:
         raise Conflict(f"Tugas {task.id} tidak sedang diklaim")

@@ -13,7 +13,7 @@ from engine.core import audit
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
 from engine.core.errors import Conflict, Invalid, NotFound, Problem
-from engine.verification.drafts import get_submission, operator_submission
+from engine.verification.drafts import operator_submission
 from engine.verification.status import EDITABLE
 from models import CycleRhythm, Role, Submission, SubmissionStatus, Tier, contains
 
@@ -90,8 +90,8 @@ def missing(session: Session, submission: Submission) -> Problem | None:
 def minutes_file(session: Session, actor: Actor, submission_id: int) -> str:
     """The stored file name of a submission's minutes, for those whose work or audit covers the desa:
     its operator, the verifiers and validators above it, auditors (`MINUTES_READERS`)."""
-    submission = get_submission(session, submission_id)
-    if not submission.berita_acara or not (
+    submission = session.get(Submission, submission_id)  # a missing one answers as one out of reach
+    if submission is None or not submission.berita_acara or not (
         actor.is_system
         or any(contains(a.region_kode, submission.kode_desa) and a.role in MINUTES_READERS for a in actor.roles)
     ):

@@ -131,6 +131,9 @@ def test_minutes_are_no_store_and_not_for_administrators(app, db, people, signed
     own.close()
     admin = signed_in("admin.prov").get(f"/desa/berita-acara/{sid}")
     assert admin.status_code == 404
+    missing = signed_in("admin.prov").get("/desa/berita-acara/999999")  # the same words: neither exists for it
+    assert missing.status_code == 404 and "Berita acara tidak ada" in missing.get_data(as_text=True)
+    assert "Berita acara tidak ada" in admin.get_data(as_text=True)
     admin.close()
 
 
