@@ -91,9 +91,13 @@ def minutes_file(session: Session, actor: Actor, submission_id: int) -> str:
     """The stored file name of a submission's minutes, for those whose work or audit covers the desa:
     its operator, the verifiers and validators above it, auditors (`MINUTES_READERS`)."""
     submission = session.get(Submission, submission_id)  # a missing one answers as one out of reach
-    if submission is None or not submission.berita_acara or not (
-        actor.is_system
-        or any(contains(a.region_kode, submission.kode_desa) and a.role in MINUTES_READERS for a in actor.roles)
+    if (
+        submission is None
+        or not submission.berita_acara
+        or not (
+            actor.is_system
+            or any(contains(a.region_kode, submission.kode_desa) and a.role in MINUTES_READERS for a in actor.roles)
+        )
     ):
         raise NotFound("Berita acara tidak ada")
     return submission.berita_acara
