@@ -18,6 +18,7 @@ from typing import Any
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.specs.mixins.service_task import ServiceTask
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
@@ -199,6 +200,19 @@ def _parser_words(text: str) -> str:
     return said or text
 
 
+def _tie_loop_children(*specs: Any) -> None:
+    """SpiffWorkflow ties a multi-instance or loop task's children to their parent (the handler that
+    merges each finished child and readies the parent after the last) only when it creates them. A
+    workflow restored in another process (another web worker, the scheduler, the command line) would
+    never see its last child finish, and would stop there. Tied here, once, as the diagram is parsed."""
+    for spec in specs:
+        for task_spec in spec.task_specs.values():
+            if isinstance(task_spec, LoopTask):
+                child = spec.task_specs[task_spec.task_spec]
+                if not child.completed_event.is_connected(task_spec.merge_child):
+                    child.completed_event.connect(task_spec.merge_child)
+
+
 def parse_definition(xml: str) -> ParsedDefinition:
     """Parse and validate the diagram on its own; raise `Invalid` naming every faulty element."""
     root = _parse_xml(xml)
@@ -218,6 +232,7 @@ def parse_definition(xml: str) -> ParsedDefinition:
     except ValidationException as exc:
         problems.append(Problem(_parser_words(str(exc).split("\n")[0]), element=exc.id or None))
         raise Invalid("Berkas BPMN tidak dapat diurai", problems) from exc
+    _tie_loop_children(spec, *subprocess_specs.values())
     parsed = ParsedDefinition(key, spec.description or key, spec, subprocess_specs, diagram.sequence_flows(root))
     problems += _lane_of_tasks(parsed)
     if problems:
@@ -244,6 +259,12 @@ def parsed(definition: ProcessDefinition) -> ParsedDefinition:
 
 _XML_BY_SHA = select(ProcessDefinition.bpmn_xml).where(ProcessDefinition.sha256 == bindparam("sha")).limit(1)
 _SHA_OF = select(ProcessDefinition.sha256).where(ProcessDefinition.id == bindparam("definition_id"))
+
+
+def forget_parsed() -> None:
+    """Drop every parsed spec, as a process that has just started holds none."""
+    with _cache_lock:
+        _cache.clear()
 
 
 def parsed_by_sha(session: Session, sha: str) -> ParsedDefinition:

@@ -21,6 +21,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
@@ -170,6 +171,23 @@ def _diagram_faults() -> Iterator[None]:
 
 def fire_timers(running: Running) -> None:
     _advance(running.workflow.refresh_timers, running.workflow.do_engine_steps)
+
+
+def merge_missed_children(running: Running) -> int:
+    """Replay the merges a loop or multi-instance task missed: children finished in a process whose
+    parse had not tied them to their parent (before `definitions._tie_loop_children`) left the parent
+    waiting for ever. Run by an administrator's retry; the next engine steps then go on. How many."""
+    replayed = 0
+    for task in running.workflow.get_tasks(state=TaskState.STARTED):
+        spec = task.task_spec
+        if not isinstance(spec, LoopTask):
+            continue
+        merged = set(task.internal_data.get("merged", []))
+        for child in list(spec._instances(task)):
+            if child.state == TaskState.COMPLETED and str(child.id) not in merged:
+                spec.merge_child(task.workflow, child)
+                replayed += 1
+    return replayed
 
 
 def _sandbox_fault(exc: BaseException) -> sandbox.SandboxError | None:

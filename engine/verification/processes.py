@@ -249,6 +249,7 @@ def retry_instance(session: Session, actor: Actor, instance_id: int) -> None:
     try:
         with session.begin_nested():
             running = runtime.load(session, actor, instance_id)
+            runtime.merge_missed_children(running)
             runtime.fire_timers(running)
             runtime.save(running)
     except SijoskuError:

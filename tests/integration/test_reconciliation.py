@@ -619,3 +619,48 @@ def test_a_decree_number_a_spreadsheet_would_run_is_refused_and_never_exported_a
     assert decree[1] == "'" + formula
     cell = next(row[1] for row in book["metadata"].iter_rows() if row[0].value == "nomor_sk")
     assert cell.value == "'" + formula and cell.data_type == "s"
+
+
+def test_a_year_opened_in_one_process_is_reviewed_in_another(year):
+    """The scheduler or the command line opens the year; the regencies' reviews arrive through the web
+    server, another process with its own parse of the diagram. The last review must still lead on to
+    the Forum (SpiffWorkflow ties the reviews to their parent only where it creates them)."""
+    with year.transaction() as session:
+        reconciliation.open_year(session, SYSTEM, "65", YEAR, force=True)
+    definitions.forget_parsed()  # as another process starts: nothing parsed yet
+    for task in open_tasks(year, "tinjauan_kabupaten"):
+        with year.transaction() as session:
+            for flag in reconciliation.year_flags(session, "65", YEAR, task.region_kode):
+                if flag.status == FlagStatus.TERBUKA and task.region_kode == "65.01":
+                    reconciliation.explain_flag(
+                        session, person(year, "walidata.kab"), task.id, flag.id, review.FlagAction.EXPLAIN, "wajar"
+                    )
+        with year.transaction() as session:
+            finish_as_system(session, session.get(HumanTask, task.id))
+    assert len(open_tasks(year, "tinjauan_forum")) == 1
+
+
+def test_a_year_left_waiting_by_reviews_never_merged_goes_on_after_a_retry(year, monkeypatch):
+    """A year stuck before the fix (its reviews finished where they were not tied to their parent) is
+    moved on by the administrator's retry, which replays the merges that were missed."""
+    from engine.verification import processes
+
+    with year.transaction() as session:
+        opened = reconciliation.open_year(session, SYSTEM, "65", YEAR, force=True)
+    monkeypatch.setattr(definitions, "_tie_loop_children", lambda *specs: None)
+    definitions.forget_parsed()
+    for task in open_tasks(year, "tinjauan_kabupaten"):
+        with year.transaction() as session:
+            for flag in reconciliation.year_flags(session, "65", YEAR, task.region_kode):
+                if flag.status == FlagStatus.TERBUKA and task.region_kode == "65.01":
+                    reconciliation.explain_flag(
+                        session, person(year, "walidata.kab"), task.id, flag.id, review.FlagAction.EXPLAIN, "wajar"
+                    )
+        with year.transaction() as session:
+            finish_as_system(session, session.get(HumanTask, task.id))
+    assert open_tasks(year, "tinjauan_forum") == []  # stuck, as such a year was
+    monkeypatch.undo()
+    definitions.forget_parsed()
+    with year.transaction() as session:
+        processes.retry_instance(session, SYSTEM, opened.instance_id)
+    assert len(open_tasks(year, "tinjauan_forum")) == 1
