@@ -176,6 +176,9 @@ def _check_zip(content: bytes) -> None:
     if len(parts) > TABLE_LIMITS.zip_entries:
         raise _refuse(f"berkas XLSX berisi lebih dari {TABLE_LIMITS.zip_entries} bagian")
     expanded = sum(part.file_size for part in parts)
+    if expanded > TABLE_LIMITS.uncompressed_bytes:
+        megabytes = TABLE_LIMITS.uncompressed_bytes // (1024 * 1024)
+        raise _refuse(f"isi berkas XLSX lebih dari {megabytes} MB setelah diekstrak")
     swollen = [
         p for p in parts if p.file_size > 1024 * 1024 and p.file_size > TABLE_LIMITS.expansion * max(p.compress_size, 1)
     ]
@@ -184,9 +187,6 @@ def _check_zip(content: bytes) -> None:
             f"bagian {swollen[0].filename[:60]} berkas XLSX mengembang lebih dari {TABLE_LIMITS.expansion} kali; "
             "simpan ulang dari Excel atau LibreOffice"
         )
-    if expanded > TABLE_LIMITS.uncompressed_bytes:
-        megabytes = TABLE_LIMITS.uncompressed_bytes // (1024 * 1024)
-        raise _refuse(f"isi berkas XLSX lebih dari {megabytes} MB setelah diekstrak")
 
 
 def _xlsx_text(value: Any) -> str:

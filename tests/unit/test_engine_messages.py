@@ -25,7 +25,7 @@ def test_every_message_the_engine_writes_has_its_english_with_the_same_pieces():
 @pytest.mark.parametrize(
     ("indonesian", "english"),
     [
-        ("Tugas 12 tidak ada", "Task 12 does not exist"),
+        ("Tugas 12 tidak ada di wilayah Anda", "Task 12 is not in your region"),
         (
             "Pengajuan 7 berstatus diajukan; hanya draf atau yang dikembalikan yang dapat diubah",
             "Submission 7 is diajukan; only a draft or a returned submission can be changed",
