@@ -18,14 +18,13 @@ from typing import Any
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.specs.mixins.service_task import ServiceTask
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from engine.bpmn import diagram, limits, lint, sandbox
+from engine.bpmn import diagram, limits, lint, parsed_specs, sandbox
 from engine.bpmn.diagram import NS, attribute, nodes
 from engine.bpmn.handlers import handler_names
 from engine.core import audit
@@ -179,40 +178,6 @@ def _parse_xml(xml: str) -> etree._Element:
     return root
 
 
-# SpiffWorkflow's parser speaks English; what an administrator's diagram commonly trips over, said in
-# Indonesian (anything else is shown as the parser wrote it).
-PARSER_WORDS = {
-    "No start event found": phrase("diagram tidak punya peristiwa awal (start event)"),
-    "Multiple outgoing flows are not supported for tasks of type": phrase(
-        "tugas hanya boleh punya satu alur keluar; bercabanglah lewat gerbang (gateway)"
-    ),
-    "Non-default exclusive outgoing sequence flow without condition": phrase(
-        "alur keluar gerbang eksklusif yang bukan alur bawaan harus punya kondisi"
-    ),
-    "There is no support implemented for this task type.": phrase("jenis tugas ini tidak didukung"),
-    "A SubWorkflow Must contain an End event": phrase("subproses harus punya peristiwa akhir (end event)"),
-    "Unknown Time Specification": phrase("batas waktu tidak dikenal; tulis durasi atau tanggal ISO 8601"),
-}
-
-
-def _parser_words(text: str) -> str:
-    said = next((words for english, words in PARSER_WORDS.items() if text.startswith(english)), None)
-    return said or text
-
-
-def _tie_loop_children(*specs: Any) -> None:
-    """SpiffWorkflow ties a multi-instance or loop task's children to their parent (the handler that
-    merges each finished child and readies the parent after the last) only when it creates them. A
-    workflow restored in another process (another web worker, the scheduler, the command line) would
-    never see its last child finish, and would stop there. Tied here, once, as the diagram is parsed."""
-    for spec in specs:
-        for task_spec in spec.task_specs.values():
-            if isinstance(task_spec, LoopTask):
-                child = spec.task_specs[task_spec.task_spec]
-                if not child.completed_event.is_connected(task_spec.merge_child):
-                    child.completed_event.connect(task_spec.merge_child)
-
-
 def parse_definition(xml: str) -> ParsedDefinition:
     """Parse and validate the diagram on its own; raise `Invalid` naming every faulty element."""
     root = _parse_xml(xml)
@@ -230,9 +195,9 @@ def parse_definition(xml: str) -> ParsedDefinition:
         spec = parser.get_spec(key)
         subprocess_specs = parser.get_subprocess_specs(key)
     except ValidationException as exc:
-        problems.append(Problem(_parser_words(str(exc).split("\n")[0]), element=exc.id or None))
+        problems.append(Problem(parsed_specs.parser_words(str(exc).split("\n")[0]), element=exc.id or None))
         raise Invalid("Berkas BPMN tidak dapat diurai", problems) from exc
-    _tie_loop_children(spec, *subprocess_specs.values())
+    parsed_specs.tie_loop_children(spec, *subprocess_specs.values())
     parsed = ParsedDefinition(key, spec.description or key, spec, subprocess_specs, diagram.sequence_flows(root))
     problems += _lane_of_tasks(parsed)
     if problems:

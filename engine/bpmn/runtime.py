@@ -175,7 +175,7 @@ def fire_timers(running: Running) -> None:
 
 def merge_missed_children(running: Running) -> int:
     """Replay the merges a loop or multi-instance task missed: children finished in a process whose
-    parse had not tied them to their parent (before `definitions._tie_loop_children`) left the parent
+    parse had not tied them to their parent (before `parsed_specs.tie_loop_children`) left the parent
     waiting for ever. Run by an administrator's retry; the next engine steps then go on. How many."""
     replayed = 0
     for task in running.workflow.get_tasks(state=TaskState.STARTED):

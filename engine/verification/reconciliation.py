@@ -11,6 +11,7 @@ regency), `provinsi:forum_sdi` and `provinsi:kepala_dinas`. The service tasks ar
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -357,7 +358,9 @@ def decide_determination(session: Session, actor: Actor, cmd: HeadDecision) -> H
             f"Penetapan ditolak: masih ada {len(blocking)} tanda kesalahan atau peringatan yang belum dijelaskan",
             [_flag_problem(f) for f in blocking],
         )
-    changed = proposal(session, instance).berubah
+    changed = changed_since_forum(
+        session, instance, aggregates.count_records(session, instance.region_kode, instance.periode)
+    )
     if changed:
         raise Invalid(
             f"Penetapan ditolak: {len(changed)} angka berubah sejak dihitung ulang untuk Forum; "
@@ -393,12 +396,18 @@ class Proposal:
         return sum(row[1] for row in self.baris), per_regency
 
 
+def changed_since_forum(
+    session: Session, instance: ProcessInstance, now: Counter[tuple[str, str]]
+) -> list[aggregates.Drift]:
+    """The year's figures that differ from those counted for the Forum, from the province down."""
+    changed = aggregates.drift(session, instance.region_kode, instance.periode, now)
+    return sorted(changed, key=lambda d: (d.wilayah.count("."), d.wilayah, d.kategori))
+
+
 def proposal(session: Session, instance: ProcessInstance) -> Proposal:
     province, periode = instance.region_kode, instance.periode
     now = aggregates.count_records(session, province, periode)
-    changed = sorted(
-        aggregates.drift(session, province, periode, now), key=lambda d: (d.wilayah.count("."), d.wilayah, d.kategori)
-    )
+    changed = changed_since_forum(session, instance, now)
     columns = regencies(session, province)
     names = dict(session.execute(select(Region.kode, Region.nama).where(Region.kode.in_(columns))).all())
     categories = sorted({kategori for _, kategori in now} | {d.kategori for d in changed})

@@ -26,3 +26,12 @@ def cli(db, instance_dir):
         return result
 
     return invoke
+
+
+@pytest.fixture
+def year(db):
+    """The year of a reconciliation: records verified, history and agency figures stored, its people named."""
+    from tests.factories import reconciliation_year
+
+    reconciliation_year(db)
+    return db

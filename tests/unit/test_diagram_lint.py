@@ -129,8 +129,8 @@ def test_a_diagram_without_a_start_event_is_told_so_once():
 
 
 def test_the_parsers_common_complaints_are_said_in_indonesian():
-    from engine.bpmn import definitions
+    from engine.bpmn import parsed_specs
 
-    said = definitions._parser_words("Multiple outgoing flows are not supported for tasks of type userTask")
+    said = parsed_specs.parser_words("Multiple outgoing flows are not supported for tasks of type userTask")
     assert said.startswith("tugas hanya boleh punya satu alur keluar")
-    assert definitions._parser_words("Something new") == "Something new"  # shown as the parser wrote it
+    assert parsed_specs.parser_words("Something new") == "Something new"  # shown as the parser wrote it

