@@ -120,3 +120,35 @@ def test_correcting_a_record_from_the_register_returns_to_the_register_where_it_
     assert saved.headers["Location"] == where
     elsewhere = {**person_row(2), "alamat": "RT 04", "kembali": "https://contoh.example/"}
     assert browser.post(f"/desa/pengajuan/{sid}/item/{item_id}", elsewhere, token_from=link).headers["Location"] == "/"
+
+
+def test_a_search_travels_in_the_form_so_a_nik_stays_out_of_the_address_and_the_links(browser, db, people):
+    rows = [person_row(n) for n in range(1, 28)]  # 27 records: two pages of 25
+    sid = _verified_register(db, rows)
+    wanted = rows[4]["nik"]
+    browser.login("op.desa")
+    listing = browser.get(f"/desa/pengajuan/{sid}/register").get_data(as_text=True)
+    assert f'action="/desa/pengajuan/{sid}/register/cari"' in listing and 'method="get"' not in listing.split("cari")[1]
+    found = browser.post(
+        f"/desa/pengajuan/{sid}/register/cari", {"status": "belum", "q": wanted}, token_from=f"/desa/pengajuan/{sid}"
+    )
+    page = found.get_data(as_text=True)
+    assert found.status_code == 200 and "1 catatan" in page and rows[4]["nama"] in page
+    links = re.findall(r'(?:href|action|value)="([^"]*/desa/[^"]*)"', page)
+    assert links and not [link for link in links if wanted in html.unescape(link)]
+    # a marking made from the results returns to the listing, not to the search
+    assert f'name="kembali" value="/desa/pengajuan/{sid}/register?status=belum&amp;halaman=1"' in page
+    # an address written with a search is not one: the listing is shown whole
+    ignored = browser.get(f"/desa/pengajuan/{sid}/register?q={wanted}").get_data(as_text=True)
+    assert "27 catatan" in ignored
+    # the results' pages are asked by the form as well
+    second = browser.post(
+        f"/desa/pengajuan/{sid}/register/cari",
+        {"status": "belum", "q": "Maria Ingan", "halaman": "2"},
+        token_from=f"/desa/pengajuan/{sid}",
+    ).get_data(as_text=True)
+    assert "halaman 2 dari 2" in second and 'name="halaman" value="1"' in second
+    empty = browser.post(
+        f"/desa/pengajuan/{sid}/register/cari", {"status": "semua", "q": " "}, token_from=f"/desa/pengajuan/{sid}"
+    )
+    assert empty.status_code == 302 and empty.headers["Location"] == f"/desa/pengajuan/{sid}/register?status=semua"

@@ -167,10 +167,27 @@ def restore_item(submission_id: int, item_id: int) -> Any:
 @operator_only
 def register_page(submission_id: int) -> Any:
     chosen = parse(RegisterFilterForm, request.args)
+    return _register(submission_id, chosen["status"], "", chosen["halaman"])
+
+
+@bp.post("/pengajuan/<int:submission_id>/register/cari")
+@operator_only
+def register_search(submission_id: int) -> Any:
+    """A search travels in the form, not the address: a NIK or KK typed here would otherwise stay in
+    the phone's history and in every proxy's access log. Without a search the filter is an address."""
+    chosen = parse(RegisterFilterForm, request.form)
+    if not chosen["q"].strip():
+        return redirect(url_for("desa.register_page", submission_id=submission_id, status=chosen["status"]))
+    return _register(submission_id, chosen["status"], chosen["q"], chosen["halaman"])
+
+
+def _register(submission_id: int, status_filter: str, query: str, page_number: int) -> str:
     with reading() as s:
-        page = register.register_page(s, actor(), submission_id, chosen["status"], chosen["q"], chosen["halaman"])
+        page = register.register_page(s, actor(), submission_id, status_filter, query, page_number)
         kinds = submission_view.category_names(s)
-    return render_template("desa/register.html", page=page, statuses=list(VervalStatus), kind_names=kinds)
+    # Where marking or correcting a record returns to: the listing, never the search itself.
+    back = url_for("desa.register_page", submission_id=submission_id, status=page.status_filter, halaman=page.page)
+    return render_template("desa/register.html", page=page, statuses=list(VervalStatus), kind_names=kinds, back=back)
 
 
 @bp.post("/pengajuan/<int:submission_id>/register")
