@@ -52,6 +52,9 @@ from models import (
 BUSINESS_LINK = "submission_id"
 # A task whose data names its region (a multi-instance task, one per regency) is that region's task.
 TASK_REGION = "wilayah_tugas"
+# Deadlines per tier (ISO times) in an instance's data, an update cycle's: a task is due by its
+# tier's deadline when that is nearer than its own boundary timer.
+TIER_DEADLINES = "batas_tingkat"
 
 
 @dataclass
@@ -241,6 +244,26 @@ def _due_of(task: Task) -> datetime | None:
     return min(dues) if dues else None
 
 
+def _tier_deadline(task: Task, tier: Tier) -> datetime | None:
+    deadlines = task.data.get(TIER_DEADLINES)
+    written = deadlines.get(tier.value) if isinstance(deadlines, dict) else None
+    try:
+        when = datetime.fromisoformat(written) if isinstance(written, str) else None
+    except ValueError:
+        return None
+    return when if when is not None and when.tzinfo is not None else None
+
+
+def _due(task: Task, tier: Tier, now: datetime) -> datetime | None:
+    """A task's deadline: its boundary timer's, or its tier's deadline when that is nearer. A tier
+    deadline already past when the task arrives is not its own: the task came late from below, and
+    the process's time applies (the cycle's page counts the lateness)."""
+    due, cap = _due_of(task), _tier_deadline(task, tier)
+    if cap is not None and cap > now and (due is None or cap < due):
+        return cap
+    return due
+
+
 def _next_timer(workflow: BpmnWorkflow) -> datetime | None:
     dues = []
     for pending in workflow.waiting_events():
@@ -316,7 +339,7 @@ def _inbox_row(running: Running, spiff_id: str, task: Task, now: datetime) -> di
         "periode": row.periode,
         "business_key": row.business_key,
         "submission_id": link,
-        "due_at": _due_of(task),
+        "due_at": _due(task, tier, now),
         "created_at": now,
         "status": TaskStatus.TERBUKA,
         "data": {},

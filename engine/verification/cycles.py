@@ -15,7 +15,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from engine.bpmn import bulk_start, definitions
+from engine.bpmn import bulk_start, definitions, runtime
 from engine.core import audit, clock, events
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
@@ -26,7 +26,7 @@ from engine.people.scope import Scope
 from engine.quality import completeness
 from engine.verification import status as submission_status
 from engine.verification.cycle_batches import locked_cycle, open_desa
-from engine.verification.submissions import PROCESS_KEY
+from engine.verification.submissions import PROCESS_KEY, verifier_deadlines
 from models import (
     TIER_ORDER,
     Cycle,
@@ -219,7 +219,11 @@ def open_cycle(db: Database, actor: Actor, periode: str, region: str | None = No
             )
         )
         definition = definitions.current(s, PROCESS_KEY)
-        template = bulk_start.template(s, definition, {"sla_durasi": db.settings.default_sla}, START_VARIABLES)
+        constants = {
+            "sla_durasi": db.settings.default_sla,
+            runtime.TIER_DEADLINES: verifier_deadlines(cycle.batas),
+        }
+        template = bulk_start.template(s, definition, constants, START_VARIABLES)
         cycle.expected = (
             s.scalar(
                 select(func.count())

@@ -55,6 +55,15 @@ class Opened:
     created: bool
 
 
+def verifier_deadlines(batas: dict[str, str]) -> dict[str, str]:
+    """The deadlines of an update cycle that its verification tasks are held to (see
+    `runtime.TIER_DEADLINES`). The desa's own deadline is the cycle's: reminded, and counted at closing."""
+    return {tier: when for tier, when in batas.items() if tier != Tier.DESA.value}
+
+
+_CYCLE_DEADLINES = select(Cycle.batas).where(Cycle.periode == bindparam("periode"))
+
+
 def open_submission(
     session: Session, actor: Actor, kode_desa: str, periode: str, province: str, default_sla: str = "P14D"
 ) -> Opened:
@@ -97,6 +106,7 @@ def open_submission(
             "periode": periode,
             "submission_id": submission.id,
             "sla_durasi": default_sla,
+            runtime.TIER_DEADLINES: verifier_deadlines(session.scalar(_CYCLE_DEADLINES, {"periode": periode}) or {}),
         },
     )
     submission.instance_id = running.row.id

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, text
 
+from engine.bpmn import timers
 from engine.core import audit, clock
 from engine.core.errors import Invalid
+from engine.people import users
 from engine.verification import cycle_batches, cycles, imports, submissions
 from models import AuditEvent, Cycle, HumanTask, OutboxEvent, ProcessInstance, Submission, SubmissionStatus
 from tests.factories import SYSTEM, csv_of, decide, make_team, person_row, submit
@@ -184,3 +186,42 @@ def test_a_single_desa_can_be_opened_by_its_own_code(db):
     assert (opened.opened, opened.already) == (1, 0)
     assert _count(db, Submission, Submission.periode == PERIOD) == 1
     assert cycles.open_cycle(db, SYSTEM, PERIOD, region="65.01.01.2005").already == 1
+
+
+def _kecamatan_due_when_submitted(db, desa, operator, day):
+    """Submit `desa`'s import on day `day` of the 2027-Q1 cycle; the kecamatan task's due time."""
+    start = datetime(2027, 1, 1, tzinfo=UTC) - timedelta(hours=8)  # the cycle opens at midnight WITA
+    with clock.frozen_at(start + timedelta(days=day)):
+        with db.transaction() as s:  # opened by the cycle, or now for a desa outside the cycle's region
+            sid = submissions.open_submission(s, SYSTEM, desa, "2027-Q1", "65").submission.id
+            imports.import_items(s, SYSTEM, sid, csv_of([person_row(1)]))
+        submit(db, operator, sid)
+    with db.read() as s:
+        task = s.scalar(select(HumanTask).where(HumanTask.submission_id == sid, HumanTask.status == "terbuka"))
+    return start, task
+
+
+def test_a_verifier_task_is_due_by_its_tier_deadline_in_the_cycle_when_that_is_nearer(db):
+    """The kecamatan must be done by day 45 of the cycle: a submission arriving on day 40 is due then,
+    not fourteen days later; one arriving on day 10 keeps its fourteen days; one arriving after day 45
+    came late from below and gets the process's time. The calendar escalates at that time, once."""
+    operators = {"65.01.01.2005": make_team(db).operator}
+    with db.transaction() as s:
+        for desa in ("65.01.01.1001", "65.01.01.1002", "65.01.02.2001"):
+            operators[desa] = users.add_user(s, SYSTEM, f"op.{desa[-4:]}", "operator", desa).username
+    with clock.frozen_at(datetime(2026, 12, 31, 16, 5, tzinfo=UTC)):
+        cycles.open_cycle(db, SYSTEM, "2027-Q1", region="65.01.01")
+    start, late_in_cycle = _kecamatan_due_when_submitted(db, "65.01.01.2005", operators["65.01.01.2005"], 40)
+    assert late_in_cycle.due_at == start + timedelta(days=45)
+    _, early = _kecamatan_due_when_submitted(db, "65.01.01.1001", operators["65.01.01.1001"], 10)
+    assert early.due_at == start + timedelta(days=24)
+    _, after = _kecamatan_due_when_submitted(db, "65.01.01.1002", operators["65.01.01.1002"], 50)
+    assert after.due_at == start + timedelta(days=64)
+    _, opened_alone = _kecamatan_due_when_submitted(db, "65.01.02.2001", operators["65.01.02.2001"], 41)
+    assert opened_alone.due_at == start + timedelta(days=45)
+    for day, late in ((44, 1), (46, 2)):  # the early one on day 24, the two due by the cycle on day 45
+        with clock.frozen_at(start + timedelta(days=day)), db.transaction() as s:
+            assert cycles.escalate_late(s, SYSTEM, clock.now()) == late
+    assert timers.fire_due_timers(db, start + timedelta(days=56)) == 3  # their processes' own timers
+    # each escalated once: the calendar saw them first, their timers found them escalated
+    assert _count(db, OutboxEvent, OutboxEvent.event_type == "task.overdue") == 3
