@@ -16,9 +16,10 @@ from engine.bpmn import bulk_start
 from engine.core import audit, clock
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
+from engine.core.errors import Conflict
 from engine.core.uow import Database
 from engine.verification import register
-from models import Cycle, Submission, SubmissionStatus, Tier
+from models import Cycle, CycleStatus, Submission, SubmissionStatus, Tier
 
 BATCH = 500
 
@@ -31,12 +32,18 @@ def locked_cycle(session: Session, periode: str) -> Cycle | None:
     return session.scalars(_LOCK.execution_options(populate_existing=True), {"periode": periode}).first()
 
 
+def refuse_closed(cycle: Cycle | None, periode: str) -> None:
+    if cycle is not None and cycle.status == CycleStatus.DITUTUP:
+        raise Conflict(f"Siklus {periode} sudah ditutup; desa tidak dapat dibuka lagi di dalamnya")
+
+
 def open_desa(db: Database, actor: Actor, periode: str, desa: list[str], template: bulk_start.Template) -> int:
     """Open the given desa in batches, each its own transaction; a desa opened meanwhile is skipped."""
     opened = 0
     for number, start in enumerate(range(0, len(desa), BATCH), start=1):
         with db.transaction() as s:
-            locked_cycle(s, periode)  # one batch of one period at a time, across nodes (when it has a cycle)
+            # one batch of one period at a time, across nodes (when it has a cycle); closed meanwhile, no more
+            refuse_closed(locked_cycle(s, periode), periode)
             opened += _open_many(s, actor, template, desa[start : start + BATCH], periode)
         if number & (number - 1) == 0:  # after batches 1, 2, 4, 8 …: each time the tables have doubled
             _refresh_statistics(db)

@@ -25,7 +25,7 @@ from engine.core.uow import Database
 from engine.people.scope import Scope
 from engine.quality import completeness
 from engine.verification import status as submission_status
-from engine.verification.cycle_batches import locked_cycle, open_desa
+from engine.verification.cycle_batches import locked_cycle, open_desa, refuse_closed
 from engine.verification.submissions import PROCESS_KEY, verifier_deadlines
 from models import (
     TIER_ORDER,
@@ -204,8 +204,7 @@ def open_cycle(db: Database, actor: Actor, periode: str, region: str | None = No
             raise Invalid(f"Wilayah {region} berada di luar provinsi {province}")
         scope.require(region, f"Wilayah {region}")  # an admin of a regency opens its own desa only
         cycle = _cycle(s, actor, periode, province, db.settings.tz)
-        if cycle.status == CycleStatus.DITUTUP:
-            raise Conflict(f"Siklus {periode} sudah ditutup; desa tidak dapat dibuka lagi di dalamnya")
+        refuse_closed(cycle, periode)
         desa = list(
             s.scalars(
                 select(Region.kode)
@@ -271,13 +270,6 @@ def close_cycle(db: Database, actor: Actor, periode: str, early: bool = False) -
             raise NotFound(f"Siklus {periode} belum dibuka")
         if cycle.status == CycleStatus.DITUTUP and cycle.closed_at is not None:
             raise Conflict(f"Siklus {periode} sudah ditutup pada {cycle.closed_at.astimezone(db.settings.tz):%d-%m-%Y}")
-        silent = list(
-            s.scalars(
-                select(Submission).where(
-                    Submission.periode == periode, Submission.status == SubmissionStatus.DRAF, Submission.putaran == 0
-                )
-            )
-        )
         deadline = datetime.fromisoformat(cycle.batas[Tier.DESA.value])
         if now < deadline and not early:
             raise Conflict(
@@ -286,6 +278,7 @@ def close_cycle(db: Database, actor: Actor, periode: str, early: bool = False) -
                 "awal hanya bila memang dimaksud (--lebih-awal)"
             )
         reason = f"tidak mengajukan data sampai batas {deadline.astimezone(db.settings.tz):%d-%m-%Y} (siklus ditutup)"
+        silent = _silent_drafts(s, periode)
         _cancel_processes(s, [x.instance_id for x in silent if x.instance_id], now)
         submission_status.not_reported(s, actor, silent, reason)
         late = escalate_late(s, actor, now)
@@ -299,17 +292,35 @@ def close_cycle(db: Database, actor: Actor, periode: str, early: bool = False) -
     return outcome
 
 
-def _cancel_processes(session: Session, instance_ids: list[int], now: datetime) -> None:
-    if not instance_ids:
-        return
+_NEVER_SUBMITTED = (Submission.status == SubmissionStatus.DRAF, Submission.putaran == 0)
+
+
+def _silent_drafts(session: Session, periode: str) -> list[Submission]:
+    """The period's drafts never submitted, their instances locked and then read again: a desa that
+    submitted while the cycle was closing has gone up, and is neither cancelled nor marked silent."""
+    found = session.execute(
+        select(Submission.id, Submission.instance_id).where(Submission.periode == periode, *_NEVER_SUBMITTED)
+    ).all()
     # The instances first, in id order: a completion locks its instance before its task, so this
     # bulk close takes its locks in the same order and never deadlocks with one.
     session.execute(
         select(ProcessInstance.id)
-        .where(ProcessInstance.id.in_(instance_ids))
+        .where(ProcessInstance.id.in_(sorted(i for _, i in found if i is not None)))
         .order_by(ProcessInstance.id)
         .with_for_update()
     ).all()
+    return list(
+        session.scalars(
+            select(Submission)
+            .where(Submission.id.in_([sid for sid, _ in found]), *_NEVER_SUBMITTED)
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
+def _cancel_processes(session: Session, instance_ids: list[int], now: datetime) -> None:
+    if not instance_ids:
+        return
     session.execute(
         update(HumanTask)
         .where(HumanTask.instance_id.in_(instance_ids), HumanTask.status == TaskStatus.TERBUKA)

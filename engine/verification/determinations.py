@@ -45,10 +45,11 @@ def content_hash(content: dict[str, Any]) -> str:
     return hashlib.sha256(canonical(content)).hexdigest()
 
 
-def build_content(session: Session, province: str, tahun: int) -> dict[str, Any]:
+def build_content(session: Session, province: str, tahun: int, records: list[Any] | None = None) -> dict[str, Any]:
     """The figures of the year: the province's records standing at the end of its cycles (not those
     verified in a later year's), and those records' ids and the versions counted."""
-    records = aggregates.standing_records(session, province, str(tahun))
+    if records is None:
+        records = aggregates.standing_records(session, province, str(tahun))
     counts = aggregates.counted(records)
     return {
         "tahun": tahun,
@@ -77,11 +78,12 @@ class Approval:
     alasan_revisi: str | None = None
 
 
-def freeze(session: Session, actor: Actor, approval: Approval) -> Determination:
-    """Store the year's determination; a year already determined gets the next revision."""
+def freeze(session: Session, actor: Actor, approval: Approval, records: list[Any] | None = None) -> Determination:
+    """Store the year's determination (of `records`, when the caller has read and checked them); a
+    year already determined gets the next revision."""
     tahun, province = approval.tahun, approval.province
     nomor_sk, tanggal_sk, alasan_revisi = approval.nomor_sk, approval.tanggal_sk, approval.alasan_revisi
-    content = build_content(session, province, tahun)
+    content = build_content(session, province, tahun, records)
     previous = latest(session, tahun)
     determination = Determination(
         tahun=tahun,

@@ -3,13 +3,14 @@ while it is a draft or returned."""
 
 from __future__ import annotations
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.core.actors import Actor
 from engine.core.errors import Conflict, NotFound
 from engine.people.scope import Scope
 from engine.verification.status import EDITABLE
-from models import Submission, Tier
+from models import ProcessInstance, Submission, Tier
 
 
 def get_submission(session: Session, submission_id: int) -> Submission:
@@ -28,9 +29,24 @@ def operator_submission(session: Session, actor: Actor, submission_id: int) -> S
     return submission
 
 
-def editable_submission(session: Session, actor: Actor, submission_id: int) -> Submission:
-    """The operator's submission, refused when it is with the tiers (not a draft or returned)."""
+_LOCK_INSTANCE = select(ProcessInstance.id).where(ProcessInstance.id == bindparam("instance_id")).with_for_update()
+
+
+def locked_submission(session: Session, actor: Actor, submission_id: int) -> Submission:
+    """The operator's submission read again under its instance's lock, the first lock of the engine's
+    order: an edit, a register mark, an import or the minutes wait for a submit, a tier's decision or
+    a cycle's closing on the same submission to finish, and then see what it left (not the status
+    they read before it)."""
     submission = operator_submission(session, actor, submission_id)
+    if submission.instance_id is not None:
+        session.execute(_LOCK_INSTANCE, {"instance_id": submission.instance_id})
+        session.refresh(submission)
+    return submission
+
+
+def editable_submission(session: Session, actor: Actor, submission_id: int) -> Submission:
+    """The operator's submission, locked, refused when it is with the tiers (not a draft or returned)."""
+    submission = locked_submission(session, actor, submission_id)
     if submission.status not in EDITABLE:
         raise Conflict(
             f"Pengajuan {submission.id} berstatus {submission.status.value} di tingkat "

@@ -13,7 +13,7 @@ from engine.core import audit
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
 from engine.core.errors import Conflict, Invalid, NotFound, Problem
-from engine.verification.drafts import operator_submission
+from engine.verification.drafts import locked_submission
 from engine.verification.status import EDITABLE
 from models import CycleRhythm, Role, Submission, SubmissionStatus, Tier, contains
 
@@ -25,7 +25,7 @@ def attach_minutes(
 ) -> str:
     """Keep the signed minutes (berita acara) of the village deliberation: a PDF of at most 10 MB,
     attached while a draft, or after submitting until the kecamatan decides."""
-    submission = operator_submission(session, actor, submission_id)
+    submission = locked_submission(session, actor, submission_id)  # not while the kecamatan decides
     if not attachable(submission):
         raise Conflict("Berita acara tidak dapat dilampirkan lagi: kecamatan sudah memutuskan pengajuan ini")
     # A PDF begins with its version and ends with its end-of-file marker; a file cut short (a weak

@@ -358,15 +358,7 @@ def decide_determination(session: Session, actor: Actor, cmd: HeadDecision) -> H
             f"Penetapan ditolak: masih ada {len(blocking)} tanda kesalahan atau peringatan yang belum dijelaskan",
             [_flag_problem(f) for f in blocking],
         )
-    changed = changed_since_forum(
-        session, instance, aggregates.count_records(session, instance.region_kode, instance.periode)
-    )
-    if changed:
-        raise Invalid(
-            f"Penetapan ditolak: {len(changed)} angka berubah sejak dihitung ulang untuk Forum; "
-            "kembalikan agar angka dihitung ulang dan ditelaah Forum lagi",
-            [_drift_problem(d) for d in changed[:LISTED_CHANGES]],
-        )
+    _refuse_changed(session, instance, aggregates.count_records(session, instance.region_kode, instance.periode))
     step = human_tasks.begin(session, actor, found.task)
     human_tasks.finish(
         step,
@@ -415,6 +407,16 @@ def proposal(session: Session, instance: ProcessInstance) -> Proposal:
     return Proposal([(code, names.get(code, code)) for code in columns], rows, changed)
 
 
+def _refuse_changed(session: Session, instance: ProcessInstance, now: Counter[tuple[str, str]]) -> None:
+    changed = changed_since_forum(session, instance, now)
+    if changed:
+        raise Invalid(
+            f"Penetapan ditolak: {len(changed)} angka berubah sejak dihitung ulang untuk Forum; "
+            "kembalikan agar angka dihitung ulang dan ditelaah Forum lagi",
+            [_drift_problem(d) for d in changed[:LISTED_CHANGES]],
+        )
+
+
 def _drift_problem(d: aggregates.Drift) -> Problem:
     return Problem(f"{d.wilayah} {d.kategori}: {d.dihitung} menjadi {d.sekarang}", column=f"angka_{d.wilayah}")
 
@@ -430,7 +432,11 @@ def freeze_determination(ctx: StepContext, params: dict[str, Any], data: dict[st
         human_task_id=ctx.human_task_id,
         alasan_revisi=data.get("alasan_revisi") or None,
     )
-    determination = determinations.freeze(ctx.session, ctx.actor, approval)
+    # The figures frozen are those read here and checked once more against the Forum's: an approval of
+    # a late submission committed since the head's own check would otherwise be frozen unreviewed.
+    records = aggregates.standing_records(ctx.session, approval.province, ctx.instance.periode)
+    _refuse_changed(ctx.session, ctx.instance, aggregates.counted(records))
+    determination = determinations.freeze(ctx.session, ctx.actor, approval, records)
     return {"penetapan_id": determination.id, "hash": determination.content_hash, "revisi": determination.revisi}
 
 

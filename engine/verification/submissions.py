@@ -18,7 +18,7 @@ from engine.core.errors import Conflict, Invalid, Problem, phrase
 from engine.core.periods import validate_period
 from engine.people.scope import Scope
 from engine.verification import decisions, item_checks, items, minutes, register, submission_view
-from engine.verification.drafts import editable_submission, get_submission, operator_submission
+from engine.verification.drafts import editable_submission, get_submission, locked_submission, operator_submission
 from engine.verification.status import EDITABLE
 from models import (
     Cycle,
@@ -246,7 +246,7 @@ def _blockers(session: Session, submission: Submission) -> list[Problem]:
 def submit(session: Session, actor: Actor, submission_id: int) -> Submission:
     """The operator submits: record errors block it; otherwise verification starts."""
     actor.require_person("Pengajuan harus diajukan oleh operator desa (--user)")
-    submission = operator_submission(session, actor, submission_id)
+    submission = locked_submission(session, actor, submission_id)  # its items are checked as they stay
     task_id = session.scalar(_OPEN_DESA_TASK, {"submission_id": submission.id})
     if task_id is None:
         where = (

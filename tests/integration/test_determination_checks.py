@@ -4,6 +4,8 @@ diagram's lane below the year's region, a year opened in one process and reviewe
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 from sqlalchemy import func, select
 
@@ -58,6 +60,26 @@ def test_figures_changed_after_the_forum_are_counted_again_before_they_are_deter
     with year.read() as session:
         frozen = session.scalar(select(Determination))
     assert ["65", "ODHA", 2] in frozen.content["angka"]
+
+
+def test_figures_changed_between_the_heads_check_and_the_freeze_are_not_frozen(year, monkeypatch):
+    """A late approval committed after the head's check read the figures, and before the freeze read
+    them again (two connections, READ COMMITTED): the freeze checks what it freezes, and refuses."""
+    head = to_the_head(year, YEAR)
+    late = open_period(year, f"{YEAR}-Q3", [person_row(5, kategori="ODHA")])
+    submit(year, "op.desa", late)
+    for user in ("verif.kec", "verif.kab", "valid.prov"):
+        decide(year, user, late, "approve")
+    with year.read() as session:  # what the head's check saw: the figures before that approval
+        seen = Counter(aggregates.counted_before(session, "65", str(YEAR)))
+    monkeypatch.setattr(reconciliation.aggregates, "count_records", lambda *_: seen)
+    approve = reconciliation.HeadDecision(head.id, "setuju", "", "SK-9/2027", "2026-11-25")
+    with pytest.raises(Invalid) as refused, year.transaction() as session:
+        reconciliation.decide_determination(session, person(year, "kepala.dinas"), approve)
+    assert "berubah sejak dihitung ulang" in str(refused.value)
+    with year.read() as session:
+        assert session.scalar(select(func.count()).select_from(Determination)) == 0
+    assert open_tasks(year, "penetapan_kepala")  # still the head's, to return to the Forum
 
 
 def test_a_category_whose_last_record_is_gone_is_counted_as_zero(year):
