@@ -42,8 +42,9 @@ def test_the_address_written_on_the_command_line_wins_over_the_environment(monke
     monkeypatch.setenv("SIJOSKU_INSTANCE_DIR", str(tmp_path))
     monkeypatch.setenv("SECRET_KEY", "uji")
     CliRunner().invoke(main, ["serve", "--bind", "127.0.0.1:8765"], catch_exceptions=False)
-    CliRunner().invoke(main, ["serve"], catch_exceptions=False)  # unset on the command line: the file's
-    assert started == ["127.0.0.1:8765", "127.0.0.1:8765"]
+    monkeypatch.setenv("SIJOSKU_BIND", "0.0.0.0:8000")  # as a new process finds it (serve execs gunicorn)
+    CliRunner().invoke(main, ["serve"], catch_exceptions=False)  # unset on the command line: the setting's
+    assert started == ["127.0.0.1:8765", "0.0.0.0:8000"]
 
 
 def test_serve_says_a_wrong_setting_once_before_starting_any_worker(monkeypatch, tmp_path):

