@@ -16,6 +16,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from scipy.special import betainc, gammaln
 from scipy.stats import nbinom
 
@@ -62,6 +63,11 @@ class Prediction:
         n, p = self._nb
         return math.exp(gammaln(n + x) - gammaln(n) - gammaln(x + 1) + n * math.log(p) + x * math.log1p(-p))
 
+    def log_probabilities(self, xs: np.ndarray) -> np.ndarray:
+        """log P(X = x) for each of `xs` (non-negative integers), at once."""
+        n, p = self._nb
+        return gammaln(n + xs) - gammaln(n) - gammaln(xs + 1) + n * math.log(p) + xs * math.log1p(-p)
+
     def interval(self, alpha: float) -> tuple[int, int]:
         """The range that holds the next figure with probability 1 − α."""
         n, p = self._nb
@@ -83,6 +89,24 @@ def level(value: float, dispersion: float) -> Prediction:
     """A count whose level is known to be `value` (no estimation uncertainty)."""
     mean = max(value, 0.5)
     return Prediction(mean, mean + dispersion * mean * mean)
+
+
+AGREEMENT_SPAN = 12.0  # standard deviations either side of a prediction's mean that can matter
+AGREEMENT_VALUES = 200_000  # at most this many values are summed over
+
+
+def agreement_chance(predictions: Sequence[Prediction], among: int) -> float:
+    """The chance that some `len(predictions)` of `among` independent counts agree on one value,
+    whatever it is: Σₓ Πᵢ P(Xᵢ = x) for these counts, times the number of ways to choose that many
+    (a Bonferroni bound). Taken only at the observed value, and without the choices, ten or twenty
+    sibling regions would agree somewhere by chance in most years."""
+    low = max(max(p.mean - AGREEMENT_SPAN * math.sqrt(p.variance) for p in predictions), 0.0)
+    high = min(p.mean + AGREEMENT_SPAN * math.sqrt(p.variance) for p in predictions)
+    if high < low:  # no value is likely under all of them at once
+        return 0.0
+    xs = np.arange(math.floor(low), math.floor(min(high, low + AGREEMENT_VALUES)) + 1, dtype=float)
+    together = np.sum(np.exp(sum(p.log_probabilities(xs) for p in predictions)))
+    return min(1.0, math.comb(among, len(predictions)) * float(together))
 
 
 def repeat_chance(value: int, length: int, dispersion: float) -> float:

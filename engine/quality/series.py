@@ -275,27 +275,24 @@ def check_copied(values: list[Value], ctx: Context) -> list[Flag]:
         for nilai, same in by_value.items():
             if len(same) < 2 or nilai < ctx.thresholds.get("salin", "min_value", kategori):
                 continue
-            flags += _copied(same, nilai, kategori, periode, predictions, ctx)
+            flags += _copied(same, len(members), nilai, kategori, periode, predictions, ctx)
     return flags
 
 
 def _copied(
     same: list[Value],
+    siblings: int,
     nilai: int,
     kategori: str,
     periode: str,
     predictions: dict[tuple[str, str, str], counts.Prediction],
     ctx: Context,
 ) -> list[Flag]:
-    chances = sorted(
-        predictions.get(
-            (v.region_kode, kategori, periode), counts.level(nilai, ctx.phi_narrow(kategori))
-        ).probability_of(nilai)
-        for v in same
+    """Equal figures among `siblings` regions, flagged when so many agreeing on any value is improbable."""
+    level = counts.level(nilai, ctx.phi_narrow(kategori))
+    chance = counts.agreement_chance(
+        [predictions.get((v.region_kode, kategori, periode), level) for v in same], siblings
     )
-    chance = 1.0
-    for c in chances[:-1]:  # the likeliest one may be the original; the others equal it by chance
-        chance *= c
     if chance >= ctx.thresholds.get("salin", "alpha", kategori):
         return []
     regions = sorted(v.region_kode for v in same)
