@@ -305,8 +305,21 @@ def _make_current(session: Session, actor: Actor, definition: ProcessDefinition,
     return previous
 
 
+def _lock_versions(session: Session, process_key: str) -> None:
+    """The process's stored versions, locked in id order: a deploy and an activation of one process
+    take turns, so each reads which version is current and the next number as the other left them
+    (two deploys at once gave one version number twice, a deploy and a rollback two current versions)."""
+    session.execute(
+        select(ProcessDefinition.id)
+        .where(ProcessDefinition.process_key == process_key)
+        .order_by(ProcessDefinition.id)
+        .with_for_update()
+    ).all()
+
+
 def activate(session: Session, actor: Actor, process_key: str, version: int) -> DeployResult:
     """Make a stored version the one new instances use: a rollback, or forward again."""
+    _lock_versions(session, process_key)
     found = session.scalar(
         select(ProcessDefinition).where(
             ProcessDefinition.process_key == process_key, ProcessDefinition.version == version
@@ -358,6 +371,7 @@ def deploy(
             [Problem(f"id proses harus tetap {for_process}", element=result.process_key)],
         )
     digest = _digest(xml)
+    _lock_versions(session, result.process_key)
     existing = session.scalar(
         select(ProcessDefinition).where(
             ProcessDefinition.process_key == result.process_key, ProcessDefinition.sha256 == digest

@@ -31,7 +31,7 @@ from engine.bpmn.state import REGISTRY, SERIALIZER_VERSION, dump_state, load_sta
 from engine.core import audit
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
-from engine.core.errors import Invalid, Problem
+from engine.core.errors import Conflict, Invalid, Problem
 from models import HumanTask, InstanceStatus, TaskStatus
 
 Mapping = dict[str, str]  # BPMN id in the old version -> BPMN id in the new one ("": none)
@@ -228,14 +228,19 @@ _RENAME_TASK = (
 
 
 def move_instance(
-    session: Session, actor: Actor, instance_id: int, target_id: int, mapping: Mapping, dry_run: bool
+    session: Session, actor: Actor, instance_id: int, versions: tuple[int, int], mapping: Mapping, dry_run: bool
 ) -> InstanceResult:
-    """Move one instance under its lock and revision check; nothing is written in a dry run."""
+    """Move one instance from the first definition of `versions` to the second, under its lock and
+    revision check; nothing is written in a dry run. An instance another run moved meanwhile is left."""
+    source, target_id = versions
     running = runtime.load(session, actor, instance_id)
     row = running.row
     if row.status != InstanceStatus.BERJALAN:
         raise Invalid(f"Instans {instance_id} tidak sedang berjalan ({row.status.value})")
-    source = row.definition_id
+    if row.definition_id != source:
+        raise Conflict(
+            f"Instans {instance_id} sudah dipindahkan ke versi lain oleh tindakan lain; tidak dipindahkan lagi"
+        )
     new = definitions.parsed_by_id(session, target_id)
     moved, found = migrate(running.workflow, new, mapping)
     result = InstanceResult(instance_id, row.business_key, True, found.moves)

@@ -21,13 +21,16 @@ from engine.core.errors import Conflict
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 ATTEMPTS = 4
-# deadlock_detected, serialization_failure, lock_not_available (lock_timeout)
-RETRYABLE_SQLSTATES = frozenset({"40P01", "40001", "55P03"})
+# deadlock_detected, serialization_failure, lock_not_available (lock_timeout), and unique_violation:
+# two requests creating the same thing at once (a year's reconciliation, a preference, an agency's
+# figure) both found it missing, and the later insert fails on the key; run again, the use case finds
+# the row the other committed and takes its path for an existing one.
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001", "55P03", "23505"})
 BUSY = "Data ini sedang diubah oleh tindakan lain pada saat yang sama; tidak ada yang diubah. Coba lagi."
 
 
 def is_lost_race(exc: BaseException) -> bool:
-    """A deadlock or serialisation failure: nothing is wrong but the timing."""
+    """A deadlock, a serialisation failure or a key taken meanwhile: nothing is wrong but the timing."""
     if not isinstance(exc, DBAPIError):
         return False
     sqlstate = getattr(exc.orig, "sqlstate", None)

@@ -207,7 +207,9 @@ def migrate_instances(
     for instance_id in ids:
         try:
             with db.transaction() as session:
-                report.results.append(migration.move_instance(session, actor, instance_id, target_id, full, dry_run))
+                report.results.append(
+                    migration.move_instance(session, actor, instance_id, (source_id, target_id), full, dry_run)
+                )
         except (Invalid, Conflict) as exc:
             problems = exc.problems if isinstance(exc, Invalid) else [Problem(str(exc))]
             with db.read() as session:

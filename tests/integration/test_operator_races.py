@@ -1,17 +1,12 @@
 """An operator's work on a submission racing what moves it on: each waits for the other's commit and
 then sees what it left, instead of writing over it with what it read before.
 
-The first transaction does its work and holds its commit until the second waits for its lock (on
-PostgreSQL, seen in `pg_stat_activity`; on SQLite the second writer waits at `BEGIN IMMEDIATE`)."""
+Each pair runs in a fixed order (`tests/integration/interleave.py`)."""
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable
-
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from engine.bpmn import bulk_start, definitions
 from engine.core import audit
@@ -21,45 +16,9 @@ from engine.people import users
 from engine.verification import cycle_batches, cycles, imports, register, submissions
 from models import AuditEvent, HumanTask, ProcessInstance, Submission, SubmissionItem, SubmissionStatus, VervalStatus
 from tests.factories import SYSTEM, confirm_register, csv_of, decide, make_team, open_period, person_row
+from tests.integration.interleave import first_then_second
 
 PERIOD = "2026-Q4"
-_WAITING = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")
-
-
-def _second_waits(db) -> None:
-    if db.engine.dialect.name != "postgresql":
-        time.sleep(0.3)
-        return
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        with db.read() as s:
-            if s.scalar(_WAITING):
-                return
-        time.sleep(0.02)
-    raise AssertionError("the second transaction never waited for the first one's lock")
-
-
-def _first_then_second(db, first: Callable[[object], object], second: Callable[[], object]) -> object:
-    """`first(session)` in a transaction held open until `second()` waits for it; returns what
-    `second` returned or raised."""
-    began, outcome = threading.Event(), {}
-
-    def run_second() -> None:
-        began.wait(60)
-        try:
-            outcome["second"] = second()
-        except Exception as exc:  # noqa: BLE001 - the outcome under test, raised or returned
-            outcome["second"] = exc
-
-    thread = threading.Thread(target=run_second)
-    thread.start()
-    with db.transaction() as s:
-        first(s)
-        began.set()
-        _second_waits(db)
-    thread.join(120)
-    assert not thread.is_alive()
-    return outcome["second"]
 
 
 def _person(session, name: str) -> Actor:
@@ -80,7 +39,7 @@ def test_a_cycle_closing_as_a_desa_submits_leaves_the_submission_gone_up(db):
         sid = s.scalar(select(Submission.id).where(Submission.kode_desa == "65.01.01.2005"))
     with db.transaction() as s:
         imports.import_items(s, SYSTEM, sid, csv_of([person_row(1)]))
-    closed = _first_then_second(
+    closed = first_then_second(
         db, lambda s: _submit(s, sid), lambda: cycles.close_cycle(db, SYSTEM, PERIOD, early=True)
     )
     with db.read() as s:
@@ -115,7 +74,7 @@ def test_two_tabs_marking_one_register_record_leave_the_last_mark_whole(db):
         with db.transaction() as s:
             return register.set_status(s, _person(s, "op.desa"), sid, [item_id], VervalStatus.LAYAK)
 
-    assert _first_then_second(db, dead, eligible) == 1
+    assert first_then_second(db, dead, eligible) == 1
     with db.read() as s:
         item = s.get(SubmissionItem, item_id)
         assert (item.verval, item.aksi.value, item.verval_alasan) == (VervalStatus.LAYAK, "periksa", None)
@@ -135,7 +94,7 @@ def test_an_import_landing_as_the_desa_submits_is_refused_not_slipped_in_uncheck
         with db.transaction() as s:
             return imports.import_items(s, SYSTEM, sid, late)
 
-    refused = _first_then_second(db, lambda s: _submit(s, sid), import_now)
+    refused = first_then_second(db, lambda s: _submit(s, sid), import_now)
     assert isinstance(refused, Conflict) and "tidak dapat diubah sekarang" in str(refused)
     with db.read() as s:
         assert (

@@ -9,14 +9,15 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from engine.bpmn import definitions, timers
+from engine.bpmn import definitions, migration, timers
 from engine.core import clock
-from engine.core.errors import Invalid, NeedsConfirmation
+from engine.core.errors import Conflict, Invalid, NeedsConfirmation
 from engine.core.uow import Database
 from engine.verification import claims, processes
 from models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance, Submission
 from tests.factories import SYSTEM, actor, decide, make_team, open_task, open_with_items, submit
-from tests.integration.test_definitions import DEFAULT, variant
+from tests.integration.interleave import first_then_second
+from tests.integration.test_definitions import DEFAULT, KECAMATAN_DOC_END, variant
 
 KEY = "verifikasi_berjenjang"
 # Version 2 renames the kecamatan task's id (same name, same lane) and its SLA: the mapping must
@@ -179,8 +180,13 @@ def test_instances_waiting_at_each_tier_move_to_the_next_version_and_back(db):
     assert dry.moved == 4 and dry.refused == 0
     assert {_version(db, s) for s in tiers.values()} == {1}, "a dry run writes nothing"
 
+    ids = {tier: _instance(db, s).id for tier, s in tiers.items()}
     moved = processes.migrate_instances(db, SYSTEM, KEY, 1, 2)
     assert moved.moved == 4
+    # a second run that listed the instances before the first moved them leaves them, unaudited
+    with db.transaction() as session, pytest.raises(Conflict, match="sudah dipindahkan"):
+        plan = processes.migration_plan(session, SYSTEM, KEY, 1, 2)
+        migration.move_instance(session, SYSTEM, ids["desa"], (plan.source.id, plan.target.id), {}, dry_run=False)
     after = {tier: open_task(db, s) for tier, s in tiers.items()}
     for tier in tiers:
         assert after[tier].id == before[tier].id and after[tier].spiff_task_id == before[tier].spiff_task_id
@@ -302,3 +308,25 @@ def test_a_step_left_without_a_place_is_named_once_by_its_element(db):
     assert said == [
         "instans sedang menunggu di «Verifikasi kecamatan», yang tidak ada di versi tujuan; petakan ke langkah yang ada"
     ]
+
+
+@pytest.mark.parametrize("then", ["deploy another", "roll back"])
+def test_a_deploy_and_another_change_of_one_process_take_turns(db, then):
+    """While one admin's deploy commits, another's deploy or rollback waits for it, then numbers its
+    version after it or makes its version the only current one."""
+    other = variant((KECAMATAN_DOC_END, KECAMATAN_DOC_END.replace("perbaikan", "perbaikan data")))
+
+    def second() -> object:
+        with db.transaction() as session:
+            if then == "deploy another":
+                return processes.deploy(session, SYSTEM, other, confirmed=True).definition.version
+            return processes.activate(session, SYSTEM, KEY, 1).definition.version
+
+    outcome = first_then_second(db, lambda session: processes.deploy(session, SYSTEM, RENAMED), second)
+    assert outcome == (3 if then == "deploy another" else 1)
+    with db.read() as session:
+        versions = session.execute(
+            select(ProcessDefinition.version, ProcessDefinition.is_current).where(ProcessDefinition.process_key == KEY)
+        ).all()
+    assert sorted(v for v, _ in versions) == ([1, 2, 3] if then == "deploy another" else [1, 2])
+    assert [v for v, current in versions if current] == [outcome]

@@ -12,16 +12,17 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.exc import DBAPIError
 
 from engine.bpmn import timers
-from engine.core import audit, clock
+from engine.core import audit, clock, retry
 from engine.core.actors import Actor
 from engine.core.errors import Conflict
 from engine.people import users
 from engine.verification import claims, cycles
-from models import AuditEvent, HumanTask, OutboxEvent, Record, RecordVersion, TaskStatus
+from models import AuditEvent, HumanTask, NotificationPreference, OutboxEvent, Record, RecordVersion, TaskStatus
+from notifications import delivery
 from tests.factories import (
     SYSTEM,
     decide,
@@ -201,3 +202,36 @@ def test_the_timer_and_the_calendar_racing_escalate_each_task_once(db, first):
         assert (
             s.scalar(select(func.count()).select_from(OutboxEvent).where(OutboxEvent.event_type == "task.overdue")) == 1
         )
+
+
+def test_a_key_taken_between_a_read_and_an_insert_is_tried_again_and_found(db, is_postgresql):
+    """Two saves of one person's preferences at once: both read none, the other commits its row first,
+    this insert fails on the key; the retry reads that row and updates it (no 500, one row)."""
+    if not is_postgresql:
+        pytest.skip("SQLite's writers take turns: no key is taken between one's read and its write")
+    make_team(db)
+    taken = []
+
+    def other_commits_first(*_: object) -> None:
+        if not taken:
+            taken.append(1)
+            with db.transaction() as other:
+                user_id = users.find_user(other, "verif.kec").id
+                other.add(NotificationPreference(user_id=user_id, event_type="task.created", channel="email"))
+
+    attempts = []
+
+    def save() -> None:
+        attempts.append(1)
+        with db.transaction() as s:
+            delivery.set_preferences(s, users.find_user(s, "verif.kec"), {("task.created", "email"): False})
+
+    event.listen(db.sessions, "before_flush", other_commits_first)
+    try:
+        retry.retrying(save)
+    finally:
+        event.remove(db.sessions, "before_flush", other_commits_first)
+    assert len(attempts) == 2
+    with db.read() as s:
+        rows = s.scalars(select(NotificationPreference).where(NotificationPreference.event_type == "task.created"))
+        assert [row.enabled for row in rows] == [False]
