@@ -31,6 +31,12 @@ def reference_date(periode: str) -> date:
     return date.fromordinal(next_month.toordinal() - 1)
 
 
+def first_day(periode: str) -> date:
+    """The first day of the period."""
+    year, kind, n = period_key(periode)
+    return date(year, 1 if kind == "Y" else (n - 1) * (3 if kind == "Q" else 6) + 1, 1)
+
+
 def period_key(periode: str) -> tuple[int, str, int]:
     """`2026` → (2026, 'Y', 0); `2026-Q3` → (2026, 'Q', 3); `2026-S2` → (2026, 'S', 2)."""
     match = _ANY_PERIOD.match(periode or "")

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import String, select
 from sqlalchemy.orm import Session
 
-from engine.core.periods import reference_date
+from engine.core.periods import first_day, reference_date
 from engine.quality.findings import Finding
 from engine.quality.nik import NikError, is_sixteen_digits, shape_problem
 from engine.quality.nik import parse as parse_nik
@@ -71,6 +71,7 @@ class Context:
     today: date
     periode: str | None = None
     former: dict[str, FormerCode] | None = None  # by the old regency code, e.g. 64.04
+    start: date | None = None  # the period's first day: a category's age band may be met on any day of it
 
     @classmethod
     def load(cls, session: Session, periode: str | None = None, today: date | None = None) -> Context:
@@ -90,7 +91,8 @@ class Context:
         kecamatan = set(session.scalars(select(Region.kode).where(Region.tingkat == Tier.KECAMATAN)))
         former = {f.kode_lama: FormerCode(f.region_kode, f.nama) for f in session.scalars(select(FormerRegionCode))}
         today = today or date.today()
-        return cls(kinds, kecamatan, reference_date(periode) if periode else today, today, periode, former)
+        reference, start = (reference_date(periode), first_day(periode)) if periode else (today, today)
+        return cls(kinds, kecamatan, reference, today, periode, former, start)
 
     def unit_of(self, kategori: str | None) -> Unit:
         kind = self.kinds.get(kategori or "")
@@ -299,9 +301,14 @@ def _age_findings(kind: Kind | None, ctx: Context, born: date | None) -> list[Fi
     if kind is None or (kind.usia_min is None and kind.usia_max is None):
         return found
     low, high = kind.usia_min if kind.usia_min is not None else 0, kind.usia_max
-    if years < low or (high is not None and years > high):
+    # Within the band on some day of the period: a child of 17 entered in the year of their 18th
+    # birthday was in the child's band when found, though not on the period's last day.
+    start = ctx.start or ctx.reference
+    too_old = high is not None and age(born, start) > high
+    if years < low or too_old:
         note = " (batas usia kategori ini masih diperdebatkan)" if kind.uncertain else ""
-        on = ctx.reference.isoformat()
+        on = (start if too_old else ctx.reference).isoformat()
+        years = age(born, start) if too_old else years
         found.append(
             Finding(
                 "tanggal_lahir",

@@ -3,6 +3,7 @@ built by hand, as the import builds it once for a whole file."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -135,6 +136,22 @@ def _person(kategori, born, sex="L"):
 def test_category_age_bands_follow_their_own_criteria(kategori, born, allowed):
     errors = {f.rule for f in check_row(_person(kategori, born), CTX) if f.severity == Severity.ERROR}
     assert ("kategori_usia" not in errors) == allowed
+
+
+@pytest.mark.parametrize(
+    "born, allowed",
+    [
+        (date(2008, 6, 1), True),  # 17 when the year began, 18 at its end: a child for part of it
+        (date(2008, 12, 31), True),  # 18 only on the last day
+        (date(2007, 6, 1), False),  # 18 all year long
+    ],
+)
+def test_a_category_age_band_met_on_some_day_of_the_period_is_met(born, allowed):
+    year = replace(CTX, reference=date(2026, 12, 31), start=date(2026, 1, 1))
+    found = [f for f in check_row(_person("ADK", born), year) if f.rule == "kategori_usia"]
+    assert (found == []) == allowed
+    if found:
+        assert "usia 18 tahun pada 2026-01-01 di luar batas" in found[0].message
 
 
 def test_ages_above_a_hundred_ask_for_a_second_look():
