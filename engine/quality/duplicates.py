@@ -47,6 +47,7 @@ class Place:
     source: str  # "pengajuan" or "catatan"
     desa: str
     kategori: str
+    record_id: int | None = None  # an active record's own id
 
     @property
     def words(self) -> str:
@@ -91,12 +92,12 @@ def _places(
             )
             for value, kategori, desa in rows:
                 seen[value].append(Place("pengajuan", desa, kategori))
-        for value, kategori, desa in session.execute(
-            select(record_column, Record.kategori, Record.kode_desa).where(
+        for value, kategori, desa, record_id in session.execute(
+            select(record_column, Record.kategori, Record.kode_desa, Record.id).where(
                 among(session, record_column, chunk), Record.status == RecordStatus.AKTIF
             )
         ):
-            seen[value].append(Place("catatan", desa, kategori))
+            seen[value].append(Place("catatan", desa, kategori, record_id))
     return seen
 
 
@@ -150,7 +151,11 @@ def nik_findings(
     submission_id: int | None,
     findings: list[list[Finding]],
     new: list[bool] | None = None,
+    records: list[int | None] | None = None,
 ) -> None:
+    """`records` names, per row, the record it re-verifies: that record is the row's own past, in
+    whatever category (a child with a disability turned 18 is corrected from ADK to PD), not a second
+    registration of the person."""
     by_nik: dict[str, list[int]] = defaultdict(list)
     for index, row in enumerate(rows):
         if _nik(row):
@@ -162,6 +167,8 @@ def nik_findings(
     for nik, places in _places(session, "nik", list(by_nik), ctx, submission_id).items():
         for index in by_nik[nik]:
             for place in places:
+                if records and place.record_id is not None and place.record_id == records[index]:
+                    continue  # the row's own record, whatever its category then
                 if (
                     place.source == "catatan"
                     and place.desa == kode_desa

@@ -66,8 +66,9 @@ def save_item(
     given = values.get("atribut") or {}
     attributes = {name: str(given.get(name) or "").strip() for name in kind.atribut_wajib}
     ctx = record_rules.Context.load(session, submission.periode)
+    corrected = _item(session, submission, item_id).record_id if item_id else None
     found = record_rules.check_rows(
-        session, [{**data, "atribut": attributes}], ctx, submission.kode_desa, submission.id
+        session, [{**data, "atribut": attributes}], ctx, submission.kode_desa, submission.id, records=[corrected]
     )
     problems = [Problem(f.message, column=f.field) for f in found[0] if f.severity == Severity.ERROR]
     key = identity.key(Unit(kind.satuan), data)

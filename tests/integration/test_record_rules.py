@@ -11,9 +11,9 @@ from sqlalchemy import select
 import models
 from engine.core.errors import Invalid
 from engine.quality.nik import compose
-from engine.verification import imports, item_checks, submissions
+from engine.verification import imports, item_checks, items, register, submissions
 from models import AuditEvent, QualityFlag
-from tests.factories import SYSTEM, csv_of, decide, decide_task, make_team, open_task, person_row
+from tests.factories import SYSTEM, actor, csv_of, decide, decide_task, make_team, open_task, person_row, submit
 
 DESA = "65.01.01.2005"
 
@@ -251,3 +251,30 @@ def test_a_probable_duplicate_without_a_nik(db):
             select(QualityFlag).where(QualityFlag.submission_id == sid, QualityFlag.rule == "duplikat_mirip")
         )
     assert flag.severity == "warning" and "Siti Aminah" in flag.message and flag.expected == person(5)["nik"]
+
+
+def test_a_child_turned_eighteen_is_corrected_from_adk_to_pd_on_its_own_record(db):
+    """The register's ADK record of a child who has turned 18 is corrected to PD: its own record is the
+    person's past, not a second registration in a category whose ages cannot overlap."""
+    make_team(db)
+    child = person(born=date(2008, 6, 1), kategori="ADK")
+    first = _open(db, period="2025-Q4")
+    _import(db, first, [child])
+    submit(db, "op.desa", first)
+    for user in ("verif.kec", "verif.kab", "valid.prov"):
+        decide(db, user, first, "approve")
+    now = _open(db, period="2026-Q4")
+    operator = actor(db, "op.desa")
+    with db.transaction() as s:
+        register.prefill(s, {DESA: now})
+        item = s.scalar(select(models.SubmissionItem).where(models.SubmissionItem.submission_id == now))
+        grown = {k: child[k] for k in items.ITEM_COLUMNS} | {"kategori": "PD"}
+        saved = items.save_item(s, operator, now, grown, item.id)
+        assert saved.item.kategori == "PD"
+        assert not [f for f in saved.item.masalah if f["rule"] == "duplikat_kategori"]
+    submit(db, "op.desa", now)  # and nothing holds the submission back
+    for user in ("verif.kec", "verif.kab", "valid.prov"):
+        decide(db, user, now, "approve")
+    with db.read() as s:
+        active = s.scalars(select(models.Record).where(models.Record.status == models.RecordStatus.AKTIF)).all()
+        assert [(r.kategori, r.versi) for r in active] == [("PD", 2)]  # one person, one record, its next version
