@@ -100,10 +100,16 @@ def _deliver(db: Database, settings: SmtpSettings | None = None, now: datetime |
 
 
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)  # before any notification: a person's first digest has them all
+# A digest holds the notifications made up to this long before it. A notification carries the time
+# it was made, and its transaction (a batch of delivered events) may commit a little later: one made
+# just before a digest and committed just after it fell between two digests and was never sent.
+# Every notification's transaction ends well within this lag (statements are cut at 30 s).
+DIGEST_LAG = timedelta(minutes=15)
 
 
 def queue_digests(db: Database, now: datetime | None = None) -> int:
-    """One email per person with what happened since their last digest, for the events they chose."""
+    """One email per person with what happened between their last digest and this one (each up to
+    `DIGEST_LAG` before it was made), for the events they chose."""
     now = now or clock.now()
     queued = 0
     with db.transaction() as s:
@@ -121,7 +127,9 @@ def queue_digests(db: Database, now: datetime | None = None) -> int:
                 for n in s.scalars(
                     select(Notification)
                     .where(
-                        Notification.user_id == user.id, Notification.created_at > since, Notification.created_at <= now
+                        Notification.user_id == user.id,
+                        Notification.created_at > since - DIGEST_LAG,
+                        Notification.created_at <= now - DIGEST_LAG,
                     )
                     .order_by(Notification.id)
                 )

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from engine.core import clock
 from engine.core.config import SmtpSettings
 from engine.people import users
-from models import EmailMessage, OutboxEvent, Submission, User
+from models import EmailMessage, Notification, OutboxEvent, Submission, User
 from notifications import delivery, inapp
 from notifications import email as mail
 from tests.factories import SYSTEM, decide, make_team, open_with_items, submit
@@ -142,11 +142,12 @@ def test_a_daily_digest_replaces_one_email_per_task(subscribed, smtp):
         submit(db, team.operator if desa == "65.01.01.2005" else f"op.{desa}", sid)
     with db.read() as s:
         assert s.scalar(select(func.count()).select_from(EmailMessage)) == 0  # no email per task
-    assert mail.queue_digests(db) >= 1
-    mail.deliver_pending(db, settings)
+    later = clock.now() + mail.DIGEST_LAG  # a digest holds what was made up to its lag before it
+    assert mail.queue_digests(db, now=later) >= 1
+    mail.deliver_pending(db, settings, now=later)
     digest = next(m for m in inbox.messages if m["To"] == "tksk@kecamatan.id")
     assert "3 pemberitahuan" in digest["Subject"]
-    assert mail.queue_digests(db) == 0  # nothing new since
+    assert mail.queue_digests(db, now=later + timedelta(minutes=1)) == 0  # nothing new since
 
 
 def test_preferences_per_event_and_channel(subscribed):
@@ -164,7 +165,7 @@ def test_preferences_per_event_and_channel(subscribed):
     _with_email(db, team.kecamatan, "tksk@kecamatan.id")
     # but in the digest the person kept: it was dropped with the bell; and a WITA time runs the job
     wita = clock.now().astimezone(timezone(timedelta(hours=8)))
-    assert mail.queue_digests(db, now=wita + timedelta(minutes=1)) == 1
+    assert mail.queue_digests(db, now=wita + mail.DIGEST_LAG + timedelta(minutes=1)) == 1
     with db.read() as s:
         digest = s.scalar(select(EmailMessage).where(EmailMessage.to_address == "tksk@kecamatan.id"))
         assert "1 pemberitahuan" in digest.subject and "Tugas baru" in digest.text
@@ -184,3 +185,38 @@ def test_a_failing_subscriber_never_blocks_the_change(subscribed):
         assert s.get(Submission, sid).status.value == "diajukan"
         stuck = s.scalars(select(OutboxEvent).where(OutboxEvent.delivered_at.is_(None))).all()
     assert stuck and "layanan surel mati" in stuck[0].last_error
+
+
+def test_a_notification_committed_just_after_a_digest_goes_in_the_next_one(subscribed):
+    """Made a minute before the digest ran, in a transaction that committed after it: the next day's
+    digest has it (each digest takes what was made up to its lag before it)."""
+    db = subscribed
+    team = make_team(db)
+    _with_email(db, team.kecamatan, "tksk@kecamatan.id")
+    digest_at = clock.now()
+    with db.transaction() as s:
+        me = s.scalar(select(User).where(User.username == team.kecamatan))
+        s.add(
+            Notification(
+                user_id=me.id,
+                event_type="task.created",
+                judul="awal",
+                isi="-",
+                created_at=digest_at - timedelta(hours=1),
+            )
+        )
+    assert mail.queue_digests(db, now=digest_at) == 1
+    with db.transaction() as s:  # a delivery batch that began before the digest commits after it
+        s.add(
+            Notification(
+                user_id=me.id,
+                event_type="task.created",
+                judul="terlambat",
+                isi="-",
+                created_at=digest_at - timedelta(minutes=1),
+            )
+        )
+    assert mail.queue_digests(db, now=digest_at + timedelta(days=1)) == 1
+    with db.read() as s:
+        latest = s.scalars(select(EmailMessage).order_by(EmailMessage.id.desc())).first()
+    assert "1 pemberitahuan" in latest.subject and "terlambat" in latest.text
