@@ -29,7 +29,7 @@ from engine.quality import identity, names
 from engine.quality.findings import Finding
 from engine.quality.nik import is_sixteen_digits
 from engine.quality.row_rules import Context, Kind, as_date
-from models import Record, RecordStatus, Severity, Submission, SubmissionItem, Unit
+from models import ItemAction, Record, RecordStatus, Severity, Submission, SubmissionItem, Unit
 
 BATCH = 1000  # values in one IN list
 ARRAY_BATCH = 10_000  # values in one PostgreSQL array parameter
@@ -143,6 +143,22 @@ def registered_elsewhere(field: str, what: str, rule: str, place: Place) -> Find
     return Finding(field, f"{what} ini {ELSEWHERE}", Severity.WARNING, rule, detail=place.detail())
 
 
+def _removed_here(session: Session, submission_id: int | None) -> set[int]:
+    """The records this submission proposes to remove (died, moved, no longer eligible ...): gone once
+    it is approved, so a new entry for the same person is not a second registration of them."""
+    if submission_id is None:
+        return set()
+    return set(
+        session.scalars(
+            select(SubmissionItem.record_id).where(
+                SubmissionItem.submission_id == submission_id,
+                SubmissionItem.aksi == ItemAction.HAPUS,
+                SubmissionItem.record_id.is_not(None),
+            )
+        )
+    )
+
+
 def nik_findings(
     session: Session,
     rows: list[dict[str, Any]],
@@ -164,11 +180,16 @@ def nik_findings(
         for n, j in enumerate(indexes):
             for i in indexes[:n]:
                 findings[j].append(same_nik(rows[j], rows[i].get("kategori") or "", ctx, f"baris/item lain ({i + 2})"))
+    removed: set[int] | None = None
     for nik, places in _places(session, "nik", list(by_nik), ctx, submission_id).items():
+        if removed is None and any(p.record_id is not None for p in places):
+            removed = _removed_here(session, submission_id)  # asked once, and only when a record is found
         for index in by_nik[nik]:
             for place in places:
                 if records and place.record_id is not None and place.record_id == records[index]:
                     continue  # the row's own record, whatever its category then
+                if place.record_id is not None and place.record_id in (removed or set()):
+                    continue  # removed by this very submission (an ADK record ended, the person entered as PD)
                 if (
                     place.source == "catatan"
                     and place.desa == kode_desa

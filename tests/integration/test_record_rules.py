@@ -253,9 +253,9 @@ def test_a_probable_duplicate_without_a_nik(db):
     assert flag.severity == "warning" and "Siti Aminah" in flag.message and flag.expected == person(5)["nik"]
 
 
-def test_a_child_turned_eighteen_is_corrected_from_adk_to_pd_on_its_own_record(db):
-    """The register's ADK record of a child who has turned 18 is corrected to PD: its own record is the
-    person's past, not a second registration in a category whose ages cannot overlap."""
+def _child_turned_eighteen(db):
+    """A child with a disability verified as ADK in 2025-Q4, who turns 18 in 2026; the 2026-Q4
+    submission, opened, and its operator."""
     make_team(db)
     child = person(born=date(2008, 6, 1), kategori="ADK")
     first = _open(db, period="2025-Q4")
@@ -263,8 +263,13 @@ def test_a_child_turned_eighteen_is_corrected_from_adk_to_pd_on_its_own_record(d
     submit(db, "op.desa", first)
     for user in ("verif.kec", "verif.kab", "valid.prov"):
         decide(db, user, first, "approve")
-    now = _open(db, period="2026-Q4")
-    operator = actor(db, "op.desa")
+    return child, _open(db, period="2026-Q4"), actor(db, "op.desa")
+
+
+def test_a_child_turned_eighteen_is_corrected_from_adk_to_pd_on_its_own_record(db):
+    """The register's ADK record of a child who has turned 18 is corrected to PD: its own record is the
+    person's past, not a second registration in a category whose ages cannot overlap."""
+    child, now, operator = _child_turned_eighteen(db)
     with db.transaction() as s:
         register.prefill(s, {DESA: now})
         item = s.scalar(select(models.SubmissionItem).where(models.SubmissionItem.submission_id == now))
@@ -278,3 +283,21 @@ def test_a_child_turned_eighteen_is_corrected_from_adk_to_pd_on_its_own_record(d
     with db.read() as s:
         active = s.scalars(select(models.Record).where(models.Record.status == models.RecordStatus.AKTIF)).all()
         assert [(r.kategori, r.versi) for r in active] == [("PD", 2)]  # one person, one record, its next version
+
+
+def test_a_record_ended_in_this_submission_does_not_hold_back_the_persons_new_entry(db):
+    """The other way to move a child who turned 18: the ADK record is marked no longer eligible and the
+    person entered anew as PD. The ended record is gone once this submission is approved."""
+    child, now, operator = _child_turned_eighteen(db)
+    with db.transaction() as s:
+        register.prefill(s, {DESA: now})
+        old = s.scalar(select(models.SubmissionItem.id).where(models.SubmissionItem.submission_id == now))
+        register.set_status(s, operator, now, [old], models.VervalStatus.TIDAK_LAYAK, "sudah 18 tahun: kini PD")
+        grown = {k: child[k] for k in items.ITEM_COLUMNS} | {"kategori": "PD"}
+        items.save_item(s, operator, now, grown)
+    submit(db, "op.desa", now)
+    for user in ("verif.kec", "verif.kab", "valid.prov"):
+        decide(db, user, now, "approve")
+    with db.read() as s:
+        active = s.scalars(select(models.Record).where(models.Record.status == models.RecordStatus.AKTIF)).all()
+        assert [r.kategori for r in active] == ["PD"]
