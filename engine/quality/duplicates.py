@@ -166,12 +166,10 @@ def nik_findings(
     kode_desa: str,
     submission_id: int | None,
     findings: list[list[Finding]],
-    new: list[bool] | None = None,
     records: list[int | None] | None = None,
 ) -> None:
-    """`records` names, per row, the record it re-verifies: that record is the row's own past, in
-    whatever category (a child with a disability turned 18 is corrected from ADK to PD), not a second
-    registration of the person."""
+    """`records` names, per row, the record it re-verifies, or None for an entry of its own; without
+    it (a file, the form) a row is taken to re-verify the desa's record of its category."""
     by_nik: dict[str, list[int]] = defaultdict(list)
     for index, row in enumerate(rows):
         if _nik(row):
@@ -185,23 +183,31 @@ def nik_findings(
         if removed is None and any(p.record_id is not None for p in places):
             removed = _removed_here(session, submission_id)  # asked once, and only when a record is found
         for index in by_nik[nik]:
+            record = records[index] if records else None
             for place in places:
-                if records and place.record_id is not None and place.record_id == records[index]:
-                    continue  # the row's own record, whatever its category then
-                if place.record_id is not None and place.record_id in (removed or set()):
-                    continue  # removed by this very submission (an ADK record ended, the person entered as PD)
-                if (
-                    place.source == "catatan"
-                    and place.desa == kode_desa
-                    and place.kategori == rows[index].get("kategori")
-                    and not (new and new[index])
-                ):
-                    continue  # the record this row re-verifies
+                if _not_another_registration(place, rows[index], kode_desa, (records is not None, record), removed):
+                    continue
                 findings[index].append(
                     same_nik(rows[index], place.kategori, ctx, place.words)
                     if place.desa == kode_desa
                     else registered_elsewhere("nik", "NIK", "duplikat_nik_tempat_lain", place)  # ELSEWHERE_RULES
                 )
+
+
+def _not_another_registration(
+    place: Place, row: dict[str, Any], kode_desa: str, known: tuple[bool, int | None], removed: set[int] | None
+) -> bool:
+    """A verified record that is the row's person's own, not a second registration: the record the row
+    re-verifies, in whatever category it was (a child with a disability turned 18, corrected from ADK
+    to PD); a record this very submission removes (the ADK record ended, the person entered as PD); or,
+    for a row not known to be an entry of its own, the desa's record of the row's category."""
+    if place.record_id is None:
+        return False
+    rows_known, record = known
+    if place.record_id == record or place.record_id in (removed or set()):
+        return True
+    same_here = place.desa == kode_desa and place.kategori == row.get("kategori")
+    return same_here and not (rows_known and record is None)
 
 
 def _family_rows(rows: list[dict[str, Any]], ctx: Context) -> dict[tuple[str, str], list[int]]:

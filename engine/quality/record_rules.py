@@ -41,20 +41,19 @@ def check_rows(
     kode_desa: str,
     submission_id: int | None = None,
     progress: Callable[[int], None] | None = None,
-    new: list[bool] | None = None,
     records: list[int | None] | None = None,
 ) -> list[list[Finding]]:
     """Findings for each row: its own rules, then duplicates within the rows, the period and the records.
 
-    `new` tells, per row, an entry that re-verifies no record: the same NIK and category among the
-    desa's records is then a second registration of one person, not the record it re-verifies.
-    `records` names, per row, the record it re-verifies (see `duplicates.nik_findings`)."""
+    `records` names, per row, the record it re-verifies, or None for an entry of its own: the same NIK
+    and category among the desa's records is then a second registration of one person
+    (`duplicates.nik_findings`)."""
     findings = []
     for index, row in enumerate(rows):
         findings.append(_checked_row(row, ctx, index + 2))
         if progress and index % 1000 == 0:
             progress(index)
-    duplicates.nik_findings(session, rows, ctx, kode_desa, submission_id, findings, new, records)
+    duplicates.nik_findings(session, rows, ctx, kode_desa, submission_id, findings, records)
     duplicates.kk_findings(session, rows, ctx, kode_desa, submission_id, findings)
     duplicates.named_entry_findings(rows, ctx, findings)
     duplicates.person_findings(session, rows, kode_desa, findings)

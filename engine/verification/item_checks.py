@@ -42,11 +42,8 @@ def check_submission(session: Session, submission: Submission) -> list[Problem]:
     if items:
         ctx = record_rules.Context.load(session, submission.periode)
         rows = [dict(i.data, kategori=i.kategori) for i in items]
-        new = [i.record_id is None for i in items]  # an entry of its own, not a register record's item
-        records = [i.record_id for i in items]
-        findings = record_rules.check_rows(
-            session, rows, ctx, submission.kode_desa, submission.id, new=new, records=records
-        )
+        records = [i.record_id for i in items]  # None: an entry of its own, not a register record's item
+        findings = record_rules.check_rows(session, rows, ctx, submission.kode_desa, submission.id, records=records)
         for item, found in zip(items, findings, strict=True):
             item.masalah = [f.to_dict() for f in found]
             errors += [

@@ -66,9 +66,15 @@ def save_item(
     given = values.get("atribut") or {}
     attributes = {name: str(given.get(name) or "").strip() for name in kind.atribut_wajib}
     ctx = record_rules.Context.load(session, submission.periode)
-    corrected = _item(session, submission, item_id).record_id if item_id else None
+    item = _item(session, submission, item_id) if item_id else None
+    record = item.record_id if item else None  # a register record corrected: its own past, in any category
     found = record_rules.check_rows(
-        session, [{**data, "atribut": attributes}], ctx, submission.kode_desa, submission.id, records=[corrected]
+        session,
+        [{**data, "atribut": attributes}],
+        ctx,
+        submission.kode_desa,
+        submission.id,
+        records=[record] if record else None,
     )
     problems = [Problem(f.message, column=f.field) for f in found[0] if f.severity == Severity.ERROR]
     key = identity.key(Unit(kind.satuan), data)
@@ -84,8 +90,7 @@ def save_item(
         raise Invalid("Data belum dapat disimpan", problems)
     data["atribut"] = attributes
     item_checks.forget(session, submission.id)
-    if item_id:
-        item = _item(session, submission, item_id)
+    if item is not None:
         if values.get("versi") and values["versi"] != item.updated_at.isoformat():
             raise Conflict(
                 "Data ini sudah diubah di halaman lain sejak formulir dibuka; muat ulang untuk melihat yang terbaru"

@@ -194,28 +194,18 @@ def test_a_notification_committed_just_after_a_digest_goes_in_the_next_one(subsc
     team = make_team(db)
     _with_email(db, team.kecamatan, "tksk@kecamatan.id")
     digest_at = clock.now()
-    with db.transaction() as s:
-        me = s.scalar(select(User).where(User.username == team.kecamatan))
-        s.add(
-            Notification(
-                user_id=me.id,
-                event_type="task.created",
-                judul="awal",
-                isi="-",
-                created_at=digest_at - timedelta(hours=1),
+    with db.read() as s:
+        me = s.scalar(select(User.id).where(User.username == team.kecamatan))
+
+    def made(title: str, before: timedelta) -> None:
+        with db.transaction() as s:
+            s.add(
+                Notification(user_id=me, event_type="task.created", judul=title, isi="-", created_at=digest_at - before)
             )
-        )
+
+    made("awal", timedelta(hours=1))
     assert mail.queue_digests(db, now=digest_at) == 1
-    with db.transaction() as s:  # a delivery batch that began before the digest commits after it
-        s.add(
-            Notification(
-                user_id=me.id,
-                event_type="task.created",
-                judul="terlambat",
-                isi="-",
-                created_at=digest_at - timedelta(minutes=1),
-            )
-        )
+    made("terlambat", timedelta(minutes=1))  # a delivery batch that began before the digest commits after it
     assert mail.queue_digests(db, now=digest_at + timedelta(days=1)) == 1
     with db.read() as s:
         latest = s.scalars(select(EmailMessage).order_by(EmailMessage.id.desc())).first()
