@@ -52,3 +52,11 @@ def next_period(periode: str) -> str:
         return str(year + 1)
     size = {"Q": 4, "S": 2}[kind]
     return f"{year + 1}-{kind}1" if n == size else f"{year}-{kind}{n + 1}"
+
+
+def previous_period(periode: str) -> str:
+    year, kind, n = period_key(periode)
+    if kind == "Y":
+        return str(year - 1)
+    size = {"Q": 4, "S": 2}[kind]
+    return f"{year - 1}-{kind}{size}" if n == 1 else f"{year}-{kind}{n - 1}"

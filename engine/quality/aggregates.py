@@ -16,7 +16,7 @@ from engine.core import audit, clock
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
 from engine.core.errors import Invalid, Problem, phrase
-from engine.core.periods import period_key
+from engine.core.periods import period_key, previous_period
 from engine.core.rows import among
 from engine.core.tables import read_table
 from engine.quality import agencies, agency_indicators, series
@@ -456,11 +456,12 @@ def drift(session: Session, province: str, periode: str, now: Counter[tuple[str,
 
 def snapshot_records(session: Session, actor: Actor, periode: str, province: str) -> int:
     """Our own figures for a period: the records standing at its end counted by category at every level
-    (taken again later, a period's figures stay its own, not today's). A figure counted before that
-    no record gives any more is stored as 0: the last record of a category removed is a drop to zero,
-    not the old figure kept."""
+    (taken again later, a period's figures stay its own, not today's). A figure this period or the one
+    before gave that no record gives any more is stored as 0: the last record of a category removed
+    is a drop to zero the series checks can judge, not the old figure kept nor a missing period."""
     counts = count_records(session, province, periode)
-    gone = {key: 0 for key, n in counted_before(session, province, periode).items() if n and key not in counts}
+    earlier = counted_before(session, province, previous_period(periode)) | counted_before(session, province, periode)
+    gone = {key: 0 for key in earlier if key not in counts}
     values = [series.Value(code, kategori, periode, n, OURS) for (code, kategori), n in {**gone, **counts}.items()]
     if values:
         store(session, actor, values, AuditAction.FIGURES_SNAPSHOT_TAKEN)

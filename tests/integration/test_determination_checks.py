@@ -104,6 +104,29 @@ def test_a_category_whose_last_record_is_gone_is_counted_as_zero(year):
     assert before[("65", "LUT")] == 3
 
 
+def test_a_category_gone_before_the_next_period_is_counted_there_as_zero(year):
+    """The last record of a category ended in the next year: that year's figure is 0, a drop the
+    series checks can judge, not a missing year; and it stays 0 in the years after."""
+    with year.transaction() as session:
+        aggregates.snapshot_records(session, SYSTEM, str(YEAR), "65")
+    removal = open_period(year, f"{YEAR + 1}-Q1", [])
+    with year.transaction() as session:
+        register.prefill(session, {"65.01.01.2005": removal})
+        odha = session.scalar(
+            select(SubmissionItem.id).where(SubmissionItem.submission_id == removal, SubmissionItem.kategori == "ODHA")
+        )
+        register.set_status(session, person(year, "op.desa"), removal, [odha], VervalStatus.MENINGGAL, "meninggal")
+    submit(year, "op.desa", removal)
+    for user in ("verif.kec", "verif.kab", "valid.prov"):
+        decide(year, user, removal, "approve")
+    for later in (YEAR + 1, YEAR + 2):
+        with year.transaction() as session:
+            aggregates.snapshot_records(session, SYSTEM, str(later), "65")
+            counted = aggregates.counted_before(session, "65", str(later))
+        assert counted[("65", "ODHA")] == 0 and counted[("65.01.01.2005", "ODHA")] == 0
+        assert counted[("65", "LUT")] == 3
+
+
 def test_a_lane_below_the_years_region_is_refused_with_its_task_named(year):
     """A regency's review moved to a kecamatan lane: no kecamatan holds a regency's task."""
     xml = (DEFAULT_BPMN_DIR / "rekonsiliasi_tahunan.bpmn").read_text("utf-8")

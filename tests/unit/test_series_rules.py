@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from bench import synthetic
-from engine.core.periods import next_period
+from engine.core.periods import next_period, previous_period
 from engine.quality import counts
 from engine.quality.agencies import AgencyContext, compare
 from engine.quality.series import (
@@ -164,6 +164,7 @@ def test_a_gap_between_periods_is_information():
     flags = check_gaps(series(10, None, None, 12))
     assert flagged(flags) == [("periode_hilang", "2023")] and flags[0].severity == Severity.INFO
     assert next_period("2026-Q4") == "2027-Q1" and next_period("2026-S1") == "2026-S2"
+    assert [previous_period(p) for p in ("2027-Q1", "2026-S2", "2026")] == ["2026-Q4", "2026-S1", "2025"]
 
 
 def test_every_flag_says_what_was_seen_and_expected_in_plain_words():
