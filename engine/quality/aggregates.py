@@ -300,9 +300,20 @@ def _settled(session: Session, keys: set[tuple[str, str]]) -> dict[tuple, Any]:
     }
 
 
+def _one_rescan_at_a_time(session: Session, keys: set[tuple[str, str]]) -> None:
+    """Two rescans of a province's series at once (a Forum recount, an agency's figures) would each
+    delete the open flags before the other's were committed and leave every flag twice: they take the
+    province's region row in turn (NO KEY UPDATE, so rows referring to the region are not held up)."""
+    provinces = sorted({region[:2] for _, region in keys})
+    session.execute(
+        select(Region.kode).where(Region.kode.in_(provinces)).order_by(Region.kode).with_for_update(key_share=True)
+    )
+
+
 def store_flags(session: Session, flags: list[series.Flag], rules: set[str], keys: set[tuple[str, str]]) -> None:
     """Replace the open aggregate flags of these rules on these (kategori, region) series. A flag that
     someone explained or closed is not raised again while the figure it is about stays the same."""
+    _one_rescan_at_a_time(session, keys)
     settled = _settled(session, keys)
     for kategori, region in keys:
         session.execute(

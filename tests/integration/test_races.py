@@ -20,8 +20,19 @@ from engine.core import audit, clock, retry
 from engine.core.actors import Actor
 from engine.core.errors import Conflict
 from engine.people import users
+from engine.quality import aggregates
 from engine.verification import claims, cycles
-from models import AuditEvent, HumanTask, NotificationPreference, OutboxEvent, Record, RecordVersion, TaskStatus
+from models import (
+    AuditEvent,
+    FlagStatus,
+    HumanTask,
+    NotificationPreference,
+    OutboxEvent,
+    QualityFlag,
+    Record,
+    RecordVersion,
+    TaskStatus,
+)
 from notifications import delivery
 from tests.factories import (
     SYSTEM,
@@ -34,6 +45,7 @@ from tests.factories import (
     person_row,
     submit,
 )
+from tests.integration.interleave import first_then_second
 
 DESA = [f"65.01.01.{2005 + i}" for i in range(5)]
 
@@ -235,3 +247,23 @@ def test_a_key_taken_between_a_read_and_an_insert_is_tried_again_and_found(db, i
     with db.read() as s:
         rows = s.scalars(select(NotificationPreference).where(NotificationPreference.event_type == "task.created"))
         assert [row.enabled for row in rows] == [False]
+
+
+def test_two_rescans_of_the_same_series_leave_each_flag_once(year):
+    """A Forum recount and an agency's figures checking the same series at once: the second waits for
+    the first, then replaces its flags instead of adding a second copy of each."""
+    with year.read() as s:
+        values = aggregates.stored_values(s, {("LUT", "65.01")})
+
+    def again() -> None:
+        with year.transaction() as s:
+            aggregates.rescan(s, SYSTEM, values)
+
+    first_then_second(year, lambda s: aggregates.rescan(s, SYSTEM, values), again)
+    with year.read() as s:
+        open_flags = s.execute(
+            select(QualityFlag.rule, QualityFlag.region_kode, QualityFlag.kategori, QualityFlag.periode).where(
+                QualityFlag.item_id.is_(None), QualityFlag.status == FlagStatus.TERBUKA
+            )
+        ).all()
+    assert open_flags and len(open_flags) == len(set(open_flags))
