@@ -37,7 +37,7 @@ STATUS_LABELS = {
     "padan": _l("padan"),
     "tidak_padan": _l("tidak padan"),
     "meninggal": _l("meninggal"),
-    "belum_dicek": _l("belum dicek"),
+    "belum_dicek": _l("belum diperiksa"),
     "aktif": _l("aktif"),
     "dicabut": _l("dicabut"),
     "kedaluwarsa": _l("kedaluwarsa"),

@@ -400,8 +400,10 @@ def roll_up(counted: Iterable[tuple[str, str, int]]) -> Counter[tuple[str, str]]
 def standing_records(session: Session, province: str, periode: str) -> list[Any]:
     """The province's records active on the register as it stood at the end of `periode` (a year, or
     a period of the province's rhythm): each record as its last version verified in a submission of
-    that period or before left it. A record verified in a later cycle does not count for this one, and
-    one removed later still does. Rows of (id, versi, kode_desa, kategori), by id."""
+    that period or before left it, in the category that version gave it (a correction made later does
+    not move an earlier period's figure). A record verified in a later cycle does not count for this
+    one, and one removed later still does. Rows of (id, versi, kode_desa, kategori), by id; a record
+    stays in the desa that entered it."""
     period_key(periode)
     in_time = func.substr(Submission.periode, 1, 4) <= periode if len(periode) == 4 else Submission.periode <= periode
     last = (
@@ -413,7 +415,7 @@ def standing_records(session: Session, province: str, periode: str) -> list[Any]
     )
     return list(
         session.execute(
-            select(Record.id, last.c.versi, Record.kode_desa, Record.kategori)
+            select(Record.id, last.c.versi, Record.kode_desa, RecordVersion.nilai["kategori"].as_string())
             .join(last, last.c.record_id == Record.id)
             .join(RecordVersion, and_(RecordVersion.record_id == Record.id, RecordVersion.versi == last.c.versi))
             .where(RecordVersion.status == RecordStatus.AKTIF, Record.kode_desa.like(f"{province}.%"))

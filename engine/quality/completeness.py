@@ -83,13 +83,22 @@ class Status:
 
 
 def _approvals(session: Session, periode: str) -> dict[int, set[str]]:
+    """The tiers that approved each submission as it stands now: in the round since its desa's last
+    task (a return opens a new one), so an approval a later return undid no longer counts."""
+    last_desa_task = dict(
+        session.execute(
+            select(HumanTask.submission_id, func.max(HumanTask.id))
+            .where(HumanTask.periode == periode, HumanTask.tingkat == Tier.DESA)
+            .group_by(HumanTask.submission_id)
+        ).all()
+    )
     approvals: dict[int, set[str]] = defaultdict(set)
-    for sid, tier in session.execute(
-        select(HumanTask.submission_id, HumanTask.tingkat).where(
+    for sid, tier, task_id in session.execute(
+        select(HumanTask.submission_id, HumanTask.tingkat, HumanTask.id).where(
             HumanTask.periode == periode, HumanTask.status == TaskStatus.SELESAI, HumanTask.keputusan == Decision.SETUJU
         )
     ):
-        if sid is not None:
+        if sid is not None and task_id > last_desa_task.get(sid, 0):
             approvals[sid].add(tier.value)
     return approvals
 

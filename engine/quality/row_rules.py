@@ -159,7 +159,7 @@ def _person_findings(values: dict[str, Any], unit: Unit, today: date) -> list[Fi
     found = []
     sex, born = values.get("jenis_kelamin"), values.get("tanggal_lahir")
     if sex not in ("L", "P") and (sex or unit == Unit.INDIVIDU):
-        found.append(Finding("jenis_kelamin", "isi L (laki-laki) atau P (perempuan)"))
+        found.append(Finding("jenis_kelamin", "jenis kelamin harus L (laki-laki) atau P (perempuan)"))
     if born:
         born_date = as_date(born)
         if born_date is None:
@@ -256,9 +256,9 @@ def _nik_findings(values: dict[str, Any], ctx: Context, born: date | None) -> li
         found.append(
             Finding(
                 "jenis_kelamin",
-                f"NIK menunjukkan perempuan (tanggal di NIK lebih dari 40), isian {sex}"
+                "NIK menunjukkan perempuan (tanggal di NIK lebih dari 40), yang diisi laki-laki"
                 if parsed.sex == "P"
-                else f"NIK menunjukkan laki-laki (tanggal di NIK kurang dari 40), isian {sex}",
+                else "NIK menunjukkan laki-laki (tanggal di NIK kurang dari 40), yang diisi perempuan",
                 rule="nik_jenis_kelamin",
                 observed=sex,
                 expected=parsed.sex,
@@ -273,7 +273,7 @@ def _nik_findings(values: dict[str, Any], ctx: Context, born: date | None) -> li
         found.append(
             Finding(
                 "tanggal_lahir",
-                f"tanggal lahir {born.isoformat()} tidak cocok dengan NIK ({nik_born.strftime('%d-%m-%y')})",
+                f"tanggal lahir {born:%d-%m-%Y} tidak cocok dengan NIK ({nik_born:%d-%m-%Y})",
                 rule="nik_tanggal_lahir",
                 observed=born.isoformat(),
                 expected=nik_born.isoformat(),

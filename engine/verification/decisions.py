@@ -193,6 +193,19 @@ def _verdicts(
     return judged
 
 
+def item_names(session: Session, item_ids: list[int]) -> dict[int, str]:
+    """Each item as the verifier finds it on the task page: the name on its card and its category
+    (the card shows no item number)."""
+    if not item_ids:
+        return {}
+    rows = session.execute(
+        select(SubmissionItem.id, SubmissionItem.kategori, SubmissionItem.data).where(
+            SubmissionItem.id.in_(sorted(set(item_ids)))
+        )
+    )
+    return {i: f"{(data or {}).get('nama') or f'item {i}'} ({kategori})" for i, kategori, data in rows}
+
+
 def _verdict_problems(
     session: Session,
     task: HumanTask,
@@ -202,14 +215,12 @@ def _verdict_problems(
     judged: dict[int, tuple[Verdict, str | None]],
 ) -> list[Problem]:
     problems = [Problem(f"item {i} bukan bagian dari pengajuan {submission.id}") for i in judged if i not in items]
-    problems += [
-        Problem(f"item {i}: alasan tidak sesuai wajib diisi", column=f"alasan_{i}")
-        for i, (verdict, why) in judged.items()
-        if verdict == Verdict.TIDAK_SESUAI and not (why or "").strip()
+    unexplained = [
+        i for i, (v, why) in judged.items() if i in items and v == Verdict.TIDAK_SESUAI and not (why or "").strip()
     ]
+    named = item_names(session, unexplained)
+    problems += [Problem(f"{named[i]}: alasan tidak sesuai wajib diisi", column=f"alasan_{i}") for i in unexplained]
     if keputusan == Decision.SETUJU:
-        if any(verdict == Verdict.TIDAK_SESUAI for verdict, _ in judged.values()):
-            problems.append(Problem("ada item tidak sesuai: kembalikan pengajuan, jangan setujui"))
         if task.tingkat == Tier.KECAMATAN:
             no_minutes = minutes.missing(session, submission)
             problems += [no_minutes] if no_minutes else []
@@ -235,6 +246,8 @@ def _record_verdicts(
     kept = saved_verdicts(session, task)
     saved = {item_id: (v.verdict, v.alasan) for item_id, v in kept.items()}
     judged = _verdicts(saved, items, cmd)
+    if keputusan == Decision.SETUJU and any(verdict == Verdict.TIDAK_SESUAI for verdict, _ in judged.values()):
+        raise Invalid("Keputusan belum dapat dikirim: ada item tidak sesuai; kembalikan pengajuan, jangan setujui")
     problems = _verdict_problems(session, task, submission, keputusan, items, judged)
     if problems:
         raise Invalid("Keputusan belum dapat dikirim: putusan per item belum lengkap", problems)
@@ -265,10 +278,17 @@ def _ensure_acknowledged(session: Session, actor: Actor, submission: Submission)
     waiting = flags.unacknowledged_warnings(session, submission.id)
     shown = privacy.shown_to(privacy.sees_full_nik(actor, submission.kode_desa))
     if waiting:
+        named = item_names(session, [f.item_id for f in waiting if f.item_id is not None])
         raise Invalid(
             f"{len(waiting)} peringatan mutu data belum diakui: tulis catatan untuk setiap peringatan "
             "sebelum menyetujui, atau kembalikan pengajuan",
-            [Problem(f"item {f.item_id}: {shown(f.message)}", column=f"ack_{f.id}") for f in waiting],
+            [
+                Problem(
+                    f"{named[f.item_id]}: {shown(f.message)}" if f.item_id in named else shown(f.message),
+                    column=f"ack_{f.id}",
+                )
+                for f in waiting
+            ],
         )
 
 

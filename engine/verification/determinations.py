@@ -231,17 +231,28 @@ def diff(session: Session, actor: Actor, tahun_a: int, tahun_b: int) -> dict[str
         flags.setdefault((f.region_kode, f.kategori or ""), []).append(
             {"aturan": f.rule, "tingkat": f.severity, "status": f.status, "pesan": f.message}
         )
-    changes = [
-        Change(
-            code, kategori, before.get((code, kategori)), after.get((code, kategori)), flags.get((code, kategori), [])
-        )
-        for code, kategori in sorted(before.keys() | after.keys())
-    ]
     return {
         "dari": summary(a),
         "ke": summary(b),
-        "perubahan": [c.to_dict() for c in changes],
+        "perubahan": [c.to_dict() for c in compare(before, after, flags)],
     }
+
+
+def compare(
+    before: dict[tuple[str, str], int], after: dict[tuple[str, str], int], flags: dict[tuple[str, str], list[Any]]
+) -> list[Change]:
+    """Two years' figures side by side. A year counts only the categories its records give: one
+    missing where the region has figures that year is 0 (its last record gone, or none yet), a change
+    like any other; a region with no figures at all that year (not yet formed) has none."""
+    regions_before, regions_after = {code for code, _ in before}, {code for code, _ in after}
+
+    def figure(figures: dict[tuple[str, str], int], regions: set[str], key: tuple[str, str]) -> int | None:
+        return figures.get(key, 0 if key[0] in regions else None)
+
+    return [
+        Change(*key, figure(before, regions_before, key), figure(after, regions_after, key), flags.get(key, []))
+        for key in sorted(before.keys() | after.keys())
+    ]
 
 
 # -- how a figure was reached -----------------------------------------------------------------

@@ -75,9 +75,10 @@ def _problems(session: Session, submission: Submission, judged: dict[int, tuple[
         )
     )
     problems = [Problem(f"item {i} bukan bagian dari pengajuan ini") for i in judged if i not in ours]
+    named = decisions.item_names(session, [i for i, (v, why) in judged.items() if i in ours and not why.strip()])
     for item_id, (verdict, why) in judged.items():
-        if verdict == Verdict.TIDAK_SESUAI and not why.strip():
-            problems.append(Problem("tuliskan mengapa item ini tidak sesuai", column=f"alasan_{item_id}"))
+        if item_id in ours and verdict == Verdict.TIDAK_SESUAI and not why.strip():
+            problems.append(Problem(f"tuliskan mengapa {named[item_id]} tidak sesuai", column=f"alasan_{item_id}"))
         if len(why) > REASON_LIMIT:
             problems.append(Problem(f"alasan paling banyak {REASON_LIMIT} karakter", column=f"alasan_{item_id}"))
     return problems

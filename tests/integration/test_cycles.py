@@ -170,6 +170,17 @@ def test_status_counts_expected_submitted_on_time_and_verified(db):
     assert row.verified == {"kecamatan": 1, "kabupaten": 0, "provinsi": 0}
     assert rows["65.01.02"].submitted == 0
 
+    def verified() -> dict[str, int]:
+        with db.read() as s:
+            return {r.kode: r for r in cycles.status(s, SYSTEM, PERIOD, "65.01")}["65.01.01"].verified
+
+    decide(db, team.kabupaten, sid, "return", reason="alamat belum lengkap")
+    assert verified() == {"kecamatan": 0, "kabupaten": 0, "provinsi": 0}  # back at the desa: undone
+    submit(db, team.operator, sid)
+    assert verified()["kecamatan"] == 0  # the new round waits for the kecamatan again
+    decide(db, team.kecamatan, sid, "approve")
+    assert verified() == {"kecamatan": 1, "kabupaten": 0, "provinsi": 0}
+
 
 @pytest.mark.parametrize(
     "period, region, message",

@@ -236,6 +236,6 @@ def test_an_approval_with_an_item_marked_not_matching_is_refused(db):
     submit(db, team.operator, submission_id)
     with db.read() as session:
         item_id = session.scalar(select(SubmissionItem.id))
-    with pytest.raises(Invalid, match="putusan per item belum lengkap"):
+    with pytest.raises(Invalid, match="ada item tidak sesuai; kembalikan pengajuan"):
         decide(db, team.kecamatan, submission_id, "approve", verdicts={item_id: "NIK ganda"})
     assert open_task(db, submission_id, "kecamatan")

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 import models
 from engine.core.errors import Invalid
+from engine.quality import aggregates
 from engine.quality.nik import compose
 from engine.verification import imports, item_checks, items, register, submissions
 from models import AuditEvent, QualityFlag
@@ -266,9 +267,8 @@ def _child_turned_eighteen(db):
     return child, _open(db, period="2026-Q4"), actor(db, "op.desa")
 
 
-def test_a_child_turned_eighteen_is_corrected_from_adk_to_pd_on_its_own_record(db):
-    """The register's ADK record of a child who has turned 18 is corrected to PD: its own record is the
-    person's past, not a second registration in a category whose ages cannot overlap."""
+def _corrected_to_pd(db) -> None:
+    """The register's ADK record of the child who turned 18, corrected to PD in 2026-Q4 and verified."""
     child, now, operator = _child_turned_eighteen(db)
     with db.transaction() as s:
         register.prefill(s, {DESA: now})
@@ -280,9 +280,25 @@ def test_a_child_turned_eighteen_is_corrected_from_adk_to_pd_on_its_own_record(d
     submit(db, "op.desa", now)  # and nothing holds the submission back
     for user in ("verif.kec", "verif.kab", "valid.prov"):
         decide(db, user, now, "approve")
+
+
+def test_a_child_turned_eighteen_is_corrected_from_adk_to_pd_on_its_own_record(db):
+    """The register's ADK record of a child who has turned 18 is corrected to PD: its own record is the
+    person's past, not a second registration in a category whose ages cannot overlap."""
+    _corrected_to_pd(db)
     with db.read() as s:
         active = s.scalars(select(models.Record).where(models.Record.status == models.RecordStatus.AKTIF)).all()
         assert [(r.kategori, r.versi) for r in active] == [("PD", 2)]  # one person, one record, its next version
+
+
+def test_a_period_before_a_correction_counts_the_record_in_the_category_it_had_then(db):
+    """The figures of 2025 (a determination, a snapshot taken later) count the child as ADK, as the
+    register stood then; those of 2026 count the person as PD."""
+    _corrected_to_pd(db)
+    with db.read() as s:
+        then, now = aggregates.count_records(s, "65", "2025"), aggregates.count_records(s, "65", "2026-Q4")
+    assert (then[(DESA, "ADK")], then[(DESA, "PD")], then[("65", "ADK")]) == (1, 0, 1)
+    assert (now[(DESA, "ADK")], now[(DESA, "PD")], now[("65", "PD")]) == (0, 1, 1)
 
 
 def test_a_record_ended_in_this_submission_does_not_hold_back_the_persons_new_entry(db):

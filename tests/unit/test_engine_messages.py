@@ -41,8 +41,8 @@ def test_every_message_the_engine_writes_has_its_english_with_the_same_pieces():
             "3 new rows, 1 updated; 2 warnings will be checked by the verifier",
         ),
         (  # a message chosen by a condition is translated whole, not with Indonesian pieces
-            "NIK menunjukkan laki-laki (tanggal di NIK kurang dari 40), isian P",
-            "the NIK says male (its day is under 40), the entry says P",
+            "NIK menunjukkan laki-laki (tanggal di NIK kurang dari 40), yang diisi perempuan",
+            "the NIK says male (its day is under 40), the entry says female",
         ),
         (
             "usia 31 tahun pada 2026-06-30 di luar batas Lanjut Usia Terlantar (60 tahun ke atas)",

@@ -51,7 +51,7 @@ def test_the_task_page_shows_dukcapil_and_dtsen_beside_each_item(world, db, sign
         rows = [{"nik": item.nik, "no_kk": "", "desil": "3", "program": "PKH|BPNT"}]
         dtsen.import_extract(s, SYSTEM, rows, "65")
     page = signed_in("verif.kab").get(f"/tugas/{world.kab_task}").get_data(as_text=True)
-    assert "tidak padan" in page and "nama" in page and "DTSEN desil 3" in page and "PKH, BPNT" in page
+    assert "Dukcapil: tidak padan (Nama)" in page and "DTSEN desil 3" in page and "PKH, BPNT" in page
     assert "Dukcapil: tidak padan pada nama" in page  # the flag, to acknowledge before approval
     with db.read() as s:
         assert s.scalar(select(NikCheck.status)) == NikStatus.TIDAK_PADAN
@@ -59,7 +59,7 @@ def test_the_task_page_shows_dukcapil_and_dtsen_beside_each_item(world, db, sign
 
 def test_the_record_page_shows_the_records_registers(world, db, signed_in):
     page = signed_in("auditor.prov").get(f"/audit/catatan/{world.record}").get_data(as_text=True)
-    assert "belum dicek" in page and "tidak ada di DTSEN" in page
+    assert "Dukcapil: belum diperiksa" in page and "tidak ada di DTSEN" in page
 
 
 def test_the_desa_sees_its_poorest_residents_not_yet_registered(world, db, signed_in):

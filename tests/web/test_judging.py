@@ -79,7 +79,11 @@ def test_verdicts_saved_item_by_item_claim_the_task_and_stay_the_persons_draft(b
     )
     refusal = missing_reason.get_json()
     assert missing_reason.status_code == 400 and refusal["ok"] is False and refusal["message"]
-    assert refusal["problems"][0]["message"] == "tuliskan mengapa item ini tidak sesuai"
+    with db.read() as s:  # the item named as its card shows it: no item number is on the page
+        item = s.get(SubmissionItem, first)
+        assert (
+            refusal["problems"][0]["message"] == f"tuliskan mengapa {item.data['nama']} ({item.kategori}) tidak sesuai"
+        )
     saved = browser.post(
         f"/tugas/{task_id}/putusan",
         {f"verdict_{first}": "tidak_sesuai", f"alasan_{first}": "umur tidak sesuai KTP"},
@@ -163,7 +167,7 @@ def test_the_kabupaten_approves_a_region_and_period_at_once_and_hears_what_was_n
         "/tugas/setujui", {"wilayah": "65.01.01", "periode": "2026-Q4"}, token_from="/tugas/", follow_redirects=True
     )
     text = done.get_data(as_text=True)
-    assert "1 tugas disetujui" in text and f"#{_task(db, warned)} tidak diputus" in text and "belum diakui" in text
+    assert "1 tugas disetujui" in text and f"#{_task(db, warned)} tidak diputuskan" in text and "belum diakui" in text
     with db.read() as s:
         assert s.get(Submission, clean).tingkat.value == "provinsi"
         assert s.get(Submission, warned).tingkat.value == "kabupaten"

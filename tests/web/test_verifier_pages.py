@@ -240,6 +240,9 @@ def test_warnings_are_acknowledged_with_a_note_on_the_task_page(browser, db, peo
         f"/tugas/{task_id}/selesai", {"keputusan": "setuju", **judged}, token_from=f"/tugas/{task_id}"
     )
     assert refused.status_code == 400 and "belum diakui" in refused.get_data(as_text=True)
+    with db.read() as s:  # each warning says whose it is, as the cards name people (no item numbers)
+        item = s.scalar(select(SubmissionItem).where(SubmissionItem.submission_id == sid))
+    assert f"{item.data['nama']} ({item.kategori}): " in html.unescape(refused.get_data(as_text=True))
     done = browser.post(
         f"/tugas/{task_id}/selesai",
         {"keputusan": "setuju", f"ack_{flag_id}": "KK lama, sudah dicek", **judged},
@@ -271,7 +274,7 @@ def test_the_task_page_counts_its_views_in_one_scan_and_reads_the_task_once(brow
     assert page.count("(tersimpan)") == 1 and 'value="sesuai" checked' in page  # the saved verdict shows
     assert not [q for q in statements if "bpmn_xml" in q]  # the path taken comes from the parsed definition
     assert not [q for q in statements if q.startswith("SELECT process_definition")]  # read with the instance
-    assert "Perubahan (2)" in page and "Belum diputus (1)" in page and "Semua (2)" in page, page
+    assert "Perubahan (2)" in page and "Belum diberi putusan (1)" in page and "Semua (2)" in page, page
     done = json.loads(html.unescape(re.search(r"data-done='([^']*)'", page).group(1)))
     assert {"f_mulai", "f_ajukan"} <= set(done), done  # the path taken, flows included
 

@@ -97,7 +97,7 @@ LISTED_REFUSALS = 10
 def _flash_refused(refused: dict[int, str], decided: bool = False) -> None:
     """Why each task of a bulk action was not taken (decided, or claimed), the first few listed."""
     for task_id, why in list(refused.items())[:LISTED_REFUSALS]:
-        line = _("Tugas #%(id)d tidak diputus: %(why)s") if decided else _("Tugas #%(id)d: %(why)s")
+        line = _("Tugas #%(id)d tidak diputuskan: %(why)s") if decided else _("Tugas #%(id)d: %(why)s")
         flash(line % {"id": task_id, "why": said(why)}, "error")
     if len(refused) > LISTED_REFUSALS:
         flash(_("... dan %(n)d tugas lain tidak dapat diproses.", n=len(refused) - LISTED_REFUSALS), "error")
