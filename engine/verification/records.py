@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from engine.core import audit, clock
@@ -64,26 +64,47 @@ def _assign(record: Record, data: dict[str, Any]) -> None:
 
 def apply_items(
     session: Session, actor: Actor, submission: Submission, items: list[SubmissionItem], human_task_id: int | None
-) -> list[RecordVersion]:
+) -> int:
     """Write verified items to their records as new versions, numbered under a lock on each record.
 
     Two approvals of different submissions may change the same record: each takes the records' row
     locks first, all in id order (so two approvals never wait on each other in a circle), and reads
     the version number only once it holds them, so the second numbers its version after the first.
+    A kelurahan's thousands of items are written a batch at a time, not a record at a time: the
+    records stay loaded from the lock, their last versions are read at once, and one flush writes them.
     """
-    _lock(session, sorted({item.record_id for item in items if item.record_id}))
-    return [apply_item(session, actor, submission, item, human_task_id) for item in items]
+    locked = _lock(session, sorted({item.record_id for item in items if item.record_id}))
+    return sum(
+        _apply_batch(session, actor, submission, batch, human_task_id, locked) for batch in _once_per_record(items)
+    )
 
 
-def _lock(session: Session, record_ids: list[int]) -> None:
-    if record_ids:
-        session.scalars(
-            select(Record)
-            .where(Record.id.in_(record_ids))
-            .order_by(Record.id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        ).all()
+def _lock(session: Session, record_ids: list[int]) -> dict[int, Record]:
+    """The records, locked in id order; the caller keeps them (the session holds them only weakly)."""
+    if not record_ids:
+        return {}
+    found = session.scalars(
+        select(Record)
+        .where(Record.id.in_(record_ids))
+        .order_by(Record.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    return {record.id: record for record in found}
+
+
+def _once_per_record(items: list[SubmissionItem]) -> list[list[SubmissionItem]]:
+    """The items in batches that hold each record once, in order: a record two items change gets its
+    versions one after the other."""
+    batches: list[list[SubmissionItem]] = []
+    seen: dict[int, int] = {}
+    for item in items:
+        n = seen.get(item.record_id, 0) if item.record_id else 0
+        if item.record_id:
+            seen[item.record_id] = n + 1
+        batches += [[] for _ in range(n + 1 - len(batches))]
+        batches[n].append(item)
+    return batches
 
 
 def _source(item: SubmissionItem) -> Source:
@@ -92,12 +113,45 @@ def _source(item: SubmissionItem) -> Source:
     return Source(item.source) if item.source in Source.__members__.values() else Source.TASK
 
 
-def apply_item(
-    session: Session, actor: Actor, submission: Submission, item: SubmissionItem, human_task_id: int | None
-) -> RecordVersion:
-    """Write one verified item to its record as a new version (never an overwrite); the caller holds
-    the record's lock (`apply_items`)."""
-    record = session.get(Record, item.record_id) if item.record_id else None
+def _latest_versions(session: Session, record_ids: list[int]) -> dict[int, int]:
+    """Each record's last version id (versions are numbered, and so inserted, under the record's lock)."""
+    if not record_ids:
+        return {}
+    return dict(
+        session.execute(
+            select(RecordVersion.record_id, func.max(RecordVersion.id))
+            .where(RecordVersion.record_id.in_(record_ids))
+            .group_by(RecordVersion.record_id)
+        ).all()
+    )
+
+
+def _apply_batch(
+    session: Session,
+    actor: Actor,
+    submission: Submission,
+    batch: list[SubmissionItem],
+    human_task_id: int | None,
+    locked: dict[int, Record],
+) -> int:
+    """Write items of distinct records: every record changed, one flush, then each its version."""
+    previous = _latest_versions(session, [item.record_id for item in batch if item.record_id in locked])
+    changed = [_change_record(session, submission, item, locked.get(item.record_id or 0)) for item in batch]
+    session.flush()  # new records get their ids
+    versions = [
+        _version(session, actor, submission, item, record, before, was, human_task_id)
+        | {"replaces_id": previous.get(record.id)}
+        for item, (record, before, was) in zip(batch, changed, strict=True)
+    ]
+    session.execute(insert(RecordVersion), versions)  # one statement: no version's id is read back
+    return len(versions)
+
+
+def _change_record(
+    session: Session, submission: Submission, item: SubmissionItem, record: Record | None
+) -> tuple[Record, dict[str, Any] | None, str | None]:
+    """The item's values on its record (a new one for a new entry); the record, and its values and
+    standing before."""
     before = _values(record) if record else None
     was = record.status.value if record else None
     if record is None:
@@ -110,7 +164,21 @@ def apply_item(
         record.status = RecordStatus.AKTIF
     record.versi += 1
     record.updated_at = clock.now()
-    session.flush()
+    return record, before, was
+
+
+def _version(
+    session: Session,
+    actor: Actor,
+    submission: Submission,
+    item: SubmissionItem,
+    record: Record,
+    before: dict[str, Any] | None,
+    was: str | None,
+    human_task_id: int | None,
+) -> dict[str, Any]:
+    """The record's new version (a row to insert) as the item left it, never an overwrite, and its
+    audit row."""
     after = _values(record)
     change = {
         k: [before.get(k) if before else None, v] for k, v in after.items() if before is None or before.get(k) != v
@@ -121,28 +189,20 @@ def apply_item(
         change["status"] = [was, record.status.value]
     if removal:
         change["alasan_hapus"] = [None, removal]
-    previous = session.scalar(
-        select(RecordVersion.id)
-        .where(RecordVersion.record_id == record.id)
-        .order_by(RecordVersion.versi.desc())
-        .limit(1)
-    )
-    version = RecordVersion(
-        record_id=record.id,
-        versi=record.versi,
-        replaces_id=previous,
-        nilai=after,
-        perubahan=change,
-        status=record.status,
-        actor=actor.name,
-        actor_user_id=actor.user_id,
-        source=_source(item),
-        submission_id=submission.id,
-        item_id=item.id,
-        human_task_id=human_task_id,
-        created_at=clock.now(),
-    )
-    session.add(version)
+    version = {
+        "record_id": record.id,
+        "versi": record.versi,
+        "nilai": after,
+        "perubahan": change,
+        "status": record.status,
+        "actor": actor.name,
+        "actor_user_id": actor.user_id,
+        "source": _source(item),
+        "submission_id": submission.id,
+        "item_id": item.id,
+        "human_task_id": human_task_id,
+        "created_at": clock.now(),
+    }
     item.record_id = record.id
     action = {
         ItemAction.TAMBAH: AuditAction.RECORD_CREATED,

@@ -9,13 +9,24 @@ from engine.core import audit
 from engine.core.actors import Actor
 from engine.people import users
 from engine.verification import imports, verdicts
-from models import AuditEvent, HumanTask, ItemAction, ItemVerdict, OutboxEvent, SubmissionItem, TaskStatus, Verdict
+from models import (
+    AuditEvent,
+    HumanTask,
+    ItemAction,
+    ItemVerdict,
+    OutboxEvent,
+    RecordVersion,
+    SubmissionItem,
+    TaskStatus,
+    Verdict,
+)
 from tests.factories import (
     SYSTEM,
     confirm_register,
     csv_of,
     decide,
     make_team,
+    open_period,
     open_task,
     open_with_items,
     person_row,
@@ -152,3 +163,30 @@ def test_submitting_counts_the_register_and_the_entries_in_one_statement(db, sta
     counts = [q for q in statements if q.startswith("SELECT") and "count(" in q and "submission_item" in q]
     assert len(counts) == 1, counts
     assert open_task(db, submission_id, "kecamatan")
+
+
+def _province_approval(db, team, statements, period: str, rows: list[dict], is_postgresql: bool) -> int:
+    """Statements the province's approval sends to write this period's items to the register (SQLite,
+    in the process and without round trips, gives each new record its id with an INSERT of its own)."""
+    submission_id = open_period(db, period, rows)
+    submit(db, team.operator, submission_id)
+    decide(db, team.kecamatan, submission_id, "approve")
+    decide(db, team.kabupaten, submission_id, "approve")
+    statements.clear()
+    decide(db, team.provinsi, submission_id, "approve")
+    return len([s for s in statements if is_postgresql or not s.startswith("INSERT INTO ppks_record (")])
+
+
+def test_the_provinces_approval_writes_a_kelurahans_items_in_batches_not_one_by_one(db, statements, is_postgresql):
+    """Two new people, then forty more beside the two re-verified: the approval writing 42 records
+    sends about as many statements as the one writing 2 (a kelurahan's 5,000 took 20,000)."""
+    team = make_team(db)
+    few = _province_approval(db, team, statements, "2026-Q3", [person_row(1), person_row(2)], is_postgresql)
+    many = _province_approval(db, team, statements, "2026-Q4", [person_row(n) for n in range(3, 43)], is_postgresql)
+    assert many <= few + 4, (few, many)
+    with db.read() as s:
+        versions = s.execute(select(RecordVersion.record_id, RecordVersion.versi, RecordVersion.replaces_id)).all()
+        assert len(versions) == 44 and audit.verify_chain(s).ok
+        first = {record_id: version_id for version_id, (record_id, versi, _) in enumerate(versions, 1) if versi == 1}
+        replaced = {record_id: replaces for record_id, versi, replaces in versions if versi == 2}
+        assert len(replaced) == 2 and all(replaced[r] == first[r] for r in replaced)  # each its own last version
