@@ -437,6 +437,10 @@ class PageForm(Form):
     halaman = _page_number()
 
 
+class SubmissionPageForm(PageForm):
+    tampil = _text(20)  # the operator's view of the items: entered, set aside, judged not matching
+
+
 class NextForm(Form):
     next = _text(500)
 

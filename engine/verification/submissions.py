@@ -155,12 +155,14 @@ class SubmissionPage:
     deadline: datetime | None  # of the step the submission is at (the desa's while a draft)
     minutes_required: bool
     minutes_attachable: bool
-    item_total: int = 0  # all the operator's items, of which `items` is one page
+    item_total: int = 0  # the items of the view shown, of which `items` is one page
     discarded_total: int = 0
     halaman: int = 1
     pages: int = 1
     returned_items: list[submission_view.ItemRow] = field(default_factory=list)  # judged not matching, first page
     returned_total: int = 0
+    tampil: str = ""  # the view: the items entered (""), those set aside, those judged not matching
+    live_total: int = 0
 
 
 def deadline_of(session: Session, submission: Submission) -> datetime | None:
@@ -170,9 +172,19 @@ def deadline_of(session: Session, submission: Submission) -> datetime | None:
     return datetime.fromisoformat(batas[tier.value]) if batas and batas.get(tier.value) else None
 
 
-def submission_page(session: Session, actor: Actor, submission_id: int, halaman: int = 1) -> SubmissionPage:
-    """The operator's submission with one page of its items (`PAGE_SIZE` each), so a submission of any
-    size renders in bounded time; set-aside items are listed up to one page, with their count."""
+# The operator's views of a submission's items: those entered, those set aside, those the tiers
+# judged not matching in the round just returned; each paged, however many there are.
+VIEWS = ("", "disisihkan", "dikembalikan")
+
+
+def submission_page(
+    session: Session, actor: Actor, submission_id: int, halaman: int = 1, tampil: str = ""
+) -> SubmissionPage:
+    """The operator's submission with one page of the items of a view (`PAGE_SIZE` each), so a
+    submission of any size renders in bounded time; the items set aside and those judged not matching
+    are also listed up to one page beside it, with their counts."""
+    if tampil not in VIEWS:
+        raise Invalid("Tampilan tidak dikenal", [Problem("pilih data, disisihkan atau dikembalikan", column="tampil")])
     submission = operator_submission(session, actor, submission_id)
     history = (  # the operator's own desa: reasons as written
         submission_view.decisions(session, submission.instance_id, full_nik=True) if submission.instance_id else []
@@ -182,10 +194,6 @@ def submission_page(session: Session, actor: Actor, submission_id: int, halaman:
     )
     live = [entered, SubmissionItem.dibuang.is_(False)]
     set_aside = [entered, SubmissionItem.dibuang.is_(True)]
-    item_total = submission_view.count_items(session, submission, live)
-    pages = max(1, -(-item_total // PAGE_SIZE))
-    halaman = min(max(1, halaman), pages)
-    shown = submission_view.items_of(session, actor, submission, live, page=((halaman - 1) * PAGE_SIZE, PAGE_SIZE))
     discarded = submission_view.items_of(session, actor, submission, set_aside, page=(0, PAGE_SIZE))
     returned = submission.status == SubmissionStatus.DIKEMBALIKAN
     # what the tiers judged not matching in the round just returned: listed first with a way to each,
@@ -201,6 +209,11 @@ def submission_page(session: Session, actor: Actor, submission_id: int, halaman:
     returned_items = (
         submission_view.items_of(session, actor, submission, judged_wrong, page=(0, PAGE_SIZE)) if returned else []
     )
+    chosen = {"disisihkan": set_aside, "dikembalikan": judged_wrong if returned else live}.get(tampil, live)
+    item_total = submission_view.count_items(session, submission, chosen)
+    pages = max(1, -(-item_total // PAGE_SIZE))
+    halaman = min(max(1, halaman), pages)
+    shown = submission_view.items_of(session, actor, submission, chosen, page=((halaman - 1) * PAGE_SIZE, PAGE_SIZE))
     return SubmissionPage(
         submission=submission,
         desa=session.scalar(select(Region.nama).where(Region.kode == submission.kode_desa)) or "",
@@ -224,6 +237,8 @@ def submission_page(session: Session, actor: Actor, submission_id: int, halaman:
         pages=pages,
         returned_items=returned_items,
         returned_total=submission_view.count_items(session, submission, judged_wrong) if returned else 0,
+        tampil=tampil if chosen is not live else "",
+        live_total=item_total if chosen is live else submission_view.count_items(session, submission, live),
     )
 
 

@@ -88,6 +88,34 @@ def test_editing_setting_aside_and_bringing_back_an_item(browser, db, people):
         assert s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "ITEM_RESTORED")) == 1
 
 
+def test_every_item_set_aside_or_judged_not_matching_is_reached_page_by_page(browser, db, people, monkeypatch):
+    """More items set aside, or returned as not matching, than one page lists: each view pages them
+    all, and the last one set aside can be brought back from its page."""
+    from engine.verification import submissions
+
+    monkeypatch.setattr(submissions, "PAGE_SIZE", 2)
+    sid = open_with_items(db, rows=[person_row(n) for n in range(1, 6)])
+    item_ids = [i.id for i in items_of(db, sid)]
+    browser.login("op.desa")
+    for item_id in item_ids[:3]:
+        assert browser.post(f"/desa/pengajuan/{sid}/item/{item_id}/buang").status_code == 302
+    page = browser.get(f"/desa/pengajuan/{sid}").get_data(as_text=True)
+    assert "Disisihkan dari pengajuan (3)" in page and f"pengajuan/{sid}?tampil=disisihkan" in page
+    last = browser.get(f"/desa/pengajuan/{sid}?tampil=disisihkan&halaman=2").get_data(as_text=True)
+    assert f"item/{item_ids[2]}/kembalikan" in last and "2 / 2" in last and "halaman=1&amp;tampil=disisihkan" in last
+    assert browser.post(f"/desa/pengajuan/{sid}/item/{item_ids[2]}/kembalikan").status_code == 302
+    assert [i.dibuang for i in items_of(db, sid)] == [True, True, False, False, False]
+
+    submit(db, "op.desa", sid)
+    wrong = {item_id: "tidak sesuai KTP" for item_id in item_ids[2:]}
+    decide(db, "verif.kec", sid, "return", reason="periksa lagi", verdicts=wrong)
+    page = browser.get(f"/desa/pengajuan/{sid}").get_data(as_text=True)
+    assert "3 data ditandai tidak sesuai" in page and f"pengajuan/{sid}?tampil=dikembalikan" in page
+    returned = browser.get(f"/desa/pengajuan/{sid}?tampil=dikembalikan&halaman=2").get_data(as_text=True)
+    assert f'id="item-{item_ids[4]}"' in returned and f'id="item-{item_ids[0]}"' not in returned
+    assert browser.get(f"/desa/pengajuan/{sid}?tampil=lain").status_code == 400
+
+
 def _upload(browser, sid, name, content):
     return browser.post(
         f"/desa/pengajuan/{sid}/impor", {"berkas": (io.BytesIO(content), name)}, content_type="multipart/form-data"

@@ -24,7 +24,15 @@ from engine.verification import dtsen, imports, instruments, items, minutes, reg
 from models import VervalStatus
 from web.access import actor, anyone_signed_in, db, local_target, operator_only, reading, settings, uploaded
 from web.errors import field_problems, flash_refusal, said_problem
-from web.forms import CategoryChoiceForm, DeclareForm, ItemForm, PageForm, RegisterFilterForm, VervalForm, parse
+from web.forms import (
+    CategoryChoiceForm,
+    DeclareForm,
+    ItemForm,
+    RegisterFilterForm,
+    SubmissionPageForm,
+    VervalForm,
+    parse,
+)
 from web.i18n import said
 from web.i18n import verval_label as verval_word
 
@@ -40,9 +48,9 @@ def index() -> Any:
 
 
 def _submission_page(submission_id: int, refusal: Invalid | None = None) -> Any:
-    halaman = parse(PageForm, request.args)["halaman"]
+    asked = parse(SubmissionPageForm, request.args)
     with reading() as s:
-        page = submissions.submission_page(s, actor(), submission_id, halaman)
+        page = submissions.submission_page(s, actor(), submission_id, asked["halaman"], asked["tampil"])
         kinds = items.categories(s)
         poor = dtsen.desa_information(s, actor(), page.submission.kode_desa)
     return render_template(
