@@ -437,6 +437,10 @@ class PageForm(Form):
     halaman = _page_number()
 
 
+class InstancePageForm(PageForm):
+    halaman_item = _page_number()  # the items' page, beside the events' (`halaman`)
+
+
 class SubmissionPageForm(PageForm):
     tampil = _text(20)  # the operator's view of the items: entered, set aside, judged not matching
 

@@ -176,28 +176,49 @@ def _event_shown(event: AuditEvent, masked: bool) -> dict[str, Any]:
     return shown
 
 
-def instance_timeline(session: Session, actor: Actor, instance_id: int) -> dict[str, Any]:
-    """An instance's whole history; the look itself goes on the trail (session use case: it writes)."""
+EVENTS_PAGE, ITEMS_PAGE = 200, 50  # a kelurahan's instance holds 10,000 events and 5,000 items
+
+
+def _page_of(total: int, asked: int, size: int) -> tuple[int, int, int]:
+    """(page, pages, offset) of a list of `total` shown `size` at a time, the page asked kept in range."""
+    pages = max(1, -(-total // size))
+    page = min(max(1, asked), pages)
+    return page, pages, (page - 1) * size
+
+
+def instance_timeline(
+    session: Session, actor: Actor, instance_id: int, halaman: int = 1, halaman_item: int = 1
+) -> dict[str, Any]:
+    """An instance's history, one page of its events and one of its items at a time; the look itself
+    goes on the trail (session use case: it writes)."""
     scope = _auditing(actor)
     found = runtime.read(session, instance_id)
     if found is None or not scope.contains(found[0].region_kode):
         raise NotFound(f"Instans {instance_id} tidak ada")
     instance, definition_sha = found
+    of_instance = AuditEvent.instance_id == instance.id
+    total = session.scalar(select(func.count()).select_from(AuditEvent).where(of_instance)) or 0
+    page, pages, offset = _page_of(total, halaman, EVENTS_PAGE)
     rows = session.scalars(
-        select(AuditEvent).where(AuditEvent.instance_id == instance.id).order_by(AuditEvent.seq)
+        select(AuditEvent).where(of_instance).order_by(AuditEvent.seq).offset(offset).limit(EVENTS_PAGE)
     ).all()
     masked = not privacy.sees_full_nik(actor, instance.region_kode)
-    events = [_event_shown(row, masked) for row in rows]
     audit.record(session, actor, AuditAction.TRAIL_VIEWED, "process_instance", instance.id, instance_id=instance.id)
     path, current = runtime.path_taken(session, instance, definition_sha)
     submission = session.scalar(select(Submission).where(Submission.instance_id == instance.id))
+    item_total = submission_view.count_items(session, submission) if submission else 0
+    item_page, item_pages, item_offset = _page_of(item_total, halaman_item, ITEMS_PAGE)
     return {
         "instance": instance,
-        "events": events,
+        "events": [_event_shown(row, masked) for row in rows],
+        "events_paged": {"page": page, "pages": pages, "total": total},
         "path": path,
         "current": current,
         "decisions": submission_view.decisions(session, instance.id),
-        "items": submission_view.items_of(session, actor, submission) if submission else [],
+        "items": submission_view.items_of(session, actor, submission, page=(item_offset, ITEMS_PAGE))
+        if submission
+        else [],
+        "items_paged": {"page": item_page, "pages": item_pages, "total": item_total},
     }
 
 

@@ -8,7 +8,7 @@ import re
 
 from sqlalchemy import func, select, text
 
-from models import AuditEvent
+from models import AuditEvent, Submission
 from tests.factories import build_world, decide, open_with_items, person_row, submit
 
 
@@ -133,6 +133,35 @@ def test_an_instance_timeline_with_its_diagram(browser, db, people, app, signed_
     assert "TASK_COMPLETED" in page and "SUBMISSION_VERIFIED" in page and 'class="bpmn-viewer"' in page
     assert "tugas diselesaikan <code>TASK_COMPLETED</code>" in page  # in words, beside the exact code
     assert signed_in("auditor.kab.lain").get(f"/audit/instans/{world.instance}").status_code == 404
+
+
+def test_an_instance_timeline_pages_its_events_and_items(browser, db, people, monkeypatch):
+    """A kelurahan's instance holds thousands of events and items: each is read a page at a time, and
+    every event is on some page, once, in the order of the trail."""
+    from engine.verification import trail
+
+    monkeypatch.setattr(trail, "EVENTS_PAGE", 4)
+    monkeypatch.setattr(trail, "ITEMS_PAGE", 1)
+    world = build_world(db)
+    with db.read() as s:
+        expected = list(
+            s.scalars(select(AuditEvent.seq).where(AuditEvent.instance_id == world.instance).order_by(AuditEvent.seq))
+        )
+    browser.login("auditor.prov")
+    first = browser.get(f"/audit/instans/{world.instance}").get_data(as_text=True)
+    pages = int(re.search(r"<span>1 / (\d+)</span>\s*<a [^>]*halaman=2", first).group(1))
+    seen = []
+    for number in range(1, pages + 1):
+        page = browser.get(f"/audit/instans/{world.instance}?halaman={number}").get_data(as_text=True)
+        seen += [int(n) for n in re.findall(r"<tr><td>(\d+)</td><td>", page.split('id="h-events"', 1)[1])]
+    assert seen[: len(expected)] == expected and len(seen) - len(expected) < 4  # viewing adds to the trail
+    with db.read() as s:  # the draft's items, a page each
+        draft = s.scalar(select(Submission.instance_id).where(Submission.id == world.draft))
+    second = browser.get(f"/audit/instans/{draft}?halaman_item=2&halaman=1").get_data(as_text=True)
+    items = second.split('id="temuan"', 1)[1].split("</table>", 1)[0]
+    total = int(re.search(r"Item dan temuan pemeriksaan \((\d+)\)", second).group(1))
+    assert items.count("<tr><td>") == 1 and "halaman_item=1" in second and f"<span>2 / {total}</span>" in second
+    assert browser.get(f"/audit/instans/{world.instance}?halaman=0").status_code == 400
 
 
 def test_a_removal_is_a_version_saying_the_standing_and_why(browser, db, people):

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, render_template, request
 from engine.core.errors import Invalid
 from engine.verification import processes, trail
 from web.access import actor, auditor_only, db, reading, settings
-from web.forms import PublishedHeadForm, ReasonForm, RecordSearchForm, parse
+from web.forms import InstancePageForm, PublishedHeadForm, ReasonForm, RecordSearchForm, parse
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -53,8 +53,9 @@ def _record_page(record_id: int, **shown: Any) -> str:
 @bp.get("/instans/<int:instance_id>")
 @auditor_only
 def instance(instance_id: int) -> Any:
+    asked = parse(InstancePageForm, request.args)
     with db().transaction() as s:  # the look is recorded on the trail
-        data = trail.instance_timeline(s, actor(), instance_id)
+        data = trail.instance_timeline(s, actor(), instance_id, asked["halaman"], asked["halaman_item"])
     return render_template("audit/instance.html", **data)
 
 
