@@ -109,7 +109,7 @@ ROLE_LABELS = {
     "admin": _l("admin"),
     "auditor": _l("auditor"),
     "walidata": _l("walidata"),
-    "forum_sdi": _l("Forum Satu Data"),
+    "forum_sdi": _l("Forum SDI"),
     "kepala_dinas": _l("kepala dinas"),
 }
 
