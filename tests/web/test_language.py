@@ -24,9 +24,24 @@ def test_the_english_catalog_is_complete_and_keeps_placeholders():
     messages = [m for m in catalog if m.id]
     assert len(messages) > 200
     for message in messages:
-        assert message.string, f"not translated: {message.id!r}"
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)  # a count's two forms
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        assert all(strings), f"not translated: {message.id!r}"
         assert not message.fuzzy, message.id
-        assert set(re.findall(r"%\(\w+\)s", message.id)) == set(re.findall(r"%\(\w+\)s", message.string))
+        for text in strings:
+            assert set(re.findall(r"%\(\w+\)[sd]", ids[0])) == set(re.findall(r"%\(\w+\)[sd]", text)), text
+
+
+def test_a_count_is_singular_or_plural_in_english(browser, db, people):
+    """Indonesian says `1 tugas` and `2 tugas`; English says `1 task` and `2 tasks`."""
+    submit(db, "op.desa", open_with_items(db))
+    browser.login("verif.kec")
+    browser.post("/bahasa", {"lang": "en", "next": "/tugas/"}, token_from="/tugas/")
+    with db.read() as s:
+        task_id = s.scalar(select(HumanTask.id).where(HumanTask.status == "terbuka", HumanTask.tingkat == "kecamatan"))
+    claimed = browser.post("/tugas/klaim", {"task_id": [str(task_id)], "aksi": "klaim"}, token_from="/tugas/")
+    page = browser.get(claimed.headers["Location"]).get_data(as_text=True)
+    assert "1 task claimed." in page and "<p>1 task</p>" in page and "tasks claimed" not in page
 
 
 def test_processes_starting_together_compile_the_catalog_without_tripping_on_each_other(tmp_path):

@@ -17,6 +17,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from engine.core import clock
 from engine.core.errors import Conflict, Invalid
@@ -239,7 +240,14 @@ def check_now(submission_id: int) -> Any:
         with db().transaction() as s:
             errors = submissions.check_draft(s, actor(), submission_id)
         if errors:
-            flash(_("Pemeriksaan selesai: %(n)d kesalahan harus diperbaiki sebelum diajukan.", n=len(errors)), "error")
+            flash(
+                ngettext(
+                    "Pemeriksaan selesai: %(num)d kesalahan harus diperbaiki sebelum diajukan.",
+                    "Pemeriksaan selesai: %(num)d kesalahan harus diperbaiki sebelum diajukan.",
+                    len(errors),
+                ),
+                "error",
+            )
             for problem in errors[:3]:
                 flash(said_problem(problem), "error")
         else:

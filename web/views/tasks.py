@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from engine.core.errors import Invalid
 from engine.verification import bulk_approval, claims, decisions, inbox, submission_view, task_page, verdicts
@@ -51,7 +52,9 @@ def claim_many() -> Any:
         done = len(outcome) - len(refused)
         if done:
             flash(
-                _("%(n)d tugas dilepas.", n=done) if form["aksi"] == "lepas" else _("%(n)d tugas diklaim.", n=done),
+                ngettext("%(num)d tugas dilepas.", "%(num)d tugas dilepas.", done)
+                if form["aksi"] == "lepas"
+                else ngettext("%(num)d tugas diklaim.", "%(num)d tugas diklaim.", done),
                 "ok",
             )
         _flash_refused(refused)
