@@ -117,7 +117,14 @@ def open_verification_tasks(session: Session, tahun: int) -> tuple[int, list[dic
     rows = session.scalars(select(HumanTask).where(*where).order_by(HumanTask.id).limit(LISTED_OPEN_TASKS)).all()
     total = session.scalar(select(func.count()).select_from(HumanTask).where(*where)) or 0
     listed = [
-        {"id": t.id, "nama": t.nama, "tingkat": t.tingkat.value, "wilayah": t.region_kode, "periode": t.periode}
+        {
+            "id": t.id,
+            "nama": t.nama,
+            "tingkat": t.tingkat.value,
+            "wilayah": t.region_kode,
+            "desa": t.kode_desa,
+            "periode": t.periode,
+        }
         for t in rows
     ]
     return total, listed
@@ -155,10 +162,12 @@ def open_year(
         return Opened(year, existing.id, created=False)
     waiting, listed = open_verification_tasks(session, year)
     if waiting and not force:
+        desa = {t["desa"] for t in listed}
+        places = dict(session.execute(select(Region.kode, Region.nama).where(Region.kode.in_(desa))).all())
+        shown = "; ".join(f"{t['nama']}, {places.get(t['desa'], t['desa'])} {t['periode']}" for t in listed)
         raise Conflict(
-            f"Masih ada {waiting} tugas verifikasi tahun {year} yang terbuka: "
-            + ", ".join(f"#{t['id']} {t['nama']} {t['wilayah']} {t['periode']}" for t in listed)
-            + ". Selesaikan dahulu, atau konfirmasi bahwa rekonsiliasi tetap dibuka"
+            f"Masih ada {waiting} tugas verifikasi tahun {year} yang terbuka, di antaranya: {shown}. "
+            "Selesaikan dahulu, atau nyatakan bahwa rekonsiliasi tetap dibuka"
         )
     definition = definitions.current(session, PROCESS_KEY)
     running = runtime.start(

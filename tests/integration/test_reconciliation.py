@@ -180,6 +180,7 @@ def test_opening_waits_for_open_verification_tasks_unless_confirmed(year):
     with db.transaction() as session, pytest.raises(Conflict) as refused:
         reconciliation.open_year(session, person(db, "walidata.prov"), "65", YEAR)
     assert "tugas verifikasi" in str(refused.value) and f"{YEAR}-Q3" in str(refused.value)
+    assert "Verifikasi kecamatan, Gunung Putih" in str(refused.value)  # the task and its place, by name
     with db.transaction() as session:
         assert reconciliation.open_year(session, person(db, "walidata.prov"), "65", YEAR, force=True).created
 
