@@ -152,3 +152,25 @@ def test_a_search_travels_in_the_form_so_a_nik_stays_out_of_the_address_and_the_
         f"/desa/pengajuan/{sid}/register/cari", {"status": "semua", "q": " "}, token_from=f"/desa/pengajuan/{sid}"
     )
     assert empty.status_code == 302 and empty.headers["Location"] == f"/desa/pengajuan/{sid}/register?status=semua"
+
+
+def test_the_records_of_a_page_still_without_a_status_are_found_eligible_with_one_button(browser, db, people):
+    """A kelurahan re-verifies thousands of records: one button, without a script, marks those of the
+    page not yet checked as still eligible, and leaves a status given before as it was."""
+    sid = _verified_register(db, [person_row(n) for n in range(1, 5)])
+    ids = [i.id for i in items_of(db, sid)]
+    browser.login("op.desa")
+    browser.post(
+        f"/desa/pengajuan/{sid}/register",
+        {"item_id": ids[0], "status": "meninggal", "alasan": "meninggal Maret"},
+        token_from=f"/desa/pengajuan/{sid}",
+    )
+    listing = browser.get(f"/desa/pengajuan/{sid}/register").get_data(as_text=True)
+    form = re.search(r'<form [^>]*id="page-form">(.*?)</form>', listing, re.S).group(1)
+    assert "Tandai 3 yang belum diperiksa di halaman ini: masih layak" in form
+    posted = dict(re.findall(r'name="(csrf_token|kembali|status)" value="([^"]*)"', form))
+    posted["item_id"] = re.findall(r'name="item_id" value="(\d+)"', form)
+    assert sorted(map(int, posted["item_id"])) == ids[1:]
+    assert browser.post(f"/desa/pengajuan/{sid}/register", posted).status_code == 302
+    assert [i.verval.value for i in items_of(db, sid)] == ["meninggal", "layak", "layak", "layak"]
+    assert 'id="page-form"' not in browser.get(f"/desa/pengajuan/{sid}/register").get_data(as_text=True)
