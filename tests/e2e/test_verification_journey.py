@@ -45,7 +45,9 @@ def _decide(person, task_name, approve=True, reason=None, item_reason=None):
         item_id, why = item_reason
         page.locator(f"#v-{item_id}-no").check()
         page.locator(f"#alasan-{item_id}").fill(why)
-    choice = page.get_by_label("Setujui dan teruskan" if approve else "Kembalikan ke desa", exact=False)
+    # the province applies to the verified data; a lower tier forwards to the next
+    approval = "Setujui dan terapkan" if task_name == "Validasi provinsi" else "Setujui dan teruskan"
+    choice = page.get_by_label(approval if approve else "Kembalikan ke desa", exact=False)
     choice.check()
     if reason:
         page.get_by_label("Alasan (wajib bila dikembalikan)").fill(reason)
