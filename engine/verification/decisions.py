@@ -343,7 +343,7 @@ def decide(session: Session, actor: Actor, cmd: DecisionCommand) -> HumanTask:
             f"Tugas {found.task.nama} adalah langkah rekonsiliasi tahunan; selesaikan di halaman Rekonsiliasi"
         )
     if cmd.perlu_klaim and found.task.tingkat != Tier.DESA and found.task.assignee_id != actor.user_id:
-        raise ClaimRequired(f"Klaim tugas {found.task.id} lebih dulu, supaya tidak dikerjakan dua orang sekaligus")
+        raise ClaimRequired("Klaim tugas ini lebih dulu, supaya tidak dikerjakan dua orang sekaligus")
     keputusan = _decision_of(found.task, cmd)
     step = human_tasks.begin(session, actor, found.task, cmd.revisi)
     judged = _judge_items(session, actor, found, keputusan, cmd)

@@ -272,7 +272,10 @@ def submit(session: Session, actor: Actor, submission_id: int) -> Submission:
         raise Conflict(f"Pengajuan periode {submission.periode} {where}; tidak ada yang perlu diajukan lagi")
     problems = _blockers(session, submission)
     if problems:
-        raise Invalid(f"Pengajuan {submission.id} belum dapat diajukan: {len(problems)} hal perlu dibereskan", problems)
+        raise Invalid(
+            f"Pengajuan periode {submission.periode} belum dapat diajukan: {len(problems)} hal perlu dibereskan",
+            problems,
+        )
     items.drop_discarded(session, submission)
     decisions.decide(session, actor, decisions.DecisionCommand(task_id=task_id, keputusan=Decision.AJUKAN))
     return submission
