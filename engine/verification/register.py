@@ -156,11 +156,14 @@ def progress(session: Session, submission: Submission) -> Progress:
     return Progress(counts.register, counts.by_status, missing or 0)
 
 
-def _register_item(session: Session, submission: Submission, item_id: int) -> SubmissionItem:
-    item = session.get(SubmissionItem, item_id)
-    if item is None or item.submission_id != submission.id or item.source != SOURCE or item.dibuang:
-        raise NotFound(f"Catatan register {item_id} tidak ada di pengajuan ini")
-    return item
+def _register_items(session: Session, submission: Submission, item_ids: list[int]) -> list[SubmissionItem]:
+    """The submission's register records of these ids, read at once (a bulk mark is up to 500)."""
+    found = {item.id: item for item in session.scalars(select(SubmissionItem).where(SubmissionItem.id.in_(item_ids)))}
+    for item_id in item_ids:
+        item = found.get(item_id)
+        if item is None or item.submission_id != submission.id or item.source != SOURCE or item.dibuang:
+            raise NotFound(f"Catatan register {item_id} tidak ada di pengajuan ini")
+    return [found[item_id] for item_id in item_ids]
 
 
 def _checked_reason(status: VervalStatus, reason: str, destination: str) -> Problem | None:
@@ -195,12 +198,8 @@ def set_status(
     if len(chosen) > MARK_LIMIT:
         raise Invalid(f"Paling banyak {MARK_LIMIT} catatan sekali tandai", [Problem("pilih lebih sedikit catatan")])
     item_checks.forget(session, submission.id)
-    changed = 0
-    for item_id in chosen:
-        changed += _mark(
-            session, actor, submission, _register_item(session, submission, item_id), status, reason, destination
-        )
-    return changed
+    items = _register_items(session, submission, chosen)
+    return sum(_mark(session, actor, submission, item, status, reason, destination) for item in items)
 
 
 def _mark(

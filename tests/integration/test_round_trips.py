@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from engine.core import audit
 from engine.core.actors import Actor
 from engine.people import users
-from engine.verification import imports, verdicts
+from engine.verification import imports, register, verdicts
 from models import (
     AuditEvent,
     HumanTask,
@@ -19,8 +19,10 @@ from models import (
     SubmissionItem,
     TaskStatus,
     Verdict,
+    VervalStatus,
 )
 from tests.factories import (
+    DESA,
     SYSTEM,
     confirm_register,
     csv_of,
@@ -190,3 +192,24 @@ def test_the_provinces_approval_writes_a_kelurahans_items_in_batches_not_one_by_
         first = {record_id: version_id for version_id, (record_id, versi, _) in enumerate(versions, 1) if versi == 1}
         replaced = {record_id: replaces for record_id, versi, replaces in versions if versi == 2}
         assert len(replaced) == 2 and all(replaced[r] == first[r] for r in replaced)  # each its own last version
+
+
+def test_marking_register_records_reads_them_at_once(db, statements):
+    """A bulk mark of many register records sends about as many statements as one of two."""
+    team = make_team(db)
+    first = open_period(db, "2026-Q3", [person_row(n) for n in range(1, 13)])
+    submit(db, team.operator, first)
+    for tier in (team.kecamatan, team.kabupaten, team.provinsi):
+        decide(db, tier, first, "approve")
+    sid = open_period(db, "2026-Q4", [])
+    sent = []
+    with db.transaction() as s:
+        register.prefill(s, {DESA: sid})
+        ids = sorted(s.scalars(select(SubmissionItem.id).where(SubmissionItem.submission_id == sid)))
+        operator = Actor.of(users.find_user(s, team.operator))
+    for chosen in (ids[:2], ids[2:]):
+        statements.clear()
+        with db.transaction() as s:
+            assert register.set_status(s, operator, sid, chosen, VervalStatus.LAYAK) == len(chosen)
+        sent.append(len(statements))
+    assert sent[1] <= sent[0] + 2, sent
