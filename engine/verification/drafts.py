@@ -7,10 +7,10 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.core.actors import Actor
-from engine.core.errors import Conflict, NotFound
+from engine.core.errors import Conflict, NotFound, phrase
 from engine.people.scope import Scope
 from engine.verification.status import EDITABLE
-from models import ProcessInstance, Submission, Tier
+from models import ProcessInstance, Submission, SubmissionStatus, Tier
 
 
 def get_submission(session: Session, submission_id: int) -> Submission:
@@ -48,8 +48,14 @@ def editable_submission(session: Session, actor: Actor, submission_id: int) -> S
     """The operator's submission, locked, refused when it is with the tiers (not a draft or returned)."""
     submission = locked_submission(session, actor, submission_id)
     if submission.status not in EDITABLE:
-        raise Conflict(
-            f"Pengajuan {submission.id} berstatus {submission.status.value} di tingkat "
-            f"{submission.tingkat.value}; tidak dapat diubah sekarang"
-        )
+        raise Conflict(f"Pengajuan periode {submission.periode} {standing(submission)}; tidak dapat diubah sekarang")
     return submission
+
+
+def standing(submission: Submission) -> str:
+    """Where a submission no longer editable stands, as a clause of a sentence."""
+    if submission.status == SubmissionStatus.TERVERIFIKASI:
+        return phrase("sudah terverifikasi")
+    if submission.status == SubmissionStatus.TIDAK_MELAPOR:
+        return phrase("ditutup sebagai tidak melapor")
+    return phrase(f"sudah diajukan dan sedang diperiksa di tingkat {submission.tingkat.value}")

@@ -14,11 +14,17 @@ from engine.bpmn import definitions, runtime
 from engine.core import audit, clock
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
-from engine.core.errors import Conflict, Invalid, Problem, phrase
+from engine.core.errors import Conflict, Invalid, Problem
 from engine.core.periods import validate_period
 from engine.people.scope import Scope
 from engine.verification import decisions, item_checks, items, minutes, register, submission_view
-from engine.verification.drafts import editable_submission, get_submission, locked_submission, operator_submission
+from engine.verification.drafts import (
+    editable_submission,
+    get_submission,
+    locked_submission,
+    operator_submission,
+    standing,
+)
 from engine.verification.status import EDITABLE
 from models import (
     Cycle,
@@ -264,12 +270,9 @@ def submit(session: Session, actor: Actor, submission_id: int) -> Submission:
     submission = locked_submission(session, actor, submission_id)  # its items are checked as they stay
     task_id = session.scalar(_OPEN_DESA_TASK, {"submission_id": submission.id})
     if task_id is None:
-        where = (
-            phrase("sudah terverifikasi")
-            if submission.status == SubmissionStatus.TERVERIFIKASI
-            else phrase(f"sudah diajukan dan sedang diperiksa di tingkat {submission.tingkat.value}")
+        raise Conflict(
+            f"Pengajuan periode {submission.periode} {standing(submission)}; tidak ada yang perlu diajukan lagi"
         )
-        raise Conflict(f"Pengajuan periode {submission.periode} {where}; tidak ada yang perlu diajukan lagi")
     problems = _blockers(session, submission)
     if problems:
         raise Invalid(

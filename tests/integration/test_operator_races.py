@@ -96,6 +96,7 @@ def test_an_import_landing_as_the_desa_submits_is_refused_not_slipped_in_uncheck
 
     refused = first_then_second(db, lambda s: _submit(s, sid), import_now)
     assert isinstance(refused, Conflict) and "tidak dapat diubah sekarang" in str(refused)
+    assert str(refused).startswith("Pengajuan periode 2026-Q4 sudah diajukan dan sedang diperiksa di tingkat kecamatan")
     with db.read() as s:
         assert (
             s.scalar(select(func.count()).select_from(SubmissionItem).where(SubmissionItem.submission_id == sid)) == 1
