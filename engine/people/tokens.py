@@ -29,6 +29,16 @@ from models import AgencyToken, ApiResource, Region
 
 SCHEME = "sjk"
 RATE = re.compile(r"[1-9]\d{0,5}/(second|minute|hour|day)")
+# An administrator writes the unit in Indonesian or in the limiter's English: stored in English.
+UNITS = {"detik": "second", "menit": "minute", "jam": "hour", "hari": "day"}
+
+
+def rate_of(written: str) -> str:
+    """`120/menit` as the limiter reads it (`120/minute`); anything else as written, to be checked."""
+    count, _, unit = written.strip().partition("/")
+    return f"{count}/{UNITS.get(unit.strip().lower(), unit.strip())}" if unit else written.strip()
+
+
 MAX_DAYS = 730
 OURS = "dinsos"  # the province's own figures carry this source; no agency may write as it
 TOUCH_EVERY = timedelta(minutes=1)  # last use is written at most this often per token
@@ -108,8 +118,8 @@ def _problems(session: Session, req: TokenRequest) -> list[Problem]:
         problems.append(Problem("NIK lengkap hanya berlaku bersama sumber daya catatan", column="nik_lengkap"))
     if req.can_write and not chosen & WRITTEN:
         problems.append(Problem("hak mengirim hanya berlaku bersama angka-instansi atau pengajuan", column="tulis"))
-    if not RATE.fullmatch(req.rate_limit):
-        problems.append(Problem("mis. 120/minute (per second, minute, hour atau day)", column="batas_laju"))
+    if not RATE.fullmatch(rate_of(req.rate_limit)):
+        problems.append(Problem("mis. 120/menit (per detik, menit, jam atau hari)", column="batas_laju"))
     if not 1 <= req.days <= MAX_DAYS:
         problems.append(Problem(f"masa berlaku 1 sampai {MAX_DAYS} hari", column="hari"))
     if len(req.keterangan) > 200:
@@ -138,7 +148,7 @@ def create_token(session: Session, actor: Actor, req: TokenRequest) -> Issued:
         resources=sorted(set(req.resources)),
         can_write=req.can_write,
         sees_nik=req.sees_nik,
-        rate_limit=req.rate_limit,
+        rate_limit=rate_of(req.rate_limit),
         expires_at=now + timedelta(days=req.days),
         created_by=actor.name,
         created_at=now,

@@ -12,8 +12,10 @@ from tests.factories import DESA, SYSTEM, person_row
 
 def test_an_admin_makes_a_token_sees_it_once_and_revokes_it(db, people, signed_in, api):
     admin = signed_in("admin.prov")
-    form = {"instansi": "Dinkes", "wilayah": "65.01", "sumber_daya": ["agregat", "status"], "batas_laju": "60/minute"}
+    form = {"instansi": "Dinkes", "wilayah": "65.01", "sumber_daya": ["agregat", "status"], "batas_laju": "60/menit"}
     made = admin.post("/admin/token", form, token_from="/admin/token")
+    with db.read() as s:  # the unit written in Indonesian, stored as the limiter reads it
+        assert s.scalar(select(AgencyToken.rate_limit)) == "60/minute"
     page = made.get_data(as_text=True)
     assert made.status_code == 201 and "tidak akan ditampilkan lagi" in page
     secret = page.split('id="rahasia-token">')[1].split("<")[0]
