@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import String, select
 from sqlalchemy.orm import Session
 
+from engine.core.errors import phrase
 from engine.core.periods import first_day, reference_date
 from engine.quality.findings import Finding
 from engine.quality.nik import NikError, is_sixteen_digits, shape_problem
@@ -146,7 +147,7 @@ def _number_findings(values: dict[str, Any], unit: Unit) -> list[Finding]:
     elif unit == Unit.INDIVIDU:
         found.append(Finding("nik", "wajib diisi"))
     if kk:
-        problem = shape_problem(kk, "nomor KK")
+        problem = shape_problem(kk, phrase("nomor KK"))
         if problem:
             found.append(Finding("no_kk", problem))
     elif unit == Unit.KELUARGA:

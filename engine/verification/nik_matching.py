@@ -45,13 +45,13 @@ ADAPTER = "dukcapil"
 CHUNK = 50  # NIKs per call to Dukcapil
 RULE = "dukcapil"
 ACTOR = Actor.system("dukcapil")
-LABELS = {
-    "nik": "NIK tidak ditemukan",
-    "nama": "nama",
-    "tanggal_lahir": "tanggal lahir",
-    "jenis_kelamin": "jenis kelamin",
-    "no_kk": "nomor KK",
-    "kode_wilayah": "wilayah alamat",
+LABELS = {  # marked, so that an English page says the field in English too
+    "nik": phrase("NIK tidak ditemukan"),
+    "nama": phrase("nama"),
+    "tanggal_lahir": phrase("tanggal lahir"),
+    "jenis_kelamin": phrase("jenis kelamin"),
+    "no_kk": phrase("nomor KK"),
+    "kode_wilayah": phrase("wilayah alamat"),
 }
 
 

@@ -31,6 +31,8 @@ def test_every_message_the_engine_writes_has_its_english_with_the_same_pieces():
             "Submission 7 is diajukan; only a draft or a returned submission can be changed",
         ),
         ("baris 3: NIK harus 16 angka", "row 3: A NIK must be 16 digits"),  # pieces are translated too
+        ("Dukcapil: tidak padan pada tanggal lahir", "Dukcapil: does not match on birth date"),  # a field's word
+        ("nomor KK harus 16 angka, bukan 3", "KK number must be 16 digits, not 3"),
         (
             'Peta langkah JSON harus berbentuk {"langkah_lama": "langkah_baru"}',
             'A JSON step map must have the form {"old_step": "new_step"}',
