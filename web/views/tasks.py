@@ -44,7 +44,7 @@ def inbox_page() -> Any:
 def claim_many() -> Any:
     form = parse(ClaimForm, request.form)
     if not form["task_id"]:
-        flash(_("Pilih setidaknya satu tugas."), "error")
+        flash(_("Belum ada tugas yang dipilih: centang paling sedikit satu tugas."), "error")
     else:
         with db().transaction() as s:
             outcome = claims.claim_many(s, actor(), form["task_id"], release=form["aksi"] == "lepas")
