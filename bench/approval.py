@@ -21,14 +21,13 @@ import tempfile
 import time
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from bench.engine import OPEN_TASK, make_team
-from bench.fixtures import empty_database
+from bench.fixtures import empty_database, statements_sent
 from engine.core.actors import Actor
 from engine.core.uow import Database
 from engine.setup.demo import demo_csv, nik_for
@@ -90,18 +89,11 @@ def decide(db: Database, actor: Actor, submission_id: int) -> None:
 
 
 def timed_approval(db: Database, actor: Actor, submission_id: int) -> tuple[float, int]:
-    sent = [0]
-
-    def count(*_: Any) -> None:
-        sent[0] += 1
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    start = time.perf_counter()
-    try:
+    with statements_sent(db.engine) as sent:
+        start = time.perf_counter()
         decide(db, actor, submission_id)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
-    return time.perf_counter() - start, sent[0]
+        seconds = time.perf_counter() - start
+    return seconds, sent[0]
 
 
 def main() -> None:

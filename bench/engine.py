@@ -36,10 +36,10 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, event, select
+from sqlalchemy import bindparam, select
 
 from bench.cycles import open_national
-from bench.fixtures import python_calls
+from bench.fixtures import python_calls, statements_sent
 from engine.bootstrap import bootstrap
 from engine.core.actors import Actor
 from engine.core.config import DEFAULT_BPMN_DIR, load_settings
@@ -145,17 +145,9 @@ def product(db: Database, actors: dict[str, Actor], periods: list[str], desa: st
 def breakdown(db: Database, actors: dict[str, Actor], periods: list[str]) -> tuple[float, float, float]:
     """Per instance of `product`: statements sent, wall ms and this process's user CPU ms (the rest
     of the wall time waits for the database)."""
-    sent = [0]
-
-    def count(*_: Any) -> None:
-        sent[0] += 1
-
-    event.listen(db.engine, "before_cursor_execute", count)
     before = os.times()
-    try:
+    with statements_sent(db.engine) as sent:
         wall = product(db, actors, periods)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
     n = len(periods)
     return sent[0] / n, wall / n * 1000, (os.times().user - before.user) / n * 1000
 

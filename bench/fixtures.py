@@ -6,11 +6,12 @@ import cProfile
 import pstats
 import random
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Engine, event, func, insert, select
 
 from engine.bootstrap import bootstrap
 from engine.core.config import load_settings
@@ -82,3 +83,18 @@ def python_calls(run: Callable[[int], object], n: int) -> float:
     run(n)
     profile.disable()
     return pstats.Stats(profile).total_calls / n  # type: ignore[attr-defined, no-any-return]
+
+
+@contextmanager
+def statements_sent(engine: Engine) -> Iterator[list[int]]:
+    """A one-item list counting the statements `engine` sends while the block runs."""
+    sent = [0]
+
+    def count(*_: object) -> None:
+        sent[0] += 1
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", count)

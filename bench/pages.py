@@ -27,9 +27,8 @@ from pathlib import Path
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from flask.testing import FlaskClient
-from sqlalchemy import event
 
-from bench.fixtures import empty_database, python_calls
+from bench.fixtures import empty_database, python_calls, statements_sent
 from bench.http import prepare
 from bench.inbox import PASSWORD
 from engine.core.config import load_settings
@@ -57,14 +56,8 @@ def measure(client: FlaskClient, path: str, requests: int, rounds: int, engine) 
         after = os.times()
         cpu.append((after.user + after.system - before.user - before.system) / requests * 1000)
         wall.append((time.perf_counter() - start) / requests * 1000)
-    sent = [0]
-
-    def count(*_: object) -> None:
-        sent[0] += 1
-
-    event.listen(engine, "before_cursor_execute", count)
-    client.get(path)
-    event.remove(engine, "before_cursor_execute", count)
+    with statements_sent(engine) as sent:
+        client.get(path)
     calls = python_calls(lambda n: [client.get(path) for _ in range(n)], 20)
     return {"cpu": statistics.median(cpu), "wall": statistics.median(wall), "statements": sent[0], "calls": calls}
 

@@ -21,6 +21,7 @@ from engine.core import audit, clock
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
 from engine.core.errors import Invalid, NotFound, Problem
+from engine.core.paging import page_of
 from engine.verification import item_checks, records, submission_view
 from engine.verification.drafts import editable_submission, operator_submission
 from engine.verification.status import EDITABLE
@@ -412,13 +413,12 @@ def register_page(
         *_search(submission, query),
     ]
     total = submission_view.count_items(session, submission, where)
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = min(max(1, page), pages)
+    page, pages, offset = page_of(total, page, PAGE_SIZE)
     return RegisterPage(
         submission=submission,
         desa=session.scalar(select(Region.nama).where(Region.kode == submission.kode_desa)) or submission.kode_desa,
         progress=progress(session, submission),
-        rows=submission_view.items_of(session, actor, submission, where, ((page - 1) * PAGE_SIZE, PAGE_SIZE)),
+        rows=submission_view.items_of(session, actor, submission, where, (offset, PAGE_SIZE)),
         total=total,
         page=page,
         pages=pages,

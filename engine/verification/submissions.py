@@ -15,6 +15,7 @@ from engine.core import audit, clock
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
 from engine.core.errors import Conflict, Invalid, Problem
+from engine.core.paging import page_of
 from engine.core.periods import validate_period
 from engine.people.scope import Scope
 from engine.verification import decisions, item_checks, items, minutes, register, submission_view
@@ -217,9 +218,8 @@ def submission_page(
     )
     chosen = {"disisihkan": set_aside, "dikembalikan": judged_wrong if returned else live}.get(tampil, live)
     item_total = submission_view.count_items(session, submission, chosen)
-    pages = max(1, -(-item_total // PAGE_SIZE))
-    halaman = min(max(1, halaman), pages)
-    shown = submission_view.items_of(session, actor, submission, chosen, page=((halaman - 1) * PAGE_SIZE, PAGE_SIZE))
+    halaman, pages, offset = page_of(item_total, halaman, PAGE_SIZE)
+    shown = submission_view.items_of(session, actor, submission, chosen, page=(offset, PAGE_SIZE))
     return SubmissionPage(
         submission=submission,
         desa=session.scalar(select(Region.nama).where(Region.kode == submission.kode_desa)) or "",

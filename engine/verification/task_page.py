@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from engine.bpmn import runtime
 from engine.core.actors import Actor
 from engine.core.errors import Invalid, Problem, SijoskuError
+from engine.core.paging import page_of
 from engine.people import privacy
 from engine.people.scope import Scope
 from engine.quality import review
@@ -113,9 +114,8 @@ def _items(
         view = "perubahan" if counts["perubahan"] else "semua"
     if view not in VIEWS:
         raise Invalid("Tampilan tidak dikenal", [Problem(f"pilih salah satu: {', '.join(VIEWS)}", column="tampil")])
-    pages = max(1, -(-counts[view] // PAGE_SIZE))
-    page = min(max(1, page), pages)
-    shown = session.scalars(_VIEW_PAGE[view], {**asked, "offset": (page - 1) * PAGE_SIZE, "limit": PAGE_SIZE}).all()
+    page, pages, offset = page_of(counts[view], page, PAGE_SIZE)
+    shown = session.scalars(_VIEW_PAGE[view], {**asked, "offset": offset, "limit": PAGE_SIZE}).all()
     rows = submission_view.rows_of(session, actor, submission, shown, draft_of=task.id)
     return rows, ItemsShown(view, page, pages, counts, {r.item.id: r.draft for r in rows if r.draft})
 

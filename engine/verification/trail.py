@@ -20,6 +20,7 @@ from engine.core import audit, clock
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
 from engine.core.errors import Forbidden, NotFound
+from engine.core.paging import page_of
 from engine.core.tables import neutralised
 from engine.people import privacy, sign_in
 from engine.people.scope import Scope
@@ -179,13 +180,6 @@ def _event_shown(event: AuditEvent, masked: bool) -> dict[str, Any]:
 EVENTS_PAGE, ITEMS_PAGE = 200, 50  # a kelurahan's instance holds 10,000 events and 5,000 items
 
 
-def _page_of(total: int, asked: int, size: int) -> tuple[int, int, int]:
-    """(page, pages, offset) of a list of `total` shown `size` at a time, the page asked kept in range."""
-    pages = max(1, -(-total // size))
-    page = min(max(1, asked), pages)
-    return page, pages, (page - 1) * size
-
-
 def instance_timeline(
     session: Session, actor: Actor, instance_id: int, halaman: int = 1, halaman_item: int = 1
 ) -> dict[str, Any]:
@@ -198,7 +192,7 @@ def instance_timeline(
     instance, definition_sha = found
     of_instance = AuditEvent.instance_id == instance.id
     total = session.scalar(select(func.count()).select_from(AuditEvent).where(of_instance)) or 0
-    page, pages, offset = _page_of(total, halaman, EVENTS_PAGE)
+    page, pages, offset = page_of(total, halaman, EVENTS_PAGE)
     rows = session.scalars(
         select(AuditEvent).where(of_instance).order_by(AuditEvent.seq).offset(offset).limit(EVENTS_PAGE)
     ).all()
@@ -207,7 +201,7 @@ def instance_timeline(
     path, current = runtime.path_taken(session, instance, definition_sha)
     submission = session.scalar(select(Submission).where(Submission.instance_id == instance.id))
     item_total = submission_view.count_items(session, submission) if submission else 0
-    item_page, item_pages, item_offset = _page_of(item_total, halaman_item, ITEMS_PAGE)
+    item_page, item_pages, item_offset = page_of(item_total, halaman_item, ITEMS_PAGE)
     return {
         "instance": instance,
         "events": [_event_shown(row, masked) for row in rows],
