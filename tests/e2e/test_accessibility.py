@@ -4,8 +4,11 @@ critical, and the phone never scrolls sideways."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
-from tests.factories import PASSWORD
+from models import SubmissionItem, User
+from tests.e2e.conftest import follow
+from tests.factories import PASSWORD, open_period, open_task, person_row, submit
 from tests.web.conftest import world  # noqa: F401  (the shared world of drafts, tasks and records)
 
 PAGES = {
@@ -17,17 +20,26 @@ PAGES = {
         "/desa/pengajuan/{draft}/item/baru?kategori=LUT",
         "/desa/pengajuan/{draft}/item/baru?kategori=KT",
         "/desa/pengajuan/{draft}/impor",
+        "/desa/pengajuan/{draft}/item/{item}",
+        "/desa/pengajuan/{draft}?tampil=disisihkan",
+        "/desa/pengajuan/{verified}",
+        "/bantuan/",
+        "/bantuan/operator-desa",
         "/notifikasi/",
         "/notifikasi/preferensi",
         "/akun/sandi",
     ],
-    "verif.kec": ["/tugas/", "/siklus/"],
+    "verif.kec": ["/tugas/", "/tugas/{kec_task}", "/siklus/"],
     "verif.kab": ["/tugas/", "/tugas/{kab_task}", "/mutu/?wilayah=65.01&kategori=LUT", "/siklus/"],
     "valid.prov": ["/tugas/", "/mutu/", "/siklus/"],
     "admin.prov": [
         "/admin/",
         "/admin/pengguna",
         "/admin/definisi/1/ubah",
+        "/admin/definisi/banding?kiri=1&kanan=1",
+        "/admin/migrasi",
+        "/admin/macet",
+        "/admin/pengguna/{operator}",
         "/admin/jadwal",
         "/admin/token",
         "/siklus/",
@@ -36,12 +48,24 @@ PAGES = {
 }
 
 
+@pytest.fixture
+def places(db, world):  # noqa: F811
+    """The ids the pages are reached by: the shared world's, an item of the draft, a task waiting at
+    the kecamatan and the operator's account."""
+    waiting = open_period(db, "2026-Q1", [person_row(9)])
+    submit(db, "op.desa", waiting)
+    with db.read() as s:
+        item = s.scalar(select(SubmissionItem.id).where(SubmissionItem.submission_id == world.draft))
+        operator = s.scalar(select(User.id).where(User.username == "op.desa"))
+    return {**world.__dict__, "item": item, "kec_task": open_task(db, waiting).id, "operator": operator}
+
+
 @pytest.mark.parametrize("phone", [False, True], ids=["desktop", "ponsel"])
 @pytest.mark.parametrize("username", list(PAGES))
-def test_every_page_of_each_role_passes_axe_and_fits_a_phone(world, sign_in, username, phone):  # noqa: F811
+def test_every_page_of_each_role_passes_axe_and_fits_a_phone(places, sign_in, username, phone):
     person = sign_in(username, PASSWORD, phone)
     for path in PAGES[username]:
-        person.go(path.format(**world.__dict__))
+        person.go(path.format(**places))
         if "/ubah" in path:
             person.page.wait_for_selector("#bpmn-editor[data-state=ready]")
         if path.startswith("/mutu/"):
@@ -49,6 +73,16 @@ def test_every_page_of_each_role_passes_axe_and_fits_a_phone(world, sign_in, use
         if path.startswith("/tugas/") and path != "/tugas/":
             person.page.wait_for_selector(".bpmn-viewer[data-state=done]")
         person.check()
+
+
+@pytest.mark.parametrize("phone", [False, True], ids=["desktop", "ponsel"])
+def test_the_auditors_search_results_pass_axe(world, sign_in, phone):  # noqa: F811
+    auditor = sign_in("auditor.prov", PASSWORD, phone)
+    page = auditor.go("/audit/")
+    page.get_by_label("Nama").fill(person_row(7)["nama"])
+    follow(page, page.get_by_role("button", name="Cari"))
+    assert page.get_by_role("link", name=person_row(7)["nama"]).count() == 1
+    auditor.check()
 
 
 def test_the_sign_in_page_passes_axe_on_a_phone(chromium, live_server):
