@@ -4,8 +4,10 @@ to the register as a new record version, with its audit row.
 Two periods of one kelurahan of N people, through the service functions: the first enters them all
 (N new records), the second re-verifies each of them on the register (N new versions). For each,
 the province's approval is timed and its statements counted; every lower tier decides first.
+With --kelurahan K, K kelurahan of Kota Tarakan of N people each are prepared the same way and the
+province approves the whole city at once (bulk approval by region and period), as one web request.
 
-Usage: python bench/approval.py [--items 5000] [--database-url URL]
+Usage: python bench/approval.py [--items 5000] [--kelurahan 1] [--database-url URL]
 The default database is a fresh SQLite file; --database-url must name an empty database that may be
 filled. A kelurahan in Tarakan holds 2,000-6,000 PPKS records; the approval runs in one web request,
 which gunicorn ends after 60 s.
@@ -19,7 +21,7 @@ import platform
 import sys
 import tempfile
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
@@ -31,21 +33,22 @@ from bench.fixtures import empty_database, statements_sent
 from engine.core.actors import Actor
 from engine.core.uow import Database
 from engine.setup.demo import demo_csv, nik_for
-from engine.verification import decisions, imports, register, submissions
-from models import FROM_REGISTER, SubmissionItem, VervalStatus
+from engine.verification import bulk_approval, decisions, imports, register, submissions
+from models import FROM_REGISTER, Region, SubmissionItem, VervalStatus
 
 DESA = "65.71.01.1001"  # a kelurahan of Kota Tarakan
+KOTA = "65.71"
 BORN = date(1950, 5, 17)
 
 
-def people(n: int) -> str:
+def people(n: int, desa: str = DESA, born: date = BORN) -> str:
     rows = [
         {
-            "nik": nik_for(DESA, BORN, "P", serial),
-            "no_kk": f"657101170550{serial:04d}",
+            "nik": nik_for(desa, born, "P", serial),
+            "no_kk": f"{desa[:8].replace('.', '')}{born:%d%m%y}{serial:04d}",
             "nama": f"Maria Ingan {serial}",
             "jenis_kelamin": "P",
-            "tanggal_lahir": BORN.isoformat(),
+            "tanggal_lahir": born.isoformat(),
             "alamat": "Jl. Yos Sudarso",
             "kategori": "LUT",
             "keterangan": "",
@@ -55,14 +58,14 @@ def people(n: int) -> str:
     return demo_csv(rows)
 
 
-def prepared(db: Database, actors: dict[str, Actor], period: str, n: int) -> int:
+def prepared(db: Database, actors: dict[str, Actor], period: str, n: int, desa: str = DESA, born: date = BORN) -> int:
     """The period's submission, entered (or re-verified) by the desa and approved up to the kabupaten."""
     system = Actor.system("bench")
     with db.transaction() as s:
-        submission_id = submissions.open_submission(s, system, DESA, period, "65").submission.id
+        submission_id = submissions.open_submission(s, system, desa, period, "65").submission.id
     with db.transaction() as s:
-        if register.prefill(s, {DESA: submission_id}) == 0:
-            imports.import_items(s, system, submission_id, people(n))
+        if register.prefill(s, {desa: submission_id}) == 0:
+            imports.import_items(s, system, submission_id, people(n, desa, born))
     with db.read() as s:
         carried = list(
             s.scalars(
@@ -96,25 +99,59 @@ def timed_approval(db: Database, actor: Actor, submission_id: int) -> tuple[floa
     return seconds, sent[0]
 
 
+def kelurahan(db: Database, k: int) -> list[str]:
+    with db.read() as s:
+        found = s.scalars(select(Region.kode).where(Region.kode.like(f"{KOTA}.__.____")).order_by(Region.kode).limit(k))
+        return list(found)
+
+
+def one_kelurahan(db: Database, n: int) -> None:
+    actors = make_team(db, DESA)
+    for period, what in (("2026-Q1", "new records"), ("2026-Q2", "register re-verified")):
+        submission_id = prepared(db, actors, period, n)
+        seconds, statements = timed_approval(db, actors["provinsi"], submission_id)
+        print(
+            f"{period} ({what}): province approval {seconds:.1f} s, {statements:,} statements "
+            f"({seconds / n * 1000:.2f} ms an item)"
+        )
+
+
+def whole_city(db: Database, k: int, n: int) -> None:
+    """K kelurahan of Tarakan, each approved up to the kabupaten; the province approves the city at once."""
+    places = kelurahan(db, k)
+    teams = [make_team(db, desa, suffix=f"{i}") for i, desa in enumerate(places)]
+    province = teams[0]["provinsi"]
+    for period, what in (("2026-Q1", "new records"), ("2026-Q2", "register re-verified")):
+        for i, (desa, team) in enumerate(zip(places, teams, strict=True)):
+            prepared(db, team, period, n, desa, BORN + timedelta(days=i))
+        with statements_sent(db.engine) as sent:
+            start = time.perf_counter()
+            with db.transaction() as s:
+                outcome = bulk_approval.approve_many(s, province, region=KOTA, periode=period)
+            seconds = time.perf_counter() - start
+        print(
+            f"{period} ({what}): province approves {len(outcome.approved)} kelurahan ({len(outcome.refused)} "
+            f"refused) of {k * n:,} items at once: {seconds:.1f} s, {sent[0]:,} statements "
+            f"({seconds / (k * n) * 1000:.2f} ms an item)"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=5000)
+    parser.add_argument("--kelurahan", type=int, default=1)
     parser.add_argument("--database-url")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         db = empty_database(args.database_url, tmp, "approval")
-        actors = make_team(db, DESA)
         print(
             f"machine: {platform.machine()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}, "
-            f"database: {db.engine.dialect.name}; one kelurahan of {args.items:,} people"
+            f"database: {db.engine.dialect.name}; {args.kelurahan} kelurahan of {args.items:,} people"
         )
-        for period, what in (("2026-Q1", "new records"), ("2026-Q2", "register re-verified")):
-            submission_id = prepared(db, actors, period, args.items)
-            seconds, statements = timed_approval(db, actors["provinsi"], submission_id)
-            print(
-                f"{period} ({what}): province approval {seconds:.1f} s, {statements:,} statements "
-                f"({seconds / args.items * 1000:.2f} ms an item)"
-            )
+        if args.kelurahan > 1:
+            whole_city(db, args.kelurahan, args.items)
+        else:
+            one_kelurahan(db, args.items)
         db.dispose()
 
 

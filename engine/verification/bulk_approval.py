@@ -4,22 +4,31 @@ A province with hundreds of desa cannot open each one; like DHIS2's approval by 
 the higher tiers approve every open task of a region and period, or a chosen list, in one action.
 Each task is still decided on its own (four-eyes, acknowledged warnings, stale forms, claims held by
 others), in its own savepoint and audit row; those that cannot be approved are listed with the
-reason and stay in the inbox."""
+reason and stay in the inbox.
+
+The work of one action is bounded twice: by tasks, and by the items they carry. A province approving
+a city of large kelurahan (20 of 2,000-6,000 people each) would otherwise write 100,000 record
+versions in one web request, past the server's timeout, with nothing kept; instead the tasks are taken
+in id order until the item budget is spent, the rest are reported as left, and the same action again
+continues with them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.core.actors import Actor
 from engine.core.errors import Forbidden, Invalid, Problem, SijoskuError
 from engine.people.scope import Scope
 from engine.verification import decisions
-from models import WORK_ROLES, Decision, HumanTask, TaskStatus, Tier
+from models import WORK_ROLES, Decision, HumanTask, SubmissionItem, TaskStatus, Tier
 
 BULK_LIMIT = 500  # tasks per action: bounded work, and a result list a person can still read
+# Items per action: about 5-10 s of a province's approval (bench/approval.py --kelurahan), well
+# inside the server's 60 s; one task larger than this is still taken alone.
+ITEM_BUDGET = 15_000
 BULK_TIERS = (Tier.KABUPATEN, Tier.PROVINSI)  # the kecamatan judges each item itself
 
 
@@ -27,6 +36,9 @@ BULK_TIERS = (Tier.KABUPATEN, Tier.PROVINSI)  # the kecamatan judges each item i
 class BulkOutcome:
     approved: list[int] = field(default_factory=list)
     refused: dict[int, str] = field(default_factory=dict)  # task id -> why it was not approved
+    left: list[int] = field(
+        default_factory=list
+    )  # not tried this time: over the item budget; the same action continues
 
 
 def may_approve_many(actor: Actor) -> bool:
@@ -93,9 +105,10 @@ def approve_many(
         raise Invalid("Keputusan massal hanya setuju atau kembalikan")
     if keputusan == Decision.KEMBALIKAN and not (alasan or "").strip():
         raise Invalid("Alasan pengembalian wajib diisi", [Problem("satu alasan untuk semua tugas", column="alasan")])
-    chosen = set(_chosen(session, actor, task_ids, region.strip(), periode.strip()))
-    outcome = BulkOutcome()
-    for task_id in sorted(set(task_ids or []) | chosen):
+    found = _chosen(session, actor, task_ids, region.strip(), periode.strip())
+    chosen = set(_within_budget(session, found))
+    outcome = BulkOutcome(left=[t for t in found if t not in chosen])
+    for task_id in sorted(set(task_ids or []) - set(outcome.left) | chosen):
         if task_id not in chosen:
             outcome.refused[task_id] = "bukan tugas terbuka tingkat kabupaten/kota atau provinsi di wilayah Anda"
             continue
@@ -109,3 +122,24 @@ def approve_many(
         except SijoskuError as exc:
             outcome.refused[task_id] = str(exc).replace("\n", " ")
     return outcome
+
+
+def _within_budget(session: Session, task_ids: list[int]) -> list[int]:
+    """The first tasks, in id order, whose submissions' items together stay within ITEM_BUDGET (the
+    first task always, however large: deciding it alone is what its own page does)."""
+    counts = dict(
+        session.execute(
+            select(HumanTask.id, func.count(SubmissionItem.id))
+            .join(SubmissionItem, SubmissionItem.submission_id == HumanTask.submission_id)
+            .where(HumanTask.id.in_(task_ids or [0]), SubmissionItem.dibuang.is_(False))
+            .group_by(HumanTask.id)
+        ).all()
+    )
+    taken: list[int] = []
+    spent = 0
+    for task_id in task_ids:
+        spent += counts.get(task_id, 0)
+        if taken and spent > ITEM_BUDGET:
+            break
+        taken.append(task_id)
+    return taken

@@ -255,3 +255,28 @@ def test_a_colleagues_verdicts_stay_theirs_after_the_task_changes_hands(browser,
         ]
     assert by == {first: "verif.kec", second: "verif.kec.dua"}
     assert saved == [("verif.kec", [str(first)]), ("verif.kec.dua", [str(second)])]
+
+
+def test_a_bulk_approval_larger_than_its_item_budget_goes_in_turns_and_says_so(browser, db, people, monkeypatch):
+    """A city of large kelurahan would be one request past the server's timeout, with nothing kept:
+    the action takes the tasks whose items fit the budget, says how many are left, and the same
+    action again continues with them."""
+    from engine.verification import bulk_approval
+
+    first, second = _submitted(db), _submitted(db, "65.01.01.2006", "op.lain")  # two items each
+    for sid in (first, second):
+        decide(db, "verif.kec", sid, "approve")
+    monkeypatch.setattr(bulk_approval, "ITEM_BUDGET", 3)
+    browser.login("verif.kab")
+    turns = []
+    for _ in range(2):
+        answer = browser.post(
+            "/tugas/setujui", {"wilayah": "65.01.01", "periode": "2026-Q4"}, token_from="/tugas/", follow_redirects=True
+        )
+        turns.append(answer.get_data(as_text=True))
+        with db.read() as s:
+            turns.append([s.get(Submission, sid).tingkat.value for sid in (first, second)])
+    assert "1 tugas disetujui" in turns[0] and "1 tugas lagi belum diputuskan" in turns[0]
+    assert turns[1] == ["provinsi", "kabupaten"]  # the first turn is kept whole
+    assert "1 tugas disetujui" in turns[2] and "belum diputuskan" not in turns[2]
+    assert turns[3] == ["provinsi", "provinsi"]

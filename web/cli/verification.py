@@ -279,9 +279,15 @@ def task_approve_many(
             periode=periode,
             alasan=reason,
         )
-    data = {"disetujui": outcome.approved, "tidak_disetujui": {str(k): v for k, v in outcome.refused.items()}}
+    data = {
+        "disetujui": outcome.approved,
+        "tidak_disetujui": {str(k): v for k, v in outcome.refused.items()},
+        "tersisa": outcome.left,
+    }
     lines = [f"{len(outcome.approved)} tugas disetujui"]
     lines += [f"  tugas {task_id} tidak disetujui: {why}" for task_id, why in outcome.refused.items()]
+    if outcome.left:
+        lines.append(f"{len(outcome.left)} tugas tersisa (batas item satu tindakan); jalankan perintah yang sama lagi")
     emit(as_json, data, "\n".join(lines))
 
 

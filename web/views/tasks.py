@@ -90,6 +90,17 @@ def approve_many() -> Any:
         "ok",
     )
     _flash_refused(outcome.refused, decided=True)
+    if outcome.left:
+        flash(
+            ngettext(
+                "%(num)d tugas lagi belum diputuskan agar satu tindakan tidak terlalu lama; "
+                "tekan tombol yang sama sekali lagi untuk melanjutkan.",
+                "%(num)d tugas lagi belum diputuskan agar satu tindakan tidak terlalu lama; "
+                "tekan tombol yang sama sekali lagi untuk melanjutkan.",
+                len(outcome.left),
+            ),
+            "info",
+        )
     return redirect(local_target(form["kembali"], "tasks.inbox_page"))
 
 
