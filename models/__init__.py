@@ -11,7 +11,15 @@ from .determination import Determination, ForumVerdict
 from .import_job import ImportJob, ImportStatus
 from .inbox import SavedFilter
 from .interop import AgencyToken, ApiResource, DtsenEntry, NikCheck, NikStatus
-from .notification import Channel, EmailKind, EmailMessage, Notification, NotificationPreference
+from .notification import (
+    EMAIL_MAX_ATTEMPTS,
+    EMAIL_NOT_SENT,
+    Channel,
+    EmailKind,
+    EmailMessage,
+    Notification,
+    NotificationPreference,
+)
 from .outbox import OutboxEvent
 from .process import Decision, HumanTask, InstanceStatus, ProcessDefinition, ProcessInstance, TaskStatus
 from .quality import AgencyIndicator, AggregateValue, FlagStatus, QualityFlag, QualitySetting, Severity
@@ -79,6 +87,8 @@ __all__ = [
     "Determination",
     "DtsenEntry",
     "EmailKind",
+    "EMAIL_MAX_ATTEMPTS",
+    "EMAIL_NOT_SENT",
     "EmailMessage",
     "FlagStatus",
     "HumanTask",

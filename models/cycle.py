@@ -52,3 +52,5 @@ class Cycle(Base):
     expected: Mapped[int] = mapped_column(Integer, default=0)
     # Regions whose opening was announced (`cycle.opened`): a rerun after a crash announces the rest.
     announced: Mapped[list[str] | None] = mapped_column(JSON)
+    # When the desa still due were reminded of their deadline (`cycle.closing_soon`): once a cycle
+    diingatkan_at: Mapped[datetime | None] = mapped_column()

@@ -38,6 +38,12 @@ class Notification(Base):
     di_aplikasi: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
+# Tries of an e-mail before it is given up (about a day: see notifications/email.py), and how the
+# error of one dropped on purpose (its person left) begins: not a failure of the mail server.
+EMAIL_MAX_ATTEMPTS = 30
+EMAIL_NOT_SENT = "Tidak dikirim: "
+
+
 class EmailMessage(Base):
     """An email waiting to go out (or sent, or failed): delivered after commit, with retries."""
 
@@ -56,6 +62,10 @@ class EmailMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column()
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # The short text and the link of an immediate message: several due for one person at once are
+    # sent as one e-mail listing them (a calendar run can make hundreds for one verifier)
+    isi: Mapped[str | None] = mapped_column(Text)
+    tautan: Mapped[str | None] = mapped_column(String(300))
 
 
 class NotificationPreference(Base):

@@ -25,6 +25,9 @@ DEFAULTS: dict[str, dict[Channel, bool]] = {
     events.CycleClosed.name: {Channel.APP: True, Channel.EMAIL: False, Channel.RINGKASAN: True},
 }
 CHANNELS = tuple(Channel)
+# What a person must hear of one way or another: the bell keeps these when every channel is unticked
+# (an operator who switched all off would never learn that the submission came back, or why).
+REQUIRED = (events.SubmissionReturned.name, events.TaskOverdue.name)
 
 
 def wants(session: Session, user: User, event_name: str, channel: Channel) -> bool:
@@ -42,7 +45,11 @@ def preferences(session: Session, user: User) -> dict[str, dict[str, bool]]:
     return {event: {channel.value: wants(session, user, event, channel) for channel in CHANNELS} for event in DEFAULTS}
 
 
-def set_preferences(session: Session, user: User, chosen: dict[tuple[str, str], bool]) -> None:
+def set_preferences(session: Session, user: User, chosen: dict[tuple[str, str], bool]) -> list[str]:
+    """Store the person's choices; the required events of which every channel was unticked keep the
+    bell, and are returned so that the page can say so."""
+    kept = [e for e in REQUIRED if all(chosen.get((e, c.value)) is False for c in CHANNELS)]
+    chosen = {**chosen, **{(e, Channel.APP.value): True for e in kept}}
     existing = {
         (p.event_type, p.channel): p
         for p in session.scalars(select(NotificationPreference).where(NotificationPreference.user_id == user.id))
@@ -55,6 +62,7 @@ def set_preferences(session: Session, user: User, chosen: dict[tuple[str, str], 
             session.add(NotificationPreference(user_id=user.id, event_type=event, channel=channel, enabled=enabled))
         else:
             row.enabled = enabled
+    return kept
 
 
 def subscriber(settings: Settings) -> Callable[[Session, events.DomainEvent], None]:
@@ -62,8 +70,9 @@ def subscriber(settings: Settings) -> Callable[[Session, events.DomainEvent], No
 
     def on_event(session: Session, event: events.DomainEvent) -> None:
         place = recipients.place_name(session, event)
+        escalated = recipients.escalated_to(session, event)
         for user in recipients.for_event(session, event):
-            message = render(event, user, settings.base_url, place)
+            message = render(event, user, settings, place, escalated=user.id in escalated)
             in_app = wants(session, user, event.name, Channel.APP)
             if in_app or wants(session, user, event.name, Channel.RINGKASAN):  # the digest is built from these
                 session.add(
@@ -89,6 +98,8 @@ def subscriber(settings: Settings) -> Callable[[Session, events.DomainEvent], No
                         created_at=clock.now(),
                         next_attempt_at=clock.now(),
                         attempts=0,
+                        isi=message.text_body,
+                        tautan=message.link,
                     )
                 )
 

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from engine.core import events
-from models import WORK_ROLES, Region, Role, RoleAssignment, Tier, User, ancestor_code, tier_of_code
+from models import (
+    WORK_ROLES,
+    Region,
+    Role,
+    RoleAssignment,
+    Submission,
+    SubmissionStatus,
+    Tier,
+    User,
+    ancestor_code,
+    tier_of_code,
+)
 
 
 def _at(session: Session, tier: Tier, region: str, roles: set[Role] = WORK_ROLES) -> list[User]:
@@ -29,14 +40,34 @@ def operators_of(session: Session, kode_desa: str) -> list[User]:
     return _at(session, Tier.DESA, kode_desa, {Role.OPERATOR})
 
 
-def _operators_within(session: Session, prefix: str) -> list[User]:
+def _operators_within(session: Session, region: str, told: tuple[str, ...] = ()) -> list[User]:
+    """The operators of the desa of a region, but for those of regions already told."""
+    query = (
+        select(User)
+        .join(RoleAssignment, RoleAssignment.user_id == User.id)
+        .where(
+            RoleAssignment.role == Role.OPERATOR,
+            User.aktif.is_(True),
+        )
+    )
+    if region:
+        query = query.where(or_(RoleAssignment.region_kode == region, RoleAssignment.region_kode.like(f"{region}.%")))
+    for done in told:
+        query = query.where(RoleAssignment.region_kode != done, RoleAssignment.region_kode.not_like(f"{done}.%"))
+    return list(session.scalars(query.distinct()))
+
+
+def _operators_still_due(session: Session, periode: str) -> list[User]:
+    """The operators of the desa whose submission of the period is not in yet (a draft, or returned)."""
     return list(
         session.scalars(
             select(User)
             .join(RoleAssignment, RoleAssignment.user_id == User.id)
+            .join(Submission, Submission.kode_desa == RoleAssignment.region_kode)
             .where(
                 RoleAssignment.role == Role.OPERATOR,
-                RoleAssignment.region_kode.like(f"{prefix}%"),
+                Submission.periode == periode,
+                Submission.status.in_((SubmissionStatus.DRAF, SubmissionStatus.DIKEMBALIKAN)),
                 User.aktif.is_(True),
             )
             .distinct()
@@ -51,17 +82,32 @@ def for_event(session: Session, event: events.DomainEvent) -> list[User]:
         case events.TaskCreated() | events.TaskDueSoon():
             return _at(session, Tier(event.tingkat), event.region_kode)
         case events.TaskOverdue():  # the late tier and the tier above it (escalation)
-            up, region = Tier(event.eskalasi_ke), event.region_kode
-            above = ancestor_code(region, up) if tier_of_code(region).depth >= up.depth else region
-            people = _at(session, Tier(event.tingkat), region) + _at(session, up, above)
+            people = _at(session, Tier(event.tingkat), event.region_kode) + _above(session, event)
             return list({u.id: u for u in people}.values())
         case events.SubmissionReturned() | events.SubmissionVerified():
             return operators_of(session, event.kode_desa)
         case events.CycleOpened():
+            return _operators_within(session, event.region_kode, tuple(event.sudah))
+        case events.CycleClosingSoon():
+            return _operators_still_due(session, event.periode)
+        case events.CycleClosed():
             return _operators_within(session, event.region_kode)
-        case events.CycleClosingSoon() | events.CycleClosed():
-            return _operators_within(session, "")
     return []
+
+
+def _above(session: Session, event: events.TaskOverdue) -> list[User]:
+    up, region = Tier(event.eskalasi_ke), event.region_kode
+    above = ancestor_code(region, up) if tier_of_code(region).depth >= up.depth else region
+    return _at(session, up, above)
+
+
+def escalated_to(session: Session, event: events.DomainEvent) -> set[int]:
+    """The people told of a late task only as the tier it was escalated to: they follow it, they
+    cannot open it (someone of both tiers is told as the late tier)."""
+    if not isinstance(event, events.TaskOverdue) or event.eskalasi_ke == event.tingkat:
+        return set()
+    late = {u.id for u in _at(session, Tier(event.tingkat), event.region_kode)}
+    return {u.id for u in _above(session, event)} - late
 
 
 def place_name(session: Session, event: events.DomainEvent) -> str:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
+from babel.dates import format_datetime
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from engine.core import events
+from engine.core.config import Settings
 from models import User
 
 _env = Environment(
@@ -21,7 +25,7 @@ _env = Environment(
 SUBJECTS = {
     events.TaskCreated.name: "Tugas baru: {nama}, {tempat}, periode {periode}",
     events.TaskDueSoon.name: "Segera jatuh tempo: {nama}, {tempat}, periode {periode}",
-    events.TaskOverdue.name: "Terlambat dan dieskalasi: {nama}, {tempat}, periode {periode}",
+    events.TaskOverdue.name: "Melewati tenggat: {nama}, {tempat}, periode {periode}",
     events.SubmissionReturned.name: "Pengajuan {tempat} periode {periode} dikembalikan oleh {tingkat}",
     events.SubmissionVerified.name: "Pengajuan {tempat} periode {periode} terverifikasi",
     events.CycleOpened.name: "Siklus pemutakhiran {periode} dibuka",
@@ -39,7 +43,10 @@ class Message:
     link: str | None
 
 
-def _link(event: events.DomainEvent) -> str | None:
+def _link(event: events.DomainEvent, escalated: bool = False) -> str | None:
+    if isinstance(event, events.TaskOverdue) and escalated:
+        # the tier above cannot open the late tier's task: it follows the region in the cycle status
+        return f"/siklus/?{urlencode({'periode': event.periode, 'induk': event.region_kode})}"
     if isinstance(event, events.TaskCreated | events.TaskDueSoon | events.TaskOverdue):
         submission_id = getattr(event, "submission_id", None)
         if event.tingkat == "desa" and submission_id:
@@ -52,9 +59,23 @@ def _link(event: events.DomainEvent) -> str | None:
     return None
 
 
-def render(event: events.DomainEvent, user: User, base_url: str, place: str = "") -> Message:
+def moment(value: str | datetime | None, settings: Settings) -> str:
+    """An instant as a message says it, as the pages do, in the zone people live in:
+    "24 Januari 2027 pukul 07.00 WITA" (stored in UTC, the day can differ)."""
+    if not value:
+        return ""
+    at = datetime.fromisoformat(value) if isinstance(value, str) else value
+    at = at if at.tzinfo else at.replace(tzinfo=UTC)
+    local = format_datetime(at, "d MMMM y 'pukul' HH.mm", tzinfo=settings.tz, locale="id")
+    return f"{local} {settings.zone_name}"
+
+
+def render(
+    event: events.DomainEvent, user: User, settings: Settings, place: str = "", escalated: bool = False
+) -> Message:
     """The subject, the email in text and HTML, the short text for the bell, and the link; `place`
-    is the name of the desa (or region) the event is about."""
+    is the name of the desa (or region) the event is about; `escalated`: the person is of the tier
+    a late task was escalated to, not of the late tier."""
     payload = event.payload()
     code = payload.get("kode_desa") or payload.get("region_kode") or ""
     values = {
@@ -64,14 +85,17 @@ def render(event: events.DomainEvent, user: User, base_url: str, place: str = ""
         "periode": payload.get("periode", ""),
         "tingkat": payload.get("tingkat", ""),
         "nama": payload.get("nama", ""),
+        "tenggat": moment(payload.get("due_at"), settings),
+        "batas_waktu": moment(payload.get("batas"), settings),
     }
     subject = SUBJECTS.get(event.name, event.name).format(**values)
-    link = _link(event)
+    link = _link(event, escalated)
     context = {
         "event": event.name,
         "p": values,
         "user": user,
-        "link": f"{base_url}{link}" if link else None,
+        "escalated": escalated,
+        "link": f"{settings.base_url}{link}" if link else None,
         "subject": subject,
     }
     text = _env.get_template("event.txt").render(**context)
@@ -82,8 +106,42 @@ def render(event: events.DomainEvent, user: User, base_url: str, place: str = ""
     return Message(subject, text, html, body, link)
 
 
-def render_digest(user: User, items: list[dict[str, Any]]) -> tuple[str, str, str]:
+# A bundle lists this many messages in full; the rest are counted (they are all in the bell).
+BUNDLE_LISTED = 50
+
+
+def render_bundle(user: User, items: list[dict[str, Any]], settings: Settings) -> tuple[str, str, str]:
+    """Several messages due for one person at once, as one e-mail: each with its text and link."""
+    subject = f"SIJOSKU: {len(items)} pemberitahuan baru"
+    return _render_list("bundle", user, items, settings, subject)
+
+
+def render_digest(user: User, items: list[dict[str, Any]], settings: Settings) -> tuple[str, str, str]:
     subject = f"Ringkasan harian SIJOSKU: {len(items)} pemberitahuan"
-    context = {"user": user, "items": items, "subject": subject}
-    text = _env.get_template("digest.txt").render(**context)
-    return subject, text, _env.get_template("digest.html").render(**context)
+    return _render_list("digest", user, items, settings, subject)
+
+
+def _render_list(
+    name: str, user: User, items: list[dict[str, Any]], settings: Settings, subject: str
+) -> tuple[str, str, str]:
+    """Items (judul, isi, tautan, waktu) with absolute links and times in the people's zone."""
+    shown = [
+        {
+            **item,
+            "tautan": f"{settings.base_url}{item['tautan']}" if item.get("tautan") else None,
+            "waktu": moment(item.get("waktu"), settings),
+        }
+        for item in items[:BUNDLE_LISTED]
+    ]
+    context = {
+        "user": user,
+        "items": shown,
+        "more": max(len(items) - BUNDLE_LISTED, 0),
+        "subject": subject,
+        "inbox": f"{settings.base_url}/notifikasi/",
+    }
+    return (
+        subject,
+        _env.get_template(f"{name}.txt").render(**context),
+        _env.get_template(f"{name}.html").render(**context),
+    )

@@ -57,4 +57,10 @@ class DatabaseCollector(Collector):
             "sijosku_email_failing", "Surel yang belum terkirim karena percobaan terakhirnya gagal"
         )
         failing.add_metric([], self.figures.email_failing)
-        yield from (open_tasks, overdue, runs, backlog, failing)
+        queued = GaugeMetricFamily("sijosku_email_queued", "Surel yang menunggu dikirim")
+        queued.add_metric([], self.figures.email_queued)
+        given_up = GaugeMetricFamily(
+            "sijosku_email_given_up", "Surel yang tidak dicoba lagi: gagal sehari penuh, atau ditolak untuk selamanya"
+        )
+        given_up.add_metric([], self.figures.email_given_up)
+        yield from (open_tasks, overdue, runs, backlog, failing, queued, given_up)

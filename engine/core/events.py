@@ -125,13 +125,16 @@ class CycleOpened(DomainEvent):
     periode: str
     region_kode: str
     dibuka: int = 0
+    batas: str | None = None  # the desa's deadline
+    # regions within this one whose opening was announced before: their operators are not told again
+    sudah: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
 class CycleClosingSoon(DomainEvent):
     name: ClassVar[str] = "cycle.closing_soon"
     periode: str
-    batas: str
+    batas: str  # told to the operators of the desa whose submission of the period is still due
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -139,6 +142,7 @@ class CycleClosed(DomainEvent):
     name: ClassVar[str] = "cycle.closed"
     periode: str
     tidak_melapor: int = 0
+    region_kode: str = ""  # the cycle's region; empty in events of earlier releases: everywhere
 
 
 CATALOGUE: dict[str, type[DomainEvent]] = {

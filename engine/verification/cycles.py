@@ -41,6 +41,7 @@ from models import (
     SubmissionStatus,
     TaskStatus,
     Tier,
+    contains,
 )
 
 TIERS = list(reversed(TIER_ORDER))  # desa first: the order of the deadlines
@@ -253,8 +254,12 @@ def _announce(db: Database, periode: str, region: str, expected: int) -> None:
         )
         if count < expected:
             return  # another run is still opening this region: it will announce
+        told = tuple(r for r in cycle.announced or [] if contains(region, r))
         cycle.announced = [*(cycle.announced or []), region]
-        events.publish(s, events.CycleOpened(periode=periode, region_kode=region, dibuka=count))
+        deadline = cycle.batas.get(Tier.DESA.value)
+        events.publish(
+            s, events.CycleOpened(periode=periode, region_kode=region, dibuka=count, batas=deadline, sudah=told)
+        )
 
 
 def close_cycle(db: Database, actor: Actor, periode: str, early: bool = False) -> dict[str, int]:
@@ -288,7 +293,7 @@ def close_cycle(db: Database, actor: Actor, periode: str, early: bool = False) -
         opened = s.scalar(select(func.count()).select_from(Submission).where(Submission.periode == periode)) or 0
         outcome = {"tidak_melapor": len(silent), "eskalasi": late, "tidak_dibuka": max(cycle.expected - opened, 0)}
         audit.record(s, actor, AuditAction.CYCLE_CLOSED, "update_cycle", periode, after=outcome)
-        events.publish(s, events.CycleClosed(periode=periode, tidak_melapor=len(silent)))
+        events.publish(s, events.CycleClosed(periode=periode, tidak_melapor=len(silent), region_kode=cycle.region_kode))
     return outcome
 
 
@@ -424,6 +429,10 @@ def _look_at_cycle(
     desa_deadline = datetime.fromisoformat(batas[Tier.DESA.value])
     if timedelta(0) <= desa_deadline - now <= timedelta(days=remind):
         with db.transaction() as s:
+            cycle = locked_cycle(s, periode)
+            if cycle is None or cycle.diingatkan_at is not None:
+                return []  # reminded once, on the first day of the window
+            cycle.diingatkan_at = now
             events.publish(s, events.CycleClosingSoon(periode=periode, batas=batas[Tier.DESA.value]))
         return [f"{periode}: pengingat batas desa"]
     return []

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from models import EMAIL_MAX_ATTEMPTS as MAX_ATTEMPTS
+from models import EMAIL_NOT_SENT as NOT_SENT
 from models import EmailMessage, HumanTask, JobRun, OutboxEvent, TaskStatus
 
 
@@ -17,7 +19,9 @@ class Gauges:
     overdue_tasks: dict[str, int] = field(default_factory=dict)  # tier -> open tasks past their due time
     job_runs: dict[tuple[str, str], int] = field(default_factory=dict)  # (job, status) -> runs
     outbox_backlog: int = 0
-    email_failing: int = 0  # e-mails not sent whose last try failed (the mail server refused or was away)
+    email_failing: int = 0  # e-mails being retried: their last try failed (the mail server refused or was away)
+    email_queued: int = 0  # e-mails waiting to be sent (a growing number: no mail server, or one away)
+    email_given_up: int = 0  # e-mails no longer tried: retried for a day, or refused for good (`sijosku email`)
 
 
 def read(session: Session) -> Gauges:
@@ -37,12 +41,16 @@ def read(session: Session) -> Gauges:
     gauges.outbox_backlog = (
         session.scalar(select(func.count()).select_from(OutboxEvent).where(OutboxEvent.delivered_at.is_(None))) or 0
     )
-    gauges.email_failing = (
-        session.scalar(
-            select(func.count())
-            .select_from(EmailMessage)
-            .where(EmailMessage.sent_at.is_(None), EmailMessage.last_error.is_not(None))
+    unsent = (
+        select(
+            func.count().filter(EmailMessage.attempts < MAX_ATTEMPTS),
+            func.count().filter(EmailMessage.attempts < MAX_ATTEMPTS, EmailMessage.last_error.is_not(None)),
+            func.count().filter(
+                EmailMessage.attempts >= MAX_ATTEMPTS, EmailMessage.last_error.not_like(f"{NOT_SENT}%")
+            ),
         )
-        or 0
+        .select_from(EmailMessage)
+        .where(EmailMessage.sent_at.is_(None))
     )
+    gauges.email_queued, gauges.email_failing, gauges.email_given_up = session.execute(unsent).one()
     return gauges

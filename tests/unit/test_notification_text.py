@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from tempfile import gettempdir
+
 from engine.core import events
+from engine.core.config import load_settings
 from models import User
 from notifications import templates
 
@@ -17,7 +20,9 @@ def _new_task(tingkat: str) -> templates.Message:
         periode="2026-Q4",
         submission_id=3,
     )
-    return templates.render(task, User(username="u", nama="Ayu"), "https://sijosku.test", "Gunung Putih")
+    env = {"SECRET_KEY": "x", "SIJOSKU_BASE_URL": "https://sijosku.test", "SIJOSKU_INSTANCE_DIR": gettempdir()}
+    settings = load_settings(env)
+    return templates.render(task, User(username="u", nama="Ayu"), settings, "Gunung Putih")
 
 
 def test_a_new_task_says_where_its_person_finds_it():

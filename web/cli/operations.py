@@ -15,6 +15,7 @@ from engine.core.errors import Invalid
 from engine.core.uow import Database
 from engine.quality import aggregates, completeness, thresholds
 from engine.verification import consistency, cycles
+from notifications import email as mail
 from web.cli.common import CLI_ACTOR, database, emit, json_option, moment, read_file, refusals
 
 
@@ -297,11 +298,44 @@ def _consistency_text(report: consistency.Report, title: str) -> str:
     return "\n".join([f"{title}: {len(report.problems)} masalah", *(f"  - {p}" for p in report.problems[:50])])
 
 
+@click.group(name="email")
+def email_group() -> None:
+    """Surel keluar: yang gagal, dan mengirimnya lagi."""
+
+
+@email_group.command("failed")
+@json_option
+@click.pass_context
+def email_failed(ctx: click.Context, as_json: bool) -> None:
+    """Surel yang belum terkirim karena percobaan terakhirnya gagal (terbaru dulu, paling banyak 100)."""
+    rows = [
+        {"id": m.id, "ke": m.to_address, "judul": m.subject, "percobaan": m.attempts, "galat": m.last_error}
+        for m in mail.failures(database(ctx))
+    ]
+    lines = [f"{r['id']}: {r['ke']}, {r['percobaan']}x, {r['judul']}: {r['galat']}" for r in rows]
+    emit(as_json, rows, "\n".join(lines) or "tidak ada surel yang gagal")
+
+
+@email_group.command("resend")
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--all", "everything", is_flag=True, help="semua surel yang gagal")
+@json_option
+@click.pass_context
+def email_resend(ctx: click.Context, ids: tuple[int, ...], everything: bool, as_json: bool) -> None:
+    """Antre ulang surel yang gagal (setelah server surel lama mati, atau alamat diperbaiki); surel
+    untuk akun yang sudah dinonaktifkan tidak dikirim."""
+    if not ids and not everything:
+        raise click.UsageError("sebut nomor surel, atau --all untuk semua yang gagal")
+    queued = mail.resend(database(ctx), None if everything else list(ids))
+    emit(as_json, {"diantre": queued}, f"{queued} surel diantre ulang")
+
+
 COMMANDS = [
     quality_group,
     cycle_group,
     scheduler,
     jobs_group,
+    email_group,
     backup_command,
     restore_command,
     check_command,

@@ -46,8 +46,16 @@ def preferences() -> Any:
             for channel in Channel
         }
         with db().transaction() as s:
-            delivery.set_preferences(s, me, chosen)
+            kept = delivery.set_preferences(s, me, chosen)
         flash(_("Preferensi pemberitahuan tersimpan."), "ok")
+        if kept:
+            flash(
+                _(
+                    "Pengajuan yang dikembalikan dan tugas yang terlambat tetap tampil di aplikasi: "
+                    "setidaknya satu cara pemberitahuan untuk keduanya tidak dapat dimatikan."
+                ),
+                "info",
+            )
         return redirect(url_for("notify.preferences"))
     with reading() as s:
         current = delivery.preferences(s, me)
