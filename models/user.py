@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, Enum, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Enum, ForeignKey, Index, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, utcnow
@@ -84,6 +84,8 @@ class User(Base):
     # Part of every session cookie; raising it ends every session of the person at once (sign-out,
     # new password, deactivation, change of roles), copies of the cookie included.
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The password was chosen by an administrator (a new account, a reset): the person changes it first.
+    ganti_sandi: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     roles: Mapped[list[RoleAssignment]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"

@@ -75,7 +75,8 @@ def _configure(app: Flask, settings: Settings, testing: bool) -> None:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.https,
         REMEMBER_COOKIE_SECURE=settings.https,
-        PERMANENT_SESSION_LIFETIME=8 * 3600,
+        # Sessions are permanent and refreshed by every request: this is how long one lasts unused.
+        PERMANENT_SESSION_LIFETIME=settings.session_idle_minutes * 60,
         MAX_CONTENT_LENGTH=20 * 1024 * 1024,
         BABEL_DEFAULT_LOCALE="id",
         BABEL_DEFAULT_TIMEZONE=settings.timezone,
@@ -176,8 +177,10 @@ def _security_headers(app: Flask, https: bool) -> None:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         if https:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        if request.path.startswith(("/tugas", "/desa", "/audit", "/admin")):
-            response.headers.setdefault("Cache-Control", "no-store")  # personal data stays off shared caches
+        if not request.path.startswith(("/static/", "/vendor/")) and current_user.is_authenticated:
+            # A signed-in page (reasons, names, figures) stays off shared caches, and Back after
+            # signing out on a shared PC does not show it again.
+            response.headers.setdefault("Cache-Control", "no-store")
         return response
 
 
@@ -197,6 +200,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, tes
     login_manager.login_message = None
     login_manager.session_protection = "strong"
     login_manager.user_loader(_load_user)
+    login_manager.unauthorized_handler(auth.unauthorized)
     app.teardown_appcontext(close_reading)
     i18n.compile_catalogs(Path(app.config["BABEL_TRANSLATION_DIRECTORIES"]))
     _template_helpers(app, settings)
@@ -207,6 +211,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, tes
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
     errors.register(app)
     app.before_request(refuse_nul_characters)
+    app.before_request(auth.password_first)
     for module in BLUEPRINTS:
         app.register_blueprint(module.bp)
     for blueprint in init_api(app, settings):

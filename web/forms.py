@@ -130,6 +130,10 @@ class PasswordForm(Form):
     repeat = _text(1000, strip=False)
 
 
+class PasswordResetForm(Form):
+    password = _text(1000, strip=False)
+
+
 class LanguageForm(Form):
     lang = _one_of(("id", "en"), "id")
     next = _text(500)

@@ -96,6 +96,9 @@ class Settings:
     db_connect_timeout: int = 5
     db_statement_timeout: int = 30
     log_json: bool = False  # one JSON object per log line, for a log collector
+    # Minutes a signed-in session lasts without a request: a browser left open on a shared office PC
+    # is signed out; someone working is never cut off (each request starts the count again).
+    session_idle_minutes: int = 120
     # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are believed (0: none). Sign-in
     # back-off counts per client address, which behind a proxy is only known from that header.
     proxy_hops: int = 0
@@ -278,4 +281,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         db_statement_timeout=_positive(env, "SIJOSKU_DB_STATEMENT_TIMEOUT", 30),
         log_json=_flag(env, "SIJOSKU_LOG_JSON"),
         import_poll=_int(env, "SIJOSKU_IMPORT_POLL", 50),
+        session_idle_minutes=_positive(env, "SIJOSKU_SESSION_IDLE_MINUTES", 120),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -12,7 +13,8 @@ from engine.core import audit
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
 from engine.core.errors import Forbidden, Invalid, NotFound, Problem
-from engine.people import users
+from engine.core.paging import page_of
+from engine.people import sign_in, users
 from engine.people.scope import Scope
 from models import HumanTask, Region, Role, RoleAssignment, TaskStatus, User
 
@@ -21,16 +23,44 @@ def require_admin(actor: Actor) -> Scope:
     return Scope.administering(actor).require_any()
 
 
-def list_users(session: Session, actor: Actor, query: str = "") -> list[User]:
-    """The people an admin sees: those holding a role in the admin's regions (a province admin: all)."""
+PEOPLE_PAGE = 100  # people a page lists (a province has one operator per desa: 482, and its verifiers)
+
+
+@dataclass
+class PeoplePage:
+    users: list[User]
+    total: int
+    page: int
+    pages: int
+
+
+def list_users(session: Session, actor: Actor, query: str = "", page: int = 1) -> PeoplePage:
+    """The people an admin sees, a page at a time: those holding a role in the admin's regions (a
+    province admin: all), found by username, name or the code of a region they hold a role in."""
     scope = require_admin(actor)
-    q = select(User).options(selectinload(User.roles)).order_by(User.username)
-    if query.strip():
-        like = f"%{query.strip().lower()}%"
-        q = q.where(or_(func.lower(User.username).like(like), func.lower(User.nama).like(like)))
+    wanted = select(User.id)
+    text = query.strip().lower()
+    if text:
+        like = f"%{text}%"
+        holding = select(RoleAssignment.user_id).where(RoleAssignment.region_kode.like(f"{text}%"))
+        wanted = wanted.where(
+            or_(func.lower(User.username).like(like), func.lower(User.nama).like(like), User.id.in_(holding))
+        )
     if not scope.whole_province:
-        q = q.where(User.id.in_(select(RoleAssignment.user_id).where(scope.where(RoleAssignment.region_kode))))
-    return list(session.scalars(q.limit(500)))
+        wanted = wanted.where(
+            User.id.in_(select(RoleAssignment.user_id).where(scope.where(RoleAssignment.region_kode)))
+        )
+    total = session.scalar(select(func.count()).select_from(wanted.subquery())) or 0
+    page, pages, offset = page_of(total, page, PEOPLE_PAGE)
+    found = session.scalars(
+        select(User)
+        .options(selectinload(User.roles))
+        .where(User.id.in_(wanted))
+        .order_by(User.username)
+        .offset(offset)
+        .limit(PEOPLE_PAGE)
+    )
+    return PeoplePage(list(found), total, page, pages)
 
 
 def _seen(scope: Scope, user: User) -> bool:
@@ -80,6 +110,21 @@ def create_user(
     if email.strip():  # the address is part of the account as created: on the trail as its later changes are
         audit.record(session, actor, AuditAction.USER_EMAIL_SET, "user", user.id, after={"email": email.strip()})
     user.email = email.strip() or None
+    user.ganti_sandi = True  # the administrator knows this password: the person replaces it first
+    return user
+
+
+def reset_password(session: Session, actor: Actor, user_id: int, password: str) -> User:
+    """A new password for a person who forgot theirs: every session of theirs ends, and they change
+    it at their next sign-in (the administrator knows it)."""
+    user = _user_in_care(session, actor, user_id)
+    if len(password or "") < users.MIN_PASSWORD:
+        raise Invalid("Kata sandi tidak diatur", [Problem(f"minimal {users.MIN_PASSWORD} karakter", column="password")])
+    user.password_hash = users.hash_password(password)
+    user.ganti_sandi = True
+    user.session_version = (user.session_version or 0) + 1
+    audit.record(session, actor, AuditAction.USER_PASSWORD_SET, "user", user.id, after={"wajib_diganti": True})
+    sign_in.unlock(session, actor, user.username)  # a person who forgot it has often been held back too
     return user
 
 
@@ -168,6 +213,7 @@ def remove_role(session: Session, actor: Actor, assignment_id: int) -> None:
     holder = session.get(User, assignment.user_id)
     if holder is not None:
         holder.session_version = (holder.session_version or 0) + 1  # the role ends in open sessions too
+        _release_claims(session, actor, holder, assignment)
     session.delete(assignment)
 
 
@@ -192,12 +238,16 @@ def set_active(session: Session, actor: Actor, user_id: int, aktif: bool) -> Use
     return user
 
 
-def _release_claims(session: Session, actor: Actor, user: User) -> None:
-    """A deactivated person's open tasks go back to their colleagues instead of staying held."""
-    held = session.scalars(
-        select(HumanTask).where(HumanTask.assignee_id == user.id, HumanTask.status == TaskStatus.TERBUKA)
-    ).all()
-    for task in held:
+def _release_claims(session: Session, actor: Actor, user: User, role: RoleAssignment | None = None) -> None:
+    """A deactivated person's open tasks, or those of a role taken from them (moved to another post),
+    go back to their colleagues instead of staying held by someone who can no longer decide them."""
+    query = select(HumanTask).where(HumanTask.assignee_id == user.id, HumanTask.status == TaskStatus.TERBUKA)
+    if role is not None:
+        query = query.where(
+            HumanTask.tingkat == role.tingkat,
+            or_(HumanTask.region_kode == role.region_kode, HumanTask.region_kode.like(f"{role.region_kode}.%")),
+        )
+    for task in session.scalars(query.order_by(HumanTask.id)).all():
         task.assignee_id = None
         audit.record(
             session,

@@ -147,9 +147,12 @@ def change_password(session: Session, actor: Actor, current: str, new: str, repe
         problems.append(Problem("kedua kata sandi baru tidak sama", column="repeat"))
     if len(new or "") < users.MIN_PASSWORD:
         problems.append(Problem(f"minimal {users.MIN_PASSWORD} karakter", column="new"))
+    elif new == current:
+        problems.append(Problem("kata sandi baru harus berbeda dari yang sekarang", column="new"))
     if problems:
         raise Invalid("Kata sandi tidak diganti", problems)
     user.password_hash = users.hash_password(new)
+    user.ganti_sandi = False
     end_sessions(user)  # a session someone else holds ends with the old password
     audit.record(session, actor, AuditAction.USER_PASSWORD_CHANGED, "user", user.id)
     return user

@@ -92,6 +92,7 @@ def add_user(
         )
     elif password:
         user.password_hash = hash_password(password)
+        user.session_version = (user.session_version or 0) + 1  # a new password ends the sessions begun with the old
         audit.record(session, actor, AuditAction.USER_PASSWORD_SET, "user", user.id)
     if not any(a.role == role_value and a.region_kode == region_kode for a in user.roles):
         user.roles.append(RoleAssignment(role=role_value, region_kode=region_kode, tingkat=region.tingkat))

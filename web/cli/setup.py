@@ -139,6 +139,8 @@ def user_add(
             raise Invalid("Kata sandi dari masukan standar kosong; tidak ada pengguna yang dibuat")
     with refusals(as_json), database(ctx).transaction() as session:
         account = users.add_user(session, CLI_ACTOR, username, role, region, password=password)
+        if account.password_hash is None:  # said, not refused: a role can be given before the password
+            click.echo(f"Peringatan: {username} belum punya kata sandi dan belum dapat masuk", err=True)
         if email is not None:
             administration.set_email(session, CLI_ACTOR, account.id, email)
         data = {
@@ -150,6 +152,25 @@ def user_add(
             ],
         }
     emit(as_json, data, f"Pengguna {username}: {role} di {region}")
+
+
+@user.command("password")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, required=True, help="baca kata sandi baru dari masukan standar")
+@json_option
+@click.pass_context
+def user_password(ctx: click.Context, username: str, password_stdin: bool, as_json: bool) -> None:
+    """Atur kata sandi baru bagi orang yang lupa: semua sesinya berakhir, dan ia wajib menggantinya
+    saat masuk. Perannya tidak berubah."""
+    password = sys.stdin.readline().rstrip("\n")
+    with refusals(as_json), database(ctx).transaction() as session:
+        account = users.find_user(session, username)
+        administration.reset_password(session, CLI_ACTOR, account.id, password)
+    emit(
+        as_json,
+        {"username": username, "wajib_diganti": True},
+        f"Kata sandi {username} diatur; wajib diganti saat masuk",
+    )
 
 
 COMMANDS = [init, run, serve, demo, user]

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 
 from engine.core import events, jobs
 from engine.core.errors import Invalid, NeedsConfirmation
-from engine.people import administration, sign_in, tokens
+from engine.people import administration, sign_in, tokens, users
 from engine.verification import claims, processes
 from models import ApiResource, Role
 from notifications import email
@@ -21,6 +21,8 @@ from web.forms import (
     EmailForm,
     MigrationForm,
     NextForm,
+    PageForm,
+    PasswordResetForm,
     RetryForm,
     RevokeForm,
     RoleForm,
@@ -224,18 +226,18 @@ def retry() -> Any:
     return redirect(url_for("admin.stuck"))
 
 
-def _people_page(query: str = "", values: Any = None, problems: dict[str, str] | None = None) -> Any:
+def _people_page(query: str = "", page: int = 1, values: Any = None, problems: dict[str, str] | None = None) -> Any:
     with reading() as s:
-        found = administration.list_users(s, actor(), query)
+        found = administration.list_users(s, actor(), query, page)
     return render_template(
-        "admin/people.html", users=found, q=query, roles=list(Role), values=values or {}, problems=problems or {}
+        "admin/people.html", found=found, q=query, roles=list(Role), values=values or {}, problems=problems or {}
     )
 
 
 @bp.get("/pengguna")
 @admin_only
 def people() -> Any:
-    return _people_page(parse(SearchForm, request.args)["q"])
+    return _people_page(parse(SearchForm, request.args)["q"], parse(PageForm, request.args)["halaman"])
 
 
 @bp.post("/pengguna")
@@ -277,7 +279,14 @@ def _person_page(user_id: int, values: Any = None, refusal: Invalid | None = Non
         }
         held = claims.held_by(s, actor(), user.id)
     return render_template(
-        "admin/person.html", user=user, roles=list(Role), regions=names, held=held, values=values, refusal=refusal
+        "admin/person.html",
+        user=user,
+        roles=list(Role),
+        regions=names,
+        held=held,
+        values=values,
+        refusal=refusal,
+        min_password=users.MIN_PASSWORD,
     )
 
 
@@ -326,6 +335,20 @@ def activate(user_id: int) -> Any:
     with db().transaction() as s:
         administration.set_active(s, actor(), user_id, aktif)
     flash(_("Pengguna diaktifkan.") if aktif else _("Pengguna dinonaktifkan."), "ok")
+    return redirect(url_for("admin.person", user_id=user_id))
+
+
+@bp.post("/pengguna/<int:user_id>/sandi")
+@admin_only
+def reset_password(user_id: int) -> Any:
+    """A person who forgot their password gets one from an administrator, to change at sign-in."""
+    try:
+        password = parse(PasswordResetForm, request.form)["password"]
+        with db().transaction() as s:
+            administration.reset_password(s, actor(), user_id, password)
+    except Invalid as exc:
+        return _person_page(user_id, refusal=exc), 400
+    flash(_("Kata sandi baru diatur; orang ini menggantinya saat masuk berikutnya."), "ok")
     return redirect(url_for("admin.person", user_id=user_id))
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_user, logout_user
 
 from engine.core.errors import Invalid
 from engine.people import sign_in
@@ -30,6 +30,7 @@ def login() -> Any:
             if lang:
                 session["lang"] = lang
             login_user(SessionUser(user))
+            session.permanent = True  # refreshed by every request: it ends only after a while unused
             return redirect(local_target(parse(NextForm, request.args)["next"]))
         error = _("Nama pengguna atau kata sandi salah")
     return render_template("auth/login.html", error=error), 200 if error is None else 401
@@ -61,7 +62,29 @@ def password() -> Any:
             return redirect(url_for("home.index"))
         except Invalid as exc:
             problems = field_problems(exc)
-    return render_template("auth/password.html", problems=problems)
+    return render_template("auth/password.html", problems=problems, required=current_user.user.ganti_sandi)
+
+
+# What a person whose password an administrator chose may still reach before changing it.
+BEFORE_NEW_PASSWORD = {"auth.password", "auth.logout", "auth.language", "auth.login", "static", "assets.vendor"}
+
+
+def password_first() -> Any:
+    """A person whose password an administrator chose (a new account, a reset) changes it before
+    anything else: every page leads to the password form until then."""
+    endpoint = request.endpoint or ""
+    if endpoint in BEFORE_NEW_PASSWORD or endpoint.startswith(("health.", "help.")):
+        return None
+    if current_user.is_authenticated and current_user.user.ganti_sandi:
+        return redirect(url_for("auth.password"))
+    return None
+
+
+def unauthorized() -> Any:
+    """A session that ended: sign in, then back to the page the person was on (a form's own address
+    takes posts only, so after a post it is the page the form was on)."""
+    back = request.full_path.rstrip("?") if request.method == "GET" else referring_path()
+    return redirect(url_for("auth.login", next=back or None))
 
 
 @bp.post("/bahasa")
