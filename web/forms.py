@@ -130,6 +130,10 @@ class PasswordForm(Form):
     repeat = _text(1000, strip=False)
 
 
+class RevisionForm(Form):
+    revisi = _int(load_default=None, allow_none=True)
+
+
 class PasswordResetForm(Form):
     password = _text(1000, strip=False)
 

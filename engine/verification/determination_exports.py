@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from engine.core.actors import Actor
 from engine.core.errors import Invalid
 from engine.core.tables import neutralised
+from engine.people.scope import Scope
 from engine.verification import determinations
 from models import Category, Determination, Region
 
@@ -29,13 +30,17 @@ PRODUCER = "Dinas Sosial Provinsi Kalimantan Utara"
 COLUMNS = ["kode_wilayah", "nama_wilayah", "kategori", "nama_kategori", "satuan", "nilai"]
 
 
-def metadata(session: Session, d: Determination, tz: tzinfo) -> list[tuple[str, str]]:
+def metadata(session: Session, d: Determination, tz: tzinfo, part: Scope | None = None) -> list[tuple[str, str]]:
     """The file's description; times in the province's zone, with their offset (as every page shows them)."""
     return [
         ("judul", f"Data PPKS dan PSKS resmi tahun {d.tahun}"),
         ("produsen_data", PRODUCER),
         ("periode", str(d.tahun)),
-        ("wilayah", d.region_kode),
+        ("wilayah", d.region_kode if part is None else f"{', '.join(part.regions)} (bagian dari {d.region_kode})"),
+        (
+            "kategori_sensitif",
+            f"{', '.join(sorted(determinations.SENSITIVE))}: hanya tingkat kabupaten/kota dan provinsi",
+        ),
         ("satuan", "jumlah (individu, keluarga, lembaga atau komunitas sesuai kategori)"),
         ("kode_referensi", "kode wilayah Kemendagri; kode kategori PPKS/PSKS Permensos 8/2012"),
         ("nomor_sk", d.nomor_sk),
@@ -47,11 +52,11 @@ def metadata(session: Session, d: Determination, tz: tzinfo) -> list[tuple[str, 
     ]
 
 
-def _rows(session: Session, d: Determination) -> tuple[list[list[Any]], dict[str, Category]]:
+def _rows(session: Session, d: Determination, part: Scope | None) -> tuple[list[list[Any]], dict[str, Category]]:
     categories = {c.kode: c for c in session.scalars(select(Category))}
     names = dict(session.execute(select(Region.kode, Region.nama)).all())
     rows = []
-    for code, kategori, n in d.content["angka"]:
+    for code, kategori, n in determinations.published_rows(d, part):
         category = categories.get(kategori)
         rows.append(
             [
@@ -66,8 +71,8 @@ def _rows(session: Session, d: Determination) -> tuple[list[list[Any]], dict[str
     return rows, categories
 
 
-def _definitions(categories: dict[str, Category], d: Determination) -> list[tuple[str, str, str]]:
-    used = sorted({k for _, k, _ in d.content["angka"]})
+def _definitions(categories: dict[str, Category], rows: list[list[Any]]) -> list[tuple[str, str, str]]:
+    used = sorted({row[2] for row in rows})
     return [(k, categories[k].nama, categories[k].kriteria) for k in used if k in categories]
 
 
@@ -76,22 +81,22 @@ def _cells(row: list[Any]) -> list[Any]:
     return [neutralised(v) if isinstance(v, str) else v for v in row]
 
 
-def to_csv(session: Session, d: Determination, tz: tzinfo) -> bytes:
+def to_csv(session: Session, d: Determination, tz: tzinfo, part: Scope | None = None) -> bytes:
     """Metadata lines (`# key: value`), the definitions, then the table."""
-    rows, categories = _rows(session, d)
+    rows, categories = _rows(session, d, part)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    for key, value in metadata(session, d, tz):
+    for key, value in metadata(session, d, tz, part):
         writer.writerow([f"# {key}", neutralised(value)])
-    for kode, nama, kriteria in _definitions(categories, d):
+    for kode, nama, kriteria in _definitions(categories, rows):
         writer.writerow([f"# definisi {kode}", neutralised(f"{nama}: {kriteria}")])
     writer.writerow(COLUMNS)
     writer.writerows(_cells(row) for row in rows)
     return out.getvalue().encode("utf-8")
 
 
-def to_xlsx(session: Session, d: Determination, tz: tzinfo) -> bytes:
-    rows, categories = _rows(session, d)
+def to_xlsx(session: Session, d: Determination, tz: tzinfo, part: Scope | None = None) -> bytes:
+    rows, categories = _rows(session, d, part)
     book = Workbook()
     sheet = book.active
     assert sheet is not None  # a new workbook has one sheet
@@ -100,11 +105,11 @@ def to_xlsx(session: Session, d: Determination, tz: tzinfo) -> bytes:
     for row in rows:
         sheet.append(_cells(row))
     meta = book.create_sheet("metadata")
-    for key, value in metadata(session, d, tz):
+    for key, value in metadata(session, d, tz, part):
         meta.append([key, neutralised(value)])
     definitions = book.create_sheet("definisi")
     definitions.append(["kategori", "nama", "definisi"])
-    for kode, nama, kriteria in _definitions(categories, d):
+    for kode, nama, kriteria in _definitions(categories, rows):
         definitions.append(_cells([kode, nama, kriteria]))
     out = io.BytesIO()
     book.save(out)
@@ -116,20 +121,19 @@ def _latin(text: str) -> str:
     return str(text).encode("latin-1", "replace").decode("latin-1")
 
 
-def to_pdf(session: Session, d: Determination, tz: tzinfo) -> bytes:
+def to_pdf(session: Session, d: Determination, tz: tzinfo, part: Scope | None = None) -> bytes:
     """The annex: the decree details, then the province's figures per category and each regency's."""
-    rows, categories = _rows(session, d)
+    rows, categories = _rows(session, d, part)
     pdf = FPDF(orientation="P", unit="mm", format="A4")
     pdf.set_auto_page_break(auto=True, margin=15)
     pdf.add_page()
     pdf.set_font("Helvetica", "B", 14)
     pdf.multi_cell(0, 8, _latin(f"Lampiran Penetapan Data PPKS/PSKS Tahun {d.tahun}"), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", size=10)
-    for key, value in metadata(session, d, tz):
+    for key, value in metadata(session, d, tz, part):
         pdf.multi_cell(0, 5, _latin(f"{key.replace('_', ' ')}: {value}"), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
-    level = {code for code, *_ in d.content["angka"] if code.count(".") <= 1}
-    table = [r for r in rows if r[0] in level]
+    table = [r for r in rows if r[0].count(".") <= 1]
     with pdf.table(col_widths=(18, 40, 18, 70, 20, 14), text_align="LEFT") as grid:
         grid.row([_latin(c) for c in ("kode", "wilayah", "kategori", "nama kategori", "satuan", "nilai")])
         for row in table:
@@ -138,12 +142,23 @@ def to_pdf(session: Session, d: Determination, tz: tzinfo) -> bytes:
 
 
 def export(
-    session: Session, actor: Actor, tahun: int, fmt: str, tz: tzinfo, by_token: bool = False
+    session: Session,
+    actor: Actor,
+    tahun: int,
+    fmt: str,
+    tz: tzinfo,
+    by_token: bool = False,
+    revisi: int | None = None,
 ) -> tuple[bytes, str]:
-    """The file and its name; the export is recorded on the audit trail."""
+    """The file and its name: the whole determination, or the person's own regions of it; the export
+    is recorded on the audit trail."""
     if fmt not in FORMATS:
         raise Invalid(f"Format {fmt!r} tidak dikenal; gunakan {', '.join(FORMATS)}")
-    d = determinations.published_whole(session, actor, tahun) if by_token else determinations.get(session, actor, tahun)
-    content = {"csv": to_csv, "xlsx": to_xlsx, "pdf": to_pdf}[fmt](session, d, tz)
-    determinations.record_export(session, actor, d, fmt)
-    return content, f"penetapan-{d.tahun}-r{d.revisi}.{fmt}"
+    if by_token:
+        d, part = determinations.published_whole(session, actor, tahun), None
+    else:
+        d, part = determinations.for_download(session, actor, tahun, revisi)
+    content = {"csv": to_csv, "xlsx": to_xlsx, "pdf": to_pdf}[fmt](session, d, tz, part)
+    determinations.record_export(session, actor, d, fmt, part)
+    region = "" if part is None else "-" + "-".join(r.replace(".", "") for r in part.regions)
+    return content, f"penetapan-{d.tahun}-r{d.revisi}{region}.{fmt}"

@@ -176,12 +176,34 @@ def show(session: Session, actor: Actor, tahun: int) -> dict[str, Any]:
     return summary(get(session, actor, tahun))
 
 
-def figures(d: Determination, scope: Scope | None = None) -> list[dict[str, Any]]:
+# Categories whose count in a desa or a kecamatan can point at the people themselves (HIV, sex work,
+# drugs, trafficking, violence, children before the law, former prisoners): what is published (the
+# files, the API) gives them from the kabupaten/kota up, as the PDF annex does every category. The
+# frozen content keeps them whole, for the auditor's trail and the hash.
+SENSITIVE = frozenset({"ODHA", "TS", "NAPZA", "KTR", "KTK", "AKTK", "ABH", "BWBLP"})
+
+
+def published_rows(d: Determination, scope: Scope | None = None) -> list[tuple[str, str, int]]:
+    """The figures as published: sensitive categories from the kabupaten/kota up, within `scope`."""
     return [
-        {"wilayah": code, "kategori": kategori, "nilai": n}
+        (code, kategori, n)
         for code, kategori, n in d.content["angka"]
-        if scope is None or scope.contains(code)
+        if (kategori not in SENSITIVE or code.count(".") <= 1) and (scope is None or scope.contains(code))
     ]
+
+
+def figures(d: Determination, scope: Scope | None = None) -> list[dict[str, Any]]:
+    return [{"wilayah": code, "kategori": kategori, "nilai": n} for code, kategori, n in published_rows(d, scope)]
+
+
+def for_download(
+    session: Session, actor: Actor, tahun: int, revisi: int | None = None
+) -> tuple[Determination, Scope | None]:
+    """A revision to download, and the part of it the person may take: the whole for whoever
+    oversees the determination's province, the person's own regions otherwise (as an API token)."""
+    d = get(session, actor, tahun, revisi)
+    scope = Scope.overseeing(actor)
+    return d, None if scope.everything or scope.contains(d.region_kode) else scope
 
 
 # -- year on year -----------------------------------------------------------------------------
@@ -367,14 +389,20 @@ def published_whole(session: Session, actor: Actor, tahun: int) -> Determination
     return d
 
 
-def record_export(session: Session, actor: Actor, d: Determination, fmt: str) -> None:
+def record_export(session: Session, actor: Actor, d: Determination, fmt: str, part: Scope | None = None) -> None:
     audit.record(
         session,
         actor,
         AuditAction.DETERMINATION_EXPORTED,
         "determination",
         d.id,
-        after={"tahun": d.tahun, "revisi": d.revisi, "format": fmt, "hash": d.content_hash},
+        after={
+            "tahun": d.tahun,
+            "revisi": d.revisi,
+            "format": fmt,
+            "hash": d.content_hash,
+            "wilayah": list(part.regions) if part is not None else [d.region_kode],
+        },
     )
 
 

@@ -110,13 +110,17 @@ def determination_show(ctx: click.Context, year: int, username: str | None, as_j
 @click.argument("year", type=int)
 @click.option("--format", "fmt", type=click.Choice(determination_exports.FORMATS), required=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--revision", "revisi", type=int, default=None, help="revisi tertentu (bawaan: yang terakhir)")
 @user_option
 @click.pass_context
-def determination_export(ctx: click.Context, year: int, fmt: str, out: Path, username: str | None) -> None:
+def determination_export(
+    ctx: click.Context, year: int, fmt: str, out: Path, revisi: int | None, username: str | None
+) -> None:
     """Ekspor penetapan TAHUN untuk Satu Data Indonesia (CSV, XLSX dengan metadata; PDF lampiran)."""
     db = database(ctx)
     with refusals(), db.transaction() as session:
-        content, _name = determination_exports.export(session, acting(session, username), year, fmt, db.settings.tz)
+        actor = acting(session, username)
+        content, _name = determination_exports.export(session, actor, year, fmt, db.settings.tz, revisi=revisi)
     out.write_bytes(content)
     click.echo(f"{out} ditulis ({len(content)} bita)")
 

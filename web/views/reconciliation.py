@@ -25,6 +25,7 @@ from web.forms import (
     HeadDecisionForm,
     ReconciliationOpenForm,
     RegencyReviewForm,
+    RevisionForm,
     forum_verdicts,
     is_id,
     parse,
@@ -161,15 +162,21 @@ def determinations_page() -> Any:
 @bp.get("/penetapan/<int:tahun>")
 @overseers
 def determination_page(tahun: int) -> Any:
+    revisi = parse(RevisionForm, request.args)["revisi"]
     with reading() as s:
-        frozen = determinations.get(s, actor(), tahun)
+        frozen = determinations.get(s, actor(), tahun, revisi)
+        latest = frozen.revisi if revisi is None else determinations.get(s, actor(), tahun).revisi
         summary = determinations.summary(frozen)
         try:
             comparison = determinations.diff(s, actor(), tahun - 1, tahun)
         except NotFound:
             comparison = None
     return render_template(
-        "reconciliation/determination.html", d=summary, approved_at=frozen.approved_at, comparison=comparison
+        "reconciliation/determination.html",
+        d=summary,
+        approved_at=frozen.approved_at,
+        comparison=comparison,
+        latest=latest,
     )
 
 
@@ -178,8 +185,9 @@ def determination_page(tahun: int) -> Any:
 def download(tahun: int, fmt: str) -> Any:
     if fmt not in determination_exports.FORMATS:
         raise NotFound(_("Format unduhan tidak dikenal"))
+    revisi = parse(RevisionForm, request.args)["revisi"]
     with db().transaction() as s:
-        content, name = determination_exports.export(s, actor(), tahun, fmt, settings().tz)
+        content, name = determination_exports.export(s, actor(), tahun, fmt, settings().tz, revisi=revisi)
     return Response(content, mimetype=MIME[fmt], headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 

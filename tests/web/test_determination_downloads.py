@@ -1,0 +1,75 @@
+"""The official figures as they leave the product: sensitive categories only from the kabupaten/kota
+up (a desa's count of people with HIV is one person), a regency's people take their own regency's
+part, and every revision of a year can still be opened and downloaded."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from sqlalchemy import select
+
+from models import AuditEvent
+from tests.factories import RECONCILIATION_YEAR as YEAR
+from tests.factories import reconciliation_year
+from tests.integration.reconciliation_steps import determine
+
+
+@pytest.fixture
+def determined(db, people, password_hash):
+    reconciliation_year(db, password_hash, team=False)
+    determine(db, YEAR, "SK-1/2027")
+    return db
+
+
+def _table(answer) -> list[list[str]]:  # noqa: ANN001
+    return [r for r in csv.reader(io.StringIO(answer.get_data(as_text=True))) if r and not r[0].startswith("#")][1:]
+
+
+def test_sensitive_categories_are_published_from_the_regency_up(determined, signed_in):
+    province = signed_in("walidata.prov")
+    answer = province.get(f"/penetapan/{YEAR}/unduh/csv")
+    rows = _table(answer)
+    odha = {r[0] for r in rows if r[2] == "ODHA"}
+    assert odha == {"65", "65.01"}  # not Gunung Putih's one person, nor its kecamatan's
+    assert any(r[0] == "65.01.01.2005" and r[2] == "LUT" for r in rows)  # other categories down to the desa
+    assert "kategori_sensitif" in answer.get_data(as_text=True)
+    api_rows = {(r[0], r[2]) for r in rows}
+    assert ("65.01.01", "ODHA") not in api_rows
+
+
+def test_a_regency_takes_its_own_part_of_the_figures(determined, signed_in):
+    regency = signed_in("walidata.kab")
+    answer = regency.get(f"/penetapan/{YEAR}/unduh/csv")
+    rows = _table(answer)
+    assert rows and all(r[0] == "65.01" or r[0].startswith("65.01.") for r in rows)
+    assert 'filename="penetapan-2026-r0-6501.csv"' in answer.headers["Content-Disposition"]
+    with determined.read() as s:
+        exported = s.scalars(select(AuditEvent).where(AuditEvent.action == "DETERMINATION_EXPORTED")).all()
+    assert [e.after["wilayah"] for e in exported] == [["65.01"]]
+    whole = signed_in("walidata.prov").get(f"/penetapan/{YEAR}/unduh/csv")
+    assert any(r[0] == "65" for r in _table(whole))
+
+
+def test_every_revision_can_be_opened_and_downloaded(determined, signed_in):
+    determine(determined, YEAR, "SK-1a/2027", alasan_revisi="ODHA Malinau terlewat")
+    province = signed_in("walidata.prov")
+    listed = province.get("/penetapan/").get_data(as_text=True)
+    assert f"/penetapan/{YEAR}?revisi=0" in listed and f"/penetapan/{YEAR}?revisi=1" in listed
+    earlier = province.get(f"/penetapan/{YEAR}?revisi=0").get_data(as_text=True)
+    assert "SK-1/2027" in earlier and 'id="revisi-lama"' in earlier
+    assert f"/penetapan/{YEAR}/unduh/csv?revisi=0" in earlier
+    download = province.get(f"/penetapan/{YEAR}/unduh/csv?revisi=0")
+    assert 'filename="penetapan-2026-r0.csv"' in download.headers["Content-Disposition"]
+    assert ["# nomor_sk", "SK-1/2027"] in list(csv.reader(io.StringIO(download.get_data(as_text=True))))
+    latest = province.get(f"/penetapan/{YEAR}").get_data(as_text=True)
+    assert "SK-1a/2027" in latest and 'id="revisi-lama"' not in latest
+    assert province.get(f"/penetapan/{YEAR}?revisi=7").status_code == 404
+
+
+def test_the_api_publishes_sensitive_categories_from_the_regency_up_too(determined, api, issue_token):
+    token = issue_token(region="65")
+    data = api("GET", f"/api/v1/determinations/{YEAR}", token).get_json()["data"]
+    odha = {row["wilayah"] for row in data if row["kategori"] == "ODHA"}
+    assert odha == {"65", "65.01"} and any(row["wilayah"] == "65.01.01.2005" for row in data)
