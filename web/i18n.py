@@ -197,6 +197,7 @@ AUDIT_ACTION_LABELS = {
     "RECORD_REVERIFIED": _l("catatan diverifikasi ulang"),
     "NIK_VIEWED": _l("NIK lengkap dilihat"),
     "NIK_SEARCHED": _l("catatan dicari dengan NIK"),
+    "RECORDS_DISCLOSED": _l("catatan dibaca instansi lewat API (NIK disamarkan)"),
     "TRAIL_VIEWED": _l("riwayat dilihat"),
     "TRAIL_EXPORTED": _l("jejak audit diekspor"),
     "FLAG_ACKNOWLEDGED": _l("tanda diakui"),

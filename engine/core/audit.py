@@ -66,6 +66,7 @@ class AuditAction(enum.StrEnum):
     RECORD_REVERIFIED = "RECORD_REVERIFIED"
     NIK_VIEWED = "NIK_VIEWED"
     NIK_SEARCHED = "NIK_SEARCHED"
+    RECORDS_DISCLOSED = "RECORDS_DISCLOSED"  # records read by an agency's token, masked: which people went where
     TRAIL_VIEWED = "TRAIL_VIEWED"
     TRAIL_EXPORTED = "TRAIL_EXPORTED"
     FLAG_ACKNOWLEDGED = "FLAG_ACKNOWLEDGED"

@@ -46,6 +46,10 @@ class TableLimits:
 
 TABLE_LIMITS = TableLimits()
 
+# The UTF-8 signature an exported CSV begins with: a spreadsheet on an office PC then reads it as
+# UTF-8 (names with Ö or ’ stay whole) instead of in the Windows code page; a program reads it with
+# the `utf-8-sig` codec.
+BOM = "\ufeff"
 # A cell a spreadsheet would run as a formula begins with one of these; such cells get a leading '.
 # So does a cell that begins with ' itself: a reader removes exactly one leading ' from every cell
 # that has one and reads the exact value written.

@@ -18,7 +18,10 @@ MIN_REASON = 5  # characters of a stated reason for seeing personal data
 # Keys under which event data holds a NIK or a family card number, and the 16-digit number itself
 # wherever else it appears (a message, a list of values).
 _PERSONAL_KEYS = re.compile(r"(^|_)(nik|no_kk|kk)($|_)")
-_SIXTEEN_DIGITS = re.compile(r"(?<!\d)\d{16}(?!\d)")
+# Also as people write one in a reason or a note, in groups: `6501 0144 0560 0031`, `6501-0144-...`,
+# `650101.440560.0031` (one space, dash or dot at most between two digits).
+# A longer run loses its first sixteen digits too: masking a harmless number is the safer mistake.
+_SIXTEEN_DIGITS = re.compile(r"(?<!\d)\d(?:[ .-]?\d){15}(?!\d)")
 
 
 def mask_nik(nik: str | None) -> str:
@@ -95,7 +98,7 @@ def mask_personal(value: Any, key: str = "") -> Any:
     if isinstance(value, str):
         if _PERSONAL_KEYS.search(key.lower()):
             return mask_nik(value)
-        return _SIXTEEN_DIGITS.sub(lambda m: mask_nik(m.group(0)), value)  # one mask, in a text too
+        return _SIXTEEN_DIGITS.sub(lambda m: mask_nik(re.sub(r"\D", "", m.group(0))), value)  # in a text too
     if isinstance(value, int) and not isinstance(value, bool) and len(str(abs(value))) == 16:
         return mask_nik(str(value))
     return value

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from engine.core.actors import Actor
 from engine.core.errors import Invalid
-from engine.core.tables import neutralised
+from engine.core.tables import BOM, neutralised
 from engine.people.scope import Scope
 from engine.verification import determinations
 from models import Category, Determination, Region
@@ -85,6 +85,7 @@ def to_csv(session: Session, d: Determination, tz: tzinfo, part: Scope | None = 
     """Metadata lines (`# key: value`), the definitions, then the table."""
     rows, categories = _rows(session, d, part)
     out = io.StringIO()
+    out.write(BOM)  # read as UTF-8 by a spreadsheet on an office PC, not in its code page
     writer = csv.writer(out, lineterminator="\n")
     for key, value in metadata(session, d, tz, part):
         writer.writerow([f"# {key}", neutralised(value)])

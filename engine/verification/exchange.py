@@ -230,7 +230,8 @@ def _view(record: Record, full: bool, nik: linkage.NikView, dtsen: linkage.Dtsen
 
 
 def _views(session: Session, actor: Actor, records: list[Record], why: str) -> list[RecordView]:
-    """The records as the token may see them; each full NIK shown goes on the audit trail."""
+    """The records as the token may see them, and on the audit trail: each full NIK shown, or (masked)
+    which records went to the agency in this answer, so that every disclosure can be told afterwards."""
     full = _sees_nik(actor)
     if full and not actor.is_system and records:
         audit.record_many(
@@ -241,6 +242,16 @@ def _views(session: Session, actor: Actor, records: list[Record], why: str) -> l
                 for r in records
                 if r.nik
             ],
+        )
+    elif not actor.is_system and records:
+        audit.record(
+            session,
+            actor,
+            AuditAction.RECORDS_DISCLOSED,
+            "ppks_record",
+            "*",
+            after={"catatan": [r.id for r in records]},
+            reason=why,
         )
     checks = linkage.nik_statuses(session, [r.id for r in records])
     dtsen = linkage.dtsen_for(session, [(r.nik, r.no_kk) for r in records])
@@ -265,6 +276,10 @@ def records(session: Session, actor: Actor, f: RecordFilter, req: PageRequest) -
         query = query.where(Record.updated_at >= f.diperbarui_sejak)
     rows, total = _page(session, query.order_by(Record.id), req)
     found = [row[0] for row in rows]
+    if f.nik:  # whether a number is on the register is itself an answer: on the trail, found or not
+        audit.record(
+            session, actor, AuditAction.NIK_SEARCHED, "ppks_record", "*", after={"nik": f.nik, "ditemukan": total}
+        )
     return Page(_views(session, actor, found, "API: daftar catatan"), total, req.page, req.page_size)
 
 

@@ -87,8 +87,9 @@ def missing(session: Session, submission: Submission) -> Problem | None:
     )
 
 
-def minutes_file(session: Session, actor: Actor, submission_id: int) -> str:
-    """The stored file name of a submission's minutes, for those whose work or audit covers the desa:
+def minutes_file(session: Session, actor: Actor, submission_id: int) -> tuple[str, str]:
+    """The stored file name of a submission's minutes and the name to download it as (the desa and
+    the period: a kabupaten verifier keeps dozens), for those whose work or audit covers the desa:
     its operator, the verifiers and validators above it, auditors (`MINUTES_READERS`)."""
     submission = session.get(Submission, submission_id)  # a missing one answers as one out of reach
     if (
@@ -100,7 +101,7 @@ def minutes_file(session: Session, actor: Actor, submission_id: int) -> str:
         )
     ):
         raise NotFound("Berita acara tidak ada")
-    return submission.berita_acara
+    return submission.berita_acara, f"berita-acara-{submission.kode_desa.replace('.', '')}-{submission.periode}.pdf"
 
 
 # The minutes name the people of a village deliberation: read by those who check the desa's

@@ -21,7 +21,7 @@ from engine.core.actors import Actor
 from engine.core.audit import AuditAction
 from engine.core.errors import Forbidden, NotFound
 from engine.core.paging import page_of
-from engine.core.tables import neutralised
+from engine.core.tables import BOM, neutralised
 from engine.people import privacy, sign_in
 from engine.people.scope import Scope
 from engine.verification import linkage, submission_view
@@ -40,6 +40,12 @@ class Found:
     nik: str
 
 
+@dataclass
+class Search:
+    found: list[Found]  # the first of them, by name
+    total: int  # how many match: more than shown means the search should be narrowed
+
+
 def search_records(
     session: Session,
     actor: Actor,
@@ -48,7 +54,7 @@ def search_records(
     wilayah: str = "",
     kategori: str = "",
     limit: int = 100,
-) -> list[Found]:
+) -> Search:
     scope = _auditing(actor)
     q = select(Record).where(scope.where(Record.kode_desa))
     if nik.strip():
@@ -65,6 +71,7 @@ def search_records(
         Found(r, r.nik if privacy.sees_full_nik(actor, r.kode_desa) else privacy.mask_nik(r.nik))
         for r in session.scalars(q.order_by(Record.nama, Record.id).limit(limit))
     ]
+    total = len(found) if len(found) < limit else session.scalar(select(func.count()).select_from(q.subquery())) or 0
     if nik.strip():  # a search by NIK answers whether a number is on the register: on the trail
         audit.record(
             session,
@@ -72,9 +79,9 @@ def search_records(
             AuditAction.NIK_SEARCHED,
             "ppks_record",
             "*",
-            after={"nik": nik.strip(), "ditemukan": len(found)},
+            after={"nik": nik.strip(), "ditemukan": total},
         )
-    return found
+    return Search(found, total)
 
 
 # Searches by NIK a person may make in an hour. A masked NIK shows the region of issue, and a record
@@ -268,6 +275,7 @@ def export_csv(session: Session, actor: Actor, province: str, tz: tzinfo = WITA)
     times in WITA with their offset, values before and after as canonical JSON, no cell a formula."""
     require_province_auditor(actor, province)
     buffer = io.StringIO()
+    buffer.write(BOM)
     writer = csv.writer(buffer)
     writer.writerow(EXPORT_COLUMNS)
     rows = session.scalars(select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=1000))

@@ -12,3 +12,10 @@ def test_a_number_in_a_field_and_in_a_text_are_masked_alike():
     said = mask_personal({"nik": NIK, "alasan": f"NIK {NIK} tertukar dengan 65010157055000019"})
     assert said["nik"] == "650101**********"
     assert said["alasan"] == "NIK 650101********** tertukar dengan 65010157055000019"  # 17 digits: not a NIK
+
+
+def test_a_number_written_in_groups_in_a_text_is_masked_too():
+    for written in ("6501 0157 0550 0001", "6501-0157-0550-0001", "650101.570550.0001"):
+        assert mask_personal({"alasan": f"NIK {written} tertukar"})["alasan"] == "NIK 650101********** tertukar"
+    for harmless in ("telepon 0812 3456 7890", "Rp 1.250.000 untuk 3 orang", "tanggal 2026-11-30"):
+        assert mask_personal({"catatan": harmless})["catatan"] == harmless

@@ -8,8 +8,8 @@ import re
 
 from sqlalchemy import func, select, text
 
-from models import AuditEvent, Submission
-from tests.factories import build_world, decide, open_with_items, person_row, submit
+from models import AuditEvent, Record, Submission
+from tests.factories import build_world, decide, open_period, open_with_items, person_row, submit
 
 
 def test_searching_records_masks_the_nik(browser, db, people):
@@ -99,7 +99,9 @@ def test_the_trail_exports_as_csv_with_hashes(browser, db, people):
     build_world(db)
     browser.login("auditor.prov")
     response = browser.post("/audit/ekspor.csv", {"alasan": "pemeriksaan BPK 2026"}, token_from="/audit/")
-    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert response.get_data().startswith(b"\xef\xbb\xbf")  # a spreadsheet reads it as UTF-8
+    assert "jejak-audit-65-" in response.headers["Content-Disposition"]  # which trail, and when
+    rows = list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig"))))
     with db.read() as s:
         count = s.scalar(select(func.count()).select_from(AuditEvent))
     assert rows[0][:4] == ["seq", "at", "actor", "action"] and len(rows) == count + 1
@@ -116,7 +118,7 @@ def test_the_export_escapes_formulas_so_that_every_value_reads_back_exactly(brow
     decide(db, "verif.kec", sid, "return", reason="'kutip di awal alasan")
     browser.login("auditor.prov")
     response = browser.post("/audit/ekspor.csv", {"alasan": "pemeriksaan BPK 2026"}, token_from="/audit/")
-    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    rows = list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig"))))
     column = rows[0].index("reason")
     exported = {int(r[0]): r[column] for r in rows[1:]}
     assert "'-umur tidak sesuai kategori" in exported.values() and "''kutip di awal alasan" in exported.values()
@@ -218,3 +220,20 @@ def test_every_version_of_a_process_and_what_changed_are_open_to_the_auditor(bro
     assert browser.get(f"/definisi/{second.definition.id}/xml").status_code == 200
     assert signed_in("op.desa").get(f"/definisi/{second.definition.id}/xml").status_code == 404
     assert signed_in("verif.kec").get(link.replace("&amp;", "&")).status_code == 403
+
+
+def test_a_search_with_more_matches_than_shown_says_so(browser, db, people, monkeypatch):
+    from engine.verification import trail
+
+    build_world(db)
+    another = open_period(db, "2026-Q1", [person_row(9)])
+    submit(db, "op.desa", another)
+    for user in ("verif.kec", "verif.kab", "valid.prov"):
+        decide(db, user, another, "approve")
+    original = trail.search_records
+    monkeypatch.setattr(trail, "search_records", lambda *a, **kw: original(*a, **{**kw, "limit": 1}))
+    browser.login("auditor.prov")
+    page = browser.post("/audit/", {"wilayah": "65.01"}, token_from="/audit/").get_data(as_text=True)
+    with db.read() as s:
+        total = s.scalar(select(func.count()).select_from(Record))
+    assert total > 1 and f"Menampilkan 1 pertama dari {total} catatan yang cocok" in page

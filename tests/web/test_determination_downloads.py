@@ -24,7 +24,9 @@ def determined(db, people, password_hash):
 
 
 def _table(answer) -> list[list[str]]:  # noqa: ANN001
-    return [r for r in csv.reader(io.StringIO(answer.get_data(as_text=True))) if r and not r[0].startswith("#")][1:]
+    assert answer.get_data().startswith(b"\xef\xbb\xbf")  # a spreadsheet on an office PC reads it as UTF-8
+    text = answer.get_data().decode("utf-8-sig")
+    return [r for r in csv.reader(io.StringIO(text)) if r and not r[0].startswith("#")][1:]
 
 
 def test_sensitive_categories_are_published_from_the_regency_up(determined, signed_in):
@@ -62,7 +64,7 @@ def test_every_revision_can_be_opened_and_downloaded(determined, signed_in):
     assert f"/penetapan/{YEAR}/unduh/csv?revisi=0" in earlier
     download = province.get(f"/penetapan/{YEAR}/unduh/csv?revisi=0")
     assert 'filename="penetapan-2026-r0.csv"' in download.headers["Content-Disposition"]
-    assert ["# nomor_sk", "SK-1/2027"] in list(csv.reader(io.StringIO(download.get_data(as_text=True))))
+    assert ["# nomor_sk", "SK-1/2027"] in list(csv.reader(io.StringIO(download.get_data().decode("utf-8-sig"))))
     latest = province.get(f"/penetapan/{YEAR}").get_data(as_text=True)
     assert "SK-1a/2027" in latest and 'id="revisi-lama"' not in latest
     assert province.get(f"/penetapan/{YEAR}?revisi=7").status_code == 404

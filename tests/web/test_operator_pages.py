@@ -199,6 +199,7 @@ def test_minutes_must_be_a_pdf_and_reach_only_people_of_the_region(app, browser,
     upload("ba.pdf", PDF)
     own = browser.get(f"/desa/berita-acara/{sid}")
     assert own.data == PDF
+    assert "berita-acara-6501012005-2026-Q4.pdf" in own.headers["Content-Disposition"]  # which desa, which period
     own.close()
 
     with db.transaction() as s:  # those whose work is the compiled figures do not read the minutes

@@ -83,9 +83,19 @@ class RecordArgs(PageArgs):
     wilayah = text(13, pattern=REGION)
     kategori = text(10, pattern=CATEGORY)
     status = fields.Str(load_default=RecordStatus.AKTIF.value, validate=validate.OneOf([s.value for s in RecordStatus]))
-    nik = text(16, pattern=Pattern(r"^\d{16}$", error="16 angka"), metadata={"description": "hanya token NIK lengkap"})
     diperbarui_sejak = fields.AwareDateTime(
         load_default=None, metadata={"description": "ISO 8601 dengan zona waktu, mis. 2026-10-01T00:00:00+08:00"}
+    )
+
+
+class RecordSearch(RecordArgs):
+    """A search by NIK, sent in the body: a number in an address stays in proxies' access logs."""
+
+    nik = text(
+        16,
+        required=True,
+        pattern=Pattern(r"^\d{16}$", error="16 angka"),
+        metadata={"description": "hanya token NIK lengkap; setiap pencarian tercatat di jejak audit"},
     )
 
 

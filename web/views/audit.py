@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Response, render_template, request
 
+from engine.core import clock
 from engine.core.errors import Invalid
 from engine.verification import processes, trail
 from web.access import actor, auditor_only, db, reading, settings
@@ -20,7 +21,7 @@ def index() -> Any:
     # Posted, not in the URL: a NIK in a query string ends up in logs and browser history.
     args = parse(RecordSearchForm, request.form)
     with db().transaction() as s:  # a search by NIK is recorded on the trail
-        found = trail.search_records(s, actor(), **args) if any(args.values()) else []
+        found = trail.search_records(s, actor(), **args) if any(args.values()) else trail.Search([], 0)
         versions = processes.list_definitions(s, actor())
     return render_template("audit/search.html", found=found, args=args, searched=any(args.values()), versions=versions)
 
@@ -82,6 +83,5 @@ def export() -> Any:
         with database.read() as s:
             yield from trail.export_csv(s, me, province, settings_tz)
 
-    return Response(
-        rows(), mimetype="text/csv", headers={"Content-Disposition": "attachment; filename=jejak-audit.csv"}
-    )
+    name = f"jejak-audit-{province}-{clock.now().astimezone(settings_tz):%Y%m%d-%H%M}.csv"
+    return Response(rows(), mimetype="text/csv", headers={"Content-Disposition": f"attachment; filename={name}"})

@@ -334,9 +334,7 @@ def submit(submission_id: int) -> Any:
 def minutes_file(submission_id: int) -> Any:
     """The signed minutes, for the desa's operator and for the people who verify or audit it."""
     with reading() as s:
-        name = minutes.minutes_file(s, actor(), submission_id)
-    response = send_from_directory(
-        settings().upload_dir, name, mimetype="application/pdf", download_name=f"berita-acara-{submission_id}.pdf"
-    )
+        name, download_name = minutes.minutes_file(s, actor(), submission_id)
+    response = send_from_directory(settings().upload_dir, name, mimetype="application/pdf", download_name=download_name)
     response.headers["Cache-Control"] = "no-store"  # signatures and names stay off every cache
     return response
