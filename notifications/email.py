@@ -16,7 +16,7 @@ from email.utils import formatdate, make_msgid
 
 from sqlalchemy import func, select, update
 
-from engine.core import clock, events
+from engine.core import clock, events, rows
 from engine.core.config import SmtpSettings
 from engine.core.errors import Unavailable
 from engine.core.registry import Job, Registry
@@ -246,7 +246,7 @@ def resend(db: Database, ids: list[int] | None = None) -> int:
     if ids is not None:
         query = query.where(EmailMessage.id.in_(ids or [0]))
     with db.transaction() as s:
-        return s.execute(query).rowcount or 0
+        return rows.affected(s.execute(query))
 
 
 # A person's first digest (an address just added, a new account) holds the last day, not their history.

@@ -130,10 +130,6 @@ class PasswordForm(Form):
     repeat = _text(1000, strip=False)
 
 
-class RevisionForm(Form):
-    revisi = _int(load_default=None, allow_none=True)
-
-
 class PasswordResetForm(Form):
     password = _text(1000, strip=False)
 
@@ -474,32 +470,3 @@ class PreferencesForm(Form):
     @pre_load
     def _boxes(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
         return {"chosen": {k: v == "1" for k, v in data.items() if ":" in k}}
-
-
-class ReconciliationOpenForm(Form):
-    tahun = _text(4)
-    paksa = _flag()
-
-
-class RegencyReviewForm(Form):
-    catatan = _text(2000)
-
-
-class HeadDecisionForm(Form):
-    keputusan = _one_of(("setuju", "kembalikan"), "setuju")
-    alasan = _text(2000)
-    nomor_sk = _text(100)
-    tanggal_sk = _text(10)
-
-
-FORUM_LIMIT = 500  # discrepancies on one Forum form
-
-
-def forum_verdicts(form: Any) -> dict[int, tuple[str, str]]:
-    """`putusan_<id>` (terima / kembalikan) and `alasan_<id>` of each discrepancy on the Forum's form."""
-    verdicts: dict[int, tuple[str, str]] = {}
-    for key in list(form.keys())[: 2 * FORUM_LIMIT + 10]:
-        if key.startswith("putusan_") and is_id(key[8:]):
-            flag_id = int(key[8:])
-            verdicts[flag_id] = (str(form.get(key, ""))[:20], str(form.get(f"alasan_{flag_id}", ""))[:2000])
-    return verdicts

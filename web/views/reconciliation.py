@@ -20,15 +20,13 @@ from engine.verification import (
 )
 from web.access import actor, auditor_only, db, overseers, reading, settings, task_workers
 from web.errors import field_problems, flash_refusal
-from web.forms import (
-    FlagActionForm,
+from web.forms import FlagActionForm, is_id, parse
+from web.reconciliation_forms import (
     HeadDecisionForm,
     ReconciliationOpenForm,
     RegencyReviewForm,
     RevisionForm,
     forum_verdicts,
-    is_id,
-    parse,
 )
 
 bp = Blueprint("reconciliation", __name__)
