@@ -93,7 +93,9 @@ def describe(token: AgencyToken) -> dict[str, Any]:
         "nik_lengkap": token.sees_nik,
         "batas_laju": token.rate_limit,
         "kedaluwarsa": token.expires_at.isoformat(),
+        "dibuat_oleh": token.created_by,  # whom to ask before revoking it, once its issuer has left
         "dicabut": token.revoked_at.isoformat() if token.revoked_at else None,
+        "dicabut_oleh": token.revoked_by,
         "terakhir_dipakai": token.last_used_at.isoformat() if token.last_used_at else None,
         "status": state(token).value,
     }

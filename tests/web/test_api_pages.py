@@ -26,6 +26,8 @@ def test_an_admin_makes_a_token_sees_it_once_and_revokes_it(db, people, signed_i
         token_id = s.scalar(select(AgencyToken.id))
     admin.post(f"/admin/token/{token_id}/cabut", {"alasan": "sistem diganti"}, token_from="/admin/token")
     assert api("GET", "/api/v1/aggregates", secret).status_code == 401
+    row = admin.get("/admin/token").get_data(as_text=True).split("Dinkes")[1].split("</tr>")[0]
+    assert "<td>admin.prov</td>" in row and "oleh admin.prov" in row  # whom to ask once the issuer has left
     wrong = admin.post("/admin/token", {"instansi": "", "wilayah": "99"}, token_from="/admin/token")
     assert wrong.status_code == 400 and "Token belum dapat dibuat" in wrong.get_data(as_text=True)
     pointless = admin.post("/admin/token", {**form, "tulis": "1", "nik_lengkap": "1"}, token_from="/admin/token")
