@@ -68,15 +68,19 @@ def test_the_wheel_installs_without_the_source_tree_and_works(tmp_path):
         "-c",
         (
             "from engine.core import events\n"
+            "from engine.core.config import load_settings\n"
             "from models import User\n"
-            "from notifications.templates import render\n"
-            "m = render(events.CycleOpened(periode='2027-Q1', region_kode='65', dibuka=482), User(username='op'), 'https://x')\n"
-            "print(m.subject); print(m.html)"
+            "from notifications.templates import render, render_bundle\n"
+            "s = load_settings()\n"
+            "m = render(events.CycleOpened(periode='2027-Q1', region_kode='65', dibuka=482), User(username='op'), s)\n"
+            "b = render_bundle(User(username='op'), [{'judul': 'A', 'isi': 'a', 'tautan': '/desa/'}] * 2, s)\n"
+            "print(m.subject); print(m.html); print(b[0])"
         ),
         cwd=work,
-        env=env,
+        env={**env, "SIJOSKU_BASE_URL": "https://x"},
     )
     assert "Siklus pemutakhiran 2027-Q1 dibuka" in rendered and "https://x/desa/" in rendered
+    assert "SIJOSKU: 2 pemberitahuan baru" in rendered  # the mail templates ship in the wheel
 
     served = _run(
         python,

@@ -72,7 +72,9 @@ def test_a_search_by_nik_is_sent_in_the_body_and_recorded_found_or_not(world, db
     missing = api("POST", "/api/v1/records/search", token, json={"nik": "6501014405600099"}).get_json()
     assert [r["nik"] for r in found["data"]] == [nik] and missing["data"] == []
     with db.read() as s:
-        searched = s.scalars(select(AuditEvent).where(AuditEvent.action == AuditAction.NIK_SEARCHED)).all()
+        searched = s.scalars(
+            select(AuditEvent).where(AuditEvent.action == AuditAction.NIK_SEARCHED).order_by(AuditEvent.seq)
+        ).all()
     assert [(e.after["nik"], e.after["ditemukan"]) for e in searched] == [(nik, 1), ("6501014405600099", 0)]
 
 
