@@ -65,6 +65,16 @@ DAMAGED = "berkas rusak atau bukan XLSX: buka di Excel atau LibreOffice lalu sim
 log = logging.getLogger(__name__)
 
 
+def csv_text(rows: Iterable[list[Any]]) -> str:
+    """Rows as an exported CSV: the UTF-8 signature first, no cell run as a formula."""
+    out = io.StringIO()
+    out.write(BOM)
+    csv.writer(out, lineterminator="\n").writerows(
+        [neutralised(c) if isinstance(c, str) else c for c in row] for row in rows
+    )
+    return out.getvalue()
+
+
 def _refuse(message: str, row: int | None = None) -> Invalid:
     return Invalid("Berkas melampaui batas", [Problem(message, row=row)])
 

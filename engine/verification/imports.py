@@ -76,7 +76,10 @@ class ImportReport:
 
 
 WARNINGS_SHOWN = 500
-PROBLEMS_KEPT = 200  # a job keeps and shows the first problems, and a count of all per column
+# A job keeps the first problems (downloadable whole, to fix the file in one go) and a count of all per
+# column; its page shows the first `PROBLEMS_SHOWN`.
+PROBLEMS_KEPT = 10_000
+PROBLEMS_SHOWN = 200
 
 
 def problem_report(problems: list[Problem]) -> dict[str, Any]:
@@ -441,6 +444,16 @@ def fail_stale_jobs(db: Database, now: datetime) -> str:
             )
         )
     return phrase(f"{rows.affected(result)} impor macet ditandai gagal")
+
+
+def problems_csv(session: Session, actor: Actor, job_id: int) -> tuple[str, str]:
+    """A refused file's problems, row by row (as many as the job kept), for fixing the file in one go:
+    the CSV's text and its name."""
+    job = get_job(session, actor, job_id)
+    rows_out = [["baris", "kolom", "masalah"]]
+    for p in (job.report or {}).get("problems", []):
+        rows_out.append([str(p.get("row", "")), p.get("column", ""), p.get("message", "")])
+    return tables.csv_text(rows_out), f"masalah-impor-{job.id}.csv"
 
 
 def get_job(session: Session, actor: Actor, job_id: int) -> ImportJob:

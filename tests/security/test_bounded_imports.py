@@ -90,7 +90,8 @@ def test_a_csv_beyond_the_row_limit_is_refused(monkeypatch):
         imports.read_file("a.csv", content)
 
 
-def test_a_job_keeps_and_shows_only_the_first_problems(browser, db, people):
+def test_a_job_keeps_a_bounded_list_of_problems_shows_the_first_and_gives_all_it_kept(browser, db, people, monkeypatch):
+    monkeypatch.setattr(imports, "PROBLEMS_KEPT", 300)
     sid = open_with_items(db, rows=[])
     browser.login("op.desa")
     rows = [person_row(i, kategori="XYZ") for i in range(1, 451)]
@@ -106,6 +107,13 @@ def test_a_job_keeps_and_shows_only_the_first_problems(browser, db, people):
         assert s.scalar(select(SubmissionItem.id)) is None
     assert len(report["problems"]) == imports.PROBLEMS_KEPT and report["problems_total"] == 450
     assert report["problems_per_column"] == {"kategori": 450}
+    assert "(300 masalah pertama)" in page
+    listed = browser.get(done.headers["Location"] + "/masalah.csv")
+    text = listed.get_data().decode("utf-8-sig")
+    assert listed.headers["Content-Type"].startswith("text/csv") and text.startswith("baris,kolom,masalah")
+    assert text.count("\n") == 301 and "\n2,kategori," in text  # every kept problem, from the file's first row
+    other = browser.get(done.headers["Location"].replace("/impor/", "/impor/9") + "/masalah.csv")
+    assert other.status_code == 404
 
 
 def test_a_job_left_running_by_a_dead_process_is_marked_failed(db):

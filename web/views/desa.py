@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import (
     Blueprint,
+    Response,
     current_app,
     flash,
     redirect,
@@ -302,6 +303,15 @@ def import_status(job_id: int) -> Any:
         job = imports.get_job(s, actor(), job_id)
     template = "desa/_import_progress.html" if request.headers.get("HX-Request") else "desa/import_status.html"
     return render_template(template, job=job)
+
+
+@bp.get("/impor/<int:job_id>/masalah.csv")
+@operator_only
+def import_problems(job_id: int) -> Any:
+    """Every problem a refused file had (as many as were kept), to fix the file in one go."""
+    with reading() as s:
+        text, name = imports.problems_csv(s, actor(), job_id)
+    return Response(text, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @bp.post("/pengajuan/<int:submission_id>/berita-acara", endpoint="minutes")
