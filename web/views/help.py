@@ -57,6 +57,7 @@ PAGES: dict[str, tuple[str, str]] = {
     "desa.edit_item": ("operator-desa", "nik-kk-dan-kategori"),
     "desa.register_page": ("operator-desa", "verifikasi-ulang-register"),
     "desa.import_status": ("operator-desa", "impor-berkas"),
+    "desa.import_problems": ("operator-desa", "impor-berkas"),
     "tasks.inbox_page": ("@tier", "kotak-tugas"),
     "tasks.task_page": ("@tier", "memeriksa-tugas"),
     "desa.import_file": ("operator-desa", "impor-berkas"),
