@@ -70,8 +70,11 @@ def subscriber(settings: Settings) -> Callable[[Session, events.DomainEvent], No
 
     def on_event(session: Session, event: events.DomainEvent) -> None:
         place = recipients.place_name(session, event)
-        escalated = recipients.escalated_to(session, event)
-        for user in recipients.for_event(session, event):
+        if isinstance(event, events.TaskOverdue):  # one read of both tiers, and who is only the tier above
+            people, escalated = recipients.told_of_late_task(session, event)
+        else:
+            people, escalated = recipients.for_event(session, event), set()
+        for user in people:
             message = render(event, user, settings, place, escalated=user.id in escalated)
             in_app = wants(session, user, event.name, Channel.APP)
             if in_app or wants(session, user, event.name, Channel.RINGKASAN):  # the digest is built from these

@@ -82,8 +82,7 @@ def for_event(session: Session, event: events.DomainEvent) -> list[User]:
         case events.TaskCreated() | events.TaskDueSoon():
             return _at(session, Tier(event.tingkat), event.region_kode)
         case events.TaskOverdue():  # the late tier and the tier above it (escalation)
-            people = _at(session, Tier(event.tingkat), event.region_kode) + _above(session, event)
-            return list({u.id: u for u in people}.values())
+            return told_of_late_task(session, event)[0]
         case events.SubmissionReturned() | events.SubmissionVerified():
             return operators_of(session, event.kode_desa)
         case events.CycleOpened():
@@ -101,13 +100,13 @@ def _above(session: Session, event: events.TaskOverdue) -> list[User]:
     return _at(session, up, above)
 
 
-def escalated_to(session: Session, event: events.DomainEvent) -> set[int]:
-    """The people told of a late task only as the tier it was escalated to: they follow it, they
-    cannot open it (someone of both tiers is told as the late tier)."""
-    if not isinstance(event, events.TaskOverdue) or event.eskalasi_ke == event.tingkat:
-        return set()
-    late = {u.id for u in _at(session, Tier(event.tingkat), event.region_kode)}
-    return {u.id for u in _above(session, event)} - late
+def told_of_late_task(session: Session, event: events.TaskOverdue) -> tuple[list[User], set[int]]:
+    """The late tier and the tier above it, and which of them are told only as the tier above: they
+    follow the task, they cannot open it (someone of both tiers is told as the late tier)."""
+    late = _at(session, Tier(event.tingkat), event.region_kode)
+    above = _above(session, event) if event.eskalasi_ke != event.tingkat else []
+    people = list({u.id: u for u in late + above}.values())
+    return people, {u.id for u in above} - {u.id for u in late}
 
 
 def place_name(session: Session, event: events.DomainEvent) -> str:

@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - the fixtures imported from test_notifications are parameters of the tests
 """What reaches people's mailboxes over a cycle, through a real SMTP server: one e-mail for what is
 due at once, dates as the pages write them, nothing for people who left, a refused mailbox that does
 not pass for a mail server away, one reminder only to the desa still due, one opening notice each,
@@ -6,7 +7,7 @@ an escalation the tier above can open, and notifications that cannot all be swit
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -20,18 +21,14 @@ from notifications import delivery
 from notifications import email as mail
 from notifications.templates import moment
 from tests.factories import SYSTEM, csv_of, decide, make_team, open_with_items, person_row, submit
-from tests.integration.test_notifications import _free_port, _with_email, smtp  # noqa: F401 - the fixture
-
-WITA = "+08:00"
-
-
-def at(text: str) -> datetime:
-    return datetime.fromisoformat(text + WITA)
-
-
-@pytest.fixture
-def subscribed(db, with_notifications):
-    return with_notifications()
+from tests.integration.test_notifications import (  # noqa: F401 - the fixtures
+    _free_port,
+    _returned,
+    _with_email,
+    smtp,
+    subscribed,
+)
+from tests.integration.test_scheduler import at
 
 
 def _parts(message) -> dict[str, str]:  # noqa: ANN001
@@ -50,7 +47,7 @@ def _late_kecamatan_tasks(db, desa: tuple[str, ...]) -> None:
         cycles.escalate_late(s, SYSTEM, clock.now() + timedelta(days=30))
 
 
-def test_what_is_due_for_one_person_at_once_goes_as_one_email_with_every_link(subscribed, smtp):  # noqa: F811
+def test_what_is_due_for_one_person_at_once_goes_as_one_email_with_every_link(subscribed, smtp):
     db = subscribed
     inbox, settings = smtp
     make_team(db)
@@ -89,7 +86,7 @@ def test_messages_write_times_as_the_pages_do_in_wita(db):
     assert moment(None, settings) == ""
 
 
-def test_no_email_for_people_who_left_and_each_goes_to_the_address_as_it_is_now(subscribed, smtp):  # noqa: F811
+def test_no_email_for_people_who_left_and_each_goes_to_the_address_as_it_is_now(subscribed, smtp):
     db = subscribed
     inbox, settings = smtp
     make_team(db)
@@ -115,7 +112,7 @@ def test_no_email_for_people_who_left_and_each_goes_to_the_address_as_it_is_now(
 
 
 @pytest.fixture
-def refusing(smtp):  # noqa: F811
+def refusing(smtp):
     """A mail server that knows every mailbox but one."""
     inbox, settings = smtp
 
@@ -132,11 +129,7 @@ def refusing(smtp):  # noqa: F811
 def test_a_mailbox_refused_for_good_is_given_up_at_once_and_does_not_fail_the_run(subscribed, refusing, monkeypatch):
     db = subscribed
     inbox, settings = refusing
-    make_team(db)
-    _with_email(db, "op.desa", "hilang@desa.id")
-    sid = open_with_items(db)
-    submit(db, "op.desa", sid)
-    decide(db, "verif.kec", sid, "return", "Perbaiki alamat")
+    _returned(db, "Perbaiki alamat", "hilang@desa.id")
     monkeypatch.setattr(db, "settings", dataclasses.replace(db.settings, smtp=settings))
     assert jobs.run_once(db, "surel", "uji", lambda: mail.send_email(db, clock.now())) == jobs.Outcome.SELESAI
     with db.read() as s:
@@ -148,16 +141,12 @@ def test_a_mailbox_refused_for_good_is_given_up_at_once_and_does_not_fail_the_ru
     assert not inbox.messages
 
 
-def test_retries_outlast_a_night_and_what_was_given_up_can_be_sent_again(subscribed, smtp):  # noqa: F811
+def test_retries_outlast_a_night_and_what_was_given_up_can_be_sent_again(subscribed, smtp):
     from engine.core.config import SmtpSettings
 
     db = subscribed
     inbox, settings = smtp
-    make_team(db)
-    _with_email(db, "op.desa", "op@desa.id")
-    sid = open_with_items(db)
-    submit(db, "op.desa", sid)
-    decide(db, "verif.kec", sid, "return", "Perbaiki alamat")
+    _returned(db, "Perbaiki alamat", "op@desa.id")
     down = SmtpSettings("127.0.0.1", _free_port(), "none", "", "", "x@y")
     now, tries = clock.now(), 0
     while tries < mail.MAX_ATTEMPTS:
@@ -172,7 +161,7 @@ def test_retries_outlast_a_night_and_what_was_given_up_can_be_sent_again(subscri
     assert mail.deliver_pending(db, settings) == 1 and inbox.messages[0]["To"] == "op@desa.id"
 
 
-def test_a_run_sends_only_within_its_claim_and_leaves_the_rest_for_the_next(subscribed, smtp, monkeypatch):  # noqa: F811
+def test_a_run_sends_only_within_its_claim_and_leaves_the_rest_for_the_next(subscribed, smtp, monkeypatch):
     db = subscribed
     inbox, settings = smtp
     make_team(db)
@@ -242,7 +231,7 @@ def test_a_return_and_a_late_task_cannot_all_be_switched_off(subscribed):
         assert not delivery.wants(s, me, "task.created", Channel.APP)
 
 
-def test_a_first_digest_holds_the_last_day_with_links_and_times(subscribed, smtp):  # noqa: F811
+def test_a_first_digest_holds_the_last_day_with_links_and_times(subscribed, smtp):
     db = subscribed
     inbox, settings = smtp
     make_team(db)

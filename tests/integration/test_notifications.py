@@ -53,10 +53,10 @@ def _with_email(db, username, address):
         s.scalar(select(User).where(User.username == username)).email = address
 
 
-def _returned(db, reason):
+def _returned(db, reason, address="operator@desa.id"):
     """A submission returned by the kecamatan to an operator who has an email address."""
     team = make_team(db)
-    _with_email(db, team.operator, "operator@desa.id")
+    _with_email(db, team.operator, address)
     sid = open_with_items(db)
     submit(db, team.operator, sid)
     decide(db, team.kecamatan, sid, "return", reason)
