@@ -28,6 +28,7 @@ class Source(enum.StrEnum):
     TASK = "task"
     API = "api"
     VERVAL = "verval"  # a record re-verified unchanged in a period
+    WILAYAH = "wilayah"  # its desa ended and the register moved to the desa that carries on from it
 
 
 class Record(Base):

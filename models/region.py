@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import enum
+from datetime import date, datetime
 
-from sqlalchemy import Enum, ForeignKey, Integer, String
+from sqlalchemy import Date, Enum, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base
+from .base import Base, utcnow
 
 
 class Tier(enum.StrEnum):
@@ -74,6 +75,27 @@ class Region(Base):
     nama: Mapped[str] = mapped_column(String(120))
     tingkat: Mapped[Tier] = mapped_column(Enum(Tier, native_enum=False, length=10), index=True)
     induk: Mapped[str | None] = mapped_column(ForeignKey("region.kode"), index=True)
+    # The day the code stopped being used (merged, recoded, dissolved), or None while it is in use. A
+    # code is never deleted: the records, submissions and history that carry it still read.
+    berakhir: Mapped[date | None] = mapped_column(Date)
+
+
+class RegionChange(Base):
+    """One change to the list of regions, dated and with its legal basis: the list's versions."""
+
+    __tablename__ = "region_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kode: Mapped[str] = mapped_column(ForeignKey("region.kode"), index=True)
+    perubahan: Mapped[str] = mapped_column(String(20))  # baru, ganti_nama, berakhir, berlaku_lagi
+    nama_sebelum: Mapped[str | None] = mapped_column(String(120))
+    nama_sesudah: Mapped[str | None] = mapped_column(String(120))
+    # the region that carries on from an ended one, or that a new one was formed from
+    terkait: Mapped[str | None] = mapped_column(String(13))
+    dasar: Mapped[str] = mapped_column(String(200))  # e.g. "Kepmendagri 100.1.1-6117 Tahun 2026"
+    berlaku: Mapped[date] = mapped_column(Date)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Population(Base):

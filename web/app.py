@@ -39,10 +39,26 @@ from web.views import (
     notify,
     quality,
     reconciliation,
+    regions,
     tasks,
 )
 
-BLUEPRINTS = (assets, health, auth, home, desa, tasks, admin, audit, quality, notify, cycle, reconciliation, help)
+BLUEPRINTS = (
+    assets,
+    health,
+    auth,
+    home,
+    desa,
+    tasks,
+    admin,
+    regions,
+    audit,
+    quality,
+    notify,
+    cycle,
+    reconciliation,
+    help,
+)
 
 
 # Built once: every signed-in request loads its person.

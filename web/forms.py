@@ -322,6 +322,28 @@ class TokenForm(Form):
     batas_laju = _text(40)
 
 
+class _Day(fields.Date):
+    """A date input's value: empty is none."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        text = str(value or "").strip()
+        return super()._deserialize(text, attr, data, **kwargs) if text else None
+
+
+class RegionUpdateForm(Form):
+    """A new list of regions: its legal basis, the day it takes effect, and (to apply it) the list as
+    the preview read it with the preview's key."""
+
+    dasar = _text(200)
+    berlaku = _Day(
+        load_default=None,
+        allow_none=True,
+        error_messages={**_MESSAGES, "invalid": phrase("tanggal seperti 2026-12-01")},
+    )
+    baris = _text(400_000, strip=False)
+    kunci = _text(16)
+
+
 class RevokeForm(Form):
     alasan = _text(500)
 

@@ -44,6 +44,11 @@ STATUS_LABELS = {
     "berjalan": _l("berjalan"),
     "gagal": _l("gagal"),
     "belum dibuka": _l("belum dibuka"),  # a year's reconciliation not yet opened
+    # a change to the list of regions
+    "baru": _l("baru"),
+    "ganti_nama": _l("berganti nama"),
+    "berakhir": _l("berakhir"),
+    "berlaku_lagi": _l("berlaku lagi"),
 }
 # The scheduled jobs, as the admin's job history names them beside their codes.
 JOB_LABELS = {
@@ -195,6 +200,8 @@ AUDIT_ACTION_LABELS = {
     "RECORD_UPDATED": _l("catatan diubah"),
     "RECORD_REMOVED": _l("catatan dikeluarkan"),
     "RECORD_REVERIFIED": _l("catatan diverifikasi ulang"),
+    "RECORD_MOVED": _l("catatan pindah ke desa penerus"),
+    "REGIONS_UPDATED": _l("daftar wilayah diperbarui"),
     "NIK_VIEWED": _l("NIK lengkap dilihat"),
     "NIK_SEARCHED": _l("catatan dicari dengan NIK"),
     "RECORDS_DISCLOSED": _l("catatan dibaca instansi lewat API (NIK disamarkan)"),

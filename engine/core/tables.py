@@ -128,7 +128,8 @@ def _header(names: list[Any], columns: list[str]) -> list[str]:
 def read_csv(content: str, columns: list[str]) -> list[dict[str, str]]:
     text = content.lstrip("\ufeff")
     first = text.split("\n", 1)[0]
-    delimiter = ";" if first.count(";") > first.count(",") else ","  # spreadsheets set to Indonesian use ;
+    # spreadsheets set to Indonesian use ;, Kemendagri's and BPS's lists come tab-separated
+    delimiter = max(("\t", ";", ","), key=first.count) if first.count("\t") or first.count(";") else ","
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     try:
         header = _header(next(reader, []), columns)
@@ -239,10 +240,10 @@ def read_table(filename: str, content: bytes, columns: list[str]) -> list[dict[s
     name = (filename or "").lower()
     if name.endswith(".xlsx"):
         rows = read_xlsx(content, columns)
-    elif name.endswith(".csv"):
+    elif name.endswith((".csv", ".tsv", ".txt")):
         rows = read_csv(_csv_text(content), columns)
     else:
-        raise Invalid(f"Jenis berkas {filename!r} tidak didukung; unggah .xlsx atau .csv")
+        raise Invalid(f"Jenis berkas {filename!r} tidak didukung; unggah .xlsx, .csv atau .tsv")
     if not rows:  # a header alone is a template not filled in, not an import of nothing
         raise Invalid("Berkas tidak berisi data", [Problem("isi data mulai baris kedua, di bawah judul kolom", row=2)])
     return rows

@@ -217,6 +217,38 @@ def remove_role(session: Session, actor: Actor, assignment_id: int) -> None:
     session.delete(assignment)
 
 
+def move_role(session: Session, actor: Actor, assignment_id: int, region_kode: str) -> None:
+    """Carry a role over to the region that carries on from its ended one (a merged or recoded
+    region); a role the person already holds there ends instead of being held twice."""
+    assignment = session.get(RoleAssignment, assignment_id)
+    if assignment is None:
+        raise NotFound(f"Peran {assignment_id} tidak ada")
+    duplicate = session.scalar(
+        select(RoleAssignment.id).where(
+            RoleAssignment.user_id == assignment.user_id,
+            RoleAssignment.role == assignment.role,
+            RoleAssignment.region_kode == region_kode,
+        )
+    )
+    if duplicate is not None:
+        remove_role(session, actor, assignment_id)
+        return
+    before = {"role": assignment.role.value, "region_kode": assignment.region_kode}
+    assignment.region_kode = region_kode
+    audit.record(
+        session,
+        actor,
+        AuditAction.ROLE_ASSIGNED,
+        "user",
+        assignment.user_id,
+        before=before,
+        after={"role": assignment.role.value, "region_kode": region_kode},
+    )
+    holder = session.get(User, assignment.user_id)
+    if holder is not None:
+        holder.session_version = (holder.session_version or 0) + 1  # sessions carry the regions they began with
+
+
 def set_active(session: Session, actor: Actor, user_id: int, aktif: bool) -> User:
     user = _user_in_care(session, actor, user_id)
     if user.id == actor.user_id and not aktif:
@@ -267,7 +299,7 @@ def search_regions(session: Session, actor: Actor, query: str, province: str, li
     text = (query or "").strip()
     if len(text) < 2:
         return []
-    q = select(Region).where(or_(Region.kode == province, Region.kode.like(f"{province}.%")))
+    q = select(Region).where(or_(Region.kode == province, Region.kode.like(f"{province}.%")), Region.berakhir.is_(None))
     if text[0].isdigit():
         q = q.where(Region.kode.like(f"{text}%"))
     else:

@@ -71,6 +71,10 @@ def add_user(
     region = session.get(Region, region_kode)
     if region is None:
         raise Invalid(f"Kode wilayah {region_kode!r} tidak dikenal")
+    if region.berakhir is not None:
+        raise Invalid(
+            f"Kode wilayah {region_kode} sudah berakhir pada {region.berakhir:%d-%m-%Y}; gunakan kode penerusnya"
+        )
     if region.tingkat not in ROLE_TIERS[role_value]:
         allowed = ", ".join(t.value for t in ROLE_TIERS[role_value])
         raise Invalid(

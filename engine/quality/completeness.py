@@ -5,12 +5,12 @@ dashboard both read it; each checks its own scope first."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from models import (
@@ -135,17 +135,30 @@ def tally(session: Session, periode: str, parent: str) -> list[Status]:
     """The counts behind `status`, for a caller that has checked its own scope."""
     cycle = session.scalar(select(Cycle).where(Cycle.periode == periode))
     deadline = datetime.fromisoformat(cycle.batas[Tier.DESA.value]) if cycle else None
-    children = list(session.scalars(select(Region).where(Region.induk == parent).order_by(Region.kode)))
-    rows = {c.kode: Status(c.kode, c.nama) for c in children}
+    # A region whose code ended (merged, recoded) is expected in the periods it had a submission in.
+    opened = select(Submission.kode_desa).where(Submission.periode == periode)
+    desa = session.scalars(
+        select(Region.kode).where(
+            Region.tingkat == Tier.DESA,
+            Region.kode.like(f"{parent}.%"),
+            or_(Region.berakhir.is_(None), Region.kode.in_(opened)),
+        )
+    ).all()
     depth = parent.count(".") + 2
 
     def child(code: str) -> str:
         return ".".join(code.split(".")[:depth])
 
-    desa = session.scalars(select(Region.kode).where(Region.tingkat == Tier.DESA, Region.kode.like(f"{parent}.%")))
-    for code in desa:
-        if child(code) in rows:
-            rows[child(code)].expected += 1
+    expected = Counter(child(code) for code in desa)
+    children = session.scalars(
+        select(Region)
+        .where(Region.induk == parent, or_(Region.berakhir.is_(None), Region.kode.in_(expected)))
+        .order_by(Region.kode)
+    )
+    rows = {c.kode: Status(c.kode, c.nama) for c in children}
+    for code, n in expected.items():
+        if code in rows:
+            rows[code].expected = n
     subs = session.execute(
         select(
             Submission.id,

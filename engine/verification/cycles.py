@@ -209,7 +209,7 @@ def open_cycle(db: Database, actor: Actor, periode: str, region: str | None = No
         desa = list(
             s.scalars(
                 select(Region.kode)
-                .where(Region.tingkat == Tier.DESA, within(Region.kode, region))
+                .where(Region.tingkat == Tier.DESA, Region.berakhir.is_(None), within(Region.kode, region))
                 .order_by(Region.kode)
             )
         )
@@ -228,7 +228,7 @@ def open_cycle(db: Database, actor: Actor, periode: str, region: str | None = No
             s.scalar(
                 select(func.count())
                 .select_from(Region)
-                .where(Region.tingkat == Tier.DESA, Region.kode.like(f"{province}.%"))
+                .where(Region.tingkat == Tier.DESA, Region.berakhir.is_(None), Region.kode.like(f"{province}.%"))
             )
             or 0
         )

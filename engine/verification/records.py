@@ -225,6 +225,53 @@ def _version(
     return version
 
 
+def move_register(session: Session, actor: Actor, from_desa: str, to_desa: str, reason: str) -> int:
+    """Move the active records of an ended desa to the desa that carries on from it, each with a new
+    version saying so (the desa was merged or recoded; the people did not move). Returns how many."""
+    ids = list(
+        session.scalars(
+            select(Record.id)
+            .where(Record.kode_desa == from_desa, Record.status == RecordStatus.AKTIF)
+            .order_by(Record.id)
+        )
+    )
+    locked = _lock(session, ids)
+    previous = _latest_versions(session, ids)
+    now = clock.now()
+    versions, entries = [], []
+    for record in locked.values():
+        record.kode_desa, record.versi, record.updated_at = to_desa, record.versi + 1, now
+        versions.append(
+            {
+                "record_id": record.id,
+                "versi": record.versi,
+                "replaces_id": previous.get(record.id),
+                "nilai": _values(record),
+                "perubahan": {"kode_desa": [from_desa, to_desa]},
+                "status": record.status,
+                "actor": actor.name,
+                "actor_user_id": actor.user_id,
+                "source": Source.WILAYAH,
+                "created_at": now,
+            }
+        )
+        entries.append(
+            {
+                "action": AuditAction.RECORD_MOVED,
+                "subject_type": "ppks_record",
+                "subject_id": record.id,
+                "before": {"kode_desa": from_desa},
+                "after": {"kode_desa": to_desa},
+                "reason": reason,
+            }
+        )
+    if versions:
+        session.flush()
+        session.execute(insert(RecordVersion), versions)
+        audit.record_many(session, actor, entries)
+    return len(versions)
+
+
 def _trail(session: Session, submission_id: int | None) -> list[dict[str, Any]]:
     """Who acted at each tier on the submission that produced a version."""
     if submission_id is None:

@@ -45,7 +45,7 @@ from models import (
 )
 
 PROCESS_KEY = "verifikasi_berjenjang"
-_REGION_TIER = select(Region.tingkat).where(Region.kode == bindparam("kode"))
+_REGION_TIER = select(Region.tingkat).where(Region.kode == bindparam("kode"), Region.berakhir.is_(None))
 _OPEN_DESA_TASK = select(HumanTask.id).where(
     HumanTask.submission_id == bindparam("submission_id"),
     HumanTask.tingkat == Tier.DESA,

@@ -42,6 +42,7 @@ PAGES = {
         "/admin/pengguna/{operator}",
         "/admin/jadwal",
         "/admin/token",
+        "/admin/wilayah/perubahan/",
         "/siklus/",
     ],
     "auditor.prov": ["/audit/", "/audit/catatan/{record}", "/audit/instans/{instance}"],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +14,13 @@ from waitress import serve as waitress_serve
 from engine.core import jobs
 from engine.core.config import load_settings
 from engine.core.errors import Invalid
+from engine.core.tables import read_table
 from engine.people import administration, users
 from engine.setup import demo as demo_data
 from engine.setup.initialise import initialise
+from engine.verification import region_updates
 from web.app import create_app
-from web.cli.common import CLI_ACTOR, database, emit, json_option, refusals
+from web.cli.common import CLI_ACTOR, database, emit, json_option, read_file, refusals
 
 
 @click.command()
@@ -173,4 +176,58 @@ def user_password(ctx: click.Context, username: str, password_stdin: bool, as_js
     )
 
 
-COMMANDS = [init, run, serve, demo, user]
+@click.group("regions")
+def regions() -> None:
+    """Daftar wilayah provinsi menurut keputusan Kemendagri."""
+
+
+@regions.command("update")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--basis", required=True, help='dasar hukum, mis. "Kepmendagri No. 100.1.1-6117 Tahun 2026"')
+@click.option("--effective", required=True, type=click.DateTime(["%Y-%m-%d"]), help="tanggal berlaku, TTTT-BB-HH")
+@click.option("--dry-run", is_flag=True, help="tampilkan perubahannya saja, tanpa menerapkan")
+@json_option
+@click.pass_context
+def regions_update(
+    ctx: click.Context, file: Path, basis: str, effective: datetime, dry_run: bool, as_json: bool
+) -> None:
+    """Perbarui daftar wilayah dari berkas (kode,nama[,kode_lama]): daftar lengkap provinsi; wilayah
+    yang tidak tercantum berakhir, kode_lama memindahkan register dan peran ke penerusnya."""
+    db = database(ctx)
+    with refusals(as_json):
+        rows = read_table(file.name, read_file(file), region_updates.COLUMNS)
+        if dry_run:
+            with db.transaction() as session:
+                plan = region_updates.plan_update(session, CLI_ACTOR, rows, db.settings.province)
+            opened: dict[str, int] = {}
+        else:
+            updated = region_updates.update_regions(db, CLI_ACTOR, rows, (basis, effective.date()), None)
+            plan, opened = updated.plan, updated.opened
+    data = {
+        "diterapkan": not dry_run,
+        **plan.counts,
+        "catatan_pindah": plan.moved_records,
+        "perubahan": [c.__dict__ for c in plan.changes],
+        "peran": [r.__dict__ for r in plan.roles],
+        "pengajuan_dibuka": opened,
+    }
+    emit(as_json, data, lambda: _plan_lines(plan, dry_run, opened))
+
+
+def _plan_lines(plan: region_updates.RegionPlan, dry_run: bool, opened: dict[str, int]) -> str:
+    lines = [
+        f"{c.kode} {c.perubahan}: {c.nama}" + (f" (penerus/asal {c.terkait})" if c.terkait else "")
+        for c in plan.changes
+    ]
+    lines += [
+        f"peran {r.username} {r.role} di {r.kode}: " + (f"pindah ke {r.penerus}" if r.penerus else "berakhir")
+        for r in plan.roles
+    ]
+    lines += [f"register {kode}: {n} catatan pindah" for kode, n in sorted(plan.moved_records.items())]
+    lines += [f"siklus {p}: pengajuan dibuka untuk {n} desa baru" for p, n in sorted(opened.items())]
+    counts = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in plan.counts.items())
+    lines.append(("Pratinjau (tidak ada yang diubah): " if dry_run else "Diterapkan: ") + counts)
+    return "\n".join(lines)
+
+
+COMMANDS = [init, run, serve, demo, user, regions]

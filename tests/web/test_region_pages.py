@@ -1,0 +1,91 @@
+"""The administrator's page for a new list of regions: preview, apply, history; a wrong file, a stale
+preview and a regency's admin refused with nothing written."""
+
+from __future__ import annotations
+
+import html
+import io
+
+import pytest
+from sqlalchemy import func, select
+
+from engine.people import users
+from engine.verification import region_updates
+from models import Region, RegionChange
+from tests.factories import SYSTEM
+from tests.regions import as_csv, listing, regions_restored  # noqa: F401  (the fixture)
+from tests.web.conftest import Browser
+
+pytestmark = pytest.mark.usefixtures("regions_restored")
+PAGE = "/admin/wilayah/perubahan/"
+BASIS = {"dasar": "Kepmendagri No. 100.1.1-9999 Tahun 2026", "berlaku": "2026-11-01"}
+
+
+def _upload(browser, rows, **fields):
+    content = as_csv(rows).encode()
+    data = {**BASIS, **fields, "berkas": (io.BytesIO(content), "wilayah.csv")}
+    return browser.post(PAGE, data, token_from=PAGE, content_type="multipart/form-data")
+
+
+def _changes(db) -> int:
+    with db.read() as s:
+        return s.scalar(select(func.count()).select_from(RegionChange))
+
+
+def test_an_admin_previews_then_applies_a_new_list_and_reads_its_history(db, people, browser):
+    browser.login("admin.prov")
+    rows = listing(rename={"65.01.01.2005": "Gunung Putih Raya"}, drop={"65.01.01.2009"})
+    preview = _upload(browser, rows)
+    text = preview.get_data(as_text=True)
+    assert preview.status_code == 200 and "Pratinjau: belum ada yang diubah" in text
+    assert "Gunung Putih Raya" in text and "berganti nama" in text and "berakhir" in text
+    assert _changes(db) == 0  # a preview writes nothing
+    carried = html.unescape(text.split('name="baris" value="')[1].split('"')[0])  # as a browser reads it
+    digest = text.split('name="kunci" value="')[1].split('"')[0]
+    applied = browser.post(
+        f"{PAGE}terapkan",
+        {**BASIS, "baris": carried, "kunci": digest},
+        token_from=PAGE,
+        follow_redirects=True,
+    )
+    page = applied.get_data(as_text=True)
+    assert "1 berganti nama, 1 berakhir" in page
+    assert 'id="riwayat-wilayah"' in page and "Kepmendagri No. 100.1.1-9999 Tahun 2026" in page
+    with db.read() as s:
+        assert s.get(Region, "65.01.01.2005").nama == "Gunung Putih Raya"
+        assert s.get(Region, "65.01.01.2009").berakhir is not None
+    again = browser.post(
+        f"{PAGE}terapkan", {**BASIS, "baris": carried, "kunci": digest}, token_from=PAGE
+    )  # the same confirmation sent twice: the list has changed since that preview
+    assert again.status_code == 409 and "berubah sejak pratinjau" in again.get_data(as_text=True)
+    assert _changes(db) == 2
+
+
+def test_a_wrong_file_or_basis_is_refused_beside_what_is_wrong(db, people, browser):
+    browser.login("admin.prov")
+    orphan = _upload(browser, listing(add=[("65.01.98.2001", "Desa Tanpa Induk")]))
+    assert orphan.status_code == 400 and "Induk 65.01.98 dari 65.01.98.2001 tidak tercantum" in orphan.get_data(
+        as_text=True
+    )
+    missing = browser.post(PAGE, dict(BASIS), token_from=PAGE, content_type="multipart/form-data")
+    assert missing.status_code == 400 and "Pilih berkas daftar wilayah" in missing.get_data(as_text=True)
+    wrong_date = _upload(browser, listing(), berlaku="1-11-2026")
+    assert wrong_date.status_code == 400 and "tanggal seperti 2026-12-01" in wrong_date.get_data(as_text=True)
+    rows = region_updates.carried(listing(rename={"65.01.01.2005": "X"}), "65")
+    late = browser.post(f"{PAGE}terapkan", {"dasar": "", "berlaku": "2999-01-01", "baris": rows}, token_from=PAGE)
+    text = late.get_data(as_text=True)
+    assert late.status_code == 400 and "dasar hukum harus diisi" in text and "tanggal berlaku belum tiba" in text
+    assert _changes(db) == 0
+
+
+def test_only_the_provinces_admin_changes_the_list(db, people, app):
+    with db.transaction() as s:
+        users.add_user(s, SYSTEM, "admin.kab", "admin", "65.01").password_hash = users.find_user(
+            s, "admin.prov"
+        ).password_hash
+    regency = Browser(app.test_client())
+    regency.login("admin.kab")
+    assert regency.get(PAGE).status_code == 403
+    operator = Browser(app.test_client())
+    operator.login("op.desa")
+    assert operator.get(PAGE).status_code in (302, 403)
