@@ -402,8 +402,9 @@ def standing_records(session: Session, province: str, periode: str) -> list[Any]
     a period of the province's rhythm): each record as its last version verified in a submission of
     that period or before left it, in the category that version gave it (a correction made later does
     not move an earlier period's figure). A record verified in a later cycle does not count for this
-    one, and one removed later still does. Rows of (id, versi, kode_desa, kategori), by id; a record
-    stays in the desa that entered it."""
+    one, and one removed later still does. Rows of (id, versi, kode_desa, kategori), by id, in the desa
+    of that version: a desa merged later keeps its own figures for the periods before, and its records
+    count in the desa that carries on from it once a submission there has verified them."""
     period_key(periode)
     in_time = func.substr(Submission.periode, 1, 4) <= periode if len(periode) == 4 else Submission.periode <= periode
     last = (
@@ -415,7 +416,12 @@ def standing_records(session: Session, province: str, periode: str) -> list[Any]
     )
     return list(
         session.execute(
-            select(Record.id, last.c.versi, Record.kode_desa, RecordVersion.nilai["kategori"].as_string())
+            select(
+                Record.id,
+                last.c.versi,
+                RecordVersion.nilai["kode_desa"].as_string(),
+                RecordVersion.nilai["kategori"].as_string(),
+            )
             .join(last, last.c.record_id == Record.id)
             .join(RecordVersion, and_(RecordVersion.record_id == Record.id, RecordVersion.versi == last.c.versi))
             .where(RecordVersion.status == RecordStatus.AKTIF, Record.kode_desa.like(f"{province}.%"))

@@ -14,7 +14,7 @@ from engine.core import audit
 from engine.core.actors import Actor
 from engine.core.errors import Conflict, Forbidden, Invalid
 from engine.people import administration, users
-from engine.quality import completeness
+from engine.quality import aggregates, completeness
 from engine.verification import cycles, imports, region_updates, submissions
 from models import (
     AuditEvent,
@@ -105,6 +105,11 @@ def test_a_merged_desa_ends_and_its_register_and_roles_move_to_the_desa_that_car
         assert actions.count("RECORD_MOVED") == 2 and actions[-1] == "REGIONS_UPDATED"
         assert audit.verify_chain(s).ok
 
+    with db.read() as s:  # the period before the merge keeps its figures where they were verified
+        figures = aggregates.count_records(s, "65", "2026-Q3")
+    assert {desa for desa, _ in figures if desa.count(".") == 3} == {MERGED}
+    assert sum(n for (desa, _), n in figures.items() if desa == MERGED) == 2
+
     # the next period opens every desa of the kecamatan but the ended one; its old period still reads
     opened = cycles.open_cycle(db, SYSTEM, "2026-Q4", "65.01.01")
     with db.read() as s:
@@ -113,6 +118,16 @@ def test_a_merged_desa_ends_and_its_register_and_roles_move_to_the_desa_that_car
         assert expected[MERGED] == 1  # it reported in 2026-Q3 and is counted there
         assert MERGED not in {r.kode for r in completeness.tally(s, "2026-Q4", "65.01.01")}
     assert opened.expected == sum(1 for k, _ in SEED if k.startswith("65.01.01.")) - 1
+
+    # Gunung Putih's register now holds Pejalin's records: re-verified there, they count there
+    with db.read() as s:
+        heir = s.scalar(select(Submission.id).where(Submission.kode_desa == HEIR, Submission.periode == "2026-Q4"))
+    submit(db, "op.desa", heir)
+    for user in ("verif.kec", "verif.kab", "valid.prov"):
+        decide(db, user, heir, "approve")
+    with db.read() as s:
+        figures = aggregates.count_records(s, "65", "2026-Q4")
+    assert sum(n for (desa, _), n in figures.items() if desa == HEIR) == 2 and not any(d == MERGED for d, _ in figures)
 
 
 def test_an_ended_region_takes_no_role_and_is_not_offered(db, people):
