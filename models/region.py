@@ -80,6 +80,13 @@ class Region(Base):
     berakhir: Mapped[date | None] = mapped_column(Date)
 
 
+class RegionChangeKind(enum.StrEnum):
+    BARU = "baru"
+    GANTI_NAMA = "ganti_nama"
+    BERAKHIR = "berakhir"  # `terkait` is the region that carries on from it, if any
+    BERLAKU_LAGI = "berlaku_lagi"
+
+
 class RegionChange(Base):
     """One change to the list of regions, dated and with its legal basis: the list's versions."""
 

@@ -177,7 +177,10 @@ class Context:
         child_counts = {
             parent: n
             for parent, n in session.execute(
-                select(Region.induk, func.count()).where(Region.induk.is_not(None)).group_by(Region.induk)
+                # children in use: a kecamatan recoded leaves its old code, which no figure carries on
+                select(Region.induk, func.count())
+                .where(Region.induk.is_not(None), Region.berakhir.is_(None))
+                .group_by(Region.induk)
             )
         }
         stable = frozenset(session.scalars(select(Category.kode).where(Category.stabil.is_(True))))
@@ -480,7 +483,11 @@ def snapshot_records(session: Session, actor: Actor, periode: str, province: str
     is a drop to zero the series checks can judge, not the old figure kept nor a missing period."""
     counts = count_records(session, province, periode)
     earlier = counted_before(session, province, previous_period(periode)) | counted_before(session, province, periode)
-    gone = {key: 0 for key in earlier if key not in counts}
+    ended = set(
+        session.scalars(select(Region.kode).where(Region.berakhir.is_not(None), Region.kode.like(f"{province}.%")))
+    )
+    # a region whose code ended (merged, recoded) has no figure any more: its series stops, not drops
+    gone = {key: 0 for key in earlier if key not in counts and key[0] not in ended}
     values = [series.Value(code, kategori, periode, n, OURS) for (code, kategori), n in {**gone, **counts}.items()]
     if values:
         store(session, actor, values, AuditAction.FIGURES_SNAPSHOT_TAKEN)

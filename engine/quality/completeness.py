@@ -10,16 +10,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from models import (
     FROM_REGISTER,
     TIER_ORDER,
     Cycle,
+    CycleStatus,
     Decision,
     HumanTask,
     Region,
+    RegionChange,
+    RegionChangeKind,
     Submission,
     SubmissionItem,
     SubmissionStatus,
@@ -135,14 +138,20 @@ def tally(session: Session, periode: str, parent: str) -> list[Status]:
     """The counts behind `status`, for a caller that has checked its own scope."""
     cycle = session.scalar(select(Cycle).where(Cycle.periode == periode))
     deadline = datetime.fromisoformat(cycle.batas[Tier.DESA.value]) if cycle else None
-    # A region whose code ended (merged, recoded) is expected in the periods it had a submission in.
+    # A closed cycle expected the desa it opened (closing marked each one it did not hear from); one
+    # still open or not yet opened expects every desa in use, and those it opened whose code ended since.
+    closed = cycle is not None and cycle.status == CycleStatus.DITUTUP
     opened = select(Submission.kode_desa).where(Submission.periode == periode)
-    desa = session.scalars(
-        select(Region.kode).where(
-            Region.tingkat == Tier.DESA,
-            Region.kode.like(f"{parent}.%"),
-            or_(Region.berakhir.is_(None), Region.kode.in_(opened)),
+    expected_desa: Any = Region.kode.in_(opened)
+    if not closed:  # except a desa carrying on from one that reported this period, under its old code
+        reported_through = select(RegionChange.terkait).where(
+            RegionChange.perubahan == RegionChangeKind.BERAKHIR,
+            RegionChange.kode.in_(opened),
+            RegionChange.terkait.is_not(None),
         )
+        expected_desa = or_(expected_desa, and_(Region.berakhir.is_(None), Region.kode.not_in(reported_through)))
+    desa = session.scalars(
+        select(Region.kode).where(Region.tingkat == Tier.DESA, Region.kode.like(f"{parent}.%"), expected_desa)
     ).all()
     depth = parent.count(".") + 2
 
@@ -150,11 +159,10 @@ def tally(session: Session, periode: str, parent: str) -> list[Status]:
         return ".".join(code.split(".")[:depth])
 
     expected = Counter(child(code) for code in desa)
-    children = session.scalars(
-        select(Region)
-        .where(Region.induk == parent, or_(Region.berakhir.is_(None), Region.kode.in_(expected)))
-        .order_by(Region.kode)
-    )
+    listed: Any = Region.kode.in_(list(expected))
+    if not closed:
+        listed = or_(Region.berakhir.is_(None), listed)
+    children = session.scalars(select(Region).where(Region.induk == parent, listed).order_by(Region.kode))
     rows = {c.kode: Status(c.kode, c.nama) for c in children}
     for code, n in expected.items():
         if code in rows:

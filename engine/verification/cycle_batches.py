@@ -19,7 +19,7 @@ from engine.core.audit import AuditAction
 from engine.core.errors import Conflict
 from engine.core.uow import Database
 from engine.verification import register
-from models import Cycle, CycleStatus, Submission, SubmissionStatus, Tier
+from models import Cycle, CycleStatus, Region, Submission, SubmissionStatus, Tier
 
 BATCH = 500
 
@@ -44,10 +44,21 @@ def open_desa(db: Database, actor: Actor, periode: str, desa: list[str], templat
         with db.transaction() as s:
             # one batch of one period at a time, across nodes (when it has a cycle); closed meanwhile, no more
             refuse_closed(locked_cycle(s, periode), periode)
-            opened += _open_many(s, actor, template, desa[start : start + BATCH], periode)
+            opened += _open_many(s, actor, template, _still_in_use(s, desa[start : start + BATCH]), periode)
         if number & (number - 1) == 0:  # after batches 1, 2, 4, 8 …: each time the tables have doubled
             _refresh_statistics(db)
     return opened
+
+
+def _still_in_use(session: Session, batch: list[str]) -> list[str]:
+    """The batch's desa whose code has not ended, read once a region update in progress has finished
+    (it holds the province's row): a desa it ends is not opened, and one opened first stops it."""
+    if not batch:
+        return batch
+    province = batch[0].split(".")[0]
+    session.execute(select(Region.kode).where(Region.kode == province).with_for_update(read=True))
+    in_use = set(session.scalars(select(Region.kode).where(Region.kode.in_(batch), Region.berakhir.is_(None))))
+    return [code for code in batch if code in in_use]
 
 
 GROWN_TABLES = ("submission", "submission_item", "process_instance", "human_task", "outbox_event", "audit_event")

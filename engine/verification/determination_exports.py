@@ -22,8 +22,8 @@ from engine.core.actors import Actor
 from engine.core.errors import Invalid
 from engine.core.tables import BOM, neutralised
 from engine.people.scope import Scope
-from engine.verification import determinations
-from models import Category, Determination, Region
+from engine.verification import determinations, region_updates
+from models import Category, Determination
 
 FORMATS = ("csv", "xlsx", "pdf")
 PRODUCER = "Dinas Sosial Provinsi Kalimantan Utara"
@@ -54,7 +54,7 @@ def metadata(session: Session, d: Determination, tz: tzinfo, part: Scope | None 
 
 def _rows(session: Session, d: Determination, part: Scope | None) -> tuple[list[list[Any]], dict[str, Category]]:
     categories = {c.kode: c for c in session.scalars(select(Category))}
-    names = dict(session.execute(select(Region.kode, Region.nama)).all())
+    names = region_updates.names_at(session, d.approved_at)  # as the decree named them
     rows = []
     for code, kategori, n in determinations.published_rows(d, part):
         category = categories.get(kategori)

@@ -19,7 +19,7 @@ import json
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import func, insert, or_, select
 from sqlalchemy.orm import Session
@@ -38,6 +38,7 @@ from models import (
     RecordStatus,
     Region,
     RegionChange,
+    RegionChangeKind,
     RoleAssignment,
     Submission,
     SubmissionStatus,
@@ -52,7 +53,7 @@ COLUMNS = ["kode", "nama"]  # and, where a region carries on from another, `kode
 CODE = re.compile(r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$")
 MAX_PROBLEMS = 200
 BASIS_CHARS = 200
-NEW, RENAMED, ENDED, RESTORED = "baru", "ganti_nama", "berakhir", "berlaku_lagi"
+NEW, RENAMED, ENDED, RESTORED = (k.value for k in RegionChangeKind)
 STILL_WORKED = (SubmissionStatus.DRAF, SubmissionStatus.DIAJUKAN, SubmissionStatus.DIKEMBALIKAN)
 
 
@@ -422,12 +423,31 @@ def update_regions(
     with db.transaction() as s:
         plan = apply_update(s, actor, rows, province, basis, today, digest)
         periods = list(s.scalars(select(Cycle.periode).where(Cycle.status == CycleStatus.DIBUKA)))
-    new_desa = [c.kode for c in plan.changes if c.perubahan in (NEW, RESTORED) and tier_of_code(c.kode) == Tier.DESA]
+    # a desa that carries on from an ended one reported through it this period; a split-off one reports
+    ended = {c.kode for c in plan.changes if c.perubahan == ENDED}
+    new_desa = [
+        c.kode
+        for c in plan.changes
+        if c.perubahan in (NEW, RESTORED) and tier_of_code(c.kode) == Tier.DESA and c.terkait not in ended
+    ]
     opened: Counter[str] = Counter()
     for periode in periods:
         for kode in new_desa:
             opened[periode] += cycles.open_cycle(db, actor, periode, kode).opened
     return Updated(plan, dict(opened))
+
+
+def names_at(session: Session, moment: datetime) -> dict[str, str]:
+    """Every region's name as it was at `moment` (a determination's approval): today's, with each
+    renamed since given its name from before the first change after that moment."""
+    names = {kode: nama for kode, nama in session.execute(select(Region.kode, Region.nama))}
+    later = session.execute(
+        select(RegionChange.kode, RegionChange.nama_sebelum)
+        .where(RegionChange.created_at > moment, RegionChange.nama_sebelum.is_not(None))
+        .order_by(RegionChange.id.desc())
+    )
+    names.update({kode: before for kode, before in later})  # the earliest change is applied last
+    return names
 
 
 def history(session: Session, actor: Actor, limit: int = 200) -> list[tuple[RegionChange, str | None]]:

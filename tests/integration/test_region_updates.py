@@ -17,7 +17,10 @@ from engine.people import administration, users
 from engine.quality import aggregates, completeness
 from engine.verification import cycles, imports, region_updates, submissions
 from models import (
+    AggregateValue,
     AuditEvent,
+    Cycle,
+    QualityFlag,
     Record,
     RecordVersion,
     Region,
@@ -46,10 +49,10 @@ def _plan(db, rows, actor=SYSTEM):
         return region_updates.plan_update(s, actor, rows, "65")
 
 
-def _verified_records(db, desa: str, serials: tuple[int, ...]) -> None:
+def _verified_records(db, desa: str, serials: tuple[int, ...], periode: str = "2026-Q3") -> None:
     """Records on the desa's register, verified through every tier (its operator is op.lain)."""
     with db.transaction() as s:
-        sid = submissions.open_submission(s, SYSTEM, desa, "2026-Q3", "65").submission.id
+        sid = submissions.open_submission(s, SYSTEM, desa, periode, "65").submission.id
         imports.import_items(s, SYSTEM, sid, csv_of([person_row(n) for n in serials]))
     submit(db, "op.lain", sid)
     for user in ("verif.kec", "verif.kab", "valid.prov"):
@@ -73,6 +76,8 @@ def test_the_seeded_list_changes_nothing(db):
 
 def test_a_merged_desa_ends_and_its_register_and_roles_move_to_the_desa_that_carries_on(db, people):
     _verified_records(db, MERGED, (21, 22))
+    with db.transaction() as s:
+        aggregates.snapshot_records(s, SYSTEM, "2026-Q3", "65")
     rows = listing(drop={MERGED}, rename={HEIR: "Gunung Putih Raya"}, lama={HEIR: MERGED})
     preview = _plan(db, rows)
     assert preview.counts == {"baru": 0, "ganti_nama": 1, "berakhir": 1, "berlaku_lagi": 0}
@@ -128,6 +133,13 @@ def test_a_merged_desa_ends_and_its_register_and_roles_move_to_the_desa_that_car
     with db.read() as s:
         figures = aggregates.count_records(s, "65", "2026-Q4")
     assert sum(n for (desa, _), n in figures.items() if desa == HEIR) == 2 and not any(d == MERGED for d, _ in figures)
+    with db.transaction() as s:  # the merged desa's series stops: no figure of 0, no "dropped to zero"
+        aggregates.snapshot_records(s, SYSTEM, "2026-Q4", "65")
+        stored = s.scalars(select(AggregateValue.periode).where(AggregateValue.region_kode == MERGED)).all()
+        assert set(stored) == {"2026-Q3"}
+        assert not s.scalar(select(func.count()).select_from(QualityFlag).where(QualityFlag.region_kode == MERGED))
+        children = aggregates.Context.load(s).child_counts["65.01.01"]
+    assert children == sum(1 for k, _ in SEED if k.startswith("65.01.01.")) - 1  # sums judged on desa in use
 
 
 def test_an_ended_region_takes_no_role_and_is_not_offered(db, people):
@@ -150,6 +162,25 @@ def test_a_new_kecamatan_and_its_desa_join_the_cycle_that_is_open(db, people):
         assert s.scalar(select(Submission.status).where(Submission.kode_desa == "65.01.99.2001")) == "draf"
         rows = {r.kode: r for r in completeness.tally(s, "2026-Q4", "65.01")}
     assert rows["65.01.99"].expected == 1 and rows["65.01.99"].opened == 1
+
+
+def test_a_desa_recoded_after_it_reported_is_not_asked_again_and_closed_periods_keep_their_count(db, people):
+    cycles.open_cycle(db, SYSTEM, "2026-Q4", "65.01.01")
+    _verified_records(db, MERGED, (51,), "2026-Q4")
+    with db.read() as s:
+        before = {r.kode: r.expected for r in completeness.tally(s, "2026-Q4", "65.01")}
+    recoded = listing(drop={MERGED}, add=[("65.01.01.1010", "Kelurahan Pejalin")], lama={"65.01.01.1010": MERGED})
+    updated = region_updates.update_regions(db, SYSTEM, recoded, BASIS, None)
+    assert updated.opened == {}  # Pejalin reported 2026-Q4 under its old code
+    with db.transaction() as s:
+        assert s.get(Record, s.scalar(select(Record.id))).kode_desa == "65.01.01.1010"
+        assert {r.kode: r.expected for r in completeness.tally(s, "2026-Q4", "65.01")} == before
+        s.add(Cycle(periode="2026-Q3", region_kode="65", status="ditutup", batas={"desa": "2026-09-30T16:00:00"}))
+    new = listing(drop={MERGED}, add=[("65.01.01.1010", "Kelurahan Pejalin"), ("65.01.01.2099", "Desa Uji Baru")])
+    region_updates.update_regions(db, SYSTEM, new, BASIS, None)
+    with db.read() as s:  # a desa formed after a closed period was not expected in it
+        assert not completeness.tally(s, "2026-Q3", "65.01.01")
+        assert completeness.tally(s, "2026-Q4", "65.01")[0].expected == before["65.01.01"] + 1
 
 
 def test_uploading_the_previous_list_again_undoes_an_update(db):

@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date
 
 import pytest
 from sqlalchemy import select
 
+from engine.verification import region_updates
 from models import AuditEvent
 from tests.factories import RECONCILIATION_YEAR as YEAR
-from tests.factories import reconciliation_year
+from tests.factories import SYSTEM, reconciliation_year
 from tests.integration.reconciliation_steps import determine
+from tests.regions import listing, regions_restored  # noqa: F401  (the fixture)
 
 
 @pytest.fixture
@@ -75,3 +78,15 @@ def test_the_api_publishes_sensitive_categories_from_the_regency_up_too(determin
     data = api("GET", f"/api/v1/determinations/{YEAR}", token).get_json()["data"]
     odha = {row["wilayah"] for row in data if row["kategori"] == "ODHA"}
     assert odha == {"65", "65.01"} and any(row["wilayah"] == "65.01.01.2005" for row in data)
+
+
+@pytest.mark.usefixtures("regions_restored")
+def test_a_region_renamed_after_the_determination_keeps_its_name_in_the_figures(determined, signed_in):
+    """The official figures name the regions as the decree did; a later Kemendagri rename is the next
+    determination's."""
+    before = _table(signed_in("walidata.prov").get(f"/penetapan/{YEAR}/unduh/csv"))
+    with determined.transaction() as s:
+        rows = listing(rename={"65.01": "Kabupaten Bulungan Raya"})
+        region_updates.apply_update(s, SYSTEM, rows, "65", ("Kepmendagri uji", date(2026, 12, 1)), date(2026, 12, 3))
+    after = _table(signed_in("walidata.prov").get(f"/penetapan/{YEAR}/unduh/csv"))
+    assert after == before and any(r[1] == "Kabupaten Bulungan" for r in after)
