@@ -195,7 +195,7 @@ def assign_role(session: Session, actor: Actor, user_id: int, role: str, region_
     return True
 
 
-def remove_role(session: Session, actor: Actor, assignment_id: int) -> None:
+def remove_role(session: Session, actor: Actor, assignment_id: int, reason: str | None = None) -> None:
     scope = require_admin(actor)
     assignment = session.get(RoleAssignment, assignment_id)
     if assignment is None or not scope.contains(assignment.region_kode):
@@ -209,6 +209,7 @@ def remove_role(session: Session, actor: Actor, assignment_id: int) -> None:
         "user",
         assignment.user_id,
         before={"role": assignment.role.value, "region_kode": assignment.region_kode},
+        reason=reason,
     )
     holder = session.get(User, assignment.user_id)
     if holder is not None:
@@ -217,7 +218,7 @@ def remove_role(session: Session, actor: Actor, assignment_id: int) -> None:
     session.delete(assignment)
 
 
-def move_role(session: Session, actor: Actor, assignment_id: int, region_kode: str) -> None:
+def move_role(session: Session, actor: Actor, assignment_id: int, region_kode: str, reason: str) -> None:
     """Carry a role over to the region that carries on from its ended one (a merged or recoded
     region); a role the person already holds there ends instead of being held twice."""
     assignment = session.get(RoleAssignment, assignment_id)
@@ -231,7 +232,7 @@ def move_role(session: Session, actor: Actor, assignment_id: int, region_kode: s
         )
     )
     if duplicate is not None:
-        remove_role(session, actor, assignment_id)
+        remove_role(session, actor, assignment_id, reason)
         return
     before = {"role": assignment.role.value, "region_kode": assignment.region_kode}
     assignment.region_kode = region_kode
@@ -243,6 +244,7 @@ def move_role(session: Session, actor: Actor, assignment_id: int, region_kode: s
         assignment.user_id,
         before=before,
         after={"role": assignment.role.value, "region_kode": region_kode},
+        reason=reason,
     )
     holder = session.get(User, assignment.user_id)
     if holder is not None:

@@ -7,9 +7,12 @@ decree's date and keeps its row, so the records, submissions, determinations and
 still read. A region listed with `kode_lama` carries on from that code: when the old code ends, the
 desa's register and the roles held there move to it (each record with a new version).
 
-Applied between cycles: a code cannot end while a submission within it is still being worked.
-Uploading the previous list again undoes an update (ended codes come back into use, names return);
-records moved stay where they are, each move on its record's history.
+Applied between cycles: a code cannot end while a submission within it is still being worked. A list
+that looks cut short (a kabupaten/kota, or more desa than a decree dissolves, ending with no
+successor) is refused. Uploading the previous list again undoes a rename and brings back codes that
+ended; a merge or recode is undone the same way, the previous list naming the new code as the old
+one's `kode_lama`, so the register moves back. A role that ended with its region is given again by
+hand.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -113,13 +117,19 @@ def _codes(text: str) -> tuple[str, ...]:
     return tuple(c for c in re.split(r"[;,\s]+", text.strip()) if c)
 
 
+def _name(text: str) -> str:
+    """A name as listed, without invisible characters (a zero-width space copied from a web page) and
+    with single spaces."""
+    return " ".join("".join(c for c in text if unicodedata.category(c) != "Cf").split())
+
+
 def _listed(rows: list[dict[str, str]], province: str) -> tuple[list[Listed], int, list[Problem]]:
     listed: list[Listed] = []
     seen: dict[str, int] = {}
     problems: list[Problem] = []
     ignored = 0
     for number, row in enumerate(rows, start=2):
-        kode, nama = (row.get("kode") or "").strip(), " ".join((row.get("nama") or "").split())
+        kode, nama = (row.get("kode") or "").strip(), _name(row.get("nama") or "")
         lama = _codes(row.get("kode_lama") or "")
         if not CODE.match(kode):
             problems.append(
@@ -192,7 +202,7 @@ def _changes(listed: list[Listed], known: dict[str, Region]) -> list[Change]:
             changes.append(Change(item.kode, NEW, item.nama, terkait=origin))
         elif region.berakhir is not None:
             changes.append(Change(item.kode, RESTORED, item.nama, region.nama, origin))
-        elif region.nama != item.nama:
+        elif region.nama.casefold() != item.nama.casefold():  # a list in capitals renames nothing
             changes.append(Change(item.kode, RENAMED, item.nama, region.nama))
     changes += [
         Change(kode, ENDED, region.nama, region.nama, successor.get(kode))
@@ -241,6 +251,26 @@ def _ending_problems(session: Session, ended: list[Change], province: str) -> tu
     return {kode: n for kode, n in active.items() if heirs.get(kode)}, problems
 
 
+MAX_ENDED_ALONE = 20  # desa a decree dissolves without a successor; a list missing more is cut wrong
+
+
+def _incomplete(ended: list[Change]) -> list[Problem]:
+    """A list that looks cut short: a kabupaten/kota, or more desa than a decree dissolves, ending
+    with nothing to carry on from them."""
+    alone = [c for c in ended if not c.terkait]
+    regencies = [c.kode for c in alone if tier_of_code(c.kode) == Tier.KABUPATEN]
+    desa = [c.kode for c in alone if tier_of_code(c.kode) == Tier.DESA]
+    if not regencies and len(desa) <= MAX_ENDED_ALONE:
+        return []
+    return [
+        Problem(
+            f"daftar tampak tidak lengkap: {len(regencies)} kabupaten/kota dan {len(desa)} desa/kelurahan akan "
+            f"berakhir tanpa penerus (mis. {', '.join((regencies + desa)[:5])}); unggah daftar lengkap provinsi, "
+            "dan tulis kode lama di kolom kode_lama wilayah yang meneruskannya"
+        )
+    ]
+
+
 def _role_moves(session: Session, ended: list[Change]) -> list[RoleMove]:
     heirs = {c.kode: c.terkait for c in ended}
     if not heirs:
@@ -273,7 +303,7 @@ def carried(rows: list[dict[str, str]], province: str) -> str:
         "\t".join(
             [
                 (r.get("kode") or "").strip(),
-                " ".join((r.get("nama") or "").split()),
+                _name(r.get("nama") or ""),
                 ";".join(_codes(r.get("kode_lama") or "")),
             ]
         )
@@ -305,6 +335,7 @@ def plan_update(session: Session, actor: Actor, rows: list[dict[str, str]], prov
     changes = _changes(listed, known)
     ended = [c for c in changes if c.perubahan == ENDED]
     moved, problems = _ending_problems(session, ended, province)
+    problems = _incomplete(ended) + problems
     if problems:
         raise Invalid("Daftar wilayah tidak dapat diterapkan", problems[:MAX_PROBLEMS])
     plan = RegionPlan(changes, ignored, moved, _role_moves(session, ended))
@@ -343,7 +374,7 @@ def apply_update(
     # writing transactions are one at a time already)
     session.execute(select(Region.kode).where(Region.kode == province).with_for_update())
     plan = plan_update(session, actor, rows, province)
-    if digest is not None and digest != plan.digest:
+    if digest is not None and digest != plan.digest and plan.changes:  # none left: applied by a click before
         raise Conflict(
             "Daftar wilayah atau register berubah sejak pratinjau; unggah berkas lagi dan tinjau perubahannya"
         )
@@ -353,7 +384,7 @@ def apply_update(
     _write_regions(session, plan.changes, berlaku)
     for kode in plan.moved_records:
         records.move_register(session, actor, kode, _heir(plan, kode), reason)
-    _move_roles(session, actor, plan.roles)
+    _move_roles(session, actor, plan.roles, reason)
     session.execute(
         insert(RegionChange),
         [
@@ -407,21 +438,31 @@ def _write_regions(session: Session, changes: list[Change], berlaku: date) -> No
             region.berakhir = berlaku
 
 
-def _move_roles(session: Session, actor: Actor, moves: list[RoleMove]) -> None:
+def _move_roles(session: Session, actor: Actor, moves: list[RoleMove], reason: str) -> None:
     for move in moves:
         if move.penerus is None:
-            administration.remove_role(session, actor, move.assignment_id)
+            administration.remove_role(session, actor, move.assignment_id, reason)
         else:
-            administration.move_role(session, actor, move.assignment_id, move.penerus)
+            administration.move_role(session, actor, move.assignment_id, move.penerus, reason)
+
+
+def _today(db: Database) -> date:
+    return clock.now().astimezone(db.settings.tz).date()
+
+
+def preview(db: Database, actor: Actor, rows: list[dict[str, str]], basis: tuple[str, date | None]) -> RegionPlan:
+    """What the list would change, its basis checked as applying it would; nothing is written."""
+    _basis(*basis, _today(db))
+    with db.read() as s:
+        return plan_update(s, actor, rows, db.settings.province)
 
 
 def update_regions(
     db: Database, actor: Actor, rows: list[dict[str, str]], basis: tuple[str, date | None], digest: str | None
 ) -> Updated:
     """Apply the list, then open this period's submissions for new desa in every cycle still open."""
-    province, today = db.settings.province, clock.now().astimezone(db.settings.tz).date()
     with db.transaction() as s:
-        plan = apply_update(s, actor, rows, province, basis, today, digest)
+        plan = apply_update(s, actor, rows, db.settings.province, basis, _today(db), digest)
         periods = list(s.scalars(select(Cycle.periode).where(Cycle.status == CycleStatus.DIBUKA)))
     # a desa that carries on from an ended one reported through it this period; a split-off one reports
     ended = {c.kode for c in plan.changes if c.perubahan == ENDED}
@@ -446,7 +487,7 @@ def names_at(session: Session, moment: datetime) -> dict[str, str]:
         .where(RegionChange.created_at > moment, RegionChange.nama_sebelum.is_not(None))
         .order_by(RegionChange.id.desc())
     )
-    names.update({kode: before for kode, before in later})  # the earliest change is applied last
+    names.update({kode: before or names[kode] for kode, before in later})  # the earliest change is applied last
     return names
 
 

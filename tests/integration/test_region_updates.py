@@ -97,6 +97,10 @@ def test_a_merged_desa_ends_and_its_register_and_roles_move_to_the_desa_that_car
             ("wilayah", {"kode_desa": [MERGED, HEIR]}, HEIR)
         ] * 2
         assert all(v.replaces_id is not None for v in last)  # each version follows the record's first
+        moved_role = s.scalar(
+            select(AuditEvent).where(AuditEvent.action == "ROLE_ASSIGNED").order_by(AuditEvent.seq.desc())
+        )
+        assert moved_role.before["region_kode"] == MERGED and BASIS[0] in moved_role.reason
         roles = s.scalars(
             select(RoleAssignment.region_kode).join(RoleAssignment.user).where(User.username == "op.lain")
         )
@@ -204,6 +208,10 @@ REFUSED = {
     "a name too long": (listing(rename={HEIR: "x" * 121}), "paling panjang 120 karakter"),
     "an unknown former code": (listing(lama={HEIR: "65.01.01.2999"}), "bukan wilayah provinsi yang dikenal"),
     "a former code of another tier": (listing(lama={HEIR: "65.01.01"}), "di tingkat yang sama"),
+    "a list cut short": (
+        [r for r in listing() if not r["kode"].startswith("65.02")],
+        "daftar tampak tidak lengkap: 1 kabupaten/kota dan",
+    ),
     "two heirs of one ended code": (
         listing(drop={MERGED}, lama={HEIR: MERGED, "65.01.01.2007": MERGED}),
         "diteruskan oleh lebih dari satu wilayah",
@@ -233,11 +241,19 @@ def test_a_register_without_heir_and_a_submission_being_worked_keep_their_code(d
     assert _written(db)[:2] == (0, 0)
 
 
+def test_a_list_in_capitals_or_with_invisible_characters_renames_nothing(db):
+    rows = [{**r, "nama": r["nama"].upper()} for r in listing()]
+    rows[1]["nama"] = "Kabupaten\u200b Bulungan"
+    assert _plan(db, rows).changes == []
+
+
 def test_the_basis_the_preview_and_the_person_are_checked(db, people):
     rows = listing(rename={HEIR: "Gunung Putih Raya"})
     with pytest.raises(Invalid) as refused:
         _apply(db, rows, basis=("  ", date(2027, 1, 1)))
     assert {p.column for p in refused.value.problems} == {"dasar", "berlaku"}
+    with pytest.raises(Invalid, match="belum lengkap"):  # the preview checks them too, before the file is lost
+        region_updates.preview(db, SYSTEM, rows, ("Kepmendagri", date(2999, 1, 1)))
     stale = _plan(db, rows).digest
     _apply(db, listing(rename={"65.01.01.2008": "Teras"}))  # another admin applied a list meanwhile
     with pytest.raises(Conflict, match="berubah sejak pratinjau"):
@@ -257,7 +273,7 @@ def test_the_command_line_previews_then_applies_a_tab_separated_list(db, people,
     path.write_text(
         "kode\tnama\tkode_lama\n" + "".join(f"{r['kode']}\t{r['nama']}\t\n" for r in rows), encoding="utf-8"
     )
-    args = ["regions", "update", str(path), "--basis", BASIS[0], "--effective", "2026-11-01"]
+    args = ["regions", "update", str(path), "--basis", BASIS[0], "--user", "admin.prov", "--effective", "2026-11-01"]
     shown = json.loads(cli(*args, "--dry-run", "--json").output)
     assert (shown["diterapkan"], shown["baru"], shown["ganti_nama"]) == (False, 1, 1)
     assert _written(db)[0] == 0
@@ -265,13 +281,14 @@ def test_the_command_line_previews_then_applies_a_tab_separated_list(db, people,
     assert "Diterapkan: 1 baru, 1 ganti nama, 0 berakhir, 0 berlaku lagi" in done.output
     with db.read() as s:
         assert s.get(Region, "65.01.01.2099").nama == "Desa Uji Baru"
+        assert {who for _, who in region_updates.history(s, SYSTEM)} == {"admin.prov"}  # who applied the decree
     future = cli(*args[:-1], "2999-01-01", ok=False)
     assert "tanggal berlaku belum tiba" in future.output + future.stderr
 
 
 def test_two_confirmations_of_one_preview_apply_it_once(db, people):
     """Two administrators (or one double click) confirm the same preview: the second waits for the
-    first, finds the list changed since its preview, and writes nothing."""
+    first, finds the list already as the file says, and writes nothing."""
     _verified_records(db, MERGED, (41,))
     rows = listing(drop={MERGED}, lama={HEIR: MERGED})
     digest = _plan(db, rows).digest
@@ -280,7 +297,7 @@ def test_two_confirmations_of_one_preview_apply_it_once(db, people):
         lambda s: region_updates.apply_update(s, SYSTEM, rows, "65", BASIS, TODAY, digest),
         lambda: _apply(db, rows, digest=digest),
     )
-    assert isinstance(second, Conflict)
+    assert isinstance(second, region_updates.RegionPlan) and second.changes == []
     with db.read() as s:
         versions = s.scalars(select(RecordVersion.perubahan).order_by(RecordVersion.versi)).all()
         assert versions[-1] == {"kode_desa": [MERGED, HEIR]} and len(versions) == 2  # moved once

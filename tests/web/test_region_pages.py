@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import io
+from datetime import date
 
 import pytest
 from sqlalchemy import func, select
@@ -19,6 +20,7 @@ from tests.web.conftest import Browser
 pytestmark = pytest.mark.usefixtures("regions_restored")
 PAGE = "/admin/wilayah/perubahan/"
 BASIS = {"dasar": "Kepmendagri No. 100.1.1-9999 Tahun 2026", "berlaku": "2026-11-01"}
+OTHER = ("Kepmendagri No. 100.1.1-9998 Tahun 2026", date(2026, 11, 2))
 
 
 def _upload(browser, rows, **fields):
@@ -54,11 +56,20 @@ def test_an_admin_previews_then_applies_a_new_list_and_reads_its_history(db, peo
     with db.read() as s:
         assert s.get(Region, "65.01.01.2005").nama == "Gunung Putih Raya"
         assert s.get(Region, "65.01.01.2009").berakhir is not None
-    again = browser.post(
-        f"{PAGE}terapkan", {**BASIS, "baris": carried, "kunci": digest}, token_from=PAGE
-    )  # the same confirmation sent twice: the list has changed since that preview
-    assert again.status_code == 409 and "berubah sejak pratinjau" in again.get_data(as_text=True)
+    again = browser.post(  # the same confirmation sent twice (a double click): nothing more to do
+        f"{PAGE}terapkan", {**BASIS, "baris": carried, "kunci": digest}, token_from=PAGE, follow_redirects=True
+    )
+    assert "tidak ada yang diubah" in again.get_data(as_text=True)
     assert _changes(db) == 2
+
+    stale = _upload(browser, listing(rename={"65.01.01.2007": "Antutan Baru"}))  # previewed; then another admin
+    text = html.unescape(stale.get_data(as_text=True))
+    kept, key = (text.split(f'name="{name}" value="')[1].split('"')[0] for name in ("baris", "kunci"))
+    region_updates.update_regions(db, SYSTEM, listing(rename={"65.01.01.2006": "Pejalin Baru"}), OTHER, None)
+    late = browser.post(f"{PAGE}terapkan", {**BASIS, "baris": kept, "kunci": key}, token_from=PAGE)
+    assert late.status_code == 409 and "berubah sejak pratinjau" in late.get_data(as_text=True)
+    with db.read() as s:
+        assert s.get(Region, "65.01.01.2007").nama == "Antutan"
 
 
 def test_a_wrong_file_or_basis_is_refused_beside_what_is_wrong(db, people, browser):

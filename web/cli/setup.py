@@ -20,7 +20,7 @@ from engine.setup import demo as demo_data
 from engine.setup.initialise import initialise
 from engine.verification import region_updates
 from web.app import create_app
-from web.cli.common import CLI_ACTOR, database, emit, json_option, read_file, refusals
+from web.cli.common import CLI_ACTOR, acting, database, emit, json_option, read_file, refusals
 
 
 @click.command()
@@ -186,22 +186,24 @@ def regions() -> None:
 @click.option("--basis", required=True, help='dasar hukum, mis. "Kepmendagri No. 100.1.1-6117 Tahun 2026"')
 @click.option("--effective", required=True, type=click.DateTime(["%Y-%m-%d"]), help="tanggal berlaku, TTTT-BB-HH")
 @click.option("--dry-run", is_flag=True, help="tampilkan perubahannya saja, tanpa menerapkan")
+@click.option("--user", "username", help="admin provinsi yang menerapkan (tercatat di riwayat; bawaan: baris perintah)")
 @json_option
 @click.pass_context
 def regions_update(
-    ctx: click.Context, file: Path, basis: str, effective: datetime, dry_run: bool, as_json: bool
+    ctx: click.Context, file: Path, basis: str, effective: datetime, dry_run: bool, username: str | None, as_json: bool
 ) -> None:
     """Perbarui daftar wilayah dari berkas (kode,nama[,kode_lama]): daftar lengkap provinsi; wilayah
     yang tidak tercantum berakhir, kode_lama memindahkan register dan peran ke penerusnya."""
     db = database(ctx)
     with refusals(as_json):
         rows = read_table(file.name, read_file(file), region_updates.COLUMNS)
+        with db.read() as session:
+            who = acting(session, username)
         if dry_run:
-            with db.transaction() as session:
-                plan = region_updates.plan_update(session, CLI_ACTOR, rows, db.settings.province)
+            plan = region_updates.preview(db, who, rows, (basis, effective.date()))
             opened: dict[str, int] = {}
         else:
-            updated = region_updates.update_regions(db, CLI_ACTOR, rows, (basis, effective.date()), None)
+            updated = region_updates.update_regions(db, who, rows, (basis, effective.date()), None)
             plan, opened = updated.plan, updated.opened
     data = {
         "diterapkan": not dry_run,

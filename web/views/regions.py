@@ -51,8 +51,7 @@ def preview() -> Any:
         values = parse(RegionUpdateForm, form)
         filename, content = uploaded("berkas", _("Pilih berkas daftar wilayah (XLSX, CSV atau TSV)"))
         rows = read_table(filename, content, region_updates.COLUMNS)
-        with reading() as s:
-            plan = region_updates.plan_update(s, actor(), rows, settings().province)
+        plan = region_updates.preview(db(), actor(), rows, (values["dasar"], values["berlaku"]))
     except Invalid as exc:
         return _page(form, refusal=exc, status=400)
     return _page(values, plan, region_updates.carried(rows, settings().province))
