@@ -125,12 +125,17 @@ def _header(names: list[Any], columns: list[str]) -> list[str]:
     return header
 
 
+def _delimiter(header: str) -> str:
+    """The separator a header line uses: a comma, a semicolon (spreadsheets set to Indonesian write
+    those), or a tab (Kemendagri's lists of regions come tab-separated)."""
+    if header.count("\t") > max(header.count(";"), header.count(",")):
+        return "\t"
+    return ";" if header.count(";") > header.count(",") else ","
+
+
 def read_csv(content: str, columns: list[str]) -> list[dict[str, str]]:
     text = content.lstrip("\ufeff")
-    first = text.split("\n", 1)[0]
-    # spreadsheets set to Indonesian use ;, Kemendagri's and BPS's lists come tab-separated
-    delimiter = max(("\t", ";", ","), key=first.count) if first.count("\t") or first.count(";") else ","
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text), delimiter=_delimiter(text.split("\n", 1)[0]))
     try:
         header = _header(next(reader, []), columns)
         return [
@@ -240,7 +245,7 @@ def read_table(filename: str, content: bytes, columns: list[str]) -> list[dict[s
     name = (filename or "").lower()
     if name.endswith(".xlsx"):
         rows = read_xlsx(content, columns)
-    elif name.endswith((".csv", ".tsv", ".txt")):
+    elif name.endswith((".csv", ".tsv")):
         rows = read_csv(_csv_text(content), columns)
     else:
         raise Invalid(f"Jenis berkas {filename!r} tidak didukung; unggah .xlsx, .csv atau .tsv")

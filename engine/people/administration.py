@@ -221,6 +221,7 @@ def remove_role(session: Session, actor: Actor, assignment_id: int, reason: str 
 def move_role(session: Session, actor: Actor, assignment_id: int, region_kode: str, reason: str) -> None:
     """Carry a role over to the region that carries on from its ended one (a merged or recoded
     region); a role the person already holds there ends instead of being held twice."""
+    require_admin(actor).require_province()  # a decree's change, applied for the whole province
     assignment = session.get(RoleAssignment, assignment_id)
     if assignment is None:
         raise NotFound(f"Peran {assignment_id} tidak ada")

@@ -110,8 +110,13 @@ def _problems(session: Session, req: TokenRequest) -> list[Problem]:
         problems.append(Problem("wajib diisi, paling banyak 80 karakter", column="instansi"))
     elif req.instansi.strip().lower() == OURS:
         problems.append(Problem(f"{OURS!r} adalah sumber angka Dinas Sosial sendiri", column="instansi"))
-    if session.get(Region, req.region_kode) is None:
+    region = session.get(Region, req.region_kode)
+    if region is None:
         problems.append(Problem(f"kode wilayah {req.region_kode!r} tidak dikenal", column="wilayah"))
+    elif region.berakhir is not None:
+        problems.append(
+            Problem(f"kode wilayah {req.region_kode} sudah berakhir; gunakan kode penerusnya", column="wilayah")
+        )
     known = {r.value for r in ApiResource}
     if not req.resources or not set(req.resources) <= known:
         problems.append(Problem(f"pilih satu atau lebih dari: {', '.join(sorted(known))}", column="sumber_daya"))

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from models import (
     FROM_REGISTER,
@@ -134,6 +134,22 @@ def _register_counts(session: Session, periode: str, parent: str) -> dict[int, t
     return {sid: (n, checked) for sid, n, checked in found}
 
 
+def carried_on(periode: str) -> Select[str | None]:
+    """Desa whose new code carries on from a desa that reported the period under its old one (a desa
+    recoded, or merged into a new one): the period is not asked of them again. A desa split off one
+    still in use reports; so does an existing desa that took in another."""
+    ended, formed = aliased(RegionChange), aliased(RegionChange)
+    opened = select(Submission.kode_desa).where(Submission.periode == periode)
+    return (
+        select(ended.terkait)
+        .join(
+            formed,
+            and_(formed.kode == ended.terkait, formed.perubahan == RegionChangeKind.BARU, formed.terkait == ended.kode),
+        )
+        .where(ended.perubahan == RegionChangeKind.BERAKHIR, ended.kode.in_(opened))
+    )
+
+
 def tally(session: Session, periode: str, parent: str) -> list[Status]:
     """The counts behind `status`, for a caller that has checked its own scope."""
     cycle = session.scalar(select(Cycle).where(Cycle.periode == periode))
@@ -143,13 +159,8 @@ def tally(session: Session, periode: str, parent: str) -> list[Status]:
     closed = cycle is not None and cycle.status == CycleStatus.DITUTUP
     opened = select(Submission.kode_desa).where(Submission.periode == periode)
     expected_desa: Any = Region.kode.in_(opened)
-    if not closed:  # except a desa carrying on from one that reported this period, under its old code
-        reported_through = select(RegionChange.terkait).where(
-            RegionChange.perubahan == RegionChangeKind.BERAKHIR,
-            RegionChange.kode.in_(opened),
-            RegionChange.terkait.is_not(None),
-        )
-        expected_desa = or_(expected_desa, and_(Region.berakhir.is_(None), Region.kode.not_in(reported_through)))
+    if not closed:
+        expected_desa = or_(expected_desa, and_(Region.berakhir.is_(None), Region.kode.not_in(carried_on(periode))))
     desa = session.scalars(
         select(Region.kode).where(Region.tingkat == Tier.DESA, Region.kode.like(f"{parent}.%"), expected_desa)
     ).all()

@@ -210,6 +210,7 @@ def open_cycle(db: Database, actor: Actor, periode: str, region: str | None = No
             s.scalars(
                 select(Region.kode)
                 .where(Region.tingkat == Tier.DESA, Region.berakhir.is_(None), within(Region.kode, region))
+                .where(Region.kode.not_in(completeness.carried_on(periode)))
                 .order_by(Region.kode)
             )
         )

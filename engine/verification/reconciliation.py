@@ -72,7 +72,9 @@ def check_year(tahun: Any) -> int:
 def regencies(session: Session, province: str) -> list[str]:
     return list(
         session.scalars(
-            select(Region.kode).where(Region.tingkat == Tier.KABUPATEN, Region.induk == province).order_by(Region.kode)
+            select(Region.kode)
+            .where(Region.tingkat == Tier.KABUPATEN, Region.induk == province, Region.berakhir.is_(None))
+            .order_by(Region.kode)
         )
     )
 

@@ -228,6 +228,7 @@ def _version(
 def move_register(session: Session, actor: Actor, from_desa: str, to_desa: str, reason: str) -> int:
     """Move the active records of an ended desa to the desa that carries on from it, each with a new
     version saying so (the desa was merged or recoded; the people did not move). Returns how many."""
+    Scope.administering(actor).require_province()  # a decree's change, applied for the whole province
     ids = list(
         session.scalars(
             select(Record.id)

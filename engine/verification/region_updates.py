@@ -38,6 +38,7 @@ from engine.verification import cycles, records
 from models import (
     Cycle,
     CycleStatus,
+    HumanTask,
     Record,
     RecordStatus,
     Region,
@@ -46,6 +47,7 @@ from models import (
     RoleAssignment,
     Submission,
     SubmissionStatus,
+    TaskStatus,
     Tier,
     User,
     contains,
@@ -54,7 +56,7 @@ from models import (
 )
 
 COLUMNS = ["kode", "nama"]  # and, where a region carries on from another, `kode_lama`
-CODE = re.compile(r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$")
+CODE = re.compile(r"[0-9]{2}(\.[0-9]{2}(\.[0-9]{2}(\.[0-9]{4})?)?)?")  # ASCII digits, matched whole
 MAX_PROBLEMS = 200
 BASIS_CHARS = 200
 NEW, RENAMED, ENDED, RESTORED = (k.value for k in RegionChangeKind)
@@ -131,7 +133,7 @@ def _listed(rows: list[dict[str, str]], province: str) -> tuple[list[Listed], in
     for number, row in enumerate(rows, start=2):
         kode, nama = (row.get("kode") or "").strip(), _name(row.get("nama") or "")
         lama = _codes(row.get("kode_lama") or "")
-        if not CODE.match(kode):
+        if not CODE.fullmatch(kode):
             problems.append(
                 Problem(f"kode {kode[:20]!r} bukan kode Kemendagri bertitik, mis. 65.01.01.2005", row=number)
             )
@@ -145,7 +147,7 @@ def _listed(rows: list[dict[str, str]], province: str) -> tuple[list[Listed], in
         seen[kode] = number
         if not nama or len(nama) > 120:
             problems.append(Problem(f"nama wilayah {kode} harus diisi, paling panjang 120 karakter", row=number))
-        wrong = [c for c in lama if not CODE.match(c) or c.count(".") != kode.count(".") or c == kode]
+        wrong = [c for c in lama if not CODE.fullmatch(c) or c.count(".") != kode.count(".") or c == kode]
         if wrong:
             problems.append(
                 Problem(f"kode_lama {wrong[0][:20]!r} harus kode lain di tingkat yang sama dengan {kode}", row=number)
@@ -173,7 +175,7 @@ def _list_problems(listed: list[Listed], known: dict[str, Region], province: str
         Problem(f"kode_lama {old} pada {item.kode} bukan wilayah provinsi yang dikenal", row=item.row)
         for item in listed
         for old in item.lama
-        if old not in known
+        if old not in known  # one ended already is the same list applied again: nothing more moves
     ]
     heirs: dict[str, list[str]] = defaultdict(list)
     for item in listed:
@@ -240,14 +242,20 @@ def _ending_problems(session: Session, ended: list[Change], province: str) -> tu
         .where(Submission.status.in_(STILL_WORKED), Submission.kode_desa.like(f"{province}.%"))
         .order_by(Submission.kode_desa)
     ).all()
-    ending = set(heirs)
     for kode, periode in worked:
-        parts = kode.split(".")
-        hit = next((".".join(parts[:n]) for n in range(2, 5) if ".".join(parts[:n]) in ending), None)
+        hit = next((code for code in heirs if contains(code, kode)), None)
         if hit:
             problems.append(
                 Problem(f"{hit}: pengajuan {kode} periode {periode} masih dikerjakan; terapkan setelah siklus ditutup")
             )
+    open_tasks = session.execute(  # a year's reconciliation at a regency, say
+        select(HumanTask.region_kode, HumanTask.nama)
+        .where(HumanTask.status == TaskStatus.TERBUKA, HumanTask.region_kode.in_(heirs))
+        .order_by(HumanTask.region_kode)
+    ).all()
+    problems += [
+        Problem(f"{kode}: tugas {nama} masih terbuka; terapkan setelah tugas itu selesai") for kode, nama in open_tasks
+    ]
     return {kode: n for kode, n in active.items() if heirs.get(kode)}, problems
 
 
@@ -369,6 +377,7 @@ def apply_update(
 ) -> RegionPlan:
     """Apply the list as `plan_update` shows it; `Conflict` when it would now change something else.
     `basis` is the decree and the day it takes effect (WITA's `today` at the latest)."""
+    administration.require_admin(actor).require_province()
     dasar, berlaku = _basis(*basis, today)
     # one update at a time: a second waits here, then plans on the list the first left (SQLite's
     # writing transactions are one at a time already)
@@ -464,18 +473,13 @@ def update_regions(
     with db.transaction() as s:
         plan = apply_update(s, actor, rows, db.settings.province, basis, _today(db), digest)
         periods = list(s.scalars(select(Cycle.periode).where(Cycle.status == CycleStatus.DIBUKA)))
-    # a desa that carries on from an ended one reported through it this period; a split-off one reports
-    ended = {c.kode for c in plan.changes if c.perubahan == ENDED}
-    new_desa = [
-        c.kode
-        for c in plan.changes
-        if c.perubahan in (NEW, RESTORED) and tier_of_code(c.kode) == Tier.DESA and c.terkait not in ended
-    ]
+    # each opened as `cycle open` would (which skips a desa recoded after it reported): run again, it opens the rest
+    new_desa = [c.kode for c in plan.changes if c.perubahan in (NEW, RESTORED) and tier_of_code(c.kode) == Tier.DESA]
     opened: Counter[str] = Counter()
     for periode in periods:
         for kode in new_desa:
             opened[periode] += cycles.open_cycle(db, actor, periode, kode).opened
-    return Updated(plan, dict(opened))
+    return Updated(plan, {periode: n for periode, n in opened.items() if n})
 
 
 def names_at(session: Session, moment: datetime) -> dict[str, str]:

@@ -45,7 +45,7 @@ from models import (
 )
 
 PROCESS_KEY = "verifikasi_berjenjang"
-_REGION_TIER = select(Region.tingkat).where(Region.kode == bindparam("kode"), Region.berakhir.is_(None))
+_REGION_TIER = select(Region.tingkat, Region.berakhir).where(Region.kode == bindparam("kode"))
 _OPEN_DESA_TASK = select(HumanTask.id).where(
     HumanTask.submission_id == bindparam("submission_id"),
     HumanTask.tingkat == Tier.DESA,
@@ -79,7 +79,8 @@ def open_submission(
     Idempotent: when it exists already, it is returned unchanged.
     """
     validate_period(periode)
-    if session.scalar(_REGION_TIER, {"kode": kode_desa}) != Tier.DESA:
+    tier, ended = session.execute(_REGION_TIER, {"kode": kode_desa}).first() or (None, None)
+    if tier != Tier.DESA:
         raise Invalid(
             f"Kode desa/kelurahan {kode_desa!r} tidak dikenal",
             [Problem("gunakan kode Kemendagri bertitik, mis. 65.01.01.2005")],
@@ -90,6 +91,8 @@ def open_submission(
     existing_id = session.scalar(_SUBMISSION_OF, {"kode": kode_desa, "periode": periode})
     if existing_id is not None:
         return Opened(get_submission(session, existing_id), created=False)
+    if ended is not None:
+        raise Invalid(f"Desa {kode_desa} sudah berakhir pada {ended:%d-%m-%Y}; buka pengajuan di desa penerusnya")
     submission = Submission(
         kode_desa=kode_desa,
         periode=periode,

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from engine.core import audit
 from engine.core.actors import Actor
 from engine.core.errors import Conflict, Forbidden, Invalid
-from engine.people import administration, users
+from engine.people import administration, tokens, users
 from engine.quality import aggregates, completeness
 from engine.verification import cycles, imports, region_updates, submissions
 from models import (
@@ -146,11 +146,17 @@ def test_a_merged_desa_ends_and_its_register_and_roles_move_to_the_desa_that_car
     assert children == sum(1 for k, _ in SEED if k.startswith("65.01.01.")) - 1  # sums judged on desa in use
 
 
-def test_an_ended_region_takes_no_role_and_is_not_offered(db, people):
+def test_an_ended_region_takes_no_role_no_submission_no_token_and_is_not_offered(db, people):
     _apply(db, listing(drop={"65.01.01.2009"}))
     with db.transaction() as s:
         with pytest.raises(Invalid, match="sudah berakhir pada 01-11-2026"):
             users.add_user(s, SYSTEM, "op.baru", "operator", "65.01.01.2009")
+        with pytest.raises(Invalid, match="sudah berakhir pada 01-11-2026; buka pengajuan di desa penerusnya"):
+            submissions.open_submission(s, SYSTEM, "65.01.01.2009", "2027-Q1", "65")
+        request = tokens.TokenRequest(instansi="DP3AP2KB", region_kode="65.01.01.2009", resources=("agregat",))
+        with pytest.raises(Invalid) as refused:
+            tokens.create_token(s, SYSTEM, request)
+        assert "sudah berakhir" in refused.value.problems[0].message
         found = administration.search_regions(s, SYSTEM, "Teras", "65")
     assert "65.01.01.2009" not in {r["kode"] for r in found} and "65.01.01.2008" in {r["kode"] for r in found}
 
@@ -225,6 +231,8 @@ def test_a_list_that_cannot_be_applied_is_refused_row_by_row(db, case):
     with pytest.raises(Invalid) as refused:
         _apply(db, rows)
     assert any(said in p.message for p in refused.value.problems), refused.value.problems
+    if case == "a code twice":  # where in the file: the row after the whole list
+        assert refused.value.problems[0].row == len(SEED) + 2
     assert _written(db) == (0, 0, len(SEED) - 1)
 
 
@@ -236,6 +244,7 @@ def test_a_register_without_heir_and_a_submission_being_worked_keep_their_code(d
     said = [p.message for p in refused.value.problems]
     assert any(f"desa {MERGED} tidak tercantum lagi tetapi registernya berisi 1 catatan aktif" in m for m in said)
     assert any("pengajuan 65.01.01.2007 periode 2026-Q4 masih dikerjakan" in m for m in said)
+    assert any(m.startswith("65.01.01.2007: tugas") and "masih terbuka" in m for m in said)
     with pytest.raises(Invalid, match="masih dikerjakan"):  # a kecamatan ends with the drafts of its desa
         _plan(db, [r for r in listing() if not r["kode"].startswith("65.01.01")])
     assert _written(db)[:2] == (0, 0)

@@ -40,7 +40,7 @@ def test_an_admin_previews_then_applies_a_new_list_and_reads_its_history(db, peo
     preview = _upload(browser, rows)
     text = preview.get_data(as_text=True)
     assert preview.status_code == 200 and "Pratinjau: belum ada yang diubah" in text
-    assert "Gunung Putih Raya" in text and "berganti nama" in text and "berakhir" in text
+    assert "Gunung Putih Raya" in text and "0 baru, 1 berganti nama, 1 berakhir, 0 berlaku lagi." in text
     assert _changes(db) == 0  # a preview writes nothing
     carried = html.unescape(text.split('name="baris" value="')[1].split('"')[0])  # as a browser reads it
     digest = text.split('name="kunci" value="')[1].split('"')[0]
@@ -97,6 +97,12 @@ def test_only_the_provinces_admin_changes_the_list(db, people, app):
     regency = Browser(app.test_client())
     regency.login("admin.kab")
     assert regency.get(PAGE).status_code == 403
+    token = regency.token("/admin/pengguna")
+    rows = region_updates.carried(listing(rename={"65.01.01.2005": "X"}), "65")
+    for path in (PAGE, f"{PAGE}terapkan"):
+        answer = regency.client.post(path, data={**BASIS, "baris": rows, "kunci": "x", "csrf_token": token})
+        assert answer.status_code == 403
+    assert _changes(db) == 0
     operator = Browser(app.test_client())
     operator.login("op.desa")
     assert operator.get(PAGE).status_code in (302, 403)
