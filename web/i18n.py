@@ -150,6 +150,7 @@ FIELD_LABELS = {
     "halaman": _l("Halaman"),
     "putusan": _l("Putusan item"),
     "kode_desa": _l("Kode desa"),
+    "dasar_wilayah": _l("Dasar perubahan wilayah"),
     "status": _l("Status"),
     "alasan_hapus": _l("Alasan dihapus dari register"),
     "atribut": _l("Atribut kategori"),

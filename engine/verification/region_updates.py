@@ -177,17 +177,17 @@ def _list_problems(listed: list[Listed], known: dict[str, Region], province: str
         for old in item.lama
         if old not in known  # one ended already is the same list applied again: nothing more moves
     ]
-    heirs: dict[str, list[str]] = defaultdict(list)
+    claimants: dict[str, list[str]] = defaultdict(list)  # an ended code -> the regions naming it
     for item in listed:
         for old in item.lama:
             if old not in codes:
-                heirs[old].append(item.kode)
+                claimants[old].append(item.kode)
     problems += [
         Problem(
             f"kode {old} yang berakhir diteruskan oleh lebih dari satu wilayah ({', '.join(names)}): tulis kode_lama "
             "hanya pada satu penerus; wilayah lain hasil pemekaran dicantumkan tanpa kode_lama"
         )
-        for old, names in heirs.items()
+        for old, names in claimants.items()
         if len(names) > 1
     ]
     return problems
@@ -228,14 +228,14 @@ def _ending_problems(session: Session, ended: list[Change], province: str) -> tu
         if desa
         else {}
     )
-    heirs = {c.kode: c.terkait for c in ended}
+    successor = {c.kode: c.terkait for c in ended}
     problems = [
         Problem(
             f"desa {kode} tidak tercantum lagi tetapi registernya berisi {n} catatan aktif: tulis {kode} di kolom "
             "kode_lama desa yang meneruskannya"
         )
         for kode, n in sorted(active.items())
-        if not heirs.get(kode)
+        if not successor.get(kode)
     ]
     worked = session.execute(
         select(Submission.kode_desa, Submission.periode)
@@ -243,20 +243,20 @@ def _ending_problems(session: Session, ended: list[Change], province: str) -> tu
         .order_by(Submission.kode_desa)
     ).all()
     for kode, periode in worked:
-        hit = next((code for code in heirs if contains(code, kode)), None)
+        hit = next((code for code in successor if contains(code, kode)), None)
         if hit:
             problems.append(
                 Problem(f"{hit}: pengajuan {kode} periode {periode} masih dikerjakan; terapkan setelah siklus ditutup")
             )
     open_tasks = session.execute(  # a year's reconciliation at a regency, say
         select(HumanTask.region_kode, HumanTask.nama)
-        .where(HumanTask.status == TaskStatus.TERBUKA, HumanTask.region_kode.in_(heirs))
+        .where(HumanTask.status == TaskStatus.TERBUKA, HumanTask.region_kode.in_(successor))
         .order_by(HumanTask.region_kode)
     ).all()
     problems += [
         Problem(f"{kode}: tugas {nama} masih terbuka; terapkan setelah tugas itu selesai") for kode, nama in open_tasks
     ]
-    return {kode: n for kode, n in active.items() if heirs.get(kode)}, problems
+    return {kode: n for kode, n in active.items() if successor.get(kode)}, problems
 
 
 MAX_ENDED_ALONE = 20  # desa a decree dissolves without a successor; a list missing more is cut wrong
@@ -280,16 +280,16 @@ def _incomplete(ended: list[Change]) -> list[Problem]:
 
 
 def _role_moves(session: Session, ended: list[Change]) -> list[RoleMove]:
-    heirs = {c.kode: c.terkait for c in ended}
-    if not heirs:
+    successor = {c.kode: c.terkait for c in ended}
+    if not successor:
         return []
     held = session.execute(
         select(RoleAssignment.id, User.username, RoleAssignment.role, RoleAssignment.region_kode)
         .join(User, User.id == RoleAssignment.user_id)
-        .where(RoleAssignment.region_kode.in_(heirs))
+        .where(RoleAssignment.region_kode.in_(successor))
         .order_by(RoleAssignment.region_kode, User.username)
     ).all()
-    return [RoleMove(i, name, role.value, kode, heirs[kode]) for i, name, role, kode in held]
+    return [RoleMove(i, name, role.value, kode, successor[kode]) for i, name, role, kode in held]
 
 
 def _digest(plan: RegionPlan) -> str:
@@ -392,7 +392,7 @@ def apply_update(
     reason = f"{dasar}, berlaku {berlaku.isoformat()}"
     _write_regions(session, plan.changes, berlaku)
     for kode in plan.moved_records:
-        records.move_register(session, actor, kode, _heir(plan, kode), reason)
+        records.move_register(session, actor, kode, _successor(plan, kode), reason)
     _move_roles(session, actor, plan.roles, reason)
     session.execute(
         insert(RegionChange),
@@ -430,7 +430,7 @@ def apply_update(
     return plan
 
 
-def _heir(plan: RegionPlan, kode: str) -> str:
+def _successor(plan: RegionPlan, kode: str) -> str:
     return next(c.terkait for c in plan.changes if c.kode == kode and c.terkait)
 
 

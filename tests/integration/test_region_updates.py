@@ -15,7 +15,7 @@ from engine.core.actors import Actor
 from engine.core.errors import Conflict, Forbidden, Invalid
 from engine.people import administration, tokens, users
 from engine.quality import aggregates, completeness
-from engine.verification import cycles, imports, region_updates, submissions
+from engine.verification import cycles, imports, region_updates, submissions, trail
 from models import (
     AggregateValue,
     AuditEvent,
@@ -94,9 +94,12 @@ def test_a_merged_desa_ends_and_its_register_and_roles_move_to_the_desa_that_car
         assert [r.kode_desa for r in moved] == [HEIR, HEIR]
         last = s.scalars(select(RecordVersion).where(RecordVersion.versi == 2).order_by(RecordVersion.id)).all()
         assert [(v.source.value, v.perubahan, v.nilai["kode_desa"]) for v in last] == [
-            ("wilayah", {"kode_desa": [MERGED, HEIR]}, HEIR)
+            ("wilayah", {"kode_desa": [MERGED, HEIR], "dasar_wilayah": [None, f"{BASIS[0]}, berlaku 2026-11-01"]}, HEIR)
         ] * 2
         assert all(v.replaces_id is not None for v in last)  # each version follows the record's first
+        auditor = Actor.of(users.find_user(s, "auditor.prov"))
+        _, timeline = trail.record_timeline(s, auditor, last[0].record_id)  # what the auditor's page lists
+        assert ("dasar_wilayah", None, f"{BASIS[0]}, berlaku 2026-11-01") in timeline[-1].changes
         moved_role = s.scalar(
             select(AuditEvent).where(AuditEvent.action == "ROLE_ASSIGNED").order_by(AuditEvent.seq.desc())
         )
@@ -309,5 +312,5 @@ def test_two_confirmations_of_one_preview_apply_it_once(db, people):
     assert isinstance(second, region_updates.RegionPlan) and second.changes == []
     with db.read() as s:
         versions = s.scalars(select(RecordVersion.perubahan).order_by(RecordVersion.versi)).all()
-        assert versions[-1] == {"kode_desa": [MERGED, HEIR]} and len(versions) == 2  # moved once
+        assert versions[-1]["kode_desa"] == [MERGED, HEIR] and len(versions) == 2  # moved once
         assert s.scalar(select(func.count()).select_from(RegionChange)) == 1
