@@ -45,7 +45,7 @@ PAGES = {
         "/admin/wilayah/perubahan/",
         "/siklus/",
     ],
-    "auditor.prov": ["/audit/", "/audit/catatan/{record}", "/audit/instans/{instance}"],
+    "auditor.prov": ["/audit/", "/audit/catatan/{record}", "/audit/instans/{instance}", "/audit/wilayah"],
 }
 
 

@@ -10,6 +10,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
+from engine.core.actors import Actor
 from engine.people import users
 from engine.verification import region_updates
 from models import Region, RegionChange
@@ -106,3 +107,15 @@ def test_only_the_provinces_admin_changes_the_list(db, people, app):
     operator = Browser(app.test_client())
     operator.login("op.desa")
     assert operator.get(PAGE).status_code in (302, 403)
+
+
+def test_an_auditor_reads_every_change_with_its_decree_and_who_applied_it(db, people, signed_in):
+    with db.read() as s:
+        admin = Actor.of(users.find_user(s, "admin.prov"))
+    region_updates.update_regions(db, admin, listing(drop={"65.01.01.2009"}), OTHER, None)
+    for auditor in ("auditor.prov", "auditor.kab.lain"):  # reference data of the whole province
+        page = signed_in(auditor).get("/audit/wilayah").get_data(as_text=True)
+        row = page.split('id="riwayat-wilayah"')[1]
+        assert "65.01.01.2009" in row and "berakhir" in row and OTHER[0] in row and "admin.prov" in row
+    assert signed_in("op.desa").get("/audit/wilayah").status_code in (302, 403)
+    assert 'href="/audit/wilayah"' in signed_in("auditor.prov").get("/audit/").get_data(as_text=True)

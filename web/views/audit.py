@@ -8,7 +8,7 @@ from flask import Blueprint, Response, render_template, request
 
 from engine.core import clock
 from engine.core.errors import Invalid
-from engine.verification import processes, trail
+from engine.verification import processes, region_updates, trail
 from web.access import actor, auditor_only, db, reading, settings
 from web.forms import InstancePageForm, PublishedHeadForm, ReasonForm, RecordSearchForm, parse
 
@@ -24,6 +24,15 @@ def index() -> Any:
         found = trail.search_records(s, actor(), **args) if any(args.values()) else trail.Search([], 0)
         versions = processes.list_definitions(s, actor())
     return render_template("audit/search.html", found=found, args=args, searched=any(args.values()), versions=versions)
+
+
+@bp.get("/wilayah")
+@auditor_only
+def regions() -> Any:
+    """Every change to the list of regions: which decree, from when, applied by whom and when."""
+    with reading() as s:
+        history = region_updates.history(s, actor(), limit=region_updates.HISTORY_LIMIT)
+    return render_template("audit/regions.html", history=history)
 
 
 @bp.get("/catatan/<int:record_id>")

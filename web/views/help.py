@@ -81,6 +81,7 @@ PAGES: dict[str, tuple[str, str]] = {
     "audit.record": ("auditor", "riwayat-catatan"),
     "audit.instance": ("auditor", "riwayat-proses"),
     "audit.verify": ("auditor", "memeriksa-rantai-audit"),
+    "audit.regions": ("auditor", "perubahan-wilayah"),
     "admin.create_person": ("admin", "pengguna-dan-peran"),
     "admin.create_token": ("admin", "token-api"),
     "reconciliation.index": ("walidata-forum-sdi", "walidata-provinsi"),
