@@ -15,7 +15,7 @@ from engine.core import jobs
 from engine.core.config import load_settings
 from engine.core.errors import Invalid
 from engine.core.tables import read_table
-from engine.people import administration, users
+from engine.people import accounts, administration, users
 from engine.setup import demo as demo_data
 from engine.setup.initialise import initialise
 from engine.verification import region_updates
@@ -174,6 +174,22 @@ def user_password(ctx: click.Context, username: str, password_stdin: bool, as_js
         {"username": username, "wajib_diganti": True},
         f"Kata sandi {username} diatur; wajib diganti saat masuk",
     )
+
+
+@user.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--user", "username", help="admin yang membuat akun (tercatat di jejak audit; bawaan: baris perintah)")
+@json_option
+@click.pass_context
+def user_import(ctx: click.Context, file: Path, username: str | None, as_json: bool) -> None:
+    """Buat banyak akun dari berkas (username,nama,peran,wilayah[,email]); mencetak CSV kata sandi
+    awalnya, yang wajib diganti saat masuk pertama. Satu baris salah: tidak ada akun yang dibuat."""
+    db = database(ctx)
+    with refusals(as_json):
+        rows = read_table(file.name, read_file(file), accounts.COLUMNS)
+        with db.transaction() as session:
+            made = accounts.create_many(session, acting(session, username), rows)
+    emit(as_json, [m.__dict__ for m in made], lambda: accounts.as_csv(made).lstrip("\ufeff").rstrip("\n"))
 
 
 @click.group("regions")

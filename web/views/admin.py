@@ -9,11 +9,12 @@ from flask_babel import gettext as _
 
 from engine.core import events, jobs
 from engine.core.errors import Invalid, NeedsConfirmation
-from engine.people import administration, sign_in, tokens, users
+from engine.core.tables import read_table
+from engine.people import accounts, administration, sign_in, tokens, users
 from engine.verification import claims, processes
 from models import ApiResource, Role
 from notifications import email
-from web.access import actor, admin_only, db, local_target, reading, roles_required, settings
+from web.access import actor, admin_only, db, local_target, reading, roles_required, settings, uploaded
 from web.errors import field_problems, flash_refusal, problem_dicts, problem_texts
 from web.forms import (
     ActiveForm,
@@ -226,11 +227,20 @@ def retry() -> Any:
     return redirect(url_for("admin.stuck"))
 
 
-def _people_page(query: str = "", page: int = 1, values: Any = None, problems: dict[str, str] | None = None) -> Any:
+def _people_page(
+    query: str = "", page: int = 1, values: Any = None, problems: dict[str, str] | None = None, refused: Any = None
+) -> Any:
     with reading() as s:
         found = administration.list_users(s, actor(), query, page)
     return render_template(
-        "admin/people.html", found=found, q=query, roles=list(Role), values=values or {}, problems=problems or {}
+        "admin/people.html",
+        found=found,
+        q=query,
+        roles=list(Role),
+        values=values or {},
+        problems=problems or {},
+        refused=refused,
+        max_accounts=accounts.MAX_ACCOUNTS,
     )
 
 
@@ -261,6 +271,20 @@ def create_person() -> Any:
     except Invalid as exc:
         summary = "; ".join([said(exc.summary)] + problem_texts(exc, 3))
         return _people_page(values=request.form, problems={**field_problems(exc), "form": summary}), 400
+
+
+@bp.post("/pengguna/impor")
+@admin_only
+def import_people() -> Any:
+    """Many accounts from a file; their first passwords are shown once, on the page that answers."""
+    try:
+        filename, content = uploaded("berkas", _("Pilih berkas daftar orang (XLSX atau CSV)"))
+        rows = read_table(filename, content, accounts.COLUMNS)
+        with db().transaction() as s:
+            made = accounts.create_many(s, actor(), rows)
+    except Invalid as exc:
+        return _people_page(refused=exc), 400
+    return render_template("admin/people_made.html", made=made, table=accounts.as_csv(made))
 
 
 @bp.get("/pengguna/<int:user_id>")

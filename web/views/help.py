@@ -83,6 +83,7 @@ PAGES: dict[str, tuple[str, str]] = {
     "audit.verify": ("auditor", "memeriksa-rantai-audit"),
     "audit.regions": ("auditor", "perubahan-wilayah"),
     "admin.create_person": ("admin", "pengguna-dan-peran"),
+    "admin.import_people": ("admin", "pengguna-dan-peran"),
     "admin.create_token": ("admin", "token-api"),
     "reconciliation.index": ("walidata-forum-sdi", "walidata-provinsi"),
     "reconciliation.progress_page": ("walidata-forum-sdi", "walidata-provinsi"),
