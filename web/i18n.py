@@ -222,6 +222,7 @@ AUDIT_ACTION_LABELS = {
     "CYCLE_RHYTHM_SET": _l("irama siklus ditetapkan"),
     "TOKEN_CREATED": _l("token dibuat"),
     "TOKEN_REVOKED": _l("token dicabut"),
+    "TOKEN_MOVED": _l("token pindah ke wilayah penerus"),
     "NIK_CHECKED": _l("NIK diperiksa ke Dukcapil"),
     "DTSEN_IMPORTED": _l("DTSEN diimpor"),
     "INSTANCE_STATE_PRUNED": _l("status instans dipangkas"),

@@ -196,6 +196,29 @@ def revoke_token(session: Session, actor: Actor, token_id: int, reason: str = ""
     return token
 
 
+def move_token(session: Session, actor: Actor, token_id: int, region_kode: str, reason: str) -> AgencyToken:
+    """Bind a token to the region that carries on from its ended one (a region recoded or merged by a
+    decree): the agency's system goes on reading the same people under the new code."""
+    Scope.administering(actor).require_province()
+    token = session.get(AgencyToken, token_id)
+    if token is None:
+        raise NotFound(f"Token {token_id} tidak ada")
+    before = describe(token)
+    token.region_kode = region_kode
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        AuditAction.TOKEN_MOVED,
+        "agency_token",
+        token.id,
+        before=before,
+        after=describe(token),
+        reason=reason,
+    )
+    return token
+
+
 @dataclass
 class Presented:
     token: AgencyToken | None

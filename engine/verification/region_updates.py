@@ -33,10 +33,11 @@ from engine.core.actors import Actor
 from engine.core.audit import AuditAction
 from engine.core.errors import Conflict, Invalid, Problem
 from engine.core.uow import Database
-from engine.people import administration
+from engine.people import administration, tokens
 from engine.people.scope import Scope
 from engine.verification import cycles, records
 from models import (
+    AgencyToken,
     Cycle,
     CycleStatus,
     HumanTask,
@@ -92,6 +93,15 @@ class RoleMove:
     penerus: str | None  # None: the role ends with its region
 
 
+@dataclass(frozen=True)
+class TokenMove:
+    token_id: int
+    prefix: str
+    instansi: str
+    kode: str
+    penerus: str | None  # None: it stays bound to the ended code (its history still reads)
+
+
 @dataclass
 class RegionPlan:
     """What the list would change; `digest` names it, so a confirmation applies exactly what was shown."""
@@ -100,6 +110,7 @@ class RegionPlan:
     ignored: int  # rows of other provinces
     moved_records: dict[str, int] = field(default_factory=dict)  # ended desa -> active records moving
     roles: list[RoleMove] = field(default_factory=list)
+    tokens: list[TokenMove] = field(default_factory=list)
     digest: str = ""
 
     def count(self, perubahan: str) -> int:
@@ -293,12 +304,26 @@ def _role_moves(session: Session, ended: list[Change]) -> list[RoleMove]:
     return [RoleMove(i, name, role.value, kode, successor[kode]) for i, name, role, kode in held]
 
 
+def _token_moves(session: Session, ended: list[Change]) -> list[TokenMove]:
+    """Agencies' tokens bound to an ending code, not revoked: each moves to the successor, if any."""
+    successor = {c.kode: c.terkait for c in ended}
+    if not successor:
+        return []
+    bound = session.scalars(
+        select(AgencyToken)
+        .where(AgencyToken.region_kode.in_(successor), AgencyToken.revoked_at.is_(None))
+        .order_by(AgencyToken.id)
+    )
+    return [TokenMove(t.id, t.prefix, t.instansi, t.region_kode, successor[t.region_kode]) for t in bound]
+
+
 def _digest(plan: RegionPlan) -> str:
     content = json.dumps(
         [
             [c.__dict__ for c in plan.changes],
             sorted(plan.moved_records.items()),
             [r.__dict__ for r in plan.roles],
+            [t.__dict__ for t in plan.tokens],
         ],
         sort_keys=True,
     )
@@ -347,7 +372,7 @@ def plan_update(session: Session, actor: Actor, rows: list[dict[str, str]], prov
     problems = _incomplete(ended) + problems
     if problems:
         raise Invalid("Daftar wilayah tidak dapat diterapkan", problems[:MAX_PROBLEMS])
-    plan = RegionPlan(changes, ignored, moved, _role_moves(session, ended))
+    plan = RegionPlan(changes, ignored, moved, _role_moves(session, ended), _token_moves(session, ended))
     plan.digest = _digest(plan)
     return plan
 
@@ -395,6 +420,9 @@ def apply_update(
     for kode in plan.moved_records:
         records.move_register(session, actor, kode, _successor(plan, kode), reason)
     _move_roles(session, actor, plan.roles, reason)
+    for move in plan.tokens:
+        if move.penerus:
+            tokens.move_token(session, actor, move.token_id, move.penerus, reason)
     session.execute(
         insert(RegionChange),
         [
@@ -425,6 +453,7 @@ def apply_update(
             "catatan_pindah": sum(plan.moved_records.values()),
             "peran_pindah": sum(1 for r in plan.roles if r.penerus),
             "peran_berakhir": sum(1 for r in plan.roles if not r.penerus),
+            "token_pindah": sum(1 for t in plan.tokens if t.penerus),
         },
         reason=reason,
     )

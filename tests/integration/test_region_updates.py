@@ -17,6 +17,7 @@ from engine.people import administration, tokens, users
 from engine.quality import aggregates, completeness
 from engine.verification import cycles, imports, region_updates, submissions, trail
 from models import (
+    AgencyToken,
     AggregateValue,
     AuditEvent,
     Cycle,
@@ -74,8 +75,10 @@ def test_the_seeded_list_changes_nothing(db):
     assert _apply(db, listing()).changes == [] and _written(db)[0] == 0
 
 
-def test_a_merged_desa_ends_and_its_register_and_roles_move_to_the_desa_that_carries_on(db, people):
+def test_a_merged_desa_ends_and_its_register_roles_and_tokens_move_to_the_desa_that_carries_on(db, people):
     _verified_records(db, MERGED, (21, 22))
+    with db.transaction() as s:  # the desa's own application reads its figures through the API
+        token = tokens.create_token(s, SYSTEM, tokens.TokenRequest("Aplikasi Desa Pejalin", MERGED, ("agregat",)))
     with db.transaction() as s:
         aggregates.snapshot_records(s, SYSTEM, "2026-Q3", "65")
     rows = listing(drop={MERGED}, rename={HEIR: "Gunung Putih Raya"}, lama={HEIR: MERGED})
@@ -83,6 +86,7 @@ def test_a_merged_desa_ends_and_its_register_and_roles_move_to_the_desa_that_car
     assert preview.counts == {"baru": 0, "ganti_nama": 1, "berakhir": 1, "berlaku_lagi": 0}
     assert preview.moved_records == {MERGED: 2}
     assert [(r.username, r.kode, r.penerus) for r in preview.roles] == [("op.lain", MERGED, HEIR)]
+    assert [(t.prefix, t.kode, t.penerus) for t in preview.tokens] == [(token.token.prefix, MERGED, HEIR)]
 
     applied = _apply(db, rows, digest=preview.digest)
     assert applied.digest == preview.digest
@@ -108,6 +112,9 @@ def test_a_merged_desa_ends_and_its_register_and_roles_move_to_the_desa_that_car
             select(RoleAssignment.region_kode).join(RoleAssignment.user).where(User.username == "op.lain")
         )
         assert list(roles) == [HEIR]
+        assert s.get(AgencyToken, token.token.id).region_kode == HEIR
+        moved_token = s.scalar(select(AuditEvent).where(AuditEvent.action == "TOKEN_MOVED"))
+        assert moved_token.before["wilayah"] == MERGED and BASIS[0] in moved_token.reason
         changes = s.scalars(select(RegionChange).order_by(RegionChange.kode)).all()
         assert [(c.kode, c.perubahan, c.terkait, c.dasar) for c in changes] == [
             (HEIR, "ganti_nama", None, BASIS[0]),

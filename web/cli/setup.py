@@ -227,6 +227,7 @@ def regions_update(
         "catatan_pindah": plan.moved_records,
         "perubahan": [c.__dict__ for c in plan.changes],
         "peran": [r.__dict__ for r in plan.roles],
+        "token": [t.__dict__ for t in plan.tokens],
         "pengajuan_dibuka": opened,
     }
     emit(as_json, data, lambda: _plan_lines(plan, dry_run, opened))
@@ -240,6 +241,10 @@ def _plan_lines(plan: region_updates.RegionPlan, dry_run: bool, opened: dict[str
     lines += [
         f"peran {r.username} {r.role} di {r.kode}: " + (f"pindah ke {r.penerus}" if r.penerus else "berakhir")
         for r in plan.roles
+    ]
+    lines += [
+        f"token {t.prefix} {t.instansi} di {t.kode}: " + (f"pindah ke {t.penerus}" if t.penerus else "tetap")
+        for t in plan.tokens
     ]
     lines += [f"register {kode}: {n} catatan pindah" for kode, n in sorted(plan.moved_records.items())]
     lines += [f"siklus {p}: pengajuan dibuka untuk {n} desa baru" for p, n in sorted(opened.items())]
