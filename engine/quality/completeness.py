@@ -159,8 +159,14 @@ def tally(session: Session, periode: str, parent: str) -> list[Status]:
     closed = cycle is not None and cycle.status == CycleStatus.DITUTUP
     opened = select(Submission.kode_desa).where(Submission.periode == periode)
     expected_desa: Any = Region.kode.in_(opened)
-    if not closed:
-        expected_desa = or_(expected_desa, and_(Region.berakhir.is_(None), Region.kode.not_in(carried_on(periode))))
+    if not closed:  # a desa formed after the period's desa deadline is not asked for it (nor opened)
+        in_use = and_(Region.berakhir.is_(None), Region.kode.not_in(carried_on(periode)))
+        if deadline is not None:
+            formed_late = select(RegionChange.kode).where(
+                RegionChange.perubahan == RegionChangeKind.BARU, RegionChange.created_at > deadline
+            )
+            in_use = and_(in_use, Region.kode.not_in(formed_late))
+        expected_desa = or_(expected_desa, in_use)
     desa = session.scalars(
         select(Region.kode).where(Region.tingkat == Tier.DESA, Region.kode.like(f"{parent}.%"), expected_desa)
     ).all()

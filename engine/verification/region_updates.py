@@ -499,10 +499,16 @@ def preview(db: Database, actor: Actor, rows: list[dict[str, str]], basis: tuple
 def update_regions(
     db: Database, actor: Actor, rows: list[dict[str, str]], basis: tuple[str, date | None], digest: str | None
 ) -> Updated:
-    """Apply the list, then open this period's submissions for new desa in every cycle still open."""
+    """Apply the list, then open this period's submissions for new desa in every cycle still open
+    whose desa deadline is ahead (a desa formed after it would start the period already late)."""
     with db.transaction() as s:
         plan = apply_update(s, actor, rows, db.settings.province, basis, _today(db), digest)
-        periods = list(s.scalars(select(Cycle.periode).where(Cycle.status == CycleStatus.DIBUKA)))
+        now = clock.now()
+        periods = [
+            c.periode
+            for c in s.scalars(select(Cycle).where(Cycle.status == CycleStatus.DIBUKA))
+            if datetime.fromisoformat(c.batas[Tier.DESA.value]) > now
+        ]
     # each opened as `cycle open` would (which skips a desa recoded after it reported): run again, it opens the rest
     new_desa = [c.kode for c in plan.changes if c.perubahan in (NEW, RESTORED) and tier_of_code(c.kode) == Tier.DESA]
     opened: Counter[str] = Counter()

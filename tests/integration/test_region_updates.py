@@ -5,12 +5,12 @@ nothing written."""
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from engine.core import audit
+from engine.core import audit, clock
 from engine.core.actors import Actor
 from engine.core.errors import Conflict, Forbidden, Invalid
 from engine.people import administration, tokens, users
@@ -171,11 +171,17 @@ def test_an_ended_region_takes_no_role_no_submission_no_token_and_is_not_offered
     assert "65.01.01.2009" not in {r["kode"] for r in found} and "65.01.01.2008" in {r["kode"] for r in found}
 
 
-def test_a_new_kecamatan_and_its_desa_join_the_cycle_that_is_open(db, people):
+def test_a_new_kecamatan_and_its_desa_join_the_cycle_that_is_open_until_its_desa_deadline(db, people):
     cycles.open_cycle(db, SYSTEM, "2026-Q4", "65.01.02")
+    with db.read() as s:
+        deadline = datetime.fromisoformat(s.scalar(select(Cycle.batas)).get("desa"))
     new = [("65.01.99", "Kecamatan Uji Pemekaran"), ("65.01.99.2001", "Desa Uji Baru")]
-    updated = region_updates.update_regions(db, SYSTEM, listing(add=new), BASIS, None)
+    with clock.frozen_at(deadline - timedelta(hours=1)):
+        updated = region_updates.update_regions(db, SYSTEM, listing(add=new), ("Kepmendagri", date(2026, 10, 1)), None)
     assert updated.plan.counts["baru"] == 2 and updated.opened == {"2026-Q4": 1}
+    with clock.frozen_at(deadline + timedelta(hours=1)):  # formed after it, a desa would start the period late
+        late = listing(add=[*new, ("65.01.99.2002", "Desa Uji Lain")])
+        assert region_updates.update_regions(db, SYSTEM, late, ("Kepmendagri", date(2026, 10, 1)), None).opened == {}
     with db.read() as s:
         region = s.get(Region, "65.01.99.2001")
         assert (region.tingkat.value, region.induk) == ("desa", "65.01.99")
@@ -197,7 +203,10 @@ def test_a_desa_recoded_after_it_reported_is_not_asked_again_and_closed_periods_
         assert {r.kode: r.expected for r in completeness.tally(s, "2026-Q4", "65.01")} == before
         s.add(Cycle(periode="2026-Q3", region_kode="65", status="ditutup", batas={"desa": "2026-09-30T16:00:00"}))
     new = listing(drop={MERGED}, add=[("65.01.01.1010", "Kelurahan Pejalin"), ("65.01.01.2099", "Desa Uji Baru")])
-    region_updates.update_regions(db, SYSTEM, new, BASIS, None)
+    with db.read() as s:
+        deadline = datetime.fromisoformat(s.scalar(select(Cycle.batas).where(Cycle.periode == "2026-Q4"))["desa"])
+    with clock.frozen_at(deadline - timedelta(hours=1)):  # formed while 2026-Q4's desa still submit
+        region_updates.update_regions(db, SYSTEM, new, ("Kepmendagri", date(2026, 10, 1)), None)
     with db.read() as s:  # a desa formed after a closed period was not expected in it
         assert not completeness.tally(s, "2026-Q3", "65.01.01")
         assert completeness.tally(s, "2026-Q4", "65.01")[0].expected == before["65.01.01"] + 1
