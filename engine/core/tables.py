@@ -139,11 +139,28 @@ def read_csv(content: str, columns: list[str]) -> list[dict[str, str]]:
     try:
         header = _header(next(reader, []), columns)
         return [
-            {k: (v or "").strip() for k, v in zip(header, row, strict=False) if k}
+            {k: (v or "").strip() for k, v in zip(header, _within(row, header, reader.line_num), strict=False) if k}
             for row in _bounded_rows(reader, lambda cell: (cell or "").strip())
         ]
     except csv.Error as exc:  # e.g. a field beyond the csv module's own size limit
         raise Invalid("Berkas CSV tidak dapat dibaca", [Problem(str(exc), row=reader.line_num)]) from exc
+
+
+def _within(row: list[str], header: list[str], number: int) -> list[str]:
+    """A row whose cells fit under the header: one with more (an unquoted `5,642` read as two cells, of
+    which only the 5 would be kept) is refused."""
+    if any((cell or "").strip() for cell in row[len(header) :]):
+        raise Invalid(
+            "Baris berisi lebih banyak sel daripada judul kolom",
+            [
+                Problem(
+                    f"{len(row)} sel di bawah {len(header)} judul kolom: angka yang memuat koma (mis. 5,642)? tulis "
+                    "5642 atau 5.642, atau simpan ulang berkas dari spreadsheet agar sel berkoma diberi tanda kutip",
+                    row=number,
+                )
+            ],
+        )
+    return row
 
 
 def _bounded_rows(rows: Iterable[Any], text_of: Any) -> Iterator[Any]:
@@ -175,6 +192,8 @@ def _cell(name: str, value: Any) -> str:
         return value.strftime("%Y-%m-%d")
     if isinstance(value, float) and value.is_integer():
         value = int(value)
+    elif isinstance(value, float):  # with the decimal comma people here write: 2.125 is not read as 2125
+        return str(value).replace(".", ",")
     if isinstance(value, int) and name in ("nik", "no_kk"):
         # Spreadsheets keep 15 significant digits of a number: a 16-digit NIK typed as a number has
         # already lost its last digit, so it cannot be trusted whatever it looks like now.

@@ -25,6 +25,7 @@ from models import (
     AggregateValue,
     Category,
     FlagStatus,
+    FormerRegionCode,
     QualityFlag,
     Record,
     RecordStatus,
@@ -50,17 +51,22 @@ def _count(value: Any) -> int | None:
 
 
 def _parse_rows(
-    session: Session, rows: list[dict[str, str]], source_column: str, first_row: int = 2
+    session: Session, rows: list[dict[str, str]], source_column: str, first_row: int = 2, province: str | None = None
 ) -> list[series.Value]:
-    """Every row valid, or `Invalid` naming each fault by row (`first_row` is the first row's number)."""
-    regions = _known_regions(session, {row.get("kode_wilayah", "") for row in rows})
-    kinds = set(session.scalars(select(Category.kode)))
+    """Every row valid, or `Invalid` naming each fault by row (`first_row` is the first row's number).
+    With `province`, a region outside it is refused (a file's rows, not only an API token's)."""
+    regions = _known_regions(session, {row.get("kode_wilayah", "").strip() for row in rows})
+    kinds = _category_codes(session)
+    former = {f.kode_lama: f for f in session.scalars(select(FormerRegionCode))}
     problems, values, rows_of = [], [], defaultdict(list)
     for number, row in enumerate(rows, start=first_row):
-        code, kategori, periode = row.get("kode_wilayah", ""), row.get("kategori", ""), row.get("periode", "")
-        if code not in regions:
-            problems.append(Problem(f"kode wilayah {code!r} tidak dikenal", row=number, column="kode_wilayah"))
-        if kategori not in kinds:
+        code, periode = row.get("kode_wilayah", "").strip(), row.get("periode", "")
+        kategori = kinds.get(" ".join(row.get("kategori", "").split()).casefold(), row.get("kategori", ""))
+        if said := _region_problem(code, regions, former, province):
+            problems.append(Problem(said, row=number, column="kode_wilayah"))
+        elif said := _name_problem(row.get("nama_wilayah", ""), code, regions[code]):
+            problems.append(Problem(said, row=number, column="nama_wilayah"))
+        if kategori not in kinds.values():
             problems.append(Problem(f"kode kategori {kategori!r} tidak dikenal", row=number, column="kategori"))
         if said := _period_problem(periode):
             problems.append(Problem(said, row=number, column="periode"))
@@ -112,6 +118,8 @@ FIRST_YEAR = 1990  # the oldest figures a regency's archive holds; the determina
 def _period_problem(periode: str) -> str | None:
     """What is wrong with a figure's period: its form, or a year no figure can be of (before the
     archives, or after next year)."""
+    if not periode.isascii():  # "２０２５" would be a period of its own, compared with nothing
+        return phrase(f"periode {periode!r} harus ditulis dengan angka biasa, mis. 2025 atau 2025-S2")
     try:
         year = period_key(periode)[0]
     except ValueError as exc:
@@ -120,21 +128,71 @@ def _period_problem(periode: str) -> str | None:
     return None if FIRST_YEAR <= year <= last else phrase(f"tahun {year} di luar {FIRST_YEAR}–{last}")
 
 
-def _known_regions(session: Session, codes: set[str]) -> set[str]:
-    """Which of `codes` are regions: asked for those codes, in chunks, not by reading all 91,599."""
-    wanted, found = sorted(c for c in codes if c), set()
+def _known_regions(session: Session, codes: set[str]) -> dict[str, str]:
+    """Which of `codes` are regions, with their names: asked for those codes, in chunks, not by
+    reading all 91,599."""
+    wanted, found = sorted(c for c in codes if c), {}
     for start in range(0, len(wanted), 1000):
         batch = wanted[start : start + 1000]
-        found |= set(session.scalars(select(Region.kode).where(among(session, Region.kode, batch))))
+        found |= dict(session.execute(select(Region.kode, Region.nama).where(among(session, Region.kode, batch))).all())
     return found
 
 
-def read_baseline(session: Session, filename: str, content: bytes) -> list[series.Value]:
+def _category_codes(session: Session) -> dict[str, str]:
+    """Each category's code by its code or its name as people write them (`lut`, `Lanjut Usia
+    Terlantar`), folded."""
+    found = {}
+    for kode, nama in session.execute(select(Category.kode, Category.nama)):
+        found[kode.casefold()] = found[" ".join(nama.split()).casefold()] = kode
+    return found
+
+
+BPS_LIKE = re.compile(r"[0-9]{4}([0-9]{2}([0-9]{3,4})?)?")  # 6502, 650201, 6502010001: BPS writes no dots
+
+
+def _region_problem(code: str, regions: dict[str, str], former: dict[str, Any], province: str | None) -> str | None:
+    """Why a row's region cannot be read: unknown (with what it looks like), or outside the province."""
+    if code in former:
+        old = former[code]
+        return phrase(f"kode lama {code} ({old.nama}, sampai {old.sampai}); kini {old.region_kode}: gunakan kode itu")
+    if code not in regions:
+        if BPS_LIKE.fullmatch(code):
+            return phrase(
+                f"kode wilayah {code!r} tampak seperti kode BPS: gunakan kode Kemendagri bertitik (keduanya "
+                "berbeda: Kabupaten Bulungan adalah BPS 6502, Kemendagri 65.01)"
+            )
+        return phrase(f"kode wilayah {code!r} tidak dikenal; gunakan kode Kemendagri bertitik, mis. 65.01")
+    if province and not (code == province or code.startswith(province + ".")):
+        return phrase(f"kode wilayah {code} ({regions[code]}) berada di luar provinsi {province}")
+    return None
+
+
+NAME_PREFIXES = ("kabupaten ", "kab. ", "kab ", "kota ", "kecamatan ", "kec. ", "desa ", "kelurahan ", "kel. ")
+
+
+def _bare(name: str) -> str:
+    text = " ".join(name.split()).casefold()
+    return next((text[len(p) :] for p in NAME_PREFIXES if text.startswith(p)), text)
+
+
+def _name_problem(given: str, code: str, official: str) -> str | None:
+    """A name written beside the code that names another region: the codes are likely BPS's, or shifted."""
+    if not given.strip() or _bare(given) == _bare(official):
+        return None
+    return phrase(
+        f"nama {given.strip()!r} tidak cocok dengan kode {code}, yaitu {official} menurut Kemendagri; periksa "
+        "apakah berkas memakai kode BPS (berbeda dari Kemendagri) atau kodenya bergeser"
+    )
+
+
+def read_baseline(session: Session, filename: str, content: bytes, province: str | None = None) -> list[series.Value]:
     """Historic compiled tables: kode_wilayah, kategori, periode (YYYY, YYYY-Qn, YYYY-Sn), nilai, sumber."""
-    return _parse_rows(session, read_table(filename, content, BASELINE_COLUMNS), "sumber")
+    return _parse_rows(session, read_table(filename, content, BASELINE_COLUMNS), "sumber", province=province)
 
 
-def read_agency(session: Session, filename: str, content: bytes, agency: str | None = None) -> list[series.Value]:
+def read_agency(
+    session: Session, filename: str, content: bytes, agency: str | None = None, province: str | None = None
+) -> list[series.Value]:
     """Another agency's figures: instansi, kategori (or the agency's `indikator`, mapped to a category by
     configured data), kode_wilayah, periode, nilai."""
     named_by_indicator = b"indikator" in content[:2048] or filename.lower().endswith(".xlsx")
@@ -142,18 +200,29 @@ def read_agency(session: Session, filename: str, content: bytes, agency: str | N
         c for c in AGENCY_COLUMNS if not (c == "instansi" and agency) and not (c == "kategori" and named_by_indicator)
     ]
     rows = read_table(filename, content, required)
-    if agency:
+    if agency:  # the option names the file's agency: a row naming another is a file of two agencies
+        _refuse_other_agencies(rows, agency)
         rows = [{**r, "instansi": agency} for r in rows]
     rows, unmapped = agency_indicators.translate(session, rows)
     without_category = {p.row for p in unmapped}
     try:
-        values = _parse_rows(session, rows, "instansi")
+        values = _parse_rows(session, rows, "instansi", province=province)
     except Invalid as exc:
         found = [p for p in exc.problems if not (p.row in without_category and p.column == "kategori")]
         unmapped = sorted(unmapped + found, key=lambda p: p.row or 0)
     if unmapped:
         raise Invalid(f"Berkas ditolak: {len(unmapped)} masalah; tidak ada yang disimpan", unmapped)
     return values
+
+
+def _refuse_other_agencies(rows: list[dict[str, str]], agency: str) -> None:
+    other = [
+        Problem(f"baris ini atas nama {r['instansi'].strip()!r}, bukan {agency}", row=n, column="instansi")
+        for n, r in enumerate(rows, start=2)
+        if (r.get("instansi") or "").strip() and _source(r["instansi"]) != _source(agency)
+    ]
+    if other:
+        raise Invalid(f"Berkas ditolak: {len(other)} baris atas nama instansi lain dari --agency", other[:200])
 
 
 def agency_values(session: Session, rows: list[dict[str, str]], agency: str) -> list[series.Value]:

@@ -3,6 +3,8 @@ records with masked or audited NIKs, all-or-nothing writes, and bad input answer
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import func, select
 
 from engine.core.audit import AuditAction
@@ -233,3 +235,23 @@ def test_determinations_are_published_with_their_hash_figures_in_the_token_regio
     assert exported.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert api("GET", "/api/v1/determinations/2031", province).status_code == 404
     assert api("GET", "/api/v1/determinations", issue_token("65", ("agregat",))).status_code == 403
+
+
+def test_an_agency_posting_figures_hears_of_its_own_rows_only_and_not_our_figures_it_may_not_read(db, issue_token, api):
+    """A regency's health office sends its ODHA count: the answer flags its row, without our count
+    (its token does not read our figures, and ODHA is published only from the regency up), and says
+    nothing of other regencies or of the provincial health office's figures."""
+    with db.transaction() as s:
+        for code, ours, theirs in (("65.01", 2, None), ("65.02", 1, 2), ("65.03", 5, 9)):
+            s.add(AggregateValue(region_kode=code, kategori="ODHA", periode="2025", nilai=ours, sumber="dinsos"))
+            if theirs is not None:
+                s.add(AggregateValue(region_kode=code, kategori="ODHA", periode="2025", nilai=theirs, sumber="Dinkes"))
+    token = issue_token("65.01", ("angka-instansi",), can_write=True, instansi="Dinkes")
+    row = {"kategori": "ODHA", "kode_wilayah": "65.01", "periode": "2025", "nilai": 60}
+    flags = api("POST", "/api/v1/agency-figures", token, json={"baris": [row]}).get_json()["tanda"]
+    assert {f["region_kode"] for f in flags} == {"65.01"}
+    assert all("nilai_kita" not in f["sources"] and f["expected"] is None for f in flags)
+    assert flags and all("Dinas Sosial" in f["message"] and not re.search(r"\b2\b", f["message"]) for f in flags)
+    reader = issue_token("65.01", ("angka-instansi", "agregat"), can_write=True, instansi="Dinkes")
+    seen = api("POST", "/api/v1/agency-figures", reader, json={"baris": [{**row, "nilai": 61}]}).get_json()["tanda"]
+    assert [f["sources"].get("nilai_kita") for f in seen] == [2] * len(seen) and seen  # its regency's own, published

@@ -43,7 +43,7 @@ def quality_scan(ctx: click.Context, file: Path, store: bool, as_json: bool) -> 
     with refusals(as_json):
         content = read_file(file)
         with database(ctx).transaction() as session:
-            values = aggregates.read_baseline(session, file.name, content)
+            values = aggregates.read_baseline(session, file.name, content, database(ctx).settings.province)
             if store:
                 aggregates.store(session, CLI_ACTOR, values, AuditAction.BASELINE_IMPORTED)
                 flags = aggregates.rescan(session, CLI_ACTOR, values)
@@ -63,7 +63,7 @@ def quality_agency(ctx: click.Context, file: Path, agency: str | None, as_json: 
     with refusals(as_json):
         content = read_file(file)
         with database(ctx).transaction() as session:
-            values = aggregates.read_agency(session, file.name, content, agency)
+            values = aggregates.read_agency(session, file.name, content, agency, database(ctx).settings.province)
             aggregates.store(session, CLI_ACTOR, values, AuditAction.AGENCY_FIGURES_IMPORTED)
             flags = [f for f in aggregates.rescan(session, CLI_ACTOR, values) if f.rule in aggregates.AGENCY_RULES]
     _print_flags(as_json, flags)
