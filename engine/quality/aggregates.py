@@ -131,7 +131,8 @@ def _period_problem(periode: str) -> str | None:
 def _known_regions(session: Session, codes: set[str]) -> dict[str, str]:
     """Which of `codes` are regions, with their names: asked for those codes, in chunks, not by
     reading all 91,599."""
-    wanted, found = sorted(c for c in codes if c), {}
+    wanted = sorted(c for c in codes if c)
+    found: dict[str, str] = {}
     for start in range(0, len(wanted), 1000):
         batch = wanted[start : start + 1000]
         found |= dict(session.execute(select(Region.kode, Region.nama).where(among(session, Region.kode, batch))).all())
@@ -141,7 +142,7 @@ def _known_regions(session: Session, codes: set[str]) -> dict[str, str]:
 def _category_codes(session: Session) -> dict[str, str]:
     """Each category's code by its code or its name as people write them (`lut`, `Lanjut Usia
     Terlantar`), folded."""
-    found = {}
+    found: dict[str, str] = {}
     for kode, nama in session.execute(select(Category.kode, Category.nama)):
         found[kode.casefold()] = found[" ".join(nama.split()).casefold()] = kode
     return found
