@@ -232,7 +232,20 @@ def _xlsx_text(value: Any) -> str:
     return "" if value is None else str(value).strip()
 
 
-def read_xlsx(content: bytes, columns: list[str]) -> list[dict[str, str]]:
+def _sheets_with_data(workbook: Any) -> list[str]:
+    """The names of the sheets after the first that hold anything in their first rows."""
+    found = []
+    for sheet in workbook.worksheets[1:]:
+        sheet.reset_dimensions()
+        rows = sheet.iter_rows(values_only=True, max_row=50, max_col=TABLE_LIMITS.columns)
+        if any(_xlsx_text(cell) for row in rows for cell in row):
+            found.append(str(sheet.title)[:40])
+    return found
+
+
+def read_xlsx(content: bytes, columns: list[str], one_sheet: bool = False) -> list[dict[str, str]]:
+    """The first sheet's table; with `one_sheet`, a workbook whose other sheets hold data too is
+    refused (they would be left out without a word: another agency's figures on a second sheet)."""
     _check_zip(content)
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
@@ -240,6 +253,16 @@ def read_xlsx(content: bytes, columns: list[str]) -> list[dict[str, str]]:
         log.info("XLSX tidak terbaca: %s: %s", type(exc).__name__, exc)
         raise Invalid("Berkas XLSX tidak dapat dibaca", [Problem(DAMAGED)]) from exc
     try:
+        if one_sheet and (others := _sheets_with_data(workbook)):
+            raise Invalid(
+                "Berkas XLSX berisi data di lebih dari satu lembar",
+                [
+                    Problem(
+                        f"lembar {', '.join(others)} juga berisi data, padahal hanya lembar pertama yang dibaca: "
+                        "satukan ke lembar pertama, atau kirim satu berkas per lembar"
+                    )
+                ],
+            )
         sheet = workbook.worksheets[0]
         sheet.reset_dimensions()  # the declared size may lie either way; the rows are counted instead
         # One column past the limit is read, so that a wider table is seen and refused.
@@ -257,13 +280,13 @@ def read_xlsx(content: bytes, columns: list[str]) -> list[dict[str, str]]:
         workbook.close()
 
 
-def read_table(filename: str, content: bytes, columns: list[str]) -> list[dict[str, str]]:
-    """Rows of a CSV or XLSX file whose first row names at least `columns`."""
+def read_table(filename: str, content: bytes, columns: list[str], one_sheet: bool = False) -> list[dict[str, str]]:
+    """Rows of a CSV or XLSX file whose first row names at least `columns` (`one_sheet`: see `read_xlsx`)."""
     if len(content) > MAX_BYTES:
         raise Invalid(f"Berkas terlalu besar: paling besar {MAX_BYTES // (1024 * 1024)} MB")
     name = (filename or "").lower()
     if name.endswith(".xlsx"):
-        rows = read_xlsx(content, columns)
+        rows = read_xlsx(content, columns, one_sheet)
     elif name.endswith((".csv", ".tsv")):
         rows = read_csv(_csv_text(content), columns)
     else:

@@ -188,7 +188,8 @@ def _name_problem(given: str, code: str, official: str) -> str | None:
 
 def read_baseline(session: Session, filename: str, content: bytes, province: str | None = None) -> list[series.Value]:
     """Historic compiled tables: kode_wilayah, kategori, periode (YYYY, YYYY-Qn, YYYY-Sn), nilai, sumber."""
-    return _parse_rows(session, read_table(filename, content, BASELINE_COLUMNS), "sumber", province=province)
+    rows = read_table(filename, content, BASELINE_COLUMNS, one_sheet=True)
+    return _parse_rows(session, rows, "sumber", province=province)
 
 
 def read_agency(
@@ -200,7 +201,7 @@ def read_agency(
     required = [
         c for c in AGENCY_COLUMNS if not (c == "instansi" and agency) and not (c == "kategori" and named_by_indicator)
     ]
-    rows = read_table(filename, content, required)
+    rows = read_table(filename, content, required, one_sheet=True)
     if agency:  # the option names the file's agency: a row naming another is a file of two agencies
         _refuse_other_agencies(rows, agency)
         rows = [{**r, "instansi": agency} for r in rows]

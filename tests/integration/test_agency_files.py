@@ -80,3 +80,22 @@ def test_an_agency_named_on_the_command_line_does_not_rename_another_agencys_row
     said = _refused(cli, path, "--agency", "DP3AP2KB")
     assert "baris ini atas nama 'Dinkes', bukan DP3AP2KB" in said
     assert _stored(db) == 0
+
+
+def test_a_workbook_with_figures_on_a_second_sheet_is_refused_not_half_read(cli, tmp_path, db):
+    book = Workbook()
+    book.active.append(["instansi", "kategori", "kode_wilayah", "periode", "nilai"])
+    book.active.append(["DP3AP2KB", "AKTK", "65.01", "2025", 30])
+    odha = book.create_sheet("ODHA")
+    odha.append(["instansi", "kategori", "kode_wilayah", "periode", "nilai"])
+    odha.append(["Dinkes", "ODHA", "65.01", "2025", 40])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    path = tmp_path / "angka.xlsx"
+    path.write_bytes(buffer.getvalue())
+    assert "lembar ODHA juga berisi data" in _refused(cli, path)
+    assert _stored(db) == 0
+    book.remove(odha)  # one sheet: read
+    book.save(path)
+    cli("quality", "agency", str(path))
+    assert _stored(db) == 1
