@@ -5,15 +5,22 @@ Each is refused with what to fix, and nothing is stored."""
 
 from __future__ import annotations
 
-import io
-
 import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from models import AggregateValue
 
-HEADER = "instansi,kategori,kode_wilayah,periode,nilai\n"
+COLUMNS = ["instansi", "kategori", "kode_wilayah", "periode", "nilai"]
+HEADER = ",".join(COLUMNS) + "\n"
+
+
+def _workbook(*rows: list) -> Workbook:
+    """An agency's workbook: the headings and these rows on its first sheet."""
+    book = Workbook()
+    for row in (COLUMNS, *rows):
+        book.active.append(row)
+    return book
 
 
 def _stored(db) -> int:
@@ -49,13 +56,8 @@ def test_a_file_that_would_store_a_wrong_figure_is_refused_saying_what_to_fix(cl
 
 
 def test_a_decimal_in_a_spreadsheet_is_refused_not_read_as_thousands(cli, tmp_path, db):
-    book = Workbook()
-    book.active.append(["instansi", "kategori", "kode_wilayah", "periode", "nilai"])
-    book.active.append(["DP3AP2KB", "AKTK", "65.01", "2025", 2.125])  # a numeric cell: 2,125 people, not 2125
-    buffer = io.BytesIO()
-    book.save(buffer)
     path = tmp_path / "angka.xlsx"
-    path.write_bytes(buffer.getvalue())
+    _workbook(["DP3AP2KB", "AKTK", "65.01", "2025", 2.125]).save(path)  # a numeric cell: 2,125 people, not 2125
     assert "'2,125' bukan bilangan bulat" in _refused(cli, path)
     assert _stored(db) == 0
 
@@ -83,16 +85,12 @@ def test_an_agency_named_on_the_command_line_does_not_rename_another_agencys_row
 
 
 def test_a_workbook_with_figures_on_a_second_sheet_is_refused_not_half_read(cli, tmp_path, db):
-    book = Workbook()
-    book.active.append(["instansi", "kategori", "kode_wilayah", "periode", "nilai"])
-    book.active.append(["DP3AP2KB", "AKTK", "65.01", "2025", 30])
+    book = _workbook(["DP3AP2KB", "AKTK", "65.01", "2025", 30])
     odha = book.create_sheet("ODHA")
-    odha.append(["instansi", "kategori", "kode_wilayah", "periode", "nilai"])
-    odha.append(["Dinkes", "ODHA", "65.01", "2025", 40])
-    buffer = io.BytesIO()
-    book.save(buffer)
+    for row in (COLUMNS, ["Dinkes", "ODHA", "65.01", "2025", 40]):
+        odha.append(row)
     path = tmp_path / "angka.xlsx"
-    path.write_bytes(buffer.getvalue())
+    book.save(path)
     assert "lembar ODHA juga berisi data" in _refused(cli, path)
     assert _stored(db) == 0
     book.remove(odha)  # one sheet: read
