@@ -3,7 +3,6 @@ aggregate rules raise on them."""
 
 from __future__ import annotations
 
-import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -15,11 +14,10 @@ from sqlalchemy.orm import Session
 from engine.core import audit, clock
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
-from engine.core.errors import Invalid, Problem, phrase
+from engine.core.errors import Invalid, Problem
 from engine.core.periods import period_key, previous_period
-from engine.core.rows import among
 from engine.core.tables import read_table
-from engine.quality import agencies, agency_indicators, series
+from engine.quality import agencies, agency_indicators, figure_cells, series
 from engine.quality.thresholds import Thresholds
 from models import (
     AggregateValue,
@@ -40,37 +38,27 @@ BASELINE_COLUMNS = ["kode_wilayah", "kategori", "periode", "nilai", "sumber"]
 AGENCY_COLUMNS = ["instansi", "kategori", "kode_wilayah", "periode", "nilai"]
 
 
-# A count as people write it: 1250, or 1.250 with a dot between groups of three (Indonesian style).
-# A dot anywhere else (1.5, 12.50) is a decimal: refused, never read as 15 or 1250.
-WHOLE = re.compile(r"\d+|\d{1,3}(?:\.\d{3})+")
-
-
-def _count(value: Any) -> int | None:
-    text = str(value).strip()
-    return int(text.replace(".", "")) if text.isascii() and WHOLE.fullmatch(text) else None
-
-
 def _parse_rows(
     session: Session, rows: list[dict[str, str]], source_column: str, first_row: int = 2, province: str | None = None
 ) -> list[series.Value]:
     """Every row valid, or `Invalid` naming each fault by row (`first_row` is the first row's number).
     With `province`, a region outside it is refused (a file's rows, not only an API token's)."""
-    regions = _known_regions(session, {row.get("kode_wilayah", "").strip() for row in rows})
-    kinds = _category_codes(session)
+    regions = figure_cells.known_regions(session, {row.get("kode_wilayah", "").strip() for row in rows})
+    kinds = figure_cells.category_codes(session)
     former = {f.kode_lama: f for f in session.scalars(select(FormerRegionCode))}
     problems, values, rows_of = [], [], defaultdict(list)
     for number, row in enumerate(rows, start=first_row):
         code, periode = row.get("kode_wilayah", "").strip(), row.get("periode", "")
         kategori = kinds.get(" ".join(row.get("kategori", "").split()).casefold(), row.get("kategori", ""))
-        if said := _region_problem(code, regions, former, province):
+        if said := figure_cells.region_problem(code, regions, former, province):
             problems.append(Problem(said, row=number, column="kode_wilayah"))
-        elif said := _name_problem(row.get("nama_wilayah", ""), code, regions[code]):
+        elif said := figure_cells.name_problem(row.get("nama_wilayah", ""), code, regions[code]):
             problems.append(Problem(said, row=number, column="nama_wilayah"))
         if kategori not in kinds.values():
             problems.append(Problem(f"kode kategori {kategori!r} tidak dikenal", row=number, column="kategori"))
-        if said := _period_problem(periode):
+        if said := figure_cells.period_problem(periode):
             problems.append(Problem(said, row=number, column="periode"))
-        count = _count(row.get("nilai", ""))
+        count = figure_cells.count(row.get("nilai", ""))
         if count is None:
             problems.append(
                 Problem(
@@ -110,80 +98,6 @@ def _source(text: Any) -> str:
     the agency as written."""
     name = " ".join(str(text or "").split())
     return OURS if name.lower() in OUR_NAMES else name
-
-
-FIRST_YEAR = 1990  # the oldest figures a regency's archive holds; the determinations start in 2000
-
-
-def _period_problem(periode: str) -> str | None:
-    """What is wrong with a figure's period: its form, or a year no figure can be of (before the
-    archives, or after next year)."""
-    if not periode.isascii():  # "２０２５" would be a period of its own, compared with nothing
-        return phrase(f"periode {periode!r} harus ditulis dengan angka biasa, mis. 2025 atau 2025-S2")
-    try:
-        year = period_key(periode)[0]
-    except ValueError as exc:
-        return str(exc)
-    last = clock.now().year + 1
-    return None if FIRST_YEAR <= year <= last else phrase(f"tahun {year} di luar {FIRST_YEAR}–{last}")
-
-
-def _known_regions(session: Session, codes: set[str]) -> dict[str, str]:
-    """Which of `codes` are regions, with their names: asked for those codes, in chunks, not by
-    reading all 91,599."""
-    wanted = sorted(c for c in codes if c)
-    found: dict[str, str] = {}
-    for start in range(0, len(wanted), 1000):
-        batch = wanted[start : start + 1000]
-        found |= dict(session.execute(select(Region.kode, Region.nama).where(among(session, Region.kode, batch))).all())
-    return found
-
-
-def _category_codes(session: Session) -> dict[str, str]:
-    """Each category's code by its code or its name as people write them (`lut`, `Lanjut Usia
-    Terlantar`), folded."""
-    found: dict[str, str] = {}
-    for kode, nama in session.execute(select(Category.kode, Category.nama)):
-        found[kode.casefold()] = found[" ".join(nama.split()).casefold()] = kode
-    return found
-
-
-BPS_LIKE = re.compile(r"[0-9]{4}([0-9]{2}([0-9]{3,4})?)?")  # 6502, 650201, 6502010001: BPS writes no dots
-
-
-def _region_problem(code: str, regions: dict[str, str], former: dict[str, Any], province: str | None) -> str | None:
-    """Why a row's region cannot be read: unknown (with what it looks like), or outside the province."""
-    if code in former:
-        old = former[code]
-        return phrase(f"kode lama {code} ({old.nama}, sampai {old.sampai}); kini {old.region_kode}: gunakan kode itu")
-    if code not in regions:
-        if BPS_LIKE.fullmatch(code):
-            return phrase(
-                f"kode wilayah {code!r} tampak seperti kode BPS: gunakan kode Kemendagri bertitik (keduanya "
-                "berbeda: Kabupaten Bulungan adalah BPS 6502, Kemendagri 65.01)"
-            )
-        return phrase(f"kode wilayah {code!r} tidak dikenal; gunakan kode Kemendagri bertitik, mis. 65.01")
-    if province and not (code == province or code.startswith(province + ".")):
-        return phrase(f"kode wilayah {code} ({regions[code]}) berada di luar provinsi {province}")
-    return None
-
-
-NAME_PREFIXES = ("kabupaten ", "kab. ", "kab ", "kota ", "kecamatan ", "kec. ", "desa ", "kelurahan ", "kel. ")
-
-
-def _bare(name: str) -> str:
-    text = " ".join(name.split()).casefold()
-    return next((text[len(p) :] for p in NAME_PREFIXES if text.startswith(p)), text)
-
-
-def _name_problem(given: str, code: str, official: str) -> str | None:
-    """A name written beside the code that names another region: the codes are likely BPS's, or shifted."""
-    if not given.strip() or _bare(given) == _bare(official):
-        return None
-    return phrase(
-        f"nama {given.strip()!r} tidak cocok dengan kode {code}, yaitu {official} menurut Kemendagri; periksa "
-        "apakah berkas memakai kode BPS (berbeda dari Kemendagri) atau kodenya bergeser"
-    )
 
 
 def read_baseline(session: Session, filename: str, content: bytes, province: str | None = None) -> list[series.Value]:

@@ -22,7 +22,7 @@ from engine.core.actors import Actor
 from engine.core.errors import Invalid
 from engine.core.tables import BOM, neutralised
 from engine.people.scope import Scope
-from engine.verification import determinations, region_updates
+from engine.verification import determinations, region_history
 from models import Category, Determination
 
 FORMATS = ("csv", "xlsx", "pdf")
@@ -54,7 +54,7 @@ def metadata(session: Session, d: Determination, tz: tzinfo, part: Scope | None 
 
 def _rows(session: Session, d: Determination, part: Scope | None) -> tuple[list[list[Any]], dict[str, Category]]:
     categories = {c.kode: c for c in session.scalars(select(Category))}
-    names = region_updates.names_at(session, d.approved_at)  # as the decree named them
+    names = region_history.names_at(session, d.approved_at)  # as the decree named them
     rows = []
     for code, kategori, n in determinations.published_rows(d, part):
         category = categories.get(kategori)

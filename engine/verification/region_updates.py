@@ -33,11 +33,9 @@ from engine.core.actors import Actor
 from engine.core.audit import AuditAction
 from engine.core.errors import Conflict, Invalid, Problem
 from engine.core.uow import Database
-from engine.people import administration, tokens
-from engine.people.scope import Scope
-from engine.verification import cycles, records
+from engine.people import administration
+from engine.verification import cycles, records, region_holders
 from models import (
-    AgencyToken,
     Cycle,
     CycleStatus,
     HumanTask,
@@ -46,12 +44,10 @@ from models import (
     Region,
     RegionChange,
     RegionChangeKind,
-    RoleAssignment,
     Submission,
     SubmissionStatus,
     TaskStatus,
     Tier,
-    User,
     contains,
     parent_code,
     tier_of_code,
@@ -84,24 +80,6 @@ class Change:
     terkait: str | None = None  # the successor of an ended code; what a new region was formed from
 
 
-@dataclass(frozen=True)
-class RoleMove:
-    assignment_id: int
-    username: str
-    role: str
-    kode: str
-    penerus: str | None  # None: the role ends with its region
-
-
-@dataclass(frozen=True)
-class TokenMove:
-    token_id: int
-    prefix: str
-    instansi: str
-    kode: str
-    penerus: str | None  # None: it stays bound to the ended code (its history still reads)
-
-
 @dataclass
 class RegionPlan:
     """What the list would change; `digest` names it, so a confirmation applies exactly what was shown."""
@@ -109,8 +87,8 @@ class RegionPlan:
     changes: list[Change]
     ignored: int  # rows of other provinces
     moved_records: dict[str, int] = field(default_factory=dict)  # ended desa -> active records moving
-    roles: list[RoleMove] = field(default_factory=list)
-    tokens: list[TokenMove] = field(default_factory=list)
+    roles: list[region_holders.RoleMove] = field(default_factory=list)
+    tokens: list[region_holders.TokenMove] = field(default_factory=list)
     digest: str = ""
 
     def count(self, perubahan: str) -> int:
@@ -291,32 +269,6 @@ def _incomplete(ended: list[Change]) -> list[Problem]:
     ]
 
 
-def _role_moves(session: Session, ended: list[Change]) -> list[RoleMove]:
-    successor = {c.kode: c.terkait for c in ended}
-    if not successor:
-        return []
-    held = session.execute(
-        select(RoleAssignment.id, User.username, RoleAssignment.role, RoleAssignment.region_kode)
-        .join(User, User.id == RoleAssignment.user_id)
-        .where(RoleAssignment.region_kode.in_(successor))
-        .order_by(RoleAssignment.region_kode, User.username)
-    ).all()
-    return [RoleMove(i, name, role.value, kode, successor[kode]) for i, name, role, kode in held]
-
-
-def _token_moves(session: Session, ended: list[Change]) -> list[TokenMove]:
-    """Agencies' tokens bound to an ending code, not revoked: each moves to the successor, if any."""
-    successor = {c.kode: c.terkait for c in ended}
-    if not successor:
-        return []
-    bound = session.scalars(
-        select(AgencyToken)
-        .where(AgencyToken.region_kode.in_(successor), AgencyToken.revoked_at.is_(None))
-        .order_by(AgencyToken.id)
-    )
-    return [TokenMove(t.id, t.prefix, t.instansi, t.region_kode, successor[t.region_kode]) for t in bound]
-
-
 def _digest(plan: RegionPlan) -> str:
     content = json.dumps(
         [
@@ -372,7 +324,9 @@ def plan_update(session: Session, actor: Actor, rows: list[dict[str, str]], prov
     problems = _incomplete(ended) + problems
     if problems:
         raise Invalid("Daftar wilayah tidak dapat diterapkan", problems[:MAX_PROBLEMS])
-    plan = RegionPlan(changes, ignored, moved, _role_moves(session, ended), _token_moves(session, ended))
+    successor = {c.kode: c.terkait for c in ended}
+    holders = region_holders.role_moves(session, successor), region_holders.token_moves(session, successor)
+    plan = RegionPlan(changes, ignored, moved, *holders)
     plan.digest = _digest(plan)
     return plan
 
@@ -419,10 +373,7 @@ def apply_update(
     _write_regions(session, plan.changes, berlaku)
     for kode in plan.moved_records:
         records.move_register(session, actor, kode, _successor(plan, kode), reason)
-    _move_roles(session, actor, plan.roles, reason)
-    for move in plan.tokens:
-        if move.penerus:
-            tokens.move_token(session, actor, move.token_id, move.penerus, reason)
+    region_holders.move(session, actor, plan.roles, plan.tokens, reason)
     session.execute(
         insert(RegionChange),
         [
@@ -477,14 +428,6 @@ def _write_regions(session: Session, changes: list[Change], berlaku: date) -> No
             region.berakhir = berlaku
 
 
-def _move_roles(session: Session, actor: Actor, moves: list[RoleMove], reason: str) -> None:
-    for move in moves:
-        if move.penerus is None:
-            administration.remove_role(session, actor, move.assignment_id, reason)
-        else:
-            administration.move_role(session, actor, move.assignment_id, move.penerus, reason)
-
-
 def _today(db: Database) -> date:
     return clock.now().astimezone(db.settings.tz).date()
 
@@ -516,33 +459,3 @@ def update_regions(
         for kode in new_desa:
             opened[periode] += cycles.open_cycle(db, actor, periode, kode).opened
     return Updated(plan, {periode: n for periode, n in opened.items() if n})
-
-
-def names_at(session: Session, moment: datetime) -> dict[str, str]:
-    """Every region's name as it was at `moment` (a determination's approval): today's, with each
-    renamed since given its name from before the first change after that moment."""
-    names = {kode: nama for kode, nama in session.execute(select(Region.kode, Region.nama))}
-    later = session.execute(
-        select(RegionChange.kode, RegionChange.nama_sebelum)
-        .where(RegionChange.created_at > moment, RegionChange.nama_sebelum.is_not(None))
-        .order_by(RegionChange.id.desc())
-    )
-    names.update({kode: before or names[kode] for kode, before in later})  # the earliest change is applied last
-    return names
-
-
-HISTORY_LIMIT = 5_000  # changes an auditor's page lists (a decree changes tens; the admin's page lists 200)
-
-
-def history(session: Session, actor: Actor, limit: int = 200) -> list[tuple[RegionChange, str | None]]:
-    """The latest changes to the list, newest first, with who applied them: for the province's
-    administrators and for any auditor (the list is reference data of the whole province)."""
-    if Scope.auditing(actor).empty:
-        administration.require_admin(actor).require_province()
-    found = session.execute(
-        select(RegionChange, User.username)
-        .outerjoin(User, User.id == RegionChange.user_id)
-        .order_by(RegionChange.id.desc())
-        .limit(limit)
-    )
-    return [(change, username) for change, username in found]

@@ -15,7 +15,7 @@ from engine.core.actors import Actor
 from engine.core.errors import Conflict, Forbidden, Invalid
 from engine.people import administration, tokens, users
 from engine.quality import aggregates, completeness
-from engine.verification import cycles, imports, region_updates, submissions, trail
+from engine.verification import cycles, imports, region_history, region_updates, submissions, trail
 from models import (
     AgencyToken,
     AggregateValue,
@@ -309,7 +309,7 @@ def test_the_command_line_previews_then_applies_a_tab_separated_list(db, people,
     assert "Diterapkan: 1 baru, 1 ganti nama, 0 berakhir, 0 berlaku lagi" in done.output
     with db.read() as s:
         assert s.get(Region, "65.01.01.2099").nama == "Desa Uji Baru"
-        assert {who for _, who in region_updates.history(s, SYSTEM)} == {"admin.prov"}  # who applied the decree
+        assert {who for _, who in region_history.history(s, SYSTEM)} == {"admin.prov"}  # who applied the decree
     future = cli(*args[:-1], "2999-01-01", ok=False)
     assert "tanggal berlaku belum tiba" in future.output + future.stderr
 

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, render_template, request
 
 from engine.core import clock
 from engine.core.errors import Invalid
-from engine.verification import processes, region_updates, trail
+from engine.verification import processes, region_history, trail
 from web.access import actor, auditor_only, db, reading, settings
 from web.forms import InstancePageForm, PublishedHeadForm, ReasonForm, RecordSearchForm, parse
 
@@ -31,7 +31,7 @@ def index() -> Any:
 def regions() -> Any:
     """Every change to the list of regions: which decree, from when, applied by whom and when."""
     with reading() as s:
-        history = region_updates.history(s, actor(), limit=region_updates.HISTORY_LIMIT)
+        history = region_history.history(s, actor(), limit=region_history.HISTORY_LIMIT)
     return render_template("audit/regions.html", history=history)
 
 

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 
 from engine.core.errors import Conflict, Invalid
 from engine.core.tables import read_table
-from engine.verification import region_updates
+from engine.verification import region_history, region_updates
 from web.access import actor, admin_only, db, reading, settings, uploaded
 from web.forms import RegionUpdateForm, parse
 from web.i18n import said
@@ -22,7 +22,7 @@ def _page(form: Any = None, plan: Any = None, carried: str = "", refusal: Any = 
     and the latest changes."""
     found = refusal.problems if isinstance(refusal, Invalid) else []
     with reading() as s:
-        history = region_updates.history(s, actor())
+        history = region_history.history(s, actor())
     page = render_template(
         "admin/regions.html",
         history=history,
