@@ -69,7 +69,7 @@ def apply() -> Any:
             actor(),
             rows,
             (values["dasar"], values["berlaku"]),
-            values["kunci"],  # no key: not previewed
+            values["kunci"],  # the preview's key: without it, or with another, nothing is applied
         )
     except (Invalid, Conflict) as exc:
         return _page(form, refusal=exc, status=400 if isinstance(exc, Invalid) else 409)
