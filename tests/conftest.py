@@ -28,7 +28,7 @@ from engine.setup.initialise import initialise
 from models import AuditHead, Base, CycleRhythm
 from models.db import make_engine, normalise_url
 from notifications.plugin import plugin as notifications_plugin
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, RECONCILIATION_PEOPLE
 
 # Property tests check what is computed, not how fast: a shared machine's pause of a few hundred
 # milliseconds must not fail an example that normally takes microseconds.
@@ -183,6 +183,29 @@ def people(db: Database, password_hash: str) -> dict[str, str]:
         for username, role, region in PEOPLE:
             users.add_user(session, Actor.system("test"), username, role, region).password_hash = password_hash
     return {username: region for username, _, region in PEOPLE}
+
+
+@pytest.fixture
+def stewards(db: Database, people: dict[str, str], password_hash: str) -> dict[str, str]:
+    """The people above and the reconciliation's (walidata, Forum SDI, the head), each with PASSWORD."""
+    with db.transaction() as session:
+        for username, role, region in RECONCILIATION_PEOPLE:
+            users.add_user(session, Actor.system("test"), username, role, region).password_hash = password_hash
+    return {**people, **{username: region for username, _, region in RECONCILIATION_PEOPLE}}
+
+
+@pytest.fixture
+def our_figures(db: Database) -> None:
+    """Dinas Sosial's own AKTK figures of 2024 for two regencies, which an agency's are compared with."""
+    from engine.core.audit import AuditAction
+    from engine.quality import aggregates, series
+
+    with db.transaction() as session:
+        values = [
+            series.Value("65.01", "AKTK", "2024", 68, "dinsos"),
+            series.Value("65.02", "AKTK", "2024", 20, "dinsos"),
+        ]
+        aggregates.store(session, Actor.system("test"), values, AuditAction.BASELINE_IMPORTED)
 
 
 @pytest.fixture

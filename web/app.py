@@ -28,6 +28,7 @@ from web.api import init_api
 from web.extensions import babel, csrf, login_manager
 from web.views import (
     admin,
+    agency_figures,
     assets,
     audit,
     auth,
@@ -44,6 +45,7 @@ from web.views import (
 )
 
 BLUEPRINTS = (
+    agency_figures,
     assets,
     health,
     auth,

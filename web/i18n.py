@@ -49,6 +49,9 @@ STATUS_LABELS = {
     "ganti_nama": _l("berganti nama"),
     "berakhir": _l("berakhir"),
     "berlaku_lagi": _l("berlaku lagi"),
+    # an agency's figure beside the one stored (`baru` as above)
+    "berubah": _l("berubah"),
+    "sama": _l("sama"),
 }
 # The scheduled jobs, as the admin's job history names them beside their codes.
 JOB_LABELS = {
@@ -216,6 +219,7 @@ AUDIT_ACTION_LABELS = {
     "QUALITY_THRESHOLD_SET": _l("ambang mutu ditetapkan"),
     "BASELINE_IMPORTED": _l("riwayat angka diimpor"),
     "AGENCY_FIGURES_IMPORTED": _l("angka instansi diimpor"),
+    "AGENCY_FIGURES_WITHDRAWN": _l("angka instansi ditarik"),
     "FIGURES_SNAPSHOT_TAKEN": _l("potret angka diambil"),
     "CYCLE_OPENED": _l("siklus dibuka"),
     "CYCLE_CLOSED": _l("siklus ditutup"),

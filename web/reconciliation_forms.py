@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from web.forms import Form, _flag, _int, _one_of, _text, is_id
+from engine.verification.agency_figures import CARRIED_CHARS
+from web.forms import Form, _flag, _int, _one_of, _page_number, _text, is_id
 
 
 class RevisionForm(Form):
@@ -39,3 +40,23 @@ def forum_verdicts(form: Any) -> dict[int, tuple[str, str]]:
             flag_id = int(key[8:])
             verdicts[flag_id] = (str(form.get(key, ""))[:20], str(form.get(f"alasan_{flag_id}", ""))[:2000])
     return verdicts
+
+
+class AgencyFiguresForm(Form):
+    """An agency's file (its name when the file has no `instansi` column), and, to save it, the figures
+    as the preview read them with the preview's key."""
+
+    instansi = _text(80)
+    baris = _text(CARRIED_CHARS, strip=False)
+    kunci = _text(16)
+
+
+class AgencyWithdrawForm(Form):
+    instansi = _text(80)
+    alasan = _text(500)
+    dilihat = _int()
+
+
+class AgencyListForm(Form):
+    lihat = _text(80)
+    halaman = _page_number()

@@ -141,9 +141,13 @@ def _refuse_other_agencies(rows: list[dict[str, str]], agency: str) -> None:
         raise Invalid(f"Berkas ditolak: {len(other)} baris atas nama instansi lain dari --agency", other[:200])
 
 
-def agency_values(session: Session, rows: list[dict[str, str]], agency: str) -> list[series.Value]:
-    """An agency's figures sent as rows (the API): row numbers count from 1."""
-    return _parse_rows(session, [{**r, "instansi": agency} for r in rows], "instansi", first_row=1)
+def agency_values(
+    session: Session, rows: list[dict[str, str]], agency: str | None = None, province: str | None = None
+) -> list[series.Value]:
+    """Agencies' figures sent as rows (the API, a preview's confirmation), each row's agency in
+    `instansi` unless `agency` names it: row numbers count from 1."""
+    named = [{**r, "instansi": agency} for r in rows] if agency else rows
+    return _parse_rows(session, named, "instansi", first_row=1, province=province)
 
 
 @dataclass
@@ -288,7 +292,7 @@ def _settled(session: Session, keys: set[tuple[str, str]]) -> dict[tuple, Any]:
     }
 
 
-def _one_rescan_at_a_time(session: Session, keys: set[tuple[str, str]]) -> None:
+def one_rescan_at_a_time(session: Session, keys: set[tuple[str, str]]) -> None:
     """Two rescans of a province's series at once (a Forum recount, an agency's figures) would each
     delete the open flags before the other's were committed and leave every flag twice: they take the
     province's region row in turn (NO KEY UPDATE, so rows referring to the region are not held up)."""
@@ -298,11 +302,21 @@ def _one_rescan_at_a_time(session: Session, keys: set[tuple[str, str]]) -> None:
     )
 
 
-def store_flags(session: Session, flags: list[series.Flag], rules: set[str], keys: set[tuple[str, str]]) -> None:
-    """Replace the open aggregate flags of these rules on these (kategori, region) series. A flag that
-    someone explained or closed is not raised again while the figure it is about stays the same."""
-    _one_rescan_at_a_time(session, keys)
+def not_settled(session: Session, flags: list[series.Flag], keys: set[tuple[str, str]]) -> list[series.Flag]:
+    """The flags to raise: one that someone explained or closed is not raised again while the figure it
+    is about stays the same."""
     settled = _settled(session, keys)
+    return [
+        f
+        for f in flags
+        if settled.get(_flag_key(f.rule, f.region_kode, f.kategori, f.periode, f.sources), object()) != f.observed
+    ]
+
+
+def store_flags(session: Session, flags: list[series.Flag], rules: set[str], keys: set[tuple[str, str]]) -> None:
+    """Replace the open aggregate flags of these rules on these (kategori, region) series, except those
+    already settled (`not_settled`)."""
+    one_rescan_at_a_time(session, keys)
     for kategori, region in keys:
         session.execute(
             delete(QualityFlag).where(
@@ -313,10 +327,7 @@ def store_flags(session: Session, flags: list[series.Flag], rules: set[str], key
                 QualityFlag.region_kode == region,
             )
         )
-    for f in flags:
-        key = _flag_key(f.rule, f.region_kode, f.kategori, f.periode, f.sources)
-        if key in settled and settled[key] == f.observed:
-            continue
+    for f in not_settled(session, flags, keys):
         session.add(
             QualityFlag(
                 rule=f.rule,
@@ -356,6 +367,15 @@ RETIRED_RULES = {"rasio", "z_robust", "rate"}
 def rescan(session: Session, actor: Actor, values: list[series.Value]) -> list[series.Flag]:
     """Store new figures, then check the whole stored series they belong to (history included)."""
     ctx = Context.load(session)
+    keys = series_keys(session, values)
+    history = stored_values(session, keys)
+    flags = scan_values(history, ctx) + compare_agencies(history, ctx)
+    store_flags(session, flags, SERIES_RULES | AGENCY_RULES | RETIRED_RULES, keys)
+    return flags
+
+
+def series_keys(session: Session, values: list[series.Value]) -> set[tuple[str, str]]:
+    """The (kategori, region) series these figures belong to, with their siblings'."""
     keys = {(v.kategori, v.region_kode) for v in values}
     # siblings matter to the copied-value and rate rules: check the parents' children too
     parents = {parent_code(v.region_kode) for v in values}
@@ -368,10 +388,7 @@ def rescan(session: Session, actor: Actor, values: list[series.Value]) -> list[s
         if parents
         else set()
     )
-    history = stored_values(session, keys | siblings)
-    flags = scan_values(history, ctx) + compare_agencies(history, ctx)
-    store_flags(session, flags, SERIES_RULES | AGENCY_RULES | RETIRED_RULES, keys | siblings)
-    return flags
+    return keys | siblings
 
 
 def roll_up(counted: Iterable[tuple[str, str, int]]) -> Counter[tuple[str, str]]:

@@ -9,7 +9,13 @@ from typing import Any
 import click
 
 from engine.quality import agency_indicators
-from engine.verification import determination_exports, determinations, reconciliation, reconciliation_progress
+from engine.verification import (
+    agency_figures,
+    determination_exports,
+    determinations,
+    reconciliation,
+    reconciliation_progress,
+)
 from web.cli.common import acting, database, emit, json_option, refusals
 
 user_option = click.option("--user", "username", help="bertindak sebagai pengguna ini (bawaan: baris perintah)")
@@ -194,6 +200,24 @@ def agency_list(ctx: click.Context, as_json: bool) -> None:
             or "Belum ada pemetaan"
         ),
     )
+
+
+@agency_group.command("withdraw")
+@click.argument("instansi")
+@click.argument("year", type=int)
+@click.option("--reason", "alasan", required=True, help="mengapa angka itu ditarik (10-500 karakter)")
+@user_option
+@json_option
+@click.pass_context
+def agency_withdraw(
+    ctx: click.Context, instansi: str, year: int, alasan: str, username: str | None, as_json: bool
+) -> None:
+    """Tarik semua angka INSTANSI untuk tahun YEAR (tetap tercatat di jejak audit)."""
+    with refusals(as_json), database(ctx).transaction() as session:
+        person = acting(session, username)
+        shown = {a.instansi: a.angka for a in agency_figures.overview(session, person, year)}
+        removed = agency_figures.withdraw(session, person, instansi, year, alasan, shown.get(instansi, 0))
+    emit(as_json, {"instansi": instansi, "tahun": year, "ditarik": removed}, f"{removed} angka {instansi} ditarik")
 
 
 COMMANDS = [reconciliation_group, determination_group, agency_group]

@@ -1,0 +1,164 @@
+"""The province's data steward receives an agency's file: a preview that writes nothing, saving
+exactly what was shown, a stale or repeated confirmation, a regency's steward refused, and a year's
+figures of one agency taken back with a reason, kept on the audit trail."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from engine.core.audit import AuditAction
+from engine.core.errors import Conflict, Forbidden, Invalid, NotFound
+from engine.verification import agency_figures
+from models import AggregateValue, AuditEvent, QualityFlag
+from tests.factories import actor
+
+PROVINCE = "65"
+FILE = "instansi,kategori,kode_wilayah,periode,nilai\nDP3AP2KB,AKTK,65.01,2024,30\nDP3AP2KB,AKTK,65.02,2024,21\n"
+
+
+def _preview(db, username="walidata.prov", text=FILE, agency=""):
+    with db.read() as s:
+        return agency_figures.preview(s, actor(db, username), "angka.csv", text.encode(), agency, PROVINCE)
+
+
+def _receive(db, plan, username="walidata.prov"):
+    rows = agency_figures.from_carried(agency_figures.carried(plan))
+    with db.transaction() as s:
+        return agency_figures.receive(s, actor(db, username), rows, plan.digest, PROVINCE)
+
+
+def _theirs(db) -> dict[tuple[str, str], int]:
+    with db.read() as s:
+        found = s.scalars(select(AggregateValue).where(AggregateValue.sumber != "dinsos"))
+        return {(r.sumber, r.region_kode): r.nilai for r in found}
+
+
+def _actions(db, action: AuditAction) -> list[AuditEvent]:
+    with db.read() as s:
+        return list(s.scalars(select(AuditEvent).where(AuditEvent.action == action.value).order_by(AuditEvent.seq)))
+
+
+def test_a_preview_writes_nothing_and_saving_stores_what_it_showed(db, stewards, our_figures):
+    plan = _preview(db)
+    assert (plan.count("baru"), plan.count("berubah"), plan.agencies) == (2, 0, ["DP3AP2KB"])
+    assert [(f.rule, f.region_kode) for f in plan.flags] == [("selisih_instansi", "65.01")]  # 30 against 68
+    assert _theirs(db) == {} and _actions(db, AuditAction.AGENCY_FIGURES_IMPORTED) == []
+    received = _receive(db, plan)
+    assert received.saved and _theirs(db) == {("DP3AP2KB", "65.01"): 30, ("DP3AP2KB", "65.02"): 21}
+    with db.read() as s:
+        stored = s.scalars(select(QualityFlag).where(QualityFlag.rule == "selisih_instansi")).all()
+    assert [(f.region_kode, f.sources["instansi"]) for f in stored] == [("65.01", "DP3AP2KB")]  # as previewed
+    again = _preview(db, text=FILE.replace("65.02,2024,21", "65.02,2024,25"))
+    assert (again.count("baru"), again.count("berubah"), again.count("sama")) == (0, 1, 1)
+    changed = next(f for f in again.figures if f.perubahan == "berubah")
+    assert (changed.kode_wilayah, changed.sebelum, changed.nilai) == ("65.02", 21, 25)
+
+
+def test_a_confirmation_after_the_stored_figures_changed_saves_nothing(db, stewards, our_figures):
+    stale = _preview(db)
+    _receive(db, _preview(db, text=FILE.replace(",30\n", ",31\n")))  # another upload meanwhile
+    with pytest.raises(Conflict, match="berubah sejak pratinjau"):
+        _receive(db, stale)
+    assert _theirs(db)[("DP3AP2KB", "65.01")] == 31
+
+
+def test_the_same_confirmation_twice_saves_once(db, stewards, our_figures):
+    plan = _preview(db)
+    assert _receive(db, plan).saved
+    assert not _receive(db, plan).saved  # a double click
+    assert len(_actions(db, AuditAction.AGENCY_FIGURES_IMPORTED)) == 1
+
+
+def test_a_file_of_two_agencies_is_carried_and_saved_whole(db, stewards, our_figures):
+    text = FILE + "Dinas Kesehatan,AKTK,65.01,2024,40\n"
+    plan = _preview(db, text=text)
+    assert plan.agencies == ["DP3AP2KB", "Dinas Kesehatan"]
+    assert agency_figures.from_carried(agency_figures.carried(plan))[-1] == {
+        "instansi": "Dinas Kesehatan",
+        "kode_wilayah": "65.01",
+        "kategori": "AKTK",
+        "periode": "2024",
+        "nilai": "40",
+    }
+    _receive(db, plan)
+    assert _theirs(db)[("Dinas Kesehatan", "65.01")] == 40
+
+
+def test_a_wrong_row_refuses_the_whole_file_by_row(db, stewards):
+    with pytest.raises(Invalid) as refused:
+        _preview(db, text=FILE + "DP3AP2KB,AKTK,6502,2024,3\n")
+    assert [(p.row, p.column) for p in refused.value.problems] == [(4, "kode_wilayah")]
+
+
+def test_a_file_over_the_bound_is_refused_before_it_is_compared(db, stewards, monkeypatch):
+    monkeypatch.setattr(agency_figures, "MAX_FIGURES", 1)
+    with pytest.raises(Invalid, match="paling banyak 1 sekali unggah"):
+        _preview(db)
+
+
+@pytest.mark.parametrize("username", ["walidata.kab", "forum.sdi", "auditor.prov"])
+def test_only_the_province_receives_or_withdraws_an_agency_s_figures(db, stewards, our_figures, username):
+    with pytest.raises(Forbidden):
+        _preview(db, username)
+    plan = _preview(db)
+    with pytest.raises(Forbidden):
+        _receive(db, plan, username)
+    _receive(db, plan)
+    with pytest.raises(Forbidden), db.transaction() as s:
+        agency_figures.withdraw(s, actor(db, username), "DP3AP2KB", 2024, "berkas salah instansi", 2)
+    assert len(_theirs(db)) == 2
+
+
+def test_a_regency_s_steward_reads_its_own_region_s_agency_figures(db, stewards, our_figures):
+    _receive(db, _preview(db))
+    with db.read() as s:
+        seen = agency_figures.overview(s, actor(db, "walidata.kab"), 2024)
+        rows, page, pages = agency_figures.figures_of(s, actor(db, "walidata.kab"), 2024, "DP3AP2KB")
+        everything = agency_figures.overview(s, actor(db, "walidata.prov"), 2024)
+    assert [(a.instansi, a.angka, a.tanda_terbuka) for a in seen] == [("DP3AP2KB", 1, 1)]  # 65.01 only
+    assert [(r.kode_wilayah, r.nilai, r.nilai_kita) for r in rows] == [("65.01", 30, 68)] and (page, pages) == (1, 1)
+    assert [(a.instansi, a.angka, a.wilayah, a.periode) for a in everything] == [("DP3AP2KB", 2, 2, ["2024"])]
+
+
+def test_withdrawing_a_year_removes_its_figures_and_flags_and_keeps_them_on_the_trail(db, stewards, our_figures):
+    _receive(db, _preview(db))
+    _receive(db, _preview(db, text=FILE.replace("2024", "2023")))  # another year stays
+    with db.transaction() as s:
+        removed = agency_figures.withdraw(s, actor(db, "walidata.prov"), "DP3AP2KB", 2024, "berkas tahun yang salah", 2)
+    assert removed == 2
+    with db.read() as s:
+        left = s.scalars(select(AggregateValue.periode).where(AggregateValue.sumber == "DP3AP2KB")).all()
+        open_flags = s.scalar(
+            select(func.count())
+            .select_from(QualityFlag)
+            .where(QualityFlag.rule == "selisih_instansi", QualityFlag.periode == "2024")
+        )
+    assert sorted(left) == ["2023", "2023"] and open_flags == 0
+    entry = _actions(db, AuditAction.AGENCY_FIGURES_WITHDRAWN)[-1]
+    assert entry.reason == "berkas tahun yang salah" and entry.actor == "walidata.prov"
+    assert sorted(entry.before["perubahan"]) == [
+        ["65.01", "AKTK", "2024", "DP3AP2KB", 30],
+        ["65.02", "AKTK", "2024", "DP3AP2KB", 21],
+    ]
+
+
+def test_a_withdrawal_is_refused_with_a_short_reason_a_stale_count_or_nothing_to_take(db, stewards, our_figures):
+    _receive(db, _preview(db))
+    walidata = actor(db, "walidata.prov")
+    with pytest.raises(Invalid), db.transaction() as s:
+        agency_figures.withdraw(s, walidata, "DP3AP2KB", 2024, "salah", 2)
+    with pytest.raises(Conflict, match="berubah sejak halaman dibuka"), db.transaction() as s:
+        agency_figures.withdraw(s, walidata, "DP3AP2KB", 2024, "berkas tahun yang salah", 1)
+    with pytest.raises(NotFound), db.transaction() as s:
+        agency_figures.withdraw(s, walidata, "Dinas Kesehatan", 2024, "berkas tahun yang salah", 0)
+    assert len(_theirs(db)) == 2 and _actions(db, AuditAction.AGENCY_FIGURES_WITHDRAWN) == []
+
+
+def test_the_command_line_takes_a_year_back_as_the_page_does(cli, db, stewards, our_figures):
+    _receive(db, _preview(db))
+    refused = cli("agency", "withdraw", "Dinas Kesehatan", "2024", "--reason", "berkas salah instansi", ok=False)
+    assert "Tidak ada angka Dinas Kesehatan untuk tahun 2024" in refused.stdout + refused.stderr
+    done = cli("agency", "withdraw", "DP3AP2KB", "2024", "--reason", "berkas salah instansi", "--user", "walidata.prov")
+    assert "2 angka DP3AP2KB ditarik" in done.stdout and _theirs(db) == {}
+    assert _actions(db, AuditAction.AGENCY_FIGURES_WITHDRAWN)[-1].actor == "walidata.prov"
