@@ -4,10 +4,11 @@ agency back with a reason. The command line and the API store the same figures t
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +23,7 @@ from engine.core.paging import page_of
 from engine.people.scope import Scope
 from engine.quality import aggregates, series
 from engine.verification.reconciliation import check_year
-from models import AggregateValue, FlagStatus, QualityFlag
+from models import AgencyIndicator, AgencyToken, AggregateValue, FlagStatus, QualityFlag
 
 MAX_FIGURES = 5000  # one file: an agency's yearly tables several times over, carried by its preview's form
 CARRIED_CHARS = 300_000  # those figures as carried (about 30 characters each), within a form's 500 kB
@@ -54,6 +55,9 @@ class AgencyPlan:
     figures: list[Figure]
     flags: list[series.Flag]  # what the comparison with our figures would raise on the file's rows
     digest: str
+    # agencies never heard of before, each with the known name it resembles (one agency spelled two
+    # ways would be compared as two)
+    new_agencies: dict[str, str | None] = field(default_factory=dict)
 
     def count(self, perubahan: str) -> int:
         return sum(1 for f in self.figures if f.perubahan == perubahan)
@@ -139,13 +143,15 @@ def _open_flags(session: Session, scope: Scope, year: int) -> dict[str, int]:
 
 @dataclass(frozen=True)
 class Beside:
-    """An agency's figure beside ours for the same region, category and period."""
+    """An agency's figure beside ours for the same region, category and period, with the open flags
+    the comparison raised on it."""
 
     kode_wilayah: str
     kategori: str
     periode: str
     nilai: int
     nilai_kita: int | None
+    tanda: tuple[QualityFlag, ...] = ()
 
 
 def figures_of(
@@ -163,24 +169,46 @@ def figures_of(
     )
     page, pages, offset = page_of(len(theirs), halaman, PAGE_SIZE)
     shown = theirs[offset : offset + PAGE_SIZE]
+    codes = {r.region_kode for r in shown}
     ours = {
         (r.region_kode, r.kategori, r.periode): r.nilai
         for r in session.scalars(
             select(AggregateValue).where(
-                AggregateValue.sumber == aggregates.OURS,
-                _in_year(year),
-                AggregateValue.region_kode.in_({r.region_kode for r in shown}),
+                AggregateValue.sumber == aggregates.OURS, _in_year(year), AggregateValue.region_kode.in_(codes)
             )
         )
     }
+    flags = _flags_on(session, instansi, codes)
     return (
         [
-            Beside(r.region_kode, r.kategori, r.periode, r.nilai, ours.get((r.region_kode, r.kategori, r.periode)))
+            Beside(
+                r.region_kode,
+                r.kategori,
+                r.periode,
+                r.nilai,
+                ours.get((r.region_kode, r.kategori, r.periode)),
+                tuple(flags.get((r.region_kode, r.kategori, r.periode), ())),
+            )
             for r in shown
         ],
         page,
         pages,
     )
+
+
+def _flags_on(session: Session, instansi: str, codes: set[str]) -> dict[tuple[str, str, str], list[QualityFlag]]:
+    """The open comparison flags on an agency's figures in these regions, by region, category, period."""
+    found: dict[tuple[str, str, str], list[QualityFlag]] = defaultdict(list)
+    for flag in session.scalars(
+        select(QualityFlag).where(
+            QualityFlag.rule.in_(aggregates.AGENCY_RULES),
+            QualityFlag.status == FlagStatus.TERBUKA,
+            QualityFlag.region_kode.in_(codes),
+        )
+    ):
+        if flag.sources.get("instansi") == instansi:
+            found[(flag.region_kode, flag.kategori or "", flag.periode or "")].append(flag)
+    return found
 
 
 def preview(session: Session, actor: Actor, filename: str, content: bytes, agency: str, province: str) -> AgencyPlan:
@@ -190,7 +218,28 @@ def preview(session: Session, actor: Actor, filename: str, content: bytes, agenc
     _bounded(len(values))
     plan = _plan(session, values)
     _bounded(len(values), len(carried(plan)))
+    plan.new_agencies = _new_agencies(session, plan.agencies)
     return plan
+
+
+def _new_agencies(session: Session, names: list[str]) -> dict[str, str | None]:
+    """The file's agencies that have sent no figure, hold no token and have no mapped indicator, with
+    the known agency each most resembles (ignoring case, spaces and punctuation)."""
+    known = (
+        set(session.scalars(select(AggregateValue.sumber).where(AggregateValue.sumber != aggregates.OURS).distinct()))
+        | set(session.scalars(select(AgencyToken.instansi).distinct()))
+        | set(session.scalars(select(AgencyIndicator.instansi).distinct()))
+    )
+    by_letters = {_letters(k): k for k in known}
+    return {
+        name: next(iter(by_letters[m] for m in difflib.get_close_matches(_letters(name), by_letters, n=1)), None)
+        for name in names
+        if name not in known
+    }
+
+
+def _letters(name: str) -> str:
+    return "".join(c for c in name.casefold() if c.isalnum())
 
 
 def _bounded(figures: int, characters: int = 0) -> None:

@@ -118,6 +118,7 @@ def test_a_regency_s_steward_reads_its_own_region_s_agency_figures(db, stewards,
         everything = agency_figures.overview(s, actor(db, "walidata.prov"), 2024)
     assert [(a.instansi, a.angka, a.tanda_terbuka) for a in seen] == [("DP3AP2KB", 1, 1)]  # 65.01 only
     assert [(r.kode_wilayah, r.nilai, r.nilai_kita) for r in rows] == [("65.01", 30, 68)] and (page, pages) == (1, 1)
+    assert [f.rule for f in rows[0].tanda] == ["selisih_instansi"]
     assert [(a.instansi, a.angka, a.wilayah, a.periode) for a in everything] == [("DP3AP2KB", 2, 2, ["2024"])]
 
 
@@ -162,3 +163,10 @@ def test_the_command_line_takes_a_year_back_as_the_page_does(cli, db, stewards, 
     done = cli("agency", "withdraw", "DP3AP2KB", "2024", "--reason", "berkas salah instansi", "--user", "walidata.prov")
     assert "2 angka DP3AP2KB ditarik" in done.stdout and _theirs(db) == {}
     assert _actions(db, AuditAction.AGENCY_FIGURES_WITHDRAWN)[-1].actor == "walidata.prov"
+
+
+def test_an_agency_spelled_another_way_is_pointed_out_before_it_is_saved(db, stewards, our_figures):
+    _receive(db, _preview(db))
+    plan = _preview(db, text=FILE.replace("DP3AP2KB", "DP3A-P2KB") + "Dinas Kesehatan,AKTK,65.01,2024,40\n")
+    assert plan.new_agencies == {"DP3A-P2KB": "DP3AP2KB", "Dinas Kesehatan": None}
+    assert _preview(db).new_agencies == {}  # known by the figures it sent

@@ -45,6 +45,7 @@ def test_the_province_s_steward_previews_saves_and_reads_an_agency_s_figures(db,
     listed = browser.get(f"{PAGE}?lihat=DP3AP2KB").get_data(as_text=True)
     table = listed.split('id="angka-instansi"')[1].split("</table>")[0]
     assert table.count("<tr>") == 3 and ">68<" in table and ">30<" in table  # theirs beside ours
+    assert table.count('class="flag-row') == 1 and "DP3AP2KB" in table.split('class="flag-row')[1]  # 30 against 68
     again = browser.post(f"{PAGE}simpan", _carried(preview), token_from=PAGE, follow_redirects=True)
     assert "Angka ini sudah tersimpan: tidak ada yang diubah." in again.get_data(as_text=True)  # a double click
 
@@ -114,3 +115,11 @@ def test_an_operator_is_refused_and_the_year_page_links_here(db, stewards, brows
     browser.login("walidata.prov")
     assert 'href="/rekonsiliasi/2024/instansi/"' in browser.get("/rekonsiliasi/2024").get_data(as_text=True)
     assert browser.get("/rekonsiliasi/1800/instansi/").status_code == 400
+
+
+def test_a_preview_points_out_an_agency_spelled_another_way(db, stewards, our_figures, browser):
+    browser.login("walidata.prov")
+    browser.post(f"{PAGE}simpan", _carried(_upload(browser)), token_from=PAGE)
+    text = _upload(browser, agency="dp3a p2kb").get_data(as_text=True)
+    warning = text.split('id="instansi-baru"')[1].split("</div>")[0]
+    assert "dp3a p2kb: mirip DP3AP2KB" in warning
