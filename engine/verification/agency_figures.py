@@ -42,6 +42,7 @@ class Figure:
     periode: str
     nilai: int
     sebelum: int | None
+    nilai_kita: int | None = None  # ours, which it is compared with; none yet: not compared
 
     @property
     def perubahan(self) -> str:
@@ -61,6 +62,12 @@ class AgencyPlan:
 
     def count(self, perubahan: str) -> int:
         return sum(1 for f in self.figures if f.perubahan == perubahan)
+
+    @property
+    def uncompared(self) -> int:
+        """Figures with none of ours for the same region, category and period (a semester figure
+        beside our yearly ones, or a year whose reconciliation has not counted ours yet)."""
+        return sum(1 for f in self.figures if f.nilai_kita is None)
 
     @property
     def agencies(self) -> list[str]:
@@ -255,13 +262,21 @@ def _plan(session: Session, values: list[series.Value]) -> AgencyPlan:
         (r.region_kode, r.kategori, r.periode, r.sumber): r.nilai
         for r in session.scalars(
             select(AggregateValue).where(
-                AggregateValue.sumber.in_({v.sumber for v in values}),
+                AggregateValue.sumber.in_({v.sumber for v in values} | {aggregates.OURS}),
                 AggregateValue.kategori.in_({v.kategori for v in values}),
             )
         )
     }
     figures = [
-        Figure(v.sumber, v.region_kode, v.kategori, v.periode, v.nilai, stored.get(_key(v)))
+        Figure(
+            v.sumber,
+            v.region_kode,
+            v.kategori,
+            v.periode,
+            v.nilai,
+            stored.get(_key(v)),
+            stored.get((v.region_kode, v.kategori, v.periode, aggregates.OURS)),
+        )
         for v in sorted(values, key=lambda v: (v.sumber, v.region_kode, v.kategori, v.periode))
     ]
     return AgencyPlan(figures, _would_raise(session, values), _digest(figures))
@@ -292,7 +307,8 @@ def _on_rows(flags: list[series.Flag], values: list[series.Value]) -> list[serie
 
 
 def _digest(figures: list[Figure]) -> str:
-    content = json.dumps([f.__dict__ for f in figures], sort_keys=True)
+    """The agency's figures and those they replace (ours may be recounted meanwhile: it is not theirs)."""
+    content = json.dumps([[f.instansi, f.kode_wilayah, f.kategori, f.periode, f.nilai, f.sebelum] for f in figures])
     return hashlib.sha256(content.encode()).hexdigest()[:16]
 
 

@@ -170,3 +170,12 @@ def test_an_agency_spelled_another_way_is_pointed_out_before_it_is_saved(db, ste
     plan = _preview(db, text=FILE.replace("DP3AP2KB", "DP3A-P2KB") + "Dinas Kesehatan,AKTK,65.01,2024,40\n")
     assert plan.new_agencies == {"DP3A-P2KB": "DP3AP2KB", "Dinas Kesehatan": None}
     assert _preview(db).new_agencies == {}  # known by the figures it sent
+
+
+def test_a_preview_says_which_figures_have_none_of_ours_to_be_compared_with(db, stewards, our_figures):
+    plan = _preview(db, text=FILE + "DP3AP2KB,AKTK,65.01,2024-S1,14\n")
+    assert plan.uncompared == 1
+    assert [(f.periode, f.nilai_kita) for f in plan.figures if f.kode_wilayah == "65.01"] == [
+        ("2024", 68),
+        ("2024-S1", None),
+    ]

@@ -37,6 +37,7 @@ def test_the_province_s_steward_previews_saves_and_reads_an_agency_s_figures(db,
     text = preview.get_data(as_text=True)
     assert preview.status_code == 200 and "Pratinjau: belum ada yang disimpan" in text
     assert "2 angka baru, 0 berubah, 0 sama dengan yang tersimpan." in text and 'id="tanda-pratinjau"' in text
+    assert 'id="belum-dibandingkan"' not in text  # each has ours beside it
     assert _theirs(db) == 0
     saved = browser.post(f"{PAGE}simpan", _carried(preview), token_from=PAGE, follow_redirects=True)
     page = saved.get_data(as_text=True)
@@ -117,9 +118,10 @@ def test_an_operator_is_refused_and_the_year_page_links_here(db, stewards, brows
     assert browser.get("/rekonsiliasi/1800/instansi/").status_code == 400
 
 
-def test_a_preview_points_out_an_agency_spelled_another_way(db, stewards, our_figures, browser):
+def test_a_preview_points_out_an_agency_spelled_another_way_and_figures_not_compared(db, stewards, our_figures, browser):
     browser.login("walidata.prov")
     browser.post(f"{PAGE}simpan", _carried(_upload(browser)), token_from=PAGE)
-    text = _upload(browser, agency="dp3a p2kb").get_data(as_text=True)
+    text = _upload(browser, FILE + "AKTK,65.01,2024-S1,14\n", agency="dp3a p2kb").get_data(as_text=True)
     warning = text.split('id="instansi-baru"')[1].split("</div>")[0]
     assert "dp3a p2kb: mirip DP3AP2KB" in warning
+    assert "1 angka belum punya angka Dinas Sosial" in text  # a semester figure beside our yearly ones
