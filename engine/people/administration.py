@@ -16,7 +16,7 @@ from engine.core.errors import Forbidden, Invalid, NotFound, Problem
 from engine.core.paging import page_of
 from engine.people import sign_in, users
 from engine.people.scope import Scope
-from models import HumanTask, Region, Role, RoleAssignment, TaskStatus, User
+from models import AuditEvent, HumanTask, Region, Role, RoleAssignment, TaskStatus, User
 
 
 def require_admin(actor: Actor) -> Scope:
@@ -75,6 +75,37 @@ def get_user(session: Session, actor: Actor, user_id: int) -> User:
     if user is None or not _seen(scope, user):
         raise NotFound(f"Pengguna {user_id} tidak ada")
     return user
+
+
+ACCOUNT_HISTORY = 50  # the latest changes to an account on its page; all of them are on the audit trail
+SIGNING = (AuditAction.USER_LOGGED_IN.value, AuditAction.USER_LOGGED_OUT.value)
+
+
+@dataclass(frozen=True)
+class AccountHistory:
+    changes: list[AuditEvent]  # newest first
+    last_sign_in: AuditEvent | None
+
+
+def account_history(session: Session, actor: Actor, user_id: int) -> AccountHistory:
+    """The latest changes to a person's account (made, roles, address, password, active or not,
+    unlocked), newest first, and the last sign-in, for an admin who sees the person. Sign-ins are
+    kept apart: a person signing in daily would push every change off the list."""
+    user = get_user(session, actor, user_id)
+    about = (AuditEvent.subject_type == "user", AuditEvent.subject_id == str(user.id))
+    changes = session.scalars(
+        select(AuditEvent)
+        .where(*about, AuditEvent.action.not_in(SIGNING))
+        .order_by(AuditEvent.seq.desc())
+        .limit(ACCOUNT_HISTORY)
+    )
+    last = session.scalar(
+        select(AuditEvent)
+        .where(*about, AuditEvent.action == AuditAction.USER_LOGGED_IN.value)
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+    )
+    return AccountHistory(list(changes), last)
 
 
 def _user_in_care(session: Session, actor: Actor, user_id: int) -> User:

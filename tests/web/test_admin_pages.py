@@ -171,6 +171,21 @@ def test_managing_people_and_their_roles(browser, db, people):
         assert not user.aktif and [a.role.value for a in user.roles] == ["verifier"]
 
 
+def test_a_person_s_page_shows_the_account_s_history_and_last_sign_in(browser, db, people):
+    browser.login("verif.kec")  # signs in: kept apart from the changes
+    browser.login("admin.prov")
+    with db.read() as s:
+        person = s.scalar(select(User).where(User.username == "verif.kec"))
+    page = f"/admin/pengguna/{person.id}"
+    browser.post(f"{page}/peran", {"role": "auditor", "region": "65.01"}, token_from=page)
+    browser.post(f"{page}/surel", {"email": "verif.kec@example.go.id"}, token_from=page)
+    text = browser.get(page).get_data(as_text=True)
+    assert "Terakhir masuk:" in text and "127.0.0.1" in text.split('id="terakhir-masuk"')[1].split("</p>")[0]
+    history = text.split('id="riwayat-akun"')[1].split("</table>")[0]
+    assert history.index("alamat surel diubah") < history.index("peran diberikan")  # newest first
+    assert "admin.prov" in history and "<td>masuk</td>" not in history
+
+
 def test_creating_a_person_with_a_taken_username_changes_nothing_of_theirs(browser, db, people):
     browser.login("admin.prov")
     with db.read() as s:

@@ -118,7 +118,9 @@ def test_an_operator_is_refused_and_the_year_page_links_here(db, stewards, brows
     assert browser.get("/rekonsiliasi/1800/instansi/").status_code == 400
 
 
-def test_a_preview_points_out_an_agency_spelled_another_way_and_figures_not_compared(db, stewards, our_figures, browser):
+def test_a_preview_points_out_an_agency_spelled_another_way_and_figures_not_compared(
+    db, stewards, our_figures, browser
+):
     browser.login("walidata.prov")
     browser.post(f"{PAGE}simpan", _carried(_upload(browser)), token_from=PAGE)
     text = _upload(browser, FILE + "AKTK,65.01,2024-S1,14\n", agency="dp3a p2kb").get_data(as_text=True)

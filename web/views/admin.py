@@ -302,9 +302,12 @@ def _person_page(user_id: int, values: Any = None, refusal: Invalid | None = Non
             for r in administration.search_regions(s, actor(), code, code[:2], limit=1)
         }
         held = claims.held_by(s, actor(), user.id)
+        history = administration.account_history(s, actor(), user.id)
     return render_template(
         "admin/person.html",
         user=user,
+        history=history,
+        history_limit=administration.ACCOUNT_HISTORY,
         roles=list(Role),
         regions=names,
         held=held,
