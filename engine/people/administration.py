@@ -92,7 +92,13 @@ def account_history(session: Session, actor: Actor, user_id: int) -> AccountHist
     unlocked), newest first, and the last sign-in, for an admin who sees the person. Sign-ins are
     kept apart: a person signing in daily would push every change off the list."""
     user = get_user(session, actor, user_id)
-    about = (AuditEvent.subject_type == "user", AuditEvent.subject_id == str(user.id))
+    about = (
+        AuditEvent.subject_type == "user",
+        or_(  # an unlock names the username: it clears attempts, which are kept by the name typed
+            AuditEvent.subject_id == str(user.id),
+            (AuditEvent.action == AuditAction.USER_UNLOCKED.value) & (AuditEvent.subject_id == user.username),
+        ),
+    )
     changes = session.scalars(
         select(AuditEvent)
         .where(*about, AuditEvent.action.not_in(SIGNING))

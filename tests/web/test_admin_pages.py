@@ -179,10 +179,12 @@ def test_a_person_s_page_shows_the_account_s_history_and_last_sign_in(browser, d
     page = f"/admin/pengguna/{person.id}"
     browser.post(f"{page}/peran", {"role": "auditor", "region": "65.01"}, token_from=page)
     browser.post(f"{page}/surel", {"email": "verif.kec@example.go.id"}, token_from=page)
+    browser.post(f"{page}/buka-kunci", token_from=page)
     text = browser.get(page).get_data(as_text=True)
     assert "Terakhir masuk:" in text and "127.0.0.1" in text.split('id="terakhir-masuk"')[1].split("</p>")[0]
     history = text.split('id="riwayat-akun"')[1].split("</table>")[0]
     assert history.index("alamat surel diubah") < history.index("peran diberikan")  # newest first
+    assert "attempts_cleared" in history.split("alamat surel diubah")[0]  # the unlock, by its username
     assert "admin.prov" in history and "<td>masuk</td>" not in history
 
 
