@@ -238,7 +238,7 @@ def reconciliation_year(db: Database, password_hash: str | None = None, team: bo
     from engine.bpmn import definitions
     from engine.core.audit import AuditAction
     from engine.core.config import DEFAULT_BPMN_DIR
-    from engine.quality import aggregates
+    from engine.quality import aggregates, figure_files
 
     xml = (DEFAULT_BPMN_DIR / "rekonsiliasi_tahunan.bpmn").read_text("utf-8")
     with db.transaction() as session:
@@ -255,9 +255,9 @@ def reconciliation_year(db: Database, password_hash: str | None = None, team: bo
     for user in ("verif.kec", "verif.kab", "valid.prov"):
         decide(db, user, submission, "approve")
     with db.transaction() as session:
-        history = aggregates.read_baseline(session, "riwayat.csv", RECONCILIATION_HISTORY.encode())
+        history = figure_files.read_baseline(session, "riwayat.csv", RECONCILIATION_HISTORY.encode())
         aggregates.store(session, SYSTEM, history, AuditAction.BASELINE_IMPORTED)
-        agencies = aggregates.read_agency(session, "instansi.csv", RECONCILIATION_AGENCIES.encode())
+        agencies = figure_files.read_agency(session, "instansi.csv", RECONCILIATION_AGENCIES.encode())
         aggregates.store(session, SYSTEM, agencies, AuditAction.AGENCY_FIGURES_IMPORTED)
 
 

@@ -49,12 +49,14 @@ class AgencyFiguresForm(Form):
     instansi = _text(80)
     baris = _text(CARRIED_CHARS, strip=False)
     kunci = _text(16)
+    nama_berkas = _text(255)
+    sha256 = _text(64)
 
 
 class AgencyWithdrawForm(Form):
     instansi = _text(80)
     alasan = _text(500)
-    dilihat = _int()
+    dilihat = _text(16)  # the key of the figures the page showed
 
 
 class AgencyListForm(Form):

@@ -14,16 +14,14 @@ from sqlalchemy.orm import Session
 from engine.core import audit, clock
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
-from engine.core.errors import Invalid, Problem
 from engine.core.periods import period_key, previous_period
-from engine.core.tables import read_table
-from engine.quality import agencies, agency_indicators, figure_cells, series
+from engine.quality import agencies, agency_indicators, series
+from engine.quality.figure_files import OURS
 from engine.quality.thresholds import Thresholds
 from models import (
     AggregateValue,
     Category,
     FlagStatus,
-    FormerRegionCode,
     QualityFlag,
     Record,
     RecordStatus,
@@ -32,122 +30,6 @@ from models import (
     Submission,
     parent_code,
 )
-
-OURS = "dinsos"
-BASELINE_COLUMNS = ["kode_wilayah", "kategori", "periode", "nilai", "sumber"]
-AGENCY_COLUMNS = ["instansi", "kategori", "kode_wilayah", "periode", "nilai"]
-
-
-def _parse_rows(
-    session: Session, rows: list[dict[str, str]], source_column: str, first_row: int = 2, province: str | None = None
-) -> list[series.Value]:
-    """Every row valid, or `Invalid` naming each fault by row (`first_row` is the first row's number).
-    With `province`, a region outside it is refused (a file's rows, not only an API token's)."""
-    regions = figure_cells.known_regions(session, {row.get("kode_wilayah", "").strip() for row in rows})
-    kinds = figure_cells.category_codes(session)
-    former = {f.kode_lama: f for f in session.scalars(select(FormerRegionCode))}
-    problems, values, rows_of = [], [], defaultdict(list)
-    for number, row in enumerate(rows, start=first_row):
-        code, periode = row.get("kode_wilayah", "").strip(), row.get("periode", "")
-        kategori = kinds.get(" ".join(row.get("kategori", "").split()).casefold(), row.get("kategori", ""))
-        if said := figure_cells.region_problem(code, regions, former, province):
-            problems.append(Problem(said, row=number, column="kode_wilayah"))
-        elif said := figure_cells.name_problem(row.get("nama_wilayah", ""), code, regions[code]):
-            problems.append(Problem(said, row=number, column="nama_wilayah"))
-        if kategori not in kinds.values():
-            problems.append(Problem(f"kode kategori {kategori!r} tidak dikenal", row=number, column="kategori"))
-        if said := figure_cells.period_problem(periode):
-            problems.append(Problem(said, row=number, column="periode"))
-        count = figure_cells.count(row.get("nilai", ""))
-        if count is None:
-            problems.append(
-                Problem(
-                    f"nilai {row.get('nilai')!r} bukan bilangan bulat 0 atau lebih "
-                    "(titik hanya pemisah ribuan, mis. 1.250)",
-                    row=number,
-                    column="nilai",
-                )
-            )
-        source = _source(row.get(source_column))
-        if not source:
-            problems.append(Problem("wajib diisi", row=number, column=source_column))
-        elif source == OURS and source_column == "instansi":  # another agency's file never replaces ours
-            problems.append(
-                Problem(
-                    "angka instansi harus atas nama instansi lain, bukan Dinas Sosial", row=number, column="instansi"
-                )
-            )
-        if count is not None and (not problems or problems[-1].row != number):
-            values.append(series.Value(code, kategori, periode, count, source))
-            rows_of[(code, kategori, periode, source)].append(number)
-    problems += [
-        Problem(f"{k[0]} {k[1]} {k[2]} ({k[3]}) sudah ada di baris {numbers[0]}", row=again, column="periode")
-        for k, numbers in rows_of.items()
-        for again in numbers[1:]
-    ]
-    if problems:
-        raise Invalid(f"Berkas ditolak: {len(problems)} masalah; tidak ada yang disimpan", problems)
-    return values
-
-
-OUR_NAMES = {"dinsos", "dinas sosial", "dinas sosial provinsi kalimantan utara"}
-
-
-def _source(text: Any) -> str:
-    """Whose figure a row is: Dinas Sosial's own however it is written ("Dinas Sosial", "DINSOS"), else
-    the agency as written."""
-    name = " ".join(str(text or "").split())
-    return OURS if name.lower() in OUR_NAMES else name
-
-
-def read_baseline(session: Session, filename: str, content: bytes, province: str | None = None) -> list[series.Value]:
-    """Historic compiled tables: kode_wilayah, kategori, periode (YYYY, YYYY-Qn, YYYY-Sn), nilai, sumber."""
-    rows = read_table(filename, content, BASELINE_COLUMNS, one_sheet=True)
-    return _parse_rows(session, rows, "sumber", province=province)
-
-
-def read_agency(
-    session: Session, filename: str, content: bytes, agency: str | None = None, province: str | None = None
-) -> list[series.Value]:
-    """Another agency's figures: instansi, kategori (or the agency's `indikator`, mapped to a category by
-    configured data), kode_wilayah, periode, nilai."""
-    named_by_indicator = b"indikator" in content[:2048] or filename.lower().endswith(".xlsx")
-    required = [
-        c for c in AGENCY_COLUMNS if not (c == "instansi" and agency) and not (c == "kategori" and named_by_indicator)
-    ]
-    rows = read_table(filename, content, required, one_sheet=True)
-    if agency:  # the option names the file's agency: a row naming another is a file of two agencies
-        _refuse_other_agencies(rows, agency)
-        rows = [{**r, "instansi": agency} for r in rows]
-    rows, unmapped = agency_indicators.translate(session, rows)
-    without_category = {p.row for p in unmapped}
-    try:
-        values = _parse_rows(session, rows, "instansi", province=province)
-    except Invalid as exc:
-        found = [p for p in exc.problems if not (p.row in without_category and p.column == "kategori")]
-        unmapped = sorted(unmapped + found, key=lambda p: p.row or 0)
-    if unmapped:
-        raise Invalid(f"Berkas ditolak: {len(unmapped)} masalah; tidak ada yang disimpan", unmapped)
-    return values
-
-
-def _refuse_other_agencies(rows: list[dict[str, str]], agency: str) -> None:
-    other = [
-        Problem(f"baris ini atas nama {r['instansi'].strip()!r}, bukan {agency}", row=n, column="instansi")
-        for n, r in enumerate(rows, start=2)
-        if (r.get("instansi") or "").strip() and _source(r["instansi"]) != _source(agency)
-    ]
-    if other:
-        raise Invalid(f"Berkas ditolak: {len(other)} baris atas nama instansi lain dari --agency", other[:200])
-
-
-def agency_values(
-    session: Session, rows: list[dict[str, str]], agency: str | None = None, province: str | None = None
-) -> list[series.Value]:
-    """Agencies' figures sent as rows (the API, a preview's confirmation), each row's agency in
-    `instansi` unless `agency` names it: row numbers count from 1."""
-    named = [{**r, "instansi": agency} for r in rows] if agency else rows
-    return _parse_rows(session, named, "instansi", first_row=1, province=province)
 
 
 @dataclass
@@ -227,8 +109,12 @@ def stored_values(session: Session, keys: set[tuple[str, str]] | None = None) ->
     ]
 
 
-def store(session: Session, actor: Actor, values: list[series.Value], action: AuditAction) -> int:
-    """Upsert the figures; returns how many were new."""
+def store(
+    session: Session, actor: Actor, values: list[series.Value], action: AuditAction, about: dict[str, Any] | None = None
+) -> int:
+    """Upsert the figures (`about`: where they came from, for the audit trail); returns how many were
+    new. The province's series are taken first, in the order every rescan takes them."""
+    one_rescan_at_a_time(session, {(v.kategori, v.region_kode) for v in values})
     existing = {
         (r.region_kode, r.kategori, r.periode, r.sumber): r
         for r in session.scalars(
@@ -268,6 +154,7 @@ def store(session: Session, actor: Actor, values: list[series.Value], action: Au
             "diubah": len(changes) - added,
             "sumber": sorted({v.sumber for v in values}),
             "perubahan": changes,
+            **(about or {}),
         },
     )
     return added

@@ -7,28 +7,26 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from engine.core import audit
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
 from engine.core.errors import Conflict, Invalid, NotFound, Problem
-from engine.core.paging import page_of
+from engine.core.periods import period_key
 from engine.people.scope import Scope
-from engine.quality import aggregates, series
+from engine.quality import aggregates, figure_files, series
+from engine.verification import agency_listing, determinations, reconciliation
 from engine.verification.reconciliation import check_year
-from models import AgencyIndicator, AgencyToken, AggregateValue, FlagStatus, QualityFlag
+from models import AgencyIndicator, AgencyToken, AggregateValue, FlagStatus, InstanceStatus, QualityFlag
 
 MAX_FIGURES = 5000  # one file: an agency's yearly tables several times over, carried by its preview's form
 CARRIED_CHARS = 300_000  # those figures as carried (about 30 characters each), within a form's 500 kB
 REASON_CHARS = (10, 500)
-PAGE_SIZE = 100
 NEW, CHANGED, SAME = "baru", "berubah", "sama"
 
 
@@ -54,8 +52,9 @@ class AgencyPlan:
     """What a file would change; `digest` names it, so a confirmation saves exactly what was shown."""
 
     figures: list[Figure]
-    flags: list[series.Flag]  # what the comparison with our figures would raise on the file's rows
+    flags: list[series.Flag]  # open on these agencies' series once saved (other years of them too)
     digest: str
+    berkas: tuple[str, str] = ("", "")  # the file's name and SHA-256, kept on the audit trail
     # agencies never heard of before, each with the known name it resembles (one agency spelled two
     # ways would be compared as two)
     new_agencies: dict[str, str | None] = field(default_factory=dict)
@@ -75,19 +74,6 @@ class AgencyPlan:
 
 
 @dataclass(frozen=True)
-class AgencyYear:
-    """What one agency has sent for a year."""
-
-    instansi: str
-    angka: int
-    wilayah: int
-    kategori: int
-    periode: list[str]
-    diterima: datetime
-    tanda_terbuka: int
-
-
-@dataclass(frozen=True)
 class Received:
     plan: AgencyPlan
     saved: bool  # False: the same confirmation again, every figure already stored as shown
@@ -98,135 +84,60 @@ def _receiving(actor: Actor) -> Scope:
     return Scope.reconciling(actor).require_any().require_province()
 
 
-def _in_year(tahun: int) -> Any:
-    return or_(AggregateValue.periode == str(tahun), AggregateValue.periode.like(f"{tahun}-%"))
-
-
-def _same_year(periode: str | None, tahun: int) -> bool:
-    return bool(periode) and (periode == str(tahun) or str(periode).startswith(f"{tahun}-"))
-
-
-def overview(session: Session, actor: Actor, tahun: Any) -> list[AgencyYear]:
-    """Each agency's figures for the year (those within the person's regions), with its open flags."""
-    scope = Scope.overseeing(actor).require_any()
-    year = check_year(tahun)
-    rows = session.scalars(
-        select(AggregateValue).where(
-            AggregateValue.sumber != aggregates.OURS, _in_year(year), scope.where(AggregateValue.region_kode)
-        )
-    )
-    by_agency: dict[str, list[AggregateValue]] = defaultdict(list)
-    for row in rows:
-        by_agency[row.sumber].append(row)
-    flags = _open_flags(session, scope, year)
-    return [
-        AgencyYear(
-            name,
-            len(own),
-            len({r.region_kode for r in own}),
-            len({r.kategori for r in own}),
-            sorted({r.periode for r in own}),
-            max(r.imported_at for r in own),
-            flags.get(name, 0),
-        )
-        for name, own in sorted(by_agency.items())
-    ]
-
-
-def _open_flags(session: Session, scope: Scope, year: int) -> dict[str, int]:
-    found = session.scalars(
-        select(QualityFlag).where(
-            QualityFlag.rule.in_(aggregates.AGENCY_RULES),
-            QualityFlag.status == FlagStatus.TERBUKA,
-            scope.where(QualityFlag.region_kode),
-        )
-    )
-    counts: dict[str, int] = defaultdict(int)
-    for flag in found:
-        if _same_year(flag.periode, year):
-            counts[str(flag.sources.get("instansi"))] += 1
-    return counts
-
-
 @dataclass(frozen=True)
-class Beside:
-    """An agency's figure beside ours for the same region, category and period, with the open flags
-    the comparison raised on it."""
+class Upload:
+    """An agency's file as the page received it, for the year whose page it was sent from."""
 
-    kode_wilayah: str
-    kategori: str
-    periode: str
-    nilai: int
-    nilai_kita: int | None
-    tanda: tuple[QualityFlag, ...] = ()
+    tahun: int
+    filename: str
+    content: bytes
+    agency: str = ""  # the agency named on the form, for a file without an `instansi` column
 
 
-def figures_of(
-    session: Session, actor: Actor, tahun: Any, instansi: str, halaman: int = 1
-) -> tuple[list[Beside], int, int]:
-    """One agency's figures for the year beside ours, a page at a time: (rows, page, pages)."""
-    scope = Scope.overseeing(actor).require_any()
-    year = check_year(tahun)
-    theirs = list(
-        session.scalars(
-            select(AggregateValue)
-            .where(AggregateValue.sumber == instansi, _in_year(year), scope.where(AggregateValue.region_kode))
-            .order_by(AggregateValue.region_kode, AggregateValue.kategori, AggregateValue.periode)
-        )
-    )
-    page, pages, offset = page_of(len(theirs), halaman, PAGE_SIZE)
-    shown = theirs[offset : offset + PAGE_SIZE]
-    codes = {r.region_kode for r in shown}
-    ours = {
-        (r.region_kode, r.kategori, r.periode): r.nilai
-        for r in session.scalars(
-            select(AggregateValue).where(
-                AggregateValue.sumber == aggregates.OURS, _in_year(year), AggregateValue.region_kode.in_(codes)
-            )
-        )
-    }
-    flags = _flags_on(session, instansi, codes)
-    return (
-        [
-            Beside(
-                r.region_kode,
-                r.kategori,
-                r.periode,
-                r.nilai,
-                ours.get((r.region_kode, r.kategori, r.periode)),
-                tuple(flags.get((r.region_kode, r.kategori, r.periode), ())),
-            )
-            for r in shown
-        ],
-        page,
-        pages,
-    )
-
-
-def _flags_on(session: Session, instansi: str, codes: set[str]) -> dict[tuple[str, str, str], list[QualityFlag]]:
-    """The open comparison flags on an agency's figures in these regions, by region, category, period."""
-    found: dict[tuple[str, str, str], list[QualityFlag]] = defaultdict(list)
-    for flag in session.scalars(
-        select(QualityFlag).where(
-            QualityFlag.rule.in_(aggregates.AGENCY_RULES),
-            QualityFlag.status == FlagStatus.TERBUKA,
-            QualityFlag.region_kode.in_(codes),
-        )
-    ):
-        if flag.sources.get("instansi") == instansi:
-            found[(flag.region_kode, flag.kategori or "", flag.periode or "")].append(flag)
-    return found
-
-
-def preview(session: Session, actor: Actor, filename: str, content: bytes, agency: str, province: str) -> AgencyPlan:
+def preview(session: Session, actor: Actor, upload: Upload, province: str) -> AgencyPlan:
     """What the file would change and which flags it would raise; nothing is written."""
     _receiving(actor)
-    values = aggregates.read_agency(session, filename, content, agency.strip() or None, province)
+    year = check_year(upload.tahun)
+    values = figure_files.read_agency(session, upload.filename, upload.content, upload.agency.strip() or None, province)
     _bounded(len(values))
-    plan = _plan(session, values)
+    _refuse_other_years(values, year)
+    refuse_determined(session, year)
+    plan = _plan(session, values, (upload.filename[:255], hashlib.sha256(upload.content).hexdigest()))
     _bounded(len(values), len(carried(plan)))
     plan.new_agencies = _new_agencies(session, plan.agencies)
     return plan
+
+
+def _refuse_other_years(values: list[series.Value], year: int) -> None:
+    """A year's page receives that year's figures: a file with others is loaded on their pages (or by
+    the command line), so that what was saved is where the person looks for it."""
+    other = [v for v in values if period_key(v.periode)[0] != year]
+    if other:
+        raise Invalid(
+            f"Berkas memuat {len(other)} angka di luar tahun {year}; tidak ada yang disimpan",
+            [
+                Problem(f"{v.sumber} {v.region_kode} {v.kategori} periode {v.periode}: unggah di halaman tahun itu")
+                for v in other[:200]
+            ],
+        )
+
+
+def refuse_determined(session: Session, year: int) -> None:
+    """A determined year's comparison is frozen with it: its agency figures change only while a
+    revision of that year's reconciliation is open."""
+    frozen = determinations.latest(session, year)
+    running = reconciliation.instance_of(session, year)
+    if frozen is not None and (running is None or running.status != InstanceStatus.BERJALAN):
+        raise Conflict(
+            f"Angka tahun {year} sudah ditetapkan (SK {frozen.nomor_sk}); angka instansi tahun itu tidak diubah "
+            "lagi, kecuali rekonsiliasi revisi tahun itu dibuka"
+        )
+
+
+def refuse_determined_years(session: Session, values: list[series.Value]) -> None:
+    """`refuse_determined` for each year the figures are of (a file or an API call of several years)."""
+    for year in sorted({period_key(v.periode)[0] for v in values}):
+        refuse_determined(session, year)
 
 
 def _new_agencies(session: Session, names: list[str]) -> dict[str, str | None]:
@@ -237,27 +148,25 @@ def _new_agencies(session: Session, names: list[str]) -> dict[str, str | None]:
         | set(session.scalars(select(AgencyToken.instansi).distinct()))
         | set(session.scalars(select(AgencyIndicator.instansi).distinct()))
     )
-    by_letters = {_letters(k): k for k in known}
+    by_letters = {figure_files.letters(k): k for k in known}
     return {
-        name: next(iter(by_letters[m] for m in difflib.get_close_matches(_letters(name), by_letters, n=1)), None)
+        name: next(
+            iter(by_letters[m] for m in difflib.get_close_matches(figure_files.letters(name), by_letters, n=1)), None
+        )
         for name in names
         if name not in known
     }
 
 
-def _letters(name: str) -> str:
-    return "".join(c for c in name.casefold() if c.isalnum())
-
-
 def _bounded(figures: int, characters: int = 0) -> None:
-    if figures > MAX_FIGURES or characters > CARRIED_CHARS:
-        raise Invalid(
-            f"Berkas berisi {figures} angka; paling banyak {MAX_FIGURES} sekali unggah",
-            [Problem("bagi berkas per tahun atau per instansi, atau impor dengan perintah sijosku quality agency")],
-        )
+    split = [Problem("bagi berkas per instansi atau per periode, atau impor dengan perintah sijosku quality agency")]
+    if figures > MAX_FIGURES:
+        raise Invalid(f"Berkas berisi {figures} angka; paling banyak {MAX_FIGURES} sekali unggah", split)
+    if characters > CARRIED_CHARS:
+        raise Invalid(f"Angka berkas ini lebih dari {CARRIED_CHARS} karakter; terlalu panjang sekali unggah", split)
 
 
-def _plan(session: Session, values: list[series.Value]) -> AgencyPlan:
+def _plan(session: Session, values: list[series.Value], berkas: tuple[str, str]) -> AgencyPlan:
     stored = {
         (r.region_kode, r.kategori, r.periode, r.sumber): r.nilai
         for r in session.scalars(
@@ -279,7 +188,8 @@ def _plan(session: Session, values: list[series.Value]) -> AgencyPlan:
         )
         for v in sorted(values, key=lambda v: (v.sumber, v.region_kode, v.kategori, v.periode))
     ]
-    return AgencyPlan(figures, _would_raise(session, values), _digest(figures))
+    flags = _would_raise(session, values)
+    return AgencyPlan(figures, flags, _digest(figures, flags, berkas), berkas)
 
 
 def _key(v: series.Value) -> tuple[str, str, str, str]:
@@ -287,28 +197,35 @@ def _key(v: series.Value) -> tuple[str, str, str, str]:
 
 
 def _would_raise(session: Session, values: list[series.Value]) -> list[series.Flag]:
-    """The comparison's flags on the file's own rows, as saving it would raise them: the stored series
-    with the file's figures in place of those they replace."""
+    """The open flags on these agencies' series once the file is saved, as `rescan` will leave them:
+    each series the file touches (its other years too), checked with the file's figures in place of
+    those they replace, the series rules and the comparison with ours alike."""
+    ctx = aggregates.Context.load(session)
     keys = aggregates.series_keys(session, values)
     sent = {_key(v) for v in values}
     history = [h for h in aggregates.stored_values(session, keys) if _key(h) not in sent] + values
-    flags = aggregates.compare_agencies(history, aggregates.Context.load(session))
-    return _on_rows(aggregates.not_settled(session, flags, keys), values)
+    flags = aggregates.scan_values(history, ctx) + aggregates.compare_agencies(history, ctx)
+    return theirs(aggregates.not_settled(session, flags, keys), {v.sumber for v in values})
 
 
-def _on_rows(flags: list[series.Flag], values: list[series.Value]) -> list[series.Flag]:
-    sent = {_key(v) for v in values}
-    return [
-        f
-        for f in flags
-        if f.rule in aggregates.AGENCY_RULES
-        and (f.region_kode, f.kategori or "", f.periode or "", str(f.sources.get("instansi"))) in sent
-    ]
+def theirs(flags: list[series.Flag], agencies: set[str]) -> list[series.Flag]:
+    """The flags on these agencies' figures (their own series, or the comparison with ours), in order."""
+    return sorted(
+        (f for f in flags if f.sources.get("sumber") in agencies or f.sources.get("instansi") in agencies),
+        key=lambda f: (f.region_kode, f.kategori or "", f.periode or "", f.rule),
+    )
 
 
-def _digest(figures: list[Figure]) -> str:
-    """The agency's figures and those they replace (ours may be recounted meanwhile: it is not theirs)."""
-    content = json.dumps([[f.instansi, f.kode_wilayah, f.kategori, f.periode, f.nilai, f.sebelum] for f in figures])
+def _digest(figures: list[Figure], flags: list[series.Flag], berkas: tuple[str, str]) -> str:
+    """The agency's figures, those they replace, the flags they raise and the file: a recount of ours
+    meanwhile that changes the flags is a preview no longer true."""
+    content = json.dumps(
+        [
+            [[f.instansi, f.kode_wilayah, f.kategori, f.periode, f.nilai, f.sebelum] for f in figures],
+            [[f.rule, f.region_kode, f.kategori, f.periode, str(f.observed), str(f.expected)] for f in flags],
+            list(berkas),
+        ]
+    )
     return hashlib.sha256(content.encode()).hexdigest()[:16]
 
 
@@ -338,60 +255,109 @@ def from_carried(text: str) -> list[dict[str, str]]:
     return rows
 
 
-def receive(session: Session, actor: Actor, rows: list[dict[str, str]], digest: str, province: str) -> Received:
-    """Save the figures a preview showed, checked again; `Conflict` when the stored figures changed
-    since (another upload, a withdrawal): the person looks at the new preview first."""
+@dataclass(frozen=True)
+class Confirmation:
+    """What a preview carried to its confirmation: the figures, the key it showed, and the file."""
+
+    tahun: int
+    rows: list[dict[str, str]]
+    digest: str
+    berkas: tuple[str, str] = ("", "")
+
+
+def receive(session: Session, actor: Actor, sent: Confirmation, province: str) -> Received:
+    """Save the figures a preview showed, checked again; `Conflict` when the stored figures or the
+    flags they raise changed since (another upload, a withdrawal, a recount of ours): the person looks
+    at the new preview first."""
     _receiving(actor)
-    if not rows:
+    year = check_year(sent.tahun)
+    if not sent.rows:
         raise Invalid("Tidak ada angka untuk disimpan; unggah berkasnya lagi")
-    if len(rows) > MAX_FIGURES:
+    if len(sent.rows) > MAX_FIGURES:
         raise Invalid(f"Paling banyak {MAX_FIGURES} angka sekali simpan")
-    values = aggregates.agency_values(session, rows, province=province)
+    values = figure_files.agency_values(session, sent.rows, province=province)
+    _refuse_other_years(values, year)
     aggregates.one_rescan_at_a_time(session, {(v.kategori, v.region_kode) for v in values})
-    plan = _plan(session, values)
+    refuse_determined(session, year)
+    plan = _plan(session, values, sent.berkas)
     if all(f.perubahan == SAME for f in plan.figures):  # the same confirmation again (a double click)
         return Received(plan, saved=False)
-    if plan.digest != digest:
+    if plan.digest != sent.digest:
         raise Conflict(
-            "Angka yang tersimpan berubah sejak pratinjau (unggahan atau penarikan lain); unggah berkasnya lagi "
-            "untuk melihat pratinjau yang baru"
+            "Angka yang tersimpan atau tandanya berubah sejak pratinjau (unggahan, penarikan atau hitung ulang "
+            "lain); unggah berkasnya lagi untuk melihat pratinjau yang baru"
         )
-    aggregates.store(session, actor, values, AuditAction.AGENCY_FIGURES_IMPORTED)
-    aggregates.rescan(session, actor, values)
+    berkas = {"berkas": plan.berkas[0], "sha256": plan.berkas[1], "kunci": plan.digest}
+    aggregates.store(session, actor, values, AuditAction.AGENCY_FIGURES_IMPORTED, berkas)
+    stored = theirs(aggregates.rescan(session, actor, values), set(plan.agencies))
+    plan.flags = aggregates.not_settled(session, stored, aggregates.series_keys(session, values))
     return Received(plan, saved=True)
 
 
-def withdraw(session: Session, actor: Actor, instansi: str, tahun: Any, alasan: str, seen: int) -> int:
+def withdraw(session: Session, actor: Actor, instansi: str, tahun: Any, alasan: str, seen: str) -> int:
     """Take one agency's figures for a year back (a file loaded for the wrong agency or year): every
-    figure removed is kept on the audit trail with the reason, and the series are checked again.
-    `seen` is how many figures the person saw: if that changed meanwhile, nothing is removed."""
+    figure removed is kept on the audit trail with the reason, with the explanations given of them
+    (which would otherwise quiet the same agency's true gaps later), and the series are checked again.
+    `seen` is the key of the figures the person saw: if they changed meanwhile, nothing is removed."""
     _receiving(actor)
     year = check_year(tahun)
-    reason = " ".join((alasan or "").split())
-    if not REASON_CHARS[0] <= len(reason) <= REASON_CHARS[1]:
-        raise Invalid(
-            "Alasan penarikan wajib",
-            [Problem(f"tulis alasan {REASON_CHARS[0]} sampai {REASON_CHARS[1]} karakter", column="alasan")],
-        )
-    where = (AggregateValue.sumber == instansi, _in_year(year))
+    reason = _reason(alasan)
+    where = (AggregateValue.sumber == instansi, agency_listing.in_year(year))
     codes = set(session.scalars(select(AggregateValue.region_kode).where(*where)))
     aggregates.one_rescan_at_a_time(session, {("", code) for code in codes})  # then read what is there now
+    refuse_determined(session, year)
     rows = list(session.scalars(select(AggregateValue).where(*where).order_by(AggregateValue.id)))
     if not rows:
         raise NotFound(f"Tidak ada angka {instansi} untuk tahun {year}")
-    values = [series.Value(r.region_kode, r.kategori, r.periode, r.nilai, r.sumber) for r in rows]
-    if len(rows) != seen:
+    if agency_listing.figures_key(rows) != seen:
         raise Conflict(f"Angka {instansi} tahun {year} berubah sejak halaman dibuka; muat ulang halamannya")
+    values = [series.Value(r.region_kode, r.kategori, r.periode, r.nilai, r.sumber) for r in rows]
+    settled = _settled_on(session, instansi, year, codes)
     session.execute(delete(AggregateValue).where(*where))
+    for flag in settled:
+        session.delete(flag)
     audit.record(
         session,
         actor,
         AuditAction.AGENCY_FIGURES_WITHDRAWN,
         "aggregate_value",
         "-",
-        before={"perubahan": [[v.region_kode, v.kategori, v.periode, v.sumber, v.nilai] for v in values]},
+        before={
+            "perubahan": [[v.region_kode, v.kategori, v.periode, v.sumber, v.nilai] for v in values],
+            "tanda": [
+                [f.id, f.rule, f.region_kode, f.kategori, f.periode, str(f.status), f.ack_by, f.ack_note]
+                for f in settled
+            ],
+        },
         after={"instansi": instansi, "tahun": year, "nilai": len(values)},
         reason=reason,
     )
     aggregates.rescan(session, actor, values)
     return len(values)
+
+
+def _reason(alasan: str) -> str:
+    reason = " ".join((alasan or "").split())
+    if not REASON_CHARS[0] <= len(reason) <= REASON_CHARS[1]:
+        raise Invalid(
+            "Alasan penarikan wajib",
+            [Problem(f"tulis alasan {REASON_CHARS[0]} sampai {REASON_CHARS[1]} karakter", column="alasan")],
+        )
+    return reason
+
+
+def _settled_on(session: Session, instansi: str, year: int, codes: set[str]) -> list[QualityFlag]:
+    """The explained, acknowledged or closed flags on an agency's figures of a year."""
+    found = session.scalars(
+        select(QualityFlag).where(
+            QualityFlag.item_id.is_(None),
+            QualityFlag.status != FlagStatus.TERBUKA,
+            QualityFlag.region_kode.in_(codes),
+        )
+    )
+    return [
+        f
+        for f in found
+        if agency_listing.same_year(f.periode, year)
+        and instansi in (f.sources.get("instansi"), f.sources.get("sumber"))
+    ]

@@ -19,8 +19,8 @@ from engine.core.audit import AuditAction
 from engine.core.errors import Conflict, Forbidden, Invalid, NotFound, Problem, phrase
 from engine.people import privacy
 from engine.people.scope import Scope
-from engine.quality import aggregates, completeness
-from engine.verification import determinations, imports, linkage
+from engine.quality import aggregates, completeness, figure_files
+from engine.verification import agency_figures, determinations, imports, linkage
 from engine.verification.status import EDITABLE
 from models import (
     AggregateValue,
@@ -321,12 +321,13 @@ def post_agency_figures(session: Session, actor: Actor, rows: list[dict[str, Any
         if not scope.contains(row.get("kode_wilayah", ""))
     ]
     try:
-        values = aggregates.agency_values(session, text_rows, agency)
+        values = figure_files.agency_values(session, text_rows, agency)
     except Invalid as exc:
         found = sorted(exc.problems + outside, key=lambda p: p.row or 0)
         raise Invalid(f"Kiriman ditolak: {len(found)} masalah; tidak ada yang disimpan", found) from exc
     if outside:
         raise Invalid(f"Kiriman ditolak: {len(outside)} masalah; tidak ada yang disimpan", outside)
+    agency_figures.refuse_determined_years(session, values)
     added = aggregates.store(session, actor, values, AuditAction.AGENCY_FIGURES_IMPORTED)
     sent = {(v.region_kode, v.kategori, v.periode) for v in values}
     flags = [

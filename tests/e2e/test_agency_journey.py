@@ -28,13 +28,13 @@ def test_a_steward_uploads_an_agency_s_file_and_reads_it_beside_ours(
         page,
         "Pratinjau: belum ada yang disimpan",
         "2 angka baru, 0 berubah",
-        "Menyimpannya menimbulkan 1 tanda selisih",
+        "Setelah disimpan, 1 tanda terbuka pada angka instansi ini",
     )
     steward.check()
     save = page.get_by_role("button", name="Simpan angka ini")
     steward.visible(save)
     follow(page, save)
-    shows(page, "Angka instansi tersimpan: 2 baru, 0 berubah, 0 sama; 1 tanda selisih.")
+    shows(page, "Angka instansi tersimpan: 2 baru, 0 berubah, 0 sama; 1 tanda terbuka pada angka instansi ini.")
     follow(page, page.get_by_role("link", name="DP3AP2KB"))
     table = page.locator("#angka-instansi")
     assert "68" in table.inner_text() and "30" in table.inner_text()

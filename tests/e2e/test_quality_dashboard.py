@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.quality import aggregates
+from engine.quality import aggregates, figure_files
 from tests.e2e.conftest import follow, shows
 from tests.factories import HISTORY, PASSWORD, SYSTEM
 
@@ -10,7 +10,7 @@ from tests.factories import HISTORY, PASSWORD, SYSTEM
 def _history_flagged(db) -> None:
     """A regency's history with a jump and an agency that disagrees, checked as the import does."""
     with db.transaction() as s:
-        values = aggregates.read_baseline(s, "historis.csv", HISTORY.encode())
+        values = figure_files.read_baseline(s, "historis.csv", HISTORY.encode())
         aggregates.store(s, SYSTEM, values, "BASELINE_IMPORTED")
         aggregates.rescan(s, SYSTEM, values)
 

@@ -97,3 +97,12 @@ def test_a_workbook_with_figures_on_a_second_sheet_is_refused_not_half_read(cli,
     book.save(path)
     cli("quality", "agency", str(path))
     assert _stored(db) == 1
+
+
+def test_a_capitalised_indikator_heading_and_an_agency_written_in_small_letters_are_read(cli, tmp_path, db):
+    cli("agency", "map", "DP3AP2KB", "KTA", "AKTK")
+    path = tmp_path / "angka.csv"
+    path.write_text("Instansi,Indikator,Kode Wilayah,Periode,Nilai\nDp3ap2kb,KTA,65.01,2025,8\n", encoding="utf-8")
+    cli("quality", "agency", str(path), "--agency", "DP3AP2KB")
+    with db.read() as s:
+        assert [(r.sumber, r.kategori, r.nilai) for r in s.scalars(select(AggregateValue))] == [("DP3AP2KB", "AKTK", 8)]

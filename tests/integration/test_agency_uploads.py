@@ -4,28 +4,42 @@ figures of one agency taken back with a reason, kept on the audit trail."""
 
 from __future__ import annotations
 
+import hashlib
+from datetime import date
+
 import pytest
 from sqlalchemy import func, select
 
 from engine.core.audit import AuditAction
 from engine.core.errors import Conflict, Forbidden, Invalid, NotFound
-from engine.verification import agency_figures
-from models import AggregateValue, AuditEvent, QualityFlag
-from tests.factories import actor
+from engine.quality import aggregates, review, series
+from engine.verification import agency_figures, agency_listing
+from models import AggregateValue, AuditEvent, Determination, QualityFlag
+from tests.factories import SYSTEM, actor
 
 PROVINCE = "65"
 FILE = "instansi,kategori,kode_wilayah,periode,nilai\nDP3AP2KB,AKTK,65.01,2024,30\nDP3AP2KB,AKTK,65.02,2024,21\n"
 
 
-def _preview(db, username="walidata.prov", text=FILE, agency=""):
+def _preview(db, username="walidata.prov", text=FILE, agency="", tahun=2024):
     with db.read() as s:
-        return agency_figures.preview(s, actor(db, username), "angka.csv", text.encode(), agency, PROVINCE)
+        upload = agency_figures.Upload(tahun, "angka.csv", text.encode(), agency)
+        return agency_figures.preview(s, actor(db, username), upload, PROVINCE)
 
 
-def _receive(db, plan, username="walidata.prov"):
+def _receive(db, plan, username="walidata.prov", tahun=2024):
     rows = agency_figures.from_carried(agency_figures.carried(plan))
     with db.transaction() as s:
-        return agency_figures.receive(s, actor(db, username), rows, plan.digest, PROVINCE)
+        sent = agency_figures.Confirmation(tahun, rows, plan.digest, plan.berkas)
+        return agency_figures.receive(s, actor(db, username), sent, PROVINCE)
+
+
+def _key(db, agency="DP3AP2KB", tahun=2024) -> str:
+    """The key of an agency's figures for a year as the page shows it."""
+    with db.read() as s:
+        return next(
+            a.kunci for a in agency_listing.overview(s, actor(db, "walidata.prov"), tahun) if a.instansi == agency
+        )
 
 
 def _theirs(db) -> dict[tuple[str, str], int]:
@@ -106,16 +120,16 @@ def test_only_the_province_receives_or_withdraws_an_agency_s_figures(db, steward
         _receive(db, plan, username)
     _receive(db, plan)
     with pytest.raises(Forbidden), db.transaction() as s:
-        agency_figures.withdraw(s, actor(db, username), "DP3AP2KB", 2024, "berkas salah instansi", 2)
+        agency_figures.withdraw(s, actor(db, username), "DP3AP2KB", 2024, "berkas salah instansi", _key(db))
     assert len(_theirs(db)) == 2
 
 
 def test_a_regency_s_steward_reads_its_own_region_s_agency_figures(db, stewards, our_figures):
     _receive(db, _preview(db))
     with db.read() as s:
-        seen = agency_figures.overview(s, actor(db, "walidata.kab"), 2024)
-        rows, page, pages = agency_figures.figures_of(s, actor(db, "walidata.kab"), 2024, "DP3AP2KB")
-        everything = agency_figures.overview(s, actor(db, "walidata.prov"), 2024)
+        seen = agency_listing.overview(s, actor(db, "walidata.kab"), 2024)
+        rows, page, pages = agency_listing.figures_of(s, actor(db, "walidata.kab"), 2024, "DP3AP2KB")
+        everything = agency_listing.overview(s, actor(db, "walidata.prov"), 2024)
     assert [(a.instansi, a.angka, a.tanda_terbuka) for a in seen] == [("DP3AP2KB", 1, 1)]  # 65.01 only
     assert [(r.kode_wilayah, r.nilai, r.nilai_kita) for r in rows] == [("65.01", 30, 68)] and (page, pages) == (1, 1)
     assert [f.rule for f in rows[0].tanda] == ["selisih_instansi"]
@@ -124,9 +138,11 @@ def test_a_regency_s_steward_reads_its_own_region_s_agency_figures(db, stewards,
 
 def test_withdrawing_a_year_removes_its_figures_and_flags_and_keeps_them_on_the_trail(db, stewards, our_figures):
     _receive(db, _preview(db))
-    _receive(db, _preview(db, text=FILE.replace("2024", "2023")))  # another year stays
+    _receive(db, _preview(db, text=FILE.replace("2024", "2023"), tahun=2023), tahun=2023)  # another year stays
     with db.transaction() as s:
-        removed = agency_figures.withdraw(s, actor(db, "walidata.prov"), "DP3AP2KB", 2024, "berkas tahun yang salah", 2)
+        removed = agency_figures.withdraw(
+            s, actor(db, "walidata.prov"), "DP3AP2KB", 2024, "berkas tahun yang salah", _key(db)
+        )
     assert removed == 2
     with db.read() as s:
         left = s.scalars(select(AggregateValue.periode).where(AggregateValue.sumber == "DP3AP2KB")).all()
@@ -148,11 +164,11 @@ def test_a_withdrawal_is_refused_with_a_short_reason_a_stale_count_or_nothing_to
     _receive(db, _preview(db))
     walidata = actor(db, "walidata.prov")
     with pytest.raises(Invalid), db.transaction() as s:
-        agency_figures.withdraw(s, walidata, "DP3AP2KB", 2024, "salah", 2)
+        agency_figures.withdraw(s, walidata, "DP3AP2KB", 2024, "salah", _key(db))
     with pytest.raises(Conflict, match="berubah sejak halaman dibuka"), db.transaction() as s:
-        agency_figures.withdraw(s, walidata, "DP3AP2KB", 2024, "berkas tahun yang salah", 1)
+        agency_figures.withdraw(s, walidata, "DP3AP2KB", 2024, "berkas tahun yang salah", "0123456789abcdef")
     with pytest.raises(NotFound), db.transaction() as s:
-        agency_figures.withdraw(s, walidata, "Dinas Kesehatan", 2024, "berkas tahun yang salah", 0)
+        agency_figures.withdraw(s, walidata, "Dinas Kesehatan", 2024, "berkas tahun yang salah", "")
     assert len(_theirs(db)) == 2 and _actions(db, AuditAction.AGENCY_FIGURES_WITHDRAWN) == []
 
 
@@ -179,3 +195,128 @@ def test_a_preview_says_which_figures_have_none_of_ours_to_be_compared_with(db, 
         ("2024", 68),
         ("2024-S1", None),
     ]
+
+
+def _open_flags(db) -> set[tuple[str, str, str, str]]:
+    with db.read() as s:
+        found = s.scalars(select(QualityFlag).where(QualityFlag.status == "terbuka", QualityFlag.item_id.is_(None)))
+        return {
+            (f.rule, f.region_kode, f.periode, str(f.sources.get("instansi") or f.sources.get("sumber"))) for f in found
+        }
+
+
+def test_the_preview_shows_every_flag_saving_leaves_open_on_the_agency_s_series(db, stewards, our_figures):
+    for year, n in (("2021", 30), ("2022", 31), ("2023", 30)):  # the agency's history, a year at a time
+        _receive(
+            db,
+            _preview(db, text=FILE.replace("2024", year).replace(",30\n", f",{n}\n"), tahun=int(year)),
+            tahun=int(year),
+        )
+    plan = _preview(db, text=FILE.replace(",30\n", ",300\n"))  # a jump in their own series
+    shown = {
+        (f.rule, f.region_kode, f.periode, str(f.sources.get("instansi") or f.sources.get("sumber")))
+        for f in plan.flags
+    }
+    assert ("lonjakan", "65.01", "2024", "DP3AP2KB") in shown
+    received = _receive(db, plan)
+    theirs = {k for k in _open_flags(db) if k[3] == "DP3AP2KB"}
+    assert theirs == shown and len(received.plan.flags) == len(shown)  # the page said what saving did
+
+
+def test_a_recount_of_ours_between_preview_and_save_that_changes_the_flags_saves_nothing(db, stewards, our_figures):
+    plan = _preview(db)
+    with db.transaction() as s:  # the reconciliation counts ours again meanwhile
+        recount = [
+            series.Value("65.01", "AKTK", "2024", 31, "dinsos"),
+            series.Value("65.02", "AKTK", "2024", 90, "dinsos"),
+        ]
+        aggregates.store(s, SYSTEM, recount, AuditAction.BASELINE_IMPORTED)
+    with pytest.raises(Conflict, match="atau tandanya berubah sejak pratinjau"):
+        _receive(db, plan)
+    assert _theirs(db) == {}
+
+
+def test_a_year_s_page_receives_that_year_s_figures_only(db, stewards, our_figures):
+    with pytest.raises(Invalid) as refused:
+        _preview(db, text=FILE + "DP3AP2KB,AKTK,65.01,2019,12\n")
+    assert "di luar tahun 2024" in str(refused.value) and "periode 2019" in refused.value.problems[0].message
+
+
+def test_a_determined_year_s_agency_figures_stay_as_they_were(db, stewards, our_figures, cli, tmp_path):
+    plan = _preview(db)
+    _receive(db, plan)
+    with db.transaction() as s:
+        s.add(
+            Determination(
+                tahun=2024,
+                region_kode="65",
+                nomor_sk="188.44/12/2025",
+                tanggal_sk=date(2025, 3, 1),
+                approved_by="kepala.dinas",
+                content_hash="0" * 64,
+                content={},
+            )
+        )
+    with pytest.raises(Conflict, match="sudah ditetapkan"):
+        _preview(db, text=FILE.replace(",30\n", ",33\n"))
+    with pytest.raises(Conflict, match="sudah ditetapkan"), db.transaction() as s:
+        agency_figures.withdraw(s, actor(db, "walidata.prov"), "DP3AP2KB", 2024, "berkas tahun yang salah", _key(db))
+    path = tmp_path / "angka.csv"
+    path.write_text(FILE.replace(",30\n", ",33\n"), encoding="utf-8")
+    refused = cli("quality", "agency", str(path), ok=False)
+    assert "sudah ditetapkan" in refused.stdout + refused.stderr
+    assert _theirs(db)[("DP3AP2KB", "65.01")] == 30
+
+
+ODD_CELLS = {
+    "a name longer than its column": (
+        "DP3AP2KB",
+        '"Dinas Pemberdayaan Perempuan, Perlindungan Anak, Pengendalian Penduduk dan Keluarga Berencana '
+        'Provinsi Kalimantan Utara"',
+        "paling panjang 80 karakter",
+    ),
+    "a NUL inside a name": ("DP3AP2KB", "DP3\x00AP2KB", "karakter kendali"),
+    "a count no region has": (",30\n", ",99999999999\n", "terlalu besar"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ODD_CELLS))
+def test_an_odd_cell_is_refused_by_row_not_answered_with_an_error_page(db, stewards, case):
+    old, new, said = ODD_CELLS[case]
+    with pytest.raises(Invalid) as refused:
+        _preview(db, text=FILE.replace(old, new, 1))
+    assert any(said in p.message and p.row == 2 for p in refused.value.problems)
+    assert _theirs(db) == {}
+
+
+def test_withdrawing_a_wrong_file_takes_its_explanations_along(db, stewards, our_figures):
+    _receive(db, _preview(db, text=FILE.replace(",30\n", ",5\n")))  # another agency's file, loaded as DP3AP2KB
+    with db.transaction() as s:
+        flag = s.scalar(select(QualityFlag).where(QualityFlag.rule == "selisih_instansi"))
+        review.settle(
+            s,
+            actor(db, "walidata.prov"),
+            flag.id,
+            "jelaskan",
+            "DP3AP2KB hanya menghitung kasus yang dilaporkan",
+            "terbuka",
+        )
+    with db.transaction() as s:
+        agency_figures.withdraw(
+            s, actor(db, "walidata.prov"), "DP3AP2KB", 2024, "berkas Dinkes yang salah nama", _key(db)
+        )
+    entry = _actions(db, AuditAction.AGENCY_FIGURES_WITHDRAWN)[-1]
+    assert [t[1] for t in entry.before["tanda"]] == ["selisih_instansi"]  # the explanation, on the trail
+    plan = _preview(db, text=FILE.replace(",30\n", ",5\n"))  # the true DP3AP2KB file
+    assert [f.rule for f in plan.flags] == ["selisih_instansi"]  # judged afresh, not quieted
+
+
+def test_a_saved_file_is_named_on_the_trail_with_its_hash(db, stewards, our_figures):
+    plan = _preview(db)
+    _receive(db, plan)
+    after = _actions(db, AuditAction.AGENCY_FIGURES_IMPORTED)[-1].after
+    assert (after["berkas"], after["sha256"], after["kunci"]) == (
+        "angka.csv",
+        hashlib.sha256(FILE.encode()).hexdigest(),
+        plan.digest,
+    )

@@ -22,7 +22,10 @@ def _upload(browser, text=FILE, agency="DP3AP2KB", name="angka.csv"):
 def _carried(response) -> dict[str, str]:
     """The confirmation form's hidden fields, as a browser reads them."""
     text = response.get_data(as_text=True)
-    return {name: html.unescape(text.split(f'name="{name}" value="')[1].split('"')[0]) for name in ("baris", "kunci")}
+    return {
+        name: html.unescape(text.split(f'name="{name}" value="')[1].split('"')[0])
+        for name in ("baris", "kunci", "nama_berkas", "sha256")
+    }
 
 
 def _theirs(db) -> int:
@@ -41,7 +44,7 @@ def test_the_province_s_steward_previews_saves_and_reads_an_agency_s_figures(db,
     assert _theirs(db) == 0
     saved = browser.post(f"{PAGE}simpan", _carried(preview), token_from=PAGE, follow_redirects=True)
     page = saved.get_data(as_text=True)
-    assert "Angka instansi tersimpan: 2 baru, 0 berubah, 0 sama; 1 tanda selisih." in page
+    assert "Angka instansi tersimpan: 2 baru, 0 berubah, 0 sama; 1 tanda terbuka pada angka instansi ini." in page
     assert _theirs(db) == 2 and ">DP3AP2KB</a>" in page
     listed = browser.get(f"{PAGE}?lihat=DP3AP2KB").get_data(as_text=True)
     table = listed.split('id="angka-instansi"')[1].split("</table>")[0]
@@ -85,12 +88,13 @@ def test_the_steward_takes_a_year_back_with_a_reason(db, stewards, our_figures, 
     browser.login("walidata.prov")
     browser.post(f"{PAGE}simpan", _carried(_upload(browser)), token_from=PAGE)
     listed = browser.get(f"{PAGE}?lihat=DP3AP2KB").get_data(as_text=True)
-    assert "Tarik angka DP3AP2KB 2024" in listed and 'name="dilihat" value="2"' in listed
-    short = browser.post(f"{PAGE}tarik", {"instansi": "DP3AP2KB", "alasan": "salah", "dilihat": "2"}, token_from=PAGE)
+    assert "Tarik angka DP3AP2KB 2024" in listed
+    key = listed.split('name="dilihat" value="')[1].split('"')[0]
+    short = browser.post(f"{PAGE}tarik", {"instansi": "DP3AP2KB", "alasan": "salah", "dilihat": key}, token_from=PAGE)
     assert short.status_code == 400 and _theirs(db) == 2
     done = browser.post(
         f"{PAGE}tarik",
-        {"instansi": "DP3AP2KB", "alasan": "berkas untuk tahun 2023", "dilihat": "2"},
+        {"instansi": "DP3AP2KB", "alasan": "berkas untuk tahun 2023", "dilihat": key},
         token_from=PAGE,
         follow_redirects=True,
     )

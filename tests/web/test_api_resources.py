@@ -8,14 +8,14 @@ import re
 from sqlalchemy import func, select
 
 from engine.core.audit import AuditAction
-from engine.quality import aggregates
+from engine.quality import aggregates, figure_files
 from models import AggregateValue, AuditEvent, SubmissionItem
 from tests.factories import HISTORY, SYSTEM, person_row
 
 
 def _store_history(db):
     with db.transaction() as s:
-        values = aggregates.read_baseline(s, "h.csv", HISTORY.encode())
+        values = figure_files.read_baseline(s, "h.csv", HISTORY.encode())
         aggregates.store(s, SYSTEM, values, AuditAction.BASELINE_IMPORTED)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.quality import aggregates
+from engine.quality import aggregates, figure_files
 from tests.factories import SYSTEM, decide, open_with_items, submit
 
 HISTORY = """kode_wilayah,kategori,periode,nilai,sumber
@@ -16,7 +16,7 @@ HISTORY = """kode_wilayah,kategori,periode,nilai,sumber
 
 def _store(db):
     with db.transaction() as s:
-        values = aggregates.read_baseline(s, "historis.csv", HISTORY.encode())
+        values = figure_files.read_baseline(s, "historis.csv", HISTORY.encode())
         aggregates.store(s, SYSTEM, values, "BASELINE_IMPORTED")
         aggregates.rescan(s, SYSTEM, values)
 

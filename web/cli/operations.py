@@ -13,8 +13,8 @@ from engine.core.audit import AuditAction
 from engine.core.config import load_settings
 from engine.core.errors import Invalid
 from engine.core.uow import Database
-from engine.quality import aggregates, completeness, thresholds
-from engine.verification import consistency, cycles
+from engine.quality import aggregates, completeness, figure_files, thresholds
+from engine.verification import agency_figures, consistency, cycles
 from notifications import email as mail
 from web.cli.common import CLI_ACTOR, database, emit, json_option, moment, read_file, refusals
 
@@ -43,7 +43,7 @@ def quality_scan(ctx: click.Context, file: Path, store: bool, as_json: bool) -> 
     with refusals(as_json):
         content = read_file(file)
         with database(ctx).transaction() as session:
-            values = aggregates.read_baseline(session, file.name, content, database(ctx).settings.province)
+            values = figure_files.read_baseline(session, file.name, content, database(ctx).settings.province)
             if store:
                 aggregates.store(session, CLI_ACTOR, values, AuditAction.BASELINE_IMPORTED)
                 flags = aggregates.rescan(session, CLI_ACTOR, values)
@@ -63,7 +63,8 @@ def quality_agency(ctx: click.Context, file: Path, agency: str | None, as_json: 
     with refusals(as_json):
         content = read_file(file)
         with database(ctx).transaction() as session:
-            values = aggregates.read_agency(session, file.name, content, agency, database(ctx).settings.province)
+            values = figure_files.read_agency(session, file.name, content, agency, database(ctx).settings.province)
+            agency_figures.refuse_determined_years(session, values)
             aggregates.store(session, CLI_ACTOR, values, AuditAction.AGENCY_FIGURES_IMPORTED)
             flags = [f for f in aggregates.rescan(session, CLI_ACTOR, values) if f.rule in aggregates.AGENCY_RULES]
     _print_flags(as_json, flags)

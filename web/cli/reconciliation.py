@@ -11,6 +11,7 @@ import click
 from engine.quality import agency_indicators
 from engine.verification import (
     agency_figures,
+    agency_listing,
     determination_exports,
     determinations,
     reconciliation,
@@ -215,8 +216,8 @@ def agency_withdraw(
     """Tarik semua angka INSTANSI untuk tahun YEAR (tetap tercatat di jejak audit)."""
     with refusals(as_json), database(ctx).transaction() as session:
         person = acting(session, username)
-        shown = {a.instansi: a.angka for a in agency_figures.overview(session, person, year)}
-        removed = agency_figures.withdraw(session, person, instansi, year, alasan, shown.get(instansi, 0))
+        shown = {a.instansi: a.kunci for a in agency_listing.overview(session, person, year)}
+        removed = agency_figures.withdraw(session, person, instansi, year, alasan, shown.get(instansi, ""))
     emit(as_json, {"instansi": instansi, "tahun": year, "ditarik": removed}, f"{removed} angka {instansi} ditarik")
 
 

@@ -11,7 +11,7 @@ from flask_babel import ngettext
 
 from engine.core.errors import Conflict, Invalid, NotFound
 from engine.people.scope import Scope
-from engine.verification import agency_figures
+from engine.verification import agency_figures, agency_listing
 from web.access import actor, db, overseers, reading, settings, uploaded
 from web.forms import parse
 from web.i18n import said
@@ -26,9 +26,9 @@ def _page(tahun: int, plan: Any = None, values: Any = None, refusal: Any = None,
     chosen = parse(AgencyListForm, request.args)
     found = refusal.problems if isinstance(refusal, Invalid) else []
     with reading() as s:
-        agencies = agency_figures.overview(s, actor(), tahun)
+        agencies = agency_listing.overview(s, actor(), tahun)
         listed = (
-            agency_figures.figures_of(s, actor(), tahun, chosen["lihat"], chosen["halaman"])
+            agency_listing.figures_of(s, actor(), tahun, chosen["lihat"], chosen["halaman"])
             if chosen["lihat"]
             else None
         )
@@ -61,8 +61,9 @@ def preview(tahun: int) -> Any:
     try:
         values = parse(AgencyFiguresForm, request.form)
         filename, content = uploaded("berkas", _("Pilih berkas angka instansi (XLSX, CSV atau TSV)"))
+        upload = agency_figures.Upload(tahun, filename, content, values["instansi"])
         with reading() as s:
-            plan = agency_figures.preview(s, actor(), filename, content, values["instansi"], settings().province)
+            plan = agency_figures.preview(s, actor(), upload, settings().province)
     except Invalid as exc:
         return _page(tahun, values=request.form, refusal=exc, status=400)
     return _page(tahun, plan, values)
@@ -73,10 +74,14 @@ def preview(tahun: int) -> Any:
 def save(tahun: int) -> Any:
     try:
         values = parse(AgencyFiguresForm, request.form)
-        rows = agency_figures.from_carried(values["baris"])
+        sent = agency_figures.Confirmation(
+            tahun,
+            agency_figures.from_carried(values["baris"]),
+            values["kunci"],  # the preview's key: without it, or with another, nothing is saved
+            (values["nama_berkas"], values["sha256"]),
+        )
         with db().transaction() as s:
-            # the preview's key: without it, or with another, nothing is saved
-            received = agency_figures.receive(s, actor(), rows, values["kunci"], settings().province)
+            received = agency_figures.receive(s, actor(), sent, settings().province)
     except (Invalid, Conflict) as exc:
         return _page(tahun, refusal=exc, status=400 if isinstance(exc, Invalid) else 409)
     plan = received.plan
@@ -85,7 +90,8 @@ def save(tahun: int) -> Any:
     else:
         flash(
             _(
-                "Angka instansi tersimpan: %(baru)d baru, %(ubah)d berubah, %(sama)d sama; %(tanda)d tanda selisih.",
+                "Angka instansi tersimpan: %(baru)d baru, %(ubah)d berubah, %(sama)d sama; %(tanda)d tanda terbuka "
+                "pada angka instansi ini.",
                 baru=plan.count(agency_figures.NEW),
                 ubah=plan.count(agency_figures.CHANGED),
                 sama=plan.count(agency_figures.SAME),
