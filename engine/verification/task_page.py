@@ -15,7 +15,7 @@ from engine.core.errors import Invalid, Problem, SijoskuError
 from engine.core.paging import page_of
 from engine.people import privacy
 from engine.people.scope import Scope
-from engine.quality import review
+from engine.quality import flags, review
 from engine.verification import decisions, minutes, submission_view
 from models import (
     HumanTask,
@@ -66,6 +66,25 @@ class TaskPage:
     shown: ItemsShown | None = None
     claimant: str | None = None  # who holds the task's claim
     minutes_missing: bool = False  # required minutes not attached: the kecamatan cannot approve
+    # warnings on items of other pages still without a note: approving needs them all, from any page
+    elsewhere: list[Elsewhere] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Elsewhere:
+    flag_id: int
+    item: str  # the name and category on the item's card
+    message: str
+
+
+def _warnings_elsewhere(
+    session: Session, actor: Actor, submission: Submission, items: list[submission_view.ItemRow]
+) -> list[Elsewhere]:
+    on_page = {row.item.id for row in items}
+    others = [f for f in flags.unacknowledged_warnings(session, submission.id) if f.item_id not in on_page]
+    names = decisions.item_names(session, [f.item_id for f in others if f.item_id is not None])
+    shown = privacy.shown_to(privacy.sees_full_nik(actor, submission.kode_desa))
+    return [Elsewhere(f.id, names.get(f.item_id or 0, ""), shown(f.message)) for f in others]
 
 
 def _region_flags(session: Session, actor: Actor, task: HumanTask) -> review.FlagList:
@@ -154,4 +173,5 @@ def task_page(session: Session, actor: Actor, task_id: int, view: str | None = N
         minutes_missing=bool(
             submission and task.tingkat == Tier.KECAMATAN and minutes.missing(session, submission) is not None
         ),
+        elsewhere=_warnings_elsewhere(session, actor, submission, items) if submission and why_not is None else [],
     )

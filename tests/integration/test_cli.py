@@ -283,3 +283,28 @@ def test_no_command_meets_odd_arguments_with_an_unforeseen_fault(cli):
             if "tak terduga" in result.output + result.stderr:
                 faults.append((" ".join(path), odd[:8]))
     assert faults == []
+
+
+def test_a_verifier_notes_warnings_and_a_desa_attaches_minutes_from_the_command_line(cli, tmp_path, minutes_required):
+    _team(cli)
+    sid = str(as_json(cli("submission", "open", "--desa", DESA, "--period", PERIOD, "--json"))["submission_id"])
+    data = tmp_path / "data.csv"
+    data.write_text(csv_of([person_row(1, no_kk="9999991705500001"), person_row(2)]))
+    cli("submission", "import", sid, str(data))
+    refused = cli("submission", "submit", sid, "--user", "op.desa", ok=False)
+    assert "berita acara" in refused.output + refused.stderr
+    minutes = tmp_path / "berita-acara.pdf"
+    minutes.write_bytes(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+    assert "dilampirkan" in cli("submission", "minutes", sid, str(minutes), "--user", "op.desa").stdout
+    cli("submission", "submit", sid, "--user", "op.desa")
+    listed = cli("tasks", "--user", "verif.kec").stdout
+    assert DESA in listed  # the desa the task is for, not only its kecamatan
+    tid = as_json(cli("tasks", "--user", "verif.kec", "--json"))[0]["id"]
+    cli("task", "claim", str(tid), "--user", "verif.kec")
+    approve = ("task", "complete", str(tid), "--user", "verif.kec", "--decision", "approve", "--all-in-order")
+    unnoted = cli(*approve, ok=False)
+    said = unnoted.output + unnoted.stderr
+    assert "peringatan mutu data belum diakui" in said
+    flag = said.split("ack_")[1].split(":")[0]
+    done = as_json(cli(*approve, "--ack", f"{flag}=KK pindahan, dicek di musdes", "--json"))
+    assert done["keputusan"] == "setuju"

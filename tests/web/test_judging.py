@@ -280,3 +280,30 @@ def test_a_bulk_approval_larger_than_its_item_budget_goes_in_turns_and_says_so(b
     assert turns[1] == ["provinsi", "kabupaten"]  # the first turn is kept whole
     assert "1 tugas disetujui" in turns[2] and "belum diputuskan" not in turns[2]
     assert turns[3] == ["provinsi", "provinsi"]
+
+
+def test_warnings_on_two_pages_are_noted_and_approved_from_either_page(browser, db, people):
+    from models import QualityFlag
+    from tests.integration.test_record_rules import person
+
+    rows = [person(n, no_kk="9999991705500001") if n in (1, 25) else person(n) for n in range(1, 26)]
+    sid = _submitted(db, rows=rows)
+    task_id = _task(db, sid)
+    with db.read() as s:
+        warnings = s.scalars(select(QualityFlag.id).where(QualityFlag.submission_id == sid)).all()
+    assert len(warnings) == 2
+    browser.login("verif.kec")
+    page = f"/tugas/{task_id}"
+    browser.post(f"{page}/klaim", token_from=page)
+    second = browser.get(f"{page}?tampil=semua&halaman=2").get_data(as_text=True)
+    box = second.split('id="peringatan-lain"')[1].split("</fieldset>")[0]
+    assert "1 peringatan di halaman lain belum diberi catatan" in box and "Maria Ingan 1 (LUT)" in box
+    judged = {f"verdict_{i}": "sesuai" for i in _items(db, sid)}
+    notes = {f"ack_{f}": "KK pindahan, dicek di musdes" for f in warnings}
+    done = browser.post(
+        f"{page}/selesai?tampil=semua&halaman=2", {"keputusan": "setuju", **judged, **notes}, token_from=page
+    )
+    assert done.status_code == 302
+    with db.read() as s:
+        assert s.get(Submission, sid).tingkat.value == "kabupaten"
+        assert {f.status for f in s.scalars(select(QualityFlag).where(QualityFlag.submission_id == sid))} == {"diakui"}

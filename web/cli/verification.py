@@ -16,13 +16,14 @@ from engine.verification import (
     decisions,
     imports,
     inbox,
+    minutes,
     records,
     register,
     submissions,
     trail,
 )
 from models import VervalStatus
-from web.cli.common import CLI_ACTOR, acting, database, emit, json_option, moment, read_text, refusals
+from web.cli.common import CLI_ACTOR, acting, database, emit, json_option, moment, read_file, read_text, refusals
 
 
 @click.group()
@@ -65,6 +66,24 @@ def submission_import(ctx: click.Context, submission_id: int, file: Path, userna
         report.to_dict(),
         f"{report.rows} baris diimpor ke pengajuan {submission_id}: {report.summary()}",
     )
+
+
+@submission.command("minutes")
+@click.argument("submission_id", type=int)
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--user", "username", required=True, help="operator desa")
+@json_option
+@click.pass_context
+def submission_minutes(ctx: click.Context, submission_id: int, file: Path, username: str, as_json: bool) -> None:
+    """Lampirkan berita acara musyawarah desa (PDF bertanda tangan) pada pengajuan."""
+    db = database(ctx)
+    with refusals(as_json):
+        content = read_file(file)
+        with db.transaction() as session:
+            minutes.attach_minutes(
+                session, acting(session, username), submission_id, file.name, content, db.settings.upload_dir
+            )
+    emit(as_json, {"submission_id": submission_id, "berita_acara": file.name}, f"Berita acara {file.name} dilampirkan")
 
 
 @submission.command("reverify")
@@ -167,8 +186,8 @@ def tasks_list(ctx: click.Context, username: str, period: str | None, status: st
         rows,
         lambda: (
             "\n".join(
-                f"{r['id']}\t{r['nama']}\t{r['tingkat']}\t{r['region_kode']}\t{r['periode']}\t"
-                f"{r['due_at'] or '-'}\t{r['status']}{' TERLAMBAT' if r['overdue'] else ''}"
+                f"{r['id']}\t{r['nama']}\t{r['tingkat']}\t{r['kode_desa'] or r['region_kode']}\t{r['periode']}\t"
+                f"{(r['due_at'] or '-')[:16]}\t{r['status']}{' TERLAMBAT' if r['overdue'] else ''}"
                 for r in rows
             )
             or "Tidak ada tugas"
@@ -199,13 +218,14 @@ task.command("claim")(_claim_command(claims.claim, "diklaim"))
 task.command("unclaim")(_claim_command(claims.unclaim, "dilepas"))
 
 
-def _parse_items(values: tuple[str, ...]) -> dict[int, str]:
+def _parse_pairs(values: tuple[str, ...], option: str) -> dict[int, str]:
+    """`ID=TEXT` given with an option, as ids to texts (`--item` reasons, `--ack` notes)."""
     parsed = {}
     for value in values:
-        item_id, _, reason = value.partition("=")
-        if not (item_id.strip().isascii() and item_id.strip().isdigit()):
-            raise Invalid(f"--item {value!r} tidak sah; gunakan --item ID_ITEM=ALASAN")
-        parsed[int(item_id)] = reason.strip()
+        number, _, text = value.partition("=")
+        if not (number.strip().isascii() and number.strip().isdigit()):
+            raise Invalid(f"{option} {value!r} tidak sah; gunakan {option} ID=TEKS")
+        parsed[int(number)] = text.strip()
     return parsed
 
 
@@ -216,6 +236,13 @@ def _parse_items(values: tuple[str, ...]) -> dict[int, str]:
 @click.option("--reason")
 @click.option("--item", "items", multiple=True, help="item tidak sesuai: ID_ITEM=ALASAN (boleh berulang)")
 @click.option("--in-order", "in_order", multiple=True, type=int, help="item sesuai: ID_ITEM (boleh berulang)")
+@click.option(
+    "--ack",
+    "acks",
+    multiple=True,
+    help="catatan yang menerima nilai bertanda peringatan: ID_TANDA=CATATAN (ID_TANDA: angka setelah ack_ pada "
+    "penolakan; boleh berulang)",
+)
 @click.option(
     "--all-in-order",
     is_flag=True,
@@ -232,6 +259,7 @@ def task_complete(
     reason: str | None,
     items: tuple[str, ...],
     in_order: tuple[int, ...],
+    acks: tuple[str, ...],
     all_in_order: bool,
     revision: int | None,
     as_json: bool,
@@ -241,10 +269,11 @@ def task_complete(
             task_id=task_id,
             keputusan=decision,
             alasan=reason,
-            tidak_sesuai=_parse_items(items),
+            tidak_sesuai=_parse_pairs(items, "--item"),
             sesuai=frozenset(in_order),
             semua_sesuai=all_in_order,
             revisi=revision,
+            pengakuan=_parse_pairs(acks, "--ack"),
         )
         done = decisions.decide(session, acting(session, username), command)
         data = {"task_id": done.id, "status": done.status.value, "keputusan": done.keputusan}
