@@ -113,7 +113,7 @@ def approve_many(
             outcome.refused[task_id] = "bukan tugas terbuka tingkat kabupaten/kota atau provinsi di wilayah Anda"
             continue
         command = decisions.DecisionCommand(
-            task_id, keputusan.value, alasan=alasan, semua_sesuai=keputusan == Decision.SETUJU
+            task_id, keputusan.value, alasan=alasan, semua_sesuai=keputusan == Decision.SETUJU, massal=True
         )
         try:
             with session.begin_nested():

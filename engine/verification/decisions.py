@@ -54,7 +54,8 @@ class DecisionCommand:
     judged otherwise in order (an explicit choice: the command line, bulk approval);
     `revisi` is the instance revision the person's form was built from (a stale form is refused);
     `pengakuan` maps quality-flag ids to the note that accepts each flagged value;
-    `perlu_klaim`: the person must hold the task's claim (the task page works this way).
+    `perlu_klaim`: the person must hold the task's claim (the task page works this way);
+    `massal`: decided with others at once (bulk approval), not item by item; said on the audit trail.
     """
 
     task_id: int
@@ -66,6 +67,7 @@ class DecisionCommand:
     sesuai: frozenset[int] = frozenset()
     semua_sesuai: bool = False
     perlu_klaim: bool = False
+    massal: bool = False
 
 
 # The tier at which the acting user already completed a task of the same instance, if any.
@@ -351,7 +353,12 @@ def decide(session: Session, actor: Actor, cmd: DecisionCommand) -> HumanTask:
         status.submitted(session, actor, found.submission)
     not_matching = _not_matching(session, found.task, judged)
     created = human_tasks.finish(
-        step, actor, keputusan, cmd.alasan, {"verdicts": not_matching}, audit_after={"tidak_sesuai": not_matching}
+        step,
+        actor,
+        keputusan,
+        cmd.alasan,
+        {"verdicts": not_matching},
+        audit_after={"tidak_sesuai": not_matching, **({"massal": True} if cmd.massal else {})},
     )
     _after_step(session, actor, found, keputusan, cmd.alasan, created)
     return found.task

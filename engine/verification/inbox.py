@@ -5,6 +5,7 @@ Every query here reads the indexed columns of `human_task` only; none deserializ
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -23,6 +24,10 @@ ALL = "semua"
 DESA_DOTS = 3  # 65.01.01.2005
 STATUSES = (*(s.value for s in TaskStatus), ALL)
 SORTS = ("tenggat", "prioritas", "terbaru")
+
+
+PERIOD = re.compile(r"\d{4}(-(Q[1-4]|S[12]))?")
+REGION = re.compile(r"\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?")  # Kemendagri's code of a region, at any tier
 
 
 @dataclass
@@ -44,11 +49,20 @@ class InboxFilter:
             )
         if self.urut not in SORTS:
             problems.append(Problem(f"urutan {self.urut!r} tidak dikenal; gunakan {', '.join(SORTS)}", column="urut"))
+        periode, wilayah = self.periode.strip().upper(), self.wilayah.strip()  # "2026-q4" is 2026-Q4
+        if periode and not PERIOD.fullmatch(periode):
+            problems.append(
+                Problem(f"periode {periode[:20]!r} tidak sah; tulis seperti 2026-Q4 atau 2026-S2", column="periode")
+            )
+        if wilayah and not REGION.fullmatch(wilayah):
+            problems.append(
+                Problem(f"kode wilayah {wilayah[:20]!r} tidak sah; tulis seperti 65.01 atau 65.01.01", column="wilayah")
+            )
         if problems:
             raise Invalid("Filter kotak tugas tidak sah", problems)
         return InboxFilter(
-            periode=self.periode.strip(),
-            wilayah=self.wilayah.strip(),
+            periode=periode,
+            wilayah=wilayah,
             status=self.status,
             terlambat=bool(self.terlambat),
             urut=self.urut,

@@ -175,6 +175,7 @@ def test_the_kabupaten_approves_a_region_and_period_at_once_and_hears_what_was_n
             select(AuditEvent).where(AuditEvent.action == "TASK_COMPLETED", AuditEvent.actor == "verif.kab")
         ).all()
     assert len(by_kab) == 1  # the approved task is its own audited decision
+    assert by_kab[0].after["massal"] is True  # approved with others, not item by item
 
 
 def test_bulk_return_takes_one_reason_and_the_kecamatan_cannot_bulk_approve(browser, db, people, signed_in):

@@ -8,7 +8,7 @@ import re
 
 from sqlalchemy import func, select
 
-from models import AuditEvent
+from models import AuditEvent, HumanTask
 from tests.factories import decide, items_of, open_period, open_with_items, person_row, submit
 
 
@@ -174,3 +174,9 @@ def test_the_records_of_a_page_still_without_a_status_are_found_eligible_with_on
     assert browser.post(f"/desa/pengajuan/{sid}/register", posted).status_code == 302
     assert [i.verval.value for i in items_of(db, sid)] == ["meninggal", "layak", "layak", "layak"]
     assert 'id="page-form"' not in browser.get(f"/desa/pengajuan/{sid}/register").get_data(as_text=True)
+    browser.login("verif.kec")  # the kecamatan reads the records as left unchecked, not as confirmed
+    with db.read() as s:
+        task = s.scalar(select(HumanTask.id).where(HumanTask.submission_id == sid, HumanTask.status == "terbuka"))
+    cards = browser.get(f"/tugas/{task}?tampil=dikonfirmasi").get_data(as_text=True)
+    assert "Tetap di register (1)" in cards and "tetap di register, belum diperiksa desa" in cards
+    assert "diperiksa ulang" not in cards.split('class="cards"')[1]

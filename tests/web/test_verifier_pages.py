@@ -46,7 +46,9 @@ def test_the_inbox_lists_my_region_with_filters_and_sorting(browser, db, people,
     only = browser.get("/tugas/?wilayah=65.01.01.2006").get_data(as_text=True)
     assert f"#{_open_task(db, neighbour)}" in only and f"#{_open_task(db, mine)}" not in only
     assert "2 tugas" in browser.get("/tugas/?wilayah=65.01.01").get_data(as_text=True)  # a kecamatan: its desa
-    assert "0 tugas" in browser.get("/tugas/?wilayah=65.01.01.20").get_data(as_text=True)  # no code's prefix
+    mistyped = browser.get("/tugas/?wilayah=65.01.01.20", follow_redirects=True).get_data(as_text=True)
+    assert "kode wilayah &#39;65.01.01.20&#39; tidak sah" in mistyped and "2 tugas" in mistyped  # said, not 0
+    assert "2 tugas" in browser.get("/tugas/?periode=2026-q4").get_data(as_text=True)  # as typed in lower case
     assert "0 tugas" in browser.get("/tugas/?periode=2025-Q1").get_data(as_text=True)
     assert "0 tugas" in browser.get("/tugas/?terlambat=true").get_data(as_text=True)
     with db.read() as s:
@@ -333,3 +335,12 @@ def test_a_nik_written_in_a_flag_or_a_reason_is_masked_where_the_fields_are(db, 
         instance = s.get(Submission, sid).instance_id
     trail = signed_in("auditor.prov").get(f"/audit/instans/{instance}").get_data(as_text=True)
     assert "kemungkinan orang yang sama" in trail and other not in trail and card not in trail
+
+
+def test_a_decided_task_says_when_it_was_decided_not_how_late_it_is(browser, db, people):
+    sid = _submitted(db)
+    task_id = _open_task(db, sid)
+    decide(db, "verif.kec", sid, "approve")
+    browser.login("verif.kec")
+    meta = browser.get(f"/tugas/{task_id}").get_data(as_text=True).split('class="task-meta"')[1].split("</p>")[0]
+    assert "Diputuskan" in meta and "Batas waktu" not in meta

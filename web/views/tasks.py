@@ -32,9 +32,13 @@ bp = Blueprint("tasks", __name__, url_prefix="/tugas")
 @task_workers
 def inbox_page() -> Any:
     chosen = parse(InboxFilterForm, request.args)
-    with reading() as s:
-        page = inbox.inbox_page(s, actor(), chosen)
-        saved = inbox.saved_filters(s, actor())
+    try:
+        with reading() as s:
+            page = inbox.inbox_page(s, actor(), chosen)
+            saved = inbox.saved_filters(s, actor())
+    except Invalid as exc:  # a period or region typed wrong: said on the inbox, not an empty list
+        flash_refusal(exc)
+        return redirect(url_for("tasks.inbox_page"))
     g.open_tasks = page.open_count  # counted once per request: the header needs the same number
     return render_template("tasks/inbox.html", page=page, saved=saved, f=page.filter)
 
