@@ -138,10 +138,11 @@ def not_reported(session: Session, actor: Actor, silent: list[Submission], alasa
     )
 
 
+ESCALATED = 10  # an escalated task comes first in the inbox sorted by priority
 _MARK_OVERDUE = (
     update(HumanTask)
     .where(HumanTask.id == bindparam("task_id"), HumanTask.overdue.is_(False))
-    .values(overdue=True)
+    .values(overdue=True, priority=HumanTask.priority + ESCALATED)
     .execution_options(synchronize_session=False)
 )
 
@@ -151,6 +152,7 @@ def mark_overdue(session: Session, actor: Actor, task: HumanTask) -> bool:
     if rows.affected(session.execute(_MARK_OVERDUE, {"task_id": task.id})) != 1:
         return False
     set_committed_value(task, "overdue", True)
+    set_committed_value(task, "priority", (task.priority or 0) + ESCALATED)
     up = TIER_ORDER_UP.get(task.tingkat, Tier.PROVINSI)
     audit.record(
         session,

@@ -9,7 +9,7 @@ from engine.people import users
 from engine.verification import claims
 from models import HumanTask, SubmissionItem
 from tests.e2e.conftest import follow, shows
-from tests.factories import PASSWORD, SYSTEM, actor, open_with_items, submit
+from tests.factories import PASSWORD, SYSTEM, actor, decide, open_with_items, submit
 
 
 def _task_claimed_by_a_colleague(db) -> tuple[int, int]:
@@ -47,3 +47,18 @@ def test_the_verdict_states_speak_the_pages_language(db, people, sign_in):
     page.locator(f"#alasan-{item_id}").fill("born 1951, not 1950")
     page.locator(f"#alasan-{item_id}").press("Tab")
     page.locator(f"#item-{item_id} .verdict-state").filter(has_text="Saved.").wait_for()
+
+
+def test_a_return_reason_being_typed_survives_a_reload_and_is_forgotten_once_decided(db, people, sign_in):
+    sid = open_with_items(db)
+    submit(db, "op.desa", sid)
+    with db.read() as s:
+        task_id = s.scalar(select(HumanTask.id).where(HumanTask.submission_id == sid, HumanTask.status == "terbuka"))
+    kecamatan = sign_in("verif.kec", PASSWORD, phone=True)
+    page = kecamatan.go(f"/tugas/{task_id}")
+    page.locator("#alasan").fill("Berita acara belum ditandatangani kepala desa")
+    page.reload()  # as after signing in again, or a dropped connection
+    assert page.locator("#alasan").input_value() == "Berita acara belum ditandatangani kepala desa"
+    decide(db, "verif.kec", sid, "approve")  # decided meanwhile (another tab): no decision offered any more
+    page.reload()
+    assert page.evaluate("Object.keys(sessionStorage).filter(k => k.startsWith('sijosku:tugas:')).length") == 0

@@ -10,6 +10,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from engine.bpmn import timers
+from engine.core.actors import Actor
+from engine.verification import status
 from models import HumanTask, Submission, SubmissionItem, SubmissionStatus
 from tests.factories import decide, open_with_items, person_row, submit
 
@@ -344,3 +346,12 @@ def test_a_decided_task_says_when_it_was_decided_not_how_late_it_is(browser, db,
     browser.login("verif.kec")
     meta = browser.get(f"/tugas/{task_id}").get_data(as_text=True).split('class="task-meta"')[1].split("</p>")[0]
     assert "Diputuskan" in meta and "Batas waktu" not in meta
+
+
+def test_an_escalated_task_comes_first_when_sorted_by_priority(browser, db, people):
+    first, late = _submitted(db), _submitted(db, "65.01.01.2006", "op.lain")
+    with db.transaction() as s:
+        status.mark_overdue(s, Actor.system("test"), s.get(HumanTask, _open_task(db, late)))
+    browser.login("verif.kec")
+    listed = browser.get("/tugas/?urut=prioritas").get_data(as_text=True)
+    assert listed.index(f"#{_open_task(db, late)}") < listed.index(f"#{_open_task(db, first)}")

@@ -52,6 +52,27 @@
     reason.addEventListener("change", function () { send(box); });
   });
 
+  // The decision's reason and the warnings' notes are kept in this tab while the page offers a
+  // decision: a session that ended, a lost connection or a move to another page of items loses no
+  // typing. Kept per tab only (a shared office computer keeps nothing after the tab is closed).
+  var prefix = "sijosku:tugas:" + form.dataset.taskId + ":";
+  function stored(action) {
+    try { return action(window.sessionStorage); } catch (e) { return null; }  // storage off: type again
+  }
+  if (!form.querySelector("fieldset.decision")) {
+    stored(function (s) {
+      Object.keys(s).forEach(function (key) { if (key.indexOf(prefix) === 0) { s.removeItem(key); } });
+    });
+  } else {
+    form.querySelectorAll("textarea[name=alasan], input[name^=ack_]").forEach(function (field) {
+      var kept = stored(function (s) { return s.getItem(prefix + field.name); });
+      if (kept && !field.value) { field.value = kept; }
+      field.addEventListener("input", function () {
+        stored(function (s) { s.setItem(prefix + field.name, field.value); });
+      });
+    });
+  }
+
   var cards = Array.prototype.slice.call(document.querySelectorAll("li.card[id^=item-]"));
   var current = -1;
   function focusCard(index) {
