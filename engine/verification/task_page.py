@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from engine.bpmn import runtime
 from engine.core.actors import Actor
+from engine.core.audit import AuditAction
 from engine.core.errors import Invalid, Problem, SijoskuError
 from engine.core.paging import page_of
 from engine.people import privacy
@@ -18,6 +19,8 @@ from engine.people.scope import Scope
 from engine.quality import flags, review
 from engine.verification import decisions, minutes, submission_view
 from models import (
+    AuditEvent,
+    Decision,
     HumanTask,
     ItemAction,
     ItemVerdict,
@@ -68,6 +71,10 @@ class TaskPage:
     minutes_missing: bool = False  # required minutes not attached: the kecamatan cannot approve
     # warnings on items of other pages still without a note: approving needs them all, from any page
     elsewhere: list[Elsewhere] = field(default_factory=list)
+    returned: dict[str, Any] | None = None  # the latest return of this submission, said first
+    # what the desa changed on each item of the page since that return: item id -> (field, before, after);
+    # an item added since has no fields
+    since_return: dict[int, list[tuple[str, Any, Any]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,48 @@ class Elsewhere:
     flag_id: int
     item: str  # the name and category on the item's card
     message: str
+
+
+def _changed_since(
+    session: Session, actor: Actor, task: HumanTask, returned: dict[str, Any] | None, items: list[Any]
+) -> dict[int, list[tuple[str, Any, Any]]]:
+    """The desa's corrections after a return, read from the trail (the item keeps only its latest
+    data): for each item of the page, the fields as they were at the return and as they are now."""
+    if returned is None or not items:
+        return {}
+    events = session.scalars(
+        select(AuditEvent)
+        .where(
+            AuditEvent.instance_id == task.instance_id,
+            AuditEvent.action.in_((AuditAction.ITEM_UPDATED.value, AuditAction.ITEM_ADDED.value)),
+            AuditEvent.subject_type == "submission_item",
+            AuditEvent.subject_id.in_([str(row.item.id) for row in items]),
+            AuditEvent.at > returned["waktu"],
+        )
+        .order_by(AuditEvent.seq)
+    )
+    first: dict[int, dict[str, Any] | None] = {}
+    for event in events:
+        first.setdefault(int(event.subject_id), event.before)
+    shown = privacy.shown_to(privacy.sees_full_nik(actor, task.kode_desa))
+    now = {row.item.id: _fields(row.item.data) for row in items}
+    return {
+        item_id: [
+            (name, shown(was.get(name)), shown(now[item_id].get(name)))
+            for name in sorted(set(was) | set(now[item_id]))
+            if was.get(name) != now[item_id].get(name)
+        ]
+        if (was := _fields(before) if before is not None else None) is not None
+        else []
+        for item_id, before in first.items()
+    }
+
+
+def _fields(data: dict[str, Any] | None) -> dict[str, Any]:
+    """An item's data as fields to compare: its attributes each by name (`atribut.NAME`)."""
+    data = data or {}
+    plain = {k: v for k, v in data.items() if k != "atribut"}
+    return plain | {f"atribut.{k}": v for k, v in (data.get("atribut") or {}).items()}
 
 
 def _warnings_elsewhere(
@@ -154,12 +203,14 @@ def task_page(session: Session, actor: Actor, task_id: int, view: str | None = N
         why_not = str(exc)
     path, current = runtime.path_taken(session, instance, definition_sha)
     items, shown = _items(session, actor, task, submission, view, page) if submission else ([], None)
+    decided = submission_view.decisions(session, task.instance_id, privacy.sees_full_nik(actor, task.kode_desa))
+    returned = next((d for d in reversed(decided) if d["keputusan"] == Decision.KEMBALIKAN.value), None)
     return TaskPage(
         task=task,
         submission=submission,
         desa=session.scalar(_REGION_NAME, {"kode": task.kode_desa}) or task.kode_desa,
         items=items,
-        decisions=submission_view.decisions(session, task.instance_id, privacy.sees_full_nik(actor, task.kode_desa)),
+        decisions=decided,
         revision=instance.revision,
         can_act=why_not is None,
         why_not=why_not,
@@ -174,4 +225,6 @@ def task_page(session: Session, actor: Actor, task_id: int, view: str | None = N
             submission and task.tingkat == Tier.KECAMATAN and minutes.missing(session, submission) is not None
         ),
         elsewhere=_warnings_elsewhere(session, actor, submission, items) if submission and why_not is None else [],
+        returned=returned,
+        since_return=_changed_since(session, actor, task, returned, items),
     )

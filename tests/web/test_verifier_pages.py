@@ -13,7 +13,7 @@ from engine.bpmn import timers
 from engine.core.actors import Actor
 from engine.verification import status
 from models import HumanTask, Submission, SubmissionItem, SubmissionStatus
-from tests.factories import decide, open_with_items, person_row, submit
+from tests.factories import decide, items_of, open_with_items, person_row, submit
 
 
 def _submitted(db, desa="65.01.01.2005", operator="op.desa", rows=None):
@@ -355,3 +355,19 @@ def test_an_escalated_task_comes_first_when_sorted_by_priority(browser, db, peop
     browser.login("verif.kec")
     listed = browser.get("/tugas/?urut=prioritas").get_data(as_text=True)
     assert listed.index(f"#{_open_task(db, late)}") < listed.index(f"#{_open_task(db, first)}")
+
+
+def test_a_resubmission_says_its_last_return_and_what_the_desa_changed_since(browser, db, people):
+    sid = _submitted(db, rows=[person_row(1), person_row(2)])
+    first, second = (i.id for i in items_of(db, sid))
+    decide(db, "verif.kec", sid, "return", "Nama Maria Ingan 1 salah eja", {first: "nama salah eja"})
+    browser.login("op.desa")
+    browser.post(f"/desa/pengajuan/{sid}/item/{first}", {**person_row(1), "nama": "Maria Ingang"})
+    browser.post(f"/desa/pengajuan/{sid}/ajukan", {}, token_from=f"/desa/pengajuan/{sid}")
+    browser.login("verif.kec")
+    page = browser.get(f"/tugas/{_open_task(db, sid)}?tampil=semua").get_data(as_text=True)
+    box = page.split('id="dikembalikan"')[1].split("</div>")[0]
+    assert "Nama Maria Ingan 1 salah eja" in box and "1 item diubah atau ditambah desa sejak itu" in box
+    card = page.split(f'id="item-{first}"')[1].split("</li>")[0]
+    assert "Diubah desa setelah dikembalikan" in card and "<del>Maria Ingan 1</del> → <ins>Maria Ingang</ins>" in card
+    assert "setelah dikembalikan" not in page.split(f'id="item-{second}"')[1].split("</li>")[0]
