@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import delete, select
 
+from engine.bpmn import timers
 from engine.core import events, jobs
 from engine.verification import cycles
-from models import CycleRhythm
+from models import CycleRhythm, HumanTask
 from tests.factories import SYSTEM, open_with_items, submit
 
 
@@ -103,3 +106,16 @@ def test_admins_see_job_history_with_failures(app, db, people, signed_in):
     assert "3 surel terkirim" in page and "server SMTP menolak" in page and "gagal" in page
     assert "kotak surat penuh" in page  # an event a subscriber could not take
     assert signed_in("valid.prov").get("/admin/jadwal").status_code == 403
+
+
+def test_an_escalation_leads_to_the_late_tasks_of_the_region_with_who_holds_them(app, db, people, signed_in):
+    sid = open_with_items(db)
+    submit(db, "op.desa", sid)
+    with db.read() as s:
+        task = s.scalar(select(HumanTask).where(HumanTask.submission_id == sid, HumanTask.status == "terbuka"))
+    timers.fire_due_timers(db, task.due_at + timedelta(days=3, minutes=1))
+    regency = signed_in("verif.kab").get(f"/siklus/?periode={task.periode}&induk=65.01.01").get_data(as_text=True)
+    late = regency.split('id="tugas-terlambat"')[1].split("</table>")[0]
+    assert "65.01.01.2005 Gunung Putih" in late and f"#{task.id}" in late and "belum diklaim" in late
+    other = signed_in("verif.kab.lain").get(f"/siklus/?periode={task.periode}&induk=65.01.01").get_data(as_text=True)
+    assert 'id="tugas-terlambat"' not in other and f"#{task.id}" not in other  # not their region

@@ -8,7 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from engine.core.errors import Invalid
-from engine.verification import cycles
+from engine.verification import cycles, late_tasks
 from models import Role
 from web.access import actor, admin_only, db, overseers, reading, settings
 from web.errors import field_problems
@@ -29,6 +29,7 @@ def _status_page(
     """The cycle's status; after a refused rhythm, the rhythm form as it was typed, its faults marked."""
     with reading() as s:
         page = cycles.status_page(s, actor(), args["periode"], args["induk"], settings().province)
+        late, late_total = late_tasks.late_tasks(s, actor(), page.periode, page.induk)
     return render_template(
         "cycle/index.html",
         rows=page.rows,
@@ -38,6 +39,8 @@ def _status_page(
         known=page.known,
         rhythm=page.rhythm,
         notes=page.notes,
+        late=late,
+        late_total=late_total,
         is_admin=actor().has_role(Role.ADMIN),
         typed=typed or {},
         problems=problems or {},
