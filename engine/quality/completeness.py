@@ -48,6 +48,7 @@ class Status:
     unchecked_statement: int = 0  # submitted with the statement that the register could not be checked
     register_total: int = 0  # register records carried into the period
     register_checked: int = 0  # of which the desa gave a status
+    returned: int = 0  # returned to the desa and not submitted again yet: waiting for its correction
 
     @property
     def percent(self) -> int:
@@ -71,6 +72,7 @@ class Status:
             "unchecked_statement",
             "register_total",
             "register_checked",
+            "returned",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for tier, n in other.verified.items():
@@ -210,6 +212,7 @@ def tally(session: Session, periode: str, parent: str) -> list[Status]:
         row.opened += 1
         if state == SubmissionStatus.TIDAK_MELAPOR:
             row.not_reported += 1
+        row.returned += state == SubmissionStatus.DIKEMBALIKAN
         carried, checked = register_counts.get(sid, (0, 0))
         row.register_total += carried
         row.register_checked += checked

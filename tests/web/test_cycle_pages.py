@@ -10,7 +10,7 @@ from engine.bpmn import timers
 from engine.core import events, jobs
 from engine.verification import cycles
 from models import CycleRhythm, HumanTask
-from tests.factories import SYSTEM, open_with_items, submit
+from tests.factories import SYSTEM, actor, decide, open_with_items, submit
 
 
 def test_cycle_status_drills_down_from_province_to_desa(app, db, people, signed_in):
@@ -119,3 +119,15 @@ def test_an_escalation_leads_to_the_late_tasks_of_the_region_with_who_holds_them
     assert "65.01.01.2005 Gunung Putih" in late and f"#{task.id}" in late and "belum diklaim" in late
     other = signed_in("verif.kab.lain").get(f"/siklus/?periode={task.periode}&induk=65.01.01").get_data(as_text=True)
     assert 'id="tugas-terlambat"' not in other and f"#{task.id}" not in other  # not their region
+
+
+def test_a_returned_submission_is_counted_as_waiting_for_its_desa(app, db, people, signed_in):
+    sid = open_with_items(db)
+    submit(db, "op.desa", sid)
+    decide(db, "verif.kec", sid, "return", "berita acara belum ditandatangani")
+    with db.read() as s:
+        task = s.scalar(select(HumanTask).where(HumanTask.submission_id == sid))
+        page = cycles.status_page(s, actor(db, "verif.kab"), task.periode, "65.01", "65")
+    assert [(r.kode, r.returned) for r in page.rows if r.returned] == [("65.01.01", 1)] and page.total.returned == 1
+    shown = signed_in("verif.kab").get(f"/siklus/?periode={task.periode}&induk=65.01").get_data(as_text=True)
+    assert "Dikembalikan, menunggu desa" in shown
