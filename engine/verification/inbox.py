@@ -18,7 +18,7 @@ from engine.core.audit import AuditAction
 from engine.core.errors import Invalid, NotFound, Problem
 from engine.people.scope import Scope
 from engine.verification import bulk_approval, submission_view
-from models import HumanTask, Region, SavedFilter, TaskStatus
+from models import FlagStatus, HumanTask, QualityFlag, Region, SavedFilter, Severity, Submission, TaskStatus
 
 ALL = "semua"
 DESA_DOTS = 3  # 65.01.01.2005
@@ -74,6 +74,17 @@ class InboxFilter:
         return {k: v for k, v in asdict(self).items() if k not in ("halaman", "per_halaman")}
 
 
+@dataclass(frozen=True)
+class About:
+    """What a verifier weighs before opening a task: the round (a resubmission after a return), the
+    desa's statement, and the data-quality warnings still without a note."""
+
+    putaran: int
+    nihil: bool
+    tidak_diperiksa: bool
+    peringatan: int
+
+
 @dataclass
 class InboxPage:
     tasks: list[HumanTask]
@@ -86,6 +97,7 @@ class InboxPage:
     # `open_count` of the same person when the page counted it on the way (a view of open tasks):
     # the page header shows it, and at national scale counting is the dearest part of the page
     open_count: int | None = None
+    about: dict[int, About] = field(default_factory=dict)  # task id -> what its submission says
 
     @property
     def pages(self) -> int:
@@ -129,6 +141,18 @@ def _counts(session: Session, shown: list[Any], narrowing: list[Any], f: InboxFi
 
 # Built once: every inbox page asks them (the view's own query depends on the person and the filter).
 _REGION_NAMES = select(Region.kode, Region.nama).where(Region.kode.in_(bindparam("codes", expanding=True)))
+_SUBMISSIONS = select(Submission.id, Submission.putaran, Submission.nihil, Submission.tidak_diperiksa).where(
+    Submission.id.in_(bindparam("ids", expanding=True))
+)
+_OPEN_WARNINGS = (
+    select(QualityFlag.submission_id, func.count())
+    .where(
+        QualityFlag.submission_id.in_(bindparam("ids", expanding=True)),
+        QualityFlag.severity == Severity.WARNING,
+        QualityFlag.status == FlagStatus.TERBUKA,
+    )
+    .group_by(QualityFlag.submission_id)
+)
 _SAVED_FILTERS = select(SavedFilter).where(SavedFilter.user_id == bindparam("user_id")).order_by(SavedFilter.nama)
 
 
@@ -146,7 +170,26 @@ def inbox_page(session: Session, actor: Actor, f: InboxFilter | None = None) -> 
     holders = {t.assignee_id for t in rows if t.assignee_id}
     claimants = submission_view.user_names(session, holders)
     may_bulk = bulk_approval.may_approve_many(actor)
-    return InboxPage(rows, total, f, claimants, may_bulk, _places(session, rows), open_tasks)
+    return InboxPage(rows, total, f, claimants, may_bulk, _places(session, rows), open_tasks, _about(session, rows))
+
+
+def _about(session: Session, tasks: list[HumanTask]) -> dict[int, About]:
+    """Each page task's submission in two queries (its round and statement; its open warnings)."""
+    ids = {t.submission_id for t in tasks if t.submission_id}
+    if not ids:
+        return {}
+    subs = {row[0]: row[1:] for row in session.execute(_SUBMISSIONS, {"ids": list(ids)}).all()}
+    warnings = dict(session.execute(_OPEN_WARNINGS, {"ids": list(ids)}).all())
+    return {
+        t.id: About(
+            subs[t.submission_id][0],
+            bool(subs[t.submission_id][1]),
+            bool(subs[t.submission_id][2]),
+            warnings.get(t.submission_id, 0),
+        )
+        for t in tasks
+        if t.submission_id in subs
+    }
 
 
 def place_of(task: HumanTask) -> str:

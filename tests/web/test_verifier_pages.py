@@ -371,3 +371,19 @@ def test_a_resubmission_says_its_last_return_and_what_the_desa_changed_since(bro
     card = page.split(f'id="item-{first}"')[1].split("</li>")[0]
     assert "Diubah desa setelah dikembalikan" in card and "<del>Maria Ingan 1</del> → <ins>Maria Ingang</ins>" in card
     assert "setelah dikembalikan" not in page.split(f'id="item-{second}"')[1].split("</li>")[0]
+
+
+def test_the_inbox_says_the_round_the_warnings_and_each_decision(browser, db, people):
+    from tests.integration.test_record_rules import person
+
+    warned = _submitted(db, rows=[person(1, no_kk="9999991705500001")])
+    again = _submitted(db, "65.01.01.2006", "op.lain")
+    decide(db, "verif.kec", again, "return", "berita acara belum ditandatangani")
+    submit(db, "op.lain", again)
+    browser.login("verif.kec")
+    inbox = browser.get("/tugas/").get_data(as_text=True)
+    row = inbox.split(f"#{_open_task(db, warned)}</a>")[1].split("</td>")[0]
+    assert "1 peringatan" in row
+    assert "putaran 2" in inbox.split(f"#{_open_task(db, again)}</a>")[1].split("</td>")[0]
+    done = browser.get("/tugas/?status=selesai").get_data(as_text=True)
+    assert "selesai: dikembalikan" in done
