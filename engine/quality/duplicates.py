@@ -33,7 +33,6 @@ from models import ItemAction, Record, RecordStatus, Severity, Submission, Submi
 
 BATCH = 1000  # values in one IN list
 ARRAY_BATCH = 10_000  # values in one PostgreSQL array parameter
-ELSEWHERE = "sudah terdaftar di tempat lain; kecamatan akan memeriksanya"
 # Whether a number is on the register somewhere else is for the verifiers to weigh. The desa's operator
 # is never told: an import would otherwise tell them, row by row, which of any NIKs they typed belong to
 # people receiving social-welfare services anywhere in the province.
@@ -139,8 +138,10 @@ def same_nik(row: dict[str, Any], other_kind: str, ctx: Context, where: str) -> 
 
 
 def registered_elsewhere(field: str, what: str, rule: str, place: Place) -> Finding:
-    """The same entry in another desa: a question for the kecamatan, told without the place."""
-    return Finding(field, f"{what} ini {ELSEWHERE}", Severity.WARNING, rule, detail=place.detail())
+    """The same entry in another desa: a question for the verifiers (the place is in the detail,
+    shown to them only), in words addressed to them, whichever tier reads it."""
+    said = phrase(f"{what} ini juga terdaftar di tempat lain; periksa apakah orang yang sama")
+    return Finding(field, said, Severity.WARNING, rule, detail=place.detail())
 
 
 def _removed_here(session: Session, submission_id: int | None) -> set[int]:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from engine.core import transaction_cache
 from engine.core.actors import Actor
+from engine.core.errors import phrase
 from engine.people import privacy
 from engine.quality import flags as quality_flags
 from engine.quality.duplicates import ELSEWHERE_RULES
@@ -87,12 +88,13 @@ def _disclosures(session: Session, viewer: Actor, here: str, flags: list[Quality
     kinds = category_names(session)
     wanted = {f.sources["tempat"] for f in shown}
     places = dict(session.execute(select(Region.kode, Region.nama).where(Region.kode.in_(wanted))).all())
-    return {
-        f.id: f"tercatat di desa {f.sources['tempat']} {places.get(f.sources['tempat'], '')} sebagai "
-        f"{kinds.get(str(f.sources.get('kategori')), f.sources.get('kategori'))} "
-        f"({'pengajuan periode ini' if f.sources.get('sumber') == 'pengajuan' else 'data terverifikasi'})"
-        for f in shown
-    }
+    return {f.id: _registered_at(f.sources, places, kinds) for f in shown}
+
+
+def _registered_at(where: dict[str, Any], places: dict[str, str], kinds: dict[str, str]) -> str:
+    code, kind = where["tempat"], kinds.get(str(where.get("kategori")), where.get("kategori"))
+    source = phrase("pengajuan periode ini") if where.get("sumber") == "pengajuan" else phrase("data terverifikasi")
+    return phrase(f"tercatat di desa {code} {places.get(code, '')} sebagai {kind} ({source})")
 
 
 def item_query(submission: Submission, where: Sequence[ColumnElement[bool]] = ()) -> Select[SubmissionItem]:

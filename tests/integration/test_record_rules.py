@@ -132,7 +132,7 @@ def test_the_same_nik_in_another_desa_is_a_warning_that_does_not_say_where(db):
     with db.read() as s:
         flag = s.scalar(select(QualityFlag).where(QualityFlag.submission_id == second))
     assert (flag.rule, flag.severity) == ("duplikat_nik_tempat_lain", "warning")
-    assert flag.message == "NIK ini sudah terdaftar di tempat lain; kecamatan akan memeriksanya"
+    assert flag.message == "NIK ini juga terdaftar di tempat lain; periksa apakah orang yang sama"
     assert flag.sources == {"tempat": "65.01.01.2005", "kategori": "NAPZA", "sumber": "pengajuan"}
     assert flag.observed is None and flag.expected is None
 

@@ -74,7 +74,7 @@ def test_the_operator_is_not_told_that_a_nik_is_registered_elsewhere(app, db, pe
     # the kecamatan verifier does not cover Long Beluah's kecamatan: the same words, no place
     task = open_task(db, sid, "kecamatan")
     kecamatan = signed_in("verif.kec").get(f"/tugas/{task.id}").get_data(as_text=True)
-    assert "sudah terdaftar di tempat lain" in kecamatan
+    assert "juga terdaftar di tempat lain" in kecamatan
     _assert_secret_free(kecamatan)
     with db.read() as s:
         flag_id = s.scalar(
@@ -93,6 +93,11 @@ def test_the_operator_is_not_told_that_a_nik_is_registered_elsewhere(app, db, pe
     assert f"tercatat di desa {ELSEWHERE} Long Beluah sebagai Korban Penyalahgunaan NAPZA" in kabupaten
     # the category names serve the cards and the note: read once
     assert len([q for q in statements if q.startswith("SELECT category.kode, category.nama")]) == 1
+    verifier.post("/bahasa", {"lang": "en", "next": "/tugas/"}, token_from="/tugas/")
+    english = verifier.get(f"/tugas/{task.id}").get_data(as_text=True)
+    assert "NIK: also registered elsewhere; check whether it is the same person" in english
+    assert f"registered in desa {ELSEWHERE} Long Beluah as" in english
+    verifier.post("/bahasa", {"lang": "id", "next": "/tugas/"}, token_from="/tugas/")
     with db.read() as s:
         instance_id = s.scalar(select(Submission.instance_id).where(Submission.id == sid))
     audit_page = signed_in("auditor.prov").get(f"/audit/instans/{instance_id}").get_data(as_text=True)
