@@ -176,7 +176,18 @@ class SubmissionPage:
 
 
 def deadline_of(session: Session, submission: Submission) -> datetime | None:
-    """When the submission's current step is due in its period's cycle (none without a cycle)."""
+    """When the submission's current step is due in its period's cycle (none without a cycle); a
+    returned one, when its correction is due (the desa's task's own deadline, set at the return)."""
+    if submission.status == SubmissionStatus.DIKEMBALIKAN:
+        correction = session.scalar(
+            select(HumanTask.due_at).where(
+                HumanTask.submission_id == submission.id,
+                HumanTask.status == TaskStatus.TERBUKA,
+                HumanTask.tingkat == Tier.DESA,
+            )
+        )
+        if correction is not None:
+            return correction
     batas = session.scalar(select(Cycle.batas).where(Cycle.periode == submission.periode))
     tier = Tier.DESA if submission.status in EDITABLE else submission.tingkat
     return datetime.fromisoformat(batas[tier.value]) if batas and batas.get(tier.value) else None

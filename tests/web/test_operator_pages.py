@@ -11,7 +11,8 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from engine.people import users
-from models import AuditEvent, ImportJob, Submission, SubmissionItem
+from engine.verification import submissions
+from models import AuditEvent, HumanTask, ImportJob, Submission, SubmissionItem
 from tests.factories import SYSTEM, csv_of, decide, items_of, open_with_items, person_row, submit
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -424,3 +425,12 @@ def test_bringing_back_an_entry_that_was_not_set_aside_says_nothing_changed(brow
         follow_redirects=True,
     ).get_data(as_text=True)
     assert "tidak sedang disisihkan" in page and "Item dikembalikan ke pengajuan" not in page
+
+
+def test_a_returned_desa_is_told_when_its_correction_is_due(browser, db, people):
+    sid = open_with_items(db)
+    submit(db, "op.desa", sid)
+    decide(db, "verif.kec", sid, "return", "berita acara belum ditandatangani")
+    with db.read() as s:
+        due = s.scalar(select(HumanTask.due_at).where(HumanTask.submission_id == sid, HumanTask.status == "terbuka"))
+        assert due is not None and submissions.deadline_of(s, s.get(Submission, sid)) == due
