@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 from engine.people import users
 from engine.verification import submissions
-from models import AuditEvent, HumanTask, ImportJob, Submission, SubmissionItem
-from tests.factories import SYSTEM, csv_of, decide, items_of, open_with_items, person_row, submit
+from models import AuditEvent, Cycle, ImportJob, Submission, SubmissionItem
+from tests.factories import PERIOD, SYSTEM, csv_of, decide, items_of, open_with_items, person_row, submit
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -429,8 +429,12 @@ def test_bringing_back_an_entry_that_was_not_set_aside_says_nothing_changed(brow
 
 def test_a_returned_desa_is_told_when_its_correction_is_due(browser, db, people):
     sid = open_with_items(db)
+    with db.transaction() as s:  # the desa's deadline has passed; the kecamatan's has not
+        batas = {"desa": "2026-10-31T16:00:00+00:00", "kecamatan": "2099-11-15T16:00:00+00:00"}
+        s.add(Cycle(periode=PERIOD, region_kode="65", batas=batas))
     submit(db, "op.desa", sid)
     decide(db, "verif.kec", sid, "return", "berita acara belum ditandatangani")
     with db.read() as s:
-        due = s.scalar(select(HumanTask.due_at).where(HumanTask.submission_id == sid, HumanTask.status == "terbuka"))
-        assert due is not None and submissions.deadline_of(s, s.get(Submission, sid)) == due
+        assert submissions.deadline_of(s, s.get(Submission, sid)).isoformat() == batas["kecamatan"]
+    browser.login("op.desa")
+    assert "16-11-2099" in browser.get(f"/desa/pengajuan/{sid}").get_data(as_text=True)
