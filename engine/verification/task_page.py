@@ -72,9 +72,46 @@ class TaskPage:
     # warnings on items of other pages still without a note: approving needs them all, from any page
     elsewhere: list[Elsewhere] = field(default_factory=list)
     returned: dict[str, Any] | None = None  # the latest return of this submission, said first
+    summary: list[CategoryChange] = field(default_factory=list)  # the register before and after, by category
     # what the desa changed on each item of the page since that return: item id -> (field, before, after);
     # an item added since has no fields
     since_return: dict[int, list[tuple[str, Any, Any]]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CategoryChange:
+    """What the submission does to one category of the desa's register: a jump shows at a glance."""
+
+    kategori: str
+    sebelum: int  # records of the register the submission carries
+    baru: int
+    keluar: int
+    sesudah: int
+
+    @property
+    def persen(self) -> int | None:
+        return round(100 * (self.sesudah - self.sebelum) / self.sebelum) if self.sebelum else None
+
+
+# Built once, as the task page's other reads (parameter: submission_id).
+_SUMMARY = (
+    select(
+        SubmissionItem.kategori,
+        func.count(SubmissionItem.record_id),
+        func.count().filter(SubmissionItem.aksi == ItemAction.TAMBAH),
+        func.count().filter(SubmissionItem.aksi == ItemAction.HAPUS),
+        func.count().filter(SubmissionItem.aksi != ItemAction.HAPUS),
+    )
+    .where(SubmissionItem.submission_id == bindparam("submission_id"), SubmissionItem.dibuang.is_(False))
+    .group_by(SubmissionItem.kategori)
+    .order_by(SubmissionItem.kategori)
+)
+
+
+def _summary(session: Session, submission: Submission | None) -> list[CategoryChange]:
+    if submission is None:
+        return []
+    return [CategoryChange(*row) for row in session.execute(_SUMMARY, {"submission_id": submission.id}).all()]
 
 
 @dataclass(frozen=True)
@@ -226,5 +263,6 @@ def task_page(session: Session, actor: Actor, task_id: int, view: str | None = N
         ),
         elsewhere=_warnings_elsewhere(session, actor, submission, items) if submission and why_not is None else [],
         returned=returned,
+        summary=_summary(session, submission) if task.tingkat != Tier.DESA else [],
         since_return=_changed_since(session, actor, task, returned, items),
     )

@@ -103,6 +103,12 @@ def test_a_register_that_could_not_be_checked_is_stated_with_its_reason(browser,
     page = browser.get(f"/desa/pengajuan/{sid}").get_data(as_text=True)
     assert "register tidak dapat diperiksa periode ini" in page and "banjir, akses putus" in page
     assert browser.post(f"/desa/pengajuan/{sid}/ajukan", {}, token_from=f"/desa/pengajuan/{sid}").status_code == 302
+    browser.login("verif.kec")  # the kecamatan reads the records as left unchecked, not as confirmed
+    with db.read() as s:
+        task = s.scalar(select(HumanTask.id).where(HumanTask.submission_id == sid, HumanTask.status == "terbuka"))
+    cards = browser.get(f"/tugas/{task}?tampil=dikonfirmasi").get_data(as_text=True)
+    assert "Tetap di register (1)" in cards and "tetap di register, belum diperiksa desa" in cards
+    assert "diperiksa ulang" not in cards.split('class="cards"')[1]
 
 
 def test_correcting_a_record_from_the_register_returns_to_the_register_where_it_was(browser, db, people):
@@ -174,9 +180,23 @@ def test_the_records_of_a_page_still_without_a_status_are_found_eligible_with_on
     assert browser.post(f"/desa/pengajuan/{sid}/register", posted).status_code == 302
     assert [i.verval.value for i in items_of(db, sid)] == ["meninggal", "layak", "layak", "layak"]
     assert 'id="page-form"' not in browser.get(f"/desa/pengajuan/{sid}/register").get_data(as_text=True)
-    browser.login("verif.kec")  # the kecamatan reads the records as left unchecked, not as confirmed
+
+
+def test_the_verifier_sees_the_register_before_and_after_by_category(browser, db, people):
+    sid = _verified_register(db, [person_row(1), person_row(2), person_row(3)])
+    browser.login("op.desa")
+    browser.post(f"/desa/pengajuan/{sid}/item/baru?kategori=LUT", {**person_row(4)})
+    browser.post(
+        f"/desa/pengajuan/{sid}/pernyataan",
+        {"aksi": "tidak_diperiksa", "alasan": "banjir, akses putus"},
+        token_from=f"/desa/pengajuan/{sid}",
+    )
+    browser.post(f"/desa/pengajuan/{sid}/ajukan", {}, token_from=f"/desa/pengajuan/{sid}")
     with db.read() as s:
         task = s.scalar(select(HumanTask.id).where(HumanTask.submission_id == sid, HumanTask.status == "terbuka"))
-    cards = browser.get(f"/tugas/{task}?tampil=dikonfirmasi").get_data(as_text=True)
-    assert "Tetap di register (1)" in cards and "tetap di register, belum diperiksa desa" in cards
-    assert "diperiksa ulang" not in cards.split('class="cards"')[1]
+    browser.login("verif.kec")
+    table = (
+        browser.get(f"/tugas/{task}").get_data(as_text=True).split('id="ringkasan-kategori"')[1].split("</table>")[0]
+    )
+    cells = re.findall(r'<td class="num">([^<]*)</td>', table)
+    assert cells == ["3", "1", "0", "4", "+1 (+33%)"], cells
