@@ -100,6 +100,8 @@ class HumanTask(Base):
         Index(
             "ix_human_task_inbox_priority", "tingkat", "region_kode", "status", text("priority DESC"), "due_at", "id"
         ),
+        # a region's late tasks in a period, oldest deadline first (the cycle status an escalation leads to)
+        Index("ix_human_task_late", "periode", "status", "due_at", "id"),
         Index("ix_human_task_instance", "instance_id", "status"),
         Index("ix_human_task_assignee", "assignee_id", "status"),
         UniqueConstraint("spiff_task_id", name="uq_human_task_spiff_task"),

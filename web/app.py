@@ -133,6 +133,7 @@ def _template_helpers(app: Flask, settings: Settings) -> None:
         action_word=i18n.action_label,
         audit_action_word=i18n.audit_action_label,
         role_word=i18n.role_label,
+        tier_word=i18n.tier_label,
         field_word=i18n.field_label,
         attribute_word=i18n.attribute_label,
         field_help=help.field_help,

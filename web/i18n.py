@@ -134,6 +134,9 @@ FIELD_LABELS = {
     "alasan": _l("Alasan"),
     "tujuan": _l("Tujuan pindah"),
     "verval": _l("Verval register"),
+    "aksi": _l("Tindakan"),
+    "disisihkan": _l("Disisihkan"),
+    "tujuan_pindah": _l("Tujuan pindah"),
     "nihil": _l("Laporan nihil"),
     "berita_acara": _l("Berita acara"),
     "berkas": _l("Berkas"),
@@ -290,6 +293,18 @@ def verval_label(status: str | None) -> str:
 
 def action_label(action: str) -> str:
     return _shown(ACTION_LABELS.get(action, action))
+
+
+TIER_LABELS = {
+    "desa": _l("desa/kelurahan"),
+    "kecamatan": _l("kecamatan"),
+    "kabupaten": _l("kabupaten/kota"),
+    "provinsi": _l("provinsi"),
+}
+
+
+def tier_label(tier: str) -> str:
+    return _shown(TIER_LABELS.get(tier, tier))
 
 
 def role_label(role: str) -> str:

@@ -147,5 +147,7 @@ _UNACKNOWLEDGED = (
 )
 
 
-def unacknowledged_warnings(session: Session, submission_id: int) -> list[QualityFlag]:
-    return list(session.scalars(_UNACKNOWLEDGED, {"submission_id": submission_id}))
+def unacknowledged_warnings(session: Session, submission_id: int, limit: int | None = None) -> list[QualityFlag]:
+    """The submission's warnings still without a note, oldest first (the first `limit` of them)."""
+    query = _UNACKNOWLEDGED if limit is None else _UNACKNOWLEDGED.limit(limit)
+    return list(session.scalars(query, {"submission_id": submission_id}))

@@ -16,6 +16,7 @@ from engine.verification import submission_view
 from models import HumanTask, Region, TaskStatus
 
 SHOWN = 100  # the latest first would hide the longest waits: the oldest deadlines are listed first
+COUNTED = 10_000  # counted up to this many (a province late in a cycle): "10000+" beyond
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ def late_tasks(session: Session, actor: Actor, periode: str, induk: str) -> tupl
     where = (
         HumanTask.status == TaskStatus.TERBUKA,
         HumanTask.periode == periode,
-        or_(HumanTask.overdue.is_(True), HumanTask.due_at < now),
+        HumanTask.due_at < now,  # an overdue task is one past its deadline: the index reads them in order
         or_(HumanTask.kode_desa == induk, HumanTask.kode_desa.like(f"{induk}.%")),
     )
     found = list(

@@ -175,13 +175,6 @@ class SubmissionPage:
     live_total: int = 0
 
 
-_CORRECTION_DUE = select(HumanTask.due_at).where(
-    HumanTask.submission_id == bindparam("submission_id"),
-    HumanTask.status == TaskStatus.TERBUKA,
-    HumanTask.tingkat == Tier.DESA,
-)
-
-
 _RETURNED_BY = (
     select(HumanTask.tingkat)
     .where(HumanTask.submission_id == bindparam("submission_id"), HumanTask.keputusan == Decision.KEMBALIKAN)
@@ -193,10 +186,8 @@ _RETURNED_BY = (
 def deadline_of(session: Session, submission: Submission) -> datetime | None:
     """When the submission's current step is due in its period's cycle (none without a cycle). A
     returned one is due back by the deadline of the tier that returned it (the desa's own has often
-    passed: it is corrected for that tier's decision), unless its task has a deadline of its own."""
+    passed: it is corrected for that tier's decision)."""
     returned = submission.status == SubmissionStatus.DIKEMBALIKAN
-    if returned and (own := session.scalar(_CORRECTION_DUE, {"submission_id": submission.id})) is not None:
-        return own
     batas = session.scalar(select(Cycle.batas).where(Cycle.periode == submission.periode))
     tier = Tier.DESA if submission.status in EDITABLE else submission.tingkat
     if returned:

@@ -24,6 +24,7 @@ from models import (
     HumanTask,
     ItemAction,
     ItemVerdict,
+    Record,
     Region,
     Submission,
     SubmissionItem,
@@ -93,25 +94,41 @@ class CategoryChange:
         return round(100 * (self.sesudah - self.sebelum) / self.sebelum) if self.sebelum else None
 
 
-# Built once, as the task page's other reads (parameter: submission_id).
-_SUMMARY = (
+# Built once, as the task page's other reads (parameter: submission_id). A record corrected into
+# another category was on the register in its old one: "before" counts by the record's category.
+_LIVE_ITEMS = (SubmissionItem.submission_id == bindparam("submission_id"), SubmissionItem.dibuang.is_(False))
+_BEFORE = (
+    select(Record.kategori, func.count())
+    .select_from(SubmissionItem)
+    .join(Record, Record.id == SubmissionItem.record_id)
+    .where(*_LIVE_ITEMS)
+    .group_by(Record.kategori)
+)
+_AFTER = (
     select(
         SubmissionItem.kategori,
-        func.count(SubmissionItem.record_id),
         func.count().filter(SubmissionItem.aksi == ItemAction.TAMBAH),
         func.count().filter(SubmissionItem.aksi == ItemAction.HAPUS),
         func.count().filter(SubmissionItem.aksi != ItemAction.HAPUS),
     )
-    .where(SubmissionItem.submission_id == bindparam("submission_id"), SubmissionItem.dibuang.is_(False))
+    .where(*_LIVE_ITEMS)
     .group_by(SubmissionItem.kategori)
-    .order_by(SubmissionItem.kategori)
 )
 
 
 def _summary(session: Session, submission: Submission | None) -> list[CategoryChange]:
     if submission is None:
         return []
-    return [CategoryChange(*row) for row in session.execute(_SUMMARY, {"submission_id": submission.id}).all()]
+    asked = {"submission_id": submission.id}
+    before = dict(session.execute(_BEFORE, asked).all())
+    after = {row[0]: row[1:] for row in session.execute(_AFTER, asked).all()}
+    return [
+        CategoryChange(kind, before.get(kind, 0), *after.get(kind, (0, before.get(kind, 0), 0)))
+        for kind in sorted(set(before) | set(after))
+    ]
+
+
+ELSEWHERE_SHOWN = 200  # warnings of other pages listed with a note each; beyond, the pages list them
 
 
 @dataclass(frozen=True)
@@ -124,36 +141,58 @@ class Elsewhere:
 def _changed_since(
     session: Session, actor: Actor, task: HumanTask, returned: dict[str, Any] | None, items: list[Any]
 ) -> dict[int, list[tuple[str, Any, Any]]]:
-    """The desa's corrections after a return, read from the trail (the item keeps only its latest
-    data): for each item of the page, the fields as they were at the return and as they are now."""
-    if returned is None or not items:
+    """The desa's work after a return on each item of the page (the item keeps only its latest state):
+    every item touched since, with the fields, status and action as they were at the return and as
+    they are now, read from the trail; an item with nothing before it there was added since (by the
+    form or a file)."""
+    touched = [row.item for row in items if returned is not None and row.item.updated_at > returned["waktu"]]
+    if not touched:
         return {}
     events = session.scalars(
         select(AuditEvent)
         .where(
             AuditEvent.instance_id == task.instance_id,
-            AuditEvent.action.in_((AuditAction.ITEM_UPDATED.value, AuditAction.ITEM_ADDED.value)),
+            AuditEvent.action.in_(_SINCE_RETURN),
             AuditEvent.subject_type == "submission_item",
-            AuditEvent.subject_id.in_([str(row.item.id) for row in items]),
-            AuditEvent.at > returned["waktu"],
+            AuditEvent.subject_id.in_([str(item.id) for item in touched]),
+            AuditEvent.at > returned["waktu"],  # type: ignore[index]
         )
         .order_by(AuditEvent.seq)
     )
-    first: dict[int, dict[str, Any] | None] = {}
-    for event in events:
-        first.setdefault(int(event.subject_id), event.before)
+    was: dict[int, dict[str, Any]] = {}
+    for event in events:  # the first state after the return of each part of the item: as it was then
+        for name, value in _state(event).items():
+            was.setdefault(int(event.subject_id), {}).setdefault(name, value)
     shown = privacy.shown_to(privacy.sees_full_nik(actor, task.kode_desa))
-    now = {row.item.id: _fields(row.item.data) for row in items}
-    return {
-        item_id: [
-            (name, shown(was.get(name)), shown(now[item_id].get(name)))
-            for name in sorted(set(was) | set(now[item_id]))
-            if was.get(name) != now[item_id].get(name)
-        ]
-        if (was := _fields(before) if before is not None else None) is not None
-        else []
-        for item_id, before in first.items()
-    }
+    return {item.id: _differences(was.get(item.id), _now(item), shown) for item in touched}
+
+
+_SINCE_RETURN = tuple(
+    a.value
+    for a in (AuditAction.ITEM_UPDATED, AuditAction.ITEM_ADDED, AuditAction.ITEM_VERVAL_SET, AuditAction.ITEM_RESTORED)
+)
+
+
+def _state(event: AuditEvent) -> dict[str, Any]:
+    """What an item was before this event, by the names `_now` gives (`None`: added by it)."""
+    if event.action == AuditAction.ITEM_UPDATED.value:
+        return _fields(event.before)
+    if event.action == AuditAction.ITEM_VERVAL_SET.value:
+        return {"verval": (event.before or {}).get("verval"), "aksi": (event.before or {}).get("aksi")}
+    if event.action == AuditAction.ITEM_RESTORED.value:
+        return {"disisihkan": True}
+    return {"ditambahkan": True}
+
+
+def _now(item: SubmissionItem) -> dict[str, Any]:
+    verval = item.verval.value if item.verval else None
+    return _fields(item.data) | {"verval": verval, "aksi": item.aksi.value, "disisihkan": False}
+
+
+def _differences(was: dict[str, Any] | None, now: dict[str, Any], shown: Any) -> list[tuple[str, Any, Any]]:
+    if was is None or was.get("ditambahkan"):
+        return []  # added since: the card is the whole of it
+    return [(name, shown(value), shown(now.get(name))) for name, value in sorted(was.items()) if value != now.get(name)]
 
 
 def _fields(data: dict[str, Any] | None) -> dict[str, Any]:
@@ -166,9 +205,11 @@ def _fields(data: dict[str, Any] | None) -> dict[str, Any]:
 def _warnings_elsewhere(
     session: Session, actor: Actor, submission: Submission, items: list[submission_view.ItemRow]
 ) -> list[Elsewhere]:
+    """At most `ELSEWHERE_SHOWN` of them (with their item's name only): the box says when there are more."""
     on_page = {row.item.id for row in items}
-    others = [f for f in flags.unacknowledged_warnings(session, submission.id) if f.item_id not in on_page]
-    names = decisions.item_names(session, [f.item_id for f in others if f.item_id is not None])
+    waiting = flags.unacknowledged_warnings(session, submission.id, limit=ELSEWHERE_SHOWN + len(on_page) + 1)
+    others = [f for f in waiting if f.item_id not in on_page]
+    names = decisions.item_names(session, [f.item_id for f in others[:ELSEWHERE_SHOWN] if f.item_id is not None])
     shown = privacy.shown_to(privacy.sees_full_nik(actor, submission.kode_desa))
     return [Elsewhere(f.id, names.get(f.item_id or 0, ""), shown(f.message)) for f in others]
 

@@ -14,7 +14,7 @@ from engine.core.uow import Database
 from engine.people import users
 from engine.setup.initialise import initialise
 from engine.verification import imports, submissions
-from models import AuditEvent, Base, Category, HumanTask, ProcessInstance, Submission, SubmissionItem
+from models import AuditEvent, Base, Category, HumanTask, ProcessInstance, QualityFlag, Submission, SubmissionItem
 from models.schema import downgrade, upgrade
 from tests.factories import SYSTEM, csv_of, person_row
 
@@ -111,3 +111,33 @@ def test_two_nodes_initialising_one_new_database_at_once_both_succeed(db, is_pos
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_flags_of_a_nik_registered_elsewhere_stored_before_are_reworded_and_stay_settled(tmp_path):
+    url = f"sqlite:///{tmp_path / 'flags.db'}"
+    db = bootstrap(
+        Database.connect(load_settings({"DATABASE_URL": url, "SIJOSKU_INSTANCE_DIR": str(tmp_path), "SECRET_KEY": "x"}))
+    )
+    initialise(db)
+    downgrade(db.engine, "0045")
+    old = "NIK ini sudah terdaftar di tempat lain; kecamatan akan memeriksanya"
+    with db.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO quality_flag (rule, severity, message, tingkat, region_kode, status, created_at, sources) "
+                "VALUES ('duplikat_nik_tempat_lain', 'warning', :m, 'desa', '65.01.01.2005', 'diakui', "
+                "CURRENT_TIMESTAMP, '{}')"
+            ),
+            {"m": old},
+        )
+    upgrade(db.engine)
+    with db.read() as s:
+        flag = s.scalar(select(QualityFlag))
+        assert (flag.message, flag.status) == (
+            "NIK ini juga terdaftar di tempat lain; periksa apakah orang yang sama",
+            "diakui",
+        )
+    downgrade(db.engine, "0045")
+    with db.engine.connect() as connection:
+        assert connection.execute(text("SELECT message FROM quality_flag")).scalar() == old
+    db.dispose()

@@ -7,8 +7,8 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 
 from engine.bpmn import timers
-from engine.core import events, jobs
-from engine.verification import cycles
+from engine.core import clock, events, jobs
+from engine.verification import cycles, late_tasks
 from models import CycleRhythm, HumanTask
 from tests.factories import SYSTEM, actor, decide, open_with_items, submit
 
@@ -113,12 +113,18 @@ def test_an_escalation_leads_to_the_late_tasks_of_the_region_with_who_holds_them
     submit(db, "op.desa", sid)
     with db.read() as s:
         task = s.scalar(select(HumanTask).where(HumanTask.submission_id == sid, HumanTask.status == "terbuka"))
-    timers.fire_due_timers(db, task.due_at + timedelta(days=3, minutes=1))
-    regency = signed_in("verif.kab").get(f"/siklus/?periode={task.periode}&induk=65.01.01").get_data(as_text=True)
-    late = regency.split('id="tugas-terlambat"')[1].split("</table>")[0]
-    assert "65.01.01.2005 Gunung Putih" in late and f"#{task.id}" in late and "belum diklaim" in late
-    other = signed_in("verif.kab.lain").get(f"/siklus/?periode={task.periode}&induk=65.01.01").get_data(as_text=True)
-    assert 'id="tugas-terlambat"' not in other and f"#{task.id}" not in other  # not their region
+    later = task.due_at + timedelta(days=3, minutes=1)
+    timers.fire_due_timers(db, later)
+    with clock.frozen_at(later):
+        regency = signed_in("verif.kab").get(f"/siklus/?periode={task.periode}&induk=65.01.01").get_data(as_text=True)
+        late = regency.split('id="tugas-terlambat"')[1].split("</table>")[0]
+        assert "65.01.01.2005 Gunung Putih" in late and f"#{task.id}" in late and "belum diklaim" in late
+        assert '<td class="num">3</td>' in late  # days past its deadline
+        other = signed_in("verif.kab.lain").get(f"/siklus/?periode={task.periode}&induk=65.01.01")
+        assert f"#{task.id}" not in other.get_data(as_text=True)  # not their region
+        with db.read() as s:  # asked directly for a region it does not follow: nothing, not even a count
+            assert late_tasks.late_tasks(s, actor(db, "verif.kab.lain"), task.periode, "65.01.01") == ([], 0)
+            assert late_tasks.late_tasks(s, actor(db, "verif.kab"), task.periode, "65.01.01")[1] == 1
 
 
 def test_a_returned_submission_is_counted_as_waiting_for_its_desa(app, db, people, signed_in):

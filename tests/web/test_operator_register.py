@@ -4,12 +4,13 @@ corrected where it is wrong, or the register stated as not checkable, with the r
 from __future__ import annotations
 
 import html
+import io
 import re
 
 from sqlalchemy import func, select
 
 from models import AuditEvent, HumanTask
-from tests.factories import decide, items_of, open_period, open_with_items, person_row, submit
+from tests.factories import csv_of, decide, items_of, open_period, open_with_items, person_row, submit
 
 
 def _verified_register(db, rows):
@@ -200,3 +201,41 @@ def test_the_verifier_sees_the_register_before_and_after_by_category(browser, db
     )
     cells = re.findall(r'<td class="num">([^<]*)</td>', table)
     assert cells == ["3", "1", "0", "4", "+1 (+33%)"], cells
+
+
+def test_a_record_marked_or_moved_after_a_return_and_a_row_imported_since_are_said_changed(browser, db, people):
+    sid = _verified_register(db, [person_row(1), person_row(2)])
+    first, second = (i.id for i in items_of(db, sid))
+    browser.login("op.desa")
+    for item_id in (first, second):
+        browser.post(
+            f"/desa/pengajuan/{sid}/register",
+            {"item_id": item_id, "status": "layak"},
+            token_from=f"/desa/pengajuan/{sid}",
+        )
+    browser.post(f"/desa/pengajuan/{sid}/ajukan", {}, token_from=f"/desa/pengajuan/{sid}")
+    decide(db, "verif.kec", sid, "return", "catatan kedua sudah meninggal")
+    browser.post(
+        f"/desa/pengajuan/{sid}/register",
+        {"item_id": second, "status": "meninggal", "alasan": "meninggal Oktober 2026"},
+        token_from=f"/desa/pengajuan/{sid}",
+    )
+    browser.post(  # a new row by a file
+        f"/desa/pengajuan/{sid}/impor",
+        {"berkas": (io.BytesIO(csv_of([person_row(3)]).encode()), "tambahan.csv")},
+        token_from=f"/desa/pengajuan/{sid}/impor",
+        content_type="multipart/form-data",
+    )
+    browser.post(f"/desa/pengajuan/{sid}/ajukan", {}, token_from=f"/desa/pengajuan/{sid}")
+    with db.read() as s:
+        task = s.scalar(select(HumanTask.id).where(HumanTask.submission_id == sid, HumanTask.status == "terbuka"))
+    browser.login("verif.kec")
+    page = browser.get(f"/tugas/{task}?tampil=semua").get_data(as_text=True)
+    marked = page.split(f'id="item-{second}"')[1].split("</li>")[0]
+    assert (
+        "Diubah desa setelah dikembalikan" in marked
+        and "Tindakan: <del>diperiksa ulang</del> → <ins>dihapus dari register</ins>" in marked
+    )
+    added = [i.id for i in items_of(db, sid) if i.data.get("nama") == person_row(3)["nama"]][0]
+    assert "Ditambahkan desa setelah dikembalikan" in page.split(f'id="item-{added}"')[1].split("</li>")[0]
+    assert "setelah dikembalikan" not in page.split(f'id="item-{first}"')[1].split("</li>")[0]

@@ -22,6 +22,15 @@
       return values[key] !== undefined && values[key] !== null ? String(values[key]) : whole;
     }) : said;
   };
+  /* On the sign-in page no one is signed in in this tab: what a person was typing on a task (kept by
+     verdicts.js) is not left for the next person at a shared computer. */
+  if (document.getElementById("form-masuk")) {
+    try {
+      Object.keys(window.sessionStorage).forEach(function (key) {
+        if (key.indexOf("sijosku:tugas:") === 0) { window.sessionStorage.removeItem(key); }
+      });
+    } catch (ignored) { /* storage off: nothing kept */ }
+  }
   var toggle = document.getElementById("menu-toggle");
   var menu = document.getElementById("menu");
   if (toggle && menu) {

@@ -52,14 +52,15 @@
     reason.addEventListener("change", function () { send(box); });
   });
 
-  // The decision's reason and the warnings' notes are kept in this tab while the page offers a
-  // decision: a session that ended, a lost connection or a move to another page of items loses no
-  // typing. Kept per tab only (a shared office computer keeps nothing after the tab is closed).
-  var prefix = "sijosku:tugas:" + form.dataset.taskId + ":";
+  // The decision's reason and the warnings' notes are kept in this tab while the task is open: a
+  // session that ended, a lost connection, a colleague's claim or a move to another page of items
+  // loses no typing. Kept per tab and per person (a shared office computer keeps nothing after the
+  // tab is closed or the person signs out, see app.js), and forgotten once the task is decided.
+  var prefix = "sijosku:tugas:" + form.dataset.userId + ":" + form.dataset.taskId + ":";
   function stored(action) {
     try { return action(window.sessionStorage); } catch (e) { return null; }  // storage off: type again
   }
-  if (!form.querySelector("fieldset.decision")) {
+  if (form.dataset.taskOpen !== "1") {
     stored(function (s) {
       Object.keys(s).forEach(function (key) { if (key.indexOf(prefix) === 0) { s.removeItem(key); } });
     });
