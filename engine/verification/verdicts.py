@@ -4,7 +4,7 @@ people never judge the same submission at once."""
 
 from __future__ import annotations
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from engine.core import audit, clock
@@ -12,7 +12,7 @@ from engine.core.actors import Actor
 from engine.core.audit import AuditAction
 from engine.core.errors import Invalid, Problem
 from engine.verification import claims, decisions
-from models import ItemVerdict, Submission, SubmissionItem, Verdict
+from models import Decision, HumanTask, ItemVerdict, Submission, SubmissionItem, Verdict
 
 REASON_LIMIT = 1000
 
@@ -82,3 +82,36 @@ def _problems(session: Session, submission: Submission, judged: dict[int, tuple[
         if len(why) > REASON_LIMIT:
             problems.append(Problem(f"alasan paling banyak {REASON_LIMIT} karakter", column=f"alasan_{item_id}"))
     return problems
+
+
+def carry_forward(session: Session, actor: Actor, task_id: int) -> int:
+    """After a return, the items this tier found in order in the round before and the desa has not
+    touched since, found in order again in one deliberate action (saved and audited as any verdicts);
+    an item changed since, or judged already in this task, is left to the verifier. Returns how many."""
+    found = decisions.may_act(session, actor, task_id)
+    task, submission = found.task, found.submission
+    if submission is None:
+        raise Invalid("Tugas ini tidak memiliki item untuk diputus")
+    returned_at = session.scalar(
+        select(func.max(HumanTask.completed_at)).where(
+            HumanTask.submission_id == submission.id, HumanTask.keputusan == Decision.KEMBALIKAN
+        )
+    )
+    if returned_at is None:
+        return 0
+    in_order_before = select(ItemVerdict.item_id).where(
+        ItemVerdict.tingkat == task.tingkat,
+        ItemVerdict.putaran == submission.putaran - 1,
+        ItemVerdict.verdict == Verdict.SESUAI,
+    )
+    judged_now = select(ItemVerdict.item_id).where(ItemVerdict.human_task_id == task.id)
+    unchanged = session.scalars(
+        select(SubmissionItem.id).where(
+            SubmissionItem.submission_id == submission.id,
+            SubmissionItem.dibuang.is_(False),
+            SubmissionItem.updated_at <= returned_at,
+            SubmissionItem.id.in_(in_order_before),
+            SubmissionItem.id.not_in(judged_now),
+        )
+    ).all()
+    return save(session, actor, task_id, {item_id: (Verdict.SESUAI, "") for item_id in unchanged})

@@ -308,3 +308,26 @@ def test_warnings_on_two_pages_are_noted_and_approved_from_either_page(browser, 
     with db.read() as s:
         assert s.get(Submission, sid).tingkat.value == "kabupaten"
         assert {f.status for f in s.scalars(select(QualityFlag).where(QualityFlag.submission_id == sid))} == {"diakui"}
+
+
+def test_after_a_return_last_rounds_in_order_is_kept_for_items_the_desa_did_not_touch(browser, db, people):
+    sid = _submitted(db, rows=[person_row(1), person_row(2)])
+    first, second = _items(db, sid)
+    decide(db, "verif.kec", sid, "return", "nama item pertama salah eja", {first: "nama salah eja"})
+    browser.login("op.desa")
+    browser.post(f"/desa/pengajuan/{sid}/item/{first}", {**person_row(1), "nama": "Maria Ingang"})
+    browser.post(f"/desa/pengajuan/{sid}/ajukan", {}, token_from=f"/desa/pengajuan/{sid}")
+    task_id = _task(db, sid)
+    browser.login("verif.kec")
+    page = f"/tugas/{task_id}"
+    assert "Nilai sesuai lagi item yang tidak berubah sejak dikembalikan" in browser.get(page).get_data(as_text=True)
+    done = browser.post(f"{page}/putusan-lalu", token_from=page, follow_redirects=True).get_data(as_text=True)
+    assert "1 item yang tidak berubah sejak dikembalikan dinilai sesuai lagi." in done
+    with db.read() as s:
+        now = {
+            v.item_id: v.verdict.value
+            for v in s.scalars(select(ItemVerdict).where(ItemVerdict.human_task_id == task_id))
+        }
+    assert now == {second: "sesuai"}  # the corrected item is left to the verifier
+    again = browser.post(f"{page}/putusan-lalu", token_from=page, follow_redirects=True).get_data(as_text=True)
+    assert "0 item yang tidak berubah" in again  # nothing twice

@@ -60,6 +60,7 @@ PAGES: dict[str, tuple[str, str]] = {
     "desa.import_problems": ("operator-desa", "impor-berkas"),
     "tasks.inbox_page": ("@tier", "kotak-tugas"),
     "tasks.task_page": ("@tier", "memeriksa-tugas"),
+    "tasks.carry_verdicts": ("@tier", "memeriksa-tugas"),
     "desa.import_file": ("operator-desa", "impor-berkas"),
     "cycle.index": ("@tier", "siklus-dan-batas-waktu"),
     "quality.index": ("@tier", "mutu-data"),

@@ -183,6 +183,19 @@ def save_verdicts(task_id: int) -> Any:
     return redirect(url_for("tasks.task_page", task_id=task_id, tampil=form["tampil"] or None, halaman=form["halaman"]))
 
 
+@bp.post("/<int:task_id>/putusan-lalu")
+@verifiers_only
+def carry_verdicts(task_id: int) -> Any:
+    """After a return: last round's "in order" kept for the items the desa has not touched since."""
+    try:
+        with db().transaction() as s:
+            saved = verdicts.carry_forward(s, actor(), task_id)
+        flash(_("%(n)d item yang tidak berubah sejak dikembalikan dinilai sesuai lagi.", n=saved), "ok")
+    except Invalid as exc:
+        flash_refusal(exc)
+    return redirect(url_for("tasks.task_page", task_id=task_id))
+
+
 @bp.post("/<int:task_id>/klaim")
 @verifiers_only
 def claim(task_id: int) -> Any:
