@@ -289,8 +289,7 @@ def receive(session: Session, actor: Actor, sent: Confirmation, province: str) -
         )
     berkas = {"berkas": plan.berkas[0], "sha256": plan.berkas[1], "kunci": plan.digest}
     aggregates.store(session, actor, values, AuditAction.AGENCY_FIGURES_IMPORTED, berkas)
-    stored = theirs(aggregates.rescan(session, actor, values), set(plan.agencies))
-    plan.flags = aggregates.not_settled(session, stored, aggregates.series_keys(session, values))
+    aggregates.rescan(session, actor, values)  # raises the flags the key covered: those of the preview
     return Received(plan, saved=True)
 
 

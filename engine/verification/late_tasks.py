@@ -64,12 +64,8 @@ def late_tasks(session: Session, actor: Actor, periode: str, induk: str) -> tupl
             task.kode_desa or "",
             nama,
             task.due_at,
-            max(0, (now - _aware(task.due_at)).days) if task.due_at else 0,
+            max(0, (now - task.due_at).days) if task.due_at else 0,
             holders.get(task.assignee_id or 0),
         )
         for task, nama in found
     ], total or 0
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=clock.now().tzinfo)
