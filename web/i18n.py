@@ -223,6 +223,7 @@ AUDIT_ACTION_LABELS = {
     "BASELINE_IMPORTED": _l("riwayat angka diimpor"),
     "AGENCY_FIGURES_IMPORTED": _l("angka instansi diimpor"),
     "AGENCY_FIGURES_WITHDRAWN": _l("angka instansi ditarik"),
+    "AGENCY_UPLOAD_UNDONE": _l("unggahan angka instansi dibatalkan"),
     "FIGURES_SNAPSHOT_TAKEN": _l("potret angka diambil"),
     "CYCLE_OPENED": _l("siklus dibuka"),
     "CYCLE_CLOSED": _l("siklus ditutup"),

@@ -59,6 +59,11 @@ class AgencyWithdrawForm(Form):
     dilihat = _text(16)  # the key of the figures the page showed
 
 
+class AgencyUndoForm(Form):
+    unggahan = _int(required=True)
+    alasan = _text(500)
+
+
 class AgencyListForm(Form):
     lihat = _text(80)
     halaman = _page_number()

@@ -79,7 +79,7 @@ class Received:
     saved: bool  # False: the same confirmation again, every figure already stored as shown
 
 
-def _receiving(actor: Actor) -> Scope:
+def receiving(actor: Actor) -> Scope:
     """Agencies' figures are the province's: its walidata or validator, or an admin there."""
     return Scope.reconciling(actor).require_any().require_province()
 
@@ -96,7 +96,7 @@ class Upload:
 
 def preview(session: Session, actor: Actor, upload: Upload, province: str) -> AgencyPlan:
     """What the file would change and which flags it would raise; nothing is written."""
-    _receiving(actor)
+    receiving(actor)
     year = check_year(upload.tahun)
     values = figure_files.read_agency(session, upload.filename, upload.content, upload.agency.strip() or None, province)
     _bounded(len(values))
@@ -269,7 +269,7 @@ def receive(session: Session, actor: Actor, sent: Confirmation, province: str) -
     """Save the figures a preview showed, checked again; `Conflict` when the stored figures or the
     flags they raise changed since (another upload, a withdrawal, a recount of ours): the person looks
     at the new preview first."""
-    _receiving(actor)
+    receiving(actor)
     year = check_year(sent.tahun)
     if not sent.rows:
         raise Invalid("Tidak ada angka untuk disimpan; unggah berkasnya lagi")
@@ -298,9 +298,9 @@ def withdraw(session: Session, actor: Actor, instansi: str, tahun: Any, alasan: 
     figure removed is kept on the audit trail with the reason, with the explanations given of them
     (which would otherwise quiet the same agency's true gaps later), and the series are checked again.
     `seen` is the key of the figures the person saw: if they changed meanwhile, nothing is removed."""
-    _receiving(actor)
+    receiving(actor)
     year = check_year(tahun)
-    reason = _reason(alasan)
+    reason = reason_given(alasan)
     where = (AggregateValue.sumber == instansi, agency_listing.in_year(year))
     codes = set(session.scalars(select(AggregateValue.region_kode).where(*where)))
     aggregates.one_rescan_at_a_time(session, {("", code) for code in codes})  # then read what is there now
@@ -311,7 +311,12 @@ def withdraw(session: Session, actor: Actor, instansi: str, tahun: Any, alasan: 
     if agency_listing.figures_key(rows) != seen:
         raise Conflict(f"Angka {instansi} tahun {year} berubah sejak halaman dibuka; muat ulang halamannya")
     values = [series.Value(r.region_kode, r.kategori, r.periode, r.nilai, r.sumber) for r in rows]
-    settled = _settled_on(session, instansi, year, codes)
+    settled = [
+        f
+        for f in settled_on(session, codes)
+        if agency_listing.same_year(f.periode, year)
+        and instansi in (f.sources.get("instansi"), f.sources.get("sumber"))
+    ]
     session.execute(delete(AggregateValue).where(*where))
     for flag in settled:
         session.delete(flag)
@@ -323,10 +328,7 @@ def withdraw(session: Session, actor: Actor, instansi: str, tahun: Any, alasan: 
         "-",
         before={
             "perubahan": [[v.region_kode, v.kategori, v.periode, v.sumber, v.nilai] for v in values],
-            "tanda": [
-                [f.id, f.rule, f.region_kode, f.kategori, f.periode, str(f.status), f.ack_by, f.ack_note]
-                for f in settled
-            ],
+            "tanda": as_kept(settled),
         },
         after={"instansi": instansi, "tahun": year, "nilai": len(values)},
         reason=reason,
@@ -335,28 +337,30 @@ def withdraw(session: Session, actor: Actor, instansi: str, tahun: Any, alasan: 
     return len(values)
 
 
-def _reason(alasan: str) -> str:
+def reason_given(alasan: str) -> str:
     reason = " ".join((alasan or "").split())
     if not REASON_CHARS[0] <= len(reason) <= REASON_CHARS[1]:
         raise Invalid(
-            "Alasan penarikan wajib",
+            "Alasan wajib",
             [Problem(f"tulis alasan {REASON_CHARS[0]} sampai {REASON_CHARS[1]} karakter", column="alasan")],
         )
     return reason
 
 
-def _settled_on(session: Session, instansi: str, year: int, codes: set[str]) -> list[QualityFlag]:
-    """The explained, acknowledged or closed flags on an agency's figures of a year."""
-    found = session.scalars(
-        select(QualityFlag).where(
-            QualityFlag.item_id.is_(None),
-            QualityFlag.status != FlagStatus.TERBUKA,
-            QualityFlag.region_kode.in_(codes),
+def settled_on(session: Session, codes: set[str]) -> list[QualityFlag]:
+    """The explained, acknowledged or closed flags on compiled figures in these regions; a caller
+    keeps those of the figures it removes."""
+    return list(
+        session.scalars(
+            select(QualityFlag).where(
+                QualityFlag.item_id.is_(None),
+                QualityFlag.status != FlagStatus.TERBUKA,
+                QualityFlag.region_kode.in_(codes),
+            )
         )
     )
-    return [
-        f
-        for f in found
-        if agency_listing.same_year(f.periode, year)
-        and instansi in (f.sources.get("instansi"), f.sources.get("sumber"))
-    ]
+
+
+def as_kept(flags: list[QualityFlag]) -> list[list[Any]]:
+    """Settled flags as the audit trail keeps them when the figures they explained are removed."""
+    return [[f.id, f.rule, f.region_kode, f.kategori, f.periode, str(f.status), f.ack_by, f.ack_note] for f in flags]

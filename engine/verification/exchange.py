@@ -328,7 +328,7 @@ def post_agency_figures(session: Session, actor: Actor, rows: list[dict[str, Any
     if outside:
         raise Invalid(f"Kiriman ditolak: {len(outside)} masalah; tidak ada yang disimpan", outside)
     agency_figures.refuse_determined_years(session, values)
-    added = aggregates.store(session, actor, values, AuditAction.AGENCY_FIGURES_IMPORTED)
+    added = aggregates.store(session, actor, values, AuditAction.AGENCY_FIGURES_IMPORTED, {"berkas": "API"})
     sent = {(v.region_kode, v.kategori, v.periode) for v in values}
     flags = [
         _told(f, Scope.exchanging(actor, ApiResource.AGREGAT))

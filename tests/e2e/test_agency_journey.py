@@ -1,5 +1,6 @@
 """The province's data steward receives an agency's yearly file in a browser, on a desktop and on a
-phone: uploads it, reads the preview and the flags it will raise, saves it, and reads it beside ours."""
+phone: uploads it, reads the preview and the flags it will raise, saves it, reads it beside ours,
+and takes the upload back."""
 
 from __future__ import annotations
 
@@ -42,4 +43,16 @@ def test_a_steward_uploads_an_agency_s_file_and_reads_it_beside_ours(
     with db.read() as s:
         assert (
             s.scalar(select(func.count()).select_from(AggregateValue).where(AggregateValue.sumber == "DP3AP2KB")) == 2
+        )
+    undo = page.locator("#unggahan details")
+    undo.locator("summary").click()
+    undo.get_by_label("Alasan (wajib)").fill("berkas Dinkes tersimpan atas nama DP3AP2KB")
+    steward.check()
+    follow(page, undo.get_by_role("button", name="Batalkan unggahan nomor", exact=False))
+    shows(page, "dibatalkan: 0 angka kembali ke nilai sebelumnya, 2 angka yang ditambahkannya dihapus.")
+    assert "Dibatalkan oleh walidata.prov" in page.locator("#unggahan").inner_text()
+    steward.check()
+    with db.read() as s:
+        assert (
+            s.scalar(select(func.count()).select_from(AggregateValue).where(AggregateValue.sumber == "DP3AP2KB")) == 0
         )

@@ -131,3 +131,38 @@ def test_a_preview_points_out_an_agency_spelled_another_way_and_figures_not_comp
     warning = text.split('id="instansi-baru"')[1].split("</div>")[0]
     assert "dp3a p2kb: mirip DP3AP2KB" in warning
     assert "1 angka belum punya angka Dinas Sosial" in text  # a semester figure beside our yearly ones
+
+
+def test_the_steward_takes_one_upload_back_from_the_year_s_list(db, stewards, our_figures, browser):
+    browser.login("walidata.prov")
+    browser.post(f"{PAGE}simpan", _carried(_upload(browser)), token_from=PAGE)
+    browser.post(f"{PAGE}simpan", _carried(_upload(browser, FILE.replace(",30\n", ",31\n"))), token_from=PAGE)
+    page = browser.get(PAGE).get_data(as_text=True)
+    listed = page.split('id="unggahan"')[1].split("</table>")[0]
+    first, second = sorted(int(n) for n in listed.split('name="unggahan" value="')[1:] for n in [n.split('"')[0]])
+    assert listed.count("Batalkan unggahan nomor") == 2 and "walidata.prov" in listed and "angka.csv" in listed
+    short = browser.post(f"{PAGE}batalkan", {"unggahan": second, "alasan": "salah"}, token_from=PAGE)
+    assert short.status_code == 400 and "Alasan wajib" in short.get_data(as_text=True) and _theirs(db) == 2
+    stale = browser.post(f"{PAGE}batalkan", {"unggahan": first, "alasan": "berkas yang salah"}, token_from=PAGE)
+    assert stale.status_code == 409 and "batalkan perubahan yang lebih baru" in stale.get_data(as_text=True)
+    done = browser.post(
+        f"{PAGE}batalkan", {"unggahan": second, "alasan": "berkas yang salah"}, token_from=PAGE, follow_redirects=True
+    )
+    text = done.get_data(as_text=True)
+    assert f"Unggahan nomor {second} dibatalkan: 1 angka kembali ke nilai sebelumnya, 0 angka" in text
+    assert "Dibatalkan oleh walidata.prov" in text.split(f'id="unggahan-{second}"')[1].split("</tr>")[0]
+    with db.read() as s:
+        assert (
+            s.scalar(
+                select(AggregateValue.nilai).where(
+                    AggregateValue.region_kode == "65.01", AggregateValue.sumber == "DP3AP2KB"
+                )
+            )
+            == 30
+        )
+    browser.login("walidata.kab")
+    assert 'id="unggahan"' not in browser.get(PAGE).get_data(as_text=True)
+    assert (
+        browser.post(f"{PAGE}batalkan", {"unggahan": first, "alasan": "berkas yang salah"}, token_from=PAGE).status_code
+        == 403
+    )

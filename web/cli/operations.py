@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import signal
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,8 @@ def quality_agency(ctx: click.Context, file: Path, agency: str | None, as_json: 
         with database(ctx).transaction() as session:
             values = figure_files.read_agency(session, file.name, content, agency, database(ctx).settings.province)
             agency_figures.refuse_determined_years(session, values)
-            aggregates.store(session, CLI_ACTOR, values, AuditAction.AGENCY_FIGURES_IMPORTED)
+            about = {"berkas": file.name[:255], "sha256": hashlib.sha256(content).hexdigest()}
+            aggregates.store(session, CLI_ACTOR, values, AuditAction.AGENCY_FIGURES_IMPORTED, about)
             flags = [f for f in aggregates.rescan(session, CLI_ACTOR, values) if f.rule in aggregates.AGENCY_RULES]
     _print_flags(as_json, flags)
 

@@ -3,6 +3,7 @@ official figures."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from engine.quality import agency_indicators
 from engine.verification import (
     agency_figures,
     agency_listing,
+    agency_uploads,
     determination_exports,
     determinations,
     reconciliation,
@@ -219,6 +221,49 @@ def agency_withdraw(
         shown = {a.instansi: a.kunci for a in agency_listing.overview(session, person, year)}
         removed = agency_figures.withdraw(session, person, instansi, year, alasan, shown.get(instansi, ""))
     emit(as_json, {"instansi": instansi, "tahun": year, "ditarik": removed}, f"{removed} angka {instansi} ditarik")
+
+
+@agency_group.command("uploads")
+@click.argument("year", type=int)
+@user_option
+@json_option
+@click.pass_context
+def agency_uploads_list(ctx: click.Context, year: int, username: str | None, as_json: bool) -> None:
+    """Unggahan angka instansi yang mengubah angka tahun YEAR, terbaru lebih dahulu."""
+    with refusals(as_json), database(ctx).read() as session:
+        found = agency_uploads.uploads(session, acting(session, username), year)
+    emit(
+        as_json,
+        [asdict(u) for u in found],
+        lambda: (
+            "\n".join(
+                f"{u.seq}  {u.pada:%Y-%m-%d %H:%M}  {u.oleh}  {u.berkas}  {', '.join(u.instansi)}  "
+                f"{u.baru} baru, {u.diubah} diganti" + ("  (dibatalkan)" if u.dibatalkan else "")
+                for u in found
+            )
+            or f"Belum ada unggahan angka instansi untuk {year}"
+        ),
+    )
+
+
+@agency_group.command("undo")
+@click.argument("number", type=int)
+@click.argument("year", type=int)
+@click.option("--reason", "alasan", required=True, help="mengapa unggahan itu dibatalkan (10-500 karakter)")
+@user_option
+@json_option
+@click.pass_context
+def agency_undo(ctx: click.Context, number: int, year: int, alasan: str, username: str | None, as_json: bool) -> None:
+    """Batalkan unggahan nomor NUMBER (lihat `agency uploads YEAR`): angka yang ditambahkannya dihapus,
+    angka yang digantinya kembali."""
+    with refusals(as_json), database(ctx).transaction() as session:
+        changes = agency_uploads.undo(session, acting(session, username), number, year, alasan)
+    back = sum(c.sebelum is not None for c in changes)
+    emit(
+        as_json,
+        {"unggahan": number, "dikembalikan": back, "dihapus": len(changes) - back},
+        f"Unggahan {number} dibatalkan: {back} angka kembali, {len(changes) - back} dihapus",
+    )
 
 
 COMMANDS = [reconciliation_group, determination_group, agency_group]

@@ -11,11 +11,11 @@ from flask_babel import ngettext
 
 from engine.core.errors import Conflict, Invalid, NotFound
 from engine.people.scope import Scope
-from engine.verification import agency_figures, agency_listing
+from engine.verification import agency_figures, agency_listing, agency_uploads
 from web.access import actor, db, overseers, reading, settings, uploaded
 from web.forms import parse
 from web.i18n import said
-from web.reconciliation_forms import AgencyFiguresForm, AgencyListForm, AgencyWithdrawForm
+from web.reconciliation_forms import AgencyFiguresForm, AgencyListForm, AgencyUndoForm, AgencyWithdrawForm
 
 bp = Blueprint("agency_figures", __name__, url_prefix="/rekonsiliasi/<int:tahun>/instansi")
 
@@ -27,6 +27,7 @@ def _page(tahun: int, plan: Any = None, values: Any = None, refusal: Any = None,
     found = refusal.problems if isinstance(refusal, Invalid) else []
     with reading() as s:
         agencies = agency_listing.overview(s, actor(), tahun)
+        uploads = agency_uploads.uploads(s, actor(), tahun)
         listed = (
             agency_listing.figures_of(s, actor(), tahun, chosen["lihat"], chosen["halaman"])
             if chosen["lihat"]
@@ -36,6 +37,7 @@ def _page(tahun: int, plan: Any = None, values: Any = None, refusal: Any = None,
         "reconciliation/agencies.html",
         tahun=tahun,
         agencies=agencies,
+        uploads=uploads,
         chosen=chosen,
         listed=listed,
         may_receive=Scope.reconciling(actor()).whole_province,
@@ -46,6 +48,11 @@ def _page(tahun: int, plan: Any = None, values: Any = None, refusal: Any = None,
         refusal_problems=found,
     )
     return page, status
+
+
+def _refused(tahun: int, exc: Exception) -> Any:
+    status = 400 if isinstance(exc, Invalid) else 404 if isinstance(exc, NotFound) else 409
+    return _page(tahun, refusal=exc, status=status)
 
 
 @bp.get("/")
@@ -83,7 +90,7 @@ def save(tahun: int) -> Any:
         with db().transaction() as s:
             received = agency_figures.receive(s, actor(), sent, settings().province)
     except (Invalid, Conflict) as exc:
-        return _page(tahun, refusal=exc, status=400 if isinstance(exc, Invalid) else 409)
+        return _refused(tahun, exc)
     plan = received.plan
     if not received.saved:
         flash(_("Angka ini sudah tersimpan: tidak ada yang diubah."), "ok")
@@ -110,9 +117,31 @@ def withdraw(tahun: int) -> Any:
         with db().transaction() as s:
             n = agency_figures.withdraw(s, actor(), form["instansi"], tahun, form["alasan"], form["dilihat"])
     except (Invalid, Conflict, NotFound) as exc:
-        status = 400 if isinstance(exc, Invalid) else 404 if isinstance(exc, NotFound) else 409
-        return _page(tahun, refusal=exc, status=status)
+        return _refused(tahun, exc)
     flash(
         ngettext("%(num)d angka %(nama)s ditarik.", "%(num)d angka %(nama)s ditarik.", n, nama=form["instansi"]), "ok"
     )
     return redirect(url_for("agency_figures.index", tahun=tahun))
+
+
+@bp.post("/batalkan")
+@overseers
+def undo(tahun: int) -> Any:
+    """Take one upload back: what it added goes, what it replaced returns."""
+    try:
+        form = parse(AgencyUndoForm, request.form)
+        with db().transaction() as s:
+            changes = agency_uploads.undo(s, actor(), form["unggahan"], tahun, form["alasan"])
+    except (Invalid, Conflict, NotFound) as exc:
+        return _refused(tahun, exc)
+    flash(
+        _(
+            "Unggahan nomor %(nomor)d dibatalkan: %(kembali)d angka kembali ke nilai sebelumnya, %(hapus)d angka "
+            "yang ditambahkannya dihapus.",
+            nomor=form["unggahan"],
+            kembali=sum(c.sebelum is not None for c in changes),
+            hapus=sum(c.sebelum is None for c in changes),
+        ),
+        "ok",
+    )
+    return redirect(url_for("agency_figures.index", tahun=tahun) + "#h-unggahan")

@@ -92,6 +92,7 @@ PAGES: dict[str, tuple[str, str]] = {
     "agency_figures.preview": ("walidata-forum-sdi", "angka-instansi"),
     "agency_figures.save": ("walidata-forum-sdi", "angka-instansi"),
     "agency_figures.withdraw": ("walidata-forum-sdi", "angka-instansi"),
+    "agency_figures.undo": ("walidata-forum-sdi", "angka-instansi"),
     "reconciliation.task_page": ("walidata-forum-sdi", "walidata-kabupaten-kota"),
     "reconciliation.determinations": ("walidata-forum-sdi", "kepala-dinas"),
     "reconciliation.determination_page": ("walidata-forum-sdi", "kepala-dinas"),

@@ -1,0 +1,197 @@
+"""Each upload of other agencies' figures, as the audit trail keeps it (the figures it added and those
+it replaced), and taking one upload back: the figures it added are removed and those it replaced
+return. A file saved over a correct one is undone without finding the earlier file again, and what
+it did stays on the trail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.core import audit, clock
+from engine.core.actors import Actor
+from engine.core.audit import AuditAction
+from engine.core.errors import Conflict, NotFound
+from engine.core.periods import period_key
+from engine.people.scope import Scope
+from engine.quality import aggregates, series
+from engine.verification import agency_figures, agency_listing
+from engine.verification.reconciliation import check_year
+from models import AggregateValue, AuditEvent
+
+READ = 500  # uploads read back from the trail, newest first: a year brings a few files per agency
+NAMED = 5  # figures named in a refusal; the rest are counted
+
+
+@dataclass(frozen=True)
+class Change:
+    """One figure an upload added (`sebelum` None) or replaced."""
+
+    kode_wilayah: str
+    kategori: str
+    periode: str
+    instansi: str
+    sebelum: int | None
+    sesudah: int
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        return self.kode_wilayah, self.kategori, self.periode, self.instansi
+
+
+@dataclass(frozen=True)
+class Undone:
+    oleh: str
+    pada: datetime
+    alasan: str
+
+
+@dataclass(frozen=True)
+class AgencyUpload:
+    """One upload as the trail recorded it: by whom, from which file, what it added and replaced."""
+
+    seq: int
+    pada: datetime
+    oleh: str
+    berkas: str
+    instansi: list[str]
+    baru: int
+    diubah: int
+    dibatalkan: Undone | None
+
+
+def _changes(event: AuditEvent) -> list[Change]:
+    return [Change(r, k, p, s, before, after) for r, k, p, s, before, after in (event.after or {}).get("perubahan", [])]
+
+
+def _touches(changes: list[Change], year: int) -> bool:
+    return any(agency_listing.same_year(c.periode, year) for c in changes)
+
+
+def uploads(session: Session, actor: Actor, tahun: Any) -> list[AgencyUpload]:
+    """The uploads that changed the year's figures, newest first, each with its undoing if any; for
+    those who oversee the whole province (an upload spans its regencies)."""
+    if not Scope.overseeing(actor).whole_province:
+        return []
+    year = check_year(tahun)
+    events = session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.action == AuditAction.AGENCY_FIGURES_IMPORTED.value)
+        .order_by(AuditEvent.seq.desc())
+        .limit(READ)
+    )
+    found = [(e, changes) for e in events if _touches(changes := _changes(e), year)]
+    undone = _undoings(session, [e.seq for e, _ in found])
+    return [
+        AgencyUpload(
+            e.seq,
+            e.at,
+            e.actor,
+            str((e.after or {}).get("berkas") or "-"),
+            sorted({c.instansi for c in changes}),
+            sum(1 for c in changes if c.sebelum is None),
+            sum(1 for c in changes if c.sebelum is not None),
+            undone.get(e.seq),
+        )
+        for e, changes in found
+    ]
+
+
+def _undoings(session: Session, seqs: list[int]) -> dict[int, Undone]:
+    if not seqs:
+        return {}
+    return {
+        int(e.subject_id): Undone(e.actor, e.at, e.reason or "")
+        for e in session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.action == AuditAction.AGENCY_UPLOAD_UNDONE.value,
+                AuditEvent.subject_id.in_([str(s) for s in seqs]),
+            )
+        )
+    }
+
+
+def undo(session: Session, actor: Actor, seq: int, tahun: Any, alasan: str) -> list[Change]:
+    """Take an upload of the year back with a reason. Refused, with nothing changed, when any of its
+    figures was changed since (a later upload or a withdrawal: that one is taken back first), when it
+    was taken back already, or when a year it changed is determined."""
+    agency_figures.receiving(actor)
+    year = check_year(tahun)
+    reason = agency_figures.reason_given(alasan)
+    event = session.get(AuditEvent, seq)
+    changes = _changes(event) if event and event.action == AuditAction.AGENCY_FIGURES_IMPORTED.value else []
+    if not _touches(changes, year):
+        raise NotFound(f"Tidak ada unggahan angka instansi nomor {seq} untuk tahun {year}")
+    aggregates.one_rescan_at_a_time(session, {(c.kategori, c.kode_wilayah) for c in changes})
+    for y in sorted({period_key(c.periode)[0] for c in changes}):
+        agency_figures.refuse_determined(session, y)
+    if _undoings(session, [seq]):
+        raise Conflict(f"Unggahan nomor {seq} sudah dibatalkan")
+    rows = _stored(session, changes)
+    _refuse_changed_since(changes, rows, seq)
+    removed = _put_back(session, changes, rows)
+    audit.record(
+        session,
+        actor,
+        AuditAction.AGENCY_UPLOAD_UNDONE,
+        "aggregate_value",
+        str(seq),
+        before={"perubahan": [[*c.key, c.sesudah, c.sebelum] for c in changes], "tanda": removed},
+        after={
+            "unggahan": seq,
+            "dikembalikan": sum(c.sebelum is not None for c in changes),
+            "dihapus": sum(c.sebelum is None for c in changes),
+        },
+        reason=reason,
+    )
+    aggregates.rescan(session, actor, [series.Value(*c.key[:3], c.sesudah, c.instansi) for c in changes])
+    return changes
+
+
+def _stored(session: Session, changes: list[Change]) -> dict[tuple[str, str, str, str], AggregateValue]:
+    wanted = {c.key for c in changes}
+    return {
+        key: r
+        for r in session.scalars(
+            select(AggregateValue).where(
+                AggregateValue.sumber.in_({c.instansi for c in changes}),
+                AggregateValue.kategori.in_({c.kategori for c in changes}),
+                AggregateValue.region_kode.in_({c.kode_wilayah for c in changes}),
+            )
+        )
+        if (key := (r.region_kode, r.kategori, r.periode, r.sumber)) in wanted
+    }
+
+
+def _refuse_changed_since(changes: list[Change], rows: dict[tuple, AggregateValue], seq: int) -> None:
+    moved = [c for c in changes if (row := rows.get(c.key)) is None or row.nilai != c.sesudah]
+    if moved:
+        named = "; ".join(f"{c.instansi} {c.kode_wilayah} {c.kategori} {c.periode}" for c in moved[:NAMED])
+        raise Conflict(
+            f"{len(moved)} angka unggahan nomor {seq} sudah berubah sesudahnya (unggahan lain atau penarikan): "
+            f"{named}; batalkan perubahan yang lebih baru itu lebih dahulu"
+        )
+
+
+def _put_back(session: Session, changes: list[Change], rows: dict[tuple, AggregateValue]) -> list[list[Any]]:
+    """The figures replaced return and those added go, with the explanations given of them (kept on
+    the trail, as a withdrawal keeps them); returns those explanations."""
+    added = {c.key for c in changes if c.sebelum is None}
+    settled = [
+        f
+        for f in agency_figures.settled_on(session, {c.kode_wilayah for c in changes})
+        if (f.region_kode, f.kategori, f.periode, f.sources.get("instansi") or f.sources.get("sumber")) in added
+    ]
+    for c in changes:
+        if c.sebelum is None:
+            session.delete(rows[c.key])
+        else:
+            rows[c.key].nilai, rows[c.key].imported_at = c.sebelum, clock.now()
+    for flag in settled:
+        session.delete(flag)
+    session.flush()
+    return agency_figures.as_kept(settled)

@@ -1,0 +1,145 @@
+"""Taking one upload of agencies' figures back: what it added goes, what it replaced returns, its
+explanations go with it onto the trail; refused with nothing changed when a later change stands on
+it, when it was taken back already, for a determined year, another year or another role."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from engine.core.audit import AuditAction
+from engine.core.errors import Conflict, Forbidden, Invalid, NotFound
+from engine.quality import review
+from engine.verification import agency_uploads
+from models import AggregateValue, AuditEvent, Determination, QualityFlag
+from tests.factories import actor
+from tests.integration.test_agency_uploads import FILE, _actions, _preview, _receive
+
+CORRECTED = FILE.replace(",30\n", ",31\n") + "DP3AP2KB,AKTK,65.01,2024-S1,14\n"
+REASON = "berkas Dinkes tersimpan atas nama DP3AP2KB"
+
+
+def _two_uploads(db) -> tuple[int, int]:
+    _receive(db, _preview(db))
+    _receive(db, _preview(db, text=CORRECTED))
+    first, second = _actions(db, AuditAction.AGENCY_FIGURES_IMPORTED)
+    return first.seq, second.seq
+
+
+def _undo(db, seq, username="walidata.prov", reason=REASON, tahun=2024):
+    with db.transaction() as s:
+        return agency_uploads.undo(s, actor(db, username), seq, tahun, reason)
+
+
+def _stored(db) -> dict[tuple[str, str], int]:
+    """DP3AP2KB's figures by region and period."""
+    with db.read() as s:
+        found = s.scalars(select(AggregateValue).where(AggregateValue.sumber == "DP3AP2KB"))
+        return {(r.region_kode, r.periode): r.nilai for r in found}
+
+
+AFTER_BOTH = {("65.01", "2024"): 31, ("65.02", "2024"): 21, ("65.01", "2024-S1"): 14}
+AFTER_FIRST = {("65.01", "2024"): 30, ("65.02", "2024"): 21}
+
+
+def test_undoing_an_upload_returns_what_it_replaced_and_removes_what_it_added(db, stewards, our_figures):
+    first, second = _two_uploads(db)
+    assert _stored(db) == AFTER_BOTH
+    changes = _undo(db, second)
+    assert sorted((c.kode_wilayah, c.periode, c.sebelum, c.sesudah) for c in changes) == [
+        ("65.01", "2024", 30, 31),
+        ("65.01", "2024-S1", None, 14),
+    ]
+    assert _stored(db) == AFTER_FIRST
+    entry = _actions(db, AuditAction.AGENCY_UPLOAD_UNDONE)[-1]
+    assert (entry.subject_id, entry.reason, entry.actor) == (str(second), REASON, "walidata.prov")
+    assert entry.after == {"unggahan": second, "dikembalikan": 1, "dihapus": 1}
+    assert sorted(entry.before["perubahan"]) == [
+        ["65.01", "AKTK", "2024", "DP3AP2KB", 31, 30],
+        ["65.01", "AKTK", "2024-S1", "DP3AP2KB", 14, None],
+    ]
+    with db.read() as s:
+        listed = agency_uploads.uploads(s, actor(db, "walidata.prov"), 2024)
+    assert [(u.seq, u.baru, u.diubah) for u in listed] == [(second, 1, 1), (first, 2, 0)]
+    assert listed[0].dibatalkan is not None and listed[0].dibatalkan.alasan == REASON
+    assert listed[1].dibatalkan is None and listed[0].berkas == "angka.csv"
+
+
+def test_an_upload_a_later_one_changed_is_not_undone_and_nothing_moves(db, stewards, our_figures):
+    first, second = _two_uploads(db)
+    with pytest.raises(Conflict, match="^1 angka unggahan .* sudah berubah sesudahnya .*: DP3AP2KB 65.01 AKTK 2024; "):
+        _undo(db, first)
+    assert _stored(db) == AFTER_BOTH
+    _undo(db, second)
+    with pytest.raises(Conflict, match="sudah dibatalkan"):
+        _undo(db, second)
+    _undo(db, first)  # the later one taken back first, the earlier one goes too
+    assert _stored(db) == {} and len(_actions(db, AuditAction.AGENCY_UPLOAD_UNDONE)) == 2
+
+
+def test_undoing_is_refused_for_a_short_reason_another_role_year_or_event(db, stewards, our_figures):
+    _, second = _two_uploads(db)
+    with pytest.raises(Invalid):
+        _undo(db, second, reason="salah")
+    with pytest.raises(Forbidden):
+        _undo(db, second, username="walidata.kab")
+    with pytest.raises(NotFound):
+        _undo(db, second, tahun=2023)  # not an upload of that year's page
+    with db.read() as s:
+        other = s.scalar(select(AuditEvent.seq).where(AuditEvent.action != AuditAction.AGENCY_FIGURES_IMPORTED.value))
+    with pytest.raises(NotFound):
+        _undo(db, other)  # an audit row of something else
+    with pytest.raises(NotFound):
+        _undo(db, 10**9)
+    assert _stored(db) == AFTER_BOTH and _actions(db, AuditAction.AGENCY_UPLOAD_UNDONE) == []
+    with db.read() as s:
+        assert agency_uploads.uploads(s, actor(db, "walidata.kab"), 2024) == []  # one regency's view
+
+
+def test_a_determined_year_s_uploads_stay(db, stewards, our_figures):
+    _, second = _two_uploads(db)
+    with db.transaction() as s:
+        s.add(
+            Determination(
+                tahun=2024,
+                region_kode="65",
+                nomor_sk="188.44/12/2025",
+                tanggal_sk=date(2025, 3, 1),
+                approved_by="kepala.dinas",
+                content_hash="0" * 64,
+                content={},
+            )
+        )
+    with pytest.raises(Conflict, match="sudah ditetapkan"):
+        _undo(db, second)
+    assert _stored(db) == AFTER_BOTH
+
+
+def test_an_undone_upload_takes_the_explanations_of_what_it_added_along(db, stewards, our_figures):
+    _receive(db, _preview(db, text=FILE.replace(",30\n", ",5\n")))
+    with db.transaction() as s:
+        flag = s.scalar(select(QualityFlag).where(QualityFlag.rule == "selisih_instansi"))
+        review.settle(
+            s, actor(db, "walidata.prov"), flag.id, "jelaskan", "DP3AP2KB hanya menghitung kasus dilaporkan", "terbuka"
+        )
+    _undo(db, _actions(db, AuditAction.AGENCY_FIGURES_IMPORTED)[-1].seq)
+    entry = _actions(db, AuditAction.AGENCY_UPLOAD_UNDONE)[-1]
+    assert [t[1] for t in entry.before["tanda"]] == ["selisih_instansi"]
+    with db.read() as s:
+        assert s.scalar(select(QualityFlag).where(QualityFlag.rule == "selisih_instansi")) is None
+    plan = _preview(db, text=FILE.replace(",30\n", ",5\n"))
+    assert [f.rule for f in plan.flags] == ["selisih_instansi"]  # judged afresh, not quieted
+
+
+def test_the_command_line_lists_uploads_and_takes_one_back(cli, db, stewards, our_figures):
+    first, second = _two_uploads(db)
+    listed = cli("agency", "uploads", "2024").stdout
+    assert listed.index(f"{second}  ") < listed.index(f"{first}  ") and "1 baru, 1 diganti" in listed
+    refused = cli("agency", "undo", str(first), "2024", "--reason", REASON, ok=False)
+    assert "sudah berubah sesudahnya" in refused.stderr and _stored(db) == AFTER_BOTH
+    done = cli("agency", "undo", str(second), "2024", "--reason", REASON, "--user", "walidata.prov")
+    assert f"Unggahan {second} dibatalkan: 1 angka kembali, 1 dihapus" in done.stdout and _stored(db) == AFTER_FIRST
+    assert "(dibatalkan)" in cli("agency", "uploads", "2024").stdout.splitlines()[0]
+    assert _actions(db, AuditAction.AGENCY_UPLOAD_UNDONE)[-1].actor == "walidata.prov"
