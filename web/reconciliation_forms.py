@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.verification.agency_figures import CARRIED_CHARS
+from engine.verification.agency_figures import CARRIED_CHARS, KEY_CHARS
 from web.forms import Form, _flag, _int, _one_of, _page_number, _text, is_id
 
 
@@ -48,7 +48,7 @@ class AgencyFiguresForm(Form):
 
     instansi = _text(80)
     baris = _text(CARRIED_CHARS, strip=False)
-    kunci = _text(16)
+    kunci = _text(KEY_CHARS)
     nama_berkas = _text(255)
     sha256 = _text(64)
 

@@ -75,7 +75,7 @@ def create_many(session: Session, actor: Actor, rows: list[dict[str, str]]) -> l
 
 def _located(exc: Invalid | Forbidden, row: int) -> list[Problem]:
     """A row's refusal, each problem on the row and column it is about."""
-    column = {"username": "username", "email": "email", "region": "wilayah", "password": None}
+    column = {"username": "username", "nama": "nama", "email": "email", "region": "wilayah", "password": None}
     if isinstance(exc, Invalid) and exc.problems:
         return [Problem(p.message, row=row, column=column.get(p.column or "", p.column)) for p in exc.problems]
     return [Problem(str(exc), row=row)]

@@ -130,8 +130,8 @@ def create_user(
     session: Session, actor: Actor, username: str, nama: str, email: str, role: str, region_kode: str, password: str
 ) -> User:
     scope = require_admin(actor)
-    username = username.strip().lower()
-    problems = _new_person_problems(session, username, email, region_kode, password)
+    username, nama = username.strip().lower(), " ".join(nama.split())
+    problems = _new_person_problems(session, username, nama, email, region_kode, password)
     if problems:
         raise Invalid("Pengguna belum dapat dibuat", problems)
     scope.require_field(region_kode.strip(), "region")  # roles only within the admin's regions
@@ -142,7 +142,7 @@ def create_user(
         role,
         region_kode.strip(),
         password=password,
-        nama=nama.strip() or None,
+        nama=nama or None,
     )
     if email.strip():  # the address is part of the account as created: on the trail as its later changes are
         audit.record(session, actor, AuditAction.USER_EMAIL_SET, "user", user.id, after={"email": email.strip()})
@@ -166,16 +166,31 @@ def reset_password(session: Session, actor: Actor, user_id: int, password: str) 
 
 
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}")  # the shape of an address; delivery proves the rest
+NAME_CHARS, EMAIL_CHARS = User.__table__.c.nama.type.length, User.__table__.c.email.type.length
 
 
 def _email_problems(address: str) -> list[Problem]:
-    """An address is optional; one given has the shape of an address."""
+    """An address is optional; one given has the shape of an address and fits its column."""
+    if len(address) > EMAIL_CHARS:
+        return [Problem(f"paling banyak {EMAIL_CHARS} karakter", column="email")]
     if not address or EMAIL.fullmatch(address):
         return []
     return [Problem("bukan alamat surel, mis. nama@dinsos.kaltaraprov.go.id", column="email")]
 
 
-def _new_person_problems(session: Session, username: str, email: str, region_kode: str, password: str) -> list[Problem]:
+def _name_problems(nama: str) -> list[Problem]:
+    """A person's name fits its column and holds no invisible characters (a right-to-left override
+    would show another name than the one kept)."""
+    if len(nama) > NAME_CHARS:
+        return [Problem(f"paling banyak {NAME_CHARS} karakter", column="nama")]
+    if not nama.isprintable():
+        return [Problem("memuat karakter tak terlihat atau karakter kendali; ketik ulang namanya", column="nama")]
+    return []
+
+
+def _new_person_problems(
+    session: Session, username: str, nama: str, email: str, region_kode: str, password: str
+) -> list[Problem]:
     """Every fault of the new person's form at once, each on its field (the role's own checks follow)."""
     problems = []
     if not users.USERNAME.match(username):
@@ -190,7 +205,7 @@ def _new_person_problems(session: Session, username: str, email: str, region_kod
                 column="username",
             )
         )
-    problems += _email_problems(email.strip())
+    problems += _name_problems(nama) + _email_problems(email.strip())
     if len(password) < users.MIN_PASSWORD:
         problems.append(Problem(f"minimal {users.MIN_PASSWORD} karakter", column="password"))
     if not region_kode.strip():

@@ -22,9 +22,15 @@ from models import Category, Region
 WHOLE = re.compile(r"\d+|\d{1,3}(?:\.\d{3})+")
 
 
+BEYOND = 10**18  # stands for a count of more digits than any region's, refused as too large
+
+
 def count(value: Any) -> int | None:
     text = str(value).strip()
-    return int(text.replace(".", "")) if text.isascii() and WHOLE.fullmatch(text) else None
+    if not (text.isascii() and WHOLE.fullmatch(text)):
+        return None
+    digits = text.replace(".", "")
+    return int(digits) if len(digits) < 19 else BEYOND  # converting thousands of digits is work and fails
 
 
 FIRST_YEAR = 1990  # the oldest figures a regency's archive holds; the determinations start in 2000

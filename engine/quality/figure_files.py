@@ -99,6 +99,11 @@ def _source_problem(source: str, column: str) -> str | None:
 OUR_NAMES = {"dinsos", "dinas sosial", "dinas sosial provinsi kalimantan utara"}
 
 
+def is_ours(name: str) -> bool:
+    """Whether a name is Dinas Sosial's own, however it is written."""
+    return _source(name) == OURS
+
+
 def _source(text: Any) -> str:
     """Whose figure a row is: Dinas Sosial's own however it is written ("Dinas Sosial", "DINSOS"), else
     the agency as written."""

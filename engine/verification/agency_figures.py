@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,7 @@ from models import AgencyIndicator, AgencyToken, AggregateValue, FlagStatus, Ins
 MAX_FIGURES = 5000  # one file: an agency's yearly tables several times over, carried by its preview's form
 CARRIED_CHARS = 300_000  # those figures as carried (about 30 characters each), within a form's 500 kB
 REASON_CHARS = (10, 500)
+KEY_CHARS = 32  # of the preview's signed key
 NEW, CHANGED, SAME = "baru", "berubah", "sama"
 
 
@@ -94,15 +96,17 @@ class Upload:
     agency: str = ""  # the agency named on the form, for a file without an `instansi` column
 
 
-def preview(session: Session, actor: Actor, upload: Upload, province: str) -> AgencyPlan:
-    """What the file would change and which flags it would raise; nothing is written."""
+def preview(session: Session, actor: Actor, upload: Upload, province: str, secret: str) -> AgencyPlan:
+    """What the file would change and which flags it would raise; nothing is written. `secret` signs
+    the preview's key, so that a confirmation carries only figures, and a file's name and hash, that a
+    preview showed."""
     receiving(actor)
     year = check_year(upload.tahun)
     values = figure_files.read_agency(session, upload.filename, upload.content, upload.agency.strip() or None, province)
     _bounded(len(values))
     _refuse_other_years(values, year)
     refuse_determined(session, year)
-    plan = _plan(session, values, (upload.filename[:255], hashlib.sha256(upload.content).hexdigest()))
+    plan = _plan(session, values, (upload.filename[:255], hashlib.sha256(upload.content).hexdigest()), secret)
     _bounded(len(values), len(carried(plan)))
     plan.new_agencies = _new_agencies(session, plan.agencies)
     return plan
@@ -166,7 +170,7 @@ def _bounded(figures: int, characters: int = 0) -> None:
         raise Invalid(f"Angka berkas ini lebih dari {CARRIED_CHARS} karakter; terlalu panjang sekali unggah", split)
 
 
-def _plan(session: Session, values: list[series.Value], berkas: tuple[str, str]) -> AgencyPlan:
+def _plan(session: Session, values: list[series.Value], berkas: tuple[str, str], secret: str) -> AgencyPlan:
     stored = {
         (r.region_kode, r.kategori, r.periode, r.sumber): r.nilai
         for r in session.scalars(
@@ -189,7 +193,7 @@ def _plan(session: Session, values: list[series.Value], berkas: tuple[str, str])
         for v in sorted(values, key=lambda v: (v.sumber, v.region_kode, v.kategori, v.periode))
     ]
     flags = _would_raise(session, values)
-    return AgencyPlan(figures, flags, _digest(figures, flags, berkas), berkas)
+    return AgencyPlan(figures, flags, _digest(figures, flags, berkas, secret), berkas)
 
 
 def _key(v: series.Value) -> tuple[str, str, str, str]:
@@ -216,9 +220,10 @@ def theirs(flags: list[series.Flag], agencies: set[str]) -> list[series.Flag]:
     )
 
 
-def _digest(figures: list[Figure], flags: list[series.Flag], berkas: tuple[str, str]) -> str:
-    """The agency's figures, those they replace, the flags they raise and the file: a recount of ours
-    meanwhile that changes the flags is a preview no longer true."""
+def _digest(figures: list[Figure], flags: list[series.Flag], berkas: tuple[str, str], secret: str) -> str:
+    """The agency's figures, those they replace, the flags they raise and the file, signed: a recount
+    of ours meanwhile that changes the flags is a preview no longer true, and a form altered in the
+    browser (figures never previewed, another file's name on the trail) has no key that matches."""
     content = json.dumps(
         [
             [[f.instansi, f.kode_wilayah, f.kategori, f.periode, f.nilai, f.sebelum] for f in figures],
@@ -226,7 +231,7 @@ def _digest(figures: list[Figure], flags: list[series.Flag], berkas: tuple[str, 
             list(berkas),
         ]
     )
-    return hashlib.sha256(content.encode()).hexdigest()[:16]
+    return hmac.new(secret.encode(), content.encode(), hashlib.sha256).hexdigest()[:KEY_CHARS]
 
 
 def carried(plan: AgencyPlan) -> str:
@@ -265,7 +270,7 @@ class Confirmation:
     berkas: tuple[str, str] = ("", "")
 
 
-def receive(session: Session, actor: Actor, sent: Confirmation, province: str) -> Received:
+def receive(session: Session, actor: Actor, sent: Confirmation, province: str, secret: str) -> Received:
     """Save the figures a preview showed, checked again; `Conflict` when the stored figures or the
     flags they raise changed since (another upload, a withdrawal, a recount of ours): the person looks
     at the new preview first."""
@@ -279,10 +284,10 @@ def receive(session: Session, actor: Actor, sent: Confirmation, province: str) -
     _refuse_other_years(values, year)
     aggregates.one_rescan_at_a_time(session, {(v.kategori, v.region_kode) for v in values})
     refuse_determined(session, year)
-    plan = _plan(session, values, sent.berkas)
+    plan = _plan(session, values, sent.berkas, secret)
     if all(f.perubahan == SAME for f in plan.figures):  # the same confirmation again (a double click)
         return Received(plan, saved=False)
-    if plan.digest != sent.digest:
+    if not hmac.compare_digest(plan.digest, sent.digest):
         raise Conflict(
             "Angka yang tersimpan atau tandanya berubah sejak pratinjau (unggahan, penarikan atau hitung ulang "
             "lain); unggah berkasnya lagi untuk melihat pratinjau yang baru"
@@ -301,6 +306,10 @@ def withdraw(session: Session, actor: Actor, instansi: str, tahun: Any, alasan: 
     receiving(actor)
     year = check_year(tahun)
     reason = reason_given(alasan)
+    if figure_files.is_ours(instansi):
+        raise Invalid(
+            "Angka Dinas Sosial bukan angka instansi: angka kita berubah hanya lewat verifikasi dan hitung ulang"
+        )
     where = (AggregateValue.sumber == instansi, agency_listing.in_year(year))
     codes = set(session.scalars(select(AggregateValue.region_kode).where(*where)))
     aggregates.one_rescan_at_a_time(session, {("", code) for code in codes})  # then read what is there now

@@ -311,7 +311,7 @@ def post_agency_figures(session: Session, actor: Actor, rows: list[dict[str, Any
     or nothing stored."""
     scope = Scope.exchanging(actor, ApiResource.ANGKA_INSTANSI, write=True).require_any()
     agency = actor.token.instansi if actor.token is not None else agency.strip()
-    if not agency or agency.lower() == aggregates.OURS:
+    if not agency or figure_files.is_ours(agency):
         raise Forbidden("Angka instansi harus atas nama instansi lain, bukan Dinas Sosial")
     _bounded(rows)
     text_rows = [{k: str(v) for k, v in row.items()} for row in rows]

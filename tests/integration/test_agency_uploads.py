@@ -18,20 +18,21 @@ from models import AggregateValue, AuditEvent, Determination, QualityFlag
 from tests.factories import SYSTEM, actor
 
 PROVINCE = "65"
+SECRET = "rahasia-uji"
 FILE = "instansi,kategori,kode_wilayah,periode,nilai\nDP3AP2KB,AKTK,65.01,2024,30\nDP3AP2KB,AKTK,65.02,2024,21\n"
 
 
 def _preview(db, username="walidata.prov", text=FILE, agency="", tahun=2024):
     with db.read() as s:
         upload = agency_figures.Upload(tahun, "angka.csv", text.encode(), agency)
-        return agency_figures.preview(s, actor(db, username), upload, PROVINCE)
+        return agency_figures.preview(s, actor(db, username), upload, PROVINCE, SECRET)
 
 
 def _receive(db, plan, username="walidata.prov", tahun=2024):
     rows = agency_figures.from_carried(agency_figures.carried(plan))
     with db.transaction() as s:
         sent = agency_figures.Confirmation(tahun, rows, plan.digest, plan.berkas)
-        return agency_figures.receive(s, actor(db, username), sent, PROVINCE)
+        return agency_figures.receive(s, actor(db, username), sent, PROVINCE, SECRET)
 
 
 def _key(db, agency="DP3AP2KB", tahun=2024) -> str:
@@ -320,3 +321,35 @@ def test_a_saved_file_is_named_on_the_trail_with_its_hash(db, stewards, our_figu
         hashlib.sha256(FILE.encode()).hexdigest(),
         plan.digest,
     )
+
+
+def test_a_confirmation_naming_another_file_or_keyed_without_the_secret_saves_nothing(db, stewards, our_figures):
+    plan = _preview(db)
+    rows = agency_figures.from_carried(agency_figures.carried(plan))
+    forged = ("laporan-resmi-DP3AP2KB.xlsx", "0" * 64)
+    unsigned = agency_figures._digest(plan.figures, plan.flags, forged, "")  # as one without the secret would
+    for digest, berkas in ((plan.digest, forged), (unsigned, forged)):
+        with pytest.raises(Conflict, match="berubah sejak pratinjau"), db.transaction() as s:
+            sent = agency_figures.Confirmation(2024, rows, digest, berkas)
+            agency_figures.receive(s, actor(db, "walidata.prov"), sent, PROVINCE, SECRET)
+    assert _theirs(db) == {} and _actions(db, AuditAction.AGENCY_FIGURES_IMPORTED) == []
+
+
+@pytest.mark.parametrize("ours", ["dinsos", "Dinas Sosial", "DINSOS"])
+def test_our_own_figures_are_never_withdrawn_as_an_agency_s(db, stewards, our_figures, ours):
+    with pytest.raises(Invalid, match="Angka Dinas Sosial bukan angka instansi"), db.transaction() as s:
+        agency_figures.withdraw(s, actor(db, "walidata.prov"), ours, 2024, "angka kita sendiri dihapus", "")
+    with db.read() as s:
+        assert agency_listing.figures_of(s, actor(db, "walidata.prov"), 2024, ours) == ([], 1, 1)
+        assert s.scalar(select(func.count()).select_from(AggregateValue).where(AggregateValue.sumber == "dinsos")) == 2
+
+
+def test_a_count_of_thousands_of_digits_is_refused_by_row(db, stewards):
+    rows = [
+        {"instansi": "DP3AP2KB", "kode_wilayah": "65.01", "kategori": "AKTK", "periode": "2024", "nilai": "9" * 5000}
+    ]
+    with pytest.raises(Invalid) as refused, db.read() as s:
+        agency_figures.receive(
+            s, actor(db, "walidata.prov"), agency_figures.Confirmation(2024, rows, "0" * 32), PROVINCE, SECRET
+        )
+    assert any("terlalu besar" in p.message for p in refused.value.problems)

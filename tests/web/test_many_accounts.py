@@ -80,3 +80,24 @@ def test_a_regency_admin_makes_accounts_only_in_the_regency(db, people, signed_i
     )
     again = cli("user", "import", str(path), ok=False)  # the same file twice: the accounts exist
     assert "sudah dipakai" in again.output + again.stderr
+
+
+def test_a_name_or_address_too_long_or_with_hidden_characters_is_named_by_row(db, people, browser):
+    browser.login("admin.prov")
+    before = _accounts(db)
+    rows = (
+        "username,nama,peran,wilayah,email\n"
+        f"op.a,{'N' * 121},operator,65.01.01.2005,\n"
+        f"op.b,Budi,operator,65.01.01.2005,a@{'b' * 300}.id\n"
+        "op.c,Budi\u202eAdmin\u200b,operator,65.01.01.2005,\n"
+        "op.d,Siti\u00a0 Aminah,operator,65.01.01.2005,\n"
+    )
+    answer = _upload(browser, rows)
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 400 and "Tidak ada akun yang dibuat" in page and _accounts(db) == before
+    assert "Baris 2, Nama: Paling banyak 120 karakter" in page and "Baris 3, email: Paling banyak 200 karakter" in page
+    assert "karakter tak terlihat" in page and "Baris 5" not in page  # a no-break space is a space
+    answer = _upload(browser, rows.split("\n", 1)[0] + "\n" + rows.splitlines()[-1] + "\n")
+    assert answer.status_code == 200
+    with db.read() as s:
+        assert s.scalar(select(User.nama).where(User.username == "op.d")) == "Siti Aminah"

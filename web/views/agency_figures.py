@@ -70,7 +70,7 @@ def preview(tahun: int) -> Any:
         filename, content = uploaded("berkas", _("Pilih berkas angka instansi (XLSX, CSV atau TSV)"))
         upload = agency_figures.Upload(tahun, filename, content, values["instansi"])
         with reading() as s:
-            plan = agency_figures.preview(s, actor(), upload, settings().province)
+            plan = agency_figures.preview(s, actor(), upload, settings().province, settings().secret_key)
     except Invalid as exc:
         return _page(tahun, values=request.form, refusal=exc, status=400)
     return _page(tahun, plan, values)
@@ -88,7 +88,7 @@ def save(tahun: int) -> Any:
             (values["nama_berkas"], values["sha256"]),
         )
         with db().transaction() as s:
-            received = agency_figures.receive(s, actor(), sent, settings().province)
+            received = agency_figures.receive(s, actor(), sent, settings().province, settings().secret_key)
     except (Invalid, Conflict) as exc:
         return _refused(tahun, exc)
     plan = received.plan
