@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -116,12 +116,15 @@ def _template_helpers(app: Flask, settings: Settings) -> None:
 
     app.jinja_env.filters["said"] = i18n.said  # an engine message in the page's language
 
-    @app.template_filter("days_left")
-    def days_left(value: datetime | None) -> int | None:
-        """Whole days from now until `value` (negative when past), in the office's time zone."""
-        if value is None:
-            return None
-        return (value.astimezone(tz).date() - clock.now().astimezone(tz).date()).days
+    @app.template_filter("time_left")
+    def time_left(value: datetime) -> tuple[bool, int]:
+        """(past, days): whole days past a deadline, or whole days before its last day, in the office's
+        time zone. A deadline at midnight ends the day before: that day is its last."""
+        now, local = clock.now(), value.astimezone(tz)
+        if now >= value:
+            return True, (now - value).days
+        last_day = local.date() - timedelta(days=1 if local.time() == time(0) else 0)
+        return False, (last_day - now.astimezone(tz).date()).days
 
     app.jinja_env.globals.update(
         status_word=i18n.status_label,

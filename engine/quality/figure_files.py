@@ -4,6 +4,7 @@ the whole file refused with every fault named by row, or read whole."""
 
 from __future__ import annotations
 
+import unicodedata
 from collections import defaultdict
 from typing import Any
 
@@ -25,6 +26,7 @@ def parse_rows(
 ) -> list[series.Value]:
     """Every row valid, or `Invalid` naming each fault by row (`first_row` is the first row's number).
     With `province`, a region outside it is refused (a file's rows, not only an API token's)."""
+    rows = [{name: _plain_spaces(value) for name, value in row.items()} for row in rows]
     _refuse_control_characters(rows, first_row)
     regions = figure_cells.known_regions(session, {row.get("kode_wilayah", "").strip() for row in rows})
     kinds = figure_cells.category_codes(session)
@@ -62,6 +64,14 @@ def parse_rows(
 
 MAX_COUNT = 10_000_000  # more people than the province has, many times over: a typing slip, never a count
 SOURCE_CHARS = 80  # as `AggregateValue.sumber` keeps it
+
+
+def _plain_spaces(value: Any) -> Any:
+    """A cell with a no-break or other wide space (copied from a web page or a report) read as plain
+    spaces: they are spaces, not control characters."""
+    if not isinstance(value, str) or value.isascii():
+        return value
+    return "".join(" " if unicodedata.category(c) == "Zs" else c for c in value)
 
 
 def _refuse_control_characters(rows: list[dict[str, str]], first_row: int) -> None:

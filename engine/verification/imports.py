@@ -243,9 +243,12 @@ def write_rows(
         item = existing.get(key)
         if item is not None:
             _trace_update(session, actor, submission, item, data)
-            item.data, item.baris, item.masalah, item.updated_at = data, number, masalah, now
+            was = (item.data, item.dibuang, item.aksi, item.verval)
+            item.data, item.baris, item.masalah = data, number, masalah
             item.nik, item.no_kk, item.dibuang = data["nik"] or None, data["no_kk"] or None, False
             register.found_with_changes(session, actor, submission, item)
+            if (item.data, item.dibuang, item.aksi, item.verval) != was:  # a row sent again as it was is no change
+                item.updated_at = now
             report.updated += 1
             continue
         record_id = records.get(key)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -52,9 +53,7 @@ def late_tasks(session: Session, actor: Actor, periode: str, induk: str) -> tupl
             .limit(SHOWN)
         ).all()
     )
-    total = (
-        len(found) if len(found) < SHOWN else session.scalar(select(func.count()).select_from(HumanTask).where(*where))
-    )
+    total = len(found) if len(found) < SHOWN else _counted(session, where)
     holders = submission_view.user_names(session, [task.assignee_id for task, _ in found])
     return [
         LateTask(
@@ -68,4 +67,10 @@ def late_tasks(session: Session, actor: Actor, periode: str, induk: str) -> tupl
             holders.get(task.assignee_id or 0),
         )
         for task, nama in found
-    ], total or 0
+    ], total
+
+
+def _counted(session: Session, where: tuple[Any, ...]) -> int:
+    """How many, up to one more than `COUNTED`: a count past it is said as "10000+"."""
+    capped = select(HumanTask.id).where(*where).limit(COUNTED + 1).subquery()
+    return session.scalar(select(func.count()).select_from(capped)) or 0

@@ -17,7 +17,7 @@ from engine.core.paging import page_of
 from engine.people import privacy
 from engine.people.scope import Scope
 from engine.quality import flags, review
-from engine.verification import decisions, minutes, submission_view
+from engine.verification import decisions, minutes, submission_view, verdicts
 from models import (
     AuditEvent,
     Decision,
@@ -77,6 +77,7 @@ class TaskPage:
     # what the desa changed on each item of the page since that return: item id -> (field, before, after);
     # an item added since has no fields
     since_return: dict[int, list[tuple[str, Any, Any]]] = field(default_factory=dict)
+    carriable: int = 0  # items found in order last round and untouched since: found so again in one action
 
 
 @dataclass(frozen=True)
@@ -306,4 +307,7 @@ def task_page(session: Session, actor: Actor, task_id: int, view: str | None = N
         returned=returned,
         summary=_summary(session, submission) if task.tingkat != Tier.DESA else [],
         since_return=_changed_since(session, actor, task, returned, items),
+        carriable=len(verdicts.carriable(session, task, submission))
+        if returned and submission and why_not is None
+        else 0,
     )

@@ -89,29 +89,36 @@ def carry_forward(session: Session, actor: Actor, task_id: int) -> int:
     touched since, found in order again in one deliberate action (saved and audited as any verdicts);
     an item changed since, or judged already in this task, is left to the verifier. Returns how many."""
     found = decisions.may_act(session, actor, task_id)
-    task, submission = found.task, found.submission
-    if submission is None:
+    if found.submission is None:
         raise Invalid("Tugas ini tidak memiliki item untuk diputus")
+    unchanged = carriable(session, found.task, found.submission)
+    return save(session, actor, task_id, {item_id: (Verdict.SESUAI, "") for item_id in unchanged})
+
+
+def carriable(session: Session, task: HumanTask, submission: Submission) -> list[int]:
+    """The items `carry_forward` would find in order again: found in order by this tier the round
+    before, not touched by the desa since the return, not judged yet in this task."""
     returned_at = session.scalar(
         select(func.max(HumanTask.completed_at)).where(
             HumanTask.submission_id == submission.id, HumanTask.keputusan == Decision.KEMBALIKAN
         )
     )
     if returned_at is None:
-        return 0
+        return []
     in_order_before = select(ItemVerdict.item_id).where(
         ItemVerdict.tingkat == task.tingkat,
         ItemVerdict.putaran == submission.putaran - 1,
         ItemVerdict.verdict == Verdict.SESUAI,
     )
     judged_now = select(ItemVerdict.item_id).where(ItemVerdict.human_task_id == task.id)
-    unchanged = session.scalars(
-        select(SubmissionItem.id).where(
-            SubmissionItem.submission_id == submission.id,
-            SubmissionItem.dibuang.is_(False),
-            SubmissionItem.updated_at <= returned_at,
-            SubmissionItem.id.in_(in_order_before),
-            SubmissionItem.id.not_in(judged_now),
-        )
-    ).all()
-    return save(session, actor, task_id, {item_id: (Verdict.SESUAI, "") for item_id in unchanged})
+    return list(
+        session.scalars(
+            select(SubmissionItem.id).where(
+                SubmissionItem.submission_id == submission.id,
+                SubmissionItem.dibuang.is_(False),
+                SubmissionItem.updated_at <= returned_at,
+                SubmissionItem.id.in_(in_order_before),
+                SubmissionItem.id.not_in(judged_now),
+            )
+        ).all()
+    )

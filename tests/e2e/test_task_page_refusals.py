@@ -62,3 +62,49 @@ def test_a_return_reason_being_typed_survives_a_reload_and_is_forgotten_once_dec
     decide(db, "verif.kec", sid, "approve")  # decided meanwhile (another tab): no decision offered any more
     page.reload()
     assert page.evaluate("Object.keys(sessionStorage).filter(k => k.startsWith('sijosku:tugas:')).length") == 0
+
+
+def _kept(page) -> int:
+    return page.evaluate("Object.keys(sessionStorage).filter(k => k.startsWith('sijosku:tugas:')).length")
+
+
+def _sign_in_here(page, username: str) -> None:
+    page.get_by_label("Nama pengguna").fill(username)
+    page.get_by_label("Kata sandi").fill(PASSWORD)
+    follow(page, page.get_by_role("button", name="Masuk"))
+
+
+def test_typing_outlives_an_ended_session_and_is_left_for_no_one_else(db, people, sign_in):
+    sid = open_with_items(db)
+    submit(db, "op.desa", sid)
+    with db.read() as s:
+        task_id = s.scalar(select(HumanTask.id).where(HumanTask.submission_id == sid, HumanTask.status == "terbuka"))
+    kecamatan = sign_in("verif.kec", PASSWORD, phone=True)
+    page = kecamatan.go(f"/tugas/{task_id}")
+    page.locator("#alasan").fill("Berita acara belum ditandatangani kepala desa")
+    kecamatan.context.clear_cookies()  # the session ended while the person was typing
+    page.reload()
+    assert "/masuk" in page.url and _kept(page) == 1
+    _sign_in_here(page, "verif.kec")
+    assert f"/tugas/{task_id}" in page.url
+    assert page.locator("#alasan").input_value() == "Berita acara belum ditandatangani kepala desa"
+    kecamatan.context.clear_cookies()  # then another person signs in at the same phone
+    page.goto(f"{kecamatan.base}/masuk")
+    _sign_in_here(page, "verif.kab")
+    assert _kept(page) == 0
+
+
+def test_typing_is_forgotten_once_the_decision_is_sent(db, people, sign_in):
+    sid = open_with_items(db)
+    submit(db, "op.desa", sid)
+    with db.transaction() as s:
+        task_id = s.scalar(select(HumanTask.id).where(HumanTask.submission_id == sid, HumanTask.status == "terbuka"))
+        claims.claim(s, actor(db, "verif.kec"), task_id)
+    kecamatan = sign_in("verif.kec", PASSWORD)
+    page = kecamatan.go(f"/tugas/{task_id}")
+    page.get_by_label("Kembalikan ke desa", exact=False).check()
+    page.get_by_label("Alasan (wajib bila dikembalikan)").fill("Berita acara belum ditandatangani kepala desa")
+    assert _kept(page) == 1
+    follow(page, page.get_by_role("button", name="Kirim keputusan"))
+    shows(page, "Keputusan tersimpan")
+    assert _kept(page) == 0

@@ -4,8 +4,6 @@ it, when it was taken back already, for a determined year, another year or anoth
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 from sqlalchemy import select
 
@@ -13,9 +11,9 @@ from engine.core.audit import AuditAction
 from engine.core.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.quality import review
 from engine.verification import agency_uploads
-from models import AggregateValue, AuditEvent, Determination, QualityFlag
+from models import AggregateValue, AuditEvent, QualityFlag
 from tests.factories import actor
-from tests.integration.test_agency_uploads import FILE, _actions, _preview, _receive
+from tests.integration.test_agency_uploads import FILE, _actions, _determine, _preview, _receive
 
 CORRECTED = FILE.replace(",30\n", ",31\n") + "DP3AP2KB,AKTK,65.01,2024-S1,14\n"
 REASON = "berkas Dinkes tersimpan atas nama DP3AP2KB"
@@ -100,18 +98,7 @@ def test_undoing_is_refused_for_a_short_reason_another_role_year_or_event(db, st
 
 def test_a_determined_year_s_uploads_stay(db, stewards, our_figures):
     _, second = _two_uploads(db)
-    with db.transaction() as s:
-        s.add(
-            Determination(
-                tahun=2024,
-                region_kode="65",
-                nomor_sk="188.44/12/2025",
-                tanggal_sk=date(2025, 3, 1),
-                approved_by="kepala.dinas",
-                content_hash="0" * 64,
-                content={},
-            )
-        )
+    _determine(db)
     with pytest.raises(Conflict, match="sudah ditetapkan"):
         _undo(db, second)
     assert _stored(db) == AFTER_BOTH

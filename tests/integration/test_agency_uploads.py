@@ -49,6 +49,22 @@ def _theirs(db) -> dict[tuple[str, str], int]:
         return {(r.sumber, r.region_kode): r.nilai for r in found}
 
 
+def _determine(db, tahun=2024) -> None:
+    """The year's figures determined by the head of the dinas."""
+    with db.transaction() as s:
+        s.add(
+            Determination(
+                tahun=tahun,
+                region_kode="65",
+                nomor_sk="188.44/12/2025",
+                tanggal_sk=date(2025, 3, 1),
+                approved_by="kepala.dinas",
+                content_hash="0" * 64,
+                content={},
+            )
+        )
+
+
 def _actions(db, action: AuditAction) -> list[AuditEvent]:
     with db.read() as s:
         return list(s.scalars(select(AuditEvent).where(AuditEvent.action == action.value).order_by(AuditEvent.seq)))
@@ -246,18 +262,7 @@ def test_a_year_s_page_receives_that_year_s_figures_only(db, stewards, our_figur
 def test_a_determined_year_s_agency_figures_stay_as_they_were(db, stewards, our_figures, cli, tmp_path):
     plan = _preview(db)
     _receive(db, plan)
-    with db.transaction() as s:
-        s.add(
-            Determination(
-                tahun=2024,
-                region_kode="65",
-                nomor_sk="188.44/12/2025",
-                tanggal_sk=date(2025, 3, 1),
-                approved_by="kepala.dinas",
-                content_hash="0" * 64,
-                content={},
-            )
-        )
+    _determine(db)
     with pytest.raises(Conflict, match="sudah ditetapkan"):
         _preview(db, text=FILE.replace(",30\n", ",33\n"))
     with pytest.raises(Conflict, match="sudah ditetapkan"), db.transaction() as s:
@@ -353,3 +358,17 @@ def test_a_count_of_thousands_of_digits_is_refused_by_row(db, stewards):
             s, actor(db, "walidata.prov"), agency_figures.Confirmation(2024, rows, "0" * 32), PROVINCE, SECRET
         )
     assert any("terlalu besar" in p.message for p in refused.value.problems)
+
+
+def test_a_no_break_space_copied_from_a_report_is_read_as_a_space(db, stewards, our_figures):
+    copied = FILE.replace(",65.01,", ",\u00a065.01\u00a0,").replace(",21\n", ",21\u00a0\n")
+    plan = _preview(db, text=copied)
+    assert [(f.kode_wilayah, f.nilai) for f in plan.figures] == [("65.01", 30), ("65.02", 21)]
+
+
+def test_a_year_determined_between_preview_and_save_takes_nothing(db, stewards, our_figures):
+    plan = _preview(db)
+    _determine(db)
+    with pytest.raises(Conflict, match="sudah ditetapkan"):
+        _receive(db, plan)
+    assert _theirs(db) == {}

@@ -127,6 +127,31 @@ def test_an_escalation_leads_to_the_late_tasks_of_the_region_with_who_holds_them
             assert late_tasks.late_tasks(s, actor(db, "verif.kab"), task.periode, "65.01.01")[1] == 1
 
 
+def test_late_tasks_are_listed_oldest_deadline_first_and_a_task_not_yet_due_is_not(app, db, people, monkeypatch):
+    tasks = []
+    for desa, operator in (("65.01.01.2005", "op.desa"), ("65.01.01.2006", "op.lain")):
+        sid = open_with_items(db, desa=desa)
+        submit(db, operator, sid)
+        with db.read() as s:
+            tasks.append(
+                s.scalar(select(HumanTask).where(HumanTask.submission_id == sid, HumanTask.status == "terbuka"))
+            )
+    first, second = tasks
+    now = first.due_at + timedelta(days=1)
+    with db.transaction() as s:  # the second desa's task was due a day before the first's
+        s.get(HumanTask, second.id).due_at = first.due_at - timedelta(days=1)
+    with clock.frozen_at(now), db.read() as s:
+        listed, total = late_tasks.late_tasks(s, actor(db, "verif.kab"), first.periode, "65.01.01")
+        assert [(t.task_id, t.hari) for t in listed] == [(second.id, 2), (first.id, 1)] and total == 2
+    with clock.frozen_at(first.due_at - timedelta(hours=1)), db.read() as s:
+        listed, total = late_tasks.late_tasks(s, actor(db, "verif.kab"), first.periode, "65.01.01")
+        assert [t.task_id for t in listed] == [second.id] and total == 1  # the first is not due yet
+    monkeypatch.setattr(late_tasks, "SHOWN", 1)
+    monkeypatch.setattr(late_tasks, "COUNTED", 1)
+    with clock.frozen_at(now), db.read() as s:
+        assert late_tasks.late_tasks(s, actor(db, "verif.kab"), first.periode, "65.01.01")[1] == 2  # "1+"
+
+
 def test_a_returned_submission_is_counted_as_waiting_for_its_desa(app, db, people, signed_in):
     sid = open_with_items(db)
     submit(db, "op.desa", sid)

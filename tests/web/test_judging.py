@@ -4,12 +4,13 @@ the kabupaten/kota and the province, and the cycle's progress for the kecamatan 
 
 from __future__ import annotations
 
+import io
 import re
 
 from sqlalchemy import select
 
 from models import AuditEvent, FlagStatus, HumanTask, ItemVerdict, Submission, SubmissionItem, SubmissionStatus, Verdict
-from tests.factories import decide, decide_task, open_with_items, person_row, submit
+from tests.factories import csv_of, decide, decide_task, open_with_items, person_row, submit
 
 
 def _submitted(db, desa="65.01.01.2005", operator="op.desa", rows=None):
@@ -311,16 +312,17 @@ def test_warnings_on_two_pages_are_noted_and_approved_from_either_page(browser, 
 
 
 def test_after_a_return_last_rounds_in_order_is_kept_for_items_the_desa_did_not_touch(browser, db, people):
-    sid = _submitted(db, rows=[person_row(1), person_row(2)])
-    first, second = _items(db, sid)
+    sid = _submitted(db, rows=[person_row(1), person_row(2), person_row(3)])
+    first, second, third = _items(db, sid)
     decide(db, "verif.kec", sid, "return", "nama item pertama salah eja", {first: "nama salah eja"})
     browser.login("op.desa")
     browser.post(f"/desa/pengajuan/{sid}/item/{first}", {**person_row(1), "nama": "Maria Ingang"})
+    browser.post(f"/desa/pengajuan/{sid}/item/{third}", {**person_row(3), "alamat": "RT 02 Tanjung Palas"})
     browser.post(f"/desa/pengajuan/{sid}/ajukan", {}, token_from=f"/desa/pengajuan/{sid}")
     task_id = _task(db, sid)
     browser.login("verif.kec")
     page = f"/tugas/{task_id}"
-    assert "Nilai sesuai lagi item yang tidak berubah sejak dikembalikan" in browser.get(page).get_data(as_text=True)
+    assert "Nilai sesuai lagi 1 item yang tidak berubah sejak dikembalikan" in browser.get(page).get_data(as_text=True)
     done = browser.post(f"{page}/putusan-lalu", token_from=page, follow_redirects=True).get_data(as_text=True)
     assert "1 item yang tidak berubah sejak dikembalikan dinilai sesuai lagi." in done
     with db.read() as s:
@@ -328,6 +330,26 @@ def test_after_a_return_last_rounds_in_order_is_kept_for_items_the_desa_did_not_
             v.item_id: v.verdict.value
             for v in s.scalars(select(ItemVerdict).where(ItemVerdict.human_task_id == task_id))
         }
-    assert now == {second: "sesuai"}  # the corrected item is left to the verifier
+    assert now == {second: "sesuai"}  # the corrected item and the one changed since are left to the verifier
+    assert "Nilai sesuai lagi" not in browser.get(page).get_data(as_text=True)  # nothing left to carry
     again = browser.post(f"{page}/putusan-lalu", token_from=page, follow_redirects=True).get_data(as_text=True)
     assert "0 item yang tidak berubah" in again  # nothing twice
+
+
+def test_a_row_sent_again_unchanged_after_a_return_is_not_said_changed_and_keeps_its_verdict(browser, db, people):
+    sid = _submitted(db, rows=[person_row(1), person_row(2)])
+    first, second = _items(db, sid)
+    decide(db, "verif.kec", sid, "return", "nama item kedua salah eja", {second: "nama salah eja"})
+    browser.login("op.desa")
+    browser.post(  # the whole file again, its first row as it was
+        f"/desa/pengajuan/{sid}/impor",
+        {"berkas": (io.BytesIO(csv_of([person_row(1)]).encode()), "lagi.csv")},
+        token_from=f"/desa/pengajuan/{sid}/impor",
+        content_type="multipart/form-data",
+    )
+    browser.post(f"/desa/pengajuan/{sid}/ajukan", {}, token_from=f"/desa/pengajuan/{sid}")
+    task_id = _task(db, sid)
+    browser.login("verif.kec")
+    page = browser.get(f"/tugas/{task_id}?tampil=semua").get_data(as_text=True)
+    assert "setelah dikembalikan" not in page.split(f'id="item-{first}"')[1].split("</li>")[0]
+    assert "Nilai sesuai lagi 1 item" in page

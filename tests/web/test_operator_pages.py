@@ -5,11 +5,13 @@ from __future__ import annotations
 import html
 import io
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 
+import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
+from engine.core import clock
 from engine.people import users
 from engine.verification import submissions
 from models import AuditEvent, Cycle, ImportJob, Submission, SubmissionItem
@@ -438,3 +440,24 @@ def test_a_returned_desa_is_told_when_its_correction_is_due(browser, db, people)
         assert submissions.deadline_of(s, s.get(Submission, sid)).isoformat() == batas["kecamatan"]
     browser.login("op.desa")
     assert "16-11-2099" in browser.get(f"/desa/pengajuan/{sid}").get_data(as_text=True)
+
+
+DEADLINE = datetime(2026, 10, 30, 16, 0, tzinfo=UTC)  # 31-10-2026 00:00 WITA: the 30th is the last day
+
+
+@pytest.mark.parametrize(
+    ("now", "said", "late"),
+    [
+        ("2026-10-29T09:00+08:00", "(1 hari lagi)", False),
+        ("2026-10-30T23:30+08:00", "(hari ini)", False),
+        ("2026-10-31T09:00+08:00", "(sudah lewat)", True),
+        ("2026-10-31T23:00+08:00", "(sudah lewat)", True),
+        ("2026-11-02T01:00+08:00", "(lewat 2 hari)", True),
+    ],
+)
+def test_a_deadline_says_late_from_its_moment_on_and_its_last_day_before_it(app, now, said, late):
+    with app.test_request_context(), clock.frozen_at(datetime.fromisoformat(now)):
+        shown = app.jinja_env.from_string('{% from "macros.html" import deadline %}{{ deadline(d) }}').render(
+            d=DEADLINE
+        )
+    assert "Batas waktu: 31-10-2026 00:00 WITA " + said in shown and ("late" in shown) == late

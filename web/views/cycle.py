@@ -41,6 +41,7 @@ def _status_page(
         notes=page.notes,
         late=late,
         late_total=late_total,
+        late_counted=late_tasks.COUNTED,
         is_admin=actor().has_role(Role.ADMIN),
         typed=typed or {},
         problems=problems or {},

@@ -22,14 +22,30 @@
       return values[key] !== undefined && values[key] !== null ? String(values[key]) : whole;
     }) : said;
   };
-  /* On the sign-in page no one is signed in in this tab: what a person was typing on a task (kept by
-     verdicts.js) is not left for the next person at a shared computer. */
-  if (document.getElementById("form-masuk")) {
+  /* What a person typed on a task (kept by verdicts.js) outlives an ended session, so that signing
+     in again finds it; it is left for no one else at a shared computer. A signed-in page forgets
+     other people's typing, and a person's typing on a task whose decision was sent, once on any other
+     page; signing out forgets all of it. */
+  function forgetTyping(keep) {
     try {
       Object.keys(window.sessionStorage).forEach(function (key) {
-        if (key.indexOf("sijosku:tugas:") === 0) { window.sessionStorage.removeItem(key); }
+        var parts = key.split(":");  // sijosku:tugas:<person>:<task>:<field>
+        if (parts[0] === "sijosku" && parts[1] === "tugas" && !keep(parts)) { window.sessionStorage.removeItem(key); }
       });
     } catch (ignored) { /* storage off: nothing kept */ }
+  }
+  var me = document.body.dataset.userId;
+  var taskForm = document.getElementById("keputusan-form");
+  var here = taskForm ? taskForm.dataset.taskId : null;
+  if (me) {
+    forgetTyping(function (parts) {
+      var sent = window.sessionStorage.getItem(["sijosku", "tugas", parts[2], parts[3], "dikirim"].join(":"));
+      return parts[2] === me && (parts[3] === here || !sent);
+    });
+  }
+  var signOut = document.getElementById("form-keluar");
+  if (signOut) {
+    signOut.addEventListener("submit", function () { forgetTyping(function () { return false; }); });
   }
   var toggle = document.getElementById("menu-toggle");
   var menu = document.getElementById("menu");
