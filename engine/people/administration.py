@@ -166,7 +166,7 @@ def reset_password(session: Session, actor: Actor, user_id: int, password: str) 
 
 
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}")  # the shape of an address; delivery proves the rest
-NAME_CHARS, EMAIL_CHARS = User.__table__.c.nama.type.length, User.__table__.c.email.type.length
+NAME_CHARS, EMAIL_CHARS = 120, 200  # as app_user keeps them
 
 
 def _email_problems(address: str) -> list[Problem]:
