@@ -10,6 +10,7 @@ from engine.core.actors import Actor
 from engine.core.audit import AuditAction
 from engine.core.errors import Conflict, Forbidden, Invalid, NotFound, Problem, SijoskuError
 from engine.people.scope import Scope
+from engine.verification import decisions
 from engine.verification.bulk_approval import BULK_LIMIT
 from engine.verification.decisions import may_act
 from models import HumanTask, TaskStatus, User
@@ -41,6 +42,16 @@ def claim(session: Session, actor: Actor, task_id: int) -> HumanTask:
         human_task_id=task.id,
     )
     return task
+
+
+def decide_holding(session: Session, actor: Actor, cmd: decisions.DecisionCommand) -> HumanTask:
+    """Decide a task the person holds, claiming it first when no one does (as saving a verdict
+    does): a decision sent on an unclaimed task is not refused after everything was chosen and
+    written. A task a colleague holds stays refused, with their name."""
+    task = may_act(session, actor, cmd.task_id).task
+    if task.assignee_id is None:
+        claim(session, actor, task.id)
+    return decisions.decide(session, actor, cmd)
 
 
 def unclaim(session: Session, actor: Actor, task_id: int) -> HumanTask:

@@ -157,6 +157,11 @@ def _kecamatan_approves_by_keyboard(kecamatan, db, sid: int) -> None:
     _claim(kecamatan)
     for _ in range(2):  # next item, then "sesuai"
         page.keyboard.press("j")
+        below = page.evaluate(
+            """() => document.activeElement.getBoundingClientRect().top
+                >= document.querySelector('header.top').getBoundingClientRect().bottom"""
+        )
+        assert below, "the card moved to is under the sticky header"
         page.keyboard.press("s")
     for state in page.locator(".verdict-state").all():
         state.filter(has_text="Tersimpan").wait_for()

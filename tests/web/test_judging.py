@@ -9,8 +9,10 @@ import re
 
 from sqlalchemy import select
 
+from engine.people import users
+from engine.verification import claims
 from models import AuditEvent, FlagStatus, HumanTask, ItemVerdict, Submission, SubmissionItem, SubmissionStatus, Verdict
-from tests.factories import csv_of, decide, decide_task, open_with_items, person_row, submit
+from tests.factories import SYSTEM, actor, csv_of, decide, decide_task, open_with_items, person_row, submit
 
 
 def _submitted(db, desa="65.01.01.2005", operator="op.desa", rows=None):
@@ -39,24 +41,21 @@ def test_no_verdict_is_chosen_for_the_verifier_and_every_field_is_shown(browser,
     assert "Klaim tugas" in page
 
 
-def test_deciding_needs_the_claim_and_a_verdict_on_every_change(browser, db, people):
+def test_deciding_claims_the_task_and_needs_a_verdict_on_every_change(browser, db, people):
     sid = _submitted(db)
     task_id = _task(db, sid)
     first, second = _items(db, sid)
     browser.login("verif.kec")
-    unclaimed = browser.post(
-        f"/tugas/{task_id}/selesai", {"keputusan": "kembalikan", "alasan": "cek umur"}, token_from=f"/tugas/{task_id}"
-    )
-    page = unclaimed.get_data(as_text=True)  # the task page again, with what was chosen and written
-    assert unclaimed.status_code == 409 and "Klaim tugas" in page and 'role="alert"' in page
-    assert 'value="kembalikan" checked' in page and ">cek umur</textarea>" in page
-    browser.post(f"/tugas/{task_id}/klaim", token_from=f"/tugas/{task_id}")
     half = browser.post(
         f"/tugas/{task_id}/selesai",
-        {"keputusan": "setuju", f"verdict_{first}": "sesuai"},
+        {"keputusan": "setuju", f"verdict_{first}": "sesuai", "alasan": "cek umur"},
         token_from=f"/tugas/{task_id}",
     )
-    assert half.status_code == 400 and "1 item belum diberi putusan" in half.get_data(as_text=True)
+    page = half.get_data(as_text=True)  # the task page again, with what was chosen and written
+    assert half.status_code == 400 and "1 item belum diberi putusan" in page and 'role="alert"' in page
+    assert 'value="setuju" required checked' in page and ">cek umur</textarea>" in page
+    with db.read() as s:
+        assert s.get(HumanTask, task_id).assignee_id is None  # a refused decision claims nothing
     done = browser.post(
         f"/tugas/{task_id}/selesai",
         {"keputusan": "setuju", f"verdict_{first}": "sesuai", f"verdict_{second}": "sesuai"},
@@ -65,6 +64,8 @@ def test_deciding_needs_the_claim_and_a_verdict_on_every_change(browser, db, peo
     assert done.status_code == 302
     with db.read() as s:
         assert s.get(Submission, sid).tingkat.value == "kabupaten"
+        claimed = s.scalar(select(AuditEvent.actor).where(AuditEvent.action == "TASK_CLAIMED"))
+        assert claimed == "verif.kec"  # claimed as it was decided, on the trail
 
 
 def test_verdicts_saved_item_by_item_claim_the_task_and_stay_the_persons_draft(browser, db, people, signed_in):
@@ -302,6 +303,10 @@ def test_warnings_on_two_pages_are_noted_and_approved_from_either_page(browser, 
     assert "1 peringatan di halaman lain belum diberi catatan" in box and "Maria Ingan 1 (LUT)" in box
     judged = {f"verdict_{i}": "sesuai" for i in _items(db, sid)}
     notes = {f"ack_{f}": "KK pindahan, dicek di musdes" for f in warnings}
+    refused = browser.post(f"{page}/selesai?tampil=semua&halaman=2", {"keputusan": "setuju", **judged}, token_from=page)
+    said = refused.get_data(as_text=True).split('role="alert"')[1].split("</div>")[0]
+    assert refused.status_code == 400 and all(f'href="#ack-{f}"' in said for f in warnings)  # each leads to its note
+    assert all(f'id="ack-{f}"' in refused.get_data(as_text=True) for f in warnings)
     done = browser.post(
         f"{page}/selesai?tampil=semua&halaman=2", {"keputusan": "setuju", **judged, **notes}, token_from=page
     )
@@ -353,3 +358,20 @@ def test_a_row_sent_again_unchanged_after_a_return_is_not_said_changed_and_keeps
     page = browser.get(f"/tugas/{task_id}?tampil=semua").get_data(as_text=True)
     assert "setelah dikembalikan" not in page.split(f'id="item-{first}"')[1].split("</li>")[0]
     assert "Nilai sesuai lagi 1 item" in page
+
+
+def test_a_decision_on_a_task_a_colleague_holds_is_refused_with_their_name(browser, db, people):
+    sid = _submitted(db)
+    decide(db, "verif.kec", sid, "approve")
+    held = _task(db, sid)  # the kabupaten's, which a colleague holds
+    with db.transaction() as s:
+        users.add_user(s, SYSTEM, "verif.kab.dua", "verifier", "65.01")
+    with db.transaction() as s:
+        claims.claim(s, actor(db, "verif.kab.dua"), held)
+    judged = {f"verdict_{i}": "sesuai" for i in _items(db, sid)}
+    browser.login("verif.kab")
+    page = f"/tugas/{held}"
+    refused = browser.post(f"{page}/selesai", {"keputusan": "setuju", **judged}, token_from=page)
+    assert refused.status_code == 409 and "diklaim oleh verif.kab.dua" in refused.get_data(as_text=True)
+    with db.read() as s:
+        assert s.get(HumanTask, held).status.value == "terbuka"

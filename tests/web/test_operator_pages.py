@@ -226,9 +226,13 @@ def test_submitting_and_seeing_a_return_with_its_reasons(browser, db, people):
     assert "lahir 1951, bukan 1950" in page and f'class="card returned" id="item-{item.id}"' in page
     edit = browser.get(f"/desa/pengajuan/{sid}/item/{item.id}").get_data(as_text=True)
     assert "Dikembalikan oleh kecamatan" in edit and "lahir 1951, bukan 1950" in edit  # the reason where it is fixed
+    assert "sudah diubah" not in page.split('class="returned-items"')[1].split("</ul>")[0]
     browser.post(f"/desa/pengajuan/{sid}/item/{item.id}", {**person_row(1), "tanggal_lahir": "1950-05-17"})
+    fixed = browser.get(f"/desa/pengajuan/{sid}").get_data(as_text=True)
+    assert "sudah diubah" in fixed.split('class="returned-items"')[1].split("</ul>")[0]  # what is left to do
     assert browser.post(f"/desa/pengajuan/{sid}/ajukan").status_code == 302
-    assert "Dikembalikan untuk diperbaiki" not in browser.get(f"/desa/pengajuan/{sid}").get_data(as_text=True)
+    sent = browser.get(f"/desa/pengajuan/{sid}").get_data(as_text=True)
+    assert "Dikembalikan untuk diperbaiki" not in sent
 
 
 def test_an_import_to_a_submission_gone_up_meanwhile_is_said_on_the_import_page(browser, db, people):
@@ -440,6 +444,8 @@ def test_a_returned_desa_is_told_when_its_correction_is_due(browser, db, people)
         assert submissions.deadline_of(s, s.get(Submission, sid)).isoformat() == batas["kecamatan"]
     browser.login("op.desa")
     assert "16-11-2099" in browser.get(f"/desa/pengajuan/{sid}").get_data(as_text=True)
+    submit(db, "op.desa", sid)
+    assert "Batas waktu" not in browser.get(f"/desa/pengajuan/{sid}").get_data(as_text=True)  # with the tiers now
 
 
 DEADLINE = datetime(2026, 10, 30, 16, 0, tzinfo=UTC)  # 31-10-2026 00:00 WITA: the 30th is the last day

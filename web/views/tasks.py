@@ -230,7 +230,7 @@ def complete(task_id: int) -> Any:
     )
     try:
         with db().transaction() as s:
-            decisions.decide(s, actor(), command)
+            claims.decide_holding(s, actor(), command)
     except (Invalid, decisions.ClaimRequired) as exc:  # the page again, with what the person chose and wrote
         view, page_no = _page_args()
         with reading() as s:

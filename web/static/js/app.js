@@ -47,6 +47,13 @@
   if (signOut) {
     signOut.addEventListener("submit", function () { forgetTyping(function () { return false; }); });
   }
+  /* the sticky header's height, for what is jumped or moved to to come out below it */
+  var header = document.querySelector("header.top");
+  function measureHeader() {
+    if (header) { document.documentElement.style.setProperty("--header-height", (header.offsetHeight + 8) + "px"); }
+  }
+  measureHeader();
+  window.addEventListener("resize", measureHeader);
   var toggle = document.getElementById("menu-toggle");
   var menu = document.getElementById("menu");
   if (toggle && menu) {

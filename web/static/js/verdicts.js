@@ -85,7 +85,8 @@
     if (!cards.length) { return; }
     current = Math.max(0, Math.min(cards.length - 1, index));
     cards[current].setAttribute("tabindex", "-1");
-    cards[current].focus();
+    cards[current].focus({preventScroll: true});
+    cards[current].scrollIntoView({block: "start"});  // below the sticky header: its scroll margin
   }
   document.addEventListener("keydown", function (event) {
     var tag = (event.target.tagName || "").toLowerCase();
