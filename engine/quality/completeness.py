@@ -165,7 +165,8 @@ def tally(session: Session, periode: str, parent: str) -> list[Status]:
         in_use = and_(Region.berakhir.is_(None), Region.kode.not_in(carried_on(periode)))
         if deadline is not None:
             formed_late = select(RegionChange.kode).where(
-                RegionChange.perubahan == RegionChangeKind.BARU, RegionChange.created_at > deadline
+                RegionChange.perubahan.in_([RegionChangeKind.BARU, RegionChangeKind.BERLAKU_LAGI]),
+                RegionChange.created_at > deadline,
             )
             in_use = and_(in_use, Region.kode.not_in(formed_late))
         expected_desa = or_(expected_desa, in_use)

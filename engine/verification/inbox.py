@@ -26,8 +26,8 @@ STATUSES = (*(s.value for s in TaskStatus), ALL)
 SORTS = ("tenggat", "prioritas", "terbaru")
 
 
-PERIOD = re.compile(r"\d{4}(-(Q[1-4]|S[12]))?")
-REGION = re.compile(r"\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?")  # Kemendagri's code of a region, at any tier
+PERIOD = re.compile(r"[0-9]{4}(-(Q[1-4]|S[12]))?")
+REGION = re.compile(r"[0-9]{2}(\.[0-9]{2}(\.[0-9]{2}(\.[0-9]{4})?)?)?")  # Kemendagri's code of a region, at any tier
 
 
 @dataclass
