@@ -52,6 +52,8 @@ def test_the_inbox_lists_my_region_with_filters_and_sorting(browser, db, people,
     assert "kode wilayah &#39;65.01.01.20&#39; tidak sah" in mistyped and "2 tugas" in mistyped  # said, not 0
     assert "2 tugas" in browser.get("/tugas/?periode=2026-q4").get_data(as_text=True)  # as typed in lower case
     assert "0 tugas" in browser.get("/tugas/?periode=2025-Q1").get_data(as_text=True)
+    wide = browser.get("/tugas/?periode=\uff12\uff10\uff12\uff16-Q4", follow_redirects=True).get_data(as_text=True)
+    assert "tidak sah" in wide and "2 tugas" in wide  # full-width digits are said, not read as a period of none
     assert "0 tugas" in browser.get("/tugas/?terlambat=true").get_data(as_text=True)
     with db.read() as s:
         due = s.scalar(select(HumanTask.due_at).where(HumanTask.id == _open_task(db, mine)))
