@@ -105,6 +105,7 @@ def age(born: date, on: date) -> int:
 
 
 _DAY_FIRST = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+_DATE_SHAPE = re.compile(r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}|[0-9]{4}-[0-9]{2}-[0-9]{2}")  # a date's shape, right or not
 
 
 def as_date(value: Any) -> date | None:
@@ -163,8 +164,12 @@ def _person_findings(values: dict[str, Any], unit: Unit, today: date) -> list[Fi
         found.append(Finding("jenis_kelamin", "jenis kelamin harus L (laki-laki) atau P (perempuan)"))
     if born:
         born_date = as_date(born)
-        if born_date is None:
-            found.append(Finding("tanggal_lahir", "tanggal harus berformat YYYY-MM-DD atau DD/MM/YYYY"))
+        if born_date is None and _DATE_SHAPE.fullmatch(str(born).strip()):
+            found.append(Finding("tanggal_lahir", f"tanggal {str(born).strip()} tidak ada di kalender"))
+        elif born_date is None:
+            found.append(
+                Finding("tanggal_lahir", "tanggal harus berformat TTTT-BB-HH atau HH/BB/TTTT, mis. 1950-05-17")
+            )
         elif born_date > today:
             found.append(Finding("tanggal_lahir", "tanggal lahir di masa depan"))
     elif unit == Unit.INDIVIDU:

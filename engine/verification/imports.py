@@ -100,6 +100,10 @@ class RowCheck:
     findings: list[list[dict[str, Any]]] = field(default_factory=list)
 
 
+# The sex as a village office writes it out (a KTP says LAKI-LAKI or PEREMPUAN), read as its code.
+SEX_WORDS = {"LAKI-LAKI": "L", "LAKI LAKI": "L", "PRIA": "L", "LK": "L", "PEREMPUAN": "P", "WANITA": "P", "PR": "P"}
+
+
 def item_values(row: dict[str, str], ctx: record_rules.Context) -> dict[str, Any]:
     """A file row as an item's values: the item columns, and the category's attributes from the
     columns named after them (e.g. jumlah_anggota, nama_ketua for a community)."""
@@ -107,6 +111,7 @@ def item_values(row: dict[str, str], ctx: record_rules.Context) -> dict[str, Any
     values["tanggal_lahir"] = row_rules.normalise_date(values["tanggal_lahir"])
     for coded in ("kategori", "jenis_kelamin"):  # codes as typed: `lut`, `p`
         values[coded] = str(values[coded] or "").strip().upper()
+    values["jenis_kelamin"] = SEX_WORDS.get(values["jenis_kelamin"], values["jenis_kelamin"])
     kind = ctx.kinds.get(values["kategori"])
     values["atribut"] = {name: row.get(name, "") for name in (kind.attributes if kind else ())}
     return values

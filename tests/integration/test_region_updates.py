@@ -225,19 +225,23 @@ def test_uploading_the_previous_list_again_undoes_an_update(db):
     assert _written(db)[:2] == (4, 0)
 
 
-
 def test_a_desa_restored_after_the_desa_deadline_is_not_expected_in_that_period(db, people):
     cycles.open_cycle(db, SYSTEM, "2026-Q4", "65.01.02")
     with db.read() as s:
         deadline = datetime.fromisoformat(s.scalar(select(Cycle.batas)).get("desa"))
     with clock.frozen_at(deadline - timedelta(days=2)):
-        region_updates.update_regions(db, SYSTEM, listing(drop={"65.01.01.2009"}), ("Kepmendagri", date(2026, 10, 1)), None)
+        region_updates.update_regions(
+            db, SYSTEM, listing(drop={"65.01.01.2009"}), ("Kepmendagri", date(2026, 10, 1)), None
+        )
     with db.read() as s:
         ended = {r.kode: r.expected for r in completeness.tally(s, "2026-Q4", "65.01")}
     with clock.frozen_at(deadline + timedelta(hours=1)):  # restored once the desa could no longer report
-        assert region_updates.update_regions(db, SYSTEM, listing(), ("Kepmendagri", date(2026, 10, 1)), None).opened == {}
+        assert (
+            region_updates.update_regions(db, SYSTEM, listing(), ("Kepmendagri", date(2026, 10, 1)), None).opened == {}
+        )
     with db.read() as s:
         assert {r.kode: r.expected for r in completeness.tally(s, "2026-Q4", "65.01")} == ended
+
 
 REFUSED = {
     "no province row": (listing()[1:], "tidak memuat baris provinsi 65"),

@@ -223,3 +223,16 @@ FIELDS = ("nik", "no_kk", "nama", "jenis_kelamin", "tanggal_lahir", "kategori", 
 def test_any_row_gets_findings_never_an_exception(values):
     for finding in check_row(values, CTX):
         assert finding.message and finding.field
+
+
+@pytest.mark.parametrize(
+    ("written", "said"),
+    [
+        ("31/02/1970", "tanggal 31/02/1970 tidak ada di kalender"),
+        ("1970-02-30", "tanggal 1970-02-30 tidak ada di kalender"),
+        ("17-05-1950", "tanggal harus berformat TTTT-BB-HH atau HH/BB/TTTT, mis. 1950-05-17"),
+    ],
+)
+def test_a_date_not_on_the_calendar_is_said_apart_from_a_date_written_otherwise(written, said):
+    messages = [f.message for f in check_row(row(tanggal_lahir=written), CTX) if f.field == "tanggal_lahir"]
+    assert said in messages

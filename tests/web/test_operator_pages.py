@@ -467,3 +467,10 @@ def test_a_deadline_says_late_from_its_moment_on_and_its_last_day_before_it(app,
             d=DEADLINE
         )
     assert "Batas waktu: 31-10-2026 00:00 WITA " + said in shown and ("late" in shown) == late
+
+
+def test_a_sex_written_out_as_on_the_ktp_is_read_as_its_code(db, people):
+    rows = [person_row(1, jenis_kelamin="PEREMPUAN"), person_row(2, jenis_kelamin=" perempuan ")]
+    sid = open_with_items(db, rows=rows)
+    assert {i.data["jenis_kelamin"] for i in items_of(db, sid)} == {"P"}
+    assert all(not i.masalah for i in items_of(db, sid))
