@@ -74,18 +74,26 @@ def overview(session: Session, actor: Actor, tahun: Any) -> list[AgencyYear]:
 
 
 def _open_flags(session: Session, scope: Scope, year: int) -> dict[str, int]:
+    """Open flags on each agency's figures of the year: the comparison with ours and its own series'
+    rules, as the preview and the save count them."""
     found = session.scalars(
         select(QualityFlag).where(
-            QualityFlag.rule.in_(aggregates.AGENCY_RULES),
+            QualityFlag.item_id.is_(None),
             QualityFlag.status == FlagStatus.TERBUKA,
             scope.where(QualityFlag.region_kode),
         )
     )
     counts: dict[str, int] = defaultdict(int)
     for flag in found:
-        if same_year(flag.periode, year):
-            counts[str(flag.sources.get("instansi"))] += 1
+        if same_year(flag.periode, year) and (agency := _agency_of(flag)):
+            counts[agency] += 1
     return counts
+
+
+def _agency_of(flag: QualityFlag) -> str | None:
+    """The agency whose figure a flag is on (a comparison names it `instansi`, a series rule `sumber`)."""
+    agency = flag.sources.get("instansi") or flag.sources.get("sumber")
+    return None if agency in (None, aggregates.OURS) else str(agency)
 
 
 @dataclass(frozen=True)
@@ -146,16 +154,16 @@ def figures_of(
 
 
 def _flags_on(session: Session, instansi: str, codes: set[str]) -> dict[tuple[str, str, str], list[QualityFlag]]:
-    """The open comparison flags on an agency's figures in these regions, by region, category, period."""
+    """The open flags on an agency's figures in these regions, by region, category, period."""
     found: dict[tuple[str, str, str], list[QualityFlag]] = defaultdict(list)
     for flag in session.scalars(
         select(QualityFlag).where(
-            QualityFlag.rule.in_(aggregates.AGENCY_RULES),
+            QualityFlag.item_id.is_(None),
             QualityFlag.status == FlagStatus.TERBUKA,
             QualityFlag.region_kode.in_(codes),
         )
     ):
-        if flag.sources.get("instansi") == instansi:
+        if _agency_of(flag) == instansi:
             found[(flag.region_kode, flag.kategori or "", flag.periode or "")].append(flag)
     return found
 

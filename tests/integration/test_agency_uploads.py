@@ -238,6 +238,11 @@ def test_the_preview_shows_every_flag_saving_leaves_open_on_the_agency_s_series(
     received = _receive(db, plan)
     theirs = {k for k in _open_flags(db) if k[3] == "DP3AP2KB"}
     assert theirs == shown and len(received.plan.flags) == len(shown)  # the page said what saving did
+    with db.read() as s:  # the year's list counts the same flags, its own series' ones too
+        listed = {a.instansi: a.tanda_terbuka for a in agency_listing.overview(s, actor(db, "walidata.prov"), 2024)}
+        rows, _, _ = agency_listing.figures_of(s, actor(db, "walidata.prov"), 2024, "DP3AP2KB")
+    assert listed["DP3AP2KB"] == len([f for f in shown if f[2] == "2024"])
+    assert "lonjakan" in {f.rule for r in rows for f in r.tanda}
 
 
 def test_a_recount_of_ours_between_preview_and_save_that_changes_the_flags_saves_nothing(db, stewards, our_figures):
