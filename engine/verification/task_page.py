@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, func, select
+from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.bpmn import runtime
@@ -96,10 +96,12 @@ class CategoryChange:
 
 
 # Built once, as the task page's other reads (parameter: submission_id). A record corrected into
-# another category was on the register in its old one: "before" counts by the record's category.
+# another category was on the register in its old one: "before" counts it there, and it leaves that
+# category to come new into the other.
 _LIVE_ITEMS = (SubmissionItem.submission_id == bindparam("submission_id"), SubmissionItem.dibuang.is_(False))
+_MOVED = and_(Record.kategori != SubmissionItem.kategori, SubmissionItem.aksi != ItemAction.HAPUS)
 _BEFORE = (
-    select(Record.kategori, func.count())
+    select(Record.kategori, func.count(), func.count().filter(_MOVED))
     .select_from(SubmissionItem)
     .join(Record, Record.id == SubmissionItem.record_id)
     .where(*_LIVE_ITEMS)
@@ -108,10 +110,12 @@ _BEFORE = (
 _AFTER = (
     select(
         SubmissionItem.kategori,
-        func.count().filter(SubmissionItem.aksi == ItemAction.TAMBAH),
+        func.count().filter(or_(SubmissionItem.aksi == ItemAction.TAMBAH, _MOVED)),
         func.count().filter(SubmissionItem.aksi == ItemAction.HAPUS),
         func.count().filter(SubmissionItem.aksi != ItemAction.HAPUS),
     )
+    .select_from(SubmissionItem)
+    .outerjoin(Record, Record.id == SubmissionItem.record_id)
     .where(*_LIVE_ITEMS)
     .group_by(SubmissionItem.kategori)
 )
@@ -121,12 +125,14 @@ def _summary(session: Session, submission: Submission | None) -> list[CategoryCh
     if submission is None:
         return []
     asked = {"submission_id": submission.id}
-    before = dict(session.execute(_BEFORE, asked).all())
+    before = {kind: (n, moved_out) for kind, n, moved_out in session.execute(_BEFORE, asked).all()}
     after = {row[0]: row[1:] for row in session.execute(_AFTER, asked).all()}
-    return [
-        CategoryChange(kind, before.get(kind, 0), *after.get(kind, (0, before.get(kind, 0), 0)))
-        for kind in sorted(set(before) | set(after))
-    ]
+    changes = []
+    for kind in sorted(set(before) | set(after)):
+        was, moved_out = before.get(kind, (0, 0))
+        new, removed, now = after.get(kind, (0, 0, 0))
+        changes.append(CategoryChange(kind, was, new, removed + moved_out, now))
+    return changes
 
 
 ELSEWHERE_SHOWN = 200  # warnings of other pages listed with a note each; beyond, the pages list them

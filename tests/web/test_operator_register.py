@@ -239,3 +239,24 @@ def test_a_record_marked_or_moved_after_a_return_and_a_row_imported_since_are_sa
     added = [i.id for i in items_of(db, sid) if i.data.get("nama") == person_row(3)["nama"]][0]
     assert "Ditambahkan desa setelah dikembalikan" in page.split(f'id="item-{added}"')[1].split("</li>")[0]
     assert "setelah dikembalikan" not in page.split(f'id="item-{first}"')[1].split("</li>")[0]
+
+
+def test_a_record_moved_to_another_category_leaves_its_old_one_and_is_new_in_the_other(browser, db, people):
+    sid = _verified_register(db, [person_row(1), person_row(2), person_row(3)])
+    moved = items_of(db, sid)[1].id
+    browser.login("op.desa")
+    browser.post(f"/desa/pengajuan/{sid}/item/{moved}", {**person_row(2), "kategori": "PD"})
+    browser.post(
+        f"/desa/pengajuan/{sid}/pernyataan",
+        {"aksi": "tidak_diperiksa", "alasan": "banjir, akses putus"},
+        token_from=f"/desa/pengajuan/{sid}",
+    )
+    browser.post(f"/desa/pengajuan/{sid}/ajukan", {}, token_from=f"/desa/pengajuan/{sid}")
+    with db.read() as s:
+        task = s.scalar(select(HumanTask.id).where(HumanTask.submission_id == sid, HumanTask.status == "terbuka"))
+    browser.login("verif.kec")
+    table = (
+        browser.get(f"/tugas/{task}").get_data(as_text=True).split('id="ringkasan-kategori"')[1].split("</table>")[0]
+    )
+    rows = [re.findall(r'<td class="num">([^<]*)</td>', r) for r in table.split("<tr")[2:]]
+    assert rows == [["3", "0", "1", "2", "-1 (-33%)"], ["0", "1", "0", "1", "+1"]], rows  # LUT, then PD
