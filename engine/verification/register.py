@@ -279,14 +279,15 @@ def found_with_changes(
     a removal it replaces (died, moved, not found ...) is recorded and returned, so the operator is told."""
     if item.source != SOURCE:
         return None
-    earlier, reason = item.verval, item.verval_alasan
+    earlier, reason, action = item.verval, item.verval_alasan, item.aksi
     item.aksi, item.verval, item.verval_alasan = ItemAction.UBAH, VervalStatus.LAYAK, None
-    if earlier is None or earlier in FOUND:
+    if earlier in FOUND:
         return None
+    # found by being entered again (still unchecked until now, or a removal it replaces): on the
+    # trail, as a mark on the register page is, so the tiers read what the desa did after a return
+    before = {"verval": earlier.value if earlier else None, "aksi": action.value, "alasan": reason}
     after = {"verval": VervalStatus.LAYAK.value, "aksi": ItemAction.UBAH.value, "alasan": None}
-    _record_status(
-        session, actor, submission, item, {"verval": earlier.value, "alasan": reason}, after, "data diperbaiki"
-    )
+    _record_status(session, actor, submission, item, before, after, "data diperbaiki" if earlier else "dimasukkan lagi")
     return earlier
 
 

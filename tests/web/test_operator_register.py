@@ -260,3 +260,36 @@ def test_a_record_moved_to_another_category_leaves_its_old_one_and_is_new_in_the
     )
     rows = [re.findall(r'<td class="num">([^<]*)</td>', r) for r in table.split("<tr")[2:]]
     assert rows == [["3", "0", "1", "2", "-1 (-33%)"], ["0", "1", "0", "1", "+1"]], rows  # LUT, then PD
+
+
+def test_a_register_record_found_by_a_file_after_a_return_is_said_found_not_added(browser, db, people):
+    sid = _verified_register(db, [person_row(1), person_row(2)])
+    first, second = (i.id for i in items_of(db, sid))
+    browser.login("op.desa")
+    browser.post(
+        f"/desa/pengajuan/{sid}/register", {"item_id": first, "status": "layak"}, token_from=f"/desa/pengajuan/{sid}"
+    )
+    browser.post(
+        f"/desa/pengajuan/{sid}/pernyataan",
+        {"aksi": "tidak_diperiksa", "alasan": "banjir, akses putus"},
+        token_from=f"/desa/pengajuan/{sid}",
+    )
+    browser.post(f"/desa/pengajuan/{sid}/ajukan", {}, token_from=f"/desa/pengajuan/{sid}")
+    decide(db, "verif.kec", sid, "return", "catatan kedua belum diperiksa")
+    browser.post(  # the second record, as the register has it, in a file
+        f"/desa/pengajuan/{sid}/impor",
+        {"berkas": (io.BytesIO(csv_of([person_row(2)]).encode()), "register.csv")},
+        token_from=f"/desa/pengajuan/{sid}/impor",
+        content_type="multipart/form-data",
+    )
+    browser.post(f"/desa/pengajuan/{sid}/ajukan", {}, token_from=f"/desa/pengajuan/{sid}")
+    with db.read() as s:
+        task = s.scalar(select(HumanTask.id).where(HumanTask.submission_id == sid, HumanTask.status == "terbuka"))
+        found = s.scalar(
+            select(AuditEvent).where(AuditEvent.action == "ITEM_VERVAL_SET").order_by(AuditEvent.seq.desc())
+        )
+    assert (found.subject_id, found.before["verval"], found.after["verval"]) == (str(second), None, "layak")
+    browser.login("verif.kec")
+    card = browser.get(f"/tugas/{task}?tampil=semua").get_data(as_text=True).split(f'id="item-{second}"')[1]
+    card = card.split("</li>")[0]
+    assert "Diubah desa setelah dikembalikan" in card and "Ditambahkan" not in card
