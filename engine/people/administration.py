@@ -173,6 +173,8 @@ def _email_problems(address: str) -> list[Problem]:
     """An address is optional; one given has the shape of an address and fits its column."""
     if len(address) > EMAIL_CHARS:
         return [Problem(f"paling banyak {EMAIL_CHARS} karakter", column="email")]
+    if address and not address.isprintable():
+        return [Problem("memuat karakter tak terlihat atau karakter kendali; ketik ulang alamatnya", column="email")]
     if not address or EMAIL.fullmatch(address):
         return []
     return [Problem("bukan alamat surel, mis. nama@dinsos.kaltaraprov.go.id", column="email")]

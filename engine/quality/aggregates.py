@@ -142,6 +142,8 @@ def store(
                 changes.append([v.region_kode, v.kategori, v.periode, v.sumber, row.nilai, v.nilai])
             row.nilai, row.imported_at = v.nilai, clock.now()
     session.flush()
+    if not changes:  # figures sent again as they are change nothing, and leave no row among the uploads
+        return added
     audit.record(  # the figures replaced are kept here: the table holds only the latest of each
         session,
         actor,

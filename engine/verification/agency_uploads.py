@@ -25,6 +25,12 @@ from models import AggregateValue, AuditEvent
 
 READ = 500  # uploads read back from the trail, newest first: a year brings a few files per agency
 NAMED = 5  # figures named in a refusal; the rest are counted
+LATER_READ = 2000  # later changes of agencies' figures read to see whether one stands on an upload
+LATER_CHANGES = (
+    AuditAction.AGENCY_FIGURES_IMPORTED,
+    AuditAction.AGENCY_FIGURES_WITHDRAWN,
+    AuditAction.AGENCY_UPLOAD_UNDONE,
+)
 
 
 @dataclass(frozen=True)
@@ -131,6 +137,7 @@ def undo(session: Session, actor: Actor, seq: int, tahun: Any, alasan: str) -> l
         agency_figures.refuse_determined(session, y)
     if _undoings(session, [seq]):
         raise Conflict(f"Unggahan nomor {seq} sudah dibatalkan")
+    _refuse_changed_later(session, seq, changes)
     rows = _stored(session, changes)
     _refuse_changed_since(changes, rows, seq)
     removed = _put_back(session, changes, rows)
@@ -165,6 +172,42 @@ def _stored(session: Session, changes: list[Change]) -> dict[tuple[str, str, str
         )
         if (key := (r.region_kode, r.kategori, r.periode, r.sumber)) in wanted
     }
+
+
+def _refuse_changed_later(session: Session, seq: int, changes: list[Change]) -> None:
+    """Any later upload (not taken back) or withdrawal of one of these figures refuses the undoing,
+    even when it left the same value: undoing would take that later change's figures with it."""
+    later = list(
+        session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.seq > seq, AuditEvent.action.in_([a.value for a in LATER_CHANGES]))
+            .order_by(AuditEvent.seq)
+            .limit(LATER_READ + 1)
+        )
+    )
+    if len(later) > LATER_READ:
+        raise Conflict(
+            f"Lebih dari {LATER_READ} unggahan, penarikan atau pembatalan angka instansi sesudah unggahan nomor {seq}; "
+            "unggahan itu tidak dibatalkan di sini: tarik angka instansi tahun itu, lalu unggah berkas yang benar"
+        )
+    undone = {int(e.subject_id) for e in later if e.action == AuditAction.AGENCY_UPLOAD_UNDONE.value}
+    mine = {c.key for c in changes}
+    for event in later:
+        if event.action == AuditAction.AGENCY_FIGURES_IMPORTED.value and event.seq not in undone:
+            touched = {tuple(c[:4]) for c in (event.after or {}).get("perubahan", [])}
+        elif event.action == AuditAction.AGENCY_FIGURES_WITHDRAWN.value:
+            touched = {tuple(c[:4]) for c in (event.before or {}).get("perubahan", [])}
+        else:
+            continue
+        if (n := len(touched & mine)) and event.action == AuditAction.AGENCY_FIGURES_WITHDRAWN.value:
+            raise Conflict(
+                f"{n} angka unggahan nomor {seq} ditarik sesudahnya (nomor {event.seq}); tidak ada yang dibatalkan"
+            )
+        if n:
+            raise Conflict(
+                f"{n} angka unggahan nomor {seq} diubah sesudahnya oleh unggahan nomor {event.seq}; "
+                "batalkan unggahan yang lebih baru itu lebih dahulu"
+            )
 
 
 def _refuse_changed_since(changes: list[Change], rows: dict[tuple, AggregateValue], seq: int) -> None:

@@ -83,6 +83,9 @@ def freeze(session: Session, actor: Actor, approval: Approval, records: list[Any
     year already determined gets the next revision."""
     tahun, province = approval.tahun, approval.province
     nomor_sk, tanggal_sk, alasan_revisi = approval.nomor_sk, approval.tanggal_sk, approval.alasan_revisi
+    # the province's figures held while they are frozen: an agency's upload, withdrawal or undoing
+    # (which take the same lock, then check the year is not determined) waits, then is refused
+    aggregates.one_rescan_at_a_time(session, {("", province)})
     content = build_content(session, province, tahun, records)
     previous = latest(session, tahun)
     determination = Determination(

@@ -97,9 +97,9 @@ class CategoryChange:
 
 # Built once, as the task page's other reads (parameter: submission_id). A record corrected into
 # another category was on the register in its old one: "before" counts it there, and it leaves that
-# category to come new into the other.
+# category (removed or not) to come new into the other (unless removed).
 _LIVE_ITEMS = (SubmissionItem.submission_id == bindparam("submission_id"), SubmissionItem.dibuang.is_(False))
-_MOVED = and_(Record.kategori != SubmissionItem.kategori, SubmissionItem.aksi != ItemAction.HAPUS)
+_MOVED = Record.kategori != SubmissionItem.kategori  # false for an entry with no record
 _BEFORE = (
     select(Record.kategori, func.count(), func.count().filter(_MOVED))
     .select_from(SubmissionItem)
@@ -110,8 +110,10 @@ _BEFORE = (
 _AFTER = (
     select(
         SubmissionItem.kategori,
-        func.count().filter(or_(SubmissionItem.aksi == ItemAction.TAMBAH, _MOVED)),
-        func.count().filter(SubmissionItem.aksi == ItemAction.HAPUS),
+        func.count().filter(
+            or_(SubmissionItem.aksi == ItemAction.TAMBAH, and_(_MOVED, SubmissionItem.aksi != ItemAction.HAPUS))
+        ),
+        func.count().filter(SubmissionItem.aksi == ItemAction.HAPUS, or_(Record.id.is_(None), ~_MOVED)),
         func.count().filter(SubmissionItem.aksi != ItemAction.HAPUS),
     )
     .select_from(SubmissionItem)

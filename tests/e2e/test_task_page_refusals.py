@@ -108,3 +108,18 @@ def test_typing_is_forgotten_once_the_decision_is_sent(db, people, sign_in):
     follow(page, page.get_by_role("button", name="Kirim keputusan"))
     shows(page, "Keputusan tersimpan")
     assert _kept(page) == 0
+
+
+def test_typing_is_kept_when_the_decision_is_refused_for_a_colleague_s_claim(db, people, sign_in):
+    task_id, _ = _task_claimed_by_a_colleague(db)
+    kecamatan = sign_in("verif.kec", PASSWORD)
+    page = kecamatan.go(f"/tugas/{task_id}")
+    page.get_by_label("Kembalikan ke desa", exact=False).check()
+    page.get_by_label("Alasan (wajib bila dikembalikan)").fill("Berita acara belum ditandatangani kepala desa")
+    with db.transaction() as s:  # meanwhile a colleague claims it
+        claims.claim(s, actor(db, "verif.kec.dua"), task_id)
+    follow(page, page.get_by_role("button", name="Kirim keputusan"))
+    shows(page, "diklaim oleh verif.kec.dua")
+    assert _kept(page) == 1
+    page = kecamatan.go("/tugas/")  # another page: nothing was decided, nothing is forgotten
+    assert _kept(page) == 1

@@ -9,11 +9,11 @@ from sqlalchemy import select
 
 from engine.core.audit import AuditAction
 from engine.core.errors import Conflict, Forbidden, Invalid, NotFound
-from engine.quality import review
-from engine.verification import agency_uploads
+from engine.quality import aggregates, review, series
+from engine.verification import agency_figures, agency_uploads
 from models import AggregateValue, AuditEvent, QualityFlag
-from tests.factories import actor
-from tests.integration.test_agency_uploads import FILE, _actions, _determine, _preview, _receive
+from tests.factories import SYSTEM, actor
+from tests.integration.test_agency_uploads import FILE, _actions, _determine, _key, _preview, _receive
 
 CORRECTED = FILE.replace(",30\n", ",31\n") + "DP3AP2KB,AKTK,65.01,2024-S1,14\n"
 REASON = "berkas Dinkes tersimpan atas nama DP3AP2KB"
@@ -67,7 +67,9 @@ def test_undoing_an_upload_returns_what_it_replaced_and_removes_what_it_added(db
 
 def test_an_upload_a_later_one_changed_is_not_undone_and_nothing_moves(db, stewards, our_figures):
     first, second = _two_uploads(db)
-    with pytest.raises(Conflict, match="^1 angka unggahan .* sudah berubah sesudahnya .*: DP3AP2KB 65.01 AKTK 2024; "):
+    with pytest.raises(
+        Conflict, match=f"^1 angka unggahan nomor {first} diubah sesudahnya oleh unggahan nomor {second};"
+    ):
         _undo(db, first)
     assert _stored(db) == AFTER_BOTH
     _undo(db, second)
@@ -125,8 +127,27 @@ def test_the_command_line_lists_uploads_and_takes_one_back(cli, db, stewards, ou
     listed = cli("agency", "uploads", "2024").stdout
     assert listed.index(f"{second}  ") < listed.index(f"{first}  ") and "1 baru, 1 diganti" in listed
     refused = cli("agency", "undo", str(first), "2024", "--reason", REASON, ok=False)
-    assert "sudah berubah sesudahnya" in refused.stderr and _stored(db) == AFTER_BOTH
+    assert "diubah sesudahnya" in refused.stderr and _stored(db) == AFTER_BOTH
     done = cli("agency", "undo", str(second), "2024", "--reason", REASON, "--user", "walidata.prov")
     assert f"Unggahan {second} dibatalkan: 1 angka kembali, 1 dihapus" in done.stdout and _stored(db) == AFTER_FIRST
     assert "(dibatalkan)" in cli("agency", "uploads", "2024").stdout.splitlines()[0]
     assert _actions(db, AuditAction.AGENCY_UPLOAD_UNDONE)[-1].actor == "walidata.prov"
+
+
+def test_an_upload_whose_figures_were_withdrawn_and_sent_again_the_same_is_not_undone(db, stewards, our_figures):
+    _receive(db, _preview(db))
+    first = _actions(db, AuditAction.AGENCY_FIGURES_IMPORTED)[-1].seq
+    with db.transaction() as s:
+        agency_figures.withdraw(s, actor(db, "walidata.prov"), "DP3AP2KB", 2024, "berkas tahun yang salah", _key(db))
+    _receive(db, _preview(db))  # the same figures again, by a later upload
+    with pytest.raises(Conflict, match="ditarik sesudahnya"):
+        _undo(db, first)  # the values are as the first left them, but they are the later upload's now
+    assert _stored(db) == AFTER_FIRST
+
+
+def test_figures_sent_again_unchanged_leave_no_upload_on_the_list(db, stewards, our_figures):
+    _receive(db, _preview(db))
+    with db.transaction() as s:  # as an agency's system pushes the same figures every day
+        values = [series.Value("65.01", "AKTK", "2024", 30, "DP3AP2KB")]
+        aggregates.store(s, SYSTEM, values, AuditAction.AGENCY_FIGURES_IMPORTED)
+    assert len(_actions(db, AuditAction.AGENCY_FIGURES_IMPORTED)) == 1

@@ -144,7 +144,7 @@ def test_the_steward_takes_one_upload_back_from_the_year_s_list(db, stewards, ou
     short = browser.post(f"{PAGE}batalkan", {"unggahan": second, "alasan": "salah"}, token_from=PAGE)
     assert short.status_code == 400 and "Alasan wajib" in short.get_data(as_text=True) and _theirs(db) == 2
     stale = browser.post(f"{PAGE}batalkan", {"unggahan": first, "alasan": "berkas yang salah"}, token_from=PAGE)
-    assert stale.status_code == 409 and "batalkan perubahan yang lebih baru" in stale.get_data(as_text=True)
+    assert stale.status_code == 409 and "batalkan unggahan yang lebih baru" in stale.get_data(as_text=True)
     done = browser.post(
         f"{PAGE}batalkan", {"unggahan": second, "alasan": "berkas yang salah"}, token_from=PAGE, follow_redirects=True
     )

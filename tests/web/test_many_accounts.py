@@ -90,13 +90,17 @@ def test_a_name_or_address_too_long_or_with_hidden_characters_is_named_by_row(db
         f"op.a,{'N' * 121},operator,65.01.01.2005,\n"
         f"op.b,Budi,operator,65.01.01.2005,a@{'b' * 300}.id\n"
         "op.c,Budi\u202eAdmin\u200b,operator,65.01.01.2005,\n"
+        "op.e,Budi,operator,65.01.01.2005,budi\u200b@desa.id\n"
         "op.d,Siti\u00a0 Aminah,operator,65.01.01.2005,\n"
     )
     answer = _upload(browser, rows)
     page = answer.get_data(as_text=True)
     assert answer.status_code == 400 and "Tidak ada akun yang dibuat" in page and _accounts(db) == before
     assert "Baris 2, Nama: Paling banyak 120 karakter" in page and "Baris 3, email: Paling banyak 200 karakter" in page
-    assert "karakter tak terlihat" in page and "Baris 5" not in page  # a no-break space is a space
+    assert (
+        "Baris 4, Nama: Memuat karakter tak terlihat" in page and "Baris 5, email: Memuat karakter tak terlihat" in page
+    )
+    assert "Baris 6" not in page  # a no-break space is a space
     answer = _upload(browser, rows.split("\n", 1)[0] + "\n" + rows.splitlines()[-1] + "\n")
     assert answer.status_code == 200
     with db.read() as s:

@@ -243,9 +243,15 @@ def test_a_record_marked_or_moved_after_a_return_and_a_row_imported_since_are_sa
 
 def test_a_record_moved_to_another_category_leaves_its_old_one_and_is_new_in_the_other(browser, db, people):
     sid = _verified_register(db, [person_row(1), person_row(2), person_row(3)])
-    moved = items_of(db, sid)[1].id
+    moved, gone = (i.id for i in items_of(db, sid)[1:])
     browser.login("op.desa")
     browser.post(f"/desa/pengajuan/{sid}/item/{moved}", {**person_row(2), "kategori": "PD"})
+    browser.post(f"/desa/pengajuan/{sid}/item/{gone}", {**person_row(3), "kategori": "PD"})
+    browser.post(  # moved, then found dead: it leaves the old category and never comes into the new
+        f"/desa/pengajuan/{sid}/register",
+        {"item_id": gone, "status": "meninggal", "alasan": "meninggal Oktober 2026"},
+        token_from=f"/desa/pengajuan/{sid}",
+    )
     browser.post(
         f"/desa/pengajuan/{sid}/pernyataan",
         {"aksi": "tidak_diperiksa", "alasan": "banjir, akses putus"},
@@ -259,7 +265,7 @@ def test_a_record_moved_to_another_category_leaves_its_old_one_and_is_new_in_the
         browser.get(f"/tugas/{task}").get_data(as_text=True).split('id="ringkasan-kategori"')[1].split("</table>")[0]
     )
     rows = [re.findall(r'<td class="num">([^<]*)</td>', r) for r in table.split("<tr")[2:]]
-    assert rows == [["3", "0", "1", "2", "-1 (-33%)"], ["0", "1", "0", "1", "+1"]], rows  # LUT, then PD
+    assert rows == [["3", "0", "2", "1", "-2 (-67%)"], ["0", "1", "0", "1", "+1"]], rows  # LUT, then PD
 
 
 def test_a_register_record_found_by_a_file_after_a_return_is_said_found_not_added(browser, db, people):

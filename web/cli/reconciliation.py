@@ -19,6 +19,7 @@ from engine.verification import (
     reconciliation,
     reconciliation_progress,
 )
+from web.access import MAX_ID
 from web.cli.common import acting, database, emit, json_option, refusals
 
 user_option = click.option("--user", "username", help="bertindak sebagai pengguna ini (bawaan: baris perintah)")
@@ -247,7 +248,7 @@ def agency_uploads_list(ctx: click.Context, year: int, username: str | None, as_
 
 
 @agency_group.command("undo")
-@click.argument("number", type=int)
+@click.argument("number", type=click.IntRange(1, MAX_ID))
 @click.argument("year", type=int)
 @click.option("--reason", "alasan", required=True, help="mengapa unggahan itu dibatalkan (10-500 karakter)")
 @user_option

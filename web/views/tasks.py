@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from engine.core.errors import Invalid
+from engine.core.errors import Conflict, Invalid
 from engine.verification import bulk_approval, claims, decisions, inbox, submission_view, task_page, verdicts
 from models import Decision, Verdict
 from web.access import actor, db, local_target, reading, task_workers, verifiers_only
@@ -231,7 +231,7 @@ def complete(task_id: int) -> Any:
     try:
         with db().transaction() as s:
             claims.decide_holding(s, actor(), command)
-    except (Invalid, decisions.ClaimRequired) as exc:  # the page again, with what the person chose and wrote
+    except (Invalid, Conflict) as exc:  # the page again, with what the person chose and wrote (a colleague's claim too)
         view, page_no = _page_args()
         with reading() as s:
             page = task_page.task_page(s, actor(), task_id, view, page_no)
@@ -251,4 +251,5 @@ def complete(task_id: int) -> Any:
         ),
         "ok",
     )
+    session["diputus"] = task_id  # the next page tells the browser to forget what was typed on it
     return redirect(url_for("tasks.inbox_page"))

@@ -22,10 +22,10 @@
       return values[key] !== undefined && values[key] !== null ? String(values[key]) : whole;
     }) : said;
   };
-  /* What a person typed on a task (kept by verdicts.js) outlives an ended session, so that signing
-     in again finds it; it is left for no one else at a shared computer. A signed-in page forgets
-     other people's typing, and a person's typing on a task whose decision was sent, once on any other
-     page; signing out forgets all of it. */
+  /* What a person typed on a task (kept by verdicts.js) outlives an ended session or a refused
+     decision, so that signing in again or the page again finds it; it is left for no one else at a
+     shared computer. A signed-in page forgets other people's typing, and the person's typing on a
+     task whose decision was taken (the page after it names the task); signing out forgets all. */
   function forgetTyping(keep) {
     try {
       Object.keys(window.sessionStorage).forEach(function (key) {
@@ -35,13 +35,9 @@
     } catch (ignored) { /* storage off: nothing kept */ }
   }
   var me = document.body.dataset.userId;
-  var taskForm = document.getElementById("keputusan-form");
-  var here = taskForm ? taskForm.dataset.taskId : null;
+  var decided = document.body.dataset.decidedTask;
   if (me) {
-    forgetTyping(function (parts) {
-      var sent = window.sessionStorage.getItem(["sijosku", "tugas", parts[2], parts[3], "dikirim"].join(":"));
-      return parts[2] === me && (parts[3] === here || !sent);
-    });
+    forgetTyping(function (parts) { return parts[2] === me && parts[3] !== decided; });
   }
   var signOut = document.getElementById("form-keluar");
   if (signOut) {

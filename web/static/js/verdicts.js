@@ -55,8 +55,8 @@
   // The decision's reason and the warnings' notes are kept in this tab while the task is open: a
   // session that ended, a lost connection, a colleague's claim or a move to another page of items
   // loses no typing. Kept per tab and per person (another person's page, signing out or closing the
-  // tab forgets them, see app.js), and forgotten once the decision is sent and another page opens,
-  // or the task's page shows it decided.
+  // tab forgets them, see app.js), and forgotten once the decision is taken (the page after it says
+  // so) or the task's page shows it decided.
   var prefix = "sijosku:tugas:" + form.dataset.userId + ":" + form.dataset.taskId + ":";
   function stored(action) {
     try { return action(window.sessionStorage); } catch (e) { return null; }  // storage off: type again
@@ -66,10 +66,6 @@
       Object.keys(s).forEach(function (key) { if (key.indexOf(prefix) === 0) { s.removeItem(key); } });
     });
   } else {
-    stored(function (s) { s.removeItem(prefix + "dikirim"); });  // back on the task: not decided yet
-    form.addEventListener("submit", function () {
-      stored(function (s) { s.setItem(prefix + "dikirim", "1"); });
-    });
     form.querySelectorAll("textarea[name=alasan], input[name^=ack_]").forEach(function (field) {
       var kept = stored(function (s) { return s.getItem(prefix + field.name); });
       if (kept && !field.value) { field.value = kept; }
