@@ -23,7 +23,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from engine.bpmn import definitions
-from engine.bpmn.runtime import BUSINESS_LINK
+from engine.bpmn.runtime import BUSINESS_LINK, engine_steps
 from engine.bpmn.script_engine import SandboxScriptEngine
 from engine.bpmn.state import SERIALIZER_VERSION, dump_state
 from engine.core import clock, events
@@ -65,7 +65,7 @@ def template(
     start_data = {**constants, **{name: _placeholder(name) for name in variables}}
     workflow.get_tasks(state=TaskState.READY)[0].data.update(start_data)
     try:
-        workflow.do_engine_steps()
+        engine_steps(workflow)()
     except WorkflowTaskException as exc:  # a service task needs the real instance
         raise NotBulkable(str(exc)) from exc
     if any(isinstance(t.task_spec, ServiceTask) for t in workflow.get_tasks(state=TaskState.COMPLETED)):

@@ -32,7 +32,16 @@ from engine.core.actors import Actor
 from engine.core.audit import AuditAction
 from engine.core.errors import Invalid, NeedsConfirmation, NotFound, Problem, phrase
 from engine.core.registry import registry_of
-from models import LANE_ROLES, ROLE_TIERS, InstanceStatus, ProcessDefinition, ProcessInstance, Tier, parse_lane
+from models import (
+    LANE_ROLES,
+    ROLE_TIERS,
+    InstanceStatus,
+    ProcessDefinition,
+    ProcessInstance,
+    Severity,
+    Tier,
+    parse_lane,
+)
 
 _validator = BpmnValidator()
 
@@ -195,8 +204,10 @@ def parse_definition(xml: str) -> ParsedDefinition:
         spec = parser.get_spec(key)
         subprocess_specs = parser.get_subprocess_specs(key)
     except ValidationException as exc:
-        problems.append(Problem(parsed_specs.parser_words(str(exc).split("\n")[0]), element=exc.id or None))
-        raise Invalid("Berkas BPMN tidak dapat diurai", problems) from exc
+        said = parsed_specs.parser_words(str(exc).split("\n")[0])
+        problems.append(Problem(said, element=exc.id or None, severity=Severity.ERROR.value))
+        # the file was read: what SpiffWorkflow refuses is the diagram, said as the other checks say it
+        raise Invalid(f"Definisi BPMN ditolak: {len(problems)} masalah", problems) from exc
     parsed_specs.tie_loop_children(spec, *subprocess_specs.values())
     parsed = ParsedDefinition(key, spec.description or key, spec, subprocess_specs, diagram.sequence_flows(root))
     problems += _lane_of_tasks(parsed)
@@ -382,7 +393,7 @@ def deploy(
     before = _current_version(session, result.process_key)
     overtaken = _overtaken(before, based_on)
     if overtaken and not confirmed:  # a stale tab, edited or not, would undo the newer version
-        newer = f"Ada versi yang lebih baru dari yang Anda ubah. {lint.summary(warnings)}"
+        newer = f"Ada versi yang lebih baru dari yang Anda ubah. {lint.summary(overtaken + warnings)}"
         raise NeedsConfirmation(newer, overtaken + warnings)
     if existing is not None:
         previous = _make_current(session, actor, existing, "isi sama")

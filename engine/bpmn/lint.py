@@ -115,6 +115,65 @@ def connection_problems(root: etree._Element) -> list[Problem]:
     return problems
 
 
+# Where an instance stops and waits (a person, a message, a timer); a sub-process may hold one.
+WAITS = {"task", "userTask", "manualTask", "receiveTask", "subProcess", "callActivity"} | {
+    "intermediateCatchEvent",
+    "boundaryEvent",
+    "eventBasedGateway",
+}
+
+
+def empty_script_problems(root: etree._Element) -> list[Problem]:
+    """A script task with no script does nothing: where it replaced a service task (marking a task
+    late, say) that work silently stops."""
+    return [
+        _problem(f"{label(task)} adalah tugas skrip tanpa skrip: tugas ini tidak melakukan apa pun", task, WARNING)
+        for task in nodes(root, ".//bpmn:process//bpmn:scriptTask")
+        if not "".join(script.text or "" for script in nodes(task, "./bpmn:script")).strip()
+    ]
+
+
+def loop_problems(root: etree._Element) -> list[Problem]:
+    """A cycle of automatic steps (gateways, service or script tasks) with no person or wait on it:
+    an instance that enters it runs round without end and never reaches anyone."""
+    found = _flow_nodes(root)
+    automatic = {key for key, node in found.items() if _kind(node) not in WAITS}
+    ahead: dict[str, set[str]] = {key: set() for key in automatic}
+    behind: dict[str, set[str]] = {key: set() for key in automatic}
+    for flow in nodes(root, ".//bpmn:sequenceFlow"):
+        source, target = attribute(flow, "sourceRef"), attribute(flow, "targetRef")
+        if source in automatic and target in automatic:
+            ahead[source].add(target)
+            behind[target].add(source)
+    problems, seen = [], set()
+    for key in sorted(automatic):
+        if key in seen or key not in _reached(ahead[key], ahead):
+            continue
+        cycle = sorted((_reached(ahead[key], ahead) & _reached(behind[key], behind)) | {key})
+        seen.update(cycle)
+        marked = next((k for k in cycle if _kind(found[k]).endswith("Gateway")), key)
+        steps = ", ".join(label(found[k]) for k in cycle[:5])
+        problems.append(
+            _problem(
+                f"{label(found[marked])} ada di putaran langkah otomatis tanpa tugas orang atau penantian "
+                f"({steps}); instans yang masuk berputar tanpa henti: arahkan salah satu alurnya ke tugas orang",
+                found[marked],
+                ERROR,
+            )
+        )
+    return problems
+
+
+def _reached(start: set[str], edges: dict[str, set[str]]) -> set[str]:
+    reached, todo = set(), list(start)
+    while todo:
+        key = todo.pop()
+        if key not in reached:
+            reached.add(key)
+            todo.extend(edges.get(key, ()))
+    return reached
+
+
 def _bounds(root: etree._Element) -> dict[str, Rect]:
     dc = "http://www.omg.org/spec/DD/20100524/DC"
     shapes = {}
@@ -286,6 +345,8 @@ def lint(root: etree._Element, known_names: Iterable[str]) -> list[Problem]:
     """Every finding on the diagram, errors first."""
     found = (
         connection_problems(root)
+        + loop_problems(root)
+        + empty_script_problems(root)
         + lane_problems(root)
         + expression_problems(root, known_names)
         + gateway_problems(root)

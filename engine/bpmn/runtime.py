@@ -97,7 +97,7 @@ def start(
     workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=SandboxScriptEngine(context))
     workflow.get_tasks(state=TaskState.READY)[0].data.update(data)  # the start event's data
     running = Running(row, workflow, context)
-    _advance(workflow.do_engine_steps)
+    _advance(engine_steps(workflow))
     return running
 
 
@@ -151,7 +151,7 @@ def ready_task(running: Running, spiff_task_id: str) -> Task:
 def complete(running: Running, spiff_task: Task, data: dict[str, Any]) -> None:
     spiff_task.data.update(data)
     with _diagram_faults():
-        _advance(spiff_task.run, running.workflow.do_engine_steps)
+        _advance(spiff_task.run, engine_steps(running.workflow))
 
 
 @contextmanager
@@ -173,7 +173,7 @@ def _diagram_faults() -> Iterator[None]:
 
 
 def fire_timers(running: Running) -> None:
-    _advance(running.workflow.refresh_timers, running.workflow.do_engine_steps)
+    _advance(running.workflow.refresh_timers, engine_steps(running.workflow))
 
 
 def merge_missed_children(running: Running) -> int:
@@ -217,6 +217,29 @@ def _refusing_sandbox_faults() -> Iterator[None]:
             "Langkah proses gagal: ekspresi atau skrip di diagram melampaui batas; tidak ada yang disimpan",
             [Problem(str(fault), element=element)],
         ) from exc
+
+
+STEP_BUDGET = 500  # automatic steps between two waits: the default process takes about ten
+
+
+def engine_steps(workflow: BpmnWorkflow) -> Callable[[], object]:
+    """The workflow's automatic steps up to the next wait, refused past `STEP_BUDGET`: a loop of
+    automatic steps the diagram check did not see (one through a sub-process, say) stops with a
+    message instead of running on without end; the caller's transaction rolls back."""
+    taken = 0
+
+    def counted(task: Task) -> None:
+        nonlocal taken
+        taken += 1
+        if taken > STEP_BUDGET:
+            raise Invalid(
+                f"Langkah proses gagal: lebih dari {STEP_BUDGET} langkah otomatis tanpa tugas orang; diagram "
+                "berputar tanpa henti, tidak ada yang disimpan. Beri tahu admin: definisi dapat dikembalikan "
+                "ke versi sebelumnya",
+                [Problem("putaran tanpa tugas orang", element=task.task_spec.bpmn_id)],
+            )
+
+    return lambda: workflow.do_engine_steps(did_complete_task=counted)
 
 
 def _advance(*steps: Callable[[], object]) -> None:

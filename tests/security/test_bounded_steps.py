@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, text
 
-from engine.bpmn import definitions
+from engine.bpmn import definitions, runtime
 from engine.core.config import DEFAULT_BPMN_DIR
 from engine.core.errors import Invalid
-from models import HumanTask, ProcessInstance, TaskStatus
+from models import HumanTask, ProcessInstance, Submission, TaskStatus
 from tests.factories import SYSTEM, decide, make_team, open_with_items, submit
 
 DEFAULT = (DEFAULT_BPMN_DIR / "verifikasi_berjenjang.bpmn").read_text(encoding="utf-8")
@@ -41,3 +41,13 @@ def test_a_condition_over_budget_fails_the_decision_and_frees_the_instance(db, k
         assert session.scalars(waiting).all() == ["verifikasi_kecamatan"]
         if db.engine.dialect.name == "sqlite":
             session.execute(text("UPDATE process_instance SET updated_at = updated_at"))
+
+
+def test_automatic_steps_past_their_budget_refuse_the_step_and_keep_the_submission_a_draft(db, monkeypatch):
+    team = make_team(db)
+    submission_id = open_with_items(db)
+    monkeypatch.setattr(runtime, "STEP_BUDGET", 1)  # as a loop the diagram check did not see would run
+    with pytest.raises(Invalid, match="langkah otomatis tanpa tugas orang"):
+        submit(db, team.operator, submission_id)
+    with db.read() as session:
+        assert session.get(Submission, submission_id).status.value == "draf"

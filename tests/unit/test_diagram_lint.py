@@ -3,6 +3,8 @@ condition, a multi-instance cardinality and completion condition, a script, a ti
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from lxml import etree
 
 from engine.bpmn import lint
@@ -134,3 +136,34 @@ def test_the_parsers_common_complaints_are_said_in_indonesian():
     said = parsed_specs.parser_words("Multiple outgoing flows are not supported for tasks of type userTask")
     assert said.startswith("tugas hanya boleh punya satu alur keluar")
     assert parsed_specs.parser_words("Something new") == "Something new"  # shown as the parser wrote it
+
+
+DEFAULT = "workflows/bpmn/verifikasi_berjenjang.bpmn"
+
+
+def test_the_default_process_has_no_loop_of_automatic_steps():
+    assert lint.loop_problems(etree.parse(DEFAULT).getroot()) == []
+
+
+def test_a_loop_of_automatic_steps_with_no_person_on_it_is_refused_on_its_gateway():
+    xml = (
+        Path(DEFAULT)
+        .read_text(encoding="utf-8")
+        .replace(  # "failed": back to the check, not the desa
+            'id="f_pemeriksaan_gagal" name="Ada kesalahan" sourceRef="gw_pemeriksaan" targetRef="siapkan_pengajuan"',
+            'id="f_pemeriksaan_gagal" name="Ada kesalahan" sourceRef="gw_pemeriksaan" targetRef="pemeriksaan_otomatis"',
+        )
+    )
+    found = lint.loop_problems(etree.fromstring(xml.encode()))
+    assert [(p.element, p.severity) for p in found] == [("gw_pemeriksaan", "error")]
+    assert "berputar tanpa henti" in found[0].message and "Lolos pemeriksaan?" in found[0].message
+
+
+def test_a_service_task_turned_into_a_script_task_with_no_script_is_a_warning_on_it():
+    xml = Path(DEFAULT).read_text(encoding="utf-8")
+    start = xml.index('<bpmn:serviceTask id="pemeriksaan_otomatis"')
+    end = xml.index("</bpmn:serviceTask>", start) + len("</bpmn:serviceTask>")
+    emptied = xml[:start] + '<bpmn:scriptTask id="pemeriksaan_otomatis" name="Pemeriksaan otomatis" />' + xml[end:]
+    found = lint.empty_script_problems(etree.fromstring(emptied.encode()))
+    assert [(p.element, p.severity) for p in found] == [("pemeriksaan_otomatis", "warning")]
+    assert lint.empty_script_problems(etree.fromstring(xml.encode())) == []

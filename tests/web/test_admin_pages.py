@@ -70,6 +70,7 @@ def test_two_admins_editing_the_same_version_the_second_is_asked_before_undoing_
     body = held.get_json()
     assert held.status_code == 409 and body["confirm"] is True and _versions(db) == 2
     assert "diubah dari versi 1" in body["problems"][0]["message"] and "versi 2" in body["problems"][0]["message"]
+    assert "0 kesalahan, 1 peringatan" in body["message"]  # the count says the warning it lists
     assert _deploy(browser, second, base=1, confirm=True).get_json()["version"] == 3  # the admin meant it
     assert _deploy(browser, first.replace("Dinsos", "Dinas Sosial"), base=3).get_json()["version"] == 4
     # a stale tab of version 1 saved unchanged would make version 1 current again: asked too

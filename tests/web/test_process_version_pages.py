@@ -54,8 +54,10 @@ def test_an_earlier_version_is_taken_back_from_the_list_and_by_deploying_its_con
         first = s.scalar(
             select(ProcessDefinition.id).where(ProcessDefinition.version == 1, ProcessDefinition.process_key == KEY)
         )
-    browser.post(f"/admin/definisi/{first}/aktifkan", {}, token_from="/admin/")
+    back = browser.post(f"/admin/definisi/{first}/aktifkan", {}, token_from="/admin/", follow_redirects=True)
     assert _current(db) == 1
+    said = back.get_data(as_text=True)
+    assert "Versi 1 kini dipakai instans baru lagi (sebelumnya versi 2)" in said and "Isi sama" not in said
     again = _deploy(browser, TEN_DAYS).get_json()
     assert again["reactivated"] and "versi 2 kini dipakai instans baru lagi (sebelumnya versi 1)" in again["message"]
 

@@ -125,7 +125,16 @@ def activate_version(definition_id: int) -> Any:
     with db().transaction() as s:
         found = processes.definition(s, actor(), definition_id)
         result = processes.activate(s, actor(), found.process_key, found.version)
-        message = _deploy_message(result) if result.reactivated else _("Versi %(v)s sudah dipakai.", v=found.version)
+        message = (
+            _(
+                "Versi %(v)s kini dipakai instans baru lagi (sebelumnya versi %(p)s); instans yang berjalan tetap "
+                "pada versinya.",
+                v=found.version,
+                p=result.previous_version,
+            )
+            if result.reactivated
+            else _("Versi %(v)s sudah dipakai.", v=found.version)
+        )
     flash(message, "ok")
     return redirect(url_for("admin.index"))
 
