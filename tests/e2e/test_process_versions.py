@@ -85,7 +85,7 @@ def test_an_admin_takes_a_bad_version_back_and_moves_its_instance(db, people, si
     # rollback from the list
     page = admin.go("/admin/")
     page.get_by_role("button", name="Pakai versi ini lagi (v1)").click()
-    expect(page.locator(".flashes")).to_contain_text("versi 1 kini dipakai instans baru lagi")
+    expect(page.locator(".flashes")).to_contain_text("Versi 1 kini dipakai instans baru lagi (sebelumnya versi 2)")
 
     # the instance goes back to version 1: a dry run first, then for real
     page = admin.go(f"/admin/migrasi?kiri={_definition_id(db, 2)}&kanan={_definition_id(db, 1)}")
