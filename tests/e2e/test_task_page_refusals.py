@@ -49,7 +49,12 @@ def test_the_verdict_states_speak_the_pages_language(db, people, sign_in):
     page.locator(f"#item-{item_id} .verdict-state").filter(has_text="Saved.").wait_for()
 
 
-def test_a_return_reason_being_typed_survives_a_reload_and_is_forgotten_once_decided(db, people, sign_in):
+def _kept(page) -> int:
+    return page.evaluate("Object.keys(sessionStorage).filter(k => k.startsWith('sijosku:tugas:')).length")
+
+
+def _typing_a_return_reason(db, sign_in):
+    """A submitted desa's task open on a kecamatan verifier's phone, a return reason being typed."""
     sid = open_with_items(db)
     submit(db, "op.desa", sid)
     with db.read() as s:
@@ -57,15 +62,16 @@ def test_a_return_reason_being_typed_survives_a_reload_and_is_forgotten_once_dec
     kecamatan = sign_in("verif.kec", PASSWORD, phone=True)
     page = kecamatan.go(f"/tugas/{task_id}")
     page.locator("#alasan").fill("Berita acara belum ditandatangani kepala desa")
+    return sid, task_id, kecamatan, page
+
+
+def test_a_return_reason_being_typed_survives_a_reload_and_is_forgotten_once_decided(db, people, sign_in):
+    sid, _, _, page = _typing_a_return_reason(db, sign_in)
     page.reload()  # as after signing in again, or a dropped connection
     assert page.locator("#alasan").input_value() == "Berita acara belum ditandatangani kepala desa"
     decide(db, "verif.kec", sid, "approve")  # decided meanwhile (another tab): no decision offered any more
     page.reload()
-    assert page.evaluate("Object.keys(sessionStorage).filter(k => k.startsWith('sijosku:tugas:')).length") == 0
-
-
-def _kept(page) -> int:
-    return page.evaluate("Object.keys(sessionStorage).filter(k => k.startsWith('sijosku:tugas:')).length")
+    assert _kept(page) == 0
 
 
 def _sign_in_here(page, username: str) -> None:
@@ -75,13 +81,7 @@ def _sign_in_here(page, username: str) -> None:
 
 
 def test_typing_outlives_an_ended_session_and_is_left_for_no_one_else(db, people, sign_in):
-    sid = open_with_items(db)
-    submit(db, "op.desa", sid)
-    with db.read() as s:
-        task_id = s.scalar(select(HumanTask.id).where(HumanTask.submission_id == sid, HumanTask.status == "terbuka"))
-    kecamatan = sign_in("verif.kec", PASSWORD, phone=True)
-    page = kecamatan.go(f"/tugas/{task_id}")
-    page.locator("#alasan").fill("Berita acara belum ditandatangani kepala desa")
+    _, task_id, kecamatan, page = _typing_a_return_reason(db, sign_in)
     kecamatan.context.clear_cookies()  # the session ended while the person was typing
     page.reload()
     assert "/masuk" in page.url and _kept(page) == 1

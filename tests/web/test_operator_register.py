@@ -183,10 +183,9 @@ def test_the_records_of_a_page_still_without_a_status_are_found_eligible_with_on
     assert 'id="page-form"' not in browser.get(f"/desa/pengajuan/{sid}/register").get_data(as_text=True)
 
 
-def test_the_verifier_sees_the_register_before_and_after_by_category(browser, db, people):
-    sid = _verified_register(db, [person_row(1), person_row(2), person_row(3)])
-    browser.login("op.desa")
-    browser.post(f"/desa/pengajuan/{sid}/item/baru?kategori=LUT", {**person_row(4)})
+def _summary_seen_by_the_kecamatan(browser, db, sid) -> str:
+    """The desa submits, stating its register could not be checked; the kecamatan's table of the
+    register before and after."""
     browser.post(
         f"/desa/pengajuan/{sid}/pernyataan",
         {"aksi": "tidak_diperiksa", "alasan": "banjir, akses putus"},
@@ -196,9 +195,15 @@ def test_the_verifier_sees_the_register_before_and_after_by_category(browser, db
     with db.read() as s:
         task = s.scalar(select(HumanTask.id).where(HumanTask.submission_id == sid, HumanTask.status == "terbuka"))
     browser.login("verif.kec")
-    table = (
-        browser.get(f"/tugas/{task}").get_data(as_text=True).split('id="ringkasan-kategori"')[1].split("</table>")[0]
-    )
+    page = browser.get(f"/tugas/{task}").get_data(as_text=True)
+    return page.split('id="ringkasan-kategori"')[1].split("</table>")[0]
+
+
+def test_the_verifier_sees_the_register_before_and_after_by_category(browser, db, people):
+    sid = _verified_register(db, [person_row(1), person_row(2), person_row(3)])
+    browser.login("op.desa")
+    browser.post(f"/desa/pengajuan/{sid}/item/baru?kategori=LUT", {**person_row(4)})
+    table = _summary_seen_by_the_kecamatan(browser, db, sid)
     cells = re.findall(r'<td class="num">([^<]*)</td>', table)
     assert cells == ["3", "1", "0", "4", "+1 (+33%)"], cells
 
@@ -252,18 +257,7 @@ def test_a_record_moved_to_another_category_leaves_its_old_one_and_is_new_in_the
         {"item_id": gone, "status": "meninggal", "alasan": "meninggal Oktober 2026"},
         token_from=f"/desa/pengajuan/{sid}",
     )
-    browser.post(
-        f"/desa/pengajuan/{sid}/pernyataan",
-        {"aksi": "tidak_diperiksa", "alasan": "banjir, akses putus"},
-        token_from=f"/desa/pengajuan/{sid}",
-    )
-    browser.post(f"/desa/pengajuan/{sid}/ajukan", {}, token_from=f"/desa/pengajuan/{sid}")
-    with db.read() as s:
-        task = s.scalar(select(HumanTask.id).where(HumanTask.submission_id == sid, HumanTask.status == "terbuka"))
-    browser.login("verif.kec")
-    table = (
-        browser.get(f"/tugas/{task}").get_data(as_text=True).split('id="ringkasan-kategori"')[1].split("</table>")[0]
-    )
+    table = _summary_seen_by_the_kecamatan(browser, db, sid)
     rows = [re.findall(r'<td class="num">([^<]*)</td>', r) for r in table.split("<tr")[2:]]
     assert rows == [["3", "0", "2", "1", "-2 (-67%)"], ["0", "1", "0", "1", "+1"]], rows  # LUT, then PD
 
