@@ -105,20 +105,22 @@ def carriable(session: Session, task: HumanTask, submission: Submission) -> list
     )
     if returned_at is None:
         return []
-    in_order_before = select(ItemVerdict.item_id).where(
+    verdict_of_item = ItemVerdict.item_id == SubmissionItem.id  # by the item's index, not the tier's round
+    in_order_before = select(ItemVerdict.id).where(
+        verdict_of_item,
         ItemVerdict.tingkat == task.tingkat,
         ItemVerdict.putaran == submission.putaran - 1,
         ItemVerdict.verdict == Verdict.SESUAI,
     )
-    judged_now = select(ItemVerdict.item_id).where(ItemVerdict.human_task_id == task.id)
+    judged_now = select(ItemVerdict.id).where(verdict_of_item, ItemVerdict.human_task_id == task.id)
     return list(
         session.scalars(
             select(SubmissionItem.id).where(
                 SubmissionItem.submission_id == submission.id,
                 SubmissionItem.dibuang.is_(False),
                 SubmissionItem.updated_at <= returned_at,
-                SubmissionItem.id.in_(in_order_before),
-                SubmissionItem.id.not_in(judged_now),
+                in_order_before.exists(),
+                ~judged_now.exists(),
             )
         ).all()
     )
