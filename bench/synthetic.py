@@ -9,7 +9,11 @@ drawn around slowly trending means:
 - regencies differ for structural reasons (migrant transit, street work, adat communities): each
   regency × category gets a lasting factor, log-normal with σ = 0.6;
 - each series trends slowly, a few per cent a year either way;
-- counts are Poisson, or negative binomial with a dispersion per category (over-dispersed);
+- counts are Poisson, or negative binomial with a dispersion per category (over-dispersed), each
+  year drawn anew; or they are **stocks**, as a register's are: last year's people, less those who
+  left (each with a category's yearly exit chance, 5–30 %), plus those who entered (over-dispersed,
+  so that the series keeps its trending mean). A small stock with few people leaving often stays
+  exactly the same from one year to the next, and rightly so;
 - one category is stable by nature (KAT communities: a small constant count per regency).
 
 Planted anomalies change one or a few cells of the newest year, one per table, of one kind. They are
@@ -92,6 +96,8 @@ class Table:
 
 
 def _negative_binomial(rng: random.Random, mean: float, dispersion: float) -> int:
+    if mean <= 0:  # a stock shrinking faster than its people leave: nobody enters
+        return 0
     if dispersion <= 0:
         return _poisson(rng, mean)
     shape = 1 / dispersion
@@ -108,11 +114,32 @@ def _poisson(rng: random.Random, mean: float) -> int:
     return max(0, round(rng.gauss(mean, math.sqrt(mean))))  # the normal is exact enough this large
 
 
-def clean_table(rng: random.Random, overdispersed: bool) -> Table:
+def _binomial(rng: random.Random, n: int, p: float) -> int:
+    if n < 50:
+        return sum(rng.random() < p for _ in range(n))
+    return min(n, max(0, round(rng.gauss(n * p, math.sqrt(n * p * (1 - p))))))
+
+
+def _stock(
+    rng: random.Random, means: list[float], dispersion: float, exit_chance: float, shocks: list[float] | None = None
+) -> list[int]:
+    """A register's yearly count: the people of last year who stayed, plus those who entered. A year's
+    shock (a campaign, a budget year) changes how many enter, not the level directly."""
+    figures = [_negative_binomial(rng, means[0], dispersion)]
+    for i, (before, mean) in enumerate(zip(means, means[1:], strict=False), start=1):
+        entering = max(0.0, mean - (1 - exit_chance) * before) * (shocks[i] if shocks else 1.0)
+        stayed = figures[-1] - _binomial(rng, figures[-1], exit_chance)
+        figures.append(stayed + _negative_binomial(rng, entering, dispersion))
+    return figures
+
+
+def clean_table(rng: random.Random, overdispersed: bool, stock: bool = False) -> Table:
+    """A clean table: Poisson counts, over-dispersed ones, or (`stock`) a register's stocks."""
     figures: dict[tuple[str, str, str], int] = {}
     for kategori in CATEGORIES:
         rate = math.exp(rng.uniform(math.log(0.02), math.log(25)))  # per 1,000 inhabitants
-        dispersion = rng.uniform(0.01, 0.08) if overdispersed else 0.0
+        dispersion = rng.uniform(0.01, 0.08) if overdispersed or stock else 0.0
+        exit_chance = rng.uniform(0.05, 0.3) if stock else 0.0
         for region, population in REGENCIES.items():
             if kategori in STABLE:
                 constant = rng.randint(0, 6)
@@ -120,8 +147,12 @@ def clean_table(rng: random.Random, overdispersed: bool) -> Table:
                 continue
             mean = rate * population / 1000 * rng.lognormvariate(0, 0.6)
             trend = rng.gauss(0, 0.04)
-            for i, year in enumerate(YEARS):
-                figures[(region, kategori, year)] = _negative_binomial(rng, mean * (1 + trend) ** i, dispersion)
+            means = [mean * (1 + trend) ** i for i in range(len(YEARS))]
+            if stock:
+                drawn = _stock(rng, means, dispersion, exit_chance)
+            else:
+                drawn = [_negative_binomial(rng, m, dispersion) for m in means]
+            figures.update({(region, kategori, y): n for y, n in zip(YEARS, drawn, strict=True)})
     _sum_province(figures)
     return Table(figures)
 

@@ -8,8 +8,11 @@ reference data (`models/seed/wilayah.tsv`), each kabupaten's population from `pe
 over its desa log-normally (σ = 0.8: there is no desa population file); desa counts are negative
 binomial around slowly trending means with a kabupaten-year shock, and every upper tier is the exact
 sum of the one below (as the register's figures are rolled up). KAT communities are stable by nature.
+With `--stock` each desa count is a register's stock instead (`bench/synthetic.py`): last year's
+people less those who left plus those who entered, the kabupaten-year shock on those who enter; small
+counts often do not move at all.
 
-Usage: python bench/tiers.py [--tables N] [--seed S]
+Usage: python bench/tiers.py [--tables N] [--seed S] [--stock]
 Prints, per tier, the share of clean series with an alarm (a warning or an error), with a 95 %
 interval bootstrapped over tables, and the alarms by rule. Target: ≤ 5 % at every tier.
 """
@@ -27,7 +30,7 @@ from pathlib import Path
 
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from bench.synthetic import CATEGORIES, STABLE, YEARS, _negative_binomial
+from bench.synthetic import CATEGORIES, STABLE, YEARS, _negative_binomial, _stock
 from engine.quality.series import Context, Value, dispersions, scan
 from engine.quality.thresholds import Thresholds
 from models import Severity
@@ -50,7 +53,7 @@ def _parent(code: str) -> str:
     return code.rsplit(".", 1)[0]
 
 
-def clean_table(rng: random.Random) -> dict[tuple[str, str, str], int]:
+def clean_table(rng: random.Random, stock: bool = False) -> dict[tuple[str, str, str], int]:
     """(region, category, year) -> count, for every desa and every tier above it."""
     weights = {desa: rng.lognormvariate(0, 0.8) for desa in DESA}
     per_regency = Counter()
@@ -61,6 +64,7 @@ def clean_table(rng: random.Random) -> dict[tuple[str, str, str], int]:
     for kategori in CATEGORIES:
         rate = math.exp(rng.uniform(math.log(0.02), math.log(25)))  # per 1,000 inhabitants
         phi = rng.uniform(0.01, 0.08)
+        exit_chance = rng.uniform(0.05, 0.3) if stock else 0.0
         factor = {regency: rng.lognormvariate(0, 0.6) for regency in POPULATION}
         shock = {(regency, y): rng.gammavariate(1 / phi, phi) for regency in POPULATION for y in YEARS}
         for desa in DESA:
@@ -70,9 +74,13 @@ def clean_table(rng: random.Random) -> dict[tuple[str, str, str], int]:
                 continue
             mean = rate * people[desa] / 1000 * factor[desa[:5]] * rng.lognormvariate(0, 0.6)
             trend = rng.gauss(0, 0.04)
-            for i, y in enumerate(YEARS):
-                drawn = mean * (1 + trend) ** i * shock[(desa[:5], y)]
-                figures[(desa, kategori, y)] = _negative_binomial(rng, drawn, phi)
+            means = [mean * (1 + trend) ** i for i in range(len(YEARS))]
+            shocks = [shock[(desa[:5], y)] for y in YEARS]
+            if stock:
+                drawn = _stock(rng, means, phi, exit_chance, shocks)
+            else:
+                drawn = [_negative_binomial(rng, m * k, phi) for m, k in zip(means, shocks, strict=True)]
+            figures.update({(desa, kategori, y): n for y, n in zip(YEARS, drawn, strict=True)})
     for depth in (3, 2, 1):  # each tier the exact sum of the one below
         sums: Counter[tuple[str, str, str]] = Counter()
         for (region, kategori, y), n in figures.items():
@@ -107,16 +115,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tables", type=int, default=15)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--stock", action="store_true", help="desa counts are a register's stocks")
     args = parser.parse_args()
     rng, started = random.Random(args.seed), time.perf_counter()
     per_tier: dict[str, list[tuple[int, int]]] = defaultdict(list)
     by_rule: Counter[str] = Counter()
     for _ in range(args.tables):
-        series, alarmed, rules = alarmed_by_tier(clean_table(rng))
+        series, alarmed, rules = alarmed_by_tier(clean_table(rng, args.stock))
         by_rule.update(rules)
         for tier in TIERS:
             per_tier[tier].append((alarmed[tier], series[tier]))
-    print(f"{args.tables} clean tables of Kalimantan Utara at every tier, {len(YEARS)} years, seed {args.seed}")
+    kind = "stocks" if args.stock else "counts drawn anew each year"
+    print(
+        f"{args.tables} clean tables of Kalimantan Utara at every tier ({kind}), {len(YEARS)} years, seed {args.seed}"
+    )
     for tier in TIERS:
         k, n = sum(a for a, _ in per_tier[tier]), sum(s for _, s in per_tier[tier])
         low, high = bootstrap(per_tier[tier], random.Random(0))

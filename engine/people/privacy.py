@@ -20,8 +20,9 @@ MIN_REASON = 5  # characters of a stated reason for seeing personal data
 _PERSONAL_KEYS = re.compile(r"(^|_)(nik|no_kk|kk)($|_)")
 # Also as people write one in a reason or a note, in groups: `6501 0144 0560 0031`, `6501-0144-...`,
 # `650101.440560.0031` (one space, dash or dot at most between two digits).
-# A longer run loses its first sixteen digits too: masking a harmless number is the safer mistake.
-_SIXTEEN_DIGITS = re.compile(r"(?<!\d)\d(?:[ .-]?\d){15}(?!\d)")
+# A NIK typed with a digit too many or too few is masked as well: any run of 15 digits or more keeps
+# only its first six (masking a harmless number is the safer mistake).
+_NIK_LIKE = re.compile(r"(?<!\d)\d(?:[ .-]?\d){14,}(?!\d)")
 
 
 def mask_nik(nik: str | None) -> str:
@@ -98,7 +99,7 @@ def mask_personal(value: Any, key: str = "") -> Any:
     if isinstance(value, str):
         if _PERSONAL_KEYS.search(key.lower()):
             return mask_nik(value)
-        return _SIXTEEN_DIGITS.sub(lambda m: mask_nik(re.sub(r"\D", "", m.group(0))), value)  # in a text too
-    if isinstance(value, int) and not isinstance(value, bool) and len(str(abs(value))) == 16:
+        return _NIK_LIKE.sub(lambda m: mask_nik(re.sub(r"\D", "", m.group(0))), value)  # in a text too
+    if isinstance(value, int) and not isinstance(value, bool) and len(str(abs(value))) >= 15:
         return mask_nik(str(value))
     return value

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select
@@ -15,7 +15,7 @@ from engine.core import audit, clock
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
 from engine.core.periods import period_key, previous_period
-from engine.quality import agencies, agency_indicators, series
+from engine.quality import agencies, agency_indicators, counts, series
 from engine.quality.figure_files import OURS
 from engine.quality.thresholds import Thresholds
 from models import (
@@ -42,6 +42,8 @@ class Context:
     child_counts: dict[str, int]
     explained: frozenset[tuple[str, str, str]]
     different: frozenset[tuple[str, str]] = frozenset()  # (agency, category) known to count something else
+    # each category's dispersion, measured on every stored figure of ours in it; empty: on those scanned
+    dispersion: dict[str, counts.Dispersion] = field(default_factory=dict)
 
     @classmethod
     def load(cls, session: Session) -> Context:
@@ -59,7 +61,16 @@ class Context:
         return cls(Thresholds.load(session), stable, child_counts, _explained_gaps(session), different)
 
     def for_series(self, values: list[series.Value]) -> series.Context:
-        return series.Context(self.thresholds, series.dispersions(values), self.stable, self.child_counts)
+        return series.Context(self.thresholds, self.dispersion_of(values), self.stable, self.child_counts)
+
+    def measured(self, everything: list[series.Value]) -> Context:
+        """This context with each category's dispersion measured on all its stored figures: a series
+        is judged by one yardstick whichever check reads it (the province's whole snapshot, or one
+        kabupaten's agency file, whose few series would otherwise set a yardstick of their own)."""
+        return replace(self, dispersion=series.dispersions(_ours(everything) or everything))
+
+    def dispersion_of(self, values: list[series.Value]) -> dict[str, counts.Dispersion]:
+        return self.dispersion or series.dispersions(values)
 
 
 def _explained_gaps(session: Session) -> frozenset[tuple[str, str, str]]:
@@ -80,7 +91,7 @@ def scan_values(values: list[series.Value], ctx: Context) -> list[series.Flag]:
     by_source: dict[str, list[series.Value]] = defaultdict(list)
     for v in values:
         by_source[v.sumber].append(v)
-    dispersion = series.dispersions(_ours(values) or values)
+    dispersion = ctx.dispersion_of(_ours(values) or values)
     flags = []
     for source, own in sorted(by_source.items()):
         scanned = series.Context(ctx.thresholds, dispersion, ctx.stable, ctx.child_counts)
@@ -92,21 +103,30 @@ def scan_values(values: list[series.Value], ctx: Context) -> list[series.Flag]:
 
 def compare_agencies(values: list[series.Value], ctx: Context) -> list[series.Flag]:
     """Padu padan: each agency's figures against ours, by the change of their ratio."""
-    scanned = series.Context(ctx.thresholds, series.dispersions(_ours(values)), ctx.stable, ctx.child_counts)
+    scanned = series.Context(ctx.thresholds, ctx.dispersion_of(_ours(values)), ctx.stable, ctx.child_counts)
     return agencies.compare(values, agencies.AgencyContext(scanned, ctx.explained, ctx.different))
 
 
 def stored_values(session: Session, keys: set[tuple[str, str]] | None = None) -> list[series.Value]:
     """Stored figures, all of them or those of some (kategori, region) pairs."""
+    found = in_categories(session, {k for k, _ in keys} if keys else None)
+    return [v for v in found if keys is None or (v.kategori, v.region_kode) in keys]
+
+
+def in_categories(session: Session, categories: set[str] | None) -> list[series.Value]:
+    """Every stored figure of these categories (of all, when None), each region and source."""
     query = select(AggregateValue)
-    if keys:
-        query = query.where(AggregateValue.kategori.in_({k for k, _ in keys}))
-    rows = session.scalars(query)
-    return [
-        series.Value(r.region_kode, r.kategori, r.periode, r.nilai, r.sumber)
-        for r in rows
-        if keys is None or (r.kategori, r.region_kode) in keys
-    ]
+    if categories is not None:
+        query = query.where(AggregateValue.kategori.in_(categories))
+    return [series.Value(r.region_kode, r.kategori, r.periode, r.nilai, r.sumber) for r in session.scalars(query)]
+
+
+def stored_history(session: Session, keys: set[tuple[str, str]]) -> tuple[list[series.Value], Context]:
+    """The stored figures of these (kategori, region) series, and the context to judge them in, its
+    yardstick measured on every stored figure of their categories."""
+    everything = in_categories(session, {k for k, _ in keys})
+    history = [v for v in everything if (v.kategori, v.region_kode) in keys]
+    return history, Context.load(session).measured(everything)
 
 
 def store(
@@ -122,6 +142,7 @@ def store(
         )
     }
     added, changes = 0, []  # each figure that is new or changed: region, category, period, source, before, after
+    same = []  # each figure sent again as it stood: a later undoing of an earlier upload must not take it
     for v in values:
         row = existing.get((v.region_kode, v.kategori, v.periode, v.sumber))
         if row is None:
@@ -140,6 +161,8 @@ def store(
         else:
             if row.nilai != v.nilai:
                 changes.append([v.region_kode, v.kategori, v.periode, v.sumber, row.nilai, v.nilai])
+            else:
+                same.append([v.region_kode, v.kategori, v.periode, v.sumber])
             row.nilai, row.imported_at = v.nilai, clock.now()
     session.flush()
     if not changes:  # figures sent again as they are change nothing, and leave no row among the uploads
@@ -156,6 +179,7 @@ def store(
             "diubah": len(changes) - added,
             "sumber": sorted({v.sumber for v in values}),
             "perubahan": changes,
+            "sama": same,
             **(about or {}),
         },
     )
@@ -255,9 +279,8 @@ RETIRED_RULES = {"rasio", "z_robust", "rate"}
 
 def rescan(session: Session, actor: Actor, values: list[series.Value]) -> list[series.Flag]:
     """Store new figures, then check the whole stored series they belong to (history included)."""
-    ctx = Context.load(session)
     keys = series_keys(session, values)
-    history = stored_values(session, keys)
+    history, ctx = stored_history(session, keys)
     flags = scan_values(history, ctx) + compare_agencies(history, ctx)
     store_flags(session, flags, SERIES_RULES | AGENCY_RULES | RETIRED_RULES, keys)
     return flags

@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import betainc, gammaln
-from scipy.stats import nbinom
+from scipy.special import betainc, gammaln, ive
+from scipy.stats import chi2, nbinom
 
 DISPERSION_FLOOR = 0.005  # no category is quieter than this: counts of people are never exactly Poisson
 DISPERSION_CEILING = 2.0
@@ -118,6 +118,17 @@ def repeat_chance(value: int, length: int, dispersion: float) -> float:
     return level(value, dispersion).probability_of(value) ** (length - 1) / math.sqrt(length)
 
 
+def stock_repeat_chance(value: int, length: int, movement: Movement) -> float:
+    """The chance that a stock at level `value` stays exactly the same for `length` periods.
+
+    A register's figure carries last period's people over and moves only by those who entered less
+    those who left: with few of either, a small stock often does not move at all. One period's change
+    is taken as the difference of two Poisson counts (Skellam) with the category's variance at this
+    level, whose chance of zero is e^(−v)·I₀(v); the periods' changes are independent.
+    """
+    return float(ive(0, movement.variance(max(value, 0.5)))) ** (length - 1)
+
+
 def surprise(probability: float) -> float:
     """How surprising a probability is, in a unit people can rank: −log10 (3 means one in a thousand)."""
     return -math.log10(max(probability, 1e-300))
@@ -135,6 +146,42 @@ def series_dispersion(values: Sequence[int]) -> float | None:
     return max(0.0, (statistics.variance(values) - mean) / (mean * mean))
 
 
+def series_change(values: Sequence[int]) -> tuple[float, float] | None:
+    """How much one series moves from period to period: its level, and the variance of its changes
+    around their mean (a steady trend is not movement) per unit of that level, scaled to be right in
+    the median for its few changes. None when the series is too short or too small to say."""
+    if len(values) < 3:
+        return None
+    mean = statistics.fmean(values)
+    if mean < 3:
+        return None
+    changes = [b - a for a, b in zip(values, values[1:], strict=False)]
+    freedom = len(changes) - 1
+    return mean, statistics.variance(changes) / mean / (float(chi2.median(freedom)) / freedom)
+
+
+CHANGE_SERIES = 3  # a category's movement is read from at least this many series, or not at all
+
+
+@dataclass(frozen=True)
+class Movement:
+    """How far a category's series move from one period to the next: the variance of one period's
+    change per unit of level, as people entering and leaving a register move it."""
+
+    per_level: float
+
+    def variance(self, level: float) -> float:
+        return self.per_level * level
+
+
+def category_movement(series: Sequence[Sequence[int]]) -> Movement | None:
+    """The category's movement: the median over its series (a copied or anomalous series does not set
+    it), or None from too few. A line in the level (more per person for large counts) was measured
+    too and did no better on the synthetic registers (docs/benchmarks.md)."""
+    found = [r for _, r in (m for m in (series_change(s) for s in series) if m is not None)]
+    return Movement(statistics.median(found)) if len(found) >= CHANGE_SERIES else None
+
+
 @dataclass(frozen=True)
 class Dispersion:
     """A category's dispersion, read two ways, each on the cautious side of its question.
@@ -146,6 +193,7 @@ class Dispersion:
     """
 
     estimate: float
+    movement: Movement | None = None  # how far its series move from one period to the next; None: unknown
 
     @property
     def wide(self) -> float:
@@ -154,6 +202,15 @@ class Dispersion:
     @property
     def narrow(self) -> float:
         return min(DISPERSION_CEILING, self.estimate)
+
+    def repeat_chance(self, value: int, length: int) -> float:
+        """The chance of `length` equal figures at `value`, on the cautious side of two readings: each
+        figure drawn anew around the level, or a stock that moves only as much as the category's
+        series move from one period to the next (a register's figures are such stocks)."""
+        chance = repeat_chance(value, length, self.narrow)
+        if self.movement is None:
+            return chance
+        return max(chance, stock_repeat_chance(value, length, self.movement))
 
 
 PRIOR_DISPERSION = 0.02  # what a category with little history is assumed to have ...
@@ -164,4 +221,4 @@ def category_dispersion(series: Sequence[Sequence[int]]) -> Dispersion:
     """φ of a category: the median over its series, robust to the odd anomalous series. A category
     with few series leans on a prior, so that one short series does not set its own yardstick."""
     estimates = [e for e in (series_dispersion(s) for s in series) if e is not None]
-    return Dispersion(statistics.median(estimates + [PRIOR_DISPERSION] * PRIOR_WEIGHT))
+    return Dispersion(statistics.median(estimates + [PRIOR_DISPERSION] * PRIOR_WEIGHT), category_movement(series))

@@ -106,7 +106,8 @@ def _source_problem(source: str, column: str) -> str | None:
     return None
 
 
-OUR_NAMES = {"dinsos", "dinas sosial", "dinas sosial provinsi kalimantan utara"}
+# Dinas Sosial however an office writes it: "DINSOS", "Dinas Sosial Prov. Kaltara", "Dinsos Kab. Nunukan"
+OUR_PREFIXES = ("dinsos", "dinassosial")
 
 
 def is_ours(name: str) -> bool:
@@ -115,10 +116,9 @@ def is_ours(name: str) -> bool:
 
 
 def _source(text: Any) -> str:
-    """Whose figure a row is: Dinas Sosial's own however it is written ("Dinas Sosial", "DINSOS"), else
-    the agency as written."""
+    """Whose figure a row is: Dinas Sosial's own however it is written, else the agency as written."""
     name = " ".join(str(text or "").split())
-    return OURS if name.lower() in OUR_NAMES else name
+    return OURS if letters(name).startswith(OUR_PREFIXES) else name
 
 
 def read_baseline(session: Session, filename: str, content: bytes, province: str | None = None) -> list[series.Value]:

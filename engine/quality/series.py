@@ -216,7 +216,7 @@ def check_repeats(series: list[Value], ctx: Context) -> list[Flag]:
             continue
         # the chance of such a run anywhere in the series: each place it could start
         places = len(series) - len(run) + 1
-        chance = min(1.0, counts.repeat_chance(v.nilai, len(run), ctx.phi_narrow(kategori)) * places)
+        chance = min(1.0, ctx.dispersion.get(kategori, UNKNOWN_DISPERSION).repeat_chance(v.nilai, len(run)) * places)
         if chance < t.get("tetap", "alpha", kategori):
             flags.append(
                 Flag(

@@ -139,7 +139,10 @@ def refuse_determined(session: Session, year: int) -> None:
 
 
 def refuse_determined_years(session: Session, values: list[series.Value]) -> None:
-    """`refuse_determined` for each year the figures are of (a file or an API call of several years)."""
+    """`refuse_determined` for each year the figures are of (a file or an API call of several years),
+    under the province's lock, which the determination's freeze takes too: a year determined between
+    this check and the figures' saving is waited for, then refused."""
+    aggregates.one_rescan_at_a_time(session, {(v.kategori, v.region_kode) for v in values})
     for year in sorted({period_key(v.periode)[0] for v in values}):
         refuse_determined(session, year)
 
@@ -204,10 +207,10 @@ def _would_raise(session: Session, values: list[series.Value]) -> list[series.Fl
     """The open flags on these agencies' series once the file is saved, as `rescan` will leave them:
     each series the file touches (its other years too), checked with the file's figures in place of
     those they replace, the series rules and the comparison with ours alike."""
-    ctx = aggregates.Context.load(session)
     keys = aggregates.series_keys(session, values)
     sent = {_key(v) for v in values}
-    history = [h for h in aggregates.stored_values(session, keys) if _key(h) not in sent] + values
+    stored, ctx = aggregates.stored_history(session, keys)
+    history = [h for h in stored if _key(h) not in sent] + values
     flags = aggregates.scan_values(history, ctx) + aggregates.compare_agencies(history, ctx)
     return theirs(aggregates.not_settled(session, flags, keys), {v.sumber for v in values})
 

@@ -23,7 +23,8 @@ from engine.verification import agency_figures, agency_listing
 from engine.verification.reconciliation import check_year
 from models import AggregateValue, AuditEvent
 
-READ = 500  # uploads read back from the trail, newest first: a year brings a few files per agency
+READ = 500  # a year's uploads listed, newest first: a year brings a few files per agency
+SCANNED = 10_000  # uploads of any year read back from the trail to find them
 NAMED = 5  # figures named in a refusal; the rest are counted
 LATER_READ = 2000  # later changes of agencies' figures read to see whether one stands on an upload
 LATER_CHANGES = (
@@ -84,13 +85,7 @@ def uploads(session: Session, actor: Actor, tahun: Any) -> list[AgencyUpload]:
     if not Scope.overseeing(actor).whole_province:
         return []
     year = check_year(tahun)
-    events = session.scalars(
-        select(AuditEvent)
-        .where(AuditEvent.action == AuditAction.AGENCY_FIGURES_IMPORTED.value)
-        .order_by(AuditEvent.seq.desc())
-        .limit(READ)
-    )
-    found = [(e, changes) for e in events if _touches(changes := _changes(e), year)]
+    found = _of_year(session, year)
     undone = _undoings(session, [e.seq for e, _ in found])
     return [
         AgencyUpload(
@@ -105,6 +100,24 @@ def uploads(session: Session, actor: Actor, tahun: Any) -> list[AgencyUpload]:
         )
         for e, changes in found
     ]
+
+
+def _of_year(session: Session, year: int) -> list[tuple[AuditEvent, list[Change]]]:
+    """The newest `READ` uploads that changed the year's figures, read back a batch at a time past
+    other years' (an agency pushing daily through the API fills a few hundred a year), at most
+    `SCANNED` uploads in all."""
+    found: list[tuple[AuditEvent, list[Change]]] = []
+    before = None
+    for _ in range(SCANNED // READ):
+        query = select(AuditEvent).where(AuditEvent.action == AuditAction.AGENCY_FIGURES_IMPORTED.value)
+        if before is not None:
+            query = query.where(AuditEvent.seq < before)
+        events = list(session.scalars(query.order_by(AuditEvent.seq.desc()).limit(READ)))
+        found += [(e, changes) for e in events if _touches(changes := _changes(e), year)]
+        if len(events) < READ or len(found) >= READ:
+            break
+        before = events[-1].seq
+    return found[:READ]
 
 
 def _undoings(session: Session, seqs: list[int]) -> dict[int, Undone]:
@@ -176,7 +189,7 @@ def _stored(session: Session, changes: list[Change]) -> dict[tuple[str, str, str
 
 def _refuse_changed_later(session: Session, seq: int, changes: list[Change]) -> None:
     """Any later upload (not taken back) or withdrawal of one of these figures refuses the undoing,
-    even when it left the same value: undoing would take that later change's figures with it."""
+    even when it sent the same value again: undoing would take that later upload's figures with it."""
     later = list(
         session.scalars(
             select(AuditEvent)
@@ -194,7 +207,8 @@ def _refuse_changed_later(session: Session, seq: int, changes: list[Change]) -> 
     mine = {c.key for c in changes}
     for event in later:
         if event.action == AuditAction.AGENCY_FIGURES_IMPORTED.value and event.seq not in undone:
-            touched = {tuple(c[:4]) for c in (event.after or {}).get("perubahan", [])}
+            after = event.after or {}
+            touched = {tuple(c[:4]) for c in after.get("perubahan", []) + after.get("sama", [])}
         elif event.action == AuditAction.AGENCY_FIGURES_WITHDRAWN.value:
             touched = {tuple(c[:4]) for c in (event.before or {}).get("perubahan", [])}
         else:
@@ -205,7 +219,7 @@ def _refuse_changed_later(session: Session, seq: int, changes: list[Change]) -> 
             )
         if n:
             raise Conflict(
-                f"{n} angka unggahan nomor {seq} diubah sesudahnya oleh unggahan nomor {event.seq}; "
+                f"{n} angka unggahan nomor {seq} dikirim lagi atau diubah sesudahnya oleh unggahan nomor {event.seq}; "
                 "batalkan unggahan yang lebih baru itu lebih dahulu"
             )
 

@@ -76,6 +76,17 @@ class ImportReport:
 
 
 WARNINGS_SHOWN = 500
+
+
+def _removal_replaced(row: int) -> Problem:
+    return Problem(
+        "catatan register ini sudah diberi status keluar (meninggal, pindah, tidak ditemukan ...); baris ini "
+        "menggantinya menjadi layak. Bila orangnya memang keluar, beri lagi statusnya di halaman register",
+        row=row,
+        column="status",
+    )
+
+
 # A job keeps the first problems (downloadable whole, to fix the file in one go) and a count of all per
 # column; its page shows the first `PROBLEMS_SHOWN`.
 PROBLEMS_KEPT = 10_000
@@ -251,7 +262,8 @@ def write_rows(
             was = (item.data, item.dibuang, item.aksi, item.verval)
             item.data, item.baris, item.masalah = data, number, masalah
             item.nik, item.no_kk, item.dibuang = data["nik"] or None, data["no_kk"] or None, False
-            register.found_with_changes(session, actor, submission, item)
+            if register.found_with_changes(session, actor, submission, item, changed=data != was[0]):
+                report.warnings.append(_removal_replaced(number))
             if (item.data, item.dibuang, item.aksi, item.verval) != was:  # a row sent again as it was is no change
                 item.updated_at = now
             report.updated += 1

@@ -100,7 +100,7 @@ def save_item(
         before = dict(item.data)
         item.data, item.nik, item.no_kk, item.kategori = data, data["nik"] or None, data["no_kk"] or None, kind.kode
         item.masalah, item.updated_at = [f.to_dict() for f in found[0]], clock.now()
-        replaced = register.found_with_changes(session, actor, submission, item)
+        replaced = register.found_with_changes(session, actor, submission, item, changed=data != before)
         action = AuditAction.ITEM_UPDATED
     else:
         record_id = _record_of(session, submission, kind, key)

@@ -272,14 +272,17 @@ def status_words(status: VervalStatus) -> str:
 
 
 def found_with_changes(
-    session: Session, actor: Actor, submission: Submission, item: SubmissionItem
+    session: Session, actor: Actor, submission: Submission, item: SubmissionItem, changed: bool = True
 ) -> VervalStatus | None:
     """A register record the operator entered again (corrected on the form, or a row of an import)
     was found: still eligible, with the values given. The latest entry wins over an earlier status;
-    a removal it replaces (died, moved, not found ...) is recorded and returned, so the operator is told."""
+    a removal it replaces (died, moved, not found ...) is recorded and returned, so the operator is told.
+    Entered again as it stood (`changed` false) while found already, it stays as it was."""
     if item.source != SOURCE:
         return None
     earlier, reason, action = item.verval, item.verval_alasan, item.aksi
+    if earlier in FOUND and not changed:
+        return None
     item.aksi, item.verval, item.verval_alasan = ItemAction.UBAH, VervalStatus.LAYAK, None
     if earlier in FOUND:
         return None

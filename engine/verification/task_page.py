@@ -78,6 +78,7 @@ class TaskPage:
     # an item added since has no fields
     since_return: dict[int, list[tuple[str, Any, Any]]] = field(default_factory=dict)
     carriable: int = 0  # items found in order last round and untouched since: found so again in one action
+    unchecked_reason: str | None = None  # why the desa could not check its register, as this person may read it
 
 
 @dataclass(frozen=True)
@@ -290,7 +291,8 @@ def task_page(session: Session, actor: Actor, task_id: int, view: str | None = N
         why_not = str(exc)
     path, current = runtime.path_taken(session, instance, definition_sha)
     items, shown = _items(session, actor, task, submission, view, page) if submission else ([], None)
-    decided = submission_view.decisions(session, task.instance_id, privacy.sees_full_nik(actor, task.kode_desa))
+    full_nik = privacy.sees_full_nik(actor, task.kode_desa)
+    decided = submission_view.decisions(session, task.instance_id, full_nik)
     returned = next((d for d in reversed(decided) if d["keputusan"] == Decision.KEMBALIKAN.value), None)
     return TaskPage(
         task=task,
@@ -318,4 +320,5 @@ def task_page(session: Session, actor: Actor, task_id: int, view: str | None = N
         carriable=len(verdicts.carriable(session, task, submission))
         if returned and submission and why_not is None
         else 0,
+        unchecked_reason=privacy.shown_to(full_nik)(submission.tidak_diperiksa) if submission else None,
     )

@@ -31,6 +31,9 @@ def save(session: Session, actor: Actor, task_id: int, judged: dict[int, tuple[V
         claims.claim(session, actor, task.id)
     if not judged:
         return 0
+    # the page sends each change of a card as it is made (the choice, then its reason): two saves of
+    # one item at once take turns on the task's row, or each would delete none and insert its own
+    session.execute(select(HumanTask.id).where(HumanTask.id == task.id).with_for_update())
     session.execute(
         delete(ItemVerdict).where(ItemVerdict.human_task_id == task.id, ItemVerdict.item_id.in_(list(judged)))
     )

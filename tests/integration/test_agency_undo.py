@@ -68,7 +68,8 @@ def test_undoing_an_upload_returns_what_it_replaced_and_removes_what_it_added(db
 def test_an_upload_a_later_one_changed_is_not_undone_and_nothing_moves(db, stewards, our_figures):
     first, second = _two_uploads(db)
     with pytest.raises(
-        Conflict, match=f"^1 angka unggahan nomor {first} diubah sesudahnya oleh unggahan nomor {second};"
+        Conflict,
+        match=f"^2 angka unggahan nomor {first} dikirim lagi atau diubah sesudahnya oleh unggahan nomor {second};",
     ):
         _undo(db, first)
     assert _stored(db) == AFTER_BOTH
@@ -77,6 +78,25 @@ def test_an_upload_a_later_one_changed_is_not_undone_and_nothing_moves(db, stewa
         _undo(db, second)
     _undo(db, first)  # the later one taken back first, the earlier one goes too
     assert _stored(db) == {} and len(_actions(db, AuditAction.AGENCY_UPLOAD_UNDONE)) == 2
+
+
+def test_an_upload_a_later_one_sent_again_unchanged_is_not_undone(db, stewards, our_figures):
+    _receive(db, _preview(db))  # 65.01 = 30 and 65.02 = 21, both new
+    first = _actions(db, AuditAction.AGENCY_FIGURES_IMPORTED)[-1].seq
+    _receive(db, _preview(db, text=FILE + "DP3AP2KB,AKTK,65.01,2024-S1,14\n"))  # the same two, and one more
+    second = _actions(db, AuditAction.AGENCY_FIGURES_IMPORTED)[-1].seq
+    with pytest.raises(Conflict, match=f"^2 angka unggahan nomor {first} dikirim lagi .* nomor {second};"):
+        _undo(db, first)  # the later file, which stands, sent them too
+    assert _stored(db) == {("65.01", "2024"): 30, ("65.02", "2024"): 21, ("65.01", "2024-S1"): 14}
+
+
+def test_a_determined_year_s_agency_figures_stay_through_the_historic_import(cli, db, stewards, our_figures, tmp_path):
+    _receive(db, _preview(db))
+    _determine(db)
+    path = tmp_path / "historis.csv"  # a historic table whose sumber column names the agency
+    path.write_text("kode_wilayah,kategori,periode,nilai,sumber\n65.01,AKTK,2024,999,DP3AP2KB\n", encoding="utf-8")
+    refused = cli("quality", "scan", str(path), "--store", ok=False)
+    assert "sudah ditetapkan" in refused.stderr and _stored(db) == {("65.01", "2024"): 30, ("65.02", "2024"): 21}
 
 
 def test_undoing_is_refused_for_a_short_reason_another_role_year_or_event(db, stewards, our_figures):
@@ -151,3 +171,19 @@ def test_figures_sent_again_unchanged_leave_no_upload_on_the_list(db, stewards, 
         values = [series.Value("65.01", "AKTK", "2024", 30, "DP3AP2KB")]
         aggregates.store(s, SYSTEM, values, AuditAction.AGENCY_FIGURES_IMPORTED)
     assert len(_actions(db, AuditAction.AGENCY_FIGURES_IMPORTED)) == 1
+
+
+def test_a_years_uploads_are_listed_however_many_of_other_years_came_after(db, stewards, our_figures, monkeypatch):
+    _receive(db, _preview(db, text=FILE.replace("2024", "2023"), tahun=2023), tahun=2023)
+    monkeypatch.setattr(agency_uploads, "READ", 2)  # 500 in production: an agency's API pushing daily fills it
+    _receive(db, _preview(db))
+    _receive(db, _preview(db, text=FILE.replace(",30\n", ",31\n")))
+    with db.read() as s:
+        assert len(agency_uploads.uploads(s, actor(db, "walidata.prov"), 2023)) == 1
+        assert len(agency_uploads.uploads(s, actor(db, "walidata.prov"), 2024)) == 2
+
+
+@pytest.mark.parametrize("ours", ["Dinas Sosial Kaltara", "Dinsos Prov. Kaltara", "DINAS SOSIAL PROVINSI KALTARA"])
+def test_our_own_office_however_written_is_not_received_as_another_agency(db, stewards, our_figures, ours):
+    with pytest.raises(Invalid, match="bukan Dinas Sosial|instansi lain"):
+        _preview(db, text=FILE.replace("DP3AP2KB", ours))

@@ -21,17 +21,20 @@ from engine.core.actors import Actor
 from engine.core.errors import Conflict
 from engine.people import users
 from engine.quality import aggregates
-from engine.verification import claims, cycles
+from engine.verification import claims, cycles, verdicts
 from models import (
     AuditEvent,
     FlagStatus,
     HumanTask,
+    ItemVerdict,
     NotificationPreference,
     OutboxEvent,
     QualityFlag,
     Record,
     RecordVersion,
+    SubmissionItem,
     TaskStatus,
+    Verdict,
 )
 from notifications import delivery
 from tests.factories import (
@@ -267,3 +270,29 @@ def test_two_rescans_of_the_same_series_leave_each_flag_once(year):
             )
         ).all()
     assert open_flags and len(open_flags) == len(set(open_flags))
+
+
+def test_two_saves_of_one_items_verdict_at_once_leave_the_later_one(db):
+    """The task page saves a card's choice, then its reason, each as its own request: two saves at
+    once take turns, and the item keeps one verdict, the later one."""
+    team = make_team(db)
+    submission_id = open_with_items(db)
+    submit(db, team.operator, submission_id)
+    task = open_task(db, submission_id, "kecamatan")
+    with db.read() as s:
+        item = s.scalars(select(SubmissionItem.id).where(SubmissionItem.submission_id == submission_id)).first()
+    with db.transaction() as s:
+        claims.claim(s, Actor.of(users.find_user(s, team.kecamatan)), task.id)
+
+    def save(session, verdict, why=""):
+        verifier = Actor.of(users.find_user(session, team.kecamatan))
+        return verdicts.save(session, verifier, task.id, {item: (verdict, why)})
+
+    def reason():
+        with db.transaction() as s:
+            return save(s, Verdict.TIDAK_SESUAI, "umur tidak cocok")
+
+    assert first_then_second(db, lambda s: save(s, Verdict.SESUAI), reason) == 1
+    with db.read() as s:
+        kept = s.scalars(select(ItemVerdict.verdict).where(ItemVerdict.human_task_id == task.id)).all()
+    assert kept == [Verdict.TIDAK_SESUAI]

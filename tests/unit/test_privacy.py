@@ -11,7 +11,9 @@ def test_a_number_in_a_field_and_in_a_text_are_masked_alike():
     assert mask_nik(NIK) == "650101**********"
     said = mask_personal({"nik": NIK, "alasan": f"NIK {NIK} tertukar dengan 65010157055000019"})
     assert said["nik"] == "650101**********"
-    assert said["alasan"] == "NIK 650101********** tertukar dengan 65010157055000019"  # 17 digits: not a NIK
+    # a NIK typed with a digit too many or too few still tells a birth date and serial: masked too
+    assert said["alasan"] == "NIK 650101********** tertukar dengan 650101***********"
+    assert mask_personal("NIK 650101570550000 kurang satu angka") == "NIK 650101********* kurang satu angka"
 
 
 def test_a_number_written_in_groups_in_a_text_is_masked_too():

@@ -97,6 +97,42 @@ def test_a_category_stable_by_nature_is_never_suspected_of_copying():
     assert check_repeats(series(12, 12, 12, 12, 12, kategori="KAT"), QUIET) == []
 
 
+def _region(i):
+    return f"65.0{i}"
+
+
+def test_a_stock_that_barely_moves_may_repeat_where_one_drawn_anew_may_not():
+    """A register's figure carries last year's people over: in a category whose series move by a
+    person or two a year, a small stock standing still is ordinary, not a copy."""
+    repeat = series(24, 26, 25, 25, 25)
+    quiet_peers = [(30, 31, 31, 32), (18, 18, 17, 18), (40, 41, 40, 42), (22, 22, 23, 22), (27, 26, 26, 27)]
+    moving_peers = [(30, 38, 27, 35), (18, 25, 14, 21), (40, 49, 33, 44), (22, 15, 26, 19), (27, 35, 22, 30)]
+    for peers, expected in ((quiet_peers, []), (moving_peers, [("tetap", "2024")])):
+        values = repeat + [v for i, p in enumerate(peers) for v in series(*p, region=_region(i + 2))]
+        ctx = Context(Thresholds(), dispersions(values))
+        assert flagged(check_repeats(repeat, ctx)) == expected
+
+
+def test_a_stocks_chance_of_standing_still():
+    still, little, much = counts.Movement(0.0), counts.Movement(0.2), counts.Movement(2.0)
+    assert counts.stock_repeat_chance(25, 3, still) == 1.0  # nobody enters or leaves: it never moves
+    assert counts.stock_repeat_chance(25, 3, little) > counts.stock_repeat_chance(25, 3, much)
+    assert counts.stock_repeat_chance(25, 3, little) > counts.stock_repeat_chance(250, 3, little)
+    assert counts.stock_repeat_chance(25, 2, little) == pytest.approx(
+        0.1835, abs=1e-4
+    )  # Skellam, variance 5: e^-5·I₀(5)
+    assert counts.series_change([10, 20, 30, 40]) == (25.0, 0.0)  # a steady trend is not movement
+    assert counts.series_change([1, 2, 1]) is None  # too small to say
+    assert counts.Dispersion(0.02).repeat_chance(25, 3) == counts.repeat_chance(25, 3, 0.02)  # movement unknown
+
+
+def test_a_categorys_movement_is_the_median_of_its_series():
+    still = [(10, 10, 10, 10), (8, 8, 8, 8)]  # copied, or a stock nobody left: one alone would say "never moves"
+    moving = [(10, 12, 9, 11), (8, 10, 7, 9), (12, 14, 11, 13)]
+    assert counts.category_movement(still + moving).per_level > 0
+    assert counts.category_movement(moving[:2]) is None  # too few series to say
+
+
 def test_the_same_figure_in_two_regencies_is_flagged_when_improbable():
     values = series(410, 395, 402, 420, region="65.01") + series(90, 95, 88, 420, region="65.02")
     assert sorted((f.region_kode, f.periode) for f in check_copied(values, QUIET)) == [
@@ -227,9 +263,9 @@ def test_clean_synthetic_tables_raise_few_alarms():
     """A guard on the false-alarm rate measured by bench/flags.py (≤ 5 % of clean series)."""
     rng = random.Random(2026)
     alarmed = total = 0
-    for overdispersed in (False, True):
+    for counted in ((False, False), (True, False), (False, True)):  # Poisson, over-dispersed, stocks
         for _ in range(8):
-            table = synthetic.clean_table(rng, overdispersed)
+            table = synthetic.clean_table(rng, *counted)
             values = table.values()
             ctx = Context(Thresholds(), dispersions(values), synthetic.STABLE, {"65": 5})
             alarmed += len({(f.region_kode, f.kategori) for f in scan(values, ctx) if f.severity != Severity.INFO})

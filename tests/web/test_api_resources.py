@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import OperationalError
 
 from engine.core.audit import AuditAction
 from engine.quality import aggregates, figure_files
+from engine.verification import agency_figures
 from models import AggregateValue, AuditEvent, SubmissionItem
 from tests.factories import HISTORY, SYSTEM, person_row
 
@@ -107,6 +110,29 @@ def test_agency_figures_are_all_or_nothing_with_a_problem_per_row(db, issue_toke
         assert s.scalar(select(func.count()).select_from(AggregateValue)) == 0
     stored = api("POST", "/api/v1/agency-figures", token, json={"baris": rows[:1]})
     assert stored.status_code == 201 and stored.get_json()["instansi"] == "DP3AP2KB"
+
+
+def test_a_determination_waits_for_agency_figures_already_checked_against_it(
+    db, issue_token, api, monkeypatch, is_postgresql
+):
+    """The post checks that the year is not determined under the province's lock, which the head's
+    freeze takes too: a freeze cannot commit between the check and the figures' saving."""
+    if not is_postgresql:
+        pytest.skip("SQLite's writers take turns: no determination commits inside another writer's transaction")
+    token = issue_token("65", ("angka-instansi",), can_write=True)
+    checked, waited = agency_figures.refuse_determined_years, []
+
+    def then_the_head_approves(session, values):
+        checked(session, values)
+        with pytest.raises(OperationalError, match="lock timeout"), db.transaction() as other:
+            other.execute(text("SET LOCAL lock_timeout = '500ms'"))
+            aggregates.one_rescan_at_a_time(other, {("LUT", "65")})  # the freeze's first step
+        waited.append(True)
+
+    monkeypatch.setattr(agency_figures, "refuse_determined_years", then_the_head_approves)
+    row = {"kategori": "LUT", "kode_wilayah": "65.01", "periode": "2025", "nilai": 41}
+    assert api("POST", "/api/v1/agency-figures", token, json={"baris": [row]}).status_code == 201
+    assert waited == [True]
 
 
 def test_agency_figures_of_no_possible_year_or_sent_twice_are_refused_on_their_rows(db, issue_token, api):

@@ -293,3 +293,44 @@ def test_a_register_record_found_by_a_file_after_a_return_is_said_found_not_adde
     card = browser.get(f"/tugas/{task}?tampil=semua").get_data(as_text=True).split(f'id="item-{second}"')[1]
     card = card.split("</li>")[0]
     assert "Diubah desa setelah dikembalikan" in card and "Ditambahkan" not in card
+
+
+def _import(browser, sid, rows):
+    return browser.post(
+        f"/desa/pengajuan/{sid}/impor",
+        {"berkas": (io.BytesIO(csv_of(rows).encode()), "lagi.csv")},
+        token_from=f"/desa/pengajuan/{sid}/impor",
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+
+
+def test_a_file_that_lists_a_record_marked_died_says_it_made_it_eligible_again(browser, db, people):
+    sid = _verified_register(db, [person_row(1), person_row(2)])
+    died = next(i.id for i in items_of(db, sid) if i.data["nama"] == person_row(1)["nama"])
+    browser.login("op.desa")
+    browser.post(
+        f"/desa/pengajuan/{sid}/register",
+        {"item_id": died, "status": "meninggal", "alasan": "meninggal 3 Januari"},
+        token_from=f"/desa/pengajuan/{sid}",
+    )
+    page = _import(browser, sid, [person_row(1)]).get_data(as_text=True)  # last quarter's file, still listing them
+    assert "sudah diberi status keluar" in html.unescape(page)
+    assert next(i for i in items_of(db, sid) if i.id == died).verval.value == "layak"  # the file's word stands, told
+
+
+def test_a_register_row_sent_again_unchanged_after_a_return_is_not_said_changed(browser, db, people):
+    from tests.web.test_judging import _task
+
+    sid = _verified_register(db, [person_row(1), person_row(2)])
+    submit(db, "op.desa", sid)  # every register record found, still eligible
+    first, second = (i.id for i in sorted(items_of(db, sid), key=lambda i: i.data["nama"]))
+    decide(db, "verif.kec", sid, "return", "alamat item kedua kurang", {second: "alamat kurang"})
+    browser.login("op.desa")
+    _import(browser, sid, [person_row(1)])  # the desa's file again, the first record's row as it was
+    assert next(i for i in items_of(db, sid) if i.id == first).aksi.value == "periksa"
+    browser.post(f"/desa/pengajuan/{sid}/ajukan", {}, token_from=f"/desa/pengajuan/{sid}")
+    browser.login("verif.kec")
+    page = browser.get(f"/tugas/{_task(db, sid)}?tampil=semua").get_data(as_text=True)
+    card = page.split(f'id="item-{first}"')[1].split("</li>")[0]
+    assert "setelah dikembalikan" not in card and "Nilai sesuai lagi 1 item" in page

@@ -327,6 +327,7 @@ def test_a_nik_written_in_a_flag_or_a_reason_is_masked_where_the_fields_are(db, 
             {"kolom": "nik", "tingkat": "warning", "pesan": f"NIK berbeda satu angka dengan Agus (NIK {other})"}
         ]
         entry.data = {**entry.data, "alamat": f"RT 02, menumpang di KK {card}"}
+        s.get(Submission, sid).tidak_diperiksa = f"banjir; NIK {other}9 pindah tanpa surat"  # a digit too many
     kec_page = signed_in("verif.kec").get(f"/tugas/{_open_task(db, sid)}").get_data(as_text=True)
     assert other in kec_page and card in kec_page
     decide(db, "verif.kec", sid, "approve")
@@ -334,6 +335,7 @@ def test_a_nik_written_in_a_flag_or_a_reason_is_masked_where_the_fields_are(db, 
     page = kab.get(f"/tugas/{_open_task(db, sid)}?tampil=semua").get_data(as_text=True)
     assert "kemungkinan orang yang sama" in page and "cek KK" in page and "NIK benar" in page
     assert "berbeda satu angka" in page and "menumpang di KK" in page and "sudah dicek" in page
+    assert "banjir; NIK 650101*********** pindah" in page  # the operator's statement too
     assert other not in page and card not in page and "650101**********" in page
     with db.read() as s:
         instance = s.get(Submission, sid).instance_id

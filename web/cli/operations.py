@@ -45,7 +45,8 @@ def quality_scan(ctx: click.Context, file: Path, store: bool, as_json: bool) -> 
         content = read_file(file)
         with database(ctx).transaction() as session:
             values = figure_files.read_baseline(session, file.name, content, database(ctx).settings.province)
-            if store:
+            if store:  # an agency's figures of a determined year change no more, whichever way they come
+                agency_figures.refuse_determined_years(session, [v for v in values if v.sumber != aggregates.OURS])
                 aggregates.store(session, CLI_ACTOR, values, AuditAction.BASELINE_IMPORTED)
                 flags = aggregates.rescan(session, CLI_ACTOR, values)
             else:
