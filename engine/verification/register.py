@@ -59,6 +59,9 @@ def join_later_drafts(session: Session, submission: Submission) -> int:
     return sum(prefill(session, {submission.kode_desa: draft}) for draft in drafts)
 
 
+PREFILL_BATCH = 5000
+
+
 def prefill(session: Session, by_desa: dict[str, int], new: bool = False) -> int:
     """An item for each active record of each desa (desa code -> its submission's id) that has none
     yet: the register the operator re-verifies. Idempotent, so records verified since the period
@@ -67,30 +70,35 @@ def prefill(session: Session, by_desa: dict[str, int], new: bool = False) -> int
         return 0
     carried: set[int] = set() if new else _carried(session, list(by_desa.values()))
     now = clock.now()
-    rows: list[dict[str, Any]] = [
-        {
-            "submission_id": by_desa[r.kode_desa],
-            "aksi": ItemAction.PERIKSA,
-            "record_id": r.id,
-            "kategori": r.kategori,
-            "nik": r.nik,
-            "no_kk": r.no_kk,
-            "data": records.as_item_values(r),
-            "source": SOURCE,
-            "masalah": [],
-            "dibuang": False,
-            "updated_at": now,
-        }
-        for r in session.scalars(
-            select(Record)
-            .where(Record.kode_desa.in_(list(by_desa)), Record.status == RecordStatus.AKTIF)
-            .order_by(Record.id)
-        )
-        if r.id not in carried
-    ]
-    for start in range(0, len(rows), 5000):
-        session.execute(insert(SubmissionItem), rows[start : start + 5000])
-    return len(rows)
+    active = (
+        select(Record)
+        .where(Record.kode_desa.in_(list(by_desa)), Record.status == RecordStatus.AKTIF)
+        .order_by(Record.id)
+        .execution_options(yield_per=PREFILL_BATCH)  # a province's register read and written a part at a time
+    )
+    written = 0
+    for part in session.scalars(active).partitions():
+        rows = [_register_item(r, by_desa[r.kode_desa], now) for r in part if r.id not in carried]
+        if rows:
+            session.execute(insert(SubmissionItem), rows)
+            written += len(rows)
+    return written
+
+
+def _register_item(r: Record, submission_id: int, now: Any) -> dict[str, Any]:
+    return {
+        "submission_id": submission_id,
+        "aksi": ItemAction.PERIKSA,
+        "record_id": r.id,
+        "kategori": r.kategori,
+        "nik": r.nik,
+        "no_kk": r.no_kk,
+        "data": records.as_item_values(r),
+        "source": SOURCE,
+        "masalah": [],
+        "dibuang": False,
+        "updated_at": now,
+    }
 
 
 @dataclass(frozen=True)

@@ -334,3 +334,12 @@ def test_a_register_row_sent_again_unchanged_after_a_return_is_not_said_changed(
     page = browser.get(f"/tugas/{_task(db, sid)}?tampil=semua").get_data(as_text=True)
     card = page.split(f'id="item-{first}"')[1].split("</li>")[0]
     assert "setelah dikembalikan" not in card and "Nilai sesuai lagi 1 item" in page
+
+
+def test_a_register_larger_than_one_batch_is_carried_whole(db, people, monkeypatch):
+    from engine.verification import register
+
+    monkeypatch.setattr(register, "PREFILL_BATCH", 2)  # 5,000 records a batch in production
+    sid = _verified_register(db, [person_row(n) for n in range(1, 6)])
+    carried = sorted(i.data["nama"] for i in items_of(db, sid))
+    assert carried == sorted(person_row(n)["nama"] for n in range(1, 6))
