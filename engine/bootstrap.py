@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from engine.bpmn import timers
-from engine.core import jobs
+from engine.core import clock, jobs
 from engine.core.actors import Actor
 from engine.core.errors import phrase
 from engine.core.registry import Job, Registry
@@ -40,7 +40,9 @@ def cycle_calendar(db: Database, now: datetime) -> str:
 def reconciliation_calendar(db: Database, now: datetime) -> str:
     """Open the reconciliation of each year whose last update cycle has closed."""
     with db.transaction() as session:
-        opened = reconciliation.open_due_years(session, Actor.system("penjadwal"), db.settings.province, now.date())
+        opened = reconciliation.open_due_years(
+            session, Actor.system("penjadwal"), db.settings.province, now.astimezone(db.settings.tz).date()
+        )
     return f"{len(opened)} rekonsiliasi dibuka" + "".join(f" {o.tahun}" for o in opened)
 
 
@@ -53,6 +55,7 @@ def bootstrap(db: Database, *plugins: Plugin) -> Database:
     """Register everything in `db.registry` (from scratch: calling it twice registers once)."""
     registry = db.registry
     registry.clear()
+    clock.use_zone(db.settings.tz)
     timers.follow_engine_clock()
     service_tasks.register(registry)
     registry.add_job(Job("timer_bpmn", "minute", fire_timers))

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from engine.core import events
@@ -61,11 +61,15 @@ def _link(event: events.DomainEvent, escalated: bool = False) -> str | None:
 
 def moment(value: str | datetime | None, settings: Settings) -> str:
     """An instant as a message says it, as the pages do, in the zone people live in:
-    "24 Januari 2027 pukul 07.00 WITA" (stored in UTC, the day can differ)."""
+    "24 Januari 2027 pukul 07.00 WITA" (stored in UTC, the day can differ). A deadline at midnight
+    is the end of the day before, as Indonesian notices say it: "30 April 2027 pukul 24.00 WITA"."""
     if not value:
         return ""
     at = datetime.fromisoformat(value) if isinstance(value, str) else value
-    at = at if at.tzinfo else at.replace(tzinfo=UTC)
+    at = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(settings.tz)
+    if at.time() == time(0):
+        day = format_date(at.date() - timedelta(days=1), "d MMMM y", locale="id")
+        return f"{day} pukul 24.00 {settings.zone_name}"
     local = format_datetime(at, "d MMMM y 'pukul' HH.mm", tzinfo=settings.tz, locale="id")
     return f"{local} {settings.zone_name}"
 

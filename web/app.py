@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -111,7 +111,8 @@ def _template_helpers(app: Flask, settings: Settings) -> None:
     def wita(value: datetime | str | None, with_time: bool = True) -> str:
         if value is None:
             return "-"
-        local = (datetime.fromisoformat(value) if isinstance(value, str) else value).astimezone(tz)
+        at = datetime.fromisoformat(value) if isinstance(value, str) else value
+        local = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(tz)  # stored in UTC
         return local.strftime("%d-%m-%Y %H:%M " + zone if with_time else "%d-%m-%Y")
 
     app.jinja_env.filters["said"] = i18n.said  # an engine message in the page's language
@@ -120,11 +121,10 @@ def _template_helpers(app: Flask, settings: Settings) -> None:
     def time_left(value: datetime) -> tuple[bool, int]:
         """(past, days): whole days past a deadline, or whole days before its last day, in the office's
         time zone. A deadline at midnight ends the day before: that day is its last."""
-        now, local = clock.now(), value.astimezone(tz)
+        now = clock.now()
         if now >= value:
             return True, (now - value).days
-        last_day = local.date() - timedelta(days=1 if local.time() == time(0) else 0)
-        return False, (last_day - now.astimezone(tz).date()).days
+        return False, (clock.last_day(value) - clock.today()).days
 
     app.jinja_env.globals.update(
         status_word=i18n.status_label,

@@ -9,6 +9,7 @@ computed from the process's data).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -41,6 +42,16 @@ def check_timer(value: Any) -> None:
         seconds = sum(float(n) * _SECONDS.get(unit, 0) for unit, n in parsed.items())
         if seconds > LONGEST_WAIT_YEARS * _SECONDS["years"]:
             raise SandboxError(f"durasi {shown!r} lebih dari {LONGEST_WAIT_YEARS} tahun")
+    elif _written_without_zone(value):
+        # SpiffWorkflow would read it in the server's zone: 8 hours apart between UTC and WITA
+        raise SandboxError(f"waktu {shown!r} harus menyebut zonanya, mis. 2026-12-31T17:00:00+08:00 (WITA)")
+
+
+def _written_without_zone(value: str) -> bool:
+    try:
+        return datetime.fromisoformat(value).tzinfo is None
+    except ValueError:
+        return False  # a form Python does not read (SpiffWorkflow did): judged by what SpiffWorkflow made of it
 
 
 def check_cardinality(value: Any) -> None:

@@ -38,6 +38,7 @@ class _ClockDatetime(datetime):
 def follow_engine_clock() -> None:
     """Make SpiffWorkflow's timer events read `engine.core.clock` (the composition root calls this)."""
     spiff_timer.datetime = _ClockDatetime
+    spiff_timer.LOCALTZ = clock.zone()  # a date saved without its zone before deploys refused one
 
 
 def fire_due_timers(db: Database, now: datetime | None = None) -> int:

@@ -10,13 +10,35 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from zoneinfo import ZoneInfo
 
 _fixed_now: ContextVar[datetime | None] = ContextVar("sijosku_now", default=None)
+# Where the people are (SIJOSKU_TIMEZONE; the composition root sets it): their day, not the server's
+_zone: list[tzinfo] = [ZoneInfo("Asia/Makassar")]
 
 
 def now() -> datetime:
     return _fixed_now.get() or datetime.now(UTC)
+
+
+def use_zone(zone: tzinfo) -> None:
+    _zone[0] = zone
+
+
+def zone() -> tzinfo:
+    return _zone[0]
+
+
+def today() -> date:
+    """Today where the people are: until 08:00 WITA the server's UTC date is still yesterday."""
+    return now().astimezone(_zone[0]).date()
+
+
+def last_day(deadline: datetime) -> date:
+    """The last day a deadline leaves, where the people are: one at midnight ends the day before."""
+    local = deadline.astimezone(_zone[0])
+    return local.date() - timedelta(days=1 if local.time() == time(0) else 0)
 
 
 @contextmanager

@@ -45,7 +45,7 @@ def period_problem(periode: str) -> str | None:
         year = period_key(periode)[0]
     except ValueError as exc:
         return str(exc)
-    last = clock.now().year + 1
+    last = clock.today().year + 1
     return None if FIRST_YEAR <= year <= last else phrase(f"tahun {year} di luar {FIRST_YEAR}–{last}")
 
 

@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from engine.core import clock
 from engine.core.errors import phrase
 
 _SIXTEEN_DIGITS = re.compile(r"[0-9]{16}")
@@ -70,7 +71,7 @@ def shape_problem(value: str, what: str = "NIK") -> str | None:
 
 
 def parse(number: str, birth_hint: date | None = None, today: date | None = None) -> Nik:
-    today = today or date.today()
+    today = today or clock.today()
     problem = shape_problem(number)
     if problem is not None:
         raise NikError(problem)

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import String, select
 from sqlalchemy.orm import Session
 
+from engine.core import clock
 from engine.core.errors import phrase
 from engine.core.periods import first_day, reference_date
 from engine.quality.findings import Finding
@@ -91,7 +92,7 @@ class Context:
         }
         kecamatan = set(session.scalars(select(Region.kode).where(Region.tingkat == Tier.KECAMATAN)))
         former = {f.kode_lama: FormerCode(f.region_kode, f.nama) for f in session.scalars(select(FormerRegionCode))}
-        today = today or date.today()
+        today = today or clock.today()
         reference, start = (reference_date(periode), first_day(periode)) if periode else (today, today)
         return cls(kinds, kecamatan, reference, today, periode, former, start)
 

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.core import clock
 from engine.core.actors import Actor
 from engine.core.periods import reference_date
 from engine.core.uow import Database
@@ -179,7 +180,7 @@ def create_demo(
     """Users and draft submissions with valid data; the people imported are added to `people` when
     given (for the Dukcapil simulator's population)."""
     province = db.settings.province
-    today = date.today()
+    today = clock.today()
     periode = periode or f"{today.year}-Q{(today.month - 1) // 3 + 1}"
     rng = random.Random(seed)
     with db.transaction() as session:

@@ -279,11 +279,11 @@ def close_cycle(db: Database, actor: Actor, periode: str, early: bool = False) -
         deadline = datetime.fromisoformat(cycle.batas[Tier.DESA.value])
         if now < deadline and not early:
             raise Conflict(
-                f"Batas pengajuan desa siklus {periode} baru {deadline.astimezone(db.settings.tz):%d-%m-%Y}: menutup "
+                f"Batas pengajuan desa siklus {periode} baru {clock.last_day(deadline):%d-%m-%Y}: menutup "
                 "sekarang mencatat desa yang belum mengajukan sebagai tidak melapor sebelum batasnya. Tutup lebih "
                 "awal hanya bila memang dimaksud (--lebih-awal)"
             )
-        reason = f"tidak mengajukan data sampai batas {deadline.astimezone(db.settings.tz):%d-%m-%Y} (siklus ditutup)"
+        reason = f"tidak mengajukan data sampai batas {clock.last_day(deadline):%d-%m-%Y} (siklus ditutup)"
         silent = _silent_drafts(s, periode)
         _cancel_processes(s, [x.instance_id for x in silent if x.instance_id], now)
         submission_status.not_reported(s, actor, silent, reason)

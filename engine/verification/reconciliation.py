@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_, select
@@ -336,7 +336,7 @@ def _decree(cmd: HeadDecision) -> tuple[str, date]:
         problems.append(Problem("tanggal surat keputusan wajib diisi: DD/MM/YYYY", column="tanggal_sk"))
     elif tanggal is None:
         problems.append(Problem("tanggal surat keputusan bukan tanggal yang ada: DD/MM/YYYY", column="tanggal_sk"))
-    elif tanggal > clock.now().date() + timedelta(days=1):  # a day's grace: today in WITA is ahead of UTC
+    elif tanggal > clock.today():  # today where the office is, not the server's UTC date
         problems.append(
             Problem(
                 "tanggal surat keputusan belum tiba: tulis tanggal SK yang sudah ditandatangani", column="tanggal_sk"
@@ -475,7 +475,7 @@ def open_due_years(session: Session, actor: Actor, province: str, today: date | 
     """The scheduler's part: open each year whose last cycle has closed. A year with verification
     tasks still open waits for them (the province may open it by hand with confirmation)."""
     opened = []
-    for year in due_years(session, today or clock.now().date()):
+    for year in due_years(session, today or clock.today()):
         try:
             opened.append(open_year(session, actor, province, year))
         except Conflict:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -67,7 +68,7 @@ def token_create(
         lambda: (
             f"Token {data['prefix']} untuk {data['instansi']} ({data['wilayah']}; {', '.join(data['sumber_daya'])}"
             f"{'; tulis' if data['tulis'] else ''}{'; NIK lengkap' if data['nik_lengkap'] else ''}), berlaku "
-            f"sampai {data['kedaluwarsa'][:10]}.\nSimpan sekarang; token ini tidak dapat ditampilkan lagi:\n"
+            f"sampai {_local(data['kedaluwarsa'])}.\nSimpan sekarang; token ini tidak dapat ditampilkan lagi:\n"
             f"{data['token']}"
         ),
     )
@@ -88,7 +89,7 @@ def token_list(ctx: click.Context, as_json: bool) -> None:
                 f"{r['id']:>4} {r['prefix']} {r['status']:<11} {r['instansi']:<20} {r['wilayah']:<13} "
                 f"{','.join(r['sumber_daya'])} {'tulis ' if r['tulis'] else ''}"
                 f"{'NIK-lengkap ' if r['nik_lengkap'] else ''}"
-                f"berlaku s.d. {r['kedaluwarsa'][:10]} terakhir dipakai: {r['terakhir_dipakai'] or '-'}"
+                f"berlaku s.d. {_local(r['kedaluwarsa'])} terakhir dipakai: {_local(r['terakhir_dipakai'])}"
                 for r in rows
             )
             or "Belum ada token"
@@ -214,3 +215,11 @@ def dtsen_import(ctx: click.Context, file: Path | None, from_endpoint: bool, as_
 
 
 COMMANDS = [token_group, dukcapil_group, dukcapil_sim, dtsen_group]
+
+
+def _local(value: str | None) -> str:
+    """A stored instant (UTC) as the office reads it: "2028-01-10 07:00 WITA"."""
+    if not value:
+        return "-"
+    at = datetime.fromisoformat(value)
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(clock.zone()).strftime("%Y-%m-%d %H:%M %Z")

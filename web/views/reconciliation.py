@@ -4,12 +4,12 @@ with last year, and the auditor's view of how a figure was reached."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from engine.core import clock
 from engine.core.errors import Conflict, Invalid, NotFound
 from engine.verification import (
     determination_exports,
@@ -48,7 +48,7 @@ def index() -> Any:
     try:
         year = reconciliation.check_year(request.args.get("tahun", ""))
     except Invalid:  # none chosen, or not a year: last year, the one reconciled now
-        year = date.today().year - 1
+        year = clock.today().year - 1
     return redirect(url_for("reconciliation.progress_page", tahun=year))
 
 
@@ -71,7 +71,7 @@ def open_year() -> Any:
         return redirect(url_for("reconciliation.progress_page", tahun=opened.tahun))
     except (Invalid, Conflict) as exc:  # a refusal of the person's right (403) is not flashed
         flash_refusal(exc)
-        year = form["tahun"] if is_id(form["tahun"]) else str(date.today().year - 1)
+        year = form["tahun"] if is_id(form["tahun"]) else str(clock.today().year - 1)
         return redirect(url_for("reconciliation.progress_page", tahun=year))
 
 

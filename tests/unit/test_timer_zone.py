@@ -1,0 +1,32 @@
+"""A BPMN timer date written without its zone would be read in the server's zone: it is refused, and
+the same text gives the same answer under any server zone."""
+
+import os
+import subprocess
+import sys
+
+CODE = (
+    "from engine.bpmn import limits, lint\n"
+    "from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition as T\n"
+    "refused = lint._timer_problem('Batas', '2027-01-31T00:00:00', True)\n"
+    "print(refused or T.get_datetime('2027-01-31T00:00:00').isoformat())\n"
+)
+
+
+def _read_under(tz: str) -> str:
+    env = {**os.environ, "TZ": tz}
+    return subprocess.run([sys.executable, "-c", CODE], env=env, capture_output=True, text=True, check=True).stdout
+
+
+def test_a_zoneless_timer_date_is_refused_or_read_in_wita_whatever_the_server_zone():
+    answers = {tz: _read_under(tz) for tz in ("UTC", "Asia/Makassar")}
+    assert answers["UTC"] == answers["Asia/Makassar"], answers
+
+
+def test_a_midnight_deadline_is_said_as_the_end_of_the_day_before():
+    from engine.core.config import load_settings
+    from notifications.templates import moment
+
+    settings = load_settings({"SECRET_KEY": "x", "DATABASE_URL": "sqlite://"})
+    assert moment("2027-04-30T16:00:00+00:00", settings) == "30 April 2027 pukul 24.00 WITA"  # 00:00 WITA, 1 May
+    assert moment("2027-01-23T23:00:00+00:00", settings) == "24 Januari 2027 pukul 07.00 WITA"
