@@ -74,6 +74,7 @@ FROM_REGISTER = "register"  # the source of an item that carries a register reco
 # the register items a submission carries and how many have a status: counted per submission for
 # every progress page, read from the index alone instead of every period's items
 _CARRIED = text(f"source = '{FROM_REGISTER}' AND dibuang IS false")
+_CARRIED_SQLITE = text(f"source = '{FROM_REGISTER}' AND dibuang IS 0")  # as SQLite is asked: it matches the text
 
 
 class SubmissionItem(Base):
@@ -83,7 +84,11 @@ class SubmissionItem(Base):
         # every submission when none is left
         Index("ix_submission_item_submission_id_id", "submission_id", "id"),
         Index(
-            "ix_submission_item_carried", "submission_id", "verval", postgresql_where=_CARRIED, sqlite_where=_CARRIED
+            "ix_submission_item_carried",
+            "submission_id",
+            "verval",
+            postgresql_where=_CARRIED,
+            sqlite_where=_CARRIED_SQLITE,
         ),
     )
 

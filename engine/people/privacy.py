@@ -22,7 +22,9 @@ _PERSONAL_KEYS = re.compile(r"(^|_)(nik|no_kk|kk)($|_)")
 # `650101.440560.0031` (one space, dash or dot at most between two digits).
 # A NIK typed with a digit too many or too few is masked as well: any run of 15 digits or more keeps
 # only its first six (masking a harmless number is the safer mistake).
-_NIK_LIKE = re.compile(r"(?<!\d)\d(?:[ .-]?\d){14,}(?!\d)")
+# A run inside a word (a hash's hex digits) is not one.
+_NIK_LIKE = re.compile(r"(?<![0-9A-Za-z])\d(?:[ .-]?\d){14,}(?![0-9A-Za-z])")
+_DIGESTS = re.compile(r"(^|_)(hash|sha256)($|_)")  # content hashes: hex, never a person's number
 
 
 def mask_nik(nik: str | None) -> str:
@@ -97,6 +99,8 @@ def mask_personal(value: Any, key: str = "") -> Any:
     if isinstance(value, list | tuple):
         return [mask_personal(v, key) for v in value]
     if isinstance(value, str):
+        if _DIGESTS.search(key.lower()):
+            return value
         if _PERSONAL_KEYS.search(key.lower()):
             return mask_nik(value)
         return _NIK_LIKE.sub(lambda m: mask_nik(re.sub(r"\D", "", m.group(0))), value)  # in a text too

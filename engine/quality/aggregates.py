@@ -165,7 +165,9 @@ def store(
                 same.append([v.region_kode, v.kategori, v.periode, v.sumber])
             row.nilai, row.imported_at = v.nilai, clock.now()
     session.flush()
-    if not changes:  # figures sent again as they are change nothing, and leave no row among the uploads
+    # figures sent again as they are change nothing and leave no row (an agency's system may push the
+    # same figures every day): such a re-send does not stand in the way of undoing an earlier upload
+    if not changes:
         return added
     audit.record(  # the figures replaced are kept here: the table holds only the latest of each
         session,
@@ -179,7 +181,7 @@ def store(
             "diubah": len(changes) - added,
             "sumber": sorted({v.sumber for v in values}),
             "perubahan": changes,
-            "sama": same,
+            **({"sama": same} if action == AuditAction.AGENCY_FIGURES_IMPORTED else {}),
             **(about or {}),
         },
     )

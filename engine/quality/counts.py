@@ -11,10 +11,11 @@ Everything here is pure and deterministic: numbers in, probabilities out.
 
 from __future__ import annotations
 
+import functools
 import math
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.special import betainc, gammaln, ive
@@ -156,11 +157,20 @@ def series_change(values: Sequence[int]) -> tuple[float, float] | None:
     if mean < 3:
         return None
     changes = [b - a for a, b in zip(values, values[1:], strict=False)]
-    freedom = len(changes) - 1
-    return mean, statistics.variance(changes) / mean / (float(chi2.median(freedom)) / freedom)
+    return mean, statistics.variance(changes) / mean / _median_share(len(changes) - 1)
+
+
+@functools.cache
+def _median_share(freedom: int) -> float:
+    """The median of a variance estimate with this many degrees of freedom, as a share of the truth."""
+    return float(chi2.median(freedom)) / freedom
 
 
 CHANGE_SERIES = 3  # a category's movement is read from at least this many series, or not at all
+# No register stands still: at least one person in twenty leaving a year (and as many entering), a
+# variance of 0.1 per person a year; a quarter's and a semester's are shares of it. Without a floor,
+# a majority of series copied or standing still would make every repeat certain and switch `tetap` off.
+MOVEMENT_FLOOR = {"Y": 0.1, "S": 0.05, "Q": 0.025}
 
 
 @dataclass(frozen=True)
@@ -174,12 +184,15 @@ class Movement:
         return self.per_level * level
 
 
-def category_movement(series: Sequence[Sequence[int]]) -> Movement | None:
-    """The category's movement: the median over its series (a copied or anomalous series does not set
-    it), or None from too few. A line in the level (more per person for large counts) was measured
-    too and did no better on the synthetic registers (docs/benchmarks.md)."""
-    found = [r for _, r in (m for m in (series_change(s) for s in series) if m is not None)]
-    return Movement(statistics.median(found)) if len(found) >= CHANGE_SERIES else None
+def category_movement(runs: Sequence[Sequence[int]], kind: str = "Y") -> Movement | None:
+    """The category's movement over one kind of period (years, semesters, quarters), from its runs of
+    consecutive periods: the median over them (a copied or anomalous series does not set it), never
+    below the floor, or None from too few. A line in the level (more per person for large counts) was
+    measured too and did no better on the synthetic registers (docs/benchmarks.md)."""
+    found = [r for _, r in (m for m in (series_change(s) for s in runs) if m is not None)]
+    if len(found) < CHANGE_SERIES:
+        return None
+    return Movement(max(MOVEMENT_FLOOR.get(kind, MOVEMENT_FLOOR["Q"]), statistics.median(found)))
 
 
 @dataclass(frozen=True)
@@ -193,7 +206,8 @@ class Dispersion:
     """
 
     estimate: float
-    movement: Movement | None = None  # how far its series move from one period to the next; None: unknown
+    # how far its series move from one period to the next, by kind of period ("Y", "S", "Q"); none: unknown
+    movements: dict[str, Movement] = field(default_factory=dict)
 
     @property
     def wide(self) -> float:
@@ -203,22 +217,26 @@ class Dispersion:
     def narrow(self) -> float:
         return min(DISPERSION_CEILING, self.estimate)
 
-    def repeat_chance(self, value: int, length: int) -> float:
+    def repeat_chance(self, value: int, length: int, kind: str = "Y") -> float:
         """The chance of `length` equal figures at `value`, on the cautious side of two readings: each
         figure drawn anew around the level, or a stock that moves only as much as the category's
-        series move from one period to the next (a register's figures are such stocks)."""
+        series of this kind of period move from one to the next (a register's figures are stocks)."""
         chance = repeat_chance(value, length, self.narrow)
-        if self.movement is None:
+        movement = self.movements.get(kind)
+        if movement is None:
             return chance
-        return max(chance, stock_repeat_chance(value, length, self.movement))
+        return max(chance, stock_repeat_chance(value, length, movement))
 
 
 PRIOR_DISPERSION = 0.02  # what a category with little history is assumed to have ...
 PRIOR_WEIGHT = 2  # ... counted as this many series
 
 
-def category_dispersion(series: Sequence[Sequence[int]]) -> Dispersion:
+def category_dispersion(series: Sequence[Sequence[int]], runs: dict[str, list[list[int]]] | None = None) -> Dispersion:
     """φ of a category: the median over its series, robust to the odd anomalous series. A category
-    with few series leans on a prior, so that one short series does not set its own yardstick."""
+    with few series leans on a prior, so that one short series does not set its own yardstick. Its
+    movement comes from its `runs` of consecutive periods, by kind of period."""
     estimates = [e for e in (series_dispersion(s) for s in series) if e is not None]
-    return Dispersion(statistics.median(estimates + [PRIOR_DISPERSION] * PRIOR_WEIGHT), category_movement(series))
+    found = {kind: category_movement(r, kind) for kind, r in (runs or {}).items()}
+    movements = {kind: m for kind, m in found.items() if m is not None}
+    return Dispersion(statistics.median(estimates + [PRIOR_DISPERSION] * PRIOR_WEIGHT), movements)

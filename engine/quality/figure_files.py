@@ -106,8 +106,14 @@ def _source_problem(source: str, column: str) -> str | None:
     return None
 
 
-# Dinas Sosial however an office writes it: "DINSOS", "Dinas Sosial Prov. Kaltara", "Dinsos Kab. Nunukan"
-OUR_PREFIXES = ("dinsos", "dinassosial")
+# Dinas Sosial of the province however it is written ("DINSOS", "Dinas Sosial Prov. Kaltara"), its
+# letters only; an office with more after "Sosial" (a merged office, a regency's) is another agency
+OUR_NAMES = {
+    office + province + place
+    for office in ("dinsos", "dinassosial")
+    for province in ("", "prov", "provinsi")
+    for place in ("", "kaltara", "kalimantanutara")
+}
 
 
 def is_ours(name: str) -> bool:
@@ -118,7 +124,7 @@ def is_ours(name: str) -> bool:
 def _source(text: Any) -> str:
     """Whose figure a row is: Dinas Sosial's own however it is written, else the agency as written."""
     name = " ".join(str(text or "").split())
-    return OURS if letters(name).startswith(OUR_PREFIXES) else name
+    return OURS if letters(name) in OUR_NAMES else name
 
 
 def read_baseline(session: Session, filename: str, content: bytes, province: str | None = None) -> list[series.Value]:

@@ -95,6 +95,11 @@ class Context:
         return self.dispersion.get(kategori, UNKNOWN_DISPERSION).narrow
 
 
+def kind_of(v: Value) -> str:
+    """Years, semesters or quarters ("Y", "S", "Q")."""
+    return period_key(v.periode)[1]
+
+
 def where(region_kode: str, kategori: str, periode: str) -> str:
     return phrase(f"{kategori} di {tier_of_code(region_kode).label} {region_kode} periode {periode}")
 
@@ -112,10 +117,22 @@ def dispersions(values: Iterable[Value]) -> dict[str, counts.Dispersion]:
     series without its newest figure, which is the one being judged (an anomaly there must not widen
     the interval it is judged against)."""
     by_category: dict[str, list[list[int]]] = defaultdict(list)
-    for (_, kategori, _), series in _series(values).items():
+    runs: dict[str, dict[str, list[list[int]]]] = defaultdict(lambda: defaultdict(list))
+    for (_, kategori, kind), series in _series(values).items():
         history = series[:-1] if len(series) > 3 else series
         by_category[kategori].append([v.nilai for v in history])
-    return {kategori: counts.category_dispersion(series) for kategori, series in by_category.items()}
+        runs[kategori][kind] += _consecutive(history)
+    return {kategori: counts.category_dispersion(s, runs[kategori]) for kategori, s in by_category.items()}
+
+
+def _consecutive(series: list[Value]) -> list[list[int]]:
+    """A series' runs of consecutive periods: a change across a missing period is not one period's."""
+    runs: list[list[int]] = []
+    for before, v in zip([None, *series], series, strict=False):
+        if before is None or next_period(before.periode) != v.periode:
+            runs.append([])
+        runs[-1].append(v.nilai)
+    return runs
 
 
 def check_gaps(series: list[Value]) -> list[Flag]:
@@ -216,7 +233,8 @@ def check_repeats(series: list[Value], ctx: Context) -> list[Flag]:
             continue
         # the chance of such a run anywhere in the series: each place it could start
         places = len(series) - len(run) + 1
-        chance = min(1.0, ctx.dispersion.get(kategori, UNKNOWN_DISPERSION).repeat_chance(v.nilai, len(run)) * places)
+        alike = ctx.dispersion.get(kategori, UNKNOWN_DISPERSION).repeat_chance(v.nilai, len(run), kind_of(v))
+        chance = min(1.0, alike * places)
         if chance < t.get("tetap", "alpha", kategori):
             flags.append(
                 Flag(

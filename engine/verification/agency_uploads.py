@@ -206,22 +206,28 @@ def _refuse_changed_later(session: Session, seq: int, changes: list[Change]) -> 
     undone = {int(e.subject_id) for e in later if e.action == AuditAction.AGENCY_UPLOAD_UNDONE.value}
     mine = {c.key for c in changes}
     for event in later:
-        if event.action == AuditAction.AGENCY_FIGURES_IMPORTED.value and event.seq not in undone:
-            after = event.after or {}
-            touched = {tuple(c[:4]) for c in after.get("perubahan", []) + after.get("sama", [])}
-        elif event.action == AuditAction.AGENCY_FIGURES_WITHDRAWN.value:
-            touched = {tuple(c[:4]) for c in (event.before or {}).get("perubahan", [])}
-        else:
-            continue
-        if (n := len(touched & mine)) and event.action == AuditAction.AGENCY_FIGURES_WITHDRAWN.value:
-            raise Conflict(
-                f"{n} angka unggahan nomor {seq} ditarik sesudahnya (nomor {event.seq}); tidak ada yang dibatalkan"
-            )
-        if n:
-            raise Conflict(
-                f"{n} angka unggahan nomor {seq} dikirim lagi atau diubah sesudahnya oleh unggahan nomor {event.seq}; "
-                "batalkan unggahan yang lebih baru itu lebih dahulu"
-            )
+        if event.action == AuditAction.AGENCY_FIGURES_WITHDRAWN.value:
+            if n := len(_keys(event.before, "perubahan") & mine):
+                raise Conflict(
+                    f"{n} angka unggahan nomor {seq} ditarik sesudahnya (nomor {event.seq}); tidak ada yang dibatalkan"
+                )
+        elif event.action == AuditAction.AGENCY_FIGURES_IMPORTED.value and event.seq not in undone:
+            if n := len(_keys(event.after, "perubahan") & mine):
+                raise Conflict(
+                    f"{n} angka unggahan nomor {seq} diubah sesudahnya oleh unggahan nomor {event.seq}; "
+                    "batalkan unggahan yang lebih baru itu lebih dahulu"
+                )
+            if n := len(_keys(event.after, "sama") & mine):
+                raise Conflict(
+                    f"{n} angka unggahan nomor {seq} dikirim lagi tanpa perubahan oleh unggahan nomor {event.seq}: "
+                    "instansi menegaskannya, jadi tidak dibatalkan; bila angka itu salah, "
+                    "tarik angka instansi tahun itu"
+                )
+
+
+def _keys(data: dict[str, Any] | None, part: str) -> set[tuple[str, ...]]:
+    """The figures (region, category, period, agency) an event's row lists under `part`."""
+    return {tuple(c[:4]) for c in (data or {}).get(part, [])}
 
 
 def _refuse_changed_since(changes: list[Change], rows: dict[tuple, AggregateValue], seq: int) -> None:

@@ -20,6 +20,10 @@ REASON_LIMIT = 1000
 def save(session: Session, actor: Actor, task_id: int, judged: dict[int, tuple[Verdict, str]]) -> int:
     """Keep the person's verdicts on some items of the task's submission (replacing earlier ones);
     a verdict "not in order" needs its reason. Returns how many were saved."""
+    # the page sends each change of a card as it is made (the choice, then its reason): two saves of
+    # one item at once take turns on the task's row, and a save waiting behind the decision finds
+    # the task decided, or each would delete none and insert its own
+    session.execute(select(HumanTask.id).where(HumanTask.id == task_id).with_for_update())
     found = decisions.may_act(session, actor, task_id)
     task, submission = found.task, found.submission
     if submission is None:
@@ -31,9 +35,6 @@ def save(session: Session, actor: Actor, task_id: int, judged: dict[int, tuple[V
         claims.claim(session, actor, task.id)
     if not judged:
         return 0
-    # the page sends each change of a card as it is made (the choice, then its reason): two saves of
-    # one item at once take turns on the task's row, or each would delete none and insert its own
-    session.execute(select(HumanTask.id).where(HumanTask.id == task.id).with_for_update())
     session.execute(
         delete(ItemVerdict).where(ItemVerdict.human_task_id == task.id, ItemVerdict.item_id.in_(list(judged)))
     )

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from engine.core.audit import AuditAction
 from engine.core.errors import Conflict, Forbidden, Invalid, NotFound
-from engine.quality import aggregates, review, series
+from engine.quality import aggregates, figure_files, review, series
 from engine.verification import agency_figures, agency_uploads
 from models import AggregateValue, AuditEvent, QualityFlag
 from tests.factories import SYSTEM, actor
@@ -69,7 +69,7 @@ def test_an_upload_a_later_one_changed_is_not_undone_and_nothing_moves(db, stewa
     first, second = _two_uploads(db)
     with pytest.raises(
         Conflict,
-        match=f"^2 angka unggahan nomor {first} dikirim lagi atau diubah sesudahnya oleh unggahan nomor {second};",
+        match=f"^1 angka unggahan nomor {first} diubah sesudahnya oleh unggahan nomor {second};",
     ):
         _undo(db, first)
     assert _stored(db) == AFTER_BOTH
@@ -85,7 +85,9 @@ def test_an_upload_a_later_one_sent_again_unchanged_is_not_undone(db, stewards, 
     first = _actions(db, AuditAction.AGENCY_FIGURES_IMPORTED)[-1].seq
     _receive(db, _preview(db, text=FILE + "DP3AP2KB,AKTK,65.01,2024-S1,14\n"))  # the same two, and one more
     second = _actions(db, AuditAction.AGENCY_FIGURES_IMPORTED)[-1].seq
-    with pytest.raises(Conflict, match=f"^2 angka unggahan nomor {first} dikirim lagi .* nomor {second};"):
+    with pytest.raises(
+        Conflict, match=f"^2 angka unggahan nomor {first} dikirim lagi tanpa perubahan .* nomor {second}:"
+    ):
         _undo(db, first)  # the later file, which stands, sent them too
     assert _stored(db) == {("65.01", "2024"): 30, ("65.02", "2024"): 21, ("65.01", "2024-S1"): 14}
 
@@ -181,6 +183,14 @@ def test_a_years_uploads_are_listed_however_many_of_other_years_came_after(db, s
     with db.read() as s:
         assert len(agency_uploads.uploads(s, actor(db, "walidata.prov"), 2023)) == 1
         assert len(agency_uploads.uploads(s, actor(db, "walidata.prov"), 2024)) == 2
+
+
+@pytest.mark.parametrize(
+    "office",
+    ["Dinas Sosial, Pemberdayaan Perempuan dan Perlindungan Anak", "Dinsos P3AP2KB", "Dinas Sosial Kab. Nunukan"],
+)
+def test_an_office_with_more_than_dinas_sosial_in_its_name_is_another_agency(office):
+    assert not figure_files.is_ours(office)  # a merged office's figures never replace ours
 
 
 @pytest.mark.parametrize("ours", ["Dinas Sosial Kaltara", "Dinsos Prov. Kaltara", "DINAS SOSIAL PROVINSI KALTARA"])

@@ -296,3 +296,26 @@ def test_two_saves_of_one_items_verdict_at_once_leave_the_later_one(db):
     with db.read() as s:
         kept = s.scalars(select(ItemVerdict.verdict).where(ItemVerdict.human_task_id == task.id)).all()
     assert kept == [Verdict.TIDAK_SESUAI]
+
+
+def test_a_verdict_saved_while_the_task_is_decided_finds_it_decided(db):
+    """A card's save waiting behind the decision of its task is refused once it may go on, not
+    written onto a task already decided."""
+    team = make_team(db)
+    submission_id = open_with_items(db)
+    submit(db, team.operator, submission_id)
+    task = open_task(db, submission_id, "kecamatan")
+    with db.read() as s:
+        item = s.scalars(select(SubmissionItem.id).where(SubmissionItem.submission_id == submission_id)).first()
+    with db.transaction() as s:
+        claims.claim(s, Actor.of(users.find_user(s, team.kecamatan)), task.id)
+
+    def late_save():
+        with db.transaction() as s:
+            verifier = Actor.of(users.find_user(s, team.kecamatan))
+            return verdicts.save(s, verifier, task.id, {item: (Verdict.TIDAK_SESUAI, "umur tidak cocok")})
+
+    outcome = first_then_second(db, lambda s: decide_task(s, team.kecamatan, task.id, "approve"), late_save)
+    assert isinstance(outcome, Conflict)
+    with db.read() as s:
+        assert not s.scalars(select(ItemVerdict).where(ItemVerdict.verdict == Verdict.TIDAK_SESUAI)).all()

@@ -21,3 +21,11 @@ def test_a_number_written_in_groups_in_a_text_is_masked_too():
         assert mask_personal({"alasan": f"NIK {written} tertukar"})["alasan"] == "NIK 650101********** tertukar"
     for harmless in ("telepon 0812 3456 7890", "Rp 1.250.000 untuk 3 orang", "tanggal 2026-11-30"):
         assert mask_personal({"catatan": harmless})["catatan"] == harmless
+
+
+def test_a_content_hash_keeps_its_digits():
+    digest = "3fdba35f04dc8c462986c992bcf875546123456789a909c162f7e470e581e278"  # 15 digits inside a hex word
+    assert mask_personal({"hash": digest, "berkas": f"sha256 {digest}"}) == {
+        "hash": digest,
+        "berkas": f"sha256 {digest}",
+    }

@@ -126,11 +126,49 @@ def test_a_stocks_chance_of_standing_still():
     assert counts.Dispersion(0.02).repeat_chance(25, 3) == counts.repeat_chance(25, 3, 0.02)  # movement unknown
 
 
-def test_a_categorys_movement_is_the_median_of_its_series():
-    still = [(10, 10, 10, 10), (8, 8, 8, 8)]  # copied, or a stock nobody left: one alone would say "never moves"
+def test_a_categorys_movement_is_the_median_of_its_series_never_below_its_floor():
     moving = [(10, 12, 9, 11), (8, 10, 7, 9), (12, 14, 11, 13)]
-    assert counts.category_movement(still + moving).per_level > 0
+    assert counts.category_movement(moving).per_level > counts.MOVEMENT_FLOOR["Y"]
     assert counts.category_movement(moving[:2]) is None  # too few series to say
+    trends = [(10, 20, 30, 40), (11, 21, 31, 41), (12, 22, 32, 42)]  # a steady trend is no movement ...
+    assert counts.category_movement(trends).per_level == counts.MOVEMENT_FLOOR["Y"]  # ... but none stands still
+
+
+def _yearly(*values, region):
+    return series(*values, region=region)
+
+
+def test_a_large_repeat_is_flagged_though_most_of_the_categorys_series_stand_still():
+    still = [v for i in range(6) for v in _yearly(*(5 + i,) * 5, region=f"65.01.01.200{i}")]  # copied, or nobody left
+    moving = [
+        v for i, b in enumerate((8, 9, 10)) for v in _yearly(b, b + 2, b - 1, b + 1, b, region=f"65.01.01.201{i}")
+    ]
+    kab = _yearly(4000, 4000, 4000, 4000, 4000, region="65.01")
+    assert flagged(check_repeats(kab, Context(Thresholds(), dispersions(still + moving + kab)))) == [("tetap", "2024")]
+
+
+def test_quarters_do_not_set_the_yardstick_of_years():
+    yearly = [
+        v
+        for i, b in enumerate((200, 240, 280, 320, 360))
+        for v in _yearly(b, b + 14, b + 5, b + 19, b + 10, region=f"65.0{i + 1}")
+    ]
+    repeat = _yearly(240, 251, 236, 236, 236, region="65.01.01")
+    quarterly = [
+        Value(f"65.01.02.20{d:02d}", "AT", f"{2020 + i // 4}-Q{i % 4 + 1}", n)
+        for d in range(12)
+        for i, n in enumerate((20 + d, 20 + d, 21 + d, 21 + d, 20 + d, 20 + d))
+    ]
+    alone, pooled = dispersions(yearly + repeat), dispersions(yearly + repeat + quarterly)
+    assert set(pooled["AT"].movements) == {"Y", "Q"}
+    assert pooled["AT"].movements["Y"] == alone["AT"].movements["Y"]
+    assert flagged(check_repeats(repeat, Context(Thresholds(), pooled))) == [("tetap", "2024")]
+
+
+def test_a_change_across_a_missing_year_is_not_one_years_movement():
+    values = (30, 31, 33, None, 80, 81, 83, 84)
+    gapped = [v for i in range(4) for v in series(*(n + i if n else None for n in values), region=f"65.0{i + 1}")]
+    assert dispersions(gapped)["AT"].movements["Y"].per_level < 1  # 31 → 80 spans the missing year
 
 
 def test_the_same_figure_in_two_regencies_is_flagged_when_improbable():

@@ -15,6 +15,7 @@ branch_labels = None
 depends_on = None
 
 CARRIED = sa.text("source = 'register' AND dibuang IS false")
+CARRIED_SQLITE = sa.text("source = 'register' AND dibuang IS 0")  # SQLite uses a partial index only for the same text
 
 
 def upgrade() -> None:
@@ -25,7 +26,7 @@ def upgrade() -> None:
         "submission_item",
         ["submission_id", "verval"],
         postgresql_where=CARRIED,
-        sqlite_where=CARRIED,
+        sqlite_where=CARRIED_SQLITE,
     )
 
 
