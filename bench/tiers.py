@@ -12,7 +12,10 @@ With `--stock` each desa count is a register's stock instead (`bench/synthetic.p
 people less those who left plus those who entered, the kabupaten-year shock on those who enter; small
 counts often do not move at all.
 
-Usage: python bench/tiers.py [--tables N] [--seed S] [--stock]
+With `--quarterly`, twelve quarters instead of five years (a quarter takes a quarter of a year's
+leaving and trend).
+
+Usage: python bench/tiers.py [--tables N] [--seed S] [--stock] [--quarterly]
 Prints, per tier, the share of clean series with an alarm (a warning or an error), with a 95 %
 interval bootstrapped over tables, and the alarms by rule. Target: ≤ 5 % at every tier.
 """
@@ -53,8 +56,13 @@ def _parent(code: str) -> str:
     return code.rsplit(".", 1)[0]
 
 
-def clean_table(rng: random.Random, stock: bool = False) -> dict[tuple[str, str, str], int]:
-    """(region, category, year) -> count, for every desa and every tier above it."""
+QUARTERS = [f"{y}-Q{q}" for y in range(2022, 2025) for q in range(1, 5)]
+
+
+def clean_table(rng: random.Random, stock: bool = False, periods: list[str] = YEARS) -> dict[tuple[str, str, str], int]:
+    """(region, category, period) -> count, for every desa and every tier above it. Quarters (a stock
+    counted at each quarter's end) take a quarter of a year's leaving and trend."""
+    per_year = 4 if periods[0].count("-Q") else 1
     weights = {desa: rng.lognormvariate(0, 0.8) for desa in DESA}
     per_regency = Counter()
     for desa, weight in weights.items():
@@ -64,23 +72,23 @@ def clean_table(rng: random.Random, stock: bool = False) -> dict[tuple[str, str,
     for kategori in CATEGORIES:
         rate = math.exp(rng.uniform(math.log(0.02), math.log(25)))  # per 1,000 inhabitants
         phi = rng.uniform(0.01, 0.08)
-        exit_chance = rng.uniform(0.05, 0.3) if stock else 0.0
+        exit_chance = rng.uniform(0.05, 0.3) / per_year if stock else 0.0
         factor = {regency: rng.lognormvariate(0, 0.6) for regency in POPULATION}
-        shock = {(regency, y): rng.gammavariate(1 / phi, phi) for regency in POPULATION for y in YEARS}
+        shock = {(regency, y): rng.gammavariate(1 / phi, phi) for regency in POPULATION for y in periods}
         for desa in DESA:
             if kategori in STABLE:
                 level = rng.choice([0, 0, 0, 0, 1, 1, 2])
-                figures.update({(desa, kategori, y): level for y in YEARS})
+                figures.update({(desa, kategori, y): level for y in periods})
                 continue
             mean = rate * people[desa] / 1000 * factor[desa[:5]] * rng.lognormvariate(0, 0.6)
             trend = rng.gauss(0, 0.04)
-            means = [mean * (1 + trend) ** i for i in range(len(YEARS))]
-            shocks = [shock[(desa[:5], y)] for y in YEARS]
+            means = [mean * (1 + trend) ** (i / per_year) for i in range(len(periods))]
+            shocks = [shock[(desa[:5], y)] for y in periods]
             if stock:
                 drawn = _stock(rng, means, phi, exit_chance, shocks)
             else:
                 drawn = [_negative_binomial(rng, m * k, phi) for m, k in zip(means, shocks, strict=True)]
-            figures.update({(desa, kategori, y): n for y, n in zip(YEARS, drawn, strict=True)})
+            figures.update({(desa, kategori, y): n for y, n in zip(periods, drawn, strict=True)})
     for depth in (3, 2, 1):  # each tier the exact sum of the one below
         sums: Counter[tuple[str, str, str]] = Counter()
         for (region, kategori, y), n in figures.items():
@@ -116,18 +124,21 @@ def main() -> None:
     parser.add_argument("--tables", type=int, default=15)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--stock", action="store_true", help="desa counts are a register's stocks")
+    parser.add_argument("--quarterly", action="store_true", help="twelve quarters (2022-Q1 to 2024-Q4), not years")
     args = parser.parse_args()
+    periods = QUARTERS if args.quarterly else YEARS
     rng, started = random.Random(args.seed), time.perf_counter()
     per_tier: dict[str, list[tuple[int, int]]] = defaultdict(list)
     by_rule: Counter[str] = Counter()
     for _ in range(args.tables):
-        series, alarmed, rules = alarmed_by_tier(clean_table(rng, args.stock))
+        series, alarmed, rules = alarmed_by_tier(clean_table(rng, args.stock, periods))
         by_rule.update(rules)
         for tier in TIERS:
             per_tier[tier].append((alarmed[tier], series[tier]))
-    kind = "stocks" if args.stock else "counts drawn anew each year"
+    kind = "stocks" if args.stock else "counts drawn anew each period"
     print(
-        f"{args.tables} clean tables of Kalimantan Utara at every tier ({kind}), {len(YEARS)} years, seed {args.seed}"
+        f"{args.tables} clean tables of Kalimantan Utara at every tier ({kind}), {len(periods)} "
+        f"{'quarters' if args.quarterly else 'years'}, seed {args.seed}"
     )
     for tier in TIERS:
         k, n = sum(a for a, _ in per_tier[tier]), sum(s for _, s in per_tier[tier])
