@@ -44,6 +44,10 @@ class Determination(Base):
     content_hash: Mapped[str] = mapped_column(String(64))  # sha256 of the canonical content
     # {"tahun", "wilayah", "angka": [[region, kategori, nilai], ...], "catatan": [[record_id, versi], ...]}
     content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # what a list shows without reading the whole content (a province's record list runs to megabytes):
+    # {"totals": {kategori: n, ..., "jumlah": n}, "catatan": n}, written with it; the content stays the
+    # record, checked against its hash where a determination is shown whole
+    ringkasan: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 @event.listens_for(Determination, "before_update")

@@ -17,7 +17,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from engine.core import audit, clock
 from engine.core.actors import Actor
@@ -60,8 +60,13 @@ def build_content(session: Session, province: str, tahun: int, records: list[Any
 
 
 def latest(session: Session, tahun: int) -> Determination | None:
+    """The year's newest revision; its content (megabytes for a province) is read only when used."""
     return session.scalar(
-        select(Determination).where(Determination.tahun == tahun).order_by(Determination.revisi.desc()).limit(1)
+        select(Determination)
+        .where(Determination.tahun == tahun)
+        .order_by(Determination.revisi.desc())
+        .limit(1)
+        .options(defer(Determination.content))
     )
 
 
@@ -102,6 +107,7 @@ def freeze(session: Session, actor: Actor, approval: Approval, records: list[Any
         instance_id=approval.instance_id,
         content_hash=content_hash(content),
         content=content,
+        ringkasan=digest_of(content, province),
     )
     session.add(determination)
     session.flush()
@@ -131,25 +137,49 @@ def freeze(session: Session, actor: Actor, approval: Approval, records: list[Any
 
 def totals(d: Determination) -> dict[str, int]:
     """The province's figure per category, and their sum (`jumlah`)."""
-    by_category = {kategori: n for code, kategori, n in d.content["angka"] if code == d.region_kode}
+    return _totals(d.content, d.region_kode)
+
+
+def _totals(content: dict[str, Any], province: str) -> dict[str, int]:
+    by_category = {kategori: n for code, kategori, n in content["angka"] if code == province}
     return {**dict(sorted(by_category.items())), "jumlah": sum(by_category.values())}
 
 
-def summary(d: Determination) -> dict[str, Any]:
+def digest_of(content: dict[str, Any], province: str) -> dict[str, Any]:
+    """What lists show of a determination: the province's totals and how many records it holds."""
+    return {"totals": _totals(content, province), "catatan": len(content["catatan"])}
+
+
+def summary(d: Determination, whole: bool = True) -> dict[str, Any]:
+    """A determination as lists and pages show it. `whole`: read from its content, its hash checked;
+    otherwise from what was written with it, the hash not checked (`hash_sah` None)."""
+    if not whole and d.ringkasan is not None:
+        return {
+            **_heading(d),
+            "hash_sah": None,
+            "jumlah_catatan": d.ringkasan["catatan"],
+            "totals": d.ringkasan["totals"],
+        }
+    return {
+        **_heading(d),
+        "hash_sah": content_hash(d.content) == d.content_hash,
+        "jumlah_catatan": len(d.content["catatan"]),
+        "totals": totals(d),
+    }
+
+
+def _heading(d: Determination) -> dict[str, Any]:
     return {
         "id": d.id,
         "tahun": d.tahun,
         "revisi": d.revisi,
         "wilayah": d.region_kode,
         "hash": d.content_hash,
-        "hash_sah": content_hash(d.content) == d.content_hash,
         "decree": {"nomor": d.nomor_sk, "tanggal": d.tanggal_sk.isoformat()},
         "approved_by": d.approved_by,
         "approved_at": d.approved_at.isoformat(),
         "menggantikan": d.replaces_id,
         "alasan_revisi": d.alasan_revisi,
-        "jumlah_catatan": len(d.content["catatan"]),
-        "totals": totals(d),
     }
 
 
@@ -157,10 +187,12 @@ def _readable(actor: Actor) -> Scope:
     return Scope.overseeing(actor).require_any()
 
 
-def list_determinations(session: Session, actor: Actor) -> list[dict[str, Any]]:
+def list_determinations(session: Session, actor: Actor, whole: bool = False) -> list[dict[str, Any]]:
+    """Every determination, newest first; `whole`: each read from its content with its hash checked."""
     _readable(actor)
-    rows = session.scalars(select(Determination).order_by(Determination.tahun.desc(), Determination.revisi.desc()))
-    return [summary(d) for d in rows]
+    query = select(Determination).order_by(Determination.tahun.desc(), Determination.revisi.desc())
+    rows = session.scalars(query if whole else query.options(defer(Determination.content)))
+    return [summary(d, whole) for d in rows]
 
 
 def get(session: Session, actor: Actor, tahun: int, revisi: int | None = None) -> Determination:

@@ -66,7 +66,7 @@ def progress(session: Session, actor: Actor, province: str, tahun: Any) -> Progr
     year = reconciliation.check_year(tahun)
     instance = reconciliation.instance_of(session, year)
     frozen = determinations.latest(session, year)
-    summary = determinations.summary(frozen) if frozen else None
+    summary = determinations.summary(frozen, whole=False) if frozen else None
     if instance is None:
         may_open = Scope.reconciling(actor).contains(province)
         return Progress(year, None, "belum dibuka", [], [], None, None, summary, may_open)

@@ -4,6 +4,7 @@ diagram's lane below the year's region, a year opened in one process and reviewe
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 import pytest
@@ -198,3 +199,49 @@ def test_a_year_left_waiting_by_reviews_never_merged_goes_on_after_a_retry(year,
     with year.transaction() as session:
         processes.retry_instance(session, SYSTEM, opened.instance_id)
     assert len(open_tasks(year, "tinjauan_forum")) == 1
+
+
+def test_the_list_of_determinations_does_not_read_their_record_lists(db, people):
+    """A province's frozen record list runs to megabytes: the list reads what was written beside it."""
+    from datetime import date
+
+    from sqlalchemy import event
+
+    from engine.verification.determinations import content_hash, digest_of
+    from tests.factories import actor
+
+    content = {
+        "tahun": 2025,
+        "wilayah": "65",
+        "angka": [["65", "LUT", 3], ["65.01", "LUT", 3]],
+        "catatan": [[1, 1]] * 3,
+    }
+    with db.transaction() as s:
+        s.add(
+            Determination(
+                tahun=2025,
+                region_kode="65",
+                nomor_sk="188.44/12/2026",
+                tanggal_sk=date(2026, 3, 1),
+                approved_by="kepala.dinas",
+                content_hash=content_hash(content),
+                content=content,
+                ringkasan=digest_of(content, "65"),
+            )
+        )
+    sent: list[str] = []
+
+    def seen(conn, cursor, statement, *rest):  # noqa: ANN001, ANN002
+        sent.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        with db.read() as s:
+            listed = determinations.list_determinations(s, actor(db, "valid.prov"))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert not any(re.search(r"determination\.content\b", sql) for sql in sent)  # its hash aside
+    assert listed[0]["totals"] == {"LUT": 3, "jumlah": 3} and listed[0]["jumlah_catatan"] == 3
+    with db.read() as s:
+        whole = determinations.list_determinations(s, actor(db, "valid.prov"), whole=True)
+    assert whole[0]["hash_sah"] is True and whole[0]["totals"] == listed[0]["totals"]

@@ -14,7 +14,17 @@ from engine.core.uow import Database
 from engine.people import users
 from engine.setup.initialise import initialise
 from engine.verification import imports, submissions
-from models import AuditEvent, Base, Category, HumanTask, ProcessInstance, QualityFlag, Submission, SubmissionItem
+from models import (
+    AuditEvent,
+    Base,
+    Category,
+    Determination,
+    HumanTask,
+    ProcessInstance,
+    QualityFlag,
+    Submission,
+    SubmissionItem,
+)
 from models.schema import downgrade, upgrade
 from tests.factories import SYSTEM, csv_of, person_row
 
@@ -140,4 +150,29 @@ def test_flags_of_a_nik_registered_elsewhere_stored_before_are_reworded_and_stay
     downgrade(db.engine, "0045")
     with db.engine.connect() as connection:
         assert connection.execute(text("SELECT message FROM quality_flag")).scalar() == old
+    db.dispose()
+
+
+def test_a_determination_stored_before_gets_its_totals_written_beside_it(tmp_path):
+    url = f"sqlite:///{tmp_path / 'determinations.db'}"
+    db = bootstrap(
+        Database.connect(load_settings({"DATABASE_URL": url, "SIJOSKU_INSTANCE_DIR": str(tmp_path), "SECRET_KEY": "x"}))
+    )
+    initialise(db)
+    downgrade(db.engine, "0047")
+    angka = '[["65", "LUT", 3], ["65.01", "LUT", 3]]'
+    content = f'{{"tahun": 2025, "wilayah": "65", "angka": {angka}, "catatan": [[1, 1], [2, 1]]}}'
+    with db.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO determination (tahun, revisi, region_kode, nomor_sk, tanggal_sk, approved_by, "
+                "approved_at, content_hash, content) VALUES (2025, 0, '65', '188.44/1/2026', '2026-03-01', "
+                "'kepala.dinas', "
+                "CURRENT_TIMESTAMP, :h, :c)"
+            ),
+            {"h": "0" * 64, "c": content},
+        )
+    upgrade(db.engine)
+    with db.read() as s:
+        assert s.scalar(select(Determination.ringkasan)) == {"totals": {"LUT": 3, "jumlah": 3}, "catatan": 2}
     db.dispose()

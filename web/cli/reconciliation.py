@@ -100,7 +100,7 @@ def _summary_text(d: dict[str, Any]) -> str:
 def determination_list(ctx: click.Context, username: str | None, as_json: bool) -> None:
     """Semua penetapan, yang terbaru dahulu."""
     with refusals(as_json), database(ctx).read() as session:
-        found = determinations.list_determinations(session, acting(session, username))
+        found = determinations.list_determinations(session, acting(session, username), whole=True)
     emit(as_json, found, lambda: "\n".join(_summary_text(d) for d in found) or "Belum ada penetapan")
 
 
