@@ -59,15 +59,15 @@ def _link(event: events.DomainEvent, escalated: bool = False) -> str | None:
     return None
 
 
-def moment(value: str | datetime | None, settings: Settings) -> str:
+def moment(value: str | datetime | None, settings: Settings, deadline: bool = False) -> str:
     """An instant as a message says it, as the pages do, in the zone people live in:
     "24 Januari 2027 pukul 07.00 WITA" (stored in UTC, the day can differ). A deadline at midnight
-    is the end of the day before, as Indonesian notices say it: "30 April 2027 pukul 24.00 WITA"."""
+    `deadline` is the end of the day before, as Indonesian notices say it: "30 April 2027 pukul 24.00 WITA"."""
     if not value:
         return ""
     at = datetime.fromisoformat(value) if isinstance(value, str) else value
     at = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(settings.tz)
-    if at.time() == time(0):
+    if deadline and at.time() == time(0):
         day = format_date(at.date() - timedelta(days=1), "d MMMM y", locale="id")
         return f"{day} pukul 24.00 {settings.zone_name}"
     local = format_datetime(at, "d MMMM y 'pukul' HH.mm", tzinfo=settings.tz, locale="id")
@@ -89,8 +89,8 @@ def render(
         "periode": payload.get("periode", ""),
         "tingkat": payload.get("tingkat", ""),
         "nama": payload.get("nama", ""),
-        "tenggat": moment(payload.get("due_at"), settings),
-        "batas_waktu": moment(payload.get("batas"), settings),
+        "tenggat": moment(payload.get("due_at"), settings, deadline=True),
+        "batas_waktu": moment(payload.get("batas"), settings, deadline=True),
     }
     subject = SUBJECTS.get(event.name, event.name).format(**values)
     link = _link(event, escalated)

@@ -42,12 +42,11 @@ def check_timer(value: Any) -> None:
         seconds = sum(float(n) * _SECONDS.get(unit, 0) for unit, n in parsed.items())
         if seconds > LONGEST_WAIT_YEARS * _SECONDS["years"]:
             raise SandboxError(f"durasi {shown!r} lebih dari {LONGEST_WAIT_YEARS} tahun")
-    elif _written_without_zone(value):
-        # SpiffWorkflow would read it in the server's zone: 8 hours apart between UTC and WITA
-        raise SandboxError(f"waktu {shown!r} harus menyebut zonanya, mis. 2026-12-31T17:00:00+08:00 (WITA)")
 
 
-def _written_without_zone(value: str) -> bool:
+def written_without_zone(value: str) -> bool:
+    """A timer's date and time with no zone: SpiffWorkflow would read it in the server's (8 hours
+    apart between UTC and WITA); a deploy refuses it, and one deployed before is read in WITA."""
     try:
         return datetime.fromisoformat(value).tzinfo is None
     except ValueError:

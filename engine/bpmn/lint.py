@@ -267,6 +267,8 @@ def _timer_problem(where: str, text: str, quoted: bool) -> str | None:
         limits.check_timer(text)
     except SandboxError as exc:
         return phrase(f"{where}: {exc}")
+    if limits.written_without_zone(text):
+        return phrase(f'{where}: waktu "{text}" harus menyebut zonanya, mis. "2026-12-31T17:00:00+08:00" (WITA)')
     return None if quoted else phrase(f'{where}: {text} harus ditulis di antara tanda kutip: "{text}"')
 
 

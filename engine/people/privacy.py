@@ -22,8 +22,8 @@ _PERSONAL_KEYS = re.compile(r"(^|_)(nik|no_kk|kk)($|_)")
 # `650101.440560.0031` (one space, dash or dot at most between two digits).
 # A NIK typed with a digit too many or too few is masked as well: any run of 15 digits or more keeps
 # only its first six (masking a harmless number is the safer mistake).
-# A run inside a word (a hash's hex digits) is not one.
-_NIK_LIKE = re.compile(r"(?<![0-9A-Za-z])\d(?:[ .-]?\d){14,}(?![0-9A-Za-z])")
+_NIK_LIKE = re.compile(r"(?<!\d)\d(?:[ .-]?\d){14,}(?!\d)")
+_HEX_WORD = re.compile(r"\b[0-9a-fA-F]{32,}\b")  # a content hash: its digits are no person's number
 _DIGESTS = re.compile(r"(^|_)(hash|sha256)($|_)")  # content hashes: hex, never a person's number
 
 
@@ -103,7 +103,19 @@ def mask_personal(value: Any, key: str = "") -> Any:
             return value
         if _PERSONAL_KEYS.search(key.lower()):
             return mask_nik(value)
-        return _NIK_LIKE.sub(lambda m: mask_nik(re.sub(r"\D", "", m.group(0))), value)  # in a text too
+        return _masked_text(value)
     if isinstance(value, int) and not isinstance(value, bool) and len(str(abs(value))) >= 15:
         return mask_nik(str(value))
     return value
+
+
+def _masked_text(text: str) -> str:
+    """Every NIK-like run in a text masked ("NIK6501…" too), except digits inside a hash."""
+    hashes = [m.span() for m in _HEX_WORD.finditer(text)]
+
+    def masked(m: re.Match[str]) -> str:
+        if any(start <= m.start() and m.end() <= end for start, end in hashes):
+            return m.group(0)
+        return mask_nik(re.sub(r"\D", "", m.group(0)))
+
+    return _NIK_LIKE.sub(masked, text)

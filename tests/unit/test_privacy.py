@@ -23,6 +23,11 @@ def test_a_number_written_in_groups_in_a_text_is_masked_too():
         assert mask_personal({"catatan": harmless})["catatan"] == harmless
 
 
+def test_a_number_written_against_a_word_is_masked_too():
+    assert mask_personal("NIK6501015705500001 ganda") == "NIK650101********** ganda"
+    assert mask_personal("KK6501015705500001") == "KK650101**********"
+
+
 def test_a_content_hash_keeps_its_digits():
     digest = "3fdba35f04dc8c462986c992bcf875546123456789a909c162f7e470e581e278"  # 15 digits inside a hex word
     assert mask_personal({"hash": digest, "berkas": f"sha256 {digest}"}) == {

@@ -28,5 +28,7 @@ def test_a_midnight_deadline_is_said_as_the_end_of_the_day_before():
     from notifications.templates import moment
 
     settings = load_settings({"SECRET_KEY": "x", "DATABASE_URL": "sqlite://"})
-    assert moment("2027-04-30T16:00:00+00:00", settings) == "30 April 2027 pukul 24.00 WITA"  # 00:00 WITA, 1 May
+    midnight = "2027-04-30T16:00:00+00:00"  # 00:00 WITA, 1 May
+    assert moment(midnight, settings, deadline=True) == "30 April 2027 pukul 24.00 WITA"
+    assert moment(midnight, settings) == "1 Mei 2027 pukul 00.00 WITA"  # something that happened then
     assert moment("2027-01-23T23:00:00+00:00", settings) == "24 Januari 2027 pukul 07.00 WITA"
