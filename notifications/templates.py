@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from babel.dates import format_date, format_datetime
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from engine.core import events
+from engine.core import clock, events
 from engine.core.config import Settings
 from models import User
 
@@ -61,12 +61,11 @@ def _link(event: events.DomainEvent, escalated: bool = False) -> str | None:
 
 def moment(value: str | datetime | None, settings: Settings, deadline: bool = False) -> str:
     """An instant as a message says it, as the pages do, in the zone people live in:
-    "24 Januari 2027 pukul 07.00 WITA" (stored in UTC, the day can differ). A deadline at midnight
-    `deadline` is the end of the day before, as Indonesian notices say it: "30 April 2027 pukul 24.00 WITA"."""
+    "24 Januari 2027 pukul 07.00 WITA" (stored in UTC, the day can differ). A `deadline` at midnight
+    is the end of the day before, as Indonesian notices say it: "30 April 2027 pukul 24.00 WITA"."""
     if not value:
         return ""
-    at = datetime.fromisoformat(value) if isinstance(value, str) else value
-    at = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(settings.tz)
+    at = clock.instant(value).astimezone(settings.tz)
     if deadline and at.time() == time(0):
         day = format_date(at.date() - timedelta(days=1), "d MMMM y", locale="id")
         return f"{day} pukul 24.00 {settings.zone_name}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -111,8 +111,7 @@ def _template_helpers(app: Flask, settings: Settings) -> None:
     def wita(value: datetime | str | None, with_time: bool = True) -> str:
         if value is None:
             return "-"
-        at = datetime.fromisoformat(value) if isinstance(value, str) else value
-        local = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(tz)  # stored in UTC
+        local = clock.instant(value).astimezone(tz)
         return local.strftime("%d-%m-%Y %H:%M " + zone if with_time else "%d-%m-%Y")
 
     app.jinja_env.filters["said"] = i18n.said  # an engine message in the page's language

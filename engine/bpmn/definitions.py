@@ -77,10 +77,6 @@ def _check_timer(expression: str) -> None:
     value = _literal(expression)
     if isinstance(value, str):
         limits.check_timer(value)
-        if limits.written_without_zone(value):  # at deploy only: a version deployed before runs on, read in WITA
-            raise sandbox.SandboxError(
-                f"waktu {value[:40]!r} harus menyebut zonanya, mis. 2026-12-31T17:00:00+08:00 (WITA)"
-            )
 
 
 def _check_cardinality(expression: str) -> None:

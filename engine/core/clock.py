@@ -35,6 +35,12 @@ def today() -> date:
     return now().astimezone(_zone[0]).date()
 
 
+def instant(value: datetime | str) -> datetime:
+    """A stored instant, given as text or not: UTC when it carries no zone (the database's)."""
+    at = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
 def last_day(deadline: datetime) -> date:
     """The last day a deadline leaves, where the people are: one at midnight ends the day before."""
     local = deadline.astimezone(_zone[0])

@@ -24,7 +24,7 @@ _PERSONAL_KEYS = re.compile(r"(^|_)(nik|no_kk|kk)($|_)")
 # only its first six (masking a harmless number is the safer mistake).
 _NIK_LIKE = re.compile(r"(?<!\d)\d(?:[ .-]?\d){14,}(?!\d)")
 _HEX_WORD = re.compile(r"\b[0-9a-fA-F]{32,}\b")  # a content hash: its digits are no person's number
-_DIGESTS = re.compile(r"(^|_)(hash|sha256)($|_)")  # content hashes: hex, never a person's number
+_DIGESTS = re.compile(r"(^|_)(hash|sha256)($|_)")  # keys that hold such a hash
 
 
 def mask_nik(nik: str | None) -> str:

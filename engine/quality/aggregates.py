@@ -107,24 +107,11 @@ def compare_agencies(values: list[series.Value], ctx: Context) -> list[series.Fl
     return agencies.compare(values, agencies.AgencyContext(scanned, ctx.explained, ctx.different))
 
 
-def stored_values(session: Session, keys: set[tuple[str, str]] | None = None) -> list[series.Value]:
-    """Stored figures, all of them or those of some (kategori, region) pairs."""
-    found = in_categories(session, {k for k, _ in keys} if keys else None)
-    return [v for v in found if keys is None or (v.kategori, v.region_kode) in keys]
-
-
-def in_categories(session: Session, categories: set[str] | None) -> list[series.Value]:
-    """Every stored figure of these categories (of all, when None), each region and source."""
-    query = select(AggregateValue)
-    if categories is not None:
-        query = query.where(AggregateValue.kategori.in_(categories))
-    return [series.Value(r.region_kode, r.kategori, r.periode, r.nilai, r.sumber) for r in session.scalars(query)]
-
-
 def stored_history(session: Session, keys: set[tuple[str, str]]) -> tuple[list[series.Value], Context]:
     """The stored figures of these (kategori, region) series, and the context to judge them in, its
-    yardstick measured on every stored figure of their categories."""
-    everything = in_categories(session, {k for k, _ in keys})
+    yardstick measured on every stored figure of their categories (read in the same query)."""
+    rows = session.scalars(select(AggregateValue).where(AggregateValue.kategori.in_({k for k, _ in keys})))
+    everything = [series.Value(r.region_kode, r.kategori, r.periode, r.nilai, r.sumber) for r in rows]
     history = [v for v in everything if (v.kategori, v.region_kode) in keys]
     return history, Context.load(session).measured(everything)
 

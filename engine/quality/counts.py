@@ -189,7 +189,7 @@ def category_movement(runs: Sequence[Sequence[int]], kind: str = "Y") -> Movemen
     consecutive periods: the median over them (a copied or anomalous series does not set it), never
     below the floor, or None from too few. A line in the level (more per person for large counts) was
     measured too and did no better on the synthetic registers (docs/benchmarks.md)."""
-    found = [r for _, r in (m for m in (series_change(s) for s in runs) if m is not None)]
+    found = [moved[1] for s in runs if (moved := series_change(s)) is not None]
     if len(found) < CHANGE_SERIES:
         return None
     return Movement(max(MOVEMENT_FLOOR.get(kind, MOVEMENT_FLOOR["Q"]), statistics.median(found)))

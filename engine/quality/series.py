@@ -94,6 +94,10 @@ class Context:
         """The dispersion for judging coincidences (narrow)."""
         return self.dispersion.get(kategori, UNKNOWN_DISPERSION).narrow
 
+    def repeat_chance(self, v: Value, length: int) -> float:
+        """The chance of `length` equal figures ending at `v`, drawn anew or as a stock (`counts.Dispersion`)."""
+        return self.dispersion.get(v.kategori, UNKNOWN_DISPERSION).repeat_chance(v.nilai, length, kind_of(v))
+
 
 def kind_of(v: Value) -> str:
     """Years, semesters or quarters ("Y", "S", "Q")."""
@@ -233,8 +237,7 @@ def check_repeats(series: list[Value], ctx: Context) -> list[Flag]:
             continue
         # the chance of such a run anywhere in the series: each place it could start
         places = len(series) - len(run) + 1
-        alike = ctx.dispersion.get(kategori, UNKNOWN_DISPERSION).repeat_chance(v.nilai, len(run), kind_of(v))
-        chance = min(1.0, alike * places)
+        chance = min(1.0, ctx.repeat_chance(v, len(run)) * places)
         if chance < t.get("tetap", "alpha", kategori):
             flags.append(
                 Flag(

@@ -123,13 +123,19 @@ def test_two_nodes_initialising_one_new_database_at_once_both_succeed(db, is_pos
         admin.dispose()
 
 
-def test_flags_of_a_nik_registered_elsewhere_stored_before_are_reworded_and_stay_settled(tmp_path):
-    url = f"sqlite:///{tmp_path / 'flags.db'}"
+def _sqlite_at(tmp_path, revision: str) -> Database:
+    """A new SQLite database taken back to an earlier revision, as a deployed one stood before an upgrade."""
+    url = f"sqlite:///{tmp_path / f'at-{revision}.db'}"
     db = bootstrap(
         Database.connect(load_settings({"DATABASE_URL": url, "SIJOSKU_INSTANCE_DIR": str(tmp_path), "SECRET_KEY": "x"}))
     )
     initialise(db)
-    downgrade(db.engine, "0045")
+    downgrade(db.engine, revision)
+    return db
+
+
+def test_flags_of_a_nik_registered_elsewhere_stored_before_are_reworded_and_stay_settled(tmp_path):
+    db = _sqlite_at(tmp_path, "0045")
     old = "NIK ini sudah terdaftar di tempat lain; kecamatan akan memeriksanya"
     with db.engine.begin() as connection:
         connection.execute(
@@ -154,12 +160,7 @@ def test_flags_of_a_nik_registered_elsewhere_stored_before_are_reworded_and_stay
 
 
 def test_a_determination_stored_before_gets_its_totals_written_beside_it(tmp_path):
-    url = f"sqlite:///{tmp_path / 'determinations.db'}"
-    db = bootstrap(
-        Database.connect(load_settings({"DATABASE_URL": url, "SIJOSKU_INSTANCE_DIR": str(tmp_path), "SECRET_KEY": "x"}))
-    )
-    initialise(db)
-    downgrade(db.engine, "0047")
+    db = _sqlite_at(tmp_path, "0047")
     angka = '[["65", "LUT", 3], ["65.01", "LUT", 3]]'
     content = f'{{"tahun": 2025, "wilayah": "65", "angka": {angka}, "catatan": [[1, 1], [2, 1]]}}'
     with db.engine.begin() as connection:

@@ -256,7 +256,7 @@ def test_two_rescans_of_the_same_series_leave_each_flag_once(year):
     """A Forum recount and an agency's figures checking the same series at once: the second waits for
     the first, then replaces its flags instead of adding a second copy of each."""
     with year.read() as s:
-        values = aggregates.stored_values(s, {("LUT", "65.01")})
+        values = aggregates.stored_history(s, {("LUT", "65.01")})[0]
 
     def again() -> None:
         with year.transaction() as s:
@@ -272,9 +272,8 @@ def test_two_rescans_of_the_same_series_leave_each_flag_once(year):
     assert open_flags and len(open_flags) == len(set(open_flags))
 
 
-def test_two_saves_of_one_items_verdict_at_once_leave_the_later_one(db):
-    """The task page saves a card's choice, then its reason, each as its own request: two saves at
-    once take turns, and the item keeps one verdict, the later one."""
+def _claimed_item(db):
+    """A kecamatan task its verifier has claimed, and one item of its submission."""
     team = make_team(db)
     submission_id = open_with_items(db)
     submit(db, team.operator, submission_id)
@@ -283,16 +282,24 @@ def test_two_saves_of_one_items_verdict_at_once_leave_the_later_one(db):
         item = s.scalars(select(SubmissionItem.id).where(SubmissionItem.submission_id == submission_id)).first()
     with db.transaction() as s:
         claims.claim(s, Actor.of(users.find_user(s, team.kecamatan)), task.id)
+    return team, task, item
 
-    def save(session, verdict, why=""):
-        verifier = Actor.of(users.find_user(session, team.kecamatan))
-        return verdicts.save(session, verifier, task.id, {item: (verdict, why)})
+
+def _save(session, team, task, item, verdict, why=""):
+    verifier = Actor.of(users.find_user(session, team.kecamatan))
+    return verdicts.save(session, verifier, task.id, {item: (verdict, why)})
+
+
+def test_two_saves_of_one_items_verdict_at_once_leave_the_later_one(db):
+    """The task page saves a card's choice, then its reason, each as its own request: two saves at
+    once take turns, and the item keeps one verdict, the later one."""
+    team, task, item = _claimed_item(db)
 
     def reason():
         with db.transaction() as s:
-            return save(s, Verdict.TIDAK_SESUAI, "umur tidak cocok")
+            return _save(s, team, task, item, Verdict.TIDAK_SESUAI, "umur tidak cocok")
 
-    assert first_then_second(db, lambda s: save(s, Verdict.SESUAI), reason) == 1
+    assert first_then_second(db, lambda s: _save(s, team, task, item, Verdict.SESUAI), reason) == 1
     with db.read() as s:
         kept = s.scalars(select(ItemVerdict.verdict).where(ItemVerdict.human_task_id == task.id)).all()
     assert kept == [Verdict.TIDAK_SESUAI]
@@ -301,19 +308,11 @@ def test_two_saves_of_one_items_verdict_at_once_leave_the_later_one(db):
 def test_a_verdict_saved_while_the_task_is_decided_finds_it_decided(db):
     """A card's save waiting behind the decision of its task is refused once it may go on, not
     written onto a task already decided."""
-    team = make_team(db)
-    submission_id = open_with_items(db)
-    submit(db, team.operator, submission_id)
-    task = open_task(db, submission_id, "kecamatan")
-    with db.read() as s:
-        item = s.scalars(select(SubmissionItem.id).where(SubmissionItem.submission_id == submission_id)).first()
-    with db.transaction() as s:
-        claims.claim(s, Actor.of(users.find_user(s, team.kecamatan)), task.id)
+    team, task, item = _claimed_item(db)
 
     def late_save():
         with db.transaction() as s:
-            verifier = Actor.of(users.find_user(s, team.kecamatan))
-            return verdicts.save(s, verifier, task.id, {item: (Verdict.TIDAK_SESUAI, "umur tidak cocok")})
+            return _save(s, team, task, item, Verdict.TIDAK_SESUAI, "umur tidak cocok")
 
     outcome = first_then_second(db, lambda s: decide_task(s, team.kecamatan, task.id, "approve"), late_save)
     assert isinstance(outcome, Conflict)

@@ -43,6 +43,7 @@ def test_a_version_deployed_before_with_a_date_without_its_zone_still_runs(db, m
         before.setattr(limits, "written_without_zone", lambda value: False)
         with db.transaction() as s:
             definitions.deploy(s, SYSTEM, _with_timer_date("2099-01-31T00:00:00"), confirmed=True)
+    definitions.forget_parsed()  # as after a restart: the stored version is parsed again
     make_team(db)
     submission_id = open_with_items(db)
     submit(db, "op.desa", submission_id)  # the timer starts: read in WITA, not refused

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -221,5 +220,4 @@ def _local(value: str | None) -> str:
     """A stored instant (UTC) as the office reads it: "2028-01-10 07:00 WITA"."""
     if not value:
         return "-"
-    at = datetime.fromisoformat(value)
-    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(clock.zone()).strftime("%Y-%m-%d %H:%M %Z")
+    return clock.instant(value).astimezone(clock.zone()).strftime("%Y-%m-%d %H:%M %Z")
