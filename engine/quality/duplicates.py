@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from engine.core.errors import phrase
 from engine.core.rows import among
-from engine.quality import identity, names
+from engine.quality import addresses, identity, names
 from engine.quality.findings import Finding
 from engine.quality.nik import is_sixteen_digits
 from engine.quality.row_rules import Context, Kind, as_date
@@ -346,17 +346,20 @@ def person_findings(
 
 def household_findings(rows: list[dict[str, Any]], findings: list[list[Finding]]) -> None:
     """Members of one family card share its address: a KK with several addresses in one file is suspect."""
-    addresses: dict[str, set[str]] = defaultdict(set)
+    written: dict[str, list[str]] = defaultdict(list)
     for row in rows:
         if _kk(row):
-            addresses[_kk(row)].add(str(row.get("alamat") or "").strip().lower())
+            written[_kk(row)].append(str(row.get("alamat") or ""))
+    different = {kk: len(addresses.distinct(texts)) for kk, texts in written.items()}
     for index, row in enumerate(rows):
-        seen = addresses.get(_kk(row), set()) - {""}
-        if len(seen) > 1:
+        seen = different.get(_kk(row), 0)
+        if seen > 1:
             findings[index].append(
                 Finding(
                     "alamat",
-                    f"anggota KK {_kk(row)} tercatat dengan {len(seen)} alamat berbeda",
+                    f"anggota KK {_kk(row)} tercatat dengan {seen} alamat berbeda"
+                    if seen <= addresses.MOST_TOLD
+                    else f"anggota KK {_kk(row)} tercatat dengan lebih dari {addresses.MOST_TOLD} alamat berbeda",
                     Severity.WARNING,
                     "kk_alamat",
                 )

@@ -123,6 +123,29 @@ def test_a_warning_becomes_a_flag_to_acknowledge_before_approval(db, rule, rows,
     assert open_task(db, sid, "kabupaten")  # the next tier does not need to acknowledge again
 
 
+def test_a_family_address_keyed_two_ways_is_not_a_warning_but_two_places_are(db):
+    """Operators key one household's address as they go (`RT 003 RW 001`, `Rt.3/Rw.1`): compared as
+    typed, that warned on every member of a quarter of such households (`bench/records.py`)."""
+    kk, other = "6501011705500001", "6501011705500002"
+    sid = _open(db)
+    rows = [
+        person(1, no_kk=kk, alamat="Jl. Mulawarman No. 5 RT 003 RW 001"),
+        person(2, no_kk=kk, alamat="Jalan Mulawarman No.5 Rt.3/Rw.1"),
+        person(3, no_kk=kk, alamat="RT 3 RW 1"),
+        person(4, no_kk=other, alamat="RT 3 RW 1"),
+        person(5, no_kk=other, alamat="RT 1 RW 3"),
+    ]
+    _import(db, sid, rows)
+    with db.read() as s:
+        found = s.scalars(
+            select(models.SubmissionItem)
+            .where(models.SubmissionItem.submission_id == sid)
+            .order_by(models.SubmissionItem.baris)
+        ).all()
+    assert [[f["aturan"] for f in i.masalah] for i in found] == [[], [], [], ["kk_alamat"], ["kk_alamat"]]
+    assert found[3].masalah[0]["pesan"] == f"anggota KK {other} tercatat dengan 2 alamat berbeda"
+
+
 def test_the_same_nik_in_another_desa_is_a_warning_that_does_not_say_where(db):
     first, second = _open(db), _open(db, "65.01.02.2001")
     _import(db, first, [person(1, kategori="NAPZA")])

@@ -1,0 +1,86 @@
+"""Addresses as operators key them: one household's address written several ways is one address.
+
+A family card's members share an address, and a card whose members are at different addresses is
+worth a look (`duplicates.household_findings`). But an operator keys `RT 003 RW 001` for one member
+and `Rt.3/Rw.1` for the next, `Jl.` or `Jalan`, with or without the street: compared as typed, a
+quarter of households keyed twice made a fifth of clean rows alarm (`bench/records.py`). Here an
+address is read as its numbered parts (RT, RW, house number) and its other words, abbreviations
+written out and leading zeros dropped; two writings are one address when no number differs and the
+words of one are found in order in the other's (the street left out, or a house number added).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# The abbreviations of an Indonesian address, written out.
+WORDS = {
+    "jl": "jalan",
+    "jln": "jalan",
+    "gg": "gang",
+    "no": "nomor",
+    "nmr": "nomor",
+    "blk": "blok",
+    "dsn": "dusun",
+    "ds": "desa",
+    "kel": "kelurahan",
+    "kec": "kecamatan",
+    "kab": "kabupaten",
+    "perum": "perumahan",
+    "komp": "kompleks",
+}
+NUMBERED = ("rt", "rw", "nomor")  # a number that follows one of these belongs to it
+MOST_TOLD = 10  # a card at more addresses than this is told as "more than ten"
+MAX_LENGTH = 300  # an address longer than any real one is read only this far
+_PARTS = re.compile(r"[a-z]+|[0-9]+")
+
+
+@dataclass(frozen=True)
+class Address:
+    numbers: tuple[tuple[str, str], ...]  # ('rt', '3'), ('rw', '1'), ('nomor', '5')
+    words: tuple[str, ...]  # the rest, in order: ('jalan', 'mulawarman')
+
+    def agrees(self, other: Address) -> bool:
+        """The same place, one writing perhaps saying less: no number differs, and the words of one
+        are found in order in the other's."""
+        mine, theirs = dict(self.numbers), dict(other.numbers)
+        if any(theirs.get(label, number) != number for label, number in mine.items()):
+            return False
+        short, long = sorted((self.words, other.words), key=len)
+        rest = iter(long)
+        return all(word in rest for word in short)
+
+
+def address_of(text: str) -> Address:
+    """An address as its numbered parts and words: `Rt.03/Rw.001` and `RT 3 RW 1` are one."""
+    plain = unicodedata.normalize("NFKD", str(text)[:MAX_LENGTH]).encode("ascii", "ignore").decode().lower()
+    parts = [str(int(p)) if p.isdigit() else WORDS.get(p, p) for p in _PARTS.findall(plain)]
+    numbers: list[tuple[str, str]] = []
+    words: list[str] = []
+    for i, part in enumerate(parts):
+        if part.isdigit() and i and parts[i - 1] in NUMBERED:
+            numbers.append((words.pop(), part))
+        else:
+            words.append(part)
+    return Address(tuple(numbers), tuple(words))
+
+
+def distinct(addresses: list[str], most: int = MOST_TOLD) -> list[Address]:
+    """The different addresses among `addresses`: empty ones dropped, and a writing that agrees
+    with one that says more counted with it. At most `most` + 1 are found, which bounds the work
+    a card keyed on thousands of rows causes."""
+    read = {address_of(a) for a in addresses}
+    by_detail = sorted(
+        (a for a in read if a.numbers or a.words),
+        key=lambda a: (len(a.numbers) + len(a.words), a.numbers, a.words),
+        reverse=True,
+    )
+    kept: list[Address] = []
+    for address in by_detail:
+        if not any(address.agrees(other) for other in kept):
+            kept.append(address)
+            if len(kept) > most:
+                break
+    return kept

@@ -1,0 +1,57 @@
+"""A household's address keyed several ways is one address; different places stay different."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from engine.quality.addresses import MOST_TOLD, address_of, distinct
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        ["RT 003 RW 001", "Rt.3/Rw.1", "RT. 03 / RW. 01", "rt 003 rw 001"],
+        ["Jl. Mulawarman No. 5 RT 003 RW 001", "Jalan Mulawarman No.5 Rt.3/Rw.1"],
+        ["Jl. Mulawarman RT 3 RW 1", "Jalan Mulawarman No.5 RT 3 RW 1", "RT 3 RW 1"],  # less said, not other
+        ["Gg. Damai RT 12", "Gang Damai, RT 012"],
+        ["Desa Sekatak Buji RT 2", "RT 02"],
+        ["JL. YOS SUDARSO", "Jl. Yos Sudarso", "jl yos  sudarso"],
+    ],
+)
+def test_one_address_keyed_several_ways_is_one(written):
+    assert len(distinct(written)) == 1
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        ["RT 1 RW 3", "RT 3 RW 1"],  # the same numbers, other places
+        ["RT 1", "RT 2 RW 1"],
+        ["Jl. A", "Jl. B"],
+        ["Jl. Mulawarman No. 5", "Jl. Mulawarman No. 7"],
+        ["Jl. Mulawarman RT 3", "Jl. Sengkawit RT 3"],
+    ],
+)
+def test_different_places_stay_different(written):
+    assert len(distinct(written)) == 2
+
+
+def test_numbers_belong_to_their_label_and_lose_their_leading_zeros():
+    read = address_of("Jl. Mulawarman No. 05, RT.003/RW.001 Kel. Karang Anyar")
+    assert dict(read.numbers) == {"nomor": "5", "rt": "3", "rw": "1"}
+    assert read.words == ("jalan", "mulawarman", "kelurahan", "karang", "anyar")
+
+
+def test_empty_addresses_are_not_an_address():
+    assert distinct(["", "  ", "-", "/"]) == []
+
+
+def test_a_card_at_thousands_of_addresses_stops_counting_past_the_most_told():
+    assert len(distinct([f"RT {i} RW {i}" for i in range(5000)])) == MOST_TOLD + 1
+
+
+@given(st.lists(st.text(max_size=40), max_size=8))
+def test_any_text_is_read_and_counted_no_more_than_written(written):
+    assert len(distinct(written)) <= len(written)
