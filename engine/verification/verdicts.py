@@ -4,7 +4,7 @@ people never judge the same submission at once."""
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from engine.core import audit, clock
@@ -12,17 +12,28 @@ from engine.core.actors import Actor
 from engine.core.audit import AuditAction
 from engine.core.errors import Invalid, Problem
 from engine.verification import claims, decisions
-from models import Decision, HumanTask, ItemVerdict, Submission, SubmissionItem, Verdict
+from models import Decision, HumanTask, ItemVerdict, ProcessInstance, Submission, SubmissionItem, Verdict
 
 REASON_LIMIT = 1000
+_LOCK_INSTANCE_OF_TASK = (
+    select(ProcessInstance.id)
+    .where(
+        ProcessInstance.id
+        == select(HumanTask.instance_id).where(HumanTask.id == bindparam("task_id")).scalar_subquery()
+    )
+    .with_for_update()
+)
 
 
 def save(session: Session, actor: Actor, task_id: int, judged: dict[int, tuple[Verdict, str]]) -> int:
     """Keep the person's verdicts on some items of the task's submission (replacing earlier ones);
     a verdict "not in order" needs its reason. Returns how many were saved."""
     # the page sends each change of a card as it is made (the choice, then its reason): two saves of
-    # one item at once take turns on the task's row, and a save waiting behind the decision finds
-    # the task decided, or each would delete none and insert its own
+    # one item at once take turns, and a save waiting behind the decision finds the task decided, or
+    # each would delete none and insert its own. The instance is locked first, as a decision locks
+    # it before it rewrites the task's verdicts and closes the task: in the other order, a save
+    # holding the task's row and a decision holding the verdicts' would wait for each other.
+    session.execute(_LOCK_INSTANCE_OF_TASK, {"task_id": task_id})
     session.execute(select(HumanTask.id).where(HumanTask.id == task_id).with_for_update())
     found = decisions.may_act(session, actor, task_id)
     task, submission = found.task, found.submission

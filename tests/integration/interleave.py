@@ -13,7 +13,7 @@ from sqlalchemy import text
 _WAITING = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")
 
 
-def _second_waits(db) -> None:
+def second_waits(db) -> None:
     if db.engine.dialect.name != "postgresql":
         time.sleep(0.3)
         return
@@ -43,7 +43,7 @@ def first_then_second(db, first: Callable[[object], object], second: Callable[[]
     with db.transaction() as s:
         first(s)
         began.set()
-        _second_waits(db)
+        second_waits(db)
     thread.join(120)
     assert not thread.is_alive()
     return outcome["second"]

@@ -21,7 +21,7 @@ from engine.core.actors import Actor
 from engine.core.errors import Conflict
 from engine.people import users
 from engine.quality import aggregates
-from engine.verification import claims, cycles, verdicts
+from engine.verification import claims, cycles, decisions, verdicts
 from models import (
     AuditEvent,
     FlagStatus,
@@ -48,7 +48,7 @@ from tests.factories import (
     person_row,
     submit,
 )
-from tests.integration.interleave import first_then_second
+from tests.integration.interleave import first_then_second, second_waits
 
 DESA = [f"65.01.01.{2005 + i}" for i in range(5)]
 
@@ -318,3 +318,51 @@ def test_a_verdict_saved_while_the_task_is_decided_finds_it_decided(db):
     assert isinstance(outcome, Conflict)
     with db.read() as s:
         assert not s.scalars(select(ItemVerdict).where(ItemVerdict.verdict == Verdict.TIDAK_SESUAI)).all()
+
+
+def test_a_verdict_save_and_the_decision_at_once_do_not_deadlock(db, monkeypatch):
+    """A save that holds the task while the decision has begun: the decision locks the instance,
+    rewrites the task's verdicts, then closes the task; a save that took the task's row first and
+    then came to the verdicts the decision had rewritten waited for it while it waited for the
+    task: a deadlock. The save now locks the instance first, as the decision does."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("row locks: SQLite runs one writer at a time")
+    team, task, item = _claimed_item(db)
+    with db.transaction() as s:
+        _save(s, team, task, item, Verdict.SESUAI)  # a card saved earlier: the decision rewrites it
+    checked, go = threading.Event(), threading.Event()
+    original = decisions.may_act
+
+    def may_act(session, actor, task_id):
+        found = original(session, actor, task_id)
+        if threading.current_thread().name == "saver":
+            checked.set()  # its locks are held by now, its verdicts not yet written
+            go.wait(30)
+        return found
+
+    monkeypatch.setattr(decisions, "may_act", may_act)
+    outcomes: dict[str, object] = {}
+
+    def run(name, work):
+        try:
+            with db.transaction() as s:
+                outcomes[name] = work(s)
+        except Exception as exc:  # noqa: BLE001 - the outcome under test
+            outcomes[name] = exc
+
+    saver = threading.Thread(
+        target=run, name="saver", args=("save", lambda s: _save(s, team, task, item, Verdict.TIDAK_SESUAI, "umur"))
+    )
+    saver.start()
+    assert checked.wait(30)
+    decider = threading.Thread(
+        target=run, args=("decide", lambda s: decide_task(s, team.kecamatan, task.id, "approve"))
+    )
+    decider.start()
+    second_waits(db)
+    go.set()
+    saver.join(60)
+    decider.join(60)
+    assert not [o for o in outcomes.values() if isinstance(o, DBAPIError)], outcomes
+    assert outcomes["save"] == 1, outcomes
+    assert "ada item tidak sesuai" in str(outcomes["decide"]), outcomes  # the decision saw the saved card
