@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from typing import Any
@@ -23,7 +24,9 @@ _PERSONAL_KEYS = re.compile(r"(^|_)(nik|no_kk|kk)($|_)")
 # A NIK typed with a digit too many or too few is masked as well: any run of 15 digits or more keeps
 # only its first six (masking a harmless number is the safer mistake).
 _NIK_LIKE = re.compile(r"(?<!\d)\d(?:[ .-]?\d){14,}(?!\d)")
-_HEX_WORD = re.compile(r"\b[0-9a-fA-F]{32,}\b")  # a content hash: its digits are no person's number
+# A content hash (MD5, SHA-1, SHA-256 in hex, with a letter somewhere): its digits are no person's
+# number when letters stand on both sides of them; a run at either end is a number against a word.
+_HEX_WORD = re.compile(r"\b(?=[0-9a-f]*[a-f])(?:[0-9a-f]{64}|[0-9a-f]{40}|[0-9a-f]{32})\b", re.IGNORECASE)
 _DIGESTS = re.compile(r"(^|_)(hash|sha256)($|_)")  # keys that hold such a hash
 
 
@@ -106,6 +109,8 @@ def mask_personal(value: Any, key: str = "") -> Any:
         return _masked_text(value)
     if isinstance(value, int) and not isinstance(value, bool) and len(str(abs(value))) >= 15:
         return mask_nik(str(value))
+    if isinstance(value, float) and math.isfinite(value) and abs(value) >= 1e14:  # a NIK a sheet read as a number
+        return mask_nik(str(int(value)))
     return value
 
 
@@ -114,7 +119,7 @@ def _masked_text(text: str) -> str:
     hashes = [m.span() for m in _HEX_WORD.finditer(text)]
 
     def masked(m: re.Match[str]) -> str:
-        if any(start <= m.start() and m.end() <= end for start, end in hashes):
+        if any(start < m.start() and m.end() < end for start, end in hashes):
             return m.group(0)
         return mask_nik(re.sub(r"\D", "", m.group(0)))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from engine.people.privacy import mask_nik, mask_personal
 
 NIK = "6501015705500001"
@@ -34,3 +36,20 @@ def test_a_content_hash_keeps_its_digits():
         "hash": digest,
         "berkas": f"sha256 {digest}",
     }
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "NIK/KK 65010144056000316501014405600032",  # a NIK and a KK run together: 32 digits, no hash
+        "catatan 6501014405600031abcdef0123456789",  # a NIK against hex-looking letters
+        "abcdef01234567896501014405600031",  # and after them
+    ],
+)
+def test_a_nik_is_never_kept_whole_because_it_looks_like_a_hash(text):
+    assert "6501014405600031" not in mask_personal(text, "alasan")
+
+
+def test_a_nik_a_sheet_read_as_a_number_with_a_decimal_point_is_masked():
+    assert mask_personal({"catatan": 6501014405600031.0}) == {"catatan": "650101**********"}
+    assert mask_personal({"jumlah": 12.5, "rasio": float("inf")}) == {"jumlah": 12.5, "rasio": float("inf")}
