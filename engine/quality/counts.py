@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.special import betainc, gammaln, ive
+from scipy.special import betainc, gammaln, i0e
 from scipy.stats import chi2, nbinom
 
 DISPERSION_FLOOR = 0.005  # no category is quieter than this: counts of people are never exactly Poisson
@@ -127,7 +127,7 @@ def stock_repeat_chance(value: int, length: int, movement: Movement) -> float:
     is taken as the difference of two Poisson counts (Skellam) with the category's variance at this
     level, whose chance of zero is e^(−v)·I₀(v); the periods' changes are independent.
     """
-    return float(ive(0, movement.variance(max(value, 0.5)))) ** (length - 1)
+    return float(i0e(movement.variance(max(value, 0.5)))) ** (length - 1)
 
 
 def surprise(probability: float) -> float:

@@ -118,3 +118,12 @@ def test_the_setting_names_days_per_process_key(tmp_path):
     for bad in ("verifikasi_berjenjang", "verifikasi_berjenjang=0", "=5", "x=lima"):
         with pytest.raises(ConfigError, match="SIJOSKU_INSTANCE_RETENTION"):
             load_settings({**env, "SIJOSKU_INSTANCE_RETENTION": bad})
+
+
+def test_the_cutoff_is_said_in_wita(db, cli):
+    """At 23:30 UTC it is already 07:30 the next day in Tarakan: the cutoff is said as the office
+    reads it, not as the server's UTC date (the day before)."""
+    result = cli(
+        "instances", "prune", "--definition", KEY, "--days", "30", "--now", "2027-03-31T23:30:00+00:00", "--dry-run"
+    )
+    assert "sebelum 2027-03-02 07:30 WITA" in result.output, result.output

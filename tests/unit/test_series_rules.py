@@ -10,6 +10,7 @@ import pytest
 from bench import synthetic
 from engine.core.periods import next_period, previous_period
 from engine.quality import counts
+from engine.quality import series as series_rules
 from engine.quality.agencies import AgencyContext, compare
 from engine.quality.series import (
     Context,
@@ -136,6 +137,27 @@ def test_a_categorys_movement_is_the_median_of_its_series_never_below_its_floor(
 
 def _yearly(*values, region):
     return series(*values, region=region)
+
+
+def test_a_categorys_movement_has_the_floor_of_its_kind_of_period_and_ignores_one_wild_series():
+    trends = [(10, 20, 30, 40), (11, 21, 31, 41), (12, 22, 32, 42)]
+    assert {k: counts.category_movement(trends, k).per_level for k in ("Y", "S", "Q")} == counts.MOVEMENT_FLOOR
+    moving = [(10, 12, 9, 11), (8, 10, 7, 9), (12, 14, 11, 13), (10, 13, 9, 12)]
+    wild = [*moving[:3], (10, 90, 5, 70)]  # one series thrown about (a copy, an anomaly) ...
+    assert counts.category_movement(wild) == counts.category_movement(moving)  # ... does not set the yardstick
+
+
+def test_a_repeat_is_judged_by_the_likelier_of_a_fresh_draw_and_a_still_stock():
+    fresh = counts.repeat_chance(25, 3, 0.02)
+    assert counts.Dispersion(0.02, {"Y": counts.Movement(50.0)}).repeat_chance(25, 3) == fresh  # a stock that moves far
+    assert counts.Dispersion(0.02, {"Y": counts.Movement(0.0)}).repeat_chance(25, 3) == 1.0  # one that never moves
+    assert counts.Dispersion(0.02, {"Y": counts.Movement(0.0)}).repeat_chance(25, 3, "Q") == fresh  # no quarters known
+    assert [series_rules.kind_of(Value("65.01", "AT", p, 1)) for p in ("2024", "2024-S1", "2024-Q3")] == ["Y", "S", "Q"]
+
+
+def test_a_stocks_chance_is_a_number_for_a_large_variance():
+    chance = counts.stock_repeat_chance(3_000_000, 3, counts.Movement(1000.0))  # a variance of 3·10⁹
+    assert 0 < chance < 1e-9
 
 
 def test_a_large_repeat_is_flagged_though_most_of_the_categorys_series_stand_still():

@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from engine.bootstrap import bootstrap
+from engine.core import clock
 from engine.core.actors import Actor
 from engine.core.config import ConfigError, load_settings
 from engine.core.errors import Invalid, Problem, SijoskuError
@@ -76,6 +77,13 @@ def read_text(path: Path, what: str) -> str:
         return read_file(path).decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise Invalid(f"Berkas {path} tidak dapat dibaca sebagai {what} UTF-8", [Problem(str(exc))]) from exc
+
+
+def local_time(value: datetime | str | None) -> str:
+    """A stored instant (UTC) as the office reads it: "2028-01-10 07:00 WITA"."""
+    if not value:
+        return "-"
+    return clock.instant(value).astimezone(clock.zone()).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def moment(text: str | None, db: Database) -> datetime | None:

@@ -14,7 +14,7 @@ from engine.people import tokens
 from engine.setup import dukcapil_sim as dukcapil_sim_server
 from engine.verification import dtsen, nik_matching
 from models import ApiResource
-from web.cli.common import CLI_ACTOR, database, emit, json_option, read_file, read_text, refusals
+from web.cli.common import CLI_ACTOR, database, emit, json_option, local_time, read_file, read_text, refusals
 
 RESOURCES = ", ".join(r.value for r in ApiResource)
 
@@ -67,7 +67,7 @@ def token_create(
         lambda: (
             f"Token {data['prefix']} untuk {data['instansi']} ({data['wilayah']}; {', '.join(data['sumber_daya'])}"
             f"{'; tulis' if data['tulis'] else ''}{'; NIK lengkap' if data['nik_lengkap'] else ''}), berlaku "
-            f"sampai {_local(data['kedaluwarsa'])}.\nSimpan sekarang; token ini tidak dapat ditampilkan lagi:\n"
+            f"sampai {local_time(data['kedaluwarsa'])}.\nSimpan sekarang; token ini tidak dapat ditampilkan lagi:\n"
             f"{data['token']}"
         ),
     )
@@ -88,7 +88,7 @@ def token_list(ctx: click.Context, as_json: bool) -> None:
                 f"{r['id']:>4} {r['prefix']} {r['status']:<11} {r['instansi']:<20} {r['wilayah']:<13} "
                 f"{','.join(r['sumber_daya'])} {'tulis ' if r['tulis'] else ''}"
                 f"{'NIK-lengkap ' if r['nik_lengkap'] else ''}"
-                f"berlaku s.d. {_local(r['kedaluwarsa'])} terakhir dipakai: {_local(r['terakhir_dipakai'])}"
+                f"berlaku s.d. {local_time(r['kedaluwarsa'])} terakhir dipakai: {local_time(r['terakhir_dipakai'])}"
                 for r in rows
             )
             or "Belum ada token"
@@ -214,10 +214,3 @@ def dtsen_import(ctx: click.Context, file: Path | None, from_endpoint: bool, as_
 
 
 COMMANDS = [token_group, dukcapil_group, dukcapil_sim, dtsen_group]
-
-
-def _local(value: str | None) -> str:
-    """A stored instant (UTC) as the office reads it: "2028-01-10 07:00 WITA"."""
-    if not value:
-        return "-"
-    return clock.instant(value).astimezone(clock.zone()).strftime("%Y-%m-%d %H:%M %Z")

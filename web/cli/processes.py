@@ -17,7 +17,7 @@ from engine.core.errors import Invalid
 from engine.core.uow import Database
 from engine.verification import processes, retention
 from engine.verification.submissions import PROCESS_KEY
-from web.cli.common import CLI_ACTOR, database, emit, json_option, moment, read_text, refusals
+from web.cli.common import CLI_ACTOR, database, emit, json_option, local_time, moment, read_text, refusals
 
 
 @click.group(name="definitions")
@@ -210,7 +210,7 @@ def instances_prune(
         as_json,
         report.to_dict(),
         lambda: "\n".join(
-            f"{key}: {n} instans selesai sebelum {report.cutoffs[key][:10]} "
+            f"{key}: {n} instans selesai sebelum {local_time(report.cutoffs[key])} "
             + ("akan dibersihkan (uji coba)" if dry_run else "dibersihkan")
             for key, n in report.cleared.items()
         ),
