@@ -19,7 +19,17 @@ from sqlalchemy.orm import Session
 from engine.bpmn import runtime
 from engine.core import audit
 from engine.core.audit import AuditAction
-from models import AuditEvent, HumanTask, InstanceStatus, ProcessInstance, Record, RecordVersion, TaskStatus
+from models import (
+    AuditEvent,
+    HumanTask,
+    InstanceStatus,
+    ProcessInstance,
+    Record,
+    RecordVersion,
+    Region,
+    TaskStatus,
+    Tier,
+)
 
 
 @dataclass
@@ -106,8 +116,12 @@ def _record_versions_contiguous(session: Session, report: Report) -> None:
 
 
 def _one_instance_per_desa_and_period(session: Session, report: Report) -> None:
+    # a desa's verification, once a period; a province's year may be reconciled again in numbered
+    # revisions, each an instance of its own, and is not a desa's
     doubles = session.execute(
         select(ProcessInstance.region_kode, ProcessInstance.periode, func.count())
+        .join(Region, Region.kode == ProcessInstance.region_kode)
+        .where(Region.tingkat == Tier.DESA)
         .group_by(ProcessInstance.region_kode, ProcessInstance.periode)
         .having(func.count() > 1)
     )

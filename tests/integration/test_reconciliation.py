@@ -325,6 +325,8 @@ def test_a_determined_year_is_corrected_only_by_a_numbered_revision_with_its_rea
     assert first.nomor_sk == "SK-1/2027"  # the first is kept as it was
     shown = json.loads(cli("determination", "show", str(YEAR), "--json").output)
     assert (shown["revisi"], shown["decree"]["nomor"]) == (1, "SK-1a/2027")
+    # the year reconciled again is an instance of its own, not a desa's second instance of a period
+    assert "Pemeriksaan keutuhan: utuh" in cli("check").output  # exit 0, where it said "desa 65 ...: 2 instans"
 
 
 def test_agency_indicators_are_configured_and_the_comparison_knows_what_it_compares(year, cli, tmp_path):
