@@ -29,9 +29,16 @@ PAGES = {
         "/notifikasi/preferensi",
         "/akun/sandi",
     ],
-    "verif.kec": ["/tugas/", "/tugas/{kec_task}", "/siklus/"],
-    "verif.kab": ["/tugas/", "/tugas/{kab_task}", "/mutu/?wilayah=65.01&kategori=LUT", "/siklus/"],
-    "valid.prov": ["/tugas/", "/mutu/", "/siklus/"],
+    # each tier's manual holds wide tables, which scroll sideways on a phone
+    "verif.kec": ["/tugas/", "/tugas/{kec_task}", "/siklus/", "/bantuan/kecamatan"],
+    "verif.kab": [
+        "/tugas/",
+        "/tugas/{kab_task}",
+        "/mutu/?wilayah=65.01&kategori=LUT",
+        "/siklus/",
+        "/bantuan/kabupaten",
+    ],
+    "valid.prov": ["/tugas/", "/mutu/", "/siklus/", "/bantuan/provinsi", "/bantuan/walidata-forum-sdi"],
     "admin.prov": [
         "/admin/",
         "/admin/pengguna",

@@ -155,6 +155,19 @@ def _renderer(_link: Any = _served) -> MarkdownIt:
         tokens[idx].attrSet("loading", "lazy")
         return str(renderer.image(tokens, idx, options, env))
 
+    def table_open(renderer: Any, tokens: Any, idx: int, options: Any, env: Any) -> str:
+        # a wide table scrolls sideways on a phone: its box takes the keyboard's focus, so that the
+        # arrow keys reach the columns out of view, and is named apart from the chapter's others
+        env["tables"] = env.get("tables", 0) + 1
+        label = f"Tabel {env['tables']}, dapat digeser ke samping"
+        wrap = f'<div class="table-wrap" tabindex="0" role="region" aria-label="{label}">'
+        return wrap + str(renderer.renderToken(tokens, idx, options, env))
+
+    def table_close(renderer: Any, tokens: Any, idx: int, options: Any, env: Any) -> str:
+        return str(renderer.renderToken(tokens, idx, options, env)) + "</div>"
+
+    md.add_render_rule("table_open", table_open)
+    md.add_render_rule("table_close", table_close)
     md.add_render_rule("heading_open", heading_open)
     md.add_render_rule("link_open", link_open)
     md.add_render_rule("image", image)
