@@ -189,6 +189,8 @@ def _version(
         change["status"] = [was, record.status.value]
     if removal:
         change["alasan_hapus"] = [None, removal]
+        if destination := item.data.get("tujuan_pindah"):  # a person who moved: where to (DOMAIN.md)
+            change["tujuan_pindah"] = [None, destination]
     version = {
         "record_id": record.id,
         "versi": record.versi,

@@ -340,3 +340,20 @@ def test_a_record_ended_in_this_submission_does_not_hold_back_the_persons_new_en
     with db.read() as s:
         active = s.scalars(select(models.Record).where(models.Record.status == models.RecordStatus.AKTIF)).all()
         assert [r.kategori for r in active] == ["PD"]
+
+
+def test_a_person_who_moved_keeps_where_to_on_the_records_history(db):
+    """The operator marks a register record "pindah" with its destination: the record's ended
+    version says where the person went, as the auditor's timeline and `records history` read it."""
+    _, now, operator = _child_turned_eighteen(db)
+    with db.transaction() as s:
+        register.prefill(s, {DESA: now})
+        item = s.scalar(select(models.SubmissionItem.id).where(models.SubmissionItem.submission_id == now))
+        register.set_status(s, operator, now, [item], models.VervalStatus.PINDAH, "ikut orang tua", "65.71.01.1001")
+    submit(db, "op.desa", now)
+    for user in ("verif.kec", "verif.kab", "valid.prov"):
+        decide(db, user, now, "approve")
+    with db.read() as s:
+        ended = s.scalar(select(models.RecordVersion).order_by(models.RecordVersion.versi.desc()).limit(1))
+    assert ended.perubahan["tujuan_pindah"] == [None, "65.71.01.1001"]
+    assert "ikut orang tua" in ended.perubahan["alasan_hapus"][1]
