@@ -89,7 +89,9 @@ def test_the_whole_path_through_the_command_line(cli, tmp_path):
     assert version["actor"] == "valid.prov" and version["tingkat"] == "provinsi" and version["task_id"]
     assert version["perubahan"]["nama"] == [None, "Maria Ingan 1"]
     assert [t["tingkat"] for t in version["verifikasi"]] == ["desa", "kecamatan", "kabupaten", "provinsi"]
-    assert "kecamatan: setuju oleh verif.kec" in cli("records", "history", person_row(1)["nik"]).stdout
+    told = cli("records", "history", person_row(1)["nik"]).stdout
+    assert "kecamatan: setuju oleh verif.kec" in told
+    assert told.count(" WITA") == 5 and "+00:00" not in told  # times as the office reads them
     assert as_json(cli("audit", "verify", "--json"))["ok"] is True
     listed = as_json(cli("definitions", "list", "--json"))
     assert listed[0]["instances_running"] == 0 and listed[0]["is_current"]

@@ -224,6 +224,7 @@ def test_exports_carry_one_hash_and_the_next_year_shows_the_change(year, cli, tm
     import json
 
     first = json.loads(shown.output)
+    assert " WITA" in cli("determination", "show", str(YEAR)).output  # the head's approval, as the office reads it
     for fmt in ("csv", "xlsx", "pdf", "csv"):
         cli("determination", "export", str(YEAR), "--format", fmt, "--out", str(tmp_path / f"p.{fmt}"))
     rows = list(csv.reader(io.StringIO((tmp_path / "p.csv").read_text("utf-8"))))

@@ -20,7 +20,7 @@ from engine.verification import (
     reconciliation_progress,
 )
 from web.access import MAX_ID
-from web.cli.common import acting, database, emit, json_option, refusals
+from web.cli.common import acting, database, emit, json_option, local_time, refusals
 
 user_option = click.option("--user", "username", help="bertindak sebagai pengguna ini (bawaan: baris perintah)")
 
@@ -86,7 +86,7 @@ def determination_group() -> None:
 def _summary_text(d: dict[str, Any]) -> str:
     lines = [
         f"Penetapan {d['tahun']} revisi {d['revisi']}: SK {d['decree']['nomor']} tanggal {d['decree']['tanggal']}",
-        f"  disetujui oleh {d['approved_by']} pada {d['approved_at']}",
+        f"  disetujui oleh {d['approved_by']} pada {local_time(d['approved_at'])}",
         f"  hash {d['hash']} ({'sah' if d['hash_sah'] else 'TIDAK SAH'})",
         f"  jumlah {d['totals']['jumlah']} dari {d['jumlah_catatan']} catatan",
     ]

@@ -23,7 +23,18 @@ from engine.verification import (
     trail,
 )
 from models import VervalStatus
-from web.cli.common import CLI_ACTOR, acting, database, emit, json_option, moment, read_file, read_text, refusals
+from web.cli.common import (
+    CLI_ACTOR,
+    acting,
+    database,
+    emit,
+    json_option,
+    local_time,
+    moment,
+    read_file,
+    read_text,
+    refusals,
+)
 
 
 @click.group()
@@ -337,12 +348,15 @@ def records_history(ctx: click.Context, nik: str, as_json: bool) -> None:
         lines = []
         for r in rows:
             lines.append(
-                f"[{r['waktu']}] catatan {r['record_id']} versi {r['versi']} ({r['status']}) oleh "
+                f"[{local_time(r['waktu'])}] catatan {r['record_id']} versi {r['versi']} ({r['status']}) oleh "
                 f"{r['actor']} di tingkat {r['tingkat'] or '-'}, tugas {r['tugas'] or '-'}, "
                 f"sumber {r['sumber']}"
             )
             lines += [f"    {k}: {b!r} → {a!r}" for k, (b, a) in r["perubahan"].items()]
-            lines += [f"    {t['tingkat']}: {t['keputusan']} oleh {t['oleh']} ({t['waktu']})" for t in r["verifikasi"]]
+            lines += [
+                f"    {t['tingkat']}: {t['keputusan']} oleh {t['oleh']} ({local_time(t['waktu'])})"
+                for t in r["verifikasi"]
+            ]
         return "\n".join(lines)
 
     emit(as_json, rows, text)
