@@ -156,6 +156,12 @@ def test_login_attempts_are_throttled(browser, people):
     assert throttled.status_code == 429 and "Terlalu banyak" in throttled.get_data(as_text=True)
 
 
+def test_a_wrong_password_keeps_the_username_and_asks_only_for_the_password(browser, people):
+    refused = browser.login("verif.kab", "bukan-sandinya").get_data(as_text=True)
+    assert 'name="username" value="verif.kab"' in refused and "bukan-sandinya" not in refused
+    assert 'type="password" autocomplete="current-password" required autofocus' in refused
+
+
 def test_session_cookie_is_http_only_and_same_site(browser, people):
     response = browser.login("verif.kab")
     cookie = response.headers.get("Set-Cookie", "")

@@ -90,8 +90,12 @@ def test_the_steward_takes_a_year_back_with_a_reason(db, stewards, our_figures, 
     listed = browser.get(f"{PAGE}?lihat=DP3AP2KB").get_data(as_text=True)
     assert "Tarik angka DP3AP2KB 2024" in listed
     key = listed.split('name="dilihat" value="')[1].split('"')[0]
-    short = browser.post(f"{PAGE}tarik", {"instansi": "DP3AP2KB", "alasan": "salah", "dilihat": key}, token_from=PAGE)
+    assert f'action="{PAGE}tarik?lihat=DP3AP2KB"' in listed  # a refusal comes back to the figures it was about
+    short = browser.post(
+        f"{PAGE}tarik?lihat=DP3AP2KB", {"instansi": "DP3AP2KB", "alasan": "salah", "dilihat": key}, token_from=PAGE
+    )
     assert short.status_code == 400 and _theirs(db) == 2
+    assert ">salah</textarea>" in short.get_data(as_text=True).split('id="h-angka"')[1]  # with the reason typed
     done = browser.post(
         f"{PAGE}tarik",
         {"instansi": "DP3AP2KB", "alasan": "berkas untuk tahun 2023", "dilihat": key},
@@ -145,6 +149,8 @@ def test_the_steward_takes_one_upload_back_from_the_year_s_list(db, stewards, ou
     assert short.status_code == 400 and "Alasan wajib" in short.get_data(as_text=True) and _theirs(db) == 2
     stale = browser.post(f"{PAGE}batalkan", {"unggahan": first, "alasan": "berkas yang salah"}, token_from=PAGE)
     assert stale.status_code == 409 and "batalkan unggahan yang lebih baru" in stale.get_data(as_text=True)
+    row = stale.get_data(as_text=True).split(f'id="unggahan-{first}"')[1].split("</tr>")[0]
+    assert "<details open>" in row and ">berkas yang salah</textarea>" in row  # the reason typed is kept
     done = browser.post(
         f"{PAGE}batalkan", {"unggahan": second, "alasan": "berkas yang salah"}, token_from=PAGE, follow_redirects=True
     )

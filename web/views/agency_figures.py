@@ -52,7 +52,7 @@ def _page(tahun: int, plan: Any = None, values: Any = None, refusal: Any = None,
 
 def _refused(tahun: int, exc: Exception) -> Any:
     status = 400 if isinstance(exc, Invalid) else 404 if isinstance(exc, NotFound) else 409
-    return _page(tahun, refusal=exc, status=status)
+    return _page(tahun, values=request.form, refusal=exc, status=status)  # the reason typed stays
 
 
 @bp.get("/")

@@ -19,9 +19,10 @@ bp = Blueprint("auth", __name__)
 
 @bp.route("/masuk", methods=["GET", "POST"])
 def login() -> Any:
-    error = None
+    error, username = None, ""
     if request.method == "POST":
         form = parse(LoginForm, request.form)
+        username = form["username"]  # kept on a wrong password: a phone's user types only the password again
         with db().transaction() as s:
             user = sign_in.authenticate(s, form["username"], form["password"], request.remote_addr or "-")
         if user is not None:
@@ -33,7 +34,7 @@ def login() -> Any:
             session.permanent = True  # refreshed by every request: it ends only after a while unused
             return redirect(local_target(parse(NextForm, request.args)["next"]))
         error = _("Nama pengguna atau kata sandi salah")
-    return render_template("auth/login.html", error=error), 200 if error is None else 401
+    return render_template("auth/login.html", error=error, username=username), 200 if error is None else 401
 
 
 @bp.post("/keluar")
