@@ -108,6 +108,18 @@ def test_the_trail_exports_as_csv_with_hashes(browser, db, people):
     assert rows[1][-2] == "0" * 64  # the first row chains to the genesis hash
 
 
+def test_an_export_without_a_reason_stays_on_the_audit_page_saying_what_is_missing(browser, db, people):
+    browser.login("auditor.prov")
+    refused = browser.post("/audit/ekspor.csv", {"alasan": "BPK"}, token_from="/audit/")
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and refused.mimetype == "text/html"
+    assert 'id="ekspor-ditolak"' in page and "Alasan terlalu pendek" in page
+    assert 'name="alasan" required minlength="5" maxlength="2000" value="BPK" aria-invalid="true"' in page
+    assert 'id="verifikasi-rantai"' in page  # the audit page itself, not a page of its own
+    with db.read() as s:
+        assert not s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "TRAIL_EXPORTED"))
+
+
 def test_the_export_escapes_formulas_so_that_every_value_reads_back_exactly(browser, db, people):
     """A reason beginning like a formula gets a leading ', and so does one beginning with ' itself: one
     leading ' removed from each cell gives the stored value, which the hashes were computed over."""

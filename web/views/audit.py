@@ -22,8 +22,14 @@ def index() -> Any:
     args = parse(RecordSearchForm, request.form)
     with db().transaction() as s:  # a search by NIK is recorded on the trail
         found = trail.search_records(s, actor(), **args) if any(args.values()) else trail.Search([], 0)
+    return _search_page(found=found, args=args, searched=any(args.values()))
+
+
+def _search_page(**shown: Any) -> str:
+    with reading() as s:
         versions = processes.list_definitions(s, actor())
-    return render_template("audit/search.html", found=found, args=args, searched=any(args.values()), versions=versions)
+    shown.setdefault("args", {})
+    return render_template("audit/search.html", versions=versions, **shown)
 
 
 @bp.get("/wilayah")
@@ -85,8 +91,12 @@ def verify() -> Any:
 @auditor_only
 def export() -> Any:
     me, province, database, settings_tz = actor(), settings().province, db(), settings().tz
-    with database.transaction() as s:  # refused, or recorded with its reason, before the download starts
-        trail.record_export(s, me, province, parse(ReasonForm, request.form)["alasan"])
+    reason = parse(ReasonForm, request.form)["alasan"]
+    try:
+        with database.transaction() as s:  # refused, or recorded with its reason, before the download starts
+            trail.record_export(s, me, province, reason)
+    except Invalid as exc:  # the search page again, saying what the reason lacks, with what was written
+        return _search_page(export_refusal=exc, export_reason=reason), 400
 
     def rows() -> Any:  # streamed: the trail can be long; it needs no request context
         with database.read() as s:
