@@ -241,6 +241,14 @@ def _plain(exc: Exception) -> str:
     return text
 
 
+def _unreadable_timer(where: str, source: str) -> str:
+    """A timer written in words ("tiga hari"): what a duration looks like, not how expressions are written."""
+    return phrase(
+        f'{where}: "{source}" tidak dapat dibaca sebagai batas waktu; tulis durasi ISO 8601 di antara tanda kutip, '
+        'mis. "P3D" untuk 3 hari, "PT12H" untuk 12 jam, atau tanggal "2026-12-31T17:00:00+08:00"'
+    )
+
+
 def _timer_text(source: str) -> str | None:
     """The timer's literal text when it is one ("P14D"), else None (a variable or an expression)."""
     tree = ast.parse(source, mode="eval").body
@@ -320,7 +328,8 @@ def expression_problems(root: etree._Element, known: Iterable[str]) -> list[Prob
                 else:
                     sandbox.compile_expression(source)
             except (sandbox.SandboxError, SyntaxError, ValueError) as exc:
-                problems.append(_problem(phrase(f"{what} pada {place}: {_plain(exc)}"), owner, ERROR))
+                said = _unreadable_timer(where, source) if mode == "timer" else f"{what} pada {place}: {_plain(exc)}"
+                problems.append(_problem(phrase(said), owner, ERROR))
                 continue
             if mode == "timer":
                 quoted = _timer_text(source)

@@ -100,6 +100,12 @@ def test_a_duration_written_without_quotes_is_an_error_not_an_unknown_name():
     assert lint.lint(_timer("&quot;P14D&quot;"), set()) == [] and lint.lint(_timer("sla_durasi"), {"sla_durasi"}) == []
 
 
+def test_a_timer_written_in_words_is_told_how_a_duration_is_written():
+    [words] = lint.lint(_timer("tiga hari"), set())
+    assert words.severity == lint.ERROR and '"tiga hari" tidak dapat dibaca sebagai batas waktu' in words.message
+    assert '"P3D" untuk 3 hari' in words.message and "pembanding" not in words.message  # not about expressions
+
+
 def test_a_comprehensions_own_name_is_not_unknown_and_a_service_parameters_name_is():
     body = _tasks("putaran &lt; 3", "jumlah = 1", '"2026-12-31T17:00:00+08:00"', "jumlah", "all(x for x in [1])")
     parameter = (
