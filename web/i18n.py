@@ -154,6 +154,8 @@ FIELD_LABELS = {
     "instansi": _l("Instansi"),
     "periode": _l("Periode"),
     "halaman": _l("Halaman"),
+    "kiri": _l("Versi kiri"),
+    "kanan": _l("Versi kanan"),
     "putusan": _l("Putusan item"),
     "kode_desa": _l("Kode desa"),
     "dasar_wilayah": _l("Dasar perubahan wilayah"),

@@ -124,6 +124,8 @@ def test_comparing_two_versions_marks_changed_elements(browser, db, people):
     refused = browser.get(f"/admin/definisi/banding?kiri=1&kanan={other}")
     text = refused.get_data(as_text=True)  # two different processes: said, not listed as all new
     assert refused.status_code == 400 and "harus dari proses yang sama" in text and "data-changed" not in text
+    typed = browser.get("/admin/definisi/banding?kiri=abc&kanan=1")
+    assert typed.status_code == 400 and "Versi kiri" in typed.get_data(as_text=True)  # the field's name, not kiri
 
 
 def test_managing_people_and_their_roles(browser, db, people):
