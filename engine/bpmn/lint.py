@@ -328,8 +328,8 @@ def expression_problems(root: etree._Element, known: Iterable[str]) -> list[Prob
                 else:
                     sandbox.compile_expression(source)
             except (sandbox.SandboxError, SyntaxError, ValueError) as exc:
-                said = _unreadable_timer(where, source) if mode == "timer" else f"{what} pada {place}: {_plain(exc)}"
-                problems.append(_problem(phrase(said), owner, ERROR))
+                unread = _unreadable_timer(where, source) if mode == "timer" else f"{what} pada {place}: {_plain(exc)}"
+                problems.append(_problem(phrase(unread), owner, ERROR))
                 continue
             if mode == "timer":
                 quoted = _timer_text(source)

@@ -49,6 +49,19 @@ def metadata(session: Session, d: Determination, tz: tzinfo, part: Scope | None 
         ("disetujui_oleh", d.approved_by),
         ("disetujui_pada", d.approved_at.astimezone(tz).isoformat()),
         ("hash_sha256", d.content_hash),
+        *_reporting(d, part),
+    ]
+
+
+def _reporting(d: Determination, part: Scope | None) -> list[tuple[str, str]]:
+    """Each regency's reporting in the year's cycles: a figure of a regency none of whose desa
+    reported is what earlier years left on its register, not a count of the year."""
+    return [
+        (
+            f"kelengkapan_{c.kode}_{c.periode}",
+            f"{c.said()}; {c.tidak_melapor} tidak melapor; {c.disahkan} disahkan provinsi",
+        )
+        for c in determinations.reporting(d, part)
     ]
 
 

@@ -25,6 +25,7 @@ from engine.core.audit import AuditAction
 from engine.core.errors import NotFound
 from engine.people.scope import Scope
 from engine.quality import aggregates
+from engine.verification import coverage
 from models import (
     ApiResource,
     AuditEvent,
@@ -47,7 +48,8 @@ def content_hash(content: dict[str, Any]) -> str:
 
 def build_content(session: Session, province: str, tahun: int, records: list[Any] | None = None) -> dict[str, Any]:
     """The figures of the year: the province's records standing at the end of its cycles (not those
-    verified in a later year's), and those records' ids and the versions counted."""
+    verified in a later year's), those records' ids and the versions counted, and how many desa of
+    each regency reported in each of the year's cycles (`coverage`)."""
     if records is None:
         records = aggregates.standing_records(session, province, str(tahun))
     counts = aggregates.counted(records)
@@ -56,6 +58,7 @@ def build_content(session: Session, province: str, tahun: int, records: list[Any
         "wilayah": province,
         "angka": sorted([code, kategori, n] for (code, kategori), n in counts.items()),
         "catatan": [[rid, versi, desa, kategori] for rid, versi, desa, kategori in records],
+        "kelengkapan": [c.frozen() for c in coverage.of_year(session, province, tahun)],
     }
 
 
@@ -229,6 +232,11 @@ def published_rows(d: Determination, scope: Scope | None = None) -> list[tuple[s
 
 def figures(d: Determination, scope: Scope | None = None) -> list[dict[str, Any]]:
     return [{"wilayah": code, "kategori": kategori, "nilai": n} for code, kategori, n in published_rows(d, scope)]
+
+
+def reporting(d: Determination, scope: Scope | None = None) -> list[coverage.Coverage]:
+    """How many desa of each regency within `scope` reported in each of the year's cycles."""
+    return [c for c in coverage.read(d.content) if scope is None or scope.contains(c.kode)]
 
 
 def for_download(
@@ -412,7 +420,7 @@ def published_year(session: Session, actor: Actor, tahun: int) -> dict[str, Any]
     """A year's determination with its figures in the token's region."""
     scope = Scope.exchanging(actor, ApiResource.PENETAPAN).require_any()
     d = get(session, Actor.system("api"), tahun)
-    return {**summary(d), "data": figures(d, scope)}
+    return {**summary(d), "data": figures(d, scope), "kelengkapan": [vars(c) for c in reporting(d, scope)]}
 
 
 def published_whole(session: Session, actor: Actor, tahun: int) -> Determination:

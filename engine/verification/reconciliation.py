@@ -29,7 +29,7 @@ from engine.core.tables import FORMULA_STARTS
 from engine.people.scope import Scope
 from engine.quality import aggregates, review, row_rules
 from engine.quality.flags import EXTERNAL_RULES
-from engine.verification import decisions, determinations
+from engine.verification import coverage, decisions, determinations
 from models import (
     Cycle,
     CycleStatus,
@@ -392,6 +392,9 @@ class Proposal:
     kabupaten: list[tuple[str, str]]  # code and name
     baris: list[tuple[str, int, list[int]]]  # kategori, the province's figure, each regency's
     berubah: list[aggregates.Drift]
+    # each regency's reporting in the year's last cycle, and those none of whose desa reported all year
+    kelengkapan: dict[str, coverage.Coverage] = field(default_factory=dict)
+    tidak_melapor: set[str] = field(default_factory=set)
 
     @property
     def jumlah(self) -> tuple[int, list[int]]:
@@ -415,7 +418,14 @@ def proposal(session: Session, instance: ProcessInstance) -> Proposal:
     names = dict(session.execute(select(Region.kode, Region.nama).where(Region.kode.in_(columns))).all())
     categories = sorted({kategori for _, kategori in now} | {d.kategori for d in changed})
     rows = [(k, now.get((province, k), 0), [now.get((code, k), 0) for code in columns]) for k in categories]
-    return Proposal([(code, names.get(code, code)) for code in columns], rows, changed)
+    year = coverage.of_year(session, province, int(periode))
+    return Proposal(
+        [(code, names.get(code, code)) for code in columns],
+        rows,
+        changed,
+        coverage.latest_by_region(year),
+        coverage.unreported(year),
+    )
 
 
 def _refuse_changed(session: Session, instance: ProcessInstance, now: Counter[tuple[str, str]]) -> None:

@@ -11,10 +11,11 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.bpmn import definitions, parsed_specs
+from engine.core import clock
 from engine.core.config import DEFAULT_BPMN_DIR
 from engine.core.errors import Invalid
 from engine.quality import aggregates
-from engine.verification import determinations, forum_review, reconciliation, register
+from engine.verification import determination_exports, determinations, forum_review, reconciliation, register
 from models import Determination, ProcessInstance, SubmissionItem, VervalStatus
 from tests.factories import SYSTEM, decide, open_period, person_row, submit
 from tests.integration.reconciliation_steps import YEAR, open_tasks, person, review_regencies, to_the_head
@@ -245,3 +246,39 @@ def test_the_list_of_determinations_does_not_read_their_record_lists(db, people)
     with db.read() as s:
         whole = determinations.list_determinations(s, actor(db, "valid.prov"), whole=True)
     assert whole[0]["hash_sah"] is True and whole[0]["totals"] == listed[0]["totals"]
+
+
+def test_a_regency_where_no_desa_reported_is_said_so_not_counted_as_zero(year):
+    """Malinau's desa were asked for 2026-Q4 and none reported: the head reads "tidak melapor" where
+    its figures would be 0, and the determination keeps each regency's reporting with its figures."""
+    from engine.verification import coverage, cycles
+    from tests.factories import SYSTEM as system
+
+    db = year
+    cycles.open_cycle(db, system, f"{YEAR}-Q4", region="65.02.01")  # Bulungan's desa was opened already
+    cycles.close_cycle(db, system, f"{YEAR}-Q4", early=True)  # Malinau's desa are marked not reported
+    head = to_the_head(db)
+    with db.read() as session:
+        asked = reconciliation.proposal(session, session.get(ProcessInstance, head.instance_id))
+    assert asked.tidak_melapor == {"65.02"}
+    malinau, bulungan = asked.kelengkapan["65.02"], asked.kelengkapan["65.01"]
+    assert (malinau.melapor, malinau.tidak_melapor) == (0, malinau.diharapkan) and malinau.diharapkan > 0
+    assert (bulungan.diharapkan, bulungan.melapor, bulungan.disahkan) == (1, 1, 1)
+    with db.transaction() as session:
+        reconciliation.decide_determination(
+            session,
+            person(db, "kepala.dinas"),
+            reconciliation.HeadDecision(head.id, "approve", "", "SK-9", "2026-11-25"),
+        )
+    with db.read() as session:
+        frozen = determinations.latest(session, YEAR)
+        kept = coverage.read(frozen.content)
+        assert frozen.content_hash == determinations.content_hash(frozen.content)  # the hash covers it
+    with db.read() as session:
+        said = dict(determination_exports.metadata(session, frozen, clock.zone()))
+    assert said[f"kelengkapan_65.02_{YEAR}-Q4"].startswith(f"0 dari {malinau.diharapkan} desa/kelurahan melapor")
+    assert {c.kode: (c.diharapkan, c.melapor) for c in kept} == {
+        "65.01": (1, 1),
+        "65.02": (malinau.diharapkan, 0),
+        **{c.kode: (0, 0) for c in kept if c.kode not in ("65.01", "65.02")},
+    }

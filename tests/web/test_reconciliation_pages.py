@@ -141,3 +141,29 @@ def test_the_forums_reason_for_sending_an_explanation_back_reaches_the_regency(y
     page = regency.get(f"/rekonsiliasi/tugas/{again.id}").get_data(as_text=True)
     assert 'id="dikembalikan-forum"' in page and "Selisih perlu dicek dengan UPTD PPA" in page
     assert "cakupan DP3AP2KB lebih luas" in page  # the explanation that was sent back
+
+
+def test_the_head_reads_which_regencies_did_not_report_not_zeros(year, signed_in):
+    from engine.verification import cycles
+    from tests.factories import SYSTEM
+    from tests.integration.reconciliation_steps import to_the_head
+
+    cycles.open_cycle(year, SYSTEM, f"{YEAR}-Q4", region="65.02.01")
+    cycles.close_cycle(year, SYSTEM, f"{YEAR}-Q4", early=True)  # none of Malinau's desa reported
+    head = to_the_head(year)
+    asked = signed_in("kepala.dinas").get(f"/rekonsiliasi/tugas/{head.id}").get_data(as_text=True)
+    assert 'id="tidak-melapor"' in asked and "melapor sepanjang tahun di: Kabupaten Malinau." in asked
+    figures = asked[
+        asked.index('id="angka-ditetapkan"') : asked.index("</table>", asked.index('id="angka-ditetapkan"'))
+    ]
+    lut = figures.split('<th scope="row">LUT</th>')[1].split("</tr>")[0]
+    assert lut.startswith("<td>3</td><td>3</td><td>tidak melapor</td><td>0</td>")  # Malinau said, others 0
+    reported = figures.split('id="kelengkapan"')[1].split("</tr>")[0]
+    assert f"<td>1 dari 1 ({YEAR}-Q4)</td>" in reported
+    decided = {"keputusan": "setuju", "nomor_sk": "188.44/7/2027", "tanggal_sk": "20/11/2026"}
+    assert signed_in("kepala.dinas").post(f"/rekonsiliasi/tugas/{head.id}", decided).status_code == 302
+    page = signed_in("walidata.prov").get(f"/penetapan/{YEAR}").get_data(as_text=True)
+    row = page.split('id="kelengkapan"')[1].split("Kabupaten Malinau")[1].split("</tr>")[0]
+    assert row.startswith('</td><td class="num">6</td><td class="num">0</td><td class="num">6</td>')
+    exported = signed_in("walidata.prov").get(f"/penetapan/{YEAR}/unduh/csv").get_data(as_text=True)
+    assert f"kelengkapan_65.02_{YEAR}-Q4" in exported and "0 dari 6 desa/kelurahan melapor" in exported

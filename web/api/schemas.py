@@ -279,5 +279,25 @@ class DeterminedFigure(Schema):
     nilai = fields.Int(required=True)
 
 
+class RegencyReporting(Schema):
+    periode = fields.Str(required=True)
+    kode = fields.Str(required=True, metadata={"description": "kode kabupaten/kota"})
+    diharapkan = fields.Int(required=True, metadata={"description": "desa/kelurahan yang diminta melapor"})
+    melapor = fields.Int(required=True, metadata={"description": "yang mengajukan, termasuk laporan nihil"})
+    tidak_melapor = fields.Int(
+        required=True, metadata={"description": "yang ditandai tidak melapor saat siklus ditutup"}
+    )
+    disahkan = fields.Int(required=True, metadata={"description": "yang disetujui provinsi"})
+
+
 class DeterminationDetail(DeterminationOut):
     data = fields.List(fields.Nested(DeterminedFigure), required=True, metadata={"description": "di wilayah token"})
+    kelengkapan = fields.List(
+        fields.Nested(RegencyReporting),
+        required=True,
+        metadata={
+            "description": "desa yang melapor per kabupaten/kota dan siklus tahun itu, di wilayah token; angka "
+            "kabupaten/kota yang tidak satu desa pun melapor bukan hitungan tahun itu (kosong bila dibekukan "
+            "sebelum kelengkapan disimpan)"
+        },
+    )

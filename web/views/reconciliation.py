@@ -17,6 +17,7 @@ from engine.verification import (
     forum_review,
     reconciliation,
     reconciliation_progress,
+    region_history,
 )
 from web.access import actor, auditor_only, db, overseers, reading, settings, task_workers
 from web.errors import field_problems, flash_refusal
@@ -165,6 +166,8 @@ def determination_page(tahun: int) -> Any:
         frozen = determinations.get(s, actor(), tahun, revisi)
         latest = frozen.revisi if revisi is None else determinations.get(s, actor(), tahun).revisi
         summary = determinations.summary(frozen)
+        reporting = determinations.reporting(frozen)
+        names = region_history.names_at(s, frozen.approved_at) if reporting else {}
         try:
             comparison = determinations.diff(s, actor(), tahun - 1, tahun)
         except NotFound:
@@ -175,6 +178,8 @@ def determination_page(tahun: int) -> Any:
         approved_at=frozen.approved_at,
         comparison=comparison,
         latest=latest,
+        reporting=reporting,
+        names=names,
     )
 
 
