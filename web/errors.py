@@ -129,6 +129,16 @@ def register(app: Flask) -> None:
                 _("Sudah berubah"),
                 _("Data ini sedang diubah oleh tindakan lain pada saat yang sama; tidak ada yang diubah. Coba lagi."),
             )
+        if _schema_missing(exc):  # reachable, but never set up: saying "unreachable" would send people astray
+            log.error("basis data belum disiapkan (jalankan `sijosku init`): %s", exc.orig)
+            return _problem(
+                503,
+                _("SIJOSKU belum disiapkan"),
+                _(
+                    "Tabel basis data SIJOSKU belum ada. Administrator menjalankan `sijosku init` sekali, lalu "
+                    "halaman ini dapat dimuat ulang."
+                ),
+            )
         if isinstance(exc, UNAVAILABLE):
             log.error("basis data tidak dapat dihubungi: %s", exc.orig)
             return _database_unavailable()
@@ -171,6 +181,11 @@ def register(app: Flask) -> None:
         if is_api_request() and (exc.code or 500) >= 400:
             return api_problems.http_error(exc)
         return exc
+
+
+def _schema_missing(exc: DBAPIError) -> bool:
+    """A table that does not exist: SQLite's "no such table", PostgreSQL's undefined_table (42P01)."""
+    return getattr(exc.orig, "sqlstate", None) == "42P01" or "no such table" in str(exc.orig)
 
 
 def _database_unavailable() -> Any:

@@ -213,3 +213,29 @@ def test_a_race_lost_every_time_is_a_409_in_indonesian_never_a_500(app, browser)
     problem = browser.get("/api/v1/_uji_kalah")
     assert problem.status_code == 409
     assert "sedang diubah oleh tindakan lain" in problem.get_json()["detail"]
+
+
+def test_a_database_never_set_up_says_so_not_unreachable(db, browser, tmp_path, is_postgresql):
+    """Started without `sijosku init`: the database answers, but has no tables. "Cannot be reached"
+    would send the administrator to the network; the page says what to run."""
+    with _empty_database(db, tmp_path, is_postgresql) as url, _database_at(db, url):
+        page = browser.login("admin.prov", "sandi-apa-saja")  # a sign-in reads the attempts table first
+        body = page.get_data(as_text=True)
+        assert page.status_code == 503 and "SIJOSKU belum disiapkan" in body and "sijosku init" in body
+        assert "tidak dapat dihubungi" not in body
+
+
+@contextmanager
+def _empty_database(db: Database, tmp_path, is_postgresql: bool) -> Iterator[str]:
+    if not is_postgresql:
+        yield f"sqlite:///{tmp_path / 'kosong.db'}"
+        return
+    name = f"kosong_{tmp_path.name[-20:].lower().replace('-', '_')}"
+    admin = db.engine.execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    try:
+        yield db.engine.url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
