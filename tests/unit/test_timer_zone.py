@@ -4,12 +4,17 @@ the same text gives the same answer under any server zone."""
 import os
 import subprocess
 import sys
+from datetime import datetime
 
 CODE = (
-    "from engine.bpmn import limits, lint\n"
+    "from zoneinfo import ZoneInfo\n"
+    "from engine.bpmn import lint, timers\n"
+    "from engine.core import clock\n"
     "from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition as T\n"
-    "refused = lint._timer_problem('Batas', '2027-01-31T00:00:00', True)\n"
-    "print(refused or T.get_datetime('2027-01-31T00:00:00').isoformat())\n"
+    "clock.use_zone(ZoneInfo('Asia/Makassar'))\n"
+    "timers.follow_engine_clock()  # as the composition root does\n"
+    "print(lint._timer_problem('Batas', '2027-01-31T00:00:00', True))\n"
+    "print(T.get_datetime('2027-01-31T00:00:00').isoformat())  # a version stored before the refusal\n"
 )
 
 
@@ -19,8 +24,11 @@ def _read_under(tz: str) -> str:
 
 
 def test_a_zoneless_timer_date_is_refused_or_read_in_wita_whatever_the_server_zone():
-    answers = {tz: _read_under(tz) for tz in ("UTC", "Asia/Makassar")}
+    answers = {tz: _read_under(tz).splitlines() for tz in ("UTC", "Asia/Makassar")}
     assert answers["UTC"] == answers["Asia/Makassar"], answers
+    refused, read = answers["UTC"]
+    assert "harus menyebut zonanya" in refused  # a new deploy is refused
+    assert datetime.fromisoformat(read) == datetime.fromisoformat("2027-01-31T00:00:00+08:00")  # read in WITA
 
 
 def test_a_midnight_deadline_is_said_as_the_end_of_the_day_before():
