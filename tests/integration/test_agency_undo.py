@@ -4,15 +4,20 @@ it, when it was taken back already, for a determined year, another year or anoth
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from sqlalchemy import select
 
+from engine.core.actors import Actor
 from engine.core.audit import AuditAction
 from engine.core.errors import Conflict, Forbidden, Invalid, NotFound
+from engine.people import tokens
 from engine.quality import aggregates, figure_files, review, series
-from engine.verification import agency_figures, agency_uploads
-from models import AggregateValue, AuditEvent, QualityFlag
+from engine.verification import agency_figures, agency_uploads, determinations, exchange
+from models import AgencyToken, AggregateValue, AuditEvent, QualityFlag
 from tests.factories import SYSTEM, actor
+from tests.integration.interleave import first_then_second
 from tests.integration.test_agency_uploads import FILE, _actions, _determine, _key, _preview, _receive
 
 CORRECTED = FILE.replace(",30\n", ",31\n") + "DP3AP2KB,AKTK,65.01,2024-S1,14\n"
@@ -197,3 +202,31 @@ def test_an_office_with_more_than_dinas_sosial_in_its_name_is_another_agency(off
 def test_our_own_office_however_written_is_not_received_as_another_agency(db, stewards, our_figures, ours):
     with pytest.raises(Invalid, match="bukan Dinas Sosial|instansi lain"):
         _preview(db, text=FILE.replace("DP3AP2KB", ours))
+
+
+def _freezing(approval):
+    return lambda s: determinations.freeze(s, SYSTEM, approval)
+
+
+def test_an_undoing_or_a_post_while_the_year_is_frozen_waits_and_is_refused(db, stewards, our_figures):
+    """The freeze holds the province's figures: an undoing, or an agency's figures sent by the API, that
+    came between its own check and the freeze would change a year just determined. Each waits for the
+    freeze, then is refused with nothing changed."""
+    _, second = _two_uploads(db)
+    approval = determinations.Approval("65", 2024, "188.44/12/2025", date(2025, 3, 1))
+    refused = first_then_second(db, _freezing(approval), lambda: _undo(db, second))
+    assert isinstance(refused, Conflict) and "sudah ditetapkan" in str(refused), refused
+    assert _stored(db) == AFTER_BOTH
+    with db.transaction() as s:
+        request = tokens.TokenRequest("DP3AP2KB", "65", ("angka-instansi",), can_write=True)
+        token = tokens.create_token(s, SYSTEM, request).token.id
+    row = {"kategori": "AKTK", "kode_wilayah": "65.01", "periode": "2025", "nilai": 9}
+
+    def post():
+        with db.transaction() as s:
+            return exchange.post_agency_figures(s, Actor.of_token(s.get(AgencyToken, token)), [row])
+
+    again = determinations.Approval("65", 2025, "188.44/1/2026", date(2026, 3, 1))
+    refused = first_then_second(db, _freezing(again), post)
+    assert isinstance(refused, Conflict) and "sudah ditetapkan" in str(refused), refused
+    assert ("65.01", "2025") not in _stored(db)
