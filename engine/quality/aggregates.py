@@ -152,9 +152,11 @@ def store(
                 same.append([v.region_kode, v.kategori, v.periode, v.sumber])
             row.nilai, row.imported_at = v.nilai, clock.now()
     session.flush()
-    # figures sent again as they are change nothing and leave no row (an agency's system may push the
-    # same figures every day): such a re-send does not stand in the way of undoing an earlier upload
-    if not changes:
+    # An agency's figures sent again as they stand are its confirmation of them, recorded (an undoing
+    # of an earlier upload must not take them), whether or not the same sending changed another;
+    # other figures sent again as they are change nothing and leave no row.
+    confirmed = bool(same) and action == AuditAction.AGENCY_FIGURES_IMPORTED
+    if not changes and not confirmed:
         return added
     audit.record(  # the figures replaced are kept here: the table holds only the latest of each
         session,

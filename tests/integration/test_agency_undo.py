@@ -172,12 +172,30 @@ def test_an_upload_whose_figures_were_withdrawn_and_sent_again_the_same_is_not_u
     assert _stored(db) == AFTER_FIRST
 
 
-def test_figures_sent_again_unchanged_leave_no_upload_on_the_list(db, stewards, our_figures):
+def test_figures_sent_again_unchanged_are_recorded_as_confirmed_but_not_listed_as_an_upload(db, stewards, our_figures):
+    """An agency's system pushes the same figures again, nothing else: the trail records the sending
+    (as it does when the same sending also changed another figure), the year's list of uploads does
+    not list it (it changed nothing), and the earlier upload is no longer undone."""
     _receive(db, _preview(db))
-    with db.transaction() as s:  # as an agency's system pushes the same figures every day
+    first = _actions(db, AuditAction.AGENCY_FIGURES_IMPORTED)[-1].seq
+    with db.transaction() as s:
         values = [series.Value("65.01", "AKTK", "2024", 30, "DP3AP2KB")]
         aggregates.store(s, SYSTEM, values, AuditAction.AGENCY_FIGURES_IMPORTED)
-    assert len(_actions(db, AuditAction.AGENCY_FIGURES_IMPORTED)) == 1
+    pushed = _actions(db, AuditAction.AGENCY_FIGURES_IMPORTED)[-1]
+    assert pushed.seq != first and pushed.after["sama"] == [["65.01", "AKTK", "2024", "DP3AP2KB"]]
+    assert pushed.after["perubahan"] == [] and (pushed.after["baru"], pushed.after["diubah"]) == (0, 0)
+    with db.read() as s:
+        assert [u.seq for u in agency_uploads.uploads(s, actor(db, "walidata.prov"), 2024)] == [first]
+    with pytest.raises(Conflict, match=f"^1 angka unggahan nomor {first} dikirim lagi tanpa perubahan"):
+        _undo(db, first)
+    assert _stored(db) == AFTER_FIRST
+    ours = [series.Value("65.01", "AKTK", "2024", 30, "dinsos")]
+    with db.transaction() as s:
+        aggregates.store(s, SYSTEM, ours, AuditAction.BASELINE_IMPORTED)
+    before = len(_actions(db, AuditAction.BASELINE_IMPORTED))
+    with db.transaction() as s:  # other figures sent again as they stand leave no row
+        aggregates.store(s, SYSTEM, ours, AuditAction.BASELINE_IMPORTED)
+    assert len(_actions(db, AuditAction.BASELINE_IMPORTED)) == before
 
 
 def test_a_years_uploads_are_listed_however_many_of_other_years_came_after(db, stewards, our_figures, monkeypatch):
