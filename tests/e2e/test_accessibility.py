@@ -76,6 +76,7 @@ def test_every_page_of_each_role_passes_axe_and_fits_a_phone(places, sign_in, us
         person.go(path.format(**places))
         if "/ubah" in path:
             person.page.wait_for_selector("#bpmn-editor[data-state=ready]")
+            assert person.page.is_visible("#editor-layar-sempit") == phone  # editing wants a laptop, said so
         if path.startswith("/mutu/"):
             person.page.wait_for_selector("#trend[data-state=done], #trend[data-state=error]")
         if path.startswith("/tugas/") and path != "/tugas/":
