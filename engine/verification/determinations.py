@@ -73,6 +73,14 @@ def latest(session: Session, tahun: int) -> Determination | None:
     )
 
 
+def same_as_latest(session: Session, tahun: int, counts: dict[tuple[str, str], int]) -> Determination | None:
+    """The year's latest determination when `counts` are exactly its figures: a revision that would
+    change nothing (the head is told so before approving it)."""
+    previous = latest(session, tahun)
+    figures = sorted([code, kategori, n] for (code, kategori), n in counts.items())
+    return previous if previous is not None and previous.content["angka"] == figures else None
+
+
 @dataclass(frozen=True)
 class Approval:
     """What the head approved: the year, the decree, and the reconciliation it ends."""

@@ -34,6 +34,7 @@ from models import (
     Cycle,
     CycleStatus,
     Decision,
+    Determination,
     FlagStatus,
     HumanTask,
     ProcessInstance,
@@ -395,6 +396,7 @@ class Proposal:
     # each regency's reporting in the year's last cycle, and those none of whose desa reported all year
     kelengkapan: dict[str, coverage.Coverage] = field(default_factory=dict)
     tidak_melapor: set[str] = field(default_factory=set)
+    sama_dengan: Determination | None = None  # a revision whose figures are the latest determination's
 
     @property
     def jumlah(self) -> tuple[int, list[int]]:
@@ -425,6 +427,7 @@ def proposal(session: Session, instance: ProcessInstance) -> Proposal:
         changed,
         coverage.latest_by_region(year),
         coverage.unreported(year),
+        determinations.same_as_latest(session, int(periode), now),
     )
 
 

@@ -282,3 +282,21 @@ def test_a_regency_where_no_desa_reported_is_said_so_not_counted_as_zero(year):
         "65.02": (malinau.diharapkan, 0),
         **{c.kode: (0, 0) for c in kept if c.kode not in ("65.01", "65.02")},
     }
+
+
+def test_a_revision_that_would_change_no_figure_is_said_so_to_the_head(year):
+    db = year
+    from tests.integration.reconciliation_steps import determine
+
+    with db.read() as session:
+        assert determinations.same_as_latest(session, YEAR, {("65", "LUT"): 3}) is None  # nothing determined yet
+    determine(db, YEAR, "SK-1/2027")
+    head = to_the_head(db, alasan_revisi="SK baru, angka tetap")
+    with db.read() as session:
+        asked = reconciliation.proposal(session, session.get(ProcessInstance, head.instance_id))
+        assert asked.sama_dengan is not None and (asked.sama_dengan.revisi, asked.sama_dengan.nomor_sk) == (
+            0,
+            "SK-1/2027",
+        )
+        counts = aggregates.count_records(session, "65", str(YEAR))
+        assert determinations.same_as_latest(session, YEAR, {**counts, ("65", "LUT"): 99}) is None  # one figure differs

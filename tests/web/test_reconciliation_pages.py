@@ -167,3 +167,12 @@ def test_the_head_reads_which_regencies_did_not_report_not_zeros(year, signed_in
     assert row.startswith('</td><td class="num">6</td><td class="num">0</td><td class="num">6</td>')
     exported = signed_in("walidata.prov").get(f"/penetapan/{YEAR}/unduh/csv").get_data(as_text=True)
     assert f"kelengkapan_65.02_{YEAR}-Q4" in exported and "0 dari 6 desa/kelurahan melapor" in exported
+
+
+def test_the_head_is_told_when_a_revision_would_change_no_figure(year, signed_in):
+    from tests.integration.reconciliation_steps import determine, to_the_head
+
+    determine(year, YEAR, "SK-1/2027")
+    head = to_the_head(year, alasan_revisi="SK baru, angka tetap")
+    asked = signed_in("kepala.dinas").get(f"/rekonsiliasi/tugas/{head.id}").get_data(as_text=True)
+    assert 'id="revisi-sama"' in asked and "sama persis dengan penetapan revisi 0 (SK SK-1/2027)" in asked
