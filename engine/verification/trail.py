@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta, tzinfo
@@ -19,11 +20,12 @@ from engine.bpmn import runtime
 from engine.core import audit, clock
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
-from engine.core.errors import Forbidden, NotFound
+from engine.core.errors import Forbidden, Invalid, NotFound, Problem
 from engine.core.paging import page_of
 from engine.core.tables import BOM, neutralised
 from engine.people import privacy, sign_in
 from engine.people.scope import Scope
+from engine.quality.nik import is_sixteen_digits
 from engine.verification import linkage, submission_view
 from models import WORK_ROLE_OF_TIER, AuditEvent, HumanTask, Record, RecordVersion, Submission
 
@@ -46,6 +48,23 @@ class Search:
     total: int  # how many match: more than shown means the search should be narrowed
 
 
+_REGION_CODE = re.compile(r"\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?")
+
+
+def _searchable(nik: str, wilayah: str) -> tuple[str, str]:
+    """A NIK as written (`6501 0157 0550 0001` too) and a region code, or what is wrong with them:
+    a search that cannot match anything says why instead of finding nothing."""
+    nik, wilayah = re.sub(r"[\s.-]", "", nik), wilayah.strip()
+    problems = []
+    if nik and not is_sixteen_digits(nik):
+        problems.append(Problem("NIK dicari utuh: 16 angka", column="nik"))
+    if wilayah and not _REGION_CODE.fullmatch(wilayah):
+        problems.append(Problem("kode wilayah Kemendagri bertitik, mis. 65.01 atau 65.01.01.2005", column="wilayah"))
+    if problems:
+        raise Invalid("Pencarian belum dapat dijalankan", problems)
+    return nik, wilayah
+
+
 def search_records(
     session: Session,
     actor: Actor,
@@ -56,10 +75,11 @@ def search_records(
     limit: int = 100,
 ) -> Search:
     scope = _auditing(actor)
+    nik, wilayah = _searchable(nik, wilayah)
     q = select(Record).where(scope.where(Record.kode_desa))
-    if nik.strip():
+    if nik:
         _allow_nik_search(session, actor)
-        q = q.where(Record.nik == nik.strip())
+        q = q.where(Record.nik == nik)
     if nama.strip():
         q = q.where(func.lower(Record.nama).like(f"%{nama.strip().lower()}%"))
     if wilayah.strip():

@@ -249,3 +249,14 @@ def test_a_search_with_more_matches_than_shown_says_so(browser, db, people, monk
     with db.read() as s:
         total = s.scalar(select(func.count()).select_from(Record))
     assert total > 1 and f"Menampilkan 1 pertama dari {total} catatan yang cocok" in page
+
+
+def test_a_search_that_cannot_match_says_why_and_keeps_what_was_written(browser, db, people):
+    browser.login("auditor.prov")
+    refused = browser.post("/audit/", {"nik": "12ab", "wilayah": "zz.99"}, token_from="/audit/")
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and 'id="pencarian-ditolak"' in page
+    assert "NIK dicari utuh: 16 angka" in page and "Kode wilayah Kemendagri bertitik" in page
+    assert 'value="12ab"' in page and 'value="zz.99"' in page
+    grouped = browser.post("/audit/", {"nik": "6501 0157 0550 0001"}, token_from="/audit/")
+    assert grouped.status_code == 200 and "pencarian-ditolak" not in grouped.get_data(as_text=True)

@@ -20,8 +20,11 @@ bp = Blueprint("audit", __name__, url_prefix="/audit")
 def index() -> Any:
     # Posted, not in the URL: a NIK in a query string ends up in logs and browser history.
     args = parse(RecordSearchForm, request.form)
-    with db().transaction() as s:  # a search by NIK is recorded on the trail
-        found = trail.search_records(s, actor(), **args) if any(args.values()) else trail.Search([], 0)
+    try:
+        with db().transaction() as s:  # a search by NIK is recorded on the trail
+            found = trail.search_records(s, actor(), **args) if any(args.values()) else trail.Search([], 0)
+    except Invalid as exc:  # the search kept as written, saying what cannot match
+        return _search_page(args=args, search_refusal=exc), 400
     return _search_page(found=found, args=args, searched=any(args.values()))
 
 
