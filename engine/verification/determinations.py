@@ -420,8 +420,12 @@ def _flag_history(session: Session, flag_ids: list[int]) -> list[dict[str, Any]]
 def published(session: Session, actor: Actor) -> list[dict[str, Any]]:
     """Every determination, for a token that holds the `penetapan` resource."""
     Scope.exchanging(actor, ApiResource.PENETAPAN).require_any()
-    rows = session.scalars(select(Determination).order_by(Determination.tahun.desc(), Determination.revisi.desc()))
-    return [summary(d) for d in rows]
+    rows = session.scalars(
+        select(Determination)
+        .order_by(Determination.tahun.desc(), Determination.revisi.desc())
+        .options(defer(Determination.content))  # megabytes each: the list reads what was written beside them
+    )
+    return [summary(d, whole=False) for d in rows]
 
 
 def published_year(session: Session, actor: Actor, tahun: int) -> dict[str, Any]:

@@ -245,12 +245,14 @@ def test_determinations_are_published_with_their_hash_figures_in_the_token_regio
     assert listed.status_code == 200
     (first,) = listed.get_json()["data"]
     assert first["hash"] == digest and first["decree"] == {"nomor": "188.44/1/2027", "tanggal": "2027-01-15"}
+    assert first["hash_sah"] is None  # a list does not read each frozen content to check it
     again = api("GET", "/api/v1/determinations", regency, headers={"If-None-Match": listed.headers["ETag"]})
     assert again.status_code == 304
     year = api("GET", "/api/v1/determinations/2026", regency).get_json()
     assert year["data"] and all(f["wilayah"].startswith("65.01") for f in year["data"])
     assert {"wilayah": "65.01", "kategori": "LUT", "nilai": 1} in year["data"]
     assert all(c["kode"].startswith("65.01") for c in year["kelengkapan"])  # its region's reporting only
+    assert year["hash_sah"] is True
     published = api("GET", "/api/v1/aggregates", issue_token("65.01", ("agregat",)), query_string={"periode": "2026"})
     statuses = {(f["kode_wilayah"], f["kode_kategori"]): f["status"] for f in published.get_json()["data"]}
     assert statuses[("65.01", "LUT")] == "ditetapkan", statuses

@@ -259,7 +259,13 @@ class DeterminationOut(Schema):
     revisi = fields.Int(required=True, metadata={"description": "0 penetapan pertama; n revisi ke-n"})
     wilayah = fields.Str(required=True)
     hash = fields.Str(required=True, metadata={"description": "SHA-256 atas serialisasi kanonik isi penetapan"})
-    hash_sah = fields.Bool(required=True)
+    hash_sah = fields.Bool(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "isi masih sesuai hash-nya; null dalam daftar (diperiksa pada /determinations/TAHUN)"
+        },
+    )
     decree = fields.Nested(DecreeOut, required=True)
     approved_by = fields.Str(required=True)
     approved_at = fields.Str(required=True)
