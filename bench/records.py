@@ -24,6 +24,7 @@ import argparse
 import math
 import platform
 import random
+import re
 import sys
 import tempfile
 from collections import Counter
@@ -125,7 +126,15 @@ def _keyed(address: tuple[int, int, str], rng: random.Random, again: bool) -> st
     if not again:
         return f"{street}{number} RT {rt:03d} RW {rw:03d}".strip()
     street = street.replace("Jl.", "Jalan").replace("Gg.", "Gang")
-    form = rng.choice(["Rt.{rt}/Rw.{rw}", "RT {rt} RW {rw}", "RT. {rt:02d} / RW. {rw:02d}", "rt {rt:03d} rw {rw:03d}"])
+    form = rng.choice(
+        [
+            "Rt.{rt}/Rw.{rw}",
+            "RT {rt} RW {rw}",
+            "RT. {rt:02d} / RW. {rw:02d}",
+            "rt {rt:03d} rw {rw:03d}",
+            "RT/RW {rt:03d}/{rw:03d}",
+        ]
+    )
     return f"{street}{number.replace('No. ', 'No.')} {form.format(rt=rt, rw=rw)}".strip()
 
 
@@ -232,6 +241,21 @@ def _other_address(rows: list[dict[str, str]], i: int, source: int, desa: Desa, 
     rows[i]["nik"] = _nik(desa, rng, born, rows[i]["jenis_kelamin"])
 
 
+NEXT_PLACE = [(r"No\.? ?(\d+)", "{}"), (r"\bRT ?/ ?RW (\d+)", "RT/RW {:03d}"), (r"\bRT\.? ?(\d+)", "RT {:03d}")]
+
+
+def _other_house(rows: list[dict[str, str]], i: int, source: int, desa: Desa, rng: random.Random) -> None:
+    """A member written at the next house of the card's street, its number without "No." (or, on a card
+    with no street, at the next RT), as if keyed from another family's form."""
+    home, moved = rows[source]["alamat"], ""
+    for pattern, written in NEXT_PLACE:  # however the source's address was keyed
+        moved = re.sub(pattern, lambda m, w=written: w.format(int(m.group(1)) + 1), home, count=1, flags=re.I)
+        if moved != home:
+            break
+    born = date.fromisoformat(rows[i]["tanggal_lahir"])
+    rows[i].update(no_kk=rows[source]["no_kk"], alamat=moved, nik=_nik(desa, rng, born, rows[i]["jenis_kelamin"]))
+
+
 def _child_and_elderly(rows: list[dict[str, str]], i: int, source: int, desa: Desa, rng: random.Random) -> int:
     rows[i] = dict(rows[source], kategori="LUT" if rows[source]["kategori"] in CHILDREN else "ABT")
     return source
@@ -247,6 +271,7 @@ PLANTS: dict[str, tuple[Plant, set[str]]] = {
     "a second entry, NIK mistyped": (_nik_mistyped, {"nik_salah_ketik", "duplikat_kk"}),
     "a NIK region no kecamatan has": (_unknown_region, {"nik_wilayah"}),
     "a family member at another address": (_other_address, {"kk_alamat"}),
+    "a family member at the next house or RT": (_other_house, {"kk_alamat"}),
     "one NIK a child and an elder": (_child_and_elderly, {"duplikat_kategori", "kategori_usia"}),
 }
 

@@ -328,8 +328,10 @@ def expression_problems(root: etree._Element, known: Iterable[str]) -> list[Prob
                 else:
                     sandbox.compile_expression(source)
             except (sandbox.SandboxError, SyntaxError, ValueError) as exc:
-                unread = _unreadable_timer(where, source) if mode == "timer" else f"{what} pada {place}: {_plain(exc)}"
-                problems.append(_problem(phrase(unread), owner, ERROR))
+                if mode == "timer" and (isinstance(exc, SyntaxError) or "sintaks" in str(exc)):  # "tiga hari"
+                    problems.append(_problem(_unreadable_timer(where, source), owner, ERROR))
+                else:
+                    problems.append(_problem(phrase(f"{what} pada {place}: {_plain(exc)}"), owner, ERROR))
                 continue
             if mode == "timer":
                 quoted = _timer_text(source)

@@ -35,11 +35,13 @@ NUMBERED = ("rt", "rw", "nomor")  # a number that follows one of these belongs t
 MOST_TOLD = 10  # a card at more addresses than this is told as "more than ten"
 MAX_LENGTH = 300  # an address longer than any real one is read only this far
 _PARTS = re.compile(r"[a-z]+|[0-9]+")
+_KTP_PAIR = re.compile(r"\brt\s*[/.]?\s*rw\b\W*?(\d+)\s*/\s*(\d+)")  # "RT/RW : 003/001", as the KTP prints it
+_BARE_PAIR = re.compile(r"^\W*(\d{1,3})\s*/\s*(\d{1,3})\W*$")  # "005/002" and nothing else: an RT and its RW
 
 
 @dataclass(frozen=True)
 class Address:
-    numbers: tuple[tuple[str, str], ...]  # ('rt', '3'), ('rw', '1'), ('nomor', '5')
+    numbers: tuple[tuple[str, str], ...]  # ('nomor', '5'), ('rt', '3'), ('rw', '1')
     words: tuple[str, ...]  # the rest, in order: ('jalan', 'mulawarman')
 
     def agrees(self, other: Address) -> bool:
@@ -52,35 +54,50 @@ class Address:
         rest = iter(long)
         return all(word in rest for word in short)
 
+    def merged(self, other: Address) -> Address:
+        """What two agreeing writings say together: RT 1 said by one and a street by the other is
+        a place a third writing at RT 2 is not."""
+        numbers = dict(other.numbers) | dict(self.numbers)
+        return Address(tuple(sorted(numbers.items())), max(self.words, other.words, key=len))
+
 
 def address_of(text: str) -> Address:
-    """An address as its numbered parts and words: `Rt.03/Rw.001` and `RT 3 RW 1` are one."""
+    """An address as its numbered parts and words: `Rt.03/Rw.001`, `RT/RW 003/001` and `RT 3 RW 1`
+    are one. A number after a label (RT, RW, No.) is that label's; the first other number after a
+    word is the house's (`Jl. Mulawarman 5`)."""
     plain = unicodedata.normalize("NFKD", str(text)[:MAX_LENGTH]).encode("ascii", "ignore").decode().lower()
+    plain = _BARE_PAIR.sub(r"rt \1 rw \2", _KTP_PAIR.sub(r"rt \1 rw \2", plain))
     parts = [str(int(p)) if p.isdigit() else WORDS.get(p, p) for p in _PARTS.findall(plain)]
-    numbers: list[tuple[str, str]] = []
+    numbers: dict[str, str] = {}
     words: list[str] = []
     for i, part in enumerate(parts):
-        if part.isdigit() and i and parts[i - 1] in NUMBERED:
-            numbers.append((words.pop(), part))
+        before = parts[i - 1] if i else ""
+        if part.isdigit() and before in NUMBERED:
+            numbers.setdefault(words.pop(), part)
+        elif part.isdigit() and words and not before.isdigit() and "nomor" not in numbers:
+            numbers["nomor"] = part
         else:
             words.append(part)
-    return Address(tuple(numbers), tuple(words))
+    return Address(tuple(sorted(numbers.items())), tuple(words))
 
 
 def distinct(addresses: list[str], most: int = MOST_TOLD) -> list[Address]:
     """The different addresses among `addresses`: empty ones dropped, and a writing that agrees
-    with one that says more counted with it. At most `most` + 1 are found, which bounds the work
-    a card keyed on thousands of rows causes."""
+    with what the writings already counted as one place say together counted with them. At most
+    `most` + 1 are found, which bounds the work a card keyed on thousands of rows causes."""
     read = {address_of(a) for a in addresses}
     by_detail = sorted(
         (a for a in read if a.numbers or a.words),
         key=lambda a: (len(a.numbers) + len(a.words), a.numbers, a.words),
         reverse=True,
     )
-    kept: list[Address] = []
+    places: list[Address] = []
     for address in by_detail:
-        if not any(address.agrees(other) for other in kept):
-            kept.append(address)
-            if len(kept) > most:
-                break
-    return kept
+        same = next((i for i, place in enumerate(places) if address.agrees(place)), None)
+        if same is not None:
+            places[same] = places[same].merged(address)
+            continue
+        places.append(address)
+        if len(places) > most:
+            break
+    return places

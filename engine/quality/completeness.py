@@ -152,8 +152,10 @@ def carried_on(periode: str) -> Select[str | None]:
     )
 
 
-def tally(session: Session, periode: str, parent: str) -> list[Status]:
-    """The counts behind `status`, for a caller that has checked its own scope."""
+def tally(session: Session, periode: str, parent: str, registers: bool = True) -> list[Status]:
+    """The counts behind `status`, for a caller that has checked its own scope. `registers`: also
+    the register records carried and checked (most of the work at a province's scale; a
+    determination's coverage does not read them)."""
     cycle = session.scalar(select(Cycle).where(Cycle.periode == periode))
     deadline = datetime.fromisoformat(cycle.batas[Tier.DESA.value]) if cycle else None
     # A closed cycle expected the desa it opened (closing marked each one it did not hear from); one
@@ -205,7 +207,7 @@ def tally(session: Session, periode: str, parent: str) -> list[Status]:
         ).all()
     )
     approvals = _approvals(session, periode)
-    register_counts = _register_counts(session, periode, parent)
+    register_counts = _register_counts(session, periode, parent) if registers else {}
     for sid, code, state, putaran, nihil, unchecked in subs:
         row = rows.get(child(code))
         if row is None:

@@ -15,8 +15,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.core.periods import reference_date
 from engine.quality import completeness
-from models import Cycle, Tier
+from models import Cycle, Tier, contains
 
 
 @dataclass(frozen=True)
@@ -38,13 +39,20 @@ class Coverage:
 
 
 def of_year(session: Session, province: str, tahun: int) -> list[Coverage]:
-    """Each regency's coverage in each of the year's cycles, in the order of the cycles."""
-    periods = session.scalars(select(Cycle.periode).where(Cycle.periode.like(f"{tahun}-%")).order_by(Cycle.periode))
+    """Each regency's coverage in each of the year's cycles, by the day each cycle ends (a rhythm
+    changed in the year puts 2026-S1 before 2026-Q3)."""
+    periods = session.scalars(select(Cycle.periode).where(Cycle.periode.like(f"{tahun}-%"))).all()
     return [
         Coverage(p, row.kode, row.expected, row.submitted, row.not_reported, row.verified[Tier.PROVINSI.value])
-        for p in periods
-        for row in completeness.tally(session, p, province)
+        for p in sorted(periods, key=lambda p: (reference_date(p), p))
+        for row in completeness.tally(session, p, province, registers=False)
     ]
+
+
+def within(coverages: list[Coverage], regions: list[str]) -> list[Coverage]:
+    """The coverage of the regencies in `regions` or holding one of them (a kecamatan's token reads
+    its regency's)."""
+    return [c for c in coverages if any(contains(c.kode, r) or contains(r, c.kode) for r in regions)]
 
 
 def read(content: dict[str, Any]) -> list[Coverage]:

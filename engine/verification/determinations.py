@@ -244,7 +244,8 @@ def figures(d: Determination, scope: Scope | None = None) -> list[dict[str, Any]
 
 def reporting(d: Determination, scope: Scope | None = None) -> list[coverage.Coverage]:
     """How many desa of each regency within `scope` reported in each of the year's cycles."""
-    return [c for c in coverage.read(d.content) if scope is None or scope.contains(c.kode)]
+    found = coverage.read(d.content)
+    return found if scope is None or scope.everything else coverage.within(found, scope.regions)
 
 
 def for_download(

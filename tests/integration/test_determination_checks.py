@@ -300,3 +300,27 @@ def test_a_revision_that_would_change_no_figure_is_said_so_to_the_head(year):
         )
         counts = aggregates.count_records(session, "65", str(YEAR))
         assert determinations.same_as_latest(session, YEAR, {**counts, ("65", "LUT"): 99}) is None  # one figure differs
+
+
+def test_a_years_reporting_is_read_by_when_each_cycle_ends_and_over_the_whole_year(year):
+    """Malinau's desa were asked three times in a year whose rhythm changed (S1, then Q3 and Q4); one
+    reported in Q3 only. Its last cycle is Q4 (not S1, which sorts after it by name), and it is not a
+    regency that reported nothing all year."""
+    from engine.verification import coverage, cycles
+    from models import Submission, SubmissionStatus
+    from tests.factories import SYSTEM as system
+
+    db = year
+    for periode in (f"{YEAR}-S1", f"{YEAR}-Q3", f"{YEAR}-Q4"):
+        cycles.open_cycle(db, system, periode, region="65.02.01")
+        if periode.endswith("Q3"):
+            with db.transaction() as session:  # one desa's submission went up (its operator is not in the world)
+                one = session.scalar(select(Submission).where(Submission.periode == periode).limit(1))
+                one.putaran, one.status = 1, SubmissionStatus.DIAJUKAN
+        cycles.close_cycle(db, system, periode, early=True)
+    with db.read() as session:
+        found = coverage.of_year(session, "65", YEAR)
+    assert [c.periode for c in found if c.kode == "65.02"] == [f"{YEAR}-S1", f"{YEAR}-Q3", f"{YEAR}-Q4"]
+    assert coverage.latest_by_region(found)["65.02"].periode == f"{YEAR}-Q4"
+    assert coverage.unreported(found) == set()  # it reported in Q3
+    assert coverage.unreported([c for c in found if c.periode != f"{YEAR}-Q3"]) == {"65.02"}

@@ -144,6 +144,11 @@ def test_a_family_address_keyed_two_ways_is_not_a_warning_but_two_places_are(db)
         ).all()
     assert [[f["aturan"] for f in i.masalah] for i in found] == [[], [], [], ["kk_alamat"], ["kk_alamat"]]
     assert found[3].masalah[0]["pesan"] == f"anggota KK {other} tercatat dengan 2 alamat berbeda"
+    scattered = _open(db, period="2026-Q3")  # a card on twelve RTs: counted to eleven, and said so
+    _import(db, scattered, [person(i, no_kk=kk, alamat=f"RT {i} RW 1") for i in range(1, 13)])
+    with db.read() as s:
+        told = s.scalars(select(models.SubmissionItem.masalah).where(models.SubmissionItem.submission_id == scattered))
+        assert {m[0]["pesan"] for m in told} == {f"anggota KK {kk} tercatat dengan lebih dari 10 alamat berbeda"}
 
 
 def test_the_same_nik_in_another_desa_is_a_warning_that_does_not_say_where(db):

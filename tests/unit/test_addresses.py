@@ -18,6 +18,8 @@ from engine.quality.addresses import MOST_TOLD, address_of, distinct
         ["Gg. Damai RT 12", "Gang Damai, RT 012"],
         ["Desa Sekatak Buji RT 2", "RT 02"],
         ["JL. YOS SUDARSO", "Jl. Yos Sudarso", "jl yos  sudarso"],
+        ["RT/RW 003/001", "RT 003 RW 001", "RT/RW: 03/01", "Rt.3/Rw.1", "003/001"],  # as the KTP prints it
+        ["Jl. Mulawarman 5", "Jl. Mulawarman No. 5"],
     ],
 )
 def test_one_address_keyed_several_ways_is_one(written):
@@ -32,10 +34,27 @@ def test_one_address_keyed_several_ways_is_one(written):
         ["Jl. A", "Jl. B"],
         ["Jl. Mulawarman No. 5", "Jl. Mulawarman No. 7"],
         ["Jl. Mulawarman RT 3", "Jl. Sengkawit RT 3"],
+        ["RT/RW 003/001", "RT 001 RW 003"],
+        ["RT 003 RW 001", "005/002"],
+        ["Jl. Mulawarman 5", "Jl. Mulawarman No. 7"],  # a house number with or without its label
+        ["Jl. Mulawarman Gg. Damai", "Jl. Damai Gg. Mulawarman"],  # the same words in another order
+        ["Jl. Mulawarman Gg. Damai", "RT 1", "RT 2"],  # each agrees with the street, not with the other
     ],
 )
 def test_different_places_stay_different(written):
     assert len(distinct(written)) == 2
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        ["RT 3 RW 1", "Jl. Sengkawit No. 10"],  # the RT of that house, or another place: not said
+        ["RT 3 RW 1", "Desa Tanjung Palas Hilir"],  # the desa's name is every household's
+        ["RT 1", "RW 1"],
+    ],
+)
+def test_writings_that_share_nothing_to_compare_are_not_an_alarm(written):
+    assert len(distinct(written)) == 1
 
 
 def test_numbers_belong_to_their_label_and_lose_their_leading_zeros():

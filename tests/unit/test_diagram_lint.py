@@ -104,6 +104,8 @@ def test_a_timer_written_in_words_is_told_how_a_duration_is_written():
     [words] = lint.lint(_timer("tiga hari"), set())
     assert words.severity == lint.ERROR and '"tiga hari" tidak dapat dibaca sebagai batas waktu' in words.message
     assert '"P3D" untuk 3 hari' in words.message and "pembanding" not in words.message  # not about expressions
+    [refused] = lint.lint(_timer("__import__(&quot;os&quot;)"), set())  # a refusal keeps its own reason
+    assert "tidak diizinkan" in refused.message and "batas waktu" not in refused.message
 
 
 def test_a_comprehensions_own_name_is_not_unknown_and_a_service_parameters_name_is():

@@ -44,6 +44,7 @@ def test_a_content_hash_keeps_its_digits():
         "NIK/KK 65010144056000316501014405600032",  # a NIK and a KK run together: 32 digits, no hash
         "catatan 6501014405600031abcdef0123456789",  # a NIK against hex-looking letters
         "abcdef01234567896501014405600031",  # and after them
+        "a6501014405600031bcdef0123456789ab",  # inside letters, but 34 long: no digest is
     ],
 )
 def test_a_nik_is_never_kept_whole_because_it_looks_like_a_hash(text):

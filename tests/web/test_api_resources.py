@@ -228,8 +228,10 @@ def test_the_openapi_document_and_its_docs_page(app, api):
 def _determine(db, world):
     from datetime import date
 
-    from engine.verification import determinations
+    from engine.verification import cycles, determinations
 
+    cycles.open_cycle(db, SYSTEM, "2026-S2", region="65.02.01")  # Malinau's desa asked, none reported
+    cycles.close_cycle(db, SYSTEM, "2026-S2", early=True)
     with db.transaction() as s:
         aggregates.snapshot_records(s, SYSTEM, "2026", "65")  # the year's figures, as the reconciliation stores them
         approval = determinations.Approval("65", 2026, "188.44/1/2027", date(2027, 1, 15))
@@ -251,8 +253,11 @@ def test_determinations_are_published_with_their_hash_figures_in_the_token_regio
     year = api("GET", "/api/v1/determinations/2026", regency).get_json()
     assert year["data"] and all(f["wilayah"].startswith("65.01") for f in year["data"])
     assert {"wilayah": "65.01", "kategori": "LUT", "nilai": 1} in year["data"]
-    assert all(c["kode"].startswith("65.01") for c in year["kelengkapan"])  # its region's reporting only
+    assert year["kelengkapan"] == []  # its region's reporting only: Malinau's is not its
     assert year["hash_sah"] is True
+    malinau = api("GET", "/api/v1/determinations/2026", issue_token("65.02.01", ("penetapan",))).get_json()
+    (reported,) = malinau["kelengkapan"]  # a kecamatan's token reads its regency's
+    assert reported["kode"] == "65.02" and reported["melapor"] == 0 and reported["diharapkan"] > 0
     published = api("GET", "/api/v1/aggregates", issue_token("65.01", ("agregat",)), query_string={"periode": "2026"})
     statuses = {(f["kode_wilayah"], f["kode_kategori"]): f["status"] for f in published.get_json()["data"]}
     assert statuses[("65.01", "LUT")] == "ditetapkan", statuses

@@ -116,6 +116,8 @@ def test_the_manual_prints_to_a_pdf_with_every_chapter(app, tmp_path):
         html = manual.printable()
     for chapter in manual.written():
         assert f'id="bab-{chapter.slug}"' in html
+    named = re.findall(r'aria-label="(Tabel \d+), dapat digeser', html)
+    assert len(named) > 1 and len(set(named)) == len(named)  # each table of the printed whole named apart
     page = tmp_path / "panduan.html"
     page.write_text(html, encoding="utf-8")
     from web.cli.manual import _print_pdf

@@ -84,6 +84,7 @@ def test_a_year_through_the_pages(year, signed_in):
     figures = asked[start : asked.index("</table>", start)]
     assert "Bulungan" in figures and '<th scope="row">LUT</th><td>3</td><td>3</td>' in figures
     assert 'id="angka-berubah"' not in asked  # nothing changed since the Forum's recount
+    assert 'id="tanpa-siklus"' in asked  # this world opened no cycle: how many reported is not known
     no_decree = head.post(f"/rekonsiliasi/tugas/{head_task.id}", {"keputusan": "setuju"})
     assert no_decree.status_code == 400 and "surat keputusan" in no_decree.get_data(as_text=True).lower()
     approved = head.post(

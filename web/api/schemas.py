@@ -262,9 +262,7 @@ class DeterminationOut(Schema):
     hash_sah = fields.Bool(
         required=True,
         allow_none=True,
-        metadata={
-            "description": "isi masih sesuai hash-nya; null dalam daftar (diperiksa pada /determinations/TAHUN)"
-        },
+        metadata={"description": "isi masih sesuai hash-nya; null dalam daftar (diperiksa pada /determinations/TAHUN)"},
     )
     decree = fields.Nested(DecreeOut, required=True)
     approved_by = fields.Str(required=True)

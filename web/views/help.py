@@ -184,9 +184,10 @@ def written() -> list[Chapter]:
 
 def printable() -> str:
     """The whole manual as one HTML document for printing (`sijosku manual`)."""
-    md = _renderer(_printed)
+    md, env = _renderer(_printed), dict[str, Any]()  # one count of tables through the document: each named apart
     parts = [
-        f'<section id="bab-{c.slug}" class="bab">{md.render(chapter_source(c.slug) or "")}</section>' for c in written()
+        f'<section id="bab-{c.slug}" class="bab">{md.render(chapter_source(c.slug) or "", env)}</section>'
+        for c in written()
     ]
     return render_template("help_print.html", parts=Markup("\n".join(parts)))  # noqa: S704 - no raw HTML in the source
 
