@@ -224,6 +224,7 @@ AUDIT_ACTION_LABELS = {
     "QUALITY_THRESHOLD_SET": _l("ambang mutu ditetapkan"),
     "BASELINE_IMPORTED": _l("riwayat angka diimpor"),
     "AGENCY_FIGURES_IMPORTED": _l("angka instansi diimpor"),
+    "AGENCY_FIGURES_CONFIRMED": _l("angka instansi dikirim lagi tanpa perubahan"),
     "AGENCY_FIGURES_WITHDRAWN": _l("angka instansi ditarik"),
     "AGENCY_UPLOAD_UNDONE": _l("unggahan angka instansi dibatalkan"),
     "FIGURES_SNAPSHOT_TAKEN": _l("potret angka diambil"),

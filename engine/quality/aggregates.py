@@ -161,7 +161,7 @@ def store(
     audit.record(  # the figures replaced are kept here: the table holds only the latest of each
         session,
         actor,
-        action,
+        action if changes else AuditAction.AGENCY_FIGURES_CONFIRMED,  # not an upload to list or undo
         "aggregate_value",
         "-",
         after={

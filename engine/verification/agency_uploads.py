@@ -29,9 +29,13 @@ NAMED = 5  # figures named in a refusal; the rest are counted
 LATER_READ = 2000  # later changes of agencies' figures read to see whether one stands on an upload
 LATER_CHANGES = (
     AuditAction.AGENCY_FIGURES_IMPORTED,
+    AuditAction.AGENCY_FIGURES_CONFIRMED,
     AuditAction.AGENCY_FIGURES_WITHDRAWN,
     AuditAction.AGENCY_UPLOAD_UNDONE,
 )
+
+
+CONFIRMING = {AuditAction.AGENCY_FIGURES_IMPORTED.value, AuditAction.AGENCY_FIGURES_CONFIRMED.value}
 
 
 @dataclass(frozen=True)
@@ -211,7 +215,7 @@ def _refuse_changed_later(session: Session, seq: int, changes: list[Change]) -> 
                 raise Conflict(
                     f"{n} angka unggahan nomor {seq} ditarik sesudahnya (nomor {event.seq}); tidak ada yang dibatalkan"
                 )
-        elif event.action == AuditAction.AGENCY_FIGURES_IMPORTED.value and event.seq not in undone:
+        elif event.action in CONFIRMING and event.seq not in undone:
             if n := len(_keys(event.after, "perubahan") & mine):
                 raise Conflict(
                     f"{n} angka unggahan nomor {seq} diubah sesudahnya oleh unggahan nomor {event.seq}; "
