@@ -77,8 +77,12 @@ def same_as_latest(session: Session, tahun: int, counts: dict[tuple[str, str], i
     """The year's latest determination when `counts` are exactly its figures: a revision that would
     change nothing (the head is told so before approving it)."""
     previous = latest(session, tahun)
+    if previous is None:
+        return None
+    # its figures alone, not the record list beside them (megabytes for a province), on every view
+    frozen = session.scalar(select(Determination.content["angka"]).where(Determination.id == previous.id))
     figures = sorted([code, kategori, n] for (code, kategori), n in counts.items())
-    return previous if previous is not None and previous.content["angka"] == figures else None
+    return previous if frozen == figures else None
 
 
 @dataclass(frozen=True)
