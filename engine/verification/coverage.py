@@ -5,11 +5,15 @@ or nothing: its figure is not a count of people found that year, and a zero ther
 (DOMAIN.md). The year's coverage per regency and cycle is frozen with the determination (its hash
 covers it), shown beside the figures the head approves and the figures determined, and written into
 the exports' metadata.
+
+Every regency in use has a line in every cycle, asked or not (a cycle opened for part of the
+province asked the rest for nothing: they did not report either); a regency recoded in the year is
+counted under the code that carries it on; a cycle still open when the year is frozen says so.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -17,7 +21,9 @@ from sqlalchemy.orm import Session
 
 from engine.core.periods import reference_date
 from engine.quality import completeness
-from models import Cycle, Tier, contains
+from models import Cycle, CycleStatus, Region, RegionChange, RegionChangeKind, Tier, contains
+
+SUCCESSIONS = 20  # recodings followed from an old code to today's, at most
 
 
 @dataclass(frozen=True)
@@ -30,23 +36,73 @@ class Coverage:
     melapor: int  # submitted, a nil report included
     tidak_melapor: int  # marked as not reported when the cycle closed
     disahkan: int  # approved by the province
+    terbuka: bool = False  # the cycle was still open: those neither reported nor marked may still report
 
     def said(self) -> str:
-        return f"{self.melapor} dari {self.diharapkan} desa/kelurahan melapor pada {self.periode}"
+        told = f"{self.melapor} dari {self.diharapkan} desa/kelurahan melapor pada {self.periode}"
+        return f"{told} (siklus belum ditutup)" if self.terbuka else told
 
     def frozen(self) -> list[Any]:
-        return [self.periode, self.kode, self.diharapkan, self.melapor, self.tidak_melapor, self.disahkan]
+        return [self.periode, self.kode, self.diharapkan, self.melapor, self.tidak_melapor, self.disahkan, self.terbuka]
+
+    def plus(self, other: Coverage) -> Coverage:
+        return replace(
+            self,
+            diharapkan=self.diharapkan + other.diharapkan,
+            melapor=self.melapor + other.melapor,
+            tidak_melapor=self.tidak_melapor + other.tidak_melapor,
+            disahkan=self.disahkan + other.disahkan,
+        )
 
 
 def of_year(session: Session, province: str, tahun: int) -> list[Coverage]:
     """Each regency's coverage in each of the year's cycles, by the day each cycle ends (a rhythm
     changed in the year puts 2026-S1 before 2026-Q3)."""
-    periods = session.scalars(select(Cycle.periode).where(Cycle.periode.like(f"{tahun}-%"))).all()
-    return [
-        Coverage(p, row.kode, row.expected, row.submitted, row.not_reported, row.verified[Tier.PROVINSI.value])
-        for p in sorted(periods, key=lambda p: (reference_date(p), p))
-        for row in completeness.tally(session, p, province, registers=False)
-    ]
+    cycles = {c.periode: c.status for c in session.scalars(select(Cycle).where(Cycle.periode.like(f"{tahun}-%")))}
+    in_use = _regencies(session, province)
+    carried = _carried_on(session, province)
+    found: list[Coverage] = []
+    for periode in sorted(cycles, key=lambda p: (reference_date(p), p)):
+        lines = {kode: Coverage(periode, kode, 0, 0, 0, 0) for kode in in_use}
+        for row in completeness.tally(session, periode, province, registers=False):
+            kode = carried.get(row.kode, row.kode)
+            line = Coverage(periode, kode, row.expected, row.submitted, row.not_reported, row.verified[Tier.PROVINSI])
+            lines[kode] = lines[kode].plus(line) if kode in lines else line
+        opened = cycles[periode] != CycleStatus.DITUTUP
+        found += [replace(line, terbuka=opened) for _, line in sorted(lines.items())]
+    return found
+
+
+def _regencies(session: Session, province: str) -> list[str]:
+    return list(
+        session.scalars(
+            select(Region.kode).where(
+                Region.tingkat == Tier.KABUPATEN, Region.induk == province, Region.berakhir.is_(None)
+            )
+        )
+    )
+
+
+def _carried_on(session: Session, province: str) -> dict[str, str]:
+    """Each ended regency code of the province, and the code in use that carries it on."""
+    ended = dict(
+        session.execute(
+            select(RegionChange.kode, RegionChange.terkait).where(
+                RegionChange.perubahan == RegionChangeKind.BERAKHIR,
+                RegionChange.terkait.is_not(None),
+                RegionChange.kode.like(f"{province}.%"),
+            )
+        ).all()
+    )
+    found = {}
+    for old in ended:
+        new = ended[old]
+        for _ in range(SUCCESSIONS):
+            if new not in ended:
+                break
+            new = ended[new]
+        found[old] = new
+    return found
 
 
 def within(coverages: list[Coverage], regions: list[str]) -> list[Coverage]:
@@ -61,9 +117,8 @@ def read(content: dict[str, Any]) -> list[Coverage]:
 
 
 def unreported(coverages: list[Coverage]) -> set[str]:
-    """Regencies asked to report in the year's cycles from which no desa reported in any of them."""
-    asked = {c.kode for c in coverages if c.diharapkan}
-    return asked - {c.kode for c in coverages if c.melapor}
+    """Regencies from which no desa reported in any of the year's cycles, asked or not."""
+    return {c.kode for c in coverages} - {c.kode for c in coverages if c.melapor}
 
 
 def latest_by_region(coverages: list[Coverage]) -> dict[str, Coverage]:

@@ -73,16 +73,22 @@ def latest(session: Session, tahun: int) -> Determination | None:
     )
 
 
-def same_as_latest(session: Session, tahun: int, counts: dict[tuple[str, str], int]) -> Determination | None:
-    """The year's latest determination when `counts` are exactly its figures: a revision that would
-    change nothing (the head is told so before approving it)."""
+def same_as_latest(
+    session: Session, tahun: int, counts: dict[tuple[str, str], int], reporting: list[coverage.Coverage]
+) -> Determination | None:
+    """The year's latest determination when `counts` and `reporting` are exactly its figures and
+    reporting: a revision that would change nothing but its decree (the head is told so)."""
     previous = latest(session, tahun)
     if previous is None:
         return None
-    # its figures alone, not the record list beside them (megabytes for a province), on every view
-    frozen = session.scalar(select(Determination.content["angka"]).where(Determination.id == previous.id))
+    # its figures and reporting alone, not the record list beside them (megabytes), on every view
+    frozen = session.execute(
+        select(Determination.content["angka"], Determination.content["kelengkapan"]).where(
+            Determination.id == previous.id
+        )
+    ).one()
     figures = sorted([code, kategori, n] for (code, kategori), n in counts.items())
-    return previous if frozen == figures else None
+    return previous if tuple(frozen) == (figures, [c.frozen() for c in reporting]) else None
 
 
 @dataclass(frozen=True)

@@ -427,7 +427,7 @@ def proposal(session: Session, instance: ProcessInstance) -> Proposal:
         changed,
         coverage.latest_by_region(year),
         coverage.unreported(year),
-        determinations.same_as_latest(session, int(periode), now),
+        determinations.same_as_latest(session, int(periode), now, year),
     )
 
 

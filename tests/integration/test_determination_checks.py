@@ -260,7 +260,7 @@ def test_a_regency_where_no_desa_reported_is_said_so_not_counted_as_zero(year):
     head = to_the_head(db)
     with db.read() as session:
         asked = reconciliation.proposal(session, session.get(ProcessInstance, head.instance_id))
-    assert asked.tidak_melapor == {"65.02"}
+    assert asked.tidak_melapor == {"65.02", "65.03", "65.04", "65.71"}  # asked and silent, or not asked at all
     malinau, bulungan = asked.kelengkapan["65.02"], asked.kelengkapan["65.01"]
     assert (malinau.melapor, malinau.tidak_melapor) == (0, malinau.diharapkan) and malinau.diharapkan > 0
     assert (bulungan.diharapkan, bulungan.melapor, bulungan.disahkan) == (1, 1, 1)
@@ -289,7 +289,7 @@ def test_a_revision_that_would_change_no_figure_is_said_so_to_the_head(year):
     from tests.integration.reconciliation_steps import determine
 
     with db.read() as session:
-        assert determinations.same_as_latest(session, YEAR, {("65", "LUT"): 3}) is None  # nothing determined yet
+        assert determinations.same_as_latest(session, YEAR, {("65", "LUT"): 3}, []) is None  # nothing determined yet
     determine(db, YEAR, "SK-1/2027")
     head = to_the_head(db, alasan_revisi="SK baru, angka tetap")
     with db.read() as session:
@@ -299,7 +299,9 @@ def test_a_revision_that_would_change_no_figure_is_said_so_to_the_head(year):
             "SK-1/2027",
         )
         counts = aggregates.count_records(session, "65", str(YEAR))
-        assert determinations.same_as_latest(session, YEAR, {**counts, ("65", "LUT"): 99}) is None  # one figure differs
+        assert (
+            determinations.same_as_latest(session, YEAR, {**counts, ("65", "LUT"): 99}, []) is None
+        )  # one figure differs
 
 
 def test_a_years_reporting_is_read_by_when_each_cycle_ends_and_over_the_whole_year(year):
@@ -322,5 +324,5 @@ def test_a_years_reporting_is_read_by_when_each_cycle_ends_and_over_the_whole_ye
         found = coverage.of_year(session, "65", YEAR)
     assert [c.periode for c in found if c.kode == "65.02"] == [f"{YEAR}-S1", f"{YEAR}-Q3", f"{YEAR}-Q4"]
     assert coverage.latest_by_region(found)["65.02"].periode == f"{YEAR}-Q4"
-    assert coverage.unreported(found) == set()  # it reported in Q3
-    assert coverage.unreported([c for c in found if c.periode != f"{YEAR}-Q3"]) == {"65.02"}
+    assert coverage.unreported(found) == {"65.03", "65.04", "65.71"}  # Malinau reported in Q3; these, never
+    assert "65.02" in coverage.unreported([c for c in found if c.periode != f"{YEAR}-Q3"])

@@ -153,12 +153,12 @@ def test_the_head_reads_which_regencies_did_not_report_not_zeros(year, signed_in
     cycles.close_cycle(year, SYSTEM, f"{YEAR}-Q4", early=True)  # none of Malinau's desa reported
     head = to_the_head(year)
     asked = signed_in("kepala.dinas").get(f"/rekonsiliasi/tugas/{head.id}").get_data(as_text=True)
-    assert 'id="tidak-melapor"' in asked and "melapor sepanjang tahun di: Kabupaten Malinau." in asked
+    assert 'id="tidak-melapor"' in asked and "melapor sepanjang tahun di: Kabupaten Malinau, Kabupaten Nunukan" in asked
     figures = asked[
         asked.index('id="angka-ditetapkan"') : asked.index("</table>", asked.index('id="angka-ditetapkan"'))
     ]
     lut = figures.split('<th scope="row">LUT</th>')[1].split("</tr>")[0]
-    assert lut.startswith("<td>3</td><td>3</td><td>tidak melapor</td><td>0</td>")  # Malinau said, others 0
+    assert lut == "<td>3</td><td>3</td>" + "<td>tidak melapor</td>" * 4  # asked and silent, or never asked
     reported = figures.split('id="kelengkapan"')[1].split("</tr>")[0]
     assert f"<td>1 dari 1 ({YEAR}-Q4)</td>" in reported
     decided = {"keputusan": "setuju", "nomor_sk": "188.44/7/2027", "tanggal_sk": "20/11/2026"}

@@ -292,6 +292,9 @@ class RegencyReporting(Schema):
         required=True, metadata={"description": "yang ditandai tidak melapor saat siklus ditutup"}
     )
     disahkan = fields.Int(required=True, metadata={"description": "yang disetujui provinsi"})
+    terbuka = fields.Bool(
+        required=True, metadata={"description": "siklus belum ditutup saat ditetapkan: yang belum melapor masih bisa"}
+    )
 
 
 class DeterminationDetail(DeterminationOut):
