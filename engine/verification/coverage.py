@@ -85,15 +85,14 @@ def _regencies(session: Session, province: str) -> list[str]:
 
 def _carried_on(session: Session, province: str) -> dict[str, str]:
     """Each ended regency code of the province, and the code in use that carries it on."""
-    ended = dict(
-        session.execute(
-            select(RegionChange.kode, RegionChange.terkait).where(
-                RegionChange.perubahan == RegionChangeKind.BERAKHIR,
-                RegionChange.terkait.is_not(None),
-                RegionChange.kode.like(f"{province}.%"),
-            )
-        ).all()
+    changes = session.execute(
+        select(RegionChange.kode, RegionChange.terkait).where(
+            RegionChange.perubahan == RegionChangeKind.BERAKHIR,
+            RegionChange.terkait.is_not(None),
+            RegionChange.kode.like(f"{province}.%"),
+        )
     )
+    ended = {old: new for old, new in changes if new}
     found = {}
     for old in ended:
         new = ended[old]
