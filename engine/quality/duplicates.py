@@ -28,7 +28,7 @@ from engine.core.rows import among
 from engine.quality import addresses, identity, names
 from engine.quality.findings import Finding
 from engine.quality.nik import is_sixteen_digits
-from engine.quality.row_rules import Context, Kind, as_date
+from engine.quality.row_rules import Context, Kind, age, as_date
 from models import ItemAction, Record, RecordStatus, Severity, Submission, SubmissionItem, Unit
 
 BATCH = 1000  # values in one IN list
@@ -106,9 +106,28 @@ def _bands_overlap(a: Kind, b: Kind) -> bool:
     return low <= high
 
 
-def same_nik(row: dict[str, Any], other_kind: str, ctx: Context, where: str) -> Finding:
-    """The same NIK in this desa: the place and category are the operator's own to see."""
+def _outgrown(row: dict[str, Any], other: Kind, ctx: Context) -> bool:
+    """The person is past the other category's band by the period's last day (an ADK child now 18)."""
+    born = as_date(row.get("tanggal_lahir"))
+    return born is not None and other.usia_max is not None and age(born, ctx.reference) > other.usia_max
+
+
+def same_nik(row: dict[str, Any], other_kind: str, ctx: Context, where: str, verified: bool = False) -> Finding:
+    """The same NIK in this desa: the place and category are the operator's own to see. `verified`:
+    the other is a record on the register, which a person past its band moves out of."""
     kind, other = ctx.kinds.get(row.get("kategori") or ""), ctx.kinds.get(other_kind)
+    if verified and kind and other and not _bands_overlap(kind, other) and _outgrown(row, other, ctx):
+        # not two registrations at once but the next: the record's end is still to be marked, and its
+        # register item is refused at submission until it is (`kategori_usia`)
+        return Finding(
+            "kategori",
+            f"NIK yang sama tercatat sebagai {other.nama} di {where}, yang batas usianya sudah dilewati; "
+            f"tandai catatan itu tidak layak lagi (kini {kind.nama}) agar tidak terhitung dua kali",
+            Severity.INFO,
+            "pindah_kategori",
+            row.get("kategori"),
+            other_kind,
+        )
     if other_kind == row.get("kategori"):
         return Finding(
             "nik",
@@ -189,7 +208,7 @@ def nik_findings(
                 if _not_another_registration(place, rows[index], kode_desa, (records is not None, record), removed):
                     continue
                 findings[index].append(
-                    same_nik(rows[index], place.kategori, ctx, place.words)
+                    same_nik(rows[index], place.kategori, ctx, place.words, place.record_id is not None)
                     if place.desa == kode_desa
                     else registered_elsewhere("nik", "NIK", "duplikat_nik_tempat_lain", place)  # ELSEWHERE_RULES
                 )

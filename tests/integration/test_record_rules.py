@@ -362,3 +362,41 @@ def test_a_person_who_moved_keeps_where_to_on_the_records_history(db):
         ended = s.scalar(select(models.RecordVersion).order_by(models.RecordVersion.versi.desc()).limit(1))
     assert ended.perubahan["tujuan_pindah"] == [None, "65.71.01.1001"]
     assert "ikut orang tua" in ended.perubahan["alasan_hapus"][1]
+
+
+@pytest.mark.parametrize(
+    "born, was, becomes",
+    [
+        (date(2008, 6, 1), "ADK", "PD"),  # 18 in June 2026
+        (date(2008, 11, 20), "ADK", "PD"),  # 18 within the period itself
+        (date(2020, 5, 3), "ABT", "AT"),  # 6 in May 2026
+    ],
+)
+def test_a_child_past_the_band_entered_in_the_next_category_is_not_refused(db, born, was, becomes):
+    """Next period's file enters the child in the category they now belong to before the old record is
+    marked: not two registrations at once (the import was refused whole) but the next one, said as a
+    note; the old record must still be ended before the submission goes up."""
+    make_team(db)
+    child = person(born=born, sex="L", kategori=was)
+    first = _open(db, period="2025-Q4")
+    _import(db, first, [child])
+    from tests.factories import submit
+
+    submit(db, "op.desa", first)
+    for user in ("verif.kec", "verif.kab", "valid.prov"):
+        decide(db, user, first, "approve")
+    now = _open(db)
+    with db.transaction() as s:
+        register.prefill(s, {DESA: now})
+    _import(db, now, [dict(child, kategori=becomes)])
+    with db.read() as s:
+        entered = s.scalar(
+            select(models.SubmissionItem).where(
+                models.SubmissionItem.submission_id == now, models.SubmissionItem.kategori == becomes
+            )
+        )
+    assert [f["aturan"] for f in entered.masalah] == ["pindah_kategori"] and "tidak layak lagi" in entered.masalah[0][
+        "pesan"
+    ]
+    with pytest.raises(Invalid):
+        submit(db, "op.desa", now)  # the old record is not yet marked
