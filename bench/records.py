@@ -6,7 +6,8 @@ disability, children, women heading a household, families as one row); NIKs issu
 first registered (mostly their own kecamatan, some elsewhere in the province, some before 2012 under
 a Kalimantan Timur code, some in another province); twins; the common names of `bench/names.py`,
 so that namesakes occur; and addresses keyed by hand, a household's address written a second way for
-some of its members (`RT 003 RW 001` and `Rt.3/Rw.1`, `Jl.` and `Jalan`).
+some of its members (`RT 003 RW 001`, `Rt.3/Rw.1` or the KTP's `RT/RW 003/001`; `Jl.` or `Jalan`; the
+street left out; the desa's name or the dusun added).
 
 Every record rule an upload runs (`record_rules.check_rows`) judges each file. It prints:
 - on clean files, the share of rows with an alarm (an error or a warning; an info note, such as a
@@ -135,7 +136,12 @@ def _keyed(address: tuple[int, int, str], rng: random.Random, again: bool) -> st
             "RT/RW {rt:03d}/{rw:03d}",
         ]
     )
-    return f"{street}{number.replace('No. ', 'No.')} {form.format(rt=rt, rw=rw)}".strip()
+    keyed = f"{street}{number.replace('No. ', 'No.')} {form.format(rt=rt, rw=rw)}"
+    place = rng.choice(["", "", " Desa Sekatak Buji", "Dusun II "])  # the desa's name added, or the dusun
+    street_left_out = rng.random() < 0.3
+    if street_left_out:
+        keyed = form.format(rt=rt, rw=rw)
+    return (place + keyed if place.startswith("Dusun") else keyed + place).strip()
 
 
 def _person(desa: Desa, rng: random.Random, kk: str, address: str, profile: tuple) -> dict[str, str]:

@@ -32,6 +32,8 @@ WORDS = {
     "komp": "kompleks",
 }
 NUMBERED = ("rt", "rw", "nomor")  # a number that follows one of these belongs to it
+PLACES = ("dusun", "lingkungan", "desa", "kelurahan", "kecamatan", "kabupaten", "kota")  # a name follows
+ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8, "ix": 9, "x": 10}
 MOST_TOLD = 10  # a card at more addresses than this is told as "more than ten"
 MAX_LENGTH = 300  # an address longer than any real one is read only this far
 _PARTS = re.compile(r"[a-z]+|[0-9]+")
@@ -62,23 +64,42 @@ class Address:
 
 
 def address_of(text: str) -> Address:
-    """An address as its numbered parts and words: `Rt.03/Rw.001`, `RT/RW 003/001` and `RT 3 RW 1`
+    """An address as its labelled parts and other words: `Rt.03/Rw.001`, `RT/RW 003/001` and `RT 3 RW 1`
     are one. A number after a label (RT, RW, No.) is that label's; the first other number after a
-    word is the house's (`Jl. Mulawarman 5`)."""
+    word is the house's (`Jl. Mulawarman 5`); a place's name after its label (`Desa Ma' Libu`,
+    `Dusun II`) is that label's, so that a writing naming the desa or the dusun and one leaving it
+    out agree."""
     plain = unicodedata.normalize("NFKD", str(text)[:MAX_LENGTH]).encode("ascii", "ignore").decode().lower()
     plain = _BARE_PAIR.sub(r"rt \1 rw \2", _KTP_PAIR.sub(r"rt \1 rw \2", plain))
     parts = [str(int(p)) if p.isdigit() else WORDS.get(p, p) for p in _PARTS.findall(plain)]
     numbers: dict[str, str] = {}
     words: list[str] = []
-    for i, part in enumerate(parts):
-        before = parts[i - 1] if i else ""
+    i = 0
+    while i < len(parts):
+        part, before = parts[i], parts[i - 1] if i else ""
+        if part in PLACES:
+            value, i = _place_name(parts, i + 1)
+            numbers.setdefault(part, value)
+            continue
         if part.isdigit() and before in NUMBERED:
             numbers.setdefault(words.pop(), part)
         elif part.isdigit() and words and not before.isdigit() and "nomor" not in numbers:
             numbers["nomor"] = part
         else:
             words.append(part)
+        i += 1
     return Address(tuple(sorted(numbers.items())), tuple(words))
+
+
+def _place_name(parts: list[str], start: int) -> tuple[str, str]:
+    """The name after a place's label (its number, a Roman numeral read as one, or its words up to
+    the next label or number), and where the reading goes on."""
+    if start < len(parts) and (parts[start].isdigit() or parts[start] in ROMAN):
+        return str(ROMAN.get(parts[start], parts[start])), start + 1
+    end = start
+    while end < len(parts) and not parts[end].isdigit() and parts[end] not in NUMBERED + PLACES:
+        end += 1
+    return " ".join(parts[start:end]), end
 
 
 def distinct(addresses: list[str], most: int = MOST_TOLD) -> list[Address]:

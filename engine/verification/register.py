@@ -22,10 +22,22 @@ from engine.core.actors import Actor
 from engine.core.audit import AuditAction
 from engine.core.errors import Invalid, NotFound, Problem
 from engine.core.paging import page_of
+from engine.quality import identity
 from engine.verification import item_checks, records, submission_view
 from engine.verification.drafts import editable_submission, operator_submission
 from engine.verification.status import EDITABLE
-from models import FROM_REGISTER, ItemAction, Record, RecordStatus, Region, Submission, SubmissionItem, VervalStatus
+from models import (
+    FROM_REGISTER,
+    Category,
+    ItemAction,
+    Record,
+    RecordStatus,
+    Region,
+    Submission,
+    SubmissionItem,
+    Unit,
+    VervalStatus,
+)
 
 REASON_LIMIT = 1000
 DESTINATION_LIMIT = 160
@@ -47,8 +59,9 @@ def _carried(session: Session, submission_ids: list[int]) -> set[int]:
 
 def join_later_drafts(session: Session, submission: Submission) -> int:
     """Records just verified join the register of the desa's submissions still being worked on (a
-    draft begun before they were approved), so they are re-verified there, and an entry of the same
-    person in that draft is seen as the second registration it would be."""
+    draft begun before they were approved), so they are re-verified there. An entry that draft
+    already holds of the same person in the same category is that person's next observation: it
+    re-verifies the new record instead of standing beside it as a second registration."""
     drafts = session.scalars(
         select(Submission.id).where(
             Submission.kode_desa == submission.kode_desa,
@@ -56,7 +69,43 @@ def join_later_drafts(session: Session, submission: Submission) -> int:
             Submission.status.in_(EDITABLE),
         )
     ).all()
+    for draft in drafts:
+        _link_entries(session, draft, submission.kode_desa)
     return sum(prefill(session, {submission.kode_desa: draft}) for draft in drafts)
+
+
+def _link_entries(session: Session, draft: int, kode_desa: str) -> int:
+    """The draft's new entries whose person (by the unit's identity) and category match an active
+    record it does not carry yet become re-verifications of that record."""
+    carried = _carried(session, [draft])
+    units = {kode: Unit(satuan) for kode, satuan in session.execute(select(Category.kode, Category.satuan))}
+    found = session.execute(
+        select(Record.id, Record.nik, Record.no_kk, Record.nama, Record.kategori).where(
+            Record.kode_desa == kode_desa, Record.status == RecordStatus.AKTIF
+        )
+    )
+    records = {
+        (key, r.kategori): r.id
+        for r in found
+        if r.id not in carried
+        and r.kategori in units
+        and (key := identity.key(units[r.kategori], {"nik": r.nik, "no_kk": r.no_kk, "nama": r.nama}))
+    }
+    entries = session.scalars(
+        select(SubmissionItem).where(
+            SubmissionItem.submission_id == draft,
+            SubmissionItem.record_id.is_(None),
+            SubmissionItem.aksi == ItemAction.TAMBAH,
+        )
+    )
+    linked = 0
+    for item in entries if records else []:
+        unit = units.get(item.kategori)
+        record_id = records.get((identity.key(unit, item.data), item.kategori)) if unit else None
+        if record_id is not None:
+            item.record_id, item.aksi, item.updated_at = record_id, ItemAction.UBAH, clock.now()
+            linked += 1
+    return linked
 
 
 PREFILL_BATCH = 5000

@@ -185,27 +185,31 @@ def test_a_family_is_re_verified_by_its_kk_not_added_again(db):
     assert items[0].aksi == "ubah" and items[0].record_id is not None and items[0].data["alamat"] == "Jl. Baru"
 
 
-def test_a_new_entry_of_a_person_already_on_the_register_is_refused_at_submission(db):
+def test_an_entry_made_before_the_persons_record_was_approved_re_verifies_it(db):
     """The next period's draft was begun before the person's record was approved: its entry names the
-    same NIK and category as the record now on the register. Sent up, it would register the person
-    twice and double-count them in every figure."""
+    same NIK and category as the record now on the register. It was refused at submission as a second
+    registration, and the operator had to set aside their own row (and every other re-entered person's);
+    it is the person's next observation, and now re-verifies the record: one item, no double count."""
     from tests.factories import submit
 
     make_team(db)
     first = _open(db, period="2026-Q3")
     _import(db, first, [person(1)])
     draft = _open(db)
-    _import(db, draft, [person(1)])  # entered while the first was still being verified
+    _import(db, draft, [person(1, alamat="Jl. Baru No. 2")])  # entered while the first was still being verified
     submit(db, "op.desa", first)
     for user in ("verif.kec", "verif.kab", "valid.prov"):
         decide(db, user, first, "approve")
-    with db.transaction() as s:
-        errors = item_checks.check_submission(s, submissions.get_submission(s, draft))
-    assert [e.message for e in errors if "kategori yang sama" in e.message], errors
-    with pytest.raises(Invalid):
-        submit(db, "op.desa", draft)
     with db.read() as s:
-        assert s.scalar(select(models.Submission.status).where(models.Submission.id == draft)) == "draf"
+        record = s.scalar(select(models.Record.id))
+        items = s.scalars(select(models.SubmissionItem).where(models.SubmissionItem.submission_id == draft)).all()
+    assert [(i.record_id, i.aksi) for i in items] == [(record, "ubah")]  # linked, not a second register item
+    submit(db, "op.desa", draft)
+    for user in ("verif.kec", "verif.kab", "valid.prov"):
+        decide(db, user, draft, "approve")
+    with db.read() as s:
+        (only,) = s.scalars(select(models.Record)).all()
+        assert only.id == record and only.alamat == "Jl. Baru No. 2"
 
 
 def test_a_file_that_corrects_items_leaves_each_change_on_the_trail(db):

@@ -20,6 +20,8 @@ from engine.quality.addresses import MOST_TOLD, address_of, distinct
         ["JL. YOS SUDARSO", "Jl. Yos Sudarso", "jl yos  sudarso"],
         ["RT/RW 003/001", "RT 003 RW 001", "RT/RW: 03/01", "Rt.3/Rw.1", "003/001"],  # as the KTP prints it
         ["Jl. Mulawarman 5", "Jl. Mulawarman No. 5"],
+        ["Jl. Sengkawit No. 71 RT 023 RW 002", "RT 23 RW 2 Desa Ma' Libu"],  # the street left out, the desa added
+        ["Jl. Sengkawit No. 5 RT 3 RW 1", "Dusun 2 RT 003 RW 001", "Dusun II RT 3 RW 1"],  # the dusun added
     ],
 )
 def test_one_address_keyed_several_ways_is_one(written):
@@ -39,6 +41,8 @@ def test_one_address_keyed_several_ways_is_one(written):
         ["Jl. Mulawarman 5", "Jl. Mulawarman No. 7"],  # a house number with or without its label
         ["Jl. Mulawarman Gg. Damai", "Jl. Damai Gg. Mulawarman"],  # the same words in another order
         ["Jl. Mulawarman Gg. Damai", "RT 1", "RT 2"],  # each agrees with the street, not with the other
+        ["Dusun 1 RT 3", "Dusun 2 RT 3"],
+        ["Desa Gunung Putih RT 3", "Desa Ma' Libu RT 3"],
     ],
 )
 def test_different_places_stay_different(written):
@@ -59,8 +63,9 @@ def test_writings_that_share_nothing_to_compare_are_not_an_alarm(written):
 
 def test_numbers_belong_to_their_label_and_lose_their_leading_zeros():
     read = address_of("Jl. Mulawarman No. 05, RT.003/RW.001 Kel. Karang Anyar")
-    assert dict(read.numbers) == {"nomor": "5", "rt": "3", "rw": "1"}
-    assert read.words == ("jalan", "mulawarman", "kelurahan", "karang", "anyar")
+    assert dict(read.numbers) == {"nomor": "5", "rt": "3", "rw": "1", "kelurahan": "karang anyar"}
+    assert read.words == ("jalan", "mulawarman")
+    assert dict(address_of("Dusun II RT 3").numbers) == {"dusun": "2", "rt": "3"}  # a Roman numeral read as one
 
 
 def test_empty_addresses_are_not_an_address():
