@@ -91,7 +91,7 @@ def address_of(text: str) -> Address:
     return Address(tuple(sorted(numbers.items())), tuple(words))
 
 
-def _place_name(parts: list[str], start: int) -> tuple[str, str]:
+def _place_name(parts: list[str], start: int) -> tuple[str, int]:
     """The name after a place's label (its number, a Roman numeral read as one, or its words up to
     the next label or number), and where the reading goes on."""
     if start < len(parts) and (parts[start].isdigit() or parts[start] in ROMAN):
