@@ -109,6 +109,17 @@ def submit(db: Database, username: str, submission_id: int, reverify: bool = Tru
         submissions.submit(session, operator, submission_id)
 
 
+def waiting_at_kecamatan(db: Database) -> tuple[Team, int, HumanTask, int]:
+    """A team, its desa's submission sent up and waiting at the kecamatan, that task, and one item."""
+    team = make_team(db)
+    submission_id = open_with_items(db)
+    submit(db, team.operator, submission_id)
+    task = open_task(db, submission_id, "kecamatan")
+    with db.read() as session:
+        item = session.scalars(select(SubmissionItem.id).where(SubmissionItem.submission_id == submission_id)).first()
+    return team, submission_id, task, item
+
+
 def confirm_register(session: Session, operator: Actor, submission_id: int) -> None:
     """Mark every register record still without a status as found and still eligible."""
     register.prefill(session, {s.kode_desa: s.id for s in [submissions.get_submission(session, submission_id)]})

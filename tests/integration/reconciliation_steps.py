@@ -68,12 +68,14 @@ def to_the_head(db, year=YEAR, alasan_revisi=None):
     return head
 
 
-def determine(db, year, decree, alasan_revisi=None):
-    """Run a year through every task at once: explanations, the Forum's acceptance, the decree."""
-    head = to_the_head(db, year, alasan_revisi)
+def decree_at_head(db, head, decree, dated="2026-11-25"):
+    """The head of the dinas approves the year at their task, with the decree's number and date."""
     with db.transaction() as session:
         reconciliation.decide_determination(
-            session,
-            person(db, "kepala.dinas"),
-            reconciliation.HeadDecision(head.id, "approve", "", decree, "2026-11-25"),
+            session, person(db, "kepala.dinas"), reconciliation.HeadDecision(head.id, "approve", "", decree, dated)
         )
+
+
+def determine(db, year, decree, alasan_revisi=None):
+    """Run a year through every task at once: explanations, the Forum's acceptance, the decree."""
+    decree_at_head(db, to_the_head(db, year, alasan_revisi), decree)

@@ -18,7 +18,14 @@ from engine.quality import aggregates
 from engine.verification import determination_exports, determinations, forum_review, reconciliation, register
 from models import Determination, ProcessInstance, SubmissionItem, VervalStatus
 from tests.factories import SYSTEM, decide, open_period, person_row, submit
-from tests.integration.reconciliation_steps import YEAR, open_tasks, person, review_regencies, to_the_head
+from tests.integration.reconciliation_steps import (
+    YEAR,
+    decree_at_head,
+    open_tasks,
+    person,
+    review_regencies,
+    to_the_head,
+)
 
 
 def test_figures_changed_after_the_forum_are_counted_again_before_they_are_determined(year):
@@ -264,12 +271,7 @@ def test_a_regency_where_no_desa_reported_is_said_so_not_counted_as_zero(year):
     malinau, bulungan = asked.kelengkapan["65.02"], asked.kelengkapan["65.01"]
     assert (malinau.melapor, malinau.tidak_melapor) == (0, malinau.diharapkan) and malinau.diharapkan > 0
     assert (bulungan.diharapkan, bulungan.melapor, bulungan.disahkan) == (1, 1, 1)
-    with db.transaction() as session:
-        reconciliation.decide_determination(
-            session,
-            person(db, "kepala.dinas"),
-            reconciliation.HeadDecision(head.id, "approve", "", "SK-9", "2026-11-25"),
-        )
+    decree_at_head(db, head, "SK-9")
     with db.read() as session:
         frozen = determinations.latest(session, YEAR)
         kept = coverage.read(frozen.content)

@@ -32,7 +32,6 @@ from models import (
     QualityFlag,
     Record,
     RecordVersion,
-    SubmissionItem,
     TaskStatus,
     Verdict,
 )
@@ -47,6 +46,7 @@ from tests.factories import (
     open_with_items,
     person_row,
     submit,
+    waiting_at_kecamatan,
 )
 from tests.integration.interleave import first_then_second, second_waits
 
@@ -274,12 +274,7 @@ def test_two_rescans_of_the_same_series_leave_each_flag_once(year):
 
 def _claimed_item(db):
     """A kecamatan task its verifier has claimed, and one item of its submission."""
-    team = make_team(db)
-    submission_id = open_with_items(db)
-    submit(db, team.operator, submission_id)
-    task = open_task(db, submission_id, "kecamatan")
-    with db.read() as s:
-        item = s.scalars(select(SubmissionItem.id).where(SubmissionItem.submission_id == submission_id)).first()
+    team, _, task, item = waiting_at_kecamatan(db)
     with db.transaction() as s:
         claims.claim(s, Actor.of(users.find_user(s, team.kecamatan)), task.id)
     return team, task, item

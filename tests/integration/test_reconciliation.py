@@ -30,6 +30,7 @@ from tests.factories import (
 from tests.integration.reconciliation_steps import (
     YEAR,
     accept_at_forum,
+    decree_at_head,
     determine,
     flags_of,
     open_tasks,
@@ -282,12 +283,7 @@ def test_a_crash_while_computing_or_freezing_leaves_nothing_half_made(year, monk
     (head,) = open_tasks(db, "penetapan_kepala")  # the head's task still waits
     with db.read() as session:
         assert session.scalar(select(func.count()).select_from(Determination)) == 0
-    with db.transaction() as session:
-        reconciliation.decide_determination(
-            session,
-            person(db, "kepala.dinas"),
-            reconciliation.HeadDecision(head.id, "setuju", "", "SK-9/2027", "2026-11-25"),
-        )
+    decree_at_head(db, head, "SK-9/2027", "2026-11-25")
     with db.read() as session:
         assert determinations.show(session, SYSTEM, YEAR)["decree"]["nomor"] == "SK-9/2027"
 
@@ -314,12 +310,7 @@ def test_a_determined_year_is_corrected_only_by_a_numbered_revision_with_its_rea
         verdicts = {f.id: ("terima", "") for f in listed}
         forum_review.forum_review(session, person(db, "forum.sdi"), forum_review.ForumReview(forum.id, verdicts))
     (head,) = open_tasks(db, "penetapan_kepala")
-    with db.transaction() as session:
-        reconciliation.decide_determination(
-            session,
-            person(db, "kepala.dinas"),
-            reconciliation.HeadDecision(head.id, "setuju", "", "SK-1a/2027", "2026-11-27"),
-        )
+    decree_at_head(db, head, "SK-1a/2027", "2026-11-27")
     with db.read() as session:
         first, revision = session.scalars(select(Determination).order_by(Determination.revisi)).all()
     assert (revision.revisi, revision.replaces_id, revision.alasan_revisi) == (1, first.id, "ODHA Malinau terlewat")

@@ -41,6 +41,21 @@ def _import(db, sid, rows):
         return imports.import_items(s, SYSTEM, sid, csv_of(rows))
 
 
+def _approved(db, sid):
+    """The desa's submission sent up and approved at every tier: its entries are the register's."""
+    submit(db, "op.desa", sid)
+    for user in ("verif.kec", "verif.kab", "valid.prov"):
+        decide(db, user, sid, "approve")
+
+
+def _verified(db, rows, period):
+    """`rows` imported for `period` and approved at every tier."""
+    sid = _open(db, period=period)
+    _import(db, sid, rows)
+    _approved(db, sid)
+    return sid
+
+
 ERRORS = [
     ("nik_tanggal", [person(nik="6501013213500001")], (2, "nik")),
     ("nik_jenis_kelamin", [person(sex="P", jenis_kelamin="L")], (2, "jenis_kelamin")),
@@ -96,8 +111,6 @@ def test_a_warning_becomes_a_flag_to_acknowledge_before_approval(db, rule, rows,
     make_team(db)
     sid = _open(db)
     _import(db, sid, rows)
-    from tests.factories import submit
-
     submit(db, "op.desa", sid)
     with db.read() as s:
         flags = s.scalars(select(QualityFlag).where(QualityFlag.submission_id == sid, QualityFlag.rule == rule)).all()
@@ -168,13 +181,7 @@ def test_the_same_nik_in_another_desa_is_a_warning_that_does_not_say_where(db):
 def test_a_family_is_re_verified_by_its_kk_not_added_again(db):
     make_team(db)
     family = person(1, kategori="FM", nik="", nama="Keluarga Ingan", no_kk="6501011705500009")
-    first = _open(db, period="2026-Q3")
-    _import(db, first, [family])
-    from tests.factories import submit
-
-    submit(db, "op.desa", first)
-    for user in ("verif.kec", "verif.kab", "valid.prov"):
-        decide(db, user, first, "approve")
+    _verified(db, [family], "2026-Q3")
     sid = _open(db)
     _import(db, sid, [family])
     _import(db, sid, [{**family, "alamat": "Jl. Baru"}])  # the same file again updates, never doubles
@@ -190,23 +197,17 @@ def test_an_entry_made_before_the_persons_record_was_approved_re_verifies_it(db)
     same NIK and category as the record now on the register. It was refused at submission as a second
     registration, and the operator had to set aside their own row (and every other re-entered person's);
     it is the person's next observation, and now re-verifies the record: one item, no double count."""
-    from tests.factories import submit
-
     make_team(db)
     first = _open(db, period="2026-Q3")
     _import(db, first, [person(1)])
     draft = _open(db)
     _import(db, draft, [person(1, alamat="Jl. Baru No. 2")])  # entered while the first was still being verified
-    submit(db, "op.desa", first)
-    for user in ("verif.kec", "verif.kab", "valid.prov"):
-        decide(db, user, first, "approve")
+    _approved(db, first)
     with db.read() as s:
         record = s.scalar(select(models.Record.id))
         items = s.scalars(select(models.SubmissionItem).where(models.SubmissionItem.submission_id == draft)).all()
     assert [(i.record_id, i.aksi) for i in items] == [(record, "ubah")]  # linked, not a second register item
-    submit(db, "op.desa", draft)
-    for user in ("verif.kec", "verif.kab", "valid.prov"):
-        decide(db, user, draft, "approve")
+    _approved(db, draft)
     with db.read() as s:
         (only,) = s.scalars(select(models.Record)).all()
         assert only.id == record and only.alamat == "Jl. Baru No. 2"
@@ -268,13 +269,7 @@ def test_overlapping_categories_for_one_person_are_only_noted(db):
 
 def test_a_probable_duplicate_without_a_nik(db):
     make_team(db)
-    verified = _open(db, period="2026-Q3")
-    _import(db, verified, [person(5, nama="Siti Aminah")])
-    from tests.factories import submit
-
-    submit(db, "op.desa", verified)
-    for user in ("verif.kec", "verif.kab", "valid.prov"):
-        decide(db, user, verified, "approve")
+    _verified(db, [person(5, nama="Siti Aminah")], "2026-Q3")
     sid = _open(db)
     _import(db, sid, [person(6, nik="", nama="Siti Aminah", kategori="FM", no_kk="6501011705500001")])
     with db.transaction() as s:
@@ -291,11 +286,7 @@ def _child_turned_eighteen(db):
     submission, opened, and its operator."""
     make_team(db)
     child = person(born=date(2008, 6, 1), kategori="ADK")
-    first = _open(db, period="2025-Q4")
-    _import(db, first, [child])
-    submit(db, "op.desa", first)
-    for user in ("verif.kec", "verif.kab", "valid.prov"):
-        decide(db, user, first, "approve")
+    _verified(db, [child], "2025-Q4")
     return child, _open(db, period="2026-Q4"), actor(db, "op.desa")
 
 
@@ -309,9 +300,7 @@ def _corrected_to_pd(db) -> None:
         saved = items.save_item(s, operator, now, grown, item.id)
         assert saved.item.kategori == "PD"
         assert not [f for f in saved.item.masalah if f["rule"] == "duplikat_kategori"]
-    submit(db, "op.desa", now)  # and nothing holds the submission back
-    for user in ("verif.kec", "verif.kab", "valid.prov"):
-        decide(db, user, now, "approve")
+    _approved(db, now)  # and nothing holds the submission back
 
 
 def test_a_child_turned_eighteen_is_corrected_from_adk_to_pd_on_its_own_record(db):
@@ -343,9 +332,7 @@ def test_a_record_ended_in_this_submission_does_not_hold_back_the_persons_new_en
         register.set_status(s, operator, now, [old], models.VervalStatus.TIDAK_LAYAK, "sudah 18 tahun: kini PD")
         grown = {k: child[k] for k in items.ITEM_COLUMNS} | {"kategori": "PD"}
         items.save_item(s, operator, now, grown)
-    submit(db, "op.desa", now)
-    for user in ("verif.kec", "verif.kab", "valid.prov"):
-        decide(db, user, now, "approve")
+    _approved(db, now)
     with db.read() as s:
         active = s.scalars(select(models.Record).where(models.Record.status == models.RecordStatus.AKTIF)).all()
         assert [r.kategori for r in active] == ["PD"]
@@ -359,9 +346,7 @@ def test_a_person_who_moved_keeps_where_to_on_the_records_history(db):
         register.prefill(s, {DESA: now})
         item = s.scalar(select(models.SubmissionItem.id).where(models.SubmissionItem.submission_id == now))
         register.set_status(s, operator, now, [item], models.VervalStatus.PINDAH, "ikut orang tua", "65.71.01.1001")
-    submit(db, "op.desa", now)
-    for user in ("verif.kec", "verif.kab", "valid.prov"):
-        decide(db, user, now, "approve")
+    _approved(db, now)
     with db.read() as s:
         ended = s.scalar(select(models.RecordVersion).order_by(models.RecordVersion.versi.desc()).limit(1))
     assert ended.perubahan["tujuan_pindah"] == [None, "65.71.01.1001"]
@@ -382,13 +367,7 @@ def test_a_child_past_the_band_entered_in_the_next_category_is_not_refused(db, b
     note; the old record must still be ended before the submission goes up."""
     make_team(db)
     child = person(born=born, sex="L", kategori=was)
-    first = _open(db, period="2025-Q4")
-    _import(db, first, [child])
-    from tests.factories import submit
-
-    submit(db, "op.desa", first)
-    for user in ("verif.kec", "verif.kab", "valid.prov"):
-        decide(db, user, first, "approve")
+    _verified(db, [child], "2025-Q4")
     now = _open(db)
     with db.transaction() as s:
         register.prefill(s, {DESA: now})

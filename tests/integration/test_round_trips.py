@@ -33,6 +33,7 @@ from tests.factories import (
     open_with_items,
     person_row,
     submit,
+    waiting_at_kecamatan,
 )
 
 
@@ -132,12 +133,7 @@ def test_a_return_reads_the_items_verdicts_once_and_records_each_reason(db, stat
 
 
 def test_verdicts_saved_before_the_decision_are_replaced_by_it(db, statements):
-    team = make_team(db)
-    submission_id = open_with_items(db)
-    submit(db, team.operator, submission_id)
-    task = open_task(db, submission_id, "kecamatan")
-    with db.read() as s:
-        first = s.scalars(select(SubmissionItem.id).where(SubmissionItem.submission_id == submission_id)).first()
+    team, submission_id, task, first = waiting_at_kecamatan(db)
     with db.transaction() as s:
         verdicts.save(s, Actor.of(users.find_user(s, team.kecamatan)), task.id, {first: (Verdict.TIDAK_SESUAI, "cek")})
     statements.clear()
