@@ -28,12 +28,11 @@ from engine.quality import duplicates, identity, record_rules, row_rules
 from engine.verification import instruments, item_checks, register
 from engine.verification.drafts import editable_submission, operator_submission
 from engine.verification.items import ITEM_COLUMNS
+from engine.verification.records import by_identity
 from models import (
     ImportJob,
     ImportStatus,
     ItemAction,
-    Record,
-    RecordStatus,
     Severity,
     Source,
     Submission,
@@ -180,20 +179,6 @@ def _position(p: Problem) -> tuple[int, str]:
     return p.row or 0, p.column or ""
 
 
-def _record_keys(session: Session, submission: Submission, ctx: record_rules.Context) -> dict[tuple[str, str], int]:
-    """(identity, category) -> the desa's active record a row re-verifies."""
-    keys = {}
-    for r in session.execute(
-        select(Record.nik, Record.no_kk, Record.nama, Record.kategori, Record.id).where(
-            Record.kode_desa == submission.kode_desa, Record.status == RecordStatus.AKTIF
-        )
-    ):
-        key = identity.key(ctx.unit_of(r.kategori), {"nik": r.nik, "no_kk": r.no_kk, "nama": r.nama})
-        if key:
-            keys[(key, r.kategori)] = r.id
-    return keys
-
-
 def import_rows(
     session: Session, actor: Actor, submission_id: int, rows: list[dict[str, str]], checked: RowCheck | None = None
 ) -> ImportReport:
@@ -248,7 +233,7 @@ def write_rows(
         (identity.key(ctx.unit_of(i.kategori), i.data), i.kategori): i
         for i in session.scalars(select(SubmissionItem).where(SubmissionItem.submission_id == submission.id))
     }
-    records = _record_keys(session, submission, ctx)
+    records = by_identity(session, submission.kode_desa, ctx.unit_of)
     now = clock.now()
     new_items = []
     for index, row in enumerate(rows):

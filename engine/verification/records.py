@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -13,6 +14,7 @@ from engine.core.actors import Actor
 from engine.core.audit import AuditAction
 from engine.core.errors import NotFound
 from engine.people.scope import Scope
+from engine.quality import identity
 from models import (
     HumanTask,
     ItemAction,
@@ -23,6 +25,7 @@ from models import (
     Submission,
     SubmissionItem,
     TaskStatus,
+    Unit,
     User,
 )
 
@@ -336,3 +339,18 @@ def history(session: Session, actor: Actor, nik: str) -> list[dict[str, Any]]:
                 }
             )
     return result
+
+
+def by_identity(session: Session, kode_desa: str, unit_of: Callable[[str], Unit]) -> dict[tuple[str, str], int]:
+    """(identity, category) -> the desa's active record: what a row or an entry of that person and
+    category re-verifies (a person by NIK, a family by KK, an institution by its name)."""
+    keys = {}
+    for r in session.execute(
+        select(Record.nik, Record.no_kk, Record.nama, Record.kategori, Record.id).where(
+            Record.kode_desa == kode_desa, Record.status == RecordStatus.AKTIF
+        )
+    ):
+        key = identity.key(unit_of(r.kategori), {"nik": r.nik, "no_kk": r.no_kk, "nama": r.nama})
+        if key:
+            keys[(key, r.kategori)] = r.id
+    return keys

@@ -79,18 +79,12 @@ def _link_entries(session: Session, draft: int, kode_desa: str) -> int:
     record it does not carry yet become re-verifications of that record."""
     carried = _carried(session, [draft])
     units = {kode: Unit(satuan) for kode, satuan in session.execute(select(Category.kode, Category.satuan))}
-    found = session.execute(
-        select(Record.id, Record.nik, Record.no_kk, Record.nama, Record.kategori).where(
-            Record.kode_desa == kode_desa, Record.status == RecordStatus.AKTIF
-        )
-    )
-    records = {
-        (key, r.kategori): r.id
-        for r in found
-        if r.id not in carried
-        and r.kategori in units
-        and (key := identity.key(units[r.kategori], {"nik": r.nik, "no_kk": r.no_kk, "nama": r.nama}))
-    }
+
+    def unit_of(kategori: str) -> Unit:  # as the checks' context reads an unknown category
+        return units.get(kategori, Unit.INDIVIDU)
+
+    found = records.by_identity(session, kode_desa, unit_of)
+    waiting = {key: record_id for key, record_id in found.items() if record_id not in carried}
     entries = session.scalars(
         select(SubmissionItem).where(
             SubmissionItem.submission_id == draft,
@@ -99,9 +93,8 @@ def _link_entries(session: Session, draft: int, kode_desa: str) -> int:
         )
     )
     linked = 0
-    for item in entries if records else []:
-        unit = units.get(item.kategori)
-        record_id = records.get((identity.key(unit, item.data), item.kategori)) if unit else None
+    for item in entries if waiting else []:
+        record_id = waiting.get((identity.key(unit_of(item.kategori), item.data), item.kategori))
         if record_id is not None:
             item.record_id, item.aksi, item.updated_at = record_id, ItemAction.UBAH, clock.now()
             linked += 1
