@@ -27,7 +27,7 @@ class Source(enum.StrEnum):
     FORM = "form"
     TASK = "task"
     API = "api"
-    VERVAL = "verval"  # a record re-verified unchanged in a period
+    VERVAL = "verval"  # a record re-verified by its desa in a period: found as it stood, corrected or removed
     WILAYAH = "wilayah"  # its desa ended and the register moved to the desa that carries on from it
 
 
@@ -70,7 +70,7 @@ class RecordVersion(Base):
     actor: Mapped[str] = mapped_column(String(80))
     actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     source: Mapped[Source] = mapped_column(Enum(Source, native_enum=False, length=10))
-    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submission.id"))
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submission.id"), index=True)
     item_id: Mapped[int | None] = mapped_column(ForeignKey("submission_item.id"))
     human_task_id: Mapped[int | None] = mapped_column(ForeignKey("human_task.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

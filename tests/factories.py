@@ -128,6 +128,7 @@ def confirm_register(session: Session, operator: Actor, submission_id: int) -> N
             SubmissionItem.submission_id == submission_id,
             SubmissionItem.source == register.SOURCE,
             SubmissionItem.verval.is_(None),
+            SubmissionItem.dibuang.is_(False),
         )
     ).all()
     if waiting:

@@ -139,19 +139,13 @@ def loop_problems(root: etree._Element) -> list[Problem]:
     found = _flow_nodes(root)
     automatic = {key for key, node in found.items() if _kind(node) not in WAITS}
     ahead: dict[str, set[str]] = {key: set() for key in automatic}
-    behind: dict[str, set[str]] = {key: set() for key in automatic}
     for flow in nodes(root, ".//bpmn:sequenceFlow"):
         source, target = attribute(flow, "sourceRef"), attribute(flow, "targetRef")
         if source in automatic and target in automatic:
             ahead[source].add(target)
-            behind[target].add(source)
-    problems, seen = [], set()
-    for key in sorted(automatic):
-        if key in seen or key not in _reached(ahead[key], ahead):
-            continue
-        cycle = sorted((_reached(ahead[key], ahead) & _reached(behind[key], behind)) | {key})
-        seen.update(cycle)
-        marked = next((k for k in cycle if _kind(found[k]).endswith("Gateway")), key)
+    problems = []
+    for cycle in sorted(_cycles(ahead)):
+        marked = next((k for k in cycle if _kind(found[k]).endswith("Gateway")), cycle[0])
         steps = ", ".join(label(found[k]) for k in cycle[:5])
         problems.append(
             _problem(
@@ -164,14 +158,51 @@ def loop_problems(root: etree._Element) -> list[Problem]:
     return problems
 
 
-def _reached(start: set[str], edges: dict[str, set[str]]) -> set[str]:
-    reached, todo = set(), list(start)
-    while todo:
-        key = todo.pop()
-        if key not in reached:
-            reached.add(key)
-            todo.extend(edges.get(key, ()))
-    return reached
+def _cycles(ahead: dict[str, set[str]]) -> list[list[str]]:
+    """The steps that lie on a cycle, one sorted list per group that reach each other (Tarjan's
+    strongly connected components, without recursion: linear in steps and flows, where asking each
+    step what it reaches took two minutes for a diagram of 20,000 steps)."""
+    order: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles = []
+    for start in sorted(ahead):
+        if start in order:
+            continue
+        walk = [(start, iter(sorted(ahead[start])))]
+        order[start] = low[start] = len(order)
+        stack.append(start)
+        on_stack.add(start)
+        while walk:
+            key, rest = walk[-1]
+            following = next(rest, None)
+            if following is None:
+                walk.pop()
+                if walk:
+                    low[walk[-1][0]] = min(low[walk[-1][0]], low[key])
+                if low[key] == order[key]:
+                    group = _pop_group(stack, on_stack, key)
+                    if len(group) > 1 or key in ahead[key]:
+                        cycles.append(sorted(group))
+            elif following not in order:
+                order[following] = low[following] = len(order)
+                stack.append(following)
+                on_stack.add(following)
+                walk.append((following, iter(sorted(ahead[following]))))
+            elif following in on_stack:
+                low[key] = min(low[key], order[following])
+    return cycles
+
+
+def _pop_group(stack: list[str], on_stack: set[str], root: str) -> list[str]:
+    group = []
+    while True:
+        key = stack.pop()
+        on_stack.discard(key)
+        group.append(key)
+        if key == root:
+            return group
 
 
 def _bounds(root: etree._Element) -> dict[str, Rect]:

@@ -23,6 +23,8 @@ import ast
 import re
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from types import CodeType, FrameType
 from typing import Any
@@ -183,14 +185,28 @@ def _restricted(result: Any) -> CodeType:
 
 @lru_cache(maxsize=4096)
 def compile_expression(expression: str) -> CodeType:
-    _check_ast(expression, "eval")
-    return _restricted(compile_restricted_eval(expression, FILENAME, policy=_BoundedPolicy))
+    with _not_too_deep():
+        _check_ast(expression, "eval")
+        return _restricted(compile_restricted_eval(expression, FILENAME, policy=_BoundedPolicy))
 
 
 @lru_cache(maxsize=1024)
 def compile_script(script: str) -> CodeType:
-    _check_ast(script, "exec")
-    return _restricted(compile_restricted_exec(script, FILENAME, policy=_BoundedPolicy))
+    with _not_too_deep():
+        _check_ast(script, "exec")
+        return _restricted(compile_restricted_exec(script, FILENAME, policy=_BoundedPolicy))
+
+
+@contextmanager
+def _not_too_deep() -> Iterator[None]:
+    """Python's parser and compiler recurse on a nested expression: `1+1+…` of a hundred thousand
+    terms (200 KB, within a diagram's size) exhausts the stack. It is refused as any bad script is."""
+    try:
+        yield
+    except (RecursionError, MemoryError) as exc:
+        raise SandboxError(
+            "ekspresi atau skrip terlalu panjang atau terlalu bersarang: pecah menjadi beberapa baris"
+        ) from exc
 
 
 # ---------------------------------------------------------------- run-time budget

@@ -15,6 +15,7 @@ import csv
 import io
 import logging
 import zipfile
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -37,7 +38,16 @@ class TableLimits:
     rows: int = 50_000  # data rows, not counting the header
     blank_rows: int = 10_000  # empty rows skipped before the table is refused
     columns: int = 64
+    # Cells in one row a reader looks at all: a spreadsheet's widest row (16,384 columns). A CSV row
+    # of millions of empty cells is refused before any of them is read.
+    row_cells: int = 16_384
     cell_chars: int = 2_000
+    # All the table's text: each cell may reach `cell_chars`, but an XLSX's cells may all point at one
+    # long shared string, stored once and repeated in every cell (70 KB read as 64 MB of text).
+    text_chars: int = 20_000_000
+    # The XLSX's shared strings, parsed whole when the workbook opens whatever rows are read: millions
+    # of distinct short strings cost twenty seconds of CPU for a table of one row.
+    shared_strings_bytes: int = 16 * 1024 * 1024
     # An XLSX part that expands more than this many times: spreadsheets compress about ten times; a
     # file built to expand (a few hundred kilobytes of millions of repeated strings) would cost a
     # minute of CPU and half a gigabyte of memory to parse.
@@ -100,10 +110,11 @@ def column_name(text: Any) -> str:
 
 
 def _header(names: list[Any], columns: list[str]) -> list[str]:
+    _refuse_wide(names, 1)
     if len(names) > TABLE_LIMITS.columns and any(str(n or "").strip() for n in names[TABLE_LIMITS.columns :]):
         raise _refuse(f"lebih dari {TABLE_LIMITS.columns} kolom", row=1)
     header = [column_name(h) for h in names]
-    repeated = sorted({h for h in header if h and header.count(h) > 1})
+    repeated = sorted(h for h, n in Counter(header).items() if h and n > 1)
     if repeated:
         raise Invalid(
             "Kolom berkas berulang",
@@ -166,8 +177,9 @@ def _within(row: list[str], header: list[str], number: int) -> list[str]:
 def _bounded_rows(rows: Iterable[Any], text_of: Any) -> Iterator[Any]:
     """The non-empty rows after the header, refusing the table at the first limit it passes."""
     limits = TABLE_LIMITS
-    data_rows = blank_rows = 0
+    data_rows = blank_rows = text = 0
     for number, row in enumerate(rows, start=2):
+        _refuse_wide(row, number)
         cells = [text_of(cell) for cell in row]
         if not any(cells):
             blank_rows += 1
@@ -182,7 +194,16 @@ def _bounded_rows(rows: Iterable[Any], text_of: Any) -> Iterator[Any]:
         longest = max((len(c) for c in cells), default=0)
         if longest > limits.cell_chars:
             raise _refuse(f"sel berisi lebih dari {limits.cell_chars} karakter", row=number)
+        text += sum(len(c) for c in cells)
+        if text > limits.text_chars:
+            most = f"{limits.text_chars:,}".replace(",", ".")  # as Indonesian writes thousands
+            raise _refuse(f"isi tabel lebih dari {most} karakter", row=number)
         yield row
+
+
+def _refuse_wide(row: Any, number: int) -> None:
+    if len(row) > TABLE_LIMITS.row_cells:
+        raise _refuse(f"baris berisi lebih dari {TABLE_LIMITS.row_cells} sel", row=number)
 
 
 def _cell(name: str, value: Any) -> str:
@@ -226,6 +247,10 @@ def _check_zip(content: bytes) -> None:
             f"bagian {swollen[0].filename[:60]} berkas XLSX mengembang lebih dari {TABLE_LIMITS.expansion} kali; "
             "simpan ulang dari Excel atau LibreOffice"
         )
+    strings = sum(p.file_size for p in parts if p.filename.lower().endswith("sharedstrings.xml"))
+    if strings > TABLE_LIMITS.shared_strings_bytes:
+        megabytes = TABLE_LIMITS.shared_strings_bytes // (1024 * 1024)
+        raise _refuse(f"teks berkas XLSX lebih dari {megabytes} MB; bagi berkas menjadi beberapa impor")
 
 
 def _xlsx_text(value: Any) -> str:
@@ -297,7 +322,13 @@ def read_table(filename: str, content: bytes, columns: list[str], one_sheet: boo
 
 
 def _csv_text(content: bytes) -> str:
-    """UTF-8, or Windows-1252: what Excel writes for "CSV (dipisahkan koma)" on an office computer."""
+    """UTF-8, or Windows-1252: what Excel writes for "CSV (dipisahkan koma)" on an office computer; or
+    UTF-16 with its signature, as Excel writes "Teks Unicode" (tab-separated)."""
+    if content.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return content.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
     try:
         return content.decode("utf-8-sig")
     except UnicodeDecodeError:

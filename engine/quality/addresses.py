@@ -31,14 +31,17 @@ WORDS = {
     "perum": "perumahan",
     "komp": "kompleks",
 }
-NUMBERED = ("rt", "rw", "nomor")  # a number that follows one of these belongs to it
+# A number that follows one of these belongs to it (`Gg. 3 No. 5`: gang 3, house 5; `Km. 12`).
+NUMBERED = ("rt", "rw", "nomor", "gang", "blok", "lorong", "km")
 PLACES = ("dusun", "lingkungan", "desa", "kelurahan", "kecamatan", "kabupaten", "kota")  # a name follows
+STREETS = ("jalan", "gang", "blok", "lorong", "perumahan", "kompleks", "km")  # where a place's name ends
 ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8, "ix": 9, "x": 10}
 MOST_TOLD = 10  # a card at more addresses than this is told as "more than ten"
 MAX_LENGTH = 300  # an address longer than any real one is read only this far
 _PARTS = re.compile(r"[a-z]+|[0-9]+")
 _KTP_PAIR = re.compile(r"\brt\s*[/.]?\s*rw\b\W*?(\d+)\s*/\s*(\d+)")  # "RT/RW : 003/001", as the KTP prints it
 _BARE_PAIR = re.compile(r"^\W*(\d{1,3})\s*/\s*(\d{1,3})\W*$")  # "005/002" and nothing else: an RT and its RW
+_RT_PAIR = re.compile(r"\brt\s*[.:]?\s*(\d{1,3})\s*/\s*(\d{1,3})\b")  # "RT 003/001": the RW after the RT's number
 
 
 @dataclass(frozen=True)
@@ -70,21 +73,28 @@ def address_of(text: str) -> Address:
     `Dusun II`) is that label's, so that a writing naming the desa or the dusun and one leaving it
     out agree."""
     plain = unicodedata.normalize("NFKD", str(text)[:MAX_LENGTH]).encode("ascii", "ignore").decode().lower()
-    plain = _BARE_PAIR.sub(r"rt \1 rw \2", _KTP_PAIR.sub(r"rt \1 rw \2", plain))
+    for pair in (_KTP_PAIR, _RT_PAIR, _BARE_PAIR):
+        plain = pair.sub(r"rt \1 rw \2", plain)
     parts = [str(int(p)) if p.isdigit() else WORDS.get(p, p) for p in _PARTS.findall(plain)]
     numbers: dict[str, str] = {}
     words: list[str] = []
+    guessed = False  # the house number was taken from a bare number after the street, not after "No."
     i = 0
     while i < len(parts):
         part, before = parts[i], parts[i - 1] if i else ""
         if part in PLACES:
             value, i = _place_name(parts, i + 1)
-            numbers.setdefault(part, value)
+            if value:  # "Kel/Desa Karang Anyar" labels one name twice; "Dusun -" names none
+                numbers.setdefault(part, value)
             continue
-        if part.isdigit() and before in NUMBERED:
-            numbers.setdefault(words.pop(), part)
+        if before in NUMBERED and (part.isdigit() or (before != "nomor" and part in ROMAN)):
+            label, number = words.pop(), str(ROMAN.get(part, part))
+            if label == "nomor" and guessed:
+                numbers["nomor"], guessed = number, False
+            else:
+                numbers.setdefault(label, number)
         elif part.isdigit() and words and not before.isdigit() and "nomor" not in numbers:
-            numbers["nomor"] = part
+            numbers["nomor"], guessed = part, True
         else:
             words.append(part)
         i += 1
@@ -97,7 +107,7 @@ def _place_name(parts: list[str], start: int) -> tuple[str, int]:
     if start < len(parts) and (parts[start].isdigit() or parts[start] in ROMAN):
         return str(ROMAN.get(parts[start], parts[start])), start + 1
     end = start
-    while end < len(parts) and not parts[end].isdigit() and parts[end] not in NUMBERED + PLACES:
+    while end < len(parts) and not parts[end].isdigit() and parts[end] not in NUMBERED + PLACES + STREETS:
         end += 1
     return " ".join(parts[start:end]), end
 

@@ -204,9 +204,13 @@ def nik_findings(
             removed = _removed_here(session, submission_id)  # asked once, and only when a record is found
         for index in by_nik[nik]:
             record = records[index] if records else None
-            for place in places:
+            told: set[tuple[str, str]] = set()  # another desa's record and its draft are one question
+            for place in sorted(places, key=lambda p: p.record_id is None):
                 if _not_another_registration(place, rows[index], kode_desa, (records is not None, record), removed):
                     continue
+                if place.desa != kode_desa and (place.desa, place.kategori) in told:
+                    continue
+                told.add((place.desa, place.kategori))
                 findings[index].append(
                     same_nik(rows[index], place.kategori, ctx, place.words, place.record_id is not None)
                     if place.desa == kode_desa
@@ -262,9 +266,14 @@ def kk_findings(
                 )
     wanted = sorted({kk for _, kk in grouped})
     for kk, places in _places(session, "no_kk", wanted, ctx, submission_id).items():
-        for place in places:
+        told: set[tuple[str, str]] = set()  # another desa's record and its draft are one question
+        for place in sorted(places, key=lambda p: p.record_id is None):
+            elsewhere = place.desa != kode_desa
+            if elsewhere and (place.desa, place.kategori) in told:
+                continue
+            told.add((place.desa, place.kategori))
             for index in grouped.get((place.kategori, kk), []):
-                if place.desa != kode_desa:
+                if elsewhere:
                     findings[index].append(registered_elsewhere("no_kk", "Nomor KK", "duplikat_kk_tempat_lain", place))
                 elif place.source == "pengajuan":
                     findings[index].append(

@@ -264,8 +264,14 @@ def for_download(
     """A revision to download, and the part of it the person may take: the whole for whoever
     oversees the determination's province, the person's own regions otherwise (as an API token)."""
     d = get(session, actor, tahun, revisi)
+    return d, part_of(actor, d)
+
+
+def part_of(actor: Actor, d: Determination) -> Scope | None:
+    """The part of a determination the person may see region by region: None for the whole (whoever
+    oversees its province), else the person's own regions."""
     scope = Scope.overseeing(actor)
-    return d, None if scope.everything or scope.contains(d.region_kode) else scope
+    return None if scope.everything or scope.contains(d.region_kode) else scope
 
 
 # -- year on year -----------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from engine.core.audit import AuditAction
 from engine.core.errors import Conflict, Invalid, NotFound, Problem
 from engine.core.tables import FORMULA_STARTS
 from engine.people.scope import Scope
-from engine.quality import aggregates, review, row_rules
+from engine.quality import aggregates, review, row_rules, twice
 from engine.quality.flags import EXTERNAL_RULES
 from engine.verification import coverage, decisions, determinations
 from models import (
@@ -397,6 +397,7 @@ class Proposal:
     kelengkapan: dict[str, coverage.Coverage] = field(default_factory=dict)
     tidak_melapor: set[str] = field(default_factory=set)
     sama_dengan: Determination | None = None  # a revision whose figures are the latest determination's
+    ganda: list[twice.Twice] = field(default_factory=list)  # people standing in two desa, counted twice
 
     @property
     def jumlah(self) -> tuple[int, list[int]]:
@@ -428,6 +429,7 @@ def proposal(session: Session, instance: ProcessInstance) -> Proposal:
         coverage.latest_by_region(year),
         coverage.unreported(year),
         determinations.same_as_latest(session, int(periode), now, year),
+        twice.registered_twice(session, province),
     )
 
 

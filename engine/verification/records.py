@@ -16,6 +16,7 @@ from engine.core.errors import NotFound
 from engine.people.scope import Scope
 from engine.quality import identity
 from models import (
+    FROM_REGISTER,
     HumanTask,
     ItemAction,
     Record,
@@ -77,9 +78,36 @@ def apply_items(
     records stay loaded from the lock, their last versions are read at once, and one flush writes them.
     """
     locked = _lock(session, sorted({item.record_id for item in items if item.record_id}))
+    standing = _set_aside_ended(session, actor, submission, items, locked)
     return sum(
-        _apply_batch(session, actor, submission, batch, human_task_id, locked) for batch in _once_per_record(items)
+        _apply_batch(session, actor, submission, batch, human_task_id, locked) for batch in _once_per_record(standing)
     )
+
+
+def _set_aside_ended(
+    session: Session, actor: Actor, submission: Submission, items: list[SubmissionItem], locked: dict[int, Record]
+) -> list[SubmissionItem]:
+    """The items to apply: one of a record removed since it was copied into this period (another
+    period's approval recorded the person dead or moved) is set aside, so that a copy made before
+    never brings the person back onto the register. Only active records are ever copied or linked."""
+    standing = []
+    for item in items:
+        record = locked.get(item.record_id or 0)
+        if record is None or record.status != RecordStatus.DIHAPUS:
+            standing.append(item)
+            continue
+        item.dibuang, item.updated_at = True, clock.now()
+        audit.record(
+            session,
+            actor,
+            AuditAction.ITEM_DISCARDED,
+            "submission_item",
+            item.id,
+            before=item.data,
+            reason="orangnya sudah dihapus dari register sebelum pengajuan ini disetujui; tidak diaktifkan lagi",
+            instance_id=submission.instance_id,
+        )
+    return standing
 
 
 def _lock(session: Session, record_ids: list[int]) -> dict[int, Record]:
@@ -111,7 +139,7 @@ def _once_per_record(items: list[SubmissionItem]) -> list[list[SubmissionItem]]:
 
 
 def _source(item: SubmissionItem) -> Source:
-    if item.aksi == ItemAction.PERIKSA:
+    if item.aksi == ItemAction.PERIKSA or item.source == FROM_REGISTER:  # the desa's re-verification
         return Source.VERVAL
     return Source(item.source) if item.source in Source.__members__.values() else Source.TASK
 
@@ -163,7 +191,8 @@ def _change_record(
     if item.aksi == ItemAction.HAPUS:
         record.status = RecordStatus.DIHAPUS
     else:
-        _assign(record, item.data)
+        if item.aksi != ItemAction.PERIKSA:  # found as it stood: the record's values are not the copy's to set
+            _assign(record, item.data)
         record.status = RecordStatus.AKTIF
     record.versi += 1
     record.updated_at = clock.now()

@@ -22,20 +22,17 @@ from engine.core.actors import Actor
 from engine.core.audit import AuditAction
 from engine.core.errors import Invalid, NotFound, Problem
 from engine.core.paging import page_of
-from engine.quality import identity
 from engine.verification import item_checks, records, submission_view
 from engine.verification.drafts import editable_submission, operator_submission
 from engine.verification.status import EDITABLE
 from models import (
     FROM_REGISTER,
-    Category,
     ItemAction,
     Record,
     RecordStatus,
     Region,
     Submission,
     SubmissionItem,
-    Unit,
     VervalStatus,
 )
 
@@ -46,7 +43,7 @@ SOURCE = FROM_REGISTER
 FOUND = {VervalStatus.LAYAK}  # what keeps a record on the register
 
 
-def _carried(session: Session, submission_ids: list[int]) -> set[int]:
+def carried_records(session: Session, submission_ids: list[int]) -> set[int]:
     """The register records these submissions already carry."""
     return set(
         session.scalars(
@@ -55,50 +52,6 @@ def _carried(session: Session, submission_ids: list[int]) -> set[int]:
             )
         )
     )
-
-
-def join_later_drafts(session: Session, submission: Submission) -> int:
-    """Records just verified join the register of the desa's submissions still being worked on (a
-    draft begun before they were approved), so they are re-verified there. An entry that draft
-    already holds of the same person in the same category is that person's next observation: it
-    re-verifies the new record instead of standing beside it as a second registration."""
-    drafts = session.scalars(
-        select(Submission.id).where(
-            Submission.kode_desa == submission.kode_desa,
-            Submission.id != submission.id,
-            Submission.status.in_(EDITABLE),
-        )
-    ).all()
-    for draft in drafts:
-        _link_entries(session, draft, submission.kode_desa)
-    return sum(prefill(session, {submission.kode_desa: draft}) for draft in drafts)
-
-
-def _link_entries(session: Session, draft: int, kode_desa: str) -> int:
-    """The draft's new entries whose person (by the unit's identity) and category match an active
-    record it does not carry yet become re-verifications of that record."""
-    carried = _carried(session, [draft])
-    units = {kode: Unit(satuan) for kode, satuan in session.execute(select(Category.kode, Category.satuan))}
-
-    def unit_of(kategori: str) -> Unit:  # as the checks' context reads an unknown category
-        return units.get(kategori, Unit.INDIVIDU)
-
-    found = records.by_identity(session, kode_desa, unit_of)
-    waiting = {key: record_id for key, record_id in found.items() if record_id not in carried}
-    entries = session.scalars(
-        select(SubmissionItem).where(
-            SubmissionItem.submission_id == draft,
-            SubmissionItem.record_id.is_(None),
-            SubmissionItem.aksi == ItemAction.TAMBAH,
-        )
-    )
-    linked = 0
-    for item in entries if waiting else []:
-        record_id = waiting.get((identity.key(unit_of(item.kategori), item.data), item.kategori))
-        if record_id is not None:
-            item.record_id, item.aksi, item.updated_at = record_id, ItemAction.UBAH, clock.now()
-            linked += 1
-    return linked
 
 
 PREFILL_BATCH = 5000
@@ -110,7 +63,7 @@ def prefill(session: Session, by_desa: dict[str, int], new: bool = False) -> int
     opened join it too. `new` submissions, created in this transaction, carry nothing yet."""
     if not by_desa:
         return 0
-    carried: set[int] = set() if new else _carried(session, list(by_desa.values()))
+    carried: set[int] = set() if new else carried_records(session, list(by_desa.values()))
     now = clock.now()
     active = (
         select(Record)

@@ -11,8 +11,7 @@ from sqlalchemy import select
 
 from engine.bpmn.handlers import StepContext
 from engine.core.registry import Registry
-from engine.verification import item_checks, reconciliation, records, status
-from engine.verification.register import join_later_drafts
+from engine.verification import in_work, item_checks, reconciliation, records, status
 from models import HumanTask, ItemAction, Submission, SubmissionItem, TaskStatus
 
 
@@ -63,11 +62,10 @@ def apply_verified_items(ctx: StepContext, params: dict[str, Any], data: dict[st
         )
         .order_by(SubmissionItem.id)
     ).all()
-    records.apply_items(ctx.session, ctx.actor, submission, list(items), ctx.human_task_id)
-    if any(item.aksi == ItemAction.TAMBAH for item in items):
-        join_later_drafts(ctx.session, submission)
-    status.verified(ctx.session, ctx.actor, submission, len(items), ctx.human_task_id)
-    return {"diterapkan": len(items)}
+    applied = records.apply_items(ctx.session, ctx.actor, submission, list(items), ctx.human_task_id)
+    in_work.after_approval(ctx.session, ctx.actor, submission, list(items))
+    status.verified(ctx.session, ctx.actor, submission, applied, ctx.human_task_id)
+    return {"diterapkan": applied}
 
 
 HANDLERS = {

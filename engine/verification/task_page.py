@@ -4,10 +4,10 @@ verdicts, the decisions so far, and where the process stands."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVarTuple
 
-from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, and_, bindparam, case, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from engine.bpmn import runtime
 from engine.core.actors import Actor
@@ -25,6 +25,7 @@ from models import (
     ItemAction,
     ItemVerdict,
     Record,
+    RecordVersion,
     Region,
     Submission,
     SubmissionItem,
@@ -96,32 +97,44 @@ class CategoryChange:
         return round(100 * (self.sesudah - self.sebelum) / self.sebelum) if self.sebelum else None
 
 
-# Built once, as the task page's other reads (parameter: submission_id). A record corrected into
-# another category was on the register in its old one: "before" counts it there, and it leaves that
-# category (removed or not) to come new into the other (unless removed).
+# Built once, as the task page's other reads (parameter: submission_id). The register before the
+# submission: the category each item's record had then. Once the submission is approved its record
+# holds the item's values, so the category is read from the version the item's own version replaced
+# (none for a new entry); until then from the record. A record corrected into another category was
+# on the register in its old one: "before" counts it there, and it leaves that category (removed or
+# not) to come new into the other (unless removed).
+Columns = TypeVarTuple("Columns")
+_APPLIED = aliased(RecordVersion)  # the version the item wrote, once approved
+_REPLACED = aliased(RecordVersion)  # the version that one replaced
+_WAS = case((_APPLIED.id.is_not(None), _REPLACED.nilai["kategori"].as_string()), else_=Record.kategori)
+_MOVED = _WAS != SubmissionItem.kategori  # not true for an entry with no record before
 _LIVE_ITEMS = (SubmissionItem.submission_id == bindparam("submission_id"), SubmissionItem.dibuang.is_(False))
-_MOVED = Record.kategori != SubmissionItem.kategori  # false for an entry with no record
-_BEFORE = (
-    select(Record.kategori, func.count(), func.count().filter(_MOVED))
-    .select_from(SubmissionItem)
-    .join(Record, Record.id == SubmissionItem.record_id)
-    .where(*_LIVE_ITEMS)
-    .group_by(Record.kategori)
-)
-_AFTER = (
+
+
+def _with_before(statement: Select[*Columns]) -> Select[*Columns]:
+    return (
+        statement.select_from(SubmissionItem)
+        .outerjoin(Record, Record.id == SubmissionItem.record_id)
+        .outerjoin(
+            _APPLIED,
+            and_(_APPLIED.submission_id == SubmissionItem.submission_id, _APPLIED.item_id == SubmissionItem.id),
+        )
+        .outerjoin(_REPLACED, _REPLACED.id == _APPLIED.replaces_id)
+        .where(*_LIVE_ITEMS)
+    )
+
+
+_BEFORE = _with_before(select(_WAS, func.count(), func.count().filter(_MOVED))).where(_WAS.is_not(None)).group_by(_WAS)
+_AFTER = _with_before(
     select(
         SubmissionItem.kategori,
         func.count().filter(
             or_(SubmissionItem.aksi == ItemAction.TAMBAH, and_(_MOVED, SubmissionItem.aksi != ItemAction.HAPUS))
         ),
-        func.count().filter(SubmissionItem.aksi == ItemAction.HAPUS, or_(Record.id.is_(None), ~_MOVED)),
+        func.count().filter(SubmissionItem.aksi == ItemAction.HAPUS, or_(_WAS.is_(None), ~_MOVED)),
         func.count().filter(SubmissionItem.aksi != ItemAction.HAPUS),
     )
-    .select_from(SubmissionItem)
-    .outerjoin(Record, Record.id == SubmissionItem.record_id)
-    .where(*_LIVE_ITEMS)
-    .group_by(SubmissionItem.kategori)
-)
+).group_by(SubmissionItem.kategori)
 
 
 def _summary(session: Session, submission: Submission | None) -> list[CategoryChange]:

@@ -141,6 +141,7 @@ class Version:
     task: str | None
     trail: list[dict[str, Any]]
     instance_id: int | None
+    periode: str | None  # the period of the submission that wrote it (none for a change of region)
 
 
 def record_timeline(session: Session, actor: Actor, record_id: int) -> tuple[Record, list[Version]]:
@@ -149,6 +150,11 @@ def record_timeline(session: Session, actor: Actor, record_id: int) -> tuple[Rec
     versions = session.scalars(
         select(RecordVersion).where(RecordVersion.record_id == record.id).order_by(RecordVersion.versi)
     ).all()
+    periods = dict(
+        session.execute(
+            select(Submission.id, Submission.periode).where(Submission.id.in_({v.submission_id for v in versions}))
+        ).all()
+    )
     result = []
     for v in versions:
         task = session.get(HumanTask, v.human_task_id) if v.human_task_id else None
@@ -162,6 +168,7 @@ def record_timeline(session: Session, actor: Actor, record_id: int) -> tuple[Rec
                 task.nama if task else None,
                 submission_view.decisions(session, task.instance_id) if task else [],
                 task.instance_id if task else None,
+                periods.get(v.submission_id),
             )
         )
     return record, result

@@ -178,6 +178,23 @@ def test_the_same_nik_in_another_desa_is_a_warning_that_does_not_say_where(db):
     assert flag.observed is None and flag.expected is None
 
 
+def test_a_record_and_its_desas_draft_elsewhere_are_one_warning(db):
+    """The person is on another desa's register and in that desa's draft of the period: one question
+    for the verifier to weigh and acknowledge, not the same sentence twice."""
+    make_team(db)
+    _verified(db, [person(1)], "2026-Q3")
+    there = _open(db)
+    with db.transaction() as s:
+        register.prefill(s, {DESA: there})  # the record carried into that desa's period
+    here = _open(db, "65.01.02.2001")
+    _import(db, here, [person(1)])
+    with db.transaction() as s:
+        item_checks.check_submission(s, submissions.get_submission(s, here))
+    with db.read() as s:
+        flags = s.scalars(select(QualityFlag).where(QualityFlag.submission_id == here)).all()
+    assert [(f.rule, f.sources["sumber"]) for f in flags] == [("duplikat_nik_tempat_lain", "catatan")]
+
+
 def test_a_family_is_re_verified_by_its_kk_not_added_again(db):
     make_team(db)
     family = person(1, kategori="FM", nik="", nama="Keluarga Ingan", no_kk="6501011705500009")
@@ -211,6 +228,30 @@ def test_an_entry_made_before_the_persons_record_was_approved_re_verifies_it(db)
     with db.read() as s:
         (only,) = s.scalars(select(models.Record)).all()
         assert only.id == record and only.alamat == "Jl. Baru No. 2"
+
+
+def test_an_entry_set_aside_before_the_persons_record_was_approved_leaves_the_record_to_be_re_verified(db):
+    """Set aside, the entry is not the record's re-verification (it would be dropped on the way up and
+    carry the record off unchecked): the record joins the draft's register to be marked."""
+    make_team(db)
+    first = _open(db, period="2026-Q3")
+    _import(db, first, [person(1)])
+    draft = _open(db)
+    _import(db, draft, [person(1, alamat="Jl. Baru No. 2"), person(2)])
+    with db.transaction() as s:
+        entry = s.scalar(
+            select(models.SubmissionItem).where(
+                models.SubmissionItem.submission_id == draft, models.SubmissionItem.nik == person(1)["nik"]
+            )
+        )
+        items.discard_item(s, SYSTEM, draft, entry.id)
+    _approved(db, first)
+    with db.read() as s:
+        record = s.scalar(select(models.Record.id))
+        carried = s.scalars(select(models.SubmissionItem).where(models.SubmissionItem.record_id == record)).all()
+    assert [(i.submission_id, i.source, i.dibuang) for i in carried if i.submission_id == draft] == [
+        (draft, register.SOURCE, False)
+    ]
 
 
 def test_a_file_that_corrects_items_leaves_each_change_on_the_trail(db):

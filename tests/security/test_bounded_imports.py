@@ -74,6 +74,39 @@ def test_too_many_columns_a_long_cell_or_blank_rows_are_refused(kind):
         read([HEADER] + [["", ""]] * 10_001 + [["", "", "Ani", "", "", "", "LUT", ""]])
 
 
+def test_cells_that_repeat_one_long_shared_string_are_refused_by_the_tables_whole_text(monkeypatch):
+    """An XLSX stores a text once and points every cell at it: a 70 KB file read as 64 MB of text
+    passed every limit of a cell, a row and a column, and was kept whole on the import's job."""
+    monkeypatch.setattr(tables, "TABLE_LIMITS", dataclasses.replace(tables.TABLE_LIMITS, text_chars=100_000))
+    long = "x" * 1_999
+    bomb = xlsx([HEADER] + [["", "", long, "", "", long, "LUT", long]] * 100)
+    assert len(bomb) < 50_000
+    with pytest.raises(Invalid, match="melampaui batas") as refused:
+        imports.read_file("bom.xlsx", bomb)
+    assert "isi tabel lebih dari 100.000 karakter" in str(refused.value) and "baris 18" in str(refused.value)
+
+
+def test_an_xlsx_whose_shared_strings_are_beyond_the_limit_is_refused_before_parsing(monkeypatch):
+    monkeypatch.setattr(tables, "TABLE_LIMITS", dataclasses.replace(tables.TABLE_LIMITS, shared_strings_bytes=20_000))
+    many = io.BytesIO()  # Excel keeps a sheet's texts in one part, read whole when the workbook opens
+    with zipfile.ZipFile(many, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(
+            "xl/sharedStrings.xml", "<sst>" + "".join(f"<si><t>{i:x}</t></si>" for i in range(2_000)) + "</sst>"
+        )
+    with pytest.raises(Invalid, match="melampaui batas") as refused:
+        imports.read_file("teks.xlsx", many.getvalue())
+    assert "teks berkas XLSX lebih dari" in str(refused.value)
+
+
+@pytest.mark.parametrize("where", ["header", "row"])
+def test_a_csv_row_of_millions_of_empty_cells_is_refused_before_they_are_read(where):
+    wide = "," * 2_000_000
+    content = (",".join(HEADER) + wide + "\nx,,Ani\n") if where == "header" else (",".join(HEADER) + "\n,,Ani" + wide)
+    with pytest.raises(Invalid, match="melampaui batas") as refused:
+        imports.read_file("lebar.csv", content.encode())
+    assert "lebih dari 16384 sel" in str(refused.value)
+
+
 @pytest.mark.parametrize("kind", ["csv", "xlsx"])
 def test_repeated_header_columns_are_refused(kind):
     header = ["nama", "kategori", "nama"]

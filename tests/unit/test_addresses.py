@@ -22,6 +22,15 @@ from engine.quality.addresses import MOST_TOLD, address_of, distinct
         ["Jl. Mulawarman 5", "Jl. Mulawarman No. 5"],
         ["Jl. Sengkawit No. 71 RT 023 RW 002", "RT 23 RW 2 Desa Ma' Libu"],  # the street left out, the desa added
         ["Jl. Sengkawit No. 5 RT 3 RW 1", "Dusun 2 RT 003 RW 001", "Dusun II RT 3 RW 1"],  # the dusun added
+        # as the KTP labels it ("Kel/Desa"), and with the dusun not known ("Dusun -")
+        [
+            "Jl. Mulawarman No. 5 RT/RW 003/001 Kel/Desa Karang Anyar",
+            "Jl. Mulawarman No. 5 RT 3 RW 1 Kel. Karang Anyar",
+        ],
+        ["RT 3 RW 1 Dusun -", "RT 3 RW 1 Dusun Maju"],
+        ["Desa Sekatak Buji Jl. Poros RT 3", "Jl. Poros RT 3 Desa Sekatak Buji"],  # the place's name before the street
+        ["Gg. III No. 5", "Gang 3 No. 5"],
+        ["RT 003/001", "RT 3 RW 1"],
     ],
 )
 def test_one_address_keyed_several_ways_is_one(written):
@@ -38,6 +47,12 @@ def test_one_address_keyed_several_ways_is_one(written):
         ["Jl. Mulawarman RT 3", "Jl. Sengkawit RT 3"],
         ["RT/RW 003/001", "RT 001 RW 003"],
         ["RT 003 RW 001", "005/002"],
+        # the number of a gang, a blok or a kilometre is not the house's
+        ["Jl. Mulawarman Gg. 3 No. 5", "Jl. Mulawarman Gg. 3 No. 7"],
+        ["Perum Korpri Blok 3 No. 5", "Perum Korpri Blok 3 No. 9"],
+        ["Jl. Poros Trans Kaltara Km. 12 No. 5", "Jl. Poros Trans Kaltara Km. 12 No. 8"],
+        ["Jl. Mulawarman 5 No. 7", "Jl. Mulawarman No. 5"],  # a number said as the house's wins over a guess
+        ["RT 003/001", "RT 3 RW 2"],
         ["Jl. Mulawarman 5", "Jl. Mulawarman No. 7"],  # a house number with or without its label
         ["Jl. Mulawarman Gg. Damai", "Jl. Damai Gg. Mulawarman"],  # the same words in another order
         ["Jl. Mulawarman Gg. Damai", "RT 1", "RT 2"],  # each agrees with the street, not with the other

@@ -3,12 +3,10 @@ with the same pieces, and a message is found whole or by its template."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from web import engine_messages
-from web.engine_messages import PLACEHOLDER, Translations
+from web.engine_messages import PLACEHOLDER, Template, Translations
 
 
 def test_every_message_the_engine_writes_has_its_english_with_the_same_pieces():
@@ -78,12 +76,39 @@ def test_a_message_is_translated_whole_or_by_its_template(indonesian, english):
 def test_the_most_literal_template_wins_and_huge_texts_are_left_alone():
     found = Translations(patterns=[])
     found.patterns = [
-        (re.compile("(.+?) tidak ada"), "{0} is missing"),
-        (re.compile("Tugas (.+?) tidak ada"), "Task {0} does not exist"),
+        (Template.of("{0} tidak ada"), "{0} is missing"),
+        (Template.of("Tugas {0} tidak ada"), "Task {0} does not exist"),
     ]
-    found.patterns.sort(key=lambda p: -len(PLACEHOLDER.sub("", p[0].pattern)))
+    found.patterns.sort(key=lambda p: p[0].order)
     assert found.translate("Tugas 5 tidak ada") == "Task 5 does not exist"
     assert found.translate("x" * (engine_messages.LONGEST + 1)) == "x" * (engine_messages.LONGEST + 1)
+
+
+def test_a_long_message_of_many_pieces_is_matched_in_one_pass():
+    """Six lazy groups of a regular expression backtracked for seconds on a long message whose
+    literal parts repeat; each part is now found once after the one before."""
+    said = Template.of("{0} {1} {2} periode {3}: unggah di halaman tahun itu")
+    hostile = "a " * 900 + " periode" * 100 + "x: unggah di halaman tahun itu"
+    steps = []
+    original = str.find
+
+    class Counting(str):
+        def find(self, *args):
+            steps.append(1)
+            return original(self, *args)
+
+    pieces = said.pieces(Counting(hostile))
+    told = "{0} {1} {2} periode {3}: unggah di halaman tahun itu"
+    assert told.format(*pieces) == hostile and pieces[:2] == ["a", "a"]  # the pieces rebuild the message
+    assert len(steps) == 3  # one look for each literal part between two pieces
+    assert said.pieces("LUT 65.01 2025 periode 2025-Q1: unggah di halaman tahun itu") == [
+        "LUT",
+        "65.01",
+        "2025",
+        "2025-Q1",
+    ]
+    assert Template.of("Catatan {0} dan {1}.").pieces("Catatan  dan x.") is None  # each piece has a character
+    assert Template.of("Ada {0} masalah{1}").pieces("Ada 3 masalah") == ["3", ""]  # a last note may be empty
 
 
 def test_every_kind_of_refusal_is_read_for_its_message():

@@ -18,6 +18,14 @@ def test_a_csv_saved_by_excel_in_windows_1252_reads_as_written():
     assert row["no_kk"] == "6501"  # "No. KK" is the family card column
 
 
+def test_excels_unicode_text_reads_as_written():
+    """Excel's "Teks Unicode": UTF-16 with its signature, tab-separated (read as cp1252, its header was
+    "ÿþn a m a" and the file refused for columns it has)."""
+    content = "\ufeffNIK\tNama\tJenis Kelamin\tTgl. Lahir\tNo. KK\r\n6501\tMa' Libu\tP\t1950-01-01\t6501\r\n"
+    [row] = tables.read_table("data.csv", content.encode("utf-16-le"), COLUMNS)
+    assert row["nama"] == "Ma' Libu" and row["tanggal_lahir"] == "1950-01-01"
+
+
 def test_a_missing_column_is_said_with_what_the_header_holds():
     with pytest.raises(Invalid) as refused:
         tables.read_table("data.csv", b"NIK,Name,Sex\n1,2,3\n", COLUMNS)

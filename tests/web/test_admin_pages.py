@@ -114,6 +114,25 @@ def test_deploy_needs_the_csrf_header(browser, db, people):
     assert refused.status_code == 400 and _versions(db) == 1
 
 
+def test_a_body_nested_beyond_the_stack_or_an_expression_too_deep_to_parse_is_a_clear_400(browser, db, people):
+    browser.login("admin.prov")
+    token = browser.token("/admin/definisi/1/ubah")
+    nested = browser.client.post(
+        "/admin/definisi/pasang",
+        data="[" * 200_000,
+        content_type="application/json",
+        headers={"X-CSRFToken": token, "Accept": "application/json"},
+    )
+    assert nested.status_code == 400 and nested.get_json()["message"] == "Tidak ada XML BPMN yang dikirim"
+    start = XML.index("<bpmn:conditionExpression")
+    start, end = XML.index(">", start) + 1, XML.index("</bpmn:conditionExpression>", start)
+    deep = XML[:start] + "1" + "+1" * 100_000 + XML[end:]  # 200 KB of a 2 MB diagram: the parser's stack ran out
+    refused = _deploy(browser, deep)
+    said = [p["message"] for p in refused.get_json()["problems"]]
+    assert refused.status_code == 400 and any("terlalu panjang atau terlalu bersarang" in m for m in said), said
+    assert _versions(db) == 1
+
+
 def test_comparing_two_versions_marks_changed_elements(browser, db, people):
     browser.login("admin.prov")
     new_id = _deploy(browser, XML.replace('name="Verifikasi kecamatan"', 'name="Verifikasi TKSK"', 1)).get_json()

@@ -59,6 +59,21 @@ def test_a_record_timeline_shows_every_version_and_all_four_tiers(browser, db, p
     assert kk not in page and f"{kk[:6]}**********" in page and person_row(7)["nik"] not in page
 
 
+def test_each_version_says_its_period_and_one_found_as_it_stood_says_so(browser, db, people):
+    """Approvals may come late and cycles overlap: a version names the period that wrote it, and a
+    re-verification that changed nothing says so instead of showing an empty table."""
+    world = build_world(db)
+    submit(db, "op.desa", world.draft)  # 2026-Q4 carries the record verified in 2026-Q2, found as it stood
+    for user in ("verif.kec", "verif.kab", "valid.prov"):
+        decide(db, user, world.draft, "approve")
+    browser.login("auditor.prov")
+    page = browser.get(f"/audit/catatan/{world.record}").get_data(as_text=True)
+    assert "Versi 1 · periode 2026-Q2 ·" in page and "Versi 2 · periode 2026-Q4 ·" in page
+    second = page.split('id="versi-2"')[1]
+    assert "Ditemukan seperti adanya: tidak ada nilai yang berubah." in second and "<table>" not in second
+    assert "sumber: verval" in second
+
+
 def test_looking_up_a_full_nik_is_recorded(browser, db, people):
     world = build_world(db)
     browser.login("auditor.prov")

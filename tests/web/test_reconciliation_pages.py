@@ -168,6 +168,31 @@ def test_the_head_reads_which_regencies_did_not_report_not_zeros(year, signed_in
     assert row.startswith('</td><td class="num">6</td><td class="num">0</td><td class="num">6</td>')
     exported = signed_in("walidata.prov").get(f"/penetapan/{YEAR}/unduh/csv").get_data(as_text=True)
     assert f"kelengkapan_65.02_{YEAR}-Q4" in exported and "0 dari 6 desa/kelurahan melapor" in exported
+    regency = signed_in("walidata.kab")  # Bulungan: its own regency's reporting, on the page as in the export
+    page = regency.get(f"/penetapan/{YEAR}").get_data(as_text=True)
+    assert "Kabupaten Bulungan" in page.split('id="kelengkapan"')[1].split("</table>")[0]
+    assert "Kabupaten Malinau" not in page.split('id="kelengkapan"')[1].split("</table>")[0]
+    exported = regency.get(f"/penetapan/{YEAR}/unduh/csv").get_data(as_text=True)
+    assert f"kelengkapan_65.01_{YEAR}-Q4" in exported and f"kelengkapan_65.02_{YEAR}-Q4" not in exported
+
+
+def test_the_head_is_told_of_people_standing_in_two_desa_at_once(year, signed_in):
+    """A person who moved, entered where they went and never marked "pindah" where they left, is
+    counted twice in every figure above the two desa: the head reads it before determining."""
+    from sqlalchemy import update
+
+    from models import Record
+    from tests.integration.reconciliation_steps import to_the_head
+
+    with year.transaction() as s:
+        moved, other = s.scalars(select(Record).where(Record.kategori == "LUT").order_by(Record.id).limit(2)).all()
+        s.execute(update(Record).where(Record.id == other.id).values(nik=moved.nik, kode_desa="65.01.01.2006"))
+    head = to_the_head(year)
+    asked = signed_in("kepala.dinas").get(f"/rekonsiliasi/tugas/{head.id}").get_data(as_text=True)
+    told = asked.split('id="terdaftar-ganda"')[1].split("</div>")[0]
+    assert "1 orang tercatat aktif di lebih dari satu desa/kelurahan" in told
+    assert f"<li>LUT: {', '.join(sorted({moved.kode_desa, '65.01.01.2006'}))} — 1 orang</li>" in told
+    assert moved.nik not in asked
 
 
 def test_the_head_is_told_when_a_revision_would_change_no_figure(year, signed_in):

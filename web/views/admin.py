@@ -80,7 +80,10 @@ def _deploy_message(result: Any) -> str:
 def deploy() -> Any:
     """Deploy the editor's XML: JSON in, JSON out, with per-element problems on refusal and the
     lint's warnings held for confirmation (`confirm: true` deploys despite them)."""
-    payload = request.get_json(silent=True)
+    try:
+        payload = request.get_json(silent=True)
+    except RecursionError:  # nested beyond Python's stack: `silent` covers only what the parser reports
+        payload = None
     xml_text = payload.get("xml") if isinstance(payload, dict) else None
     if not isinstance(xml_text, str) or not xml_text.strip():
         return {"ok": False, "message": _("Tidak ada XML BPMN yang dikirim"), "problems": []}, 400

@@ -1,0 +1,169 @@
+"""The desa's other submissions still in work when one is approved: the register they carry moves on.
+
+A period's submission carries a copy of the register as it stood when the period opened. Cycles
+overlap: the next period may open while this one is still going up the tiers, and a returned
+period may still be worked on after a later one was approved. When an approval changes the
+register, the copies the desa's other submissions hold are brought up to it, so that approving
+them later neither brings a person recorded dead or moved back onto the register nor undoes a
+correction with a value copied before it:
+- an entry of a record the approval removed is set aside (the person is off the register);
+- an entry of a record whose values it changed takes the new values, except where the operator
+  wrote a value of their own;
+- a record it added joins the drafts' registers, and a draft's entry of the same person becomes
+  that record's re-verification.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.core import audit, clock
+from engine.core.actors import Actor
+from engine.core.audit import AuditAction
+from engine.quality import identity
+from engine.verification import item_checks, records
+from engine.verification.register import carried_records, prefill
+from engine.verification.status import EDITABLE
+from models import (
+    Category,
+    ItemAction,
+    Record,
+    RecordStatus,
+    RecordVersion,
+    Submission,
+    SubmissionItem,
+    SubmissionStatus,
+    Unit,
+)
+
+IN_WORK = (*EDITABLE, SubmissionStatus.DIAJUKAN)
+
+
+def after_approval(session: Session, actor: Actor, submission: Submission, applied: list[SubmissionItem]) -> None:
+    """What `submission`'s approval wrote to the register reaches the desa's other submissions in work."""
+    others = session.scalars(
+        select(Submission).where(
+            Submission.kode_desa == submission.kode_desa,
+            Submission.id != submission.id,
+            Submission.status.in_(IN_WORK),
+        )
+    ).all()
+    if not others:
+        return
+    changed = _changed_records(session, submission)
+    if changed:
+        _bring_up_to_date(session, actor, submission, others, changed)
+    if any(item.aksi == ItemAction.TAMBAH for item in applied):
+        for draft in (other for other in others if other.status in EDITABLE):
+            _link_entries(session, draft.id, submission.kode_desa)
+            prefill(session, {submission.kode_desa: draft.id})
+
+
+def _changed_records(session: Session, submission: Submission) -> dict[int, tuple[Record, dict[str, Any]]]:
+    """The records this submission removed or changed a value of, each with its change (field ->
+    [before, after]); a re-verification that changed nothing is left out."""
+    versions = session.execute(
+        select(Record, RecordVersion.perubahan)
+        .join(RecordVersion, RecordVersion.record_id == Record.id)
+        .where(RecordVersion.submission_id == submission.id)
+    ).all()
+    return {record.id: (record, change) for record, change in versions if change}
+
+
+def _bring_up_to_date(
+    session: Session,
+    actor: Actor,
+    submission: Submission,
+    others: Sequence[Submission],
+    changed: dict[int, tuple[Record, dict[str, Any]]],
+) -> None:
+    entries = session.scalars(
+        select(SubmissionItem)
+        .where(
+            SubmissionItem.submission_id.in_([other.id for other in others]),
+            SubmissionItem.record_id.in_(list(changed)),
+            SubmissionItem.dibuang.is_(False),
+        )
+        .order_by(SubmissionItem.id)
+    ).all()
+    by_id = {other.id: other for other in others}
+    why = f"register diperbarui oleh pengajuan periode {submission.periode} yang disetujui"
+    for entry in entries:
+        record, change = changed[entry.record_id or 0]
+        before = dict(entry.data)
+        if record.status == RecordStatus.DIHAPUS:
+            entry.dibuang = True
+            action = AuditAction.ITEM_DISCARDED
+        elif not _rebase(entry, record, change):
+            continue
+        else:
+            action = AuditAction.ITEM_UPDATED
+        entry.updated_at = clock.now()
+        item_checks.forget(session, entry.submission_id)
+        audit.record(
+            session,
+            actor,
+            action,
+            "submission_item",
+            entry.id,
+            before=before,
+            after=None if entry.dibuang else entry.data,
+            reason=why,
+            instance_id=by_id[entry.submission_id].instance_id,
+        )
+
+
+def _rebase(entry: SubmissionItem, record: Record, change: dict[str, Any]) -> bool:
+    """The approval's new values on an entry copied before it, field by field: a field still as the
+    approval found it takes the new value; one the operator wrote otherwise keeps theirs."""
+    now = records.as_item_values(record)
+    data = dict(entry.data)
+    for field, (old, _new) in change.items():
+        if field in data and field in now and _same(data[field], old):
+            data[field] = now[field]
+    if data == entry.data:
+        return False
+    entry.data = data
+    entry.kategori, entry.nik, entry.no_kk = data["kategori"], data["nik"] or None, data["no_kk"] or None
+    return True
+
+
+def _same(item_value: Any, record_value: Any) -> bool:
+    """An item writes an empty text where a record holds nothing."""
+    return (item_value or None) == (record_value or None)
+
+
+def _link_entries(session: Session, draft: int, kode_desa: str) -> int:
+    """The draft's new entries whose person (by the unit's identity) and category match an active
+    record it does not carry yet become re-verifications of that record."""
+    carried = carried_records(session, [draft])
+    units = {kode: Unit(satuan) for kode, satuan in session.execute(select(Category.kode, Category.satuan))}
+
+    def unit_of(kategori: str) -> Unit:  # as the checks' context reads an unknown category
+        return units.get(kategori, Unit.INDIVIDU)
+
+    found = records.by_identity(session, kode_desa, unit_of)
+    waiting = {key: record_id for key, record_id in found.items() if record_id not in carried}
+    entries = session.scalars(
+        select(SubmissionItem)
+        .where(
+            SubmissionItem.submission_id == draft,
+            SubmissionItem.record_id.is_(None),
+            SubmissionItem.aksi == ItemAction.TAMBAH,
+            SubmissionItem.dibuang.is_(False),  # one set aside would carry the record off unchecked
+        )
+        .order_by(SubmissionItem.id)
+    )
+    linked = 0
+    for item in entries if waiting else []:
+        # a record is re-verified by one entry: a second of the same person stays a new entry, which
+        # the checks then name as a duplicate
+        record_id = waiting.pop((identity.key(unit_of(item.kategori), item.data), item.kategori), None)
+        if record_id is not None:
+            item.record_id, item.aksi, item.updated_at = record_id, ItemAction.UBAH, clock.now()
+            linked += 1
+    return linked

@@ -1,0 +1,185 @@
+"""Periods overlap: the next one opens, with its copy of the register, while this one is still going
+up the tiers. What an approval writes to the register reaches the desa's other submissions in work,
+so that approving them later neither brings back a person recorded dead or moved nor undoes a
+correction with a value copied before it."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+
+import models
+from engine.quality import aggregates
+from engine.quality.nik import compose
+from engine.verification import imports, items, records, register, submissions, task_page
+from models import AuditEvent, Record, RecordStatus, RecordVersion, SubmissionItem, VervalStatus
+from tests.factories import SYSTEM, actor, csv_of, decide, make_team, open_task, person_row, submit
+
+DESA = "65.01.01.2005"
+ELDER = person_row(
+    2, nik=compose("65.01.01", date(1940, 3, 3), "P", 2), tanggal_lahir="1940-03-03", jenis_kelamin="P", kategori="LUT"
+)
+MOVER = person_row(
+    4, nik=compose("65.01.01", date(1950, 5, 5), "P", 4), tanggal_lahir="1950-05-05", jenis_kelamin="P", kategori="LUT"
+)
+
+
+def _opened(db, period, rows=()):
+    """A period's submission with the register carried in (as a cycle opens it), and `rows` imported."""
+    with db.transaction() as s:
+        sid = submissions.open_submission(s, SYSTEM, DESA, period, "65").submission.id
+        register.prefill(s, {DESA: sid})
+        if rows:
+            imports.import_items(s, SYSTEM, sid, csv_of(list(rows)))
+    return sid
+
+
+def _up(db, sid, tiers=("verif.kec", "verif.kab", "valid.prov")):
+    for user in tiers:
+        decide(db, user, sid, "approve")
+
+
+def _entry(db, sid, nik):
+    with db.read() as s:
+        return s.scalar(select(SubmissionItem).where(SubmissionItem.submission_id == sid, SubmissionItem.nik == nik))
+
+
+def _record(db, nik):
+    with db.read() as s:
+        return s.scalar(select(Record).where(Record.nik == nik))
+
+
+def _lut(db, period):
+    with db.read() as s:
+        return aggregates.count_records(s, "65", period)[(DESA, "LUT")]
+
+
+def _mark(db, sid, nik, status, reason=""):
+    with db.transaction() as s:
+        register.set_status(s, actor(db, "op.desa"), sid, [_entry(db, sid, nik).id], status, reason)
+
+
+def _verified_then_next_opened(db, change_q2):
+    """Q1 verified with both elders; Q2's change sent up and approved by the kecamatan; Q3 opened
+    (its copy of the register made) before the kabupaten and province approve Q2."""
+    make_team(db)
+    q1 = _opened(db, "2026-Q1", [MOVER, ELDER])
+    submit(db, "op.desa", q1, reverify=False)
+    _up(db, q1)
+    q2 = _opened(db, "2026-Q2")
+    change_q2(q2)
+    submit(db, "op.desa", q2)
+    _up(db, q2, ("verif.kec",))
+    q3 = _opened(db, "2026-Q3")
+    return q2, q3
+
+
+def test_a_person_recorded_dead_is_not_brought_back_by_the_next_periods_copy(db):
+    q2, q3 = _verified_then_next_opened(
+        db, lambda q2: _mark(db, q2, MOVER["nik"], VervalStatus.MENINGGAL, "wafat 2026-05-01")
+    )
+    _up(db, q2, ("verif.kab", "valid.prov"))  # the death reaches the register after Q3 copied it
+    set_aside = _entry(db, q3, MOVER["nik"])
+    assert set_aside.dibuang, "the copy of a person now off the register stays in the next period"
+    submit(db, "op.desa", q3)  # the operator confirms what the page lists
+    _up(db, q3)
+    assert _record(db, MOVER["nik"]).status == RecordStatus.DIHAPUS
+    assert _lut(db, "2026-Q3") == 1
+    with db.read() as s:
+        said = s.scalar(select(AuditEvent).where(AuditEvent.action == "ITEM_DISCARDED"))
+    assert said.subject_id == str(set_aside.id) and "2026-Q2" in said.reason
+
+
+def test_a_person_moved_while_the_next_period_was_already_sent_up_stays_moved(db):
+    """Q3 went up (its copy marked found) before Q2's move was approved: still in work, its entry is
+    set aside; and were it applied, a record removed since is never made active again."""
+    q2, q3 = _verified_then_next_opened(db, lambda q2: _mark(db, q2, MOVER["nik"], VervalStatus.PINDAH, "ke Malinau"))
+    submit(db, "op.desa", q3)
+    _up(db, q2, ("verif.kab", "valid.prov"))
+    _up(db, q3)
+    assert _record(db, MOVER["nik"]).status == RecordStatus.DIHAPUS
+    assert _lut(db, "2026-Q3") == 1
+
+
+def test_a_copy_of_a_removed_record_is_never_applied(db):
+    make_team(db)
+    q1 = _opened(db, "2026-Q1", [MOVER])
+    submit(db, "op.desa", q1, reverify=False)
+    _up(db, q1)
+    stale = _opened(db, "2026-Q2")
+    with db.transaction() as s:
+        record = s.scalar(select(Record))
+        record.status = RecordStatus.DIHAPUS  # removed by another path after the copy was made
+        entry = s.scalar(select(SubmissionItem).where(SubmissionItem.submission_id == stale))
+        applied = records.apply_items(s, SYSTEM, s.get(models.Submission, stale), [entry], None)
+        assert applied == 0 and entry.dibuang
+    assert _record(db, MOVER["nik"]).status == RecordStatus.DIHAPUS
+
+
+def test_a_correction_approved_late_is_not_undone_by_the_next_periods_copy(db):
+    def correct(q2):
+        with db.transaction() as s:
+            row = {k: ELDER[k] for k in items.ITEM_COLUMNS} | {"alamat": "RT 07 Dusun Baru"}
+            items.save_item(s, actor(db, "op.desa"), q2, row, _entry(db, q2, ELDER["nik"]).id)
+
+    q2, q3 = _verified_then_next_opened(db, correct)
+    with db.transaction() as s:  # meanwhile the operator corrects another value of Q3's copy
+        row = {k: ELDER[k] for k in items.ITEM_COLUMNS} | {"keterangan": "tinggal bersama cucu"}
+        items.save_item(s, actor(db, "op.desa"), q3, row, _entry(db, q3, ELDER["nik"]).id)
+    _up(db, q2, ("verif.kab", "valid.prov"))
+    brought = _entry(db, q3, ELDER["nik"]).data
+    assert (brought["alamat"], brought["keterangan"]) == ("RT 07 Dusun Baru", "tinggal bersama cucu")
+    submit(db, "op.desa", q3)
+    _up(db, q3)
+    elder = _record(db, ELDER["nik"])
+    assert (elder.alamat, elder.keterangan) == ("RT 07 Dusun Baru", "tinggal bersama cucu")
+
+
+def test_a_period_found_unchanged_does_not_write_its_copy_over_the_register(db):
+    """A re-verification found as it stood confirms the record; the values are not the copy's to set,
+    whichever period is approved first (here the earlier period, returned and approved last)."""
+    make_team(db)
+    q1 = _opened(db, "2026-Q1", [ELDER])
+    submit(db, "op.desa", q1, reverify=False)
+    _up(db, q1)
+    q2 = _opened(db, "2026-Q2")
+    q3 = _opened(db, "2026-Q3")
+    with db.transaction() as s:
+        row = {k: ELDER[k] for k in items.ITEM_COLUMNS} | {"alamat": "Jl. Sengkawit No. 9"}
+        items.save_item(s, actor(db, "op.desa"), q3, row, _entry(db, q3, ELDER["nik"]).id)
+    submit(db, "op.desa", q3)
+    _up(db, q3)
+    submit(db, "op.desa", q2)  # found as it stood in Q2, approved after Q3
+    _up(db, q2)
+    assert _record(db, ELDER["nik"]).alamat == "Jl. Sengkawit No. 9"
+    with db.read() as s:
+        last = s.scalars(select(RecordVersion).order_by(RecordVersion.id.desc())).first()
+    assert (last.source, last.perubahan) == ("verval", {})
+
+
+def test_a_decided_tasks_register_before_and_after_stays_as_it_was_judged(db):
+    """The task page's table of the register before and after the submission, by category: read again
+    once the submission is approved (a verifier or an auditor looking back), a new entry is not counted
+    as already there, and a record moved into another category still leaves its old one."""
+    make_team(db)
+    q1 = _opened(db, "2026-Q1", [MOVER, ELDER])
+    submit(db, "op.desa", q1, reverify=False)
+    _up(db, q1)
+    q2 = _opened(db, "2026-Q2", [person_row(7, kategori="LUT")])
+    _mark(db, q2, MOVER["nik"], VervalStatus.MENINGGAL, "wafat")
+    with db.transaction() as s:
+        row = {k: ELDER[k] for k in items.ITEM_COLUMNS} | {"kategori": "PD"}
+        items.save_item(s, actor(db, "op.desa"), q2, row, _entry(db, q2, ELDER["nik"]).id)
+    submit(db, "op.desa", q2)
+    kecamatan = open_task(db, q2, "kecamatan")
+
+    def table():
+        with db.read() as s:
+            page = task_page.task_page(s, actor(db, "verif.kec"), kecamatan.id)
+        return [(c.kategori, c.sebelum, c.baru, c.keluar, c.sesudah) for c in page.summary]
+
+    judged = table()
+    assert judged == [("LUT", 2, 1, 2, 1), ("PD", 0, 1, 0, 1)]
+    _up(db, q2)
+    assert table() == judged
