@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from models import Record, RecordStatus
 
+
 @dataclass(frozen=True)
 class Twice:
     """How many people of a category stand in each of these desa at once."""
