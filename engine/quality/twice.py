@@ -37,7 +37,7 @@ def registered_twice(session: Session, province: str) -> list[Twice]:
         .having(func.count(func.distinct(Record.kode_desa)) > 1)
         .subquery()
     )
-    places: dict[tuple[str, str], set[str]] = {}
+    places: dict[tuple[str | None, str], set[str]] = {}
     for nik, kategori, desa in session.execute(
         select(Record.nik, Record.kategori, Record.kode_desa)
         .join(twice, (twice.c.nik == Record.nik) & (twice.c.kategori == Record.kategori))

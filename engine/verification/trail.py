@@ -168,7 +168,7 @@ def record_timeline(session: Session, actor: Actor, record_id: int) -> tuple[Rec
                 task.nama if task else None,
                 submission_view.decisions(session, task.instance_id) if task else [],
                 task.instance_id if task else None,
-                periods.get(v.submission_id),
+                periods.get(v.submission_id or 0),
             )
         )
     return record, result
