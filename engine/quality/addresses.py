@@ -34,6 +34,7 @@ WORDS = {
 # A number that follows one of these belongs to it (`Gg. 3 No. 5`: gang 3, house 5; `Km. 12`).
 NUMBERED = ("rt", "rw", "nomor", "gang", "blok", "lorong", "km")
 PLACES = ("dusun", "lingkungan", "desa", "kelurahan", "kecamatan", "kabupaten", "kota")  # a name follows
+SAME_PLACE = {"kelurahan": "desa"}  # the KTP labels the one place "Kel/Desa"; offices write either word
 STREETS = ("jalan", "gang", "blok", "lorong", "perumahan", "kompleks", "km")  # where a place's name ends
 ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8, "ix": 9, "x": 10}
 MOST_TOLD = 10  # a card at more addresses than this is told as "more than ten"
@@ -85,9 +86,12 @@ def address_of(text: str) -> Address:
         if part in PLACES:
             value, i = _place_name(parts, i + 1)
             if value:  # "Kel/Desa Karang Anyar" labels one name twice; "Dusun -" names none
-                numbers.setdefault(part, value)
+                numbers.setdefault(SAME_PLACE.get(part, part), value)
             continue
-        if before in NUMBERED and (part.isdigit() or (before != "nomor" and part in ROMAN)):
+        if part.isdigit() and len(before) == 1 and i > 1 and parts[i - 2] in NUMBERED:  # "Blok A1", "Gg. B2"
+            numbers.setdefault(parts[i - 2], before + part)
+            del words[-2:]
+        elif before in NUMBERED and (part.isdigit() or (before != "nomor" and part in ROMAN)):
             label, number = words.pop(), str(ROMAN.get(part, part))
             if label == "nomor" and guessed:
                 numbers["nomor"], guessed = number, False

@@ -9,8 +9,8 @@ correction with a value copied before it:
 - an entry of a record the approval removed is set aside (the person is off the register);
 - an entry of a record whose values it changed takes the new values, except where the operator
   wrote a value of their own;
-- a record it added joins the drafts' registers, and a draft's entry of the same person becomes
-  that record's re-verification.
+- a record it added joins the drafts' registers, and an entry of the same person in any of them
+  (a draft, or one already sent up) becomes that record's re-verification.
 """
 
 from __future__ import annotations
@@ -58,9 +58,10 @@ def after_approval(session: Session, actor: Actor, submission: Submission, appli
     if changed:
         _bring_up_to_date(session, actor, submission, others, changed)
     if any(item.aksi == ItemAction.TAMBAH for item in applied):
-        for draft in (other for other in others if other.status in EDITABLE):
-            _link_entries(session, draft.id, submission.kode_desa)
-            prefill(session, {submission.kode_desa: draft.id})
+        for other in others:  # one sent up too: its entry of the person re-verifies the record
+            _link_entries(session, other.id, submission.kode_desa)
+            if other.status in EDITABLE:
+                prefill(session, {submission.kode_desa: other.id})
 
 
 def _changed_records(session: Session, submission: Submission) -> dict[int, tuple[Record, dict[str, Any]]]:
@@ -118,13 +119,21 @@ def _bring_up_to_date(
 
 
 def _rebase(entry: SubmissionItem, record: Record, change: dict[str, Any]) -> bool:
-    """The approval's new values on an entry copied before it, field by field: a field still as the
-    approval found it takes the new value; one the operator wrote otherwise keeps theirs."""
+    """The approval's new values on an entry copied before it, field by field (a category's
+    attributes one by one): a field still as the approval found it takes the new value; one the
+    operator wrote otherwise keeps theirs."""
     now = records.as_item_values(record)
     data = dict(entry.data)
+    attributes = dict(data.get("atribut") or {})
     for field, (old, _new) in change.items():
-        if field in data and field in now and _same(data[field], old):
+        name = field.removeprefix(records.ATTRIBUTE)
+        if name != field:
+            if _same(attributes.get(name), old):
+                attributes[name] = now["atribut"].get(name)
+        elif field in data and field in now and _same(data[field], old):
             data[field] = now[field]
+    if attributes != (data.get("atribut") or {}):
+        data["atribut"] = {name: value for name, value in attributes.items() if value is not None}
     if data == entry.data:
         return False
     entry.data = data

@@ -143,6 +143,8 @@ def _same_entry(session: Session, submission: Submission, kind: Category, key: s
             SubmissionItem.submission_id == submission.id,
             SubmissionItem.kategori == kind.kode,
             SubmissionItem.id != (item_id or 0),
+            # a copy of a record the register no longer holds, set aside by an approval, is not an entry
+            ~(SubmissionItem.dibuang & (SubmissionItem.source == register.SOURCE)),
         )
     ):
         if identity.key(unit, other.data) == key:
@@ -201,6 +203,11 @@ def restore_item(session: Session, actor: Actor, submission_id: int, item_id: in
     item = _item(session, submission, item_id)
     if not item.dibuang:
         return False
+    if item.source == register.SOURCE:  # only an approval sets a register copy aside: its record ended
+        raise Conflict(
+            "Catatan register ini dikeluarkan karena orangnya sudah dihapus dari register (meninggal, pindah, "
+            "tidak ditemukan) oleh pengajuan lain yang disetujui; bila ia kembali, masukkan sebagai entri baru"
+        )
     item_checks.forget(session, submission.id)
     item.dibuang, item.updated_at = False, clock.now()
     audit.record(

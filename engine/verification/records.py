@@ -31,12 +31,14 @@ from models import (
 )
 
 FIELDS = ("nik", "no_kk", "nama", "jenis_kelamin", "tanggal_lahir", "alamat", "kategori", "keterangan")
+ATTRIBUTE = "atribut_"  # a category's attribute in a version's values: `atribut_jumlah_anggota`
 
 
 def _values(record: Record) -> dict[str, Any]:
     values = {name: getattr(record, name) for name in FIELDS}
     values["tanggal_lahir"] = record.tanggal_lahir.isoformat() if record.tanggal_lahir else None
     values["kode_desa"] = record.kode_desa
+    values.update({f"{ATTRIBUTE}{name}": value for name, value in sorted((record.atribut or {}).items())})
     return values
 
 

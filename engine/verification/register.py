@@ -222,7 +222,8 @@ def _mark(
     }
     data = {k: v for k, v in item.data.items() if k not in ("alasan_hapus", "tujuan_pindah")}
     if status in FOUND:
-        aksi = ItemAction.UBAH if item.aksi == ItemAction.UBAH else ItemAction.PERIKSA
+        edited = item.aksi == ItemAction.UBAH or (item.aksi == ItemAction.HAPUS and _edited(session, item, data))
+        aksi = ItemAction.UBAH if edited else ItemAction.PERIKSA
     else:
         aksi = ItemAction.HAPUS
         data["alasan_hapus"] = f"{status_words(status)}: {reason}"
@@ -235,6 +236,13 @@ def _mark(
     item.updated_at = clock.now()
     _record_status(session, actor, submission, item, before, after, reason or None)
     return 1
+
+
+def _edited(session: Session, item: SubmissionItem, data: dict[str, Any]) -> bool:
+    """A record marked removed and then found again carries what the operator wrote before the
+    removal: a correction, if it differs from the record."""
+    record = session.get(Record, item.record_id) if item.record_id else None
+    return record is not None and records.as_item_values(record) != data
 
 
 def _record_status(

@@ -88,7 +88,9 @@ def test_a_person_recorded_dead_is_not_brought_back_by_the_next_periods_copy(db)
     assert _lut(db, "2026-Q3") == 1
     with db.read() as s:
         said = s.scalar(select(AuditEvent).where(AuditEvent.action == "ITEM_DISCARDED"))
+        died = s.scalar(select(RecordVersion).where(RecordVersion.status == RecordStatus.DIHAPUS))
     assert said.subject_id == str(set_aside.id) and "2026-Q2" in said.reason
+    assert died.source == "verval"  # the desa's re-verification removed the record, not a verifier's edit
 
 
 def test_a_person_moved_while_the_next_period_was_already_sent_up_stays_moved(db):
@@ -97,9 +99,29 @@ def test_a_person_moved_while_the_next_period_was_already_sent_up_stays_moved(db
     q2, q3 = _verified_then_next_opened(db, lambda q2: _mark(db, q2, MOVER["nik"], VervalStatus.PINDAH, "ke Malinau"))
     submit(db, "op.desa", q3)
     _up(db, q2, ("verif.kab", "valid.prov"))
+    assert _entry(db, q3, MOVER["nik"]).dibuang  # set aside while the kecamatan judges Q3
     _up(db, q3)
     assert _record(db, MOVER["nik"]).status == RecordStatus.DIHAPUS
     assert _lut(db, "2026-Q3") == 1
+
+
+def test_a_value_the_operator_wrote_in_the_later_copy_is_theirs_to_keep(db):
+    """Both periods wrote the address: the later period's observation stands once both are approved."""
+
+    def correct(q2):
+        with db.transaction() as s:
+            row = {k: ELDER[k] for k in items.ITEM_COLUMNS} | {"alamat": "RT 07 Dusun Baru"}
+            items.save_item(s, actor(db, "op.desa"), q2, row, _entry(db, q2, ELDER["nik"]).id)
+
+    q2, q3 = _verified_then_next_opened(db, correct)
+    with db.transaction() as s:
+        row = {k: ELDER[k] for k in items.ITEM_COLUMNS} | {"alamat": "RT 08 Dusun Baru"}
+        items.save_item(s, actor(db, "op.desa"), q3, row, _entry(db, q3, ELDER["nik"]).id)
+    _up(db, q2, ("verif.kab", "valid.prov"))
+    assert _entry(db, q3, ELDER["nik"]).data["alamat"] == "RT 08 Dusun Baru"
+    submit(db, "op.desa", q3)
+    _up(db, q3)
+    assert _record(db, ELDER["nik"]).alamat == "RT 08 Dusun Baru"
 
 
 def test_a_copy_of_a_removed_record_is_never_applied(db):
@@ -183,3 +205,104 @@ def test_a_decided_tasks_register_before_and_after_stays_as_it_was_judged(db):
     assert judged == [("LUT", 2, 1, 2, 1), ("PD", 0, 1, 0, 1)]
     _up(db, q2)
     assert table() == judged
+
+
+def _save(db, sid, base, item_id=None, **changes):
+    with db.transaction() as s:
+        row = {k: base.get(k, "") for k in items.ITEM_COLUMNS} | changes
+        return items.save_item(s, actor(db, "op.desa"), sid, row, item_id).item.id
+
+
+def test_a_correction_then_died_then_found_again_keeps_the_operators_values(db):
+    """The operator corrects the address of a register record, marks it died by mistake, then found
+    again: the item is PERIKSA again but still carries the typed address, which approval now drops."""
+    make_team(db)
+    q1 = _opened(db, "2026-Q1", [ELDER])
+    submit(db, "op.desa", q1, reverify=False)
+    _up(db, q1)
+    q2 = _opened(db, "2026-Q2")
+    entry = _entry(db, q2, ELDER["nik"]).id
+    _save(db, q2, ELDER, entry, alamat="RT 07 Dusun Baru")
+    with db.transaction() as s:
+        register.set_status(s, actor(db, "op.desa"), q2, [entry], VervalStatus.MENINGGAL, "salah tandai")
+    with db.transaction() as s:
+        register.set_status(s, actor(db, "op.desa"), q2, [entry], VervalStatus.LAYAK)
+    shown = _entry(db, q2, ELDER["nik"])
+    assert shown.data["alamat"] == "RT 07 Dusun Baru"
+    submit(db, "op.desa", q2)
+    _up(db, q2)
+    assert _record(db, ELDER["nik"]).alamat == "RT 07 Dusun Baru", f"aksi {shown.aksi}"
+
+
+KAT = {"nama": "Komunitas Punan Long Belaka", "kategori": "KAT", "alamat": "Long Belaka", "keterangan": "musdes"}
+
+
+def test_a_kat_attribute_corrected_late_is_not_undone_by_the_next_periods_copy(db):
+    make_team(db)
+    q1 = _opened(db, "2026-Q1")
+    _save(db, q1, KAT, atribut={"jumlah_anggota": "40", "nama_ketua": "Pak Ugau"})
+    submit(db, "op.desa", q1, reverify=False)
+    _up(db, q1)
+    q2 = _opened(db, "2026-Q2")
+    q3 = _opened(db, "2026-Q3")
+    with db.read() as s:
+        e2 = s.scalar(select(SubmissionItem.id).where(SubmissionItem.submission_id == q2))
+        e3 = s.scalar(select(SubmissionItem.id).where(SubmissionItem.submission_id == q3))
+    _save(db, q2, KAT, e2, atribut={"jumlah_anggota": "55", "nama_ketua": "Pak Ugau"})
+    # Q3's operator corrects another value of the copy, the form sending the attributes it shows
+    _save(db, q3, KAT, e3, keterangan="musdes Juli", atribut={"jumlah_anggota": "40", "nama_ketua": "Pak Ugau"})
+    submit(db, "op.desa", q2)
+    _up(db, q2)
+    with db.read() as s:
+        assert s.scalar(select(Record)).atribut["jumlah_anggota"] == "55"
+    submit(db, "op.desa", q3)
+    _up(db, q3)
+    with db.read() as s:
+        rec = s.scalar(select(Record))
+        assert (rec.keterangan, rec.atribut["jumlah_anggota"]) == ("musdes Juli", "55")
+
+
+NEWCOMER = dict(MOVER, nik=MOVER["nik"][:-4] + "0009", nama="Yohana Lahang")
+
+
+def _two_periods_add_the_same_person(db):
+    make_team(db)
+    q1 = _opened(db, "2026-Q1", [ELDER])
+    submit(db, "op.desa", q1, reverify=False)
+    _up(db, q1)
+    q2 = _opened(db, "2026-Q2", [NEWCOMER])
+    q3 = _opened(db, "2026-Q3", [NEWCOMER])
+    submit(db, "op.desa", q2)
+    submit(db, "op.desa", q3)  # sent up before Q2 is approved
+    _up(db, q2)
+    return q2, q3
+
+
+def test_a_person_added_in_two_overlapping_periods_is_one_record(db):
+    q2, q3 = _two_periods_add_the_same_person(db)
+    _up(db, q3)
+    with db.read() as s:
+        n = len(s.scalars(select(Record).where(Record.nik == NEWCOMER["nik"], Record.status == "aktif")).all())
+    assert n == 1 and _lut(db, "2026-Q3") == 2  # its entry in the period already sent up re-verifies it
+
+
+def test_a_person_who_moved_back_can_be_entered_again_in_the_next_period(db):
+    """Q2 records MOVER moved away; Q3 (opened before) has its copy set aside at Q2's approval; MOVER
+    came back during Q3: the operator enters her again, and Q3's approval puts her on the register."""
+    make_team(db)
+    q1 = _opened(db, "2026-Q1", [MOVER, ELDER])
+    submit(db, "op.desa", q1, reverify=False)
+    _up(db, q1)
+    q2 = _opened(db, "2026-Q2")
+    q3 = _opened(db, "2026-Q3")
+    with db.transaction() as s:
+        register.set_status(
+            s, actor(db, "op.desa"), q2, [_entry(db, q2, MOVER["nik"]).id], VervalStatus.PINDAH, "ke Malinau"
+        )
+    submit(db, "op.desa", q2)
+    _up(db, q2)
+    assert _entry(db, q3, MOVER["nik"]).dibuang
+    _save(db, q3, MOVER, keterangan="kembali dari Malinau")  # a new entry of the person
+    submit(db, "op.desa", q3)
+    _up(db, q3)
+    assert _lut(db, "2026-Q3") == 2

@@ -31,6 +31,7 @@ from engine.quality.addresses import MOST_TOLD, address_of, distinct
         ["Desa Sekatak Buji Jl. Poros RT 3", "Jl. Poros RT 3 Desa Sekatak Buji"],  # the place's name before the street
         ["Gg. III No. 5", "Gang 3 No. 5"],
         ["RT 003/001", "RT 3 RW 1"],
+        ["Perum Korpri Blok A1 No. 5", "Perumahan Korpri Blok A1 No.5"],
     ],
 )
 def test_one_address_keyed_several_ways_is_one(written):
@@ -53,6 +54,8 @@ def test_one_address_keyed_several_ways_is_one(written):
         ["Jl. Poros Trans Kaltara Km. 12 No. 5", "Jl. Poros Trans Kaltara Km. 12 No. 8"],
         ["Jl. Mulawarman 5 No. 7", "Jl. Mulawarman No. 5"],  # a number said as the house's wins over a guess
         ["RT 003/001", "RT 3 RW 2"],
+        ["Perum Korpri Blok A1 No. 5", "Perum Korpri Blok A2 No. 5"],  # a block's letter and number
+        ["Kel/Desa Karang Anyar", "Kelurahan Karang Harapan"],  # the KTP's label and another kelurahan
         ["Jl. Mulawarman 5", "Jl. Mulawarman No. 7"],  # a house number with or without its label
         ["Jl. Mulawarman Gg. Damai", "Jl. Damai Gg. Mulawarman"],  # the same words in another order
         ["Jl. Mulawarman Gg. Damai", "RT 1", "RT 2"],  # each agrees with the street, not with the other
@@ -78,7 +81,12 @@ def test_writings_that_share_nothing_to_compare_are_not_an_alarm(written):
 
 def test_numbers_belong_to_their_label_and_lose_their_leading_zeros():
     read = address_of("Jl. Mulawarman No. 05, RT.003/RW.001 Kel. Karang Anyar")
-    assert dict(read.numbers) == {"nomor": "5", "rt": "3", "rw": "1", "kelurahan": "karang anyar"}
+    assert dict(read.numbers) == {
+        "nomor": "5",
+        "rt": "3",
+        "rw": "1",
+        "desa": "karang anyar",
+    }  # desa or kelurahan: one place
     assert read.words == ("jalan", "mulawarman")
     assert dict(address_of("Dusun II RT 3").numbers) == {"dusun": "2", "rt": "3"}  # a Roman numeral read as one
 
