@@ -393,6 +393,28 @@ class RegisterPage:
     status_filter: str
     query: str
     editable: bool
+    # names of the records taken out of this period's list because another period's approval removed
+    # them from the register since it was copied (died, moved ...): the operator is told where they went
+    taken_out: list[str]
+
+
+TAKEN_OUT_SHOWN = 20
+
+
+def _taken_out(session: Session, submission: Submission) -> list[str]:
+    return [
+        str(data.get("nama") or "")
+        for data in session.scalars(
+            select(SubmissionItem.data)
+            .where(
+                SubmissionItem.submission_id == submission.id,
+                SubmissionItem.source == SOURCE,
+                SubmissionItem.dibuang.is_(True),
+            )
+            .order_by(SubmissionItem.id)
+            .limit(TAKEN_OUT_SHOWN + 1)
+        )
+    ]
 
 
 def _filter(status_filter: str) -> list[ColumnElement[bool]]:
@@ -440,4 +462,5 @@ def register_page(
         status_filter=status_filter,
         query=query,
         editable=submission.status in EDITABLE,
+        taken_out=_taken_out(session, submission),
     )

@@ -343,3 +343,31 @@ def test_a_register_larger_than_one_batch_is_carried_whole(db, people, monkeypat
     sid = _verified_register(db, [person_row(n) for n in range(1, 6)])
     carried = sorted(i.data["nama"] for i in items_of(db, sid))
     assert carried == sorted(person_row(n)["nama"] for n in range(1, 6))
+
+
+def test_a_record_removed_by_another_periods_approval_is_taken_out_of_the_list_and_said_so(browser, db, people):
+    """The next period was opened before this one's death was approved: the person leaves the next
+    period's list, and its operator reads why, with the name, instead of a record gone without a word."""
+    from engine.verification import register
+    from models import VervalStatus
+    from tests.factories import actor
+
+    first = open_with_items(db, rows=[person_row(1), person_row(2)])
+    submit(db, "op.desa", first)
+    for user in ("verif.kec", "verif.kab", "valid.prov"):
+        decide(db, user, first, "approve")
+    dying, later = open_period(db, "2027-Q1", []), open_period(db, "2027-Q2", [])
+    with db.transaction() as s:
+        register.prefill(s, {"65.01.01.2005": dying})
+        register.prefill(s, {"65.01.01.2005": later})
+    copy = next(i.id for i in items_of(db, dying) if i.nik == person_row(2)["nik"])
+    with db.transaction() as s:
+        register.set_status(s, actor(db, "op.desa"), dying, [copy], VervalStatus.MENINGGAL, "wafat")
+    submit(db, "op.desa", dying)
+    for user in ("verif.kec", "verif.kab", "valid.prov"):
+        decide(db, user, dying, "approve")
+    browser.login("op.desa")
+    listing = browser.get(f"/desa/pengajuan/{later}/register?status=semua").get_data(as_text=True)
+    said = listing.split('id="dikeluarkan"')[1].split("</p>")[0]
+    assert "oleh pengajuan periode lain yang disetujui" in said and html.escape(person_row(2)["nama"]) in said
+    assert "0 dari 1 catatan sudah diperiksa" in listing
