@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine.core import audit, clock
@@ -30,7 +30,9 @@ from engine.verification.register import carried_records, prefill
 from engine.verification.status import EDITABLE
 from models import (
     Category,
+    FlagStatus,
     ItemAction,
+    QualityFlag,
     Record,
     RecordStatus,
     RecordVersion,
@@ -99,6 +101,7 @@ def _bring_up_to_date(
         if record.status == RecordStatus.DIHAPUS:
             entry.dibuang = True
             action = AuditAction.ITEM_DISCARDED
+            _settle_flags(session, actor, entry, why)
         elif not _rebase(entry, record, change):
             continue
         else:
@@ -116,6 +119,16 @@ def _bring_up_to_date(
             reason=why,
             instance_id=by_id[entry.submission_id].instance_id,
         )
+
+
+def _settle_flags(session: Session, actor: Actor, entry: SubmissionItem, why: str) -> None:
+    """A copy set aside in a submission already sent up is no longer judged: its open warnings are
+    settled with the reason, so that they neither wait for a note nor stand in the way of approval."""
+    session.execute(
+        update(QualityFlag)
+        .where(QualityFlag.item_id == entry.id, QualityFlag.status == FlagStatus.TERBUKA)
+        .values(status=FlagStatus.SELESAI, ack_by=actor.name, ack_note=why, ack_at=clock.now())
+    )
 
 
 def _rebase(entry: SubmissionItem, record: Record, change: dict[str, Any]) -> bool:

@@ -13,7 +13,7 @@ import models
 from engine.quality import aggregates
 from engine.quality.nik import compose
 from engine.verification import imports, items, records, register, submissions, task_page
-from models import AuditEvent, Record, RecordStatus, RecordVersion, SubmissionItem, VervalStatus
+from models import AuditEvent, QualityFlag, Record, RecordStatus, RecordVersion, SubmissionItem, VervalStatus
 from tests.factories import SYSTEM, actor, csv_of, decide, make_team, open_task, person_row, submit
 
 DESA = "65.01.01.2005"
@@ -98,8 +98,23 @@ def test_a_person_moved_while_the_next_period_was_already_sent_up_stays_moved(db
     set aside; and were it applied, a record removed since is never made active again."""
     q2, q3 = _verified_then_next_opened(db, lambda q2: _mark(db, q2, MOVER["nik"], VervalStatus.PINDAH, "ke Malinau"))
     submit(db, "op.desa", q3)
+    with db.transaction() as s:  # a warning on the copy, waiting for the kecamatan's note
+        copy = _entry(db, q3, MOVER["nik"])
+        s.add(
+            QualityFlag(
+                rule="contoh",
+                severity="warning",
+                message="periksa",
+                region_kode=DESA,
+                item_id=copy.id,
+                submission_id=q3,
+            )
+        )
     _up(db, q2, ("verif.kab", "valid.prov"))
     assert _entry(db, q3, MOVER["nik"]).dibuang  # set aside while the kecamatan judges Q3
+    with db.read() as s:  # ... and its warning settled, saying why: nothing to note on a person gone
+        settled = s.scalar(select(QualityFlag).where(QualityFlag.item_id == copy.id))
+        assert settled.status == "selesai" and "2026-Q2" in settled.ack_note
     _up(db, q3)
     assert _record(db, MOVER["nik"]).status == RecordStatus.DIHAPUS
     assert _lut(db, "2026-Q3") == 1
