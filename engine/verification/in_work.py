@@ -73,8 +73,14 @@ def _changed_records(session: Session, submission: Submission) -> dict[int, tupl
         select(Record, RecordVersion.perubahan)
         .join(RecordVersion, RecordVersion.record_id == Record.id)
         .where(RecordVersion.submission_id == submission.id)
+        .order_by(RecordVersion.record_id, RecordVersion.versi)
     ).all()
-    return {record.id: (record, change) for record, change in versions if change}
+    changed: dict[int, tuple[Record, dict[str, Any]]] = {}
+    for record, change in versions:  # two items on one record: from the first's before to the last's after
+        earlier = changed.get(record.id, (record, {}))[1]
+        merged = {field: [earlier.get(field, pair)[0], pair[1]] for field, pair in change.items()}
+        changed[record.id] = (record, earlier | merged)
+    return {key: found for key, found in changed.items() if found[1]}
 
 
 def _bring_up_to_date(
