@@ -162,6 +162,11 @@ def test_a_family_address_keyed_two_ways_is_not_a_warning_but_two_places_are(db)
     with db.read() as s:
         told = s.scalars(select(models.SubmissionItem.masalah).where(models.SubmissionItem.submission_id == scattered))
         assert {m[0]["pesan"] for m in told} == {f"anggota KK {kk} tercatat dengan lebih dari 10 alamat berbeda"}
+    ten = _open(db, period="2026-Q2")  # ten are still told as ten
+    _import(db, ten, [person(i, no_kk=kk, alamat=f"RT {i} RW 1") for i in range(1, 11)])
+    with db.read() as s:
+        told = s.scalars(select(models.SubmissionItem.masalah).where(models.SubmissionItem.submission_id == ten))
+        assert {m[0]["pesan"] for m in told} == {f"anggota KK {kk} tercatat dengan 10 alamat berbeda"}
 
 
 def test_the_same_nik_in_another_desa_is_a_warning_that_does_not_say_where(db):
@@ -424,3 +429,25 @@ def test_a_child_past_the_band_entered_in_the_next_category_is_not_refused(db, b
     ]
     with pytest.raises(Invalid):
         submit(db, "op.desa", now)  # the old record is not yet marked
+
+
+def test_a_child_still_within_the_band_or_in_a_category_that_overlaps_it_is_not_moving_on(db):
+    """The note is for a child past the old category's band entering the next: at the band's last
+    year (17 in ADK) a PD entry is still a second registration, refused; and a category whose band
+    overlaps the old one (AT, 6-18) is a question for the verifier, not a move."""
+    make_team(db)
+    edge = person(1, born=date(2009, 1, 1), sex="L", kategori="ADK")  # 17 until the period's last day
+    grown = person(2, born=date(2008, 6, 1), sex="L", kategori="ADK")  # 18 in June 2026
+    _verified(db, [edge, grown], "2025-Q4")
+    now = _open(db)
+    with pytest.raises(Invalid) as refused:
+        _import(db, now, [dict(edge, kategori="PD")])
+    assert "tidak mungkin berlaku bersamaan" in str(refused.value)
+    _import(db, now, [dict(grown, kategori="AT")])
+    with db.read() as s:
+        entered = s.scalar(
+            select(models.SubmissionItem).where(
+                models.SubmissionItem.submission_id == now, models.SubmissionItem.kategori == "AT"
+            )
+        )
+    assert [f["aturan"] for f in entered.masalah] == ["duplikat_nik_kategori_lain"]
