@@ -147,6 +147,8 @@ class Version:
 def record_timeline(session: Session, actor: Actor, record_id: int) -> tuple[Record, list[Version]]:
     record = _record(session, actor, record_id)
     masked = not privacy.sees_full_nik(actor, record.kode_desa)
+    # a person's name, birth date and address over the years: the look is recorded, as an instance's is
+    audit.record(session, actor, AuditAction.TRAIL_VIEWED, "ppks_record", record.id)
     versions = session.scalars(
         select(RecordVersion).where(RecordVersion.record_id == record.id).order_by(RecordVersion.versi)
     ).all()

@@ -57,6 +57,11 @@ def test_a_record_timeline_shows_every_version_and_all_four_tiers(browser, db, p
     assert "Maria Ingan 7" in page and "—" in page  # before → after
     kk = person_row(7)["no_kk"]  # the family card number is masked like the NIK
     assert kk not in page and f"{kk[:6]}**********" in page and person_row(7)["nik"] not in page
+    with db.read() as s:  # a person's name, birth date and address over the years: the look is on the trail
+        looked = s.scalars(select(AuditEvent).where(AuditEvent.action == "TRAIL_VIEWED")).all()
+    assert [(e.actor, e.subject_type, e.subject_id) for e in looked] == [
+        ("auditor.prov", "ppks_record", str(world.record))
+    ]
 
 
 def test_each_version_says_its_period_and_one_found_as_it_stood_says_so(browser, db, people):

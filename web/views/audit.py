@@ -63,7 +63,7 @@ def reveal(record_id: int) -> Any:
 
 
 def _record_page(record_id: int, **shown: Any) -> str:
-    with reading() as s:
+    with db().transaction() as s:  # the look is recorded on the trail
         found, versions = trail.record_timeline(s, actor(), record_id)
         links = trail.record_links(s, actor(), record_id)
     return render_template("audit/record.html", record=found, versions=versions, row=links, **shown)
