@@ -184,13 +184,16 @@ def rows_of(
     submission: Submission,
     items: Sequence[SubmissionItem],
     draft_of: int | None = None,
+    full_nik: bool | None = None,
 ) -> list[ItemRow]:
+    """`full_nik`: whether NIK and KK are shown whole (by default, as the viewer's role has it)."""
     verdicts, drafts = _verdicts(session, items, draft_of)
     names = user_names(session, {v.user_id for v in verdicts})
     by_item: dict[int, list[ItemVerdict]] = defaultdict(list)
     for verdict in verdicts:
         by_item[verdict.item_id].append(verdict)
-    full_nik = privacy.sees_full_nik(viewer, submission.kode_desa)
+    if full_nik is None:
+        full_nik = privacy.sees_full_nik(viewer, submission.kode_desa)
     shown = privacy.shown_to(full_nik)
     elsewhere_told = privacy.told_of_elsewhere(viewer)
     found = quality_flags.item_flags(session, submission.id, [i.id for i in items])

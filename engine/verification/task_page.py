@@ -29,6 +29,7 @@ from models import (
     Region,
     Submission,
     SubmissionItem,
+    TaskStatus,
     Tier,
     Verdict,
 )
@@ -186,7 +187,7 @@ def _changed_since(
     for event in events:  # the first state after the return of each part of the item: as it was then
         for name, value in _state(event).items():
             was.setdefault(int(event.subject_id), {}).setdefault(name, value)
-    shown = privacy.shown_to(privacy.sees_full_nik(actor, task.kode_desa))
+    shown = privacy.shown_to(sees_full_nik(actor, task))
     return {item.id: _differences(was.get(item.id), _now(item), shown) for item in touched}
 
 
@@ -274,6 +275,14 @@ _VIEW_PAGE = {
 }
 
 
+def sees_full_nik(actor: Actor, task: HumanTask) -> bool:
+    """Those who check people against documents, while the check is theirs to make: once a verifier's
+    task is decided its page shows NIK and KK masked, as everyone else reads them (the desa's
+    operator keeps their own people's numbers, as on every desa page)."""
+    still_checking = task.status == TaskStatus.TERBUKA or task.tingkat == Tier.DESA
+    return still_checking and privacy.sees_full_nik(actor, task.kode_desa)
+
+
 def _items(
     session: Session, actor: Actor, task: HumanTask, submission: Submission, view: str | None, page: int
 ) -> tuple[list[submission_view.ItemRow], ItemsShown]:
@@ -285,7 +294,7 @@ def _items(
         raise Invalid("Tampilan tidak dikenal", [Problem(f"pilih salah satu: {', '.join(VIEWS)}", column="tampil")])
     page, pages, offset = page_of(counts[view], page, PAGE_SIZE)
     shown = session.scalars(_VIEW_PAGE[view], {**asked, "offset": offset, "limit": PAGE_SIZE}).all()
-    rows = submission_view.rows_of(session, actor, submission, shown, draft_of=task.id)
+    rows = submission_view.rows_of(session, actor, submission, shown, task.id, sees_full_nik(actor, task))
     return rows, ItemsShown(view, page, pages, counts, {r.item.id: r.draft for r in rows if r.draft})
 
 
@@ -304,7 +313,7 @@ def task_page(session: Session, actor: Actor, task_id: int, view: str | None = N
         why_not = str(exc)
     path, current = runtime.path_taken(session, instance, definition_sha)
     items, shown = _items(session, actor, task, submission, view, page) if submission else ([], None)
-    full_nik = privacy.sees_full_nik(actor, task.kode_desa)
+    full_nik = sees_full_nik(actor, task)
     decided = submission_view.decisions(session, task.instance_id, full_nik)
     returned = next((d for d in reversed(decided) if d["keputusan"] == Decision.KEMBALIKAN.value), None)
     return TaskPage(

@@ -328,9 +328,14 @@ def test_a_nik_written_in_a_flag_or_a_reason_is_masked_where_the_fields_are(db, 
         ]
         entry.data = {**entry.data, "alamat": f"RT 02, menumpang di KK {card}"}
         s.get(Submission, sid).tidak_diperiksa = f"banjir; NIK {other}9 pindah tanpa surat"  # a digit too many
-    kec_page = signed_in("verif.kec").get(f"/tugas/{_open_task(db, sid)}").get_data(as_text=True)
+    judged = _open_task(db, sid)
+    kec_page = signed_in("verif.kec").get(f"/tugas/{judged}").get_data(as_text=True)
     assert other in kec_page and card in kec_page
     decide(db, "verif.kec", sid, "approve")
+    # decided, the check is no longer the kecamatan's to make: its page reads the numbers as everyone else
+    later = signed_in("verif.kec").get(f"/tugas/{judged}?tampil=semua").get_data(as_text=True)
+    assert other not in later and card not in later and "650101**********" in later
+    assert item.nik not in later and "menumpang di KK" in later
     kab = signed_in("verif.kab")
     page = kab.get(f"/tugas/{_open_task(db, sid)}?tampil=semua").get_data(as_text=True)
     assert "kemungkinan orang yang sama" in page and "cek KK" in page and "NIK benar" in page
