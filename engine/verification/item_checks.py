@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 from engine.core import transaction_cache
 from engine.core.errors import Problem
 from engine.quality import flags, record_rules
-from models import ItemAction, Severity, Submission, SubmissionItem
+from engine.quality.findings import Finding
+from models import FROM_REGISTER, ItemAction, Severity, Submission, SubmissionItem
 
 _CACHE = "checked_submissions"
 
@@ -46,11 +47,25 @@ def check_submission(session: Session, submission: Submission) -> list[Problem]:
         findings = record_rules.check_rows(session, rows, ctx, submission.kode_desa, submission.id, records=records)
         for item, found in zip(items, findings, strict=True):
             item.masalah = [f.to_dict() for f in found]
-            errors += [
-                Problem(f"item {item.id} ({item.data.get('nama')}): {f.message}", row=item.baris, column=f.field)
-                for f in found
-                if f.severity == Severity.ERROR
-            ]
+            errors += [problem for f in found if f.severity == Severity.ERROR for problem in _refusal(item, f)]
         flags.store_item_flags(session, submission, items, findings)
     checked[submission.id] = errors
     return errors
+
+
+def _refusal(item: SubmissionItem, finding: Finding) -> list[Problem]:
+    """An error that keeps the submission back, and where it is a person's change of category what
+    the operator does about it (a register record is theirs to mark, not to delete)."""
+    name = item.data.get("nama")
+    said = [Problem(f"{name} (item {item.id}): {finding.message}", row=item.baris, column=finding.field)]
+    if finding.rule == "duplikat_kategori" or (item.source == FROM_REGISTER and finding.rule == "kategori_usia"):
+        said.append(
+            Problem(
+                f'{name}: bila orangnya sudah lewat batas usia kategori lamanya, tandai catatan itu "tidak layak '
+                'lagi" di halaman register (dan masukkan di kategori barunya bila masih berhak); bila salah ketik, '
+                "perbaiki tanggal lahir atau kategorinya",
+                row=item.baris,
+                column=finding.field,
+            )
+        )
+    return said

@@ -427,8 +427,10 @@ def test_a_child_past_the_band_entered_in_the_next_category_is_not_refused(db, b
     assert [f["aturan"] for f in entered.masalah] == ["pindah_kategori"] and "tidak layak lagi" in entered.masalah[0][
         "pesan"
     ]
-    with pytest.raises(Invalid):
+    with pytest.raises(Invalid) as refused:
         submit(db, "op.desa", now)  # the old record is not yet marked
+    told = [p.message for p in refused.value.problems]
+    assert any('tandai catatan itu "tidak layak lagi" di halaman register' in m for m in told), told
 
 
 def test_a_child_still_within_the_band_or_in_a_category_that_overlaps_it_is_not_moving_on(db):
