@@ -6,11 +6,13 @@ from __future__ import annotations
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from engine.core import audit, clock
 from engine.core.actors import Actor
+from engine.core.audit import AuditAction
 from engine.core.errors import Conflict, NotFound, phrase
 from engine.people.scope import Scope
 from engine.verification.status import EDITABLE
-from models import ProcessInstance, Submission, SubmissionStatus, Tier
+from models import ProcessInstance, Submission, SubmissionItem, SubmissionStatus, Tier
 
 
 def get_submission(session: Session, submission_id: int) -> Submission:
@@ -59,3 +61,21 @@ def standing(submission: Submission) -> str:
     if submission.status == SubmissionStatus.TIDAK_MELAPOR:
         return phrase("ditutup sebagai tidak melapor")
     return phrase(f"sudah diajukan dan sedang diperiksa di tingkat {submission.tingkat.value}")
+
+
+def set_aside(
+    session: Session, actor: Actor, item: SubmissionItem, instance_id: int | None, reason: str | None = None
+) -> None:
+    """An item set aside: it does not go up, a form opened on it before is stale, and the trail keeps
+    what it held (by the operator, or by an approval that removed its record from the register)."""
+    item.dibuang, item.updated_at = True, clock.now()
+    audit.record(
+        session,
+        actor,
+        AuditAction.ITEM_DISCARDED,
+        "submission_item",
+        item.id,
+        before=item.data,
+        reason=reason,
+        instance_id=instance_id,
+    )

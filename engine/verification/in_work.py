@@ -26,6 +26,7 @@ from engine.core.actors import Actor
 from engine.core.audit import AuditAction
 from engine.quality import identity
 from engine.verification import item_checks, records
+from engine.verification.drafts import set_aside
 from engine.verification.register import carried_records, prefill
 from engine.verification.status import EDITABLE
 from models import (
@@ -103,28 +104,26 @@ def _bring_up_to_date(
     why = f"register diperbarui oleh pengajuan periode {submission.periode} yang disetujui"
     for entry in entries:
         record, change = changed[entry.record_id or 0]
-        before = dict(entry.data)
+        instance_id, before = by_id[entry.submission_id].instance_id, dict(entry.data)
         if record.status == RecordStatus.DIHAPUS:
-            entry.dibuang = True
-            action = AuditAction.ITEM_DISCARDED
+            set_aside(session, actor, entry, instance_id, why)
             _settle_flags(session, actor, entry, why)
-        elif not _rebase(entry, record, change):
-            continue
+        elif _rebase(entry, record, change):
+            entry.updated_at = clock.now()  # a form opened on the copy before is stale
+            audit.record(
+                session,
+                actor,
+                AuditAction.ITEM_UPDATED,
+                "submission_item",
+                entry.id,
+                before=before,
+                after=entry.data,
+                reason=why,
+                instance_id=instance_id,
+            )
         else:
-            action = AuditAction.ITEM_UPDATED
-        entry.updated_at = clock.now()
+            continue
         item_checks.forget(session, entry.submission_id)
-        audit.record(
-            session,
-            actor,
-            action,
-            "submission_item",
-            entry.id,
-            before=before,
-            after=None if entry.dibuang else entry.data,
-            reason=why,
-            instance_id=by_id[entry.submission_id].instance_id,
-        )
 
 
 def _settle_flags(session: Session, actor: Actor, entry: SubmissionItem, why: str) -> None:

@@ -15,7 +15,7 @@ from engine.core.audit import AuditAction
 from engine.core.errors import Conflict, Invalid, NotFound, Problem
 from engine.quality import identity, record_rules, row_rules
 from engine.verification import item_checks, register, submission_view
-from engine.verification.drafts import editable_submission, operator_submission
+from engine.verification.drafts import editable_submission, operator_submission, set_aside
 from models import (
     Category,
     ItemAction,
@@ -185,16 +185,7 @@ def discard_item(session: Session, actor: Actor, submission_id: int, item_id: in
     if item.dibuang:
         return
     item_checks.forget(session, submission.id)
-    item.dibuang, item.updated_at = True, clock.now()  # a form opened before is stale now
-    audit.record(
-        session,
-        actor,
-        AuditAction.ITEM_DISCARDED,
-        "submission_item",
-        item.id,
-        before=item.data,
-        instance_id=submission.instance_id,
-    )
+    set_aside(session, actor, item, submission.instance_id)
 
 
 def restore_item(session: Session, actor: Actor, submission_id: int, item_id: int) -> bool:

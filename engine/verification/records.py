@@ -15,6 +15,7 @@ from engine.core.audit import AuditAction
 from engine.core.errors import NotFound
 from engine.people.scope import Scope
 from engine.quality import identity
+from engine.verification.drafts import set_aside
 from models import (
     FROM_REGISTER,
     HumanTask,
@@ -98,17 +99,8 @@ def _set_aside_ended(
         if record is None or record.status != RecordStatus.DIHAPUS:
             standing.append(item)
             continue
-        item.dibuang, item.updated_at = True, clock.now()
-        audit.record(
-            session,
-            actor,
-            AuditAction.ITEM_DISCARDED,
-            "submission_item",
-            item.id,
-            before=item.data,
-            reason="orangnya sudah dihapus dari register sebelum pengajuan ini disetujui; tidak diaktifkan lagi",
-            instance_id=submission.instance_id,
-        )
+        why = "orangnya sudah dihapus dari register sebelum pengajuan ini disetujui; tidak diaktifkan lagi"
+        set_aside(session, actor, item, submission.instance_id, why)
     return standing
 
 

@@ -50,6 +50,17 @@ def _record(db, nik):
         return s.scalar(select(Record).where(Record.nik == nik))
 
 
+def _save(db, sid, base, item_id=None, **changes):
+    with db.transaction() as s:
+        row = {k: base.get(k, "") for k in items.ITEM_COLUMNS} | changes
+        return items.save_item(s, actor(db, "op.desa"), sid, row, item_id).item.id
+
+
+def _correct(db, sid, person, **values):
+    """The operator writes `values` on the period's entry of `person`."""
+    return _save(db, sid, person, _entry(db, sid, person["nik"]).id, **values)
+
+
 def _lut(db, period):
     with db.read() as s:
         return aggregates.count_records(s, "65", period)[(DESA, "LUT")]
@@ -123,15 +134,8 @@ def test_a_person_moved_while_the_next_period_was_already_sent_up_stays_moved(db
 def test_a_value_the_operator_wrote_in_the_later_copy_is_theirs_to_keep(db):
     """Both periods wrote the address: the later period's observation stands once both are approved."""
 
-    def correct(q2):
-        with db.transaction() as s:
-            row = {k: ELDER[k] for k in items.ITEM_COLUMNS} | {"alamat": "RT 07 Dusun Baru"}
-            items.save_item(s, actor(db, "op.desa"), q2, row, _entry(db, q2, ELDER["nik"]).id)
-
-    q2, q3 = _verified_then_next_opened(db, correct)
-    with db.transaction() as s:
-        row = {k: ELDER[k] for k in items.ITEM_COLUMNS} | {"alamat": "RT 08 Dusun Baru"}
-        items.save_item(s, actor(db, "op.desa"), q3, row, _entry(db, q3, ELDER["nik"]).id)
+    q2, q3 = _verified_then_next_opened(db, lambda q2: _correct(db, q2, ELDER, alamat="RT 07 Dusun Baru"))
+    _correct(db, q3, ELDER, alamat="RT 08 Dusun Baru")
     _up(db, q2, ("verif.kab", "valid.prov"))
     assert _entry(db, q3, ELDER["nik"]).data["alamat"] == "RT 08 Dusun Baru"
     submit(db, "op.desa", q3)
@@ -155,15 +159,8 @@ def test_a_copy_of_a_removed_record_is_never_applied(db):
 
 
 def test_a_correction_approved_late_is_not_undone_by_the_next_periods_copy(db):
-    def correct(q2):
-        with db.transaction() as s:
-            row = {k: ELDER[k] for k in items.ITEM_COLUMNS} | {"alamat": "RT 07 Dusun Baru"}
-            items.save_item(s, actor(db, "op.desa"), q2, row, _entry(db, q2, ELDER["nik"]).id)
-
-    q2, q3 = _verified_then_next_opened(db, correct)
-    with db.transaction() as s:  # meanwhile the operator corrects another value of Q3's copy
-        row = {k: ELDER[k] for k in items.ITEM_COLUMNS} | {"keterangan": "tinggal bersama cucu"}
-        items.save_item(s, actor(db, "op.desa"), q3, row, _entry(db, q3, ELDER["nik"]).id)
+    q2, q3 = _verified_then_next_opened(db, lambda q2: _correct(db, q2, ELDER, alamat="RT 07 Dusun Baru"))
+    _correct(db, q3, ELDER, keterangan="tinggal bersama cucu")  # meanwhile, another value of Q3's copy
     _up(db, q2, ("verif.kab", "valid.prov"))
     brought = _entry(db, q3, ELDER["nik"]).data
     assert (brought["alamat"], brought["keterangan"]) == ("RT 07 Dusun Baru", "tinggal bersama cucu")
@@ -182,9 +179,7 @@ def test_a_period_found_unchanged_does_not_write_its_copy_over_the_register(db):
     _up(db, q1)
     q2 = _opened(db, "2026-Q2")
     q3 = _opened(db, "2026-Q3")
-    with db.transaction() as s:
-        row = {k: ELDER[k] for k in items.ITEM_COLUMNS} | {"alamat": "Jl. Sengkawit No. 9"}
-        items.save_item(s, actor(db, "op.desa"), q3, row, _entry(db, q3, ELDER["nik"]).id)
+    _correct(db, q3, ELDER, alamat="Jl. Sengkawit No. 9")
     submit(db, "op.desa", q3)
     _up(db, q3)
     submit(db, "op.desa", q2)  # found as it stood in Q2, approved after Q3
@@ -205,9 +200,7 @@ def test_a_decided_tasks_register_before_and_after_stays_as_it_was_judged(db):
     _up(db, q1)
     q2 = _opened(db, "2026-Q2", [person_row(7, kategori="LUT")])
     _mark(db, q2, MOVER["nik"], VervalStatus.MENINGGAL, "wafat")
-    with db.transaction() as s:
-        row = {k: ELDER[k] for k in items.ITEM_COLUMNS} | {"kategori": "PD"}
-        items.save_item(s, actor(db, "op.desa"), q2, row, _entry(db, q2, ELDER["nik"]).id)
+    _correct(db, q2, ELDER, kategori="PD")
     submit(db, "op.desa", q2)
     kecamatan = open_task(db, q2, "kecamatan")
 
@@ -220,12 +213,6 @@ def test_a_decided_tasks_register_before_and_after_stays_as_it_was_judged(db):
     assert judged == [("LUT", 2, 1, 2, 1), ("PD", 0, 1, 0, 1)]
     _up(db, q2)
     assert table() == judged
-
-
-def _save(db, sid, base, item_id=None, **changes):
-    with db.transaction() as s:
-        row = {k: base.get(k, "") for k in items.ITEM_COLUMNS} | changes
-        return items.save_item(s, actor(db, "op.desa"), sid, row, item_id).item.id
 
 
 def test_a_correction_then_died_then_found_again_keeps_the_operators_values(db):
