@@ -36,6 +36,7 @@ class Record(Base):
     __table_args__ = (
         Index("ix_ppks_record_desa_kategori", "kode_desa", "kategori"),
         Index("ix_ppks_record_nik", "nik"),
+        Index("ix_ppks_record_tanggal_lahir", "tanggal_lahir"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -17,8 +17,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from operator import ne
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -33,10 +34,11 @@ from models import ItemAction, Record, RecordStatus, Severity, Submission, Submi
 
 BATCH = 1000  # values in one IN list
 ARRAY_BATCH = 10_000  # values in one PostgreSQL array parameter
+T = TypeVar("T")
 # Whether a number is on the register somewhere else is for the verifiers to weigh. The desa's operator
 # is never told: an import would otherwise tell them, row by row, which of any NIKs they typed belong to
 # people receiving social-welfare services anywhere in the province.
-ELSEWHERE_RULES = frozenset({"duplikat_nik_tempat_lain", "duplikat_kk_tempat_lain"})
+ELSEWHERE_RULES = frozenset({"duplikat_nik_tempat_lain", "duplikat_kk_tempat_lain", "nik_salah_ketik_tempat_lain"})
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,7 @@ def _kk(row: dict[str, Any]) -> str:
     return kk if is_sixteen_digits(kk) else ""
 
 
-def _chunks(values: list[str], size: int) -> Iterable[list[str]]:
+def _chunks(values: list[T], size: int) -> Iterable[list[T]]:
     return (values[i : i + size] for i in range(0, len(values), size))
 
 
@@ -344,32 +346,92 @@ def _person_pair(person: tuple[str, str], other: tuple[str, str, str], born: str
 
 
 def person_findings(
-    session: Session, rows: list[dict[str, Any]], kode_desa: str, findings: list[list[Finding]]
+    session: Session,
+    rows: list[dict[str, Any]],
+    kode_desa: str,
+    findings: list[list[Finding]],
+    records: list[int | None] | None = None,
 ) -> None:
-    """The same person written twice in one desa: same birth date, the same normalised name."""
+    """The same person written twice in one desa: same birth date, the same normalised name. A row is
+    not compared with the record it re-verifies (`records`): a NIK corrected by a digit, or filled in
+    where the register had none, is that record's correction, not a second person."""
     births = {born.isoformat() for r in rows if (born := as_date(r.get("tanggal_lahir")))}
     block: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+    own: dict[int, tuple[str, str, str]] = {}  # a register record's entry in `block`, by its id
     if births:
-        for nama, nik, born in session.execute(
-            select(Record.nama, Record.nik, Record.tanggal_lahir).where(
+        for record_id, nama, nik, born in session.execute(
+            select(Record.id, Record.nama, Record.nik, Record.tanggal_lahir).where(
                 Record.kode_desa == kode_desa, Record.status == RecordStatus.AKTIF
             )
         ):
             if born and born.isoformat() in births:
-                block[born.isoformat()].append((nama, nik or "", "data terverifikasi"))
+                own[record_id] = (nama, nik or "", "data terverifikasi")
+                block[born.isoformat()].append(own[record_id])
     for index, row in enumerate(rows):
         born = as_date(row.get("tanggal_lahir"))
         name = str(row.get("nama") or "")[: names.MAX_LENGTH]
         if born is None or not name.strip():
             continue
         key, nik = born.isoformat(), _nik(row)
+        record = records[index] if records else None
+        itself = own.get(record) if record is not None else None
         for other in block[key]:
-            if nik and other[1] == nik:
-                continue  # the same NIK: the NIK rules speak for it
+            if other is itself or (nik and other[1] == nik):
+                continue  # its own record, or the same NIK: the NIK rules speak for it
             found = _person_pair((name, nik), other, key)
             if found is not None:
                 findings[index].append(found)
         block[key].append((name, nik, f"baris/item {index + 2}"))
+
+
+def _by_birth_date(rows: list[dict[str, Any]]) -> dict[date, list[int]]:
+    """Rows of a named person with a NIK, by birth date."""
+    born: dict[date, list[int]] = defaultdict(list)
+    for index, row in enumerate(rows):
+        day = as_date(row.get("tanggal_lahir"))
+        if day is not None and _nik(row) and str(row.get("nama") or "").strip():
+            born[day].append(index)
+    return born
+
+
+def slipped_elsewhere(
+    session: Session, rows: list[dict[str, Any]], kode_desa: str, findings: list[list[Finding]]
+) -> None:
+    """A person on another desa's register in the province, keyed here with one digit of the NIK
+    wrong: the same name and birth date, a NIK one digit away. The same NIK is found by `nik_findings`;
+    this one the NIK cannot find, and the person would be counted twice. A question for the verifiers,
+    as any entry registered elsewhere (the place in the detail, the operator never told)."""
+    wanted = _by_birth_date(rows)
+    size = ARRAY_BATCH if session.get_bind().dialect.name == "postgresql" else BATCH
+    province = kode_desa.split(".", 1)[0]
+    for chunk in _chunks(sorted(wanted), size):
+        others = session.execute(
+            select(Record.nama, Record.nik, Record.tanggal_lahir, Record.kode_desa, Record.kategori).where(
+                among(session, Record.tanggal_lahir, chunk),
+                Record.status == RecordStatus.AKTIF,
+                Record.kode_desa.startswith(f"{province}."),
+                Record.kode_desa != kode_desa,
+                Record.nik.is_not(None),
+            )
+        )
+        for nama, nik, born, desa, kategori in others:
+            for index in wanted.get(born, []) if born else []:
+                row = rows[index]
+                if not _one_digit_apart(_nik(row), nik or ""):
+                    continue
+                if not names.same_person(str(row.get("nama"))[: names.MAX_LENGTH], nama):
+                    continue
+                place = Place("catatan", desa, kategori)
+                findings[index].append(
+                    Finding(
+                        "nik",
+                        "NIK ini berbeda satu angka dengan NIK seseorang yang nama dan tanggal lahirnya sama dan "
+                        "terdaftar di tempat lain; periksa apakah orang yang sama (mungkin salah ketik)",
+                        Severity.WARNING,
+                        "nik_salah_ketik_tempat_lain",
+                        detail=place.detail(),
+                    )
+                )
 
 
 def household_findings(rows: list[dict[str, Any]], findings: list[list[Finding]]) -> None:

@@ -56,6 +56,7 @@ def check_rows(
     duplicates.nik_findings(session, rows, ctx, kode_desa, submission_id, findings, records)
     duplicates.kk_findings(session, rows, ctx, kode_desa, submission_id, findings)
     duplicates.named_entry_findings(rows, ctx, findings)
-    duplicates.person_findings(session, rows, kode_desa, findings)
+    duplicates.person_findings(session, rows, kode_desa, findings, records)
+    duplicates.slipped_elsewhere(session, rows, kode_desa, findings)
     duplicates.household_findings(rows, findings)
     return findings

@@ -200,6 +200,26 @@ def test_a_record_and_its_desas_draft_elsewhere_are_one_warning(db):
     assert [(f.rule, f.sources["sumber"]) for f in flags] == [("duplikat_nik_tempat_lain", "catatan")]
 
 
+def test_a_person_on_another_desas_register_keyed_with_one_nik_digit_wrong_is_a_warning_for_verifiers(db):
+    """Same name and birth date, the NIK one digit away: the same NIK rule cannot see it, and the person
+    would be counted in two desa. The verifiers are asked, with the place; the operator is not told."""
+    make_team(db)
+    _verified(db, [person(1, nama="Siti Aminah"), person(4, nama="Maria Ingan")], "2026-Q3")
+    here = _open(db, "65.01.02.2001")
+    slipped = person(1, nama="SITI AMINAH", nik=person(2)["nik"])  # serial 0001 keyed 0002
+    twin = person(5, nama="Yohana Ingan")  # born the same day, a NIK a digit from Maria's, another name
+    report = _import(db, here, [slipped, twin])
+    assert report.warnings == []  # nothing the operator reads says the person is registered elsewhere
+    with db.transaction() as s:
+        item_checks.check_submission(s, submissions.get_submission(s, here))
+    with db.read() as s:
+        flags = s.scalars(select(QualityFlag).where(QualityFlag.submission_id == here)).all()
+    assert [(f.rule, f.severity, f.sources) for f in flags] == [
+        ("nik_salah_ketik_tempat_lain", "warning", {"tempat": DESA, "kategori": "LUT", "sumber": "catatan"})
+    ]
+    assert "tempat lain" in flags[0].message and DESA not in flags[0].message
+
+
 def test_a_family_is_re_verified_by_its_kk_not_added_again(db):
     make_team(db)
     family = person(1, kategori="FM", nik="", nama="Keluarga Ingan", no_kk="6501011705500009")
@@ -325,6 +345,33 @@ def test_a_probable_duplicate_without_a_nik(db):
             select(QualityFlag).where(QualityFlag.submission_id == sid, QualityFlag.rule == "duplikat_mirip")
         )
     assert flag.severity == "warning" and "Siti Aminah" in flag.message and flag.expected == person(5)["nik"]
+
+
+@pytest.mark.parametrize(
+    "was, corrected",
+    [
+        (person(1, nama="Siti Aminah"), {"nik": compose("65.01.01", date(1950, 5, 17), "P", 2)}),  # a digit slip
+        (
+            person(1, nik="", nama="Siti Aminah", kategori="FM", no_kk="6501011705500001"),
+            {"nik": compose("65.01.01", date(1950, 5, 17), "P", 1)},  # the head's NIK, missing until now
+        ),
+    ],
+    ids=["nik-one-digit", "nik-filled-in"],
+)
+def test_a_register_records_nik_corrected_is_not_a_second_person(db, was, corrected):
+    """The operator corrects the NIK on the register record's item: the record is the item's own past,
+    not someone else with the same name and birth date (`nik_salah_ketik`, `duplikat_mirip`)."""
+    make_team(db)
+    _verified(db, [was], "2025-Q4")
+    now = _open(db, period="2026-Q4")
+    with db.transaction() as s:
+        register.prefill(s, {DESA: now})
+        item = s.scalar(select(models.SubmissionItem).where(models.SubmissionItem.submission_id == now))
+        values = {k: was[k] for k in items.ITEM_COLUMNS} | corrected
+        assert items.save_item(s, actor(db, "op.desa"), now, values, item.id).item.masalah == []
+        assert item_checks.check_submission(s, submissions.get_submission(s, now)) == []
+    with db.read() as s:
+        assert not s.scalars(select(QualityFlag).where(QualityFlag.submission_id == now)).all()
 
 
 def _child_turned_eighteen(db):
