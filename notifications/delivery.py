@@ -20,6 +20,7 @@ DEFAULTS: dict[str, dict[Channel, bool]] = {
     events.TaskOverdue.name: {Channel.APP: True, Channel.EMAIL: True, Channel.RINGKASAN: False},
     events.SubmissionReturned.name: {Channel.APP: True, Channel.EMAIL: True, Channel.RINGKASAN: False},
     events.SubmissionVerified.name: {Channel.APP: True, Channel.EMAIL: False, Channel.RINGKASAN: True},
+    events.SubmissionBroughtUpToDate.name: {Channel.APP: True, Channel.EMAIL: False, Channel.RINGKASAN: True},
     events.CycleOpened.name: {Channel.APP: True, Channel.EMAIL: True, Channel.RINGKASAN: False},
     events.CycleClosingSoon.name: {Channel.APP: True, Channel.EMAIL: True, Channel.RINGKASAN: False},
     events.CycleClosed.name: {Channel.APP: True, Channel.EMAIL: False, Channel.RINGKASAN: True},
@@ -71,11 +72,13 @@ def subscriber(settings: Settings) -> Callable[[Session, events.DomainEvent], No
     def on_event(session: Session, event: events.DomainEvent) -> None:
         place = recipients.place_name(session, event)
         if isinstance(event, events.TaskOverdue):  # one read of both tiers, and who is only the tier above
-            people, escalated = recipients.told_of_late_task(session, event)
+            people, other_tier = recipients.told_of_late_task(session, event)
+        elif isinstance(event, events.SubmissionBroughtUpToDate):  # its desa, and the tier judging it
+            people, other_tier = recipients.told_of_update(session, event)
         else:
-            people, escalated = recipients.for_event(session, event), set()
+            people, other_tier = recipients.for_event(session, event), set()
         for user in people:
-            message = render(event, user, settings, place, escalated=user.id in escalated)
+            message = render(event, user, settings, place, other_tier=user.id in other_tier)
             in_app = wants(session, user, event.name, Channel.APP)
             if in_app or wants(session, user, event.name, Channel.RINGKASAN):  # the digest is built from these
                 session.add(

@@ -94,6 +94,18 @@ def for_event(session: Session, event: events.DomainEvent) -> list[User]:
     return []
 
 
+def told_of_update(session: Session, event: events.SubmissionBroughtUpToDate) -> tuple[list[User], set[int]]:
+    """The desa's operators, and where the submission waits at a tier, that tier's people of its
+    region, told as the tier judging it (someone of both is told as the desa)."""
+    desa = operators_of(session, event.kode_desa)
+    if event.tingkat == Tier.DESA.value:
+        return desa, set()
+    tier = Tier(event.tingkat)
+    judging = _at(session, tier, ancestor_code(event.kode_desa, tier))
+    people = list({u.id: u for u in desa + judging}.values())
+    return people, {u.id for u in judging} - {u.id for u in desa}
+
+
 def _above(session: Session, event: events.TaskOverdue) -> list[User]:
     up, region = Tier(event.eskalasi_ke), event.region_kode
     above = ancestor_code(region, up) if tier_of_code(region).depth >= up.depth else region

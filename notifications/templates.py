@@ -28,6 +28,9 @@ SUBJECTS = {
     events.TaskOverdue.name: "Melewati tenggat: {nama}, {tempat}, periode {periode}",
     events.SubmissionReturned.name: "Pengajuan {tempat} periode {periode} dikembalikan oleh {tingkat}",
     events.SubmissionVerified.name: "Pengajuan {tempat} periode {periode} terverifikasi",
+    events.SubmissionBroughtUpToDate.name: (
+        "Pengajuan {tempat} periode {periode} disesuaikan: periode {oleh_periode} disetujui"
+    ),
     events.CycleOpened.name: "Siklus pemutakhiran {periode} dibuka",
     events.CycleClosingSoon.name: "Batas pengajuan siklus {periode} segera tiba",
     events.CycleClosed.name: "Siklus pemutakhiran {periode} ditutup",
@@ -43,8 +46,10 @@ class Message:
     link: str | None
 
 
-def _link(event: events.DomainEvent, escalated: bool = False) -> str | None:
-    if isinstance(event, events.TaskOverdue) and escalated:
+def _link(event: events.DomainEvent, other_tier: bool = False) -> str | None:
+    if isinstance(event, events.SubmissionBroughtUpToDate):
+        return f"/tugas/{event.task_id}" if other_tier and event.task_id else f"/desa/pengajuan/{event.submission_id}"
+    if isinstance(event, events.TaskOverdue) and other_tier:
         # the tier above cannot open the late tier's task: it follows the region in the cycle status
         return f"/siklus/?{urlencode({'periode': event.periode, 'induk': event.region_kode})}"
     if isinstance(event, events.TaskCreated | events.TaskDueSoon | events.TaskOverdue):
@@ -74,11 +79,12 @@ def moment(value: str | datetime | None, settings: Settings, deadline: bool = Fa
 
 
 def render(
-    event: events.DomainEvent, user: User, settings: Settings, place: str = "", escalated: bool = False
+    event: events.DomainEvent, user: User, settings: Settings, place: str = "", other_tier: bool = False
 ) -> Message:
     """The subject, the email in text and HTML, the short text for the bell, and the link; `place`
-    is the name of the desa (or region) the event is about; `escalated`: the person is of the tier
-    a late task was escalated to, not of the late tier."""
+    is the name of the desa (or region) the event is about; `other_tier`: the person is told as
+    another tier than the event's own: the tier a late task was escalated to (not the late tier),
+    or the tier judging a submission another period's approval brought up to date (not its desa)."""
     payload = event.payload()
     code = payload.get("kode_desa") or payload.get("region_kode") or ""
     values = {
@@ -92,12 +98,12 @@ def render(
         "batas_waktu": moment(payload.get("batas"), settings, deadline=True),
     }
     subject = SUBJECTS.get(event.name, event.name).format(**values)
-    link = _link(event, escalated)
+    link = _link(event, other_tier)
     context = {
         "event": event.name,
         "p": values,
         "user": user,
-        "escalated": escalated,
+        "other_tier": other_tier,
         "link": f"{settings.base_url}{link}" if link else None,
         "subject": subject,
     }

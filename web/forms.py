@@ -12,7 +12,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre
 
 from engine.core.errors import Invalid, Problem, phrase
 from engine.quality import dashboard, review
-from engine.verification import inbox, register
+from engine.verification import inbox, register, register_view
 from models import FlagStatus, Severity, VervalStatus
 from web.access import MAX_ID
 
@@ -163,8 +163,8 @@ class VervalForm(Form):
 
 
 class RegisterFilterForm(Form):
-    status = _one_of(register.FILTERS, "belum")
-    q = _text(register.QUERY_LIMIT)
+    status = _one_of(register_view.FILTERS, "belum")
+    q = _text(register_view.QUERY_LIMIT)
     halaman = _page_number()
 
 

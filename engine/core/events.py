@@ -120,6 +120,24 @@ class SubmissionVerified(DomainEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class SubmissionBroughtUpToDate(DomainEvent):
+    """Another period's approval changed this submission still in work (`verification.in_work`):
+    its copies of people the register let go set aside, values it corrected carried in, its entries
+    of people it added now re-verifying their records."""
+
+    name: ClassVar[str] = "submission.brought_up_to_date"
+    submission_id: int
+    kode_desa: str
+    periode: str
+    oleh_periode: str  # the period whose approval changed it
+    disisihkan: int = 0
+    diperbarui: int = 0
+    ditautkan: int = 0
+    tingkat: str = "desa"  # where it waits: with its desa, or the tier judging it
+    task_id: int | None = None  # that tier's open task
+
+
+@dataclass(frozen=True, kw_only=True)
 class CycleOpened(DomainEvent):
     name: ClassVar[str] = "cycle.opened"
     periode: str
@@ -155,6 +173,7 @@ CATALOGUE: dict[str, type[DomainEvent]] = {
         SubmissionSubmitted,
         SubmissionReturned,
         SubmissionVerified,
+        SubmissionBroughtUpToDate,
         CycleOpened,
         CycleClosingSoon,
         CycleClosed,

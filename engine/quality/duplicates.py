@@ -38,7 +38,14 @@ T = TypeVar("T")
 # Whether a number is on the register somewhere else is for the verifiers to weigh. The desa's operator
 # is never told: an import would otherwise tell them, row by row, which of any NIKs they typed belong to
 # people receiving social-welfare services anywhere in the province.
-ELSEWHERE_RULES = frozenset({"duplikat_nik_tempat_lain", "duplikat_kk_tempat_lain", "nik_salah_ketik_tempat_lain"})
+ELSEWHERE_RULES = frozenset(
+    {
+        "duplikat_nik_tempat_lain",
+        "duplikat_kk_tempat_lain",
+        "nik_salah_ketik_tempat_lain",
+        "tercatat_meninggal_tempat_lain",  # engine/quality/removed.py
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -59,7 +66,7 @@ class Place:
         return {"tempat": self.desa, "kategori": self.kategori, "sumber": self.source}
 
 
-def _nik(row: dict[str, Any]) -> str:
+def nik_of(row: dict[str, Any]) -> str:
     nik = str(row.get("nik") or "").strip()
     return nik if is_sixteen_digits(nik) else ""
 
@@ -69,7 +76,7 @@ def _kk(row: dict[str, Any]) -> str:
     return kk if is_sixteen_digits(kk) else ""
 
 
-def _chunks(values: list[T], size: int) -> Iterable[list[T]]:
+def chunks(values: list[T], size: int) -> Iterable[list[T]]:
     return (values[i : i + size] for i in range(0, len(values), size))
 
 
@@ -80,7 +87,7 @@ def _places(
     seen: dict[str, list[Place]] = defaultdict(list)
     item_column, record_column = getattr(SubmissionItem, column), getattr(Record, column)
     size = ARRAY_BATCH if session.get_bind().dialect.name == "postgresql" else BATCH
-    for chunk in _chunks(values, size):
+    for chunk in chunks(values, size):
         if ctx.periode:
             rows = session.execute(
                 select(item_column, SubmissionItem.kategori, Submission.kode_desa)
@@ -89,6 +96,7 @@ def _places(
                     Submission.periode == ctx.periode,
                     among(session, item_column, chunk),
                     Submission.id != (submission_id or 0),
+                    SubmissionItem.dibuang.is_(False),  # an entry set aside is nobody's registration
                 )
             )
             for value, kategori, desa in rows:
@@ -194,8 +202,8 @@ def nik_findings(
     it (a file, the form) a row is taken to re-verify the desa's record of its category."""
     by_nik: dict[str, list[int]] = defaultdict(list)
     for index, row in enumerate(rows):
-        if _nik(row):
-            by_nik[_nik(row)].append(index)
+        if nik_of(row):
+            by_nik[nik_of(row)].append(index)
     for indexes in by_nik.values():
         for n, j in enumerate(indexes):
             for i in indexes[:n]:
@@ -372,7 +380,7 @@ def person_findings(
         name = str(row.get("nama") or "")[: names.MAX_LENGTH]
         if born is None or not name.strip():
             continue
-        key, nik = born.isoformat(), _nik(row)
+        key, nik = born.isoformat(), nik_of(row)
         record = records[index] if records else None
         itself = own.get(record) if record is not None else None
         for other in block[key]:
@@ -389,7 +397,7 @@ def _by_birth_date(rows: list[dict[str, Any]]) -> dict[date, list[int]]:
     born: dict[date, list[int]] = defaultdict(list)
     for index, row in enumerate(rows):
         day = as_date(row.get("tanggal_lahir"))
-        if day is not None and _nik(row) and str(row.get("nama") or "").strip():
+        if day is not None and nik_of(row) and str(row.get("nama") or "").strip():
             born[day].append(index)
     return born
 
@@ -404,7 +412,7 @@ def slipped_elsewhere(
     wanted = _by_birth_date(rows)
     size = ARRAY_BATCH if session.get_bind().dialect.name == "postgresql" else BATCH
     province = kode_desa.split(".", 1)[0]
-    for chunk in _chunks(sorted(wanted), size):
+    for chunk in chunks(sorted(wanted), size):
         others = session.execute(
             select(Record.nama, Record.nik, Record.tanggal_lahir, Record.kode_desa, Record.kategori).where(
                 among(session, Record.tanggal_lahir, chunk),
@@ -417,7 +425,7 @@ def slipped_elsewhere(
         for nama, nik, born, desa, kategori in others:
             for index in wanted.get(born, []) if born else []:
                 row = rows[index]
-                if not _one_digit_apart(_nik(row), nik or ""):
+                if not _one_digit_apart(nik_of(row), nik or ""):
                     continue
                 if not names.same_person(str(row.get("nama"))[: names.MAX_LENGTH], nama):
                     continue

@@ -1,5 +1,6 @@
 """Checks on PPKS records, as one call: each row's own rules (`row_rules`), then duplicates within
-the rows, the period and the records (`duplicates`).
+the rows, the period and the records (`duplicates`), and people the register removed entered again
+(`removed`).
 
 They run on every add, edit and import, and in the process's automatic-check step. A batch of rows
 is checked with one context (regions, categories, the period's reference date) and a few batched
@@ -15,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from engine.quality import duplicates
+from engine.quality import duplicates, removed
 from engine.quality.findings import Finding
 from engine.quality.row_rules import Context, Kind, check_row, check_shape
 
@@ -58,5 +59,6 @@ def check_rows(
     duplicates.named_entry_findings(rows, ctx, findings)
     duplicates.person_findings(session, rows, kode_desa, findings, records)
     duplicates.slipped_elsewhere(session, rows, kode_desa, findings)
+    removed.removed_findings(session, rows, kode_desa, findings, records)
     duplicates.household_findings(rows, findings)
     return findings

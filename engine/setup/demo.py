@@ -20,7 +20,7 @@ from engine.quality.nik import compose
 from engine.setup import dukcapil_sim
 from engine.verification import imports, submissions
 from engine.verification.items import ITEM_COLUMNS
-from models import Category, Region, Tier, User
+from models import Category, Region, SubmissionItem, Tier, User
 
 DEMO_PASSWORD = "sijosku-demo"
 FIRST_MALE = [
@@ -169,6 +169,17 @@ def population_csv(rows: list[dict[str, Any]]) -> str:
     return out.getvalue()
 
 
+def _entered(session: Session, submission_id: int, kode_desa: str) -> list[dict[str, Any]]:
+    """The people of a demo submission made before, as the population file writes them."""
+    fields = ("nik", "nama", "tanggal_lahir", "jenis_kelamin", "no_kk")
+    entered = session.scalars(
+        select(SubmissionItem.data)
+        .where(SubmissionItem.submission_id == submission_id, SubmissionItem.nik.is_not(None))
+        .order_by(SubmissionItem.id)
+    )
+    return [{**{f: data.get(f) or "" for f in fields}, "kode_desa": kode_desa} for data in entered]
+
+
 def create_demo(
     db: Database,
     desa_count: int = 3,
@@ -212,5 +223,7 @@ def create_demo(
                 imports.import_items(session, Actor.system("demo"), result.submission.id, demo_csv(rows))
                 if people is not None:
                     people.extend({**r, "kode_desa": region.kode} for r in rows)
+            elif people is not None:  # made by an earlier run: its people as they were entered
+                people.extend(_entered(session, result.submission.id, region.kode))
             opened.append({"submission_id": result.submission.id, "kode_desa": region.kode, "created": result.created})
     return {"periode": periode, "pengguna_baru": created_users, "pengajuan": opened, "kata_sandi": DEMO_PASSWORD}

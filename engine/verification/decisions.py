@@ -92,8 +92,8 @@ _TASK_WITH_SUBMISSION = (
     .outerjoin(Submission, Submission.id == HumanTask.submission_id)
     .where(HumanTask.id == bindparam("task_id"))
 )
-_ITEMS = select(SubmissionItem.id, SubmissionItem.aksi).where(
-    SubmissionItem.submission_id == bindparam("submission_id"), SubmissionItem.dibuang.is_(False)
+_ITEMS = select(SubmissionItem.id, SubmissionItem.aksi, SubmissionItem.dibuang).where(
+    SubmissionItem.submission_id == bindparam("submission_id")
 )
 # What a kecamatan verifier must judge one by one: what the desa added, corrected or removes. The
 # records it confirmed unchanged are judged by sampling.
@@ -244,16 +244,20 @@ def _record_verdicts(
 ) -> dict[int, tuple[Verdict, str | None]]:
     """Store the task's verdicts as the decision leaves them; returns them."""
     connection = session.connection()
-    items = {row.id: row.aksi for row in connection.execute(_ITEMS, {"submission_id": submission.id})}
+    listed = connection.execute(_ITEMS, {"submission_id": submission.id}).all()
+    items = {row.id: row.aksi for row in listed if not row.dibuang}
+    # an item set aside since it was judged (another period's approval removed its person from the
+    # register) is out of the submission: its verdict, saved or sent by a page opened before, is moot
+    aside = {row.id for row in listed if row.dibuang}
     kept = saved_verdicts(session, task)
-    saved = {item_id: (v.verdict, v.alasan) for item_id, v in kept.items()}
-    judged = _verdicts(saved, items, cmd)
+    saved = {item_id: (v.verdict, v.alasan) for item_id, v in kept.items() if item_id not in aside}
+    judged = {i: v for i, v in _verdicts(saved, items, cmd).items() if i not in aside}
     if keputusan == Decision.SETUJU and any(verdict == Verdict.TIDAK_SESUAI for verdict, _ in judged.values()):
         raise Invalid("Keputusan belum dapat dikirim: ada item tidak sesuai; kembalikan pengajuan, jangan setujui")
     problems = _verdict_problems(session, task, submission, keputusan, items, judged)
     if problems:
         raise Invalid("Keputusan belum dapat dikirim: putusan per item belum lengkap", problems)
-    if saved:  # replaced below; with nothing saved there is nothing to delete (a round trip less)
+    if kept:  # replaced below; with nothing saved there is nothing to delete (a round trip less)
         session.execute(delete(ItemVerdict).where(ItemVerdict.human_task_id == task.id))
     now = clock.now()
     rows = [

@@ -11,17 +11,20 @@ correction with a value copied before it:
   wrote a value of their own;
 - a record it added joins the drafts' registers, and an entry of the same person in any of them
   (a draft, or one already sent up) becomes that record's re-verification.
+Each change is on the trail, and each submission changed is told to its desa and to the tier
+judging it (`SubmissionBroughtUpToDate`).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from engine.core import audit, clock
+from engine.core import audit, clock, events
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
 from engine.quality import identity
@@ -32,7 +35,9 @@ from engine.verification.status import EDITABLE
 from models import (
     Category,
     FlagStatus,
+    HumanTask,
     ItemAction,
+    ProcessInstance,
     QualityFlag,
     Record,
     RecordStatus,
@@ -40,6 +45,8 @@ from models import (
     Submission,
     SubmissionItem,
     SubmissionStatus,
+    TaskStatus,
+    Tier,
     Unit,
 )
 
@@ -48,23 +55,75 @@ IN_WORK = (*EDITABLE, SubmissionStatus.DIAJUKAN)
 
 def after_approval(session: Session, actor: Actor, submission: Submission, applied: list[SubmissionItem]) -> None:
     """What `submission`'s approval wrote to the register reaches the desa's other submissions in work."""
-    others = session.scalars(
-        select(Submission).where(
-            Submission.kode_desa == submission.kode_desa,
-            Submission.id != submission.id,
-            Submission.status.in_(IN_WORK),
+    others = _in_work(session, submission)
+    drafts = sorted(other.instance_id for other in others if other.status in EDITABLE and other.instance_id)
+    if drafts:
+        # the drafts' instances, locked in id order as the operator's edit, mark or submit locks each
+        # first: one in progress is committed, and seen, before its copies are brought up to date.
+        # One sent up is not locked: its tier's decision would wait for this approval's records while
+        # holding its own instance, and an approval of it would wait here for the other's.
+        session.execute(
+            select(ProcessInstance.id)
+            .where(ProcessInstance.id.in_(drafts))
+            .order_by(ProcessInstance.id)
+            .with_for_update()
         )
-    ).all()
+        others = _in_work(session, submission)
     if not others:
         return
     changed = _changed_records(session, submission)
-    if changed:
-        _bring_up_to_date(session, actor, submission, others, changed)
+    done: Counter[tuple[int, str]] = (
+        _bring_up_to_date(session, actor, submission, others, changed) if changed else Counter()
+    )
     if any(item.aksi == ItemAction.TAMBAH for item in applied):
         for other in others:  # one sent up too: its entry of the person re-verifies the record
-            _link_entries(session, other.id, submission.kode_desa)
+            done[(other.id, "ditautkan")] += _link_entries(session, actor, other, submission)
             if other.status in EDITABLE:
                 prefill(session, {submission.kode_desa: other.id})
+    _tell(session, submission, others, done)
+
+
+def _tell(session: Session, approved: Submission, others: list[Submission], done: Counter[tuple[int, str]]) -> None:
+    """Each submission changed is told to its desa, and to the tier judging it, with what changed."""
+    for other in others:
+        counts = {kind: done[(other.id, kind)] for kind in ("disisihkan", "diperbarui", "ditautkan")}
+        if not any(counts.values()):
+            continue
+        waiting = other.status == SubmissionStatus.DIAJUKAN
+        task = (
+            session.scalar(
+                select(HumanTask.id).where(HumanTask.submission_id == other.id, HumanTask.status == TaskStatus.TERBUKA)
+            )
+            if waiting
+            else None
+        )
+        events.publish(
+            session,
+            events.SubmissionBroughtUpToDate(
+                submission_id=other.id,
+                kode_desa=other.kode_desa,
+                periode=other.periode,
+                oleh_periode=approved.periode,
+                tingkat=other.tingkat.value if waiting else Tier.DESA.value,
+                task_id=task,
+                **counts,
+            ),
+        )
+
+
+def _in_work(session: Session, submission: Submission) -> list[Submission]:
+    return list(
+        session.scalars(
+            select(Submission)
+            .where(
+                Submission.kode_desa == submission.kode_desa,
+                Submission.id != submission.id,
+                Submission.status.in_(IN_WORK),
+            )
+            .order_by(Submission.id)
+            .execution_options(populate_existing=True)
+        )
+    )
 
 
 def _changed_records(session: Session, submission: Submission) -> dict[int, tuple[Record, dict[str, Any]]]:
@@ -90,7 +149,8 @@ def _bring_up_to_date(
     submission: Submission,
     others: Sequence[Submission],
     changed: dict[int, tuple[Record, dict[str, Any]]],
-) -> None:
+) -> Counter[tuple[int, str]]:
+    """The entries of changed records brought up to date; how many per (submission, what was done)."""
     entries = session.scalars(
         select(SubmissionItem)
         .where(
@@ -99,16 +159,20 @@ def _bring_up_to_date(
             SubmissionItem.dibuang.is_(False),
         )
         .order_by(SubmissionItem.id)
+        .execution_options(populate_existing=True)
     ).all()
     by_id = {other.id: other for other in others}
     why = f"register diperbarui oleh pengajuan periode {submission.periode} yang disetujui"
+    done: Counter[tuple[int, str]] = Counter()
     for entry in entries:
         record, change = changed[entry.record_id or 0]
         instance_id, before = by_id[entry.submission_id].instance_id, dict(entry.data)
         if record.status == RecordStatus.DIHAPUS:
             set_aside(session, actor, entry, instance_id, why)
             _settle_flags(session, actor, entry, why)
+            done[(entry.submission_id, "disisihkan")] += 1
         elif _rebase(entry, record, change):
+            done[(entry.submission_id, "diperbarui")] += 1
             entry.updated_at = clock.now()  # a form opened on the copy before is stale
             audit.record(
                 session,
@@ -124,6 +188,7 @@ def _bring_up_to_date(
         else:
             continue
         item_checks.forget(session, entry.submission_id)
+    return done
 
 
 def _settle_flags(session: Session, actor: Actor, entry: SubmissionItem, why: str) -> None:
@@ -164,27 +229,28 @@ def _same(item_value: Any, record_value: Any) -> bool:
     return (item_value or None) == (record_value or None)
 
 
-def _link_entries(session: Session, draft: int, kode_desa: str) -> int:
+def _link_entries(session: Session, actor: Actor, draft: Submission, approved: Submission) -> int:
     """The draft's new entries whose person (by the unit's identity) and category match an active
-    record it does not carry yet become re-verifications of that record."""
-    carried = carried_records(session, [draft])
+    record it does not carry yet become re-verifications of that record, each on the trail."""
+    carried = carried_records(session, [draft.id])
     units = {kode: Unit(satuan) for kode, satuan in session.execute(select(Category.kode, Category.satuan))}
 
     def unit_of(kategori: str) -> Unit:  # as the checks' context reads an unknown category
         return units.get(kategori, Unit.INDIVIDU)
 
-    found = records.by_identity(session, kode_desa, unit_of)
+    found = records.by_identity(session, draft.kode_desa, unit_of)
     waiting = {key: record_id for key, record_id in found.items() if record_id not in carried}
     entries = session.scalars(
         select(SubmissionItem)
         .where(
-            SubmissionItem.submission_id == draft,
+            SubmissionItem.submission_id == draft.id,
             SubmissionItem.record_id.is_(None),
             SubmissionItem.aksi == ItemAction.TAMBAH,
             SubmissionItem.dibuang.is_(False),  # one set aside would carry the record off unchecked
         )
         .order_by(SubmissionItem.id)
     )
+    why = f"orangnya ditambahkan ke register oleh pengajuan periode {approved.periode} yang disetujui"
     linked = 0
     for item in entries if waiting else []:
         # a record is re-verified by one entry: a second of the same person stays a new entry, which
@@ -192,5 +258,16 @@ def _link_entries(session: Session, draft: int, kode_desa: str) -> int:
         record_id = waiting.pop((identity.key(unit_of(item.kategori), item.data), item.kategori), None)
         if record_id is not None:
             item.record_id, item.aksi, item.updated_at = record_id, ItemAction.UBAH, clock.now()
+            audit.record(
+                session,
+                actor,
+                AuditAction.ITEM_UPDATED,
+                "submission_item",
+                item.id,
+                before={"aksi": ItemAction.TAMBAH.value},
+                after={"aksi": ItemAction.UBAH.value, "record_id": record_id},
+                reason=why,
+                instance_id=draft.instance_id,
+            )
             linked += 1
     return linked

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from engine.core import audit, clock
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
-from engine.core.errors import Conflict, Invalid, NotFound, Problem
+from engine.core.errors import Conflict, Invalid, NotFound, Problem, phrase
 from engine.quality import identity, record_rules, row_rules
 from engine.verification import item_checks, register, submission_view
 from engine.verification.drafts import editable_submission, operator_submission, set_aside
@@ -30,6 +30,11 @@ from models import (
 )
 
 # The columns of one person's values, in the form and in an import file.
+# a register copy set aside: another period's approval took the person off the register, for good
+TAKEN_OFF = phrase(
+    "Orangnya sudah dikeluarkan dari register oleh pengajuan periode lain yang disetujui; bila ia kembali "
+    "atau kembali berhak, masukkan sebagai data baru"
+)
 ITEM_COLUMNS = ["nik", "no_kk", "nama", "jenis_kelamin", "tanggal_lahir", "alamat", "kategori", "keterangan"]
 
 
@@ -93,8 +98,11 @@ def save_item(
     if item is not None:
         if values.get("versi") and values["versi"] != item.updated_at.isoformat():
             raise Conflict(
-                "Data ini sudah diubah di halaman lain sejak formulir dibuka; muat ulang untuk melihat yang terbaru"
+                "Data ini sudah berubah sejak formulir dibuka (di halaman lain, atau oleh pengajuan periode lain "
+                "yang disetujui); muat ulang untuk melihat yang terbaru"
             )
+        if item.dibuang and item.source == register.SOURCE:
+            raise Conflict(TAKEN_OFF)
         if item.dibuang:  # a correction kept on an entry set aside would go nowhere, silently
             raise Conflict("Data ini sedang disisihkan dari pengajuan; kembalikan dulu di halaman pengajuan")
         before = dict(item.data)
@@ -195,10 +203,7 @@ def restore_item(session: Session, actor: Actor, submission_id: int, item_id: in
     if not item.dibuang:
         return False
     if item.source == register.SOURCE:  # only an approval sets a register copy aside: its record ended
-        raise Conflict(
-            "Catatan register ini dikeluarkan karena orangnya sudah dihapus dari register (meninggal, pindah, "
-            "tidak ditemukan) oleh pengajuan lain yang disetujui; bila ia kembali, masukkan sebagai entri baru"
-        )
+        raise Conflict(TAKEN_OFF)
     item_checks.forget(session, submission.id)
     item.dibuang, item.updated_at = False, clock.now()
     audit.record(

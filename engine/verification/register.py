@@ -14,17 +14,15 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, func, insert, or_, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from engine.core import audit, clock
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
-from engine.core.errors import Invalid, NotFound, Problem
-from engine.core.paging import page_of
-from engine.verification import item_checks, records, submission_view
-from engine.verification.drafts import editable_submission, operator_submission
-from engine.verification.status import EDITABLE
+from engine.core.errors import Conflict, Invalid, NotFound, Problem
+from engine.verification import item_checks, records
+from engine.verification.drafts import editable_submission
 from models import (
     FROM_REGISTER,
     ItemAction,
@@ -57,12 +55,30 @@ def carried_records(session: Session, submission_ids: list[int]) -> set[int]:
 PREFILL_BATCH = 5000
 
 
+def hold_registers(session: Session, desa: list[str], writing: bool) -> None:
+    """The desa's registers held while an approval writes one (NO KEY UPDATE on the desa's region
+    row) or a new period copies them (FOR SHARE): the two take turns, so a period opened during an
+    approval copies the register it leaves, and two approvals of one desa's periods apply one after
+    the other, the second reading its items as the first brought them up to date (`in_work`). Rows
+    that refer to the region (a record's, a submission's) are not held up."""
+    if desa:
+        session.execute(
+            select(Region.kode)
+            .where(Region.kode.in_(sorted(desa)))
+            .order_by(Region.kode)
+            .with_for_update(read=not writing, key_share=writing)
+        )
+
+
 def prefill(session: Session, by_desa: dict[str, int], new: bool = False) -> int:
     """An item for each active record of each desa (desa code -> its submission's id) that has none
     yet: the register the operator re-verifies. Idempotent, so records verified since the period
-    opened join it too. `new` submissions, created in this transaction, carry nothing yet."""
+    opened join it too. `new` submissions, created in this transaction, carry nothing yet, and wait
+    for an approval of the same desa in progress (`hold_registers`)."""
     if not by_desa:
         return 0
+    if new:
+        hold_registers(session, list(by_desa), writing=False)
     carried: set[int] = set() if new else carried_records(session, list(by_desa.values()))
     now = clock.now()
     active = (
@@ -165,8 +181,14 @@ def _register_items(session: Session, submission: Submission, item_ids: list[int
     found = {item.id: item for item in session.scalars(select(SubmissionItem).where(SubmissionItem.id.in_(item_ids)))}
     for item_id in item_ids:
         item = found.get(item_id)
-        if item is None or item.submission_id != submission.id or item.source != SOURCE or item.dibuang:
+        if item is None or item.submission_id != submission.id or item.source != SOURCE:
             raise NotFound(f"Catatan register {item_id} tidak ada di pengajuan ini")
+    aside = [found[item_id].data.get("nama") or str(item_id) for item_id in item_ids if found[item_id].dibuang]
+    if aside:  # a page opened before another period's approval let these people go
+        raise Conflict(
+            f"Sudah dikeluarkan dari register oleh pengajuan periode lain yang disetujui: {', '.join(aside[:10])}; "
+            "muat ulang halaman, status lainnya belum disimpan"
+        )
     return [found[item_id] for item_id in item_ids]
 
 
@@ -372,95 +394,3 @@ def readiness(session: Session, submission: Submission) -> list[Problem]:
             )
         )
     return problems
-
-
-PAGE_SIZE = 25
-QUERY_LIMIT = 80
-FILTERS = ("belum", "semua", *(s.value for s in VervalStatus))
-
-
-@dataclass
-class RegisterPage:
-    """One page of the register the operator re-verifies, with how far it has come."""
-
-    submission: Submission
-    desa: str
-    progress: Progress
-    rows: list[submission_view.ItemRow]
-    total: int  # records matching the filter
-    page: int
-    pages: int
-    status_filter: str
-    query: str
-    editable: bool
-    # names of the records taken out of this period's list because another period's approval removed
-    # them from the register since it was copied (died, moved ...): the operator is told where they went
-    taken_out: list[str]
-
-
-TAKEN_OUT_SHOWN = 20
-
-
-def _taken_out(session: Session, submission: Submission) -> list[str]:
-    return [
-        str(data.get("nama") or "")
-        for data in session.scalars(
-            select(SubmissionItem.data)
-            .where(
-                SubmissionItem.submission_id == submission.id,
-                SubmissionItem.source == SOURCE,
-                SubmissionItem.dibuang.is_(True),
-            )
-            .order_by(SubmissionItem.id)
-            .limit(TAKEN_OUT_SHOWN + 1)
-        )
-    ]
-
-
-def _filter(status_filter: str) -> list[ColumnElement[bool]]:
-    if status_filter == "belum":
-        return [SubmissionItem.verval.is_(None)]
-    if status_filter == "semua":
-        return []
-    return [SubmissionItem.verval == VervalStatus(status_filter)]
-
-
-def _search(submission: Submission, query: str) -> list[ColumnElement[bool]]:
-    if not query:
-        return []
-    matching = select(Record.id).where(
-        Record.kode_desa == submission.kode_desa,
-        or_(Record.nama.ilike(f"%{query}%"), Record.nik.startswith(query), Record.no_kk.startswith(query)),
-    )
-    return [SubmissionItem.record_id.in_(matching)]
-
-
-def register_page(
-    session: Session, actor: Actor, submission_id: int, status_filter: str = "belum", query: str = "", page: int = 1
-) -> RegisterPage:
-    """The register records of the operator's submission, those still without a status first."""
-    submission = operator_submission(session, actor, submission_id)
-    if status_filter not in FILTERS:
-        raise Invalid("Saringan tidak dikenal", [Problem(f"pilih salah satu: {', '.join(FILTERS)}", column="status")])
-    query = query.strip()[:QUERY_LIMIT]
-    where = [
-        SubmissionItem.source == SOURCE,
-        SubmissionItem.dibuang.is_(False),
-        *_filter(status_filter),
-        *_search(submission, query),
-    ]
-    total = submission_view.count_items(session, submission, where)
-    page, pages, offset = page_of(total, page, PAGE_SIZE)
-    return RegisterPage(
-        submission=submission,
-        desa=session.scalar(select(Region.nama).where(Region.kode == submission.kode_desa)) or submission.kode_desa,
-        progress=progress(session, submission),
-        rows=submission_view.items_of(session, actor, submission, where, (offset, PAGE_SIZE)),
-        total=total,
-        page=page,
-        pages=pages,
-        status_filter=status_filter,
-        query=query,
-        editable=submission.status in EDITABLE,
-        taken_out=_taken_out(session, submission),
-    )

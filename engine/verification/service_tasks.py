@@ -12,6 +12,7 @@ from sqlalchemy import select
 from engine.bpmn.handlers import StepContext
 from engine.core.registry import Registry
 from engine.verification import in_work, item_checks, reconciliation, records, status
+from engine.verification.register import hold_registers
 from models import HumanTask, ItemAction, Submission, SubmissionItem, TaskStatus
 
 
@@ -53,6 +54,7 @@ def apply_verified_items(ctx: StepContext, params: dict[str, Any], data: dict[st
     left without a re-verification status (the operator stated the register could not be checked)
     stays as it was: it is not re-verified by being carried along."""
     submission = _submission(ctx)
+    hold_registers(ctx.session, [submission.kode_desa], writing=True)
     items = ctx.session.scalars(
         select(SubmissionItem)
         .where(
@@ -61,6 +63,7 @@ def apply_verified_items(ctx: StepContext, params: dict[str, Any], data: dict[st
             ~((SubmissionItem.aksi == ItemAction.PERIKSA) & SubmissionItem.verval.is_(None)),
         )
         .order_by(SubmissionItem.id)
+        .execution_options(populate_existing=True)  # as another period's approval just left them
     ).all()
     applied = records.apply_items(ctx.session, ctx.actor, submission, list(items), ctx.human_task_id)
     in_work.after_approval(ctx.session, ctx.actor, submission, list(items))

@@ -82,14 +82,20 @@ def save(session: Session, actor: Actor, task_id: int, judged: dict[int, tuple[V
 
 
 def _problems(session: Session, submission: Submission, judged: dict[int, tuple[Verdict, str]]) -> list[Problem]:
-    ours = set(
-        session.scalars(
-            select(SubmissionItem.id).where(
+    found = dict(
+        session.execute(
+            select(SubmissionItem.id, SubmissionItem.dibuang).where(
                 SubmissionItem.submission_id == submission.id, SubmissionItem.id.in_(list(judged) or [0])
             )
-        )
+        ).all()
     )
-    problems = [Problem(f"item {i} bukan bagian dari pengajuan ini") for i in judged if i not in ours]
+    ours = {item_id for item_id, aside in found.items() if not aside}
+    problems = [Problem(f"item {i} bukan bagian dari pengajuan ini") for i in judged if i not in found]
+    named_aside = decisions.item_names(session, [i for i in found if i not in ours])
+    problems += [
+        Problem(f"{name} sudah disisihkan dari pengajuan ini; muat ulang halaman", column=f"verdict_{item_id}")
+        for item_id, name in named_aside.items()
+    ]
     named = decisions.item_names(session, [i for i, (v, why) in judged.items() if i in ours and not why.strip()])
     for item_id, (verdict, why) in judged.items():
         if item_id in ours and verdict == Verdict.TIDAK_SESUAI and not why.strip():

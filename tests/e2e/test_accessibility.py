@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from engine.verification import items
 from models import SubmissionItem, User
 from tests.e2e.conftest import follow
-from tests.factories import PASSWORD, open_period, open_task, person_row, submit
+from tests.factories import PASSWORD, actor, open_period, open_task, person_row, submit
 from tests.web.conftest import world  # noqa: F401  (the shared world of drafts, tasks and records)
 
 PAGES = {
@@ -62,6 +63,10 @@ def places(db, world):  # noqa: F811
     the kecamatan and the operator's account."""
     waiting = open_period(db, "2026-Q1", [person_row(9)])
     submit(db, "op.desa", waiting)
+    with db.transaction() as s:  # a card set aside, as `?tampil=disisihkan` lists it
+        values = {k: str(v) for k, v in person_row(12).items() if k in items.ITEM_COLUMNS}
+        aside = items.save_item(s, actor(db, "op.desa"), world.draft, values).item.id
+        items.discard_item(s, actor(db, "op.desa"), world.draft, aside)
     with db.read() as s:
         item = s.scalar(select(SubmissionItem.id).where(SubmissionItem.submission_id == world.draft))
         operator = s.scalar(select(User.id).where(User.username == "op.desa"))

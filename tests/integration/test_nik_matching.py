@@ -176,6 +176,9 @@ def test_the_demo_writes_a_population_the_simulator_answers_for_its_people(cli, 
     args = ["demo", "--desa", "1", "--records-per-desa", "5", "--population-out", str(population), "--json"]
     result = json.loads(cli(*args).output)
     assert result["populasi"]["penduduk"] == 5
+    written = population.read_text()
+    again = json.loads(cli(*args).output)  # the demo made before: the same people, not an empty file
+    assert again["populasi"]["penduduk"] == 5 and population.read_text() == written
     sid = str(result["pengajuan"][0]["submission_id"])
     assert cli("submission", "submit", sid, "--user", "operator.6501011001").exit_code == 0
     people = dukcapil_sim.read_population(population.read_text())

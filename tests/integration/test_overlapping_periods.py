@@ -7,14 +7,25 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from sqlalchemy import select
 
 import models
+from engine.core.errors import Invalid
 from engine.quality import aggregates
 from engine.quality.nik import compose
-from engine.verification import imports, items, records, register, submissions, task_page
-from models import AuditEvent, QualityFlag, Record, RecordStatus, RecordVersion, SubmissionItem, VervalStatus
-from tests.factories import SYSTEM, actor, csv_of, decide, make_team, open_task, person_row, submit
+from engine.verification import imports, item_checks, items, records, register, submissions, task_page, verdicts
+from models import (
+    AuditEvent,
+    QualityFlag,
+    Record,
+    RecordStatus,
+    RecordVersion,
+    SubmissionItem,
+    Verdict,
+    VervalStatus,
+)
+from tests.factories import SYSTEM, actor, csv_of, decide, decide_task, make_team, open_task, person_row, submit
 
 DESA = "65.01.01.2005"
 ELDER = person_row(
@@ -129,6 +140,31 @@ def test_a_person_moved_while_the_next_period_was_already_sent_up_stays_moved(db
     _up(db, q3)
     assert _record(db, MOVER["nik"]).status == RecordStatus.DIHAPUS
     assert _lut(db, "2026-Q3") == 1
+
+
+def test_the_desa_and_the_kecamatan_are_told_what_an_approval_changed_in_the_next_period(db, with_notifications):
+    """Q3 waits at the kecamatan when Q2's approval sets the mover's copy aside: the operator and the
+    kecamatan's verifier are each told what changed and why, each with the link they can open."""
+    with_notifications()
+    q2, q3 = _verified_then_next_opened(db, lambda q2: _mark(db, q2, MOVER["nik"], VervalStatus.PINDAH, "ke Malinau"))
+    submit(db, "op.desa", q3)
+    task = open_task(db, q3, "kecamatan")
+    _up(db, q2, ("verif.kab", "valid.prov"))
+    with db.read() as s:
+        told = {
+            name: note
+            for note, name in s.execute(
+                select(models.Notification, models.User.username)
+                .join(models.User, models.User.id == models.Notification.user_id)
+                .where(models.Notification.event_type == "submission.brought_up_to_date")
+            )
+        }
+    assert set(told) == {"op.desa", "verif.kec"}
+    assert told["op.desa"].tautan == f"/desa/pengajuan/{q3}" and told["verif.kec"].tautan == f"/tugas/{task.id}"
+    for note in told.values():
+        assert "Periode 2026-Q2 disetujui" in note.isi and "1 data orang yang sudah dikeluarkan" in note.isi
+        assert "2026-Q3" in note.judul
+    assert "muat ulang tugas Anda" in told["verif.kec"].isi and "periksa lagi pengajuan Anda" in told["op.desa"].isi
 
 
 def test_a_value_the_operator_wrote_in_the_later_copy_is_theirs_to_keep(db):
@@ -282,10 +318,105 @@ def _two_periods_add_the_same_person(db):
 
 def test_a_person_added_in_two_overlapping_periods_is_one_record(db):
     q2, q3 = _two_periods_add_the_same_person(db)
+    entry = _entry(db, q3, NEWCOMER["nik"])
+    with db.read() as s:  # the entry now re-verifies the record Q2 added, and the trail says why
+        linked = s.scalar(
+            select(AuditEvent).where(AuditEvent.action == "ITEM_UPDATED", AuditEvent.subject_id == str(entry.id))
+        )
+    assert entry.aksi == "ubah" and linked.after["record_id"] == entry.record_id and "2026-Q2" in linked.reason
     _up(db, q3)
     with db.read() as s:
         n = len(s.scalars(select(Record).where(Record.nik == NEWCOMER["nik"], Record.status == "aktif")).all())
     assert n == 1 and _lut(db, "2026-Q3") == 2  # its entry in the period already sent up re-verifies it
+
+
+@pytest.mark.parametrize("verdict", [Verdict.SESUAI, Verdict.TIDAK_SESUAI])
+@pytest.mark.parametrize("decision", ["approve", "return"])
+def test_a_verdict_on_a_copy_set_aside_since_does_not_hold_up_the_task(db, verdict, decision):
+    """The kecamatan judged the mover's copy in Q3; Q2's approval then set it aside. The verdict is
+    moot: the task is still decided, and a page opened before cannot judge the copy again."""
+    q2, q3 = _verified_then_next_opened(db, lambda q2: _mark(db, q2, MOVER["nik"], VervalStatus.PINDAH, "ke Malinau"))
+    submit(db, "op.desa", q3)
+    copy, task = _entry(db, q3, MOVER["nik"]), open_task(db, q3, "kecamatan")
+    with db.transaction() as s:
+        verdicts.save(s, actor(db, "verif.kec"), task.id, {copy.id: (verdict, "tidak sama dengan KTP")})
+    _up(db, q2, ("verif.kab", "valid.prov"))
+    with pytest.raises(Invalid) as refused, db.transaction() as s:
+        verdicts.save(s, actor(db, "verif.kec"), task.id, {copy.id: (Verdict.SESUAI, "")})
+    assert [p.message for p in refused.value.problems] == [
+        f"{MOVER['nama']} (LUT) sudah disisihkan dari pengajuan ini; muat ulang halaman"
+    ]
+    decide(db, "verif.kec", q3, decision, reason="periksa lagi alamatnya")
+    with db.read() as s:
+        assert s.get(models.HumanTask, task.id).status == "selesai"
+        assert not s.scalars(select(models.ItemVerdict).where(models.ItemVerdict.item_id == copy.id)).all()
+
+
+def _recorded_dead(db):
+    """Q1 verified with both elders; Q2 records MOVER dead and is approved; Q3 opened before."""
+    make_team(db)
+    q1 = _opened(db, "2026-Q1", [MOVER, ELDER])
+    submit(db, "op.desa", q1, reverify=False)
+    _up(db, q1)
+    q2, q3 = _opened(db, "2026-Q2"), _opened(db, "2026-Q3")
+    _mark(db, q2, MOVER["nik"], VervalStatus.MENINGGAL, "Agustus 2026")
+    submit(db, "op.desa", q2)
+    _up(db, q2)
+    return q3
+
+
+def test_a_person_recorded_dead_entered_again_as_new_is_a_warning_naming_the_removal(db):
+    """The operator enters the dead person again (from an old list): the entry warns with the period
+    and the reason, and the kecamatan acknowledges it or returns the submission."""
+    q3 = _recorded_dead(db)
+    entry = _save(db, q3, MOVER)
+    with db.read() as s:
+        said = s.get(SubmissionItem, entry).masalah
+    assert [(m["aturan"], m["tingkat"]) for m in said] == [("pernah_dihapus", "warning")]
+    assert "periode 2026-Q2: meninggal: Agustus 2026" in said[0]["pesan"]
+    submit(db, "op.desa", q3)
+    with pytest.raises(Invalid, match="belum diakui"):
+        decide(db, "verif.kec", q3, "approve")
+
+
+def test_a_person_recorded_dead_in_another_desa_is_a_question_for_the_verifiers_only(db):
+    q3 = _recorded_dead(db)
+    elsewhere = _opened_elsewhere(db)
+    report = _import_elsewhere(db, elsewhere, [MOVER])
+    assert report.warnings == []  # the operator there is not told where, or that, the person was registered
+    with db.transaction() as s:
+        item_checks.check_submission(s, submissions.get_submission(s, elsewhere))
+    with db.read() as s:
+        flags = s.scalars(select(QualityFlag).where(QualityFlag.submission_id == elsewhere)).all()
+    assert [(f.rule, f.sources["tempat"]) for f in flags] == [("tercatat_meninggal_tempat_lain", DESA)]
+    assert _entry(db, q3, MOVER["nik"]).dibuang
+
+
+def test_a_person_who_moved_away_is_entered_where_they_went_without_a_warning(db):
+    make_team(db)
+    q1 = _opened(db, "2026-Q1", [MOVER, ELDER])
+    submit(db, "op.desa", q1, reverify=False)
+    _up(db, q1)
+    q2 = _opened(db, "2026-Q2")
+    _mark(db, q2, MOVER["nik"], VervalStatus.PINDAH, "ke Sekatak")
+    submit(db, "op.desa", q2)
+    _up(db, q2)
+    elsewhere = _opened_elsewhere(db)
+    _import_elsewhere(db, elsewhere, [MOVER])
+    with db.transaction() as s:
+        assert item_checks.check_submission(s, submissions.get_submission(s, elsewhere)) == []
+    with db.read() as s:
+        assert not s.scalars(select(QualityFlag).where(QualityFlag.submission_id == elsewhere)).all()
+
+
+def _opened_elsewhere(db, desa="65.01.02.2001"):
+    with db.transaction() as s:
+        return submissions.open_submission(s, SYSTEM, desa, "2026-Q3", "65").submission.id
+
+
+def _import_elsewhere(db, sid, rows):
+    with db.transaction() as s:
+        return imports.import_items(s, SYSTEM, sid, csv_of(list(rows)))
 
 
 def test_a_person_who_moved_back_can_be_entered_again_in_the_next_period(db):
@@ -306,5 +437,12 @@ def test_a_person_who_moved_back_can_be_entered_again_in_the_next_period(db):
     assert _entry(db, q3, MOVER["nik"]).dibuang
     _save(db, q3, MOVER, keterangan="kembali dari Malinau")  # a new entry of the person
     submit(db, "op.desa", q3)
-    _up(db, q3)
+    with db.read() as s:  # the kecamatan is told she was removed, and notes that she came back
+        told = s.scalar(
+            select(QualityFlag).where(QualityFlag.submission_id == q3, QualityFlag.rule == "pernah_dihapus")
+        )
+    assert "2026-Q2: pindah: ke Malinau" in told.message
+    with db.transaction() as s:
+        decide_task(s, "verif.kec", open_task(db, q3).id, "approve", acknowledgements={told.id: "kembali, cek KTP"})
+    _up(db, q3, ("verif.kab", "valid.prov"))
     assert _lut(db, "2026-Q3") == 2

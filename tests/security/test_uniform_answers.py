@@ -149,7 +149,9 @@ def test_the_command_line_answers_in_indonesian_without_a_traceback(tmp_path):
     assert "refused" in result.output  # the cause the operator fixes, in the driver's words
     never_made = {**env, "DATABASE_URL": f"sqlite:///{tmp_path / 'baru.db'}", "SECRET_KEY": "t"}
     result = CliRunner().invoke(main, ["cycle", "status", "2026-Q4"], env=never_made)
-    assert result.exit_code == 2 and "jalankan sijosku init" in result.output
+    # foreseen (often a command run without the service's DATABASE_URL): a refusal naming the database
+    assert result.exit_code == 1 and "jalankan sijosku init" in result.output
+    assert "baru.db belum diinisialisasi" in result.output and "DATABASE_URL" in result.output
 
 
 def test_another_desas_import_job_answers_like_a_missing_one(browser, db, people, signed_in):

@@ -286,17 +286,26 @@ def _form_time(page: str) -> str:
     return re.search(r'name="versi" value="([^"]+)"', page).group(1)
 
 
+def _form_shown(page: str) -> dict[str, str]:
+    """What the form showed when it was opened (it sends it back, beside what is typed)."""
+    return {f"awal_{k}": html.unescape(v) for k, v in re.findall(r'name="awal_(\w+)" value="([^"]*)"', page)}
+
+
 def test_an_entry_changed_in_another_tab_is_not_overwritten_by_an_older_form(browser, db, people):
     sid = open_with_items(db, rows=[person_row(1)])
     (item,) = items_of(db, sid)
     browser.login("op.desa")
-    opened_at = _form_time(browser.get(f"/desa/pengajuan/{sid}/item/{item.id}").get_data(as_text=True))
+    form = browser.get(f"/desa/pengajuan/{sid}/item/{item.id}").get_data(as_text=True)
+    opened_at, shown = _form_time(form), _form_shown(form)
+    assert shown["awal_alamat"] == person_row(1)["alamat"]
     newer = {**person_row(1), "alamat": "RT 05 Dusun Baru", "versi": opened_at}
     assert browser.post(f"/desa/pengajuan/{sid}/item/{item.id}", newer, token_from="/akun/sandi").status_code == 302
-    older = {**person_row(1), "keterangan": "dari tab lama", "versi": opened_at}
+    older = {**person_row(1), **shown, "keterangan": "dari tab lama", "versi": opened_at}
     refused = browser.post(f"/desa/pengajuan/{sid}/item/{item.id}", older, token_from="/akun/sandi")
     page = refused.get_data(as_text=True)
-    assert refused.status_code == 400 and "sudah diubah di halaman lain" in page and "dari tab lama" in page
+    assert refused.status_code == 400 and "sudah berubah sejak formulir dibuka" in page and "dari tab lama" in page
+    # only what was typed on the old form is offered to copy: not its old address, changed elsewhere since
+    assert "Alamat: Jl. Sengkawit" not in page
     (item,) = items_of(db, sid)
     assert item.data["alamat"] == "RT 05 Dusun Baru" and item.data["keterangan"] != "dari tab lama"
     # the form again shows what is stored now, with its time, and what was typed beside it to copy

@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 import click
+from sqlalchemy import make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 
 from web.cli import interop, manual, operations, processes, reconciliation, setup, verification
@@ -29,8 +30,11 @@ class _Commands(click.Group):
         except (OperationalError, ProgrammingError) as exc:
             log.debug("basis data", exc_info=exc)
             cause = _first_line(exc.orig)
-            if _NOT_INITIALISED.search(cause):
-                raise _Failure("Basis data belum diinisialisasi; jalankan sijosku init") from exc
+            if _NOT_INITIALISED.search(cause):  # foreseen: often a command run outside the service's environment
+                raise _Refusal(
+                    f"Basis data {_where(ctx)} belum diinisialisasi; periksa DATABASE_URL (perintah dijalankan "
+                    "dengan lingkungan layanan?), atau jalankan sijosku init bila memang basis data baru"
+                ) from exc
             if isinstance(exc, ProgrammingError):
                 raise _Failure(f"Basis data menolak perintah ({cause}); tidak ada yang disimpan") from exc
             raise _Failure(f"Basis data tidak dapat dihubungi: {cause}; periksa DATABASE_URL") from exc
@@ -57,6 +61,16 @@ class _Failure(click.ClickException):
 
     def show(self, file: Any = None) -> None:
         click.echo(f"Galat: {self.message}", file=file, err=True)
+
+
+class _Refusal(_Failure):
+    exit_code = 1  # what a person can put right, as every refusal
+
+
+def _where(ctx: click.Context) -> str:
+    """The database the command used, without its password."""
+    db = (ctx.find_root().obj or {}).get("db")
+    return make_url(db.settings.database_url).render_as_string(hide_password=True) if db else ""
 
 
 @click.group(cls=_Commands)

@@ -17,7 +17,7 @@ from engine.core.uow import Database
 from engine.quality import aggregates, completeness, figure_files, thresholds
 from engine.verification import agency_figures, consistency, cycles
 from notifications import email as mail
-from web.cli.common import CLI_ACTOR, database, emit, json_option, moment, read_file, refusals
+from web.cli.common import CLI_ACTOR, database, emit, json_option, local_time, moment, read_file, refusals
 
 
 @click.group(name="quality")
@@ -238,7 +238,7 @@ def jobs_run(ctx: click.Context, job_id: str, now_text: str | None, as_json: boo
     with refusals(as_json):
         report = jobs.run_job_reporting(db, job_id, moment(now_text, db))
     if report.outcome == jobs.Outcome.DILEWATI:
-        started = f"{report.started_at:%Y-%m-%d %H:%M} UTC" if report.started_at else "?"
+        started = local_time(report.started_at) if report.started_at else "?"
         text = f"{job_id} dilewati: jalan {report.run_key} sudah dijalankan oleh {report.holder} sejak {started}"
         if report.message:
             text += f" ({report.message})"

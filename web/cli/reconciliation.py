@@ -238,7 +238,7 @@ def agency_uploads_list(ctx: click.Context, year: int, username: str | None, as_
         [asdict(u) for u in found],
         lambda: (
             "\n".join(
-                f"{u.seq}  {u.pada:%Y-%m-%d %H:%M}  {u.oleh}  {u.berkas}  {', '.join(u.instansi)}  "
+                f"{u.seq}  {local_time(u.pada)}  {u.oleh}  {u.berkas}  {', '.join(u.instansi)}  "
                 f"{u.baru} baru, {u.diubah} diganti" + ("  (dibatalkan)" if u.dibatalkan else "")
                 for u in found
             )

@@ -22,7 +22,17 @@ from flask_babel import ngettext
 
 from engine.core import clock
 from engine.core.errors import Conflict, Invalid
-from engine.verification import dtsen, imports, instruments, items, minutes, register, submission_view, submissions
+from engine.verification import (
+    dtsen,
+    imports,
+    instruments,
+    items,
+    minutes,
+    register,
+    register_view,
+    submission_view,
+    submissions,
+)
 from models import VervalStatus
 from web.access import actor, anyone_signed_in, db, local_target, operator_only, reading, settings, uploaded
 from web.errors import field_problems, flash_refusal, said_problem
@@ -77,6 +87,19 @@ def values_of(row: Any) -> dict[str, Any]:
     return {**data, **{f"atribut_{k}": v for k, v in data.get("atribut", {}).items()}}
 
 
+def _entry_fields(values: dict[str, Any]) -> dict[str, Any]:
+    """An entry's own fields, as its form names them (not the form's bookkeeping)."""
+    return {k: v for k, v in values.items() if k in items.ITEM_COLUMNS or k.startswith("atribut_")}
+
+
+def _typed_here(name: str, value: str, posted: dict[str, str], stored: dict[str, Any]) -> bool:
+    """A value the person changed on this form and is not stored: against what the form showed when
+    it was opened (`awal_<name>`), so a value changed meanwhile elsewhere (another tab, another
+    period's approval) is not offered back to copy over it; against what is stored for older forms."""
+    shown = posted.get(f"awal_{name}")
+    return value.strip() != str(stored.get(name, "")) and (shown is None or value.strip() != shown.strip())
+
+
 def _item_form(submission_id: int, item_id: int | None) -> Any:
     chosen = parse(CategoryChoiceForm, request.values)
     kode = chosen["kategori"]
@@ -86,16 +109,19 @@ def _item_form(submission_id: int, item_id: int | None) -> Any:
     problems: dict[str, str] = {}
     unsaved: dict[str, str] = {}
     row = None
+    opened: dict[str, Any] = {}  # the values the form showed when it was opened
     with reading() as s:
         page = submissions.submission_page(s, actor(), submission_id)
         if item_id:
             row = items.item_row(s, actor(), submission_id, item_id)
             values = values_of(row)
+            opened = _entry_fields(values)
             kode = kode or row.item.kategori
         kind = items.category(s, kode) if kode else None
         kinds = items.categories(s)
     if request.method == "POST":
         values = request.form.to_dict()
+        opened = {k[5:]: v for k, v in values.items() if k.startswith("awal_")} or opened
         try:
             with db().transaction() as s:
                 saved = items.save_item(s, actor(), submission_id, parse(ItemForm, request.form), item_id)
@@ -116,9 +142,9 @@ def _item_form(submission_id: int, item_id: int | None) -> Any:
         except Conflict as exc:  # changed in another tab meanwhile: nothing written
             # the form again with what is stored now (and its time), and what was typed beside it to copy
             stored = values_of(row) if row is not None else {}
-            typed = {k: v for k, v in values.items() if k in items.ITEM_COLUMNS or k.startswith("atribut_")}
-            unsaved = {k: v for k, v in typed.items() if k != "kategori" and v.strip() != str(stored.get(k, ""))}
-            values, problems = stored, {"": said(str(exc))}
+            typed = _entry_fields(values)
+            unsaved = {k: v for k, v in typed.items() if k != "kategori" and _typed_here(k, v, values, stored)}
+            values, opened, problems = stored, _entry_fields(stored), {"": said(str(exc))}
     return render_template(
         "desa/item.html",
         page=page,
@@ -129,6 +155,7 @@ def _item_form(submission_id: int, item_id: int | None) -> Any:
         item_id=item_id,
         row=row,
         unsaved=unsaved,
+        opened=opened,
         back=back,
         kembali=chosen["kembali"],
     ), 400 if problems else 200
@@ -193,7 +220,7 @@ def register_search(submission_id: int) -> Any:
 
 def _register(submission_id: int, status_filter: str, query: str, page_number: int) -> str:
     with reading() as s:
-        page = register.register_page(s, actor(), submission_id, status_filter, query, page_number)
+        page = register_view.register_page(s, actor(), submission_id, status_filter, query, page_number)
         kinds = submission_view.category_names(s)
     # Where marking or correcting a record returns to: the listing, never the search itself.
     back = url_for("desa.register_page", submission_id=submission_id, status=page.status_filter, halaman=page.page)

@@ -1,0 +1,184 @@
+"""An approval bringing the desa's other periods up to date, racing what else happens to them: the
+operator's edit, mark or submit of the next period, another period's approval, a period's opening.
+Each waits for the other's commit and then works on what it left, instead of writing over it with
+what it read before. Each pair runs in a fixed order (`tests/integration/interleave.py`)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from engine.core import audit
+from engine.core.actors import Actor
+from engine.core.errors import Conflict
+from engine.people import users
+from engine.verification import consistency, items, register, submissions
+from models import FlagStatus, HumanTask, QualityFlag, Record, RecordStatus, TaskStatus, VervalStatus
+from tests.factories import actor, confirm_register, decide_task, make_team, submit
+from tests.integration.interleave import first_then_second
+from tests.integration.test_overlapping_periods import (
+    ELDER,
+    MOVER,
+    NEWCOMER,
+    _correct,
+    _entry,
+    _mark,
+    _opened,
+    _record,
+    _up,
+    _verified_then_next_opened,
+)
+
+MOVED = "RT 07 Dusun Baru"  # the address Q2 corrects
+
+
+def _q2_at_the_province(db, change):
+    q2, q3 = _verified_then_next_opened(db, change)
+    _up(db, q2, ("verif.kab",))
+    return q2, q3
+
+
+def _approving(db, sid):
+    """The province's approval of `sid`, in the session given (the first of a pair)."""
+    with db.read() as s:
+        task = s.scalar(
+            select(HumanTask.id).where(HumanTask.submission_id == sid, HumanTask.status == TaskStatus.TERBUKA)
+        )
+    return lambda s: decide_task(s, "valid.prov", task, "approve")
+
+
+def _approve(db, sid):
+    """The same, in a transaction of its own (the second of a pair)."""
+    approving = _approving(db, sid)
+
+    def work():
+        with db.transaction() as s:
+            approving(s)
+
+    return work
+
+
+def _values(person, **changes):
+    return {k: person.get(k, "") for k in items.ITEM_COLUMNS} | changes
+
+
+def _whole(db):
+    with db.read() as s:
+        assert consistency.check(s).ok and audit.verify_chain(s).ok
+
+
+def test_the_operators_own_value_saved_during_the_approval_is_kept(db):
+    q2, q3 = _q2_at_the_province(db, lambda q2: _correct(db, q2, ELDER, alamat=MOVED))
+    copy = _entry(db, q3, ELDER["nik"])
+    saving = lambda s: items.save_item(s, actor(db, "op.desa"), q3, _values(ELDER, alamat="RT 08"), copy.id)  # noqa: E731
+    assert first_then_second(db, saving, _approve(db, q2)) is None
+    assert _entry(db, q3, ELDER["nik"]).data["alamat"] == "RT 08"  # not the approval's, written over it
+    _whole(db)
+
+
+def test_a_form_opened_before_the_approval_and_saved_during_it_is_stale(db):
+    """Saved while the approval runs, the form would write the old address back over the rebased copy,
+    and Q3's approval then undo Q2's correction."""
+    q2, q3 = _q2_at_the_province(db, lambda q2: _correct(db, q2, ELDER, alamat=MOVED))
+    copy = _entry(db, q3, ELDER["nik"])
+    form = _values(ELDER, keterangan="tinggal bersama cucu") | {"versi": copy.updated_at.isoformat()}
+
+    def saving():
+        with db.transaction() as s:
+            return items.save_item(s, actor(db, "op.desa"), q3, form, copy.id)
+
+    assert isinstance(first_then_second(db, _approving(db, q2), saving), Conflict)
+    submit(db, "op.desa", q3)
+    _up(db, q3)
+    assert _record(db, ELDER["nik"]).alamat == MOVED
+
+
+def test_a_mark_during_the_approval_keeps_its_reason(db):
+    q2, q3 = _q2_at_the_province(db, lambda q2: _correct(db, q2, ELDER, alamat=MOVED))
+    copy = _entry(db, q3, ELDER["nik"])
+    marking = lambda s: register.set_status(  # noqa: E731
+        s, actor(db, "op.desa"), q3, [copy.id], VervalStatus.MENINGGAL, "wafat Juli"
+    )
+    assert first_then_second(db, marking, _approve(db, q2)) is None
+    after = _entry(db, q3, ELDER["nik"])
+    assert (after.verval, after.data["alasan_hapus"]) == ("meninggal", "meninggal: wafat Juli")
+
+
+def test_an_edit_of_a_copy_the_approval_sets_aside_is_refused(db):
+    q2, q3 = _q2_at_the_province(db, lambda q2: _mark(db, q2, MOVER["nik"], VervalStatus.MENINGGAL, "wafat"))
+    copy = _entry(db, q3, MOVER["nik"])
+
+    def saving():
+        with db.transaction() as s:
+            return items.save_item(s, actor(db, "op.desa"), q3, _values(MOVER, alamat="RT 09"), copy.id)
+
+    refused = first_then_second(db, _approving(db, q2), saving)
+    assert isinstance(refused, Conflict) and "masukkan sebagai data baru" in str(refused)  # not a dead end
+    assert _entry(db, q3, MOVER["nik"]).data["alamat"] != "RT 09"
+
+
+def test_a_warning_raised_by_a_submit_during_the_approval_is_settled_with_its_copy(db):
+    """Q3 is submitted (its check warns on the mover's copy) while Q2's approval, which records the
+    mover gone, runs: the copy is set aside and its warning settled, not left for the kecamatan."""
+    q2, q3 = _q2_at_the_province(db, lambda q2: _mark(db, q2, MOVER["nik"], VervalStatus.PINDAH, "ke Malinau"))
+    _correct(db, q3, MOVER, no_kk="6599011705500001")  # a KK region no kecamatan has: a warning
+
+    def submitting(s):
+        operator = Actor.of(users.find_user(s, "op.desa"))
+        confirm_register(s, operator, q3)
+        submissions.submit(s, operator, q3)
+
+    assert first_then_second(db, submitting, _approve(db, q2)) is None
+    copy = _entry(db, q3, MOVER["nik"])
+    with db.read() as s:
+        waiting = s.scalars(
+            select(QualityFlag).where(QualityFlag.item_id == copy.id, QualityFlag.status == FlagStatus.TERBUKA)
+        ).all()
+    assert copy.dibuang and waiting == []
+    _up(db, q3, ("verif.kec",))  # nothing about a person gone holds the kecamatan back
+
+
+def test_a_person_entered_while_the_approval_adds_them_re_verifies_the_new_record(db):
+    make_team(db)
+    q1 = _opened(db, "2026-Q1", [ELDER])
+    submit(db, "op.desa", q1, reverify=False)
+    _up(db, q1)
+    q2, q3 = _opened(db, "2026-Q2", [NEWCOMER]), _opened(db, "2026-Q3")
+    submit(db, "op.desa", q2)
+    _up(db, q2, ("verif.kec", "verif.kab"))
+    entering = lambda s: items.save_item(s, actor(db, "op.desa"), q3, _values(NEWCOMER))  # noqa: E731
+    assert first_then_second(db, entering, _approve(db, q2)) is None
+    assert _entry(db, q3, NEWCOMER["nik"]).record_id == _record(db, NEWCOMER["nik"]).id
+
+
+@pytest.mark.parametrize("first", ["Q2", "Q3"])
+def test_two_periods_approved_at_once_keep_both_corrections(db, first):
+    """Q2 corrects the address, Q3 the note; both wait at the province and are approved at once: the
+    second applies its items as the first's approval left them, in either order."""
+    q2, q3 = _q2_at_the_province(db, lambda q2: _correct(db, q2, ELDER, alamat=MOVED))
+    _correct(db, q3, ELDER, keterangan="tinggal bersama cucu")
+    submit(db, "op.desa", q3)
+    _up(db, q3, ("verif.kec", "verif.kab"))
+    one, other = (q2, q3) if first == "Q2" else (q3, q2)
+    assert first_then_second(db, _approving(db, one), _approve(db, other)) is None
+    elder = _record(db, ELDER["nik"])
+    assert (elder.alamat, elder.keterangan) == (MOVED, "tinggal bersama cucu")
+    _whole(db)
+
+
+def test_a_period_opened_during_an_approval_copies_the_register_it_leaves(db):
+    make_team(db)
+    q1 = _opened(db, "2026-Q1", [MOVER, ELDER])
+    submit(db, "op.desa", q1, reverify=False)
+    _up(db, q1)
+    q2 = _opened(db, "2026-Q2")
+    _mark(db, q2, MOVER["nik"], VervalStatus.MENINGGAL, "wafat")
+    _correct(db, q2, ELDER, alamat=MOVED)
+    submit(db, "op.desa", q2)
+    _up(db, q2, ("verif.kec", "verif.kab"))
+    q3 = first_then_second(db, _approving(db, q2), lambda: _opened(db, "2026-Q3"))
+    assert _entry(db, q3, MOVER["nik"]) is None  # the dead person is not carried into the new period
+    assert _entry(db, q3, ELDER["nik"]).data["alamat"] == MOVED
+    with db.read() as s:
+        active = s.scalar(select(func.count()).select_from(Record).where(Record.status == RecordStatus.AKTIF))
+    assert active == 1
