@@ -7,6 +7,8 @@ nothing but a check says that the register let them go. So a new entry whose NIK
 removed record is a warning:
 - in the same desa, for the operator and the verifiers, with the period and the reason of the
   removal (the person may have come back: the operator writes why, the verifier acknowledges it);
+  but not an entry in another category after the record was ended as no longer eligible, which is
+  how a person moves on to the next category (an ADK child turned 18, entered as PD);
 - in another desa of the province, only where the person was recorded dead (a move is how people
   arrive): a question for the verifiers, the place in the detail, the operator never told
   (`duplicates.ELSEWHERE_RULES`).
@@ -105,8 +107,11 @@ def removed_findings(
             if not here and removal.verval != VervalStatus.MENINGGAL:
                 continue
             for index in wanted[removal.nik]:
-                if (removal.nik, rows[index].get("kategori")) in active:
+                kategori = rows[index].get("kategori")
+                if (removal.nik, kategori) in active:
                     continue  # a file's row of an active record re-verifies it
+                if removal.verval == VervalStatus.TIDAK_LAYAK and removal.kategori != kategori:
+                    continue  # the next category after the last one's end (a child with a disability now 18)
                 said = {f.rule for f in findings[index]}
                 if here and "pernah_dihapus" not in said:
                     findings[index].append(_removed_here(removal))

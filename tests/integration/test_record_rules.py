@@ -431,6 +431,27 @@ def test_a_record_ended_in_this_submission_does_not_hold_back_the_persons_new_en
         assert [r.kategori for r in active] == ["PD"]
 
 
+def test_a_record_ended_as_no_longer_eligible_is_a_return_only_in_its_own_category(db):
+    """Ended "tidak layak lagi" and approved, then entered a period later: as PD, the child turned 18
+    has moved on to the next category; the elder entered again as LUT is asked about
+    (`pernah_dihapus`)."""
+    make_team(db)
+    child, elder = person(1, born=date(2008, 6, 1), kategori="ADK"), person(2)
+    _verified(db, [child, elder], "2025-Q4")
+    now, operator = _open(db, period="2026-Q4"), actor(db, "op.desa")
+    with db.transaction() as s:
+        register.prefill(s, {DESA: now})
+        ended = s.scalars(select(models.SubmissionItem.id).where(models.SubmissionItem.submission_id == now)).all()
+        register.set_status(s, operator, now, list(ended), models.VervalStatus.TIDAK_LAYAK, "tidak layak lagi")
+    _approved(db, now)
+    later = _open(db, period="2027-Q1")
+    with db.transaction() as s:
+        grown = items.save_item(s, operator, later, {k: child[k] for k in items.ITEM_COLUMNS} | {"kategori": "PD"})
+        again = items.save_item(s, operator, later, {k: elder[k] for k in items.ITEM_COLUMNS})
+    assert not [m for m in grown.item.masalah if m["aturan"] == "pernah_dihapus"]
+    assert [m["aturan"] for m in again.item.masalah] == ["pernah_dihapus"]
+
+
 def test_a_person_who_moved_keeps_where_to_on_the_records_history(db):
     """The operator marks a register record "pindah" with its destination: the record's ended
     version says where the person went, as the auditor's timeline and `records history` read it."""
