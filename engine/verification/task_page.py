@@ -80,7 +80,44 @@ class TaskPage:
     # an item added since has no fields
     since_return: dict[int, list[tuple[str, Any, Any]]] = field(default_factory=dict)
     carriable: int = 0  # items found in order last round and untouched since: found so again in one action
+    # what another period's approval changed in this submission while the task was open (`in_work`)
+    brought_up: list[BroughtUp] = field(default_factory=list)
     unchecked_reason: str | None = None  # why the desa could not check its register, as this person may read it
+
+
+@dataclass(frozen=True)
+class BroughtUp:
+    """An entry another period's approval set aside or updated while the task waited: its name, what
+    was done and why (the approving period named), as the trail keeps it."""
+
+    nama: str
+    disisihkan: bool
+    alasan: str
+
+
+BROUGHT_UP_SHOWN = 20
+
+
+def _brought_up(session: Session, task: HumanTask) -> list[BroughtUp]:
+    """Entries changed under the open task: while a submission waits at a tier its desa cannot touch
+    it, so an item set aside or updated since the task was made was changed by another period's
+    approval (`in_work.after_approval`)."""
+    events = session.execute(
+        select(AuditEvent.action, AuditEvent.subject_id, AuditEvent.reason)
+        .where(
+            AuditEvent.instance_id == task.instance_id,
+            AuditEvent.subject_type == "submission_item",
+            AuditEvent.action.in_((AuditAction.ITEM_DISCARDED.value, AuditAction.ITEM_UPDATED.value)),
+            AuditEvent.at >= task.created_at,
+        )
+        .order_by(AuditEvent.seq)
+        .limit(BROUGHT_UP_SHOWN + 1)
+    ).all()
+    named = decisions.item_names(session, [int(item_id) for _, item_id, _ in events])
+    return [
+        BroughtUp(named.get(int(item_id), "-"), action == AuditAction.ITEM_DISCARDED.value, reason or "")
+        for action, item_id, reason in events
+    ]
 
 
 @dataclass(frozen=True)
@@ -343,4 +380,7 @@ def task_page(session: Session, actor: Actor, task_id: int, view: str | None = N
         if returned and submission and why_not is None
         else 0,
         unchecked_reason=privacy.shown_to(full_nik)(submission.tidak_diperiksa) if submission else None,
+        brought_up=_brought_up(session, task)
+        if task.tingkat != Tier.DESA and task.status == TaskStatus.TERBUKA
+        else [],
     )

@@ -165,6 +165,10 @@ def test_the_desa_and_the_kecamatan_are_told_what_an_approval_changed_in_the_nex
         assert "Periode 2026-Q2 disetujui" in note.isi and "1 data orang yang sudah dikeluarkan" in note.isi
         assert "2026-Q3" in note.judul
     assert "muat ulang tugas Anda" in told["verif.kec"].isi and "periksa lagi pengajuan Anda" in told["op.desa"].isi
+    with db.read() as s:  # and the task page says it, naming the person and the period that changed it
+        page = task_page.task_page(s, actor(db, "verif.kec"), task.id)
+    assert [(b.nama, b.disisihkan) for b in page.brought_up] == [(f"{MOVER['nama']} (LUT)", True)]
+    assert "2026-Q2" in page.brought_up[0].alasan
 
 
 def test_a_value_the_operator_wrote_in_the_later_copy_is_theirs_to_keep(db):

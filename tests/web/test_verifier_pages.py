@@ -396,3 +396,20 @@ def test_the_inbox_says_the_round_the_warnings_and_each_decision(browser, db, pe
     assert "putaran 2" in inbox.split(f"#{_open_task(db, again)}</a>")[1].split("</td>")[0]
     done = browser.get("/tugas/?status=selesai").get_data(as_text=True)
     assert "selesai: dikembalikan" in done
+
+
+def test_the_task_page_says_what_another_periods_approval_changed_under_it(browser, db, people):
+    """An item set aside while the task waited (as `in_work.after_approval` does when another period's
+    approval takes the person off the register) is named on the page, with the reason and period."""
+    from engine.verification.drafts import set_aside
+
+    sid = _submitted(db, rows=[person_row(1), person_row(2)])
+    with db.transaction() as s:
+        item = s.scalars(select(SubmissionItem).where(SubmissionItem.submission_id == sid)).first()
+        instance = s.get(Submission, sid).instance_id
+        why = "register diperbarui oleh pengajuan periode 2026-Q3 yang disetujui"
+        set_aside(s, Actor.system("uji"), item, instance, why)
+    browser.login("verif.kec")
+    page = browser.get(f"/tugas/{_open_task(db, sid)}").get_data(as_text=True)
+    said = page.split('id="disesuaikan"')[1].split("</div>")[0]
+    assert html.escape(person_row(1)["nama"]) in said and "disisihkan" in said and "2026-Q3" in said
