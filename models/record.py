@@ -11,7 +11,7 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, utcnow
@@ -36,7 +36,9 @@ class Record(Base):
     __table_args__ = (
         Index("ix_ppks_record_desa_kategori", "kode_desa", "kategori"),
         Index("ix_ppks_record_nik", "nik"),
-        Index("ix_ppks_record_tanggal_lahir", "tanggal_lahir"),
+        # a person on another desa's register keyed with one NIK digit wrong (`duplicates.slipped_elsewhere`)
+        Index("ix_ppks_record_lahir_nik_awal", "tanggal_lahir", text("substr(nik, 1, 8)")),
+        Index("ix_ppks_record_lahir_nik_akhir", "tanggal_lahir", text("substr(nik, 9, 8)")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

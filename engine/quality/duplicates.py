@@ -21,7 +21,7 @@ from datetime import date
 from operator import ne
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import ARRAY, Date, String, and_, bindparam, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from engine.core.errors import phrase
@@ -402,6 +402,38 @@ def _by_birth_date(rows: list[dict[str, Any]]) -> dict[date, list[int]]:
     return born
 
 
+# A NIK one digit away from another agrees with it in one of its halves (the other holds the slip):
+# the records a row could be a slip of are those born on its day whose NIK shares one half with its.
+HALVES = (1, 9)  # where each 8-digit half starts (SQL counts from 1); indexed with the birth date
+
+
+def _sharing_a_half(
+    session: Session, rows: list[dict[str, Any]], wanted: dict[date, list[int]], kode_desa: str
+) -> Iterable[Any]:
+    """The province's other active records born on a row's day whose NIK shares a half with the row's:
+    a few candidates, however large the register (`ix_ppks_record_lahir_nik_*`, migration 0050)."""
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    province = kode_desa.split(".", 1)[0]
+    columns = (Record.nama, Record.nik, Record.tanggal_lahir, Record.kode_desa, Record.kategori)
+    for start in HALVES:
+        half = func.substr(Record.nik, start, 8)
+        keys = sorted({(day, nik_of(rows[i])[start - 1 : start + 7]) for day, found in wanted.items() for i in found})
+        for chunk in chunks(keys, ARRAY_BATCH if postgresql else BATCH // 2):
+            query = select(*columns).where(
+                Record.status == RecordStatus.AKTIF,
+                Record.kode_desa.startswith(f"{province}."),
+                Record.kode_desa != kode_desa,
+            )
+            if postgresql:  # the pairs as two arrays, one statement whatever their number
+                days = bindparam(None, [day for day, _ in chunk], type_=ARRAY(Date))
+                parts = bindparam(None, [part for _, part in chunk], type_=ARRAY(String))
+                pairs = func.unnest(days, parts).table_valued("hari", "bagian").render_derived()
+                query = query.join(pairs, and_(Record.tanggal_lahir == pairs.c.hari, half == pairs.c.bagian))
+            else:
+                query = query.where(tuple_(Record.tanggal_lahir, half).in_(chunk))
+            yield from session.execute(query)
+
+
 def slipped_elsewhere(
     session: Session, rows: list[dict[str, Any]], kode_desa: str, findings: list[list[Finding]]
 ) -> None:
@@ -410,36 +442,25 @@ def slipped_elsewhere(
     this one the NIK cannot find, and the person would be counted twice. A question for the verifiers,
     as any entry registered elsewhere (the place in the detail, the operator never told)."""
     wanted = _by_birth_date(rows)
-    size = ARRAY_BATCH if session.get_bind().dialect.name == "postgresql" else BATCH
-    province = kode_desa.split(".", 1)[0]
-    for chunk in chunks(sorted(wanted), size):
-        others = session.execute(
-            select(Record.nama, Record.nik, Record.tanggal_lahir, Record.kode_desa, Record.kategori).where(
-                among(session, Record.tanggal_lahir, chunk),
-                Record.status == RecordStatus.AKTIF,
-                Record.kode_desa.startswith(f"{province}."),
-                Record.kode_desa != kode_desa,
-                Record.nik.is_not(None),
-            )
-        )
-        for nama, nik, born, desa, kategori in others:
-            for index in wanted.get(born, []) if born else []:
-                row = rows[index]
-                if not _one_digit_apart(nik_of(row), nik or ""):
-                    continue
-                if not names.same_person(str(row.get("nama"))[: names.MAX_LENGTH], nama):
-                    continue
-                place = Place("catatan", desa, kategori)
-                findings[index].append(
-                    Finding(
-                        "nik",
-                        "NIK ini berbeda satu angka dengan NIK seseorang yang nama dan tanggal lahirnya sama dan "
-                        "terdaftar di tempat lain; periksa apakah orang yang sama (mungkin salah ketik)",
-                        Severity.WARNING,
-                        "nik_salah_ketik_tempat_lain",
-                        detail=place.detail(),
-                    )
+    told: set[tuple[int, str, str]] = set()
+    for nama, nik, born, desa, kategori in _sharing_a_half(session, rows, wanted, kode_desa) if wanted else ():
+        for index in wanted.get(born, []):
+            row = rows[index]
+            if (index, desa, kategori) in told or not _one_digit_apart(nik_of(row), nik or ""):
+                continue
+            if not names.same_person(str(row.get("nama"))[: names.MAX_LENGTH], nama):
+                continue
+            told.add((index, desa, kategori))
+            findings[index].append(
+                Finding(
+                    "nik",
+                    "NIK ini berbeda satu angka dengan NIK seseorang yang nama dan tanggal lahirnya sama dan "
+                    "terdaftar di tempat lain; periksa apakah orang yang sama (mungkin salah ketik)",
+                    Severity.WARNING,
+                    "nik_salah_ketik_tempat_lain",
+                    detail=Place("catatan", desa, kategori).detail(),
                 )
+            )
 
 
 def household_findings(rows: list[dict[str, Any]], findings: list[list[Finding]]) -> None:

@@ -119,7 +119,7 @@ def removed_findings(
                     findings[index].append(
                         Finding(
                             "nik",
-                            "NIK ini tercatat meninggal di tempat lain; periksa apakah orang yang sama",
+                            "Pemilik NIK ini tercatat meninggal di desa lain; periksa apakah orang yang sama",
                             Severity.WARNING,
                             "tercatat_meninggal_tempat_lain",
                             detail=Place("catatan", removal.kode_desa, removal.kategori).detail(),

@@ -96,13 +96,13 @@ def save_item(
     data["atribut"] = attributes
     item_checks.forget(session, submission.id)
     if item is not None:
+        if item.dibuang and item.source == register.SOURCE:  # said first: reloading would not help
+            raise Conflict(TAKEN_OFF)
         if values.get("versi") and values["versi"] != item.updated_at.isoformat():
             raise Conflict(
                 "Data ini sudah berubah sejak formulir dibuka (di halaman lain, atau oleh pengajuan periode lain "
                 "yang disetujui); muat ulang untuk melihat yang terbaru"
             )
-        if item.dibuang and item.source == register.SOURCE:
-            raise Conflict(TAKEN_OFF)
         if item.dibuang:  # a correction kept on an entry set aside would go nowhere, silently
             raise Conflict("Data ini sedang disisihkan dari pengajuan; kembalikan dulu di halaman pengajuan")
         before = dict(item.data)
@@ -176,7 +176,14 @@ def _record_of(session: Session, submission: Submission, kind: Category, key: st
 
 
 def _item(session: Session, submission: Submission, item_id: int) -> SubmissionItem:
-    item = session.get(SubmissionItem, item_id)
+    """The item, locked and read as last committed: an approval of another period bringing it up to
+    date (`in_work`) is waited for and seen, so a form opened before it is stale, not written over it."""
+    item = session.scalar(
+        select(SubmissionItem)
+        .where(SubmissionItem.id == item_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     if item is None or item.submission_id != submission.id:
         raise NotFound(f"Item {item_id} tidak ada di pengajuan {submission.id}")
     return item

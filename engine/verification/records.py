@@ -112,7 +112,10 @@ def _lock(session: Session, record_ids: list[int]) -> dict[int, Record]:
         select(Record)
         .where(Record.id.in_(record_ids))
         .order_by(Record.id)
-        .with_for_update()
+        # NO KEY UPDATE: two approvals still take turns, but a draft's new item referring to a record
+        # (its foreign key takes KEY SHARE) does not wait for this approval, which may wait for the
+        # draft's instance (`in_work.after_approval`)
+        .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     ).all()
     return {record.id: record for record in found}

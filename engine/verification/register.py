@@ -178,7 +178,16 @@ def progress(session: Session, submission: Submission) -> Progress:
 
 def _register_items(session: Session, submission: Submission, item_ids: list[int]) -> list[SubmissionItem]:
     """The submission's register records of these ids, read at once (a bulk mark is up to 500)."""
-    found = {item.id: item for item in session.scalars(select(SubmissionItem).where(SubmissionItem.id.in_(item_ids)))}
+    found = {  # locked in id order and read as last committed, as `items._item` reads one
+        item.id: item
+        for item in session.scalars(
+            select(SubmissionItem)
+            .where(SubmissionItem.id.in_(item_ids))
+            .order_by(SubmissionItem.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    }
     for item_id in item_ids:
         item = found.get(item_id)
         if item is None or item.submission_id != submission.id or item.source != SOURCE:

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 import models
-from engine.core.errors import Invalid
+from engine.core.errors import Conflict, Invalid
 from engine.quality import aggregates
 from engine.quality.nik import compose
 from engine.verification import imports, item_checks, items, records, register, submissions, task_page, verdicts
@@ -164,7 +164,8 @@ def test_the_desa_and_the_kecamatan_are_told_what_an_approval_changed_in_the_nex
     for note in told.values():
         assert "Periode 2026-Q2 disetujui" in note.isi and "1 data orang yang sudah dikeluarkan" in note.isi
         assert "2026-Q3" in note.judul
-    assert "muat ulang tugas Anda" in told["verif.kec"].isi and "periksa lagi pengajuan Anda" in told["op.desa"].isi
+    assert "muat ulang tugas Anda" in told["verif.kec"].isi
+    assert "sedang diperiksa di tingkat kecamatan" in told["op.desa"].isi  # not told to edit what it cannot
     with db.read() as s:  # and the task page says it, naming the person and the period that changed it
         page = task_page.task_page(s, actor(db, "verif.kec"), task.id)
     assert [(b.nama, b.disisihkan) for b in page.brought_up] == [(f"{MOVER['nama']} (LUT)", True)]
@@ -204,6 +205,7 @@ def test_a_correction_approved_late_is_not_undone_by_the_next_periods_copy(db):
     _up(db, q2, ("verif.kab", "valid.prov"))
     brought = _entry(db, q3, ELDER["nik"]).data
     assert (brought["alamat"], brought["keterangan"]) == ("RT 07 Dusun Baru", "tinggal bersama cucu")
+    assert [(t["submission_id"], t["diperbarui"], t["tingkat"]) for t in _told(db)] == [(q3, 1, "desa")]
     submit(db, "op.desa", q3)
     _up(db, q3)
     elder = _record(db, ELDER["nik"])
@@ -225,6 +227,19 @@ def test_a_period_found_unchanged_does_not_write_its_copy_over_the_register(db):
     submit(db, "op.desa", q2)  # found as it stood in Q2, approved after Q3
     _up(db, q2)
     assert _record(db, ELDER["nik"]).alamat == "Jl. Sengkawit No. 9"
+    told = [(t["submission_id"], t["oleh_periode"], t["diperbarui"]) for t in _told(db)]
+    assert told == [(q2, "2026-Q3", 1)]  # Q3's correction reached Q2's copy; Q2's approval changed nothing
+
+
+def test_an_approval_that_changes_nothing_in_the_next_period_tells_nobody(db):
+    make_team(db)
+    q1 = _opened(db, "2026-Q1", [ELDER])
+    submit(db, "op.desa", q1, reverify=False)
+    _up(db, q1)
+    q2, _ = _opened(db, "2026-Q2"), _opened(db, "2026-Q3")
+    submit(db, "op.desa", q2)  # every record found as it stood
+    _up(db, q2)
+    assert _told(db) == []
     with db.read() as s:
         last = s.scalars(select(RecordVersion).order_by(RecordVersion.id.desc())).first()
     assert (last.source, last.perubahan) == ("verval", {})
@@ -320,8 +335,22 @@ def _two_periods_add_the_same_person(db):
     return q2, q3
 
 
+def _told(db):
+    """The `submission.brought_up_to_date` events written, as their payloads."""
+    with db.read() as s:
+        return [
+            e.payload
+            for e in s.scalars(
+                select(models.OutboxEvent).where(models.OutboxEvent.event_type == "submission.brought_up_to_date")
+            )
+        ]
+
+
 def test_a_person_added_in_two_overlapping_periods_is_one_record(db):
     q2, q3 = _two_periods_add_the_same_person(db)
+    assert [(t["submission_id"], t["ditautkan"], t["disisihkan"], t["diperbarui"]) for t in _told(db)] == [
+        (q3, 1, 0, 0)
+    ]
     entry = _entry(db, q3, NEWCOMER["nik"])
     with db.read() as s:  # the entry now re-verifies the record Q2 added, and the trail says why
         linked = s.scalar(
@@ -350,7 +379,8 @@ def test_a_verdict_on_a_copy_set_aside_since_does_not_hold_up_the_task(db, verdi
     assert [p.message for p in refused.value.problems] == [
         f"{MOVER['nama']} (LUT) sudah disisihkan dari pengajuan ini; muat ulang halaman"
     ]
-    decide(db, "verif.kec", q3, decision, reason="periksa lagi alamatnya")
+    # a page opened before sends its verdict on the copy too: moot, the decision goes through
+    decide(db, "verif.kec", q3, decision, reason="periksa lagi alamatnya", verdicts={copy.id: "sesuai"})
     with db.read() as s:
         assert s.get(models.HumanTask, task.id).status == "selesai"
         assert not s.scalars(select(models.ItemVerdict).where(models.ItemVerdict.item_id == copy.id)).all()
@@ -367,6 +397,17 @@ def _recorded_dead(db):
     submit(db, "op.desa", q2)
     _up(db, q2)
     return q3
+
+
+def test_a_form_opened_on_a_copy_later_taken_off_the_register_says_so_first(db):
+    """The form was opened before Q2's approval took the person off: the refusal says to enter the
+    person anew, not to reload a form that can never be saved."""
+    q2, q3 = _verified_then_next_opened(db, lambda q2: _mark(db, q2, MOVER["nik"], VervalStatus.MENINGGAL, "wafat"))
+    copy = _entry(db, q3, MOVER["nik"])
+    form = {k: MOVER.get(k, "") for k in items.ITEM_COLUMNS} | {"alamat": "RT 09", "versi": copy.updated_at.isoformat()}
+    _up(db, q2, ("verif.kab", "valid.prov"))
+    with pytest.raises(Conflict, match="masukkan sebagai data baru"), db.transaction() as s:
+        items.save_item(s, actor(db, "op.desa"), q3, form, copy.id)
 
 
 def test_a_person_recorded_dead_entered_again_as_new_is_a_warning_naming_the_removal(db):
@@ -450,3 +491,12 @@ def test_a_person_who_moved_back_can_be_entered_again_in_the_next_period(db):
         decide_task(s, "verif.kec", open_task(db, q3).id, "approve", acknowledgements={told.id: "kembali, cek KTP"})
     _up(db, q3, ("verif.kab", "valid.prov"))
     assert _lut(db, "2026-Q3") == 2
+    # back on the register, she is re-verified from then on, by the next period's copy or a file
+    # of the desa's people, without being asked about again
+    q4 = _opened(db, "2026-Q4")
+    with db.transaction() as s:
+        imports.import_items(s, SYSTEM, q4, csv_of([MOVER, ELDER]))
+        assert item_checks.check_submission(s, submissions.get_submission(s, q4)) == []
+    with db.read() as s:
+        asked = s.scalars(select(QualityFlag.rule).where(QualityFlag.submission_id == q4)).all()
+    assert "pernah_dihapus" not in asked

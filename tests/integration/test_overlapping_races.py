@@ -5,6 +5,8 @@ what it read before. Each pair runs in a fixed order (`tests/integration/interle
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlalchemy import func, select
 
@@ -13,9 +15,9 @@ from engine.core.actors import Actor
 from engine.core.errors import Conflict
 from engine.people import users
 from engine.verification import consistency, items, register, submissions
-from models import FlagStatus, HumanTask, QualityFlag, Record, RecordStatus, TaskStatus, VervalStatus
-from tests.factories import actor, confirm_register, decide_task, make_team, submit
-from tests.integration.interleave import first_then_second
+from models import FlagStatus, HumanTask, OutboxEvent, QualityFlag, Record, RecordStatus, TaskStatus, VervalStatus
+from tests.factories import actor, confirm_register, decide_task, make_team, open_task, submit
+from tests.integration.interleave import first_then_second, second_waits
 from tests.integration.test_overlapping_periods import (
     ELDER,
     MOVER,
@@ -135,6 +137,9 @@ def test_a_warning_raised_by_a_submit_during_the_approval_is_settled_with_its_co
             select(QualityFlag).where(QualityFlag.item_id == copy.id, QualityFlag.status == FlagStatus.TERBUKA)
         ).all()
     assert copy.dibuang and waiting == []
+    with db.read() as s:  # told as it stands after the submit it waited for: at the kecamatan
+        told = s.scalar(select(OutboxEvent.payload).where(OutboxEvent.event_type == "submission.brought_up_to_date"))
+    assert told["tingkat"] == "kecamatan" and told["task_id"] == open_task(db, q3, "kecamatan").id
     _up(db, q3, ("verif.kec",))  # nothing about a person gone holds the kecamatan back
 
 
@@ -182,3 +187,44 @@ def test_a_period_opened_during_an_approval_copies_the_register_it_leaves(db):
     with db.read() as s:
         active = s.scalar(select(func.count()).select_from(Record).where(Record.status == RecordStatus.AKTIF))
     assert active == 1
+
+
+def test_an_edit_after_a_return_during_the_approval_keeps_the_approved_correction(db):
+    """Q3 waits at the kecamatan: Q2's approval reads it as sent up (its instance not locked) and
+    updates its copy; the kecamatan's return commits meanwhile, and the operator saves the copy's form
+    opened after the return. The save waits for the approval's lock on the copy and is then stale,
+    instead of writing the old address over the approved one."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("row locks: SQLite's writers take turns whole, so this interleaving cannot happen")
+    q2, q3 = _q2_at_the_province(db, lambda q2: _correct(db, q2, ELDER, alamat=MOVED))
+    submit(db, "op.desa", q3)
+    kecamatan = open_task(db, q3, "kecamatan").id
+    returned, commit_return, outcome = threading.Event(), threading.Event(), {}
+
+    def returning():  # decided before the approval reads Q3, committed while it runs
+        with db.transaction() as s:
+            decide_task(s, "verif.kec", kecamatan, "return", reason="periksa lagi")
+            returned.set()
+            commit_return.wait(60)
+
+    def saving():
+        copy = _entry(db, q3, ELDER["nik"])
+        form = _values(ELDER, keterangan="tinggal bersama cucu") | {"versi": copy.updated_at.isoformat()}
+        try:
+            with db.transaction() as s:
+                outcome["saved"] = items.save_item(s, actor(db, "op.desa"), q3, form, copy.id)
+        except Conflict as exc:
+            outcome["saved"] = exc
+
+    returner, saver = threading.Thread(target=returning), threading.Thread(target=saving)
+    returner.start()
+    returned.wait(60)
+    with db.transaction() as s:
+        _approving(db, q2)(s)
+        commit_return.set()
+        returner.join(60)
+        saver.start()
+        second_waits(db)
+    saver.join(60)
+    assert isinstance(outcome["saved"], Conflict)
+    assert _entry(db, q3, ELDER["nik"]).data["alamat"] == MOVED

@@ -208,7 +208,10 @@ def test_a_person_on_another_desas_register_keyed_with_one_nik_digit_wrong_is_a_
     here = _open(db, "65.01.02.2001")
     slipped = person(1, nama="SITI AMINAH", nik=person(2)["nik"])  # serial 0001 keyed 0002
     twin = person(5, nama="Yohana Ingan")  # born the same day, a NIK a digit from Maria's, another name
-    report = _import(db, here, [slipped, twin])
+    with db.transaction() as s:  # a record ended there (the person moved away) is nobody's registration
+        s.scalar(select(models.Record).where(models.Record.nik == person(4)["nik"])).status = "dihapus"
+    gone = person(7, nama="Maria Ingan", nik=person(4)["nik"][:-1] + "6")
+    report = _import(db, here, [slipped, twin, gone])
     assert report.warnings == []  # nothing the operator reads says the person is registered elsewhere
     with db.transaction() as s:
         item_checks.check_submission(s, submissions.get_submission(s, here))

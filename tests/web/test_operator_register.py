@@ -385,7 +385,7 @@ def test_a_record_removed_by_another_periods_approval_is_taken_out_of_the_list_a
         token_from=f"/desa/pengajuan/{later}/register?status=semua",
     )
     told = browser.get(refused.headers["Location"]).get_data(as_text=True)
-    assert "Sudah dikeluarkan dari register" in told and html.escape(person_row(2)["nama"]) in told
+    assert "status lainnya belum disimpan" in told and html.escape(person_row(2)["nama"]) in told
     # the corrected copy is set aside, said so, and offered no "Kembalikan" that would always be refused
     page = browser.get(f"/desa/pengajuan/{later}").get_data(as_text=True)
     assert "Orangnya sudah dikeluarkan dari register" in page

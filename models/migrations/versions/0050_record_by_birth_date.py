@@ -1,13 +1,16 @@
-"""records by birth date: a person keyed with one NIK digit wrong is found on another desa's register
+"""records by birth date and half of the NIK: a person keyed with one NIK digit wrong is found on
+another desa's register
 
-An upload compares each person with the province's active records born the same day
-(`engine.quality.duplicates.slipped_elsewhere`); without an index that is a scan of every record.
+An upload compares each person with the province's active records born the same day whose NIK
+shares one half with theirs (`engine.quality.duplicates.slipped_elsewhere`): without these indexes a
+scan of the register's same-day records, most of the province's for a large file.
 
 Revision ID: 0050
 Revises: 0049
 Create Date: 2026-12-04 04:00:00
 """
 from alembic import op
+import sqlalchemy as sa
 
 revision = '0050'
 down_revision = '0049'
@@ -15,11 +18,14 @@ branch_labels = None
 depends_on = None
 
 
+HALVES = {'ix_ppks_record_lahir_nik_awal': 'substr(nik, 1, 8)', 'ix_ppks_record_lahir_nik_akhir': 'substr(nik, 9, 8)'}
+
+
 def upgrade() -> None:
-    with op.batch_alter_table('ppks_record', schema=None) as batch_op:
-        batch_op.create_index('ix_ppks_record_tanggal_lahir', ['tanggal_lahir'], unique=False)
+    for name, half in HALVES.items():
+        op.create_index(name, 'ppks_record', ['tanggal_lahir', sa.text(half)], unique=False)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('ppks_record', schema=None) as batch_op:
-        batch_op.drop_index('ix_ppks_record_tanggal_lahir')
+    for name in HALVES:
+        op.drop_index(name, table_name='ppks_record')
