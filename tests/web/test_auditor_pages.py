@@ -280,3 +280,20 @@ def test_a_search_that_cannot_match_says_why_and_keeps_what_was_written(browser,
     assert 'value="12ab"' in page and 'value="zz.99"' in page
     grouped = browser.post("/audit/", {"nik": "6501 0157 0550 0001"}, token_from="/audit/")
     assert grouped.status_code == 200 and "pencarian-ditolak" not in grouped.get_data(as_text=True)
+
+
+def test_an_instances_items_set_aside_are_marked_as_such(browser, db, people):
+    """The auditor reads which entries of a submission went up and which were set aside."""
+    from engine.verification import items
+    from tests.factories import actor, person_row
+
+    world = build_world(db)
+    with db.transaction() as s:
+        values = {k: str(v) for k, v in person_row(12).items() if k in items.ITEM_COLUMNS}
+        aside = items.save_item(s, actor(db, "op.desa"), world.draft, values).item.id
+        items.discard_item(s, actor(db, "op.desa"), world.draft, aside)
+        draft = s.scalar(select(Submission.instance_id).where(Submission.id == world.draft))
+    browser.login("auditor.prov")
+    page = browser.get(f"/audit/instans/{draft}").get_data(as_text=True)
+    table = page.split('id="temuan"', 1)[1].split("</table>", 1)[0]
+    assert f'<tr><td>{aside} <span class="badge">disisihkan</span></td>' in table
