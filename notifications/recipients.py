@@ -8,11 +8,13 @@ from sqlalchemy.orm import Session
 from engine.core import events
 from models import (
     WORK_ROLES,
+    HumanTask,
     Region,
     Role,
     RoleAssignment,
     Submission,
     SubmissionStatus,
+    TaskStatus,
     Tier,
     User,
     ancestor_code,
@@ -97,8 +99,12 @@ def for_event(session: Session, event: events.DomainEvent) -> list[User]:
 def told_of_update(session: Session, event: events.SubmissionBroughtUpToDate) -> tuple[list[User], set[int]]:
     """The desa's operators, and where the submission waits at a tier, that tier's people of its
     region, told as the tier judging it (someone of both is told as the desa)."""
+    standing = session.scalar(select(Submission.status).where(Submission.id == event.submission_id))
+    if standing not in (SubmissionStatus.DRAF, SubmissionStatus.DIKEMBALIKAN, SubmissionStatus.DIAJUKAN):
+        return [], set()  # approved in the same action (a bulk approval of both periods): nothing to redo
     desa = operators_of(session, event.kode_desa)
-    if event.tingkat == Tier.DESA.value:
+    still_open = session.scalar(select(HumanTask.status).where(HumanTask.id == event.task_id)) == TaskStatus.TERBUKA
+    if event.tingkat == Tier.DESA.value or not still_open:
         return desa, set()
     tier = Tier(event.tingkat)
     judging = _at(session, tier, ancestor_code(event.kode_desa, tier))

@@ -133,6 +133,7 @@ class SubmissionBroughtUpToDate(DomainEvent):
     disisihkan: int = 0
     diperbarui: int = 0
     ditautkan: int = 0
+    ditandai: int = 0  # entries of people it took off the register, now warned (`pernah_dihapus`)
     tingkat: str = "desa"  # where it waits: with its desa, or the tier judging it
     task_id: int | None = None  # that tier's open task
 

@@ -46,8 +46,9 @@ def may_approve_many(actor: Actor) -> bool:
 
 
 def _chosen(session: Session, actor: Actor, task_ids: list[int] | None, region: str, periode: str) -> list[int]:
-    """The open tasks to approve, in id order (rows are locked in one order, so two bulk actions
-    never wait on each other in a circle)."""
+    """The open tasks to approve, by desa and then id: an approval holds its desa's register
+    (`register.hold_registers`), so two bulk actions take the desa they share in one order and never
+    wait on each other in a circle."""
     query = select(HumanTask.id).where(
         Scope.working(actor).where_tasks(HumanTask.tingkat, HumanTask.region_kode, HumanTask.peran),
         HumanTask.tingkat.in_(BULK_TIERS),
@@ -71,7 +72,7 @@ def _chosen(session: Session, actor: Actor, task_ids: list[int] | None, region: 
         query = query.where(
             HumanTask.periode == periode, or_(HumanTask.kode_desa == region, HumanTask.kode_desa.like(f"{region}.%"))
         )
-    found = list(session.scalars(query.order_by(HumanTask.id).limit(BULK_LIMIT + 1)))
+    found = list(session.scalars(query.order_by(HumanTask.kode_desa, HumanTask.id).limit(BULK_LIMIT + 1)))
     if task_ids is None and not found:  # a region outside the person's, a code mistyped, another period
         raise Invalid(
             f"Tidak ada tugas terbuka yang dapat Anda setujui di wilayah {region[:20]} periode {periode[:10]}",
@@ -108,10 +109,9 @@ def approve_many(
     found = _chosen(session, actor, task_ids, region.strip(), periode.strip())
     chosen = set(_within_budget(session, found))
     outcome = BulkOutcome(left=[t for t in found if t not in chosen])
-    for task_id in sorted(set(task_ids or []) - set(outcome.left) | chosen):
-        if task_id not in chosen:
-            outcome.refused[task_id] = "bukan tugas terbuka tingkat kabupaten/kota atau provinsi di wilayah Anda"
-            continue
+    for task_id in sorted(set(task_ids or []) - set(found)):
+        outcome.refused[task_id] = "bukan tugas terbuka tingkat kabupaten/kota atau provinsi di wilayah Anda"
+    for task_id in (t for t in found if t in chosen):
         command = decisions.DecisionCommand(
             task_id, keputusan.value, alasan=alasan, semua_sesuai=keputusan == Decision.SETUJU, massal=True
         )
@@ -119,8 +119,8 @@ def approve_many(
             with session.begin_nested():
                 decisions.decide(session, actor, command)
             outcome.approved.append(task_id)
-        except SijoskuError as exc:
-            outcome.refused[task_id] = str(exc).replace("\n", " ")
+        except SijoskuError as exc:  # the summary: the points themselves are on the task's page
+            outcome.refused[task_id] = exc.summary if isinstance(exc, Invalid) else str(exc)
     return outcome
 
 

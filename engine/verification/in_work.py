@@ -69,24 +69,53 @@ def after_approval(session: Session, actor: Actor, submission: Submission, appli
             .with_for_update()
         )
         others = _in_work(session, submission)
-    if not others:
-        return
     changed = _changed_records(session, submission)
     done: Counter[tuple[int, str]] = (
-        _bring_up_to_date(session, actor, submission, others, changed) if changed else Counter()
+        _bring_up_to_date(session, actor, submission, others, changed) if others and changed else Counter()
     )
-    if any(item.aksi == ItemAction.TAMBAH for item in applied):
+    if others and any(item.aksi == ItemAction.TAMBAH for item in applied):
         for other in others:  # one sent up too: its entry of the person re-verifies the record
             done[(other.id, "ditautkan")] += _link_entries(session, actor, other, submission)
             if other.status in EDITABLE:
                 prefill(session, {submission.kode_desa: other.id})
+    for warned in _check_again(session, submission, changed):
+        done[(warned, "ditandai")] += 1
     _tell(session, submission, others, done)
+
+
+def _check_again(
+    session: Session, submission: Submission, changed: dict[int, tuple[Record, dict[str, Any]]]
+) -> list[int]:
+    """Submissions already sent up that enter anew a person this approval took off the register were
+    checked while the person still stood on it: they are checked again, so the entry now warns
+    (`pernah_dihapus` in this desa; a death, `tercatat_meninggal_tempat_lain`, in the province's
+    other desa) and waits for a verifier's note. A draft is checked when it is submitted. Returns the
+    submissions of this desa checked again, once per entry."""
+    niks = sorted({r.nik for r, _ in changed.values() if r.status == RecordStatus.DIHAPUS and r.nik})
+    if not niks:
+        return []
+    province = submission.kode_desa.split(".", 1)[0]
+    entries = session.execute(
+        select(SubmissionItem.submission_id, Submission.kode_desa)
+        .join(Submission, Submission.id == SubmissionItem.submission_id)
+        .where(
+            SubmissionItem.nik.in_(niks),
+            SubmissionItem.aksi == ItemAction.TAMBAH,
+            SubmissionItem.dibuang.is_(False),
+            Submission.status == SubmissionStatus.DIAJUKAN,
+            Submission.kode_desa.startswith(f"{province}."),
+        )
+    ).all()
+    for submission_id in sorted({submission_id for submission_id, _ in entries}):
+        item_checks.forget(session, submission_id)
+        item_checks.check_submission(session, session.get_one(Submission, submission_id))
+    return [submission_id for submission_id, desa in entries if desa == submission.kode_desa]
 
 
 def _tell(session: Session, approved: Submission, others: list[Submission], done: Counter[tuple[int, str]]) -> None:
     """Each submission changed is told to its desa, and to the tier judging it, with what changed."""
     for other in others:
-        counts = {kind: done[(other.id, kind)] for kind in ("disisihkan", "diperbarui", "ditautkan")}
+        counts = {kind: done[(other.id, kind)] for kind in ("disisihkan", "diperbarui", "ditautkan", "ditandai")}
         if not any(counts.values()):
             continue
         waiting = other.status == SubmissionStatus.DIAJUKAN

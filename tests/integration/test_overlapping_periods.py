@@ -172,6 +172,27 @@ def test_the_desa_and_the_kecamatan_are_told_what_an_approval_changed_in_the_nex
     assert "2026-Q2" in page.brought_up[0].alasan
 
 
+def test_two_periods_approved_in_one_bulk_action_tell_nobody_to_reload_what_is_decided(db, with_notifications):
+    """The province approves Q2 and Q3 in one action: Q2's approval changes Q3's copy, but Q3 is
+    approved a moment later, so nobody is told to reload a task no longer open."""
+    from engine.verification import bulk_approval
+
+    with_notifications()
+    q2, q3 = _verified_then_next_opened(db, lambda q2: _correct(db, q2, ELDER, alamat="RT 07 Dusun Baru"))
+    submit(db, "op.desa", q3)
+    _up(db, q2, ("verif.kab",))
+    _up(db, q3, ("verif.kec", "verif.kab"))
+    with db.transaction() as s:
+        tasks = [open_task(db, q2).id, open_task(db, q3).id]
+        done = bulk_approval.approve_many(s, actor(db, "valid.prov"), task_ids=tasks)
+    assert sorted(done.approved) == sorted(tasks) and _record(db, ELDER["nik"]).alamat == "RT 07 Dusun Baru"
+    with db.read() as s:
+        told = s.scalars(
+            select(models.Notification).where(models.Notification.event_type == "submission.brought_up_to_date")
+        ).all()
+    assert told == []
+
+
 def test_a_value_the_operator_wrote_in_the_later_copy_is_theirs_to_keep(db):
     """Both periods wrote the address: the later period's observation stands once both are approved."""
 
@@ -422,6 +443,31 @@ def test_a_person_recorded_dead_entered_again_as_new_is_a_warning_naming_the_rem
     submit(db, "op.desa", q3)
     with pytest.raises(Invalid, match="belum diakui"):
         decide(db, "verif.kec", q3, "approve")
+
+
+def test_a_new_entry_sent_up_before_the_person_was_recorded_dead_is_checked_again(db):
+    """Q3 went up with the elder's copy found and the person entered anew in another category (PD),
+    checked while she still stood on the register; Q2's approval records her dead. The new entry now
+    warns, and Q3 is not approved until a verifier notes it (it would bring her back as PD)."""
+    q2, q3 = _verified_then_next_opened(db, lambda q2: _mark(db, q2, MOVER["nik"], VervalStatus.MENINGGAL, "wafat"))
+    _save(db, q3, MOVER, kategori="PD")
+    submit(db, "op.desa", q3)
+    _up(db, q3, ("verif.kec", "verif.kab"))
+    _up(db, q2, ("verif.kab", "valid.prov"))
+    entry = next(i for i in _items(db, q3) if i.nik == MOVER["nik"] and i.kategori == "PD")
+    with db.read() as s:
+        warned = s.scalar(
+            select(QualityFlag).where(QualityFlag.item_id == entry.id, QualityFlag.rule == "pernah_dihapus")
+        )
+    assert warned.status == "terbuka" and "meninggal: wafat" in warned.message
+    assert [(t["submission_id"], t["ditandai"]) for t in _told(db)] == [(q3, 1)]
+    with pytest.raises(Invalid, match="belum diakui"):
+        decide(db, "valid.prov", q3, "approve")
+
+
+def _items(db, sid):
+    with db.read() as s:
+        return s.scalars(select(SubmissionItem).where(SubmissionItem.submission_id == sid)).all()
 
 
 def test_a_person_recorded_dead_in_another_desa_is_a_question_for_the_verifiers_only(db):

@@ -228,3 +228,72 @@ def test_an_edit_after_a_return_during_the_approval_keeps_the_approved_correctio
     saver.join(60)
     assert isinstance(outcome["saved"], Conflict)
     assert _entry(db, q3, ELDER["nik"]).data["alamat"] == MOVED
+
+
+def test_two_bulk_approvals_sharing_two_desa_take_them_in_one_order(db, monkeypatch):
+    """Two validators each approve, in one bulk action, one period of desa A and one of desa B, the
+    province tasks numbered A-Q2 < B-Q2 < B-Q3 < A-Q3. Taken in task order, the first held A's
+    register and waited for B's while the second held B's and waited for A's (a deadlock); taken by
+    desa, the second waits for A's and both finish."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("row locks: SQLite's writers take turns whole, so no circle can form")
+    from engine.people import users
+    from engine.verification import bulk_approval, decisions, imports
+    from tests.factories import SYSTEM, csv_of, person_row
+
+    make_team(db)
+    with db.transaction() as s:
+        users.add_user(s, SYSTEM, "op.b", "operator", "65.01.01.2006")
+        users.add_user(s, SYSTEM, "valid.prov2", "validator", "65")
+
+    def at_kabupaten(desa, operator, period, serial):
+        with db.transaction() as s:
+            sid = submissions.open_submission(s, SYSTEM, desa, period, "65").submission.id
+            imports.import_items(s, SYSTEM, sid, csv_of([person_row(serial)]))
+        submit(db, operator, sid)
+        _up(db, sid, ("verif.kec",))
+        return sid
+
+    a2, b2 = (
+        at_kabupaten("65.01.01.2005", "op.desa", "2026-Q2", 1),
+        at_kabupaten("65.01.01.2006", "op.b", "2026-Q2", 51),
+    )
+    a3, b3 = (
+        at_kabupaten("65.01.01.2005", "op.desa", "2026-Q3", 2),
+        at_kabupaten("65.01.01.2006", "op.b", "2026-Q3", 52),
+    )
+    for sid in (a2, b2, b3, a3):  # the province's tasks made in this order
+        _up(db, sid, ("verif.kab",))
+    task = {sid: open_task(db, sid).id for sid in (a2, b2, b3, a3)}
+    real, first_done, go_on, outcome = decisions.decide, threading.Event(), threading.Event(), {}
+
+    def pausing(session, person, command):  # the first validator stops after its first approval
+        decided = real(session, person, command)
+        if person.name == "valid.prov" and not first_done.is_set():
+            first_done.set()
+            go_on.wait(60)
+        return decided
+
+    monkeypatch.setattr(bulk_approval.decisions, "decide", pausing)
+
+    def approving(user, sids):
+        try:
+            with db.transaction() as s:
+                outcome[user] = bulk_approval.approve_many(s, actor(db, user), task_ids=[task[i] for i in sids])
+        except Exception as exc:  # noqa: BLE001 - the outcome under test
+            outcome[user] = exc
+
+    first = threading.Thread(target=approving, args=("valid.prov", (a2, b3)))
+    first.start()
+    first_done.wait(60)
+    second = threading.Thread(target=approving, args=("valid.prov2", (b2, a3)))
+    second.start()
+    second_waits(db)  # for the register of desa A, which the first holds
+    go_on.set()
+    first.join(60)
+    second.join(60)
+    assert [sorted(o.approved) for o in (outcome["valid.prov"], outcome["valid.prov2"])] == [
+        sorted([task[a2], task[b3]]),
+        sorted([task[b2], task[a3]]),
+    ]
+    _whole(db)

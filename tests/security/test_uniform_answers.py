@@ -183,3 +183,28 @@ def test_a_bad_status_or_page_in_a_filter_is_400_and_an_old_saved_filter_is_not_
     with db.transaction() as s:
         s.add(SavedFilter(user_id=users.find_user(s, "verif.kab").id, nama="lama", params={"status": "bogus"}))
     assert kab.get("/tugas/").status_code == 200
+
+
+def test_a_command_that_loses_a_race_says_to_try_again_not_to_check_the_settings(tmp_path, monkeypatch):
+    """A deadlock or serialisation failure is the timing, not the database's address."""
+    from click.testing import CliRunner
+    from sqlalchemy.exc import OperationalError
+
+    from web.cli import main, verification
+
+    class Deadlock(Exception):
+        sqlstate = "40P01"
+
+    def losing(*args, **kwargs):
+        raise OperationalError("UPDATE region", {}, Deadlock("deadlock detected"))
+
+    monkeypatch.setattr(verification, "acting", lambda session, username: None)
+    monkeypatch.setattr(verification.bulk_approval, "approve_many", losing)
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'sijosku.db'}",
+        "SIJOSKU_INSTANCE_DIR": str(tmp_path),
+        "SECRET_KEY": "t",
+    }
+    assert CliRunner().invoke(main, ["init"], env=env).exit_code == 0
+    result = CliRunner().invoke(main, ["task", "approve-many", "1", "--user", "valid.prov"], env=env)
+    assert result.exit_code == 1 and "Coba lagi" in result.output and "DATABASE_URL" not in result.output

@@ -13,6 +13,7 @@ import click
 from sqlalchemy import make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 
+from engine.core import retry
 from web.cli import interop, manual, operations, processes, reconciliation, setup, verification
 
 log = logging.getLogger("sijosku.cli")
@@ -29,6 +30,8 @@ class _Commands(click.Group):
             raise
         except (OperationalError, ProgrammingError) as exc:
             log.debug("basis data", exc_info=exc)
+            if retry.is_lost_race(exc):  # a deadlock or serialisation failure: the timing, not the settings
+                raise _Refusal(retry.BUSY) from exc
             cause = _first_line(exc.orig)
             if _NOT_INITIALISED.search(cause):  # foreseen: often a command run outside the service's environment
                 raise _Refusal(
