@@ -219,6 +219,28 @@ def test_the_scheduler_process_stops_cleanly_on_sigterm(db, instance_dir, tmp_pa
             process.kill()
 
 
+def test_a_stop_that_lands_inside_the_schedulers_own_statement_is_still_a_clean_stop(cli, monkeypatch):
+    """SIGTERM's SystemExit raised inside a statement of the scheduler's loop (its job store is the
+    database) comes out of the driver as a database error: still the stop asked for, exit 0."""
+    from sqlalchemy.exc import ProgrammingError
+
+    from web.cli import operations
+
+    class Interrupted:
+        running = False
+
+        def start(self):
+            jobs.STOPPING.set()  # as the SIGTERM handler does first
+            raise ProgrammingError("SELECT apscheduler_jobs", {}, Exception("can't change 'autocommit' now"))
+
+    monkeypatch.setattr(operations.jobs, "build", lambda db: Interrupted())
+    try:
+        result = cli("scheduler")
+    finally:
+        jobs.STOPPING.clear()
+    assert "Penjadwal berhenti" in result.output
+
+
 def test_the_job_history_keeps_ninety_days(db):
     from models import JobStatus
 

@@ -215,7 +215,11 @@ def scheduler(ctx: click.Context) -> None:
     click.echo("Penjadwal SIJOSKU berjalan; hentikan dengan Ctrl+C")
     try:
         running.start()
-    except (KeyboardInterrupt, SystemExit):
+    except BaseException as exc:
+        # SIGTERM's SystemExit can land inside a statement of the scheduler's own loop (its job store
+        # is the database), and the driver then raises a database error instead: still the stop asked for
+        if not (isinstance(exc, KeyboardInterrupt | SystemExit) or jobs.STOPPING.is_set()):
+            raise
         jobs.STOPPING.set()
         if running.running:
             running.shutdown(wait=True)  # the runs in hand finish and are recorded as finished
