@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import select
 
 import models
-from engine.core.errors import Conflict, Invalid
+from engine.core.errors import Invalid
 from engine.quality import aggregates
 from engine.quality.nik import compose
-from engine.verification import imports, item_checks, items, records, register, submissions, task_page, verdicts
+from engine.verification import imports, items, records, register, submissions, task_page, verdicts
 from models import (
     AuditEvent,
     QualityFlag,
@@ -25,7 +25,7 @@ from models import (
     Verdict,
     VervalStatus,
 )
-from tests.factories import SYSTEM, actor, csv_of, decide, decide_task, make_team, open_task, person_row, submit
+from tests.factories import SYSTEM, actor, csv_of, decide, make_team, open_task, person_row, submit
 
 DESA = "65.01.01.2005"
 ELDER = person_row(
@@ -82,13 +82,18 @@ def _mark(db, sid, nik, status, reason=""):
         register.set_status(s, actor(db, "op.desa"), sid, [_entry(db, sid, nik).id], status, reason)
 
 
+def _first_verified(db, rows):
+    """The desa's team, and `rows` verified in 2026-Q1 at every tier: the register the periods carry."""
+    make_team(db)
+    q1 = _opened(db, "2026-Q1", rows)
+    submit(db, "op.desa", q1, reverify=False)
+    _up(db, q1)
+
+
 def _verified_then_next_opened(db, change_q2):
     """Q1 verified with both elders; Q2's change sent up and approved by the kecamatan; Q3 opened
     (its copy of the register made) before the kabupaten and province approve Q2."""
-    make_team(db)
-    q1 = _opened(db, "2026-Q1", [MOVER, ELDER])
-    submit(db, "op.desa", q1, reverify=False)
-    _up(db, q1)
+    _first_verified(db, [MOVER, ELDER])
     q2 = _opened(db, "2026-Q2")
     change_q2(q2)
     submit(db, "op.desa", q2)
@@ -206,10 +211,7 @@ def test_a_value_the_operator_wrote_in_the_later_copy_is_theirs_to_keep(db):
 
 
 def test_a_copy_of_a_removed_record_is_never_applied(db):
-    make_team(db)
-    q1 = _opened(db, "2026-Q1", [MOVER])
-    submit(db, "op.desa", q1, reverify=False)
-    _up(db, q1)
+    _first_verified(db, [MOVER])
     stale = _opened(db, "2026-Q2")
     with db.transaction() as s:
         record = s.scalar(select(Record))
@@ -236,10 +238,7 @@ def test_a_correction_approved_late_is_not_undone_by_the_next_periods_copy(db):
 def test_a_period_found_unchanged_does_not_write_its_copy_over_the_register(db):
     """A re-verification found as it stood confirms the record; the values are not the copy's to set,
     whichever period is approved first (here the earlier period, returned and approved last)."""
-    make_team(db)
-    q1 = _opened(db, "2026-Q1", [ELDER])
-    submit(db, "op.desa", q1, reverify=False)
-    _up(db, q1)
+    _first_verified(db, [ELDER])
     q2 = _opened(db, "2026-Q2")
     q3 = _opened(db, "2026-Q3")
     _correct(db, q3, ELDER, alamat="Jl. Sengkawit No. 9")
@@ -253,10 +252,7 @@ def test_a_period_found_unchanged_does_not_write_its_copy_over_the_register(db):
 
 
 def test_an_approval_that_changes_nothing_in_the_next_period_tells_nobody(db):
-    make_team(db)
-    q1 = _opened(db, "2026-Q1", [ELDER])
-    submit(db, "op.desa", q1, reverify=False)
-    _up(db, q1)
+    _first_verified(db, [ELDER])
     q2, _ = _opened(db, "2026-Q2"), _opened(db, "2026-Q3")
     submit(db, "op.desa", q2)  # every record found as it stood
     _up(db, q2)
@@ -270,10 +266,7 @@ def test_a_decided_tasks_register_before_and_after_stays_as_it_was_judged(db):
     """The task page's table of the register before and after the submission, by category: read again
     once the submission is approved (a verifier or an auditor looking back), a new entry is not counted
     as already there, and a record moved into another category still leaves its old one."""
-    make_team(db)
-    q1 = _opened(db, "2026-Q1", [MOVER, ELDER])
-    submit(db, "op.desa", q1, reverify=False)
-    _up(db, q1)
+    _first_verified(db, [MOVER, ELDER])
     q2 = _opened(db, "2026-Q2", [person_row(7, kategori="LUT")])
     _mark(db, q2, MOVER["nik"], VervalStatus.MENINGGAL, "wafat")
     _correct(db, q2, ELDER, kategori="PD")
@@ -294,10 +287,7 @@ def test_a_decided_tasks_register_before_and_after_stays_as_it_was_judged(db):
 def test_a_correction_then_died_then_found_again_keeps_the_operators_values(db):
     """The operator corrects the address of a register record, marks it died by mistake, then found
     again: the item is PERIKSA again but still carries the typed address, which approval now drops."""
-    make_team(db)
-    q1 = _opened(db, "2026-Q1", [ELDER])
-    submit(db, "op.desa", q1, reverify=False)
-    _up(db, q1)
+    _first_verified(db, [ELDER])
     q2 = _opened(db, "2026-Q2")
     entry = _entry(db, q2, ELDER["nik"]).id
     _save(db, q2, ELDER, entry, alamat="RT 07 Dusun Baru")
@@ -344,10 +334,7 @@ NEWCOMER = dict(MOVER, nik=MOVER["nik"][:-4] + "0009", nama="Yohana Lahang")
 
 
 def _two_periods_add_the_same_person(db):
-    make_team(db)
-    q1 = _opened(db, "2026-Q1", [ELDER])
-    submit(db, "op.desa", q1, reverify=False)
-    _up(db, q1)
+    _first_verified(db, [ELDER])
     q2 = _opened(db, "2026-Q2", [NEWCOMER])
     q3 = _opened(db, "2026-Q3", [NEWCOMER])
     submit(db, "op.desa", q2)
@@ -405,144 +392,3 @@ def test_a_verdict_on_a_copy_set_aside_since_does_not_hold_up_the_task(db, verdi
     with db.read() as s:
         assert s.get(models.HumanTask, task.id).status == "selesai"
         assert not s.scalars(select(models.ItemVerdict).where(models.ItemVerdict.item_id == copy.id)).all()
-
-
-def _recorded_dead(db):
-    """Q1 verified with both elders; Q2 records MOVER dead and is approved; Q3 opened before."""
-    make_team(db)
-    q1 = _opened(db, "2026-Q1", [MOVER, ELDER])
-    submit(db, "op.desa", q1, reverify=False)
-    _up(db, q1)
-    q2, q3 = _opened(db, "2026-Q2"), _opened(db, "2026-Q3")
-    _mark(db, q2, MOVER["nik"], VervalStatus.MENINGGAL, "Agustus 2026")
-    submit(db, "op.desa", q2)
-    _up(db, q2)
-    return q3
-
-
-def test_a_form_opened_on_a_copy_later_taken_off_the_register_says_so_first(db):
-    """The form was opened before Q2's approval took the person off: the refusal says to enter the
-    person anew, not to reload a form that can never be saved."""
-    q2, q3 = _verified_then_next_opened(db, lambda q2: _mark(db, q2, MOVER["nik"], VervalStatus.MENINGGAL, "wafat"))
-    copy = _entry(db, q3, MOVER["nik"])
-    form = {k: MOVER.get(k, "") for k in items.ITEM_COLUMNS} | {"alamat": "RT 09", "versi": copy.updated_at.isoformat()}
-    _up(db, q2, ("verif.kab", "valid.prov"))
-    with pytest.raises(Conflict, match="masukkan sebagai data baru"), db.transaction() as s:
-        items.save_item(s, actor(db, "op.desa"), q3, form, copy.id)
-
-
-def test_a_person_recorded_dead_entered_again_as_new_is_a_warning_naming_the_removal(db):
-    """The operator enters the dead person again (from an old list): the entry warns with the period
-    and the reason, and the kecamatan acknowledges it or returns the submission."""
-    q3 = _recorded_dead(db)
-    entry = _save(db, q3, MOVER)
-    with db.read() as s:
-        said = s.get(SubmissionItem, entry).masalah
-    assert [(m["aturan"], m["tingkat"]) for m in said] == [("pernah_dihapus", "warning")]
-    assert "periode 2026-Q2: meninggal: Agustus 2026" in said[0]["pesan"]
-    submit(db, "op.desa", q3)
-    with pytest.raises(Invalid, match="belum diakui"):
-        decide(db, "verif.kec", q3, "approve")
-
-
-def test_a_new_entry_sent_up_before_the_person_was_recorded_dead_is_checked_again(db):
-    """Q3 went up with the elder's copy found and the person entered anew in another category (PD),
-    checked while she still stood on the register; Q2's approval records her dead. The new entry now
-    warns, and Q3 is not approved until a verifier notes it (it would bring her back as PD)."""
-    q2, q3 = _verified_then_next_opened(db, lambda q2: _mark(db, q2, MOVER["nik"], VervalStatus.MENINGGAL, "wafat"))
-    _save(db, q3, MOVER, kategori="PD")
-    submit(db, "op.desa", q3)
-    _up(db, q3, ("verif.kec", "verif.kab"))
-    _up(db, q2, ("verif.kab", "valid.prov"))
-    entry = next(i for i in _items(db, q3) if i.nik == MOVER["nik"] and i.kategori == "PD")
-    with db.read() as s:
-        warned = s.scalar(
-            select(QualityFlag).where(QualityFlag.item_id == entry.id, QualityFlag.rule == "pernah_dihapus")
-        )
-    assert warned.status == "terbuka" and "meninggal: wafat" in warned.message
-    assert [(t["submission_id"], t["ditandai"]) for t in _told(db)] == [(q3, 1)]
-    with pytest.raises(Invalid, match="belum diakui"):
-        decide(db, "valid.prov", q3, "approve")
-
-
-def _items(db, sid):
-    with db.read() as s:
-        return s.scalars(select(SubmissionItem).where(SubmissionItem.submission_id == sid)).all()
-
-
-def test_a_person_recorded_dead_in_another_desa_is_a_question_for_the_verifiers_only(db):
-    q3 = _recorded_dead(db)
-    elsewhere = _opened_elsewhere(db)
-    report = _import_elsewhere(db, elsewhere, [MOVER])
-    assert report.warnings == []  # the operator there is not told where, or that, the person was registered
-    with db.transaction() as s:
-        item_checks.check_submission(s, submissions.get_submission(s, elsewhere))
-    with db.read() as s:
-        flags = s.scalars(select(QualityFlag).where(QualityFlag.submission_id == elsewhere)).all()
-    assert [(f.rule, f.sources["tempat"]) for f in flags] == [("tercatat_meninggal_tempat_lain", DESA)]
-    assert _entry(db, q3, MOVER["nik"]).dibuang
-
-
-def test_a_person_who_moved_away_is_entered_where_they_went_without_a_warning(db):
-    make_team(db)
-    q1 = _opened(db, "2026-Q1", [MOVER, ELDER])
-    submit(db, "op.desa", q1, reverify=False)
-    _up(db, q1)
-    q2 = _opened(db, "2026-Q2")
-    _mark(db, q2, MOVER["nik"], VervalStatus.PINDAH, "ke Sekatak")
-    submit(db, "op.desa", q2)
-    _up(db, q2)
-    elsewhere = _opened_elsewhere(db)
-    _import_elsewhere(db, elsewhere, [MOVER])
-    with db.transaction() as s:
-        assert item_checks.check_submission(s, submissions.get_submission(s, elsewhere)) == []
-    with db.read() as s:
-        assert not s.scalars(select(QualityFlag).where(QualityFlag.submission_id == elsewhere)).all()
-
-
-def _opened_elsewhere(db, desa="65.01.02.2001"):
-    with db.transaction() as s:
-        return submissions.open_submission(s, SYSTEM, desa, "2026-Q3", "65").submission.id
-
-
-def _import_elsewhere(db, sid, rows):
-    with db.transaction() as s:
-        return imports.import_items(s, SYSTEM, sid, csv_of(list(rows)))
-
-
-def test_a_person_who_moved_back_can_be_entered_again_in_the_next_period(db):
-    """Q2 records MOVER moved away; Q3 (opened before) has its copy set aside at Q2's approval; MOVER
-    came back during Q3: the operator enters her again, and Q3's approval puts her on the register."""
-    make_team(db)
-    q1 = _opened(db, "2026-Q1", [MOVER, ELDER])
-    submit(db, "op.desa", q1, reverify=False)
-    _up(db, q1)
-    q2 = _opened(db, "2026-Q2")
-    q3 = _opened(db, "2026-Q3")
-    with db.transaction() as s:
-        register.set_status(
-            s, actor(db, "op.desa"), q2, [_entry(db, q2, MOVER["nik"]).id], VervalStatus.PINDAH, "ke Malinau"
-        )
-    submit(db, "op.desa", q2)
-    _up(db, q2)
-    assert _entry(db, q3, MOVER["nik"]).dibuang
-    _save(db, q3, MOVER, keterangan="kembali dari Malinau")  # a new entry of the person
-    submit(db, "op.desa", q3)
-    with db.read() as s:  # the kecamatan is told she was removed, and notes that she came back
-        told = s.scalar(
-            select(QualityFlag).where(QualityFlag.submission_id == q3, QualityFlag.rule == "pernah_dihapus")
-        )
-    assert "2026-Q2: pindah: ke Malinau" in told.message
-    with db.transaction() as s:
-        decide_task(s, "verif.kec", open_task(db, q3).id, "approve", acknowledgements={told.id: "kembali, cek KTP"})
-    _up(db, q3, ("verif.kab", "valid.prov"))
-    assert _lut(db, "2026-Q3") == 2
-    # back on the register, she is re-verified from then on, by the next period's copy or a file
-    # of the desa's people, without being asked about again
-    q4 = _opened(db, "2026-Q4")
-    with db.transaction() as s:
-        imports.import_items(s, SYSTEM, q4, csv_of([MOVER, ELDER]))
-        assert item_checks.check_submission(s, submissions.get_submission(s, q4)) == []
-    with db.read() as s:
-        asked = s.scalars(select(QualityFlag.rule).where(QualityFlag.submission_id == q4)).all()
-    assert "pernah_dihapus" not in asked

@@ -24,6 +24,7 @@ from tests.integration.test_overlapping_periods import (
     NEWCOMER,
     _correct,
     _entry,
+    _first_verified,
     _mark,
     _opened,
     _record,
@@ -144,10 +145,7 @@ def test_a_warning_raised_by_a_submit_during_the_approval_is_settled_with_its_co
 
 
 def test_a_person_entered_while_the_approval_adds_them_re_verifies_the_new_record(db):
-    make_team(db)
-    q1 = _opened(db, "2026-Q1", [ELDER])
-    submit(db, "op.desa", q1, reverify=False)
-    _up(db, q1)
+    _first_verified(db, [ELDER])
     q2, q3 = _opened(db, "2026-Q2", [NEWCOMER]), _opened(db, "2026-Q3")
     submit(db, "op.desa", q2)
     _up(db, q2, ("verif.kec", "verif.kab"))
@@ -172,10 +170,7 @@ def test_two_periods_approved_at_once_keep_both_corrections(db, first):
 
 
 def test_a_period_opened_during_an_approval_copies_the_register_it_leaves(db):
-    make_team(db)
-    q1 = _opened(db, "2026-Q1", [MOVER, ELDER])
-    submit(db, "op.desa", q1, reverify=False)
-    _up(db, q1)
+    _first_verified(db, [MOVER, ELDER])
     q2 = _opened(db, "2026-Q2")
     _mark(db, q2, MOVER["nik"], VervalStatus.MENINGGAL, "wafat")
     _correct(db, q2, ELDER, alamat=MOVED)
