@@ -308,42 +308,64 @@ def share(hits: int, n: int) -> str:
     return f"{100 * hits / max(n, 1):6.2f} % ({hits}/{n}; 95 %: {100 * low:.2f}–{100 * high:.2f})"
 
 
+@dataclass
+class Tally:
+    """Alarms on clean files and the recall of plantings, as the record benches count and print them."""
+
+    files: int = 0
+    rows: int = 0
+    flagged_rows: int = 0
+    flagged_files: int = 0
+    per_rule: Counter[str] = field(default_factory=Counter)
+    found: Counter[str] = field(default_factory=Counter)
+    planted: Counter[str] = field(default_factory=Counter)
+
+    def clean(self, judged: list[set[str]]) -> None:
+        self.files += 1
+        self.rows += len(judged)
+        self.flagged_rows += sum(1 for a in judged if a)
+        self.flagged_files += any(judged)
+        self.per_rule.update(rule for a in judged for rule in a)
+
+    def plantings(self, kind: str, planted: int, found: int) -> None:
+        self.planted[kind] += planted
+        self.found[kind] += found
+
+    def print(self, seed: int, clean: str, planted: str, kinds: list[str]) -> None:
+        print(f"machine: {platform.machine()}, Python {platform.python_version()}; seed {seed}")
+        print(f"clean: {clean}")
+        print(f"  rows with an alarm   {share(self.flagged_rows, self.rows)}")
+        print(f"  files with an alarm  {share(self.flagged_files, self.files)}")
+        for rule, n in self.per_rule.most_common():
+            print(f"    {rule:26} {share(n, self.rows)}")
+        print(f"planted: {PLANTS_PER_FILE} {planted} of one kind per file; recall")
+        width = max(map(len, kinds)) + 1
+        for kind in kinds:
+            print(f"  {kind:{width}} {share(self.found[kind], self.planted[kind])}")
+
+
 def measure(files: int, rows: int, seed: int, keyed_again: float) -> None:
     rng = random.Random(seed)
+    tally = Tally()
     with tempfile.TemporaryDirectory() as tmp:
         db = empty_database(None, tmp, "records")
         with db.read() as session:
             desa = places(session)
-            per_rule: Counter[str] = Counter()
-            clean_rows = flagged_rows = flagged_files = 0
-            found: Counter[str] = Counter()
-            planted: Counter[str] = Counter()
             for _ in range(files):
                 desa.serials.clear()
                 clean = clean_file(desa, rng, rows, keyed_again)
-                judged = alarms(session, clean)
-                clean_rows += len(clean)
-                flagged_rows += sum(1 for a in judged if a)
-                flagged_files += any(judged)
-                per_rule.update(rule for a in judged for rule in a)
+                tally.clean(alarms(session, clean))
                 for kind, (plant, rules) in PLANTS.items():
                     copy = [dict(r) for r in clean]
                     chosen = rng.sample(range(len(copy)), 2 * PLANTS_PER_FILE)
                     at, sources = chosen[:PLANTS_PER_FILE], chosen[PLANTS_PER_FILE:]
                     pairs = [(i, plant(copy, i, source, desa, rng)) for i, source in zip(at, sources, strict=True)]
-                    judged_copy = alarms(session, copy)
-                    planted[kind] += len(at)
-                    found[kind] += sum(1 for i, first in pairs if (judged_copy[i] | _of(judged_copy, first)) & rules)
+                    judged = alarms(session, copy)
+                    told = sum(1 for i, first in pairs if (judged[i] | _of(judged, first)) & rules)
+                    tally.plantings(kind, len(at), told)
         db.dispose()
-    print(f"machine: {platform.machine()}, Python {platform.python_version()}; seed {seed}")
-    print(f"clean: {files} files of {rows} rows, a household's address keyed again in {keyed_again:.0%}")
-    print(f"  rows with an alarm   {share(flagged_rows, clean_rows)}")
-    print(f"  files with an alarm  {share(flagged_files, files)}")
-    for rule, n in per_rule.most_common():
-        print(f"    {rule:26} {share(n, clean_rows)}")
-    print(f"planted: {PLANTS_PER_FILE} slips of one kind per file; recall")
-    for kind in PLANTS:
-        print(f"  {kind:36} {share(found[kind], planted[kind])}")
+    clean = f"{files} files of {rows} rows, a household's address keyed again in {keyed_again:.0%}"
+    tally.print(seed, clean, "slips", list(PLANTS))
 
 
 def main() -> None:

@@ -19,11 +19,9 @@ intervals, and the recall of second registrations planted in copies of the file,
 from __future__ import annotations
 
 import argparse
-import platform
 import random
 import sys
 import tempfile
-from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -33,7 +31,7 @@ sys.path[0] = str(Path(__file__).resolve().parent.parent)
 from sqlalchemy import insert, select
 
 from bench.fixtures import empty_database
-from bench.records import CHILDREN, DESA, PLANTS_PER_FILE, Desa, alarms, clean_file, places, share
+from bench.records import CHILDREN, DESA, PLANTS_PER_FILE, Desa, Tally, alarms, clean_file, places
 from engine.core.uow import Database
 from models import Record, RecordStatus, Region, Tier
 
@@ -174,10 +172,7 @@ PLANTS: dict[str, tuple[Plant, set[str]]] = {
 
 def measure(files: int, rows: int, people: int, seed: int, keyed_again: float) -> None:
     rng = random.Random(seed)
-    per_rule: Counter[str] = Counter()
-    clean_rows = flagged_rows = flagged_files = 0
-    found: Counter[str] = Counter()
-    planted: Counter[str] = Counter()
+    tally = Tally()
     with tempfile.TemporaryDirectory() as tmp:
         db = empty_database(None, tmp, "register")
         with db.read() as session:
@@ -188,30 +183,18 @@ def measure(files: int, rows: int, people: int, seed: int, keyed_again: float) -
             round_ = Round(desa, rng, rows, keyed_again)
             with db.sessions() as session:
                 session.execute(insert(Record), round_.records(DESA, there))
-                judged = alarms(session, round_.file)
-                clean_rows += len(judged)
-                flagged_rows += sum(1 for a in judged if a)
-                flagged_files += any(judged)
-                per_rule.update(rule for a in judged for rule in a)
+                tally.clean(alarms(session, round_.file))
                 for kind, (plant, rules) in PLANTS.items():
                     copy = [dict(r) for r in round_.file]
                     at = rng.sample(range(len(copy)), PLANTS_PER_FILE)
                     for i in at:
                         plant(copy, i, round_, rng)
-                    judged_copy = alarms(session, copy)
-                    planted[kind] += len(at)
-                    found[kind] += sum(1 for i in at if judged_copy[i] & rules)
+                    judged = alarms(session, copy)
+                    tally.plantings(kind, len(at), sum(1 for i in at if judged[i] & rules))
                 session.rollback()
         db.dispose()
-    print(f"machine: {platform.machine()}, Python {platform.python_version()}; seed {seed}")
-    print(f"clean: {files} re-verification files of about {rows} rows against the register, {people:,} others")
-    print(f"  rows with an alarm   {share(flagged_rows, clean_rows)}")
-    print(f"  files with an alarm  {share(flagged_files, files)}")
-    for rule, n in per_rule.most_common():
-        print(f"    {rule:26} {share(n, clean_rows)}")
-    print(f"planted: {PLANTS_PER_FILE} second registrations of one kind per file; recall")
-    for kind in PLANTS:
-        print(f"  {kind:42} {share(found[kind], planted[kind])}")
+    clean = f"{files} re-verification files of about {rows} rows against the register, {people:,} others"
+    tally.print(seed, clean, "second registrations", list(PLANTS))
 
 
 def main() -> None:
