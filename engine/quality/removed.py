@@ -72,9 +72,13 @@ def _active_here(session: Session, niks: list[str], kode_desa: str) -> set[tuple
     return {(nik or "", kategori) for nik, kategori in active}
 
 
+def removal_reason(change: dict[str, Any] | None) -> str | None:
+    """Why a record was removed, as its removing version's change keeps it ("meninggal: Agustus 2026")."""
+    return ((change or {}).get("alasan_hapus") or [None, None])[1]
+
+
 def _removed_here(removal: Any) -> Finding:
-    change = removal.perubahan or {}
-    why = (change.get("alasan_hapus") or [None, None])[1] or "dihapus"
+    why = removal_reason(removal.perubahan) or "dihapus"
     when = removal.periode or "sebelumnya"
     return Finding(
         "nik",

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, aliased
 from engine.core.actors import Actor
 from engine.core.errors import Invalid, Problem
 from engine.core.paging import page_of
+from engine.quality.removed import removal_reason
 from engine.verification import submission_view
 from engine.verification.drafts import operator_submission
 from engine.verification.register import SOURCE, Progress, progress
@@ -63,7 +64,7 @@ def _taken_out(session: Session, submission: Submission) -> list[str]:
     )
     taken = []
     for data, change, periode in rows:
-        why = ((change or {}).get("alasan_hapus") or [None, None])[1]
+        why = removal_reason(change)
         said = ", ".join(part for part in (why, f"periode {periode}" if periode else None) if part)
         taken.append(f"{data.get('nama') or ''} ({said})" if said else str(data.get("nama") or ""))
     return taken
