@@ -84,6 +84,7 @@ def test_typing_outlives_an_ended_session_and_is_left_for_no_one_else(db, people
     _, task_id, kecamatan, page = _typing_a_return_reason(db, sign_in)
     kecamatan.context.clear_cookies()  # the session ended while the person was typing
     page.reload()
+    page.wait_for_url("**/masuk**")  # the reload's answer sends the browser on to sign in
     assert "/masuk" in page.url and _kept(page) == 1
     _sign_in_here(page, "verif.kec")
     page.wait_for_url(f"{kecamatan.base}/tugas/{task_id}")  # the task itself, not the sign-in page naming it
