@@ -6,7 +6,7 @@ Every query here reads the indexed columns of `human_task` only; none deserializ
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, delete, func, or_, select
@@ -101,7 +101,11 @@ class InboxPage:
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.filter.per_halaman))
+        return _page_count(self.total, self.filter.per_halaman)
+
+
+def _page_count(total: int, per_page: int) -> int:
+    return max(1, -(-total // per_page))
 
 
 def _in_scope(actor: Actor) -> Any:
@@ -160,6 +164,9 @@ def inbox_page(session: Session, actor: Actor, f: InboxFilter | None = None) -> 
     f = (f or InboxFilter()).normalised()
     shown, narrowing = _shown(actor, f), _narrowing(f)
     total, open_tasks = _counts(session, shown, narrowing, f)
+    # A page beyond the last (a link kept while the tasks on it were decided) shows the last page,
+    # not an empty list that reads as "nothing left", and the database never skips past the end
+    f = replace(f, halaman=min(f.halaman, _page_count(total, f.per_halaman)))
     query = select(HumanTask).where(*shown, *narrowing)
     order = {
         "tenggat": (HumanTask.due_at.asc().nulls_last(), HumanTask.id),

@@ -292,6 +292,14 @@ def test_a_page_number_out_of_range_is_refused_in_the_pages_language(browser, pe
     assert refused.status_code == 400 and "bilangan bulat 1 sampai 100000" in page and "Must be" not in page
 
 
+def test_a_page_beyond_the_last_shows_the_last_page_and_its_tasks(browser, db, people):
+    task = _open_task(db, _submitted(db))
+    browser.login("verif.kec")
+    page = browser.get("/tugas/?halaman=3&per_halaman=10").get_data(as_text=True)
+    assert f"#{task}" in page and "1 tugas" in page  # a link kept from when there were three pages
+    assert f"#{task}" in browser.get("/tugas/?halaman=100000").get_data(as_text=True)
+
+
 def test_a_nik_written_in_a_flag_or_a_reason_is_masked_where_the_fields_are(db, people, signed_in):
     """Another person's NIK in a flag's message, and a NIK or family card number a verifier typed into a
     reason, read as the NIK fields do: whole for the kecamatan, masked above it and for the auditor."""
