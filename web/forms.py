@@ -453,6 +453,7 @@ class SeriesForm(Form):
 
 class PublishedHeadForm(Form):
     kepala = _text(100)  # a head published earlier, BARIS:HASH
+    lanjut = _text(600)  # where a check in slices stopped, signed by the page that stopped it
 
 
 class SearchForm(Form):

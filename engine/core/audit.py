@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from engine.core import clock, deferred
 from engine.core.actors import Actor
-from engine.core.errors import Invalid
+from engine.core.errors import Invalid, phrase
 from models import AuditEvent, AuditHead
 
 
@@ -242,6 +242,8 @@ class ChainReport:
     first_bad_seq: int | None = None
     message: str = ""
     head_hash: str | None = None  # the last row's hash: what to publish elsewhere, and check against later
+    done: bool = True  # false: a slice of the check stopped at its limit before the head (`rows`, `head_hash`)
+    of: int = 0  # with `done` false, the rows the head records: how far the check has to go
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -265,38 +267,53 @@ class Published:
         return cls(int(seq), digest)
 
 
-def verify_chain(session: Session, published: Published | None = None) -> ChainReport:
-    rows = session.scalars(select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=2000))
+def verify_chain(
+    session: Session, published: Published | None = None, since: Published | None = None, limit: int | None = None
+) -> ChainReport:
+    """The chain checked from its first row, or on from a row an earlier slice of the same check
+    verified (`since`), to its head; with `limit`, at most that many rows, the report saying whether
+    it reached the head (`done`) so the check goes on from `head_hash` in a later slice."""
+    start = since or Published(0, GENESIS)
+    rows = session.scalars(
+        select(AuditEvent).where(AuditEvent.seq > start.seq).order_by(AuditEvent.seq).execution_options(yield_per=2000)
+    )
     try:
-        report = _walk(session, rows, published)
+        report = _walk(session, rows, published, start, limit)
     finally:
         rows.close()  # a server-side cursor on PostgreSQL: close it even when stopping early
-    if report.ok and published is not None and published.seq > report.rows:
+    if report.done and report.ok and published is not None and published.seq > report.rows:
         return ChainReport(
             False, report.rows, published.seq, f"baris audit {published.seq} yang kepalanya diterbitkan tidak ada lagi"
         )
     return report
 
 
-def _walk(session: Session, rows: Any, published: Published | None = None) -> ChainReport:
-    expected_prev, expected_seq, count = GENESIS, 1, 0
+def _broken(row: Any, expected_seq: int, expected_prev: str, published: Published | None) -> str | None:
+    """What is wrong with the row the chain expects next, if anything."""
+    if row.seq != expected_seq:
+        return phrase(f"baris audit {expected_seq} hilang (berikutnya yang ada: {row.seq})")
+    if row.prev_hash != expected_prev:
+        return phrase(f"baris audit {row.seq} tidak tersambung ke baris sebelumnya")
+    if _digest(row) != row.hash:
+        return phrase(f"isi baris audit {row.seq} telah diubah")
+    if published is not None and row.seq == published.seq and row.hash != published.hash:
+        return phrase(
+            f"baris audit {row.seq} tidak sama dengan kepala yang diterbitkan: rantai sampai di situ ditulis ulang"
+        )
+    return None
+
+
+def _walk(session: Session, rows: Any, published: Published | None, start: Published, limit: int | None) -> ChainReport:
+    expected_prev, count = start.hash, start.seq
     for row in rows:
-        if row.seq != expected_seq:
-            return ChainReport(
-                False, count, expected_seq, f"baris audit {expected_seq} hilang (berikutnya yang ada: {row.seq})"
-            )
-        if row.prev_hash != expected_prev:
-            return ChainReport(False, count, row.seq, f"baris audit {row.seq} tidak tersambung ke baris sebelumnya")
-        if _digest(row) != row.hash:
-            return ChainReport(False, count, row.seq, f"isi baris audit {row.seq} telah diubah")
-        if published is not None and row.seq == published.seq and row.hash != published.hash:
-            return ChainReport(
-                False,
-                count,
-                row.seq,
-                f"baris audit {row.seq} tidak sama dengan kepala yang diterbitkan: rantai sampai di situ ditulis ulang",
-            )
-        expected_prev, expected_seq, count = row.hash, expected_seq + 1, count + 1
+        if limit is not None and count - start.seq >= limit:
+            head = session.get(AuditHead, 1)
+            message = phrase(f"{count} baris audit utuh sejauh ini")
+            return ChainReport(True, count, None, message, expected_prev, done=False, of=head.last_seq if head else 0)
+        wrong = _broken(row, count + 1, expected_prev, published)
+        if wrong:
+            return ChainReport(False, count, count + 1, wrong)
+        expected_prev, count = row.hash, count + 1
     head = session.get(AuditHead, 1)
     if head is None or head.last_seq != count or head.last_hash != expected_prev:
         last = head.last_seq if head else "?"

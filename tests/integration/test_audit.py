@@ -73,6 +73,47 @@ def test_a_whole_chain_rewritten_passes_alone_but_not_through_a_head_published_b
     assert not beyond.ok and "tidak ada lagi" in beyond.message
 
 
+def _in_slices(db, limit, published=None):
+    """The check a slice of `limit` rows at a time, each on from where the last stopped, as a page does."""
+    since, slices = None, 0
+    while True:
+        with db.read() as session:
+            report = audit.verify_chain(session, published, since, limit)
+        slices += 1
+        if report.done or not report.ok:
+            return report, slices
+        assert report.rows == since.seq + limit if since else report.rows == limit
+        since = audit.Published(report.rows, report.head_hash)
+
+
+def test_a_check_in_slices_finds_what_the_whole_check_finds(db):
+    rows = _history(db)
+    whole = _verify(db)
+    sliced, slices = _in_slices(db, 3)
+    assert sliced.ok and sliced.done and (sliced.rows, sliced.head_hash) == (rows, whole.head_hash)
+    assert slices == -(-rows // 3)  # a slice that checks the last row goes on to the head
+    with db.read() as session:
+        first = audit.verify_chain(session, None, None, 3)
+    assert not first.done and first.of == rows and "sejauh ini" in first.message
+    with db.engine.begin() as conn:
+        conn.execute(update(AuditEvent).where(AuditEvent.seq == rows - 1).values(actor="orang.lain"))
+    broken, _ = _in_slices(db, 3)
+    assert not broken.ok and broken.first_bad_seq == rows - 1 and "diubah" in broken.message
+
+
+def test_a_check_in_slices_passes_through_a_published_head_and_notices_its_rewrite(db):
+    _history(db)
+    with db.read() as session:
+        anchor = audit.Published(4, session.get(AuditEvent, 4).hash)  # row 4, as it was published once
+    assert _in_slices(db, 2, anchor)[0].ok
+    rewritten, _ = _in_slices(db, 2, audit.Published(4, "f" * 64))
+    assert not rewritten.ok and rewritten.first_bad_seq == 4 and "diterbitkan" in rewritten.message
+    with db.engine.begin() as conn:
+        conn.execute(delete(AuditEvent).where(AuditEvent.seq == 7))
+    gap, _ = _in_slices(db, 2, anchor)
+    assert not gap.ok and gap.first_bad_seq == 7 and "hilang" in gap.message
+
+
 def test_a_deleted_middle_row_is_detected(db):
     _history(db)
     with db.engine.begin() as conn:

@@ -8,8 +8,11 @@ import re
 
 from sqlalchemy import func, select, text
 
+from engine.core import audit
+from engine.verification import trail
 from models import AuditEvent, Record, Submission
 from tests.factories import build_world, decide, open_period, open_with_items, person_row, submit
+from web.views import audit as audit_pages
 
 
 def test_searching_records_masks_the_nik(browser, db, people):
@@ -113,6 +116,34 @@ def test_the_integrity_button_reports_an_intact_and_a_broken_chain(browser, db, 
         conn.execute(text("UPDATE audit_event SET reason = 'diubah' WHERE seq = 5"))
     broken = browser.post("/audit/verifikasi", token_from="/audit/").get_data(as_text=True)
     assert "Rantai rusak" in broken and "baris audit 5" in broken
+
+
+_GOES_ON = re.compile(r'name="lanjut" value="([^"]+)"')
+
+
+def test_a_long_trail_is_checked_a_slice_per_page_each_going_on_from_the_last(browser, db, people, app, monkeypatch):
+    """At national scale the chain holds millions of rows: each request checks a slice and the page
+    goes on from where it stopped, saying how far it has come, to the same answer as one long check."""
+    build_world(db)
+    monkeypatch.setattr(trail, "VERIFY_SLICE", 4)
+    browser.login("auditor.prov")
+    page, slices = browser.post("/audit/verifikasi", token_from="/audit/").get_data(as_text=True), 1
+    assert 'id="kemajuan-rantai" value="4"' in page and "dari" in page and "Rantai utuh" not in page
+    first = _GOES_ON.search(page).group(1)
+    while carried := _GOES_ON.search(page):
+        page = browser.post("/audit/verifikasi", {"lanjut": carried.group(1)}, token_from="/audit/").get_data(
+            as_text=True
+        )
+        slices += 1
+    with db.read() as s:
+        whole = audit.verify_chain(s)
+    assert "Rantai utuh" in page and f"{whole.rows}:{whole.head_hash}" in page and slices == -(-whole.rows // 4)
+    forged = first[:-3] + ("xyz" if first.endswith("abc") else "abc")
+    with app.test_request_context():
+        someone_elses = audit_pages._carried().dumps([10**6, "", 4, whole.head_hash])
+    for token, head in ((forged, ""), (someone_elses, ""), (first, f"1:{'a' * 64}")):  # the last: another head
+        refused = browser.post("/audit/verifikasi", {"lanjut": token, "kepala": head}, token_from="/audit/")
+        assert refused.status_code == 400 and "mulai pemeriksaan lagi" in refused.get_data(as_text=True)
 
 
 def test_the_trail_exports_as_csv_with_hashes(browser, db, people):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, current_app, render_template, request
+from itsdangerous import BadSignature, URLSafeSerializer
 
 from engine.core import clock
 from engine.core.errors import Invalid
@@ -81,13 +82,33 @@ def instance(instance_id: int) -> Any:
 @bp.post("/verifikasi")
 @auditor_only
 def verify() -> Any:
-    published = parse(PublishedHeadForm, request.form)["kepala"]
+    """The chain checked a slice per request: a page not yet at the head goes on by itself (or by
+    its button) from the row where the last slice stopped, carried in a signed form field."""
+    form = parse(PublishedHeadForm, request.form)
+    published = form["kepala"]
     try:
         with reading() as s:
-            report = trail.verify_trail(s, actor(), settings().province, published)
+            report = trail.verify_trail(
+                s, actor(), settings().province, published, _opened(form["lanjut"]), trail.VERIFY_SLICE
+            )
     except Invalid as refusal:
         return render_template("audit/verify.html", report=None, refusal=refusal, published=published), 400
-    return render_template("audit/verify.html", report=report, published=published)
+    goes_on = "" if report.done else _carried().dumps(trail.carried_on(actor(), published, report))
+    return render_template("audit/verify.html", report=report, published=published, goes_on=goes_on)
+
+
+def _carried() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="audit-chain-check")
+
+
+def _opened(token: str) -> Any:
+    """What the last slice's page carried, if its signature holds (a forged one reads as nothing valid)."""
+    if not token:
+        return None
+    try:
+        return _carried().loads(token)
+    except BadSignature:
+        return False
 
 
 @bp.post("/ekspor.csv")
