@@ -7,9 +7,10 @@ import csv
 import io
 import json
 import re
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -278,36 +279,69 @@ def require_province_auditor(actor: Actor, province: str) -> None:
 # Rows one slice of the check walks (about two seconds): a page checks a national trail of millions
 # of rows slice by slice, each request short and the auditor seeing how far it has come
 VERIFY_SLICE = 50_000
+# A check in slices not finished within this starts again: the rows it read long ago may have changed
+CHECK_LASTS = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class ChainCheck:
+    """One check in slices, started by a person in one session: a slice carried from another check
+    (an old page, another tab's earlier check, another session) does not go on in this one."""
+
+    id: str
+    started: datetime
+
+    @classmethod
+    def start(cls) -> ChainCheck:
+        return cls(secrets.token_hex(16), clock.now())
+
+    def stored(self) -> list[str]:
+        return [self.id, self.started.isoformat()]
+
+    @classmethod
+    def restored(cls, stored: Any) -> ChainCheck | None:
+        try:
+            return cls(str(stored[0]), datetime.fromisoformat(stored[1]))
+        except (TypeError, ValueError, IndexError, KeyError):
+            return None
 
 
 def verify_trail(
-    session: Session, actor: Actor, province: str, published: str = "", carried: Any = None, limit: int | None = None
+    session: Session,
+    actor: Actor,
+    province: str,
+    published: str = "",
+    carried: Any = None,
+    check: ChainCheck | None = None,
+    limit: int | None = None,
 ) -> audit.ChainReport:
     """The hash chain checked from its first row to its head, and through a head published earlier
     (`BARIS:HASH`) when one is given; in slices of `limit` rows, each going on from where the last
-    stopped, as `carried_on` gave it to this person for this head (`carried`)."""
+    stopped, as `carried_on` gave it to this person for this head and this check (`carried`)."""
     require_province_auditor(actor, province)
     anchor = audit.Published.parse(published) if published.strip() else None
-    return audit.verify_chain(session, anchor, _resumed(actor, published, carried), limit)
+    return audit.verify_chain(session, anchor, _resumed(actor, published, carried, check), limit)
 
 
-def carried_on(actor: Actor, published: str, report: audit.ChainReport) -> list[Any]:
+def carried_on(actor: Actor, published: str, check: ChainCheck, report: audit.ChainReport) -> list[Any]:
     """Where a slice of the check stopped, for the next slice of the same person's same check."""
-    return [actor.user_id, published, report.rows, report.head_hash]
+    return [actor.user_id, published, check.id, report.rows, report.head_hash]
 
 
-def _resumed(actor: Actor, published: str, carried: Any) -> audit.Published | None:
+def _resumed(actor: Actor, published: str, carried: Any, check: ChainCheck | None) -> audit.Published | None:
     if carried is None:
         return None
     if not (
-        isinstance(carried, list)
-        and len(carried) == 4
-        and carried[:2] == [actor.user_id, published]
-        and isinstance(carried[2], int)
-        and isinstance(carried[3], str)
+        check is not None
+        and clock.now() - check.started <= CHECK_LASTS
+        and isinstance(carried, list)
+        and len(carried) == 5
+        and carried[:3] == [actor.user_id, published, check.id]
+        and type(carried[3]) is int
+        and isinstance(carried[4], str)
     ):
-        raise Invalid("Lanjutan pemeriksaan ini tidak sah atau milik orang lain; mulai pemeriksaan lagi")
-    return audit.Published(carried[2], carried[3])
+        raise Invalid("Lanjutan pemeriksaan ini tidak sah, sudah lama, atau milik orang lain; mulai pemeriksaan lagi")
+    return audit.Published(carried[3], carried[4])
 
 
 def record_export(session: Session, actor: Actor, province: str, reason: str) -> None:

@@ -23,6 +23,26 @@ def _verify(db):
         return audit.verify_chain(session)
 
 
+def _first_slice(db, limit):
+    with db.read() as session:
+        report = audit.verify_chain(session, None, None, limit)
+    assert not report.done
+    return audit.Published(report.rows, report.head_hash)
+
+
+def _rewrite_from(db, seq):
+    """Someone who can write the table changes row `seq` and recomputes every hash after it, and the head."""
+    with db.transaction() as session:
+        prev = audit.GENESIS
+        for row in session.scalars(select(AuditEvent).order_by(AuditEvent.seq)):
+            if row.seq == seq:
+                row.reason = "ditulis ulang"
+            row.prev_hash = prev
+            row.hash = audit._digest(row)
+            prev = row.hash
+        session.execute(update(models.AuditHead).values(last_hash=prev))
+
+
 def test_an_untouched_trail_verifies(db):
     rows = _history(db)
     report = _verify(db)
@@ -55,15 +75,7 @@ def test_a_whole_chain_rewritten_passes_alone_but_not_through_a_head_published_b
     anchor = audit.Published(published.rows, published.head_hash)
     with db.read() as session:
         assert audit.verify_chain(session, anchor).ok
-    with db.transaction() as session:
-        prev = audit.GENESIS
-        for row in session.scalars(select(AuditEvent).order_by(AuditEvent.seq)):
-            if row.seq == 2:
-                row.reason = "ditulis ulang"
-            row.prev_hash = prev
-            row.hash = audit._digest(row)
-            prev = row.hash
-        session.execute(update(models.AuditHead).values(last_hash=prev))
+    _rewrite_from(db, 2)
     assert _verify(db).ok  # the rewrite is invisible to the chain alone
     with db.read() as session:
         report = audit.verify_chain(session, anchor)
@@ -112,6 +124,26 @@ def test_a_check_in_slices_passes_through_a_published_head_and_notices_its_rewri
         conn.execute(delete(AuditEvent).where(AuditEvent.seq == 7))
     gap, _ = _in_slices(db, 2, anchor)
     assert not gap.ok and gap.first_bad_seq == 7 and "hilang" in gap.message
+
+
+def test_a_chain_rewritten_between_slices_breaks_where_the_next_slice_goes_on(db):
+    """The next slice goes on from the hash the last one read, not from the row as it is now."""
+    _history(db)
+    since = _first_slice(db, 4)
+    _rewrite_from(db, 2)
+    with db.read() as session:
+        report = audit.verify_chain(session, None, since)
+    assert not report.ok and report.first_bad_seq == 5 and "tidak tersambung" in report.message
+
+
+def test_the_last_row_deleted_between_slices_is_found_at_the_head(db):
+    rows = _history(db)
+    since = _first_slice(db, 4)
+    with db.engine.begin() as conn:
+        conn.execute(delete(AuditEvent).where(AuditEvent.seq == rows))
+    with db.read() as session:
+        report = audit.verify_chain(session, None, since)
+    assert not report.ok and report.first_bad_seq == rows and "dihapus" in report.message
 
 
 def test_a_deleted_middle_row_is_detected(db):

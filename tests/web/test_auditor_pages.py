@@ -5,12 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import timedelta
 
+from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import func, select, text
 
 from engine.core import audit
 from engine.verification import trail
-from models import AuditEvent, Record, Submission
+from models import AuditEvent, Record, Submission, User
 from tests.factories import build_world, decide, open_period, open_with_items, person_row, submit
 from web.views import audit as audit_pages
 
@@ -121,29 +123,81 @@ def test_the_integrity_button_reports_an_intact_and_a_broken_chain(browser, db, 
 _GOES_ON = re.compile(r'name="lanjut" value="([^"]+)"')
 
 
-def test_a_long_trail_is_checked_a_slice_per_page_each_going_on_from_the_last(browser, db, people, app, monkeypatch):
+def _check_in_slices(browser, head="", limit=100):
+    """The auditor presses the button and each page goes on from the last, as its script does."""
+    page = browser.post("/audit/verifikasi", {"kepala": head}, token_from="/audit/").get_data(as_text=True)
+    pages = [page]
+    for _ in range(limit):
+        carried = _GOES_ON.search(page)
+        if not carried:
+            return pages
+        page = browser.post("/audit/verifikasi", {"lanjut": carried.group(1), "kepala": head}, token_from="/audit/")
+        pages.append(page.get_data(as_text=True))
+        page = pages[-1]
+    raise AssertionError(f"the check did not reach the head in {limit} pages")
+
+
+def test_a_long_trail_is_checked_a_slice_per_page_each_going_on_from_the_last(browser, db, people, monkeypatch):
     """At national scale the chain holds millions of rows: each request checks a slice and the page
     goes on from where it stopped, saying how far it has come, to the same answer as one long check."""
     build_world(db)
     monkeypatch.setattr(trail, "VERIFY_SLICE", 4)
     browser.login("auditor.prov")
-    page, slices = browser.post("/audit/verifikasi", token_from="/audit/").get_data(as_text=True), 1
-    assert 'id="kemajuan-rantai" value="4"' in page and "dari" in page and "Rantai utuh" not in page
-    first = _GOES_ON.search(page).group(1)
-    while carried := _GOES_ON.search(page):
-        page = browser.post("/audit/verifikasi", {"lanjut": carried.group(1)}, token_from="/audit/").get_data(
-            as_text=True
-        )
-        slices += 1
+    pages = _check_in_slices(browser)
     with db.read() as s:
         whole = audit.verify_chain(s)
-    assert "Rantai utuh" in page and f"{whole.rows}:{whole.head_hash}" in page and slices == -(-whole.rows // 4)
-    forged = first[:-3] + ("xyz" if first.endswith("abc") else "abc")
+    assert f'id="kemajuan-rantai" value="4" max="{whole.rows}"' in pages[0] and "Rantai utuh" not in pages[0]
+    assert "Rantai utuh" in pages[-1] and f"{whole.rows}:{whole.head_hash}" in pages[-1]
+    assert len(pages) == -(-whole.rows // 4) and "Diperiksa bertahap sejak" in pages[-1]
+
+
+def test_a_check_in_slices_passes_through_a_published_head_beyond_its_first_slice(browser, db, people, monkeypatch):
+    build_world(db)
+    monkeypatch.setattr(trail, "VERIFY_SLICE", 4)
+    with db.read() as s:
+        row_8 = s.scalar(select(AuditEvent.hash).where(AuditEvent.seq == 8))
+    browser.login("auditor.prov")
+    through = _check_in_slices(browser, f"8:{row_8}")[-1]
+    assert "Rantai utuh" in through and "Kepala yang diterbitkan ada di dalamnya" in through
+    rewritten = _check_in_slices(browser, f"8:{'a' * 64}")[-1]
+    assert "Rantai rusak" in rewritten and "baris audit 8 tidak sama dengan kepala yang diterbitkan" in rewritten
+
+
+def test_a_slice_carried_from_elsewhere_does_not_go_on(browser, db, people, app, monkeypatch):
+    """A forged, altered, foreign, stale or earlier check's page cannot finish the check as intact:
+    rows read long ago may have changed since, so the auditor starts again."""
+    build_world(db)
+    monkeypatch.setattr(trail, "VERIFY_SLICE", 4)
+    browser.login("auditor.prov")
+    earlier = _GOES_ON.search(browser.post("/audit/verifikasi", token_from="/audit/").get_data(as_text=True)).group(1)
+    first = _GOES_ON.search(browser.post("/audit/verifikasi", token_from="/audit/").get_data(as_text=True)).group(1)
+    with browser.client.session_transaction() as kept:
+        check = kept[audit_pages._CHECK][0]
+    with db.read() as s:
+        me = s.scalar(select(User.id).where(User.username == "auditor.prov"))
     with app.test_request_context():
-        someone_elses = audit_pages._carried().dumps([10**6, "", 4, whole.head_hash])
-    for token, head in ((forged, ""), (someone_elses, ""), (first, f"1:{'a' * 64}")):  # the last: another head
-        refused = browser.post("/audit/verifikasi", {"lanjut": token, "kepala": head}, token_from="/audit/")
-        assert refused.status_code == 400 and "mulai pemeriksaan lagi" in refused.get_data(as_text=True)
+        signed = audit_pages._carried().dumps
+        unsalted = URLSafeTimedSerializer(app.config["SECRET_KEY"]).dumps([me, "", check, 4, "0" * 64])
+        refused = [
+            (first[:-3] + ("xyz" if first.endswith("abc") else "abc"), ""),  # altered
+            (signed([10**6, "", check, 4, "0" * 64]), ""),  # someone else's
+            (signed([me, "", check, "4", "0" * 64]), ""),  # a row written as text
+            (signed([me, "", check, 4, "0" * 64, 1]), ""),  # more than a slice carries
+            (unsalted, ""),  # signed for something else
+            (earlier, ""),  # an earlier check of the same session
+            (first, f"1:{'a' * 64}"),  # another published head
+        ]
+    for token, head in refused:
+        answer = browser.post("/audit/verifikasi", {"lanjut": token, "kepala": head}, token_from="/audit/")
+        assert answer.status_code == 400 and "mulai pemeriksaan lagi" in answer.get_data(as_text=True), token
+    monkeypatch.setattr(audit_pages, "_SLICE_LASTS", -1)  # the page waited too long for its next slice
+    stale = browser.post("/audit/verifikasi", {"lanjut": first}, token_from="/audit/")
+    assert stale.status_code == 400
+    monkeypatch.setattr(audit_pages, "_SLICE_LASTS", 600)
+    monkeypatch.setattr(trail, "CHECK_LASTS", timedelta(0))  # the check began too long ago
+    assert browser.post("/audit/verifikasi", {"lanjut": first}, token_from="/audit/").status_code == 400
+    monkeypatch.setattr(trail, "CHECK_LASTS", timedelta(hours=1))
+    assert browser.post("/audit/verifikasi", {"lanjut": first}, token_from="/audit/").status_code == 200
 
 
 def test_the_trail_exports_as_csv_with_hashes(browser, db, people):

@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from engine.bpmn import timers
 from engine.core.actors import Actor
-from engine.verification import status
+from engine.verification import inbox, status
 from models import HumanTask, Submission, SubmissionItem, SubmissionStatus
-from tests.factories import decide, items_of, open_with_items, person_row, submit
+from tests.factories import actor, decide, items_of, open_with_items, person_row, submit
 
 
 def _submitted(db, desa="65.01.01.2005", operator="op.desa", rows=None):
@@ -298,6 +298,17 @@ def test_a_page_beyond_the_last_shows_the_last_page_and_its_tasks(browser, db, p
     page = browser.get("/tugas/?halaman=3&per_halaman=10").get_data(as_text=True)
     assert f"#{task}" in page and "1 tugas" in page  # a link kept from when there were three pages
     assert f"#{task}" in browser.get("/tugas/?halaman=100000").get_data(as_text=True)
+
+
+def test_an_inbox_page_beyond_the_last_is_the_last_and_says_so(db, people):
+    for desa, operator in (("65.01.01.2005", "op.desa"), ("65.01.01.2006", "op.lain")):
+        _submitted(db, desa, operator)
+    verifier = actor(db, "verif.kec")
+    with db.read() as s:
+        beyond = inbox.inbox_page(s, verifier, inbox.InboxFilter(halaman=7, per_halaman=10))
+        first = inbox.inbox_page(s, verifier, inbox.InboxFilter(per_halaman=10))
+    assert beyond.filter.halaman == 1 and [t.id for t in beyond.tasks] == [t.id for t in first.tasks]
+    assert [inbox._page_count(total, 10) for total in (0, 1, 10, 11, 20, 21)] == [1, 1, 1, 2, 2, 3]
 
 
 def test_a_nik_written_in_a_flag_or_a_reason_is_masked_where_the_fields_are(db, people, signed_in):

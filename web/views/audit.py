@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, render_template, request
-from itsdangerous import BadSignature, URLSafeSerializer
+from flask import Blueprint, Response, current_app, render_template, request, session
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from engine.core import clock
 from engine.core.errors import Invalid
@@ -83,31 +83,40 @@ def instance(instance_id: int) -> Any:
 @auditor_only
 def verify() -> Any:
     """The chain checked a slice per request: a page not yet at the head goes on by itself (or by
-    its button) from the row where the last slice stopped, carried in a signed form field."""
+    its button) from the row where the last slice stopped, carried in a signed form field that
+    lasts minutes and belongs to the check this session started last."""
     form = parse(PublishedHeadForm, request.form)
-    published = form["kepala"]
+    published, token = form["kepala"], form["lanjut"]
+    if not token:
+        session[_CHECK] = trail.ChainCheck.start().stored()
+    check = trail.ChainCheck.restored(session.get(_CHECK))
     try:
         with reading() as s:
-            report = trail.verify_trail(
-                s, actor(), settings().province, published, _opened(form["lanjut"]), trail.VERIFY_SLICE
-            )
+            province = settings().province
+            report = trail.verify_trail(s, actor(), province, published, _opened(token), check, trail.VERIFY_SLICE)
     except Invalid as refusal:
         return render_template("audit/verify.html", report=None, refusal=refusal, published=published), 400
-    goes_on = "" if report.done else _carried().dumps(trail.carried_on(actor(), published, report))
-    return render_template("audit/verify.html", report=report, published=published, goes_on=goes_on)
+    assert check is not None  # started above, or refused as not carried for it
+    goes_on = "" if report.done else _carried().dumps(trail.carried_on(actor(), published, check, report))
+    started = check.started if token else None  # a check in slices says since when it read the chain
+    return render_template("audit/verify.html", report=report, published=published, goes_on=goes_on, started=started)
 
 
-def _carried() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="audit-chain-check")
+_CHECK = "pemeriksaan_rantai"
+_SLICE_LASTS = 600  # seconds a page may wait before its next slice (without scripts, its button)
+
+
+def _carried() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="audit-chain-check")
 
 
 def _opened(token: str) -> Any:
-    """What the last slice's page carried, if its signature holds (a forged one reads as nothing valid)."""
+    """What the last slice's page carried, if its signature holds and is recent (else nothing valid)."""
     if not token:
         return None
     try:
-        return _carried().loads(token)
-    except BadSignature:
+        return _carried().loads(token, max_age=_SLICE_LASTS)
+    except BadSignature:  # SignatureExpired too
         return False
 
 
