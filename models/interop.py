@@ -85,7 +85,12 @@ class DtsenEntry(Base):
     """One person of the latest DTSEN extract: decile of welfare (1 poorest … 10) and programmes."""
 
     __tablename__ = "dtsen_entry"
-    __table_args__ = (Index("ix_dtsen_entry_nik", "nik"), Index("ix_dtsen_entry_no_kk", "no_kk"))
+    __table_args__ = (
+        Index("ix_dtsen_entry_nik", "nik"),
+        Index("ix_dtsen_entry_no_kk", "no_kk"),
+        # a desa's residents of the poorest deciles (`dtsen.desa_information`)
+        Index("ix_dtsen_entry_region_desil", "region_kode", "desil"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     nik: Mapped[str] = mapped_column(String(16))

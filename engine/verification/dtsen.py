@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
-from sqlalchemy import delete, insert, or_, select
+from sqlalchemy import ColumnElement, Exists, delete, exists, insert, or_, select
 from sqlalchemy.orm import Session
 
 from engine.core import audit, clock, resilience, tables
@@ -202,24 +202,29 @@ def _low_decile_flags(entries: list[dict[str, Any]], registered: set[str | None]
 
 
 def desa_information(session: Session, actor: Actor, kode_desa: str, limit: int = 200) -> list[DtsenEntry]:
-    """For the desa's operator: residents in DTSEN deciles 1-2 who are in no PPKS category."""
+    """For the desa's operator: residents in DTSEN deciles 1-2 who are in no PPKS category.
+
+    Each resident is looked up in the register by NIK, then by family card (indexed), rather than
+    the register's every NIK and card read against the desa's residents."""
     Scope.working(actor).require(kode_desa, f"Desa {kode_desa}", Tier.DESA)
-    active = (Record.status == RecordStatus.AKTIF,)
-    by_nik = select(Record.nik).where(*active, Record.nik.is_not(None))
-    by_kk = select(Record.no_kk).where(*active, Record.no_kk.is_not(None))
     return list(
         session.scalars(
             select(DtsenEntry)
             .where(
                 DtsenEntry.region_kode == kode_desa,
                 DtsenEntry.desil <= 2,
-                DtsenEntry.nik.not_in(by_nik),
-                or_(DtsenEntry.no_kk.is_(None), DtsenEntry.no_kk.not_in(by_kk)),
+                ~_registered(Record.nik == DtsenEntry.nik),
+                or_(DtsenEntry.no_kk.is_(None), ~_registered(Record.no_kk == DtsenEntry.no_kk)),
             )
             .order_by(DtsenEntry.desil, DtsenEntry.nik)
             .limit(limit)
         )
     )
+
+
+def _registered(same_person: ColumnElement[bool]) -> Exists:
+    """An active register record matching the DTSEN resident (correlated to the outer entry)."""
+    return exists().where(Record.status == RecordStatus.AKTIF, same_person)
 
 
 # --- the extract from DTSEN's endpoint -----------------------------------------------------------------

@@ -126,3 +126,34 @@ def test_people_are_found_by_nik_or_card_in_one_read_per_chunk_across_chunks(db,
         people[2]: linkage.DtsenView(1, ("PENA", "PKH"), "kk"),
         people[3]: linkage.DtsenView(4, ("BPNT",), "kk"),
     }
+
+
+def test_the_operators_list_looks_each_resident_up_in_the_register_instead_of_reading_it_whole(db, statements):
+    """Each resident of deciles 1-2 is looked up in the active register by NIK and by family card (a
+    correlated EXISTS on their own keys), never compared with every NIK and card of the country's
+    register (`NOT IN` over it); who is listed stays the same."""
+    by_nik = _record(db, 1, "FM", no_kk="6501010000000001")
+    _record(db, 2, "FM", no_kk="6501010000000002")
+    ended = _record(db, 3, "LUT", no_kk="6501010000000003")
+    with db.transaction() as s:
+        s.get(Record, ended.id).status = RecordStatus.DIHAPUS
+    unregistered, ended_family, no_card = "6501010101900009", "6501010101800003", "6501010101700007"
+    _import(
+        db,
+        HEADER
+        + f"{by_nik.nik},6501010000000099,1,PKH,{DESA}\n"  # registered by NIK
+        + f"6501010101800002,6501010000000002,2,PKH,{DESA}\n"  # registered by the family's card
+        + f"{unregistered},6501010000000009,1,BPNT,{DESA}\n"
+        + f"{ended_family},6501010000000003,2,,{DESA}\n"  # the family's only record has ended
+        + f"{no_card},,1,,{DESA}\n"
+        + f"6501010101600006,6501010000000006,5,,{DESA}\n",  # not among the poorest
+    )
+    statements.clear()
+    with db.read() as s:
+        information = dtsen.desa_information(s, SYSTEM, DESA)
+    assert [e.nik for e in information] == [no_card, unregistered, ended_family]
+    (listed,) = [q for q in statements if "FROM dtsen_entry" in q]
+    assert "NOT IN" not in listed
+    assert listed.count("NOT (EXISTS (SELECT") == 2
+    assert "ppks_record.nik = dtsen_entry.nik" in listed
+    assert "ppks_record.no_kk = dtsen_entry.no_kk" in listed
