@@ -87,23 +87,43 @@ class Status:
         }
 
 
-def _approvals(session: Session, periode: str) -> dict[int, set[str]]:
-    """The tiers that approved each submission as it stands now: in the round since its desa's last
-    task (a return opens a new one), so an approval a later return undid no longer counts."""
+def _submissions_in(periode: str, parent: str) -> Select[tuple[int]]:
+    """The period's submissions of the region's desa: the only ones whose tasks its status reads."""
+    return select(Submission.id).where(Submission.periode == periode, Submission.kode_desa.like(f"{parent}.%"))
+
+
+def _first_submitted(session: Session, periode: str, parent: str) -> dict[int, datetime]:
+    """Submission id -> when its desa first sent it up."""
+    found = session.execute(
+        select(HumanTask.submission_id, func.min(HumanTask.completed_at))
+        .where(
+            HumanTask.submission_id.in_(_submissions_in(periode, parent)),
+            HumanTask.tingkat == Tier.DESA,
+            HumanTask.status == TaskStatus.SELESAI,
+        )
+        .group_by(HumanTask.submission_id)
+    )
+    return {sid: first for sid, first in found}
+
+
+def _approvals(session: Session, periode: str, parent: str) -> dict[int, set[str]]:
+    """The tiers that approved each of the region's submissions as it stands now: in the round since
+    its desa's last task (a return opens a new one), so an approval a later return undid no longer counts."""
+    own = HumanTask.submission_id.in_(_submissions_in(periode, parent))
     last_desa_task = dict(
         session.execute(
             select(HumanTask.submission_id, func.max(HumanTask.id))
-            .where(HumanTask.periode == periode, HumanTask.tingkat == Tier.DESA)
+            .where(own, HumanTask.tingkat == Tier.DESA)
             .group_by(HumanTask.submission_id)
         ).all()
     )
     approvals: dict[int, set[str]] = defaultdict(set)
     for sid, tier, task_id in session.execute(
         select(HumanTask.submission_id, HumanTask.tingkat, HumanTask.id).where(
-            HumanTask.periode == periode, HumanTask.status == TaskStatus.SELESAI, HumanTask.keputusan == Decision.SETUJU
+            own, HumanTask.status == TaskStatus.SELESAI, HumanTask.keputusan == Decision.SETUJU
         )
     ):
-        if sid is not None and task_id > last_desa_task.get(sid, 0):
+        if task_id > last_desa_task.get(sid, 0):
             approvals[sid].add(tier.value)
     return approvals
 
@@ -199,14 +219,8 @@ def tally(session: Session, periode: str, parent: str, registers: bool = True) -
             Submission.tidak_diperiksa,
         ).where(Submission.periode == periode, Submission.kode_desa.like(f"{parent}.%"))
     ).all()
-    first_submit = dict(
-        session.execute(
-            select(HumanTask.submission_id, func.min(HumanTask.completed_at))
-            .where(HumanTask.periode == periode, HumanTask.tingkat == Tier.DESA, HumanTask.status == TaskStatus.SELESAI)
-            .group_by(HumanTask.submission_id)
-        ).all()
-    )
-    approvals = _approvals(session, periode)
+    first_submit = _first_submitted(session, periode, parent)
+    approvals = _approvals(session, periode, parent)
     register_counts = _register_counts(session, periode, parent) if registers else {}
     for sid, code, state, putaran, nihil, unchecked in subs:
         row = rows.get(child(code))

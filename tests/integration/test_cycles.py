@@ -14,7 +14,7 @@ from engine.core.errors import Invalid
 from engine.people import users
 from engine.verification import cycle_batches, cycles, imports, submissions
 from models import AuditEvent, Cycle, HumanTask, OutboxEvent, ProcessInstance, Submission, SubmissionStatus
-from tests.factories import SYSTEM, csv_of, decide, make_team, person_row, submit
+from tests.factories import SYSTEM, csv_of, decide, make_team, open_with_items, person_row, submit
 
 PERIOD = "2026-Q4"
 
@@ -236,3 +236,25 @@ def test_a_verifier_task_is_due_by_its_tier_deadline_in_the_cycle_when_that_is_n
     assert timers.fire_due_timers(db, start + timedelta(days=56)) == 3  # their processes' own timers
     # each escalated once: the calendar saw them first, their timers found them escalated
     assert _count(db, OutboxEvent, OutboxEvent.event_type == "task.overdue") == 3
+
+
+def test_a_regions_status_reads_the_tasks_of_its_own_desa_and_no_others(db, statements):
+    """A kabupaten's status reads the tasks of its own desa's submissions: another kabupaten's tasks
+    are not read at all (made unreadable here, they would fail the count)."""
+    team, sid = _submitted_in_cycle(db)
+    decide(db, team.kecamatan, sid, "approve")
+    elsewhere = "65.02.01.2005"  # Pulau Sapi, Kabupaten Malinau
+    other = make_team(db, desa=elsewhere)
+    other_sid = open_with_items(db, desa=elsewhere)
+    submit(db, other.operator, other_sid)
+    decide(db, other.kecamatan, other_sid, "approve")
+    with db.transaction() as s:  # no tier of this name: reading the row would fail
+        s.execute(text("UPDATE human_task SET tingkat = 'rusak' WHERE kode_desa = :desa"), {"desa": elsewhere})
+    statements.clear()
+    with db.read() as s:
+        rows = {r.kode: r for r in cycles.status(s, SYSTEM, PERIOD, "65.01")}
+    assert rows["65.01.01"].submitted == 1
+    assert rows["65.01.01"].verified == {"kecamatan": 1, "kabupaten": 0, "provinsi": 0}
+    task_reads = [q for q in statements if "FROM human_task" in q]
+    assert len(task_reads) == 3
+    assert all("submission.kode_desa LIKE" in q for q in task_reads)
