@@ -104,6 +104,10 @@ class HumanTask(Base):
         Index("ix_human_task_late", "periode", "status", "due_at", "id"),
         Index("ix_human_task_instance", "instance_id", "status"),
         Index("ix_human_task_assignee", "assignee_id", "status"),
+        # a region's tasks by the prefix of their desa's code (late tasks, the inbox's region filter)
+        Index("ix_human_task_desa_pola", "kode_desa", postgresql_ops={"kode_desa": "varchar_pattern_ops"}).ddl_if(
+            dialect="postgresql"
+        ),
         UniqueConstraint("spiff_task_id", name="uq_human_task_spiff_task"),
     )
 

@@ -37,6 +37,10 @@ class Record(Base):
         Index("ix_ppks_record_desa_kategori", "kode_desa", "kategori"),
         Index("ix_ppks_record_nik", "nik"),
         Index("ix_ppks_record_no_kk", "no_kk"),  # a DTSEN resident looked up by family card
+        # a region's records by the prefix of their desa's code (`kode_desa LIKE '65.01.%'`)
+        Index("ix_ppks_record_desa_pola", "kode_desa", postgresql_ops={"kode_desa": "varchar_pattern_ops"}).ddl_if(
+            dialect="postgresql"
+        ),
         # a person on another desa's register keyed with one NIK digit wrong (`duplicates.slipped_elsewhere`)
         Index("ix_ppks_record_lahir_nik_awal", "tanggal_lahir", text("substr(nik, 1, 8)")),
         Index("ix_ppks_record_lahir_nik_akhir", "tanggal_lahir", text("substr(nik, 9, 8)")),

@@ -46,7 +46,16 @@ class Verdict(enum.StrEnum):
 
 class Submission(Base):
     __tablename__ = "submission"
-    __table_args__ = (UniqueConstraint("kode_desa", "periode", name="uq_submission_desa_periode"),)
+    __table_args__ = (
+        UniqueConstraint("kode_desa", "periode", name="uq_submission_desa_periode"),
+        # a region's submissions in a period by the prefix of their desa's code
+        Index(
+            "ix_submission_periode_desa_pola",
+            "periode",
+            "kode_desa",
+            postgresql_ops={"kode_desa": "varchar_pattern_ops"},
+        ).ddl_if(dialect="postgresql"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kode_desa: Mapped[str] = mapped_column(ForeignKey("region.kode"), index=True)

@@ -73,8 +73,17 @@ def test_the_migrations_build_exactly_the_models(db):
         if not (
             db.engine.dialect.name == "sqlite" and d[0] in ("add_index", "remove_index") and "priority" in str(d[1])
         )
+        and not (d[0] == "add_index" and not _built_on(d[1], db.engine.dialect.name))
     ]
     assert differences == []
+
+
+def _built_on(index, dialect: str) -> bool:
+    """An index the models build only on one database (`ddl_if`, the LIKE-prefix indexes of
+    PostgreSQL) is not missing from another."""
+    (modelled,) = [i for i in Base.metadata.tables[index.table.name].indexes if i.name == index.name]
+    only = modelled._ddl_if  # autogenerate compares a copy, without it
+    return only is None or only.dialect in (None, dialect)
 
 
 def test_postgresql_knows_how_the_inbox_columns_go_together(db, is_postgresql):

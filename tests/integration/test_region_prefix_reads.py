@@ -1,0 +1,51 @@
+"""A region's rows are read by the prefix of their desa's code (`kode_desa = '65.01' OR kode_desa
+LIKE '65.01.%'`). PostgreSQL under a collation other than C serves such a prefix only from an index
+built with `varchar_pattern_ops`; without one each read scans the table."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select, text
+
+from engine.verification import cycles
+from models import Base, HumanTask, Record, Submission
+from tests.factories import SYSTEM
+
+PERIOD = "2026-Q4"
+KECAMATAN = "65.01.01"
+PREFIX_READS = {  # the index each read of a region's rows should go through
+    "ix_ppks_record_desa_pola": select(Record.id).where(cycles.within(Record.kode_desa, "65.01")),
+    "ix_submission_periode_desa_pola": select(Submission.id).where(
+        Submission.periode == PERIOD, cycles.within(Submission.kode_desa, KECAMATAN)
+    ),
+    "ix_human_task_desa_pola": select(HumanTask.id).where(cycles.within(HumanTask.kode_desa, KECAMATAN)),
+}
+
+
+def _index(name: str):  # type: ignore[no-untyped-def]
+    (found,) = [i for table in Base.metadata.tables.values() for i in table.indexes if i.name == name]
+    return found
+
+
+@pytest.mark.parametrize("name", list(PREFIX_READS))
+def test_the_prefix_indexes_are_postgresqls_own(name):
+    """Built with the pattern operator class, on PostgreSQL only (SQLite has no such class, and its
+    LIKE is case-blind: its plain indexes are what it has)."""
+    index = _index(name)
+    assert index.dialect_options["postgresql"]["ops"] == {"kode_desa": "varchar_pattern_ops"}
+    assert index._ddl_if is not None and index._ddl_if.dialect == "postgresql"
+
+
+@pytest.mark.parametrize("name", list(PREFIX_READS))
+def test_a_regions_rows_are_read_through_a_prefix_index_on_postgresql(db, is_postgresql, name):
+    if not is_postgresql:
+        pytest.skip("varchar_pattern_ops is PostgreSQL's; SQLite builds no such index")
+    cycles.open_cycle(db, SYSTEM, PERIOD)  # 482 desa: submissions and tasks of the whole province
+    query = str(PREFIX_READS[name].compile(db.engine, compile_kwargs={"literal_binds": True})).replace("%%", "%")
+    with db.transaction() as s:
+        s.execute(text("ANALYZE submission"))
+        s.execute(text("ANALYZE human_task"))
+        s.execute(text("SET LOCAL enable_seqscan = off"))
+        plan = "\n".join(s.scalars(text(f"EXPLAIN {query}")))
+    assert name in plan
+    assert "~>=~" in plan  # the prefix itself bounds the index range, not a filter after reading it
