@@ -67,9 +67,10 @@ def _reporting(d: Determination, part: Scope | None) -> list[tuple[str, str]]:
 
 def _rows(session: Session, d: Determination, part: Scope | None) -> tuple[list[list[Any]], dict[str, Category]]:
     categories = {c.kode: c for c in session.scalars(select(Category))}
-    names = region_history.names_at(session, d.approved_at)  # as the decree named them
+    published = determinations.published_rows(d, part)
+    names = region_history.names_at(session, d.approved_at, {code for code, _, _ in published})  # as the decree did
     rows = []
-    for code, kategori, n in determinations.published_rows(d, part):
+    for code, kategori, n in published:
         category = categories.get(kategori)
         rows.append(
             [

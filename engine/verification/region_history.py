@@ -3,6 +3,7 @@ region's name as it was at a moment (a determination names the regions as its de
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import select
@@ -13,14 +14,27 @@ from engine.people import administration
 from engine.people.scope import Scope
 from models import Region, RegionChange, User
 
+NAMES_CHUNK = 500  # codes per IN list
 
-def names_at(session: Session, moment: datetime) -> dict[str, str]:
-    """Every region's name as it was at `moment` (a determination's approval): today's, with each
-    renamed since given its name from before the first change after that moment."""
-    names = {kode: nama for kode, nama in session.execute(select(Region.kode, Region.nama))}
+
+def names_at(session: Session, moment: datetime, codes: Iterable[str]) -> dict[str, str]:
+    """The name of each of `codes` as it was at `moment` (a determination's approval): today's, with
+    each renamed since given its name from before the first change after that moment. Only the
+    regions asked for are read, `NAMES_CHUNK` codes at a time."""
+    wanted = sorted(set(codes))
+    names: dict[str, str] = {}
+    for start in range(0, len(wanted), NAMES_CHUNK):
+        names.update(_names_at(session, moment, wanted[start : start + NAMES_CHUNK]))
+    return names
+
+
+def _names_at(session: Session, moment: datetime, codes: list[str]) -> dict[str, str]:
+    names = {
+        kode: nama for kode, nama in session.execute(select(Region.kode, Region.nama).where(Region.kode.in_(codes)))
+    }
     later = session.execute(
         select(RegionChange.kode, RegionChange.nama_sebelum)
-        .where(RegionChange.created_at > moment, RegionChange.nama_sebelum.is_not(None))
+        .where(RegionChange.kode.in_(codes), RegionChange.created_at > moment, RegionChange.nama_sebelum.is_not(None))
         .order_by(RegionChange.id.desc())
     )
     names.update({kode: before or names[kode] for kode, before in later})  # the earliest change is applied last

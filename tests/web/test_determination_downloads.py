@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from datetime import date
 
 import pytest
 from sqlalchemy import select
 
-from engine.verification import region_updates
+from engine.verification import cycles, region_history, region_updates
 from models import AuditEvent
 from tests.factories import RECONCILIATION_YEAR as YEAR
 from tests.factories import SYSTEM, reconciliation_year
@@ -90,3 +91,37 @@ def test_a_region_renamed_after_the_determination_keeps_its_name_in_the_figures(
         region_updates.apply_update(s, SYSTEM, rows, "65", ("Kepmendagri uji", date(2026, 12, 1)), date(2026, 12, 3))
     after = _table(signed_in("walidata.prov").get(f"/penetapan/{YEAR}/unduh/csv"))
     assert after == before and any(r[1] == "Kabupaten Bulungan" for r in after)
+
+
+def _name_reads(statements: list[str]) -> list[str]:
+    return [q for q in statements if q.startswith("SELECT region.kode, region.nama FROM region")]
+
+
+def _name_reads(statements: list[str]) -> list[str]:
+    return [q for q in statements if q.startswith("SELECT region.kode, region.nama FROM region")]
+
+
+def test_the_figures_read_the_names_of_the_regions_they_show_and_no_others(
+    db, people, password_hash, signed_in, statements, monkeypatch
+):
+    """The download and the determination page name the regions they show: the list of regions is
+    read by those codes, a bounded number at a time, never whole (91,599 names nationally)."""
+    reconciliation_year(db, password_hash, team=False)
+    cycles.open_cycle(db, SYSTEM, f"{YEAR}-Q4", region="65.02.01")
+    cycles.close_cycle(db, SYSTEM, f"{YEAR}-Q4", early=True)  # each regency's reporting is on the page
+    determine(db, YEAR, "SK-1/2027")
+    monkeypatch.setattr(region_history, "NAMES_CHUNK", 2, raising=False)
+    regency = signed_in("walidata.kab")
+    statements.clear()
+    rows = _table(regency.get(f"/penetapan/{YEAR}/unduh/csv"))
+    shown = {r[0] for r in rows}
+    assert len(shown) > 2 and all(r[1] != r[0] for r in rows)  # every region named
+    reads = _name_reads(statements)
+    assert len(reads) == math.ceil(len(shown) / 2) and all("WHERE region.kode IN" in q for q in reads)
+    province = signed_in("walidata.prov")
+    statements.clear()
+    page = province.get(f"/penetapan/{YEAR}").get_data(as_text=True)
+    reporting = page.split('id="kelengkapan"')[1].split("</table>")[0]
+    assert "Kabupaten Malinau" in reporting and "Kabupaten Bulungan" in reporting
+    reads = _name_reads(statements)
+    assert len(reads) == 3 and all("WHERE region.kode IN" in q for q in reads)  # five regencies, two at a time

@@ -167,7 +167,7 @@ def determination_page(tahun: int) -> Any:
         latest = frozen.revisi if revisi is None else determinations.get(s, actor(), tahun).revisi
         summary = determinations.summary(frozen)
         reporting = determinations.reporting(frozen, determinations.part_of(actor(), frozen))
-        names = region_history.names_at(s, frozen.approved_at) if reporting else {}
+        names = region_history.names_at(s, frozen.approved_at, {c.kode for c in reporting})
         try:
             comparison = determinations.diff(s, actor(), tahun - 1, tahun)
         except NotFound:
