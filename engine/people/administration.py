@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from engine.core import audit
+from engine.core import audit, searching
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
 from engine.core.errors import Forbidden, Invalid, NotFound, Problem
@@ -41,10 +41,9 @@ def list_users(session: Session, actor: Actor, query: str = "", page: int = 1) -
     wanted = select(User.id)
     text = query.strip().lower()
     if text:
-        like = f"%{text}%"
-        holding = select(RoleAssignment.user_id).where(RoleAssignment.region_kode.like(f"{text}%"))
+        holding = select(RoleAssignment.user_id).where(searching.starting_with(RoleAssignment.region_kode, text))
         wanted = wanted.where(
-            or_(func.lower(User.username).like(like), func.lower(User.nama).like(like), User.id.in_(holding))
+            or_(searching.containing(User.username, text), searching.containing(User.nama, text), User.id.in_(holding))
         )
     if not scope.whole_province:
         wanted = wanted.where(
@@ -358,9 +357,9 @@ def search_regions(session: Session, actor: Actor, query: str, province: str, li
         return []
     q = select(Region).where(or_(Region.kode == province, Region.kode.like(f"{province}.%")), Region.berakhir.is_(None))
     if text[0].isdigit():
-        q = q.where(Region.kode.like(f"{text}%"))
+        q = q.where(searching.starting_with(Region.kode, text))
     else:
-        q = q.where(func.lower(Region.nama).like(f"%{text.lower()}%"))
+        q = q.where(searching.containing(Region.nama, text))
     found = list(session.scalars(q.order_by(func.length(Region.kode), Region.kode).limit(limit)))
     parents = {
         r.kode: r.nama

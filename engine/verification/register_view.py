@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from engine.core import searching
 from engine.core.actors import Actor
 from engine.core.errors import Invalid, Problem
 from engine.core.paging import page_of
@@ -83,7 +84,11 @@ def _search(submission: Submission, query: str) -> list[ColumnElement[bool]]:
         return []
     matching = select(Record.id).where(
         Record.kode_desa == submission.kode_desa,
-        or_(Record.nama.ilike(f"%{query}%"), Record.nik.startswith(query), Record.no_kk.startswith(query)),
+        or_(
+            searching.containing(Record.nama, query),
+            searching.starting_with(Record.nik, query),
+            searching.starting_with(Record.no_kk, query),
+        ),
     )
     return [SubmissionItem.record_id.in_(matching)]
 

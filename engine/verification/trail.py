@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.bpmn import runtime
-from engine.core import audit, clock
+from engine.core import audit, clock, searching
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
 from engine.core.errors import Forbidden, Invalid, NotFound, Problem
@@ -82,7 +82,7 @@ def search_records(
         _allow_nik_search(session, actor)
         q = q.where(Record.nik == nik)
     if nama.strip():
-        q = q.where(func.lower(Record.nama).like(f"%{nama.strip().lower()}%"))
+        q = q.where(searching.containing(Record.nama, nama.strip()))
     if wilayah.strip():
         code = wilayah.strip()
         q = q.where((Record.kode_desa == code) | Record.kode_desa.like(f"{code}.%"))
