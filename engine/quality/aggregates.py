@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import Select, and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.core import audit, clock
@@ -305,14 +305,10 @@ def roll_up(counted: Iterable[tuple[str, str, int]]) -> Counter[tuple[str, str]]
     return counts
 
 
-def standing_records(session: Session, province: str, periode: str) -> list[Any]:
-    """The province's records active on the register as it stood at the end of `periode` (a year, or
-    a period of the province's rhythm): each record as its last version verified in a submission of
-    that period or before left it, in the category that version gave it (a correction made later does
-    not move an earlier period's figure). A record verified in a later cycle does not count for this
-    one, and one removed later still does. Rows of (id, versi, kode_desa, kategori), by id, in the desa
-    of that version: a desa merged later keeps its own figures for the periods before, and its records
-    count in the desa that carries on from it once a submission there has verified them."""
+def standing_select(session: Session, province: str, periode: str) -> Select[Any]:
+    """The province's register as it stood at the end of `periode`, as a query: each record active in
+    its last version verified in a submission of a period ended by then, with (id, versi, kode_desa,
+    kategori, nik) as that version gave them."""
     period_key(periode)
     in_time = func.substr(Submission.periode, 1, 4) <= periode if len(periode) == 4 else Submission.periode <= periode
     last = (
@@ -322,18 +318,32 @@ def standing_records(session: Session, province: str, periode: str) -> list[Any]
         .group_by(RecordVersion.record_id)
         .subquery()
     )
+    return (
+        select(
+            Record.id,
+            last.c.versi,
+            RecordVersion.nilai["kode_desa"].as_string().label("kode_desa"),
+            RecordVersion.nilai["kategori"].as_string().label("kategori"),
+            RecordVersion.nilai["nik"].as_string().label("nik"),
+        )
+        .join(last, last.c.record_id == Record.id)
+        .join(RecordVersion, and_(RecordVersion.record_id == Record.id, RecordVersion.versi == last.c.versi))
+        .where(RecordVersion.status == RecordStatus.AKTIF, Record.kode_desa.like(f"{province}.%"))
+    )
+
+
+def standing_records(session: Session, province: str, periode: str) -> list[Any]:
+    """The province's records active on the register as it stood at the end of `periode` (a year, or
+    a period of the province's rhythm): each record as its last version verified in a submission of
+    that period or before left it, in the category that version gave it (a correction made later does
+    not move an earlier period's figure). A record verified in a later cycle does not count for this
+    one, and one removed later still does. Rows of (id, versi, kode_desa, kategori), by id, in the desa
+    of that version: a desa merged later keeps its own figures for the periods before, and its records
+    count in the desa that carries on from it once a submission there has verified them."""
+    standing = standing_select(session, province, periode).subquery()
     return list(
         session.execute(
-            select(
-                Record.id,
-                last.c.versi,
-                RecordVersion.nilai["kode_desa"].as_string(),
-                RecordVersion.nilai["kategori"].as_string(),
-            )
-            .join(last, last.c.record_id == Record.id)
-            .join(RecordVersion, and_(RecordVersion.record_id == Record.id, RecordVersion.versi == last.c.versi))
-            .where(RecordVersion.status == RecordStatus.AKTIF, Record.kode_desa.like(f"{province}.%"))
-            .order_by(Record.id)
+            select(standing.c.id, standing.c.versi, standing.c.kode_desa, standing.c.kategori).order_by(standing.c.id)
         )
     )
 

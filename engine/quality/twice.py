@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from models import Record, RecordStatus
+from engine.quality import aggregates
 
 
 @dataclass(frozen=True)
@@ -26,22 +26,24 @@ class Twice:
     orang: int
 
 
-def registered_twice(session: Session, province: str) -> list[Twice]:
-    """The people (by NIK) active in more than one desa of the province in the same category, by the
-    category and the desa they stand in, the most people first."""
-    standing = (Record.status == RecordStatus.AKTIF, Record.kode_desa.like(f"{province}.%"), Record.nik != "")
+def registered_twice(session: Session, province: str, periode: str) -> list[Twice]:
+    """The people (by NIK) active in more than one desa of the province in the same category on the
+    register as it stood at the end of `periode` (a person who moved later is not counted twice in
+    that period's figures), by the category and the desa they stand in, the most people first."""
+    standing = aggregates.standing_select(session, province, periode).cte("standing")
+    with_nik = and_(standing.c.nik.is_not(None), standing.c.nik != "")
     twice = (
-        select(Record.nik, Record.kategori)
-        .where(*standing)
-        .group_by(Record.nik, Record.kategori)
-        .having(func.count(func.distinct(Record.kode_desa)) > 1)
+        select(standing.c.nik, standing.c.kategori)
+        .where(with_nik)
+        .group_by(standing.c.nik, standing.c.kategori)
+        .having(func.count(func.distinct(standing.c.kode_desa)) > 1)
         .subquery()
     )
     places: dict[tuple[str | None, str], set[str]] = {}
     for nik, kategori, desa in session.execute(
-        select(Record.nik, Record.kategori, Record.kode_desa)
-        .join(twice, (twice.c.nik == Record.nik) & (twice.c.kategori == Record.kategori))
-        .where(*standing)
+        select(standing.c.nik, standing.c.kategori, standing.c.kode_desa).join(
+            twice, (twice.c.nik == standing.c.nik) & (twice.c.kategori == standing.c.kategori)
+        )
     ):
         places.setdefault((nik, kategori), set()).add(desa)
     counted = Counter((kategori, tuple(sorted(desa))) for (_, kategori), desa in places.items())

@@ -429,7 +429,7 @@ def proposal(session: Session, instance: ProcessInstance) -> Proposal:
         coverage.latest_by_region(year),
         coverage.unreported(year),
         determinations.same_as_latest(session, int(periode), now, year),
-        twice.registered_twice(session, province),
+        twice.registered_twice(session, province, periode),
     )
 
 

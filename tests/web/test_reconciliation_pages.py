@@ -179,14 +179,12 @@ def test_the_head_reads_which_regencies_did_not_report_not_zeros(year, signed_in
 def test_the_head_is_told_of_people_standing_in_two_desa_at_once(year, signed_in):
     """A person who moved, entered where they went and never marked "pindah" where they left, is
     counted twice in every figure above the two desa: the head reads it before determining."""
-    from sqlalchemy import update
-
-    from models import Record
     from tests.integration.reconciliation_steps import to_the_head
+    from tests.web.test_figures_agree import moved_in, two_of_lut
 
     with year.transaction() as s:
-        moved, other = s.scalars(select(Record).where(Record.kategori == "LUT").order_by(Record.id).limit(2)).all()
-        s.execute(update(Record).where(Record.id == other.id).values(nik=moved.nik, kode_desa="65.01.01.2006"))
+        moved, other = two_of_lut(s)
+        moved_in(s, other, moved.nik, f"{YEAR}-Q4")  # entered there in the year's last period
     head = to_the_head(year)
     asked = signed_in("kepala.dinas").get(f"/rekonsiliasi/tugas/{head.id}").get_data(as_text=True)
     told = asked.split('id="terdaftar-ganda"')[1].split("</div>")[0]

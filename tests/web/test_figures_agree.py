@@ -1,0 +1,62 @@
+"""The figures agree wherever they are read: what the head is warned of, what the API publishes, the
+determination page and its comparison all read the register and the revision they name."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from models import Record, RecordVersion, Submission, SubmissionStatus
+from tests.factories import RECONCILIATION_YEAR as YEAR
+from tests.factories import reconciliation_year
+
+ELSEWHERE = "65.01.01.2006"  # another desa of the same kecamatan
+
+
+@pytest.fixture
+def year(db, people, password_hash):
+    reconciliation_year(db, password_hash, team=False)
+    return db
+
+
+def moved_in(session, record: Record, nik: str, periode: str) -> None:
+    """`record` standing for the person `nik` in the other desa from a version verified in `periode`,
+    as today's register holds it (the desa it came from never marked the person "pindah")."""
+    last = session.scalar(
+        select(RecordVersion).where(RecordVersion.record_id == record.id, RecordVersion.versi == record.versi)
+    )
+    later = Submission(kode_desa=ELSEWHERE, periode=periode, status=SubmissionStatus.TERVERIFIKASI)
+    session.add(later)
+    session.flush()
+    session.add(
+        RecordVersion(
+            record_id=record.id,
+            versi=record.versi + 1,
+            replaces_id=last.id,
+            nilai={**last.nilai, "nik": nik, "kode_desa": ELSEWHERE},
+            perubahan={"kode_desa": [record.kode_desa, ELSEWHERE]},
+            status=last.status,
+            actor="op.desa",
+            source=last.source,
+            submission_id=later.id,
+        )
+    )
+    record.nik, record.kode_desa, record.versi = nik, ELSEWHERE, record.versi + 1
+
+
+def two_of_lut(session) -> list[Record]:
+    return list(session.scalars(select(Record).where(Record.kategori == "LUT").order_by(Record.id).limit(2)))
+
+
+def test_the_head_is_not_told_of_a_person_counted_twice_only_after_the_year(year, signed_in):
+    """The head determines the year's figures from the register as it stood at the year's end: a
+    person entered in a second desa in a later year is counted twice in that year's figures, not in
+    these, and the head is not warned of it here."""
+    from tests.integration.reconciliation_steps import to_the_head
+
+    with year.transaction() as s:
+        stays, moves = two_of_lut(s)
+        moved_in(s, moves, stays.nik, f"{YEAR + 1}-Q1")
+    head = to_the_head(year)
+    asked = signed_in("kepala.dinas").get(f"/rekonsiliasi/tugas/{head.id}").get_data(as_text=True)
+    assert 'id="angka-ditetapkan"' in asked and 'id="terdaftar-ganda"' not in asked
