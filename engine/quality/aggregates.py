@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from engine.core import audit, clock
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
-from engine.core.periods import period_key, previous_period
+from engine.core.periods import previous_period, reference_date
 from engine.quality import agencies, agency_indicators, counts, series
 from engine.quality.figure_files import OURS
 from engine.quality.thresholds import Thresholds
@@ -305,16 +305,23 @@ def roll_up(counted: Iterable[tuple[str, str, int]]) -> Counter[tuple[str, str]]
     return counts
 
 
+def periods_until(session: Session, periode: str) -> list[str]:
+    """The update periods of the submissions that end by the last day of `periode` (a year, or a
+    period of the province's rhythm): by the day they end, not by their names ("2026-S1" ends before
+    "2026-Q3" though its name sorts after)."""
+    last_day = reference_date(periode)
+    known = session.scalars(select(Submission.periode).distinct())
+    return sorted(p for p in known if reference_date(p) <= last_day)
+
+
 def standing_select(session: Session, province: str, periode: str) -> Select[Any]:
     """The province's register as it stood at the end of `periode`, as a query: each record active in
     its last version verified in a submission of a period ended by then, with (id, versi, kode_desa,
     kategori, nik) as that version gave them."""
-    period_key(periode)
-    in_time = func.substr(Submission.periode, 1, 4) <= periode if len(periode) == 4 else Submission.periode <= periode
     last = (
         select(RecordVersion.record_id, func.max(RecordVersion.versi).label("versi"))
         .join(Submission, Submission.id == RecordVersion.submission_id)
-        .where(in_time)
+        .where(Submission.periode.in_(periods_until(session, periode)))
         .group_by(RecordVersion.record_id)
         .subquery()
     )

@@ -60,3 +60,21 @@ def test_the_head_is_not_told_of_a_person_counted_twice_only_after_the_year(year
     head = to_the_head(year)
     asked = signed_in("kepala.dinas").get(f"/rekonsiliasi/tugas/{head.id}").get_data(as_text=True)
     assert 'id="angka-ditetapkan"' in asked and 'id="terdaftar-ganda"' not in asked
+
+
+def test_a_period_counts_the_records_of_the_periods_ended_by_its_last_day_not_sorted_by_name(db):
+    """A semester's records (2026-S1 ends in June) stand on the register of 2026-Q3, which ends in
+    September, though "S1" sorts after "Q3"; the register of 2026-S1 holds none verified in 2026-Q3."""
+    from engine.quality import aggregates
+    from tests.factories import make_team
+    from tests.integration.test_record_rules import DESA, _verified, person
+
+    make_team(db)
+    _verified(db, [person(1)], "2026-S1")
+    _verified(db, [person(2)], "2026-Q3")
+    with db.read() as s:
+        assert aggregates.count_records(s, "65", "2026-Q3")[(DESA, "LUT")] == 2
+        assert aggregates.count_records(s, "65", "2026-S1")[(DESA, "LUT")] == 1
+        assert aggregates.count_records(s, "65", "2026")[("65", "LUT")] == 2
+        assert aggregates.periods_until(s, "2026-Q3") == ["2026-Q3", "2026-S1"]
+        assert aggregates.periods_until(s, "2026-S1") == ["2026-S1"]
