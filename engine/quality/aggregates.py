@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from engine.core import audit, clock
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
+from engine.core.errors import phrase
 from engine.core.periods import previous_period, reference_date
 from engine.quality import agencies, agency_indicators, counts, series
 from engine.quality.figure_files import OURS
@@ -97,8 +98,15 @@ def scan_values(values: list[series.Value], ctx: Context) -> list[series.Flag]:
         scanned = series.Context(ctx.thresholds, dispersion, ctx.stable, ctx.child_counts)
         for flag in series.scan(own, scanned):
             flag.sources = {**flag.sources, "sumber": source}
-            flags.append(flag)
+            flags.append(flag if source == OURS else _of_agency(flag, source))
     return flags
+
+
+def _of_agency(flag: series.Flag, agency: str) -> series.Flag:
+    """A flag on an agency's own series, saying whose figures it is about: read alone it would be
+    taken for one on Dinas Sosial's."""
+    flag.message = phrase(f"Angka {agency}, bukan angka Dinas Sosial — {flag.message}")
+    return flag
 
 
 def compare_agencies(values: list[series.Value], ctx: Context) -> list[series.Flag]:

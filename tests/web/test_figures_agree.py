@@ -78,3 +78,18 @@ def test_a_period_counts_the_records_of_the_periods_ended_by_its_last_day_not_so
         assert aggregates.count_records(s, "65", "2026")[("65", "LUT")] == 2
         assert aggregates.periods_until(s, "2026-Q3") == ["2026-Q3", "2026-S1"]
         assert aggregates.periods_until(s, "2026-S1") == ["2026-S1"]
+
+
+def test_a_flag_on_an_agencys_own_series_says_whose_figures_they_are(year):
+    """DP3AP2KB's own series jumps from 3 to 30: the flag is about DP3AP2KB's figures, and says so
+    before anything else, in Indonesian and in English."""
+    from engine.quality import aggregates, series
+    from tests.factories import SYSTEM
+    from web.engine_messages import english
+
+    with year.transaction() as s:
+        theirs = series.Value("65.01", "LUT", str(YEAR), 30, "DP3AP2KB")
+        flags = [f for f in aggregates.rescan(s, SYSTEM, [theirs]) if f.sources.get("sumber") == "DP3AP2KB"]
+    assert flags and all(f.message.startswith("Angka DP3AP2KB, bukan angka Dinas Sosial — ") for f in flags)
+    told = english().translate(flags[0].message)
+    assert told.startswith("DP3AP2KB's figures, not Dinas Sosial's — ") and "Dinas Sosial —" not in told[40:]
