@@ -31,6 +31,7 @@ from models import (
     Region,
     Source,
     Submission,
+    Tier,
 )
 
 T = TypeVar("T")
@@ -107,7 +108,7 @@ def figures(session: Session, actor: Actor, f: FigureFilter, req: PageRequest) -
         select(AggregateValue, Region.nama, Region.tingkat, Category.nama, Category.jenis, Category.satuan)
         .join(Region, Region.kode == AggregateValue.region_kode)
         .join(Category, Category.kode == AggregateValue.kategori)
-        .where(AggregateValue.sumber == aggregates.OURS, scope.where(AggregateValue.region_kode))
+        .where(AggregateValue.sumber == aggregates.OURS, scope.where(AggregateValue.region_kode), _published())
     )
     if f.wilayah:
         _known_region(session, scope, f.wilayah)
@@ -139,6 +140,14 @@ def figures(session: Session, actor: Actor, f: FigureFilter, req: PageRequest) -
         for v, nama, tingkat, kategori, jenis, satuan in rows
     ]
     return Page(items, total, req.page, req.page_size)
+
+
+def _published() -> Any:
+    """The figures the province publishes: a sensitive category's from the kabupaten/kota up only, as
+    the determination's files and pages give it (`determinations.published_rows`)."""
+    return or_(
+        AggregateValue.kategori.not_in(determinations.SENSITIVE), Region.tingkat.in_((Tier.PROVINSI, Tier.KABUPATEN))
+    )
 
 
 def _determined(session: Session, periods: set[str]) -> dict[tuple[str, str, str], int]:

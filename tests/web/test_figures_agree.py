@@ -93,3 +93,23 @@ def test_a_flag_on_an_agencys_own_series_says_whose_figures_they_are(year):
     assert flags and all(f.message.startswith("Angka DP3AP2KB, bukan angka Dinas Sosial — ") for f in flags)
     told = english().translate(flags[0].message)
     assert told.startswith("DP3AP2KB's figures, not Dinas Sosial's — ") and "Dinas Sosial —" not in told[40:]
+
+
+def test_the_api_publishes_a_sensitive_category_from_the_regency_up_as_the_determination_does(db, issue_token, api):
+    """ODHA counted in a desa and a kecamatan could point at the people themselves: the API gives it
+    for the kabupaten only, as the determination's files do; a category that is not sensitive is
+    given at every level."""
+    from engine.core.audit import AuditAction
+    from engine.quality import aggregates, series
+    from tests.factories import SYSTEM
+
+    figures = [("65.01", "ODHA", 4), ("65.01.01", "ODHA", 4), ("65.01.01.2005", "ODHA", 4), ("65.01.01.2005", "LUT", 3)]
+    with db.transaction() as s:
+        values = [series.Value(code, kategori, "2025", n, aggregates.OURS) for code, kategori, n in figures]
+        aggregates.store(s, SYSTEM, values, AuditAction.FIGURES_SNAPSHOT_TAKEN)
+    token = issue_token("65.01", ("agregat",))
+    body = api("GET", "/api/v1/aggregates", token).get_json()
+    published = [(r["kode_wilayah"], r["kode_kategori"]) for r in body["data"]]
+    assert published == [("65.01", "ODHA"), ("65.01.01.2005", "LUT")] and body["halaman"]["total"] == 2
+    asked = api("GET", "/api/v1/aggregates", token, query_string={"kategori": "ODHA", "tingkat": "desa"}).get_json()
+    assert asked["data"] == [] and asked["halaman"]["total"] == 0
