@@ -307,9 +307,10 @@ class Change:
         }
 
 
-def diff(session: Session, actor: Actor, tahun_a: int, tahun_b: int) -> dict[str, Any]:
-    """Year B's determination against year A's, per region and category, with year B's flags."""
-    a, b = get(session, actor, tahun_a), get(session, actor, tahun_b)
+def diff(session: Session, actor: Actor, tahun_a: int, tahun_b: int, revisi_b: int | None = None) -> dict[str, Any]:
+    """Year B's determination (revision `revisi_b`, else its latest) against year A's latest, per
+    region and category, with year B's flags."""
+    a, b = get(session, actor, tahun_a), get(session, actor, tahun_b, revisi_b)
     before = {(code, kategori): n for code, kategori, n in a.content["angka"]}
     after = {(code, kategori): n for code, kategori, n in b.content["angka"]}
     flags: dict[tuple[str, str], list[dict[str, Any]]] = {}

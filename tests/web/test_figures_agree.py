@@ -113,3 +113,30 @@ def test_the_api_publishes_a_sensitive_category_from_the_regency_up_as_the_deter
     assert published == [("65.01", "ODHA"), ("65.01.01.2005", "LUT")] and body["halaman"]["total"] == 2
     asked = api("GET", "/api/v1/aggregates", token, query_string={"kategori": "ODHA", "tingkat": "desa"}).get_json()
     assert asked["data"] == [] and asked["halaman"]["total"] == 0
+
+
+def test_a_determination_page_of_an_earlier_revision_compares_that_revision(year, signed_in):
+    """The next year determined with 4 LUT in Bulungan, then revised with 5: its page at revision 0
+    compares 4 with last year's 3, the revision's own figure, not the latest revision's."""
+    from tests.factories import decide, open_period, person_row, submit
+    from tests.integration.reconciliation_steps import determine
+
+    def verified(period, row):
+        submission = open_period(year, period, [row])
+        submit(year, "op.desa", submission)
+        for user in ("verif.kec", "verif.kab", "valid.prov"):
+            decide(year, user, submission, "approve")
+
+    determine(year, YEAR, "SK-1/2027")
+    verified(f"{YEAR + 1}-Q1", person_row(11))
+    determine(year, YEAR + 1, "SK-2/2028")
+    verified(f"{YEAR + 1}-Q2", person_row(12))
+    determine(year, YEAR + 1, "SK-3/2028", alasan_revisi="satu orang lagi")
+
+    def compared(query):
+        page = signed_in("walidata.prov").get(f"/penetapan/{YEAR + 1}{query}").get_data(as_text=True)
+        row = page.split('id="perbandingan"')[1].split("<td>65.01</td><td>LUT</td>")[1].split("</tr>")[0]
+        return row.replace("\n", "")
+
+    assert compared("?revisi=0").startswith("<td>3</td><td>4</td><td>+1 (33.3%)</td>")
+    assert compared("").startswith("<td>3</td><td>5</td><td>+2 (66.7%)</td>")

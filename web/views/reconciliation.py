@@ -169,7 +169,7 @@ def determination_page(tahun: int) -> Any:
         reporting = determinations.reporting(frozen, determinations.part_of(actor(), frozen))
         names = region_history.names_at(s, frozen.approved_at, {c.kode for c in reporting})
         try:
-            comparison = determinations.diff(s, actor(), tahun - 1, tahun)
+            comparison = determinations.diff(s, actor(), tahun - 1, tahun, frozen.revisi)
         except NotFound:
             comparison = None
     return render_template(
