@@ -157,7 +157,8 @@ def freeze(session: Session, actor: Actor, approval: Approval, records: list[Any
 
 
 def totals(d: Determination) -> dict[str, int]:
-    """The province's figure per category, and their sum (`jumlah`)."""
+    """The province's figure per category, and their sum (`jumlah`): how many records they count, each
+    person, family, institution or community one, whatever its category's unit."""
     return _totals(d.content, d.region_kode)
 
 

@@ -401,6 +401,7 @@ class Proposal:
 
     @property
     def jumlah(self) -> tuple[int, list[int]]:
+        """How many records the figures count (a person, family, institution or community each one)."""
         per_regency = [sum(row[2][i] for row in self.baris) for i in range(len(self.kabupaten))]
         return sum(row[1] for row in self.baris), per_regency
 

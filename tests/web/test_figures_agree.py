@@ -140,3 +140,20 @@ def test_a_determination_page_of_an_earlier_revision_compares_that_revision(year
 
     assert compared("?revisi=0").startswith("<td>3</td><td>4</td><td>+1 (33.3%)</td>")
     assert compared("").startswith("<td>3</td><td>5</td><td>+2 (66.7%)</td>")
+
+
+def test_the_total_of_categories_of_different_units_is_told_as_a_number_of_records(year, signed_in):
+    """Three LUT people and one ODHA person: the row summing the categories (people, families,
+    institutions and communities alike) is the number of records, on the head's task, on the
+    determination and in the list of determinations, and is said not to be a number of people."""
+    from tests.integration.reconciliation_steps import decree_at_head, to_the_head
+
+    head = to_the_head(year)
+    asked = signed_in("kepala.dinas").get(f"/rekonsiliasi/tugas/{head.id}").get_data(as_text=True)
+    assert '<tr><th scope="row">Jumlah catatan</th><td>4</td>' in asked and "bukan jumlah orang" in asked
+    decree_at_head(year, head, "SK-1/2027")
+    province = signed_in("walidata.prov")
+    page = province.get(f"/penetapan/{YEAR}").get_data(as_text=True)
+    assert '<tr><th scope="row">Jumlah catatan</th><td>4</td></tr>' in page and 'id="jumlah-catatan"' in page
+    assert ">Jumlah<" not in page
+    assert '<th scope="col">Jumlah catatan</th>' in province.get("/penetapan/").get_data(as_text=True)
