@@ -87,7 +87,7 @@ class Status:
         }
 
 
-def _submissions_in(periode: str, parent: str) -> Select[tuple[int]]:
+def _submissions_in(periode: str, parent: str) -> Select[Any]:
     """The period's submissions of the region's desa: the only ones whose tasks its status reads."""
     return select(Submission.id).where(Submission.periode == periode, Submission.kode_desa.like(f"{parent}.%"))
 
@@ -103,7 +103,7 @@ def _first_submitted(session: Session, periode: str, parent: str) -> dict[int, d
         )
         .group_by(HumanTask.submission_id)
     )
-    return {sid: first for sid, first in found}
+    return {sid: first for sid, first in found if sid is not None and first is not None}
 
 
 def _approvals(session: Session, periode: str, parent: str) -> dict[int, set[str]]:
@@ -123,7 +123,7 @@ def _approvals(session: Session, periode: str, parent: str) -> dict[int, set[str
             own, HumanTask.status == TaskStatus.SELESAI, HumanTask.keputusan == Decision.SETUJU
         )
     ):
-        if task_id > last_desa_task.get(sid, 0):
+        if sid is not None and task_id > last_desa_task.get(sid, 0):
             approvals[sid].add(tier.value)
     return approvals
 
