@@ -9,12 +9,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.core import clock
 from engine.core.actors import Actor
 from engine.core.uow import Database
 from engine.people import users
 from engine.setup.demo import demo_csv, nik_for
 from engine.verification import decisions, imports, register, submissions
-from models import HumanTask, Record, Submission, SubmissionItem, TaskStatus, User, VervalStatus
+from models import HumanTask, Record, RecordStatus, Submission, SubmissionItem, TaskStatus, User, VervalStatus
 
 DESA = "65.01.01.2005"  # Gunung Putih, Kecamatan Tanjung Palas, Kabupaten Bulungan
 KECAMATAN, KABUPATEN, PROVINSI = "65.01.01", "65.01", "65"
@@ -55,6 +56,28 @@ def person_row(serial: int = 1, **overrides: Any) -> dict[str, Any]:
     }
     row.update(overrides)
     return row
+
+
+def register_record(serial: int, **overrides: Any) -> Record:
+    """Person `serial` standing on Gunung Putih's register as an active LUT record, written straight
+    in (a register that was there before the test), with `overrides` on any column."""
+    row = person_row(serial)
+    columns: dict[str, Any] = {
+        "kode_desa": DESA,
+        "kategori": "LUT",
+        "nik": row["nik"],
+        "no_kk": row["no_kk"],
+        "nama": row["nama"],
+        "jenis_kelamin": "P",
+        "tanggal_lahir": date(1950, 5, 17),
+        "alamat": "",
+        "keterangan": "",
+        "atribut": {},
+        "status": RecordStatus.AKTIF,
+        "versi": 1,
+        "updated_at": clock.now(),
+    }
+    return Record(**{**columns, **overrides})
 
 
 def csv_of(rows: list[dict[str, Any]]) -> str:

@@ -3,38 +3,20 @@ three flags are raised where they should be and nowhere else."""
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 from sqlalchemy import func, select
 
-from engine.core import clock
 from engine.core.errors import Invalid
 from engine.verification import dtsen, linkage
 from models import DtsenEntry, QualityFlag, Record, RecordStatus
-from tests.factories import DESA, SYSTEM, person_row
+from tests.factories import DESA, SYSTEM, person_row, register_record
 
 HEADER = "nik,no_kk,desil,program,kode_wilayah\n"
 
 
 def _record(db, serial, kategori, no_kk="6501011705500001"):
-    row = person_row(serial)
     with db.transaction() as s:
-        record = Record(
-            kode_desa=DESA,
-            kategori=kategori,
-            nik=row["nik"],
-            no_kk=no_kk,
-            nama=row["nama"],
-            jenis_kelamin="P",
-            tanggal_lahir=date(1950, 5, 17),
-            alamat="",
-            keterangan="",
-            atribut={},
-            status=RecordStatus.AKTIF,
-            versi=1,
-            updated_at=clock.now(),
-        )
+        record = register_record(serial, kategori=kategori, no_kk=no_kk)
         s.add(record)
     return record
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -15,8 +15,8 @@ from engine.core import clock
 from engine.core.config import DukcapilSettings
 from engine.setup import dukcapil_sim
 from engine.verification import linkage, nik_matching
-from models import NikCheck, NikStatus, QualityFlag, Record, RecordStatus
-from tests.factories import DESA, person_row
+from models import NikCheck, NikStatus, QualityFlag, Record
+from tests.factories import DESA, person_row, register_record
 
 PEOPLE = 40
 
@@ -27,23 +27,7 @@ def _records(db) -> dict[str, NikStatus]:
     with db.transaction() as s:
         for n in range(PEOPLE):
             row = person_row(100 + n)
-            s.add(
-                Record(
-                    kode_desa=DESA,
-                    kategori="LUT",
-                    nik=row["nik"],
-                    no_kk=row["no_kk"],
-                    nama=row["nama"],
-                    jenis_kelamin="P",
-                    tanggal_lahir=date(1950, 5, 17),
-                    alamat="",
-                    keterangan="",
-                    atribut={},
-                    status=RecordStatus.AKTIF,
-                    versi=1,
-                    updated_at=clock.now() - timedelta(days=1),
-                )
-            )
+            s.add(register_record(100 + n, updated_at=clock.now() - timedelta(days=1)))
             entry = {**{c: row.get(c, "") for c in dukcapil_sim.COLUMNS}, "kode_wilayah": DESA, "status_hidup": "hidup"}
             if n % 10 == 1:
                 entry["nama"] = "Orang Lain"

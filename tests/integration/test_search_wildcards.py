@@ -3,16 +3,12 @@ name or a code there, not LIKE's wildcards that found everyone."""
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 
-from engine.core import clock
 from engine.core.actors import Actor
 from engine.people import administration, users
 from engine.verification import register_view, trail
-from models import Record, RecordStatus
-from tests.factories import DESA, SYSTEM, open_period, person_row
+from tests.factories import DESA, SYSTEM, open_period, register_record
 
 NAMES = ("Maria 100% Ingan", "Nur_Aini Lestari", "Budi Santoso")
 
@@ -26,24 +22,7 @@ def register(db, people):
     """Three people on Gunung Putih's register, one name with `%`, one with `_`."""
     with db.transaction() as s:
         for serial, nama in enumerate(NAMES, start=1):
-            row = person_row(serial)
-            s.add(
-                Record(
-                    kode_desa=DESA,
-                    kategori="LUT",
-                    nik=row["nik"],
-                    no_kk=row["no_kk"],
-                    nama=nama,
-                    jenis_kelamin="P",
-                    tanggal_lahir=date(1950, 5, 17),
-                    alamat="",
-                    keterangan="",
-                    atribut={},
-                    status=RecordStatus.AKTIF,
-                    versi=1,
-                    updated_at=clock.now(),
-                )
-            )
+            s.add(register_record(serial, nama=nama))
     return db
 
 
