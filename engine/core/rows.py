@@ -2,8 +2,8 @@
 
 `write` sets a few columns of an already-loaded row, on the paths that run for every step of every
 instance; the loaded object is updated in place so that the rest of the transaction sees the new
-values. `among` selects the rows matching many values; `insert_many` writes many new rows at once
-(an import's items), by COPY on PostgreSQL.
+values. `among` selects the rows matching many values, `chunks` bounds a list for them;
+`insert_many` writes many new rows at once (an import's items), by COPY on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     ARRAY,
@@ -30,6 +30,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
+
+T = TypeVar("T")
+
+
+def chunks(values: list[T], size: int) -> Iterable[list[T]]:
+    """`values` in lists of at most `size`: every IN list and batch bounded."""
+    return (values[i : i + size] for i in range(0, len(values), size))
 
 
 @lru_cache(maxsize=128)

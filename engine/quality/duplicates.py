@@ -25,7 +25,7 @@ from sqlalchemy import ARRAY, Date, String, and_, bindparam, func, select, tuple
 from sqlalchemy.orm import Session
 
 from engine.core.errors import phrase
-from engine.core.rows import among
+from engine.core.rows import among, chunks
 from engine.quality import addresses, identity, names
 from engine.quality.findings import Finding
 from engine.quality.nik import is_sixteen_digits
@@ -74,10 +74,6 @@ def nik_of(row: dict[str, Any]) -> str:
 def _kk(row: dict[str, Any]) -> str:
     kk = str(row.get("no_kk") or "").strip()
     return kk if is_sixteen_digits(kk) else ""
-
-
-def chunks(values: list[T], size: int) -> Iterable[list[T]]:
-    return (values[i : i + size] for i in range(0, len(values), size))
 
 
 def _places(

@@ -22,8 +22,8 @@ from typing import Any
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
-from engine.core.rows import among
-from engine.quality.duplicates import ARRAY_BATCH, BATCH, Place, chunks, nik_of
+from engine.core.rows import among, chunks
+from engine.quality.duplicates import ARRAY_BATCH, BATCH, Place, nik_of
 from engine.quality.findings import Finding
 from models import Record, RecordStatus, RecordVersion, Severity, Submission, SubmissionItem, VervalStatus
 

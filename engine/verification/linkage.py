@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
+from engine.core import rows
 from models import DtsenEntry, NikCheck, NikStatus, Record, SubmissionItem
 
 CHUNK = 500  # bound every IN list
@@ -53,8 +54,7 @@ class DtsenView:
 
 
 def _chunks(values: list[Any]) -> Iterable[list[Any]]:
-    for start in range(0, len(values), CHUNK):
-        yield values[start : start + CHUNK]
+    return rows.chunks(values, CHUNK)
 
 
 def _view(check: NikCheck, changed_at: datetime) -> NikView:

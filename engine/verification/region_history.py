@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.core import rows
 from engine.core.actors import Actor
 from engine.people import administration
 from engine.people.scope import Scope
@@ -21,10 +22,9 @@ def names_at(session: Session, moment: datetime, codes: Iterable[str]) -> dict[s
     """The name of each of `codes` as it was at `moment` (a determination's approval): today's, with
     each renamed since given its name from before the first change after that moment. Only the
     regions asked for are read, `NAMES_CHUNK` codes at a time."""
-    wanted = sorted(set(codes))
     names: dict[str, str] = {}
-    for start in range(0, len(wanted), NAMES_CHUNK):
-        names.update(_names_at(session, moment, wanted[start : start + NAMES_CHUNK]))
+    for chunk in rows.chunks(sorted(set(codes)), NAMES_CHUNK):
+        names.update(_names_at(session, moment, chunk))
     return names
 
 
