@@ -4,7 +4,8 @@ The app factory, the command line and the tests call `bootstrap(db, *plugins)`; 
 never registers anything. It registers in the database's registry:
 - the service-task handlers BPMN processes may name;
 - the scheduled jobs (BPMN timers and a batch of Dukcapil NIK checks every minute, the cycle
-  calendar and the opening of each closed year's reconciliation every day);
+  calendar, our figures of each closed cycle's period and the opening of each closed year's
+  reconciliation every day);
 - the clients of other systems (Dukcapil, when its URL is configured);
 - whatever the plugins add: the notifications package subscribes to domain events and adds its
   email jobs (`notifications.install`), and is passed in by its callers, since the engine never
@@ -23,7 +24,7 @@ from engine.core.errors import phrase
 from engine.core.registry import Job, Registry
 from engine.core.uow import Database
 from engine.people import sign_in
-from engine.verification import cycles, dtsen, imports, nik_matching, reconciliation, service_tasks
+from engine.verification import cycles, dtsen, imports, nik_matching, period_figures, reconciliation, service_tasks
 
 Plugin = Callable[[Registry], None]
 
@@ -46,6 +47,18 @@ def reconciliation_calendar(db: Database, now: datetime) -> str:
     return f"{len(opened)} rekonsiliasi dibuka" + "".join(f" {o.tahun}" for o in opened)
 
 
+def period_figures_calendar(db: Database, now: datetime) -> str:
+    """Our figures of each closed cycle's period, stored if never taken or changed since (one
+    transaction a period)."""
+    with db.read() as session:
+        periods = period_figures.closed_periods(session)
+    done = []
+    for periode in periods:
+        with db.transaction() as session:
+            done.append(period_figures.keep_current(session, Actor.system("penjadwal"), db.settings.province, periode))
+    return "; ".join(map(str, done)) or phrase("belum ada siklus yang ditutup")
+
+
 def dukcapil_sync(db: Database, now: datetime) -> str:
     """A batch of NIK checks with Dukcapil (records without a current answer)."""
     return nik_matching.sync(db, nik_matching.adapter(db), db.settings.dukcapil.batch).summary()
@@ -61,6 +74,7 @@ def bootstrap(db: Database, *plugins: Plugin) -> Database:
     registry.add_job(Job("timer_bpmn", "minute", fire_timers))
     registry.add_job(Job("siklus", "day", cycle_calendar))
     registry.add_job(Job("rekonsiliasi", "day", reconciliation_calendar))
+    registry.add_job(Job("angka_periode", "day", period_figures_calendar))
     registry.add_job(Job("dukcapil", "minute", dukcapil_sync))
     registry.add_job(Job("percobaan_masuk", "day", sign_in.purge_attempts))
     registry.add_job(Job("riwayat_tugas", "day", jobs.purge_runs))

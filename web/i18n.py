@@ -58,6 +58,7 @@ JOB_LABELS = {
     "timer_bpmn": _l("Batas waktu tugas (timer BPMN)"),
     "siklus": _l("Kalender siklus pemutakhiran"),
     "rekonsiliasi": _l("Kalender rekonsiliasi tahunan"),
+    "angka_periode": _l("Angka Dinas Sosial per periode siklus"),
     "dukcapil": _l("Pemadanan Dukcapil"),
     "percobaan_masuk": _l("Pembersihan percobaan masuk"),
     "impor": _l("Impor berkas"),

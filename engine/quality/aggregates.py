@@ -406,12 +406,15 @@ def drift(session: Session, province: str, periode: str, now: Counter[tuple[str,
     ]
 
 
-def snapshot_records(session: Session, actor: Actor, periode: str, province: str) -> int:
+def snapshot_records(
+    session: Session, actor: Actor, periode: str, province: str, counts: Counter[tuple[str, str]] | None = None
+) -> int:
     """Our own figures for a period: the records standing at its end counted by category at every level
-    (taken again later, a period's figures stay its own, not today's). A figure this period or the one
-    before gave that no record gives any more is stored as 0: the last record of a category removed
-    is a drop to zero the series checks can judge, not the old figure kept nor a missing period."""
-    counts = count_records(session, province, periode)
+    (taken again later, a period's figures stay its own, not today's), or `counts` when the caller has
+    just made them. A figure this period or the one before gave that no record gives any more is stored
+    as 0: the last record of a category removed is a drop to zero the series checks can judge, not the
+    old figure kept nor a missing period."""
+    counts = count_records(session, province, periode) if counts is None else counts
     earlier = counted_before(session, province, previous_period(periode)) | counted_before(session, province, periode)
     ended = set(
         session.scalars(select(Region.kode).where(Region.berakhir.is_not(None), Region.kode.like(f"{province}.%")))
@@ -420,6 +423,6 @@ def snapshot_records(session: Session, actor: Actor, periode: str, province: str
     gone = {key: 0 for key in earlier if key not in counts and key[0] not in ended}
     values = [series.Value(code, kategori, periode, n, OURS) for (code, kategori), n in {**gone, **counts}.items()]
     if values:
-        store(session, actor, values, AuditAction.FIGURES_SNAPSHOT_TAKEN)
+        store(session, actor, values, AuditAction.FIGURES_SNAPSHOT_TAKEN, {"periode": periode})
         rescan(session, actor, values)
     return len(values)
