@@ -50,7 +50,13 @@ class InstanceStatus(enum.StrEnum):
 
 class ProcessInstance(Base):
     __tablename__ = "process_instance"
-    __table_args__ = (Index("ix_process_instance_timer", "status", "next_timer_at"),)
+    __table_args__ = (
+        Index("ix_process_instance_timer", "status", "next_timer_at"),
+        # a year's reconciliation and its revisions by the prefix of their key (`rekonsiliasi:2026:r%`)
+        Index(
+            "ix_process_instance_key_pola", "business_key", postgresql_ops={"business_key": "varchar_pattern_ops"}
+        ).ddl_if(dialect="postgresql"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"), index=True)

@@ -5,9 +5,9 @@ built with `varchar_pattern_ops`; without one each read scans the table."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 
-from engine.verification import cycles
+from engine.verification import cycles, reconciliation
 from models import Base, HumanTask, Record, Submission
 from tests.factories import SYSTEM
 
@@ -49,3 +49,29 @@ def test_a_regions_rows_are_read_through_a_prefix_index_on_postgresql(db, is_pos
         plan = "\n".join(s.scalars(text(f"EXPLAIN {query}")))
     assert name in plan
     assert "~>=~" in plan  # the prefix itself bounds the index range, not a filter after reading it
+
+
+def test_a_years_reconciliation_is_found_through_a_key_prefix_index_on_postgresql(db, is_postgresql):
+    """`reconciliation.instance_of` reads the year's key or a revision's (`rekonsiliasi:2026:r%`): the
+    statement it sends is planned through the pattern index, not a scan of every cycle's instances."""
+    if not is_postgresql:
+        pytest.skip("varchar_pattern_ops is PostgreSQL's; SQLite builds no such index")
+    index = _index("ix_process_instance_key_pola")
+    assert index.dialect_options["postgresql"]["ops"] == {"business_key": "varchar_pattern_ops"}
+    cycles.open_cycle(db, SYSTEM, PERIOD)  # 482 instances of the verification
+    sent: list[tuple[str, object]] = []
+
+    def keep(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        sent.append((statement, parameters))
+
+    with db.transaction() as s:
+        s.execute(text("ANALYZE process_instance"))
+        s.execute(text("SET LOCAL enable_seqscan = off"))
+        event.listen(db.engine, "before_cursor_execute", keep)
+        try:
+            assert reconciliation.instance_of(s, 2026) is None
+        finally:
+            event.remove(db.engine, "before_cursor_execute", keep)
+        ((statement, parameters),) = [(q, p) for q, p in sent if "business_key" in q]
+        plan = "\n".join(row[0] for row in s.connection().exec_driver_sql(f"EXPLAIN {statement}", parameters))
+    assert "ix_process_instance_key_pola" in plan and "~>=~" in plan
