@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from engine.core import transaction_cache
 from engine.core.actors import Actor
 from engine.core.errors import phrase
+from engine.core.rows import chunks
 from engine.people import privacy
 from engine.quality import flags as quality_flags
 from engine.quality.duplicates import ELSEWHERE_RULES
@@ -254,9 +255,10 @@ def _nik_checks(
     return by_item, {k: v for k, v in by_record.items() if v.status != "belum_dicek"}
 
 
+DECIDED_CHUNK = 500  # instances in one IN list
 _DECISIONS = (
     select(HumanTask)
-    .where(HumanTask.instance_id == bindparam("instance_id"), HumanTask.status == TaskStatus.SELESAI)
+    .where(HumanTask.instance_id.in_(bindparam("instance_ids", expanding=True)), HumanTask.status == TaskStatus.SELESAI)
     .order_by(HumanTask.completed_at, HumanTask.id)
 )
 
@@ -264,18 +266,28 @@ _DECISIONS = (
 def decisions(session: Session, instance_id: int, full_nik: bool = False) -> list[dict[str, Any]]:
     """The completed tasks of an instance, oldest first: who decided what, at which tier, why (a NIK
     written in a reason masked unless the viewer needs the full number)."""
-    done = session.scalars(_DECISIONS, {"instance_id": instance_id}).all()
+    return decisions_of(session, [instance_id], full_nik).get(instance_id, [])
+
+
+def decisions_of(
+    session: Session, instance_ids: Iterable[int], full_nik: bool = False
+) -> dict[int, list[dict[str, Any]]]:
+    """`decisions` of several instances (a record's versions, each written by its own), read together."""
+    wanted = sorted(set(instance_ids))
+    done = [t for ids in chunks(wanted, DECIDED_CHUNK) for t in session.scalars(_DECISIONS, {"instance_ids": ids})]
     names = user_names(session, {t.completed_by_id for t in done})
     shown = privacy.shown_to(full_nik)
-    return [
-        {
-            "tingkat": t.tingkat.value,
-            "tugas": t.nama,
-            "task_id": t.id,
-            "keputusan": t.keputusan,
-            "alasan": shown(t.alasan),
-            "oleh": names.get(t.completed_by_id),
-            "waktu": t.completed_at,
-        }
-        for t in done
-    ]
+    decided: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for t in done:
+        decided[t.instance_id].append(
+            {
+                "tingkat": t.tingkat.value,
+                "tugas": t.nama,
+                "task_id": t.id,
+                "keputusan": t.keputusan,
+                "alasan": shown(t.alasan),
+                "oleh": names.get(t.completed_by_id),
+                "waktu": t.completed_at,
+            }
+        )
+    return decided

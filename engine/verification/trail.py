@@ -158,9 +158,13 @@ def record_timeline(session: Session, actor: Actor, record_id: int) -> tuple[Rec
             select(Submission.id, Submission.periode).where(Submission.id.in_({v.submission_id for v in versions}))
         ).all()
     )
+    tasks = {
+        t.id: t for t in session.scalars(select(HumanTask).where(HumanTask.id.in_({v.human_task_id for v in versions})))
+    }
+    decided = submission_view.decisions_of(session, {t.instance_id for t in tasks.values()})
     result = []
     for v in versions:
-        task = session.get(HumanTask, v.human_task_id) if v.human_task_id else None
+        task = tasks.get(v.human_task_id or 0)
         changes = [(name, *_shown(name, before, after, masked)) for name, (before, after) in v.perubahan.items()]
         result.append(
             Version(
@@ -169,7 +173,7 @@ def record_timeline(session: Session, actor: Actor, record_id: int) -> tuple[Rec
                 WORK_ROLE_OF_TIER[task.tingkat].value if task else v.source.value,
                 task.tingkat.value if task else None,
                 task.nama if task else None,
-                submission_view.decisions(session, task.instance_id) if task else [],
+                decided.get(task.instance_id, []) if task else [],
                 task.instance_id if task else None,
                 periods.get(v.submission_id or 0),
             )

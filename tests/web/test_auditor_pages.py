@@ -13,7 +13,7 @@ from sqlalchemy import func, select, text
 from engine.core import audit
 from engine.verification import trail
 from models import AuditEvent, Record, Submission, User
-from tests.factories import build_world, decide, open_period, open_with_items, person_row, submit
+from tests.factories import actor, build_world, decide, open_period, open_with_items, person_row, submit
 from web.views import audit as audit_pages
 
 
@@ -82,6 +82,27 @@ def test_each_version_says_its_period_and_one_found_as_it_stood_says_so(browser,
     second = page.split('id="versi-2"')[1]
     assert "Ditemukan seperti adanya: tidak ada nilai yang berubah." in second and "<table>" not in second
     assert "sumber: verval" in second
+
+
+def test_a_records_timeline_reads_its_versions_tasks_and_decisions_at_once(db, people, statements):
+    """A record re-verified every quarter for years has a version a period: its page reads the tasks
+    and the decisions of all of them in the same few statements, not a few more per version."""
+    world = build_world(db)
+    auditor = actor(db, "auditor.prov")
+
+    def read() -> tuple[int, int]:
+        statements.clear()
+        with db.transaction() as s:
+            _, versions = trail.record_timeline(s, auditor, world.record)
+        assert all(v.trail for v in versions)  # each version with the decisions that wrote it
+        return len(versions), len(statements)
+
+    one = read()
+    submit(db, "op.desa", world.draft)  # 2026-Q4 verifies the record again: a second version
+    for user in ("verif.kec", "verif.kab", "valid.prov"):
+        decide(db, user, world.draft, "approve")
+    two = read()
+    assert (one[0], two[0]) == (1, 2) and two[1] == one[1]
 
 
 def test_looking_up_a_full_nik_is_recorded(browser, db, people):
