@@ -24,6 +24,7 @@ from models import (
     HumanTask,
     ProcessInstance,
     QualityFlag,
+    RoleAssignment,
     Submission,
     SubmissionItem,
 )
@@ -41,7 +42,8 @@ def test_every_migration_upgrades_a_database_in_use(tmp_path):
         users.add_user(s, SYSTEM, "op.desa", "operator", "65.01.01.2005")
         sid = submissions.open_submission(s, SYSTEM, "65.01.01.2005", "2026-Q4", "65").submission.id
         imports.import_items(s, SYSTEM, sid, csv_of([person_row(1)]))
-    held = (Submission, SubmissionItem, AuditEvent, ProcessInstance, HumanTask)
+    # a role refers to its person: rebuilding `app_user` on SQLite with foreign keys on deleted every one
+    held = (Submission, SubmissionItem, AuditEvent, ProcessInstance, HumanTask, RoleAssignment)
 
     def counts() -> list[int]:
         with db.read() as s:
@@ -55,6 +57,33 @@ def test_every_migration_upgrades_a_database_in_use(tmp_path):
     with db.read() as s:
         assert s.scalar(select(func.count()).select_from(Category).where(Category.usia_tidak_pasti.is_(True))) >= 2
         assert audit.verify_chain(s).ok
+    db.dispose()
+
+
+def test_an_upgrade_that_cannot_finish_leaves_the_database_as_it_was(tmp_path):
+    """A SQLite upgrade is one transaction, with every reference checked before it commits: a refusal
+    half-way leaves the schema and the data of the release before, not a mix the code cannot read."""
+    url = f"sqlite:///{tmp_path / 'half.db'}"
+    db = bootstrap(
+        Database.connect(load_settings({"DATABASE_URL": url, "SIJOSKU_INSTANCE_DIR": str(tmp_path), "SECRET_KEY": "x"}))
+    )
+    initialise(db)
+    with db.transaction() as s:
+        users.add_user(s, SYSTEM, "op.desa", "operator", "65.01.01.2005")
+    downgrade(db.engine, "0043")
+    raw = db.engine.raw_connection()  # a role whose person is gone, written with the checks off
+    raw.driver_connection.execute("PRAGMA foreign_keys=OFF")
+    raw.driver_connection.execute(
+        "INSERT INTO role_assignment (user_id, role, region_kode, tingkat) "
+        "SELECT 999, role, region_kode, tingkat FROM role_assignment"
+    )
+    raw.close()
+    with pytest.raises(RuntimeError, match="migrasi dibatalkan"):
+        upgrade(db.engine)
+    with db.engine.connect() as c:
+        assert c.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0043"
+        assert "ganti_sandi" not in {row[1] for row in c.exec_driver_sql("PRAGMA table_info(app_user)")}
+        assert c.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1  # the checks back on for the app
     db.dispose()
 
 
