@@ -24,8 +24,9 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from engine.core import clock, rows
 from engine.core.errors import NotFound, phrase
@@ -101,9 +102,15 @@ def _take(db: Database, job_id: str, run_key: str, now: datetime) -> bool:
                     or_(
                         # a crashed holder's lease lapsed: take the run over
                         and_(JobRun.status == JobStatus.BERJALAN, JobRun.lease_until < now),
-                        # it finished "later" than now: the clock was set back since and this minute
-                        # comes round again; the jobs are idempotent, so it runs again, not stalls
-                        and_(JobRun.status != JobStatus.BERJALAN, JobRun.finished_at > now),
+                        # it finished "later" than now and the job has runs further ahead than two
+                        # nodes' clocks may differ: the clock was set back since and this minute comes
+                        # round again; the jobs are idempotent, so it runs again, not stalls. Within
+                        # that difference it is another node whose clock is a little behind: skipped.
+                        and_(
+                            JobRun.status != JobStatus.BERJALAN,
+                            JobRun.finished_at > now,
+                            _ran_ahead_of(job_id, now + MAX_SKEW),
+                        ),
                     ),
                 )
                 .values(
@@ -116,6 +123,11 @@ def _take(db: Database, job_id: str, run_key: str, now: datetime) -> bool:
                 )
             )
             return rows.affected(taken) == 1
+
+
+def _ran_ahead_of(job_id: str, moment: datetime) -> Any:
+    later = aliased(JobRun)
+    return exists().where(later.job_id == job_id, later.finished_at > moment)
 
 
 def expire_lapsed(db: Database, now: datetime) -> int:

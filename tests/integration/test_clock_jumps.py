@@ -40,18 +40,40 @@ def test_audit_times_never_run_backwards_when_the_clock_is_set_back(db):
         assert audit.verify_chain(s).ok
 
 
-def test_a_minute_that_comes_round_again_after_a_correction_runs_again(db):
-    ahead = datetime.fromisoformat("2027-01-01T10:30" + WITA)
-    calls: list[int] = []
-    with clock.frozen_at(ahead):  # the clock was 30 minutes ahead at 10:00: the 10:30 run happened
-        assert jobs.run_once(db, "timer", "2027-01-01T10:30", lambda: calls.append(1) or "", ahead) == Outcome.SELESAI
-    real = ahead - timedelta(seconds=5)  # corrected; 10:30 comes round for real (a little earlier)
-    with clock.frozen_at(real):
-        assert jobs.run_once(db, "timer", "2027-01-01T10:30", lambda: calls.append(2) or "", real) == Outcome.SELESAI
-    assert calls == [1, 2]
-    later = ahead + timedelta(seconds=30)  # another node in the same minute, clocks agreeing: once
-    with clock.frozen_at(later):
-        assert jobs.run_once(db, "timer", "2027-01-01T10:30", lambda: calls.append(3) or "", later) == Outcome.DILEWATI
+def _run_at(db, key: str, moment: datetime, calls: list[str], who: str) -> Outcome:
+    with clock.frozen_at(moment):
+        return jobs.run_once(db, "timer", key, lambda: calls.append(who) or "", moment)
+
+
+def test_minutes_that_come_round_again_after_a_correction_run_again(db):
+    """The clock ran 30 minutes ahead: the minutes 10:00 to 10:30 ran at 9:30 to 10:00. Corrected,
+    they come round again and run again (the jobs are idempotent), not 30 minutes of nothing."""
+    calls: list[str] = []
+    start = datetime.fromisoformat("2027-01-01T10:00:03" + WITA)  # each run ends a few seconds in
+    for minute in range(31):
+        moment = start + timedelta(minutes=minute)
+        assert _run_at(db, f"{moment:%H:%M}", moment, calls, "ahead") == Outcome.SELESAI
+    again = start + timedelta(minutes=5, seconds=-2)  # corrected: 10:05 for real
+    assert _run_at(db, "10:05", again, calls, "real") == Outcome.SELESAI
+    other = again + timedelta(seconds=20)  # another node, the same minute after it: once
+    assert _run_at(db, "10:05", other, calls, "other") == Outcome.DILEWATI
+    assert calls.count("real") == 1 and "other" not in calls
+
+
+def test_a_node_whose_clock_is_a_little_behind_does_not_run_a_minute_again(db):
+    """Two nodes' clocks may differ by up to MAX_SKEW: the one behind fires after the other finished,
+    at a time "before" that finish. That is the same minute, run once, with the first node's record."""
+    calls: list[str] = []
+    first = datetime.fromisoformat("2027-01-01T10:30:02" + WITA)
+    assert _run_at(db, "10:30", first, calls, "A") == Outcome.SELESAI
+    behind = first - timedelta(seconds=1)
+    assert _run_at(db, "10:30", behind, calls, "B") == Outcome.DILEWATI
+    later = first + timedelta(seconds=30)  # a node whose clock agrees, in the same minute: once
+    assert _run_at(db, "10:30", later, calls, "C") == Outcome.DILEWATI
+    assert calls == ["A"]
+    with db.read() as s:
+        run = s.scalar(select(JobRun).where(JobRun.job_id == "timer"))
+    assert run.holder == jobs.HOLDER and run.started_at.replace(tzinfo=UTC) == first
 
 
 def test_a_correction_back_does_not_stall_the_scheduler():
