@@ -173,6 +173,7 @@ AUDIT_ACTION_LABELS = {
     "USER_PASSWORD_SET": _l("kata sandi ditetapkan"),
     "USER_PASSWORD_CHANGED": _l("kata sandi diganti"),
     "USER_LOGGED_IN": _l("masuk"),
+    "USER_SIGN_IN_FAILED": _l("kata sandi salah"),
     "USER_ACTIVATED": _l("pengguna diaktifkan"),
     "USER_DEACTIVATED": _l("pengguna dinonaktifkan"),
     "USER_LOGGED_OUT": _l("keluar"),

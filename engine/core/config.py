@@ -126,9 +126,19 @@ def _instance_dir(env: dict[str, str]) -> Path:
     return path
 
 
+SECRET_KEY_CHARS = 32  # a key served over HTTPS at least this long: every visitor gets a cookie signed with
+# it, against which guesses of a short key can be tried offline, and the key found signs any session
+
+
 def _secret_key(env: dict[str, str], instance_dir: Path) -> str:
     """SECRET_KEY from the environment, else one generated once and kept under instance/."""
     if env.get("SECRET_KEY"):
+        if _flag(env, "SIJOSKU_HTTPS") and len(env["SECRET_KEY"]) < SECRET_KEY_CHARS:
+            raise ConfigError(
+                f"SECRET_KEY terlalu pendek untuk layanan produksi (SIJOSKU_HTTPS=1): minimal {SECRET_KEY_CHARS} "
+                "karakter acak, mis. dari `python3 -c 'import secrets; print(secrets.token_hex(32))'`, atau "
+                "kosongkan agar SIJOSKU membuatnya sendiri di direktori instance"
+            )
         return env["SECRET_KEY"]
     key_file = instance_dir / "secret_key"
     if not key_file.exists():

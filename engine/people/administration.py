@@ -142,11 +142,11 @@ def create_user(
         region_kode.strip(),
         password=password,
         nama=nama or None,
+        chosen_for_them=True,  # the administrator knows this password: the person replaces it first
     )
     if email.strip():  # the address is part of the account as created: on the trail as its later changes are
         audit.record(session, actor, AuditAction.USER_EMAIL_SET, "user", user.id, after={"email": email.strip()})
     user.email = email.strip() or None
-    user.ganti_sandi = True  # the administrator knows this password: the person replaces it first
     return user
 
 
@@ -154,9 +154,9 @@ def reset_password(session: Session, actor: Actor, user_id: int, password: str) 
     """A new password for a person who forgot theirs: every session of theirs ends, and they change
     it at their next sign-in (the administrator knows it)."""
     user = _user_in_care(session, actor, user_id)
-    if len(password or "") < users.MIN_PASSWORD:
-        raise Invalid("Kata sandi tidak diatur", [Problem(f"minimal {users.MIN_PASSWORD} karakter", column="password")])
-    user.password_hash = users.hash_password(password)
+    if problems := users.password_problems(password, user.username):
+        raise Invalid("Kata sandi tidak diatur", problems)
+    user.password_hash = users.hash_password(password, user.username)
     user.ganti_sandi = True
     user.session_version = (user.session_version or 0) + 1
     audit.record(session, actor, AuditAction.USER_PASSWORD_SET, "user", user.id, after={"wajib_diganti": True})
@@ -207,8 +207,7 @@ def _new_person_problems(
             )
         )
     problems += _name_problems(nama) + _email_problems(email.strip())
-    if len(password) < users.MIN_PASSWORD:
-        problems.append(Problem(f"minimal {users.MIN_PASSWORD} karakter", column="password"))
+    problems += users.password_problems(password, username)
     if not region_kode.strip():
         problems.append(Problem("wajib diisi: pilih wilayah peran ini", column="region"))
     return problems

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from engine.core import audit, clock, rows
@@ -27,6 +27,7 @@ from engine.people import users
 from engine.people.scope import Scope
 from models import LoginAttempt, RoleAssignment, User
 
+LOCKS = 6_500_002  # PostgreSQL advisory lock space of sign-in attempts (`_one_attempt_at_a_time`)
 WINDOW = timedelta(minutes=15)  # failures older than this no longer count, and are purged
 USERNAME_CHARS: int = LoginAttempt.__table__.c.username.type.length  # type: ignore[attr-defined]
 ADDRESS_CHARS: int = LoginAttempt.__table__.c.address.type.length  # type: ignore[attr-defined]
@@ -79,15 +80,42 @@ def _earliest_next_attempt(session: Session, username: str, address: str) -> dat
     return latest
 
 
+def _one_attempt_at_a_time(session: Session, username: str, address: str) -> None:
+    """Attempts for one username, and from one address, are judged in turn: read, check and record
+    concurrently, two dozen guesses at once would each find the failures before them uncommitted and
+    all be checked. PostgreSQL takes a transaction lock per key (always username before address, so
+    two attempts never wait on each other in a circle); SQLite writes one transaction at a time."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for key in (f"u:{username}", f"a:{address}"):
+        session.execute(text("SELECT pg_advisory_xact_lock(:space, hashtext(:key))"), {"space": LOCKS, "key": key})
+
+
+def _refuse_if_waiting(session: Session, username: str, address: str) -> None:
+    allowed_at = _earliest_next_attempt(session, username, address)
+    if allowed_at is not None and allowed_at > clock.now():
+        seconds = max(1, int((allowed_at - clock.now()).total_seconds() + 0.999))
+        raise Throttled(f"Terlalu banyak percobaan masuk yang gagal; coba lagi dalam {seconds} detik")
+
+
+def _failed(session: Session, user: User | None, username: str, address: str, where: str) -> None:
+    """A wrong password counts towards the back-off, and goes on the audit trail under the account it
+    was tried on; a username no account has is not kept there (people type their password in it)."""
+    session.add(LoginAttempt(username=username, address=address, at=clock.now()))
+    actor = Actor.of(user) if user is not None else Actor("tidak dikenal")
+    subject = user.id if user is not None else "-"
+    audit.record(
+        session, actor, AuditAction.USER_SIGN_IN_FAILED, "user", subject, after={"address": address, "pada": where}
+    )
+
+
 def authenticate(session: Session, username: str, password: str, address: str) -> User | None:
     """The active user with these credentials, or None (the failure is recorded, and committed by
     the caller like any other change, so that repeated guesses are slowed down)."""
     username = (username or "").strip().lower()[: USERNAME_CHARS + 1]
     address = (address or "-")[:ADDRESS_CHARS]
-    allowed_at = _earliest_next_attempt(session, username[:USERNAME_CHARS], address)
-    if allowed_at is not None and allowed_at > clock.now():
-        seconds = max(1, int((allowed_at - clock.now()).total_seconds() + 0.999))
-        raise Throttled(f"Terlalu banyak percobaan masuk yang gagal; coba lagi dalam {seconds} detik")
+    _one_attempt_at_a_time(session, username[:USERNAME_CHARS], address)
+    _refuse_if_waiting(session, username[:USERNAME_CHARS], address)
     user = None
     if len(username) <= USERNAME_CHARS:
         user = session.scalar(select(User).where(User.username == username))
@@ -95,7 +123,7 @@ def authenticate(session: Session, username: str, password: str, address: str) -
     # The password is checked whether or not the person exists: the same work either way.
     right = users.check_password(user if known else None, password or "")
     if not (known and right):
-        session.add(LoginAttempt(username=username[:USERNAME_CHARS], address=address, at=clock.now()))
+        _failed(session, user, username[:USERNAME_CHARS], address, "masuk")
         return None
     assert user is not None
     session.execute(delete(LoginAttempt).where(LoginAttempt.username == username, LoginAttempt.address == address))
@@ -138,19 +166,24 @@ def sign_out_everywhere(session: Session, actor: Actor) -> User:
     return user
 
 
-def change_password(session: Session, actor: Actor, current: str, new: str, repeat: str) -> User:
+def change_password(session: Session, actor: Actor, current: str, new: str, repeat: str, address: str) -> User | None:
+    """The person's new password, or None when the current one given is wrong: that failure counts
+    as a failed sign-in (committed by the caller), so that a session left open does not let someone
+    guess the password at leisure. The new password's own problems are told first, before any check."""
     user = session.merge(actor.require_person("Hanya pengguna yang dapat mengganti kata sandi"))
-    problems = []
-    if not users.check_password(user, current or ""):
-        problems.append(Problem("kata sandi sekarang salah", column="current"))
+    problems = users.password_problems(new, user.username, column="new")
     if new != repeat:
         problems.append(Problem("kedua kata sandi baru tidak sama", column="repeat"))
-    if len(new or "") < users.MIN_PASSWORD:
-        problems.append(Problem(f"minimal {users.MIN_PASSWORD} karakter", column="new"))
-    elif new == current:
+    elif new and new == current:
         problems.append(Problem("kata sandi baru harus berbeda dari yang sekarang", column="new"))
     if problems:
         raise Invalid("Kata sandi tidak diganti", problems)
+    address = (address or "-")[:ADDRESS_CHARS]
+    _one_attempt_at_a_time(session, user.username, address)
+    _refuse_if_waiting(session, user.username, address)
+    if not users.check_password(user, current or ""):
+        _failed(session, user, user.username, address, "ganti kata sandi")
+        return None
     user.password_hash = users.hash_password(new)
     user.ganti_sandi = False
     end_sessions(user)  # a session someone else holds ends with the old password

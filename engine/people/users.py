@@ -22,9 +22,23 @@ USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 MIN_PASSWORD = 10
 
 
-def hash_password(password: str) -> str:
-    if len(password) < MIN_PASSWORD:
-        raise Invalid(f"Kata sandi terlalu pendek: minimal {MIN_PASSWORD} karakter")
+def password_problems(password: str, username: str, column: str = "password") -> list[Problem]:
+    """What makes a password too easy: shorter than MIN_PASSWORD once spaces are left out, one
+    character over and over, or the username in it (the first guesses anyone makes)."""
+    letters = "".join((password or "").split())
+    if len(letters) < MIN_PASSWORD:
+        return [Problem(f"minimal {MIN_PASSWORD} karakter selain spasi", column=column)]
+    if len(set(letters)) == 1:
+        return [Problem("kata sandi tidak boleh satu karakter yang diulang", column=column)]
+    if username and username.lower() in letters.lower():
+        return [Problem("kata sandi tidak boleh memuat nama pengguna", column=column)]
+    return []
+
+
+def hash_password(password: str, username: str = "") -> str:
+    problems = password_problems(password, username)
+    if problems:
+        raise Invalid("Kata sandi terlalu mudah ditebak", problems)
     return _hasher.hash(password)
 
 
@@ -57,8 +71,11 @@ def add_user(
     region_kode: str,
     password: str | None = None,
     nama: str | None = None,
+    chosen_for_them: bool = False,
 ) -> User:
-    """Create the user if new, and bind the role to the region (idempotent)."""
+    """Create the user if new, and bind the role to the region (idempotent). `chosen_for_them`: the
+    password was chosen by someone else (an administrator, the command line), so the person changes
+    it at sign-in before anything else."""
     if not USERNAME.match(username or ""):
         raise Invalid(
             f"Nama pengguna {username!r} tidak sah",
@@ -87,7 +104,8 @@ def add_user(
             username=username,
             nama=nama or username,
             aktif=True,
-            password_hash=hash_password(password) if password else None,
+            password_hash=hash_password(password, username) if password else None,
+            ganti_sandi=bool(password) and chosen_for_them,
         )
         session.add(user)
         session.flush()
@@ -95,9 +113,12 @@ def add_user(
             session, actor, AuditAction.USER_CREATED, "user", user.id, after={"username": username, "nama": user.nama}
         )
     elif password:
-        user.password_hash = hash_password(password)
+        user.password_hash = hash_password(password, username)
+        user.ganti_sandi = chosen_for_them
         user.session_version = (user.session_version or 0) + 1  # a new password ends the sessions begun with the old
-        audit.record(session, actor, AuditAction.USER_PASSWORD_SET, "user", user.id)
+        audit.record(
+            session, actor, AuditAction.USER_PASSWORD_SET, "user", user.id, after={"wajib_diganti": chosen_for_them}
+        )
     if not any(a.role == role_value and a.region_kode == region_kode for a in user.roles):
         user.roles.append(RoleAssignment(role=role_value, region_kode=region_kode, tingkat=region.tingkat))
         session.flush()

@@ -11,6 +11,7 @@ from sqlalchemy import text
 from engine.bpmn import definitions
 from engine.core.actors import Actor
 from engine.core.config import DEFAULT_BPMN_DIR
+from engine.core.errors import Conflict
 from engine.core.uow import Database
 from engine.setup import reference
 from models import schema
@@ -33,6 +34,24 @@ def _one_at_a_time(db: Database) -> Iterator[None]:
         finally:
             connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": INIT_LOCK})
             connection.execute(text("RESET statement_timeout"))
+
+
+def require_current_schema(db: Database) -> None:
+    """Serving or scheduling refuses a database whose schema is not the code's, with what to do: every
+    request would otherwise fail on a column one side lacks, and read as the database being down."""
+    current, head, known = schema.revisions(db.engine)
+    if current is None:
+        raise Conflict("Basis data belum disiapkan: jalankan `sijosku init` dulu")
+    if not known:
+        raise Conflict(
+            f"Skema basis data ({current}) lebih baru dari rilis ini ({head}): jalankan rilis yang memutakhirkannya, "
+            "atau pulihkan cadangan yang diambil sebelum pemutakhiran (`sijosku restore`)"
+        )
+    if current != head:
+        raise Conflict(
+            f"Skema basis data ({current}) tertinggal dari rilis ini ({head}): ambil cadangan (`sijosku backup`), "
+            "lalu jalankan `sijosku init` untuk memutakhirkannya"
+        )
 
 
 def initialise(db: Database) -> dict[str, Any]:

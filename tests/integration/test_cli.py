@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from engine.core import clock
 from engine.core.config import DEFAULT_BPMN_DIR
@@ -46,6 +46,55 @@ def test_an_empty_password_on_standard_input_creates_no_one(cli, db):
     assert "kosong" in refused.stderr
     with db.read() as s, pytest.raises(NotFound):
         users.find_user(s, "admin.kosong")
+
+
+def test_a_password_chosen_at_the_command_line_is_changed_at_sign_in(cli, db):
+    """Whoever runs `user add --password-stdin` knows the password, as an administrator on the web does."""
+    add = ("user", "add", "siti.op", "--role", "operator", "--region", "65.01.01.2005", "--password-stdin")
+    cli(*add, input="awal-sandi-123\n")
+    from models import AuditEvent, User
+
+    with db.transaction() as s:
+        person = s.scalar(select(User).where(User.username == "siti.op"))
+        assert person.ganti_sandi
+        person.ganti_sandi = False  # she changed it; later the command line sets another
+    cli(*add, input="lain-sandi-456\n")
+    with db.read() as s:
+        assert s.scalar(select(User.ganti_sandi).where(User.username == "siti.op"))
+        reset = s.scalar(select(AuditEvent).where(AuditEvent.action == "USER_PASSWORD_SET"))
+    assert reset.after == {"wajib_diganti": True}
+    refused = cli(*add, input="siti.op-2026-x\n", ok=False)
+    assert "nama pengguna" in refused.stderr
+
+
+@pytest.mark.parametrize(
+    ("revision", "said"), [("0052", "tertinggal dari rilis ini"), ("9999", "lebih baru dari rilis ini")]
+)
+def test_serving_or_scheduling_on_a_schema_not_the_codes_is_refused_with_what_to_do(
+    cli, db, monkeypatch, revision, said
+):
+    """Started anyway, every request would fail on a column one side lacks and read as "the database
+    cannot be reached"; the command says which revision each has, and what to run."""
+    from models.schema import revisions
+    from web.cli import operations, setup
+
+    def started(*args, **kwargs):  # had the check let it through: fail, instead of serving for ever
+        raise AssertionError("started on a schema not the code's")
+
+    monkeypatch.setattr(setup, "waitress_serve", started)
+    monkeypatch.setattr(setup.os, "execvp", started)
+    monkeypatch.setattr(operations.jobs, "build", started)
+
+    head = revisions(db.engine)[1]
+    with db.engine.begin() as c:
+        c.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": revision})
+    try:
+        for command in (("run", "--port", "5999"), ("scheduler",), ("serve", "--bind", "127.0.0.1:5999")):
+            refused = cli(*command, ok=False)
+            assert said in refused.stderr and revision in refused.stderr and head in refused.stderr, command
+    finally:
+        with db.engine.begin() as c:
+            c.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": head})
 
 
 def test_init_is_idempotent(cli):
@@ -175,7 +224,10 @@ def test_timers_fire_with_a_controlled_clock(cli):
     cli("submission", "declare", sid, "--user", "op.desa", "--nihil")
     cli("submission", "submit", sid, "--user", "op.desa")
     assert as_json(cli("timers", "fire", "--json"))["fired"] == 0
-    assert as_json(cli("timers", "fire", "--now", "2099-01-01T08:00:00+08:00", "--json"))["fired"] == 1
+    future = ("timers", "fire", "--now", "2099-01-01T08:00:00+08:00", "--json")
+    refused = cli(*future, ok=False)  # on the live database the escalation would carry the year 2099
+    assert "masa depan" in refused.stderr and "--latihan" in refused.stderr
+    assert as_json(cli(*future, "--latihan"))["fired"] == 1  # a rehearsal copy
     assert as_json(cli("tasks", "--user", "verif.kec", "--json"))[0]["overdue"] is True
 
 

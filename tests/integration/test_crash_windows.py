@@ -95,10 +95,14 @@ def test_a_run_whose_holder_died_is_marked_failed(db):
 
 def test_jobs_run_says_what_it_did_and_who_ran_a_skipped_run(cli, db):
     now = "2027-01-01T00:05:00+08:00"
-    first = cli("jobs", "run", "siklus", "--now", now)
+    refused = cli("jobs", "run", "siklus", "--now", now, ok=False)  # ahead of the clock, on a live database
+    assert "masa depan" in refused.stderr and "--latihan" in refused.stderr
+    with db.read() as s:
+        assert s.scalar(select(JobRun)) is None  # that day's run is not taken from the scheduler
+    first = cli("jobs", "run", "siklus", "--latihan", "--now", now)
     assert "siklus dijalankan dan selesai" in first.stdout and "482 desa dibuka" in first.stdout
-    again = cli("jobs", "run", "siklus", "--now", now, "--json")
+    again = cli("jobs", "run", "siklus", "--latihan", "--now", now, "--json")
     report = json.loads(again.stdout)
     assert report["hasil"] == "dilewati" and report["pemegang"] and "482 desa dibuka" in report["pesan"]
-    words = cli("jobs", "run", "siklus", "--now", now)
+    words = cli("jobs", "run", "siklus", "--latihan", "--now", now)
     assert "dilewati: jalan 2027-01-01 sudah dijalankan oleh" in words.stdout

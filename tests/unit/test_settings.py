@@ -27,6 +27,17 @@ def test_a_wrong_deadline_is_refused_at_start_not_in_every_instance_later(env, w
         load_settings({**env, "SIJOSKU_DEFAULT_SLA": written})
 
 
+def test_a_short_secret_key_is_refused_where_the_service_is_served_over_https(env):
+    """Each visitor's cookie is signed with the key: a short one can be guessed offline against it,
+    and then any session forged. Over HTTPS (production) it is refused at start; a generated one is long."""
+    with pytest.raises(ConfigError, match="SECRET_KEY terlalu pendek"):
+        load_settings({**env, "SECRET_KEY": "x", "SIJOSKU_HTTPS": "1"})
+    assert load_settings({**env, "SECRET_KEY": "k" * 32, "SIJOSKU_HTTPS": "1"}).secret_key == "k" * 32
+    generated = load_settings({**env, "SECRET_KEY": "", "SIJOSKU_HTTPS": "1"}).secret_key
+    assert len(generated) == 64 and load_settings({**env, "SECRET_KEY": ""}).secret_key == generated
+    assert load_settings(env).secret_key == "uji"  # a developer's machine, not served over HTTPS
+
+
 def test_a_refused_database_url_does_not_repeat_its_password(env):
     with pytest.raises(ConfigError) as refused:
         load_settings({**env, "DATABASE_URL": "mysql://sijosku:Sangat-Rahasia-123@db/sijosku"})
@@ -38,6 +49,7 @@ def test_the_address_written_on_the_command_line_wins_over_the_environment(monke
 
     started = []
     monkeypatch.setattr(setup.os, "execvp", lambda *args: started.append(os.environ["SIJOSKU_BIND"]))
+    monkeypatch.setattr(setup, "require_current_schema", lambda db: None)  # no database here: the bind only
     monkeypatch.setenv("SIJOSKU_BIND", "0.0.0.0:8000")
     monkeypatch.setenv("SIJOSKU_INSTANCE_DIR", str(tmp_path))
     monkeypatch.setenv("SECRET_KEY", "uji")

@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from engine.bootstrap import bootstrap
-from engine.core import clock
+from engine.core import clock, jobs
 from engine.core.actors import Actor
 from engine.core.config import ConfigError, load_settings
 from engine.core.errors import Invalid, Problem, SijoskuError
@@ -95,6 +95,26 @@ def moment(text: str | None, db: Database) -> datetime | None:
     except ValueError as exc:
         raise Invalid(f"--now {text!r} bukan waktu ISO 8601, mis. 2026-12-20T08:00:00+08:00") from exc
     return found if found.tzinfo is not None else found.replace(tzinfo=db.settings.tz)
+
+
+def rehearsal_moment(text: str | None, db: Database, rehearsal: bool) -> datetime | None:
+    """A `--now` for work done for good (a job, the timers): a time ahead of the clock only on a copy
+    of the database kept for rehearsal, said with `--latihan`. On the live one, what it does would
+    carry that time: audit rows pinned ahead (the chain never runs backwards), e-mails held until
+    then, and that minute's or day's run taken from the scheduler."""
+    found = moment(text, db)
+    if found is not None and found > clock.now() + jobs.MAX_SKEW and not rehearsal:
+        raise Invalid(
+            f"--now {text} ada di masa depan: yang dijalankan tercatat dengan waktu itu untuk selamanya (jejak "
+            "audit, surel tertahan, jalan penjadwal hari itu terpakai). Hanya pada salinan basis data untuk "
+            "latihan: tambahkan --latihan"
+        )
+    return found
+
+
+def rehearsal_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    help_text = "izinkan --now di masa depan: hanya pada salinan basis data untuk latihan"
+    return click.option("--latihan", "rehearsal", is_flag=True, help=help_text)(fn)
 
 
 def json_option(fn: Callable[..., Any]) -> Callable[..., Any]:

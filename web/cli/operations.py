@@ -12,12 +12,23 @@ import click
 from engine.core import backup, jobs
 from engine.core.audit import AuditAction
 from engine.core.config import load_settings
-from engine.core.errors import Invalid
+from engine.core.errors import Conflict, Invalid
 from engine.core.uow import Database
 from engine.quality import aggregates, completeness, figure_files, thresholds
+from engine.setup.initialise import require_current_schema
 from engine.verification import agency_figures, consistency, cycles
 from notifications import email as mail
-from web.cli.common import CLI_ACTOR, database, emit, json_option, local_time, moment, read_file, refusals
+from web.cli.common import (
+    CLI_ACTOR,
+    database,
+    emit,
+    json_option,
+    local_time,
+    read_file,
+    refusals,
+    rehearsal_moment,
+    rehearsal_option,
+)
 
 
 @click.group(name="quality")
@@ -205,6 +216,8 @@ def cycle_rhythm(ctx: click.Context, ritme: str, opening_day: int, deadlines: st
 @click.pass_context
 def scheduler(ctx: click.Context) -> None:
     """Menjalankan penjadwal (siklus, timer BPMN, surel, ringkasan) sebagai proses sendiri."""
+    with refusals():
+        require_current_schema(database(ctx))
     running = jobs.build(database(ctx))
 
     def stop(*_: Any) -> None:  # SIGTERM, as systemctl stop and restart send it
@@ -234,13 +247,14 @@ def jobs_group() -> None:
 @jobs_group.command("run")
 @click.argument("job_id")
 @click.option("--now", "now_text", help="waktu ISO 8601, mis. 2027-01-01T00:05:00+08:00")
+@rehearsal_option
 @json_option
 @click.pass_context
-def jobs_run(ctx: click.Context, job_id: str, now_text: str | None, as_json: bool) -> None:
+def jobs_run(ctx: click.Context, job_id: str, now_text: str | None, rehearsal: bool, as_json: bool) -> None:
     """Jalankan satu tugas terjadwal sekarang (sekali per kunci jalannya, seperti penjadwal)."""
     db = database(ctx)
     with refusals(as_json):
-        report = jobs.run_job_reporting(db, job_id, moment(now_text, db))
+        report = jobs.run_job_reporting(db, job_id, rehearsal_moment(now_text, db, rehearsal))
     if report.outcome == jobs.Outcome.DILEWATI:
         started = local_time(report.started_at) if report.started_at else "?"
         text = f"{job_id} dilewati: jalan {report.run_key} sudah dijalankan oleh {report.holder} sejak {started}"
@@ -277,14 +291,25 @@ def restore_command(ctx: click.Context, directory: Path, as_json: bool) -> None:
         target = Database.connect(settings)
         try:
             backup.restore(target, directory)
+            behind = _schema_note(target)
         finally:
             target.dispose()
     db = database(ctx)
     with refusals(as_json), db.read() as session:
         report = consistency.check(session)
     emit(as_json, report.to_dict(), lambda: _consistency_text(report, f"Cadangan {directory} dipulihkan"))
+    if behind:  # a backup of an earlier release: said, not refused (the release's own init upgrades it)
+        click.echo(f"Catatan: {behind}", err=True)
     if not report.ok:
         raise SystemExit(1)
+
+
+def _schema_note(db: Database) -> str:
+    try:
+        require_current_schema(db)
+    except Conflict as exc:
+        return str(exc)
+    return ""
 
 
 @click.command("check")

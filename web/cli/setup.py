@@ -15,9 +15,10 @@ from engine.core import jobs
 from engine.core.config import load_settings
 from engine.core.errors import Invalid
 from engine.core.tables import read_table
+from engine.core.uow import Database
 from engine.people import accounts, administration, users
 from engine.setup import demo as demo_data
-from engine.setup.initialise import initialise
+from engine.setup.initialise import initialise, require_current_schema
 from engine.verification import region_updates
 from web.app import create_app
 from web.cli.common import CLI_ACTOR, acting, database, emit, json_option, read_file, refusals
@@ -54,6 +55,8 @@ def init(ctx: click.Context, as_json: bool) -> None:
 def run(ctx: click.Context, host: str, port: int, with_scheduler: bool) -> None:
     """Menjalankan aplikasi web (server WSGI waitress)."""
     db = database(ctx)
+    with refusals():
+        require_current_schema(db)
     app = create_app(db.settings, db=db)
     if with_scheduler:
         jobs.build(db, background=True).start()
@@ -67,8 +70,12 @@ def run(ctx: click.Context, host: str, port: int, with_scheduler: bool) -> None:
 @click.option("--workers", type=int, help="proses pekerja (SIJOSKU_WEB_WORKERS; bawaan: jumlah inti)")
 def serve(bind: str | None, workers: int | None) -> None:
     """Menjalankan aplikasi web untuk produksi: gunicorn, beberapa proses pekerja (web/gunicorn_conf.py)."""
-    with refusals():
-        load_settings()  # a wrong setting said once, here, rather than by every worker as it dies
+    with refusals():  # a wrong setting or schema said once, here, rather than by every worker as it dies
+        db = Database.connect(load_settings())
+        try:
+            require_current_schema(db)
+        finally:
+            db.dispose()
     if bind:  # written on the command line, it wins over the environment file
         os.environ["SIJOSKU_BIND"] = bind
     os.environ.setdefault("SIJOSKU_BIND", "127.0.0.1:8000")
@@ -141,7 +148,7 @@ def user_add(
         if password_stdin and not password:  # an empty pipe would make an account no one can sign in to
             raise Invalid("Kata sandi dari masukan standar kosong; tidak ada pengguna yang dibuat")
     with refusals(as_json), database(ctx).transaction() as session:
-        account = users.add_user(session, CLI_ACTOR, username, role, region, password=password)
+        account = users.add_user(session, CLI_ACTOR, username, role, region, password=password, chosen_for_them=True)
         if account.password_hash is None:  # said, not refused: a role can be given before the password
             click.echo(f"Peringatan: {username} belum punya kata sandi dan belum dapat masuk", err=True)
         if email is not None:

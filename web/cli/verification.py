@@ -30,10 +30,11 @@ from web.cli.common import (
     emit,
     json_option,
     local_time,
-    moment,
     read_file,
     read_text,
     refusals,
+    rehearsal_moment,
+    rehearsal_option,
 )
 
 
@@ -393,12 +394,13 @@ def timers_group() -> None:
 
 @timers_group.command("fire")
 @click.option("--now", "now_text", help="waktu ISO 8601 dengan zona, mis. 2026-12-20T08:00:00+08:00")
+@rehearsal_option
 @json_option
 @click.pass_context
-def timers_fire(ctx: click.Context, now_text: str | None, as_json: bool) -> None:
+def timers_fire(ctx: click.Context, now_text: str | None, rehearsal: bool, as_json: bool) -> None:
     db = database(ctx)
     with refusals(as_json):
-        fired = timers.fire_due_timers(db, moment(now_text, db))
+        fired = timers.fire_due_timers(db, rehearsal_moment(now_text, db, rehearsal))
     emit(as_json, {"fired": fired}, f"{fired} instans maju karena timer")
 
 

@@ -11,7 +11,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from engine.core.errors import Invalid
 from engine.people import sign_in
 from web.access import SessionUser, actor, db, local_target, referring_path
-from web.errors import field_problems
+from web.errors import field_problems, said
 from web.forms import LanguageForm, LoginForm, NextForm, PasswordForm, parse
 
 bp = Blueprint("auth", __name__)
@@ -52,18 +52,26 @@ def logout() -> Any:
 @login_required
 def password() -> Any:
     problems: dict[str, str] = {}
+    status = 200
     if request.method == "POST":
         form = parse(PasswordForm, request.form)
         try:
             with db().transaction() as s:
-                user = sign_in.change_password(s, actor(), form["current"], form["new"], form["repeat"])
-                s.flush()
-                login_user(SessionUser(user))  # this session goes on under the new version; others end
-            flash(_("Kata sandi sudah diganti."), "ok")
-            return redirect(url_for("home.index"))
+                address = request.remote_addr or "-"
+                user = sign_in.change_password(s, actor(), form["current"], form["new"], form["repeat"], address)
+                if user is not None:
+                    s.flush()
+                    login_user(SessionUser(user))  # this session goes on under the new version; others end
+            if user is not None:
+                flash(_("Kata sandi sudah diganti."), "ok")
+                return redirect(url_for("home.index"))
+            problems, status = {"current": _("kata sandi sekarang salah")}, 400
         except Invalid as exc:
-            problems = field_problems(exc)
-    return render_template("auth/password.html", problems=problems, required=current_user.user.ganti_sandi)
+            problems, status = field_problems(exc), 400
+        except sign_in.Throttled as exc:
+            problems, status = {"current": said(str(exc))}, 429
+    page = render_template("auth/password.html", problems=problems, required=current_user.user.ganti_sandi)
+    return page, status
 
 
 # What a person whose password an administrator chose may still reach before changing it.
