@@ -77,7 +77,12 @@ def get_user(session: Session, actor: Actor, user_id: int) -> User:
 
 
 ACCOUNT_HISTORY = 50  # the latest changes to an account on its page; all of them are on the audit trail
-SIGNING = (AuditAction.USER_LOGGED_IN.value, AuditAction.USER_LOGGED_OUT.value)
+# signing in and out, and wrong passwords (someone guessing would push every change off the list)
+SIGNING = (
+    AuditAction.USER_LOGGED_IN.value,
+    AuditAction.USER_LOGGED_OUT.value,
+    AuditAction.USER_SIGN_IN_FAILED.value,
+)
 
 
 @dataclass(frozen=True)

@@ -99,14 +99,13 @@ def _refuse_if_waiting(session: Session, username: str, address: str) -> None:
 
 
 def _failed(session: Session, user: User | None, username: str, address: str, where: str) -> None:
-    """A wrong password counts towards the back-off, and goes on the audit trail under the account it
-    was tried on; a username no account has is not kept there (people type their password in it)."""
+    """A wrong password counts towards the back-off; tried on an account, it goes on the audit trail
+    under it. A username no account has is counted only (and purged with the attempts): what was typed
+    is often a password, and anyone could fill the trail with names from addresses of their own."""
     session.add(LoginAttempt(username=username, address=address, at=clock.now()))
-    actor = Actor.of(user) if user is not None else Actor("tidak dikenal")
-    subject = user.id if user is not None else "-"
-    audit.record(
-        session, actor, AuditAction.USER_SIGN_IN_FAILED, "user", subject, after={"address": address, "pada": where}
-    )
+    if user is not None:
+        after = {"address": address, "pada": where}
+        audit.record(session, Actor.of(user), AuditAction.USER_SIGN_IN_FAILED, "user", user.id, after=after)
 
 
 def authenticate(session: Session, username: str, password: str, address: str) -> User | None:
