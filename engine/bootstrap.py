@@ -48,15 +48,8 @@ def reconciliation_calendar(db: Database, now: datetime) -> str:
 
 
 def period_figures_calendar(db: Database, now: datetime) -> str:
-    """Our figures of each closed cycle's period, stored if never taken or changed since (one
-    transaction a period)."""
-    with db.read() as session:
-        periods = period_figures.closed_periods(session)
-    done = []
-    for periode in periods:
-        with db.transaction() as session:
-            done.append(period_figures.keep_current(session, Actor.system("penjadwal"), db.settings.province, periode))
-    return "; ".join(map(str, done)) or phrase("belum ada siklus yang ditutup")
+    """Our figures of each closed cycle's period, stored if never taken or changed since."""
+    return period_figures.keep_all_current(db, Actor.system("penjadwal"))
 
 
 def dukcapil_sync(db: Database, now: datetime) -> str:

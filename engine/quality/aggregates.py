@@ -158,7 +158,9 @@ def store(
                 changes.append([v.region_kode, v.kategori, v.periode, v.sumber, row.nilai, v.nilai])
             else:
                 same.append([v.region_kode, v.kategori, v.periode, v.sumber])
-            row.nilai, row.imported_at = v.nilai, clock.now()
+            if row.nilai != v.nilai or v.sumber != OURS:  # ours counted again unchanged: as of its count
+                row.imported_at = clock.now()  # (the API's `diperbarui`); an agency's sent again: received
+            row.nilai = v.nilai
     session.flush()
     # An agency's figures sent again as they stand are its confirmation of them, recorded (an undoing
     # of an earlier upload must not take them), whether or not the same sending changed another;
@@ -415,12 +417,14 @@ def snapshot_records(
     as 0: the last record of a category removed is a drop to zero the series checks can judge, not the
     old figure kept nor a missing period."""
     counts = count_records(session, province, periode) if counts is None else counts
-    earlier = counted_before(session, province, previous_period(periode)) | counted_before(session, province, periode)
     ended = set(
         session.scalars(select(Region.kode).where(Region.berakhir.is_not(None), Region.kode.like(f"{province}.%")))
     )
-    # a region whose code ended (merged, recoded) has no figure any more: its series stops, not drops
-    gone = {key: 0 for key in earlier if key not in counts and key[0] not in ended}
+    # a region whose code ended (merged, recoded) has no figure in the periods after: its series stops,
+    # not drops; a figure this period already gave it, which its records no longer give, is 0
+    before = counted_before(session, province, previous_period(periode))
+    gone = {key: 0 for key in before if key not in counts and key[0] not in ended}
+    gone |= {key: 0 for key in counted_before(session, province, periode) if key not in counts}
     values = [series.Value(code, kategori, periode, n, OURS) for (code, kategori), n in {**gone, **counts}.items()]
     if values:
         store(session, actor, values, AuditAction.FIGURES_SNAPSHOT_TAKEN, {"periode": periode})

@@ -10,6 +10,7 @@ were frozen then, and a revision of that year takes them again.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from dataclasses import dataclass
 
@@ -19,22 +20,20 @@ from sqlalchemy.orm import Session
 from engine.core.actors import Actor
 from engine.core.errors import phrase
 from engine.core.periods import period_key
+from engine.core.uow import Database
 from engine.quality import aggregates
 from engine.verification import determinations
 from models import Cycle, CycleStatus
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class Counted:
-    """One period looked at: how many figures were stored (0: the register still gives what is stored)."""
+    """One period counted again: how many of its figures were new or changed (0: none)."""
 
     periode: str
-    disimpan: int
-
-    def __str__(self) -> str:
-        if self.disimpan:
-            return phrase(f"{self.periode}: {self.disimpan} angka disimpan")
-        return phrase(f"{self.periode}: tidak berubah")
+    berubah: int
 
 
 def closed_periods(session: Session) -> list[str]:
@@ -47,9 +46,10 @@ def _determined(session: Session, periode: str) -> bool:
     return determinations.latest(session, period_key(periode)[0]) is not None
 
 
-def _differs(stored: dict[tuple[str, str], int], now: Counter[tuple[str, str]]) -> bool:
+def _changed(stored: dict[tuple[str, str], int], now: Counter[tuple[str, str]]) -> int:
     # a figure stored as 0 is a category the register stopped giving: the same as no figure now
-    return {k: n for k, n in stored.items() if n} != {k: n for k, n in now.items() if n}
+    keys = {k for k, n in stored.items() if n} | {k for k, n in now.items() if n}
+    return sum(1 for k in keys if stored.get(k, 0) != now.get(k, 0))
 
 
 def keep_current(session: Session, actor: Actor, province: str, periode: str) -> Counted:
@@ -62,6 +62,35 @@ def keep_current(session: Session, actor: Actor, province: str, periode: str) ->
         return Counted(periode, 0)
     now = aggregates.count_records(session, province, periode)
     stored = aggregates.counted_before(session, province, periode)
-    if stored and not _differs(stored, now):
+    changed = _changed(stored, now)
+    if stored and not changed:
         return Counted(periode, 0)
-    return Counted(periode, aggregates.snapshot_records(session, actor, periode, province, now))
+    aggregates.snapshot_records(session, actor, periode, province, now)
+    return Counted(periode, changed)
+
+
+class NotAllCounted(RuntimeError):
+    """Some periods could not be counted: the job's run is recorded as failed, saying which."""
+
+
+def keep_all_current(db: Database, actor: Actor) -> str:
+    """The daily job: every closed period in a transaction of its own, so that one that fails (and is
+    named in the run's message) does not hold the others back."""
+    with db.read() as session:
+        periods = closed_periods(session)
+    done, failed = [], []
+    for periode in periods:
+        try:
+            with db.transaction() as session:
+                done.append(keep_current(session, actor, db.settings.province, periode))
+        except Exception:  # recorded in the run's message; the next day's run tries again
+            log.exception("angka periode %s tidak dapat dihitung", periode)
+            failed.append(periode)
+    if not periods:
+        return phrase("belum ada siklus yang ditutup")
+    counted = ", ".join(c.periode for c in done) or "-"
+    changed = sum(c.berubah for c in done)
+    summary = phrase(f"{len(done)} periode dihitung ulang ({counted}); {changed} angka berubah")
+    if failed:
+        raise NotAllCounted(phrase(f"{summary}; gagal dihitung: {', '.join(failed)}"))
+    return summary

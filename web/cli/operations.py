@@ -123,6 +123,7 @@ def cycle_group() -> None:
 @json_option
 @click.pass_context
 def cycle_open(ctx: click.Context, period: str, region: str | None, as_json: bool) -> None:
+    """Buka siklus PERIOD bagi setiap desa dan kelurahan (aman diulang atau dilanjutkan)."""
     with refusals(as_json):
         result = cycles.open_cycle(database(ctx), CLI_ACTOR, period, region)
     emit(
@@ -143,6 +144,9 @@ def cycle_open(ctx: click.Context, period: str, region: str | None, as_json: boo
 @json_option
 @click.pass_context
 def cycle_close(ctx: click.Context, period: str, early: bool, as_json: bool) -> None:
+    """Tutup siklus PERIOD: desa yang belum mengajukan dicatat tidak melapor, tugas terlambat dieskalasi.
+    Angka Dinas Sosial periode itu dihitung oleh tugas harian angka_periode (atau sekarang: `sijosku
+    quality snapshot PERIOD`)."""
     with refusals(as_json):
         result = cycles.close_cycle(database(ctx), CLI_ACTOR, period, early=early)
     emit(
@@ -154,7 +158,8 @@ def cycle_close(ctx: click.Context, period: str, early: bool, as_json: bool) -> 
             f"; {result['tidak_dibuka']} desa provinsi tidak pernah dibuka dalam siklus ini"
             if result["tidak_dibuka"]
             else ""
-        ),
+        )
+        + f". Angka periode ini dihitung oleh tugas harian angka_periode (sekarang: sijosku quality snapshot {period})",
     )
 
 
