@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, utcnow
@@ -21,7 +21,11 @@ class JobRun(Base):
     """One run of a scheduled job: taken under a lease so that, with several nodes, it runs once."""
 
     __tablename__ = "job_run"
-    __table_args__ = (UniqueConstraint("job_id", "run_key", name="uq_job_run"),)
+    __table_args__ = (
+        UniqueConstraint("job_id", "run_key", name="uq_job_run"),
+        # a job's runs finished after a moment: whether the clock was set back (`jobs._ran_ahead_of`)
+        Index("ix_job_run_finished", "job_id", "finished_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     job_id: Mapped[str] = mapped_column(String(60), index=True)

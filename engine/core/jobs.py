@@ -103,13 +103,14 @@ def _take(db: Database, job_id: str, run_key: str, now: datetime) -> bool:
                         # a crashed holder's lease lapsed: take the run over
                         and_(JobRun.status == JobStatus.BERJALAN, JobRun.lease_until < now),
                         # it finished "later" than now and the job has runs further ahead than two
-                        # nodes' clocks may differ: the clock was set back since and this minute comes
+                        # nodes' clocks may differ (each up to MAX_SKEW from the database's, so twice
+                        # that from each other): the clock was set back since and this minute comes
                         # round again; the jobs are idempotent, so it runs again, not stalls. Within
-                        # that difference it is another node whose clock is a little behind: skipped.
+                        # that difference it is another node whose clock is behind: skipped.
                         and_(
                             JobRun.status != JobStatus.BERJALAN,
                             JobRun.finished_at > now,
-                            _ran_ahead_of(job_id, now + MAX_SKEW),
+                            _ran_ahead_of(job_id, now + 2 * MAX_SKEW),
                         ),
                     ),
                 )

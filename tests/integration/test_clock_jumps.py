@@ -58,11 +58,35 @@ def test_minutes_that_come_round_again_after_a_correction_run_again(db):
     other = again + timedelta(seconds=20)  # another node, the same minute after it: once
     assert _run_at(db, "10:05", other, calls, "other") == Outcome.DILEWATI
     assert calls.count("real") == 1 and "other" not in calls
+    later = start + timedelta(minutes=25, seconds=-2)  # 10:25 too: five minutes before the last run
+    assert _run_at(db, "10:25", later, calls, "real") == Outcome.SELESAI
+
+
+def test_another_jobs_runs_ahead_do_not_make_this_one_run_twice(db):
+    calls: list[str] = []
+    moment = datetime.fromisoformat("2027-01-01T10:30:02" + WITA)
+    assert _run_at(db, "10:30", moment, calls, "A") == Outcome.SELESAI
+    with clock.frozen_at(moment + timedelta(hours=1)):  # another job, whose runs a clock ahead left
+        assert jobs.run_once(db, "surel", "11:30", lambda: "", moment + timedelta(hours=1)) == Outcome.SELESAI
+    assert _run_at(db, "10:30", moment - timedelta(seconds=1), calls, "B") == Outcome.DILEWATI
+
+
+def test_two_nodes_each_within_max_skew_of_the_database_run_each_minute_once(db):
+    """A node may be up to MAX_SKEW from the database's clock, so two nodes up to twice that apart:
+    one 1m50s ahead runs 10:30 to 10:33 by its clock before one 1m50s behind fires its 10:30."""
+    calls: list[str] = []
+    ahead = datetime.fromisoformat("2027-01-01T10:30:02" + WITA)
+    for minute in range(4):
+        moment = ahead + timedelta(minutes=minute)
+        assert _run_at(db, f"{moment:%H:%M}", moment, calls, "A") == Outcome.SELESAI
+    behind = datetime.fromisoformat("2027-01-01T10:30:00.5" + WITA)
+    assert _run_at(db, "10:30", behind, calls, "B") == Outcome.DILEWATI
+    assert calls == ["A"] * 4
 
 
 def test_a_node_whose_clock_is_a_little_behind_does_not_run_a_minute_again(db):
-    """Two nodes' clocks may differ by up to MAX_SKEW: the one behind fires after the other finished,
-    at a time "before" that finish. That is the same minute, run once, with the first node's record."""
+    """Two nodes' clocks may differ: the one behind fires after the other finished, at a time "before"
+    that finish. That is the same minute, run once, with the first node's record."""
     calls: list[str] = []
     first = datetime.fromisoformat("2027-01-01T10:30:02" + WITA)
     assert _run_at(db, "10:30", first, calls, "A") == Outcome.SELESAI
