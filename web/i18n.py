@@ -61,6 +61,7 @@ JOB_LABELS = {
     "angka_periode": _l("Angka Dinas Sosial per periode siklus"),
     "dukcapil": _l("Pemadanan Dukcapil"),
     "percobaan_masuk": _l("Pembersihan percobaan masuk"),
+    "riwayat_tugas": _l("Pembersihan riwayat tugas terjadwal"),
     "impor": _l("Impor berkas"),
     "impor_macet": _l("Impor yang macet"),
     "surel": _l("Pengiriman surel"),

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from engine.core.actors import Actor
 from engine.core.errors import Forbidden, Invalid, Problem
 from engine.core.tables import csv_text
-from engine.people import administration
+from engine.people import administration, users
 
 COLUMNS = ["username", "nama", "peran", "wilayah"]  # and, where known, `email`
 # A first password is hashed with the production's cost (about 50 ms): a regency's desa (Nunukan has
@@ -35,10 +35,14 @@ class Made:
     sandi_awal: str
 
 
-def first_password() -> str:
-    """Twelve characters from an alphabet without look-alikes (no 0/O, 1/l/I), easy to read aloud."""
+def first_password(username: str) -> str:
+    """Twelve characters from an alphabet without look-alikes (no 0/O, 1/l/I), easy to read aloud; drawn
+    again in the rare case it would break a password rule (a short username found in it by chance)."""
     alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
-    return "".join(secrets.choice(alphabet) for _ in range(12))
+    while True:
+        password = "".join(secrets.choice(alphabet) for _ in range(12))
+        if not users.password_problems(password, username):
+            return password
 
 
 def create_many(session: Session, actor: Actor, rows: list[dict[str, str]]) -> list[Made]:
@@ -51,7 +55,7 @@ def create_many(session: Session, actor: Actor, rows: list[dict[str, str]]) -> l
     problems: list[Problem] = []
     for number, row in enumerate(rows, start=2):
         values = {name: (row.get(name) or "").strip() for name in [*COLUMNS, "email"]}
-        password = first_password()
+        password = first_password(values["username"].lower())
         try:
             user = administration.create_user(
                 session,

@@ -30,9 +30,16 @@ def password_problems(password: str, username: str, column: str = "password") ->
         return [Problem(f"minimal {MIN_PASSWORD} karakter selain spasi", column=column)]
     if len(set(letters)) == 1:
         return [Problem("kata sandi tidak boleh satu karakter yang diulang", column=column)]
-    if username and username.lower() in letters.lower():
+    if _holds_username(letters.lower(), (username or "").lower()):
         return [Problem("kata sandi tidak boleh memuat nama pengguna", column=column)]
     return []
+
+
+def _holds_username(password: str, username: str) -> bool:
+    # a short username ("ani") is found by chance inside many passwords: only at either end is it a guess
+    if len(username) < 4:
+        return bool(username) and (password.startswith(username) or password.endswith(username))
+    return username in password
 
 
 def hash_password(password: str, username: str = "") -> str:

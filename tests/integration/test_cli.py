@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, text
@@ -68,7 +68,8 @@ def test_a_password_chosen_at_the_command_line_is_changed_at_sign_in(cli, db):
 
 
 @pytest.mark.parametrize(
-    ("revision", "said"), [("0052", "tertinggal dari rilis ini"), ("9999", "lebih baru dari rilis ini")]
+    ("revision", "said"),
+    [("0052", "tertinggal dari rilis ini"), ("9999", "lebih baru dari rilis ini"), ("", "belum disiapkan")],
 )
 def test_serving_or_scheduling_on_a_schema_not_the_codes_is_refused_with_what_to_do(
     cli, db, monkeypatch, revision, said
@@ -86,15 +87,21 @@ def test_serving_or_scheduling_on_a_schema_not_the_codes_is_refused_with_what_to
     monkeypatch.setattr(operations.jobs, "build", started)
 
     head = revisions(db.engine)[1]
-    with db.engine.begin() as c:
-        c.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": revision})
+    with db.engine.begin() as c:  # "": a database no release has set up
+        c.execute(text("DELETE FROM alembic_version"))
+        if revision:
+            c.execute(text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": revision})
     try:
         for command in (("run", "--port", "5999"), ("scheduler",), ("serve", "--bind", "127.0.0.1:5999")):
             refused = cli(*command, ok=False)
-            assert said in refused.stderr and revision in refused.stderr and head in refused.stderr, command
+            assert said in refused.stderr and revision in refused.stderr, command
+            assert not revision or head in refused.stderr
+        assert said in operations._schema_note(db)  # what `restore` adds after a backup of another release
     finally:
         with db.engine.begin() as c:
-            c.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": head})
+            c.execute(text("DELETE FROM alembic_version"))
+            c.execute(text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": head})
+    assert operations._schema_note(db) == ""
 
 
 def test_init_is_idempotent(cli):
@@ -227,6 +234,11 @@ def test_timers_fire_with_a_controlled_clock(cli):
     future = ("timers", "fire", "--now", "2099-01-01T08:00:00+08:00", "--json")
     refused = cli(*future, ok=False)  # on the live database the escalation would carry the year 2099
     assert "masa depan" in refused.stderr and "--latihan" in refused.stderr
+    hour_ahead = (clock.now() + timedelta(hours=1)).isoformat()
+    assert "masa depan" in cli("timers", "fire", "--now", hour_ahead, ok=False).stderr
+    day_before = (clock.now() - timedelta(days=1)).isoformat()  # a run dated before it ran: refused too
+    assert "masa lalu" in cli("timers", "fire", "--now", day_before, ok=False).stderr
+    assert as_json(cli("timers", "fire", "--now", clock.now().isoformat(), "--json"))["fired"] == 0
     assert as_json(cli(*future, "--latihan"))["fired"] == 1  # a rehearsal copy
     assert as_json(cli("tasks", "--user", "verif.kec", "--json"))[0]["overdue"] is True
 

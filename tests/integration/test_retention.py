@@ -47,7 +47,11 @@ def test_prune_clears_only_finished_instances_past_retention_and_keeps_history(d
         audit_before = s.scalar(select(func.count()).select_from(AuditEvent))
     later = (clock.now() + timedelta(days=40)).isoformat()
 
-    recent = json.loads(cli("instances", "prune", "--definition", KEY, "--days", "60", "--now", later, "--json").output)
+    refused = cli("instances", "prune", "--definition", KEY, "--days", "30", "--now", later, ok=False)
+    assert "masa depan" in refused.stderr and _states(db) == before  # state still kept is not pruned early
+    recent = json.loads(
+        cli("instances", "prune", "--definition", KEY, "--days", "60", "--now", later, "--latihan", "--json").output
+    )
     assert recent["dibersihkan"] == {KEY: 0}
     dry = json.loads(
         cli("instances", "prune", "--definition", KEY, "--days", "30", "--now", later, "--dry-run", "--json").output
@@ -55,12 +59,16 @@ def test_prune_clears_only_finished_instances_past_retention_and_keeps_history(d
     assert dry["dibersihkan"] == {KEY: 1}
     assert _states(db) == before  # a dry run writes nothing
 
-    done = json.loads(cli("instances", "prune", "--definition", KEY, "--days", "30", "--now", later, "--json").output)
+    done = json.loads(
+        cli("instances", "prune", "--definition", KEY, "--days", "30", "--now", later, "--latihan", "--json").output
+    )
     assert done["dibersihkan"] == {KEY: 1}
     after = _states(db)
     assert after[finished] == retention.PRUNED and before[finished] != retention.PRUNED
     assert after[running] == before[running]
-    again = json.loads(cli("instances", "prune", "--definition", KEY, "--days", "30", "--now", later, "--json").output)
+    again = json.loads(
+        cli("instances", "prune", "--definition", KEY, "--days", "30", "--now", later, "--latihan", "--json").output
+    )
     assert again["dibersihkan"] == {KEY: 0}
 
     with db.read() as s:

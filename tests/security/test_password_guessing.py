@@ -7,11 +7,13 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from engine.core import clock
 from engine.core.actors import Actor
-from engine.people import administration, sign_in, users
+from engine.core.errors import Invalid
+from engine.people import accounts, administration, sign_in, users
 from models import AuditEvent, LoginAttempt, User
 from tests.factories import PASSWORD
 
@@ -155,3 +157,29 @@ def test_current_passwords_guessed_at_once_are_held_back_like_one_after_another(
 
     with clock.frozen_at(clock.now()):
         assert _at_once(12, guess) == FREE
+
+
+def test_an_administrator_cannot_choose_a_password_holding_the_username(db, people):
+    with db.transaction() as s:
+        admin = Actor.of(users.find_user(s, "admin.prov"))
+        target = users.find_user(s, "verif.kab").id
+    with db.transaction() as s, pytest.raises(Invalid) as made:
+        administration.create_user(s, admin, "budi.santoso", "Budi", "", "verifier", "65.01", "budi.santoso-2026")
+    assert [p.column for p in made.value.problems] == ["password"]
+    with db.transaction() as s, pytest.raises(Invalid, match="Kata sandi tidak diatur"):
+        administration.reset_password(s, admin, target, "sandi-verif.kab-1")
+
+
+@pytest.mark.parametrize(
+    ("password", "username", "refused"),
+    [
+        ("banikarta-tarakan", "ani", False),  # a short name found inside by chance
+        ("ani-sandi-2026", "ani", True),  # but not at either end
+        ("sandi-2026-ani", "ani", True),
+        ("rahasia-budi.s-9", "budi.s", True),
+    ],
+)
+def test_a_short_username_is_a_guess_only_at_either_end(password, username, refused):
+    assert bool(users.password_problems(password, username)) is refused
+    made = accounts.first_password(username)
+    assert len(made) == 12 and not users.password_problems(made, username)

@@ -32,6 +32,8 @@ def test_a_short_secret_key_is_refused_where_the_service_is_served_over_https(en
     and then any session forged. Over HTTPS (production) it is refused at start; a generated one is long."""
     with pytest.raises(ConfigError, match="SECRET_KEY terlalu pendek"):
         load_settings({**env, "SECRET_KEY": "x", "SIJOSKU_HTTPS": "1"})
+    with pytest.raises(ConfigError, match="SECRET_KEY terlalu pendek"):
+        load_settings({**env, "SECRET_KEY": "k" * 31, "SIJOSKU_HTTPS": "1"})
     assert load_settings({**env, "SECRET_KEY": "k" * 32, "SIJOSKU_HTTPS": "1"}).secret_key == "k" * 32
     generated = load_settings({**env, "SECRET_KEY": "", "SIJOSKU_HTTPS": "1"}).secret_key
     assert len(generated) == 64 and load_settings({**env, "SECRET_KEY": ""}).secret_key == generated

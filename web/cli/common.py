@@ -7,7 +7,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -97,23 +97,27 @@ def moment(text: str | None, db: Database) -> datetime | None:
     return found if found.tzinfo is not None else found.replace(tzinfo=db.settings.tz)
 
 
-def rehearsal_moment(text: str | None, db: Database, rehearsal: bool) -> datetime | None:
-    """A `--now` for work done for good (a job, the timers): a time ahead of the clock only on a copy
-    of the database kept for rehearsal, said with `--latihan`. On the live one, what it does would
-    carry that time: audit rows pinned ahead (the chain never runs backwards), e-mails held until
-    then, and that minute's or day's run taken from the scheduler."""
+def rehearsal_moment(text: str | None, db: Database, rehearsal: bool, past_allowed: bool = False) -> datetime | None:
+    """A `--now` for work done for good (a job, the timers, a prune): a time other than the clock's only
+    on a copy of the database kept for rehearsal, said with `--latihan`. On the live one, what it does
+    would carry that time: audit rows pinned ahead (the chain never runs backwards), e-mails held until
+    then, that minute's or day's run taken from the scheduler, kept state pruned early."""
     found = moment(text, db)
-    if found is not None and found > clock.now() + jobs.MAX_SKEW and not rehearsal:
+    if found is None or rehearsal:
+        return found
+    ahead = found - clock.now()
+    if ahead > jobs.MAX_SKEW or (ahead < -jobs.MAX_SKEW and not past_allowed):
+        when = "masa depan" if ahead > timedelta(0) else "masa lalu"
         raise Invalid(
-            f"--now {text} ada di masa depan: yang dijalankan tercatat dengan waktu itu untuk selamanya (jejak "
-            "audit, surel tertahan, jalan penjadwal hari itu terpakai). Hanya pada salinan basis data untuk "
-            "latihan: tambahkan --latihan"
+            f"--now {text} ada di {when}: yang dijalankan tercatat dengan waktu itu untuk selamanya (jejak "
+            "audit, surel, jalan penjadwal hari itu). Hanya pada salinan basis data untuk latihan: tambahkan "
+            "--latihan"
         )
     return found
 
 
 def rehearsal_option(fn: Callable[..., Any]) -> Callable[..., Any]:
-    help_text = "izinkan --now di masa depan: hanya pada salinan basis data untuk latihan"
+    help_text = "izinkan --now selain jam sekarang: hanya pada salinan basis data untuk latihan"
     return click.option("--latihan", "rehearsal", is_flag=True, help=help_text)(fn)
 
 

@@ -17,7 +17,17 @@ from engine.core.errors import Invalid
 from engine.core.uow import Database
 from engine.verification import processes, retention
 from engine.verification.submissions import PROCESS_KEY
-from web.cli.common import CLI_ACTOR, database, emit, json_option, local_time, moment, read_text, refusals
+from web.cli.common import (
+    CLI_ACTOR,
+    database,
+    emit,
+    json_option,
+    local_time,
+    read_text,
+    refusals,
+    rehearsal_moment,
+    rehearsal_option,
+)
 
 
 @click.group(name="definitions")
@@ -186,16 +196,24 @@ def instances_retry(ctx: click.Context, instance_id: int, as_json: bool) -> None
 @click.option("--days", type=click.IntRange(1, retention.MAX_DAYS), help="masa simpan dalam hari (mengganti setelan)")
 @click.option("--dry-run", is_flag=True, help="hitung saja, tanpa menghapus")
 @click.option("--now", "now_text", help="waktu acuan ISO 8601 (bawaan: sekarang)")
+@rehearsal_option
 @json_option
 @click.pass_context
 def instances_prune(
-    ctx: click.Context, process_key: str | None, days: int | None, dry_run: bool, now_text: str | None, as_json: bool
+    ctx: click.Context,
+    process_key: str | None,
+    days: int | None,
+    dry_run: bool,
+    now_text: str | None,
+    rehearsal: bool,
+    as_json: bool,
 ) -> None:
     """Hapus status tersimpan instans yang selesai lebih lama dari masa simpannya; jejak audit dan riwayat tetap."""
     db = database(ctx)
     report = retention.PruneReport(dry_run=dry_run)
     with refusals(as_json):
-        now = moment(now_text, db) or clock.now()
+        # a time ahead would prune state still kept; one before it prunes less, harmless
+        now = rehearsal_moment(now_text, db, rehearsal or dry_run, past_allowed=True) or clock.now()
         rules = dict(db.settings.instance_retention)
         if process_key:
             rules = {process_key: days or rules.get(process_key, 0)}
