@@ -158,5 +158,6 @@ def _figures(csv_text):
 
 
 def test_guessing_tokens_is_slowed_per_address(db, api):
-    answers = [api("GET", "/api/v1/aggregates", f"sjk_0000000{i % 10}_tebakan").status_code for i in range(31)]
-    assert answers[:30] == [401] * 30 and answers[30] == 429
+    answers = [api("GET", "/api/v1/aggregates", f"sjk_0000000{i % 10}_tebakan") for i in range(31)]
+    assert [a.status_code for a in answers] == [401] * 30 + [429]
+    assert "per alamat bila tanpa token" in answers[30].get_json()["detail"]  # no token was accepted

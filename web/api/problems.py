@@ -45,7 +45,7 @@ DETAILS = {
     406: "Jawaban hanya tersedia sebagai JSON.",
     413: "Isi permintaan melebihi batas API.",
     415: "Kirim isi sebagai application/json.",
-    429: "Batas laju token terlampaui; coba lagi sebentar lagi.",
+    429: "Batas laju terlampaui (per token, atau per alamat bila tanpa token); coba lagi sebentar lagi.",
     500: "Terjadi galat pada server; tidak ada yang diubah. Laporkan waktu permintaan ini kepada admin.",
 }
 # marshmallow's and webargs' own words, as the API says them
