@@ -82,6 +82,9 @@ def _sign_in_here(page, username: str) -> None:
 
 def test_typing_outlives_an_ended_session_and_is_left_for_no_one_else(db, people, sign_in):
     _, task_id, kecamatan, page = _typing_a_return_reason(db, sign_in)
+    # the page's own requests (the diagram) answered first: an answer arriving after the cookies are
+    # cleared would set the session's cookie again, and the page would still be signed in
+    page.wait_for_load_state("networkidle")
     kecamatan.context.clear_cookies()  # the session ended while the person was typing
     page.reload()
     page.wait_for_url("**/masuk**")  # the reload's answer sends the browser on to sign in
@@ -89,6 +92,7 @@ def test_typing_outlives_an_ended_session_and_is_left_for_no_one_else(db, people
     _sign_in_here(page, "verif.kec")
     page.wait_for_url(f"{kecamatan.base}/tugas/{task_id}")  # the task itself, not the sign-in page naming it
     assert page.locator("#alasan").input_value() == "Berita acara belum ditandatangani kepala desa"
+    page.wait_for_load_state("networkidle")
     kecamatan.context.clear_cookies()  # then another person signs in at the same phone
     page.goto(f"{kecamatan.base}/masuk")
     _sign_in_here(page, "verif.kab")
