@@ -400,7 +400,11 @@ class Drift:
 
 def drift(session: Session, province: str, periode: str, now: Counter[tuple[str, str]]) -> list[Drift]:
     """The figures that changed since the period was last counted (records verified or removed since)."""
-    before = counted_before(session, province, periode)
+    return differences(counted_before(session, province, periode), now)
+
+
+def differences(before: dict[tuple[str, str], int], now: Counter[tuple[str, str]]) -> list[Drift]:
+    """The figures `now` gives otherwise than `before` (a figure stored as 0 is the same as none)."""
     return [
         Drift(code, kategori, before.get((code, kategori), 0), now.get((code, kategori), 0))
         for code, kategori in sorted(before.keys() | now.keys())

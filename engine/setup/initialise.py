@@ -11,7 +11,7 @@ from sqlalchemy import text
 from engine.bpmn import definitions
 from engine.core.actors import Actor
 from engine.core.config import DEFAULT_BPMN_DIR
-from engine.core.errors import Conflict
+from engine.core.errors import Conflict, phrase
 from engine.core.uow import Database
 from engine.setup import reference
 from models import schema
@@ -36,22 +36,30 @@ def _one_at_a_time(db: Database) -> Iterator[None]:
             connection.execute(text("RESET statement_timeout"))
 
 
-def require_current_schema(db: Database) -> None:
-    """Serving or scheduling refuses a database whose schema is not the code's, with what to do: every
-    request would otherwise fail on a column one side lacks, and read as the database being down."""
+def schema_mismatch(db: Database) -> str:
+    """What is wrong with the database's schema for this release, and what to do ("" when it is this
+    release's): serving or scheduling on another would fail every request on a column one side lacks,
+    and read as the database being down."""
     current, head, known = schema.revisions(db.engine)
     if current is None:
-        raise Conflict("Basis data belum disiapkan: jalankan `sijosku init` dulu")
+        return phrase("Basis data belum disiapkan: jalankan `sijosku init` dulu")
     if not known:
-        raise Conflict(
+        return phrase(
             f"Skema basis data ({current}) lebih baru dari rilis ini ({head}): jalankan rilis yang memutakhirkannya, "
             "atau pulihkan cadangan yang diambil sebelum pemutakhiran (`sijosku restore`)"
         )
     if current != head:
-        raise Conflict(
+        return phrase(
             f"Skema basis data ({current}) tertinggal dari rilis ini ({head}): ambil cadangan (`sijosku backup`), "
             "lalu jalankan `sijosku init` untuk memutakhirkannya"
         )
+    return ""
+
+
+def require_current_schema(db: Database) -> None:
+    """`schema_mismatch`, refused (`run`, `serve` and `scheduler` start only on this release's schema)."""
+    if mismatch := schema_mismatch(db):
+        raise Conflict(mismatch)
 
 
 def initialise(db: Database) -> dict[str, Any]:

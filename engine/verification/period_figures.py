@@ -11,7 +11,6 @@ were frozen then, and a revision of that year takes them again.
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -46,12 +45,6 @@ def _determined(session: Session, periode: str) -> bool:
     return determinations.latest(session, period_key(periode)[0]) is not None
 
 
-def _changed(stored: dict[tuple[str, str], int], now: Counter[tuple[str, str]]) -> int:
-    # a figure stored as 0 is a category the register stopped giving: the same as no figure now
-    keys = {k for k, n in stored.items() if n} | {k for k, n in now.items() if n}
-    return sum(1 for k in keys if stored.get(k, 0) != now.get(k, 0))
-
-
 def keep_current(session: Session, actor: Actor, province: str, periode: str) -> Counted:
     """Count a closed period again; store its figures if never taken or no longer the register's.
 
@@ -62,7 +55,7 @@ def keep_current(session: Session, actor: Actor, province: str, periode: str) ->
         return Counted(periode, 0)
     now = aggregates.count_records(session, province, periode)
     stored = aggregates.counted_before(session, province, periode)
-    changed = _changed(stored, now)
+    changed = len(aggregates.differences(stored, now))
     if stored and not changed:
         return Counted(periode, 0)
     aggregates.snapshot_records(session, actor, periode, province, now)

@@ -76,6 +76,7 @@ def test_serving_or_scheduling_on_a_schema_not_the_codes_is_refused_with_what_to
 ):
     """Started anyway, every request would fail on a column one side lacks and read as "the database
     cannot be reached"; the command says which revision each has, and what to run."""
+    from engine.setup import initialise
     from models.schema import revisions
     from web.cli import operations, setup
 
@@ -96,12 +97,12 @@ def test_serving_or_scheduling_on_a_schema_not_the_codes_is_refused_with_what_to
             refused = cli(*command, ok=False)
             assert said in refused.stderr and revision in refused.stderr, command
             assert not revision or head in refused.stderr
-        assert said in operations._schema_note(db)  # what `restore` adds after a backup of another release
+        assert said in initialise.schema_mismatch(db)  # what `restore` adds after a backup of another release
     finally:
         with db.engine.begin() as c:
             c.execute(text("DELETE FROM alembic_version"))
             c.execute(text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": head})
-    assert operations._schema_note(db) == ""
+    assert initialise.schema_mismatch(db) == ""
 
 
 def test_init_is_idempotent(cli):

@@ -32,12 +32,18 @@ from models.schema import downgrade, upgrade
 from tests.factories import SYSTEM, csv_of, person_row
 
 
-def test_every_migration_upgrades_a_database_in_use(tmp_path):
-    url = f"sqlite:///{tmp_path / 'used.db'}"
+def _new_sqlite(tmp_path, name: str) -> Database:
+    """A new SQLite database at this release's schema, with its reference data and processes."""
+    url = f"sqlite:///{tmp_path / name}"
     db = bootstrap(
         Database.connect(load_settings({"DATABASE_URL": url, "SIJOSKU_INSTANCE_DIR": str(tmp_path), "SECRET_KEY": "x"}))
     )
     initialise(db)
+    return db
+
+
+def test_every_migration_upgrades_a_database_in_use(tmp_path):
+    db = _new_sqlite(tmp_path, "used.db")
     with db.transaction() as s:
         users.add_user(s, SYSTEM, "op.desa", "operator", "65.01.01.2005")
         sid = submissions.open_submission(s, SYSTEM, "65.01.01.2005", "2026-Q4", "65").submission.id
@@ -63,11 +69,7 @@ def test_every_migration_upgrades_a_database_in_use(tmp_path):
 def test_an_upgrade_that_cannot_finish_leaves_the_database_as_it_was(tmp_path):
     """A SQLite upgrade is one transaction, with every reference checked before it commits: a refusal
     half-way leaves the schema and the data of the release before, not a mix the code cannot read."""
-    url = f"sqlite:///{tmp_path / 'half.db'}"
-    db = bootstrap(
-        Database.connect(load_settings({"DATABASE_URL": url, "SIJOSKU_INSTANCE_DIR": str(tmp_path), "SECRET_KEY": "x"}))
-    )
-    initialise(db)
+    db = _new_sqlite(tmp_path, "half.db")
     with db.transaction() as s:
         users.add_user(s, SYSTEM, "op.desa", "operator", "65.01.01.2005")
     downgrade(db.engine, "0043")
@@ -168,11 +170,7 @@ def test_two_nodes_initialising_one_new_database_at_once_both_succeed(db, is_pos
 
 def _sqlite_at(tmp_path, revision: str) -> Database:
     """A new SQLite database taken back to an earlier revision, as a deployed one stood before an upgrade."""
-    url = f"sqlite:///{tmp_path / f'at-{revision}.db'}"
-    db = bootstrap(
-        Database.connect(load_settings({"DATABASE_URL": url, "SIJOSKU_INSTANCE_DIR": str(tmp_path), "SECRET_KEY": "x"}))
-    )
-    initialise(db)
+    db = _new_sqlite(tmp_path, f"at-{revision}.db")
     downgrade(db.engine, revision)
     return db
 

@@ -12,10 +12,10 @@ import click
 from engine.core import backup, jobs
 from engine.core.audit import AuditAction
 from engine.core.config import load_settings
-from engine.core.errors import Conflict, Invalid
+from engine.core.errors import Invalid
 from engine.core.uow import Database
 from engine.quality import aggregates, completeness, figure_files, thresholds
-from engine.setup.initialise import require_current_schema
+from engine.setup.initialise import require_current_schema, schema_mismatch
 from engine.verification import agency_figures, consistency, cycles
 from notifications import email as mail
 from web.cli.common import (
@@ -296,7 +296,7 @@ def restore_command(ctx: click.Context, directory: Path, as_json: bool) -> None:
         target = Database.connect(settings)
         try:
             backup.restore(target, directory)
-            behind = _schema_note(target)
+            behind = schema_mismatch(target)
         finally:
             target.dispose()
     db = database(ctx)
@@ -307,14 +307,6 @@ def restore_command(ctx: click.Context, directory: Path, as_json: bool) -> None:
         click.echo(f"Catatan: {behind}", err=True)
     if not report.ok:
         raise SystemExit(1)
-
-
-def _schema_note(db: Database) -> str:
-    try:
-        require_current_schema(db)
-    except Conflict as exc:
-        return str(exc)
-    return ""
 
 
 @click.command("check")
