@@ -5,7 +5,6 @@ trail), the agency's own figures, and items for a desa's draft submission."""
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar, cast
@@ -20,7 +19,7 @@ from engine.core.errors import Conflict, Forbidden, Invalid, NotFound, Problem, 
 from engine.people import privacy
 from engine.people.scope import Scope
 from engine.quality import aggregates, completeness, figure_files
-from engine.verification import agency_figures, determinations, imports, linkage
+from engine.verification import agency_figures, determinations, figure_status, imports, linkage
 from engine.verification.status import EDITABLE
 from models import (
     AggregateValue,
@@ -36,14 +35,6 @@ from models import (
 
 T = TypeVar("T")
 MAX_ROWS = 5000  # rows in one POST: an agency's yearly table, or a desa's whole register
-
-
-class FigureStatus(enum.StrEnum):
-    """How far a published figure has come: computed from verified records, or the year's official
-    figure, as the latest determination of that year froze it."""
-
-    TERVERIFIKASI = "terverifikasi"
-    DITETAPKAN = "ditetapkan"
 
 
 @dataclass(frozen=True)
@@ -121,7 +112,7 @@ def figures(session: Session, actor: Actor, f: FigureFilter, req: PageRequest) -
         query = query.where(Region.tingkat == f.tingkat)
     query = query.order_by(AggregateValue.region_kode, AggregateValue.kategori, AggregateValue.periode)
     rows, total = _page(session, cast(Select[Any], query), req)
-    official = _determined(session, {v.periode for v, *_ in rows})
+    statuses = figure_status.Statuses(session, {v.periode for v, *_ in rows})
     items = [
         Figure(
             v.region_kode,
@@ -134,7 +125,7 @@ def figures(session: Session, actor: Actor, f: FigureFilter, req: PageRequest) -
             v.periode,
             v.nilai,
             "Dinas Sosial",
-            _status(official, v),
+            statuses.of(v).value,
             v.imported_at,
         )
         for v, nama, tingkat, kategori, jenis, satuan in rows
@@ -148,22 +139,6 @@ def _published() -> Any:
     return or_(
         AggregateValue.kategori.not_in(determinations.SENSITIVE), Region.tingkat.in_((Tier.PROVINSI, Tier.KABUPATEN))
     )
-
-
-def _determined(session: Session, periods: set[str]) -> dict[tuple[str, str, str], int]:
-    """(year, region, category) -> the official figure, for the years among `periods` that have a
-    determination (its latest revision)."""
-    official: dict[tuple[str, str, str], int] = {}
-    for periode in sorted(p for p in periods if p.isdigit() and len(p) == 4):
-        frozen = determinations.latest(session, int(periode))
-        if frozen is not None:
-            official.update({(periode, code, kategori): n for code, kategori, n in frozen.content["angka"]})
-    return official
-
-
-def _status(official: dict[tuple[str, str, str], int], v: AggregateValue) -> str:
-    determined = official.get((v.periode, v.region_kode, v.kategori)) == v.nilai
-    return (FigureStatus.DITETAPKAN if determined else FigureStatus.TERVERIFIKASI).value
 
 
 def verification_status(session: Session, actor: Actor, periode: str, wilayah: str = "") -> list[completeness.Status]:

@@ -31,7 +31,7 @@ from engine.quality import identity
 from engine.verification import item_checks, records
 from engine.verification.drafts import set_aside
 from engine.verification.register import carried_records, prefill
-from engine.verification.status import EDITABLE
+from engine.verification.status import EDITABLE, IN_WORK
 from models import (
     Category,
     FlagStatus,
@@ -49,8 +49,6 @@ from models import (
     Tier,
     Unit,
 )
-
-IN_WORK = (*EDITABLE, SubmissionStatus.DIAJUKAN)
 
 
 def after_approval(session: Session, actor: Actor, submission: Submission, applied: list[SubmissionItem]) -> None:

@@ -21,6 +21,7 @@ from engine.core.audit import AuditAction
 from models import TIER_ORDER_UP, HumanTask, Submission, SubmissionStatus, Tier
 
 EDITABLE = (SubmissionStatus.DRAF, SubmissionStatus.DIKEMBALIKAN)
+IN_WORK = (*EDITABLE, SubmissionStatus.DIAJUKAN)  # not yet decided: a late approval can still change the register
 
 
 def submitted(session: Session, actor: Actor, submission: Submission) -> None:

@@ -12,8 +12,8 @@ from sqlalchemy.exc import OperationalError
 from engine.core.audit import AuditAction
 from engine.quality import aggregates, figure_files
 from engine.verification import agency_figures
-from models import AggregateValue, AuditEvent, SubmissionItem
-from tests.factories import HISTORY, SYSTEM, person_row
+from models import AggregateValue, AuditEvent, HumanTask, SubmissionItem
+from tests.factories import HISTORY, SYSTEM, decide, person_row
 
 
 def _store_history(db):
@@ -36,6 +36,29 @@ def test_figures_in_satu_data_form_paged_and_filtered(db, issue_token, api):
     assert len(second["data"]) == 1  # the agency's own figure (DP3AP2KB) is not published as ours
     only = api("GET", "/api/v1/aggregates", token, query_string={"periode": "2025"}).get_json()
     assert [r["nilai"] for r in only["data"]] == [68]
+
+
+def test_a_figure_is_published_as_sementara_while_a_submission_of_its_period_in_its_region_is_in_work(
+    world, db, issue_token, api
+):
+    with db.transaction() as s:  # Q2 verified; Q3 waiting at the kabupaten (both Gunung Putih's)
+        for periode in ("2026-Q2", "2026-Q3"):
+            aggregates.snapshot_records(s, SYSTEM, periode, "65")
+    token = issue_token("65", ("agregat",))
+
+    def statuses(periode):
+        data = api("GET", "/api/v1/aggregates", token, query_string={"periode": periode}).get_json()["data"]
+        return {(f["kode_wilayah"], f["kode_kategori"]): f["status"] for f in data}
+
+    assert set(statuses("2026-Q2").values()) == {"terverifikasi"}
+    waiting = statuses("2026-Q3")
+    for region in ("65.01.01.2005", "65.01.01", "65.01", "65"):  # the desa and every region above it
+        assert waiting[(region, "LUT")] == "sementara", waiting
+    with db.read() as s:
+        q3 = s.get(HumanTask, world.kab_task).submission_id
+    decide(db, "verif.kab", q3, "approve")
+    decide(db, "valid.prov", q3, "approve")
+    assert set(statuses("2026-Q3").values()) == {"terverifikasi"}
 
 
 def test_an_unchanged_read_answers_304_to_its_etag(db, issue_token, api):

@@ -119,8 +119,11 @@ class FigureOut(Schema):
     sumber = fields.Str(required=True)
     status = fields.Str(
         required=True,
-        metadata={"description": "ditetapkan (the year's official figure) or terverifikasi"},
-        validate=validate.OneOf(["terverifikasi", "ditetapkan"]),
+        metadata={
+            "description": "ditetapkan (the year's official figure), terverifikasi (every submission of its "
+            "period within its region decided) or sementara (some still in work: a late approval can change it)"
+        },
+        validate=validate.OneOf(["sementara", "terverifikasi", "ditetapkan"]),
     )
     diperbarui = fields.AwareDateTime(required=True)
 
