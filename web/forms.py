@@ -451,6 +451,11 @@ class SeriesForm(Form):
     kategori = _text(10)
 
 
+class RegionFiguresForm(Form):
+    wilayah = _text(13)
+    periode = _period()
+
+
 class PublishedHeadForm(Form):
     kepala = _text(100)  # a head published earlier, BARIS:HASH
     lanjut = _text(600)  # where a check in slices stopped, signed by the page that stopped it

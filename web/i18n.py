@@ -52,6 +52,9 @@ STATUS_LABELS = {
     # an agency's figure beside the one stored (`baru` as above)
     "berubah": _l("berubah"),
     "sama": _l("sama"),
+    # a published figure: still counting submissions in work, or every one decided (`terverifikasi`)
+    "sementara": _l("sementara"),
+    "ditetapkan": _l("ditetapkan"),
 }
 # The scheduled jobs, as the admin's job history names them beside their codes.
 JOB_LABELS = {

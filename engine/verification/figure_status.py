@@ -39,9 +39,13 @@ class Statuses:
     def of(self, v: AggregateValue) -> FigureStatus:
         if self._official.get((v.periode, v.region_kode, v.kategori)) == v.nilai:
             return FigureStatus.DITETAPKAN
-        if v.region_kode in self._in_work.get(v.periode, ()):
+        if self.in_work(v.periode, v.region_kode):
             return FigureStatus.SEMENTARA
         return FigureStatus.TERVERIFIKASI
+
+    def in_work(self, periode: str, region_kode: str) -> bool:
+        """Whether a submission of `periode` from a desa within the region is still in work."""
+        return region_kode in self._in_work.get(periode, ())
 
 
 def _is_year(periode: str) -> bool:

@@ -1,4 +1,5 @@
-"""Our own figures of each closed update cycle's period, kept as the register gives them.
+"""Our own figures of each closed update cycle's period, kept as the register gives them, and one
+region's figures of a period as the people overseeing it read them.
 
 The series checks judge a period's figures and the API publishes them, so they must not wait for
 someone to run `sijosku quality snapshot`, nor stay as first counted when a late approval (or a
@@ -12,17 +13,20 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.core.actors import Actor
-from engine.core.errors import phrase
+from engine.core.errors import NotFound, phrase
 from engine.core.periods import period_key
 from engine.core.uow import Database
+from engine.people.scope import Scope
 from engine.quality import aggregates
 from engine.verification import determinations
-from models import Cycle, CycleStatus
+from engine.verification.figure_status import FigureStatus, Statuses
+from models import AggregateValue, Category, Cycle, CycleStatus, Region
 
 log = logging.getLogger(__name__)
 
@@ -87,3 +91,88 @@ def keep_all_current(db: Database, actor: Actor) -> str:
     if failed:
         raise NotAllCounted(phrase(f"{summary}; gagal dihitung: {', '.join(failed)}"))
     return summary
+
+
+@dataclass(frozen=True)
+class FigureRow:
+    """One category's figure of the region in the period, with how far it has come."""
+
+    kategori: str
+    nama: str
+    satuan: str
+    nilai: int
+    status: FigureStatus
+    diperbarui: datetime
+
+
+@dataclass(frozen=True)
+class Below:
+    """A region directly below, to read its figures; `sementara` while a submission within it is in work."""
+
+    kode: str
+    nama: str
+    sementara: bool
+
+
+@dataclass
+class RegionFigures:
+    kode: str
+    nama: str
+    induk: str  # the region above, when the person oversees it too ("" otherwise)
+    periode: str  # the period shown: the one asked for, or the newest with figures
+    periods: list[str]  # every period with the region's figures, newest first
+    rows: list[FigureRow]
+    below: list[Below]
+
+
+def region_figures(session: Session, actor: Actor, wilayah: str, periode: str, province: str) -> RegionFigures:
+    """Our own figures of one region in one period, as the API publishes them (with their status),
+    and the regions directly below it to go down to."""
+    scope = Scope.overseeing(actor).require_any()
+    kode = wilayah or (scope.regions[0] if scope.regions else province)
+    scope.require(kode, f"Wilayah {kode}")
+    region = session.get(Region, kode)
+    if region is None:
+        raise NotFound(f"Wilayah {kode} tidak dikenal")
+    periods = _periods_of(session, kode)
+    periode = periode or (periods[0] if periods else "")
+    statuses = Statuses(session, {periode})
+    induk = region.induk if region.induk and scope.contains(region.induk) else ""
+    return RegionFigures(
+        kode,
+        region.nama,
+        induk,
+        periode,
+        periods,
+        _rows(session, statuses, kode, periode),
+        _below(session, statuses, kode, periode),
+    )
+
+
+def _periods_of(session: Session, kode: str) -> list[str]:
+    query = select(AggregateValue.periode).where(
+        AggregateValue.sumber == aggregates.OURS, AggregateValue.region_kode == kode
+    )
+    return sorted(set(session.scalars(query)), key=period_key, reverse=True)
+
+
+def _rows(session: Session, statuses: Statuses, kode: str, periode: str) -> list[FigureRow]:
+    query = (
+        select(AggregateValue, Category.nama, Category.satuan)
+        .join(Category, Category.kode == AggregateValue.kategori)
+        .where(
+            AggregateValue.sumber == aggregates.OURS,
+            AggregateValue.region_kode == kode,
+            AggregateValue.periode == periode,
+        )
+        .order_by(AggregateValue.kategori)
+    )
+    return [
+        FigureRow(v.kategori, nama, satuan, v.nilai, statuses.of(v), v.imported_at)
+        for v, nama, satuan in session.execute(query)
+    ]
+
+
+def _below(session: Session, statuses: Statuses, kode: str, periode: str) -> list[Below]:
+    children = session.execute(select(Region.kode, Region.nama).where(Region.induk == kode).order_by(Region.kode))
+    return [Below(child, nama, statuses.in_work(periode, child)) for child, nama in children]

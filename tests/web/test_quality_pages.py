@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from engine.quality import aggregates, figure_files
 from tests.factories import SYSTEM, decide, open_with_items, submit
 
@@ -213,3 +215,38 @@ def test_a_period_that_is_not_one_is_refused_not_shown_as_zeros(db, people, sign
         refused = regency.get(f"/mutu/?periode_lengkap={odd}")
         assert refused.status_code == 400 and "seperti 2026-Q4, 2026-S2 atau 2026" in refused.get_data(as_text=True)
     assert regency.get("/mutu/?periode_lengkap=2026-Q4").status_code == 200
+
+
+def _figure_statuses(html: str) -> dict[str, str]:
+    """Category -> the status word of its row in the period's table."""
+    rows = re.findall(r'<tr class="figure-(\w+)"><th scope="row">(\w+) ', html)
+    return {kategori: status for status, kategori in rows}
+
+
+def test_a_regions_figures_of_a_period_are_listed_with_their_status_and_the_regions_below(world, db, signed_in):
+    with db.transaction() as s:  # Q2 verified; Q3 waiting at the kabupaten (both Gunung Putih's)
+        for periode in ("2026-Q2", "2026-Q3"):
+            aggregates.snapshot_records(s, SYSTEM, periode, "65")
+    regency = signed_in("verif.kab")
+    newest = regency.get("/mutu/angka").get_data(as_text=True)  # its own region, the newest period
+    assert "65.01 Kabupaten Bulungan" in newest and '<option value="2026-Q3" selected>' in newest
+    assert _figure_statuses(newest) == {"LUT": "sementara"}
+    assert re.search(r'wilayah=65.01.01&amp;periode=2026-Q3">65.01.01 [^<]+</a> <span class="badge">sementara', newest)
+    earlier = regency.get("/mutu/angka?wilayah=65.01&periode=2026-Q2").get_data(as_text=True)
+    assert _figure_statuses(earlier) == {"LUT": "terverifikasi"} and 'class="badge"' not in earlier
+    desa = regency.get("/mutu/angka?wilayah=65.01.01.2005&periode=2026-Q3").get_data(as_text=True)
+    assert "wilayah=65.01.01&amp;periode=2026-Q3" in desa  # up to the kecamatan, within its region
+    assert ">1</td>" in desa and "Wilayah di bawahnya" not in desa
+    top = regency.get("/mutu/angka?wilayah=65.01").get_data(as_text=True)
+    assert "Wilayah di atasnya" not in top  # the province is not its to read
+
+
+def test_a_regions_figures_are_refused_outside_the_persons_region_and_for_an_odd_period(world, db, signed_in):
+    assert signed_in("verif.kab").get("/mutu/angka?wilayah=65.02").status_code == 404  # as one it does not know
+    assert signed_in("op.desa").get("/mutu/angka").status_code == 403
+    province = signed_in("valid.prov")
+    assert province.get("/mutu/angka?wilayah=65.99").status_code == 404
+    odd = province.get("/mutu/angka?periode=2026-Q9")
+    assert odd.status_code == 400 and "seperti 2026-Q4, 2026-S2 atau 2026" in odd.get_data(as_text=True)
+    empty = province.get("/mutu/angka?wilayah=65.02").get_data(as_text=True)
+    assert "Belum ada angka untuk wilayah ini" in empty

@@ -1,4 +1,5 @@
-"""The quality dashboard: trends with their flags, the flags ranked and settled, completeness per region."""
+"""The quality dashboard: trends with their flags, the flags ranked and settled, completeness per region;
+and one region's figures of a period."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from flask_babel import gettext as _
 
 from engine.core.errors import SijoskuError
 from engine.quality import dashboard, review
+from engine.verification import period_figures
 from web.access import actor, db, local_target, overseers, reading, settings
 from web.errors import flash_refusal
-from web.forms import DashboardForm, FlagActionForm, SeriesForm, parse
+from web.forms import DashboardForm, FlagActionForm, RegionFiguresForm, SeriesForm, parse
 from web.i18n import said
 
 bp = Blueprint("quality", __name__, url_prefix="/mutu")
@@ -39,6 +41,15 @@ def settle(flag_id: int) -> Any:
     except SijoskuError as exc:
         flash_refusal(exc)
     return redirect(back)
+
+
+@bp.get("/angka")
+@overseers
+def figures() -> Any:
+    chosen = parse(RegionFiguresForm, request.args)
+    with reading() as s:
+        page = period_figures.region_figures(s, actor(), chosen["wilayah"], chosen["periode"], settings().province)
+    return render_template("quality/figures.html", page=page)
 
 
 @bp.get("/seri")
