@@ -64,6 +64,7 @@ PAGES: dict[str, tuple[str, str]] = {
     "desa.import_file": ("operator-desa", "impor-berkas"),
     "cycle.index": ("@tier", "siklus-dan-batas-waktu"),
     "quality.index": ("@tier", "mutu-data"),
+    "quality.figures": ("@tier", "mutu-data"),
     "quality.series": ("@tier", "mutu-data"),
     "admin.index": ("admin", "definisi-proses"),
     "admin.editor": ("admin", "mengubah-proses-di-editor"),
