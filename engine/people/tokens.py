@@ -125,6 +125,10 @@ def _problems(session: Session, req: TokenRequest) -> list[Problem]:
         problems.append(Problem("NIK lengkap hanya berlaku bersama sumber daya catatan", column="nik_lengkap"))
     if req.can_write and not chosen & WRITTEN:
         problems.append(Problem("hak mengirim hanya berlaku bersama angka-instansi atau pengajuan", column="tulis"))
+    if chosen & WRITTEN and not req.can_write:  # both are only sent to: without the right, nothing reaches them
+        problems.append(
+            Problem("angka-instansi dan pengajuan hanya dapat dikirim: centang hak mengirim", column="tulis")
+        )
     if not RATE.fullmatch(rate_of(req.rate_limit)):
         problems.append(Problem("mis. 120/menit (per detik, menit, jam atau hari)", column="batas_laju"))
     if not 1 <= req.days <= MAX_DAYS:

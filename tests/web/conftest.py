@@ -75,6 +75,7 @@ def issue_token(db) -> Callable[..., str]:
 
     def issue(region: str = "65.01", resources: tuple[str, ...] = tuple(r.value for r in ApiResource), **kw) -> str:
         agency = kw.pop("instansi", "DP3AP2KB")
+        kw.setdefault("can_write", bool(set(resources) & tokens.WRITTEN))  # a written resource needs the right
         request = tokens.TokenRequest(instansi=agency, region_kode=region, resources=resources, **kw)
         with db.transaction() as session:
             return tokens.create_token(session, SYSTEM, request).secret

@@ -33,6 +33,9 @@ def test_an_admin_makes_a_token_sees_it_once_and_revokes_it(db, people, signed_i
     pointless = admin.post("/admin/token", {**form, "tulis": "1", "nik_lengkap": "1"}, token_from="/admin/token")
     said = pointless.get_data(as_text=True)  # rights that reach none of the chosen resources
     assert pointless.status_code == 400 and "bersama sumber daya catatan" in said and "angka-instansi atau" in said
+    mute = admin.post("/admin/token", {**form, "sumber_daya": ["agregat", "pengajuan"]}, token_from="/admin/token")
+    said = mute.get_data(as_text=True)  # a resource only ever sent to, without the right to send
+    assert mute.status_code == 400 and "hanya dapat dikirim: centang hak mengirim" in said
     rights = {"sumber_daya": ["catatan", "angka-instansi"], "tulis": "1", "nik_lengkap": "1"}
     outside = {**form, **rights, "wilayah": "64.01"}  # another province's region
     refused = admin.post("/admin/token", outside, token_from="/admin/token")
