@@ -20,7 +20,7 @@ from engine.quality.nik import compose
 from engine.setup import dukcapil_sim
 from engine.verification import imports, submissions
 from engine.verification.items import ITEM_COLUMNS
-from models import Category, Region, SubmissionItem, Tier, User
+from models import Category, Region, Submission, SubmissionItem, SubmissionStatus, Tier, User
 
 DEMO_PASSWORD = "sijosku-demo"
 FIRST_MALE = [
@@ -180,6 +180,15 @@ def _entered(session: Session, submission_id: int, kode_desa: str) -> list[dict[
     return [{**{f: data.get(f) or "" for f in fields}, "kode_desa": kode_desa} for data in entered]
 
 
+def _empty_draft(session: Session, submission: Submission) -> bool:
+    """A draft nobody has entered anything in yet (a cycle opened before the demo was made): the
+    demo's people go in it, as they would into one the demo opened itself."""
+    if submission.status != SubmissionStatus.DRAF:
+        return False
+    first_item = select(SubmissionItem.id).where(SubmissionItem.submission_id == submission.id).limit(1)
+    return session.scalar(first_item) is None
+
+
 def create_demo(
     db: Database,
     desa_count: int = 3,
@@ -213,7 +222,8 @@ def create_demo(
             result = submissions.open_submission(
                 session, Actor.system("demo"), region.kode, periode, province, db.settings.default_sla
             )
-            if result.created:
+            filled = result.created or _empty_draft(session, result.submission)
+            if filled:
                 on = reference_date(periode)
                 first = index * records_per_desa + 1  # serials unique across desa of one kecamatan
                 rows = [
@@ -225,5 +235,5 @@ def create_demo(
                     people.extend({**r, "kode_desa": region.kode} for r in rows)
             elif people is not None:  # made by an earlier run: its people as they were entered
                 people.extend(_entered(session, result.submission.id, region.kode))
-            opened.append({"submission_id": result.submission.id, "kode_desa": region.kode, "created": result.created})
+            opened.append({"submission_id": result.submission.id, "kode_desa": region.kode, "created": filled})
     return {"periode": periode, "pengguna_baru": created_users, "pengajuan": opened, "kata_sandi": DEMO_PASSWORD}

@@ -253,6 +253,17 @@ def test_demo_creates_users_and_valid_submissions(cli):
     )
 
 
+def test_demo_after_a_cycle_opened_fills_the_empty_drafts_the_cycle_made(cli):
+    cli("cycle", "open", "2027-Q1", "--region", "65.01.01", "--json")
+    result = as_json(cli("demo", "--desa", "2", "--records-per-desa", "4", "--period", "2027-Q1", "--json"))
+    assert [s["created"] for s in result["pengajuan"]] == [True, True]
+    sid = str(result["pengajuan"][0]["submission_id"])
+    submitted = as_json(cli("submission", "submit", sid, "--user", "operator.6501011001", "--json"))
+    assert submitted["tingkat"] == "kecamatan"  # an empty draft (neither people nor nil) is not sent up
+    again = as_json(cli("demo", "--desa", "2", "--records-per-desa", "4", "--period", "2027-Q1", "--json"))
+    assert [s["created"] for s in again["pengajuan"]] == [False, False]  # not filled twice
+
+
 def test_cycle_commands(cli):
     opened = as_json(cli("cycle", "open", "2027-Q1", "--region", "65.01.01", "--json"))
     assert opened["opened"] == 9 and opened["already"] == 0
