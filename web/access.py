@@ -80,8 +80,9 @@ def close_reading(_exc: BaseException | None = None) -> None:
 
 
 def actor() -> Actor:
-    """The signed-in person as the engine's actor (built per call: cheap, and never stale)."""
-    return Actor.of(current_user.user)
+    """The signed-in person as the engine's actor (built per call: cheap, and never stale), with the
+    address the request came from, which changes to accounts and tokens keep on the trail."""
+    return Actor.of(current_user.user, request.remote_addr or "")
 
 
 def roles_required(*roles: Role) -> Callable[[F], F]:

@@ -19,10 +19,11 @@ class Actor:
     name: str
     user: User | None = None
     token: AgencyToken | None = None
+    address: str = ""  # where a person's request came from (the client's, behind a trusted proxy)
 
     @classmethod
-    def of(cls, user: User) -> Actor:
-        return cls(user.username, user)
+    def of(cls, user: User, address: str = "") -> Actor:
+        return cls(user.username, user, address=address)
 
     @classmethod
     def of_token(cls, token: AgencyToken) -> Actor:

@@ -249,7 +249,7 @@ def test_an_admin_sets_a_person_s_e_mail_and_the_person_is_told_when_there_is_no
     with db.read() as s:
         assert s.get(User, user.id).email == "tksk@bulungan.go.id"
         changed = s.scalar(select(AuditEvent).where(AuditEvent.action == "USER_EMAIL_SET"))
-        assert changed.after == {"email": "tksk@bulungan.go.id"}
+        assert changed.after == {"email": "tksk@bulungan.go.id", "address": "127.0.0.1"}  # and where it was set from
     browser.login("verif.kec")  # no address: the preferences page says why no e-mail comes
     assert "belum punya alamat surel" in browser.get("/notifikasi/preferensi").get_data(as_text=True)
 
@@ -364,6 +364,6 @@ def test_what_an_admin_creates_and_deploys_is_on_the_trail_whole(browser, db, pe
     assert _deploy(browser, changed).get_json()["created"]
     with db.read() as s:
         trail = {e.action: e for e in s.scalars(select(AuditEvent).order_by(AuditEvent.seq))}
-    assert trail["USER_CREATED"].after == {"username": "tksk.baru", "nama": "Rina Tksk"}
-    assert trail["USER_EMAIL_SET"].after == {"email": "rina@bulungan.go.id"}
+    assert trail["USER_CREATED"].after == {"username": "tksk.baru", "nama": "Rina Tksk", "address": "127.0.0.1"}
+    assert trail["USER_EMAIL_SET"].after == {"email": "rina@bulungan.go.id", "address": "127.0.0.1"}
     assert trail["DEFINITION_DEPLOYED"].before == {"version": 1} and trail["DEFINITION_DEPLOYED"].after["version"] == 2

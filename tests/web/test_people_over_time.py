@@ -53,7 +53,12 @@ def test_a_forgotten_password_is_set_anew_by_an_admin_and_changed_at_sign_in(app
     with db.read() as s:
         assert s.scalar(select(func.count()).select_from(LoginAttempt)) == 0
         reset = s.scalar(select(AuditEvent).where(AuditEvent.action == "USER_PASSWORD_SET"))
-    assert reset.actor == "admin.prov" and reset.after == {"wajib_diganti": True}
+        own = s.scalar(select(AuditEvent).where(AuditEvent.action == "USER_PASSWORD_CHANGED"))
+    # who set it, and from where, as each sign-in says where it came from
+    assert reset.actor == "admin.prov" and reset.after == {"wajib_diganti": True, "address": "127.0.0.1"}
+    assert own.actor == "op.desa" and own.after == {"address": "127.0.0.1"}
+    history = browser.get(person).get_data(as_text=True).split('id="riwayat-akun"')[1]
+    assert "&#34;address&#34;: &#34;127.0.0.1&#34;" in history or '"address": "127.0.0.1"' in history
 
 
 def test_a_person_an_admin_creates_changes_the_password_at_the_first_sign_in(app, db, people, browser):
