@@ -107,6 +107,12 @@ class Settings:
     import_poll: int = 50
 
     @property
+    def annex_fonts(self) -> Path:
+        """DejaVu Sans (npm `dejavu-fonts-ttf`): a determination's PDF prints every character of a
+        name or a decree number as written, which the PDF's own Latin-1 fonts cannot."""
+        return self.assets_dir / "dejavu-fonts-ttf" / "ttf"
+
+    @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 

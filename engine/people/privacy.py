@@ -74,6 +74,11 @@ def told_of_elsewhere(actor: Actor) -> bool:
 def require_reason(reason: str | None) -> str:
     """The reason a person gives for seeing personal data: required, whatever the form said."""
     stated = " ".join((reason or "").split())
+    if not stated.isprintable():  # a zero-width, control or direction character: a reason the trail misreads
+        raise Invalid(
+            "Alasan berisi karakter tersembunyi atau kendali",
+            [Problem("ketik ulang alasan tanpa menyalinnya dari tempat lain", column="alasan")],
+        )
     if len(stated) < MIN_REASON:
         raise Invalid(
             "Alasan wajib diisi" if not stated else "Alasan terlalu pendek",

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
+from collections.abc import Callable
 from datetime import tzinfo
+from pathlib import Path
 from typing import Any
 
 from fpdf import FPDF
@@ -19,11 +22,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.core.actors import Actor
+from engine.core.config import Settings
 from engine.core.errors import Invalid
 from engine.core.tables import BOM, neutralised
 from engine.people.scope import Scope
 from engine.verification import determinations, region_history
 from models import Category, Determination
+
+log = logging.getLogger(__name__)
 
 FORMATS = ("csv", "xlsx", "pdf")
 PRODUCER = "Dinas Sosial Provinsi Kalimantan Utara"
@@ -131,28 +137,39 @@ def to_xlsx(session: Session, d: Determination, tz: tzinfo, part: Scope | None =
     return out.getvalue()
 
 
-def _latin(text: str) -> str:
-    """The PDF's core fonts carry Latin-1; other characters are shown as `?` rather than refused."""
-    return str(text).encode("latin-1", "replace").decode("latin-1")
+def _annex(fonts: Path | None) -> tuple[FPDF, str, Callable[[str], str]]:
+    """A page in DejaVu Sans, which prints every character as written (an en dash in a decree
+    number, a name's letters); without the font files, the PDF's own Helvetica, whose Latin-1 shows
+    any other character as `?`, said in the log."""
+    pdf = FPDF(orientation="P", unit="mm", format="A4")
+    if fonts is not None and (fonts / "DejaVuSans.ttf").is_file():
+        pdf.add_font("DejaVu", "", fonts / "DejaVuSans.ttf")
+        pdf.add_font("DejaVu", "B", fonts / "DejaVuSans-Bold.ttf")
+        return pdf, "DejaVu", str
+    log.warning("huruf DejaVu tidak ada di %s: lampiran PDF hanya memuat huruf Latin-1", fonts)
+    return pdf, "Helvetica", lambda text: str(text).encode("latin-1", "replace").decode("latin-1")
 
 
-def to_pdf(session: Session, d: Determination, tz: tzinfo, part: Scope | None = None) -> bytes:
+def to_pdf(
+    session: Session, d: Determination, tz: tzinfo, part: Scope | None = None, fonts: Path | None = None
+) -> bytes:
     """The annex: the decree details, then the province's figures per category and each regency's."""
     rows, categories = _rows(session, d, part)
-    pdf = FPDF(orientation="P", unit="mm", format="A4")
+    pdf, family, shown = _annex(fonts)
     pdf.set_auto_page_break(auto=True, margin=15)
     pdf.add_page()
-    pdf.set_font("Helvetica", "B", 14)
-    pdf.multi_cell(0, 8, _latin(f"Lampiran Penetapan Data PPKS/PSKS Tahun {d.tahun}"), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", size=10)
+    pdf.set_font(family, "B", 14)
+    pdf.multi_cell(0, 8, shown(f"Lampiran Penetapan Data PPKS/PSKS Tahun {d.tahun}"), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(family, size=10)
     for key, value in metadata(session, d, tz, part):
-        pdf.multi_cell(0, 5, _latin(f"{key.replace('_', ' ')}: {value}"), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 5, shown(f"{key.replace('_', ' ')}: {value}"), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
+    pdf.set_font(family, size=9)
     table = [r for r in rows if r[0].count(".") <= 1]
     with pdf.table(col_widths=(18, 40, 18, 70, 20, 14), text_align="LEFT") as grid:
-        grid.row([_latin(c) for c in ("kode", "wilayah", "kategori", "nama kategori", "satuan", "nilai")])
+        grid.row([shown(c) for c in ("kode", "wilayah", "kategori", "nama kategori", "satuan", "nilai")])
         for row in table:
-            grid.row([_latin(str(c)) for c in row])
+            grid.row([shown(str(c)) for c in row])
     return bytes(pdf.output())
 
 
@@ -161,7 +178,7 @@ def export(
     actor: Actor,
     tahun: int,
     fmt: str,
-    tz: tzinfo,
+    settings: Settings,
     by_token: bool = False,
     revisi: int | None = None,
 ) -> tuple[bytes, str]:
@@ -173,7 +190,10 @@ def export(
         d, part = determinations.published_whole(session, actor, tahun), None
     else:
         d, part = determinations.for_download(session, actor, tahun, revisi)
-    content = {"csv": to_csv, "xlsx": to_xlsx, "pdf": to_pdf}[fmt](session, d, tz, part)
+    if fmt == "pdf":
+        content = to_pdf(session, d, settings.tz, part, settings.annex_fonts)
+    else:
+        content = {"csv": to_csv, "xlsx": to_xlsx}[fmt](session, d, settings.tz, part)
     determinations.record_export(session, actor, d, fmt, part)
     region = "" if part is None else "-" + "-".join(r.replace(".", "") for r in part.regions)
     return content, f"penetapan-{d.tahun}-r{d.revisi}{region}.{fmt}"

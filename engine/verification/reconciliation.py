@@ -330,8 +330,8 @@ def _decree(cmd: HeadDecision) -> tuple[str, date]:
         problems.append(
             Problem(f"nomor surat keputusan wajib diisi (paling banyak {DECREE_LIMIT} karakter)", column="nomor_sk")
         )
-    elif nomor.startswith(FORMULA_STARTS):  # no decree is numbered so; a spreadsheet would run it
-        problems.append(Problem("nomor surat keputusan diawali angka atau huruf, bukan = + - @ '", column="nomor_sk"))
+    elif nomor.startswith(FORMULA_STARTS) or not nomor.isprintable():  # a spreadsheet would run it, or hide part
+        problems.append(Problem("nomor SK diawali angka/huruf (bukan = + - @ '), tanpa kendali", column="nomor_sk"))
     tanggal = row_rules.as_date(cmd.tanggal_sk)
     if tanggal is None and not cmd.tanggal_sk.strip():
         problems.append(Problem("tanggal surat keputusan wajib diisi: DD/MM/YYYY", column="tanggal_sk"))

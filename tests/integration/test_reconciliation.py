@@ -150,6 +150,11 @@ def test_a_year_from_opening_to_the_frozen_determination(year):
     with db.transaction() as session, pytest.raises(Invalid) as refused:
         reconciliation.decide_determination(session, person(db, "kepala.dinas"), no_such_day)
     assert [p.message for p in refused.value.problems] == ["tanggal surat keputusan bukan tanggal yang ada: DD/MM/YYYY"]
+    for hidden in ("SK\u200b-1/2027", "SK-\u202e7202/1"):  # a part unseen, or printed backwards
+        unseen = reconciliation.HeadDecision(head.id, "setuju", nomor_sk=hidden, tanggal_sk="20/11/2026")
+        with db.transaction() as session, pytest.raises(Invalid) as refused:
+            reconciliation.decide_determination(session, person(db, "kepala.dinas"), unseen)
+        assert [p.column for p in refused.value.problems] == ["nomor_sk"]
     ahead = reconciliation.HeadDecision(head.id, "setuju", nomor_sk="", tanggal_sk="15/01/2099")  # both at once
     with db.transaction() as session, pytest.raises(Invalid) as refused:
         reconciliation.decide_determination(session, person(db, "kepala.dinas"), ahead)
@@ -220,7 +225,7 @@ def test_exports_carry_one_hash_and_the_next_year_shows_the_change(year, cli, tm
     import pypdfium2
 
     db = year
-    determine(db, YEAR, "SK-1/2027")
+    determine(db, YEAR, "SK–1/2027")  # an en dash, as a decree pasted from a word processor has
     shown = cli("determination", "show", str(YEAR), "--json")
     import json
 
@@ -229,7 +234,7 @@ def test_exports_carry_one_hash_and_the_next_year_shows_the_change(year, cli, tm
     for fmt in ("csv", "xlsx", "pdf", "csv"):
         cli("determination", "export", str(YEAR), "--format", fmt, "--out", str(tmp_path / f"p.{fmt}"))
     rows = list(csv.reader(io.StringIO((tmp_path / "p.csv").read_text("utf-8"))))
-    assert ["# hash_sha256", first["hash"]] in rows and ["# nomor_sk", "SK-1/2027"] in rows
+    assert ["# hash_sha256", first["hash"]] in rows and ["# nomor_sk", "SK–1/2027"] in rows
     approved = dict(r for r in rows if len(r) == 2)["# disetujui_pada"]
     assert approved.endswith("+08:00")  # in WITA, as every page shows times, with its offset
     assert ["65.01", "Kabupaten Bulungan", "LUT", "Lanjut Usia Terlantar", "individu", "3"] in rows
@@ -239,7 +244,7 @@ def test_exports_carry_one_hash_and_the_next_year_shows_the_change(year, cli, tm
     request_close = pdf.close
     page = pdf[0].render(scale=1).to_pil().convert("L")
     assert len(pdf) >= 1 and page.getextrema()[0] < 128  # something dark was drawn on the page
-    assert "SK-1/2027" in pdf[0].get_textpage().get_text_range()
+    assert "SK–1/2027" in pdf[0].get_textpage().get_text_range()  # an en dash as typed, not "?"
     request_close()
     assert json.loads(cli("determination", "show", str(YEAR), "--json").output)["hash"] == first["hash"]
 

@@ -114,6 +114,12 @@ def test_looking_up_a_full_nik_is_recorded(browser, db, people):
     refused = short.get_data(as_text=True)  # the record again, saying what the reason lacks
     assert short.status_code == 400 and "Alasan terlalu pendek" in refused and 'value="cek"' in refused
     assert "Linimasa versi" in refused and person_row(7)["nik"] not in refused
+    for hidden in ("\u200b" * 5, "\x01\x02\x03\x04\x05", "\u202eKPB nakirepmem"):  # unseen, or read backwards
+        unseen = browser.post(
+            f"/audit/catatan/{world.record}/nik", {"alasan": hidden}, token_from=f"/audit/catatan/{world.record}"
+        )
+        said = unseen.get_data(as_text=True)
+        assert unseen.status_code == 400 and "karakter tersembunyi" in said and person_row(7)["nik"] not in said
     page = browser.post(
         f"/audit/catatan/{world.record}/nik",
         {"alasan": "pemeriksaan BPK 2026"},
@@ -240,6 +246,8 @@ def test_an_export_without_a_reason_stays_on_the_audit_page_saying_what_is_missi
     page = refused.get_data(as_text=True)
     assert refused.status_code == 400 and refused.mimetype == "text/html"
     assert 'id="ekspor-ditolak"' in page and "Alasan terlalu pendek" in page
+    hidden = browser.post("/audit/ekspor.csv", {"alasan": "\u202eKPB nakirepmem"}, token_from="/audit/")
+    assert hidden.status_code == 400 and "karakter tersembunyi" in hidden.get_data(as_text=True)
     assert 'name="alasan" required minlength="5" maxlength="2000" value="BPK" aria-invalid="true"' in page
     assert 'id="verifikasi-rantai"' in page  # the audit page itself, not a page of its own
     with db.read() as s:

@@ -256,7 +256,7 @@ def determinations_blueprint() -> Blueprint:
     def determination_export(tahun: int, fmt: str) -> Any:
         """Ekspor penetapan untuk Satu Data Indonesia; untuk token tingkat provinsi."""
         with db().transaction() as s:
-            content, name = determination_exports.export(s, auth.actor(), tahun, fmt, db().settings.tz, by_token=True)
+            content, name = determination_exports.export(s, auth.actor(), tahun, fmt, db().settings, by_token=True)
         headers = {"Content-Disposition": f'attachment; filename="{name}"'}
         return Response(content, mimetype=EXPORT_TYPES[fmt], headers=headers)
 

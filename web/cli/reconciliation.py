@@ -130,7 +130,7 @@ def determination_export(
     db = database(ctx)
     with refusals(), db.transaction() as session:
         actor = acting(session, username)
-        content, _name = determination_exports.export(session, actor, year, fmt, db.settings.tz, revisi=revisi)
+        content, _name = determination_exports.export(session, actor, year, fmt, db.settings, revisi=revisi)
     out.write_bytes(content)
     click.echo(f"{out} ditulis ({len(content)} bita)")
 

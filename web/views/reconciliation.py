@@ -190,7 +190,7 @@ def download(tahun: int, fmt: str) -> Any:
         raise NotFound(_("Format unduhan tidak dikenal"))
     revisi = parse(RevisionForm, request.args)["revisi"]
     with db().transaction() as s:
-        content, name = determination_exports.export(s, actor(), tahun, fmt, settings().tz, revisi=revisi)
+        content, name = determination_exports.export(s, actor(), tahun, fmt, settings(), revisi=revisi)
     return Response(content, mimetype=MIME[fmt], headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
