@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar, cast
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from engine.core import audit
@@ -242,11 +242,18 @@ def _views(session: Session, actor: Actor, records: list[Record], why: str) -> l
     return [_view(r, full, checks.get(r.id, linkage.NikView.unchecked()), dtsen.get((r.nik, r.no_kk))) for r in records]
 
 
+def _identified(actor: Actor) -> Any:
+    """The records a token may read person by person. A sensitive category's people (ODHA, victims,
+    …) go only to a token the province trusted with full NIKs, each read of which is recorded: for
+    the others they are one more name in a desa whose figures are not published below the regency."""
+    return true() if _sees_nik(actor) else Record.kategori.not_in(determinations.SENSITIVE)
+
+
 def records(session: Session, actor: Actor, f: RecordFilter, req: PageRequest) -> Page[RecordView]:
     scope = Scope.exchanging(actor, ApiResource.CATATAN).require_any()
     if f.nik and not _sees_nik(actor):
         raise Forbidden("Pencarian menurut NIK hanya untuk token yang boleh melihat NIK lengkap")
-    query = select(Record).where(scope.where(Record.kode_desa))
+    query = select(Record).where(scope.where(Record.kode_desa), _identified(actor))
     if f.wilayah:
         _known_region(session, scope, f.wilayah)
         query = query.where(within(Record.kode_desa, f.wilayah))
@@ -269,7 +276,7 @@ def records(session: Session, actor: Actor, f: RecordFilter, req: PageRequest) -
 
 def record(session: Session, actor: Actor, record_id: int) -> RecordView:
     scope = Scope.exchanging(actor, ApiResource.CATATAN).require_any()
-    found = session.get(Record, record_id)
+    found = session.scalar(select(Record).where(Record.id == record_id, _identified(actor)))
     if found is None or not scope.contains(found.kode_desa):
         raise NotFound(f"Catatan {record_id} tidak ada di wilayah token ini")
     return _views(session, actor, [found], "API: satu catatan")[0]

@@ -12,8 +12,8 @@ from sqlalchemy.exc import OperationalError
 from engine.core.audit import AuditAction
 from engine.quality import aggregates, figure_files
 from engine.verification import agency_figures
-from models import AggregateValue, AuditEvent, HumanTask, SubmissionItem
-from tests.factories import HISTORY, SYSTEM, decide, person_row
+from models import AggregateValue, AuditEvent, HumanTask, Record, SubmissionItem
+from tests.factories import HISTORY, SYSTEM, decide, person_row, reconciliation_year
 
 
 def _store_history(db):
@@ -89,6 +89,25 @@ def test_records_mask_the_nik_unless_the_token_sees_it_and_each_full_read_is_aud
     assert _nik_reads(db) == 2
     answer = api("POST", "/api/v1/records/search", issue_token("65.01", ("catatan",)), json={"nik": full["nik"]})
     assert answer.status_code == 403  # a masked token cannot test whether a NIK is on the register
+
+
+def test_a_sensitive_categorys_people_go_only_to_a_token_trusted_with_full_niks(
+    db, people, password_hash, issue_token, api
+):
+    reconciliation_year(db, password_hash, team=False)  # three LUT and one ODHA verified in Gunung Putih
+    masked = issue_token("65.01", ("catatan",))
+    listed = api("GET", "/api/v1/records", masked, query_string={"page_size": 100}).get_json()
+    assert {r["kategori"] for r in listed["data"]} == {"LUT"} and listed["halaman"]["total"] == 3
+    assert api("GET", "/api/v1/records", masked, query_string={"kategori": "ODHA"}).get_json()["data"] == []
+    with db.read() as s:
+        odha = s.scalar(select(Record.id).where(Record.kategori == "ODHA"))
+    assert api("GET", f"/api/v1/records/{odha}", masked).status_code == 404  # as one outside its region
+    trusted = issue_token("65.01", ("catatan",), sees_nik=True)
+    (person,) = api("GET", "/api/v1/records", trusted, query_string={"kategori": "ODHA"}).get_json()["data"]
+    assert person["id"] == odha and person["nik_lengkap"] is True
+    with db.read() as s:  # and that read is on the trail, as every full NIK is
+        viewed = s.scalars(select(AuditEvent.subject_id).where(AuditEvent.action == "NIK_VIEWED")).all()
+    assert str(odha) in viewed
 
 
 def test_a_search_by_nik_is_sent_in_the_body_and_recorded_found_or_not(world, db, issue_token, api):
