@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from engine.core.errors import NotFound
 from models import (
     FROM_REGISTER,
     TIER_ORDER,
@@ -170,6 +171,16 @@ def carried_on(periode: str) -> Select[str | None]:
         )
         .where(ended.perubahan == RegionChangeKind.BERAKHIR, ended.kode.in_(opened))
     )
+
+
+def require_in_use(session: Session, periode: str) -> None:
+    """A period asked for by name has a cycle or a submission: counted, one that never was would
+    read as every desa owing a report it was never asked for."""
+    cycle = select(Cycle.id).where(Cycle.periode == periode)
+    submission = select(Submission.id).where(Submission.periode == periode)
+    if any(session.scalar(used.limit(1)) is not None for used in (cycle, submission)):
+        return
+    raise NotFound(f"Periode {periode} belum pernah dibuka")
 
 
 def tally(session: Session, periode: str, parent: str, registers: bool = True) -> list[Status]:

@@ -353,6 +353,7 @@ def status(session: Session, actor: Actor, periode: str, parent: str) -> list[co
     """Completeness and timeliness per child region of `parent` (DHIS2-style), for the people who
     follow the cycle there: the kecamatan for its desa, and every tier above."""
     Scope.following(actor).require_any().require(parent, f"Wilayah {parent}")
+    completeness.require_in_use(session, periode)
     return completeness.tally(session, periode, parent)
 
 

@@ -149,6 +149,7 @@ def verification_status(session: Session, actor: Actor, periode: str, wilayah: s
     if not parent:
         raise Invalid("Wilayah wajib diisi", [Problem("kode wilayah Kemendagri, mis. 65.01", column="wilayah")])
     _known_region(session, scope, parent)
+    completeness.require_in_use(session, periode)
     return completeness.tally(session, periode, parent)
 
 

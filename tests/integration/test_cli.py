@@ -268,6 +268,8 @@ def test_cycle_commands(cli):
     opened = as_json(cli("cycle", "open", "2027-Q1", "--region", "65.01.01", "--json"))
     assert opened["opened"] == 9 and opened["already"] == 0
     assert as_json(cli("cycle", "open", "2027-Q1", "--region", "65.01.01", "--json"))["opened"] == 0
+    never = cli("cycle", "status", "1900-Q1", "--region", "65.01.01", "--json", ok=False)
+    assert "belum pernah dibuka" in never.stderr  # not every desa owing a report nobody asked for
     status = as_json(cli("cycle", "status", "2027-Q1", "--json"))
     first = status["wilayah"][0]
     assert (

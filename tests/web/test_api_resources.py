@@ -247,6 +247,9 @@ def test_bad_input_is_a_problem_never_a_server_error(world, issue_token, api):
         ("DELETE", "/api/v1/aggregates", {}, 405),
         ("GET", "/api/v1/records/99999999", {}, 404),
         ("GET", "/api/v1/aggregates", {"query_string": {"wilayah": "65.99"}}, 404),  # as verification-status says
+        # a period never opened: not every desa owing a report it was never asked for
+        ("GET", "/api/v1/verification-status", {"query_string": {"periode": "2031-Q1", "wilayah": "65.01.01"}}, 404),
+        ("GET", "/api/v1/verification-status", {"query_string": {"periode": "2026", "wilayah": "65.01.01"}}, 404),
     ]
     for method, path, kw, status in cases:
         answer = api(method, path, token, **kw)
