@@ -52,11 +52,21 @@ def metadata(session: Session, d: Determination, tz: tzinfo, part: Scope | None 
         ("nomor_sk", d.nomor_sk),
         ("tanggal_sk", d.tanggal_sk.isoformat()),
         ("revisi", str(d.revisi)),
+        *_replaced(session, d),
         ("disetujui_oleh", d.approved_by),
         ("disetujui_pada", d.approved_at.astimezone(tz).isoformat()),
         ("hash_sha256", d.content_hash),
         *_reporting(d, part),
     ]
+
+
+def _replaced(session: Session, d: Determination) -> list[tuple[str, str]]:
+    """A revision names the one it replaces (its decree and hash, to tell the files apart) and why."""
+    previous = session.get(Determination, d.replaces_id) if d.replaces_id else None
+    if previous is None:
+        return []
+    replaced = f"revisi {previous.revisi}, SK {previous.nomor_sk}, hash_sha256 {previous.content_hash}"
+    return [("menggantikan", replaced), ("alasan_revisi", d.alasan_revisi or "")]
 
 
 def _reporting(d: Determination, part: Scope | None) -> list[tuple[str, str]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import pytest
 from sqlalchemy import func, select
 
@@ -10,7 +12,7 @@ from engine.core.config import DEFAULT_BPMN_DIR
 from engine.core.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.people import users
 from engine.quality import aggregates, review
-from engine.verification import decisions, determinations, forum_review, inbox, reconciliation
+from engine.verification import decisions, determination_exports, determinations, forum_review, inbox, reconciliation
 from models import (
     Determination,
     FlagStatus,
@@ -322,6 +324,10 @@ def test_a_determined_year_is_corrected_only_by_a_numbered_revision_with_its_rea
     assert first.nomor_sk == "SK-1/2027"  # the first is kept as it was
     shown = json.loads(cli("determination", "show", str(YEAR), "--json").output)
     assert (shown["revisi"], shown["decree"]["nomor"]) == (1, "SK-1a/2027")
+    with db.read() as session:  # its files say what it replaces and why, as the API does
+        said = dict(determination_exports.metadata(session, revision, ZoneInfo("Asia/Makassar")))
+    assert said["menggantikan"] == f"revisi 0, SK SK-1/2027, hash_sha256 {first.content_hash}"
+    assert said["alasan_revisi"] == "ODHA Malinau terlewat"
     # the year reconciled again is an instance of its own, not a desa's second instance of a period
     assert "Pemeriksaan keutuhan: utuh" in cli("check").output  # exit 0, where it said "desa 65 ...: 2 instans"
 
