@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, Select, and_, bindparam, case, func, or_, 
 from sqlalchemy.orm import Session, aliased
 
 from engine.bpmn import runtime
+from engine.core import audit
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
 from engine.core.errors import Invalid, Problem, SijoskuError
@@ -83,6 +84,7 @@ class TaskPage:
     # what another period's approval changed in this submission while the task was open (`in_work`)
     brought_up: list[BroughtUp] = field(default_factory=list)
     unchecked_reason: str | None = None  # why the desa could not check its register, as this person may read it
+    nik_look_unrecorded: bool = False  # the person sees full NIKs here and the trail does not say so yet
 
 
 @dataclass(frozen=True)
@@ -383,4 +385,31 @@ def task_page(session: Session, actor: Actor, task_id: int, view: str | None = N
         brought_up=_brought_up(session, task)
         if task.tingkat != Tier.DESA and task.status == TaskStatus.TERBUKA
         else [],
+        nik_look_unrecorded=full_nik and task.tingkat != Tier.DESA and not _nik_look_recorded(session, actor, task),
     )
+
+
+def _nik_look_recorded(session: Session, actor: Actor, task: HumanTask) -> bool:
+    return session.scalar(_NIK_LOOK, {"task": str(task.id), "actor": actor.name}) is not None
+
+
+_NIK_LOOK = (
+    select(AuditEvent.seq)
+    .where(
+        AuditEvent.subject_id == bindparam("task"),
+        AuditEvent.subject_type == "human_task",
+        AuditEvent.action == AuditAction.NIK_VIEWED.value,
+        AuditEvent.actor == bindparam("actor"),
+    )
+    .limit(1)
+)
+
+
+def record_nik_look(session: Session, actor: Actor, task_id: int) -> None:
+    """A verifier above the desa who checks people against documents sees their full NIK and KK on the
+    task page: the first look at each task goes on the trail (the law asks who looked; each page
+    view again would write a row per click), with the submission whose people it shows."""
+    task = decisions.find(session, actor, task_id).task
+    if sees_full_nik(actor, task) and task.tingkat != Tier.DESA and not _nik_look_recorded(session, actor, task):
+        shown, why = {"pengajuan": task.submission_id}, "tugas verifikasi"
+        audit.record(session, actor, AuditAction.NIK_VIEWED, "human_task", task.id, after=shown, reason=why)

@@ -7,12 +7,12 @@ import json
 import re
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from engine.bpmn import timers
 from engine.core.actors import Actor
 from engine.verification import inbox, status
-from models import HumanTask, Submission, SubmissionItem, SubmissionStatus
+from models import AuditEvent, HumanTask, Submission, SubmissionItem, SubmissionStatus
 from tests.factories import actor, decide, items_of, open_with_items, person_row, submit
 
 
@@ -432,3 +432,22 @@ def test_the_task_page_says_what_another_periods_approval_changed_under_it(brows
     page = browser.get(f"/tugas/{_open_task(db, sid)}").get_data(as_text=True)
     said = page.split('id="disesuaikan"')[1].split("</div>")[0]
     assert html.escape(person_row(1)["nama"]) in said and "disisihkan" in said and "2026-Q3" in said
+
+
+def test_a_verifiers_first_look_at_a_tasks_full_niks_is_on_the_trail_once(browser, db, people, signed_in):
+    sid = _submitted(db)
+    task_id = _open_task(db, sid)
+    browser.login("verif.kec")  # who checks people against documents: full NIKs, and the law asks who looked
+    for _ in range(2):
+        assert person_row(1)["nik"] in browser.get(f"/tugas/{task_id}").get_data(as_text=True)
+    with db.read() as s:
+        looks = s.execute(
+            select(AuditEvent.actor, AuditEvent.subject_id, AuditEvent.after).where(AuditEvent.action == "NIK_VIEWED")
+        ).all()
+    assert looks == [("verif.kec", str(task_id), {"pengajuan": sid})]
+    decide(db, "verif.kec", sid, "approve")
+    regency = signed_in("verif.kab")  # NIKs masked above the kecamatan: nothing to record
+    kab_task = _open_task(db, sid)
+    assert person_row(1)["nik"] not in regency.get(f"/tugas/{kab_task}").get_data(as_text=True)
+    with db.read() as s:
+        assert s.scalar(select(func.count()).where(AuditEvent.action == "NIK_VIEWED")) == 1

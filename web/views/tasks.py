@@ -156,6 +156,9 @@ def show_task(task_id: int) -> Any:
     with reading() as s:
         page = task_page.task_page(s, actor(), task_id, view, page_no)
         kinds = submission_view.category_names(s)
+    if page.nik_look_unrecorded:  # the first look at this task's full NIKs, on the trail
+        with db().transaction() as s:
+            task_page.record_nik_look(s, actor(), task_id)
     return render_template("tasks/task.html", page=page, problems={}, kind_names=kinds)
 
 
