@@ -69,7 +69,7 @@ def _period() -> fields.Str:
     return _Text(
         load_default="",
         validate=validate.Regexp(
-            r"^(\d{4}(-(Q[1-4]|S[12]))?)?$", error=phrase("periode seperti 2026-Q4, 2026-S2 atau 2026")
+            r"^([0-9]{4}(-(Q[1-4]|S[12]))?)?\Z", error=phrase("periode seperti 2026-Q4, 2026-S2 atau 2026")
         ),
         error_messages=_MESSAGES,
     )

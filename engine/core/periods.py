@@ -8,13 +8,15 @@ from datetime import date
 
 from engine.core.errors import Invalid, Problem
 
-_UPDATE_PERIOD = re.compile(r"^(\d{4})-(Q[1-4]|S[12])$")
-_ANY_PERIOD = re.compile(r"^(\d{4})(?:-(Q[1-4]|S[12]))?$")
+# ASCII digits only, to the very end: `\d` takes any script's digits and `$` a final newline, and
+# either would open a period of its own under a name people read as another's
+_UPDATE_PERIOD = re.compile(r"([0-9]{4})-(Q[1-4]|S[12])")
+_ANY_PERIOD = re.compile(r"([0-9]{4})(?:-(Q[1-4]|S[12]))?")
 
 
 def validate_period(periode: str) -> str:
     """An update period, or `Invalid` saying how to write one."""
-    match = _UPDATE_PERIOD.match(periode or "")
+    match = _UPDATE_PERIOD.fullmatch(periode or "")
     if not match or not 2000 <= int(match.group(1)) <= 2100:
         raise Invalid(
             f"Periode {periode!r} tidak sah",
@@ -39,7 +41,7 @@ def first_day(periode: str) -> date:
 
 def period_key(periode: str) -> tuple[int, str, int]:
     """`2026` → (2026, 'Y', 0); `2026-Q3` → (2026, 'Q', 3); `2026-S2` → (2026, 'S', 2)."""
-    match = _ANY_PERIOD.match(periode or "")
+    match = _ANY_PERIOD.fullmatch(periode or "")
     if not match:
         raise ValueError(f"periode {periode!r} tidak sah: gunakan YYYY, YYYY-Qn atau YYYY-Sn")
     part = match.group(2)

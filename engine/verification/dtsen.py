@@ -39,7 +39,7 @@ POVERTY = {"FM", "PRSE"}  # fakir miskin, perempuan rawan sosial ekonomi
 MISSING, HIGH, LOW = "dtsen_fm_tidak_ada", "dtsen_desil_tinggi", "dtsen_desil_rendah"
 RULES = (MISSING, HIGH, LOW)
 PROGRAM = re.compile(r"[A-Za-z0-9][A-Za-z0-9 .\-]{0,39}")
-DIGITS16 = re.compile(r"\d{16}")
+DIGITS16 = re.compile(r"[0-9]{16}")
 SHOWN_PER_DESA = 20  # masked NIKs listed on a desa's information flag
 
 

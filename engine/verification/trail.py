@@ -49,7 +49,7 @@ class Search:
     total: int  # how many match: more than shown means the search should be narrowed
 
 
-_REGION_CODE = re.compile(r"\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?")
+_REGION_CODE = re.compile(r"[0-9]{2}(\.[0-9]{2}(\.[0-9]{2}(\.[0-9]{4})?)?)?")
 
 
 def _searchable(nik: str, wilayah: str) -> tuple[str, str]:

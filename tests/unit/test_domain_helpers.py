@@ -8,7 +8,7 @@ import pytest
 
 from engine.core import clock
 from engine.core.errors import Invalid
-from engine.core.periods import reference_date, validate_period
+from engine.core.periods import period_key, reference_date, validate_period
 from engine.quality import record_rules as checks
 from engine.setup.demo import nik_for
 from models import Tier, ancestor_code, contains, tier_of_code
@@ -50,10 +50,20 @@ def test_reference_date_is_the_last_day_of_the_period(period, last_day):
     assert reference_date(validate_period(period)) == last_day
 
 
-@pytest.mark.parametrize("period", ["2026-Q5", "2026-S3", "2026", "26-Q1", "2026-q1", ""])
+@pytest.mark.parametrize(
+    "period",
+    # digits of other scripts and a trailing newline would each open a period of its own
+    ["2026-Q5", "2026-S3", "2026", "26-Q1", "2026-q1", "", "٢٠٢٦-Q1", "２０２６-Q1", "2026-Q1\n", "2026-Q1 "],
+)
 def test_bad_periods_are_refused(period):
     with pytest.raises(Invalid):
         validate_period(period)
+
+
+@pytest.mark.parametrize("period", ["٢٠٢٦", "２０２６-S1", "2026\n", "2026-Q1\n"])
+def test_a_period_in_other_digits_or_with_a_newline_has_no_place_in_the_order(period):
+    with pytest.raises(ValueError):
+        period_key(period)
 
 
 def test_women_have_forty_added_to_the_day_of_their_nik():

@@ -78,11 +78,11 @@ class Blueprint(SmorestBlueprint):
 class DesaConverter(BaseConverter):
     """A desa/kelurahan code in a path: anything else is not an address of the API (404)."""
 
-    regex = r"\d{2}\.\d{2}\.\d{2}\.\d{4}"
+    regex = r"[0-9]{2}\.[0-9]{2}\.[0-9]{2}\.[0-9]{4}"
 
 
 class PeriodConverter(BaseConverter):
-    regex = r"\d{4}(?:-(?:Q[1-4]|S[12]))?"
+    regex = r"[0-9]{4}(?:-(?:Q[1-4]|S[12]))?"
 
 
 CONVERTERS = {"desa": DesaConverter, "periode": PeriodConverter}

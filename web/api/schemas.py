@@ -32,9 +32,9 @@ def _no_control(value: str) -> None:
 
 
 REGION = Pattern(
-    r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$", error="kode wilayah Kemendagri, mis. 65.01 atau 65.01.01.2005"
+    r"^[0-9]{2}(\.[0-9]{2}(\.[0-9]{2}(\.[0-9]{4})?)?)?$", error="kode wilayah Kemendagri, mis. 65.01 atau 65.01.01.2005"
 )
-PERIOD = Pattern(r"^\d{4}(-(Q[1-4]|S[12]))?$", error="periode YYYY, YYYY-Qn atau YYYY-Sn, mis. 2026-Q4")
+PERIOD = Pattern(r"^[0-9]{4}(-(Q[1-4]|S[12]))?$", error="periode YYYY, YYYY-Qn atau YYYY-Sn, mis. 2026-Q4")
 CATEGORY = Pattern(r"^[A-Z0-9]{1,10}$", error="kode kategori, mis. LUT")
 
 
@@ -94,7 +94,7 @@ class RecordSearch(RecordArgs):
     nik = text(
         16,
         required=True,
-        pattern=Pattern(r"^\d{16}$", error="16 angka"),
+        pattern=Pattern(r"^[0-9]{16}$", error="16 angka"),
         metadata={"description": "hanya token NIK lengkap; setiap pencarian tercatat di jejak audit"},
     )
 
