@@ -73,10 +73,14 @@ def _deadline_days(r: CycleRhythm) -> dict[Tier, int]:
     }
 
 
+MAX_DEADLINE_DAYS = 366  # a cycle is verified within the year: a longer one would never close
+
+
 def _first_out_of_order(days: list[int]) -> str | None:
-    """The first tier whose deadline is not a day after opening or comes before the tier below it."""
+    """The first tier whose deadline is not a day after opening, within a year, or comes before the
+    tier below it."""
     for n, (tier, day) in enumerate(zip(TIERS, days, strict=True)):
-        if day <= 0 or (n and day < days[n - 1]):
+        if not 0 < day <= MAX_DEADLINE_DAYS or (n and day < days[n - 1]):
             return tier.value
     return None
 
@@ -98,10 +102,15 @@ def set_rhythm(
             "Ritme belum benar",
             [
                 Problem(
-                    "Batas waktu harus hari setelah pembukaan, berurutan desa ≤ kecamatan ≤ kabupaten ≤ provinsi",
+                    f"Batas waktu 1 sampai {MAX_DEADLINE_DAYS} hari, berurutan desa ≤ kecamatan ≤ kabupaten ≤ provinsi",
                     column=f"batas_{wrong}",
                 )
             ],
+        )
+    if not 0 < pengingat_hari <= days[0]:  # a reminder before the cycle opened, or after the deadline, never goes
+        raise Invalid(
+            "Ritme belum benar",
+            [Problem(f"Pengingat 1 sampai {days[0]} hari sebelum batas desa", column="pengingat_hari")],
         )
     current = rhythm(session)
     before = {"ritme": current.ritme, "hari_buka": current.hari_buka}
@@ -407,8 +416,9 @@ def calendar_day(db: Database, actor: Actor, now: datetime) -> str:
         open_cycles = [
             (c.periode, dict(c.batas)) for c in s.scalars(select(Cycle).where(Cycle.status == CycleStatus.DIBUKA))
         ]
+        closed = set(s.scalars(select(Cycle.periode).where(Cycle.status == CycleStatus.DITUTUP)))
     periode = period_starting(today, ritme)
-    if periode and today.day >= day:
+    if periode and today.day >= day and periode not in closed:  # closed early in its own month: done
         result = open_cycle(db, actor, periode)
         if result.opened:
             done.append(f"{periode}: {result.opened} desa dibuka")

@@ -88,6 +88,17 @@ def test_the_cycle_opens_on_its_day_for_all_482_desa_exactly_once(scheduled):
     assert _count(db, Submission) == 482
 
 
+def test_a_cycle_closed_early_in_its_own_month_leaves_the_calendar_running(scheduled):
+    db = scheduled
+    fire(db, "siklus", at("2027-01-01T00:05"))
+    with clock.frozen_at(at("2027-01-01T10:00")):  # closed early, as `cycle close --lebih-awal` does
+        cycles.close_cycle(db, SYSTEM, "2027-Q1", early=True)
+    fire(db, "siklus", at("2027-01-02T00:05"))  # the opening day's month goes on: nothing to open
+    with db.read() as s:
+        run = s.scalar(select(JobRun).where(JobRun.job_id == "siklus").order_by(JobRun.id.desc()).limit(1))
+    assert run.status == "selesai" and "dibuka" not in run.message, run.message
+
+
 def test_reminders_escalations_and_closing_at_the_right_moments(scheduled):
     db = scheduled
     team = make_team(db)

@@ -68,6 +68,10 @@ def test_an_admin_sets_the_rhythm_and_bad_values_are_refused(app, db, people, si
     assert 'name="batas_kecamatan" type="number" min="1" value="10"' in page and 'value="4"' in page
     with db.read() as s:
         assert s.scalar(select(CycleRhythm)).batas_kecamatan == 30  # nothing written
+    for field, value in (("batas_provinsi", "99999"), ("pengingat_hari", "-5"), ("pengingat_hari", "21")):
+        # a cycle that never closes, or a reminder never sent (before the opening, after the deadline)
+        unbounded = admin.post("/siklus/ritme", {**form, field: value}, token_from="/siklus/")
+        assert unbounded.status_code == 400 and f'id="e-{field}"' in unbounded.get_data(as_text=True), (field, value)
     not_a_number = admin.post("/siklus/ritme", {**form, "hari_buka": "lima"}, token_from="/siklus/")
     assert not_a_number.status_code == 400 and 'id="e-hari_buka"' in not_a_number.get_data(as_text=True)
     assert signed_in("valid.prov").post("/siklus/ritme", form, token_from="/siklus/").status_code == 403
