@@ -3,6 +3,7 @@ records with masked or audited NIKs, all-or-nothing writes, and bad input answer
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -219,6 +220,14 @@ def test_desa_items_pass_the_import_checks_and_land_in_the_draft(world, db, issu
     with db.read() as s:  # the token is the actor of the write
         actors = s.scalars(select(AuditEvent.actor).where(AuditEvent.action == AuditAction.SUBMISSION_IMPORTED)).all()
     assert f"token:{token.split('_')[1]}" in actors
+    row = json.dumps({"baris": [person_row(43)]}).replace('"nama": "', '"nama": "\\ud83d', 1)
+    items = select(func.count()).where(SubmissionItem.submission_id == world.draft)
+    with db.read() as s:
+        before = s.scalar(items)
+    half = api("POST", path, token, data=row, content_type="application/json")  # an emoji cut in half by an app
+    assert half.status_code == 400, half.get_json()  # refused on arrival, not a submission no page can show
+    with db.read() as s:
+        assert s.scalar(items) == before
     closed = api("POST", "/api/v1/submissions/65.01.01.2005/2026-Q3/items", token, json={"baris": [person_row(42)]})
     assert closed.status_code == 409
     missing = api("POST", "/api/v1/submissions/65.01.01.2005/2030-Q1/items", token, json={"baris": [person_row(42)]})
@@ -256,6 +265,12 @@ def test_bad_input_is_a_problem_never_a_server_error(world, issue_token, api):
         body = answer.get_json()
         assert (answer.status_code, answer.content_type) == (status, "application/problem+json"), (path, kw, body)
         assert body["status"] == status and body["title"] and body["detail"]
+    half = '{"baris": [{"instansi": "Dinkes", "kode_wilayah": "65.01\\ud83d", "nilai": 1}]}'  # an emoji cut in half
+    refused = api("POST", "/api/v1/agency-figures", token, data=half, content_type="application/json")
+    assert refused.status_code == 400 and refused.get_json()["masalah"][0]["lokasi"] == "json"  # not a 500 later
+    deep = '{"baris":' + "[" * 100_000 + "]" * 100_000 + "}"
+    nested = api("POST", "/api/v1/agency-figures", token, data=deep, content_type="application/json").get_json()
+    assert "wajib diisi" not in json.dumps(nested), nested  # the body was sent: it is refused as too deep
     unknown = api("GET", "/api/v1/aggregates", token, query_string={"halaman": 1}).get_json()
     assert unknown["masalah"] == [{"pesan": "kolom tidak dikenal", "lokasi": "query", "kolom": "halaman"}]
 

@@ -49,10 +49,17 @@ class _Parser(FlaskParser):
     def _raw_load_json(self, req: Any) -> Any:
         if not is_json_request(req) and req.get_data(cache=True):
             raise UnsupportedMediaType()  # a form or a file is not read as an empty body ("baris: wajib diisi")
+        # the document is named: webargs reads a decode error of an empty one as "no body", and would
+        # answer "baris: wajib diisi" to a body that was sent
         try:
-            return super()._raw_load_json(req)
+            body = super()._raw_load_json(req)
         except RecursionError as exc:  # nested beyond Python's stack: malformed as far as this API is concerned
-            raise json.JSONDecodeError("terlalu dalam bersarang", "", 0) from exc
+            raise json.JSONDecodeError("terlalu dalam bersarang", "(isi)", 0) from exc
+        try:  # "\ud83d" alone (an emoji cut in half) decodes, then fails every page and file that shows it
+            json.dumps(body, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise json.JSONDecodeError("teks berisi separuh karakter (surrogate tunggal)", "(isi)", 0) from exc
+        return body
 
 
 class _NotModified(NotModified):
