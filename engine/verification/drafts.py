@@ -39,7 +39,12 @@ def locked_submission(session: Session, actor: Actor, submission_id: int) -> Sub
     order: an edit, a register mark, an import or the minutes wait for a submit, a tier's decision or
     a cycle's closing on the same submission to finish, and then see what it left (not the status
     they read before it)."""
-    submission = operator_submission(session, actor, submission_id)
+    return under_lock(session, operator_submission(session, actor, submission_id))
+
+
+def under_lock(session: Session, submission: Submission) -> Submission:
+    """A submission read again under its instance's lock (whoever writes to it: the operator's pages,
+    or a desa's application through the API)."""
     if submission.instance_id is not None:
         session.execute(_LOCK_INSTANCE, {"instance_id": submission.instance_id})
         session.refresh(submission)

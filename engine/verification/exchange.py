@@ -19,7 +19,7 @@ from engine.core.errors import Conflict, Forbidden, Invalid, NotFound, Problem, 
 from engine.people import privacy
 from engine.people.scope import Scope
 from engine.quality import aggregates, completeness, figure_files
-from engine.verification import agency_figures, determinations, figure_status, imports, linkage
+from engine.verification import agency_figures, determinations, drafts, figure_status, imports, linkage
 from engine.verification.status import EDITABLE
 from models import (
     AggregateValue,
@@ -360,6 +360,8 @@ def post_items(
     )
     if submission is None:
         raise NotFound(f"Belum ada pengajuan desa {kode_desa} untuk periode {periode}")
+    # as the operator's import does: a submit or a second identical call waits, then sees what it left
+    submission = drafts.under_lock(session, submission)
     if submission.status not in EDITABLE:
         raise Conflict(
             f"Pengajuan {submission.id} berstatus {submission.status.value}; hanya draf atau yang dikembalikan "

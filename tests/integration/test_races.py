@@ -19,9 +19,9 @@ from engine.bpmn import timers
 from engine.core import audit, clock, retry
 from engine.core.actors import Actor
 from engine.core.errors import Conflict
-from engine.people import users
+from engine.people import tokens, users
 from engine.quality import aggregates
-from engine.verification import claims, cycles, decisions, verdicts
+from engine.verification import claims, cycles, decisions, exchange, submissions, verdicts
 from models import (
     AuditEvent,
     FlagStatus,
@@ -32,12 +32,15 @@ from models import (
     QualityFlag,
     Record,
     RecordVersion,
+    SubmissionItem,
     TaskStatus,
     Verdict,
 )
 from notifications import delivery
 from tests.factories import (
+    PERIOD,
     SYSTEM,
+    confirm_register,
     decide,
     decide_task,
     make_team,
@@ -361,3 +364,44 @@ def test_a_verdict_save_and_the_decision_at_once_do_not_deadlock(db, monkeypatch
     assert not [o for o in outcomes.values() if isinstance(o, DBAPIError)], outcomes
     assert outcomes["save"] == 1, outcomes
     assert "ada item tidak sesuai" in str(outcomes["decide"]), outcomes  # the decision saw the saved card
+
+
+def _desa_app(db):
+    """A desa's application, through the API: its token, and what it posts."""
+    request = tokens.TokenRequest("Aplikasi Desa", "65.01.01.2005", ("pengajuan",), can_write=True)
+    with db.transaction() as s:
+        token = tokens.create_token(s, SYSTEM, request).token
+    return Actor.of_token(token)
+
+
+def _post(db, app, rows):
+    with db.transaction() as s:
+        return exchange.post_items(s, app, "65.01.01.2005", PERIOD, rows)
+
+
+def test_the_same_items_posted_twice_at_once_through_the_api_are_stored_once(db):
+    make_team(db)
+    sid = open_with_items(db, rows=[])
+    app, rows = _desa_app(db), [{k: str(v) for k, v in person_row(n).items()} for n in (1, 2)]
+    # a retry while the first call is still writing: it waits, then finds the people it sent
+    first = lambda s: exchange.post_items(s, app, "65.01.01.2005", PERIOD, rows)  # noqa: E731
+    first_then_second(db, first, lambda: _post(db, app, rows))
+    with db.read() as s:
+        assert s.scalar(select(func.count()).where(SubmissionItem.submission_id == sid)) == 2
+
+
+def test_items_posted_while_the_operator_submits_are_refused_not_sent_up_unseen(db):
+    make_team(db)
+    sid = open_with_items(db)
+    app = _desa_app(db)
+
+    def operator_submits(s):
+        operator = Actor.of(users.find_user(s, "op.desa"))
+        confirm_register(s, operator, sid)
+        submissions.submit(s, operator, sid)
+
+    row = {k: str(v) for k, v in person_row(3).items()}
+    late = first_then_second(db, operator_submits, lambda: _post(db, app, [row]))
+    assert isinstance(late, Conflict), late
+    with db.read() as s:
+        assert s.scalar(select(func.count()).where(SubmissionItem.submission_id == sid)) == 2
