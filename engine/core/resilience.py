@@ -125,7 +125,7 @@ class ServiceClient:
             raise ServiceUnavailable(f"{self.name} menolak permintaan: HTTP {answer.status_code}")
         try:
             return read(answer)
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:  # nested past the stack too
             raise Transient(f"jawaban {self.name} tidak terbaca: {exc}") from exc
 
     def call(self, method: str, path: str, read: Callable[[httpx.Response], T], **kw: Any) -> T:

@@ -75,7 +75,8 @@ class Person:
 
 class DukcapilPort(Protocol):
     def lookup(self, niks: list[str]) -> dict[str, Person | None]:
-        """Each NIK's person, or None when Dukcapil does not know it; `RegistryUnavailable` otherwise."""
+        """Each NIK's person, or None when Dukcapil does not know it; a NIK it did not answer for is
+        left out; `RegistryUnavailable` when it does not answer at all."""
         ...
 
 
@@ -91,10 +92,20 @@ def _person(found: dict[str, Any]) -> Person:
     )
 
 
+def _answer(row: dict[str, Any]) -> Person | None:
+    """One row: found (with at least a name to compare) or said not found; anything else is an
+    answer SIJOSKU cannot read, and no verdict is drawn from it."""
+    if row["ditemukan"] is False:
+        return None
+    if row["ditemukan"] is not True or not str(row.get("nama") or "").strip():
+        raise ValueError(f"baris NIK tanpa ditemukan true/false atau tanpa nama: {sorted(row)}")
+    return _person(row)
+
+
 def _answers(niks: list[str], answer: httpx.Response) -> dict[str, Person | None]:
-    rows = answer.json()["hasil"]
-    found = {str(r["nik"]): (_person(r) if r.get("ditemukan") else None) for r in rows}
-    return {nik: found.get(nik) for nik in niks}
+    """The NIKs Dukcapil answered for: a NIK it left out is not "not found", but not answered."""
+    asked = set(niks)
+    return {str(r["nik"]): _answer(r) for r in answer.json()["hasil"] if str(r["nik"]) in asked}
 
 
 class HttpDukcapil:
@@ -358,8 +369,12 @@ def sync(db: Database, port: DukcapilPort | None, limit: int) -> SyncReport:
             with db.transaction() as session:
                 record_failure(session, chunk, str(exc))
             continue
+        unanswered = [s for s in chunk if s.nik not in found]
         with db.transaction() as session:
-            counts = record_answers(session, [(s, found.get(s.nik)) for s in chunk])
+            counts = record_answers(session, [(s, found[s.nik]) for s in chunk if s.nik in found])
+            if unanswered:
+                record_failure(session, unanswered, "Dukcapil tidak menjawab NIK ini")
+        report.failed += len(unanswered)
         for key, n in counts.items():
             report.answered[key] += n
     return report

@@ -8,6 +8,7 @@ import time
 from collections import Counter
 from datetime import timedelta
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -177,3 +178,29 @@ def test_the_demo_writes_a_population_the_simulator_answers_for_its_people(cli, 
     with db.read() as s:
         found = Counter(s.scalars(select(NikCheck.status).where(NikCheck.item_id.is_not(None))))
     assert found == {NikStatus.PADAN: 3, NikStatus.TIDAK_PADAN: 1, NikStatus.MENINGGAL: 1}
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        lambda niks: [],  # the people asked left out of the answer
+        lambda niks: [{"nik": "1" * 16, "ditemukan": False}],  # a NIK nobody asked about
+        lambda niks: [{"nik": n, "ditemukan": True} for n in niks],  # found, with nothing to compare
+        lambda niks: [{"nik": n, "ditemukan": "false", "nama": "X"} for n in niks],  # a word, not true or false
+    ],
+    ids=["left-out", "not-asked", "no-fields", "word"],
+)
+def test_an_answer_that_says_nothing_of_a_person_leaves_them_unchecked(db, registry, answer):
+    """Only "found, with values" or "not found" is a verdict: a person missing from an answer, or
+    found with nothing to compare, is neither a mismatch for good nor a match."""
+
+    def dukcapil(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"hasil": answer(json.loads(request.content)["nik"])})
+
+    settings = DukcapilSettings(base_url="http://dukcapil", retries=1, backoff=0.0, breaker_failures=1000)
+    client = nik_matching.HttpDukcapil(settings, transport=httpx.MockTransport(dukcapil))
+    report = nik_matching.sync(db, client, limit=5)
+    assert report.failed == 5 and sum(report.answered.values()) == 0, report
+    assert set(_statuses(db).values()) == {"belum_dicek"}
+    with db.read() as s:
+        assert not s.scalar(select(func.count()).select_from(QualityFlag).where(QualityFlag.rule == "dukcapil"))
