@@ -17,15 +17,15 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
-from sqlalchemy import and_, delete, exists, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, delete, exists, func, or_, select, text, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import aliased
 
 from engine.core import clock, rows
@@ -279,8 +279,11 @@ def build(db: Database, background: bool = False) -> BaseScheduler:
         timezone=db.settings.tz,
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 24 * 3600},
     )
+    missed = _missed_runs(db)
     for job in db.registry.jobs.values():
         when: dict[str, Any] = {"minutes": 1} if job.every == "minute" else {"hour": 0, "minute": 5}
+        if job.job_id in missed:  # replacing the stored job would move its run to tomorrow
+            when["next_run_time"] = missed[job.job_id]
         scheduler.add_job(
             "engine.core.jobs:trigger",
             "interval" if job.every == "minute" else "cron",
@@ -291,6 +294,18 @@ def build(db: Database, background: bool = False) -> BaseScheduler:
         )
     threading.Thread(target=_watch_clock, args=(scheduler,), daemon=True, name="jam-penjadwal").start()
     return scheduler
+
+
+def _missed_runs(db: Database) -> dict[str, datetime]:
+    """The runs the job store still holds as due before now: the scheduler was down at their time
+    (a release across 00:05). They are kept, and run once at the start, as a missed run is."""
+    try:
+        with db.engine.connect() as connection:
+            stored = connection.execute(text("SELECT id, next_run_time FROM apscheduler_jobs")).all()
+    except DBAPIError:  # the first start: the store's table does not exist yet
+        return {}
+    now = clock.now().timestamp()
+    return {job_id: datetime.fromtimestamp(at, UTC) for job_id, at in stored if at is not None and at < now}
 
 
 RUNS_KEPT = timedelta(days=90)

@@ -7,7 +7,7 @@ import multiprocessing
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from engine.core import clock, jobs
 from engine.core.jobs import Outcome
@@ -179,6 +179,26 @@ def test_a_run_missed_while_down_is_caught_up_once(scheduled):
     finally:
         scheduler.shutdown(wait=True)
     assert _count(db, JobRun, JobRun.job_id == "timer_bpmn") == 1
+
+
+def test_a_daily_run_missed_while_the_scheduler_was_down_is_kept_when_it_starts_again(db):
+    """A release across 00:05: the stored run of the calendar is due in the past when the scheduler
+    starts again, and stays so (it runs at once), instead of moving to tomorrow's 00:05."""
+    first = jobs.build(db, background=True)
+    first.start(paused=True)
+    first.shutdown(wait=True)
+    missed = clock.now() - timedelta(hours=2)
+    with db.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE apscheduler_jobs SET next_run_time = :at WHERE id = 'siklus'"), {"at": missed.timestamp()}
+        )
+    again = jobs.build(db, background=True)
+    again.start(paused=True)
+    try:
+        due = again.get_job("siklus").next_run_time
+    finally:
+        again.shutdown(wait=True)
+    assert abs((due - missed).total_seconds()) < 1, due
 
 
 def test_a_stop_ends_the_imports_wait_at_once_and_its_run_is_recorded_as_finished(db):
