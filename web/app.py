@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -113,6 +113,17 @@ def _template_helpers(app: Flask, settings: Settings) -> None:
             return "-"
         local = clock.instant(value).astimezone(tz)
         return local.strftime("%d-%m-%Y %H:%M " + zone if with_time else "%d-%m-%Y")
+
+    @app.template_filter("tenggat")
+    def deadline_time(value: datetime | str | None) -> str:
+        """A deadline as notices and e-mails say it: one at midnight is the end of the day before
+        ("30-01-2027 24:00 WITA"), not the first minute of a day people read as one more."""
+        if value is None:
+            return "-"
+        local = clock.instant(value).astimezone(tz)
+        if local.time() != time(0):
+            return wita(value)
+        return (local.date() - timedelta(days=1)).strftime("%d-%m-%Y 24:00 " + zone)
 
     app.jinja_env.filters["said"] = i18n.said  # an engine message in the page's language
 

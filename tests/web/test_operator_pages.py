@@ -452,7 +452,7 @@ def test_a_returned_desa_is_told_when_its_correction_is_due(browser, db, people)
     with db.read() as s:
         assert submissions.deadline_of(s, s.get(Submission, sid)).isoformat() == batas["kecamatan"]
     browser.login("op.desa")
-    assert "16-11-2099" in browser.get(f"/desa/pengajuan/{sid}").get_data(as_text=True)
+    assert "15-11-2099 24:00 WITA" in browser.get(f"/desa/pengajuan/{sid}").get_data(as_text=True)  # 16-11 00:00
     submit(db, "op.desa", sid)
     assert "Batas waktu" not in browser.get(f"/desa/pengajuan/{sid}").get_data(as_text=True)  # with the tiers now
 
@@ -475,7 +475,8 @@ def test_a_deadline_says_late_from_its_moment_on_and_its_last_day_before_it(app,
         shown = app.jinja_env.from_string('{% from "macros.html" import deadline %}{{ deadline(d) }}').render(
             d=DEADLINE
         )
-    assert "Batas waktu: 31-10-2026 00:00 WITA " + said in shown and ("late" in shown) == late
+    # as the bell and the e-mail say it ("30 Oktober 2026 pukul 24.00 WITA"): not a day people read as one more
+    assert "Batas waktu: 30-10-2026 24:00 WITA " + said in shown and ("late" in shown) == late
 
 
 def test_a_sex_written_out_as_on_the_ktp_is_read_as_its_code(db, people):
