@@ -39,10 +39,13 @@ class Counted:
     berubah: int
 
 
+def _closed(session: Session) -> list[str]:
+    return sorted(session.scalars(select(Cycle.periode).where(Cycle.status == CycleStatus.DITUTUP)), key=period_key)
+
+
 def closed_periods(session: Session) -> list[str]:
     """The periods of closed cycles in years not yet determined, oldest first."""
-    periods = sorted(session.scalars(select(Cycle.periode).where(Cycle.status == CycleStatus.DITUTUP)), key=period_key)
-    return [p for p in periods if not _determined(session, p)]
+    return [p for p in _closed(session) if not _determined(session, p)]
 
 
 def _determined(session: Session, periode: str) -> bool:
@@ -57,6 +60,20 @@ def keep_current(session: Session, actor: Actor, province: str, periode: str) ->
     aggregates.one_rescan_at_a_time(session, {("", province)})
     if _determined(session, periode):
         return Counted(periode, 0)
+    return _counted_again(session, actor, province, periode)
+
+
+def take_year(session: Session, actor: Actor, province: str, year: int) -> int:
+    """A year's reconciliation, the first or a revision's, takes the year's figures and those of each
+    of its closed periods again (a late approval may have changed them since the last
+    determination froze them); returns how many of the year's figures it stored."""
+    aggregates.one_rescan_at_a_time(session, {("", province)})
+    for periode in (p for p in _closed(session) if period_key(p)[0] == year):
+        _counted_again(session, actor, province, periode)
+    return aggregates.snapshot_records(session, actor, str(year), province)
+
+
+def _counted_again(session: Session, actor: Actor, province: str, periode: str) -> Counted:
     now = aggregates.count_records(session, province, periode)
     stored = aggregates.counted_before(session, province, periode)
     changed = len(aggregates.differences(stored, now))
@@ -84,6 +101,10 @@ def keep_all_current(db: Database, actor: Actor) -> str:
             log.exception("angka periode %s tidak dapat dihitung", periode)
             failed.append(periode)
     if not periods:
+        with db.read() as session:
+            some_closed = bool(_closed(session))
+        if some_closed:  # their years are determined: a revision of the year takes them again
+            return phrase("setiap periode yang ditutup termasuk tahun yang sudah ditetapkan")
         return phrase("belum ada siklus yang ditutup")
     counted = ", ".join(c.periode for c in done) or "-"
     changed = sum(c.berubah for c in done)

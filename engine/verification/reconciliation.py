@@ -29,7 +29,7 @@ from engine.core.tables import FORMULA_STARTS
 from engine.people.scope import Scope
 from engine.quality import aggregates, review, row_rules, twice
 from engine.quality.flags import EXTERNAL_RULES
-from engine.verification import coverage, decisions, determinations
+from engine.verification import coverage, decisions, determinations, period_figures
 from models import (
     Cycle,
     CycleStatus,
@@ -242,7 +242,7 @@ def compute_reconciliation(ctx: StepContext, params: dict[str, Any], data: dict[
     session, instance = ctx.session, ctx.instance
     # a new round of regency reviews names each task's region afresh (merged back from the last round)
     data.pop(runtime.TASK_REGION, None)
-    stored = aggregates.snapshot_records(session, ctx.actor, instance.periode, instance.region_kode)
+    stored = period_figures.take_year(session, ctx.actor, instance.region_kode, int(instance.periode))
     flags = year_flags(session, instance.region_kode, int(instance.periode))
     return {
         "kabupaten": regencies(session, instance.region_kode),

@@ -12,7 +12,7 @@ from engine.core.audit import AuditAction
 from engine.core.jobs import Outcome
 from engine.people import users
 from engine.quality import aggregates, series
-from engine.verification import cycles, imports
+from engine.verification import cycles, imports, period_figures
 from models import AggregateValue, AuditEvent, Cycle, CycleStatus, Determination, JobRun, Region, Submission
 from tests.factories import DESA, KABUPATEN, KECAMATAN, SYSTEM, csv_of, decide, make_team, person_row, submit
 from web import engine_messages
@@ -126,8 +126,13 @@ def test_an_open_cycle_and_a_determined_year_are_left_alone(db):
                 content={"angka": []},
             )
         )
-    assert _run(db, 2) == "belum ada siklus yang ditutup"
+    assert _run(db, 2) == "setiap periode yang ditutup termasuk tahun yang sudah ditetapkan"
     assert _figures(db) == {} and _figures(db, "2026-Q4") == {}
+    with db.transaction() as s:  # a revision's reconciliation of 2026 takes them again, with the year's
+        period_figures.take_year(s, SYSTEM, "65", 2026)
+    assert _figures(db) == {DESA: 3, KECAMATAN: 3, KABUPATEN: 3, "65": 3}
+    assert _figures(db, "2026") == {DESA: 3, KECAMATAN: 3, KABUPATEN: 3, "65": 3}
+    assert _figures(db, "2026-Q4") == {}  # still open
 
 
 def test_a_figure_the_register_no_longer_gives_is_zero_once_and_then_unchanged(db):
