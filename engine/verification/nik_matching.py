@@ -275,9 +275,13 @@ def _flag(session: Session, subject: Subject, status: NikStatus, differing: list
     )
 
 
-def record_answers(session: Session, answers: list[tuple[Subject, Person | None]]) -> dict[str, int]:
-    """Store each answer with its time, replace the subject's Dukcapil flag, audit it."""
-    now, counts = clock.now(), {s.value: 0 for s in NikStatus}
+def record_answers(
+    session: Session, answers: list[tuple[Subject, Person | None]], asked_at: datetime | None = None
+) -> dict[str, int]:
+    """Store each answer with the time its values were read (`asked_at`): a change made while
+    Dukcapil was answering is later than the answer, which then is not shown and is asked again.
+    Replace the subject's Dukcapil flag, audit it."""
+    now, counts = asked_at or clock.now(), {s.value: 0 for s in NikStatus}
     entries = []
     for subject, person in answers:
         status, differing = compare(subject.values, subject.kode_desa, person)
@@ -352,6 +356,7 @@ def sync(db: Database, port: DukcapilPort | None, limit: int) -> SyncReport:
     if port is None:
         report.message = "Dukcapil belum dikonfigurasi (SIJOSKU_DUKCAPIL_URL); tidak ada yang diperiksa"
         return report
+    asked_at = clock.now()  # before the values are read: an answer is about them as they were then
     with db.read() as session:
         subjects = candidates(session, limit)
     for start in range(0, len(subjects), CHUNK):
@@ -371,7 +376,7 @@ def sync(db: Database, port: DukcapilPort | None, limit: int) -> SyncReport:
             continue
         unanswered = [s for s in chunk if s.nik not in found]
         with db.transaction() as session:
-            counts = record_answers(session, [(s, found[s.nik]) for s in chunk if s.nik in found])
+            counts = record_answers(session, [(s, found[s.nik]) for s in chunk if s.nik in found], asked_at)
             if unanswered:
                 record_failure(session, unanswered, "Dukcapil tidak menjawab NIK ini")
         report.failed += len(unanswered)

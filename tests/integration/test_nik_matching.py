@@ -204,3 +204,24 @@ def test_an_answer_that_says_nothing_of_a_person_leaves_them_unchecked(db, regis
     assert set(_statuses(db).values()) == {"belum_dicek"}
     with db.read() as s:
         assert not s.scalar(select(func.count()).select_from(QualityFlag).where(QualityFlag.rule == "dukcapil"))
+
+
+def test_a_record_corrected_while_dukcapil_answers_is_asked_again_not_judged_on_its_old_values(db, registry):
+    expected, start = registry
+    client, _ = start()
+    with db.read() as s:
+        first = s.scalar(select(Record).order_by(Record.id).limit(1))
+    real_lookup = client.lookup
+
+    def slow_lookup(niks):
+        answers = real_lookup(niks)
+        with db.transaction() as s:  # approved meanwhile: the values Dukcapil was asked about are gone
+            record = s.get(Record, first.id)
+            record.nama, record.updated_at = "Nama Menurut Dukcapil", clock.now()
+        return answers
+
+    client.lookup = slow_lookup
+    nik_matching.sync(db, client, limit=1000)
+    assert _statuses(db)[first.nik] == "belum_dicek"  # the answer is about the old name: not shown
+    client.lookup = real_lookup
+    assert nik_matching.sync(db, client, limit=1000).asked == 1  # and it is asked again
