@@ -24,6 +24,8 @@ import httpx
 from engine.core.config import ServiceSettings
 
 T = TypeVar("T")
+# One answer's body: a Dukcapil batch is a few hundred KB and a DTSEN page of 10,000 rows about 7 MB.
+MAX_ANSWER_BYTES = 32 * 2**20
 
 
 class BreakerState(enum.StrEnum):
@@ -116,17 +118,33 @@ class ServiceClient:
 
     def _once(self, method: str, path: str, read: Callable[[httpx.Response], T], **kw: Any) -> T:
         try:
-            answer = self._client.request(method, path, **kw)
+            with self._client.stream(method, path, **kw) as streamed:
+                if streamed.status_code >= 500 or streamed.status_code == 429:
+                    raise Transient(f"HTTP {streamed.status_code}")
+                if streamed.status_code != 200:
+                    raise ServiceUnavailable(f"{self.name} menolak permintaan: HTTP {streamed.status_code}")
+                body = self._body(streamed, time.monotonic() + self.settings.timeout)
         except httpx.TransportError as exc:  # refused, dropped, timed out
             raise Transient(f"{type(exc).__name__}: {exc}") from exc
-        if answer.status_code >= 500 or answer.status_code == 429:
-            raise Transient(f"HTTP {answer.status_code}")
-        if answer.status_code != 200:
-            raise ServiceUnavailable(f"{self.name} menolak permintaan: HTTP {answer.status_code}")
+        answer = httpx.Response(200, headers=streamed.headers, content=body, request=streamed.request)
         try:
             return read(answer)
         except (ValueError, KeyError, TypeError, RecursionError) as exc:  # nested past the stack too
             raise Transient(f"jawaban {self.name} tidak terbaca: {exc}") from exc
+
+    def _body(self, streamed: httpx.Response, deadline: float) -> bytes:
+        """The answer's body within the call's time and size: httpx's timeout bounds each read, so a
+        server sending a byte a second would hold a run for as long as it liked, and a body of any
+        size would be held in memory whole."""
+        chunks, size = [], 0
+        for chunk in streamed.iter_bytes():
+            size += len(chunk)
+            if size > MAX_ANSWER_BYTES:
+                raise ServiceUnavailable(f"jawaban {self.name} melebihi {MAX_ANSWER_BYTES // 2**20} MB")
+            if time.monotonic() > deadline:
+                raise Transient(f"jawaban {self.name} belum selesai setelah {self.settings.timeout:g} detik")
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     def call(self, method: str, path: str, read: Callable[[httpx.Response], T], **kw: Any) -> T:
         """`read(answer)` of one request, through the breaker and the retries."""

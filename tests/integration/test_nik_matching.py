@@ -225,3 +225,30 @@ def test_a_record_corrected_while_dukcapil_answers_is_asked_again_not_judged_on_
     assert _statuses(db)[first.nik] == "belum_dicek"  # the answer is about the old name: not shown
     client.lookup = real_lookup
     assert nik_matching.sync(db, client, limit=1000).asked == 1  # and it is asked again
+
+
+def _dripping(request: httpx.Request) -> httpx.Response:
+    def drip():
+        for part in (b'{"hasil"', b": [", b"]", b"}"):
+            time.sleep(0.15)
+            yield part
+
+    return httpx.Response(200, content=drip())
+
+
+def _huge(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(200, content=b'{"hasil": [' + b" " * 4096 + b"]}")
+
+
+@pytest.mark.parametrize(("answer", "said"), [(_dripping, "belum selesai"), (_huge, "melebihi")], ids=["drip", "huge"])
+def test_an_answer_past_its_time_or_size_is_a_failed_attempt(db, registry, monkeypatch, answer, said):
+    """The timeout bounds the whole answer, not each read; a body past its size is not read on."""
+    from engine.core import resilience
+
+    monkeypatch.setattr(resilience, "MAX_ANSWER_BYTES", 1024)
+    settings = DukcapilSettings(base_url="http://dukcapil", timeout=0.3, retries=1, backoff=0.0)
+    client = nik_matching.HttpDukcapil(settings, transport=httpx.MockTransport(answer))
+    report = nik_matching.sync(db, client, limit=3)
+    assert report.failed == 3
+    with db.read() as s:
+        assert said in s.scalar(select(NikCheck.last_error).limit(1))
