@@ -278,6 +278,8 @@ class HttpDtsen:
                 raise Invalid(f"DTSEN mengirim {len(found)} baris pada halaman {page}, padahal diminta {size}")
             if following is not None and following <= page:
                 raise Invalid(f"DTSEN menunjuk halaman {following} sesudah halaman {page}; impor dihentikan")
+            if following is not None and (not found or following > limit // size + 1):  # pages without end
+                raise Invalid(f"DTSEN menunjuk halaman {following} sesudah halaman {page} berisi {len(found)} baris")
             rows += found
             if len(rows) > limit:
                 raise Invalid(f"Ekstrak DTSEN lebih dari {limit} baris (SIJOSKU_DTSEN_MAX_ROWS); tidak disimpan")

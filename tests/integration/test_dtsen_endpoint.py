@@ -37,6 +37,7 @@ class FakeDtsen:
 
     def __init__(self, people: list[dict]) -> None:
         self.people, self.calls, self.fail_first, self.oversize, self.loop = people, [], 0, False, False
+        self.endless = False  # empty pages, each pointing to the next
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -55,6 +56,8 @@ class FakeDtsen:
                 rows = fake.people[(page - 1) * size : page * size]
                 if fake.oversize:
                     rows = fake.people
+                if fake.endless:
+                    return self._send(200, {"baris": [], "halaman_berikutnya": page + 1})
                 more = page * size < len(fake.people)
                 following = 1 if fake.loop else page + 1 if more else None
                 return self._send(200, {"baris": rows, "halaman_berikutnya": following})
@@ -153,7 +156,12 @@ def test_an_endpoint_that_is_down_changes_nothing_and_the_breaker_stops_calling(
 
 @pytest.mark.parametrize(
     ("misbehaviour", "message"),
-    [("oversize", "padahal diminta"), ("loop", "dihentikan"), ("too_many", "SIJOSKU_DTSEN_MAX_ROWS")],
+    [
+        ("oversize", "padahal diminta"),
+        ("loop", "dihentikan"),
+        ("too_many", "SIJOSKU_DTSEN_MAX_ROWS"),
+        ("endless", "berisi 0 baris"),
+    ],
 )
 def test_answers_out_of_bounds_are_refused_before_anything_is_stored(db, fake, misbehaviour, message):
     if misbehaviour == "too_many":
