@@ -11,6 +11,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import workflows
@@ -196,11 +197,18 @@ def _number(env: dict[str, str], name: str, default: float) -> float:
     return value
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
 def _service(env: dict[str, str], prefix: str) -> dict[str, Any]:
     """The settings every HTTP adapter shares, read from `{prefix}_URL`, `{prefix}_TIMEOUT`, ..."""
     url = env.get(f"{prefix}_URL", "").rstrip("/")
     if url and not url.startswith(("http://", "https://")):
         raise ConfigError(f"{prefix}_URL harus http:// atau https://, bukan {url!r}")
+    # in production, credentials and every NIK asked would cross the network in clear (a simulator on
+    # this machine is the one exception)
+    if url.startswith("http://") and _flag(env, "SIJOSKU_HTTPS") and urlsplit(url).hostname not in LOOPBACK:
+        raise ConfigError(f"{prefix}_URL harus https:// untuk layanan produksi (SIJOSKU_HTTPS=1), bukan {url!r}")
     return {
         "base_url": url,
         "user": env.get(f"{prefix}_USER", ""),

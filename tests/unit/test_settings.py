@@ -40,6 +40,16 @@ def test_a_short_secret_key_is_refused_where_the_service_is_served_over_https(en
     assert load_settings(env).secret_key == "uji"  # a developer's machine, not served over HTTPS
 
 
+def test_a_registry_over_plain_http_is_refused_in_production_except_on_this_machine(env):
+    """Its credentials and every NIK asked would cross the network in clear."""
+    production = {**env, "SECRET_KEY": "k" * 32, "SIJOSKU_HTTPS": "1"}
+    for prefix in ("SIJOSKU_DUKCAPIL", "SIJOSKU_DTSEN"):
+        with pytest.raises(ConfigError, match=f"{prefix}_URL harus https://"):
+            load_settings({**production, f"{prefix}_URL": "http://dukcapil.kaltara.go.id"})
+    assert load_settings({**production, "SIJOSKU_DUKCAPIL_URL": "http://127.0.0.1:8089"}).dukcapil.base_url
+    assert load_settings({**env, "SIJOSKU_DUKCAPIL_URL": "http://dukcapil.test"}).dukcapil.base_url  # development
+
+
 def test_a_refused_database_url_does_not_repeat_its_password(env):
     with pytest.raises(ConfigError) as refused:
         load_settings({**env, "DATABASE_URL": "mysql://sijosku:Sangat-Rahasia-123@db/sijosku"})
