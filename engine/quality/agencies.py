@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from scipy.stats import norm
 
+from engine.core.errors import phrase
 from engine.core.periods import period_key
 from engine.quality import counts
 from engine.quality.series import HISTORY, Context, Flag, Value, where
@@ -119,6 +120,18 @@ def _gap(agency: str, region: str, kategori: str, pair: Pair, ctx: Context) -> F
     ratio = (pair.theirs + 0.5) / (pair.ours + 0.5)
     if abs(math.log(ratio)) <= math.log1p(ctx.thresholds.get("instansi", "gap", kategori)):
         return None
+    place = where(region, kategori, pair.periode)
+    if pair.ours:  # the plain ratio, as people divide it (the smoothed one above only decides)
+        times = f"{pair.theirs / pair.ours:.1f}".replace(".", ",")
+        said = phrase(
+            f"{place}: {agency} mencatat {pair.theirs}, Dinas Sosial {pair.ours} ({times} kali). Bila keduanya "
+            f"menghitung hal yang berbeda, jelaskan sekali; yang ditandai kemudian hanya perubahan rasionya"
+        )
+    else:
+        said = phrase(
+            f"{place}: {agency} mencatat {pair.theirs}, Dinas Sosial tidak mencatat satu pun. Bila keduanya "
+            f"menghitung hal yang berbeda, jelaskan sekali; yang ditandai kemudian hanya perubahan rasionya"
+        )
     return Flag(
         "selisih_instansi",
         Severity.INFO,
@@ -127,8 +140,6 @@ def _gap(agency: str, region: str, kategori: str, pair: Pair, ctx: Context) -> F
         pair.periode,
         pair.theirs,
         pair.ours,
-        f"{where(region, kategori, pair.periode)}: {agency} mencatat {pair.theirs}, Dinas Sosial "
-        f"{pair.ours} ({ratio:.1f} kali). Bila keduanya menghitung hal yang berbeda, jelaskan sekali; "
-        f"yang ditandai kemudian hanya perubahan rasionya",
+        said,
         _sources(agency, pair),
     )

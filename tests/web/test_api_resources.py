@@ -13,7 +13,7 @@ from sqlalchemy.exc import OperationalError
 from engine.core.audit import AuditAction
 from engine.quality import aggregates, figure_files
 from engine.verification import agency_figures
-from models import AggregateValue, AuditEvent, HumanTask, Record, SubmissionItem
+from models import AggregateValue, AuditEvent, HumanTask, QualityFlag, Record, SubmissionItem
 from tests.factories import HISTORY, SYSTEM, decide, person_row, reconciliation_year
 
 
@@ -194,6 +194,8 @@ def test_agency_figures_answer_with_the_gaps_flagged_and_the_trail_keeps_the_fig
     row = {"kategori": "LUT", "kode_wilayah": "65.01", "periode": "2025", "nilai": 41}
     first = api("POST", "/api/v1/agency-figures", token, json={"baris": [row]}).get_json()
     assert [f["rule"] for f in first["tanda"]] == ["selisih_instansi"]  # 41 against 2: the gap is named
+    with db.read() as s:  # the steward reads 41 / 2 as people divide it, not the smoothed ratio that decides
+        assert "(20,5 kali)" in s.scalar(select(QualityFlag.message).where(QualityFlag.rule == "selisih_instansi"))
     api("POST", "/api/v1/agency-figures", token, json={"baris": [{**row, "nilai": 50}]})
     with db.read() as s:
         trail = s.scalars(
