@@ -350,6 +350,28 @@ class SyncReport:
         return f"{text}. {self.message}".strip()
 
 
+def _ask(port: DukcapilPort, chunk: list[Subject]) -> tuple[dict[str, Person | None], dict[str, str]]:
+    """The answers for a chunk, and why each NIK left unanswered was. A call that fails is tried
+    again in halves, so that one NIK the registry cannot answer (its 500 for that record) holds
+    back only itself, not everyone asked with it, run after run."""
+    try:
+        return port.lookup(sorted({s.nik for s in chunk})), {}
+    except BreakerOpen:
+        raise
+    except RegistryUnavailable as exc:
+        if len({s.nik for s in chunk}) <= 1:
+            return {}, {s.nik: str(exc) for s in chunk}
+        answers: dict[str, Person | None] = {}
+        errors: dict[str, str] = {}
+        for half in (chunk[: len(chunk) // 2], chunk[len(chunk) // 2 :]):
+            try:
+                found, failed = _ask(port, half)
+            except BreakerOpen as opened:  # the registry is down after all: this chunk failed
+                found, failed = {}, {s.nik: str(opened) for s in half}
+            answers, errors = {**answers, **found}, {**errors, **failed}
+        return answers, errors
+
+
 def sync(db: Database, port: DukcapilPort | None, limit: int) -> SyncReport:
     """One batch: up to `limit` people without a current answer. Stops at an open circuit breaker."""
     report = SyncReport()
@@ -363,22 +385,17 @@ def sync(db: Database, port: DukcapilPort | None, limit: int) -> SyncReport:
         chunk = subjects[start : start + CHUNK]
         report.asked += len(chunk)
         try:
-            found = port.lookup(sorted({s.nik for s in chunk}))
-        except BreakerOpen as exc:  # nothing was asked: the rest waits for the next run
+            found, errors = _ask(port, chunk)
+        except BreakerOpen as exc:  # nothing more is asked: the rest waits for the next run
             report.asked -= len(chunk)
             report.skipped = len(subjects) - start
             report.message = str(exc)
             break
-        except RegistryUnavailable as exc:
-            report.failed += len(chunk)
-            with db.transaction() as session:
-                record_failure(session, chunk, str(exc))
-            continue
         unanswered = [s for s in chunk if s.nik not in found]
         with db.transaction() as session:
             counts = record_answers(session, [(s, found[s.nik]) for s in chunk if s.nik in found], asked_at)
-            if unanswered:
-                record_failure(session, unanswered, "Dukcapil tidak menjawab NIK ini")
+            for subject in unanswered:
+                record_failure(session, [subject], errors.get(subject.nik, "Dukcapil tidak menjawab NIK ini"))
         report.failed += len(unanswered)
         for key, n in counts.items():
             report.answered[key] += n

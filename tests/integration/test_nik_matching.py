@@ -130,7 +130,8 @@ def test_the_circuit_breaker_opens_stops_calling_and_closes_after_a_good_trial(d
     expected, start = registry
     client, sim = start(fail_rate=1.0, breaker_failures=2, breaker_reset=60)
     first = nik_matching.sync(db, client, limit=1000)
-    assert (sim.calls, first.failed, first.skipped) == (2, 8, PEOPLE - 8)
+    # the first chunk of 4 fails, then its first half: the breaker opens; the other half and the rest wait
+    assert (sim.calls, first.failed, first.skipped) == (2, 4, PEOPLE - 4)
     assert "pemutus sirkuit terbuka" in first.message
     second = nik_matching.sync(db, client, limit=1000)
     assert sim.calls == 2 and second.asked == 0 and second.skipped == PEOPLE  # open: no call made
@@ -252,3 +253,22 @@ def test_an_answer_past_its_time_or_size_is_a_failed_attempt(db, registry, monke
     assert report.failed == 3
     with db.read() as s:
         assert said in s.scalar(select(NikCheck.last_error).limit(1))
+
+
+def test_one_nik_the_registry_cannot_answer_holds_back_only_itself(db, registry, monkeypatch):
+    """Its 500 for that one record fails every call that asks it: the chunk is asked again in halves."""
+    monkeypatch.setattr(nik_matching, "CHUNK", 8)
+    expected, _ = registry
+    poison = sorted(expected)[3]
+
+    def dukcapil(request: httpx.Request) -> httpx.Response:
+        niks = json.loads(request.content)["nik"]
+        if poison in niks:
+            return httpx.Response(500, json={"pesan": "galat internal"})
+        return httpx.Response(200, json={"hasil": [{"nik": n, "ditemukan": False} for n in niks]})
+
+    settings = DukcapilSettings(base_url="http://dukcapil", retries=1, backoff=0.0, breaker_failures=1000)
+    client = nik_matching.HttpDukcapil(settings, transport=httpx.MockTransport(dukcapil))
+    report = nik_matching.sync(db, client, limit=8)
+    assert (report.asked, report.failed, sum(report.answered.values())) == (8, 1, 7), report
+    assert _statuses(db).get(poison, "belum_dicek") == "belum_dicek"
