@@ -258,3 +258,20 @@ def test_a_regions_status_reads_the_tasks_of_its_own_desa_and_no_others(db, stat
     task_reads = [q for q in statements if "FROM human_task" in q]
     assert len(task_reads) == 3
     assert all("submission.kode_desa LIKE" in q for q in task_reads)
+
+
+def test_a_missed_period_opened_after_its_whole_window_counts_its_deadlines_from_the_opening(db):
+    """2026-Q2 opened on 4 December (its calendar window ended on 15 June): with the calendar's
+    deadlines the next daily run would close it with every desa not reported."""
+    now = datetime.fromisoformat("2026-12-04T10:00+08:00")
+    with clock.frozen_at(now):
+        cycles.open_cycle(db, SYSTEM, "2026-Q2", region="65.01.01.2005")
+    with db.read() as s:
+        batas = s.scalar(select(Cycle.batas).where(Cycle.periode == "2026-Q2"))
+    assert batas["desa"] == datetime.fromisoformat("2027-01-03T00:00+08:00").astimezone(UTC).isoformat()
+    assert cycles.calendar_day(db, SYSTEM, now + timedelta(days=1)).count("ditutup") == 0
+    with clock.frozen_at(now):  # a period still within its window keeps the calendar's deadlines
+        cycles.open_cycle(db, SYSTEM, "2026-Q4", region="65.01.01.2005")
+    with db.read() as s:
+        batas = s.scalar(select(Cycle.batas).where(Cycle.periode == "2026-Q4"))
+    assert batas["desa"] == datetime.fromisoformat("2026-10-31T00:00+08:00").astimezone(UTC).isoformat()
