@@ -446,13 +446,11 @@ class RetryForm(Form):
     instans = _int(required=True)
 
 
-class SeriesForm(Form):
+class RegionForm(Form):
+    """A region with a category (its series) or a period (its figures)."""
+
     wilayah = _text(13)
     kategori = _text(10)
-
-
-class RegionFiguresForm(Form):
-    wilayah = _text(13)
     periode = _period()
 
 

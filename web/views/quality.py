@@ -13,7 +13,7 @@ from engine.quality import dashboard, review
 from engine.verification import period_figures
 from web.access import actor, db, local_target, overseers, reading, settings
 from web.errors import flash_refusal
-from web.forms import DashboardForm, FlagActionForm, RegionFiguresForm, SeriesForm, parse
+from web.forms import DashboardForm, FlagActionForm, RegionForm, parse
 from web.i18n import said
 
 bp = Blueprint("quality", __name__, url_prefix="/mutu")
@@ -46,7 +46,7 @@ def settle(flag_id: int) -> Any:
 @bp.get("/angka")
 @overseers
 def figures() -> Any:
-    chosen = parse(RegionFiguresForm, request.args)
+    chosen = parse(RegionForm, request.args)
     with reading() as s:
         page = period_figures.region_figures(s, actor(), chosen["wilayah"], chosen["periode"], settings().province)
     return render_template("quality/figures.html", page=page)
@@ -55,7 +55,7 @@ def figures() -> Any:
 @bp.get("/seri")
 @overseers
 def series() -> Any:
-    args = parse(SeriesForm, request.args)
+    args = parse(RegionForm, request.args)
     with reading() as s:
         found = dashboard.series_for(s, actor(), args["wilayah"], args["kategori"])
     # the flags' explanations, shown in the chart's tooltip and table, in the page's language
