@@ -41,6 +41,21 @@ def mask_nik(nik: str | None) -> str:
     return nik[:6] + "*" * (len(nik) - 6) if len(nik) > 8 else "*" * len(nik)
 
 
+# Categories whose count in a desa or a kecamatan can point at the people themselves (HIV, sex work,
+# drugs, trafficking, violence, children before the law, former prisoners).
+SENSITIVE = frozenset({"ODHA", "TS", "NAPZA", "KTR", "KTK", "AKTK", "ABH", "BWBLP"})
+# Who reads such a count below the regency: those who see the people's records anyway.
+SEES_SENSITIVE_COUNTS = frozenset({Role.VERIFIER, Role.VALIDATOR, Role.ADMIN, Role.AUDITOR})
+
+
+def sees_sensitive_count(actor: Actor, region_kode: str, kategori: str) -> bool:
+    """A sensitive category's figure in a desa or kecamatan is for those who see its records; a
+    steward, the Forum or the head, whose work is the compiled figures, reads it from the regency up."""
+    if kategori not in SENSITIVE or region_kode.count(".") <= 1 or actor.is_system:
+        return True
+    return any(a.role in SEES_SENSITIVE_COUNTS and contains(a.region_kode, region_kode) for a in actor.roles)
+
+
 def sees_full_nik(actor: Actor, kode_desa: str) -> bool:
     """Those who check people against documents: the desa's operator and the kecamatan verifier."""
     if actor.is_system:

@@ -10,7 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.core.actors import Actor
+from engine.core.errors import Forbidden
 from engine.core.periods import period_key
+from engine.people import privacy
 from engine.people.scope import Scope
 from engine.quality import completeness as period_completeness
 from engine.quality import review
@@ -20,6 +22,8 @@ from models import AggregateValue, FlagStatus, QualityFlag, Submission
 def series_for(session: Session, actor: Actor, region_kode: str, kategori: str) -> dict[str, Any]:
     """One region and category over time, each source a line, each flagged point with its messages."""
     Scope.overseeing(actor).require_any().require(region_kode, f"Wilayah {region_kode}")
+    if not privacy.sees_sensitive_count(actor, region_kode, kategori):
+        raise Forbidden(f"Angka {kategori} di bawah kabupaten/kota hanya untuk verifikator, validator dan auditor")
     rows = session.scalars(
         select(AggregateValue).where(AggregateValue.region_kode == region_kode, AggregateValue.kategori == kategori)
     )

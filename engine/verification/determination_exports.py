@@ -25,6 +25,7 @@ from engine.core.actors import Actor
 from engine.core.config import Settings
 from engine.core.errors import Invalid
 from engine.core.tables import BOM, neutralised
+from engine.people import privacy
 from engine.people.scope import Scope
 from engine.verification import determinations, region_history
 from models import Category, Determination
@@ -45,7 +46,7 @@ def metadata(session: Session, d: Determination, tz: tzinfo, part: Scope | None 
         ("wilayah", d.region_kode if part is None else f"{', '.join(part.regions)} (bagian dari {d.region_kode})"),
         (
             "kategori_sensitif",
-            f"{', '.join(sorted(determinations.SENSITIVE))}: hanya tingkat kabupaten/kota dan provinsi",
+            f"{', '.join(sorted(privacy.SENSITIVE))}: hanya tingkat kabupaten/kota dan provinsi",
         ),
         ("satuan", "jumlah (individu, keluarga, lembaga atau komunitas sesuai kategori)"),
         ("kode_referensi", "kode wilayah Kemendagri; kode kategori PPKS/PSKS Permensos 8/2012"),

@@ -23,6 +23,7 @@ from engine.core import audit, clock
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
 from engine.core.errors import NotFound
+from engine.people import privacy
 from engine.people.scope import Scope
 from engine.quality import aggregates
 from engine.verification import coverage
@@ -233,11 +234,9 @@ def show(session: Session, actor: Actor, tahun: int) -> dict[str, Any]:
     return summary(get(session, actor, tahun))
 
 
-# Categories whose count in a desa or a kecamatan can point at the people themselves (HIV, sex work,
-# drugs, trafficking, violence, children before the law, former prisoners): what is published (the
-# files, the API) gives them from the kabupaten/kota up, as the PDF annex does every category. The
-# frozen content keeps them whole, for the auditor's trail and the hash.
-SENSITIVE = frozenset({"ODHA", "TS", "NAPZA", "KTR", "KTK", "AKTK", "ABH", "BWBLP"})
+# What is published (the files, the API) gives a sensitive category (`privacy.SENSITIVE`) from the
+# kabupaten/kota up, as the PDF annex does every category. The frozen content keeps them whole, for
+# the auditor's trail and the hash.
 
 
 def published_rows(d: Determination, scope: Scope | None = None) -> list[tuple[str, str, int]]:
@@ -245,7 +244,7 @@ def published_rows(d: Determination, scope: Scope | None = None) -> list[tuple[s
     return [
         (code, kategori, n)
         for code, kategori, n in d.content["angka"]
-        if (kategori not in SENSITIVE or code.count(".") <= 1) and (scope is None or scope.contains(code))
+        if (kategori not in privacy.SENSITIVE or code.count(".") <= 1) and (scope is None or scope.contains(code))
     ]
 
 

@@ -19,7 +19,7 @@ from engine.core.errors import Conflict, Forbidden, Invalid, NotFound, Problem, 
 from engine.people import privacy
 from engine.people.scope import Scope
 from engine.quality import aggregates, completeness, figure_files
-from engine.verification import agency_figures, determinations, drafts, figure_status, imports, linkage
+from engine.verification import agency_figures, drafts, figure_status, imports, linkage
 from engine.verification.status import EDITABLE
 from models import (
     AggregateValue,
@@ -136,9 +136,7 @@ def figures(session: Session, actor: Actor, f: FigureFilter, req: PageRequest) -
 def _published() -> Any:
     """The figures the province publishes: a sensitive category's from the kabupaten/kota up only, as
     the determination's files and pages give it (`determinations.published_rows`)."""
-    return or_(
-        AggregateValue.kategori.not_in(determinations.SENSITIVE), Region.tingkat.in_((Tier.PROVINSI, Tier.KABUPATEN))
-    )
+    return or_(AggregateValue.kategori.not_in(privacy.SENSITIVE), Region.tingkat.in_((Tier.PROVINSI, Tier.KABUPATEN)))
 
 
 def verification_status(session: Session, actor: Actor, periode: str, wilayah: str = "") -> list[completeness.Status]:
@@ -247,7 +245,7 @@ def _identified(actor: Actor) -> Any:
     """The records a token may read person by person. A sensitive category's people (ODHA, victims,
     …) go only to a token the province trusted with full NIKs, each read of which is recorded: for
     the others they are one more name in a desa whose figures are not published below the regency."""
-    return true() if _sees_nik(actor) else Record.kategori.not_in(determinations.SENSITIVE)
+    return true() if _sees_nik(actor) else Record.kategori.not_in(privacy.SENSITIVE)
 
 
 def records(session: Session, actor: Actor, f: RecordFilter, req: PageRequest) -> Page[RecordView]:
@@ -336,7 +334,7 @@ def _told(flag: Any, ours: Scope) -> dict[str, Any]:
     """A flag on the agency's own rows, as the agency may read it: with our figure only when its token
     reads our figures there, and a sensitive category's only from the kabupaten/kota up (as published)."""
     told = flag.to_dict()
-    published = flag.kategori not in determinations.SENSITIVE or flag.region_kode.count(".") <= 1
+    published = flag.kategori not in privacy.SENSITIVE or flag.region_kode.count(".") <= 1
     if not (published and ours.contains(flag.region_kode)):
         told["sources"] = {k: v for k, v in told["sources"].items() if k != "nilai_kita"}
         told["expected"] = told["observed"] = None

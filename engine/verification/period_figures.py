@@ -22,6 +22,7 @@ from engine.core.actors import Actor
 from engine.core.errors import NotFound, phrase
 from engine.core.periods import period_key
 from engine.core.uow import Database
+from engine.people import privacy
 from engine.people.scope import Scope
 from engine.quality import aggregates
 from engine.verification import determinations
@@ -165,7 +166,7 @@ def region_figures(session: Session, actor: Actor, wilayah: str, periode: str, p
         induk,
         periode,
         periods,
-        _rows(session, statuses, kode, periode),
+        _rows(session, actor, statuses, kode, periode),
         _below(session, statuses, kode, periode),
     )
 
@@ -177,7 +178,7 @@ def _periods_of(session: Session, kode: str) -> list[str]:
     return sorted(set(session.scalars(query)), key=period_key, reverse=True)
 
 
-def _rows(session: Session, statuses: Statuses, kode: str, periode: str) -> list[FigureRow]:
+def _rows(session: Session, actor: Actor, statuses: Statuses, kode: str, periode: str) -> list[FigureRow]:
     query = (
         select(AggregateValue, Category.nama, Category.satuan)
         .join(Category, Category.kode == AggregateValue.kategori)
@@ -191,6 +192,7 @@ def _rows(session: Session, statuses: Statuses, kode: str, periode: str) -> list
     return [
         FigureRow(v.kategori, nama, satuan, v.nilai, statuses.of(v), v.imported_at)
         for v, nama, satuan in session.execute(query)
+        if privacy.sees_sensitive_count(actor, kode, v.kategori)
     ]
 
 

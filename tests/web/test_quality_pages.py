@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from engine.quality import aggregates, figure_files
+from models import AggregateValue
 from tests.factories import SYSTEM, decide, open_with_items, submit
 
 HISTORY = """kode_wilayah,kategori,periode,nilai,sumber
@@ -250,3 +251,19 @@ def test_a_regions_figures_are_refused_outside_the_persons_region_and_for_an_odd
     assert odd.status_code == 400 and "seperti 2026-Q4, 2026-S2 atau 2026" in odd.get_data(as_text=True)
     empty = province.get("/mutu/angka?wilayah=65.02").get_data(as_text=True)
     assert "Belum ada angka untuk wilayah ini" in empty
+
+
+def test_a_sensitive_count_below_the_regency_is_for_those_who_see_the_records(db, stewards, signed_in):
+    """One desa's ODHA count is often one person: the Forum, the head and the stewards, whose work is
+    the compiled figures, read it from the regency up; verifiers read it where they see the records."""
+    with db.transaction() as s:
+        for region in ("65.01.01.2005", "65.01"):
+            s.add(AggregateValue(region_kode=region, kategori="ODHA", periode="2026-Q3", nilai=1, sumber="dinsos"))
+    desa = "/mutu/seri?wilayah=65.01.01.2005&kategori=ODHA"
+    for username in ("forum.sdi", "kepala.dinas", "walidata.prov", "walidata.kab"):
+        person = signed_in(username)
+        assert person.get(desa).status_code == 403, username
+        assert person.get("/mutu/seri?wilayah=65.01&kategori=ODHA").status_code == 200, username
+        figures = person.get("/mutu/angka?wilayah=65.01.01.2005&periode=2026-Q3").get_data(as_text=True)
+        assert "ODHA" not in _figure_statuses(figures), username
+    assert signed_in("verif.kab").get(desa).get_json()["datasets"][0]["values"] == [1]
