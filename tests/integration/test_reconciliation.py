@@ -302,6 +302,8 @@ def test_a_determined_year_is_corrected_only_by_a_numbered_revision_with_its_rea
     determine(db, YEAR, "SK-1/2027")
     again = json.loads(cli("reconciliation", "open", str(YEAR), "--json").output)
     assert again["dibuka"] is False  # opening the determined year again opens nothing new
+    said = cli("reconciliation", "open", str(YEAR)).output  # and says what would: a numbered revision
+    assert f"Tahun {YEAR} sudah ditetapkan (revisi 0)" in said and "--revision" in said
     opened = json.loads(
         cli("reconciliation", "open", str(YEAR), "--revision", "ODHA Malinau terlewat", "--json").output
     )

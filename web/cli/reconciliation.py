@@ -45,15 +45,14 @@ def reconciliation_open(
     with refusals(as_json), db.transaction() as session:
         who = acting(session, username)
         opened = reconciliation.open_year(session, who, db.settings.province, year, force, alasan)
-    emit(
-        as_json,
-        opened.to_dict(),
-        lambda: (
-            f"Rekonsiliasi {opened.tahun} dibuka (instans {opened.instance_id})"
-            if opened.created
-            else f"Rekonsiliasi {opened.tahun} sudah dibuka (instans {opened.instance_id}); tidak ada yang baru"
-        ),
-    )
+        determined = None if opened.created else determinations.latest(session, opened.tahun)
+    if opened.created:
+        said = f"Rekonsiliasi {opened.tahun} dibuka (instans {opened.instance_id})"
+    elif determined is not None:  # done: what would change the year is a numbered revision
+        said = f"Tahun {opened.tahun} sudah ditetapkan (revisi {determined.revisi}); perbaikan: --revision ALASAN"
+    else:
+        said = f"Rekonsiliasi {opened.tahun} sudah dibuka (instans {opened.instance_id}); tidak ada yang baru"
+    emit(as_json, opened.to_dict(), said)
 
 
 def _progress_text(p: reconciliation_progress.Progress) -> str:
