@@ -39,6 +39,17 @@ def first_day(periode: str) -> date:
     return date(year, 1 if kind == "Y" else (n - 1) * (3 if kind == "Q" else 6) + 1, 1)
 
 
+def overlaps(a: str, b: str) -> bool:
+    """Two periods share a month (2026-S1 and 2026-Q2): a desa would be asked twice for it."""
+    (a0, a1), (b0, b1) = _months(a), _months(b)
+    return a0 <= b1 and b0 <= a1
+
+
+def _months(periode: str) -> tuple[int, int]:
+    first, last = first_day(periode), reference_date(periode)
+    return first.year * 12 + first.month, last.year * 12 + last.month
+
+
 def period_key(periode: str) -> tuple[int, str, int]:
     """`2026` → (2026, 'Y', 0); `2026-Q3` → (2026, 'Q', 3); `2026-S2` → (2026, 'S', 2)."""
     match = _ANY_PERIOD.fullmatch(periode or "")

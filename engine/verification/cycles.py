@@ -20,7 +20,7 @@ from engine.core import audit, clock, events
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
 from engine.core.errors import Conflict, Invalid, NotFound, Problem, phrase
-from engine.core.periods import validate_period
+from engine.core.periods import overlaps, validate_period
 from engine.core.uow import Database
 from engine.people.scope import Scope
 from engine.quality import completeness
@@ -165,6 +165,8 @@ def _cycle(session: Session, actor: Actor, periode: str, province: str, tz: Any)
     found = session.scalar(select(Cycle).where(Cycle.periode == periode))
     if found is not None:
         return found
+    if shared := [p for p in session.scalars(select(Cycle.periode)) if overlaps(p, periode)]:
+        raise Conflict(f"Periode {periode} bertumpang dengan siklus {shared[0]}: desa tidak ditanya dua kali")
     r = rhythm(session)
     start = opening_day(periode, r, tz)
     if start + timedelta(days=r.batas_provinsi) <= clock.now():  # a missed period caught up, not closed at once
@@ -418,9 +420,13 @@ def calendar_day(db: Database, actor: Actor, now: datetime) -> str:
         open_cycles = [
             (c.periode, dict(c.batas)) for c in s.scalars(select(Cycle).where(Cycle.status == CycleStatus.DIBUKA))
         ]
-        closed = set(s.scalars(select(Cycle.periode).where(Cycle.status == CycleStatus.DITUTUP)))
+        known = dict(s.execute(select(Cycle.periode, Cycle.status)).all())
     periode = period_starting(today, ritme)
-    if periode and today.day >= day and periode not in closed:  # closed early in its own month: done
+    # closed early in its own month: done; a period of the other rhythm covering its months: not asked twice
+    taken = bool(periode) and (
+        known.get(periode) == CycleStatus.DITUTUP or any(overlaps(periode, p) for p in known if p != periode)
+    )
+    if periode and today.day >= day and not taken:
         result = open_cycle(db, actor, periode)
         if result.opened:
             done.append(f"{periode}: {result.opened} desa dibuka")

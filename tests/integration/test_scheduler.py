@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from engine.core import clock, jobs
+from engine.core.errors import Conflict
 from engine.core.jobs import Outcome
 from engine.verification import cycles, imports
 from models import Cycle, HumanTask, JobRun, OutboxEvent, Submission, SubmissionStatus
@@ -287,3 +288,18 @@ def test_the_job_history_keeps_ninety_days(db):
         kept = sorted(s.scalars(select(JobRun.run_key).where(JobRun.job_id == "uji")))
     assert kept == ["baru", "jalan"]
     assert "riwayat_tugas" in db.registry.jobs
+
+
+def test_a_period_of_the_other_rhythm_over_months_already_asked_is_not_opened(scheduled):
+    """Switched from semester to quarterly while 2027-S1 is open: the calendar does not open 2027-Q2
+    on top of it, and opening it by hand is refused, so no desa holds two drafts for one month."""
+    db = scheduled
+    with db.transaction() as s:
+        cycles.set_rhythm(s, SYSTEM, "semester", 1, {"desa": 30, "kecamatan": 45, "kabupaten": 60, "provinsi": 75}, 3)
+    fire(db, "siklus", at("2027-01-01T00:05"))
+    with db.transaction() as s:
+        cycles.set_rhythm(s, SYSTEM, "triwulan", 1, {"desa": 30, "kecamatan": 45, "kabupaten": 60, "provinsi": 75}, 3)
+    fire(db, "siklus", at("2027-04-01T00:05"))
+    assert _count(db, Cycle) == 1 and _count(db, Submission, Submission.periode == "2027-Q2") == 0
+    with pytest.raises(Conflict, match="bertumpang dengan siklus 2027-S1"):
+        cycles.open_cycle(db, SYSTEM, "2027-Q2")
