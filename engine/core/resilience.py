@@ -26,6 +26,7 @@ from engine.core.config import ServiceSettings
 T = TypeVar("T")
 # One answer's body: a Dukcapil batch is a few hundred KB and a DTSEN page of 10,000 rows about 7 MB.
 MAX_ANSWER_BYTES = 32 * 2**20
+ENCODING_HEADERS = ("content-encoding", "content-length", "transfer-encoding")
 
 
 class BreakerState(enum.StrEnum):
@@ -124,9 +125,11 @@ class ServiceClient:
                 if streamed.status_code != 200:
                     raise ServiceUnavailable(f"{self.name} menolak permintaan: HTTP {streamed.status_code}")
                 body = self._body(streamed, time.monotonic() + self.settings.timeout)
-        except httpx.TransportError as exc:  # refused, dropped, timed out
+        except (httpx.TransportError, httpx.DecodingError) as exc:  # refused, dropped, timed out, garbled
             raise Transient(f"{type(exc).__name__}: {exc}") from exc
-        answer = httpx.Response(200, headers=streamed.headers, content=body, request=streamed.request)
+        # the body as read is already decoded (gzip): its headers must not have it decoded again
+        plain = [(k, v) for k, v in streamed.headers.items() if k.lower() not in ENCODING_HEADERS]
+        answer = httpx.Response(200, headers=plain, content=body, request=streamed.request)
         try:
             return read(answer)
         except (ValueError, KeyError, TypeError, RecursionError) as exc:  # nested past the stack too

@@ -272,3 +272,19 @@ def test_one_nik_the_registry_cannot_answer_holds_back_only_itself(db, registry,
     report = nik_matching.sync(db, client, limit=8)
     assert (report.asked, report.failed, sum(report.answered.values())) == (8, 1, 7), report
     assert _statuses(db).get(poison, "belum_dicek") == "belum_dicek"
+
+
+def test_a_compressed_answer_is_read_as_any_other(db, registry):
+    """A registry behind a proxy that compresses its answers (gzip), as many do."""
+    import gzip
+
+    def dukcapil(request: httpx.Request) -> httpx.Response:
+        rows = [{"nik": n, "ditemukan": False} for n in json.loads(request.content)["nik"]]
+        body = gzip.compress(json.dumps({"hasil": rows}).encode())
+        headers = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
+        return httpx.Response(200, headers=headers, content=body)
+
+    settings = DukcapilSettings(base_url="http://dukcapil", retries=1, backoff=0.0)
+    client = nik_matching.HttpDukcapil(settings, transport=httpx.MockTransport(dukcapil))
+    report = nik_matching.sync(db, client, limit=3)
+    assert (report.failed, report.answered["tidak_padan"]) == (0, 3), report
