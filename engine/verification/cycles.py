@@ -421,7 +421,7 @@ def calendar_day(db: Database, actor: Actor, now: datetime) -> str:
             (c.periode, dict(c.batas)) for c in s.scalars(select(Cycle).where(Cycle.status == CycleStatus.DIBUKA))
         ]
         known = dict(s.execute(select(Cycle.periode, Cycle.status)).all())
-    periode = period_starting(today, ritme)
+    periode = period_starting(today, ritme) or ""
     # closed early in its own month: done; a period of the other rhythm covering its months: not asked twice
     taken = bool(periode) and (
         known.get(periode) == CycleStatus.DITUTUP or any(overlaps(periode, p) for p in known if p != periode)
