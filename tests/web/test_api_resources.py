@@ -267,6 +267,8 @@ def test_bad_input_is_a_problem_never_a_server_error(world, issue_token, api):
         body = answer.get_json()
         assert (answer.status_code, answer.content_type) == (status, "application/problem+json"), (path, kw, body)
         assert body["status"] == status and body["title"] and body["detail"]
+    empty = api("POST", "/api/v1/agency-figures", token)  # no body, no content type: said as a field missing
+    assert empty.status_code == 400 and empty.get_json()["masalah"][0]["pesan"] == "wajib diisi"
     half = '{"baris": [{"instansi": "Dinkes", "kode_wilayah": "65.01\\ud83d", "nilai": 1}]}'  # an emoji cut in half
     refused = api("POST", "/api/v1/agency-figures", token, data=half, content_type="application/json")
     assert refused.status_code == 400 and refused.get_json()["masalah"][0]["lokasi"] == "json"  # not a 500 later

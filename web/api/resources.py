@@ -10,6 +10,7 @@ from typing import Any
 from flask import Response, request
 from flask_smorest import Blueprint as SmorestBlueprint
 from flask_smorest.exceptions import NotModified
+from webargs.core import missing
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException, UnsupportedMediaType
 from werkzeug.http import quote_etag
@@ -55,6 +56,8 @@ class _Parser(FlaskParser):
             body = super()._raw_load_json(req)
         except RecursionError as exc:  # nested beyond Python's stack: malformed as far as this API is concerned
             raise json.JSONDecodeError("terlalu dalam bersarang", "(isi)", 0) from exc
+        if body is missing:  # no body: each field says it is required
+            return body
         try:  # "\ud83d" alone (an emoji cut in half) decodes, then fails every page and file that shows it
             json.dumps(body, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError as exc:
