@@ -359,17 +359,28 @@ def _ask(port: DukcapilPort, chunk: list[Subject]) -> tuple[dict[str, Person | N
     except BreakerOpen:
         raise
     except RegistryUnavailable as exc:
-        if len({s.nik for s in chunk}) <= 1:
-            return {}, {s.nik: str(exc) for s in chunk}
-        answers: dict[str, Person | None] = {}
-        errors: dict[str, str] = {}
-        for half in (chunk[: len(chunk) // 2], chunk[len(chunk) // 2 :]):
-            try:
-                found, failed = _ask(port, half)
-            except BreakerOpen as opened:  # the registry is down after all: this chunk failed
-                found, failed = {}, {s.nik: str(opened) for s in half}
-            answers, errors = {**answers, **found}, {**errors, **failed}
-        return answers, errors
+        return _in_halves(port, chunk, str(exc))
+
+
+def _in_halves(port: DukcapilPort, chunk: list[Subject], why: str) -> tuple[dict[str, Person | None], dict[str, str]]:
+    """Both halves are asked before either is split again: the half that answers resets the circuit
+    breaker's count of failures in a row, which a descent into the failing half alone would open."""
+    if len({s.nik for s in chunk}) <= 1:
+        return {}, {s.nik: why for s in chunk}
+    answers: dict[str, Person | None] = {}
+    errors: dict[str, str] = {}
+    failed: list[tuple[list[Subject], str]] = []
+    for half in (chunk[: len(chunk) // 2], chunk[len(chunk) // 2 :]):
+        try:
+            answers.update(port.lookup(sorted({s.nik for s in half})))
+        except BreakerOpen as opened:  # the registry is down after all: these wait for the next run
+            errors.update({s.nik: str(opened) for s in half})
+        except RegistryUnavailable as exc:
+            failed.append((half, str(exc)))
+    for half, reason in failed:
+        found, still = _in_halves(port, half, reason)
+        answers, errors = {**answers, **found}, {**errors, **still}
+    return answers, errors
 
 
 def sync(db: Database, port: DukcapilPort | None, limit: int) -> SyncReport:

@@ -255,11 +255,14 @@ def test_an_answer_past_its_time_or_size_is_a_failed_attempt(db, registry, monke
         assert said in s.scalar(select(NikCheck.last_error).limit(1))
 
 
-def test_one_nik_the_registry_cannot_answer_holds_back_only_itself(db, registry, monkeypatch):
-    """Its 500 for that one record fails every call that asks it: the chunk is asked again in halves."""
-    monkeypatch.setattr(nik_matching, "CHUNK", 8)
+@pytest.mark.parametrize("at", [0, 3, 31])
+def test_one_nik_the_registry_cannot_answer_holds_back_only_itself(db, registry, monkeypatch, at):
+    """Its 500 for that one record fails every call that asks it: the chunk is asked again in halves,
+    with the circuit breaker as configured (5 failures in a row open it)."""
+    monkeypatch.setattr(nik_matching, "CHUNK", 32)
     expected, _ = registry
-    poison = sorted(expected)[3]
+    with db.read() as s:
+        poison = s.scalars(select(Record.nik).order_by(Record.id)).all()[at]
 
     def dukcapil(request: httpx.Request) -> httpx.Response:
         niks = json.loads(request.content)["nik"]
@@ -267,10 +270,10 @@ def test_one_nik_the_registry_cannot_answer_holds_back_only_itself(db, registry,
             return httpx.Response(500, json={"pesan": "galat internal"})
         return httpx.Response(200, json={"hasil": [{"nik": n, "ditemukan": False} for n in niks]})
 
-    settings = DukcapilSettings(base_url="http://dukcapil", retries=1, backoff=0.0, breaker_failures=1000)
+    settings = DukcapilSettings(base_url="http://dukcapil", retries=1, backoff=0.0)
     client = nik_matching.HttpDukcapil(settings, transport=httpx.MockTransport(dukcapil))
-    report = nik_matching.sync(db, client, limit=8)
-    assert (report.asked, report.failed, sum(report.answered.values())) == (8, 1, 7), report
+    report = nik_matching.sync(db, client, limit=32)
+    assert (report.asked, report.failed, sum(report.answered.values())) == (32, 1, 31), report
     assert _statuses(db).get(poison, "belum_dicek") == "belum_dicek"
 
 
