@@ -48,6 +48,11 @@ SENSITIVE = frozenset({"ODHA", "TS", "NAPZA", "KTR", "KTK", "AKTK", "ABH", "BWBL
 SEES_SENSITIVE_COUNTS = frozenset({Role.VERIFIER, Role.VALIDATOR, Role.ADMIN, Role.AUDITOR})
 
 
+def reads_sensitive_counts(actor: Actor) -> bool:
+    """Whether the person holds a role that sees the records behind a sensitive count anywhere."""
+    return actor.is_system or any(a.role in SEES_SENSITIVE_COUNTS for a in actor.roles)
+
+
 def sees_sensitive_count(actor: Actor, region_kode: str, kategori: str) -> bool:
     """A sensitive category's figure in a desa or kecamatan is for those who see its records; a
     steward, the Forum or the head, whose work is the compiled figures, reads it from the regency up."""

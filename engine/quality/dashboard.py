@@ -87,6 +87,6 @@ def dashboard(session: Session, actor: Actor, f: DashboardFilter, province: str)
     parent = f.induk or (scope.regions[0] if scope.regions else province)
     scope.require(parent, f"Wilayah {parent}")
     periode = f.periode_lengkap or latest_period(session)
-    flags = review.flag_list(session, scope, f.flags, f.page)
+    flags = review.flag_list(session, scope, f.flags, f.page, sensitive=privacy.reads_sensitive_counts(actor))
     rows = period_completeness.tally(session, periode, parent) if periode else []
     return Dashboard(flags, scope.regions, rows, parent, periode, Scope.reviewing(actor))

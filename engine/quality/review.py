@@ -18,6 +18,7 @@ from engine.core.actors import Actor
 from engine.core.audit import AuditAction
 from engine.core.errors import Conflict, Invalid, NotFound, Problem
 from engine.core.rows import affected
+from engine.people import privacy
 from engine.people.scope import Scope
 from engine.quality import aggregates
 from engine.quality.flags import EXTERNAL_RULES
@@ -84,9 +85,20 @@ def _aggregate(scope: Scope) -> list[ColumnElement[bool]]:
     ]
 
 
-def flag_list(session: Session, scope: Scope, f: FlagFilter, page: int = 1, per_page: int = PAGE_SIZE) -> FlagList:
-    """One page of the aggregate flags within the scope that match the filter, in rank order."""
+def flag_list(
+    session: Session, scope: Scope, f: FlagFilter, page: int = 1, per_page: int = PAGE_SIZE, sensitive: bool = True
+) -> FlagList:
+    """One page of the aggregate flags within the scope that match the filter, in rank order;
+    without `sensitive`, none of a sensitive category below the regency (its figures are in it)."""
     conditions = _aggregate(scope)
+    if not sensitive:
+        conditions.append(
+            or_(
+                QualityFlag.kategori.is_(None),
+                QualityFlag.kategori.not_in(privacy.SENSITIVE),
+                QualityFlag.region_kode.not_like("%.%.%"),
+            )
+        )
     if f.region_kode:
         scope.require(f.region_kode, f"Wilayah {f.region_kode}")
         conditions.append(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from engine.quality import aggregates, figure_files
-from models import AggregateValue
+from models import AggregateValue, QualityFlag
 from tests.factories import SYSTEM, decide, open_with_items, submit
 
 HISTORY = """kode_wilayah,kategori,periode,nilai,sumber
@@ -267,3 +267,18 @@ def test_a_sensitive_count_below_the_regency_is_for_those_who_see_the_records(db
         figures = person.get("/mutu/angka?wilayah=65.01.01.2005&periode=2026-Q3").get_data(as_text=True)
         assert "ODHA" not in _figure_statuses(figures), username
     assert signed_in("verif.kab").get(desa).get_json()["datasets"][0]["values"] == [1]
+    with db.transaction() as s:  # a flag says the figure too
+        s.add(
+            QualityFlag(
+                rule="lonjakan",
+                severity="warning",
+                region_kode="65.01.01.2005",
+                kategori="ODHA",
+                periode="2026-Q3",
+                observed=7777,
+                expected=1,
+                message="ODHA di 65.01.01.2005 naik dari 1 ke 7777",
+            )
+        )
+    assert "7777" not in signed_in("forum.sdi").get("/mutu/?status=semua").get_data(as_text=True)
+    assert "7777" in signed_in("verif.kab").get("/mutu/?status=semua").get_data(as_text=True)
