@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -123,7 +123,7 @@ def _template_helpers(app: Flask, settings: Settings) -> None:
         local = clock.instant(value).astimezone(tz)
         if local.time() != time(0):
             return wita(value)
-        return (local.date() - timedelta(days=1)).strftime("%d-%m-%Y 24:00 " + zone)
+        return clock.last_day(local).strftime("%d-%m-%Y 24:00 " + zone)
 
     app.jinja_env.filters["said"] = i18n.said  # an engine message in the page's language
 

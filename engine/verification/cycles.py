@@ -417,10 +417,9 @@ def calendar_day(db: Database, actor: Actor, now: datetime) -> str:
     with db.read() as s:
         r = rhythm(s)
         ritme, day, remind = r.ritme, r.hari_buka, r.pengingat_hari
-        open_cycles = [
-            (c.periode, dict(c.batas)) for c in s.scalars(select(Cycle).where(Cycle.status == CycleStatus.DIBUKA))
-        ]
-        known = dict(s.execute(select(Cycle.periode, Cycle.status)).all())
+        every = s.scalars(select(Cycle)).all()
+        open_cycles = [(c.periode, dict(c.batas)) for c in every if c.status == CycleStatus.DIBUKA]
+        known = {c.periode: c.status for c in every}
     periode = period_starting(today, ritme) or ""
     # closed early in its own month: done; a period of the other rhythm covering its months: not asked twice
     taken = bool(periode) and (

@@ -13,6 +13,7 @@ import io
 import logging
 from collections.abc import Callable
 from datetime import tzinfo
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -201,10 +202,12 @@ def export(
         d, part = determinations.published_whole(session, actor, tahun), None
     else:
         d, part = determinations.for_download(session, actor, tahun, revisi)
-    if fmt == "pdf":
-        content = to_pdf(session, d, settings.tz, part, settings.annex_fonts)
-    else:
-        content = {"csv": to_csv, "xlsx": to_xlsx}[fmt](session, d, settings.tz, part)
+    writers: dict[str, Callable[..., bytes]] = {
+        "csv": to_csv,
+        "xlsx": to_xlsx,
+        "pdf": partial(to_pdf, fonts=settings.annex_fonts),
+    }
+    content = writers[fmt](session, d, settings.tz, part)
     determinations.record_export(session, actor, d, fmt, part)
     region = "" if part is None else "-" + "-".join(r.replace(".", "") for r in part.regions)
     return content, f"penetapan-{d.tahun}-r{d.revisi}{region}.{fmt}"

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from engine.quality import review
 from engine.verification import determinations
 from engine.verification.status import IN_WORK
 from models import AggregateValue, Submission
@@ -78,11 +79,5 @@ def _in_work(session: Session, periods: set[str]) -> dict[str, set[str]]:
     regions: dict[str, set[str]] = {}
     for periode, kode_desa in rows:
         for shown in {periode, periode[:4]} & periods:
-            regions.setdefault(shown, set()).update(_and_above(kode_desa))
+            regions.setdefault(shown, set()).update(review.lineage(kode_desa))
     return regions
-
-
-def _and_above(kode: str) -> list[str]:
-    """A region's code and the codes of the regions above it: 65.01.02.2001 -> 65, 65.01, …"""
-    parts = kode.split(".")
-    return [".".join(parts[: n + 1]) for n in range(len(parts))]

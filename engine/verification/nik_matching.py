@@ -379,7 +379,8 @@ def _in_halves(port: DukcapilPort, chunk: list[Subject], why: str) -> tuple[dict
             failed.append((half, str(exc)))
     for half, reason in failed:
         found, still = _in_halves(port, half, reason)
-        answers, errors = {**answers, **found}, {**errors, **still}
+        answers.update(found)
+        errors.update(still)
     return answers, errors
 
 
