@@ -45,6 +45,20 @@ def overlaps(a: str, b: str) -> bool:
     return a0 <= b1 and b0 <= a1
 
 
+def period_containing(day: date, kind: str) -> str:
+    """The quarter (`Q`) or semester (`S`) that holds `day`."""
+    return f"{day.year}-{kind}{(day.month - 1) // (3 if kind == 'Q' else 6) + 1}"
+
+
+def months_left_out(periode: str, opened: list[str]) -> list[str]:
+    """The months of `periode` no opened period covers, when one of them already overlaps it: the
+    calendar never opens a period over months already asked, so these would be asked by none."""
+    covering = [_months(p) for p in opened if overlaps(periode, p)]
+    first, last = _months(periode)
+    left = [m for m in range(first, last + 1) if covering and not any(a <= m <= b for a, b in covering)]
+    return [f"{(m - 1) // 12}-{(m - 1) % 12 + 1:02d}" for m in left]
+
+
 def _months(periode: str) -> tuple[int, int]:
     first, last = first_day(periode), reference_date(periode)
     return first.year * 12 + first.month, last.year * 12 + last.month

@@ -20,7 +20,7 @@ from engine.core import audit, clock, events
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
 from engine.core.errors import Conflict, Invalid, NotFound, Problem, phrase
-from engine.core.periods import overlaps, validate_period
+from engine.core.periods import months_left_out, overlaps, period_containing, validate_period
 from engine.core.uow import Database
 from engine.people.scope import Scope
 from engine.quality import completeness
@@ -65,12 +65,7 @@ def rhythm(session: Session) -> CycleRhythm:
 
 
 def _deadline_days(r: CycleRhythm) -> dict[Tier, int]:
-    return {
-        Tier.DESA: r.batas_desa,
-        Tier.KECAMATAN: r.batas_kecamatan,
-        Tier.KABUPATEN: r.batas_kabupaten,
-        Tier.PROVINSI: r.batas_provinsi,
-    }
+    return dict(zip(TIERS, (r.batas_desa, r.batas_kecamatan, r.batas_kabupaten, r.batas_provinsi), strict=True))
 
 
 MAX_DEADLINE_DAYS = 366  # a cycle is verified within the year: a longer one would never close
@@ -89,30 +84,10 @@ def set_rhythm(
     session: Session, actor: Actor, ritme: str, hari_buka: int, batas: dict[str, int], pengingat_hari: int
 ) -> CycleRhythm:
     Scope.administering(actor).require_any().require_province()
-    if ritme not in set(Rhythm):
-        raise Invalid("Ritme belum benar", [Problem("Ritme harus triwulan atau semester", column="ritme")])
-    if not 1 <= hari_buka <= 28:
-        raise Invalid(
-            "Ritme belum benar",
-            [Problem("Hari pembukaan harus 1 sampai 28 (ada di setiap bulan)", column="hari_buka")],
-        )
     days = [batas.get(t.value, 0) for t in TIERS]
-    if wrong := _first_out_of_order(days):
-        raise Invalid(
-            "Ritme belum benar",
-            [
-                Problem(
-                    f"Batas waktu 1 sampai {MAX_DEADLINE_DAYS} hari, berurutan desa ≤ kecamatan ≤ kabupaten ≤ provinsi",
-                    column=f"batas_{wrong}",
-                )
-            ],
-        )
-    if not 0 < pengingat_hari <= days[0]:  # a reminder before the cycle opened, or after the deadline, never goes
-        raise Invalid(
-            "Ritme belum benar",
-            [Problem(f"Pengingat 1 sampai {days[0]} hari sebelum batas desa", column="pengingat_hari")],
-        )
     current = rhythm(session)
+    if problem := _rhythm_problem(session, current.ritme, ritme, hari_buka, days, pengingat_hari):
+        raise Invalid("Ritme belum benar", [problem])
     before = {"ritme": current.ritme, "hari_buka": current.hari_buka}
     current.ritme, current.hari_buka, current.pengingat_hari = ritme, hari_buka, pengingat_hari
     current.batas_desa, current.batas_kecamatan, current.batas_kabupaten, current.batas_provinsi = days
@@ -133,6 +108,34 @@ def set_rhythm(
         },
     )
     return current
+
+
+def _rhythm_problem(
+    session: Session, before: str, ritme: str, hari_buka: int, days: list[int], pengingat_hari: int
+) -> Problem | None:
+    if ritme not in set(Rhythm):
+        return Problem("Ritme harus triwulan atau semester", column="ritme")
+    if not 1 <= hari_buka <= 28:
+        return Problem("Hari pembukaan harus 1 sampai 28 (ada di setiap bulan)", column="hari_buka")
+    if wrong := _first_out_of_order(days):
+        return Problem(
+            f"Batas waktu 1 sampai {MAX_DEADLINE_DAYS} hari, berurutan desa ≤ kecamatan ≤ kabupaten ≤ provinsi",
+            column=f"batas_{wrong}",
+        )
+    if not 0 < pengingat_hari <= days[0]:  # a reminder before the cycle opened, or after the deadline, never goes
+        return Problem(f"Pengingat 1 sampai {days[0]} hari sebelum batas desa", column="pengingat_hari")
+    if ritme != before and (left := _left_out(session, ritme)):
+        return Problem(
+            f"Bulan {left[0]} s.d. {left[-1]} tak masuk siklus mana pun; ganti ritme setelah siklus bulan itu dibuka",
+            column="ritme",
+        )
+    return None
+
+
+def _left_out(session: Session, ritme: str) -> list[str]:
+    """The months of today's period under the new rhythm that the periods already opened leave out."""
+    today = period_containing(clock.today(), "Q" if ritme == Rhythm.TRIWULAN else "S")
+    return months_left_out(today, list(session.scalars(select(Cycle.periode))))
 
 
 def period_starting(day: date, ritme: str) -> str | None:

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from engine.core import clock, jobs
-from engine.core.errors import Conflict
+from engine.core.errors import Conflict, Invalid
 from engine.core.jobs import Outcome
 from engine.verification import cycles, imports
 from models import Cycle, HumanTask, JobRun, OutboxEvent, Submission, SubmissionStatus
@@ -303,3 +303,32 @@ def test_a_period_of_the_other_rhythm_over_months_already_asked_is_not_opened(sc
     assert _count(db, Cycle) == 1 and _count(db, Submission, Submission.periode == "2027-Q2") == 0
     with pytest.raises(Conflict, match="bertumpang dengan siklus 2027-S1"):
         cycles.open_cycle(db, SYSTEM, "2027-Q2")
+
+
+def test_a_switch_to_semesters_that_would_leave_months_asked_by_no_cycle_is_refused(scheduled):
+    """2027-Q1 is open in February: semester 2027-S1 overlaps it and would never open, so April to
+    June would be asked of no desa. The switch waits until 2027-Q2 is open, then 2027-S2 follows."""
+    db = scheduled
+    days = {"desa": 30, "kecamatan": 45, "kabupaten": 60, "provinsi": 75}
+    fire(db, "siklus", at("2027-01-01T00:05"))
+    with clock.frozen_at(at("2027-02-10T09:00")), db.transaction() as s, pytest.raises(Invalid) as refused:
+        cycles.set_rhythm(s, SYSTEM, "semester", 1, days, 3)
+    assert refused.value.problems[0].column == "ritme"
+    assert "Bulan 2027-04 s.d. 2027-06 tak masuk siklus mana pun" in refused.value.problems[0].message
+    fire(db, "siklus", at("2027-04-01T00:05"))
+    with clock.frozen_at(at("2027-05-10T09:00")), db.transaction() as s:
+        cycles.set_rhythm(s, SYSTEM, "semester", 1, days, 3)
+    fire(db, "siklus", at("2027-07-01T00:05"))
+    with db.read() as s:
+        assert sorted(s.scalars(select(Cycle.periode))) == ["2027-Q1", "2027-Q2", "2027-S2"]
+
+
+def test_a_switch_back_to_quarters_inside_an_open_semester_leaves_nothing_out(scheduled):
+    db = scheduled
+    days = {"desa": 30, "kecamatan": 45, "kabupaten": 60, "provinsi": 75}
+    with clock.frozen_at(at("2026-12-10T09:00")), db.transaction() as s:
+        cycles.set_rhythm(s, SYSTEM, "semester", 1, days, 3)
+    fire(db, "siklus", at("2027-01-01T00:05"))
+    with clock.frozen_at(at("2027-02-10T09:00")), db.transaction() as s:
+        cycles.set_rhythm(s, SYSTEM, "triwulan", 1, days, 3)  # 2027-S1 already covers the quarter
+        assert cycles.rhythm(s).ritme == "triwulan"
