@@ -41,10 +41,10 @@ def cycle_calendar(db: Database, now: datetime) -> str:
 def reconciliation_calendar(db: Database, now: datetime) -> str:
     """Open the reconciliation of each year whose last update cycle has closed."""
     with db.transaction() as session:
-        opened = reconciliation.open_due_years(
+        opened, waiting = reconciliation.open_due_years(
             session, Actor.system("penjadwal"), db.settings.province, now.astimezone(db.settings.tz).date()
         )
-    return f"{len(opened)} rekonsiliasi dibuka" + "".join(f" {o.tahun}" for o in opened)
+    return "; ".join([f"{len(opened)} rekonsiliasi dibuka" + "".join(f" {o.tahun}" for o in opened), *waiting])
 
 
 def period_figures_calendar(db: Database, now: datetime) -> str:

@@ -477,23 +477,20 @@ def task_of(session: Session, actor: Actor, task_id: int) -> tuple[HumanTask, Pr
 
 def due_years(session: Session, today: date) -> list[int]:
     """Years whose last update cycle has closed and whose reconciliation is not open yet."""
-    years = []
-    for periode, status in session.execute(select(Cycle.periode, Cycle.status)):
-        year, _, part = periode.partition("-")
-        if part in ("Q4", "S2") and status == CycleStatus.DITUTUP and int(year) < today.year + 1:
-            years.append(int(year))
-    return sorted(
-        y for y in set(years) if instance_of(session, y) is None and determinations.latest(session, y) is None
-    )
+    closed = session.scalars(select(Cycle.periode).where(Cycle.status == CycleStatus.DITUTUP))
+    years = {int(p[:4]) for p in closed if p[5:] in ("Q4", "S2") and int(p[:4]) <= today.year}
+    return sorted(y for y in years if instance_of(session, y) is None and determinations.latest(session, y) is None)
 
 
-def open_due_years(session: Session, actor: Actor, province: str, today: date | None = None) -> list[Opened]:
-    """The scheduler's part: open each year whose last cycle has closed. A year with verification
-    tasks still open waits for them (the province may open it by hand with confirmation)."""
-    opened = []
+def open_due_years(
+    session: Session, actor: Actor, province: str, today: date | None = None
+) -> tuple[list[Opened], list[str]]:
+    """The scheduler's part: open each year whose last cycle has closed; a year with verification
+    tasks still open waits for them, and says why (the province may open it by hand, confirmed)."""
+    opened, waiting = [], []
     for year in due_years(session, today or clock.today()):
         try:
             opened.append(open_year(session, actor, province, year))
-        except Conflict:
-            continue
-    return opened
+        except Conflict as refused:
+            waiting.append(f"{year} menunggu: {refused}")
+    return opened, waiting

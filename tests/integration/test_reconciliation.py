@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 
+from engine.bootstrap import reconciliation_calendar
 from engine.bpmn import definitions
 from engine.core.config import DEFAULT_BPMN_DIR
 from engine.core.errors import Conflict, Forbidden, Invalid, NotFound
@@ -14,6 +16,8 @@ from engine.people import users
 from engine.quality import aggregates, review
 from engine.verification import decisions, determination_exports, determinations, forum_review, inbox, reconciliation
 from models import (
+    Cycle,
+    CycleStatus,
     Determination,
     FlagStatus,
     HumanTask,
@@ -189,6 +193,10 @@ def test_opening_waits_for_open_verification_tasks_unless_confirmed(year):
         reconciliation.open_year(session, person(db, "walidata.prov"), "65", YEAR)
     assert "tugas verifikasi" in str(refused.value) and f"{YEAR}-Q3" in str(refused.value)
     assert "Verifikasi kecamatan, Gunung Putih" in str(refused.value)  # the task and its place, by name
+    with db.transaction() as session:  # the scheduler's run says why the year waits
+        session.add(Cycle(periode=f"{YEAR}-Q4", region_kode="65", status=CycleStatus.DITUTUP, batas={}))
+    said = reconciliation_calendar(db, datetime(YEAR + 1, 1, 2, tzinfo=UTC))
+    assert said.startswith(f"0 rekonsiliasi dibuka; {YEAR} menunggu: Masih ada 1 tugas verifikasi tahun {YEAR}")
     with db.transaction() as session:
         assert reconciliation.open_year(session, person(db, "walidata.prov"), "65", YEAR, force=True).created
 
@@ -363,11 +371,6 @@ def test_agency_indicators_are_configured_and_the_comparison_knows_what_it_compa
 
 
 def test_the_scheduler_opens_a_year_once_its_last_cycle_has_closed(year):
-    from datetime import UTC, datetime
-
-    from engine.bootstrap import reconciliation_calendar
-    from models import Cycle, CycleStatus
-
     db = year
     now = datetime(2027, 1, 2, 0, 5, tzinfo=UTC)
     with db.transaction() as session:
