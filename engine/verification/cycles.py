@@ -172,7 +172,7 @@ def _cycle(session: Session, actor: Actor, periode: str, province: str, tz: Any)
         raise Conflict(f"Periode {periode} bertumpang dengan siklus {shared[0]}: desa tidak ditanya dua kali")
     r = rhythm(session)
     start = opening_day(periode, r, tz)
-    if start + timedelta(days=r.batas_provinsi) <= clock.now():  # a missed period caught up, not closed at once
+    if start + timedelta(days=r.batas_desa) <= clock.now():  # opened late: no desa is late on its first day
         start = datetime.combine(clock.today(), time(0, 0), tz).astimezone(UTC)
     found = Cycle(
         periode=periode,

@@ -27,7 +27,8 @@ def _count(db, model, *where):
 def _submitted_in_cycle(db):
     """The kecamatan's cycle opened, and Gunung Putih's submission imported and submitted."""
     team = make_team(db)
-    cycles.open_cycle(db, SYSTEM, PERIOD, region="65.01.01")
+    with clock.frozen_at(datetime.fromisoformat("2026-10-05T08:00+08:00")):  # within the desa's deadline
+        cycles.open_cycle(db, SYSTEM, PERIOD, region="65.01.01")
     with db.read() as s:
         sid = s.scalar(select(Submission.id).where(Submission.kode_desa == "65.01.01.2005"))
     with db.transaction() as s:
@@ -260,17 +261,23 @@ def test_a_regions_status_reads_the_tasks_of_its_own_desa_and_no_others(db, stat
     assert all("submission.kode_desa LIKE" in q for q in task_reads)
 
 
-def test_a_missed_period_opened_after_its_whole_window_counts_its_deadlines_from_the_opening(db):
+def test_a_period_opened_after_its_desa_deadline_counts_its_deadlines_from_the_opening(db):
     """2026-Q2 opened on 4 December (its calendar window ended on 15 June): with the calendar's
-    deadlines the next daily run would close it with every desa not reported."""
+    deadlines the next daily run would close it with every desa not reported. 2026-Q4 opened the
+    same day is still in its window, but its desa deadline (31 October) has passed: every desa
+    would be late on the day it was asked."""
     now = datetime.fromisoformat("2026-12-04T10:00+08:00")
-    with clock.frozen_at(now):
-        cycles.open_cycle(db, SYSTEM, "2026-Q2", region="65.01.01.2005")
-    with db.read() as s:
-        batas = s.scalar(select(Cycle.batas).where(Cycle.periode == "2026-Q2"))
-    assert batas["desa"] == datetime.fromisoformat("2027-01-03T00:00+08:00").astimezone(UTC).isoformat()
+    for periode in ("2026-Q2", "2026-Q4"):
+        with clock.frozen_at(now):
+            cycles.open_cycle(db, SYSTEM, periode, region="65.01.01.2005")
+        with db.read() as s:
+            batas = s.scalar(select(Cycle.batas).where(Cycle.periode == periode))
+        assert batas["desa"] == datetime.fromisoformat("2027-01-03T00:00+08:00").astimezone(UTC).isoformat()
     assert cycles.calendar_day(db, SYSTEM, now + timedelta(days=1)).count("ditutup") == 0
-    with clock.frozen_at(now):  # a period still within its window keeps the calendar's deadlines
+
+
+def test_a_period_opened_late_before_its_desa_deadline_keeps_the_calendars_deadlines(db):
+    with clock.frozen_at(datetime.fromisoformat("2026-10-20T10:00+08:00")):
         cycles.open_cycle(db, SYSTEM, "2026-Q4", region="65.01.01.2005")
     with db.read() as s:
         batas = s.scalar(select(Cycle.batas).where(Cycle.periode == "2026-Q4"))
