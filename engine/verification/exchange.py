@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from engine.core import audit
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
-from engine.core.errors import Conflict, Forbidden, Invalid, NotFound, Problem, phrase
+from engine.core.errors import Conflict, Forbidden, Invalid, NotFound, Problem
 from engine.people import privacy
 from engine.people.scope import Scope
 from engine.quality import aggregates, completeness, figure_files
@@ -320,29 +320,24 @@ def post_agency_figures(session: Session, actor: Actor, rows: list[dict[str, Any
     agency_figures.refuse_determined_years(session, values)
     added = aggregates.store(session, actor, values, AuditAction.AGENCY_FIGURES_IMPORTED, {"berkas": "API"})
     sent = {(v.region_kode, v.kategori, v.periode) for v in values}
+    ours = Scope.exchanging(actor, ApiResource.AGREGAT)
     flags = [
-        _told(f, Scope.exchanging(actor, ApiResource.AGREGAT))
+        f.to_dict()
         for f in aggregates.rescan(session, actor, values)
         if f.rule in aggregates.AGENCY_RULES
         and f.sources.get("instansi") == agency
         and (f.region_kode, f.kategori, f.periode) in sent
+        and _reads_ours(f, ours)
     ]
     return FiguresReport(agency, len(values), added, flags)
 
 
-def _told(flag: Any, ours: Scope) -> dict[str, Any]:
-    """A flag on the agency's own rows, as the agency may read it: with our figure only when its token
-    reads our figures there, and a sensitive category's only from the kabupaten/kota up (as published)."""
-    told = flag.to_dict()
+def _reads_ours(flag: Any, ours: Scope) -> bool:
+    """A flag is told to an agency that reads our figure there, as published (a sensitive category from
+    the kabupaten/kota up). To any other, even a flag without our figure would tell it: sent again with
+    other values, it would find the value at which the flag stops."""
     published = flag.kategori not in privacy.SENSITIVE or flag.region_kode.count(".") <= 1
-    if not (published and ours.contains(flag.region_kode)):
-        told["sources"] = {k: v for k, v in told["sources"].items() if k != "nilai_kita"}
-        told["expected"] = told["observed"] = None
-        told["message"] = phrase(
-            f"Angka {flag.sources.get('instansi')} untuk {flag.kategori} di {flag.region_kode} periode {flag.periode} "
-            "berbeda dari yang diperkirakan menurut angka Dinas Sosial; walidata provinsi akan meninjaunya"
-        )
-    return told
+    return published and ours.contains(flag.region_kode)
 
 
 def post_items(

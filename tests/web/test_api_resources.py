@@ -4,7 +4,6 @@ records with masked or audited NIKs, all-or-nothing writes, and bad input answer
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 from sqlalchemy import func, select, text
@@ -190,7 +189,7 @@ def test_agency_figures_of_no_possible_year_or_sent_twice_are_refused_on_their_r
 def test_agency_figures_answer_with_the_gaps_flagged_and_the_trail_keeps_the_figure_replaced(db, issue_token, api):
     with db.transaction() as s:  # our own figure for the same region, category and period
         s.add(AggregateValue(region_kode="65.01", kategori="LUT", periode="2025", nilai=2, sumber="dinsos"))
-    token = issue_token("65", ("angka-instansi",), can_write=True)
+    token = issue_token("65", ("angka-instansi", "agregat"), can_write=True)  # reads ours: hears of the gap
     row = {"kategori": "LUT", "kode_wilayah": "65.01", "periode": "2025", "nilai": 41}
     first = api("POST", "/api/v1/agency-figures", token, json={"baris": [row]}).get_json()
     assert [f["rule"] for f in first["tanda"]] == ["selisih_instansi"]  # 41 against 2: the gap is named
@@ -335,21 +334,26 @@ def test_determinations_are_published_with_their_hash_figures_in_the_token_regio
     assert api("GET", "/api/v1/determinations", issue_token("65", ("agregat",))).status_code == 403
 
 
-def test_an_agency_posting_figures_hears_of_its_own_rows_only_and_not_our_figures_it_may_not_read(db, issue_token, api):
-    """A regency's health office sends its ODHA count: the answer flags its row, without our count
-    (its token does not read our figures, and ODHA is published only from the regency up), and says
-    nothing of other regencies or of the provincial health office's figures."""
+def test_an_agency_posting_figures_hears_only_of_flags_on_figures_it_may_read(db, issue_token, api):
+    """A regency's health office sends its ODHA count. A token that does not read our figures hears of
+    no flag at all: sending value after value, it would find ours where the flag stops. A token that
+    reads them hears of its regency's own (published from the regency up), never of a desa's, nor of
+    other regencies' or of the provincial health office's figures."""
     with db.transaction() as s:
-        for code, ours, theirs in (("65.01", 2, None), ("65.02", 1, 2), ("65.03", 5, 9)):
+        for code, ours, theirs in (("65.01", 2, None), ("65.02", 1, 2), ("65.03", 5, 9), ("65.01.01.2005", 3, None)):
             s.add(AggregateValue(region_kode=code, kategori="ODHA", periode="2025", nilai=ours, sumber="dinsos"))
             if theirs is not None:
                 s.add(AggregateValue(region_kode=code, kategori="ODHA", periode="2025", nilai=theirs, sumber="Dinkes"))
     token = issue_token("65.01", ("angka-instansi",), can_write=True, instansi="Dinkes")
     row = {"kategori": "ODHA", "kode_wilayah": "65.01", "periode": "2025", "nilai": 60}
-    flags = api("POST", "/api/v1/agency-figures", token, json={"baris": [row]}).get_json()["tanda"]
-    assert {f["region_kode"] for f in flags} == {"65.01"}
-    assert all("nilai_kita" not in f["sources"] and f["expected"] is None for f in flags)
-    assert flags and all("Dinas Sosial" in f["message"] and not re.search(r"\b2\b", f["message"]) for f in flags)
+    desa = {**row, "kode_wilayah": "65.01.01.2005"}
+    for value in (0, 3, 60):
+        sent = api(
+            "POST", "/api/v1/agency-figures", token, json={"baris": [{**row, "nilai": value}, {**desa, "nilai": value}]}
+        )
+        assert sent.status_code == 201 and sent.get_json()["tanda"] == []
     reader = issue_token("65.01", ("angka-instansi", "agregat"), can_write=True, instansi="Dinkes")
-    seen = api("POST", "/api/v1/agency-figures", reader, json={"baris": [{**row, "nilai": 61}]}).get_json()["tanda"]
-    assert [f["sources"].get("nilai_kita") for f in seen] == [2] * len(seen) and seen  # its regency's own, published
+    seen = api("POST", "/api/v1/agency-figures", reader, json={"baris": [{**row, "nilai": 61}, {**desa, "nilai": 61}]})
+    flags = seen.get_json()["tanda"]
+    assert {f["region_kode"] for f in flags} == {"65.01"}  # the desa's sensitive count: not published
+    assert [f["sources"].get("nilai_kita") for f in flags] == [2] * len(flags) and flags
