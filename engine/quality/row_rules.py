@@ -186,11 +186,10 @@ FIELD_CHARS: dict[str, int] = {
     if isinstance(column.type, String) and column.type.length
 }
 TEXT_CHARS = 2_000  # free text (address, remarks) and attributes, stored as TEXT or JSON
-# Characters that hide or reorder what a reader sees: control characters (tab and newline aside),
-# bidirectional overrides and isolates, zero-width characters.
-# control, zero-width and direction characters, and half a character (a lone surrogate, which no
-# page, file or digest can write)
-_HIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\ud800-\udfff]")
+# Characters that hide or reorder what a reader sees: control characters (tab and newline aside; the
+# C1 set too, whose U+009B starts a terminal's escape), bidirectional overrides and isolates,
+# zero-width characters, and half a character (a lone surrogate, which no page, file or digest can write)
+_HIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\ud800-\udfff]")
 
 
 def text_findings(values: dict[str, Any]) -> list[Finding]:
