@@ -41,9 +41,16 @@ class Refused(Exception):
     """The mail server refused this message for good (an unknown mailbox, a rejected message)."""
 
 
+def _one_line(value: str) -> str:
+    """A header's value on one line: a line break in a process step's or region's name would make the
+    message unwritable, and the run would fail on it for every message queued behind it."""
+    return " ".join("".join(c if c.isprintable() else " " for c in value).split())
+
+
 def _mime(settings: SmtpSettings, to: str, subject: str, text: str, html: str) -> MimeMessage:
     mime = MimeMessage()
-    mime["From"], mime["To"], mime["Subject"] = settings.sender, to, subject
+    mime["From"], mime["To"] = settings.sender, _one_line(to)
+    mime["Subject"] = _one_line(subject)
     mime["Date"] = formatdate(localtime=True)  # required by RFC 5322; some providers refuse mail without it
     mime["Message-ID"] = make_msgid(domain=settings.sender.rpartition("@")[2] or None)
     mime["Auto-Submitted"] = "auto-generated"  # no out-of-office replies to a robot

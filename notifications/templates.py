@@ -13,7 +13,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from engine.core import clock, events
 from engine.core.config import Settings
-from models import User
+from models import EmailMessage, Notification, User
 
 _env = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "mail"),
@@ -22,6 +22,7 @@ _env = Environment(
     lstrip_blocks=True,
 )
 
+SUBJECT_CHARS = min(EmailMessage.subject.type.length, Notification.judul.type.length)
 SUBJECTS = {
     events.TaskCreated.name: "Tugas baru: {nama}, {tempat}, periode {periode}",
     events.TaskDueSoon.name: "Segera jatuh tempo: {nama}, {tempat}, periode {periode}",
@@ -97,7 +98,7 @@ def render(
         "tenggat": moment(payload.get("due_at"), settings, deadline=True),
         "batas_waktu": moment(payload.get("batas"), settings, deadline=True),
     }
-    subject = SUBJECTS.get(event.name, event.name).format(**values)
+    subject = SUBJECTS.get(event.name, event.name).format(**values)[:SUBJECT_CHARS]  # its columns' length
     link = _link(event, other_tier)
     context = {
         "event": event.name,

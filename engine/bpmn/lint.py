@@ -133,6 +133,21 @@ def empty_script_problems(root: etree._Element) -> list[Problem]:
     ]
 
 
+NAME_CHARS = 120  # a step's name heads inbox rows and e-mail subjects (200 characters with the place)
+
+
+def name_problems(root: etree._Element) -> list[Problem]:
+    """A name within bounds, and without control or hidden characters (a line break is a label's own)."""
+    found = []
+    for node in nodes(root, ".//bpmn:process[@name] | .//bpmn:process//*[@name]"):
+        name, which = attribute(node, "name"), attribute(node, "id")
+        if len(name) > NAME_CHARS:
+            found.append(_problem(f"Nama elemen {which} {len(name)} karakter; paling banyak {NAME_CHARS}", node, ERROR))
+        elif not "".join(name.split()).isprintable():
+            found.append(_problem(f"Nama elemen {which} berisi karakter kendali atau tersembunyi", node, ERROR))
+    return found
+
+
 def loop_problems(root: etree._Element) -> list[Problem]:
     """A cycle of automatic steps (gateways, service or script tasks) with no person or wait on it:
     an instance that enters it runs round without end and never reaches anyone."""
@@ -394,6 +409,7 @@ def lint(root: etree._Element, known_names: Iterable[str]) -> list[Problem]:
         + lane_problems(root)
         + expression_problems(root, known_names)
         + gateway_problems(root)
+        + name_problems(root)
     )
     return sorted(found, key=lambda p: p.severity != ERROR)
 

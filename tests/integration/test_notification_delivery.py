@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import timedelta
+from email.header import decode_header, make_header
 
 import pytest
 from sqlalchemy import func, select
@@ -16,7 +17,7 @@ from engine.core import clock, events, jobs
 from engine.core.actors import Actor
 from engine.people import administration, users
 from engine.verification import cycles, gauges, imports
-from models import Channel, EmailMessage, Notification, Submission, User
+from models import Channel, EmailMessage, HumanTask, Notification, Submission, User
 from notifications import delivery
 from notifications import email as mail
 from notifications.templates import moment
@@ -255,3 +256,28 @@ def test_a_first_digest_holds_the_last_day_with_links_and_times(subscribed, smtp
     text = _parts(digest)["text/plain"]
     assert "1 pemberitahuan" in digest["Subject"] and "Tugas 0 hari lalu" in text and "200 hari" not in text
     assert f"{db.settings.base_url}/tugas/1" in text and "WITA" in text
+
+
+def test_a_line_break_or_a_long_name_in_a_step_leaves_every_message_going_out_on_one_line(subscribed, smtp):
+    """A process step named over two lines ("…&#13;&#10;Bcc: …") made a subject no message could carry:
+    the run failed on it every minute, for every message queued behind it. Its name, near the columns'
+    length, made a subject longer than they keep."""
+    db = subscribed
+    inbox, settings = smtp
+    make_team(db)
+    _with_email(db, "verif.kab", "kab@bulungan.id")
+    submit(db, "op.desa", open_with_items(db))
+    hostile = "Verifikasi\r\nBcc: evil@evil.example\r\n" + "x" * 150
+    with db.transaction() as s:
+        s.execute(HumanTask.__table__.update().values(nama=hostile))
+        s.add(EmailMessage(to_address="kec@bulungan.id", subject="Lama\r\nBcc: evil@evil.example", text="t", html="h"))
+    with db.transaction() as s:
+        cycles.escalate_late(s, SYSTEM, clock.now() + timedelta(days=30))
+    events.deliver_pending(db.sessions)
+    assert mail.deliver_pending(db, settings) == 2
+    assert sorted(m["To"] for m in inbox.messages) == ["kab@bulungan.id", "kec@bulungan.id"]
+    subjects = [str(make_header(decode_header(m["Subject"]))) for m in inbox.messages]  # as mail readers show it
+    assert all(m["Bcc"] is None for m in inbox.messages) and not any("\n" in s or "\r" in s for s in subjects)
+    assert any(s.startswith("Melewati tenggat: Verifikasi Bcc: evil@evil.example xxx") for s in subjects), subjects
+    with db.read() as s:
+        assert max(len(t) for t in s.scalars(select(Notification.judul))) <= 200

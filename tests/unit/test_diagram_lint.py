@@ -196,3 +196,14 @@ def test_a_service_task_turned_into_a_script_task_with_no_script_is_a_warning_on
     found = lint.empty_script_problems(etree.fromstring(emptied.encode()))
     assert [(p.element, p.severity) for p in found] == [("pemeriksaan_otomatis", "warning")]
     assert lint.empty_script_problems(etree.fromstring(xml.encode())) == []
+
+
+def test_a_name_too_long_or_with_control_characters_is_an_error_on_its_element():
+    """A step's name heads inbox rows and e-mail subjects: a line break is a label's own, a C1 control or a
+    direction override is not, and 300 characters overflow the columns that keep it."""
+    tasks = _tasks("putaran &lt; 3", "jumlah = 1", '"2026-12-31T17:00:00+08:00"', "1", "False")
+    fine = tasks.replace('name="Hitung"', 'name="Hitung&#13;&#10;ulang"')
+    assert lint.name_problems(_diagram(fine)) == []
+    for name, words in (("A" * 300, "300 karakter; paling banyak 120"), ("Hitung&#x202E;ulang", "karakter kendali")):
+        found = lint.name_problems(_diagram(tasks.replace('name="Hitung"', f'name="{name}"')))
+        assert [(p.element, p.severity) for p in found] == [("skrip", lint.ERROR)] and words in found[0].message
