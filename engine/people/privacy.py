@@ -24,6 +24,9 @@ _PERSONAL_KEYS = re.compile(r"(^|_)(nik|no_kk|kk)($|_)")
 # A NIK typed with a digit too many or too few is masked as well: any run of 15 digits or more keeps
 # only its first six (masking a harmless number is the safer mistake).
 _NIK_LIKE = re.compile(r"(?<!\d)\d(?:[ .-]?\d){14,}(?!\d)")
+# And in groups of three digits or more set apart more loosely (`650101 - 150580 - 0001`,
+# `6501/0101/2000/0007`, `6501_0157_8500_0004`); groups of two are dates (`01/01/2026 - 31/12/2026`).
+_NIK_SPREAD = re.compile(r"(?<!\d)\d{3,}(?:[\s./_,:\-\u2013\u2014]{1,3}\d{3,})+(?!\d)")
 # A content hash (MD5, SHA-1, SHA-256 in hex, with a letter somewhere): its digits are no person's
 # number when letters stand on both sides of them; a run at either end is a number against a word.
 _HEX_WORD = re.compile(r"\b(?=[0-9a-f]*[a-f])(?:[0-9a-f]{64}|[0-9a-f]{40}|[0-9a-f]{32})\b", re.IGNORECASE)
@@ -148,4 +151,8 @@ def _masked_text(text: str) -> str:
             return m.group(0)
         return mask_nik(re.sub(r"\D", "", m.group(0)))
 
-    return _NIK_LIKE.sub(masked, text)
+    def spread(m: re.Match[str]) -> str:
+        digits = re.sub(r"\D", "", m.group(0))
+        return mask_nik(digits) if len(digits) >= 15 else m.group(0)
+
+    return _NIK_SPREAD.sub(spread, _NIK_LIKE.sub(masked, text))

@@ -21,7 +21,19 @@ def test_a_number_in_a_field_and_in_a_text_are_masked_alike():
 def test_a_number_written_in_groups_in_a_text_is_masked_too():
     for written in ("6501 0157 0550 0001", "6501-0157-0550-0001", "650101.570550.0001"):
         assert mask_personal({"alasan": f"NIK {written} tertukar"})["alasan"] == "NIK 650101********** tertukar"
-    for harmless in ("telepon 0812 3456 7890", "Rp 1.250.000 untuk 3 orang", "tanggal 2026-11-30"):
+    for written in (
+        "650101 - 570550 - 0001",
+        "6501/0157/0550/0001",
+        "6501_0157_0550_0001",
+        "6501\u00a0\u00a00157 0550 0001",
+    ):
+        assert mask_personal({"alasan": f"NIK {written} tertukar"})["alasan"] == "NIK 650101********** tertukar"
+    for harmless in (
+        "telepon 0812 3456 7890",
+        "Rp 1.250.000 untuk 3 orang",
+        "tanggal 2026-11-30",
+        "01/01/2026 - 31/12/2026",
+    ):
         assert mask_personal({"catatan": harmless})["catatan"] == harmless
 
 
