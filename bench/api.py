@@ -24,11 +24,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
+# the project's root, before any import of the standard `http` (urllib's): bench/http.py would shadow it
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
+
+import urllib.request  # noqa: E402
 
 from sqlalchemy import insert, select, text
 

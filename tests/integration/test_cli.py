@@ -152,6 +152,8 @@ def test_the_whole_path_through_the_command_line(cli, tmp_path):
     assert as_json(cli("audit", "verify", "--json"))["ok"] is True
     listed = as_json(cli("definitions", "list", "--json"))
     assert listed[0]["instances_running"] == 0 and listed[0]["is_current"]
+    said = cli("definitions", "list").stdout
+    assert said.count(" WITA") == len(listed) and "+00:00" not in said
 
 
 def test_import_reports_every_bad_row_and_writes_nothing(cli, tmp_path):

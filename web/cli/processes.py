@@ -95,7 +95,7 @@ def definitions_list(ctx: click.Context, as_json: bool) -> None:
         lambda: (
             "\n".join(
                 f"{r['process_key']}\tv{r['version']}\t{'aktif' if r['is_current'] else '-'}\t"
-                f"{r['instances_running']} instans\t{r['deployed_at']}"
+                f"{r['instances_running']} instans\t{local_time(r['deployed_at'])}"
                 for r in rows
             )
             or "Belum ada definisi"
