@@ -52,7 +52,8 @@ class Page(Generic[T]):
 
     @property
     def pages(self) -> int:
-        return (self.total + self.page_size - 1) // self.page_size
+        """At least one: an empty answer is its one empty page, where a client walking to `pages` stops."""
+        return max(1, (self.total + self.page_size - 1) // self.page_size)
 
 
 def _page(session: Session, query: Select[Any], req: PageRequest) -> tuple[list[Any], int]:

@@ -28,6 +28,8 @@ def test_figures_in_satu_data_form_paged_and_filtered(db, issue_token, api):
     first = api("GET", "/api/v1/aggregates", token, query_string={"page_size": 3})
     body = first.get_json()
     assert first.status_code == 200 and body["halaman"] == {"page": 1, "page_size": 3, "total": 4, "pages": 2}
+    none = api("GET", "/api/v1/aggregates", token, query_string={"periode": "2019"}).get_json()["halaman"]
+    assert (none["total"], none["page"], none["pages"]) == (0, 1, 1)  # a client walking to `pages` stops
     row = body["data"][0]
     assert row["kode_wilayah"] == "65.01" and row["nama_wilayah"] and row["tingkat"] == "kabupaten"
     assert (row["kode_kategori"], row["nama_kategori"], row["satuan"]) == ("LUT", "Lanjut Usia Terlantar", "individu")
