@@ -93,6 +93,31 @@ def test_records_mask_the_nik_unless_the_token_sees_it_and_each_full_read_is_aud
     assert answer.status_code == 403  # a masked token cannot test whether a NIK is on the register
 
 
+def test_a_read_the_agency_already_holds_or_never_receives_discloses_nothing(world, db, issue_token, api):
+    """A 304 (the agency's copy is current) and a HEAD send no record: the trail says no NIK went out."""
+    token = issue_token("65.01", ("catatan",), sees_nik=True)
+    first = api("GET", "/api/v1/records", token)
+    record = first.get_json()["data"][0]["id"]
+    one = api("GET", f"/api/v1/records/{record}", token)
+    assert first.status_code == one.status_code == 200 and _nik_reads(db) == 2
+    for path, answer in (("/api/v1/records", first), (f"/api/v1/records/{record}", one)):
+        again = api("GET", path, token, headers={"If-None-Match": answer.headers["ETag"]})
+        assert again.status_code == 304 and again.headers["ETag"] == answer.headers["ETag"]
+        assert api("HEAD", path, token).status_code == 200
+    assert _nik_reads(db) == 2
+
+
+def test_records_changed_since_a_moment_and_a_moment_no_clock_can_hold(world, db, issue_token, api):
+    token = issue_token("65.01", ("catatan",))
+    since = {"diperbarui_sejak": "2000-01-01T00:00:00+08:00"}
+    assert api("GET", "/api/v1/records", token, query_string=since).get_json()["halaman"]["total"] >= 1
+    later = {"diperbarui_sejak": "2099-01-01T00:00:00+08:00"}
+    assert api("GET", "/api/v1/records", token, query_string=later).get_json()["halaman"]["total"] == 0
+    for moment in ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"):
+        refused = api("GET", "/api/v1/records", token, query_string={"diperbarui_sejak": moment})
+        assert refused.status_code == 400 and "diperbarui_sejak" in refused.get_data(as_text=True)
+
+
 def test_a_sensitive_categorys_people_go_only_to_a_token_trusted_with_full_niks(
     db, people, password_hash, issue_token, api
 ):

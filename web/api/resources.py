@@ -4,12 +4,14 @@ dump the answer. Reads carry an ETag (a repeated read with If-None-Match gets 30
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
 from flask import Response, request
 from flask_smorest import Blueprint as SmorestBlueprint
 from flask_smorest.exceptions import NotModified
+from sqlalchemy.orm import Session
 from webargs.core import missing
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException, UnsupportedMediaType
@@ -173,6 +175,28 @@ def status_blueprint() -> Blueprint:
     return blp
 
 
+class _Unread(Exception):
+    """An answer whose body no one receives (HEAD): the disclosure it wrote is rolled back."""
+
+    def __init__(self, answer: Any) -> None:
+        super().__init__()
+        self.answer = answer
+
+
+def _disclosed(blp: Blueprint, schema: Any, read: Callable[[Session], Any]) -> Any:
+    """People's records read and their disclosure written to the audit trail, only when the body goes
+    out: a 304 (the agency holds this answer already) or a HEAD rolls the trail's rows back."""
+    try:
+        with db().transaction() as s:
+            answer = read(s)
+            blp.set_etag(answer, schema)  # raises the 304 inside the transaction
+            if request.method == "HEAD":
+                raise _Unread(answer)
+    except _Unread as unread:
+        return unread.answer
+    return answer
+
+
 def records_blueprint() -> Blueprint:
     blp = _guarded(Blueprint("catatan", __name__, url_prefix=PREFIX, description="Catatan PPKS (terbatas)"))
 
@@ -188,8 +212,8 @@ def records_blueprint() -> Blueprint:
     def records(args: dict[str, Any]) -> Any:
         """Catatan PPKS di wilayah token; NIK disamarkan kecuali token boleh melihatnya (tercatat di jejak audit)."""
         paging = _paging(args)
-        with db().transaction() as s:  # what was disclosed is written to the audit trail
-            return _page(exchange.records(s, auth.actor(), exchange.RecordFilter(**args), paging))
+        found = exchange.RecordFilter(**args)
+        return _disclosed(blp, RecordPage, lambda s: _page(exchange.records(s, auth.actor(), found, paging)))
 
     @blp.post("/records/search")
     @blp.arguments(RecordSearch, location="json")
@@ -206,8 +230,7 @@ def records_blueprint() -> Blueprint:
     @blp.response(200, RecordOut)
     def record(record_id: int) -> Any:
         """Satu catatan PPKS."""
-        with db().transaction() as s:
-            return asdict(exchange.record(s, auth.actor(), record_id))
+        return _disclosed(blp, RecordOut, lambda s: asdict(exchange.record(s, auth.actor(), record_id)))
 
     return blp
 

@@ -26,6 +26,12 @@ class Pattern(validate.Regexp):
         return value
 
 
+def _within_the_register(value: Any) -> None:
+    """A moment the register's times can be compared with (year 1 at +14:00 is no UTC instant at all)."""
+    if not 1900 <= value.year <= 2100:
+        raise ValidationError("tahun 1900 sampai 2100")
+
+
 def _no_control(value: str) -> None:
     if any(ord(c) < 32 and c not in "\t" for c in value):
         raise ValidationError("tidak boleh berisi karakter kendali")
@@ -84,7 +90,9 @@ class RecordArgs(PageArgs):
     kategori = text(10, pattern=CATEGORY)
     status = fields.Str(load_default=RecordStatus.AKTIF.value, validate=validate.OneOf([s.value for s in RecordStatus]))
     diperbarui_sejak = fields.AwareDateTime(
-        load_default=None, metadata={"description": "ISO 8601 dengan zona waktu, mis. 2026-10-01T00:00:00+08:00"}
+        load_default=None,
+        validate=_within_the_register,
+        metadata={"description": "ISO 8601 dengan zona waktu, mis. 2026-10-01T00:00:00+08:00"},
     )
 
 
