@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from gunicorn import glogging
 from prometheus_client import multiprocess
 
 
@@ -61,6 +62,24 @@ if os.environ.get("SIJOSKU_LOG_JSON", "0").lower() in ("1", "true", "ya", "yes")
     access_log_format = json.dumps(
         {"remote": "%(h)s", "request": "%(m)s %(U)s", "status": "%(s)s", "bytes": "%(b)s", "ms": "%(M)s"}
     )
+
+
+def _escaped(value: str) -> str:
+    """A value as a JSON string's inside, its quotes left to gunicorn (which escapes them): a line
+    break in a requested path (`/x%0D%0A…`) would otherwise start a forged line of the log, and a
+    backslash would break the line as JSON."""
+    return json.dumps(value)[1:-1].replace('\\"', '"')
+
+
+class AccessLog(glogging.Logger):
+    """gunicorn's logger, with every text of a request escaped before it is written."""
+
+    def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
+        found = super().atoms(resp, req, environ, request_time)
+        return {key: _escaped(value) if isinstance(value, str) else value for key, value in found.items()}
+
+
+logger_class = AccessLog
 
 
 def when_ready(server: Any) -> None:

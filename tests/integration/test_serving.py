@@ -4,6 +4,7 @@ the loaded application is kept out of the garbage collector's passes."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -11,12 +12,17 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import pytest
+from gunicorn.config import Config
+from gunicorn.glogging import SafeAtoms
 
 from engine.core.config import PROJECT_ROOT
+from web import gunicorn_conf
 
 
 @pytest.fixture
@@ -124,3 +130,27 @@ def test_the_access_log_leaves_out_queries_and_the_metrics_folder_is_made(server
         time.sleep(0.05)
     logged = (folder / "access.log").read_text()
     assert "6501010603970011" not in logged and "GET /cari" in logged
+
+
+def test_a_line_break_in_a_requested_path_cannot_forge_a_line_of_the_access_log(server):
+    base, folder = server
+    forged = "2026-12-04T20:37:00Z sijosku admin signed in from 10.0.0.1"
+    with httpx.Client() as client:
+        client.get(f"{base}/x%0D%0A{forged.replace(' ', '%20')}", timeout=10)
+    deadline = time.monotonic() + 10
+    while "/x" not in (folder / "access.log").read_text():
+        assert time.monotonic() < deadline, "the request never reached the access log"
+        time.sleep(0.05)
+    lines = (folder / "access.log").read_text().splitlines()
+    assert not any(line.startswith(forged) for line in lines)
+    assert any(f"/x\\r\\n{forged}" in line for line in lines)
+
+
+def test_each_request_is_one_line_of_json_whatever_its_path_holds():
+    """With SIJOSKU_LOG_JSON the line stays JSON when the path holds a quote, a backslash or a line break."""
+    path = '/a"b\\q\r\n{"status": "200"}\x85'
+    environ = {"REQUEST_METHOD": "GET", "RAW_URI": path, "SERVER_PROTOCOL": "HTTP/1.1", "PATH_INFO": path}
+    answer = SimpleNamespace(status="404 NOT FOUND", sent=9, headers=[])
+    atoms = gunicorn_conf.AccessLog(Config()).atoms(answer, SimpleNamespace(headers=[]), environ, timedelta(0))
+    line = json.dumps({"request": "%(m)s %(U)s", "status": "%(s)s"}) % SafeAtoms(atoms)
+    assert "\n" not in line and json.loads(line) == {"request": f"GET {path}", "status": "404"}
