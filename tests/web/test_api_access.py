@@ -141,6 +141,11 @@ def test_each_token_has_its_own_rate_limit(db, issue_token, api):
     refused = api("GET", "/api/v1/aggregates", slow)
     assert refused.content_type == "application/problem+json" and "Retry-After" in refused.headers
     assert api("GET", "/api/v1/aggregates", other).status_code == 200
+    assert int(refused.headers["Retry-After"]) <= 60
+    brisk = issue_token(rate_limit="1/second")
+    answers = [api("GET", "/api/v1/aggregates", brisk) for _ in range(4)]  # two within one second, at least
+    (again, *_) = [a for a in answers if a.status_code == 429]
+    assert int(again.headers["Retry-After"]) <= 1  # not a minute for a second's limit
 
 
 def test_writes_are_audited_with_the_token_as_actor(db, people, issue_token, api):

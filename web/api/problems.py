@@ -124,6 +124,12 @@ def refused(exc: SijoskuError) -> Response:
     return problem(exc.http_status, str(exc).split("\n")[0])
 
 
+def _window(exc: HTTPException) -> int:
+    """The seconds of the limit refused (RateLimitExceeded's `limit`), a minute when it is not known."""
+    limit = getattr(getattr(exc, "limit", None), "limit", None)
+    return int(limit.get_expiry()) if limit is not None else 60
+
+
 def http_error(exc: HTTPException) -> Response:
     status = exc.code or 500
     data = getattr(exc, "data", None) or {}
@@ -132,8 +138,8 @@ def http_error(exc: HTTPException) -> Response:
     if messages:  # webargs: a query or body that does not fit its schema
         details = [d for location, found in messages.items() for d in _flatten(found, location, [])]
         return problem(status, "Isian permintaan belum benar", details, headers)
-    if status == 429:
-        headers.setdefault("Retry-After", "60")
+    if status == 429:  # the limit's own window at most; the limiter narrows it to the limit's reset
+        headers.setdefault("Retry-After", str(_window(exc)))
     if status == 405 and exc.get_response().headers.get("Allow"):
         headers["Allow"] = exc.get_response().headers["Allow"]
     detail = getattr(exc, "sijosku_detail", None) or DETAILS.get(status) or TITLES.get(status, "Permintaan ditolak")
