@@ -349,6 +349,9 @@ def _person_pair(person: tuple[str, str], other: tuple[str, str, str], born: str
     )
 
 
+MOST_ALIKE = 20  # people named alike before a row, at most: beyond, one more name tells a verifier nothing
+
+
 def person_findings(
     session: Session,
     rows: list[dict[str, Any]],
@@ -360,7 +363,8 @@ def person_findings(
     not compared with the record it re-verifies (`records`): a NIK corrected by a digit, or filled in
     where the register had none, is that record's correction, not a second person."""
     births = {born.isoformat() for r in rows if (born := as_date(r.get("tanggal_lahir")))}
-    block: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+    block: dict[str, list[tuple[str, str, str]]] = defaultdict(list)  # by birth date: the register's first
+    row_of: dict[str, list[int | None]] = defaultdict(list)  # beside each entry: its row, None for a record
     own: dict[int, tuple[str, str, str]] = {}  # a register record's entry in `block`, by its id
     if births:
         for record_id, nama, nik, born in session.execute(
@@ -371,21 +375,26 @@ def person_findings(
             if born and born.isoformat() in births:
                 own[record_id] = (nama, nik or "", "data terverifikasi")
                 block[born.isoformat()].append(own[record_id])
+                row_of[born.isoformat()].append(None)
     for index, row in enumerate(rows):
         born = as_date(row.get("tanggal_lahir"))
         name = str(row.get("nama") or "")[: names.MAX_LENGTH]
-        if born is None or not name.strip():
-            continue
-        key, nik = born.isoformat(), nik_of(row)
-        record = records[index] if records else None
-        itself = own.get(record) if record is not None else None
-        for other in block[key]:
-            if other is itself or (nik and other[1] == nik):
-                continue  # its own record, or the same NIK: the NIK rules speak for it
-            found = _person_pair((name, nik), other, key)
-            if found is not None:
-                findings[index].append(found)
-        block[key].append((name, nik, f"baris/item {index + 2}"))
+        if born is not None and name.strip():
+            block[born.isoformat()].append((name, nik_of(row), f"baris/item {index + 2}"))
+            row_of[born.isoformat()].append(index)
+    for key, entries in block.items():
+        alike = names.earlier_alikes([name for name, _, _ in entries], MOST_ALIKE)
+        for j, index in enumerate(row_of[key]):
+            if index is None:
+                continue  # a record of the register: not this check's
+            name, nik, _ = entries[j]
+            record = records[index] if records else None
+            for i in alike[j]:
+                if (record is not None and own.get(record) is entries[i]) or (nik and entries[i][1] == nik):
+                    continue  # its own record, or the same NIK: the NIK rules speak for it
+                found = _person_pair((name, nik), entries[i], key)
+                if found is not None:
+                    findings[index].append(found)
 
 
 def _by_birth_date(rows: list[dict[str, Any]]) -> dict[date, list[int]]:

@@ -14,8 +14,12 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from bisect import bisect_left
+from collections import defaultdict
+from itertools import chain, islice
 
-from rapidfuzz import fuzz
+import numpy as np
+from rapidfuzz import fuzz, process
 
 MATCH = 90  # rapidfuzz ratio of the canonical names, 0-100, for spelling slips (Suryani/Suriani)
 MAX_LENGTH = 160  # a name is a record's `nama`; anything longer is cut before comparing
@@ -144,3 +148,60 @@ def _within(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
     """`short` appears in `long` as consecutive names: a first or last name left out, not one
     taken from the middle (Ratna Hayati is not Ratna Nur Hayati)."""
     return any(long[i : i + len(short)] == short for i in range(len(long) - len(short) + 1))
+
+
+def earlier_alikes(names: list[str], most: int) -> list[list[int]]:
+    """For each name, the first `most` names before it that `same_person` calls the same person's.
+
+    Names found whole in each other (equal ones too) come from an index of their runs of tokens,
+    spelling slips from rapidfuzz's ratios computed in C, each among names with the same numbers in
+    them (`same_tokens` tells those apart first); so a day thousands were born on (1 January, for the
+    old whose birthday nobody knew) is not compared pair by pair in Python, and a name thousands
+    share yields `most` each, not every pair."""
+    parts = [tokens(name) for name in names]
+    whole: dict[tuple[str, ...], list[int]] = defaultdict(list)
+    within: dict[tuple[tuple[str, ...], frozenset[str]], list[int]] = defaultdict(list)
+    for j, t in enumerate(parts):
+        whole[t].append(j)
+        for run in _runs(t):
+            within[run, _numbers(t)].append(j)
+    slips = _slips(parts, most)
+    found = []
+    for j, t in enumerate(parts):
+        lists = [whole[t], slips[j]] if t else []
+        if len(t) >= 2:  # t inside a longer name, or a shorter name inside t, with the same numbers
+            lists += [within[t, _numbers(t)]] + [whole[run] for run in _runs(t) if _numbers(run) == _numbers(t)]
+        earlier = (islice(seen, min(bisect_left(seen, j), most)) for seen in lists)
+        found.append(sorted(set(chain.from_iterable(earlier)))[:most])
+    return found
+
+
+def _numbers(t: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(token for token in t if token.isdigit())
+
+
+def _runs(t: tuple[str, ...]) -> set[tuple[str, ...]]:
+    """Every run of two tokens or more, the whole name too: what a name left out leaves."""
+    return {t[a:b] for a in range(len(t)) for b in range(a + 2, len(t) + 1)}
+
+
+SLIP_ROWS = 1_000  # names compared at once against the others: a matrix of 1,000 × n bytes
+
+
+def _slips(parts: list[tuple[str, ...]], most: int) -> list[list[int]]:
+    """For each name, the first `most` before it within a spelling slip: two tokens or more each, and
+    the same numbers ("Maria Ingan 1" and "Maria Ingan 2" are told apart on purpose)."""
+    groups: dict[frozenset[str], list[int]] = defaultdict(list)
+    for i, t in enumerate(parts):
+        if len(t) >= 2:
+            groups[_numbers(t)].append(i)
+    slips: list[list[int]] = [[] for _ in parts]
+    for many in groups.values():
+        written = [" ".join(sorted(parts[i])) for i in many]  # token_sort_ratio's own reading of a name
+        for start in range(0, len(many), SLIP_ROWS):
+            scores = process.cdist(
+                written[start : start + SLIP_ROWS], written, scorer=fuzz.ratio, score_cutoff=MATCH, dtype=np.uint8
+            )
+            for a, row in enumerate(scores):
+                slips[many[start + a]] = [many[int(b)] for b in np.flatnonzero(row[: start + a])[:most]]
+    return slips
