@@ -26,8 +26,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.names import person, variant  # noqa: E402
-from engine.quality.duplicates import MOST_ALIKE  # noqa: E402
 from engine.quality.names import earlier_alikes, same_person  # noqa: E402
+from engine.quality.namesakes import MOST_ALIKE  # noqa: E402
 
 PAIR_BY_PAIR_UP_TO = 2_000  # beyond, the earlier way takes minutes
 

@@ -4,8 +4,8 @@
   whose age bands exclude each other an error);
 - the same KK twice in one per-family category, the same name twice for an institution or a
   community;
-- the same person without a NIK (same desa and birth date, the same normalised name), and a NIK
-  one digit away from another with the same name and birth date (a typing slip).
+- a NIK one digit away from the NIK of someone on another desa's register with the same name and
+  birth date (the same person without a NIK, or with a slip, within one desa: `namesakes`).
 
 What is registered in another desa is none of an operator's business: the operator is told only
 that the entry "is already registered elsewhere". The place and category go into the finding's
@@ -18,7 +18,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from operator import ne
 from typing import Any, TypeVar
 
 from sqlalchemy import ARRAY, Date, String, and_, bindparam, func, select, tuple_
@@ -28,7 +27,7 @@ from engine.core.errors import phrase
 from engine.core.rows import among, chunks
 from engine.quality import addresses, identity, names
 from engine.quality.findings import Finding
-from engine.quality.nik import is_sixteen_digits
+from engine.quality.nik import is_sixteen_digits, one_digit_apart
 from engine.quality.row_rules import Context, Kind, age, as_date
 from models import ItemAction, Record, RecordStatus, Severity, Submission, SubmissionItem, Unit
 
@@ -316,87 +315,6 @@ def named_entry_findings(rows: list[dict[str, Any]], ctx: Context, findings: lis
             seen[key] = index
 
 
-def _one_digit_apart(a: str, b: str) -> bool:
-    # `map(ne, …)` counts in C: an import of 50,000 people compares over 100,000 pairs
-    return len(a) == len(b) and sum(map(ne, a, b)) == 1
-
-
-def _person_pair(person: tuple[str, str], other: tuple[str, str, str], born: str) -> Finding | None:
-    """(name, NIK) against (name, NIK, where) of someone born the same day in the same desa."""
-    (name, nik), (other_name, other_nik, where) = person, other
-    if nik and other_nik:
-        # two NIKs: the NIK rules speak for them (twins share a birth date), unless one is a slip
-        if not _one_digit_apart(nik, other_nik) or not names.same_person(name, other_name):
-            return None
-        return Finding(
-            "nik",
-            f"NIK berbeda satu angka dengan {other_name} ({where}, NIK {other_nik}) yang nama dan "
-            f"tanggal lahirnya sama: mungkin salah ketik",
-            Severity.WARNING,
-            "nik_salah_ketik",
-            nik,
-            other_nik,
-        )
-    if not names.same_person(name, other_name):
-        return None
-    return Finding(
-        "nama",
-        f"kemungkinan orang yang sama dengan {other_name} ({where}, lahir {born}, NIK {other_nik or 'kosong'})",
-        Severity.WARNING,
-        "duplikat_mirip",
-        names.canonical(name),
-        other_nik,
-    )
-
-
-MOST_ALIKE = 20  # people named alike before a row, at most: beyond, one more name tells a verifier nothing
-
-
-def person_findings(
-    session: Session,
-    rows: list[dict[str, Any]],
-    kode_desa: str,
-    findings: list[list[Finding]],
-    records: list[int | None] | None = None,
-) -> None:
-    """The same person written twice in one desa: same birth date, the same normalised name. A row is
-    not compared with the record it re-verifies (`records`): a NIK corrected by a digit, or filled in
-    where the register had none, is that record's correction, not a second person."""
-    births = {born.isoformat() for r in rows if (born := as_date(r.get("tanggal_lahir")))}
-    block: dict[str, list[tuple[str, str, str]]] = defaultdict(list)  # by birth date: the register's first
-    row_of: dict[str, list[int | None]] = defaultdict(list)  # beside each entry: its row, None for a record
-    own: dict[int, tuple[str, str, str]] = {}  # a register record's entry in `block`, by its id
-    if births:
-        for record_id, nama, nik, born in session.execute(
-            select(Record.id, Record.nama, Record.nik, Record.tanggal_lahir).where(
-                Record.kode_desa == kode_desa, Record.status == RecordStatus.AKTIF
-            )
-        ):
-            if born and born.isoformat() in births:
-                own[record_id] = (nama, nik or "", "data terverifikasi")
-                block[born.isoformat()].append(own[record_id])
-                row_of[born.isoformat()].append(None)
-    for index, row in enumerate(rows):
-        born = as_date(row.get("tanggal_lahir"))
-        name = str(row.get("nama") or "")[: names.MAX_LENGTH]
-        if born is not None and name.strip():
-            block[born.isoformat()].append((name, nik_of(row), f"baris/item {index + 2}"))
-            row_of[born.isoformat()].append(index)
-    for key, entries in block.items():
-        alike = names.earlier_alikes([name for name, _, _ in entries], MOST_ALIKE)
-        for j, index in enumerate(row_of[key]):
-            if index is None:
-                continue  # a record of the register: not this check's
-            name, nik, _ = entries[j]
-            record = records[index] if records else None
-            for i in alike[j]:
-                if (record is not None and own.get(record) is entries[i]) or (nik and entries[i][1] == nik):
-                    continue  # its own record, or the same NIK: the NIK rules speak for it
-                found = _person_pair((name, nik), entries[i], key)
-                if found is not None:
-                    findings[index].append(found)
-
-
 def _by_birth_date(rows: list[dict[str, Any]]) -> dict[date, list[int]]:
     """Rows of a named person with a NIK, by birth date."""
     born: dict[date, list[int]] = defaultdict(list)
@@ -451,7 +369,7 @@ def slipped_elsewhere(
     for nama, nik, born, desa, kategori in _sharing_a_half(session, rows, wanted, kode_desa) if wanted else ():
         for index in wanted.get(born, []):
             row = rows[index]
-            if (index, desa, kategori) in told or not _one_digit_apart(nik_of(row), nik or ""):
+            if (index, desa, kategori) in told or not one_digit_apart(nik_of(row), nik or ""):
                 continue
             if not names.same_person(str(row.get("nama"))[: names.MAX_LENGTH], nama):
                 continue

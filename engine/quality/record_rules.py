@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from engine.quality import duplicates, removed
+from engine.quality import duplicates, namesakes, removed
 from engine.quality.findings import Finding
 from engine.quality.row_rules import Context, Kind, check_row, check_shape
 
@@ -57,7 +57,7 @@ def check_rows(
     duplicates.nik_findings(session, rows, ctx, kode_desa, submission_id, findings, records)
     duplicates.kk_findings(session, rows, ctx, kode_desa, submission_id, findings)
     duplicates.named_entry_findings(rows, ctx, findings)
-    duplicates.person_findings(session, rows, kode_desa, findings, records)
+    namesakes.person_findings(session, rows, kode_desa, findings, records)
     duplicates.slipped_elsewhere(session, rows, kode_desa, findings)
     removed.removed_findings(session, rows, kode_desa, findings, records)
     duplicates.household_findings(rows, findings)
