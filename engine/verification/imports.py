@@ -50,6 +50,7 @@ class ImportReport:
     rows: int = 0
     added: int = 0
     updated: int = 0
+    unchanged: int = 0
     problems: list[Problem] = field(default_factory=list)  # errors: nothing was written
     warnings: list[Problem] = field(default_factory=list)  # for the verifiers to weigh
 
@@ -59,6 +60,7 @@ class ImportReport:
             "rows": self.rows,
             "added": self.added,
             "updated": self.updated,
+            "unchanged": self.unchanged,
             **problem_report(self.problems),
             "warnings": [p.to_dict() for p in self.warnings[:WARNINGS_SHOWN]],
             "warnings_total": len(self.warnings),
@@ -249,9 +251,11 @@ def write_rows(
             item.nik, item.no_kk, item.dibuang = data["nik"] or None, data["no_kk"] or None, False
             if register.found_with_changes(session, actor, submission, item, changed=data != was[0]):
                 report.warnings.append(_removal_replaced(number))
-            if (item.data, item.dibuang, item.aksi, item.verval) != was:  # a row sent again as it was is no change
+            if (item.data, item.dibuang, item.aksi, item.verval) != was:
                 item.updated_at = now
-            report.updated += 1
+                report.updated += 1
+            else:  # a row sent again as it was is no change, and is said to be none
+                report.unchanged += 1
             continue
         record_id = records.get(key)
         new_items.append(
@@ -277,7 +281,7 @@ def write_rows(
         AuditAction.SUBMISSION_IMPORTED,
         "submission",
         submission.id,
-        after={"rows": report.rows, "added": report.added, "updated": report.updated},
+        after={"rows": report.rows, "added": report.added, "updated": report.updated, "unchanged": report.unchanged},
         instance_id=submission.instance_id,
     )
     return report

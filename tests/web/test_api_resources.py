@@ -242,6 +242,8 @@ def test_desa_items_pass_the_import_checks_and_land_in_the_draft(world, db, issu
     assert wrong.status_code == 400 and wrong.get_json()["masalah"][0]["baris"] == 1
     added = api("POST", path, token, json={"baris": [person_row(40), person_row(41)]})
     assert added.status_code == 201 and added.get_json()["baru"] == 2
+    again = api("POST", path, token, json={"baris": [person_row(40), person_row(41, alamat="Jl. Lain 9")]}).get_json()
+    assert (again["baru"], again["diperbarui"], again["tidak_berubah"]) == (0, 1, 1)  # a resend is no change
     with db.read() as s:
         sources = s.scalars(select(SubmissionItem.source).where(SubmissionItem.submission_id == world.draft)).all()
     assert sorted(sources).count("api") == 2

@@ -252,6 +252,7 @@ def submissions_blueprint() -> Blueprint:
                 "baris": report.rows,
                 "baru": report.added,
                 "diperbarui": report.updated,
+                "tidak_berubah": report.unchanged,
             }
 
     return blp

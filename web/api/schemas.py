@@ -239,6 +239,7 @@ class ItemsOut(Schema):
     baris = fields.Int(required=True)
     baru = fields.Int(required=True)
     diperbarui = fields.Int(required=True)
+    tidak_berubah = fields.Int(required=True, metadata={"description": "baris yang dikirim lagi persis sama"})
 
 
 class ProblemDetail(Schema):
