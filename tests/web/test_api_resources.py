@@ -30,6 +30,9 @@ def test_figures_in_satu_data_form_paged_and_filtered(db, issue_token, api):
     assert first.status_code == 200 and body["halaman"] == {"page": 1, "page_size": 3, "total": 4, "pages": 2}
     none = api("GET", "/api/v1/aggregates", token, query_string={"periode": "2019"}).get_json()["halaman"]
     assert (none["total"], none["page"], none["pages"]) == (0, 1, 1)  # a client walking to `pages` stops
+    empty = api("GET", "/api/v1/aggregates", token, query_string={"wilayah": "", "periode": ""})
+    assert empty.status_code == 200 and empty.get_json()["halaman"]["total"] == 4  # "" is the documented default
+    assert api("GET", "/api/v1/aggregates", token, query_string={"wilayah": "6"}).status_code == 400
     row = body["data"][0]
     assert row["kode_wilayah"] == "65.01" and row["nama_wilayah"] and row["tingkat"] == "kabupaten"
     assert (row["kode_kategori"], row["nama_kategori"], row["satuan"]) == ("LUT", "Lanjut Usia Terlantar", "individu")

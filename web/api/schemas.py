@@ -47,10 +47,15 @@ CATEGORY = Pattern(r"^[A-Z0-9]{1,10}$", error="kode kategori, mis. LUT")
 def text(max_length: int, required: bool = False, pattern: Pattern | None = None, **kw: Any) -> fields.Str:
     checks: list[Any] = [validate.Length(max=max_length, error=f"paling banyak {max_length} karakter"), _no_control]
     if pattern is not None:
-        checks.append(pattern)
+        checks.append(pattern if required else _or_empty(pattern))
     if required:
         return fields.Str(required=True, validate=checks, **kw)
     return fields.Str(load_default="", validate=checks, **kw)
+
+
+def _or_empty(pattern: Pattern) -> Pattern:
+    """An optional field's pattern admits its default, "" (left out, or sent empty: `?wilayah=`)."""
+    return Pattern(f"^(?:{str(pattern.regex.pattern)[1:-1]})?$", error=pattern.error)
 
 
 class Request(Schema):
