@@ -25,8 +25,13 @@ _PERSONAL_KEYS = re.compile(r"(^|_)(nik|no_kk|kk)($|_)")
 # only its first six (masking a harmless number is the safer mistake).
 _NIK_LIKE = re.compile(r"(?<!\d)\d(?:[ .-]?\d){14,}(?!\d)")
 # And in groups of three digits or more set apart more loosely (`650101 - 150580 - 0001`,
-# `6501/0101/2000/0007`, `6501_0157_8500_0004`); groups of two are dates (`01/01/2026 - 31/12/2026`).
-_NIK_SPREAD = re.compile(r"(?<!\d)\d{3,}(?:[\s./_,:\-\u2013\u2014]{1,3}\d{3,})+(?!\d)")
+# `6501/0115/0580/0001`, `6501_0157_0550_0001`), when the sixteen digits read as a NIK or KK does: a
+# province's code, a day (a woman's plus 40) and a month. Lists of years, amounts or phone numbers
+# (`2022 / 2023 / 2024 / 2025`) do not, and commas and line breaks part numbers, never join them.
+_NIK_SPREAD = re.compile(r"(?<!\d)\d{3,}(?:[ \t\u00a0./_\-\u2013\u2014]{1,3}\d{3,})+(?!\d)")
+_PROVINCES = frozenset(
+    [*range(11, 20), 21, *range(31, 37), *range(51, 54), *range(61, 66), *range(71, 77), 81, 82, *range(91, 98)]
+)
 # A content hash (MD5, SHA-1, SHA-256 in hex, with a letter somewhere): its digits are no person's
 # number when letters stand on both sides of them; a run at either end is a number against a word.
 _HEX_WORD = re.compile(r"\b(?=[0-9a-f]*[a-f])(?:[0-9a-f]{64}|[0-9a-f]{40}|[0-9a-f]{32})\b", re.IGNORECASE)
@@ -142,6 +147,12 @@ def mask_personal(value: Any, key: str = "") -> Any:
     return value
 
 
+def _reads_as_nik(digits: str) -> bool:
+    """Sixteen digits of a province's code, then a day (plus 40 for a woman) and a month of birth or issue."""
+    day, month = int(digits[6:8] or 0), int(digits[8:10] or 0)
+    return len(digits) == 16 and int(digits[:2]) in _PROVINCES and 1 <= day % 40 <= 31 and 1 <= month <= 12
+
+
 def _masked_text(text: str) -> str:
     """Every NIK-like run in a text masked ("NIK6501…" too), except digits inside a hash."""
     hashes = [m.span() for m in _HEX_WORD.finditer(text)]
@@ -153,6 +164,6 @@ def _masked_text(text: str) -> str:
 
     def spread(m: re.Match[str]) -> str:
         digits = re.sub(r"\D", "", m.group(0))
-        return mask_nik(digits) if len(digits) >= 15 else m.group(0)
+        return mask_nik(digits) if _reads_as_nik(digits) else m.group(0)
 
     return _NIK_SPREAD.sub(spread, _NIK_LIKE.sub(masked, text))

@@ -33,6 +33,14 @@ def test_a_number_written_in_groups_in_a_text_is_masked_too():
         "Rp 1.250.000 untuk 3 orang",
         "tanggal 2026-11-30",
         "01/01/2026 - 31/12/2026",
+        "Hubungi 081234567890, 081298765432",
+        "HP 0812-3456-7890 / 0813-1111-2222",
+        "Bantuan tahun 2022, 2023, 2024, 2025",
+        "tahun 2022 / 2023 / 2024 / 2025",
+        "anggaran 150.000.000, 250.000.000",
+        "koordinat 117.123456, 116.654321",
+        "jumlah per triwulan: 1200 / 1350 / 1420 / 1515",
+        "100\n200\n300\n400\n500",
     ):
         assert mask_personal({"catatan": harmless})["catatan"] == harmless
 
