@@ -68,11 +68,18 @@ class ImportReport:
 
     def summary(self) -> str:
         # whole sentences, so that a page in another language finds each one (web/engine_messages.py)
+        if self.warnings and self.unchanged:
+            return (
+                f"{self.added} baris baru, {self.updated} diperbarui, {self.unchanged} tidak berubah; "
+                f"{len(self.warnings)} peringatan akan diperiksa verifikator"
+            )
         if self.warnings:
             return (
                 f"{self.added} baris baru, {self.updated} diperbarui; "
                 f"{len(self.warnings)} peringatan akan diperiksa verifikator"
             )
+        if self.unchanged:
+            return f"{self.added} baris baru, {self.updated} diperbarui, {self.unchanged} tidak berubah"
         return f"{self.added} baris baru, {self.updated} diperbarui"
 
 

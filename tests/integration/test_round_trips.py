@@ -100,6 +100,9 @@ def test_an_imports_items_go_in_at_once_and_read_back_as_entered(db, statements,
     assert [[f["aturan"] for f in i.masalah] for i in items] == [["kk_alamat"], ["kk_alamat"], []]
     assert not any(i.dibuang for i in items) and all(i.record_id is None for i in items)
     assert all(i.updated_at.tzinfo is not None for i in items)
+    with db.transaction() as s:  # the same file again: nothing changes, and the summary says so
+        again = imports.import_items(s, SYSTEM, submission_id, csv_of(rows))
+    assert again.summary().startswith("0 baris baru, 0 diperbarui, 3 tidak berubah")
 
 
 def test_a_return_reads_the_items_verdicts_once_and_records_each_reason(db, statements):

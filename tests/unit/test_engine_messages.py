@@ -36,6 +36,7 @@ def test_every_message_the_engine_writes_has_its_english_with_the_same_pieces():
             'A JSON step map must have the form {"old_step": "new_step"}',
         ),
         ("3 baris baru, 0 diperbarui", "3 new rows, 0 updated"),  # an import's summary of what it did
+        ("0 baris baru, 1 diperbarui, 2 tidak berubah", "0 new rows, 1 updated, 2 unchanged"),  # a file sent again
         (
             "3 baris baru, 1 diperbarui; 2 peringatan akan diperiksa verifikator",
             "3 new rows, 1 updated; 2 warnings will be checked by the verifier",
