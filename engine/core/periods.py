@@ -50,12 +50,14 @@ def period_containing(day: date, kind: str) -> str:
     return f"{day.year}-{kind}{(day.month - 1) // (3 if kind == 'Q' else 6) + 1}"
 
 
-def months_left_out(periode: str, opened: list[str]) -> list[str]:
-    """The months of `periode` no opened period covers, when one of them already overlaps it: the
-    calendar never opens a period over months already asked, so these would be asked by none."""
+def months_left_out(periode: str, opened: list[str], today: date) -> list[str]:
+    """The months of `periode` from this month on that no opened period covers, when one of them
+    already overlaps it: the calendar never opens a period over months already asked, so these would
+    be asked by none. Months gone before any cycle was opened are no switch's doing."""
     covering = [_months(p) for p in opened if overlaps(periode, p)]
     first, last = _months(periode)
-    left = [m for m in range(first, last + 1) if covering and not any(a <= m <= b for a, b in covering)]
+    now = today.year * 12 + today.month
+    left = [m for m in range(max(first, now), last + 1) if covering and not any(a <= m <= b for a, b in covering)]
     return [f"{(m - 1) // 12}-{(m - 1) % 12 + 1:02d}" for m in left]
 
 

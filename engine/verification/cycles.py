@@ -134,8 +134,8 @@ def _rhythm_problem(
 
 def _left_out(session: Session, ritme: str) -> list[str]:
     """The months of today's period under the new rhythm that the periods already opened leave out."""
-    today = period_containing(clock.today(), "Q" if ritme == Rhythm.TRIWULAN else "S")
-    return months_left_out(today, list(session.scalars(select(Cycle.periode))))
+    today, kind = clock.today(), "Q" if ritme == Rhythm.TRIWULAN else "S"
+    return months_left_out(period_containing(today, kind), list(session.scalars(select(Cycle.periode))), today)
 
 
 def period_starting(day: date, ritme: str) -> str | None:

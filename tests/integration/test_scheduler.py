@@ -323,6 +323,19 @@ def test_a_switch_to_semesters_that_would_leave_months_asked_by_no_cycle_is_refu
         assert sorted(s.scalars(select(Cycle.periode))) == ["2027-Q1", "2027-Q2", "2027-S2"]
 
 
+def test_a_switch_after_the_first_cycle_ever_is_not_held_back_by_the_months_before_it(scheduled):
+    """The province starts with 2027-Q4: July to September were asked by no cycle before there were
+    any, and switching to semesters in November leaves nothing out from now on (2028-S1 opens in January)."""
+    db = scheduled
+    days = {"desa": 30, "kecamatan": 45, "kabupaten": 60, "provinsi": 75}
+    fire(db, "siklus", at("2027-10-01T00:05"))
+    with clock.frozen_at(at("2027-11-10T09:00")), db.transaction() as s:
+        cycles.set_rhythm(s, SYSTEM, "semester", 1, days, 3)
+    fire(db, "siklus", at("2028-01-01T00:05"))
+    with db.read() as s:
+        assert sorted(s.scalars(select(Cycle.periode))) == ["2027-Q4", "2028-S1"]
+
+
 def test_a_switch_back_to_quarters_inside_an_open_semester_leaves_nothing_out(scheduled):
     db = scheduled
     days = {"desa": 30, "kecamatan": 45, "kabupaten": 60, "provinsi": 75}
