@@ -151,7 +151,8 @@ def _within(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
 
 
 def earlier_alikes(names: list[str], most: int) -> list[list[int]]:
-    """For each name, the first `most` names before it that `same_person` calls the same person's.
+    """For each name, the first `most` names before it that `same_person` calls the same person's
+    (of up to six words found inside another: `RUN_WORDS`).
 
     Names found whole in each other (equal ones too) come from an index of their runs of tokens,
     spelling slips from rapidfuzz's ratios computed in C, each among names with the same numbers in
@@ -180,9 +181,14 @@ def _numbers(t: tuple[str, ...]) -> frozenset[str]:
     return frozenset(token for token in t if token.isdigit())
 
 
+RUN_WORDS = 6  # a name found inside another has six words at most: no one's name has more
+INDEXED_WORDS = 12  # and starts within the other's first twelve: a text of 80 words is no name either
+
+
 def _runs(t: tuple[str, ...]) -> set[tuple[str, ...]]:
-    """Every run of two tokens or more, the whole name too: what a name left out leaves."""
-    return {t[a:b] for a in range(len(t)) for b in range(a + 2, len(t) + 1)}
+    """Every run of two to six words a name has, within its first twelve: what a name left out leaves.
+    Bounded, so that 5,000 rows of 80 one-letter words each do not index millions of runs."""
+    return {t[a:b] for a in range(min(len(t), INDEXED_WORDS)) for b in range(a + 2, min(len(t), a + RUN_WORDS) + 1)}
 
 
 SLIP_ROWS = 1_000  # names compared at once against the others: a matrix of 1,000 × n bytes

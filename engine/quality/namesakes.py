@@ -18,7 +18,8 @@ from engine.quality.nik import one_digit_apart
 from engine.quality.row_rules import as_date
 from models import Record, RecordStatus, Severity
 
-MOST_ALIKE = 20  # people named alike before a row, at most: beyond, one more name tells a verifier nothing
+MOST_ALIKE = 20  # namesakes named for one row, at most: beyond, one more name tells a verifier nothing
+SEEN_ALIKE = 200  # namesakes looked at for one row, of whom those with a NIK on both sides are passed over
 
 
 def person_findings(
@@ -30,21 +31,39 @@ def person_findings(
 ) -> None:
     """The same person written twice in one desa: same birth date, the same normalised name. A row is
     not compared with the record it re-verifies (`records`): a NIK corrected by a digit, or filled in
-    where the register had none, is that record's correction, not a second person."""
+    where the register had none, is that record's correction, not a second person.
+
+    Two entries that both have a NIK are one person only if the NIKs are one digit apart (twins share
+    a birth date): those pairs are found through the NIK, whatever the number of namesakes before."""
     day = _born_on_each_day(session, rows, kode_desa)
     for key, entries in day.people.items():
-        alike = names.earlier_alikes([name for name, _, _ in entries], MOST_ALIKE)
+        alike = names.earlier_alikes([name for name, _, _ in entries], SEEN_ALIKE)
+        slips = _one_digit_apart_before(entries)
         for j, at in enumerate(day.rows[key]):
             if at is None:
                 continue  # a record of the register: not this check's
             name, nik, _ = entries[j]
             record = records[at] if records else None
-            for i in alike[j]:
-                if (record is not None and day.own.get(record) is entries[i]) or (nik and entries[i][1] == nik):
-                    continue  # its own record, or the same NIK: the NIK rules speak for it
+            named = [i for i in alike[j] if not (nik and entries[i][1])][:MOST_ALIKE]
+            for i in sorted(set(named) | set(slips[j])):
+                if record is not None and day.own.get(record) is entries[i]:
+                    continue  # its own record: a NIK corrected by a digit, not a second person
                 found = _person_pair((name, nik), entries[i], key)
                 if found is not None:
                     findings[at].append(found)
+
+
+def _one_digit_apart_before(entries: list[tuple[str, str, str]]) -> list[list[int]]:
+    """For each entry with a NIK, the entries before it whose NIK is one digit away: they share the
+    number with that digit blanked (at most ten share one)."""
+    blanked: dict[str, list[int]] = defaultdict(list)
+    before: list[list[int]] = [[] for _ in entries]
+    for j, (_, nik, _) in enumerate(entries):
+        for p in range(len(nik)):
+            key = f"{nik[:p]}_{nik[p + 1 :]}"
+            before[j] += [i for i in blanked[key] if entries[i][1] != nik]
+            blanked[key].append(j)
+    return before
 
 
 @dataclass

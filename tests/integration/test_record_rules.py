@@ -374,3 +374,15 @@ def test_a_register_records_nik_corrected_is_not_a_second_person(db, was, correc
         assert item_checks.check_submission(s, submissions.get_submission(s, now)) == []
     with db.read() as s:
         assert not s.scalars(select(QualityFlag).where(QualityFlag.submission_id == now)).all()
+
+
+def test_a_nik_slip_is_found_behind_any_number_of_namesakes_born_the_same_day(db):
+    """Twenty-one women named Siti Aminah born on one day, each with her own NIK, then a 22nd whose NIK
+    is the 21st's with one digit wrong: the slip is found, however many namesakes come before it."""
+    make_team(db)
+    born = date(1950, 1, 1)
+    serials = [int(f"{k:02d}{k:02d}") for k in range(1, 22)] + [2129]  # 2121 and 2129: one digit apart
+    rows = [person(n, born=born, nama="Siti Aminah", nik=compose("65.01.01", born, "P", n)) for n in serials]
+    report = _import(db, _open(db), rows)
+    slips = [p for p in report.warnings if "berbeda satu angka" in p.message]
+    assert [p.row for p in slips] == [23] and "baris/item 22" in slips[0].message

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.quality.names import canonical, earlier_alikes, same_person, tokens
+from engine.quality.names import INDEXED_WORDS, RUN_WORDS, _runs, canonical, earlier_alikes, same_person, tokens
 
 CASES = [
     ("Muhammad Yusuf", "Moh. Yusuf"),
@@ -100,3 +100,11 @@ def test_a_name_shared_by_thousands_gives_each_only_the_first_few():
     found = earlier_alikes(["Siti Aminah"] * 3_000 + [f"Maria Ingan {n}" for n in range(3_000)], 20)
     assert found[0] == [] and found[5] == [0, 1, 2, 3, 4] and found[2_999] == list(range(20))
     assert not any(found[3_000:])  # numbers in names tell people apart
+
+
+def test_a_text_of_eighty_words_indexes_a_bounded_number_of_runs():
+    """A name of 160 characters may be 80 one-letter words: its runs are indexed within bounds."""
+    words = tuple("abcdefghijklmnopqrstuvwxyz"[i % 26] + str(i // 26) for i in range(80))
+    assert len(_runs(words)) == INDEXED_WORDS * (RUN_WORDS - 1)
+    long = [" ".join("abcdefghij"[(i * 7 + k) % 10] for k in range(80)) for i in range(50)]
+    assert earlier_alikes(long, 5) == _compared_one_by_one(long, 5)
