@@ -64,19 +64,23 @@ if os.environ.get("SIJOSKU_LOG_JSON", "0").lower() in ("1", "true", "ya", "yes")
     )
 
 
-def _escaped(value: str) -> str:
-    """A value as a JSON string's inside, its quotes left to gunicorn (which escapes them): a line
-    break in a requested path (`/x%0D%0A…`) would otherwise start a forged line of the log, and a
-    backslash would break the line as JSON."""
-    return json.dumps(value)[1:-1].replace('\\"', '"')
+class _EscapedAtoms(glogging.SafeAtoms):
+    """gunicorn's atoms, each text JSON-escaped as the format reads it (quotes included): a line break
+    in a requested path (`/x%0D%0A…`) would otherwise start a forged line of the log, and a backslash
+    would break a line as JSON. Only the few atoms the format names are escaped, not every header."""
+
+    def __init__(self, atoms: dict[str, Any]) -> None:
+        dict.__init__(self, atoms)  # as they came: each is escaped once, when read
+
+    def __getitem__(self, key: str) -> Any:
+        value = super().__getitem__(key)
+        return json.dumps(value)[1:-1] if isinstance(value, str) else value
 
 
 class AccessLog(glogging.Logger):
-    """gunicorn's logger, with every text of a request escaped before it is written."""
+    """gunicorn's logger, writing every text of a request escaped."""
 
-    def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
-        found = super().atoms(resp, req, environ, request_time)
-        return {key: _escaped(value) if isinstance(value, str) else value for key, value in found.items()}
+    atoms_wrapper_class = _EscapedAtoms
 
 
 logger_class = AccessLog

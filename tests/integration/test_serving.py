@@ -19,7 +19,6 @@ from types import SimpleNamespace
 import httpx
 import pytest
 from gunicorn.config import Config
-from gunicorn.glogging import SafeAtoms
 
 from engine.core.config import PROJECT_ROOT
 from web import gunicorn_conf
@@ -151,6 +150,7 @@ def test_each_request_is_one_line_of_json_whatever_its_path_holds():
     path = '/a"b\\q\r\n{"status": "200"}\x85'
     environ = {"REQUEST_METHOD": "GET", "RAW_URI": path, "SERVER_PROTOCOL": "HTTP/1.1", "PATH_INFO": path}
     answer = SimpleNamespace(status="404 NOT FOUND", sent=9, headers=[])
-    atoms = gunicorn_conf.AccessLog(Config()).atoms(answer, SimpleNamespace(headers=[]), environ, timedelta(0))
-    line = json.dumps({"request": "%(m)s %(U)s", "status": "%(s)s"}) % SafeAtoms(atoms)
+    log = gunicorn_conf.AccessLog(Config())
+    atoms = log.atoms(answer, SimpleNamespace(headers=[]), environ, timedelta(0))
+    line = json.dumps({"request": "%(m)s %(U)s", "status": "%(s)s"}) % log.atoms_wrapper_class(atoms)
     assert "\n" not in line and json.loads(line) == {"request": f"GET {path}", "status": "404"}
