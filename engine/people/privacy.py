@@ -56,6 +56,11 @@ SENSITIVE = frozenset({"ODHA", "TS", "NAPZA", "KTR", "KTK", "AKTK", "ABH", "BWBL
 SEES_SENSITIVE_COUNTS = frozenset({Role.VERIFIER, Role.VALIDATOR, Role.ADMIN, Role.AUDITOR})
 
 
+def published(region_kode: str, kategori: str) -> bool:
+    """A figure anyone may read: any category's from the kabupaten/kota up, below it all but the sensitive."""
+    return kategori not in SENSITIVE or region_kode.count(".") <= 1
+
+
 def reads_sensitive_counts(actor: Actor) -> bool:
     """Whether the person holds a role that sees the records behind a sensitive count anywhere."""
     return actor.is_system or any(a.role in SEES_SENSITIVE_COUNTS for a in actor.roles)
@@ -64,7 +69,7 @@ def reads_sensitive_counts(actor: Actor) -> bool:
 def sees_sensitive_count(actor: Actor, region_kode: str, kategori: str) -> bool:
     """A sensitive category's figure in a desa or kecamatan is for those who see its records; a
     steward, the Forum or the head, whose work is the compiled figures, reads it from the regency up."""
-    if kategori not in SENSITIVE or region_kode.count(".") <= 1 or actor.is_system:
+    if published(region_kode, kategori) or actor.is_system:
         return True
     return any(a.role in SEES_SENSITIVE_COUNTS and contains(a.region_kode, region_kode) for a in actor.roles)
 

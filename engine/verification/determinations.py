@@ -244,7 +244,7 @@ def published_rows(d: Determination, scope: Scope | None = None) -> list[tuple[s
     return [
         (code, kategori, n)
         for code, kategori, n in d.content["angka"]
-        if (kategori not in privacy.SENSITIVE or code.count(".") <= 1) and (scope is None or scope.contains(code))
+        if privacy.published(code, kategori) and (scope is None or scope.contains(code))
     ]
 
 

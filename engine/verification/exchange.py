@@ -337,8 +337,7 @@ def _reads_ours(flag: Any, ours: Scope) -> bool:
     """A flag is told to an agency that reads our figure there, as published (a sensitive category from
     the kabupaten/kota up). To any other, even a flag without our figure would tell it: sent again with
     other values, it would find the value at which the flag stops."""
-    published = flag.kategori not in privacy.SENSITIVE or flag.region_kode.count(".") <= 1
-    return published and ours.contains(flag.region_kode)
+    return privacy.published(flag.region_kode, flag.kategori) and ours.contains(flag.region_kode)
 
 
 def post_items(

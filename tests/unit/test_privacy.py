@@ -19,9 +19,10 @@ def test_a_number_in_a_field_and_in_a_text_are_masked_alike():
 
 
 def test_a_number_written_in_groups_in_a_text_is_masked_too():
-    for written in ("6501 0157 0550 0001", "6501-0157-0550-0001", "650101.570550.0001"):
-        assert mask_personal({"alasan": f"NIK {written} tertukar"})["alasan"] == "NIK 650101********** tertukar"
     for written in (
+        "6501 0157 0550 0001",
+        "6501-0157-0550-0001",
+        "650101.570550.0001",
         "650101 - 570550 - 0001",
         "6501/0157/0550/0001",
         "6501_0157_0550_0001",
