@@ -35,9 +35,7 @@ from engine.core.registry import registry_of
 from models import (
     LANE_ROLES,
     ROLE_TIERS,
-    InstanceStatus,
     ProcessDefinition,
-    ProcessInstance,
     Severity,
     Tier,
     parse_lane,
@@ -367,8 +365,13 @@ def deploy(
     confirmed: bool = False,
     based_on: int | None = None,
     for_process: str | None = None,
+    shipped: bool = False,
 ) -> DeployResult:
     """Store a new version; content identical to a stored version makes that version current.
+
+    A `shipped` diagram (`sijosku init`, as every node starts) leaves an administrator's choice alone:
+    content already stored changes nothing, and new content becomes current only in place of a shipped
+    version; beside an administrator's own, it waits in the list to be chosen.
 
     Warnings from the lint, and a diagram edited from a version that is no longer current (`based_on`),
     refuse the deploy with `NeedsConfirmation` unless `confirmed`. A diagram edited as one process
@@ -388,9 +391,10 @@ def deploy(
             ProcessDefinition.process_key == result.process_key, ProcessDefinition.sha256 == digest
         )
     )
-    if existing is not None and existing.is_current:
-        return DeployResult(existing, created=False, previous_version=existing.version, warnings=warnings)
     before = _current_version(session, result.process_key)
+    if existing is not None and (existing.is_current or shipped):
+        previous = before.version if before is not None else None
+        return DeployResult(existing, created=False, previous_version=previous, warnings=warnings)
     overtaken = _overtaken(before, based_on)
     if overtaken and not confirmed:  # a stale tab, edited or not, would undo the newer version
         newer = f"Ada versi yang lebih baru dari yang Anda ubah. {lint.summary(overtaken + warnings)}"
@@ -406,16 +410,20 @@ def deploy(
         )
         or 0
     )
-    session.execute(
-        update(ProcessDefinition).where(ProcessDefinition.process_key == result.process_key).values(is_current=False)
-    )
+    becomes_current = not shipped or before is None or before.deployed_by == actor.name
+    if becomes_current:
+        session.execute(
+            update(ProcessDefinition)
+            .where(ProcessDefinition.process_key == result.process_key)
+            .values(is_current=False)
+        )
     definition = ProcessDefinition(
         process_key=result.process_key,
         nama=result.nama,
         version=latest + 1,
         bpmn_xml=xml,
         sha256=digest,
-        is_current=True,
+        is_current=becomes_current,
         deployed_by=actor.name,
     )
     session.add(definition)
@@ -434,6 +442,7 @@ def deploy(
             "version": definition.version,
             "sha256": digest,
             "peringatan_dikonfirmasi": [str(w) for w in overtaken + warnings],
+            **({} if becomes_current else {"dipakai": False}),  # an administrator's version stays current
         },
     )
     return DeployResult(
@@ -459,35 +468,3 @@ def current(session: Session, process_key: str) -> VersionRef:
     if definition is None:
         raise NotFound(f"Definisi proses {process_key!r} belum dipasang; jalankan `sijosku init`")
     return VersionRef(definition.id, definition.version, definition.sha256)
-
-
-def list_definitions(session: Session) -> list[dict[str, Any]]:
-    counts = dict(
-        session.execute(
-            select(ProcessInstance.definition_id, func.count())
-            .where(ProcessInstance.status == InstanceStatus.BERJALAN)
-            .group_by(ProcessInstance.definition_id)
-        ).all()
-    )
-    rows = session.scalars(select(ProcessDefinition).order_by(ProcessDefinition.process_key, ProcessDefinition.version))
-    return [
-        {
-            "id": d.id,
-            "process_key": d.process_key,
-            "nama": d.nama,
-            "version": d.version,
-            "sha256": d.sha256,
-            "is_current": d.is_current,
-            "deployed_by": d.deployed_by,
-            "deployed_at": d.deployed_at.isoformat(),
-            "instances_running": counts.get(d.id, 0),
-        }
-        for d in rows
-    ]
-
-
-def xml_of(session: Session, definition_id: int) -> str:
-    xml = session.scalar(select(ProcessDefinition.bpmn_xml).where(ProcessDefinition.id == definition_id))
-    if xml is None:
-        raise NotFound(f"Definisi proses {definition_id} tidak ada")
-    return xml

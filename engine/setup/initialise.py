@@ -81,15 +81,18 @@ def _initialise(db: Database) -> dict[str, Any]:
     for path in sorted(DEFAULT_BPMN_DIR.glob("*.bpmn")):
         with db.transaction() as session:
             # the shipped diagrams were reviewed with their warnings: no one is there to confirm
-            result = definitions.deploy(session, actor, path.read_text(encoding="utf-8"), confirmed=True)
+            xml = path.read_text(encoding="utf-8")
+            result = definitions.deploy(session, actor, xml, confirmed=True, shipped=True)
             deployed.append(
                 {
                     "file": path.name,
                     "process_key": result.definition.process_key,
                     "version": result.definition.version,
                     "created": result.created,
-                    "reactivated": result.reactivated,
-                    "previous_version": result.previous_version,
+                    "current": result.definition.is_current,
+                    "current_version": result.definition.version
+                    if result.definition.is_current
+                    else result.previous_version,
                 }
             )
     return {"ditambahkan": added, "definisi": deployed}

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from engine.bpmn import definitions, diagram, migration, runtime
+from engine.bpmn import definitions, diagram, migration, runtime, versions
 from engine.core import audit
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
@@ -33,7 +33,7 @@ def _reading(actor: Actor) -> None:
 
 def list_definitions(session: Session, actor: Actor) -> list[dict[str, Any]]:
     _reading(actor)
-    return definitions.list_definitions(session)
+    return versions.list_definitions(session)
 
 
 def definition(session: Session, actor: Actor, definition_id: int) -> ProcessDefinition:
@@ -104,7 +104,7 @@ def diagram_xml(session: Session, actor: Actor, definition_id: int) -> str:
     readers = Scope.administering(actor).empty and Scope.auditing(actor).empty
     if readers and not _used_in_scope(session, actor, definition_id):
         raise NotFound(f"Definisi proses {definition_id} tidak ada")
-    return definitions.xml_of(session, definition_id)
+    return versions.xml_of(session, definition_id)
 
 
 @dataclass

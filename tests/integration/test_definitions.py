@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from engine.bpmn import definitions, runtime
+from engine.bpmn import definitions, runtime, versions
 from engine.core.config import DEFAULT_BPMN_DIR
 from engine.core.errors import Invalid
 from models import ProcessDefinition, ProcessInstance, Submission
@@ -77,7 +77,7 @@ def test_a_changed_definition_is_a_new_version_and_running_instances_keep_theirs
         )
         assert session.get(ProcessDefinition, v1).version == 1
         assert session.get(ProcessDefinition, v2).version == 2
-        listed = {d["version"]: d for d in definitions.list_definitions(session)}
+        listed = {d["version"]: d for d in versions.list_definitions(session)}
     assert listed[1]["instances_running"] == 1 and listed[2]["is_current"] and not listed[1]["is_current"]
     submit(db, team.operator, first)  # the old version still runs to its next step
     decide(db, team.kecamatan, first, "approve")

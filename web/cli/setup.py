@@ -40,7 +40,7 @@ def init(ctx: click.Context, as_json: bool) -> None:
             + ". Definisi: "
             + ", ".join(
                 f"{d['process_key']} v{d['version']}{' (baru)' if d['created'] else ''}"
-                + (f" (dipakai lagi; sebelumnya v{d['previous_version']})" if d["reactivated"] else "")
+                + ("" if d["current"] else f" (tersimpan; v{d['current_version']} pilihan admin tetap dipakai)")
                 for d in result["definisi"]
             )
         ),
