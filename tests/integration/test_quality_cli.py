@@ -30,6 +30,8 @@ def test_scan_prints_flags_as_json_and_exits_0(cli, tmp_path, db):  # noqa: F811
     assert {("tetap", "65.01", "2023"), ("lonjakan", "65.01", "2024"), ("turun_ke_nol", "65.71", "2024")} <= rules
     with db.read() as s:  # without --store nothing is written
         assert s.scalar(select(func.count()).select_from(AggregateValue)) == 0
+    read = cli("quality", "scan", str(path)).stdout  # a person reads the pages' words, not ids
+    assert "[peringatan] turun ke nol: " in read and "turun_ke_nol" not in read and "[warning]" not in read
     clean = tmp_path / "bersih.csv"
     clean.write_text("kode_wilayah,kategori,periode,nilai,sumber\n65.01,LUT,2024,300,dinsos\n")
     assert as_json(cli("quality", "scan", str(clean), "--json")) == []

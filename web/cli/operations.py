@@ -29,6 +29,7 @@ from web.cli.common import (
     rehearsal_moment,
     rehearsal_option,
 )
+from web.i18n import RULE_LABELS, SEVERITY_LABELS
 
 
 @click.group(name="quality")
@@ -36,12 +37,18 @@ def quality_group() -> None:
     """Mutu data: angka agregat, data historis, padu padan antarinstansi."""
 
 
+def _flag_line(row: dict[str, Any]) -> str:
+    """A flag in the words the pages use; the ids stay in --json, for scripts."""
+    severity = SEVERITY_LABELS.get(row["severity"], row["severity"])
+    return f"[{severity}] {RULE_LABELS.get(row['rule'], row['rule'])}: {row['message']}"
+
+
 def _print_flags(as_json: bool, flags: list[Any]) -> None:
     rows = [f.to_dict() for f in flags]
     emit(
         as_json,
         rows,
-        lambda: "\n".join(f"[{r['severity']}] {r['rule']}: {r['message']}" for r in rows) or "Tidak ada yang ditandai",
+        lambda: "\n".join(_flag_line(r) for r in rows) or "Tidak ada yang ditandai",
     )
 
 
