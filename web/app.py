@@ -178,7 +178,7 @@ def _template_helpers(app: Flask, settings: Settings) -> None:
             ],
             "open_tasks": open_tasks,
             "unread": unread,
-            "help_link": help.help_url(request.endpoint, [a.tingkat.value for a in actor.roles]),
+            "help_link": help.help_url(request.endpoint, [f"{a.role.value}:{a.tingkat.value}" for a in actor.roles]),
         }
 
 

@@ -27,6 +27,7 @@ NOT_PAGES = {
     "help.chapter",
     "help.screenshot",
 }
+ROLES_SEEN = [[role] for role in manual.ROLE_SECTIONS]  # the reconciliation's lanes
 _LINK = re.compile(r'<a class="help-link" id="bantuan" href="([^"]+)"')
 
 
@@ -46,11 +47,24 @@ def test_every_page_has_a_section_of_the_manual_and_the_section_exists(app):
     assert not stale, f"help sections of pages that do not exist: {stale}"
     with app.test_request_context("/"):
         for endpoint in manual.PAGES:
-            for tiers in (["kecamatan"], ["kabupaten"], ["provinsi"], []):
-                chapter, section = manual.target(endpoint, tiers)
+            for roles in (*([f"verifier:{t}"] for t in ("kecamatan", "kabupaten", "provinsi")), *ROLES_SEEN, []):
+                chapter, section = manual.target(endpoint, roles)
                 html = manual.render_chapter(chapter)
                 assert html is not None, (endpoint, chapter)
                 assert not section or section in manual.anchors(html), (endpoint, chapter, section)
+
+
+@pytest.mark.parametrize(
+    ("role", "section"),
+    [
+        ("walidata:kabupaten", "walidata-kabupaten-kota"),
+        ("walidata:provinsi", "walidata-provinsi"),
+        ("forum_sdi:provinsi", "forum-sdi"),
+        ("kepala_dinas:provinsi", "kepala-dinas"),
+    ],
+)
+def test_a_reconciliation_task_opens_the_section_of_its_lane(role, section):
+    assert manual.target("reconciliation.task_page", [role]) == ("walidata-forum-sdi", section)
 
 
 @pytest.mark.parametrize(

@@ -84,6 +84,7 @@ def test_a_year_through_the_pages(year, signed_in):
     figures = asked[start : asked.index("</table>", start)]
     assert "Bulungan" in figures and '<th scope="row">LUT</th><td>3</td><td>3</td>' in figures
     assert 'id="angka-berubah"' not in asked  # nothing changed since the Forum's recount
+    assert 'href="/bantuan/walidata-forum-sdi#kepala-dinas"' in asked  # the help of the head's own step
     assert 'id="tanpa-siklus"' in asked  # this world opened no cycle: how many reported is not known
     no_decree = head.post(f"/rekonsiliasi/tugas/{head_task.id}", {"keputusan": "setuju"})
     assert no_decree.status_code == 400 and "surat keputusan" in no_decree.get_data(as_text=True).lower()
@@ -92,9 +93,12 @@ def test_a_year_through_the_pages(year, signed_in):
         {"keputusan": "setuju", "nomor_sk": "188.44/7/2027", "tanggal_sk": "20/11/2026"},
     )
     assert approved.status_code == 302
+    decided = head.get(f"/rekonsiliasi/tugas/{head_task.id}").get_data(as_text=True)
+    assert 'id="sudah-diputuskan"' in decided and f'href="/penetapan/{YEAR}"' in decided
+    assert 'id="revisi-sama"' not in decided  # the determination just made is not a revision to come
 
     shown = province.get(f"/penetapan/{YEAR}").get_data(as_text=True)
-    assert "188.44/7/2027" in shown
+    assert "188.44/7/2027" in shown and "/jejak?" not in shown  # the trail is the auditor's
     with db.read() as session:
         from engine.verification import determinations
 
@@ -106,8 +110,13 @@ def test_a_year_through_the_pages(year, signed_in):
     assert province.get(f"/penetapan/{YEAR}/unduh/doc").status_code == 404
 
     auditor = signed_in("auditor.prov")
+    figures = auditor.get(f"/penetapan/{YEAR}").get_data(as_text=True)  # each official figure leads to its trail
+    assert f'href="/penetapan/{YEAR}/jejak?wilayah=65&amp;kategori=LUT"' in figures
+    unchosen = auditor.get(f"/penetapan/{YEAR}/jejak")
+    assert unchosen.status_code == 302 and unchosen.headers["Location"].endswith(f"/penetapan/{YEAR}")
     trail = auditor.get(f"/penetapan/{YEAR}/jejak?wilayah=65.01&kategori=LUT").get_data(as_text=True)
     assert "cakupan DP3AP2KB lebih luas" in trail and ">3<" in trail
+    assert "WITA" in trail and "+00:00" not in trail and "FLAG_" not in trail  # times and actions in words
     assert signed_in("op.desa").get("/penetapan/").status_code == 403
     assert province.get(f"/penetapan/{YEAR}/jejak?wilayah=65.01&kategori=LUT").status_code == 403
 

@@ -94,13 +94,20 @@ PAGES: dict[str, tuple[str, str]] = {
     "agency_figures.save": ("walidata-forum-sdi", "angka-instansi"),
     "agency_figures.withdraw": ("walidata-forum-sdi", "angka-instansi"),
     "agency_figures.undo": ("walidata-forum-sdi", "angka-instansi"),
-    "reconciliation.task_page": ("walidata-forum-sdi", "walidata-kabupaten-kota"),
+    "reconciliation.task_page": ("walidata-forum-sdi", "@role"),
     "reconciliation.determinations": ("walidata-forum-sdi", "kepala-dinas"),
     "reconciliation.determination_page": ("walidata-forum-sdi", "kepala-dinas"),
     "reconciliation.download": ("walidata-forum-sdi", "kepala-dinas"),
-    "reconciliation.trail": ("walidata-forum-sdi", "aturan-yang-perlu-diingat"),
+    "reconciliation.trail": ("auditor", "jejak-angka-resmi"),
 }
 TIER_CHAPTERS = {t: t for t in ("kecamatan", "kabupaten", "provinsi")}  # by `Tier` value
+# The reconciliation's task page is each lane's own step: its section is the viewer's role's ("role:tier").
+ROLE_SECTIONS = {
+    "walidata:provinsi": "walidata-provinsi",
+    "walidata:kabupaten": "walidata-kabupaten-kota",
+    "forum_sdi:provinsi": "forum-sdi",
+    "kepala_dinas:provinsi": "kepala-dinas",
+}
 # Short explanations beside form fields, linked to their section.
 FIELDS = {
     "nik": ("operator-desa", "nik-kk-dan-kategori"),
@@ -214,16 +221,20 @@ def anchors(html: str) -> set[str]:
     return set(re.findall(r'id="([^"]+)"', html))
 
 
-def target(endpoint: str | None, tiers: Iterable[str]) -> tuple[str, str]:
-    """The chapter and section of the manual for a page, as seen by a person of these tiers."""
+def target(endpoint: str | None, roles: Iterable[str]) -> tuple[str, str]:
+    """The chapter and section of the manual for a page, as seen by a person of these roles ("role:tier")."""
+    roles = list(roles)
     chapter, section = PAGES.get(endpoint or "", ("index", ""))
     if chapter == "@tier":
+        tiers = [role.partition(":")[2] for role in roles]
         chapter = next((TIER_CHAPTERS[t] for t in tiers if t in TIER_CHAPTERS), "kecamatan")
+    if section == "@role":
+        section = next((ROLE_SECTIONS[r] for r in roles if r in ROLE_SECTIONS), "walidata-kabupaten-kota")
     return chapter, section
 
 
-def help_url(endpoint: str | None, tiers: Iterable[str]) -> str:
-    chapter, section = target(endpoint, tiers)
+def help_url(endpoint: str | None, roles: Iterable[str]) -> str:
+    chapter, section = target(endpoint, roles)
     return url_for("help.chapter", slug=chapter) + (f"#{section}" if section else "")
 
 

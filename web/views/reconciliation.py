@@ -199,6 +199,9 @@ def download(tahun: int, fmt: str) -> Any:
 def trail(tahun: int) -> Any:
     wilayah = request.args.get("wilayah", "")[:13]
     kategori = request.args.get("kategori", "")[:10]
+    if not (wilayah and kategori):  # the trail is of one figure, chosen on the determination's page
+        flash(_("Pilih angka di tabel penetapan untuk melihat jejaknya."), "info")
+        return redirect(url_for("reconciliation.determination_page", tahun=tahun))
     with reading() as s:
         found = determinations.trail(s, actor(), tahun, wilayah, kategori)
     return render_template("reconciliation/trail.html", t=found)
