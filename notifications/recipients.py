@@ -77,8 +77,21 @@ def _operators_still_due(session: Session, periode: str) -> list[User]:
     )
 
 
+def _desa_task_again(session: Session, event: events.TaskCreated) -> bool:
+    """The desa's step once more: only a return brings it back, and the return's own notice names the
+    desa, the period and the reason (a second notice for the same moment told nothing new)."""
+    if event.tingkat != Tier.DESA.value or event.submission_id is None:
+        return False
+    earlier = select(HumanTask.id).where(
+        HumanTask.submission_id == event.submission_id, HumanTask.tingkat == Tier.DESA, HumanTask.id < event.task_id
+    )
+    return session.scalar(earlier.limit(1)) is not None
+
+
 def for_event(session: Session, event: events.DomainEvent) -> list[User]:
     match event:
+        case events.TaskCreated() if _desa_task_again(session, event):
+            return []
         case events.TaskCreated() if event.peran:
             return _at(session, Tier(event.tingkat), event.region_kode, {Role(event.peran)})
         case events.TaskCreated() | events.TaskDueSoon():

@@ -71,7 +71,8 @@ def test_a_return_reaches_the_operator_in_the_app_and_by_email(subscribed, smtp)
         operator = s.scalar(select(User).where(User.username == team.operator))
         unread = inapp.unread_count(s, operator.id)
         titles = [n.judul for n in inapp.latest(s, operator.id)]
-    assert unread >= 2 and any("dikembalikan oleh kecamatan" in t for t in titles)
+    assert unread == 2 and any("dikembalikan oleh kecamatan" in t for t in titles)
+    assert sum(t.startswith("Tugas baru") for t in titles) == 1  # the first task; the return's notice says the rest
     assert mail.deliver_pending(db, settings) == 1
     message = inbox.messages[0]
     assert message["To"] == "operator@desa.id" and "dikembalikan" in message["Subject"]
