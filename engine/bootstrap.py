@@ -24,7 +24,16 @@ from engine.core.errors import phrase
 from engine.core.registry import Job, Registry
 from engine.core.uow import Database
 from engine.people import sign_in
-from engine.verification import cycles, dtsen, imports, nik_matching, period_figures, reconciliation, service_tasks
+from engine.verification import (
+    cycles,
+    dtsen,
+    imports,
+    nik_matching,
+    period_figures,
+    reconciliation,
+    service_tasks,
+    stale_imports,
+)
 
 Plugin = Callable[[Registry], None]
 
@@ -71,8 +80,8 @@ def bootstrap(db: Database, *plugins: Plugin) -> Database:
     registry.add_job(Job("dukcapil", "minute", dukcapil_sync))
     registry.add_job(Job("percobaan_masuk", "day", sign_in.purge_attempts))
     registry.add_job(Job("riwayat_tugas", "day", jobs.purge_runs))
-    registry.add_job(Job("impor", "minute", imports.run_waiting_jobs))
-    registry.add_job(Job("impor_macet", "minute", imports.fail_stale_jobs))
+    registry.add_job(Job(imports.IMPORT_JOB, "minute", imports.run_waiting_jobs))
+    registry.add_job(Job("impor_macet", "minute", stale_imports.fail_stale_jobs))
     if db.settings.dukcapil.base_url:
         registry.adapters[nik_matching.ADAPTER] = nik_matching.HttpDukcapil(db.settings.dukcapil)
     if db.settings.dtsen.base_url:

@@ -33,6 +33,7 @@ class ImportJob(Base):
     message: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column()
+    runner: Mapped[str | None] = mapped_column(String(120))  # the process running it (a job run's holder)
     # The uploaded rows, kept until the scheduled import job has run them (then cleared), so that no
     # request thread carries an import and any node holding the scheduler's lease can run it.
     pending_rows: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)

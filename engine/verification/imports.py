@@ -11,7 +11,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -42,6 +42,7 @@ from models import (
 
 log = logging.getLogger(__name__)
 REQUIRED_COLUMNS = ["nama", "kategori"]
+IMPORT_JOB = "impor"  # the scheduled job that runs waiting uploads (`run_waiting_jobs`)
 
 
 @dataclass
@@ -337,7 +338,7 @@ def run_waiting_jobs(db: Database, now: datetime, poll: float | None = None) -> 
     """The scheduled import job: run waiting uploads one by one, oldest first, and keep looking for
     new ones for `poll` seconds (the setting `import_poll`), so that an upload starts within a second
     or two. It runs under the scheduler's lease, on whichever node holds it; a node that dies
-    mid-import leaves its job to `fail_stale_jobs`."""
+    mid-import leaves its job to `stale_imports.fail_stale_jobs`."""
     deadline = time.monotonic() + (db.settings.import_poll if poll is None else poll)
     done = 0
     while True:
@@ -363,7 +364,7 @@ def _take_waiting(db: Database) -> int | None:
             taken = session.execute(
                 update(ImportJob)
                 .where(ImportJob.id == job_id, ImportJob.status == ImportStatus.MENUNGGU)
-                .values(status=ImportStatus.BERJALAN)
+                .values(status=ImportStatus.BERJALAN, runner=jobs.HOLDER)
             )
             if rows.affected(taken) == 1:
                 return job_id
@@ -402,6 +403,7 @@ def run_job(db: Database, job_id: int) -> None:
                 pending_rows=None,
             )
             return
+        _update_job(db, job_id, rows_done=len(rows))  # every row checked: the page says it is saving
         with db.transaction() as session:
             report = import_rows(session, actor, job.submission_id, rows, checked=check)
         _update_job(
@@ -434,32 +436,6 @@ def run_job(db: Database, job_id: int) -> None:
             finished_at=clock.now(),
             pending_rows=None,
         )
-
-
-STALE_AFTER = timedelta(minutes=30)  # far longer than the largest allowed file takes
-
-
-def fail_stale_jobs(db: Database, now: datetime) -> str:
-    """The scheduled sweep: a job still waiting or running long after it began died with its process
-    (a restart, a crash); it is marked failed, so the person is told to upload again."""
-    with db.transaction() as session:
-        result = session.execute(
-            update(ImportJob)
-            .where(
-                ImportJob.status.in_([ImportStatus.MENUNGGU, ImportStatus.BERJALAN]),
-                ImportJob.created_at < now - STALE_AFTER,
-            )
-            .values(
-                status=ImportStatus.GAGAL,
-                message=(
-                    "Impor tidak selesai (server dimulai ulang, atau penjadwal tidak berjalan); "
-                    "tidak ada yang disimpan, unggah lagi"
-                ),
-                finished_at=now,
-                pending_rows=None,
-            )
-        )
-    return phrase(f"{rows.affected(result)} impor macet ditandai gagal")
 
 
 def problems_csv(session: Session, actor: Actor, job_id: int) -> tuple[str, str]:

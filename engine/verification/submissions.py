@@ -32,6 +32,7 @@ from models import (
     Decision,
     HumanTask,
     ImportJob,
+    ImportStatus,
     ItemAction,
     ItemVerdict,
     Region,
@@ -271,9 +272,29 @@ def check_draft(session: Session, actor: Actor, submission_id: int) -> list[Prob
     return _blockers(session, submission)
 
 
+_IMPORT_IN_WORK = (
+    select(ImportJob.filename)
+    .where(
+        ImportJob.submission_id == bindparam("submission_id"),
+        ImportJob.status.in_([ImportStatus.MENUNGGU, ImportStatus.BERJALAN]),
+    )
+    .order_by(ImportJob.id)
+    .limit(1)
+)
+
+
 def _blockers(session: Session, submission: Submission) -> list[Problem]:
-    """What keeps a submission from going up: register records without a status, missing minutes,
+    """What keeps a submission from going up: a file still being imported into it (alone: the rest
+    would judge a draft about to change), register records without a status, missing minutes,
     record errors (kept on the items)."""
+    importing = session.scalar(_IMPORT_IN_WORK, {"submission_id": submission.id})
+    if importing is not None:
+        return [
+            Problem(
+                f"berkas {importing} masih diimpor: tunggu sampai impornya selesai dan periksa hasilnya, "
+                "lalu ajukan (hasilnya ada di bagian Impor berkas)"
+            )
+        ]
     problems = register.readiness(session, submission)
     minutes_problem = minutes.missing(session, submission)
     problems += [minutes_problem] if minutes_problem else []

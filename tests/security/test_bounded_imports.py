@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from engine.core import tables
 from engine.core.errors import Invalid
-from engine.verification import imports
+from engine.verification import imports, stale_imports
 from models import ImportJob, SubmissionItem
 from tests.factories import csv_of, open_with_items, person_row
 
@@ -161,12 +161,47 @@ def test_a_job_left_running_by_a_dead_process_is_marked_failed(db):
         job_id = imports.create_job(s, SYSTEM, sid, "a.csv", [{"nama": "x"}] * 10).id
         s.get(ImportJob, job_id).status = ImportStatus.BERJALAN
     now = clock.now()
-    assert imports.fail_stale_jobs(db, now).startswith("0 ")  # still young
-    assert imports.fail_stale_jobs(db, now + imports.STALE_AFTER + timedelta(minutes=1)).startswith("1 ")
+    assert stale_imports.fail_stale_jobs(db, now).startswith("0 ")  # still young
+    assert stale_imports.fail_stale_jobs(db, now + stale_imports.STALE_AFTER + timedelta(minutes=1)).startswith("1 ")
     with db.read() as s:
         job = s.get(ImportJob, job_id)
         assert job.status == ImportStatus.GAGAL and "unggah lagi" in job.message
     assert "impor_macet" in db.registry.jobs
+
+
+def test_a_job_whose_process_died_is_failed_once_that_process_holds_no_live_run(db):
+    """Not half an hour after the upload: as soon as the process running it holds no live run of the
+    import job (a process killed mid-import loses its run's lease within `jobs.LEASE`)."""
+    from datetime import timedelta
+
+    from engine.core import clock, jobs
+    from models import ImportStatus, JobRun, JobStatus
+    from tests.factories import SYSTEM
+
+    sid = open_with_items(db, rows=[])
+    with db.transaction() as s:
+        job_id = imports.create_job(s, SYSTEM, sid, "a.csv", [{"nama": "x"}] * 10).id
+    assert imports._take_waiting(db) == job_id  # as the scheduled run takes it
+    now = clock.now()
+    with db.transaction() as s:
+        assert s.get(ImportJob, job_id).runner == jobs.HOLDER
+        s.add(
+            JobRun(
+                job_id=imports.IMPORT_JOB,
+                run_key="uji",
+                holder=jobs.HOLDER,
+                status=JobStatus.BERJALAN,
+                started_at=now,
+                lease_until=now + jobs.LEASE,
+            )
+        )
+    assert stale_imports.fail_stale_jobs(db, now + timedelta(minutes=5)).startswith("0 ")  # its run is alive
+    lapsed = now + jobs.LEASE + timedelta(minutes=1)
+    assert lapsed < now + stale_imports.STALE_AFTER
+    assert stale_imports.fail_stale_jobs(db, lapsed).startswith("1 ")
+    with db.read() as s:
+        job = s.get(ImportJob, job_id)
+        assert job.status == ImportStatus.GAGAL and "unggah lagi" in job.message
 
 
 def test_uploads_wait_for_the_scheduled_import_job_and_each_runs_once(db):

@@ -168,4 +168,12 @@
     select.addEventListener("change", function () { if (!byKeys) { go(); } });
     select.addEventListener("blur", function () { if (byKeys) { byKeys = false; go(); } });
   });
+  /* An import's progress asks the server every second: when an answer does not come, the page says so
+     instead of "updating itself" while nothing arrives; the next answer replaces the whole box. */
+  ["htmx:sendError", "htmx:responseError", "htmx:timeout"].forEach(function (name) {
+    document.addEventListener(name, function (event) {
+      var note = document.getElementById("impor-terputus");
+      if (note && event.target && event.target.id === "import-progress") { note.hidden = false; }
+    });
+  });
 })();
