@@ -109,8 +109,14 @@ def approve_many(
     found = _chosen(session, actor, task_ids, region.strip(), periode.strip())
     chosen = set(_within_budget(session, found))
     outcome = BulkOutcome(left=[t for t in found if t not in chosen])
-    for task_id in sorted(set(task_ids or []) - set(found)):
-        outcome.refused[task_id] = "bukan tugas terbuka tingkat kabupaten/kota atau provinsi di wilayah Anda"
+    missing = sorted(set(task_ids or []) - set(found))
+    decided = _decided_meanwhile(session, actor, missing)
+    for task_id in missing:
+        outcome.refused[task_id] = (
+            "sudah diputuskan sebelumnya (halaman Anda sudah lama dibuka); tidak ada yang diubah"
+            if task_id in decided
+            else "bukan tugas terbuka tingkat kabupaten/kota atau provinsi di wilayah Anda"
+        )
     for task_id in (t for t in found if t in chosen):
         command = decisions.DecisionCommand(
             task_id, keputusan.value, alasan=alasan, semua_sesuai=keputusan == Decision.SETUJU, massal=True
@@ -122,6 +128,23 @@ def approve_many(
         except SijoskuError as exc:  # the summary: the points themselves are on the task's page
             outcome.refused[task_id] = exc.summary if isinstance(exc, Invalid) else str(exc)
     return outcome
+
+
+def _decided_meanwhile(session: Session, actor: Actor, task_ids: list[int]) -> set[int]:
+    """Chosen tasks of the person's tiers and region that are no longer open: decided from another
+    tab, or by a colleague, since the list was shown (said so, not as tasks outside their region)."""
+    if not task_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(HumanTask.id).where(
+                HumanTask.id.in_(task_ids),
+                Scope.working(actor).where_tasks(HumanTask.tingkat, HumanTask.region_kode, HumanTask.peran),
+                HumanTask.tingkat.in_(BULK_TIERS),
+                HumanTask.status != TaskStatus.TERBUKA,
+            )
+        )
+    )
 
 
 def _within_budget(session: Session, task_ids: list[int]) -> list[int]:

@@ -205,15 +205,24 @@ def test_bulk_return_takes_one_reason_and_the_kecamatan_cannot_bulk_approve(brow
         assert said in nothing and "0 tugas disetujui" not in nothing
     with db.read() as s:
         assert s.get(Submission, sid).status != SubmissionStatus.DIKEMBALIKAN
+    kab_task = _task(db, sid)
     browser.post(
         "/tugas/setujui",
-        {"task_id": [str(_task(db, sid))], "keputusan": "kembalikan", "alasan": "angka lansia tidak wajar"},
+        {"task_id": [str(kab_task)], "keputusan": "kembalikan", "alasan": "angka lansia tidak wajar"},
         token_from="/tugas/",
     )
     with db.read() as s:
         submission = s.get(Submission, sid)
         assert submission.status == SubmissionStatus.DIKEMBALIKAN
         assert submission.alasan_terakhir.endswith("angka lansia tidak wajar")
+    stale = browser.post(  # the same list again, from a tab opened before: said as decided, not as foreign
+        "/tugas/setujui",
+        {"task_id": [str(kab_task)], "keputusan": "kembalikan", "alasan": "angka lansia tidak wajar"},
+        token_from="/tugas/",
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "sudah diputuskan sebelumnya" in stale and "di wilayah Anda" not in stale
+    assert "Tidak ada tugas yang diputuskan" in stale and "0 tugas dikembalikan" not in stale
 
 
 def test_the_kecamatan_follows_its_desa_in_the_cycle_status_with_a_total(browser, db, people):

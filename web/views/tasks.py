@@ -87,12 +87,15 @@ def approve_many() -> Any:
         flash_refusal(exc)
         return redirect(local_target(form["kembali"], "tasks.inbox_page"))
     returned = form["keputusan"] == Decision.KEMBALIKAN
-    flash(
-        _("%(n)d tugas dikembalikan.", n=len(outcome.approved))
-        if returned
-        else _("%(n)d tugas disetujui.", n=len(outcome.approved)),
-        "ok",
-    )
+    if not outcome.approved:  # not a success: each chosen task's reason follows
+        flash(_("Tidak ada tugas yang diputuskan."), "error")
+    else:
+        flash(
+            _("%(n)d tugas dikembalikan.", n=len(outcome.approved))
+            if returned
+            else _("%(n)d tugas disetujui.", n=len(outcome.approved)),
+            "ok",
+        )
     _flash_refused(outcome.refused, decided=True)
     if outcome.left:
         flash(
