@@ -22,6 +22,7 @@ from models import (
     FlagStatus,
     HumanTask,
     ProcessInstance,
+    QualityFlag,
     Record,
     Severity,
 )
@@ -450,3 +451,34 @@ def test_the_head_cannot_determine_while_a_warning_is_unexplained(year):
     with db.read() as session:
         assert session.scalar(select(func.count()).select_from(Determination)) == 0
     assert [t.id for t in open_tasks(db, "penetapan_kepala")] == [head.id]  # the head's task still waits
+
+
+@pytest.mark.parametrize("status", [FlagStatus.DIJELASKAN, FlagStatus.DIAKUI])
+def test_an_error_explained_or_acknowledged_still_stops_the_determination(year, status):
+    """A warning may be explained; an error (a total that is not the sum of its parts) must be
+    corrected: figures that do not add up are never made official with a note beside them."""
+    db = year
+    with db.transaction() as session:
+        reconciliation.open_year(session, SYSTEM, "65", YEAR)
+    review_regencies(db)
+    accept_at_forum(db)
+    with db.transaction() as session:
+        error = QualityFlag(
+            rule="total",
+            severity=Severity.ERROR,
+            message="jumlah kecamatan tidak sama dengan jumlah desanya",
+            tingkat="kabupaten",
+            region_kode="65.01",
+            kategori="LUT",
+            periode=str(YEAR),
+            status=status,
+            ack_note="akan diperbaiki tahun depan",
+        )
+        session.add(error)
+    (head,) = open_tasks(db, "penetapan_kepala")
+    approve = reconciliation.HeadDecision(head.id, "setuju", "", "SK-6/2027", "2026-11-25")
+    with db.transaction() as session, pytest.raises(Invalid) as refused:
+        reconciliation.decide_determination(session, person(db, "kepala.dinas"), approve)
+    assert f"tanda_{error.id}" in {p.column for p in refused.value.problems}
+    with db.read() as session:
+        assert session.scalar(select(func.count()).select_from(Determination)) == 0

@@ -9,7 +9,7 @@ import re
 
 from sqlalchemy import func, select
 
-from models import AuditEvent, HumanTask
+from models import AuditEvent, HumanTask, Record
 from tests.factories import csv_of, decide, items_of, open_period, open_with_items, person_row, submit
 
 
@@ -110,6 +110,14 @@ def test_a_register_that_could_not_be_checked_is_stated_with_its_reason(browser,
     cards = browser.get(f"/tugas/{task}?tampil=dikonfirmasi").get_data(as_text=True)
     assert "Tetap di register (1)" in cards and "tetap di register, belum diperiksa desa" in cards
     assert "diperiksa ulang" not in cards.split('class="cards"')[1]
+    with db.read() as s:
+        before = s.scalar(select(Record.versi))
+    for user in ("verif.kec", "verif.kab", "valid.prov"):
+        decide(db, user, sid, "approve")
+    with db.read() as s:  # approved, the record nobody looked at is not written as re-verified
+        assert s.scalar(select(Record.versi)) == before
+        reverified = select(func.count()).where(AuditEvent.action == "RECORD_REVERIFIED")
+        assert s.scalar(reverified) == 0
 
 
 def test_correcting_a_record_from_the_register_returns_to_the_register_where_it_was(browser, db, people):
