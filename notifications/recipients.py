@@ -90,8 +90,8 @@ def _desa_task_again(session: Session, event: events.TaskCreated) -> bool:
 
 def for_event(session: Session, event: events.DomainEvent) -> list[User]:
     match event:
-        case events.TaskCreated() if _desa_task_again(session, event):
-            return []
+        case events.TaskCreated() if event.diumumkan or _desa_task_again(session, event):
+            return []  # told by the cycle's opening, or by the return that brought it back
         case events.TaskCreated() if event.peran:
             return _at(session, Tier(event.tingkat), event.region_kode, {Role(event.peran)})
         case events.TaskCreated() | events.TaskDueSoon():

@@ -51,6 +51,7 @@ class Start:
     periode: str
     business_key: str
     values: dict[str, str | int] = field(default_factory=dict)
+    announced: bool = False  # its people are told by an announcement of their own: no notice of its first task
 
 
 class NotBulkable(RuntimeError):
@@ -124,8 +125,10 @@ def start_many(session: Session, t: Template, starts: list[Start]) -> list[int]:
         .all()
     )
     rows: list[dict[str, Any]] = []
+    announcements: list[bool] = []  # per row: whether its people hear of it by the start's announcement
     for s, iid, (_, fresh) in zip(starts, instance_ids, copies, strict=True):
         for spiff_id, bpmn_id, name, tier in t.ready:
+            announcements.append(s.announced)
             rows.append(
                 {
                     "instance_id": iid,
@@ -162,8 +165,9 @@ def start_many(session: Session, t: Template, starts: list[Start]) -> list[int]:
                 kode_desa=row["kode_desa"],
                 periode=row["periode"],
                 submission_id=row["submission_id"],
+                diumumkan=announced,
             )
-            for row, task_id in zip(rows, task_ids, strict=True)
+            for row, task_id, announced in zip(rows, task_ids, announcements, strict=True)
         ],
     )
     return list(instance_ids)

@@ -56,6 +56,7 @@ class TaskCreated(DomainEvent):
     due_at: str | None = None
     submission_id: int | None = None
     peran: str | None = None  # the role a `tier:role` lane names; none: the tier's working role
+    diumumkan: bool = False  # its people are told by an announcement of its own (a cycle's opening)
 
 
 @dataclass(frozen=True, kw_only=True)

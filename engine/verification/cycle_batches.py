@@ -19,7 +19,7 @@ from engine.core.audit import AuditAction
 from engine.core.errors import Conflict
 from engine.core.uow import Database
 from engine.verification import register
-from models import Cycle, CycleStatus, Region, Submission, SubmissionStatus, Tier
+from models import Cycle, CycleStatus, Region, Submission, SubmissionStatus, Tier, contains
 
 BATCH = 500
 
@@ -43,8 +43,10 @@ def open_desa(db: Database, actor: Actor, periode: str, desa: list[str], templat
     for number, start in enumerate(range(0, len(desa), BATCH), start=1):
         with db.transaction() as s:
             # one batch of one period at a time, across nodes (when it has a cycle); closed meanwhile, no more
-            refuse_closed(locked_cycle(s, periode), periode)
-            opened += _open_many(s, actor, template, _still_in_use(s, desa[start : start + BATCH]), periode)
+            cycle = locked_cycle(s, periode)
+            refuse_closed(cycle, periode)
+            told = list(cycle.announced or []) if cycle is not None else None
+            opened += _open_many(s, actor, template, _still_in_use(s, desa[start : start + BATCH]), periode, told)
         if number & (number - 1) == 0:  # after batches 1, 2, 4, 8 …: each time the tables have doubled
             _refresh_statistics(db)
     return opened
@@ -103,8 +105,20 @@ def _new_submissions(session: Session, desa: list[str], periode: str) -> dict[st
     return {code: sid for code, sid in connection.execute(statement, values)}
 
 
-def _open_many(session: Session, actor: Actor, template: bulk_start.Template, batch: list[str], periode: str) -> int:
-    """A submission for each desa of the batch that has none yet, with its process started from the template."""
+def _open_many(
+    session: Session,
+    actor: Actor,
+    template: bulk_start.Template,
+    batch: list[str],
+    periode: str,
+    told: list[str] | None = None,
+) -> int:
+    """A submission for each desa of the batch that has none yet, with its process started from the template.
+
+    `told`: the regions whose opening the cycle has announced (None: a period without a cycle, which
+    announces nothing). A desa outside them hears of its first task from the announcement to come
+    (`cycle.opened`, with the deadline), so the task itself is not told too; a desa opened later
+    inside an announced region hears of it from the task."""
     created = _new_submissions(session, batch, periode) if batch else {}
     desa = [code for code in batch if code in created]
     if not desa:
@@ -113,7 +127,11 @@ def _open_many(session: Session, actor: Actor, template: bulk_start.Template, ba
     submission_ids = [created[code] for code in desa]
     starts = [
         bulk_start.Start(
-            code, periode, f"{code}/{periode}", {"kode_desa": code, "periode": periode, "submission_id": sid}
+            code,
+            periode,
+            f"{code}/{periode}",
+            {"kode_desa": code, "periode": periode, "submission_id": sid},
+            announced=told is not None and not any(contains(region, code) for region in told),
         )
         for code, sid in zip(desa, submission_ids, strict=True)
     ]

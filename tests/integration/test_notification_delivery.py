@@ -7,7 +7,7 @@ an escalation the tier above can open, and notifications that cannot all be swit
 from __future__ import annotations
 
 import dataclasses
-from datetime import timedelta
+from datetime import date, timedelta
 from email.header import decode_header, make_header
 
 import pytest
@@ -17,11 +17,11 @@ from engine.core import clock, events, jobs
 from engine.core.actors import Actor
 from engine.people import administration, users
 from engine.verification import cycles, gauges, imports
-from models import Channel, EmailMessage, HumanTask, Notification, Submission, User
+from models import Channel, EmailMessage, HumanTask, Notification, Region, Submission, User
 from notifications import delivery
 from notifications import email as mail
 from notifications.templates import moment
-from tests.factories import SYSTEM, csv_of, decide, make_team, open_with_items, person_row, submit
+from tests.factories import DESA, SYSTEM, csv_of, decide, make_team, open_with_items, person_row, submit
 from tests.integration.test_notifications import (  # noqa: F401 - the fixtures
     _free_port,
     _returned,
@@ -216,6 +216,32 @@ def test_operators_hear_of_an_opening_once_when_the_rest_of_the_province_opens(s
             select(Notification).where(Notification.user_id == operator.id, Notification.event_type == "cycle.opened")
         ).all()
     assert len(openings) == 1 and "paling lambat" in openings[0].isi and "WITA" in openings[0].isi
+    with db.read() as s:  # one event, one notice: the opening names the deadline; its task is not told again
+        kinds = s.scalars(select(Notification.event_type).where(Notification.user_id == operator.id)).all()
+    assert kinds == ["cycle.opened"]
+
+
+def test_a_desa_opened_after_its_regions_announcement_hears_of_its_task(subscribed):
+    """Opened later (its code was in force again after the kecamatan's opening was announced), the
+    desa has no announcement of its own: its first task is what tells its operator."""
+    db = subscribed
+    make_team(db)
+    with db.transaction() as s:
+        s.get(Region, DESA).berakhir = date(2026, 1, 1)
+    try:
+        cycles.open_cycle(db, SYSTEM, "2027-Q1", region="65.01.01")
+        events.deliver_pending(db.sessions)
+        with db.transaction() as s:
+            s.get(Region, DESA).berakhir = None
+        cycles.open_cycle(db, SYSTEM, "2027-Q1", region="65.01.01")
+        events.deliver_pending(db.sessions)
+    finally:
+        with db.transaction() as s:  # the list of regions is shared by every test
+            s.get(Region, DESA).berakhir = None
+    with db.read() as s:
+        operator = users.find_user(s, "op.desa")
+        kinds = s.scalars(select(Notification.event_type).where(Notification.user_id == operator.id)).all()
+    assert kinds.count("task.created") == 1
 
 
 def test_a_return_and_a_late_task_cannot_all_be_switched_off(subscribed):
