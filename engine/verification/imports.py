@@ -339,10 +339,14 @@ def run_waiting_jobs(db: Database, now: datetime, poll: float | None = None) -> 
     new ones for `poll` seconds (the setting `import_poll`), so that an upload starts within a second
     or two. It runs under the scheduler's lease, on whichever node holds it; a node that dies
     mid-import leaves its job to `stale_imports.fail_stale_jobs`."""
-    deadline = time.monotonic() + (db.settings.import_poll if poll is None else poll)
+    started = time.monotonic()
+    deadline = started + (db.settings.import_poll if poll is None else poll)
     done = 0
     while True:
-        job_id = None if jobs.STOPPING.is_set() else _take_waiting(db)
+        # a run takes new uploads for half its lease at most: it ends, and a new run renews the lease,
+        # before the sweep could take this process for dead while uploads keep arriving
+        spent = time.monotonic() - started > jobs.LEASE.total_seconds() / 2
+        job_id = None if jobs.STOPPING.is_set() or spent else _take_waiting(db)
         if job_id is not None:
             run_job(db, job_id)
             done += 1
@@ -405,17 +409,13 @@ def run_job(db: Database, job_id: int) -> None:
             return
         _update_job(db, job_id, rows_done=len(rows))  # every row checked: the page says it is saving
         with db.transaction() as session:
+            running = session.scalar(select(ImportJob.status).where(ImportJob.id == job_id).with_for_update())
+            if running != ImportStatus.BERJALAN:
+                return  # failed meanwhile, its person told to upload again: nothing is written
             report = import_rows(session, actor, job.submission_id, rows, checked=check)
-        _update_job(
-            db,
-            job_id,
-            status=ImportStatus.SELESAI,
-            rows_done=len(rows),
-            report=report.to_dict(),
-            message=report.summary(),
-            finished_at=clock.now(),
-            pending_rows=None,
-        )
+            done = session.get(ImportJob, job_id)
+            done.status, done.rows_done, done.report = ImportStatus.SELESAI, len(rows), report.to_dict()
+            done.message, done.finished_at, done.pending_rows = report.summary(), clock.now(), None
     except SijoskuError as exc:
         _update_job(
             db,

@@ -24,6 +24,7 @@ def _runner_gone(now: datetime) -> Any:
         JobRun.job_id == IMPORT_JOB,
         JobRun.holder == ImportJob.runner,
         JobRun.status == JobStatus.BERJALAN,
+        JobRun.finished_at.is_(None),  # the runs in hand, by `ix_job_run_finished`
         JobRun.lease_until >= now,
     )
     return and_(ImportJob.status == ImportStatus.BERJALAN, ImportJob.runner.is_not(None), ~alive)

@@ -227,3 +227,33 @@ def test_uploads_wait_for_the_scheduled_import_job_and_each_runs_once(db):
         assert done[first].pending_rows is None and done[second].pending_rows is None
         assert len(s.scalars(select(SubmissionItem.id).where(SubmissionItem.submission_id == sid)).all()) == 2
     assert imports.run_waiting_jobs(db, clock.now(), poll=0) == "0 impor dijalankan"  # nothing runs twice
+
+
+def test_an_import_failed_meanwhile_writes_nothing_when_its_process_reaches_the_end(db):
+    """Taken for dead (another node's live run does not vouch for it) and told to upload again, an
+    import must not then save its rows: the person would upload them a second time."""
+    from engine.core import clock, jobs
+    from models import ImportStatus, JobRun, JobStatus
+    from tests.factories import SYSTEM, items_of
+
+    sid = open_with_items(db, rows=[])
+    with db.transaction() as s:
+        job_id = imports.create_job(s, SYSTEM, sid, "a.csv", [{k: str(v) for k, v in person_row(1).items()}]).id
+    assert imports._take_waiting(db) == job_id
+    now = clock.now()
+    with db.transaction() as s:  # another node's run of the import job is alive; this process holds none
+        s.add(
+            JobRun(
+                job_id=imports.IMPORT_JOB,
+                run_key="lain",
+                holder="node-lain:1",
+                status=JobStatus.BERJALAN,
+                started_at=now,
+                lease_until=now + jobs.LEASE,
+            )
+        )
+    assert stale_imports.fail_stale_jobs(db, now).startswith("1 ")
+    imports.run_job(db, job_id)  # the process was alive after all, and reaches the end
+    with db.read() as s:
+        assert s.get(ImportJob, job_id).status == ImportStatus.GAGAL
+    assert items_of(db, sid) == []
