@@ -259,8 +259,8 @@ def _announce(db: Database, periode: str, region: str, expected: int) -> None:
     the region, including a rerun after a crash that came between the last batch and this."""
     with db.transaction() as s:
         cycle = locked_cycle(s, periode)
-        if cycle is None or region in (cycle.announced or []):
-            return
+        if cycle is None or any(contains(told, region) for told in cycle.announced or []):
+            return  # this region, or one around it, was announced: its people heard of the opening
         count = (
             s.scalar(
                 select(func.count())
