@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from engine.core import events
 from models import (
     WORK_ROLES,
+    Decision,
     HumanTask,
     Region,
     Role,
@@ -78,14 +79,22 @@ def _operators_still_due(session: Session, periode: str) -> list[User]:
 
 
 def _desa_task_again(session: Session, event: events.TaskCreated) -> bool:
-    """The desa's step once more: only a return brings it back, and the return's own notice names the
-    desa, the period and the reason (a second notice for the same moment told nothing new)."""
+    """The desa's step brought back by a verifier's return, whose own notice names the desa, the
+    period and the reason (a second notice for the same moment told nothing new). Brought back any
+    other way (the automatic check after submitting, a step an edited diagram adds), it is told."""
     if event.tingkat != Tier.DESA.value or event.submission_id is None:
         return False
-    earlier = select(HumanTask.id).where(
-        HumanTask.submission_id == event.submission_id, HumanTask.tingkat == Tier.DESA, HumanTask.id < event.task_id
+    last_decided = (
+        select(HumanTask.keputusan)
+        .where(
+            HumanTask.submission_id == event.submission_id,
+            HumanTask.id < event.task_id,
+            HumanTask.completed_at.is_not(None),
+        )
+        .order_by(HumanTask.completed_at.desc(), HumanTask.id.desc())
+        .limit(1)
     )
-    return session.scalar(earlier.limit(1)) is not None
+    return session.scalar(last_decided) == Decision.KEMBALIKAN
 
 
 def for_event(session: Session, event: events.DomainEvent) -> list[User]:

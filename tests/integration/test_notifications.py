@@ -211,3 +211,44 @@ def test_a_notification_committed_just_after_a_digest_goes_in_the_next_one(subsc
     with db.read() as s:
         latest = s.scalars(select(EmailMessage).order_by(EmailMessage.id.desc())).first()
     assert "1 pemberitahuan" in latest.subject and "terlambat" in latest.text
+
+
+def test_a_desa_step_brought_back_without_a_return_is_told(db):
+    """Only a verifier's return has its own notice; the desa's step brought back another way (the
+    automatic check after submitting, a step an edited diagram adds) is told as a new task."""
+    import uuid
+
+    from engine.core import events
+    from models import HumanTask, Tier
+    from notifications import recipients
+
+    team = make_team(db)
+    sid = open_with_items(db)
+    submit(db, team.operator, sid)  # the desa's step done with its decision "ajukan"
+    with db.transaction() as s:
+        first = s.scalars(select(HumanTask).where(HumanTask.submission_id == sid).order_by(HumanTask.id)).first()
+        again = HumanTask(
+            instance_id=first.instance_id,
+            spiff_task_id=str(uuid.uuid4()),
+            bpmn_id=first.bpmn_id,
+            nama=first.nama,
+            tingkat=Tier.DESA,
+            region_kode=first.region_kode,
+            kode_desa=first.kode_desa,
+            periode=first.periode,
+            business_key=first.business_key,
+            submission_id=sid,
+        )
+        s.add(again)
+        s.flush()
+        event = events.TaskCreated(
+            task_id=again.id,
+            nama=again.nama,
+            tingkat="desa",
+            region_kode=again.region_kode,
+            kode_desa=again.kode_desa,
+            periode=again.periode,
+            submission_id=sid,
+        )
+        told = {u.username for u in recipients.for_event(s, event)}
+    assert team.operator in told
