@@ -89,6 +89,8 @@ def _initialise(db: Database) -> dict[str, Any]:
                     "process_key": result.definition.process_key,
                     "version": result.definition.version,
                     "created": result.created,
+                    "reactivated": result.reactivated,
+                    "previous_version": result.previous_version,
                     "current": result.definition.is_current,
                     "current_version": result.definition.version
                     if result.definition.is_current

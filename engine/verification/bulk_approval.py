@@ -141,7 +141,7 @@ def _decided_meanwhile(session: Session, actor: Actor, task_ids: list[int]) -> s
                 HumanTask.id.in_(task_ids),
                 Scope.working(actor).where_tasks(HumanTask.tingkat, HumanTask.region_kode, HumanTask.peran),
                 HumanTask.tingkat.in_(BULK_TIERS),
-                HumanTask.status != TaskStatus.TERBUKA,
+                HumanTask.status == TaskStatus.SELESAI,  # a cancelled one was not decided
             )
         )
     )

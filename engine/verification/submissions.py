@@ -26,6 +26,7 @@ from engine.verification.drafts import (
     operator_submission,
     standing,
 )
+from engine.verification.stale_imports import STALE_AFTER
 from engine.verification.status import EDITABLE
 from models import (
     Cycle,
@@ -277,6 +278,8 @@ _IMPORT_IN_WORK = (
     .where(
         ImportJob.submission_id == bindparam("submission_id"),
         ImportJob.status.in_([ImportStatus.MENUNGGU, ImportStatus.BERJALAN]),
+        # an upload no scheduler took does not hold the submission for ever (`stale_imports.STALE_AFTER`)
+        ImportJob.created_at >= bindparam("since"),
     )
     .order_by(ImportJob.id)
     .limit(1)
@@ -287,7 +290,8 @@ def _blockers(session: Session, submission: Submission) -> list[Problem]:
     """What keeps a submission from going up: a file still being imported into it (alone: the rest
     would judge a draft about to change), register records without a status, missing minutes,
     record errors (kept on the items)."""
-    importing = session.scalar(_IMPORT_IN_WORK, {"submission_id": submission.id})
+    since = clock.now() - STALE_AFTER
+    importing = session.scalar(_IMPORT_IN_WORK, {"submission_id": submission.id, "since": since})
     if importing is not None:
         return [
             Problem(

@@ -46,3 +46,17 @@ def test_the_submission_lists_its_uploads_with_their_outcome(browser, db, people
     page = browser.get(f"/desa/pengajuan/{sid}").get_data(as_text=True)
     listed = page[page.index('id="h-impor"') :]
     assert "selesai" in listed and "3 baris baru" in listed
+
+
+def test_an_upload_no_scheduler_took_does_not_hold_the_submission_for_ever(browser, db, people):
+    from datetime import timedelta
+
+    from engine.verification.stale_imports import STALE_AFTER
+    from models import ImportJob
+
+    sid = open_with_items(db)
+    job_id = _waiting_upload(db, sid, "terlupa.csv")
+    with db.transaction() as s:  # uploaded while no scheduler ran, long ago
+        s.get(ImportJob, job_id).created_at = clock.now() - STALE_AFTER - timedelta(minutes=1)
+    browser.login("op.desa")
+    assert browser.post(f"/desa/pengajuan/{sid}/ajukan").status_code == 302
