@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from engine.core import audit, clock, jobs, rows, tables
 from engine.core.actors import Actor
@@ -409,11 +409,11 @@ def run_job(db: Database, job_id: int) -> None:
             return
         _update_job(db, job_id, rows_done=len(rows))  # every row checked: the page says it is saving
         with db.transaction() as session:
-            running = session.scalar(select(ImportJob.status).where(ImportJob.id == job_id).with_for_update())
-            if running != ImportStatus.BERJALAN:
+            locked = select(ImportJob).where(ImportJob.id == job_id).options(defer(ImportJob.pending_rows))
+            done = session.scalar(locked.with_for_update())  # the uploaded rows are not read again
+            if done is None or done.status != ImportStatus.BERJALAN:
                 return  # failed meanwhile, its person told to upload again: nothing is written
             report = import_rows(session, actor, job.submission_id, rows, checked=check)
-            done = session.get(ImportJob, job_id)
             done.status, done.rows_done, done.report = ImportStatus.SELESAI, len(rows), report.to_dict()
             done.message, done.finished_at, done.pending_rows = report.summary(), clock.now(), None
     except SijoskuError as exc:
