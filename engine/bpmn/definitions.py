@@ -35,6 +35,7 @@ from engine.core.registry import registry_of
 from models import (
     LANE_ROLES,
     ROLE_TIERS,
+    AuditEvent,
     ProcessDefinition,
     Severity,
     Tier,
@@ -314,6 +315,22 @@ def _make_current(session: Session, actor: Actor, definition: ProcessDefinition,
     return previous
 
 
+def _chosen_by(session: Session, definition: ProcessDefinition) -> str:
+    """Who made `definition` the current version: the last deploy or activation of it on the audit
+    chain (its deployer, where the chain holds neither)."""
+    chosen = session.scalar(
+        select(AuditEvent.actor)
+        .where(
+            AuditEvent.subject_type == "process_definition",
+            AuditEvent.subject_id == str(definition.id),
+            AuditEvent.action.in_([AuditAction.DEFINITION_DEPLOYED, AuditAction.DEFINITION_ACTIVATED]),
+        )
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+    )
+    return chosen or definition.deployed_by
+
+
 def _lock_versions(session: Session, process_key: str) -> None:
     """The process's stored versions, locked in id order: a deploy and an activation of one process
     take turns, so each reads which version is current and the next number as the other left them
@@ -370,8 +387,9 @@ def deploy(
     """Store a new version; content identical to a stored version makes that version current.
 
     A `shipped` diagram (`sijosku init`, as every node starts) leaves an administrator's choice alone:
-    content already stored changes nothing, and new content becomes current only in place of a shipped
-    version; beside an administrator's own, it waits in the list to be chosen.
+    it moves the current version only where `init` made that one current (a new release's diagram, or
+    the release rolled back to); beside a version an administrator deployed or activated, new content
+    waits in the list to be chosen and stored content changes nothing.
 
     Warnings from the lint, and a diagram edited from a version that is no longer current (`based_on`),
     refuse the deploy with `NeedsConfirmation` unless `confirmed`. A diagram edited as one process
@@ -392,7 +410,10 @@ def deploy(
         )
     )
     before = _current_version(session, result.process_key)
-    if existing is not None and (existing.is_current or shipped):
+    # a shipped diagram moves the current version only where `init` chose it (a release, or the release
+    # rolled back to); never where an administrator deployed or activated one
+    init_holds = before is None or _chosen_by(session, before) == actor.name
+    if existing is not None and (existing.is_current or (shipped and not init_holds)):
         previous = before.version if before is not None else None
         return DeployResult(existing, created=False, previous_version=previous, warnings=warnings)
     overtaken = _overtaken(before, based_on)
@@ -410,7 +431,7 @@ def deploy(
         )
         or 0
     )
-    becomes_current = not shipped or before is None or before.deployed_by == actor.name
+    becomes_current = not shipped or init_holds
     if becomes_current:
         session.execute(
             update(ProcessDefinition)

@@ -53,6 +53,8 @@ def test_the_wheel_installs_without_the_source_tree_and_works(tmp_path):
             "created": True,
             "reactivated": False,
             "previous_version": None,
+            "current": True,
+            "current_version": 1,
         },
         {
             "file": "verifikasi_berjenjang.bpmn",
@@ -61,6 +63,8 @@ def test_the_wheel_installs_without_the_source_tree_and_works(tmp_path):
             "created": True,
             "reactivated": False,
             "previous_version": None,
+            "current": True,
+            "current_version": 1,
         },
     ]
     rendered = _run(

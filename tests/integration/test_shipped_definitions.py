@@ -4,7 +4,7 @@ administrator chose, and a release's changed diagram replaces only a shipped ver
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select
 
 from engine.bpmn import definitions
 from engine.core.actors import Actor
@@ -28,9 +28,11 @@ def changed(days: int) -> str:
 
 @pytest.fixture
 def shipped_by_init(db):
-    """The test database's defaults as `sijosku init` left them on a real one."""
+    """The defaults deployed by `sijosku init`, as on a real database (the tests' own are deployed
+    by the test setup, which init would take for an administrator)."""
     with db.transaction() as session:
-        session.execute(update(ProcessDefinition).values(deployed_by=INIT.name))
+        session.execute(delete(ProcessDefinition))
+    initialise.initialise(db)
     return db
 
 
@@ -65,6 +67,27 @@ def test_init_keeps_a_rollback_to_an_earlier_version(shipped_by_init, tmp_path, 
         definitions.activate(session, ADMIN, KEY, 1)  # the administrator went back
     initialise.initialise(shipped_by_init)  # the release's diagram is still on disk
     assert _current(shipped_by_init) == 1
+
+
+def test_a_release_rolled_back_to_makes_its_own_diagram_current_again(shipped_by_init, tmp_path, monkeypatch):
+    (tmp_path / f"{KEY}.bpmn").write_text(changed(12), encoding="utf-8")
+    monkeypatch.setattr(initialise, "DEFAULT_BPMN_DIR", tmp_path)
+    initialise.initialise(shipped_by_init)  # the newer release
+    assert _current(shipped_by_init) == 2
+    monkeypatch.setattr(initialise, "DEFAULT_BPMN_DIR", DEFAULT_BPMN_DIR)
+    initialise.initialise(shipped_by_init)  # rolled back: its diagram may not run on the newer one's
+    assert _current(shipped_by_init) == 1
+
+
+def test_a_release_changed_diagram_waits_beside_an_administrators_rollback(shipped_by_init, tmp_path, monkeypatch):
+    (tmp_path / f"{KEY}.bpmn").write_text(changed(12), encoding="utf-8")
+    monkeypatch.setattr(initialise, "DEFAULT_BPMN_DIR", tmp_path)
+    initialise.initialise(shipped_by_init)  # a release's diagram, v2
+    with shipped_by_init.transaction() as session:
+        definitions.activate(session, ADMIN, KEY, 1)  # the administrator went back to the shipped v1
+    (tmp_path / f"{KEY}.bpmn").write_text(changed(14), encoding="utf-8")
+    said = _said(initialise.initialise(shipped_by_init))  # the next release
+    assert said["created"] and said["version"] == 3 and not said["current"] and _current(shipped_by_init) == 1
 
 
 def test_a_release_changed_diagram_replaces_a_shipped_version(shipped_by_init, tmp_path, monkeypatch):
