@@ -20,7 +20,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.core.actors import Actor
-from engine.core.errors import Forbidden, Invalid, Problem, SijoskuError
+from engine.core.errors import Forbidden, Invalid, Problem, SijoskuError, phrase
 from engine.people.scope import Scope
 from engine.verification import decisions
 from models import WORK_ROLES, Decision, HumanTask, SubmissionItem, TaskStatus, Tier
@@ -113,9 +113,9 @@ def approve_many(
     decided = _decided_meanwhile(session, actor, missing)
     for task_id in missing:
         outcome.refused[task_id] = (
-            "sudah diputuskan sebelumnya (halaman Anda sudah lama dibuka); tidak ada yang diubah"
+            phrase("sudah diputuskan sebelumnya (halaman Anda sudah lama dibuka); tidak ada yang diubah")
             if task_id in decided
-            else "bukan tugas terbuka tingkat kabupaten/kota atau provinsi di wilayah Anda"
+            else phrase("bukan tugas terbuka tingkat kabupaten/kota atau provinsi di wilayah Anda")
         )
     for task_id in (t for t in found if t in chosen):
         command = decisions.DecisionCommand(

@@ -223,6 +223,14 @@ def test_bulk_return_takes_one_reason_and_the_kecamatan_cannot_bulk_approve(brow
     ).get_data(as_text=True)
     assert "sudah diputuskan sebelumnya" in stale and "di wilayah Anda" not in stale
     assert "Tidak ada tugas yang diputuskan" in stale and "0 tugas dikembalikan" not in stale
+    browser.post("/bahasa", {"lang": "en", "next": "/tugas/"}, token_from="/tugas/")
+    english = browser.post(
+        "/tugas/setujui",
+        {"task_id": [str(kab_task)], "keputusan": "kembalikan", "alasan": "angka lansia tidak wajar"},
+        token_from="/tugas/",
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "already decided" in english and "sudah diputuskan" not in english
 
 
 def test_the_kecamatan_follows_its_desa_in_the_cycle_status_with_a_total(browser, db, people):
