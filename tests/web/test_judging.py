@@ -26,6 +26,16 @@ def _task(db, sid):
         return s.scalar(select(HumanTask.id).where(HumanTask.submission_id == sid, HumanTask.status == "terbuka"))
 
 
+def _bulk_return(browser, task_id: int) -> str:
+    """The kabupaten returns the chosen task with the inbox's bulk action; the page it lands on."""
+    return browser.post(
+        "/tugas/setujui",
+        {"task_id": [str(task_id)], "keputusan": "kembalikan", "alasan": "angka lansia tidak wajar"},
+        token_from="/tugas/",
+        follow_redirects=True,
+    ).get_data(as_text=True)
+
+
 def _items(db, sid):
     with db.read() as s:
         return list(s.scalars(select(SubmissionItem.id).where(SubmissionItem.submission_id == sid).order_by("id")))
@@ -215,21 +225,11 @@ def test_bulk_return_takes_one_reason_and_the_kecamatan_cannot_bulk_approve(brow
         submission = s.get(Submission, sid)
         assert submission.status == SubmissionStatus.DIKEMBALIKAN
         assert submission.alasan_terakhir.endswith("angka lansia tidak wajar")
-    stale = browser.post(  # the same list again, from a tab opened before: said as decided, not as foreign
-        "/tugas/setujui",
-        {"task_id": [str(kab_task)], "keputusan": "kembalikan", "alasan": "angka lansia tidak wajar"},
-        token_from="/tugas/",
-        follow_redirects=True,
-    ).get_data(as_text=True)
+    stale = _bulk_return(browser, kab_task)  # the same list again, from a tab opened before: said as decided
     assert "sudah diputuskan sebelumnya" in stale and "di wilayah Anda" not in stale
     assert "Tidak ada tugas yang diputuskan" in stale and "0 tugas dikembalikan" not in stale
     browser.post("/bahasa", {"lang": "en", "next": "/tugas/"}, token_from="/tugas/")
-    english = browser.post(
-        "/tugas/setujui",
-        {"task_id": [str(kab_task)], "keputusan": "kembalikan", "alasan": "angka lansia tidak wajar"},
-        token_from="/tugas/",
-        follow_redirects=True,
-    ).get_data(as_text=True)
+    english = _bulk_return(browser, kab_task)
     assert "already decided" in english and "sudah diputuskan" not in english
 
 
