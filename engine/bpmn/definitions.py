@@ -412,8 +412,8 @@ def deploy(
     before = _current_version(session, result.process_key)
     # a shipped diagram moves the current version only where `init` chose it (a release, or the release
     # rolled back to); never where an administrator deployed or activated one
-    init_holds = before is None or _chosen_by(session, before) == actor.name
-    if existing is not None and (existing.is_current or (shipped and not init_holds)):
+    moves_current = not shipped or before is None or _chosen_by(session, before) == actor.name
+    if existing is not None and (existing.is_current or not moves_current):
         previous = before.version if before is not None else None
         return DeployResult(existing, created=False, previous_version=previous, warnings=warnings)
     overtaken = _overtaken(before, based_on)
@@ -431,8 +431,7 @@ def deploy(
         )
         or 0
     )
-    becomes_current = not shipped or init_holds
-    if becomes_current:
+    if moves_current:
         session.execute(
             update(ProcessDefinition)
             .where(ProcessDefinition.process_key == result.process_key)
@@ -444,7 +443,7 @@ def deploy(
         version=latest + 1,
         bpmn_xml=xml,
         sha256=digest,
-        is_current=becomes_current,
+        is_current=moves_current,
         deployed_by=actor.name,
     )
     session.add(definition)
@@ -463,7 +462,7 @@ def deploy(
             "version": definition.version,
             "sha256": digest,
             "peringatan_dikonfirmasi": [str(w) for w in overtaken + warnings],
-            **({} if becomes_current else {"dipakai": False}),  # an administrator's version stays current
+            **({} if moves_current else {"dipakai": False}),  # an administrator's version stays current
         },
     )
     return DeployResult(

@@ -15,6 +15,7 @@ continues with them."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -45,15 +46,19 @@ def may_approve_many(actor: Actor) -> bool:
     return any(a.tingkat in BULK_TIERS and a.role in WORK_ROLES for a in actor.roles)
 
 
+def _bulk_tasks(actor: Actor) -> list[Any]:
+    """The tasks a bulk action of this person may take, whatever their status: its tiers, its region."""
+    return [
+        Scope.working(actor).where_tasks(HumanTask.tingkat, HumanTask.region_kode, HumanTask.peran),
+        HumanTask.tingkat.in_(BULK_TIERS),
+    ]
+
+
 def _chosen(session: Session, actor: Actor, task_ids: list[int] | None, region: str, periode: str) -> list[int]:
     """The open tasks to approve, by desa and then id: an approval holds its desa's register
     (`register.hold_registers`), so two bulk actions take the desa they share in one order and never
     wait on each other in a circle."""
-    query = select(HumanTask.id).where(
-        Scope.working(actor).where_tasks(HumanTask.tingkat, HumanTask.region_kode, HumanTask.peran),
-        HumanTask.tingkat.in_(BULK_TIERS),
-        HumanTask.status == TaskStatus.TERBUKA,
-    )
+    query = select(HumanTask.id).where(*_bulk_tasks(actor), HumanTask.status == TaskStatus.TERBUKA)
     if task_ids is not None:
         if not task_ids:
             raise Invalid("Belum ada tugas yang dipilih", [Problem("centang paling sedikit satu tugas")])
@@ -139,8 +144,7 @@ def _decided_meanwhile(session: Session, actor: Actor, task_ids: list[int]) -> s
         session.scalars(
             select(HumanTask.id).where(
                 HumanTask.id.in_(task_ids),
-                Scope.working(actor).where_tasks(HumanTask.tingkat, HumanTask.region_kode, HumanTask.peran),
-                HumanTask.tingkat.in_(BULK_TIERS),
+                *_bulk_tasks(actor),
                 HumanTask.status == TaskStatus.SELESAI,  # a cancelled one was not decided
             )
         )
