@@ -308,15 +308,18 @@ class Change:
 
 
 def diff(session: Session, actor: Actor, tahun_a: int, tahun_b: int, revisi_b: int | None = None) -> dict[str, Any]:
-    """Year B's determination (revision `revisi_b`, else its latest) against year A's latest, per
-    region and category, with year B's flags."""
+    """Year B's determination (revision `revisi_b`, else its latest) against year A's latest, for the
+    province and each regency (the compiled figures anyone who oversees it reads), with year B's flags."""
     a, b = get(session, actor, tahun_a), get(session, actor, tahun_b, revisi_b)
-    before = {(code, kategori): n for code, kategori, n in a.content["angka"]}
-    after = {(code, kategori): n for code, kategori, n in b.content["angka"]}
+    before = {(code, kategori): n for code, kategori, n in a.content["angka"] if _compiled(code)}
+    after = {(code, kategori): n for code, kategori, n in b.content["angka"] if _compiled(code)}
     flags: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for f in session.scalars(
         select(QualityFlag).where(
-            QualityFlag.periode == str(tahun_b), QualityFlag.item_id.is_(None), QualityFlag.record_id.is_(None)
+            QualityFlag.periode == str(tahun_b),
+            QualityFlag.item_id.is_(None),
+            QualityFlag.record_id.is_(None),
+            QualityFlag.region_kode.not_like("%.%.%"),
         )
     ):
         flags.setdefault((f.region_kode, f.kategori or ""), []).append(
@@ -327,6 +330,11 @@ def diff(session: Session, actor: Actor, tahun_a: int, tahun_b: int, revisi_b: i
         "ke": summary(b),
         "perubahan": [c.to_dict() for c in compare(before, after, flags)],
     }
+
+
+def _compiled(code: str) -> bool:
+    """The province's or a regency's figure, not a kecamatan's or desa's."""
+    return code.count(".") <= 1
 
 
 def compare(

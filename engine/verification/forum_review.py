@@ -14,7 +14,7 @@ from engine.core import audit
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
 from engine.core.errors import Invalid, Problem
-from engine.quality import review
+from engine.quality import flag_reading, review
 from engine.verification import reconciliation
 from models import (
     AuditEvent,
@@ -69,28 +69,23 @@ class ForumReview:
     verdicts: dict[int, tuple[str, str]]
 
 
-def _forum_problems(listed: list[QualityFlag], verdicts: dict[int, tuple[str, str]]) -> list[Problem]:
+def _forum_problems(actor: Actor, listed: list[QualityFlag], verdicts: dict[int, tuple[str, str]]) -> list[Problem]:
     by_id = {f.id: f for f in listed}
     problems = [
         Problem(f"tanda {i} tidak ada dalam daftar selisih", column=f"tanda_{i}") for i in verdicts if i not in by_id
     ]
     for flag in listed:
         verdict, reason = verdicts.get(flag.id, ("", ""))
+        message = flag_reading.message_for(actor, flag)
         if verdict not in (ForumVerdict.ACCEPT, ForumVerdict.RETURN):
-            problems.append(Problem(f"pilih terima atau kembalikan: {flag.message}", column=f"tanda_{flag.id}"))
+            problems.append(Problem(f"pilih terima atau kembalikan: {message}", column=f"tanda_{flag.id}"))
         elif verdict == ForumVerdict.ACCEPT and flag.status == FlagStatus.TERBUKA:
-            problems.append(
-                Problem(f"belum dijelaskan, tidak dapat diterima: {flag.message}", column=f"tanda_{flag.id}")
-            )
+            problems.append(Problem(f"belum dijelaskan, tidak dapat diterima: {message}", column=f"tanda_{flag.id}"))
         elif verdict == ForumVerdict.RETURN and not reason.strip():
-            problems.append(
-                Problem(f"alasan wajib diisi saat mengembalikan: {flag.message}", column=f"alasan_{flag.id}")
-            )
+            problems.append(Problem(f"alasan wajib diisi saat mengembalikan: {message}", column=f"alasan_{flag.id}"))
         elif verdict == ForumVerdict.RETURN and ancestor_or_none(flag.region_kode) is None:
             problems.append(
-                Problem(
-                    f"tanda tingkat provinsi dijelaskan oleh Forum sendiri: {flag.message}", column=f"tanda_{flag.id}"
-                )
+                Problem(f"tanda tingkat provinsi dijelaskan oleh Forum sendiri: {message}", column=f"tanda_{flag.id}")
             )
     return problems
 
@@ -106,7 +101,7 @@ def forum_review(session: Session, actor: Actor, cmd: ForumReview) -> HumanTask:
     instance = reconciliation.instance_of_task(session, found.task)
     listed = discrepancies(session, instance)
     verdicts = {int(k): (v[0], reconciliation.note(v[1])) for k, v in cmd.verdicts.items()}
-    problems = _forum_problems(listed, verdicts)
+    problems = _forum_problems(actor, listed, verdicts)
     if problems:
         raise Invalid("Tinjauan Forum SDI belum lengkap", problems)
     step = human_tasks.begin(session, actor, found.task)
@@ -160,7 +155,13 @@ def _record_verdict(
         action,
         "quality_flag",
         flag.id,
-        after={"aturan": flag.rule, "wilayah": flag.region_kode, "periode": flag.periode, "catatan": flag.ack_note},
+        after={
+            "aturan": flag.rule,
+            "wilayah": flag.region_kode,
+            "kategori": flag.kategori,
+            "periode": flag.periode,
+            "catatan": flag.ack_note,
+        },
         reason=reason,
         instance_id=task.instance_id,
         human_task_id=task.id,

@@ -24,10 +24,10 @@ from engine.bpmn.handlers import StepContext
 from engine.core import audit, clock
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
-from engine.core.errors import Conflict, Invalid, NotFound, Problem
+from engine.core.errors import Conflict, Forbidden, Invalid, NotFound, Problem
 from engine.core.tables import FORMULA_STARTS
 from engine.people.scope import Scope
-from engine.quality import aggregates, review, row_rules, twice
+from engine.quality import aggregates, flag_reading, review, row_rules, twice
 from engine.quality.flags import EXTERNAL_RULES
 from engine.verification import coverage, decisions, determinations, period_figures
 from models import (
@@ -227,9 +227,10 @@ def blocks_determination(flag: QualityFlag) -> bool:
     return flag.severity == Severity.WARNING and flag.status == FlagStatus.TERBUKA
 
 
-def _flag_problem(flag: QualityFlag) -> Problem:
+def _flag_problem(actor: Actor, flag: QualityFlag) -> Problem:
+    message = flag_reading.message_for(actor, flag)
     return Problem(
-        f"galat: {flag.message}" if flag.severity == Severity.ERROR else f"peringatan: {flag.message}",
+        f"galat: {message}" if flag.severity == Severity.ERROR else f"peringatan: {message}",
         column=f"tanda_{flag.id}",
     )
 
@@ -283,6 +284,11 @@ def explain_flag(
         raise NotFound(f"Tanda {flag_id} tidak ada di wilayah tugas ini")
     if action not in (review.FlagAction.EXPLAIN, review.FlagAction.CLOSE):
         raise Invalid("Dalam tinjauan kabupaten/kota, tanda dijelaskan atau ditutup karena sudah dikoreksi")
+    if flag_reading.hidden_from(actor, flag):
+        raise Forbidden(
+            f"Tanda {flag_id} ada pada angka kategori sensitif di bawah kabupaten/kota; verifikator yang melihat "
+            "catatannya menjelaskannya di halaman Mutu data"
+        )
     return review.settle(session, actor, flag_id, action, note, flag.status)
 
 
@@ -299,7 +305,7 @@ def submit_regency_review(session: Session, actor: Actor, task_id: int, catatan:
     if waiting:
         raise Invalid(
             f"{len(waiting)} tanda belum dijelaskan atau dikoreksi di {found.task.region_kode}",
-            [_flag_problem(f) for f in waiting],
+            [_flag_problem(actor, f) for f in waiting],
         )
     step = human_tasks.begin(session, actor, found.task)
     human_tasks.finish(step, actor, Decision.AJUKAN, note(catatan) or None, {}, audit_after={})
@@ -368,7 +374,7 @@ def decide_determination(session: Session, actor: Actor, cmd: HeadDecision) -> H
     if blocking:
         raise Invalid(
             f"Penetapan ditolak: masih ada {len(blocking)} tanda kesalahan atau peringatan yang belum dijelaskan",
-            [_flag_problem(f) for f in blocking],
+            [_flag_problem(actor, f) for f in blocking],
         )
     _refuse_changed(session, instance, aggregates.count_records(session, instance.region_kode, instance.periode))
     step = human_tasks.begin(session, actor, found.task)
@@ -465,14 +471,6 @@ def freeze_determination(ctx: StepContext, params: dict[str, Any], data: dict[st
     _refuse_changed(ctx.session, ctx.instance, aggregates.counted(records))
     determination = determinations.freeze(ctx.session, ctx.actor, approval, records)
     return {"penetapan_id": determination.id, "hash": determination.content_hash, "revisi": determination.revisi}
-
-
-def task_of(session: Session, actor: Actor, task_id: int) -> tuple[HumanTask, ProcessInstance]:
-    """A reconciliation task in the person's inbox, with its instance (for its page)."""
-    found = decisions.find(session, actor, task_id)
-    if found.task.bpmn_id not in (REGENCY_TASK, FORUM_TASK, HEAD_TASK):
-        raise NotFound(f"Tugas {task_id} bukan tugas rekonsiliasi")
-    return found.task, instance_of_task(session, found.task)
 
 
 def due_years(session: Session, today: date) -> list[int]:

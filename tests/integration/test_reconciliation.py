@@ -268,6 +268,7 @@ def test_exports_carry_one_hash_and_the_next_year_shows_the_change(year, cli, tm
     diff = json.loads(cli("determination", "diff", str(YEAR), str(YEAR + 1), "--json").output)
     change = next(c for c in diff["perubahan"] if (c["wilayah"], c["kategori"]) == ("65.01", "LUT"))
     assert (change["sebelum"], change["sesudah"], change["selisih"]) == (3, 4, 1)
+    assert {c["wilayah"] for c in diff["perubahan"]} == {"65", "65.01"}  # compiled: no desa's ODHA count
     listed = json.loads(cli("determination", "list", "--json").output)
     assert [d["tahun"] for d in listed] == [YEAR + 1, YEAR]
     refused = cli("determination", "show", "1999", ok=False)

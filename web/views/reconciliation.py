@@ -17,6 +17,7 @@ from engine.verification import (
     forum_review,
     reconciliation,
     reconciliation_progress,
+    reconciliation_tasks,
     region_history,
 )
 from web.access import actor, auditor_only, db, overseers, reading, settings, task_workers
@@ -78,21 +79,7 @@ def open_year() -> Any:
 
 def _task_context(task_id: int) -> dict[str, Any]:
     with reading() as s:
-        task, instance = reconciliation.task_of(s, actor(), task_id)
-        context: dict[str, Any] = {"task": task, "tahun": instance.periode}
-        if task.bpmn_id == reconciliation.REGENCY_TASK:
-            context["flags"] = reconciliation.year_flags(
-                s, instance.region_kode, int(instance.periode), task.region_kode
-            )
-            context["forum_returns"] = forum_review.returns_to(s, instance, task.region_kode)
-        elif task.bpmn_id == reconciliation.FORUM_TASK:
-            context["flags"] = forum_review.discrepancies(s, instance)
-        else:
-            flags = reconciliation.year_flags(s, instance.region_kode, int(instance.periode))
-            context["flags"] = flags
-            context["blocking"] = [f for f in flags if reconciliation.blocks_determination(f)]
-            context["proposal"] = reconciliation.proposal(s, instance)
-    return context
+        return reconciliation_tasks.task_page(s, actor(), task_id)
 
 
 @bp.get("/rekonsiliasi/tugas/<int:task_id>", endpoint="task_page")
@@ -125,7 +112,7 @@ def explain(task_id: int, flag_id: int) -> Any:
 @task_workers
 def complete(task_id: int) -> Any:
     with reading() as s:
-        task, _instance = reconciliation.task_of(s, actor(), task_id)
+        task, _instance = reconciliation_tasks.task_of(s, actor(), task_id)
     try:
         with db().transaction() as s:
             _decide(s, task.bpmn_id, task_id)
