@@ -78,6 +78,13 @@
     });
   }
   hintWideTables();
+  /* A form sent back with errors: the keyboard (and a screen reader) starts at the first field to fix,
+     whose name, error and hint are read together, not at the top of the page. A field the page
+     focuses itself (autofocus) or a place the address jumps to comes first. */
+  var wrong = document.querySelector("main [aria-invalid=true]");
+  if (wrong && !location.hash && (document.activeElement === document.body || !document.activeElement)) {
+    wrong.focus();
+  }
   /* a file over its limit is said when it is chosen, not after minutes of uploading it */
   document.querySelectorAll("input[type=file][data-max-bytes]").forEach(function (input) {
     input.addEventListener("change", function () {
@@ -170,6 +177,18 @@
   });
   /* An import's progress asks the server every second: when an answer does not come, the page says so
      instead of "updating itself" while nothing arrives; the next answer replaces the whole box. */
+  /* ... and says, once, when its status changes (waiting, running, done, refused), with the outcome's
+     message: not every row counted, which would talk over everything else each second. */
+  document.addEventListener("htmx:afterSwap", function () {
+    var box = document.getElementById("import-progress");
+    var said = document.getElementById("impor-kabar");
+    if (!box || !said || box.dataset.status === said.dataset.status) { return; }
+    said.dataset.status = box.dataset.status;
+    var status = box.querySelector("strong");
+    var message = box.querySelector(".flash:not([hidden])");
+    said.textContent = [status ? status.parentNode.textContent.trim() : "", message ? message.textContent.trim() : ""]
+      .filter(Boolean).join(". ");
+  });
   ["htmx:sendError", "htmx:responseError", "htmx:timeout"].forEach(function (name) {
     document.addEventListener(name, function (event) {
       var note = document.getElementById("impor-terputus");

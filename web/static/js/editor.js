@@ -703,6 +703,11 @@
           deploying = false;
           deployBtn.disabled = false;
           deployBtn.removeAttribute('aria-busy');
+          // disabling the focused button dropped the keyboard to the page's top: it comes back here,
+          // beside the status that says what happened
+          if (!document.activeElement || document.activeElement === document.body) {
+            deployBtn.focus();
+          }
         });
     }
 

@@ -88,6 +88,10 @@
     var tag = (event.target.tagName || "").toLowerCase();
     if (tag === "input" && event.target.type !== "radio" || tag === "textarea" || tag === "select") { return; }
     if (event.ctrlKey || event.metaKey || event.altKey) { return; }
+    // the card the keyboard is in is the one s/t decide: a Tab onward leaves the card j/k reached
+    var within = event.target.closest ? event.target.closest("li.card[id^=item-]") : null;
+    if (within) { current = cards.indexOf(within); }
+    else if (event.key === "s" || event.key === "t") { return; }  // outside every card: not a verdict
     if (event.key === "j") { focusCard(current + 1); }
     else if (event.key === "k") { focusCard(current - 1); }
     else if ((event.key === "s" || event.key === "t") && current >= 0) {
