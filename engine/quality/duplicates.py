@@ -92,6 +92,8 @@ def _places(
                     among(session, item_column, chunk),
                     Submission.id != (submission_id or 0),
                     SubmissionItem.dibuang.is_(False),  # an entry set aside is nobody's registration
+                    # nor is a removal: the desa a person left marking them moved (died, not found ...)
+                    SubmissionItem.aksi != ItemAction.HAPUS,
                 )
             )
             for value, kategori, desa in rows:
