@@ -11,7 +11,20 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Date,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    literal_column,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, utcnow
@@ -66,7 +79,12 @@ class Record(Base):
 
 class RecordVersion(Base):
     __tablename__ = "ppks_record_version"
-    __table_args__ = (UniqueConstraint("record_id", "versi", name="uq_record_version"),)
+    __table_args__ = (
+        UniqueConstraint("record_id", "versi", name="uq_record_version"),
+        # a record found by a NIK it carried before a correction (`held_nik`): both databases read
+        # `->>` the same way (SQLite from 3.38)
+        Index("ix_ppks_record_version_nik", text("(nilai ->> 'nik')")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     record_id: Mapped[int] = mapped_column(ForeignKey("ppks_record.id"), index=True)
@@ -82,3 +100,9 @@ class RecordVersion(Base):
     item_id: Mapped[int | None] = mapped_column(ForeignKey("submission_item.id"))
     human_task_id: Mapped[int | None] = mapped_column(ForeignKey("human_task.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def held_nik(nik: str) -> ColumnElement[bool]:
+    """A version that carried this NIK, written as the index `ix_ppks_record_version_nik` is built so
+    that it is read through it (a JSON path bound as a parameter would not be)."""
+    return literal_column("(ppks_record_version.nilai ->> 'nik')") == nik

@@ -29,6 +29,7 @@ from models import (
     TaskStatus,
     Unit,
     User,
+    held_nik,
 )
 
 FIELDS = ("nik", "no_kk", "nama", "jenis_kelamin", "tanggal_lahir", "alamat", "kategori", "keterangan")
@@ -334,7 +335,13 @@ def history(session: Session, actor: Actor, nik: str) -> list[dict[str, Any]]:
     tiers that verified it."""
     scope = Scope.auditing(actor).require_any()
     records = session.scalars(
-        select(Record).where(Record.nik == nik, scope.where(Record.kode_desa)).order_by(Record.id)
+        select(Record)
+        .where(
+            # also a record that carried this NIK before a correction
+            (Record.nik == nik) | Record.id.in_(select(RecordVersion.record_id).where(held_nik(nik))),
+            scope.where(Record.kode_desa),
+        )
+        .order_by(Record.id)
     ).all()
     if not records:
         raise NotFound(f"Tidak ada catatan dengan NIK {nik}")

@@ -28,7 +28,7 @@ from engine.people import privacy, sign_in
 from engine.people.scope import Scope
 from engine.quality.nik import is_sixteen_digits
 from engine.verification import linkage, submission_view
-from models import WORK_ROLE_OF_TIER, AuditEvent, HumanTask, Record, RecordVersion, Submission
+from models import WORK_ROLE_OF_TIER, AuditEvent, HumanTask, Record, RecordVersion, Submission, held_nik
 
 WITA = ZoneInfo("Asia/Makassar")
 
@@ -80,7 +80,10 @@ def search_records(
     q = select(Record).where(scope.where(Record.kode_desa))
     if nik:
         _allow_nik_search(session, actor)
-        q = q.where(Record.nik == nik)
+        # a record whose NIK was corrected is still found by the number it carried before: the number
+        # a complaint, an old list or another agency names (its versions keep every value it held)
+        held = select(RecordVersion.record_id).where(held_nik(nik))
+        q = q.where((Record.nik == nik) | Record.id.in_(held))
     if nama.strip():
         q = q.where(searching.containing(Record.nama, nama.strip()))
     if wilayah.strip():
@@ -145,7 +148,12 @@ class Version:
     periode: str | None  # the period of the submission that wrote it (none for a change of region)
 
 
-def record_timeline(session: Session, actor: Actor, record_id: int) -> tuple[Record, list[Version]]:
+def record_timeline(
+    session: Session, actor: Actor, record_id: int, nik_revealed: bool = False
+) -> tuple[Record, list[Version]]:
+    """Every version of the record; NIK and KK masked unless the actor sees them in full. Once the
+    auditor has revealed the NIK with a reason (`reveal_nik`, on the trail), every NIK the record held
+    is shown: a corrected NIK would otherwise read as two identical masks."""
     record = _record(session, actor, record_id)
     masked = not privacy.sees_full_nik(actor, record.kode_desa)
     # a person's name, birth date and address over the years: the look is recorded, as an instance's is
@@ -165,7 +173,10 @@ def record_timeline(session: Session, actor: Actor, record_id: int) -> tuple[Rec
     result = []
     for v in versions:
         task = tasks.get(v.human_task_id or 0)
-        changes = [(name, *_shown(name, before, after, masked)) for name, (before, after) in v.perubahan.items()]
+        changes = [
+            (name, *_shown(name, before, after, masked and not (nik_revealed and name == "nik")))
+            for name, (before, after) in v.perubahan.items()
+        ]
         result.append(
             Version(
                 v,

@@ -65,7 +65,7 @@ def reveal(record_id: int) -> Any:
 
 def _record_page(record_id: int, **shown: Any) -> str:
     with db().transaction() as s:  # the look is recorded on the trail
-        found, versions = trail.record_timeline(s, actor(), record_id)
+        found, versions = trail.record_timeline(s, actor(), record_id, nik_revealed=bool(shown.get("revealed")))
         links = trail.record_links(s, actor(), record_id)
     return render_template("audit/record.html", record=found, versions=versions, row=links, **shown)
 
