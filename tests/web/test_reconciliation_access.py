@@ -18,6 +18,8 @@ INBOX = {"verif.kec", "verif.kec.lain", "verif.kab", "verif.kab.lain", "valid.pr
 # route -> who is let in; everyone else gets 403 (wrong role) or 404 (another region, another lane)
 MATRIX = [
     ("GET", "/tugas/", INBOX),
+    ("POST", "/tugas/filter", INBOX),  # the inbox's own buttons work for everyone it is shown to
+    ("POST", "/tugas/klaim", INBOX),
     ("GET", f"/rekonsiliasi/{RECONCILIATION_YEAR}", OVERSEERS),
     ("GET", "/rekonsiliasi/tugas/{bulungan}", {"walidata.kab"}),
     ("POST", "/rekonsiliasi/tugas/{bulungan}", {"walidata.kab"}),

@@ -451,3 +451,16 @@ def test_a_verifiers_first_look_at_a_tasks_full_niks_is_on_the_trail_once(browse
     assert person_row(1)["nik"] not in regency.get(f"/tugas/{kab_task}").get_data(as_text=True)
     with db.read() as s:
         assert s.scalar(select(func.count()).where(AuditEvent.action == "NIK_VIEWED")) == 1
+
+
+def test_a_refused_decision_that_shows_full_niks_first_puts_the_look_on_the_trail(browser, db, people):
+    """A verifier who decides straight from the inbox and is refused sees the task's full NIKs on
+    the page sent back: that look is recorded as an opened page's is."""
+    sid = _submitted(db)
+    task_id = _open_task(db, sid)
+    browser.login("verif.kec")
+    refused = browser.post(f"/tugas/{task_id}/selesai", {"keputusan": "kembalikan", "alasan": ""})
+    assert refused.status_code in (400, 409) and person_row(1)["nik"] in refused.get_data(as_text=True)
+    with db.read() as s:
+        looks = s.scalars(select(AuditEvent.actor).where(AuditEvent.action == "NIK_VIEWED")).all()
+    assert looks == ["verif.kec"]

@@ -44,7 +44,7 @@ def inbox_page() -> Any:
 
 
 @bp.post("/klaim")
-@verifiers_only
+@task_workers
 def claim_many() -> Any:
     form = parse(ClaimForm, request.form)
     if not form["task_id"]:
@@ -125,7 +125,7 @@ def _flash_refused(refused: dict[int, str], decided: bool = False) -> None:
 
 
 @bp.post("/filter")
-@verifiers_only
+@task_workers
 def save_filter() -> Any:
     chosen = parse(InboxFilterForm, request.form)
     try:
@@ -138,7 +138,7 @@ def save_filter() -> Any:
 
 
 @bp.post("/filter/<int:filter_id>/hapus")
-@verifiers_only
+@task_workers
 def delete_filter(filter_id: int) -> Any:
     with db().transaction() as s:
         inbox.delete_filter(s, actor(), filter_id)
@@ -155,14 +155,21 @@ def _page_args() -> tuple[str | None, int]:
 @bp.get("/<int:task_id>", endpoint="task_page")
 @verifiers_only
 def show_task(task_id: int) -> Any:
+    page, kinds = _task_seen(task_id)
+    return render_template("tasks/task.html", page=page, problems={}, kind_names=kinds)
+
+
+def _task_seen(task_id: int) -> tuple[task_page.TaskPage, dict[str, str]]:
+    """The task's page as asked for; the first look at its full NIKs goes on the trail, whichever
+    answer shows them (the page, or the page again with a refusal)."""
     view, page_no = _page_args()
     with reading() as s:
         page = task_page.task_page(s, actor(), task_id, view, page_no)
         kinds = submission_view.category_names(s)
-    if page.nik_look_unrecorded:  # the first look at this task's full NIKs, on the trail
+    if page.nik_look_unrecorded:
         with db().transaction() as s:
             task_page.record_nik_look(s, actor(), task_id)
-    return render_template("tasks/task.html", page=page, problems={}, kind_names=kinds)
+    return page, kinds
 
 
 @bp.post("/<int:task_id>/putusan")
@@ -238,10 +245,7 @@ def complete(task_id: int) -> Any:
         with db().transaction() as s:
             claims.decide_holding(s, actor(), command)
     except (Invalid, Conflict) as exc:  # the page again, with what the person chose and wrote (a colleague's claim too)
-        view, page_no = _page_args()
-        with reading() as s:
-            page = task_page.task_page(s, actor(), task_id, view, page_no)
-            kinds = submission_view.category_names(s)
+        page, kinds = _task_seen(task_id)
         return render_template(
             "tasks/task.html",
             page=page,
