@@ -287,13 +287,25 @@ def _region_flags(session: Session, actor: Actor, task: HumanTask) -> review.Fla
 def _view_filter(view: str) -> list[ColumnElement[bool]]:
     """What a view shows of a submission's live items; the task being worked is the `task_id` parameter."""
     if view == "perubahan":
-        return [SubmissionItem.aksi.in_(decisions.CHANGES)]
+        return [_to_judge()]
     if view == "dikonfirmasi":
         return [SubmissionItem.aksi == ItemAction.PERIKSA]
     if view == "belum":
         judged = select(ItemVerdict.item_id).where(ItemVerdict.human_task_id == bindparam("task_id"))
-        return [SubmissionItem.aksi.in_(decisions.CHANGES), SubmissionItem.id.not_in(judged)]
+        return [_to_judge(), SubmissionItem.id.not_in(judged)]
     return []
+
+
+def _to_judge() -> ColumnElement[bool]:
+    """The desa's changes, and any item a tier found not in order in a round: a register record sent
+    back and set right again ("masih layak" after "meninggal") is no change, but the verifier who
+    returned it looks for it first."""
+    found_wrong = (
+        select(ItemVerdict.id)
+        .where(ItemVerdict.item_id == SubmissionItem.id, ItemVerdict.verdict == Verdict.TIDAK_SESUAI)
+        .exists()
+    )
+    return or_(SubmissionItem.aksi.in_(decisions.CHANGES), found_wrong)
 
 
 # Built once: every task page asks them, and building a statement costs the client more time than

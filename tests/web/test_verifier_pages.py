@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from engine.bpmn import timers
 from engine.core.actors import Actor
 from engine.verification import inbox, status
-from models import AuditEvent, HumanTask, Submission, SubmissionItem, SubmissionStatus
+from models import AuditEvent, HumanTask, ItemAction, Submission, SubmissionItem, SubmissionStatus
 from tests.factories import actor, decide, items_of, open_with_items, person_row, submit
 
 
@@ -464,3 +464,20 @@ def test_a_refused_decision_that_shows_full_niks_first_puts_the_look_on_the_trai
     with db.read() as s:
         looks = s.scalars(select(AuditEvent.actor).where(AuditEvent.action == "NIK_VIEWED")).all()
     assert looks == ["verif.kec"]
+
+
+def test_an_item_sent_back_and_set_right_is_among_the_changes_the_verifier_opens_on(browser, db, people):
+    """A register record the verifier found not in order, which the desa set back to "still
+    eligible", is no change of the desa's: it is still the first thing the verifier looks for."""
+    sid = open_with_items(db, rows=[person_row(1), person_row(2)])
+    first, second = (i.id for i in items_of(db, sid))
+    with db.transaction() as s:  # the first is a register record the desa confirmed as it stood
+        s.get(SubmissionItem, first).aksi = ItemAction.PERIKSA
+    submit(db, "op.desa", sid)
+    decide(db, "verif.kec", sid, "return", "Periksa lagi status Maria", {first: "masih hidup, dicek ke rumahnya"})
+    submit(db, "op.desa", sid)
+    browser.login("verif.kec")
+    page = browser.get(f"/tugas/{_open_task(db, sid)}").get_data(as_text=True)
+    assert f'id="item-{first}"' in page and f'id="item-{second}"' in page
+    unjudged = browser.get(f"/tugas/{_open_task(db, sid)}?tampil=belum").get_data(as_text=True)
+    assert f'id="item-{first}"' in unjudged
