@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from engine.core import transaction_cache
 from engine.core.errors import Problem
-from engine.quality import flags, record_rules
+from engine.quality import flags, ganda, record_rules
 from engine.quality.findings import Finding
 from models import FROM_REGISTER, ItemAction, Severity, Submission, SubmissionItem
 
@@ -39,15 +39,20 @@ def check_submission(session: Session, submission: Submission) -> list[Problem]:
     errors: list[Problem] = []
     # a removal carries only a name and a reason; an item set aside does not go up; a register
     # record nobody re-verified (the operator stated why) is not judged on values nobody checked
+    marked_duplicate = [i for i in items if ganda.marked_duplicate(i)]  # ... but its copy elsewhere stays?
     items = [i for i in items if i.aksi != ItemAction.HAPUS and not i.dibuang and not _unchecked(i)]
+    findings: list[list[Finding]] = []
     if items:
         ctx = record_rules.Context.load(session, submission.periode)
         rows = [dict(i.data, kategori=i.kategori) for i in items]
         records = [i.record_id for i in items]  # None: an entry of its own, not a register record's item
         findings = record_rules.check_rows(session, rows, ctx, submission.kode_desa, submission.id, records=records)
-        for item, found in zip(items, findings, strict=True):
-            item.masalah = [f.to_dict() for f in found]
-            errors += [problem for f in found if f.severity == Severity.ERROR for problem in _refusal(item, f)]
+    items += marked_duplicate
+    findings += [ganda.ganda_findings(session, i) for i in marked_duplicate]
+    for item, found in zip(items, findings, strict=True):
+        item.masalah = [f.to_dict() for f in found]
+        errors += [problem for f in found if f.severity == Severity.ERROR for problem in _refusal(item, f)]
+    if items:
         flags.store_item_flags(session, submission, items, findings)
     checked[submission.id] = errors
     return errors

@@ -1,0 +1,73 @@
+"""A register record marked "ganda" (a duplicate) leaves its person on the register only if another
+copy stays: another active record of the same NIK and category that nobody is removing, or an
+entry of them in another submission. Two desa each marking the other's copy "ganda", or a desa
+marking the only copy, would take the person off every register with nobody told; such a mark is a
+warning the verifiers acknowledge (`ganda_tanpa_salinan`)."""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, exists, select
+from sqlalchemy.orm import Session
+
+from engine.quality.findings import Finding
+from models import (
+    ItemAction,
+    Record,
+    RecordStatus,
+    Severity,
+    Submission,
+    SubmissionItem,
+    SubmissionStatus,
+    VervalStatus,
+)
+
+RULE = "ganda_tanpa_salinan"
+# submissions whose items are still to be applied (an approved one's removals are already records')
+IN_WORK = (SubmissionStatus.DRAF, SubmissionStatus.DIAJUKAN, SubmissionStatus.DIKEMBALIKAN)
+_ITEM_IN_WORK = (Submission.id == SubmissionItem.submission_id, Submission.status.in_(IN_WORK))
+
+
+def marked_duplicate(item: SubmissionItem) -> bool:
+    return item.aksi == ItemAction.HAPUS and item.verval == VervalStatus.GANDA and not item.dibuang
+
+
+def ganda_findings(session: Session, item: SubmissionItem) -> list[Finding]:
+    """A warning when no other copy of the person marked "ganda" stays on a register."""
+    if not marked_duplicate(item) or not item.nik or _another_copy_stays(session, item):
+        return []
+    return [
+        Finding(
+            "verval",
+            "ditandai ganda, tetapi tidak ada catatan atau isian lain dengan NIK ini di kategori yang sama yang "
+            'tetap terdaftar: bila orang ini hanya tercatat di sini, beri status lain (mis. "masih layak")',
+            Severity.WARNING,
+            RULE,
+        )
+    ]
+
+
+def _another_copy_stays(session: Session, item: SubmissionItem) -> bool:
+    being_removed = exists().where(
+        SubmissionItem.record_id == Record.id,
+        SubmissionItem.aksi == ItemAction.HAPUS,
+        SubmissionItem.dibuang.is_(False),
+        *_ITEM_IN_WORK,
+    )
+    record = select(Record.id).where(
+        Record.nik == item.nik,
+        Record.kategori == item.kategori,
+        Record.status == RecordStatus.AKTIF,
+        Record.id != (item.record_id or 0),
+        ~being_removed,
+    )
+    entry = select(SubmissionItem.id).where(
+        SubmissionItem.nik == item.nik,
+        SubmissionItem.kategori == item.kategori,
+        SubmissionItem.aksi.in_((ItemAction.TAMBAH, ItemAction.UBAH, ItemAction.PERIKSA)),
+        SubmissionItem.dibuang.is_(False),
+        SubmissionItem.id != item.id,
+        and_(SubmissionItem.record_id.is_not(None), SubmissionItem.record_id != (item.record_id or 0))
+        | SubmissionItem.record_id.is_(None),
+        *_ITEM_IN_WORK,
+    )
+    return bool(session.scalar(select(exists(record) | exists(entry))))
