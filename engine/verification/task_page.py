@@ -292,7 +292,9 @@ def _view_filter(view: str) -> list[ColumnElement[bool]]:
         return [SubmissionItem.aksi == ItemAction.PERIKSA]
     if view == "belum":
         judged = select(ItemVerdict.item_id).where(ItemVerdict.human_task_id == bindparam("task_id"))
-        return [_to_judge(), SubmissionItem.id.not_in(judged)]
+        # what approval asks a verdict on: the changes (an item found wrong in an earlier round and set
+        # back as it stood is shown among the changes, and judged as the verifier sees fit)
+        return [SubmissionItem.aksi.in_(decisions.CHANGES), SubmissionItem.id.not_in(judged)]
     return []
 
 

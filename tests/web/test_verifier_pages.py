@@ -480,4 +480,4 @@ def test_an_item_sent_back_and_set_right_is_among_the_changes_the_verifier_opens
     page = browser.get(f"/tugas/{_open_task(db, sid)}").get_data(as_text=True)
     assert f'id="item-{first}"' in page and f'id="item-{second}"' in page
     unjudged = browser.get(f"/tugas/{_open_task(db, sid)}?tampil=belum").get_data(as_text=True)
-    assert f'id="item-{first}"' in unjudged
+    assert f'id="item-{first}"' not in unjudged  # as approval asks: a verdict on each change
