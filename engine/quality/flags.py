@@ -93,6 +93,9 @@ def item_flags(session: Session, submission_id: int, item_ids: list[int]) -> dic
     return by_item
 
 
+ACK_NOTE_LIMIT = 2000  # as a reason anywhere: the page bounds it, the API and the command line too
+
+
 def acknowledge(session: Session, actor: Actor, tingkat: str, submission_id: int, notes: dict[int, str]) -> None:
     """The verifier accepts flagged values and says why, on the record."""
     flags = (
@@ -110,6 +113,11 @@ def acknowledge(session: Session, actor: Actor, tingkat: str, submission_id: int
         Problem("catatan wajib diisi untuk mengakui peringatan", column=f"ack_{flag_id}")
         for flag_id, note in notes.items()
         if flag_id in flags and not note.strip()
+    ]
+    problems += [
+        Problem(f"paling banyak {ACK_NOTE_LIMIT} karakter", column=f"ack_{flag_id}")
+        for flag_id, note in notes.items()
+        if len(note) > ACK_NOTE_LIMIT
     ]
     if problems:
         raise Invalid("Pengakuan peringatan tidak dapat disimpan", problems)

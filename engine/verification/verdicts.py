@@ -14,7 +14,7 @@ from engine.core.errors import Invalid, Problem
 from engine.verification import claims, decisions
 from models import Decision, HumanTask, ItemVerdict, ProcessInstance, Submission, SubmissionItem, Verdict
 
-REASON_LIMIT = 1000
+REASON_LIMIT = decisions.VERDICT_REASON_LIMIT
 _LOCK_INSTANCE_OF_TASK = (
     select(ProcessInstance.id)
     .where(
