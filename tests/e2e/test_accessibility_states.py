@@ -124,3 +124,21 @@ def test_deploying_by_keyboard_keeps_the_focus_on_the_editor(db, people, sign_in
     expect(page.locator("#bpmn-status")).not_to_be_empty(timeout=10_000)
     expect(page.locator("#bpmn-deploy")).to_be_enabled(timeout=10_000)
     assert page.evaluate(FOCUSED) == "bpmn-deploy"
+
+
+def test_a_bulk_return_without_a_reason_is_stopped_at_the_reason_keeping_the_choice(db, people, sign_in):
+    from tests.factories import decide
+
+    sid = open_with_items(db)
+    submit(db, "op.desa", sid)
+    decide(db, "verif.kec", sid, "approve")
+    task = open_task(db, sid, "kabupaten")
+    page = sign_in("verif.kab", PASSWORD).go("/tugas/")
+    page.locator(f"input[name=task_id][value='{task.id}']").check()
+    page.locator("details.bulk-return summary").click()
+    page.get_by_role("button", name="Kembalikan yang dipilih").click()
+    reason = page.locator("#alasan-massal")
+    expect(reason).to_have_attribute("aria-invalid", "true")
+    assert page.evaluate(FOCUSED) == "alasan-massal"
+    assert page.locator(f"input[name=task_id][value='{task.id}']").is_checked()  # the choice kept: nothing sent
+    assert open_task(db, sid, "kabupaten").id == task.id

@@ -101,6 +101,18 @@
   document.addEventListener("submit", function (event) {
     var form = event.target;
     var button = event.submitter;
+    /* a button that needs a field another button does not (a return's reason) says so before asking
+       for confirmation, at the field, and nothing chosen on the page is lost to a refusal */
+    var needed = button && button.getAttribute("data-needs") && document.getElementById(button.getAttribute("data-needs"));
+    if (needed && !needed.value.trim()) {
+      event.preventDefault();
+      needed.setAttribute("aria-invalid", "true");
+      needed.setCustomValidity(button.getAttribute("data-needs-message") || "");
+      needed.reportValidity();
+      needed.focus();
+      needed.addEventListener("input", function () { needed.setCustomValidity(""); needed.removeAttribute("aria-invalid"); }, { once: true });
+      return;
+    }
     var question = (button && button.getAttribute("data-confirm-button")) || form.getAttribute("data-confirm");
     if (question && !window.confirm(question)) {
       event.preventDefault();
