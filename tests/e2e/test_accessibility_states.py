@@ -36,6 +36,7 @@ def test_an_entry_forms_hint_and_error_are_read_with_the_field_and_the_keyboard_
     said = _described_by(page, "#f-nik")
     assert "bukan 3" in said and "16 angka" in said  # the error, and still the hint
     assert page.evaluate(FOCUSED) == "f-nik"  # not the top of the page: the first field to fix
+    assert page.title().startswith("Kesalahan: Tambah data")  # the title a screen reader says first
     operator.check()
 
 
@@ -51,6 +52,7 @@ def test_a_return_without_a_reason_marks_the_reason_field(db, people, sign_in):
     assert reason.get_attribute("aria-invalid") == "true"
     assert "alasan" in _described_by(page, "#alasan").lower()
     assert page.evaluate(FOCUSED) == "alasan"
+    assert page.title().startswith(f"Kesalahan: Verifikasi kecamatan #{task.id}")
     verifier.check()
 
 

@@ -84,7 +84,9 @@ def test_the_bell_list_mark_read_and_preferences(app, db, people, signed_in):
     assert 'id="unread-count">1<' in verifier.get("/tugas/").get_data(as_text=True)
     listing = verifier.get("/notifikasi/").get_data(as_text=True)
     assert "Tugas baru: Verifikasi kecamatan" in listing
+    assert listing.count(">belum dibaca</span>") == 1  # said in words, not only by the border's colour
     verifier.post("/notifikasi/baca", token_from="/notifikasi/")
+    assert ">belum dibaca</span>" not in verifier.get("/notifikasi/").get_data(as_text=True)
     assert 'id="unread-count">0<' in verifier.get("/tugas/").get_data(as_text=True)
     verifier.post("/notifikasi/preferensi", {"task.created:email": "1"}, token_from="/notifikasi/preferensi")
     page = verifier.get("/notifikasi/preferensi").get_data(as_text=True)
