@@ -152,11 +152,11 @@ def test_a_flag_is_explained_from_the_dashboard_and_stays_settled(app, db, peopl
     regency = signed_in("verif.kab")
     form = {"aksi": "jelaskan", "status_dilihat": "terbuka", "kembali": "/mutu/?status=terbuka"}
     refused = regency.post(f"/mutu/tanda/{flag.id}", {**form, "catatan": "  "}, token_from="/mutu/")
-    assert refused.status_code == 302
+    assert refused.status_code == 302 and refused.headers["Location"].endswith(f"#tanda-{flag.id}")
     assert "Catatan wajib diisi" in regency.get("/mutu/").get_data(as_text=True)
     note = "DP3AP2KB menghitung korban yang ditangani, Dinas Sosial yang membutuhkan layanan"
     done = regency.post(f"/mutu/tanda/{flag.id}", {**form, "catatan": note}, token_from="/mutu/")
-    assert done.headers["Location"].endswith("/mutu/?status=terbuka")
+    assert done.headers["Location"].endswith(f"/mutu/?status=terbuka#tanda-{flag.id}")
     with db.read() as s:
         settled = s.get(QualityFlag, flag.id)
         assert (settled.status, settled.ack_by, settled.ack_note, settled.ack_tingkat) == (

@@ -40,7 +40,7 @@ def settle(flag_id: int) -> Any:
         flash(_("Tindak lanjut tanda tersimpan."), "ok")
     except SijoskuError as exc:
         flash_refusal(exc)
-    return redirect(back)
+    return redirect(back if "#" in back else f"{back}#tanda-{flag_id}")  # back at the flag's row, not the top
 
 
 @bp.get("/angka")
