@@ -1,9 +1,8 @@
 """Update cycles: the province's rhythm, opening a period for every desa, closing it, its status.
 
 Opening is idempotent and resumable: desa are opened in batches (`cycle_batches`), each its own
-transaction, and a desa that already has a submission for the period is skipped, so running it
-twice, or again after a crash halfway, never opens a desa twice.
-"""
+transaction, and a desa that already has a submission for the period is skipped: run twice, or
+again after a crash halfway, it never opens a desa twice."""
 
 from __future__ import annotations
 
@@ -382,6 +381,7 @@ class StatusPage:
     known: list[str]
     rhythm: CycleRhythm
     notes: list[str]  # what was asked for and not shown, and what is shown instead
+    may_set_rhythm: bool = False  # the rhythm is the province's: its form only for its administrators
 
 
 def _parent_shown(session: Session, scope: Scope, induk: str, province: str) -> tuple[str, list[str]]:
@@ -406,11 +406,11 @@ def status_page(session: Session, actor: Actor, periode: str, induk: str, provin
     if periode and periode not in known:
         shown = known[0] if known else "-"
         notes.append(phrase(f"Periode {periode} belum pernah dibuka; ditampilkan {shown}"))
-        periode = ""
-    periode = periode or (known[0] if known else "")
+    periode = periode if periode in known else (known[0] if known else "")
     rows = status(session, actor, periode, parent) if periode else []
     total = completeness.total(session, rows, parent) if periode else None
-    return StatusPage(rows, total, periode, parent, known, rhythm(session), notes)
+    admin = Scope.administering(actor).whole_province
+    return StatusPage(rows, total, periode, parent, known, rhythm(session), notes, admin)
 
 
 def calendar_day(db: Database, actor: Actor, now: datetime) -> str:

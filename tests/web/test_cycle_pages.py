@@ -8,6 +8,7 @@ from sqlalchemy import delete, select
 
 from engine.bpmn import timers
 from engine.core import clock, events, jobs
+from engine.people import users
 from engine.verification import cycles, late_tasks
 from models import CycleRhythm, HumanTask
 from tests.factories import SYSTEM, actor, decide, open_with_items, submit
@@ -45,7 +46,7 @@ def test_reading_the_cycle_page_writes_nothing(app, db, people, signed_in, state
         assert s.scalar(select(CycleRhythm)) is None
 
 
-def test_an_admin_sets_the_rhythm_and_bad_values_are_refused(app, db, people, signed_in):
+def test_an_admin_sets_the_rhythm_and_bad_values_are_refused(app, db, people, signed_in, password_hash):
     admin = signed_in("admin.prov")
     form = {
         "ritme": "semester",
@@ -75,6 +76,10 @@ def test_an_admin_sets_the_rhythm_and_bad_values_are_refused(app, db, people, si
     not_a_number = admin.post("/siklus/ritme", {**form, "hari_buka": "lima"}, token_from="/siklus/")
     assert not_a_number.status_code == 400 and 'id="e-hari_buka"' in not_a_number.get_data(as_text=True)
     assert signed_in("valid.prov").post("/siklus/ritme", form, token_from="/siklus/").status_code == 403
+    with db.transaction() as s:  # a regency's administrator follows the cycle; the rhythm is the province's
+        users.add_user(s, SYSTEM, "admin.kab", "admin", "65.01").password_hash = password_hash
+    assert 'id="ritme-h"' in admin.get("/siklus/").get_data(as_text=True)
+    assert 'id="ritme-h"' not in signed_in("admin.kab").get("/siklus/").get_data(as_text=True)
 
 
 def test_the_bell_list_mark_read_and_preferences(app, db, people, signed_in):

@@ -9,7 +9,6 @@ from flask_babel import gettext as _
 
 from engine.core.errors import Invalid
 from engine.verification import cycles, late_tasks
-from models import Role
 from web.access import actor, admin_only, db, overseers, reading, settings
 from web.errors import field_problems
 from web.forms import CycleStatusForm, RhythmForm, parse
@@ -42,7 +41,7 @@ def _status_page(
         late=late,
         late_total=late_total,
         late_counted=late_tasks.COUNTED,
-        is_admin=actor().has_role(Role.ADMIN),
+        may_set_rhythm=page.may_set_rhythm,
         typed=typed or {},
         problems=problems or {},
     )
