@@ -26,6 +26,7 @@ from engine.core.actors import Actor
 from engine.core.audit import AuditAction
 from engine.core.errors import Conflict, Forbidden, Invalid, NotFound, Problem
 from engine.core.tables import FORMULA_STARTS
+from engine.people import privacy
 from engine.people.scope import Scope
 from engine.quality import aggregates, flag_reading, review, row_rules, twice
 from engine.quality.flags import EXTERNAL_RULES
@@ -376,7 +377,7 @@ def decide_determination(session: Session, actor: Actor, cmd: HeadDecision) -> H
             f"Penetapan ditolak: masih ada {len(blocking)} tanda kesalahan atau peringatan yang belum dijelaskan",
             [_flag_problem(actor, f) for f in blocking],
         )
-    _refuse_changed(session, instance, aggregates.count_records(session, instance.region_kode, instance.periode))
+    _refuse_changed(session, instance, aggregates.count_records(session, instance.region_kode, instance.periode), actor)
     step = human_tasks.begin(session, actor, found.task)
     human_tasks.finish(
         step,
@@ -440,13 +441,17 @@ def proposal(session: Session, instance: ProcessInstance) -> Proposal:
     )
 
 
-def _refuse_changed(session: Session, instance: ProcessInstance, now: Counter[tuple[str, str]]) -> None:
+def _refuse_changed(
+    session: Session, instance: ProcessInstance, now: Counter[tuple[str, str]], actor: Actor | None = None
+) -> None:
+    """Refused while figures changed since the Forum's count; those named are those the person may read."""
     changed = changed_since_forum(session, instance, now)
     if changed:
+        named = [d for d in changed if actor is None or privacy.sees_sensitive_count(actor, d.wilayah, d.kategori)]
         raise Invalid(
             f"Penetapan ditolak: {len(changed)} angka berubah sejak dihitung ulang untuk Forum; "
             "kembalikan agar angka dihitung ulang dan ditelaah Forum lagi",
-            [_drift_problem(d) for d in changed[:LISTED_CHANGES]],
+            [_drift_problem(d) for d in named[:LISTED_CHANGES]],
         )
 
 

@@ -47,19 +47,21 @@ def task_page(session: Session, actor: Actor, task_id: int) -> dict[str, Any]:
 
 def _returns_seen(actor: Actor, returns: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The regency's explanation the Forum sent back is left out where it was on a hidden flag."""
-    return [
-        r
-        if privacy.sees_sensitive_count(actor, str(r.get("wilayah") or ""), str(r.get("kategori") or ""))
-        else {**r, "catatan": None}
-        for r in returns
-    ]
+    return [r if _return_seen(actor, r) else {**r, "catatan": None} for r in returns]
+
+
+def _return_seen(actor: Actor, returned: dict[str, Any]) -> bool:
+    wilayah = str(returned.get("wilayah") or "")
+    if "kategori" not in returned:  # written before returns named the category: any below the regency
+        return wilayah.count(".") <= 1 or privacy.reads_sensitive_counts(actor)
+    return privacy.sees_sensitive_count(actor, wilayah, str(returned["kategori"] or ""))
 
 
 def _proposal_seen(actor: Actor, proposal: reconciliation.Proposal) -> tuple[reconciliation.Proposal, dict[str, int]]:
     """The proposal with the changed figures and double registrations the person may read, and how
     many were left out (they still refuse the determination, so the page counts them)."""
     changed = [d for d in proposal.berubah if privacy.sees_sensitive_count(actor, d.wilayah, d.kategori)]
-    twice = [t for t in proposal.ganda if privacy.sees_sensitive_count(actor, t.desa[0], t.kategori)]
+    twice = [t for t in proposal.ganda if all(privacy.sees_sensitive_count(actor, d, t.kategori) for d in t.desa)]
     hidden = {
         "berubah": len(proposal.berubah) - len(changed),
         "ganda": len(proposal.ganda) - len(twice),

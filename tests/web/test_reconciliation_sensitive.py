@@ -96,3 +96,25 @@ def test_the_heads_changed_figures_and_double_registrations_count_sensitive_rows
     assert hidden == {"berubah": 1, "ganda": 1, "ganda_orang": 1}
     whole, none = reconciliation_tasks._proposal_seen(person(year, "auditor.prov"), proposal)
     assert whole == proposal and none == {"berubah": 0, "ganda": 0, "ganda_orang": 0}
+
+
+def test_the_heads_refusal_for_changed_figures_names_none_of_a_sensitive_desa(year, monkeypatch):
+    from engine.core.errors import Invalid
+    from tests.integration.reconciliation_steps import to_the_head
+
+    head = to_the_head(year)
+    changed = [Drift(DESA, "ODHA", 1, 2), Drift("65.01", "ODHA", 3, 4)]
+    monkeypatch.setattr(reconciliation, "changed_since_forum", lambda *args: changed)
+    decision = reconciliation.HeadDecision(head.id, "setuju", "", "SK-9/2026", "2026-11-25")
+    with year.transaction() as session, pytest.raises(Invalid) as refused:
+        reconciliation.decide_determination(session, person(year, "kepala.dinas"), decision)
+    assert "2 angka berubah" in str(refused.value)  # counted, as the page counts them
+    assert [p.column for p in refused.value.problems] == ["angka_65.01"]
+
+
+def test_a_forum_return_written_before_returns_named_their_category_hides_a_desa_explanation(year):
+    old = {"aturan": "lonjakan", "wilayah": DESA, "periode": str(YEAR), "catatan": NOTE, "alasan": "cek lagi"}
+    regency = {**old, "wilayah": "65.01"}
+    seen = reconciliation_tasks._returns_seen(person(year, "walidata.kab"), [old, regency])
+    assert [r["catatan"] for r in seen] == [None, NOTE]
+    assert reconciliation_tasks._returns_seen(person(year, "verif.kab"), [old])[0]["catatan"] == NOTE
