@@ -23,7 +23,7 @@ from .notification import (
 from .outbox import OutboxEvent
 from .process import Decision, HumanTask, InstanceStatus, ProcessDefinition, ProcessInstance, TaskStatus
 from .quality import AgencyIndicator, AggregateValue, FlagStatus, QualityFlag, QualitySetting, Severity
-from .record import Record, RecordStatus, RecordVersion, Source, held_nik
+from .record import Record, RecordStatus, RecordVersion, Source, ids_by_nik
 from .region import (
     TIER_ORDER,
     TIER_ORDER_UP,
@@ -117,7 +117,7 @@ __all__ = [
     "Record",
     "RecordStatus",
     "RecordVersion",
-    "held_nik",
+    "ids_by_nik",
     "Region",
     "Rhythm",
     "Role",

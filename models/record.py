@@ -13,19 +13,21 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
-    ColumnElement,
     Date,
     Enum,
     ForeignKey,
     Index,
     Integer,
+    Select,
     String,
     Text,
     UniqueConstraint,
-    literal_column,
+    select,
     text,
 )
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.functions import FunctionElement
 
 from .base import Base, utcnow
 
@@ -81,9 +83,10 @@ class RecordVersion(Base):
     __tablename__ = "ppks_record_version"
     __table_args__ = (
         UniqueConstraint("record_id", "versi", name="uq_record_version"),
-        # a record found by a NIK it carried before a correction (`held_nik`): both databases read
-        # `->>` the same way (SQLite from 3.38)
-        Index("ix_ppks_record_version_nik", text("(nilai ->> 'nik')")),
+        # a record found by a NIK it carried before a correction (`ids_by_nik`), each database's JSON
+        # written as `NikHeld` writes it in a query, so the query reads the index
+        Index("ix_ppks_record_version_nik", text("(nilai ->> 'nik')")).ddl_if(dialect="postgresql"),
+        Index("ix_ppks_record_version_nik_json", text("json_extract(nilai, '$.nik')")).ddl_if(dialect="sqlite"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -102,7 +105,27 @@ class RecordVersion(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-def held_nik(nik: str) -> ColumnElement[bool]:
-    """A version that carried this NIK, written as the index `ix_ppks_record_version_nik` is built so
-    that it is read through it (a JSON path bound as a parameter would not be)."""
-    return literal_column("(ppks_record_version.nilai ->> 'nik')") == nik
+class NikHeld(FunctionElement[str]):
+    """The NIK a record version carried, as each database's index on it is built (a JSON path bound
+    as a parameter would not be read through the index)."""
+
+    type = String()
+    inherit_cache = True
+    name = "nik_held"
+
+
+@compiles(NikHeld)
+def _nik_held(element: NikHeld, compiler: Any, **kw: Any) -> str:
+    return "(ppks_record_version.nilai ->> 'nik')"
+
+
+@compiles(NikHeld, "sqlite")
+def _nik_held_sqlite(element: NikHeld, compiler: Any, **kw: Any) -> str:
+    return "json_extract(ppks_record_version.nilai, '$.nik')"
+
+
+def ids_by_nik(nik: str) -> Select[tuple[int]]:
+    """The records that carry this NIK, or carried it before a correction: two index reads joined
+    (one condition with OR would read the whole table of records on PostgreSQL)."""
+    now = select(Record.id).where(Record.nik == nik)
+    return now.union(select(RecordVersion.record_id).where(NikHeld() == nik))  # type: ignore[return-value]

@@ -104,7 +104,8 @@ class SubmissionItem(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"))
     aksi: Mapped[ItemAction] = mapped_column(Enum(ItemAction, native_enum=False, length=8))
-    record_id: Mapped[int | None] = mapped_column(ForeignKey("ppks_record.id"))
+    # indexed: whether a record is being taken off a register in work (`ganda.removal_in_work`)
+    record_id: Mapped[int | None] = mapped_column(ForeignKey("ppks_record.id"), index=True)
     kategori: Mapped[str] = mapped_column(ForeignKey("category.kode"))
     nik: Mapped[str | None] = mapped_column(String(16), index=True)
     no_kk: Mapped[str | None] = mapped_column(String(16), index=True)  # a family's key in per-family categories

@@ -29,7 +29,7 @@ from models import (
     TaskStatus,
     Unit,
     User,
-    held_nik,
+    ids_by_nik,
 )
 
 FIELDS = ("nik", "no_kk", "nama", "jenis_kelamin", "tanggal_lahir", "alamat", "kategori", "keterangan")
@@ -337,8 +337,7 @@ def history(session: Session, actor: Actor, nik: str) -> list[dict[str, Any]]:
     records = session.scalars(
         select(Record)
         .where(
-            # also a record that carried this NIK before a correction
-            (Record.nik == nik) | Record.id.in_(select(RecordVersion.record_id).where(held_nik(nik))),
+            Record.id.in_(ids_by_nik(nik)),  # also a record that carried this NIK before a correction
             scope.where(Record.kode_desa),
         )
         .order_by(Record.id)

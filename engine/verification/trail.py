@@ -28,7 +28,7 @@ from engine.people import privacy, sign_in
 from engine.people.scope import Scope
 from engine.quality.nik import is_sixteen_digits
 from engine.verification import linkage, submission_view
-from models import WORK_ROLE_OF_TIER, AuditEvent, HumanTask, Record, RecordVersion, Submission, held_nik
+from models import WORK_ROLE_OF_TIER, AuditEvent, HumanTask, Record, RecordVersion, Submission, ids_by_nik
 
 WITA = ZoneInfo("Asia/Makassar")
 
@@ -82,8 +82,7 @@ def search_records(
         _allow_nik_search(session, actor)
         # a record whose NIK was corrected is still found by the number it carried before: the number
         # a complaint, an old list or another agency names (its versions keep every value it held)
-        held = select(RecordVersion.record_id).where(held_nik(nik))
-        q = q.where((Record.nik == nik) | Record.id.in_(held))
+        q = q.where(Record.id.in_(ids_by_nik(nik)))
     if nama.strip():
         q = q.where(searching.containing(Record.nama, nama.strip()))
     if wilayah.strip():

@@ -77,16 +77,19 @@ def test_a_years_reconciliation_is_found_through_a_key_prefix_index_on_postgresq
     assert "ix_process_instance_key_pola" in plan and "~>=~" in plan
 
 
-def test_a_nik_a_record_carried_before_is_read_through_its_index(db):
-    """The auditor's search by a NIK since corrected reads the versions' index, not every version."""
-    from models import RecordVersion, held_nik
+def test_a_nik_a_record_carries_or_carried_before_is_read_through_indexes(db):
+    """The auditor's search by a NIK, also one since corrected, reads the records' and the versions'
+    indexes, not every record or version."""
+    from models import ids_by_nik
 
-    query = select(RecordVersion.record_id).where(held_nik("6501010101900001"))
+    query = select(Record.id).where(Record.id.in_(ids_by_nik("6501010101900001")))
     sql = str(query.compile(db.engine, compile_kwargs={"literal_binds": True})).replace("%%", "%")
     with db.transaction() as s:
         if db.engine.dialect.name == "postgresql":
             s.execute(text("SET LOCAL enable_seqscan = off"))
             plan = "\n".join(s.scalars(text(f"EXPLAIN {sql}")))
+            assert "Seq Scan" not in plan, plan
         else:
             plan = "\n".join(str(row[-1]) for row in s.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
-    assert "ix_ppks_record_version_nik" in plan
+            assert "SCAN ppks_record " not in plan + " ", plan
+    assert "ix_ppks_record_version_nik" in plan and "ix_ppks_record_nik" in plan, plan
