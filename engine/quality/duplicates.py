@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from engine.core.errors import phrase
 from engine.core.rows import among, chunks
-from engine.quality import addresses, identity, names
+from engine.quality import addresses, ganda, identity, names
 from engine.quality.findings import Finding
 from engine.quality.nik import is_sixteen_digits, one_digit_apart
 from engine.quality.row_rules import Context, Kind, age, as_date
@@ -43,6 +43,7 @@ ELSEWHERE_RULES = frozenset(
         "duplikat_kk_tempat_lain",
         "nik_salah_ketik_tempat_lain",
         "tercatat_meninggal_tempat_lain",  # engine/quality/removed.py
+        ganda.RULE,  # whether a copy of the person stays elsewhere
     }
 )
 
@@ -100,7 +101,9 @@ def _places(
                 seen[value].append(Place("pengajuan", desa, kategori))
         for value, kategori, desa, record_id in session.execute(
             select(record_column, Record.kategori, Record.kode_desa, Record.id).where(
-                among(session, record_column, chunk), Record.status == RecordStatus.AKTIF
+                among(session, record_column, chunk),
+                Record.status == RecordStatus.AKTIF,
+                ~ganda.removal_in_work(),  # the desa the person left marks them moved: not registered there
             )
         ):
             seen[value].append(Place("catatan", desa, kategori, record_id))

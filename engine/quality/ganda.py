@@ -2,11 +2,12 @@
 copy stays: another active record of the same NIK and category that nobody is removing, or an
 entry of them in another submission. Two desa each marking the other's copy "ganda", or a desa
 marking the only copy, would take the person off every register with nobody told; such a mark is a
-warning the verifiers acknowledge (`ganda_tanpa_salinan`)."""
+warning the verifiers acknowledge (`ganda_tanpa_salinan`); like every check that looks at other
+desa, it is never told to the operator (`duplicates.ELSEWHERE_RULES`)."""
 
 from __future__ import annotations
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import ColumnElement, and_, exists, select
 from sqlalchemy.orm import Session
 
 from engine.quality.findings import Finding
@@ -39,26 +40,30 @@ def ganda_findings(session: Session, item: SubmissionItem) -> list[Finding]:
         Finding(
             "verval",
             "ditandai ganda, tetapi tidak ada catatan atau isian lain dengan NIK ini di kategori yang sama yang "
-            'tetap terdaftar: bila orang ini hanya tercatat di sini, beri status lain (mis. "masih layak")',
+            "tetap terdaftar: bila orang ini hanya tercatat di sini, kembalikan agar desa memberi status lain",
             Severity.WARNING,
             RULE,
         )
     ]
 
 
-def _another_copy_stays(session: Session, item: SubmissionItem) -> bool:
-    being_removed = exists().where(
+def removal_in_work() -> ColumnElement[bool]:
+    """A record some submission in work takes off its register (moved, died, ganda ...)."""
+    return exists().where(
         SubmissionItem.record_id == Record.id,
         SubmissionItem.aksi == ItemAction.HAPUS,
         SubmissionItem.dibuang.is_(False),
         *_ITEM_IN_WORK,
     )
+
+
+def _another_copy_stays(session: Session, item: SubmissionItem) -> bool:
     record = select(Record.id).where(
         Record.nik == item.nik,
         Record.kategori == item.kategori,
         Record.status == RecordStatus.AKTIF,
         Record.id != (item.record_id or 0),
-        ~being_removed,
+        ~removal_in_work(),
     )
     entry = select(SubmissionItem.id).where(
         SubmissionItem.nik == item.nik,

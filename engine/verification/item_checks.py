@@ -39,7 +39,8 @@ def check_submission(session: Session, submission: Submission) -> list[Problem]:
     errors: list[Problem] = []
     # a removal carries only a name and a reason; an item set aside does not go up; a register
     # record nobody re-verified (the operator stated why) is not judged on values nobody checked
-    marked_duplicate = [i for i in items if ganda.marked_duplicate(i)]  # ... but its copy elsewhere stays?
+    # ... only whether the person marked "ganda" stays elsewhere; a flag of what it was before goes
+    removals = [i for i in items if i.aksi == ItemAction.HAPUS or i.dibuang]
     items = [i for i in items if i.aksi != ItemAction.HAPUS and not i.dibuang and not _unchecked(i)]
     findings: list[list[Finding]] = []
     if items:
@@ -47,8 +48,8 @@ def check_submission(session: Session, submission: Submission) -> list[Problem]:
         rows = [dict(i.data, kategori=i.kategori) for i in items]
         records = [i.record_id for i in items]  # None: an entry of its own, not a register record's item
         findings = record_rules.check_rows(session, rows, ctx, submission.kode_desa, submission.id, records=records)
-    items += marked_duplicate
-    findings += [ganda.ganda_findings(session, i) for i in marked_duplicate]
+    items += removals
+    findings += [ganda.ganda_findings(session, i) for i in removals]
     for item, found in zip(items, findings, strict=True):
         item.masalah = [f.to_dict() for f in found]
         errors += [problem for f in found if f.severity == Severity.ERROR for problem in _refusal(item, f)]

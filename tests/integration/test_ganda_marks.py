@@ -50,3 +50,37 @@ def test_the_only_copy_marked_duplicate_is_a_question(db, people):
         s.add(register_record(1))
     _, marked = _marked(db, DESA, "op.desa")
     assert _warned(db, marked)
+
+
+def test_a_duplicate_mark_changed_to_another_status_takes_its_warning_with_it(db, people):
+    from engine.verification import item_checks
+    from models import FlagStatus, Submission
+
+    with db.transaction() as s:
+        s.add(register_record(1))
+    sid, marked = _marked(db, DESA, "op.desa")
+    with db.transaction() as s:
+        item_checks.check_submission(s, s.get(Submission, sid))
+    with db.transaction() as s:
+        register.set_status(s, actor(db, "op.desa"), sid, [marked], VervalStatus.MENINGGAL, "meninggal 3 Mei")
+        item_checks.forget(s, sid)
+        item_checks.check_submission(s, s.get(Submission, sid))
+    with db.read() as s:
+        assert s.get(SubmissionItem, marked).masalah == []
+        left = s.scalars(select(QualityFlag.status).where(QualityFlag.item_id == marked)).all()
+    assert FlagStatus.TERBUKA not in left  # nothing stale for the verifier to acknowledge
+
+
+def test_a_person_the_desa_they_left_is_marking_moved_is_not_registered_there(db, people):
+    """Desa A's "pindah" still in work: A's record is active, but not where the person is registered."""
+    from tests.factories import items_of, person_row
+
+    with db.transaction() as s:
+        s.add(register_record(1))
+    left = open_with_items(db, [], desa=DESA)
+    with db.transaction() as s:
+        register.prefill(s, {DESA: left})
+        item = s.scalar(select(SubmissionItem).where(SubmissionItem.submission_id == left))
+        register.set_status(s, actor(db, "op.desa"), left, [item.id], VervalStatus.PINDAH, "pindah ke Gunung Sari")
+    arrived = open_with_items(db, [person_row(1)], desa=OTHER)
+    assert "duplikat_nik_tempat_lain" not in {m["aturan"] for m in items_of(db, arrived)[0].masalah or []}
