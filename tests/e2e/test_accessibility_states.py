@@ -144,3 +144,5 @@ def test_a_bulk_return_without_a_reason_is_stopped_at_the_reason_keeping_the_cho
     assert page.evaluate(FOCUSED) == "alasan-massal"
     assert page.locator(f"input[name=task_id][value='{task.id}']").is_checked()  # the choice kept: nothing sent
     assert open_task(db, sid, "kabupaten").id == task.id
+    follow(page, page.get_by_role("button", name="Klaim yang dipilih"))  # the other buttons still work
+    assert open_task(db, sid, "kabupaten").assignee_id is not None

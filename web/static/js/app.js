@@ -110,7 +110,9 @@
       needed.setCustomValidity(button.getAttribute("data-needs-message") || "");
       needed.reportValidity();
       needed.focus();
-      needed.addEventListener("input", function () { needed.setCustomValidity(""); needed.removeAttribute("aria-invalid"); }, { once: true });
+      needed.addEventListener("input", function () { needed.removeAttribute("aria-invalid"); }, { once: true });
+      /* said once: the form's other buttons (claim, approve) are not held back by it */
+      form.addEventListener("click", function () { needed.setCustomValidity(""); }, { capture: true, once: true });
       return;
     }
     var question = (button && button.getAttribute("data-confirm-button")) || form.getAttribute("data-confirm");
