@@ -302,12 +302,13 @@ def _to_judge() -> ColumnElement[bool]:
     """The desa's changes, and any item a tier found not in order in a round: a register record sent
     back and set right again ("masih layak" after "meninggal") is no change, but the verifier who
     returned it looks for it first."""
-    found_wrong = (
-        select(ItemVerdict.id)
-        .where(ItemVerdict.item_id == SubmissionItem.id, ItemVerdict.verdict == Verdict.TIDAK_SESUAI)
-        .exists()
+    judged = aliased(SubmissionItem)
+    found_wrong = (  # the submission's verdicts read once, not once for each item
+        select(ItemVerdict.item_id)
+        .join(judged, judged.id == ItemVerdict.item_id)
+        .where(judged.submission_id == bindparam("submission_id"), ItemVerdict.verdict == Verdict.TIDAK_SESUAI)
     )
-    return or_(SubmissionItem.aksi.in_(decisions.CHANGES), found_wrong)
+    return or_(SubmissionItem.aksi.in_(decisions.CHANGES), SubmissionItem.id.in_(found_wrong))
 
 
 # Built once: every task page asks them, and building a statement costs the client more time than
