@@ -97,14 +97,17 @@ def _desa_task_again(session: Session, event: events.TaskCreated) -> bool:
     return session.scalar(last_decided) == Decision.KEMBALIKAN
 
 
+def _roles(peran: str | None) -> set[Role]:
+    """Who works a task: the role its `tier:role` lane names, else the tier's working roles."""
+    return {Role(peran)} if peran else WORK_ROLES
+
+
 def for_event(session: Session, event: events.DomainEvent) -> list[User]:
     match event:
         case events.TaskCreated() if event.diumumkan or _desa_task_again(session, event):
             return []  # told by the cycle's opening, or by the return that brought it back
-        case events.TaskCreated() if event.peran:
-            return _at(session, Tier(event.tingkat), event.region_kode, {Role(event.peran)})
         case events.TaskCreated() | events.TaskDueSoon():
-            return _at(session, Tier(event.tingkat), event.region_kode)
+            return _at(session, Tier(event.tingkat), event.region_kode, _roles(event.peran))
         case events.TaskOverdue():  # the late tier and the tier above it (escalation)
             return told_of_late_task(session, event)[0]
         case events.SubmissionReturned() | events.SubmissionVerified():
@@ -143,7 +146,7 @@ def _above(session: Session, event: events.TaskOverdue) -> list[User]:
 def told_of_late_task(session: Session, event: events.TaskOverdue) -> tuple[list[User], set[int]]:
     """The late tier and the tier above it, and which of them are told only as the tier above: they
     follow the task, they cannot open it (someone of both tiers is told as the late tier)."""
-    late = _at(session, Tier(event.tingkat), event.region_kode)
+    late = _at(session, Tier(event.tingkat), event.region_kode, _roles(event.peran))
     above = _above(session, event) if event.eskalasi_ke != event.tingkat else []
     people = list({u.id: u for u in late + above}.values())
     return people, {u.id for u in above} - {u.id for u in late}

@@ -77,6 +77,7 @@ class TaskDueSoon(DomainEvent):
     kode_desa: str | None = None
     periode: str = ""
     due_at: str | None = None
+    peran: str | None = None  # the role a `tier:role` lane names; none: the tier's working role
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,6 +91,7 @@ class TaskOverdue(DomainEvent):
     kode_desa: str | None = None
     periode: str = ""
     due_at: str | None = None
+    peran: str | None = None  # the role a `tier:role` lane names; none: the tier's working role
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -473,9 +473,7 @@ def remind_due_tasks(session: Session, now: datetime, ahead: timedelta) -> int:
         .order_by(HumanTask.id)
     ).all()
     count = 0
-    for task in soon:
-        if (task.data or {}).get("diingatkan"):
-            continue
+    for task in (t for t in soon if not (t.data or {}).get("diingatkan")):  # reminded once
         task.data = {**(task.data or {}), "diingatkan": now.isoformat()}
         events.publish(
             session,
@@ -487,6 +485,7 @@ def remind_due_tasks(session: Session, now: datetime, ahead: timedelta) -> int:
                 kode_desa=task.kode_desa,
                 periode=task.periode,
                 due_at=task.due_at.isoformat() if task.due_at else None,
+                peran=task.peran,
             ),
         )
         count += 1
