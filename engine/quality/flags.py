@@ -93,7 +93,8 @@ def item_flags(session: Session, submission_id: int, item_ids: list[int]) -> dic
     return by_item
 
 
-ACK_NOTE_LIMIT = 2000  # as a reason anywhere: the page bounds it, the API and the command line too
+# a note or a reason a person writes (a flag's, a decision's), whether a page, the API or the command line sends it
+NOTE_LIMIT = 2000
 
 
 def acknowledge(session: Session, actor: Actor, tingkat: str, submission_id: int, notes: dict[int, str]) -> None:
@@ -115,9 +116,9 @@ def acknowledge(session: Session, actor: Actor, tingkat: str, submission_id: int
         if flag_id in flags and not note.strip()
     ]
     problems += [
-        Problem(f"paling banyak {ACK_NOTE_LIMIT} karakter", column=f"ack_{flag_id}")
+        Problem(f"paling banyak {NOTE_LIMIT} karakter", column=f"ack_{flag_id}")
         for flag_id, note in notes.items()
-        if len(note) > ACK_NOTE_LIMIT
+        if len(note) > NOTE_LIMIT
     ]
     if problems:
         raise Invalid("Pengakuan peringatan tidak dapat disimpan", problems)

@@ -21,10 +21,9 @@ from engine.core.rows import affected
 from engine.people import privacy
 from engine.people.scope import Scope
 from engine.quality import aggregates
-from engine.quality.flags import EXTERNAL_RULES
+from engine.quality.flags import EXTERNAL_RULES, NOTE_LIMIT
 from models import FlagStatus, QualityFlag, Severity
 
-NOTE_LIMIT = 2000
 PAGE_SIZE = 50
 RULES = tuple(sorted(aggregates.SERIES_RULES | aggregates.AGENCY_RULES | aggregates.RETIRED_RULES))
 

@@ -172,15 +172,15 @@ def _decision_of(task: HumanTask, cmd: DecisionCommand) -> Decision:
         raise Invalid(f"Keputusan {cmd.keputusan!r} tidak berlaku untuk tugas {task.nama}; gunakan {words}")
     if value == Decision.KEMBALIKAN and not (cmd.alasan or "").strip():
         raise Invalid("Alasan wajib diisi saat mengembalikan pengajuan", [Problem("isi alasan", column="alasan")])
-    if len(cmd.alasan or "") > DECISION_REASON_LIMIT:  # the page bounds it; the API and the command line too
+    if len(cmd.alasan or "") > flags.NOTE_LIMIT:  # the page bounds it; the API and the command line too
         raise Invalid(
-            "Alasan terlalu panjang", [Problem(f"paling banyak {DECISION_REASON_LIMIT} karakter", column="alasan")]
+            "Alasan terlalu panjang", [Problem(f"paling banyak {flags.NOTE_LIMIT} karakter", column="alasan")]
         )
     return value
 
 
-# a decision's reason and a verdict's, wherever they come from (a page, the API, the command line)
-DECISION_REASON_LIMIT, VERDICT_REASON_LIMIT = 2000, 1000
+# a verdict's reason, wherever it comes from (a page, the API, the command line)
+VERDICT_REASON_LIMIT = 1000
 
 
 _SAVED_VERDICTS = select(ItemVerdict).where(ItemVerdict.human_task_id == bindparam("task_id"))
