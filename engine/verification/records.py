@@ -13,6 +13,7 @@ from engine.core import audit, clock
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
 from engine.core.errors import NotFound
+from engine.people import privacy
 from engine.people.scope import Scope
 from engine.quality import identity
 from engine.verification.drafts import set_aside
@@ -330,10 +331,12 @@ def _trail(session: Session, submission_id: int | None) -> list[dict[str, Any]]:
     ]
 
 
-def history(session: Session, actor: Actor, nik: str) -> list[dict[str, Any]]:
+def history(session: Session, actor: Actor, nik: str, reason: str) -> list[dict[str, Any]]:
     """Every version of every record with this NIK in the auditor's regions, oldest first, with the
-    tiers that verified it."""
+    tiers that verified it. The versions hold the whole person (NIK, KK, name, address), so the
+    lookup needs a stated reason and goes on the audit trail, one row per record shown."""
     scope = Scope.auditing(actor).require_any()
+    stated = privacy.require_reason(reason)
     records = session.scalars(
         select(Record)
         .where(
@@ -346,6 +349,7 @@ def history(session: Session, actor: Actor, nik: str) -> list[dict[str, Any]]:
         raise NotFound(f"Tidak ada catatan dengan NIK {nik}")
     result = []
     for record in records:
+        audit.record(session, actor, AuditAction.NIK_VIEWED, "ppks_record", record.id, reason=stated)
         versions = session.scalars(
             select(RecordVersion).where(RecordVersion.record_id == record.id).order_by(RecordVersion.versi)
         ).all()

@@ -140,13 +140,14 @@ def test_the_whole_path_through_the_command_line(cli, tmp_path):
         done = as_json(cli("task", "complete", tid, "--user", user, "--decision", "approve", "--json"))
         assert done["status"] == "selesai" and done["keputusan"] == "setuju"
 
-    history = as_json(cli("records", "history", person_row(1)["nik"], "--json"))
+    why = ("--alasan", "klarifikasi pengaduan")
+    history = as_json(cli("records", "history", person_row(1)["nik"], *why, "--json"))
     assert len(history) == 1
     version = history[0]
     assert version["actor"] == "valid.prov" and version["tingkat"] == "provinsi" and version["task_id"]
     assert version["perubahan"]["nama"] == [None, "Maria Ingan 1"]
     assert [t["tingkat"] for t in version["verifikasi"]] == ["desa", "kecamatan", "kabupaten", "provinsi"]
-    told = cli("records", "history", person_row(1)["nik"]).stdout
+    told = cli("records", "history", person_row(1)["nik"], *why).stdout
     assert "kecamatan: setuju oleh verif.kec" in told
     assert told.count(" WITA") == 5 and "+00:00" not in told  # times as the office reads them
     assert as_json(cli("audit", "verify", "--json"))["ok"] is True
@@ -154,6 +155,40 @@ def test_the_whole_path_through_the_command_line(cli, tmp_path):
     assert listed[0]["instances_running"] == 0 and listed[0]["is_current"]
     said = cli("definitions", "list").stdout
     assert said.count(" WITA") == len(listed) and "+00:00" not in said
+
+
+def test_a_records_history_needs_a_reason_an_auditor_and_goes_on_the_trail(cli, db, tmp_path):
+    """The history shows the whole person at every version: opened only for a stated reason, by the
+    command line or an auditor whose region holds the record, each look recorded with its reason."""
+    from models import AuditEvent
+
+    _team(cli)
+    cli("user", "add", "auditor.prov", "--role", "auditor", "--region", "65")
+    cli("user", "add", "auditor.lain", "--role", "auditor", "--region", "65.02")
+    sid = as_json(cli("submission", "open", "--desa", DESA, "--period", PERIOD, "--json"))["submission_id"]
+    data = tmp_path / "data.csv"
+    data.write_text(csv_of([person_row(1)]))
+    cli("submission", "import", str(sid), str(data))
+    cli("submission", "submit", str(sid), "--user", "op.desa")
+    task = as_json(cli("tasks", "--user", "verif.kec", "--json"))[0]
+    cli("task", "complete", str(task["id"]), "--user", "verif.kec", "--decision", "approve", "--all-in-order")
+    for user in ("verif.kab", "valid.prov"):
+        tid = str(as_json(cli("tasks", "--user", user, "--json"))[0]["id"])
+        cli("task", "complete", tid, "--user", user, "--decision", "approve")
+    nik = person_row(1)["nik"]
+
+    assert "Alasan terlalu pendek" in cli("records", "history", nik, "--alasan", "ok", ok=False).stderr
+    assert "auditor" in cli("records", "history", nik, "--alasan", "cek data", "--user", "op.desa", ok=False).stderr
+    elsewhere = cli("records", "history", nik, "--alasan", "cek data", "--user", "auditor.lain", ok=False)
+    assert "Tidak ada catatan" in elsewhere.stderr
+    with db.read() as s:
+        assert not s.scalars(select(AuditEvent).where(AuditEvent.action == "NIK_VIEWED")).all()
+    shown = as_json(cli("records", "history", nik, "--alasan", "pengaduan warga", "--user", "auditor.prov", "--json"))
+    with db.read() as s:
+        looks = s.scalars(select(AuditEvent).where(AuditEvent.action == "NIK_VIEWED")).all()
+    assert [(e.actor, e.subject_type, e.subject_id, e.reason) for e in looks] == [
+        ("auditor.prov", "ppks_record", str(shown[0]["record_id"]), "pengaduan warga")
+    ]
 
 
 def test_import_reports_every_bad_row_and_writes_nothing(cli, tmp_path):
@@ -183,7 +218,8 @@ def test_import_reports_every_bad_row_and_writes_nothing(cli, tmp_path):
         (("user", "add", "x.y.z", "--role", "operator", "--region", "65.01"), "tingkat"),
         (("user", "add", "x.y.z", "--role", "bupati", "--region", "65"), "Peran"),
         (("task", "complete", "999", "--user", "nobody", "--decision", "approve"), "tidak ada"),
-        (("records", "history", "6501010101010001"), "Tidak ada catatan"),
+        (("records", "history", "6501010101010001", "--alasan", "klarifikasi"), "Tidak ada catatan"),
+        (("records", "history", "6501010101010001"), "--alasan"),
         (("definitions", "deploy", "/nonexistent.bpmn"), "tidak dapat dibaca"),
         (("timers", "fire", "--now", "kemarin"), "ISO 8601"),
         (("reconciliation", "open", "9" * 5000), "tidak sah"),  # beyond int()'s digits: not a fault

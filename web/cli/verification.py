@@ -339,11 +339,14 @@ def records_group() -> None:
 
 @records_group.command("history")
 @click.argument("nik")
+@click.option("--alasan", "reason", required=True, help="mengapa riwayat orang ini dibuka (tercatat di jejak audit)")
+@click.option("--user", "username", help="auditor yang membuka (bawaan: baris perintah)")
 @json_option
 @click.pass_context
-def records_history(ctx: click.Context, nik: str, as_json: bool) -> None:
-    with refusals(as_json), database(ctx).read() as session:
-        rows = records.history(session, CLI_ACTOR, nik)
+def records_history(ctx: click.Context, nik: str, reason: str, username: str | None, as_json: bool) -> None:
+    """Setiap versi catatan dengan NIK ini; pembukaannya tercatat di jejak audit dengan alasannya."""
+    with refusals(as_json), database(ctx).transaction() as session:
+        rows = records.history(session, acting(session, username), nik, reason)
 
     def text() -> str:
         lines = []
