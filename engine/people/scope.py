@@ -12,6 +12,8 @@ A `Scope` is built from the actor for one purpose:
   (verifiers, validators and walidata at kabupaten/kota or province tier, the Forum SDI);
 - reconciling: the province where a person opens the year's reconciliation (walidata, validator or
   admin at province tier);
+- reading minutes: the regions whose desa's minutes of deliberation the person reads (the
+  operator, the verifiers and validators above, auditors);
 - auditing: the regions an auditor reads;
 - administering: the regions an admin manages;
 - exchanging: the region of another agency's API token, for one resource it holds (and, for a
@@ -46,6 +48,7 @@ class Purpose(enum.StrEnum):
     ADMINISTERING = "mengelola"
     EXCHANGING = "bertukar"
     RECONCILING = "merekonsiliasi"
+    READING_MINUTES = "membaca berita acara"
 
 
 OVERSEERS = {Role.VERIFIER, Role.VALIDATOR, Role.ADMIN, Role.AUDITOR, *LANE_ROLES}
@@ -61,8 +64,14 @@ _REFUSAL = {
     Purpose.ADMINISTERING: "Halaman ini untuk admin",
     Purpose.EXCHANGING: "Token ini tidak membuka sumber daya ini (atau tidak boleh menulis)",
     Purpose.RECONCILING: "Rekonsiliasi tahunan dibuka oleh walidata atau validator provinsi, atau admin",
+    Purpose.READING_MINUTES: "Berita acara dibaca oleh operator desanya, verifikator dan validator di atasnya, "
+    "dan auditor",
 }
 RECONCILERS = {Role.WALIDATA, Role.VALIDATOR, Role.ADMIN}
+# The minutes name the people of a village deliberation: read by those who check the desa's
+# submission or audit it, not by those whose work is the compiled figures (walidata, the Forum SDI,
+# the head of the dinas) nor by administrators.
+MINUTES_READERS = {Role.OPERATOR, Role.VERIFIER, Role.VALIDATOR, Role.AUDITOR}
 
 
 @dataclass(frozen=True)
@@ -114,6 +123,11 @@ class Scope:
     def reconciling(cls, actor: Actor) -> Scope:
         """Who opens a year's reconciliation: the province's walidata or validator, or an admin there."""
         return cls._build(actor, Purpose.RECONCILING, lambda a: a.role in RECONCILERS and a.tingkat == Tier.PROVINSI)
+
+    @classmethod
+    def reading_minutes(cls, actor: Actor) -> Scope:
+        """Whose work or audit covers a desa's minutes of deliberation (`MINUTES_READERS`)."""
+        return cls._build(actor, Purpose.READING_MINUTES, lambda a: a.role in MINUTES_READERS)
 
     @classmethod
     def auditing(cls, actor: Actor) -> Scope:

@@ -24,7 +24,7 @@ from engine.core.actors import Actor
 from engine.core.errors import Forbidden, Invalid, Problem, SijoskuError, phrase
 from engine.people.scope import Scope
 from engine.verification import decisions
-from models import WORK_ROLES, Decision, HumanTask, SubmissionItem, TaskStatus, Tier
+from models import Decision, HumanTask, SubmissionItem, TaskStatus, Tier
 
 BULK_LIMIT = 500  # tasks per action: bounded work, and a result list a person can still read
 # Items per action: about 5-10 s of a province's approval (bench/approval.py --kelurahan), well
@@ -43,7 +43,8 @@ class BulkOutcome:
 
 
 def may_approve_many(actor: Actor) -> bool:
-    return any(a.tingkat in BULK_TIERS and a.role in WORK_ROLES for a in actor.roles)
+    """A working role of the tier's own lane at a tier whose tasks are approved many at once."""
+    return any(g.tier in BULK_TIERS and g.peran is None for g in Scope.working(actor).grants)
 
 
 def _bulk_tasks(actor: Actor) -> list[Any]:

@@ -13,9 +13,10 @@ from engine.core import audit
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
 from engine.core.errors import Conflict, Invalid, NotFound, Problem
+from engine.people.scope import Scope
 from engine.verification.drafts import locked_submission
 from engine.verification.status import EDITABLE
-from models import CycleRhythm, Role, Submission, SubmissionStatus, Tier, contains
+from models import CycleRhythm, Submission, SubmissionStatus, Tier
 
 MINUTES_MAX_BYTES = 10 * 1024 * 1024
 
@@ -90,21 +91,12 @@ def missing(session: Session, submission: Submission) -> Problem | None:
 def minutes_file(session: Session, actor: Actor, submission_id: int) -> tuple[str, str]:
     """The stored file name of a submission's minutes and the name to download it as (the desa and
     the period: a kabupaten verifier keeps dozens), for those whose work or audit covers the desa:
-    its operator, the verifiers and validators above it, auditors (`MINUTES_READERS`)."""
+    its operator, the verifiers and validators above it, auditors (`Scope.reading_minutes`)."""
     submission = session.get(Submission, submission_id)  # a missing one answers as one out of reach
     if (
         submission is None
         or not submission.berita_acara
-        or not (
-            actor.is_system
-            or any(contains(a.region_kode, submission.kode_desa) and a.role in MINUTES_READERS for a in actor.roles)
-        )
+        or not Scope.reading_minutes(actor).contains(submission.kode_desa)
     ):
         raise NotFound("Berita acara tidak ada")
     return submission.berita_acara, f"berita-acara-{submission.kode_desa.replace('.', '')}-{submission.periode}.pdf"
-
-
-# The minutes name the people of a village deliberation: read by those who check the desa's
-# submission or audit it, not by those whose work is the compiled figures (walidata, the Forum SDI,
-# the head of the dinas) nor by administrators.
-MINUTES_READERS = {Role.OPERATOR, Role.VERIFIER, Role.VALIDATOR, Role.AUDITOR}

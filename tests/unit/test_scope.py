@@ -112,3 +112,32 @@ def test_lanes_parse_to_a_tier_and_an_optional_role():
     for bad in ("kabupaten:forum_sdi", "provinsi:operator", "desa:walidata", "pusat", ""):
         with pytest.raises(ValueError):
             parse_lane(bad)
+
+
+@pytest.mark.parametrize(
+    "role, code, tier, reads",
+    [
+        (Role.OPERATOR, "65.01.01.2005", Tier.DESA, True),
+        (Role.OPERATOR, "65.01.01.2006", Tier.DESA, False),  # the neighbouring desa's operator
+        (Role.VERIFIER, "65.01.01", Tier.KECAMATAN, True),
+        (Role.VALIDATOR, "65", Tier.PROVINSI, True),
+        (Role.AUDITOR, "65.01", Tier.KABUPATEN, True),
+        (Role.AUDITOR, "65.02", Tier.KABUPATEN, False),
+        (Role.WALIDATA, "65", Tier.PROVINSI, False),  # the compiled figures' people, not the deliberation's
+        (Role.ADMIN, "65", Tier.PROVINSI, False),
+    ],
+)
+def test_a_desas_minutes_are_read_by_those_whose_work_or_audit_covers_it(role, code, tier, reads):
+    assert Scope.reading_minutes(person((role, code, tier))).contains("65.01.01.2005") is reads
+
+
+def test_neither_minutes_nor_many_approvals_are_open_to_an_inactive_person():
+    from engine.verification.bulk_approval import may_approve_many
+
+    verifier = (Role.VERIFIER, "65.01", Tier.KABUPATEN)
+    assert may_approve_many(person(verifier))
+    assert not may_approve_many(person(verifier, aktif=False))
+    assert not may_approve_many(person((Role.WALIDATA, "65.01", Tier.KABUPATEN)))  # a lane's role judges alone
+    assert not may_approve_many(KEC_VERIFIER)  # the kecamatan judges each item itself
+    operator = (Role.OPERATOR, "65.01.01.2005", Tier.DESA)
+    assert not Scope.reading_minutes(person(operator, aktif=False)).contains("65.01.01.2005")
