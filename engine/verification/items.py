@@ -57,6 +57,20 @@ class Saved:
     replaced: VervalStatus | None = None
 
 
+def _refuse_stale(item: SubmissionItem, versi: str | None) -> None:
+    """A correction to an entry that changed, or was set aside, since its form was opened: said
+    before its fields are judged, since the person must reload before anything else helps."""
+    if item.dibuang and item.source == register.SOURCE:  # said first: reloading would not help
+        raise Conflict(TAKEN_OFF)
+    if versi and versi != item.updated_at.isoformat():
+        raise Conflict(
+            "Data ini sudah berubah sejak formulir dibuka (di halaman lain, atau oleh pengajuan periode lain "
+            "yang disetujui); muat ulang untuk melihat yang terbaru"
+        )
+    if item.dibuang:  # a correction kept on an entry set aside would go nowhere, silently
+        raise Conflict("Data ini sedang disisihkan dari pengajuan; kembalikan dulu di halaman pengajuan")
+
+
 def save_item(
     session: Session, actor: Actor, submission_id: int, values: dict[str, Any], item_id: int | None = None
 ) -> Saved:
@@ -72,6 +86,8 @@ def save_item(
     attributes = {name: str(given.get(name) or "").strip() for name in kind.atribut_wajib}
     ctx = record_rules.Context.load(session, submission.periode)
     item = _item(session, submission, item_id) if item_id else None
+    if item is not None:
+        _refuse_stale(item, values.get("versi"))
     record = item.record_id if item else None  # a register record corrected: its own past, in any category
     found = record_rules.check_rows(
         session,
@@ -96,15 +112,6 @@ def save_item(
     data["atribut"] = attributes
     item_checks.forget(session, submission.id)
     if item is not None:
-        if item.dibuang and item.source == register.SOURCE:  # said first: reloading would not help
-            raise Conflict(TAKEN_OFF)
-        if values.get("versi") and values["versi"] != item.updated_at.isoformat():
-            raise Conflict(
-                "Data ini sudah berubah sejak formulir dibuka (di halaman lain, atau oleh pengajuan periode lain "
-                "yang disetujui); muat ulang untuk melihat yang terbaru"
-            )
-        if item.dibuang:  # a correction kept on an entry set aside would go nowhere, silently
-            raise Conflict("Data ini sedang disisihkan dari pengajuan; kembalikan dulu di halaman pengajuan")
         before = dict(item.data)
         item.data, item.nik, item.no_kk, item.kategori = data, data["nik"] or None, data["no_kk"] or None, kind.kode
         item.masalah, item.updated_at = [f.to_dict() for f in found[0]], clock.now()
