@@ -8,6 +8,7 @@ import shutil
 
 import pytest
 
+from web import manual_chapters as chapters
 from web.views import help as manual
 
 # Endpoints that answer with something other than a page a person reads (files, XML, JSON, redirects).
@@ -49,9 +50,9 @@ def test_every_page_has_a_section_of_the_manual_and_the_section_exists(app):
         for endpoint in manual.PAGES:
             for roles in (*([f"verifier:{t}"] for t in ("kecamatan", "kabupaten", "provinsi")), *ROLES_SEEN, []):
                 chapter, section = manual.target(endpoint, roles)
-                html = manual.render_chapter(chapter)
+                html = chapters.render_chapter(chapter)
                 assert html is not None, (endpoint, chapter)
-                assert not section or section in manual.anchors(html), (endpoint, chapter, section)
+                assert not section or section in chapters.anchors(html), (endpoint, chapter, section)
 
 
 @pytest.mark.parametrize(
@@ -94,8 +95,8 @@ def test_the_help_link_of_a_page_opens_its_section(app, signed_in, browser, peop
 
 
 def test_links_inside_the_manual_resolve(app, browser):
-    declared = {c.slug for c in manual.CHAPTERS}
-    for chapter in manual.written():
+    declared = {c.slug for c in chapters.CHAPTERS}
+    for chapter in chapters.written():
         html = browser.get(f"/bantuan/{chapter.slug}").get_data(as_text=True)
         for target in re.findall(r'href="(/bantuan/[^"]+)"', html):
             url, _, section = target.partition("#")
@@ -127,8 +128,8 @@ def test_the_manual_prints_to_a_pdf_with_every_chapter(app, tmp_path):
     if shutil.which("chromium") is None:
         pytest.fail("Chromium is missing: `make test` installs it (make browser)")
     with app.test_request_context("/"):
-        html = manual.printable()
-    for chapter in manual.written():
+        html = chapters.printable()
+    for chapter in chapters.written():
         assert f'id="bab-{chapter.slug}"' in html
     named = re.findall(r'aria-label="(Tabel \d+), dapat digeser', html)
     assert len(named) > 1 and len(set(named)) == len(named)  # each table of the printed whole named apart
@@ -140,4 +141,4 @@ def test_the_manual_prints_to_a_pdf_with_every_chapter(app, tmp_path):
     _print_pdf(page, pdf)
     data = pdf.read_bytes()
     assert data.startswith(b"%PDF")
-    assert len(re.findall(rb"/Type\s*/Page[^s]", data)) >= len(manual.written())
+    assert len(re.findall(rb"/Type\s*/Page[^s]", data)) >= len(chapters.written())

@@ -41,14 +41,14 @@ def _print_pdf(html: Path, pdf: Path) -> None:
 @click.option("--no-pdf", is_flag=True, help="hanya HTML")
 def manual(out: Path, no_pdf: bool) -> None:
     """Susun panduan (web/manual/panduan) menjadi panduan.html dan panduan.pdf di --out."""
-    from web.app import create_app  # the templates and the Markdown rendering are the app's
-    from web.views import help as manual_pages
+    from web.app import create_app  # the templates are the app's
+    from web.manual_chapters import printable
 
     with refusals():
         out.mkdir(parents=True, exist_ok=True)
         app = create_app()
         with app.test_request_context("/"):
-            html = manual_pages.printable()
+            html = printable()
         page = out / "panduan.html"
         page.write_text(html, encoding="utf-8")
         click.echo(f"HTML: {page}")
