@@ -314,18 +314,6 @@ def queue_digests(db: Database, now: datetime | None = None) -> int:
     return queued
 
 
-def failures(db: Database, limit: int = 100) -> list[EmailMessage]:
-    with db.read() as s:
-        return list(
-            s.scalars(
-                select(EmailMessage)
-                .where(EmailMessage.sent_at.is_(None), EmailMessage.last_error.is_not(None))
-                .order_by(EmailMessage.id.desc())
-                .limit(limit)
-            )
-        )
-
-
 def send_email(db: Database, now: datetime) -> str:
     """The scheduled job. When every e-mail it tried failed, the run fails too: the job history and
     the failed-run alert show a mail server that refuses or is away, not a quiet "0 sent"."""

@@ -26,7 +26,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import and_, delete, exists, func, or_, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
 from engine.core import clock, rows
 from engine.core.errors import NotFound, phrase
@@ -331,6 +331,6 @@ def purge_runs(db: Database, now: datetime) -> str:
             return phrase(f"{gone} jalan tugas lama dihapus")
 
 
-def history(db: Database, limit: int = 200) -> list[JobRun]:
-    with db.read() as s:
-        return list(s.scalars(select(JobRun).order_by(JobRun.started_at.desc(), JobRun.id.desc()).limit(limit)))
+def history(session: Session, limit: int = 200) -> list[JobRun]:
+    """The latest runs of the scheduled jobs, newest first."""
+    return list(session.scalars(select(JobRun).order_by(JobRun.started_at.desc(), JobRun.id.desc()).limit(limit)))

@@ -9,14 +9,45 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from engine.core import audit, searching
+from engine.core import audit, events, jobs, searching
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
 from engine.core.errors import Forbidden, Invalid, NotFound, Problem
 from engine.core.paging import page_of
 from engine.people import sign_in, users
 from engine.people.scope import Scope
-from models import AuditEvent, HumanTask, Region, Role, RoleAssignment, TaskStatus, User
+from models import (
+    AuditEvent,
+    EmailMessage,
+    HumanTask,
+    JobRun,
+    OutboxEvent,
+    Region,
+    Role,
+    RoleAssignment,
+    TaskStatus,
+    User,
+)
+
+
+@dataclass(frozen=True)
+class ScheduleStatus:
+    runs: list[JobRun]  # the scheduled jobs' latest runs, failures included
+    failed_emails: list[EmailMessage]  # not sent, and why the mail server refused
+    stuck_events: list[OutboxEvent]  # events a subscriber could not take
+
+
+def schedule_status(session: Session, actor: Actor, limit: int = 100) -> ScheduleStatus:
+    """What the scheduler and the outbox did, for the province's admins: the jobs and e-mails are
+    the whole province's."""
+    require_admin(actor).require_province()
+    failed = session.scalars(
+        select(EmailMessage)
+        .where(EmailMessage.sent_at.is_(None), EmailMessage.last_error.is_not(None))
+        .order_by(EmailMessage.id.desc())
+        .limit(limit)
+    )
+    return ScheduleStatus(jobs.history(session), list(failed), events.failures(session, limit))
 
 
 def require_admin(actor: Actor) -> Scope:

@@ -426,3 +426,14 @@ def test_a_verifier_notes_warnings_and_a_desa_attaches_minutes_from_the_command_
     flag = said.split("ack_")[1].split(":")[0]
     done = as_json(cli(*approve, "--ack", f"{flag}=KK pindahan, dicek di musdes", "--json"))
     assert done["keputusan"] == "setuju"
+
+
+def test_failed_emails_are_listed_newest_first_and_waiting_ones_are_not(cli, db):
+    from models import EmailMessage
+
+    with db.transaction() as s:
+        for to, error in (("a@contoh.id", "550 tidak ada"), ("b@contoh.id", None), ("c@contoh.id", "421 sibuk")):
+            s.add(EmailMessage(to_address=to, subject="Tugas baru", text="", html="", attempts=3, last_error=error))
+    listed = as_json(cli("email", "failed", "--json"))
+    assert [(m["ke"], m["galat"]) for m in listed] == [("c@contoh.id", "421 sibuk"), ("a@contoh.id", "550 tidak ada")]
+    assert "tidak ada surel yang gagal" not in cli("email", "failed").stdout

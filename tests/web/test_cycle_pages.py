@@ -10,7 +10,7 @@ from engine.bpmn import timers
 from engine.core import clock, events, jobs
 from engine.people import users
 from engine.verification import cycles, late_tasks
-from models import CycleRhythm, HumanTask
+from models import CycleRhythm, EmailMessage, HumanTask
 from tests.factories import SYSTEM, actor, decide, open_with_items, submit
 
 
@@ -113,9 +113,12 @@ def test_admins_see_job_history_with_failures(app, db, people, signed_in):
     db.registry.subscribe("cycle.closed", refusing)
     with db.transaction() as s:
         events.publish(s, events.CycleClosed(periode="2027-Q1", tidak_melapor=0))
+        s.add(EmailMessage(to_address="camat@contoh.id", subject="Tugas baru", text="", html="", attempts=5))
+        s.add(EmailMessage(to_address="lurah@contoh.id", subject="Tugas baru", text="", html="", last_error="550"))
     page = signed_in("admin.prov").get("/admin/jadwal").get_data(as_text=True)
     assert "3 surel terkirim" in page and "server SMTP menolak" in page and "gagal" in page
     assert "kotak surat penuh" in page  # an event a subscriber could not take
+    assert "lurah@contoh.id" in page and "camat@contoh.id" not in page  # refused, not merely waiting
     assert signed_in("valid.prov").get("/admin/jadwal").status_code == 403
 
 

@@ -14,6 +14,7 @@ from engine.core.audit import AuditAction
 from engine.core.config import load_settings
 from engine.core.errors import Invalid
 from engine.core.uow import Database
+from engine.people import administration
 from engine.quality import aggregates, completeness, figure_files, thresholds
 from engine.setup.initialise import require_current_schema, schema_mismatch
 from engine.verification import agency_figures, consistency, cycles
@@ -345,9 +346,11 @@ def email_group() -> None:
 @click.pass_context
 def email_failed(ctx: click.Context, as_json: bool) -> None:
     """Surel yang belum terkirim karena percobaan terakhirnya gagal (terbaru dulu, paling banyak 100)."""
+    with database(ctx).read() as session:
+        failed = administration.schedule_status(session, CLI_ACTOR).failed_emails
     rows = [
         {"id": m.id, "ke": m.to_address, "judul": m.subject, "percobaan": m.attempts, "galat": m.last_error}
-        for m in mail.failures(database(ctx))
+        for m in failed
     ]
     lines = [f"{r['id']}: {r['ke']}, {r['percobaan']}x, {r['judul']}: {r['galat']}" for r in rows]
     emit(as_json, rows, "\n".join(lines) or "tidak ada surel yang gagal")

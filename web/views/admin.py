@@ -7,13 +7,11 @@ from typing import Any
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine.core import events, jobs
 from engine.core.errors import Invalid, NeedsConfirmation
 from engine.core.tables import read_table
 from engine.people import accounts, administration, sign_in, tokens, users
 from engine.verification import claims, processes
 from models import ApiResource, Role
-from notifications import email
 from web.access import actor, admin_only, db, local_target, reading, roles_required, settings, uploaded
 from web.errors import field_problems, flash_refusal, problem_dicts, problem_texts
 from web.forms import (
@@ -429,9 +427,10 @@ def regions() -> Any:
 def schedule() -> Any:
     """Scheduled jobs' runs, failures included, and emails that could not be sent."""
     with reading() as s:
-        administration.require_admin(actor()).require_province()  # the jobs and e-mails of the whole province
-        stuck = events.failures(s)
-    return render_template("admin/schedule.html", runs=jobs.history(db()), failures=email.failures(db()), stuck=stuck)
+        status = administration.schedule_status(s, actor())
+    return render_template(
+        "admin/schedule.html", runs=status.runs, failures=status.failed_emails, stuck=status.stuck_events
+    )
 
 
 def _tokens_page(values: Any = None, problems: dict[str, str] | None = None, issued: Any = None) -> Any:
