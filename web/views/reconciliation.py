@@ -13,12 +13,12 @@ from engine.core import clock
 from engine.core.errors import Conflict, Invalid, NotFound
 from engine.verification import (
     determination_exports,
+    determination_view,
     determinations,
     forum_review,
     reconciliation,
     reconciliation_progress,
     reconciliation_tasks,
-    region_history,
 )
 from web.access import actor, auditor_only, db, overseers, reading, settings, task_workers
 from web.errors import field_problems, flash_refusal
@@ -150,24 +150,8 @@ def determinations_page() -> Any:
 def determination_page(tahun: int) -> Any:
     revisi = parse(RevisionForm, request.args)["revisi"]
     with reading() as s:
-        frozen = determinations.get(s, actor(), tahun, revisi)
-        latest = frozen.revisi if revisi is None else determinations.get(s, actor(), tahun).revisi
-        summary = determinations.summary(frozen)
-        reporting = determinations.reporting(frozen, determinations.part_of(actor(), frozen))
-        names = region_history.names_at(s, frozen.approved_at, {c.kode for c in reporting})
-        try:
-            comparison = determinations.diff(s, actor(), tahun - 1, tahun, frozen.revisi)
-        except NotFound:
-            comparison = None
-    return render_template(
-        "reconciliation/determination.html",
-        d=summary,
-        approved_at=frozen.approved_at,
-        comparison=comparison,
-        latest=latest,
-        reporting=reporting,
-        names=names,
-    )
+        page = determination_view.determination_page(s, actor(), tahun, revisi)
+    return render_template("reconciliation/determination.html", **page)
 
 
 @bp.get("/penetapan/<int:tahun>/unduh/<fmt>")

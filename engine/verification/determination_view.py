@@ -1,0 +1,32 @@
+"""A year's determination as its page shows it: the figures of the revision asked for, which revision
+is the latest, how many desa reported in the reader's part of the province (with the names the
+regions had when it was approved), and the change from the year before."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from engine.core.actors import Actor
+from engine.core.errors import NotFound
+from engine.verification import determinations, region_history
+
+
+def determination_page(session: Session, actor: Actor, tahun: int, revisi: int | None = None) -> dict[str, Any]:
+    """The page's content; a year not determined, or out of the reader's reach, is `NotFound`."""
+    frozen = determinations.get(session, actor, tahun, revisi)
+    latest = frozen.revisi if revisi is None else determinations.get(session, actor, tahun).revisi
+    reporting = determinations.reporting(frozen, determinations.part_of(actor, frozen))
+    try:  # the first year determined has nothing to compare with
+        comparison = determinations.diff(session, actor, tahun - 1, tahun, frozen.revisi)
+    except NotFound:
+        comparison = None
+    return {
+        "d": determinations.summary(frozen),
+        "approved_at": frozen.approved_at,
+        "comparison": comparison,
+        "latest": latest,
+        "reporting": reporting,
+        "names": region_history.names_at(session, frozen.approved_at, {c.kode for c in reporting}),
+    }
