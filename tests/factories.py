@@ -187,7 +187,7 @@ def decide_task(
         keputusan=decision,
         alasan=reason,
         tidak_sesuai=verdicts or {},
-        revisi=revision,
+        revisi_instans=revision,
         pengakuan=acknowledgements or {},
         semua_sesuai=True,  # the other items judged in order, as a person would after looking
     )

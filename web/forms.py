@@ -232,7 +232,7 @@ class DecisionForm(Form):
 
     keputusan = _text(20)
     alasan = _text(2000)
-    revisi = _int(load_default=None, allow_none=True)
+    revisi_instans = _int(load_default=None, allow_none=True)
     tidak_sesuai = fields.Dict(keys=fields.Int(), values=fields.Str(), load_default=dict)
     sesuai = fields.List(fields.Int(), load_default=list)
     pengakuan = fields.Dict(keys=fields.Int(), values=fields.Str(), load_default=dict)
@@ -240,8 +240,8 @@ class DecisionForm(Form):
     @pre_load
     def _per_item(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
         data = dict(data)
-        if data.get("revisi", "") == "":
-            data["revisi"] = None
+        if data.get("revisi_instans", "") == "":
+            data["revisi_instans"] = None
         data["tidak_sesuai"] = _verdicts_of(data, "tidak_sesuai")
         data["sesuai"] = list(_verdicts_of(data, "sesuai"))
         data["pengakuan"] = {

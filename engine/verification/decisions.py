@@ -52,7 +52,8 @@ class DecisionCommand:
     `tidak_sesuai` maps item ids to the reason each is not in order, `sesuai` lists items judged in
     order (verdicts saved earlier on the task count too); `semua_sesuai` judges every item not
     judged otherwise in order (an explicit choice: the command line, bulk approval);
-    `revisi` is the instance revision the person's form was built from (a stale form is refused);
+    `revisi_instans` is the instance revision the person's form was built from (a stale form is
+    refused; not a determination's numbered `revisi`);
     `pengakuan` maps quality-flag ids to the note that accepts each flagged value;
     `perlu_klaim`: the person must hold the task's claim (the task page works this way);
     `massal`: decided with others at once (bulk approval), not item by item; said on the audit trail.
@@ -62,7 +63,7 @@ class DecisionCommand:
     keputusan: str
     alasan: str | None = None
     tidak_sesuai: dict[int, str] = field(default_factory=dict)
-    revisi: int | None = None
+    revisi_instans: int | None = None
     pengakuan: dict[int, str] = field(default_factory=dict)
     sesuai: frozenset[int] = frozenset()
     semua_sesuai: bool = False
@@ -364,7 +365,7 @@ def decide(session: Session, actor: Actor, cmd: DecisionCommand) -> HumanTask:
     if cmd.perlu_klaim and found.task.tingkat != Tier.DESA and found.task.assignee_id != actor.user_id:
         raise ClaimRequired("Klaim tugas ini lebih dulu, supaya tidak dikerjakan dua orang sekaligus")
     keputusan = _decision_of(found.task, cmd)
-    step = human_tasks.begin(session, actor, found.task, cmd.revisi)
+    step = human_tasks.begin(session, actor, found.task, cmd.revisi_instans)
     judged = _judge_items(session, actor, found, keputusan, cmd)
     if found.submission is not None and keputusan == Decision.AJUKAN:
         status.submitted(session, actor, found.submission)

@@ -33,7 +33,7 @@ def test_a_decision_form_collects_each_item_verdict_and_acknowledgement():
             {
                 "keputusan": "kembalikan",
                 "alasan": " umur salah ",
-                "revisi": "4",
+                "revisi_instans": "4",
                 "verdict_12": "tidak_sesuai",
                 "alasan_12": "lahir 1951",
                 "verdict_13": "sesuai",
@@ -42,14 +42,14 @@ def test_a_decision_form_collects_each_item_verdict_and_acknowledgement():
             }
         ),
     )
-    assert form["alasan"] == "umur salah" and form["revisi"] == 4
+    assert form["alasan"] == "umur salah" and form["revisi_instans"] == 4
     assert form["tidak_sesuai"] == {12: "lahir 1951"} and form["pengakuan"] == {5: "dicek dengan KTP"}
 
 
 def test_a_wrong_value_is_refused_naming_its_field():
     with pytest.raises(Invalid) as refused:
-        parse(DecisionForm, MultiDict({"keputusan": "setuju", "revisi": "tiga"}))
-    assert [p.column for p in refused.value.problems] == ["revisi"]
+        parse(DecisionForm, MultiDict({"keputusan": "setuju", "revisi_instans": "tiga"}))
+    assert [p.column for p in refused.value.problems] == ["revisi_instans"]
     with pytest.raises(Invalid):
         parse(InboxFilterForm, MultiDict({"status": "dibuang"}))
 

@@ -84,7 +84,9 @@ def _answers(signed_in, db, method: str, path: str, allowed: set[str]) -> list[s
         browser = signed_in(username)  # one fresh client per person
         with db.read() as s:
             before = s.scalar(select(func.count()).select_from(AuditEvent))
-        response = browser.get(path) if method == "GET" else browser.post(path, {"keputusan": "setuju", "revisi": ""})
+        response = (
+            browser.get(path) if method == "GET" else browser.post(path, {"keputusan": "setuju", "revisi_instans": ""})
+        )
         status = response.status_code
         response.close()
         if username in allowed:

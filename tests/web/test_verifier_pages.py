@@ -179,9 +179,9 @@ def test_a_stale_form_gets_a_conflict_and_no_double_action(browser, db, people, 
     page = browser.get(f"/tugas/{task_id}").get_data(as_text=True)
     import re
 
-    revision = re.search(r'name="revisi" value="(\d+)"', page).group(1)
+    revision = re.search(r'name="revisi_instans" value="(\d+)"', page).group(1)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    form = {"keputusan": "setuju", "revisi": revision, "csrf_token": token, **_all_in_order(db, sid)}
+    form = {"keputusan": "setuju", "revisi_instans": revision, "csrf_token": token, **_all_in_order(db, sid)}
     first = browser.client.post(f"/tugas/{task_id}/selesai", data=form)
     assert first.status_code == 302
     again = browser.client.post(f"/tugas/{task_id}/selesai", data=form)

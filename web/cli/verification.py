@@ -284,7 +284,7 @@ def task_complete(
             tidak_sesuai=_parse_pairs(items, "--item"),
             sesuai=frozenset(in_order),
             semua_sesuai=all_in_order,
-            revisi=revision,
+            revisi_instans=revision,
             pengakuan=_parse_pairs(acks, "--ack"),
         )
         done = decisions.decide(session, acting(session, username), command)

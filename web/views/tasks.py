@@ -237,7 +237,7 @@ def complete(task_id: int) -> Any:
         alasan=form["alasan"] or None,
         tidak_sesuai=form["tidak_sesuai"],
         sesuai=frozenset(form["sesuai"]),
-        revisi=form["revisi"],
+        revisi_instans=form["revisi_instans"],
         pengakuan=form["pengakuan"],
         perlu_klaim=True,
     )
