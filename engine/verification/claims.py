@@ -72,8 +72,8 @@ def unclaim(session: Session, actor: Actor, task_id: int) -> HumanTask:
     return task
 
 
-def claim_many(session: Session, actor: Actor, task_ids: list[int], release: bool = False) -> dict[int, str]:
-    """Claim (or release) each task on its own; returns what happened to each, in Indonesian.
+def claim_many(session: Session, actor: Actor, task_ids: list[int], unclaiming: bool = False) -> dict[int, str]:
+    """Claim (or unclaim) each task on its own; returns what happened to each, in Indonesian.
 
     Tasks are taken in id order whatever order they were chosen in, so two people claiming
     overlapping sets lock the rows in the same order and never wait on each other in a circle."""
@@ -84,8 +84,8 @@ def claim_many(session: Session, actor: Actor, task_ids: list[int], release: boo
     for task_id in chosen:
         try:
             with session.begin_nested():
-                (unclaim if release else claim)(session, actor, task_id)
-            outcome[task_id] = "dilepas" if release else "diklaim"
+                (unclaim if unclaiming else claim)(session, actor, task_id)
+            outcome[task_id] = "dilepas" if unclaiming else "diklaim"
         except (NotFound, Forbidden):
             # The same words whether the task does not exist or lies outside the person's work.
             outcome[task_id] = f"Tugas {task_id} tidak ada di kotak tugas Anda atau tidak dapat Anda ambil"
@@ -94,8 +94,8 @@ def claim_many(session: Session, actor: Actor, task_ids: list[int], release: boo
     return outcome
 
 
-def release(session: Session, actor: Actor, task_id: int) -> HumanTask:
-    """An administrator of the task's region frees a claim its holder cannot release (away, deactivated)."""
+def free_claim(session: Session, actor: Actor, task_id: int) -> HumanTask:
+    """An administrator of the task's region frees a claim its holder cannot unclaim (away, deactivated)."""
     task = session.get(HumanTask, task_id)
     if task is None:  # the same words as for a task in another region: neither exists for this admin
         raise NotFound(f"Tugas {task_id} tidak ada di wilayah Anda")

@@ -95,7 +95,7 @@ def _kecamatan_tasks(db) -> list[int]:
 def _bulk(db, username: str, task_ids: list[int], release: bool) -> Callable[[], object]:
     def work() -> object:
         with db.transaction() as s:
-            return claims.claim_many(s, Actor.of(users.find_user(s, username)), task_ids, release=release)
+            return claims.claim_many(s, Actor.of(users.find_user(s, username)), task_ids, unclaiming=release)
 
     return work
 

@@ -402,10 +402,10 @@ def unlock(user_id: int) -> Any:
 
 @bp.post("/tugas/<int:task_id>/lepas")
 @admin_only
-def release_claim(task_id: int) -> Any:
-    """A claim its holder cannot release (away, deactivated) is freed by an administrator."""
+def free_claim(task_id: int) -> Any:
+    """A claim its holder cannot unclaim (away, deactivated) is freed by an administrator."""
     with db().transaction() as s:
-        claims.release(s, actor(), task_id)
+        claims.free_claim(s, actor(), task_id)
     flash(_("Klaim tugas dilepas."), "ok")
     return redirect(local_target(parse(NextForm, request.form)["next"], "admin.people"))
 

@@ -51,7 +51,7 @@ def claim_many() -> Any:
         flash(_("Belum ada tugas yang dipilih: centang paling sedikit satu tugas."), "error")
     else:
         with db().transaction() as s:
-            outcome = claims.claim_many(s, actor(), form["task_id"], release=form["aksi"] == "lepas")
+            outcome = claims.claim_many(s, actor(), form["task_id"], unclaiming=form["aksi"] == "lepas")
         refused = {task_id: what for task_id, what in outcome.items() if what not in ("diklaim", "dilepas")}
         done = len(outcome) - len(refused)
         if done:
