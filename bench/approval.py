@@ -34,7 +34,7 @@ from engine.core.actors import Actor
 from engine.core.uow import Database
 from engine.setup.demo import demo_csv, nik_for
 from engine.verification import bulk_approval, decisions, imports, register, submissions
-from models import FROM_REGISTER, Region, SubmissionItem, VervalStatus
+from models import ItemSource, Region, SubmissionItem, VervalStatus
 
 DESA = "65.71.01.1001"  # a kelurahan of Kota Tarakan
 KOTA = "65.71"
@@ -70,7 +70,7 @@ def prepared(db: Database, actors: dict[str, Actor], period: str, n: int, desa: 
         carried = list(
             s.scalars(
                 select(SubmissionItem.id).where(
-                    SubmissionItem.submission_id == submission_id, SubmissionItem.source == FROM_REGISTER
+                    SubmissionItem.submission_id == submission_id, SubmissionItem.source == ItemSource.REGISTER
                 )
             )
         )

@@ -40,8 +40,8 @@ from .region import (
 )
 from .scheduler import JobRun, JobStatus, SchedulerJob
 from .submission import (
-    FROM_REGISTER,
     ItemAction,
+    ItemSource,
     ItemVerdict,
     Submission,
     SubmissionItem,
@@ -100,6 +100,7 @@ __all__ = [
     "ImportStatus",
     "InstanceStatus",
     "ItemAction",
+    "ItemSource",
     "ItemVerdict",
     "JobRun",
     "JobStatus",
@@ -127,7 +128,6 @@ __all__ = [
     "Severity",
     "Source",
     "Submission",
-    "FROM_REGISTER",
     "SubmissionItem",
     "SubmissionStatus",
     "TaskStatus",

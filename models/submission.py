@@ -77,13 +77,19 @@ class Submission(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-FROM_REGISTER = "register"  # the source of an item that carries a register record into a period
+class ItemSource(enum.StrEnum):
+    """Where a submission's item came from."""
+
+    IMPORT = "import"  # a row of an uploaded file
+    FORM = "form"  # typed on the item form
+    API = "api"  # sent by a desa application through the API
+    REGISTER = "register"  # a register record carried into the period, to be re-verified
 
 
 # the register items a submission carries and how many have a status: counted per submission for
 # every progress page, read from the index alone instead of every period's items
-_CARRIED = text(f"source = '{FROM_REGISTER}' AND dibuang IS false")
-_CARRIED_SQLITE = text(f"source = '{FROM_REGISTER}' AND dibuang IS 0")  # as SQLite is asked: it matches the text
+_CARRIED = text(f"source = '{ItemSource.REGISTER}' AND dibuang IS false")
+_CARRIED_SQLITE = text(f"source = '{ItemSource.REGISTER}' AND dibuang IS 0")  # as SQLite is asked: it matches the text
 
 
 class SubmissionItem(Base):
@@ -114,7 +120,7 @@ class SubmissionItem(Base):
     verval: Mapped[VervalStatus | None] = mapped_column(Enum(VervalStatus, native_enum=False, length=16))
     verval_alasan: Mapped[str | None] = mapped_column(Text)
     dibuang: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # undone while a draft
-    source: Mapped[str] = mapped_column(String(10), default="import")  # import, form, api, or FROM_REGISTER
+    source: Mapped[str] = mapped_column(String(10), default=ItemSource.IMPORT)  # an `ItemSource`
     baris: Mapped[int | None] = mapped_column(Integer)  # row in the imported file
     masalah: Mapped[list[Any]] = mapped_column(JSON, default=list)  # automatic-check findings
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

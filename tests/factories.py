@@ -15,7 +15,17 @@ from engine.core.uow import Database
 from engine.people import users
 from engine.setup.demo import demo_csv, nik_for
 from engine.verification import decisions, imports, register, submissions
-from models import HumanTask, Record, RecordStatus, Submission, SubmissionItem, TaskStatus, User, VervalStatus
+from models import (
+    HumanTask,
+    ItemSource,
+    Record,
+    RecordStatus,
+    Submission,
+    SubmissionItem,
+    TaskStatus,
+    User,
+    VervalStatus,
+)
 
 DESA = "65.01.01.2005"  # Gunung Putih, Kecamatan Tanjung Palas, Kabupaten Bulungan
 KECAMATAN, KABUPATEN, PROVINSI = "65.01.01", "65.01", "65"
@@ -149,7 +159,7 @@ def confirm_register(session: Session, operator: Actor, submission_id: int) -> N
     waiting = session.scalars(
         select(SubmissionItem.id).where(
             SubmissionItem.submission_id == submission_id,
-            SubmissionItem.source == register.SOURCE,
+            SubmissionItem.source == ItemSource.REGISTER,
             SubmissionItem.verval.is_(None),
             SubmissionItem.dibuang.is_(False),
         )

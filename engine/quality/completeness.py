@@ -15,12 +15,12 @@ from sqlalchemy.orm import Session, aliased
 
 from engine.core.errors import NotFound
 from models import (
-    FROM_REGISTER,
     TIER_ORDER,
     Cycle,
     CycleStatus,
     Decision,
     HumanTask,
+    ItemSource,
     Region,
     RegionChange,
     RegionChangeKind,
@@ -149,7 +149,7 @@ def _register_counts(session: Session, periode: str, parent: str) -> dict[int, t
         .where(
             Submission.periode == periode,
             Submission.kode_desa.like(f"{parent}.%"),
-            SubmissionItem.source == FROM_REGISTER,
+            SubmissionItem.source == ItemSource.REGISTER,
             SubmissionItem.dibuang.is_(False),
         )
         .group_by(SubmissionItem.submission_id)

@@ -25,10 +25,10 @@ from models import (
     AggregateValue,
     ApiResource,
     Category,
+    ItemSource,
     Record,
     RecordStatus,
     Region,
-    Source,
     Submission,
     Tier,
 )
@@ -361,4 +361,4 @@ def post_items(
             "yang dapat diubah"
         )
     text_rows = [{k: str(v) for k, v in row.items()} for row in rows]
-    return imports.write_rows(session, actor, submission, text_rows, source=Source.API, first_row=1)
+    return imports.write_rows(session, actor, submission, text_rows, source=ItemSource.API, first_row=1)

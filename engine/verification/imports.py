@@ -33,8 +33,8 @@ from models import (
     ImportJob,
     ImportStatus,
     ItemAction,
+    ItemSource,
     Severity,
-    Source,
     Submission,
     SubmissionItem,
     User,
@@ -224,7 +224,7 @@ def write_rows(
     submission: Submission,
     rows: list[dict[str, str]],
     checked: RowCheck | None = None,
-    source: Source = Source.IMPORT,
+    source: ItemSource = ItemSource.IMPORT,
     first_row: int = 2,
 ) -> ImportReport:
     """`import_rows` for a caller that has found the editable submission within its own scope;

@@ -10,7 +10,7 @@ from engine.core import transaction_cache
 from engine.core.errors import Problem
 from engine.quality import flags, ganda, record_rules
 from engine.quality.findings import Finding
-from models import FROM_REGISTER, ItemAction, Severity, Submission, SubmissionItem
+from models import ItemAction, ItemSource, Severity, Submission, SubmissionItem
 
 _CACHE = "checked_submissions"
 
@@ -64,7 +64,7 @@ def _refusal(item: SubmissionItem, finding: Finding) -> list[Problem]:
     the operator does about it (a register record is theirs to mark, not to delete)."""
     name = item.data.get("nama")
     said = [Problem(f"{name} (item {item.id}): {finding.message}", row=item.baris, column=finding.field)]
-    if finding.rule == "duplikat_kategori" or (item.source == FROM_REGISTER and finding.rule == "kategori_usia"):
+    if finding.rule == "duplikat_kategori" or (item.source == ItemSource.REGISTER and finding.rule == "kategori_usia"):
         said.append(
             Problem(
                 f'{name}: bila orangnya sudah lewat batas usia kategori lamanya, tandai catatan itu "tidak layak '

@@ -19,6 +19,7 @@ from engine.verification.drafts import editable_submission, operator_submission,
 from models import (
     Category,
     ItemAction,
+    ItemSource,
     ItemVerdict,
     Record,
     RecordStatus,
@@ -60,7 +61,7 @@ class Saved:
 def _refuse_stale(item: SubmissionItem, versi: str | None) -> None:
     """A correction to an entry that changed, or was set aside, since its form was opened: said
     before its fields are judged, since the person must reload before anything else helps."""
-    if item.dibuang and item.source == register.SOURCE:  # said first: reloading would not help
+    if item.dibuang and item.source == ItemSource.REGISTER:  # said first: reloading would not help
         raise Conflict(TAKEN_OFF)
     if versi and versi != item.updated_at.isoformat():
         raise Conflict(
@@ -127,7 +128,7 @@ def save_item(
             nik=data["nik"] or None,
             no_kk=data["no_kk"] or None,
             data=data,
-            source="form",
+            source=ItemSource.FORM,
             masalah=[f.to_dict() for f in found[0]],
             updated_at=clock.now(),
         )
@@ -159,7 +160,7 @@ def _same_entry(session: Session, submission: Submission, kind: Category, key: s
             SubmissionItem.kategori == kind.kode,
             SubmissionItem.id != (item_id or 0),
             # a copy of a record the register no longer holds, set aside by an approval, is not an entry
-            ~(SubmissionItem.dibuang & (SubmissionItem.source == register.SOURCE)),
+            ~(SubmissionItem.dibuang & (SubmissionItem.source == ItemSource.REGISTER)),
         )
     ):
         if identity.key(unit, other.data) == key:
@@ -202,7 +203,7 @@ def discard_item(session: Session, actor: Actor, submission_id: int, item_id: in
     re-verification status instead."""
     submission = editable_submission(session, actor, submission_id)
     item = _item(session, submission, item_id)
-    if item.source == register.SOURCE:
+    if item.source == ItemSource.REGISTER:
         raise Conflict("Catatan register tidak dibuang: beri status verval (mis. meninggal, pindah, tidak ditemukan)")
     if item.dibuang:
         return
@@ -216,7 +217,7 @@ def restore_item(session: Session, actor: Actor, submission_id: int, item_id: in
     item = _item(session, submission, item_id)
     if not item.dibuang:
         return False
-    if item.source == register.SOURCE:  # only an approval sets a register copy aside: its record ended
+    if item.source == ItemSource.REGISTER:  # only an approval sets a register copy aside: its record ended
         raise Conflict(TAKEN_OFF)
     item_checks.forget(session, submission.id)
     item.dibuang, item.updated_at = False, clock.now()

@@ -18,9 +18,9 @@ from engine.people.scope import Scope
 from engine.quality import identity
 from engine.verification.drafts import set_aside
 from models import (
-    FROM_REGISTER,
     HumanTask,
     ItemAction,
+    ItemSource,
     Record,
     RecordStatus,
     RecordVersion,
@@ -138,7 +138,7 @@ def _once_per_record(items: list[SubmissionItem]) -> list[list[SubmissionItem]]:
 
 
 def _source(item: SubmissionItem) -> Source:
-    if item.aksi == ItemAction.PERIKSA or item.source == FROM_REGISTER:  # the desa's re-verification
+    if item.aksi == ItemAction.PERIKSA or item.source == ItemSource.REGISTER:  # the desa's re-verification
         return Source.VERVAL
     return Source(item.source) if item.source in Source.__members__.values() else Source.TASK
 

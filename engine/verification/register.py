@@ -24,8 +24,8 @@ from engine.core.errors import Conflict, Invalid, NotFound, Problem
 from engine.verification import item_checks, records
 from engine.verification.drafts import editable_submission
 from models import (
-    FROM_REGISTER,
     ItemAction,
+    ItemSource,
     Record,
     RecordStatus,
     Region,
@@ -37,7 +37,6 @@ from models import (
 REASON_LIMIT = 1000
 DESTINATION_LIMIT = 160
 MARK_LIMIT = 500  # records marked in one action: bounded work (a page of the register shows 25)
-SOURCE = FROM_REGISTER
 FOUND = {VervalStatus.LAYAK}  # what keeps a record on the register
 
 
@@ -105,7 +104,7 @@ def _register_item(r: Record, submission_id: int, now: Any) -> dict[str, Any]:
         "nik": r.nik,
         "no_kk": r.no_kk,
         "data": records.as_item_values(r),
-        "source": SOURCE,
+        "source": ItemSource.REGISTER,
         "masalah": [],
         "dibuang": False,
         "updated_at": now,
@@ -155,7 +154,7 @@ def _counts(session: Session, submission: Submission) -> _Counts:
     entries = register = 0
     for source, status, n in session.execute(_COUNTS, {"submission_id": submission.id}):
         entries += n
-        if source != SOURCE:
+        if source != ItemSource.REGISTER:
             continue
         register += n
         if status is not None:
@@ -190,7 +189,7 @@ def _register_items(session: Session, submission: Submission, item_ids: list[int
     }
     for item_id in item_ids:
         item = found.get(item_id)
-        if item is None or item.submission_id != submission.id or item.source != SOURCE:
+        if item is None or item.submission_id != submission.id or item.source != ItemSource.REGISTER:
             raise NotFound(f"Catatan register {item_id} tidak ada di pengajuan ini")
     aside = [found[item_id].data.get("nama") or str(item_id) for item_id in item_ids if found[item_id].dibuang]
     if aside:  # a page opened before another period's approval let these people go
@@ -320,7 +319,7 @@ def found_with_changes(
     was found: still eligible, with the values given. The latest entry wins over an earlier status;
     a removal it replaces (died, moved, not found ...) is recorded and returned, so the operator is told.
     Entered again as it stood (`changed` false) while found already, it stays as it was."""
-    if item.source != SOURCE:
+    if item.source != ItemSource.REGISTER:
         return None
     earlier, reason, action = item.verval, item.verval_alasan, item.aksi
     if earlier in FOUND and not changed:

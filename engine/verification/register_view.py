@@ -15,9 +15,9 @@ from engine.core.paging import page_of
 from engine.quality.removed import removal_reason
 from engine.verification import submission_view
 from engine.verification.drafts import operator_submission
-from engine.verification.register import SOURCE, Progress, progress
+from engine.verification.register import Progress, progress
 from engine.verification.status import EDITABLE
-from models import Record, RecordVersion, Region, Submission, SubmissionItem, VervalStatus
+from models import ItemSource, Record, RecordVersion, Region, Submission, SubmissionItem, VervalStatus
 
 PAGE_SIZE = 25
 QUERY_LIMIT = 80
@@ -57,7 +57,7 @@ def _taken_out(session: Session, submission: Submission) -> list[str]:
         .outerjoin(removal, removal.id == RecordVersion.submission_id)
         .where(
             SubmissionItem.submission_id == submission.id,
-            SubmissionItem.source == SOURCE,
+            SubmissionItem.source == ItemSource.REGISTER,
             SubmissionItem.dibuang.is_(True),
         )
         .order_by(SubmissionItem.id)
@@ -102,7 +102,7 @@ def register_page(
         raise Invalid("Saringan tidak dikenal", [Problem(f"pilih salah satu: {', '.join(FILTERS)}", column="status")])
     query = query.strip()[:QUERY_LIMIT]
     where = [
-        SubmissionItem.source == SOURCE,
+        SubmissionItem.source == ItemSource.REGISTER,
         SubmissionItem.dibuang.is_(False),
         *_filter(status_filter),
         *_search(submission, query),

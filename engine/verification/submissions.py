@@ -35,6 +35,7 @@ from models import (
     ImportJob,
     ImportStatus,
     ItemAction,
+    ItemSource,
     ItemVerdict,
     Region,
     Submission,
@@ -215,7 +216,7 @@ def submission_page(
         submission_view.decisions(session, submission.instance_id, full_nik=True) if submission.instance_id else []
     )
     entered = or_(
-        SubmissionItem.source != register.SOURCE, SubmissionItem.aksi.in_([ItemAction.UBAH, ItemAction.HAPUS])
+        SubmissionItem.source != ItemSource.REGISTER, SubmissionItem.aksi.in_([ItemAction.UBAH, ItemAction.HAPUS])
     )
     live = [entered, SubmissionItem.dibuang.is_(False)]
     set_aside = [entered, SubmissionItem.dibuang.is_(True)]

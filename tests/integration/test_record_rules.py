@@ -12,7 +12,7 @@ import models
 from engine.core.errors import Invalid
 from engine.quality.nik import compose
 from engine.verification import imports, item_checks, items, register, submissions
-from models import AuditEvent, QualityFlag
+from models import AuditEvent, ItemSource, QualityFlag
 from tests.factories import SYSTEM, actor, csv_of, decide, decide_task, make_team, open_task, person_row, submit
 
 DESA = "65.01.01.2005"
@@ -277,7 +277,7 @@ def test_an_entry_set_aside_before_the_persons_record_was_approved_leaves_the_re
         record = s.scalar(select(models.Record.id))
         carried = s.scalars(select(models.SubmissionItem).where(models.SubmissionItem.record_id == record)).all()
     assert [(i.submission_id, i.source, i.dibuang) for i in carried if i.submission_id == draft] == [
-        (draft, register.SOURCE, False)
+        (draft, ItemSource.REGISTER, False)
     ]
 
 
