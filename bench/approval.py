@@ -130,7 +130,7 @@ def whole_city(db: Database, k: int, n: int) -> None:
             with db.transaction() as s:
                 outcome = bulk_approval.approve_many(s, province, region=KOTA, periode=period)
             turns.append(time.perf_counter() - start)
-            approved, left = approved + len(outcome.approved), bool(outcome.left)
+            approved, left = approved + len(outcome.decided), bool(outcome.left)
         print(
             f"{period} ({what}): province approves {approved} kelurahan of {k * n:,} items in {len(turns)} "
             f"action(s) of at most {bulk_approval.ITEM_BUDGET:,} items: longest {max(turns):.1f} s, "

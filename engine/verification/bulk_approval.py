@@ -35,8 +35,8 @@ BULK_TIERS = (Tier.KABUPATEN, Tier.PROVINSI)  # the kecamatan judges each item i
 
 @dataclass
 class BulkOutcome:
-    approved: list[int] = field(default_factory=list)
-    refused: dict[int, str] = field(default_factory=dict)  # task id -> why it was not approved
+    decided: list[int] = field(default_factory=list)  # approved, or returned when the action returns
+    refused: dict[int, str] = field(default_factory=dict)  # task id -> why it was not decided
     left: list[int] = field(
         default_factory=list
     )  # not tried this time: over the item budget; the same action continues
@@ -130,7 +130,7 @@ def approve_many(
         try:
             with session.begin_nested():
                 decisions.decide(session, actor, command)
-            outcome.approved.append(task_id)
+            outcome.decided.append(task_id)
         except SijoskuError as exc:  # the summary: the points themselves are on the task's page
             outcome.refused[task_id] = exc.summary if isinstance(exc, Invalid) else str(exc)
     return outcome

@@ -190,7 +190,7 @@ def test_two_periods_approved_in_one_bulk_action_tell_nobody_to_reload_what_is_d
     with db.transaction() as s:
         tasks = [open_task(db, q2).id, open_task(db, q3).id]
         done = bulk_approval.approve_many(s, actor(db, "valid.prov"), task_ids=tasks)
-    assert sorted(done.approved) == sorted(tasks) and _record(db, ELDER["nik"]).alamat == "RT 07 Dusun Baru"
+    assert sorted(done.decided) == sorted(tasks) and _record(db, ELDER["nik"]).alamat == "RT 07 Dusun Baru"
     with db.read() as s:
         told = s.scalars(
             select(models.Notification).where(models.Notification.event_type == "submission.brought_up_to_date")

@@ -287,7 +287,7 @@ def test_two_bulk_approvals_sharing_two_desa_take_them_in_one_order(db, monkeypa
     go_on.set()
     first.join(60)
     second.join(60)
-    assert [sorted(o.approved) for o in (outcome["valid.prov"], outcome["valid.prov2"])] == [
+    assert [sorted(o.decided) for o in (outcome["valid.prov"], outcome["valid.prov2"])] == [
         sorted([task[a2], task[b3]]),
         sorted([task[b2], task[a3]]),
     ]

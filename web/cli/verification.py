@@ -321,11 +321,11 @@ def task_approve_many(
             alasan=reason,
         )
     data = {
-        "disetujui": outcome.approved,
+        "disetujui": outcome.decided,
         "tidak_disetujui": {str(k): v for k, v in outcome.refused.items()},
         "tersisa": outcome.left,
     }
-    lines = [f"{len(outcome.approved)} tugas disetujui"]
+    lines = [f"{len(outcome.decided)} tugas disetujui"]
     lines += [f"  tugas {task_id} tidak disetujui: {why}" for task_id, why in outcome.refused.items()]
     if outcome.left:
         lines.append(f"{len(outcome.left)} tugas tersisa (batas item satu tindakan); jalankan perintah yang sama lagi")

@@ -87,13 +87,13 @@ def approve_many() -> Any:
         flash_refusal(exc)
         return redirect(local_target(form["kembali"], "tasks.inbox_page"))
     returned = form["keputusan"] == Decision.KEMBALIKAN
-    if not outcome.approved:  # not a success: each chosen task's reason follows
+    if not outcome.decided:  # not a success: each chosen task's reason follows
         flash(_("Tidak ada tugas yang diputuskan."), "error")
     else:
         flash(
-            _("%(n)d tugas dikembalikan.", n=len(outcome.approved))
+            _("%(n)d tugas dikembalikan.", n=len(outcome.decided))
             if returned
-            else _("%(n)d tugas disetujui.", n=len(outcome.approved)),
+            else _("%(n)d tugas disetujui.", n=len(outcome.decided)),
             "ok",
         )
     _flash_refused(outcome.refused, decided=True)
