@@ -29,13 +29,8 @@ from engine.quality import aggregates
 from engine.verification import coverage
 from models import (
     ApiResource,
-    AuditEvent,
-    Category,
     Determination,
-    HumanTask,
     QualityFlag,
-    Region,
-    contains,
 )
 
 
@@ -351,92 +346,6 @@ def compare(
     return [
         Change(*key, figure(before, regions_before, key), figure(after, regions_after, key), flags.get(key, []))
         for key in sorted(before.keys() | after.keys())
-    ]
-
-
-# -- how a figure was reached -----------------------------------------------------------------
-
-
-def trail(session: Session, actor: Actor, tahun: int, wilayah: str, kategori: str) -> dict[str, Any]:
-    """For an auditor: the records behind one official figure, the flags on it with their
-    explanations, and the decisions of the year's reconciliation."""
-    scope = Scope.auditing(actor).require_any()
-    scope.require(wilayah, f"Wilayah {wilayah}")
-    d = get(session, Actor.system("audit"), tahun)
-    value = next((n for code, k, n in d.content["angka"] if code == wilayah and k == kategori), None)
-    if value is None:
-        raise NotFound(f"Penetapan {tahun} tidak memuat angka {kategori} untuk {wilayah}")
-    records = [
-        {"id": rid, "versi": versi, "kode_desa": desa}
-        for rid, versi, desa, k in d.content["catatan"]
-        if k == kategori and contains(wilayah, desa)
-    ]
-    flags = session.scalars(
-        select(QualityFlag)
-        .where(
-            QualityFlag.periode == str(tahun),
-            QualityFlag.region_kode == wilayah,
-            QualityFlag.kategori == kategori,
-            QualityFlag.item_id.is_(None),
-        )
-        .order_by(QualityFlag.id)
-    )
-    flag_rows = [
-        {
-            "id": f.id,
-            "aturan": f.rule,
-            "tingkat": f.severity,
-            "status": f.status,
-            "pesan": f.message,
-            "catatan": f.ack_note,
-            "oleh": f.ack_by,
-        }
-        for f in flags
-    ]
-    flag_history = _flag_history(session, [int(str(f["id"])) for f in flag_rows])
-    tasks = session.scalars(
-        select(HumanTask)
-        .where(HumanTask.instance_id == d.instance_id, HumanTask.completed_at.is_not(None))
-        .order_by(HumanTask.completed_at, HumanTask.id)
-    )
-    decisions = [
-        {
-            "tugas": t.nama,
-            "wilayah": t.region_kode,
-            "keputusan": t.keputusan,
-            "alasan": t.alasan,
-            "waktu": t.completed_at.isoformat() if t.completed_at else None,
-            "status": t.status.value,
-        }
-        for t in tasks
-    ]
-    nama = session.scalar(select(Category.nama).where(Category.kode == kategori)) or kategori
-    region = session.scalar(select(Region.nama).where(Region.kode == wilayah)) or wilayah
-    return {
-        "penetapan": summary(d),
-        "wilayah": wilayah,
-        "nama_wilayah": region,
-        "kategori": kategori,
-        "nama_kategori": nama,
-        "nilai": value,
-        "catatan": records,
-        "tanda": flag_rows,
-        "riwayat_tanda": flag_history,
-        "keputusan": decisions,
-    }
-
-
-def _flag_history(session: Session, flag_ids: list[int]) -> list[dict[str, Any]]:
-    if not flag_ids:
-        return []
-    rows = session.scalars(
-        select(AuditEvent)
-        .where(AuditEvent.subject_type == "quality_flag", AuditEvent.subject_id.in_([str(i) for i in flag_ids]))
-        .order_by(AuditEvent.seq)
-    )
-    return [
-        {"tanda": e.subject_id, "aksi": e.action, "oleh": e.actor, "alasan": e.reason, "waktu": e.at.isoformat()}
-        for e in rows
     ]
 
 

@@ -15,6 +15,7 @@ from engine.verification import (
     determination_exports,
     determination_view,
     determinations,
+    figure_trail,
     forum_review,
     reconciliation,
     reconciliation_progress,
@@ -174,5 +175,5 @@ def trail(tahun: int) -> Any:
         flash(_("Pilih angka di tabel penetapan untuk melihat jejaknya."), "info")
         return redirect(url_for("reconciliation.determination_page", tahun=tahun))
     with reading() as s:
-        found = determinations.trail(s, actor(), tahun, wilayah, kategori)
+        found = figure_trail.figure_trail(s, actor(), tahun, wilayah, kategori)
     return render_template("reconciliation/trail.html", t=found)
