@@ -194,6 +194,7 @@ def _sees_nik(actor: Actor) -> bool:
 
 def _view(record: Record, full: bool, nik: linkage.NikView, dtsen: linkage.DtsenView | None) -> RecordView:
     shown = (lambda v: v or "") if full else privacy.mask_nik
+    shown_text = privacy.shown_to(full)
     return RecordView(
         record.id,
         record.kode_desa,
@@ -204,7 +205,7 @@ def _view(record: Record, full: bool, nik: linkage.NikView, dtsen: linkage.Dtsen
         record.nama,
         record.jenis_kelamin,
         record.tanggal_lahir.isoformat() if record.tanggal_lahir else None,
-        record.alamat or "",
+        shown_text(record.alamat or ""),  # a NIK written in the address too
         record.status.value,
         record.versi,
         record.updated_at,
@@ -214,8 +215,9 @@ def _view(record: Record, full: bool, nik: linkage.NikView, dtsen: linkage.Dtsen
 
 
 def _views(session: Session, actor: Actor, records: list[Record], why: str) -> list[RecordView]:
-    """The records as the token may see them, and on the audit trail: each full NIK shown, or (masked)
-    which records went to the agency in this answer, so that every disclosure can be told afterwards."""
+    """The records as the token may see them, and on the audit trail: which records went to the agency
+    in this answer (a name, an address, a family card number even where there is no NIK), and each
+    full NIK shown, so that every disclosure can be told afterwards."""
     full = _sees_nik(actor)
     if full and not actor.is_system and records:
         audit.record_many(
@@ -227,7 +229,7 @@ def _views(session: Session, actor: Actor, records: list[Record], why: str) -> l
                 if r.nik
             ],
         )
-    elif not actor.is_system and records:
+    if not actor.is_system and records:
         audit.record(
             session,
             actor,
