@@ -202,10 +202,13 @@ def _low_decile_flags(entries: list[dict[str, Any]], registered: set[str | None]
 
 
 def desa_information(session: Session, actor: Actor, kode_desa: str, limit: int = 200) -> list[DtsenEntry]:
-    """For the desa's operator: residents in DTSEN deciles 1-2 who are in no PPKS category.
+    """For the desa's operator: residents in DTSEN deciles 1-2 who are in no PPKS category of the desa.
 
-    Each resident is looked up in the register by NIK, then by family card (indexed), rather than
-    the register's every NIK and card read against the desa's residents."""
+    Only the desa's own register counts: a resident leaving the list for a registration elsewhere would
+    tell the operator what `duplicates.ELSEWHERE_RULES` keeps from them (that the person receives a
+    service somewhere, perhaps in a sensitive category); entered here, the kecamatan is told. Each
+    resident is looked up by NIK, then by family card (indexed), rather than the register's every NIK
+    and card read against the desa's residents."""
     Scope.working(actor).require(kode_desa, f"Desa {kode_desa}", Tier.DESA)
     return list(
         session.scalars(
@@ -213,8 +216,11 @@ def desa_information(session: Session, actor: Actor, kode_desa: str, limit: int 
             .where(
                 DtsenEntry.region_kode == kode_desa,
                 DtsenEntry.desil <= 2,
-                ~_registered(Record.nik == DtsenEntry.nik),
-                or_(DtsenEntry.no_kk.is_(None), ~_registered(Record.no_kk == DtsenEntry.no_kk)),
+                ~_registered(Record.nik == DtsenEntry.nik, Record.kode_desa == kode_desa),
+                or_(
+                    DtsenEntry.no_kk.is_(None),
+                    ~_registered(Record.no_kk == DtsenEntry.no_kk, Record.kode_desa == kode_desa),
+                ),
             )
             .order_by(DtsenEntry.desil, DtsenEntry.nik)
             .limit(limit)
@@ -222,9 +228,9 @@ def desa_information(session: Session, actor: Actor, kode_desa: str, limit: int 
     )
 
 
-def _registered(same_person: ColumnElement[bool]) -> Exists:
+def _registered(*same_person: ColumnElement[bool]) -> Exists:
     """An active register record matching the DTSEN resident (correlated to the outer entry)."""
-    return exists().where(Record.status == RecordStatus.AKTIF, same_person)
+    return exists().where(Record.status == RecordStatus.AKTIF, *same_person)
 
 
 # --- the extract from DTSEN's endpoint -----------------------------------------------------------------
