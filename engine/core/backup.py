@@ -7,7 +7,10 @@ restoring it into an empty database.
 - PostgreSQL: `pg_dump` in its custom format, which reads one snapshot (REPEATABLE READ).
 
 The uploads are copied after the database: files are only ever added (named by their content's
-hash), so every file the copy refers to exists in the backup. `manifest.json` says what was taken.
+hash), so every file the copy refers to exists in the backup, and a backup whose uploads lack minutes
+the database referred to before it began (a shared folder not mounted, the wrong instance folder) is
+refused. `manifest.json` says what was taken. A backup or a restore that fails leaves nothing
+half-written: a backup removes what it wrote; a restore writes the files before the database.
 """
 
 from __future__ import annotations
@@ -24,12 +27,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import make_url
 
 from engine.core import clock
 from engine.core.errors import Invalid
 from engine.core.uow import Database
+from models import Submission
 
 SQLITE_FILE = "sijosku.db"
 PG_FILE = "sijosku.dump"
@@ -90,8 +94,11 @@ def _run(command: list[str], env: dict[str, str]) -> None:
         done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     except FileNotFoundError as exc:
         raise Invalid(f"{command[0]} tidak terpasang (paket postgresql-client)") from exc
+    if done.returncode < 0:  # killed (out of memory, a file-size limit): it said nothing
+        raise Invalid(f"{command[0]} dihentikan sinyal {-done.returncode}; tidak ada yang disimpan")
     if done.returncode != 0:
-        raise Invalid(f"{command[0]} gagal: {done.stderr.strip()[:500]}")
+        said = done.stderr.strip()[:500] or f"kode keluar {done.returncode}"
+        raise Invalid(f"{command[0]} gagal: {said}")
 
 
 def _require_sijosku(db: Database) -> None:
@@ -114,15 +121,42 @@ def _private() -> Iterator[None]:
 
 
 def backup(db: Database, directory: Path) -> Taken:
-    """Take a backup into `directory` (new, or empty)."""
+    """Take a backup into `directory` (new, or empty); one that fails leaves it as it was."""
     if directory.exists() and any(directory.iterdir()):
         raise Invalid(f"Folder cadangan {directory} tidak kosong; pilih folder baru")
     _require_sijosku(db)
+    referenced = _minutes_referenced(db)
+    made = not directory.exists()
     with _private():
-        return _take(db, directory)
+        try:
+            return _take(db, directory, referenced)
+        except (OSError, sqlite3.Error, Invalid) as exc:
+            _discard(directory, made)
+            if isinstance(exc, Invalid):
+                raise
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise Invalid(f"Cadangan ke {directory} gagal: {reason}; tidak ada yang disimpan") from exc
 
 
-def _take(db: Database, directory: Path) -> Taken:
+def _minutes_referenced(db: Database) -> set[str]:
+    """The minutes files the database refers to now: every one is in the copy taken after."""
+    with db.read() as session:
+        return set(session.scalars(select(Submission.berita_acara).where(Submission.berita_acara.is_not(None))))
+
+
+def _discard(directory: Path, made: bool) -> None:
+    """What a failed backup wrote: the folder it made, or what it put in the empty one it was given."""
+    if made:
+        shutil.rmtree(directory, ignore_errors=True)
+    elif directory.is_dir():
+        for path in directory.iterdir():
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+
+
+def _take(db: Database, directory: Path, referenced: set[str]) -> Taken:
     directory.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o700)
     dialect = db.engine.dialect.name
@@ -131,22 +165,35 @@ def _take(db: Database, directory: Path) -> Taken:
         _dump_sqlite(db, directory / SQLITE_FILE)
     else:
         _dump_postgresql(db, directory / PG_FILE)
-    uploads = db.settings.upload_dir
-    if uploads.exists():
-        shutil.copytree(uploads, directory / "uploads", copy_function=shutil.copyfile)  # the umask's modes
+    _copy_uploads(db.settings.upload_dir, directory / "uploads", referenced)
     key_file = db.settings.instance_dir / "secret_key"
-    if key_file.exists():
+    # the key in use: a file left from before SECRET_KEY was set in the environment signs nothing
+    key_taken = key_file.exists() and key_file.read_text().strip() == db.settings.secret_key
+    if key_taken:
         shutil.copyfile(key_file, directory / "secret_key")
     files = {str(p.relative_to(directory)): _sha256(p) for p in sorted(directory.rglob("*")) if p.is_file()}
     manifest = {
         "sijosku_backup": 1,
         "database": dialect,
         "taken_at": started.isoformat(),
-        "secret_key": "secret_key" if key_file.exists() else "dari lingkungan (SECRET_KEY), tidak disalin",
+        "secret_key": "secret_key" if key_taken else "dari lingkungan (SECRET_KEY), tidak disalin",
         "files": files,
     }
     (directory / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
     return Taken(directory, dialect, files)
+
+
+def _copy_uploads(uploads: Path, target: Path, referenced: set[str]) -> None:
+    if uploads.exists():
+        shutil.copytree(uploads, target, copy_function=shutil.copyfile)  # the files take the umask's modes
+        for folder in (target, *(p for p in target.rglob("*") if p.is_dir())):
+            folder.chmod(0o700)  # copytree gives a folder its source's mode
+    missing = sorted(name for name in referenced if not (target / name).is_file())
+    if missing:
+        raise Invalid(
+            f"{len(missing)} berkas berita acara yang dirujuk basis data tidak ada di {uploads} (mis. {missing[0]}); "
+            "periksa SIJOSKU_INSTANCE_DIR dan apakah folder bersamanya terpasang"
+        )
 
 
 def _manifest(directory: Path) -> dict[str, Any]:
@@ -176,7 +223,7 @@ def _require_empty(db: Database) -> None:
         with db.engine.connect() as connection:
             found = connection.execute(_PG_OBJECTS).scalar_one()
     else:
-        found = len(inspect(db.engine).get_table_names())
+        found = len(inspect(db.engine).get_table_names()) + len(inspect(db.engine).get_view_names())
     if found:
         raise Invalid(f"Basis data tujuan tidak kosong ({found} objek); pulihkan ke basis data baru")
 
@@ -188,8 +235,14 @@ def restore(db: Database, directory: Path) -> None:
     if manifest["database"] != dialect:
         raise Invalid(f"Cadangan ini dari {manifest['database']}; basis data tujuan adalah {dialect}")
     _require_empty(db)
+    with _private():
+        _restore_files(db, directory)  # first: a folder that cannot take them leaves the database empty
+        _restore_database(db, directory)
+
+
+def _restore_database(db: Database, directory: Path) -> None:
     db.engine.dispose()
-    if dialect == "sqlite":
+    if db.engine.dialect.name == "sqlite":
         target = _sqlite_path(db)
         source = sqlite3.connect(directory / SQLITE_FILE)
         copy = sqlite3.connect(target)
@@ -203,12 +256,24 @@ def restore(db: Database, directory: Path) -> None:
         url, env = _libpq(db)
         restore_command = ["pg_restore", "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction"]
         _run([*restore_command, f"--dbname={url}", str(directory / PG_FILE)], env)  # all or nothing
-    if (directory / "uploads").exists():
-        shutil.copytree(directory / "uploads", db.settings.upload_dir, dirs_exist_ok=True)
-    if (directory / "secret_key").exists():
-        # The backup's key replaces one this instance folder holds (the restored database is the
-        # backup's, and the command's own start may just have made a key): sessions stay valid.
-        key_file = db.settings.instance_dir / "secret_key"
-        key_file.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(directory / "secret_key", key_file)
-        key_file.chmod(0o600)
+
+
+def _restore_files(db: Database, directory: Path) -> None:
+    """The uploads and the secret key into the instance folder. Files are only added (named by their
+    content), so a restore of the database that then fails leaves nothing they could contradict."""
+    try:
+        if (directory / "uploads").exists():
+            shutil.copytree(directory / "uploads", db.settings.upload_dir, dirs_exist_ok=True)
+        if (directory / "secret_key").exists():
+            # The backup's key replaces one this instance folder holds (the restored database is the
+            # backup's, and the command's own start may just have made a key): sessions stay valid.
+            key_file = db.settings.instance_dir / "secret_key"
+            key_file.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(directory / "secret_key", key_file)
+            key_file.chmod(0o600)
+    except OSError as exc:
+        where = exc.filename or db.settings.instance_dir
+        raise Invalid(
+            f"Folder instance tidak dapat menerima berkas cadangan ({where}: {exc.strerror or exc}); "
+            "basis data belum diubah"
+        ) from exc

@@ -149,8 +149,18 @@ def _secret_key(env: dict[str, str], instance_dir: Path) -> str:
         return env["SECRET_KEY"]
     key_file = instance_dir / "secret_key"
     if not key_file.exists():
-        key_file.write_text(secrets.token_hex(32))
-        key_file.chmod(0o600)
+        # written whole and its owner's alone before it takes the name: another process of the same
+        # start reads either no key or the whole one, and the first to link it is the one kept
+        draft = instance_dir / f".secret_key.{os.getpid()}"
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(32))
+        try:
+            os.link(draft, key_file)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
     return key_file.read_text().strip()
 
 

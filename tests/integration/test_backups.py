@@ -125,8 +125,8 @@ def test_backup_restore_and_check_from_the_command_line(db, tmp_path, instance_d
     from web.cli import main
 
     _prepare(db)
-    (instance_dir / "secret_key").write_text("kunci-yang-dicadangkan")
-    live = {"DATABASE_URL": db.settings.database_url, "SIJOSKU_INSTANCE_DIR": str(instance_dir), "SECRET_KEY": "x"}
+    (instance_dir / "secret_key").write_text("kunci-yang-dicadangkan")  # the key in use: none in the environment
+    live = {"DATABASE_URL": db.settings.database_url, "SIJOSKU_INSTANCE_DIR": str(instance_dir), "SECRET_KEY": ""}
     runner = CliRunner()
     taken = runner.invoke(main, ["backup", str(tmp_path / "cadangan")], env=live, catch_exceptions=False)
     assert taken.exit_code == 0 and "tersimpan" in taken.stdout, taken.output
