@@ -401,4 +401,11 @@ def readiness(session: Session, submission: Submission) -> list[Problem]:
                 column="nihil",
             )
         )
+    if counts.entries and submission.nihil:  # data entered after the desa reported nihil
+        problems.append(
+            Problem(
+                "pengajuan dinyatakan nihil tetapi berisi data: cabut pernyataan nihil, atau sisihkan datanya",
+                column="nihil",
+            )
+        )
     return problems
