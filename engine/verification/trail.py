@@ -79,7 +79,7 @@ def search_records(
     nik, wilayah = _searchable(nik, wilayah)
     q = select(Record).where(scope.where(Record.kode_desa))
     if nik:
-        _allow_nik_search(session, actor)
+        allow_nik_search(session, actor)
         # a record whose NIK was corrected is still found by the number it carried before: the number
         # a complaint, an old list or another agency names (its versions keep every value it held)
         q = q.where(Record.id.in_(ids_by_nik(nik)))
@@ -95,16 +95,14 @@ def search_records(
         for r in session.scalars(q.order_by(Record.nama, Record.id).limit(limit))
     ]
     total = len(found) if len(found) < limit else session.scalar(select(func.count()).select_from(q.subquery())) or 0
-    if nik.strip():  # a search by NIK answers whether a number is on the register: on the trail
-        audit.record(
-            session,
-            actor,
-            AuditAction.NIK_SEARCHED,
-            "ppks_record",
-            "*",
-            after={"nik": nik.strip(), "ditemukan": total},
-        )
+    if nik.strip():
+        nik_searched(session, actor, nik.strip(), total)
     return Search(found, total)
+
+
+def nik_searched(session: Session, actor: Actor, nik: str, found: int) -> None:
+    """A search by NIK answers whether a number is on the register, found or not: on the trail."""
+    audit.record(session, actor, AuditAction.NIK_SEARCHED, "ppks_record", "*", after={"nik": nik, "ditemukan": found})
 
 
 # Searches by NIK a person may make in an hour. A masked NIK shows the region of issue, and a record
@@ -113,7 +111,7 @@ def search_records(
 NIK_SEARCHES_PER_HOUR = 60
 
 
-def _allow_nik_search(session: Session, actor: Actor) -> None:
+def allow_nik_search(session: Session, actor: Actor) -> None:
     since = clock.now() - timedelta(hours=1)
     made = session.scalar(
         select(func.count())

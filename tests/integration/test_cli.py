@@ -183,6 +183,9 @@ def test_a_records_history_needs_a_reason_an_auditor_and_goes_on_the_trail(cli, 
     assert "Tidak ada catatan" in elsewhere.stderr
     with db.read() as s:
         assert not s.scalars(select(AuditEvent).where(AuditEvent.action == "NIK_VIEWED")).all()
+        # a look that finds nothing still answers whether the number is there: on the trail, counted
+        (missed,) = s.scalars(select(AuditEvent).where(AuditEvent.action == "NIK_SEARCHED")).all()
+    assert (missed.actor, missed.after) == ("auditor.lain", {"nik": nik, "ditemukan": 0})
     shown = as_json(cli("records", "history", nik, "--alasan", "pengaduan warga", "--user", "auditor.prov", "--json"))
     with db.read() as s:
         looks = s.scalars(select(AuditEvent).where(AuditEvent.action == "NIK_VIEWED")).all()

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from engine.bpmn import timers
-from engine.core.errors import Invalid
+from engine.core.errors import Invalid, NotFound
 from engine.verification import (
     bulk_approval,
     claims,
@@ -17,7 +17,7 @@ from engine.verification import (
     imports,
     inbox,
     minutes,
-    records,
+    record_history,
     register,
     submissions,
     trail,
@@ -345,8 +345,11 @@ def records_group() -> None:
 @click.pass_context
 def records_history(ctx: click.Context, nik: str, reason: str, username: str | None, as_json: bool) -> None:
     """Setiap versi catatan dengan NIK ini; pembukaannya tercatat di jejak audit dengan alasannya."""
-    with refusals(as_json), database(ctx).transaction() as session:
-        rows = records.history(session, acting(session, username), nik, reason)
+    with refusals(as_json):
+        with database(ctx).transaction() as session:  # a look that finds nothing is on the trail too
+            rows = record_history.history(session, acting(session, username), nik, reason)
+        if not rows:
+            raise NotFound(f"Tidak ada catatan dengan NIK {nik}")
 
     def text() -> str:
         lines = []

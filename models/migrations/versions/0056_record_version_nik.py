@@ -2,7 +2,7 @@
 index of the items by the record they carry (whether a record is being removed by work in progress)
 
 An auditor handed a complaint, an old list or another agency's file that names a NIK since corrected
-finds the record by it (`trail.search_records`, `records.history`); without an index each such search
+finds the record by it (`trail.search_records`, `record_history.history`); without an index each such search
 read every version of every record.
 
 Revision ID: 0056
