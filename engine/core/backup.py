@@ -45,9 +45,15 @@ class Taken:
     directory: Path
     database: str
     files: dict[str, str]  # name -> sha256
+    missing_minutes: list[str]  # minutes the database refers to and the instance folder lacks (allowed)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"directory": str(self.directory), "database": self.database, "files": self.files}
+        return {
+            "directory": str(self.directory),
+            "database": self.database,
+            "files": self.files,
+            "berita_acara_hilang": self.missing_minutes,
+        }
 
 
 def _libpq(db: Database) -> tuple[str, dict[str, str]]:
@@ -120,8 +126,10 @@ def _private() -> Iterator[None]:
         os.umask(previous)
 
 
-def backup(db: Database, directory: Path) -> Taken:
-    """Take a backup into `directory` (new, or empty); one that fails leaves it as it was."""
+def backup(db: Database, directory: Path, allow_missing_minutes: bool = False) -> Taken:
+    """Take a backup into `directory` (new, or empty); one that fails leaves it as it was. Minutes the
+    database refers to and the instance folder lacks refuse it, unless allowed (a file lost for good
+    must not stop every night's backup): then they are listed in the manifest."""
     if directory.exists() and any(directory.iterdir()):
         raise Invalid(f"Folder cadangan {directory} tidak kosong; pilih folder baru")
     _require_sijosku(db)
@@ -129,7 +137,7 @@ def backup(db: Database, directory: Path) -> Taken:
     made = not directory.exists()
     with _private():
         try:
-            return _take(db, directory, referenced)
+            return _take(db, directory, referenced, allow_missing_minutes)
         except (OSError, sqlite3.Error, Invalid) as exc:
             _discard(directory, made)
             if isinstance(exc, Invalid):
@@ -156,7 +164,7 @@ def _discard(directory: Path, made: bool) -> None:
                 path.unlink(missing_ok=True)
 
 
-def _take(db: Database, directory: Path, referenced: set[str]) -> Taken:
+def _take(db: Database, directory: Path, referenced: set[str], allow_missing_minutes: bool) -> Taken:
     directory.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o700)
     dialect = db.engine.dialect.name
@@ -165,7 +173,7 @@ def _take(db: Database, directory: Path, referenced: set[str]) -> Taken:
         _dump_sqlite(db, directory / SQLITE_FILE)
     else:
         _dump_postgresql(db, directory / PG_FILE)
-    _copy_uploads(db.settings.upload_dir, directory / "uploads", referenced)
+    missing = _copy_uploads(db.settings.upload_dir, directory / "uploads", referenced, allow_missing_minutes)
     key_file = db.settings.instance_dir / "secret_key"
     # the key in use: a file left from before SECRET_KEY was set in the environment signs nothing
     key_taken = key_file.exists() and key_file.read_text().strip() == db.settings.secret_key
@@ -178,22 +186,25 @@ def _take(db: Database, directory: Path, referenced: set[str]) -> Taken:
         "taken_at": started.isoformat(),
         "secret_key": "secret_key" if key_taken else "dari lingkungan (SECRET_KEY), tidak disalin",
         "files": files,
+        "berita_acara_hilang": missing,
     }
     (directory / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
-    return Taken(directory, dialect, files)
+    return Taken(directory, dialect, files, missing)
 
 
-def _copy_uploads(uploads: Path, target: Path, referenced: set[str]) -> None:
+def _copy_uploads(uploads: Path, target: Path, referenced: set[str], allow_missing: bool) -> list[str]:
     if uploads.exists():
         shutil.copytree(uploads, target, copy_function=shutil.copyfile)  # the files take the umask's modes
         for folder in (target, *(p for p in target.rglob("*") if p.is_dir())):
             folder.chmod(0o700)  # copytree gives a folder its source's mode
     missing = sorted(name for name in referenced if not (target / name).is_file())
-    if missing:
+    if missing and not allow_missing:
         raise Invalid(
             f"{len(missing)} berkas berita acara yang dirujuk basis data tidak ada di {uploads} (mis. {missing[0]}); "
-            "periksa SIJOSKU_INSTANCE_DIR dan apakah folder bersamanya terpasang"
+            "periksa SIJOSKU_INSTANCE_DIR dan apakah folder bersamanya terpasang (yang hilang untuk selamanya: "
+            "--allow-missing-minutes)"
         )
+    return missing
 
 
 def _manifest(directory: Path) -> dict[str, Any]:
@@ -236,8 +247,12 @@ def restore(db: Database, directory: Path) -> None:
         raise Invalid(f"Cadangan ini dari {manifest['database']}; basis data tujuan adalah {dialect}")
     _require_empty(db)
     with _private():
-        _restore_files(db, directory)  # first: a folder that cannot take them leaves the database empty
-        _restore_database(db, directory)
+        _restore_uploads(db, directory)  # first: a folder that cannot take them leaves the database empty
+        try:
+            _restore_database(db, directory)
+        except sqlite3.Error as exc:
+            raise Invalid(f"Pemulihan SQLite gagal: {exc}; basis data tujuan tidak dipakai") from exc
+        _restore_key(db, directory)  # last: replaced, not added, and only for the database it signs
 
 
 def _restore_database(db: Database, directory: Path) -> None:
@@ -258,22 +273,25 @@ def _restore_database(db: Database, directory: Path) -> None:
         _run([*restore_command, f"--dbname={url}", str(directory / PG_FILE)], env)  # all or nothing
 
 
-def _restore_files(db: Database, directory: Path) -> None:
-    """The uploads and the secret key into the instance folder. Files are only added (named by their
-    content), so a restore of the database that then fails leaves nothing they could contradict."""
+def _restore_uploads(db: Database, directory: Path) -> None:
+    """The uploads into the instance folder. Files are only added (named by their content), so a
+    restore of the database that then fails leaves nothing they could contradict."""
     try:
         if (directory / "uploads").exists():
             shutil.copytree(directory / "uploads", db.settings.upload_dir, dirs_exist_ok=True)
-        if (directory / "secret_key").exists():
-            # The backup's key replaces one this instance folder holds (the restored database is the
-            # backup's, and the command's own start may just have made a key): sessions stay valid.
-            key_file = db.settings.instance_dir / "secret_key"
-            key_file.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(directory / "secret_key", key_file)
-            key_file.chmod(0o600)
     except OSError as exc:
         where = exc.filename or db.settings.instance_dir
         raise Invalid(
             f"Folder instance tidak dapat menerima berkas cadangan ({where}: {exc.strerror or exc}); "
             "basis data belum diubah"
         ) from exc
+
+
+def _restore_key(db: Database, directory: Path) -> None:
+    """The backup's key replaces one this instance folder holds (the restored database is the
+    backup's, and the command's own start may just have made a key): sessions stay valid."""
+    if (directory / "secret_key").exists():
+        key_file = db.settings.instance_dir / "secret_key"
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(directory / "secret_key", key_file)
+        key_file.chmod(0o600)

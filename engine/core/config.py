@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -151,8 +152,7 @@ def _secret_key(env: dict[str, str], instance_dir: Path) -> str:
     if not key_file.exists():
         # written whole and its owner's alone before it takes the name: another process of the same
         # start reads either no key or the whole one, and the first to link it is the one kept
-        draft = instance_dir / f".secret_key.{os.getpid()}"
-        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd, draft = tempfile.mkstemp(dir=instance_dir, prefix=".secret_key.")  # 0600, a name of its own
         with os.fdopen(fd, "w") as out:
             out.write(secrets.token_hex(32))
         try:
@@ -160,7 +160,7 @@ def _secret_key(env: dict[str, str], instance_dir: Path) -> str:
         except FileExistsError:
             pass
         finally:
-            draft.unlink()
+            Path(draft).unlink(missing_ok=True)
     return key_file.read_text().strip()
 
 

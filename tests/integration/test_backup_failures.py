@@ -27,6 +27,7 @@ from engine.core.config import load_settings
 from engine.core.errors import Invalid
 from engine.core.uow import Database
 from engine.verification import minutes
+from models import Submission
 from tests.factories import SYSTEM, make_team, open_with_items
 from tests.integration.test_backups import _prepare, _restore_target
 
@@ -181,3 +182,55 @@ def test_a_sqlite_target_with_a_view_is_not_empty(db, tmp_path):
         target.dispose()
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT name FROM sqlite_master WHERE type = 'view'").fetchall() == [("rekap",)]
+
+
+def test_a_restore_whose_database_step_fails_leaves_the_instance_key_as_it_was(db, tmp_path, monkeypatch):
+    """The key is replaced, not added: only a database restored takes the key that signs it."""
+    _prepare(db)
+    (db.settings.instance_dir / "secret_key").write_text("kunci-yang-dicadangkan")  # the key in use
+    live_settings = {"DATABASE_URL": db.settings.database_url, "SIJOSKU_INSTANCE_DIR": str(db.settings.instance_dir)}
+    live = Database.connect(load_settings(live_settings))
+    try:
+        assert "secret_key" in backup.backup(live, tmp_path / "cadangan").files
+    finally:
+        live.dispose()
+    target = _restore_target(db, tmp_path)
+    url = target.engine.url.render_as_string(hide_password=False)
+    target.dispose()
+    here = tmp_path / "pulih"
+    here.mkdir(exist_ok=True)
+    (here / "secret_key").write_text("kunci-instance-ini")
+    restoring = Database.connect(load_settings({"DATABASE_URL": url, "SIJOSKU_INSTANCE_DIR": str(here)}))
+
+    def refused(*_args, **_kwargs):
+        raise Invalid("pg_restore gagal: koneksi terputus")
+
+    monkeypatch.setattr(backup, "_restore_database", refused)
+    try:
+        with pytest.raises(Invalid):
+            backup.restore(restoring, tmp_path / "cadangan")
+    finally:
+        restoring.dispose()
+    assert (here / "secret_key").read_text() == "kunci-instance-ini"
+
+
+def test_minutes_lost_for_good_are_allowed_only_when_asked_listed_and_said(db, tmp_path, instance_dir):
+    """One file deleted by hand must not stop every night's backup of the database."""
+    from web.cli import main
+
+    make_team(db)
+    sid = open_with_items(db)
+    with db.transaction() as s:
+        minutes.attach_minutes(s, SYSTEM, sid, "berita-acara.pdf", PDF, db.settings.upload_dir)
+    with db.read() as s:
+        lost = db.settings.upload_dir / s.get(Submission, sid).berita_acara
+    lost.unlink()
+    live = {"DATABASE_URL": db.settings.database_url, "SIJOSKU_INSTANCE_DIR": str(instance_dir), "SECRET_KEY": ""}
+    refused = CliRunner().invoke(main, ["backup", str(tmp_path / "a")], env=live)
+    assert refused.exit_code == 1 and "--allow-missing-minutes" in refused.output
+    assert not (tmp_path / "a").exists()
+    taken = CliRunner().invoke(main, ["backup", str(tmp_path / "b"), "--allow-missing-minutes"], env=live)
+    assert taken.exit_code == 1 and "1 berita acara tidak ada" in taken.output  # the timer shows it failed
+    manifest = json.loads((tmp_path / "b" / backup.MANIFEST).read_text())
+    assert manifest["berita_acara_hilang"] == [lost.name]
+    assert {backup.SQLITE_FILE, backup.PG_FILE} & set(manifest["files"])  # the database is taken all the same

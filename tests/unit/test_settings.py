@@ -79,3 +79,30 @@ def test_serve_says_a_wrong_setting_once_before_starting_any_worker(monkeypatch,
     env = {"SIJOSKU_DEFAULT_SLA": "14 hari", "SECRET_KEY": "uji", "SIJOSKU_INSTANCE_DIR": str(tmp_path)}
     result = CliRunner().invoke(main, ["serve"], env=env)
     assert result.exit_code == 1 and "SIJOSKU_DEFAULT_SLA" in result.output and started == []
+
+
+def test_a_key_made_at_start_is_its_owners_alone_from_the_first_moment(tmp_path):
+    instance = tmp_path / "bersama"
+    key = load_settings({"SIJOSKU_INSTANCE_DIR": str(instance), "SECRET_KEY": ""}).secret_key
+    assert len(key) == 64 and (instance / "secret_key").stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in instance.iterdir()] == ["secret_key"]  # no draft left beside it
+
+
+def test_nodes_starting_at_once_on_a_shared_folder_read_the_key_the_first_one_kept(tmp_path, monkeypatch):
+    """Each writes its key whole under a name of its own; the first to give it the name wins."""
+    from engine.core import config
+
+    instance = tmp_path / "bersama"
+    instance.mkdir()
+    real_link = os.link
+
+    def another_node_first(src, dst, *args, **kwargs):
+        (instance / "draft-of-the-other-node").write_text("kunci-node-lain")
+        real_link(instance / "draft-of-the-other-node", dst)
+        os.unlink(instance / "draft-of-the-other-node")
+        return real_link(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(config.os, "link", another_node_first)
+    settings = load_settings({"SIJOSKU_INSTANCE_DIR": str(instance), "SECRET_KEY": ""})
+    assert settings.secret_key == "kunci-node-lain"
+    assert [p.name for p in instance.iterdir()] == ["secret_key"]
