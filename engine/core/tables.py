@@ -76,10 +76,12 @@ log = logging.getLogger(__name__)
 
 
 def csv_text(rows: Iterable[list[Any]]) -> str:
-    """Rows as an exported CSV: the UTF-8 signature first, no cell run as a formula."""
+    """Rows as an exported CSV: the UTF-8 signature first, no cell run as a formula. Lines end in CRLF
+    (RFC 4180): the writer then quotes a cell holding a carriage return, which a spreadsheet would
+    otherwise take for the row's end, reading what follows it as a new row's first cell."""
     out = io.StringIO()
     out.write(BOM)
-    csv.writer(out, lineterminator="\n").writerows(
+    csv.writer(out, lineterminator="\r\n").writerows(
         [neutralised(c) if isinstance(c, str) else c for c in row] for row in rows
     )
     return out.getvalue()

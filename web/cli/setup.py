@@ -196,7 +196,12 @@ def user_import(ctx: click.Context, file: Path, username: str | None, as_json: b
         rows = read_table(file.name, read_file(file), accounts.COLUMNS)
         with db.transaction() as session:
             made = accounts.create_many(session, acting(session, username), rows)
-    emit(as_json, [m.__dict__ for m in made], lambda: accounts.as_csv(made).lstrip("\ufeff").rstrip("\n"))
+    # the terminal's lines: without the file's signature and its CRLF ends
+    emit(
+        as_json,
+        [m.__dict__ for m in made],
+        lambda: accounts.as_csv(made).lstrip("\ufeff").replace("\r\n", "\n").rstrip("\n"),
+    )
 
 
 @click.group("regions")
