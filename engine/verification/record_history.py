@@ -11,8 +11,10 @@ from sqlalchemy.orm import Session
 from engine.core import audit
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
+from engine.core.errors import Invalid, Problem
 from engine.people import privacy
 from engine.people.scope import Scope
+from engine.quality.nik import is_sixteen_digits
 from engine.verification import trail
 from models import HumanTask, Record, RecordVersion, TaskStatus, User, ids_by_nik
 
@@ -24,6 +26,8 @@ def history(session: Session, actor: Actor, nik: str, reason: str) -> list[dict[
     it is bounded per hour and on the trail, found or not, with a row per record shown."""
     scope = Scope.auditing(actor).require_any()
     stated = privacy.require_reason(reason)
+    if not is_sixteen_digits(nik):  # a number of another shape is on no register, and is kept off the trail
+        raise Invalid("NIK dicari utuh", [Problem("NIK dicari utuh: 16 angka", column="nik")])
     trail.allow_nik_search(session, actor)
     records = session.scalars(
         select(Record)

@@ -223,6 +223,7 @@ def test_import_reports_every_bad_row_and_writes_nothing(cli, tmp_path):
         (("task", "complete", "999", "--user", "nobody", "--decision", "approve"), "tidak ada"),
         (("records", "history", "6501010101010001", "--alasan", "klarifikasi"), "Tidak ada catatan"),
         (("records", "history", "6501010101010001"), "--alasan"),
+        (("records", "history", "65010101" * 500, "--alasan", "klarifikasi"), "16 angka"),
         (("definitions", "deploy", "/nonexistent.bpmn"), "tidak dapat dibaca"),
         (("timers", "fire", "--now", "kemarin"), "ISO 8601"),
         (("reconciliation", "open", "9" * 5000), "tidak sah"),  # beyond int()'s digits: not a fault
