@@ -24,6 +24,7 @@ from tests.factories import (
     open_task,
     open_with_items,
     submit,
+    waiting_at_kecamatan,
 )
 
 
@@ -134,26 +135,19 @@ def test_a_bulk_approval_by_region_takes_whole_region_codes_not_a_prefix_of_one(
 
 
 def test_a_not_in_order_verdict_with_only_spaces_for_its_reason_refuses_the_return(db):
-    team = make_team(db)
-    submission_id = open_with_items(db)
-    submit(db, team.operator, submission_id)
-    task = open_task(db, submission_id, "kecamatan")
-    item = items_of(db, submission_id)[0]
+    team, submission_id, task, item_id = waiting_at_kecamatan(db)
     with pytest.raises(Invalid) as refused, db.transaction() as s:
-        decide_task(s, team.kecamatan, task.id, "return", "periksa lagi", verdicts={item.id: "   "})
-    assert [p.column for p in refused.value.problems] == [f"alasan_{item.id}"]
+        decide_task(s, team.kecamatan, task.id, "return", "periksa lagi", verdicts={item_id: "   "})
+    assert [p.column for p in refused.value.problems] == [f"alasan_{item_id}"]
     assert open_task(db, submission_id, "kecamatan").id == task.id
 
 
 def test_a_verdicts_reason_at_its_bound_is_taken_with_the_return(db):
-    team = make_team(db)
-    submission_id = open_with_items(db)
-    submit(db, team.operator, submission_id)
-    item = items_of(db, submission_id)[0]
+    team, submission_id, _, item_id = waiting_at_kecamatan(db)
     reason = "y" * decisions.VERDICT_REASON_LIMIT
-    decide(db, team.kecamatan, submission_id, "return", "periksa lagi", {item.id: reason})
+    decide(db, team.kecamatan, submission_id, "return", "periksa lagi", {item_id: reason})
     with db.read() as s:
-        assert s.scalar(select(ItemVerdict.alasan).where(ItemVerdict.item_id == item.id)) == reason
+        assert s.scalar(select(ItemVerdict.alasan).where(ItemVerdict.item_id == item_id)) == reason
 
 
 def test_a_decision_that_needs_the_claim_is_refused_on_an_unclaimed_task(db):
@@ -168,10 +162,7 @@ def test_a_decision_that_needs_the_claim_is_refused_on_an_unclaimed_task(db):
 
 
 def test_a_verdict_saved_earlier_and_left_as_it_was_keeps_when_it_was_given(db):
-    team = make_team(db)
-    submission_id = open_with_items(db)
-    submit(db, team.operator, submission_id)
-    task = open_task(db, submission_id, "kecamatan")
+    team, submission_id, task, _ = waiting_at_kecamatan(db)
     first, second = (item.id for item in items_of(db, submission_id))
     earlier = clock.now() - timedelta(hours=2)
     with clock.frozen_at(earlier), db.transaction() as s:
@@ -213,30 +204,22 @@ def test_a_bulk_claim_takes_its_tasks_in_id_order_whatever_order_they_were_chose
 
 
 def test_saving_a_not_in_order_verdict_with_only_spaces_for_its_reason_is_refused(db):
-    team = make_team(db)
-    submission_id = open_with_items(db)
-    submit(db, team.operator, submission_id)
-    task = open_task(db, submission_id, "kecamatan")
-    item = items_of(db, submission_id)[0]
+    team, submission_id, task, item_id = waiting_at_kecamatan(db)
     with pytest.raises(Invalid) as refused, db.transaction() as s:
-        verdicts.save(s, actor(db, team.kecamatan), task.id, {item.id: (Verdict.TIDAK_SESUAI, " \n ")})
-    assert [p.column for p in refused.value.problems] == [f"alasan_{item.id}"]
+        verdicts.save(s, actor(db, team.kecamatan), task.id, {item_id: (Verdict.TIDAK_SESUAI, " \n ")})
+    assert [p.column for p in refused.value.problems] == [f"alasan_{item_id}"]
     with db.read() as s:
         assert s.scalars(select(ItemVerdict)).all() == []
 
 
 def test_a_saved_verdicts_reason_is_taken_at_its_bound_and_refused_past_it(db):
-    team = make_team(db)
-    submission_id = open_with_items(db)
-    submit(db, team.operator, submission_id)
-    task = open_task(db, submission_id, "kecamatan")
-    item = items_of(db, submission_id)[0]
+    team, submission_id, task, item_id = waiting_at_kecamatan(db)
     with pytest.raises(Invalid), db.transaction() as s:
-        verdicts.save(s, actor(db, team.kecamatan), task.id, {item.id: (Verdict.TIDAK_SESUAI, "y" * 1001)})
+        verdicts.save(s, actor(db, team.kecamatan), task.id, {item_id: (Verdict.TIDAK_SESUAI, "y" * 1001)})
     with db.transaction() as s:
-        verdicts.save(s, actor(db, team.kecamatan), task.id, {item.id: (Verdict.TIDAK_SESUAI, "y" * 1000)})
+        verdicts.save(s, actor(db, team.kecamatan), task.id, {item_id: (Verdict.TIDAK_SESUAI, "y" * 1000)})
     with db.read() as s:
-        assert len(s.scalar(select(ItemVerdict.alasan).where(ItemVerdict.item_id == item.id))) == 1000
+        assert len(s.scalar(select(ItemVerdict.alasan).where(ItemVerdict.item_id == item_id))) == 1000
 
 
 def test_an_item_found_not_in_order_last_round_is_not_carried_forward_from_an_earlier_one(db):

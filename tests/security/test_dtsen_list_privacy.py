@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from engine.core import clock
 from engine.quality.nik import compose
-from models import DtsenEntry, Record, RecordStatus
-from tests.factories import open_with_items
+from models import DtsenEntry
+from tests.factories import open_with_items, register_record
 
 ELSEWHERE = "65.01.02.2001"  # Long Beluah, another kecamatan
 RESIDENT = compose("65.01.01", date(1980, 3, 9), "L", 77)  # lives in Gunung Putih
@@ -25,19 +24,6 @@ def test_the_operators_dtsen_list_does_not_tell_that_a_resident_is_registered_in
     before = operator.get(f"/desa/pengajuan/{submission}").get_data(as_text=True)
     assert RESIDENT in before  # the operator's own resident, for the village deliberation
     with db.transaction() as s:  # the person is then registered in another desa, in a sensitive category
-        s.add(
-            Record(
-                kode_desa=ELSEWHERE,
-                kategori="ODHA",
-                nik=RESIDENT,
-                nama="Rahasia",
-                jenis_kelamin="L",
-                tanggal_lahir=date(1980, 3, 9),
-                status=RecordStatus.AKTIF,
-                versi=1,
-                atribut={},
-                updated_at=clock.now(),
-            )
-        )
+        s.add(register_record(9, kode_desa=ELSEWHERE, kategori="ODHA", nik=RESIDENT, jenis_kelamin="L"))
     after = operator.get(f"/desa/pengajuan/{submission}").get_data(as_text=True)
     assert RESIDENT in after, "the resident left the list: the operator learns they are registered elsewhere"
