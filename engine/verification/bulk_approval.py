@@ -116,13 +116,9 @@ def approve_many(
     chosen = set(_within_budget(session, found))
     outcome = BulkOutcome(left=[t for t in found if t not in chosen])
     missing = sorted(set(task_ids or []) - set(found))
-    decided = _decided_meanwhile(session, actor, missing)
+    closed = _closed_meanwhile(session, actor, missing)
     for task_id in missing:
-        outcome.refused[task_id] = (
-            phrase("sudah diputuskan sebelumnya (halaman Anda sudah lama dibuka); tidak ada yang diubah")
-            if task_id in decided
-            else phrase("bukan tugas terbuka tingkat kabupaten/kota atau provinsi di wilayah Anda")
-        )
+        outcome.refused[task_id] = _why_not_open(closed.get(task_id))
     for task_id in (t for t in found if t in chosen):
         command = decisions.DecisionCommand(
             task_id, keputusan.value, alasan=alasan, semua_sesuai=keputusan == Decision.SETUJU, massal=True
@@ -136,20 +132,26 @@ def approve_many(
     return outcome
 
 
-def _decided_meanwhile(session: Session, actor: Actor, task_ids: list[int]) -> set[int]:
-    """Chosen tasks of the person's tiers and region that are no longer open: decided from another
-    tab, or by a colleague, since the list was shown (said so, not as tasks outside their region)."""
+def _closed_meanwhile(session: Session, actor: Actor, task_ids: list[int]) -> dict[int, TaskStatus]:
+    """Chosen tasks of the person's tiers and region that are no longer open, with their status:
+    decided from another tab or by a colleague, or cancelled by their process (an interrupting
+    event of an edited process) since the list was shown; said so, not as outside their region."""
     if not task_ids:
-        return set()
-    return set(
-        session.scalars(
-            select(HumanTask.id).where(
-                HumanTask.id.in_(task_ids),
-                *_bulk_tasks(actor),
-                HumanTask.status == TaskStatus.SELESAI,  # a cancelled one was not decided
-            )
+        return {}
+    rows = session.execute(
+        select(HumanTask.id, HumanTask.status).where(
+            HumanTask.id.in_(task_ids), *_bulk_tasks(actor), HumanTask.status != TaskStatus.TERBUKA
         )
     )
+    return {task_id: status for task_id, status in rows}
+
+
+def _why_not_open(status: TaskStatus | None) -> str:
+    if status == TaskStatus.SELESAI:
+        return phrase("sudah diputuskan sebelumnya (halaman Anda sudah lama dibuka); tidak ada yang diubah")
+    if status == TaskStatus.DIBATALKAN:
+        return phrase("sudah dibatalkan oleh prosesnya sejak halaman Anda dibuka; tidak ada yang diubah")
+    return phrase("bukan tugas terbuka tingkat kabupaten/kota atau provinsi di wilayah Anda")
 
 
 def _within_budget(session: Session, task_ids: list[int]) -> list[int]:

@@ -253,6 +253,22 @@ def test_a_bulk_approval_by_someone_also_verifying_at_a_kecamatan_leaves_its_tas
     assert open_task(db, submission_id, "kecamatan").id == task.id
 
 
+def test_a_bulk_approval_says_a_task_its_process_cancelled_meanwhile_was_cancelled(db):
+    """An interrupting event of an edited process cancels a task after the list was shown: said so,
+    not as a task decided nor as one outside the verifier's region."""
+    _, task_id = _at_kabupaten(db)
+    with db.transaction() as s:
+        s.execute(update(HumanTask).where(HumanTask.id == task_id).values(status=TaskStatus.DIBATALKAN))
+    with db.transaction() as s:
+        outcome = bulk_approval.approve_many(s, actor(db, "verif.kab"), task_ids=[task_id])
+    assert outcome.decided == [] and "sudah dibatalkan oleh prosesnya" in outcome.refused[task_id]
+    with db.transaction() as s:
+        users.add_user(s, SYSTEM, "verif.kab.lain", "verifier", "65.02")
+    with db.transaction() as s:
+        other = bulk_approval.approve_many(s, actor(db, "verif.kab.lain"), task_ids=[task_id])
+    assert "bukan tugas terbuka" in other.refused[task_id]  # another regency's verifier learns nothing
+
+
 def test_a_lane_role_at_the_province_may_not_approve_many(db):
     with db.transaction() as s:
         users.add_user(s, SYSTEM, "forum.sdi", "forum_sdi", "65")
