@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from engine.core.actors import Actor
 from engine.core.errors import NotFound
+from engine.people.scope import Scope
 from engine.verification import determinations, region_history
 
 
@@ -29,4 +30,13 @@ def determination_page(session: Session, actor: Actor, tahun: int, revisi: int |
         "latest": latest,
         "reporting": reporting,
         "names": region_history.names_at(session, frozen.approved_at, {c.kode for c in reporting}),
+        "traceable": _traceable(actor, frozen.region_kode, comparison),
     }
+
+
+def _traceable(actor: Actor, province: str, comparison: dict[str, Any] | None) -> set[str]:
+    """The regions of the page's figures whose trail the reader opens: an auditor's own, none for
+    anyone else, so that no figure links to a trail that answers "not in your region"."""
+    scope = Scope.auditing(actor)
+    shown = {province, *(c["wilayah"] for c in (comparison or {}).get("perubahan", []))}
+    return {code for code in shown if scope.contains(code)}

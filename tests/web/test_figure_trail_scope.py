@@ -5,6 +5,8 @@ like the rest of the trail (a NIK a walidata pasted in a note)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -111,3 +113,20 @@ def test_the_figure_trail_masks_a_nik_in_the_notes_it_shows_the_auditor(determin
     text = auditor.get(f"/penetapan/{YEAR}/jejak?wilayah=65.01&kategori=LUT").get_data(as_text=True)
     assert "catatan rahasia Bulungan" in text  # the regency's own decision is the auditor's to read
     assert NIK not in text, "a NIK in a walidata's note or reason is shown unmasked on the auditor's trail"
+
+
+def _trail_links(browser, year: int) -> list[str]:
+    page = browser.get(f"/penetapan/{year}")
+    assert page.status_code == 200
+    found = re.findall(r'href="(/penetapan/\d+/jejak\?[^"]+)"', page.get_data(as_text=True))
+    return sorted({link.replace("&amp;", "&") for link in found})
+
+
+def test_every_trail_link_the_determination_page_gives_an_auditor_opens(determined, signed_in):
+    """Only figures of the auditor's regions link to their trail: the province's totals are not
+    Malinau's auditor's to trace, and a link answering "not in your region" is a dead end."""
+    assert _trail_links(signed_in("auditor.prov"), YEAR)  # the province's auditor traces its figures
+    regency = signed_in("auditor.kab.lain")  # Malinau (65.02)
+    dead = [link for link in _trail_links(regency, YEAR) if regency.get(link).status_code != 200]
+    assert dead == [], f"links that answer 'not in your region': {dead}"
+    assert "jejak-petunjuk" not in regency.get(f"/penetapan/{YEAR}").get_data(as_text=True)
