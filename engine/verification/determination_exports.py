@@ -118,7 +118,7 @@ def to_csv(session: Session, d: Determination, tz: tzinfo, part: Scope | None = 
     rows, categories = _rows(session, d, part)
     out = io.StringIO()
     out.write(BOM)  # read as UTF-8 by a spreadsheet on an office PC, not in its code page
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv.writer(out, lineterminator="\r\n")  # as `tables.csv_text`: a cell holding a CR is quoted
     for key, value in metadata(session, d, tz, part):
         writer.writerow([f"# {key}", neutralised(value)])
     for kode, nama, kriteria in _definitions(categories, rows):

@@ -125,3 +125,22 @@ def test_the_figures_read_the_names_of_the_regions_they_show_and_no_others(
     assert "Kabupaten Malinau" in reporting and "Kabupaten Bulungan" in reporting
     reads = _name_reads(statements)
     assert len(reads) == 3 and all("WHERE region.kode IN" in q for q in reads)  # five regencies, two at a time
+
+
+def test_the_official_figures_csv_keeps_a_carriage_return_inside_its_cell(db, people, password_hash):
+    """A revision's reason holding a lone carriage return stays in its cell: lines end in CRLF, as
+    `tables.csv_text` writes them, so the cell is quoted and its tail is not a row of its own."""
+    from engine.verification import determination_exports
+    from engine.verification.trail import WITA
+    from models import Determination
+
+    reconciliation_year(db, password_hash, team=False)
+    determine(db, YEAR, "SK-1/2027")
+    determine(db, YEAR, "SK-1a/2027", alasan_revisi="ODHA Malinau terlewat\r=SUM(9;9)")
+    with db.read() as s:
+        latest = s.scalar(select(Determination).order_by(Determination.revisi.desc()).limit(1))
+        text = determination_exports.to_csv(s, latest, WITA).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert not [r for r in rows if r and r[0].startswith("=")], "a cell's tail became a row a spreadsheet runs"
+    (said,) = [r[1] for r in rows if r and r[0] == "# alasan_revisi"]
+    assert said.endswith("\r=SUM(9;9)")
