@@ -16,6 +16,7 @@ from engine.core.errors import Invalid, Problem
 from models import Role, Tier, contains
 
 MIN_REASON = 5  # characters of a stated reason for seeing personal data
+MAX_REASON = 2000  # and at most, as the pages' forms take it: the command line is bounded too
 # Keys under which event data holds a NIK or a family card number, and the 16-digit number itself
 # wherever else it appears (a message, a list of values).
 _PERSONAL_KEYS = re.compile(r"(^|_)(nik|no_kk|kk)($|_)")
@@ -111,6 +112,11 @@ def require_reason(reason: str | None) -> str:
         raise Invalid(
             "Alasan berisi karakter tersembunyi atau kendali",
             [Problem("ketik ulang alasan tanpa menyalinnya dari tempat lain", column="alasan")],
+        )
+    if len(stated) > MAX_REASON:
+        raise Invalid(
+            "Alasan terlalu panjang",
+            [Problem(f"tuliskan alasan, paling banyak {MAX_REASON} karakter", column="alasan")],
         )
     if len(stated) < MIN_REASON:
         raise Invalid(

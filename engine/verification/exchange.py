@@ -19,7 +19,7 @@ from engine.core.errors import Conflict, Forbidden, Invalid, NotFound, Problem
 from engine.people import privacy
 from engine.people.scope import Scope
 from engine.quality import aggregates, completeness, figure_files
-from engine.verification import agency_figures, drafts, figure_status, imports, linkage
+from engine.verification import agency_figures, drafts, figure_status, imports, linkage, trail
 from engine.verification.status import EDITABLE
 from models import (
     AggregateValue,
@@ -270,9 +270,7 @@ def records(session: Session, actor: Actor, f: RecordFilter, req: PageRequest) -
     rows, total = _page(session, query.order_by(Record.id), req)
     found = [row[0] for row in rows]
     if f.nik:  # whether a number is on the register is itself an answer: on the trail, found or not
-        audit.record(
-            session, actor, AuditAction.NIK_SEARCHED, "ppks_record", "*", after={"nik": f.nik, "ditemukan": total}
-        )
+        trail.nik_searched(session, actor, f.nik, total)
     return Page(_views(session, actor, found, "API: daftar catatan"), total, req.page, req.page_size)
 
 

@@ -401,10 +401,18 @@ def readiness(session: Session, submission: Submission) -> list[Problem]:
                 column="nihil",
             )
         )
-    if counts.entries and submission.nihil:  # data entered after the desa reported nihil
+    if counts.entries > counts.register and submission.nihil:  # data entered after the desa reported nihil
         problems.append(
             Problem(
                 "pengajuan dinyatakan nihil tetapi berisi data: cabut pernyataan nihil, atau sisihkan datanya",
+                column="nihil",
+            )
+        )
+    elif counts.register and submission.nihil:  # records carried in since: a register record is never set aside
+        problems.append(
+            Problem(
+                "pengajuan dinyatakan nihil tetapi register desa kini memuat catatan: cabut pernyataan nihil, lalu "
+                "beri status verval setiap catatan",
                 column="nihil",
             )
         )

@@ -178,6 +178,7 @@ def test_a_records_history_needs_a_reason_an_auditor_and_goes_on_the_trail(cli, 
     nik = person_row(1)["nik"]
 
     assert "Alasan terlalu pendek" in cli("records", "history", nik, "--alasan", "ok", ok=False).stderr
+    assert "Alasan terlalu panjang" in cli("records", "history", nik, "--alasan", "x" * 2001, ok=False).stderr
     assert "auditor" in cli("records", "history", nik, "--alasan", "cek data", "--user", "op.desa", ok=False).stderr
     elsewhere = cli("records", "history", nik, "--alasan", "cek data", "--user", "auditor.lain", ok=False)
     assert "Tidak ada catatan" in elsewhere.stderr

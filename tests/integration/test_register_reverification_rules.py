@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from engine.core.errors import Invalid, NotFound
+from engine.core.errors import Conflict, Invalid, NotFound
 from engine.verification import imports, items, register, register_view
 from models import AuditEvent, Submission, SubmissionItem, VervalStatus
 from tests.factories import (
@@ -242,3 +242,21 @@ def test_data_entered_after_reporting_nihil_does_not_go_up_as_nihil(db, people):
     with db.transaction() as s:
         register.declare(s, actor(db, "op.desa"), sid, nihil=False)
     submit(db, "op.desa", sid)  # withdrawn, it goes up with its person
+
+
+def test_a_nihil_desa_whose_register_gained_a_record_is_not_told_to_set_aside_what_it_cannot(db, people):
+    """The desa reported nihil with nothing on its register; a record then joined its register (another
+    period's approval, a desa merged into it), and the check before submitting carries it in. The
+    advice must be one the operator can follow: a register record is never set aside."""
+    sid = open_with_items(db, [])
+    with db.transaction() as s:
+        register.declare(s, actor(db, "op.desa"), sid, nihil=True)
+    with db.transaction() as s:
+        s.add(register_record(1))  # approved meanwhile
+    with db.transaction() as s:
+        problems = [p for p in register.readiness(s, s.get(Submission, sid)) if p.column == "nihil"]
+    (carried,) = items_of(db, sid)
+    with db.transaction() as s, pytest.raises(Conflict):  # what the advice asks is refused
+        items.discard_item(s, actor(db, "op.desa"), sid, carried.id)
+    assert problems and "cabut pernyataan nihil" in problems[0].message
+    assert "sisihkan" not in problems[0].message, problems[0].message
