@@ -395,3 +395,21 @@ def test_a_decision_on_a_task_a_colleague_holds_is_refused_with_their_name(brows
     assert refused.status_code == 409 and "diklaim oleh verif.kab.dua" in refused.get_data(as_text=True)
     with db.read() as s:
         assert s.get(HumanTask, held).status.value == "terbuka"
+
+
+def test_a_stale_task_form_still_carrying_the_old_field_name_is_refused(browser, db, people):
+    """A task page opened before the upgrade that renamed `revisi` to `revisi_instans` is still checked."""
+    from tests.web.test_verifier_pages import _all_in_order, _claimed, _open_task, _submitted
+
+    sid = _submitted(db)
+    task_id = _open_task(db, sid)
+    browser.login("verif.kec")
+    _claimed(browser, task_id)
+    page = browser.get(f"/tugas/{task_id}").get_data(as_text=True)
+    revision = int(re.search(r'name="revisi_instans" value="(\d+)"', page).group(1))
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    # the page as the release before rendered it, opened before the instance last moved
+    stale = {"keputusan": "setuju", "revisi": str(revision - 1), "csrf_token": token, **_all_in_order(db, sid)}
+    answer = browser.client.post(f"/tugas/{task_id}/selesai", data=stale)
+    assert answer.status_code == 409, answer.status_code
+    assert _open_task(db, sid) == task_id  # nothing decided on the stale page
