@@ -159,9 +159,21 @@ def _secret_key(env: dict[str, str], instance_dir: Path) -> str:
             os.link(draft, key_file)
         except FileExistsError:
             pass
+        except OSError:  # a folder without hard links (SMB/CIFS, vfat, some FUSE mounts): created exclusively
+            _create_exclusively(key_file, Path(draft).read_text())
         finally:
             Path(draft).unlink(missing_ok=True)
     return key_file.read_text().strip()
+
+
+def _create_exclusively(key_file: Path, key: str) -> None:
+    """The key under its name, unless another process of the same start made it first."""
+    try:
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    with os.fdopen(fd, "w") as out:
+        out.write(key)
 
 
 def _flag(env: dict[str, str], name: str) -> bool:

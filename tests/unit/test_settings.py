@@ -3,6 +3,7 @@ person writes on the command line wins over the environment file."""
 
 from __future__ import annotations
 
+import errno
 import os
 
 import pytest
@@ -105,4 +106,19 @@ def test_nodes_starting_at_once_on_a_shared_folder_read_the_key_the_first_one_ke
     monkeypatch.setattr(config.os, "link", another_node_first)
     settings = load_settings({"SIJOSKU_INSTANCE_DIR": str(instance), "SECRET_KEY": ""})
     assert settings.secret_key == "kunci-node-lain"
+    assert [p.name for p in instance.iterdir()] == ["secret_key"]
+
+
+def test_a_key_is_made_on_an_instance_folder_without_hard_links(tmp_path, monkeypatch):
+    """A shared folder that cannot link (SMB/CIFS, vfat): the key is created there exclusively instead."""
+    from engine.core import config
+
+    def no_hard_links(src, dst, *args, **kwargs):
+        raise PermissionError(errno.EPERM, "Operation not permitted", str(dst))
+
+    monkeypatch.setattr(config.os, "link", no_hard_links)
+    instance = tmp_path / "smb"
+    key = config.load_settings({"SIJOSKU_INSTANCE_DIR": str(instance), "SECRET_KEY": ""}).secret_key
+    assert len(key) == 64 and (instance / "secret_key").read_text().strip() == key
+    assert (instance / "secret_key").stat().st_mode & 0o777 == 0o600
     assert [p.name for p in instance.iterdir()] == ["secret_key"]
