@@ -239,8 +239,9 @@ def _require_empty(db: Database) -> None:
         raise Invalid(f"Basis data tujuan tidak kosong ({found} objek); pulihkan ke basis data baru")
 
 
-def restore(db: Database, directory: Path) -> None:
-    """Restore the backup in `directory` into the (empty) database of `db` and its instance folder."""
+def restore(db: Database, directory: Path) -> list[str]:
+    """Restore the backup in `directory` into the (empty) database of `db` and its instance folder;
+    returns the minutes the backup was taken without (`--allow-missing-minutes`), to be said again."""
     manifest = _manifest(directory)
     dialect = db.engine.dialect.name
     if manifest["database"] != dialect:
@@ -253,6 +254,7 @@ def restore(db: Database, directory: Path) -> None:
         except sqlite3.Error as exc:
             raise Invalid(f"Pemulihan SQLite gagal: {exc}; basis data tujuan tidak dipakai") from exc
         _restore_key(db, directory)  # last: replaced, not added, and only for the database it signs
+    return [str(name) for name in manifest.get("berita_acara_hilang") or []]
 
 
 def _restore_database(db: Database, directory: Path) -> None:

@@ -234,3 +234,12 @@ def test_minutes_lost_for_good_are_allowed_only_when_asked_listed_and_said(db, t
     manifest = json.loads((tmp_path / "b" / backup.MANIFEST).read_text())
     assert manifest["berita_acara_hilang"] == [lost.name]
     assert {backup.SQLITE_FILE, backup.PG_FILE} & set(manifest["files"])  # the database is taken all the same
+    target = _restore_target(db, tmp_path)
+    url = target.engine.url.render_as_string(hide_password=False)
+    target.dispose()
+    restored = CliRunner().invoke(
+        main,
+        ["restore", str(tmp_path / "b")],
+        env={**live, "DATABASE_URL": url, "SIJOSKU_INSTANCE_DIR": str(tmp_path / "pulih")},
+    )
+    assert restored.exit_code == 0 and "tanpa 1 berita acara" in restored.output, restored.output  # said again

@@ -311,7 +311,7 @@ def restore_command(ctx: click.Context, directory: Path, as_json: bool) -> None:
         settings = load_settings()
         target = Database.connect(settings)
         try:
-            backup.restore(target, directory)
+            missing = backup.restore(target, directory)
             behind = schema_mismatch(target)
         finally:
             target.dispose()
@@ -321,6 +321,10 @@ def restore_command(ctx: click.Context, directory: Path, as_json: bool) -> None:
     emit(as_json, report.to_dict(), lambda: _consistency_text(report, f"Cadangan {directory} dipulihkan"))
     if behind:  # a backup of an earlier release: said, not refused (the release's own init upgrades it)
         click.echo(f"Catatan: {behind}", err=True)
+    if missing:  # taken without them: the submissions that name them show no minutes until they are uploaded again
+        click.echo(
+            f"Peringatan: cadangan ini diambil tanpa {len(missing)} berita acara (lihat manifest.json)", err=True
+        )
     if not report.ok:
         raise SystemExit(1)
 
