@@ -327,3 +327,21 @@ def test_a_bulk_action_only_approves_or_returns(db):
     _, task_id = _at_kabupaten(db)
     with pytest.raises(Invalid, match="hanya setuju atau kembalikan"), db.transaction() as s:
         bulk_approval.approve_many(s, actor(db, "verif.kab"), task_ids=[task_id], keputusan=Decision.AJUKAN)
+
+
+def test_a_bulk_approval_leaves_alone_a_reconciliation_task_of_a_lane_the_verifier_also_holds(db):
+    """The regency's steward also verifies there: a bulk approval decides verification tasks only,
+    and says where the year's review is decided."""
+    from engine.verification import reconciliation
+    from tests.factories import RECONCILIATION_YEAR, reconciliation_year
+    from tests.integration.reconciliation_steps import open_tasks
+
+    reconciliation_year(db)
+    with db.transaction() as s:
+        users.add_user(s, SYSTEM, "walidata.kab", "verifier", "65.01")
+        reconciliation.open_year(s, SYSTEM, "65", RECONCILIATION_YEAR, force=True)
+    (review,) = [t for t in open_tasks(db, "tinjauan_kabupaten") if t.region_kode == "65.01"]
+    with db.transaction() as s:
+        outcome = bulk_approval.approve_many(s, actor(db, "walidata.kab"), task_ids=[review.id])
+    assert outcome.decided == [] and "selesaikan di halaman Rekonsiliasi" in outcome.refused[review.id]
+    assert review.id in {t.id for t in open_tasks(db, "tinjauan_kabupaten")}
