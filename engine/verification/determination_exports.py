@@ -8,7 +8,6 @@ however often it is exported.
 
 from __future__ import annotations
 
-import csv
 import io
 import logging
 from collections.abc import Callable
@@ -22,10 +21,11 @@ from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.core import tables
 from engine.core.actors import Actor
 from engine.core.config import Settings
 from engine.core.errors import Invalid
-from engine.core.tables import BOM, neutralised
+from engine.core.tables import neutralised
 from engine.people import privacy
 from engine.people.scope import Scope
 from engine.verification import determinations, region_history
@@ -116,16 +116,9 @@ def _cells(row: list[Any]) -> list[Any]:
 def to_csv(session: Session, d: Determination, tz: tzinfo, part: Scope | None = None) -> bytes:
     """Metadata lines (`# key: value`), the definitions, then the table."""
     rows, categories = _rows(session, d, part)
-    out = io.StringIO()
-    out.write(BOM)  # read as UTF-8 by a spreadsheet on an office PC, not in its code page
-    writer = csv.writer(out, lineterminator="\r\n")  # as `tables.csv_text`: a cell holding a CR is quoted
-    for key, value in metadata(session, d, tz, part):
-        writer.writerow([f"# {key}", neutralised(value)])
-    for kode, nama, kriteria in _definitions(categories, rows):
-        writer.writerow([f"# definisi {kode}", neutralised(f"{nama}: {kriteria}")])
-    writer.writerow(COLUMNS)
-    writer.writerows(_cells(row) for row in rows)
-    return out.getvalue().encode("utf-8")
+    said = [[f"# {key}", value] for key, value in metadata(session, d, tz, part)]
+    said += [[f"# definisi {kode}", f"{nama}: {kriteria}"] for kode, nama, kriteria in _definitions(categories, rows)]
+    return tables.csv_text([*said, COLUMNS, *rows]).encode("utf-8")
 
 
 def to_xlsx(session: Session, d: Determination, tz: tzinfo, part: Scope | None = None) -> bytes:
