@@ -30,13 +30,23 @@ def determination_page(session: Session, actor: Actor, tahun: int, revisi: int |
         "latest": latest,
         "reporting": reporting,
         "names": region_history.names_at(session, frozen.approved_at, {c.kode for c in reporting}),
-        "traceable": _traceable(actor, frozen.region_kode, comparison),
+        "own": (own := _own_figures(actor, frozen)),
+        "traceable": _traceable(actor, frozen.region_kode, comparison, own),
     }
 
 
-def _traceable(actor: Actor, province: str, comparison: dict[str, Any] | None) -> set[str]:
+def _own_figures(actor: Actor, frozen: Any) -> list[dict[str, Any]]:
+    """For an auditor of a part of the province: the published figures of their own regions, which
+    the page's province totals do not show, each to be followed to its trail."""
+    scope = Scope.auditing(actor)
+    if scope.empty or scope.contains(frozen.region_kode):
+        return []
+    return [f for f in determinations.figures(frozen, scope) if f["wilayah"] in scope.regions]
+
+
+def _traceable(actor: Actor, province: str, comparison: dict[str, Any] | None, own: list[dict[str, Any]]) -> set[str]:
     """The regions of the page's figures whose trail the reader opens: an auditor's own, none for
     anyone else, so that no figure links to a trail that answers "not in your region"."""
     scope = Scope.auditing(actor)
-    shown = {province, *(c["wilayah"] for c in (comparison or {}).get("perubahan", []))}
+    shown = {province, *(c["wilayah"] for c in (comparison or {}).get("perubahan", [])), *(f["wilayah"] for f in own)}
     return {code for code in shown if scope.contains(code)}
