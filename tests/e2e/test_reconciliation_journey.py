@@ -7,9 +7,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from engine.people import users
 from models import HumanTask, TaskStatus
 from tests.e2e.conftest import follow, shows
-from tests.factories import PASSWORD, finish_as_system, reconciliation_year
+from tests.factories import PASSWORD, SYSTEM, finish_as_system, reconciliation_year
 
 YEAR = 2026
 
@@ -61,7 +62,7 @@ def _forum(forum, returning: bool):
     shows(page, "Keputusan tersimpan")
 
 
-def test_a_year_from_opening_to_the_frozen_figures(year, sign_in):
+def test_a_year_from_opening_to_the_frozen_figures(year, sign_in, password_hash):
     db = year
     province = sign_in("walidata.prov", PASSWORD)
     page = province.go(f"/rekonsiliasi/{YEAR}")
@@ -108,3 +109,13 @@ def test_a_year_from_opening_to_the_frozen_figures(year, sign_in):
         for path in (f"/penetapan/{YEAR}", f"/penetapan/{YEAR}/jejak", f"/rekonsiliasi/{YEAR}"):
             small.go(path)
             small.check()
+
+    with db.transaction() as session:  # Bulungan's auditor follows its own official figure to its trail
+        users.add_user(session, SYSTEM, "auditor.bulungan", "auditor", "65.01").password_hash = password_hash
+    small = sign_in("auditor.bulungan", PASSWORD, phone=True)
+    page = small.go(f"/penetapan/{YEAR}")
+    small.check()
+    assert not page.locator("#total a").count()  # the province's totals are not its to trace
+    follow(page, page.locator("#angka-wilayah-anda a").first)
+    assert "/jejak?" in page.url and "wilayah=65.01" in page.url
+    small.check()
