@@ -176,6 +176,13 @@ class _BoundedPolicy(RestrictingNodeTransformer):
         )
         return ast.fix_missing_locations(ast.copy_location(call, node))
 
+    def visit_FormattedValue(self, node: ast.FormattedValue) -> Any:
+        """`f"{a}"` renders `a` in one C call the step budget cannot interrupt: sized first, as `str(a)`."""
+        node = self.node_contents_visit(node)
+        sized = ast.Call(func=ast.Name(id="_rendered_", ctx=ast.Load()), args=[node.value], keywords=[])
+        node.value = ast.fix_missing_locations(ast.copy_location(sized, node.value))
+        return node
+
 
 def _restricted(result: Any) -> CodeType:
     if result.errors:

@@ -176,12 +176,19 @@ def _check_concat(left: Any, right: Any) -> None:
 _PERCENT_WIDTH = re.compile(r"%[-+ #0]*(\*|\d+)?(?:\.(\*|\d+))?")
 
 
-def check_format(template: Any, _args: Any) -> None:
+def check_format(template: Any, args: Any) -> None:
     if isinstance(template, str):
         for match in _PERCENT_WIDTH.finditer(template):
             for part in match.groups():
                 if part == "*" or (part and int(part) > LIMITS.items):
                     raise OverBudget("lebar format terlalu besar")
+        _rendered(args)  # `"%s" % (a,)` renders `a` whole, as `str(a)` does
+
+
+def _rendered(value: Any) -> Any:
+    """A value about to be rendered as text in one C call: refused when its text would be too long."""
+    refuse_size(deep_size(value, LIMITS.items))
+    return value
 
 
 CHECKS: dict[str, Callable[[Any, Any], None]] = {
@@ -361,4 +368,5 @@ GUARDS: dict[str, Any] = {
     "_write_": lambda obj: obj,
     "_binop_": _binop,
     "_inplacevar_": _inplacevar,
+    "_rendered_": _rendered,
 }
