@@ -183,6 +183,14 @@ class _BoundedPolicy(RestrictingNodeTransformer):
         node.value = ast.fix_missing_locations(ast.copy_location(sized, node.value))
         return node
 
+    def visit_Starred(self, node: ast.Starred) -> Any:
+        """`[*r]` and `f(*r)` copy `r` whole in one C call: counted first, as `list(r)` is."""
+        node = self.node_contents_visit(node)
+        if isinstance(node.ctx, ast.Load):
+            counted = ast.Call(func=ast.Name(id="_copied_", ctx=ast.Load()), args=[node.value], keywords=[])
+            node.value = ast.fix_missing_locations(ast.copy_location(counted, node.value))
+        return node
+
 
 def _restricted(result: Any) -> CodeType:
     if result.errors:

@@ -1,7 +1,8 @@
 """The limits of a BPMN expression or script and the guards that keep it within them at run time:
-the operations that build big values in one C call (`**`, `<<`, `*`, `+`, `%`, `range`, `str`,
-padding, `replace`, `expandtabs`, `join`, `translate`, a list's `extend`) check the size of what they
-would build first, and what one evaluation builds is counted all told. Used by `engine.bpmn.sandbox`.
+the operations that build big values in one C call (`**`, `<<`, `*`, `+`, `%`, `range`, `str`, an
+f-string, a copy by `list`, `sorted` and the like or by `*`, padding, `replace`, `expandtabs`, `join`,
+`translate`, a list's `extend`) check the size of what they would build first, and what one
+evaluation builds is counted all told. Used by `engine.bpmn.sandbox`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import ast
 import operator
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sized
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -335,29 +336,47 @@ _GROWING_TEXT: dict[str, Callable[[Any], Callable[..., Any]]] = {
 }
 
 
-SAFE_BUILTINS: dict[str, Any] = {
-    name: _builtin(name)
-    for name in (
-        "abs",
-        "all",
-        "any",
-        "bool",
-        "dict",
-        "enumerate",
-        "float",
-        "int",
-        "len",
-        "list",
-        "max",
-        "min",
-        "round",
-        "set",
-        "sorted",
-        "tuple",
-        "zip",
-        "isinstance",
-    )
-} | {"range": _range, "str": _str, "sum": _sum, "True": True, "False": False, "None": None}
+def copied(value: Any) -> Any:
+    """An iterable about to be copied whole in one C call (`list(r)`, `sorted(r)`, `[*r]`): its length
+    is counted in what the evaluation builds. A generator's items are made by traced steps instead."""
+    if isinstance(value, range):
+        refuse_size(range_length(value))
+    elif isinstance(value, Sized):
+        refuse_size(len(value))
+    return value
+
+
+def _copying(build: Callable[..., Any]) -> Callable[..., Any]:
+    def copy(*args: Any, **kwargs: Any) -> Any:
+        if args:
+            copied(args[0])
+        return build(*args, **kwargs)
+
+    return copy
+
+
+_COPIERS = {name: _copying(_builtin(name)) for name in ("dict", "list", "set", "sorted", "tuple")}
+# The guarded builtins stand for their types where a script asks `isinstance(x, list)`.
+_TYPE_OF: dict[int, type] = {
+    id(guard): _builtin(name) for name, guard in (*_COPIERS.items(), ("str", _str)) if name != "sorted"
+}
+
+
+def _isinstance(value: Any, kinds: Any) -> bool:
+    listed = kinds if isinstance(kinds, tuple) else (kinds,)
+    types: tuple[Any, ...] = tuple(_TYPE_OF.get(id(k), k) for k in listed)
+    return isinstance(value, types)
+
+
+SAFE_BUILTINS: dict[str, Any] = (
+    {
+        name: _builtin(name)
+        for name in ("abs", "all", "any", "bool", "enumerate", "float", "int", "len", "max", "min", "round", "zip")
+    }
+    | _COPIERS
+    | {"range": _range, "str": _str, "sum": _sum, "isinstance": _isinstance, "True": True, "False": False}
+    | {"None": None}
+)
 
 GUARDS: dict[str, Any] = {
     "_getattr_": _getattr,
@@ -369,4 +388,5 @@ GUARDS: dict[str, Any] = {
     "_binop_": _binop,
     "_inplacevar_": _inplacevar,
     "_rendered_": _rendered,
+    "_copied_": copied,
 }

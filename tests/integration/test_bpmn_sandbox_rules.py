@@ -190,3 +190,23 @@ def test_the_diagram_of_a_version_that_does_not_exist_is_not_found(db):
         assert versions.xml_of(session, first).startswith("<?xml")
         with pytest.raises(NotFound):
             versions.xml_of(session, 99_999)
+
+
+@pytest.mark.parametrize("copy", ["list(r)", "sorted(r)", "tuple(r)", "set(r)", "[*r]"])
+def test_a_copy_made_in_one_call_counts_in_what_an_evaluation_builds(copy):
+    """Each copy of an allowed range is within the bound, but copied again and again in a
+    comprehension they would fill the memory before the CPU budget is spent."""
+    with pytest.raises(sandbox.OverBudget, match="terlalu banyak nilai dibuat"):
+        sandbox.execute(f"r = range(100000)\nx = [{copy} for i in r]", {})
+    data: dict = {}
+    sandbox.execute(f"r = range(3)\nx = {copy}", data)
+    assert sorted(data["x"]) == [0, 1, 2]
+
+
+def test_a_script_asks_whether_a_value_is_a_list_or_a_text():
+    data = {"a": "teks", "b": [1]}
+    sandbox.execute(
+        "c = isinstance(a, str) and isinstance(b, (list, dict)) and not isinstance(a, list)\nfirst, *rest = [1, 2, 3]",
+        data,
+    )
+    assert data["c"] is True and data["rest"] == [2, 3]
