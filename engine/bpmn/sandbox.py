@@ -179,17 +179,30 @@ class _BoundedPolicy(RestrictingNodeTransformer):
     def visit_FormattedValue(self, node: ast.FormattedValue) -> Any:
         """`f"{a}"` renders `a` in one C call the step budget cannot interrupt: sized first, as `str(a)`."""
         node = self.node_contents_visit(node)
-        sized = ast.Call(func=ast.Name(id="_rendered_", ctx=ast.Load()), args=[node.value], keywords=[])
-        node.value = ast.fix_missing_locations(ast.copy_location(sized, node.value))
+        node.value = _guarded("_rendered_", node.value)
+        return node
+
+    def visit_Dict(self, node: ast.Dict) -> Any:
+        """`{**d}` copies `d` whole in one C call: counted first, as `dict(d)` is."""
+        node = self.node_contents_visit(node)
+        node.values = [
+            value if key is not None else _guarded("_copied_", value)
+            for key, value in zip(node.keys, node.values, strict=True)
+        ]
         return node
 
     def visit_Starred(self, node: ast.Starred) -> Any:
-        """`[*r]` and `f(*r)` copy `r` whole in one C call: counted first, as `list(r)` is."""
+        """`[*r]` copies `r` whole in one C call: counted first, as `list(r)` is."""
         node = self.node_contents_visit(node)
         if isinstance(node.ctx, ast.Load):
-            counted = ast.Call(func=ast.Name(id="_copied_", ctx=ast.Load()), args=[node.value], keywords=[])
-            node.value = ast.fix_missing_locations(ast.copy_location(counted, node.value))
+            node.value = _guarded("_copied_", node.value)
         return node
+
+
+def _guarded(guard: str, value: ast.expr) -> ast.expr:
+    """`value` passed through the guard `guard` (one of `sandbox_guards.GUARDS`) before it is used."""
+    call = ast.Call(func=ast.Name(id=guard, ctx=ast.Load()), args=[value], keywords=[])
+    return ast.fix_missing_locations(ast.copy_location(call, value))
 
 
 def _restricted(result: Any) -> CodeType:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Sized
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from types import GeneratorType
 from typing import Any
 
 from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getiter
@@ -174,12 +175,19 @@ def _check_concat(left: Any, right: Any) -> None:
         refuse_size(deep_size(left, LIMITS.items) + deep_size(right, LIMITS.items))
 
 
+def _check_union(left: Any, right: Any) -> None:
+    """`s | t` and `d | e` build a set or dictionary as big as both in one C call."""
+    if isinstance(left, set | frozenset | dict) and isinstance(right, set | frozenset | dict):
+        refuse_size(len(left) + len(right))
+
+
 _PERCENT_WIDTH = re.compile(r"%[-+ #0]*(\*|\d+)?(?:\.(\*|\d+))?")
 
 
 def check_format(template: Any, args: Any) -> None:
-    if isinstance(template, str):
-        for match in _PERCENT_WIDTH.finditer(template):
+    if isinstance(template, str | bytes):  # `b"%r" % (a,)` renders as `"%r" % (a,)` does
+        text = template.decode("latin-1") if isinstance(template, bytes) else template
+        for match in _PERCENT_WIDTH.finditer(text):
             for part in match.groups():
                 if part == "*" or (part and int(part) > LIMITS.items):
                     raise OverBudget("lebar format terlalu besar")
@@ -198,6 +206,7 @@ CHECKS: dict[str, Callable[[Any, Any], None]] = {
     "*": _check_repeat,
     "+": _check_concat,
     "%": check_format,
+    "|": _check_union,
 }
 OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
     "**": operator.pow,
@@ -220,11 +229,14 @@ AST_OPERATORS = {
     ast.Mult: "*",
     ast.Add: "+",
     ast.Mod: "%",
+    ast.BitOr: "|",
 }
 
 
 def _binop(symbol: str, left: Any, right: Any) -> Any:
     CHECKS[symbol](left, right)
+    if symbol == "|":  # `list | tuple`: the guarded builtins stand for their types in a union too
+        left, right = _TYPE_OF.get(id(left), left), _TYPE_OF.get(id(right), right)
     return OPERATORS[symbol](left, right)
 
 
@@ -278,7 +290,21 @@ def _getattr(obj: Any, name: str, default: Any = None) -> Any:
             return _GROWING_TEXT[name](obj)
     if isinstance(obj, list) and name == "extend":
         return _sized_extend(obj)
+    if isinstance(obj, list | dict | set | frozenset) and name in _COPYING_METHODS:
+        return _copying_method(obj, value)
     return value
+
+
+# Methods of a collection that build or fill one as big as their owner and arguments in one C call.
+_COPYING_METHODS = frozenset({"copy", "update", "union", "intersection", "difference", "symmetric_difference"})
+
+
+def _copying_method(items: Any, method: Callable[..., Any]) -> Callable[..., Any]:
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        refuse_size(len(items) + sum(len(a) for a in args if isinstance(a, Sized)))
+        return method(*(copied(a) for a in args), **kwargs)
+
+    return counted
 
 
 # Text methods whose result can be far longer than their arguments: each checks the size it would make.
@@ -338,24 +364,48 @@ _GROWING_TEXT: dict[str, Callable[[Any], Callable[..., Any]]] = {
 
 def copied(value: Any) -> Any:
     """An iterable about to be copied whole in one C call (`list(r)`, `sorted(r)`, `[*r]`): its length
-    is counted in what the evaluation builds. A generator's items are made by traced steps instead."""
+    is counted in what the evaluation builds. A generator's items are made by traced steps instead;
+    an iterator run in C (`zip`, `enumerate`) is taken whole first and counted."""
     if isinstance(value, range):
         refuse_size(range_length(value))
     elif isinstance(value, Sized):
         refuse_size(len(value))
+    elif not isinstance(value, GeneratorType):
+        value = list(value)
+        refuse_size(len(value))
     return value
 
 
-def _copying(build: Callable[..., Any]) -> Callable[..., Any]:
-    def copy(*args: Any, **kwargs: Any) -> Any:
+def _getitem(obj: Any, index: Any) -> Any:
+    """`x[:]` copies as `list(x)` does: a slice is counted in what the evaluation builds."""
+    found = default_guarded_getitem(obj, index)
+    if isinstance(index, slice) and isinstance(found, Sized):
+        refuse_size(len(found))
+    return found
+
+
+class _Copier:
+    """`list`, `dict`, `set`, `tuple` as a script sees them: calling one counts the copy, and the
+    type's own methods (`dict.fromkeys`) are still there."""
+
+    def __init__(self, kind: type) -> None:
+        self._kind = kind
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if args:
-            copied(args[0])
-        return build(*args, **kwargs)
+            args = (copied(args[0]), *args[1:])
+        return self._kind(*args, **kwargs)
 
-    return copy
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._kind, name)
 
 
-_COPIERS = {name: _copying(_builtin(name)) for name in ("dict", "list", "set", "sorted", "tuple")}
+def _sorted(values: Any, *args: Any, **kwargs: Any) -> list[Any]:
+    return sorted(copied(values), *args, **kwargs)
+
+
+_COPIERS: dict[str, Any] = {name: _Copier(_builtin(name)) for name in ("dict", "list", "set", "tuple")}
+_COPIERS["sorted"] = _sorted
 # The guarded builtins stand for their types where a script asks `isinstance(x, list)`.
 _TYPE_OF: dict[int, type] = {
     id(guard): _builtin(name) for name, guard in (*_COPIERS.items(), ("str", _str)) if name != "sorted"
@@ -380,7 +430,7 @@ SAFE_BUILTINS: dict[str, Any] = (
 
 GUARDS: dict[str, Any] = {
     "_getattr_": _getattr,
-    "_getitem_": default_guarded_getitem,
+    "_getitem_": _getitem,
     "_getiter_": default_guarded_getiter,
     "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
     "_unpack_sequence_": guarded_unpack_sequence,

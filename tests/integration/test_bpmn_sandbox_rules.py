@@ -210,3 +210,62 @@ def test_a_script_asks_whether_a_value_is_a_list_or_a_text():
         data,
     )
     assert data["c"] is True and data["rest"] == [2, 3]
+
+
+DOUBLED = "a = [0]\nfor i in range(18):\n    a = [a, a]\n"  # 2**18 leaves: small in memory, huge as text
+
+
+@pytest.mark.parametrize("render", ["b = b'%r' % (a,)", "b = b'%a' % (a,)", "b = b'%999999d' % (1,)"])
+def test_a_bytes_percent_format_is_sized_as_a_text_one_is(render):
+    """`b'%r' % (a,)` renders a structure whole in one C call, as `'%r' % (a,)` does (at depth 40
+    it would hang the worker past the CPU budget, which cannot interrupt a C call)."""
+    with pytest.raises(sandbox.OverBudget):
+        sandbox.execute(DOUBLED + render, {})
+
+
+COPY_LOOP = (
+    "x = list(range(100000))\nd = dict(zip(x, x))\ns = set(x)\nys = []\nfor i in range(25):\n    ys.append({copy})\n"
+)
+
+
+@pytest.mark.parametrize(
+    "copy",
+    [
+        "x[:]",
+        "x[::-1]",
+        "x.copy()",
+        "list(zip(x))",
+        "[*enumerate(x)]",
+        "dict(zip(x, x))",
+        "{**d}",
+        "d.copy()",
+        "s | s",
+        "d | d",
+        "s.union(x)",
+    ],
+)
+def test_every_whole_copy_counts_in_what_an_evaluation_builds(copy):
+    """`ys.append(list(x))` 25 times (2.5 million elements) is refused by the `made` budget; so is
+    the same copy by a slice, a method, `zip`, `**` or `|`, which would fill ~1 GB in a CPU second."""
+    sandbox.execute(COPY_LOOP.format(copy="list(x)").replace("range(25)", "range(1)"), {})
+    with pytest.raises(sandbox.OverBudget):
+        sandbox.execute(COPY_LOOP.format(copy="list(x)"), {})  # the bound as it stands
+    with pytest.raises(sandbox.OverBudget):
+        sandbox.execute(COPY_LOOP.format(copy=copy), {})
+
+
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        ("b = dict.fromkeys(['x', 'y'], 0)", {"x": 0, "y": 0}),
+        ("b = list.copy([1])", [1]),
+        ("b = set.union({1}, {2})", {1, 2}),
+        ("b = isinstance([], list | tuple)", True),
+        ("b = isinstance({}, dict | None)", True),
+    ],
+)
+def test_a_script_that_used_the_types_methods_still_runs(script, expected):
+    """The guarded names still stand for their types: their own methods, and unions of types."""
+    data: dict = {}
+    sandbox.execute(script, data)
+    assert data["b"] == expected
