@@ -9,6 +9,7 @@ import os
 import re
 import secrets
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -163,7 +164,18 @@ def _secret_key(env: dict[str, str], instance_dir: Path) -> str:
             _create_exclusively(key_file, Path(draft).read_text())
         finally:
             Path(draft).unlink(missing_ok=True)
-    return key_file.read_text().strip()
+    return _read_key(key_file)
+
+
+def _read_key(key_file: Path, tries: int = 50) -> str:
+    """The key, once whole: made without a hard link, another process of the same start may have
+    created the file exclusively and not yet written it (an empty key would sign no session)."""
+    for _ in range(tries):
+        key = key_file.read_text().strip()
+        if key:
+            return key
+        time.sleep(0.1)
+    raise ConfigError(f"Berkas {key_file} tidak memuat kunci utuh; hapus berkas itu lalu mulai ulang layanan")
 
 
 def _create_exclusively(key_file: Path, key: str) -> None:

@@ -122,3 +122,23 @@ def test_a_key_is_made_on_an_instance_folder_without_hard_links(tmp_path, monkey
     assert len(key) == 64 and (instance / "secret_key").read_text().strip() == key
     assert (instance / "secret_key").stat().st_mode & 0o777 == 0o600
     assert [p.name for p in instance.iterdir()] == ["secret_key"]
+
+
+def test_a_process_racing_on_a_folder_without_hard_links_never_runs_with_an_empty_key(tmp_path, monkeypatch):
+    """Another worker of the same start has created `secret_key` exclusively but not yet written it:
+    this one waits for the key rather than sign sessions with none (nobody could sign in)."""
+    import time
+
+    from engine.core import config
+
+    instance = tmp_path / "smb"
+    instance.mkdir()
+
+    def other_worker_created_it_first(src, dst, *args, **kwargs):
+        (instance / "secret_key").touch(mode=0o600)  # its os.open(O_EXCL) done, its write not yet
+        raise PermissionError(errno.EPERM, "Operation not permitted", str(dst))
+
+    monkeypatch.setattr(config.os, "link", other_worker_created_it_first)
+    monkeypatch.setattr(time, "sleep", lambda s: (instance / "secret_key").write_text("k" * 64))  # it writes meanwhile
+    key = config.load_settings({"SIJOSKU_INSTANCE_DIR": str(instance), "SECRET_KEY": ""}).secret_key
+    assert key == "k" * 64
