@@ -239,7 +239,8 @@ def test_minutes_lost_for_good_are_allowed_only_when_asked_listed_and_said(db, t
     target.dispose()
     restored = CliRunner().invoke(
         main,
-        ["restore", str(tmp_path / "b")],
+        ["restore", str(tmp_path / "b"), "--json"],
         env={**live, "DATABASE_URL": url, "SIJOSKU_INSTANCE_DIR": str(tmp_path / "pulih")},
     )
-    assert restored.exit_code == 0 and "tanpa 1 berita acara" in restored.output, restored.output  # said again
+    assert restored.exit_code == 0 and "tanpa 1 berita acara" in restored.stderr, restored.output  # said again
+    assert json.loads(restored.stdout)["berita_acara_hilang"] == [lost.name]

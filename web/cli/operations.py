@@ -318,7 +318,8 @@ def restore_command(ctx: click.Context, directory: Path, as_json: bool) -> None:
     db = database(ctx)
     with refusals(as_json), db.read() as session:
         report = consistency.check(session)
-    emit(as_json, report.to_dict(), lambda: _consistency_text(report, f"Cadangan {directory} dipulihkan"))
+    told = {**report.to_dict(), "berita_acara_hilang": missing}
+    emit(as_json, told, lambda: _consistency_text(report, f"Cadangan {directory} dipulihkan"))
     if behind:  # a backup of an earlier release: said, not refused (the release's own init upgrades it)
         click.echo(f"Catatan: {behind}", err=True)
     if missing:  # taken without them: the submissions that name them show no minutes until they are uploaded again
