@@ -73,10 +73,11 @@ def test_a_text_is_masked_for_those_who_do_not_see_whole_niks():
     assert privacy.shown_to(False)(said) == "NIK 650101********** tertukar"
 
 
-@pytest.mark.parametrize("reason", ["abcd", "cek\u200bdata dukcapil", "cocokkan\u202eKTP"])
-def test_a_reason_too_short_or_with_a_hidden_character_is_refused(reason):
+@pytest.mark.parametrize("reason", ["abcd", "cek\u200bdata dukcapil", "cocokkan\u202eKTP", "x" * 2001])
+def test_a_reason_too_short_too_long_or_with_a_hidden_character_is_refused(reason):
     with pytest.raises(Invalid):
         privacy.require_reason(reason)
+    assert privacy.require_reason("x" * privacy.MAX_REASON) == "x" * 2000  # at the bound: taken
 
 
 def test_revealing_a_nik_goes_on_the_trail_with_its_reason(db):
