@@ -240,8 +240,7 @@ class DecisionForm(Form):
     @pre_load
     def _per_item(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
         data = dict(data)
-        if "revisi_instans" not in data and "revisi" in data:  # a task page rendered before the field's rename
-            data["revisi_instans"] = data.pop("revisi")
+        data.setdefault("revisi_instans", data.pop("revisi", ""))  # a task page rendered before the field's rename
         if data.get("revisi_instans", "") == "":
             data["revisi_instans"] = None
         data["tidak_sesuai"] = _verdicts_of(data, "tidak_sesuai")
