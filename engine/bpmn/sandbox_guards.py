@@ -376,6 +376,13 @@ def copied(value: Any) -> Any:
     return value
 
 
+def _apply(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """`f(*xs)` and `f(**d)`, compiled by RestrictedPython to `_apply_(f, *xs, **d)`: what was
+    unpacked is counted (`*xs` already by `_copied_`), then the call is made."""
+    refuse_size(len(kwargs))
+    return function(*args, **kwargs)
+
+
 def _getitem(obj: Any, index: Any) -> Any:
     """`x[:]` copies as `list(x)` does: a slice is counted in what the evaluation builds."""
     found = default_guarded_getitem(obj, index)
@@ -438,5 +445,6 @@ GUARDS: dict[str, Any] = {
     "_binop_": _binop,
     "_inplacevar_": _inplacevar,
     "_rendered_": _rendered,
+    "_apply_": _apply,
     "_copied_": copied,
 }

@@ -269,3 +269,13 @@ def test_a_script_that_used_the_types_methods_still_runs(script, expected):
     data: dict = {}
     sandbox.execute(script, data)
     assert data["b"] == expected
+
+
+def test_a_script_calls_with_what_it_unpacks_and_the_unpacking_counts():
+    data: dict = {"xs": [3, 9, 4], "d": {"a": 1}}
+    sandbox.execute("top = max(*xs)\ne = dict(**d, b=2)", data)
+    assert data["top"] == 9 and data["e"] == {"a": 1, "b": 2}
+    with pytest.raises(sandbox.OverBudget, match="terlalu banyak nilai dibuat"):
+        sandbox.execute("r = list(range(100000))\nx = [max(*r) for i in range(30)]", {})
+    with pytest.raises(sandbox.OverBudget, match="terlalu banyak nilai dibuat"):
+        sandbox.execute("d = {str(i): i for i in range(100000)}\nx = [dict(**d) for i in range(30)]", {})
