@@ -301,7 +301,7 @@ _COPYING_METHODS = frozenset({"copy", "update", "union", "intersection", "differ
 
 def _copying_method(items: Any, method: Callable[..., Any]) -> Callable[..., Any]:
     def counted(*args: Any, **kwargs: Any) -> Any:
-        refuse_size(len(items) + sum(len(a) for a in args if isinstance(a, Sized)))
+        refuse_size(len(items))  # the owner; each argument is counted as it is copied
         return method(*(copied(a) for a in args), **kwargs)
 
     return counted

@@ -19,6 +19,7 @@ def determination_page(session: Session, actor: Actor, tahun: int, revisi: int |
     frozen = determinations.get(session, actor, tahun, revisi)
     latest = frozen.revisi if revisi is None else determinations.get(session, actor, tahun).revisi
     reporting = determinations.reporting(frozen, determinations.part_of(actor, frozen))
+    auditing = Scope.auditing(actor)  # the figures an auditor follows to their trail
     try:  # the first year determined has nothing to compare with
         comparison = determinations.diff(session, actor, tahun - 1, tahun, frozen.revisi)
     except NotFound:
@@ -30,23 +31,21 @@ def determination_page(session: Session, actor: Actor, tahun: int, revisi: int |
         "latest": latest,
         "reporting": reporting,
         "names": region_history.names_at(session, frozen.approved_at, {c.kode for c in reporting}),
-        "own": (own := _own_figures(actor, frozen)),
-        "traceable": _traceable(actor, frozen.region_kode, comparison, own),
+        "own": (own := _own_figures(auditing, frozen)),
+        "traceable": _traceable(auditing, frozen.region_kode, comparison, own),
     }
 
 
-def _own_figures(actor: Actor, frozen: Any) -> list[dict[str, Any]]:
+def _own_figures(scope: Scope, frozen: Any) -> list[dict[str, Any]]:
     """For an auditor of a part of the province: the published figures of their own regions, which
     the page's province totals do not show, each to be followed to its trail."""
-    scope = Scope.auditing(actor)
     if scope.empty or scope.contains(frozen.region_kode):
         return []
     return [f for f in determinations.figures(frozen, scope) if f["wilayah"] in scope.regions]
 
 
-def _traceable(actor: Actor, province: str, comparison: dict[str, Any] | None, own: list[dict[str, Any]]) -> set[str]:
+def _traceable(scope: Scope, province: str, comparison: dict[str, Any] | None, own: list[dict[str, Any]]) -> set[str]:
     """The regions of the page's figures whose trail the reader opens: an auditor's own, none for
     anyone else, so that no figure links to a trail that answers "not in your region"."""
-    scope = Scope.auditing(actor)
     shown = {province, *(c["wilayah"] for c in (comparison or {}).get("perubahan", [])), *(f["wilayah"] for f in own)}
     return {code for code in shown if scope.contains(code)}
