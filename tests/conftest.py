@@ -28,7 +28,7 @@ from engine.setup.initialise import initialise
 from models import AuditHead, Base, CycleRhythm
 from models.db import make_engine, normalise_url
 from notifications.plugin import plugin as notifications_plugin
-from tests.factories import PASSWORD, RECONCILIATION_PEOPLE
+from tests.factories import PASSWORD, RECONCILIATION_PEOPLE, new_person
 
 # Property tests check what is computed, not how fast: a shared machine's pause of a few hundred
 # milliseconds must not fail an example that normally takes microseconds.
@@ -219,3 +219,14 @@ def statements(db: Database) -> Iterator[list[str]]:
     event.listen(db.engine, "before_cursor_execute", count)
     yield seen
     event.remove(db.engine, "before_cursor_execute", count)
+
+
+@pytest.fixture
+def regency_admin(db) -> Actor:
+    """Bulungan's admin (65.01)."""
+    return new_person(db, "admin.kab")
+
+
+@pytest.fixture
+def province_admin(db) -> Actor:
+    return new_person(db, "admin.prov", region="65")

@@ -6,11 +6,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.bpmn import definitions
 from engine.core import clock
 from engine.core.actors import Actor
+from engine.core.errors import Invalid
 from engine.core.uow import Database
 from engine.people import users
 from engine.setup.demo import demo_csv, nik_for
@@ -179,6 +182,31 @@ def decide(
     task = open_task(db, submission_id)
     with db.transaction() as session:
         return decide_task(session, username, task.id, decision, reason, verdicts)
+
+
+def new_person(db: Database, username: str, role: str = "admin", region: str = "65.01") -> Actor:
+    """A person added with one role (Bulungan's admin by default), as they act."""
+    with db.transaction() as session:
+        return Actor.of(users.add_user(session, SYSTEM, username, role, region))
+
+
+def approved_everywhere(db: Database, team: Team, submission_id: int) -> None:
+    """The submission approved at the kecamatan, the kabupaten and the province, in turn."""
+    for user in (team.kecamatan, team.kabupaten, team.provinsi):
+        decide(db, user, submission_id, "approve")
+
+
+def refused_when_run(db: Database, xml: str, match: str) -> None:
+    """A diagram deployed (confirmed) whose step is refused only when it runs: the desa's submission is
+    refused with `match` and stays a draft, nothing gone up."""
+    with db.transaction() as session:
+        definitions.deploy(session, SYSTEM, xml, confirmed=True)
+    make_team(db)
+    submission_id = open_with_items(db)
+    with pytest.raises(Invalid, match=match):
+        submit(db, "op.desa", submission_id)
+    with db.read() as session:
+        assert session.get(Submission, submission_id).status.value == "draf"  # nothing went up
 
 
 def decide_task(

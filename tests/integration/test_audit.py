@@ -7,7 +7,7 @@ from sqlalchemy import delete, func, select, text, update
 import models
 from engine.core import audit
 from models import AuditEvent
-from tests.factories import make_team, open_with_items, submit
+from tests.factories import approved_everywhere, make_team, open_with_items, submit
 
 
 def _history(db):
@@ -163,13 +163,10 @@ def test_a_deleted_last_row_is_detected(db):
 
 
 def test_record_changes_carry_values_before_and_after(db):
-    from tests.factories import decide
-
     team = make_team(db)
     submission_id = open_with_items(db)
     submit(db, team.operator, submission_id)
-    for user in (team.kecamatan, team.kabupaten, team.provinsi):
-        decide(db, user, submission_id, "approve")
+    approved_everywhere(db, team, submission_id)
     with db.read() as session:
         created = session.scalars(select(AuditEvent).where(AuditEvent.action == "RECORD_CREATED")).all()
     assert len(created) == 2

@@ -9,12 +9,12 @@ import pytest
 from lxml import etree
 from sqlalchemy import select
 
-from engine.bpmn import definitions, limits, lint, sandbox, versions
+from engine.bpmn import limits, lint, sandbox, versions
 from engine.bpmn.sandbox_guards import Limits
 from engine.core.config import DEFAULT_BPMN_DIR
-from engine.core.errors import Invalid, NotFound
-from models import ProcessDefinition, Submission
-from tests.factories import SYSTEM, decide, make_team, open_with_items, submit
+from engine.core.errors import NotFound
+from models import ProcessDefinition
+from tests.factories import approved_everywhere, make_team, open_with_items, refused_when_run, submit
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 DEFAULT = (DEFAULT_BPMN_DIR / "verifikasi_berjenjang.bpmn").read_text(encoding="utf-8")
@@ -111,14 +111,7 @@ def test_a_cardinality_computed_at_run_time_beyond_the_limit_stops_the_step(db):
         "<bpmn:loopCardinality>1000 + 1</bpmn:loopCardinality></bpmn:multiInstanceLoopCharacteristics>"
     )
     assert outgoing in DEFAULT
-    with db.transaction() as session:  # not a constant: only the run can tell
-        definitions.deploy(session, SYSTEM, DEFAULT.replace(outgoing, many, 1), confirmed=True)
-    make_team(db)
-    submission_id = open_with_items(db)
-    with pytest.raises(Invalid, match="sampai 1000"):
-        submit(db, "op.desa", submission_id)
-    with db.read() as session:
-        assert session.get(Submission, submission_id).status.value == "draf"  # nothing went up
+    refused_when_run(db, DEFAULT.replace(outgoing, many, 1), "sampai 1000")  # not a constant: only the run can tell
 
 
 # ---------------------------------------------------------------- the diagram check
@@ -176,8 +169,7 @@ def test_a_version_s_running_instances_do_not_count_finished_ones(db):
     team = make_team(db)
     finished = open_with_items(db)
     submit(db, team.operator, finished)
-    for user in (team.kecamatan, team.kabupaten, team.provinsi):
-        decide(db, user, finished, "approve")
+    approved_everywhere(db, team, finished)
     open_with_items(db, desa="65.01.01.2006")  # still running
     with db.read() as session:
         listed = [d for d in versions.list_definitions(session) if d["process_key"] == "verifikasi_berjenjang"]

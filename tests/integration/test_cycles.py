@@ -14,7 +14,7 @@ from engine.core.errors import Invalid
 from engine.people import users
 from engine.verification import cycle_batches, cycles, imports, submissions
 from models import AuditEvent, Cycle, HumanTask, OutboxEvent, ProcessInstance, Submission, SubmissionStatus
-from tests.factories import SYSTEM, csv_of, decide, make_team, open_with_items, person_row, submit
+from tests.factories import SYSTEM, approved_everywhere, csv_of, decide, make_team, open_with_items, person_row, submit
 
 PERIOD = "2026-Q4"
 
@@ -125,8 +125,7 @@ def test_opening_renews_postgresql_statistics_as_the_tables_grow(db, is_postgres
 
 def test_a_bulk_opened_submission_runs_the_whole_process(db):
     team, sid = _submitted_in_cycle(db)
-    for user in (team.kecamatan, team.kabupaten, team.provinsi):
-        decide(db, user, sid, "approve")
+    approved_everywhere(db, team, sid)
     with db.read() as s:
         assert s.get(Submission, sid).status == SubmissionStatus.TERVERIFIKASI
 

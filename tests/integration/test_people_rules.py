@@ -28,11 +28,6 @@ def _holder(*roles: tuple[Role, str, Tier]) -> Actor:
     return Actor.of(user)
 
 
-def _person(db, username: str, role: str = "admin", region: str = "65.01") -> Actor:
-    with db.transaction() as s:
-        return Actor.of(users.add_user(s, SYSTEM, username, role, region))
-
-
 def _events(db, action: AuditAction) -> list[AuditEvent]:
     with db.read() as s:
         return list(s.scalars(select(AuditEvent).where(AuditEvent.action == action.value).order_by(AuditEvent.seq)))
@@ -89,17 +84,6 @@ def test_revealing_a_nik_goes_on_the_trail_with_its_reason(db):
 
 
 # --- accounts a regency's admin may change ---------------------------------------------------------
-
-
-@pytest.fixture
-def regency_admin(db) -> Actor:
-    """Bulungan's admin (65.01)."""
-    return _person(db, "admin.kab")
-
-
-@pytest.fixture
-def province_admin(db) -> Actor:
-    return _person(db, "admin.prov", region="65")
 
 
 @pytest.fixture

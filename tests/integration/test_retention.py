@@ -17,7 +17,7 @@ from engine.core.config import ConfigError, load_settings
 from engine.core.errors import Conflict, Forbidden, Invalid
 from engine.verification import consistency, retention
 from models import AuditEvent, HumanTask, InstanceStatus, ProcessInstance, Record, Submission
-from tests.factories import SYSTEM, actor, decide, make_team, open_period, person_row, submit
+from tests.factories import SYSTEM, actor, approved_everywhere, make_team, open_period, person_row, submit
 
 KEY = "verifikasi_berjenjang"
 
@@ -26,8 +26,7 @@ def _finished_and_running(db):
     team = make_team(db)
     finished = open_period(db, "2026-Q1", [person_row(1)])
     submit(db, team.operator, finished)
-    for user in (team.kecamatan, team.kabupaten, team.provinsi):
-        decide(db, user, finished, "approve")
+    approved_everywhere(db, team, finished)
     running = open_period(db, "2026-Q2", [person_row(2)])
     submit(db, team.operator, running)
     with db.read() as s:

@@ -12,25 +12,9 @@ from engine.people import administration, sign_in, tokens, users
 from engine.quality import agency_indicators
 from engine.verification import cycles, dtsen, period_figures, submissions
 from models import AgencyToken, ApiResource, Cycle, CycleStatus, LoginAttempt, Submission, SubmissionStatus
-from tests.factories import DESA, PERIOD, SYSTEM, make_team
+from tests.factories import DESA, PERIOD, SYSTEM, make_team, new_person
 
 pytestmark = pytest.mark.usefixtures("db")
-
-
-def _person(db, username: str, role: str = "admin", region: str = "65.01") -> Actor:
-    with db.transaction() as s:
-        return Actor.of(users.add_user(s, SYSTEM, username, role, region))
-
-
-@pytest.fixture
-def regency_admin(db) -> Actor:
-    """Bulungan's admin (65.01)."""
-    return _person(db, "admin.kab")
-
-
-@pytest.fixture
-def province_admin(db) -> Actor:
-    return _person(db, "admin.prov", region="65")
 
 
 def _count(db, model, *where) -> int:
@@ -172,8 +156,8 @@ def test_a_kecamatan_verifier_does_not_open_or_read_as_one_of_its_desa(db):
 def test_only_the_provinces_walidata_maps_an_agencys_indicators(db):
     # The mapping holds for every regency's comparison: a regency's walidata would be deciding the
     # other regencies' discrepancies.
-    regency = _person(db, "walidata.kab", "walidata", "65.01")
-    province = _person(db, "walidata.prov", "walidata", "65")
+    regency = new_person(db, "walidata.kab", "walidata", "65.01")
+    province = new_person(db, "walidata.prov", "walidata", "65")
     mapping = agency_indicators.Mapping("DP3AP2KB", "kasus kekerasan anak", "LUT", sama=False)
     with db.transaction() as s, pytest.raises(Forbidden, match="provinsi"):
         agency_indicators.set_mapping(s, regency, mapping)
@@ -190,7 +174,7 @@ def test_only_the_provinces_walidata_maps_an_agencys_indicators(db):
 
 @pytest.mark.parametrize("role", ["verifier", "admin"])
 def test_a_regencys_overseer_does_not_read_another_regencys_figures(db, role):
-    person = _person(db, f"{role}.kab", role, "65.01")
+    person = new_person(db, f"{role}.kab", role, "65.01")
     with db.read() as s, pytest.raises(NotFound, match="65.02"):
         period_figures.region_figures(s, person, "65.02", "", "65")
     with db.read() as s:
