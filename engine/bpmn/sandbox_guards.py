@@ -19,7 +19,12 @@ from types import GeneratorType
 from typing import Any
 
 from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getiter
-from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence, safer_getattr
+from RestrictedPython.Guards import (
+    full_write_guard,
+    guarded_iter_unpack_sequence,
+    guarded_unpack_sequence,
+    safer_getattr,
+)
 
 
 @dataclass(frozen=True)
@@ -181,7 +186,8 @@ def _check_union(left: Any, right: Any) -> None:
         refuse_size(len(left) + len(right))
 
 
-_PERCENT_WIDTH = re.compile(r"%[-+ #0]*(\*|\d+)?(?:\.(\*|\d+))?")
+# `%(name)` may stand between the `%` and its width: `"%(a)999999999s" % d` pads as `"%999999999s"` does.
+_PERCENT_WIDTH = re.compile(r"%(?:\([^)]*\))?[-+ #0]*(\*|\d+)?(?:\.(\*|\d+))?")
 
 
 def check_format(template: Any, args: Any) -> None:
@@ -383,6 +389,13 @@ def _apply(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     return function(*args, **kwargs)
 
 
+def _round(number: Any, *ndigits: Any) -> Any:
+    """`round(1, -n)` computes `10**n` in one C call: more digits than an allowed integer has are refused."""
+    if ndigits and _is_int(ndigits[0]) and abs(ndigits[0]) > LIMITS.int_bits:
+        raise OverBudget(f"pembulatan terlalu jauh: lebih dari {LIMITS.int_bits} angka")
+    return round(number, *ndigits)
+
+
 def _getitem(obj: Any, index: Any) -> Any:
     """`x[:]` copies as `list(x)` does: a slice is counted in what the evaluation builds."""
     found = default_guarded_getitem(obj, index)
@@ -428,10 +441,11 @@ def _isinstance(value: Any, kinds: Any) -> bool:
 SAFE_BUILTINS: dict[str, Any] = (
     {
         name: _builtin(name)
-        for name in ("abs", "all", "any", "bool", "enumerate", "float", "int", "len", "max", "min", "round", "zip")
+        for name in ("abs", "all", "any", "bool", "enumerate", "float", "int", "len", "max", "min", "zip")
     }
     | _COPIERS
-    | {"range": _range, "str": _str, "sum": _sum, "isinstance": _isinstance, "True": True, "False": False}
+    | {"range": _range, "str": _str, "sum": _sum, "round": _round, "isinstance": _isinstance}
+    | {"True": True, "False": False}
     | {"None": None}
 )
 
@@ -441,7 +455,7 @@ GUARDS: dict[str, Any] = {
     "_getiter_": default_guarded_getiter,
     "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
     "_unpack_sequence_": guarded_unpack_sequence,
-    "_write_": lambda obj: obj,
+    "_write_": full_write_guard,  # items of lists and dicts only: the guards and types are shared
     "_binop_": _binop,
     "_inplacevar_": _inplacevar,
     "_rendered_": _rendered,

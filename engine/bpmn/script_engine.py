@@ -1,4 +1,5 @@
-"""SpiffWorkflow's script engine, replaced by one that runs only sandboxed code and handlers."""
+"""SpiffWorkflow's script engine, replaced by one that runs only sandboxed code, in a process of its
+own where it calls anything (`engine.bpmn.sandbox_process`), and registered handlers."""
 
 from __future__ import annotations
 
@@ -10,16 +11,16 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
-from engine.bpmn import limits, sandbox
+from engine.bpmn import limits, sandbox, sandbox_process
 from engine.bpmn.handlers import StepContext, handler_of
 
 
 class _SandboxEnvironment(BasePythonScriptEngineEnvironment):
     def evaluate(self, expression: str, context: dict[str, Any], external_context: Any = None) -> Any:
-        return sandbox.evaluate(expression, {**(external_context or {}), **context})
+        return sandbox_process.evaluate(expression, {**(external_context or {}), **context})
 
     def execute(self, script: str, context: dict[str, Any], external_context: Any = None) -> bool:
-        sandbox.execute(script, context)
+        sandbox_process.execute(script, context)
         return True
 
 
