@@ -54,11 +54,14 @@ class CircuitBreaker:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def before_call(self) -> None:
+        """Closed: every call goes. Open: none, until `reset_after`; then one trial call goes, and
+        the others wait for its answer (a trial that never answered lapses after `reset_after`)."""
         with self._lock:
-            if self.state == BreakerState.TERBUKA:
-                if self.monotonic() - self.opened_at < self.reset_after:
-                    raise CircuitOpen("pemutus sirkuit terbuka")
-                self.state = BreakerState.SETENGAH_TERBUKA
+            if self.state == BreakerState.TERTUTUP:
+                return
+            if self.monotonic() - self.opened_at < self.reset_after:
+                raise CircuitOpen("pemutus sirkuit terbuka")
+            self.state, self.opened_at = BreakerState.SETENGAH_TERBUKA, self.monotonic()
 
     def succeeded(self) -> None:
         with self._lock:
