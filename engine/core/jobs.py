@@ -172,9 +172,7 @@ class Report:
 
 def run_job_reporting(db: Database, job_id: str, now: datetime | None = None) -> Report:
     """`run_job`, then what the run recorded: a skipped run names who ran it and when."""
-    job = job_of(db, job_id)
-    outcome = run_job(db, job_id, now)
-    key = run_key(job.every, now or clock.now(), db.settings.tz)
+    outcome, key = _run_keyed(db, job_id, now)  # the key of the run made, not of a later minute
     with db.read() as s:
         row = s.scalar(select(JobRun).where(JobRun.job_id == job_id, JobRun.run_key == key))
     if row is None:
@@ -196,6 +194,10 @@ def job_of(db: Database, job_id: str) -> Job:
 
 def run_job(db: Database, job_id: str, now: datetime | None = None) -> Outcome:
     """One keyed run of the job, as the scheduler would run it; `now` sets the clock for a rehearsal."""
+    return _run_keyed(db, job_id, now)[0]
+
+
+def _run_keyed(db: Database, job_id: str, now: datetime | None) -> tuple[Outcome, str]:
     job = job_of(db, job_id)
     if now is None:
         moment = clock.now()
@@ -205,9 +207,10 @@ def run_job(db: Database, job_id: str, now: datetime | None = None) -> Outcome:
             _check_clock(db, moment)
             return job.run(db, moment)
 
-        return run_once(db, job_id, key, checked, moment)
+        return run_once(db, job_id, key, checked, moment), key
+    key = run_key(job.every, now, db.settings.tz)
     with clock.frozen_at(now):
-        return run_once(db, job_id, run_key(job.every, now, db.settings.tz), lambda: job.run(db, now), now)
+        return run_once(db, job_id, key, lambda: job.run(db, now), now), key
 
 
 def clock_skew(db: Database, moment: datetime) -> timedelta | None:

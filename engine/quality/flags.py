@@ -21,9 +21,11 @@ EXTERNAL_RULES = frozenset({"dukcapil", "dtsen_fm_tidak_ada", "dtsen_desil_tingg
 
 
 def _key(
-    item_id: int | None, rule: str, field: str | None, message: str, detail: dict[str, Any] | None
+    item_id: int | None, rule: str, severity: Any, field: str | None, message: str, detail: dict[str, Any] | None
 ) -> tuple[Any, ...]:
-    return item_id, rule, field, message, json.dumps(detail or {}, sort_keys=True)
+    """What makes a flag the same one found again: a rule now judging the same finding an error
+    where it was a warning raises a new flag, not the acknowledged warning kept."""
+    return item_id, rule, str(severity), field, message, json.dumps(detail or {}, sort_keys=True)
 
 
 def store_item_flags(
@@ -33,7 +35,7 @@ def store_item_flags(
     ids = [i.id for i in items]
     old = (
         {
-            _key(f.item_id, f.rule, f.field, f.message, f.sources): f
+            _key(f.item_id, f.rule, f.severity, f.field, f.message, f.sources): f
             for f in session.scalars(
                 select(QualityFlag).where(QualityFlag.item_id.in_(ids), QualityFlag.rule.not_in(EXTERNAL_RULES))
             )
@@ -44,7 +46,7 @@ def store_item_flags(
     keep = set()
     for item, found in zip(items, findings, strict=True):
         for finding in found:
-            key = _key(item.id, finding.rule, finding.field, finding.message, finding.detail)
+            key = _key(item.id, finding.rule, finding.severity, finding.field, finding.message, finding.detail)
             if key in old:
                 keep.add(old[key].id)
                 continue

@@ -35,6 +35,7 @@ from engine.bpmn import timers
 from engine.core import backup, clock, jobs, resilience, retry
 from engine.core.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.core.jobs import Outcome
+from engine.core.registry import Job
 from engine.people import sign_in
 from engine.verification import record_history, retention, trail
 from models import (
@@ -269,6 +270,19 @@ def test_finishing_a_run_leaves_another_jobs_run_of_the_same_key_alone(db):
     other = _run(db, "lain", "2027-01-01")
     assert (other.status, other.message, other.finished_at) == (JobStatus.BERJALAN, None, None)
     assert _run(db, "uji", "2027-01-01").message == "selesai uji"
+
+
+def test_a_run_reported_names_the_run_it_made_even_when_the_minute_turned_meanwhile(db, monkeypatch):
+    """`sijosku jobs run` reports the run it made: a clock read after the run, in the next minute,
+    would name another run (none, or another node's)."""
+    started = clock.now()
+    readings = iter([started])
+    monkeypatch.setattr(jobs.clock, "now", lambda: next(readings, started + timedelta(seconds=61)))
+    monkeypatch.setitem(db.registry.jobs, "uji_menit", Job("uji_menit", "minute", lambda _db, _now: "selesai"))
+    report = jobs.run_job_reporting(db, "uji_menit")
+    assert report.outcome == Outcome.SELESAI
+    assert report.run_key == jobs.run_key("minute", started, db.settings.tz)
+    assert (report.holder, report.message) != ("", "") and report.message == "selesai"
 
 
 def test_the_job_history_lists_the_newest_run_first(db):

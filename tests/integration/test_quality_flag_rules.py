@@ -1,7 +1,8 @@
 """The data-quality flags' rules that a false alarm or a miss would break, pinned one each:
 
 - a record check re-run keeps another register's flags (Dukcapil, DTSEN) and a warning's
-  acknowledgement while the flag is unchanged (`flags.store_item_flags`);
+  acknowledgement while the flag is unchanged, and a warning found again as an error is a new
+  open flag (`flags.store_item_flags`);
 - an acknowledgement names only flags of its own submission, and only open warnings wait for one
   (`flags.acknowledge`, `flags.unacknowledged_warnings`);
 - a sensitive category's flag below the regency hides its message and its note from a steward
@@ -104,6 +105,25 @@ def test_an_acknowledged_warning_found_again_unchanged_stays_acknowledged(db, pe
         kept = s.scalars(select(QualityFlag).where(QualityFlag.rule == "nama_mirip")).all()
         assert [(f.id, f.status, f.ack_note) for f in kept] == [(flag_id, "diakui", "dicek dengan KTP")]
         assert flags.unacknowledged_warnings(s, sid) == []
+
+
+def test_a_warning_found_again_as_an_error_is_a_new_open_flag_not_the_acknowledged_warning(db, people):
+    """A rule that now judges the same finding an error (a threshold tightened) must block the item."""
+    sid = open_with_items(db)
+    warning = Finding("nama", "nama mirip dengan orang lain", WARNING, "nama_mirip")
+    error = Finding("nama", "nama mirip dengan orang lain", Severity.ERROR, "nama_mirip")
+    with db.transaction() as s:
+        sub, items = s.get(Submission, sid), _items(s, sid)
+        flags.store_item_flags(s, sub, items, [[warning]] + [[] for _ in items[1:]])
+        flag_id = s.scalar(select(QualityFlag.id).where(QualityFlag.rule == "nama_mirip"))
+        flags.acknowledge(s, actor(db, "verif.kec"), "kecamatan", sid, {flag_id: "dicek dengan KTP"})
+    with db.transaction() as s:
+        sub, items = s.get(Submission, sid), _items(s, sid)
+        flags.store_item_flags(s, sub, items, [[error]] + [[] for _ in items[1:]])
+    with db.read() as s:
+        now = s.scalars(select(QualityFlag).where(QualityFlag.rule == "nama_mirip")).all()
+        assert [(f.severity, f.status) for f in now] == [(Severity.ERROR, "terbuka")]
+        assert now[0].id != flag_id
 
 
 # --- acknowledging warnings ---
