@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from engine.core import audit, clock
 from engine.core.actors import Actor
+from engine.core.agency_names import is_ours
 from engine.core.audit import AuditAction
 from engine.core.errors import Conflict, Forbidden, Invalid, NotFound, Problem
 from engine.people.scope import Scope
@@ -40,7 +41,6 @@ def rate_of(written: str) -> str:
 
 
 MAX_DAYS = 730
-OURS = "dinsos"  # the province's own figures carry this source; no agency may write as it
 TOUCH_EVERY = timedelta(minutes=1)  # last use is written at most this often per token
 
 
@@ -108,8 +108,9 @@ def _problems(session: Session, req: TokenRequest) -> list[Problem]:
     problems = []
     if not 1 <= len(req.instansi.strip()) <= 80:
         problems.append(Problem("wajib diisi, paling banyak 80 karakter", column="instansi"))
-    elif req.instansi.strip().lower() == OURS:
-        problems.append(Problem(f"{OURS!r} adalah sumber angka Dinas Sosial sendiri", column="instansi"))
+    elif is_ours(req.instansi):  # however it is written: its figures would be refused as Dinas Sosial's
+        ours = f"{req.instansi.strip()!r} adalah Dinas Sosial sendiri, bukan instansi lain"
+        problems.append(Problem(ours, column="instansi"))
     region = session.get(Region, req.region_kode)
     if region is None:
         problems.append(Problem(f"kode wilayah {req.region_kode!r} tidak dikenal", column="wilayah"))

@@ -11,12 +11,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.core.agency_names import OUR_NAMES, OURS, is_ours, letters  # noqa: F401  # asked here too
 from engine.core.errors import Invalid, Problem, phrase
 from engine.core.tables import read_table
 from engine.quality import agency_indicators, figure_cells, series
 from models import FormerRegionCode
 
-OURS = "dinsos"
 BASELINE_COLUMNS = ["kode_wilayah", "kategori", "periode", "nilai", "sumber"]
 AGENCY_COLUMNS = ["instansi", "kategori", "kode_wilayah", "periode", "nilai"]
 
@@ -106,21 +106,6 @@ def _source_problem(source: str, column: str) -> str | None:
     return None
 
 
-# Dinas Sosial of the province however it is written ("DINSOS", "Dinas Sosial Prov. Kaltara"), its
-# letters only; an office with more after "Sosial" (a merged office, a regency's) is another agency
-OUR_NAMES = {
-    office + province + place
-    for office in ("dinsos", "dinassosial")
-    for province in ("", "prov", "provinsi")
-    for place in ("", "kaltara", "kalimantanutara")
-}
-
-
-def is_ours(name: str) -> bool:
-    """Whether a name is Dinas Sosial's own, however it is written."""
-    return _source(name) == OURS
-
-
 def _source(text: Any) -> str:
     """Whose figure a row is: Dinas Sosial's own however it is written, else the agency as written."""
     name = " ".join(str(text or "").split())
@@ -166,11 +151,6 @@ def _refuse_other_agencies(rows: list[dict[str, str]], agency: str) -> None:
     ]
     if other:
         raise Invalid(f"Berkas ditolak: {len(other)} baris atas nama instansi lain dari {agency}", other[:200])
-
-
-def letters(name: str) -> str:
-    """A name as people mean it: "Dp3ap2kb", "DP3A-P2KB" and "DP3AP2KB" are one agency."""
-    return "".join(c for c in name.casefold() if c.isalnum())
 
 
 def agency_values(
