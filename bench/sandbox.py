@@ -19,6 +19,7 @@ from engine.bpmn import sandbox, sandbox_process  # noqa: E402
 
 CONDITIONS = {
     "the default process's condition": ('keputusan == "kembalikan"', {"keputusan": "setuju"}),
+    "a condition that calls a builtin": ("len(daftar) > 0", {"daftar": ["a", "b", "c"]}),
     "a loop over 1,000 items": ("sum([x * 2 for x in items]) > 0", {"items": list(range(1000))}),
 }
 
