@@ -2,11 +2,15 @@
 
 The engine calls `evaluate` and `execute` here instead of running the sandbox in its own thread:
 whatever a script does, the server's worker keeps its memory and its interpreter, and waits at
-most `WAIT_SECONDS`. A process that ran over its limits or crashed is replaced by a new one at the
-next evaluation, and the step is refused with `SandboxError`, as the guards refuse one.
+most `WAIT_SECONDS` for the whole answer. A process that ran over its limits or crashed is replaced
+by a new one at the next evaluation, and the step is refused with `SandboxError`, as the guards
+refuse one.
 
-Each server process keeps idle workers for the threads that evaluate; a process forked from it
-starts its own. What comes back is unpickled only as plain data (`_PlainData`).
+The worker is trusted with nothing: it starts isolated from the server's environment (no database
+address, no secret key; `python -I`, an empty environment, `/` as its directory), and its answer is
+JSON, read only as task data is (no class is looked up but a datetime, a duration or a UUID) and
+checked again for size and depth. Each server process keeps idle workers for the threads that
+evaluate; a process forked from it starts its own.
 """
 
 from __future__ import annotations
@@ -14,84 +18,101 @@ from __future__ import annotations
 import ast
 import atexit
 import builtins
-import datetime
-import decimal
-import io
+import contextlib
+import json
 import os
-import pickle
+import pickle  # requests only: what the server sends the worker, never what comes back
+import select
 import signal
 import subprocess
 import sys
 import threading
+import time
 from functools import lru_cache
-from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from engine.bpmn import sandbox
 from engine.bpmn.sandbox_guards import OverBudget, SandboxError
-from engine.bpmn.sandbox_worker import CPU_SECONDS, OUT_OF_MEMORY
+from engine.bpmn.sandbox_worker import CPU_SECONDS, DATA, HEADER, OUT_OF_MEMORY, check_written
 
 WAIT_SECONDS = 30  # a busy machine may delay the worker; its CPU is limited to CPU_SECONDS meanwhile
-MOST_ANSWER_BYTES = 32 << 20  # bounded by the worker's size check long before this
-_PLAIN: dict[tuple[str, str], Any] = {
-    ("builtins", "complex"): complex,
-    ("builtins", "float"): float,
-    ("builtins", "int"): int,
-    ("builtins", "str"): str,
-    ("builtins", "range"): range,
-    ("datetime", "date"): datetime.date,
-    ("datetime", "datetime"): datetime.datetime,
-    ("datetime", "time"): datetime.time,
-    ("datetime", "timedelta"): datetime.timedelta,
-    ("datetime", "timezone"): datetime.timezone,
-    ("decimal", "Decimal"): decimal.Decimal,
-}
+MOST_ANSWER_BYTES = 16 << 20  # bounded by the worker's size check long before this
+_ROOT = str(Path(__file__).resolve().parents[2])  # the directory holding the `engine` package
 
 
-class _PlainData(pickle.Unpickler):
-    """Only data comes back from the worker: no class outside `_PLAIN` is looked up, so no code runs."""
-
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) in _PLAIN:
-            return _PLAIN[module, name]
-        raise pickle.UnpicklingError(f"{module}.{name} bukan data")
+def _command() -> list[str]:
+    """This interpreter, isolated (`-I`: no PYTHON* variables, no user site), finding `engine` where
+    the server found it, installed or not."""
+    start = f"import sys; sys.path.insert(0, {_ROOT!r}); from engine.bpmn.sandbox_worker import main; main()"
+    return [sys.executable, "-I", "-c", start]
 
 
 class _Worker:
     def __init__(self) -> None:
-        child_reads, we_write = os.pipe()
-        we_read, child_writes = os.pipe()
-        self.process = subprocess.Popen(  # noqa: S603 - our own module, with this interpreter
-            [sys.executable, "-m", "engine.bpmn.sandbox_worker"],
-            stdin=child_reads,
-            stdout=child_writes,
-            close_fds=True,
-        )
-        os.close(child_reads)
-        os.close(child_writes)
-        self.requests = Connection(we_write, readable=False)
-        self.answers = Connection(we_read, writable=False)
+        child_reads, self.requests = os.pipe()
+        self.answers, child_writes = os.pipe()
+        try:
+            self.process = subprocess.Popen(  # noqa: S603 - this interpreter, our own module
+                _command(),
+                stdin=child_reads,
+                stdout=child_writes,
+                close_fds=True,
+                env={},
+                cwd="/",
+            )
+        except OSError:
+            for fd in (self.requests, self.answers):
+                os.close(fd)
+            raise
+        finally:
+            os.close(child_reads)
+            os.close(child_writes)
+        os.set_blocking(self.requests, False)
+        os.set_blocking(self.answers, False)
 
     def alive(self) -> bool:
         return self.process.poll() is None
 
-    def ask(self, kind: str, source: str, data: dict[str, Any]) -> tuple[Any, ...]:
+    def ask(self, kind: str, source: str, data: dict[str, Any]) -> bytes:
+        deadline = time.monotonic() + WAIT_SECONDS
+        payload = pickle.dumps((kind, source, data), protocol=pickle.HIGHEST_PROTOCOL)
         try:
-            self.requests.send_bytes(pickle.dumps((kind, source, data), protocol=pickle.HIGHEST_PROTOCOL))
-            if not self.answers.poll(WAIT_SECONDS):
-                self.stop()
-                raise OverBudget(f"ekspresi atau skrip tidak selesai dalam {WAIT_SECONDS} detik")
-            answer = self.answers.recv_bytes(MOST_ANSWER_BYTES)
-        except (EOFError, BrokenPipeError, ConnectionResetError):
+            self._send(HEADER.pack(len(payload)) + payload, deadline)
+            size = HEADER.unpack(self._receive(HEADER.size, deadline))[0]
+            if not 0 <= size <= MOST_ANSWER_BYTES:
+                raise OverBudget("hasil ekspresi atau skrip terlalu besar")
+            return self._receive(size, deadline)
+        except (BrokenPipeError, ConnectionResetError, EOFError):
             raise self._ended() from None
-        except OSError as exc:  # an answer longer than allowed: the pipe is out of step
-            self.stop()
-            raise OverBudget("hasil ekspresi atau skrip terlalu besar") from exc
-        return _PlainData(io.BytesIO(answer)).load()
+
+    def _send(self, message: bytes, deadline: float) -> None:
+        view = memoryview(message)
+        while view:
+            self._wait(select.select([], [self.requests], [], self._left(deadline))[1])
+            view = view[os.write(self.requests, view) :]
+
+    def _receive(self, size: int, deadline: float) -> bytes:
+        chunks, left = [], size
+        while left:
+            self._wait(select.select([self.answers], [], [], self._left(deadline))[0])
+            chunk = os.read(self.answers, left)
+            if not chunk:
+                raise EOFError
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+
+    def _left(self, deadline: float) -> float:
+        return max(0.0, deadline - time.monotonic())
+
+    def _wait(self, ready: list[int]) -> None:
+        if not ready:
+            raise OverBudget(f"ekspresi atau skrip tidak selesai dalam {WAIT_SECONDS} detik")
 
     def _ended(self) -> SandboxError:
+        self.process.kill()  # a worker that closed its pipe but lingers
         code = self.process.wait()
-        self.stop()
         if code == -signal.SIGXCPU:
             return OverBudget(f"ekspresi atau skrip memakai lebih dari {CPU_SECONDS} detik CPU")
         return SandboxError(f"ekspresi atau skrip menghentikan proses yang menjalankannya (kode {code})")
@@ -100,8 +121,9 @@ class _Worker:
         if self.alive():
             self.process.kill()
         self.process.wait()
-        self.requests.close()
-        self.answers.close()
+        for fd in (self.requests, self.answers):
+            with contextlib.suppress(OSError):  # closed already
+                os.close(fd)
 
 
 class _Pool:
@@ -143,28 +165,44 @@ atexit.register(_POOL.close)
 def _run(kind: str, source: str, data: dict[str, Any]) -> Any:
     worker = _POOL.take()
     try:
-        answer = worker.ask(kind, source, data)
+        found = _read_answer(worker.ask(kind, source, data))
     except BaseException:
         worker.stop()
         raise
-    if answer[-1] == OUT_OF_MEMORY:
+    if found.get("message") == OUT_OF_MEMORY:
         worker.stop()  # it ends itself: its interpreter is not trusted after a MemoryError
     else:
         _POOL.give_back(worker)
-    if answer[0] == "ok":
-        return answer[1]
-    raise _error(answer[1], answer[2])
+    if "ok" in found:
+        return found["ok"]
+    raise _error(found)
 
 
-def _error(name: str, message: str) -> Exception:
+def _read_answer(answer: bytes) -> dict[str, Any]:
+    """The worker's answer, read as task data and checked as if a script had just built it."""
+    try:
+        found = json.loads(answer)
+        if not isinstance(found, dict) or not ("ok" in found or isinstance(found.get("error"), str)):
+            raise ValueError("bukan jawaban")
+        if "ok" in found:
+            found["ok"] = DATA.restore(found["ok"])
+    except (ValueError, TypeError, KeyError, RecursionError, OverflowError) as exc:
+        raise SandboxError("jawaban proses yang menjalankan ekspresi atau skrip tidak terbaca") from exc
+    return found
+
+
+def _error(found: dict[str, Any]) -> Exception:
     """The worker's exception, raised here: the sandbox's own, or a builtin one (a condition's
-    `NameError` or `ZeroDivisionError`) that SpiffWorkflow reports with the task."""
+    `NameError` or `KeyError`) that SpiffWorkflow reports with the task, as it was raised there."""
+    name, message = found["error"], str(found.get("message", ""))[:2000]
     if name == "OverBudget":
         return OverBudget(message)
     kind = getattr(builtins, name, None)
-    if isinstance(kind, type) and issubclass(kind, Exception):
-        return kind(message)
-    return SandboxError(message)
+    args = found.get("args")
+    if isinstance(kind, type) and issubclass(kind, Exception) and isinstance(args, list):
+        with contextlib.suppress(Exception):  # a class whose arguments were not plain: named below
+            return kind(*args)
+    return SandboxError(f"{name}: {message}" if name != "SandboxError" else message)
 
 
 # A condition made only of these reads and compares what the process holds (bounded data, see
@@ -198,9 +236,16 @@ def _plain(expression: str) -> bool:
 def evaluate(expression: str, context: dict[str, Any]) -> Any:
     if len(expression) <= 1000 and _plain(expression):
         return sandbox.evaluate(expression, context)
-    return _run("evaluate", expression, context)
+    value = _run("evaluate", expression, context)
+    check_written(value)  # again here: the worker is not trusted
+    return value
 
 
 def execute(script: str, data: dict[str, Any]) -> None:
-    """Run a script; the variables it assigns are written back to `data`."""
-    data.update(_run("execute", script, data))
+    """Run a script; the variables it assigns, or changes, are written back to `data`."""
+    changed = _run("execute", script, data)
+    if not isinstance(changed, dict) or not all(isinstance(key, str) for key in changed):
+        raise SandboxError("jawaban proses yang menjalankan ekspresi atau skrip tidak terbaca")
+    for key, value in changed.items():
+        check_written(value, data.get(key))  # again here: the worker is not trusted
+    data.update(changed)

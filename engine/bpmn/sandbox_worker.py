@@ -1,33 +1,40 @@
-"""The process in which administrators' BPMN expressions and scripts run: `python -m engine.bpmn.sandbox_worker`.
+"""The process in which administrators' BPMN expressions and scripts run (started by
+`engine.bpmn.sandbox_process`, which also reads its answers).
 
 The sandbox's guards bound the work they can see; one call into C that they do not foresee (comparing
 two structures that share their parts, hashing a tuple nested 200,000 deep) can still run for ever or
 crash the interpreter. Here such a call ends this process, not a server worker holding a submission's
 lock: its address space and CPU time per evaluation are limited by the kernel, and the server waits
-for it only so long (`engine.bpmn.sandbox_process`).
+for it only so long.
 
-Requests come on standard input and answers go to standard output, each a length-prefixed pickle
-(`multiprocessing.connection`). A request is `(kind, source, data)`; an answer is `("ok", value)` or
-`("error", exception's class name, message)`. What a script writes back must be plain data (the
-engine stores it as JSON) of bounded size and depth: the server unpickles only such data.
+Each message is a 4-byte length and its body. A request is a pickle of `(kind, source, data)` from
+the server. An answer is JSON, written as the engine stores task data (SpiffWorkflow's data
+registry: datetimes, durations, UUIDs): `{"ok": value}`, or `{"error": class name, "args": …,
+"message": …}`. A script answers with what it wrote: new names, and names whose value it changed,
+each bounded in size and depth; the server checks them again, trusting nothing from here.
 """
 
 from __future__ import annotations
 
-import io
+import json
+import os
 import pickle
 import resource
+import struct
 import sys
-from multiprocessing.connection import Connection
 from typing import Any
 
+from SpiffWorkflow.bpmn.serializer.helpers.registry import DefaultRegistry
+
 from engine.bpmn import sandbox
-from engine.bpmn.sandbox_guards import LIMITS, OverBudget, SandboxError, deep_size
+from engine.bpmn.sandbox_guards import LIMITS, OverBudget, deep_size
 
 MEMORY_BYTES = 1 << 30  # the whole process; the guards keep one evaluation far below it
 CPU_SECONDS = 2  # per evaluation, whole seconds of the kernel's count; the guards stop Python work after LIMITS.seconds
 DEEPEST = 64  # nesting of what is written back; JSON of task data is a few levels deep
 OUT_OF_MEMORY = "ekspresi atau skrip kehabisan memori: nilai yang dibuat terlalu besar"
+HEADER = struct.Struct("!i")
+DATA = DefaultRegistry()  # the types task data may hold besides JSON's own, as the state stores them
 
 
 def depth_of(value: Any, cap: int = DEEPEST) -> int:
@@ -43,12 +50,30 @@ def depth_of(value: Any, cap: int = DEEPEST) -> int:
     return deepest
 
 
-def check_written(value: Any) -> None:
-    """What an evaluation hands back: shared parts count each time, as the JSON stored will hold them."""
-    if deep_size(value, LIMITS.items) > LIMITS.items:
-        raise OverBudget(f"nilai yang dihasilkan terlalu besar: lebih dari {LIMITS.items} unsur atau karakter")
-    if depth_of(value) > DEEPEST:
-        raise OverBudget(f"nilai yang dihasilkan terlalu bersarang: lebih dari {DEEPEST} tingkat")
+def check_written(value: Any, was: Any = None) -> None:
+    """What an evaluation hands back, shared parts counted each time as the stored JSON holds them:
+    within the limits, or, for a value it changed, the limits beyond what it was (task data a
+    handler left may be larger than one script may build) and no deeper."""
+    most = LIMITS.items + (deep_size(was, sys.maxsize) if was is not None else 0)
+    if deep_size(value, most) > most:
+        raise OverBudget(f"nilai yang dihasilkan terlalu besar: lebih dari {most} unsur atau karakter")
+    deepest = max(DEEPEST, depth_of(was, sys.maxsize)) if was is not None else DEEPEST
+    if depth_of(value, deepest) > deepest:
+        raise OverBudget(f"nilai yang dihasilkan terlalu bersarang: lebih dari {deepest} tingkat")
+
+
+_MISSING = object()
+
+
+def written(data: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
+    """The names a script bound anew or changed (a list it appended to as well)."""
+    changed = {}
+    for key, value in data.items():
+        was = before.get(key, _MISSING)
+        check_written(value, None if was is _MISSING else was)
+        if was is _MISSING or type(value) is not type(was) or value != was:
+            changed[key] = value
+    return changed
 
 
 def _limit_cpu() -> None:
@@ -58,60 +83,64 @@ def _limit_cpu() -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (soft, resource.getrlimit(resource.RLIMIT_CPU)[1]))
 
 
-def answer(kind: str, source: str, data: dict[str, Any]) -> tuple[Any, ...]:
+def _plain_args(exc: BaseException) -> list[Any] | None:
+    args = list(exc.args)
+    return args if all(isinstance(a, str | int | float | type(None)) for a in args) else None
+
+
+def answer(request: bytes) -> dict[str, Any]:
+    kind, source, data = pickle.loads(request)
     try:
         if kind == "evaluate":
             value = sandbox.evaluate(source, data)
             check_written(value)
         else:
             sandbox.execute(source, data)
-            value = {key: data[key] for key in data}
-            check_written(list(value.values()))
-        return ("ok", value)
+            value = written(data, pickle.loads(request)[2])
+        return {"ok": value}
     except MemoryError:
-        return ("error", "OverBudget", OUT_OF_MEMORY)
+        return {"error": "OverBudget", "args": [OUT_OF_MEMORY], "message": OUT_OF_MEMORY}
     except Exception as exc:  # the server raises it again there, by its class's name
-        return ("error", type(exc).__name__, str(exc)[:2000])
+        return {"error": type(exc).__name__, "args": _plain_args(exc), "message": str(exc)[:2000]}
 
 
-class _Plain(pickle.Pickler):
-    """A text or number of a subclass (the engine's `Decision` is a `StrEnum`) goes back as plain
-    text or number, as the JSON the engine stores would hold it."""
-
-    def reducer_override(self, obj: Any) -> Any:
-        for kind in (str, int, float):
-            if isinstance(obj, kind) and not isinstance(obj, bool):
-                return kind, (kind(obj),)
-        return NotImplemented
-
-
-def _reply(result: tuple[Any, ...]) -> bytes:
+def encoded(result: dict[str, Any]) -> bytes:
     try:
-        buffer = io.BytesIO()
-        _Plain(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(result)
-        return buffer.getvalue()
-    except (pickle.PicklingError, TypeError, AttributeError, RecursionError) as exc:
-        return pickle.dumps(("error", "SandboxError", f"nilai yang dihasilkan tidak dapat disimpan: {exc}"[:2000]))
+        return json.dumps(DATA.convert(result), ensure_ascii=False).encode()
+    except (TypeError, ValueError, RecursionError) as exc:
+        message = f"nilai yang dihasilkan tidak dapat disimpan: {exc}"[:2000]
+        return json.dumps({"error": "SandboxError", "args": [message], "message": message}).encode()
+
+
+def _read(fd: int, size: int) -> bytes | None:
+    chunks, left = [], size
+    while left:
+        chunk = os.read(fd, left)
+        if not chunk:
+            return None  # the server is gone
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def _write(fd: int, payload: bytes) -> None:
+    view = memoryview(HEADER.pack(len(payload)) + payload)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def main() -> None:
-    requests, answers = Connection(0, writable=False), Connection(1, readable=False)
     sys.stdout = sys.stderr  # nothing but answers on the answers' pipe
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
-    while True:
-        try:
-            kind, source, data = pickle.loads(requests.recv_bytes())
-        except EOFError:
-            return  # the server is gone
+    while (header := _read(0, HEADER.size)) is not None:
+        request = _read(0, HEADER.unpack(header)[0])
+        if request is None:
+            return
         _limit_cpu()
-        result = answer(kind, source, data)
-        answers.send_bytes(_reply(result))
-        if result[-1] == OUT_OF_MEMORY:
+        result = answer(request)
+        _write(1, encoded(result))
+        if result.get("message") == OUT_OF_MEMORY:
             return  # after a MemoryError the interpreter is not trusted further: the next request starts anew
 
 
-if __name__ == "__main__":
-    main()
-
-
-__all__ = ["SandboxError", "answer", "check_written", "depth_of", "main"]
+__all__ = ["answer", "check_written", "depth_of", "main", "written"]

@@ -7,10 +7,13 @@ of digits, writes to the shared guards, and the CPU clock read on every line.
 
 from __future__ import annotations
 
-import contextlib
 import datetime
-import io
-import pickle
+import stat
+import struct
+import sys
+import tracemalloc
+import uuid
+from pathlib import Path
 
 import pytest
 
@@ -36,10 +39,10 @@ def still_serving() -> None:
 
 
 def test_a_condition_and_a_script_run_in_the_process_and_hand_back_plain_data():
-    data = {"n": 2, "tanggal": datetime.date(2026, 12, 5), "daftar": [1]}
-    sandbox_process.execute("m = n * 3\nd = {'k': (1, 2)}\ns = {1}\ndaftar.append(2)", data)
-    written = {"m": 6, "d": {"k": (1, 2)}, "s": {1}}
-    assert data == {"n": 2, "tanggal": datetime.date(2026, 12, 5), "daftar": [1, 2], **written}
+    when = datetime.datetime(2026, 12, 5, 9, tzinfo=datetime.UTC)
+    data = {"n": 2, "daftar": [1], "waktu": when}
+    sandbox_process.execute("m = n * 3\nd = {'k': [1, 2]}\nsesudah = waktu\ndaftar.append(2)", data)
+    assert data == {"n": 2, "daftar": [1, 2], "waktu": when, "m": 6, "d": {"k": [1, 2]}, "sesudah": when}
     assert sandbox_process.evaluate("max(n, 5) > 4", {"n": 1}) is True
 
 
@@ -101,10 +104,104 @@ def test_what_cannot_be_stored_is_refused_with_its_kind():
         sandbox_process.execute("g = (x for x in [1])", {})
 
 
-def test_the_server_unpickles_only_data_from_the_process():
-    hostile = pickle.dumps(("ok", contextlib.nullcontext()))
-    with pytest.raises(pickle.UnpicklingError, match="bukan data"):
-        sandbox_process._PlainData(io.BytesIO(hostile)).load()
+def test_an_error_comes_back_with_the_type_and_arguments_it_was_raised_with():
+    with pytest.raises(KeyError) as missing:
+        sandbox_process.execute("x = {}['k']", {})
+    assert missing.value.args == ("k",)  # SpiffWorkflow shows `KeyError:k`, as before
+    with pytest.raises(sandbox.SandboxError, match="UnicodeDecodeError: 'utf-8' codec"):
+        sandbox_process.execute("x = b'\\xff'.decode('utf-8')", {})
+
+
+def test_a_script_hands_back_only_what_it_wrote_whatever_else_the_task_holds():
+    """3,000 rows a handler left in the data are more than one script may build, and a UUID is
+    not what a script may write: neither stops a script that leaves them alone."""
+    rows = [{"nik": "6501011705500001", "nama": "x" * 20} for _ in range(3000)]
+    data = {"rows": rows, "id_pengajuan": uuid.UUID(int=1)}
+    sandbox_process.execute("x = 1", data)
+    assert data == {"rows": rows, "id_pengajuan": uuid.UUID(int=1), "x": 1}
+    sandbox_process.execute("rows.append({'nik': '1'})", data)
+    assert len(data["rows"]) == 3001 and data["rows"] is not rows  # changed in place: handed back
+
+
+def test_the_worker_does_not_inherit_the_servers_environment(monkeypatch):
+    """The worker exists for a script that got past the guards: it must not find the database's
+    address or the secret key there."""
+    monkeypatch.setenv("SIJOSKU_DATABASE_URL", "postgresql://rahasia")
+    worker = sandbox_process._Worker()
+    try:
+        assert b"rahasia" not in Path(f"/proc/{worker.process.pid}/environ").read_bytes()
+        assert Path(f"/proc/{worker.process.pid}/cwd").resolve() == Path("/")
+    finally:
+        worker.stop()
+
+
+# ---------------------------------------------------------------- a worker that does not play fair
+
+
+FAKE_WORKER = """#!{python}
+import os, struct, sys, time
+size = struct.unpack("!i", os.read(0, 4))[0]
+while size > 0:
+    size -= len(os.read(0, size))
+os.write(1, {raw!r})
+time.sleep({sleep})
+"""
+
+
+@pytest.fixture
+def compromised(monkeypatch, tmp_path):
+    """`compromised(raw, sleep)`: the next worker answers with the bytes `raw`, then sleeps: what a
+    script that took over its worker could write."""
+    pool = sandbox_process._Pool()
+    monkeypatch.setattr(sandbox_process, "_POOL", pool)
+
+    def make(raw: bytes, sleep: float = 0.0) -> None:
+        program = tmp_path / "pekerja_palsu.py"
+        program.write_text(FAKE_WORKER.format(python=sys.executable, raw=raw, sleep=sleep), encoding="utf-8")
+        program.chmod(program.stat().st_mode | stat.S_IXUSR)
+        monkeypatch.setattr(sys, "executable", str(program))
+
+    yield make
+    pool.close()
+
+
+def framed(payload: bytes) -> bytes:
+    return struct.pack("!i", len(payload)) + payload
+
+
+MEMO_BOMB = b"\x80\x05X\x02\x00\x00\x00okr" + struct.pack("<I", 2**30) + b"N\x86."  # a pickle: 1 GB of memo
+
+
+@pytest.mark.parametrize(
+    ("answer", "refusal"),
+    [
+        (framed(MEMO_BOMB), "tidak terbaca"),
+        (framed(b"5"), "tidak terbaca"),
+        (framed(b'{"ok": ' + b"[" * 300_000 + b"]" * 300_000 + b"}"), "tidak terbaca"),
+        (framed(b'{"ok": ' + b"[" * 100 + b"]" * 100 + b"}"), "terlalu bersarang"),
+        (framed(b'{"ok": [' + b",".join([b"0"] * 200_000) + b"]}"), "terlalu besar"),
+        (framed(b'{"ok": {"typename": "BpmnWorkflow", "x": 1}}'), "tidak terbaca"),
+        (struct.pack("!i", 2**30), "terlalu besar"),
+    ],
+    ids=["pickle", "not-an-answer", "300000-deep", "100-deep", "200000-long", "not-data", "1-GB"],
+)
+def test_the_server_reads_an_answer_as_data_and_checks_it_again(compromised, answer, refusal):
+    compromised(answer)
+    tracemalloc.start()
+    try:
+        with pytest.raises(sandbox.SandboxError, match=refusal):
+            sandbox_process.evaluate("len(x) > 0", {"x": [1]})  # calls: it runs in the worker
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    assert peak < 64 << 20, f"{peak >> 20} MB allocated to read one answer"
+
+
+def test_a_worker_that_stops_half_way_through_its_answer_is_bounded_by_the_wait(compromised, monkeypatch):
+    monkeypatch.setattr(sandbox_process, "WAIT_SECONDS", 1)
+    compromised(struct.pack("!i", 1000) + b'{"ok": ', sleep=30)
+    with pytest.raises(sandbox.OverBudget, match="tidak selesai dalam 1 detik"):  # not the worker's 30 s
+        sandbox_process.evaluate("len(x) > 0", {"x": [1]})
 
 
 def test_a_gateway_condition_that_crashes_its_process_refuses_the_step(db):
