@@ -132,6 +132,7 @@ def _write(fd: int, payload: bytes) -> None:
 def main() -> None:
     sys.stdout = sys.stderr  # nothing but answers on the answers' pipe
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # ended by the kernel, it leaves no core file behind
     while (header := _read(0, HEADER.size)) is not None:
         request = _read(0, HEADER.unpack(header)[0])
         if request is None:

@@ -125,12 +125,16 @@ def test_a_script_hands_back_only_what_it_wrote_whatever_else_the_task_holds():
 
 def test_the_worker_does_not_inherit_the_servers_environment(monkeypatch):
     """The worker exists for a script that got past the guards: it must not find the database's
-    address or the secret key there."""
+    address or the secret key there; ended by the kernel, it leaves no core file."""
     monkeypatch.setenv("SIJOSKU_DATABASE_URL", "postgresql://rahasia")
     worker = sandbox_process._Worker()
     try:
         assert b"rahasia" not in Path(f"/proc/{worker.process.pid}/environ").read_bytes()
         assert Path(f"/proc/{worker.process.pid}/cwd").resolve() == Path("/")
+        assert worker.ask("evaluate", "len([1])", {}) == b'{"ok": 1}'  # started, it has limited itself
+        limits = Path(f"/proc/{worker.process.pid}/limits").read_text().splitlines()
+        assert [line.split()[-3:-1] for line in limits if line.startswith("Max core file size")] == [["0", "0"]]
+        assert [line.split()[-3:-1] for line in limits if line.startswith("Max address space")] == [[str(1 << 30)] * 2]
     finally:
         worker.stop()
 
