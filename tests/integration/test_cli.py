@@ -360,7 +360,7 @@ def test_token_create_list_revoke(cli):
     assert "NIK-lengkap" in shown and "berlaku s.d. " in shown
     assert as_json(cli("token", "revoke", str(made["id"]), "--json"))["status"] == "dicabut"
     refused = cli("token", "create", "--agency", "dinsos", "--region", "65", "--resources", "catatan", ok=False)
-    assert "sumber angka Dinas Sosial" in refused.stderr
+    assert "adalah Dinas Sosial sendiri" in refused.stderr
 
 
 def test_dukcapil_sync_without_a_registry_says_so(cli):
