@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 
 from engine.core import audit, clock
 from engine.core.actors import Actor
+from engine.core.agency_names import OURS
 from engine.core.audit import AuditAction
 from engine.core.errors import phrase
 from engine.core.periods import previous_period, reference_date
 from engine.quality import agencies, agency_indicators, counts, series
-from engine.quality.figure_files import OURS
 from engine.quality.thresholds import Thresholds
 from models import (
     AggregateValue,

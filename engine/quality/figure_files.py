@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.core.agency_names import OUR_NAMES, OURS, is_ours, letters  # noqa: F401  # asked here too
+from engine.core.agency_names import OUR_NAMES, OURS, letters
 from engine.core.errors import Invalid, Problem, phrase
 from engine.core.tables import read_table
 from engine.quality import agency_indicators, figure_cells, series

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from engine.core import audit
+from engine.core import agency_names, audit
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
 from engine.core.errors import Conflict, Invalid, NotFound, Problem
@@ -155,10 +155,10 @@ def _new_agencies(session: Session, names: list[str]) -> dict[str, str | None]:
         | set(session.scalars(select(AgencyToken.instansi).distinct()))
         | set(session.scalars(select(AgencyIndicator.instansi).distinct()))
     )
-    by_letters = {figure_files.letters(k): k for k in known}
+    by_letters = {agency_names.letters(k): k for k in known}
     return {
         name: next(
-            iter(by_letters[m] for m in difflib.get_close_matches(figure_files.letters(name), by_letters, n=1)), None
+            iter(by_letters[m] for m in difflib.get_close_matches(agency_names.letters(name), by_letters, n=1)), None
         )
         for name in names
         if name not in known
@@ -309,7 +309,7 @@ def withdraw(session: Session, actor: Actor, instansi: str, tahun: Any, alasan: 
     receiving(actor)
     year = check_year(tahun)
     reason = reason_given(alasan)
-    if figure_files.is_ours(instansi):
+    if agency_names.is_ours(instansi):
         raise Invalid(
             "Angka Dinas Sosial bukan angka instansi: angka kita berubah hanya lewat verifikasi dan hitung ulang"
         )

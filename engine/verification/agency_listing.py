@@ -13,10 +13,11 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from engine.core import agency_names
 from engine.core.actors import Actor
 from engine.core.paging import page_of
 from engine.people.scope import Scope
-from engine.quality import aggregates, figure_files
+from engine.quality import aggregates
 from engine.verification.reconciliation import check_year
 from models import AggregateValue, FlagStatus, QualityFlag
 
@@ -115,7 +116,7 @@ def figures_of(
     """One agency's figures for the year beside ours, a page at a time: (rows, page, pages)."""
     scope = Scope.overseeing(actor).require_any()
     year = check_year(tahun)
-    if figure_files.is_ours(instansi):  # ours are beside each agency's, never listed as one
+    if agency_names.is_ours(instansi):  # ours are beside each agency's, never listed as one
         return [], 1, 1
     theirs = list(
         session.scalars(

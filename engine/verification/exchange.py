@@ -12,7 +12,7 @@ from typing import Any, Generic, TypeVar, cast
 from sqlalchemy import Select, func, or_, select, true
 from sqlalchemy.orm import Session
 
-from engine.core import audit
+from engine.core import agency_names, audit
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
 from engine.core.errors import Conflict, Forbidden, Invalid, NotFound, Problem
@@ -302,7 +302,7 @@ def post_agency_figures(session: Session, actor: Actor, rows: list[dict[str, Any
     or nothing stored."""
     scope = Scope.exchanging(actor, ApiResource.ANGKA_INSTANSI, write=True).require_any()
     agency = actor.token.instansi if actor.token is not None else agency.strip()
-    if not agency or figure_files.is_ours(agency):
+    if not agency or agency_names.is_ours(agency):
         raise Forbidden("Angka instansi harus atas nama instansi lain, bukan Dinas Sosial")
     _bounded(rows)
     text_rows = [{k: str(v) for k, v in row.items()} for row in rows]

@@ -9,11 +9,12 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
+from engine.core import agency_names
 from engine.core.actors import Actor
 from engine.core.audit import AuditAction
 from engine.core.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.people import tokens
-from engine.quality import aggregates, figure_files, review, series
+from engine.quality import aggregates, review, series
 from engine.verification import agency_figures, agency_uploads, determinations, exchange
 from models import AgencyToken, AggregateValue, AuditEvent, QualityFlag
 from tests.factories import SYSTEM, actor
@@ -214,7 +215,7 @@ def test_a_years_uploads_are_listed_however_many_of_other_years_came_after(db, s
     ["Dinas Sosial, Pemberdayaan Perempuan dan Perlindungan Anak", "Dinsos P3AP2KB", "Dinas Sosial Kab. Nunukan"],
 )
 def test_an_office_with_more_than_dinas_sosial_in_its_name_is_another_agency(office):
-    assert not figure_files.is_ours(office)  # a merged office's figures never replace ours
+    assert not agency_names.is_ours(office)  # a merged office's figures never replace ours
 
 
 @pytest.mark.parametrize("ours", ["Dinas Sosial Kaltara", "Dinsos Prov. Kaltara", "DINAS SOSIAL PROVINSI KALTARA"])

@@ -90,17 +90,27 @@ def test_checking_the_items_again_keeps_another_registers_flags(db):
         assert s.scalars(select(QualityFlag.rule).where(QualityFlag.submission_id == sid)).all() == ["dukcapil"]
 
 
+def _acknowledged_then_found_again(db, sid: int, first: Finding, again: Finding) -> int:
+    """`first` found on the submission's first item and acknowledged by the kecamatan, then the
+    items checked again finding `again`; the acknowledged flag's id."""
+
+    def store(s, finding: Finding) -> None:
+        sub, items = s.get(Submission, sid), _items(s, sid)
+        flags.store_item_flags(s, sub, items, [[finding]] + [[] for _ in items[1:]])
+
+    with db.transaction() as s:
+        store(s, first)
+        flag_id = s.scalar(select(QualityFlag.id).where(QualityFlag.rule == first.rule))
+        flags.acknowledge(s, actor(db, "verif.kec"), "kecamatan", sid, {flag_id: "dicek dengan KTP"})
+    with db.transaction() as s:
+        store(s, again)
+    return flag_id
+
+
 def test_an_acknowledged_warning_found_again_unchanged_stays_acknowledged(db, people):
     sid = open_with_items(db)
     finding = Finding("nama", "nama mirip dengan orang lain", WARNING, "nama_mirip")
-    with db.transaction() as s:
-        sub, items = s.get(Submission, sid), _items(s, sid)
-        flags.store_item_flags(s, sub, items, [[finding]] + [[] for _ in items[1:]])
-        flag_id = s.scalar(select(QualityFlag.id).where(QualityFlag.rule == "nama_mirip"))
-        flags.acknowledge(s, actor(db, "verif.kec"), "kecamatan", sid, {flag_id: "dicek dengan KTP"})
-    with db.transaction() as s:
-        sub, items = s.get(Submission, sid), _items(s, sid)
-        flags.store_item_flags(s, sub, items, [[finding]] + [[] for _ in items[1:]])
+    flag_id = _acknowledged_then_found_again(db, sid, finding, finding)
     with db.read() as s:
         kept = s.scalars(select(QualityFlag).where(QualityFlag.rule == "nama_mirip")).all()
         assert [(f.id, f.status, f.ack_note) for f in kept] == [(flag_id, "diakui", "dicek dengan KTP")]
@@ -112,14 +122,7 @@ def test_a_warning_found_again_as_an_error_is_a_new_open_flag_not_the_acknowledg
     sid = open_with_items(db)
     warning = Finding("nama", "nama mirip dengan orang lain", WARNING, "nama_mirip")
     error = Finding("nama", "nama mirip dengan orang lain", Severity.ERROR, "nama_mirip")
-    with db.transaction() as s:
-        sub, items = s.get(Submission, sid), _items(s, sid)
-        flags.store_item_flags(s, sub, items, [[warning]] + [[] for _ in items[1:]])
-        flag_id = s.scalar(select(QualityFlag.id).where(QualityFlag.rule == "nama_mirip"))
-        flags.acknowledge(s, actor(db, "verif.kec"), "kecamatan", sid, {flag_id: "dicek dengan KTP"})
-    with db.transaction() as s:
-        sub, items = s.get(Submission, sid), _items(s, sid)
-        flags.store_item_flags(s, sub, items, [[error]] + [[] for _ in items[1:]])
+    flag_id = _acknowledged_then_found_again(db, sid, warning, error)
     with db.read() as s:
         now = s.scalars(select(QualityFlag).where(QualityFlag.rule == "nama_mirip")).all()
         assert [(f.severity, f.status) for f in now] == [(Severity.ERROR, "terbuka")]

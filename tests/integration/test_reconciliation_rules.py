@@ -28,7 +28,7 @@ from engine.core import clock
 from engine.core.audit import AuditAction
 from engine.core.errors import Conflict, Invalid, NotFound
 from engine.quality import aggregates, review, series
-from engine.verification import agency_uploads, reconciliation
+from engine.verification import agency_uploads, forum_review, reconciliation
 from models import (
     AggregateValue,
     AuditEvent,
@@ -118,16 +118,19 @@ def test_a_decree_number_over_its_limit_is_refused_and_one_signed_today_is_accep
     assert (frozen.nomor_sk, frozen.tanggal_sk) == ("S" * 100, clock.today())
 
 
-def test_each_explanation_the_forum_accepts_is_on_the_trail_with_its_task(year):
-    db = year
+def _at_the_forum(db):
+    """The year opened and every regency's review done: the Forum's task and its discrepancy list."""
     with db.transaction() as session:
         reconciliation.open_year(session, SYSTEM, "65", YEAR)
     review_regencies(db)
     (forum,) = open_tasks(db, "tinjauan_forum")
     with db.read() as session:
-        from engine.verification import forum_review
+        return forum, forum_review.discrepancies(session, session.get(ProcessInstance, forum.instance_id))
 
-        listed = forum_review.discrepancies(session, session.get(ProcessInstance, forum.instance_id))
+
+def test_each_explanation_the_forum_accepts_is_on_the_trail_with_its_task(year):
+    db = year
+    forum, listed = _at_the_forum(db)
     accept_at_forum(db)
     accepted = _events(db, AuditAction.EXPLANATION_ACCEPTED)
     assert sorted(int(e.subject_id) for e in accepted) == sorted(f.id for f in listed) and listed
@@ -159,8 +162,6 @@ def test_an_upload_whose_figure_a_historic_import_changed_since_is_not_undone(db
 
 
 def test_an_accepted_explanation_written_again_goes_back_to_the_forum(year):
-    from engine.verification import forum_review
-
     db = year
     head = to_the_head(db)  # the Forum accepted every explanation
     warning = next(f for f in flags_of(db, "65.01") if f.rule == "instansi")
@@ -209,16 +210,8 @@ def test_a_regencys_steward_follows_the_years_progress_of_its_own_regency_only(y
 
 
 def test_the_forum_sends_back_only_with_a_reason_and_only_to_the_regency_concerned(year):
-    from engine.verification import forum_review
-
     db = year
-    with db.transaction() as session:
-        reconciliation.open_year(session, SYSTEM, "65", YEAR)
-    review_regencies(db)
-    (forum,) = open_tasks(db, "tinjauan_forum")
-    with db.read() as session:
-        instance = session.get(ProcessInstance, forum.instance_id)
-        listed = forum_review.discrepancies(session, instance)
+    forum, listed = _at_the_forum(db)
     back = next(f for f in listed if f.rule == "instansi" and f.region_kode == "65.01")
     verdicts = {f.id: ("terima", "") for f in listed}
     with db.transaction() as session, pytest.raises(Invalid) as refused:
