@@ -82,7 +82,8 @@ def count_due(session: Session, actor: Actor, process_key: str, days: int, now: 
 
 
 def prune_batch(session: Session, actor: Actor, process_key: str, days: int, now: datetime) -> int:
-    """Clear the state of up to `BATCH` instances past retention; the number cleared (0 when done)."""
+    """Clear the state of up to `BATCH` instances past retention; the number cleared (0 when done:
+    a batch whose instances were all reopened meanwhile also clears none)."""
     Scope.administering(actor).require_any().require_province()
     check_rule(process_key, days)
     _require_known(session, process_key)
@@ -90,25 +91,31 @@ def prune_batch(session: Session, actor: Actor, process_key: str, days: int, now
     ids = list(session.scalars(_due(process_key, cutoff).order_by(ProcessInstance.id).limit(BATCH)))
     if not ids:
         return 0
-    # The status and cutoff are checked again in the UPDATE: an instance reopened in between keeps its state.
-    session.execute(
-        update(ProcessInstance)
-        .where(ProcessInstance.id.in_(ids), ProcessInstance.status.in_(FINISHED), ProcessInstance.updated_at < cutoff)
-        .values(state=PRUNED)
-        .execution_options(synchronize_session=False)
+    # The status and cutoff are checked again in the UPDATE: an instance reopened in between keeps its
+    # state, and the trail counts the instances cleared, not the ones found.
+    cleared = sorted(
+        session.scalars(
+            update(ProcessInstance)
+            .where(ProcessInstance.id.in_(ids), ProcessInstance.status.in_(FINISHED))
+            .where(ProcessInstance.updated_at < cutoff)
+            .values(state=PRUNED)
+            .returning(ProcessInstance.id)
+            .execution_options(synchronize_session=False)
+        )
     )
-    audit.record(
-        session,
-        actor,
-        AuditAction.INSTANCE_STATE_PRUNED,
-        "process_definition",
-        process_key,
-        after={
-            "instans": len(ids),
-            "id_pertama": ids[0],
-            "id_terakhir": ids[-1],
-            "selesai_sebelum": cutoff.isoformat(),
-        },
-        reason=f"masa simpan {days} hari",
-    )
-    return len(ids)
+    if cleared:
+        audit.record(
+            session,
+            actor,
+            AuditAction.INSTANCE_STATE_PRUNED,
+            "process_definition",
+            process_key,
+            after={
+                "instans": len(cleared),
+                "id_pertama": cleared[0],
+                "id_terakhir": cleared[-1],
+                "selesai_sebelum": cutoff.isoformat(),
+            },
+            reason=f"masa simpan {days} hari",
+        )
+    return len(cleared)

@@ -134,3 +134,31 @@ def test_the_cutoff_is_said_in_wita(db, cli):
         "instances", "prune", "--definition", KEY, "--days", "30", "--now", "2027-03-31T23:30:00+00:00", "--dry-run"
     )
     assert "sebelum 2027-03-02 07:30 WITA" in result.output, result.output
+
+
+def test_the_trail_counts_the_instances_cleared_not_those_found_before_one_was_reopened(db, monkeypatch):
+    finished, running = _finished_and_running(db)
+    found = retention._due
+
+    def found_with_one_reopened_meanwhile(process_key, cutoff):
+        # The running instance stands for one found finished and reopened before the UPDATE ran.
+        return select(ProcessInstance.id).where(
+            ProcessInstance.id.in_(
+                select(found(process_key, cutoff).subquery()).union(
+                    select(ProcessInstance.id).where(ProcessInstance.id == running)
+                )
+            )
+        )
+
+    monkeypatch.setattr(retention, "_due", found_with_one_reopened_meanwhile)
+    later = clock.now() + timedelta(days=2)
+    with db.transaction() as s:
+        assert retention.prune_batch(s, SYSTEM, KEY, 1, later) == 1
+    with db.read() as s:
+        pruned = s.scalars(select(AuditEvent).where(AuditEvent.action == AuditAction.INSTANCE_STATE_PRUNED)).one()
+        assert (pruned.after["instans"], pruned.after["id_pertama"], pruned.after["id_terakhir"]) == (
+            1,
+            finished,
+            finished,
+        )
+    assert _states(db)[running] != retention.PRUNED

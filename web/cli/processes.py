@@ -245,7 +245,7 @@ def _prune(db: Database, process_key: str, days: int, now: datetime, dry_run: bo
         with db.transaction() as session:
             cleared = retention.prune_batch(session, CLI_ACTOR, process_key, days, now)
         total += cleared
-        if cleared < retention.BATCH:
+        if not cleared:
             return total
 
 
