@@ -228,12 +228,13 @@ def tally(session: Session, periode: str, parent: str, registers: bool = True) -
             Submission.putaran,
             Submission.nihil,
             Submission.tidak_diperiksa,
+            Submission.submitted_at,
         ).where(Submission.periode == periode, Submission.kode_desa.like(f"{parent}.%"))
     ).all()
     first_submit = _first_submitted(session, periode, parent)
     approvals = _approvals(session, periode, parent)
     register_counts = _register_counts(session, periode, parent) if registers else {}
-    for sid, code, state, putaran, nihil, unchecked in subs:
+    for sid, code, state, putaran, nihil, unchecked, last_submit in subs:
         row = rows.get(child(code))
         if row is None:
             continue
@@ -248,7 +249,8 @@ def tally(session: Session, periode: str, parent: str, registers: bool = True) -
             row.submitted += 1
             row.nihil += bool(nihil)
             row.unchecked_statement += bool(unchecked)
-            first = first_submit.get(sid)
+            # Without its desa task's time, the last submission's: on time then means on time at first too.
+            first = first_submit.get(sid) or last_submit
             if deadline and first and first <= deadline:
                 row.on_time += 1
             else:

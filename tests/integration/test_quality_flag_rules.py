@@ -25,7 +25,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from engine.core import clock
 from engine.core.errors import Invalid, NotFound
@@ -33,7 +33,7 @@ from engine.people.scope import Scope
 from engine.quality import aggregates, completeness, dashboard, figure_files, flag_reading, flags, review, thresholds
 from engine.quality.findings import Finding
 from engine.verification import cycles, imports
-from models import AuditEvent, FlagStatus, QualityFlag, Severity, Submission, SubmissionItem
+from models import AuditEvent, FlagStatus, HumanTask, QualityFlag, Severity, Submission, SubmissionItem
 from tests.factories import DESA, HISTORY, PERIOD, SYSTEM, actor, csv_of, decide, open_with_items, person_row, submit
 
 WARNING = Severity.WARNING
@@ -354,3 +354,23 @@ def test_without_a_cycle_there_is_no_deadline_to_be_late_for(db, people):
     submit(db, "op.desa", sid)
     row = _kecamatan_row(db, "65.01.01")[DESA]
     assert (row.submitted, row.on_time, row.late) == (1, 0, 0)
+
+
+def test_a_submission_whose_desa_task_has_no_time_is_judged_by_when_it_was_last_sent(db, people):
+    with clock.frozen_at(datetime.fromisoformat("2026-10-05T08:00+08:00")):
+        cycles.open_cycle(db, SYSTEM, PERIOD, region="65.01.01")
+    deadline = datetime.fromisoformat("2026-10-31T00:00+08:00")
+    with db.read() as s:
+        opened = dict(s.execute(select(Submission.kode_desa, Submission.id).where(Submission.periode == PERIOD)).all())
+    with db.transaction() as s:
+        imports.import_items(s, SYSTEM, opened[DESA], csv_of([person_row(1)]))
+    with clock.frozen_at(deadline - timedelta(days=1)):
+        submit(db, "op.desa", opened[DESA])
+    with db.transaction() as s:
+        s.execute(update(HumanTask).where(HumanTask.submission_id == opened[DESA]).values(completed_at=None))
+    row = _kecamatan_row(db)["65.01.01"]
+    assert (row.submitted, row.on_time, row.late) == (1, 1, 0)
+    with db.transaction() as s:
+        s.execute(update(Submission).where(Submission.id == opened[DESA]).values(submitted_at=None))
+    row = _kecamatan_row(db)["65.01.01"]
+    assert (row.submitted, row.on_time, row.late) == (1, 0, 1)  # no time at all: not counted on time
