@@ -124,6 +124,10 @@ def stored_history(session: Session, keys: set[tuple[str, str]]) -> tuple[list[s
     return history, Context.load(session).measured(everything)
 
 
+# The sendings whose agency figures, sent again as they stand, confirm them.
+CONFIRMING = (AuditAction.AGENCY_FIGURES_IMPORTED, AuditAction.BASELINE_IMPORTED)
+
+
 def store(
     session: Session, actor: Actor, values: list[series.Value], action: AuditAction, about: dict[str, Any] | None = None
 ) -> int:
@@ -156,16 +160,16 @@ def store(
         else:
             if row.nilai != v.nilai:
                 changes.append([v.region_kode, v.kategori, v.periode, v.sumber, row.nilai, v.nilai])
-            else:
+            elif v.sumber != OURS:
                 same.append([v.region_kode, v.kategori, v.periode, v.sumber])
             if row.nilai != v.nilai or v.sumber != OURS:  # ours counted again unchanged: as of its count
                 row.imported_at = clock.now()  # (the API's `diperbarui`); an agency's sent again: received
             row.nilai = v.nilai
     session.flush()
-    # An agency's figures sent again as they stand are its confirmation of them, recorded (an undoing
-    # of an earlier upload must not take them), whether or not the same sending changed another;
-    # other figures sent again as they are change nothing and leave no row.
-    confirmed = bool(same) and action == AuditAction.AGENCY_FIGURES_IMPORTED
+    # An agency's figures sent again as they stand, by an upload or in a historic table, are a
+    # confirmation of them, recorded (an undoing of an earlier upload must not take them), whether or
+    # not the same sending changed another; our own figures sent again change nothing and leave no row.
+    confirmed = bool(same) and action in CONFIRMING
     if not changes and not confirmed:
         return added
     audit.record(  # the figures replaced are kept here: the table holds only the latest of each
@@ -180,7 +184,7 @@ def store(
             "diubah": len(changes) - added,
             "sumber": sorted({v.sumber for v in values}),
             "perubahan": changes,
-            **({"sama": same} if action == AuditAction.AGENCY_FIGURES_IMPORTED else {}),
+            **({"sama": same} if action in CONFIRMING else {}),
             **(about or {}),
         },
     )

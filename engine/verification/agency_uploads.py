@@ -29,13 +29,14 @@ NAMED = 5  # figures named in a refusal; the rest are counted
 LATER_READ = 2000  # later changes of agencies' figures read to see whether one stands on an upload
 LATER_CHANGES = (
     AuditAction.AGENCY_FIGURES_IMPORTED,
+    AuditAction.BASELINE_IMPORTED,
     AuditAction.AGENCY_FIGURES_CONFIRMED,
     AuditAction.AGENCY_FIGURES_WITHDRAWN,
     AuditAction.AGENCY_UPLOAD_UNDONE,
 )
 
 
-CONFIRMING = {AuditAction.AGENCY_FIGURES_IMPORTED.value, AuditAction.AGENCY_FIGURES_CONFIRMED.value}
+CONFIRMING = {a.value for a in (*aggregates.CONFIRMING, AuditAction.AGENCY_FIGURES_CONFIRMED)}
 
 
 @dataclass(frozen=True)
@@ -216,17 +217,28 @@ def _refuse_changed_later(session: Session, seq: int, changes: list[Change]) -> 
                     f"{n} angka unggahan nomor {seq} ditarik sesudahnya (nomor {event.seq}); tidak ada yang dibatalkan"
                 )
         elif event.action in CONFIRMING and event.seq not in undone:
-            if n := len(_keys(event.after, "perubahan") & mine):
-                raise Conflict(
-                    f"{n} angka unggahan nomor {seq} diubah sesudahnya oleh unggahan nomor {event.seq}; "
-                    "batalkan unggahan yang lebih baru itu lebih dahulu"
-                )
-            if n := len(_keys(event.after, "sama") & mine):
-                raise Conflict(
-                    f"{n} angka unggahan nomor {seq} dikirim lagi tanpa perubahan oleh unggahan nomor {event.seq}: "
-                    "instansi menegaskannya, jadi tidak dibatalkan; bila angka itu salah, "
-                    "tarik angka instansi tahun itu"
-                )
+            _refuse_stood_on(seq, event, mine)
+
+
+def _refuse_stood_on(seq: int, event: AuditEvent, mine: set[tuple[str, str, str, str]]) -> None:
+    """A later sending that changed or confirmed one of the upload's figures stands on it."""
+    if n := len(_keys(event.after, "perubahan") & mine):
+        if event.action == AuditAction.BASELINE_IMPORTED.value:  # a table of figures, not an upload to undo
+            raise Conflict(
+                f"{n} angka unggahan nomor {seq} diubah sesudahnya oleh impor angka historis nomor {event.seq}; "
+                "tarik angka instansi tahun itu"
+            )
+        raise Conflict(
+            f"{n} angka unggahan nomor {seq} diubah sesudahnya oleh unggahan nomor {event.seq}; "
+            "batalkan unggahan yang lebih baru itu lebih dahulu"
+        )
+    if n := len(_keys(event.after, "sama") & mine):
+        # A sending that changed none is recorded as confirming: an upload's, a push's or a historic table's.
+        raise Conflict(
+            f"{n} angka unggahan nomor {seq} dikirim lagi tanpa perubahan sesudahnya (nomor {event.seq}): "
+            "instansi menegaskannya, jadi tidak dibatalkan; bila angka itu salah, "
+            "tarik angka instansi tahun itu"
+        )
 
 
 def _keys(data: dict[str, Any] | None, part: str) -> set[tuple[str, ...]]:

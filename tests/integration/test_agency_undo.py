@@ -92,7 +92,7 @@ def test_an_upload_a_later_one_sent_again_unchanged_is_not_undone(db, stewards, 
     _receive(db, _preview(db, text=FILE + "DP3AP2KB,AKTK,65.01,2024-S1,14\n"))  # the same two, and one more
     second = _actions(db, AuditAction.AGENCY_FIGURES_IMPORTED)[-1].seq
     with pytest.raises(
-        Conflict, match=f"^2 angka unggahan nomor {first} dikirim lagi tanpa perubahan .* nomor {second}:"
+        Conflict, match=f"^2 angka unggahan nomor {first} dikirim lagi tanpa perubahan sesudahnya [(]nomor {second}[)]:"
     ):
         _undo(db, first)  # the later file, which stands, sent them too
     assert _stored(db) == {("65.01", "2024"): 30, ("65.02", "2024"): 21, ("65.01", "2024-S1"): 14}
@@ -250,3 +250,22 @@ def test_an_undoing_or_a_post_while_the_year_is_frozen_waits_and_is_refused(db, 
     refused = first_then_second(db, _freezing(again), post)
     assert isinstance(refused, Conflict) and "sudah ditetapkan" in str(refused), refused
     assert ("65.01", "2025") not in _stored(db)
+
+
+@pytest.mark.parametrize(
+    ("value", "told"),
+    [(30, "dikirim lagi tanpa perubahan sesudahnya [(]"), (35, "diubah sesudahnya oleh impor angka historis ")],
+)
+def test_an_upload_a_historic_table_sent_again_or_changed_is_not_undone(
+    cli, db, stewards, our_figures, tmp_path, value, told
+):
+    """A historic table whose `sumber` names the agency, stored after its upload, stands on the
+    upload's figure as a later upload does: undoing the upload would take that table's figure with it."""
+    _receive(db, _preview(db))  # 65.01 = 30 and 65.02 = 21
+    first = _actions(db, AuditAction.AGENCY_FIGURES_IMPORTED)[-1].seq
+    path = tmp_path / "historis.csv"
+    path.write_text(f"kode_wilayah,kategori,periode,nilai,sumber\n65.01,AKTK,2024,{value},DP3AP2KB\n", encoding="utf-8")
+    cli("quality", "scan", str(path), "--store")
+    with pytest.raises(Conflict, match=f"^1 angka unggahan nomor {first} {told}(nomor )?[0-9]"):
+        _undo(db, first)
+    assert _stored(db) == {("65.01", "2024"): value, ("65.02", "2024"): 21}
