@@ -10,7 +10,9 @@ The worker is trusted with nothing: it starts isolated from the server's environ
 address, no secret key; `python -I`, an empty environment, `/` as its directory), and its answer is
 JSON, read only as task data is (no class is looked up but a datetime, a duration or a UUID) and
 checked again for size and depth. Each server process keeps idle workers for the threads that
-evaluate; a process forked from it starts its own.
+evaluate, at most `MOST_AT_ONCE` evaluating at once; a worker found ended is reaped, and one that
+ended before it read a request is replaced without refusing the step (nothing ran). A process
+forked from the server closes its copies of the parent's pipes and starts its own workers.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from engine.bpmn.sandbox_worker import CPU_SECONDS, DATA, HEADER, OUT_OF_MEMORY,
 
 WAIT_SECONDS = 30  # a busy machine may delay the worker; its CPU is limited to CPU_SECONDS meanwhile
 MOST_ANSWER_BYTES = 16 << 20  # bounded by the worker's size check long before this
+MOST_AT_ONCE = max(2, os.cpu_count() or 2)  # workers evaluating at once in one server process
 _ROOT = str(Path(__file__).resolve().parents[2])  # the directory holding the `engine` package
 
 
@@ -46,6 +49,10 @@ def _command() -> list[str]:
     the server found it, installed or not."""
     start = f"import sys; sys.path.insert(0, {_ROOT!r}); from engine.bpmn.sandbox_worker import main; main()"
     return [sys.executable, "-I", "-c", start]
+
+
+class _NotAsked(Exception):
+    """The worker had ended before it read the whole request: nothing was evaluated there."""
 
 
 class _Worker:
@@ -79,6 +86,9 @@ class _Worker:
         payload = pickle.dumps((kind, source, data), protocol=pickle.HIGHEST_PROTOCOL)
         try:
             self._send(HEADER.pack(len(payload)) + payload, deadline)
+        except (BrokenPipeError, ConnectionResetError):
+            raise _NotAsked from None  # it reads the whole request before evaluating any of it
+        try:
             size = HEADER.unpack(self._receive(HEADER.size, deadline))[0]
             if not 0 <= size <= MOST_ANSWER_BYTES:
                 raise OverBudget("hasil ekspresi atau skrip terlalu besar")
@@ -121,56 +131,115 @@ class _Worker:
         if self.alive():
             self.process.kill()
         self.process.wait()
+        self.let_go()
+
+    def let_go(self) -> None:
+        """Close this process's ends of the pipes (a forked child's copies, or after the worker ended)."""
         for fd in (self.requests, self.answers):
             with contextlib.suppress(OSError):  # closed already
                 os.close(fd)
 
 
 class _Pool:
+    """Idle workers, and a bound on how many evaluate at once in this process (each may use up to
+    `sandbox_worker.MEMORY_BYTES`); a thread beyond it waits for a free one within `WAIT_SECONDS`."""
+
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.idle: list[_Worker] = []
-        self.pid = os.getpid()
+        self.started: set[_Worker] = set()  # idle or evaluating: their pipes, which a forked child closes
+        self.slots = threading.BoundedSemaphore(MOST_AT_ONCE)
 
     def take(self) -> _Worker:
+        if not self.slots.acquire(timeout=WAIT_SECONDS):
+            raise OverBudget(
+                f"ekspresi atau skrip menunggu lebih dari {WAIT_SECONDS} detik: "
+                f"{MOST_AT_ONCE} lainnya sedang berjalan; coba lagi sebentar lagi"
+            )
         with self.lock:
-            if self.pid != os.getpid():  # forked: the pipes belong to the parent's workers
-                self.idle, self.pid = [], os.getpid()
-            while self.idle:
-                worker = self.idle.pop()
-                if worker.alive():
-                    return worker
-                worker.stop()
-        return _Worker()
+            ended = [worker for worker in self.idle if not worker.alive()]  # reaped now, wherever they wait
+            self.idle = [worker for worker in self.idle if worker not in ended]
+            worker = self.idle.pop() if self.idle else None
+        for gone in ended:
+            self.stop(gone)
+        if worker is not None:
+            return worker
+        try:
+            worker = _Worker()
+        except OSError as exc:  # out of processes or descriptors, or an interpreter that is gone
+            self.slots.release()
+            raise SandboxError(f"proses yang menjalankan ekspresi atau skrip tidak dapat dimulai: {exc}") from exc
+        except BaseException:
+            self.slots.release()
+            raise
+        with self.lock:
+            self.started.add(worker)
+        return worker
 
     def give_back(self, worker: _Worker) -> None:
         with self.lock:
-            if self.pid == os.getpid() and worker.alive():
+            if worker in self.started and worker.alive():
                 self.idle.append(worker)
-                return
+                worker = None
+        if worker is not None:
+            self.stop(worker)
+        self.slots.release()
+
+    def discard(self, worker: _Worker) -> None:
+        """A worker taken that is not to be used again."""
+        self.stop(worker)
+        self.slots.release()
+
+    def stop(self, worker: _Worker) -> None:
+        with self.lock:
+            self.started.discard(worker)
         worker.stop()
 
     def close(self) -> None:
         with self.lock:
             idle, self.idle = self.idle, []
-        if self.pid == os.getpid():
-            for worker in idle:
-                worker.stop()
+        for worker in idle:
+            self.stop(worker)
+
+    def forked(self) -> None:
+        """In a process forked from this one: the workers stay the parent's, only the copies of their
+        pipes are closed here, and this process starts its own."""
+        for worker in self.started:
+            worker.let_go()
+        self.inherited = list(self.started)  # kept: collected, they would warn of a running process
+        self.lock, self.idle, self.started = threading.Lock(), [], set()
+        self.slots = threading.BoundedSemaphore(MOST_AT_ONCE)
 
 
 _POOL = _Pool()
-atexit.register(_POOL.close)
+atexit.register(lambda: _POOL.close())
+os.register_at_fork(after_in_child=lambda: _POOL.forked())
+
+
+def _asked(kind: str, source: str, data: dict[str, Any], again: bool = True) -> tuple[_Worker, bytes]:
+    """A worker and its answer; a worker that had ended before it read the request is replaced once."""
+    worker = _POOL.take()
+    try:
+        return worker, worker.ask(kind, source, data)
+    except _NotAsked:
+        _POOL.discard(worker)
+        if again:
+            return _asked(kind, source, data, again=False)
+        raise SandboxError("proses yang menjalankan ekspresi atau skrip tidak dapat dimulai") from None
+    except BaseException:
+        _POOL.discard(worker)
+        raise
 
 
 def _run(kind: str, source: str, data: dict[str, Any]) -> Any:
-    worker = _POOL.take()
+    worker, answer = _asked(kind, source, data)
     try:
-        found = _read_answer(worker.ask(kind, source, data))
+        found = _read_answer(answer)
     except BaseException:
-        worker.stop()
+        _POOL.discard(worker)
         raise
     if found.get("message") == OUT_OF_MEMORY:
-        worker.stop()  # it ends itself: its interpreter is not trusted after a MemoryError
+        _POOL.discard(worker)  # it ends itself: its interpreter is not trusted after a MemoryError
     else:
         _POOL.give_back(worker)
     if "ok" in found:

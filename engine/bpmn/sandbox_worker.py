@@ -22,6 +22,7 @@ import pickle
 import resource
 import struct
 import sys
+from pathlib import Path
 from typing import Any
 
 from SpiffWorkflow.bpmn.serializer.helpers.registry import DefaultRegistry
@@ -29,7 +30,9 @@ from SpiffWorkflow.bpmn.serializer.helpers.registry import DefaultRegistry
 from engine.bpmn import sandbox
 from engine.bpmn.sandbox_guards import LIMITS, OverBudget, deep_size
 
-MEMORY_BYTES = 1 << 30  # the whole process; the guards keep one evaluation far below it
+MEMORY_BYTES = (
+    512 << 20
+)  # the whole process (an idle worker maps about 30 MB); the guards keep one evaluation far below it
 CPU_SECONDS = 2  # per evaluation, whole seconds of the kernel's count; the guards stop Python work after LIMITS.seconds
 DEEPEST = 64  # nesting of what is written back; JSON of task data is a few levels deep
 OUT_OF_MEMORY = "ekspresi atau skrip kehabisan memori: nilai yang dibuat terlalu besar"
@@ -129,10 +132,19 @@ def _write(fd: int, payload: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
+def _first_to_go_when_memory_runs_out() -> None:
+    """Short of memory, the kernel ends this process before the server or its database."""
+    try:
+        Path("/proc/self/oom_score_adj").write_text("1000")
+    except OSError:
+        pass  # not Linux, or a kernel that refuses: the limits above still hold
+
+
 def main() -> None:
     sys.stdout = sys.stderr  # nothing but answers on the answers' pipe
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # ended by the kernel, it leaves no core file behind
+    _first_to_go_when_memory_runs_out()
     while (header := _read(0, HEADER.size)) is not None:
         request = _read(0, HEADER.unpack(header)[0])
         if request is None:

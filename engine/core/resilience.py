@@ -55,7 +55,7 @@ class CircuitBreaker:
 
     def before_call(self) -> None:
         """Closed: every call goes. Open: none, until `reset_after`; then one trial call goes, and
-        the others wait for its answer (a trial that never answered lapses after `reset_after`)."""
+        the others are refused until it answers (a trial that never answered lapses after `reset_after`)."""
         with self._lock:
             if self.state == BreakerState.TERTUTUP:
                 return

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.bpmn import sandbox, sandbox_guards, sandbox_process
+from engine.bpmn import sandbox, sandbox_guards, sandbox_process, sandbox_worker
 from engine.bpmn.sandbox_guards import Limits
 from engine.core.config import DEFAULT_BPMN_DIR
 from tests.factories import refused_when_run
@@ -134,7 +134,8 @@ def test_the_worker_does_not_inherit_the_servers_environment(monkeypatch):
         assert worker.ask("evaluate", "len([1])", {}) == b'{"ok": 1}'  # started, it has limited itself
         limits = Path(f"/proc/{worker.process.pid}/limits").read_text().splitlines()
         assert [line.split()[-3:-1] for line in limits if line.startswith("Max core file size")] == [["0", "0"]]
-        assert [line.split()[-3:-1] for line in limits if line.startswith("Max address space")] == [[str(1 << 30)] * 2]
+        most = str(sandbox_worker.MEMORY_BYTES)
+        assert [line.split()[-3:-1] for line in limits if line.startswith("Max address space")] == [[most, most]]
     finally:
         worker.stop()
 
