@@ -123,7 +123,7 @@ class _Worker:
     def _ended(self) -> SandboxError:
         self.process.kill()  # a worker that closed its pipe but lingers
         code = self.process.wait()
-        if code == -signal.SIGXCPU:
+        if code in (-signal.SIGPROF, -signal.SIGXCPU):
             return OverBudget(f"ekspresi atau skrip memakai lebih dari {CPU_SECONDS} detik CPU")
         return SandboxError(f"ekspresi atau skrip menghentikan proses yang menjalankannya (kode {code})")
 

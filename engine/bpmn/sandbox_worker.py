@@ -20,6 +20,7 @@ import json
 import os
 import pickle
 import resource
+import signal
 import struct
 import sys
 from pathlib import Path
@@ -80,10 +81,19 @@ def written(data: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
 
 
 def _limit_cpu() -> None:
-    """The CPU budget of the next evaluation: the kernel ends the process (SIGXCPU) past it."""
+    """The CPU budget of the next evaluation: the kernel ends the process past it. A timer of the
+    process's CPU from now (SIGPROF, whose default ends the process) does it after `CPU_SECONDS`;
+    `RLIMIT_CPU` (SIGXCPU), counted from the process's start, stands behind it: its count is the
+    kernel's ticks, which can lag the time `getrusage` reports after many short evaluations."""
+    signal.setitimer(signal.ITIMER_PROF, CPU_SECONDS)
     used = resource.getrusage(resource.RUSAGE_SELF)
     soft = int(used.ru_utime + used.ru_stime) + 1 + CPU_SECONDS
     resource.setrlimit(resource.RLIMIT_CPU, (soft, resource.getrlimit(resource.RLIMIT_CPU)[1]))
+
+
+def _cpu_unlimited() -> None:
+    """Between evaluations the timer stops: waiting for the next request costs nothing."""
+    signal.setitimer(signal.ITIMER_PROF, 0)
 
 
 def _plain_args(exc: BaseException) -> list[Any] | None:
@@ -152,6 +162,7 @@ def main() -> None:
         _limit_cpu()
         result = answer(request)
         _write(1, encoded(result))
+        _cpu_unlimited()
         if result.get("message") == OUT_OF_MEMORY:
             return  # after a MemoryError the interpreter is not trusted further: the next request starts anew
 

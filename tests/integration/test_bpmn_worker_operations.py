@@ -432,3 +432,16 @@ def test_no_more_workers_evaluate_at_once_than_the_bound_and_a_thread_beyond_it_
 def test_a_worker_is_the_first_the_kernel_ends_when_memory_runs_out(pool):
     sandbox_process.evaluate("len([1])", {})
     assert Path(f"/proc/{pool.idle[-1].process.pid}/oom_score_adj").read_text().strip() == "1000"
+
+
+def test_the_cpu_budget_counts_from_each_evaluation_not_from_the_worker_s_start():
+    """The kernel's count for `RLIMIT_CPU` can lag after many short evaluations, so a long-lived
+    worker's runaway would run past it: a timer of the CPU used since the request ends it first."""
+    worker = sandbox_process._Worker()
+    try:
+        assert worker.ask("evaluate", "len([1])", {}) == b'{"ok": 1}'
+        with pytest.raises(sandbox.OverBudget, match="lebih dari 2 detik CPU"):
+            worker.ask("execute", CPU_HOG, {})
+        assert worker.process.returncode == -signal.SIGPROF
+    finally:
+        worker.stop()
