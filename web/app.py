@@ -230,7 +230,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None, tes
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
-    login_manager.session_protection = "strong"
+    # Not tied to the browser's address: a phone's changes as it moves between networks, and for a
+    # permanent session Flask-Login would only mark it "not fresh", which nothing reads. A session
+    # ends after `session_idle_minutes` unused, at sign-out, when the account is deactivated, and when
+    # an administrator sets a new password or changes its roles (`session_version`).
+    login_manager.session_protection = None
     login_manager.user_loader(_load_user)
     login_manager.unauthorized_handler(auth.unauthorized)
     app.teardown_appcontext(close_reading)
