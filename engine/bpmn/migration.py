@@ -104,11 +104,15 @@ def _label(spec: Any) -> str:
     return f"«{spec.bpmn_name}»" if getattr(spec, "bpmn_name", None) else str(spec.name)
 
 
-def _derived_from_missing(name: str, mapping: Mapping, specs: Mapping) -> bool:
+def _derived_from_unplaced(name: str, mapping: Mapping, specs: Mapping, old_specs: Mapping) -> bool:
     """A spec SpiffWorkflow derives from an element (`verifikasi_kecamatan.BoundaryEventSplit`) whose
-    element has no place in the target either: the element's own problem names it for the admin."""
+    element has no place of its kind in the target either: the element's own problem names it for
+    the admin, in words, without SpiffWorkflow's internal name."""
     owner, dot, _ = name.partition(".")
-    return bool(dot) and specs.get(_target(owner, mapping)) is None
+    if not dot:
+        return False
+    target, was = specs.get(_target(owner, mapping)), old_specs.get(owner)
+    return target is None or (was is not None and type(target).__name__ != type(was).__name__)
 
 
 @dataclass
@@ -138,7 +142,7 @@ def plan(workflow: BpmnWorkflow, new: ParsedDefinition, mapping: Mapping) -> Pla
         if task.has_state(PREDICTED):
             continue  # not reached yet: predicted again from the new version
         target = specs.get(_target(task.task_spec.name, mapping))
-        if target is None and _derived_from_missing(task.task_spec.name, mapping, specs):
+        if target is None and _derived_from_unplaced(task.task_spec.name, mapping, specs, workflow.spec.task_specs):
             continue  # SpiffWorkflow's own step around an element (a boundary event's split): the element says it
         if target is None:
             when = "sedang menunggu di" if task.has_state(WAITING) else "sudah melewati"
