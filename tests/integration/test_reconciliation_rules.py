@@ -153,7 +153,10 @@ def test_an_upload_whose_figure_a_historic_import_changed_since_is_not_undone(db
     with db.transaction() as session:  # a historic table whose sumber column names the agency
         values = [series.Value("65.01", "AKTK", "2024", 40, "DP3AP2KB")]
         aggregates.store(session, SYSTEM, values, AuditAction.BASELINE_IMPORTED)
-    with db.transaction() as session, pytest.raises(Conflict, match="sudah berubah sesudahnya"):
+    with (
+        db.transaction() as session,
+        pytest.raises(Conflict, match="diubah sesudahnya oleh impor angka historis nomor"),
+    ):
         agency_uploads.undo(session, actor(db, "walidata.prov"), upload.seq, 2024, "berkas instansi yang keliru")
     with db.read() as session:
         kept = session.scalars(select(AggregateValue).where(AggregateValue.sumber == "DP3AP2KB"))
