@@ -178,10 +178,10 @@ class _Pool:
 
     def give_back(self, worker: _Worker) -> None:
         with self.lock:
-            if worker in self.started and worker.alive():
+            kept = worker in self.started and worker.alive()
+            if kept:
                 self.idle.append(worker)
-                worker = None
-        if worker is not None:
+        if not kept:
             self.stop(worker)
         self.slots.release()
 
