@@ -53,34 +53,46 @@ class CircuitBreaker:
     opened_at: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def before_call(self) -> None:
+    trial: int = 0  # the number of the latest trial call; an answer of an earlier one that lapsed counts for nothing
+
+    def before_call(self) -> int | None:
         """Closed: every call goes. Open: none, until `reset_after`; then one trial call goes, and
-        the others are refused until it answers (a trial that never answered lapses after `reset_after`)."""
+        the others are refused until it answers (a trial that never answered lapses after `reset_after`).
+        Returns the trial's number, or None for a call of the closed breaker."""
         with self._lock:
             if self.state == BreakerState.TERTUTUP:
-                return
+                return None
             if self.monotonic() - self.opened_at < self.reset_after:
                 raise CircuitOpen("pemutus sirkuit terbuka")
-            self.state, self.opened_at = BreakerState.SETENGAH_TERBUKA, self.monotonic()
+            self.state, self.opened_at, self.trial = BreakerState.SETENGAH_TERBUKA, self.monotonic(), self.trial + 1
+            return self.trial
 
-    def succeeded(self) -> None:
+    def succeeded(self, trial: int | None = None) -> None:
         with self._lock:
+            if self._lapsed(trial):
+                return
             self.state, self.failures = BreakerState.TERTUTUP, 0
 
-    def failed(self) -> None:
+    def failed(self, trial: int | None = None) -> None:
         with self._lock:
+            if self._lapsed(trial):
+                return
             self.failures += 1
             if self.state == BreakerState.SETENGAH_TERBUKA or self.failures >= self.failures_to_open:
                 self.state, self.opened_at = BreakerState.TERBUKA, self.monotonic()
 
+    def _lapsed(self, trial: int | None) -> bool:
+        """A trial that a later one replaced: what the later one found stands."""
+        return trial is not None and trial != self.trial
+
     def call(self, fn: Callable[[], T]) -> T:
-        self.before_call()
+        trial = self.before_call()
         try:
             result = fn()
         except Exception:
-            self.failed()
+            self.failed(trial)
             raise
-        self.succeeded()
+        self.succeeded(trial)
         return result
 
 
