@@ -4,6 +4,7 @@ of finished instances' state."""
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -13,7 +14,7 @@ import click
 
 from engine.bpmn import migration
 from engine.core import clock
-from engine.core.errors import Invalid
+from engine.core.errors import Invalid, NeedsConfirmation
 from engine.core.uow import Database
 from engine.verification import processes, retention
 from engine.verification.submissions import PROCESS_KEY
@@ -44,7 +45,11 @@ def definitions_deploy(ctx: click.Context, file: Path, confirmed: bool, as_json:
     with refusals(as_json):
         xml = read_text(file, "XML")
         with database(ctx).transaction() as session:
-            result = processes.deploy(session, CLI_ACTOR, xml, confirmed=confirmed)
+            try:
+                result = processes.deploy(session, CLI_ACTOR, xml, confirmed=confirmed)
+            except NeedsConfirmation as held:  # the page offers a box to tick; here, the option to give
+                asked = f"{held.summary} Untuk memasangnya, jalankan lagi dengan --yes."
+                raise dataclasses.replace(held, summary=asked) from None
             data = _version_data(result)
             text = processes.outcome(result)
     emit(as_json, data, text)
