@@ -6,7 +6,8 @@ resent only as asked; the rhythm's deadlines are exactly four, with the shipped 
 status --region` counts that region; a diagram with only warnings is deployed only with --yes;
 `instances prune` may look back in time on the live database, refuses --days without --definition
 and a definition with no period set or given; a token made without options lasts a year, read-only, at
-120 calls a minute; a failed job run, a failed Dukcapil round and data not whole exit 1."""
+120 calls a minute; a failed job run, a failed Dukcapil round, data not whole and a migration that refuses an instance
+exit 1; `reconciliation open --user` puts that steward on the trail."""
 
 from __future__ import annotations
 
@@ -16,7 +17,20 @@ from datetime import timedelta
 from sqlalchemy import func, select, text
 
 from engine.core import clock
-from tests.factories import PERIOD, csv_of, person_row
+from engine.verification import processes
+from models import AuditEvent
+from tests.factories import (
+    PERIOD,
+    RECONCILIATION_YEAR,
+    SYSTEM,
+    csv_of,
+    make_team,
+    open_task,
+    open_with_items,
+    person_row,
+    submit,
+)
+from tests.integration.test_process_versions import RENAMED
 
 DESA = "65.01.01.2005"
 
@@ -244,3 +258,31 @@ def test_an_upload_number_out_of_range_is_a_usage_error(cli):
     for number in ("0", str(10**30)):
         refused = cli("agency", "undo", number, "2026", "--reason", "salah unggah berkas", ok=False)
         assert refused.exit_code == 2 and "NUMBER" in refused.stderr
+
+
+def test_a_migration_that_refuses_an_instance_exits_1_and_moves_nothing(cli, db, tmp_path):
+    """A waiting task mapped onto a step of another kind: the instance stays where it is, and the
+    script that ran the command is told by its exit status, with the refusal in the JSON."""
+    team = make_team(db)
+    submission_id = open_with_items(db)
+    submit(db, team.operator, submission_id)
+    with db.transaction() as session:
+        processes.deploy(session, SYSTEM, RENAMED)
+    mapping = tmp_path / "peta.txt"
+    mapping.write_text("verifikasi_kecamatan = gw_kecamatan\n", encoding="utf-8")
+    moved = cli("instances", "migrate", "--from", "1", "--to", "2", "--mapping", str(mapping), "--json", ok=False)
+    assert moved.exit_code == 1
+    report = json.loads(moved.stdout)
+    assert (report["moved"], report["refused"]) == (0, 1)
+    assert any("berjenis lain" in p["message"] for p in report["results"][0]["problems"])
+    assert open_task(db, submission_id, "kecamatan").bpmn_id == "verifikasi_kecamatan"
+
+
+def test_a_reconciliation_opened_for_a_named_steward_puts_that_steward_on_the_trail(cli, year):
+    opened = json.loads(
+        cli("reconciliation", "open", str(RECONCILIATION_YEAR), "--force", "--user", "walidata.prov", "--json").output
+    )
+    assert opened["dibuka"] is True
+    with year.read() as session:
+        (row,) = session.scalars(select(AuditEvent).where(AuditEvent.action == "RECONCILIATION_OPENED")).all()
+    assert row.actor == "walidata.prov"
