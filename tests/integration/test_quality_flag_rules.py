@@ -329,12 +329,17 @@ def _kecamatan_row(db, parent="65.01"):
         return {r.kode: r for r in completeness.tally(s, PERIOD, parent)}
 
 
-def test_at_the_deadline_is_on_time_a_second_later_is_late_and_a_return_waits_for_its_correction(db, people):
+def _kecamatan_cycle(db):
+    """The period's cycle opened for kecamatan 65.01.01: its desa deadline, and each desa's submission."""
     with clock.frozen_at(datetime.fromisoformat("2026-10-05T08:00+08:00")):
         cycles.open_cycle(db, SYSTEM, PERIOD, region="65.01.01")
-    deadline = datetime.fromisoformat("2026-10-31T00:00+08:00")
     with db.read() as s:
         opened = dict(s.execute(select(Submission.kode_desa, Submission.id).where(Submission.periode == PERIOD)).all())
+    return datetime.fromisoformat("2026-10-31T00:00+08:00"), opened
+
+
+def test_at_the_deadline_is_on_time_a_second_later_is_late_and_a_return_waits_for_its_correction(db, people):
+    deadline, opened = _kecamatan_cycle(db)
     for n, (desa, operator, at) in enumerate(
         ((DESA, "op.desa", deadline), ("65.01.01.2006", "op.lain", deadline + timedelta(seconds=1)))
     ):
@@ -357,11 +362,7 @@ def test_without_a_cycle_there_is_no_deadline_to_be_late_for(db, people):
 
 
 def test_a_submission_whose_desa_task_has_no_time_is_judged_by_when_it_was_last_sent(db, people):
-    with clock.frozen_at(datetime.fromisoformat("2026-10-05T08:00+08:00")):
-        cycles.open_cycle(db, SYSTEM, PERIOD, region="65.01.01")
-    deadline = datetime.fromisoformat("2026-10-31T00:00+08:00")
-    with db.read() as s:
-        opened = dict(s.execute(select(Submission.kode_desa, Submission.id).where(Submission.periode == PERIOD)).all())
+    deadline, opened = _kecamatan_cycle(db)
     with db.transaction() as s:
         imports.import_items(s, SYSTEM, opened[DESA], csv_of([person_row(1)]))
     with clock.frozen_at(deadline - timedelta(days=1)):
