@@ -31,10 +31,9 @@ from SpiffWorkflow.bpmn.serializer.helpers.registry import DefaultRegistry
 from engine.bpmn import sandbox
 from engine.bpmn.sandbox_guards import LIMITS, OverBudget, deep_size
 
-MEMORY_BYTES = (
-    512 << 20
-)  # the whole process (an idle worker maps about 30 MB); the guards keep one evaluation far below it
-CPU_SECONDS = 2  # per evaluation, whole seconds of the kernel's count; the guards stop Python work after LIMITS.seconds
+# The whole process (an idle worker maps about 30 MB); a server may hold one per core evaluating.
+MEMORY_BYTES = 512 << 20
+CPU_SECONDS = 2  # per evaluation (a CPU timer, `RLIMIT_CPU` behind); the guards stop Python after LIMITS.seconds
 DEEPEST = 64  # nesting of what is written back; JSON of task data is a few levels deep
 OUT_OF_MEMORY = "ekspresi atau skrip kehabisan memori: nilai yang dibuat terlalu besar"
 HEADER = struct.Struct("!i")
