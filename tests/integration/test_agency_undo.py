@@ -268,4 +268,6 @@ def test_an_upload_a_historic_table_sent_again_or_changed_is_not_undone(
     cli("quality", "scan", str(path), "--store")
     with pytest.raises(Conflict, match=f"^1 angka unggahan nomor {first} {told}(nomor )?[0-9]"):
         _undo(db, first)
+    table = _actions(db, AuditAction.BASELINE_IMPORTED if value != 30 else AuditAction.AGENCY_FIGURES_CONFIRMED)[-1]
+    assert table.after["berkas"] == "historis.csv"  # the trail names the table either way
     assert _stored(db) == {("65.01", "2024"): value, ("65.02", "2024"): 21}

@@ -66,7 +66,8 @@ def quality_scan(ctx: click.Context, file: Path, store: bool, as_json: bool) -> 
             values = figure_files.read_baseline(session, file.name, content, database(ctx).settings.province)
             if store:  # an agency's figures of a determined year change no more, whichever way they come
                 agency_figures.refuse_determined_years(session, [v for v in values if v.sumber != aggregates.OURS])
-                aggregates.store(session, CLI_ACTOR, values, AuditAction.BASELINE_IMPORTED)
+                about = {"berkas": file.name[:255], "sha256": hashlib.sha256(content).hexdigest()}
+                aggregates.store(session, CLI_ACTOR, values, AuditAction.BASELINE_IMPORTED, about)
                 flags = aggregates.rescan(session, CLI_ACTOR, values)
             else:
                 context = aggregates.Context.load(session)
