@@ -220,6 +220,8 @@ def get(session: Session, actor: Actor, tahun: int, revisi: int | None = None) -
     if revisi is not None:
         query = query.where(Determination.revisi == revisi)
     found = session.scalar(query.order_by(Determination.revisi.desc()).limit(1))
+    if found is None and revisi is not None:  # a revision mistyped is not a year never determined
+        raise NotFound(f"Penetapan tahun {tahun} tidak mempunyai revisi {revisi}")
     if found is None:
         raise NotFound(f"Belum ada penetapan untuk tahun {tahun}")
     return found

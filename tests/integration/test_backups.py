@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 
 from engine.bootstrap import bootstrap
 from engine.core import backup
@@ -18,7 +18,7 @@ from engine.core.errors import Invalid
 from engine.core.uow import Database
 from engine.people import users
 from engine.verification import consistency, minutes
-from models import Submission
+from models import AuditEvent, Submission
 from models.db import make_engine
 from tests.factories import SYSTEM, decide, make_team, open_with_items, submit
 
@@ -196,3 +196,25 @@ def test_a_damaged_manifest_is_said_plainly(db, tmp_path):
     (tmp_path / "cadangan" / backup.MANIFEST).write_text("{bukan json")
     with pytest.raises(Invalid, match="tidak dapat dibaca"):
         backup.restore(db, tmp_path / "cadangan")
+
+
+def test_a_restore_whose_check_fails_says_so_and_exits_1(db, tmp_path, instance_dir):
+    """A backup of data already broken (here a rewritten audit row) restores, but the command that
+    restored it fails for the script or timer that ran it, and names what is not whole."""
+    from web.cli import main
+
+    make_team(db)
+    open_with_items(db)
+    with db.transaction() as s:
+        s.execute(update(AuditEvent).where(AuditEvent.seq == 1).values(actor="orang-lain"))
+    live = {"DATABASE_URL": db.settings.database_url, "SIJOSKU_INSTANCE_DIR": str(instance_dir), "SECRET_KEY": "x"}
+    runner = CliRunner()
+    taken = runner.invoke(main, ["backup", str(tmp_path / "cadangan")], env=live, catch_exceptions=False)
+    assert taken.exit_code == 0, taken.output
+    target = _restore_target(db, tmp_path)
+    url = target.engine.url.render_as_string(hide_password=False)
+    target.dispose()
+    restored_env = {"DATABASE_URL": url, "SIJOSKU_INSTANCE_DIR": str(tmp_path / "pulih"), "SECRET_KEY": "x"}
+    restored = runner.invoke(main, ["restore", str(tmp_path / "cadangan")], env=restored_env, catch_exceptions=False)
+    assert restored.exit_code == 1, restored.output
+    assert "dipulihkan: 1 masalah" in restored.output and "isi baris audit 1 telah diubah" in restored.output

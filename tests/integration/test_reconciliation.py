@@ -305,7 +305,7 @@ def test_a_crash_while_computing_or_freezing_leaves_nothing_half_made(year, monk
         assert determinations.show(session, SYSTEM, YEAR)["decree"]["nomor"] == "SK-9/2027"
 
 
-def test_a_determined_year_is_corrected_only_by_a_numbered_revision_with_its_reason(year, cli):
+def test_a_determined_year_is_corrected_only_by_a_numbered_revision_with_its_reason(year, cli, tmp_path):
     import json
 
     db = year
@@ -340,6 +340,14 @@ def test_a_determined_year_is_corrected_only_by_a_numbered_revision_with_its_rea
         said = dict(determination_exports.metadata(session, revision, ZoneInfo("Asia/Makassar")))
     assert said["menggantikan"] == f"revisi 0, SK SK-1/2027, hash_sha256 {first.content_hash}"
     assert said["alasan_revisi"] == "ODHA Malinau terlewat"
+    out = tmp_path / "penetapan.csv"
+    for asked, latest in ((["--revision", "0"], False), ([], True)):  # the first kept, or the latest by default
+        cli("determination", "export", str(YEAR), "--format", "csv", "--out", str(out), *asked)
+        assert ("SK-1a/2027" in out.read_text(encoding="utf-8-sig")) is latest
+    refused = cli(
+        "determination", "export", str(YEAR), "--format", "csv", "--out", str(out), "--revision", "7", ok=False
+    )
+    assert f"Penetapan tahun {YEAR} tidak mempunyai revisi 7" in refused.output  # not "no determination yet"
     # the year reconciled again is an instance of its own, not a desa's second instance of a period
     assert "Pemeriksaan keutuhan: utuh" in cli("check").output  # exit 0, where it said "desa 65 ...: 2 instans"
 
