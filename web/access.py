@@ -111,14 +111,14 @@ task_workers = roles_required(Role.VERIFIER, Role.VALIDATOR, *LANE_ROLES)
 anyone_signed_in = roles_required(*Role)
 
 
-def local_target(target: str | None, fallback: str = "home.index") -> str:
-    """`target` when it is a path of this site; otherwise the fallback page (never another site)."""
+def local_target(target: str | None, fallback: str = "home.index", **values: Any) -> str:
+    """`target` when it is a path of this site; otherwise the fallback page, with its `values` (never another site)."""
     parts = urlsplit(target or "")
     # Browsers read `/\host` as `//host`, and drop tabs and newlines inside a URL: neither is a local path.
     odd = any(c == "\\" or ord(c) < 32 or ord(c) == 127 for c in target or "")
     if target and not odd and not parts.netloc and not parts.scheme and target.startswith("/") and "//" not in target:
         return target
-    return url_for(fallback)
+    return url_for(fallback, **values)
 
 
 def referring_path() -> str:

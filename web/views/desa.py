@@ -103,8 +103,7 @@ def _typed_here(name: str, value: str, posted: dict[str, str], stored: dict[str,
 def _item_form(submission_id: int, item_id: int | None) -> Any:
     chosen = parse(CategoryChoiceForm, request.values)
     kode = chosen["kategori"]
-    back = url_for("desa.submission", submission_id=submission_id)
-    back = local_target(chosen["kembali"]) if chosen["kembali"] else back
+    back = local_target(chosen["kembali"], "desa.submission", submission_id=submission_id)
     values: dict[str, Any] = {}
     problems: dict[str, str] = {}
     unsaved: dict[str, str] = {}
@@ -233,7 +232,7 @@ def set_verval(submission_id: int) -> Any:
     back = url_for("desa.register_page", submission_id=submission_id)
     try:
         form = parse(VervalForm, request.form)
-        back = local_target(form["kembali"]) if form["kembali"] else back
+        back = local_target(form["kembali"], "desa.register_page", submission_id=submission_id)
         with db().transaction() as s:
             changed = register.set_status(
                 s, actor(), submission_id, form["item_id"], VervalStatus(form["status"]), form["alasan"], form["tujuan"]
