@@ -85,6 +85,7 @@ def test_moving_instances_previews_then_moves_and_stuck_instances_are_listed(bro
     assert "0 instans dapat dipindah, 1 ditolak" in unmapped and "tidak ada di versi tujuan" in unmapped
     dry = browser.post("/admin/migrasi", {**form, "coba": "1"}, token_from=f"/admin/migrasi?kiri=1&kanan={new_id}")
     assert "1 instans dapat dipindah, 0 ditolak" in dry.get_data(as_text=True)
+    assert "instans dipindah," not in dry.get_data(as_text=True)  # a rehearsal does not say it moved them
     with db.read() as s:
         assert s.scalar(select(ProcessInstance.definition_id)) == 1
     moved = browser.post("/admin/migrasi", {**form, "coba": "0"}, token_from=f"/admin/migrasi?kiri=1&kanan={new_id}")
