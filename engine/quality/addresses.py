@@ -88,7 +88,7 @@ def address_of(text: str) -> Address:
             if value:  # "Kel/Desa Karang Anyar" labels one name twice; "Dusun -" names none
                 numbers.setdefault(SAME_PLACE.get(part, part), value)
             continue
-        if part.isdigit() and len(before) == 1 and i > 1 and parts[i - 2] in NUMBERED:  # "Blok A1", "Gg. B2"
+        if part.isdigit() and len(before) == 1 and before.isalpha() and i > 1 and parts[i - 2] in NUMBERED:  # "Blok A1"
             numbers.setdefault(parts[i - 2], before + part)
             del words[-2:]
         elif before in NUMBERED and (part.isdigit() or (before != "nomor" and part in ROMAN)):

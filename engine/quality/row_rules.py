@@ -9,6 +9,7 @@ by its name, its number of members and its leader, with no sex or birth date.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -106,6 +107,7 @@ def age(born: date, on: date) -> int:
 
 
 _DAY_FIRST = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DATE_SHAPE = re.compile(r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}|[0-9]{4}-[0-9]{2}-[0-9]{2}")  # a date's shape, right or not
 
 
@@ -123,7 +125,8 @@ def _read_date(text: str) -> date | None:
     try:
         if day_first:
             return date(int(day_first[3]), int(day_first[2]), int(day_first[1]))
-        return date.fromisoformat(text) if len(text) == 10 else None
+        # only YYYY-MM-DD: Python reads an ISO week ("2020-W01-1") as a date too, which no form means
+        return date.fromisoformat(text) if _ISO_DATE.fullmatch(text) else None
     except ValueError:
         return None
 
@@ -192,10 +195,18 @@ TEXT_CHARS = 2_000  # free text (address, remarks) and attributes, stored as TEX
 _HIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\ud800-\udfff]")
 
 
+def _texts(values: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    """Each value by the name its form gives it: a category's attributes (a leader's name, …) too."""
+    yield from values.items()
+    attributes = values.get("atribut")
+    if isinstance(attributes, dict):
+        yield from ((f"atribut_{name}", value) for name, value in attributes.items())
+
+
 def text_findings(values: dict[str, Any]) -> list[Finding]:
     """Each text value within its column's length, without hidden or control characters."""
     found = []
-    for name, value in values.items():
+    for name, value in _texts(values):
         if not isinstance(value, str):
             continue
         limit = FIELD_CHARS.get(name, TEXT_CHARS)
