@@ -86,6 +86,8 @@ def _send(server: smtplib.SMTP, mime: MimeMessage) -> None:
         if exc.smtp_code >= 500:
             raise Refused(f"surel ditolak server surel: {exc.smtp_code} {exc.smtp_error!r}") from exc
         raise
+    except smtplib.SMTPNotSupportedError as exc:  # said before anything was sent: the connection serves the next
+        raise Refused(f"server surel tidak menerima alamat dengan huruf di luar ASCII (SMTPUTF8): {exc}") from exc
 
 
 def deliver_pending(db: Database, settings: SmtpSettings | None = None, now: datetime | None = None) -> int:
