@@ -345,3 +345,21 @@ def test_a_bundle_lists_fifty_messages_and_counts_the_rest(db):
     assert subject == "SIJOSKU: 60 pemberitahuan baru"
     assert "Tugas nomor 49" in text and "Tugas nomor 50" not in text and "Tugas nomor 50" not in html
     assert "dan 10 pemberitahuan lain" in text
+
+
+def test_a_task_above_the_desa_links_to_the_task_and_its_subject_names_the_desa(db):
+    """A kecamatan's new task about a submission opens the task page, not the desa's own page."""
+    from engine.core import events
+    from notifications.templates import render
+
+    event = events.TaskCreated(
+        task_id=9,
+        nama="Verifikasi kecamatan",
+        tingkat="kecamatan",
+        region_kode="65.01.01",
+        kode_desa="65.01.01.2005",
+        periode="2026-Q4",
+        submission_id=5,
+    )
+    said = render(event, User(username="verif.kec", nama="Verifikator"), db.settings, place="Gunung Putih")
+    assert said.link == "/tugas/9" and "Gunung Putih" in said.subject

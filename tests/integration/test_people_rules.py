@@ -305,3 +305,16 @@ def test_the_longest_of_the_waits_due_holds_an_attempt_back(db, people):
             sign_in.authenticate(s, "verif.kab", PASSWORD, "10.9.9.9")
     with clock.frozen_at(start + timedelta(seconds=2)), db.transaction() as s:
         assert sign_in.authenticate(s, "verif.kab", PASSWORD, "10.9.9.9") is not None
+
+
+def test_a_token_s_last_use_is_written_again_once_a_minute_has_passed(db):
+    """An administrator reading "last used" sees the agency's latest call, not its first of the day."""
+    token_id = _token(db, "65")
+    start = clock.now()
+    seen = []
+    for later in (timedelta(0), timedelta(seconds=30), timedelta(seconds=61)):
+        with clock.frozen_at(start + later), db.transaction() as s:
+            tokens.touch(s, s.get(AgencyToken, token_id))
+        with db.read() as s:
+            seen.append(s.get(AgencyToken, token_id).last_used_at)
+    assert seen[0] == seen[1] < seen[2]  # not written twice within the minute, written again after it
