@@ -74,3 +74,10 @@ def test_explaining_a_flag_returns_to_it_and_a_flag_of_another_task_is_said(year
     missing = regency.post(f"/rekonsiliasi/tugas/{task_id}/tanda/999999", {"aksi": "jelaskan", "catatan": "x"})
     assert missing.status_code == 302  # back to the task, saying why: not a page that is not there
     assert "999999" in regency.get(missing.headers["Location"]).get_data(as_text=True)
+
+
+def test_a_figure_s_trail_asked_without_its_category_leads_to_the_table_to_choose_from(year, signed_in):
+    auditor = signed_in("auditor.prov")
+    for asked in ("wilayah=65.01", "kategori=LUT", ""):
+        answer = auditor.get(f"/penetapan/{YEAR}/jejak?{asked}")
+        assert answer.status_code == 302 and answer.headers["Location"].endswith(f"/penetapan/{YEAR}"), asked
