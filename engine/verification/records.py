@@ -205,8 +205,12 @@ def _version(
     """The record's new version (a row to insert) as the item left it, never an overwrite, and its
     audit row."""
     after = _values(record)
+    # an attribute the category no longer asks for is gone from `after`: said too, with what it was
+    names = [*after, *(k for k in before or {} if k not in after)]
     change = {
-        k: [before.get(k) if before else None, v] for k, v in after.items() if before is None or before.get(k) != v
+        k: [before.get(k) if before else None, after.get(k)]
+        for k in names
+        if before is None or before.get(k) != after.get(k)
     }
     # a removal changes no value but the record's standing: the version says so, and why
     removal = item.data.get("alasan_hapus") if item.aksi == ItemAction.HAPUS else None

@@ -392,3 +392,24 @@ def test_a_verdict_on_a_copy_set_aside_since_does_not_hold_up_the_task(db, verdi
     with db.read() as s:
         assert s.get(models.HumanTask, task.id).status == "selesai"
         assert not s.scalars(select(models.ItemVerdict).where(models.ItemVerdict.item_id == copy.id)).all()
+
+
+def test_an_attribute_a_category_no_longer_asks_for_is_named_gone_in_the_record_s_history(db):
+    """An administrator drops the leader's name from KAT: the next version says it went, and what it was."""
+    make_team(db)
+    q1 = _opened(db, "2026-Q1")
+    _save(db, q1, KAT, atribut={"jumlah_anggota": "40", "nama_ketua": "Pak Ugau"})
+    submit(db, "op.desa", q1, reverify=False)
+    _up(db, q1)
+    with db.transaction() as s:
+        s.get(models.Category, "KAT").atribut_wajib = ["jumlah_anggota"]
+    q2 = _opened(db, "2026-Q2")
+    with db.read() as s:
+        copy = s.scalar(select(SubmissionItem.id).where(SubmissionItem.submission_id == q2))
+    _save(db, q2, KAT, copy, atribut={"jumlah_anggota": "41"})
+    submit(db, "op.desa", q2)
+    _up(db, q2)
+    with db.read() as s:
+        latest = s.scalar(select(models.RecordVersion).order_by(models.RecordVersion.versi.desc()).limit(1))
+    assert latest.perubahan["atribut_nama_ketua"] == ["Pak Ugau", None]
+    assert latest.perubahan["atribut_jumlah_anggota"] == ["40", "41"]
