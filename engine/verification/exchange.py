@@ -306,10 +306,10 @@ def post_agency_figures(session: Session, actor: Actor, rows: list[dict[str, Any
         raise Forbidden("Angka instansi harus atas nama instansi lain, bukan Dinas Sosial")
     _bounded(rows)
     text_rows = [{k: str(v) for k, v in row.items()} for row in rows]
-    outside = [
+    outside = [  # the code as the figures' reader takes it: a space copied with it is no other region
         Problem(f"wilayah {row.get('kode_wilayah')} di luar wilayah token ini", row=number, column="kode_wilayah")
         for number, row in enumerate(text_rows, start=1)
-        if not scope.contains(row.get("kode_wilayah", ""))
+        if not scope.contains(row.get("kode_wilayah", "").strip())
     ]
     try:
         values = figure_files.agency_values(session, text_rows, agency)

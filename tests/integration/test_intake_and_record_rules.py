@@ -267,3 +267,13 @@ def test_a_post_of_agency_figures_holds_up_to_its_bound_of_rows(db, issue_token,
     more = [*rows, {**rows[0], "periode": "2025"}]
     refused = api("POST", "/api/v1/agency-figures", token, json={"baris": more})
     assert refused.status_code == 400 and "Paling banyak 2 baris" in refused.get_data(as_text=True)
+
+
+def test_an_agency_s_region_code_with_spaces_around_it_is_read_as_the_code(db, issue_token, api):
+    """The figures' reader strips a code copied from a spreadsheet with a space; the region check does too."""
+    token = issue_token("65.01", ("angka-instansi",), can_write=True)
+    row = {"kategori": "LUT", "kode_wilayah": " 65.01 ", "periode": "2024", "nilai": 3}
+    sent = api("POST", "/api/v1/agency-figures", token, json={"baris": [row]})
+    assert sent.status_code == 201, sent.get_data(as_text=True)
+    with db.read() as s:
+        assert s.scalar(select(AggregateValue.region_kode).where(AggregateValue.nilai == 3)) == "65.01"
