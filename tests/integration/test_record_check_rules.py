@@ -273,3 +273,24 @@ def test_a_copy_marked_ganda_in_a_submission_returned_to_its_desa_does_not_stay(
         s.get(Submission, marked[other][0]).status = SubmissionStatus.DIKEMBALIKAN
     with db.read() as s:
         assert [f.rule for f in ganda.ganda_findings(s, s.get(SubmissionItem, marked[DESA][1]))] == [ganda.RULE]
+
+
+def test_a_copy_whose_ganda_mark_was_set_aside_stays_for_the_other_desa_s_mark(db, people):
+    """Gunung Sari marked its copy "ganda", then set that entry aside: its copy stays on its register, so
+    Gunung Putih marking its own copy "ganda" takes no one off every register, and is no question."""
+    other = "65.01.01.2006"
+    with db.transaction() as s:
+        s.add(register_record(1))
+        s.add(register_record(1, kode_desa=other))
+    marked = {}
+    for desa, operator in ((other, "op.lain"), (DESA, "op.desa")):
+        sid = open_with_items(db, [], desa=desa)
+        with db.transaction() as s:
+            register.prefill(s, {desa: sid})
+            item = s.scalar(select(SubmissionItem).where(SubmissionItem.submission_id == sid))
+            register.set_status(s, actor(db, operator), sid, [item.id], VervalStatus.GANDA, "tercatat di desa lain")
+            marked[desa] = item.id
+    with db.transaction() as s:
+        s.get(SubmissionItem, marked[other]).dibuang = True
+    with db.read() as s:
+        assert ganda.ganda_findings(s, s.get(SubmissionItem, marked[DESA])) == []
