@@ -363,3 +363,12 @@ def test_a_task_above_the_desa_links_to_the_task_and_its_subject_names_the_desa(
     )
     said = render(event, User(username="verif.kec", nama="Verifikator"), db.settings, place="Gunung Putih")
     assert said.link == "/tugas/9" and "Gunung Putih" in said.subject
+
+
+def test_the_scheduler_sends_mail_every_minute_and_the_digest_once_a_day(db):
+    """Without these two jobs every e-mail would wait in its queue, and no one would be told why."""
+    from engine.bootstrap import bootstrap
+    from notifications.plugin import plugin
+
+    jobs = bootstrap(db, plugin(db.settings)).registry.jobs  # as the app and the command line compose it
+    assert (jobs["surel"].every, jobs["ringkasan_harian"].every) == ("minute", "day")
