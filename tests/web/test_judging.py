@@ -216,11 +216,13 @@ def test_bulk_return_takes_one_reason_and_the_kecamatan_cannot_bulk_approve(brow
     with db.read() as s:
         assert s.get(Submission, sid).status != SubmissionStatus.DIKEMBALIKAN
     kab_task = _task(db, sid)
-    browser.post(
+    returned = browser.post(
         "/tugas/setujui",
         {"task_id": [str(kab_task)], "keputusan": "kembalikan", "alasan": "angka lansia tidak wajar"},
         token_from="/tugas/",
     )
+    said = browser.get(returned.headers["Location"]).get_data(as_text=True)
+    assert "1 tugas dikembalikan." in said and "tugas disetujui" not in said
     with db.read() as s:
         submission = s.get(Submission, sid)
         assert submission.status == SubmissionStatus.DIKEMBALIKAN
