@@ -107,3 +107,16 @@ def test_the_people_list_turns_its_pages(browser, db, people, monkeypatch):
     second = browser.get("/admin/pengguna?halaman=2").get_data(as_text=True)
     assert f'href="/admin/pengguna/{ids[0]}"' in first and f'href="/admin/pengguna/{ids[3]}"' not in first
     assert f'href="/admin/pengguna/{ids[3]}"' in second and f'href="/admin/pengguna/{ids[0]}"' not in second
+
+
+def test_a_session_from_before_a_deactivation_does_not_come_back_with_the_account(browser, db, people, signed_in):
+    """A phone left signed in when its owner was deactivated stays signed out once the account is active again."""
+    left = signed_in("verif.kec")
+    assert left.get("/tugas/").status_code == 200
+    with db.read() as s:
+        user_id = s.scalar(select(User.id).where(User.username == "verif.kec"))
+    browser.login("admin.prov")
+    page = f"/admin/pengguna/{user_id}"
+    for aktif in ("0", "1"):
+        browser.post(f"{page}/aktif", {"aktif": aktif}, token_from=page)
+    assert left.get("/tugas/").status_code == 302  # to the sign-in page
