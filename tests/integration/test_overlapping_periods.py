@@ -394,15 +394,26 @@ def test_a_verdict_on_a_copy_set_aside_since_does_not_hold_up_the_task(db, verdi
         assert not s.scalars(select(models.ItemVerdict).where(models.ItemVerdict.item_id == copy.id)).all()
 
 
-def test_an_attribute_a_category_no_longer_asks_for_is_named_gone_in_the_record_s_history(db):
+@pytest.fixture
+def kat_without_leader(db):
+    """KAT as an administrator left it, without the leader's name; the seeded category back afterwards
+    (reference tables are kept between tests)."""
+    with db.transaction() as s:
+        kind = s.get(models.Category, "KAT")
+        asked, kind.atribut_wajib = kind.atribut_wajib, ["jumlah_anggota"]
+    yield
+    with db.transaction() as s:
+        s.get(models.Category, "KAT").atribut_wajib = asked
+
+
+def test_an_attribute_a_category_no_longer_asks_for_is_named_gone_in_the_record_s_history(db, request):
     """An administrator drops the leader's name from KAT: the next version says it went, and what it was."""
     make_team(db)
     q1 = _opened(db, "2026-Q1")
     _save(db, q1, KAT, atribut={"jumlah_anggota": "40", "nama_ketua": "Pak Ugau"})
     submit(db, "op.desa", q1, reverify=False)
     _up(db, q1)
-    with db.transaction() as s:
-        s.get(models.Category, "KAT").atribut_wajib = ["jumlah_anggota"]
+    request.getfixturevalue("kat_without_leader")  # after Q1 was verified with the leader's name
     q2 = _opened(db, "2026-Q2")
     with db.read() as s:
         copy = s.scalar(select(SubmissionItem.id).where(SubmissionItem.submission_id == q2))
