@@ -81,7 +81,8 @@ def test_editing_setting_aside_and_bringing_back_an_item(browser, db, people):
     assert items_of(db, sid)[0].data["alamat"] == "Jl. Baru 9"
     page = browser.get(f"/desa/pengajuan/{sid}").get_data(as_text=True)
     assert "data-confirm=" in page.split(f"item/{item.id}/buang", 1)[1][:600]  # a question before it goes
-    assert browser.post(f"/desa/pengajuan/{sid}/item/{item.id}/buang").status_code == 302
+    aside = browser.post(f"/desa/pengajuan/{sid}/item/{item.id}/buang")
+    assert aside.status_code == 302 and aside.headers["Location"] == f"/desa/pengajuan/{sid}#disisihkan"
     assert [i.dibuang for i in items_of(db, sid)] == [True]
     page = browser.get(f"/desa/pengajuan/{sid}").get_data(as_text=True)
     assert "Disisihkan dari pengajuan (1)" in page and "Data baru dan perubahan (0)" in page
