@@ -254,23 +254,32 @@ def test_a_duplicate_mark_on_an_entry_set_aside_is_no_question(db, people):
         assert ganda.ganda_findings(s, item) == []
 
 
-def test_a_copy_marked_ganda_in_a_submission_returned_to_its_desa_does_not_stay(db, people):
-    """Gunung Sari marked its copy "ganda" and its submission was returned for a correction: the removal
-    is still in work, so Gunung Putih marking its own copy "ganda" too is still a question."""
-    other = "65.01.01.2006"
+OTHER = "65.01.01.2006"  # Gunung Sari, beside Gunung Putih
+
+
+def _both_marked_ganda(db) -> dict[str, tuple[int, int]]:
+    """One person on Gunung Sari's and Gunung Putih's registers, each desa marking its copy "ganda":
+    per desa, its submission and the marked entry."""
     with db.transaction() as s:
         s.add(register_record(1))
-        s.add(register_record(1, kode_desa=other))
+        s.add(register_record(1, kode_desa=OTHER))
     marked = {}
-    for desa, operator in ((other, "op.lain"), (DESA, "op.desa")):
+    for desa, operator in ((OTHER, "op.lain"), (DESA, "op.desa")):
         sid = open_with_items(db, [], desa=desa)
         with db.transaction() as s:
             register.prefill(s, {desa: sid})
             item = s.scalar(select(SubmissionItem).where(SubmissionItem.submission_id == sid))
             register.set_status(s, actor(db, operator), sid, [item.id], VervalStatus.GANDA, "tercatat di desa lain")
             marked[desa] = (sid, item.id)
+    return marked
+
+
+def test_a_copy_marked_ganda_in_a_submission_returned_to_its_desa_does_not_stay(db, people):
+    """Gunung Sari marked its copy "ganda" and its submission was returned for a correction: the removal
+    is still in work, so Gunung Putih marking its own copy "ganda" too is still a question."""
+    marked = _both_marked_ganda(db)
     with db.transaction() as s:
-        s.get(Submission, marked[other][0]).status = SubmissionStatus.DIKEMBALIKAN
+        s.get(Submission, marked[OTHER][0]).status = SubmissionStatus.DIKEMBALIKAN
     with db.read() as s:
         assert [f.rule for f in ganda.ganda_findings(s, s.get(SubmissionItem, marked[DESA][1]))] == [ganda.RULE]
 
@@ -278,19 +287,8 @@ def test_a_copy_marked_ganda_in_a_submission_returned_to_its_desa_does_not_stay(
 def test_a_copy_whose_ganda_mark_was_set_aside_stays_for_the_other_desa_s_mark(db, people):
     """Gunung Sari marked its copy "ganda", then set that entry aside: its copy stays on its register, so
     Gunung Putih marking its own copy "ganda" takes no one off every register, and is no question."""
-    other = "65.01.01.2006"
+    marked = _both_marked_ganda(db)
     with db.transaction() as s:
-        s.add(register_record(1))
-        s.add(register_record(1, kode_desa=other))
-    marked = {}
-    for desa, operator in ((other, "op.lain"), (DESA, "op.desa")):
-        sid = open_with_items(db, [], desa=desa)
-        with db.transaction() as s:
-            register.prefill(s, {desa: sid})
-            item = s.scalar(select(SubmissionItem).where(SubmissionItem.submission_id == sid))
-            register.set_status(s, actor(db, operator), sid, [item.id], VervalStatus.GANDA, "tercatat di desa lain")
-            marked[desa] = item.id
-    with db.transaction() as s:
-        s.get(SubmissionItem, marked[other]).dibuang = True
+        s.get(SubmissionItem, marked[OTHER][1]).dibuang = True
     with db.read() as s:
-        assert ganda.ganda_findings(s, s.get(SubmissionItem, marked[DESA])) == []
+        assert ganda.ganda_findings(s, s.get(SubmissionItem, marked[DESA][1])) == []
