@@ -241,7 +241,14 @@ def write_rows(
     ctx = record_rules.Context.load(session, submission.periode)
     existing = {
         (identity.key(ctx.unit_of(i.kategori), i.data), i.kategori): i
-        for i in session.scalars(select(SubmissionItem).where(SubmissionItem.submission_id == submission.id))
+        for i in session.scalars(
+            select(SubmissionItem).where(
+                SubmissionItem.submission_id == submission.id,
+                # a copy of a record an approval took off the register is not the person sent again: as on
+                # the form, they come back as new data
+                ~(SubmissionItem.dibuang & (SubmissionItem.source == ItemSource.REGISTER)),
+            )
+        )
     }
     records = by_identity(session, submission.kode_desa, ctx.unit_of)
     now = clock.now()
