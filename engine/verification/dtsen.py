@@ -40,6 +40,7 @@ MISSING, HIGH, LOW = "dtsen_fm_tidak_ada", "dtsen_desil_tinggi", "dtsen_desil_re
 RULES = (MISSING, HIGH, LOW)
 PROGRAM = re.compile(r"[A-Za-z0-9][A-Za-z0-9 .\-]{0,39}")
 DIGITS16 = re.compile(r"[0-9]{16}")
+DECILE = re.compile(r"[1-9]|10")  # ASCII digits only: a superscript passes str.isdigit() and breaks int()
 SHOWN_PER_DESA = 20  # masked NIKs listed on a desa's information flag
 
 
@@ -53,7 +54,7 @@ def _row_problems(row: dict[str, str], number: int, desa: set[str]) -> list[Prob
         problems.append(Problem("NIK harus 16 angka", row=number, column="nik"))
     if row.get("no_kk") and not DIGITS16.fullmatch(row["no_kk"]):
         problems.append(Problem("nomor KK harus 16 angka atau kosong", row=number, column="no_kk"))
-    if not (row.get("desil", "").isdigit() and 1 <= int(row["desil"]) <= 10):
+    if not DECILE.fullmatch(row.get("desil", "")):
         problems.append(Problem("desil harus bilangan 1 sampai 10", row=number, column="desil"))
     programs = [p.strip() for p in row.get("program", "").split("|") if p.strip()]
     if len(programs) > 20 or not all(PROGRAM.fullmatch(p) for p in programs):
