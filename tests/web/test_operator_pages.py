@@ -485,10 +485,9 @@ DEADLINE = datetime(2026, 10, 30, 16, 0, tzinfo=UTC)  # 31-10-2026 00:00 WITA: t
     ],
 )
 def test_a_deadline_says_late_from_its_moment_on_and_its_last_day_before_it(app, now, said, late):
+    template = app.jinja_env.from_string('{% from "macros.html" import deadline %}{{ deadline(d) }}')
     with app.test_request_context(), clock.frozen_at(datetime.fromisoformat(now)):
-        shown = app.jinja_env.from_string('{% from "macros.html" import deadline %}{{ deadline(d) }}').render(
-            d=DEADLINE
-        )
+        shown = template.render(d=DEADLINE)
     # as the bell and the e-mail say it ("30 Oktober 2026 pukul 24.00 WITA"): not a day people read as one more
     assert "Batas waktu: 30-10-2026 24:00 WITA " + said in shown and ("late" in shown) == late
 
