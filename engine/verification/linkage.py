@@ -114,11 +114,3 @@ def dtsen_for(session: Session, people: list[tuple[str | None, str | None]]) -> 
             family = by_kk[kk]
             found[(nik, kk)] = DtsenView(family.desil, tuple(sorted(family.program)), "kk")
     return found
-
-
-def in_dtsen_query(nik_column: Any, kk_column: Any) -> Any:
-    """SQL: the person is in DTSEN by NIK or by family card."""
-    return or_(
-        nik_column.in_(select(DtsenEntry.nik)),
-        kk_column.in_(select(DtsenEntry.no_kk).where(DtsenEntry.no_kk.is_not(None))),
-    )
