@@ -16,6 +16,7 @@ from engine.core.actors import Actor
 from engine.core.errors import Invalid
 from engine.core.uow import Database
 from engine.people import users
+from engine.quality import aggregates, figure_files
 from engine.setup.demo import demo_csv, nik_for
 from engine.verification import decisions, imports, register, submissions
 from models import (
@@ -91,6 +92,15 @@ def register_record(serial: int, **overrides: Any) -> Record:
         "updated_at": clock.now(),
     }
     return Record(**{**columns, **overrides})
+
+
+def carded_record(db: Database, serial: int, kategori: str = "LUT", **columns: Any) -> Record:
+    """Person `serial` written onto Gunung Putih's register with a family card of their own."""
+    columns.setdefault("no_kk", f"65010100000000{serial:02d}")
+    with db.transaction() as s:
+        record = register_record(serial, kategori=kategori, **columns)
+        s.add(record)
+    return record
 
 
 def csv_of(rows: list[dict[str, Any]]) -> str:
@@ -277,6 +287,24 @@ HISTORY = """kode_wilayah,kategori,periode,nilai,sumber
 65.01,LUT,2025,68,dinsos
 65.01,LUT,2025,30,DP3AP2KB
 """
+
+
+def store_history(db: Database) -> None:
+    """Bulungan's LUT series stored and scanned: its flags (a repeat, a jump, DP3AP2KB's figure beside ours)."""
+    with db.transaction() as s:
+        values = figure_files.read_baseline(s, "historis.csv", HISTORY.encode())
+        aggregates.store(s, SYSTEM, values, "BASELINE_IMPORTED")
+        aggregates.rescan(s, SYSTEM, values)
+
+
+def verified_records(db: Database, desa: str, serials: tuple[int, ...], periode: str = "2026-Q3") -> None:
+    """Records on the desa's register, verified through every tier (its operator is op.lain)."""
+    with db.transaction() as s:
+        sid = submissions.open_submission(s, SYSTEM, desa, periode, "65").submission.id
+        imports.import_items(s, SYSTEM, sid, csv_of([person_row(n) for n in serials]))
+    submit(db, "op.lain", sid)
+    for user in ("verif.kec", "verif.kab", "valid.prov"):
+        decide(db, user, sid, "approve")
 
 
 # The annual reconciliation of 2026: three LUT records and one ODHA record verified in Gunung Putih

@@ -28,19 +28,11 @@ from models import (
     DtsenEntry,
     QualityFlag,
 )
-from tests.factories import DESA, SYSTEM, actor, make_team, person_row, register_record
+from tests.factories import DESA, SYSTEM, actor, carded_record, make_team, person_row
 
 HEADER = "nik,no_kk,desil,program,kode_wilayah\n"
 NEIGHBOUR = "65.01.01.2006"  # another desa of the same kecamatan
 OTHER_PROVINCE = "64.01.01.2009"  # Samurangau, Kalimantan Timur
-
-
-def _record(db, serial, kategori="LUT", **columns):
-    columns.setdefault("no_kk", f"65010100000000{serial:02d}")
-    with db.transaction() as s:
-        record = register_record(serial, kategori=kategori, **columns)
-        s.add(record)
-    return record
 
 
 def _import(db, text, who=SYSTEM):
@@ -110,7 +102,7 @@ def test_only_the_provinces_administrator_replaces_its_extract(db, regency_admin
 
 
 def test_an_extract_leaves_the_open_flags_of_other_registers_alone(db):
-    record = _record(db, 1)
+    record = carded_record(db, 1)
     with db.transaction() as s:
         (subject,) = nik_matching.candidates(s, 10)
         nik_matching.record_answers(s, [(subject, None)])  # Dukcapil does not know the NIK
@@ -119,8 +111,8 @@ def test_an_extract_leaves_the_open_flags_of_other_registers_alone(db):
 
 
 def test_a_record_linked_by_family_card_takes_the_familys_lowest_decile(db):
-    rich = _record(db, 1, "PRSE", no_kk="6501010000000001")
-    poor = _record(db, 2, "FM", no_kk="6501010000000002")
+    rich = carded_record(db, 1, "PRSE", no_kk="6501010000000001")
+    poor = carded_record(db, 2, "FM", no_kk="6501010000000002")
     report = _import(
         db,
         HEADER
@@ -136,8 +128,8 @@ def test_a_record_linked_by_family_card_takes_the_familys_lowest_decile(db):
 
 
 def test_a_records_own_nik_comes_before_its_family_card(db):
-    rich = _record(db, 1, "PRSE", no_kk="6501010000000001")
-    poor = _record(db, 2, "FM", no_kk="6501010000000002")
+    rich = carded_record(db, 1, "PRSE", no_kk="6501010000000001")
+    poor = carded_record(db, 2, "FM", no_kk="6501010000000002")
     report = _import(
         db,
         HEADER
@@ -151,16 +143,16 @@ def test_a_records_own_nik_comes_before_its_family_card(db):
 
 
 def test_only_fakir_miskin_missing_from_dtsen_is_flagged(db):
-    _record(db, 1, "PRSE")  # a poverty category, but not a family one
-    fm = _record(db, 2, "FM")
+    carded_record(db, 1, "PRSE")  # a poverty category, but not a family one
+    fm = carded_record(db, 2, "FM")
     report = _import(db, HEADER + "6501010101800099,,5,,\n")
     assert report.flags == {dtsen.MISSING: 1}
     assert [f.record_id for f in _flags(db, dtsen.MISSING)] == [fm.id]
 
 
 def test_records_and_residents_of_another_province_raise_nothing(db):
-    _record(db, 1, "FM", kode_desa=OTHER_PROVINCE)  # not in DTSEN
-    _record(db, 2, "PRSE", kode_desa=OTHER_PROVINCE)
+    carded_record(db, 1, "FM", kode_desa=OTHER_PROVINCE)  # not in DTSEN
+    carded_record(db, 2, "PRSE", kode_desa=OTHER_PROVINCE)
     report = _import(
         db, HEADER + f"{person_row(2)['nik']},,9,,{OTHER_PROVINCE}\n" + f"6501010101800099,,1,,{OTHER_PROVINCE}\n"
     )
@@ -170,7 +162,7 @@ def test_records_and_residents_of_another_province_raise_nothing(db):
 
 
 def test_the_flags_carry_what_the_pages_show(db):
-    fm, prse = _record(db, 1, "FM"), _record(db, 2, "PRSE")
+    fm, prse = carded_record(db, 1, "FM"), carded_record(db, 2, "PRSE")
     _import(db, HEADER + f"{prse.nik},,9,,{DESA}\n" + f"6501010101800099,,1,,{DESA}\n")
     (missing,), (high,), (low,) = _flags(db, dtsen.MISSING), _flags(db, dtsen.HIGH), _flags(db, dtsen.LOW)
     assert (missing.record_id, missing.severity, missing.region_kode, missing.kategori) == (
@@ -188,7 +180,7 @@ def test_the_flags_carry_what_the_pages_show(db):
 
 
 def test_the_desas_information_counts_deciles_1_and_2_not_registered_by_nik_or_family_card(db):
-    _record(db, 1, "FM", no_kk="6501010000000001")
+    carded_record(db, 1, "FM", no_kk="6501010000000001")
     second = "6501010101800022"
     _import(
         db,
@@ -225,7 +217,7 @@ def test_the_operators_list_is_the_desas_own_residents_of_deciles_1_and_2(db):
 def test_the_operators_list_keeps_a_resident_whose_family_is_registered_only_in_another_desa(db):
     """Leaving the list would tell the operator the family is registered elsewhere."""
     team = make_team(db)
-    _record(db, 1, "FM", kode_desa=NEIGHBOUR, no_kk="6501010000000001")
+    carded_record(db, 1, "FM", kode_desa=NEIGHBOUR, no_kk="6501010000000001")
     resident = "6501010101800011"
     _import(db, HEADER + f"{resident},6501010000000001,1,,{DESA}\n")
     with db.read() as s:

@@ -33,17 +33,9 @@ from models import (
     SubmissionItem,
     SubmissionStatus,
 )
-from tests.factories import DESA, PERIOD, open_with_items, person_row, register_record
+from tests.factories import DESA, PERIOD, carded_record, open_with_items, person_row
 
 NEIGHBOUR = "65.01.01.2006"  # another desa of the same kecamatan
-
-
-def _record(db, serial, kategori="LUT", **columns):
-    columns.setdefault("no_kk", f"65010100000000{serial:02d}")
-    with db.transaction() as s:
-        record = register_record(serial, kategori=kategori, **columns)
-        s.add(record)
-    return record
 
 
 def _flags(db, rule):
@@ -56,7 +48,7 @@ def _flags(db, rule):
 
 def test_an_answer_given_at_the_moment_of_the_values_it_checked_is_shown(db):
     moment = clock.now().replace(microsecond=0) - timedelta(days=1)
-    record = _record(db, 1, updated_at=moment)
+    record = carded_record(db, 1, updated_at=moment)
     with db.transaction() as s:
         (subject,) = nik_matching.candidates(s, 10)
         nik_matching.record_answers(s, [(subject, None)], asked_at=moment)
@@ -117,7 +109,7 @@ def _checks(db):
 
 
 def test_names_are_compared_without_case_dots_and_commas(db):
-    upper, titled = _record(db, 1), _record(db, 2, nama="Drs. Maria Ingan, S.Sos")
+    upper, titled = carded_record(db, 1), carded_record(db, 2, nama="Drs. Maria Ingan, S.Sos")
     registry = Registry(
         {upper.nik: _person(upper, nama="MARIA INGAN 1"), titled.nik: _person(titled, nama="DRS MARIA INGAN S SOS")}
     )
@@ -126,8 +118,8 @@ def test_names_are_compared_without_case_dots_and_commas(db):
 
 
 def test_a_field_empty_on_either_side_is_no_mismatch(db):
-    ours_empty = _record(db, 1, no_kk=None)
-    theirs_empty = _record(db, 2)
+    ours_empty = carded_record(db, 1, no_kk=None)
+    theirs_empty = carded_record(db, 2)
     registry = Registry(
         {
             ours_empty.nik: _person(ours_empty, no_kk="6501011705500001"),
@@ -138,14 +130,14 @@ def test_a_field_empty_on_either_side_is_no_mismatch(db):
 
 
 def test_the_desa_of_the_address_is_compared(db):
-    record = _record(db, 1)
+    record = carded_record(db, 1)
     nik_matching.sync(db, Registry({record.nik: _person(record, kode_wilayah=NEIGHBOUR)}), limit=10)
     assert _checks(db)[record.nik].berbeda == ["kode_wilayah"]
     assert [f.message for f in _flags(db, "dukcapil")] == ["Dukcapil: tidak padan pada wilayah alamat"]
 
 
 def test_the_message_names_every_differing_field(db):
-    record = _record(db, 1)
+    record = carded_record(db, 1)
     person = _person(record, tanggal_lahir="1950-05-18", no_kk="6501019999999999")
     nik_matching.sync(db, Registry({record.nik: person}), limit=10)
     assert _checks(db)[record.nik].berbeda == ["tanggal_lahir", "no_kk"]
@@ -164,7 +156,7 @@ def test_items_of_a_draft_are_not_sent_to_dukcapil(db):
 
 def test_an_empty_nik_is_not_sent_to_dukcapil(db):
     _submitted(db, [person_row(1), person_row(2)])
-    _record(db, 3, nik="")
+    carded_record(db, 3, nik="")
     with db.transaction() as s:
         s.execute(update(SubmissionItem).where(SubmissionItem.nik == person_row(2)["nik"]).values(nik=""))
     registry = Registry()
@@ -182,9 +174,9 @@ def test_items_never_asked_about_come_before_those_that_failed(db):
 
 
 def test_records_never_asked_about_come_before_those_that_failed(db):
-    _record(db, 1)
+    carded_record(db, 1)
     nik_matching.sync(db, Registry(), limit=10)
-    fresh = _record(db, 2)
+    fresh = carded_record(db, 2)
     registry = Registry()
     nik_matching.sync(db, registry, limit=1)
     assert registry.asked == [[fresh.nik]]
@@ -193,7 +185,7 @@ def test_records_never_asked_about_come_before_those_that_failed(db):
 def test_the_batch_limit_holds_across_items_and_records(db):
     _submitted(db)  # two items, asked first
     for serial in (11, 12, 13):
-        _record(db, serial)
+        carded_record(db, serial)
     registry = Registry()
     assert nik_matching.sync(db, registry, limit=3).asked == 3
     assert len(registry.asked[0]) == 3
@@ -203,7 +195,7 @@ def test_the_batch_limit_holds_across_items_and_records(db):
 
 
 def test_an_answer_clears_the_last_error_and_a_failure_counts_its_attempt(db):
-    record = _record(db, 1)
+    record = carded_record(db, 1)
     nik_matching.sync(db, Registry(), limit=10)
     nik_matching.sync(db, Registry(), limit=10)
     failed = _checks(db)[record.nik]
@@ -214,13 +206,13 @@ def test_an_answer_clears_the_last_error_and_a_failure_counts_its_attempt(db):
 
 
 def test_a_failure_keeps_the_registrys_reason(db):
-    record = _record(db, 1)
+    record = carded_record(db, 1)
     nik_matching.sync(db, Registry(failing={record.nik}), limit=10)
     assert "HTTP 500" in _checks(db)[record.nik].last_error
 
 
 def test_a_nik_shared_by_an_item_and_a_record_is_asked_once_when_it_fails(db):
-    record = _record(db, 1, no_kk=person_row(1)["no_kk"])
+    record = carded_record(db, 1, no_kk=person_row(1)["no_kk"])
     _submitted(db, [person_row(1)])  # the same person, entered again
     registry = Registry(failing={record.nik})
     report = nik_matching.sync(db, registry, limit=10)
@@ -229,7 +221,7 @@ def test_a_nik_shared_by_an_item_and_a_record_is_asked_once_when_it_fails(db):
 
 
 def test_an_answer_replaces_only_its_own_subjects_open_flag(db):
-    first, second = _record(db, 1), _record(db, 2)
+    first, second = carded_record(db, 1), carded_record(db, 2)
     unknown = Registry({first.nik: None, second.nik: None})  # Dukcapil knows neither NIK
     nik_matching.sync(db, unknown, limit=10)
     with db.transaction() as s:  # the first one's flag settled, and the record corrected since
@@ -248,7 +240,7 @@ def test_an_answer_replaces_only_its_own_subjects_open_flag(db):
 def test_an_items_flag_and_audit_row_carry_its_place_and_the_differing_fields(db):
     submission_id = _submitted(db, [person_row(1)])
     item_nik = person_row(1)["nik"]
-    record = _record(db, 2)
+    record = carded_record(db, 2)
     people = {
         item_nik: nik_matching.Person(item_nik, "Orang Lain", "1950-05-17", "P", person_row(1)["no_kk"], DESA),
         record.nik: _person(record, nama="Orang Lain Lagi"),

@@ -30,11 +30,22 @@ from sqlalchemy import select, update
 from engine.core import clock
 from engine.core.errors import Invalid, NotFound
 from engine.people.scope import Scope
-from engine.quality import aggregates, completeness, dashboard, figure_files, flag_reading, flags, review, thresholds
+from engine.quality import completeness, dashboard, flag_reading, flags, review, thresholds
 from engine.quality.findings import Finding
 from engine.verification import cycles, imports
 from models import AuditEvent, FlagStatus, HumanTask, QualityFlag, Severity, Submission, SubmissionItem
-from tests.factories import DESA, HISTORY, PERIOD, SYSTEM, actor, csv_of, decide, open_with_items, person_row, submit
+from tests.factories import (
+    DESA,
+    PERIOD,
+    SYSTEM,
+    actor,
+    csv_of,
+    decide,
+    open_with_items,
+    person_row,
+    store_history,
+    submit,
+)
 
 WARNING = Severity.WARNING
 
@@ -291,21 +302,14 @@ def test_a_categorys_threshold_beats_the_one_for_all_and_its_audit_says_the_one_
 # --- a rescan ---
 
 
-def _rescan(db):
-    with db.transaction() as s:
-        values = figure_files.read_baseline(s, "historis.csv", HISTORY.encode())
-        aggregates.store(s, SYSTEM, values, "BASELINE_IMPORTED")
-        aggregates.rescan(s, SYSTEM, values)
-
-
 def test_an_explained_jump_is_not_raised_again_while_its_figure_stays_the_same(db, people):
-    _rescan(db)
+    store_history(db)
     with db.read() as s:
         (jump,) = s.scalars(select(QualityFlag.id).where(QualityFlag.rule == "lonjakan")).all()
     with db.transaction() as s:
         note = "panti baru dibuka"
         review.settle(s, actor(db, "verif.kab"), jump, review.FlagAction.EXPLAIN, note, "terbuka")
-    _rescan(db)
+    store_history(db)
     with db.read() as s:
         assert s.scalars(select(QualityFlag.status).where(QualityFlag.rule == "lonjakan")).all() == ["dijelaskan"]
 

@@ -15,7 +15,7 @@ from engine.core.actors import Actor
 from engine.core.errors import Conflict, Forbidden, Invalid
 from engine.people import administration, tokens, users
 from engine.quality import aggregates, completeness
-from engine.verification import cycles, imports, region_history, region_updates, submissions, trail
+from engine.verification import cycles, region_history, region_updates, submissions, trail
 from models import (
     AgencyToken,
     AggregateValue,
@@ -30,7 +30,7 @@ from models import (
     Submission,
     User,
 )
-from tests.factories import SYSTEM, csv_of, decide, open_with_items, person_row, submit
+from tests.factories import SYSTEM, decide, open_with_items, submit, verified_records
 from tests.integration.interleave import first_then_second
 from tests.regions import SEED, listing, regions_restored  # noqa: F401  (the fixture)
 
@@ -50,16 +50,6 @@ def _plan(db, rows, actor=SYSTEM):
         return region_updates.plan_update(s, actor, rows, "65")
 
 
-def _verified_records(db, desa: str, serials: tuple[int, ...], periode: str = "2026-Q3") -> None:
-    """Records on the desa's register, verified through every tier (its operator is op.lain)."""
-    with db.transaction() as s:
-        sid = submissions.open_submission(s, SYSTEM, desa, periode, "65").submission.id
-        imports.import_items(s, SYSTEM, sid, csv_of([person_row(n) for n in serials]))
-    submit(db, "op.lain", sid)
-    for user in ("verif.kec", "verif.kab", "valid.prov"):
-        decide(db, user, sid, "approve")
-
-
 def _written(db) -> tuple[int, int, int]:
     with db.read() as s:
         return (
@@ -76,7 +66,7 @@ def test_the_seeded_list_changes_nothing(db):
 
 
 def test_a_merged_desa_ends_and_its_register_roles_and_tokens_move_to_the_desa_that_carries_on(db, people):
-    _verified_records(db, MERGED, (21, 22))
+    verified_records(db, MERGED, (21, 22))
     with db.transaction() as s:  # the desa's own application reads its figures through the API
         token = tokens.create_token(s, SYSTEM, tokens.TokenRequest("Aplikasi Desa Pejalin", MERGED, ("agregat",)))
     with db.transaction() as s:
@@ -192,7 +182,7 @@ def test_a_new_kecamatan_and_its_desa_join_the_cycle_that_is_open_until_its_desa
 
 def test_a_desa_recoded_after_it_reported_is_not_asked_again_and_closed_periods_keep_their_count(db, people):
     cycles.open_cycle(db, SYSTEM, "2026-Q4", "65.01.01")
-    _verified_records(db, MERGED, (51,), "2026-Q4")
+    verified_records(db, MERGED, (51,), "2026-Q4")
     with db.read() as s:
         before = {r.kode: r.expected for r in completeness.tally(s, "2026-Q4", "65.01")}
     recoded = listing(drop={MERGED}, add=[("65.01.01.1010", "Kelurahan Pejalin")], lama={"65.01.01.1010": MERGED})
@@ -274,7 +264,7 @@ def test_a_list_that_cannot_be_applied_is_refused_row_by_row(db, case):
 
 
 def test_a_register_without_heir_and_a_submission_being_worked_keep_their_code(db, people):
-    _verified_records(db, MERGED, (31,))
+    verified_records(db, MERGED, (31,))
     open_with_items(db, desa="65.01.01.2007")  # a draft of 2026-Q4
     with pytest.raises(Invalid) as refused:
         _apply(db, listing(drop={MERGED, "65.01.01.2007"}))
@@ -335,7 +325,7 @@ def test_the_command_line_previews_then_applies_a_tab_separated_list(db, people,
 def test_two_confirmations_of_one_preview_apply_it_once(db, people):
     """Two administrators (or one double click) confirm the same preview: the second waits for the
     first, finds the list already as the file says, and writes nothing."""
-    _verified_records(db, MERGED, (41,))
+    verified_records(db, MERGED, (41,))
     rows = listing(drop={MERGED}, lama={HEIR: MERGED})
     digest = _plan(db, rows).digest
     second = first_then_second(

@@ -8,7 +8,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from engine.bpmn import runtime
 from engine.core import audit, clock
@@ -136,21 +136,26 @@ def test_the_cutoff_is_said_in_wita(db, cli):
     assert "sebelum 2027-03-02 07:30 WITA" in result.output, result.output
 
 
-def test_the_trail_counts_the_instances_cleared_not_those_found_before_one_was_reopened(db, monkeypatch):
-    finished, running = _finished_and_running(db)
+def _found_also(monkeypatch, instance_id: int) -> None:
+    """The finder of the instances due finds `instance_id` too: it stands for one found due and then
+    changed (reopened, touched by a repair) before the UPDATE ran."""
     found = retention._due
 
-    def found_with_one_reopened_meanwhile(process_key, cutoff):
-        # The running instance stands for one found finished and reopened before the UPDATE ran.
+    def found_also(process_key, cutoff):
         return select(ProcessInstance.id).where(
             ProcessInstance.id.in_(
                 select(found(process_key, cutoff).subquery()).union(
-                    select(ProcessInstance.id).where(ProcessInstance.id == running)
+                    select(ProcessInstance.id).where(ProcessInstance.id == instance_id)
                 )
             )
         )
 
-    monkeypatch.setattr(retention, "_due", found_with_one_reopened_meanwhile)
+    monkeypatch.setattr(retention, "_due", found_also)
+
+
+def test_the_trail_counts_the_instances_cleared_not_those_found_before_one_was_reopened(db, monkeypatch):
+    finished, running = _finished_and_running(db)
+    _found_also(monkeypatch, running)
     later = clock.now() + timedelta(days=2)
     with db.transaction() as s:
         assert retention.prune_batch(s, SYSTEM, KEY, 1, later) == 1
@@ -162,3 +167,25 @@ def test_the_trail_counts_the_instances_cleared_not_those_found_before_one_was_r
             finished,
         )
     assert _states(db)[running] != retention.PRUNED
+
+
+def test_an_instance_touched_after_it_was_found_keeps_its_state(db, monkeypatch):
+    """Found past its period, then moved on (a retry, a repair) before the update ran: the update asks
+    again and leaves it whole."""
+    old, touched = _finished_and_running(db)
+    with db.transaction() as s:
+        s.execute(
+            update(ProcessInstance)
+            .where(ProcessInstance.id == old)
+            .values(updated_at=clock.now() - timedelta(days=400))
+        )
+        s.execute(
+            update(ProcessInstance)
+            .where(ProcessInstance.id == touched)
+            .values(status=InstanceStatus.SELESAI, updated_at=clock.now())
+        )
+    _found_also(monkeypatch, touched)
+    with db.transaction() as s:
+        assert retention.prune_batch(s, SYSTEM, KEY, 30, clock.now()) == 1
+    states = _states(db)
+    assert states[old] == retention.PRUNED and states[touched] != retention.PRUNED

@@ -126,29 +126,6 @@ def test_a_batch_clears_at_most_its_size_and_the_next_goes_on_from_there(db, mon
     assert {e.reason for e in trail} == {f"masa simpan {DAYS} hari"}
 
 
-def test_an_instance_touched_after_it_was_found_keeps_its_state(db, monkeypatch):
-    """Found past its period, then moved on (a retry, a repair) before the update ran: the update asks
-    again and leaves it whole."""
-    (old,) = _finished_at(db, clock.now() - timedelta(days=400))
-    (touched,) = _finished_at(db, clock.now(), ("2026-Q2",))
-    found = retention._due
-
-    def found_before_one_was_touched(process_key, cutoff):
-        # The recent instance stands for one found past its period and touched before the UPDATE ran.
-        return select(ProcessInstance.id).where(
-            ProcessInstance.id.in_(
-                select(found(process_key, cutoff).subquery()).union(
-                    select(ProcessInstance.id).where(ProcessInstance.id == touched)
-                )
-            )
-        )
-
-    monkeypatch.setattr(retention, "_due", found_before_one_was_touched)
-    with db.transaction() as s:
-        assert retention.prune_batch(s, SYSTEM, KEY, DAYS, clock.now()) == 1
-    assert not _kept(db, old) and _kept(db, touched)
-
-
 # --- the invariant checker ------------------------------------------------------------------------------
 
 

@@ -4,24 +4,9 @@ from __future__ import annotations
 
 import re
 
-from engine.quality import aggregates, figure_files
+from engine.quality import aggregates
 from models import AggregateValue, QualityFlag
-from tests.factories import SYSTEM, decide, open_with_items, submit
-
-HISTORY = """kode_wilayah,kategori,periode,nilai,sumber
-65.01,LUT,2022,17,dinsos
-65.01,LUT,2023,17,dinsos
-65.01,LUT,2024,17,dinsos
-65.01,LUT,2025,68,dinsos
-65.01,LUT,2025,30,DP3AP2KB
-"""
-
-
-def _store(db):
-    with db.transaction() as s:
-        values = figure_files.read_baseline(s, "historis.csv", HISTORY.encode())
-        aggregates.store(s, SYSTEM, values, "BASELINE_IMPORTED")
-        aggregates.rescan(s, SYSTEM, values)
+from tests.factories import SYSTEM, decide, open_with_items, store_history, submit
 
 
 def test_who_sees_the_dashboard(app, people, signed_in):
@@ -37,7 +22,7 @@ def test_who_sees_the_dashboard(app, people, signed_in):
 
 
 def test_flags_are_listed_in_indonesian_most_serious_first(app, db, people, signed_in):
-    _store(db)
+    store_history(db)
     page = signed_in("valid.prov").get("/mutu/").get_data(as_text=True)
     table = page.split('id="tanda"', 1)[1].split("</table>", 1)[0]
     assert "lonjakan" in table and "angka tidak berubah" in table and "selisih dengan instansi lain" in table
@@ -61,7 +46,7 @@ def test_an_unknown_filter_value_is_refused_beside_its_field(app, people, signed
 
 
 def test_the_trend_series_carries_each_source_and_the_flags_explained(app, db, people, signed_in):
-    _store(db)
+    store_history(db)
     data = signed_in("verif.kab").get("/mutu/seri?wilayah=65.01&kategori=LUT").get_json()
     assert data["labels"] == ["2022", "2023", "2024", "2025"]
     assert {d["sumber"]: d["values"] for d in data["datasets"]} == {
@@ -146,7 +131,7 @@ def test_a_flag_is_explained_from_the_dashboard_and_stays_settled(app, db, peopl
 
     from models import AuditEvent, QualityFlag
 
-    _store(db)
+    store_history(db)
     with db.read() as s:
         flag = s.scalar(select(QualityFlag).where(QualityFlag.rule == "selisih_instansi"))
     regency = signed_in("verif.kab")
@@ -171,7 +156,7 @@ def test_a_flag_is_explained_from_the_dashboard_and_stays_settled(app, db, peopl
     regency.post(f"/mutu/tanda/{flag.id}", {**form, "catatan": "lagi"}, token_from="/mutu/")
     assert "sudah ditindaklanjuti oleh verif.kab" in regency.get("/mutu/").get_data(as_text=True)  # and by whom
     # checking the series again does not raise the explained gap again
-    _store(db)
+    store_history(db)
     with db.read() as s:
         again = s.scalars(select(QualityFlag).where(QualityFlag.rule == "selisih_instansi")).all()
         assert [f.status for f in again] == ["dijelaskan"]
@@ -184,7 +169,7 @@ def test_only_reviewers_of_the_region_settle_a_flag(app, db, people, signed_in):
 
     from models import QualityFlag
 
-    _store(db)
+    store_history(db)
     with db.read() as s:
         flag_id = s.scalar(select(QualityFlag.id).where(QualityFlag.rule == "lonjakan"))
     form = {"aksi": "tutup", "status_dilihat": "terbuka", "catatan": "dicoba"}

@@ -17,10 +17,16 @@ from sqlalchemy import select
 
 from engine.core import clock
 from engine.core.actors import Actor
-from engine.quality import aggregates, figure_files
-from engine.verification import agency_listing, cycles, imports, late_tasks, region_updates, submissions, trail
+from engine.verification import agency_listing, cycles, late_tasks, region_updates, trail
 from models import AuditEvent, CycleRhythm, HumanTask, Notification, QualityFlag, User
-from tests.factories import SYSTEM, build_world, csv_of, decide, open_with_items, person_row, submit
+from tests.factories import (
+    SYSTEM,
+    build_world,
+    open_with_items,
+    store_history,
+    submit,
+    verified_records,
+)
 from tests.regions import as_csv, listing, regions_restored  # noqa: F401  (the fixture)
 from web.views import audit as audit_pages
 from web.views import help as manual
@@ -31,33 +37,6 @@ FLASH = re.compile(r'<p class="flash (\w+)">([^<]*)</p>')
 def _flashes(response) -> list[tuple[str, str]]:
     """The flash messages of a page, as (kind, text)."""
     return [(kind, html.unescape(text)) for kind, text in FLASH.findall(response.get_data(as_text=True))]
-
-
-HISTORY = """kode_wilayah,kategori,periode,nilai,sumber
-65.01,LUT,2022,17,dinsos
-65.01,LUT,2023,17,dinsos
-65.01,LUT,2024,17,dinsos
-65.01,LUT,2025,68,dinsos
-65.01,LUT,2025,30,DP3AP2KB
-"""
-
-
-def _store(db):
-    """Bulungan's LUT series, and its flags: a repeat, a jump, and DP3AP2KB's figure beside ours."""
-    with db.transaction() as s:
-        values = figure_files.read_baseline(s, "historis.csv", HISTORY.encode())
-        aggregates.store(s, SYSTEM, values, "BASELINE_IMPORTED")
-        aggregates.rescan(s, SYSTEM, values)
-
-
-def _verified_records(db, desa: str, serials: tuple[int, ...], periode: str = "2026-Q3") -> None:
-    """Records on the desa's register, verified through every tier (its operator is op.lain)."""
-    with db.transaction() as s:
-        sid = submissions.open_submission(s, SYSTEM, desa, periode, "65").submission.id
-        imports.import_items(s, SYSTEM, sid, csv_of([person_row(n) for n in serials]))
-    submit(db, "op.lain", sid)
-    for user in ("verif.kec", "verif.kab", "valid.prov"):
-        decide(db, user, sid, "approve")
 
 
 # --- the quality dashboard: settling a flag ---------------------------------------------------------
@@ -149,7 +128,7 @@ def test_a_settled_flag_is_opened_again_from_the_status_it_was_seen_in(db, peopl
 
 
 def test_the_trend_series_explains_its_flags_in_the_pages_language(db, people, signed_in):
-    _store(db)
+    store_history(db)
     regency = signed_in("verif.kab")
     regency.post("/bahasa", {"lang": "en", "next": "/mutu/"}, token_from="/mutu/")
     flags = regency.get("/mutu/seri?wilayah=65.01&kategori=LUT").get_json()["flags"]
@@ -462,7 +441,7 @@ def test_the_auditor_reads_every_change_of_a_decree_not_only_the_first(db, peopl
 @pytest.mark.usefixtures("regions_restored")
 def test_an_applied_merger_says_how_many_register_records_moved_to_the_desa_that_carries_on(db, people, browser):
     merged, heir = "65.01.01.2006", "65.01.01.2005"
-    _verified_records(db, merged, (21, 22))
+    verified_records(db, merged, (21, 22))
     browser.login("admin.prov")
     rows = listing(drop={merged}, rename={heir: "Gunung Putih Raya"}, lama={heir: merged})
     _region_apply(browser, _region_preview(browser, rows))
