@@ -54,6 +54,13 @@ def as_item_values(record: Record) -> dict[str, Any]:
     }
 
 
+def version_as_item_values(nilai: dict[str, Any]) -> dict[str, Any]:
+    """A stored version's values as an item carries them: `as_item_values` of the record it was."""
+    values = {name: nilai.get(name) or "" for name in FIELDS}
+    values["atribut"] = {k.removeprefix(ATTRIBUTE): v for k, v in nilai.items() if k.startswith(ATTRIBUTE)}
+    return values
+
+
 def _assign(record: Record, data: dict[str, Any]) -> None:
     if isinstance(data.get("atribut"), dict):
         record.atribut = dict(data["atribut"])

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from engine.core import transaction_cache
 from engine.core.actors import Actor
@@ -26,6 +26,7 @@ from models import (
     ItemVerdict,
     QualityFlag,
     Record,
+    RecordVersion,
     Region,
     Submission,
     SubmissionItem,
@@ -123,19 +124,38 @@ def items_of(
 
 
 def _changes(session: Session, items: Sequence[SubmissionItem]) -> dict[int, list[tuple[str, Any, Any]]]:
-    """Item id -> (field, record's value, item's value) for each field a correction changes."""
+    """Item id -> (field, value before, item's value) for each field a correction changes. Before is
+    the record as it stands; once the item was applied, the version its own version replaced (the
+    record then holds the item's values, and may have changed again since)."""
     corrected = {i.record_id: i for i in items if i.aksi == ItemAction.UBAH and i.record_id}
     if not corrected:
         return {}
-    changes = {}
-    for record in session.scalars(select(Record).where(Record.id.in_(list(corrected)))):
-        item, before = corrected[record.id], records.as_item_values(record)
-        changes[item.id] = [
-            (name, before.get(name), item.data.get(name))
+    before = {
+        r.id: records.as_item_values(r) for r in session.scalars(select(Record).where(Record.id.in_(list(corrected))))
+    }
+    before.update(_replaced(session, [i.id for i in corrected.values()]))
+    return {
+        item.id: [
+            (name, before[record_id].get(name), item.data.get(name))
             for name in CHANGE_FIELDS
-            if (before.get(name) or "") != (item.data.get(name) or "")
+            if (before[record_id].get(name) or "") != (item.data.get(name) or "")
         ]
-    return changes
+        for record_id, item in corrected.items()
+        if record_id in before
+    }
+
+
+_APPLIED, _REPLACED = aliased(RecordVersion), aliased(RecordVersion)
+
+
+def _replaced(session: Session, item_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Record id -> the values of the version an applied item's own version replaced."""
+    found = session.execute(
+        select(_APPLIED.record_id, _REPLACED.nilai)
+        .join(_REPLACED, _REPLACED.id == _APPLIED.replaces_id)
+        .where(_APPLIED.item_id.in_(item_ids))
+    )
+    return {record_id: records.version_as_item_values(nilai) for record_id, nilai in found}
 
 
 CHANGE_FIELDS = (
