@@ -29,7 +29,8 @@ def figure_trail(session: Session, actor: Actor, tahun: int, wilayah: str, kateg
     scope = Scope.auditing(actor).require_any()
     scope.require(wilayah, f"Wilayah {wilayah}")
     d = get(session, Actor.system("audit"), tahun)
-    value = next((n for code, k, n in d.content["angka"] if code == wilayah and k == kategori), None)
+    nama = session.scalar(select(Category.nama).where(Category.kode == kategori))
+    value = _official(d.content["angka"], wilayah, kategori if nama is not None else None)
     if value is None:
         raise NotFound(f"Penetapan {tahun} tidak memuat angka {kategori} untuk {wilayah}")
     shown = privacy.shown_to(privacy.sees_full_nik(actor, wilayah))
@@ -39,20 +40,27 @@ def figure_trail(session: Session, actor: Actor, tahun: int, wilayah: str, kateg
         if k == kategori and contains(wilayah, desa)
     ]
     flag_rows = _flags(session, tahun, wilayah, kategori, shown)
-    nama = session.scalar(select(Category.nama).where(Category.kode == kategori)) or kategori
     region = session.scalar(select(Region.nama).where(Region.kode == wilayah)) or wilayah
     return {
         "penetapan": summary(d),
         "wilayah": wilayah,
         "nama_wilayah": region,
         "kategori": kategori,
-        "nama_kategori": nama,
+        "nama_kategori": nama or kategori,
         "nilai": value,
         "catatan": records,
         "tanda": flag_rows,
         "riwayat_tanda": _flag_history(session, [int(str(f["id"])) for f in flag_rows], shown),
         "keputusan": _decisions(session, scope, d.instance_id, wilayah, shown),
     }
+
+
+def _official(figures: list[list[Any]], wilayah: str, kategori: str | None) -> int | None:
+    """The determined figure of a known category in a region, as the comparison of years reads it: a
+    determination keeps only the counts above 0, so a category missing where the region has figures
+    is 0 (its last record gone); a region with none at all has no figure."""
+    own = {k: n for code, k, n in figures if code == wilayah}
+    return None if kategori is None or not own else own.get(kategori, 0)
 
 
 def _flags(session: Session, tahun: int, wilayah: str, kategori: str, shown: Any) -> list[dict[str, Any]]:
