@@ -1,7 +1,7 @@
 """Rules of receiving an agency's file that the upload's own tests left open: its bounds, the name of
 the file as kept, every figure of another year named, a determined year closed once its
-reconciliation has ended, which agencies are new, and a preview that judges a corrected figure in
-place of the one it replaces."""
+reconciliation has ended, which agencies are new, a preview that judges a corrected figure in place
+of the one it replaces, and every fault of a file, a historic table's too, named by row."""
 
 from __future__ import annotations
 
@@ -230,3 +230,27 @@ def test_the_agency_named_on_the_form_is_read_without_the_spaces_around_it(db, s
     """A file without an agency column takes the form's name, as typed but for its outer spaces."""
     text = "kategori,kode_wilayah,periode,nilai\nAKTK,65.01,2024,30\n"
     assert _preview(db, text=text, agency="  DP3AP2KB \t").agencies == ["DP3AP2KB"]
+
+
+def test_an_unmapped_indicator_and_a_wrong_region_are_both_named_by_row(db, stewards):
+    """A file with several kinds of fault tells them all at once, in the order of its rows."""
+    text = (
+        "instansi,indikator,kode_wilayah,periode,nilai\n"
+        "Dinkes,TB_PARU,65.01,2024,3\n"  # an indicator no one mapped to a category
+        "Dinkes,TB_PARU,6502,2024,4\n"  # and a BPS code beside it
+    )
+    with pytest.raises(Invalid) as refused:
+        _preview(db, text=text)
+    assert [(p.row, p.column) for p in refused.value.problems] == [
+        (2, "indikator"),
+        (3, "indikator"),
+        (3, "kode_wilayah"),
+    ]
+
+
+def test_a_historic_table_of_a_region_outside_the_province_is_refused(cli, tmp_path):
+    """Our history is the province's: a neighbouring province's region, though known, is refused by row."""
+    path = tmp_path / "riwayat.csv"
+    path.write_text("kode_wilayah,kategori,periode,nilai,sumber\n64,AKTK,2023,40,dinsos\n", encoding="utf-8")
+    refused = cli("quality", "scan", str(path), ok=False)
+    assert "berada di luar provinsi 65" in refused.stdout + refused.stderr
