@@ -368,3 +368,19 @@ def finish_as_system(session: Session, task: HumanTask) -> None:
 
     step = human_tasks.begin(session, SYSTEM, task)
     human_tasks.finish(step, SYSTEM, "ajukan", None, {}, audit_after={})
+
+
+def odha_person_died(db: Database, period: str, reason: str = "meninggal") -> int:
+    """Gunung Putih's register re-verified in `period` with its one ODHA person marked dead, approved
+    at every tier: the category's last record ended. The submission's id."""
+    removal = open_period(db, period, [])
+    with db.transaction() as s:
+        register.prefill(s, {DESA: removal})
+        odha = s.scalar(
+            select(SubmissionItem.id).where(SubmissionItem.submission_id == removal, SubmissionItem.kategori == "ODHA")
+        )
+        register.set_status(s, actor(db, "op.desa"), removal, [odha], VervalStatus.MENINGGAL, reason)
+    submit(db, "op.desa", removal)
+    for user in ("verif.kec", "verif.kab", "valid.prov"):
+        decide(db, user, removal, "approve")
+    return removal

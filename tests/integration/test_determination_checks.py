@@ -15,9 +15,9 @@ from engine.core import clock
 from engine.core.config import DEFAULT_BPMN_DIR
 from engine.core.errors import Invalid
 from engine.quality import aggregates
-from engine.verification import determination_exports, determinations, forum_review, reconciliation, register
-from models import Determination, ProcessInstance, SubmissionItem, VervalStatus
-from tests.factories import SYSTEM, decide, open_period, person_row, submit
+from engine.verification import determination_exports, determinations, forum_review, reconciliation
+from models import Determination, ProcessInstance
+from tests.factories import SYSTEM, decide, odha_person_died, open_period, person_row, submit
 from tests.integration.reconciliation_steps import (
     YEAR,
     decree_at_head,
@@ -95,17 +95,7 @@ def test_a_category_whose_last_record_is_gone_is_counted_as_zero(year):
     """Counted again, a figure no record gives any more is stored as 0, not kept at its old value."""
     with year.transaction() as session:
         assert aggregates.snapshot_records(session, SYSTEM, str(YEAR), "65")
-    removal = open_period(year, f"{YEAR}-Q3", [])  # the desa's register, re-verified once more
-    with year.transaction() as session:
-        operator = person(year, "op.desa")
-        register.prefill(session, {"65.01.01.2005": removal})
-        odha = session.scalar(
-            select(SubmissionItem.id).where(SubmissionItem.submission_id == removal, SubmissionItem.kategori == "ODHA")
-        )
-        register.set_status(session, operator, removal, [odha], VervalStatus.MENINGGAL, "meninggal Oktober")
-    submit(year, "op.desa", removal)
-    for user in ("verif.kec", "verif.kab", "valid.prov"):
-        decide(year, user, removal, "approve")
+    odha_person_died(year, f"{YEAR}-Q3", "meninggal Oktober")  # the desa's register, re-verified once more
     with year.transaction() as session:
         aggregates.snapshot_records(session, SYSTEM, str(YEAR), "65")
         before = aggregates.counted_before(session, "65", str(YEAR))
@@ -118,16 +108,7 @@ def test_a_category_gone_before_the_next_period_is_counted_there_as_zero(year):
     series checks can judge, not a missing year; and it stays 0 in the years after."""
     with year.transaction() as session:
         aggregates.snapshot_records(session, SYSTEM, str(YEAR), "65")
-    removal = open_period(year, f"{YEAR + 1}-Q1", [])
-    with year.transaction() as session:
-        register.prefill(session, {"65.01.01.2005": removal})
-        odha = session.scalar(
-            select(SubmissionItem.id).where(SubmissionItem.submission_id == removal, SubmissionItem.kategori == "ODHA")
-        )
-        register.set_status(session, person(year, "op.desa"), removal, [odha], VervalStatus.MENINGGAL, "meninggal")
-    submit(year, "op.desa", removal)
-    for user in ("verif.kec", "verif.kab", "valid.prov"):
-        decide(year, user, removal, "approve")
+    odha_person_died(year, f"{YEAR + 1}-Q1")
     for later in (YEAR + 1, YEAR + 2):
         with year.transaction() as session:
             aggregates.snapshot_records(session, SYSTEM, str(later), "65")

@@ -25,7 +25,6 @@ from engine.verification import (
     figure_trail,
     period_figures,
     region_updates,
-    register,
 )
 from models import (
     AggregateValue,
@@ -35,17 +34,14 @@ from models import (
     Determination,
     QualityFlag,
     SubmissionItem,
-    VervalStatus,
 )
 from tests.factories import RECONCILIATION_YEAR as YEAR
 from tests.factories import (
     SYSTEM,
     actor,
-    decide,
     new_person,
-    open_period,
+    odha_person_died,
     reconciliation_year,
-    submit,
     verified_records,
 )
 from tests.integration.reconciliation_steps import (
@@ -314,16 +310,7 @@ def test_every_figure_the_auditor_is_given_to_trace_in_the_comparison_has_a_trai
     page links that 0 to its trail, which must open, not answer that the determination has no such figure."""
     reconciliation_year(db, password_hash, team=False)
     determine(db, YEAR, "SK-1/2027")
-    removal = open_period(db, f"{YEAR + 1}-Q1", [])
-    with db.transaction() as s:
-        register.prefill(s, {"65.01.01.2005": removal})
-        odha = s.scalar(
-            select(SubmissionItem.id).where(SubmissionItem.submission_id == removal, SubmissionItem.kategori == "ODHA")
-        )
-        register.set_status(s, actor(db, "op.desa"), removal, [odha], VervalStatus.MENINGGAL, "meninggal")
-    submit(db, "op.desa", removal)
-    for user in ("verif.kec", "verif.kab", "valid.prov"):
-        decide(db, user, removal, "approve")
+    odha_person_died(db, f"{YEAR + 1}-Q1")
     determine(db, YEAR + 1, "SK-2/2028")
     auditor = actor(db, "auditor.prov")
     with db.read() as s:
