@@ -82,6 +82,22 @@ def _mark(db, sid, nik, status, reason=""):
         register.set_status(s, actor(db, "op.desa"), sid, [_entry(db, sid, nik).id], status, reason)
 
 
+def warning_on(db, copy, **settled):
+    """A warning of the checks on an entry, open or as `settled` says (status, who, their note)."""
+    with db.transaction() as s:
+        s.add(
+            QualityFlag(
+                rule="contoh",
+                severity="warning",
+                message="periksa",
+                region_kode=DESA,
+                item_id=copy.id,
+                submission_id=copy.submission_id,
+                **settled,
+            )
+        )
+
+
 def _first_verified(db, rows):
     """The desa's team, and `rows` verified in 2026-Q1 at every tier: the register the periods carry."""
     make_team(db)
@@ -125,18 +141,8 @@ def test_a_person_moved_while_the_next_period_was_already_sent_up_stays_moved(db
     set aside; and were it applied, a record removed since is never made active again."""
     q2, q3 = _verified_then_next_opened(db, lambda q2: _mark(db, q2, MOVER["nik"], VervalStatus.PINDAH, "ke Malinau"))
     submit(db, "op.desa", q3)
-    with db.transaction() as s:  # a warning on the copy, waiting for the kecamatan's note
-        copy = _entry(db, q3, MOVER["nik"])
-        s.add(
-            QualityFlag(
-                rule="contoh",
-                severity="warning",
-                message="periksa",
-                region_kode=DESA,
-                item_id=copy.id,
-                submission_id=q3,
-            )
-        )
+    copy = _entry(db, q3, MOVER["nik"])
+    warning_on(db, copy)  # waiting for the kecamatan's note
     _up(db, q2, ("verif.kab", "valid.prov"))
     assert _entry(db, q3, MOVER["nik"]).dibuang  # set aside while the kecamatan judges Q3
     with db.read() as s:  # ... and its warning settled, saying why: nothing to note on a person gone
