@@ -341,14 +341,16 @@ def compare(
     missing where the region has figures that year is 0 (its last record gone, or none yet), a change
     like any other; a region with no figures at all that year (not yet formed) has none."""
     regions_before, regions_after = {code for code, _ in before}, {code for code, _ in after}
-
-    def figure(figures: dict[tuple[str, str], int], regions: set[str], key: tuple[str, str]) -> int | None:
-        return figures.get(key, 0 if key[0] in regions else None)
-
     return [
-        Change(*key, figure(before, regions_before, key), figure(after, regions_after, key), flags.get(key, []))
+        Change(*key, figure_of(before, regions_before, key), figure_of(after, regions_after, key), flags.get(key, []))
         for key in sorted(before.keys() | after.keys())
     ]
+
+
+def figure_of(figures: dict[tuple[str, str], int], regions: set[str], key: tuple[str, str]) -> int | None:
+    """A year's figure of (region, category): a determination keeps only counts above 0, so one missing
+    where the region has figures is 0; a region with none at all (not yet formed) has none."""
+    return figures.get(key, 0 if key[0] in regions else None)
 
 
 # -- for other agencies (the API) -------------------------------------------------------------

@@ -19,7 +19,7 @@ from engine.core.actors import Actor
 from engine.core.errors import NotFound
 from engine.people import privacy
 from engine.people.scope import Scope
-from engine.verification.determinations import get, summary
+from engine.verification.determinations import figure_of, get, summary
 from models import AuditEvent, Category, HumanTask, QualityFlag, Region, contains
 
 
@@ -30,7 +30,8 @@ def figure_trail(session: Session, actor: Actor, tahun: int, wilayah: str, kateg
     scope.require(wilayah, f"Wilayah {wilayah}")
     d = get(session, Actor.system("audit"), tahun)
     nama = session.scalar(select(Category.nama).where(Category.kode == kategori))
-    value = _official(d.content["angka"], wilayah, kategori if nama is not None else None)
+    own = {(code, k): n for code, k, n in d.content["angka"] if code == wilayah}
+    value = figure_of(own, {wilayah} if own else set(), (wilayah, kategori)) if nama is not None else None
     if value is None:
         raise NotFound(f"Penetapan {tahun} tidak memuat angka {kategori} untuk {wilayah}")
     shown = privacy.shown_to(privacy.sees_full_nik(actor, wilayah))
@@ -53,14 +54,6 @@ def figure_trail(session: Session, actor: Actor, tahun: int, wilayah: str, kateg
         "riwayat_tanda": _flag_history(session, [int(str(f["id"])) for f in flag_rows], shown),
         "keputusan": _decisions(session, scope, d.instance_id, wilayah, shown),
     }
-
-
-def _official(figures: list[list[Any]], wilayah: str, kategori: str | None) -> int | None:
-    """The determined figure of a known category in a region, as the comparison of years reads it: a
-    determination keeps only the counts above 0, so a category missing where the region has figures
-    is 0 (its last record gone); a region with none at all has no figure."""
-    own = {k: n for code, k, n in figures if code == wilayah}
-    return None if kategori is None or not own else own.get(kategori, 0)
 
 
 def _flags(session: Session, tahun: int, wilayah: str, kategori: str, shown: Any) -> list[dict[str, Any]]:
