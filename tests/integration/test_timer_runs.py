@@ -42,7 +42,7 @@ def _picks(db: Database, into: list[Any]) -> Any:
     return lambda: event.remove(db.engine, "before_cursor_execute", record)
 
 
-def test_each_pick_of_a_run_binds_as_much_as_the_first_however_many_fired(db):
+def test_each_pick_of_a_run_binds_as_much_as_the_last_however_many_fired(db):
     sent = _waiting_with_timers(db)
     due = max(open_task(db, s, "kecamatan").due_at for s in sent)
     picks: list[Any] = []
@@ -52,7 +52,8 @@ def test_each_pick_of_a_run_binds_as_much_as_the_first_however_many_fired(db):
     finally:
         stop()
     assert len(picks) == 4  # three instances, then the question that finds none left
-    assert len({len(p) for p in picks}) == 1, "the fired instances' ids are not sent back with every pick"
+    # the first pick starts from the earliest deadline; each later one from the last reached
+    assert len({len(p) for p in picks[1:]}) == 1, "the fired instances' ids are not sent back with every pick"
     assert all(open_task(db, s, "kecamatan").overdue for s in sent)
 
 
