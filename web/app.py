@@ -23,9 +23,18 @@ from models import TASK_ROLES, User
 from notifications import inapp
 from notifications.plugin import plugin as notifications_plugin
 from web import errors, i18n
-from web.access import LANGUAGES, IdConverter, SessionUser, close_reading, reading, refuse_nul_characters
+from web.access import (
+    LANGUAGES,
+    IdConverter,
+    SessionUser,
+    close_reading,
+    reading,
+    refuse_nul_characters,
+    to_sign_in,
+)
 from web.api import init_api
 from web.extensions import babel, csrf, login_manager
+from web.static_versions import version_static_files
 from web.views import (
     admin,
     agency_figures,
@@ -236,11 +245,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None, tes
     # an administrator sets a new password or changes its roles (`session_version`).
     login_manager.session_protection = None
     login_manager.user_loader(_load_user)
-    login_manager.unauthorized_handler(auth.unauthorized)
+    login_manager.unauthorized_handler(to_sign_in)
     app.teardown_appcontext(close_reading)
     i18n.compile_catalogs(Path(app.config["BABEL_TRANSLATION_DIRECTORIES"]))
     _template_helpers(app, settings)
     _security_headers(app, settings.https)
+    version_static_files(app)
     if settings.proxy_hops:
         # The client's address and scheme as the configured number of proxies report them.
         n = settings.proxy_hops
