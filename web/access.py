@@ -13,7 +13,7 @@ from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, g, request, url_for
+from flask import abort, current_app, g, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import UserMixin, current_user, login_required
 from sqlalchemy.orm import Session
@@ -127,6 +127,13 @@ def referring_path() -> str:
     if not parts.path or parts.netloc != request.host:
         return ""
     return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def to_sign_in() -> Any:
+    """A session that ended: sign in, then back to the page the person was on (a form's own address
+    takes posts only, so after a post it is the page the form was on)."""
+    back = request.full_path.rstrip("?") if request.method == "GET" else referring_path()
+    return redirect(url_for("auth.login", next=back or None))
 
 
 def is_api_request() -> bool:

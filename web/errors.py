@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask, flash, g, render_template, request
 from flask_babel import gettext as _
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -15,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from engine.core import retry
 from engine.core.errors import Invalid, Problem, SijoskuError
-from web.access import is_api_request
+from web.access import is_api_request, to_sign_in
 from web.api import problems as api_problems
 from web.i18n import field_label, said
 
@@ -103,6 +104,11 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_refused(exc: CSRFError) -> Any:
+        if not current_user.is_authenticated and not _wants_json():
+            # The session ended (signed out in another tab, or unused too long) and its form token
+            # with it: sign in again and come back to the form, not a dead end.
+            flash(_("Sesi Anda sudah berakhir. Masuk lagi untuk melanjutkan."), "info")
+            return to_sign_in()
         return _page(
             400,
             _("Formulir kedaluwarsa"),

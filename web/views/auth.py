@@ -89,13 +89,6 @@ def password_first() -> Any:
     return None
 
 
-def unauthorized() -> Any:
-    """A session that ended: sign in, then back to the page the person was on (a form's own address
-    takes posts only, so after a post it is the page the form was on)."""
-    back = request.full_path.rstrip("?") if request.method == "GET" else referring_path()
-    return redirect(url_for("auth.login", next=back or None))
-
-
 @bp.post("/bahasa")
 def language() -> Any:
     form = parse(LanguageForm, request.form)

@@ -35,13 +35,17 @@
     } catch (ignored) { /* storage off: nothing kept */ }
   }
   var me = document.body.dataset.userId;
+  var SENT = "sijosku-entry-sent";  // an entry on its way, kept until the page after it (see keepSent)
   var decided = document.body.dataset.decidedTask;
   if (me) {
     forgetTyping(function (parts) { return parts[2] === me && parts[3] !== decided; });
   }
   var signOut = document.getElementById("form-keluar");
   if (signOut) {
-    signOut.addEventListener("submit", function () { forgetTyping(function () { return false; }); });
+    signOut.addEventListener("submit", function () {
+      forgetTyping(function () { return false; });
+      try { window.sessionStorage.removeItem(SENT); } catch (ignored) { /* storage off: nothing kept */ }
+    });
   }
   /* the sticky header's height, for what is jumped or moved to to come out below it */
   var header = document.querySelector("header.top");
@@ -123,7 +127,15 @@
     /* a second click while the page is on its way sends nothing twice (a slow connection invites it) */
     if (form.method.toLowerCase() === "post") {
       if (form.dataset.sending) { event.preventDefault(); return; }
+      /* offline, the browser would put its own page where the form was and what was typed would be
+         gone: the form stays, says so, and goes when tapped again on a line */
+      if (navigator.onLine === false) {
+        event.preventDefault();
+        sayOffline(form);
+        return;
+      }
       form.dataset.sending = "1";
+      if (form.hasAttribute("data-keep-entry")) { keepSent(form); }
       if (form.enctype === "multipart/form-data") {
         /* an upload on a slow line takes minutes: say it is going, and never start it again meanwhile */
         var going = document.createElement("p");
@@ -136,6 +148,19 @@
       // a form whose answer is a download leaves the page where it is: it may be sent again later
       setTimeout(function () { delete form.dataset.sending; }, 10000);
     }
+  });
+  function sayOffline(form) {
+    var said = form.querySelector(".offline-state");
+    if (!said) {
+      said = document.createElement("p");
+      said.className = "offline-state";
+      said.setAttribute("role", "alert");
+      form.appendChild(said);
+    }
+    said.textContent = document.body.getAttribute("data-say-offline") || "";
+  }
+  window.addEventListener("online", function () {
+    document.querySelectorAll(".offline-state").forEach(function (said) { said.remove(); });
   });
   /* back to a page kept by the browser: its forms may be sent again */
   window.addEventListener("pageshow", function () {
@@ -150,15 +175,43 @@
   function typed(field) {
     return field.name && field.name !== "csrf_token" && field.name !== "kategori" && field.type !== "hidden";
   }
+  function typedValues(form) {
+    var values = {};
+    Array.prototype.forEach.call(form.elements, function (field) {
+      if (typed(field)) { values[field.name] = field.value; }
+    });
+    return values;
+  }
+  function fill(form, values) {
+    Array.prototype.forEach.call(form.elements, function (field) {
+      if (typed(field) && Object.prototype.hasOwnProperty.call(values, field.name)) { field.value = values[field.name]; }
+    });
+  }
   if (entry) {
     var saved = sessionStorage.getItem(kept);
     sessionStorage.removeItem(kept);
-    if (saved) {
-      var values = JSON.parse(saved);
-      Array.prototype.forEach.call(entry.elements, function (field) {
-        if (typed(field) && Object.prototype.hasOwnProperty.call(values, field.name)) { field.value = values[field.name]; }
-      });
-    }
+    if (saved) { fill(entry, JSON.parse(saved)); }
+  }
+  /* An entry sent from a session that had ended (signed out in another tab, or unused too long) is
+     refused and leads to sign-in: what was typed waits here and fills the form again once the same
+     person has signed in and is back on it. Any other signed-in page forgets it: the entry was then
+     saved, or refused with what was typed shown beside its fields. */
+  function keepSent(form) {
+    try {
+      sessionStorage.setItem(SENT, JSON.stringify({ path: location.pathname, person: me, values: typedValues(form) }));
+    } catch (ignored) { /* storage off: nothing kept */ }
+  }
+  var sent = null;
+  try { sent = JSON.parse(sessionStorage.getItem(SENT) || "null"); } catch (ignored) { sent = null; }
+  var signIn = document.getElementById("form-masuk");
+  if (sent && signIn) {
+    signIn.addEventListener("submit", function () {
+      sent.afterSignIn = true;
+      sessionStorage.setItem(SENT, JSON.stringify(sent));
+    });
+  } else if (sent && me) {
+    sessionStorage.removeItem(SENT);
+    if (entry && sent.afterSignIn && sent.person === me && sent.path === location.pathname) { fill(entry, sent.values); }
   }
   document.querySelectorAll("select[data-navigate]").forEach(function (select) {
     /* choosing a category reloads the form for it; without scripts the button next to it does.
@@ -168,13 +221,7 @@
     var byKeys = false;
     function go() {
       if (select.value === was) { return; }
-      if (entry) {
-        var values = {};
-        Array.prototype.forEach.call(entry.elements, function (field) {
-          if (typed(field)) { values[field.name] = field.value; }
-        });
-        sessionStorage.setItem(kept, JSON.stringify(values));
-      }
+      if (entry) { sessionStorage.setItem(kept, JSON.stringify(typedValues(entry))); }
       was = select.value;
       select.form.submit();
     }
