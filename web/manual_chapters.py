@@ -7,6 +7,7 @@ the end-to-end suite (web/manual/screenshots), so the manual shows the screens a
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -16,10 +17,12 @@ from typing import Any
 from flask import render_template
 from markdown_it import MarkdownIt
 from markupsafe import Markup
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parent / "manual"  # package data: the manual ships in the wheel
 MANUAL = ROOT / "panduan"
 SCREENSHOTS = ROOT / "screenshots"
+PHONE_WIDTH = 720  # a phone's 360 CSS px at twice the density
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,51 @@ def _printed(href: str) -> str:
     return (SCREENSHOTS / shot.group(1)).as_uri() if shot else href
 
 
+def _offer_lighter(token: Any, href: str) -> None:
+    """A screenshot in the app is offered as WebP too, a quarter to a half of the PNG's bytes: 720 px
+    wide for a phone's screen, full width for the rest (a phone on a weak line read the operator's
+    chapter as 420 KB of PNG). Its size is given, so the page does not jump as it arrives."""
+    shot = re.fullmatch(r"\.\./screenshots/([\w.-]+)\.png", href)
+    size = screenshot_size(f"{shot.group(1)}.png") if shot else None
+    if shot is None or size is None:
+        return
+    width, height = size
+    lighter = f"/bantuan/gambar/{shot.group(1)}"
+    narrow = f"{lighter}-{PHONE_WIDTH}.webp {PHONE_WIDTH}w, " if width > PHONE_WIDTH else ""
+    token.attrSet("srcset", f"{narrow}{lighter}.webp {width}w")
+    token.attrSet("sizes", "(max-width: 72rem) 100vw, 70rem")
+    token.attrSet("width", str(width))
+    token.attrSet("height", str(height))
+
+
+def screenshot_size(name: str) -> tuple[int, int] | None:
+    path = SCREENSHOTS / name
+    return _size_of(path, path.stat().st_mtime) if path.is_file() else None
+
+
+@lru_cache(maxsize=64)
+def _size_of(path: Path, mtime: float) -> tuple[int, int]:
+    with Image.open(path) as picture:
+        return picture.size
+
+
+def screenshot_webp(stem: str, width: int | None) -> bytes | None:
+    """The screenshot `stem`.png as WebP, `width` px wide (never wider than it is), or None."""
+    path = SCREENSHOTS / f"{stem}.png"
+    return _webp_of(path, width, path.stat().st_mtime) if path.is_file() else None
+
+
+@lru_cache(maxsize=64)  # every screenshot at both widths: each is encoded once per process
+def _webp_of(path: Path, width: int | None, mtime: float) -> bytes:
+    with Image.open(path) as picture:
+        shown = picture.convert("RGB")
+    if width and width < shown.width:
+        shown = shown.resize((width, round(shown.height * width / shown.width)), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    shown.save(out, "WEBP", quality=80)
+    return out.getvalue()
+
+
 def _renderer(_link: Any = _served) -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False}).enable("table")
 
@@ -75,7 +123,10 @@ def _renderer(_link: Any = _served) -> MarkdownIt:
         return str(renderer.renderToken(tokens, idx, options, env))
 
     def image(renderer: Any, tokens: Any, idx: int, options: Any, env: Any) -> str:
-        tokens[idx].attrSet("src", _link(str(tokens[idx].attrGet("src") or "")))
+        href = str(tokens[idx].attrGet("src") or "")
+        tokens[idx].attrSet("src", _link(href))
+        if _link is _served:
+            _offer_lighter(tokens[idx], href)
         tokens[idx].attrSet("loading", "lazy")
         return str(renderer.image(tokens, idx, options, env))
 

@@ -1,12 +1,15 @@
 """The manual inside the app: every page links to its section, the section exists, the chapters'
-own links resolve, form fields carry their explanation, and the manual prints to PDF."""
+own links resolve, form fields carry their explanation, screenshots come lighter to phones, and the
+manual prints to PDF."""
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
 
 import pytest
+from PIL import Image
 
 from web import manual_chapters as chapters
 from web.views import help as manual
@@ -142,3 +145,28 @@ def test_the_manual_prints_to_a_pdf_with_every_chapter(app, tmp_path):
     data = pdf.read_bytes()
     assert data.startswith(b"%PDF")
     assert len(re.findall(rb"/Type\s*/Page[^s]", data)) >= len(chapters.written())
+
+
+def test_each_screenshot_is_offered_as_lighter_webp_at_a_phones_width_and_its_own(browser):
+    html = browser.get("/bantuan/operator-desa").get_data(as_text=True)
+    shown = re.search(r'<img src="/bantuan/gambar/operator-pengajuan\.png"[^>]*>', html)
+    assert shown, "the chapter shows its first screenshot"
+    assert 'width="1280" height="1697"' in shown.group(0)  # the page keeps its place as it arrives
+    offered = dict(re.findall(r"(\S+) (\d+)w", re.search(r'srcset="([^"]+)"', shown.group(0)).group(1)))
+    assert offered == {
+        "/bantuan/gambar/operator-pengajuan-720.webp": "720",
+        "/bantuan/gambar/operator-pengajuan.webp": "1280",
+    }
+    with browser.get("/bantuan/gambar/operator-pengajuan.png") as original:  # a file: closed after reading
+        png = original.get_data()
+    for address, width in offered.items():
+        answer = browser.get(address)
+        assert answer.status_code == 200 and answer.mimetype == "image/webp"
+        picture = Image.open(io.BytesIO(answer.get_data()))
+        assert picture.format == "WEBP" and picture.width == int(width)
+        assert len(answer.get_data()) < len(png) / 2
+    # a phone's own screenshot is narrower than a phone's width: offered at its own only
+    phone = chapters._renderer().render("![Tugas di ponsel](../screenshots/halaman-tugas-ponsel.png)")
+    assert 'srcset="/bantuan/gambar/halaman-tugas-ponsel.webp 360w"' in phone
+    for unknown in ("tidak-ada.webp", "operator-pengajuan-640.webp", "..%2Fpanduan%2Findex.webp", "x.webp.png"):
+        assert browser.get(f"/bantuan/gambar/{unknown}").status_code == 404, unknown

@@ -8,11 +8,11 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from flask import Blueprint, abort, render_template, send_from_directory, url_for
+from flask import Blueprint, Response, abort, render_template, send_from_directory, url_for
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
-from web.manual_chapters import CHAPTERS, SCREENSHOTS, render_chapter, written
+from web.manual_chapters import CHAPTERS, PHONE_WIDTH, SCREENSHOTS, render_chapter, screenshot_webp, written
 
 bp = Blueprint("help", __name__, url_prefix="/bantuan")
 
@@ -139,6 +139,12 @@ def chapter(slug: str) -> Any:
 
 @bp.get("/gambar/<path:name>")
 def screenshot(name: str) -> Any:
-    if not re.fullmatch(r"[\w.-]+\.png", name):
+    if re.fullmatch(r"[\w.-]+\.png", name):
+        return send_from_directory(SCREENSHOTS, name)
+    lighter = re.fullmatch(rf"([\w.-]+?)(-{PHONE_WIDTH})?\.webp", name)
+    picture = screenshot_webp(lighter.group(1), PHONE_WIDTH if lighter.group(2) else None) if lighter else None
+    if picture is None:
         abort(404)
-    return send_from_directory(SCREENSHOTS, name)
+    response = Response(picture, mimetype="image/webp")
+    response.cache_control.public, response.cache_control.max_age = True, 86400
+    return response
