@@ -4,7 +4,8 @@ the operator set aside (neither brought up to date, nor linked, nor checked agai
 person another period added (on the draft's trail, stale on a form opened before) or of a record the
 draft carries already (left new); the operator's own attribute value and an attribute the category
 dropped; an empty text where the register holds nothing; a copy already holding the new value; the
-category's own column; and a new entry in another desa of the province checked again for a death."""
+category's own column; and a new entry in another desa of the province checked again for a death.
+And one bound of a region update: a decree in force from today, its basis at full length, applies."""
 
 from __future__ import annotations
 
