@@ -113,9 +113,11 @@ def forum_review(session: Session, actor: Actor, cmd: ForumReview) -> HumanTask:
             _record_verdict(session, actor, found.task, flag, AuditAction.EXPLANATION_ACCEPTED, None)
             continue
         returned[str(flag.id)] = reason
+        # on the trail before the flag reopens: reopening writes the Forum's reason over the
+        # regency's explanation, and the regency reads again the explanation that was sent back
+        _record_verdict(session, actor, found.task, flag, AuditAction.EXPLANATION_RETURNED, reason)
         if flag.status != FlagStatus.TERBUKA:
             review.settle(session, actor, flag.id, review.FlagAction.REOPEN, reason, flag.status)
-        _record_verdict(session, actor, found.task, flag, AuditAction.EXPLANATION_RETURNED, reason)
     regencies_back = sorted({ancestor_code(f.region_kode, Tier.KABUPATEN) for f in listed if str(f.id) in returned})
     keputusan = Decision.KEMBALIKAN if returned else Decision.SETUJU
     alasan = "; ".join(returned.values()) if returned else None
