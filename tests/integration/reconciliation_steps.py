@@ -49,6 +49,18 @@ def review_regencies(db, year=YEAR):
             finish_as_system(session, session.get(HumanTask, task.id))
 
 
+def explain_and_send(db, task_id, note):
+    """Bulungan's walidata explains every flag still open in its region and sends its review."""
+    for flag in flags_of(db, "65.01"):
+        if flag.status == FlagStatus.TERBUKA:
+            with db.transaction() as session:
+                reconciliation.explain_flag(
+                    session, person(db, "walidata.kab"), task_id, flag.id, review.FlagAction.EXPLAIN, note
+                )
+    with db.transaction() as session:
+        reconciliation.submit_regency_review(session, person(db, "walidata.kab"), task_id)
+
+
 def accept_at_forum(db):
     """The Forum accepts every discrepancy it is shown."""
     (forum,) = open_tasks(db, "tinjauan_forum")

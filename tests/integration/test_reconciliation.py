@@ -39,6 +39,7 @@ from tests.integration.reconciliation_steps import (
     accept_at_forum,
     decree_at_head,
     determine,
+    explain_and_send,
     flags_of,
     open_tasks,
     person,
@@ -84,17 +85,7 @@ def test_a_year_from_opening_to_the_frozen_determination(year):
             reconciliation.submit_regency_review(session, person(db, "walidata.kab"), bulungan.id)
     assert any(f"tanda_{discrepancy.id}" == p.column for p in refused.value.problems)
 
-    def explain_all(task_id, note):
-        for flag in flags_of(db, "65.01"):
-            if flag.status == FlagStatus.TERBUKA:
-                with db.transaction() as session:
-                    reconciliation.explain_flag(
-                        session, person(db, "walidata.kab"), task_id, flag.id, review.FlagAction.EXPLAIN, note
-                    )
-        with db.transaction() as session:
-            reconciliation.submit_regency_review(session, person(db, "walidata.kab"), task_id)
-
-    explain_all(bulungan.id, "DP3AP2KB menghitung semua lansia, bukan hanya yang terlantar")
+    explain_and_send(db, bulungan.id, "DP3AP2KB menghitung semua lansia, bukan hanya yang terlantar")
     with db.transaction() as session:
         reconciliation.submit_regency_review(session, person(db, "walidata.kab.lain"), regency_tasks[1].id)
         for other in regency_tasks[2:]:  # regencies without a walidata of their own in this test

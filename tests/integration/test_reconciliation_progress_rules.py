@@ -31,6 +31,7 @@ from tests.integration.reconciliation_steps import (
     YEAR,
     accept_at_forum,
     decree_at_head,
+    explain_and_send,
     flags_of,
     open_tasks,
     person,
@@ -46,18 +47,6 @@ def _progress(db, year=YEAR, username="walidata.prov"):
 
 def _rows(shown):
     return {r.kode: r for r in shown.kabupaten}
-
-
-def _bulungan_explains_and_sends(db, task_id, note="DP3AP2KB menghitung semua lansia"):
-    """Bulungan's walidata explains every flag still open in its region and sends its review."""
-    for flag in flags_of(db, "65.01"):
-        if flag.status == FlagStatus.TERBUKA:
-            with db.transaction() as session:
-                reconciliation.explain_flag(
-                    session, person(db, "walidata.kab"), task_id, flag.id, review.FlagAction.EXPLAIN, note
-                )
-    with db.transaction() as session:
-        reconciliation.submit_regency_review(session, person(db, "walidata.kab"), task_id)
 
 
 def _listed(db, forum):
@@ -89,7 +78,7 @@ def test_each_regencys_row_follows_its_own_review_task_through_the_rounds(year):
     with db.transaction() as session:
         reconciliation.open_year(session, SYSTEM, "65", YEAR)
     first = {t.region_kode: t for t in open_tasks(db, "tinjauan_kabupaten")}
-    _bulungan_explains_and_sends(db, first["65.01"].id)
+    explain_and_send(db, first["65.01"].id, "DP3AP2KB menghitung semua lansia")
     rows = _rows(_progress(db))
     # Bulungan has sent its review; every other regency's row still shows its own task waiting
     assert (rows["65.01"].tugas_id, rows["65.01"].status, rows["65.01"].belum) == (first["65.01"].id, "selesai", 0)
@@ -107,7 +96,7 @@ def test_each_regencys_row_follows_its_own_review_task_through_the_rounds(year):
     assert (_rows(shown)["65.01"].tugas_id, _rows(shown)["65.01"].status) == (again.id, "terbuka")
     assert _rows(shown)["65.01"].belum == len(waiting) >= 1  # what the Forum sent back waits again
     assert (shown.forum_tugas_id, shown.kepala_tugas_id, shown.tahap) == (forum.id, None, [again.nama])
-    _bulungan_explains_and_sends(db, again.id, "DP3AP2KB memakai definisi lansia yang lebih luas")
+    explain_and_send(db, again.id, "DP3AP2KB memakai definisi lansia yang lebih luas")
     (forum_again,) = open_tasks(db, "tinjauan_forum")
     shown = _progress(db)
     # both of Bulungan's rounds are done: its row names the latest, not the first
@@ -194,7 +183,7 @@ def test_what_the_forum_sends_back_reaches_the_regency_newest_first_as_written(y
         forum_review.forum_review(session, person(db, "forum.sdi"), forum_review.ForumReview(forum.id, too_long))
     _send_back_bulungans_discrepancy(db, "  rasio DP3AP2KB berubah\n")
     (again,) = open_tasks(db, "tinjauan_kabupaten")
-    _bulungan_explains_and_sends(db, again.id, "DP3AP2KB memakai definisi lansia yang lebih luas")
+    explain_and_send(db, again.id, "DP3AP2KB memakai definisi lansia yang lebih luas")
     (second,) = open_tasks(db, "tinjauan_forum")
     with db.read() as session:  # the Forum's page asks again only what was explained again
         page = reconciliation_tasks.task_page(session, person(db, "forum.sdi"), second.id)
@@ -354,7 +343,7 @@ def test_a_revisions_regency_page_does_not_carry_the_forums_returns_of_the_year_
     review_regencies(db)
     _send_back_bulungans_discrepancy(db, "rasio DP3AP2KB berubah")
     (again,) = open_tasks(db, "tinjauan_kabupaten")
-    _bulungan_explains_and_sends(db, again.id, "DP3AP2KB memakai definisi lansia yang lebih luas")
+    explain_and_send(db, again.id, "DP3AP2KB memakai definisi lansia yang lebih luas")
     accept_at_forum(db)
     (head,) = open_tasks(db, "penetapan_kepala")
     decree_at_head(db, head, "SK-1/2027")
