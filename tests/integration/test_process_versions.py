@@ -226,6 +226,28 @@ def test_a_waiting_task_cannot_move_to_a_missing_step_or_another_lane(db):
         processes.migrate_instances(db, SYSTEM, KEY, 1, 2, {"tidak_ada": "verifikasi_kec"})
 
 
+def test_an_instance_another_run_moved_meanwhile_is_reported_and_the_others_still_move(db, monkeypatch):
+    """Two administrators move the same version at once: this run listed the instances before the
+    other moved one of them. That one is reported as moved already; the run goes on with the rest."""
+    tiers = _waiting_at_each_tier(db)
+    _deploy(db, RENAMED)
+    rival = _instance(db, tiers["provinsi"]).id
+    move = migration.move_instance
+
+    def the_other_run_first(session, actor_, instance_id, versions, mapping, dry_run):
+        if instance_id != rival and _version(db, tiers["provinsi"]) == 1:
+            with db.transaction() as other:  # the other administrator's run, committed meanwhile
+                move(other, SYSTEM, rival, versions, mapping, False)
+        return move(session, actor_, instance_id, versions, mapping, dry_run)
+
+    monkeypatch.setattr(migration, "move_instance", the_other_run_first)
+    report = processes.migrate_instances(db, SYSTEM, KEY, 1, 2)
+    refused = {r.instance_id: r.problems[0].message for r in report.results if not r.ok}
+    assert list(refused) == [rival] and "sudah dipindahkan" in refused[rival]
+    assert report.moved == 3 and {_version(db, s) for s in tiers.values()} == {2}
+    assert len(_actions(db, "INSTANCE_MIGRATED")) == 4  # each moved once: three by this run, one by the other
+
+
 def test_a_failed_timer_step_lists_the_instance_as_stuck_and_a_retry_clears_it(db):
     tiers = _waiting_at_each_tier(db)
     task = open_task(db, tiers["kabupaten"], "kabupaten")
