@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
 
-from sqlalchemy import ARRAY, Date, String, and_, bindparam, func, select, tuple_
+from sqlalchemy import ARRAY, Date, String, and_, bindparam, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from engine.core.errors import phrase
@@ -174,16 +174,19 @@ def registered_elsewhere(field: str, what: str, rule: str, place: Place) -> Find
 
 
 def _removed_here(session: Session, submission_id: int | None) -> set[int]:
-    """The records this submission proposes to remove (died, moved, no longer eligible ...): gone once
-    it is approved, so a new entry for the same person is not a second registration of them."""
+    """The records this submission proposes to remove (died, moved, no longer eligible ...) or to move
+    to another category or NIK: gone from where they stand once it is approved, so a new entry of that
+    category and NIK is not a second registration of them."""
     if submission_id is None:
         return set()
+    moved = or_(SubmissionItem.kategori != Record.kategori, SubmissionItem.nik.is_distinct_from(Record.nik))
     return set(
         session.scalars(
-            select(SubmissionItem.record_id).where(
+            select(SubmissionItem.record_id)
+            .join(Record, Record.id == SubmissionItem.record_id)
+            .where(
                 SubmissionItem.submission_id == submission_id,
-                SubmissionItem.aksi == ItemAction.HAPUS,
-                SubmissionItem.record_id.is_not(None),
+                or_(SubmissionItem.aksi == ItemAction.HAPUS, and_(SubmissionItem.dibuang.is_(False), moved)),
             )
         )
     )

@@ -250,7 +250,10 @@ def write_rows(
             )
         )
     }
-    records = by_identity(session, submission.kode_desa, ctx.unit_of)
+    # a record another entry carries already (its copy moved to another category or NIK) is not
+    # what a row of its old identity re-verifies: that row is a registration of its own
+    carried = {i.record_id for i in existing.values() if i.record_id is not None and not i.dibuang}
+    records = {k: r for k, r in by_identity(session, submission.kode_desa, ctx.unit_of).items() if r not in carried}
     now = clock.now()
     new_items = []
     for index, row in enumerate(rows):

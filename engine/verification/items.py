@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Exists, delete, select
 from sqlalchemy.orm import Session
 
 from engine.core import audit, clock
@@ -169,18 +169,36 @@ def _same_entry(session: Session, submission: Submission, kind: Category, key: s
 
 
 def _record_of(session: Session, submission: Submission, kind: Category, key: str) -> int | None:
-    """The desa's active record of this entry, which the item re-verifies."""
+    """The desa's active record of this entry, which the item re-verifies. A record another entry
+    of this submission carries already (its copy moved to another category or NIK) is not it: this
+    entry is then a registration of its own, and the record keeps the move."""
     if not key:
         return None
     unit = Unit(kind.satuan)
     for record in session.execute(
         select(Record.id, Record.nik, Record.no_kk, Record.nama).where(
-            Record.kode_desa == submission.kode_desa, Record.kategori == kind.kode, Record.status == RecordStatus.AKTIF
+            Record.kode_desa == submission.kode_desa,
+            Record.kategori == kind.kode,
+            Record.status == RecordStatus.AKTIF,
+            ~_carried_by(submission.id),
         )
     ):
         if identity.key(unit, {"nik": record.nik, "no_kk": record.no_kk, "nama": record.nama}) == key:
             return record.id
     return None
+
+
+def _carried_by(submission_id: int) -> Exists:
+    """A live entry of the submission carries the record."""
+    return (
+        select(SubmissionItem.id)
+        .where(
+            SubmissionItem.submission_id == submission_id,
+            SubmissionItem.record_id == Record.id,
+            SubmissionItem.dibuang.is_(False),
+        )
+        .exists()
+    )
 
 
 def _item(session: Session, submission: Submission, item_id: int) -> SubmissionItem:

@@ -1,11 +1,12 @@
 """Entries of the desa's other submissions in work, as an approval brings them up to date, that the
-overlapping periods' tests left open: a record two entries of the approved period changed; entries
-the operator set aside (neither brought up to date, nor linked, nor checked again); a new entry of a
-person another period added (on the draft's trail, stale on a form opened before) or of a record the
-draft carries already (left new); the operator's own attribute value and an attribute the category
-dropped; an empty text where the register holds nothing; a copy already holding the new value; the
-category's own column; and a new entry in another desa of the province checked again for a death.
-And one bound of a region update: a decree in force from today, its basis at full length, applies."""
+overlapping periods' tests left open: a record moved to another category beside its person entered
+again in the old one; entries the operator set aside (neither brought up to date, nor linked, nor
+checked again); a new entry of a person another period added (on the draft's trail, stale on a form
+opened before) or of a record the draft carries already (left new); the operator's own attribute
+value and an attribute the category dropped; an empty text where the register holds nothing; a copy
+already holding the new value; the category's own column; and a new entry in another desa of the
+province checked again for a death. And one bound of a region update: a decree in force from today,
+its basis at full length, applies."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from engine.core.errors import Conflict
 from engine.people import users
 from engine.quality.nik import compose
 from engine.verification import imports, items, region_updates, register, submissions
-from models import AuditEvent, QualityFlag, Region, Submission, SubmissionItem, VervalStatus
+from models import AuditEvent, QualityFlag, Record, RecordStatus, Region, Submission, SubmissionItem, VervalStatus
 from tests.factories import SYSTEM, actor, csv_of, decide, make_team, person_row, submit
 from tests.integration.test_overlapping_periods import (
     ELDER,
@@ -73,31 +74,36 @@ def _flags(db, sid):
         return list(s.scalars(select(QualityFlag.rule).where(QualityFlag.submission_id == sid)))
 
 
-def test_a_record_two_entries_of_the_approved_period_changed_reaches_the_next_copy_whole(db):
-    """Q2 moves the elder's copy to PD with her full name and a note, and enters her again as LUT
-    (re-verifying the same record) with another note: the next period's copy takes the name the
-    first entry wrote and the note the second left, both against the values it was copied with."""
+def test_a_record_moved_to_another_category_and_its_person_entered_again_reach_the_next_copy_apart(db):
+    """Q2 moves the elder's copy to PD with her full name and a note, and enters her again as LUT with
+    another note: two registrations. The record keeps the move, a new LUT record begins, and the next
+    period's copy of the record takes the move and the name, not the LUT entry's note."""
     named = "Maria Ingan Lahang"
 
     def twice(q2):
         _correct(db, q2, ELDER, kategori="PD", nama=named, keterangan=CARED_FOR)
         again = _save(db, q2, ELDER, nama=named, keterangan="tinggal sendiri")
-        assert _item(db, again).record_id == _entry(db, q2, ELDER["nik"]).record_id  # one record, two entries
+        assert _item(db, again).record_id is None  # not the record the copy carries
 
     q2, q3 = _verified_then_next_opened(db, twice)
     _up(db, q2, ("verif.kab", "valid.prov"))
-    elder = _record(db, ELDER["nik"])
-    assert (elder.kategori, elder.nama, elder.keterangan) == ("LUT", named, "tinggal sendiri")
+    with db.read() as s:
+        standing = s.scalars(select(Record).where(Record.nik == ELDER["nik"], Record.status == RecordStatus.AKTIF))
+        assert sorted((r.kategori, r.nama, r.keterangan) for r in standing) == [
+            ("LUT", named, "tinggal sendiri"),
+            ("PD", named, CARED_FOR),
+        ]
     copy = _entry(db, q3, ELDER["nik"]).data
-    assert (copy["kategori"], copy["nama"], copy["keterangan"]) == ("LUT", named, "tinggal sendiri")
+    assert (copy["kategori"], copy["nama"], copy["keterangan"]) == ("PD", named, CARED_FOR)
 
 
 def test_an_entry_the_operator_set_aside_is_left_as_they_left_it(db):
-    """Q3's operator entered the elder again (re-verifying her record) and set that entry aside: Q2's
-    new address reaches the copy still in work, not the entry set aside, and only the copy is told."""
+    """Q3's operator moved the elder's copy to PD, entered her again as LUT (new data beside it) and set
+    that entry aside: Q2's new address reaches the copy still in work, not the entry set aside, and
+    only the copy is told."""
     q2, q3 = _verified_then_next_opened(db, lambda q2: _correct(db, q2, ELDER, alamat=MOVED))
-    _correct(db, q3, ELDER, kategori="PD")  # the copy moved to another category ...
-    again = _save(db, q3, ELDER)  # ... so the elder as LUT is an entry of her record again
+    _correct(db, q3, ELDER, kategori="PD")
+    again = _save(db, q3, ELDER)
     _discard(db, q3, again)
     _up(db, q2, ("verif.kab", "valid.prov"))
     assert _item(db, again).data["alamat"] == ELDER["alamat"]
