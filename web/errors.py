@@ -104,9 +104,10 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_refused(exc: CSRFError) -> Any:
-        if not current_user.is_authenticated and not _wants_json():
+        if not current_user.is_authenticated and request.endpoint != "auth.login" and not _wants_json():
             # The session ended (signed out in another tab, or unused too long) and its form token
-            # with it: sign in again and come back to the form, not a dead end.
+            # with it: sign in again and come back to the form, not a dead end. (The sign-in form
+            # itself, left open too long, is simply to be loaded again.)
             flash(_("Sesi Anda sudah berakhir. Masuk lagi untuk melanjutkan."), "info")
             return to_sign_in()
         return _page(
