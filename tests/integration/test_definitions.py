@@ -77,7 +77,9 @@ def test_a_changed_definition_is_a_new_version_and_running_instances_keep_theirs
         )
         assert session.get(ProcessDefinition, v1).version == 1
         assert session.get(ProcessDefinition, v2).version == 2
-        listed = {d["version"]: d for d in versions.list_definitions(session)}
+        shown = [d for d in versions.list_definitions(session) if d["process_key"] == "verifikasi_berjenjang"]
+        listed = {d["version"]: d for d in shown}
+    assert [d["version"] for d in shown] == [1, 2]  # the admin reads a process's versions oldest first
     assert listed[1]["instances_running"] == 1 and listed[2]["is_current"] and not listed[1]["is_current"]
     submit(db, team.operator, first)  # the old version still runs to its next step
     decide(db, team.kecamatan, first, "approve")

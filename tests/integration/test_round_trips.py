@@ -128,6 +128,7 @@ def test_a_return_reads_the_items_verdicts_once_and_records_each_reason(db, stat
             select(AuditEvent).where(AuditEvent.human_task_id == task.id, AuditEvent.action == "TASK_COMPLETED")
         ).one()
         assert row.after["tidak_sesuai"] == {str(item_ids[1]): "lahir 1951"}
+        assert row.before == {"status": "terbuka"} and row.after["status"] == "selesai"
         stored = s.scalars(select(ItemVerdict).where(ItemVerdict.human_task_id == task.id)).all()
         assert {v.item_id: (v.verdict, v.alasan) for v in stored} == {
             item_ids[0]: (Verdict.SESUAI, None),
