@@ -79,10 +79,14 @@ def test_minutes_go_on_the_trail_and_stop_once_the_kecamatan_has_decided(db, peo
     sid = open_with_items(db)
     submit(db, "op.desa", sid)
     first = _attach(db, sid)  # submitted, the kecamatan not yet decided: still attachable
+    signed = _attach(db, sid, "ba-ttd.pdf", PDF + b"% signed\n%%EOF\n")  # replaced: the trail keeps the first
     with db.read() as s:
-        trail = s.scalars(select(AuditEvent).where(AuditEvent.action == "MINUTES_ATTACHED")).all()
+        trail = s.scalars(
+            select(AuditEvent).where(AuditEvent.action == "MINUTES_ATTACHED").order_by(AuditEvent.seq)
+        ).all()
     assert [(e.subject_id, e.before, e.after["berkas"], e.after["nama_asli"]) for e in trail] == [
-        (str(sid), {"berkas": None}, first, "ba.pdf")
+        (str(sid), {"berkas": None}, first, "ba.pdf"),
+        (str(sid), {"berkas": first}, signed, "ba-ttd.pdf"),
     ]
     decide(db, "verif.kec", sid, "approve")  # now with the kabupaten, still "diajukan"
     with db.read() as s:
@@ -90,7 +94,7 @@ def test_minutes_go_on_the_trail_and_stop_once_the_kecamatan_has_decided(db, peo
     with pytest.raises(Conflict, match="kecamatan sudah memutuskan"):
         _attach(db, sid, content=PDF + b"% another\n%%EOF\n")
     with db.read() as s:
-        assert s.get(Submission, sid).berita_acara == first
+        assert s.get(Submission, sid).berita_acara == signed
 
 
 def test_minutes_are_a_pdf_by_name_and_by_content_and_at_most_ten_megabytes(db, people):
