@@ -106,7 +106,8 @@ class Updated:
 
 
 def _codes(text: str) -> tuple[str, ...]:
-    return tuple(c for c in re.split(r"[;,\s]+", text.strip()) if c)
+    """The codes written in a cell, each once (a code written twice is still one region carried on)."""
+    return tuple(dict.fromkeys(c for c in re.split(r"[;,\s]+", text.strip()) if c))
 
 
 def _name(text: str) -> str:
