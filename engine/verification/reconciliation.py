@@ -113,11 +113,7 @@ def instance_of(session: Session, tahun: int) -> ProcessInstance | None:
 
 def open_verification_tasks(session: Session, tahun: int) -> tuple[int, list[dict[str, Any]]]:
     """How many verification tasks of the year's periods are still open, and the first of them."""
-    where = (
-        HumanTask.status == TaskStatus.TERBUKA,
-        HumanTask.peran.is_(None),
-        HumanTask.periode.like(f"{tahun}-%"),
-    )
+    where = (HumanTask.status == TaskStatus.TERBUKA, HumanTask.peran.is_(None), HumanTask.periode.like(f"{tahun}-%"))
     rows = session.scalars(select(HumanTask).where(*where).order_by(HumanTask.id).limit(LISTED_OPEN_TASKS)).all()
     total = session.scalar(select(func.count()).select_from(HumanTask).where(*where)) or 0
     listed = [
@@ -137,9 +133,11 @@ def open_verification_tasks(session: Session, tahun: int) -> tuple[int, list[dic
 def _revision_of(session: Session, year: int, alasan_revisi: str | None) -> int:
     """0 for a year not determined yet; the next revision's number when a reason is given."""
     frozen = determinations.latest(session, year)
+    if frozen is None and alasan_revisi:  # a first determination replaces nothing: it would claim a reason
+        raise Conflict(f"Angka tahun {year} belum ditetapkan: tidak ada yang direvisi; buka tanpa alasan revisi")
     if frozen is None:
         return 0
-    if not (alasan_revisi or "").strip():
+    if not alasan_revisi:
         raise Conflict(
             f"Angka tahun {year} sudah ditetapkan; koreksi masuk ke penetapan berikutnya, "
             "atau ke revisi bernomor dengan alasannya (--revision ALASAN)"
