@@ -166,6 +166,14 @@ def test_each_revisions_files_say_which_revision_they_are_and_what_they_replace(
     assert (said_first["revisi"], said_first["nomor_sk"]) == ("0", "SK-1/2027") and "menggantikan" not in said_first
     assert (said_latest["revisi"], said_latest["nomor_sk"]) == ("1", "SK-1a/2027")
     assert said_latest["alasan_revisi"] == "ODHA Malinau terlewat"
+    assert said_first["periode"] == said_latest["periode"] == str(YEAR)  # the year determined, in both
+
+
+def test_an_export_in_a_format_not_offered_is_refused_and_not_on_the_trail(determined):
+    with pytest.raises(Invalid, match="Format 'docx' tidak dikenal; gunakan csv, xlsx, pdf"):
+        _export(determined, "walidata.prov", "docx")
+    with determined.read() as s:
+        assert not s.scalar(select(AuditEvent).where(AuditEvent.action == AuditAction.DETERMINATION_EXPORTED))
 
 
 # -- the determination's page ------------------------------------------------------------------
