@@ -111,11 +111,17 @@ def acknowledge(session: Session, actor: Actor, tingkat: str, submission_id: int
         if notes
         else {}
     )
+    notes = {flag_id: note.strip() for flag_id, note in notes.items()}  # measured as kept, as `review.settle` does
     problems = [Problem(f"tanda {flag_id} bukan milik pengajuan ini") for flag_id in notes if flag_id not in flags]
+    problems += [  # an error is corrected, not accepted with a note; the page offers a note for warnings only
+        Problem(f"tanda {flag_id} bukan peringatan: hanya peringatan yang dapat diakui", column=f"ack_{flag_id}")
+        for flag_id in notes
+        if flag_id in flags and flags[flag_id].severity != Severity.WARNING
+    ]
     problems += [
         Problem("catatan wajib diisi untuk mengakui peringatan", column=f"ack_{flag_id}")
         for flag_id, note in notes.items()
-        if flag_id in flags and not note.strip()
+        if flag_id in flags and not note
     ]
     problems += [
         Problem(f"paling banyak {NOTE_LIMIT} karakter", column=f"ack_{flag_id}")
@@ -132,7 +138,7 @@ def acknowledge(session: Session, actor: Actor, tingkat: str, submission_id: int
             FlagStatus.DIAKUI,
             actor.name,
             tingkat,
-            note.strip(),
+            note,
             clock.now(),
         )
         audit.record(
@@ -143,7 +149,7 @@ def acknowledge(session: Session, actor: Actor, tingkat: str, submission_id: int
             flag.id,
             before={"status": FlagStatus.TERBUKA.value},
             after={"status": FlagStatus.DIAKUI.value, "aturan": flag.rule, "pesan": flag.message, "tingkat": tingkat},
-            reason=note.strip(),
+            reason=note,
         )
 
 
