@@ -233,6 +233,8 @@ def test_a_share_that_moves_is_flagged_and_a_province_wide_change_is_not():
         Value("65.03", "AT", "2023", 300),
     ]
     assert flagged(check_share(moved, QUIET)) == [("porsi", "2023")]
+    # the whole scan names that figure once, for its jump: its share moved because it jumped
+    assert [(f.rule, f.region_kode, f.periode) for f in scan(moved, QUIET)] == [("lonjakan", "65.01", "2023")]
 
 
 @pytest.mark.parametrize(
