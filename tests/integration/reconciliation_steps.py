@@ -6,10 +6,11 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from engine.core.actors import Actor
+from engine.core.audit import AuditAction
 from engine.people import users
 from engine.quality import review
 from engine.verification import forum_review, reconciliation
-from models import FlagStatus, HumanTask, ProcessInstance, TaskStatus
+from models import AuditEvent, FlagStatus, HumanTask, ProcessInstance, TaskStatus
 from tests.factories import RECONCILIATION_YEAR, SYSTEM, finish_as_system
 
 YEAR = RECONCILIATION_YEAR
@@ -61,13 +62,27 @@ def explain_and_send(db, task_id, note):
         reconciliation.submit_regency_review(session, person(db, "walidata.kab"), task_id)
 
 
+def at_the_forum(db):
+    """The Forum's task and the discrepancies it is shown."""
+    (forum,) = open_tasks(db, "tinjauan_forum")
+    with db.read() as session:
+        return forum, forum_review.discrepancies(session, session.get(ProcessInstance, forum.instance_id))
+
+
 def accept_at_forum(db):
     """The Forum accepts every discrepancy it is shown."""
-    (forum,) = open_tasks(db, "tinjauan_forum")
+    forum, listed = at_the_forum(db)
+    verdicts = {f.id: ("terima", "") for f in listed}
     with db.transaction() as session:
-        listed = forum_review.discrepancies(session, session.get(ProcessInstance, forum.instance_id))
-        verdicts = {f.id: ("terima", "") for f in listed}
         forum_review.forum_review(session, person(db, "forum.sdi"), forum_review.ForumReview(forum.id, verdicts))
+
+
+def events(db, action: AuditAction) -> list[AuditEvent]:
+    """The trail's rows of one action, oldest first."""
+    with db.read() as session:
+        return list(
+            session.scalars(select(AuditEvent).where(AuditEvent.action == action.value).order_by(AuditEvent.seq))
+        )
 
 
 def to_the_head(db, year=YEAR, alasan_revisi=None):

@@ -31,7 +31,6 @@ from engine.quality import aggregates, review, series
 from engine.verification import agency_uploads, forum_review, reconciliation
 from models import (
     AggregateValue,
-    AuditEvent,
     Cycle,
     CycleStatus,
     Determination,
@@ -46,6 +45,7 @@ from tests.integration.reconciliation_steps import (
     YEAR,
     accept_at_forum,
     decree_at_head,
+    events,
     flags_of,
     open_tasks,
     person,
@@ -55,20 +55,13 @@ from tests.integration.reconciliation_steps import (
 from tests.regions import regions_restored  # noqa: F401  (the fixture)
 
 
-def _events(db, action: AuditAction) -> list[AuditEvent]:
-    with db.read() as session:
-        return list(
-            session.scalars(select(AuditEvent).where(AuditEvent.action == action.value).order_by(AuditEvent.seq))
-        )
-
-
 def test_a_year_opened_despite_open_verification_tasks_says_so_on_the_trail(year):
     db = year
     pending = open_period(db, f"{YEAR}-Q3", [person_row(9)])
     submit(db, "op.desa", pending)  # a kecamatan task of the year is still open
     with db.transaction() as session:
         opened = reconciliation.open_year(session, person(db, "walidata.prov"), "65", YEAR, force=True)
-    (entry,) = _events(db, AuditAction.RECONCILIATION_OPENED)
+    (entry,) = events(db, AuditAction.RECONCILIATION_OPENED)
     assert (entry.actor, entry.subject_id, entry.instance_id) == (
         "walidata.prov",
         str(opened.instance_id),
@@ -132,7 +125,7 @@ def test_each_explanation_the_forum_accepts_is_on_the_trail_with_its_task(year):
     db = year
     forum, listed = _at_the_forum(db)
     accept_at_forum(db)
-    accepted = _events(db, AuditAction.EXPLANATION_ACCEPTED)
+    accepted = events(db, AuditAction.EXPLANATION_ACCEPTED)
     assert sorted(int(e.subject_id) for e in accepted) == sorted(f.id for f in listed) and listed
     assert {(e.actor, e.human_task_id, e.instance_id) for e in accepted} == {("forum.sdi", forum.id, forum.instance_id)}
     assert all(e.after["catatan"] for e in accepted if e.after["wilayah"] == "65.01")

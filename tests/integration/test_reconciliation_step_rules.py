@@ -50,8 +50,10 @@ from models import (
 from tests.factories import SYSTEM
 from tests.integration.reconciliation_steps import (
     YEAR,
+    at_the_forum,
     decree_at_head,
     determine,
+    events,
     flags_of,
     open_tasks,
     person,
@@ -61,15 +63,8 @@ from tests.integration.reconciliation_steps import (
 from tests.regions import regions_restored  # noqa: F401  (the fixture)
 
 
-def _events(db, action: AuditAction) -> list[AuditEvent]:
-    with db.read() as session:
-        return list(
-            session.scalars(select(AuditEvent).where(AuditEvent.action == action.value).order_by(AuditEvent.seq))
-        )
-
-
 def _completed(db, task_id: int) -> AuditEvent:
-    (event,) = [e for e in _events(db, AuditAction.TASK_COMPLETED) if e.human_task_id == task_id]
+    (event,) = [e for e in events(db, AuditAction.TASK_COMPLETED) if e.human_task_id == task_id]
     return event
 
 
@@ -104,9 +99,7 @@ def test_the_forums_task_neither_explains_nor_sends_a_regencys_review(year):
     db = year
     _opened(db)
     review_regencies(db)
-    (forum,) = open_tasks(db, "tinjauan_forum")
-    with db.read() as session:
-        listed = forum_review.discrepancies(session, session.get(ProcessInstance, forum.instance_id))
+    forum, listed = at_the_forum(db)
     settled = next(f for f in listed if f.region_kode == "65.01")
     with db.transaction() as session, pytest.raises(NotFound, match="bukan tugas"):
         reconciliation.explain_flag(
@@ -141,9 +134,7 @@ def test_the_forums_round_keeps_every_reason_and_says_what_it_accepted_and_sent_
     db = year
     _opened(db)
     review_regencies(db)
-    (forum,) = open_tasks(db, "tinjauan_forum")
-    with db.read() as session:
-        listed = forum_review.discrepancies(session, session.get(ProcessInstance, forum.instance_id))
+    forum, listed = at_the_forum(db)
     back = [f for f in listed if f.region_kode == "65.01"][:2]
     assert len(back) == 2 and len(listed) > 2
     reasons = {back[0].id: "rasio DP3AP2KB berubah", back[1].id: "sebutkan sumbernya"}
@@ -163,9 +154,7 @@ def test_a_forum_that_accepts_everything_sends_the_year_to_the_head_with_no_reas
     db = year
     _opened(db)
     review_regencies(db)
-    (forum,) = open_tasks(db, "tinjauan_forum")
-    with db.read() as session:
-        listed = forum_review.discrepancies(session, session.get(ProcessInstance, forum.instance_id))
+    forum, listed = at_the_forum(db)
     with db.transaction() as session:
         verdicts = {f.id: ("terima", "") for f in listed}
         forum_review.forum_review(session, person(db, "forum.sdi"), forum_review.ForumReview(forum.id, verdicts))
@@ -184,7 +173,7 @@ def test_a_revisions_opening_is_on_the_trail_with_its_reason(year):
         revised = reconciliation.open_year(
             session, person(db, "walidata.prov"), "65", YEAR, alasan_revisi="  ODHA Malinau terlewat "
         )
-    first, again = _events(db, AuditAction.RECONCILIATION_OPENED)
+    first, again = events(db, AuditAction.RECONCILIATION_OPENED)
     assert (first.after["revisi"], first.reason) == (0, None)
     assert (again.actor, again.instance_id) == ("walidata.prov", revised.instance_id)
     assert (again.after["revisi"], again.reason) == (1, "ODHA Malinau terlewat")
@@ -285,7 +274,7 @@ def test_a_revisions_reason_for_a_year_never_determined_is_refused_and_opens_not
         reconciliation.open_year(session, SYSTEM, "65", YEAR, force=True, alasan_revisi="ODHA Malinau terlewat")
     with db.read() as session:
         assert reconciliation.instance_of(session, YEAR) is None
-    assert _events(db, AuditAction.RECONCILIATION_OPENED) == []
+    assert events(db, AuditAction.RECONCILIATION_OPENED) == []
     determine(db, YEAR, "SK-1/2027")  # opened without a reason, the first determination revises nothing
     with db.read() as session:
         frozen = session.scalar(select(Determination))
