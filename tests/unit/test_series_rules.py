@@ -203,6 +203,16 @@ def test_the_same_figure_in_two_regencies_is_flagged_when_improbable():
     assert check_copied(small, QUIET) == []
 
 
+def test_a_copied_figure_is_judged_from_the_figures_before_it_not_from_itself():
+    """600 after 500-520 in one regency and after 590-610 in its neighbour: taken into its own
+    prediction, the copied figure would make itself likely enough to pass."""
+    values = series(500, 520, 510, 600, region="65.01") + series(590, 610, 600, 600, region="65.02")
+    assert sorted((f.region_kode, f.periode) for f in check_copied(values, QUIET)) == [
+        ("65.01", "2023"),
+        ("65.02", "2023"),
+    ]
+
+
 def test_many_sibling_regions_agreeing_somewhere_by_chance_are_not_flagged():
     """Twenty-one kecamatan of one regency with small counts: two of them share a figure in most years
     by chance alone. Taken at the observed value and without counting the pairs, that flagged most
