@@ -362,13 +362,22 @@ def _one_flag(db, sid):
         return s.scalar(select(QualityFlag).where(QualityFlag.submission_id == sid))
 
 
-def test_a_warning_acknowledged_twice_keeps_its_first_note_and_one_entry_on_the_trail(db, people):
+def _flagged(db, finding=WARN):
+    """A submission whose first item carries one flag: the submission's id and the flag's."""
     sid = open_with_items(db)
-    _find(db, sid, [WARN])
-    flag_id = _one_flag(db, sid).id
+    _find(db, sid, [finding])
+    return sid, _one_flag(db, sid).id
+
+
+def _acknowledge(db, sid, flag_id, note):
+    with db.transaction() as s:
+        flags.acknowledge(s, actor(db, "verif.kec"), "kecamatan", sid, {flag_id: note})
+
+
+def test_a_warning_acknowledged_twice_keeps_its_first_note_and_one_entry_on_the_trail(db, people):
+    sid, flag_id = _flagged(db)
     for note in ("  dicek dengan KTP  ", "catatan kedua"):
-        with db.transaction() as s:
-            flags.acknowledge(s, actor(db, "verif.kec"), "kecamatan", sid, {flag_id: note})
+        _acknowledge(db, sid, flag_id, note)
     with db.read() as s:
         flag = s.get(QualityFlag, flag_id)
         assert (flag.status, flag.ack_note, flag.ack_by) == ("diakui", "dicek dengan KTP", "verif.kec")
@@ -377,30 +386,23 @@ def test_a_warning_acknowledged_twice_keeps_its_first_note_and_one_entry_on_the_
 
 
 def test_a_note_one_character_over_the_limit_is_refused(db, people):
-    sid = open_with_items(db)
-    _find(db, sid, [WARN])
-    flag_id = _one_flag(db, sid).id
-    with pytest.raises(Invalid, match="tidak dapat disimpan"), db.transaction() as s:
-        flags.acknowledge(s, actor(db, "verif.kec"), "kecamatan", sid, {flag_id: "x" * (flags.NOTE_LIMIT + 1)})
+    sid, flag_id = _flagged(db)
+    with pytest.raises(Invalid, match="tidak dapat disimpan"):
+        _acknowledge(db, sid, flag_id, "x" * (flags.NOTE_LIMIT + 1))
     assert _one_flag(db, sid).status == "terbuka"
 
 
 def test_a_note_at_the_limit_with_a_trailing_line_break_is_accepted_as_it_is_when_settling_a_figure(db, people):
-    sid = open_with_items(db)
-    _find(db, sid, [WARN])
-    flag_id = _one_flag(db, sid).id
-    with db.transaction() as s:
-        flags.acknowledge(s, actor(db, "verif.kec"), "kecamatan", sid, {flag_id: "x" * flags.NOTE_LIMIT + "\n"})
+    sid, flag_id = _flagged(db)
+    _acknowledge(db, sid, flag_id, "x" * flags.NOTE_LIMIT + "\n")
     assert _one_flag(db, sid).ack_note == "x" * flags.NOTE_LIMIT
 
 
 def test_an_error_is_not_acknowledged_with_a_note_even_when_a_form_asks(db, people):
     """The task page offers a note for warnings only; a crafted post naming an error is refused."""
-    sid = open_with_items(db)
-    _find(db, sid, [Finding("nik", "NIK ganda", Severity.ERROR, "duplikat_nik", detail={"nik": "x"})])
-    flag_id = _one_flag(db, sid).id
-    with pytest.raises(Invalid) as refused, db.transaction() as s:
-        flags.acknowledge(s, actor(db, "verif.kec"), "kecamatan", sid, {flag_id: "diterima saja"})
+    sid, flag_id = _flagged(db, Finding("nik", "NIK ganda", Severity.ERROR, "duplikat_nik", detail={"nik": "x"}))
+    with pytest.raises(Invalid) as refused:
+        _acknowledge(db, sid, flag_id, "diterima saja")
     assert [p.message for p in refused.value.problems] == [
         f"tanda {flag_id} bukan peringatan: hanya peringatan yang dapat diakui"
     ]
@@ -408,11 +410,8 @@ def test_an_error_is_not_acknowledged_with_a_note_even_when_a_form_asks(db, peop
 
 
 def test_a_finding_no_longer_found_is_no_longer_flagged_and_one_found_with_other_details_is_new(db, people):
-    sid = open_with_items(db)
-    _find(db, sid, [WARN])
-    first = _one_flag(db, sid).id
-    with db.transaction() as s:
-        flags.acknowledge(s, actor(db, "verif.kec"), "kecamatan", sid, {first: "dicek"})
+    sid, first = _flagged(db)
+    _acknowledge(db, sid, first, "dicek")
     other = Finding(WARN.field, WARN.message, WARN.severity, WARN.rule, detail={"mirip": "B"})
     _find(db, sid, [other])
     now = _one_flag(db, sid)
