@@ -18,7 +18,8 @@ from engine.core import clock, retry
 from engine.core.actors import Actor
 from engine.core.config import Settings, load_settings
 from engine.core.uow import Database
-from engine.verification import inbox
+from engine.quality import flags
+from engine.verification import decisions, inbox
 from models import TASK_ROLES, User
 from notifications import inapp
 from notifications.plugin import plugin as notifications_plugin
@@ -164,6 +165,8 @@ def _template_helpers(app: Flask, settings: Settings) -> None:
         job_word=i18n.job_label,
         zone_name=zone,
         zone_key=settings.timezone,
+        # a field's bound on the page is the rule's own, so a phone never cuts what the rule would keep
+        limits={"note": flags.NOTE_LIMIT, "verdict_reason": decisions.VERDICT_REASON_LIMIT},
     )
 
     @app.context_processor

@@ -195,3 +195,38 @@ def test_a_verifier_of_the_desa_cannot_use_the_operators_forms_and_nothing_chang
     assert (after.data, after.dibuang, after.verval) == (item.data, False, None)
     with db.read() as s:
         assert s.get(Submission, sid).status == SubmissionStatus.DRAF
+
+
+def test_a_warnings_note_field_holds_as_much_as_the_rule_keeps_on_the_card_and_in_the_box_for_other_pages(
+    browser, db, people
+):
+    """The page bounds a note where the rule does: a field cut at a lower bound would lose, on a phone,
+    what the rule would have kept."""
+    from engine.quality import flags
+    from engine.verification import decisions
+    from models import QualityFlag
+    from tests.integration.test_record_rules import person
+
+    rows = [person(n, no_kk="9999991705500001") if n in (1, 25) else person(n) for n in range(1, 26)]
+    sid = _submitted(db, rows=rows)
+    task_id = _open_task(db, sid)
+    with db.read() as s:
+        warnings = s.scalars(select(QualityFlag.id).where(QualityFlag.submission_id == sid)).all()
+    browser.login("verif.kec")
+    page = f"/tugas/{task_id}"
+    browser.post(f"{page}/klaim", token_from=page)
+    first, second = (browser.get(f"{page}?tampil=semua&halaman={n}").get_data(as_text=True) for n in (1, 2))
+    for text in (first, second):  # a card's field on one page, the box for other pages' warnings on the other
+        fields = [part.split(">")[0] for part in text.split('name="ack_')[1:]]
+        assert fields and all(f'maxlength="{flags.NOTE_LIMIT}"' in field for field in fields)
+    assert f'maxlength="{decisions.VERDICT_REASON_LIMIT}"' in first.split('id="alasan-')[1].split(">")[0]
+    assert f'maxlength="{flags.NOTE_LIMIT}"' in first.split('id="alasan"')[1].split(">")[0]
+    long_note = "dicek di musdes; " * 100  # 1,700 characters: within the rule, past the old field's 1,000
+    judged = {f"verdict_{i.id}": "sesuai" for i in items_of(db, sid)}
+    notes = {f"ack_{f}": long_note for f in warnings}
+    done = browser.post(f"{page}/selesai", {"keputusan": "setuju", **judged, **notes}, token_from=page)
+    assert done.status_code == 302
+    with db.read() as s:
+        assert {f.ack_note for f in s.scalars(select(QualityFlag).where(QualityFlag.submission_id == sid))} == {
+            long_note.strip()
+        }
