@@ -8,7 +8,7 @@ import pytest
 
 from engine.core import clock
 from engine.core.errors import Invalid
-from engine.core.periods import period_key, reference_date, validate_period
+from engine.core.periods import months_left_out, overlaps, period_key, reference_date, validate_period
 from engine.quality import record_rules as checks
 from engine.setup.demo import nik_for
 from models import Tier, ancestor_code, contains, tier_of_code
@@ -64,6 +64,32 @@ def test_bad_periods_are_refused(period):
 def test_a_period_in_other_digits_or_with_a_newline_has_no_place_in_the_order(period):
     with pytest.raises(ValueError):
         period_key(period)
+
+
+@pytest.mark.parametrize(
+    "a, b, shared",
+    [
+        ("2026-S1", "2026-Q2", True),
+        ("2026-Q2", "2026-S1", True),
+        ("2026-Q4", "2026-S2", True),
+        ("2026-Q1", "2026-S2", False),
+        ("2026-S2", "2026-Q1", False),
+        ("2026-Q4", "2027-Q1", False),
+        ("2026-S2", "2027-S1", False),
+    ],
+)
+def test_two_periods_overlap_only_when_they_share_a_month_whichever_is_named_first(a, b, shared):
+    """A desa is asked once for a month: a semester and a quarter inside it overlap, periods apart do not."""
+    assert overlaps(a, b) is shared
+
+
+def test_the_months_no_opened_period_covers_are_those_from_this_month_to_the_periods_last_written_yyyy_mm():
+    """Switching from quarters to semesters after 2026-Q1 was opened leaves 2026-04..06 of 2026-S1 to no
+    cycle; months already gone are no switch's doing, and nothing is left out where no period overlaps."""
+    assert months_left_out("2026-S1", ["2026-Q1"], date(2026, 2, 10)) == ["2026-04", "2026-05", "2026-06"]
+    assert months_left_out("2026-S1", ["2026-Q1"], date(2026, 5, 2)) == ["2026-05", "2026-06"]
+    assert months_left_out("2026-S2", ["2026-Q1"], date(2026, 8, 1)) == []
+    assert months_left_out("2026-S1", ["2026-Q1", "2026-Q2"], date(2026, 2, 10)) == []
 
 
 def test_women_have_forty_added_to_the_day_of_their_nik():
