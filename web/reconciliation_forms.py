@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.verification.agency_figures import CARRIED_CHARS, KEY_CHARS
+from engine.verification.reconciliation import NOTE_LIMIT
 from web.forms import Form, _flag, _int, _one_of, _page_number, _text, is_id
 
 
@@ -38,7 +39,9 @@ def forum_verdicts(form: Any) -> dict[int, tuple[str, str]]:
     for key in list(form.keys())[: 2 * FORUM_LIMIT + 10]:
         if key.startswith("putusan_") and is_id(key[8:]):
             flag_id = int(key[8:])
-            verdicts[flag_id] = (str(form.get(key, ""))[:20], str(form.get(f"alasan_{flag_id}", ""))[:2000])
+            # bounded, but past the rule's limit: a reason too long is refused beside its discrepancy, never cut
+            reason = str(form.get(f"alasan_{flag_id}", ""))[: 2 * NOTE_LIMIT]
+            verdicts[flag_id] = (str(form.get(key, ""))[:20], reason)
     return verdicts
 
 

@@ -81,8 +81,11 @@ def _forum_problems(actor: Actor, listed: list[QualityFlag], verdicts: dict[int,
             problems.append(Problem(f"pilih terima atau kembalikan: {message}", column=f"tanda_{flag.id}"))
         elif verdict == ForumVerdict.ACCEPT and flag.status == FlagStatus.TERBUKA:
             problems.append(Problem(f"belum dijelaskan, tidak dapat diterima: {message}", column=f"tanda_{flag.id}"))
-        elif verdict == ForumVerdict.RETURN and not reason.strip():
+        elif verdict == ForumVerdict.RETURN and not reason:
             problems.append(Problem(f"alasan wajib diisi saat mengembalikan: {message}", column=f"alasan_{flag.id}"))
+        elif verdict == ForumVerdict.RETURN and len(reason) > reconciliation.NOTE_LIMIT:
+            limit = reconciliation.NOTE_LIMIT
+            problems.append(Problem(f"alasan paling banyak {limit} karakter: {message}", column=f"alasan_{flag.id}"))
         elif verdict == ForumVerdict.RETURN and ancestor_or_none(flag.region_kode) is None:
             problems.append(
                 Problem(f"tanda tingkat provinsi dijelaskan oleh Forum sendiri: {message}", column=f"tanda_{flag.id}")
@@ -100,7 +103,8 @@ def forum_review(session: Session, actor: Actor, cmd: ForumReview) -> HumanTask:
     found = reconciliation.review_task(session, actor, cmd.task_id, reconciliation.FORUM_TASK)
     instance = reconciliation.instance_of_task(session, found.task)
     listed = discrepancies(session, instance)
-    verdicts = {int(k): (v[0], reconciliation.note(v[1])) for k, v in cmd.verdicts.items()}
+    # trimmed before measured; each reason's problem is told beside its own discrepancy
+    verdicts = {int(k): (v[0], (v[1] or "").strip()) for k, v in cmd.verdicts.items()}
     problems = _forum_problems(actor, listed, verdicts)
     if problems:
         raise Invalid("Tinjauan Forum SDI belum lengkap", problems)

@@ -209,3 +209,31 @@ def test_the_head_is_told_when_a_revision_would_change_no_figure(year, signed_in
     head = to_the_head(year, alasan_revisi="SK baru, angka tetap")
     asked = signed_in("kepala.dinas").get(f"/rekonsiliasi/tugas/{head.id}").get_data(as_text=True)
     assert 'id="revisi-sama"' in asked and "sama persis dengan penetapan revisi 0 (SK SK-1/2027)" in asked
+
+
+def test_a_forum_reason_past_its_limit_is_refused_beside_its_discrepancy_never_cut(year, signed_in):
+    """The Forum's reason for sending an explanation back is kept whole or refused where it was typed:
+    a reason cut short would reach the regency saying less than the Forum wrote."""
+    from engine.verification import reconciliation
+    from tests.factories import SYSTEM
+    from tests.integration.reconciliation_steps import at_the_forum, review_regencies
+
+    db = year
+    with db.transaction() as session:
+        reconciliation.open_year(session, SYSTEM, "65", YEAR)
+    review_regencies(db)
+    forum, listed = at_the_forum(db)
+    sent_back = listed[0].id
+    verdicts = {f"putusan_{f.id}": "terima" for f in listed} | {f"putusan_{sent_back}": "kembalikan"}
+    too_long = "Selisih perlu dicek. " + "x" * reconciliation.NOTE_LIMIT
+    browser = signed_in("forum.sdi")
+    refused = browser.post(f"/rekonsiliasi/tugas/{forum.id}", {**verdicts, f"alasan_{sent_back}": too_long})
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and f"paling banyak {reconciliation.NOTE_LIMIT} karakter" in text
+    assert too_long in text.split(f'id="alasan-{sent_back}"')[1].split(">")[0]  # as typed, to be shortened
+    assert [t.id for t in open_task(db, "tinjauan_forum")] == [forum.id]  # nothing decided
+    whole = "x" * reconciliation.NOTE_LIMIT
+    kept = browser.post(f"/rekonsiliasi/tugas/{forum.id}", {**verdicts, f"alasan_{sent_back}": f"  {whole}\n"})
+    assert kept.status_code == 302
+    with db.read() as session:
+        assert session.get(HumanTask, forum.id).data["dikembalikan"] == {str(sent_back): whole}
