@@ -79,6 +79,28 @@ def close_reading(_exc: BaseException | None = None) -> None:
         session.close()
 
 
+class _Unsent(Exception):
+    """The answer of work whose body no one receives (HEAD): its trail is rolled back."""
+
+    def __init__(self, answer: Any) -> None:
+        super().__init__()
+        self.answer = answer
+
+
+def written_if_sent(work: Callable[[Session], Any], check: Callable[[Any], None] = lambda _answer: None) -> Any:
+    """Work whose audit rows (a disclosure, an export) stand only when its body goes out: `check`
+    raising (a 304: the caller holds the answer already) or a HEAD rolls them back."""
+    try:
+        with db().transaction() as session:
+            answer = work(session)
+            check(answer)
+            if request.method == "HEAD":
+                raise _Unsent(answer)
+    except _Unsent as unsent:
+        return unsent.answer
+    return answer
+
+
 def actor() -> Actor:
     """The signed-in person as the engine's actor (built per call: cheap, and never stale), with the
     address the request came from, which changes to accounts and tokens keep on the trail."""

@@ -81,6 +81,24 @@ def test_the_api_publishes_sensitive_categories_from_the_regency_up_too(determin
     assert odha == {"65", "65.01"} and any(row["wilayah"] == "65.01.01.2005" for row in data)
 
 
+def _exports(db) -> int:
+    with db.read() as s:
+        return len(s.scalars(select(AuditEvent).where(AuditEvent.action == "DETERMINATION_EXPORTED")).all())
+
+
+def test_a_head_request_sends_no_file_and_puts_no_export_on_the_trail(determined, signed_in, api, issue_token):
+    """Only a file that goes out is an export on the trail: a HEAD (a link checker, a proxy's probe)
+    answers as the download would, without its body, and the auditor reads no export that never left."""
+    province, token = signed_in("walidata.prov"), issue_token(region="65")
+    page, published = f"/penetapan/{YEAR}/unduh/csv", f"/api/v1/determinations/{YEAR}/export/csv"
+    probed = (province.client.head(page), api("HEAD", published, token))
+    assert [p.status_code for p in probed] == [200, 200] and not any(p.get_data() for p in probed)
+    assert all("attachment" in p.headers["Content-Disposition"] for p in probed)
+    assert _exports(determined) == 0
+    assert province.get(page).status_code == api("GET", published, token).status_code == 200
+    assert _exports(determined) == 2
+
+
 @pytest.mark.usefixtures("regions_restored")
 def test_a_region_renamed_after_the_determination_keeps_its_name_in_the_figures(determined, signed_in):
     """The official figures name the regions as the decree did; a later Kemendagri rename is the next

@@ -20,7 +20,7 @@ from werkzeug.routing import BaseConverter
 
 from engine.core.errors import SijoskuError
 from engine.verification import determination_exports, determinations, exchange
-from web.access import db, reading
+from web.access import db, reading, written_if_sent
 from web.api import auth, problems
 from web.api.schemas import (
     AgencyFiguresIn,
@@ -175,26 +175,10 @@ def status_blueprint() -> Blueprint:
     return blp
 
 
-class _Unread(Exception):
-    """An answer whose body no one receives (HEAD): the disclosure it wrote is rolled back."""
-
-    def __init__(self, answer: Any) -> None:
-        super().__init__()
-        self.answer = answer
-
-
 def _disclosed(blp: Blueprint, schema: Any, read: Callable[[Session], Any]) -> Any:
     """People's records read and their disclosure written to the audit trail, only when the body goes
     out: a 304 (the agency holds this answer already) or a HEAD rolls the trail's rows back."""
-    try:
-        with db().transaction() as s:
-            answer = read(s)
-            blp.set_etag(answer, schema)  # raises the 304 inside the transaction
-            if request.method == "HEAD":
-                raise _Unread(answer)
-    except _Unread as unread:
-        return unread.answer
-    return answer
+    return written_if_sent(read, lambda answer: blp.set_etag(answer, schema))  # set_etag raises the 304
 
 
 def records_blueprint() -> Blueprint:
@@ -289,8 +273,9 @@ def determinations_blueprint() -> Blueprint:
     @blp.response(200, description="Berkas CSV, XLSX (dengan metadata) atau PDF (lampiran)")
     def determination_export(tahun: int, fmt: str) -> Any:
         """Ekspor penetapan untuk Satu Data Indonesia; untuk token tingkat provinsi."""
-        with db().transaction() as s:
-            content, name = determination_exports.export(s, auth.actor(), tahun, fmt, db().settings, by_token=True)
+        content, name = written_if_sent(
+            lambda s: determination_exports.export(s, auth.actor(), tahun, fmt, db().settings, by_token=True)
+        )
         headers = {"Content-Disposition": f'attachment; filename="{name}"'}
         return Response(content, mimetype=EXPORT_TYPES[fmt], headers=headers)
 

@@ -21,7 +21,7 @@ from engine.verification import (
     reconciliation_progress,
     reconciliation_tasks,
 )
-from web.access import actor, auditor_only, db, overseers, reading, settings, task_workers
+from web.access import actor, auditor_only, db, overseers, reading, settings, task_workers, written_if_sent
 from web.errors import field_problems, flash_refusal
 from web.forms import FlagActionForm, is_id, parse
 from web.reconciliation_forms import (
@@ -161,8 +161,10 @@ def download(tahun: int, fmt: str) -> Any:
     if fmt not in determination_exports.FORMATS:
         raise NotFound(_("Format unduhan tidak dikenal"))
     revisi = parse(RevisionForm, request.args)["revisi"]
-    with db().transaction() as s:
-        content, name = determination_exports.export(s, actor(), tahun, fmt, settings(), revisi=revisi)
+    # a HEAD sends no file: no export on the trail
+    content, name = written_if_sent(
+        lambda s: determination_exports.export(s, actor(), tahun, fmt, settings(), revisi=revisi)
+    )
     return Response(content, mimetype=MIME[fmt], headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
