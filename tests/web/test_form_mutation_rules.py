@@ -11,28 +11,18 @@ from sqlalchemy import select
 from models import AgencyToken, HumanTask, ItemVerdict, SubmissionItem, User
 from tests.factories import (
     PASSWORD,
-    decide,
     items_of,
-    open_period,
     open_with_items,
     person_row,
     reconciliation_year,
     submit,
 )
 from tests.web.conftest import Browser
+from tests.web.test_operator_register import _verified_register
 
 
 def _text(answer) -> str:
     return html.unescape(answer.get_data(as_text=True))
-
-
-def _verified_register(db, rows):
-    """Gunung Putih's register of these people, verified, and its next period's draft (its id)."""
-    first = open_with_items(db, rows=rows)
-    submit(db, "op.desa", first)
-    for user in ("verif.kec", "verif.kab", "valid.prov"):
-        decide(db, user, first, "approve")
-    return open_period(db, "2027-Q1", [])
 
 
 def test_a_username_of_200_characters_is_checked_and_one_longer_is_refused_by_the_form(browser, people):
