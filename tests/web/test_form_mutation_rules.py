@@ -198,3 +198,36 @@ def test_a_reconciliation_year_longer_than_four_characters_is_refused_by_the_for
     reconciliation_year(db, password_hash, team=False)
     refused = signed_in("walidata.prov").post("/rekonsiliasi/buka", {"tahun": "20266"})
     assert refused.status_code == 400 and "Paling banyak 4 karakter" in _text(refused)
+
+
+def test_a_tokens_resource_name_is_bounded_by_the_form_before_it_is_looked_up(signed_in, db, people):
+    """A resource name past 40 characters is refused by the form, beside its field, and no token is made."""
+    admin = signed_in("admin.prov")
+    form = {"instansi": "Dinkes", "wilayah": "65.01", "sumber_daya": ["agregat", "a" * 41]}
+    refused = admin.post("/admin/token", form, token_from="/admin/token")
+    assert refused.status_code == 400 and "paling banyak 40 karakter" in _text(refused).lower()
+    with db.read() as s:
+        assert s.scalar(select(AgencyToken)) is None
+
+
+def test_the_inbox_lists_the_nearest_deadline_first_unless_another_order_is_asked(signed_in, db, people):
+    """The inbox's default order is the deadline's, whatever order the tasks came in."""
+    from datetime import timedelta
+
+    from engine.core import clock
+
+    first, second = (open_with_items(db, desa=desa) for desa in ("65.01.01.2005", "65.01.01.2006"))
+    submit(db, "op.desa", first)
+    submit(db, "op.lain", second)
+    with db.transaction() as s:
+        tasks = {t.submission_id: t for t in s.scalars(select(HumanTask).where(HumanTask.status == "terbuka"))}
+        tasks[first].due_at, tasks[second].due_at = clock.now() + timedelta(days=2), clock.now() + timedelta(days=9)
+        nearest, newest = tasks[first].id, tasks[second].id  # the first to come has the nearer deadline
+    inbox = signed_in("verif.kec")
+    for query, ahead, behind in (
+        ("", nearest, newest),
+        ("?urut=tenggat", nearest, newest),
+        ("?urut=terbaru", newest, nearest),
+    ):
+        page = _text(inbox.get(f"/tugas/{query}"))
+        assert page.index(f'href="/tugas/{ahead}"') < page.index(f'href="/tugas/{behind}"'), query

@@ -233,7 +233,10 @@ def test_a_forum_reason_past_its_limit_is_refused_beside_its_discrepancy_never_c
     assert too_long in text.split(f'id="alasan-{sent_back}"')[1].split(">")[0]  # as typed, to be shortened
     assert [t.id for t in open_task(db, "tinjauan_forum")] == [forum.id]  # nothing decided
     whole = "x" * reconciliation.NOTE_LIMIT
-    kept = browser.post(f"/rekonsiliasi/tugas/{forum.id}", {**verdicts, f"alasan_{sent_back}": f"  {whole}\n"})
+    odd_keys = {"putusan_²": "terima", "putusan_٣": "terima"}  # no discrepancy's id: passed over
+    kept = browser.post(
+        f"/rekonsiliasi/tugas/{forum.id}", {**verdicts, **odd_keys, f"alasan_{sent_back}": f"  {whole}\n"}
+    )
     assert kept.status_code == 302
     with db.read() as session:
         assert session.get(HumanTask, forum.id).data["dikembalikan"] == {str(sent_back): whole}
