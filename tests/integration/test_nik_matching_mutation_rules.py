@@ -23,7 +23,7 @@ import json
 from datetime import timedelta
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from engine.core import clock
 from engine.core.audit import AuditAction
@@ -35,12 +35,10 @@ from models import (
     NikCheck,
     QualityFlag,
     Severity,
-    Submission,
     SubmissionItem,
-    SubmissionStatus,
 )
-from tests.factories import DESA, SYSTEM, carded_record, open_with_items, person_row
-from tests.integration.test_nik_matching_rules import Registry
+from tests.factories import DESA, SYSTEM, carded_record, person_row
+from tests.integration.test_nik_matching_rules import Registry, _submitted
 from tests.web.conftest import api, app, issue_token  # noqa: F401  (the web fixtures, borrowed)
 
 
@@ -90,13 +88,6 @@ def _checks(db):
 def _dukcapil_flags(db):
     with db.read() as s:
         return s.scalars(select(QualityFlag).where(QualityFlag.rule == "dukcapil").order_by(QualityFlag.id)).all()
-
-
-def _submitted(db, rows=None):
-    submission_id = open_with_items(db, rows)
-    with db.transaction() as s:
-        s.execute(update(Submission).where(Submission.id == submission_id).values(status=SubmissionStatus.DIAJUKAN))
-    return submission_id
 
 
 # --- what an answer of the registry says ------------------------------------------------------------------
