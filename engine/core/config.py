@@ -5,6 +5,7 @@ Bad combinations fail here, at start, with a message naming the variable.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import secrets
@@ -199,10 +200,10 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
     return int(text)
 
 
-def _positive(env: dict[str, str], name: str, default: int) -> int:
+def _positive(env: dict[str, str], name: str, default: int, unit: str = "detik") -> int:
     value = _int(env, name, default)
     if value <= 0:
-        raise ConfigError(f"{name} harus lebih dari 0 detik")
+        raise ConfigError(f"{name} harus lebih dari 0 {unit}")
     return value
 
 
@@ -226,6 +227,8 @@ def _number(env: dict[str, str], name: str, default: float) -> float:
         value = float(text)
     except ValueError as exc:
         raise ConfigError(f"{name} harus angka, bukan {text!r}") from exc
+    if not math.isfinite(value):  # a wait of "nan" or "inf" would never be bounded, or break the first retry
+        raise ConfigError(f"{name} harus angka terhingga, bukan {text!r}")
     if value < 0:
         raise ConfigError(f"{name} tidak boleh negatif")
     return value
@@ -339,5 +342,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         db_statement_timeout=_positive(env, "SIJOSKU_DB_STATEMENT_TIMEOUT", 30),
         log_json=_flag(env, "SIJOSKU_LOG_JSON"),
         import_poll=_int(env, "SIJOSKU_IMPORT_POLL", 50),
-        session_idle_minutes=_positive(env, "SIJOSKU_SESSION_IDLE_MINUTES", 120),
+        session_idle_minutes=_positive(env, "SIJOSKU_SESSION_IDLE_MINUTES", 120, "menit"),
     )
