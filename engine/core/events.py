@@ -77,6 +77,7 @@ class TaskDueSoon(DomainEvent):
     kode_desa: str | None = None
     periode: str = ""
     due_at: str | None = None
+    submission_id: int | None = None  # the desa's submission, where the task works one
     peran: str | None = None  # the role a `tier:role` lane names; none: the tier's working role
 
 
@@ -91,6 +92,7 @@ class TaskOverdue(DomainEvent):
     kode_desa: str | None = None
     periode: str = ""
     due_at: str | None = None
+    submission_id: int | None = None  # the desa's submission, where the task works one
     peran: str | None = None  # the role a `tier:role` lane names; none: the tier's working role
 
 

@@ -485,6 +485,7 @@ def remind_due_tasks(session: Session, now: datetime, ahead: timedelta) -> int:
                 kode_desa=task.kode_desa,
                 periode=task.periode,
                 due_at=task.due_at.isoformat() if task.due_at else None,
+                submission_id=task.submission_id,
                 peran=task.peran,
             ),
         )

@@ -177,6 +177,7 @@ def mark_overdue(session: Session, actor: Actor, task: HumanTask) -> bool:
             kode_desa=task.kode_desa,
             periode=task.periode,
             due_at=task.due_at.isoformat() if task.due_at else None,
+            submission_id=task.submission_id,
             peran=task.peran,
         ),
     )
