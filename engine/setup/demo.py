@@ -94,11 +94,16 @@ def nik_for(kode_desa: str, born: date, sex: str, serial: int) -> str:
     return compose(kode_desa[:8], born, sex, serial)
 
 
+def _years_before(on: date, years: int) -> date:
+    """The same day `years` earlier (28 February for a 29 February in a year without one)."""
+    return on.replace(year=on.year - years, day=28 if (on.month, on.day) == (2, 29) else on.day)
+
+
 def person(rng: random.Random, kode_desa: str, category: Category, on: date, serial: int) -> dict[str, Any]:
     sex = category.jenis_kelamin or rng.choice("LP")
     low, high = category.usia_min or 0, category.usia_max if category.usia_max is not None else 80
-    age_days = rng.randint(low * 365 + 1, high * 365 + 300)
-    born = on - timedelta(days=age_days)
+    # counted from the day the youngest turns `low`, as an age is, so leap days never make anyone too young
+    born = _years_before(on, low) - timedelta(days=rng.randint(1, (high - low) * 365 + 299))
     first = rng.choice(FIRST_MALE if sex == "L" else FIRST_FEMALE)
     kk_date = f"{rng.randint(10, 28):02d}{rng.randint(1, 12):02d}{rng.randint(0, 24):02d}"  # date of issue
     kk = f"{kode_desa[:8].replace('.', '')}{kk_date}{rng.randint(1, 9999):04d}"
