@@ -21,10 +21,11 @@ from engine.core import audit, events, resilience, retry
 from engine.core.audit import AuditAction
 from engine.core.config import ConfigError, ServiceSettings, load_settings
 from engine.core.errors import Conflict
-from engine.core.resilience import BreakerState, CircuitBreaker, ServiceClient, ServiceUnavailable
+from engine.core.resilience import BreakerState, ServiceClient, ServiceUnavailable
 from models import AuditEvent, OutboxEvent
 from tests.factories import KABUPATEN, PERIOD, PROVINSI, SYSTEM
 from tests.integration.test_cycle_and_core_rules import _lost
+from tests.integration.test_setup_and_unit_of_work_rules import _a_lapsed_trial
 
 
 @pytest.fixture
@@ -274,12 +275,7 @@ def test_a_full_dtsen_page_of_ten_thousand_rows_is_not_too_large_to_read():
 
 
 def test_a_lapsed_trials_late_failure_does_not_reopen_a_breaker_a_later_trial_closed():
-    clock = [0.0]
-    breaker = CircuitBreaker(failures_to_open=1, reset_after=10, monotonic=lambda: clock[0])
-    breaker.failed()
-    clock[0] = 10.0
-    lapsed = breaker.before_call()
-    clock[0] = 20.0
+    _, breaker, lapsed = _a_lapsed_trial()
     breaker.succeeded(breaker.before_call())  # the service is back
     breaker.failed(lapsed)  # the first trial's timeout comes at last
     assert (breaker.state, breaker.failures) == (BreakerState.TERTUTUP, 0)

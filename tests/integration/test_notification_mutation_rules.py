@@ -30,6 +30,7 @@ from notifications.plugin import plugin
 from notifications.templates import Message, moment, render, render_bundle, render_digest
 from tests.factories import DESA, PERIOD, SYSTEM, make_team, open_with_items, submit
 from tests.integration.test_notifications import Inbox, _free_port, _returned, smtp, subscribed  # noqa: F401 - fixtures
+from tests.integration.test_notify_and_account_rules import refusing_the_lost
 from tests.integration.test_recipient_rules import _task_after, _told
 
 # 1 Mei 2027 00.00 WITA: a deadline that ends on 30 April.
@@ -420,18 +421,12 @@ def test_the_run_counts_each_message_that_failed_not_each_email(db, people, smtp
 def test_a_run_that_sent_some_succeeds_and_says_what_failed_and_what_was_refused(db, smtp, monkeypatch):
     box, settings = smtp
 
-    async def rcpt(server, session, envelope, address, options):  # noqa: ANN001
-        if address.startswith("hilang@"):
-            return "550 5.1.1 mailbox unavailable"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
     async def data(server, session, envelope):  # noqa: ANN001
         if envelope.rcpt_tos == ["sibuk@desa.id"]:
             return "451 4.3.0 coba lagi nanti"
         return await Inbox.handle_DATA(box, server, session, envelope)
 
-    box.handle_RCPT, box.handle_DATA = rcpt, data
+    box.handle_RCPT, box.handle_DATA = refusing_the_lost, data
     for to in ("op@desa.id", "hilang@desa.id", "sibuk@desa.id"):  # the failure last: it stops the run
         _queued(db, to)
     monkeypatch.setattr(db, "settings", dataclasses.replace(db.settings, smtp=settings))

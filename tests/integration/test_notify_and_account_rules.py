@@ -248,20 +248,22 @@ def test_one_run_sends_a_whole_regencys_opening_notices(db, smtp):
     assert mail.deliver_pending(db, settings) == 200 and len(box.messages) == 200
 
 
+async def refusing_the_lost(server, session, envelope, address, options):  # noqa: ANN001
+    """A mail server that refuses for good every mailbox `hilang@…` and takes the others."""
+    if address.startswith("hilang@"):
+        return "550 5.1.1 mailbox unavailable"
+    envelope.rcpt_tos.append(address)
+    return "250 OK"
+
+
 def test_a_run_with_failures_and_a_refused_mailbox_but_nothing_sent_fails(db, smtp, monkeypatch):
     """A mailbox refused for good says nothing of the server; the other messages failing still do."""
     box, settings = smtp
 
-    async def refusing(server, session, envelope, address, options):  # noqa: ANN001
-        if address.startswith("hilang@"):
-            return "550 5.1.1 mailbox unavailable"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
     async def busy(server, session, envelope):  # noqa: ANN001
         return "451 4.3.0 coba lagi nanti"
 
-    box.handle_RCPT, box.handle_DATA = refusing, busy
+    box.handle_RCPT, box.handle_DATA = refusing_the_lost, busy
     _queued(db, "hilang@desa.id")
     _queued(db, "op@desa.id")
     monkeypatch.setattr(db, "settings", dataclasses.replace(db.settings, smtp=settings))

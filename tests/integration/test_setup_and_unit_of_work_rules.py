@@ -404,14 +404,20 @@ def test_after_repeated_failures_the_breaker_refuses_without_calling_until_a_goo
     assert client.call("GET", "/data", _read) == 200 and len(calls) == 5
 
 
-def test_a_late_answer_of_a_lapsed_trial_does_not_close_a_breaker_a_later_trial_opened():
-    """A trial call that never answered in time is replaced; its answer, when it comes, changes nothing."""
+def _a_lapsed_trial() -> tuple[list[float], CircuitBreaker, int | None]:
+    """A breaker opened by one failure whose first trial, let through at 10 s, is still out at 20 s."""
     clock = [0.0]
     breaker = CircuitBreaker(failures_to_open=1, reset_after=10, monotonic=lambda: clock[0])
     breaker.failed()
     clock[0] = 10.0
     lapsed = breaker.before_call()
     clock[0] = 20.0
+    return clock, breaker, lapsed
+
+
+def test_a_late_answer_of_a_lapsed_trial_does_not_close_a_breaker_a_later_trial_opened():
+    """A trial call that never answered in time is replaced; its answer, when it comes, changes nothing."""
+    clock, breaker, lapsed = _a_lapsed_trial()
     later = breaker.before_call()
     breaker.failed(later)  # the service is still down
     breaker.succeeded(lapsed)  # the first trial's answer comes at last
