@@ -21,19 +21,13 @@ from sqlalchemy import select
 from engine.core.audit import AuditAction
 from engine.quality import series
 from engine.verification import agency_figures
-from models import AggregateValue, AuditEvent, QualityFlag, RecordStatus, Severity
+from models import AggregateValue, QualityFlag, RecordStatus, Severity
 from tests.factories import register_record
-from tests.integration.test_agency_uploads import _determine
+from tests.integration.test_agency_uploads import _actions, _determine
+from tests.integration.test_intake_and_record_rules import _records
 from tests.web.conftest import api, app, issue_token  # noqa: F401  (the web fixtures, borrowed)
 
 FIGURES = "/api/v1/agency-figures"
-
-
-def _records(db, *records) -> list[int]:
-    with db.transaction() as s:
-        s.add_all(records)
-        s.flush()
-        return [r.id for r in records]
 
 
 def _ours(db, *figures: tuple[str, str, str, int]) -> None:
@@ -42,11 +36,6 @@ def _ours(db, *figures: tuple[str, str, str, int]) -> None:
         for region, kategori, periode, nilai in figures:
             s.add(AggregateValue(region_kode=region, kategori=kategori, periode=periode, nilai=nilai, sumber="dinsos"))
             s.flush()
-
-
-def _trail(db, action: AuditAction) -> list[AuditEvent]:
-    with db.read() as s:
-        return list(s.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)))
 
 
 # --- the order of an answer ------------------------------------------------------------------------
@@ -103,13 +92,13 @@ def test_the_trail_tells_a_listing_from_a_record_read_by_its_id(db, issue_token,
     assert api("GET", "/api/v1/records", token).status_code == 200
     assert api("GET", f"/api/v1/records/{record_id}", token).status_code == 200
     said = ["API: daftar catatan", "API: satu catatan"]
-    viewed = _trail(db, AuditAction.NIK_VIEWED)
+    viewed = _actions(db, AuditAction.NIK_VIEWED)
     assert [(e.subject_id, e.reason) for e in viewed] == [(str(record_id), why) for why in said]
-    disclosed = _trail(db, AuditAction.RECORDS_DISCLOSED)
+    disclosed = _actions(db, AuditAction.RECORDS_DISCLOSED)
     assert [(e.after, e.reason) for e in disclosed] == [({"catatan": [record_id]}, why) for why in said]
 
 
-def test_an_answer_without_records_leaves_no_disclosure_on_the_trail(db, issue_token, api):
+def test_an_answer_without_records_leaves_no_disclosure_on_the_actions(db, issue_token, api):
     """Asking for removed records where there are none, or for a record not there, disclosed nobody."""
     _records(db, register_record(1))
     for sees_nik in (False, True):
@@ -117,10 +106,10 @@ def test_an_answer_without_records_leaves_no_disclosure_on_the_trail(db, issue_t
         empty = api("GET", "/api/v1/records", token, query_string={"status": RecordStatus.DIHAPUS.value})
         assert empty.status_code == 200 and empty.get_json()["data"] == []
         assert api("GET", "/api/v1/records/99999999", token).status_code == 404
-    assert _trail(db, AuditAction.RECORDS_DISCLOSED) == []
-    assert _trail(db, AuditAction.NIK_VIEWED) == []
+    assert _actions(db, AuditAction.RECORDS_DISCLOSED) == []
+    assert _actions(db, AuditAction.NIK_VIEWED) == []
     assert api("GET", "/api/v1/records", token).status_code == 200  # one record went out: one row
-    assert len(_trail(db, AuditAction.RECORDS_DISCLOSED)) == 1
+    assert len(_actions(db, AuditAction.RECORDS_DISCLOSED)) == 1
 
 
 # --- a post of agency figures ----------------------------------------------------------------------
