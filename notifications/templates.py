@@ -54,9 +54,8 @@ def _link(event: events.DomainEvent, other_tier: bool = False) -> str | None:
         # the tier above cannot open the late tier's task: it follows the region in the cycle status
         return f"/siklus/?{urlencode({'periode': event.periode, 'induk': event.region_kode})}"
     if isinstance(event, events.TaskCreated | events.TaskDueSoon | events.TaskOverdue):
-        submission_id = getattr(event, "submission_id", None)
         if event.tingkat == "desa":  # the desa's operators have no task inbox: their submission, or their desa
-            return f"/desa/pengajuan/{submission_id}" if submission_id else "/desa/"
+            return f"/desa/pengajuan/{event.submission_id}" if event.submission_id else "/desa/"
         return f"/tugas/{event.task_id}"
     if isinstance(event, events.SubmissionReturned | events.SubmissionVerified):
         return f"/desa/pengajuan/{event.submission_id}"
