@@ -346,6 +346,11 @@ def _walk(session: Session, rows: Any, published: Published | None, start: Publi
     if head is not None and head.last_seq == count and head.last_hash != expected_prev:
         # the last row rewritten with a hash of its own: the head still names the row it wrote
         return ChainReport(False, count, count, f"baris audit {count} tidak sama dengan kepala rantai: ditulis ulang")
+    if head is not None and head.last_seq < count:
+        # rows chained on past the head were written around the writer, which always advances it
+        added = head.last_seq + 1
+        message = phrase(f"baris audit {added} ditambahkan di luar pencatat: kepala rantai mencatat baris {added - 1}")
+        return ChainReport(False, count, added, message)
     if head is None or head.last_seq != count:
         last = head.last_seq if head else "?"
         return ChainReport(
