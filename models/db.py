@@ -60,6 +60,23 @@ def postgresql_timeouts(connect_timeout: int, statement_timeout: int) -> dict[st
     }
 
 
+def _keep_rows_out_of_errors(engine: Engine) -> None:
+    """PostgreSQL's DETAIL line repeats a refused row's values ("Failing row contains (...)", "Key
+    (nik)=(...) already exists"); `hide_parameters` hides only the bound values, so the line is
+    dropped from the error text too. It stays readable, for code, in the driver's `diag`."""
+
+    @event.listens_for(engine, "handle_error")
+    def _without_detail(context: Any) -> None:
+        refused = context.original_exception
+        diagnosis = getattr(refused, "diag", None)
+        if diagnosis is None or not diagnosis.message_detail:
+            return
+        refused.args = (diagnosis.message_primary or "",)
+        if context.sqlalchemy_exception is not None:
+            kind = type(refused)
+            context.sqlalchemy_exception.args = (f"({kind.__module__}.{kind.__name__}) {refused.args[0]}",)
+
+
 def make_engine(url: str, connect_timeout: int = 5, statement_timeout: int = 30, **kwargs: Any) -> Engine:
     url = normalise_url(url)
     # A failed statement's values (NIKs, family card numbers) stay out of the error text, and so out of
@@ -75,4 +92,6 @@ def make_engine(url: str, connect_timeout: int = 5, statement_timeout: int = 30,
         "connect_args",
         {**postgresql_timeouts(connect_timeout, statement_timeout), "cursor_factory": LazyDescriptionCursor},
     )
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    _keep_rows_out_of_errors(engine)
+    return engine
