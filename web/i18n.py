@@ -275,10 +275,11 @@ def _shown(label: Any) -> str:
     if isinstance(label, str) or not has_app_context():
         return str(label)
     words = g.setdefault("_sijosku_words", {})
-    found = words.get(id(label))  # the labels are module constants: their ids are stable
+    found = words.get(id(label))
     if found is None:
-        found = words[id(label)] = str(label)
-    return str(found)
+        # the label is kept with its word: while it lives, no other object can take its id
+        found = words[id(label)] = (label, str(label))
+    return str(found[1])
 
 
 def job_label(job_id: str) -> str:
@@ -289,8 +290,12 @@ def status_label(value: str | None) -> str:
     return _shown(STATUS_LABELS.get(value or "", value or ""))
 
 
+OTHER_RULE = _l("pemeriksaan lain")
+NOT_YET_CHECKED = _l("belum diperiksa")
+
+
 def rule_label(rule: str) -> str:
-    return _shown(RULE_LABELS.get(rule, _l("pemeriksaan lain")))
+    return _shown(RULE_LABELS.get(rule, OTHER_RULE))
 
 
 def severity_label(severity: str) -> str:
@@ -298,7 +303,7 @@ def severity_label(severity: str) -> str:
 
 
 def verval_label(status: str | None) -> str:
-    return _shown(VERVAL_LABELS.get(status or "", _l("belum diperiksa")))
+    return _shown(VERVAL_LABELS.get(status or "", NOT_YET_CHECKED))
 
 
 def action_label(action: str) -> str:
