@@ -42,7 +42,7 @@ def content_version(folder: Path, filename: str) -> str:
     joined = safe_join(str(folder), filename)
     try:
         found = os.stat(joined) if joined else None
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL in the name, which no file has
         found = None
     if found is None or not stat.S_ISREG(found.st_mode):
         return ""
