@@ -39,12 +39,12 @@ def _problem(status: int, title: str, detail: str) -> Any:
     """SIJOSKU's own page, or an RFC 9457 problem body for the API, rendered without the database
     (the header would ask it who is signed in)."""
     g.database_down = True
+    headers = {"Retry-After": "30"} if status == 503 else {}  # a client's script waits as a person would
     if _wants_json():
         body = {"type": "about:blank", "title": title, "status": status, "detail": detail, "ok": False}
         body["message"] = detail
-        return body, status, {"Content-Type": "application/problem+json"}
+        return body, status, {**headers, "Content-Type": "application/problem+json"}
     page = render_template("unavailable.html", status=status, title=title, message=detail)
-    headers = {"Retry-After": "30"} if status == 503 else {}
     return page, status, headers
 
 

@@ -84,6 +84,7 @@ def test_a_refused_database_gives_the_indonesian_503_page(db, people, signed_in)
         assert page.headers["Retry-After"] == "30"
         problem = verifier.get("/tugas/", headers={"Accept": "application/json"})
         assert problem.status_code == 503 and problem.headers["Content-Type"] == "application/problem+json"
+        assert problem.headers["Retry-After"] == "30"
         assert problem.get_json()["status"] == 503 and "tidak dapat dihubungi" in problem.get_json()["detail"]
     assert verifier.get("/tugas/").status_code == 200  # and it recovers by itself
 
