@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import inspect, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from engine.core import clock
 from engine.core.errors import Invalid
@@ -59,9 +59,11 @@ class Taken:
 def _libpq(db: Database) -> tuple[str, dict[str, str]]:
     """The URL as pg_dump and pg_restore read it (without SQLAlchemy's driver name), and the password
     in their environment: on the command line, any user of the machine could read it."""
-    url = db.engine.url.set(drivername="postgresql")
+    url = db.engine.url
     env = {**os.environ, "PGPASSWORD": url.password} if url.password else dict(os.environ)
-    return url.set(password=None).render_as_string(hide_password=False), env
+    # URL.set(password=None) would keep the password: None there means "unchanged".
+    bare = URL.create("postgresql", url.username, None, url.host, url.port, url.database, url.query)
+    return bare.render_as_string(hide_password=False), env
 
 
 def _sha256(path: Path) -> str:
