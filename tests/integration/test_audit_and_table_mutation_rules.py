@@ -5,7 +5,7 @@
   hash is the same in every release, so an old trail still verifies; the smallest edit of a row's
   time is detected; a head published earlier is written `BARIS:HASH` as people copy it, and a check
   through it names the row where a broken chain breaks; a row slipped in after the head is never
-  taken as part of the trail.
+  taken as part of the trail; two changes committed at once are numbered one after the other.
 - The tables: a cell an exported CSV holds is never run as a formula by the spreadsheet that opens it;
   headers are read as people write them; a file's size, width, rows and text are bounded exactly at
   their limits; spreadsheet cells (dates, numbers, a NIK typed as a number) are read as people meant them.
@@ -34,6 +34,7 @@ from engine.core.errors import Invalid
 from engine.verification import status
 from models import AuditEvent, Submission, Tier
 from tests.factories import SYSTEM, items_of, open_with_items, person_row
+from tests.integration.interleave import first_then_second
 from tests.integration.test_audit import _history, _verify
 from tests.integration.test_audit_fields import _published_head
 from tests.integration.test_duplicate_places import OTHER_DESA
@@ -172,6 +173,25 @@ def test_a_row_slipped_in_after_the_head_fails_the_check_naming_that_row(db):
     report = _verify(db)
     assert not report.ok and report.rows == last + 1 and report.first_bad_seq == last + 1
     assert report.message == f"baris audit {last + 1} ditambahkan di luar pencatat: kepala rantai mencatat baris {last}"
+
+
+def test_two_changes_committed_at_once_are_chained_one_after_the_other(db):
+    """The second change's row waits for the first's head: both are on the trail, numbered in turn, and
+    the chain verifies; a second that read the same head would number its row as the first's and fail."""
+    _history(db)
+    before = _verify(db).rows
+
+    def first(session):
+        saved = {"action": AuditAction.FILTER_SAVED, "subject_type": "uji", "subject_id": 1}
+        audit.write_pending(session, [audit._entry(SYSTEM, clock.now(), saved)])
+
+    def second():
+        with db.transaction() as s:
+            audit.record(s, SYSTEM, AuditAction.FILTER_SAVED, "uji", 2)
+
+    assert first_then_second(db, first, second) is None
+    report = _verify(db)
+    assert report.ok and report.rows == before + 2
 
 
 # --- exported tables ----------------------------------------------------------------------------------------
