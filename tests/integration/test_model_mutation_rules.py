@@ -61,7 +61,6 @@ from tests.factories import (
 )
 from tests.integration.test_agency_uploads import _determine
 from tests.integration.test_migrations import _new_sqlite, _sqlite_at
-from tests.integration.test_pg_cursor import cursor  # noqa: F401  (the fixture)
 
 NIK = "6501015705500001"
 
@@ -307,12 +306,6 @@ def test_a_row_postgresql_refuses_is_not_repeated_in_the_error_text_either(db):
         with db.transaction() as s:
             s.add(register_record(1, nik=NIK, nama=None))
     assert NIK not in str(failure.value)
-
-
-def test_a_postgresql_column_is_described_once_however_often_it_is_read(cursor):  # noqa: F811
-    cursor.execute("SELECT kode, nama FROM region WHERE kode = '65'")
-    described = cursor.description
-    assert described[1] is described[1] and described[0:2][1] is described[-1]
 
 
 def test_on_sqlite_references_are_enforced_and_readers_work_beside_a_writer(db, is_postgresql):

@@ -64,3 +64,10 @@ def test_sqlalchemy_results_keep_their_column_names(db, is_postgresql):
                 select(Region.kode, Region.nama.label("nama_wilayah")).where(Region.kode == "65")
             ).one()
             assert row._mapping["nama_wilayah"] == "Kalimantan Utara" and row.kode == "65"
+
+
+@pytest.mark.postgresql_only
+def test_a_column_is_described_once_however_often_it_is_read(cursor):
+    cursor.execute("SELECT kode, nama FROM region WHERE kode = '65'")
+    described = cursor.description
+    assert described[1] is described[1] and described[0:2][1] is described[-1]
