@@ -288,6 +288,7 @@ class Published:
     @classmethod
     def parse(cls, text: str) -> Published:
         seq, _, digest = text.strip().partition(":")
+        digest = digest.lower()  # a head printed or read aloud in capitals is the same head
         if not (seq.isascii() and seq.isdigit() and len(seq) <= 12 and re.fullmatch(r"[0-9a-f]{64}", digest)):
             raise Invalid(
                 "Kepala rantai yang diterbitkan ditulis BARIS:HASH, mis. 1200:3f5a… (hash 64 huruf heksadesimal)"

@@ -123,7 +123,12 @@ HEX = "3f5a" * 16
 
 @pytest.mark.parametrize(
     "written, seq",
-    [(f"1200:{HEX}", 1200), (f"  1200:{HEX}\n", 1200), (f"{'9' * 12}:{HEX}", 999_999_999_999)],
+    [
+        (f"1200:{HEX}", 1200),
+        (f"  1200:{HEX}\n", 1200),
+        (f"{'9' * 12}:{HEX}", 999_999_999_999),
+        (f"1200:{HEX.upper()}", 1200),
+    ],
 )
 def test_a_published_head_is_read_as_people_copy_it(written, seq):
     assert audit.Published.parse(written) == audit.Published(seq, HEX)
