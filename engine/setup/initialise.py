@@ -27,13 +27,15 @@ def _one_at_a_time(db: Database) -> Iterator[None]:
         yield
         return
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        # Out of the pool, so the lock ends with this connection even when the unlock cannot run:
+        # a pooled one would keep it and hold a later `init` of this process without a timeout.
+        connection.detach()
         connection.execute(text("SET statement_timeout = 0"))  # the first node's migrations may take a while
         connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": INIT_LOCK})
         try:
             yield
         finally:
             connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": INIT_LOCK})
-            connection.execute(text("RESET statement_timeout"))
 
 
 def schema_mismatch(db: Database) -> str:

@@ -40,7 +40,6 @@ from engine.core.uow import Database
 from engine.setup import initialise
 from engine.verification import minutes
 from models import AgencyToken, CycleRhythm, Region, Role, RoleAssignment, Submission, User
-from models.db import make_engine
 from tests.factories import DESA, SYSTEM, make_team, open_with_items
 from tests.integration.test_backups import _restore_target
 from tests.integration.test_shipped_definitions import _current, _said, changed, shipped_by_init  # noqa: F401
@@ -260,23 +259,6 @@ def test_the_key_a_restore_puts_in_place_is_readable_by_its_owner_alone(db, tmp_
     backup.restore(target, tmp_path / "cadangan")
     assert key_file.read_text() == "kunci-yang-dicadangkan"
     assert key_file.stat().st_mode & 0o777 == 0o600
-
-
-# --- starting: `init` on PostgreSQL --------------------------------------------------------------------------
-
-
-def test_a_nodes_init_lets_go_of_the_database_lock_so_the_next_nodes_start_goes_on(db):
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("SQLite takes no advisory lock: one file, one node")
-    initialise.initialise(db)
-    other_node = make_engine(db.settings.database_url)
-    try:
-        with other_node.connect() as c:
-            taken = c.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": initialise.INIT_LOCK}).scalar_one()
-            c.execute(text("SELECT pg_advisory_unlock_all()"))
-        assert taken
-    finally:
-        other_node.dispose()
 
 
 def test_init_says_which_diagram_it_added_and_which_it_made_current_again(shipped_by_init, tmp_path, monkeypatch):  # noqa: F811

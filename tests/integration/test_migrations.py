@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import warnings
 
 import pytest
@@ -14,7 +15,7 @@ from engine.core import audit
 from engine.core.config import load_settings
 from engine.core.uow import Database
 from engine.people import users
-from engine.setup.initialise import initialise
+from engine.setup.initialise import INIT_LOCK, _one_at_a_time, initialise
 from engine.verification import imports, submissions
 from models import (
     AuditEvent,
@@ -28,6 +29,7 @@ from models import (
     Submission,
     SubmissionItem,
 )
+from models.db import make_engine
 from models.schema import downgrade, upgrade
 from tests.factories import SYSTEM, csv_of, person_row
 
@@ -136,7 +138,6 @@ def test_two_nodes_initialising_one_new_database_at_once_both_succeed(db, is_pos
     import sys
 
     from engine.core.config import PROJECT_ROOT
-    from models.db import make_engine
 
     name = f"{db.engine.url.database}_dua_simpul"
     admin = make_engine(db.settings.database_url, statement_timeout=600, isolation_level="AUTOCOMMIT")
@@ -166,6 +167,37 @@ def test_two_nodes_initialising_one_new_database_at_once_both_succeed(db, is_pos
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_a_nodes_init_lets_go_of_the_database_lock_so_the_next_nodes_start_goes_on(db, is_postgresql):
+    if not is_postgresql:
+        pytest.skip("SQLite takes no advisory lock: one file, one node")
+    initialise(db)
+    other_node = make_engine(db.settings.database_url)
+    try:
+        with other_node.connect() as c:
+            taken = c.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": INIT_LOCK}).scalar_one()
+            c.execute(text("SELECT pg_advisory_unlock_all()"))
+        assert taken
+    finally:
+        other_node.dispose()
+
+
+def test_the_connection_that_held_inits_lock_is_closed_after_so_the_lock_cannot_outlive_init(db, is_postgresql):
+    """Were it given back to the pool, an unlock that could not run would leave the lock on it, and the
+    process's next `init` would wait for it forever."""
+    if not is_postgresql:
+        pytest.skip("SQLite takes no advisory lock: one file, one node")
+    held_by = "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = :k AND granted"
+    with _one_at_a_time(db), db.engine.connect() as c:
+        holder = c.execute(text(held_by), {"k": INIT_LOCK}).scalar_one()
+    for _ in range(50):  # the server ends a closed connection's process a moment after
+        with db.engine.connect() as c:
+            alive = c.execute(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :p"), {"p": holder}).scalar_one()
+        if not alive:
+            break
+        time.sleep(0.1)
+    assert not alive
 
 
 def _sqlite_at(tmp_path, revision: str) -> Database:
