@@ -4,16 +4,18 @@ what the audit trail keeps, and where the bounds of periods, deadlines and revis
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from sqlalchemy import select, update
 
+from engine.core import clock
 from engine.core.errors import Conflict, Forbidden, Invalid
 from engine.people import administration, users
 from engine.verification import claims, cycles, determinations, reconciliation, submissions, verdicts
 from models import Determination, HumanTask, ItemVerdict, QualityFlag, Severity, User, Verdict
 from tests.factories import (
+    DESA,
     KABUPATEN,
     KECAMATAN,
     PERIOD,
@@ -119,6 +121,17 @@ def test_a_reminder_as_many_days_ahead_as_the_desa_has_is_kept(db):
         cycles.set_rhythm(s, SYSTEM, "triwulan", 1, BATAS, 20)
     with db.read() as s:
         assert cycles.rhythm(s).pengingat_hari == 20
+
+
+def test_a_desas_task_sent_back_is_held_to_no_deadline_of_its_own_only_the_cycles(db):
+    """The desa's deadline is the cycle's, reminded and counted at closing: a task returned to the desa is
+    not made due (and escalated) by it, as a verifier's task is by its tier's."""
+    with clock.frozen_at(datetime.fromisoformat("2026-10-20T10:00+08:00")):
+        cycles.open_cycle(db, SYSTEM, PERIOD, region=DESA)
+        _, submission_id, _, _ = waiting_at_kecamatan(db)
+        decide(db, "verif.kec", submission_id, "return", "Data dua orang belum lengkap")
+        desa_task = open_task(db, submission_id, "desa")
+    assert desa_task.due_at is None
 
 
 def test_a_regencys_administrator_cannot_set_the_provinces_rhythm(db, regency_admin):
