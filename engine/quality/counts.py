@@ -38,7 +38,9 @@ class Prediction:
     @property
     def _nb(self) -> tuple[float, float]:
         """The negative binomial (n, p) with this mean and variance."""
-        variance = max(self.variance, self.mean * (1 + 1e-9) + 1e-9)
+        # A variance at the mean is the Poisson limit (n → ∞): kept a millionth above it, so that n stays
+        # near 10¹² at most and the log-gammas below keep their digits at counts of a million.
+        variance = max(self.variance, self.mean * (1 + 1e-6) + 1e-9)
         p = self.mean / variance
         return self.mean * p / (1 - p), p
 

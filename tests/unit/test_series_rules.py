@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 import numpy as np
 import pytest
+from scipy.special import gammaln
 
 from bench import synthetic
 from engine.core.periods import next_period, previous_period
@@ -158,6 +160,19 @@ def test_a_repeat_is_judged_by_the_likelier_of_a_fresh_draw_and_a_still_stock():
 def test_a_stocks_chance_is_a_number_for_a_large_variance():
     chance = counts.stock_repeat_chance(3_000_000, 3, counts.Movement(1000.0))  # a variance of 3·10⁹
     assert 0 < chance < 1e-9
+
+
+@pytest.mark.parametrize("mean", [10_000, 100_000, 1_000_000])
+def test_a_large_count_of_a_category_without_over_dispersion_has_the_chances_of_a_poisson_count(mean):
+    """A quiet category counts as a Poisson variable; at large counts its chances were taken from the
+    difference of two log-gammas of about 10¹⁶, which lost every digit (a copy of 1,000,000 read as
+    27 times likelier than it is, and so went unflagged)."""
+    poisson = [counts.Prediction(float(mean), float(mean))] * 2
+    xs = np.arange(int(mean - 12 * mean**0.5), int(mean + 12 * mean**0.5) + 1)
+    exact = float(np.sum(np.exp(2 * (xs * np.log(mean) - mean - gammaln(xs + 1.0)))))
+    assert counts.agreement_chance(poisson, 2) == pytest.approx(exact, rel=0.01)
+    top = math.exp(mean * math.log(mean) - mean - math.lgamma(mean + 1))
+    assert poisson[0].probability_of(mean) == pytest.approx(top, rel=0.01)
 
 
 def test_a_large_repeat_is_flagged_though_most_of_the_categorys_series_stand_still():
