@@ -354,8 +354,8 @@ def figure(value: Any) -> str:
         return ""
     if isinstance(value, list | tuple):
         return "–".join(figure(v) for v in value)
-    if isinstance(value, float):
-        return f"{value:g}" if value != int(value) else str(int(value))
+    if isinstance(value, float):  # every digit of the whole part, never an exponent: 123456.7, not 123457
+        return f"{value:.6f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
     return str(value)
 
 

@@ -295,7 +295,14 @@ def test_a_problems_field_reads_as_a_label_never_as_a_key(app, name, label):
 
 
 def test_a_figure_is_a_number_a_range_or_nothing(app):
+    """Every digit of a figure's whole part is shown, never an exponent."""
     assert [i18n.figure(v) for v in (None, 2.0, 2.5, 12, (12, 30.0), "naik")] == ["", "2", "2.5", "12", "12–30", "naik"]
+    assert [i18n.figure(v) for v in (123456.7, 1234567.25, 0.00001, 0.1234567)] == [
+        "123456.7",
+        "1234567.25",
+        "0.00001",
+        "0.123457",
+    ]
 
 
 def test_the_pages_scripts_get_their_words_in_the_pages_language(app):
