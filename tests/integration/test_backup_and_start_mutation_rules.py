@@ -10,7 +10,6 @@ every use case relies on underneath: who acts, what time it is, which handlers a
 - a restore refuses a folder that is no backup, a manifest it cannot read and a file gone, says when
   a SQLite copy cannot be read, takes the backup's key only when it has one, owner-readable only,
   and writes the minutes into an uploads folder already there;
-- a node's `init` lets go of the database lock it takes, so the next node's start does not wait for ever;
 - an actor is a person, an agency's token or a job, and only a person may do what a person must;
 - the clock keeps instants in UTC, ends a deadline at midnight WITA on the day before, and runs on
   after a test or `--now` has held it;

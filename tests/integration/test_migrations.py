@@ -1,4 +1,5 @@
-"""Schema upgrades run on a database that already holds data, as a deployed one does."""
+"""Schema upgrades run on a database that already holds data, as a deployed one does; `init` run by
+several nodes at once, each letting go of the database lock it takes."""
 
 from __future__ import annotations
 
