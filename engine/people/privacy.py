@@ -100,8 +100,9 @@ def sees_other_place(actor: Actor, here: str, there: str) -> bool:
 
 
 def told_of_elsewhere(actor: Actor) -> bool:
-    """Whether an entry is on the register somewhere else at all: for those who weigh it (verifiers,
-    validators, auditors), never for a desa's operator (see `duplicates.ELSEWHERE_RULES`)."""
+    """Whether an entry is on the register somewhere else at all: for every role but a desa's operator
+    (verifiers, validators, admins, auditors and the reconciliation's people weigh it; see
+    `duplicates.ELSEWHERE_RULES`), and for the system's own work."""
     return actor.is_system or any(a.role != Role.OPERATOR for a in actor.roles)
 
 
