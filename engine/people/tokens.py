@@ -134,7 +134,7 @@ def _problems(session: Session, req: TokenRequest) -> list[Problem]:
         problems.append(Problem("mis. 120/menit (per detik, menit, jam atau hari)", column="batas_laju"))
     if not 1 <= req.days <= MAX_DAYS:
         problems.append(Problem(f"masa berlaku 1 sampai {MAX_DAYS} hari", column="hari"))
-    if len(req.keterangan) > 200:
+    if len(req.keterangan.strip()) > 200:  # measured as kept
         problems.append(Problem("paling banyak 200 karakter", column="keterangan"))
     return problems
 
