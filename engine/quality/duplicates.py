@@ -186,7 +186,8 @@ def _removed_here(session: Session, submission_id: int | None) -> set[int]:
             .join(Record, Record.id == SubmissionItem.record_id)
             .where(
                 SubmissionItem.submission_id == submission_id,
-                or_(SubmissionItem.aksi == ItemAction.HAPUS, and_(SubmissionItem.dibuang.is_(False), moved)),
+                SubmissionItem.dibuang.is_(False),  # a removal or move set aside leaves the record where it is
+                or_(SubmissionItem.aksi == ItemAction.HAPUS, moved),
             )
         )
     )

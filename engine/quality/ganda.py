@@ -1,11 +1,13 @@
 """A register record marked "ganda" (a duplicate) leaves its person on the register only if another
-copy stays: another active record of the same NIK and category that nobody is removing, or an
+copy stays: another active record of the same NIK (a family's KK) and category that nobody is removing, or an
 entry of them in another submission. Two desa each marking the other's copy "ganda", or a desa
 marking the only copy, would take the person off every register with nobody told; such a mark is a
 warning the verifiers acknowledge (`ganda_tanpa_salinan`); like every check that looks at other
 desa, it is never told to the operator (`duplicates.ELSEWHERE_RULES`)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, select
 from sqlalchemy.orm import Session
@@ -33,14 +35,24 @@ def marked_duplicate(item: SubmissionItem) -> bool:
 
 
 def ganda_findings(session: Session, item: SubmissionItem) -> list[Finding]:
-    """A warning when no other copy of the person marked "ganda" stays on a register."""
-    if not marked_duplicate(item) or not item.nik or _another_copy_stays(session, item):
+    """A warning when no other copy of the person (or family) marked "ganda" stays on a register."""
+    if not marked_duplicate(item) or not (item.nik or item.no_kk) or _another_copy_stays(session, item):
         return []
-    return [
+    if item.nik:
+        return [
+            Finding(
+                "verval",
+                "ditandai ganda, tetapi tidak ada catatan atau isian lain dengan NIK ini di kategori yang sama yang "
+                "tetap terdaftar: bila orang ini hanya tercatat di sini, kembalikan agar desa memberi status lain",
+                Severity.WARNING,
+                RULE,
+            )
+        ]
+    return [  # a family is known by its card (KK), not a NIK
         Finding(
             "verval",
-            "ditandai ganda, tetapi tidak ada catatan atau isian lain dengan NIK ini di kategori yang sama yang "
-            "tetap terdaftar: bila orang ini hanya tercatat di sini, kembalikan agar desa memberi status lain",
+            "ditandai ganda, tetapi tidak ada catatan atau isian lain dengan nomor KK ini di kategori yang sama "
+            "yang tetap terdaftar: bila keluarga ini hanya tercatat di sini, kembalikan agar desa memberi status lain",
             Severity.WARNING,
             RULE,
         )
@@ -57,16 +69,24 @@ def removal_in_work() -> ColumnElement[bool]:
     )
 
 
+def _known_by(item: SubmissionItem) -> tuple[str | None, Any, Any]:
+    """A person is known by their NIK; a family, which has no NIK of its own, by its card (KK)."""
+    if item.nik:
+        return item.nik, SubmissionItem.nik, Record.nik
+    return item.no_kk, SubmissionItem.no_kk, Record.no_kk
+
+
 def _another_copy_stays(session: Session, item: SubmissionItem) -> bool:
+    key, item_key, record_key = _known_by(item)
     record = select(Record.id).where(
-        Record.nik == item.nik,
+        record_key == key,
         Record.kategori == item.kategori,
         Record.status == RecordStatus.AKTIF,
         Record.id != (item.record_id or 0),
         ~removal_in_work(),
     )
     entry = select(SubmissionItem.id).where(
-        SubmissionItem.nik == item.nik,
+        item_key == key,
         SubmissionItem.kategori == item.kategori,
         SubmissionItem.aksi.in_((ItemAction.TAMBAH, ItemAction.UBAH, ItemAction.PERIKSA)),
         SubmissionItem.dibuang.is_(False),
