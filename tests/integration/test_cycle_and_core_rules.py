@@ -195,7 +195,8 @@ def test_a_task_already_late_is_not_reminded_as_due_soon(db):
     with db.transaction() as s:
         assert cycles.remind_due_tasks(s, due + timedelta(hours=1), timedelta(days=3)) == 0
     with db.transaction() as s:
-        assert cycles.remind_due_tasks(s, due - timedelta(hours=1), timedelta(days=3)) == 1
+        # due exactly as many days ahead as the reminder: reminded
+        assert cycles.remind_due_tasks(s, due - timedelta(days=3), timedelta(days=3)) == 1
     assert _count(db, OutboxEvent, OutboxEvent.event_type == "task.due_soon") == 1
 
 

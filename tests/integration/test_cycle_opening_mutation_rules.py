@@ -8,8 +8,7 @@
 - a region is announced once all of its own desa are open, with the desa's deadline, naming the
   regions within it announced before;
 - the calendar finishes an opening left halfway the next day; it neither reminds of a desa deadline
-  already past nor looks again at a cycle closed early; a task due exactly as many days ahead as the
-  reminder is reminded;
+  already past nor looks again at a cycle closed early;
 - closing: a silent desa is recorded with its deadline's last day, a second closing
   names the day of the first where the people are, and desa ended since the opening never make the
   count of desa not opened negative;
@@ -18,7 +17,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -27,8 +26,8 @@ from engine.core import clock
 from engine.core.audit import AuditAction
 from engine.core.errors import Conflict
 from engine.verification import cycles
-from models import AuditEvent, Cycle, HumanTask, OutboxEvent, Region, Submission
-from tests.factories import DESA, KABUPATEN, KECAMATAN, SYSTEM, make_team, open_with_items, submit
+from models import AuditEvent, Cycle, OutboxEvent, Region, Submission
+from tests.factories import DESA, KABUPATEN, KECAMATAN, SYSTEM
 
 WITA = "+08:00"
 ORDERED = {"desa": 30, "kecamatan": 45, "kabupaten": 60, "provinsi": 75}
@@ -62,22 +61,21 @@ def _events(db, name: str) -> int:
 # --- when a period opens, and its deadlines ---------------------------------------------------------------
 
 
-def test_a_second_semester_opens_in_july_and_its_deadlines_count_from_the_first_of_july(db):
-    _rhythm(db, "semester")
-    with clock.frozen_at(at("2027-07-02T10:00")):
-        cycles.open_cycle(db, SYSTEM, "2027-S2", region=DESA)
-    deadlines = _deadlines(db, "2027-S2")
-    assert deadlines["desa"] == at("2027-07-31T00:00")
-    assert deadlines["provinsi"] == at("2027-09-14T00:00")
-
-
-def test_the_deadlines_count_from_the_rhythms_opening_day_not_the_first_of_the_month(db):
-    _rhythm(db, hari_buka=5)
-    with clock.frozen_at(at("2027-01-05T10:00")):
-        cycles.open_cycle(db, SYSTEM, "2027-Q1", region=DESA)
-    deadlines = _deadlines(db, "2027-Q1")
-    assert deadlines["desa"] == at("2027-02-04T00:00")
-    assert deadlines["kecamatan"] == at("2027-02-19T00:00")
+@pytest.mark.parametrize(
+    ("ritme", "hari_buka", "periode", "opened", "tier", "due"),
+    [
+        ("semester", 1, "2027-S2", "2027-07-02T10:00", "desa", "2027-07-31T00:00"),  # the second half opens in July
+        ("semester", 1, "2027-S2", "2027-07-02T10:00", "provinsi", "2027-09-14T00:00"),
+        ("triwulan", 5, "2027-Q1", "2027-01-05T10:00", "desa", "2027-02-04T00:00"),  # from the 5th, not the 1st
+        ("triwulan", 5, "2027-Q1", "2027-01-05T10:00", "kecamatan", "2027-02-19T00:00"),
+    ],
+)
+def test_the_deadlines_count_from_the_periods_opening_day(db, ritme, hari_buka, periode, opened, tier, due):
+    """A period opens on the rhythm's opening day of its first month (a semester's second half in July)."""
+    _rhythm(db, ritme, hari_buka)
+    with clock.frozen_at(at(opened)):
+        cycles.open_cycle(db, SYSTEM, periode, region=DESA)
+    assert _deadlines(db, periode)[tier] == at(due)
 
 
 def test_the_calendar_opens_a_period_from_its_opening_day_on_and_catches_up_a_missed_day(db):
@@ -175,16 +173,6 @@ def test_a_cycle_closed_early_is_neither_reminded_nor_closed_again_by_the_calend
             said = cycles.calendar_day(db, SYSTEM, moment)
         assert "2027-Q1" not in said, said
     assert _events(db, "cycle.closing_soon") == 0 and _events(db, "cycle.closed") == 1
-
-
-def test_a_task_due_exactly_as_many_days_ahead_as_the_reminder_is_reminded(db):
-    team = make_team(db)
-    sid = open_with_items(db)
-    submit(db, team.operator, sid)
-    with db.read() as s:
-        due = s.scalar(select(HumanTask.due_at).where(HumanTask.submission_id == sid, HumanTask.status == "terbuka"))
-    with db.transaction() as s:
-        assert cycles.remind_due_tasks(s, due - timedelta(days=3), timedelta(days=3)) == 1
 
 
 # --- closing -------------------------------------------------------------------------------------------

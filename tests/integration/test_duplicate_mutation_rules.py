@@ -118,16 +118,6 @@ def test_a_child_and_an_adult_entered_together_for_a_person_just_turned_18_are_r
     assert "pindah_kategori" not in found[1]
 
 
-def test_a_child_record_past_its_band_is_a_move_noted_for_the_record_not_an_error(db):
-    born = date(2008, 6, 1)
-    nik = compose(DESA[:8], born, "P", 1)
-    _on_register(db, register_record(1, kategori="ADK", tanggal_lahir=born, nik=nik))
-    (found,) = _checked(db, [person_row(1, kategori="PD", tanggal_lahir=born.isoformat(), nik=nik)], [None])
-    moved = found["pindah_kategori"]
-    assert (moved.severity, moved.observed, moved.expected) == (Severity.INFO, "PD", "ADK")
-    assert "duplikat_kategori" not in found
-
-
 def test_the_same_nik_on_the_desas_register_is_said_to_be_on_its_verified_data(db):
     _on_register(db, register_record(1))
     (found,) = _checked(db, [person_row(1)], [None])

@@ -26,6 +26,7 @@ from models import (
     RecordStatus,
     Region,
     RegionChange,
+    Severity,
     SubmissionItem,
     VervalStatus,
 )
@@ -237,14 +238,21 @@ def test_categories_whose_age_bands_touch_are_not_exclusive(db):
     assert "duplikat_kategori" not in found[1]
 
 
-def test_a_child_record_not_yet_past_its_band_is_a_second_registration_not_a_move(db):
-    # 17 on the period's last day: the ADK record still holds, so a PD entry is the same person twice
-    born = date(2009, 6, 1)
+@pytest.mark.parametrize(
+    ("born", "rule", "severity", "not_said"),
+    [  # 17 on the period's last day: the ADK record still holds, so a PD entry is the same person twice
+        (date(2009, 6, 1), "duplikat_kategori", Severity.ERROR, "pindah_kategori"),
+        (date(2008, 6, 1), "pindah_kategori", Severity.INFO, "duplikat_kategori"),  # past it: a move, noted
+    ],
+    ids=["within-band", "past-band"],
+)
+def test_a_child_record_is_a_second_registration_until_past_its_band_then_a_move(db, born, rule, severity, not_said):
     nik = compose(DESA[:8], born, "P", 1)
     _on_register(db, register_record(1, kategori="ADK", tanggal_lahir=born, nik=nik))
     (found,) = _checked(db, [person_row(1, kategori="PD", tanggal_lahir=born.isoformat(), nik=nik)], [None])
-    assert found["duplikat_kategori"].severity.value == "error"
-    assert "pindah_kategori" not in found
+    said = found[rule]
+    assert (said.severity, said.observed, said.expected) == (severity, "PD", "ADK")  # the entry's, the record's
+    assert not_said not in found
 
 
 def test_a_record_another_desa_is_taking_off_its_register_is_no_registration_elsewhere(db):
