@@ -68,6 +68,8 @@ def test_a_good_row_raises_nothing():
         ({"tanggal_lahir": "17-05-1950"}, ("bentuk_data", "tanggal_lahir", Severity.ERROR)),
         ({"tanggal_lahir": "2030-01-01"}, ("bentuk_data", "tanggal_lahir", Severity.ERROR)),
         ({"jenis_kelamin": "L"}, ("nik_jenis_kelamin", "jenis_kelamin", Severity.ERROR)),
+        ({"nik": compose("65.01.01", BORN, "L", 1)}, ("nik_jenis_kelamin", "jenis_kelamin", Severity.ERROR)),
+        ({"nik": "6501013213800001"}, ("nik_tanggal", "nik", Severity.ERROR)),  # day 32: a NIK's date, no shape slip
         ({"tanggal_lahir": "1950-05-18"}, ("nik_tanggal_lahir", "tanggal_lahir", Severity.ERROR)),
         ({"kategori": "ADK"}, ("kategori_usia", "tanggal_lahir", Severity.ERROR)),
         ({"kategori": "FM", "no_kk": ""}, ("kategori_satuan", "no_kk", Severity.ERROR)),
