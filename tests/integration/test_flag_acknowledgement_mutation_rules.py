@@ -104,20 +104,21 @@ def test_only_a_warning_can_be_accepted_with_a_note(db, people, severity):
         assert (s.get(QualityFlag, flag_id).status, s.get(QualityFlag, flag_id).ack_note) == ("terbuka", None)
 
 
+def _acknowledgement(db, flag_id: int) -> tuple[str, str, str, str]:
+    """A flag's status, who acknowledged or settled it, at which tier and why (with a time kept)."""
+    with db.read() as s:
+        flag = s.get(QualityFlag, flag_id)
+        assert flag.ack_at is not None
+        return flag.status, flag.ack_by, flag.ack_tingkat, flag.ack_note
+
+
 def test_a_warning_acknowledged_twice_keeps_the_first_note_who_wrote_it_and_its_tier(db, people):
     sid = open_with_items(db)
     flag_id = _acknowledged(db, sid)
     with db.transaction() as s:
         flags.acknowledge(s, actor(db, "verif.kab"), "kabupaten", sid, {flag_id: "catatan lain"})
+    assert _acknowledgement(db, flag_id) == ("diakui", "verif.kec", "kecamatan", "dicek dengan KTP")
     with db.read() as s:
-        flag = s.get(QualityFlag, flag_id)
-        assert (flag.status, flag.ack_by, flag.ack_tingkat, flag.ack_note) == (
-            "diakui",
-            "verif.kec",
-            "kecamatan",
-            "dicek dengan KTP",
-        )
-        assert flag.ack_at is not None
         events = s.scalars(select(AuditEvent).where(AuditEvent.action == "FLAG_ACKNOWLEDGED")).all()
         assert [(e.actor, e.reason, e.before, e.after["tingkat"]) for e in events] == [
             ("verif.kec", "dicek dengan KTP", {"status": "terbuka"}, "kecamatan")
@@ -190,14 +191,7 @@ def test_a_settled_flag_says_who_settled_it_and_at_which_tier(db, people):
         flag_id = _figure_flag(s, "65.01.01")
     with db.transaction() as s:
         review.settle(s, actor(db, "verif.kab"), flag_id, review.FlagAction.EXPLAIN, "panti baru", "terbuka")
-    with db.read() as s:
-        flag = s.get(QualityFlag, flag_id)
-        assert (flag.status, flag.ack_by, flag.ack_tingkat, flag.ack_note) == (
-            "dijelaskan",
-            "verif.kab",
-            "kabupaten",
-            "panti baru",
-        )
+    assert _acknowledgement(db, flag_id) == ("dijelaskan", "verif.kab", "kabupaten", "panti baru")
 
 
 def test_settling_a_flag_someone_else_settled_first_names_them_and_writes_nothing(db, people):
