@@ -159,15 +159,21 @@ def _register_counts(session: Session, periode: str, parent: str) -> dict[int, t
 
 def carried_on(periode: str) -> Select[str | None]:
     """Desa whose new code carries on from a desa that reported the period under its old one (a desa
-    recoded, or merged into a new one): the period is not asked of them again. A desa split off one
-    still in use reports; so does an existing desa that took in another."""
+    recoded, or merged into a new one from any one that reported, whichever its list names first): the
+    period is not asked of them again. A desa split off one still in use reports; so does an existing
+    desa that took in another, even one formed by an earlier decree."""
     ended, formed = aliased(RegionChange), aliased(RegionChange)
     opened = select(Submission.kode_desa).where(Submission.periode == periode)
     return (
         select(ended.terkait)
         .join(
-            formed,
-            and_(formed.kode == ended.terkait, formed.perubahan == RegionChangeKind.BARU, formed.terkait == ended.kode),
+            formed,  # formed by the same decree that ended the old code: not an older desa taking one in
+            and_(
+                formed.kode == ended.terkait,
+                formed.perubahan == RegionChangeKind.BARU,
+                formed.dasar == ended.dasar,
+                formed.berlaku == ended.berlaku,
+            ),
         )
         .where(ended.perubahan == RegionChangeKind.BERAKHIR, ended.kode.in_(opened))
     )

@@ -14,7 +14,7 @@ from engine.core import clock
 from engine.quality import completeness
 from engine.verification import cycles, imports, region_updates
 from models import Cycle, CycleStatus, ItemAction, ItemSource, Submission, SubmissionItem, SubmissionStatus
-from tests.factories import DESA, SYSTEM, csv_of, decide, make_team, person_row, submit
+from tests.factories import DESA, SYSTEM, csv_of, decide, make_team, person_row, submit, verified_records
 from tests.regions import listing, regions_restored  # noqa: F401  (the fixture)
 
 PERIOD = "2026-Q4"
@@ -169,3 +169,32 @@ def test_a_desa_recoded_before_it_reported_still_owes_the_period_under_its_new_c
     with db.read() as s:
         expected = {r.kode: r.expected for r in completeness.tally(s, PERIOD, KEC)}
     assert expected[NEW] == 1 and OLD not in expected
+
+
+@pytest.mark.usefixtures("regions_restored")
+@pytest.mark.parametrize("named_first", [True, False], ids=["reported-named-first", "reported-named-second"])
+def test_a_desa_merged_from_two_is_not_asked_a_period_one_of_them_reported(db, people, named_first):
+    """Pejalin reported; Gunung Sari, merged with it into a new desa, did not: the new desa carries on
+    Pejalin's report, whichever of the two the decree's list names first."""
+    other = "65.01.01.2007"
+    cycles.open_cycle(db, SYSTEM, PERIOD, OLD)
+    verified_records(db, OLD, (51,), PERIOD)
+    lama = f"{OLD};{other}" if named_first else f"{other};{OLD}"
+    merged = listing(drop={OLD, other}, add=[(NEW, "Kelurahan Pejalin")], lama={NEW: lama})
+    decree = ("Kepmendagri No. 100.1.1-9999 Tahun 2026", BASIS_DAY)
+    assert region_updates.update_regions(db, SYSTEM, merged, decree, None).opened == {}
+    with db.read() as s:
+        assert NEW not in {r.kode for r in completeness.tally(s, PERIOD, KEC) if r.expected}
+
+
+@pytest.mark.usefixtures("regions_restored")
+def test_a_desa_formed_by_an_earlier_decree_that_takes_in_one_that_reported_still_reports(db, people):
+    cycles.open_cycle(db, SYSTEM, PERIOD, OLD)
+    verified_records(db, OLD, (51,), PERIOD)
+    formed = listing(add=[(NEW, "Desa Pejalin Baru")])
+    region_updates.update_regions(db, SYSTEM, formed, ("Kepmendagri No. 100.1.1-9998 Tahun 2026", BASIS_DAY), None)
+    took_in = listing(drop={OLD}, add=[(NEW, "Desa Pejalin Baru")], lama={NEW: OLD})
+    region_updates.update_regions(db, SYSTEM, took_in, ("Kepmendagri No. 100.1.1-9999 Tahun 2026", BASIS_DAY), None)
+    with db.read() as s:
+        assert {r.kode: r.expected for r in completeness.tally(s, PERIOD, KEC)}[NEW] == 1
+        assert NEW not in set(s.scalars(completeness.carried_on(PERIOD)))  # its own people still report
