@@ -18,7 +18,7 @@ from engine.core.uow import Database
 from engine.people import users
 from engine.quality import aggregates, figure_files
 from engine.setup.demo import demo_csv, nik_for
-from engine.verification import decisions, imports, register, submissions
+from engine.verification import cycles, decisions, imports, register, submissions
 from models import (
     HumanTask,
     ItemSource,
@@ -164,6 +164,19 @@ def waiting_at_kecamatan(db: Database) -> tuple[Team, int, HumanTask, int]:
     with db.read() as session:
         item = session.scalars(select(SubmissionItem.id).where(SubmissionItem.submission_id == submission_id)).first()
     return team, submission_id, task, item
+
+
+def returned_in_cycle(db: Database, team: Team, region: str = DESA[:8]) -> int:
+    """The cycle of PERIOD opened for `region`; the desa's submission, with one entry, sent up and
+    returned by its kecamatan."""
+    cycles.open_cycle(db, SYSTEM, PERIOD, region=region)
+    with db.read() as session:
+        sid = session.scalar(select(Submission.id).where(Submission.kode_desa == DESA, Submission.periode == PERIOD))
+    with db.transaction() as session:
+        imports.import_items(session, SYSTEM, sid, csv_of([person_row(1)]))
+    submit(db, team.operator, sid)
+    decide(db, team.kecamatan, sid, "return", reason="alamat belum lengkap")
+    return sid
 
 
 def confirm_register(session: Session, operator: Actor, submission_id: int) -> None:

@@ -1,9 +1,9 @@
 """A register record marked "ganda" (a duplicate) leaves its person on the register only if another
-copy stays: another active record of the same NIK (a family's KK) and category that nobody is removing, or an
-entry of them in another submission. Two desa each marking the other's copy "ganda", or a desa
-marking the only copy, would take the person off every register with nobody told; such a mark is a
-warning the verifiers acknowledge (`ganda_tanpa_salinan`); like every check that looks at other
-desa, it is never told to the operator (`duplicates.ELSEWHERE_RULES`)."""
+copy stays: another active record of the same NIK (a family's KK) and category that nobody is
+removing, or an entry of them in another submission. Two desa each marking the other's copy "ganda",
+or a desa marking the only copy, would take the person off every register with nobody told; such a
+mark is a warning the verifiers acknowledge (`ganda_tanpa_salinan`); like every check that looks at
+other desa, it is never told to the operator (`duplicates.ELSEWHERE_RULES`)."""
 
 from __future__ import annotations
 

@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from engine.core import clock
 from engine.quality import completeness
-from engine.verification import cycles, imports, region_updates
+from engine.verification import cycles, region_updates
 from models import Cycle, CycleStatus, ItemAction, ItemSource, Submission, SubmissionItem, SubmissionStatus
-from tests.factories import DESA, SYSTEM, csv_of, decide, make_team, person_row, submit, verified_records
+from tests.factories import DESA, SYSTEM, make_team, returned_in_cycle, submit, verified_records
 from tests.regions import listing, regions_restored  # noqa: F401  (the fixture)
 
 PERIOD = "2026-Q4"
@@ -132,13 +132,7 @@ def test_a_desa_that_sent_on_time_stays_on_time_after_correcting_a_return_late(d
     verifier returned it, does not turn the desa late."""
     team = make_team(db)
     with clock.frozen_at(datetime.fromisoformat("2026-10-05T08:00+08:00")):
-        cycles.open_cycle(db, SYSTEM, PERIOD, region=KEC)
-        with db.read() as s:
-            sid = s.scalar(select(Submission.id).where(Submission.kode_desa == DESA))
-        with db.transaction() as s:
-            imports.import_items(s, SYSTEM, sid, csv_of([person_row(1)]))
-        submit(db, team.operator, sid)
-        decide(db, team.kecamatan, sid, "return", reason="alamat belum lengkap")
+        sid = returned_in_cycle(db, team, KEC)
     with db.read() as s:
         deadline = datetime.fromisoformat(s.scalar(select(Cycle.batas).where(Cycle.periode == PERIOD))["desa"])
     with clock.frozen_at(deadline + timedelta(days=2)):

@@ -7,9 +7,9 @@ from datetime import date, datetime
 from sqlalchemy import select
 
 from engine.core import clock
-from engine.verification import cycles, imports
+from engine.verification import cycles
 from models import Cycle, Region, Submission, SubmissionStatus
-from tests.factories import DESA, PERIOD, SYSTEM, csv_of, decide, make_team, person_row, submit
+from tests.factories import DESA, PERIOD, SYSTEM, make_team, returned_in_cycle
 
 
 def test_two_tiers_may_share_a_deadline(db):
@@ -39,14 +39,7 @@ def test_a_desa_whose_code_has_ended_is_neither_opened_nor_counted_as_still_to_o
 def test_closing_leaves_a_returned_submission_with_its_desa(db):
     """A desa whose submission was returned did report: closing does not record it as not reporting,
     nor cancel the correction it owes."""
-    team = make_team(db)
-    cycles.open_cycle(db, SYSTEM, PERIOD, region="65.01.01")
-    with db.read() as s:
-        sid = s.scalar(select(Submission.id).where(Submission.kode_desa == DESA))
-    with db.transaction() as s:
-        imports.import_items(s, SYSTEM, sid, csv_of([person_row(1)]))
-    submit(db, team.operator, sid)
-    decide(db, team.kecamatan, sid, "return", reason="alamat belum lengkap")
+    sid = returned_in_cycle(db, make_team(db))
     result = cycles.close_cycle(db, SYSTEM, PERIOD, early=True)
     assert result["tidak_melapor"] == 8  # the kecamatan's other desa
     with db.read() as s:
