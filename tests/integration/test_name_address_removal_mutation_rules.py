@@ -1,0 +1,115 @@
+"""Names, addresses and removals as the verifiers read them on an entry.
+
+- One person keyed twice in a desa without a NIK is told as possibly the same person: a name in
+  the old spelling and abbreviated (Moeh. Ali for Muhammad Ali), a name of six words written again
+  with the father's name after it, a name found whole within the first twelve words of a longer
+  writing.
+- The members of one family card keyed at several addresses are told how many different places the
+  card is at: what the writings counted as one place say together (a street, an RT) tells it from
+  the others, whatever order the writings come in; a block or estate's letter is not taken for a
+  number of the street's name; a number after a number (a kilometre's decimal, a postcode) is no
+  house number, nor is a Roman numeral after "No."; an address longer than any real one is read
+  only as far as a real one goes.
+- A file's row of a person the desa removed warns, naming the removal, unless the person stands on
+  this desa's register again (the row re-verifies her); standing on another desa's register does not
+  excuse it, and the quality list shows the category she was removed from. A death recorded anywhere
+  in the province, another kabupaten too, is a warning for the verifiers of a new entry elsewhere.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from engine.verification import imports, item_checks, submissions
+from models import QualityFlag, VervalStatus
+from tests.factories import DESA, SYSTEM, csv_of, person_row, register_record, submit
+from tests.integration.test_overlapping_periods import ELDER, MOVER, _first_verified, _mark, _opened, _up
+from tests.integration.test_overlapping_returns import _import_elsewhere, _opened_elsewhere, _recorded_dead
+from tests.integration.test_region_update_and_duplicate_rules import _checked, _on_register
+
+# --- names ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "first, again",
+    [
+        ("Muhammad Ali", "Moeh. Ali"),  # the old spelling of an abbreviation
+        ("Siti Nur Aisyah Putri Dewi Lestari", "Siti Nur Aisyah Putri Dewi Lestari binti Abdul Rahman Hakim"),
+        ("Yohanes Laing", "Raden Mas Bagus Agung Joko Slamet Riyadi Eko Budi Santoso Wibowo Yohanes Laing"),
+    ],
+)
+def test_one_person_keyed_twice_without_a_nik_is_told_as_possibly_the_same_person(db, first, again):
+    """Both born on one day in Gunung Putih; the later row is told, naming the earlier one."""
+    earlier, later = _checked(db, [person_row(1, nik="", nama=first), person_row(2, nik="", nama=again)])
+    assert "duplikat_mirip" not in earlier
+    assert first in later["duplikat_mirip"].message and "baris/item 2" in later["duplikat_mirip"].message
+
+
+# --- addresses ------------------------------------------------------------------------------------
+
+NOT_REAL = "Jl. Mulawarman " + "dekat masjid " * 25  # 340 characters before the RT
+
+
+@pytest.mark.parametrize(
+    "written, places",
+    [
+        (["RT 1 RW 1", "Jl. Mawar", "Jl. Melati"], 2),  # two streets, whichever the RT is on
+        (["RT 1", "RT 2", "Jl. Melati", "Jl. Mawar RT 1"], 2),  # Jl. Mawar at RT 1, Jl. Melati at RT 2
+        (["RT 1 RW 2", "RT 2", "RW 1", "RW 2"], 2),  # RT 1 in RW 2, RT 2 in RW 1
+        (["Perum Korpri C 12", "Perum Pemda C 12"], 2),  # two estates, block C house 12 in each
+        (["Jl. Mawar No. X RT 3", "Jl. Mawar No. 5 RT 3"], 1),  # a house number not known is no other house
+        (["Jl. Poros Km 5,5", "Jl. Poros Km 5,5 No. 7"], 1),  # the house number added
+        (["Jl. Sudirman No. 12 Tarakan 77111", "Jl. Sudirman No. 12"], 1),  # the postcode added
+        ([NOT_REAL + "RT 1", NOT_REAL + "RT 2"], 1),
+    ],
+)
+def test_a_family_card_keyed_at_several_addresses_is_told_how_many_places_it_is_at(db, written, places):
+    rows = [person_row(n, alamat=alamat) for n, alamat in enumerate(written, start=1)]
+    told = [found.get("kk_alamat") for found in _checked(db, rows)]
+    if places == 1:
+        assert told == [None] * len(rows)
+    else:
+        assert all(f"tercatat dengan {places} alamat berbeda" in finding.message for finding in told)
+
+
+# --- people the register removed ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stands_in, warned", [("65.01.01.2006", True), (DESA, False)])
+def test_a_file_row_of_a_person_who_moved_away_warns_unless_she_stands_on_this_register_again(db, stands_in, warned):
+    """MOVER moved away in 2026-Q2; she now stands on Pejalin's register (where she went: still a
+    removal here) or on Gunung Putih's again (the file's row re-verifies her)."""
+    _first_verified(db, [MOVER, ELDER])
+    q2 = _opened(db, "2026-Q2")
+    _mark(db, q2, MOVER["nik"], VervalStatus.PINDAH, "ke Pejalin")
+    submit(db, "op.desa", q2)
+    _up(db, q2)
+    _on_register(db, register_record(4, nik=MOVER["nik"], kode_desa=stands_in, tanggal_lahir=date(1950, 5, 5)))
+    q3 = _opened(db, "2026-Q3")
+    with db.transaction() as s:
+        report = imports.import_items(s, SYSTEM, q3, csv_of([MOVER]))
+    said = [p.message for p in report.warnings if "pernah dihapus" in p.message]
+    assert len(said) == (1 if warned else 0)
+    if warned:
+        assert "periode 2026-Q2: pindah: ke Pejalin" in said[0]
+        with db.transaction() as s:
+            item_checks.check_submission(s, submissions.get_submission(s, q3))
+        with db.read() as s:
+            flag = s.scalar(select(QualityFlag).where(QualityFlag.rule == "pernah_dihapus"))
+        assert flag.observed == "LUT"  # the category she was removed from, on the quality list
+
+
+@pytest.mark.parametrize("desa", ["65.01.02.2001", "65.02.01.2002"])  # another kecamatan, another kabupaten
+def test_a_death_recorded_anywhere_in_the_province_is_a_warning_for_the_verifiers_of_a_new_entry(db, desa):
+    _recorded_dead(db)
+    elsewhere = _opened_elsewhere(db, desa)
+    report = _import_elsewhere(db, elsewhere, [MOVER])
+    assert report.warnings == []  # the operator there is not told
+    with db.transaction() as s:
+        item_checks.check_submission(s, submissions.get_submission(s, elsewhere))
+    with db.read() as s:
+        flags = s.scalars(select(QualityFlag).where(QualityFlag.submission_id == elsewhere)).all()
+    assert [(f.rule, f.severity) for f in flags] == [("tercatat_meninggal_tempat_lain", "warning")]
