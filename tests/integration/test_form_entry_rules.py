@@ -188,13 +188,15 @@ def test_a_register_record_is_not_set_aside(db):
         items.discard_item(s, SYSTEM, sid, item_id)
 
 
-def test_an_entry_set_aside_twice_is_on_the_trail_once(db):
+def test_an_entry_set_aside_twice_is_on_the_trail_once_with_what_it_held(db):
     sid = open_with_items(db, rows=[person_row(1)])
     [item] = items_of(db, sid)
     for _ in range(2):
         with db.transaction() as s:
             items.discard_item(s, SYSTEM, sid, item.id)
-    assert len(_trail(db, "ITEM_DISCARDED")) == 1
+    [event] = _trail(db, "ITEM_DISCARDED")
+    assert (event.subject_id, event.before) == (str(item.id), item.data)  # the auditor reads who was set aside
+    assert event.before["nik"] == person_row(1)["nik"]
 
 
 def test_bringing_back_an_entry_not_set_aside_does_nothing_and_says_so(db):
