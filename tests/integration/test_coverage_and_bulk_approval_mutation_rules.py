@@ -18,7 +18,6 @@ import pytest
 from sqlalchemy import select
 
 from engine.core.errors import Conflict, Invalid
-from engine.people import users
 from engine.quality import completeness
 from engine.verification import bulk_approval, consistency, coverage, cycles, imports
 from models import (
@@ -41,7 +40,6 @@ from tests.factories import (
     actor,
     approved_everywhere,
     csv_of,
-    decide,
     make_team,
     open_task,
     open_with_items,
@@ -49,7 +47,7 @@ from tests.factories import (
     submit,
 )
 from tests.integration.test_cli_rules import as_json
-from tests.integration.test_judging_rules import _at_kabupaten
+from tests.integration.test_judging_rules import _at_kabupaten, _two_desa_at_kabupaten
 from tests.regions import regions_restored  # noqa: F401
 
 NEIGHBOUR = "65.01.01.2006"
@@ -121,22 +119,6 @@ def test_the_integrity_check_says_in_json_how_many_running_instances_it_looked_a
 # --- a bulk approval -------------------------------------------------------------------------------------
 
 
-def _at_kabupaten_in_order(db, desa_order: list[str]) -> dict[str, int]:
-    """Gunung Putih's and its neighbour's submissions (two items each) sent up and approved by their
-    kecamatan in `desa_order`: each desa's open kabupaten task."""
-    team = make_team(db)
-    with db.transaction() as s:
-        users.add_user(s, SYSTEM, "op.lain", "operator", NEIGHBOUR)
-    operators = {"65.01.01.2005": team.operator, NEIGHBOUR: "op.lain"}
-    tasks = {}
-    for desa in desa_order:
-        submission_id = open_with_items(db, desa=desa)
-        submit(db, operators[desa], submission_id)
-        decide(db, team.kecamatan, submission_id, "approve")
-        tasks[desa] = open_task(db, submission_id, "kabupaten").id
-    return tasks
-
-
 @pytest.mark.parametrize("alasan", ["", "   ", "\n\t"])
 def test_a_bulk_return_with_a_blank_reason_is_refused_whole_and_nothing_goes_back(db, alasan):
     submission_id, task_id = _at_kabupaten(db)
@@ -150,32 +132,32 @@ def test_a_bulk_return_with_a_blank_reason_is_refused_whole_and_nothing_goes_bac
 def test_a_bulk_approval_of_a_region_takes_its_desa_in_code_order_whatever_order_they_came_up_in(db, monkeypatch):
     """The neighbour's submission reached the kabupaten first; with room for one desa's items, the
     first desa by code (Gunung Putih) is approved and the neighbour is left for the same action again."""
-    tasks = _at_kabupaten_in_order(db, [NEIGHBOUR, "65.01.01.2005"])
-    assert tasks[NEIGHBOUR] < tasks["65.01.01.2005"]
+    neighbour, ours = _two_desa_at_kabupaten(db, (NEIGHBOUR, DESA))
+    assert neighbour < ours
     monkeypatch.setattr(bulk_approval, "ITEM_BUDGET", 2)
     with db.transaction() as s:
         outcome = bulk_approval.approve_many(s, actor(db, "verif.kab"), region="65.01", periode=PERIOD)
-    assert (outcome.decided, outcome.left, outcome.refused) == ([tasks["65.01.01.2005"]], [tasks[NEIGHBOUR]], {})
+    assert (outcome.decided, outcome.left, outcome.refused) == ([ours], [neighbour], {})
     with db.transaction() as s:
         again = bulk_approval.approve_many(s, actor(db, "verif.kab"), region="65.01", periode=PERIOD)
-    assert (again.decided, again.left) == ([tasks[NEIGHBOUR]], [])
+    assert (again.decided, again.left) == ([neighbour], [])
 
 
 @pytest.mark.parametrize("bound, approved", [(2, True), (1, False)])
 def test_a_region_with_more_open_tasks_than_one_action_may_take_is_refused_whole(db, monkeypatch, bound, approved):
     """Two open tasks: at a bound of two both are approved; at a bound of one the action is refused
     and nothing is approved (not one of them silently, the other never mentioned)."""
-    tasks = _at_kabupaten_in_order(db, ["65.01.01.2005", NEIGHBOUR])
+    tasks = _two_desa_at_kabupaten(db)
     monkeypatch.setattr(bulk_approval, "BULK_LIMIT", bound)
     if approved:
         with db.transaction() as s:
             outcome = bulk_approval.approve_many(s, actor(db, "verif.kab"), region="65.01", periode=PERIOD)
-        assert outcome.decided == list(tasks.values())
+        assert outcome.decided == tasks
         return
     with pytest.raises(Invalid, match=f"Lebih dari {bound} tugas terbuka"), db.transaction() as s:
         bulk_approval.approve_many(s, actor(db, "verif.kab"), region="65.01", periode=PERIOD)
     with db.read() as s:
-        still = s.scalars(select(HumanTask.status).where(HumanTask.id.in_(tasks.values()))).all()
+        still = s.scalars(select(HumanTask.status).where(HumanTask.id.in_(tasks))).all()
     assert still == [TaskStatus.TERBUKA, TaskStatus.TERBUKA]
 
 

@@ -97,17 +97,20 @@ def test_an_administrator_frees_a_claim_only_in_their_region_and_only_on_an_open
     assert len(_audit(db, "TASK_RELEASED")) == 1
 
 
-def _two_desa_at_kabupaten(db) -> list[int]:
-    """Gunung Putih's and its neighbour's submissions, approved by their kecamatan in that order:
-    their kabupaten tasks."""
+def _two_desa_at_kabupaten(db, order: tuple[str, str] = ("65.01.01.2005", "65.01.01.2006")) -> list[int]:
+    """Gunung Putih's and its neighbour's submissions (two items each), sent up and approved by their
+    kecamatan in `order`: their kabupaten tasks, in that order."""
     team = make_team(db)
     with db.transaction() as s:
         users.add_user(s, SYSTEM, "op.lain", "operator", "65.01.01.2006")
-    submission_ids = [open_with_items(db), open_with_items(db, desa="65.01.01.2006")]
-    for operator, submission_id in zip([team.operator, "op.lain"], submission_ids, strict=True):
-        submit(db, operator, submission_id)
+    operators = {"65.01.01.2005": team.operator, "65.01.01.2006": "op.lain"}
+    tasks = []
+    for desa in order:
+        submission_id = open_with_items(db, desa=desa)
+        submit(db, operators[desa], submission_id)
         decide(db, team.kecamatan, submission_id, "approve")
-    return [open_task(db, submission_id, "kabupaten").id for submission_id in submission_ids]
+        tasks.append(open_task(db, submission_id, "kabupaten").id)
+    return tasks
 
 
 def test_a_bulk_approval_takes_tasks_by_desa_and_spends_its_item_budget_exactly(db, monkeypatch):
