@@ -12,8 +12,9 @@
   only as far as a real one goes.
 - A file's row of a person the desa removed warns, naming the removal, unless the person stands on
   this desa's register again (the row re-verifies her); standing on another desa's register does not
-  excuse it, and the quality list shows the category she was removed from. A death recorded anywhere
-  in the province, another kabupaten too, is a warning for the verifiers of a new entry elsewhere.
+  excuse it, and the quality list shows the category she was removed from; removed from two
+  categories, she is told once. A death recorded anywhere in the province, another kabupaten too,
+  is a warning for the verifiers of a new entry elsewhere.
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
+from engine.quality import record_rules
 from engine.verification import imports, item_checks, submissions
-from models import QualityFlag, VervalStatus
-from tests.factories import DESA, SYSTEM, csv_of, person_row, register_record, submit
+from models import QualityFlag, RecordStatus, RecordVersion, Source, VervalStatus
+from tests.factories import DESA, PERIOD, SYSTEM, csv_of, person_row, register_record, submit
 from tests.integration.test_overlapping_periods import ELDER, MOVER, _first_verified, _mark, _opened, _up
 from tests.integration.test_overlapping_returns import _import_elsewhere, _opened_elsewhere, _recorded_dead
 from tests.integration.test_region_update_and_duplicate_rules import _checked, _on_register
@@ -77,6 +79,8 @@ def test_a_family_card_keyed_at_several_addresses_is_told_how_many_places_it_is_
 
 # --- people the register removed ------------------------------------------------------------------
 
+REMOVED_BY_DESA = {"status": RecordStatus.DIHAPUS, "actor": "op.desa", "source": Source.VERVAL}
+
 
 @pytest.mark.parametrize("stands_in, warned", [("65.01.01.2006", True), (DESA, False)])
 def test_a_file_row_of_a_person_who_moved_away_warns_unless_she_stands_on_this_register_again(db, stands_in, warned):
@@ -113,3 +117,19 @@ def test_a_death_recorded_anywhere_in_the_province_is_a_warning_for_the_verifier
     with db.read() as s:
         flags = s.scalars(select(QualityFlag).where(QualityFlag.submission_id == elsewhere)).all()
     assert [(f.rule, f.severity) for f in flags] == [("tercatat_meninggal_tempat_lain", "warning")]
+
+
+def test_a_person_removed_here_from_two_categories_is_told_once_on_a_new_entry(db):
+    """Person 1 was on Gunung Putih's LUT and ODHA registers, and both records were removed: a new
+    entry of her is one warning, naming a removal, not one per category."""
+    with db.transaction() as s:
+        for kategori in ("LUT", "ODHA"):
+            record = register_record(1, kategori=kategori, status=RecordStatus.DIHAPUS)
+            s.add(record)
+            s.flush()
+            removal = {"alasan_hapus": [None, "pindah: ke Malinau"]}
+            s.add(RecordVersion(record_id=record.id, versi=1, nilai={}, perubahan=removal, **REMOVED_BY_DESA))
+    with db.transaction() as s:
+        [found] = record_rules.check_rows(s, [person_row(1)], record_rules.Context.load(s, PERIOD), DESA)
+    told = [f.message for f in found if f.rule == "pernah_dihapus"]
+    assert len(told) == 1 and "pindah: ke Malinau" in told[0]
