@@ -14,7 +14,7 @@
   this desa's register again (the row re-verifies her); standing on another desa's register does not
   excuse it, and the quality list shows the category she was removed from; removed from two
   categories, she is told once. A death recorded anywhere in the province, another kabupaten too,
-  is a warning for the verifiers of a new entry elsewhere.
+  is a warning for the verifiers of a new entry elsewhere; one on another province's register is not.
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from engine.quality import record_rules
 from engine.verification import imports, item_checks, submissions
-from models import QualityFlag, RecordStatus, RecordVersion, Source, VervalStatus
+from models import QualityFlag, Record, RecordStatus, RecordVersion, Source, VervalStatus
 from tests.factories import DESA, PERIOD, SYSTEM, csv_of, person_row, register_record, submit
 from tests.integration.test_overlapping_periods import ELDER, MOVER, _first_verified, _mark, _opened, _up
 from tests.integration.test_overlapping_returns import _import_elsewhere, _opened_elsewhere, _recorded_dead
@@ -133,3 +133,17 @@ def test_a_person_removed_here_from_two_categories_is_told_once_on_a_new_entry(d
         [found] = record_rules.check_rows(s, [person_row(1)], record_rules.Context.load(s, PERIOD), DESA)
     told = [f.message for f in found if f.rule == "pernah_dihapus"]
     assert len(told) == 1 and "pindah: ke Malinau" in told[0]
+
+
+def test_a_death_on_another_provinces_register_is_no_warning_here(db):
+    """Kalimantan Timur's register shares the database: a death recorded there is its verifiers' to
+    weigh, not a question put to Kalimantan Utara's."""
+    _recorded_dead(db)
+    with db.transaction() as s:
+        s.execute(update(Record).where(Record.nik == MOVER["nik"]).values(kode_desa="64.01.01.2009"))
+    elsewhere = _opened_elsewhere(db, "65.01.02.2001")
+    _import_elsewhere(db, elsewhere, [MOVER])
+    with db.transaction() as s:
+        item_checks.check_submission(s, submissions.get_submission(s, elsewhere))
+    with db.read() as s:
+        assert s.scalars(select(QualityFlag.rule).where(QualityFlag.submission_id == elsewhere)).all() == []
