@@ -14,7 +14,8 @@
   this desa's register again (the row re-verifies her); standing on another desa's register does not
   excuse it, and the quality list shows the category she was removed from; removed from two
   categories, she is told once. A death recorded anywhere in the province, another kabupaten too,
-  is a warning for the verifiers of a new entry elsewhere; one on another province's register is not.
+  is a warning for the verifiers of a new entry elsewhere, once however many categories it removed
+  her from, wherever in a long file her row is; one on another province's register is not.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select, update
 
-from engine.quality import record_rules
+from engine.quality import record_rules, removed
 from engine.verification import imports, item_checks, submissions
 from models import QualityFlag, Record, RecordStatus, RecordVersion, Source, VervalStatus
 from tests.factories import DESA, PERIOD, SYSTEM, csv_of, person_row, register_record, submit
@@ -147,3 +148,49 @@ def test_a_death_on_another_provinces_register_is_no_warning_here(db):
         item_checks.check_submission(s, submissions.get_submission(s, elsewhere))
     with db.read() as s:
         assert s.scalars(select(QualityFlag.rule).where(QualityFlag.submission_id == elsewhere)).all() == []
+
+
+def test_a_death_recorded_elsewhere_in_two_categories_is_one_warning_on_a_new_entry(db):
+    """MOVER's death removed her from Gunung Putih's LUT register and, by the same decision, from its
+    ODHA register: a new entry of her in another desa is one question, not one per category."""
+    _recorded_dead(db)
+    with db.transaction() as s:
+        lut = s.scalar(select(Record).where(Record.nik == MOVER["nik"]))
+        latest = (RecordVersion.record_id == lut.id, RecordVersion.versi == lut.versi)
+        death = s.scalar(select(RecordVersion).where(*latest))
+        odha = register_record(9, nik=MOVER["nik"], kategori="ODHA", status=RecordStatus.DIHAPUS)
+        s.add(odha)
+        s.flush()
+        s.add(
+            RecordVersion(
+                record_id=odha.id,
+                versi=1,
+                nilai={},
+                perubahan=death.perubahan,
+                submission_id=death.submission_id,
+                item_id=death.item_id,
+                **REMOVED_BY_DESA,
+            )
+        )
+    elsewhere = _opened_elsewhere(db, "65.01.02.2001")
+    _import_elsewhere(db, elsewhere, [MOVER])
+    with db.transaction() as s:
+        item_checks.check_submission(s, submissions.get_submission(s, elsewhere))
+    with db.read() as s:
+        flags = s.scalars(select(QualityFlag.rule).where(QualityFlag.submission_id == elsewhere)).all()
+    assert flags == ["tercatat_meninggal_tempat_lain"]
+
+
+def test_a_death_recorded_elsewhere_is_found_in_whichever_part_of_a_long_file_its_person_is(db, monkeypatch):
+    """A long file is looked up in parts (here, of one NIK each): MOVER's row comes in a part after
+    ELDER's, who was never removed."""
+    _recorded_dead(db)
+    monkeypatch.setattr(removed, "BATCH", 1)
+    monkeypatch.setattr(removed, "ARRAY_BATCH", 1)
+    elsewhere = _opened_elsewhere(db, "65.01.02.2001")
+    _import_elsewhere(db, elsewhere, [ELDER, MOVER])
+    with db.transaction() as s:
+        item_checks.check_submission(s, submissions.get_submission(s, elsewhere))
+    with db.read() as s:
+        flags = s.scalars(select(QualityFlag.rule).where(QualityFlag.submission_id == elsewhere)).all()
+    assert "tercatat_meninggal_tempat_lain" in flags
