@@ -107,17 +107,24 @@ def test_a_file_row_of_a_person_who_moved_away_warns_unless_she_stands_on_this_r
         assert flag.observed == "LUT"  # the category she was removed from, on the quality list
 
 
-@pytest.mark.parametrize("desa", ["65.01.02.2001", "65.02.01.2002"])  # another kecamatan, another kabupaten
-def test_a_death_recorded_anywhere_in_the_province_is_a_warning_for_the_verifiers_of_a_new_entry(db, desa):
-    _recorded_dead(db)
+def _entered_elsewhere(db, rows, desa: str = "65.01.02.2001") -> tuple[list[str], list[tuple[str, str]]]:
+    """`rows` entered in another desa's submission and checked: what its operator was warned of, and
+    the flags (rule, severity) its verifiers see."""
     elsewhere = _opened_elsewhere(db, desa)
-    report = _import_elsewhere(db, elsewhere, [MOVER])
-    assert report.warnings == []  # the operator there is not told
+    report = _import_elsewhere(db, elsewhere, rows)
     with db.transaction() as s:
         item_checks.check_submission(s, submissions.get_submission(s, elsewhere))
     with db.read() as s:
         flags = s.scalars(select(QualityFlag).where(QualityFlag.submission_id == elsewhere)).all()
-    assert [(f.rule, f.severity) for f in flags] == [("tercatat_meninggal_tempat_lain", "warning")]
+    return [p.message for p in report.warnings], [(f.rule, f.severity) for f in flags]
+
+
+@pytest.mark.parametrize("desa", ["65.01.02.2001", "65.02.01.2002"])  # another kecamatan, another kabupaten
+def test_a_death_recorded_anywhere_in_the_province_is_a_warning_for_the_verifiers_of_a_new_entry(db, desa):
+    _recorded_dead(db)
+    warned, flags = _entered_elsewhere(db, [MOVER], desa)
+    assert warned == []  # the operator there is not told
+    assert flags == [("tercatat_meninggal_tempat_lain", "warning")]
 
 
 def test_a_person_removed_here_from_two_categories_is_told_once_on_a_new_entry(db):
@@ -142,12 +149,7 @@ def test_a_death_on_another_provinces_register_is_no_warning_here(db):
     _recorded_dead(db)
     with db.transaction() as s:
         s.execute(update(Record).where(Record.nik == MOVER["nik"]).values(kode_desa="64.01.01.2009"))
-    elsewhere = _opened_elsewhere(db, "65.01.02.2001")
-    _import_elsewhere(db, elsewhere, [MOVER])
-    with db.transaction() as s:
-        item_checks.check_submission(s, submissions.get_submission(s, elsewhere))
-    with db.read() as s:
-        assert s.scalars(select(QualityFlag.rule).where(QualityFlag.submission_id == elsewhere)).all() == []
+    assert _entered_elsewhere(db, [MOVER]) == ([], [])
 
 
 def test_a_death_recorded_elsewhere_in_two_categories_is_one_warning_on_a_new_entry(db):
@@ -172,13 +174,7 @@ def test_a_death_recorded_elsewhere_in_two_categories_is_one_warning_on_a_new_en
                 **REMOVED_BY_DESA,
             )
         )
-    elsewhere = _opened_elsewhere(db, "65.01.02.2001")
-    _import_elsewhere(db, elsewhere, [MOVER])
-    with db.transaction() as s:
-        item_checks.check_submission(s, submissions.get_submission(s, elsewhere))
-    with db.read() as s:
-        flags = s.scalars(select(QualityFlag.rule).where(QualityFlag.submission_id == elsewhere)).all()
-    assert flags == ["tercatat_meninggal_tempat_lain"]
+    assert _entered_elsewhere(db, [MOVER])[1] == [("tercatat_meninggal_tempat_lain", "warning")]
 
 
 def test_a_death_recorded_elsewhere_is_found_in_whichever_part_of_a_long_file_its_person_is(db, monkeypatch):
@@ -187,10 +183,4 @@ def test_a_death_recorded_elsewhere_is_found_in_whichever_part_of_a_long_file_it
     _recorded_dead(db)
     monkeypatch.setattr(removed, "BATCH", 1)
     monkeypatch.setattr(removed, "ARRAY_BATCH", 1)
-    elsewhere = _opened_elsewhere(db, "65.01.02.2001")
-    _import_elsewhere(db, elsewhere, [ELDER, MOVER])
-    with db.transaction() as s:
-        item_checks.check_submission(s, submissions.get_submission(s, elsewhere))
-    with db.read() as s:
-        flags = s.scalars(select(QualityFlag.rule).where(QualityFlag.submission_id == elsewhere)).all()
-    assert "tercatat_meninggal_tempat_lain" in flags
+    assert ("tercatat_meninggal_tempat_lain", "warning") in _entered_elsewhere(db, [ELDER, MOVER])[1]
