@@ -9,8 +9,8 @@ reason and stay in the inbox.
 The work of one action is bounded twice: by tasks, and by the items they carry. A province approving
 a city of large kelurahan (20 of 2,000-6,000 people each) would otherwise write 100,000 record
 versions in one web request, past the server's timeout, with nothing kept; instead the tasks are taken
-by desa code, then in id order, until the item budget is spent, the rest are reported as left, and the same action again
-continues with them."""
+by desa code, then id, until the item budget is spent, the rest are reported as left, and the same
+action again continues with them."""
 
 from __future__ import annotations
 
@@ -155,8 +155,9 @@ def _why_not_open(status: TaskStatus | None) -> str:
 
 
 def _within_budget(session: Session, task_ids: list[int]) -> list[int]:
-    """The first tasks, in the order chosen (by desa, then id), whose submissions' items together stay
-    within ITEM_BUDGET (the first task always, however large: deciding it alone is what its own page does)."""
+    """The first tasks, in the order chosen (by desa, then id), whose submissions' items together
+    stay within ITEM_BUDGET (the first task always, however large: deciding it alone is what its own
+    page does)."""
     counts = dict(
         session.execute(
             select(HumanTask.id, func.count(SubmissionItem.id))
