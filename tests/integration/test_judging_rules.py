@@ -178,19 +178,23 @@ def test_a_verdict_saved_earlier_and_left_as_it_was_keeps_when_it_was_given(db):
     assert clock.instant(given[second]) > earlier
 
 
+def written_right_after_the_check(monkeypatch, **values) -> None:
+    """A colleague's write to the task lands between a claim's check and its update."""
+
+    def checked_then_written(session, person, task):
+        found = decisions.may_act(session, person, task)
+        written = update(HumanTask).where(HumanTask.id == task).values(**values)
+        session.execute(written.execution_options(synchronize_session=False))
+        return found
+
+    monkeypatch.setattr(claims, "may_act", checked_then_written)
+
+
 def test_a_claim_a_colleague_takes_while_it_is_being_checked_is_not_taken_from_them(db, monkeypatch):
     _, task_id = _at_kabupaten(db)
     with db.transaction() as s:
         users.add_user(s, SYSTEM, "verif.kab.2", "verifier", "65.01")
-    colleague = actor(db, "verif.kab.2")
-
-    def checked_then_taken(session, person, task):  # the colleague's claim lands right after the check
-        found = decisions.may_act(session, person, task)
-        taken = update(HumanTask).where(HumanTask.id == task).values(assignee_id=colleague.user_id)
-        session.execute(taken.execution_options(synchronize_session=False))
-        return found
-
-    monkeypatch.setattr(claims, "may_act", checked_then_taken)
+    written_right_after_the_check(monkeypatch, assignee_id=actor(db, "verif.kab.2").user_id)
     with pytest.raises(Conflict, match="baru saja diambil"), db.transaction() as s:
         claims.claim(s, actor(db, "verif.kab"), task_id)
     with db.read() as s:

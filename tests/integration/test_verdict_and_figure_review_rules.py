@@ -30,7 +30,6 @@ from models import (
     AuditEvent,
     Cycle,
     CycleStatus,
-    EmailMessage,
     FlagStatus,
     HumanTask,
     ItemVerdict,
@@ -59,6 +58,7 @@ from tests.integration.test_reconciliation_progress_rules import (
     _send_back_bulungans_discrepancy,
     _year_flag,
 )
+from tests.integration.test_upkeep_rules import _mail
 
 # --- a verifier's verdicts, saved item by item ---------------------------------------------------------
 
@@ -184,17 +184,7 @@ def test_a_first_round_has_nothing_to_carry_forward(db):
 
 def _email(db, attempts: int, last_error: str | None = None, sent: bool = False) -> None:
     with db.transaction() as s:
-        s.add(
-            EmailMessage(
-                to_address="op@desa.id",
-                subject="Pengajuan dikembalikan",
-                text="t",
-                html="<p>t</p>",
-                attempts=attempts,
-                last_error=last_error,
-                sent_at=clock.now() if sent else None,
-            )
-        )
+        s.add(_mail(attempts, last_error, sent))
 
 
 def test_the_monitoring_counts_only_open_tasks_and_those_past_due_per_tier(db):
@@ -368,14 +358,19 @@ def test_a_family_templates_sex_list_may_be_left_blank_but_a_persons_may_not(db)
 # --- the Forum Satu Data's review -------------------------------------------------------------------
 
 
+def _reviewed_by_the_regencies(db):
+    """The province's year opened and each regency's review sent on to the Forum."""
+    with db.transaction() as session:
+        reconciliation.open_year(session, SYSTEM, "65", YEAR)
+    review_regencies(db)
+    return db
+
+
 def test_the_forum_sends_back_only_to_the_regencies_whose_flags_it_returned_and_says_why(year):
     """Bulungan's DP3AP2KB discrepancy and Nunukan's unexplained warning go back with the Forum's reasons;
     Malinau's explained flag is accepted: only Bulungan and Nunukan review again, and the trail holds
     each verdict with the explanation judged."""
-    db = year
-    with db.transaction() as session:
-        reconciliation.open_year(session, SYSTEM, "65", YEAR)
-    review_regencies(db)
+    db = _reviewed_by_the_regencies(year)
     with db.transaction() as session:
         malinau = _year_flag("65.02", FlagStatus.DIJELASKAN, "pendataan ulang di Malinau")
         nunukan = _year_flag("65.03", FlagStatus.TERBUKA)  # a warning nobody explained yet
@@ -400,10 +395,7 @@ def test_the_forum_sends_back_only_to_the_regencies_whose_flags_it_returned_and_
 
 
 def test_an_explanation_the_forum_accepted_and_the_regency_rewrote_since_is_reviewed_again(year):
-    db = year
-    with db.transaction() as session:
-        reconciliation.open_year(session, SYSTEM, "65", YEAR)
-    review_regencies(db)
+    db = _reviewed_by_the_regencies(year)
     with db.transaction() as session:
         kecamatan = _year_flag("65.01.01", FlagStatus.DIJELASKAN, "pendataan ulang")
         session.add(kecamatan)

@@ -6,7 +6,6 @@ that no other test held:
 - an extract naming many NIKs twice is refused with at most 50 of them listed;
 - DTSEN's endpoint answering a page without rows that still points to a next one is refused at once,
   even when the pages after it would hold rows, and is not asked again;
-- Dukcapil's answer given at the very moment the record last changed is its current answer;
 - a bulk release says of each task that it was released;
 - a task decided by a colleague between the check and the claim is not claimed;
 - the auditor reads a claim and its release in the history of the task's instance;
@@ -20,18 +19,18 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from engine.core import clock
 from engine.core.audit import AuditAction
 from engine.core.errors import Conflict, Invalid, NotFound
 from engine.people import privacy, users
-from engine.verification import claims, decisions, dtsen, linkage, nik_matching, retention, trail
+from engine.verification import claims, dtsen, retention, trail
 from models import AuditEvent, HumanTask, TaskStatus
-from tests.factories import DESA, KABUPATEN, SYSTEM, actor, carded_record
+from tests.factories import DESA, KABUPATEN, SYSTEM, actor
 from tests.integration.test_decision_and_cycle_mutation_rules import _two_periods_at_kabupaten
 from tests.integration.test_dtsen_rules import HEADER, _endpoint, _flags, _import, _people
-from tests.integration.test_judging_rules import _at_kabupaten
+from tests.integration.test_judging_rules import _at_kabupaten, written_right_after_the_check
 from tests.integration.test_retention import KEY, _finished_and_running
 
 # --- the extract and the desa's information ---------------------------------------------------------------
@@ -70,30 +69,12 @@ def test_a_page_without_rows_that_points_onward_is_refused_and_no_further_page_i
     assert asked == [1, 2]
 
 
-def test_dukcapils_answer_given_the_moment_the_record_changed_is_shown_as_current(db):
-    moment = clock.now().replace(microsecond=0) - timedelta(hours=1)
-    record = carded_record(db, 1, updated_at=moment)
-    with db.transaction() as s:
-        (subject,) = nik_matching.candidates(s, 10)
-        nik_matching.record_answers(s, [(subject, None)], asked_at=moment)
-    with db.read() as s:
-        shown = linkage.nik_statuses(s, [record.id])[record.id]
-    assert (shown.status, shown.checked_at) == ("tidak_padan", moment)
-
-
 # --- claims -----------------------------------------------------------------------------------------------
 
 
 def test_a_task_decided_while_its_claim_was_being_checked_is_not_claimed(db, monkeypatch):
     _, task_id = _at_kabupaten(db)
-
-    def checked_then_decided(session, person, task):  # a colleague's decision lands right after the check
-        found = decisions.may_act(session, person, task)
-        done = update(HumanTask).where(HumanTask.id == task).values(status=TaskStatus.SELESAI)
-        session.execute(done.execution_options(synchronize_session=False))
-        return found
-
-    monkeypatch.setattr(claims, "may_act", checked_then_decided)
+    written_right_after_the_check(monkeypatch, status=TaskStatus.SELESAI)  # a colleague's decision
     with pytest.raises(Conflict, match="baru saja diambil"), db.transaction() as s:
         claims.claim(s, actor(db, "verif.kab"), task_id)
     with db.read() as s:
