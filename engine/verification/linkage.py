@@ -1,5 +1,5 @@
 """What other registers say about a person, as the task page, the record page and the API show it:
-the Dukcapil answer for a record or an item (only while it is newer than the values it checked),
+the Dukcapil answer for a record or an item (only while it is not older than the values it checked),
 and the DTSEN decile and programmes, found by NIK or else by family card (KK)."""
 
 from __future__ import annotations
