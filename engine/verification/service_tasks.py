@@ -50,7 +50,8 @@ def mark_overdue(ctx: StepContext, params: dict[str, Any], data: dict[str, Any])
 
 
 def apply_verified_items(ctx: StepContext, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
-    """Province validation passed: every item becomes a new version of its record. A register record
+    """Province validation passed: every item still in the submission becomes a new version of its
+    record (one set aside does not, nor the copy of a record removed meanwhile). A register record
     left without a re-verification status (the operator stated the register could not be checked)
     stays as it was: it is not re-verified by being carried along."""
     submission = _submission(ctx)
