@@ -81,6 +81,13 @@ def test_a_task_decided_while_its_claim_was_being_checked_is_not_claimed(db, mon
         assert s.get(HumanTask, task_id).assignee_id is None
 
 
+def instance_history(db, task_id: int) -> list[dict]:
+    """The history of a task's instance as the province's auditor reads it."""
+    with db.transaction() as s:
+        instance_id = s.get(HumanTask, task_id).instance_id
+        return trail.instance_timeline(s, actor(db, "auditor.prov"), instance_id)["events"]
+
+
 def test_the_auditor_reads_a_claim_and_its_release_in_the_instances_history(db):
     _, task_id = _at_kabupaten(db)
     with db.transaction() as s:
@@ -88,10 +95,7 @@ def test_the_auditor_reads_a_claim_and_its_release_in_the_instances_history(db):
         claims.claim(s, actor(db, "verif.kab"), task_id)
     with db.transaction() as s:
         claims.unclaim(s, actor(db, "verif.kab"), task_id)
-    with db.transaction() as s:
-        instance_id = s.get(HumanTask, task_id).instance_id
-        events = trail.instance_timeline(s, actor(db, "auditor.prov"), instance_id)["events"]
-    shown = [(e["action"], e["human_task_id"]) for e in events if "CLAIMED" in e["action"]]
+    shown = [(e["action"], e["human_task_id"]) for e in instance_history(db, task_id) if "CLAIMED" in e["action"]]
     assert shown == [("TASK_CLAIMED", task_id), ("TASK_UNCLAIMED", task_id)]
 
 

@@ -16,9 +16,10 @@ from sqlalchemy import select
 
 from engine.core.errors import Conflict, Forbidden, NotFound
 from engine.people import users
-from engine.verification import claims, dtsen, linkage, trail
+from engine.verification import claims, dtsen, linkage
 from models import AuditEvent, HumanTask
 from tests.factories import DESA, KABUPATEN, SYSTEM, actor
+from tests.integration.test_dtsen_claim_retention_rules import instance_history
 from tests.integration.test_judging_rules import _at_kabupaten
 
 CARD = "6501010101900001"
@@ -65,10 +66,7 @@ def test_the_auditor_reads_an_administrators_release_in_the_instances_history(db
         claims.claim(s, actor(db, "verif.kab"), task_id)
     with db.transaction() as s:
         claims.free_claim(s, actor(db, "admin.prov"), task_id)
-    with db.read() as s:
-        instance_id = s.get(HumanTask, task_id).instance_id
-        events = trail.instance_timeline(s, actor(db, "auditor.prov"), instance_id)["events"]
-    released = [e for e in events if e["action"] == "TASK_RELEASED"]
+    released = [e for e in instance_history(db, task_id) if e["action"] == "TASK_RELEASED"]
     assert [(e["human_task_id"], e["actor"]) for e in released] == [(task_id, "admin.prov")]
 
 
