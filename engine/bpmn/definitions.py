@@ -1,6 +1,7 @@
 """Deploying BPMN process definitions: validation, versions, and the parsed-spec cache.
 
-A definition is validated before anything is stored, and every problem names its BPMN element.
+A definition is validated before anything is stored, and every problem in a readable BPMN file names
+its BPMN element.
 Stored versions never change; a version's parsed spec is cached by its content hash and shared by
 every instance on it.
 """
@@ -392,7 +393,8 @@ def deploy(
     waits in the list to be chosen and stored content changes nothing.
 
     Warnings from the lint, and a diagram edited from a version that is no longer current (`based_on`),
-    refuse the deploy with `NeedsConfirmation` unless `confirmed`. A diagram edited as one process
+    refuse the deploy with `NeedsConfirmation` unless `confirmed`; content already stored was
+    confirmed when it was first deployed, and its warnings are not asked about again. A diagram edited as one process
     (`for_process`) is refused when its XML names another: it would replace that one unasked.
     """
     result, warnings = validate(session, xml, known_names)

@@ -1,8 +1,9 @@
 """Checking a diagram before it is deployed, in words an administrator understands.
 
-Each finding names its BPMN element and has a severity: an error refuses the deploy, a warning
-is shown and must be confirmed. The checks read the XML only (structure, diagram geometry,
-expressions); `definitions.validate` runs them before SpiffWorkflow parses the diagram.
+Each finding names its BPMN element (but for a diagram with no start event) and has a severity: an
+error refuses the deploy, a warning is shown and must be confirmed. The checks read the XML only
+(structure, diagram geometry, expressions); `definitions.validate` runs them before SpiffWorkflow
+parses the diagram.
 """
 
 from __future__ import annotations
@@ -301,6 +302,13 @@ def _timer_text(source: str) -> str | None:
     return tree.value if isinstance(tree, ast.Constant) and isinstance(tree.value, str) else None
 
 
+def _written_as_number(source: str) -> bool:
+    """A timer written as a bare constant that is not a text (14 meant as days): SpiffWorkflow reads only
+    ISO 8601 texts, so every instance would fail when the timer starts."""
+    tree = ast.parse(source, mode="eval").body
+    return isinstance(tree, ast.Constant) and not isinstance(tree.value, str)
+
+
 def _unquoted_duration(source: str) -> str | None:
     """A bare name written like a duration (P14D, or the typo P14X): meant as a text, it would be read as a
     variable nothing defines, only warned about, and the instance would fail when its timer starts."""
@@ -378,6 +386,9 @@ def expression_problems(root: etree._Element, known: Iterable[str]) -> list[Prob
                     problems.append(_problem(_unreadable_timer(where, source), owner, ERROR))
                 else:
                     problems.append(_problem(phrase(f"{what} pada {place}: {_plain(exc)}"), owner, ERROR))
+                continue
+            if mode == "timer" and _written_as_number(source):
+                problems.append(_problem(_unreadable_timer(where, source), owner, ERROR))
                 continue
             if mode == "timer":
                 quoted = _timer_text(source)
