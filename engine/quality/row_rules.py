@@ -191,8 +191,9 @@ FIELD_CHARS: dict[str, int] = {
 TEXT_CHARS = 2_000  # free text (address, remarks) and attributes, stored as TEXT or JSON
 # Characters that hide or reorder what a reader sees: control characters (tab and newline aside; the
 # C1 set too, whose U+009B starts a terminal's escape), bidirectional overrides and isolates,
-# zero-width characters, and half a character (a lone surrogate, which no page, file or digest can write)
-_HIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\ud800-\udfff]")
+# zero-width characters, the line and paragraph separators (pasted breaks that are no newline), and half
+# a character (a lone surrogate, which no page, file or digest can write)
+_HIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ud800-\udfff]")
 
 
 def _texts(values: dict[str, Any]) -> Iterator[tuple[str, Any]]:

@@ -29,6 +29,7 @@ def test_the_limits_are_the_columns():
         ("alamat", "Jl. \u2066Sengkawit", "U+2066"),
         ("keterangan", "catatan\x1b[31m", "U+001B"),
         ("nama", "Siti\x85\x9b31mAminah", "U+0085"),  # C1: U+009B starts a terminal's escape
+        ("nama", "Siti\u2028Aminah", "U+2028"),  # a line separator, pasted from a word processor
         ("alamat", "x" * 2_001, "2000 karakter"),
     ],
 )
