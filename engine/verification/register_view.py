@@ -96,7 +96,7 @@ def _search(submission: Submission, query: str) -> list[ColumnElement[bool]]:
 def register_page(
     session: Session, actor: Actor, submission_id: int, status_filter: str = "belum", query: str = "", page: int = 1
 ) -> RegisterPage:
-    """The register records of the operator's submission, those still without a status first."""
+    """The register records of the operator's submission: by default only those still without a status."""
     submission = operator_submission(session, actor, submission_id)
     if status_filter not in FILTERS:
         raise Invalid("Saringan tidak dikenal", [Problem(f"pilih salah satu: {', '.join(FILTERS)}", column="status")])
