@@ -40,7 +40,8 @@ class CircuitOpen(Exception):
 
 
 class Transient(Exception):
-    """A failure worth retrying (timeout, dropped connection, 5xx)."""
+    """A failure worth retrying: a timeout (a body still arriving past it too), a dropped connection, a 5xx
+    or 429 answer, a body that cannot be decompressed or read."""
 
 
 @dataclass
