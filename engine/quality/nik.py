@@ -47,7 +47,7 @@ def _century(yy: int, day: int, month: int, birth_hint: date | None, today: date
         if date(year, month, day) > today:
             year -= 100
     except ValueError:
-        year -= 100  # 29 February of a year that was not a leap year in this century
+        year -= 100  # no such day in either century (31 April, 29 February of a common year): refused after
     return year
 
 
