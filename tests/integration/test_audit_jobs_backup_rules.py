@@ -227,6 +227,9 @@ def test_a_failed_timer_is_on_the_trail_and_tried_again_five_minutes_later(db):
         assert "layanan mati" in s.get(ProcessInstance, instance_id).last_error
     assert timers.fire_due_timers(db, failed_at + timedelta(minutes=4)) == 0  # not hammered at once
     assert timers.fire_due_timers(db, failed_at + timedelta(minutes=5)) == 1
+    with db.read() as s:  # fired at last: no longer stuck, nor showing the old error
+        instance = s.get(ProcessInstance, instance_id)
+        assert (instance.last_error, instance.failed_at) == (None, None)
 
 
 # --- scheduled jobs and their leases -----------------------------------------------------------------

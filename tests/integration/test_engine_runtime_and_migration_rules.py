@@ -1,15 +1,13 @@
 """Running verification processes: how many automatic steps a start may take, what a decision leaves
-on the task, what the trail says when instances move between versions, and how long a step map an
-administrator writes may be."""
+on the task, what the trail says when instances move between versions, how long a step map an
+administrator writes may be, and a step saved over an instance another action changed meanwhile."""
 
 from __future__ import annotations
-
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, update
 
-from engine.bpmn import definitions, migration, runtime, timers
+from engine.bpmn import definitions, migration, runtime
 from engine.core.errors import Conflict, Invalid
 from engine.verification import processes
 from models import AuditEvent, HumanTask, ProcessInstance, Submission
@@ -100,30 +98,6 @@ def test_a_step_map_skips_comments_and_blank_lines_and_names_each_wrong_line_by_
         migration.parse_mapping(text)
     assert [p.row for p in refused.value.problems] == [4, 5]
     assert migration.parse_mapping(text.replace("salah\n = kosong\n", "")) == {"verifikasi_kecamatan": "verifikasi_kec"}
-
-
-# ---------------------------------------------------------------- timers that fail, then fire
-
-
-def test_a_timer_that_failed_and_then_fired_leaves_the_instance_neither_stuck_nor_showing_the_old_error(db):
-    _, submission_id, task, _ = waiting_at_kecamatan(db)
-    with db.transaction() as session:
-        registry = session.info["sijosku_registry"]
-        instance_id = session.get(Submission, submission_id).instance_id
-    original = registry.handlers["mark_overdue"]
-    registry.handlers["mark_overdue"] = lambda *a: (_ for _ in ()).throw(RuntimeError("layanan mati"))
-    failed_at = task.due_at + timedelta(hours=1)
-    try:
-        assert timers.fire_due_timers(db, failed_at) == 0
-    finally:
-        registry.handlers["mark_overdue"] = original
-    with db.read() as session:
-        assert [s["id"] for s in processes.stuck_instances(session, SYSTEM)] == [instance_id]
-    assert timers.fire_due_timers(db, failed_at + timedelta(minutes=5)) == 1
-    with db.read() as session:
-        assert processes.stuck_instances(session, SYSTEM) == []
-        instance = session.get(ProcessInstance, instance_id)
-        assert (instance.last_error, instance.failed_at) == (None, None)
 
 
 # ---------------------------------------------------------------- a lost race

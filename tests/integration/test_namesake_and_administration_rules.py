@@ -6,8 +6,7 @@
 - An administrator's account changes are on the trail once each: an address given at creation is an
   address set, the same address typed again is no change. An address may fill its whole column.
 - An administrator cannot deactivate their own account, and may give up a role of their own but the
-  admin's; a role carried over to a new region ends its holder's sessions; a regency post taken away
-  leaves a task its holder claimed under another post.
+  admin's; a role carried over to a new region ends its holder's sessions.
 - A search of regions of one character finds nothing.
 - A person added without a password has nothing to change at sign-in.
 """
@@ -17,14 +16,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from engine.core.actors import Actor
 from engine.core.audit import AuditAction
 from engine.core.errors import Forbidden
 from engine.people import administration, users
 from engine.quality import record_rules
-from engine.verification import claims
-from models import AuditEvent, HumanTask, RecordStatus, Role, Severity, User
-from tests.factories import DESA, PERIOD, SYSTEM, person_row, register_record, waiting_at_kecamatan
+from models import AuditEvent, RecordStatus, Role, Severity, User
+from tests.factories import DESA, PERIOD, SYSTEM, person_row, register_record
 from tests.integration.test_region_update_and_duplicate_rules import _checked, _on_register
 
 
@@ -165,19 +162,6 @@ def test_a_role_carried_over_ends_the_holders_open_sessions_and_is_on_the_trail(
         {"role": "verifier", "region_kode": "65.01.01"},
         {"role": "verifier", "region_kode": "65.01.02"},
     )
-
-
-def test_a_regency_post_taken_away_leaves_the_kecamatan_task_claimed_under_another_post(db, province_admin):
-    """verif.kec also stood in for the regency; that post ends, the kecamatan's claim stays held."""
-    _, _, task, _ = waiting_at_kecamatan(db)
-    with db.transaction() as s:
-        kec = users.add_user(s, SYSTEM, "verif.kec", "verifier", "65.01")
-        regency_post = next(a.id for a in kec.roles if a.region_kode == "65.01")
-        claims.claim(s, Actor.of(kec), task.id)
-    with db.transaction() as s:
-        administration.remove_role(s, province_admin, regency_post, reason="tugas rangkap berakhir")
-    with db.read() as s:
-        assert s.get(HumanTask, task.id).assignee_id == users.find_user(s, "verif.kec").id
 
 
 def test_an_administrator_may_give_up_a_role_of_their_own_other_than_admin(db, province_admin, regency_admin):

@@ -160,12 +160,13 @@ def test_a_role_taken_away_is_on_the_trail_with_its_region_and_reason(db, regenc
     assert event.before == {"role": "verifier", "region_kode": "65.01.01"}
 
 
-def test_a_role_taken_away_hands_back_only_the_claims_made_under_it(db, province_admin):
-    # verif.kec also verifies a neighbouring kecamatan for a while; that post ends, Tanjung Palas's stays
+@pytest.mark.parametrize("post", ["65.01.02", "65.01"])  # a neighbouring kecamatan; the regency above
+def test_a_role_taken_away_hands_back_only_the_claims_made_under_it(db, province_admin, post):
+    # verif.kec also stands in at another post for a while; that post ends, Tanjung Palas's stays
     _, _, task, _ = waiting_at_kecamatan(db)
     with db.transaction() as s:
-        kec = users.add_user(s, SYSTEM, "verif.kec", "verifier", "65.01.02")
-        stand_in = next(a.id for a in kec.roles if a.region_kode == "65.01.02")
+        kec = users.add_user(s, SYSTEM, "verif.kec", "verifier", post)
+        stand_in = next(a.id for a in kec.roles if a.region_kode == post)
         claims.claim(s, Actor.of(kec), task.id)
     with db.transaction() as s:
         administration.remove_role(s, province_admin, stand_in, reason="tugas rangkap berakhir")
