@@ -394,8 +394,9 @@ def deploy(
 
     Warnings from the lint, and a diagram edited from a version that is no longer current (`based_on`),
     refuse the deploy with `NeedsConfirmation` unless `confirmed`; content already stored was
-    confirmed when it was first deployed, and its warnings are not asked about again. A diagram edited as one process
-    (`for_process`) is refused when its XML names another: it would replace that one unasked.
+    confirmed when it was first deployed, and its warnings are not asked about again. A diagram
+    edited as one process (`for_process`) is refused when its XML names another: it would replace
+    that one unasked.
     """
     result, warnings = validate(session, xml, known_names)
     if for_process is not None and result.process_key != for_process:

@@ -387,10 +387,10 @@ def expression_problems(root: etree._Element, known: Iterable[str]) -> list[Prob
                 else:
                     problems.append(_problem(phrase(f"{what} pada {place}: {_plain(exc)}"), owner, ERROR))
                 continue
-            if mode == "timer" and _written_as_number(source):
-                problems.append(_problem(_unreadable_timer(where, source), owner, ERROR))
-                continue
             if mode == "timer":
+                if _written_as_number(source):
+                    problems.append(_problem(_unreadable_timer(where, source), owner, ERROR))
+                    continue
                 quoted = _timer_text(source)
                 text = quoted if quoted is not None else _unquoted_duration(source)
                 if text is not None:

@@ -1,7 +1,7 @@
 """The API's request and response bodies, as marshmallow schemas (the OpenAPI document is made from
-them). Requests refuse unknown fields; every text is bounded and free of control characters, and a query's
-codes have their shape here; a row's values are then checked by the engine's own rules (`row_rules`),
-so that nothing odd reaches the database."""
+them). Requests refuse unknown fields; every text is bounded and free of control characters, and a
+query's codes have their shape here; a row's values are then checked by the engine's own rules
+(`row_rules`), so that nothing odd reaches the database."""
 
 from __future__ import annotations
 
