@@ -241,7 +241,7 @@ def agency_uploads_list(ctx: click.Context, year: int, username: str | None, as_
                 f"{u.baru} baru, {u.diubah} diganti" + ("  (dibatalkan)" if u.dibatalkan else "")
                 for u in found
             )
-            or f"Belum ada unggahan angka instansi untuk {year}"
+            or f"Belum ada unggahan angka instansi untuk {year} (daftar ini untuk yang mengawasi seluruh provinsi)"
         ),
     )
 

@@ -247,7 +247,7 @@ def regions_update(
 
 def _plan_lines(plan: region_updates.RegionPlan, dry_run: bool, opened: dict[str, int]) -> str:
     lines = [
-        f"{c.kode} {c.perubahan}: {c.nama}" + (f" (penerus/asal {c.terkait})" if c.terkait else "")
+        f"{c.kode} {c.perubahan.replace('_', ' ')}: {c.nama}" + (f" (penerus/asal {c.terkait})" if c.terkait else "")
         for c in plan.changes
     ]
     lines += [
