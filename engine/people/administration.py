@@ -366,10 +366,9 @@ def _release_claims(session: Session, actor: Actor, user: User, role: RoleAssign
     go back to their colleagues instead of staying held by someone who can no longer decide them."""
     query = select(HumanTask).where(HumanTask.assignee_id == user.id, HumanTask.status == TaskStatus.TERBUKA)
     if role is not None:
-        query = query.where(
-            HumanTask.tingkat == role.tingkat,
-            or_(HumanTask.region_kode == role.region_kode, HumanTask.region_kode.like(f"{role.region_kode}.%")),
-        )
+        # a task's region is its own tier's (the desa's kecamatan for a kecamatan task), so a post's
+        # tasks are those of its tier and region exactly
+        query = query.where(HumanTask.tingkat == role.tingkat, HumanTask.region_kode == role.region_kode)
     for task in session.scalars(query.order_by(HumanTask.id)).all():
         task.assignee_id = None
         audit.record(
