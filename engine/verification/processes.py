@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.bpmn import definitions, diagram, migration, runtime, versions
@@ -101,8 +101,8 @@ def compare(session: Session, actor: Actor, left_id: int, right_id: int) -> Comp
 def diagram_xml(session: Session, actor: Actor, definition_id: int) -> str:
     """The diagram of a deployed version, for the viewers on task, instance and compare pages."""
     actor.require_person("Diagram dibuka oleh pengguna")
-    readers = Scope.administering(actor).empty and Scope.auditing(actor).empty
-    if readers and not _used_in_scope(session, actor, definition_id):
+    workers_only = Scope.administering(actor).empty and Scope.auditing(actor).empty
+    if workers_only and not _used_in_scope(session, actor, definition_id):
         raise NotFound(f"Definisi proses {definition_id} tidak ada")
     return versions.xml_of(session, definition_id)
 
@@ -266,11 +266,12 @@ def retry_instance(session: Session, actor: Actor, instance_id: int) -> None:
 
 
 def _used_in_scope(session: Session, actor: Actor, definition_id: int) -> bool:
-    """Some instance of this version runs in a region the person works in or audits."""
-    scopes = [s for s in (Scope.working(actor), Scope.auditing(actor)) if not s.empty]
-    if not scopes:
+    """Some instance of this version runs in a region the person works in (administrators and auditors
+    read every version's diagram without asking)."""
+    working = Scope.working(actor)
+    if working.empty:
         return False
     query = select(ProcessInstance.id).where(
-        ProcessInstance.definition_id == definition_id, or_(*(s.where(ProcessInstance.region_kode) for s in scopes))
+        ProcessInstance.definition_id == definition_id, working.where(ProcessInstance.region_kode)
     )
     return session.scalar(query.limit(1)) is not None
