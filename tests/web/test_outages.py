@@ -232,7 +232,8 @@ def _empty_database(db: Database, tmp_path, is_postgresql: bool) -> Iterator[str
         yield f"sqlite:///{tmp_path / 'kosong.db'}"
         return
     name = f"kosong_{tmp_path.name[-20:].lower().replace('-', '_')}"
-    admin = db.engine.execution_options(isolation_level="AUTOCOMMIT")
+    # CREATE and DROP DATABASE wait for a checkpoint, which can outlast the request timeout on a busy server.
+    admin = make_engine(db.settings.database_url, statement_timeout=600, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f"CREATE DATABASE {name}"))
     try:
@@ -240,3 +241,4 @@ def _empty_database(db: Database, tmp_path, is_postgresql: bool) -> Iterator[str
     finally:
         with admin.connect() as conn:
             conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
