@@ -232,11 +232,13 @@ def _empty_database(db: Database, tmp_path, is_postgresql: bool) -> Iterator[str
         yield f"sqlite:///{tmp_path / 'kosong.db'}"
         return
     name = f"kosong_{tmp_path.name[-20:].lower().replace('-', '_')}"
-    # CREATE and DROP DATABASE wait for a checkpoint, which can outlast the request timeout on a busy server.
+    # CREATE and DROP DATABASE wait for a checkpoint, which can outlast the request timeout on a busy server;
+    # one left by a run stopped midway is dropped first.
     admin = make_engine(db.settings.database_url, statement_timeout=600, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
     try:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            conn.execute(text(f"CREATE DATABASE {name}"))
         yield db.engine.url.set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
