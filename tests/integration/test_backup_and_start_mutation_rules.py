@@ -39,8 +39,8 @@ from engine.core.uow import Database
 from engine.setup import initialise
 from engine.verification import minutes
 from models import AgencyToken, CycleRhythm, Region, Role, RoleAssignment, Submission, User
+from tests import databases
 from tests.factories import DESA, SYSTEM, make_team, open_with_items
-from tests.integration.test_backups import _restore_target
 from tests.integration.test_shipped_definitions import _current, _said, changed, shipped_by_init  # noqa: F401
 
 
@@ -66,7 +66,7 @@ def _connect(db: Database, instance: Path, secret_key: str = "x") -> Database:
 @pytest.fixture
 def target(db: Database, tmp_path: Path) -> Iterator[Database]:
     """An empty database of the same kind, with an instance folder of its own, to restore into."""
-    empty = _restore_target(db, tmp_path)
+    empty = databases.restore_target(db, tmp_path)
     yield empty
     empty.dispose()
 

@@ -28,8 +28,9 @@ from engine.core.errors import Invalid
 from engine.core.uow import Database
 from engine.verification import minutes
 from models import Submission
+from tests import databases
 from tests.factories import SYSTEM, make_team, open_with_items
-from tests.integration.test_backups import _prepare, _restore_target
+from tests.integration.test_backups import _prepare
 
 PDF = b"%PDF-1.4\n% berita acara musdes\n%%EOF\n"
 
@@ -138,7 +139,7 @@ def test_a_restore_whose_files_cannot_be_written_leaves_the_target_as_it_was(db,
 
     _prepare(db)  # with uploaded minutes
     backup.backup(db, tmp_path / "cadangan")
-    target = _restore_target(db, tmp_path)
+    target = databases.restore_target(db, tmp_path)
     url = target.engine.url.render_as_string(hide_password=False)
     target.dispose()
     # the instance folder cannot take the uploads (a full disk, a read-only or wrongly owned mount)
@@ -194,7 +195,7 @@ def test_a_restore_whose_database_step_fails_leaves_the_instance_key_as_it_was(d
         assert "secret_key" in backup.backup(live, tmp_path / "cadangan").files
     finally:
         live.dispose()
-    target = _restore_target(db, tmp_path)
+    target = databases.restore_target(db, tmp_path)
     url = target.engine.url.render_as_string(hide_password=False)
     target.dispose()
     here = tmp_path / "pulih"
@@ -234,7 +235,7 @@ def test_minutes_lost_for_good_are_allowed_only_when_asked_listed_and_said(db, t
     manifest = json.loads((tmp_path / "b" / backup.MANIFEST).read_text())
     assert manifest["berita_acara_hilang"] == [lost.name]
     assert {backup.SQLITE_FILE, backup.PG_FILE} & set(manifest["files"])  # the database is taken all the same
-    target = _restore_target(db, tmp_path)
+    target = databases.restore_target(db, tmp_path)
     url = target.engine.url.render_as_string(hide_password=False)
     target.dispose()
     restored = CliRunner().invoke(

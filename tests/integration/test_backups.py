@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import shutil
 import threading
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 
 from engine.bootstrap import bootstrap
 from engine.core import backup
@@ -19,28 +18,11 @@ from engine.core.uow import Database
 from engine.people import users
 from engine.verification import consistency, minutes
 from models import AuditEvent, Submission
-from models.db import make_engine
+from tests import databases
 from tests.factories import SYSTEM, decide, make_team, open_with_items, submit
 
 DESA = [f"65.01.01.{2005 + i}" for i in range(5)]
 PDF = b"%PDF-1.4\n% berita acara musdes\n%%EOF\n"
-
-
-def _restore_target(db: Database, tmp_path: Path) -> Database:
-    """An empty database of the same kind, with its own instance folder."""
-    if db.engine.dialect.name == "sqlite":
-        url = f"sqlite:///{tmp_path / 'pulih.db'}"
-    else:
-        name = f"{db.engine.url.database}_pulih"
-        # DROP DATABASE waits for a checkpoint, which can outlast the 30 s request timeout on a busy server.
-        admin = make_engine(db.settings.database_url, statement_timeout=600, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
-        url = db.engine.url.set(database=name).render_as_string(hide_password=False)
-    env = {"DATABASE_URL": url, "SIJOSKU_INSTANCE_DIR": str(tmp_path / "pulih"), "SECRET_KEY": "x"}
-    return Database.connect(load_settings(env))
 
 
 class Load:
@@ -90,7 +72,7 @@ def test_a_backup_under_load_restores_whole(db, tmp_path):
     with Load(db) as load:
         taken = backup.backup(db, tmp_path / "cadangan")
     assert not load.errors, load.errors
-    target = _restore_target(db, tmp_path)
+    target = databases.restore_target(db, tmp_path)
     try:
         backup.restore(target, tmp_path / "cadangan")
         bootstrap(target)
@@ -113,7 +95,7 @@ def test_restore_refuses_a_database_in_use_and_a_damaged_backup(db, tmp_path):
         backup.restore(db, tmp_path / "cadangan")
     damaged = next(p for p in (tmp_path / "cadangan").iterdir() if p.name.startswith("sijosku."))
     damaged.write_bytes(damaged.read_bytes()[:-10])
-    target = _restore_target(db, tmp_path)
+    target = databases.restore_target(db, tmp_path)
     try:
         with pytest.raises(Invalid, match="rusak"):
             backup.restore(target, tmp_path / "cadangan")
@@ -133,7 +115,7 @@ def test_backup_restore_and_check_from_the_command_line(db, tmp_path, instance_d
     # it holds every NIK: readable by its owner only
     assert (tmp_path / "cadangan").stat().st_mode & 0o777 == 0o700
     assert all(p.stat().st_mode & 0o077 == 0 for p in (tmp_path / "cadangan").rglob("*") if p.is_file())
-    target = _restore_target(db, tmp_path)
+    target = databases.restore_target(db, tmp_path)
     url = target.engine.url.render_as_string(hide_password=False)
     target.dispose()
     # a new instance folder, whose key the command's own start makes: the backup's replaces it
@@ -155,7 +137,7 @@ def test_a_backup_of_a_database_that_is_not_sijoskus_is_refused(db, tmp_path):
             backup.backup(wrong, tmp_path / "cadangan")
         assert not missing.exists()  # not created by the attempt
         wrong.dispose()
-    empty = _restore_target(db, tmp_path)  # a database of the right kind that was never initialised
+    empty = databases.restore_target(db, tmp_path)  # a database of the right kind that was never initialised
     try:
         with empty.engine.connect():  # it exists (SQLite: the file is made)
             pass
@@ -179,7 +161,7 @@ def test_a_restore_cut_short_leaves_nothing_that_blocks_the_next_try(db, tmp_pat
     manifest = json.loads((cut / backup.MANIFEST).read_text())
     manifest["files"][backup.PG_FILE] = backup._sha256(dump)
     (cut / backup.MANIFEST).write_text(json.dumps(manifest))
-    target = _restore_target(db, tmp_path)
+    target = databases.restore_target(db, tmp_path)
     try:
         with pytest.raises(Invalid, match="pg_restore gagal"):
             backup.restore(target, cut)
@@ -211,7 +193,7 @@ def test_a_restore_whose_check_fails_says_so_and_exits_1(db, tmp_path, instance_
     runner = CliRunner()
     taken = runner.invoke(main, ["backup", str(tmp_path / "cadangan")], env=live, catch_exceptions=False)
     assert taken.exit_code == 0, taken.output
-    target = _restore_target(db, tmp_path)
+    target = databases.restore_target(db, tmp_path)
     url = target.engine.url.render_as_string(hide_password=False)
     target.dispose()
     restored_env = {"DATABASE_URL": url, "SIJOSKU_INSTANCE_DIR": str(tmp_path / "pulih"), "SECRET_KEY": "x"}

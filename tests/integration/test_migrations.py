@@ -32,6 +32,7 @@ from models import (
 )
 from models.db import make_engine
 from models.schema import downgrade, upgrade
+from tests import databases
 from tests.factories import SYSTEM, csv_of, person_row
 
 
@@ -140,34 +141,15 @@ def test_two_nodes_initialising_one_new_database_at_once_both_succeed(db, is_pos
 
     from engine.core.config import PROJECT_ROOT
 
-    name = f"{db.engine.url.database}_dua_simpul"
-    admin = make_engine(db.settings.database_url, statement_timeout=600, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    env = {
-        **os.environ,
-        "DATABASE_URL": db.engine.url.set(database=name).render_as_string(hide_password=False),
-        "SIJOSKU_INSTANCE_DIR": str(tmp_path),
-        "SECRET_KEY": "uji",
-    }
-    try:
+    with databases.empty_database(db, f"{db.engine.url.database}_dua_simpul") as url:
+        env = {**os.environ, "DATABASE_URL": url, "SIJOSKU_INSTANCE_DIR": str(tmp_path), "SECRET_KEY": "uji"}
+        command = [sys.executable, "-m", "web.cli", "init"]
         nodes = [
-            subprocess.Popen(
-                [sys.executable, "-m", "web.cli", "init"],
-                cwd=PROJECT_ROOT,
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-            )
+            subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
             for _ in range(2)
         ]
         said = [node.communicate(timeout=300)[0].decode() for node in nodes]
         assert [node.returncode for node in nodes] == [0, 0], said
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def test_a_nodes_init_lets_go_of_the_database_lock_so_the_next_nodes_start_goes_on(db, is_postgresql):

@@ -16,6 +16,7 @@ from engine.core import jobs, retry
 from engine.core.config import load_settings
 from engine.core.uow import Database
 from models.db import make_engine
+from tests import databases
 from tests.factories import open_with_items, submit
 from web.app import _retried
 
@@ -231,16 +232,5 @@ def _empty_database(db: Database, tmp_path, is_postgresql: bool) -> Iterator[str
     if not is_postgresql:
         yield f"sqlite:///{tmp_path / 'kosong.db'}"
         return
-    name = f"kosong_{tmp_path.name[-20:].lower().replace('-', '_')}"
-    # CREATE and DROP DATABASE wait for a checkpoint, which can outlast the request timeout on a busy server;
-    # one left by a run stopped midway is dropped first.
-    admin = make_engine(db.settings.database_url, statement_timeout=600, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            conn.execute(text(f"CREATE DATABASE {name}"))
-        yield db.engine.url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
+    with databases.empty_database(db, f"kosong_{tmp_path.name[-20:].lower().replace('-', '_')}") as url:
+        yield url
