@@ -4,8 +4,9 @@ The pages are CPU-bound Python: one worker process per core does the work in par
 per worker by default: a page waits on the database for a small part of its time, and more threads
 in one process only contend for its interpreter lock (measured in docs/benchmarks.md: with four,
 fewer pages a second and a longer tail). Slow clients (a phone uploading over a weak connection) are
-absorbed by the reverse proxy, which buffers requests and answers (docs/deployment.md). Every value
-can be set in the environment.
+absorbed by the reverse proxy, which buffers requests and answers (docs/deployment.md). The address,
+workers, threads, timeout, recycling, trusted proxies and access log come from the environment; the
+worker class and keep-alive are fixed for the reasons beside them, and a stopping worker has 30 s.
 
 A worker takes a connection only when one of its threads is free to serve it, and serves one
 request per connection: waiting requests stay in the listening socket's queue, oldest first, for
