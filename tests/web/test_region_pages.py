@@ -8,6 +8,7 @@ import io
 from datetime import date
 
 import pytest
+from lxml import html as lhtml
 from sqlalchemy import func, select
 
 from engine.core.actors import Actor
@@ -119,3 +120,13 @@ def test_an_auditor_reads_every_change_with_its_decree_and_who_applied_it(db, pe
         assert "65.01.01.2009" in row and "berakhir" in row and OTHER[0] in row and "admin.prov" in row
     assert signed_in("op.desa").get("/audit/wilayah").status_code in (302, 403)
     assert 'href="/audit/wilayah"' in signed_in("auditor.prov").get("/audit/").get_data(as_text=True)
+
+
+def test_a_renamed_desa_reads_its_new_name_beside_the_one_it_had(db, people, signed_in):
+    with db.read() as s:
+        admin = Actor.of(users.find_user(s, "admin.prov"))
+    region_updates.update_regions(db, admin, listing(rename={"65.01.01.2005": "Gunung Putih Raya"}), OTHER, None)
+    page = lhtml.fromstring(signed_in("auditor.prov").get("/audit/wilayah").get_data(as_text=True))
+    rows = [[cell.text_content() for cell in tr.iter("td")] for tr in page.xpath("//table[@id='riwayat-wilayah']//tr")]
+    change, named, before = next(row[2:5] for row in rows if row[1:2] == ["65.01.01.2005"])
+    assert (change, named, before) == ("berganti nama", "Gunung Putih Raya", "Gunung Putih")
