@@ -724,11 +724,11 @@
       headers: { 'Accept': 'application/xml, text/xml, */*' }
     })
       .catch(function () {
-        throw new Error('server tidak dapat dihubungi');
+        throw new Error(_('server tidak dapat dihubungi'));
       })
       .then(function (res) {
         if (!res.ok) {
-          throw new Error('server menjawab HTTP ' + res.status);
+          throw new Error(_('server menjawab HTTP {status}', { status: res.status }));
         }
         return res.text();
       })
