@@ -20,6 +20,7 @@ from engine.verification import processes
 from models import ProcessDefinition, Submission
 from tests.e2e.conftest import follow, shows
 from tests.e2e.test_operator_on_weak_phone import _typed_entry
+from tests.e2e.test_process_versions import _definition_id
 from tests.e2e.test_quality_dashboard import _history_flagged
 from tests.factories import (
     DESA,
@@ -193,14 +194,14 @@ def test_the_tasks_diagram_marks_the_step_it_is_at(db, people, sign_in):
 
 def test_comparing_two_versions_marks_in_the_diagram_what_was_removed_added_and_changed(db, people, sign_in):
     """Version 2 renames a flow (removed from version 1, added in version 2) and a step's name."""
-    first = _version_id(db, 1)
+    first = _definition_id(db, 1)
     with db.read() as s:
         xml = s.get(ProcessDefinition, first).bpmn_xml
     renamed = re.sub(r"\bf_kecamatan_kembali\b", "f_kecamatan_balik", xml)
     renamed = renamed.replace('name="Verifikasi kabupaten/kota"', 'name="Verifikasi kabupaten"')
     with db.transaction() as s:
         processes.deploy(s, actor(db, "admin.prov"), renamed, confirmed=True)
-    page = sign_in("admin.prov", PASSWORD).go(f"/admin/definisi/banding?kiri={first}&kanan={_version_id(db, 2)}")
+    page = sign_in("admin.prov", PASSWORD).go(f"/admin/definisi/banding?kiri={first}&kanan={_definition_id(db, 2)}")
     page.wait_for_function("() => [...document.querySelectorAll('.bpmn-viewer')].every(v => v.dataset.state == 'done')")
     left, right = page.locator(".bpmn-viewer").nth(0), page.locator(".bpmn-viewer").nth(1)
     assert left.locator('.djs-element.sj-removed[data-element-id="f_kecamatan_kembali"]').count() == 1
@@ -232,18 +233,9 @@ def _deploy(page) -> str:
     return page.locator("#bpmn-status").get_attribute("data-state") or ""
 
 
-def _version_id(db, version: int) -> int:
-    with db.read() as s:
-        return s.scalar(
-            select(ProcessDefinition.id).where(
-                ProcessDefinition.version == version, ProcessDefinition.process_key == "verifikasi_berjenjang"
-            )
-        )
-
-
 def test_an_editors_unsaved_changes_warn_before_leaving_and_deploy_again_from_the_same_editor(db, people, sign_in):
     admin = sign_in("admin.prov", PASSWORD)
-    page = admin.go(f"/admin/definisi/{_version_id(db, 1)}/ubah")
+    page = admin.go(f"/admin/definisi/{_definition_id(db, 1)}/ubah")
     asked: list[str] = []
     page.on("dialog", lambda dialog: asked.append(dialog.type))
     page.wait_for_selector("#bpmn-editor[data-state=ready]")
@@ -258,7 +250,7 @@ def test_an_editors_unsaved_changes_warn_before_leaving_and_deploy_again_from_th
             select(ProcessDefinition.version).where(ProcessDefinition.process_key == "verifikasi_berjenjang")
         ).all()
     assert sorted(versions) == [1, 2, 3]
-    latest = f"/admin/definisi/{_version_id(db, 3)}/ubah"
+    latest = f"/admin/definisi/{_definition_id(db, 3)}/ubah"
     page = admin.go("/admin/")  # everything deployed: leaving asks nothing
     assert asked == []
     page = admin.go(latest)
@@ -279,7 +271,7 @@ def test_an_editors_unsaved_changes_warn_before_leaving_and_deploy_again_from_th
 
 def test_an_editor_that_cannot_load_its_diagram_says_why_in_the_pages_language(db, people, sign_in):
     admin = sign_in("admin.prov", PASSWORD)
-    page = admin.go(f"/admin/definisi/{_version_id(db, 1)}/ubah")
+    page = admin.go(f"/admin/definisi/{_definition_id(db, 1)}/ubah")
     page.locator("#lang-select").select_option("en")
     page.route("**/xml", lambda route: route.abort("internetdisconnected"))
     follow(page, page.get_by_role("button", name="Ganti bahasa"))
@@ -294,12 +286,12 @@ def test_an_editor_that_cannot_load_its_diagram_says_why_in_the_pages_language(d
 
 def test_a_deadline_typed_as_a_duration_deploys_as_that_duration(db, people, sign_in):
     admin = sign_in("admin.prov", PASSWORD)
-    page = admin.go(f"/admin/definisi/{_version_id(db, 1)}/ubah")
+    page = admin.go(f"/admin/definisi/{_definition_id(db, 1)}/ubah")
     page.wait_for_selector("#bpmn-editor[data-state=ready]")
     _document(page, "sla_kecamatan", "p7d", field="timer")
     assert _deploy(page) == "done", page.locator("#bpmn-status").inner_text()
     with db.read() as s:
-        assert '"P7D"' in s.get(ProcessDefinition, _version_id(db, 2)).bpmn_xml
+        assert '"P7D"' in s.get(ProcessDefinition, _definition_id(db, 2)).bpmn_xml
     assert page.locator("#sj-prop-timer").input_value() == "P7D"  # shown without the quotes it is kept in
 
 

@@ -54,13 +54,20 @@ def test_over_https_a_browser_is_told_to_keep_to_https_for_a_year_on_every_subdo
     assert told == "max-age=31536000; includeSubDomains"
 
 
-def test_behind_an_https_proxy_a_form_sent_from_another_site_is_refused(db, people):
-    """Behind the configured proxy the request is HTTPS as the proxy says: a form must then come from a
-    page of SIJOSKU itself, not from another site."""
-    proxied = create_app(dataclasses.replace(db.settings, proxy_hops=1), db, testing=True)
+@pytest.mark.parametrize(
+    ("hops", "over_https"),
+    [
+        (1, {"X-Forwarded-Proto": "https", "X-Forwarded-For": "10.1.1.1"}),
+        (2, {"X-Forwarded-Proto": "https, http", "X-Forwarded-For": "203.0.113.9, 10.0.0.2"}),
+    ],
+    ids=["one proxy", "the outer of two taking https"],
+)
+def test_behind_an_https_proxy_a_form_sent_from_another_site_is_refused(db, people, hops, over_https):
+    """Behind the configured proxies the request is HTTPS as the outer one says (the inner one is reached
+    over plain HTTP): a form must then come from a page of SIJOSKU itself, not from another site."""
+    proxied = create_app(dataclasses.replace(db.settings, proxy_hops=hops), db, testing=True)
     browser = Browser(proxied.test_client())
     form = {"username": "verif.kab", "password": PASSWORD, "csrf_token": browser.token()}
-    over_https = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "10.1.1.1"}
     refused = browser.client.post("/masuk", data=form, headers={**over_https, "Referer": "https://evil.example/masuk"})
     assert refused.status_code == 400 and "Formulir kedaluwarsa" in refused.get_data(as_text=True)
     signed = browser.client.post("/masuk", data=form, headers={**over_https, "Referer": "https://localhost/masuk"})
