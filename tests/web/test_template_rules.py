@@ -5,8 +5,6 @@ them whole, and the menu, language and labels every page owes its reader."""
 
 from __future__ import annotations
 
-import io
-
 from lxml import html as lhtml
 from sqlalchemy import func, select, update
 from werkzeug.datastructures import MultiDict
@@ -23,54 +21,10 @@ from tests.factories import (
     reconciliation_year,
     submit,
 )
+from tests.web.page_forms import form_of, page_of, send_form, text_of
 from tests.web.test_operator_register import _verified_register
 
 SCRIPT = "<script>alert(1)</script>"
-
-
-def _page(browser, path: str):
-    answer = browser.get(path, follow_redirects=True)
-    assert answer.status_code == 200, (path, answer.status_code)
-    return lhtml.fromstring(answer.get_data(as_text=True))
-
-
-def _form(doc, action: str):
-    """The first form on the page whose address holds `action` (the empty one: the form sent to the
-    page itself; `#id`: the form of that id)."""
-    if action.startswith("#"):
-        return doc.get_element_by_id(action[1:])
-    if not action:
-        return [f for f in doc.forms if f.get("action") is None and f.get("method") == "post"][0]
-    found = [f for f in doc.forms if action in (f.get("action") or "")]
-    assert found, f"no form sending to {action}"
-    return found[0]
-
-
-def _send(browser, path: str, action: str, typed=None, chosen=None, files=None, doc=None):
-    """The form of `path` sending to `action`, sent as the browser sends it: the fields the page gives,
-    `typed` into the field each label names, `chosen` set by the field's own name (a radio or a list), and
-    `files` ({name: (content, filename)}) as the form's encoding sends them: without a multipart encoding, a
-    browser sends a file's name alone."""
-    doc = _page(browser, path) if doc is None else doc
-    form = _form(doc, action)
-    fields = MultiDict(form.form_values())
-    for label_text, value in (typed or {}).items():
-        labels = [label for label in form.iter("label") if label_text in label.text_content()]
-        assert labels, f"no field labelled {label_text!r}"
-        fields[doc.get_element_by_id(labels[0].get("for")).get("name")] = value
-    for name, value in (chosen or {}).items():
-        fields[name] = value
-    multipart = form.get("enctype") == "multipart/form-data"
-    for name, (content, filename) in (files or {}).items():
-        fields[name] = (io.BytesIO(content), filename) if multipart else filename
-    target = form.get("action") or path
-    if (form.get("method") or "get").lower() == "post":
-        return browser.client.post(target, data=fields)
-    return browser.client.get(target, query_string=fields)
-
-
-def _text(answer) -> str:
-    return answer.get_data(as_text=True)
 
 
 def _task_of(db, sid: int, status: str = "terbuka") -> int:
@@ -97,7 +51,7 @@ def _submitted(db) -> int:
 
 def test_a_page_names_its_language_and_labels_its_language_choice_and_bell(signed_in, people):
     """A screen reader needs the page's language, the language list's name and the bell's meaning."""
-    doc = _page(signed_in("op.desa"), "/desa/")
+    doc = page_of(signed_in("op.desa"), "/desa/")
     assert doc.get("lang") == "id"
     assert [label.text_content() for label in doc.iter("label") if label.get("for") == "lang-select"] == ["Bahasa"]
     bell = doc.get_element_by_id("bell")
@@ -106,14 +60,14 @@ def test_a_page_names_its_language_and_labels_its_language_choice_and_bell(signe
 
 def test_choosing_english_from_a_page_comes_back_to_that_page_in_english(signed_in, people):
     operator = signed_in("op.desa")
-    switched = _send(operator, "/desa/", "/bahasa", chosen={"lang": "en"})
+    switched = send_form(operator, "/desa/", "/bahasa", chosen={"lang": "en"})
     assert switched.status_code == 302 and switched.headers["Location"].endswith("/desa/")
-    assert _page(operator, "/desa/").get("lang") == "en"
+    assert page_of(operator, "/desa/").get("lang") == "en"
 
 
 def test_signing_out_with_the_button_on_a_page_ends_the_session(signed_in, people):
     operator = signed_in("op.desa")
-    assert _send(operator, "/desa/", "/keluar").status_code == 302
+    assert send_form(operator, "/desa/", "/keluar").status_code == 302
     assert operator.get("/desa/").status_code == 302  # asked to sign in again
 
 
@@ -122,7 +76,7 @@ def test_the_menu_offers_each_person_only_the_pages_of_their_role_and_tier(signe
     tiers, not for a kecamatan verifier nor a desa operator."""
 
     def menu(username: str) -> set[str]:
-        doc = _page(signed_in(username), "/")
+        doc = page_of(signed_in(username), "/")
         nav = doc.xpath("//nav[@aria-label='Menu utama']")[0]
         return {a.text_content().split(" ")[0] for a in nav.iter("a")}
 
@@ -142,12 +96,12 @@ def test_a_verifier_claims_and_sends_back_through_the_task_pages_forms_with_the_
     task_id = _task_of(db, sid)
     first, second = (i.id for i in items_of(db, sid))
     kec = signed_in("verif.kec")
-    assert _send(kec, f"/tugas/{task_id}", f"/tugas/{task_id}/klaim").status_code == 302
-    assert "Anda memegang tugas ini" in _text(kec.get(f"/tugas/{task_id}"))
+    assert send_form(kec, f"/tugas/{task_id}", f"/tugas/{task_id}/klaim").status_code == 302
+    assert "Anda memegang tugas ini" in text_of(kec.get(f"/tugas/{task_id}"))
     verdicts = {f"verdict_{first}": "tidak_sesuai", f"verdict_{second}": "sesuai", "keputusan": "kembalikan"}
     typed = {"Alasan bila tidak sesuai": "umur 58, bukan lansia", "Alasan (wajib bila dikembalikan)": "Cek umur"}
-    sent = _send(kec, f"/tugas/{task_id}", f"/tugas/{task_id}/selesai", typed, verdicts)
-    assert sent.status_code == 302, _text(sent)
+    sent = send_form(kec, f"/tugas/{task_id}", f"/tugas/{task_id}/selesai", typed, verdicts)
+    assert sent.status_code == 302, text_of(sent)
     with db.read() as s:
         submission = s.get(Submission, sid)
         assert submission.status == SubmissionStatus.DIKEMBALIKAN and submission.alasan_terakhir.endswith("Cek umur")
@@ -166,7 +120,7 @@ def test_reasons_typed_by_verifiers_are_shown_as_text_on_every_page_that_repeats
     reason, verdict = (f"{word} &lt;script&gt;alert(1)&lt;/script&gt;" for word in ("kembali", "umur"))
 
     def shown(who, path: str) -> str:
-        page = _text(who.get(path))
+        page = text_of(who.get(path))
         assert SCRIPT not in page, path
         return page
 
@@ -191,9 +145,9 @@ def test_an_operator_corrects_an_entry_through_its_form_and_an_older_tab_of_it_i
     first = items_of(db, sid)[0].id
     operator = signed_in("op.desa")
     path = f"/desa/pengajuan/{sid}/item/{first}"
-    older = MultiDict(_form(_page(operator, path), "").form_values())
-    saved = _send(operator, path, "", {"Alamat": "RT 05 Dusun Baru"})
-    assert saved.status_code == 302, _text(saved)
+    older = MultiDict(form_of(page_of(operator, path), "").form_values())
+    saved = send_form(operator, path, "", {"Alamat": "RT 05 Dusun Baru"})
+    assert saved.status_code == 302, text_of(saved)
     assert items_of(db, sid)[0].data["alamat"] == "RT 05 Dusun Baru"
     older["keterangan"] = "dari tab lama"
     refused = operator.client.post(path, data=older)
@@ -205,22 +159,22 @@ def test_an_operator_declares_the_register_unchecked_with_the_reason_typed_in_it
     sid = _verified_register(db, [person_row(1)])
     operator = signed_in("op.desa")
     typed = {"Alasan (dilihat semua tingkat": "jalan ke dusun putus"}
-    assert _send(operator, f"/desa/pengajuan/{sid}", "/pernyataan", typed).status_code == 302
+    assert send_form(operator, f"/desa/pengajuan/{sid}", "/pernyataan", typed).status_code == 302
     with db.read() as s:
         assert s.get(Submission, sid).tidak_diperiksa == "jalan ke dusun putus"
     submit(db, "op.desa", sid, reverify=False)
-    page = _text(signed_in("verif.kec").get(f"/tugas/{_task_of(db, sid)}"))
+    page = text_of(signed_in("verif.kec").get(f"/tugas/{_task_of(db, sid)}"))
     assert "Register tidak selesai diperiksa. Alasan operator: jalan ke dusun putus" in page
 
 
 def test_an_operator_submits_and_reports_nihil_with_the_pages_own_buttons(signed_in, db, people):
     empty = open_period(db, "2026-Q3", [])
     operator = signed_in("op.desa")
-    assert _send(operator, f"/desa/pengajuan/{empty}", "/pernyataan").status_code == 302
+    assert send_form(operator, f"/desa/pengajuan/{empty}", "/pernyataan").status_code == 302
     with db.read() as s:
         assert s.get(Submission, empty).nihil
     sid = open_with_items(db)
-    assert _send(operator, f"/desa/pengajuan/{sid}", "/ajukan").status_code == 302
+    assert send_form(operator, f"/desa/pengajuan/{sid}", "/ajukan").status_code == 302
     with db.read() as s:
         assert s.get(Submission, sid).status == SubmissionStatus.DIAJUKAN
 
@@ -229,21 +183,21 @@ def test_an_operator_sets_an_entry_aside_and_brings_it_back_with_its_own_buttons
     sid = open_with_items(db)
     first = items_of(db, sid)[0].id
     operator = signed_in("op.desa")
-    assert _send(operator, f"/desa/pengajuan/{sid}", f"/item/{first}/buang").status_code == 302
+    assert send_form(operator, f"/desa/pengajuan/{sid}", f"/item/{first}/buang").status_code == 302
     assert items_of(db, sid)[0].dibuang
-    assert _send(operator, f"/desa/pengajuan/{sid}", f"/item/{first}/kembalikan").status_code == 302
+    assert send_form(operator, f"/desa/pengajuan/{sid}", f"/item/{first}/kembalikan").status_code == 302
     assert not items_of(db, sid)[0].dibuang
 
 
 def test_the_register_search_is_posted_so_a_nik_stays_out_of_the_address(signed_in, db, people):
     sid = _verified_register(db, [person_row(1), person_row(2)])
     operator = signed_in("op.desa")
-    form = _form(_page(operator, f"/desa/pengajuan/{sid}/register"), "/register/cari")
+    form = form_of(page_of(operator, f"/desa/pengajuan/{sid}/register"), "/register/cari")
     assert form.get("method") == "post"
-    found = _send(
+    found = send_form(
         operator, f"/desa/pengajuan/{sid}/register", "/register/cari", {"Cari nama, NIK": person_row(2)["nik"]}
     )
-    page = _text(found)
+    page = text_of(found)
     assert found.status_code == 200 and person_row(2)["nama"] in page and person_row(1)["nama"] not in page
     assert person_row(2)["nik"] in page and person_row(2)["no_kk"] in page  # the desa's own people, whole
 
@@ -253,13 +207,13 @@ def test_an_operator_gives_a_record_its_status_and_reason_and_ticks_others_still
     first, second = (i.id for i in items_of(db, sid))
     operator = signed_in("op.desa")
     path = f"/desa/pengajuan/{sid}/register?status=semua"
-    doc = _page(operator, path)
+    doc = page_of(operator, path)
     other = [f for f in doc.forms if f.xpath(f".//select[@id='status-{first}']")][0]
     fields = MultiDict(other.form_values())
     fields["status"] = "meninggal"
     fields[doc.get_element_by_id(f"alasan-{first}").get("name")] = "meninggal 12-03-2026"
     assert operator.client.post(other.get("action"), data=fields).status_code == 302
-    ticked = MultiDict(_form(_page(operator, path), "#bulk-form").form_values())
+    ticked = MultiDict(form_of(page_of(operator, path), "#bulk-form").form_values())
     ticked.add("item_id", str(second))
     assert operator.client.post(f"/desa/pengajuan/{sid}/register", data=ticked).status_code == 302
     items = {i.id: i for i in items_of(db, sid)}
@@ -278,7 +232,7 @@ def test_a_regency_verifier_reads_no_whole_nik_or_family_card_not_even_inside_an
     sid = open_period(db, "2026-Q3", [row])
     submit(db, "op.desa", sid)
     decide(db, "verif.kec", sid, "approve")
-    page = _text(signed_in("verif.kab").get(f"/tugas/{_task_of(db, sid)}"))
+    page = text_of(signed_in("verif.kab").get(f"/tugas/{_task_of(db, sid)}"))
     assert "serumah dengan NIK" in page and "Maria Ingan 8" in page
     for number in (row["nik"], neighbour, "6501011705509999"):
         assert number not in page, number
@@ -288,10 +242,10 @@ def test_an_auditor_reads_the_nik_whole_only_after_giving_a_reason_in_the_record
     auditor = signed_in("auditor.prov")
     nik = person_row(7)["nik"]
     path = f"/audit/catatan/{world.record}"
-    assert nik not in _text(auditor.get(path))
-    assert nik not in _text(auditor.get(f"/audit/instans/{world.instance}"))
-    shown = _send(auditor, path, "/nik", {"Alasan melihat NIK lengkap": "pemeriksaan BPK 2026"})
-    assert shown.status_code == 200 and nik in _text(shown)
+    assert nik not in text_of(auditor.get(path))
+    assert nik not in text_of(auditor.get(f"/audit/instans/{world.instance}"))
+    shown = send_form(auditor, path, "/nik", {"Alasan melihat NIK lengkap": "pemeriksaan BPK 2026"})
+    assert shown.status_code == 200 and nik in text_of(shown)
 
 
 # --- the annual reconciliation ------------------------------------------------------------------------
@@ -308,11 +262,11 @@ def test_a_regency_explains_and_the_forum_sends_back_through_their_forms_and_the
     regency = signed_in("walidata.kab")
     task = _reconciliation_task(db, "tinjauan_kabupaten", "65.01")
     path = f"/rekonsiliasi/tugas/{task}"
-    while "/tanda/" in (action := _text(regency.get(path))):
+    while "/tanda/" in (action := text_of(regency.get(path))):
         flag = int(action.split("/tanda/")[1].split('"')[0])
-        sent = _send(regency, path, f"/tanda/{flag}", {"Catatan": "cakupan lebih luas"}, {"aksi": "jelaskan"})
-        assert sent.status_code == 302, _text(sent)
-    assert _send(regency, path, f"{path}", {"Catatan untuk Forum SDI": "semua dijelaskan"}).status_code == 302
+        sent = send_form(regency, path, f"/tanda/{flag}", {"Catatan": "cakupan lebih luas"}, {"aksi": "jelaskan"})
+        assert sent.status_code == 302, text_of(sent)
+    assert send_form(regency, path, f"{path}", {"Catatan untuk Forum SDI": "semua dijelaskan"}).status_code == 302
     with db.transaction() as session:
         for other in session.scalars(
             select(HumanTask).where(HumanTask.bpmn_id == "tinjauan_kabupaten", HumanTask.status == "terbuka")
@@ -320,13 +274,13 @@ def test_a_regency_explains_and_the_forum_sends_back_through_their_forms_and_the
             finish_as_system(session, other)
     forum = signed_in("forum.sdi")
     forum_path = f"/rekonsiliasi/tugas/{_reconciliation_task(db, 'tinjauan_forum')}"
-    doc = _page(forum, forum_path)
+    doc = page_of(forum, forum_path)
     choices = {r.get("name"): "terima" for r in doc.xpath("//input[@type='radio'][@value='terima']")}
     first = sorted(choices)[0]
     choices[first] = "kembalikan"
     typed = {"Alasan bila dikembalikan": f"sumber tidak jelas {SCRIPT}"}
-    assert _send(forum, forum_path, forum_path, typed, choices).status_code == 302
-    again = _text(regency.get(f"/rekonsiliasi/tugas/{_reconciliation_task(db, 'tinjauan_kabupaten', '65.01')}"))
+    assert send_form(forum, forum_path, forum_path, typed, choices).status_code == 302
+    again = text_of(regency.get(f"/rekonsiliasi/tugas/{_reconciliation_task(db, 'tinjauan_kabupaten', '65.01')}"))
     assert "sumber tidak jelas &lt;script&gt;" in again and SCRIPT not in again
 
 
@@ -334,7 +288,7 @@ def test_a_regency_explains_and_the_forum_sends_back_through_their_forms_and_the
 
 
 def test_the_manual_marks_the_chapter_being_read_among_its_chapters(browser):
-    doc = _page(browser, "/bantuan/operator-desa")
+    doc = page_of(browser, "/bantuan/operator-desa")
     chapters = doc.xpath("//nav[@class='manual-chapters']//a")
     assert len(chapters) > 3
     assert [a.get("href") for a in chapters if a.get("aria-current") == "page"] == ["/bantuan/operator-desa"]
@@ -350,23 +304,23 @@ def test_a_province_steward_uploads_saves_withdraws_and_undoes_an_agencys_figure
     figures = b"kategori,kode_wilayah,periode,nilai\nAKTK,65.01,2024,30\nAKTK,65.02,2024,21\n"
 
     def upload_and_save() -> None:
-        sent = _send(
+        sent = send_form(
             steward, page, "/instansi/", {"Instansi (bila berkas": agency}, files={"berkas": (figures, "a.csv")}
         )
-        assert "Pratinjau: belum ada yang disimpan" in _text(sent), _text(sent)
-        saved = _send(steward, page, "/simpan", doc=lhtml.fromstring(_text(sent)))
-        assert saved.status_code == 302, _text(saved)
+        assert "Pratinjau: belum ada yang disimpan" in text_of(sent), text_of(sent)
+        saved = send_form(steward, page, "/simpan", doc=lhtml.fromstring(text_of(sent)))
+        assert saved.status_code == 302, text_of(saved)
         assert _theirs(db) == 2
 
     upload_and_save()
-    undone = _send(steward, page, "/batalkan", {"Alasan (wajib)": "berkas salah tahun"})
-    assert undone.status_code == 302 and _theirs(db) == 0, _text(undone)
+    undone = send_form(steward, page, "/batalkan", {"Alasan (wajib)": "berkas salah tahun"})
+    assert undone.status_code == 302 and _theirs(db) == 0, text_of(undone)
     upload_and_save()
     listed = f"{page}?lihat={agency}"
     reason = {"Alasan (wajib)": "berkas untuk tahun 2023"}
-    withdrawn = _send(steward, listed, "/tarik", reason)
-    assert withdrawn.status_code == 302, _text(withdrawn)
-    said = _text(steward.get(withdrawn.headers["Location"]))
+    withdrawn = send_form(steward, listed, "/tarik", reason)
+    assert withdrawn.status_code == 302, text_of(withdrawn)
+    said = text_of(steward.get(withdrawn.headers["Location"]))
     assert "2 angka Dinkes &lt;b&gt;Kaltara&lt;/b&gt; ditarik." in said
     assert _theirs(db) == 0
 
@@ -382,9 +336,9 @@ def test_a_refused_field_is_marked_invalid_and_read_with_its_error_first(signed_
     sid = open_with_items(db, rows=[])
     operator = signed_in("op.desa")
     typed = {"NIK": "1234", "Nama lengkap": "Maria Ingan 3", "Tanggal lahir": "1950-05-17"}
-    refused = _send(operator, f"/desa/pengajuan/{sid}/item/baru?kategori=LUT", "", typed, {"jenis_kelamin": "P"})
+    refused = send_form(operator, f"/desa/pengajuan/{sid}/item/baru?kategori=LUT", "", typed, {"jenis_kelamin": "P"})
     assert refused.status_code == 400
-    doc = lhtml.fromstring(_text(refused))
+    doc = lhtml.fromstring(text_of(refused))
     nik = doc.get_element_by_id("f-nik")
     assert nik.get("aria-invalid") == "true"
     assert nik.get("aria-describedby") == "e-nik h-nik x-nik"
@@ -399,12 +353,12 @@ def test_a_record_corrected_from_the_register_returns_to_its_card_and_a_submitte
     record = items_of(db, sid)[0].id
     operator = signed_in("op.desa")
     register = f"/desa/pengajuan/{sid}/register?status=semua"
-    link = _page(operator, register).xpath("//a[normalize-space()='Perbaiki data']")[0].get("href")
-    saved = _send(operator, link, "", {"Keterangan": "alamat baru"})
+    link = page_of(operator, register).xpath("//a[normalize-space()='Perbaiki data']")[0].get("href")
+    saved = send_form(operator, link, "", {"Keterangan": "alamat baru"})
     assert saved.status_code == 302 and saved.headers["Location"].endswith(f"#catatan-{record}"), saved.headers
     assert "/register" in saved.headers["Location"]
     submit(db, "op.desa", sid)
-    page = _page(operator, register)
+    page = page_of(operator, register)
     assert not page.xpath("//button[normalize-space()='Masih layak'] | //button[@form='bulk-form']")
     assert not page.xpath("//a[normalize-space()='Perbaiki data']")
 
@@ -413,8 +367,8 @@ def test_the_minutes_go_up_through_their_form_as_a_file(signed_in, db, people):
     sid = open_with_items(db)
     operator = signed_in("op.desa")
     pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-    sent = _send(operator, f"/desa/pengajuan/{sid}", "/berita-acara", files={"berkas": (pdf, "ba.pdf")})
-    assert sent.status_code == 302, _text(sent)
+    sent = send_form(operator, f"/desa/pengajuan/{sid}", "/berita-acara", files={"berkas": (pdf, "ba.pdf")})
+    assert sent.status_code == 302, text_of(sent)
     with operator.get(f"/desa/berita-acara/{sid}") as stored:  # a file: closed after reading
         assert stored.get_data() == pdf
 
@@ -422,8 +376,8 @@ def test_the_minutes_go_up_through_their_form_as_a_file(signed_in, db, people):
 def test_a_verifier_is_told_when_the_minutes_the_province_now_requires_are_missing(signed_in, db, people):
     sid = _submitted(db)
     kec = signed_in("verif.kec")
-    assert "Desa belum mengunggah berita acara." in _text(kec.get(f"/tugas/{_task_of(db, sid)}"))
+    assert "Desa belum mengunggah berita acara." in text_of(kec.get(f"/tugas/{_task_of(db, sid)}"))
     with db.transaction() as session:
         session.execute(update(CycleRhythm).values(berita_acara_wajib=True))
-    page = _text(kec.get(f"/tugas/{_task_of(db, sid)}"))
+    page = text_of(kec.get(f"/tugas/{_task_of(db, sid)}"))
     assert "Desa belum melampirkan berita acara: pengajuan tidak dapat disetujui sebelum dilampirkan." in page
