@@ -8,7 +8,6 @@ import io
 from datetime import date
 
 import pytest
-from lxml import html as lhtml
 from sqlalchemy import func, select
 
 from engine.core.actors import Actor
@@ -18,6 +17,7 @@ from models import Region, RegionChange
 from tests.factories import SYSTEM
 from tests.regions import as_csv, listing, regions_restored  # noqa: F401  (the fixture)
 from tests.web.conftest import Browser
+from tests.web.page_forms import page_of
 
 pytestmark = pytest.mark.usefixtures("regions_restored")
 PAGE = "/admin/wilayah/perubahan/"
@@ -126,7 +126,7 @@ def test_a_renamed_desa_reads_its_new_name_beside_the_one_it_had(db, people, sig
     with db.read() as s:
         admin = Actor.of(users.find_user(s, "admin.prov"))
     region_updates.update_regions(db, admin, listing(rename={"65.01.01.2005": "Gunung Putih Raya"}), OTHER, None)
-    page = lhtml.fromstring(signed_in("auditor.prov").get("/audit/wilayah").get_data(as_text=True))
+    page = page_of(signed_in("auditor.prov"), "/audit/wilayah")
     rows = [[cell.text_content() for cell in tr.iter("td")] for tr in page.xpath("//table[@id='riwayat-wilayah']//tr")]
     change, named, before = next(row[2:5] for row in rows if row[1:2] == ["65.01.01.2005"])
     assert (change, named, before) == ("berganti nama", "Gunung Putih Raya", "Gunung Putih")

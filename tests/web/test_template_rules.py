@@ -124,15 +124,13 @@ def test_reasons_typed_by_verifiers_are_shown_as_text_on_every_page_that_repeats
         assert SCRIPT not in page, path
         return page
 
-    assert {reason, verdict} <= _words(shown(operator, f"/desa/pengajuan/{sid}"), reason, verdict)
+    for who, path in ((operator, f"/desa/pengajuan/{sid}"), (kec, f"/tugas/{decided}")):
+        page = shown(who, path)
+        assert reason in page and verdict in page, path
     assert verdict in shown(operator, f"/desa/pengajuan/{sid}/item/{first}")
-    assert {reason, verdict} <= _words(shown(kec, f"/tugas/{decided}"), reason, verdict)
     submit(db, "op.desa", sid)  # sent up again: the new task recalls the return
-    assert {reason, verdict} <= _words(shown(kec, f"/tugas/{_task_of(db, sid)}"), reason, verdict)
-
-
-def _words(page: str, *words: str) -> set[str]:
-    return {w for w in words if w in page}
+    page = shown(kec, f"/tugas/{_task_of(db, sid)}")
+    assert reason in page and verdict in page
 
 
 # --- the desa's pages ---------------------------------------------------------------------------------
