@@ -148,7 +148,8 @@ def report(title: str, alarms: dict[str, float], found: dict[str, dict[str, floa
     ]
     for kind in synthetic.KINDS:
         target = f" (target ≥ {TARGETS[kind]:.0%})" if kind in TARGETS else ""
-        row = "".join(f"{found[n].get(kind, 0):>17.1%} " for n in names)
+        # A kind none of whose plantings changed a table was not tried: it has no share to print.
+        row = "".join(f"{found[n][kind]:>17.1%} " if kind in found[n] else f"{'—':>17} " for n in names)
         lines.append(f"{LABELS[kind] + target:40}{row}")
     return lines
 
@@ -169,7 +170,7 @@ def main() -> None:
         failed += [
             f"{title}: {LABELS[k]} {found['SIJOSKU'][k]:.1%}"
             for k, target in TARGETS.items()
-            if found["SIJOSKU"][k] < target
+            if k in found["SIJOSKU"] and found["SIJOSKU"][k] < target
         ]
     lines.append(
         f"\nmachine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}; "

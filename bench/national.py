@@ -210,6 +210,7 @@ def load(db: Database, args: argparse.Namespace, rng: random.Random) -> dict[str
             records(desa, kinds, min(CHUNK, args.records - first), rng, offset=first),
         )
         print(f"  catatan {loaded:>10,}", end="\r", flush=True)
+    print()  # the progress line ends here, so the figures printed next start on their own line
     seconds = {"records": time.perf_counter() - start}
     start = time.perf_counter()
     fill_tasks(db, task_plan(desa, args.local, args.tasks), rng)
