@@ -35,6 +35,7 @@ import urllib.request  # noqa: E402
 from sqlalchemy import insert, select, text
 
 from bench.fixtures import empty_database, fill_records, province_desa
+from bench.http import unanswered
 from engine.core.actors import Actor
 from engine.core.uow import Database
 from engine.people import tokens
@@ -105,8 +106,8 @@ def load(url: str, token: str, seconds: int, concurrency: int) -> dict[str, str]
         text=True,
     ).stdout
     codes = re.findall(r"\[(\d{3})\]\s+(\d+) responses", out)
-    if any(code != "200" for code, _ in codes):
-        sys.exit(f"ada jawaban bukan 200 untuk {url}: {codes}")
+    if any(code != "200" for code, _ in codes) or unanswered(out):
+        sys.exit(f"ada jawaban bukan 200 atau permintaan gagal untuk {url}: {codes}, {unanswered(out)} gagal")
     return {
         "rps": re.search(r"Requests/sec:\s+([\d.]+)", out).group(1),  # type: ignore[union-attr]
         "p50": re.search(r"50% in ([\d.]+) secs", out).group(1),  # type: ignore[union-attr]

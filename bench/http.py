@@ -134,7 +134,14 @@ def hey(url: str, cookie: str, connections: int, seconds: int) -> tuple[float, f
     tail = re.search(r"99% in ([\d.]+) secs", out)  # absent when no answer came back in time
     p99 = float(tail.group(1)) * 1000 if tail else float("inf")
     codes = dict(re.findall(r"\[(\d+)\]\s+(\d+) responses", out))
-    return rps, p99, sum(int(n) for c, n in codes.items() if c != "200")
+    return rps, p99, sum(int(n) for c, n in codes.items() if c != "200") + unanswered(out)
+
+
+def unanswered(out: str) -> int:
+    """Requests `hey` lists under "Error distribution" (timeouts, refused or reset connections):
+    they have no status, and they count as failed as much as a 500 does."""
+    errors = out.partition("Error distribution:")[2]
+    return sum(int(n) for n in re.findall(r"^\s*\[(\d+)\]\s", errors, re.MULTILINE))
 
 
 def main() -> None:

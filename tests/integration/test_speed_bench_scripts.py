@@ -69,14 +69,15 @@ def number(line: str, pattern: str) -> float:
     return float(found.group(1).replace(",", ""))
 
 
-def hey_output(codes: dict[int, int], p99: bool = True) -> str:
-    """What `hey` prints: summary, latency distribution and status codes."""
+def hey_output(codes: dict[int, int], p99: bool = True, errors: int = 0) -> str:
+    """What `hey` prints: summary, latency distribution, status codes and requests with no answer."""
     tail = "  99% in 0.2345 secs\n" if p99 else ""
     lines = "".join(f"  [{code}]\t{n} responses\n" for code, n in codes.items())
     return (
         "\nSummary:\n  Total:\t6.0123 secs\n  Slowest:\t0.9000 secs\n  Requests/sec:\t123.4567\n\n"
         "Latency distribution:\n  10% in 0.0100 secs\n  50% in 0.0500 secs\n  95% in 0.1500 secs\n"
-        f"{tail}\nStatus code distribution:\n{lines}\nError distribution:\n  [4]\tGet: context deadline exceeded\n"
+        f"{tail}\nStatus code distribution:\n{lines}\n"
+        + (f"Error distribution:\n  [{errors}]\tGet: context deadline exceeded\n" if errors else "")
     )
 
 
@@ -304,6 +305,8 @@ def test_hey_answers_are_read_as_rate_p99_and_non_200(monkeypatch):
     assert commands[0][:5] == ["hey", "-z", "6s", "-c", "32"] and "Cookie: s=1" in commands[0]
     fake_run(monkeypatch, http_bench, hey_output({200: 7}, p99=False))
     assert http_bench.hey("http://127.0.0.1:1/tugas/", "s=1", 8, 6) == (123.4567, float("inf"), 0)
+    fake_run(monkeypatch, http_bench, hey_output({200: 7, 500: 1}, errors=4))  # timeouts fail as a 500 does
+    assert http_bench.hey("http://127.0.0.1:1/tugas/", "s=1", 8, 6)[2] == 5
 
 
 def test_http_and_api_say_when_hey_is_missing(monkeypatch):
@@ -389,6 +392,9 @@ def test_api_load_reads_rate_and_percentiles_and_refuses_other_answers(monkeypat
     assert commands[0][:5] == ["hey", "-z", "10s", "-c", "8"] and "Authorization: Bearer tok" in commands[0]
     fake_run(monkeypatch, api_bench, hey_output({200: 50, 429: 1}))
     with pytest.raises(SystemExit, match="bukan 200"):
+        api_bench.load("http://127.0.0.1:1/api/v1/records", "tok", 10, 8)
+    fake_run(monkeypatch, api_bench, hey_output({200: 50}, errors=2))
+    with pytest.raises(SystemExit, match="2 gagal"):
         api_bench.load("http://127.0.0.1:1/api/v1/records", "tok", 10, 8)
 
 
