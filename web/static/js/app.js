@@ -231,7 +231,7 @@
         if (select.value !== was) { event.preventDefault(); go(); }
         return;
       }
-      byKeys = event.key !== "Tab";
+      if (event.key !== "Tab") { byKeys = true; }  /* Tab leaves the list: blur still goes */
     });
     select.addEventListener("change", function () { if (!byKeys) { go(); } });
     select.addEventListener("blur", function () { if (byKeys) { byKeys = false; go(); } });
