@@ -272,10 +272,11 @@ def instance_of_task(session: Session, task: HumanTask) -> ProcessInstance:
 
 
 def explain_flag(
-    session: Session, actor: Actor, task_id: int, flag_id: int, action: review.FlagAction, note: str
+    session: Session, actor: Actor, task_id: int, flag_id: int, action: review.FlagAction, note: str, seen: str = ""
 ) -> QualityFlag:
     """In a regency's review: explain a flag of the region, or close it as corrected (the correction
-    itself is a new record version through the normal verification)."""
+    itself is a new record version through the normal verification). `seen` is the status the
+    page showed: a flag settled meanwhile on the dashboard is refused, naming who settled it."""
     found = review_task(session, actor, task_id, REGENCY_TASK)
     flag = session.get(QualityFlag, flag_id)
     instance = instance_of_task(session, found.task)
@@ -288,7 +289,7 @@ def explain_flag(
             f"Tanda {flag_id} ada pada angka kategori sensitif di bawah kabupaten/kota; verifikator yang melihat "
             "catatannya menjelaskannya di halaman Mutu data"
         )
-    return review.settle(session, actor, flag_id, action, note, flag.status)
+    return review.settle(session, actor, flag_id, action, note, seen or flag.status)
 
 
 def submit_regency_review(session: Session, actor: Actor, task_id: int, catatan: str = "") -> HumanTask:

@@ -102,9 +102,11 @@ def explain(task_id: int, flag_id: int) -> Any:
     try:
         form = parse(FlagActionForm, request.form)
         with db().transaction() as s:
-            reconciliation.explain_flag(s, actor(), task_id, flag_id, form["aksi"], form["catatan"])
+            reconciliation.explain_flag(
+                s, actor(), task_id, flag_id, form["aksi"], form["catatan"], form["status_dilihat"]
+            )
         flash(_("Tindak lanjut tanda tersimpan."), "ok")
-    except (Invalid, NotFound) as exc:
+    except (Invalid, NotFound, Conflict) as exc:  # someone acted first: said on the task, as on the dashboard
         flash_refusal(exc)
     return redirect(url_for("reconciliation.task_page", task_id=task_id) + f"#tanda-{flag_id}")
 
