@@ -1,4 +1,4 @@
-"""The database goes away: people get SIJOSKU's own Indonesian page (or a JSON problem), never a
+"""The database goes away: people get SIJOSKU's own 503 page in their language (or a JSON problem), never a
 hang and never Flask's English "Internal Server Error"; health checks tell the two apart."""
 
 from __future__ import annotations
