@@ -22,6 +22,7 @@ from engine.verification import cycles, decisions, imports, register, submission
 from models import (
     HumanTask,
     ItemSource,
+    QualityFlag,
     Record,
     RecordStatus,
     Submission,
@@ -397,3 +398,16 @@ def odha_person_died(db: Database, period: str, reason: str = "meninggal") -> in
     for user in ("verif.kec", "verif.kab", "valid.prov"):
         decide(db, user, removal, "approve")
     return removal
+
+
+def region_flag(
+    db: Database, region: str = "65.01", message: str = "LUT di 65.01 naik dari 17 ke 68", **fields: Any
+) -> int:
+    """An open warning on a region's LUT figure for 2025, as a series check raises it; `fields` replace any column."""
+    values = {"rule": "lonjakan", "severity": "warning", "kategori": "LUT", "periode": "2025", "observed": 68}
+    values |= {"expected": [10, 20], "sources": {}, "skor": 3.0, "status": "terbuka", "created_at": clock.now()}
+    with db.transaction() as s:
+        flag = QualityFlag(region_kode=region, message=message, **(values | fields))
+        s.add(flag)
+        s.flush()
+        return flag.id

@@ -11,7 +11,6 @@ from __future__ import annotations
 from lxml import html as lhtml
 from sqlalchemy import select
 
-from engine.core import clock
 from engine.verification import register
 from models import DtsenEntry, HumanTask, QualityFlag, Record, Submission, VervalStatus
 from tests.factories import RECONCILIATION_YEAR as YEAR
@@ -24,6 +23,7 @@ from tests.factories import (
     open_with_items,
     person_row,
     reconciliation_year,
+    region_flag,
     submit,
 )
 from tests.integration.entry_steps import FAR_KK, _register
@@ -108,33 +108,12 @@ def test_notes_for_warnings_on_another_page_are_sent_and_kept_by_the_tasks_own_f
         assert (s.get(QualityFlag, first_pages).status, s.get(QualityFlag, first_pages).ack_note) == ("diakui", note)
 
 
-def _flag(db, region: str, message: str, status: str = "terbuka", rule: str = "lonjakan") -> int:
-    with db.transaction() as s:
-        flag = QualityFlag(
-            rule=rule,
-            severity="warning",
-            message=message,
-            region_kode=region,
-            kategori="LUT",
-            periode="2025",
-            observed=68,
-            expected=[10, 20],
-            sources={},
-            skor=3.0,
-            status=status,
-            created_at=clock.now(),
-        )
-        s.add(flag)
-        s.flush()
-        return flag.id
-
-
 def test_the_task_page_leads_a_regency_verifier_to_the_regions_flags_on_the_dashboard(db, people, signed_in):
     """The flags beside a task link to the dashboard filtered to the task's region, for those who may open
     the dashboard; the kecamatan, who may not, is offered no such link."""
-    _flag(db, "65.01", "LUT di Bulungan naik dari 17 ke 68")
-    _flag(db, "65.01.01", "LUT di Tanjung Palas naik dari 3 ke 12")
-    _flag(db, "65.02", "LUT di Malinau naik dari 5 ke 40")
+    region_flag(db, "65.01", "LUT di Bulungan naik dari 17 ke 68")
+    region_flag(db, "65.01.01", "LUT di Tanjung Palas naik dari 3 ke 12")
+    region_flag(db, "65.02", "LUT di Malinau naik dari 5 ke 40")
     sid = _sent_up(db)
     links = "//section[@aria-labelledby='h-region-flags']//a[contains(@href, '/mutu/')]"
     kecamatan = page_of(signed_in("verif.kec"), f"/tugas/{open_task(db, sid).id}")
@@ -185,7 +164,7 @@ def test_a_file_of_more_than_two_hundred_problems_lists_as_many_as_it_says(db, p
 def test_a_flag_closed_from_a_filtered_list_returns_there_and_is_opened_again_from_its_own_form(db, people, signed_in):
     """The regency verifier closes a flag from the list filtered by check, lands back on that list at
     the flag, then opens it again from the list of closed flags: each with the note typed in its field."""
-    flag = _flag(db, "65.01", "LUT di Bulungan naik dari 17 ke 68")
+    flag = region_flag(db, "65.01", "LUT di Bulungan naik dari 17 ke 68")
     regency = signed_in("verif.kab")
     listed = "/mutu/?rule=lonjakan"
     doc = page_of(regency, listed)

@@ -23,6 +23,7 @@ from tests.factories import (
     SYSTEM,
     build_world,
     open_with_items,
+    region_flag,
     store_history,
     submit,
     verified_records,
@@ -42,29 +43,8 @@ def _flashes(response) -> list[tuple[str, str]]:
 # --- the quality dashboard: settling a flag ---------------------------------------------------------
 
 
-def _flag(db, region="65.01", status="terbuka") -> int:
-    with db.transaction() as s:
-        flag = QualityFlag(
-            rule="lonjakan",
-            severity="warning",
-            message="LUT di 65.01 naik dari 17 ke 68",
-            region_kode=region,
-            kategori="LUT",
-            periode="2025",
-            observed=68,
-            expected=[10, 20],
-            sources={},
-            skor=3.0,
-            status=status,
-            created_at=clock.now(),
-        )
-        s.add(flag)
-        s.flush()
-        return flag.id
-
-
 def test_a_settled_flag_says_so_on_the_page_it_returns_to(db, people, signed_in):
-    flag = _flag(db)
+    flag = region_flag(db)
     regency = signed_in("verif.kab")
     done = regency.post(
         f"/mutu/tanda/{flag}",
@@ -76,7 +56,7 @@ def test_a_settled_flag_says_so_on_the_page_it_returns_to(db, people, signed_in)
 
 
 def test_a_return_address_with_its_own_anchor_is_kept_as_it_is(db, people, signed_in):
-    flag = _flag(db)
+    flag = region_flag(db)
     done = signed_in("verif.kab").post(
         f"/mutu/tanda/{flag}",
         {
@@ -91,7 +71,7 @@ def test_a_return_address_with_its_own_anchor_is_kept_as_it_is(db, people, signe
 
 
 def test_settling_a_flag_never_returns_to_another_site(db, people, signed_in):
-    flag = _flag(db)
+    flag = region_flag(db)
     done = signed_in("verif.kab").post(
         f"/mutu/tanda/{flag}",
         {"aksi": "akui", "catatan": "sedang dicek", "status_dilihat": "terbuka", "kembali": "https://contoh.invalid/"},
@@ -101,7 +81,7 @@ def test_settling_a_flag_never_returns_to_another_site(db, people, signed_in):
 
 
 def test_an_unknown_action_returns_to_the_dashboard_at_the_flag_saying_why(db, people, signed_in):
-    flag = _flag(db)
+    flag = region_flag(db)
     regency = signed_in("verif.kab")
     refused = regency.post(
         f"/mutu/tanda/{flag}",
@@ -116,7 +96,7 @@ def test_an_unknown_action_returns_to_the_dashboard_at_the_flag_saying_why(db, p
 
 
 def test_a_settled_flag_is_opened_again_from_the_status_it_was_seen_in(db, people, signed_in):
-    flag = _flag(db)
+    flag = region_flag(db)
     regency = signed_in("verif.kab")
     form = {"catatan": "dicek lagi", "kembali": "/mutu/?status=semua"}
     regency.post(f"/mutu/tanda/{flag}", {**form, "aksi": "tutup", "status_dilihat": "terbuka"}, token_from="/mutu/")
