@@ -64,8 +64,7 @@ def prepared(db: Database, actors: dict[str, Actor], period: str, n: int, desa: 
     with db.transaction() as s:
         submission_id = submissions.open_submission(s, system, desa, period, "65").submission.id
     with db.transaction() as s:
-        register.prefill(s, {desa: submission_id})
-        # Opening the period already carried the register: only a desa with none enters its people.
+        # Opening the period carried the register (`open_submission`): only a desa with none enters its people.
         if s.scalar(select(func.count()).where(SubmissionItem.submission_id == submission_id)) == 0:
             imports.import_items(s, system, submission_id, people(n, desa, born))
     with db.read() as s:

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from engine.verification import imports
 from models import ImportJob, ImportStatus
 from tests.e2e.conftest import follow
-from tests.factories import PASSWORD, SYSTEM, open_task, open_with_items, submit
+from tests.factories import PASSWORD, SYSTEM, decide, open_task, open_with_items, submit
 
 FOCUSED = "() => document.activeElement && document.activeElement.id"
 
@@ -128,15 +128,19 @@ def test_deploying_by_keyboard_keeps_the_focus_on_the_editor(db, people, sign_in
     assert page.evaluate(FOCUSED) == "bpmn-deploy"
 
 
-def test_a_bulk_return_without_a_reason_is_stopped_at_the_reason_keeping_the_choice(db, people, sign_in):
-    from tests.factories import decide
-
+def waiting_at_kabupaten(db, sign_in):
+    """A submission the kecamatan approved, its task chosen in the regency verifier's inbox."""
     sid = open_with_items(db)
     submit(db, "op.desa", sid)
     decide(db, "verif.kec", sid, "approve")
     task = open_task(db, sid, "kabupaten")
     page = sign_in("verif.kab", PASSWORD).go("/tugas/")
     page.locator(f"input[name=task_id][value='{task.id}']").check()
+    return sid, task, page
+
+
+def test_a_bulk_return_without_a_reason_is_stopped_at_the_reason_keeping_the_choice(db, people, sign_in):
+    sid, task, page = waiting_at_kabupaten(db, sign_in)
     page.locator("details.bulk-return summary").click()
     page.get_by_role("button", name="Kembalikan yang dipilih").click()
     reason = page.locator("#alasan-massal")

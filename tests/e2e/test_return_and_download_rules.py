@@ -15,11 +15,12 @@ from sqlalchemy import select
 from engine.verification import claims
 from models import AuditEvent, HumanTask, Submission
 from tests.e2e.conftest import follow, shows
+from tests.e2e.test_accessibility_states import waiting_at_kabupaten
 from tests.e2e.test_entry_form import _typed
 from tests.e2e.test_operator_on_weak_phone import _typed_entry
 from tests.e2e.test_page_script_rules import FOCUSED_CARD as FOCUSED
 from tests.e2e.test_page_script_rules import _task_at_kecamatan
-from tests.factories import PASSWORD, actor, csv_of, decide, open_task, open_with_items, person_row, submit
+from tests.factories import PASSWORD, actor, csv_of, open_task, open_with_items, person_row, submit
 
 PDF = b"%PDF-1.4\n"
 # The sending is counted where the browser would start it, and held there: the page stays as it was
@@ -205,18 +206,8 @@ def test_a_browser_shortcut_pressed_on_an_item_gives_no_verdict(db, people, sign
 # ---- the inbox's choices and the task's diagram --------------------------------------------------
 
 
-def _waiting_at_kabupaten(db, sign_in):
-    sid = open_with_items(db)
-    submit(db, "op.desa", sid)
-    decide(db, "verif.kec", sid, "approve")
-    task = open_task(db, sid, "kabupaten")
-    page = sign_in("verif.kab", PASSWORD).go("/tugas/")
-    page.locator(f"input[name=task_id][value='{task.id}']").check()
-    return sid, task, page
-
-
 def test_tasks_chosen_in_the_inbox_are_not_approved_when_the_question_is_answered_no(db, people, sign_in):
-    sid, task, page = _waiting_at_kabupaten(db, sign_in)
+    sid, task, page = waiting_at_kabupaten(db, sign_in)
     page.evaluate("() => { window.asked = []; window.confirm = q => { window.asked.push(q); return false; }; }")
     posts: list[str] = []
     page.on("request", lambda request: posts.append(request.url) if request.method == "POST" else None)
@@ -228,7 +219,7 @@ def test_tasks_chosen_in_the_inbox_are_not_approved_when_the_question_is_answere
 
 
 def test_a_bulk_return_stopped_for_its_reason_goes_once_the_reason_is_typed(db, people, sign_in):
-    sid, task, page = _waiting_at_kabupaten(db, sign_in)
+    sid, task, page = waiting_at_kabupaten(db, sign_in)
     page.locator("details.bulk-return summary").click()
     back = page.get_by_role("button", name="Kembalikan yang dipilih")
     back.click()
