@@ -33,6 +33,6 @@ class Category(Base):
     kriteria: Mapped[str] = mapped_column(Text, default="")
     atribut_wajib: Mapped[list[Any]] = mapped_column(JSON, default=list)
     # The regulation's age band is disputed or unverified: outside it is a warning, not an error.
-    usia_tidak_pasti: Mapped[bool] = mapped_column(Boolean, default=False)
+    usia_tidak_pasti: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Stable by nature (adat communities): an unchanged count is expected, never suspected of being copied.
     stabil: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
