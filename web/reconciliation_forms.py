@@ -24,7 +24,8 @@ class RegencyReviewForm(Form):
 
 
 class HeadDecisionForm(Form):
-    keputusan = _one_of(("setuju", "kembalikan"), "setuju")
+    # No decision is taken for the head: a determination cannot be taken back, so it is chosen.
+    keputusan = _one_of(("setuju", "kembalikan"), "")
     alasan = _text(2000)
     nomor_sk = _text(100)
     tanggal_sk = _text(10)

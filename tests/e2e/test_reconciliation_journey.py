@@ -84,6 +84,7 @@ def test_a_year_from_opening_to_the_frozen_figures(year, sign_in, password_hash)
     head = sign_in("kepala.dinas", PASSWORD)
     page = head.go("/tugas/")
     follow(page, page.get_by_role("link", name="Penetapan oleh kepala dinas").first)
+    page.get_by_label("Tetapkan").check()  # nothing is chosen for the head
     follow(page, page.get_by_role("button", name="Simpan keputusan"))  # no decree yet
     assert "Surat keputusan penetapan belum lengkap" in page.locator("#penolakan").inner_text()
     head.check()

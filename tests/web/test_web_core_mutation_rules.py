@@ -72,11 +72,11 @@ def test_a_reconciliation_forms_text_is_read_up_to_its_bound_and_refused_beside_
 
 
 def test_the_reconciliation_forms_defaults_when_a_field_is_not_sent():
-    """Unsent, a year is opened without forcing, the head approves, the latest revision is shown, a
+    """Unsent, a year is opened without forcing, the head has decided nothing, the latest revision is shown, a
     list starts at page 1; an agency's figures keep their spaces as the preview carried them."""
     assert parse(ReconciliationOpenForm, MultiDict({"tahun": "2026"}))["paksa"] is False
     assert parse(ReconciliationOpenForm, MultiDict({"tahun": "2026", "paksa": "y"}))["paksa"] is True
-    assert parse(HeadDecisionForm, MultiDict())["keputusan"] == "setuju"
+    assert parse(HeadDecisionForm, MultiDict())["keputusan"] == ""
     assert parse(RevisionForm, MultiDict())["revisi"] is None
     assert parse(RevisionForm, MultiDict({"revisi": "0"}))["revisi"] == 0
     assert parse(AgencyListForm, MultiDict())["halaman"] == 1
