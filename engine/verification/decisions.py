@@ -356,12 +356,27 @@ def _after_step(
 
 
 def decide(session: Session, actor: Actor, cmd: DecisionCommand) -> HumanTask:
-    """Complete a human task with a decision; the process runs on to its next wait state."""
+    """Complete a verifier's task with a decision; the process runs on to its next wait state."""
     found = may_act(session, actor, cmd.task_id)
     if found.task.peran is not None:  # a lane role's step has its own use case and its own data to pass on
         raise Invalid(
             f"Tugas {found.task.nama} adalah langkah rekonsiliasi tahunan; selesaikan di halaman Rekonsiliasi"
         )
+    if found.task.tingkat == Tier.DESA:  # submitting checks the register, the minutes and the records first
+        raise Invalid(
+            "Tugas desa selesai dengan mengajukan pengajuannya: tombol Ajukan di halaman pengajuan, "
+            "atau sijosku submission submit"
+        )
+    return _complete(session, actor, found, cmd)
+
+
+def send_up(session: Session, actor: Actor, task_id: int) -> HumanTask:
+    """The desa's step done with "ajukan": called by `submissions.submit` alone, once its checks passed."""
+    found = may_act(session, actor, task_id)
+    return _complete(session, actor, found, DecisionCommand(task_id=task_id, keputusan=Decision.AJUKAN))
+
+
+def _complete(session: Session, actor: Actor, found: Found, cmd: DecisionCommand) -> HumanTask:
     if cmd.perlu_klaim and found.task.tingkat != Tier.DESA and found.task.assignee_id != actor.user_id:
         raise ClaimRequired("Klaim tugas ini lebih dulu, supaya tidak dikerjakan dua orang sekaligus")
     keputusan = _decision_of(found.task, cmd)

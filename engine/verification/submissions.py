@@ -322,5 +322,5 @@ def submit(session: Session, actor: Actor, submission_id: int) -> Submission:
             problems,
         )
     items.drop_discarded(session, submission)
-    decisions.decide(session, actor, decisions.DecisionCommand(task_id=task_id, keputusan=Decision.AJUKAN))
+    decisions.send_up(session, actor, task_id)
     return submission

@@ -244,7 +244,7 @@ def _parse_pairs(values: tuple[str, ...], option: str) -> dict[int, str]:
 @task.command("complete")
 @click.argument("task_id", type=int)
 @click.option("--user", "username", required=True)
-@click.option("--decision", required=True, type=click.Choice(["approve", "return", "submit"]))
+@click.option("--decision", required=True, type=click.Choice(["approve", "return"]))
 @click.option("--reason")
 @click.option("--item", "items", multiple=True, help="item tidak sesuai: ID_ITEM=ALASAN (boleh berulang)")
 @click.option("--in-order", "in_order", multiple=True, type=int, help="item sesuai: ID_ITEM (boleh berulang)")
