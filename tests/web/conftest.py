@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 from engine.people import tokens
 from models import ApiResource
-from tests.factories import PASSWORD, SYSTEM, World, build_world
+from tests.factories import PASSWORD, SYSTEM, World, build_world, reconciliation_year
 from web.app import create_app
 
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -67,6 +67,13 @@ def signed_in(app) -> Callable[[str], Browser]:
 @pytest.fixture
 def world(db, people) -> World:
     return build_world(db)
+
+
+@pytest.fixture
+def year(db, people, password_hash):
+    """A year to reconcile, worked by the signed-in test people: records verified, history and agency figures."""
+    reconciliation_year(db, password_hash, team=False)
+    return db
 
 
 @pytest.fixture

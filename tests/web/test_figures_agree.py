@@ -3,20 +3,12 @@ determination page and its comparison all read the register and the revision the
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from models import Record, RecordVersion, Submission, SubmissionStatus
 from tests.factories import RECONCILIATION_YEAR as YEAR
-from tests.factories import reconciliation_year
 
 ELSEWHERE = "65.01.01.2006"  # another desa of the same kecamatan
-
-
-@pytest.fixture
-def year(db, people, password_hash):
-    reconciliation_year(db, password_hash, team=False)
-    return db
 
 
 def moved_in(session, record: Record, nik: str, periode: str) -> None:

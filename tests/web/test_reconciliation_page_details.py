@@ -5,7 +5,6 @@ an agency file's preview of its flags, the year-on-year chart and an auditor's t
 
 from __future__ import annotations
 
-import pytest
 from lxml import html as lhtml
 from sqlalchemy import select
 
@@ -13,7 +12,7 @@ from engine.core.audit import AuditAction
 from engine.quality import aggregates, series
 from engine.verification import forum_review, reconciliation, submissions
 from models import Category, FlagStatus, HumanTask
-from tests.factories import DESA, SYSTEM, finish_as_system, reconciliation_year
+from tests.factories import DESA, SYSTEM, finish_as_system
 from tests.factories import RECONCILIATION_YEAR as YEAR
 from tests.integration.reconciliation_steps import (
     at_the_forum,
@@ -25,12 +24,6 @@ from tests.integration.reconciliation_steps import (
     to_the_head,
 )
 from tests.web.page_forms import page_of, send_form, text_of
-
-
-@pytest.fixture
-def year(db, people, password_hash):
-    reconciliation_year(db, password_hash, team=False)
-    return db
 
 
 def _opened(db) -> None:

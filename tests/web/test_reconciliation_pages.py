@@ -4,18 +4,11 @@ its downloads and the auditor's trail."""
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from models import FlagStatus, HumanTask, TaskStatus
 from tests.factories import RECONCILIATION_YEAR as YEAR
-from tests.factories import finish_as_system, reconciliation_year
-
-
-@pytest.fixture
-def year(db, people, password_hash):
-    reconciliation_year(db, password_hash, team=False)
-    return db
+from tests.factories import finish_as_system
 
 
 def open_task(db, bpmn_id, region=None):

@@ -12,18 +12,11 @@ from engine.quality.twice import Twice
 from engine.verification import reconciliation, reconciliation_tasks
 from models import FlagStatus, QualityFlag, Severity
 from tests.factories import RECONCILIATION_YEAR as YEAR
-from tests.factories import reconciliation_year
 from tests.integration.reconciliation_steps import open_tasks, person
 
 DESA = "65.01.01.2001"
 SAID = "ODHA di desa ini 7 orang, biasanya 0 sampai 2"
 NOTE = "tiga orang pindah dari Tarakan, dicek di puskesmas"
-
-
-@pytest.fixture
-def year(db, people, password_hash):
-    reconciliation_year(db, password_hash, team=False)
-    return db
 
 
 def flag_on_desa(db) -> int:

@@ -4,20 +4,13 @@ the flag just explained, and a flag that is not the task's said, not a missing p
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from engine.core import clock
 from engine.verification import submissions
 from models import HumanTask, TaskStatus
-from tests.factories import DESA, SYSTEM, reconciliation_year
+from tests.factories import DESA, SYSTEM
 from tests.factories import RECONCILIATION_YEAR as YEAR
-
-
-@pytest.fixture
-def year(db, people, password_hash):
-    reconciliation_year(db, password_hash, team=False)
-    return db
 
 
 def _regency_task(db) -> int:
