@@ -18,7 +18,7 @@ from engine.core.errors import Conflict, Invalid, Problem
 from engine.core.paging import page_of
 from engine.core.periods import validate_period
 from engine.people.scope import Scope
-from engine.verification import decisions, item_checks, items, minutes, register, submission_view
+from engine.verification import cycle_batches, decisions, item_checks, items, minutes, register, submission_view
 from engine.verification.drafts import (
     editable_submission,
     get_submission,
@@ -96,6 +96,8 @@ def open_submission(
         return Opened(get_submission(session, existing_id), created=False)
     if ended is not None:
         raise Invalid(f"Desa {kode_desa} sudah berakhir pada {ended:%d-%m-%Y}; buka pengajuan di desa penerusnya")
+    # as opening the cycle's desa does: a closed cycle takes no new desa, whichever way one is opened
+    cycle_batches.refuse_closed(cycle_batches.locked_cycle(session, periode), periode)
     submission = Submission(
         kode_desa=kode_desa,
         periode=periode,
