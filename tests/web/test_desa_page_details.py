@@ -74,8 +74,9 @@ def test_the_signed_minutes_are_never_kept_in_a_cache(browser, db, people):
         token_from=f"/desa/pengajuan/{sid}",
     )
     own = browser.get(f"/desa/berita-acara/{sid}")
-    assert own.data == PDF and own.headers["Cache-Control"] == "no-store"
-    own.close()
+    sent = own.data
+    own.close()  # closed before anything is judged
+    assert sent == PDF and own.headers["Cache-Control"] == "no-store"
 
 
 def test_a_nil_report_can_be_withdrawn_from_the_submission_page(browser, db, people):
