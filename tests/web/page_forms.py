@@ -52,3 +52,8 @@ def send_form(browser, path: str, action: str, typed=None, chosen=None, files=No
 
 def text_of(answer) -> str:
     return answer.get_data(as_text=True)
+
+
+def mark_on_register(browser, sid: int, fields: dict):
+    """The operator marks an entry on submission `sid`'s register: `item_id`, `status` and its reason."""
+    return browser.post(f"/desa/pengajuan/{sid}/register", fields, token_from=f"/desa/pengajuan/{sid}")

@@ -7,7 +7,7 @@ import io
 
 from models import Submission
 from tests.factories import csv_of, decide, items_of, open_period, open_with_items, person_row, submit
-from tests.web.page_forms import send_form, text_of
+from tests.web.page_forms import mark_on_register, send_form, text_of
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -27,10 +27,10 @@ def test_marking_a_record_on_the_second_register_page_returns_to_that_page(brows
     listing = browser.get(f"/desa/pengajuan/{sid}/register?status=semua&halaman=2").get_data(as_text=True)
     assert "halaman 2 dari 2" in listing
     later = sorted(i.id for i in items_of(db, sid))[-1]
-    marked = browser.post(
-        f"/desa/pengajuan/{sid}/register",
+    marked = mark_on_register(
+        browser,
+        sid,
         {"item_id": later, "status": "layak", "kembali": f"/desa/pengajuan/{sid}/register?status=semua&halaman=2"},
-        token_from=f"/desa/pengajuan/{sid}",
     )
     assert marked.status_code == 302 and "halaman=2" in marked.headers["Location"]
     assert f'name="kembali" value="/desa/pengajuan/{sid}/register?status=semua&amp;halaman=2"' in listing
@@ -40,11 +40,7 @@ def test_the_other_status_form_keeps_the_reason_already_given(browser, db, peopl
     sid = _register_of(db, [1])
     (item_id,) = [i.id for i in items_of(db, sid)]
     browser.login("op.desa")
-    browser.post(
-        f"/desa/pengajuan/{sid}/register",
-        {"item_id": item_id, "status": "meninggal", "alasan": "wafat 12-03-2027"},
-        token_from=f"/desa/pengajuan/{sid}",
-    )
+    mark_on_register(browser, sid, {"item_id": item_id, "status": "meninggal", "alasan": "wafat 12-03-2027"})
     listing = browser.get(f"/desa/pengajuan/{sid}/register?status=semua").get_data(as_text=True)
     assert f'id="alasan-{item_id}" name="alasan" required maxlength="1000" value="wafat 12-03-2027"' in listing
     # "still eligible" has its own one-tap button; the other-status list offers only what needs a reason
@@ -97,11 +93,7 @@ def test_a_record_given_another_status_can_still_be_found_eligible_in_one_tap(br
     sid = _register_of(db, [1])
     (item_id,) = [i.id for i in items_of(db, sid)]
     browser.login("op.desa")
-    browser.post(
-        f"/desa/pengajuan/{sid}/register",
-        {"item_id": item_id, "status": "tidak_ditemukan", "alasan": "tidak ada di alamat"},
-        token_from=f"/desa/pengajuan/{sid}",
-    )
+    mark_on_register(browser, sid, {"item_id": item_id, "status": "tidak_ditemukan", "alasan": "tidak ada di alamat"})
     listing = f"/desa/pengajuan/{sid}/register?status=semua"
     card = text_of(browser.get(listing)).split(f'id="catatan-{item_id}"')[1].split("</li>")[0]
     assert 'name="status" value="layak"' in card and "tidak ditemukan" in card

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from models import AuditEvent, HumanTask, Record
 from tests.factories import csv_of, decide, items_of, open_period, open_with_items, person_row, submit
+from tests.web.page_forms import mark_on_register
 
 
 def _verified_register(db, rows):
@@ -41,11 +42,7 @@ def test_the_next_period_starts_from_the_register_and_each_record_gets_a_status(
         follow_redirects=True,
     ).get_data(as_text=True)
     assert "tuliskan alasannya" in refused
-    browser.post(
-        f"/desa/pengajuan/{sid}/register",
-        {"item_id": ids[1], "status": "pindah", "alasan": "ikut anak", "tujuan": "Tarakan"},
-        token_from=f"/desa/pengajuan/{sid}",
-    )
+    mark_on_register(browser, sid, {"item_id": ids[1], "status": "pindah", "alasan": "ikut anak", "tujuan": "Tarakan"})
     items = {i.id: i for i in items_of(db, sid)}
     assert (items[ids[0]].aksi.value, items[ids[0]].verval.value) == ("periksa", "layak")
     assert (items[ids[1]].aksi.value, items[ids[1]].verval.value) == ("hapus", "pindah")
@@ -67,11 +64,7 @@ def test_correcting_a_record_reported_not_found_says_it_is_now_found_and_records
     sid = _verified_register(db, [person_row(1)])
     (item_id,) = [i.id for i in items_of(db, sid)]
     browser.login("op.desa")
-    browser.post(
-        f"/desa/pengajuan/{sid}/register",
-        {"item_id": item_id, "status": "tidak_ditemukan", "alasan": "tidak ada di alamat"},
-        token_from=f"/desa/pengajuan/{sid}",
-    )
+    mark_on_register(browser, sid, {"item_id": item_id, "status": "tidak_ditemukan", "alasan": "tidak ada di alamat"})
     corrected = {**person_row(1), "alamat": "RT 02 Dusun Baru"}
     page = browser.post(
         f"/desa/pengajuan/{sid}/item/{item_id}", corrected, token_from=f"/desa/pengajuan/{sid}", follow_redirects=True
@@ -176,11 +169,7 @@ def test_the_records_of_a_page_still_without_a_status_are_found_eligible_with_on
     sid = _verified_register(db, [person_row(n) for n in range(1, 5)])
     ids = [i.id for i in items_of(db, sid)]
     browser.login("op.desa")
-    browser.post(
-        f"/desa/pengajuan/{sid}/register",
-        {"item_id": ids[0], "status": "meninggal", "alasan": "meninggal Maret"},
-        token_from=f"/desa/pengajuan/{sid}",
-    )
+    mark_on_register(browser, sid, {"item_id": ids[0], "status": "meninggal", "alasan": "meninggal Maret"})
     listing = browser.get(f"/desa/pengajuan/{sid}/register").get_data(as_text=True)
     form = re.search(r'<form [^>]*id="page-form">(.*?)</form>', listing, re.S).group(1)
     assert "Tandai 3 yang belum diperiksa di halaman ini: masih layak" in form
@@ -222,18 +211,10 @@ def test_a_record_marked_or_moved_after_a_return_and_a_row_imported_since_are_sa
     first, second = (i.id for i in items_of(db, sid))
     browser.login("op.desa")
     for item_id in (first, second):
-        browser.post(
-            f"/desa/pengajuan/{sid}/register",
-            {"item_id": item_id, "status": "layak"},
-            token_from=f"/desa/pengajuan/{sid}",
-        )
+        mark_on_register(browser, sid, {"item_id": item_id, "status": "layak"})
     browser.post(f"/desa/pengajuan/{sid}/ajukan", {}, token_from=f"/desa/pengajuan/{sid}")
     decide(db, "verif.kec", sid, "return", "catatan kedua sudah meninggal")
-    browser.post(
-        f"/desa/pengajuan/{sid}/register",
-        {"item_id": second, "status": "meninggal", "alasan": "meninggal Oktober 2026"},
-        token_from=f"/desa/pengajuan/{sid}",
-    )
+    mark_on_register(browser, sid, {"item_id": second, "status": "meninggal", "alasan": "meninggal Oktober 2026"})
     browser.post(  # a new row by a file
         f"/desa/pengajuan/{sid}/impor",
         {"berkas": (io.BytesIO(csv_of([person_row(3)]).encode()), "tambahan.csv")},
@@ -261,11 +242,8 @@ def test_a_record_moved_to_another_category_leaves_its_old_one_and_is_new_in_the
     browser.login("op.desa")
     browser.post(f"/desa/pengajuan/{sid}/item/{moved}", {**person_row(2), "kategori": "PD"})
     browser.post(f"/desa/pengajuan/{sid}/item/{gone}", {**person_row(3), "kategori": "PD"})
-    browser.post(  # moved, then found dead: it leaves the old category and never comes into the new
-        f"/desa/pengajuan/{sid}/register",
-        {"item_id": gone, "status": "meninggal", "alasan": "meninggal Oktober 2026"},
-        token_from=f"/desa/pengajuan/{sid}",
-    )
+    # moved, then found dead: it leaves the old category and never comes into the new
+    mark_on_register(browser, sid, {"item_id": gone, "status": "meninggal", "alasan": "meninggal Oktober 2026"})
     table = _summary_seen_by_the_kecamatan(browser, db, sid)
     rows = [re.findall(r'<td class="num">([^<]*)</td>', r) for r in table.split("<tr")[2:]]
     assert rows == [["3", "0", "2", "1", "-2 (-67%)"], ["0", "1", "0", "1", "+1"]], rows  # LUT, then PD
@@ -318,11 +296,7 @@ def test_a_file_that_lists_a_record_marked_died_says_it_made_it_eligible_again(b
     sid = _verified_register(db, [person_row(1), person_row(2)])
     died = next(i.id for i in items_of(db, sid) if i.data["nama"] == person_row(1)["nama"])
     browser.login("op.desa")
-    browser.post(
-        f"/desa/pengajuan/{sid}/register",
-        {"item_id": died, "status": "meninggal", "alasan": "meninggal 3 Januari"},
-        token_from=f"/desa/pengajuan/{sid}",
-    )
+    mark_on_register(browser, sid, {"item_id": died, "status": "meninggal", "alasan": "meninggal 3 Januari"})
     page = _import(browser, sid, [person_row(1)]).get_data(as_text=True)  # last quarter's file, still listing them
     assert "sudah diberi status keluar" in html.unescape(page)
     assert next(i for i in items_of(db, sid) if i.id == died).verval.value == "layak"  # the file's word stands, told
