@@ -7,7 +7,7 @@ import io
 
 from models import Submission
 from tests.factories import csv_of, decide, items_of, open_period, open_with_items, person_row, submit
-from tests.web.page_forms import mark_on_register, send_form, text_of
+from tests.web.page_forms import form_of, mark_on_register, page_of, send_form, text_of
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -123,3 +123,20 @@ def test_the_problems_of_a_refused_file_download_as_a_named_csv(browser, db, peo
     listed = browser.get(done.headers["Location"] + "/masalah.csv")
     disposition = listed.headers["Content-Disposition"]
     assert disposition.startswith('attachment; filename="') and disposition.endswith('.csv"')
+
+
+def test_a_statement_that_the_register_could_not_be_checked_is_withdrawn_from_the_page_until_sent(browser, db, people):
+    """Said by mistake, the statement is taken back with the page's own button; once the submission
+    went up with it, the page shows it without the button."""
+    sid = _register_of(db, [1])
+    back = f"/desa/pengajuan/{sid}"
+    browser.login("op.desa")
+    said = {"aksi": "tidak_diperiksa", "alasan": "banjir"}
+    browser.post(f"{back}/pernyataan", said, token_from=back)
+    assert form_of(page_of(browser, back), "/pernyataan").fields["aksi"] == "tarik"
+    assert send_form(browser, back, "/pernyataan").status_code == 302
+    assert "banjir" not in text_of(browser.get(back))
+    browser.post(f"{back}/pernyataan", said, token_from=back)
+    submit(db, "op.desa", sid)
+    sent = page_of(browser, back)
+    assert "banjir" in sent.text_content() and not [f for f in sent.forms if "/pernyataan" in f.get("action", "")]
