@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import io
 
-from models import Submission
+from sqlalchemy import select
+
+from engine.verification import submissions
+from models import Submission, SubmissionItem
 from tests.factories import csv_of, decide, items_of, open_period, open_with_items, person_row, submit
 from tests.web.page_forms import form_of, mark_on_register, page_of, send_form, text_of
 
@@ -140,3 +143,15 @@ def test_a_statement_that_the_register_could_not_be_checked_is_withdrawn_from_th
     submit(db, "op.desa", sid)
     sent = page_of(browser, back)
     assert "banjir" in sent.text_content() and not [f for f in sent.forms if "/pernyataan" in f.get("action", "")]
+
+
+def test_the_items_set_aside_are_paged_without_leaving_their_list(browser, db, people, monkeypatch):
+    monkeypatch.setattr(submissions, "PAGE_SIZE", 2)
+    sid = open_with_items(db, rows=[person_row(n) for n in (1, 2, 3)])
+    with db.transaction() as s:
+        for item in s.scalars(select(SubmissionItem).where(SubmissionItem.submission_id == sid)):
+            item.dibuang = True
+    browser.login("op.desa")
+    doc = page_of(browser, f"/desa/pengajuan/{sid}?tampil=disisihkan")
+    (onward,) = [a.get("href") for a in doc.iter("a") if "Berikutnya" in a.text_content()]
+    assert "halaman=2" in onward and "tampil=disisihkan" in onward
