@@ -377,7 +377,7 @@ def send_up(session: Session, actor: Actor, task_id: int) -> HumanTask:
 
 
 def _complete(session: Session, actor: Actor, found: Found, cmd: DecisionCommand) -> HumanTask:
-    if cmd.perlu_klaim and found.task.tingkat != Tier.DESA and found.task.assignee_id != actor.user_id:
+    if cmd.perlu_klaim and found.task.assignee_id != actor.user_id:
         raise ClaimRequired("Klaim tugas ini lebih dulu, supaya tidak dikerjakan dua orang sekaligus")
     keputusan = _decision_of(found.task, cmd)
     step = human_tasks.begin(session, actor, found.task, cmd.revisi_instans)
