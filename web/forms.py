@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre_load, validate
 
 from engine.core.errors import Invalid, Problem, phrase
-from engine.quality import dashboard, review
+from engine.quality import dashboard, review, row_rules
 from engine.verification import inbox, register, register_view
 from models import FlagStatus, Severity, VervalStatus
 from web.access import MAX_ID
@@ -185,9 +185,9 @@ class ItemForm(Form):
     nama = _text(160)
     jenis_kelamin = _text(1)
     tanggal_lahir = _text(20)
-    alamat = _text(500)
+    alamat = _text(row_rules.TEXT_CHARS)  # one bound per column, whichever way a value comes in
     kategori = _text(10)
-    keterangan = _text(1000)
+    keterangan = _text(row_rules.TEXT_CHARS)
     atribut = fields.Dict(keys=fields.Str(), values=fields.Str(), load_default=dict)
     versi = _text(40)  # when the item last changed, as the form was opened (a stale tab is refused)
 

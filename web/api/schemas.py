@@ -10,6 +10,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from engine.quality import row_rules
 from engine.verification.exchange import MAX_ROWS
 from models import NikStatus, RecordStatus, Tier
 
@@ -231,9 +232,9 @@ class ItemRow(Request):
     nama = text(160, required=True)
     jenis_kelamin = text(1)
     tanggal_lahir = text(10, metadata={"description": "YYYY-MM-DD"})
-    alamat = text(500)
+    alamat = text(row_rules.TEXT_CHARS)  # the bound a form or a file has too
     kategori = text(10, required=True)
-    keterangan = text(500)
+    keterangan = text(row_rules.TEXT_CHARS)
 
 
 class ItemsIn(Request):
