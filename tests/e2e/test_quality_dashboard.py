@@ -32,10 +32,13 @@ def test_the_trend_marks_and_explains_flagged_points(db, people, sign_in):  # no
         const c = Chart.getChart(document.getElementById('trend'));
         const dinsos = c.data.datasets.find(d => d.label === 'dinsos');
         const footer = c.options.plugins.tooltip.callbacks.footer([{dataIndex: 3}]);
-        return {labels: c.data.labels, colours: dinsos.pointBackgroundColor, footer: footer};
+        return {labels: c.data.labels, colours: dinsos.pointBackgroundColor, sizes: dinsos.pointRadius, footer: footer};
     }""")
     assert chart["labels"] == ["2022", "2023", "2024", "2025"]
     assert chart["colours"][3] == "#b3261e" and chart["colours"][0] != "#b3261e"
+    red = [size for size, colour in zip(chart["sizes"], chart["colours"], strict=True) if colour == "#b3261e"]
+    plain = [size for size, colour in zip(chart["sizes"], chart["colours"], strict=True) if colour != "#b3261e"]
+    assert min(red) > max(plain)  # larger too, for eyes that do not tell red apart
     assert "diharapkan sekitar 17" in chart["footer"] and "DP3AP2KB mencatat 30" in chart["footer"]
     assert "periode ditandai" in page.locator("#trend-note").inner_text()
     rows = page.locator("#trend-table tbody tr")  # the same figures as a table beside the chart
