@@ -50,7 +50,7 @@ def test_a_line_break_or_carriage_return_in_a_persons_name_is_refused_as_a_contr
 
 @pytest.mark.parametrize(
     ("field", "longest"),
-    [("nik", 16), ("no_kk", 16), ("jenis_kelamin", 1), ("tanggal_lahir", 10), ("kategori", 10), ("keterangan", 500)],
+    [("nik", 16), ("no_kk", 16), ("jenis_kelamin", 1), ("tanggal_lahir", 10), ("kategori", 10), ("keterangan", 2000)],
 )
 def test_each_field_of_a_desas_item_is_refused_past_its_length_before_any_check_of_its_content(
     world, issue_token, api, field, longest
