@@ -10,6 +10,7 @@ from engine.people import administration, users
 from engine.verification import claims
 from models import AuditEvent, HumanTask
 from tests.factories import SYSTEM, open_with_items
+from tests.web.page_forms import attach_minutes
 
 
 def test_a_deactivated_persons_claims_are_released(db, world):
@@ -115,17 +116,9 @@ def test_definition_xml_only_for_those_whose_regions_run_it_and_for_auditors(db,
 
 
 def test_minutes_are_no_store_and_not_for_administrators(app, db, people, signed_in):
-    import io
-
     sid = open_with_items(db)
     operator = signed_in("op.desa")
-    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-    operator.post(
-        f"/desa/pengajuan/{sid}/berita-acara",
-        {"berkas": (io.BytesIO(pdf), "ba.pdf")},
-        content_type="multipart/form-data",
-        token_from=f"/desa/pengajuan/{sid}",
-    )
+    attach_minutes(operator, sid)
     own = operator.get(f"/desa/berita-acara/{sid}")
     assert own.status_code == 200 and own.headers["Cache-Control"] == "no-store"
     own.close()

@@ -54,6 +54,19 @@ def text_of(answer) -> str:
     return answer.get_data(as_text=True)
 
 
+MINUTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"  # the smallest whole PDF
+
+
+def attach_minutes(browser, sid: int, content: bytes = MINUTES, name: str = "ba.pdf"):
+    """The operator uploads the signed minutes (berita acara) of submission `sid` from its page."""
+    return browser.post(
+        f"/desa/pengajuan/{sid}/berita-acara",
+        {"berkas": (io.BytesIO(content), name)},
+        content_type="multipart/form-data",
+        token_from=f"/desa/pengajuan/{sid}",
+    )
+
+
 def mark_on_register(browser, sid: int, fields: dict):
     """The operator marks an entry on submission `sid`'s register: `item_id`, `status` and its reason."""
     return browser.post(f"/desa/pengajuan/{sid}/register", fields, token_from=f"/desa/pengajuan/{sid}")

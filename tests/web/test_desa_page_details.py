@@ -3,16 +3,12 @@ returns to, what a page still holds after it is sent, and what the signed minute
 
 from __future__ import annotations
 
-import io
-
 from sqlalchemy import select
 
 from engine.verification import submissions
 from models import Submission, SubmissionItem
 from tests.factories import csv_of, decide, items_of, open_period, open_with_items, person_row, submit
-from tests.web.page_forms import form_of, mark_on_register, page_of, send_form, text_of
-
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+from tests.web.page_forms import MINUTES, attach_minutes, form_of, mark_on_register, page_of, send_form, text_of
 
 
 def _register_of(db, serials) -> int:
@@ -66,16 +62,11 @@ def test_paging_through_search_results_keeps_the_search(browser, db, people):
 def test_the_signed_minutes_are_never_kept_in_a_cache(browser, db, people):
     sid = open_with_items(db)
     browser.login("op.desa")
-    browser.post(
-        f"/desa/pengajuan/{sid}/berita-acara",
-        {"berkas": (io.BytesIO(PDF), "ba.pdf")},
-        content_type="multipart/form-data",
-        token_from=f"/desa/pengajuan/{sid}",
-    )
+    attach_minutes(browser, sid)
     own = browser.get(f"/desa/berita-acara/{sid}")
     sent = own.data
     own.close()  # closed before anything is judged
-    assert sent == PDF and own.headers["Cache-Control"] == "no-store"
+    assert sent == MINUTES and own.headers["Cache-Control"] == "no-store"
 
 
 def test_a_nil_report_can_be_withdrawn_from_the_submission_page(browser, db, people):

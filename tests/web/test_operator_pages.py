@@ -16,6 +16,7 @@ from engine.people import users
 from engine.verification import submissions
 from models import AuditEvent, Cycle, ImportJob, Submission, SubmissionItem
 from tests.factories import PERIOD, SYSTEM, csv_of, decide, items_of, open_with_items, person_row, submit
+from tests.web.page_forms import attach_minutes
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -187,12 +188,7 @@ def test_minutes_must_be_a_pdf_and_reach_only_people_of_the_region(app, browser,
     browser.login("op.desa")
 
     def upload(name, content):
-        return browser.post(
-            f"/desa/pengajuan/{sid}/berita-acara",
-            {"berkas": (io.BytesIO(content), name)},
-            content_type="multipart/form-data",
-            token_from=f"/desa/pengajuan/{sid}",
-        )
+        return attach_minutes(browser, sid, content, name)
 
     upload("foto.jpg", b"\xff\xd8\xff")
     assert "harus berkas PDF" in browser.get(f"/desa/pengajuan/{sid}").get_data(as_text=True)
